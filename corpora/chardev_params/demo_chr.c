@@ -1,0 +1,72 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Demo corpus: a character device with module parameters, an ioctl and a
+ * timer. Written for allocscan's tests.
+ */
+#include <linux/module.h>
+#include <linux/fs.h>
+#include <linux/slab.h>
+#include <linux/timer.h>
+#include <linux/uaccess.h>
+
+#define DEMO_MAX_LEN	SZ_64K
+
+static unsigned int bufsize = 4096;
+module_param(bufsize, uint, 0644);
+MODULE_PARM_DESC(bufsize, "buffer size in bytes");
+
+static ushort depth = 16;
+module_param(depth, ushort, 0444);
+
+struct demo_cmd {
+	u32 len;
+	u32 flags;
+};
+
+struct demo_state {
+	struct timer_list timer;
+	spinlock_t lock;
+	void *buf;
+	void *ring;
+	void *scratch;
+};
+
+static struct demo_state state;
+
+static int demo_open(struct inode *inode, struct file *file)
+{
+	state.buf = kmalloc(bufsize, GFP_KERNEL); /* expect: AS003 */
+	state.ring = kcalloc(depth, 64, GFP_KERNEL); /* ok: AS003 (ushort: at most 4 MiB) */
+	return state.buf ? 0 : -ENOMEM;
+}
+
+static long demo_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
+{
+	struct demo_cmd req;
+	u32 len;
+	void *p;
+
+	if (copy_from_user(&len, (void __user *)arg, sizeof(len)))
+		return -EFAULT;
+	p = kmalloc(min_t(u32, len, DEMO_MAX_LEN), GFP_KERNEL); /* ok: AS003 (clamped) */
+	kfree(p);
+	return 0;
+}
+
+static void demo_timer_fn(struct timer_list *t)
+{
+	unsigned long flags;
+
+	spin_lock_irqsave(&state.lock, flags);
+	state.scratch = kmalloc(sizeof(struct demo_cmd), GFP_ATOMIC); /* ok: AS002 */
+	spin_unlock_irqrestore(&state.lock, flags);
+	state.scratch = kmalloc(PAGE_SIZE * 16, GFP_ATOMIC); /* expect: AS001 */
+	state.scratch = kmalloc(PAGE_SIZE * 4, GFP_NOWAIT); /* ok: AS001 (order 2) */
+}
+
+static int __init demo_init(void)
+{
+	timer_setup(&state.timer, demo_timer_fn, 0);
+	return 0;
+}
+module_init(demo_init);

@@ -1,0 +1,100 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Demo corpus: a network driver with an interrupt handler, NAPI poll,
+ * a transmit path and a lock-protected ring. Written for allocscan's tests.
+ */
+#include <linux/netdevice.h>
+#include <linux/interrupt.h>
+#include <linux/slab.h>
+
+#define RX_RING_SIZE	256
+#define RX_BUF_LEN	2048
+#define JUMBO_LEN	(64 * 1024)
+
+struct demo_desc {
+	__le32 addr;
+	__le16 len;
+	__le16 flags;
+};
+
+struct demo_priv {
+	spinlock_t lock;
+	struct napi_struct napi;
+	struct demo_desc *ring;
+	void *stats;
+	void *jumbo;
+	struct work_struct reset_work;
+};
+
+static void demo_refill(struct demo_priv *priv, gfp_t gfp)
+{
+	priv->stats = kmalloc(128, gfp); /* ok: AS002 (the caller's gfp is reported at the caller) */
+}
+
+static irqreturn_t demo_irq(int irq, void *data)
+{
+	struct demo_priv *priv = data;
+
+	priv->stats = kzalloc(sizeof(struct demo_desc) * 4, GFP_KERNEL); /* expect: AS002 */
+	napi_schedule(&priv->napi);
+	return IRQ_HANDLED;
+}
+
+static int demo_poll(struct napi_struct *napi, int budget)
+{
+	struct demo_priv *priv = container_of(napi, struct demo_priv, napi);
+
+	priv->jumbo = kmalloc(JUMBO_LEN, GFP_ATOMIC); /* expect: AS001 */
+	demo_refill(priv, GFP_ATOMIC);
+	return 0;
+}
+
+static netdev_tx_t demo_xmit(struct sk_buff *skb, struct net_device *dev)
+{
+	struct demo_priv *priv = netdev_priv(dev);
+
+	demo_refill(priv, GFP_KERNEL); /* expect: AS002 */
+	return NETDEV_TX_OK;
+}
+
+static void demo_reset_work(struct work_struct *work)
+{
+	struct demo_priv *priv = container_of(work, struct demo_priv, reset_work);
+	unsigned long flags;
+
+	priv->ring = kcalloc(RX_RING_SIZE, sizeof(struct demo_desc), GFP_KERNEL); /* ok: AS002 (workqueue) */
+	spin_lock_irqsave(&priv->lock, flags);
+	if (!priv->ring) {
+		spin_unlock_irqrestore(&priv->lock, flags);
+		return;
+	}
+	priv->stats = vmalloc(RX_BUF_LEN); /* expect: AS002 */
+	spin_unlock_irqrestore(&priv->lock, flags);
+	priv->stats = vzalloc(RX_BUF_LEN); /* ok: AS002 (unlocked) */
+}
+
+static int demo_resize(struct demo_priv *priv)
+{
+	void *ring = kzalloc(8 * 1024 * 1024, GFP_KERNEL); /* expect: AS004 */
+
+	if (!ring)
+		return -ENOMEM;
+	return 0;
+}
+
+static const struct net_device_ops demo_netdev_ops = {
+	.ndo_start_xmit = demo_xmit,
+};
+
+static int demo_probe(struct net_device *dev, struct demo_priv *priv)
+{
+	int err;
+
+	err = request_irq(dev->irq, demo_irq, 0, "demo", priv);
+	if (err)
+		return err;
+	netif_napi_add(dev, &priv->napi, demo_poll);
+	INIT_WORK(&priv->reset_work, demo_reset_work);
+	demo_refill(priv, GFP_KERNEL); /* ok: AS002 (probe may sleep) */
+	return demo_resize(priv);
+}

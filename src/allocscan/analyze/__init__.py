@@ -1,0 +1,200 @@
+"""Analyze: context, values and gfp over the linked program -> allocation sites.
+
+`analyze()` runs the three analyses and describes every allocation call (and
+every call that passes a gfp) as an `AllocationSite`: its allocator, size
+interval, page-order range, gfp alternatives and atomic context. Rules read
+only these sites; they never see syntax.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+
+from ..exprs import ir_from_text, render, split_args
+from ..facts import CallSite, FileFacts, FunctionFacts
+from ..kernel.tables import Allocator, Family, allocators, families
+from ..kernel.version import KernelInfo
+from ..link import Program
+from .context import ContextAnalysis, Witness, analyze_contexts
+from .gfp import GfpAlt, GfpAnalysis
+from .values import TOP, Scope, Value, ValueAnalysis, const, _arith
+
+
+SKB_SHARED_INFO = 320  # SKB_DATA_ALIGN(sizeof(struct skb_shared_info)), x86_64, 6.1
+NET_SKB_PAD = 64
+
+
+@dataclass
+class AllocationSite:
+    path: str
+    function: FunctionFacts
+    node: str
+    site: CallSite
+    allocator: Allocator | None  # None: a non-allocator call that takes a gfp
+    family: Family | None
+    call_text: str
+    size: Value  # bytes requested (after the wrapper's header), TOP if unknown
+    order_lo: int | None  # lowest / highest page order the call can request
+    order_hi: int | None
+    page_backed: bool  # the highest size reaches the page allocator
+    gfp: list[GfpAlt] | None
+    gfp_text: str
+    context: Witness | None
+    ordinal: int  # index among calls to the same callee in the function (for fingerprints)
+
+    def fingerprint(self, rule: str) -> str:
+        key = f"{rule}\0{self.path}\0{self.function.name}\0{self.site.callee or self.site.field}\0{self.ordinal}"
+        return hashlib.sha1(key.encode()).hexdigest()[:20]
+
+
+@dataclass
+class Analysis:
+    program: Program
+    kernel: KernelInfo
+    contexts: ContextAnalysis
+    values: ValueAnalysis
+    gfp: GfpAnalysis
+    sites: list[AllocationSite] = field(default_factory=list)
+
+
+def analyze(program: Program, kernel: KernelInfo) -> Analysis:
+    contexts = analyze_contexts(program)
+    values = ValueAnalysis(program, kernel)
+    gfp = GfpAnalysis(program, kernel.gfp)
+    result = Analysis(program, kernel, contexts, values, gfp)
+    table = allocators()
+    fams = families()
+    for ff in program.files:
+        for fn in ff.functions:
+            node = program.node_for(fn)
+            ordinals: dict[str, int] = {}
+            for site in fn.calls:
+                key = site.callee or "->" + site.field
+                ordinals[key] = ordinals.get(key, -1) + 1
+                alloc = table.get(site.callee)
+                if alloc is None and not _passes_gfp(site, kernel):
+                    continue
+                result.sites.append(_describe(result, ff, fn, node, site, alloc, fams, ordinals[key]))
+    return result
+
+
+def _passes_gfp(site: CallSite, kernel: KernelInfo) -> bool:
+    """A call with an argument written as a gfp mask (`usb_submit_urb(urb, GFP_KERNEL)`)."""
+    if site.args is None or "GFP" not in site.args_text:
+        return False
+    return _gfp_arg_index(site, kernel) is not None
+
+
+def _gfp_arg_index(site: CallSite, kernel: KernelInfo) -> int | None:
+    masks = kernel.gfp.masks
+    for i, arg in enumerate(site.args or ()):
+        names = _names_in(arg)
+        if names and all(n in masks or n.startswith("__GFP_") or n.startswith("GFP_") for n in names):
+            return i
+    return None
+
+
+def _names_in(ir: tuple) -> set[str]:
+    out: set[str] = set()
+    stack = [ir]
+    while stack:
+        n = stack.pop()
+        if n[0] == "id":
+            out.add(n[1])
+        elif n[0] in ("bin", "un", "cast", "cond"):
+            stack.extend(x for x in n[1:] if isinstance(x, tuple))
+        elif n[0] != "num":
+            out.add("?")
+    return out
+
+
+def _args(site: CallSite) -> tuple:
+    if site.args is not None:
+        return site.args
+    return tuple(ir_from_text(t) for t in split_args(site.args_text))
+
+
+def _describe(a: Analysis, ff: FileFacts, fn: FunctionFacts, node: str, site: CallSite,
+              alloc: Allocator | None, fams: dict[str, Family], ordinal: int) -> AllocationSite:
+    kernel = a.kernel
+    args = _args(site)
+    scope = Scope(ff, fn)
+    call_text = f"{site.callee or site.field}({site.args_text})"
+    family = fams.get(alloc.family) if alloc else None
+
+    # gfp
+    gfp_alts: list[GfpAlt] | None
+    if alloc is not None and alloc.gfp is not None and alloc.gfp < len(args):
+        gfp_ir = args[alloc.gfp]
+        gfp_alts = a.gfp.alternatives(gfp_ir, scope)
+        gfp_text = render(gfp_ir)
+    elif alloc is not None and alloc.gfp_fixed:
+        value = kernel.gfp.masks.get(alloc.gfp_fixed)
+        gfp_alts = [GfpAlt(value, alloc.gfp_fixed)] if value is not None else None
+        gfp_text = alloc.gfp_fixed
+    elif alloc is None:
+        index = _gfp_arg_index(site, kernel)
+        gfp_ir = args[index]
+        gfp_alts = a.gfp.alternatives(gfp_ir, scope)
+        gfp_text = render(gfp_ir)
+    else:
+        gfp_alts, gfp_text = None, "?"
+    if gfp_alts and alloc is not None and alloc.add:
+        extra = 0
+        for name in alloc.add:
+            extra |= kernel.gfp.masks.get(name, 0)
+        gfp_alts = [GfpAlt(g.mask | extra, g.text, g.origin, g.conditional, g.via) for g in gfp_alts]
+
+    # size and order
+    size = TOP
+    order_lo = order_hi = None
+    page_backed = False
+    if alloc is not None and family is not None:
+        size, order_lo, order_hi, page_backed = _size_and_order(a, scope, args, alloc, family)
+    return AllocationSite(ff.path, fn, node, site, alloc, family, call_text, size, order_lo, order_hi,
+                          page_backed, gfp_alts, gfp_text, a.contexts.site_context(node, site), ordinal)
+
+
+def _family_threshold(family: Family, kernel: KernelInfo) -> int | None:
+    above = family.page_alloc_above
+    if above == "never":
+        return None
+    if above == "KMALLOC_MAX_CACHE_SIZE":
+        return kernel.kmalloc_max_cache_size
+    return int(above)
+
+
+def _size_and_order(a: Analysis, scope: Scope, args: tuple, alloc: Allocator, family: Family):
+    kernel = a.kernel
+    if alloc.pages is not None:
+        return const(kernel.page_size * alloc.pages), 0, 0, True
+    if alloc.order is not None:
+        if alloc.order >= len(args):
+            return TOP, None, None, False
+        order = a.values.eval(args[alloc.order], scope)
+        if not order.known:
+            return TOP, None, None, False
+        size = Value(kernel.page_size << min(order.lo, 40), None if order.hi is None else kernel.page_size << min(order.hi, 40),
+                     order.sources, order.steps, True)
+        return size, order.lo, order.hi, True
+    if alloc.size is None or alloc.size >= len(args):
+        return TOP, None, None, False
+    size = a.values.eval(args[alloc.size], scope)
+    if alloc.count is not None and alloc.count < len(args):
+        size = _arith("*", a.values.eval(args[alloc.count], scope), size)
+    if alloc.header:
+        size = _arith("+", size, const(alloc.header))
+    if family.overhead == "skb":  # SKB_HEAD_ALIGN(): + aligned struct skb_shared_info (x86_64)
+        size = _arith("+", size, const(SKB_SHARED_INFO))
+    elif family.overhead == "netdev_skb":  # + NET_SKB_PAD, then as __alloc_skb
+        size = _arith("+", size, const(NET_SKB_PAD + SKB_SHARED_INFO))
+    if not size.known:
+        return size, None, None, False
+    threshold = _family_threshold(family, kernel)
+    if threshold is None:
+        return size, None, None, False
+    lo = kernel.get_order(size.lo) if size.lo > threshold else None
+    hi = None if size.hi is None else (kernel.get_order(size.hi) if size.hi > threshold else None)
+    page_backed = size.hi is None or size.hi > threshold
+    return size, lo, hi, page_backed

@@ -1,0 +1,180 @@
+"""Context: where a call may run in atomic context, and why (with a witness).
+
+Sources of atomicity are callback registrations from the context table
+(`request_irq` handlers, timers, tasklets, NAPI poll, URB completions,
+`call_rcu`, `irq_work`, atomic ops fields such as `ndo_start_xmit`) and call
+sites inside a lock/atomic region (from `lockflow`). A fixed point over the
+networkx call graph then marks every function reachable from them, keeping
+one shortest witness per function. Work items, kthreads and threaded irq
+handlers are process context: nothing flows into them from registration.
+
+Grades: "must" when the chain is an entry point or locks held on every path,
+"may" when some step holds a lock only on some path or goes through an
+ambiguous or indirect call.
+"""
+
+from __future__ import annotations
+
+import heapq
+from dataclasses import dataclass, field
+
+from ..facts import CallSite
+from ..kernel.tables import contexts
+from ..link import Program
+
+MAX_HOPS = 4  # calls followed from a lock or entry point; longer chains do not convince
+
+
+@dataclass(frozen=True)
+class Step:
+    kind: str  # "entry" | "acquire" | "call"
+    text: str
+    path: str
+    line: int
+    col: int = 1
+
+
+@dataclass(frozen=True)
+class Witness:
+    grade: str  # "must" | "may"
+    reason: str  # the atomicContext text, e.g. "hardirq: foo_irq (request_irq)"
+    steps: tuple[Step, ...]
+    hops: int = 0
+
+
+@dataclass
+class ContextAnalysis:
+    program: Program
+    atomic: dict[str, Witness] = field(default_factory=dict)  # function node -> why it may run atomically
+    process_entries: dict[str, str] = field(default_factory=dict)  # node -> "workqueue (INIT_WORK)" ...
+    entries: dict[str, list[Witness]] = field(default_factory=dict)
+
+    def site_context(self, fn_node: str, site: CallSite) -> Witness | None:
+        """Why this call site may run in atomic context, or None."""
+        ref = self.program.functions[fn_node]
+        must, may = site.locks
+        if must or may:
+            grade = "must" if must else "may"
+            held = must or may
+            steps = tuple(Step("acquire", f"{ref.fn.name}: {desc} - atomic from here", ref.path, line, col)
+                          for desc, line, col in site.lock_sites if desc in held)
+            return Witness(grade, f"{held[0]} held in {ref.fn.name}()" + ("" if must else " on some paths"), steps)
+        return self.atomic.get(fn_node)
+
+
+def analyze_contexts(program: Program) -> ContextAnalysis:
+    result = ContextAnalysis(program)
+    tables = contexts()
+    _registrations(program, result, tables)
+    _field_bindings(program, result, tables)
+
+    # Seeds: entry points, and the callees of call sites inside a lock region.
+    heap: list = []
+    counter = 0
+
+    def push(node: str, w: Witness) -> None:
+        nonlocal counter
+        counter += 1
+        heapq.heappush(heap, (0 if w.grade == "must" else 1, w.hops, counter, node, w))
+
+    for node, witnesses in result.entries.items():
+        for w in witnesses:
+            push(node, w)
+    for node, ref in program.functions.items():
+        for site in ref.fn.calls:
+            if site.locks[0] or site.locks[1]:
+                w = result.site_context(node, site)
+                _push_callees(program, node, ref, site, w, 1, push)
+
+    # Best-first fixed point: "must" before "may", fewer hops first; the first
+    # witness a function receives is its best one.
+    while heap:
+        _, _, _, node, w = heapq.heappop(heap)
+        if node in result.atomic:
+            continue
+        result.atomic[node] = w
+        if w.hops >= MAX_HOPS:
+            continue
+        ref = program.functions[node]
+        for site in ref.fn.calls:
+            if not (site.locks[0] or site.locks[1]):  # locked sites were seeded with their own reason
+                _push_callees(program, node, ref, site, w, w.hops + 1, push)
+    return result
+
+
+def _push_callees(program: Program, node: str, ref, site: CallSite, w: Witness, hops: int, push) -> None:
+    for target in program.site_targets.get(id(site), ()):
+        data = program.graph.edges[node, target]
+        grade = "may" if data["ambiguous"] or data["kind"] == "indirect" else w.grade
+        step = Step("call", f"{ref.fn.name}() calls {_name(program, target)}()", ref.path, site.line, site.col)
+        push(target, Witness(grade, w.reason, w.steps + (step,), hops))
+
+
+def _name(program: Program, node: str) -> str:
+    return program.functions[node].fn.name
+
+
+def _function_arg(program: Program, path: str, ir) -> str | None:
+    if ir is None:
+        return None
+    if ir[0] == "addr":
+        ir = ir[1]
+    if ir[0] != "id":
+        return None
+    name = ir[1]
+    candidates = program.by_name.get(name, ())
+    local = [n for n in candidates if n.startswith(f"{path}::")]
+    if local:
+        return local[0]
+    glob = [n for n in candidates if "::" not in n]
+    return glob[0] if len(glob) == 1 else None
+
+
+def _registrations(program: Program, result: ContextAnalysis, tables) -> None:
+    for ff in program.files:
+        sites = [(None, s) for s in ff.top_calls] + [(fn, s) for fn in ff.functions for s in fn.calls]
+        for fn, site in sites:
+            regs = tables.registrations.get(site.callee)
+            if not regs or site.args is None:
+                continue
+            for reg in regs:
+                if reg.arg >= len(site.args):
+                    continue
+                target = _function_arg(program, ff.path, site.args[reg.arg])
+                if target is None:
+                    continue
+                handler = program.functions[target].fn.name
+                if reg.context == "process":
+                    kind = "threaded irq handler" if "irq" in site.callee else (
+                        "kthread" if "kthread" in site.callee else "workqueue")
+                    result.process_entries[target] = f"{kind} ({site.callee})"
+                    continue
+                reason = f"{reg.context}: {handler} ({site.callee})"
+                step = Step("entry", f"{handler}() registered with {site.callee}(): runs in {reg.context}",
+                            ff.path, site.line, site.col)
+                result.entries.setdefault(target, []).append(Witness("must", reason, (step,), 0))
+
+
+def _field_bindings(program: Program, result: ContextAnalysis, tables) -> None:
+    by_field: dict[str, list] = {}
+    for fc in tables.fields:
+        by_field.setdefault(fc.field, []).append(fc)
+    for ff in program.files:
+        for b in ff.bindings:
+            specs = by_field.get(b.field)
+            if not specs:
+                continue
+            spec = next((s for s in specs if s.struct == b.struct_type), None)
+            if spec is None and not b.struct_type and b.field.startswith("ndo_"):
+                spec = specs[0]  # ndo_* names are distinctive enough without the type
+            if spec is None:
+                continue
+            target = _function_arg(program, ff.path, ("id", b.function))
+            if target is None:
+                continue
+            handler = program.functions[target].fn.name
+            how = f".{b.field} = {b.function}" if not b.in_function else f"->{b.field} = {b.function} in {b.in_function}()"
+            reason = f"{spec.context}: {handler} ({spec.struct or 'ops'}.{b.field})"
+            step = Step("entry", f"{handler}() bound as {spec.struct}.{b.field} ({how}): runs in {spec.context}",
+                        ff.path, b.line)
+            result.entries.setdefault(target, []).append(Witness("must", reason, (step,), 0))

@@ -1,0 +1,147 @@
+"""gfp: the flag sets an allocation or a gfp-taking call is made with.
+
+A gfp expression evaluates to a list of alternatives, each a concrete mask
+with where it came from. Constants (`GFP_KERNEL | __GFP_ZERO`, `#define`s of
+them) give one alternative; a ternary gives both of its arms, marked
+`conditional` (mutually exclusive paths: rules grade them down); a parameter
+takes the alternatives of its callers' arguments, each remembering the call
+that passed it; a local takes its assignments. Unknown is None.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from ..exprs import ir_from_text, render, split_args
+from ..kernel.gfp import GfpTable
+from ..link import Program
+from .values import Scope
+
+MAX_DEPTH = 3
+MAX_ALTERNATIVES = 8
+
+
+@dataclass(frozen=True)
+class GfpAlt:
+    mask: int
+    text: str  # as written at the origin, e.g. "GFP_KERNEL | __GFP_ZERO"
+    origin: tuple[str, int, str] | None = None  # (path, line, function) of the call that passed it
+    conditional: bool = False  # one arm of a ternary or of several assignments
+    via: tuple[str, ...] = ()  # parameter hops, for the witness
+
+
+_GFP_HELPERS = {
+    # helpers that return a gfp chosen at run time: both arms, conditional
+    "gfp_any": ("GFP_ATOMIC", "GFP_KERNEL"),
+    "current_gfp_context": ("GFP_KERNEL",),
+    "sk_gfp_mask": None,
+}
+
+
+@dataclass
+class GfpAnalysis:
+    program: Program
+    table: GfpTable
+    memo: dict = field(default_factory=dict)
+
+    def alternatives(self, ir: tuple, scope: Scope, depth: int = 0) -> list[GfpAlt] | None:
+        kind = ir[0]
+        if kind == "num":
+            return [GfpAlt(ir[1], str(ir[1]))]
+        if kind == "id":
+            return self._ident(ir[1], scope, depth)
+        if kind == "bin" and ir[1] in ("|", "&", "^"):
+            left = self.alternatives(ir[2], scope, depth)
+            right = self.alternatives(ir[3], scope, depth)
+            if left is None or right is None:
+                return None
+            out = []
+            for a in left:
+                for b in right:
+                    mask = a.mask | b.mask if ir[1] == "|" else (a.mask & b.mask if ir[1] == "&" else a.mask ^ b.mask)
+                    out.append(GfpAlt(mask, render(ir), a.origin or b.origin, a.conditional or b.conditional, a.via or b.via))
+            return _dedupe(out)
+        if kind == "un" and ir[1] == "~":
+            inner = self.alternatives(ir[2], scope, depth)
+            return None if inner is None else [GfpAlt((~a.mask) & 0xFFFFFFFF, render(ir), a.origin, a.conditional, a.via) for a in inner]
+        if kind == "cast":
+            return self.alternatives(ir[2], scope, depth)
+        if kind == "cond":
+            a = self.alternatives(ir[2], scope, depth)
+            b = self.alternatives(ir[3], scope, depth)
+            if a is None or b is None:
+                return None
+            return _dedupe([GfpAlt(x.mask, x.text, x.origin, True, x.via) for x in a + b])
+        if kind == "call" and ir[1] in _GFP_HELPERS and _GFP_HELPERS[ir[1]]:
+            names = _GFP_HELPERS[ir[1]]
+            return [GfpAlt(self.table.masks[n], n, None, len(names) > 1) for n in names if n in self.table.masks]
+        if kind == "unk" and ir[1]:
+            reparsed = ir_from_text(ir[1])
+            if reparsed[0] != "unk":
+                return self.alternatives(reparsed, scope, depth)
+        return None
+
+    def _ident(self, name: str, scope: Scope, depth: int) -> list[GfpAlt] | None:
+        value = self.table.masks.get(name)
+        if value is not None:
+            return [GfpAlt(value, name)]
+        fn = scope.fn
+        if fn is not None:
+            for index, (pname, _) in enumerate(fn.params):
+                if pname == name:
+                    return self._param(scope, index, depth)
+            assigned = [a for a in fn.assignments if a.kind == "local" and a.target == name and a.op == "="]
+            if assigned:
+                out: list[GfpAlt] = []
+                for a in assigned:
+                    alts = self.alternatives(a.value, scope, depth)
+                    if alts is None:
+                        return None
+                    out.extend(alts)
+                if len({x.mask for x in out}) > 1:
+                    out = [GfpAlt(x.mask, x.text, x.origin, True, x.via) for x in out]
+                return _dedupe(out)
+        define = None
+        for path, body in self.program.defines.get(name, ()):
+            if path == scope.file.path or define is None:
+                define = body
+        if define is not None and depth < MAX_DEPTH + 2:
+            return self.alternatives(ir_from_text(define), scope, depth + 1)
+        return None
+
+    def _param(self, scope: Scope, index: int, depth: int) -> list[GfpAlt] | None:
+        if depth >= MAX_DEPTH:
+            return None
+        node = self.program.node_of.get(id(scope.fn))
+        if node is None:
+            return None
+        key = (node, index)
+        if key in self.memo:
+            return self.memo[key]
+        self.memo[key] = None  # recursion guard
+        out: list[GfpAlt] = []
+        callers = list(self.program.callers(node))
+        if not callers:
+            return None
+        for caller, site in callers:
+            ref = self.program.functions[caller]
+            args = site.args if site.args is not None else tuple(ir_from_text(t) for t in split_args(site.args_text))
+            if index >= len(args):
+                return None
+            alts = self.alternatives(args[index], Scope(ref.file, ref.fn, depth + 1), depth + 1)
+            if alts is None:
+                continue  # an unknown caller adds nothing we can show
+            pname = scope.fn.params[index][0]
+            for a in alts:
+                origin = a.origin or (ref.path, site.line, ref.fn.name)
+                out.append(GfpAlt(a.mask, a.text, origin, a.conditional, a.via + (f"{ref.fn.name}() passes {render(args[index])} as '{pname}' of {scope.fn.name}()",)))
+        result = _dedupe(out) if out else None
+        self.memo[key] = result
+        return result
+
+
+def _dedupe(alts: list[GfpAlt]) -> list[GfpAlt]:
+    seen = {}
+    for a in alts:
+        seen.setdefault((a.mask, a.origin, a.conditional), a)
+    return list(seen.values())[:MAX_ALTERNATIVES]

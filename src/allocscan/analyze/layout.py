@@ -1,0 +1,140 @@
+"""Struct layouts for `sizeof`: the target's basic types (LP64 by default),
+padding and alignment, arrays, unions, nested structs, flexible array members
+and bit-fields, computed from the struct definitions the scan found.
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+# (size, alignment) of the kernel's basic types on LP64 (x86_64, arm64).
+BASIC_TYPES_LP64: dict[str, tuple[int, int]] = {
+    "char": (1, 1), "signed char": (1, 1), "unsigned char": (1, 1), "bool": (1, 1), "_Bool": (1, 1),
+    "short": (2, 2), "short int": (2, 2), "unsigned short": (2, 2), "unsigned short int": (2, 2),
+    "signed short": (2, 2),
+    "int": (4, 4), "signed": (4, 4), "signed int": (4, 4), "unsigned": (4, 4), "unsigned int": (4, 4),
+    "long": (8, 8), "long int": (8, 8), "unsigned long": (8, 8), "unsigned long int": (8, 8),
+    "signed long": (8, 8), "long long": (8, 8), "unsigned long long": (8, 8), "long long int": (8, 8),
+    "unsigned long long int": (8, 8), "float": (4, 4), "double": (8, 8),
+    "u8": (1, 1), "s8": (1, 1), "__u8": (1, 1), "__s8": (1, 1), "uint8_t": (1, 1), "int8_t": (1, 1),
+    "u16": (2, 2), "s16": (2, 2), "__u16": (2, 2), "__s16": (2, 2), "uint16_t": (2, 2), "int16_t": (2, 2),
+    "__le16": (2, 2), "__be16": (2, 2), "__sum16": (2, 2),
+    "u32": (4, 4), "s32": (4, 4), "__u32": (4, 4), "__s32": (4, 4), "uint32_t": (4, 4), "int32_t": (4, 4),
+    "__le32": (4, 4), "__be32": (4, 4), "__wsum": (4, 4), "gfp_t": (4, 4), "uid_t": (4, 4), "gid_t": (4, 4),
+    "pid_t": (4, 4), "atomic_t": (4, 4), "refcount_t": (4, 4), "spinlock_t": (4, 4), "raw_spinlock_t": (4, 4),
+    "rwlock_t": (8, 4), "fmode_t": (4, 4), "dev_t": (4, 4), "umode_t": (2, 2), "irqreturn_t": (4, 4),
+    "u64": (8, 8), "s64": (8, 8), "__u64": (8, 8), "__s64": (8, 8), "uint64_t": (8, 8), "int64_t": (8, 8),
+    "__le64": (8, 8), "__be64": (8, 8), "size_t": (8, 8), "ssize_t": (8, 8), "loff_t": (8, 8),
+    "dma_addr_t": (8, 8), "phys_addr_t": (8, 8), "resource_size_t": (8, 8), "uintptr_t": (8, 8),
+    "ptrdiff_t": (8, 8), "atomic64_t": (8, 8), "atomic_long_t": (8, 8), "sector_t": (8, 8),
+    "ktime_t": (8, 8), "time64_t": (8, 8), "off_t": (8, 8), "netdev_features_t": (8, 8),
+    "void": (1, 1),
+}
+POINTER = (8, 8)
+
+
+class Layouts:
+    """Computes (size, align) of types, memoised, with a recursion guard."""
+
+    def __init__(self, struct_lookup: Callable[[str], object | None], typedefs: dict[str, str],
+                 eval_const: Callable[[tuple], int | None]):
+        self.struct_lookup = struct_lookup
+        self.typedefs = typedefs
+        self.eval_const = eval_const
+        self.memo: dict[str, tuple[int, int] | None] = {}
+        self.active: set[str] = set()
+
+    def size_of(self, type_text: str) -> int | None:
+        sa = self.layout(type_text)
+        return sa[0] if sa else None
+
+    def layout(self, type_text: str) -> tuple[int, int] | None:
+        type_text = type_text.strip()
+        if type_text in self.memo:
+            return self.memo[type_text]
+        if type_text in self.active:
+            return None
+        self.active.add(type_text)
+        try:
+            result = self._compute(type_text)
+        finally:
+            self.active.discard(type_text)
+        self.memo[type_text] = result
+        return result
+
+    def _compute(self, t: str) -> tuple[int, int] | None:
+        if t.endswith("*"):
+            return POINTER
+        if t in BASIC_TYPES_LP64:
+            return BASIC_TYPES_LP64[t]
+        for prefix in ("struct ", "union "):
+            if t.startswith(prefix):
+                return self._struct(t[len(prefix):].strip())
+        if t.startswith("enum "):
+            return (4, 4)
+        alias = self.typedefs.get(t)
+        if alias is not None and alias != t:
+            return self.layout(alias)
+        return None
+
+    def _struct(self, name: str) -> tuple[int, int] | None:
+        sd = self.struct_lookup(name)
+        if sd is None:
+            return None
+        offset = 0
+        max_align = 1
+        size = 0
+        bit_used = 0  # bits used in the current bit-field unit
+        for m in sd.members:
+            if m.bits is not None and not m.pointer:
+                base = self.layout(m.type_text) or (4, 4)
+                unit_bits = base[0] * 8
+                max_align = max(max_align, base[1])
+                if m.bits == 0 or bit_used + m.bits > unit_bits:
+                    offset += (bit_used + 7) // 8 if bit_used else 0
+                    bit_used = 0
+                    offset = _align(offset, base[1])
+                bit_used += m.bits
+                if sd.is_union:
+                    size = max(size, base[0])
+                    bit_used = 0
+                continue
+            if bit_used:
+                offset += (bit_used + 7) // 8
+                bit_used = 0
+            if m.pointer:
+                msize, malign = POINTER
+            else:
+                sa = self.layout(m.type_text)
+                if sa is None:
+                    return None
+                msize, malign = sa
+            count = 1
+            flexible = False
+            for dim in m.array_dims:
+                if dim == ("flex",):
+                    flexible = True
+                    count = 0
+                    continue
+                n = self.eval_const(dim)
+                if n is None:
+                    return None
+                count *= n
+            total = msize * count
+            if sd.packed:
+                malign = 1
+            max_align = max(max_align, malign)
+            if sd.is_union:
+                size = max(size, total)
+            else:
+                offset = _align(offset, malign) + total
+            if flexible:
+                continue
+        if bit_used:
+            offset += (bit_used + 7) // 8
+        end = size if sd.is_union else offset
+        return (_align(end, max_align), max_align)
+
+
+def _align(value: int, alignment: int) -> int:
+    return (value + alignment - 1) // alignment * alignment if alignment > 1 else value

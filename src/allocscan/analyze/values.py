@@ -1,0 +1,694 @@
+"""Values: an interval of bytes for every size expression, and who controls it.
+
+Each integer expression evaluates to a `Value`: an interval [lo, hi] (hi None
+= unbounded), the user-controlled sources that reach it, and a short witness
+(`steps`) of where the value came from. Unknown is not big: an expression the
+analysis cannot bound evaluates to `TOP`, which no rule reports.
+
+Evaluated: literals, `#define`s (same file, same directory, then the tree),
+enums, builtin kernel constants (`PAGE_SIZE`, `SZ_*`, `U16_MAX` ...),
+`sizeof` through struct layouts, arithmetic, shifts, casts, ternaries (join),
+`min/max/clamp*`, `BIT`, `ALIGN`, `PAGE_ALIGN`, `round_up`, `roundup`,
+`DIV_ROUND_UP`, `roundup_pow_of_two`, `get_order`, `array_size`,
+`array3_size`, `struct_size`, function-like macros of the tree; locals from
+their assignments, parameters from the join of their call sites' arguments,
+struct fields from one tree-wide cell per (struct, field), module parameters
+and values parsed from user buffers (`kstrto*`, `sscanf`, `copy_from_user`)
+as user-controlled sources.
+"""
+
+from __future__ import annotations
+
+import posixpath
+import re
+from dataclasses import dataclass, field
+
+from ..exprs import identifiers, ir_from_text, render, split_args
+from ..facts import FileFacts, FunctionFacts
+from ..kernel.version import KernelInfo
+from ..link import Program
+from .layout import BASIC_TYPES_LP64, Layouts
+
+Step = tuple[str, str, int]  # (what happened, path, line)
+
+MAX_DEPTH = 6  # interprocedural hops when following parameters and fields
+MAX_CALLERS = 24  # a parameter with more call sites than this stays unknown
+HUB_DIRECTORIES = 3  # a field written in more directories than this is a hub
+
+
+@dataclass(frozen=True, slots=True)
+class Value:
+    lo: int
+    hi: int | None
+    sources: frozenset = frozenset()
+    steps: tuple = ()
+    known: bool = True
+
+    @property
+    def unbounded(self) -> bool:
+        return self.hi is None
+
+    def with_step(self, step: Step) -> "Value":
+        if not self.known:
+            return self
+        return Value(self.lo, self.hi, self.sources, (step,) + self.steps[:7], True)
+
+    def describe(self) -> str:
+        if not self.known:
+            return "unknown"
+        hi = "unbounded" if self.hi is None else str(self.hi)
+        return str(self.lo) if self.hi == self.lo else f"[{self.lo}, {hi}]"
+
+
+TOP = Value(0, None, frozenset(), (), False)
+
+
+def const(n: int) -> Value:
+    return Value(max(n, 0), max(n, 0))
+
+
+def join(a: Value, b: Value) -> Value:
+    if not a.known or not b.known:
+        if a.sources or b.sources:  # a user source still reaches the result
+            return Value(0, None, a.sources | b.sources, a.steps or b.steps, True)
+        return TOP
+    hi = None if a.hi is None or b.hi is None else max(a.hi, b.hi)
+    steps = a.steps if (a.hi is None or (b.hi is not None and a.hi >= b.hi)) else b.steps
+    return Value(min(a.lo, b.lo), hi, a.sources | b.sources, steps, True)
+
+
+def _combine(a: Value, b: Value, lo: int, hi: int | None) -> Value:
+    if not a.known and not a.sources:
+        return TOP
+    if not b.known and not b.sources:
+        return TOP
+    steps = a.steps if a.sources or len(a.steps) >= len(b.steps) else b.steps
+    known = a.known and b.known
+    if not known:
+        return Value(0, None, a.sources | b.sources, steps, True)
+    return Value(max(lo, 0), hi, a.sources | b.sources, steps, True)
+
+
+def _mul(x, y):
+    return None if x is None or y is None else x * y
+
+
+def _arith(op: str, a: Value, b: Value) -> Value:
+    if op == "+":
+        return _combine(a, b, a.lo + b.lo, None if a.hi is None or b.hi is None else a.hi + b.hi)
+    if op == "-":
+        lo = a.lo - (b.hi if b.hi is not None else a.lo)
+        return _combine(a, b, lo, None if a.hi is None else a.hi - b.lo)
+    if op == "*":
+        return _combine(a, b, a.lo * b.lo, _mul(a.hi, b.hi) if not (a.hi == 0 or b.hi == 0) else 0)
+    if op == "/":
+        if b.lo == 0 and (b.hi is None or b.hi == 0):
+            return TOP
+        return _combine(a, b, a.lo // (b.hi or max(b.lo, 1)) if b.hi else 0, None if a.hi is None else a.hi // max(b.lo, 1))
+    if op == "<<":
+        if b.hi is None or b.hi > 64:
+            return _combine(a, b, a.lo << min(b.lo, 64), None)
+        return _combine(a, b, a.lo << b.lo, None if a.hi is None else a.hi << b.hi)
+    if op == ">>":
+        return _combine(a, b, a.lo >> (b.hi if b.hi is not None else 64), None if a.hi is None else a.hi >> b.lo)
+    if op == "&":
+        hi = b.hi if a.hi is None else (a.hi if b.hi is None else min(a.hi, b.hi))
+        if a.lo == a.hi and b.lo == b.hi and a.hi is not None and b.hi is not None:
+            return _combine(a, b, a.lo & b.lo, a.lo & b.lo)
+        return _combine(a, b, 0, hi)
+    if op == "|" or op == "^":
+        if a.lo == a.hi and b.lo == b.hi and a.hi is not None and b.hi is not None:
+            v = a.lo | b.lo if op == "|" else a.lo ^ b.lo
+            return _combine(a, b, v, v)
+        hi = None if a.hi is None or b.hi is None else (1 << max(a.hi.bit_length(), b.hi.bit_length())) - 1
+        return _combine(a, b, 0, hi)
+    if op == "%":
+        return _combine(a, b, 0, None if b.hi is None else max(b.hi - 1, 0))
+    if op in ("==", "!=", "<", ">", "<=", ">=", "&&", "||"):
+        return _combine(a, b, 0, 1)
+    return TOP
+
+
+_TYPE_MAX = {"u8": 0xFF, "__u8": 0xFF, "unsigned char": 0xFF, "uint8_t": 0xFF, "u16": 0xFFFF, "__u16": 0xFFFF,
+             "unsigned short": 0xFFFF, "uint16_t": 0xFFFF, "__le16": 0xFFFF, "__be16": 0xFFFF, "u32": 0xFFFFFFFF,
+             "__u32": 0xFFFFFFFF, "unsigned int": 0xFFFFFFFF, "uint32_t": 0xFFFFFFFF, "unsigned": 0xFFFFFFFF,
+             "int": 0x7FFFFFFF, "s32": 0x7FFFFFFF, "short": 0x7FFF, "s16": 0x7FFF, "char": 0x7F, "s8": 0x7F}
+
+_BUILTIN_CONSTANTS = {
+    "PAGE_SHIFT": 12, "U8_MAX": 0xFF, "U16_MAX": 0xFFFF, "U32_MAX": 0xFFFFFFFF, "S32_MAX": 0x7FFFFFFF,
+    "INT_MAX": 0x7FFFFFFF, "UINT_MAX": 0xFFFFFFFF, "USHRT_MAX": 0xFFFF, "SHRT_MAX": 0x7FFF,
+    "PAGE_ALLOC_COSTLY_ORDER": 3, "NET_SKB_PAD": 64, "NET_IP_ALIGN": 0, "SMP_CACHE_BYTES": 64,
+    "L1_CACHE_BYTES": 64, "ETH_ALEN": 6, "ETH_HLEN": 14, "ETH_DATA_LEN": 1500, "ETH_FRAME_LEN": 1514,
+    "NULL": 0, "true": 1, "false": 0, "BITS_PER_LONG": 64, "BITS_PER_BYTE": 8,
+}
+
+_KSTRTO_MAX = {"kstrtou8": 0xFF, "kstrtos8": 0x7F, "kstrtou16": 0xFFFF, "kstrtos16": 0x7FFF,
+               "kstrtouint": 0xFFFFFFFF, "kstrtou32": 0xFFFFFFFF, "kstrtoint": 0x7FFFFFFF,
+               "kstrtos32": 0x7FFFFFFF, "kstrtoul": None, "kstrtoull": None, "kstrtou64": None,
+               "kstrtol": None, "kstrtoll": None, "kstrtos64": None, "kstrtobool": 1,
+               "kstrtouint_from_user": 0xFFFFFFFF, "kstrtoul_from_user": None, "kstrtoint_from_user": 0x7FFFFFFF,
+               "kstrtou8_from_user": 0xFF, "kstrtou16_from_user": 0xFFFF, "kstrtou32_from_user": 0xFFFFFFFF}
+_USER_COPY = {"copy_from_user", "__copy_from_user", "get_user", "__get_user", "sscanf"}
+_NLA_GET = {"nla_get_u8": 0xFF, "nla_get_u16": 0xFFFF, "nla_get_u32": 0xFFFFFFFF, "nla_get_u64": None,
+            "nla_get_be16": 0xFFFF, "nla_get_be32": 0xFFFFFFFF, "nla_get_le16": 0xFFFF, "nla_get_le32": 0xFFFFFFFF}
+_DESCRIPTOR_FIELDS = {"wMaxPacketSize", "wTotalLength", "wLength", "bLength", "wBytesPerInterval"}
+
+
+@dataclass
+class Scope:
+    file: FileFacts
+    fn: FunctionFacts | None
+    depth: int = 0
+
+
+@dataclass
+class ValueAnalysis:
+    program: Program
+    kernel: KernelInfo
+    memo: dict = field(default_factory=dict)
+    active: set = field(default_factory=set)
+
+    def __post_init__(self):
+        self.layouts = Layouts(self._struct, self.program.typedefs, self._const_of)
+        self._field_cells: dict[tuple[str, str], list] | None = None
+        self._module_params: dict[tuple[str, str], object] = {}
+        self._file_by_path = {ff.path: ff for ff in self.program.files}
+        for ff in self.program.files:
+            for mp in ff.module_params:
+                self._module_params[(ff.path, mp.name)] = mp
+
+    # --- public ------------------------------------------------------------
+    def eval(self, ir: tuple, scope: Scope) -> Value:
+        kind = ir[0]
+        if kind == "num":
+            return const(ir[1])
+        if kind == "id":
+            return self.ident(ir[1], scope)
+        if kind == "bin":
+            return _arith(ir[1], self.eval(ir[2], scope), self.eval(ir[3], scope))
+        if kind == "un":
+            inner = self.eval(ir[2], scope)
+            if ir[1] == "+":
+                return inner
+            if ir[1] == "!":
+                return Value(0, 1, inner.sources, inner.steps, True) if inner.known else TOP
+            if ir[1] == "~" and inner.known and inner.lo == inner.hi:
+                return const((~inner.lo) & 0xFFFFFFFFFFFFFFFF)
+            return TOP
+        if kind == "cast":
+            inner = self.eval(ir[2], scope)
+            limit = _TYPE_MAX.get(ir[1])
+            if limit is not None and inner.known and (inner.hi is None or inner.hi > limit):
+                return Value(0 if inner.hi is None or inner.lo > limit else inner.lo, limit, inner.sources, inner.steps, True)
+            return inner
+        if kind == "sizeof_t":
+            return self.sizeof_type(ir[1], scope)
+        if kind == "sizeof_e":
+            return self.sizeof_expr(ir[1], scope)
+        if kind == "cond":
+            return join(self.eval(ir[2], scope), self.eval(ir[3], scope))
+        if kind == "call":
+            return self.call(ir[1], ir[2], scope)
+        if kind == "field":
+            return self.field(ir, scope)
+        if kind == "unk" and ir[1] and scope.depth < MAX_DEPTH:
+            reparsed = ir_from_text(ir[1])
+            if reparsed[0] != "unk":
+                return self.eval(reparsed, scope)
+        return TOP
+
+    # --- identifiers ------------------------------------------------------
+    def ident(self, name: str, scope: Scope) -> Value:
+        fn = scope.fn
+        if fn is not None:
+            if name in fn.locals or any(a.kind == "local" and a.target == name for a in fn.assignments):
+                if any(p == name for p, _ in fn.params):
+                    return join(self.param(name, scope), self.local(name, scope))
+                return self.local(name, scope)
+            if any(p == name for p, _ in fn.params):
+                return self.param(name, scope)
+        if name in _BUILTIN_CONSTANTS:
+            return const(_BUILTIN_CONSTANTS[name])
+        if name == "PAGE_SIZE":
+            return const(self.kernel.page_size)
+        if name in ("KMALLOC_MAX_SIZE",):
+            return const(self.kernel.kmalloc_max_size)
+        if name == "KMALLOC_MAX_CACHE_SIZE":
+            return const(self.kernel.kmalloc_max_cache_size)
+        if name in ("MAX_ORDER",):
+            return const(self.kernel.max_order + (0 if self.kernel.series >= (6, 4) else 1))
+        if name == "MAX_PAGE_ORDER":
+            return const(self.kernel.max_order)
+        m = re.fullmatch(r"SZ_(\d+)([KMG]?)", name)
+        if m:
+            return const(int(m.group(1)) << {"": 0, "K": 10, "M": 20, "G": 30}[m.group(2)])
+        mp = self._module_params.get((scope.file.path, name))
+        if mp is not None:
+            return self.module_param(mp, scope)
+        key = ("ident", scope.file.path, name)
+        if key in self.memo:
+            return self.memo[key]
+        if key in self.active:
+            return TOP
+        self.active.add(key)
+        try:
+            value = self._file_level(name, scope)
+        finally:
+            self.active.discard(key)
+        self.memo[key] = value
+        return value
+
+    def _file_level(self, name: str, scope: Scope) -> Value:
+        path = scope.file.path
+        enum = _nearest(self.program.enums.get(name), path)
+        if enum is not None:
+            return self.eval(enum, Scope(self._file_by_path.get(self._nearest_path(self.program.enums.get(name), path), scope.file), None, scope.depth + 1))
+        define = _nearest(self.program.defines.get(name), path)
+        if define is not None:
+            def_path = self._nearest_path(self.program.defines.get(name), path)
+            file = self._file_by_path.get(def_path, scope.file)
+            value = self.eval(ir_from_text(define), Scope(file, None, scope.depth + 1))
+            return value
+        glob = [(p, ir) for p, ir in self.program.globals.get(name, ()) if p == path]
+        if glob:
+            value = self.eval(glob[0][1], Scope(scope.file, None, scope.depth + 1))
+            for fn in scope.file.functions:  # a static global written by the file's functions
+                for a in fn.assignments:
+                    if a.kind == "global" and a.target == name:
+                        value = join(value, self._assigned(a, Scope(scope.file, fn, scope.depth + 1)))
+            return value
+        return TOP
+
+    def module_param(self, mp, scope: Scope) -> Value:
+        src = f"module_param:{mp.param_name}"
+        default = TOP
+        glob = [ir for p, ir in self.program.globals.get(mp.name, ()) if p == scope.file.path]
+        if glob:
+            default = self.eval(glob[0], Scope(scope.file, None, scope.depth + 1))
+        settable = "settable at load" + (", writable in sysfs" if _writable(mp.perm) else "")
+        lo = default.lo if default.known else 0
+        step = (f"module parameter '{mp.param_name}' ({settable}; default {default.describe()})", scope.file.path, mp.line)
+        type_max = {"byte": 0xFF, "short": 0x7FFF, "ushort": 0xFFFF, "int": 0x7FFFFFFF, "uint": 0xFFFFFFFF,
+                    "bool": 1, "invbool": 1}.get(mp.type_name)
+        if type_max is not None and type_max <= 0xFFFF:
+            return Value(0, type_max, frozenset({src}), (step,), True)
+        return Value(min(lo, 0) if lo else 0, None, frozenset({src}), (step,), True)
+
+    def local(self, name: str, scope: Scope) -> Value:
+        fn = scope.fn
+        key = ("local", id(fn), name)
+        if key in self.memo:
+            return self.memo[key]
+        if key in self.active:
+            return TOP
+        self.active.add(key)
+        try:
+            value: Value | None = None
+            for a in fn.assignments:
+                if a.kind == "local" and a.target == name:
+                    v = self._assigned(a, scope)
+                    value = v if value is None else join(value, v)
+            user = self._user_filled(name, scope)
+            if user is not None:
+                value = user if value is None else join(value, user)
+            if value is None:
+                value = TOP
+        finally:
+            self.active.discard(key)
+        self.memo[key] = value
+        return value
+
+    def _assigned(self, a, scope: Scope) -> Value:
+        if a.op not in ("=",):
+            base = TOP if a.op not in ("+=", "*=", "<<=", "|=") else self.eval(a.value, scope)
+            if a.op in ("+=", "*=", "<<="):
+                return Value(0, None, base.sources, base.steps, True) if base.sources else TOP
+            return base
+        v = self.eval(a.value, scope)
+        return v.with_step((f"{a.target} = {render(a.value)}", scope.file.path, a.line)) if v.sources else v
+
+    def _user_filled(self, name: str, scope: Scope) -> Value | None:
+        """`kstrtouint(buf, 0, &name)`, `copy_from_user(&name, ...)`: the user writes `name`."""
+        fn = scope.fn
+        for site in fn.calls:
+            if site.args is None:
+                continue
+            callee = site.callee
+            if callee in _KSTRTO_MAX and site.args and site.args[-1] == ("addr", ("id", name)):
+                kind = self.handler_kind(fn)
+                return Value(0, _KSTRTO_MAX[callee], frozenset({f"{kind}:{fn.name}"}),
+                             ((f"{callee}() parses user input into '{name}' in {fn.name}()", scope.file.path, site.line),), True)
+            if callee in _USER_COPY and any(a == ("addr", ("id", name)) for a in site.args):
+                kind = "ioctl" if "ioctl" in fn.name else self.handler_kind(fn)
+                return Value(0, None, frozenset({f"{kind}:{fn.name}"}),
+                             ((f"{callee}() copies user data into '{name}' in {fn.name}()", scope.file.path, site.line),), True)
+        return None
+
+    def handler_kind(self, fn: FunctionFacts) -> str:
+        types = " ".join(t for _, t in fn.params)
+        if "struct config_item" in types:
+            return "configfs"
+        if "struct device_attribute" in types or "struct kobj_attribute" in types or "struct kobject" in types:
+            return "sysfs"
+        if "struct file" in types and ("char*" in types or "char" in types):
+            return "debugfs" if "debugfs" in fn.name or "dbg" in fn.name else "write"
+        if "struct genl_info" in types or "struct nlattr" in types:
+            return "netlink"
+        return "user"
+
+    def param(self, name: str, scope: Scope) -> Value:
+        fn = scope.fn
+        index = next(i for i, (p, _) in enumerate(fn.params) if p == name)
+        if scope.depth >= MAX_DEPTH:
+            return TOP
+        node = self.program.node_of.get(id(fn))
+        if node is None:
+            return TOP
+        key = ("param", node, index)
+        if key in self.memo:
+            return self.memo[key]
+        if key in self.active:
+            return TOP
+        self.active.add(key)
+        try:
+            callers = list(self.program.callers(node))
+            if not callers or len(callers) > MAX_CALLERS:
+                value = TOP
+            else:
+                value = None
+                for caller, site in callers:
+                    ref = self.program.functions[caller]
+                    args = site.args if site.args is not None else tuple(ir_from_text(t) for t in split_args(site.args_text))
+                    if index >= len(args):
+                        v = TOP
+                    else:
+                        v = self.eval(args[index], Scope(ref.file, ref.fn, scope.depth + 1))
+                        if v.sources:
+                            v = v.with_step((f"{ref.fn.name}() passes {render(args[index])} as '{name}' of {fn.name}()", ref.path, site.line))
+                    value = v if value is None else join(value, v)
+        finally:
+            self.active.discard(key)
+        self.memo[key] = value
+        return value
+
+    # --- fields -----------------------------------------------------------------
+    def field(self, ir: tuple, scope: Scope) -> Value:
+        fname = ir[2]
+        struct = self.struct_of_expr(ir[1], scope)
+        if fname in _DESCRIPTOR_FIELDS:
+            src = f"usb-descriptor:{struct or '?'}.{fname}"
+            return Value(0, 0xFFFF, frozenset({src}), ((f"device descriptor field {fname}", scope.file.path, 0),), True)
+        if scope.depth >= MAX_DEPTH:
+            return TOP
+        cells = self.field_cells().get((struct, fname)) if struct else None
+        if not cells:
+            return TOP
+        dirs = {posixpath.dirname(path) for path, _, _ in cells}
+        here = posixpath.dirname(scope.file.path)
+        if len(dirs) > HUB_DIRECTORIES:
+            cells = [c for c in cells if posixpath.dirname(c[0]) == here]  # hubs: only this driver's writes
+            if not cells:
+                return TOP
+        key = ("field", struct, fname, here if len(dirs) > HUB_DIRECTORIES else "")
+        if key in self.memo:
+            return self.memo[key]
+        if key in self.active:
+            return TOP
+        self.active.add(key)
+        try:
+            value = None
+            for path, fn, a in cells:
+                v = self.eval(a.value, Scope(self._file_by_path[path], fn, scope.depth + 1))
+                if a.op != "=":
+                    v = Value(0, None, v.sources, v.steps, True) if v.sources else TOP
+                if v.sources:
+                    v = v.with_step((f"{fn.name}() stores {render(a.value)} into {struct}.{fname}", path, a.line))
+                value = v if value is None else join(value, v)
+        finally:
+            self.active.discard(key)
+        value = value or TOP
+        self.memo[key] = value
+        return value
+
+    def field_cells(self) -> dict[tuple[str, str], list]:
+        if self._field_cells is None:
+            cells: dict[tuple[str, str], list] = {}
+            for ff in self.program.files:
+                for fn in ff.functions:
+                    for a in fn.assignments:
+                        if a.kind == "field" and a.struct_type:
+                            cells.setdefault((a.struct_type, a.target), []).append((ff.path, fn, a))
+            self._field_cells = cells
+        return self._field_cells
+
+    def struct_of_expr(self, ir: tuple, scope: Scope) -> str:
+        """Struct type of an expression (the receiver of `->`/`.`), or ''."""
+        if ir[0] == "id" and scope.fn is not None:
+            t = scope.fn.locals.get(ir[1]) or next((pt for pn, pt in scope.fn.params if pn == ir[1]), "")
+            return _struct_name(t, self.program.typedefs)
+        if ir[0] == "field":
+            base = self.struct_of_expr(ir[1], scope)
+            sd = self._struct(base) if base else None
+            if sd is not None:
+                for m in sd.members:
+                    if m.name == ir[2]:
+                        return _struct_name(m.type_text, self.program.typedefs)
+        if ir[0] in ("addr", "deref"):
+            return self.struct_of_expr(ir[1], scope)
+        return ""
+
+    # --- sizeof -------------------------------------------------------------------
+    def sizeof_type(self, type_text: str, scope: Scope) -> Value:
+        t = type_text.replace(" *", "*").strip()
+        size = self.layouts.size_of(t)
+        return const(size) if size is not None else TOP
+
+    def sizeof_expr(self, ir: tuple, scope: Scope) -> Value:
+        if ir[0] == "id":
+            name = ir[1]
+            if scope.fn is not None:
+                t = scope.fn.locals.get(name) or next((pt for pn, pt in scope.fn.params if pn == name), None)
+                if t is not None:
+                    return self.sizeof_type(t, scope)
+            # `sizeof(u32)` parsed as an expression: a type name after all
+            if name in BASIC_TYPES_LP64 or name in self.program.typedefs:
+                return self.sizeof_type(name, scope)
+            return TOP
+        if ir[0] == "deref" and ir[1][0] == "id" and scope.fn is not None:
+            t = scope.fn.locals.get(ir[1][1]) or next((pt for pn, pt in scope.fn.params if pn == ir[1][1]), None)
+            if t and t.endswith("*"):
+                return self.sizeof_type(t[:-1].strip(), scope)
+        if ir[0] == "field":
+            base = self.struct_of_expr(ir[1], scope)
+            sd = self._struct(base) if base else None
+            if sd is not None:
+                for m in sd.members:
+                    if m.name == ir[2]:
+                        if m.pointer:
+                            return const(8)
+                        size = self.layouts.size_of(m.type_text)
+                        for dim in m.array_dims:
+                            n = self._const_of(dim)
+                            size = None if n is None or size is None else size * n
+                        return const(size) if size is not None else TOP
+        return TOP
+
+    def _struct(self, name: str):
+        defs = self.program.structs.get(name)
+        if not defs:
+            return None
+        return defs[0][1]
+
+    def _const_of(self, ir: tuple) -> int | None:
+        v = self.eval(ir, Scope(self.program.files[0] if self.program.files else None, None, MAX_DEPTH - 1)) \
+            if self.program.files else TOP
+        return v.lo if v.known and v.lo == v.hi else None
+
+    # --- calls and function-like macros -------------------------------------------
+    def call(self, name: str, args: tuple, scope: Scope) -> Value:
+        ev = lambda i: self.eval(args[i], scope) if i < len(args) else TOP  # noqa: E731
+        n = len(args)
+        if name in ("min", "min_t", "min3", "min_not_zero", "umin"):
+            vals = [self.eval(a, scope) for a in (args[1:] if name == "min_t" else args)]
+            return _min_all(vals)
+        if name in ("max", "max_t", "max3", "umax"):
+            vals = [self.eval(a, scope) for a in (args[1:] if name == "max_t" else args)]
+            out = vals[0] if vals else TOP
+            for v in vals[1:]:
+                out = _max2(out, v)
+            return out
+        if name in ("clamp", "clamp_t", "clamp_val"):
+            off = 1 if name == "clamp_t" else 0
+            if n < 3 + off:
+                return TOP
+            v, lo, hi = (self.eval(args[off + i], scope) for i in range(3))
+            return _min_all([_max2(v, lo), hi]) if hi.known else TOP
+        if name in ("BIT", "BIT_ULL") and n == 1:
+            return _arith("<<", const(1), ev(0))
+        if name in ("ALIGN", "round_up", "roundup", "__ALIGN_KERNEL", "ALIGN_DOWN", "round_down", "rounddown") and n == 2:
+            v, a = ev(0), ev(1)
+            if not (v.known and a.known) or a.lo != a.hi or a.lo == 0:
+                return _combine(v, a, v.lo, None) if v.sources else TOP
+            step = a.lo
+            up = name in ("ALIGN", "round_up", "roundup", "__ALIGN_KERNEL")
+            rnd = (lambda x: (x + step - 1) // step * step) if up else (lambda x: x // step * step)
+            return Value(rnd(v.lo), None if v.hi is None else rnd(v.hi), v.sources, v.steps, True)
+        if name == "PAGE_ALIGN" and n == 1:
+            return self.call("ALIGN", (args[0], ("num", self.kernel.page_size)), scope)
+        if name == "DIV_ROUND_UP" and n == 2:
+            v, d = ev(0), ev(1)
+            return _arith("/", _arith("+", v, _arith("-", d, const(1))), d)
+        if name in ("roundup_pow_of_two", "__roundup_pow_of_two") and n == 1:
+            v = ev(0)
+            if not v.known:
+                return v
+            p2 = lambda x: 1 << max(x - 1, 0).bit_length()  # noqa: E731
+            return Value(p2(v.lo), None if v.hi is None else p2(v.hi), v.sources, v.steps, True)
+        if name == "get_order" and n == 1:
+            v = ev(0)
+            if not v.known:
+                return v
+            return Value(self.kernel.get_order(v.lo), None if v.hi is None else self.kernel.get_order(v.hi), v.sources, v.steps, True)
+        if name in ("array_size", "size_mul") and n == 2:
+            return _arith("*", ev(0), ev(1))
+        if name == "array3_size" and n == 3:
+            return _arith("*", _arith("*", ev(0), ev(1)), ev(2))
+        if name in ("size_add",) and n == 2:
+            return _arith("+", ev(0), ev(1))
+        if name in ("struct_size", "struct_size_t") and n == 3:
+            base = self.sizeof_expr(("deref", args[0]), scope) if name == "struct_size" else self.sizeof_type(render(args[0]), scope)
+            member = self.sizeof_expr(("idx", ("field", ("deref", args[0]), render(args[1]), False), ("num", 0)), scope)
+            elem = self._flex_member_size(args[0], render(args[1]), scope)
+            return _arith("+", base, _arith("*", elem if elem.known else member, ev(2)))
+        if name in ("ARRAY_SIZE",) and n == 1:
+            return self._array_size(args[0], scope)
+        if name in ("le16_to_cpu", "be16_to_cpu", "le16_to_cpup", "get_unaligned_le16", "__le16_to_cpu", "usb_endpoint_maxp"):
+            inner = ev(0)
+            return inner if inner.known else Value(0, 0xFFFF, frozenset(), (), True) if name != "usb_endpoint_maxp" else \
+                Value(0, 0x7FF, frozenset({"usb-descriptor:wMaxPacketSize"}), (("usb_endpoint_maxp() reads the endpoint descriptor", scope.file.path, 0),), True)
+        if name in ("le32_to_cpu", "be32_to_cpu", "cpu_to_le16", "cpu_to_le32", "ntohs", "ntohl", "htons", "htonl", "READ_ONCE"):
+            return ev(0)
+        if name in _NLA_GET:
+            limit = _NLA_GET[name]
+            return Value(0, limit, frozenset({f"netlink:{render(args[0]) if args else '?'}"}),
+                         ((f"{name}() reads a netlink attribute", scope.file.path, 0),), True)
+        if name in ("SKB_DATA_ALIGN",) and n == 1:
+            return self.call("ALIGN", (args[0], ("num", 64)), scope)
+        if name in ("SKB_HEAD_ALIGN",) and n == 1:
+            return _arith("+", self.call("ALIGN", (args[0], ("num", 64)), scope), const(320))
+        if name in ("SKB_WITH_OVERHEAD",) and n == 1:
+            return _arith("-", ev(0), const(320))
+        if name in ("sizeof",) and n == 1:
+            return self.sizeof_expr(args[0], scope)
+        macro = _nearest_macro(self.program.func_macros.get(name), scope.file.path)
+        if macro is not None and scope.depth < MAX_DEPTH:
+            params, body = macro
+            if len(params) == n and "..." not in params and body:
+                text = body
+                for p, a in zip(params, args):
+                    text = re.sub(rf"(?<!#)\b{re.escape(p)}\b", f"({render(a)})", text)
+                return self.eval(ir_from_text(text), Scope(scope.file, scope.fn, scope.depth + 1))
+        return TOP
+
+    def _array_size(self, ir: tuple, scope: Scope) -> Value:
+        if ir[0] == "field":
+            base = self.struct_of_expr(ir[1], scope)
+            sd = self._struct(base) if base else None
+            if sd is not None:
+                for m in sd.members:
+                    if m.name == ir[2] and m.array_dims and m.array_dims[0] != ("flex",):
+                        n = self._const_of(m.array_dims[0])
+                        return const(n) if n is not None else TOP
+        return TOP
+
+    def _flex_member_size(self, ptr: tuple, member: str, scope: Scope) -> Value:
+        struct = self.struct_of_expr(ptr, scope)
+        sd = self._struct(struct) if struct else None
+        if sd is None:
+            return TOP
+        for m in sd.members:
+            if m.name == member:
+                size = 8 if m.pointer else self.layouts.size_of(m.type_text)
+                return const(size) if size is not None else TOP
+        return TOP
+
+    @staticmethod
+    def _nearest_path(entries, path: str) -> str | None:
+        if not entries:
+            return None
+        return _nearest_entry(entries, path)[0]
+
+
+def _min_all(vals: list[Value]) -> Value:
+    known = [v for v in vals if v.known and v.hi is not None]
+    if not vals:
+        return TOP
+    if not known:
+        if all(v.known for v in vals):
+            return Value(min(v.lo for v in vals), None, frozenset().union(*(v.sources for v in vals)), vals[0].steps, True)
+        return TOP
+    hi = min(v.hi for v in known)
+    lo = min(min(v.lo for v in vals if v.known), hi) if all(v.known for v in vals) else 0
+    # A bound clamps user-controlled values: the sources stay, the interval is bounded.
+    return Value(lo, hi, frozenset().union(*(v.sources for v in vals)), vals[0].steps, True)
+
+
+def _max2(a: Value, b: Value) -> Value:
+    if not a.known or not b.known:
+        return join(a, b) if (a.sources or b.sources) else TOP
+    hi = None if a.hi is None or b.hi is None else max(a.hi, b.hi)
+    return Value(max(a.lo, b.lo), hi, a.sources | b.sources, a.steps or b.steps, True)
+
+
+def _nearest_entry(entries: list, path: str):
+    """Prefer the definition in the same file, then the same directory, then any."""
+    here = posixpath.dirname(path)
+    best = None
+    for entry in entries:
+        if entry[0] == path:
+            return entry
+        if best is None and posixpath.dirname(entry[0]) == here:
+            best = entry
+    if best is not None:
+        return best
+    # Prefer include/ over other directories' private definitions.
+    for entry in entries:
+        if entry[0].startswith("include/"):
+            return entry
+    return entries[0]
+
+
+def _nearest(entries, path: str):
+    if not entries:
+        return None
+    return _nearest_entry(entries, path)[1]
+
+
+def _nearest_macro(entries, path: str):
+    if not entries:
+        return None
+    entry = _nearest_entry(entries, path)
+    return entry[1], entry[2]
+
+
+def _struct_name(type_text: str, typedefs: dict[str, str]) -> str:
+    t = type_text.replace("*", "").strip()
+    for _ in range(4):
+        if t.startswith("struct ") or t.startswith("union "):
+            return t.split(" ", 1)[1].strip()
+        alias = typedefs.get(t)
+        if alias is None:
+            return ""
+        t = alias.replace("*", "").strip()
+    return ""
+
+
+def _writable(perm: str) -> bool:
+    perm = perm.strip()
+    try:
+        value = int(perm, 0) if perm[:1].isdigit() else None
+    except ValueError:
+        value = None
+    if value is not None:
+        return bool(value & 0o222)
+    return any(w in perm for w in ("S_IWUSR", "S_IWGRP", "S_IWOTH", "0644", "0600", "0664", "0666", "S_IRWXU"))

@@ -1,0 +1,84 @@
+"""Facts cache: FileFacts keyed by file content hash plus analyzer version.
+
+A re-scan after a one-file change re-parses that file only. The analyzer key
+hashes the package version together with the extractor's sources, the queries
+and the data tables, so a change to any of them invalidates old entries.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import pickle
+import tempfile
+from functools import lru_cache
+from pathlib import Path
+
+from . import __version__
+from .treesitter import QUERY_FILES, queries_dir
+
+_EXTRACTION_MODULES = ("extract.py", "exprs.py", "lockflow.py", "masking.py", "facts.py", "treesitter.py")
+
+
+def default_cache_dir() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "allocscan"
+
+
+@lru_cache(maxsize=1)
+def analyzer_key() -> str:
+    h = hashlib.sha1(__version__.encode())
+    here = Path(__file__).parent
+    for name in _EXTRACTION_MODULES:
+        h.update((here / name).read_bytes())
+    for name in ("allocators.toml", "contexts.toml"):
+        h.update((here / "data" / name).read_bytes())
+    for name in QUERY_FILES:
+        h.update((queries_dir() / f"{name}.scm").read_bytes())
+    return f"{__version__}-{h.hexdigest()[:12]}"
+
+
+class FactsCache:
+    def __init__(self, directory: Path | None):
+        self.directory = directory / analyzer_key() if directory is not None else None
+        self.hits = 0
+        self.misses = 0
+
+    @classmethod
+    def at(cls, keyed_directory: str | None) -> "FactsCache":
+        """A cache whose directory already includes the analyzer key (for workers)."""
+        cache = cls(None)
+        cache.directory = Path(keyed_directory) if keyed_directory else None
+        return cache
+
+    def _path(self, sha: str, rel: str) -> Path:
+        # The relative path is part of the key: facts record it, and static
+        # functions are scoped by it.
+        key = hashlib.sha1(f"{sha}\0{rel}".encode()).hexdigest()
+        return self.directory / key[:2] / f"{key}.pkl"
+
+    def get(self, sha: str, rel: str):
+        if self.directory is None:
+            return None
+        path = self._path(sha, rel)
+        try:
+            with open(path, "rb") as fh:
+                facts = pickle.load(fh)
+        except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ValueError, ImportError):
+            self.misses += 1
+            return None
+        self.hits += 1
+        return facts
+
+    def put(self, sha: str, rel: str, facts) -> None:
+        if self.directory is None:
+            return
+        path = self._path(sha, rel)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
+            with os.fdopen(fd, "wb") as fh:
+                pickle.dump(facts, fh, protocol=pickle.HIGHEST_PROTOCOL)
+            os.replace(tmp, path)  # atomic: parallel writers never expose half a file
+        except OSError:
+            pass  # a read-only or full cache directory only costs speed

@@ -1,0 +1,186 @@
+"""Command line: `allocscan scan PATH...` and `allocscan rules`.
+
+Exit codes: 0 no finding at or above --fail-on, 1 findings, 2 usage or input
+error. Every input problem is one line on stderr naming the input; never a
+traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import sys
+import time
+from pathlib import Path
+
+from . import __version__
+from .cache import default_cache_dir
+from .config import ConfigError, load_config
+from .discover import DiscoverError
+from .kernel.gfp import BUILTIN_VERSIONS
+from .pipeline import default_jobs
+from .rules import RULES, by_id
+from .rules.base import LEVEL_RANK, doc_sections
+
+EXIT_OK, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):  # one line, exit 2 (argparse's default is also 2, with usage)
+        self.print_usage(sys.stderr)
+        print(f"allocscan: error: {message}", file=sys.stderr)
+        sys.exit(EXIT_ERROR)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="allocscan", description="Static analyzer for Linux kernel driver allocation sites.")
+    parser.add_argument("--version", action="version", version=f"allocscan {__version__}")
+    sub = parser.add_subparsers(dest="command", parser_class=_Parser)
+
+    scan = sub.add_parser("scan", help="scan a kernel tree, a subdirectory or files")
+    scan.add_argument("paths", nargs="+", metavar="PATH")
+    scan.add_argument("--format", choices=("text", "json", "sarif"), default="text")
+    scan.add_argument("-o", "--output", metavar="FILE", help="write the report here instead of stdout")
+    scan.add_argument("--jobs", "-j", type=int, default=None, help="parallel extraction processes (default: all cores)")
+    scan.add_argument("--min-order", type=int, default=None,
+                      help="lowest page order AS001 reports (default 4: above PAGE_ALLOC_COSTLY_ORDER)")
+    scan.add_argument("--fail-on", choices=("error", "warning", "note", "none"), default=None,
+                      help="exit 1 when a finding is at or above this level (default: warning)")
+    scan.add_argument("--config", metavar="FILE", help="allocscan.toml or pyproject.toml with [tool.allocscan]")
+    scan.add_argument("--cache-dir", metavar="DIR", help="facts cache (default: $XDG_CACHE_HOME/allocscan)")
+    scan.add_argument("--no-cache", action="store_true", help="do not read or write the facts cache")
+    scan.add_argument("--stats", action="store_true", help="print extraction and timing statistics to stderr")
+    scan.add_argument("--exclude", action="append", default=[], metavar="PATH", help="skip a path or glob (repeatable)")
+    scan.add_argument("--select", action="append", default=None, metavar="PREFIX", help="only rules with this id prefix")
+    scan.add_argument("--ignore", action="append", default=None, metavar="PREFIX", help="skip rules with this id prefix")
+    scan.add_argument("--kernel-version", metavar="V",
+                      help=f"use the built-in tables of this version ({', '.join(BUILTIN_VERSIONS)}) instead of the tree's headers")
+    scan.add_argument("--no-signature", action="store_true", help="text output: do not print runtime signatures")
+    scan.add_argument("--category", default="allocscan/", help="SARIF automationDetails.id (code-scanning category)")
+
+    rules = sub.add_parser("rules", help="list the rules with their documentation")
+    rules.add_argument("rule", nargs="?", help="show one rule's full documentation")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command == "scan":
+        return cmd_scan(args)
+    if args.command == "rules":
+        return cmd_rules(args)
+    parser.print_help(sys.stderr)
+    return EXIT_ERROR
+
+
+def cmd_rules(args) -> int:
+    rules = RULES
+    if args.rule:
+        rule = by_id().get(args.rule.upper())
+        if rule is None:
+            print(f"allocscan: unknown rule {args.rule}", file=sys.stderr)
+            return EXIT_ERROR
+        rules = (rule,)
+    for rule in rules:
+        sections = doc_sections(rule.__doc__)
+        print(f"{rule.ID} {rule.NAME} [{rule.LEVEL}]")
+        print(f"  {sections.get('summary', '')}")
+        if args.rule:
+            for name, body in sections.items():
+                if name != "summary":
+                    print(f"\n## {name}\n{body}")
+        else:
+            what = sections.get("What it does", "").replace("\n", " ")
+            print(f"  {what}\n")
+    return EXIT_OK
+
+
+def _progress_factory(enabled: bool):
+    if not enabled:
+        return None
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    @contextlib.contextmanager
+    def factory(total: int):
+        with Progress(TextColumn("extracting"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                      transient=True) as progress:
+            task = progress.add_task("extract", total=total)
+            yield lambda n: progress.advance(task, n)
+
+    return factory
+
+
+def cmd_scan(args) -> int:
+    from .report.jsonout import render_json
+    from .report.sarif import render_sarif
+    from .report.text import render_text, summary_line
+    from .scan import ScanOptions, run_scan
+
+    try:
+        settings, _ = load_config(args.config, args.paths)
+    except ConfigError as err:
+        print(f"allocscan: {err}", file=sys.stderr)
+        return EXIT_ERROR
+    jobs = args.jobs if args.jobs is not None else settings.get("jobs", default_jobs())
+    if jobs < 1:
+        print("allocscan: --jobs must be at least 1", file=sys.stderr)
+        return EXIT_ERROR
+    options = ScanOptions(
+        min_order=args.min_order if args.min_order is not None else settings.get("min-order", 4),
+        jobs=jobs,
+        cache_dir=None if args.no_cache else Path(args.cache_dir) if args.cache_dir else default_cache_dir(),
+        excludes=tuple(settings.get("exclude", ())) + tuple(args.exclude),
+        kernel_version=args.kernel_version or settings.get("kernel-version"),
+        select=args.select or settings.get("select"),
+        ignore=args.ignore or settings.get("ignore"),
+    )
+    fail_on = args.fail_on or settings.get("fail-on", "warning")
+    start = time.perf_counter()
+    try:
+        result = run_scan(args.paths, options, _progress_factory(sys.stderr.isatty()))
+    except DiscoverError as err:
+        print(f"allocscan: {err}", file=sys.stderr)
+        return EXIT_ERROR
+    for warning in result.warnings:
+        print(f"allocscan: warning: {warning}", file=sys.stderr)
+    if not result.discovery.files:
+        print(f"allocscan: {', '.join(args.paths)}: no C source files to scan", file=sys.stderr)
+        return EXIT_ERROR
+    if result.stats.files and result.stats.skipped == result.stats.files:
+        print("allocscan: no file could be read as C source", file=sys.stderr)
+        return EXIT_ERROR
+
+    findings = result.findings
+    kernel = result.discovery.kernel
+    if args.format == "json":
+        stats = dict(vars(result.stats), timings=result.timings, suppressed=len(result.suppressed))
+        text = render_json(findings, kernel.release, str(result.discovery.root), result.warnings, stats)
+    elif args.format == "sarif":
+        text = render_sarif(findings, result.warnings, args.category)
+    else:
+        text = render_text(findings, show_signature=not args.no_signature)
+    if args.output:
+        try:
+            Path(args.output).write_text(text, encoding="utf-8")
+        except OSError as err:
+            print(f"allocscan: {args.output}: cannot write ({err.strerror})", file=sys.stderr)
+            return EXIT_ERROR
+    else:
+        sys.stdout.write(text)
+    seconds = time.perf_counter() - start
+    print(summary_line(findings, result.stats.files, seconds), file=sys.stderr)
+    if args.stats:
+        s = result.stats
+        print(f"allocscan: stats: {s.files} files ({s.parsed} parsed, {s.cached} from cache, {s.skipped} skipped); "
+              f"{s.files_with_errors} files and {s.functions_with_errors} of {s.functions} functions hold parse errors; "
+              f"{s.calls} calls; kernel {kernel.release} ({'tree' if kernel.from_tree else 'built-in tables'}); "
+              + ", ".join(f"{k} {v:.1f}s" for k, v in result.timings.items()), file=sys.stderr)
+    if fail_on == "none":
+        return EXIT_OK
+    threshold = LEVEL_RANK[fail_on]
+    return EXIT_FINDINGS if any(LEVEL_RANK[f.level] >= threshold for f in findings) else EXIT_OK
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,118 @@
+"""Discover: the files to read, the root paths are reported against, the kernel.
+
+PATH may be a whole kernel tree, a subdirectory of one, or loose files. The
+report root is the kernel tree that contains the inputs when there is one
+(so `drivers/usb/gadget/u_f.c` reads the same whichever subdirectory was
+scanned), else the common directory of the inputs. In a kernel tree the
+userspace parts are skipped by default; excludes are configurable.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .kernel.version import KernelInfo, builtin_kernel, find_kernel_root, kernel_from_tree
+
+DEFAULT_KERNEL_EXCLUDES = ("tools", "scripts", "usr", "Documentation", "samples")
+SOURCE_SUFFIXES = (".c", ".h")
+
+
+class DiscoverError(Exception):
+    """A path given on the command line that cannot be scanned."""
+
+
+@dataclass
+class Discovery:
+    root: Path  # paths are reported relative to this
+    files: list[Path]  # absolute paths, sorted
+    kernel: KernelInfo
+    kernel_root: Path | None
+    warnings: list[str] = field(default_factory=list)
+
+    def rel(self, path: Path) -> str:
+        try:
+            return path.relative_to(self.root).as_posix()
+        except ValueError:
+            return path.as_posix()
+
+
+def discover(paths: list[str], excludes: tuple[str, ...] = (), kernel_version: str | None = None,
+             include_headers: bool = True) -> Discovery:
+    if not paths:
+        raise DiscoverError("no path given")
+    resolved: list[Path] = []
+    for raw in paths:
+        p = Path(raw)
+        if not p.exists():
+            raise DiscoverError(f"{raw}: no such file or directory")
+        resolved.append(p.resolve())
+
+    kernel_root = None
+    for p in resolved:
+        kernel_root = find_kernel_root(p if p.is_dir() else p.parent)
+        if kernel_root is not None:
+            break
+    if kernel_root is not None and all(_is_within(p, kernel_root) for p in resolved):
+        root = kernel_root
+    else:
+        kernel_root = None
+        root = Path(os.path.commonpath([str(p if p.is_dir() else p.parent) for p in resolved]))
+
+    all_excludes = tuple(excludes) + (DEFAULT_KERNEL_EXCLUDES if kernel_root is not None else ())
+    files: set[Path] = set()
+    warnings: list[str] = []
+    for p in resolved:
+        if p.is_file():
+            files.add(p)  # an explicitly named file is always read
+            continue
+        for dirpath, dirnames, filenames in os.walk(p):
+            here = Path(dirpath)
+            rel_dir = _rel(here, root)
+            dirnames[:] = sorted(d for d in dirnames if not d.startswith(".")
+                                 and not _excluded(_join(rel_dir, d), all_excludes, top=(here == root)))
+            for name in filenames:
+                if not name.endswith(SOURCE_SUFFIXES if include_headers else (".c",)):
+                    continue
+                rel_file = _join(rel_dir, name)
+                if _excluded(rel_file, tuple(excludes), top=False):
+                    continue
+                files.add(here / name)
+
+    if kernel_version:
+        kernel = builtin_kernel(kernel_version)
+    elif kernel_root is not None:
+        kernel = kernel_from_tree(kernel_root)
+    else:
+        kernel = builtin_kernel(None)
+    return Discovery(root=root, files=sorted(files), kernel=kernel, kernel_root=kernel_root, warnings=warnings)
+
+
+def _is_within(path: Path, root: Path) -> bool:
+    try:
+        path.relative_to(root)
+        return True
+    except ValueError:
+        return False
+
+
+def _rel(path: Path, root: Path) -> str:
+    try:
+        rel = path.relative_to(root).as_posix()
+    except ValueError:
+        return path.as_posix()
+    return "" if rel == "." else rel
+
+
+def _join(rel_dir: str, name: str) -> str:
+    return f"{rel_dir}/{name}" if rel_dir else name
+
+
+def _excluded(rel_path: str, patterns: tuple[str, ...], top: bool) -> bool:
+    for pattern in patterns:
+        pattern = pattern.rstrip("/")
+        if rel_path == pattern or fnmatch.fnmatch(rel_path, pattern) or rel_path.startswith(pattern + "/"):
+            return True
+    return False

@@ -1,0 +1,258 @@
+"""The small expression IR shared by extraction and the analyses.
+
+Expressions are nested tuples, cheap to pickle and to hash:
+
+    ("num", 4096)                    integer literal
+    ("id", "len")                    identifier
+    ("field", base, "length", True)  base->length (False for base.length)
+    ("bin", "*", left, right)        binary operator
+    ("un", "-", operand)             unary -, ~, !, +
+    ("cast", "u32", operand)
+    ("sizeof_t", "struct foo")       sizeof(type)
+    ("sizeof_e", operand)            sizeof expr
+    ("call", "min", (args...))       call or function-like macro ("" when indirect)
+    ("cond", c, then, else)
+    ("idx", base, index)             base[index]
+    ("addr", operand) / ("deref", operand)
+    ("str", text)                    string literal
+    ("unk", text)                    anything else, kept as source text
+
+`ir_from_node` converts a tree-sitter node; `ir_from_text` parses a piece of
+source text (a macro body, an argument kept as text) into the same IR.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+_INT_RE = re.compile(r"^(0[xX][0-9a-fA-F]+|0[bB][01]+|0[0-7]*|[1-9][0-9]*)([uUlL]*)$")
+
+
+def parse_int_literal(text: str) -> int | None:
+    """Value of a C integer literal, or None for floats and oddities."""
+    text = text.replace("'", "")
+    m = _INT_RE.match(text.strip())
+    if not m:
+        return None
+    digits = m.group(1)
+    if digits[:2] in ("0x", "0X"):
+        return int(digits, 16)
+    if digits[:2] in ("0b", "0B"):
+        return int(digits[2:], 2)
+    if len(digits) > 1 and digits[0] == "0":
+        return int(digits, 8)
+    return int(digits)
+
+
+def _text(node) -> str:
+    return node.text.decode("utf-8", "replace")
+
+
+def squash(text: str) -> str:
+    """Source text with all whitespace removed (for comparing lock expressions)."""
+    return "".join(text.split())
+
+
+def ir_from_node(node) -> tuple:
+    """Convert an expression node to IR. Unknown shapes become ("unk", text)."""
+    t = node.type
+    if t == "number_literal":
+        value = parse_int_literal(_text(node))
+        return ("num", value) if value is not None else ("unk", _text(node))
+    if t == "identifier":
+        return ("id", _text(node))
+    if t in ("true", "false"):
+        return ("num", 1 if t == "true" else 0)
+    if t == "null":
+        return ("num", 0)
+    if t == "parenthesized_expression":
+        inner = [c for c in node.named_children if c.type != "comment"]
+        return ir_from_node(inner[0]) if len(inner) == 1 else ("unk", _text(node))
+    if t == "field_expression":
+        base = node.child_by_field_name("argument")
+        fld = node.child_by_field_name("field")
+        op = node.child_by_field_name("operator")
+        if base is None or fld is None:
+            return ("unk", _text(node))
+        arrow = op is not None and _text(op) == "->"
+        return ("field", ir_from_node(base), _text(fld), arrow)
+    if t == "binary_expression":
+        left = node.child_by_field_name("left")
+        right = node.child_by_field_name("right")
+        op = node.child_by_field_name("operator")
+        if left is None or right is None or op is None:
+            return ("unk", _text(node))
+        return ("bin", _text(op), ir_from_node(left), ir_from_node(right))
+    if t == "unary_expression":
+        op = node.child_by_field_name("operator")
+        arg = node.child_by_field_name("argument")
+        if op is None or arg is None:
+            return ("unk", _text(node))
+        return ("un", _text(op), ir_from_node(arg))
+    if t == "cast_expression":
+        typ = node.child_by_field_name("type")
+        val = node.child_by_field_name("value")
+        if val is None:
+            return ("unk", _text(node))
+        return ("cast", squash_type(_text(typ)) if typ is not None else "", ir_from_node(val))
+    if t == "sizeof_expression":
+        typ = node.child_by_field_name("type")
+        if typ is not None:
+            return ("sizeof_t", squash_type(_text(typ)))
+        val = node.child_by_field_name("value")
+        if val is not None:
+            # `sizeof(x)` parses as sizeof of a parenthesized expression; `sizeof(u32)`
+            # may also parse that way when u32 is not known to be a type.
+            return ("sizeof_e", ir_from_node(val))
+        return ("unk", _text(node))
+    if t == "call_expression":
+        fn = node.child_by_field_name("function")
+        args = node.child_by_field_name("arguments")
+        arg_irs = tuple(ir_from_node(a) for a in args.named_children if a.type != "comment") if args else ()
+        name = _text(fn) if fn is not None and fn.type == "identifier" else ""
+        return ("call", name, arg_irs)
+    if t == "conditional_expression":
+        c = node.child_by_field_name("condition")
+        a = node.child_by_field_name("consequence")
+        b = node.child_by_field_name("alternative")
+        if c is None or b is None:
+            return ("unk", _text(node))
+        return ("cond", ir_from_node(c), ir_from_node(a) if a is not None else ir_from_node(c), ir_from_node(b))
+    if t == "subscript_expression":
+        base = node.child_by_field_name("argument")
+        idx = node.child_by_field_name("index") or node.child_by_field_name("indices")
+        if base is None:
+            return ("unk", _text(node))
+        return ("idx", ir_from_node(base), ir_from_node(idx) if idx is not None else ("unk", ""))
+    if t == "pointer_expression":
+        op = node.child_by_field_name("operator")
+        arg = node.child_by_field_name("argument")
+        if arg is None:
+            return ("unk", _text(node))
+        return ("addr" if op is not None and _text(op) == "&" else "deref", ir_from_node(arg))
+    if t in ("string_literal", "concatenated_string"):
+        return ("str", _text(node))
+    if t == "char_literal":
+        txt = _text(node)
+        return ("num", ord(txt[1])) if len(txt) == 3 else ("unk", txt)
+    if t == "comma_expression":
+        right = node.child_by_field_name("right")
+        return ir_from_node(right) if right is not None else ("unk", _text(node))
+    return ("unk", _text(node))
+
+
+def squash_type(text: str) -> str:
+    """Normalise a type name: single spaces, no qualifiers that do not change layout."""
+    words = [w for w in re.split(r"\s+", text.replace("*", " * ").strip()) if w and w not in _QUALIFIERS]
+    return " ".join(words).replace(" *", "*")
+
+
+_QUALIFIERS = {"const", "volatile", "__user", "__iomem", "__rcu", "__force", "restrict", "__restrict", "register", "__percpu"}
+
+
+@lru_cache(maxsize=65536)
+def ir_from_text(text: str) -> tuple:
+    """Parse a C expression given as text (macro body, stored argument) into IR."""
+    text = text.strip()
+    if not text:
+        return ("unk", "")
+    value = parse_int_literal(text)
+    if value is not None:
+        return ("num", value)
+    if re.fullmatch(r"[A-Za-z_]\w*", text):
+        return ("id", text)
+    from .treesitter import parser  # local import: keeps the IR module light for workers
+
+    src = f"int __allocscan_x = ({text});".encode("utf-8", "replace")
+    tree = parser().parse(src)
+    decl = tree.root_node.named_children[0] if tree.root_node.named_children else None
+    init = None
+    if decl is not None and decl.type == "declaration":
+        for child in decl.named_children:
+            if child.type == "init_declarator":
+                init = child.child_by_field_name("value")
+    if init is None or init.has_error:
+        return ("unk", text)
+    return ir_from_node(init)
+
+
+def split_args(text: str) -> list[str]:
+    """Split an argument-list text at top-level commas."""
+    parts: list[str] = []
+    depth = 0
+    start = 0
+    in_str: str | None = None
+    i = 0
+    while i < len(text):
+        ch = text[i]
+        if in_str:
+            if ch == "\\":
+                i += 2
+                continue
+            if ch == in_str:
+                in_str = None
+        elif ch in "\"'":
+            in_str = ch
+        elif ch in "([{":
+            depth += 1
+        elif ch in ")]}":
+            depth -= 1
+        elif ch == "," and depth == 0:
+            parts.append(text[start:i].strip())
+            start = i + 1
+        i += 1
+    tail = text[start:].strip()
+    if tail or parts:
+        parts.append(tail)
+    return parts
+
+
+def identifiers(ir: tuple) -> set[str]:
+    """All identifiers an expression mentions (including callee names of calls)."""
+    out: set[str] = set()
+    stack = [ir]
+    while stack:
+        node = stack.pop()
+        kind = node[0]
+        if kind == "id":
+            out.add(node[1])
+        elif kind == "call":
+            if node[1]:
+                out.add(node[1])
+            stack.extend(node[2])
+        else:
+            stack.extend(x for x in node[1:] if isinstance(x, tuple))
+    return out
+
+
+def render(ir: tuple) -> str:
+    """Source-like text of an IR expression (for messages and witness steps)."""
+    kind = ir[0]
+    if kind == "num":
+        return str(ir[1])
+    if kind in ("id", "str", "unk"):
+        return ir[1]
+    if kind == "field":
+        return f"{render(ir[1])}{'->' if ir[3] else '.'}{ir[2]}"
+    if kind == "bin":
+        return f"{render(ir[2])} {ir[1]} {render(ir[3])}"
+    if kind == "un":
+        return f"{ir[1]}{render(ir[2])}"
+    if kind == "cast":
+        return f"({ir[1]}){render(ir[2])}"
+    if kind == "sizeof_t":
+        return f"sizeof({ir[1]})"
+    if kind == "sizeof_e":
+        return f"sizeof({render(ir[1])})"
+    if kind == "call":
+        return f"{ir[1]}({', '.join(render(a) for a in ir[2])})"
+    if kind == "cond":
+        return f"{render(ir[1])} ? {render(ir[2])} : {render(ir[3])}"
+    if kind == "idx":
+        return f"{render(ir[1])}[{render(ir[2])}]"
+    if kind == "addr":
+        return f"&{render(ir[1])}"
+    if kind == "deref":
+        return f"*{render(ir[1])}"
+    return str(ir)

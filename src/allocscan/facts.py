@@ -1,0 +1,137 @@
+"""Plain dataclasses passed between pipeline stages.
+
+`extract` turns one source file into one `FileFacts`; nothing here holds a
+tree-sitter object, so facts pickle to the cache and across processes.
+Expressions are kept in a small IR (see `exprs`): nested tuples such as
+``("num", 4096)``, ``("id", "len")``, ``("bin", "*", a, b)``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+# A lock-state annotation at a program point: (held on every path, held on some path).
+# Each held item is a short human description such as "spin_lock_irqsave(&priv->lock)".
+LockState = tuple[tuple[str, ...], tuple[str, ...]]
+NO_LOCKS: LockState = ((), ())
+
+
+@dataclass(slots=True)
+class CallSite:
+    """One call expression inside a function."""
+
+    callee: str  # identifier called, or "" for an indirect call
+    line: int  # 1-based
+    col: int  # 1-based
+    end_col: int  # 1-based, exclusive, on `line` (end of the call or of the line)
+    args_text: str  # the argument list as written, without the parentheses
+    field: str = ""  # for indirect calls through `x->field(...)`: the field name
+    receiver_type: str = ""  # struct type of the receiver when it is known
+    args: tuple | None = None  # argument IR, filled for calls the analyses need
+    locks: LockState = NO_LOCKS  # lock/atomic regions around the call
+    lock_sites: tuple[tuple[str, int, int], ...] = ()  # (description, line, col) of acquisitions in `locks`
+
+
+@dataclass(slots=True)
+class Assignment:
+    """`target = value` (or an initialised declaration) inside a function."""
+
+    kind: str  # "local" | "field" | "global"
+    target: str  # local name, or field name
+    struct_type: str  # for fields: the receiver's struct type when known, else ""
+    value: tuple  # expression IR
+    line: int
+    op: str = "="  # "=", "+=", "|=" ...
+
+
+@dataclass(slots=True)
+class Guard:
+    """`if (cond) return/goto ...;` before later statements: narrows values after it."""
+
+    cond: tuple  # expression IR of the condition that leaves the function
+    line: int
+    end_byte: int  # statements after this byte offset are guarded
+
+
+@dataclass(slots=True)
+class FunctionFacts:
+    name: str
+    is_static: bool
+    line: int
+    end_line: int
+    params: tuple[tuple[str, str], ...]  # (name, type text)
+    locals: dict[str, str] = field(default_factory=dict)  # local variable -> type text
+    calls: list[CallSite] = field(default_factory=list)
+    assignments: list[Assignment] = field(default_factory=list)
+    guards: list[Guard] = field(default_factory=list)
+    returns: list[tuple] = field(default_factory=list)  # IR of returned expressions
+    entry_locks: tuple[str, ...] = ()  # from __must_hold()/__acquires() annotations
+    has_error: bool = False  # the parse tree of this function holds an ERROR node
+    start_byte: int = 0
+    end_byte: int = 0
+
+
+@dataclass(slots=True)
+class StructMember:
+    name: str
+    type_text: str  # base type, e.g. "u32", "struct foo", "char"
+    pointer: bool
+    array_dims: tuple[tuple, ...]  # IR of each dimension; ("flex",) for `x[]`
+    bits: int | None = None  # bit-field width
+
+
+@dataclass(slots=True)
+class StructDef:
+    name: str
+    is_union: bool
+    members: tuple[StructMember, ...]
+    line: int
+    packed: bool = False
+
+
+@dataclass(slots=True)
+class Binding:
+    """A function bound to a struct field: `.ndo_start_xmit = foo_xmit` or `urb->complete = foo`."""
+
+    struct_type: str  # "" when unknown
+    field: str
+    function: str
+    line: int
+    in_function: str = ""  # enclosing function of an assignment binding
+
+
+@dataclass(slots=True)
+class ModuleParam:
+    name: str  # the variable
+    param_name: str  # name on the command line
+    type_name: str
+    perm: str  # permission text, e.g. "0644"
+    line: int
+    is_array: bool = False
+
+
+@dataclass(slots=True)
+class Suppression:
+    line: int  # the line the comment applies to (its own and the next)
+    rules: tuple[str, ...]  # empty = all rules
+    reason: str
+
+
+@dataclass(slots=True)
+class FileFacts:
+    path: str  # as discovered (relative to the scan root when possible)
+    sha: str
+    functions: list[FunctionFacts] = field(default_factory=list)
+    defines: dict[str, str] = field(default_factory=dict)  # object-like macro -> replacement text
+    func_macros: dict[str, tuple[tuple[str, ...], str]] = field(default_factory=dict)  # name -> (params, body)
+    enums: dict[str, tuple] = field(default_factory=dict)  # enumerator -> IR of its value
+    structs: list[StructDef] = field(default_factory=list)
+    typedefs: dict[str, str] = field(default_factory=dict)  # alias -> type text
+    bindings: list[Binding] = field(default_factory=list)
+    globals: dict[str, tuple] = field(default_factory=dict)  # file-scope variable -> IR of initializer
+    global_types: dict[str, str] = field(default_factory=dict)  # file-scope variable -> type
+    module_params: list[ModuleParam] = field(default_factory=list)
+    top_calls: list[CallSite] = field(default_factory=list)  # macro invocations at file scope (DEFINE_TIMER, ...)
+    suppressions: list[Suppression] = field(default_factory=list)
+    error_nodes: int = 0  # ERROR/MISSING nodes left after masking
+    warnings: list[str] = field(default_factory=list)

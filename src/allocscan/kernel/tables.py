@@ -1,0 +1,123 @@
+"""Load the kernel API tables kept as data in `allocscan/data/*.toml`.
+
+The allocator table says, for each allocation entry point, which argument is
+the size, count, order and gfp, and what the call adds on its way down. The
+context table lists lock/atomic-region APIs, guard classes, callback
+registrations and atomic function-pointer fields.
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+
+def _load(name: str) -> dict:
+    with (resources.files("allocscan") / "data" / name).open("rb") as fh:
+        return tomllib.load(fh)
+
+
+@dataclass(frozen=True, slots=True)
+class Allocator:
+    name: str
+    family: str
+    size: int | None = None
+    count: int | None = None
+    order: int | None = None
+    gfp: int | None = None
+    gfp_fixed: str | None = None
+    add: tuple[str, ...] = ()
+    header: int = 0
+    pages: int | None = None
+    sleeps: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Family:
+    name: str
+    page_alloc_above: str  # constant name, a number as text, or "never"
+    max_bytes: str | None
+    add: tuple[str, ...]
+    silent: bool
+    page_align: bool
+    overhead: str | None
+    kmalloc_attempt_add: tuple[str, ...]
+    frames: dict[str, tuple[str, ...]]
+
+
+@dataclass(frozen=True, slots=True)
+class Registration:
+    arg: int
+    context: str  # "hardirq", "softirq:timer", "process", ...
+
+
+@dataclass(frozen=True, slots=True)
+class FieldContext:
+    field: str
+    struct: str
+    context: str
+
+
+@dataclass(frozen=True, slots=True)
+class ContextTables:
+    acquire: dict[str, tuple[str, int]]
+    release: dict[str, tuple[str, int]]
+    trylock: dict[str, tuple[str, int]]
+    guards: dict[str, str]
+    registrations: dict[str, tuple[Registration, ...]]
+    fields: tuple[FieldContext, ...]
+
+    @property
+    def lock_calls(self) -> frozenset[str]:
+        return frozenset(self.acquire) | frozenset(self.release) | frozenset(self.trylock)
+
+
+@lru_cache(maxsize=1)
+def allocators() -> dict[str, Allocator]:
+    table = _load("allocators.toml")["allocators"]
+    out = {}
+    for name, spec in table.items():
+        spec = dict(spec)
+        spec["add"] = tuple(spec.get("add", ()))
+        out[name] = Allocator(name=name, **spec)
+    return out
+
+
+@lru_cache(maxsize=1)
+def families() -> dict[str, Family]:
+    table = _load("allocators.toml")["families"]
+    out = {}
+    for name, spec in table.items():
+        frames = {k[len("frames_"):]: tuple(v) for k, v in spec.items() if k.startswith("frames_")}
+        out[name] = Family(
+            name=name,
+            page_alloc_above=str(spec.get("page_alloc_above", "never")),
+            max_bytes=spec.get("max_bytes"),
+            add=tuple(spec.get("add", ())),
+            silent=bool(spec.get("silent", False)),
+            page_align=bool(spec.get("page_align", False)),
+            overhead=spec.get("overhead"),
+            kmalloc_attempt_add=tuple(spec.get("kmalloc_attempt_add", ())),
+            frames=frames,
+        )
+    return out
+
+
+@lru_cache(maxsize=1)
+def contexts() -> ContextTables:
+    raw = _load("contexts.toml")
+    return ContextTables(
+        acquire={k: (v[0], v[1]) for k, v in raw["acquire"].items()},
+        release={k: (v[0], v[1]) for k, v in raw["release"].items()},
+        trylock={k: (v[0], v[1]) for k, v in raw["trylock"].items()},
+        guards=dict(raw["guards"]),
+        registrations={k: tuple(Registration(a, c) for a, c in v) for k, v in raw["registrations"].items()},
+        fields=tuple(FieldContext(f["field"], f["struct"], f["context"]) for f in raw["fields"]),
+    )

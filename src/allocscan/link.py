@@ -1,0 +1,185 @@
+"""Link: all files' facts -> one program: a networkx call graph and lookup tables.
+
+Nodes are functions: `path::name` for static functions (scoped to their
+file), `name` for global ones; a global name defined more than once (one per
+architecture or config) gets one node per definition, `name@path`, and calls
+to it keep every candidate with `ambiguous=True` rather than picking one.
+Edges are direct calls carrying their call sites, and indirect calls resolved
+through ops-struct bindings (`.ndo_start_xmit = foo_xmit`, `urb->complete = f`):
+by struct type when the receiver's type is known, by field name only when the
+candidates are few and bound in the caller's own directory.
+"""
+
+from __future__ import annotations
+
+import posixpath
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+import networkx as nx
+
+from .facts import CallSite, FileFacts, FunctionFacts
+
+MAX_FIELD_CANDIDATES = 4
+
+
+@dataclass
+class FunctionRef:
+    file: FileFacts
+    fn: FunctionFacts
+
+    @property
+    def path(self) -> str:
+        return self.file.path
+
+
+@dataclass
+class Program:
+    files: list[FileFacts]
+    graph: nx.DiGraph
+    functions: dict[str, FunctionRef]  # node id -> definition
+    by_name: dict[str, list[str]]  # function name -> node ids
+    node_of: dict[int, str]  # id(FunctionFacts) -> node id
+    bindings: dict[str, list[tuple[str, str, str, int]]]  # field -> [(struct, function node, path, line)]
+    defines: dict[str, list[tuple[str, str]]] = field(default_factory=dict)  # name -> [(path, body)]
+    func_macros: dict[str, list[tuple[str, tuple[str, ...], str]]] = field(default_factory=dict)
+    enums: dict[str, list[tuple[str, tuple]]] = field(default_factory=dict)
+    structs: dict[str, list[tuple[str, object]]] = field(default_factory=dict)  # name -> [(path, StructDef)]
+    typedefs: dict[str, str] = field(default_factory=dict)
+    globals: dict[str, list[tuple[str, tuple]]] = field(default_factory=dict)
+    site_targets: dict[int, list[str]] = field(default_factory=dict)  # id(CallSite) -> callee nodes
+
+    def callers(self, node: str):
+        """(caller node, call site) pairs of direct and resolved calls to `node`."""
+        for pred in self.graph.predecessors(node):
+            for site in self.graph.edges[pred, node]["sites"]:
+                yield pred, site
+
+    def node_for(self, fn: FunctionFacts) -> str:
+        return self.node_of[id(fn)]
+
+
+def link(files: list[FileFacts]) -> Program:
+    graph = nx.DiGraph()
+    functions: dict[str, FunctionRef] = {}
+    by_name: dict[str, list[str]] = defaultdict(list)
+    node_of: dict[int, str] = {}
+    static_in_file: dict[tuple[str, str], str] = {}
+    header_statics: dict[str, list[str]] = defaultdict(list)
+    global_defs: dict[str, list[tuple[FileFacts, FunctionFacts]]] = defaultdict(list)
+
+    for ff in files:
+        for fn in ff.functions:
+            if fn.is_static:
+                node = f"{ff.path}::{fn.name}"
+                if node in functions:
+                    node = f"{node}@{fn.line}"  # same static defined under two #ifdef branches
+                static_in_file.setdefault((ff.path, fn.name), node)
+                if ff.path.endswith(".h"):
+                    header_statics[fn.name].append(node)
+                _add(graph, functions, by_name, node_of, node, ff, fn)
+            else:
+                global_defs[fn.name].append((ff, fn))
+    for name, defs in global_defs.items():
+        for ff, fn in defs:
+            node = name if len(defs) == 1 else f"{name}@{ff.path}:{fn.line}"
+            _add(graph, functions, by_name, node_of, node, ff, fn)
+
+    program = Program(files=files, graph=graph, functions=functions, by_name=dict(by_name),
+                      node_of=node_of, bindings=defaultdict(list))
+    _tables(program)
+    _bindings(program, static_in_file)
+
+    edges: dict[tuple[str, str], dict] = {}
+    for ff in files:
+        for fn in ff.functions:
+            caller = node_of[id(fn)]
+            for site in fn.calls:
+                if site.callee:
+                    targets = _resolve_direct(site.callee, ff.path, static_in_file, by_name, header_statics)
+                    kind = "direct"
+                else:
+                    targets = _resolve_field(program, site, ff.path)
+                    kind = "indirect"
+                if not targets:
+                    continue
+                program.site_targets[id(site)] = targets
+                ambiguous = len(targets) > 1
+                for target in targets:
+                    data = edges.get((caller, target))
+                    if data is None:
+                        data = edges[(caller, target)] = {"sites": [], "kind": kind, "ambiguous": ambiguous}
+                    data["sites"].append(site)
+    graph.add_edges_from((u, v, d) for (u, v), d in edges.items())
+    return program
+
+
+def _add(graph, functions, by_name, node_of, node, ff, fn) -> None:
+    graph.add_node(node)
+    functions[node] = FunctionRef(ff, fn)
+    by_name[fn.name].append(node)
+    node_of[id(fn)] = node
+
+
+def _resolve_direct(name, path, static_in_file, by_name, header_statics) -> list[str]:
+    local = static_in_file.get((path, name))
+    if local is not None:
+        return [local]
+    candidates = [n for n in by_name.get(name, ()) if "::" not in n]
+    if candidates:
+        return candidates
+    return header_statics.get(name, [])[:1]  # a static inline from a header
+
+
+def _tables(program: Program) -> None:
+    defines = defaultdict(list)
+    macros = defaultdict(list)
+    enums = defaultdict(list)
+    structs = defaultdict(list)
+    globals_ = defaultdict(list)
+    for ff in program.files:
+        for name, body in ff.defines.items():
+            defines[name].append((ff.path, body))
+        for name, (params, body) in ff.func_macros.items():
+            macros[name].append((ff.path, params, body))
+        for name, ir in ff.enums.items():
+            enums[name].append((ff.path, ir))
+        for sd in ff.structs:
+            structs[sd.name].append((ff.path, sd))
+        for alias, target in ff.typedefs.items():
+            program.typedefs.setdefault(alias, target)
+        for name, ir in ff.globals.items():
+            globals_[name].append((ff.path, ir))
+    program.defines = dict(defines)
+    program.func_macros = dict(macros)
+    program.enums = dict(enums)
+    program.structs = dict(structs)
+    program.globals = dict(globals_)
+
+
+def _bindings(program: Program, static_in_file) -> None:
+    for ff in program.files:
+        for b in ff.bindings:
+            node = static_in_file.get((ff.path, b.function))
+            if node is None:
+                candidates = [n for n in program.by_name.get(b.function, ()) if "::" not in n]
+                if len(candidates) != 1:
+                    continue
+                node = candidates[0]
+            program.bindings[b.field].append((b.struct_type, node, ff.path, b.line))
+
+
+def _resolve_field(program: Program, site: CallSite, path: str) -> list[str]:
+    """Targets of `x->field(...)`, narrowly: by struct type, else by field name nearby."""
+    bound = program.bindings.get(site.field)
+    if not bound:
+        return []
+    if site.receiver_type:
+        typed = sorted({node for struct, node, _, _ in bound if struct == site.receiver_type})
+        if typed:
+            return typed if len(typed) <= MAX_FIELD_CANDIDATES else []
+    here = posixpath.dirname(path)
+    nearby = sorted({node for _, node, bpath, _ in bound if posixpath.dirname(bpath) == here})
+    if 0 < len(nearby) <= MAX_FIELD_CANDIDATES:
+        return nearby
+    return []

@@ -1,0 +1,399 @@
+"""Intraprocedural lock state: which atomic regions are open at each call.
+
+A flow-sensitive, path-insensitive abstract interpretation over one function's
+structured control flow (blocks, if/else, switch, loops, return, goto to a
+label, break/continue, `#ifdef` branches). The state is a pair of sets of held
+regions: those held on *every* path to the point ("must") and those held on
+*some* path ("may"). Joins intersect the first and unite the second.
+
+Regions come from the context table (`data/contexts.toml`): spinlock/rwlock/
+seqlock acquisitions keyed by the lock expression, interrupt/bottom-half/
+preemption disabling and the RCU read side keyed by class alone, trylocks on
+their success branch, `guard(x)(&l)` until the end of the block,
+`scoped_guard(x, &l) { }` for its block, and `__must_hold`/`__acquires`
+annotations at entry. Calls to functions of the same file whose summary says
+they take or drop a lock apply that summary.
+
+Only functions that contain a lock-family call are walked; the extractor
+decides that from the call query, so no Python pass visits other functions.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from .exprs import squash
+from .kernel.tables import contexts
+
+Token = tuple[str, str]  # (class, lock expression squashed; "" for per-CPU state)
+State = tuple[frozenset, frozenset] | None  # (must, may); None = unreachable
+
+
+@dataclass
+class Summary:
+    """Net effect of a function on its caller's lock state."""
+
+    acquires: tuple[tuple[Token, str], ...] = ()  # tokens held at every exit, with descriptions
+    releases: tuple[str, ...] = ()  # classes released without a matching acquisition
+
+
+@dataclass
+class LockResult:
+    at_call: dict[int, State] = field(default_factory=dict)  # call start byte -> state before the call
+    info: dict[Token, tuple[str, int, int]] = field(default_factory=dict)  # token -> (description, line, col)
+    summary: Summary = field(default_factory=Summary)
+
+
+def _join(a: State, b: State) -> State:
+    if a is None:
+        return b
+    if b is None:
+        return a
+    return (a[0] & b[0], a[1] | b[1])
+
+
+def _text(node) -> str:
+    return node.text.decode("utf-8", "replace")
+
+
+class _Walker:
+    def __init__(self, summaries: dict[str, Summary], scoped_guards: dict[int, tuple[str, str]]):
+        self.tables = contexts()
+        self.summaries = summaries
+        self.scoped_guards = scoped_guards
+        self.result = LockResult()
+        self.labels: dict[str, State] = {}
+        self.exits: list[State] = []
+        self.loop_breaks: list[list[State]] = []
+        self.loop_continues: list[list[State]] = []
+        self.unmatched: set[str] = set()
+
+    # --- state changes -------------------------------------------------
+    def _acquire(self, state: State, token: Token, desc: str, node, may_only: bool = False) -> State:
+        if state is None:
+            return None
+        self.result.info.setdefault(token, (desc, node.start_point[0] + 1, node.start_point[1] + 1))
+        must, may = state
+        return (must if may_only else must | {token}, may | {token})
+
+    def _release(self, state: State, cls: str, key: str | None) -> State:
+        if state is None:
+            return None
+        must, may = state
+        hit = {t for t in may if t[0] == cls and (key is None or t[1] == key)}
+        if not hit:
+            # Unknown aliasing (spin_lock(lock) / spin_unlock(&x->lock)): releasing
+            # every region of the class errs on the side of fewer reports.
+            hit = {t for t in may if t[0] == cls}
+            self.unmatched.add(cls)
+        return (must - hit, may - hit)
+
+    def _lock_arg(self, call, index: int) -> str:
+        if index < 0:
+            return ""
+        args = call.child_by_field_name("arguments")
+        named = [a for a in args.named_children if a.type != "comment"] if args else []
+        return squash(_text(named[index])) if index < len(named) else ""
+
+    def apply_call(self, call, state: State) -> State:
+        """Record the state before `call` and return the state after it."""
+        if state is None:
+            return None
+        prev = self.result.at_call.get(call.start_byte)
+        self.result.at_call[call.start_byte] = _join(prev, state) if prev is not None else state
+        fn = call.child_by_field_name("function")
+        if fn is None:
+            return state
+        if fn.type == "call_expression":  # guard(spinlock)(&lock)
+            return state  # handled per block, see walk_block
+        if fn.type != "identifier":
+            return state
+        name = _text(fn)
+        t = self.tables
+        if name in t.acquire:
+            cls, idx = t.acquire[name]
+            lock = self._lock_arg(call, idx)
+            return self._acquire(state, (cls, lock), f"{name}({lock})" if lock else f"{name}()", call)
+        if name in t.release:
+            cls, idx = t.release[name]
+            return self._release(state, cls, self._lock_arg(call, idx) if idx >= 0 else None)
+        if name in t.trylock:
+            cls, idx = t.trylock[name]
+            lock = self._lock_arg(call, idx)
+            return self._acquire(state, (cls, lock), f"{name}({lock})", call, may_only=True)
+        summary = self.summaries.get(name)
+        if summary is not None:
+            for cls in summary.releases:
+                state = self._release(state, cls, None)
+            for token, desc in summary.acquires:
+                state = self._acquire(state, token, f"{desc} in {name}()", call)
+        return state
+
+    # --- expressions -----------------------------------------------------
+    def calls_in(self, node) -> list:
+        """Call expressions under node, in evaluation order (innermost first)."""
+        found = []
+        stack = [node]
+        while stack:
+            n = stack.pop()
+            if n.type == "call_expression":
+                found.append(n)
+            if n.child_count:
+                stack.extend(n.children)
+        found.sort(key=lambda c: (c.end_byte, -c.start_byte))
+        return found
+
+    def expr(self, node, state: State) -> State:
+        for call in self.calls_in(node):
+            state = self.apply_call(call, state)
+        return state
+
+    def _trylock_in(self, cond) -> tuple[object, bool] | None:
+        """(call, negated) when a condition is `trylock(..)` or `!trylock(..)`."""
+        node = cond
+        negated = False
+        while node is not None and node.type == "parenthesized_expression" and node.named_child_count == 1:
+            node = node.named_children[0]
+        if node is not None and node.type == "unary_expression":
+            op = node.child_by_field_name("operator")
+            if op is not None and _text(op) == "!":
+                negated = True
+                node = node.child_by_field_name("argument")
+                while node is not None and node.type == "parenthesized_expression" and node.named_child_count == 1:
+                    node = node.named_children[0]
+        if node is not None and node.type == "call_expression":
+            fn = node.child_by_field_name("function")
+            if fn is not None and fn.type == "identifier" and _text(fn) in self.tables.trylock:
+                return node, negated
+        return None
+
+    # --- statements ------------------------------------------------------
+    def walk(self, node, state: State) -> State:
+        if state is None and node.type != "labeled_statement":
+            # Unreachable code still gets visited for labels inside it.
+            if node.type in ("compound_statement",):
+                return self.walk_block(node, None)
+            return None
+        t = node.type
+        if t == "compound_statement":
+            return self.walk_block(node, state)
+        if t == "if_statement":
+            return self.walk_if(node, state)
+        if t in ("while_statement", "for_statement", "do_statement"):
+            return self.walk_loop(node, state)
+        if t == "switch_statement":
+            return self.walk_switch(node, state)
+        if t == "return_statement":
+            state = self.expr(node, state)
+            self.exits.append(state)
+            return None
+        if t == "goto_statement":
+            label = node.child_by_field_name("label")
+            if label is not None:
+                name = _text(label)
+                self.labels[name] = _join(self.labels.get(name), state)
+            return None
+        if t == "labeled_statement":
+            label = node.child_by_field_name("label")
+            name = _text(label) if label is not None else ""
+            state = _join(state, self.labels.get(name))
+            inner = [c for c in node.named_children if c.type != "statement_identifier"]
+            for child in inner:
+                state = self.walk(child, state)
+            return state
+        if t == "break_statement":
+            if self.loop_breaks:
+                self.loop_breaks[-1].append(state)
+            return None
+        if t == "continue_statement":
+            if self.loop_continues:
+                self.loop_continues[-1].append(state)
+            return None
+        if t in ("preproc_if", "preproc_ifdef", "preproc_elif", "preproc_else", "preproc_elifdef"):
+            return self.walk_preproc(node, state)
+        if t in ("case_statement",):
+            return self.walk_block(node, state)
+        if t == "ERROR":
+            return self.walk_block(node, state)
+        return self.expr(node, state)
+
+    def walk_block(self, node, state: State) -> State:
+        guards: list[Token] = []
+        for child in node.named_children:
+            if child.type == "comment":
+                continue
+            scoped = self.scoped_guards.get(child.start_byte) if child.type == "while_statement" else None
+            if scoped is not None:
+                state = self.walk_scoped_guard(child, scoped, state)
+                continue
+            guard = self._guard_call(child)
+            if guard is not None and state is not None:
+                call, cls, lock = guard
+                state = self.apply_call(call, state)
+                token = (cls, lock)
+                state = self._acquire(state, token, f"guard({_text(call.child_by_field_name('function').child_by_field_name('arguments'))[1:-1]})({lock})", call)
+                guards.append(token)
+                continue
+            state = self.walk(child, state)
+        if guards and state is not None:
+            must, may = state
+            state = (must - set(guards), may - set(guards))
+        return state
+
+    def _guard_call(self, stmt):
+        if stmt.type not in ("expression_statement", "declaration"):
+            return None
+        call = stmt.named_children[0] if stmt.named_children else None
+        if call is None or call.type != "call_expression":
+            return None
+        fn = call.child_by_field_name("function")
+        if fn is None or fn.type != "call_expression":
+            return None
+        inner = fn.child_by_field_name("function")
+        if inner is None or _text(inner) != "guard":
+            return None
+        args = fn.child_by_field_name("arguments")
+        cls_name = _text(args)[1:-1].strip() if args is not None else ""
+        cls = self.tables.guards.get(cls_name)
+        if cls is None:
+            return None
+        outer_args = call.child_by_field_name("arguments")
+        lock = squash(_text(outer_args)[1:-1]) if outer_args is not None else ""
+        return call, cls, lock if cls == "spin" else ""
+
+    def walk_scoped_guard(self, node, scoped: tuple[str, str], state: State) -> State:
+        cls = self.tables.guards.get(scoped[0])
+        cond = node.child_by_field_name("condition")
+        if cond is not None:
+            state = self.expr(cond, state)
+        body = node.child_by_field_name("body")
+        if cls is None or body is None:
+            return self.walk(body, state) if body is not None else state
+        token = (cls, squash(scoped[1]) if cls == "spin" else "")
+        inner = self._acquire(state, token, f"scoped_guard({scoped[0]}, {scoped[1]})", node)
+        out = self.walk(body, inner)
+        if out is None:
+            return None
+        return (out[0] - {token}, out[1] - {token})
+
+    def walk_if(self, node, state: State) -> State:
+        cond = node.child_by_field_name("condition")
+        then = node.child_by_field_name("consequence")
+        alt = node.child_by_field_name("alternative")
+        state = self.expr(cond, state) if cond is not None else state
+        then_in = else_in = state
+        trylock = self._trylock_in(cond) if cond is not None else None
+        if trylock is not None and state is not None:
+            call, negated = trylock
+            cls, idx = self.tables.trylock[_text(call.child_by_field_name("function"))]
+            lock = self._lock_arg(call, idx)
+            token = (cls, lock)
+            desc = f"{_text(call.child_by_field_name('function'))}({lock})"
+            # The condition pass recorded a may-acquire; undo it for the failure branch.
+            base = (state[0] - {token}, state[1] - {token})
+            taken = self._acquire(base, token, desc, call)
+            then_in, else_in = (base, taken) if negated else (taken, base)
+        then_out = self.walk(then, then_in) if then is not None else then_in
+        if alt is not None:
+            alt_body = [c for c in alt.named_children if c.type != "comment"]
+            else_out = else_in
+            for child in alt_body:
+                else_out = self.walk(child, else_out)
+        else:
+            else_out = else_in
+        return _join(then_out, else_out)
+
+    def walk_loop(self, node, state: State) -> State:
+        body = node.child_by_field_name("body")
+        cond = node.child_by_field_name("condition")
+        init = node.child_by_field_name("initializer")
+        update = node.child_by_field_name("update")
+        if init is not None:
+            state = self.expr(init, state)
+        entry = state
+        exit_state: State = None
+        for _ in range(3):  # small fixed point: states only grow in `may`, shrink in `must`
+            head = entry
+            if node.type != "do_statement" and cond is not None:
+                head = self.expr(cond, head)
+                exit_state = _join(exit_state, head)
+            self.loop_breaks.append([])
+            self.loop_continues.append([])
+            out = self.walk(body, head) if body is not None else head
+            breaks = self.loop_breaks.pop()
+            continues = self.loop_continues.pop()
+            for s in continues:
+                out = _join(out, s)
+            if node.type == "do_statement" and cond is not None:
+                out = self.expr(cond, out)
+                exit_state = _join(exit_state, out)
+            if update is not None:
+                out = self.expr(update, out)
+            for s in breaks:
+                exit_state = _join(exit_state, s)
+            new_entry = _join(entry, out)
+            if new_entry == entry:
+                break
+            entry = new_entry
+        if node.type == "for_statement" and cond is None:
+            return exit_state  # for (;;) leaves only through break
+        return exit_state if exit_state is not None or node.type == "do_statement" else entry
+
+    def walk_switch(self, node, state: State) -> State:
+        cond = node.child_by_field_name("condition")
+        body = node.child_by_field_name("body")
+        state = self.expr(cond, state) if cond is not None else state
+        if body is None:
+            return state
+        self.loop_breaks.append([])
+        current: State = None
+        has_default = False
+        for child in body.named_children:
+            if child.type == "case_statement":
+                if child.child_by_field_name("value") is None:
+                    has_default = True
+                current = _join(current, state)
+                for stmt in child.named_children:
+                    if stmt == child.child_by_field_name("value") or stmt.type == "comment":
+                        continue
+                    current = self.walk(stmt, current)
+            else:
+                current = self.walk(child, current)
+        out = current
+        for s in self.loop_breaks.pop():
+            out = _join(out, s)
+        if not has_default:
+            out = _join(out, state)
+        return out
+
+    def walk_preproc(self, node, state: State) -> State:
+        """#if/#ifdef inside a function: the branches are alternatives."""
+        alt = node.child_by_field_name("alternative")
+        cond = node.child_by_field_name("condition") or node.child_by_field_name("name")
+        main = state
+        for child in node.named_children:
+            if child is alt or child == cond or child.type in ("comment", "identifier"):
+                continue
+            main = self.walk(child, main)
+        other = self.walk(alt, state) if alt is not None else state
+        return _join(main, other)
+
+
+def analyze_function(body, entry_tokens: list[tuple[Token, str]], summaries: dict[str, Summary],
+                     scoped_guards: dict[int, tuple[str, str]]) -> LockResult:
+    """Run the lock walk over one function body (a compound_statement node)."""
+    walker = _Walker(summaries, scoped_guards)
+    state: State = (frozenset(), frozenset())
+    for token, desc in entry_tokens:
+        state = walker._acquire(state, token, desc, body)
+    out = walker.walk(body, state)
+    walker.exits.append(out)
+    exits = [s for s in walker.exits if s is not None]
+    entry_set = {t for t, _ in entry_tokens}
+    if exits:
+        must_all = frozenset.intersection(*(s[0] for s in exits)) - entry_set
+        walker.result.summary = Summary(
+            acquires=tuple((t, walker.result.info[t][0]) for t in sorted(must_all)),
+            releases=tuple(sorted(walker.unmatched)),
+        )
+    return walker.result

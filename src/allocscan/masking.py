@@ -1,0 +1,132 @@
+"""Mask kernel macro shapes that tree-sitter-c cannot parse, keeping offsets exact.
+
+Every replacement has the same length as the text it replaces (and keeps
+newlines), so byte offsets, lines and columns in the masked text are those of
+the original file. What is masked:
+
+* annotations with arguments: ``__acquires(x)``, ``__must_hold(x)``, ``__printf(1, 2)`` ...
+  (the lock annotations are recorded first, they seed the lock analysis);
+* bare annotations and section markers: ``__init``, ``__must_check``, ``__user`` ...;
+* iterator macros followed by a statement: ``list_for_each_entry(pos, head, member) {``
+  becomes ``while              (pos, head, member) {`` - a comma expression, so the
+  calls in the arguments stay visible. ``scoped_guard(spinlock, &l) {`` is masked the
+  same way and recorded, so the lock analysis knows the block is atomic.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+_ANNOTATIONS_WITH_ARGS = (
+    "__acquires", "__releases", "__must_hold", "__printf", "__scanf", "__aligned",
+    "__section", "__alloc_size", "__diagnose_as", "__assume_aligned", "__counted_by",
+    "__cond_acquires", "__cond_releases", "__no_sanitize_or_inline", "__nonstring_array",
+    "__malloc", "__realloc_size", "__attribute_const__",
+)
+_LOCK_ANNOTATIONS = {"__acquires", "__must_hold"}
+
+_BARE_WORDS = (
+    "__init", "__exit", "__initdata", "__initconst", "__exitdata", "__devinit", "__devexit",
+    "__must_check", "__cold", "__hot", "__always_inline", "noinline", "__noinline",
+    "__maybe_unused", "__always_unused", "__used", "__user", "__iomem", "__rcu", "__percpu",
+    "__force", "__bitwise", "__packed", "__read_mostly", "__ro_after_init", "__weak",
+    "__visible", "__noreturn", "__latent_entropy", "__sched", "__kprobes", "notrace",
+    "asmlinkage", "__cacheline_aligned", "__cacheline_aligned_in_smp", "____cacheline_aligned",
+    "____cacheline_aligned_in_smp", "__randomize_layout", "__no_randomize_layout",
+    "__private", "__nocast", "__safe", "__ref", "__refdata", "__meminit", "__cpuinit",
+    "__net_init", "__net_exit", "__irq_entry", "__softirq_entry", "__pure", "__flatten",
+    "__noclone", "__no_kcsan", "__no_sanitize_address", "noinstr", "__fastpath_inline",
+    "__nostackprotector", "__ksym", "__kernel", "__iomem_ptr", "__free_irq_ptr",
+    "__devinitdata", "__devexit_p", "__initdata_or_meminfo", "__always_used",
+)
+
+_ANNOT_RE = re.compile(r"\b(" + "|".join(map(re.escape, _ANNOTATIONS_WITH_ARGS)) + r")\s*\(")
+_BARE_RE = re.compile(r"\b(" + "|".join(map(re.escape, _BARE_WORDS)) + r")\b(?!\s*\()")
+_ITER_RE = re.compile(r"\b([A-Za-z_]\w*(?:for_each|foreach)\w*|scoped_guard|scoped_cond_guard)\s*\(")
+
+
+@dataclass(slots=True)
+class Masked:
+    text: str
+    lock_annotations: list[tuple[int, str, str]]  # (offset, annotation, argument text)
+    scoped_guards: dict[int, tuple[str, str]]  # offset of the masked `while` -> (guard class, lock text)
+
+
+def _matching_paren(text: str, open_index: int) -> int:
+    """Index of the `)` closing the `(` at open_index, or -1."""
+    depth = 0
+    limit = min(len(text), open_index + 4000)
+    i = open_index
+    while i < limit:
+        ch = text[i]
+        if ch == "(":
+            depth += 1
+        elif ch == ")":
+            depth -= 1
+            if depth == 0:
+                return i
+        elif ch == "\n" and depth > 0 and text.startswith("#", i + 1):
+            return -1
+        i += 1
+    return -1
+
+
+def _on_directive_line(text: str, pos: int) -> bool:
+    line_start = text.rfind("\n", 0, pos) + 1
+    return text[line_start:pos].lstrip().startswith("#")
+
+
+def _blanked(segment: str) -> str:
+    return "".join("\n" if ch == "\n" else " " for ch in segment)
+
+
+def mask_source(text: str) -> Masked:
+    edits: list[tuple[int, int, str]] = []  # (start, end, same-length replacement)
+    lock_annotations: list[tuple[int, str, str]] = []
+    scoped: dict[int, tuple[str, str]] = {}
+
+    for m in _ANNOT_RE.finditer(text):
+        if _on_directive_line(text, m.start()):
+            continue
+        close = _matching_paren(text, m.end() - 1)
+        if close < 0:
+            continue
+        name = m.group(1)
+        if name in _LOCK_ANNOTATIONS:
+            lock_annotations.append((m.start(), name, text[m.end():close].strip()))
+        edits.append((m.start(), close + 1, _blanked(text[m.start():close + 1])))
+
+    for m in _BARE_RE.finditer(text):
+        if not _on_directive_line(text, m.start()):
+            edits.append((m.start(), m.end(), " " * (m.end() - m.start())))
+
+    for m in _ITER_RE.finditer(text):
+        if _on_directive_line(text, m.start()):
+            continue
+        close = _matching_paren(text, m.end() - 1)
+        if close < 0:
+            continue
+        rest = text[close + 1:close + 200].lstrip()
+        if not rest or rest[0] in ";,)=":
+            continue  # an ordinary call
+        name = m.group(1)
+        start = m.start(1)
+        if name in ("scoped_guard", "scoped_cond_guard"):
+            args = text[m.end():close].split(",", 1)
+            scoped[start] = (args[0].strip(), args[1].strip() if len(args) > 1 else "")
+        edits.append((start, m.end(1), "while" + " " * (len(name) - 5)))
+
+    if not edits:
+        return Masked(text, lock_annotations, scoped)
+    edits.sort()
+    out: list[str] = []
+    pos = 0
+    for start, end, repl in edits:
+        if start < pos:  # overlapping edits (an annotation inside another): keep the first
+            continue
+        out.append(text[pos:start])
+        out.append(repl)
+        pos = end
+    out.append(text[pos:])
+    return Masked("".join(out), lock_annotations, scoped)

@@ -1,0 +1,122 @@
+"""Run the extract stage over many files: cache look-ups, then parallel parsing.
+
+The main process reads and hashes each file and asks the cache; the misses go
+to a process pool (`--jobs`), whose workers parse, write the cache and return
+the facts. Unreadable, binary, non-UTF-8 and unparsable files become warnings
+(`path: problem`) and the scan goes on.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import sys
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .cache import FactsCache
+from .extract import InputError, extract_file
+from .facts import FileFacts
+
+
+@dataclass
+class ExtractStats:
+    files: int = 0
+    parsed: int = 0
+    cached: int = 0
+    skipped: int = 0
+    files_with_errors: int = 0
+    functions: int = 0
+    functions_with_errors: int = 0
+    calls: int = 0
+
+
+@dataclass
+class ExtractResult:
+    facts: list[FileFacts]
+    warnings: list[str] = field(default_factory=list)
+    stats: ExtractStats = field(default_factory=ExtractStats)
+
+
+def _work(item: tuple[str, str, str | None]) -> tuple[str, FileFacts | None, str | None]:
+    """Worker: extract one file and store it in the cache."""
+    abs_path, rel, cache_dir = item
+    try:
+        data = Path(abs_path).read_bytes()
+        facts = extract_file(rel, data)
+    except InputError as err:
+        return rel, None, str(err)
+    except OSError as err:
+        return rel, None, f"{rel}: cannot read ({err.strerror})"
+    except RecursionError:
+        return rel, None, f"{rel}: nesting too deep to parse; file skipped"
+    FactsCache.at(cache_dir).put(facts.sha, rel, facts)
+    return rel, facts, None
+
+
+def extract_all(files: list[Path], rel_of, cache: FactsCache, jobs: int, progress=None) -> ExtractResult:
+    result = ExtractResult(facts=[])
+    stats = result.stats
+    todo: list[tuple[str, str, str | None]] = []
+    cache_dir = str(cache.directory) if cache.directory is not None else None
+    by_rel: dict[str, FileFacts] = {}
+    for path in files:
+        rel = rel_of(path)
+        stats.files += 1
+        try:
+            data = path.read_bytes()
+        except OSError as err:
+            result.warnings.append(f"{rel}: cannot read ({err.strerror or err})")
+            stats.skipped += 1
+            continue
+        sha = hashlib.sha1(data).hexdigest()
+        facts = cache.get(sha, rel)
+        if facts is not None:
+            by_rel[rel] = facts
+            stats.cached += 1
+            if progress:
+                progress(1)
+        else:
+            todo.append((str(path), rel, cache_dir))
+
+    def take(rel: str, facts: FileFacts | None, warning: str | None) -> None:
+        if progress:
+            progress(1)
+        if facts is None:
+            result.warnings.append(warning or f"{rel}: skipped")
+            stats.skipped += 1
+            return
+        stats.parsed += 1
+        by_rel[rel] = facts
+
+    if jobs <= 1 or len(todo) < 8:
+        for item in todo:
+            take(*_work(item))
+    else:
+        chunk = max(1, min(64, len(todo) // (jobs * 8)))
+        with ProcessPoolExecutor(max_workers=jobs) as pool:
+            for out in pool.map(_work, todo, chunksize=chunk):
+                take(*out)
+
+    for rel in sorted(by_rel):
+        facts = by_rel[rel]
+        result.facts.append(facts)
+        result.warnings.extend(facts.warnings)
+        if facts.error_nodes:
+            stats.files_with_errors += 1
+        stats.functions += len(facts.functions)
+        stats.functions_with_errors += sum(1 for f in facts.functions if f.has_error)
+        stats.calls += sum(len(f.calls) for f in facts.functions)
+    return result
+
+
+def default_jobs() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover
+        return os.cpu_count() or 1
+
+
+def stderr_is_terminal() -> bool:
+    return sys.stderr.isatty()

@@ -1,0 +1,46 @@
+"""JSON output for scripts. Schema (version 1):
+
+    {
+      "tool": "allocscan", "version": "0.1.0", "schemaVersion": 1,
+      "kernelVersion": "6.1.176", "root": "/path/scanned",
+      "findings": [
+        {"ruleId": "AS001", "ruleName": "...", "level": "error|warning|note",
+         "message": "...", "path": "drivers/...", "line": 22, "column": 8, "endColumn": 35,
+         "function": "alloc_ep_req", "fingerprint": "hex",
+         "properties": {"allocator", "gfp", "sizeRange", "maxOrder", "userControlled",
+                        "atomicContext", "runtimeSignature", "kernelVersion"},
+         "witness": [{"text", "path", "line", "column", "kind"}],
+         "valueFlow": [...same shape...], "fix": "...", "suppressed": null | "reason"}
+      ],
+      "warnings": ["path: problem", ...],
+      "stats": {...}
+    }
+"""
+
+from __future__ import annotations
+
+import json
+
+from .. import __version__
+from ..rules.base import Finding
+
+
+def _steps(steps) -> list[dict]:
+    return [{"text": s.text, "path": s.path, "line": s.line, "column": s.col, "kind": s.kind} for s in steps]
+
+
+def finding_dict(f: Finding) -> dict:
+    return {
+        "ruleId": f.rule_id, "ruleName": f.rule_name, "level": f.level, "message": f.message,
+        "path": f.path, "line": f.line, "column": f.col, "endColumn": f.end_col, "function": f.function,
+        "fingerprint": f.fingerprint, "properties": f.properties, "witness": _steps(f.witness),
+        "valueFlow": _steps(f.value_flow), "fix": f.fix, "suppressed": f.suppressed,
+    }
+
+
+def render_json(findings: list[Finding], kernel_version: str, root: str, warnings: list[str], stats: dict) -> str:
+    doc = {
+        "tool": "allocscan", "version": __version__, "schemaVersion": 1, "kernelVersion": kernel_version,
+        "root": root, "findings": [finding_dict(f) for f in findings], "warnings": warnings, "stats": stats,
+    }
+    return json.dumps(doc, indent=2) + "\n"

@@ -1,0 +1,94 @@
+"""A non-blocking allocation whose size can reach a high page order.
+
+## What it does
+Flags allocation calls made with a gfp mask that cannot sleep (no
+`__GFP_DIRECT_RECLAIM`: `GFP_ATOMIC`, `GFP_NOWAIT`) whose size can reach a
+page order above `PAGE_ALLOC_COSTLY_ORDER` (order 4 and up by default,
+`--min-order`), proved from constants, macros, struct layouts, and values
+flowing from callers, fields or users.
+
+## Why is this bad?
+A request that may not sleep cannot reclaim or compact memory. It is served
+only from an already-free, physically contiguous block of a migrate type it
+may use. Under fragmentation there is none, and the call fails with
+`page allocation failure: order:N, mode:0x...(GFP_ATOMIC...)` even while the
+zone still lists free blocks of that order: CMA pageblocks, for instance,
+only serve movable allocations.
+
+## Example
+```c
+spin_lock_irqsave(&dev->lock, flags);
+buf = kmalloc(64 * 1024, GFP_ATOMIC);   /* order 4: fails under fragmentation */
+```
+
+Use instead:
+```c
+/* in probe/open, where sleeping is allowed */
+dev->buf = kmalloc(64 * 1024, GFP_KERNEL);   /* or kvmalloc(), or a ring of pages */
+```
+
+## Known problems
+Sites marked `__GFP_NOWARN` usually have a fallback; they are reported as
+notes (silent NULL). Sizes the analysis cannot bound are not reported.
+
+## Options
+`--min-order N`: the lowest order reported (default 4).
+
+## References
+Documentation/core-api/memory-allocation.rst; mm/page_alloc.c `warn_alloc()`.
+"""
+
+from __future__ import annotations
+
+from ..analyze import Analysis
+from .base import Finding, base_properties, context_witness, human_bytes, value_witness
+
+ID = "AS001"
+NAME = "high-order-atomic-allocation"
+LEVEL = "warning"
+PRECISION = "high"
+TAGS = ("reliability", "kernel", "memory-allocation", "atomic-context")
+SHORT = "High-order allocation that may not sleep"
+FIX = ("allocate the buffer once in process context (probe/open) with GFP_KERNEL and reuse it; "
+       "or keep it below order 4 (PAGE_SIZE << 3), use kvmalloc() from a sleeping context, "
+       "or split it into pages/scatter-gather")
+
+
+def check(analysis: Analysis, options) -> list[Finding]:
+    kernel = analysis.kernel
+    gfp = kernel.gfp
+    out = []
+    for s in analysis.sites:
+        if s.allocator is None or not s.page_backed or s.order_hi is None and not s.size.unbounded:
+            continue
+        if not s.size.known or not s.gfp:
+            continue
+        nonblocking = [g for g in s.gfp if not gfp.allows_blocking(g.mask)]
+        if not nonblocking:
+            continue
+        top = kernel.max_order if s.size.unbounded else min(s.order_hi, kernel.max_order)
+        if s.size.unbounded and not s.size.sources:
+            continue  # unknown is not big
+        if top < options.min_order:
+            continue
+        if s.order_hi is not None and s.order_hi > kernel.max_order and s.order_lo is not None and s.order_lo > kernel.max_order:
+            continue  # always beyond the maximum: AS004's
+        silent = s.family.silent or any(gfp.has(g.mask, "__GFP_NOWARN") for g in nonblocking)
+        always = s.order_lo is not None and s.order_lo >= options.min_order
+        level = "error" if always and len(nonblocking) == len(s.gfp) else "warning"
+        if silent or any(g.conditional for g in nonblocking):
+            level = "note"
+        size = s.size
+        rng = human_bytes(size.hi) if size.hi is not None else "unbounded (user-controlled)"
+        msg = (f"'{s.site.callee}' may request order {top} ({human_bytes(kernel.page_size << top)}) "
+               f"with {nonblocking[0].text}, which cannot sleep: size up to {rng}")
+        if silent:
+            msg += "; it fails silently (__GFP_NOWARN)"
+        if s.context is not None:
+            msg += f"; {s.context.reason}"
+        props = base_properties(s, kernel.release)
+        props["maxOrder"] = top
+        out.append(Finding(ID, NAME, level, msg, s.path, s.site.line, s.site.col, s.site.end_col,
+                           s.function.name, s.fingerprint(ID), props, context_witness(s), value_witness(s, size),
+                           fix=FIX))
+    return out

@@ -1,0 +1,110 @@
+"""A sleeping allocation (or a blocking gfp) where the code may not sleep.
+
+## What it does
+Flags allocation calls with a blocking gfp mask (`GFP_KERNEL`, `GFP_NOIO`,
+anything with `__GFP_DIRECT_RECLAIM`), always-sleeping allocators (`vmalloc`
+and friends), and any call that passes a blocking gfp to a function taking a
+`gfp_t` (`usb_submit_urb(urb, GFP_KERNEL)`), when the call may run in atomic
+context: a spinlock held, interrupts or bottom halves disabled, preemption
+off, an RCU read-side section, or a callback the kernel runs in hardirq or
+softirq context (irq handler, timer, tasklet, NAPI poll, URB completion,
+`ndo_start_xmit`, RCU callback). The witness names the lock or entry point
+and the calls that lead to the allocation.
+
+## Why is this bad?
+A blocking allocation may enter direct reclaim and schedule. In atomic
+context that is `BUG: sleeping function called from invalid context` with
+CONFIG_DEBUG_ATOMIC_SLEEP, `BUG: scheduling while atomic` when it really
+sleeps, and a deadlock or corrupted state in the worst case.
+
+## Example
+```c
+spin_lock_irqsave(&priv->lock, flags);
+entry = kzalloc(sizeof(*entry), GFP_KERNEL);
+```
+
+Use instead:
+```c
+entry = kzalloc(sizeof(*entry), GFP_KERNEL);   /* before taking the lock */
+spin_lock_irqsave(&priv->lock, flags);
+```
+or `GFP_ATOMIC` when the allocation must happen under the lock.
+
+## Known problems
+The lock analysis is path-insensitive: a lock held on only some paths gives
+a warning, not an error. A gfp chosen at run time by a flag or by
+`in_interrupt()` is reported as a note. Lock wrappers in other files are
+not followed.
+
+## Options
+`--max-hops` is fixed at 4 calls between the lock or entry point and the call.
+
+## References
+Documentation/core-api/memory-allocation.rst; kernel/sched/core.c `__might_resched()`.
+"""
+
+from __future__ import annotations
+
+from ..analyze import Analysis
+from .base import Finding, base_properties, context_witness
+
+ID = "AS002"
+NAME = "sleeping-allocation-in-atomic-context"
+LEVEL = "error"
+PRECISION = "high"
+TAGS = ("correctness", "kernel", "memory-allocation", "atomic-context", "locking")
+SHORT = "Sleeping allocation in atomic context"
+FIX = ("move the allocation before the lock is taken (or out of the callback into a work item), "
+       "or use GFP_ATOMIC/GFP_NOWAIT and handle failure")
+
+
+def check(analysis: Analysis, options) -> list[Finding]:
+    kernel = analysis.kernel
+    gfp = kernel.gfp
+    out = []
+    for s in analysis.sites:
+        ctx = s.context
+        if ctx is None:
+            continue
+        locked_here = bool(s.site.locks[0] or s.site.locks[1])
+        sleeps_always = s.allocator is not None and s.allocator.sleeps
+        if sleeps_always:
+            blocking = s.gfp or []
+            culprit = f"'{s.site.callee}' always sleeps"
+            conditional = False
+            via_caller = False
+        else:
+            if not s.gfp:
+                continue
+            blocking = [g for g in s.gfp if gfp.allows_blocking(g.mask)]
+            if not blocking:
+                continue
+            # A gfp passed in by a caller only matters here when this function
+            # itself holds the lock; otherwise the caller's own call is reported.
+            local = [g for g in blocking if g.origin is None]
+            if not locked_here and not local:
+                continue
+            if not locked_here:
+                blocking = local
+            conditional = any(g.conditional for g in blocking) or len(blocking) < len(s.gfp)
+            via_caller = all(g.origin is not None for g in blocking)
+            names = " or ".join(dict.fromkeys(g.text for g in blocking))
+            what = f"'{s.site.callee or s.site.field}'" + ("" if s.allocator else " (takes a gfp_t)")
+            culprit = f"{what} called with {names}, which may sleep"
+            if via_caller:
+                origin = blocking[0].origin
+                culprit += f" (passed by {origin[2]}() at line {origin[1]})"
+        level = "error" if ctx.grade == "must" else "warning"
+        if conditional:
+            level = "note"
+        if via_caller and level == "error":
+            level = "warning"
+        msg = f"{culprit}, but {ctx.reason}"
+        props = base_properties(s, kernel.release)
+        witness = context_witness(s)
+        for g in blocking[:1]:
+            for hop in g.via:
+                witness.insert(0, witness[0].__class__(hop, g.origin[0], g.origin[1], 1, "flow"))
+        out.append(Finding(ID, NAME, level, msg, s.path, s.site.line, s.site.col, s.site.end_col,
+                           s.function.name, s.fingerprint(ID), props, witness, fix=FIX))
+    return out

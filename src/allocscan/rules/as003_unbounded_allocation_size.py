@@ -1,0 +1,91 @@
+"""A user-controlled size reaches an allocator with no bound below its maximum.
+
+## What it does
+Flags allocations whose size comes from a user-controlled source - a module
+parameter, a configfs/sysfs/debugfs store handler, an ioctl payload, a
+netlink attribute, a device descriptor field - with no clamp or guard that
+keeps it below the largest size the allocator can ever return
+(`KMALLOC_MAX_SIZE`, `PAGE_SIZE << MAX_ORDER`). The source chain is shown.
+
+## Why is this bad?
+Whoever sets the value decides the page order. Above the allocator's
+maximum the request always fails: the page allocator WARNs
+(`WARNING: ... at mm/page_alloc.c ... __alloc_pages`) or, with
+`__GFP_NOWARN`, the driver silently gets NULL. Below it, large values turn
+into high-order requests that fail under fragmentation (AS001).
+
+## Example
+```c
+static unsigned int buflen = 4096;
+module_param(buflen, uint, 0644);
+...
+buf = kmalloc(buflen, GFP_KERNEL);
+```
+
+Use instead:
+```c
+if (buflen > SZ_64K)
+	return -EINVAL;
+buf = kmalloc(buflen, GFP_KERNEL);
+```
+or `kvmalloc()` when large buffers are legitimate.
+
+## Known problems
+Struct fields written in many directories (hubs such as `sk_buff.len`) are
+not followed across drivers, so some user-controlled sizes stay unknown.
+
+## Options
+None.
+
+## References
+mm/page_alloc.c `__alloc_pages()` (`WARN_ON_ONCE_GFP(order > MAX_ORDER)`).
+"""
+
+from __future__ import annotations
+
+from ..analyze import Analysis
+from .base import Finding, base_properties, context_witness, human_bytes, value_witness
+
+ID = "AS003"
+NAME = "unbounded-allocation-size"
+LEVEL = "warning"
+PRECISION = "medium"
+TAGS = ("reliability", "kernel", "memory-allocation", "user-input")
+SHORT = "User-controlled allocation size without an upper bound"
+FIX = "validate the user-supplied value against a sane maximum before allocating (return -EINVAL), or clamp it"
+
+
+def max_bytes(analysis: Analysis, s) -> int | None:
+    kernel = analysis.kernel
+    if s.family is None:
+        return None
+    if s.family.max_bytes == "KMALLOC_MAX_SIZE":
+        return kernel.kmalloc_max_size
+    if s.family.name in ("pages", "dma", "usb_coherent"):
+        return kernel.page_size << kernel.max_order
+    return None
+
+
+def check(analysis: Analysis, options) -> list[Finding]:
+    out = []
+    for s in analysis.sites:
+        size = s.size
+        if s.allocator is None or not size.known or not size.sources:
+            continue
+        limit = max_bytes(analysis, s)
+        if limit is None:
+            continue
+        if size.hi is not None and size.hi <= limit:
+            continue
+        if size.lo > limit:
+            continue  # always too big: AS004's
+        sources = ", ".join(sorted(size.sources))
+        bound = "no upper bound" if size.hi is None else f"a bound of {human_bytes(size.hi)}"
+        msg = (f"'{s.site.callee}' size is user-controlled ({sources}) with {bound}, above the "
+               f"{human_bytes(limit)} '{s.site.callee}' can ever return")
+        props = base_properties(s, analysis.kernel.release)
+        props["maxOrder"] = None
+        out.append(Finding(ID, NAME, LEVEL, msg, s.path, s.site.line, s.site.col, s.site.end_col,
+                           s.function.name, s.fingerprint(ID), props, context_witness(s), value_witness(s, size),
+                           fix=FIX))
+    return out

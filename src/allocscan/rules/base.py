@@ -1,0 +1,121 @@
+"""What a rule returns: a `Finding`, with its proof (witness) and properties.
+
+Rules are thin: they read `AllocationSite`s from the analyses and decide.
+Helpers here build the witness steps shared by several rules.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from ..analyze import AllocationSite
+from ..analyze.values import Value
+
+LEVEL_RANK = {"note": 1, "warning": 2, "error": 3}
+
+
+@dataclass
+class WitnessStep:
+    text: str
+    path: str
+    line: int
+    col: int = 1
+    kind: str = "step"  # "entry" | "acquire" | "call" | "source" | "flow" | "allocation"
+    depth: int = 0
+
+
+@dataclass
+class Finding:
+    rule_id: str
+    rule_name: str
+    level: str
+    message: str
+    path: str
+    line: int
+    col: int
+    end_col: int
+    function: str
+    fingerprint: str
+    properties: dict = field(default_factory=dict)
+    witness: list[WitnessStep] = field(default_factory=list)  # lock/entry -> calls -> allocation
+    value_flow: list[WitnessStep] = field(default_factory=list)  # source -> assignments -> size
+    related: list[WitnessStep] = field(default_factory=list)
+    fix: str = ""
+    signature: list[str] = field(default_factory=list)  # dmesg lines, filled by report.signature
+    suppressed: str | None = None  # reason, when a suppression comment applies
+
+    @property
+    def sort_key(self):
+        return (self.path, self.line, self.col, self.rule_id)
+
+
+def base_properties(s: AllocationSite, kernel_release: str) -> dict:
+    size = s.size
+    return {
+        "allocator": s.site.callee or s.site.field,
+        "gfp": gfp_names(s),
+        "sizeRange": [size.lo, size.hi] if size.known else None,
+        "maxOrder": s.order_hi,
+        "userControlled": sorted(size.sources),
+        "atomicContext": s.context.reason if s.context else None,
+        "kernelVersion": kernel_release,
+    }
+
+
+def gfp_names(s: AllocationSite) -> list[str]:
+    if not s.gfp:
+        return [s.gfp_text] if s.gfp_text and s.gfp_text != "?" else []
+    out = []
+    for alt in s.gfp:
+        if alt.text not in out:
+            out.append(alt.text)
+    return out
+
+
+def context_witness(s: AllocationSite) -> list[WitnessStep]:
+    """Entry or lock -> calls -> the allocation, for codeFlows and text output."""
+    steps: list[WitnessStep] = []
+    if s.context is not None:
+        depth = 0
+        for st in s.context.steps:
+            steps.append(WitnessStep(st.text, st.path, st.line, st.col, st.kind, depth))
+            if st.kind == "call":
+                depth += 1
+    steps.append(WitnessStep(f"{s.function.name}: {s.call_text}", s.path, s.site.line, s.site.col, "allocation",
+                             steps[-1].depth if steps else 0))
+    return steps
+
+
+def value_witness(s: AllocationSite, value: Value) -> list[WitnessStep]:
+    """Source -> assignments and calls -> the size argument."""
+    steps = []
+    for text, path, line in reversed(value.steps):
+        steps.append(WitnessStep(text, path, max(line, 1), 1, "source" if not steps else "flow"))
+    if steps:
+        steps.append(WitnessStep(f"{s.function.name}: size of {s.call_text}", s.path, s.site.line, s.site.col, "allocation"))
+    return steps
+
+
+def human_bytes(n: int | None) -> str:
+    if n is None:
+        return "unbounded"
+    for unit, shift in (("GiB", 30), ("MiB", 20), ("KiB", 10)):
+        if n >= (1 << shift) and n % (1 << shift) == 0:
+            return f"{n >> shift} {unit}"
+    return f"{n} bytes"
+
+
+def doc_sections(doc: str) -> dict[str, str]:
+    """Split a rule docstring into its '## Section' parts."""
+    sections: dict[str, str] = {}
+    current = "summary"
+    lines: list[str] = []
+    for line in (doc or "").strip().split("\n"):
+        if line.startswith("## "):
+            sections[current] = "\n".join(lines).strip()
+            current = line[3:].strip()
+            lines = []
+        else:
+            lines.append(line)
+    sections[current] = "\n".join(lines).strip()
+    return sections

@@ -1,0 +1,111 @@
+"""The scan job end to end: discover -> extract -> link -> analyze -> rules.
+
+`run_scan()` returns plain results (findings, warnings, stats) that the CLI
+renders; tests and the benchmark call it directly.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .analyze import analyze
+from .cache import FactsCache
+from .discover import Discovery, discover
+from .link import link
+from .pipeline import ExtractStats, extract_all
+from .report.signature import attach_signatures
+from .rules import select
+from .rules.base import Finding
+from .kernel.version import PAGE_ALLOC_COSTLY_ORDER
+
+
+@dataclass
+class ScanOptions:
+    min_order: int = PAGE_ALLOC_COSTLY_ORDER + 1
+    jobs: int = 1
+    cache_dir: Path | None = None
+    excludes: tuple[str, ...] = ()
+    kernel_version: str | None = None
+    select: list[str] | None = None
+    ignore: list[str] | None = None
+
+
+@dataclass
+class ScanResult:
+    discovery: Discovery
+    findings: list[Finding]
+    suppressed: list[Finding]
+    warnings: list[str]
+    stats: ExtractStats
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+def run_scan(paths: list[str], options: ScanOptions, progress_factory=None) -> ScanResult:
+    timings: dict[str, float] = {}
+    t0 = time.perf_counter()
+    disc = discover(paths, options.excludes, options.kernel_version)
+    timings["discover"] = time.perf_counter() - t0
+
+    cache = FactsCache(options.cache_dir)
+    t = time.perf_counter()
+    if progress_factory is not None:
+        with progress_factory(len(disc.files)) as advance:
+            extracted = extract_all(disc.files, disc.rel, cache, options.jobs, advance)
+    else:
+        extracted = extract_all(disc.files, disc.rel, cache, options.jobs)
+    timings["extract"] = time.perf_counter() - t
+
+    t = time.perf_counter()
+    program = link(extracted.facts)
+    timings["link"] = time.perf_counter() - t
+
+    t = time.perf_counter()
+    analysis = analyze(program, disc.kernel)
+    timings["analyze"] = time.perf_counter() - t
+
+    t = time.perf_counter()
+    findings: list[Finding] = []
+    for rule in select(options.select, options.ignore):
+        findings.extend(rule.check(analysis, options))
+    findings = _one_per_line(findings)
+    sites_by_fp = {}
+    for s in analysis.sites:
+        for rule_id in ("AS001", "AS002", "AS003", "AS004"):
+            sites_by_fp[s.fingerprint(rule_id)] = s
+    attach_signatures(findings, sites_by_fp, disc.kernel)
+    kept, suppressed = _apply_suppressions(findings, extracted.facts)
+    kept.sort(key=lambda f: f.sort_key)
+    timings["rules"] = time.perf_counter() - t
+    timings["total"] = time.perf_counter() - t0
+    warnings = disc.warnings + extracted.warnings
+    return ScanResult(disc, kept, suppressed, warnings, extracted.stats, timings)
+
+
+def _one_per_line(findings: list[Finding]) -> list[Finding]:
+    """At most one finding per (rule, file, line): the most severe (smatch's warn_line)."""
+    rank = {"error": 3, "warning": 2, "note": 1}
+    best: dict[tuple, Finding] = {}
+    for f in findings:
+        key = (f.rule_id, f.path, f.line)
+        if key not in best or rank[f.level] > rank[best[key].level]:
+            best[key] = f
+    return list(best.values())
+
+
+def _apply_suppressions(findings: list[Finding], facts) -> tuple[list[Finding], list[Finding]]:
+    by_path = {ff.path: ff.suppressions for ff in facts if ff.suppressions}
+    kept, suppressed = [], []
+    for f in findings:
+        reason = None
+        for s in by_path.get(f.path, ()):
+            if s.line in (f.line, f.line - 1) and (not s.rules or f.rule_id in s.rules):
+                reason = s.reason or "suppressed"
+                break
+        if reason is None:
+            kept.append(f)
+        else:
+            f.suppressed = reason
+            suppressed.append(f)
+    return kept, suppressed
