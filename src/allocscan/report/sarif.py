@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 
-import jschema_to_python
+from jschema_to_python.to_json import to_json
 from sarif_om import (
     ArtifactLocation, CodeFlow, Invocation, Location, Message, MultiformatMessageString, Notification,
     PhysicalLocation, Region, ReportingConfiguration, ReportingDescriptor, Result, Run,
@@ -115,7 +115,7 @@ def build_sarif(findings: list[Finding], warnings: list[str], category: str = "a
                 Notification(message=Message(text=w), level="warning") for w in warnings[:1000]] or None)],
     )
     log = SarifLog(version="2.1.0", schema_uri=SCHEMA_URI, runs=[run])
-    doc = json.loads(jschema_to_python.to_json(log))
+    doc = json.loads(to_json(log))
     # Write back what jschema_to_python dropped for equalling a default.
     for res, f in zip(doc["runs"][0]["results"], findings):
         res["level"] = f.level

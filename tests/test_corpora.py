@@ -1,0 +1,72 @@
+"""Each corpus tree yields exactly the findings annotated in its sources.
+
+Annotations, clang -verify style: `/* expect: AS001 AS003 */` on the line that
+must be reported; `/* ok: AS002 */` marks a deliberate negative (checked: not
+reported). Every other line must stay silent too.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from allocscan.scan import ScanOptions, run_scan
+
+from .conftest import CORPORA
+
+EXPECT_RE = re.compile(r"/\*\s*expect(?:@([+-]\d+))?:\s*((?:AS\d{3}\s*)+)")
+OK_RE = re.compile(r"/\*\s*ok:\s*((?:AS\d{3}\s*)+)")
+
+
+def annotations(tree: Path) -> tuple[set, set]:
+    expected, ok = set(), set()
+    for path in sorted(tree.rglob("*.[ch]")):
+        rel = path.relative_to(tree).as_posix()
+        for number, line in enumerate(path.read_text().split("\n"), 1):
+            for m in EXPECT_RE.finditer(line):
+                target = number + int(m.group(1) or 0)
+                expected |= {(rel, target, rule) for rule in m.group(2).split()}
+            for m in OK_RE.finditer(line):
+                ok |= {(rel, number, rule) for rule in m.group(1).split()}
+    return expected, ok
+
+
+TREES = sorted(p for p in CORPORA.iterdir() if p.is_dir())
+
+
+@pytest.mark.parametrize("tree", TREES, ids=[t.name for t in TREES])
+def test_corpus_exact_findings(tree: Path):
+    expected, ok = annotations(tree)
+    assert expected, f"{tree.name}: a corpus needs at least one expected finding"
+    assert ok, f"{tree.name}: a corpus needs at least one deliberate negative"
+    result = run_scan([str(tree)], ScanOptions(jobs=1))
+    actual = {(f.path, f.line, f.rule_id) for f in result.findings}
+    missing = expected - actual
+    extra = actual - expected
+    assert not missing and not extra, f"missing: {sorted(missing)}\nunexpected: {sorted(extra)}"
+    assert not (actual & ok)
+
+
+def test_every_rule_has_positive_and_negative_corpus_cases():
+    from allocscan.rules import RULES
+
+    expected, ok = set(), set()
+    for tree in TREES:
+        e, o = annotations(tree)
+        expected |= {r for *_, r in e}
+        ok |= {r for *_, r in o}
+    for rule in RULES:
+        assert rule.ID in expected, f"{rule.ID} has no expect case"
+    assert {"AS001", "AS002", "AS003"} <= ok
+
+
+def test_gadget_chain_reaches_configfs_source():
+    result = run_scan([str(CORPORA / "usb_gadget")], ScanOptions(jobs=1))
+    as001 = next(f for f in result.findings if f.rule_id == "AS001")
+    assert as001.properties["maxOrder"] == 10
+    assert any(s.startswith("configfs:") for s in as001.properties["userControlled"])
+    texts = [s.text for s in as001.value_flow]
+    assert any("kstrtouint" in t for t in texts) and any("demo_alloc_ep_req" in t for t in texts)
+    assert "page allocation failure: order:10" in as001.properties["runtimeSignature"]

