@@ -1,0 +1,124 @@
+"""Intraprocedural lock state at each call: must (every path) vs may (some path)."""
+
+from __future__ import annotations
+
+from allocscan.extract import extract_file
+
+
+def states(src: str) -> dict[str, tuple]:
+    facts = extract_file("t.c", src.encode())
+    out = {}
+    for fn in facts.functions:
+        for c in fn.calls:
+            if c.callee.startswith("alloc_"):
+                out[c.callee] = c.locks
+    return out
+
+
+def test_unlock_before_allocation_and_early_return():
+    s = states("""
+void f(struct d *d) {
+	spin_lock(&d->lock);
+	alloc_a();
+	if (d->x) {
+		spin_unlock(&d->lock);
+		return;
+	}
+	alloc_b();
+	spin_unlock(&d->lock);
+	alloc_c();
+}""")
+    assert s["alloc_a"] == (("spin_lock(&d->lock)",), ())
+    assert s["alloc_b"] == (("spin_lock(&d->lock)",), ())
+    assert s["alloc_c"] == ((), ())
+
+
+def test_some_path_is_may():
+    s = states("""
+void f(struct d *d) {
+	if (d->x)
+		spin_lock_irqsave(&d->lock, flags);
+	alloc_a();
+}""")
+    assert s["alloc_a"] == ((), ("spin_lock_irqsave(&d->lock)",))
+
+
+def test_trylock_success_branch_and_goto():
+    s = states("""
+int f(struct d *d) {
+	if (!spin_trylock(&d->lock))
+		return -EBUSY;
+	alloc_a();
+	if (d->bad)
+		goto out;
+	alloc_b();
+out:
+	spin_unlock(&d->lock);
+	alloc_c();
+	return 0;
+}""")
+    assert s["alloc_a"][0] == ("spin_trylock(&d->lock)",)
+    assert s["alloc_b"][0] == ("spin_trylock(&d->lock)",)
+    assert s["alloc_c"] == ((), ())
+
+
+def test_loop_with_break_and_rcu_and_guard():
+    s = states("""
+void f(struct d *d) {
+	rcu_read_lock();
+	list_for_each_entry(p, &d->list, node) {
+		if (p->x)
+			break;
+		alloc_a();
+	}
+	rcu_read_unlock();
+	alloc_b();
+	{
+		guard(spinlock_irqsave)(&d->lock);
+		alloc_c();
+	}
+	alloc_d();
+	scoped_guard(spinlock, &d->lock) {
+		alloc_e();
+	}
+}""")
+    assert s["alloc_a"][0] == ("rcu_read_lock()",)
+    assert s["alloc_b"] == ((), ())
+    assert s["alloc_c"][0] and "guard(spinlock_irqsave)" in s["alloc_c"][0][0]
+    assert s["alloc_d"] == ((), ())
+    assert s["alloc_e"][0]  # held (described by the first acquisition of that lock)
+
+
+def test_lock_released_in_same_file_callee_and_must_hold():
+    s = states("""
+static void drop(struct d *d) { spin_unlock(&d->lock); }
+void f(struct d *d) {
+	spin_lock(&d->lock);
+	drop(d);
+	alloc_a();
+}
+static void g(struct d *d) __must_hold(&d->lock) {
+	alloc_b();
+}""")
+    assert s["alloc_a"] == ((), ())
+    assert s["alloc_b"][0] == ("__must_hold(&d->lock)",)
+
+
+def test_switch_cases():
+    s = states("""
+void f(struct d *d, int k) {
+	switch (k) {
+	case 1:
+		spin_lock(&d->lock);
+		alloc_a();
+		spin_unlock(&d->lock);
+		break;
+	case 2:
+		alloc_b();
+		break;
+	}
+	alloc_c();
+}""")
+    assert s["alloc_a"][0] == ("spin_lock(&d->lock)",)
+    assert s["alloc_b"] == ((), ())
+    assert s["alloc_c"] == ((), ())
