@@ -79,7 +79,7 @@ def run_scan(paths: list[str], options: ScanOptions, progress_factory=None) -> S
     kept.sort(key=lambda f: f.sort_key)
     timings["rules"] = time.perf_counter() - t
     timings["total"] = time.perf_counter() - t0
-    warnings = disc.warnings + extracted.warnings
+    warnings = disc.warnings + extracted.warnings + analysis.warnings
     return ScanResult(disc, kept, suppressed, warnings, extracted.stats, timings)
 
 

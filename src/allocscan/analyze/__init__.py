@@ -9,6 +9,7 @@ only these sites; they never see syntax.
 from __future__ import annotations
 
 import hashlib
+import os
 from dataclasses import dataclass, field
 
 from ..exprs import ir_from_text, render, split_args
@@ -56,6 +57,7 @@ class Analysis:
     values: ValueAnalysis
     gfp: GfpAnalysis
     sites: list[AllocationSite] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
 
 
 def analyze(program: Program, kernel: KernelInfo) -> Analysis:
@@ -75,7 +77,14 @@ def analyze(program: Program, kernel: KernelInfo) -> Analysis:
                 alloc = table.get(site.callee)
                 if alloc is None and not _passes_gfp(site, kernel):
                     continue
-                result.sites.append(_describe(result, ff, fn, node, site, alloc, fams, ordinals[key]))
+                try:
+                    result.sites.append(_describe(result, ff, fn, node, site, alloc, fams, ordinals[key]))
+                except (ArithmeticError, ValueError, RecursionError, KeyError, IndexError, TypeError) as err:
+                    # One site the analysis cannot handle must not end the scan.
+                    if os.environ.get("ALLOCSCAN_STRICT") == "1":
+                        raise
+                    result.warnings.append(f"{ff.path}:{site.line}: internal error analysing '{site.callee}' "
+                                           f"({type(err).__name__}: {err}); site skipped")
     return result
 
 

@@ -86,7 +86,11 @@ def _combine(a: Value, b: Value, lo: int, hi: int | None) -> Value:
     known = a.known and b.known
     if not known:
         return Value(0, None, a.sources | b.sources, steps, True)
-    return Value(max(lo, 0), hi, a.sources | b.sources, steps, True)
+    lo = max(lo, 0)
+    if hi is not None and hi < lo:
+        # Unsigned wrap-around (a subtraction that may go negative): nothing provable.
+        return Value(0, None, a.sources | b.sources, steps, True) if a.sources or b.sources else TOP
+    return Value(lo, hi, a.sources | b.sources, steps, True)
 
 
 def _mul(x, y):
@@ -105,12 +109,14 @@ def _arith(op: str, a: Value, b: Value) -> Value:
         if b.lo == 0 and (b.hi is None or b.hi == 0):
             return TOP
         return _combine(a, b, a.lo // (b.hi or max(b.lo, 1)) if b.hi else 0, None if a.hi is None else a.hi // max(b.lo, 1))
+    if op in ("<<", ">>") and (b.lo < 0 or (b.hi is not None and b.hi < 0)):
+        return TOP
     if op == "<<":
         if b.hi is None or b.hi > 64:
             return _combine(a, b, a.lo << min(b.lo, 64), None)
         return _combine(a, b, a.lo << b.lo, None if a.hi is None else a.hi << b.hi)
     if op == ">>":
-        return _combine(a, b, a.lo >> (b.hi if b.hi is not None else 64), None if a.hi is None else a.hi >> b.lo)
+        return _combine(a, b, a.lo >> min(b.hi if b.hi is not None else 64, 64), None if a.hi is None else a.hi >> min(b.lo, 64))
     if op == "&":
         hi = b.hi if a.hi is None else (a.hi if b.hi is None else min(a.hi, b.hi))
         if a.lo == a.hi and b.lo == b.hi and a.hi is not None and b.hi is not None:
