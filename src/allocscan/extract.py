@@ -369,6 +369,12 @@ class _Extractor:
         call_by_byte = dict(self._call_bytes)
         summaries: dict[str, Summary] = {}
         walked: set[int] = set()
+        # `__must_hold(x)` also annotates mutexes and refcounts: trust it only for
+        # a lock expression this file passes to a spinlock-family call.
+        spin_keys = {squash(_first_arg(c.args_text)) for f in self.facts.functions for c in f.calls
+                     if c.callee in self.ctx.acquire and self.ctx.acquire[c.callee][0] == "spin"}
+        for fn in self.facts.functions:
+            fn.entry_locks = tuple(a for a in fn.entry_locks if _annotation_token(a)[1] in spin_keys)
         for i, fn in enumerate(self.facts.functions):
             if not (fn.entry_locks or (scoped_starts and _any_in(scoped_starts, fn.start_byte, fn.end_byte))
                     or any(c.callee in lock_names or c.callee == "guard" for c in fn.calls)):
@@ -541,6 +547,11 @@ def _passes_gfp_param(fn: FunctionFacts, args_text: str) -> bool:
         if ltype == "gfp_t" and lname in args_text:
             return True
     return False
+
+
+def _first_arg(args_text: str) -> str:
+    parts = split_args(args_text)
+    return parts[0] if parts else ""
 
 
 def _annotation_token(annotation: str) -> tuple[str, str]:

@@ -81,6 +81,8 @@ def analyze_contexts(program: Program) -> ContextAnalysis:
         for w in witnesses:
             push(node, w)
     for node, ref in program.functions.items():
+        if ref.fn.name in tables.quiet_functions:
+            continue
         for site in ref.fn.calls:
             if site.locks[0] or site.locks[1]:
                 w = result.site_context(node, site)

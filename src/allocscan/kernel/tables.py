@@ -73,6 +73,7 @@ class ContextTables:
     guards: dict[str, str]
     registrations: dict[str, tuple[Registration, ...]]
     fields: tuple[FieldContext, ...]
+    quiet_functions: frozenset[str]
 
     @property
     def lock_calls(self) -> frozenset[str]:
@@ -120,4 +121,5 @@ def contexts() -> ContextTables:
         guards=dict(raw["guards"]),
         registrations={k: tuple(Registration(a, c) for a, c in v) for k, v in raw["registrations"].items()},
         fields=tuple(FieldContext(f["field"], f["struct"], f["context"]) for f in raw["fields"]),
+        quiet_functions=frozenset(raw.get("quiet_regions", {}).get("functions", ())),
     )
