@@ -4,3 +4,9 @@
 (function_definition
   declarator: (_) @function.declarator
   body: (compound_statement) @function.body) @function
+
+; Guards: `if (cond) return ...;` / `goto err;` (or a block ending so) leave
+; the function, so values after the `if` satisfy !cond.
+(if_statement
+  condition: (parenthesized_expression) @guard.cond
+  consequence: (_) @guard.body) @guard

@@ -70,3 +70,29 @@ static int __init demo_init(void)
 	return 0;
 }
 module_init(demo_init);
+
+static long demo_ioctl_set(struct file *file, unsigned int cmd, unsigned long arg)
+{
+	u32 count;
+	void *p;
+
+	if (get_user(count, (u32 __user *)arg))
+		return -EFAULT;
+	if (!count || count > 64)
+		return -EINVAL;
+	p = kcalloc(count, sizeof(struct demo_cmd), GFP_KERNEL); /* ok: AS003 (guarded) */
+	kfree(p);
+	return 0;
+}
+
+static long demo_ioctl_raw(struct file *file, unsigned int cmd, unsigned long arg)
+{
+	u32 count;
+	void *p;
+
+	if (copy_from_user(&count, (void __user *)arg, sizeof(count)))
+		return -EFAULT;
+	p = kcalloc(count, sizeof(struct demo_cmd), GFP_KERNEL); /* expect: AS003 */
+	kfree(p);
+	return 0;
+}

@@ -100,6 +100,7 @@ class _Extractor:
         self.declarations()
         self.calls()
         self.assignments()
+        self.guards()
         self.lock_states()
         self.module_params()
         self.suppressions()
@@ -293,6 +294,7 @@ class _Extractor:
             if wants_ir:
                 site.args = tuple(ir_from_node(a) for a in args_node.named_children if a.type != "comment")
             site_key = node.start_byte
+            site.byte = site_key
             if fn is None:
                 f.top_calls.append(site)
             else:
@@ -322,7 +324,7 @@ class _Extractor:
                 value = m["init.value"][0]
                 if name and value.type != "initializer_list":
                     f.functions[idx].assignments.append(
-                        Assignment("local", name, "", ir_from_node(value), node.start_point[0] + 1))
+                        Assignment("local", name, "", ir_from_node(value), node.start_point[0] + 1, "=", node.start_byte))
             elif "bind" in m:
                 node = m["bind"][0]
                 value = m["bind.value"][0]
@@ -342,7 +344,7 @@ class _Extractor:
         if left.type == "identifier":
             name = _text(left)
             kind = "local" if (name in fn.locals or any(p == name for p, _ in fn.params)) else "global"
-            fn.assignments.append(Assignment(kind, name, "", ir_from_node(right), line, op))
+            fn.assignments.append(Assignment(kind, name, "", ir_from_node(right), line, op, node.start_byte))
         elif left.type == "field_expression":
             fld = left.child_by_field_name("field")
             base = left.child_by_field_name("argument")
@@ -351,7 +353,7 @@ class _Extractor:
             struct_type = ""
             if base is not None and base.type == "identifier":
                 struct_type = _struct_of(fn.locals.get(_text(base)) or _param_type(fn, _text(base)))
-            fn.assignments.append(Assignment("field", _text(fld), struct_type, ir_from_node(right), line, op))
+            fn.assignments.append(Assignment("field", _text(fld), struct_type, ir_from_node(right), line, op, node.start_byte))
             target = right
             if target.type == "pointer_expression":
                 target = target.child_by_field_name("argument")
@@ -359,6 +361,22 @@ class _Extractor:
                 name = _text(target)
                 if name not in fn.locals and all(p != name for p, _ in fn.params):
                     self.facts.bindings.append(Binding(struct_type, _text(fld), name, line, fn.name))
+
+    # --- guards ----------------------------------------------------------------
+    def guards(self) -> None:
+        for m in self.m["guard"]:
+            node = m["guard"][0]
+            if node.child_by_field_name("alternative") is not None:
+                continue
+            if not _leaves(m["guard.body"][0]):
+                continue
+            idx = self.enclosing(node.start_byte)
+            parent = node.parent
+            if idx < 0 or parent is None:
+                continue
+            self.facts.functions[idx].guards.append(Guard(
+                ir_from_node(m["guard.cond"][0]), node.start_point[0] + 1, node.end_byte,
+                parent.start_byte, parent.end_byte))
 
     # --- lock states -----------------------------------------------------
     def lock_states(self) -> None:
@@ -546,6 +564,16 @@ def _passes_gfp_param(fn: FunctionFacts, args_text: str) -> bool:
     for lname, ltype in fn.locals.items():
         if ltype == "gfp_t" and lname in args_text:
             return True
+    return False
+
+
+def _leaves(body) -> bool:
+    """Does this `if` body always leave (return or goto), so code after it is guarded?"""
+    if body.type in ("return_statement", "goto_statement"):
+        return True
+    if body.type == "compound_statement":
+        stmts = [c for c in body.named_children if c.type != "comment"]
+        return bool(stmts) and stmts[-1].type in ("return_statement", "goto_statement")
     return False
 
 

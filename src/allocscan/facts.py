@@ -30,6 +30,7 @@ class CallSite:
     args: tuple | None = None  # argument IR, filled for calls the analyses need
     locks: LockState = NO_LOCKS  # lock/atomic regions around the call
     lock_sites: tuple[tuple[str, int, int], ...] = ()  # (description, line, col) of acquisitions in `locks`
+    byte: int = 0  # start offset, to place the call after or before guards
 
 
 @dataclass(slots=True)
@@ -42,15 +43,18 @@ class Assignment:
     value: tuple  # expression IR
     line: int
     op: str = "="  # "=", "+=", "|=" ...
+    byte: int = 0
 
 
 @dataclass(slots=True)
 class Guard:
     """`if (cond) return/goto ...;` before later statements: narrows values after it."""
 
-    cond: tuple  # expression IR of the condition that leaves the function
+    cond: tuple  # expression IR of the condition under which control leaves
     line: int
-    end_byte: int  # statements after this byte offset are guarded
+    end_byte: int  # statements after this byte offset are guarded ...
+    block_start: int  # ... when they are inside the block holding the `if`
+    block_end: int
 
 
 @dataclass(slots=True)

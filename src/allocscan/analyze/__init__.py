@@ -128,7 +128,7 @@ def _describe(a: Analysis, ff: FileFacts, fn: FunctionFacts, node: str, site: Ca
               alloc: Allocator | None, fams: dict[str, Family], ordinal: int) -> AllocationSite:
     kernel = a.kernel
     args = _args(site)
-    scope = Scope(ff, fn)
+    scope = Scope(ff, fn, 0, site.byte)
     call_text = f"{site.callee or site.field}({site.args_text})"
     family = fams.get(alloc.family) if alloc else None
 

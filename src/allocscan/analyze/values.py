@@ -165,6 +165,7 @@ class Scope:
     file: FileFacts
     fn: FunctionFacts | None
     depth: int = 0
+    at_byte: int = 0  # the program point being evaluated (guards before it narrow values)
 
 
 @dataclass
@@ -229,10 +230,10 @@ class ValueAnalysis:
         if fn is not None:
             if name in fn.locals or any(a.kind == "local" and a.target == name for a in fn.assignments):
                 if any(p == name for p, _ in fn.params):
-                    return join(self.param(name, scope), self.local(name, scope))
-                return self.local(name, scope)
+                    return self.narrow(name, join(self.param(name, scope), self.local(name, scope)), scope)
+                return self.narrow(name, self.local(name, scope), scope)
             if any(p == name for p, _ in fn.params):
-                return self.param(name, scope)
+                return self.narrow(name, self.param(name, scope), scope)
         if name in _BUILTIN_CONSTANTS:
             return const(_BUILTIN_CONSTANTS[name])
         if name == "PAGE_SIZE":
@@ -312,7 +313,7 @@ class ValueAnalysis:
             value: Value | None = None
             for a in fn.assignments:
                 if a.kind == "local" and a.target == name:
-                    v = self._assigned(a, scope)
+                    v = self._assigned(a, Scope(scope.file, scope.fn, scope.depth, a.byte))
                     value = v if value is None else join(value, v)
             user = self._user_filled(name, scope)
             if user is not None:
@@ -344,7 +345,9 @@ class ValueAnalysis:
                 kind = self.handler_kind(fn)
                 return Value(0, _KSTRTO_MAX[callee], frozenset({f"{kind}:{fn.name}"}),
                              ((f"{callee}() parses user input into '{name}' in {fn.name}()", scope.file.path, site.line),), True)
-            if callee in _USER_COPY and any(a == ("addr", ("id", name)) for a in site.args):
+            filled = any(a == ("addr", ("id", name)) for a in site.args) or (
+                callee in ("get_user", "__get_user") and site.args[0] == ("id", name))
+            if callee in _USER_COPY and filled:
                 kind = "ioctl" if "ioctl" in fn.name else self.handler_kind(fn)
                 return Value(0, None, frozenset({f"{kind}:{fn.name}"}),
                              ((f"{callee}() copies user data into '{name}' in {fn.name}()", scope.file.path, site.line),), True)
@@ -388,7 +391,7 @@ class ValueAnalysis:
                     if index >= len(args):
                         v = TOP
                     else:
-                        v = self.eval(args[index], Scope(ref.file, ref.fn, scope.depth + 1))
+                        v = self.eval(args[index], Scope(ref.file, ref.fn, scope.depth + 1, site.byte))
                         if v.sources:
                             v = v.with_step((f"{ref.fn.name}() passes {render(args[index])} as '{name}' of {fn.name}()", ref.path, site.line))
                     value = v if value is None else join(value, v)
@@ -397,8 +400,62 @@ class ValueAnalysis:
         self.memo[key] = value
         return value
 
+    # --- guards ------------------------------------------------------------------
+    def narrow(self, text: str, value: Value, scope: Scope) -> Value:
+        """Apply `if (x > MAX) return ...;` guards that precede the program point."""
+        fn = scope.fn
+        if fn is None or not scope.at_byte or not fn.guards or not value.known:
+            return value
+        lo, hi = value.lo, value.hi
+        for g in fn.guards:
+            if not (g.end_byte <= scope.at_byte and g.block_start <= scope.at_byte < g.block_end):
+                continue
+            for cmp in _disjuncts(g.cond):
+                bound = self._leaving_bound(cmp, text, Scope(scope.file, fn, scope.depth + 1, g.end_byte - 1))
+                if bound is None:
+                    continue
+                kind, n = bound
+                if kind == "hi":
+                    hi = n if hi is None else min(hi, n)
+                else:
+                    lo = max(lo, n)
+        if (lo, hi) == (value.lo, value.hi):
+            return value
+        if hi is not None and hi < lo:
+            return value  # contradictory guards: keep what we had
+        return Value(lo, hi, value.sources, value.steps, True)
+
+    def _leaving_bound(self, cmp: tuple, text: str, scope: Scope):
+        if cmp[0] == "un" and cmp[1] == "!" and render(cmp[2]) == text:
+            return ("lo", 1)
+        if cmp[0] != "bin" or cmp[1] not in (">", ">=", "<", "<=", "=="):
+            return None
+        op, left, right = cmp[1], cmp[2], cmp[3]
+        if render(right) == text and render(left) != text:
+            op = {">": "<", ">=": "<=", "<": ">", "<=": ">=", "==": "=="}[op]
+            left, right = right, left
+        if render(left) != text:
+            return None
+        if op == "==":
+            c = self.eval(right, scope)
+            return ("lo", 1) if c.known and c.hi == 0 else None
+        c = self.eval(right, scope)
+        if not c.known or c.hi is None or c.lo != c.hi:
+            return None
+        n = c.lo
+        if op == ">":
+            return ("hi", n)
+        if op == ">=":
+            return ("hi", max(n - 1, 0))
+        if op == "<":
+            return ("lo", n)
+        return ("lo", n + 1)  # x <= C leaves: after it x > C
+
     # --- fields -----------------------------------------------------------------
     def field(self, ir: tuple, scope: Scope) -> Value:
+        return self.narrow(render(ir), self._field(ir, scope), scope)
+
+    def _field(self, ir: tuple, scope: Scope) -> Value:
         fname = ir[2]
         struct = self.struct_of_expr(ir[1], scope)
         if fname in _DESCRIPTOR_FIELDS:
@@ -424,7 +481,7 @@ class ValueAnalysis:
         try:
             value = None
             for path, fn, a in cells:
-                v = self.eval(a.value, Scope(self._file_by_path[path], fn, scope.depth + 1))
+                v = self.eval(a.value, Scope(self._file_by_path[path], fn, scope.depth + 1, a.byte))
                 if a.op != "=":
                     v = Value(0, None, v.sources, v.steps, True) if v.sources else TOP
                 if v.sources:
@@ -623,6 +680,13 @@ class ValueAnalysis:
         if not entries:
             return None
         return _nearest_entry(entries, path)[0]
+
+
+def _disjuncts(cond: tuple) -> list[tuple]:
+    """`a || b || c` -> [a, b, c]: each one alone leaves."""
+    if cond[0] == "bin" and cond[1] == "||":
+        return _disjuncts(cond[2]) + _disjuncts(cond[3])
+    return [cond]
 
 
 def _min_all(vals: list[Value]) -> Value:
