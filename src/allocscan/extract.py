@@ -178,7 +178,10 @@ class _Extractor:
         # Lock annotations sit between the function's start and its body.
         annotations = sorted(self.masked.lock_annotations)
         for _, facts, body, fn_start in found:
-            entry = [f"{a}({arg})" for off, a, arg in annotations if fn_start <= off < body.start_byte]
+            # Held at entry: __must_hold(x) and __releases(x). __acquires(x) means
+            # the function takes x itself, so its body starts unlocked.
+            entry = [f"{a}({arg})" for off, a, arg in annotations
+                     if fn_start <= off < body.start_byte and a in ("__must_hold", "__releases")]
             facts.entry_locks = tuple(entry)
             self.facts.functions.append(facts)
             self.fn_nodes.append(body)

@@ -91,11 +91,15 @@ def link(files: list[FileFacts]) -> Program:
     _bindings(program, static_in_file)
 
     edges: dict[tuple[str, str], dict] = {}
+    macro_names = {name for name in program.func_macros
+                   if name.isupper()}  # an ALL_CAPS function-like macro: expanded, not called
     for ff in files:
         for fn in ff.functions:
             caller = node_of[id(fn)]
             for site in fn.calls:
                 if site.callee:
+                    if site.callee in ff.func_macros or site.callee in macro_names:
+                        continue  # a macro invocation: it expands in place, it calls no function of that name
                     targets = _resolve_direct(site.callee, ff.path, static_in_file, by_name, header_statics)
                     kind = "direct"
                 else:

@@ -24,7 +24,7 @@ _ANNOTATIONS_WITH_ARGS = (
     "__cond_acquires", "__cond_releases", "__no_sanitize_or_inline", "__nonstring_array",
     "__malloc", "__realloc_size", "__attribute_const__",
 )
-_LOCK_ANNOTATIONS = {"__acquires", "__must_hold"}
+_LOCK_ANNOTATIONS = {"__acquires", "__must_hold", "__releases"}
 
 _BARE_WORDS = (
     "__init", "__exit", "__initdata", "__initconst", "__exitdata", "__devinit", "__devexit",
