@@ -29,6 +29,9 @@ class InputError(Exception):
     """A file that cannot be read as C source (binary, bad encoding...)."""
 
 
+# A #define worth keeping for value and gfp evaluation: an expression, not a
+# string, statement, attribute or empty include guard.
+_VALUE_DEFINE_RE = re.compile(r"^[\w\s()+\-*/%<>|&~^?:,.\[\]]+$")
 _SUPPRESS_RE = re.compile(r"allocscan:\s*ignore\b([^\n*]*)")
 _GFP_WORD_RE = re.compile(r"\b_*GFP_\w+")
 _INTERESTING_CALLS: frozenset[str] | None = None
@@ -122,7 +125,8 @@ class _Extractor:
                 value = m.get("define.value")
                 body = _text(value[0]).strip() if value else ""
                 body = body.replace("\\\n", " ")
-                f.defines.setdefault(name, body)
+                if body and _VALUE_DEFINE_RE.match(body):
+                    f.defines.setdefault(name, body)
             elif "macro.name" in m:
                 name = _text(m["macro.name"][0])
                 params = tuple(p.strip() for p in _text(m["macro.params"][0])[1:-1].split(",") if p.strip())
@@ -327,7 +331,7 @@ class _Extractor:
                 value = m["init.value"][0]
                 if name and value.type != "initializer_list":
                     f.functions[idx].assignments.append(
-                        Assignment("local", name, "", ir_from_node(value), node.start_point[0] + 1, "=", node.start_byte))
+                        Assignment("local", name, "", _text(value), node.start_point[0] + 1, "=", node.start_byte))
             elif "bind" in m:
                 node = m["bind"][0]
                 value = m["bind.value"][0]
@@ -347,7 +351,7 @@ class _Extractor:
         if left.type == "identifier":
             name = _text(left)
             kind = "local" if (name in fn.locals or any(p == name for p, _ in fn.params)) else "global"
-            fn.assignments.append(Assignment(kind, name, "", ir_from_node(right), line, op, node.start_byte))
+            fn.assignments.append(Assignment(kind, name, "", _text(right), line, op, node.start_byte))
         elif left.type == "field_expression":
             fld = left.child_by_field_name("field")
             base = left.child_by_field_name("argument")
@@ -356,7 +360,7 @@ class _Extractor:
             struct_type = ""
             if base is not None and base.type == "identifier":
                 struct_type = _struct_of(fn.locals.get(_text(base)) or _param_type(fn, _text(base)))
-            fn.assignments.append(Assignment("field", _text(fld), struct_type, ir_from_node(right), line, op, node.start_byte))
+            fn.assignments.append(Assignment("field", _text(fld), struct_type, _text(right), line, op, node.start_byte))
             target = right
             if target.type == "pointer_expression":
                 target = target.child_by_field_name("argument")

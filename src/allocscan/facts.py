@@ -40,10 +40,17 @@ class Assignment:
     kind: str  # "local" | "field" | "global"
     target: str  # local name, or field name
     struct_type: str  # for fields: the receiver's struct type when known, else ""
-    value: tuple  # expression IR
+    value_text: str  # the assigned expression as written; parsed to IR on demand
     line: int
     op: str = "="  # "=", "+=", "|=" ...
     byte: int = 0
+
+    @property
+    def value(self) -> tuple:
+        """Expression IR of the assigned value (parsed lazily: most are never needed)."""
+        from .exprs import ir_from_text
+
+        return ir_from_text(self.value_text)
 
 
 @dataclass(slots=True)

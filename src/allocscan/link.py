@@ -41,12 +41,13 @@ class Program:
     by_name: dict[str, list[str]]  # function name -> node ids
     node_of: dict[int, str]  # id(FunctionFacts) -> node id
     bindings: dict[str, list[tuple[str, str, str, int]]]  # field -> [(struct, function node, path, line)]
-    defines: dict[str, list[tuple[str, str]]] = field(default_factory=dict)  # name -> [(path, body)]
-    func_macros: dict[str, list[tuple[str, tuple[str, ...], str]]] = field(default_factory=dict)
-    enums: dict[str, list[tuple[str, tuple]]] = field(default_factory=dict)
     structs: dict[str, list[tuple[str, object]]] = field(default_factory=dict)  # name -> [(path, StructDef)]
     typedefs: dict[str, str] = field(default_factory=dict)
-    globals: dict[str, list[tuple[str, tuple]]] = field(default_factory=dict)
+    macro_names: set[str] = field(default_factory=set)  # ALL_CAPS function-like macros anywhere
+    _by_path: dict[str, FileFacts] = field(default_factory=dict)
+    _by_dir: dict[str, list[FileFacts]] = field(default_factory=dict)
+    _shared: dict[str, dict] = field(default_factory=dict)  # table -> name -> (path, value)
+    _field_index: dict[str, tuple] = field(default_factory=dict)  # field -> (by struct, by directory)
     site_targets: dict[int, list[str]] = field(default_factory=dict)  # id(CallSite) -> callee nodes
 
     def callers(self, node: str):
@@ -57,6 +58,42 @@ class Program:
 
     def node_for(self, fn: FunctionFacts) -> str:
         return self.node_of[id(fn)]
+
+    def file(self, path: str) -> FileFacts | None:
+        if not self._by_path:
+            self._by_path = {ff.path: ff for ff in self.files}
+        return self._by_path.get(path)
+
+    def lookup(self, table: str, name: str, path: str):
+        """(path, value) of the nearest definition of `name` in a per-file table
+        ("defines", "func_macros", "enums"): the same file, the same directory,
+        up to two parent directories, then the shared headers; None if none."""
+        ff = self.file(path)
+        if ff is not None and name in getattr(ff, table):
+            return path, getattr(ff, table)[name]
+        if not self._by_dir:
+            by_dir = defaultdict(list)
+            for f in self.files:
+                by_dir[posixpath.dirname(f.path)].append(f)
+            self._by_dir = dict(by_dir)
+        here = posixpath.dirname(path)
+        for _ in range(3):
+            for f in self._by_dir.get(here, ()):
+                if name in getattr(f, table):
+                    return f.path, getattr(f, table)[name]
+            if not here:
+                break
+            here = posixpath.dirname(here)
+        shared = self._shared.get(table)
+        if shared is None:
+            shared = {}
+            small = len(self.files) < 2000  # loose files and small trees: every header is shared
+            for f in self.files:
+                if _is_shared_header(f.path) or (small and f.path.endswith(".h")):
+                    for key, value in getattr(f, table).items():
+                        shared.setdefault(key, (f.path, value))
+            self._shared[table] = shared
+        return shared.get(name)
 
 
 def link(files: list[FileFacts]) -> Program:
@@ -91,8 +128,7 @@ def link(files: list[FileFacts]) -> Program:
     _bindings(program, static_in_file)
 
     edges: dict[tuple[str, str], dict] = {}
-    macro_names = {name for name in program.func_macros
-                   if name.isupper()}  # an ALL_CAPS function-like macro: expanded, not called
+    macro_names = program.macro_names  # ALL_CAPS function-like macros: expanded, not called
     for ff in files:
         for fn in ff.functions:
             caller = node_of[id(fn)]
@@ -136,29 +172,19 @@ def _resolve_direct(name, path, static_in_file, by_name, header_statics) -> list
 
 
 def _tables(program: Program) -> None:
-    defines = defaultdict(list)
-    macros = defaultdict(list)
-    enums = defaultdict(list)
     structs = defaultdict(list)
-    globals_ = defaultdict(list)
     for ff in program.files:
-        for name, body in ff.defines.items():
-            defines[name].append((ff.path, body))
-        for name, (params, body) in ff.func_macros.items():
-            macros[name].append((ff.path, params, body))
-        for name, ir in ff.enums.items():
-            enums[name].append((ff.path, ir))
         for sd in ff.structs:
             structs[sd.name].append((ff.path, sd))
         for alias, target in ff.typedefs.items():
             program.typedefs.setdefault(alias, target)
-        for name, ir in ff.globals.items():
-            globals_[name].append((ff.path, ir))
-    program.defines = dict(defines)
-    program.func_macros = dict(macros)
-    program.enums = dict(enums)
     program.structs = dict(structs)
-    program.globals = dict(globals_)
+    program.macro_names = {name for ff in program.files for name in ff.func_macros if name.isupper()}
+
+
+def _is_shared_header(path: str) -> bool:
+    """Headers whose definitions any file may use: include/, arch/x86/include/ (x86_64 is the target)."""
+    return path.startswith(("include/", "arch/x86/include/"))
 
 
 def _bindings(program: Program, static_in_file) -> None:
@@ -175,15 +201,23 @@ def _bindings(program: Program, static_in_file) -> None:
 
 def _resolve_field(program: Program, site: CallSite, path: str) -> list[str]:
     """Targets of `x->field(...)`, narrowly: by struct type, else by field name nearby."""
-    bound = program.bindings.get(site.field)
-    if not bound:
-        return []
+    index = program._field_index.get(site.field)
+    if index is None:
+        bound = program.bindings.get(site.field)
+        if not bound:
+            return []
+        by_struct: dict[str, set[str]] = defaultdict(set)
+        by_dir: dict[str, set[str]] = defaultdict(set)
+        for struct, node, bpath, _ in bound:
+            by_struct[struct].add(node)
+            by_dir[posixpath.dirname(bpath)].add(node)
+        index = program._field_index[site.field] = (by_struct, by_dir)
+    by_struct, by_dir = index
     if site.receiver_type:
-        typed = sorted({node for struct, node, _, _ in bound if struct == site.receiver_type})
+        typed = by_struct.get(site.receiver_type)
         if typed:
-            return typed if len(typed) <= MAX_FIELD_CANDIDATES else []
-    here = posixpath.dirname(path)
-    nearby = sorted({node for _, node, bpath, _ in bound if posixpath.dirname(bpath) == here})
-    if 0 < len(nearby) <= MAX_FIELD_CANDIDATES:
-        return nearby
+            return sorted(typed) if len(typed) <= MAX_FIELD_CANDIDATES else []
+    nearby = by_dir.get(posixpath.dirname(path))
+    if nearby and len(nearby) <= MAX_FIELD_CANDIDATES:
+        return sorted(nearby)
     return []

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 _ANNOTATIONS_WITH_ARGS = (
     "__acquires", "__releases", "__must_hold", "__printf", "__scanf", "__aligned",
@@ -41,9 +42,39 @@ _BARE_WORDS = (
     "__devinitdata", "__devexit_p", "__initdata_or_meminfo", "__always_used",
 )
 
-_ANNOT_RE = re.compile(r"\b(" + "|".join(map(re.escape, _ANNOTATIONS_WITH_ARGS)) + r")\s*\(")
-_BARE_RE = re.compile(r"\b(" + "|".join(map(re.escape, _BARE_WORDS)) + r")\b(?!\s*\()")
-_ITER_RE = re.compile(r"\b([A-Za-z_]\w*(?:for_each|foreach)\w*|scoped_guard|scoped_cond_guard)\s*\(")
+_ITER_HINT_RE = re.compile(r"for_?each|scoped_(?:cond_)?guard")
+_IDENT_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_")
+
+
+@lru_cache(maxsize=256)
+def _annotation_re(words: tuple[str, ...]) -> re.Pattern:
+    return re.compile(r"\b(" + "|".join(map(re.escape, words)) + r")\s*\(")
+
+
+@lru_cache(maxsize=256)
+def _bare_re(words: tuple[str, ...]) -> re.Pattern:
+    return re.compile(r"\b(" + "|".join(map(re.escape, words)) + r")\b(?!\s*\()")
+
+
+def _present(words: tuple[str, ...], text: str) -> tuple[str, ...]:
+    """The words that occur in text at all: a fast substring scan narrows the regex."""
+    return tuple(w for w in words if w in text)
+
+
+def _iterator_calls(text: str):
+    """(name start, name end, open paren) of `xxx_for_each_yyy(` and `scoped_guard(` uses."""
+    for hint in _ITER_HINT_RE.finditer(text):
+        start = hint.start()
+        while start > 0 and text[start - 1] in _IDENT_CHARS:
+            start -= 1
+        end = hint.end()
+        while end < len(text) and text[end] in _IDENT_CHARS:
+            end += 1
+        paren = end
+        while paren < len(text) and text[paren] in " \t":
+            paren += 1
+        if paren < len(text) and text[paren] == "(" and (start == 0 or text[start - 1] not in _IDENT_CHARS):
+            yield start, end, paren
 
 
 @dataclass(slots=True)
@@ -86,7 +117,8 @@ def mask_source(text: str) -> Masked:
     lock_annotations: list[tuple[int, str, str]] = []
     scoped: dict[int, tuple[str, str]] = {}
 
-    for m in _ANNOT_RE.finditer(text):
+    annotations = _present(_ANNOTATIONS_WITH_ARGS, text)
+    for m in (_annotation_re(annotations).finditer(text) if annotations else ()):
         if _on_directive_line(text, m.start()):
             continue
         close = _matching_paren(text, m.end() - 1)
@@ -97,25 +129,29 @@ def mask_source(text: str) -> Masked:
             lock_annotations.append((m.start(), name, text[m.end():close].strip()))
         edits.append((m.start(), close + 1, _blanked(text[m.start():close + 1])))
 
-    for m in _BARE_RE.finditer(text):
+    bare = _present(_BARE_WORDS, text)
+    for m in (_bare_re(bare).finditer(text) if bare else ()):
         if not _on_directive_line(text, m.start()):
             edits.append((m.start(), m.end(), " " * (m.end() - m.start())))
 
-    for m in _ITER_RE.finditer(text):
-        if _on_directive_line(text, m.start()):
+    last_end = -1
+    for start, end, paren in _iterator_calls(text):
+        if start < last_end or _on_directive_line(text, start):
             continue
-        close = _matching_paren(text, m.end() - 1)
+        close = _matching_paren(text, paren)
         if close < 0:
             continue
         rest = text[close + 1:close + 200].lstrip()
         if not rest or rest[0] in ";,)=":
             continue  # an ordinary call
-        name = m.group(1)
-        start = m.start(1)
+        name = text[start:end]
+        last_end = end
         if name in ("scoped_guard", "scoped_cond_guard"):
-            args = text[m.end():close].split(",", 1)
+            args = text[paren + 1:close].split(",", 1)
             scoped[start] = (args[0].strip(), args[1].strip() if len(args) > 1 else "")
-        edits.append((start, m.end(1), "while" + " " * (len(name) - 5)))
+        elif len(name) < 5:
+            continue
+        edits.append((start, end, "while" + " " * (len(name) - 5)))
 
     if not edits:
         return Masked(text, lock_annotations, scoped)

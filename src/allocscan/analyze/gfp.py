@@ -101,12 +101,9 @@ class GfpAnalysis:
                 if len({x.mask for x in out}) > 1:
                     out = [GfpAlt(x.mask, x.text, x.origin, True, x.via) for x in out]
                 return _dedupe(out)
-        define = None
-        for path, body in self.program.defines.get(name, ()):
-            if path == scope.file.path or define is None:
-                define = body
-        if define is not None and depth < MAX_DEPTH + 2:
-            return self.alternatives(ir_from_text(define), scope, depth + 1)
+        found = self.program.lookup("defines", name, scope.file.path)
+        if found is not None and depth < MAX_DEPTH + 2:
+            return self.alternatives(ir_from_text(found[1]), scope, depth + 1)
         return None
 
     def _param(self, scope: Scope, index: int, depth: int) -> list[GfpAlt] | None:

@@ -267,31 +267,28 @@ class ValueAnalysis:
 
     def _file_level(self, name: str, scope: Scope) -> Value:
         path = scope.file.path
-        enum = _nearest(self.program.enums.get(name), path)
-        if enum is not None:
-            return self.eval(enum, Scope(self._file_by_path.get(self._nearest_path(self.program.enums.get(name), path), scope.file), None, scope.depth + 1))
-        define = _nearest(self.program.defines.get(name), path)
-        if define is not None:
-            def_path = self._nearest_path(self.program.defines.get(name), path)
-            file = self._file_by_path.get(def_path, scope.file)
-            value = self.eval(ir_from_text(define), Scope(file, None, scope.depth + 1))
-            return value
-        glob = [(p, ir) for p, ir in self.program.globals.get(name, ()) if p == path]
-        if glob:
-            value = self.eval(glob[0][1], Scope(scope.file, None, scope.depth + 1))
+        found = self.program.lookup("enums", name, path)
+        if found is not None:
+            def_path, ir = found
+            return self.eval(ir, Scope(self.program.file(def_path) or scope.file, None, scope.depth + 1))
+        found = self.program.lookup("defines", name, path)
+        if found is not None:
+            def_path, body = found
+            return self.eval(ir_from_text(body), Scope(self.program.file(def_path) or scope.file, None, scope.depth + 1))
+        if name in scope.file.globals:
+            value = self.eval(scope.file.globals[name], Scope(scope.file, None, scope.depth + 1))
             for fn in scope.file.functions:  # a static global written by the file's functions
                 for a in fn.assignments:
                     if a.kind == "global" and a.target == name:
-                        value = join(value, self._assigned(a, Scope(scope.file, fn, scope.depth + 1)))
+                        value = join(value, self._assigned(a, Scope(scope.file, fn, scope.depth + 1, a.byte)))
             return value
         return TOP
 
     def module_param(self, mp, scope: Scope) -> Value:
         src = f"module_param:{mp.param_name}"
         default = TOP
-        glob = [ir for p, ir in self.program.globals.get(mp.name, ()) if p == scope.file.path]
-        if glob:
-            default = self.eval(glob[0], Scope(scope.file, None, scope.depth + 1))
+        if mp.name in scope.file.globals:
+            default = self.eval(scope.file.globals[mp.name], Scope(scope.file, None, scope.depth + 1))
         settable = "settable at load" + (", writable in sysfs" if _writable(mp.perm) else "")
         lo = default.lo if default.known else 0
         step = (f"module parameter '{mp.param_name}' ({settable}; default {default.describe()})", scope.file.path, mp.line)
@@ -643,9 +640,9 @@ class ValueAnalysis:
             return _arith("-", ev(0), const(320))
         if name in ("sizeof",) and n == 1:
             return self.sizeof_expr(args[0], scope)
-        macro = _nearest_macro(self.program.func_macros.get(name), scope.file.path)
-        if macro is not None and scope.depth < MAX_DEPTH:
-            params, body = macro
+        found = self.program.lookup("func_macros", name, scope.file.path) if scope.depth < MAX_DEPTH else None
+        if found is not None:
+            params, body = found[1]
             if len(params) == n and "..." not in params and body:
                 text = body
                 for p, a in zip(params, args):
@@ -675,11 +672,6 @@ class ValueAnalysis:
                 return const(size) if size is not None else TOP
         return TOP
 
-    @staticmethod
-    def _nearest_path(entries, path: str) -> str | None:
-        if not entries:
-            return None
-        return _nearest_entry(entries, path)[0]
 
 
 def _disjuncts(cond: tuple) -> list[tuple]:
@@ -708,37 +700,6 @@ def _max2(a: Value, b: Value) -> Value:
         return join(a, b) if (a.sources or b.sources) else TOP
     hi = None if a.hi is None or b.hi is None else max(a.hi, b.hi)
     return Value(max(a.lo, b.lo), hi, a.sources | b.sources, a.steps or b.steps, True)
-
-
-def _nearest_entry(entries: list, path: str):
-    """Prefer the definition in the same file, then the same directory, then any."""
-    here = posixpath.dirname(path)
-    best = None
-    for entry in entries:
-        if entry[0] == path:
-            return entry
-        if best is None and posixpath.dirname(entry[0]) == here:
-            best = entry
-    if best is not None:
-        return best
-    # Prefer include/ over other directories' private definitions.
-    for entry in entries:
-        if entry[0].startswith("include/"):
-            return entry
-    return entries[0]
-
-
-def _nearest(entries, path: str):
-    if not entries:
-        return None
-    return _nearest_entry(entries, path)[1]
-
-
-def _nearest_macro(entries, path: str):
-    if not entries:
-        return None
-    entry = _nearest_entry(entries, path)
-    return entry[1], entry[2]
 
 
 def _struct_name(type_text: str, typedefs: dict[str, str]) -> str:
