@@ -31,7 +31,7 @@ def analyzer_key() -> str:
     here = Path(__file__).parent
     for name in _EXTRACTION_MODULES:
         h.update((here / name).read_bytes())
-    for name in ("allocators.toml", "contexts.toml"):
+    for name in ("allocators.toml", "contexts.toml", "inert.toml"):
         h.update((here / "data" / name).read_bytes())
     for name in QUERY_FILES:
         h.update((queries_dir() / f"{name}.scm").read_bytes())
@@ -43,6 +43,47 @@ class FactsCache:
         self.directory = directory / analyzer_key() if directory is not None else None
         self.hits = 0
         self.misses = 0
+        self._stat_index: dict[str, tuple[int, int, int, str]] | None = None
+        self._stat_dirty = False
+
+    # --- stat index: skip reading and hashing files that did not change ----
+    def _index_file(self) -> Path:
+        return self.directory / "stat-index.pkl"
+
+    def known_sha(self, path: Path, st) -> str | None:
+        """The content hash recorded for `path` when its size, mtime and inode are unchanged."""
+        if self.directory is None:
+            return None
+        if self._stat_index is None:
+            try:
+                with open(self._index_file(), "rb") as fh:
+                    self._stat_index = pickle.load(fh)
+            except (OSError, pickle.UnpicklingError, EOFError, ValueError):
+                self._stat_index = {}
+        entry = self._stat_index.get(str(path))
+        if entry is not None and entry[:3] == (st.st_size, st.st_mtime_ns, st.st_ino):
+            return entry[3]
+        return None
+
+    def remember_sha(self, path: Path, st, sha: str) -> None:
+        if self.directory is None:
+            return
+        if self._stat_index is None:
+            self._stat_index = {}
+        self._stat_index[str(path)] = (st.st_size, st.st_mtime_ns, st.st_ino, sha)
+        self._stat_dirty = True
+
+    def save_index(self) -> None:
+        if self.directory is None or not self._stat_dirty:
+            return
+        try:
+            self.directory.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=self.directory, suffix=".tmp")
+            with os.fdopen(fd, "wb") as fh:
+                pickle.dump(self._stat_index, fh, protocol=pickle.HIGHEST_PROTOCOL)
+            os.replace(tmp, self._index_file())
+        except OSError:
+            pass
 
     @classmethod
     def at(cls, keyed_directory: str | None) -> "FactsCache":

@@ -20,7 +20,7 @@ from .facts import (
     Assignment, Binding, CallSite, FileFacts, FunctionFacts, Guard, ModuleParam,
     StructDef, StructMember, Suppression,
 )
-from .kernel.tables import allocators, contexts
+from .kernel.tables import allocators, contexts, inert_calls
 from .lockflow import Summary, analyze_function
 from .masking import mask_source
 
@@ -272,11 +272,15 @@ class _Extractor:
         f = self.facts
         interesting = _interesting_calls()
         lock_names = self.ctx.lock_calls
+        inert = inert_calls()
+        macros = f.func_macros
         for m in self.m["call"] + self.m["call.indirect"]:
             args_node = m["call.args"][0]
             if "call" in m:
                 node = m["call"][0]
                 callee = _text(m["call.name"][0])
+                if callee in inert or (callee in macros and callee not in interesting and callee not in lock_names):
+                    continue  # never allocates, sleeps or registers; or a macro expanded in this file
                 field = ""
                 receiver = None
             else:

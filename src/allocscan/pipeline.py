@@ -65,12 +65,15 @@ def extract_all(files: list[Path], rel_of, cache: FactsCache, jobs: int, progres
         rel = rel_of(path)
         stats.files += 1
         try:
-            data = path.read_bytes()
+            st = path.stat()
+            sha = cache.known_sha(path, st)
+            if sha is None:
+                sha = hashlib.sha1(path.read_bytes()).hexdigest()
+                cache.remember_sha(path, st, sha)
         except OSError as err:
             result.warnings.append(f"{rel}: cannot read ({err.strerror or err})")
             stats.skipped += 1
             continue
-        sha = hashlib.sha1(data).hexdigest()
         facts = cache.get(sha, rel)
         if facts is not None:
             by_rel[rel] = facts
@@ -99,6 +102,7 @@ def extract_all(files: list[Path], rel_of, cache: FactsCache, jobs: int, progres
             for out in pool.map(_work, todo, chunksize=chunk):
                 take(*out)
 
+    cache.save_index()
     for rel in sorted(by_rel):
         facts = by_rel[rel]
         result.facts.append(facts)

@@ -123,3 +123,9 @@ def contexts() -> ContextTables:
         fields=tuple(FieldContext(f["field"], f["struct"], f["context"]) for f in raw["fields"]),
         quiet_functions=frozenset(raw.get("quiet_regions", {}).get("functions", ())),
     )
+
+
+@lru_cache(maxsize=1)
+def inert_calls() -> frozenset[str]:
+    """Calls not recorded in the facts (data/inert.toml)."""
+    return frozenset(_load("inert.toml")["names"])
