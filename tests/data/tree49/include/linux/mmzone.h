@@ -1,0 +1,8 @@
+#ifndef _LINUX_MMZONE_H
+#define _LINUX_MMZONE_H
+#ifndef CONFIG_FORCE_MAX_ZONEORDER
+#define MAX_ORDER 11
+#else
+#define MAX_ORDER CONFIG_FORCE_MAX_ZONEORDER
+#endif
+#endif

@@ -1,0 +1,42 @@
+"""Runtime signatures per kernel version, computed from the tree's own headers."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from allocscan.scan import ScanOptions, run_scan
+
+from .conftest import CORPORA
+
+TREE_4_9 = Path(__file__).parent / "data" / "tree49"
+
+
+def test_4_9_tree_prints_the_seed_failure_line():
+    result = run_scan([str(TREE_4_9 / "drivers")], ScanOptions(jobs=1))
+    assert result.discovery.kernel.release == "4.9.56"
+    assert result.discovery.kernel.gfp.source == "include/linux/gfp.h"
+    (finding,) = [f for f in result.findings if f.rule_id == "AS001"]
+    assert finding.properties["maxOrder"] == 10
+    head = finding.signature[0]
+    assert head == "<comm>: page allocation failure: order:10, mode:0x2084020(GFP_ATOMIC|__GFP_COMP)"
+    assert " kmalloc_order" in finding.signature and " demo_alloc_req" in finding.signature
+
+
+def test_loose_files_use_the_requested_builtin_version():
+    result = run_scan([str(CORPORA / "net_irq")], ScanOptions(jobs=1, kernel_version="6.1"))
+    as001 = next(f for f in result.findings if f.rule_id == "AS001")
+    assert "mode:0x40a20(GFP_ATOMIC|__GFP_COMP), nodemask=(null)" in as001.signature[0]
+    as002 = next(f for f in result.findings if f.rule_id == "AS002" and "hardirq" in f.properties["atomicContext"])
+    assert as002.signature[0] == "BUG: sleeping function called from invalid context at include/linux/sched/mm.h:274"
+    assert as002.signature[1].startswith("in_atomic(): 1, irqs_disabled(): 1, non_block: 0")
+    as004 = next(f for f in result.findings if f.rule_id == "AS004")
+    assert as004.signature[0].startswith("WARNING: CPU: <cpu> PID: <pid> at mm/page_alloc.c:")
+    result = run_scan([str(CORPORA / "net_irq")], ScanOptions(jobs=1, kernel_version="6.12"))
+    as001 = next(f for f in result.findings if f.rule_id == "AS001")
+    assert "mode:0x40820(GFP_ATOMIC|__GFP_COMP)" in as001.signature[0]
+
+
+def test_signature_property_matches_the_text():
+    result = run_scan([str(CORPORA / "net_irq")], ScanOptions(jobs=1, kernel_version="6.1"))
+    for f in result.findings:
+        assert f.properties["runtimeSignature"] == "\n".join(f.signature)
