@@ -58,6 +58,14 @@ def build_parser() -> argparse.ArgumentParser:
     scan.add_argument("--no-signature", action="store_true", help="text output: do not print runtime signatures")
     scan.add_argument("--category", default="allocscan/", help="SARIF automationDetails.id (code-scanning category)")
 
+    explain = sub.add_parser("explain", help="explain a dmesg allocation failure or atomic-sleep report")
+    explain.add_argument("logs", nargs="+", metavar="LOG", help="log files, or - for standard input")
+    explain.add_argument("--tree", metavar="PATH", help="kernel tree: map the call trace to the source line")
+    explain.add_argument("--format", choices=("text", "json"), default="text")
+    explain.add_argument("--kernel-version", metavar="V", help="decode the mode for this version (default: the report's)")
+    explain.add_argument("--jobs", "-j", type=int, default=None)
+    explain.add_argument("--cache-dir", metavar="DIR")
+
     rules = sub.add_parser("rules", help="list the rules with their documentation")
     rules.add_argument("rule", nargs="?", help="show one rule's full documentation")
     return parser
@@ -70,8 +78,48 @@ def main(argv: list[str] | None = None) -> int:
         return cmd_scan(args)
     if args.command == "rules":
         return cmd_rules(args)
+    if args.command == "explain":
+        return cmd_explain(args)
     parser.print_help(sys.stderr)
     return EXIT_ERROR
+
+
+def cmd_explain(args) -> int:
+    from .explain import LogError, explain_text, render_json, render_text
+    from .explain.source import map_to_source
+
+    diagnoses = []
+    for name in args.logs:
+        try:
+            if name == "-":
+                text = sys.stdin.read()
+                label = "<stdin>"
+            else:
+                data = Path(name).read_bytes()
+                if b"\0" in data[:4096]:
+                    raise LogError(f"{name}: binary file, not a kernel log")
+                text = data.decode("utf-8", errors="replace")
+                label = name
+            diagnoses.extend(explain_text(text, label, args.kernel_version))
+        except FileNotFoundError:
+            print(f"allocscan: {name}: no such file", file=sys.stderr)
+            return EXIT_ERROR
+        except OSError as err:
+            print(f"allocscan: {name}: cannot read ({err.strerror})", file=sys.stderr)
+            return EXIT_ERROR
+        except LogError as err:
+            print(f"allocscan: {err}", file=sys.stderr)
+            return EXIT_ERROR
+    if args.tree:
+        tree = Path(args.tree)
+        if not tree.is_dir():
+            print(f"allocscan: {args.tree}: not a directory", file=sys.stderr)
+            return EXIT_ERROR
+        cache = Path(args.cache_dir) if args.cache_dir else default_cache_dir()
+        for d in diagnoses:
+            map_to_source(d, tree, args.jobs or default_jobs(), cache)
+    sys.stdout.write(render_json(diagnoses) if args.format == "json" else render_text(diagnoses))
+    return EXIT_OK
 
 
 def cmd_rules(args) -> int:

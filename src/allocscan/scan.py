@@ -40,6 +40,7 @@ class ScanResult:
     warnings: list[str]
     stats: ExtractStats
     timings: dict[str, float] = field(default_factory=dict)
+    analysis: object = None  # the Analysis, for callers that map back to sites (explain --tree)
 
 
 def run_scan(paths: list[str], options: ScanOptions, progress_factory=None) -> ScanResult:
@@ -80,7 +81,7 @@ def run_scan(paths: list[str], options: ScanOptions, progress_factory=None) -> S
     timings["rules"] = time.perf_counter() - t
     timings["total"] = time.perf_counter() - t0
     warnings = disc.warnings + extracted.warnings + analysis.warnings
-    return ScanResult(disc, kept, suppressed, warnings, extracted.stats, timings)
+    return ScanResult(disc, kept, suppressed, warnings, extracted.stats, timings, analysis)
 
 
 def _one_per_line(findings: list[Finding]) -> list[Finding]:
