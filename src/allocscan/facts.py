@@ -8,7 +8,7 @@ Expressions are kept in a small IR (see `exprs`): nested tuples such as
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 
 # A lock-state annotation at a program point: (held on every path, held on some path).
 # Each held item is a short human description such as "spin_lock_irqsave(&priv->lock)".
@@ -146,3 +146,22 @@ class FileFacts:
     suppressions: list[Suppression] = field(default_factory=list)
     error_nodes: int = 0  # ERROR/MISSING nodes left after masking
     warnings: list[str] = field(default_factory=list)
+
+
+def _positional_pickle(cls):
+    """Pickle as `cls(*values)`: half the load time of the default slots state dict.
+
+    Facts are loaded by the million on a warm whole-tree scan, so this matters.
+    """
+    names = tuple(f.name for f in fields(cls))
+
+    def __reduce__(self):
+        return cls, tuple(getattr(self, n) for n in names)
+
+    cls.__reduce__ = __reduce__
+    return cls
+
+
+for _cls in (CallSite, Assignment, Guard, FunctionFacts, StructMember, StructDef, Binding, ModuleParam,
+             Suppression, FileFacts):
+    _positional_pickle(_cls)
