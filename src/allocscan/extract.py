@@ -381,13 +381,15 @@ class _Extractor:
                 continue
             if not _leaves(m["guard.body"][0]):
                 continue
+            cond = _text(m["guard.cond"][0])[1:-1]
+            if not any(op in cond for op in ("<", ">", "==", "!")):
+                continue  # `if (ret) return ret;` bounds nothing
             idx = self.enclosing(node.start_byte)
             parent = node.parent
             if idx < 0 or parent is None:
                 continue
             self.facts.functions[idx].guards.append(Guard(
-                ir_from_node(m["guard.cond"][0]), node.start_point[0] + 1, node.end_byte,
-                parent.start_byte, parent.end_byte))
+                cond, node.start_point[0] + 1, node.end_byte, parent.start_byte, parent.end_byte))
 
     # --- lock states -----------------------------------------------------
     def lock_states(self) -> None:

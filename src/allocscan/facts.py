@@ -57,11 +57,17 @@ class Assignment:
 class Guard:
     """`if (cond) return/goto ...;` before later statements: narrows values after it."""
 
-    cond: tuple  # expression IR of the condition under which control leaves
+    cond_text: str  # the condition under which control leaves, as written
     line: int
     end_byte: int  # statements after this byte offset are guarded ...
     block_start: int  # ... when they are inside the block holding the `if`
     block_end: int
+
+    @property
+    def cond(self) -> tuple:
+        from .exprs import ir_from_text
+
+        return ir_from_text(self.cond_text)
 
 
 @dataclass(slots=True)
