@@ -382,7 +382,7 @@ class _Extractor:
             if not _leaves(m["guard.body"][0]):
                 continue
             cond = _text(m["guard.cond"][0])[1:-1]
-            if not any(op in cond for op in ("<", ">", "==", "!")):
+            if not any(op in cond.replace("->", ".") for op in ("<", ">", "==", "!")):
                 continue  # `if (ret) return ret;` bounds nothing
             idx = self.enclosing(node.start_byte)
             parent = node.parent
