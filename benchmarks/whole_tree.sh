@@ -6,6 +6,7 @@
 set -euo pipefail
 tree="${1:?usage: whole_tree.sh TREE [OUTDIR]}"
 out="${2:-$(mktemp -d)}"
+mkdir -p "$out"
 bin="$(dirname "$0")/../.venv/bin/allocscan"
 cache="$out/cache"
 rm -rf "$cache"

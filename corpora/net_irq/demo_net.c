@@ -98,3 +98,36 @@ static int demo_probe(struct net_device *dev, struct demo_priv *priv)
 	demo_refill(priv, GFP_KERNEL); /* ok: AS002 (probe may sleep) */
 	return demo_resize(priv);
 }
+
+/* Negative: the callee drops the caller's lock around its allocation. */
+static void *demo_grow_table(struct demo_priv *priv, unsigned long *flags)
+{
+	void *table;
+
+	spin_unlock_irqrestore(&priv->lock, *flags);
+	table = kzalloc(RX_BUF_LEN, GFP_KERNEL); /* ok: AS002 (lock dropped by this function) */
+	spin_lock_irqsave(&priv->lock, *flags);
+	return table;
+}
+
+static void demo_expand(struct demo_priv *priv)
+{
+	unsigned long flags;
+
+	spin_lock_irqsave(&priv->lock, flags);
+	priv->stats = demo_grow_table(priv, &flags);
+	spin_unlock_irqrestore(&priv->lock, flags);
+}
+
+/* gfp chosen by context: GFP_ATOMIC in the timer, so not a bug there. */
+static void demo_stats_timer(struct timer_list *t)
+{
+	struct demo_priv *priv = from_timer(priv, t, timer);
+
+	priv->stats = kmalloc(64, in_interrupt() ? GFP_ATOMIC : GFP_KERNEL); /* ok: AS002 */
+}
+
+static void demo_setup_timer(struct demo_priv *priv)
+{
+	timer_setup(&priv->timer, demo_stats_timer, 0);
+}

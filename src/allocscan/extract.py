@@ -413,6 +413,7 @@ class _Extractor:
             entry = [(_annotation_token(a), a) for a in fn.entry_locks]
             result = analyze_function(self.fn_nodes[i], entry, {}, scoped)
             self._apply_states(fn, result, call_by_byte)
+            fn.lock_releases = result.summary.releases
             walked.add(i)
             if result.summary.acquires or result.summary.releases:
                 summaries[fn.name] = result.summary

@@ -82,7 +82,8 @@ class FunctionFacts:
     assignments: list[Assignment] = field(default_factory=list)
     guards: list[Guard] = field(default_factory=list)
     returns: list[tuple] = field(default_factory=list)  # IR of returned expressions
-    entry_locks: tuple[str, ...] = ()  # from __must_hold()/__acquires() annotations
+    entry_locks: tuple[str, ...] = ()  # from __must_hold()/__releases() annotations
+    lock_releases: tuple[str, ...] = ()  # lock classes it drops without taking them (caller's lock)
     has_error: bool = False  # the parse tree of this function holds an ERROR node
     start_byte: int = 0
     end_byte: int = 0

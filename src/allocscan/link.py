@@ -7,7 +7,7 @@ to it keep every candidate with `ambiguous=True` rather than picking one.
 Edges are direct calls carrying their call sites, and indirect calls resolved
 through ops-struct bindings (`.ndo_start_xmit = foo_xmit`, `urb->complete = f`):
 by struct type when the receiver's type is known, by field name only when the
-candidates are few and bound in the caller's own directory.
+candidates are few and bound in the caller's own file.
 """
 
 from __future__ import annotations
@@ -207,17 +207,19 @@ def _resolve_field(program: Program, site: CallSite, path: str) -> list[str]:
         if not bound:
             return []
         by_struct: dict[str, set[str]] = defaultdict(set)
-        by_dir: dict[str, set[str]] = defaultdict(set)
+        by_file: dict[str, set[str]] = defaultdict(set)
         for struct, node, bpath, _ in bound:
             by_struct[struct].add(node)
-            by_dir[posixpath.dirname(bpath)].add(node)
-        index = program._field_index[site.field] = (by_struct, by_dir)
-    by_struct, by_dir = index
+            by_file[bpath].add(node)
+        index = program._field_index[site.field] = (by_struct, by_file)
+    by_struct, by_file = index
     if site.receiver_type:
         typed = by_struct.get(site.receiver_type)
         if typed:
             return sorted(typed) if len(typed) <= MAX_FIELD_CANDIDATES else []
-    nearby = by_dir.get(posixpath.dirname(path))
+    # By field name alone only within the caller's own file: a midlayer calling
+    # `hostt->scan_start()` would otherwise reach every driver's method.
+    nearby = by_file.get(path)
     if nearby and len(nearby) <= MAX_FIELD_CANDIDATES:
         return sorted(nearby)
     return []

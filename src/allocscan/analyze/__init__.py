@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from ..exprs import ir_from_text, render, split_args
 from ..facts import CallSite, FileFacts, FunctionFacts
@@ -153,7 +153,7 @@ def _describe(a: Analysis, ff: FileFacts, fn: FunctionFacts, node: str, site: Ca
         extra = 0
         for name in alloc.add:
             extra |= kernel.gfp.masks.get(name, 0)
-        gfp_alts = [GfpAlt(g.mask | extra, g.text, g.origin, g.conditional, g.via) for g in gfp_alts]
+        gfp_alts = [replace(g, mask=g.mask | extra) for g in gfp_alts]
 
     # size and order
     size = TOP

@@ -105,7 +105,12 @@ def analyze_contexts(program: Program) -> ContextAnalysis:
 
 
 def _push_callees(program: Program, node: str, ref, site: CallSite, w: Witness, hops: int, push) -> None:
+    held_by_lock = w.steps and w.steps[0].kind == "acquire"
     for target in program.site_targets.get(id(site), ()):
+        if held_by_lock and program.functions[target].fn.lock_releases:
+            # The callee drops the caller's lock itself (unlock; allocate; relock):
+            # what it does after that does not run under the lock.
+            continue
         data = program.graph.edges[node, target]
         grade = "may" if data["ambiguous"] or data["kind"] == "indirect" else w.grade
         step = Step("call", f"{ref.fn.name}() calls {_name(program, target)}()", ref.path, site.line, site.col)

@@ -10,7 +10,7 @@ that passed it; a local takes its assignments. Unknown is None.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from ..exprs import ir_from_text, render, split_args
 from ..kernel.gfp import GfpTable
@@ -28,6 +28,7 @@ class GfpAlt:
     origin: tuple[str, int, str] | None = None  # (path, line, function) of the call that passed it
     conditional: bool = False  # one arm of a ternary or of several assignments
     via: tuple[str, ...] = ()  # parameter hops, for the witness
+    by_context: bool = False  # chosen at run time by in_interrupt()/in_softirq()/gfp_any()
 
 
 _GFP_HELPERS = {
@@ -59,11 +60,12 @@ class GfpAnalysis:
             for a in left:
                 for b in right:
                     mask = a.mask | b.mask if ir[1] == "|" else (a.mask & b.mask if ir[1] == "&" else a.mask ^ b.mask)
-                    out.append(GfpAlt(mask, render(ir), a.origin or b.origin, a.conditional or b.conditional, a.via or b.via))
+                    out.append(GfpAlt(mask, render(ir), a.origin or b.origin, a.conditional or b.conditional,
+                                      a.via or b.via, a.by_context or b.by_context))
             return _dedupe(out)
         if kind == "un" and ir[1] == "~":
             inner = self.alternatives(ir[2], scope, depth)
-            return None if inner is None else [GfpAlt((~a.mask) & 0xFFFFFFFF, render(ir), a.origin, a.conditional, a.via) for a in inner]
+            return None if inner is None else [replace(a, mask=(~a.mask) & 0xFFFFFFFF, text=render(ir)) for a in inner]
         if kind == "cast":
             return self.alternatives(ir[2], scope, depth)
         if kind == "cond":
@@ -71,10 +73,12 @@ class GfpAnalysis:
             b = self.alternatives(ir[3], scope, depth)
             if a is None or b is None:
                 return None
-            return _dedupe([GfpAlt(x.mask, x.text, x.origin, True, x.via) for x in a + b])
+            by_context = bool(_CONTEXT_TESTS & _callees(ir[1]))
+            return _dedupe([GfpAlt(x.mask, x.text, x.origin, True, x.via, by_context or x.by_context) for x in a + b])
         if kind == "call" and ir[1] in _GFP_HELPERS and _GFP_HELPERS[ir[1]]:
             names = _GFP_HELPERS[ir[1]]
-            return [GfpAlt(self.table.masks[n], n, None, len(names) > 1) for n in names if n in self.table.masks]
+            return [GfpAlt(self.table.masks[n], n, None, len(names) > 1, (), len(names) > 1)
+                    for n in names if n in self.table.masks]
         if kind == "unk" and ir[1]:
             reparsed = ir_from_text(ir[1])
             if reparsed[0] != "unk":
@@ -99,7 +103,7 @@ class GfpAnalysis:
                         return None
                     out.extend(alts)
                 if len({x.mask for x in out}) > 1:
-                    out = [GfpAlt(x.mask, x.text, x.origin, True, x.via) for x in out]
+                    out = [replace(x, conditional=True) for x in out]
                 return _dedupe(out)
         found = self.program.lookup("defines", name, scope.file.path)
         if found is not None and depth < MAX_DEPTH + 2:
@@ -131,14 +135,33 @@ class GfpAnalysis:
             pname = scope.fn.params[index][0]
             for a in alts:
                 origin = a.origin or (ref.path, site.line, ref.fn.name)
-                out.append(GfpAlt(a.mask, a.text, origin, a.conditional, a.via + (f"{ref.fn.name}() passes {render(args[index])} as '{pname}' of {scope.fn.name}()",)))
+                out.append(GfpAlt(a.mask, a.text, origin, a.conditional,
+                                  a.via + (f"{ref.fn.name}() passes {render(args[index])} as '{pname}' of {scope.fn.name}()",),
+                                  a.by_context))
         result = _dedupe(out) if out else None
         self.memo[key] = result
         return result
 
 
+_CONTEXT_TESTS = {"in_interrupt", "in_softirq", "in_irq", "in_hardirq", "in_atomic", "irqs_disabled",
+                  "in_task", "preemptible", "in_serving_softirq", "softirq_count"}
+
+
+def _callees(ir: tuple) -> set[str]:
+    out = set()
+    stack = [ir]
+    while stack:
+        n = stack.pop()
+        if n[0] == "call":
+            out.add(n[1])
+            stack.extend(n[2])
+        else:
+            stack.extend(x for x in n[1:] if isinstance(x, tuple))
+    return out
+
+
 def _dedupe(alts: list[GfpAlt]) -> list[GfpAlt]:
     seen = {}
     for a in alts:
-        seen.setdefault((a.mask, a.origin, a.conditional), a)
+        seen.setdefault((a.mask, a.origin, a.conditional, a.by_context), a)
     return list(seen.values())[:MAX_ALTERNATIVES]

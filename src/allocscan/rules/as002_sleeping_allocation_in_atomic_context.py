@@ -86,6 +86,8 @@ def check(analysis: Analysis, options) -> list[Finding]:
                 continue
             if not locked_here:
                 blocking = local
+            if all(g.by_context for g in blocking) and ctx.reason.startswith(("hardirq", "softirq", "nmi")):
+                continue  # gfp_any()/in_interrupt() picks GFP_ATOMIC in an interrupt: correct there
             conditional = any(g.conditional for g in blocking) or len(blocking) < len(s.gfp)
             via_caller = all(g.origin is not None for g in blocking)
             names = " or ".join(dict.fromkeys(g.text for g in blocking))
