@@ -57,6 +57,26 @@ def build_parser() -> argparse.ArgumentParser:
                       help=f"use the built-in tables of this version ({', '.join(BUILTIN_VERSIONS)}) instead of the tree's headers")
     scan.add_argument("--no-signature", action="store_true", help="text output: do not print runtime signatures")
     scan.add_argument("--category", default="allocscan/", help="SARIF automationDetails.id (code-scanning category)")
+    scan.add_argument("--baseline", metavar="OLD.sarif", help="mark findings new/unchanged/updated/absent against an earlier SARIF log")
+    scan.add_argument("--new-only", action="store_true", help="with --baseline: report only new findings")
+
+    diff = sub.add_parser("diff", help="findings a change introduces (git revisions or a patch)")
+    diff.add_argument("paths", nargs="*", metavar="PATH", help="limit the scan to these paths (default: the whole checkout)")
+    diff.add_argument("--base", default=None, help="base revision (default: HEAD)")
+    diff.add_argument("--head", default=None, help="head revision (default: the working tree)")
+    diff.add_argument("--staged", action="store_true", help="head is the index: what `git commit` would record")
+    diff.add_argument("--patch", metavar="FILE", help="a patch or mbox to apply to --tree's HEAD in a temporary worktree")
+    diff.add_argument("--tree", metavar="PATH", default=".", help="the git checkout (default: .)")
+    diff.add_argument("--show-fixed", action="store_true", help="also list the findings the change fixes")
+    diff.add_argument("--format", choices=("text", "json", "sarif", "github"), default="text")
+    diff.add_argument("-o", "--output", metavar="FILE")
+    diff.add_argument("--fail-on", choices=("error", "warning", "note", "none"), default="warning")
+    diff.add_argument("--min-order", type=int, default=4)
+    diff.add_argument("--jobs", "-j", type=int, default=None)
+    diff.add_argument("--cache-dir", metavar="DIR")
+    diff.add_argument("--no-cache", action="store_true")
+    diff.add_argument("--kernel-version", metavar="V")
+    diff.add_argument("--category", default="allocscan/")
 
     explain = sub.add_parser("explain", help="explain a dmesg allocation failure or atomic-sleep report")
     explain.add_argument("logs", nargs="+", metavar="LOG", help="log files, or - for standard input")
@@ -80,6 +100,8 @@ def main(argv: list[str] | None = None) -> int:
         return cmd_rules(args)
     if args.command == "explain":
         return cmd_explain(args)
+    if args.command == "diff":
+        return cmd_diff(args)
     parser.print_help(sys.stderr)
     return EXIT_ERROR
 
@@ -120,6 +142,65 @@ def cmd_explain(args) -> int:
             map_to_source(d, tree, args.jobs or default_jobs(), cache)
     sys.stdout.write(render_json(diagnoses) if args.format == "json" else render_text(diagnoses))
     return EXIT_OK
+
+
+def cmd_diff(args) -> int:
+    from .diff import DiffError, diff_patch, diff_revisions
+    from .report.jsonout import finding_dict
+    from .report.review import render_github, render_review
+    from .report.sarif import render_sarif
+    from .scan import ScanOptions
+
+    options = ScanOptions(
+        min_order=args.min_order, jobs=args.jobs or default_jobs(),
+        cache_dir=None if args.no_cache else Path(args.cache_dir) if args.cache_dir else default_cache_dir(),
+        kernel_version=args.kernel_version)
+    start = time.perf_counter()
+    try:
+        if args.patch:
+            result = diff_patch(Path(args.tree), Path(args.patch), args.paths, options)
+        else:
+            result = diff_revisions(Path(args.tree), args.base or "HEAD", args.head, args.paths, options, args.staged)
+    except (DiffError, DiscoverError) as err:
+        print(f"allocscan: {err}", file=sys.stderr)
+        return EXIT_ERROR
+    for f in result.new:
+        f.baseline_state = "new"
+    for f in result.unchanged:
+        f.baseline_state = "unchanged"
+    if args.format == "json":
+        import json
+
+        text = json.dumps({"tool": "allocscan", "schemaVersion": 1, "new": [finding_dict(f) for f in result.new],
+                           "fixed": [finding_dict(f) for f in result.fixed] if args.show_fixed else [],
+                           "unchanged": len(result.unchanged)}, indent=2) + "\n"
+    elif args.format == "sarif":
+        absent = []
+        if args.show_fixed:
+            from .report.sarif import build_sarif
+
+            absent = build_sarif(result.fixed, [])["runs"][0]["results"]
+            for r in absent:
+                r["baselineState"] = "absent"
+        text = render_sarif(result.new + result.unchanged, result.head.warnings, args.category, absent)
+    elif args.format == "github":
+        text = render_github(result.new)
+    else:
+        text = render_review(result.new, result.fixed, args.show_fixed)
+    if args.output:
+        try:
+            Path(args.output).write_text(text, encoding="utf-8")
+        except OSError as err:
+            print(f"allocscan: {args.output}: cannot write ({err.strerror})", file=sys.stderr)
+            return EXIT_ERROR
+    else:
+        sys.stdout.write(text)
+    print(f"allocscan: {len(result.new)} new, {len(result.fixed)} fixed, {len(result.unchanged)} unchanged "
+          f"finding(s) in {time.perf_counter() - start:.1f}s", file=sys.stderr)
+    if args.fail_on == "none":
+        return EXIT_OK
+    threshold = LEVEL_RANK[args.fail_on]
+    return EXIT_FINDINGS if any(LEVEL_RANK[f.level] >= threshold for f in result.new) else EXIT_OK
 
 
 def cmd_rules(args) -> int:
@@ -201,13 +282,31 @@ def cmd_scan(args) -> int:
 
     findings = result.findings
     kernel = result.discovery.kernel
+    absent: list[dict] = []
+    if args.baseline:
+        from .report.baseline import BaselineError, apply_baseline, load_baseline
+
+        try:
+            absent = apply_baseline(findings, load_baseline(args.baseline))
+        except BaselineError as err:
+            print(f"allocscan: {err}", file=sys.stderr)
+            return EXIT_ERROR
+        if args.new_only:
+            findings = [f for f in findings if f.baseline_state == "new"]
+            absent = []
     if args.format == "json":
         stats = dict(vars(result.stats), timings=result.timings, suppressed=len(result.suppressed))
         text = render_json(findings, kernel.release, str(result.discovery.root), result.warnings, stats)
     elif args.format == "sarif":
-        text = render_sarif(findings, result.warnings, args.category)
+        text = render_sarif(findings, result.warnings, args.category, absent)
     else:
         text = render_text(findings, show_signature=not args.no_signature)
+    return _emit(args, text, findings, fail_on, result, start, kernel)
+
+
+def _emit(args, text, findings, fail_on, result, start, kernel) -> int:
+    from .report.text import summary_line
+
     if args.output:
         try:
             Path(args.output).write_text(text, encoding="utf-8")

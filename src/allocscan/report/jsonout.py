@@ -35,6 +35,7 @@ def finding_dict(f: Finding) -> dict:
         "path": f.path, "line": f.line, "column": f.col, "endColumn": f.end_col, "function": f.function,
         "fingerprint": f.fingerprint, "properties": f.properties, "witness": _steps(f.witness),
         "valueFlow": _steps(f.value_flow), "fix": f.fix, "suppressed": f.suppressed,
+        "baselineState": f.baseline_state,
     }
 
 

@@ -92,6 +92,8 @@ def _result(f: Finding, rule_index: int) -> Result:
         partial_fingerprints={"allocscan/v1": f.fingerprint},
         properties=dict(f.properties),
     )
+    if f.baseline_state:
+        result.baseline_state = f.baseline_state
     if related:
         result.related_locations = related
     if flows:
@@ -99,7 +101,8 @@ def _result(f: Finding, rule_index: int) -> Result:
     return result
 
 
-def build_sarif(findings: list[Finding], warnings: list[str], category: str = "allocscan/") -> dict:
+def build_sarif(findings: list[Finding], warnings: list[str], category: str = "allocscan/",
+                absent: list[dict] | None = None) -> dict:
     rules = list(RULES)
     index = {r.ID: i for i, r in enumerate(rules)}
     run = Run(
@@ -121,6 +124,8 @@ def build_sarif(findings: list[Finding], warnings: list[str], category: str = "a
         res["level"] = f.level
         if not res.get("results") and "properties" not in res:
             res["properties"] = dict(f.properties)
+    if absent:
+        doc["runs"][0]["results"].extend(absent)
     for desc, r in zip(doc["runs"][0]["tool"]["driver"]["rules"], rules):
         desc.setdefault("defaultConfiguration", {})["level"] = r.LEVEL
     inv = doc["runs"][0]["invocations"][0]
@@ -131,5 +136,6 @@ def build_sarif(findings: list[Finding], warnings: list[str], category: str = "a
     return doc
 
 
-def render_sarif(findings: list[Finding], warnings: list[str], category: str = "allocscan/") -> str:
-    return json.dumps(build_sarif(findings, warnings, category), indent=2) + "\n"
+def render_sarif(findings: list[Finding], warnings: list[str], category: str = "allocscan/",
+                 absent: list[dict] | None = None) -> str:
+    return json.dumps(build_sarif(findings, warnings, category, absent), indent=2) + "\n"

@@ -43,6 +43,7 @@ class Finding:
     fix: str = ""
     signature: list[str] = field(default_factory=list)  # dmesg lines, filled by report.signature
     suppressed: str | None = None  # reason, when a suppression comment applies
+    baseline_state: str | None = None  # new | unchanged | updated, against a baseline
 
     @property
     def sort_key(self):

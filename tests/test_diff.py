@@ -1,0 +1,136 @@
+"""Diff mode and baselines on throw-away git repositories."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+import pytest
+
+BASE_DRIVER = """// a small driver
+#include <linux/slab.h>
+
+struct demo { spinlock_t lock; void *buf; void *tbl; };
+
+static void demo_fill(struct demo *d)
+{
+	unsigned long flags;
+
+	spin_lock_irqsave(&d->lock, flags);
+	d->buf = vmalloc(4096);
+	spin_unlock_irqrestore(&d->lock, flags);
+}
+
+static int demo_open(struct demo *d)
+{
+	d->tbl = kzalloc(128, GFP_KERNEL);
+	return 0;
+}
+"""
+
+
+def git(repo: Path, *args: str) -> str:
+    return subprocess.run(["git", "-C", str(repo), "-c", "user.name=t", "-c", "user.email=t@t", *args],
+                          check=True, capture_output=True, text=True).stdout
+
+
+@pytest.fixture
+def repo(tmp_path):
+    r = tmp_path / "repo"
+    r.mkdir()
+    git(r, "init", "-q", "-b", "main")
+    (r / "demo.c").write_text(BASE_DRIVER)
+    git(r, "add", "demo.c")
+    git(r, "commit", "-q", "-m", "base")
+    return r
+
+
+def commit(repo: Path, text: str, message: str) -> None:
+    (repo / "demo.c").write_text(text)
+    git(repo, "commit", "-q", "-am", message)
+
+
+def test_new_as002_under_spinlock_exits_1(repo, run_cli):
+    head = BASE_DRIVER.replace("\td->tbl = kzalloc(128, GFP_KERNEL);",
+                               "\tspin_lock(&d->lock);\n\td->tbl = kzalloc(128, GFP_KERNEL);\n\tspin_unlock(&d->lock);")
+    commit(repo, head, "add a lock")
+    proc = run_cli("diff", "--tree", str(repo), "--base", "HEAD~1", "--head", "HEAD")
+    assert proc.returncode == 1, proc.stderr
+    assert "demo.c:18:" in proc.stdout and "[AS002 sleeping-allocation-in-atomic-context]" in proc.stdout
+    assert "vmalloc" not in proc.stdout.split("How it gets there")[0]  # the old finding is not new
+    assert "1 new, 0 fixed, 1 unchanged" in proc.stderr
+
+
+def test_pure_line_shift_is_not_new(repo, run_cli):
+    commit(repo, "/* license\n * header\n */\n\n" + BASE_DRIVER, "move lines")
+    proc = run_cli("diff", "--tree", str(repo), "--base", "HEAD~1", "--head", "HEAD")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "adds no allocation finding" in proc.stdout
+
+
+def test_fix_is_listed_with_show_fixed(repo, run_cli):
+    commit(repo, BASE_DRIVER.replace("vmalloc(4096)", "kmalloc(4096, GFP_ATOMIC)"), "fix")
+    proc = run_cli("diff", "--tree", str(repo), "--base", "HEAD~1", "--head", "HEAD", "--show-fixed")
+    assert proc.returncode == 0
+    assert "Fixed by this change (1)" in proc.stdout and "vmalloc" in proc.stdout
+
+
+def test_working_tree_against_head(repo, run_cli):
+    (repo / "demo.c").write_text(BASE_DRIVER.replace("kzalloc(128, GFP_KERNEL)", "kzalloc(8 << 20, GFP_KERNEL)"))
+    proc = run_cli("diff", "--tree", str(repo), "--format", "github")
+    assert proc.returncode == 1
+    assert proc.stdout.startswith("::error file=demo.c,line=17,")
+    assert git(repo, "status", "--porcelain").strip() == "M demo.c"  # the user's tree is untouched
+
+
+def test_patch_file_is_applied_in_a_temporary_worktree(repo, run_cli, tmp_path):
+    changed = BASE_DRIVER.replace("\td->tbl = kzalloc(128, GFP_KERNEL);",
+                                  "\tspin_lock(&d->lock);\n\td->tbl = kzalloc(128, GFP_KERNEL);\n\tspin_unlock(&d->lock);")
+    (repo / "demo.c").write_text(changed)
+    git(repo, "commit", "-q", "-am", "demo: take the lock")
+    patch = tmp_path / "0001-demo.patch"
+    patch.write_text(git(repo, "format-patch", "-1", "--stdout"))
+    git(repo, "reset", "-q", "--hard", "HEAD~1")
+    proc = run_cli("diff", "--tree", str(repo), "--patch", str(patch), "--format", "sarif")
+    assert proc.returncode == 1, proc.stderr
+    results = json.loads(proc.stdout)["runs"][0]["results"]
+    states = sorted((r["ruleId"], r["baselineState"]) for r in results)
+    assert states == [("AS002", "new"), ("AS002", "unchanged")]
+    assert (repo / "demo.c").read_text() == BASE_DRIVER
+    bad = tmp_path / "bad.patch"
+    bad.write_text("this is not a patch\n")
+    proc = run_cli("diff", "--tree", str(repo), "--patch", str(bad))
+    assert proc.returncode == 2 and "bad.patch: not a patch" in proc.stderr
+
+
+def test_not_a_git_checkout(run_cli, tmp_path):
+    proc = run_cli("diff", "--tree", str(tmp_path))
+    assert proc.returncode == 2 and "not inside a git checkout" in proc.stderr
+
+
+def test_scan_baseline_states(repo, run_cli, tmp_path):
+    old = tmp_path / "old.sarif"
+    run_cli("scan", str(repo), "--format", "sarif", "-o", str(old))
+    (repo / "demo.c").write_text(BASE_DRIVER.replace("vmalloc(4096)", "kmalloc(4096, GFP_ATOMIC)")
+                                 .replace("\td->tbl = kzalloc(128, GFP_KERNEL);",
+                                          "\tspin_lock(&d->lock);\n\td->tbl = kzalloc(128, GFP_KERNEL);\n\tspin_unlock(&d->lock);"))
+    proc = run_cli("scan", str(repo), "--format", "sarif", "--baseline", str(old))
+    results = json.loads(proc.stdout)["runs"][0]["results"]
+    assert sorted(r["baselineState"] for r in results) == ["absent", "new"]
+    proc = run_cli("scan", str(repo), "--format", "json", "--baseline", str(old), "--new-only")
+    assert len(json.loads(proc.stdout)["findings"]) == 1
+    bad = tmp_path / "bad.sarif"
+    bad.write_text("{nope")
+    proc = run_cli("scan", str(repo), "--baseline", str(bad))
+    assert proc.returncode == 2 and "bad.sarif: not JSON" in proc.stderr
+
+
+def test_staged_change_for_pre_commit(repo, run_cli):
+    (repo / "demo.c").write_text(BASE_DRIVER.replace("kzalloc(128, GFP_KERNEL)", "kzalloc(8 << 20, GFP_KERNEL)"))
+    git(repo, "add", "demo.c")
+    (repo / "demo.c").write_text(BASE_DRIVER)  # unstaged revert: only the index has the bug
+    proc = run_cli("diff", "--tree", str(repo), "--staged", str(repo / "demo.c"))
+    assert proc.returncode == 1 and "AS004" in proc.stdout
+    proc = run_cli("diff", "--tree", str(repo), str(repo / "demo.c"))
+    assert proc.returncode == 0
