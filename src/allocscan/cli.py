@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import os
 import sys
 import time
 from pathlib import Path
@@ -329,5 +330,17 @@ def _emit(args, text, findings, fail_on, result, start, kernel) -> int:
     return EXIT_FINDINGS if any(LEVEL_RANK[f.level] >= threshold for f in findings) else EXIT_OK
 
 
+def run() -> None:
+    """Console entry point: run, flush, and leave without tearing down the heap.
+
+    A whole-tree scan holds millions of small objects; freeing them one by one
+    at exit takes longer than some whole scans of a subdirectory.
+    """
+    code = main()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
+
+
 if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
+    run()

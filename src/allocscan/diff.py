@@ -55,13 +55,30 @@ def repo_root(path: Path) -> Path:
     return Path(proc.stdout.strip())
 
 
+# Files the kernel facts come from (version, GFP bits, orders, might_sleep line):
+# a sparse worktree always includes them.
+KERNEL_FACT_FILES = ("Makefile", "include/linux/gfp.h", "include/linux/gfp_types.h", "include/linux/mmzone.h",
+                     "include/linux/sched/mm.h", "include/trace/events/mmflags.h", "mm/page_alloc.c")
+
+
 @contextlib.contextmanager
-def worktree(repo: Path, rev: str):
-    """A detached temporary worktree of `rev`, removed afterwards."""
+def worktree(repo: Path, rev: str, only: list[str] | None = None):
+    """A detached temporary worktree of `rev`, removed afterwards.
+
+    With `only`, the worktree is sparse: just those paths (and the kernel fact
+    files) are checked out, which keeps a kernel-sized checkout to seconds.
+    """
     _git(repo, "rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}")
     tmp = Path(tempfile.mkdtemp(prefix="allocscan-wt-"))
     path = tmp / "tree"
-    _git(repo, "worktree", "add", "--detach", "--quiet", str(path), rev)
+    if only:
+        _git(repo, "worktree", "add", "--detach", "--no-checkout", "--quiet", str(path), rev)
+        patterns = [f"/{p.strip('/')}/" if not p.endswith((".c", ".h")) else f"/{p}" for p in only]
+        patterns += [f"/{p}" for p in KERNEL_FACT_FILES]
+        _git(path, "sparse-checkout", "set", "--no-cone", *patterns)
+        _git(path, "checkout", "--quiet", "--detach", rev)
+    else:
+        _git(repo, "worktree", "add", "--detach", "--quiet", str(path), rev)
     try:
         yield path
     finally:
@@ -134,12 +151,12 @@ def diff_revisions(repo_dir: Path, base: str, head: str | None, paths: list[str]
     rel_paths = driver_scopes(repo, paths)
     if staged:
         head = staged_commit(repo)
-    with worktree(repo, base) as base_tree:
+    with worktree(repo, base, rel_paths) as base_tree:
         base_result = _scan_side(base_tree, rel_paths, options)
     if head is None:
         head_result = _scan_side(repo, rel_paths, options)
     else:
-        with worktree(repo, head) as head_tree:
+        with worktree(repo, head, rel_paths) as head_tree:
             head_result = _scan_side(head_tree, rel_paths, options)
     return compare(base_result, head_result)
 
@@ -152,14 +169,28 @@ def _repo_relative(repo: Path, path: str) -> str:
         raise DiffError(f"{path}: outside the git checkout {repo}") from None
 
 
+def patch_files(patch: Path) -> list[str]:
+    """Source files a patch or mbox touches (their new names), parsed with unidiff."""
+    from unidiff import PatchSet
+    from unidiff.errors import UnidiffParseError
+
+    try:
+        patchset = PatchSet(patch.read_text(encoding="utf-8", errors="replace"))
+    except (UnidiffParseError, OSError) as err:
+        raise DiffError(f"{patch}: not a patch ({err})") from None
+    return [f.path for f in patchset if f.path.endswith((".c", ".h"))]
+
+
 def diff_patch(tree_dir: Path, patch: Path, paths: list[str], options: ScanOptions) -> DiffResult:
     repo = repo_root(tree_dir)
     if not patch.is_file():
         raise DiffError(f"{patch}: no such file")
+    if not paths:  # default scope: the directories of the files the patch touches
+        paths = [str(repo / p) for p in patch_files(patch)]
     rel_paths = driver_scopes(repo, paths)
-    with worktree(repo, "HEAD") as base_tree:
+    with worktree(repo, "HEAD", rel_paths) as base_tree:
         base_result = _scan_side(base_tree, rel_paths, options)
-    with worktree(repo, "HEAD") as head_tree:
+    with worktree(repo, "HEAD", rel_paths) as head_tree:
         apply_patch(head_tree, patch)
         head_result = _scan_side(head_tree, rel_paths, options)
     return compare(base_result, head_result)
