@@ -66,7 +66,8 @@ class _Walker:
         self.exits: list[State] = []
         self.loop_breaks: list[list[State]] = []
         self.loop_continues: list[list[State]] = []
-        self.unmatched: set[str] = set()
+        self.unmatched: set[str] = set()  # classes released that this function did not take
+        self.entry_tokens: set[Token] = set()
 
     # --- state changes -------------------------------------------------
     def _acquire(self, state: State, token: Token, desc: str, node, may_only: bool = False) -> State:
@@ -81,6 +82,8 @@ class _Walker:
             return None
         must, may = state
         hit = {t for t in may if t[0] == cls and (key is None or t[1] == key)}
+        if hit & self.entry_tokens:
+            self.unmatched.add(cls)  # drops a lock its caller holds (__releases/__must_hold)
         if not hit:
             # Unknown aliasing (spin_lock(lock) / spin_unlock(&x->lock)): releasing
             # every region of the class errs on the side of fewer reports.
@@ -383,6 +386,7 @@ def analyze_function(body, entry_tokens: list[tuple[Token, str]], summaries: dic
                      scoped_guards: dict[int, tuple[str, str]]) -> LockResult:
     """Run the lock walk over one function body (a compound_statement node)."""
     walker = _Walker(summaries, scoped_guards)
+    walker.entry_tokens = {t for t, _ in entry_tokens}
     state: State = (frozenset(), frozenset())
     for token, desc in entry_tokens:
         state = walker._acquire(state, token, desc, body)

@@ -75,7 +75,7 @@ def analyze(program: Program, kernel: KernelInfo) -> Analysis:
                 key = site.callee or "->" + site.field
                 ordinals[key] = ordinals.get(key, -1) + 1
                 alloc = table.get(site.callee)
-                if alloc is None and not _passes_gfp(site, kernel):
+                if alloc is None and not _passes_gfp(site, kernel, program):
                     continue
                 try:
                     result.sites.append(_describe(result, ff, fn, node, site, alloc, fams, ordinals[key]))
@@ -88,11 +88,31 @@ def analyze(program: Program, kernel: KernelInfo) -> Analysis:
     return result
 
 
-def _passes_gfp(site: CallSite, kernel: KernelInfo) -> bool:
+# Calls that take a gfp mask without allocating with it now: they compute a mask
+# or store it for later allocations made elsewhere.
+GFP_NOT_ALLOCATING = frozenset({
+    "mapping_gfp_constraint", "mapping_gfp_mask", "mapping_set_gfp_mask", "gfp_zone", "gfpflags_allow_blocking",
+    "gfp_migratetype", "current_gfp_context", "memalloc_noio_save", "memalloc_nofs_save", "xa_init_flags",
+    "mempool_init", "kmem_cache_create", "idr_init_base", "radix_tree_init", "fs_reclaim_acquire",
+    "fs_reclaim_release", "might_alloc", "gfp_pfmemalloc_allowed", "gfp_has_io_fs", "sk_set_memalloc",
+})
+
+
+def _passes_gfp(site: CallSite, kernel: KernelInfo, program: Program) -> bool:
     """A call with an argument written as a gfp mask (`usb_submit_urb(urb, GFP_KERNEL)`)."""
     if site.args is None or "GFP" not in site.args_text:
         return False
-    return _gfp_arg_index(site, kernel) is not None
+    name = site.callee
+    if not name or name.isupper() or name in GFP_NOT_ALLOCATING:
+        return False  # an indirect call, a macro (INIT_RADIX_TREE stores the mask), a mask helper
+    index = _gfp_arg_index(site, kernel)
+    if index is None:
+        return False
+    defined = program.by_name.get(name)
+    if defined:  # the callee is in the scan: its parameter must really be a gfp_t
+        params = program.functions[defined[0]].fn.params
+        return index < len(params) and "gfp_t" in params[index][1]
+    return True
 
 
 def _gfp_arg_index(site: CallSite, kernel: KernelInfo) -> int | None:
