@@ -130,13 +130,18 @@ def link(files: list[FileFacts]) -> Program:
     edges: dict[tuple[str, str], dict] = {}
     macro_names = program.macro_names  # ALL_CAPS function-like macros: expanded, not called
     for ff in files:
+        resolved: dict[str, list[str]] = {}  # callee name -> targets, for this file
         for fn in ff.functions:
             caller = node_of[id(fn)]
             for site in fn.calls:
                 if site.callee:
-                    if site.callee in ff.func_macros or site.callee in macro_names:
-                        continue  # a macro invocation: it expands in place, it calls no function of that name
-                    targets = _resolve_direct(site.callee, ff.path, static_in_file, by_name, header_statics)
+                    targets = resolved.get(site.callee)
+                    if targets is None:
+                        if site.callee in ff.func_macros or site.callee in macro_names:
+                            targets = []  # a macro invocation: it expands in place, it calls no function
+                        else:
+                            targets = _resolve_direct(site.callee, ff.path, static_in_file, by_name, header_statics)
+                        resolved[site.callee] = targets
                     kind = "direct"
                 else:
                     targets = _resolve_field(program, site, ff.path)
