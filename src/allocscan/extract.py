@@ -202,7 +202,7 @@ class _Extractor:
                 name, pointer, _dims = _declarator_name(declarator)
                 if not name:
                     continue
-                full_type = type_text + ("*" if pointer else "")
+                full_type = type_text + "*" * pointer
                 idx = self.enclosing(decl_node.start_byte)
                 if idx >= 0:
                     f.functions[idx].locals.setdefault(name, full_type)
@@ -232,7 +232,7 @@ class _Extractor:
                             if body is not None:
                                 self.struct(type_node, name, body, kind == "union")
                             base = f"{kind} {name}"
-                    f.typedefs.setdefault(name, base + ("*" if pointer else ""))
+                    f.typedefs.setdefault(name, base + "*" * pointer)
 
     def struct(self, node, name: str, body, is_union: bool) -> None:
         members: list[StructMember] = []
@@ -262,7 +262,7 @@ class _Extractor:
                 continue
             for d in declarators:
                 mname, pointer, dims = _declarator_name(d)
-                members.append(StructMember(mname, base, pointer, dims, bits))
+                members.append(StructMember(mname, base + "*" * max(pointer - 1, 0), pointer > 0, dims, bits))
         packed = "__packed" in self.original[body.end_byte:body.end_byte + 40].split(";")[0] or \
             "packed" in self.original[body.end_byte:body.end_byte + 60].split(";")[0]
         self.facts.structs.append(StructDef(name, is_union, tuple(members), node.start_point[0] + 1, packed))
@@ -501,13 +501,13 @@ def _params(plist) -> tuple[tuple[str, str], ...]:
                 out.append(("", type_text))
             continue
         name, pointer, _ = _declarator_name(decl)
-        out.append((name, type_text + ("*" if pointer else "")))
+        out.append((name, type_text + "*" * pointer))
     return tuple(out)
 
 
-def _declarator_name(node) -> tuple[str, bool, tuple]:
-    """(name, is_pointer, array dimensions IR) of a declarator."""
-    pointer = False
+def _declarator_name(node) -> tuple[str, int, tuple]:
+    """(name, pointer depth, array dimensions IR) of a declarator (`**p` has depth 2)."""
+    pointer = 0
     dims: list[tuple] = []
     for _ in range(12):
         if node is None:
@@ -516,7 +516,7 @@ def _declarator_name(node) -> tuple[str, bool, tuple]:
         if t in ("identifier", "field_identifier", "type_identifier"):
             return _text(node), pointer, tuple(dims)
         if t == "pointer_declarator":
-            pointer = True
+            pointer += 1
             node = node.child_by_field_name("declarator")
         elif t == "array_declarator":
             size = node.child_by_field_name("size")
@@ -526,7 +526,7 @@ def _declarator_name(node) -> tuple[str, bool, tuple]:
             node = node.child_by_field_name("declarator")
         elif t in ("function_declarator", "parenthesized_declarator", "attributed_declarator"):
             if t == "function_declarator":
-                pointer = True  # a function pointer member/variable
+                pointer = max(pointer, 1)  # a function pointer member/variable
             node = node.child_by_field_name("declarator") or (node.named_children[0] if node.named_children else None)
         else:
             return "", pointer, tuple(dims)

@@ -21,6 +21,7 @@ import networkx as nx
 from .facts import CallSite, FileFacts, FunctionFacts
 
 MAX_FIELD_CANDIDATES = 4
+_KEYWORDS = frozenset({"while", "for", "if", "switch", "return", "sizeof", "do", "case", "else"})
 
 
 @dataclass
@@ -137,7 +138,7 @@ def link(files: list[FileFacts]) -> Program:
                 if site.callee:
                     targets = resolved.get(site.callee)
                     if targets is None:
-                        if site.callee in ff.func_macros or site.callee in macro_names:
+                        if site.callee in ff.func_macros or site.callee in macro_names or site.callee in _KEYWORDS:
                             targets = []  # a macro invocation: it expands in place, it calls no function
                         else:
                             targets = _resolve_direct(site.callee, ff.path, static_in_file, by_name, header_statics)

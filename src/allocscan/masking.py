@@ -112,6 +112,23 @@ def _blanked(segment: str) -> str:
     return "".join("\n" if ch == "\n" else " " for ch in segment)
 
 
+_STATEMENT_BEFORE = frozenset(";{}):")
+_WHILE_TAIL_RE = re.compile(r"\}\s*(while_each_\w+)\s*\(")
+
+
+def _statement_position(text: str, start: int) -> bool:
+    """Is `start` where a statement begins (after `;`, `{`, `}`, `)`, a label, `else` or `do`)?"""
+    i = start - 1
+    while i >= 0 and text[i] in " \t\r\n":
+        i -= 1
+    if i < 0 or text[i] in _STATEMENT_BEFORE:
+        return True
+    word_end = i + 1
+    while i >= 0 and text[i] in _IDENT_CHARS:
+        i -= 1
+    return text[i + 1:word_end] in ("else", "do")
+
+
 def mask_source(text: str) -> Masked:
     edits: list[tuple[int, int, str]] = []  # (start, end, same-length replacement)
     lock_annotations: list[tuple[int, str, str]] = []
@@ -145,6 +162,8 @@ def mask_source(text: str) -> Masked:
         if not rest or rest[0] in ";,)=":
             continue  # an ordinary call
         name = text[start:end]
+        if not _statement_position(text, start):
+            continue  # `int for_each_thing(...) {` defines a function; it is no loop
         last_end = end
         if name in ("scoped_guard", "scoped_cond_guard"):
             args = text[paren + 1:close].split(",", 1)
@@ -152,6 +171,11 @@ def mask_source(text: str) -> Masked:
         elif len(name) < 5:
             continue
         edits.append((start, end, "while" + " " * (len(name) - 5)))
+
+    # `do { ... } while_each_thread(g, t);` is a do-while loop once the name reads `while`.
+    for m in _WHILE_TAIL_RE.finditer(text):
+        name = m.group(1)
+        edits.append((m.start(1), m.end(1), "while" + " " * (len(name) - 5)))
 
     if not edits:
         return Masked(text, lock_annotations, scoped)

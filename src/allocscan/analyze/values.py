@@ -250,7 +250,7 @@ class ValueAnalysis:
         if m:
             return const(int(m.group(1)) << {"": 0, "K": 10, "M": 20, "G": 30}[m.group(2)])
         mp = self._module_params.get((scope.file.path, name))
-        if mp is not None:
+        if mp is not None and not self._written_in_file(mp.name, scope.file):
             return self.module_param(mp, scope)
         key = ("ident", scope.file.path, name)
         if key in self.memo:
@@ -283,6 +283,11 @@ class ValueAnalysis:
                         value = join(value, self._assigned(a, Scope(scope.file, fn, scope.depth + 1, a.byte)))
             return value
         return TOP
+
+    @staticmethod
+    def _written_in_file(name: str, file: FileFacts) -> bool:
+        """A module parameter the driver assigns itself (usually a clamp at init) is not taken raw."""
+        return any(a.kind == "global" and a.target == name for fn in file.functions for a in fn.assignments)
 
     def module_param(self, mp, scope: Scope) -> Value:
         src = f"module_param:{mp.param_name}"
@@ -382,8 +387,14 @@ class ValueAnalysis:
                 value = TOP
             else:
                 value = None
+                here = driver_root(self.program.functions[node].path)
                 for caller, site in callers:
                     ref = self.program.functions[caller]
+                    if driver_root(ref.path) != here:
+                        # A caller in another subsystem: its value does not travel as proof
+                        # (hubs break chains); it only stops the interval from being bounded.
+                        value = TOP if value is None else join(value, TOP)
+                        continue
                     args = site.args if site.args is not None else tuple(ir_from_text(t) for t in split_args(site.args_text))
                     if index >= len(args):
                         v = TOP
@@ -463,13 +474,14 @@ class ValueAnalysis:
         cells = self.field_cells().get((struct, fname)) if struct else None
         if not cells:
             return TOP
-        dirs = {posixpath.dirname(path) for path, _, _ in cells}
-        here = posixpath.dirname(scope.file.path)
-        if len(dirs) > HUB_DIRECTORIES:
-            cells = [c for c in cells if posixpath.dirname(c[0]) == here]  # hubs: only this driver's writes
+        here = driver_root(scope.file.path)
+        roots = {driver_root(path) for path, _, _ in cells}
+        hub = len(roots) > 1 or len({posixpath.dirname(p) for p, _, _ in cells}) > HUB_DIRECTORIES
+        if hub:
+            cells = [c for c in cells if driver_root(c[0]) == here]  # hubs: only this driver's writes
             if not cells:
                 return TOP
-        key = ("field", struct, fname, here if len(dirs) > HUB_DIRECTORIES else "")
+        key = ("field", struct, fname, here if hub else "")
         if key in self.memo:
             return self.memo[key]
         if key in self.active:
@@ -672,6 +684,13 @@ class ValueAnalysis:
                 return const(size) if size is not None else TOP
         return TOP
 
+
+
+def driver_root(path: str) -> str:
+    """The driver a file belongs to, for chain limits: `drivers/usb/gadget`, `net/ethtool`, `mm`."""
+    parts = path.split("/")
+    depth = 3 if parts[0] in ("drivers", "sound", "arch") else 2
+    return "/".join(parts[:min(depth, len(parts) - 1)]) or parts[0]
 
 
 def _disjuncts(cond: tuple) -> list[tuple]:

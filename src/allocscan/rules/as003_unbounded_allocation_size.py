@@ -61,6 +61,8 @@ def max_bytes(analysis: Analysis, s) -> int | None:
         return None
     if s.family.max_bytes == "KMALLOC_MAX_SIZE":
         return kernel.kmalloc_max_size
+    if s.family.name in ("dma", "usb_coherent") and s.gfp and any(kernel.gfp.allows_blocking(g.mask) for g in s.gfp):
+        return None  # a blocking request may be served from CMA, which has no buddy-order limit
     if s.family.name in ("pages", "dma", "usb_coherent"):
         return kernel.page_size << kernel.max_order
     return None
@@ -85,7 +87,9 @@ def check(analysis: Analysis, options) -> list[Finding]:
                f"{human_bytes(limit)} '{s.site.callee}' can ever return")
         props = base_properties(s, analysis.kernel.release)
         props["maxOrder"] = None
-        out.append(Finding(ID, NAME, LEVEL, msg, s.path, s.site.line, s.site.col, s.site.end_col,
+        # A netlink policy (NLA_POLICY_RANGE/MAX) may bound the attribute; we do not read policies.
+        level = "note" if all(src.startswith("netlink:") for src in size.sources) else LEVEL
+        out.append(Finding(ID, NAME, level, msg, s.path, s.site.line, s.site.col, s.site.end_col,
                            s.function.name, s.fingerprint(ID), props, context_witness(s), value_witness(s, size),
                            fix=FIX))
     return out
