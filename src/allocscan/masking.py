@@ -123,6 +123,15 @@ def _statement_position(text: str, start: int) -> bool:
         i -= 1
     if i < 0 or text[i] in _STATEMENT_BEFORE:
         return True
+    if text[i] == "/" and i > 0 and text[i - 1] == "*":
+        return True  # after a comment
+    line_start = text.rfind("\n", 0, start) + 1
+    if not text[line_start:start].strip():
+        # First on its line: a statement unless the line before ends a declaration
+        # head (`static int\nfor_each_thing(...)`); directives end with identifiers too.
+        prev_start = text.rfind("\n", 0, max(line_start - 1, 0)) + 1
+        if text[prev_start:line_start].lstrip().startswith("#"):
+            return True
     word_end = i + 1
     while i >= 0 and text[i] in _IDENT_CHARS:
         i -= 1

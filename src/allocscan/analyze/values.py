@@ -73,8 +73,18 @@ def join(a: Value, b: Value) -> Value:
             return Value(0, None, a.sources | b.sources, a.steps or b.steps, True)
         return TOP
     hi = None if a.hi is None or b.hi is None else max(a.hi, b.hi)
-    steps = a.steps if (a.hi is None or (b.hi is not None and a.hi >= b.hi)) else b.steps
+    steps = a.steps if _witness_rank(a) >= _witness_rank(b) else b.steps
     return Value(min(a.lo, b.lo), hi, a.sources | b.sources, steps, True)
+
+
+_SETTABLE = ("configfs:", "sysfs:", "module_param:", "ioctl:", "debugfs:", "write:", "user:", "netlink:")
+
+
+def _witness_rank(v: Value) -> tuple:
+    """Which side's chain to show after a join: the one that makes the value big,
+    preferring a source a user sets (configfs, module parameter, ioctl) over device data."""
+    settable = any(src.startswith(_SETTABLE) for src in v.sources)
+    return (bool(v.steps), v.hi is None and bool(v.sources), settable, v.hi if v.hi is not None else 1 << 62)
 
 
 def _combine(a: Value, b: Value, lo: int, hi: int | None) -> Value:
@@ -87,6 +97,8 @@ def _combine(a: Value, b: Value, lo: int, hi: int | None) -> Value:
     if not known:
         return Value(0, None, a.sources | b.sources, steps, True)
     lo = max(lo, 0)
+    if hi is not None and hi >= 1 << 48:
+        hi = None  # a mask or wrap-around, not a size anyone could allocate
     if hi is not None and hi < lo:
         # Unsigned wrap-around (a subtraction that may go negative): nothing provable.
         return Value(0, None, a.sources | b.sources, steps, True) if a.sources or b.sources else TOP
@@ -174,6 +186,7 @@ class ValueAnalysis:
     kernel: KernelInfo
     memo: dict = field(default_factory=dict)
     active: set = field(default_factory=set)
+    cuts: int = 0  # cycles cut so far: a result computed across a cut is not memoised
 
     def __post_init__(self):
         self.layouts = Layouts(self._struct, self.program.typedefs, self._const_of)
@@ -256,13 +269,16 @@ class ValueAnalysis:
         if key in self.memo:
             return self.memo[key]
         if key in self.active:
+            self.cuts += 1
             return TOP
+        cuts = self.cuts
         self.active.add(key)
         try:
             value = self._file_level(name, scope)
         finally:
             self.active.discard(key)
-        self.memo[key] = value
+        if self.cuts == cuts:
+            self.memo[key] = value
         return value
 
     def _file_level(self, name: str, scope: Scope) -> Value:
@@ -309,7 +325,9 @@ class ValueAnalysis:
         if key in self.memo:
             return self.memo[key]
         if key in self.active:
+            self.cuts += 1
             return TOP
+        cuts = self.cuts
         self.active.add(key)
         try:
             value: Value | None = None
@@ -324,7 +342,8 @@ class ValueAnalysis:
                 value = TOP
         finally:
             self.active.discard(key)
-        self.memo[key] = value
+        if self.cuts == cuts:
+            self.memo[key] = value
         return value
 
     def _assigned(self, a, scope: Scope) -> Value:
@@ -371,6 +390,7 @@ class ValueAnalysis:
         fn = scope.fn
         index = next(i for i, (p, _) in enumerate(fn.params) if p == name)
         if scope.depth >= MAX_DEPTH:
+            self.cuts += 1  # truncated: whatever builds on this must not be memoised
             return TOP
         node = self.program.node_of.get(id(fn))
         if node is None:
@@ -379,7 +399,9 @@ class ValueAnalysis:
         if key in self.memo:
             return self.memo[key]
         if key in self.active:
+            self.cuts += 1
             return TOP
+        cuts = self.cuts
         self.active.add(key)
         try:
             callers = list(self.program.callers(node))
@@ -387,10 +409,10 @@ class ValueAnalysis:
                 value = TOP
             else:
                 value = None
-                here = driver_root(self.program.functions[node].path)
+                here = self.program.functions[node].path
                 for caller, site in callers:
                     ref = self.program.functions[caller]
-                    if driver_root(ref.path) != here:
+                    if not same_driver(ref.path, here):
                         # A caller in another subsystem: its value does not travel as proof
                         # (hubs break chains); it only stops the interval from being bounded.
                         value = TOP if value is None else join(value, TOP)
@@ -405,7 +427,8 @@ class ValueAnalysis:
                     value = v if value is None else join(value, v)
         finally:
             self.active.discard(key)
-        self.memo[key] = value
+        if self.cuts == cuts:
+            self.memo[key] = value
         return value
 
     # --- guards ------------------------------------------------------------------
@@ -470,22 +493,25 @@ class ValueAnalysis:
             src = f"usb-descriptor:{struct or '?'}.{fname}"
             return Value(0, 0xFFFF, frozenset({src}), ((f"device descriptor field {fname}", scope.file.path, 0),), True)
         if scope.depth >= MAX_DEPTH:
+            self.cuts += 1  # truncated: whatever builds on this must not be memoised
             return TOP
         cells = self.field_cells().get((struct, fname)) if struct else None
         if not cells:
             return TOP
-        here = driver_root(scope.file.path)
-        roots = {driver_root(path) for path, _, _ in cells}
-        hub = len(roots) > 1 or len({posixpath.dirname(p) for p, _, _ in cells}) > HUB_DIRECTORIES
+        here = scope.file.path
+        hub = not all(same_driver(path, here) for path, _, _ in cells) \
+            or len({posixpath.dirname(p) for p, _, _ in cells}) > HUB_DIRECTORIES
         if hub:
-            cells = [c for c in cells if driver_root(c[0]) == here]  # hubs: only this driver's writes
+            cells = [c for c in cells if same_driver(c[0], here)]  # hubs: only this driver's writes
             if not cells:
                 return TOP
-        key = ("field", struct, fname, here if hub else "")
+        key = ("field", struct, fname, posixpath.dirname(here) if hub else "")
         if key in self.memo:
             return self.memo[key]
         if key in self.active:
+            self.cuts += 1
             return TOP
+        cuts = self.cuts
         self.active.add(key)
         try:
             value = None
@@ -499,7 +525,8 @@ class ValueAnalysis:
         finally:
             self.active.discard(key)
         value = value or TOP
-        self.memo[key] = value
+        if self.cuts == cuts:
+            self.memo[key] = value
         return value
 
     def field_cells(self) -> dict[tuple[str, str], list]:
@@ -686,11 +713,15 @@ class ValueAnalysis:
 
 
 
-def driver_root(path: str) -> str:
-    """The driver a file belongs to, for chain limits: `drivers/usb/gadget`, `net/ethtool`, `mm`."""
-    parts = path.split("/")
-    depth = 3 if parts[0] in ("drivers", "sound", "arch") else 2
-    return "/".join(parts[:min(depth, len(parts) - 1)]) or parts[0]
+def same_driver(a: str, b: str) -> bool:
+    """Do two files belong to one driver: the same directory, or one directly inside the other
+    (drivers/usb/gadget and drivers/usb/gadget/function). Siblings such as two vendors under
+    drivers/net/ethernet are different drivers; so are net/core and net/ethtool."""
+    da, db = posixpath.dirname(a), posixpath.dirname(b)
+    if da == db:
+        return True
+    outer, inner = (da, db) if len(da) < len(db) else (db, da)
+    return outer.count("/") >= 2 and inner.startswith(outer + "/") and inner.count("/") == outer.count("/") + 1
 
 
 def _disjuncts(cond: tuple) -> list[tuple]:
