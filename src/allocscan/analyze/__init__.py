@@ -149,6 +149,7 @@ def _describe(a: Analysis, ff: FileFacts, fn: FunctionFacts, node: str, site: Ca
     kernel = a.kernel
     args = _args(site)
     scope = Scope(ff, fn, 0, site.byte)
+    a.values.start_site()
     call_text = f"{site.callee or site.field}({site.args_text})"
     family = fams.get(alloc.family) if alloc else None
 

@@ -187,6 +187,7 @@ class ValueAnalysis:
     memo: dict = field(default_factory=dict)
     active: set = field(default_factory=set)
     cuts: int = 0  # cycles cut so far: a result computed across a cut is not memoised
+    budget: int = 20000  # evaluation steps left for the current allocation site (start_site resets it)
 
     def __post_init__(self):
         self.layouts = Layouts(self._struct, self.program.typedefs, self._const_of)
@@ -198,7 +199,17 @@ class ValueAnalysis:
                 self._module_params[(ff.path, mp.name)] = mp
 
     # --- public ------------------------------------------------------------
+    STEPS_PER_SITE = 20000  # unmemoised re-evaluation is bounded: past this, unknown
+
+    def start_site(self) -> None:
+        """Give the next allocation site a fresh evaluation budget."""
+        self.budget = self.STEPS_PER_SITE
+
     def eval(self, ir: tuple, scope: Scope) -> Value:
+        self.budget -= 1
+        if self.budget < 0:
+            self.cuts += 1
+            return TOP
         kind = ir[0]
         if kind == "num":
             return const(ir[1])
