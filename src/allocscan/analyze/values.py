@@ -510,10 +510,13 @@ class ValueAnalysis:
         if not cells:
             return TOP
         here = scope.file.path
-        hub = not all(same_driver(path, here) for path, _, _ in cells) \
-            or len({posixpath.dirname(p) for p, _, _ in cells}) > HUB_DIRECTORIES
+        here_dir = posixpath.dirname(here)
+        dirs = {posixpath.dirname(p) for p, _, _ in cells}
+        hub = dirs != {here_dir} and (len(dirs) > HUB_DIRECTORIES or not all(same_driver(p, here) for p, _, _ in cells))
         if hub:
-            cells = [c for c in cells if same_driver(c[0], here)]  # hubs: only this driver's writes
+            # A field written by several drivers (net_device.mtu, usb_request.length) is
+            # not one variable: only the writes in the reader's own directory count.
+            cells = [c for c in cells if posixpath.dirname(c[0]) == here_dir]
             if not cells:
                 return TOP
         key = ("field", struct, fname, posixpath.dirname(here) if hub else "")
