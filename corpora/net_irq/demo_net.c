@@ -131,3 +131,16 @@ static void demo_setup_timer(struct demo_priv *priv)
 {
 	timer_setup(&priv->timer, demo_stats_timer, 0);
 }
+
+/* A gfp_t parameter that only records the mask does not allocate here. */
+static void demo_set_gfp(struct demo_priv *priv, gfp_t gfp)
+{
+	priv->alloc_flags = gfp;
+}
+
+static void demo_configure(struct demo_priv *priv)
+{
+	spin_lock(&priv->lock);
+	demo_set_gfp(priv, GFP_KERNEL); /* ok: AS002 (the mask is stored, nothing is allocated) */
+	spin_unlock(&priv->lock);
+}

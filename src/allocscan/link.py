@@ -50,6 +50,7 @@ class Program:
     _shared: dict[str, dict] = field(default_factory=dict)  # table -> name -> (path, value)
     _field_index: dict[str, tuple] = field(default_factory=dict)  # field -> (by struct, by directory)
     site_targets: dict[int, list[str]] = field(default_factory=dict)  # id(CallSite) -> callee nodes
+    allocating_gfp: set = field(default_factory=set)  # (node, param index) whose gfp_t reaches an allocator
 
     def callers(self, node: str):
         """(caller node, call site) pairs of direct and resolved calls to `node`."""

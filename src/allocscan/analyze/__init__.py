@@ -62,6 +62,7 @@ class Analysis:
 
 def analyze(program: Program, kernel: KernelInfo) -> Analysis:
     contexts = analyze_contexts(program)
+    program.allocating_gfp = allocating_gfp_params(program)
     values = ValueAnalysis(program, kernel)
     gfp = GfpAnalysis(program, kernel.gfp)
     result = Analysis(program, kernel, contexts, values, gfp)
@@ -98,6 +99,54 @@ GFP_NOT_ALLOCATING = frozenset({
 })
 
 
+def allocating_gfp_params(program: Program) -> set[tuple[str, int]]:
+    """(function node, parameter index) pairs whose gfp_t parameter reaches an allocation.
+
+    A fixed point over the call graph: a parameter allocates when the function
+    hands it to an allocator's gfp argument, or to an allocating parameter of
+    a callee, or to a callee outside the scan (assumed to allocate).
+    """
+    table = allocators()
+    gfp_params: dict[str, list[tuple[int, str]]] = {}
+    for node, ref in program.functions.items():
+        params = [(i, name) for i, (name, typ) in enumerate(ref.fn.params) if "gfp_t" in typ and name]
+        if params:
+            gfp_params[node] = params
+    result: set[tuple[str, int]] = set()
+    changed = True
+    while changed:
+        changed = False
+        for node, params in gfp_params.items():
+            fn = program.functions[node].fn
+            for index, name in params:
+                if (node, index) in result:
+                    continue
+                if _param_allocates(program, fn, name, table, result):
+                    result.add((node, index))
+                    changed = True
+    return result
+
+
+def _param_allocates(program: Program, fn: FunctionFacts, name: str, table, result) -> bool:
+    for site in fn.calls:
+        if site.args is None or name not in site.args_text:
+            continue
+        for k, arg in enumerate(site.args):
+            if name not in _names_in(arg):
+                continue
+            alloc = table.get(site.callee)
+            if alloc is not None and alloc.gfp == k:
+                return True
+            targets = program.site_targets.get(id(site))
+            if not targets:
+                if site.callee and not site.callee.isupper() and site.callee not in GFP_NOT_ALLOCATING:
+                    return True  # outside the scan: assume it allocates
+                continue
+            if any((t, k) in result for t in targets):
+                return True
+    return False
+
+
 def _passes_gfp(site: CallSite, kernel: KernelInfo, program: Program) -> bool:
     """A call with an argument written as a gfp mask (`usb_submit_urb(urb, GFP_KERNEL)`)."""
     if site.args is None or "GFP" not in site.args_text:
@@ -108,10 +157,9 @@ def _passes_gfp(site: CallSite, kernel: KernelInfo, program: Program) -> bool:
     index = _gfp_arg_index(site, kernel)
     if index is None:
         return False
-    defined = program.by_name.get(name)
-    if defined:  # the callee is in the scan: its parameter must really be a gfp_t
-        params = program.functions[defined[0]].fn.params
-        return index < len(params) and "gfp_t" in params[index][1]
+    targets = program.site_targets.get(id(site))
+    if targets:  # the callee is in the scan: that parameter must be a gfp_t that reaches an allocation
+        return any((t, index) in program.allocating_gfp for t in targets)
     return True
 
 
