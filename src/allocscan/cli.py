@@ -188,14 +188,8 @@ def cmd_diff(args) -> int:
         text = render_github(result.new)
     else:
         text = render_review(result.new, result.fixed, args.show_fixed)
-    if args.output:
-        try:
-            Path(args.output).write_text(text, encoding="utf-8")
-        except OSError as err:
-            print(f"allocscan: {args.output}: cannot write ({err.strerror})", file=sys.stderr)
-            return EXIT_ERROR
-    else:
-        sys.stdout.write(text)
+    if not _write_report(args.output, text):
+        return EXIT_ERROR
     print(f"allocscan: {len(result.new)} new, {len(result.fixed)} fixed, {len(result.unchanged)} unchanged "
           f"finding(s) in {time.perf_counter() - start:.1f}s", file=sys.stderr)
     if args.fail_on == "none":
@@ -305,17 +299,24 @@ def cmd_scan(args) -> int:
     return _emit(args, text, findings, fail_on, result, start, kernel)
 
 
+def _write_report(output: str | None, text: str) -> bool:
+    """Write to -o FILE or stdout; False (after one error line) when the file cannot be written."""
+    if not output:
+        sys.stdout.write(text)
+        return True
+    try:
+        Path(output).write_text(text, encoding="utf-8")
+    except OSError as err:
+        print(f"allocscan: {output}: cannot write ({err.strerror})", file=sys.stderr)
+        return False
+    return True
+
+
 def _emit(args, text, findings, fail_on, result, start, kernel) -> int:
     from .report.text import summary_line
 
-    if args.output:
-        try:
-            Path(args.output).write_text(text, encoding="utf-8")
-        except OSError as err:
-            print(f"allocscan: {args.output}: cannot write ({err.strerror})", file=sys.stderr)
-            return EXIT_ERROR
-    else:
-        sys.stdout.write(text)
+    if not _write_report(args.output, text):
+        return EXIT_ERROR
     seconds = time.perf_counter() - start
     print(summary_line(findings, result.stats.files, seconds), file=sys.stderr)
     if args.stats:
