@@ -238,7 +238,7 @@ def _progress_factory(enabled: bool):
 def cmd_scan(args) -> int:
     from .report.jsonout import render_json
     from .report.sarif import render_sarif
-    from .report.text import render_text, summary_line
+    from .report.text import render_text
     from .scan import ScanOptions, run_scan
 
     try:

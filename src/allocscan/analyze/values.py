@@ -23,7 +23,7 @@ import posixpath
 import re
 from dataclasses import dataclass, field
 
-from ..exprs import identifiers, ir_from_text, render, split_args
+from ..exprs import ir_from_text, render, split_args
 from ..facts import FileFacts, FunctionFacts
 from ..kernel.version import KernelInfo
 from ..link import Program
