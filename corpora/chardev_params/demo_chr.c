@@ -114,3 +114,20 @@ static int demo_for_each_buffer(int (*fn)(void *), void *data)
 {
 	return fn(data);
 }
+
+/* A size clamped by assignment is bounded after the clamp. */
+static int demo_fill_from_user(u32 __user *up)
+{
+	u32 len;
+	void *p;
+
+	if (get_user(len, up))
+		return -EFAULT;
+	if (len > SZ_4K) {
+		pr_warn("demo: clamping %u\n", len);
+		len = SZ_4K;
+	}
+	p = kmalloc(len, GFP_KERNEL); /* ok: AS003 (clamped) */
+	kfree(p);
+	return 0;
+}

@@ -379,9 +379,13 @@ class _Extractor:
             node = m["guard"][0]
             if node.child_by_field_name("alternative") is not None:
                 continue
-            if not _leaves(m["guard.body"][0]):
-                continue
             cond = _text(m["guard.cond"][0])[1:-1]
+            if not _leaves(m["guard.body"][0]):
+                # `if (len > MAX) len = MAX;` clamps: after it, len <= MAX as after a guard.
+                clamp = _clamp_condition(m["guard.cond"][0], m["guard.body"][0])
+                if clamp is None:
+                    continue
+                cond = clamp
             if not any(op in cond.replace("->", ".") for op in ("<", ">", "==", "!")):
                 continue  # `if (ret) return ret;` bounds nothing
             idx = self.enclosing(node.start_byte)
@@ -589,6 +593,37 @@ def _leaves(body) -> bool:
         stmts = [c for c in body.named_children if c.type != "comment"]
         return bool(stmts) and stmts[-1].type in ("return_statement", "goto_statement")
     return False
+
+
+def _clamp_condition(cond_node, body) -> str | None:
+    """For `if (x > C) { ...; x = ...; }` the condition `x > C` (as text), else None."""
+    inner = cond_node.named_children[0] if cond_node.named_child_count == 1 else None
+    if inner is None or inner.type != "binary_expression":
+        return None
+    op = inner.child_by_field_name("operator")
+    left, right = inner.child_by_field_name("left"), inner.child_by_field_name("right")
+    if op is None or left is None or right is None:
+        return None
+    op_text = _text(op)
+    if op_text in (">", ">="):
+        var, bound = left, right
+    elif op_text in ("<", "<="):
+        var, bound = right, left
+    else:
+        return None
+    if var.type not in ("identifier", "field_expression"):
+        return None
+    target = squash(_text(var))
+    stmts = [body] if body.type == "expression_statement" else (
+        [c for c in body.named_children if c.type == "expression_statement"] if body.type == "compound_statement" else [])
+    for stmt in stmts:
+        expr = stmt.named_children[0] if stmt.named_children else None
+        if expr is not None and expr.type == "assignment_expression":
+            lhs = expr.child_by_field_name("left")
+            operator = expr.child_by_field_name("operator")
+            if lhs is not None and squash(_text(lhs)) == target and operator is not None and _text(operator) == "=":
+                return f"{_text(var)} > {_text(bound)}"
+    return None
 
 
 def _first_arg(args_text: str) -> str:
