@@ -72,12 +72,12 @@ def discover(paths: list[str], excludes: tuple[str, ...] = (), kernel_version: s
             here = Path(dirpath)
             rel_dir = _rel(here, root)
             dirnames[:] = sorted(d for d in dirnames if not d.startswith(".")
-                                 and not _excluded(_join(rel_dir, d), all_excludes, top=(here == root)))
+                                 and not _excluded(_join(rel_dir, d), all_excludes))
             for name in filenames:
                 if not name.endswith(SOURCE_SUFFIXES if include_headers else (".c",)):
                     continue
                 rel_file = _join(rel_dir, name)
-                if _excluded(rel_file, tuple(excludes), top=False):
+                if _excluded(rel_file, tuple(excludes)):
                     continue
                 files.add(here / name)
 
@@ -110,7 +110,7 @@ def _join(rel_dir: str, name: str) -> str:
     return f"{rel_dir}/{name}" if rel_dir else name
 
 
-def _excluded(rel_path: str, patterns: tuple[str, ...], top: bool) -> bool:
+def _excluded(rel_path: str, patterns: tuple[str, ...]) -> bool:
     for pattern in patterns:
         pattern = pattern.rstrip("/")
         if rel_path == pattern or fnmatch.fnmatch(rel_path, pattern) or rel_path.startswith(pattern + "/"):

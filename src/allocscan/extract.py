@@ -11,6 +11,7 @@ the others keep their argument text, which `exprs.ir_from_text` parses on demand
 from __future__ import annotations
 
 import bisect
+from functools import lru_cache
 import hashlib
 import re
 
@@ -33,24 +34,20 @@ class InputError(Exception):
 # string, statement, attribute or empty include guard.
 _VALUE_DEFINE_RE = re.compile(r"^[\w\s()+\-*/%<>|&~^?:,.\[\]]+$")
 _SUPPRESS_RE = re.compile(r"allocscan:\s*ignore\b([^\n*]*)")
-_GFP_WORD_RE = re.compile(r"\b_*GFP_\w+")
-_INTERESTING_CALLS: frozenset[str] | None = None
 
 
+@lru_cache(maxsize=1)
 def _interesting_calls() -> frozenset[str]:
     """Calls whose arguments the analyses read (IR computed eagerly)."""
-    global _INTERESTING_CALLS
-    if _INTERESTING_CALLS is None:
-        names = set(allocators()) | set(contexts().registrations)
-        names |= {"module_param", "module_param_named", "module_param_array", "module_param_array_named",
-                  "module_param_cb", "kstrtoul", "kstrtouint", "kstrtoint", "kstrtol", "kstrtou32",
-                  "kstrtou16", "kstrtou8", "kstrtoull", "kstrtou64", "kstrtos32", "kstrtoint_from_user",
-                  "kstrtouint_from_user", "kstrtoul_from_user", "sscanf", "copy_from_user", "get_user",
-                  "__get_user", "nla_get_u8", "nla_get_u16", "nla_get_u32", "nla_get_u64", "nla_get_be16",
-                  "nla_get_be32", "le16_to_cpu", "le32_to_cpu", "be16_to_cpu", "be32_to_cpu",
-                  "usb_endpoint_maxp", "get_order", "memdup_user", "simple_write_to_buffer"}
-        _INTERESTING_CALLS = frozenset(names)
-    return _INTERESTING_CALLS
+    names = set(allocators()) | set(contexts().registrations)
+    names |= {"module_param", "module_param_named", "module_param_array", "module_param_array_named",
+              "module_param_cb", "kstrtoul", "kstrtouint", "kstrtoint", "kstrtol", "kstrtou32",
+              "kstrtou16", "kstrtou8", "kstrtoull", "kstrtou64", "kstrtos32", "kstrtoint_from_user",
+              "kstrtouint_from_user", "kstrtoul_from_user", "sscanf", "copy_from_user", "get_user",
+              "__get_user", "nla_get_u8", "nla_get_u16", "nla_get_u32", "nla_get_u64", "nla_get_be16",
+              "nla_get_be32", "le16_to_cpu", "le32_to_cpu", "be16_to_cpu", "be32_to_cpu",
+              "usb_endpoint_maxp", "get_order", "memdup_user", "simple_write_to_buffer"}
+    return frozenset(names)
 
 
 def _text(node) -> str:

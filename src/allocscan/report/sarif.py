@@ -122,8 +122,6 @@ def build_sarif(findings: list[Finding], warnings: list[str], category: str = "a
     # Write back what jschema_to_python dropped for equalling a default.
     for res, f in zip(doc["runs"][0]["results"], findings):
         res["level"] = f.level
-        if not res.get("results") and "properties" not in res:
-            res["properties"] = dict(f.properties)
     if absent:
         doc["runs"][0]["results"].extend(absent)
     for desc, r in zip(doc["runs"][0]["tool"]["driver"]["rules"], rules):

@@ -11,7 +11,6 @@ A `__GFP_NOWARN` request fails silently: the signature says so.
 
 from __future__ import annotations
 
-from ..kernel.tables import families
 from ..kernel.version import KernelInfo
 from ..rules.base import Finding
 
@@ -167,7 +166,6 @@ def _sleeping(finding: Finding, site, kernel: KernelInfo) -> list[str]:
 
 
 def attach_signatures(findings: list[Finding], sites_by_fp: dict[str, object], kernel: KernelInfo) -> None:
-    _ = families()
     for f in findings:
         site = sites_by_fp.get(f.fingerprint)
         if site is not None:

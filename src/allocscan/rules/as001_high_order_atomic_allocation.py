@@ -59,7 +59,7 @@ def check(analysis: Analysis, options) -> list[Finding]:
     gfp = kernel.gfp
     out = []
     for s in analysis.sites:
-        if s.allocator is None or not s.page_backed or s.order_hi is None and not s.size.unbounded:
+        if s.allocator is None or not s.page_backed or (s.order_hi is None and not s.size.unbounded):
             continue
         if not s.size.known or not s.gfp:
             continue
