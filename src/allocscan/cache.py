@@ -112,6 +112,10 @@ class FactsCache:
         return facts
 
     def put(self, sha: str, rel: str, facts) -> None:
+        self.put_pickled(sha, rel, pickle.dumps(facts, protocol=pickle.HIGHEST_PROTOCOL))
+
+    def put_pickled(self, sha: str, rel: str, blob: bytes) -> None:
+        """Store facts already pickled (workers pickle once, for the cache and the pipe)."""
         if self.directory is None:
             return
         path = self._path(sha, rel)
@@ -119,7 +123,7 @@ class FactsCache:
             path.parent.mkdir(parents=True, exist_ok=True)
             fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
             with os.fdopen(fd, "wb") as fh:
-                pickle.dump(facts, fh, protocol=pickle.HIGHEST_PROTOCOL)
+                fh.write(blob)
             os.replace(tmp, path)  # atomic: parallel writers never expose half a file
         except OSError:
             pass  # a read-only or full cache directory only costs speed

@@ -49,14 +49,26 @@ class Program:
     _by_dir: dict[str, list[FileFacts]] = field(default_factory=dict)
     _shared: dict[str, dict] = field(default_factory=dict)  # table -> name -> (path, value)
     _field_index: dict[str, tuple] = field(default_factory=dict)  # field -> (by struct, by directory)
-    site_targets: dict[int, list[str]] = field(default_factory=dict)  # id(CallSite) -> callee nodes
+    direct_targets: dict[str, dict[str, list[str]]] = field(default_factory=dict)  # path -> callee name -> nodes
+    indirect_targets: dict[int, list[str]] = field(default_factory=dict)  # id(CallSite) -> nodes
     allocating_gfp: set = field(default_factory=set)  # (node, param index) whose gfp_t reaches an allocator
 
+    def targets(self, site: CallSite, path: str) -> list[str]:
+        """The function nodes a call site in file `path` may reach (empty when none is in the scan)."""
+        if site.callee:
+            return self.direct_targets.get(path, {}).get(site.callee, [])
+        return self.indirect_targets.get(id(site), [])
+
     def callers(self, node: str):
-        """(caller node, call site) pairs of direct and resolved calls to `node`."""
+        """(caller node, call site) pairs of direct and resolved calls to `node`.
+
+        Edges do not store their call sites: the sites are found in the caller
+        when asked, for the few functions an analysis walks up from."""
         for pred in self.graph.predecessors(node):
-            for site in self.graph.edges[pred, node]["sites"]:
-                yield pred, site
+            ref = self.functions[pred]
+            for site in ref.fn.calls:
+                if node in self.targets(site, ref.file.path):
+                    yield pred, site
 
     def node_for(self, fn: FunctionFacts) -> str:
         return self.node_of[id(fn)]
@@ -124,45 +136,53 @@ def link(files: list[FileFacts]) -> Program:
             node = name if len(defs) == 1 else f"{name}@{ff.path}:{fn.line}"
             _add(graph, functions, by_name, node_of, node, ff, fn)
 
+    graph.add_nodes_from(functions)
     program = Program(files=files, graph=graph, functions=functions, by_name=dict(by_name),
                       node_of=node_of, bindings=defaultdict(list))
     _tables(program)
     _bindings(program, static_in_file)
 
+    # Call resolution is by name, once per (file, callee name); the edges keep
+    # only how they were resolved, and the sites stay in the functions' facts.
     edges: dict[tuple[str, str], dict] = {}
     macro_names = program.macro_names  # ALL_CAPS function-like macros: expanded, not called
     for ff in files:
-        resolved: dict[str, list[str]] = {}  # callee name -> targets, for this file
+        resolved = program.direct_targets[ff.path] = {}
         for fn in ff.functions:
             caller = node_of[id(fn)]
+            for name in {site.callee for site in fn.calls}:
+                targets = resolved.get(name)
+                if targets is None:
+                    if not name or name in ff.func_macros or name in macro_names or name in _KEYWORDS:
+                        targets = []  # a macro invocation: it expands in place, it calls no function
+                    else:
+                        targets = _resolve_direct(name, ff.path, static_in_file, by_name, header_statics)
+                    resolved[name] = targets
+                _add_edges(edges, caller, targets, "direct")
             for site in fn.calls:
-                if site.callee:
-                    targets = resolved.get(site.callee)
-                    if targets is None:
-                        if site.callee in ff.func_macros or site.callee in macro_names or site.callee in _KEYWORDS:
-                            targets = []  # a macro invocation: it expands in place, it calls no function
-                        else:
-                            targets = _resolve_direct(site.callee, ff.path, static_in_file, by_name, header_statics)
-                        resolved[site.callee] = targets
-                    kind = "direct"
-                else:
+                if not site.callee and site.field:
                     targets = _resolve_field(program, site, ff.path)
-                    kind = "indirect"
-                if not targets:
-                    continue
-                program.site_targets[id(site)] = targets
-                ambiguous = len(targets) > 1
-                for target in targets:
-                    data = edges.get((caller, target))
-                    if data is None:
-                        data = edges[(caller, target)] = {"sites": [], "kind": kind, "ambiguous": ambiguous}
-                    data["sites"].append(site)
+                    if targets:
+                        program.indirect_targets[id(site)] = targets
+                        _add_edges(edges, caller, targets, "indirect")
+        for name in [n for n, t in resolved.items() if not t]:
+            del resolved[name]
     graph.add_edges_from((u, v, d) for (u, v), d in edges.items())
     return program
 
 
+def _add_edges(edges: dict, caller: str, targets: list[str], kind: str) -> None:
+    ambiguous = len(targets) > 1
+    for target in targets:
+        data = edges.get((caller, target))
+        if data is None:
+            edges[(caller, target)] = {"kind": kind, "ambiguous": ambiguous}
+        elif kind == "direct" and data["kind"] == "indirect":
+            data["kind"] = "direct"  # a direct call proves the edge; an indirect one only may
+            data["ambiguous"] = ambiguous
+
+
 def _add(graph, functions, by_name, node_of, node, ff, fn) -> None:
-    graph.add_node(node)
     functions[node] = FunctionRef(ff, fn)
     by_name[fn.name].append(node)
     node_of[id(fn)] = node

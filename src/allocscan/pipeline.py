@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import pickle
 import sys
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
@@ -39,8 +40,11 @@ class ExtractResult:
     stats: ExtractStats = field(default_factory=ExtractStats)
 
 
-def _work(item: tuple[str, str, str | None]) -> tuple[str, FileFacts | None, str | None]:
-    """Worker: extract one file and store it in the cache."""
+def _work(item: tuple[str, str, str | None]) -> tuple[str, bytes | None, str | None]:
+    """Worker: extract one file, store it in the cache, and return it pickled.
+
+    The facts are pickled once, for both the cache file and the pipe back to
+    the main process, rather than once for each."""
     abs_path, rel, cache_dir = item
     try:
         data = Path(abs_path).read_bytes()
@@ -51,8 +55,9 @@ def _work(item: tuple[str, str, str | None]) -> tuple[str, FileFacts | None, str
         return rel, None, f"{rel}: cannot read ({err.strerror})"
     except RecursionError:
         return rel, None, f"{rel}: nesting too deep to parse; file skipped"
-    FactsCache.at(cache_dir).put(facts.sha, rel, facts)
-    return rel, facts, None
+    blob = pickle.dumps(facts, protocol=pickle.HIGHEST_PROTOCOL)
+    FactsCache.at(cache_dir).put_pickled(facts.sha, rel, blob)
+    return rel, blob, None
 
 
 def extract_all(files: list[Path], rel_of, cache: FactsCache, jobs: int, progress=None) -> ExtractResult:
@@ -83,15 +88,15 @@ def extract_all(files: list[Path], rel_of, cache: FactsCache, jobs: int, progres
         else:
             todo.append((str(path), rel, cache_dir))
 
-    def take(rel: str, facts: FileFacts | None, warning: str | None) -> None:
+    def take(rel: str, blob: bytes | None, warning: str | None) -> None:
         if progress:
             progress(1)
-        if facts is None:
+        if blob is None:
             result.warnings.append(warning or f"{rel}: skipped")
             stats.skipped += 1
             return
         stats.parsed += 1
-        by_rel[rel] = facts
+        by_rel[rel] = pickle.loads(blob)
 
     if jobs <= 1 or len(todo) < 8:
         for item in todo:

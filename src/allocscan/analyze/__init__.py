@@ -76,7 +76,7 @@ def analyze(program: Program, kernel: KernelInfo) -> Analysis:
                 key = site.callee or "->" + site.field
                 ordinals[key] = ordinals.get(key, -1) + 1
                 alloc = table.get(site.callee)
-                if alloc is None and not _passes_gfp(site, kernel, program):
+                if alloc is None and not _passes_gfp(site, ff.path, kernel, program):
                     continue
                 try:
                     result.sites.append(_describe(result, ff, fn, node, site, alloc, fams, ordinals[key]))
@@ -117,17 +117,17 @@ def allocating_gfp_params(program: Program) -> set[tuple[str, int]]:
     while changed:
         changed = False
         for node, params in gfp_params.items():
-            fn = program.functions[node].fn
+            ref = program.functions[node]
             for index, name in params:
                 if (node, index) in result:
                     continue
-                if _param_allocates(program, fn, name, table, result):
+                if _param_allocates(program, ref.path, ref.fn, name, table, result):
                     result.add((node, index))
                     changed = True
     return result
 
 
-def _param_allocates(program: Program, fn: FunctionFacts, name: str, table, result) -> bool:
+def _param_allocates(program: Program, path: str, fn: FunctionFacts, name: str, table, result) -> bool:
     for site in fn.calls:
         if site.args is None or name not in site.args_text:
             continue
@@ -137,7 +137,7 @@ def _param_allocates(program: Program, fn: FunctionFacts, name: str, table, resu
             alloc = table.get(site.callee)
             if alloc is not None and alloc.gfp == k:
                 return True
-            targets = program.site_targets.get(id(site))
+            targets = program.targets(site, path)
             if not targets:
                 if site.callee and not site.callee.isupper() and site.callee not in GFP_NOT_ALLOCATING:
                     return True  # outside the scan: assume it allocates
@@ -147,7 +147,7 @@ def _param_allocates(program: Program, fn: FunctionFacts, name: str, table, resu
     return False
 
 
-def _passes_gfp(site: CallSite, kernel: KernelInfo, program: Program) -> bool:
+def _passes_gfp(site: CallSite, path: str, kernel: KernelInfo, program: Program) -> bool:
     """A call with an argument written as a gfp mask (`usb_submit_urb(urb, GFP_KERNEL)`)."""
     if site.args is None or "GFP" not in site.args_text:
         return False
@@ -157,7 +157,7 @@ def _passes_gfp(site: CallSite, kernel: KernelInfo, program: Program) -> bool:
     index = _gfp_arg_index(site, kernel)
     if index is None:
         return False
-    targets = program.site_targets.get(id(site))
+    targets = program.targets(site, path)
     if targets:  # the callee is in the scan: that parameter must be a gfp_t that reaches an allocation
         return any((t, index) in program.allocating_gfp for t in targets)
     return True

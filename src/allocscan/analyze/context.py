@@ -107,7 +107,7 @@ def analyze_contexts(program: Program) -> ContextAnalysis:
 def _push_callees(program: Program, node: str, ref, site: CallSite, w: Witness, hops: int, push) -> None:
     held_by_lock = w.steps and w.steps[0].kind == "acquire"
     quiet = contexts().quiet_functions
-    for target in program.site_targets.get(id(site), ()):
+    for target in program.targets(site, ref.path):
         if program.functions[target].fn.name in quiet:
             continue  # boot/halt paths: not atomic in the sense that matters to the allocator
         if held_by_lock and program.functions[target].fn.lock_releases:

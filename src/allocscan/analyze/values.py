@@ -192,6 +192,7 @@ class ValueAnalysis:
     def __post_init__(self):
         self.layouts = Layouts(self._struct, self.program.typedefs, self._const_of)
         self._field_cells: dict[tuple[str, str], list] | None = None
+        self._cells_by_reader: dict[tuple[str, str, str], tuple[list, bool]] = {}
         self._module_params: dict[tuple[str, str], object] = {}
         self._file_by_path = {ff.path: ff for ff in self.program.files}
         for ff in self.program.files:
@@ -506,20 +507,10 @@ class ValueAnalysis:
         if scope.depth >= MAX_DEPTH:
             self.cuts += 1  # truncated: whatever builds on this must not be memoised
             return TOP
-        cells = self.field_cells().get((struct, fname)) if struct else None
+        cells, hub = self._cells_seen_from(struct, fname, scope.file.path) if struct else (None, False)
         if not cells:
             return TOP
-        here = scope.file.path
-        here_dir = posixpath.dirname(here)
-        dirs = {posixpath.dirname(p) for p, _, _ in cells}
-        hub = dirs != {here_dir} and (len(dirs) > HUB_DIRECTORIES or not all(same_driver(p, here) for p, _, _ in cells))
-        if hub:
-            # A field written by several drivers (net_device.mtu, usb_request.length) is
-            # not one variable: only the writes in the reader's own directory count.
-            cells = [c for c in cells if posixpath.dirname(c[0]) == here_dir]
-            if not cells:
-                return TOP
-        key = ("field", struct, fname, posixpath.dirname(here) if hub else "")
+        key = ("field", struct, fname, posixpath.dirname(scope.file.path) if hub else "")
         if key in self.memo:
             return self.memo[key]
         if key in self.active:
@@ -529,7 +520,7 @@ class ValueAnalysis:
         self.active.add(key)
         try:
             value = None
-            for path, fn, a in cells:
+            for path, _, fn, a in cells:
                 v = self.eval(a.value, Scope(self._file_by_path[path], fn, scope.depth + 1, a.byte))
                 if a.op != "=":
                     v = Value(0, None, v.sources, v.steps, True) if v.sources else TOP
@@ -544,15 +535,35 @@ class ValueAnalysis:
         return value
 
     def field_cells(self) -> dict[tuple[str, str], list]:
+        """(struct type, field) -> every assignment to it in the tree: (path, directory, function, assignment)."""
         if self._field_cells is None:
             cells: dict[tuple[str, str], list] = {}
             for ff in self.program.files:
+                directory = posixpath.dirname(ff.path)
                 for fn in ff.functions:
                     for a in fn.assignments:
                         if a.kind == "field" and a.struct_type:
-                            cells.setdefault((a.struct_type, a.target), []).append((ff.path, fn, a))
+                            cells.setdefault((a.struct_type, a.target), []).append((ff.path, directory, fn, a))
             self._field_cells = cells
         return self._field_cells
+
+    def _cells_seen_from(self, struct: str, fname: str, here: str) -> tuple[list, bool]:
+        """The writes of `struct.fname` that count for a reader in file `here`, and whether
+        the field is a hub. A field written by several drivers (net_device.mtu,
+        usb_request.length) is not one variable: only the writes in the reader's own
+        directory count. Cached per reader directory: hub fields are read thousands of times."""
+        here_dir = posixpath.dirname(here)
+        key = (struct, fname, here_dir)
+        seen = self._cells_by_reader.get(key)
+        if seen is None:
+            cells = self.field_cells().get((struct, fname)) or []
+            dirs = {d for _, d, _, _ in cells}
+            hub = dirs != {here_dir} and (len(dirs) > HUB_DIRECTORIES
+                                          or not all(same_driver(p, here) for p, _, _, _ in cells))
+            if hub:
+                cells = [c for c in cells if c[1] == here_dir]
+            seen = self._cells_by_reader[key] = (cells, hub)
+        return seen
 
     def struct_of_expr(self, ir: tuple, scope: Scope) -> str:
         """Struct type of an expression (the receiver of `->`/`.`), or ''."""
