@@ -24,6 +24,12 @@ struct demo_priv {
 	void *stats;
 	void *jumbo;
 	struct work_struct reset_work;
+	void *filter;
+};
+
+enum demo_filter_op {
+	DEMO_FILTER_ADD = 1,
+	DEMO_FILTER_DEL = 2,
 };
 
 static void demo_refill(struct demo_priv *priv, gfp_t gfp)
@@ -142,5 +148,70 @@ static void demo_configure(struct demo_priv *priv)
 {
 	spin_lock(&priv->lock);
 	demo_set_gfp(priv, GFP_KERNEL); /* ok: AS002 (the mask is stored, nothing is allocated) */
+	spin_unlock(&priv->lock);
+}
+
+/*
+ * A helper that may sleep only when its caller says so: the constant the
+ * caller passes decides which of its calls run.
+ */
+static int demo_sync_filter(struct demo_priv *priv, bool may_sleep)
+{
+	if (!may_sleep)
+		return 0;
+	priv->filter = kzalloc(RX_BUF_LEN, GFP_KERNEL); /* expect: AS002 */
+	return priv->filter ? 0 : -ENOMEM;
+}
+
+static void demo_filter_op(struct demo_priv *priv, int op)
+{
+	if (op == DEMO_FILTER_ADD)
+		priv->filter = kmalloc(64, GFP_KERNEL); /* ok: AS002 (only the DEMO_FILTER_DEL caller is atomic) */
+	else
+		kfree(priv->filter);
+}
+
+static void demo_tx_timeout_locked(struct demo_priv *priv)
+{
+	spin_lock(&priv->lock);
+	demo_sync_filter(priv, false);	/* the kzalloc above is not reached from here */
+	demo_filter_op(priv, DEMO_FILTER_DEL);
+	spin_unlock(&priv->lock);
+}
+
+static void demo_resync(struct demo_priv *priv)
+{
+	spin_lock_irq(&priv->lock);
+	demo_sync_filter(priv, true);	/* but it is from here */
+	spin_unlock_irq(&priv->lock);
+}
+
+/* gfp_any() tests in_softirq(): GFP_ATOMIC under spin_lock_bh(), GFP_KERNEL under spin_lock_irqsave(). */
+static void demo_stats_bh(struct demo_priv *priv)
+{
+	spin_lock_bh(&priv->lock);
+	priv->stats = kmalloc(64, gfp_any()); /* ok: AS002 (BH disabled: gfp_any() is GFP_ATOMIC) */
+	spin_unlock_bh(&priv->lock);
+}
+
+static void demo_stats_irqsave(struct demo_priv *priv)
+{
+	unsigned long flags;
+
+	spin_lock_irqsave(&priv->lock, flags);
+	priv->stats = kmalloc(64, gfp_any()); /* expect: AS002 */
+	spin_unlock_irqrestore(&priv->lock, flags);
+}
+
+/* A mask chosen by a flag the caller knows: the author's choice per path. */
+static void demo_fill_rx(struct demo_priv *priv, bool atomic)
+{
+	priv->jumbo = kmalloc(RX_BUF_LEN, atomic ? GFP_ATOMIC : GFP_KERNEL); /* ok: AS002 */
+}
+
+static void demo_rx_refill_locked(struct demo_priv *priv)
+{
+	spin_lock(&priv->lock);
+	demo_fill_rx(priv, true);
 	spin_unlock(&priv->lock);
 }

@@ -65,6 +65,9 @@ def decode_source(path: str, data: bytes) -> str:
         raise InputError(f"{path}:{line}: invalid UTF-8 (byte 0x{data[err.start]:02x}); file skipped") from None
 
 
+_IDENT_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
 def extract_file(path: str, data: bytes) -> FileFacts:
     """Parse `data` (the content of `path`) and return its facts."""
     text = decode_source(path, data)
@@ -374,6 +377,7 @@ class _Extractor:
     def guards(self) -> None:
         for m in self.m["guard"]:
             node = m["guard"][0]
+            self._branch_on_parameter(m)
             if node.child_by_field_name("alternative") is not None:
                 continue
             cond = _text(m["guard.cond"][0])[1:-1]
@@ -391,6 +395,30 @@ class _Extractor:
                 continue
             self.facts.functions[idx].guards.append(Guard(
                 cond, node.start_point[0] + 1, node.end_byte, parent.start_byte, parent.end_byte))
+
+    def _branch_on_parameter(self, m) -> None:
+        """Record an `if` whose condition reads a parameter: a caller passing a constant
+        (`fasync_helper(fd, filp, 0, ...)`, `set_rx_mode(dev, false)`) may make one
+        of its branches dead, and the calls in it unreachable from that caller."""
+        node = m["guard"][0]
+        idx = self.enclosing(node.start_byte)
+        if idx < 0:
+            return
+        fn = self.facts.functions[idx]
+        cond = _text(m["guard.cond"][0])[1:-1]
+        names = set(_IDENT_RE.findall(cond))
+        if not any(p in names for p, _ in fn.params):
+            return
+        body = m["guard.body"][0]
+        alternative = node.child_by_field_name("alternative")
+        parent = node.parent
+        if alternative is not None:
+            else_range = (alternative.start_byte, alternative.end_byte)
+        elif _leaves(body) and parent is not None:
+            else_range = (node.end_byte, parent.end_byte)  # after `if (!on) return ...;`
+        else:
+            else_range = (0, 0)
+        fn.branches.append((cond, body.start_byte, body.end_byte) + else_range)
 
     # --- lock states -----------------------------------------------------
     def lock_states(self) -> None:

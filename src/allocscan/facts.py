@@ -84,6 +84,9 @@ class FunctionFacts:
     returns: list[tuple] = field(default_factory=list)  # IR of returned expressions
     entry_locks: tuple[str, ...] = ()  # from __must_hold()/__releases() annotations
     lock_releases: tuple[str, ...] = ()  # lock classes it drops without taking them (caller's lock)
+    # `if`s whose condition reads a parameter: (condition, then start, then end,
+    # else start, else end) in bytes; else is (0, 0) when there is none.
+    branches: list[tuple[str, int, int, int, int]] = field(default_factory=list)
     has_error: bool = False  # the parse tree of this function holds an ERROR node
     start_byte: int = 0
     end_byte: int = 0

@@ -137,6 +137,7 @@ def link(files: list[FileFacts]) -> Program:
             _add(graph, functions, by_name, node_of, node, ff, fn)
 
     graph.add_nodes_from(functions)
+    locations = {node: ref.file.path for node, ref in functions.items()}
     program = Program(files=files, graph=graph, functions=functions, by_name=dict(by_name),
                       node_of=node_of, bindings=defaultdict(list))
     _tables(program)
@@ -156,7 +157,8 @@ def link(files: list[FileFacts]) -> Program:
                     if not name or name in ff.func_macros or name in macro_names or name in _KEYWORDS:
                         targets = []  # a macro invocation: it expands in place, it calls no function
                     else:
-                        targets = _resolve_direct(name, ff.path, static_in_file, by_name, header_statics)
+                        targets = _resolve_direct(name, ff.path, static_in_file, by_name, header_statics,
+                                                  locations)
                     resolved[name] = targets
                 _add_edges(edges, caller, targets, "direct")
             for site in fn.calls:
@@ -188,14 +190,35 @@ def _add(graph, functions, by_name, node_of, node, ff, fn) -> None:
     node_of[id(fn)] = node
 
 
-def _resolve_direct(name, path, static_in_file, by_name, header_statics) -> list[str]:
+def _resolve_direct(name, path, static_in_file, by_name, header_statics, locations) -> list[str]:
     local = static_in_file.get((path, name))
     if local is not None:
         return [local]
-    candidates = [n for n in by_name.get(name, ()) if "::" not in n]
+    arch = _arch_of(path)
+    candidates = [n for n in by_name.get(name, ()) if "::" not in n and _links_with(arch, locations[n])]
     if candidates:
         return candidates
-    return header_statics.get(name, [])[:1]  # a static inline from a header
+    statics = [n for n in header_statics.get(name, ()) if _links_with(arch, locations[n])]
+    return statics[:1]  # a static inline from a header
+
+
+TARGET_ARCH = "x86"  # the layout and constants are x86_64's (LP64)
+
+
+def _arch_of(path: str) -> str | None:
+    """`arch/powerpc/mm/ioremap.c` -> "powerpc"; None outside arch/."""
+    if path.startswith("arch/"):
+        parts = path.split("/", 2)
+        return parts[1] if len(parts) > 2 else None
+    return None
+
+
+def _links_with(caller_arch: str | None, callee_path: str) -> bool:
+    """Can a caller built for `caller_arch` (None: generic code) link to a definition in
+    `callee_path`? One kernel image holds generic code and one architecture: powerpc
+    code never calls hexagon's ioremap(), and generic code sees the target's."""
+    callee_arch = _arch_of(callee_path)
+    return callee_arch is None or callee_arch == (caller_arch or TARGET_ARCH)
 
 
 def _tables(program: Program) -> None:

@@ -21,8 +21,10 @@ from dataclasses import dataclass, field
 from ..facts import CallSite
 from ..kernel.tables import contexts
 from ..link import Program
+from .branches import BranchOracle, Signature
 
 MAX_HOPS = 4  # calls followed from a lock or entry point; longer chains do not convince
+MAX_VARIANTS = 4  # signatures (constant arguments) kept apart per function; more merge into "unknown"
 
 
 @dataclass(frozen=True)
@@ -42,12 +44,35 @@ class Witness:
     hops: int = 0
 
 
+def context_kinds(w: Witness) -> set[str]:
+    """What kind of atomic context a witness proves: "hardirq", "softirq", or per lock
+    held "bh" (spin_lock_bh, local_bh_disable), "irq" (spin_lock_irqsave, local_irq_*)
+    or "preempt" (spin_lock, preempt_disable, rcu_read_lock)."""
+    if w.reason.startswith(("hardirq", "nmi")):
+        return {"hardirq"}
+    if w.reason.startswith("softirq"):
+        return {"softirq"}
+    kinds = set()
+    for text in [s.text for s in w.steps if s.kind == "acquire"] or [w.reason]:
+        if "_bh" in text:
+            kinds.add("bh")
+        elif "_irq" in text:
+            kinds.add("irq")
+        else:
+            kinds.add("preempt")
+    return kinds
+
+
 @dataclass
 class ContextAnalysis:
     program: Program
     atomic: dict[str, Witness] = field(default_factory=dict)  # function node -> why it may run atomically
     process_entries: dict[str, str] = field(default_factory=dict)  # node -> "workqueue (INIT_WORK)" ...
     entries: dict[str, list[Witness]] = field(default_factory=dict)
+    # node -> [(signature, witness)], best first: the constants the witness's last call
+    # passed, which may make some of the function's calls unreachable on that path.
+    variants: dict[str, list[tuple[Signature, Witness]]] = field(default_factory=dict)
+    oracle: BranchOracle | None = None
 
     def site_context(self, fn_node: str, site: CallSite) -> Witness | None:
         """Why this call site may run in atomic context, or None."""
@@ -59,11 +84,15 @@ class ContextAnalysis:
             steps = tuple(Step("acquire", f"{ref.fn.name}: {desc} - atomic from here", ref.path, line, col)
                           for desc, line, col in site.lock_sites if desc in held)
             return Witness(grade, f"{held[0]} held in {ref.fn.name}()" + ("" if must else " on some paths"), steps)
-        return self.atomic.get(fn_node)
+        for sig, w in self.variants.get(fn_node, ()):
+            if self.oracle is None or not self.oracle.dead(fn_node, sig, site):
+                return w
+        return None
 
 
 def analyze_contexts(program: Program) -> ContextAnalysis:
     result = ContextAnalysis(program)
+    oracle = result.oracle = BranchOracle(program)
     tables = contexts()
     _registrations(program, result, tables)
     _field_bindings(program, result, tables)
@@ -72,10 +101,12 @@ def analyze_contexts(program: Program) -> ContextAnalysis:
     heap: list = []
     counter = 0
 
-    def push(node: str, w: Witness) -> None:
+    def push(node: str, w: Witness, sig: Signature = ()) -> None:
         nonlocal counter
         counter += 1
-        heapq.heappush(heap, (0 if w.grade == "must" else 1, w.hops, counter, node, w))
+        if len(result.variants.get(node, ())) >= MAX_VARIANTS:
+            sig = ()
+        heapq.heappush(heap, (0 if w.grade == "must" else 1, w.hops, counter, node, sig, w))
 
     for node, witnesses in result.entries.items():
         for w in witnesses:
@@ -86,25 +117,34 @@ def analyze_contexts(program: Program) -> ContextAnalysis:
         for site in ref.fn.calls:
             if site.locks[0] or site.locks[1]:
                 w = result.site_context(node, site)
-                _push_callees(program, node, ref, site, w, 1, push)
+                _push_callees(program, oracle, node, (), ref, site, w, 1, push)
 
     # Best-first fixed point: "must" before "may", fewer hops first; the first
-    # witness a function receives is its best one.
+    # witness a function receives is its best one. A function entered with
+    # constant arguments is kept apart per signature (up to MAX_VARIANTS), so
+    # that `f(dev, false)` does not reach what only `f(dev, true)` reaches.
+    settled: set[tuple[str, Signature]] = set()
     while heap:
-        _, _, _, node, w = heapq.heappop(heap)
-        if node in result.atomic:
+        _, _, _, node, sig, w = heapq.heappop(heap)
+        if (node, sig) in settled or (node, ()) in settled:
             continue
-        result.atomic[node] = w
+        settled.add((node, sig))
+        result.atomic.setdefault(node, w)
+        result.variants.setdefault(node, []).append((sig, w))
         if w.hops >= MAX_HOPS:
             continue
         ref = program.functions[node]
         for site in ref.fn.calls:
-            if not (site.locks[0] or site.locks[1]):  # locked sites were seeded with their own reason
-                _push_callees(program, node, ref, site, w, w.hops + 1, push)
+            if site.locks[0] or site.locks[1]:
+                continue  # locked sites were seeded with their own reason
+            if sig and oracle.dead(node, sig, site):
+                continue  # a branch the caller's constants rule out
+            _push_callees(program, oracle, node, sig, ref, site, w, w.hops + 1, push)
     return result
 
 
-def _push_callees(program: Program, node: str, ref, site: CallSite, w: Witness, hops: int, push) -> None:
+def _push_callees(program: Program, oracle: BranchOracle, node: str, sig: Signature, ref, site: CallSite,
+                  w: Witness, hops: int, push) -> None:
     held_by_lock = w.steps and w.steps[0].kind == "acquire"
     quiet = contexts().quiet_functions
     for target in program.targets(site, ref.path):
@@ -117,7 +157,7 @@ def _push_callees(program: Program, node: str, ref, site: CallSite, w: Witness, 
         data = program.graph.edges[node, target]
         grade = "may" if data["ambiguous"] or data["kind"] == "indirect" else w.grade
         step = Step("call", f"{ref.fn.name}() calls {_name(program, target)}()", ref.path, site.line, site.col)
-        push(target, Witness(grade, w.reason, w.steps + (step,), hops))
+        push(target, Witness(grade, w.reason, w.steps + (step,), hops), oracle.signature(node, sig, site, target))
 
 
 def _name(program: Program, node: str) -> str:

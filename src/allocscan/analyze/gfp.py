@@ -28,14 +28,14 @@ class GfpAlt:
     origin: tuple[str, int, str] | None = None  # (path, line, function) of the call that passed it
     conditional: bool = False  # one arm of a ternary or of several assignments
     via: tuple[str, ...] = ()  # parameter hops, for the witness
-    by_context: bool = False  # chosen at run time by in_interrupt()/in_softirq()/gfp_any()
+    by_context: str = ""  # the context test that chose it at run time: "in_interrupt", "in_softirq" (gfp_any) ...
 
 
 _GFP_HELPERS = {
-    # helpers that return a gfp chosen at run time: both arms, conditional
-    "gfp_any": ("GFP_ATOMIC", "GFP_KERNEL"),
-    "current_gfp_context": ("GFP_KERNEL",),
-    "sk_gfp_mask": None,
+    # helpers that return a gfp chosen at run time: both arms, conditional,
+    # with the context test they use
+    "gfp_any": (("GFP_ATOMIC", "GFP_KERNEL"), "in_softirq"),
+    "current_gfp_context": (("GFP_KERNEL",), ""),
 }
 
 
@@ -73,11 +73,11 @@ class GfpAnalysis:
             b = self.alternatives(ir[3], scope, depth)
             if a is None or b is None:
                 return None
-            by_context = bool(_CONTEXT_TESTS & _callees(ir[1]))
+            by_context = ",".join(sorted(_CONTEXT_TESTS & _callees(ir[1])))
             return _dedupe([GfpAlt(x.mask, x.text, x.origin, True, x.via, by_context or x.by_context) for x in a + b])
-        if kind == "call" and ir[1] in _GFP_HELPERS and _GFP_HELPERS[ir[1]]:
-            names = _GFP_HELPERS[ir[1]]
-            return [GfpAlt(self.table.masks[n], n, None, len(names) > 1, (), len(names) > 1)
+        if kind == "call" and ir[1] in _GFP_HELPERS:
+            names, test = _GFP_HELPERS[ir[1]]
+            return [GfpAlt(self.table.masks[n], n, None, len(names) > 1, (), test)
                     for n in names if n in self.table.masks]
         if kind == "unk" and ir[1]:
             reparsed = ir_from_text(ir[1])
@@ -143,6 +143,8 @@ class GfpAnalysis:
         return result
 
 
+# Context tests a gfp choice may use, and the atomic contexts that decide each
+# one (so that the author's choice picks the non-blocking arm there).
 _CONTEXT_TESTS = {"in_interrupt", "in_softirq", "in_irq", "in_hardirq", "in_atomic", "irqs_disabled",
                   "in_task", "preemptible", "in_serving_softirq", "softirq_count"}
 
@@ -165,3 +167,21 @@ def _dedupe(alts: list[GfpAlt]) -> list[GfpAlt]:
     for a in alts:
         seen.setdefault((a.mask, a.origin, a.conditional, a.by_context), a)
     return list(seen.values())[:MAX_ALTERNATIVES]
+
+
+_DECIDED_BY = {
+    "hardirq": {"in_interrupt", "in_irq", "in_hardirq", "in_atomic", "irqs_disabled", "in_task", "preemptible"},
+    "softirq": {"in_interrupt", "in_softirq", "in_serving_softirq", "softirq_count", "in_atomic", "in_task",
+                "preemptible"},
+    "bh": {"in_interrupt", "in_softirq", "softirq_count", "in_atomic", "in_task", "preemptible"},
+    "irq": {"irqs_disabled", "in_atomic", "preemptible"},
+    "preempt": {"in_atomic", "preemptible"},
+}
+
+
+def context_decides(tests: str, context_kind: str) -> bool:
+    """Does a context of this kind ("hardirq", "softirq", "bh", "irq", "preempt") make
+    any of the run-time tests in `tests` answer "atomic"? gfp_any() (in_softirq())
+    under spin_lock_bh() picks GFP_ATOMIC; under spin_lock_irqsave() it picks GFP_KERNEL."""
+    decided = _DECIDED_BY.get(context_kind, set())
+    return any(t in decided for t in tests.split(",") if t)

@@ -31,10 +31,14 @@ spin_lock_irqsave(&priv->lock, flags);
 or `GFP_ATOMIC` when the allocation must happen under the lock.
 
 ## Known problems
-The lock analysis is path-insensitive: a lock held on only some paths gives
-a warning, not an error. A gfp chosen at run time by a flag or by
-`in_interrupt()` is reported as a note. Lock wrappers in other files are
-not followed.
+A lock held on only some paths gives a warning, not an error. A gfp chosen
+at run time between an atomic and a blocking mask (`atomic ? GFP_ATOMIC :
+GFP_KERNEL`) is taken as the author's choice per path and not reported;
+one chosen by `in_interrupt()`/`gfp_any()` is reported only where that test
+picks the blocking mask (gfp_any() under spin_lock_irqsave()). Calls behind
+a branch that the caller's constant arguments rule out (`if (!may_sleep)
+return;` reached as `f(dev, false)`) are not followed. Lock wrappers in
+other files are not followed.
 
 ## Options
 `--max-hops` is fixed at 4 calls between the lock or entry point and the call.
@@ -46,6 +50,8 @@ Documentation/core-api/memory-allocation.rst; kernel/sched/core.c `__might_resch
 from __future__ import annotations
 
 from ..analyze import Analysis
+from ..analyze.context import context_kinds
+from ..analyze.gfp import context_decides
 from .base import Finding, base_properties, context_witness
 
 ID = "AS002"
@@ -86,8 +92,12 @@ def check(analysis: Analysis, options) -> list[Finding]:
                 continue
             if not locked_here:
                 blocking = local
-            if all(g.by_context for g in blocking) and ctx.reason.startswith(("hardirq", "softirq", "nmi")):
-                continue  # gfp_any()/in_interrupt() picks GFP_ATOMIC in an interrupt: correct there
+            kinds = context_kinds(ctx)
+            if all(g.by_context and any(context_decides(g.by_context, k) for k in kinds) for g in blocking):
+                continue  # gfp_any()/in_interrupt() picks GFP_ATOMIC in this context: correct here
+            if any(not gfp.allows_blocking(g.mask) for g in s.gfp) and \
+                    all(g.conditional and not g.by_context and g.origin is None for g in blocking):
+                continue  # `atomic ? GFP_ATOMIC : GFP_KERNEL`: the author chose per path
             conditional = any(g.conditional for g in blocking) or len(blocking) < len(s.gfp)
             via_caller = all(g.origin is not None for g in blocking)
             names = " or ".join(dict.fromkeys(g.text for g in blocking))

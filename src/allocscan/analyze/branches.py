@@ -1,0 +1,188 @@
+"""Branches decided by constant arguments: calls a caller's constants make unreachable.
+
+`fasync_helper(fd, filp, 0, fapp)` never reaches `fasync_add_entry()`, which
+sits behind `if (!on) return fasync_remove_entry(...);`, and
+`kaweth_async_set_rx_mode(kaweth, false)` never reaches the
+`usb_control_msg()` behind `if (!may_sleep) return;`. The context analysis
+carries with each witness the constants its last call passed (a signature:
+parameter name -> value); this module evaluates the callee's `if` conditions
+under them and says which of its calls are dead on that path.
+
+Three-valued throughout: a condition that reads anything not known is
+"unknown" and its branches stay live. Only a proven-false branch is pruned.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..exprs import ir_from_text, split_args
+from ..facts import CallSite
+from ..link import Program
+
+NONZERO = "nonzero"  # known to be non-zero, value unknown: `&list`, a string literal
+MAX_CONST_DEPTH = 3
+
+Signature = tuple[tuple[str, object], ...]  # sorted (parameter name, value) pairs
+
+
+@dataclass
+class _BranchInfo:
+    branches: list[tuple[tuple, int, int, int, int]]  # (condition IR, then start/end, else start/end)
+    params: frozenset[str]  # parameters some condition reads
+
+
+class BranchOracle:
+    def __init__(self, program: Program):
+        self.program = program
+        self._info: dict[str, _BranchInfo] = {}
+
+    def info(self, node: str) -> _BranchInfo:
+        info = self._info.get(node)
+        if info is None:
+            fn = self.program.functions[node].fn
+            names = {p for p, _ in fn.params}
+            branches, used = [], set()
+            for cond_text, ts, te, es, ee in fn.branches:
+                cond = ir_from_text(cond_text)
+                read = _identifiers(cond) & names
+                if read:
+                    branches.append((cond, ts, te, es, ee))
+                    used |= read
+            info = self._info[node] = _BranchInfo(branches, frozenset(used))
+        return info
+
+    def signature(self, caller: str, caller_sig: Signature, site: CallSite, callee: str) -> Signature:
+        """The constants `site` (in `caller`, itself reached with `caller_sig`) passes to the
+        parameters of `callee` that its branch conditions read."""
+        info = self.info(callee)
+        if not info.params:
+            return ()
+        args = site.args if site.args is not None else tuple(ir_from_text(t) for t in split_args(site.args_text))
+        env = dict(caller_sig)
+        path = self.program.functions[caller].path
+        out = []
+        for i, (pname, _) in enumerate(self.program.functions[callee].fn.params):
+            if pname in info.params and i < len(args):
+                value = self.value(args[i], env, path)
+                if value is not None:
+                    out.append((pname, value))
+        return tuple(sorted(out, key=lambda kv: kv[0]))
+
+    def dead(self, node: str, sig: Signature, site: CallSite) -> bool:
+        """Is `site` in `node` unreachable when `node` is entered with `sig`?"""
+        if not sig:
+            return False
+        info = self.info(node)
+        if not info.branches:
+            return False
+        env = dict(sig)
+        path = self.program.functions[node].path
+        for cond, ts, te, es, ee in info.branches:
+            if ts <= site.byte < te:
+                if self.truth(cond, env, path) is False:
+                    return True
+            elif es <= site.byte < ee:
+                if self.truth(cond, env, path) is True:
+                    return True
+        return False
+
+    # --- three-valued evaluation ------------------------------------------
+    def truth(self, ir: tuple, env: dict, path: str) -> bool | None:
+        kind = ir[0]
+        if kind == "un" and ir[1] == "!":
+            inner = self.truth(ir[2], env, path)
+            return None if inner is None else not inner
+        if kind == "bin" and ir[1] in ("&&", "||"):
+            left, right = self.truth(ir[2], env, path), self.truth(ir[3], env, path)
+            if ir[1] == "&&":
+                if left is False or right is False:
+                    return False
+                return True if left and right else None
+            if left is True or right is True:
+                return True
+            return False if left is False and right is False else None
+        value = self.value(ir, env, path)
+        if value is None:
+            return None
+        return True if value == NONZERO else bool(value)
+
+    def value(self, ir: tuple, env: dict, path: str, depth: int = 0):
+        """An int, NONZERO, or None when unknown."""
+        kind = ir[0]
+        if kind == "num":
+            return ir[1]
+        if kind == "id":
+            name = ir[1]
+            if name in env:
+                return env[name]
+            if name in ("true", "false", "NULL"):
+                return 1 if name == "true" else 0
+            return self._constant(name, path, depth)
+        if kind in ("addr", "str"):
+            return NONZERO
+        if kind == "cast":
+            return self.value(ir[2], env, path, depth)
+        if kind == "call" and ir[1] in ("likely", "unlikely", "!!") and len(ir[2]) == 1:
+            return self.value(ir[2][0], env, path, depth)
+        if kind == "un" and ir[1] == "!":
+            truth = self.truth(ir[2], env, path)
+            return None if truth is None else int(not truth)
+        if kind == "bin":
+            return self._binary(ir, env, path, depth)
+        return None
+
+    def _binary(self, ir: tuple, env: dict, path: str, depth: int):
+        op = ir[1]
+        if op in ("&&", "||"):
+            truth = self.truth(ir, env, path)
+            return None if truth is None else int(truth)
+        left, right = self.value(ir[2], env, path, depth), self.value(ir[3], env, path, depth)
+        if left is None or right is None:
+            return None
+        if NONZERO in (left, right):
+            other = right if left == NONZERO else left
+            if op in ("==", "!=") and other == 0:  # `head != NULL`
+                return int(op == "!=")
+            return None
+        try:
+            return {
+                "==": lambda: int(left == right), "!=": lambda: int(left != right),
+                "<": lambda: int(left < right), ">": lambda: int(left > right),
+                "<=": lambda: int(left <= right), ">=": lambda: int(left >= right),
+                "&": lambda: left & right, "|": lambda: left | right,
+                "+": lambda: left + right, "-": lambda: left - right,
+                "<<": lambda: left << right if 0 <= right < 64 else None,
+            }.get(op, lambda: None)()
+        except TypeError:
+            return None
+
+    def _constant(self, name: str, path: str, depth: int):
+        """An enumerator or object-like #define with a constant value."""
+        if depth >= MAX_CONST_DEPTH:
+            return None
+        for table in ("enums", "defines"):
+            found = self.program.lookup(table, name, path)
+            if found is not None:
+                ir = found[1] if table == "enums" else ir_from_text(found[1])
+                if not isinstance(ir, tuple):
+                    return None
+                value = self.value(ir, {}, found[0], depth + 1)
+                return value if isinstance(value, int) else None
+        return None
+
+
+def _identifiers(ir: tuple) -> set[str]:
+    out: set[str] = set()
+    stack = [ir]
+    while stack:
+        n = stack.pop()
+        if not isinstance(n, tuple) or not n:
+            continue
+        if n[0] == "id":
+            out.add(n[1])
+        elif n[0] == "call":
+            stack.extend(n[2])
+        else:
+            stack.extend(x for x in n[1:] if isinstance(x, tuple))
+    return out
