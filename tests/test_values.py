@@ -67,3 +67,91 @@ int c(u32 __user *up) {
 def test_unknown_is_not_big():
     v = sizes(("drv/c.c", "void *f(struct x *p) { return kmalloc(p->len, GFP_ATOMIC); }"))
     assert not v["f"].known
+
+
+def test_a_bounded_user_value_joined_with_an_unknown_is_unknown():
+    """`len` is the user's up to 4096, or something else we cannot see: not "unbounded user input"."""
+    v = sizes(("drv/a.c", """
+struct demo { u32 depth; };
+static void *f(struct demo *d, u16 n, int other)
+{
+    u32 len = n;
+    if (other)
+        len = d->depth + other;
+    return kmalloc(len, GFP_KERNEL);
+}
+ssize_t store(struct device *dev, struct device_attribute *attr, const char *buf, size_t count)
+{
+    u16 n;
+    if (kstrtou16(buf, 0, &n)) return -EINVAL;
+    return (ssize_t)f(dev_get_drvdata(dev), n, count);
+}
+void *g(struct demo *d, unsigned int a, unsigned int b)
+{
+    return kmalloc(a - b, GFP_KERNEL);
+}
+"""))
+    assert not v["f"].known
+    assert not v["g"].sources  # an unsigned wrap-around is not the user's doing
+
+
+def test_checks_against_bounds_we_cannot_see_make_the_value_unknown():
+    v = sizes(("drv/a.c", """
+struct demo { u32 fw_size; };
+ssize_t dbg_write(struct file *file, const char __user *ubuf, size_t count, loff_t *ppos)
+{
+    struct demo *d = file->private_data;
+    u32 off, len;
+    if (sscanf(ubuf, "%x,%x", &off, &len) != 2) return -EINVAL;
+    if (off + len > d->fw_size) return -EINVAL;
+    return (ssize_t)kzalloc(len, GFP_KERNEL);
+}
+ssize_t dbg_write2(struct file *file, const char __user *ubuf, size_t count, loff_t *ppos)
+{
+    u32 off, len;
+    if (sscanf(ubuf, "%x,%x", &off, &len) != 2) return -EINVAL;
+    if (off + len > SZ_64K) return -EINVAL;
+    return (ssize_t)kzalloc(len, GFP_KERNEL);
+}
+"""))
+    assert not v["dbg_write"].sources or v["dbg_write"].hi is not None
+    assert v["dbg_write2"].hi == 65536 and v["dbg_write2"].sources
+
+
+def test_a_store_inside_a_range_check_is_bounded_by_it():
+    v = sizes(("drv/a.c", """
+struct demo { u32 queues; };
+static int demo_queues_init(struct demo *d, u32 val)
+{
+    if (val >= 1 && val <= 64) {
+        d->queues = val;
+        return 0;
+    }
+    d->queues = 8;
+    return -EINVAL;
+}
+ssize_t queues_store(struct device *dev, struct device_attribute *attr, const char *buf, size_t count)
+{
+    struct demo *d = dev_get_drvdata(dev);
+    u32 val;
+    if (kstrtou32(buf, 0, &val)) return -EINVAL;
+    return demo_queues_init(d, val);
+}
+void *alloc_queues(struct demo *d) { return kcalloc(d->queues, 4096, GFP_KERNEL); }
+"""))
+    assert v["alloc_queues"].hi == 64 * 4096
+
+
+def test_a_module_parameter_checked_at_init_is_bounded_everywhere():
+    v = sizes(("drv/a.c", """
+static unsigned int max_data = 4096;
+module_param(max_data, uint, 0444);
+static int __init demo_init(void)
+{
+    if (max_data < 4 || max_data > 0x10000)
+        return -EINVAL;
+    return 0;
+}
+void *msg_alloc(void) { return kmalloc(max_data, GFP_KERNEL); }
+"""))
+    assert v["msg_alloc"].hi == 0x10000 and v["msg_alloc"].sources

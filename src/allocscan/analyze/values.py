@@ -69,12 +69,26 @@ def const(n: int) -> Value:
 
 def join(a: Value, b: Value) -> Value:
     if not a.known or not b.known:
-        if a.sources or b.sources:  # a user source still reaches the result
-            return Value(0, None, a.sources | b.sources, a.steps or b.steps, True)
+        # A user source still reaches the result, but it only makes the result
+        # unbounded if it is unbounded itself: [0, 100] from the user joined with
+        # something unknown is unknown, not "user-controlled without a bound".
+        user = [v for v in (a, b) if v.known and v.sources and v.hi is None]
+        if user:
+            return Value(0, None, a.sources | b.sources, user[0].steps, True)
         return TOP
     hi = None if a.hi is None or b.hi is None else max(a.hi, b.hi)
     steps = a.steps if _witness_rank(a) >= _witness_rank(b) else b.steps
-    return Value(min(a.lo, b.lo), hi, a.sources | b.sources, steps, True)
+    return _unbounded_by_user_only(Value(min(a.lo, b.lo), hi, a.sources | b.sources, steps, True), (a, b))
+
+
+def _unbounded_by_user_only(v: Value, operands: tuple[Value, ...]) -> Value:
+    """An unbounded result keeps its user sources only when a user-controlled operand
+    is unbounded itself; otherwise the missing bound is not the user's doing."""
+    if v.hi is not None or not v.sources:
+        return v
+    if any(o.sources and o.hi is None for o in operands):
+        return v
+    return Value(v.lo, None, frozenset(), (), True)
 
 
 _SETTABLE = ("configfs:", "sysfs:", "module_param:", "ioctl:", "debugfs:", "write:", "user:", "netlink:")
@@ -100,9 +114,10 @@ def _combine(a: Value, b: Value, lo: int, hi: int | None) -> Value:
     if hi is not None and hi >= 1 << 48:
         hi = None  # a mask or wrap-around, not a size anyone could allocate
     if hi is not None and hi < lo:
-        # Unsigned wrap-around (a subtraction that may go negative): nothing provable.
-        return Value(0, None, a.sources | b.sources, steps, True) if a.sources or b.sources else TOP
-    return Value(lo, hi, a.sources | b.sources, steps, True)
+        # Unsigned wrap-around (a subtraction that may go negative): nothing provable,
+        # and not the user's doing either.
+        return TOP
+    return _unbounded_by_user_only(Value(lo, hi, a.sources | b.sources, steps, True), (a, b))
 
 
 def _mul(x, y):
@@ -328,8 +343,22 @@ class ValueAnalysis:
         type_max = {"byte": 0xFF, "short": 0x7FFF, "ushort": 0xFFFF, "int": 0x7FFFFFFF, "uint": 0xFFFFFFFF,
                     "bool": 1, "invbool": 1}.get(mp.type_name)
         if type_max is not None and type_max <= 0xFFFF:
-            return Value(0, type_max, frozenset({src}), (step,), True)
-        return Value(min(lo, 0) if lo else 0, None, frozenset({src}), (step,), True)
+            value = Value(0, type_max, frozenset({src}), (step,), True)
+        else:
+            value = Value(min(lo, 0) if lo else 0, None, frozenset({src}), (step,), True)
+        return self._validated_in_file(mp.name, value, scope)
+
+    def _validated_in_file(self, name: str, value: Value, scope: Scope) -> Value:
+        """A module parameter checked where the module starts (`if (max_data_size > 0x10000)
+        return -EINVAL;` in its init function) is bounded by that check everywhere."""
+        for fn in scope.file.functions:
+            for g in fn.guards:
+                if name not in g.cond_text:
+                    continue
+                narrowed = self.narrow(name, value, Scope(scope.file, fn, scope.depth + 1, g.end_byte))
+                if narrowed is not value:
+                    return narrowed
+        return value
 
     def local(self, name: str, scope: Scope) -> Value:
         fn = scope.fn
@@ -445,23 +474,37 @@ class ValueAnalysis:
 
     # --- guards ------------------------------------------------------------------
     def narrow(self, text: str, value: Value, scope: Scope) -> Value:
-        """Apply `if (x > MAX) return ...;` guards that precede the program point."""
+        """Apply what the control flow proves at the program point: `if (x > MAX) return ...;`
+        guards before it, and the conditions of the `if` branches around it."""
         fn = scope.fn
-        if fn is None or not scope.at_byte or not fn.guards or not value.known:
+        if fn is None or not scope.at_byte or not value.known or not (fn.guards or fn.branches):
             return value
-        lo, hi = value.lo, value.hi
+        at = scope.at_byte
+        false_here: list[tuple] = []  # comparisons known to be false at this point
         for g in fn.guards:
-            if not (g.end_byte <= scope.at_byte and g.block_start <= scope.at_byte < g.block_end):
+            if g.end_byte <= at and g.block_start <= at < g.block_end:
+                false_here.extend(_disjuncts(g.cond))
+        for cond_text, ts, te, es, ee in fn.branches:
+            if ts <= at < te:  # inside `if (cond) { ... }`: each conjunct is true
+                false_here.extend(_negated(c) for c in _conjuncts(ir_from_text(cond_text)))
+            elif es <= at < ee:  # in its else (or after it, when its body leaves)
+                false_here.extend(_disjuncts(ir_from_text(cond_text)))
+        lo, hi, capped_unseen = value.lo, value.hi, False
+        for cmp in false_here:
+            if cmp is None:
                 continue
-            for cmp in _disjuncts(g.cond):
-                bound = self._leaving_bound(cmp, text, Scope(scope.file, fn, scope.depth + 1, g.end_byte - 1))
-                if bound is None:
-                    continue
-                kind, n = bound
-                if kind == "hi":
-                    hi = n if hi is None else min(hi, n)
-                else:
-                    lo = max(lo, n)
+            bound = self._leaving_bound(cmp, text, Scope(scope.file, fn, scope.depth + 1, 0))
+            if bound is None:
+                continue
+            kind, n = bound
+            if kind == "hi" and n is None:
+                capped_unseen = True  # `if (len > fw_size) return`: bounded, by something we cannot see
+            elif kind == "hi":
+                hi = n if hi is None else min(hi, n)
+            else:
+                lo = max(lo, n)
+        if hi is None and capped_unseen:
+            return TOP  # validated against a bound we cannot evaluate: unknown, not unbounded
         if (lo, hi) == (value.lo, value.hi):
             return value
         if hi is not None and hi < lo:
@@ -469,30 +512,31 @@ class ValueAnalysis:
         return Value(lo, hi, value.sources, value.steps, True)
 
     def _leaving_bound(self, cmp: tuple, text: str, scope: Scope):
+        """What `cmp` being false says about the expression `text`: ("hi", n), ("lo", n),
+        ("hi", None) for an upper bound we cannot evaluate, or None."""
         if cmp[0] == "un" and cmp[1] == "!" and render(cmp[2]) == text:
             return ("lo", 1)
         if cmp[0] != "bin" or cmp[1] not in (">", ">=", "<", "<=", "=="):
             return None
         op, left, right = cmp[1], cmp[2], cmp[3]
-        if render(right) == text and render(left) != text:
+        if text in _summands(right) and text not in _summands(left):
             op = {">": "<", ">=": "<=", "<": ">", "<=": ">=", "==": "=="}[op]
             left, right = right, left
-        if render(left) != text:
+        terms = _summands(left)
+        if text not in terms:
             return None
-        if op == "==":
-            c = self.eval(right, scope)
-            return ("lo", 1) if c.known and c.hi == 0 else None
+        alone = len(terms) == 1
         c = self.eval(right, scope)
-        if not c.known or c.hi is None or c.lo != c.hi:
+        if op == "==":
+            return ("lo", 1) if alone and c.known and c.hi == 0 else None
+        if op in (">", ">="):
+            # `off + len > limit` leaving: len <= limit (sizes are not negative)
+            if not c.known or c.hi is None:
+                return ("hi", None)
+            return ("hi", c.hi if op == ">" else max(c.hi - 1, 0))
+        if not alone or not c.known or c.lo != c.hi:
             return None
-        n = c.lo
-        if op == ">":
-            return ("hi", n)
-        if op == ">=":
-            return ("hi", max(n - 1, 0))
-        if op == "<":
-            return ("lo", n)
-        return ("lo", n + 1)  # x <= C leaves: after it x > C
+        return ("lo", c.lo) if op == "<" else ("lo", c.lo + 1)  # x <= C leaves: after it x > C
 
     # --- fields -----------------------------------------------------------------
     def field(self, ir: tuple, scope: Scope) -> Value:
@@ -510,7 +554,7 @@ class ValueAnalysis:
         cells, hub = self._cells_seen_from(struct, fname, scope.file.path) if struct else (None, False)
         if not cells:
             return TOP
-        key = ("field", struct, fname, posixpath.dirname(scope.file.path) if hub else "")
+        key = ("field", struct, fname, scope.file.path if hub else "")
         if key in self.memo:
             return self.memo[key]
         if key in self.active:
@@ -551,9 +595,10 @@ class ValueAnalysis:
         """The writes of `struct.fname` that count for a reader in file `here`, and whether
         the field is a hub. A field written by several drivers (net_device.mtu,
         usb_request.length) is not one variable: only the writes in the reader's own
-        directory count. Cached per reader directory: hub fields are read thousands of times."""
+        file count (drivers/net/ holds dozens of drivers in one directory). Cached per
+        reader: hub fields are read thousands of times."""
         here_dir = posixpath.dirname(here)
-        key = (struct, fname, here_dir)
+        key = (struct, fname, here)
         seen = self._cells_by_reader.get(key)
         if seen is None:
             cells = self.field_cells().get((struct, fname)) or []
@@ -561,7 +606,7 @@ class ValueAnalysis:
             hub = dirs != {here_dir} and (len(dirs) > HUB_DIRECTORIES
                                           or not all(same_driver(p, here) for p, _, _, _ in cells))
             if hub:
-                cells = [c for c in cells if c[1] == here_dir]
+                cells = [c for c in cells if c[0] == here]
             seen = self._cells_by_reader[key] = (cells, hub)
         return seen
 
@@ -747,6 +792,38 @@ def same_driver(a: str, b: str) -> bool:
         return True
     outer, inner = (da, db) if len(da) < len(db) else (db, da)
     return outer.count("/") >= 2 and inner.startswith(outer + "/") and inner.count("/") == outer.count("/") + 1
+
+
+def _conjuncts(cond: tuple) -> list[tuple]:
+    """`a && b && c` -> [a, b, c]: inside `if (cond)` each one holds."""
+    if cond[0] == "bin" and cond[1] == "&&":
+        return _conjuncts(cond[2]) + _conjuncts(cond[3])
+    return [cond]
+
+
+_NEGATED = {">": "<=", ">=": "<", "<": ">=", "<=": ">", "!=": "=="}
+
+
+def _negated(cmp: tuple) -> tuple | None:
+    """The comparison that is false when `cmp` is true (None when there is no such form)."""
+    if cmp[0] == "bin" and cmp[1] in _NEGATED:
+        return ("bin", _NEGATED[cmp[1]], cmp[2], cmp[3])
+    if cmp[0] == "un" and cmp[1] == "!":
+        return None
+    return None
+
+
+def _summands(ir: tuple) -> list[str]:
+    """The rendered terms of a sum: `off + len` -> ["off + len", "off", "len"]... the whole, then its terms."""
+    out = [render(ir)]
+    stack = [ir]
+    while stack:
+        n = stack.pop()
+        if n[0] == "bin" and n[1] == "+":
+            stack.extend((n[2], n[3]))
+        elif n is not ir:
+            out.append(render(n))
+    return out
 
 
 def _disjuncts(cond: tuple) -> list[tuple]:

@@ -77,6 +77,8 @@ def check(analysis: Analysis, options) -> list[Finding]:
         limit = max_bytes(analysis, s)
         if limit is None:
             continue
+        if s.gfp and all(analysis.kernel.gfp.has(g.mask, "__GFP_NOWARN") for g in s.gfp):
+            continue  # the author expects it to fail: no warning, a plain -ENOMEM, handled
         if size.hi is not None and size.hi <= limit:
             continue
         if size.lo > limit:
