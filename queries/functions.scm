@@ -10,3 +10,8 @@
 (if_statement
   condition: (parenthesized_expression) @guard.cond
   consequence: (_) @guard.body) @guard
+
+; Switches on a parameter: a caller passing a constant reaches only its case.
+(switch_statement
+  condition: (parenthesized_expression) @switch.cond
+  body: (compound_statement) @switch.body) @switch

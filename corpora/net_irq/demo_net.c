@@ -215,3 +215,38 @@ static void demo_rx_refill_locked(struct demo_priv *priv)
 	demo_fill_rx(priv, true);
 	spin_unlock(&priv->lock);
 }
+
+/* A switch on a parameter: the constant the caller passes picks one case. */
+static void demo_event(struct demo_priv *priv, enum demo_filter_op op)
+{
+	switch (op) {
+	case DEMO_FILTER_ADD:
+		priv->filter = kzalloc(RX_BUF_LEN, GFP_KERNEL); /* ok: AS002 (only reached with DEMO_FILTER_ADD) */
+		break;
+	case DEMO_FILTER_DEL:
+		kfree(priv->filter);
+		priv->filter = NULL;
+		break;
+	}
+}
+
+static void demo_link_down_locked(struct demo_priv *priv)
+{
+	spin_lock(&priv->lock);
+	demo_event(priv, DEMO_FILTER_DEL);
+	spin_unlock(&priv->lock);
+}
+
+/* A helper that strips the reclaim bits from what it is given never blocks. */
+static void *demo_trace_alloc(struct demo_priv *priv, gfp_t flags)
+{
+	flags &= ~(__GFP_DIRECT_RECLAIM | __GFP_KSWAPD_RECLAIM);
+	return kmalloc(64, flags);
+}
+
+static void demo_trace_locked(struct demo_priv *priv)
+{
+	spin_lock(&priv->lock);
+	priv->stats = demo_trace_alloc(priv, GFP_KERNEL); /* ok: AS002 (the callee masks the mask) */
+	spin_unlock(&priv->lock);
+}

@@ -104,6 +104,7 @@ class _Extractor:
         self.calls()
         self.assignments()
         self.guards()
+        self.switches()
         self.lock_states()
         self.module_params()
         self.suppressions()
@@ -420,6 +421,37 @@ class _Extractor:
             else_range = (0, 0)
         fn.branches.append((cond, body.start_byte, body.end_byte) + else_range)
 
+    def switches(self) -> None:
+        """Record each case of a `switch` on a parameter as a branch: its statements run
+        only when the parameter equals one of the labels that reach them (its own, and
+        those of the cases above that fall through into it)."""
+        for m in self.m["switch"]:
+            node = m["switch"][0]
+            idx = self.enclosing(node.start_byte)
+            if idx < 0:
+                continue
+            fn = self.facts.functions[idx]
+            value = _text(m["switch.cond"][0])[1:-1].strip()
+            if not any(p in set(_IDENT_RE.findall(value)) for p, _ in fn.params):
+                continue
+            cases = [c for c in m["switch.body"][0].named_children if c.type == "case_statement"]
+            labels = [c.child_by_field_name("value") for c in cases]
+            if any(lbl is None for lbl in labels[:-1]) and labels[-1] is not None:
+                continue  # `default:` in the middle: leave the switch alone
+            reaching: list[str] = []
+            for case, label in zip(cases, labels):
+                if label is None:  # default: none of the labels matched (unless fallen into)
+                    if reaching:
+                        break
+                    others = " || ".join(f"({value}) == ({_text(x)})" for x in labels if x is not None)
+                    if others:
+                        fn.branches.append((f"!({others})", case.start_byte, case.end_byte, 0, 0))
+                    break
+                reaching.append(f"({value}) == ({_text(label)})")
+                fn.branches.append((" || ".join(reaching), case.start_byte, case.end_byte, 0, 0))
+                if _case_leaves(case):
+                    reaching = []
+
     # --- lock states -----------------------------------------------------
     def lock_states(self) -> None:
         """Walk the functions that touch locks; annotate their call sites."""
@@ -608,6 +640,18 @@ def _passes_gfp_param(fn: FunctionFacts, args_text: str) -> bool:
         if ltype == "gfp_t" and lname in args_text:
             return True
     return False
+
+
+def _case_leaves(case) -> bool:
+    """Does a `case X: ...` end in break/return/goto/continue (no fall-through)?"""
+    stmts = [c for c in case.named_children if c.type not in ("comment",)][1:]  # [0] is the label
+    if not stmts:
+        return False
+    last = stmts[-1]
+    if last.type == "compound_statement":
+        inner = [c for c in last.named_children if c.type != "comment"]
+        last = inner[-1] if inner else last
+    return last.type in ("break_statement", "return_statement", "goto_statement", "continue_statement")
 
 
 def _leaves(body) -> bool:

@@ -51,11 +51,16 @@ class Program:
     _field_index: dict[str, tuple] = field(default_factory=dict)  # field -> (by struct, by directory)
     direct_targets: dict[str, dict[str, list[str]]] = field(default_factory=dict)  # path -> callee name -> nodes
     indirect_targets: dict[int, list[str]] = field(default_factory=dict)  # id(CallSite) -> nodes
+    # (path, name) -> [(line, node)] for a static defined more than once in a file (#ifdef branches)
+    static_variants: dict[tuple[str, str], list[tuple[int, str]]] = field(default_factory=dict)
     allocating_gfp: set = field(default_factory=set)  # (node, param index) whose gfp_t reaches an allocator
 
     def targets(self, site: CallSite, path: str) -> list[str]:
         """The function nodes a call site in file `path` may reach (empty when none is in the scan)."""
         if site.callee:
+            variants = self.static_variants.get((path, site.callee))
+            if variants:
+                return [_nearest_preceding(variants, site.line)]
             return self.direct_targets.get(path, {}).get(site.callee, [])
         return self.indirect_targets.get(id(site), [])
 
@@ -116,6 +121,7 @@ def link(files: list[FileFacts]) -> Program:
     by_name: dict[str, list[str]] = defaultdict(list)
     node_of: dict[int, str] = {}
     static_in_file: dict[tuple[str, str], str] = {}
+    static_variants: dict[tuple[str, str], list[tuple[int, str]]] = defaultdict(list)
     header_statics: dict[str, list[str]] = defaultdict(list)
     global_defs: dict[str, list[tuple[FileFacts, FunctionFacts]]] = defaultdict(list)
 
@@ -126,6 +132,7 @@ def link(files: list[FileFacts]) -> Program:
                 if node in functions:
                     node = f"{node}@{fn.line}"  # same static defined under two #ifdef branches
                 static_in_file.setdefault((ff.path, fn.name), node)
+                static_variants[(ff.path, fn.name)].append((fn.line, node))
                 if ff.path.endswith(".h"):
                     header_statics[fn.name].append(node)
                 _add(graph, functions, by_name, node_of, node, ff, fn)
@@ -139,7 +146,8 @@ def link(files: list[FileFacts]) -> Program:
     graph.add_nodes_from(functions)
     locations = {node: ref.file.path for node, ref in functions.items()}
     program = Program(files=files, graph=graph, functions=functions, by_name=dict(by_name),
-                      node_of=node_of, bindings=defaultdict(list))
+                      node_of=node_of, bindings=defaultdict(list),
+                      static_variants={k: v for k, v in static_variants.items() if len(v) > 1})
     _tables(program)
     _bindings(program, static_in_file)
 
@@ -152,6 +160,10 @@ def link(files: list[FileFacts]) -> Program:
         for fn in ff.functions:
             caller = node_of[id(fn)]
             for name in {site.callee for site in fn.calls}:
+                variants = program.static_variants.get((ff.path, name))
+                if variants:  # the definition under the same #ifdef branch: the nearest before the caller
+                    _add_edges(edges, caller, [_nearest_preceding(variants, fn.line)], "direct")
+                    continue
                 targets = resolved.get(name)
                 if targets is None:
                     if not name or name in ff.func_macros or name in macro_names or name in _KEYWORDS:
@@ -196,10 +208,41 @@ def _resolve_direct(name, path, static_in_file, by_name, header_statics, locatio
         return [local]
     arch = _arch_of(path)
     candidates = [n for n in by_name.get(name, ()) if "::" not in n and _links_with(arch, locations[n])]
+    if len(candidates) > 1:
+        candidates = _nearest_definitions(candidates, path, locations)
     if candidates:
         return candidates
     statics = [n for n in header_statics.get(name, ()) if _links_with(arch, locations[n])]
     return statics[:1]  # a static inline from a header
+
+
+def _nearest_preceding(variants: list[tuple[int, str]], line: int) -> str:
+    """The last definition above `line` (C defines before use), else the first one."""
+    best = variants[0][1]
+    for def_line, node in sorted(variants):
+        if def_line <= line:
+            best = node
+    return best
+
+
+def _nearest_definitions(candidates: list[str], path: str, locations: dict[str, str]) -> list[str]:
+    """Of several global definitions of one name, those closest to the caller in the tree.
+
+    enic and fnic each define vnic_dev_notify_set(); they are separate modules, and
+    enic_main.c calls enic's. A strictly closer group wins; a tie keeps them all."""
+    here = path.split("/")[:-1]
+
+    def shared(node: str) -> int:
+        there = locations[node].split("/")[:-1]
+        n = 0
+        while n < min(len(here), len(there)) and here[n] == there[n]:
+            n += 1
+        return n
+
+    depth = {n: shared(n) for n in candidates}
+    best = max(depth.values())
+    closest = [n for n in candidates if depth[n] == best]
+    return closest if best > min(depth.values()) else candidates
 
 
 TARGET_ARCH = "x86"  # the layout and constants are x86_64's (LP64)

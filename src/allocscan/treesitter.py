@@ -53,7 +53,7 @@ def combined_query() -> tree_sitter.Query:
 
 
 # The capture that names each pattern's kind, in the order they are checked.
-KIND_CAPTURES = ("function", "guard", "call", "call.indirect", "assign", "init", "bind", "decl", "struct",
+KIND_CAPTURES = ("function", "guard", "switch", "call", "call.indirect", "assign", "init", "bind", "decl", "struct",
                  "union", "typedef", "define", "macro", "enum.list", "error")
 
 

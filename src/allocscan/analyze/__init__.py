@@ -109,7 +109,8 @@ def allocating_gfp_params(program: Program) -> set[tuple[str, int]]:
     table = allocators()
     gfp_params: dict[str, list[tuple[int, str]]] = {}
     for node, ref in program.functions.items():
-        params = [(i, name) for i, (name, typ) in enumerate(ref.fn.params) if "gfp_t" in typ and name]
+        params = [(i, name) for i, (name, typ) in enumerate(ref.fn.params)
+                  if "gfp_t" in typ and name and not _masked_non_blocking(ref.fn, name)]
         if params:
             gfp_params[node] = params
     result: set[tuple[str, int]] = set()
@@ -125,6 +126,16 @@ def allocating_gfp_params(program: Program) -> set[tuple[str, int]]:
                     result.add((node, index))
                     changed = True
     return result
+
+
+def _masked_non_blocking(fn: FunctionFacts, name: str) -> bool:
+    """`flags &= ~(__GFP_DIRECT_RECLAIM | ...)`: the function never blocks with what it is given."""
+    for a in fn.assignments:
+        if a.kind == "local" and a.target == name and "~" in a.value_text and \
+                ("__GFP_DIRECT_RECLAIM" in a.value_text or "__GFP_RECLAIM" in a.value_text):
+            if a.op == "&=" or (a.op == "=" and name in a.value_text):
+                return True
+    return False
 
 
 def _param_allocates(program: Program, path: str, fn: FunctionFacts, name: str, table, result) -> bool:

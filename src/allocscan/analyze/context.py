@@ -23,7 +23,7 @@ from ..kernel.tables import contexts
 from ..link import Program
 from .branches import BranchOracle, Signature
 
-MAX_HOPS = 4  # calls followed from a lock or entry point; longer chains do not convince
+MAX_HOPS = 3  # calls followed from a lock or entry point; longer chains do not convince a maintainer
 MAX_VARIANTS = 4  # signatures (constant arguments) kept apart per function; more merge into "unknown"
 
 

@@ -41,7 +41,9 @@ return;` reached as `f(dev, false)`) are not followed. Lock wrappers in
 other files are not followed.
 
 ## Options
-`--max-hops` is fixed at 4 calls between the lock or entry point and the call.
+The chain from the lock or entry point to the call is at most 3 calls long: a
+longer one does not convince a maintainer, and its conditions are rarely all
+met together.
 
 ## References
 Documentation/core-api/memory-allocation.rst; kernel/sched/core.c `__might_resched()`.
