@@ -155,3 +155,49 @@ static int __init demo_init(void)
 void *msg_alloc(void) { return kmalloc(max_data, GFP_KERNEL); }
 """))
     assert v["msg_alloc"].hi == 0x10000 and v["msg_alloc"].sources
+
+
+def test_user_copies_are_bounded_by_their_destination_type_and_policy():
+    v = sizes(("net/demo/nl.c", """
+static const struct nla_policy demo_policy[] = {
+    [DEMO_A_LEN] = NLA_POLICY_RANGE(NLA_U32, 1, 128),
+    [DEMO_A_RAW] = { .type = NLA_U32 },
+};
+long demo_ioctl(struct file *f, unsigned int cmd, unsigned long arg)
+{
+    u16 n;
+    if (get_user(n, (u16 __user *)arg)) return -EFAULT;
+    return (long)kzalloc(n * 2 + 1, GFP_KERNEL);
+}
+int demo_get(struct sk_buff *skb, struct genl_info *info)
+{
+    u32 len = nla_get_u32(info->attrs[DEMO_A_LEN]);
+    return (long)kmalloc(len, GFP_KERNEL);
+}
+int demo_raw(struct sk_buff *skb, struct genl_info *info)
+{
+    u32 len = nla_get_u32(info->attrs[DEMO_A_RAW]);
+    return (long)kmalloc(len, GFP_KERNEL);
+}
+"""))
+    assert v["demo_ioctl"].hi == 0xFFFF * 2 + 1 and v["demo_ioctl"].sources
+    assert v["demo_get"].hi == 128
+    assert v["demo_raw"].hi == 0xFFFFFFFF and v["demo_raw"].sources
+
+
+def test_a_store_checked_right_after_and_shrinking_updates():
+    v = sizes(("net/demo/sch.c", """
+struct demo_q { u32 flows; u32 len; };
+static int demo_change(struct demo_q *q, struct nlattr **tb)
+{
+    q->flows = nla_get_u32(tb[DEMO_FLOWS]);
+    if (!q->flows || q->flows > 65536)
+        return -EINVAL;
+    q->len -= nla_get_u32(tb[DEMO_LEN]);
+    return 0;
+}
+static int demo_init(struct demo_q *q) { return (long)kvcalloc(q->flows, sizeof(u32), GFP_KERNEL); }
+static int demo_len(struct demo_q *q) { return (long)kmalloc(q->len, GFP_KERNEL); }
+"""))
+    assert v["demo_init"].hi == 65536 * 4
+    assert not v["demo_len"].sources

@@ -65,6 +65,9 @@ def decode_source(path: str, data: bytes) -> str:
         raise InputError(f"{path}:{line}: invalid UTF-8 (byte 0x{data[err.start]:02x}); file skipped") from None
 
 
+# netlink policy macros that bound an attribute: name -> index of the upper-bound argument
+_NLA_POLICY_LIMIT = {"NLA_POLICY_RANGE": 2, "NLA_POLICY_MAX": 1, "NLA_POLICY_FULL_RANGE": -1}
+_NLA_POLICY_LIMIT = {k: v for k, v in _NLA_POLICY_LIMIT.items() if v >= 0}
 _IDENT_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
@@ -309,9 +312,26 @@ class _Extractor:
             site.byte = site_key
             if fn is None:
                 f.top_calls.append(site)
+                if callee in _NLA_POLICY_LIMIT:
+                    self._netlink_limit(node, callee, args_text)
             else:
                 fn.calls.append(site)
             self._call_bytes.append((site_key, site))
+
+    def _netlink_limit(self, node, callee: str, args_text: str) -> None:
+        """`[ATTR] = NLA_POLICY_RANGE(NLA_U32, 1, MAX)` in a policy table: netlink
+        validates ATTR against MAX before any handler reads it."""
+        parent = node.parent
+        if parent is None or parent.type != "initializer_pair":
+            return
+        designator = parent.named_children[0] if parent.named_children else None
+        if designator is None or designator.type != "subscript_designator":
+            return
+        attr = _text(designator)[1:-1].strip()
+        args = split_args(args_text)
+        index = _NLA_POLICY_LIMIT[callee]
+        if attr and index < len(args):
+            self.facts.nla_limits.setdefault(attr, args[index].strip())
 
     # --- assignments and bindings -----------------------------------------
     def assignments(self) -> None:

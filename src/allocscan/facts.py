@@ -154,6 +154,7 @@ class FileFacts:
     module_params: list[ModuleParam] = field(default_factory=list)
     top_calls: list[CallSite] = field(default_factory=list)  # macro invocations at file scope (DEFINE_TIMER, ...)
     suppressions: list[Suppression] = field(default_factory=list)
+    nla_limits: dict[str, str] = field(default_factory=dict)  # netlink attribute -> policy upper bound (text)
     error_nodes: int = 0  # ERROR/MISSING nodes left after masking
     warnings: list[str] = field(default_factory=list)
 

@@ -373,7 +373,7 @@ class ValueAnalysis:
         try:
             value: Value | None = None
             for a in fn.assignments:
-                if a.kind == "local" and a.target == name:
+                if a.kind == "local" and a.target == name and a.op not in _SHRINKING_OPS:
                     v = self._assigned(a, Scope(scope.file, scope.fn, scope.depth, a.byte))
                     value = v if value is None else join(value, v)
             user = self._user_filled(name, scope)
@@ -411,7 +411,9 @@ class ValueAnalysis:
                 callee in ("get_user", "__get_user") and site.args[0] == ("id", name))
             if callee in _USER_COPY and filled:
                 kind = "ioctl" if "ioctl" in fn.name else self.handler_kind(fn)
-                return Value(0, None, frozenset({f"{kind}:{fn.name}"}),
+                # The destination's type bounds what the user can put there (`u16 len`).
+                limit = _TYPE_MAX.get(" ".join(fn.locals.get(name, "").split()))
+                return Value(0, limit, frozenset({f"{kind}:{fn.name}"}),
                              ((f"{callee}() copies user data into '{name}' in {fn.name}()", scope.file.path, site.line),), True)
         return None
 
@@ -565,9 +567,13 @@ class ValueAnalysis:
         try:
             value = None
             for path, _, fn, a in cells:
+                if a.op in _SHRINKING_OPS:
+                    continue  # `x -= n`, `x &= mask`: never larger than what was stored before
                 v = self.eval(a.value, Scope(self._file_by_path[path], fn, scope.depth + 1, a.byte))
                 if a.op != "=":
                     v = Value(0, None, v.sources, v.steps, True) if v.sources else TOP
+                else:
+                    v = self._checked_after_store(fname, v, fn, a, path)
                 if v.sources:
                     v = v.with_step((f"{fn.name}() stores {render(a.value)} into {struct}.{fname}", path, a.line))
                 value = v if value is None else join(value, v)
@@ -576,6 +582,27 @@ class ValueAnalysis:
         value = value or TOP
         if self.cuts == cuts:
             self.memo[key] = value
+        return value
+
+    def _checked_after_store(self, fname: str, value: Value, fn: FunctionFacts, a, path: str) -> Value:
+        """`q->flows = nla_get_u32(...); if (q->flows > 65536) return -EINVAL;`: a store
+        checked right after, in the same block, holds only what passed the check."""
+        if not value.sources or not fn.guards:
+            return value
+        for g in fn.guards:
+            if g.end_byte <= a.byte or not (g.block_start <= a.byte < g.block_end):
+                continue
+            for cmp in _disjuncts(g.cond):
+                target = _field_operand(cmp, fname)
+                if target is None:
+                    continue
+                scope = Scope(self._file_by_path[path], fn, MAX_DEPTH - 1, 0)
+                bound = self._leaving_bound(cmp, target, scope)
+                if bound is not None and bound[0] == "hi":
+                    if bound[1] is None:
+                        return TOP
+                    if value.hi is None or bound[1] < value.hi:
+                        value = Value(value.lo, bound[1], value.sources, value.steps, True)
         return value
 
     def field_cells(self) -> dict[tuple[str, str], list]:
@@ -673,6 +700,17 @@ class ValueAnalysis:
             if self.program.files else TOP
         return v.lo if v.known and v.lo == v.hi else None
 
+    def _netlink_policy_limit(self, attr_ir: tuple | None, scope: Scope) -> Value | None:
+        """`tb[ATTR]` whose policy entry is `NLA_POLICY_RANGE(.., min, MAX)`: at most MAX."""
+        if attr_ir is None or attr_ir[0] != "idx" or attr_ir[2][0] != "id":
+            return None
+        found = self.program.lookup("nla_limits", attr_ir[2][1], scope.file.path)
+        if found is None:
+            return None
+        def_path, text = found
+        bound = self.eval(ir_from_text(text), Scope(self.program.file(def_path) or scope.file, None, scope.depth + 1))
+        return Value(0, bound.hi, frozenset(), (), True) if bound.known and bound.hi is not None else None
+
     # --- calls and function-like macros -------------------------------------------
     def call(self, name: str, args: tuple, scope: Scope) -> Value:
         ev = lambda i: self.eval(args[i], scope) if i < len(args) else TOP  # noqa: E731
@@ -739,6 +777,9 @@ class ValueAnalysis:
             return ev(0)
         if name in _NLA_GET:
             limit = _NLA_GET[name]
+            policy = self._netlink_policy_limit(args[0] if args else None, scope)
+            if policy is not None:
+                return policy  # validated by the policy before the handler runs
             return Value(0, limit, frozenset({f"netlink:{render(args[0]) if args else '?'}"}),
                          ((f"{name}() reads a netlink attribute", scope.file.path, 0),), True)
         if name in ("SKB_DATA_ALIGN",) and n == 1:
@@ -794,6 +835,19 @@ def same_driver(a: str, b: str) -> bool:
     return outer.count("/") >= 2 and inner.startswith(outer + "/") and inner.count("/") == outer.count("/") + 1
 
 
+_SHRINKING_OPS = frozenset({"-=", "&=", ">>=", "/=", "%="})
+
+
+def _field_operand(cmp: tuple, fname: str) -> str | None:
+    """The rendered `x->fname` compared in `cmp`, if any."""
+    if cmp[0] != "bin":
+        return None
+    for side in cmp[2:4]:
+        if isinstance(side, tuple) and side[0] == "field" and side[2] == fname:
+            return render(side)
+    return None
+
+
 def _conjuncts(cond: tuple) -> list[tuple]:
     """`a && b && c` -> [a, b, c]: inside `if (cond)` each one holds."""
     if cond[0] == "bin" and cond[1] == "&&":
@@ -814,12 +868,14 @@ def _negated(cmp: tuple) -> tuple | None:
 
 
 def _summands(ir: tuple) -> list[str]:
-    """The rendered terms of a sum: `off + len` -> ["off + len", "off", "len"]... the whole, then its terms."""
+    """The expression, then the terms of its sum or factors of its product:
+    `off + len` -> ["off + len", "off", "len"]. A check `off + len > MAX` (or
+    `n * width > MAX`, widths being at least 1) that leaves bounds each term."""
     out = [render(ir)]
     stack = [ir]
     while stack:
         n = stack.pop()
-        if n[0] == "bin" and n[1] == "+":
+        if n[0] == "bin" and n[1] in ("+", "*"):
             stack.extend((n[2], n[3]))
         elif n is not ir:
             out.append(render(n))
