@@ -84,6 +84,8 @@ def extract_file(path: str, data: bytes) -> FileFacts:
 
     ex = _Extractor(facts, root, masked, text)
     ex.run()
+    for fn in facts.functions:
+        fn.pack()
     return facts
 
 

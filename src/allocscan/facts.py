@@ -8,6 +8,7 @@ Expressions are kept in a small IR (see `exprs`): nested tuples such as
 
 from __future__ import annotations
 
+import pickle
 from dataclasses import dataclass, field, fields
 
 # A lock-state annotation at a program point: (held on every path, held on some path).
@@ -71,17 +72,32 @@ class Guard:
 
 
 @dataclass(slots=True)
+class FunctionBody:
+    """What a function does, statement by statement.
+
+    Kept pickled inside its `FunctionFacts` until an analysis asks for it: a
+    whole-tree scan loads 600,000 functions and looks inside a few percent."""
+
+    calls: list[CallSite] = field(default_factory=list)
+    assignments: list[Assignment] = field(default_factory=list)
+    guards: list[Guard] = field(default_factory=list)
+    locals: dict[str, str] = field(default_factory=dict)  # local variable -> type text
+    returns: list[tuple] = field(default_factory=list)  # IR of returned expressions
+
+
+# FunctionFacts.flags
+HAS_LOCKED_CALL = 1  # a call inside a lock or atomic region
+HAS_INDIRECT_CALL = 2  # a call through `x->field(...)`
+HAS_GFP_ARGUMENT = 4  # a call with a gfp mask written in its arguments
+
+
+@dataclass(slots=True)
 class FunctionFacts:
     name: str
     is_static: bool
     line: int
     end_line: int
     params: tuple[tuple[str, str], ...]  # (name, type text)
-    locals: dict[str, str] = field(default_factory=dict)  # local variable -> type text
-    calls: list[CallSite] = field(default_factory=list)
-    assignments: list[Assignment] = field(default_factory=list)
-    guards: list[Guard] = field(default_factory=list)
-    returns: list[tuple] = field(default_factory=list)  # IR of returned expressions
     entry_locks: tuple[str, ...] = ()  # from __must_hold()/__releases() annotations
     lock_releases: tuple[str, ...] = ()  # lock classes it drops without taking them (caller's lock)
     # `if`s whose condition reads a parameter: (condition, then start, then end,
@@ -90,6 +106,61 @@ class FunctionFacts:
     has_error: bool = False  # the parse tree of this function holds an ERROR node
     start_byte: int = 0
     end_byte: int = 0
+    # A summary of the body, enough to link and to find where to look (see pack()):
+    callees: tuple[str, ...] = ()  # distinct names called directly
+    call_count: int = 0
+    flags: int = 0  # HAS_* bits
+    field_writes: frozenset = frozenset()  # (struct type, field) pairs it assigns
+    global_writes: frozenset = frozenset()  # file-scope variables it assigns
+    packed: object = None  # the FunctionBody, or its pickle until first use
+
+    def body(self) -> FunctionBody:
+        body = self.packed
+        if body is None:
+            body = self.packed = FunctionBody()
+        elif type(body) is bytes:
+            body = self.packed = pickle.loads(body)
+        return body
+
+    @property
+    def calls(self) -> list[CallSite]:
+        return self.body().calls
+
+    @property
+    def assignments(self) -> list[Assignment]:
+        return self.body().assignments
+
+    @property
+    def guards(self) -> list[Guard]:
+        return self.body().guards
+
+    @property
+    def locals(self) -> dict[str, str]:
+        return self.body().locals
+
+    @property
+    def returns(self) -> list[tuple]:
+        return self.body().returns
+
+    def pack(self) -> None:
+        """Summarise the body into the light fields, then pickle it (end of extraction)."""
+        body = self.body()
+        calls = body.calls
+        self.callees = tuple(dict.fromkeys(c.callee for c in calls if c.callee))
+        self.call_count = len(calls)
+        flags = 0
+        for c in calls:
+            if c.locks[0] or c.locks[1]:
+                flags |= HAS_LOCKED_CALL
+            if not c.callee and c.field:
+                flags |= HAS_INDIRECT_CALL
+            if c.args is not None and "GFP" in c.args_text:
+                flags |= HAS_GFP_ARGUMENT
+        self.flags = flags
+        self.field_writes = frozenset((a.struct_type, a.target) for a in body.assignments
+                                      if a.kind == "field" and a.struct_type)
+        self.global_writes = frozenset(a.target for a in body.assignments if a.kind == "global")
+        self.packed = pickle.dumps(body, protocol=pickle.HIGHEST_PROTOCOL)
 
 
 @dataclass(slots=True)
@@ -173,6 +244,6 @@ def _positional_pickle(cls):
     return cls
 
 
-for _cls in (CallSite, Assignment, Guard, FunctionFacts, StructMember, StructDef, Binding, ModuleParam,
+for _cls in (CallSite, Assignment, Guard, FunctionBody, FunctionFacts, StructMember, StructDef, Binding, ModuleParam,
              Suppression, FileFacts):
     _positional_pickle(_cls)

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 
 import networkx as nx
 
-from .facts import CallSite, FileFacts, FunctionFacts
+from .facts import HAS_INDIRECT_CALL, CallSite, FileFacts, FunctionFacts
 
 MAX_FIELD_CANDIDATES = 4
 _KEYWORDS = frozenset({"while", "for", "if", "switch", "return", "sizeof", "do", "case", "else"})
@@ -159,7 +159,7 @@ def link(files: list[FileFacts]) -> Program:
         resolved = program.direct_targets[ff.path] = {}
         for fn in ff.functions:
             caller = node_of[id(fn)]
-            for name in {site.callee for site in fn.calls}:
+            for name in fn.callees:
                 variants = program.static_variants.get((ff.path, name))
                 if variants:  # the definition under the same #ifdef branch: the nearest before the caller
                     _add_edges(edges, caller, [_nearest_preceding(variants, fn.line)], "direct")
@@ -173,6 +173,8 @@ def link(files: list[FileFacts]) -> Program:
                                                   locations)
                     resolved[name] = targets
                 _add_edges(edges, caller, targets, "direct")
+            if not fn.flags & HAS_INDIRECT_CALL:
+                continue
             for site in fn.calls:
                 if not site.callee and site.field:
                     targets = _resolve_field(program, site, ff.path)

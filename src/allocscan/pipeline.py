@@ -116,7 +116,7 @@ def extract_all(files: list[Path], rel_of, cache: FactsCache, jobs: int, progres
             stats.files_with_errors += 1
         stats.functions += len(facts.functions)
         stats.functions_with_errors += sum(1 for f in facts.functions if f.has_error)
-        stats.calls += sum(len(f.calls) for f in facts.functions)
+        stats.calls += sum(f.call_count for f in facts.functions)
     return result
 
 

@@ -13,7 +13,7 @@ import os
 from dataclasses import dataclass, field, replace
 
 from ..exprs import ir_from_text, render, split_args
-from ..facts import CallSite, FileFacts, FunctionFacts
+from ..facts import HAS_GFP_ARGUMENT, CallSite, FileFacts, FunctionFacts
 from ..kernel.tables import Allocator, Family, allocators, families
 from ..kernel.version import KernelInfo
 from ..link import Program
@@ -70,6 +70,8 @@ def analyze(program: Program, kernel: KernelInfo) -> Analysis:
     fams = families()
     for ff in program.files:
         for fn in ff.functions:
+            if not fn.flags & HAS_GFP_ARGUMENT and table.keys().isdisjoint(fn.callees):
+                continue  # nothing here allocates or passes a gfp mask: do not unpack the body
             node = program.node_for(fn)
             ordinals: dict[str, int] = {}
             for site in fn.calls:

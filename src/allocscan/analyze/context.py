@@ -18,7 +18,7 @@ from __future__ import annotations
 import heapq
 from dataclasses import dataclass, field
 
-from ..facts import CallSite
+from ..facts import HAS_LOCKED_CALL, CallSite
 from ..kernel.tables import contexts
 from ..link import Program
 from .branches import BranchOracle, Signature
@@ -112,7 +112,7 @@ def analyze_contexts(program: Program) -> ContextAnalysis:
         for w in witnesses:
             push(node, w)
     for node, ref in program.functions.items():
-        if ref.fn.name in tables.quiet_functions:
+        if not ref.fn.flags & HAS_LOCKED_CALL or ref.fn.name in tables.quiet_functions:
             continue
         for site in ref.fn.calls:
             if site.locks[0] or site.locks[1]:
@@ -182,7 +182,9 @@ def _function_arg(program: Program, path: str, ir) -> str | None:
 
 def _registrations(program: Program, result: ContextAnalysis, tables) -> None:
     for ff in program.files:
-        sites = [(None, s) for s in ff.top_calls] + [(fn, s) for fn in ff.functions for s in fn.calls]
+        registrars = tables.registrations.keys()
+        sites = [(None, s) for s in ff.top_calls] + [
+            (fn, s) for fn in ff.functions if not registrars.isdisjoint(fn.callees) for s in fn.calls]
         for fn, site in sites:
             regs = tables.registrations.get(site.callee)
             if not regs or site.args is None:

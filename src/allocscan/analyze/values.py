@@ -208,6 +208,7 @@ class ValueAnalysis:
         self.layouts = Layouts(self._struct, self.program.typedefs, self._const_of)
         self._field_cells: dict[tuple[str, str], list] | None = None
         self._cells_by_reader: dict[tuple[str, str, str], tuple[list, bool]] = {}
+        self._field_writers: dict[tuple[str, str], list] = {}
         self._module_params: dict[tuple[str, str], object] = {}
         self._file_by_path = {ff.path: ff for ff in self.program.files}
         for ff in self.program.files:
@@ -321,6 +322,8 @@ class ValueAnalysis:
         if name in scope.file.globals:
             value = self.eval(scope.file.globals[name], Scope(scope.file, None, scope.depth + 1))
             for fn in scope.file.functions:  # a static global written by the file's functions
+                if name not in fn.global_writes:
+                    continue
                 for a in fn.assignments:
                     if a.kind == "global" and a.target == name:
                         value = join(value, self._assigned(a, Scope(scope.file, fn, scope.depth + 1, a.byte)))
@@ -330,7 +333,7 @@ class ValueAnalysis:
     @staticmethod
     def _written_in_file(name: str, file: FileFacts) -> bool:
         """A module parameter the driver assigns itself (usually a clamp at init) is not taken raw."""
-        return any(a.kind == "global" and a.target == name for fn in file.functions for a in fn.assignments)
+        return any(name in fn.global_writes for fn in file.functions)
 
     def module_param(self, mp, scope: Scope) -> Value:
         src = f"module_param:{mp.param_name}"
@@ -608,15 +611,14 @@ class ValueAnalysis:
     def field_cells(self) -> dict[tuple[str, str], list]:
         """(struct type, field) -> every assignment to it in the tree: (path, directory, function, assignment)."""
         if self._field_cells is None:
-            cells: dict[tuple[str, str], list] = {}
+            self._field_cells = {}
+            writers: dict[tuple[str, str], list] = {}
             for ff in self.program.files:
-                directory = posixpath.dirname(ff.path)
                 for fn in ff.functions:
-                    for a in fn.assignments:
-                        if a.kind == "field" and a.struct_type:
-                            cells.setdefault((a.struct_type, a.target), []).append((ff.path, directory, fn, a))
-            self._field_cells = cells
-        return self._field_cells
+                    for key in fn.field_writes:
+                        writers.setdefault(key, []).append((ff.path, fn))
+            self._field_writers = writers
+        return _LazyCells(self._field_cells, self._field_writers)
 
     def _cells_seen_from(self, struct: str, fname: str, here: str) -> tuple[list, bool]:
         """The writes of `struct.fname` that count for a reader in file `here`, and whether
@@ -833,6 +835,25 @@ def same_driver(a: str, b: str) -> bool:
         return True
     outer, inner = (da, db) if len(da) < len(db) else (db, da)
     return outer.count("/") >= 2 and inner.startswith(outer + "/") and inner.count("/") == outer.count("/") + 1
+
+
+class _LazyCells:
+    """(struct type, field) -> [(path, directory, function, assignment)], built per key on
+    first use from the functions that write it (their bodies are unpacked then)."""
+
+    def __init__(self, cells: dict, writers: dict):
+        self._cells, self._writers = cells, writers
+
+    def get(self, key):
+        cells = self._cells.get(key)
+        if cells is None:
+            cells = []
+            for path, fn in self._writers.get(key, ()):
+                directory = posixpath.dirname(path)
+                cells.extend((path, directory, fn, a) for a in fn.assignments
+                             if a.kind == "field" and (a.struct_type, a.target) == key)
+            self._cells[key] = cells
+        return cells
 
 
 _SHRINKING_OPS = frozenset({"-=", "&=", ">>=", "/=", "%="})
