@@ -45,3 +45,32 @@ def test_callers_are_found_from_the_call_sites():
     prog = program(("drv/a.c", "void leaf(void) { }\nvoid mid(void) { leaf(); leaf(); }\nvoid top(void) { mid(); }\n"))
     assert [(caller, site.line) for caller, site in prog.callers("leaf")] == [("mid", 2), ("mid", 2)]
     assert list(prog.graph.successors("top")) == ["mid"]
+
+
+def test_a_field_name_bound_in_several_struct_types_is_not_resolved_by_name():
+    prog = program(("net/demo/mpc.c", """
+static int demo_ioctl_send(struct atm_vcc *vcc, struct sk_buff *skb) { return 0; }
+static const struct atmdev_ops demo_ops = { .send = demo_ioctl_send };
+static void demo_xmit(struct demo_entry *entry, struct sk_buff *skb) { entry->shortcut->send(entry->shortcut, skb); }
+static void demo_kick(struct demo *d) { d->ops->kick(d); }
+static void demo_kick_impl(struct demo *d) { }
+static void demo_setup(struct demo *d) { d->ops->kick = demo_kick_impl; }
+"""), ("net/other/proto.c", """
+static int other_send(struct socket *s, struct msghdr *m, size_t n) { return 0; }
+static const struct proto_ops other_ops = { .send = other_send };
+"""))
+    ff = prog.file("net/demo/mpc.c")
+    xmit = next(f for f in ff.functions if f.name == "demo_xmit")
+    kick = next(f for f in ff.functions if f.name == "demo_kick")
+    assert prog.targets(xmit.calls[0], ff.path) == []
+    assert prog.targets(kick.calls[0], ff.path) == ["net/demo/mpc.c::demo_kick_impl"]
+
+
+def test_names_are_found_in_the_drivers_own_tree():
+    """iwlwifi/mvm/x.c reads an enum from iwlwifi/fw/api/y.h: not a parent directory, same driver."""
+    prog = program(
+        ("drivers/net/wireless/demo/fw/api/dbg.h", "enum demo_tp { DEMO_TP_EARLY = 1, DEMO_TP_MISSED = 7 };\n"),
+        ("drivers/net/wireless/demo/mvm/rx.c", "void f(void) { }\n"),
+    )
+    found = prog.lookup("enums", "DEMO_TP_MISSED", "drivers/net/wireless/demo/mvm/rx.c")
+    assert found is not None and found[0] == "drivers/net/wireless/demo/fw/api/dbg.h"

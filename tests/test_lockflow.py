@@ -122,3 +122,63 @@ void f(struct d *d, int k) {
     assert s["alloc_a"][0] == ("spin_lock(&d->lock)",)
     assert s["alloc_b"] == ((), ())
     assert s["alloc_c"] == ((), ())
+
+
+def test_a_lock_taken_and_dropped_under_the_same_condition():
+    """`if (exists) lock; ... if (exists) unlock;`: unlocked after, held in between only if taken."""
+    s = states("""
+void f(struct d *d, bool exists) {
+	if (exists)
+		spin_lock_bh(&d->lock);
+	alloc_a();
+	if (exists)
+		spin_unlock_bh(&d->lock);
+	alloc_b();
+	if (d->sli4)
+		spin_lock_irqsave(&d->ring_lock, fl);
+	else
+		spin_lock_irqsave(&d->hba_lock, fl);
+	alloc_c();
+	if (d->sli4)
+		spin_unlock_irqrestore(&d->ring_lock, fl);
+	else
+		spin_unlock_irqrestore(&d->hba_lock, fl);
+	alloc_d();
+}""")
+    assert s["alloc_a"] == ((), ("spin_lock_bh(&d->lock)",))
+    assert s["alloc_b"] == ((), ())
+    assert set(s["alloc_c"][1]) == {"spin_lock_irqsave(&d->ring_lock)", "spin_lock_irqsave(&d->hba_lock)"}
+    assert s["alloc_d"] == ((), ())
+
+
+def test_a_branch_that_never_returns_does_not_leak_its_region():
+    s = states("""
+void f(struct task *t) {
+	if (t->flags & PF_EXITING) {
+		preempt_disable();
+		do_task_dead();
+	}
+	alloc_a();
+}""")
+    assert s["alloc_a"] == ((), ())
+
+
+def test_acquires_then_releases_means_unlocked_at_entry():
+    facts = extract_file("t.c", b"""
+int a(struct s *s) __acquires(&s->lock) __releases(&s->lock)
+{
+	alloc_x();
+	spin_lock(&s->lock);
+	spin_unlock(&s->lock);
+	return 0;
+}
+void b(struct s *s) __releases(&s->lock) __acquires(&s->lock)
+{
+	spin_unlock(&s->lock);
+	alloc_y();
+	spin_lock(&s->lock);
+}
+""")
+    by_name = {f.name: f for f in facts.functions}
+    assert by_name["a"].entry_locks == ()
+    assert by_name["b"].entry_locks == ("__releases(&s->lock)",)

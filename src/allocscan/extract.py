@@ -189,9 +189,15 @@ class _Extractor:
         annotations = sorted(self.masked.lock_annotations)
         for _, facts, body, fn_start in found:
             # Held at entry: __must_hold(x) and __releases(x). __acquires(x) means
-            # the function takes x itself, so its body starts unlocked.
-            entry = [f"{a}({arg})" for off, a, arg in annotations
-                     if fn_start <= off < body.start_byte and a in ("__must_hold", "__releases")]
+            # the function takes x itself, so its body starts unlocked; with both,
+            # the order tells: `__acquires(x) __releases(x)` takes and drops x inside
+            # (unlocked at entry), `__releases(x) __acquires(x)` drops and retakes it.
+            mine = [(a, arg) for off, a, arg in annotations if fn_start <= off < body.start_byte]
+            first = {}
+            for a, arg in mine:
+                first.setdefault(squash(arg), a)
+            entry = [f"{a}({arg})" for a, arg in mine
+                     if a == "__must_hold" or (a == "__releases" and first[squash(arg)] == "__releases")]
             facts.entry_locks = tuple(entry)
             self.facts.functions.append(facts)
             self.fn_nodes.append(body)
@@ -509,6 +515,9 @@ class _Extractor:
                 entry = [(_annotation_token(a), a) for a in fn.entry_locks]
                 result = analyze_function(self.fn_nodes[i], entry, summaries, scoped)
                 self._apply_states(fn, result, call_by_byte)
+                # tg3_restart_hw() calls tg3_full_unlock() ... tg3_full_lock(): it drops its
+                # caller's lock through the wrappers, and what it calls meanwhile is unlocked.
+                fn.lock_releases = tuple(sorted(set(fn.lock_releases) | set(result.summary.releases)))
 
     def _apply_states(self, fn: FunctionFacts, result, call_by_byte: dict[int, CallSite]) -> None:
         info = result.info

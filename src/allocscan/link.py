@@ -12,6 +12,7 @@ candidates are few and bound in the caller's own file.
 
 from __future__ import annotations
 
+import bisect
 import posixpath
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -48,6 +49,8 @@ class Program:
     _by_path: dict[str, FileFacts] = field(default_factory=dict)
     _by_dir: dict[str, list[FileFacts]] = field(default_factory=dict)
     _shared: dict[str, dict] = field(default_factory=dict)  # table -> name -> (path, value)
+    _subtrees: dict[tuple[str, str], dict] = field(default_factory=dict)
+    _dirs_sorted: list[str] = field(default_factory=list)  # (table, top dir) -> name -> (path, value)
     _field_index: dict[str, tuple] = field(default_factory=dict)  # field -> (by struct, by directory)
     direct_targets: dict[str, dict[str, list[str]]] = field(default_factory=dict)  # path -> callee name -> nodes
     indirect_targets: dict[int, list[str]] = field(default_factory=dict)  # id(CallSite) -> nodes
@@ -83,6 +86,20 @@ class Program:
             self._by_path = {ff.path: ff for ff in self.files}
         return self._by_path.get(path)
 
+    def _in_subtree(self, table: str, name: str, path: str):
+        """A definition elsewhere in the caller's driver (iwlwifi/mvm/x.c sees
+        iwlwifi/fw/api/y.h): the grandparent directory's whole tree, when it is a
+        driver-sized tree and the name has one value there."""
+        top = posixpath.dirname(posixpath.dirname(path))
+        if top.count("/") < 2:
+            return None  # drivers/net, fs/ext4: too broad to be one driver
+        key = (table, top)
+        index = self._subtrees.get(key)
+        if index is None:
+            index = self._subtrees[key] = _subtree_index(self, table, top)
+        found = index.get(name)
+        return None if found is None or found is _AMBIGUOUS else found
+
     def lookup(self, table: str, name: str, path: str):
         """(path, value) of the nearest definition of `name` in a per-file table
         ("defines", "func_macros", "enums"): the same file, the same directory,
@@ -103,6 +120,9 @@ class Program:
             if not here:
                 break
             here = posixpath.dirname(here)
+        found = self._in_subtree(table, name, path)
+        if found is not None:
+            return found
         shared = self._shared.get(table)
         if shared is None:
             shared = {}
@@ -113,6 +133,32 @@ class Program:
                         shared.setdefault(key, (f.path, value))
             self._shared[table] = shared
         return shared.get(name)
+
+
+SUBTREE_FILES = 400  # a driver's tree: searched whole for a name its own directories lack
+
+
+def _subtree_index(program: "Program", table: str, top: str) -> dict:
+    index: dict = {}
+    if not program._dirs_sorted:
+        program._dirs_sorted = sorted(program._by_dir)
+    dirs = program._dirs_sorted
+    # every directory under `top`: those sorting from "top/" up to "top0" ('0' follows '/')
+    below = dirs[bisect.bisect_left(dirs, top + "/"):bisect.bisect_left(dirs, top + "0")]
+    files = list(program._by_dir.get(top, ())) + [f for d in below for f in program._by_dir[d]]
+    if len(files) > SUBTREE_FILES:
+        return index
+    for f in files:
+        for key, value in getattr(f, table).items():
+            seen = index.get(key)
+            if seen is None:
+                index[key] = (f.path, value)
+            elif seen is not _AMBIGUOUS and seen[1] != value:
+                index[key] = _AMBIGUOUS
+    return index
+
+
+_AMBIGUOUS = ("", None)
 
 
 def link(files: list[FileFacts]) -> Program:
@@ -312,8 +358,12 @@ def _resolve_field(program: Program, site: CallSite, path: str) -> list[str]:
         typed = by_struct.get(site.receiver_type)
         if typed:
             return sorted(typed) if len(typed) <= MAX_FIELD_CANDIDATES else []
-    # By field name alone only within the caller's own file: a midlayer calling
-    # `hostt->scan_start()` would otherwise reach every driver's method.
+    # By field name alone only within the caller's own file, and only for a name
+    # that one struct type binds tree-wide: a midlayer calling `hostt->scan_start()`
+    # would otherwise reach every driver's method, and `vcc->send()` in a file that
+    # also fills an atmdev_ops `.send` is not that function.
+    if len([s for s in by_struct if s]) > 1:
+        return []
     nearby = by_file.get(path)
     if nearby and len(nearby) <= MAX_FIELD_CANDIDATES:
         return sorted(nearby)

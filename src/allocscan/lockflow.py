@@ -68,6 +68,7 @@ class _Walker:
         self.loop_continues: list[list[State]] = []
         self.unmatched: set[str] = set()  # classes released that this function did not take
         self.entry_tokens: set[Token] = set()
+        self.correlated: dict[Token, tuple[str, bool]] = {}  # token -> (condition, held when it is true)
 
     # --- state changes -------------------------------------------------
     def _acquire(self, state: State, token: Token, desc: str, node, may_only: bool = False) -> State:
@@ -113,6 +114,8 @@ class _Walker:
             return state
         name = _text(fn)
         t = self.tables
+        if name in t.noreturn:
+            return None  # panic(), do_task_dead(): this path ends here
         if name in t.acquire:
             cls, idx = t.acquire[name]
             lock = self._lock_arg(call, idx)
@@ -285,6 +288,9 @@ class _Walker:
         alt = node.child_by_field_name("alternative")
         state = self.expr(cond, state) if cond is not None else state
         then_in = else_in = state
+        key = _pure_condition(cond)
+        if key is not None and state is not None:
+            then_in, else_in = self._split_on(key, state)
         trylock = self._trylock_in(cond) if cond is not None else None
         if trylock is not None and state is not None:
             call, negated = trylock
@@ -304,7 +310,34 @@ class _Walker:
                 else_out = self.walk(child, else_out)
         else:
             else_out = else_in
+        if key is not None and state is not None:
+            self._remember_correlated(key, state, then_out, else_out)
         return _join(then_out, else_out)
+
+    # `if (exists) spin_lock(&l); ... if (exists) spin_unlock(&l);`: the lock is held
+    # exactly when the condition is true. Remembering that, the second `if` knows
+    # the lock is held in its then-branch and not in its else-branch, and the code
+    # after it is unlocked on every path (the condition's variables are assumed
+    # unchanged in between, as they are in this idiom).
+    def _split_on(self, key: str, state: State) -> tuple[State, State]:
+        must, may = state
+        then_must, then_may, else_must, else_may = set(must), set(may), set(must), set(may)
+        for token, (cond, when) in self.correlated.items():
+            if cond != key or token not in may:
+                continue
+            held, free = (then_must, else_may) if when else (else_must, then_may)
+            held.add(token)
+            free.discard(token)
+            (else_must if when else then_must).discard(token)
+        return (frozenset(then_must), frozenset(then_may)), (frozenset(else_must), frozenset(else_may))
+
+    def _remember_correlated(self, key: str, before: State, then_out: State, else_out: State) -> None:
+        if then_out is None or else_out is None:
+            return
+        for token in then_out[0] - before[1] - else_out[1]:
+            self.correlated[token] = (key, True)
+        for token in else_out[0] - before[1] - then_out[1]:
+            self.correlated[token] = (key, False)
 
     def walk_loop(self, node, state: State) -> State:
         body = node.child_by_field_name("body")
@@ -380,6 +413,19 @@ class _Walker:
             main = self.walk(child, main)
         other = self.walk(alt, state) if alt is not None else state
         return _join(main, other)
+
+
+def _pure_condition(cond) -> str | None:
+    """The condition's text (squashed) when it calls nothing, else None."""
+    if cond is None:
+        return None
+    stack = [cond]
+    while stack:
+        n = stack.pop()
+        if n.type in ("call_expression", "assignment_expression", "update_expression"):
+            return None
+        stack.extend(n.children)
+    return squash(_text(cond))
 
 
 def analyze_function(body, entry_tokens: list[tuple[Token, str]], summaries: dict[str, Summary],

@@ -19,7 +19,7 @@ import heapq
 from dataclasses import dataclass, field
 
 from ..facts import HAS_LOCKED_CALL, CallSite
-from ..kernel.tables import contexts
+from ..kernel.tables import allocators, contexts
 from ..link import Program
 from .branches import BranchOracle, Signature
 
@@ -147,9 +147,13 @@ def _push_callees(program: Program, oracle: BranchOracle, node: str, sig: Signat
                   w: Witness, hops: int, push) -> None:
     held_by_lock = w.steps and w.steps[0].kind == "acquire"
     quiet = contexts().quiet_functions
+    table = allocators()
     for target in program.targets(site, ref.path):
-        if program.functions[target].fn.name in quiet:
+        callee = program.functions[target].fn.name
+        if callee in quiet:
             continue  # boot/halt paths: not atomic in the sense that matters to the allocator
+        if callee in table:
+            continue  # an allocator's insides: the call to it is the report
         if held_by_lock and program.functions[target].fn.lock_releases:
             # The callee drops the caller's lock itself (unlock; allocate; relock):
             # what it does after that does not run under the lock.

@@ -74,6 +74,7 @@ class ContextTables:
     registrations: dict[str, tuple[Registration, ...]]
     fields: tuple[FieldContext, ...]
     quiet_functions: frozenset[str]
+    noreturn: frozenset[str] = frozenset()
 
     @property
     def lock_calls(self) -> frozenset[str]:
@@ -122,6 +123,7 @@ def contexts() -> ContextTables:
         registrations={k: tuple(Registration(a, c) for a, c in v) for k, v in raw["registrations"].items()},
         fields=tuple(FieldContext(f["field"], f["struct"], f["context"]) for f in raw["fields"]),
         quiet_functions=frozenset(raw.get("quiet_regions", {}).get("functions", ())),
+        noreturn=frozenset(raw.get("noreturn", {}).get("functions", ())),
     )
 
 

@@ -1,0 +1,51 @@
+"""Context analysis: where a call may run atomically, across calls."""
+
+from __future__ import annotations
+
+from allocscan.analyze import analyze
+from allocscan.extract import extract_file
+from allocscan.kernel.version import builtin_kernel
+from allocscan.link import link
+from allocscan.rules import select
+
+
+def findings(*files: tuple[str, str]) -> list[tuple[str, str, int]]:
+    analysis = analyze(link([extract_file(p, t.encode()) for p, t in files]), builtin_kernel("6.1"))
+    out = []
+    for rule in select(["AS002"], None):
+        out.extend((f.rule_id, f.path, f.line) for f in rule.check(analysis, None))
+    return sorted(out)
+
+
+def test_an_allocators_insides_are_not_reported_for_its_callers():
+    """A driver calling vzalloc() under a lock is reported at its call, not inside mm/."""
+    assert findings(
+        ("mm/vmalloc.c", "void *__vmalloc_node(unsigned long size, gfp_t gfp) { return vmalloc(size); }\n"
+                         "void *vzalloc(unsigned long size) { return __vmalloc_node(size, GFP_KERNEL); }\n"),
+        ("drivers/demo/demo.c", "static DEFINE_SPINLOCK(demo_lock);\n"
+                                "void demo_add(void) { spin_lock(&demo_lock); vzalloc(4096); spin_unlock(&demo_lock); }\n"),
+    ) == [("AS002", "drivers/demo/demo.c", 2)]
+
+
+def test_a_wrapper_that_drops_the_callers_lock():
+    """tg3_restart_hw() unlocks through tg3_full_unlock() before calling what sleeps."""
+    assert findings(("drivers/demo/tg.c", """
+static void demo_full_lock(struct demo *tp) { spin_lock_bh(&tp->lock); }
+static void demo_full_unlock(struct demo *tp) { spin_unlock_bh(&tp->lock); }
+static void demo_close(struct demo *tp) { kzalloc(64, GFP_KERNEL); }
+static int demo_restart(struct demo *tp, int err)
+{
+	if (err) {
+		demo_full_unlock(tp);
+		demo_close(tp);
+		demo_full_lock(tp);
+	}
+	return err;
+}
+static void demo_set_ring(struct demo *tp)
+{
+	demo_full_lock(tp);
+	demo_restart(tp, 1);
+	demo_full_unlock(tp);
+}
+""")) == []
