@@ -42,9 +42,13 @@ def test_calls_link_within_one_architecture():
 
 
 def test_callers_are_found_from_the_call_sites():
-    prog = program(("drv/a.c", "void leaf(void) { }\nvoid mid(void) { leaf(); leaf(); }\nvoid top(void) { mid(); }\n"))
-    assert [(caller, site.line) for caller, site in prog.callers("leaf")] == [("mid", 2), ("mid", 2)]
+    prog = program(("drv/a.c", "void leaf(void) { }\nvoid mid(void) { leaf(); kfree(0); }\n"
+                               "void top(void) { mid(); mid(); }\n"))
+    assert [(caller, site.line) for caller, site in prog.callers("mid")] == [("top", 3), ("top", 3)]
     assert list(prog.graph.successors("top")) == ["mid"]
+    # a function that calls nothing gets no edges: nothing flows on from it
+    assert list(prog.graph.predecessors("leaf")) == []
+    assert prog.targets(prog.file("drv/a.c").functions[1].calls[0], "drv/a.c") == ["leaf"]
 
 
 def test_a_field_name_bound_in_several_struct_types_is_not_resolved_by_name():

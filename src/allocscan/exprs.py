@@ -151,7 +151,7 @@ def squash_type(text: str) -> str:
 _QUALIFIERS = {"const", "volatile", "__user", "__iomem", "__rcu", "__force", "restrict", "__restrict", "register", "__percpu"}
 
 
-@lru_cache(maxsize=65536)
+@lru_cache(maxsize=1 << 20)
 def ir_from_text(text: str) -> tuple:
     """Parse a C expression given as text (macro body, stored argument) into IR."""
     text = text.strip()

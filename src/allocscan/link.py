@@ -71,7 +71,9 @@ class Program:
         """(caller node, call site) pairs of direct and resolved calls to `node`.
 
         Edges do not store their call sites: the sites are found in the caller
-        when asked, for the few functions an analysis walks up from."""
+        when asked, for the few functions an analysis walks up from. A function
+        that calls nothing and stores nothing outside itself has no incoming
+        edges (see link()): no analysis walks up from it."""
         for pred in self.graph.predecessors(node):
             ref = self.functions[pred]
             for site in ref.fn.calls:
@@ -191,57 +193,65 @@ def link(files: list[FileFacts]) -> Program:
 
     graph.add_nodes_from(functions)
     locations = {node: ref.file.path for node, ref in functions.items()}
+    globals_by_name = {name: [n for n in nodes if "::" not in n] for name, nodes in by_name.items()}
+    # Edges into functions that call nothing and store nothing outside themselves
+    # are not kept: no context flows on from them, and no value analysis asks for
+    # their callers (see Program.callers). Most are one-line accessors.
+    leaves = {node for node, ref in functions.items()
+              if ref.fn.call_count == 0 and not ref.fn.field_writes and not ref.fn.global_writes}
     program = Program(files=files, graph=graph, functions=functions, by_name=dict(by_name),
                       node_of=node_of, bindings=defaultdict(list),
                       static_variants={k: v for k, v in static_variants.items() if len(v) > 1})
     _tables(program)
     _bindings(program, static_in_file)
 
-    # Call resolution is by name, once per (file, callee name); the edges keep
-    # only how they were resolved, and the sites stay in the functions' facts.
-    edges: dict[tuple[str, str], dict] = {}
+    # Call resolution is by name, once per (file, callee name); edges carry only
+    # how they were resolved ("indirect" through a function pointer, "ambiguous"
+    # among several definitions); the sites stay in the functions' facts.
+    edges: set[tuple[str, str]] = set()
+    uncertain: dict[tuple[str, str], dict] = {}
     macro_names = program.macro_names  # ALL_CAPS function-like macros: expanded, not called
     for ff in files:
-        resolved = program.direct_targets[ff.path] = {}
+        path = ff.path
+        resolved = program.direct_targets[path] = {}
+        followed: dict[str, list[str]] = {}  # name -> targets that get an edge (not leaves)
         for fn in ff.functions:
             caller = node_of[id(fn)]
             for name in fn.callees:
-                variants = program.static_variants.get((ff.path, name))
-                if variants:  # the definition under the same #ifdef branch: the nearest before the caller
-                    _add_edges(edges, caller, [_nearest_preceding(variants, fn.line)], "direct")
-                    continue
-                targets = resolved.get(name)
-                if targets is None:
-                    if not name or name in ff.func_macros or name in macro_names or name in _KEYWORDS:
+                kept = followed.get(name)
+                if kept is None:
+                    variants = program.static_variants.get((path, name))
+                    if variants:  # the definition under the same #ifdef branch: the nearest before the caller
+                        edges.add((caller, _nearest_preceding(variants, fn.line)))
+                        continue
+                    if name in ff.func_macros or name in macro_names or name in _KEYWORDS:
                         targets = []  # a macro invocation: it expands in place, it calls no function
                     else:
-                        targets = _resolve_direct(name, ff.path, static_in_file, by_name, header_statics,
-                                                  locations)
-                    resolved[name] = targets
-                _add_edges(edges, caller, targets, "direct")
+                        targets = _resolve_direct(name, path, static_in_file, globals_by_name,
+                                                  header_statics, locations)
+                    if targets:
+                        resolved[name] = targets
+                    kept = followed[name] = [t for t in targets if t not in leaves]
+                if len(kept) > 1:
+                    for t in kept:
+                        uncertain[(caller, t)] = {"ambiguous": True}
+                for t in kept:
+                    edges.add((caller, t))
             if not fn.flags & HAS_INDIRECT_CALL:
                 continue
             for site in fn.calls:
                 if not site.callee and site.field:
-                    targets = _resolve_field(program, site, ff.path)
+                    targets = _resolve_field(program, site, path)
                     if targets:
                         program.indirect_targets[id(site)] = targets
-                        _add_edges(edges, caller, targets, "indirect")
-        for name in [n for n, t in resolved.items() if not t]:
-            del resolved[name]
-    graph.add_edges_from((u, v, d) for (u, v), d in edges.items())
+                        for t in targets:
+                            if t not in leaves and (caller, t) not in edges:
+                                edges.add((caller, t))
+                                uncertain[(caller, t)] = {"indirect": True, "ambiguous": len(targets) > 1}
+    graph.add_edges_from(edges)
+    for (u, v), data in uncertain.items():
+        graph.edges[u, v].update(data)
     return program
-
-
-def _add_edges(edges: dict, caller: str, targets: list[str], kind: str) -> None:
-    ambiguous = len(targets) > 1
-    for target in targets:
-        data = edges.get((caller, target))
-        if data is None:
-            edges[(caller, target)] = {"kind": kind, "ambiguous": ambiguous}
-        elif kind == "direct" and data["kind"] == "indirect":
-            data["kind"] = "direct"  # a direct call proves the edge; an indirect one only may
-            data["ambiguous"] = ambiguous
 
 
 def _add(graph, functions, by_name, node_of, node, ff, fn) -> None:
@@ -250,12 +260,15 @@ def _add(graph, functions, by_name, node_of, node, ff, fn) -> None:
     node_of[id(fn)] = node
 
 
-def _resolve_direct(name, path, static_in_file, by_name, header_statics, locations) -> list[str]:
+def _resolve_direct(name, path, static_in_file, globals_by_name, header_statics, locations) -> list[str]:
     local = static_in_file.get((path, name))
     if local is not None:
         return [local]
     arch = _arch_of(path)
-    candidates = [n for n in by_name.get(name, ()) if "::" not in n and _links_with(arch, locations[n])]
+    candidates = globals_by_name.get(name, ())
+    if len(candidates) == 1 and not locations[candidates[0]].startswith("arch/"):
+        return list(candidates)  # the common case: one generic definition
+    candidates = [n for n in candidates if _links_with(arch, locations[n])]
     if len(candidates) > 1:
         candidates = _nearest_definitions(candidates, path, locations)
     if candidates:

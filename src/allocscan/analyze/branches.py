@@ -36,6 +36,7 @@ class BranchOracle:
     def __init__(self, program: Program):
         self.program = program
         self._info: dict[str, _BranchInfo] = {}
+        self._constants: dict[tuple[str, str], object] = {}
 
     def info(self, node: str) -> _BranchInfo:
         info = self._info.get(node)
@@ -58,15 +59,19 @@ class BranchOracle:
         info = self.info(callee)
         if not info.params:
             return ()
-        args = site.args if site.args is not None else tuple(ir_from_text(t) for t in split_args(site.args_text))
+        wanted = [(i, p) for i, (p, _) in enumerate(self.program.functions[callee].fn.params) if p in info.params]
+        texts = split_args(site.args_text) if site.args is None else None
         env = dict(caller_sig)
         path = self.program.functions[caller].path
         out = []
-        for i, (pname, _) in enumerate(self.program.functions[callee].fn.params):
-            if pname in info.params and i < len(args):
-                value = self.value(args[i], env, path)
-                if value is not None:
-                    out.append((pname, value))
+        for i, pname in wanted:
+            if site.args is not None:
+                arg = site.args[i] if i < len(site.args) else None
+            else:
+                arg = ir_from_text(texts[i]) if i < len(texts) else None
+            value = self.value(arg, env, path) if arg is not None else None
+            if value is not None:
+                out.append((pname, value))
         return tuple(sorted(out, key=lambda kv: kv[0]))
 
     def dead(self, node: str, sig: Signature, site: CallSite) -> bool:
@@ -118,6 +123,8 @@ class BranchOracle:
                 return env[name]
             if name in ("true", "false", "NULL"):
                 return 1 if name == "true" else 0
+            if name.upper() != name:
+                return None  # a variable: constants are written in capitals
             return self._constant(name, path, depth)
         if kind in ("addr", "str"):
             return NONZERO
@@ -158,9 +165,16 @@ class BranchOracle:
             return None
 
     def _constant(self, name: str, path: str, depth: int):
-        """An enumerator or object-like #define with a constant value."""
+        """An enumerator or object-like #define with a constant value (memoised per directory)."""
         if depth >= MAX_CONST_DEPTH:
             return None
+        key = (name, path.rpartition("/")[0])
+        if key in self._constants:
+            return self._constants[key]
+        value = self._constants[key] = self._lookup_constant(name, path, depth)
+        return value
+
+    def _lookup_constant(self, name: str, path: str, depth: int):
         for table in ("enums", "defines"):
             found = self.program.lookup(table, name, path)
             if found is not None:

@@ -148,7 +148,10 @@ def _push_callees(program: Program, oracle: BranchOracle, node: str, sig: Signat
     held_by_lock = w.steps and w.steps[0].kind == "acquire"
     quiet = contexts().quiet_functions
     table = allocators()
-    for target in program.targets(site, ref.path):
+    targets = program.targets(site, ref.path)
+    # An ambiguous name (one definition per config) or a call through a pointer may go elsewhere.
+    uncertain = len(targets) > 1 or not site.callee
+    for target in targets:
         callee = program.functions[target].fn.name
         if callee in quiet:
             continue  # boot/halt paths: not atomic in the sense that matters to the allocator
@@ -158,8 +161,9 @@ def _push_callees(program: Program, oracle: BranchOracle, node: str, sig: Signat
             # The callee drops the caller's lock itself (unlock; allocate; relock):
             # what it does after that does not run under the lock.
             continue
-        data = program.graph.edges[node, target]
-        grade = "may" if data["ambiguous"] or data["kind"] == "indirect" else w.grade
+        if not program.functions[target].fn.call_count:
+            continue  # it calls nothing: no allocation runs in it
+        grade = "may" if uncertain else w.grade
         step = Step("call", f"{ref.fn.name}() calls {_name(program, target)}()", ref.path, site.line, site.col)
         push(target, Witness(grade, w.reason, w.steps + (step,), hops), oracle.signature(node, sig, site, target))
 
