@@ -84,8 +84,7 @@ def extract_file(path: str, data: bytes) -> FileFacts:
 
     ex = _Extractor(facts, root, masked, text)
     ex.run()
-    for fn in facts.functions:
-        fn.pack()
+    facts.pack()
     return facts
 
 

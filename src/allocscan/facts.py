@@ -214,7 +214,9 @@ class FileFacts:
     path: str  # as discovered (relative to the scan root when possible)
     sha: str
     functions: list[FunctionFacts] = field(default_factory=list)
-    defines: dict[str, str] = field(default_factory=dict)  # object-like macro -> replacement text
+    # object-like macro -> replacement text; pickled until first looked up (see `defines`):
+    # register headers hold a hundred thousand each, and no lookup ever reaches most
+    packed_defines: object = None
     func_macros: dict[str, tuple[tuple[str, ...], str]] = field(default_factory=dict)  # name -> (params, body)
     enums: dict[str, tuple] = field(default_factory=dict)  # enumerator -> IR of its value
     structs: list[StructDef] = field(default_factory=list)
@@ -228,6 +230,22 @@ class FileFacts:
     nla_limits: dict[str, str] = field(default_factory=dict)  # netlink attribute -> policy upper bound (text)
     error_nodes: int = 0  # ERROR/MISSING nodes left after masking
     warnings: list[str] = field(default_factory=list)
+
+    @property
+    def defines(self) -> dict[str, str]:
+        table = self.packed_defines
+        if table is None:
+            table = self.packed_defines = {}
+        elif type(table) is bytes:
+            table = self.packed_defines = pickle.loads(table)
+        return table
+
+    def pack(self) -> None:
+        """Pickle the bulky parts that most scans never read (end of extraction)."""
+        for fn in self.functions:
+            fn.pack()
+        if self.defines:
+            self.packed_defines = pickle.dumps(self.defines, protocol=pickle.HIGHEST_PROTOCOL)
 
 
 def _positional_pickle(cls):
