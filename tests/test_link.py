@@ -78,3 +78,26 @@ def test_names_are_found_in_the_drivers_own_tree():
     )
     found = prog.lookup("enums", "DEMO_TP_MISSED", "drivers/net/wireless/demo/mvm/rx.c")
     assert found is not None and found[0] == "drivers/net/wireless/demo/fw/api/dbg.h"
+
+
+def test_the_nearest_definition_wins_for_inlines_and_ops():
+    prog = program(
+        ("drivers/staging/r8/usb_ops.c", "u32 rtw_read32(struct adapter *a, u32 addr) { return usb_read(a, addr); }\n"),
+        ("drivers/net/wireless/realtek/rtw88/hci.h",
+         "static inline u32 rtw_read32(struct rtw_dev *d, u32 addr) { return d->hci.ops->read32(d, addr); }\n"),
+        ("drivers/net/wireless/realtek/rtw88/pci.c", "void irq(struct rtw_dev *d) { rtw_read32(d, 4); }\n"),
+        ("drivers/media/pci/b2/flexcop-pci.c", """
+static int pci_read_ibi(struct flexcop_device *fc, int r) { return readl(fc->base + r); }
+static void pci_setup(struct flexcop_device *fc) { fc->read_ibi_reg = pci_read_ibi; }
+static void pci_isr(struct flexcop_device *fc) { fc->read_ibi_reg(fc, 0); }
+"""),
+        ("drivers/media/usb/b2/flexcop-usb.c", """
+static int usb_read_ibi(struct flexcop_device *fc, int r) { return usb_control_msg(fc->udev, r); }
+static void usb_setup(struct flexcop_device *fc) { fc->read_ibi_reg = usb_read_ibi; }
+"""),
+    )
+    assert targets_of(prog, "drivers/net/wireless/realtek/rtw88/pci.c", "irq", "rtw_read32") == \
+        ["drivers/net/wireless/realtek/rtw88/hci.h::rtw_read32"]
+    ff = prog.file("drivers/media/pci/b2/flexcop-pci.c")
+    isr = next(f for f in ff.functions if f.name == "pci_isr")
+    assert prog.targets(isr.calls[0], ff.path) == ["drivers/media/pci/b2/flexcop-pci.c::pci_read_ibi"]

@@ -250,3 +250,18 @@ static void demo_trace_locked(struct demo_priv *priv)
 	priv->stats = demo_trace_alloc(priv, GFP_KERNEL); /* ok: AS002 (the callee masks the mask) */
 	spin_unlock(&priv->lock);
 }
+
+/* A CAN receive handler runs in the NET_RX softirq: gfp_any() is GFP_ATOMIC there. */
+static void demo_can_rcv(struct sk_buff *skb, void *data)
+{
+	struct demo_priv *priv = data;
+
+	spin_lock(&priv->lock);
+	priv->stats = kmalloc(64, gfp_any()); /* ok: AS002 (softirq: gfp_any() picks GFP_ATOMIC) */
+	spin_unlock(&priv->lock);
+}
+
+static void demo_can_open(struct demo_priv *priv, struct net *net, struct net_device *dev)
+{
+	can_rx_register(net, dev, 0x123, 0x7ff, demo_can_rcv, priv, "demo", NULL);
+}

@@ -266,14 +266,20 @@ def _resolve_direct(name, path, static_in_file, globals_by_name, header_statics,
         return [local]
     arch = _arch_of(path)
     candidates = globals_by_name.get(name, ())
-    if len(candidates) == 1 and not locations[candidates[0]].startswith("arch/"):
+    if len(candidates) == 1 and name not in header_statics and not locations[candidates[0]].startswith("arch/"):
         return list(candidates)  # the common case: one generic definition
     candidates = [n for n in candidates if _links_with(arch, locations[n])]
+    statics = [n for n in header_statics.get(name, ()) if _links_with(arch, locations[n])]
+    if candidates and statics:
+        # rtw88's pci.c calls the rtw_read32() inline of rtw88's own header, not
+        # the global one a staging driver defines: the nearer definition wins.
+        nearest = _nearest_definitions(candidates + statics, path, locations)
+        if all(n in statics for n in nearest):
+            return nearest[:1]
     if len(candidates) > 1:
         candidates = _nearest_definitions(candidates, path, locations)
     if candidates:
         return candidates
-    statics = [n for n in header_statics.get(name, ()) if _links_with(arch, locations[n])]
     return statics[:1]  # a static inline from a header
 
 
@@ -370,7 +376,10 @@ def _resolve_field(program: Program, site: CallSite, path: str) -> list[str]:
     if site.receiver_type:
         typed = by_struct.get(site.receiver_type)
         if typed:
-            return sorted(typed) if len(typed) <= MAX_FIELD_CANDIDATES else []
+            # flexcop-pci's `fc->read_ibi_reg()` is flexcop-pci's, not flexcop-usb's
+            locations = {n: program.functions[n].path for n in typed}
+            typed = _nearest_definitions(sorted(typed), path, locations) if len(typed) > 1 else sorted(typed)
+            return typed if len(typed) <= MAX_FIELD_CANDIDATES else []
     # By field name alone only within the caller's own file, and only for a name
     # that one struct type binds tree-wide: a midlayer calling `hostt->scan_start()`
     # would otherwise reach every driver's method, and `vcc->send()` in a file that

@@ -114,7 +114,7 @@ def families() -> dict[str, Family]:
 
 @lru_cache(maxsize=1)
 def contexts() -> ContextTables:
-    raw = _load("contexts.toml")
+    raw = {**_load("contexts.toml"), **_load("entries.toml")}
     return ContextTables(
         acquire={k: (v[0], v[1]) for k, v in raw["acquire"].items()},
         release={k: (v[0], v[1]) for k, v in raw["release"].items()},
