@@ -84,6 +84,11 @@ class ContextAnalysis:
             steps = tuple(Step("acquire", f"{ref.fn.name}: {desc} - atomic from here", ref.path, line, col)
                           for desc, line, col in site.lock_sites if desc in held)
             return Witness(grade, f"{held[0]} held in {ref.fn.name}()" + ("" if must else " on some paths"), steps)
+        return self.caller_context(fn_node, site)
+
+    def caller_context(self, fn_node: str, site: CallSite) -> Witness | None:
+        """Why the function holding `site` may run atomically (entry point or a caller's
+        lock), ignoring locks the function takes itself; None if it does not."""
         for sig, w in self.variants.get(fn_node, ()):
             if self.oracle is None or not self.oracle.dead(fn_node, sig, site):
                 return w

@@ -95,6 +95,9 @@ def check(analysis: Analysis, options) -> list[Finding]:
             if not locked_here:
                 blocking = local
             kinds = context_kinds(ctx)
+            outer = analysis.contexts.caller_context(s.node, s.site)
+            if outer is not None:  # a handler in softirq that also takes a lock: both count
+                kinds |= context_kinds(outer)
             if all(g.by_context and any(context_decides(g.by_context, k) for k in kinds) for g in blocking):
                 continue  # gfp_any()/in_interrupt() picks GFP_ATOMIC in this context: correct here
             if any(not gfp.allows_blocking(g.mask) for g in s.gfp) and \
