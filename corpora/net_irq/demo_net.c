@@ -265,3 +265,16 @@ static void demo_can_open(struct demo_priv *priv, struct net *net, struct net_de
 {
 	can_rx_register(net, dev, 0x123, 0x7ff, demo_can_rcv, priv, "demo", NULL);
 }
+
+/* A wrapper that forwards the constant to the function that switches on it. */
+static inline void demo_event_wrapper(struct demo_priv *priv, enum demo_filter_op op)
+{
+	demo_event(priv, op);
+}
+
+static void demo_carrier_lost_locked(struct demo_priv *priv)
+{
+	spin_lock(&priv->lock);
+	demo_event_wrapper(priv, DEMO_FILTER_DEL);
+	spin_unlock(&priv->lock);
+}

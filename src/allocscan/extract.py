@@ -4,7 +4,7 @@ The queries in `queries/*.scm` find every definition, call, assignment,
 declaration, macro and enumeration natively; Python only visits the matches.
 The flow-sensitive lock walk (`lockflow`) runs over the functions that contain
 a lock-family call. Arguments are turned into the expression IR only for the
-calls the analyses need (allocators, registrations, calls passing a gfp, ...);
+calls the analyses read most (allocators, user-input sources, calls passing a gfp, ...);
 the others keep their argument text, which `exprs.ir_from_text` parses on demand.
 """
 
@@ -38,8 +38,10 @@ _SUPPRESS_RE = re.compile(r"allocscan:\s*ignore\b([^\n*]*)")
 
 @lru_cache(maxsize=1)
 def _interesting_calls() -> frozenset[str]:
-    """Calls whose arguments the analyses read (IR computed eagerly)."""
-    names = set(allocators()) | set(contexts().registrations)
+    """Calls whose arguments the analyses read often: IR computed eagerly. Only a
+    speed-up: the analyses parse any other call's arguments from its text
+    (CallSite.arguments()), so the entry-point and source tables may name more."""
+    names = set(allocators())
     names |= {"module_param", "module_param_named", "module_param_array", "module_param_array_named",
               "module_param_cb", "kstrtoul", "kstrtouint", "kstrtoint", "kstrtol", "kstrtou32",
               "kstrtou16", "kstrtou8", "kstrtoull", "kstrtou64", "kstrtos32", "kstrtoint_from_user",

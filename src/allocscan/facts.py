@@ -33,6 +33,15 @@ class CallSite:
     lock_sites: tuple[tuple[str, int, int], ...] = ()  # (description, line, col) of acquisitions in `locks`
     byte: int = 0  # start offset, to place the call after or before guards
 
+    def arguments(self) -> tuple:
+        """Argument IR: kept from extraction for the calls it knew to be of interest,
+        parsed from the text for any other (the analyses' tables may name more)."""
+        if self.args is not None:
+            return self.args
+        from .exprs import ir_from_text, split_args
+
+        return tuple(ir_from_text(t) for t in split_args(self.args_text))
+
 
 @dataclass(slots=True)
 class Assignment:

@@ -22,6 +22,7 @@ from ..link import Program
 
 NONZERO = "nonzero"  # known to be non-zero, value unknown: `&list`, a string literal
 MAX_CONST_DEPTH = 3
+MAX_FORWARD_DEPTH = 2  # calls through which a constant argument is followed to its branch
 
 Signature = tuple[tuple[str, object], ...]  # sorted (parameter name, value) pairs
 
@@ -38,20 +39,43 @@ class BranchOracle:
         self._info: dict[str, _BranchInfo] = {}
         self._constants: dict[tuple[str, str], object] = {}
 
-    def info(self, node: str) -> _BranchInfo:
+    def info(self, node: str, depth: int = 0) -> _BranchInfo:
+        """The branches of `node` on its parameters, and the parameters whose value
+        matters: read by those branches, or passed on as they are to a callee where
+        they matter (`iwl_dbg_tlv_time_point(fwrt, tp_id, data)` only forwards
+        `tp_id` to the function that switches on it)."""
         info = self._info.get(node)
-        if info is None:
-            fn = self.program.functions[node].fn
-            names = {p for p, _ in fn.params}
-            branches, used = [], set()
-            for cond_text, ts, te, es, ee in fn.branches:
-                cond = ir_from_text(cond_text)
-                read = _identifiers(cond) & names
-                if read:
-                    branches.append((cond, ts, te, es, ee))
-                    used |= read
-            info = self._info[node] = _BranchInfo(branches, frozenset(used))
+        if info is not None:
+            return info
+        fn = self.program.functions[node].fn
+        names = {p for p, _ in fn.params}
+        branches, used = [], set()
+        for cond_text, ts, te, es, ee in fn.branches:
+            cond = ir_from_text(cond_text)
+            read = _identifiers(cond) & names
+            if read:
+                branches.append((cond, ts, te, es, ee))
+                used |= read
+        self._info[node] = _BranchInfo(branches, frozenset(used))  # provisional: recursion
+        if depth < MAX_FORWARD_DEPTH and fn.call_count and not names <= used:
+            used |= self._forwarded(node, names - used, depth)
+        info = self._info[node] = _BranchInfo(branches, frozenset(used))
         return info
+
+    def _forwarded(self, node: str, candidates: set[str], depth: int) -> set[str]:
+        ref = self.program.functions[node]
+        out: set[str] = set()
+        for site in ref.fn.calls:
+            if not any(c in site.args_text for c in candidates):
+                continue
+            texts = [t.strip() for t in split_args(site.args_text)]
+            for target in self.program.targets(site, ref.path)[:2]:
+                callee_params = self.program.functions[target].fn.params
+                wanted = self.info(target, depth + 1).params
+                for i, text in enumerate(texts):
+                    if text in candidates and i < len(callee_params) and callee_params[i][0] in wanted:
+                        out.add(text)
+        return out
 
     def signature(self, caller: str, caller_sig: Signature, site: CallSite, callee: str) -> Signature:
         """The constants `site` (in `caller`, itself reached with `caller_sig`) passes to the

@@ -200,12 +200,13 @@ def _registrations(program: Program, result: ContextAnalysis, tables) -> None:
             (fn, s) for fn in ff.functions if not registrars.isdisjoint(fn.callees) for s in fn.calls]
         for fn, site in sites:
             regs = tables.registrations.get(site.callee)
-            if not regs or site.args is None:
+            if not regs:
                 continue
+            args = site.arguments()
             for reg in regs:
-                if reg.arg >= len(site.args):
+                if reg.arg >= len(args):
                     continue
-                target = _function_arg(program, ff.path, site.args[reg.arg])
+                target = _function_arg(program, ff.path, args[reg.arg])
                 if target is None:
                     continue
                 handler = program.functions[target].fn.name

@@ -403,15 +403,16 @@ class ValueAnalysis:
         """`kstrtouint(buf, 0, &name)`, `copy_from_user(&name, ...)`: the user writes `name`."""
         fn = scope.fn
         for site in fn.calls:
-            if site.args is None:
-                continue
             callee = site.callee
-            if callee in _KSTRTO_MAX and site.args and site.args[-1] == ("addr", ("id", name)):
+            if (callee not in _KSTRTO_MAX and callee not in _USER_COPY) or name not in site.args_text:
+                continue
+            args = site.arguments()
+            if callee in _KSTRTO_MAX and args and args[-1] == ("addr", ("id", name)):
                 kind = self.handler_kind(fn)
                 return Value(0, _KSTRTO_MAX[callee], frozenset({f"{kind}:{fn.name}"}),
                              ((f"{callee}() parses user input into '{name}' in {fn.name}()", scope.file.path, site.line),), True)
-            filled = any(a == ("addr", ("id", name)) for a in site.args) or (
-                callee in ("get_user", "__get_user") and site.args[0] == ("id", name))
+            filled = any(a == ("addr", ("id", name)) for a in args) or (
+                callee in ("get_user", "__get_user") and args and args[0] == ("id", name))
             if callee in _USER_COPY and filled:
                 kind = "ioctl" if "ioctl" in fn.name else self.handler_kind(fn)
                 # The destination's type bounds what the user can put there (`u16 len`).
