@@ -278,3 +278,17 @@ static void demo_carrier_lost_locked(struct demo_priv *priv)
 	demo_event_wrapper(priv, DEMO_FILTER_DEL);
 	spin_unlock(&priv->lock);
 }
+
+/* The caller's own test decides the callee's switch: only the DEMO_FILTER_DEL case runs locked. */
+static void demo_filter_ctl(struct demo_priv *priv, enum demo_filter_op op)
+{
+	unsigned long flags;
+
+	if (op == DEMO_FILTER_DEL) {
+		spin_lock_irqsave(&priv->lock, flags);
+		demo_event(priv, op);
+		spin_unlock_irqrestore(&priv->lock, flags);
+	} else {
+		demo_event(priv, op);
+	}
+}

@@ -85,8 +85,8 @@ class BranchOracle:
             return ()
         wanted = [(i, p) for i, (p, _) in enumerate(self.program.functions[callee].fn.params) if p in info.params]
         texts = split_args(site.args_text) if site.args is None else None
-        env = dict(caller_sig)
         path = self.program.functions[caller].path
+        env = {**self._known_at(caller, site, path), **dict(caller_sig)}
         out = []
         for i, pname in wanted:
             if site.args is not None:
@@ -97,6 +97,27 @@ class BranchOracle:
             if value is not None:
                 out.append((pname, value))
         return tuple(sorted(out, key=lambda kv: kv[0]))
+
+    def _known_at(self, node: str, site: CallSite, path: str) -> dict:
+        """Parameter values the branches around `site` prove: inside
+        `if (typeReq == GetPortStatus) { ... }` typeReq is GetPortStatus."""
+        known: dict = {}
+        params = {p for p, _ in self.program.functions[node].fn.params}
+        for cond, ts, te, es, ee in self.info(node).branches:
+            if ts <= site.byte < te:
+                facts = [c for c in _conjuncts(cond) if c[0] == "bin" and c[1] == "=="]
+            elif es <= site.byte < ee:
+                facts = [c for c in _disjuncts(cond) if c[0] == "bin" and c[1] == "!="]
+            else:
+                continue
+            for c in facts:
+                for var, other in ((c[2], c[3]), (c[3], c[2])):
+                    if var[0] != "id" or var[1] not in params:
+                        continue
+                    value = self.value(other, {}, path)
+                    if isinstance(value, int):
+                        known[var[1]] = value
+        return known
 
     def dead(self, node: str, sig: Signature, site: CallSite) -> bool:
         """Is `site` in `node` unreachable when `node` is entered with `sig`?"""
@@ -147,8 +168,8 @@ class BranchOracle:
                 return env[name]
             if name in ("true", "false", "NULL"):
                 return 1 if name == "true" else 0
-            if name.upper() != name:
-                return None  # a variable: constants are written in capitals
+            if not name[:1].isupper():
+                return None  # a variable: constants start with a capital (GFP_KERNEL, GetPortStatus)
             return self._constant(name, path, depth)
         if kind in ("addr", "str"):
             return NONZERO
@@ -208,6 +229,18 @@ class BranchOracle:
                 value = self.value(ir, {}, found[0], depth + 1)
                 return value if isinstance(value, int) else None
         return None
+
+
+def _conjuncts(cond: tuple) -> list[tuple]:
+    if cond[0] == "bin" and cond[1] == "&&":
+        return _conjuncts(cond[2]) + _conjuncts(cond[3])
+    return [cond]
+
+
+def _disjuncts(cond: tuple) -> list[tuple]:
+    if cond[0] == "bin" and cond[1] == "||":
+        return _disjuncts(cond[2]) + _disjuncts(cond[3])
+    return [cond]
 
 
 def _identifiers(ir: tuple) -> set[str]:
