@@ -67,6 +67,12 @@ static void demo_timer_fn(struct timer_list *t)
 		state.scratch = kmalloc(PAGE_SIZE, GFP_ATOMIC);
 }
 
+/* kvmalloc falls back to vmalloc when it may sleep: 16 MiB is fine there. */
+static void *demo_alloc_log(void)
+{
+	return kvmalloc(16 * 1024 * 1024, GFP_KERNEL); /* ok: AS004 (vmalloc fallback) */
+}
+
 static int __init demo_init(void)
 {
 	timer_setup(&state.timer, demo_timer_fn, 0);

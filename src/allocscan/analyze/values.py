@@ -774,7 +774,9 @@ class ValueAnalysis:
             return self._array_size(args[0], scope)
         if name in ("le16_to_cpu", "be16_to_cpu", "le16_to_cpup", "get_unaligned_le16", "__le16_to_cpu", "usb_endpoint_maxp"):
             inner = ev(0)
-            return inner if inner.known else Value(0, 0xFFFF, frozenset(), (), True) if name != "usb_endpoint_maxp" else \
+            # A 16-bit field of unknown origin is unknown, not "up to 64 KiB": only a
+            # descriptor field (a source, below) makes its type's maximum evidence.
+            return inner if inner.known else TOP if name != "usb_endpoint_maxp" else \
                 Value(0, 0x7FF, frozenset({"usb-descriptor:wMaxPacketSize"}), (("usb_endpoint_maxp() reads the endpoint descriptor", scope.file.path, 0),), True)
         if name in ("le32_to_cpu", "be32_to_cpu", "cpu_to_le16", "cpu_to_le32", "ntohs", "ntohl", "htons", "htonl", "READ_ONCE"):
             return ev(0)

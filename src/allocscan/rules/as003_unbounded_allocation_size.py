@@ -59,6 +59,9 @@ def max_bytes(analysis: Analysis, s) -> int | None:
     kernel = analysis.kernel
     if s.family is None:
         return None
+    blocking = bool(s.gfp) and any(kernel.gfp.allows_blocking(g.mask) for g in s.gfp)
+    if s.family.name == "kvmalloc" and blocking:
+        return 0x7FFFFFFF  # it falls back to vmalloc; kvmalloc_node() refuses more than INT_MAX
     if s.family.max_bytes == "KMALLOC_MAX_SIZE":
         return kernel.kmalloc_max_size
     if s.family.name in ("dma", "usb_coherent") and s.gfp and any(kernel.gfp.allows_blocking(g.mask) for g in s.gfp):
