@@ -266,15 +266,18 @@ def _resolve_direct(name, path, static_in_file, globals_by_name, header_statics,
         return [local]
     arch = _arch_of(path)
     candidates = globals_by_name.get(name, ())
-    if len(candidates) == 1 and name not in header_statics and not locations[candidates[0]].startswith("arch/"):
+    # Inlines of shared headers (include/) are config stubs of the global definition;
+    # those of a driver's own headers (rtw88/hci.h) compete with same-named globals.
+    statics = [n for n in header_statics.get(name, ()) if _links_with(arch, locations[n])]
+    private = [n for n in statics if not _is_shared_header(locations[n])]
+    if len(candidates) == 1 and not private and not locations[candidates[0]].startswith("arch/"):
         return list(candidates)  # the common case: one generic definition
     candidates = [n for n in candidates if _links_with(arch, locations[n])]
-    statics = [n for n in header_statics.get(name, ()) if _links_with(arch, locations[n])]
-    if candidates and statics:
+    if candidates and private:
         # rtw88's pci.c calls the rtw_read32() inline of rtw88's own header, not
         # the global one a staging driver defines: the nearer definition wins.
-        nearest = _nearest_definitions(candidates + statics, path, locations)
-        if all(n in statics for n in nearest):
+        nearest = _nearest_definitions(candidates + private, path, locations)
+        if all(n in private for n in nearest):
             return nearest[:1]
     if len(candidates) > 1:
         candidates = _nearest_definitions(candidates, path, locations)

@@ -23,6 +23,7 @@ from ..link import Program
 NONZERO = "nonzero"  # known to be non-zero, value unknown: `&list`, a string literal
 MAX_CONST_DEPTH = 3
 MAX_FORWARD_DEPTH = 2  # calls through which a constant argument is followed to its branch
+MAX_WRAPPER_CALLS = 3  # ... when they are thin wrappers: larger functions are not searched
 
 Signature = tuple[tuple[str, object], ...]  # sorted (parameter name, value) pairs
 
@@ -57,7 +58,7 @@ class BranchOracle:
                 branches.append((cond, ts, te, es, ee))
                 used |= read
         self._info[node] = _BranchInfo(branches, frozenset(used))  # provisional: recursion
-        if depth < MAX_FORWARD_DEPTH and fn.call_count and not names <= used:
+        if depth < MAX_FORWARD_DEPTH and 0 < fn.call_count <= MAX_WRAPPER_CALLS and not names <= used:
             used |= self._forwarded(node, names - used, depth)
         info = self._info[node] = _BranchInfo(branches, frozenset(used))
         return info
