@@ -529,6 +529,7 @@ class _Extractor:
             must, may = state
             site.locks = (tuple(sorted(info[t][0] for t in must)), tuple(sorted(info[t][0] for t in may - must)))
             site.lock_sites = tuple(sorted(info[t] for t in may))
+            site.lock_conds = result.conds_at_call.get(byte, ())
 
     # --- module parameters -------------------------------------------------
     def module_params(self) -> None:

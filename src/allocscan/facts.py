@@ -32,6 +32,7 @@ class CallSite:
     locks: LockState = NO_LOCKS  # lock/atomic regions around the call
     lock_sites: tuple[tuple[str, int, int], ...] = ()  # (description, line, col) of acquisitions in `locks`
     byte: int = 0  # start offset, to place the call after or before guards
+    lock_conds: tuple[str, ...] = ()  # conditions true whenever its some-path regions are open
 
     def arguments(self) -> tuple:
         """Argument IR: kept from extraction for the calls it knew to be of interest,

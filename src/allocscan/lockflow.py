@@ -40,6 +40,9 @@ class Summary:
 @dataclass
 class LockResult:
     at_call: dict[int, State] = field(default_factory=dict)  # call start byte -> state before the call
+    # call start byte -> conditions that hold whenever a region open only on some paths
+    # is open there (`if (typeReq == GetPortStatus && ...) local_irq_save(f);`)
+    conds_at_call: dict[int, tuple[str, ...]] = field(default_factory=dict)
     info: dict[Token, tuple[str, int, int]] = field(default_factory=dict)  # token -> (description, line, col)
     summary: Summary = field(default_factory=Summary)
 
@@ -69,6 +72,7 @@ class _Walker:
         self.unmatched: set[str] = set()  # classes released that this function did not take
         self.entry_tokens: set[Token] = set()
         self.correlated: dict[Token, tuple[str, bool]] = {}  # token -> (condition, held when it is true)
+        self.acquired_under: dict[Token, str] = {}  # token -> condition of the `if` that took it
 
     # --- state changes -------------------------------------------------
     def _acquire(self, state: State, token: Token, desc: str, node, may_only: bool = False) -> State:
@@ -105,6 +109,10 @@ class _Walker:
             return None
         prev = self.result.at_call.get(call.start_byte)
         self.result.at_call[call.start_byte] = _join(prev, state) if prev is not None else state
+        if self.acquired_under and prev is None:
+            conds = tuple(sorted({c for t, c in self.acquired_under.items() if t in state[1] - state[0]}))
+            if conds:
+                self.result.conds_at_call[call.start_byte] = conds
         fn = call.child_by_field_name("function")
         if fn is None:
             return state
@@ -291,6 +299,7 @@ class _Walker:
         key = _pure_condition(cond)
         if key is not None and state is not None:
             then_in, else_in = self._split_on(key, state)
+        cond_text = squash(_text(cond)) if cond is not None else ""
         trylock = self._trylock_in(cond) if cond is not None else None
         if trylock is not None and state is not None:
             call, negated = trylock
@@ -312,6 +321,10 @@ class _Walker:
             else_out = else_in
         if key is not None and state is not None:
             self._remember_correlated(key, state, then_out, else_out)
+        if cond_text and state is not None and then_out is not None and alt is None:
+            # taken only in the then-branch: wherever it is open later, the condition held
+            for token in then_out[0] - state[1] - (else_out[1] if else_out else frozenset()):
+                self.acquired_under[token] = cond_text
         return _join(then_out, else_out)
 
     # `if (exists) spin_lock(&l); ... if (exists) spin_unlock(&l);`: the lock is held

@@ -16,12 +16,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..exprs import ir_from_text, split_args
+import re
+
+from ..exprs import ir_from_text, render, split_args
 from ..facts import CallSite
 from ..link import Program
 
 NONZERO = "nonzero"  # known to be non-zero, value unknown: `&list`, a string literal
-MAX_CONST_DEPTH = 3
+MAX_CONST_DEPTH = 4
+_IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 MAX_FORWARD_DEPTH = 2  # calls through which a constant argument is followed to its branch
 MAX_WRAPPER_CALLS = 3  # ... when they are thin wrappers: larger functions are not searched
 
@@ -88,6 +91,11 @@ class BranchOracle:
         texts = split_args(site.args_text) if site.args is None else None
         path = self.program.functions[caller].path
         env = {**self._known_at(caller, site, path), **dict(caller_sig)}
+        if site.lock_conds and (site.locks[1] and not site.locks[0]):
+            # the region that makes this call atomic is open only when these hold
+            params = {p for p, _ in self.program.functions[caller].fn.params}
+            for cond in site.lock_conds:
+                env.update(self._equalities(_conjuncts(ir_from_text(cond)), "==", params, path))
         out = []
         for i, pname in wanted:
             if site.args is not None:
@@ -111,13 +119,21 @@ class BranchOracle:
                 facts = [c for c in _disjuncts(cond) if c[0] == "bin" and c[1] == "!="]
             else:
                 continue
-            for c in facts:
-                for var, other in ((c[2], c[3]), (c[3], c[2])):
-                    if var[0] != "id" or var[1] not in params:
-                        continue
-                    value = self.value(other, {}, path)
-                    if isinstance(value, int):
-                        known[var[1]] = value
+            known.update(self._equalities(facts, facts[0][1] if facts else "==", params, path))
+        return known
+
+    def _equalities(self, comparisons: list, op: str, params: set[str], path: str) -> dict:
+        """{param: value} from `param == CONST` comparisons (`!=` ones in an else branch)."""
+        known = {}
+        for c in comparisons:
+            if c[0] != "bin" or c[1] != op:
+                continue
+            for var, other in ((c[2], c[3]), (c[3], c[2])):
+                if var[0] != "id" or var[1] not in params:
+                    continue
+                value = self.value(other, {}, path)
+                if isinstance(value, int):
+                    known[var[1]] = value
         return known
 
     def dead(self, node: str, sig: Signature, site: CallSite) -> bool:
@@ -178,6 +194,8 @@ class BranchOracle:
             return self.value(ir[2], env, path, depth)
         if kind == "call" and ir[1] in ("likely", "unlikely", "!!") and len(ir[2]) == 1:
             return self.value(ir[2][0], env, path, depth)
+        if kind == "call" and ir[1][:1].isupper() and depth < MAX_CONST_DEPTH:
+            return self._macro(ir, env, path, depth)  # HUB_CLASS_REQ(USB_DIR_IN, ...)
         if kind == "un" and ir[1] == "!":
             truth = self.truth(ir[2], env, path)
             return None if truth is None else int(not truth)
@@ -209,6 +227,18 @@ class BranchOracle:
             }.get(op, lambda: None)()
         except TypeError:
             return None
+
+    def _macro(self, ir: tuple, env: dict, path: str, depth: int):
+        """A function-like macro of constants: its body with the arguments substituted."""
+        found = self.program.lookup("func_macros", ir[1], path)
+        if found is None:
+            return None
+        def_path, (params, body) = found
+        if len(params) != len(ir[2]) or not body:
+            return None
+        texts = {p: f"({render(a)})" for p, a in zip(params, ir[2])}
+        expanded = _IDENT.sub(lambda m: texts.get(m.group(0), m.group(0)), body)
+        return self.value(ir_from_text(expanded), env, def_path, depth + 1)
 
     def _constant(self, name: str, path: str, depth: int):
         """An enumerator or object-like #define with a constant value (memoised per directory)."""
