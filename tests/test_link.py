@@ -101,3 +101,17 @@ static void usb_setup(struct flexcop_device *fc) { fc->read_ibi_reg = usb_read_i
     ff = prog.file("drivers/media/pci/b2/flexcop-pci.c")
     isr = next(f for f in ff.functions if f.name == "pci_isr")
     assert prog.targets(isr.calls[0], ff.path) == ["drivers/media/pci/b2/flexcop-pci.c::pci_read_ibi"]
+
+
+def test_another_drivers_global_does_not_shadow_a_shared_inline():
+    prog = program(
+        ("include/net/mac80211.h", "static inline void ieee80211_rx(struct ieee80211_hw *hw, struct sk_buff *skb) "
+                                   "{ ieee80211_rx_napi(hw, skb); }\n"),
+        ("drivers/staging/rtl/ieee80211_rx.c", "int ieee80211_rx(struct ieee80211_device *d, struct sk_buff *s) "
+                                               "{ return 0; }\n"),
+        ("drivers/net/wireless/ath/rx.c", "void rx_tasklet(struct ath *a) { ieee80211_rx(a->hw, a->skb); }\n"),
+        ("drivers/staging/rtl/r.c", "void rtl_rx(struct ieee80211_device *d) { ieee80211_rx(d, 0); }\n"),
+    )
+    assert targets_of(prog, "drivers/net/wireless/ath/rx.c", "rx_tasklet", "ieee80211_rx") == \
+        ["include/net/mac80211.h::ieee80211_rx"]
+    assert targets_of(prog, "drivers/staging/rtl/r.c", "rtl_rx", "ieee80211_rx") == ["ieee80211_rx"]

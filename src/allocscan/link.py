@@ -271,6 +271,10 @@ def _resolve_direct(name, path, static_in_file, globals_by_name, header_statics,
     statics = [n for n in header_statics.get(name, ()) if _links_with(arch, locations[n])]
     private = [n for n in statics if not _is_shared_header(locations[n])]
     if len(candidates) == 1 and not private and not locations[candidates[0]].startswith("arch/"):
+        if statics and _another_drivers(locations[candidates[0]], path):
+            # ath9k's ieee80211_rx() is mac80211's inline, not the global a staging
+            # driver defines under the same name: another driver's global is not linked in.
+            return statics[:1]
         return list(candidates)  # the common case: one generic definition
     candidates = [n for n in candidates if _links_with(arch, locations[n])]
     if candidates and private:
@@ -293,6 +297,14 @@ def _nearest_preceding(variants: list[tuple[int, str]], line: int) -> str:
         if def_line <= line:
             best = node
     return best
+
+
+def _another_drivers(defined_in: str, caller: str) -> bool:
+    """Is `defined_in` inside another driver than `caller` (they share at most `drivers/`)?"""
+    if not defined_in.startswith(("drivers/", "sound/")):
+        return False
+    a, b = defined_in.split("/"), caller.split("/")
+    return not (len(a) > 2 and len(b) > 2 and a[:2] == b[:2])
 
 
 def _nearest_definitions(candidates: list[str], path: str, locations: dict[str, str]) -> list[str]:
