@@ -115,3 +115,19 @@ def test_another_drivers_global_does_not_shadow_a_shared_inline():
     assert targets_of(prog, "drivers/net/wireless/ath/rx.c", "rx_tasklet", "ieee80211_rx") == \
         ["include/net/mac80211.h::ieee80211_rx"]
     assert targets_of(prog, "drivers/staging/rtl/r.c", "rtl_rx", "ieee80211_rx") == ["ieee80211_rx"]
+
+
+def test_an_indirect_call_reaches_only_functions_of_its_arity():
+    """`ci->platdata->hub_control(8 args)` is not the file's 6-parameter hc_driver.hub_control."""
+    prog = program(("drivers/usb/ci/host.c", """
+static int ci_hub_control(struct usb_hcd *hcd, u16 a, u16 b, u16 c, char *buf, u16 len)
+{
+	return ci->platdata->hub_control(ci, a, b, c, buf, len, &done, &flags);
+}
+static void ci_setup(struct hc_driver *drv) { drv->hub_control = ci_hub_control; }
+static void ci_call(struct demo *d) { d->drv->hub_control(d->hcd, 1, 2, 3, NULL, 0); }
+"""))
+    ff = prog.file("drivers/usb/ci/host.c")
+    by_name = {f.name: f for f in ff.functions}
+    assert prog.targets(by_name["ci_hub_control"].calls[0], ff.path) == []
+    assert prog.targets(by_name["ci_call"].calls[0], ff.path) == ["drivers/usb/ci/host.c::ci_hub_control"]

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 
 import networkx as nx
 
+from .exprs import split_args
 from .facts import HAS_INDIRECT_CALL, CallSite, FileFacts, FunctionFacts
 
 MAX_FIELD_CANDIDATES = 4
@@ -375,7 +376,20 @@ def _bindings(program: Program, static_in_file) -> None:
 
 
 def _resolve_field(program: Program, site: CallSite, path: str) -> list[str]:
-    """Targets of `x->field(...)`, narrowly: by struct type, else by field name nearby."""
+    """Targets of `x->field(...)`, narrowly: by struct type, else by field name nearby;
+    a function whose parameter count differs from the call's arguments is not one."""
+    arity = len(split_args(site.args_text)) if site.args_text.strip() else 0
+    return [t for t in _field_candidates(program, site, path) if _accepts(program.functions[t].fn, arity)]
+
+
+def _accepts(fn: FunctionFacts, arity: int) -> bool:
+    params = [p for p in fn.params if p[1] != "void" or p[0]]
+    if any(p[0] == "..." or p[1] == "..." for p in params):
+        return arity >= len(params) - 1
+    return len(params) == arity
+
+
+def _field_candidates(program: Program, site: CallSite, path: str) -> list[str]:
     index = program._field_index.get(site.field)
     if index is None:
         bound = program.bindings.get(site.field)
