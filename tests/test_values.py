@@ -201,3 +201,18 @@ static int demo_len(struct demo_q *q) { return (long)kmalloc(q->len, GFP_KERNEL)
 """))
     assert v["demo_init"].hi == 65536 * 4
     assert not v["demo_len"].sources
+
+
+def test_a_parameter_with_a_set_callback_is_not_taken_raw():
+    v = sizes(("drv/a.c", """
+static unsigned int chunk = 4096;
+static int chunk_set(const char *val, const struct kernel_param *kp) { return param_set_uint(val, kp); }
+static const struct kernel_param_ops chunk_ops = { .set = chunk_set, .get = param_get_uint };
+module_param_cb(max_chunk, &chunk_ops, &chunk, 0644);
+static unsigned int raw = 4096;
+module_param(raw, uint, 0644);
+void *a(void) { return kmalloc(chunk, GFP_KERNEL); }
+void *b(void) { return kmalloc(raw, GFP_KERNEL); }
+"""))
+    assert not v["a"].sources
+    assert v["b"].sources == frozenset({"module_param:raw"})

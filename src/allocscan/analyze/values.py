@@ -336,6 +336,8 @@ class ValueAnalysis:
         return any(name in fn.global_writes for fn in file.functions)
 
     def module_param(self, mp, scope: Scope) -> Value:
+        if mp.type_name == "cb":
+            return TOP  # module_param_cb(): its set() callback validates what the user writes
         src = f"module_param:{mp.param_name}"
         default = TOP
         if mp.name in scope.file.globals:
@@ -551,7 +553,9 @@ class ValueAnalysis:
     def _field(self, ir: tuple, scope: Scope) -> Value:
         fname = ir[2]
         struct = self.struct_of_expr(ir[1], scope)
-        if fname in _DESCRIPTOR_FIELDS:
+        if fname in _DESCRIPTOR_FIELDS and not scope.file.path.startswith("drivers/usb/gadget/"):
+            # A descriptor read from a device is the device's to choose; a gadget
+            # driver's descriptors are its own (only the host side reads untrusted ones).
             src = f"usb-descriptor:{struct or '?'}.{fname}"
             return Value(0, 0xFFFF, frozenset({src}), ((f"device descriptor field {fname}", scope.file.path, 0),), True)
         if scope.depth >= MAX_DEPTH:
