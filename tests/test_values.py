@@ -69,8 +69,9 @@ def test_unknown_is_not_big():
     assert not v["f"].known
 
 
-def test_a_bounded_user_value_joined_with_an_unknown_is_unknown():
-    """`len` is the user's up to 4096, or something else we cannot see: not "unbounded user input"."""
+def test_a_user_value_joined_with_an_unknown_keeps_the_users_bound():
+    """`len` is the user's up to 65535, or something else we cannot see: the user reaches
+    65535, and the unknown alternative is not "unbounded user input"."""
     v = sizes(("drv/a.c", """
 struct demo { u32 depth; };
 static void *f(struct demo *d, u16 n, int other)
@@ -91,7 +92,7 @@ void *g(struct demo *d, unsigned int a, unsigned int b)
     return kmalloc(a - b, GFP_KERNEL);
 }
 """))
-    assert not v["f"].known
+    assert (v["f"].hi, v["f"].sources) == (0xFFFF, frozenset({"sysfs:store"}))
     assert not v["g"].sources  # an unsigned wrap-around is not the user's doing
 
 

@@ -69,13 +69,12 @@ def const(n: int) -> Value:
 
 def join(a: Value, b: Value) -> Value:
     if not a.known or not b.known:
-        # A user source still reaches the result, but it only makes the result
-        # unbounded if it is unbounded itself: [0, 100] from the user joined with
-        # something unknown is unknown, not "user-controlled without a bound".
-        user = [v for v in (a, b) if v.known and v.sources and v.hi is None]
-        if user:
-            return Value(0, None, a.sources | b.sources, user[0].steps, True)
-        return TOP
+        # A user source still reaches the result, as far as the user can push it:
+        # [0, 100] from the user joined with something unknown is the user's
+        # [0, 100], not "user-controlled without a bound"; the unknown alternative
+        # proves nothing either way ("unknown is not big").
+        user = [v for v in (a, b) if v.known and v.sources]
+        return user[0] if user else TOP
     hi = None if a.hi is None or b.hi is None else max(a.hi, b.hi)
     steps = a.steps if _witness_rank(a) >= _witness_rank(b) else b.steps
     return _unbounded_by_user_only(Value(min(a.lo, b.lo), hi, a.sources | b.sources, steps, True), (a, b))
