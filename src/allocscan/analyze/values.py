@@ -779,6 +779,8 @@ class ValueAnalysis:
             inner = ev(0)
             # A 16-bit field of unknown origin is unknown, not "up to 64 KiB": only a
             # descriptor field (a source, below) makes its type's maximum evidence.
+            if name == "usb_endpoint_maxp" and scope.file.path.startswith("drivers/usb/gadget/"):
+                return Value(0, 0x7FF, frozenset(), (), True)  # the gadget's own descriptor
             return inner if inner.known else TOP if name != "usb_endpoint_maxp" else \
                 Value(0, 0x7FF, frozenset({"usb-descriptor:wMaxPacketSize"}), (("usb_endpoint_maxp() reads the endpoint descriptor", scope.file.path, 0),), True)
         if name in ("le32_to_cpu", "be32_to_cpu", "cpu_to_le16", "cpu_to_le32", "ntohs", "ntohl", "htons", "htonl", "READ_ONCE"):
