@@ -2,8 +2,10 @@
 
 The allocator table says, for each allocation entry point, which argument is
 the size, count, order and gfp, and what the call adds on its way down. The
-context table lists lock/atomic-region APIs, guard classes, callback
-registrations and atomic function-pointer fields.
+context table (contexts.toml, read by extraction) lists lock/atomic-region
+APIs, guard classes and functions that never return; the entry table
+(entries.toml, read only by the analyses, so editing it keeps cached facts)
+lists callback registrations and atomic function-pointer fields.
 """
 
 from __future__ import annotations
