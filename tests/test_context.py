@@ -49,3 +49,27 @@ static void demo_set_ring(struct demo *tp)
 	demo_full_unlock(tp);
 }
 """)) == []
+
+
+def test_a_gfp_local_updated_from_itself():
+    """`g = (g | __GFP_NOMEMALLOC) & ~__GFP_RECLAIM` reads the earlier g: both masks, no endless recursion."""
+    files = [("mm/demo.c", """
+static DEFINE_SPINLOCK(demo_lock);
+static void *demo_alloc(int retry)
+{
+	gfp_t g = GFP_KERNEL;
+	void *p;
+
+	if (retry)
+		g = (g | __GFP_NOMEMALLOC) & ~__GFP_RECLAIM;
+	spin_lock(&demo_lock);
+	p = alloc_pages(g, 0);
+	spin_unlock(&demo_lock);
+	return p;
+}
+""")]
+    analysis = analyze(link([extract_file(p, t.encode()) for p, t in files]), builtin_kernel("6.1"))
+    assert not analysis.warnings
+    (site,) = [s for s in analysis.sites if s.site.callee == "alloc_pages"]
+    gfp = analysis.kernel.gfp
+    assert sorted(gfp.allows_blocking(g.mask) for g in site.gfp) == [False, True]

@@ -10,6 +10,7 @@ that passed it; a local takes its assignments. Unknown is None.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field, replace
 
 from ..exprs import ir_from_text, render, split_args
@@ -44,6 +45,8 @@ class GfpAnalysis:
     program: Program
     table: GfpTable
     memo: dict = field(default_factory=dict)
+    _active: set = field(default_factory=set)  # locals being evaluated (cycle guard)
+    _bound: dict = field(default_factory=dict)  # local -> masks it stands for inside its own update
 
     def alternatives(self, ir: tuple, scope: Scope, depth: int = 0) -> list[GfpAlt] | None:
         kind = ir[0]
@@ -94,21 +97,50 @@ class GfpAnalysis:
             for index, (pname, _) in enumerate(fn.params):
                 if pname == name:
                     return self._param(scope, index, depth)
+            key = (id(fn), name)
+            if key in self._bound:
+                return self._bound[key]
             assigned = [a for a in fn.assignments if a.kind == "local" and a.target == name and a.op == "="]
+            if assigned and key not in self._active:
+                self._active.add(key)
+                try:
+                    return self._local(key, name, assigned, scope, depth)
+                finally:
+                    self._active.discard(key)
             if assigned:
-                out: list[GfpAlt] = []
-                for a in assigned:
-                    alts = self.alternatives(a.value, scope, depth)
-                    if alts is None:
-                        return None
-                    out.extend(alts)
-                if len({x.mask for x in out}) > 1:
-                    out = [replace(x, conditional=True) for x in out]
-                return _dedupe(out)
+                return None  # a cycle through other locals: unknown
         found = self.program.lookup("defines", name, scope.file.path)
         if found is not None and depth < MAX_DEPTH + 2:
             return self.alternatives(ir_from_text(found[1]), scope, depth + 1)
         return None
+
+    def _local(self, key, name: str, assigned: list, scope: Scope, depth: int) -> list[GfpAlt] | None:
+        """A local's masks: those of its plain assignments, then of the ones that update
+        it from itself (`alloc_gfp = (alloc_gfp | __GFP_NOMEMALLOC) & ~__GFP_RECLAIM`),
+        evaluated with the name standing for the plain ones."""
+        plain = [a for a in assigned if not re.search(rf"\b{re.escape(name)}\b", a.value_text)]
+        updates = [a for a in assigned if a not in plain]
+        out: list[GfpAlt] = []
+        for a in plain:
+            alts = self.alternatives(a.value, scope, depth)
+            if alts is None:
+                return None
+            out.extend(alts)
+        if updates and out:
+            self._bound[key] = _dedupe(out)
+            try:
+                for a in updates:
+                    alts = self.alternatives(a.value, scope, depth)
+                    if alts is None:
+                        return None
+                    out.extend(alts)
+            finally:
+                del self._bound[key]
+        if not out:
+            return None
+        if len({x.mask for x in out}) > 1:
+            out = [replace(x, conditional=True) for x in out]
+        return _dedupe(out)
 
     def _param(self, scope: Scope, index: int, depth: int) -> list[GfpAlt] | None:
         if depth >= MAX_DEPTH:
