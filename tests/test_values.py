@@ -217,3 +217,20 @@ void *b(void) { return kmalloc(raw, GFP_KERNEL); }
 """))
     assert not v["a"].sources
     assert v["b"].sources == frozenset({"module_param:raw"})
+
+
+def test_a_store_that_only_lowers_a_field_adds_no_source():
+    """`if (max && p->size > max) p->size = max;` clamps: the user's max never raises it."""
+    v = sizes(("drv/a.c", """
+static unsigned long max_size;
+module_param(max_size, ulong, 0644);
+struct peer { u64 size; };
+static void setup(struct peer *p, u64 hw)
+{
+	p->size = hw;
+	if (max_size && p->size > max_size)
+		p->size = max_size;
+}
+void *alloc_buf(struct peer *p) { return kmalloc(p->size, GFP_KERNEL); }
+"""))
+    assert not v["alloc_buf"].sources

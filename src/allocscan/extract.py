@@ -394,7 +394,8 @@ class _Extractor:
             struct_type = ""
             if base is not None and base.type == "identifier":
                 struct_type = _struct_of(fn.locals.get(_text(base)) or _param_type(fn, _text(base)))
-            fn.assignments.append(Assignment("field", _text(fld), struct_type, _text(right), line, op, node.start_byte))
+            fn.assignments.append(Assignment("field", _text(fld), struct_type, _text(right), line, op, node.start_byte,
+                                             op == "=" and _lowers(node, left, right)))
             target = right
             if target.type == "pointer_expression":
                 target = target.child_by_field_name("argument")
@@ -694,6 +695,38 @@ def _leaves(body) -> bool:
     if body.type == "compound_statement":
         stmts = [c for c in body.named_children if c.type != "comment"]
         return bool(stmts) and stmts[-1].type in ("return_statement", "goto_statement")
+    return False
+
+
+def _lowers(node, left, right) -> bool:
+    """Is `left = right` inside `if (... && left > right)` (or `right < left`): a clamp
+    that only ever lowers `left` (`if (max && p->size > max) p->size = max;`)?"""
+    stmt = node.parent
+    holder = stmt.parent if stmt is not None else None
+    if holder is not None and holder.type == "compound_statement":
+        holder = holder.parent
+    if holder is None or holder.type != "if_statement":
+        return False
+    cond = holder.child_by_field_name("condition")
+    if cond is None:
+        return False
+    target, value = squash(_text(left)), squash(_text(right))
+    stack = [cond]
+    while stack:
+        n = stack.pop()
+        if n.type == "parenthesized_expression":
+            stack.extend(n.named_children)
+        elif n.type == "binary_expression":
+            op = n.child_by_field_name("operator")
+            a, b = n.child_by_field_name("left"), n.child_by_field_name("right")
+            if op is None or a is None or b is None:
+                continue
+            o = _text(op)
+            if o == "&&":
+                stack.extend((a, b))
+            elif (o in (">", ">=") and squash(_text(a)) == target and squash(_text(b)) == value) or \
+                    (o in ("<", "<=") and squash(_text(a)) == value and squash(_text(b)) == target):
+                return True
     return False
 
 

@@ -55,6 +55,8 @@ class Assignment:
     line: int
     op: str = "="  # "=", "+=", "|=" ...
     byte: int = 0
+    # a clamp: inside `if (... && target > value)`, it only ever lowers the target
+    lowers: bool = False
 
     @property
     def value(self) -> tuple:

@@ -574,8 +574,8 @@ class ValueAnalysis:
         try:
             value = None
             for path, _, fn, a in cells:
-                if a.op in _SHRINKING_OPS:
-                    continue  # `x -= n`, `x &= mask`: never larger than what was stored before
+                if a.op in _SHRINKING_OPS or a.lowers:
+                    continue  # `x -= n`, `if (x > max) x = max;`: never larger than what was stored before
                 v = self.eval(a.value, Scope(self._file_by_path[path], fn, scope.depth + 1, a.byte))
                 if a.op != "=":
                     v = Value(0, None, v.sources, v.steps, True) if v.sources else TOP
