@@ -209,7 +209,10 @@ def link(files: list[FileFacts]) -> Program:
     # Call resolution is by name, once per (file, callee name); edges carry only
     # how they were resolved ("indirect" through a function pointer, "ambiguous"
     # among several definitions); the sites stay in the functions' facts.
-    edges: set[tuple[str, str]] = set()
+    # A dict, not a set: its insertion order (files sorted, calls in source order)
+    # makes the graph's adjacency order, and so every walk over callers, the same
+    # from run to run whatever the string hash seed.
+    edges: dict[tuple[str, str], None] = {}
     uncertain: dict[tuple[str, str], dict] = {}
     macro_names = program.macro_names  # ALL_CAPS function-like macros: expanded, not called
     for ff in files:
@@ -223,7 +226,7 @@ def link(files: list[FileFacts]) -> Program:
                 if kept is None:
                     variants = program.static_variants.get((path, name))
                     if variants:  # the definition under the same #ifdef branch: the nearest before the caller
-                        edges.add((caller, _nearest_preceding(variants, fn.line)))
+                        edges[(caller, _nearest_preceding(variants, fn.line))] = None
                         continue
                     if name in ff.func_macros or name in macro_names or name in _KEYWORDS:
                         targets = []  # a macro invocation: it expands in place, it calls no function
@@ -237,7 +240,7 @@ def link(files: list[FileFacts]) -> Program:
                     for t in kept:
                         uncertain[(caller, t)] = {"ambiguous": True}
                 for t in kept:
-                    edges.add((caller, t))
+                    edges[(caller, t)] = None
             if not fn.flags & HAS_INDIRECT_CALL:
                 continue
             for site in fn.calls:
@@ -247,7 +250,7 @@ def link(files: list[FileFacts]) -> Program:
                         program.indirect_targets[id(site)] = targets
                         for t in targets:
                             if t not in leaves and (caller, t) not in edges:
-                                edges.add((caller, t))
+                                edges[(caller, t)] = None
                                 uncertain[(caller, t)] = {"indirect": True, "ambiguous": len(targets) > 1}
     graph.add_edges_from(edges)
     for (u, v), data in uncertain.items():
