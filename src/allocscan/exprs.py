@@ -27,6 +27,21 @@ import re
 from functools import lru_cache
 
 _INT_RE = re.compile(r"^(0[xX][0-9a-fA-F]+|0[bB][01]+|0[0-7]*|[1-9][0-9]*)([uUlL]*)$")
+IDENT_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")  # a C identifier, in source text
+
+
+def conjuncts(cond: tuple) -> list[tuple]:
+    """`a && b && c` -> [a, b, c]: inside `if (cond)` each one holds."""
+    if cond[0] == "bin" and cond[1] == "&&":
+        return conjuncts(cond[2]) + conjuncts(cond[3])
+    return [cond]
+
+
+def disjuncts(cond: tuple) -> list[tuple]:
+    """`a || b || c` -> [a, b, c]: when `cond` is false, each one is."""
+    if cond[0] == "bin" and cond[1] == "||":
+        return disjuncts(cond[2]) + disjuncts(cond[3])
+    return [cond]
 
 
 def parse_int_literal(text: str) -> int | None:

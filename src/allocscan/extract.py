@@ -16,7 +16,7 @@ import hashlib
 import re
 
 from . import treesitter as ts
-from .exprs import ir_from_node, parse_int_literal, split_args, squash, squash_type
+from .exprs import IDENT_RE, ir_from_node, parse_int_literal, split_args, squash, squash_type
 from .facts import (
     Assignment, Binding, CallSite, FileFacts, FunctionFacts, Guard, ModuleParam,
     StructDef, StructMember, Suppression,
@@ -68,9 +68,7 @@ def decode_source(path: str, data: bytes) -> str:
 
 
 # netlink policy macros that bound an attribute: name -> index of the upper-bound argument
-_NLA_POLICY_LIMIT = {"NLA_POLICY_RANGE": 2, "NLA_POLICY_MAX": 1, "NLA_POLICY_FULL_RANGE": -1}
-_NLA_POLICY_LIMIT = {k: v for k, v in _NLA_POLICY_LIMIT.items() if v >= 0}
-_IDENT_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_NLA_POLICY_LIMIT = {"NLA_POLICY_RANGE": 2, "NLA_POLICY_MAX": 1}
 
 
 def extract_file(path: str, data: bytes) -> FileFacts:
@@ -437,7 +435,7 @@ class _Extractor:
             return
         fn = self.facts.functions[idx]
         cond = _text(m["guard.cond"][0])[1:-1]
-        names = set(_IDENT_RE.findall(cond))
+        names = set(IDENT_RE.findall(cond))
         if not any(p in names for p, _ in fn.params):
             return
         body = m["guard.body"][0]
@@ -462,7 +460,7 @@ class _Extractor:
                 continue
             fn = self.facts.functions[idx]
             value = _text(m["switch.cond"][0])[1:-1].strip()
-            if not any(p in set(_IDENT_RE.findall(value)) for p, _ in fn.params):
+            if not any(p in set(IDENT_RE.findall(value)) for p, _ in fn.params):
                 continue
             cases = [c for c in m["switch.body"][0].named_children if c.type == "case_statement"]
             labels = [c.child_by_field_name("value") for c in cases]

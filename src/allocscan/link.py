@@ -50,8 +50,8 @@ class Program:
     _by_path: dict[str, FileFacts] = field(default_factory=dict)
     _by_dir: dict[str, list[FileFacts]] = field(default_factory=dict)
     _shared: dict[str, dict] = field(default_factory=dict)  # table -> name -> (path, value)
-    _subtrees: dict[tuple[str, str], dict] = field(default_factory=dict)
-    _dirs_sorted: list[str] = field(default_factory=list)  # (table, top dir) -> name -> (path, value)
+    _subtrees: dict[tuple[str, str], dict] = field(default_factory=dict)  # (table, top dir) -> name -> (path, value)
+    _dirs_sorted: list[str] = field(default_factory=list)  # the keys of _by_dir, sorted
     _field_index: dict[str, tuple] = field(default_factory=dict)  # field -> (by struct, by directory)
     direct_targets: dict[str, dict[str, list[str]]] = field(default_factory=dict)  # path -> callee name -> nodes
     indirect_targets: dict[int, list[str]] = field(default_factory=dict)  # id(CallSite) -> nodes
@@ -139,6 +139,7 @@ class Program:
 
 
 SUBTREE_FILES = 400  # a driver's tree: searched whole for a name its own directories lack
+_AMBIGUOUS = ("", None)  # a name with different values in one subtree
 
 
 def _subtree_index(program: "Program", table: str, top: str) -> dict:
@@ -160,8 +161,6 @@ def _subtree_index(program: "Program", table: str, top: str) -> dict:
                 index[key] = _AMBIGUOUS
     return index
 
-
-_AMBIGUOUS = ("", None)
 
 
 def link(files: list[FileFacts]) -> Program:
@@ -386,10 +385,8 @@ def _resolve_field(program: Program, site: CallSite, path: str) -> list[str]:
 
 
 def _accepts(fn: FunctionFacts, arity: int) -> bool:
-    params = [p for p in fn.params if p[1] != "void" or p[0]]
-    if any(p[0] == "..." or p[1] == "..." for p in params):
-        return arity >= len(params) - 1
-    return len(params) == arity
+    # Extraction keeps no `...`: a variadic callback counts its named parameters only.
+    return len(fn.params) == arity
 
 
 def _field_candidates(program: Program, site: CallSite, path: str) -> list[str]:

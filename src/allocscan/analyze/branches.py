@@ -16,15 +16,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import re
-
-from ..exprs import ir_from_text, render, split_args
+from ..exprs import IDENT_RE, conjuncts, disjuncts, ir_from_text, render, split_args
 from ..facts import CallSite
 from ..link import Program
 
 NONZERO = "nonzero"  # known to be non-zero, value unknown: `&list`, a string literal
 MAX_CONST_DEPTH = 4
-_IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 MAX_FORWARD_DEPTH = 2  # calls through which a constant argument is followed to its branch
 MAX_WRAPPER_CALLS = 3  # ... when they are thin wrappers: larger functions are not searched
 
@@ -95,7 +92,7 @@ class BranchOracle:
             # the region that makes this call atomic is open only when these hold
             params = {p for p, _ in self.program.functions[caller].fn.params}
             for cond in site.lock_conds:
-                env.update(self._equalities(_conjuncts(ir_from_text(cond)), "==", params, path))
+                env.update(self._equalities(conjuncts(ir_from_text(cond)), "==", params, path))
         out = []
         for i, pname in wanted:
             if site.args is not None:
@@ -113,13 +110,10 @@ class BranchOracle:
         known: dict = {}
         params = {p for p, _ in self.program.functions[node].fn.params}
         for cond, ts, te, es, ee in self.info(node).branches:
-            if ts <= site.byte < te:
-                facts = [c for c in _conjuncts(cond) if c[0] == "bin" and c[1] == "=="]
-            elif es <= site.byte < ee:
-                facts = [c for c in _disjuncts(cond) if c[0] == "bin" and c[1] == "!="]
-            else:
-                continue
-            known.update(self._equalities(facts, facts[0][1] if facts else "==", params, path))
+            if ts <= site.byte < te:  # each `p == C` of the condition holds
+                known.update(self._equalities(conjuncts(cond), "==", params, path))
+            elif es <= site.byte < ee:  # each `p != C` of it fails
+                known.update(self._equalities(disjuncts(cond), "!=", params, path))
         return known
 
     def _equalities(self, comparisons: list, op: str, params: set[str], path: str) -> dict:
@@ -237,7 +231,7 @@ class BranchOracle:
         if len(params) != len(ir[2]) or not body:
             return None
         texts = {p: f"({render(a)})" for p, a in zip(params, ir[2])}
-        expanded = _IDENT.sub(lambda m: texts.get(m.group(0), m.group(0)), body)
+        expanded = IDENT_RE.sub(lambda m: texts.get(m.group(0), m.group(0)), body)
         return self.value(ir_from_text(expanded), env, def_path, depth + 1)
 
     def _constant(self, name: str, path: str, depth: int):
@@ -260,18 +254,6 @@ class BranchOracle:
                 value = self.value(ir, {}, found[0], depth + 1)
                 return value if isinstance(value, int) else None
         return None
-
-
-def _conjuncts(cond: tuple) -> list[tuple]:
-    if cond[0] == "bin" and cond[1] == "&&":
-        return _conjuncts(cond[2]) + _conjuncts(cond[3])
-    return [cond]
-
-
-def _disjuncts(cond: tuple) -> list[tuple]:
-    if cond[0] == "bin" and cond[1] == "||":
-        return _disjuncts(cond[2]) + _disjuncts(cond[3])
-    return [cond]
 
 
 def _identifiers(ir: tuple) -> set[str]:

@@ -10,10 +10,9 @@ that passed it; a local takes its assignments. Unknown is None.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field, replace
 
-from ..exprs import ir_from_text, render, split_args
+from ..exprs import IDENT_RE, ir_from_text, render, split_args
 from ..kernel.gfp import GfpTable
 from ..link import Program
 from .values import Scope
@@ -118,7 +117,7 @@ class GfpAnalysis:
         """A local's masks: those of its plain assignments, then of the ones that update
         it from itself (`alloc_gfp = (alloc_gfp | __GFP_NOMEMALLOC) & ~__GFP_RECLAIM`),
         evaluated with the name standing for the plain ones."""
-        plain = [a for a in assigned if not re.search(rf"\b{re.escape(name)}\b", a.value_text)]
+        plain = [a for a in assigned if name not in IDENT_RE.findall(a.value_text)]
         updates = [a for a in assigned if a not in plain]
         out: list[GfpAlt] = []
         for a in plain:

@@ -23,7 +23,7 @@ import posixpath
 import re
 from dataclasses import dataclass, field
 
-from ..exprs import ir_from_text, render, split_args
+from ..exprs import conjuncts, disjuncts, ir_from_text, render, split_args
 from ..facts import FileFacts, FunctionFacts
 from ..kernel.version import KernelInfo
 from ..link import Program
@@ -205,9 +205,9 @@ class ValueAnalysis:
 
     def __post_init__(self):
         self.layouts = Layouts(self._struct, self.program.typedefs, self._const_of)
-        self._field_cells: dict[tuple[str, str], list] | None = None
+        self._field_cells: dict[tuple[str, str], list] = {}  # (struct, field) -> its writes
         self._cells_by_reader: dict[tuple[str, str, str], tuple[list, bool]] = {}
-        self._field_writers: dict[tuple[str, str], list] = {}
+        self._field_writers: dict[tuple[str, str], list] | None = None  # (struct, field) -> writers
         self._module_params: dict[tuple[str, str], object] = {}
         self._file_by_path = {ff.path: ff for ff in self.program.files}
         for ff in self.program.files:
@@ -490,12 +490,12 @@ class ValueAnalysis:
         false_here: list[tuple] = []  # comparisons known to be false at this point
         for g in fn.guards:
             if g.end_byte <= at and g.block_start <= at < g.block_end:
-                false_here.extend(_disjuncts(g.cond))
+                false_here.extend(disjuncts(g.cond))
         for cond_text, ts, te, es, ee in fn.branches:
             if ts <= at < te:  # inside `if (cond) { ... }`: each conjunct is true
-                false_here.extend(_negated(c) for c in _conjuncts(ir_from_text(cond_text)))
+                false_here.extend(_negated(c) for c in conjuncts(ir_from_text(cond_text)))
             elif es <= at < ee:  # in its else (or after it, when its body leaves)
-                false_here.extend(_disjuncts(ir_from_text(cond_text)))
+                false_here.extend(disjuncts(ir_from_text(cond_text)))
         lo, hi, capped_unseen = value.lo, value.hi, False
         for cmp in false_here:
             if cmp is None:
@@ -552,9 +552,7 @@ class ValueAnalysis:
     def _field(self, ir: tuple, scope: Scope) -> Value:
         fname = ir[2]
         struct = self.struct_of_expr(ir[1], scope)
-        if fname in _DESCRIPTOR_FIELDS and not scope.file.path.startswith("drivers/usb/gadget/"):
-            # A descriptor read from a device is the device's to choose; a gadget
-            # driver's descriptors are its own (only the host side reads untrusted ones).
+        if fname in _DESCRIPTOR_FIELDS and not _gadget_side(scope.file.path):
             src = f"usb-descriptor:{struct or '?'}.{fname}"
             return Value(0, 0xFFFF, frozenset({src}), ((f"device descriptor field {fname}", scope.file.path, 0),), True)
         if scope.depth >= MAX_DEPTH:
@@ -599,7 +597,7 @@ class ValueAnalysis:
         for g in fn.guards:
             if g.end_byte <= a.byte or not (g.block_start <= a.byte < g.block_end):
                 continue
-            for cmp in _disjuncts(g.cond):
+            for cmp in disjuncts(g.cond):
                 target = _field_operand(cmp, fname)
                 if target is None:
                     continue
@@ -612,17 +610,22 @@ class ValueAnalysis:
                         value = Value(value.lo, bound[1], value.sources, value.steps, True)
         return value
 
-    def field_cells(self) -> dict[tuple[str, str], list]:
-        """(struct type, field) -> every assignment to it in the tree: (path, directory, function, assignment)."""
-        if self._field_cells is None:
-            self._field_cells = {}
+    def field_cells(self, key: tuple[str, str]) -> list:
+        """Every assignment to (struct type, field) in the tree, as (path, directory,
+        function, assignment). Only the functions that write it are unpacked, on first use."""
+        if self._field_writers is None:
             writers: dict[tuple[str, str], list] = {}
             for ff in self.program.files:
                 for fn in ff.functions:
-                    for key in fn.field_writes:
-                        writers.setdefault(key, []).append((ff.path, fn))
+                    for written in fn.field_writes:
+                        writers.setdefault(written, []).append((ff.path, fn))
             self._field_writers = writers
-        return _LazyCells(self._field_cells, self._field_writers)
+        cells = self._field_cells.get(key)
+        if cells is None:
+            cells = self._field_cells[key] = [
+                (path, posixpath.dirname(path), fn, a) for path, fn in self._field_writers.get(key, ())
+                for a in fn.assignments if a.kind == "field" and (a.struct_type, a.target) == key]
+        return cells
 
     def _cells_seen_from(self, struct: str, fname: str, here: str) -> tuple[list, bool]:
         """The writes of `struct.fname` that count for a reader in file `here`, and whether
@@ -634,7 +637,7 @@ class ValueAnalysis:
         key = (struct, fname, here)
         seen = self._cells_by_reader.get(key)
         if seen is None:
-            cells = self.field_cells().get((struct, fname)) or []
+            cells = self.field_cells((struct, fname))
             dirs = {d for _, d, _, _ in cells}
             hub = dirs != {here_dir} and (len(dirs) > HUB_DIRECTORIES
                                           or not all(same_driver(p, here) for p, _, _, _ in cells))
@@ -779,8 +782,8 @@ class ValueAnalysis:
             inner = ev(0)
             # A 16-bit field of unknown origin is unknown, not "up to 64 KiB": only a
             # descriptor field (a source, below) makes its type's maximum evidence.
-            if name == "usb_endpoint_maxp" and scope.file.path.startswith("drivers/usb/gadget/"):
-                return Value(0, 0x7FF, frozenset(), (), True)  # the gadget's own descriptor
+            if name == "usb_endpoint_maxp" and _gadget_side(scope.file.path):
+                return Value(0, 0x7FF, frozenset(), (), True)
             return inner if inner.known else TOP if name != "usb_endpoint_maxp" else \
                 Value(0, 0x7FF, frozenset({"usb-descriptor:wMaxPacketSize"}), (("usb_endpoint_maxp() reads the endpoint descriptor", scope.file.path, 0),), True)
         if name in ("le32_to_cpu", "be32_to_cpu", "cpu_to_le16", "cpu_to_le32", "ntohs", "ntohl", "htons", "htonl", "READ_ONCE"):
@@ -845,23 +848,10 @@ def same_driver(a: str, b: str) -> bool:
     return outer.count("/") >= 2 and inner.startswith(outer + "/") and inner.count("/") == outer.count("/") + 1
 
 
-class _LazyCells:
-    """(struct type, field) -> [(path, directory, function, assignment)], built per key on
-    first use from the functions that write it (their bodies are unpacked then)."""
-
-    def __init__(self, cells: dict, writers: dict):
-        self._cells, self._writers = cells, writers
-
-    def get(self, key):
-        cells = self._cells.get(key)
-        if cells is None:
-            cells = []
-            for path, fn in self._writers.get(key, ()):
-                directory = posixpath.dirname(path)
-                cells.extend((path, directory, fn, a) for a in fn.assignments
-                             if a.kind == "field" and (a.struct_type, a.target) == key)
-            self._cells[key] = cells
-        return cells
+def _gadget_side(path: str) -> bool:
+    """A USB gadget driver: its descriptors are its own. Only the host side reads
+    descriptors a device chose, so only there are their fields user input."""
+    return path.startswith("drivers/usb/gadget/")
 
 
 _SHRINKING_OPS = frozenset({"-=", "&=", ">>=", "/=", "%="})
@@ -877,13 +867,6 @@ def _field_operand(cmp: tuple, fname: str) -> str | None:
     return None
 
 
-def _conjuncts(cond: tuple) -> list[tuple]:
-    """`a && b && c` -> [a, b, c]: inside `if (cond)` each one holds."""
-    if cond[0] == "bin" and cond[1] == "&&":
-        return _conjuncts(cond[2]) + _conjuncts(cond[3])
-    return [cond]
-
-
 _NEGATED = {">": "<=", ">=": "<", "<": ">=", "<=": ">", "!=": "=="}
 
 
@@ -891,8 +874,6 @@ def _negated(cmp: tuple) -> tuple | None:
     """The comparison that is false when `cmp` is true (None when there is no such form)."""
     if cmp[0] == "bin" and cmp[1] in _NEGATED:
         return ("bin", _NEGATED[cmp[1]], cmp[2], cmp[3])
-    if cmp[0] == "un" and cmp[1] == "!":
-        return None
     return None
 
 
@@ -909,13 +890,6 @@ def _summands(ir: tuple) -> list[str]:
         elif n is not ir:
             out.append(render(n))
     return out
-
-
-def _disjuncts(cond: tuple) -> list[tuple]:
-    """`a || b || c` -> [a, b, c]: each one alone leaves."""
-    if cond[0] == "bin" and cond[1] == "||":
-        return _disjuncts(cond[2]) + _disjuncts(cond[3])
-    return [cond]
 
 
 def _min_all(vals: list[Value]) -> Value:
