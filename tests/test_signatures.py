@@ -40,3 +40,20 @@ def test_signature_property_matches_the_text():
     result = run_scan([str(CORPORA / "net_irq")], ScanOptions(jobs=1, kernel_version="6.1"))
     for f in result.findings:
         assert f.properties["runtimeSignature"] == "\n".join(f.signature)
+
+
+def test_every_finding_carries_a_signature_even_with_a_gfp_in_a_variable(tmp_path):
+    (tmp_path / "lockup.c").write_text("""
+static unsigned long alloc_gfp = GFP_KERNEL;
+module_param(alloc_gfp, ulong, 0400);
+static unsigned int alloc_order = 1;
+module_param(alloc_order, uint, 0400);
+static void demo_alloc(void) { alloc_pages(alloc_gfp, alloc_order); }
+""")
+    result = run_scan([str(tmp_path)], ScanOptions(jobs=1, kernel_version="6.1"))
+    (finding,) = [f for f in result.findings if f.rule_id == "AS003"]
+    assert finding.signature[0].startswith("WARNING: CPU: <cpu> PID: <pid> at mm/page_alloc.c")
+    assert "gfp is not known here" in finding.signature[-1]
+    for corpus in ("net_irq", "usb_gadget", "chardev_params"):
+        for f in run_scan([str(CORPORA / corpus)], ScanOptions(jobs=1)).findings:
+            assert f.signature, (corpus, f.rule_id, f.line)

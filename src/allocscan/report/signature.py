@@ -95,9 +95,7 @@ def _in_irq(finding: Finding) -> bool:
 
 def _order_warn(finding: Finding, site, kernel: KernelInfo) -> list[str]:
     mode = _mode(site, kernel, large=True)
-    if mode is None:
-        return []
-    mask, silent = mode
+    mask, silent = mode if mode is not None else (None, False)
     if silent:
         return [f"(no log line: __GFP_NOWARN is set, mode:{kernel.gfp.format_mode(mask)}; "
                 f"the order is above {kernel.max_order} and the call returns NULL)"]
@@ -109,6 +107,8 @@ def _order_warn(finding: Finding, site, kernel: KernelInfo) -> list[str]:
     lines += [f for f in frames if "warn_alloc" not in f and "dump_stack" not in f and "slowpath" not in f]
     lines.append(f"(the request is above order {kernel.max_order}, {kernel.page_size << kernel.max_order} bytes: "
                  "it is refused before any page is looked at)")
+    if mask is None:  # a gfp held in a variable (lib/test_lockup.c's alloc_pages_gfp)
+        lines.append("(the gfp is not known here: with __GFP_NOWARN in it there is no log line, only NULL)")
     return lines
 
 
