@@ -182,3 +182,38 @@ void b(struct s *s) __releases(&s->lock) __acquires(&s->lock)
     by_name = {f.name: f for f in facts.functions}
     assert by_name["a"].entry_locks == ()
     assert by_name["b"].entry_locks == ("__releases(&s->lock)",)
+
+
+def test_irqrestore_unlock_ends_the_irq_region_saved_in_its_flags():
+    s = states("""
+static struct pcpu *this_cpu_lock(unsigned long *flags)
+{
+	local_irq_save(*flags);
+	raw_spin_lock(&pcpu.lock);
+	return &pcpu;
+}
+static void this_cpu_unlock(struct pcpu *p, unsigned long flags)
+{
+	raw_spin_unlock_irqrestore(&p->lock, flags);
+}
+void f(unsigned long *flags)
+{
+	struct pcpu *p = this_cpu_lock(flags);
+	alloc_a();
+	this_cpu_unlock(p, *flags);
+	alloc_b();
+}
+void g(struct d *d)
+{
+	unsigned long outer, inner;
+	local_irq_save(outer);
+	spin_lock_irqsave(&d->lock, inner);
+	spin_unlock_irqrestore(&d->lock, inner);
+	alloc_c();
+	local_irq_restore(outer);
+	alloc_d();
+}""")
+    assert s["alloc_a"][0]  # both regions held
+    assert s["alloc_b"] == ((), ())  # the wrapper's irqrestore closes the local_irq_save region too
+    assert s["alloc_c"][0] == ("local_irq_save(outer)",)  # restoring `inner` keeps interrupts off
+    assert s["alloc_d"] == ((), ())

@@ -324,3 +324,65 @@ static int demo_hub_control_quirk(struct demo_priv *priv, u16 req)
 		local_irq_restore(flags);
 	return ret;
 }
+
+/* A per-CPU buffer cache: the lock helper turns interrupts off itself, and the
+ * unlock helper's irqrestore turns them back on. */
+struct demo_pcpu_cache {
+	raw_spinlock_t lock;
+	void *spare;
+};
+static DEFINE_PER_CPU(struct demo_pcpu_cache, demo_cache);
+
+static struct demo_pcpu_cache *demo_cache_lock(unsigned long *flags)
+{
+	struct demo_pcpu_cache *c;
+
+	local_irq_save(*flags);
+	c = this_cpu_ptr(&demo_cache);
+	raw_spin_lock(&c->lock);
+	return c;
+}
+
+static void demo_cache_unlock(struct demo_pcpu_cache *c, unsigned long flags)
+{
+	raw_spin_unlock_irqrestore(&c->lock, flags);
+}
+
+static void *demo_cache_get(void)
+{
+	struct demo_pcpu_cache *c;
+	unsigned long flags;
+	void *buf;
+
+	c = demo_cache_lock(&flags);
+	buf = c->spare;
+	c->spare = NULL;
+	if (!buf) {
+		demo_cache_unlock(c, flags);
+		buf = kmalloc(RX_BUF_LEN, GFP_KERNEL); /* ok: AS002 (both regions closed by the irqrestore) */
+		c = demo_cache_lock(&flags);
+	}
+	demo_cache_unlock(c, flags);
+	return buf;
+}
+
+/* Small frames come from a BH-protected per-CPU pool, but only for callers
+ * that cannot sleep: a blocking mask leaves through the first branch. */
+static void *demo_frame_alloc(struct demo_priv *priv, unsigned int len, gfp_t gfp)
+{
+	void *data;
+
+	if (len > RX_BUF_LEN || (gfp & __GFP_DIRECT_RECLAIM))
+		return kmalloc(len, gfp);
+
+	local_bh_disable();
+	data = kmalloc(len, gfp); /* ok: AS002 (a blocking gfp returned above) */
+	local_bh_enable();
+	return data;
+}
+
+static int demo_open_frames(struct demo_priv *priv)
+{
+	priv->jumbo = demo_frame_alloc(priv, 256, GFP_KERNEL);
+	return priv->jumbo ? 0 : -ENOMEM;
+}

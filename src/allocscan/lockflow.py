@@ -96,6 +96,23 @@ class _Walker:
             self.unmatched.add(cls)
         return (must - hit, may - hit)
 
+    def _restore_irqs(self, state: State, call, flags_index: int, lock_matched: bool) -> State:
+        """`spin_unlock_irqrestore(lock, flags)` also ends a `local_irq_save(flags)`
+        region with the same flags; `spin_unlock_irq()` ends every one. An unlock
+        wrapper (its lock taken by the caller) passes the irq release on in its
+        summary too, as krc_this_cpu_unlock() does for krc_this_cpu_lock()."""
+        if state is None:
+            return None
+        irq_tokens = {tok for tok in state[1] if tok[0] == "irq"}
+        if flags_index >= 0:
+            flags = self._lock_arg(call, flags_index)
+            irq_tokens = {tok for tok in irq_tokens if tok[1] and squash(tok[1].lstrip("*&")) == squash(flags.lstrip("*&"))}
+        if irq_tokens:
+            return (state[0] - irq_tokens, state[1] - irq_tokens)
+        if not lock_matched:
+            self.unmatched.add("irq")
+        return state
+
     def _lock_arg(self, call, index: int) -> str:
         if index < 0:
             return ""
@@ -130,7 +147,12 @@ class _Walker:
             return self._acquire(state, (cls, lock), f"{name}({lock})" if lock else f"{name}()", call)
         if name in t.release:
             cls, idx = t.release[name]
-            return self._release(state, cls, self._lock_arg(call, idx) if idx >= 0 else None)
+            key = self._lock_arg(call, idx) if idx >= 0 else None
+            matched = state is not None and any(tok[0] == cls and (key is None or tok[1] == key) for tok in state[1])
+            state = self._release(state, cls, key)
+            if name in t.irq_restore:
+                state = self._restore_irqs(state, call, t.irq_restore[name], matched)
+            return state
         if name in t.trylock:
             cls, idx = t.trylock[name]
             lock = self._lock_arg(call, idx)

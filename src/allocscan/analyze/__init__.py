@@ -218,7 +218,7 @@ def _describe(a: Analysis, ff: FileFacts, fn: FunctionFacts, node: str, site: Ca
     gfp_alts: list[GfpAlt] | None
     if alloc is not None and alloc.gfp is not None and alloc.gfp < len(args):
         gfp_ir = args[alloc.gfp]
-        gfp_alts = a.gfp.alternatives(gfp_ir, scope)
+        gfp_alts = a.gfp.at_call(gfp_ir, scope)
         gfp_text = render(gfp_ir)
     elif alloc is not None and alloc.gfp_fixed:
         value = kernel.gfp.masks.get(alloc.gfp_fixed)
@@ -227,7 +227,7 @@ def _describe(a: Analysis, ff: FileFacts, fn: FunctionFacts, node: str, site: Ca
     elif alloc is None:
         index = _gfp_arg_index(site, kernel)
         gfp_ir = args[index]
-        gfp_alts = a.gfp.alternatives(gfp_ir, scope)
+        gfp_alts = a.gfp.at_call(gfp_ir, scope)
         gfp_text = render(gfp_ir)
     else:
         gfp_alts, gfp_text = None, "?"

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
-from ..exprs import IDENT_RE, ir_from_text, render, split_args
+from ..exprs import IDENT_RE, disjuncts, ir_from_text, render, split_args
 from ..kernel.gfp import GfpTable
 from ..link import Program
 from .values import Scope
@@ -86,6 +86,19 @@ class GfpAnalysis:
             if reparsed[0] != "unk":
                 return self.alternatives(reparsed, scope, depth)
         return None
+
+    def at_call(self, ir: tuple, scope: Scope) -> list[GfpAlt] | None:
+        """The alternatives of a call's gfp argument, less the blocking ones an earlier
+        exit rules out. net/core/skbuff.c's __netdev_alloc_skb() leaves through
+        `if (... || (gfp_mask & (__GFP_DIRECT_RECLAIM | GFP_DMA))) { ...; goto skb_success; }`
+        before its BH-off page_frag_alloc(nc, len, gfp_mask): a GFP_KERNEL caller never
+        gets there. An empty list means no caller's mask reaches the call."""
+        alts = self.alternatives(ir, scope)
+        if not alts or ir[0] != "id" or scope.fn is None or not scope.at_byte:
+            return alts
+        if not _exits_when_blocking(scope.fn, ir[1], scope.at_byte):
+            return alts
+        return [a for a in alts if not self.table.allows_blocking(a.mask)]
 
     def _ident(self, name: str, scope: Scope, depth: int) -> list[GfpAlt] | None:
         value = self.table.masks.get(name)
@@ -172,6 +185,37 @@ class GfpAnalysis:
         result = _dedupe(out) if out else None
         self.memo[key] = result
         return result
+
+
+_BLOCKING_BITS = ("__GFP_DIRECT_RECLAIM", "__GFP_RECLAIM")
+
+
+def _exits_when_blocking(fn, name: str, byte: int) -> bool:
+    """Does `fn` leave, before `byte`, whenever the mask `name` allows blocking (a guard
+    with a disjunct `name & __GFP_DIRECT_RECLAIM` or `gfpflags_allow_blocking(name)`),
+    with no later assignment that could give the bit back?"""
+    for g in fn.guards:
+        if not (g.end_byte <= byte and g.block_start <= byte < g.block_end):
+            continue
+        if not any(_tests_blocking(d, name) for d in disjuncts(g.cond)):
+            continue
+        if any(a.kind == "local" and a.target == name and g.end_byte <= a.byte < byte and
+               (a.op == "=" or "RECLAIM" in a.value_text or "GFP_KERNEL" in a.value_text) for a in fn.assignments):
+            continue
+        return True
+    return False
+
+
+def _tests_blocking(cond: tuple, name: str) -> bool:
+    if cond[0] == "bin" and cond[1] == "!=" and cond[3] == ("num", 0):
+        cond = cond[2]
+    if cond[0] == "call" and cond[1] == "gfpflags_allow_blocking":
+        return len(cond[2]) == 1 and cond[2][0] == ("id", name)
+    if cond[0] == "bin" and cond[1] == "&":
+        for var, mask in ((cond[2], cond[3]), (cond[3], cond[2])):
+            if var == ("id", name) and any(b in render(mask) for b in _BLOCKING_BITS):
+                return True
+    return False
 
 
 # Context tests a gfp choice may use, and the atomic contexts that decide each

@@ -71,6 +71,7 @@ class FieldContext:
 class ContextTables:
     acquire: dict[str, tuple[str, int]]
     release: dict[str, tuple[str, int]]
+    irq_restore: dict[str, int]  # unlock -> flags argument (-1: enables interrupts unconditionally)
     trylock: dict[str, tuple[str, int]]
     guards: dict[str, str]
     registrations: dict[str, tuple[Registration, ...]]
@@ -120,6 +121,7 @@ def contexts() -> ContextTables:
     return ContextTables(
         acquire={k: (v[0], v[1]) for k, v in raw["acquire"].items()},
         release={k: (v[0], v[1]) for k, v in raw["release"].items()},
+        irq_restore=dict(raw.get("irq_restore", {})),
         trylock={k: (v[0], v[1]) for k, v in raw["trylock"].items()},
         guards=dict(raw["guards"]),
         registrations={k: tuple(Registration(a, c) for a, c in v) for k, v in raw["registrations"].items()},
