@@ -172,8 +172,11 @@ def test_suppression_comment(run_cli, tmp_path):
     assert proc.returncode == 0, proc.stdout
 
 
-def test_parallel_extraction_matches_serial(run_cli):
+def test_parallel_extraction_and_context_analysis_match_serial(run_cli):
+    # --jobs 2 extracts in worker processes and runs the context analysis in a
+    # forked child: the findings, witnesses included, are the serial ones.
     serial = run_cli("scan", str(CORPORA), "--jobs", "1", "--no-cache", "--format", "json")
     parallel = run_cli("scan", str(CORPORA), "--jobs", "2", "--no-cache", "--format", "json")
-    strip = lambda d: [(f["path"], f["line"], f["ruleId"]) for f in json.loads(d)["findings"]]  # noqa: E731
-    assert strip(serial.stdout) == strip(parallel.stdout)
+    findings = json.loads(serial.stdout)["findings"]
+    assert any(f["witness"] for f in findings)
+    assert findings == json.loads(parallel.stdout)["findings"]

@@ -194,6 +194,13 @@ def link(files: list[FileFacts]) -> Program:
     graph.add_nodes_from(functions)
     locations = {node: ref.file.path for node, ref in functions.items()}
     globals_by_name = {name: [n for n in nodes if "::" not in n] for name, nodes in by_name.items()}
+    # Most names resolve the same from every file: one generic definition and no
+    # header inline competing with it, or (for code built for the target) only
+    # inlines from headers. Resolved once here, not per calling file.
+    uniform = {name: nodes for name, nodes in globals_by_name.items()
+               if len(nodes) == 1 and name not in header_statics and not locations[nodes[0]].startswith("arch/")}
+    header_only = {name: [n for n in nodes if _links_with(None, locations[n])][:1]
+                   for name, nodes in header_statics.items() if not globals_by_name.get(name)}
     # Edges into functions that call nothing and store nothing outside themselves
     # are not kept: no context flows on from them, and no value analysis asks for
     # their callers (see Program.callers). Most are one-line accessors.
@@ -218,6 +225,7 @@ def link(files: list[FileFacts]) -> Program:
         path = ff.path
         resolved = program.direct_targets[path] = {}
         followed: dict[str, list[str]] = {}  # name -> targets that get an edge (not leaves)
+        built_for_target = _arch_of(path) in (None, TARGET_ARCH)
         for fn in ff.functions:
             caller = node_of[id(fn)]
             for name in fn.callees:
@@ -229,6 +237,14 @@ def link(files: list[FileFacts]) -> Program:
                         continue
                     if name in ff.func_macros or name in macro_names or name in _KEYWORDS:
                         targets = []  # a macro invocation: it expands in place, it calls no function
+                    elif (path, name) in static_in_file:
+                        targets = [static_in_file[(path, name)]]
+                    elif name in uniform:
+                        targets = uniform[name]
+                    elif built_for_target and name in header_only:
+                        targets = header_only[name]
+                    elif name not in globals_by_name and name not in header_statics:
+                        targets = []  # defined nowhere in the scan
                     else:
                         targets = _resolve_direct(name, path, static_in_file, globals_by_name,
                                                   header_statics, locations)

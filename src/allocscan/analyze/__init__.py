@@ -17,7 +17,7 @@ from ..facts import HAS_GFP_ARGUMENT, CallSite, FileFacts, FunctionFacts
 from ..kernel.tables import Allocator, Family, allocators, families
 from ..kernel.version import KernelInfo
 from ..link import Program
-from .context import ContextAnalysis, Witness, analyze_contexts
+from .context import ContextAnalysis, Witness, analyze_contexts, fork_contexts
 from .gfp import GfpAlt, GfpAnalysis
 from .values import TOP, Scope, Value, ValueAnalysis, const, _arith
 
@@ -41,7 +41,7 @@ class AllocationSite:
     page_backed: bool  # the highest size reaches the page allocator
     gfp: list[GfpAlt] | None
     gfp_text: str
-    context: Witness | None
+    context: Witness | None  # filled in once the context analysis is done
     ordinal: int  # index among calls to the same callee in the function (for fingerprints)
 
     def fingerprint(self, rule: str) -> str:
@@ -60,8 +60,12 @@ class Analysis:
     warnings: list[str] = field(default_factory=list)
 
 
-def analyze(program: Program, kernel: KernelInfo) -> Analysis:
-    contexts = analyze_contexts(program)
+def analyze(program: Program, kernel: KernelInfo, jobs: int = 1) -> Analysis:
+    """Describe every allocation site. With jobs > 1 (and fork), the context fixed
+    point runs in a child process while this one evaluates sizes and masks; the
+    sites get their contexts when the child's result arrives."""
+    pending = fork_contexts(program) if jobs > 1 else None
+    contexts = None if pending is not None else analyze_contexts(program)
     program.allocating_gfp = allocating_gfp_params(program)
     values = ValueAnalysis(program, kernel)
     gfp = GfpAnalysis(program, kernel.gfp)
@@ -88,6 +92,10 @@ def analyze(program: Program, kernel: KernelInfo) -> Analysis:
                         raise
                     result.warnings.append(f"{ff.path}:{site.line}: internal error analysing '{site.callee}' "
                                            f"({type(err).__name__}: {err}); site skipped")
+    if pending is not None:
+        result.contexts = pending.result()
+    for s in result.sites:
+        s.context = result.contexts.site_context(s.node, s.site)
     return result
 
 
@@ -244,7 +252,7 @@ def _describe(a: Analysis, ff: FileFacts, fn: FunctionFacts, node: str, site: Ca
     if alloc is not None and family is not None:
         size, order_lo, order_hi, page_backed = _size_and_order(a, scope, args, alloc, family)
     return AllocationSite(ff.path, fn, node, site, alloc, family, call_text, size, order_lo, order_hi,
-                          page_backed, gfp_alts, gfp_text, a.contexts.site_context(node, site), ordinal)
+                          page_backed, gfp_alts, gfp_text, None, ordinal)
 
 
 def _family_threshold(family: Family, kernel: KernelInfo) -> int | None:

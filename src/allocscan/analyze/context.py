@@ -16,6 +16,8 @@ ambiguous or indirect call.
 from __future__ import annotations
 
 import heapq
+import os
+import pickle
 from dataclasses import dataclass, field
 
 from ..facts import HAS_LOCKED_CALL, CallSite
@@ -244,3 +246,49 @@ def _field_bindings(program: Program, result: ContextAnalysis, tables) -> None:
             step = Step("entry", f"{handler}() bound as {spec.struct}.{b.field} ({how}): runs in {spec.context}",
                         ff.path, b.line)
             result.entries.setdefault(target, []).append(Witness("must", reason, (step,), 0))
+
+
+class _ForkedContexts:
+    """The context analysis running in a forked child: it shares the linked program
+    with the parent copy-on-write and sends back only its findings (witnesses),
+    so both cores work after linking. result() waits for it."""
+
+    def __init__(self, program: Program, pid: int, read_fd: int):
+        self.program = program
+        self.pid = pid
+        self.read_fd = read_fd
+
+    def result(self) -> ContextAnalysis:
+        with os.fdopen(self.read_fd, "rb") as pipe:
+            try:
+                state = pickle.load(pipe)
+            except (EOFError, pickle.UnpicklingError):
+                state = None
+        os.waitpid(self.pid, 0)
+        if state is None:  # the child failed: do the work here
+            return analyze_contexts(self.program)
+        result = ContextAnalysis(self.program, **state)
+        result.oracle = BranchOracle(self.program)
+        return result
+
+
+def fork_contexts(program: Program) -> _ForkedContexts | None:
+    """Start analyze_contexts() in a child process; None where fork is unavailable."""
+    if not hasattr(os, "fork"):
+        return None
+    read_fd, write_fd = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: compute, send, leave without running the parent's exit handlers
+        status = 1
+        try:
+            os.close(read_fd)
+            result = analyze_contexts(program)
+            state = {"atomic": result.atomic, "process_entries": result.process_entries,
+                     "entries": result.entries, "variants": result.variants}
+            with os.fdopen(write_fd, "wb") as pipe:
+                pickle.dump(state, pipe, protocol=pickle.HIGHEST_PROTOCOL)
+            status = 0
+        finally:
+            os._exit(status)
+    os.close(write_fd)
+    return _ForkedContexts(program, pid, read_fd)
