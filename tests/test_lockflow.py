@@ -217,3 +217,17 @@ void g(struct d *d)
     assert s["alloc_b"] == ((), ())  # the wrapper's irqrestore closes the local_irq_save region too
     assert s["alloc_c"][0] == ("local_irq_save(outer)",)  # restoring `inner` keeps interrupts off
     assert s["alloc_d"] == ((), ())
+
+
+def test_a_wait_command_runs_with_the_lock_dropped():
+    s = states("""
+#define wait_event_ring_cmd(r, cond, cmd) wait_event_cmd((r)->wq, cond, unlock_ring(r); cmd, lock_ring(r))
+void f(struct ring *r)
+{
+	spin_lock_irq(&r->lock);
+	wait_event_ring_cmd(r, ring_idle(r), alloc_a(r));
+	alloc_b(r);
+	spin_unlock_irq(&r->lock);
+}""")
+    assert s["alloc_a"] == ((), ())  # the command runs right before the task sleeps
+    assert s["alloc_b"] == (("spin_lock_irq(&r->lock)",), ())

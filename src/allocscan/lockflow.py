@@ -20,11 +20,13 @@ decides that from the call query, so no Python pass visits other functions.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 from .exprs import squash
 from .kernel.tables import contexts
 
+_WAIT_CMD_RE = re.compile(r"wait_event\w*_cmd$")
 Token = tuple[str, str]  # (class, lock expression squashed; "" for per-CPU state)
 State = tuple[frozenset, frozenset] | None  # (must, may); None = unreachable
 
@@ -180,9 +182,33 @@ class _Walker:
         return found
 
     def expr(self, node, state: State) -> State:
+        sleeping = self._wait_commands(node)
         for call in self.calls_in(node):
+            if sleeping and any(a.start_byte <= call.start_byte and call.end_byte <= a.end_byte for a in sleeping):
+                self.apply_call(call, (frozenset(), frozenset()) if state is not None else None)
+                continue
             state = self.apply_call(call, state)
         return state
+
+    def _wait_commands(self, node) -> list:
+        """The command arguments of `wait_event*_cmd(wq, cond, cmd...)` macros under node.
+        They run right before the task sleeps, so no lock or atomic region is held
+        there: raid10's freeze_array() waits with wait_event_barrier_cmd(), whose
+        command drops resync_lock and then flushes (and allocates)."""
+        if b"_cmd" not in node.text:
+            return []
+        found = []
+        stack = [node]
+        while stack:
+            n = stack.pop()
+            if n.type == "call_expression":
+                fn = n.child_by_field_name("function")
+                if fn is not None and fn.type == "identifier" and _WAIT_CMD_RE.match(_text(fn)):
+                    args = n.child_by_field_name("arguments")
+                    named = [a for a in args.named_children if a.type != "comment"] if args else []
+                    found.extend(named[2:])
+            stack.extend(n.children)
+        return found
 
     def _trylock_in(self, cond) -> tuple[object, bool] | None:
         """(call, negated) when a condition is `trylock(..)` or `!trylock(..)`."""
