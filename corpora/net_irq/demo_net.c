@@ -386,3 +386,32 @@ static int demo_open_frames(struct demo_priv *priv)
 	priv->jumbo = demo_frame_alloc(priv, 256, GFP_KERNEL);
 	return priv->jumbo ? 0 : -ENOMEM;
 }
+
+/* Refill: the atomic caller holds the ring lock across the loop; the work item
+ * allocates unlocked and takes the lock only around the ring update. */
+static int demo_rx_refill(struct demo_priv *priv, gfp_t gfp)
+{
+	unsigned long flags = 0;
+	void *buf;
+
+	if (gfp == GFP_ATOMIC)
+		spin_lock_irqsave(&priv->lock, flags);
+	buf = kmalloc(RX_BUF_LEN, gfp); /* ok: AS002 (locked only for GFP_ATOMIC) */
+	if (gfp != GFP_ATOMIC)
+		spin_lock_irqsave(&priv->lock, flags);
+	priv->stats = buf;
+	spin_unlock_irqrestore(&priv->lock, flags);
+	return buf ? 0 : -ENOMEM;
+}
+
+static void demo_refill_work(struct work_struct *work)
+{
+	struct demo_priv *priv = container_of(work, struct demo_priv, reset_work);
+
+	demo_rx_refill(priv, GFP_KERNEL);
+}
+
+static void demo_refill_atomic(struct demo_priv *priv)
+{
+	demo_rx_refill(priv, GFP_ATOMIC);
+}

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
-from ..exprs import IDENT_RE, disjuncts, ir_from_text, render, split_args
+from ..exprs import IDENT_RE, conjuncts, disjuncts, ir_from_text, render, split_args
 from ..kernel.gfp import GfpTable
 from ..link import Program
 from .values import Scope
@@ -216,6 +216,42 @@ def _tests_blocking(cond: tuple, name: str) -> bool:
             if var == ("id", name) and any(b in render(mask) for b in _BLOCKING_BITS):
                 return True
     return False
+
+
+def region_skipped_for(mask: int, conds: tuple[str, ...], name: str, table: GfpTable) -> bool:
+    """Is the region taken under one of `conds` provably not taken when the gfp
+    variable `name` holds `mask`? ns83820's rx_refill() locks only
+    `if (gfp == GFP_ATOMIC)`: its GFP_KERNEL caller allocates unlocked."""
+    for text in conds:
+        if any(_holds(c, name, mask, table) is False for c in conjuncts(ir_from_text(text))):
+            return True
+    return False
+
+
+def _holds(cond: tuple, name: str, mask: int, table: GfpTable) -> bool | None:
+    """The truth of a condition on the mask variable `name` (None: it reads something else)."""
+    if cond[0] == "un" and cond[1] == "!":
+        inner = _holds(cond[2], name, mask, table)
+        return None if inner is None else not inner
+    if cond[0] == "bin" and cond[1] in ("==", "!="):
+        for var, other in ((cond[2], cond[3]), (cond[3], cond[2])):
+            if var == ("id", name):
+                value = _mask_of(other, table)
+                if value is not None:
+                    return (mask == value) == (cond[1] == "==")
+        return None
+    if _tests_blocking(cond, name):
+        return table.allows_blocking(mask)
+    return None
+
+
+def _mask_of(ir: tuple, table: GfpTable) -> int | None:
+    if ir[0] == "id":
+        return table.masks.get(ir[1])
+    if ir[0] == "bin" and ir[1] == "|":
+        left, right = _mask_of(ir[2], table), _mask_of(ir[3], table)
+        return None if left is None or right is None else left | right
+    return None
 
 
 # Context tests a gfp choice may use, and the atomic contexts that decide each

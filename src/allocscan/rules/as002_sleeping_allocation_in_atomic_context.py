@@ -37,8 +37,9 @@ GFP_KERNEL`) is taken as the author's choice per path and not reported;
 one chosen by `in_interrupt()`/`gfp_any()` is reported only where that test
 picks the blocking mask (gfp_any() under spin_lock_irqsave()). Calls behind
 a branch that the caller's constant arguments rule out (`if (!may_sleep)
-return;` reached as `f(dev, false)`) are not followed. Lock wrappers in
-other files are not followed.
+return;` reached as `f(dev, false)`) are not followed, nor is a lock taken only
+for other masks (`if (gfp == GFP_ATOMIC) spin_lock(...)` with a GFP_KERNEL
+caller). Lock wrappers in other files are not followed.
 
 ## Options
 The chain from the lock or entry point to the call is at most 3 calls long: a
@@ -53,7 +54,8 @@ from __future__ import annotations
 
 from ..analyze import Analysis
 from ..analyze.context import context_kinds
-from ..analyze.gfp import context_decides
+from ..analyze.gfp import context_decides, region_skipped_for
+from ..exprs import ir_from_text
 from .base import Finding, base_properties, context_witness
 
 ID = "AS002"
@@ -85,6 +87,12 @@ def check(analysis: Analysis, options) -> list[Finding]:
             if not s.gfp:
                 continue
             blocking = [g for g in s.gfp if gfp.allows_blocking(g.mask)]
+            if locked_here and not s.site.locks[0] and len(s.site.locks[1]) == 1 and s.site.lock_conds:
+                # the one lock is taken only under a condition on the mask itself
+                mask_var = ir_from_text(s.gfp_text)
+                if mask_var[0] == "id":
+                    blocking = [g for g in blocking
+                                if not region_skipped_for(g.mask, s.site.lock_conds, mask_var[1], gfp)]
             if not blocking:
                 continue
             # A gfp passed in by a caller only matters here when this function
