@@ -415,3 +415,24 @@ static void demo_refill_atomic(struct demo_priv *priv)
 {
 	demo_rx_refill(priv, GFP_ATOMIC);
 }
+
+/* A timer callback (softirq) that takes a plain spinlock: gfp_any() still sees
+ * in_softirq() and picks GFP_ATOMIC. */
+static void demo_load_note(struct demo_priv *priv)
+{
+	priv->stats = kmalloc(64, gfp_any()); /* ok: AS002 (gfp_any() in the timer's softirq is GFP_ATOMIC) */
+}
+
+static void demo_load_timer(struct timer_list *t)
+{
+	struct demo_priv *priv = from_timer(priv, t, load_timer);
+
+	spin_lock(&priv->lock);
+	demo_load_note(priv);
+	spin_unlock(&priv->lock);
+}
+
+static void demo_load_start(struct demo_priv *priv)
+{
+	timer_setup(&priv->load_timer, demo_load_timer, 0);
+}

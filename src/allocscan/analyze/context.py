@@ -44,6 +44,9 @@ class Witness:
     reason: str  # the atomicContext text, e.g. "hardirq: foo_irq (request_irq)"
     steps: tuple[Step, ...]
     hops: int = 0
+    # For a lock: the atomic entries of the function that takes it ("softirq: isotp_rcv
+    # (can_rx_register)"): the lock is taken in that context too.
+    holder_entries: tuple[str, ...] = ()
 
 
 def context_kinds(w: Witness) -> set[str]:
@@ -54,7 +57,7 @@ def context_kinds(w: Witness) -> set[str]:
         return {"hardirq"}
     if w.reason.startswith("softirq"):
         return {"softirq"}
-    kinds = set()
+    kinds = {r.split(":")[0] for r in w.holder_entries if r.startswith(("hardirq", "softirq"))}
     for text in [s.text for s in w.steps if s.kind == "acquire"] or [w.reason]:
         if "_bh" in text:
             kinds.add("bh")
@@ -85,7 +88,9 @@ class ContextAnalysis:
             held = must or may
             steps = tuple(Step("acquire", f"{ref.fn.name}: {desc} - atomic from here", ref.path, line, col)
                           for desc, line, col in site.lock_sites if desc in held)
-            return Witness(grade, f"{held[0]} held in {ref.fn.name}()" + ("" if must else " on some paths"), steps)
+            holder = tuple(e.reason for e in self.entries.get(fn_node, ()))
+            return Witness(grade, f"{held[0]} held in {ref.fn.name}()" + ("" if must else " on some paths"), steps,
+                           holder_entries=holder)
         return self.caller_context(fn_node, site)
 
     def caller_context(self, fn_node: str, site: CallSite) -> Witness | None:
@@ -172,7 +177,8 @@ def _push_callees(program: Program, oracle: BranchOracle, node: str, sig: Signat
             continue  # it calls nothing: no allocation runs in it
         grade = "may" if uncertain else w.grade
         step = Step("call", f"{ref.fn.name}() calls {_name(program, target)}()", ref.path, site.line, site.col)
-        push(target, Witness(grade, w.reason, w.steps + (step,), hops), oracle.signature(node, sig, site, target))
+        push(target, Witness(grade, w.reason, w.steps + (step,), hops, w.holder_entries),
+             oracle.signature(node, sig, site, target))
 
 
 def _name(program: Program, node: str) -> str:
