@@ -131,3 +131,17 @@ static void ci_call(struct demo *d) { d->drv->hub_control(d->hcd, 1, 2, 3, NULL,
     by_name = {f.name: f for f in ff.functions}
     assert prog.targets(by_name["ci_hub_control"].calls[0], ff.path) == []
     assert prog.targets(by_name["ci_call"].calls[0], ff.path) == ["drivers/usb/ci/host.c::ci_hub_control"]
+
+
+def test_a_sanitizer_runtime_loses_to_the_headers_stub():
+    """mm/kmsan/ is built only into KMSAN kernels; others link include/linux/kmsan.h's inline."""
+    prog = program(
+        ("include/linux/kmsan.h", "static inline int kmsan_ioremap_page_range(unsigned long s) { return 0; }\n"
+                                  "static inline void kmsan_poison(void *p) { }\n"),
+        ("mm/kmsan/hooks.c", "int kmsan_ioremap_page_range(unsigned long s) { return alloc_pages(GFP_KERNEL, 0) != 0; }\n"),
+        ("mm/slab.c", "void kmsan_poison(void *p) { memset(p, 0, 8); }\n"),
+        ("mm/vmalloc.c", "int vmap_range(unsigned long s) { kmsan_poison(0); return kmsan_ioremap_page_range(s); }\n"),
+    )
+    assert targets_of(prog, "mm/vmalloc.c", "vmap_range", "kmsan_ioremap_page_range") == \
+        ["include/linux/kmsan.h::kmsan_ioremap_page_range"]
+    assert targets_of(prog, "mm/vmalloc.c", "vmap_range", "kmsan_poison") == ["kmsan_poison"]  # not a sanitizer's

@@ -288,6 +288,10 @@ def _resolve_direct(name, path, static_in_file, globals_by_name, header_statics,
     # Inlines of shared headers (include/) are config stubs of the global definition;
     # those of a driver's own headers (rtw88/hci.h) compete with same-named globals.
     statics = [n for n in header_statics.get(name, ()) if _links_with(arch, locations[n])]
+    if statics and candidates and all(locations[n].startswith(SANITIZER_RUNTIMES) for n in candidates):
+        # kmsan_ioremap_page_range() of mm/kmsan/ exists only in CONFIG_KMSAN builds;
+        # every other kernel links include/linux/kmsan.h's empty inline.
+        return statics[:1]
     private = [n for n in statics if not _is_shared_header(locations[n])]
     if len(candidates) == 1 and not private and not locations[candidates[0]].startswith("arch/"):
         if statics and _another_drivers(locations[candidates[0]], path):
@@ -345,6 +349,10 @@ def _nearest_definitions(candidates: list[str], path: str, locations: dict[str, 
     closest = [n for n in candidates if depth[n] == best]
     return closest if best > min(depth.values()) else candidates
 
+
+# Runtimes of debugging sanitizers: built only into kernels configured to debug
+# with them; a production build links the header's stub instead.
+SANITIZER_RUNTIMES = ("mm/kmsan/", "mm/kasan/", "kernel/kcsan/")
 
 TARGET_ARCH = "x86"  # the layout and constants are x86_64's (LP64)
 
