@@ -234,3 +234,18 @@ static void setup(struct peer *p, u64 hw)
 void *alloc_buf(struct peer *p) { return kmalloc(p->size, GFP_KERNEL); }
 """))
     assert not v["alloc_buf"].sources
+
+
+def test_descriptor_fields_are_as_wide_as_their_usb_name_says():
+    v = sizes(("drivers/hid/demo.c", """
+static void demo_desc(struct hid_descriptor *desc)
+{
+    demo_copy = kmemdup(desc, desc->bLength, GFP_ATOMIC);
+}
+static void demo_config(struct usb_config_descriptor *cfg)
+{
+    demo_raw = kmalloc(le16_to_cpu(cfg->wTotalLength), GFP_KERNEL);
+}
+"""))
+    assert v["demo_desc"].hi == 0xFF and v["demo_desc"].sources  # a `b` field is one byte
+    assert v["demo_config"].hi == 0xFFFF and v["demo_config"].sources

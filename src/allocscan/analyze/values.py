@@ -554,7 +554,9 @@ class ValueAnalysis:
         struct = self.struct_of_expr(ir[1], scope)
         if fname in _DESCRIPTOR_FIELDS and not _gadget_side(scope.file.path):
             src = f"usb-descriptor:{struct or '?'}.{fname}"
-            return Value(0, 0xFFFF, frozenset({src}), ((f"device descriptor field {fname}", scope.file.path, 0),), True)
+            # USB naming: a `b` field is one byte, a `w` field a 16-bit word (hid_descriptor.bLength <= 255)
+            top = 0xFF if fname.startswith("b") else 0xFFFF
+            return Value(0, top, frozenset({src}), ((f"device descriptor field {fname}", scope.file.path, 0),), True)
         if scope.depth >= MAX_DEPTH:
             self.cuts += 1  # truncated: whatever builds on this must not be memoised
             return TOP
