@@ -119,6 +119,42 @@ ssize_t dbg_write2(struct file *file, const char __user *ubuf, size_t count, lof
     assert v["dbg_write2"].hi == 65536 and v["dbg_write2"].sources
 
 
+def test_a_typed_user_value_checked_against_an_unseen_bound_is_unknown():
+    # a u32 netlink attribute checked against max_mpdu_len(phy): not "up to 4 GiB"
+    v = sizes(("drivers/net/demo/tm.c", """
+int demo_cmd(struct demo_phy *phy, struct nlattr **tb)
+{
+    struct demo_td *td = &phy->td;
+    if (tb[A_LEN]) {
+        u32 val = nla_get_u32(tb[A_LEN]);
+        if (val > demo_max_mpdu_len(phy, td->mode) || val < 24)
+            goto out;
+        td->tx_len = val;
+    }
+out:
+    return 0;
+}
+int demo_raw(struct demo_phy *phy, struct nlattr **tb)
+{
+    struct demo_td *td = &phy->td;
+    td->raw_len = nla_get_u32(tb[A_RAW]);
+    return 0;
+}
+void demo_tx(struct demo_phy *phy)
+{
+    struct demo_td *td = &phy->td;
+    phy->buf = kmalloc(td->tx_len, GFP_KERNEL);
+}
+void demo_tx_raw(struct demo_phy *phy)
+{
+    struct demo_td *td = &phy->td;
+    phy->buf = kmalloc(td->raw_len, GFP_KERNEL);
+}
+"""))
+    assert not v["demo_tx"].known
+    assert v["demo_tx_raw"].hi == 0xFFFFFFFF and v["demo_tx_raw"].sources
+
+
 def test_a_store_inside_a_range_check_is_bounded_by_it():
     v = sizes(("drv/a.c", """
 struct demo { u32 queues; };

@@ -510,8 +510,10 @@ class ValueAnalysis:
                 hi = n if hi is None else min(hi, n)
             else:
                 lo = max(lo, n)
-        if hi is None and capped_unseen:
-            return TOP  # validated against a bound we cannot evaluate: unknown, not unbounded
+        if capped_unseen and (hi is None or hi == value.hi):
+            # validated against a bound we cannot evaluate (`val > max_mpdu_len(phy)`): unknown,
+            # neither unbounded nor as large as its type (a u32 netlink attribute)
+            return TOP
         if (lo, hi) == (value.lo, value.hi):
             return value
         if hi is not None and hi < lo:
