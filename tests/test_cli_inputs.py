@@ -172,9 +172,8 @@ def test_suppression_comment(run_cli, tmp_path):
     assert proc.returncode == 0, proc.stdout
 
 
-def test_parallel_extraction_and_context_analysis_match_serial(run_cli):
-    # --jobs 2 extracts in worker processes and runs the context analysis in a
-    # forked child: the findings, witnesses included, are the serial ones.
+def test_parallel_extraction_matches_serial(run_cli):
+    # --jobs 2 extracts in worker processes: the findings, witnesses included, are the serial ones.
     serial = run_cli("scan", str(CORPORA), "--jobs", "1", "--no-cache", "--format", "json")
     parallel = run_cli("scan", str(CORPORA), "--jobs", "2", "--no-cache", "--format", "json")
     findings = json.loads(serial.stdout)["findings"]

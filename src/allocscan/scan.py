@@ -77,7 +77,7 @@ def _run_scan(paths: list[str], options: ScanOptions, progress_factory=None) -> 
     timings["link"] = time.perf_counter() - t
 
     t = time.perf_counter()
-    analysis = analyze(program, disc.kernel, options.jobs)
+    analysis = analyze(program, disc.kernel)
     timings["analyze"] = time.perf_counter() - t
 
     t = time.perf_counter()

@@ -17,7 +17,7 @@ from ..facts import HAS_GFP_ARGUMENT, CallSite, FileFacts, FunctionFacts
 from ..kernel.tables import Allocator, Family, allocators, families
 from ..kernel.version import KernelInfo
 from ..link import Program
-from .context import ContextAnalysis, Witness, analyze_contexts, fork_contexts
+from .context import ContextAnalysis, Witness, analyze_contexts
 from .gfp import GfpAlt, GfpAnalysis
 from .values import TOP, Scope, Value, ValueAnalysis, const, _arith
 
@@ -60,12 +60,8 @@ class Analysis:
     warnings: list[str] = field(default_factory=list)
 
 
-def analyze(program: Program, kernel: KernelInfo, jobs: int = 1) -> Analysis:
-    """Describe every allocation site. With jobs > 1 (and fork), the context fixed
-    point runs in a child process while this one evaluates sizes and masks; the
-    sites get their contexts when the child's result arrives."""
-    pending = fork_contexts(program) if jobs > 1 else None
-    contexts = None if pending is not None else analyze_contexts(program)
+def analyze(program: Program, kernel: KernelInfo) -> Analysis:
+    contexts = analyze_contexts(program)
     program.allocating_gfp = allocating_gfp_params(program)
     values = ValueAnalysis(program, kernel)
     gfp = GfpAnalysis(program, kernel.gfp)
@@ -92,8 +88,6 @@ def analyze(program: Program, kernel: KernelInfo, jobs: int = 1) -> Analysis:
                         raise
                     result.warnings.append(f"{ff.path}:{site.line}: internal error analysing '{site.callee}' "
                                            f"({type(err).__name__}: {err}); site skipped")
-    if pending is not None:
-        result.contexts = pending.result()
     for s in result.sites:
         s.context = result.contexts.site_context(s.node, s.site)
     return result

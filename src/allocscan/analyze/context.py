@@ -16,11 +16,9 @@ ambiguous or indirect call.
 from __future__ import annotations
 
 import heapq
-import os
-import pickle
 from dataclasses import dataclass, field
 
-from ..facts import HAS_LOCKED_CALL, CallSite
+from ..facts import HAS_GFP_ARGUMENT, HAS_INDIRECT_CALL, HAS_LOCKED_CALL, CallSite
 from ..kernel.tables import allocators, contexts
 from ..link import Program
 from .branches import BranchOracle, Signature
@@ -102,12 +100,38 @@ class ContextAnalysis:
         return None
 
 
+def allocation_distance(program: Program) -> dict[str, int]:
+    """node -> the fewest calls from it to a function that allocates (or passes a gfp),
+    for the nodes within MAX_HOPS. An atomic context is carried only into these: a
+    function farther from every allocation than the hops left cannot lead to a
+    report, and most callees under a lock (list_add, wake_up, ...) are such."""
+    table = allocators()
+    dist: dict[str, int] = {}
+    frontier = []
+    for node, ref in program.functions.items():
+        fn = ref.fn
+        if fn.flags & HAS_GFP_ARGUMENT or not table.keys().isdisjoint(fn.callees):
+            dist[node] = 0
+            frontier.append(node)
+    graph = program.graph
+    for d in range(1, MAX_HOPS + 1):
+        nxt = []
+        for node in frontier:
+            for pred in graph.predecessors(node):
+                if pred not in dist:
+                    dist[pred] = d
+                    nxt.append(pred)
+        frontier = nxt
+    return dist
+
+
 def analyze_contexts(program: Program) -> ContextAnalysis:
     result = ContextAnalysis(program)
     oracle = result.oracle = BranchOracle(program)
     tables = contexts()
     _registrations(program, result, tables)
     _field_bindings(program, result, tables)
+    distance = allocation_distance(program)
 
     # Seeds: entry points, and the callees of call sites inside a lock region.
     heap: list = []
@@ -121,15 +145,18 @@ def analyze_contexts(program: Program) -> ContextAnalysis:
         heapq.heappush(heap, (0 if w.grade == "must" else 1, w.hops, counter, node, sig, w))
 
     for node, witnesses in result.entries.items():
-        for w in witnesses:
-            push(node, w)
+        if distance.get(node, MAX_HOPS + 1) <= MAX_HOPS:
+            for w in witnesses:
+                push(node, w)
     for node, ref in program.functions.items():
         if not ref.fn.flags & HAS_LOCKED_CALL or ref.fn.name in tables.quiet_functions:
             continue
+        if not ref.fn.flags & HAS_INDIRECT_CALL and not _calls_near_allocation(program, ref, distance):
+            continue  # nothing it calls leads to an allocation: do not unpack its body
         for site in ref.fn.calls:
             if site.locks[0] or site.locks[1]:
                 w = result.site_context(node, site)
-                _push_callees(program, oracle, node, (), ref, site, w, 1, push)
+                _push_callees(program, oracle, node, (), ref, site, w, 1, push, distance)
 
     # Best-first fixed point: "must" before "may", fewer hops first; the first
     # witness a function receives is its best one. A function entered with
@@ -151,12 +178,24 @@ def analyze_contexts(program: Program) -> ContextAnalysis:
                 continue  # locked sites were seeded with their own reason
             if sig and oracle.dead(node, sig, site):
                 continue  # a branch the caller's constants rule out
-            _push_callees(program, oracle, node, sig, ref, site, w, w.hops + 1, push)
+            _push_callees(program, oracle, node, sig, ref, site, w, w.hops + 1, push, distance)
     return result
 
 
+def _calls_near_allocation(program: Program, ref, distance: dict[str, int]) -> bool:
+    """Does a direct callee of the function lie within MAX_HOPS - 1 calls of an allocation?"""
+    resolved = program.direct_targets.get(ref.path, {})
+    for name in ref.fn.callees:
+        for target in resolved.get(name, ()):
+            if distance.get(target, MAX_HOPS + 1) < MAX_HOPS:
+                return True
+        if (ref.path, name) in program.static_variants:
+            return True  # resolved per call site: let the sites decide
+    return False
+
+
 def _push_callees(program: Program, oracle: BranchOracle, node: str, sig: Signature, ref, site: CallSite,
-                  w: Witness, hops: int, push) -> None:
+                  w: Witness, hops: int, push, distance: dict[str, int]) -> None:
     held_by_lock = w.steps and w.steps[0].kind == "acquire"
     quiet = contexts().quiet_functions
     table = allocators()
@@ -164,6 +203,8 @@ def _push_callees(program: Program, oracle: BranchOracle, node: str, sig: Signat
     # An ambiguous name (one definition per config) or a call through a pointer may go elsewhere.
     uncertain = len(targets) > 1 or not site.callee
     for target in targets:
+        if distance.get(target, MAX_HOPS + 1) > MAX_HOPS - hops:
+            continue  # no allocation within the calls left to follow
         callee = program.functions[target].fn.name
         if callee in quiet:
             continue  # boot/halt paths: not atomic in the sense that matters to the allocator
@@ -253,48 +294,3 @@ def _field_bindings(program: Program, result: ContextAnalysis, tables) -> None:
                         ff.path, b.line)
             result.entries.setdefault(target, []).append(Witness("must", reason, (step,), 0))
 
-
-class _ForkedContexts:
-    """The context analysis running in a forked child: it shares the linked program
-    with the parent copy-on-write and sends back only its findings (witnesses),
-    so both cores work after linking. result() waits for it."""
-
-    def __init__(self, program: Program, pid: int, read_fd: int):
-        self.program = program
-        self.pid = pid
-        self.read_fd = read_fd
-
-    def result(self) -> ContextAnalysis:
-        with os.fdopen(self.read_fd, "rb") as pipe:
-            try:
-                state = pickle.load(pipe)
-            except (EOFError, pickle.UnpicklingError):
-                state = None
-        os.waitpid(self.pid, 0)
-        if state is None:  # the child failed: do the work here
-            return analyze_contexts(self.program)
-        result = ContextAnalysis(self.program, **state)
-        result.oracle = BranchOracle(self.program)
-        return result
-
-
-def fork_contexts(program: Program) -> _ForkedContexts | None:
-    """Start analyze_contexts() in a child process; None where fork is unavailable."""
-    if not hasattr(os, "fork"):
-        return None
-    read_fd, write_fd = os.pipe()
-    pid = os.fork()
-    if pid == 0:  # the child: compute, send, leave without running the parent's exit handlers
-        status = 1
-        try:
-            os.close(read_fd)
-            result = analyze_contexts(program)
-            state = {"atomic": result.atomic, "process_entries": result.process_entries,
-                     "entries": result.entries, "variants": result.variants}
-            with os.fdopen(write_fd, "wb") as pipe:
-                pickle.dump(state, pipe, protocol=pickle.HIGHEST_PROTOCOL)
-            status = 0
-        finally:
-            os._exit(status)
-    os.close(write_fd)
-    return _ForkedContexts(program, pid, read_fd)
