@@ -58,6 +58,20 @@ def test_binary_file_is_skipped_with_warning(run_cli, tmp_path):
     _no_traceback(proc)
 
 
+def test_a_rejected_file_is_remembered_and_warned_again(run_cli, tmp_path):
+    d = tmp_path / "drv"
+    d.mkdir()
+    (d / "blob.c").write_bytes(b"\x7fELF\x00\x00\x01\x02")
+    (d / "good.c").write_text("int y;\n")
+    cache = tmp_path / "cache"
+    first = run_cli("scan", str(d), "--cache-dir", str(cache), "--stats", "--jobs", "1")
+    second = run_cli("scan", str(d), "--cache-dir", str(cache), "--stats", "--jobs", "1")
+    for proc in (first, second):
+        assert "blob.c: binary file" in proc.stderr
+        assert "1 skipped" in proc.stderr
+    assert "(0 parsed, 1 from cache, 1 skipped)" in second.stderr
+
+
 def test_non_utf8_file(run_cli, tmp_path):
     d = tmp_path / "drv"
     d.mkdir()

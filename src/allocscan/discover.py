@@ -33,6 +33,10 @@ class Discovery:
     warnings: list[str] = field(default_factory=list)
 
     def rel(self, path: Path) -> str:
+        # string prefix, not Path.relative_to(): this runs once per file of the tree
+        text, root = str(path), str(self.root)
+        if root != "/" and text.startswith(root + os.sep):
+            return text[len(root) + 1:].replace(os.sep, "/")
         try:
             return path.relative_to(self.root).as_posix()
         except ValueError:

@@ -52,6 +52,7 @@ class Program:
     _shared: dict[str, dict] = field(default_factory=dict)  # table -> name -> (path, value)
     _subtrees: dict[tuple[str, str], dict] = field(default_factory=dict)  # (table, top dir) -> name -> (path, value)
     _dirs_sorted: list[str] = field(default_factory=list)  # the keys of _by_dir, sorted
+    _lookup_memo: dict[tuple[str, str, str], object] = field(default_factory=dict)  # (table, name, dir) -> found
     _field_index: dict[str, tuple] = field(default_factory=dict)  # field -> (by struct, by directory)
     direct_targets: dict[str, dict[str, list[str]]] = field(default_factory=dict)  # path -> callee name -> nodes
     indirect_targets: dict[int, list[str]] = field(default_factory=dict)  # id(CallSite) -> nodes
@@ -75,9 +76,12 @@ class Program:
         when asked, for the few functions an analysis walks up from. A function
         that calls nothing and stores nothing outside itself has no incoming
         edges (see link()): no analysis walks up from it."""
+        name = self.functions[node].fn.name
         for pred in self.graph.predecessors(node):
             ref = self.functions[pred]
             for site in ref.fn.calls:
+                if site.callee and site.callee != name:
+                    continue  # a direct call names what it calls
                 if node in self.targets(site, ref.file.path):
                     yield pred, site
 
@@ -110,6 +114,15 @@ class Program:
         ff = self.file(path)
         if ff is not None and name in getattr(ff, table):
             return path, getattr(ff, table)[name]
+        key = (table, name, posixpath.dirname(path))
+        if key in self._lookup_memo:
+            return self._lookup_memo[key]
+        found = self._lookup_outside(table, name, path)
+        self._lookup_memo[key] = found
+        return found
+
+    def _lookup_outside(self, table: str, name: str, path: str):
+        """lookup() past the file itself: it depends on the file's directory only."""
         if not self._by_dir:
             by_dir = defaultdict(list)
             for f in self.files:
@@ -251,10 +264,13 @@ def link(files: list[FileFacts]) -> Program:
                     if targets:
                         resolved[name] = targets
                     kept = followed[name] = [t for t in targets if t not in leaves]
-                if len(kept) > 1:
-                    for t in kept:
-                        uncertain[(caller, t)] = {"ambiguous": True}
+                if not kept:
+                    continue
+                if len(kept) == 1:
+                    edges[(caller, kept[0])] = None
+                    continue
                 for t in kept:
+                    uncertain[(caller, t)] = {"ambiguous": True}
                     edges[(caller, t)] = None
             if not fn.flags & HAS_INDIRECT_CALL:
                 continue

@@ -21,6 +21,9 @@ from .extract import InputError, extract_file
 from .facts import FileFacts
 
 
+SKIPPED = "allocscan:skipped"  # cache entry of a file rejected for its content: (SKIPPED, warning)
+
+
 @dataclass
 class ExtractStats:
     files: int = 0
@@ -40,16 +43,19 @@ class ExtractResult:
     stats: ExtractStats = field(default_factory=ExtractStats)
 
 
-def _work(item: tuple[str, str, str | None]) -> tuple[str, bytes | None, str | None]:
+def _work(item: tuple[str, str, str, str | None]) -> tuple[str, bytes | None, str | None]:
     """Worker: extract one file, store it in the cache, and return it pickled.
 
     The facts are pickled once, for both the cache file and the pipe back to
-    the main process, rather than once for each."""
-    abs_path, rel, cache_dir = item
+    the main process, rather than once for each. A file rejected for what it
+    holds (binary, not UTF-8, unparsable) is cached as rejected too: a warm
+    re-scan warns again without parsing it again."""
+    abs_path, rel, sha, cache_dir = item
     try:
         data = Path(abs_path).read_bytes()
         facts = extract_file(rel, data)
     except InputError as err:
+        FactsCache.at(cache_dir).put(sha, rel, (SKIPPED, str(err)))
         return rel, None, str(err)
     except OSError as err:
         return rel, None, f"{rel}: cannot read ({err.strerror})"
@@ -80,13 +86,18 @@ def extract_all(files: list[Path], rel_of, cache: FactsCache, jobs: int, progres
             stats.skipped += 1
             continue
         facts = cache.get(sha, rel)
-        if facts is not None:
+        if isinstance(facts, tuple) and facts[:1] == (SKIPPED,):
+            result.warnings.append(facts[1])
+            stats.skipped += 1
+            if progress:
+                progress(1)
+        elif facts is not None:
             by_rel[rel] = facts
             stats.cached += 1
             if progress:
                 progress(1)
         else:
-            todo.append((str(path), rel, cache_dir))
+            todo.append((str(path), rel, sha, cache_dir))
 
     def take(rel: str, blob: bytes | None, warning: str | None) -> None:
         if progress:
