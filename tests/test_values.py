@@ -240,6 +240,25 @@ static int demo_len(struct demo_q *q) { return (long)kmalloc(q->len, GFP_KERNEL)
     assert not v["demo_len"].sources
 
 
+def test_an_accumulated_field_is_unbounded_unless_checked_right_after():
+    v = sizes(("kernel/demo/hist.c", """
+struct demo_hist { u32 key_size; u32 val_size; };
+static int demo_add_key(struct demo_hist *h, const char *s)
+{
+    u32 size;
+    if (kstrtou32(s, 10, &size)) return -EINVAL;
+    h->key_size += size;
+    if (h->key_size > DEMO_KEY_MAX) return -EINVAL;
+    h->val_size += size;
+    return 0;
+}
+static void *demo_key(struct demo_hist *h) { return kzalloc(h->key_size, GFP_KERNEL); }
+static void *demo_val(struct demo_hist *h) { return kzalloc(h->val_size, GFP_KERNEL); }
+"""), ("kernel/demo/hist.h", "#define DEMO_KEY_MAX 256\n"))
+    assert v["demo_key"].hi == 256 and v["demo_key"].sources
+    assert v["demo_val"].hi is None and v["demo_val"].sources
+
+
 def test_a_parameter_with_a_set_callback_is_not_taken_raw():
     v = sizes(("drv/a.c", """
 static unsigned int chunk = 4096;

@@ -95,9 +95,12 @@ _SETTABLE = ("configfs:", "sysfs:", "module_param:", "ioctl:", "debugfs:", "writ
 
 def _witness_rank(v: Value) -> tuple:
     """Which side's chain to show after a join: the one that makes the value big,
-    preferring a source a user sets (configfs, module parameter, ioctl) over device data."""
+    preferring a source a user sets (configfs, module parameter, ioctl) over device data,
+    then the shorter chain (md's raid_disks_store() -> mddev.raid_disks, not dm-raid's
+    validated delta_disks through three more stores)."""
     settable = any(src.startswith(_SETTABLE) for src in v.sources)
-    return (bool(v.steps), v.hi is None and bool(v.sources), settable, v.hi if v.hi is not None else 1 << 62)
+    return (bool(v.steps), v.hi is None and bool(v.sources), settable, v.hi if v.hi is not None else 1 << 62,
+            -len(v.steps))
 
 
 def _combine(a: Value, b: Value, lo: int, hi: int | None) -> Value:
@@ -580,9 +583,10 @@ class ValueAnalysis:
                     continue  # `x -= n`, `if (x > max) x = max;`: never larger than what was stored before
                 v = self.eval(a.value, Scope(self._file_by_path[path], fn, scope.depth + 1, a.byte))
                 if a.op != "=":
+                    # `x += n` accumulates without a bound, unless checked right after
+                    # (`hist_data->key_size += key_size; if (hist_data->key_size > MAX) ...`)
                     v = Value(0, None, v.sources, v.steps, True) if v.sources else TOP
-                else:
-                    v = self._checked_after_store(fname, v, fn, a, path)
+                v = self._checked_after_store(fname, v, fn, a, path)
                 if v.sources:
                     v = v.with_step((f"{fn.name}() stores {render(a.value)} into {struct}.{fname}", path, a.line))
                 value = v if value is None else join(value, v)
