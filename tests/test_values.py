@@ -304,3 +304,35 @@ static void demo_config(struct usb_config_descriptor *cfg)
 """))
     assert v["demo_desc"].hi == 0xFF and v["demo_desc"].sources  # a `b` field is one byte
     assert v["demo_config"].hi == 0xFFFF and v["demo_config"].sources
+
+
+def test_a_read_right_after_a_store_in_the_same_block_sees_that_store():
+    v = sizes(("drivers/ptp/demo.c", """
+struct demo_clock { u32 max_vclocks; int *index; };
+static ssize_t max_store(struct device *dev, struct device_attribute *attr, const char *buf, size_t count)
+{
+    struct demo_clock *c = dev_get_drvdata(dev);
+    u32 max;
+    if (kstrtou32(buf, 0, &max))
+        return -EINVAL;
+    c->max_vclocks = max;
+    return count;
+}
+int demo_register(struct demo_clock *c, bool virt)
+{
+    size_t size;
+    if (!virt) {
+        c->max_vclocks = 20;
+        size = sizeof(int) * c->max_vclocks;
+        c->index = kzalloc(size, GFP_KERNEL);
+    }
+    return 0;
+}
+int demo_resize(struct demo_clock *c)
+{
+    c->index = kcalloc(c->max_vclocks, sizeof(int), GFP_KERNEL);
+    return 0;
+}
+"""))
+    assert v["demo_register"].hi == 80 and not v["demo_register"].sources
+    assert v["demo_resize"].sources  # elsewhere, every store still counts

@@ -392,8 +392,12 @@ class _Extractor:
             struct_type = ""
             if base is not None and base.type == "identifier":
                 struct_type = _struct_of(fn.locals.get(_text(base)) or _param_type(fn, _text(base)))
+            block = _statement_block(node)
             fn.assignments.append(Assignment("field", _text(fld), struct_type, _text(right), line, op, node.start_byte,
-                                             op == "=" and _lowers(node, left, right)))
+                                             op == "=" and _lowers(node, left, right),
+                                             squash(_text(base)) if base is not None else "",
+                                             block.start_byte if block is not None else 0,
+                                             block.end_byte if block is not None else 0))
             target = right
             if target.type == "pointer_expression":
                 target = target.child_by_field_name("argument")
@@ -694,6 +698,16 @@ def _leaves(body) -> bool:
         stmts = [c for c in body.named_children if c.type != "comment"]
         return bool(stmts) and stmts[-1].type in ("return_statement", "goto_statement")
     return False
+
+
+def _statement_block(node):
+    """The `{ ... }` block whose statement is this assignment (`x->f = v;`), or None
+    when the assignment sits inside a larger expression or condition."""
+    stmt = node.parent
+    if stmt is None or stmt.type != "expression_statement":
+        return None
+    block = stmt.parent
+    return block if block is not None and block.type == "compound_statement" else None
 
 
 def _lowers(node, left, right) -> bool:

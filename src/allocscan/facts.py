@@ -57,6 +57,11 @@ class Assignment:
     byte: int = 0
     # a clamp: inside `if (... && target > value)`, it only ever lowers the target
     lowers: bool = False
+    # for fields: the object written (`ptp` in `ptp->max_vclocks = n;`, squashed), and
+    # the block holding the statement: a read later in that block sees this store
+    base: str = ""
+    block_start: int = 0
+    block_end: int = 0
 
     @property
     def value(self) -> tuple:

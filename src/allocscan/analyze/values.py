@@ -23,7 +23,7 @@ import posixpath
 import re
 from dataclasses import dataclass, field
 
-from ..exprs import conjuncts, disjuncts, ir_from_text, render, split_args
+from ..exprs import conjuncts, disjuncts, ir_from_text, render, split_args, squash
 from ..facts import FileFacts, FunctionFacts
 from ..kernel.version import KernelInfo
 from ..link import Program
@@ -552,7 +552,32 @@ class ValueAnalysis:
 
     # --- fields -----------------------------------------------------------------
     def field(self, ir: tuple, scope: Scope) -> Value:
+        stored = self._stored_before_in_block(ir, scope)
+        if stored is not None:
+            return self.narrow(render(ir), stored, scope)
         return self.narrow(render(ir), self._field(ir, scope), scope)
+
+    def _stored_before_in_block(self, ir: tuple, scope: Scope) -> Value | None:
+        """`ptp->max_vclocks = PTP_DEFAULT_MAX_VCLOCKS; size = sizeof(int) * ptp->max_vclocks;`:
+        a read that follows a plain store to the same object's field in the same block
+        sees that store, not every store to the field anywhere in the tree."""
+        fn, at = scope.fn, scope.at_byte
+        if fn is None or not at or not fn.field_writes:
+            return None
+        base = squash(render(ir[1]))
+        stores = [a for a in fn.assignments
+                  if a.kind == "field" and a.target == ir[2] and a.base == base and a.byte < at
+                  and a.block_start <= at < a.block_end]
+        if not stores:
+            return None
+        last = max(stores, key=lambda a: a.byte)
+        if last.op != "=":
+            return None
+        v = self.eval(last.value, Scope(scope.file, fn, scope.depth + 1, last.byte))
+        if v.sources:
+            v = v.with_step((f"{fn.name}() stores {render(last.value)} into {render(ir)} just before", scope.file.path,
+                             last.line))
+        return v
 
     def _field(self, ir: tuple, scope: Scope) -> Value:
         fname = ir[2]
