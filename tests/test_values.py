@@ -336,3 +336,37 @@ int demo_resize(struct demo_clock *c)
 """))
     assert v["demo_register"].hi == 80 and not v["demo_register"].sources
     assert v["demo_resize"].sources  # elsewhere, every store still counts
+
+
+def test_a_clamp_with_an_else_branch_that_stores_literals():
+    v = sizes(("drivers/vhost/demo.c", """
+static unsigned int demo_max_vqs = 128;
+module_param_named(max_vqs, demo_max_vqs, uint, 0644);
+#define DEMO_MAX_VQ 1024
+int demo_open(struct demo *d)
+{
+    int nvqs = demo_max_vqs;
+    if (nvqs > DEMO_MAX_VQ) {
+        pr_err("too many\\n");
+        nvqs = DEMO_MAX_VQ;
+    } else if (nvqs == 0) {
+        nvqs = 1;
+    }
+    d->vqs = kmalloc_array(nvqs, sizeof(void *), GFP_KERNEL);
+    return 0;
+}
+int demo_open_unclamped(struct demo *d)
+{
+    int nvqs = demo_max_vqs;
+    if (nvqs > DEMO_MAX_VQ) {
+        pr_err("too many\\n");
+        nvqs = DEMO_MAX_VQ;
+    } else {
+        nvqs = demo_max_vqs * 2;
+    }
+    d->vqs = kmalloc_array(nvqs, sizeof(void *), GFP_KERNEL);
+    return 0;
+}
+"""))
+    assert v["demo_open"].hi == 1024 * 8
+    assert v["demo_open_unclamped"].hi is None or v["demo_open_unclamped"].hi > 1024 * 8

@@ -411,10 +411,16 @@ class _Extractor:
         for m in self.m["guard"]:
             node = m["guard"][0]
             self._branch_on_parameter(m)
-            if node.child_by_field_name("alternative") is not None:
-                continue
             cond = _text(m["guard.cond"][0])[1:-1]
-            if not _leaves(m["guard.body"][0]):
+            alternative = node.child_by_field_name("alternative")
+            if alternative is not None:
+                # `if (n > MAX) { pr_err(...); n = MAX; } else if (!n) { n = 1; }`: a clamp
+                # when the other branches store nothing but literals into n (vhost-scsi)
+                clamp = _clamp_condition(m["guard.cond"][0], m["guard.body"][0])
+                if clamp is None or not _stores_only_literals(alternative, clamp.partition(" > ")[0]):
+                    continue
+                cond = clamp
+            elif not _leaves(m["guard.body"][0]):
                 # `if (len > MAX) len = MAX;` clamps: after it, len <= MAX as after a guard.
                 clamp = _clamp_condition(m["guard.cond"][0], m["guard.body"][0])
                 if clamp is None:
@@ -771,6 +777,22 @@ def _clamp_condition(cond_node, body) -> str | None:
             if lhs is not None and squash(_text(lhs)) == target and operator is not None and _text(operator) == "=":
                 return f"{_text(var)} > {_text(bound)}"
     return None
+
+
+def _stores_only_literals(node, target_text: str) -> bool:
+    """Does every assignment to `target_text` under node store a number literal?"""
+    target = squash(target_text)
+    stack = [node]
+    while stack:
+        n = stack.pop()
+        if n.type == "assignment_expression":
+            lhs, rhs = n.child_by_field_name("left"), n.child_by_field_name("right")
+            operator = n.child_by_field_name("operator")
+            if lhs is not None and squash(_text(lhs)) == target:
+                if operator is None or _text(operator) != "=" or rhs is None or rhs.type != "number_literal":
+                    return False
+        stack.extend(n.named_children)
+    return True
 
 
 def _first_arg(args_text: str) -> str:
