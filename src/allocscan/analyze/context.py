@@ -8,6 +8,10 @@ networkx call graph then marks every function reachable from them, keeping
 one shortest witness per function. Work items, kthreads and threaded irq
 handlers are process context: nothing flows into them from registration.
 
+Only functions within the remaining hops of an allocation are visited
+(allocation_distance(): a reverse breadth-first search from every function
+that allocates or passes a gfp), so the walk stays small on a whole tree.
+
 Grades: "must" when the chain is an entry point or locks held on every path,
 "may" when some step holds a lock only on some path or goes through an
 ambiguous or indirect call.
