@@ -436,3 +436,48 @@ static void demo_load_start(struct demo_priv *priv)
 {
 	timer_setup(&priv->load_timer, demo_load_timer, 0);
 }
+
+/* One-time set-up: the statistics block is allocated on the first dump, which
+ * probe makes; later dumps under the lock find it there. */
+struct demo_hw_stats {
+	u64 rx;
+	u64 tx;
+};
+
+static int demo_stats_dump(struct demo_priv *priv, struct demo_hw_stats **out)
+{
+	if (!priv->hw_stats) {
+		priv->hw_stats = kzalloc(sizeof(struct demo_hw_stats), GFP_KERNEL); /* ok: AS002 (one-time set-up, done at probe) */
+		if (!priv->hw_stats)
+			return -ENOMEM;
+	}
+	*out = priv->hw_stats;
+	return 0;
+}
+
+static int demo_stats_probe(struct demo_priv *priv)
+{
+	struct demo_hw_stats *s;
+
+	return demo_stats_dump(priv, &s);
+}
+
+static void demo_stats_get(struct demo_priv *priv)
+{
+	struct demo_hw_stats *s;
+	unsigned long flags;
+
+	spin_lock_irqsave(&priv->lock, flags);
+	demo_stats_dump(priv, &s);
+	spin_unlock_irqrestore(&priv->lock, flags);
+}
+
+/* The same lazy set-up under the function's own lock sleeps on its first call. */
+static void *demo_lazy_filter(struct demo_priv *priv)
+{
+	spin_lock(&priv->lock);
+	if (!priv->filter)
+		priv->filter = kzalloc(RX_BUF_LEN, GFP_KERNEL); /* expect: AS002 */
+	spin_unlock(&priv->lock);
+	return priv->filter;
+}

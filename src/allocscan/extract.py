@@ -411,6 +411,7 @@ class _Extractor:
         for m in self.m["guard"]:
             node = m["guard"][0]
             self._branch_on_parameter(m)
+            self._one_time_setup(m)
             cond = _text(m["guard.cond"][0])[1:-1]
             alternative = node.child_by_field_name("alternative")
             if alternative is not None:
@@ -434,6 +435,29 @@ class _Extractor:
                 continue
             self.facts.functions[idx].guards.append(Guard(
                 cond, node.start_point[0] + 1, node.end_byte, parent.start_byte, parent.end_byte))
+
+    def _one_time_setup(self, m) -> None:
+        """Record code that runs only while a field or global is unset: the body of
+        `if (!vdev->stats) {...}` (no else), or what follows an early success return
+        `if (mhba->fw_flag & FW_ALLOC) return 0;`. The context analysis decides
+        whether the function sets that state there (then it is one-time set-up)."""
+        node = m["guard"][0]
+        idx = self.enclosing(node.start_byte)
+        if idx < 0:
+            return
+        fn = self.facts.functions[idx]
+        found = _state_test(m["guard.cond"][0], fn)
+        if found is None:
+            return
+        state, unset = found
+        body = m["guard.body"][0]
+        if unset and node.child_by_field_name("alternative") is None:
+            region = (body.start_byte, body.end_byte)
+        elif not unset and _leaves(body) and _returns_success(body):
+            region = (node.end_byte, fn.end_byte)
+        else:
+            return
+        fn.once = fn.once + (region + (state,),)
 
     def _branch_on_parameter(self, m) -> None:
         """Record an `if` whose condition reads a parameter: a caller passing a constant
@@ -704,6 +728,72 @@ def _leaves(body) -> bool:
         stmts = [c for c in body.named_children if c.type != "comment"]
         return bool(stmts) and stmts[-1].type in ("return_statement", "goto_statement")
     return False
+
+
+_TRANSPARENT_CALLS = ("likely", "unlikely", "READ_ONCE", "data_race")
+
+
+def _state_test(cond, fn):
+    """(state, tests_unset) for a condition that tests one field or global for being
+    set: `!dev->stats`, `unlikely(!READ_ONCE(pool_populated))`, `x->flag & F`,
+    `p == NULL`; None for anything else. State is (("field"|"global", name),)."""
+    unset = False
+    node = cond
+    while True:
+        while node.type == "parenthesized_expression" and node.named_child_count == 1:
+            node = node.named_children[0]
+        if node.type == "unary_expression" and _text(node.child_by_field_name("operator") or node)[:1] == "!":
+            unset = not unset
+            node = node.child_by_field_name("argument")
+        elif node.type == "call_expression" and _text(node.child_by_field_name("function")) in _TRANSPARENT_CALLS:
+            args = node.child_by_field_name("arguments")
+            named = [a for a in args.named_children if a.type != "comment"] if args else []
+            if len(named) != 1:
+                return None
+            node = named[0]
+        elif node.type == "binary_expression":
+            op = _text(node.child_by_field_name("operator"))
+            left, right = node.child_by_field_name("left"), node.child_by_field_name("right")
+            if op == "&" and right is not None and right.type in ("identifier", "number_literal", "call_expression"):
+                node = left  # `x->flags & FLAG`: the state is x->flags
+            elif op in ("==", "!=") and right is not None and _text(right) in ("NULL", "0", "false"):
+                unset = unset != (op == "==")
+                node = left
+            else:
+                return None
+        else:
+            break
+        if node is None:
+            return None
+    if node.type == "field_expression":
+        field = node.child_by_field_name("field")
+        return ((("field", _text(field)),), unset) if field is not None else None
+    if node.type == "identifier":
+        name = _text(node)
+        if name in fn.locals or any(p == name for p, _ in fn.params) or name.isupper():
+            return None
+        return ((("global", name),), unset)
+    return None
+
+
+def _returns_success(body) -> bool:
+    """Does this `if` body end in a return that says "already done" (`return 0;`,
+    `return true;`, `return inode;`, `return dr->table;`) rather than an error?"""
+    stmt = body
+    if body.type == "compound_statement":
+        stmts = [c for c in body.named_children if c.type != "comment"]
+        stmt = stmts[-1] if stmts else None
+    if stmt is None or stmt.type != "return_statement":
+        return False
+    values = [c for c in stmt.named_children if c.type != "comment"]
+    if not values:
+        return True
+    value = values[0]
+    text = _text(value)
+    if value.type == "number_literal":
+        return not text.startswith("-")
+    return value.type in ("true", "identifier", "field_expression") and not text.startswith("-E") and \
+        not text.isupper()
 
 
 def _statement_block(node):

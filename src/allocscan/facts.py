@@ -130,6 +130,10 @@ class FunctionFacts:
     field_writes: frozenset = frozenset()  # (struct type, field) pairs it assigns
     global_writes: frozenset = frozenset()  # file-scope variables it assigns
     packed: object = None  # the FunctionBody, or its pickle until first use
+    # One-time set-up: (start byte, end byte, state tested) of code that runs only while
+    # some state is unset: the body of `if (!dev->stats)`, or what follows
+    # `if (mhba->fw_flag & FW_ALLOC) return 0;`. State: (("field"|"global", name), ...).
+    once: tuple = ()
 
     def body(self) -> FunctionBody:
         body = self.packed

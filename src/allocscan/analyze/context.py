@@ -186,6 +186,37 @@ def analyze_contexts(program: Program) -> ContextAnalysis:
     return result
 
 
+def in_one_time_setup(program: Program, node: str, site: CallSite) -> bool:
+    """Is `site` inside one-time set-up of `node`: code that runs only while some field
+    or global is unset, where the function (or what it calls there) then sets it?
+
+    fnic's vnic_dev_stats_dump() allocates `if (!vdev->stats)` and stores the result
+    there; tcp_alloc_md5sig_pool() runs its allocator while tcp_md5sig_pool_populated
+    is false, and the allocator sets it. The first call makes the state; the driver
+    makes that call on its set-up path, and an atomic caller finds the work done."""
+    ref = program.functions[node]
+    for start, end, state in ref.fn.once:
+        if start <= site.byte < end and _sets_state(program, ref, start, end, state):
+            return True
+    return False
+
+
+def _sets_state(program: Program, ref, start: int, end: int, state: tuple) -> bool:
+    fields = {name for kind, name in state if kind == "field"}
+    names = {name for kind, name in state if kind == "global"}
+    for a in ref.fn.assignments:
+        if start <= a.byte < end and a.target in (fields if a.kind == "field" else names if a.kind == "global" else ()):
+            return True
+    for call in ref.fn.calls:
+        if not start <= call.byte < end:
+            continue
+        for target in program.targets(call, ref.path):
+            callee = program.functions[target].fn
+            if names & callee.global_writes or any(f in fields for _, f in callee.field_writes):
+                return True
+    return False
+
+
 def _calls_near_allocation(program: Program, ref, distance: dict[str, int]) -> bool:
     """Does a direct callee of the function lie within MAX_HOPS - 1 calls of an allocation?"""
     resolved = program.direct_targets.get(ref.path, {})
@@ -201,6 +232,8 @@ def _calls_near_allocation(program: Program, ref, distance: dict[str, int]) -> b
 def _push_callees(program: Program, oracle: BranchOracle, node: str, sig: Signature, ref, site: CallSite,
                   w: Witness, hops: int, push, distance: dict[str, int]) -> None:
     held_by_lock = w.steps and w.steps[0].kind == "acquire"
+    if hops > 1 and ref.fn.once and in_one_time_setup(program, node, site):
+        return  # one-time set-up: an atomic caller finds it done (see in_one_time_setup)
     quiet = contexts().quiet_functions
     table = allocators()
     targets = program.targets(site, ref.path)

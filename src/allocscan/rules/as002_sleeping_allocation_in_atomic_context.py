@@ -39,7 +39,11 @@ picks the blocking mask (gfp_any() under spin_lock_irqsave()). Calls behind
 a branch that the caller's constant arguments rule out (`if (!may_sleep)
 return;` reached as `f(dev, false)`) are not followed, nor is a lock taken only
 for other masks (`if (gfp == GFP_ATOMIC) spin_lock(...)` with a GFP_KERNEL
-caller). Lock wrappers in other files are not followed.
+caller). One-time set-up (`if (!dev->stats) dev->stats = dma_alloc_coherent(...)`,
+or code after `if (priv->flags & INIT_DONE) return 0;` that sets the flag) is
+not followed from an atomic caller: the first call, on the driver's set-up
+path, does the work. Under the function's own lock it is still reported.
+Lock wrappers in other files are not followed.
 
 ## Options
 The chain from the lock or entry point to the call is at most 3 calls long: a
@@ -53,7 +57,7 @@ Documentation/core-api/memory-allocation.rst; kernel/sched/core.c `__might_resch
 from __future__ import annotations
 
 from ..analyze import Analysis
-from ..analyze.context import context_kinds
+from ..analyze.context import context_kinds, in_one_time_setup
 from ..analyze.gfp import context_decides, region_skipped_for
 from ..exprs import ir_from_text
 from .base import Finding, base_properties, context_witness
@@ -77,6 +81,9 @@ def check(analysis: Analysis, options) -> list[Finding]:
         if ctx is None:
             continue
         locked_here = bool(s.site.locks[0] or s.site.locks[1])
+        if not locked_here and ctx.hops > 0 and s.function.once and \
+                in_one_time_setup(analysis.program, s.node, s.site):
+            continue  # one-time set-up reached from an atomic caller: done on the set-up path
         sleeps_always = s.allocator is not None and s.allocator.sleeps
         if sleeps_always:
             blocking = s.gfp or []
