@@ -73,3 +73,52 @@ static void *demo_alloc(int retry)
     (site,) = [s for s in analysis.sites if s.site.callee == "alloc_pages"]
     gfp = analysis.kernel.gfp
     assert sorted(gfp.allows_blocking(g.mask) for g in site.gfp) == [False, True]
+
+
+def test_one_time_setup_is_done_before_the_atomic_callers_arrive():
+    """A pool populated by its first (sleeping) user, a flag set after a set-up that
+    returns early once done: atomic callers are not followed into them; an error
+    check on the same kind of state is not set-up and is followed."""
+    assert findings(("net/demo/pool.c", """
+static bool demo_pool_ready;
+static DEFINE_MUTEX(demo_pool_mutex);
+static void demo_fill_pool(void)
+{
+	demo_pool = kmalloc(4096, GFP_KERNEL);
+	demo_pool_ready = true;
+}
+bool demo_get_pool(void)
+{
+	if (unlikely(!READ_ONCE(demo_pool_ready))) {
+		mutex_lock(&demo_pool_mutex);
+		demo_fill_pool();
+		mutex_unlock(&demo_pool_mutex);
+	}
+	return READ_ONCE(demo_pool_ready);
+}
+static int demo_init_data(struct demo_hba *hba)
+{
+	if (hba->fw_flag & DEMO_FW_ALLOC)
+		return 0;
+	hba->res = kzalloc(8192, GFP_KERNEL);
+	hba->fw_flag |= DEMO_FW_ALLOC;
+	return 0;
+}
+static int demo_start(struct demo_hba *hba)
+{
+	if (hba->state & DEMO_RUNNING)
+		return -EBUSY;
+	hba->ring = kzalloc(8192, GFP_KERNEL);
+	hba->state |= DEMO_RUNNING;
+	return 0;
+}
+static DEFINE_SPINLOCK(demo_lock);
+void demo_close(struct demo_hba *hba)
+{
+	spin_lock_bh(&demo_lock);
+	demo_get_pool();
+	demo_init_data(hba);
+	demo_start(hba);
+	spin_unlock_bh(&demo_lock);
+}
+""")) == [("AS002", "net/demo/pool.c", 30)]  # demo_start: an error return is not set-up
