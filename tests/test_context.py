@@ -85,7 +85,7 @@ static DEFINE_MUTEX(demo_pool_mutex);
 static void demo_fill_pool(void)
 {
 	demo_pool = kmalloc(4096, GFP_KERNEL);
-	demo_pool_ready = true;
+	WRITE_ONCE(demo_pool_ready, true);
 }
 bool demo_get_pool(void)
 {
@@ -104,6 +104,29 @@ static int demo_init_data(struct demo_hba *hba)
 	hba->fw_flag |= DEMO_FW_ALLOC;
 	return 0;
 }
+static int demo_config_irq(struct demo_hba *hba)
+{
+	if (!hba->irq_requested) {
+		hba->irq_name = kasprintf(GFP_KERNEL, "demo-%d", hba->id);
+		if (!hba->irq_name)
+			return -ENOMEM;
+	}
+	hba->irq_requested = true;
+	return 0;
+}
+static struct demo_inode *demo_iget(struct demo_sb *sb, unsigned long ino)
+{
+	struct demo_inode *inode = demo_lookup_or_new(sb, ino);
+	if (!(inode->state & DEMO_NEW))
+		return inode;
+	inode->data = kmalloc(512, GFP_KERNEL);
+	demo_unlock_new(inode);
+	return inode;
+}
+static void demo_unlock_new(struct demo_inode *inode)
+{
+	inode->state &= ~DEMO_NEW;
+}
 static int demo_start(struct demo_hba *hba)
 {
 	if (hba->state & DEMO_RUNNING)
@@ -118,7 +141,9 @@ void demo_close(struct demo_hba *hba)
 	spin_lock_bh(&demo_lock);
 	demo_get_pool();
 	demo_init_data(hba);
+	demo_config_irq(hba);
+	demo_iget(hba->sb, 1);
 	demo_start(hba);
 	spin_unlock_bh(&demo_lock);
 }
-""")) == [("AS002", "net/demo/pool.c", 30)]  # demo_start: an error return is not set-up
+""")) == [("AS002", "net/demo/pool.c", 53)]  # demo_start: an error return is not set-up

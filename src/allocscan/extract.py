@@ -343,6 +343,20 @@ class _Extractor:
     # --- assignments and bindings -----------------------------------------
     def assignments(self) -> None:
         f = self.facts
+        for m in self.m["call"]:
+            # WRITE_ONCE(x->f, v) and smp_store_release(&x->f, v) are stores to x->f
+            if _text(m["call.name"][0]) not in _STORE_MACROS:
+                continue
+            node = m["call"][0]
+            idx = self.enclosing(node.start_byte)
+            args = [a for a in m["call.args"][0].named_children if a.type != "comment"]
+            if idx < 0 or len(args) != 2:
+                continue
+            target = args[0]
+            if target.type == "pointer_expression" and _text(target.child_by_field_name("operator") or target) == "&":
+                target = target.child_by_field_name("argument")
+            if target is not None and target.type in ("identifier", "field_expression"):
+                self._assignment(f.functions[idx], target, args[1], "=", node)
         for m in self.m["assign"] + self.m["init"] + self.m["bind"]:
             if "assign" in m:
                 node = m["assign"][0]
@@ -451,10 +465,12 @@ class _Extractor:
             return
         state, unset = found
         body = m["guard.body"][0]
-        if unset and node.child_by_field_name("alternative") is None:
-            region = (body.start_byte, body.end_byte)
-        elif not unset and _leaves(body) and _returns_success(body):
-            region = (node.end_byte, fn.end_byte)
+        if node.child_by_field_name("alternative") is not None:
+            return
+        if _leaves(body) and _returns_success(body):
+            region = (node.end_byte, fn.end_byte)  # `if (done) return 0;` (or `if (!new) return inode;`)
+        elif unset:
+            region = (body.start_byte, body.end_byte)  # `if (!dev->stats) { ... }`
         else:
             return
         fn.once = fn.once + (region + (state,),)
@@ -731,6 +747,7 @@ def _leaves(body) -> bool:
 
 
 _TRANSPARENT_CALLS = ("likely", "unlikely", "READ_ONCE", "data_race")
+_STORE_MACROS = ("WRITE_ONCE", "smp_store_release")
 
 
 def _state_test(cond, fn):

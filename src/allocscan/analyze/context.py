@@ -201,11 +201,18 @@ def in_one_time_setup(program: Program, node: str, site: CallSite) -> bool:
     return False
 
 
+_UNSET_VALUES = ("NULL", "0", "false")
+
+
 def _sets_state(program: Program, ref, start: int, end: int, state: tuple) -> bool:
+    """Does the function, from `start` on, store a value into the state (gpi's
+    `gpii->configured_irq = true;` just after its `if (!gpii->configured_irq)` block),
+    or call, inside the region, a function that stores it?"""
     fields = {name for kind, name in state if kind == "field"}
     names = {name for kind, name in state if kind == "global"}
     for a in ref.fn.assignments:
-        if start <= a.byte < end and a.target in (fields if a.kind == "field" else names if a.kind == "global" else ()):
+        if a.byte >= start and a.value_text.strip() not in _UNSET_VALUES and \
+                a.target in (fields if a.kind == "field" else names if a.kind == "global" else ()):
             return True
     for call in ref.fn.calls:
         if not start <= call.byte < end:
