@@ -145,3 +145,19 @@ def test_a_sanitizer_runtime_loses_to_the_headers_stub():
     assert targets_of(prog, "mm/vmalloc.c", "vmap_range", "kmsan_ioremap_page_range") == \
         ["include/linux/kmsan.h::kmsan_ioremap_page_range"]
     assert targets_of(prog, "mm/vmalloc.c", "vmap_range", "kmsan_poison") == ["kmsan_poison"]  # not a sanitizer's
+
+
+def test_an_indirect_call_by_field_name_is_not_the_caller_itself():
+    """cxl's slot_reset handler calls each AFU driver's `err_handler->slot_reset()`."""
+    prog = program(("drivers/misc/demo/pci.c", """
+static int demo_slot_reset(struct pci_dev *pdev)
+{
+	return err_handler->slot_reset(afu_dev);
+}
+static int demo_other(struct pci_dev *pdev) { return err_handler->slot_reset(pdev); }
+static const struct pci_error_handlers demo_err = { .slot_reset = demo_slot_reset };
+"""))
+    ff = prog.file("drivers/misc/demo/pci.c")
+    by_name = {f.name: f for f in ff.functions}
+    assert prog.targets(by_name["demo_slot_reset"].calls[0], ff.path) == []
+    assert prog.targets(by_name["demo_other"].calls[0], ff.path) == ["drivers/misc/demo/pci.c::demo_slot_reset"]

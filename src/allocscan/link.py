@@ -276,7 +276,7 @@ def link(files: list[FileFacts]) -> Program:
                 continue
             for site in fn.calls:
                 if not site.callee and site.field:
-                    targets = _resolve_field(program, site, path)
+                    targets = _resolve_field(program, site, path, caller)
                     if targets:
                         program.indirect_targets[id(site)] = targets
                         for t in targets:
@@ -417,11 +417,14 @@ def _bindings(program: Program, static_in_file) -> None:
             program.bindings[b.field].append((b.struct_type, node, ff.path, b.line))
 
 
-def _resolve_field(program: Program, site: CallSite, path: str) -> list[str]:
+def _resolve_field(program: Program, site: CallSite, path: str, caller: str) -> list[str]:
     """Targets of `x->field(...)`, narrowly: by struct type, else by field name nearby;
-    a function whose parameter count differs from the call's arguments is not one."""
+    a function whose parameter count differs from the call's arguments is not one, nor
+    is the caller itself: cxl_pci_slot_reset() calling `err_handler->slot_reset()` hands
+    the event to the AFU drivers' handlers, not back to itself."""
     arity = len(split_args(site.args_text)) if site.args_text.strip() else 0
-    return [t for t in _field_candidates(program, site, path) if _accepts(program.functions[t].fn, arity)]
+    return [t for t in _field_candidates(program, site, path)
+            if t != caller and _accepts(program.functions[t].fn, arity)]
 
 
 def _accepts(fn: FunctionFacts, arity: int) -> bool:
