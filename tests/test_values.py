@@ -370,3 +370,36 @@ int demo_open_unclamped(struct demo *d)
 """))
     assert v["demo_open"].hi == 1024 * 8
     assert v["demo_open_unclamped"].hi is None or v["demo_open_unclamped"].hi > 1024 * 8
+
+
+def test_a_count_checked_through_size_add_and_a_macro_against_a_checked_length():
+    v = sizes(("drivers/tee/demo.c", """
+#define DEMO_MAX_ARG_SIZE 1024
+#define DEMO_PARAM_SIZE(x) (sizeof(struct demo_param) * (x))
+struct demo_param { u64 a, b, c, d; };
+struct demo_arg { u32 ret; u32 num_params; u32 len; };
+long demo_recv(struct demo_arg __user *uarg)
+{
+    u32 num_params, buf_len;
+    if (get_user(buf_len, &uarg->len))
+        return -EFAULT;
+    if (buf_len > DEMO_MAX_ARG_SIZE)
+        return -EINVAL;
+    if (get_user(num_params, &uarg->num_params))
+        return -EFAULT;
+    if (size_add(sizeof(*uarg), DEMO_PARAM_SIZE(num_params)) != buf_len)
+        return -EINVAL;
+    return (long)kcalloc(num_params, sizeof(struct demo_param), GFP_KERNEL);
+}
+long demo_recv_unchecked(struct demo_arg __user *uarg, u32 buf_len)
+{
+    u32 num_params;
+    if (get_user(num_params, &uarg->num_params))
+        return -EFAULT;
+    if (size_add(sizeof(*uarg), DEMO_PARAM_SIZE(num_params)) < 8)
+        return -EINVAL;
+    return (long)kcalloc(num_params, sizeof(struct demo_param), GFP_KERNEL);
+}
+"""))
+    assert v["demo_recv"].hi is not None and v["demo_recv"].hi <= 1024 * 32  # num_params <= buf_len <= 1024
+    assert v["demo_recv_unchecked"].hi == 0xFFFFFFFF * 32 and v["demo_recv_unchecked"].sources

@@ -23,7 +23,7 @@ import posixpath
 import re
 from dataclasses import dataclass, field
 
-from ..exprs import conjuncts, disjuncts, ir_from_text, render, split_args, squash
+from ..exprs import IDENT_RE, conjuncts, disjuncts, ir_from_text, render, split_args, squash
 from ..facts import FileFacts, FunctionFacts
 from ..kernel.version import KernelInfo
 from ..link import Program
@@ -490,20 +490,23 @@ class ValueAnalysis:
         if fn is None or not scope.at_byte or not value.known or not (fn.guards or fn.branches):
             return value
         at = scope.at_byte
-        false_here: list[tuple] = []  # comparisons known to be false at this point
+        # comparisons known to be false at this point, with where to evaluate their other side:
+        # a guard's bound is read where the guard stands (earlier guards bound it in turn:
+        # `if (buf.len > MAX) return; ... if (size_add(hdr, n * sz) > buf.len) return;`)
+        false_here: list[tuple[tuple, int]] = []
         for g in fn.guards:
             if g.end_byte <= at and g.block_start <= at < g.block_end:
-                false_here.extend(disjuncts(g.cond))
+                false_here.extend((c, g.end_byte - 1) for c in disjuncts(g.cond))
         for cond_text, ts, te, es, ee in fn.branches:
             if ts <= at < te:  # inside `if (cond) { ... }`: each conjunct is true
-                false_here.extend(_negated(c) for c in conjuncts(ir_from_text(cond_text)))
+                false_here.extend((_negated(c), 0) for c in conjuncts(ir_from_text(cond_text)))
             elif es <= at < ee:  # in its else (or after it, when its body leaves)
-                false_here.extend(disjuncts(ir_from_text(cond_text)))
+                false_here.extend((c, 0) for c in disjuncts(ir_from_text(cond_text)))
         lo, hi, capped_unseen = value.lo, value.hi, False
-        for cmp in false_here:
+        for cmp, where in false_here:
             if cmp is None:
                 continue
-            bound = self._leaving_bound(cmp, text, Scope(scope.file, fn, scope.depth + 1, 0))
+            bound = self._leaving_bound(cmp, text, Scope(scope.file, fn, scope.depth + 1, where))
             if bound is None:
                 continue
             kind, n = bound
@@ -528,12 +531,14 @@ class ValueAnalysis:
         ("hi", None) for an upper bound we cannot evaluate, or None."""
         if cmp[0] == "un" and cmp[1] == "!" and render(cmp[2]) == text:
             return ("lo", 1)
-        if cmp[0] != "bin" or cmp[1] not in (">", ">=", "<", "<=", "=="):
+        if cmp[0] != "bin" or cmp[1] not in (">", ">=", "<", "<=", "==", "!="):
             return None
-        op, left, right = cmp[1], cmp[2], cmp[3]
+        op, left, right = cmp[1], self._arithmetic(cmp[2], scope), self._arithmetic(cmp[3], scope)
         if text in _summands(right) and text not in _summands(left):
-            op = {">": "<", ">=": "<=", "<": ">", "<=": ">=", "==": "=="}[op]
+            op = {">": "<", ">=": "<=", "<": ">", "<=": ">=", "==": "==", "!=": "!="}[op]
             left, right = right, left
+        if op == "!=":
+            op = ">"  # `hdr + n * sz != buf_len` leaving: the sum equals buf_len, so it is no larger
         terms = _summands(left)
         if text not in terms:
             return None
@@ -549,6 +554,31 @@ class ValueAnalysis:
         if not alone or not c.known or c.lo != c.hi:
             return None
         return ("lo", c.lo) if op == "<" else ("lo", c.lo + 1)  # x <= C leaves: after it x > C
+
+    def _arithmetic(self, ir: tuple, scope: Scope, depth: int = 0) -> tuple:
+        """A checked expression with its arithmetic spelled out: size_add(a, b) is a + b,
+        size_mul()/array_size() a product, and a function-like macro of it is expanded
+        (TEE_IOCTL_PARAM_SIZE(n) is sizeof(struct tee_param) * (n))."""
+        if ir[0] == "call" and depth < 3:
+            args = ir[2]
+            if ir[1] in _CHECKED_ARITHMETIC and len(args) == 2:
+                op = _CHECKED_ARITHMETIC[ir[1]]
+                return ("bin", op, self._arithmetic(args[0], scope, depth + 1), self._arithmetic(args[1], scope, depth + 1))
+            if ir[1].isupper():
+                found = self.program.lookup("func_macros", ir[1], scope.file.path)
+                if found is not None:
+                    params, body = found[1]
+                    if len(params) == len(args) and body and "..." not in params:
+                        texts = {p: f"({render(a)})" for p, a in zip(params, args)}
+                        expanded = ir_from_text(IDENT_RE.sub(lambda m: texts.get(m.group(0), m.group(0)), body))
+                        if expanded[0] != "unk":
+                            return self._arithmetic(expanded, scope, depth + 1)
+            return ir
+        if ir[0] == "bin" and ir[1] in ("+", "*"):
+            return ("bin", ir[1], self._arithmetic(ir[2], scope, depth), self._arithmetic(ir[3], scope, depth))
+        if ir[0] == "cast":
+            return self._arithmetic(ir[2], scope, depth)
+        return ir
 
     # --- fields -----------------------------------------------------------------
     def field(self, ir: tuple, scope: Scope) -> Value:
@@ -908,6 +938,9 @@ def _negated(cmp: tuple) -> tuple | None:
     if cmp[0] == "bin" and cmp[1] in _NEGATED:
         return ("bin", _NEGATED[cmp[1]], cmp[2], cmp[3])
     return None
+
+
+_CHECKED_ARITHMETIC = {"size_add": "+", "size_mul": "*", "array_size": "*"}  # saturating helpers of overflow.h
 
 
 def _summands(ir: tuple) -> list[str]:
