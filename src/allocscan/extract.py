@@ -344,19 +344,21 @@ class _Extractor:
     def assignments(self) -> None:
         f = self.facts
         for m in self.m["call"]:
-            # WRITE_ONCE(x->f, v) and smp_store_release(&x->f, v) are stores to x->f
-            if _text(m["call.name"][0]) not in _STORE_MACROS:
+            # WRITE_ONCE(x->f, v), smp_store_release(&x->f, v), atomic_set(&x->f, v),
+            # set_bit(N, &x->f) are stores to x->f
+            positions = _STORE_MACROS.get(_text(m["call.name"][0]))
+            if positions is None:
                 continue
             node = m["call"][0]
             idx = self.enclosing(node.start_byte)
             args = [a for a in m["call.args"][0].named_children if a.type != "comment"]
             if idx < 0 or len(args) != 2:
                 continue
-            target = args[0]
+            target, value = args[positions[0]], args[positions[1]]
             if target.type == "pointer_expression" and _text(target.child_by_field_name("operator") or target) == "&":
                 target = target.child_by_field_name("argument")
             if target is not None and target.type in ("identifier", "field_expression"):
-                self._assignment(f.functions[idx], target, args[1], "=", node)
+                self._assignment(f.functions[idx], target, value, "=", node)
         for m in self.m["assign"] + self.m["init"] + self.m["bind"]:
             if "assign" in m:
                 node = m["assign"][0]
@@ -747,7 +749,12 @@ def _leaves(body) -> bool:
 
 
 _TRANSPARENT_CALLS = ("likely", "unlikely", "READ_ONCE", "data_race")
-_STORE_MACROS = ("WRITE_ONCE", "smp_store_release")
+# store helpers: name -> (index of the stored-to argument, index of the value)
+_STORE_MACROS = {"WRITE_ONCE": (0, 1), "smp_store_release": (0, 1), "atomic_set": (0, 1),
+                 "atomic_long_set": (0, 1), "refcount_set": (0, 1), "set_bit": (1, 0), "__set_bit": (1, 0)}
+# state tests: name -> index of the tested argument (`atomic_inc_not_zero(&huge_zero_refcount)`)
+_STATE_READERS = {"atomic_read": 0, "atomic_long_read": 0, "atomic_inc_not_zero": 0, "refcount_inc_not_zero": 0,
+                  "kref_get_unless_zero": 0, "test_bit": 1}
 
 
 def _state_test(cond, fn):
@@ -768,6 +775,16 @@ def _state_test(cond, fn):
             if len(named) != 1:
                 return None
             node = named[0]
+        elif node.type == "call_expression" and _text(node.child_by_field_name("function")) in _STATE_READERS:
+            args = node.child_by_field_name("arguments")
+            named = [a for a in args.named_children if a.type != "comment"] if args else []
+            index = _STATE_READERS[_text(node.child_by_field_name("function"))]
+            if len(named) <= index:
+                return None
+            node = named[index]
+            if node.type == "pointer_expression" and _text(node)[:1] == "&":
+                node = node.child_by_field_name("argument")
+            break
         elif node.type == "binary_expression":
             op = _text(node.child_by_field_name("operator"))
             left, right = node.child_by_field_name("left"), node.child_by_field_name("right")
