@@ -242,7 +242,9 @@ static int demo_len(struct demo_q *q) { return (long)kmalloc(q->len, GFP_KERNEL)
 
 def test_an_accumulated_field_is_unbounded_unless_checked_right_after():
     v = sizes(("kernel/demo/hist.c", """
-struct demo_hist { u32 key_size; u32 val_size; };
+static unsigned int demo_step = 64;
+module_param(demo_step, uint, 0644);
+struct demo_hist { u32 key_size; u32 val_size; u32 total; };
 static int demo_add_key(struct demo_hist *h, const char *s)
 {
     u32 size;
@@ -250,13 +252,18 @@ static int demo_add_key(struct demo_hist *h, const char *s)
     h->key_size += size;
     if (h->key_size > DEMO_KEY_MAX) return -EINVAL;
     h->val_size += size;
+    h->total += demo_step;
     return 0;
 }
 static void *demo_key(struct demo_hist *h) { return kzalloc(h->key_size, GFP_KERNEL); }
 static void *demo_val(struct demo_hist *h) { return kzalloc(h->val_size, GFP_KERNEL); }
+static void *demo_total(struct demo_hist *h) { return kzalloc(h->total, GFP_KERNEL); }
 """), ("kernel/demo/hist.h", "#define DEMO_KEY_MAX 256\n"))
     assert v["demo_key"].hi == 256 and v["demo_key"].sources
-    assert v["demo_val"].hi is None and v["demo_val"].sources
+    # adding a bounded user value over and over: unbounded, but not by the user's choice of value
+    assert not v["demo_val"].sources
+    # adding an unbounded user value: the user's
+    assert v["demo_total"].hi is None and v["demo_total"].sources
 
 
 def test_a_parameter_with_a_set_callback_is_not_taken_raw():

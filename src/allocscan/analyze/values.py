@@ -639,9 +639,15 @@ class ValueAnalysis:
                 v = self.eval(a.value, Scope(self._file_by_path[path], fn, scope.depth + 1, a.byte))
                 if a.op != "=":
                     # `x += n` accumulates without a bound, unless checked right after
-                    # (`hist_data->key_size += key_size; if (hist_data->key_size > MAX) ...`)
-                    v = Value(0, None, v.sources, v.steps, True) if v.sources else TOP
-                v = self._checked_after_store(fname, v, fn, a, path)
+                    # (`hist_data->key_size += key_size; if (hist_data->key_size > MAX) ...`);
+                    # the missing bound is the user's doing only when n itself is unbounded,
+                    # as in join(): raid5's `conf->raid_disks += mddev->delta_disks` adds a
+                    # delta that dm-raid and md both check
+                    grown = Value(0, None, v.sources, v.steps, True) if v.sources else TOP
+                    grown = self._checked_after_store(fname, grown, fn, a, path)
+                    v = TOP if grown.hi is None and v.hi is not None else grown
+                else:
+                    v = self._checked_after_store(fname, v, fn, a, path)
                 if v.sources:
                     v = v.with_step((f"{fn.name}() stores {render(a.value)} into {struct}.{fname}", path, a.line))
                 value = v if value is None else join(value, v)
