@@ -241,6 +241,21 @@ def identifiers(ir: tuple) -> set[str]:
     return out
 
 
+def expand_macro(params: tuple | list, body: str, args: tuple | list) -> tuple | None:
+    """IR of a function-like macro's body with the argument expressions put in for its
+    parameters (not after `#`, which stringifies); None when the call does not fit it."""
+    if len(params) != len(args) or not body or "..." in params:
+        return None
+    texts = {p: f"({render(a)})" for p, a in zip(params, args)}
+
+    def put(m: re.Match) -> str:
+        if m.start() and body[m.start() - 1] == "#":
+            return m.group(0)
+        return texts.get(m.group(0), m.group(0))
+
+    return ir_from_text(IDENT_RE.sub(put, body))
+
+
 def render(ir: tuple) -> str:
     """Source-like text of an IR expression (for messages and witness steps)."""
     kind = ir[0]

@@ -41,7 +41,7 @@ class AllocationSite:
     page_backed: bool  # the highest size reaches the page allocator
     gfp: list[GfpAlt] | None
     gfp_text: str
-    context: Witness | None  # filled in once the context analysis is done
+    context: Witness | None
     ordinal: int  # index among calls to the same callee in the function (for fingerprints)
 
     def fingerprint(self, rule: str) -> str:
@@ -88,8 +88,6 @@ def analyze(program: Program, kernel: KernelInfo) -> Analysis:
                         raise
                     result.warnings.append(f"{ff.path}:{site.line}: internal error analysing '{site.callee}' "
                                            f"({type(err).__name__}: {err}); site skipped")
-    for s in result.sites:
-        s.context = result.contexts.site_context(s.node, s.site)
     return result
 
 
@@ -246,7 +244,7 @@ def _describe(a: Analysis, ff: FileFacts, fn: FunctionFacts, node: str, site: Ca
     if alloc is not None and family is not None:
         size, order_lo, order_hi, page_backed = _size_and_order(a, scope, args, alloc, family)
     return AllocationSite(ff.path, fn, node, site, alloc, family, call_text, size, order_lo, order_hi,
-                          page_backed, gfp_alts, gfp_text, None, ordinal)
+                          page_backed, gfp_alts, gfp_text, a.contexts.site_context(node, site), ordinal)
 
 
 def _family_threshold(family: Family, kernel: KernelInfo) -> int | None:

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..exprs import IDENT_RE, conjuncts, disjuncts, ir_from_text, render, split_args
+from ..exprs import conjuncts, disjuncts, expand_macro, identifiers, ir_from_text, split_args
 from ..facts import CallSite
 from ..link import Program
 
@@ -53,7 +53,7 @@ class BranchOracle:
         branches, used = [], set()
         for cond_text, ts, te, es, ee in fn.branches:
             cond = ir_from_text(cond_text)
-            read = _identifiers(cond) & names
+            read = identifiers(cond) & names
             if read:
                 branches.append((cond, ts, te, es, ee))
                 used |= read
@@ -228,11 +228,8 @@ class BranchOracle:
         if found is None:
             return None
         def_path, (params, body) = found
-        if len(params) != len(ir[2]) or not body:
-            return None
-        texts = {p: f"({render(a)})" for p, a in zip(params, ir[2])}
-        expanded = IDENT_RE.sub(lambda m: texts.get(m.group(0), m.group(0)), body)
-        return self.value(ir_from_text(expanded), env, def_path, depth + 1)
+        expanded = expand_macro(params, body, ir[2])
+        return None if expanded is None else self.value(expanded, env, def_path, depth + 1)
 
     def _constant(self, name: str, path: str, depth: int):
         """An enumerator or object-like #define with a constant value (memoised per directory)."""
@@ -255,18 +252,3 @@ class BranchOracle:
                 return value if isinstance(value, int) else None
         return None
 
-
-def _identifiers(ir: tuple) -> set[str]:
-    out: set[str] = set()
-    stack = [ir]
-    while stack:
-        n = stack.pop()
-        if not isinstance(n, tuple) or not n:
-            continue
-        if n[0] == "id":
-            out.add(n[1])
-        elif n[0] == "call":
-            stack.extend(n[2])
-        else:
-            stack.extend(x for x in n[1:] if isinstance(x, tuple))
-    return out

@@ -23,7 +23,7 @@ import posixpath
 import re
 from dataclasses import dataclass, field
 
-from ..exprs import IDENT_RE, conjuncts, disjuncts, ir_from_text, render, split_args, squash
+from ..exprs import conjuncts, disjuncts, expand_macro, ir_from_text, render, split_args, squash
 from ..facts import FileFacts, FunctionFacts
 from ..kernel.version import KernelInfo
 from ..link import Program
@@ -566,13 +566,9 @@ class ValueAnalysis:
                 return ("bin", op, self._arithmetic(args[0], scope, depth + 1), self._arithmetic(args[1], scope, depth + 1))
             if ir[1].isupper():
                 found = self.program.lookup("func_macros", ir[1], scope.file.path)
-                if found is not None:
-                    params, body = found[1]
-                    if len(params) == len(args) and body and "..." not in params:
-                        texts = {p: f"({render(a)})" for p, a in zip(params, args)}
-                        expanded = ir_from_text(IDENT_RE.sub(lambda m: texts.get(m.group(0), m.group(0)), body))
-                        if expanded[0] != "unk":
-                            return self._arithmetic(expanded, scope, depth + 1)
+                expanded = expand_macro(*found[1], args) if found is not None else None
+                if expanded is not None and expanded[0] != "unk":
+                    return self._arithmetic(expanded, scope, depth + 1)
             return ir
         if ir[0] == "bin" and ir[1] in ("+", "*"):
             return ("bin", ir[1], self._arithmetic(ir[2], scope, depth), self._arithmetic(ir[3], scope, depth))
@@ -873,13 +869,9 @@ class ValueAnalysis:
         if name in ("sizeof",) and n == 1:
             return self.sizeof_expr(args[0], scope)
         found = self.program.lookup("func_macros", name, scope.file.path) if scope.depth < MAX_DEPTH else None
-        if found is not None:
-            params, body = found[1]
-            if len(params) == n and "..." not in params and body:
-                text = body
-                for p, a in zip(params, args):
-                    text = re.sub(rf"(?<!#)\b{re.escape(p)}\b", f"({render(a)})", text)
-                return self.eval(ir_from_text(text), Scope(scope.file, scope.fn, scope.depth + 1))
+        expanded = expand_macro(*found[1], args) if found is not None else None
+        if expanded is not None:
+            return self.eval(expanded, Scope(scope.file, scope.fn, scope.depth + 1))
         return TOP
 
     def _array_size(self, ir: tuple, scope: Scope) -> Value:
