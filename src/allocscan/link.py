@@ -54,8 +54,9 @@ class Program:
     _dirs_sorted: list[str] = field(default_factory=list)  # the keys of _by_dir, sorted
     _lookup_memo: dict[tuple[str, str, str], object] = field(default_factory=dict)  # (table, name, dir) -> found
     _field_index: dict[str, tuple] = field(default_factory=dict)  # field -> (by struct, by directory)
-    direct_targets: dict[str, dict[str, list[str]]] = field(default_factory=dict)  # path -> callee name -> nodes
+    resolver: "Resolver | None" = None  # direct calls: name -> nodes, per calling file
     indirect_targets: dict[int, list[str]] = field(default_factory=dict)  # id(CallSite) -> nodes
+    _resolved: dict[str, dict[str, list[str]]] = field(default_factory=dict)  # path -> name -> nodes (resolve())
     # (path, name) -> [(line, node)] for a static defined more than once in a file (#ifdef branches)
     static_variants: dict[tuple[str, str], list[tuple[int, str]]] = field(default_factory=dict)
     allocating_gfp: set = field(default_factory=set)  # (node, param index) whose gfp_t reaches an allocator
@@ -63,11 +64,21 @@ class Program:
     def targets(self, site: CallSite, path: str) -> list[str]:
         """The function nodes a call site in file `path` may reach (empty when none is in the scan)."""
         if site.callee:
-            variants = self.static_variants.get((path, site.callee))
-            if variants:
-                return [_nearest_preceding(variants, site.line)]
-            return self.direct_targets.get(path, {}).get(site.callee, [])
+            return self.resolve(path, site.callee, site.line)
         return self.indirect_targets.get(id(site), [])
+
+    def resolve(self, path: str, name: str, line: int = 0) -> list[str]:
+        """The function nodes a direct call of `name` at `line` of file `path` may reach."""
+        memo = self._resolved.get(path)
+        if memo is None:
+            memo = self._resolved[path] = {}
+        found = memo.get(name)
+        if found is None:
+            ff = self.file(path)
+            found = self.resolver.resolve(path, name, line, ff.func_macros if ff is not None else {})
+            if (path, name) not in self.static_variants:  # those depend on the line
+                memo[name] = found
+        return found
 
     def callers(self, node: str):
         """(caller node, call site) pairs of direct and resolved calls to `node`.
@@ -175,95 +186,203 @@ def _subtree_index(program: "Program", table: str, top: str) -> dict:
     return index
 
 
+class Resolver:
+    """Direct-call resolution: which definitions a name called in a file reaches.
+
+    Most names resolve alike from every file (one generic definition, an
+    ALL_CAPS macro, a keyword): those are answered from one table. A name the
+    file defines itself (a static, a function-like macro) is the file's; the
+    rest depend on the caller's directory (its architecture, the nearest of
+    several definitions) and are resolved once per directory."""
+
+    def __init__(self, defs: "_Definitions", macro_names: set[str]):
+        self.static_in_file = defs.static_in_file
+        self.static_variants = defs.static_variants
+        self.statics_by_file = defs.statics_by_file
+        self.header_statics = header_statics = defs.header_statics
+        self.globals_by_name = globals_by_name = defs.globals_by_name
+        self.locations = locations = defs.locations
+        # Expanded in place, never called: ALL_CAPS function-like macros anywhere, keywords.
+        self.never = set(macro_names) | _KEYWORDS
+        # Resolved alike from every file: one generic definition and no header inline
+        # competing with it. For code built for the target, only inlines from headers
+        # count too (see resolve()).
+        self.uniform = {name: nodes for name, nodes in globals_by_name.items()
+                        if len(nodes) == 1 and name not in header_statics and not locations[nodes[0]].startswith("arch/")}
+        self.header_only = {name: [n for n in nodes if _links_with(None, locations[n])][:1]
+                            for name, nodes in header_statics.items() if name not in globals_by_name}
+        self._in_directory: dict[str, dict[str, list[str]]] = {}  # directory -> name -> targets
+
+    def local_names(self, ff: FileFacts) -> set[str]:
+        """Names whose resolution in `ff` depends on the file itself: its statics and macros."""
+        return self.statics_by_file.get(ff.path, set()) | ff.func_macros.keys()
+
+    def resolve(self, path: str, name: str, line: int, macros) -> list[str]:
+        """The nodes a call of `name` at `line` of file `path` reaches; `macros` are
+        the file's function-like macros."""
+        variants = self.static_variants.get((path, name))
+        if variants:  # the definition under the same #ifdef branch: the nearest before the call
+            return [_nearest_preceding(variants, line)]
+        if name in macros or name in self.never:
+            return []  # a macro invocation: it expands in place, it calls no function
+        local = self.static_in_file.get((path, name))
+        if local is not None:
+            return [local]
+        return self.resolve_outside(path, name)
+
+    def resolve_outside(self, path: str, name: str) -> list[str]:
+        """resolve() for a name the file neither defines nor expands."""
+        found = self.uniform.get(name)
+        if found is not None:
+            return found
+        memo = self.directory_memo(path)
+        found = memo.get(name)
+        if found is None:
+            found = memo[name] = self.resolve_in_directory(path, name)
+        return found
+
+    def directory_memo(self, path: str) -> dict[str, list[str]]:
+        """name -> targets resolved so far from the directory of `path`."""
+        here = posixpath.dirname(path)
+        memo = self._in_directory.get(here)
+        if memo is None:
+            memo = self._in_directory[here] = {}
+        return memo
+
+    def resolve_in_directory(self, path: str, name: str) -> list[str]:
+        """What a name resolves to from `path`; it depends on the directory only."""
+        if _arch_of(path) in (None, TARGET_ARCH) and name in self.header_only:
+            return self.header_only[name]
+        if name not in self.globals_by_name and name not in self.header_statics:
+            return []  # defined nowhere in the scan
+        return _resolve_direct(name, path, self.globals_by_name, self.header_statics, self.locations)
+
 
 def link(files: list[FileFacts]) -> Program:
+    defs = _define(files)
     graph = nx.DiGraph()
-    functions: dict[str, FunctionRef] = {}
-    by_name: dict[str, list[str]] = defaultdict(list)
-    node_of: dict[int, str] = {}
-    static_in_file: dict[tuple[str, str], str] = {}
-    static_variants: dict[tuple[str, str], list[tuple[int, str]]] = defaultdict(list)
-    header_statics: dict[str, list[str]] = defaultdict(list)
-    global_defs: dict[str, list[tuple[FileFacts, FunctionFacts]]] = defaultdict(list)
-
-    for ff in files:
-        for fn in ff.functions:
-            if fn.is_static:
-                node = f"{ff.path}::{fn.name}"
-                if node in functions:
-                    node = f"{node}@{fn.line}"  # same static defined under two #ifdef branches
-                static_in_file.setdefault((ff.path, fn.name), node)
-                static_variants[(ff.path, fn.name)].append((fn.line, node))
-                if ff.path.endswith(".h"):
-                    header_statics[fn.name].append(node)
-                _add(graph, functions, by_name, node_of, node, ff, fn)
-            else:
-                global_defs[fn.name].append((ff, fn))
-    for name, defs in global_defs.items():
-        for ff, fn in defs:
-            node = name if len(defs) == 1 else f"{name}@{ff.path}:{fn.line}"
-            _add(graph, functions, by_name, node_of, node, ff, fn)
-
-    graph.add_nodes_from(functions)
-    locations = {node: ref.file.path for node, ref in functions.items()}
-    globals_by_name = {name: [n for n in nodes if "::" not in n] for name, nodes in by_name.items()}
-    # Most names resolve the same from every file: one generic definition and no
-    # header inline competing with it, or (for code built for the target) only
-    # inlines from headers. Resolved once here, not per calling file.
-    uniform = {name: nodes for name, nodes in globals_by_name.items()
-               if len(nodes) == 1 and name not in header_statics and not locations[nodes[0]].startswith("arch/")}
-    header_only = {name: [n for n in nodes if _links_with(None, locations[n])][:1]
-                   for name, nodes in header_statics.items() if not globals_by_name.get(name)}
-    # Edges into functions that call nothing and store nothing outside themselves
-    # are not kept: no context flows on from them, and no value analysis asks for
-    # their callers (see Program.callers). Most are one-line accessors.
-    leaves = {node for node, ref in functions.items()
-              if ref.fn.call_count == 0 and not ref.fn.field_writes and not ref.fn.global_writes}
-    program = Program(files=files, graph=graph, functions=functions, by_name=dict(by_name),
-                      node_of=node_of, bindings=defaultdict(list),
-                      static_variants={k: v for k, v in static_variants.items() if len(v) > 1})
+    graph.add_nodes_from(defs.functions)
+    program = Program(files=files, graph=graph, functions=defs.functions, by_name=defs.by_name,
+                      node_of=defs.node_of, bindings=defaultdict(list), static_variants=defs.static_variants)
     _tables(program)
-    _bindings(program, static_in_file)
-
-    # Call resolution is by name, once per (file, callee name); edges carry only
-    # how they were resolved ("indirect" through a function pointer, "ambiguous"
-    # among several definitions); the sites stay in the functions' facts.
+    resolver = program.resolver = Resolver(defs, program.macro_names)
+    _bindings(program, defs.static_in_file)
     # A dict, not a set: its insertion order (files sorted, calls in source order)
     # makes the graph's adjacency order, and so every walk over callers, the same
     # from run to run whatever the string hash seed.
     edges: dict[tuple[str, str], None] = {}
     uncertain: dict[tuple[str, str], dict] = {}
-    macro_names = program.macro_names  # ALL_CAPS function-like macros: expanded, not called
+    _call_edges(program, resolver, defs.leaves, edges, uncertain)
+    graph.add_edges_from(edges)
+    for (u, v), data in uncertain.items():
+        graph.edges[u, v].update(data)
+    return program
+
+
+@dataclass
+class _Definitions:
+    """Every function definition of the scan, and the tables that name them."""
+
+    functions: dict[str, FunctionRef] = field(default_factory=dict)  # node -> definition
+    by_name: dict[str, list[str]] = field(default_factory=dict)  # function name -> nodes
+    node_of: dict[int, str] = field(default_factory=dict)  # id(FunctionFacts) -> node
+    static_in_file: dict[tuple[str, str], str] = field(default_factory=dict)  # (path, name) -> first node
+    statics_by_file: dict[str, set[str]] = field(default_factory=dict)  # path -> names of its statics
+    # (path, name) -> [(line, node)] for a static defined more than once in a file (#ifdef branches)
+    static_variants: dict[tuple[str, str], list[tuple[int, str]]] = field(default_factory=dict)
+    header_statics: dict[str, list[str]] = field(default_factory=dict)  # name -> static inlines of headers
+    globals_by_name: dict[str, list[str]] = field(default_factory=dict)  # name -> global definitions
+    locations: dict[str, str] = field(default_factory=dict)  # node -> path, for globals and header statics
+    # Functions that call nothing and store nothing outside themselves get no incoming
+    # edges: no context flows on from them, and no value analysis asks for their
+    # callers (see Program.callers). Most are one-line accessors.
+    leaves: set[str] = field(default_factory=set)
+
+
+def _define(files: list[FileFacts]) -> _Definitions:
+    """Name every function. Static functions are `path::name` (`path::name@line` for a
+    second definition under another #ifdef branch); a global defined once is its name,
+    one defined several times (per architecture or config) is `name@path:line` each."""
+    defs = _Definitions()
+    functions, node_of, leaves = defs.functions, defs.node_of, defs.leaves
+    by_name: dict[str, list[str]] = defaultdict(list)
+    header_statics: dict[str, list[str]] = defaultdict(list)
+    global_defs: dict[str, list[tuple[FileFacts, FunctionFacts]]] = defaultdict(list)
+
+    def add(node: str, ff: FileFacts, fn: FunctionFacts) -> None:
+        functions[node] = FunctionRef(ff, fn)
+        by_name[fn.name].append(node)
+        node_of[id(fn)] = node
+        if fn.call_count == 0 and not fn.field_writes and not fn.global_writes:
+            leaves.add(node)
+
     for ff in files:
         path = ff.path
-        resolved = program.direct_targets[path] = {}
-        followed: dict[str, list[str]] = {}  # name -> targets that get an edge (not leaves)
-        built_for_target = _arch_of(path) in (None, TARGET_ARCH)
+        in_header = path.endswith(".h")
+        for fn in ff.functions:
+            if not fn.is_static:
+                global_defs[fn.name].append((ff, fn))
+                continue
+            key = (path, fn.name)
+            first = defs.static_in_file.get(key)
+            if first is None:
+                node = defs.static_in_file[key] = f"{path}::{fn.name}"
+                defs.statics_by_file.setdefault(path, set()).add(fn.name)
+            else:
+                node = f"{first}@{fn.line}"
+                defs.static_variants.setdefault(key, [(functions[first].fn.line, first)]).append((fn.line, node))
+            if in_header:
+                header_statics[fn.name].append(node)
+                defs.locations[node] = path
+            add(node, ff, fn)
+    for name, definitions in global_defs.items():
+        for ff, fn in definitions:
+            node = name if len(definitions) == 1 else f"{name}@{ff.path}:{fn.line}"
+            defs.globals_by_name.setdefault(name, []).append(node)
+            defs.locations[node] = ff.path
+            add(node, ff, fn)
+    defs.by_name = dict(by_name)
+    defs.header_statics = dict(header_statics)
+    return defs
+
+
+def _call_edges(program: Program, resolver: Resolver, leaves: set[str], edges: dict, uncertain: dict) -> None:
+    """Edges of direct calls, then of the function's calls through pointers.
+
+    Direct calls resolve by name: once for the names that resolve alike everywhere,
+    once per file for those the file defines, once per directory for the rest.
+    Edges carry only how they were resolved ("indirect" through a function pointer,
+    "ambiguous" among several definitions); the call sites stay in the facts."""
+    everywhere = {name: [t for t in nodes if t not in leaves] for name, nodes in resolver.uniform.items()}
+    everywhere.update(dict.fromkeys(resolver.never, []))  # a macro's name hides a function's
+    in_directory: dict[str, dict[str, list[str]]] = {}
+    node_of = program.node_of
+    for ff in program.files:
+        path = ff.path
+        local = resolver.local_names(ff)
+        here = in_directory.setdefault(posixpath.dirname(path), {})
+        resolved_here = resolver.directory_memo(path)
+        mine: dict[str, list[str]] = {}
         for fn in ff.functions:
             caller = node_of[id(fn)]
             for name in fn.callees:
-                kept = followed.get(name)
-                if kept is None:
-                    variants = program.static_variants.get((path, name))
-                    if variants:  # the definition under the same #ifdef branch: the nearest before the caller
-                        edges[(caller, _nearest_preceding(variants, fn.line))] = None
-                        continue
-                    if name in ff.func_macros or name in macro_names or name in _KEYWORDS:
-                        targets = []  # a macro invocation: it expands in place, it calls no function
-                    elif (path, name) in static_in_file:
-                        targets = [static_in_file[(path, name)]]
-                    elif name in uniform:
-                        targets = uniform[name]
-                    elif built_for_target and name in header_only:
-                        targets = header_only[name]
-                    elif name not in globals_by_name and name not in header_statics:
-                        targets = []  # defined nowhere in the scan
+                if name in local:
+                    if (path, name) in resolver.static_variants:  # resolved per caller's position
+                        kept = [t for t in resolver.resolve(path, name, fn.line, ff.func_macros) if t not in leaves]
                     else:
-                        targets = _resolve_direct(name, path, static_in_file, globals_by_name,
-                                                  header_statics, locations)
-                    if targets:
-                        resolved[name] = targets
-                    kept = followed[name] = [t for t in targets if t not in leaves]
+                        kept = mine.get(name)
+                        if kept is None:
+                            kept = mine[name] = [t for t in resolver.resolve(path, name, fn.line, ff.func_macros)
+                                                 if t not in leaves]
+                else:
+                    kept = everywhere.get(name)
+                    if kept is None:
+                        kept = here.get(name)
+                        if kept is None:
+                            targets = resolved_here.get(name)
+                            if targets is None:
+                                targets = resolved_here[name] = resolver.resolve_in_directory(path, name)
+                            kept = here[name] = [t for t in targets if t not in leaves]
                 if not kept:
                     continue
                 if len(kept) == 1:
@@ -272,33 +391,25 @@ def link(files: list[FileFacts]) -> Program:
                 for t in kept:
                     uncertain[(caller, t)] = {"ambiguous": True}
                     edges[(caller, t)] = None
-            if not fn.flags & HAS_INDIRECT_CALL:
-                continue
-            for site in fn.calls:
-                if not site.callee and site.field:
-                    targets = _resolve_field(program, site, path, caller)
-                    if targets:
-                        program.indirect_targets[id(site)] = targets
-                        for t in targets:
-                            if t not in leaves and (caller, t) not in edges:
-                                edges[(caller, t)] = None
-                                uncertain[(caller, t)] = {"indirect": True, "ambiguous": len(targets) > 1}
-    graph.add_edges_from(edges)
-    for (u, v), data in uncertain.items():
-        graph.edges[u, v].update(data)
-    return program
+            if fn.flags & HAS_INDIRECT_CALL:
+                _indirect_edges(program, path, fn, caller, leaves, edges, uncertain)
 
 
-def _add(graph, functions, by_name, node_of, node, ff, fn) -> None:
-    functions[node] = FunctionRef(ff, fn)
-    by_name[fn.name].append(node)
-    node_of[id(fn)] = node
+def _indirect_edges(program: Program, path: str, fn: FunctionFacts, caller: str, leaves: set[str],
+                    edges: dict, uncertain: dict) -> None:
+    """Edges of the function's calls through a pointer (`x->field(...)`), resolved by binding."""
+    for site in fn.calls:
+        if not site.callee and site.field:
+            targets = _resolve_field(program, site, path, caller)
+            if targets:
+                program.indirect_targets[id(site)] = targets
+                for t in targets:
+                    if t not in leaves and (caller, t) not in edges:
+                        edges[(caller, t)] = None
+                        uncertain[(caller, t)] = {"indirect": True, "ambiguous": len(targets) > 1}
 
 
-def _resolve_direct(name, path, static_in_file, globals_by_name, header_statics, locations) -> list[str]:
-    local = static_in_file.get((path, name))
-    if local is not None:
-        return [local]
+def _resolve_direct(name, path, globals_by_name, header_statics, locations) -> list[str]:
     arch = _arch_of(path)
     candidates = globals_by_name.get(name, ())
     # Inlines of shared headers (include/) are config stubs of the global definition;

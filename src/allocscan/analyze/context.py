@@ -226,9 +226,8 @@ def _sets_state(program: Program, ref, start: int, end: int, state: tuple) -> bo
 
 def _calls_near_allocation(program: Program, ref, distance: dict[str, int]) -> bool:
     """Does a direct callee of the function lie within MAX_HOPS - 1 calls of an allocation?"""
-    resolved = program.direct_targets.get(ref.path, {})
     for name in ref.fn.callees:
-        for target in resolved.get(name, ()):
+        for target in program.resolve(ref.path, name):
             if distance.get(target, MAX_HOPS + 1) < MAX_HOPS:
                 return True
         if (ref.path, name) in program.static_variants:
