@@ -50,7 +50,7 @@ class FactsCache:
     def _index_file(self) -> Path:
         return self.directory / "stat-index.pkl"
 
-    def known_sha(self, path: Path, st) -> str | None:
+    def known_sha(self, path: str, st) -> str | None:
         """The content hash recorded for `path` when its size, mtime and inode are unchanged."""
         if self.directory is None:
             return None
@@ -65,7 +65,7 @@ class FactsCache:
             return entry[3]
         return None
 
-    def remember_sha(self, path: Path, st, sha: str) -> None:
+    def remember_sha(self, path: str, st, sha: str) -> None:
         if self.directory is None:
             return
         if self._stat_index is None:
@@ -92,18 +92,17 @@ class FactsCache:
         cache.directory = Path(keyed_directory) if keyed_directory else None
         return cache
 
-    def _path(self, sha: str, rel: str) -> Path:
+    def _path(self, sha: str, rel: str) -> str:
         # The relative path is part of the key: facts record it, and static
-        # functions are scoped by it.
+        # functions are scoped by it. A string, not a Path: this runs per file.
         key = hashlib.sha1(f"{sha}\0{rel}".encode()).hexdigest()
-        return self.directory / key[:2] / f"{key}.pkl"
+        return f"{self.directory}{os.sep}{key[:2]}{os.sep}{key}.pkl"
 
     def get(self, sha: str, rel: str):
         if self.directory is None:
             return None
-        path = self._path(sha, rel)
         try:
-            with open(path, "rb") as fh:
+            with open(self._path(sha, rel), "rb") as fh:
                 facts = pickle.load(fh)
         except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ValueError, ImportError):
             self.misses += 1
@@ -120,10 +119,11 @@ class FactsCache:
             return
         path = self._path(sha, rel)
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path), suffix=".tmp")
             with os.fdopen(fd, "wb") as fh:
                 fh.write(blob)
             os.replace(tmp, path)  # atomic: parallel writers never expose half a file
         except OSError:
             pass  # a read-only or full cache directory only costs speed
+

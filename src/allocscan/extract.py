@@ -112,6 +112,9 @@ class _Extractor:
         self.lock_states()
         self.module_params()
         self.suppressions()
+        # After extraction, file-scope calls are read only as callback registrations
+        # (DEFINE_TIMER, ...): EXPORT_SYMBOL(), MODULE_*() and the like are not kept.
+        self.facts.top_calls = [s for s in self.facts.top_calls if s.callee in self.ctx.registrations]
 
     def enclosing(self, byte: int) -> int:
         """Index of the function whose body contains `byte`, or -1."""

@@ -69,22 +69,11 @@ def _work(item: tuple[str, str, str, str | None]) -> tuple[str, bytes | None, st
 def extract_all(files: list[Path], rel_of, cache: FactsCache, jobs: int, progress=None) -> ExtractResult:
     result = ExtractResult(facts=[])
     stats = result.stats
-    todo: list[tuple[str, str, str | None]] = []
+    todo: list[tuple[str, str, str, str | None]] = []
     cache_dir = str(cache.directory) if cache.directory is not None else None
     by_rel: dict[str, FileFacts] = {}
-    for path in files:
-        rel = rel_of(path)
-        stats.files += 1
-        try:
-            st = path.stat()
-            sha = cache.known_sha(path, st)
-            if sha is None:
-                sha = hashlib.sha1(path.read_bytes()).hexdigest()
-                cache.remember_sha(path, st, sha)
-        except OSError as err:
-            result.warnings.append(f"{rel}: cannot read ({err.strerror or err})")
-            stats.skipped += 1
-            continue
+    keyed = _content_keys(files, rel_of, cache, result)
+    for path, rel, sha in keyed:
         facts = cache.get(sha, rel)
         if isinstance(facts, tuple) and facts[:1] == (SKIPPED,):
             result.warnings.append(facts[1])
@@ -97,7 +86,7 @@ def extract_all(files: list[Path], rel_of, cache: FactsCache, jobs: int, progres
             if progress:
                 progress(1)
         else:
-            todo.append((str(path), rel, sha, cache_dir))
+            todo.append((path, rel, sha, cache_dir))
 
     def take(rel: str, blob: bytes | None, warning: str | None) -> None:
         if progress:
@@ -129,6 +118,30 @@ def extract_all(files: list[Path], rel_of, cache: FactsCache, jobs: int, progres
         stats.functions_with_errors += sum(1 for f in facts.functions if f.has_error)
         stats.calls += sum(f.call_count for f in facts.functions)
     return result
+
+
+def _content_keys(files: list[Path], rel_of, cache: FactsCache, result: ExtractResult) -> list[tuple[str, str, str]]:
+    """(path, relative path, content hash) of each readable file. The hash is the
+    one recorded for the same size, mtime and inode when there is one: a warm scan
+    reads no source file."""
+    keyed = []
+    for path in files:
+        rel = rel_of(path)
+        result.stats.files += 1
+        name = str(path)
+        try:
+            st = os.stat(name)
+            sha = cache.known_sha(name, st)
+            if sha is None:
+                with open(name, "rb") as fh:
+                    sha = hashlib.sha1(fh.read()).hexdigest()
+                cache.remember_sha(name, st, sha)
+        except OSError as err:
+            result.warnings.append(f"{rel}: cannot read ({err.strerror or err})")
+            result.stats.skipped += 1
+            continue
+        keyed.append((name, rel, sha))
+    return keyed
 
 
 def default_jobs() -> int:

@@ -219,7 +219,7 @@ def _sets_state(program: Program, ref, start: int, end: int, state: tuple) -> bo
             continue
         for target in program.targets(call, ref.path):
             callee = program.functions[target].fn
-            if names & callee.global_writes or any(f in fields for _, f in callee.field_writes):
+            if not names.isdisjoint(callee.global_writes) or any(f in fields for _, f in callee.field_writes):
                 return True
     return False
 
