@@ -18,8 +18,8 @@ import re
 from . import treesitter as ts
 from .exprs import IDENT_RE, ir_from_node, parse_int_literal, split_args, squash, squash_type
 from .facts import (
-    Assignment, Binding, CallSite, FileFacts, FunctionFacts, Guard, ModuleParam,
-    StructDef, StructMember, Suppression,
+    CALLS_ALLOCATOR, CALLS_REGISTRAR, HAS_GFP_PARAM, Assignment, Binding, CallSite, FileFacts, FunctionFacts,
+    Guard, ModuleParam, StructDef, StructMember, Suppression,
 )
 from .kernel.tables import allocators, contexts, inert_calls
 from .lockflow import Summary, analyze_function
@@ -85,7 +85,22 @@ def extract_file(path: str, data: bytes) -> FileFacts:
     ex = _Extractor(facts, root, masked, text)
     ex.run()
     facts.pack()
+    mark_table_calls(facts)
     return facts
+
+
+def mark_table_calls(facts: FileFacts) -> None:
+    """Flag the functions the analyses look for by name, so that a whole-tree scan
+    finds them without comparing every function's callees with the tables."""
+    allocating = allocators().keys()
+    registering = contexts().registrations.keys()
+    for fn in facts.functions:
+        if not allocating.isdisjoint(fn.callees):
+            fn.flags |= CALLS_ALLOCATOR
+        if not registering.isdisjoint(fn.callees):
+            fn.flags |= CALLS_REGISTRAR
+        if any("gfp_t" in typ for _, typ in fn.params):
+            fn.flags |= HAS_GFP_PARAM
 
 
 class _Extractor:

@@ -109,6 +109,10 @@ class FunctionBody:
 HAS_LOCKED_CALL = 1  # a call inside a lock or atomic region
 HAS_INDIRECT_CALL = 2  # a call through `x->field(...)`
 HAS_GFP_ARGUMENT = 4  # a call with a gfp mask written in its arguments
+# set by extraction from the allocator and context tables (see extract.mark_table_calls)
+CALLS_ALLOCATOR = 8  # a direct call of an allocator
+CALLS_REGISTRAR = 16  # a direct call that registers a callback (request_irq, timer_setup, ...)
+HAS_GFP_PARAM = 32  # a gfp_t parameter
 
 
 @dataclass(slots=True)
@@ -134,6 +138,9 @@ class FunctionFacts:
     # some state is unset: the body of `if (!dev->stats)`, or what follows
     # `if (mhba->fw_flag & FW_ALLOC) return 0;`. State: (("field"|"global", name), ...).
     once: tuple = ()
+    # Calls through a pointer (`x->field(...)`): (byte, end column, field, receiver's
+    # struct type, argument count) of each, for linking without unpacking the body.
+    indirect: tuple[tuple[int, int, str, str, int], ...] = ()
 
     def body(self) -> FunctionBody:
         body = self.packed
@@ -182,6 +189,11 @@ class FunctionFacts:
             if c.args is not None and "GFP" in c.args_text:
                 flags |= HAS_GFP_ARGUMENT
         self.flags = flags
+        from .exprs import split_args
+
+        self.indirect = tuple((c.byte, c.end_col, c.field, c.receiver_type,
+                               len(split_args(c.args_text)) if c.args_text.strip() else 0)
+                              for c in calls if not c.callee and c.field)
         self.field_writes = tuple(dict.fromkeys((a.struct_type, a.target) for a in body.assignments
                                                 if a.kind == "field" and a.struct_type))
         self.global_writes = tuple(dict.fromkeys(a.target for a in body.assignments if a.kind == "global"))

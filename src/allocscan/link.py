@@ -19,7 +19,6 @@ from dataclasses import dataclass, field
 
 import networkx as nx
 
-from .exprs import split_args
 from .facts import HAS_INDIRECT_CALL, CallSite, FileFacts, FunctionFacts
 
 MAX_FIELD_CANDIDATES = 4
@@ -55,7 +54,8 @@ class Program:
     _lookup_memo: dict[tuple[str, str, str], object] = field(default_factory=dict)  # (table, name, dir) -> found
     _field_index: dict[str, tuple] = field(default_factory=dict)  # field -> (by struct, by directory)
     resolver: "Resolver | None" = None  # direct calls: name -> nodes, per calling file
-    indirect_targets: dict[int, list[str]] = field(default_factory=dict)  # id(CallSite) -> nodes
+    # (path, byte, end column, field) of a call through a pointer -> nodes
+    indirect_targets: dict[tuple[str, int, int, str], list[str]] = field(default_factory=dict)
     _resolved: dict[str, dict[str, list[str]]] = field(default_factory=dict)  # path -> name -> nodes (resolve())
     # (path, name) -> [(line, node)] for a static defined more than once in a file (#ifdef branches)
     static_variants: dict[tuple[str, str], list[tuple[int, str]]] = field(default_factory=dict)
@@ -65,7 +65,7 @@ class Program:
         """The function nodes a call site in file `path` may reach (empty when none is in the scan)."""
         if site.callee:
             return self.resolve(path, site.callee, site.line)
-        return self.indirect_targets.get(id(site), [])
+        return self.indirect_targets.get((path, site.byte, site.end_col, site.field), [])
 
     def resolve(self, path: str, name: str, line: int = 0) -> list[str]:
         """The function nodes a direct call of `name` at `line` of file `path` may reach."""
@@ -398,15 +398,14 @@ def _call_edges(program: Program, resolver: Resolver, leaves: set[str], edges: d
 def _indirect_edges(program: Program, path: str, fn: FunctionFacts, caller: str, leaves: set[str],
                     edges: dict, uncertain: dict) -> None:
     """Edges of the function's calls through a pointer (`x->field(...)`), resolved by binding."""
-    for site in fn.calls:
-        if not site.callee and site.field:
-            targets = _resolve_field(program, site, path, caller)
-            if targets:
-                program.indirect_targets[id(site)] = targets
-                for t in targets:
-                    if t not in leaves and (caller, t) not in edges:
-                        edges[(caller, t)] = None
-                        uncertain[(caller, t)] = {"indirect": True, "ambiguous": len(targets) > 1}
+    for byte, end_col, field_name, receiver_type, arity in fn.indirect:
+        targets = _resolve_field(program, field_name, receiver_type, arity, path, caller)
+        if targets:
+            program.indirect_targets[(path, byte, end_col, field_name)] = targets
+            for t in targets:
+                if t not in leaves and (caller, t) not in edges:
+                    edges[(caller, t)] = None
+                    uncertain[(caller, t)] = {"indirect": True, "ambiguous": len(targets) > 1}
 
 
 def _resolve_direct(name, path, globals_by_name, header_statics, locations) -> list[str]:
@@ -528,13 +527,14 @@ def _bindings(program: Program, static_in_file) -> None:
             program.bindings[b.field].append((b.struct_type, node, ff.path, b.line))
 
 
-def _resolve_field(program: Program, site: CallSite, path: str, caller: str) -> list[str]:
-    """Targets of `x->field(...)`, narrowly: by struct type, else by field name nearby;
-    a function whose parameter count differs from the call's arguments is not one, nor
-    is the caller itself: cxl_pci_slot_reset() calling `err_handler->slot_reset()` hands
-    the event to the AFU drivers' handlers, not back to itself."""
-    arity = len(split_args(site.args_text)) if site.args_text.strip() else 0
-    return [t for t in _field_candidates(program, site, path)
+def _resolve_field(program: Program, field_name: str, receiver_type: str, arity: int, path: str,
+                   caller: str) -> list[str]:
+    """Targets of `x->field(...)` with `arity` arguments, narrowly: by struct type, else
+    by field name nearby; a function whose parameter count differs from the call's
+    arguments is not one, nor is the caller itself: cxl_pci_slot_reset() calling
+    `err_handler->slot_reset()` hands the event to the AFU drivers' handlers, not
+    back to itself."""
+    return [t for t in _field_candidates(program, field_name, receiver_type, path)
             if t != caller and _accepts(program.functions[t].fn, arity)]
 
 
@@ -543,10 +543,10 @@ def _accepts(fn: FunctionFacts, arity: int) -> bool:
     return len(fn.params) == arity
 
 
-def _field_candidates(program: Program, site: CallSite, path: str) -> list[str]:
-    index = program._field_index.get(site.field)
+def _field_candidates(program: Program, field_name: str, receiver_type: str, path: str) -> list[str]:
+    index = program._field_index.get(field_name)
     if index is None:
-        bound = program.bindings.get(site.field)
+        bound = program.bindings.get(field_name)
         if not bound:
             return []
         by_struct: dict[str, set[str]] = defaultdict(set)
@@ -554,10 +554,10 @@ def _field_candidates(program: Program, site: CallSite, path: str) -> list[str]:
         for struct, node, bpath, _ in bound:
             by_struct[struct].add(node)
             by_file[bpath].add(node)
-        index = program._field_index[site.field] = (by_struct, by_file)
+        index = program._field_index[field_name] = (by_struct, by_file)
     by_struct, by_file = index
-    if site.receiver_type:
-        typed = by_struct.get(site.receiver_type)
+    if receiver_type:
+        typed = by_struct.get(receiver_type)
         if typed:
             # flexcop-pci's `fc->read_ibi_reg()` is flexcop-pci's, not flexcop-usb's
             locations = {n: program.functions[n].path for n in typed}

@@ -13,7 +13,7 @@ import os
 from dataclasses import dataclass, field, replace
 
 from ..exprs import ir_from_text, render, split_args
-from ..facts import HAS_GFP_ARGUMENT, CallSite, FileFacts, FunctionFacts
+from ..facts import CALLS_ALLOCATOR, HAS_GFP_ARGUMENT, HAS_GFP_PARAM, CallSite, FileFacts, FunctionFacts
 from ..kernel.tables import Allocator, Family, allocators, families
 from ..kernel.version import KernelInfo
 from ..link import Program
@@ -70,7 +70,7 @@ def analyze(program: Program, kernel: KernelInfo) -> Analysis:
     fams = families()
     for ff in program.files:
         for fn in ff.functions:
-            if not fn.flags & HAS_GFP_ARGUMENT and table.keys().isdisjoint(fn.callees):
+            if not fn.flags & (HAS_GFP_ARGUMENT | CALLS_ALLOCATOR):
                 continue  # nothing here allocates or passes a gfp mask: do not unpack the body
             node = program.node_for(fn)
             ordinals: dict[str, int] = {}
@@ -111,6 +111,8 @@ def allocating_gfp_params(program: Program) -> set[tuple[str, int]]:
     table = allocators()
     gfp_params: dict[str, list[tuple[int, str]]] = {}
     for node, ref in program.functions.items():
+        if not ref.fn.flags & HAS_GFP_PARAM:
+            continue
         params = [(i, name) for i, (name, typ) in enumerate(ref.fn.params)
                   if "gfp_t" in typ and name and not _masked_non_blocking(ref.fn, name)]
         if params:

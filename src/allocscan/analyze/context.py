@@ -22,7 +22,7 @@ from __future__ import annotations
 import heapq
 from dataclasses import dataclass, field
 
-from ..facts import HAS_GFP_ARGUMENT, HAS_INDIRECT_CALL, HAS_LOCKED_CALL, CallSite
+from ..facts import CALLS_ALLOCATOR, CALLS_REGISTRAR, HAS_GFP_ARGUMENT, HAS_INDIRECT_CALL, HAS_LOCKED_CALL, CallSite
 from ..kernel.tables import allocators, contexts
 from ..link import Program
 from .branches import BranchOracle, Signature
@@ -109,12 +109,11 @@ def allocation_distance(program: Program) -> dict[str, int]:
     for the nodes within MAX_HOPS. An atomic context is carried only into these: a
     function farther from every allocation than the hops left cannot lead to a
     report, and most callees under a lock (list_add, wake_up, ...) are such."""
-    table = allocators()
     dist: dict[str, int] = {}
     frontier = []
     for node, ref in program.functions.items():
         fn = ref.fn
-        if fn.flags & HAS_GFP_ARGUMENT or not table.keys().isdisjoint(fn.callees):
+        if fn.flags & (HAS_GFP_ARGUMENT | CALLS_ALLOCATOR):
             dist[node] = 0
             frontier.append(node)
     graph = program.graph
@@ -287,9 +286,8 @@ def _function_arg(program: Program, path: str, ir) -> str | None:
 
 def _registrations(program: Program, result: ContextAnalysis, tables) -> None:
     for ff in program.files:
-        registrars = tables.registrations.keys()
         sites = [(None, s) for s in ff.top_calls] + [
-            (fn, s) for fn in ff.functions if not registrars.isdisjoint(fn.callees) for s in fn.calls]
+            (fn, s) for fn in ff.functions if fn.flags & CALLS_REGISTRAR for s in fn.calls]
         for fn, site in sites:
             regs = tables.registrations.get(site.callee)
             if not regs:
