@@ -12,14 +12,14 @@ import hashlib
 import os
 from dataclasses import dataclass, field, replace
 
-from ..exprs import ir_from_text, render, split_args
+from ..exprs import render
 from ..facts import CALLS_ALLOCATOR, HAS_GFP_ARGUMENT, HAS_GFP_PARAM, CallSite, FileFacts, FunctionFacts
 from ..kernel.tables import Allocator, Family, allocators, families
 from ..kernel.version import KernelInfo
 from ..link import Program
 from .context import ContextAnalysis, Witness, analyze_contexts
 from .gfp import GfpAlt, GfpAnalysis
-from .values import TOP, Scope, Value, ValueAnalysis, const, _arith
+from .values import TOP, Scope, Value, ValueAnalysis, _arith, arguments, const
 
 
 SKB_SHARED_INFO = 320  # SKB_DATA_ALIGN(sizeof(struct skb_shared_info)), x86_64, 6.1
@@ -201,16 +201,10 @@ def _names_in(ir: tuple) -> set[str]:
     return out
 
 
-def _args(site: CallSite) -> tuple:
-    if site.args is not None:
-        return site.args
-    return tuple(ir_from_text(t) for t in split_args(site.args_text))
-
-
 def _describe(a: Analysis, ff: FileFacts, fn: FunctionFacts, node: str, site: CallSite,
               alloc: Allocator | None, fams: dict[str, Family], ordinal: int) -> AllocationSite:
     kernel = a.kernel
-    args = _args(site)
+    args = arguments(site)
     scope = Scope(ff, fn, 0, site.byte)
     a.values.start_site()
     call_text = f"{site.callee or site.field}({site.args_text})"

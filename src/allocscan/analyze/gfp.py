@@ -12,10 +12,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
-from ..exprs import IDENT_RE, conjuncts, disjuncts, ir_from_text, render, split_args
+from ..exprs import IDENT_RE, conjuncts, disjuncts, ir_from_text, render
 from ..kernel.gfp import GfpTable
 from ..link import Program
-from .values import Scope
+from .values import Scope, arguments
 
 MAX_DEPTH = 3
 MAX_ALTERNATIVES = 8
@@ -170,7 +170,7 @@ class GfpAnalysis:
             return None
         for caller, site in callers:
             ref = self.program.functions[caller]
-            args = site.args if site.args is not None else tuple(ir_from_text(t) for t in split_args(site.args_text))
+            args = arguments(site)
             if index >= len(args):
                 return None
             alts = self.alternatives(args[index], Scope(ref.file, ref.fn, depth + 1), depth + 1)

@@ -22,6 +22,7 @@ from __future__ import annotations
 import posixpath
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from ..exprs import conjuncts, disjuncts, expand_macro, ir_from_text, render, split_args, squash
 from ..facts import FileFacts, FunctionFacts
@@ -410,7 +411,7 @@ class ValueAnalysis:
             callee = site.callee
             if (callee not in _KSTRTO_MAX and callee not in _USER_COPY) or name not in site.args_text:
                 continue
-            args = site.arguments()
+            args = arguments(site)
             if callee in _KSTRTO_MAX and args and args[-1] == ("addr", ("id", name)):
                 kind = self.handler_kind(fn)
                 return Value(0, _KSTRTO_MAX[callee], frozenset({f"{kind}:{fn.name}"}),
@@ -455,7 +456,10 @@ class ValueAnalysis:
         cuts = self.cuts
         self.active.add(key)
         try:
-            callers = list(self.program.callers(node))
+            # Each caller calls at least once: more callers than the limit is enough
+            # to know, without unpacking their bodies to list the call sites.
+            many = self.program.graph.in_degree(node) > MAX_CALLERS
+            callers = [] if many else list(self.program.callers(node))
             if not callers or len(callers) > MAX_CALLERS:
                 value = TOP
             else:
@@ -468,7 +472,7 @@ class ValueAnalysis:
                         # (hubs break chains); it only stops the interval from being bounded.
                         value = TOP if value is None else join(value, TOP)
                         continue
-                    args = site.args if site.args is not None else tuple(ir_from_text(t) for t in split_args(site.args_text))
+                    args = arguments(site)
                     if index >= len(args):
                         v = TOP
                     else:
@@ -998,3 +1002,14 @@ def _writable(perm: str) -> bool:
     if value is not None:
         return bool(value & 0o222)
     return any(w in perm for w in ("S_IWUSR", "S_IWGRP", "S_IWOTH", "0644", "0600", "0664", "0666", "S_IRWXU"))
+
+
+@lru_cache(maxsize=1 << 18)
+def _ir_of_args(text: str) -> tuple:
+    return tuple(ir_from_text(t) for t in split_args(text))
+
+
+def arguments(site) -> tuple:
+    """Argument IR of a call site: kept from extraction, or parsed from its text (the
+    same argument list parsed once however many analyses and callers read it)."""
+    return site.args if site.args is not None else _ir_of_args(site.args_text)
