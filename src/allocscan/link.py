@@ -15,7 +15,9 @@ from __future__ import annotations
 import bisect
 import posixpath
 from collections import defaultdict
+from collections.abc import Iterator
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import networkx as nx
 
@@ -25,8 +27,9 @@ MAX_FIELD_CANDIDATES = 4
 _KEYWORDS = frozenset({"while", "for", "if", "switch", "return", "sizeof", "do", "case", "else"})
 
 
-@dataclass
-class FunctionRef:
+class FunctionRef(NamedTuple):
+    """A function's definition: its file and its facts (a tuple: 626,000 of them in a tree)."""
+
     file: FileFacts
     fn: FunctionFacts
 
@@ -267,13 +270,11 @@ def link(files: list[FileFacts]) -> Program:
     _tables(program)
     resolver = program.resolver = Resolver(defs, program.macro_names)
     _bindings(program, defs.static_in_file)
-    # A dict, not a set: its insertion order (files sorted, calls in source order)
-    # makes the graph's adjacency order, and so every walk over callers, the same
-    # from run to run whatever the string hash seed.
-    edges: dict[tuple[str, str], None] = {}
+    # Edges go in in a fixed order (files sorted, calls in source order): it makes the
+    # graph's adjacency order, and so every walk over callers, the same from run to
+    # run whatever the string hash seed.
     uncertain: dict[tuple[str, str], dict] = {}
-    _call_edges(program, resolver, defs.leaves, edges, uncertain)
-    graph.add_edges_from(edges)
+    graph.add_edges_from(_call_edges(program, resolver, defs.leaves, uncertain))
     for (u, v), data in uncertain.items():
         graph.edges[u, v].update(data)
     return program
@@ -346,7 +347,7 @@ def _define(files: list[FileFacts]) -> _Definitions:
     return defs
 
 
-def _call_edges(program: Program, resolver: Resolver, leaves: set[str], edges: dict, uncertain: dict) -> None:
+def _call_edges(program: Program, resolver: Resolver, leaves: set[str], uncertain: dict) -> Iterator[tuple[str, str]]:
     """Edges of direct calls, then of the function's calls through pointers.
 
     Direct calls resolve by name: once for the names that resolve alike everywhere,
@@ -365,6 +366,7 @@ def _call_edges(program: Program, resolver: Resolver, leaves: set[str], edges: d
         mine: dict[str, list[str]] = {}
         for fn in ff.functions:
             caller = node_of[id(fn)]
+            edges: dict[str, None] = {}  # what this function calls, in order
             for name in fn.callees:
                 if name in local:
                     if (path, name) in resolver.static_variants:  # resolved per caller's position
@@ -386,25 +388,28 @@ def _call_edges(program: Program, resolver: Resolver, leaves: set[str], edges: d
                 if not kept:
                     continue
                 if len(kept) == 1:
-                    edges[(caller, kept[0])] = None
+                    edges[kept[0]] = None
                     continue
                 for t in kept:
                     uncertain[(caller, t)] = {"ambiguous": True}
-                    edges[(caller, t)] = None
+                    edges[t] = None
             if fn.flags & HAS_INDIRECT_CALL:
                 _indirect_edges(program, path, fn, caller, leaves, edges, uncertain)
+            for target in edges:
+                yield caller, target
 
 
 def _indirect_edges(program: Program, path: str, fn: FunctionFacts, caller: str, leaves: set[str],
                     edges: dict, uncertain: dict) -> None:
-    """Edges of the function's calls through a pointer (`x->field(...)`), resolved by binding."""
+    """Targets (into `edges`) of the function's calls through a pointer (`x->field(...)`),
+    resolved by binding; a target it also calls directly keeps the direct edge."""
     for byte, end_col, field_name, receiver_type, arity in fn.indirect:
         targets = _resolve_field(program, field_name, receiver_type, arity, path, caller)
         if targets:
             program.indirect_targets[(path, byte, end_col, field_name)] = targets
             for t in targets:
-                if t not in leaves and (caller, t) not in edges:
-                    edges[(caller, t)] = None
+                if t not in leaves and t not in edges:
+                    edges[t] = None
                     uncertain[(caller, t)] = {"indirect": True, "ambiguous": len(targets) > 1}
 
 
