@@ -202,6 +202,9 @@ class Resolver:
         self.static_in_file = defs.static_in_file
         self.static_variants = defs.static_variants
         self.statics_by_file = defs.statics_by_file
+        self.variant_names: dict[str, set[str]] = {}  # path -> names in static_variants
+        for path, name in self.static_variants:
+            self.variant_names.setdefault(path, set()).add(name)
         self.header_statics = header_statics = defs.header_statics
         self.globals_by_name = globals_by_name = defs.globals_by_name
         self.locations = locations = defs.locations
@@ -364,18 +367,17 @@ def _call_edges(program: Program, resolver: Resolver, leaves: set[str], uncertai
         here = in_directory.setdefault(posixpath.dirname(path), {})
         resolved_here = resolver.directory_memo(path)
         mine: dict[str, list[str]] = {}
+        per_line = resolver.variant_names.get(path, ())  # statics defined under several #ifdef branches
         for fn in ff.functions:
             caller = node_of[id(fn)]
             edges: dict[str, None] = {}  # what this function calls, in order
             for name in fn.callees:
                 if name in local:
-                    if (path, name) in resolver.static_variants:  # resolved per caller's position
+                    kept = mine.get(name)
+                    if kept is None:
                         kept = [t for t in resolver.resolve(path, name, fn.line, ff.func_macros) if t not in leaves]
-                    else:
-                        kept = mine.get(name)
-                        if kept is None:
-                            kept = mine[name] = [t for t in resolver.resolve(path, name, fn.line, ff.func_macros)
-                                                 if t not in leaves]
+                        if name not in per_line:
+                            mine[name] = kept
                 else:
                     kept = everywhere.get(name)
                     if kept is None:
