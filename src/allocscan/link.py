@@ -63,6 +63,8 @@ class Program:
     # (path, name) -> [(line, node)] for a static defined more than once in a file (#ifdef branches)
     static_variants: dict[tuple[str, str], list[tuple[int, str]]] = field(default_factory=dict)
     allocating_gfp: set = field(default_factory=set)  # (node, param index) whose gfp_t reaches an allocator
+    # (struct type, field) -> [(path, function)] of the functions that assign it, in file order
+    field_writers: dict[tuple[str, str], list] = field(default_factory=dict)
 
     def targets(self, site: CallSite, path: str) -> list[str]:
         """The function nodes a call site in file `path` may reach (empty when none is in the scan)."""
@@ -269,7 +271,8 @@ def link(files: list[FileFacts]) -> Program:
     graph = nx.DiGraph()
     graph.add_nodes_from(defs.functions)
     program = Program(files=files, graph=graph, functions=defs.functions, by_name=defs.by_name,
-                      node_of=defs.node_of, bindings=defaultdict(list), static_variants=defs.static_variants)
+                      node_of=defs.node_of, bindings=defaultdict(list), static_variants=defs.static_variants,
+                      field_writers=defs.field_writers)
     _tables(program)
     resolver = program.resolver = Resolver(defs, program.macro_names)
     _bindings(program, defs.static_in_file)
@@ -301,6 +304,8 @@ class _Definitions:
     # edges: no context flows on from them, and no value analysis asks for their
     # callers (see Program.callers). Most are one-line accessors.
     leaves: set[str] = field(default_factory=set)
+    # (struct type, field) -> [(path, function)] of the functions that assign it
+    field_writers: dict[tuple[str, str], list] = field(default_factory=dict)
 
 
 def _define(files: list[FileFacts]) -> _Definitions:
@@ -313,6 +318,8 @@ def _define(files: list[FileFacts]) -> _Definitions:
     header_statics: dict[str, list[str]] = defaultdict(list)
     global_defs: dict[str, list[tuple[FileFacts, FunctionFacts]]] = defaultdict(list)
 
+    field_writers = defs.field_writers
+
     def add(node: str, ff: FileFacts, fn: FunctionFacts) -> None:
         functions[node] = FunctionRef(ff, fn)
         by_name[fn.name].append(node)
@@ -324,6 +331,8 @@ def _define(files: list[FileFacts]) -> _Definitions:
         path = ff.path
         in_header = path.endswith(".h")
         for fn in ff.functions:
+            for written in fn.field_writes:
+                field_writers.setdefault(written, []).append((path, fn))
             if not fn.is_static:
                 global_defs[fn.name].append((ff, fn))
                 continue

@@ -211,7 +211,6 @@ class ValueAnalysis:
         self.layouts = Layouts(self._struct, self.program.typedefs, self._const_of)
         self._field_cells: dict[tuple[str, str], list] = {}  # (struct, field) -> its writes
         self._cells_by_reader: dict[tuple[str, str, str], tuple[list, bool]] = {}
-        self._field_writers: dict[tuple[str, str], list] | None = None  # (struct, field) -> writers
         self._module_params: dict[tuple[str, str], object] = {}
         self._file_by_path = {ff.path: ff for ff in self.program.files}
         for ff in self.program.files:
@@ -682,17 +681,10 @@ class ValueAnalysis:
     def field_cells(self, key: tuple[str, str]) -> list:
         """Every assignment to (struct type, field) in the tree, as (path, directory,
         function, assignment). Only the functions that write it are unpacked, on first use."""
-        if self._field_writers is None:
-            writers: dict[tuple[str, str], list] = {}
-            for ff in self.program.files:
-                for fn in ff.functions:
-                    for written in fn.field_writes:
-                        writers.setdefault(written, []).append((ff.path, fn))
-            self._field_writers = writers
         cells = self._field_cells.get(key)
         if cells is None:
             cells = self._field_cells[key] = [
-                (path, posixpath.dirname(path), fn, a) for path, fn in self._field_writers.get(key, ())
+                (path, posixpath.dirname(path), fn, a) for path, fn in self.program.field_writers.get(key, ())
                 for a in fn.assignments if a.kind == "field" and (a.struct_type, a.target) == key]
         return cells
 
