@@ -161,3 +161,35 @@ static const struct pci_error_handlers demo_err = { .slot_reset = demo_slot_rese
     by_name = {f.name: f for f in ff.functions}
     assert prog.targets(by_name["demo_slot_reset"].calls[0], ff.path) == []
     assert prog.targets(by_name["demo_other"].calls[0], ff.path) == ["drivers/misc/demo/pci.c::demo_slot_reset"]
+
+
+def test_chained_calls_through_pointers_resolve_each_to_its_own_field():
+    """`d->ops->get(d)->put(x)`: both calls start at the same byte; each keeps its targets."""
+    prog = program(("drv/chain.c", """
+struct demo_obj;
+static struct demo_obj *demo_get(struct demo *d) { return kmalloc(8, GFP_KERNEL); }
+static void demo_put(struct demo_obj *o) { demo_release(o); }
+static const struct demo_ops demo_ops = { .get = demo_get };
+static const struct demo_obj_ops demo_obj_ops = { .put = demo_put };
+static void demo_use(struct demo *d) { d->ops->get(d)->put(d); }
+"""))
+    ff = prog.file("drv/chain.c")
+    use = next(f for f in ff.functions if f.name == "demo_use")
+    by_field = {site.field: prog.targets(site, ff.path) for site in use.calls}
+    assert by_field == {"get": ["drv/chain.c::demo_get"], "put": ["drv/chain.c::demo_put"]}
+    assert set(prog.graph.successors("drv/chain.c::demo_use")) == {"drv/chain.c::demo_get", "drv/chain.c::demo_put"}
+
+
+def test_a_static_defined_under_two_ifdef_branches_is_called_by_position():
+    prog = program(("drv/two.c", """
+#ifdef CONFIG_A
+static int helper(void) { return demo_one(); }
+static int first(void) { return helper(); }
+#else
+static int helper(void) { return demo_two(); }
+static int second(void) { return helper(); }
+#endif
+"""))
+    assert targets_of(prog, "drv/two.c", "first", "helper") == ["drv/two.c::helper"]
+    assert targets_of(prog, "drv/two.c", "second", "helper") == ["drv/two.c::helper@6"]
+    assert list(prog.graph.predecessors("drv/two.c::helper@6")) == ["drv/two.c::second"]

@@ -102,8 +102,10 @@ class FactsCache:
         if self.directory is None:
             return None
         try:
-            with open(self._path(sha, rel), "rb") as fh:
-                facts = pickle.load(fh)
+            # Unbuffered: one read of the whole file, and no isatty/seek calls per open
+            # (a warm whole-tree scan opens 52,000 entries).
+            with open(self._path(sha, rel), "rb", buffering=0) as fh:
+                facts = pickle.loads(fh.readall())
         except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ValueError, ImportError):
             self.misses += 1
             return None
