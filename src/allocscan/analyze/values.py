@@ -357,15 +357,26 @@ class ValueAnalysis:
 
     def _validated_in_file(self, name: str, value: Value, scope: Scope) -> Value:
         """A module parameter checked where the module starts (`if (max_data_size > 0x10000)
-        return -EINVAL;` in its init function) is bounded by that check everywhere."""
-        for fn in scope.file.functions:
-            for g in fn.guards:
-                if name not in g.cond_text:
-                    continue
-                narrowed = self.narrow(name, value, Scope(scope.file, fn, scope.depth + 1, g.end_byte))
-                if narrowed is not value:
-                    return narrowed
-        return value
+        return -EINVAL;` in its init function) is bounded by that check everywhere.
+
+        The check may read the parameter again (`max_data_size & (max_data_size - 1)`):
+        evaluated from inside its own validation, the parameter is taken unvalidated."""
+        key = ("validated", scope.file.path, name)
+        if key in self.active:
+            self.cuts += 1  # not memoised: a value read inside its own validation
+            return value
+        self.active.add(key)
+        try:
+            for fn in scope.file.functions:
+                for g in fn.guards:
+                    if name not in g.cond_text:
+                        continue
+                    narrowed = self.narrow(name, value, Scope(scope.file, fn, scope.depth + 1, g.end_byte))
+                    if narrowed is not value:
+                        return narrowed
+            return value
+        finally:
+            self.active.discard(key)
 
     def local(self, name: str, scope: Scope) -> Value:
         fn = scope.fn
