@@ -194,6 +194,92 @@ void *msg_alloc(void) { return kmalloc(max_data, GFP_KERNEL); }
     assert v["msg_alloc"].hi == 0x10000 and v["msg_alloc"].sources
 
 
+def test_a_module_parameter_whose_check_reads_itself_again_is_taken_unvalidated():
+    """demo_read() clamps `len` to max_len. Validating max_len reads that check, which
+    evaluates `len`, whose own checks read max_len again: this recursed until
+    RecursionError and the allocation was skipped (hsi_char's max_data_size)."""
+    v = sizes(("drv/demo_char.c", """
+static unsigned int max_len = 0x1000;
+module_param(max_len, uint, 0);
+
+struct demo_chan {
+	spinlock_t lock;
+	struct list_head free;
+	unsigned int ch;
+};
+
+static void demo_add_tail(struct demo_chan *chan, struct demo_msg *msg, struct list_head *queue)
+{
+	unsigned long flags;
+
+	spin_lock_irqsave(&chan->lock, flags);
+	list_add_tail(&msg->link, queue);
+	spin_unlock_irqrestore(&chan->lock, flags);
+}
+
+static struct demo_msg *demo_msg_alloc(unsigned int size)
+{
+	struct demo_msg *msg;
+	void *buf;
+
+	msg = demo_alloc_msg(1, GFP_KERNEL);
+	if (!msg)
+		return NULL;
+	buf = kmalloc(size, GFP_KERNEL);
+	if (!buf)
+		return NULL;
+	sg_init_one(msg->sgt.sgl, buf, size);
+	return msg;
+}
+
+static int demo_msgs_alloc(struct demo_chan *chan)
+{
+	struct demo_msg *msg;
+	int i;
+
+	for (i = 0; i < 4; i++) {
+		msg = demo_msg_alloc(max_len);
+		if (!msg)
+			return -ENOMEM;
+		demo_add_tail(chan, msg, &chan->free);
+	}
+	return 0;
+}
+
+static unsigned int demo_msg_len(struct demo_msg *msg)
+{
+	return msg->sgt.sgl->length;
+}
+
+static ssize_t demo_read(struct file *file, char __user *buf, size_t len, loff_t *ppos)
+{
+	struct demo_chan *chan = file->private_data;
+	struct demo_msg *msg;
+	ssize_t ret;
+
+	if (len == 0)
+		return 0;
+	if (!IS_ALIGNED(len, sizeof(u32)))
+		return -EINVAL;
+	if (len > max_len)
+		len = max_len;
+	msg = demo_first(chan);
+	if (!msg)
+		return -ENOSPC;
+	msg->sgt.sgl->length = len;
+	ret = copy_to_user(buf, sg_virt(msg->sgt.sgl), demo_msg_len(msg));
+	if (ret)
+		ret = -EFAULT;
+	else
+		ret = demo_msg_len(msg);
+	demo_add_tail(chan, msg, &chan->free);
+	return ret;
+}
+"""))
+    assert v["demo_msg_alloc"].sources == frozenset({"module_param:max_len"})
+    assert v["demo_msg_alloc"].hi is None  # nothing in the file bounds it
+
+
 def test_user_copies_are_bounded_by_their_destination_type_and_policy():
     v = sizes(("net/demo/nl.c", """
 static const struct nla_policy demo_policy[] = {
