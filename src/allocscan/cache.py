@@ -128,4 +128,3 @@ class FactsCache:
             os.replace(tmp, path)  # atomic: parallel writers never expose half a file
         except OSError:
             pass  # a read-only or full cache directory only costs speed
-

@@ -192,6 +192,12 @@ def ir_from_text(text: str) -> tuple:
     return ir_from_node(init)
 
 
+@lru_cache(maxsize=1 << 18)
+def ir_of_args(text: str) -> tuple:
+    """IR of each argument of an argument-list text."""
+    return tuple(ir_from_text(t) for t in split_args(text))
+
+
 def split_args(text: str) -> list[str]:
     """Split an argument-list text at top-level commas."""
     parts: list[str] = []

@@ -37,12 +37,13 @@ class CallSite:
 
     def arguments(self) -> tuple:
         """Argument IR: kept from extraction for the calls it knew to be of interest,
-        parsed from the text for any other (the analyses' tables may name more)."""
+        parsed from the text for any other (the analyses' tables may name more), the
+        same argument text once however many analyses and callers read it."""
         if self.args is not None:
             return self.args
-        from .exprs import ir_from_text, split_args
+        from .exprs import ir_of_args
 
-        return tuple(ir_from_text(t) for t in split_args(self.args_text))
+        return ir_of_args(self.args_text)
 
 
 @dataclass(slots=True)

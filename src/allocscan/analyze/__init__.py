@@ -19,7 +19,7 @@ from ..kernel.version import KernelInfo
 from ..link import Program
 from .context import ContextAnalysis, Witness, analyze_contexts
 from .gfp import GfpAlt, GfpAnalysis
-from .values import TOP, Scope, Value, ValueAnalysis, _arith, arguments, const
+from .values import TOP, Scope, Value, ValueAnalysis, _arith, const
 
 
 SKB_SHARED_INFO = 320  # SKB_DATA_ALIGN(sizeof(struct skb_shared_info)), x86_64, 6.1
@@ -204,7 +204,7 @@ def _names_in(ir: tuple) -> set[str]:
 def _describe(a: Analysis, ff: FileFacts, fn: FunctionFacts, node: str, site: CallSite,
               alloc: Allocator | None, fams: dict[str, Family], ordinal: int) -> AllocationSite:
     kernel = a.kernel
-    args = arguments(site)
+    args = site.arguments()
     scope = Scope(ff, fn, 0, site.byte)
     a.values.start_site()
     call_text = f"{site.callee or site.field}({site.args_text})"

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field, replace
 from ..exprs import IDENT_RE, conjuncts, disjuncts, ir_from_text, render
 from ..kernel.gfp import GfpTable
 from ..link import Program
-from .values import Scope, arguments
+from .values import Scope
 
 MAX_DEPTH = 3
 MAX_ALTERNATIVES = 8
@@ -170,7 +170,7 @@ class GfpAnalysis:
             return None
         for caller, site in callers:
             ref = self.program.functions[caller]
-            args = arguments(site)
+            args = site.arguments()
             if index >= len(args):
                 return None
             alts = self.alternatives(args[index], Scope(ref.file, ref.fn, depth + 1), depth + 1)

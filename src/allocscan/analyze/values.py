@@ -22,9 +22,8 @@ from __future__ import annotations
 import posixpath
 import re
 from dataclasses import dataclass, field
-from functools import lru_cache
 
-from ..exprs import conjuncts, disjuncts, expand_macro, ir_from_text, render, split_args, squash
+from ..exprs import conjuncts, disjuncts, expand_macro, ir_from_text, render, squash
 from ..facts import FileFacts, FunctionFacts
 from ..kernel.version import KernelInfo
 from ..link import Program
@@ -421,7 +420,7 @@ class ValueAnalysis:
             callee = site.callee
             if (callee not in _KSTRTO_MAX and callee not in _USER_COPY) or name not in site.args_text:
                 continue
-            args = arguments(site)
+            args = site.arguments()
             if callee in _KSTRTO_MAX and args and args[-1] == ("addr", ("id", name)):
                 kind = self.handler_kind(fn)
                 return Value(0, _KSTRTO_MAX[callee], frozenset({f"{kind}:{fn.name}"}),
@@ -482,7 +481,7 @@ class ValueAnalysis:
                         # (hubs break chains); it only stops the interval from being bounded.
                         value = TOP if value is None else join(value, TOP)
                         continue
-                    args = arguments(site)
+                    args = site.arguments()
                     if index >= len(args):
                         v = TOP
                     else:
@@ -1006,13 +1005,3 @@ def _writable(perm: str) -> bool:
         return bool(value & 0o222)
     return any(w in perm for w in ("S_IWUSR", "S_IWGRP", "S_IWOTH", "0644", "0600", "0664", "0666", "S_IRWXU"))
 
-
-@lru_cache(maxsize=1 << 18)
-def _ir_of_args(text: str) -> tuple:
-    return tuple(ir_from_text(t) for t in split_args(text))
-
-
-def arguments(site) -> tuple:
-    """Argument IR of a call site: kept from extraction, or parsed from its text (the
-    same argument list parsed once however many analyses and callers read it)."""
-    return site.args if site.args is not None else _ir_of_args(site.args_text)
