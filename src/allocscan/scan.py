@@ -85,10 +85,10 @@ def _run_scan(paths: list[str], options: ScanOptions, progress_factory=None) -> 
     for rule in select(options.select, options.ignore):
         findings.extend(rule.check(analysis, options))
     findings = _one_per_line(findings)
-    sites_by_fp = {}
-    for s in analysis.sites:
-        for rule_id in ("AS001", "AS002", "AS003", "AS004"):
-            sites_by_fp[s.fingerprint(rule_id)] = s
+    # Fingerprints of the sites in files with findings only: a tree has 50,000 sites.
+    paths = {f.path for f in findings}
+    rule_ids = {f.rule_id for f in findings}
+    sites_by_fp = {s.fingerprint(rule_id): s for s in analysis.sites if s.path in paths for rule_id in rule_ids}
     attach_signatures(findings, sites_by_fp, disc.kernel)
     kept, suppressed = _apply_suppressions(findings, extracted.facts)
     kept.sort(key=lambda f: f.sort_key)
