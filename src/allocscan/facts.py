@@ -92,12 +92,13 @@ class Guard:
 
 @dataclass(slots=True)
 class FunctionBody:
-    """What a function does, statement by statement.
+    """What a function does, statement by statement, besides its calls.
 
     Kept pickled inside its `FunctionFacts` until an analysis asks for it: a
-    whole-tree scan loads 600,000 functions and looks inside a few percent."""
+    whole-tree scan loads 600,000 functions and looks inside a few percent. The
+    calls are pickled apart (`FunctionFacts.packed_calls`): the walks over the
+    call graph read only them, and a body's assignments are its largest part."""
 
-    calls: list[CallSite] = field(default_factory=list)
     assignments: list[Assignment] = field(default_factory=list)
     guards: list[Guard] = field(default_factory=list)
     locals: dict[str, str] = field(default_factory=dict)  # local variable -> type text
@@ -135,7 +136,8 @@ class FunctionFacts:
     flags: int = 0  # HAS_* bits
     field_writes: tuple[tuple[str, str], ...] = ()  # (struct type, field) pairs it assigns
     global_writes: tuple[str, ...] = ()  # file-scope variables it assigns
-    packed: object = None  # the FunctionBody, or its pickle until first use
+    packed: object = None  # the FunctionBody, or its pickle until first use (None: empty)
+    packed_calls: object = None  # the calls (list[CallSite]), or their pickle until first use (None: none)
     # One-time set-up: (start byte, end byte, state tested) of code that runs only while
     # some state is unset: the body of `if (!dev->stats)`, or what follows
     # `if (mhba->fw_flag & FW_ALLOC) return 0;`. State: (("field"|"global", name), ...).
@@ -154,7 +156,12 @@ class FunctionFacts:
 
     @property
     def calls(self) -> list[CallSite]:
-        return self.body().calls
+        calls = self.packed_calls
+        if calls is None:
+            calls = self.packed_calls = []
+        elif type(calls) is bytes:
+            calls = self.packed_calls = pickle.loads(calls)
+        return calls
 
     @property
     def assignments(self) -> list[Assignment]:
@@ -179,7 +186,7 @@ class FunctionFacts:
     def pack(self) -> None:
         """Summarise the body into the light fields, then pickle it (end of extraction)."""
         body = self.body()
-        calls = body.calls
+        calls = self.calls
         self.callees = tuple(dict.fromkeys(c.callee for c in calls if c.callee))
         self.call_count = len(calls)
         flags = 0
@@ -199,7 +206,9 @@ class FunctionFacts:
         self.field_writes = tuple(dict.fromkeys((a.struct_type, a.target) for a in body.assignments
                                                 if a.kind == "field" and a.struct_type))
         self.global_writes = tuple(dict.fromkeys(a.target for a in body.assignments if a.kind == "global"))
-        self.packed = pickle.dumps(body, protocol=pickle.HIGHEST_PROTOCOL)
+        self.packed_calls = pickle.dumps(calls, protocol=pickle.HIGHEST_PROTOCOL) if calls else None
+        empty = not (body.assignments or body.guards or body.locals or body.returns or body.branches)
+        self.packed = None if empty else pickle.dumps(body, protocol=pickle.HIGHEST_PROTOCOL)
 
     def share(self, same) -> None:
         """Make equal strings and tuples of the summary one object (`same` maps each

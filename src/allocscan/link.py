@@ -21,7 +21,8 @@ from typing import NamedTuple
 
 import networkx as nx
 
-from .facts import HAS_INDIRECT_CALL, CallSite, FileFacts, FunctionFacts
+from .facts import (CALLS_ALLOCATOR, CALLS_REGISTRAR, HAS_GFP_ARGUMENT, HAS_GFP_PARAM, HAS_INDIRECT_CALL,
+                    HAS_LOCKED_CALL, CallSite, FileFacts, FunctionFacts)
 
 MAX_FIELD_CANDIDATES = 4
 _KEYWORDS = frozenset({"while", "for", "if", "switch", "return", "sizeof", "do", "case", "else"})
@@ -65,6 +66,8 @@ class Program:
     allocating_gfp: set = field(default_factory=set)  # (node, param index) whose gfp_t reaches an allocator
     # (struct type, field) -> [(path, function)] of the functions that assign it, in file order
     field_writers: dict[tuple[str, str], list] = field(default_factory=dict)
+    nodes_flagged: dict[int, list[str]] = field(default_factory=dict)  # see functions_with()
+    flagged_in_files: dict[int, list[tuple[FileFacts, FunctionFacts]]] = field(default_factory=dict)
 
     def targets(self, site: CallSite, path: str) -> list[str]:
         """The function nodes a call site in file `path` may reach (empty when none is in the scan)."""
@@ -100,6 +103,21 @@ class Program:
                     continue  # a direct call names what it calls
                 if node in self.targets(site, ref.file.path):
                     yield pred, site
+
+    def functions_with(self, mask: int) -> list[str]:
+        """Nodes whose function's flags meet `mask`, in definition order."""
+        found = self.nodes_flagged.get(mask)
+        if found is None:
+            found = self.nodes_flagged[mask] = [node for node, ref in self.functions.items() if ref.fn.flags & mask]
+        return found
+
+    def definitions_with(self, mask: int) -> list[tuple[FileFacts, FunctionFacts]]:
+        """(file, function) pairs whose function's flags meet `mask`, in file order."""
+        found = self.flagged_in_files.get(mask)
+        if found is None:
+            found = self.flagged_in_files[mask] = [(ff, fn) for ff in self.files for fn in ff.functions
+                                                   if fn.flags & mask]
+        return found
 
     def node_for(self, fn: FunctionFacts) -> str:
         return self.node_of[id(fn)]
@@ -272,7 +290,8 @@ def link(files: list[FileFacts]) -> Program:
     graph.add_nodes_from(defs.functions)
     program = Program(files=files, graph=graph, functions=defs.functions, by_name=defs.by_name,
                       node_of=defs.node_of, bindings=defaultdict(list), static_variants=defs.static_variants,
-                      field_writers=defs.field_writers)
+                      field_writers=defs.field_writers, nodes_flagged=defs.nodes_flagged,
+                      flagged_in_files=defs.flagged_in_files)
     _tables(program)
     resolver = program.resolver = Resolver(defs, program.macro_names)
     _bindings(program, defs.static_in_file)
@@ -306,6 +325,18 @@ class _Definitions:
     leaves: set[str] = field(default_factory=set)
     # (struct type, field) -> [(path, function)] of the functions that assign it
     field_writers: dict[tuple[str, str], list] = field(default_factory=dict)
+    # The functions whose summary flags the analyses start from, found in this one pass
+    # rather than in a pass of each analysis over all of them: flag mask -> nodes in
+    # definition order, and flag mask -> (file, function) in file order.
+    nodes_flagged: dict[int, list[str]] = field(
+        default_factory=lambda: {mask: [] for mask in INDEXED_IN_NODE_ORDER})
+    flagged_in_files: dict[int, list[tuple[FileFacts, FunctionFacts]]] = field(
+        default_factory=lambda: {mask: [] for mask in INDEXED_IN_FILE_ORDER})
+
+
+ALLOCATES = CALLS_ALLOCATOR | HAS_GFP_ARGUMENT  # calls an allocator or passes a gfp mask
+INDEXED_IN_NODE_ORDER = (HAS_LOCKED_CALL, HAS_GFP_PARAM, ALLOCATES)
+INDEXED_IN_FILE_ORDER = (ALLOCATES, CALLS_REGISTRAR)
 
 
 def _define(files: list[FileFacts]) -> _Definitions:
@@ -320,17 +351,28 @@ def _define(files: list[FileFacts]) -> _Definitions:
 
     field_writers = defs.field_writers
 
+    nodes_flagged = tuple(defs.nodes_flagged.items())
+    flagged_in_files = tuple(defs.flagged_in_files.items())
+
     def add(node: str, ff: FileFacts, fn: FunctionFacts) -> None:
         functions[node] = FunctionRef(ff, fn)
         by_name[fn.name].append(node)
         node_of[id(fn)] = node
         if fn.call_count == 0 and not fn.field_writes and not fn.global_writes:
             leaves.add(node)
+        if fn.flags:
+            for mask, nodes in nodes_flagged:
+                if fn.flags & mask:
+                    nodes.append(node)
 
     for ff in files:
         path = ff.path
         in_header = path.endswith(".h")
         for fn in ff.functions:
+            if fn.flags:
+                for mask, found in flagged_in_files:
+                    if fn.flags & mask:
+                        found.append((ff, fn))
             for written in fn.field_writes:
                 field_writers.setdefault(written, []).append((path, fn))
             if not fn.is_static:

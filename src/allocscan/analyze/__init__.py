@@ -13,10 +13,10 @@ import os
 from dataclasses import dataclass, field, replace
 
 from ..exprs import render
-from ..facts import CALLS_ALLOCATOR, HAS_GFP_ARGUMENT, HAS_GFP_PARAM, CallSite, FileFacts, FunctionFacts
+from ..facts import HAS_GFP_PARAM, CallSite, FileFacts, FunctionFacts
 from ..kernel.tables import Allocator, Family, allocators, families
 from ..kernel.version import KernelInfo
-from ..link import Program
+from ..link import ALLOCATES, Program
 from .context import ContextAnalysis, Witness, analyze_contexts
 from .gfp import GfpAlt, GfpAnalysis
 from .values import TOP, Scope, Value, ValueAnalysis, _arith, const
@@ -68,26 +68,24 @@ def analyze(program: Program, kernel: KernelInfo) -> Analysis:
     result = Analysis(program, kernel, contexts, values, gfp)
     table = allocators()
     fams = families()
-    for ff in program.files:
-        for fn in ff.functions:
-            if not fn.flags & (HAS_GFP_ARGUMENT | CALLS_ALLOCATOR):
-                continue  # nothing here allocates or passes a gfp mask: do not unpack the body
-            node = program.node_for(fn)
-            ordinals: dict[str, int] = {}
-            for site in fn.calls:
-                key = site.callee or "->" + site.field
-                ordinals[key] = ordinals.get(key, -1) + 1
-                alloc = table.get(site.callee)
-                if alloc is None and not _passes_gfp(site, ff.path, kernel, program):
-                    continue
-                try:
-                    result.sites.append(_describe(result, ff, fn, node, site, alloc, fams, ordinals[key]))
-                except (ArithmeticError, ValueError, RecursionError, KeyError, IndexError, TypeError) as err:
-                    # One site the analysis cannot handle must not end the scan.
-                    if os.environ.get("ALLOCSCAN_STRICT") == "1":
-                        raise
-                    result.warnings.append(f"{ff.path}:{site.line}: internal error analysing '{site.callee}' "
-                                           f"({type(err).__name__}: {err}); site skipped")
+    # Only functions that allocate or pass a gfp mask: no other body is unpacked.
+    for ff, fn in program.definitions_with(ALLOCATES):
+        node = program.node_for(fn)
+        ordinals: dict[str, int] = {}
+        for site in fn.calls:
+            key = site.callee or "->" + site.field
+            ordinals[key] = ordinals.get(key, -1) + 1
+            alloc = table.get(site.callee)
+            if alloc is None and not _passes_gfp(site, ff.path, kernel, program):
+                continue
+            try:
+                result.sites.append(_describe(result, ff, fn, node, site, alloc, fams, ordinals[key]))
+            except (ArithmeticError, ValueError, RecursionError, KeyError, IndexError, TypeError) as err:
+                # One site the analysis cannot handle must not end the scan.
+                if os.environ.get("ALLOCSCAN_STRICT") == "1":
+                    raise
+                result.warnings.append(f"{ff.path}:{site.line}: internal error analysing '{site.callee}' "
+                                       f"({type(err).__name__}: {err}); site skipped")
     return result
 
 
@@ -110,9 +108,8 @@ def allocating_gfp_params(program: Program) -> set[tuple[str, int]]:
     """
     table = allocators()
     gfp_params: dict[str, list[tuple[int, str]]] = {}
-    for node, ref in program.functions.items():
-        if not ref.fn.flags & HAS_GFP_PARAM:
-            continue
+    for node in program.functions_with(HAS_GFP_PARAM):
+        ref = program.functions[node]
         params = [(i, name) for i, (name, typ) in enumerate(ref.fn.params)
                   if "gfp_t" in typ and name and not _masked_non_blocking(ref.fn, name)]
         if params:

@@ -22,9 +22,9 @@ from __future__ import annotations
 import heapq
 from dataclasses import dataclass, field
 
-from ..facts import CALLS_ALLOCATOR, CALLS_REGISTRAR, HAS_GFP_ARGUMENT, HAS_INDIRECT_CALL, HAS_LOCKED_CALL, CallSite
+from ..facts import CALLS_REGISTRAR, HAS_INDIRECT_CALL, HAS_LOCKED_CALL, CallSite, FunctionFacts
 from ..kernel.tables import allocators, contexts
-from ..link import Program
+from ..link import ALLOCATES, Program
 from .branches import BranchOracle, Signature
 
 MAX_HOPS = 3  # calls followed from a lock or entry point; longer chains do not convince a maintainer
@@ -111,11 +111,9 @@ def allocation_distance(program: Program) -> dict[str, int]:
     report, and most callees under a lock (list_add, wake_up, ...) are such."""
     dist: dict[str, int] = {}
     frontier = []
-    for node, ref in program.functions.items():
-        fn = ref.fn
-        if fn.flags & (HAS_GFP_ARGUMENT | CALLS_ALLOCATOR):
-            dist[node] = 0
-            frontier.append(node)
+    for node in program.functions_with(ALLOCATES):
+        dist[node] = 0
+        frontier.append(node)
     graph = program.graph
     for d in range(1, MAX_HOPS + 1):
         nxt = []
@@ -151,8 +149,9 @@ def analyze_contexts(program: Program) -> ContextAnalysis:
         if distance.get(node, MAX_HOPS + 1) <= MAX_HOPS:
             for w in witnesses:
                 push(node, w)
-    for node, ref in program.functions.items():
-        if not ref.fn.flags & HAS_LOCKED_CALL or ref.fn.name in tables.quiet_functions:
+    for node in program.functions_with(HAS_LOCKED_CALL):
+        ref = program.functions[node]
+        if ref.fn.name in tables.quiet_functions:
             continue
         if not ref.fn.flags & HAS_INDIRECT_CALL and not _calls_near_allocation(program, ref, distance):
             continue  # nothing it calls leads to an allocation: do not unpack its body
@@ -285,9 +284,12 @@ def _function_arg(program: Program, path: str, ir) -> str | None:
 
 
 def _registrations(program: Program, result: ContextAnalysis, tables) -> None:
+    registrars: dict[int, list[FunctionFacts]] = {}  # id(file) -> its functions that call a registrar
+    for ff, fn in program.definitions_with(CALLS_REGISTRAR):
+        registrars.setdefault(id(ff), []).append(fn)
     for ff in program.files:
         sites = [(None, s) for s in ff.top_calls] + [
-            (fn, s) for fn in ff.functions if fn.flags & CALLS_REGISTRAR for s in fn.calls]
+            (fn, s) for fn in registrars.get(id(ff), ()) for s in fn.calls]
         for fn, site in sites:
             regs = tables.registrations.get(site.callee)
             if not regs:
