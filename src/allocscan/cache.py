@@ -3,6 +3,10 @@
 A re-scan after a one-file change re-parses that file only. The analyzer key
 hashes the package version together with the extractor's sources, the queries
 and the data tables, so a change to any of them invalidates old entries.
+
+An entry keeps the file's summary (its header) apart from the pickled function
+bodies and defines: a scan loads the headers and reads a body from the entry
+when an analysis first asks for it (see `BlobStore`).
 """
 
 from __future__ import annotations
@@ -11,6 +15,7 @@ import hashlib
 import os
 import pickle
 import tempfile
+from collections import OrderedDict
 from functools import lru_cache
 from pathlib import Path
 
@@ -98,42 +103,200 @@ class FactsCache:
         key = hashlib.sha1(f"{sha}\0{rel}".encode()).hexdigest()
         return f"{self.directory}{os.sep}{key[:2]}{os.sep}{key}.pkl"
 
-    def get(self, sha: str, rel: str):
+    def entry_path(self, sha: str, rel: str) -> str:
+        return self._path(sha, rel)
+
+    def get(self, sha: str, rel: str, source: str | None = None):
+        """The facts cached for this content at this path, or None. Their pickled
+        bodies and defines stay in the entry until first used; `source`, the file
+        scanned, lets them be rebuilt should the entry change meanwhile."""
         if self.directory is None:
             return None
+        path = self._path(sha, rel)
         try:
-            facts = pickle.loads(_read_whole(self._path(sha, rel)))
-        except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ValueError, ImportError):
+            facts = read_entry(path, source)
+        except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ValueError, ImportError, IndexError):
             self.misses += 1
             return None
         self.hits += 1
         return facts
 
-    def put(self, sha: str, rel: str, facts) -> None:
-        self.put_pickled(sha, rel, pickle.dumps(facts, protocol=pickle.HIGHEST_PROTOCOL))
+    def attach(self, facts, sha: str, rel: str, source: str, header_length: int) -> None:
+        """Point facts unpickled from an entry's header (`header_length` bytes) at the entry."""
+        facts.store.attach(self._path(sha, rel), 8 + header_length + TOKEN_SIZE, source, rel, sha)
 
-    def put_pickled(self, sha: str, rel: str, blob: bytes) -> None:
-        """Store facts already pickled (workers pickle once, for the cache and the pipe)."""
+    def put(self, sha: str, rel: str, facts) -> bytes | None:
+        """Store facts (their packed parts are moved into the entry's blob region); the
+        header part to hand on, pickled, or None if the entry could not be written."""
+        entry, header = make_entry(facts)
+        return header if self.put_entry(sha, rel, entry) else None
+
+    def put_entry(self, sha: str, rel: str, entry: bytes) -> bool:
         if self.directory is None:
-            return
+            return False
         path = self._path(sha, rel)
         try:
             os.makedirs(os.path.dirname(path), exist_ok=True)
             fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path), suffix=".tmp")
             with os.fdopen(fd, "wb") as fh:
-                fh.write(blob)
+                fh.write(entry)
             os.replace(tmp, path)  # atomic: parallel writers never expose half a file
         except OSError:
-            pass  # a read-only or full cache directory only costs speed
+            return False  # a read-only or full cache directory only costs speed
+        return True
 
 
-def _read_whole(path: str) -> bytes:
-    """The file's bytes in open, fstat, read and close: a warm whole-tree scan reads
-    52,000 entries, and open().readall() makes seven system calls for each. Entries
-    are replaced whole (os.replace), never grown in place: a short read is a damaged
-    entry, and unpickling it fails as a miss."""
+# --- cache entries ------------------------------------------------------------
+# An entry is MAGIC, the header's length (4 bytes, little-endian), the header (the
+# pickled FileFacts, or a (SKIPPED, warning) tuple), then the blob region: a token
+# (the first 8 bytes of the region's SHA-1) and the pickled function bodies, calls
+# and defines one after another. A load reads the header only: a warm whole-tree
+# scan needs a tenth of the bodies, and holding the other gigabyte in memory cost
+# more in page faults than reading a few on demand.
+
+MAGIC = b"ASF\x01"
+TOKEN_SIZE = 8
+_FIRST_READ = 1 << 16  # most headers fit: one read per entry
+
+
+def make_entry(facts) -> tuple[bytes, bytes]:
+    """(entry bytes, header pickle) for `facts`, whose packed parts become references
+    into the entry's blob region (they are read back through `facts.store`)."""
+    blobs: list[bytes] = []
+    size = 0
+
+    def move(packed):
+        nonlocal size
+        if type(packed) is not bytes:
+            return packed
+        ref = (size << 32) | len(packed)
+        blobs.append(packed)
+        size += len(packed)
+        return ref
+
+    functions = getattr(facts, "functions", None)
+    if functions is not None:
+        for fn in functions:
+            fn.packed = move(fn.packed)
+            fn.packed_calls = move(fn.packed_calls)
+        facts.packed_defines = move(facts.packed_defines)
+    region = b"".join(blobs)
+    token = hashlib.sha1(region).digest()[:TOKEN_SIZE]
+    if blobs:
+        store = BlobStore(token)
+        facts.store = store
+        for fn in functions:
+            fn.store = store
+    header = pickle.dumps(facts, protocol=pickle.HIGHEST_PROTOCOL)
+    entry = b"".join((MAGIC, len(header).to_bytes(4, "little"), header, token, region))
+    return entry, header
+
+
+def read_entry(path: str, source: str | None = None):
+    """The header of the entry at `path`, unpickled, its blob store attached."""
     fd = os.open(path, os.O_RDONLY)
     try:
-        return os.read(fd, os.fstat(fd).st_size)
+        data = os.read(fd, _FIRST_READ)
+        if data[:4] != MAGIC:
+            raise ValueError("not a cache entry")
+        length = int.from_bytes(data[4:8], "little")
+        if 8 + length > len(data):
+            data = data[8:] + os.pread(fd, 8 + length - len(data), len(data))
+            header = data
+        else:
+            header = memoryview(data)[8:8 + length]
+        if len(header) != length:
+            raise EOFError("short cache entry")
     finally:
         os.close(fd)
+    facts = pickle.loads(header)
+    store = getattr(facts, "store", None)
+    if store is not None:
+        store.attach(path, 8 + length + TOKEN_SIZE, source, facts.path, facts.sha)
+    return facts
+
+
+class CacheChangedError(Exception):
+    """A cache entry changed during the scan, and its source file no longer matches it."""
+
+
+class BlobStore:
+    """Where one file's packed bodies, calls and defines lie: its cache entry's blob
+    region. Shared by the file's facts; pickled as its token alone (the entry's
+    location is attached when the entry is read)."""
+
+    __slots__ = ("token", "path", "base", "source", "rel", "sha", "recovered")
+
+    def __init__(self, token: bytes):
+        self.token = token
+        self.path: str | None = None
+        self.base = 0
+        self.source: str | None = None
+        self.rel = self.sha = ""
+        self.recovered: bytes | None = None  # the region rebuilt from the source
+
+    def __reduce__(self):
+        return BlobStore, (self.token,)
+
+    def attach(self, path: str, base: int, source: str | None, rel: str, sha: str) -> None:
+        self.path, self.base, self.source, self.rel, self.sha = path, base, source, rel, sha
+
+    def load(self, ref: int):
+        offset, length = ref >> 32, ref & 0xFFFFFFFF
+        if self.recovered is None:
+            data = _read_blob(self, offset, length)
+            if data is not None:
+                return pickle.loads(data)
+            self.recovered = self._rebuild()
+        return pickle.loads(self.recovered[offset:offset + length])
+
+    def _rebuild(self) -> bytes:
+        """The blob region made again from the source file: the entry was removed or
+        replaced during the scan (a cache cleared by hand, another version's scan)."""
+        from .extract import InputError, extract_file  # the parser, only in this rare case
+
+        problem = f"{self.rel}: its cache entry changed during the scan"
+        try:
+            data = Path(self.source).read_bytes() if self.source else None
+        except OSError:
+            data = None
+        if data is None or hashlib.sha1(data).hexdigest() != self.sha:
+            raise CacheChangedError(f"{problem}, and the file changed too; scan again")
+        try:
+            facts = extract_file(self.rel, data)
+        except InputError as err:
+            raise CacheChangedError(f"{problem}: {err}") from None
+        entry, header = make_entry(facts)
+        region = entry[8 + len(header):]
+        if region[:TOKEN_SIZE] != self.token:
+            raise CacheChangedError(f"{problem}, and extracting the file again gave other facts; scan again")
+        return region[TOKEN_SIZE:]
+
+
+# (entry path, token) -> descriptor open on it, least recently used first: the bodies
+# a scan reads cluster by file, and an open descriptor keeps reading the entry its
+# token was checked against even if the path is replaced meanwhile.
+_open_entries: "OrderedDict[tuple[str, bytes], int]" = OrderedDict()
+_OPEN_LIMIT = 64
+
+
+def _read_blob(store: BlobStore, offset: int, length: int) -> bytes | None:
+    """`length` bytes at `offset` of the store's region, or None if its entry is gone
+    or is no longer the one the facts came from (its token differs)."""
+    key = (store.path, store.token)
+    fd = _open_entries.get(key)
+    try:
+        if fd is None:
+            fd = os.open(store.path, os.O_RDONLY)
+            if os.pread(fd, TOKEN_SIZE, store.base - TOKEN_SIZE) != store.token:
+                os.close(fd)
+                return None
+            _open_entries[key] = fd
+            if len(_open_entries) > _OPEN_LIMIT:
+                os.close(_open_entries.popitem(last=False)[1])
+        else:
+            _open_entries.move_to_end(key)
+        data = os.pread(fd, length, store.base + offset)
+    except OSError:
+        return None
+    return data if len(data) == length else None

@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 
 from . import __version__
-from .cache import default_cache_dir
+from .cache import CacheChangedError, default_cache_dir
 from .config import ConfigError, load_config
 from .discover import DiscoverError
 from .kernel.gfp import BUILTIN_VERSIONS
@@ -95,6 +95,14 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    try:
+        return _run_command(parser, args)
+    except CacheChangedError as err:  # read on demand, so it can surface in any stage
+        print(f"allocscan: {err}", file=sys.stderr)
+        return EXIT_ERROR
+
+
+def _run_command(parser, args) -> int:
     if args.command == "scan":
         return cmd_scan(args)
     if args.command == "rules":

@@ -145,13 +145,16 @@ class FunctionFacts:
     # Calls through a pointer (`x->field(...)`): (byte, end column, field, receiver's
     # struct type, argument count) of each, for linking without unpacking the body.
     indirect: tuple[tuple[int, int, str, str, int], ...] = ()
+    # Where `packed` and `packed_calls` lie when they are int references into a cache
+    # entry rather than bytes (see cache.BlobStore): the file's store, shared.
+    store: object = None
 
     def body(self) -> FunctionBody:
         body = self.packed
         if body is None:
             body = self.packed = FunctionBody()
-        elif type(body) is bytes:
-            body = self.packed = pickle.loads(body)
+        elif type(body) is not FunctionBody:
+            body = self.packed = _unpacked(body, self.store)
         return body
 
     @property
@@ -159,8 +162,8 @@ class FunctionFacts:
         calls = self.packed_calls
         if calls is None:
             calls = self.packed_calls = []
-        elif type(calls) is bytes:
-            calls = self.packed_calls = pickle.loads(calls)
+        elif type(calls) is not list:
+            calls = self.packed_calls = _unpacked(calls, self.store)
         return calls
 
     @property
@@ -287,14 +290,15 @@ class FileFacts:
     nla_limits: dict[str, str] = field(default_factory=dict)  # netlink attribute -> policy upper bound (text)
     error_nodes: int = 0  # ERROR/MISSING nodes left after masking
     warnings: list[str] = field(default_factory=list)
+    store: object = None  # where the packed parts lie when they are on disk (see FunctionFacts.store)
 
     @property
     def defines(self) -> dict[str, str]:
         table = self.packed_defines
         if table is None:
             table = self.packed_defines = {}
-        elif type(table) is bytes:
-            table = self.packed_defines = pickle.loads(table)
+        elif type(table) is not dict:
+            table = self.packed_defines = _unpacked(table, self.store)
         return table
 
     def pack(self) -> None:
@@ -311,6 +315,14 @@ class FileFacts:
                 m.name, m.type_text = same(m.name), same(m.type_text)
         if self.defines:
             self.packed_defines = pickle.dumps(self.defines, protocol=pickle.HIGHEST_PROTOCOL)
+
+
+def _unpacked(packed, store):
+    """A part kept pickled: in memory (bytes), or on disk (an int reference into `store`,
+    for facts loaded from the cache, whose entries keep these parts apart)."""
+    if type(packed) is bytes:
+        return pickle.loads(packed)
+    return store.load(packed)
 
 
 def _positional_pickle(cls):

@@ -43,27 +43,30 @@ class ExtractResult:
     stats: ExtractStats = field(default_factory=ExtractStats)
 
 
-def _work(item: tuple[str, str, str, str | None]) -> tuple[str, bytes | None, str | None]:
+def _work(item: tuple[str, str, str, str | None]) -> tuple[str, bytes | None, str | None, bool]:
     """Worker: extract one file, store it in the cache, and return it pickled.
 
-    The facts are pickled once, for both the cache file and the pipe back to
-    the main process, rather than once for each. A file rejected for what it
-    holds (binary, not UTF-8, unparsable) is cached as rejected too: a warm
-    re-scan warns again without parsing it again."""
+    With a cache, only the header of the entry goes back to the main process
+    (its bodies stay in the entry, read when needed); without one, the whole
+    facts. A file rejected for what it holds (binary, not UTF-8, unparsable)
+    is cached as rejected too: a warm re-scan warns again without parsing it
+    again. The last item says whether the facts are in the cache."""
     abs_path, rel, sha, cache_dir = item
     try:
         data = Path(abs_path).read_bytes()
         facts = extract_file(rel, data)
     except InputError as err:
         FactsCache.at(cache_dir).put(sha, rel, (SKIPPED, str(err)))
-        return rel, None, str(err)
+        return rel, None, str(err), False
     except OSError as err:
-        return rel, None, f"{rel}: cannot read ({err.strerror})"
+        return rel, None, f"{rel}: cannot read ({err.strerror})", False
     except RecursionError:
-        return rel, None, f"{rel}: nesting too deep to parse; file skipped"
-    blob = pickle.dumps(facts, protocol=pickle.HIGHEST_PROTOCOL)
-    FactsCache.at(cache_dir).put_pickled(facts.sha, rel, blob)
-    return rel, blob, None
+        return rel, None, f"{rel}: nesting too deep to parse; file skipped", False
+    if cache_dir is not None:
+        header = FactsCache.at(cache_dir).put(facts.sha, rel, facts)
+        if header is not None:
+            return rel, header, None, True
+    return rel, pickle.dumps(facts, protocol=pickle.HIGHEST_PROTOCOL), None, False
 
 
 def extract_all(files: list[Path], rel_of, cache: FactsCache, jobs: int, progress=None) -> ExtractResult:
@@ -74,7 +77,7 @@ def extract_all(files: list[Path], rel_of, cache: FactsCache, jobs: int, progres
     by_rel: dict[str, FileFacts] = {}
     keyed = _content_keys(files, rel_of, cache, result)
     for path, rel, sha in keyed:
-        facts = cache.get(sha, rel)
+        facts = cache.get(sha, rel, path)
         if isinstance(facts, tuple) and facts[:1] == (SKIPPED,):
             result.warnings.append(facts[1])
             stats.skipped += 1
@@ -88,7 +91,9 @@ def extract_all(files: list[Path], rel_of, cache: FactsCache, jobs: int, progres
         else:
             todo.append((path, rel, sha, cache_dir))
 
-    def take(rel: str, blob: bytes | None, warning: str | None) -> None:
+    sources = {rel: path for path, rel, _, _ in todo}
+
+    def take(rel: str, blob: bytes | None, warning: str | None, cached: bool) -> None:
         if progress:
             progress(1)
         if blob is None:
@@ -96,7 +101,9 @@ def extract_all(files: list[Path], rel_of, cache: FactsCache, jobs: int, progres
             stats.skipped += 1
             return
         stats.parsed += 1
-        by_rel[rel] = pickle.loads(blob)
+        facts = by_rel[rel] = pickle.loads(blob)
+        if cached and facts.store is not None:  # the header of the entry the worker wrote
+            cache.attach(facts, facts.sha, rel, sources[rel], len(blob))
 
     if jobs <= 1 or len(todo) < 8:
         for item in todo:

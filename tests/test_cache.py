@@ -1,0 +1,86 @@
+"""The facts cache: entries keep bodies apart and are read on demand; a scan from the
+cache equals one without it, and an entry that changes under a scan is rebuilt."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from allocscan.cache import CacheChangedError, FactsCache
+from allocscan.discover import discover
+from allocscan.extract import extract_file
+from allocscan.pipeline import extract_all
+from allocscan.report.jsonout import render_json
+from allocscan.scan import ScanOptions, run_scan
+
+from .conftest import CORPORA
+
+
+def _findings(tree: Path, **options) -> list[dict]:
+    result = run_scan([str(tree)], ScanOptions(**options))
+    return json.loads(render_json(result.findings, "6.1", str(tree), [], {}))["findings"]
+
+
+def _load(tree: Path, cache_dir: Path):
+    disc = discover([str(tree)])
+    return extract_all(disc.files, disc.rel, FactsCache(cache_dir), 1).facts
+
+
+def test_scans_from_the_cache_equal_a_scan_without_it(tmp_path):
+    expected = _findings(CORPORA, jobs=1)
+    assert expected
+    cold = _findings(CORPORA, jobs=1, cache_dir=tmp_path / "c")
+    warm = _findings(CORPORA, jobs=1, cache_dir=tmp_path / "c")
+    assert cold == expected
+    assert warm == expected
+
+
+def test_entries_written_by_worker_processes_are_read_back(tmp_path):
+    # Eight files or more go to the process pool; the workers send back only the
+    # entries' headers, and the bodies are read from the entries they wrote.
+    tree = tmp_path / "tree"
+    tree.mkdir()
+    source = (CORPORA / "net_irq" / "demo_net.c").read_text()
+    for i in range(10):
+        (tree / f"demo_net{i}.c").write_text(source.replace("demo_", f"demo{i}_"))
+    expected = _findings(tree, jobs=1)
+    assert len(expected) >= 10
+    assert _findings(tree, jobs=2, cache_dir=tmp_path / "c") == expected
+    assert _findings(tree, jobs=2, cache_dir=tmp_path / "c") == expected
+
+
+def test_bodies_stay_in_the_entry_until_used(tmp_path):
+    _load(CORPORA / "net_irq", tmp_path / "c")
+    (facts,) = _load(CORPORA / "net_irq", tmp_path / "c")
+    fn = next(f for f in facts.functions if f.call_count)
+    assert type(fn.packed_calls) is int  # a reference into the entry, not the bytes
+    fresh = extract_file(facts.path, (CORPORA / "net_irq" / "demo_net.c").read_bytes())
+    same = next(f for f in fresh.functions if f.name == fn.name)
+    assert fn.calls == same.calls
+    assert fn.assignments == same.assignments
+
+
+def test_an_entry_removed_during_a_scan_is_rebuilt_from_the_source(tmp_path):
+    _load(CORPORA / "usb_gadget", tmp_path / "c")
+    loaded = _load(CORPORA / "usb_gadget", tmp_path / "c")
+    shutil.rmtree(tmp_path / "c")  # a cache cleared while the scan runs
+    for facts in loaded:
+        fresh = extract_file(facts.path, (CORPORA / "usb_gadget" / Path(facts.path).name).read_bytes())
+        assert facts.defines == fresh.defines
+        for fn, same in zip(facts.functions, fresh.functions):
+            assert (fn.calls, fn.assignments, fn.guards) == (same.calls, same.assignments, same.guards)
+
+
+def test_an_entry_and_its_source_both_changed_is_a_clear_error(tmp_path):
+    tree = tmp_path / "tree"
+    shutil.copytree(CORPORA / "net_irq", tree)
+    _load(tree, tmp_path / "c")
+    (facts,) = _load(tree, tmp_path / "c")
+    shutil.rmtree(tmp_path / "c")
+    (tree / "demo_net.c").write_text("int edited;\n")
+    fn = next(f for f in facts.functions if f.call_count)
+    with pytest.raises(CacheChangedError, match="demo_net.c: its cache entry changed during the scan"):
+        fn.calls
