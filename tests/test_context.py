@@ -157,3 +157,30 @@ void demo_close(struct demo_hba *hba)
 	spin_unlock_bh(&demo_lock);
 }
 """)) == [("AS002", "net/demo/pool.c", 62)]  # demo_start: an error return is not set-up
+
+
+_REFILL = """
+static DEFINE_SPINLOCK(demo_lock);
+static int demo_refill(struct demo_ring *r, gfp_t gfp)
+{
+	void *buf;
+
+	if (%s)
+		return demo_refill_slow(r);
+	spin_lock_bh(&demo_lock);
+	buf = kmalloc(r->len, gfp);
+	spin_unlock_bh(&demo_lock);
+	return buf ? 0 : -ENOMEM;
+}
+int demo_open(struct demo_ring *r) { return demo_refill(r, GFP_KERNEL); }
+void demo_poll(struct demo_ring *r) { demo_refill(r, GFP_ATOMIC); }
+"""
+
+
+def test_a_mask_that_may_block_leaves_before_the_locked_allocation():
+    """__netdev_alloc_skb()'s shape: a caller's GFP_KERNEL takes the early exit, so only
+    GFP_ATOMIC reaches the allocation under the lock; without the exit, it is reported."""
+    for test in ("gfpflags_allow_blocking(gfp)", "gfp & __GFP_DIRECT_RECLAIM", "r->len > 64 || (gfp & __GFP_RECLAIM)"):
+        assert findings(("drivers/demo/ring.c", _REFILL % test)) == [], test
+    for test in ("r->len > 4096", "gfp & __GFP_NOWARN"):
+        assert findings(("drivers/demo/ring.c", _REFILL % test)) == [("AS002", "drivers/demo/ring.c", 10)], test

@@ -461,8 +461,11 @@ class _Extractor:
                 if clamp is None:
                     continue
                 cond = clamp
-            if not any(op in cond.replace("->", ".") for op in ("<", ">", "==", "!")):
-                continue  # `if (ret) return ret;` bounds nothing
+            if not any(op in cond.replace("->", ".") for op in ("<", ">", "==", "!")) and \
+                    "RECLAIM" not in cond and "gfpflags_allow_blocking" not in cond:
+                # `if (ret) return ret;` bounds nothing; `if (gfp & __GFP_DIRECT_RECLAIM)
+                # return ...;` keeps the masks that may block from what follows
+                continue
             idx = self.enclosing(node.start_byte)
             parent = node.parent
             if idx < 0 or parent is None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 
 from ..exprs import IDENT_RE, conjuncts, disjuncts, ir_from_text, render
+from ..facts import HAS_BLOCKING_TEST
 from ..kernel.gfp import GfpTable
 from ..link import Program
 from .values import Scope
@@ -194,9 +195,13 @@ def _exits_when_blocking(fn, name: str, byte: int) -> bool:
     """Does `fn` leave, before `byte`, whenever the mask `name` allows blocking (a guard
     with a disjunct `name & __GFP_DIRECT_RECLAIM` or `gfpflags_allow_blocking(name)`),
     with no later assignment that could give the bit back?"""
+    if not fn.flags & HAS_BLOCKING_TEST:
+        return False  # no exit names a blocking bit: do not unpack the body for its guards
     for g in fn.guards:
         if not (g.end_byte <= byte and g.block_start <= byte < g.block_end):
             continue
+        if name not in g.cond_text:
+            continue  # it does not read the mask (and need not be parsed)
         if not any(_tests_blocking(d, name) for d in disjuncts(g.cond)):
             continue
         if any(a.kind == "local" and a.target == name and g.end_byte <= a.byte < byte and
