@@ -84,3 +84,18 @@ def test_an_entry_and_its_source_both_changed_is_a_clear_error(tmp_path):
     fn = next(f for f in facts.functions if f.call_count)
     with pytest.raises(CacheChangedError, match="demo_net.c: its cache entry changed during the scan"):
         fn.calls
+
+
+def test_a_cache_that_cannot_be_written_only_costs_speed(tmp_path):
+    # The workers then send the facts whole; nothing points into entries never written.
+    tree = tmp_path / "tree"
+    tree.mkdir()
+    source = (CORPORA / "chardev_params" / "demo_chr.c").read_text()
+    for i in range(9):
+        (tree / f"demo_chr{i}.c").write_text(source)
+    blocked = tmp_path / "not-a-directory"
+    blocked.write_text("")
+    expected = _findings(tree, jobs=1)
+    assert expected
+    assert _findings(tree, jobs=2, cache_dir=blocked) == expected
+    assert _findings(tree, jobs=1, cache_dir=blocked) == expected

@@ -160,8 +160,13 @@ _FIRST_READ = 1 << 16  # most headers fit: one read per entry
 
 
 def make_entry(facts) -> tuple[bytes, bytes]:
-    """(entry bytes, header pickle) for `facts`, whose packed parts become references
-    into the entry's blob region (they are read back through `facts.store`)."""
+    """(entry bytes, header pickle) for `facts`. In the header, the packed parts are
+    references into the entry's blob region, read back through the file's store;
+    `facts` itself is left as it was (if the entry cannot be written, it goes on whole)."""
+    functions = getattr(facts, "functions", None)
+    if functions is None:  # a rejected file's (SKIPPED, warning)
+        header = pickle.dumps(facts, protocol=pickle.HIGHEST_PROTOCOL)
+        return b"".join((MAGIC, len(header).to_bytes(4, "little"), header, bytes(TOKEN_SIZE))), header
     blobs: list[bytes] = []
     size = 0
 
@@ -174,20 +179,22 @@ def make_entry(facts) -> tuple[bytes, bytes]:
         size += len(packed)
         return ref
 
-    functions = getattr(facts, "functions", None)
-    if functions is not None:
-        for fn in functions:
-            fn.packed = move(fn.packed)
-            fn.packed_calls = move(fn.packed_calls)
-        facts.packed_defines = move(facts.packed_defines)
+    kept = [(fn.packed, fn.packed_calls) for fn in functions], facts.packed_defines
+    for fn in functions:
+        fn.packed, fn.packed_calls = move(fn.packed), move(fn.packed_calls)
+    facts.packed_defines = move(facts.packed_defines)
     region = b"".join(blobs)
     token = hashlib.sha1(region).digest()[:TOKEN_SIZE]
-    if blobs:
-        store = BlobStore(token)
-        facts.store = store
-        for fn in functions:
-            fn.store = store
-    header = pickle.dumps(facts, protocol=pickle.HIGHEST_PROTOCOL)
+    store = BlobStore(token) if blobs else None
+    facts.store = store
+    for fn in functions:
+        fn.store = store
+    try:
+        header = pickle.dumps(facts, protocol=pickle.HIGHEST_PROTOCOL)
+    finally:
+        for fn, (packed, packed_calls) in zip(functions, kept[0]):
+            fn.packed, fn.packed_calls, fn.store = packed, packed_calls, None
+        facts.packed_defines, facts.store = kept[1], None
     entry = b"".join((MAGIC, len(header).to_bytes(4, "little"), header, token, region))
     return entry, header
 
