@@ -103,9 +103,6 @@ class FactsCache:
         key = hashlib.sha1(f"{sha}\0{rel}".encode()).hexdigest()
         return f"{self.directory}{os.sep}{key[:2]}{os.sep}{key}.pkl"
 
-    def entry_path(self, sha: str, rel: str) -> str:
-        return self._path(sha, rel)
-
     def get(self, sha: str, rel: str, source: str | None = None):
         """The facts cached for this content at this path, or None. Their pickled
         bodies and defines stay in the entry until first used; `source`, the file
@@ -126,8 +123,8 @@ class FactsCache:
         facts.store.attach(self._path(sha, rel), 8 + header_length + TOKEN_SIZE, source, rel, sha)
 
     def put(self, sha: str, rel: str, facts) -> bytes | None:
-        """Store facts (their packed parts are moved into the entry's blob region); the
-        header part to hand on, pickled, or None if the entry could not be written."""
+        """Store facts (see make_entry); the entry's header, to hand on to the main
+        process, or None if the entry could not be written."""
         entry, header = make_entry(facts)
         return header if self.put_entry(sha, rel, entry) else None
 
