@@ -86,19 +86,25 @@ class BranchOracle:
             return ()
         wanted = [(i, p) for i, (p, _) in enumerate(self.program.functions[callee].fn.params) if p in info.params]
         texts = split_args(site.args_text) if site.args is None else None
-        path = self.program.functions[caller].path
-        env = {**self._known_at(caller, site, path), **dict(caller_sig)}
-        if site.lock_conds and (site.locks[1] and not site.locks[0]):
-            # the region that makes this call atomic is open only when these hold
-            params = {p for p, _ in self.program.functions[caller].fn.params}
-            for cond in site.lock_conds:
-                env.update(self._equalities(conjuncts(ir_from_text(cond)), "==", params, path))
-        out = []
+        args = []
         for i, pname in wanted:
             if site.args is not None:
-                arg = site.args[i] if i < len(site.args) else None
+                args.append((pname, site.args[i] if i < len(site.args) else None))
             else:
-                arg = ir_from_text(texts[i]) if i < len(texts) else None
+                args.append((pname, ir_from_text(texts[i]) if i < len(texts) else None))
+        path = self.program.functions[caller].path
+        params = {p for p, _ in self.program.functions[caller].fn.params}
+        env: dict = {}
+        # What the caller knows of its own parameters matters only to an argument that reads
+        # one, or that calls a macro (whose body may read the caller's names).
+        if any(arg is not None and _reads_names(arg, params) for _, arg in args):
+            env = {**self._known_at(caller, site, path), **dict(caller_sig)}
+            if site.lock_conds and (site.locks[1] and not site.locks[0]):
+                # the region that makes this call atomic is open only when these hold
+                for cond in site.lock_conds:
+                    env.update(self._equalities(conjuncts(ir_from_text(cond)), "==", params, path))
+        out = []
+        for pname, arg in args:
             value = self.value(arg, env, path) if arg is not None else None
             if value is not None:
                 out.append((pname, value))
@@ -252,3 +258,20 @@ class BranchOracle:
                 return value if isinstance(value, int) else None
         return None
 
+
+def _reads_names(ir: tuple, names: set[str]) -> bool:
+    """Does the expression read one of `names`, or call an ALL_CAPS macro?"""
+    stack = [ir]
+    while stack:
+        node = stack.pop()
+        kind = node[0]
+        if kind == "id":
+            if node[1] in names:
+                return True
+        elif kind == "call":
+            if node[1][:1].isupper():
+                return True
+            stack.extend(node[2])
+        else:
+            stack.extend(x for x in node[1:] if isinstance(x, tuple))
+    return False
