@@ -120,7 +120,7 @@ class FactsCache:
 
     def attach(self, facts, sha: str, rel: str, source: str, header_length: int) -> None:
         """Point facts unpickled from an entry's header (`header_length` bytes) at the entry."""
-        facts.store.attach(self._path(sha, rel), 8 + header_length + TOKEN_SIZE, source, rel, sha)
+        facts.store.attach(self._path(sha, rel), _region_start(header_length), source, rel, sha)
 
     def put(self, sha: str, rel: str, facts) -> bytes | None:
         """Store facts (see make_entry); the entry's header, to hand on to the main
@@ -153,7 +153,17 @@ class FactsCache:
 
 MAGIC = b"ASF\x01"
 TOKEN_SIZE = 8
+_PREFIX = len(MAGIC) + 4  # magic and header length
 _FIRST_READ = 1 << 16  # most headers fit: one read per entry
+
+
+def _region_start(header_length: int) -> int:
+    """Offset in the entry of the first pickled part (after the header and the token)."""
+    return _PREFIX + header_length + TOKEN_SIZE
+
+
+def _entry(header: bytes, token: bytes, region: bytes) -> bytes:
+    return b"".join((MAGIC, len(header).to_bytes(4, "little"), header, token, region))
 
 
 def make_entry(facts) -> tuple[bytes, bytes]:
@@ -163,7 +173,7 @@ def make_entry(facts) -> tuple[bytes, bytes]:
     functions = getattr(facts, "functions", None)
     if functions is None:  # a rejected file's (SKIPPED, warning)
         header = pickle.dumps(facts, protocol=pickle.HIGHEST_PROTOCOL)
-        return b"".join((MAGIC, len(header).to_bytes(4, "little"), header, bytes(TOKEN_SIZE))), header
+        return _entry(header, bytes(TOKEN_SIZE), b""), header
     blobs: list[bytes] = []
     size = 0
 
@@ -192,8 +202,7 @@ def make_entry(facts) -> tuple[bytes, bytes]:
         for fn, (packed, packed_calls) in zip(functions, kept[0]):
             fn.packed, fn.packed_calls, fn.store = packed, packed_calls, None
         facts.packed_defines, facts.store = kept[1], None
-    entry = b"".join((MAGIC, len(header).to_bytes(4, "little"), header, token, region))
-    return entry, header
+    return _entry(header, token, region), header
 
 
 def read_entry(path: str, source: str | None = None):
@@ -201,14 +210,13 @@ def read_entry(path: str, source: str | None = None):
     fd = os.open(path, os.O_RDONLY)
     try:
         data = os.read(fd, _FIRST_READ)
-        if data[:4] != MAGIC:
+        if not data.startswith(MAGIC):
             raise ValueError("not a cache entry")
-        length = int.from_bytes(data[4:8], "little")
-        if 8 + length > len(data):
-            data = data[8:] + os.pread(fd, 8 + length - len(data), len(data))
-            header = data
+        length = int.from_bytes(data[len(MAGIC):_PREFIX], "little")
+        if _PREFIX + length > len(data):
+            header = data[_PREFIX:] + os.pread(fd, _PREFIX + length - len(data), len(data))
         else:
-            header = memoryview(data)[8:8 + length]
+            header = memoryview(data)[_PREFIX:_PREFIX + length]
         if len(header) != length:
             raise EOFError("short cache entry")
     finally:
@@ -216,7 +224,7 @@ def read_entry(path: str, source: str | None = None):
     facts = pickle.loads(header)
     store = getattr(facts, "store", None)
     if store is not None:
-        store.attach(path, 8 + length + TOKEN_SIZE, source, facts.path, facts.sha)
+        store.attach(path, _region_start(length), source, facts.path, facts.sha)
     return facts
 
 
@@ -271,10 +279,10 @@ class BlobStore:
         except InputError as err:
             raise CacheChangedError(f"{problem}: {err}") from None
         entry, header = make_entry(facts)
-        region = entry[8 + len(header):]
-        if region[:TOKEN_SIZE] != self.token:
+        start = _region_start(len(header))
+        if entry[start - TOKEN_SIZE:start] != self.token:
             raise CacheChangedError(f"{problem}, and extracting the file again gave other facts; scan again")
-        return region[TOKEN_SIZE:]
+        return entry[start:]
 
 
 # (entry path, token) -> descriptor open on it, least recently used first: the bodies

@@ -19,7 +19,7 @@ from . import treesitter as ts
 from .exprs import IDENT_RE, ir_from_node, parse_int_literal, split_args, squash, squash_type
 from .facts import (
     CALLS_ALLOCATOR, CALLS_REGISTRAR, HAS_GFP_PARAM, Assignment, Binding, CallSite, FileFacts, FunctionFacts,
-    Guard, ModuleParam, StructDef, StructMember, Suppression,
+    Guard, ModuleParam, StructDef, StructMember, Suppression, names_blocking_test,
 )
 from .kernel.tables import allocators, contexts, inert_calls
 from .lockflow import Summary, analyze_function
@@ -462,7 +462,7 @@ class _Extractor:
                     continue
                 cond = clamp
             if not any(op in cond.replace("->", ".") for op in ("<", ">", "==", "!")) and \
-                    "RECLAIM" not in cond and "gfpflags_allow_blocking" not in cond:
+                    not names_blocking_test(cond):
                 # `if (ret) return ret;` bounds nothing; `if (gfp & __GFP_DIRECT_RECLAIM)
                 # return ...;` keeps the masks that may block from what follows
                 continue

@@ -116,9 +116,15 @@ HAS_GFP_ARGUMENT = 4  # a call with a gfp mask written in its arguments
 CALLS_ALLOCATOR = 8  # a direct call of an allocator
 CALLS_REGISTRAR = 16  # a direct call that registers a callback (request_irq, timer_setup, ...)
 HAS_GFP_PARAM = 32  # a gfp_t parameter
-# an early exit whose condition could test whether a gfp mask may block (names
-# __GFP_*RECLAIM or gfpflags_allow_blocking): see gfp._exits_when_blocking
+# an early exit whose condition may test whether a gfp mask can block (see
+# names_blocking_test and gfp._exits_when_blocking)
 HAS_BLOCKING_TEST = 64
+
+
+def names_blocking_test(cond_text: str) -> bool:
+    """Could this condition test whether a gfp mask may block? It names a reclaim bit
+    (__GFP_DIRECT_RECLAIM, __GFP_RECLAIM) or gfpflags_allow_blocking()."""
+    return "RECLAIM" in cond_text or "gfpflags_allow_blocking" in cond_text
 
 
 @dataclass(slots=True)
@@ -203,7 +209,7 @@ class FunctionFacts:
                 flags |= HAS_INDIRECT_CALL
             if c.args is not None and "GFP" in c.args_text:
                 flags |= HAS_GFP_ARGUMENT
-        if any("RECLAIM" in g.cond_text or "gfpflags_allow_blocking" in g.cond_text for g in body.guards):
+        if any(names_blocking_test(g.cond_text) for g in body.guards):
             flags |= HAS_BLOCKING_TEST
         self.flags = flags
         from .exprs import split_args

@@ -96,8 +96,8 @@ class BranchOracle:
         params = {p for p, _ in self.program.functions[caller].fn.params}
         env: dict = {}
         # What the caller knows of its own parameters matters only to an argument that reads
-        # one, or that calls a macro (whose body may read the caller's names).
-        if any(arg is not None and _reads_names(arg, params) for _, arg in args):
+        # one, or that names a macro (whose body may read the caller's names).
+        if any(arg is not None and _may_read(identifiers(arg), params) for _, arg in args):
             env = {**self._known_at(caller, site, path), **dict(caller_sig)}
             if site.lock_conds and (site.locks[1] and not site.locks[0]):
                 # the region that makes this call atomic is open only when these hold
@@ -259,19 +259,6 @@ class BranchOracle:
         return None
 
 
-def _reads_names(ir: tuple, names: set[str]) -> bool:
-    """Does the expression read one of `names`, or call an ALL_CAPS macro?"""
-    stack = [ir]
-    while stack:
-        node = stack.pop()
-        kind = node[0]
-        if kind == "id":
-            if node[1] in names:
-                return True
-        elif kind == "call":
-            if node[1][:1].isupper():
-                return True
-            stack.extend(node[2])
-        else:
-            stack.extend(x for x in node[1:] if isinstance(x, tuple))
-    return False
+def _may_read(names: set[str], params: set[str]) -> bool:
+    """Do an expression's identifiers read one of `params`, or name an ALL_CAPS macro?"""
+    return not names.isdisjoint(params) or any(n[:1].isupper() for n in names)

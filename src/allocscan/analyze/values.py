@@ -1004,4 +1004,3 @@ def _writable(perm: str) -> bool:
     if value is not None:
         return bool(value & 0o222)
     return any(w in perm for w in ("S_IWUSR", "S_IWGRP", "S_IWOTH", "0644", "0600", "0664", "0666", "S_IRWXU"))
-
