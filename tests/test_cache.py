@@ -12,9 +12,9 @@ import pytest
 from allocscan.cache import CacheChangedError, FactsCache
 from allocscan.discover import discover
 from allocscan.extract import extract_file
-from allocscan.pipeline import extract_all
+from allocscan.extract.driver import extract_all
 from allocscan.report.jsonout import render_json
-from allocscan.scan import ScanOptions, run_scan
+from allocscan.pipeline import ScanOptions, run_scan
 
 from .conftest import CORPORA
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from allocscan.scan import ScanOptions, run_scan
+from allocscan.pipeline import ScanOptions, run_scan
 
 from .conftest import CORPORA
 

@@ -20,9 +20,10 @@ from functools import lru_cache
 from pathlib import Path
 
 from . import __version__
-from .treesitter import QUERY_FILES, queries_dir
+from .extract.treesitter import QUERY_FILES, queries_dir
 
-_EXTRACTION_MODULES = ("extract.py", "exprs.py", "lockflow.py", "masking.py", "facts.py", "treesitter.py")
+# What the facts depend on besides the source: the extract package, and the modules it builds facts with.
+_EXTRACTION_MODULES = ("exprs.py", "facts.py")
 
 
 def default_cache_dir() -> Path:
@@ -36,6 +37,9 @@ def analyzer_key() -> str:
     here = Path(__file__).parent
     for name in _EXTRACTION_MODULES:
         h.update((here / name).read_bytes())
+    for module in sorted((here / "extract").glob("*.py")):
+        h.update(module.name.encode())
+        h.update(module.read_bytes())
     for name in ("allocators.toml", "contexts.toml", "inert.toml"):
         h.update((here / "data" / name).read_bytes())
     for name in QUERY_FILES:

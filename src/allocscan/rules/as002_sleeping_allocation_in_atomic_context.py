@@ -58,7 +58,7 @@ from __future__ import annotations
 
 from ..analyze import Analysis
 from ..analyze.context import context_kinds, in_one_time_setup
-from ..analyze.gfp import context_decides, region_skipped_for
+from ..analyze.gfpflow import context_decides, region_skipped_for
 from ..exprs import ir_from_text
 from .base import Finding, base_properties, context_witness
 

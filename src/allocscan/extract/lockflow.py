@@ -23,8 +23,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from .exprs import squash
-from .kernel.tables import contexts
+from ..exprs import squash
+from ..kernel.tables import contexts
 
 _WAIT_CMD_RE = re.compile(r"wait_event\w*_cmd$")
 Token = tuple[str, str]  # (class, lock expression squashed; "" for per-CPU state)
