@@ -11,7 +11,7 @@ lists callback registrations and atomic function-pointer fields.
 from __future__ import annotations
 
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
 
@@ -78,6 +78,9 @@ class ContextTables:
     fields: tuple[FieldContext, ...]
     quiet_functions: frozenset[str]
     noreturn: frozenset[str] = frozenset()
+    # primitive (acquire/trylock call, guard class, lock annotation) -> what its region
+    # disables: "preempt", "irq", "bh", "rcu"
+    effects: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
     @property
     def lock_calls(self) -> frozenset[str]:
@@ -128,6 +131,7 @@ def contexts() -> ContextTables:
         fields=tuple(FieldContext(f["field"], f["struct"], f["context"]) for f in raw["fields"]),
         quiet_functions=frozenset(raw.get("quiet_regions", {}).get("functions", ())),
         noreturn=frozenset(raw.get("noreturn", {}).get("functions", ())),
+        effects={k: tuple(v) for k, v in raw.get("effects", {}).items()},
     )
 
 
