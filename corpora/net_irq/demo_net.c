@@ -435,6 +435,7 @@ static void demo_load_timer(struct timer_list *t)
 static void demo_load_start(struct demo_priv *priv)
 {
 	timer_setup(&priv->load_timer, demo_load_timer, 0);
+	mod_timer(&priv->load_timer, jiffies + HZ);
 }
 
 /* One-time set-up: the statistics block is allocated on the first dump, which

@@ -116,7 +116,7 @@ HAS_INDIRECT_CALL = 2  # a call through `x->field(...)`
 HAS_GFP_ARGUMENT = 4  # a call with a gfp mask written in its arguments
 # set by extraction from the allocator and context tables (see extract.mark_table_calls)
 CALLS_ALLOCATOR = 8  # a direct call of an allocator
-CALLS_REGISTRAR = 16  # a direct call that registers a callback (request_irq, timer_setup, ...)
+CALLS_REGISTRAR = 16  # a direct call that registers, binds or arms a callback (request_irq, timer_setup, mod_timer, ...)
 HAS_GFP_PARAM = 32  # a gfp_t parameter
 # an early exit whose condition may test whether a gfp mask can block (see
 # names_blocking_test and gfp._exits_when_blocking)
@@ -263,6 +263,10 @@ class Binding:
     function: str
     line: int
     in_function: str = ""  # enclosing function of an assignment binding
+    # an assignment binding: the object whose field is set (`priv->timer` in
+    # `priv->timer.function = foo`), and where the statement starts
+    target: str = ""
+    byte: int = 0
 
 
 @dataclass(slots=True)

@@ -1,9 +1,9 @@
 """Context: where a call may run in atomic context, and why (with a witness).
 
-Sources of atomicity are callback registrations from the context table
-(`request_irq` handlers, timers, tasklets, NAPI poll, URB completions,
-`call_rcu`, `irq_work`, atomic ops fields such as `ndo_start_xmit`) and call
-sites inside a lock/atomic region (from `lockflow`). A fixed point over the
+Sources of atomicity are the entry points (`entries`: irq handlers, NAPI
+poll, RCU callbacks, atomic ops fields such as `ndo_start_xmit`, and timers,
+tasklets, irq_work, URB completions where they are armed) and call sites
+inside a lock/atomic region (from `lockflow`). A fixed point over the
 networkx call graph then marks every function reachable from them, keeping
 one shortest witness per function. Work items, kthreads and threaded irq
 handlers are process context: nothing flows into them from registration.
@@ -22,30 +22,15 @@ from __future__ import annotations
 import heapq
 from dataclasses import dataclass, field
 
-from ..facts import CALLS_REGISTRAR, HAS_INDIRECT_CALL, HAS_LOCKED_CALL, CallSite, FunctionFacts
+from ..facts import HAS_INDIRECT_CALL, HAS_LOCKED_CALL, CallSite
 from ..kernel.tables import allocators, contexts
 from ..link import ALLOCATES, Program
 from .branches import BranchOracle, Signature
-from .witness import ACQUIRE, CALL, ENTRY, Step
+from .entries import find_entries
+from .witness import ACQUIRE, CALL, Step, Witness
 
 MAX_HOPS = 3  # calls followed from a lock or entry point; longer chains do not convince a maintainer
 MAX_VARIANTS = 4  # signatures (constant arguments) kept apart per function; more merge into "unknown"
-
-
-@dataclass(frozen=True)
-class Witness:
-    grade: str  # "must" | "may"
-    reason: str  # the atomicContext text, e.g. "hardirq: foo_irq (request_irq)"
-    steps: tuple[Step, ...]  # an ENTRY or the ACQUIREs held, then CALLs
-    hops: int = 0
-    # For a lock: the contexts of the atomic entries of the function that takes it
-    # ("softirq" for isotp_rcv, registered with can_rx_register): the lock is taken there too.
-    holder_contexts: tuple[str, ...] = ()
-
-    @property
-    def entry(self) -> Step | None:
-        """The entry point the witness starts from, when it is one (not a lock)."""
-        return self.steps[0] if self.steps and self.steps[0].kind == ENTRY else None
 
 
 def context_kinds(w: Witness) -> set[str]:
@@ -87,9 +72,9 @@ class ContextAnalysis:
             steps = tuple(Step(ACQUIRE, f"{ref.fn.name}: {desc} - atomic from here", ref.path, line, col,
                                function=ref.fn.name, callee=primitive, effects=effects.get(primitive, ("preempt",)))
                           for desc, line, col, primitive in site.lock_sites if desc in held)
-            holder = tuple(e.steps[0].context for e in self.entries.get(fn_node, ()))
+            holder = tuple(e.entry.context for e in self.entries.get(fn_node, ()))
             return Witness(grade, f"{held[0]} held in {ref.fn.name}()" + ("" if must else " on some paths"), steps,
-                           holder_contexts=holder)
+                           holder_contexts=holder, origin=fn_node)
         return self.caller_context(fn_node, site)
 
     def caller_context(self, fn_node: str, site: CallSite) -> Witness | None:
@@ -127,8 +112,8 @@ def analyze_contexts(program: Program) -> ContextAnalysis:
     result = ContextAnalysis(program)
     oracle = result.oracle = BranchOracle(program)
     tables = contexts()
-    _registrations(program, result, tables)
-    _field_bindings(program, result, tables)
+    found = find_entries(program, tables)
+    result.entries, result.process_entries = found.atomic, found.process
     distance = allocation_distance(program)
 
     # Seeds: entry points, and the callees of call sites inside a lock region.
@@ -257,78 +242,6 @@ def _push_callees(program: Program, oracle: BranchOracle, node: str, sig: Signat
         grade = "may" if uncertain else w.grade
         step = Step(CALL, f"{ref.fn.name}() calls {callee}()", ref.path, site.line, site.col,
                     function=ref.fn.name, callee=callee)
-        push(target, Witness(grade, w.reason, w.steps + (step,), hops, w.holder_contexts),
+        push(target, Witness(grade, w.reason, w.steps + (step,), hops, w.holder_contexts, w.calls + ((node, site),),
+                             w.origin),
              oracle.signature(node, sig, site, target))
-
-
-def _function_arg(program: Program, path: str, ir) -> str | None:
-    if ir is None:
-        return None
-    if ir[0] == "addr":
-        ir = ir[1]
-    if ir[0] != "id":
-        return None
-    name = ir[1]
-    candidates = program.by_name.get(name, ())
-    local = [n for n in candidates if n.startswith(f"{path}::")]
-    if local:
-        return local[0]
-    glob = [n for n in candidates if "::" not in n]
-    return glob[0] if len(glob) == 1 else None
-
-
-def _registrations(program: Program, result: ContextAnalysis, tables) -> None:
-    registrars: dict[int, list[FunctionFacts]] = {}  # id(file) -> its functions that call a registrar
-    for ff, fn in program.definitions_with(CALLS_REGISTRAR):
-        registrars.setdefault(id(ff), []).append(fn)
-    for ff in program.files:
-        sites = [(None, s) for s in ff.top_calls] + [
-            (fn, s) for fn in registrars.get(id(ff), ()) for s in fn.calls]
-        for fn, site in sites:
-            regs = tables.registrations.get(site.callee)
-            if not regs:
-                continue
-            args = site.arguments()
-            for reg in regs:
-                if reg.arg >= len(args):
-                    continue
-                target = _function_arg(program, ff.path, args[reg.arg])
-                if target is None:
-                    continue
-                handler = program.functions[target].fn.name
-                if reg.context == "process":
-                    kind = "threaded irq handler" if "irq" in site.callee else (
-                        "kthread" if "kthread" in site.callee else "workqueue")
-                    result.process_entries[target] = f"{kind} ({site.callee})"
-                    continue
-                reason = f"{reg.context}: {handler} ({site.callee})"
-                step = Step(ENTRY, f"{handler}() registered with {site.callee}(): runs in {reg.context}",
-                            ff.path, site.line, site.col, function=handler, callee=site.callee, context=reg.context)
-                result.entries.setdefault(target, []).append(Witness("must", reason, (step,), 0))
-
-
-def _field_bindings(program: Program, result: ContextAnalysis, tables) -> None:
-    by_field: dict[str, list] = {}
-    for fc in tables.fields:
-        by_field.setdefault(fc.field, []).append(fc)
-    for ff in program.files:
-        for b in ff.bindings:
-            specs = by_field.get(b.field)
-            if not specs:
-                continue
-            spec = next((s for s in specs if s.struct == b.struct_type), None)
-            if spec is None and not b.struct_type and b.field.startswith("ndo_"):
-                spec = specs[0]  # ndo_* names are distinctive enough without the type
-            if spec is None:
-                continue
-            target = _function_arg(program, ff.path, ("id", b.function))
-            if target is None:
-                continue
-            handler = program.functions[target].fn.name
-            how = f".{b.field} = {b.function}" if not b.in_function else f"->{b.field} = {b.function} in {b.in_function}()"
-            reason = f"{spec.context}: {handler} ({spec.struct or 'ops'}.{b.field})"
-            step = Step(ENTRY, f"{handler}() bound as {spec.struct}.{b.field} ({how}): runs in {spec.context}",
-                        ff.path, b.line, function=handler, callee=f"{spec.struct or 'ops'}.{b.field}",
-                        context=spec.context)
-            result.entries.setdefault(target, []).append(Witness("must", reason, (step,), 0))
-

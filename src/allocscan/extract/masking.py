@@ -10,7 +10,9 @@ the original file. What is masked:
 * iterator macros followed by a statement: ``list_for_each_entry(pos, head, member) {``
   becomes ``while              (pos, head, member) {`` - a comma expression, so the
   calls in the arguments stay visible. ``scoped_guard(spinlock, &l) {`` is masked the
-  same way and recorded, so the lock analysis knows the block is atomic.
+  same way and recorded, so the lock analysis knows the block is atomic;
+* the `static` of a file-scope ``static DEFINE_TIMER(name, fn);`` (the entry
+  table's DEFINE_/DECLARE_ definers), which then parses as the call that binds `fn`.
 """
 
 from __future__ import annotations
@@ -124,6 +126,17 @@ def _blanked(segment: str) -> str:
 
 
 _STATEMENT_BEFORE = frozenset(";{}):")
+
+
+@lru_cache(maxsize=1)
+def _static_definer_re() -> re.Pattern:
+    """`static DEFINE_TIMER(name, fn);` parses as a declaration of a macro type; without
+    the storage class it is a call at file scope, which binds the callback. Only the
+    definers of the entry table (a DEFINE_PER_CPU(type, name) must stay a declaration)."""
+    from ..kernel.tables import contexts
+
+    names = sorted(n for n in contexts().callback_calls if n.startswith(("DEFINE_", "DECLARE_")))
+    return re.compile(r"^static\s+(?=(?:" + "|".join(map(re.escape, names)) + r")\s*\()", re.M)
 _WHILE_TAIL_RE = re.compile(r"\}\s*(while_each_\w+)\s*\(")
 
 
@@ -192,6 +205,10 @@ def mask_source(text: str) -> Masked:
         elif len(name) < 5:
             continue
         edits.append((start, end, "while" + " " * (len(name) - 5)))
+
+    if "static DEFINE_" in text or "static DECLARE_" in text:
+        for m in _static_definer_re().finditer(text):
+            edits.append((m.start(), m.start() + 6, " " * 6))
 
     # `do { ... } while_each_thread(g, t);` is a do-while loop once the name reads `while`.
     for m in _WHILE_TAIL_RE.finditer(text):

@@ -94,7 +94,8 @@ def _assignment(fx: FileExtraction, fn: FunctionFacts, left, right, op: str, nod
         if target is not None and target.type == "identifier" and op == "=":
             name = node_text(target)
             if name not in fn.locals and all(p != name for p, _ in fn.params):
-                fx.facts.bindings.append(Binding(struct_type, node_text(fld), name, line, fn.name))
+                fx.facts.bindings.append(Binding(struct_type, node_text(fld), name, line, fn.name,
+                                                 node_text(base) if base is not None else "", node.start_byte))
 
 # --- guards ----------------------------------------------------------------
 

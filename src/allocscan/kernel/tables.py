@@ -88,6 +88,17 @@ class Registration:
 
 
 @dataclass(frozen=True, slots=True)
+class ArmedKind:
+    """A callback that runs only once its object is armed (see entries.toml [[armed]])."""
+
+    kind: str  # "timer", "hrtimer", "tasklet", ...
+    context: str  # where the kernel runs it once armed, e.g. "softirq:timer"
+    binders: dict[str, tuple[int, int]]  # call -> (object argument, function argument)
+    fields: tuple[tuple[str, str], ...]  # (struct, field) whose assignment binds a function
+    arms: dict[str, int]  # call -> object argument
+
+
+@dataclass(frozen=True, slots=True)
 class FieldContext:
     field: str
     struct: str
@@ -108,10 +119,20 @@ class ContextTables:
     # primitive (acquire/trylock call, guard class, lock annotation) -> what its region
     # disables: "preempt", "irq", "bh", "rcu"
     effects: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    armed: tuple[ArmedKind, ...] = ()
 
     @property
     def lock_calls(self) -> frozenset[str]:
         return frozenset(self.acquire) | frozenset(self.release) | frozenset(self.trylock)
+
+    @property
+    def callback_calls(self) -> frozenset[str]:
+        """Calls that register, bind or arm a callback: extraction flags the functions
+        making them and keeps them at file scope (DEFINE_TIMER, DECLARE_TASKLET)."""
+        names = set(self.registrations)
+        for kind in self.armed:
+            names |= kind.binders.keys() | kind.arms.keys()
+        return frozenset(names)
 
 
 @lru_cache(maxsize=1)
@@ -159,6 +180,10 @@ def contexts() -> ContextTables:
         quiet_functions=frozenset(raw.get("quiet_regions", {}).get("functions", ())),
         noreturn=frozenset(raw.get("noreturn", {}).get("functions", ())),
         effects={k: tuple(v) for k, v in raw.get("effects", {}).items()},
+        armed=tuple(ArmedKind(a["kind"], a["context"], {k: (v[0], v[1]) for k, v in a.get("binders", {}).items()},
+                              tuple(tuple(f.split(".", 1)) for f in a.get("fields", ())),
+                              dict(a.get("arms", {})))
+                    for a in raw.get("armed", ())),
     )
 
 
