@@ -108,7 +108,20 @@ class FunctionBody:
     # `if`s whose condition reads a parameter: (condition, then start, then end,
     # else start, else end) in bytes; else is (0, 0) when there is none.
     branches: list[tuple[str, int, int, int, int]] = field(default_factory=list)
+    # Every `if` and `switch` case, for path validation: (condition, then start, then end,
+    # else start, else end, exit kind). An early exit (`if (c) return ...;`) has the rest
+    # of its block as its else; its kind is EXIT_ERROR when it leaves with an error
+    # (`return -EINVAL;`, `goto err;`, `return NULL;`), EXIT_OTHER for any other exit.
+    conditions: list[tuple[str, int, int, int, int, int]] = field(default_factory=list)
+    # Locals declared with a brace initializer: name -> ((field path, value text), ...),
+    # `struct fib6_config cfg = { .fc_table = t, ... }` (fields not named are zero).
+    inits: dict[str, tuple[tuple[str, str], ...]] = field(default_factory=dict)
 
+
+# FunctionBody.conditions exit kinds
+EXIT_NONE = 0  # an if/else or a switch case
+EXIT_ERROR = 1  # an early exit that leaves with an error
+EXIT_OTHER = 2  # any other early exit (success, `return;`, break/continue)
 
 # FunctionFacts.flags
 HAS_LOCKED_CALL = 1  # a call inside a lock or atomic region
@@ -197,6 +210,14 @@ class FunctionFacts:
     def branches(self) -> list[tuple[str, int, int, int, int]]:
         return self.body().branches
 
+    @property
+    def conditions(self) -> list[tuple[str, int, int, int, int, int]]:
+        return self.body().conditions
+
+    @property
+    def inits(self) -> dict[str, tuple[tuple[str, str], ...]]:
+        return self.body().inits
+
     def pack(self) -> None:
         """Summarise the body into the light fields, then pickle it (end of extraction)."""
         body = self.body()
@@ -223,7 +244,8 @@ class FunctionFacts:
                                                 if a.kind == "field" and a.struct_type))
         self.global_writes = tuple(dict.fromkeys(a.target for a in body.assignments if a.kind == "global"))
         self.packed_calls = pickle.dumps(calls, protocol=pickle.HIGHEST_PROTOCOL) if calls else None
-        empty = not (body.assignments or body.guards or body.locals or body.returns or body.branches)
+        empty = not (body.assignments or body.guards or body.locals or body.returns or body.branches
+                     or body.conditions or body.inits)
         self.packed = None if empty else pickle.dumps(body, protocol=pickle.HIGHEST_PROTOCOL)
 
     def share(self, same) -> None:
@@ -300,6 +322,8 @@ class FileFacts:
     typedefs: dict[str, str] = field(default_factory=dict)  # alias -> type text
     bindings: list[Binding] = field(default_factory=list)
     globals: dict[str, tuple] = field(default_factory=dict)  # file-scope variable -> IR of initializer
+    # file-scope variables with a brace initializer: name -> ((field path, value text), ...)
+    global_inits: dict[str, tuple[tuple[str, str], ...]] = field(default_factory=dict)
     global_types: dict[str, str] = field(default_factory=dict)  # file-scope variable -> type
     module_params: list[ModuleParam] = field(default_factory=list)
     top_calls: list[CallSite] = field(default_factory=list)  # macro invocations at file scope (DEFINE_TIMER, ...)

@@ -59,6 +59,7 @@ class Analysis:
     gfp: GfpAnalysis
     sites: list[AllocationSite] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    stats: dict = field(default_factory=dict)  # counters the rules report (paths checked, dropped)
 
 
 def analyze(program: Program, kernel: KernelInfo) -> Analysis:

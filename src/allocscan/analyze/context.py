@@ -22,6 +22,7 @@ from __future__ import annotations
 import heapq
 from dataclasses import dataclass, field
 
+from ..exprs import split_args
 from ..facts import HAS_INDIRECT_CALL, HAS_LOCKED_CALL, CallSite
 from ..kernel.tables import allocators, contexts
 from ..link import ALLOCATES, Program
@@ -245,3 +246,131 @@ def _push_callees(program: Program, oracle: BranchOracle, node: str, sig: Signat
         push(target, Witness(grade, w.reason, w.steps + (step,), hops, w.holder_contexts, w.calls + ((node, site),),
                              w.origin),
              oracle.signature(node, sig, site, target))
+
+
+MAX_CHAINS = 32  # witnesses enumerated per allocation site (shortest first)
+MAX_PREDECESSORS = 400  # callers looked at per function when walking up from an allocation
+
+
+def witness_chains(result: ContextAnalysis, node: str, site: CallSite) -> list[Witness]:
+    """Every witness for `site` in `node` that the fixed point's atomic functions allow,
+    shortest first: the function's own lock at the site; else the entry point it is,
+    and each chain of at most MAX_HOPS calls from a lock held at a caller's call site
+    or from an entry point. Each chain is a separate proof with its own origin; path
+    validation decides which of them hold."""
+    if site.locks[0] or site.locks[1]:
+        w = result.site_context(node, site)
+        return [w] if w is not None else []
+    program = result.program
+    if program.functions[node].fn.name in allocators():
+        return []  # an allocator's insides: its callers' calls are the reports
+    out = list(result.entries.get(node, ()))
+    frontier: list[tuple[str, tuple]] = [(node, ())]  # (function, calls from it to the allocation)
+    for depth in range(1, MAX_HOPS + 1):
+        nxt = []
+        for target, suffix in frontier:
+            for pred, call in _atomic_callers(result, target):
+                if pred == node or any(c[0] == pred for c in suffix):
+                    continue  # recursion
+                chain = ((pred, call),) + suffix
+                out.extend(_origins(result, pred, call, chain, node))
+                if len(out) >= MAX_CHAINS:
+                    return out
+                # one-time set-up in a function on the way: an atomic caller finds it done
+                if depth < MAX_HOPS and pred in result.variants and not (
+                        program.functions[pred].fn.once and in_one_time_setup(program, pred, call)):
+                    nxt.append((pred, chain))
+        frontier = nxt
+    return out
+
+
+def _atomic_callers(result: ContextAnalysis, target: str):
+    """(caller, call site) pairs of `target` whose caller is an entry point, atomic, or
+    makes calls under a lock."""
+    program = result.program
+    tref = program.functions[target]
+    if tref.fn.name in contexts().quiet_functions:
+        return
+    preds = [p for p in program.graph.predecessors(target)
+             if p in result.variants or p in result.entries or program.functions[p].fn.flags & HAS_LOCKED_CALL]
+    for pred in preds[:MAX_PREDECESSORS]:
+        ref = program.functions[pred]
+        for site in ref.fn.calls:
+            if site.callee and site.callee != tref.fn.name:
+                continue
+            if target in program.targets(site, ref.path):
+                yield pred, site
+
+
+def _origins(result: ContextAnalysis, pred: str, call: CallSite, chain: tuple, alloc_node: str) -> list[Witness]:
+    """The witness a chain gets from its first function: the lock held at its call, or
+    the entry point that function is."""
+    program = result.program
+    ref = program.functions[pred]
+    if call.locks[0] or call.locks[1]:
+        if ref.fn.name in contexts().quiet_functions:
+            return []
+        # a callee that drops the caller's lock itself: what follows does not run under it
+        callees = [c[0] for c in chain[1:]] + [alloc_node]
+        if any(program.functions[n].fn.lock_releases for n in callees):
+            return []
+        if _callee_retakes_lock(program, chain, alloc_node):
+            return []
+        w = result.site_context(pred, call)
+        return [_extend(program, w, chain)] if w is not None else []
+    return [_extend(program, e, chain) for e in result.entries.get(pred, ())[:1]]
+
+
+def _lock_argument(desc: str) -> str:
+    """`spin_lock(&gl->gl_lockref.lock)` -> `&gl->gl_lockref.lock` (squashed)."""
+    return "".join(desc.partition("(")[2].rpartition(")")[0].split())
+
+
+def _split_base(expr: str) -> tuple[str, str]:
+    """`&gl->gl_lockref.lock` -> ("gl", "->gl_lockref.lock")."""
+    e = expr.lstrip("&(")
+    i = 0
+    while i < len(e) and (e[i].isalnum() or e[i] == "_"):
+        i += 1
+    return e[:i], e[i:]
+
+
+def _callee_retakes_lock(program: Program, chain: tuple, alloc_node: str) -> bool:
+    """Does the first callee take the very lock its caller holds at the call (the same
+    field of the object the caller passes it)? Then the caller does not hold it there on
+    any real path (that would deadlock): gfs2's do_xmote() calls finish_xmote(gl, ...),
+    which takes gl->gl_lockref.lock itself."""
+    pred, call = chain[0]
+    callee = chain[1][0] if len(chain) > 1 else alloc_node
+    held = [_split_base(_lock_argument(desc)) for desc, _, _, _ in call.lock_sites]
+    if not held:
+        return False
+    fn = program.functions[callee].fn
+    args = [a.strip() for a in split_args(call.args_text)]
+    acquire = contexts().acquire
+    for site in fn.calls:
+        if site.callee not in acquire:
+            continue
+        base, path = _split_base("".join(site.args_text.split(",")[0].split()))
+        index = next((i for i, (p, _) in enumerate(fn.params) if p == base), None)
+        if index is None or index >= len(args) or not path:
+            continue
+        passed = "".join(args[index].split())
+        if any(passed == hb and path == hp for hb, hp in held):
+            return True
+    return False
+
+
+def _extend(program: Program, origin: Witness, chain: tuple) -> Witness:
+    """The origin's witness followed by the chain's calls."""
+    steps = list(origin.steps)
+    grade = origin.grade
+    for node, site in chain:
+        ref = program.functions[node]
+        if len(program.targets(site, ref.path)) > 1 or not site.callee:
+            grade = "may"  # an ambiguous name or a call through a pointer may go elsewhere
+        callee = site.callee or site.field
+        steps.append(Step(CALL, f"{ref.fn.name}() calls {callee}()", ref.path, site.line, site.col,
+                          function=ref.fn.name, callee=callee))
+    return Witness(grade, origin.reason, tuple(steps), len(chain), origin.holder_contexts, tuple(chain),
+                   origin.origin or chain[0][0])

@@ -66,6 +66,7 @@ class Allocator:
     header: int = 0
     pages: int | None = None
     sleeps: bool = False
+    no_alloc_if_literal: int | None = None  # this argument a string literal: no allocation
 
 
 @dataclass(frozen=True, slots=True)
