@@ -255,3 +255,48 @@ static void demo_xmote(struct demo_glock *gl, int skip)
 out:
 	demo_finish(gl);
 }
+
+/* 9. A host whose transport template the driver never sets: the core default is a
+ * blank template, whose host_size is zero, so the core never allocates host data. */
+struct demo_transport {
+	int host_size;
+	int create_wq;
+};
+
+struct demo_host {
+	spinlock_t host_lock;
+	struct demo_transport *transportt;
+	void *shost_data;
+};
+
+static struct demo_transport demo_blank_transport = { };
+
+struct demo_host *demo_host_alloc(void)
+{
+	struct demo_host *shost = kzalloc(sizeof(*shost), GFP_KERNEL);
+
+	if (!shost)
+		return NULL;
+	shost->transportt = &demo_blank_transport;
+	return shost;
+}
+
+int demo_add_host(struct demo_host *shost)
+{
+	if (shost->transportt->host_size) {
+		shost->shost_data = kzalloc(shost->transportt->host_size, GFP_KERNEL); /* ok: AS002 (blank template) */
+		if (!shost->shost_data)
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+static int demo_probe_host(struct demo_host *host)
+{
+	int ret;
+
+	spin_lock_irq(&host->host_lock);
+	ret = demo_add_host(host);
+	spin_unlock_irq(&host->host_lock);
+	return ret;
+}

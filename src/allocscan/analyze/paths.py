@@ -14,6 +14,9 @@ asks an SMT solver (z3) whether they can hold together, as DSAC does:
   the field stores made to it before the call;
 - a global struct with a brace initializer that no code writes is a template
   (`&key_type_rxrpc_s` has no `.match_preparse`, so it is NULL);
+- a field that the code in scope (the origin's driver directory and the files
+  of the path's functions) stores one value into has that value
+  (`shost->transportt = &blank_transport_template` in scsi_host_alloc());
 - what every caller of the origin function stores into an object it passes
   (bnx2x_cnic_cfc_comp sets `ctl.cmd = CNIC_CTL_COMPLETION_CMD` before its one
   call of the lock holder);
@@ -36,12 +39,14 @@ set (a field, a global, a helper's result).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import posixpath
+from dataclasses import dataclass
 
 from ..exprs import ir_from_text
 from ..facts import EXIT_ERROR, CallSite
 from ..link import Program
 from .branches import BranchOracle
+from .entries import type_of
 
 MAX_LOCAL_DEPTH = 3  # locals resolved through other locals' assignments
 MAX_CALLERS_FOR_FACTS = 8  # callers of the origin read for the values they pass
@@ -419,7 +424,47 @@ class _Translator:
             value = self._global_field(glob, fname)
             if value is not None:
                 return value
+        if ir[3]:
+            value = self._written(base_ir, fname, frame)
+            if value is not None:
+                return value
         return self.func(f"fld:{fname}", 1)(base)
+
+    def _written(self, base_ir, fname: str, frame: int):
+        """The one value the code in scope stores into this field: the writers in the
+        origin's driver directory and in the files of the path's functions (another
+        driver's stores are into its own objects). scsi_host_alloc() sets
+        `shost->transportt = &blank_transport_template` and no fas216 driver sets it."""
+        f = self.frames[frame]
+        stype = type_of(self.program, f.path, f.fn, base_ir)
+        writers = self.program.field_writers.get((stype, fname)) if stype else None
+        if not writers:
+            return None
+        dirs = {posixpath.dirname(self.frames[0].path)}
+        files = {fr.path for fr in self.frames}
+        values = set()
+        for path, wfn in writers:
+            if posixpath.dirname(path) not in dirs and path not in files:
+                continue
+            for a in wfn.assignments:
+                if a.kind == "field" and a.target == fname and a.struct_type == stype:
+                    if a.op != "=":
+                        return None
+                    values.add((path, a.value_text.strip()))
+        if len(values) != 1:
+            return None
+        path, text = values.pop()
+        value_ir = ir_from_text(text)
+        if value_ir[0] == "addr" and value_ir[1][0] == "id":
+            name = value_ir[1][1]
+            t = self.sym(f"&g:{name}")
+            self.facts.append(t != self.bv(0))
+            ff = self.program.file(path)
+            if ff is not None and name in ff.global_inits:
+                self.global_structs[t.get_id()] = (path, name)
+            return t
+        value = self.v.oracle.value(value_ir, {}, path)
+        return self.bv(value) if isinstance(value, int) else None
 
     def _dot_base(self, base_ir, frame: int, at: int | None, depth: int):
         """`x.f`: the base object is x itself; give it the pointer term `&x` has."""
