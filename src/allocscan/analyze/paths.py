@@ -14,8 +14,8 @@ asks an SMT solver (z3) whether they can hold together, as DSAC does:
   the field stores made to it before the call;
 - a global struct with a brace initializer that no code writes is a template
   (`&key_type_rxrpc_s` has no `.match_preparse`, so it is NULL);
-- a field that the code in scope (the origin's driver directory and the files
-  of the path's functions) stores one value into has that value
+- a pointer field that the code in scope (the origin's driver directory and the
+  files of the path's functions) sets to one template only points to it
   (`shost->transportt = &blank_transport_template` in scsi_host_alloc());
 - what every caller of the origin function stores into an object it passes
   (bnx2x_cnic_cfc_comp sets `ctl.cmd = CNIC_CTL_COMPLETION_CMD` before its one
@@ -431,7 +431,7 @@ class _Translator:
         return self.func(f"fld:{fname}", 1)(base)
 
     def _written(self, base_ir, fname: str, frame: int):
-        """The one value the code in scope stores into this field: the writers in the
+        """The one template the code in scope points this field to: the writers in the
         origin's driver directory and in the files of the path's functions (another
         driver's stores are into its own objects). scsi_host_alloc() sets
         `shost->transportt = &blank_transport_template` and no fas216 driver sets it."""
@@ -455,6 +455,8 @@ class _Translator:
             return None
         path, text = values.pop()
         value_ir = ir_from_text(text)
+        # only a template pointer: scalar fields are as often set by initializers and
+        # copies, which are not stores this index sees
         if value_ir[0] == "addr" and value_ir[1][0] == "id":
             name = value_ir[1][1]
             t = self.sym(f"&g:{name}")
@@ -463,8 +465,7 @@ class _Translator:
             if ff is not None and name in ff.global_inits:
                 self.global_structs[t.get_id()] = (path, name)
             return t
-        value = self.v.oracle.value(value_ir, {}, path)
-        return self.bv(value) if isinstance(value, int) else None
+        return None
 
     def _dot_base(self, base_ir, frame: int, at: int | None, depth: int):
         """`x.f`: the base object is x itself; give it the pointer term `&x` has."""
