@@ -165,3 +165,31 @@ void demo_op(struct demo *d)
     assert [(r.path, r.line) for r in f.related] == [("lib/core.c", 1)]
     assert f.witness[-1].kind == "allocation" and f.witness[-1].path == "lib/core.c"
     assert "core_register()" in f.message and "lib/core.c:1" in f.message
+
+
+def test_a_template_defined_in_another_file():
+    """key_type_rxrpc_s is defined in server_key.c and passed by security.c."""
+    types = """
+struct demo;
+struct demo_type { const char *name; int (*prep)(struct demo *d); };
+static int demo_prep(struct demo *d) { d->c = kmalloc(8, GFP_KERNEL); return 0; }
+struct demo_type demo_full = { .name = "full", .prep = demo_prep };
+struct demo_type demo_plain = { .name = "plain" };
+"""
+    user = """
+struct demo { spinlock_t lock; void *c; };
+static int demo_search(struct demo *d, struct demo_type *t)
+{
+	if (t->prep)
+		return t->prep(d);
+	return 0;
+}
+void demo_lookup(struct demo *d)
+{
+	rcu_read_lock();
+	demo_search(d, &%s);
+	rcu_read_unlock();
+}
+"""
+    assert lines(("net/demo/types.c", types), ("net/demo/user.c", user % "demo_plain")) == []
+    assert [ln for ln, _ in lines(("net/demo/types.c", types), ("net/demo/user.c", user % "demo_full"))] == [12]

@@ -90,6 +90,17 @@ class PathValidator:
         self.z3 = None
         self.checked = 0
         self.dropped = 0
+        self._global_inits: dict[str, list[str]] | None = None
+
+    def global_init_files(self) -> dict[str, list[str]]:
+        """global name -> the files that define it with a brace initializer (built once)."""
+        if self._global_inits is None:
+            index: dict[str, list[str]] = {}
+            for ff in self.program.files:
+                for name in ff.global_inits:
+                    index.setdefault(name, []).append(ff.path)
+            self._global_inits = index
+        return self._global_inits
 
     def check(self, chain: list[tuple[str, CallSite]], alloc_node: str, alloc_site: CallSite,
               alloc_condition: tuple | None = None, extra: tuple[str, ...] = ()) -> Verdict:
@@ -406,10 +417,14 @@ class _Translator:
         return t
 
     def _global_init(self, name: str, path: str):
+        """Where the brace initializer of global `name` is: in the file itself, else the
+        one file that defines it (`key_type_rxrpc_s` is defined in server_key.c and
+        passed by security.c)."""
         ff = self.program.file(path)
         if ff is not None and name in ff.global_inits:
             return path, name
-        return None
+        found = self.v.global_init_files().get(name, ())
+        return (found[0], name) if len(found) == 1 else None
 
     def field(self, ir, frame: int, at: int | None, depth: int):
         base_ir, fname = ir[1], ir[2]
@@ -491,8 +506,8 @@ class _Translator:
         for path, text in init:
             if path == fname:
                 return self.term(ir_from_text(text), frame, byte, 1)
-        if any(p == fname or p.startswith(fname + ".") for p, _ in init):
-            return None  # a nested struct: not a scalar
+        if any(p == fname or p.startswith(fname + ".") for p, _ in init) or _positional_values(init):
+            return None  # a nested struct (not a scalar), or members set by position
         if any(self._escapes(frame, name, byte)):
             return None
         return self.bv(0)  # not named in the initializer: zero
@@ -514,8 +529,8 @@ class _Translator:
             if p == fname:
                 return self.term(ir_from_text(text), 0, None, 1) if not _is_function_name(self.program, text) \
                     else self.sym(f"&fn:{text}")
-        if any(p.startswith(fname + ".") for p, _ in init):
-            return None
+        if any(p.startswith(fname + ".") for p, _ in init) or _positional_values(init):
+            return None  # a nested struct, or members set by position
         return self.bv(0)
 
     # --- what the callers of the origin pass ------------------------------
@@ -574,3 +589,9 @@ class _Translator:
 def _is_function_name(program: Program, text: str) -> bool:
     text = text.strip().lstrip("&")
     return text in program.by_name
+
+
+def _positional_values(init) -> bool:
+    """Does a brace initializer set members by position to anything but zero/NULL?"""
+    return any("#" in p.split(".")[0] and text.strip() not in ("0", "NULL", "false", "{}", "{ }")
+               for p, text in init)
