@@ -149,17 +149,13 @@ class _Translator:
         self.memo: dict = {}
         self.local_structs: dict = {}  # id of a z3 pointer term -> (frame index, local name, byte)
         self.global_structs: dict = {}  # id of a z3 pointer term -> (path, global name)
-        self.free_symbols: set[str] = set()  # names of symbols standing for bare parameter/local values
-        self.origin_params: dict[str, int] = {}  # symbol name -> index of an origin-frame parameter
         self.funcs: dict = {}
 
     # --- z3 helpers ------------------------------------------------------
     def bv(self, value: int):
         return self.z.BitVecVal(value & ((1 << 64) - 1), 64)
 
-    def sym(self, name: str, free: bool = False):
-        if free:
-            self.free_symbols.add(name)
+    def sym(self, name: str):
         return self.z.BitVec(name, 64)
 
     def fresh_sym(self, hint: str = "unk"):
@@ -361,9 +357,8 @@ class _Translator:
             if p == name:
                 if frame > 0 and i < len(f.args):
                     return self.term(f.args[i], frame - 1, self.frames[frame - 1].byte, depth + 1)
-                sym = self.sym(f"p{frame}:{name}", free=True)
+                sym = self.sym(f"p{frame}:{name}")
                 if frame == 0:
-                    self.origin_params[f"p0:{name}"] = i
                     self._caller_facts(i, sym)
                 return sym
         if name in fn.locals or name in fn.inits:
@@ -373,7 +368,7 @@ class _Translator:
             value = self._last_assignment(frame, name, use)
             if value is not None and depth < MAX_LOCAL_DEPTH * 4 and name not in value.value_text:
                 return self.term(value.value, frame, value.byte, depth + 1)
-            return self.sym(f"l{frame}:{name}@{value.byte if value is not None else 0}", free=True)
+            return self.sym(f"l{frame}:{name}@{value.byte if value is not None else 0}")
         if name[:1].isupper():
             value = self.v.oracle.value(("id", name), {}, f.path)
             if isinstance(value, int):

@@ -100,7 +100,7 @@ from ..analyze import Analysis, AllocationSite
 from ..analyze.context import context_kinds, in_one_time_setup, witness_chains
 from ..analyze.gfpflow import context_decides, region_skipped_for
 from ..analyze.paths import PROVEN, STATE, UNDECIDED, PathValidator, Verdict
-from ..analyze.witness import ALLOCATION, FLOW, Step, Witness
+from ..analyze.witness import FLOW, Step, Witness
 from ..exprs import ir_from_text
 from .base import LEVEL_RANK, Finding, base_properties, context_witness
 
