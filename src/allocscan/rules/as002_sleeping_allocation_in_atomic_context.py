@@ -99,7 +99,7 @@ import hashlib
 from ..analyze import Analysis, AllocationSite
 from ..analyze.context import context_kinds, in_one_time_setup, witness_chains
 from ..analyze.gfpflow import context_decides, region_skipped_for
-from ..analyze.paths import PROVEN, STATE, UNDECIDED, PathValidator, Verdict
+from ..analyze.paths import STATE, UNDECIDED, PathValidator, Verdict
 from ..analyze.witness import FLOW, Step, Witness
 from ..exprs import ir_from_text
 from .base import LEVEL_RANK, Finding, base_properties, context_witness
@@ -112,12 +112,21 @@ TAGS = ("correctness", "kernel", "memory-allocation", "atomic-context", "locking
 SHORT = "Sleeping allocation in atomic context"
 FIX = ("move the allocation before the lock is taken (or out of the callback into a work item), "
        "or use GFP_ATOMIC/GFP_NOWAIT and handle failure")
-_EVIDENCE_RANK = {PROVEN: 0, UNDECIDED: 1, STATE: 2}
+MAX_CHAINS_PER_LOCATION = 4  # witnesses checked per reported call (shortest first)
+
+
+def _fix_location(w: Witness, s: AllocationSite) -> tuple:
+    """Where a finding with this witness is reported: the origin's call, or the allocation."""
+    if w.calls:
+        node, call = w.calls[0]
+        return (node, call.byte)
+    return (s.node, s.site.byte)
 
 
 def check(analysis: Analysis, options) -> list[Finding]:
     validator = PathValidator(analysis.program, analysis.contexts.oracle)
     best: dict[tuple, tuple] = {}  # fix location -> (sort key, finding)
+    tried: dict[tuple, int] = {}  # fix location -> chains checked for it
     for s in analysis.sites:
         if s.context is None:
             continue
@@ -125,13 +134,16 @@ def check(analysis: Analysis, options) -> list[Finding]:
         if judged is None:
             continue
         for w in witness_chains(analysis.contexts, s.node, s.site):
+            at = _fix_location(w, s)
+            if tried.get(at, 0) >= MAX_CHAINS_PER_LOCATION or (at in best and best[at][1].level == "error"):
+                continue  # a proven witness (or enough tries) for this call already
+            tried[at] = tried.get(at, 0) + 1
             finding = _finding(analysis, validator, s, judged, w)
             if finding is None:
                 continue
-            key = (finding.path, finding.line, finding.col)
             rank = (-LEVEL_RANK[finding.level], w.hops, finding.sort_key)
-            if key not in best or rank < best[key][0]:
-                best[key] = (rank, finding)
+            if at not in best or rank < best[at][0]:
+                best[at] = (rank, finding)
     analysis.stats["paths_checked"] = validator.checked
     analysis.stats["paths_dropped"] = validator.dropped
     return [f for _, f in best.values()]
