@@ -14,8 +14,8 @@ asks an SMT solver (z3) whether they can hold together, as DSAC does:
   the field stores made to it before the call;
 - a global struct with a brace initializer that no code writes is a template
   (`&key_type_rxrpc_s` has no `.match_preparse`, so it is NULL);
-- a pointer field that the code in scope (the origin's driver directory and the
-  files of the path's functions) sets to one template only points to it
+- a pointer field that the code in scope (the files of the path's functions)
+  sets to one template only points to it
   (`shost->transportt = &blank_transport_template` in scsi_host_alloc());
 - what every caller of the origin function stores into an object it passes
   (bnx2x_cnic_cfc_comp sets `ctl.cmd = CNIC_CTL_COMPLETION_CMD` before its one
@@ -39,7 +39,6 @@ set (a field, a global, a helper's result).
 
 from __future__ import annotations
 
-import posixpath
 from dataclasses import dataclass
 
 from ..exprs import ir_from_text
@@ -442,19 +441,19 @@ class _Translator:
 
     def _written(self, base_ir, fname: str, frame: int):
         """The one template the code in scope points this field to: the writers in the
-        origin's driver directory and in the files of the path's functions (another
-        driver's stores are into its own objects). scsi_host_alloc() sets
+        files of the path's functions (another file's stores are into its own objects,
+        a transport of its own: uhid sets `hid->ll_driver` for its devices, not for a
+        USB driver's). scsi_host_alloc() sets
         `shost->transportt = &blank_transport_template` and no fas216 driver sets it."""
         f = self.frames[frame]
         stype = type_of(self.program, f.path, f.fn, base_ir)
         writers = self.program.field_writers.get((stype, fname)) if stype else None
         if not writers:
             return None
-        dirs = {posixpath.dirname(self.frames[0].path)}
         files = {fr.path for fr in self.frames}
         values = set()
         for path, wfn in writers:
-            if posixpath.dirname(path) not in dirs and path not in files:
+            if path not in files:
                 continue
             for a in wfn.assignments:
                 if a.kind == "field" and a.target == fname and a.struct_type == stype:
