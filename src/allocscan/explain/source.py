@@ -69,7 +69,9 @@ def map_to_source(d: Diagnosis, tree: Path, jobs: int, cache_dir: Path | None) -
         matching = [s for s in sites if family is None or s.allocator.family == family
                     or (family == "kmalloc" and s.allocator.family == "kvmalloc")]
         site = (matching or sites)[0]
-        finding = next((f for f in result.findings if f.path == site.path and f.line == site.site.line), None)
+        # at the site, or at the call (in a lock holder or entry point) that leads to it
+        finding = next((f for f in result.findings
+                        if (f.path == site.path and f.line == site.site.line) or f.site is site), None)
         d.source = {
             "path": site.path, "line": site.site.line, "function": name, "call": site.call_text,
             "finding": f"{finding.rule_id} {finding.level}: {finding.message}" if finding else None,
