@@ -69,3 +69,24 @@ int demo_probe(struct demo *d) {
     fns = {analysis.program.functions[n].fn.name: v for n, v in analysis.contexts.process_entries.items()}
     assert fns == {"demo_work": "workqueue (INIT_WORK)", "demo_thread": "threaded irq handler (request_threaded_irq)"}
     assert [analysis.program.functions[n].fn.name for n in analysis.contexts.entries] == ["demo_irq"]
+
+
+def test_urbs_filled_and_submitted_through_locals():
+    found = entries(("drivers/usb/demo/a.c", """
+struct demo { struct urb *rx_urb; struct urb *tx_urb; };
+static void demo_rx_done(struct urb *urb) { kmalloc(8, GFP_KERNEL); }
+static void demo_ctrl_done(struct urb *urb) { kmalloc(8, GFP_KERNEL); }
+void demo_fill(struct demo *d, struct usb_device *udev)
+{
+	struct urb *urb = d->rx_urb;
+	usb_fill_bulk_urb(urb, udev, 1, NULL, 0, demo_rx_done, d);
+}
+void demo_start(struct demo *d) { usb_submit_urb(d->rx_urb, GFP_KERNEL); }
+int demo_ctrl(struct usb_device *udev)
+{
+	struct urb *urb = usb_alloc_urb(0, GFP_KERNEL);
+	usb_fill_control_urb(urb, udev, 0, NULL, NULL, 0, demo_ctrl_done, NULL);
+	return usb_submit_urb(urb, GFP_KERNEL);
+}
+"""))
+    assert {"demo_rx_done", "demo_ctrl_done"} <= set(found)

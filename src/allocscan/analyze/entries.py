@@ -35,9 +35,9 @@ from .witness import BIND, ENTRY, Step, Witness
 
 MAX_ARM_CALLER_DEPTH = 2  # helpers an object is passed through to its arming call
 
-# An object key: ("field", struct type or "", field), ("var", directory, name),
-# ("local", function node, name), or ("any", directory) for an object reached
-# through a pointer the analysis cannot follow (matches any binding there).
+# An object key: ("field", struct type or "", field), ("var", directory, name), or
+# ("any", directory) for an object the analysis cannot name (a local from an
+# allocator, a pointer it cannot follow): it matches any binding or arm there.
 Key = tuple
 
 
@@ -288,10 +288,11 @@ def _arm_keys(program: Program, path: str, fn: FunctionFacts, node: str, ir, byt
     return out or [(("any", posixpath.dirname(path)), (node, byte))]
 
 
-def object_key(program: Program, path: str, fn: FunctionFacts | None, node: str, ir) -> Key | None:
+def object_key(program: Program, path: str, fn: FunctionFacts | None, node: str, ir, depth: int = 0) -> Key | None:
     """The key of the object an expression names: `&priv->timer` -> ("field", <type of
-    priv>, "timer"); a global -> ("var", directory, name); a local -> ("local", node, name);
-    a parameter -> ("param", index)."""
+    priv>, "timer"); a global -> ("var", directory, name); a parameter -> ("param", index);
+    a local pointer -> the key of what it was set to (`urb = dev->rx_urb`), else ("any",
+    directory): an object the analysis cannot name, matched by any of the driver's."""
     ir = _strip(ir)
     if ir[0] == "idx":
         ir = _strip(ir[1])
@@ -302,7 +303,12 @@ def object_key(program: Program, path: str, fn: FunctionFacts | None, node: str,
                 if pname == name:
                     return ("param", i)
             if name in fn.locals:
-                return ("local", node, name)
+                assigned = [a for a in fn.assignments if a.kind == "local" and a.target == name]
+                if len(assigned) == 1 and assigned[0].op == "=" and depth < 2:
+                    key = object_key(program, path, fn, node, assigned[0].value, depth + 1)
+                    if key is not None and key[0] in ("field", "var"):
+                        return key
+                return ("any", posixpath.dirname(path))
         return ("var", posixpath.dirname(path), name)
     if ir[0] == "field":
         return ("field", type_of(program, path, fn, ir[1]), ir[2])
