@@ -242,10 +242,13 @@ def _field_binders(program: Program, tables: ContextTables) -> list[Binder]:
             from ..exprs import ir_from_text
 
             obj = ir_from_text(b.target.removeprefix("&") if b.target.startswith("&") else b.target)
-            if b.struct_type:  # `t->function = fn` with `struct hrtimer *t`: the object is t
-                matching = [k for s, k in candidates if s == b.struct_type]
-            else:
-                matching = [k for _, k in candidates]
+            # the object must be of the kind's type: `t->function = fn` with `struct hrtimer *t`,
+            # or `priv->timer.function = fn` whose member `timer` is a struct hrtimer; a
+            # `.callback` or `.complete` of anything else is not a tasklet or an URB
+            struct = b.struct_type or type_of(program, ff.path, fn, obj)
+            matching = [k for s, k in candidates if s == struct]
+            if not matching:
+                continue
             key = object_key(program, ff.path, fn, holder, obj)
             if key is None:
                 continue
@@ -386,8 +389,10 @@ def _reaching(arm: Arm, binders) -> list[Binder]:
     local = [b for b in matching if b.holder == node and b.byte < byte and b.key == arm.key]
     if local:
         return [max(local, key=lambda b: b.byte)]
-    if arm.key[0] == "field" and not arm.key[1]:
-        # an untyped field path: only the bindings of the same driver directory
-        here = posixpath.dirname(arm.path)
-        return [b for b in matching if posixpath.dirname(b.path) == here]
-    return matching
+    here = posixpath.dirname(arm.path)
+    # an untyped field path on either side: only the bindings of the same driver directory
+    return [b for b in matching if posixpath.dirname(b.path) == here or not _untyped(b.key) and not _untyped(arm.key)]
+
+
+def _untyped(key: Key) -> bool:
+    return key[0] == "field" and not key[1]

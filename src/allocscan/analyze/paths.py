@@ -60,6 +60,7 @@ class Verdict:
     evidence: str = PROVEN  # PROVEN | UNDECIDED | STATE
     reason: str = ""  # for an infeasible path or an undecided one: the condition that decides it
     conditions: int = 0  # branch conditions on the path
+    state_frame: int = -1  # STATE: the function on the path (0 = origin) whose condition reads that state
 
 
 @dataclass
@@ -179,6 +180,10 @@ class _Translator:
                 if ts <= frame.byte < te:
                     positive = True
                 elif es <= frame.byte < ee:
+                    if kind == EXIT_ERROR and i == 0:
+                        # the origin's own error exits: one may be a `goto done;` to a label
+                        # before the call (p2pdma takes the RCU lock after `done:`)
+                        continue
                     positive = False
                 else:
                     continue
@@ -260,8 +265,7 @@ class _Translator:
                 if evidence == PROVEN:
                     evidence, reason = UNDECIDED, r.text
             else:
-                evidence, reason = STATE, r.text
-                break
+                return Verdict(True, STATE, r.text, len(reqs), r.frame)
         return Verdict(True, evidence, reason, len(reqs))
 
     def _culprit(self, reqs: list[_Requirement]) -> str:
@@ -376,11 +380,21 @@ class _Translator:
         return self.sym(f"g:{name}")
 
     def _last_assignment(self, frame: int, name: str, byte: int):
+        """The assignment that gives local `name` its value at `byte`: the last one before
+        it, when no call is handed its address (`f(&len)` may set it) and none comes after
+        it (a loop may bring that one round). None: unknown."""
+        fn = self.frames[frame].fn
         best = None
-        for a in self.frames[frame].fn.assignments:
-            if a.kind == "local" and a.target == name and a.byte < byte and (best is None or a.byte > best.byte):
-                best = a
-        if best is not None and best.op != "=":
+        for a in fn.assignments:
+            if a.kind == "local" and a.target == name:
+                if a.byte >= byte:
+                    return None
+                if best is None or a.byte > best.byte:
+                    best = a
+        if best is None or best.op != "=":
+            return None
+        addressed = "&" + name
+        if any(addressed in site.args_text and _takes_address(site.args_text, name) for site in fn.calls):
             return None
         return best
 
@@ -589,3 +603,12 @@ def _positional_values(init) -> bool:
     """Does a brace initializer set members by position to anything but zero/NULL?"""
     return any("#" in p.split(".")[0] and text.strip() not in ("0", "NULL", "false", "{}", "{ }")
                for p, text in init)
+
+
+def _takes_address(args_text: str, name: str) -> bool:
+    """Does an argument list hand over `&name` (not `&name->f`/`&name.f`)?"""
+    for arg in args_text.split(","):
+        a = "".join(arg.split())
+        if a == "&" + name or a.startswith("&" + name + "[") or a == "(void*)&" + name:
+            return True
+    return False

@@ -211,6 +211,9 @@ def _finding(analysis: Analysis, validator: PathValidator, s: AllocationSite, b:
     verdict = _validate(validator, s, w)
     if not verdict.feasible:
         return None
+    if verdict.evidence == STATE and _state_inside_hub(analysis, s, w, verdict.state_frame):
+        analysis.stats["paths_state_in_hub"] = analysis.stats.get("paths_state_in_hub", 0) + 1
+        return None
     level = "error" if w.grade == "must" else "warning"
     if verdict.evidence == UNDECIDED and level == "error":
         level = "warning"
@@ -243,6 +246,29 @@ def _finding(analysis: Analysis, validator: PathValidator, s: AllocationSite, b:
     finding.fingerprint = _call_fingerprint(ref, call)
     finding.related = [witness[-1]]
     return finding
+
+
+HUB_CALLER_FILES = 3  # an API called from more files than this is a hub: its state is not the caller's
+
+
+def _state_inside_hub(analysis: Analysis, s: AllocationSite, w: Witness, frame: int) -> bool:
+    """Does the state the allocation depends on sit inside an API that many files call
+    (hid_hw_request(), spi_async(), pcim_iomap_table())? Its callers neither set nor see
+    that state (the device's transport, a mode bit, a resource found or not): such a
+    path does not convince a caller's maintainer, and a hub would turn it into one
+    report per caller."""
+    program = analysis.program
+    nodes = [node for node, _ in w.calls] + [s.node]
+    origin_path = program.functions[nodes[0]].path
+    for i, node in enumerate(nodes[1:], 1):
+        if i > frame:
+            return False
+        if program.functions[node].path == origin_path:
+            continue
+        files = {program.functions[p].path for p in program.graph.predecessors(node)}
+        if len(files) > HUB_CALLER_FILES:
+            return True
+    return False
 
 
 def _validate(validator: PathValidator, s: AllocationSite, w: Witness) -> Verdict:
