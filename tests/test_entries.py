@@ -90,3 +90,17 @@ int demo_ctrl(struct usb_device *udev)
 }
 """))
     assert {"demo_rx_done", "demo_ctrl_done"} <= set(found)
+
+
+def test_an_arm_of_an_unnamed_object_reaches_only_its_own_drivers_bindings():
+    """dc21285_serr_irq() arms `timer = dev_id`: that arms no other driver's timer."""
+    found = entries(("drivers/demo/a.c", SLOT + "void demo_init(struct demo_slot *slot) { timer_setup(&slot->ev, demo_worker, 0); }\n"),
+                    ("arch/arm/mach-demo/irq.c", """
+static irqreturn_t demo_serr_irq(int irq, void *dev_id)
+{
+	struct timer_list *timer = dev_id;
+	mod_timer(timer, jiffies + HZ);
+	return IRQ_HANDLED;
+}
+"""))
+    assert "demo_worker" not in found

@@ -175,7 +175,9 @@ def _armed(program: Program, found: Entries, tables: ContextTables, sites) -> No
             if b is not None:
                 binders.append(b)
         kind = arm_kind.get(site.callee)
-        if kind is not None and fn is not None:
+        if kind is not None and fn is not None and fn.name not in arm_kind:
+            # (the arming call inside an arming wrapper's own definition, hrtimer_start()'s
+            # hrtimer_start_range_ns(), arms whatever its callers pass: their calls count)
             arms.extend(_arms_from_call(program, ff, fn, site, kind))
     binders.extend(_field_binders(program, tables))
     if not binders or not arms:
@@ -366,9 +368,7 @@ def _struct_name(program: Program, text: str) -> str:
 
 def _matches(a: Key, b: Key) -> bool:
     if a[0] == "any" or b[0] == "any":
-        other = b if a[0] == "any" else a
-        here = a[1] if a[0] == "any" else b[1]
-        return _directory_of(other) in (here, None)
+        return True  # within the driver's directory (see _reaching)
     if a[0] != b[0]:
         return False
     if a[0] == "field":
@@ -376,23 +376,21 @@ def _matches(a: Key, b: Key) -> bool:
     return a == b
 
 
-def _directory_of(key: Key) -> str | None:
-    return key[1] if key[0] in ("var", "any") else None
-
-
 def _reaching(arm: Arm, binders) -> list[Binder]:
     """The bindings an arming call may run: the last one made before it in the function
     that arms it (or in the caller that hands the object to the arming helper), else
     every binding of the object."""
-    matching = [b for b in binders if _matches(b.key, arm.key)]
+    here = posixpath.dirname(arm.path)
+    # an object the analysis cannot name, or an untyped field path, on either side:
+    # only the bindings of the arming call's own driver directory
+    matching = [b for b in binders if _matches(b.key, arm.key) and
+                (posixpath.dirname(b.path) == here or not _vague(b.key) and not _vague(arm.key))]
     node, byte = arm.context
     local = [b for b in matching if b.holder == node and b.byte < byte and b.key == arm.key]
     if local:
         return [max(local, key=lambda b: b.byte)]
-    here = posixpath.dirname(arm.path)
-    # an untyped field path on either side: only the bindings of the same driver directory
-    return [b for b in matching if posixpath.dirname(b.path) == here or not _untyped(b.key) and not _untyped(arm.key)]
+    return matching
 
 
-def _untyped(key: Key) -> bool:
-    return key[0] == "field" and not key[1]
+def _vague(key: Key) -> bool:
+    return key[0] == "any" or (key[0] == "field" and not key[1])

@@ -189,20 +189,31 @@ class _Translator:
                     continue
                 ir = ir_from_text(cond)
                 term = self.boolean(ir, i, at=ts if positive else es)
-                free = self._mentions_free(ir, i)
+                free = self._reads_origin_value(term)
                 out.append(_Requirement(term if positive else self.z.Not(term), i, kind,
                                         cond if positive else f"!({cond})", free))
         return out
 
-    def _mentions_free(self, ir, frame: int) -> bool:
-        """Does the condition read a bare parameter or local (not only through a field)?"""
-        kind = ir[0]
-        if kind == "id":
-            fn = self.frames[frame].fn
-            return any(p == ir[1] for p, _ in fn.params) or ir[1] in fn.locals
-        if kind in ("field", "call", "idx", "deref"):
-            return False
-        return any(isinstance(x, tuple) and self._mentions_free(x, frame) for x in ir[1:])
+    def _reads_origin_value(self, term) -> bool:
+        """Does the condition, once the callee's parameters are the caller's arguments,
+        read a value the origin function holds (its parameter or local, `p0:`/`l0:`)
+        other than through a field, a call or a dereference? Such a branch is decided by
+        what the caller passes: undecided. Any other unknown is state the path does not
+        set (a field, a helper's result, a callee's own local)."""
+        z = self.z
+        stack = [term]
+        seen = 0
+        while stack and seen < 2000:
+            t = stack.pop()
+            seen += 1
+            if z.is_const(t) and t.decl().kind() == z.Z3_OP_UNINTERPRETED:
+                if t.decl().name().startswith(("p0:", "l0:")):
+                    return True
+                continue
+            if t.decl().kind() == z.Z3_OP_UNINTERPRETED:
+                continue  # a field, a call, a dereference: state
+            stack.extend(t.children())
+        return False
 
     def allocator_condition(self, cond: tuple, site: CallSite) -> _Requirement | None:
         kind, index = cond
