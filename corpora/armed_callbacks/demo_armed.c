@@ -11,6 +11,15 @@
 #include <linux/irq_work.h>
 #include <linux/slab.h>
 
+/* the mode bits of include/linux/hrtimer.h */
+enum hrtimer_mode {
+	HRTIMER_MODE_ABS	= 0x00,
+	HRTIMER_MODE_REL	= 0x01,
+	HRTIMER_MODE_PINNED	= 0x02,
+	HRTIMER_MODE_SOFT	= 0x04,
+	HRTIMER_MODE_REL_SOFT	= HRTIMER_MODE_REL | HRTIMER_MODE_SOFT,
+};
+
 struct demo_slot {
 	struct timer_list event;
 	void *buf;
@@ -23,6 +32,7 @@ struct demo_port {
 	struct tasklet_struct rx_task;
 	struct hrtimer pacer;
 	struct irq_work kick;
+	struct hrtimer rx_timeout;
 	void *rx;
 	void *stats;
 };
@@ -102,6 +112,15 @@ static void demo_kick_fn(struct irq_work *w)
 	port->stats = vzalloc(4096); /* expect: AS002 */
 }
 
+/* A soft hrtimer runs in softirq: gfp_any() there picks GFP_ATOMIC. */
+static enum hrtimer_restart demo_rx_timeout_fn(struct hrtimer *h)
+{
+	struct demo_port *port = container_of(h, struct demo_port, rx_timeout);
+
+	port->rx = kmalloc(64, gfp_any()); /* ok: AS002 (a *_SOFT hrtimer runs in softirq) */
+	return HRTIMER_NORESTART;
+}
+
 static int demo_port_probe(struct demo_port *port)
 {
 	timer_setup(&port->poll, demo_port_poll, 0);
@@ -110,6 +129,8 @@ static int demo_port_probe(struct demo_port *port)
 	hrtimer_init(&port->pacer, CLOCK_MONOTONIC, HRTIMER_MODE_REL);
 	port->pacer.function = demo_pacer_fn;
 	init_irq_work(&port->kick, demo_kick_fn);
+	hrtimer_init(&port->rx_timeout, CLOCK_MONOTONIC, HRTIMER_MODE_REL_SOFT);
+	port->rx_timeout.function = demo_rx_timeout_fn;
 	port->rx = kzalloc(2048, GFP_KERNEL); /* ok: AS002 (probe may sleep) */
 	return 0;
 }
@@ -118,6 +139,7 @@ static int demo_port_open(struct demo_port *port)
 {
 	mod_timer(&port->poll, jiffies + HZ);
 	hrtimer_start(&port->pacer, ms_to_ktime(10), HRTIMER_MODE_REL);
+	hrtimer_start(&port->rx_timeout, ms_to_ktime(10), HRTIMER_MODE_REL_SOFT);
 	return 0;
 }
 

@@ -113,7 +113,7 @@ def analyze_contexts(program: Program) -> ContextAnalysis:
     result = ContextAnalysis(program)
     oracle = result.oracle = BranchOracle(program)
     tables = contexts()
-    found = find_entries(program, tables)
+    found = find_entries(program, tables, oracle)
     result.entries, result.process_entries = found.atomic, found.process
     distance = allocation_distance(program)
 

@@ -64,6 +64,7 @@ class Arm:
     holder: str  # node of the function that makes the arming call
     context: tuple[str, int]  # (node, byte) where the binding that reaches it is looked for
     callee: str
+    mode: tuple | None = None  # IR of the call's mode argument, when its kind has one
 
 
 @dataclass
@@ -72,12 +73,13 @@ class Entries:
     process: dict[str, str]  # node -> "workqueue (INIT_WORK)", ...
 
 
-def find_entries(program: Program, tables: ContextTables) -> Entries:
+def find_entries(program: Program, tables: ContextTables, oracle=None) -> Entries:
+    """`oracle` (a BranchOracle) evaluates an arming call's mode argument."""
     found = Entries({}, {})
     sites = _callback_sites(program)
     _registrations(program, found, tables, sites)
     _ops_fields(program, found, tables)
-    _armed(program, found, tables, sites)
+    _armed(program, found, tables, sites, oracle)
     return found
 
 
@@ -161,7 +163,7 @@ def _ops_fields(program: Program, found: Entries, tables: ContextTables) -> None
 
 # --- armed callbacks ---------------------------------------------------------
 
-def _armed(program: Program, found: Entries, tables: ContextTables, sites) -> None:
+def _armed(program: Program, found: Entries, tables: ContextTables, sites, oracle) -> None:
     if not tables.armed:
         return
     binder_kind = {name: kind for kind in tables.armed for name in kind.binders}
@@ -187,16 +189,28 @@ def _armed(program: Program, found: Entries, tables: ContextTables, sites) -> No
         by_kind.setdefault(b.kind.kind, []).append(b)
     for arm in sorted(arms, key=lambda a: (a.path, a.line, a.col)):
         for b in _reaching(arm, by_kind.get(arm.kind.kind, ())):
-            _add_armed_entry(program, found, b, arm)
+            _add_armed_entry(program, found, b, arm, _context(arm, oracle))
 
 
-def _add_armed_entry(program: Program, found: Entries, b: Binder, arm: Arm) -> None:
+def _context(arm: Arm, oracle) -> str:
+    """The context the arming call asks for: an hrtimer started with a *_SOFT mode runs
+    in softirq (net/can/bcm.c's HRTIMER_MODE_REL_SOFT), otherwise in hardirq."""
+    kind = arm.kind
+    if arm.mode is None or not kind.soft_mode or oracle is None:
+        return kind.context
+    mode = oracle.value(arm.mode, {}, arm.path)
+    soft = oracle.value(("id", kind.soft_mode), {}, arm.path)
+    if isinstance(mode, int) and isinstance(soft, int) and soft and mode & soft == soft:
+        return kind.soft_context
+    return kind.context
+
+
+def _add_armed_entry(program: Program, found: Entries, b: Binder, arm: Arm, context: str) -> None:
     witnesses = found.atomic.setdefault(b.function, [])
     if any(w.steps and w.steps[0].path == b.path and w.steps[0].line == b.line for w in witnesses):
         return  # this binding is already known to be armed: one witness is enough
     handler = program.functions[b.function].fn.name
     holder = program.functions[arm.holder].fn.name
-    context = b.kind.context
     bind = Step(BIND, f"{b.text} binds {handler}()", b.path, b.line, b.col,
                 function=program.functions[b.holder].fn.name if b.holder else "", callee=b.text.partition("(")[0])
     entry = Step(ENTRY, f"{handler}() runs in {context} once {holder}() arms it with {arm.callee}()",
@@ -267,9 +281,11 @@ def _arms_from_call(program: Program, ff: FileFacts, fn: FunctionFacts, site: Ca
     if index >= len(args):
         return []
     holder = program.node_for(fn)
+    mode_index = kind.modes.get(site.callee)
+    mode = args[mode_index] if mode_index is not None and mode_index < len(args) else None
     out = []
     for key, ctx in _arm_keys(program, ff.path, fn, holder, args[index], site.byte, 0):
-        out.append(Arm(kind, key, ff.path, site.line, site.col, holder, ctx, site.callee))
+        out.append(Arm(kind, key, ff.path, site.line, site.col, holder, ctx, site.callee, mode))
     return out
 
 

@@ -43,6 +43,7 @@ from dataclasses import dataclass
 
 from ..exprs import ir_from_text
 from ..facts import EXIT_ERROR, CallSite
+from ..kernel.tables import contexts
 from ..link import Program
 from .branches import BranchOracle
 from .entries import type_of
@@ -51,7 +52,6 @@ MAX_LOCAL_DEPTH = 3  # locals resolved through other locals' assignments
 MAX_CALLERS_FOR_FACTS = 8  # callers of the origin read for the values they pass
 PROVEN, UNDECIDED, STATE = "proven", "undecided", "state"
 
-_TRANSPARENT = frozenset({"likely", "unlikely", "!!", "READ_ONCE", "data_race", "unlikely_notrace"})
 
 
 @dataclass
@@ -150,6 +150,7 @@ class _Translator:
         self.local_structs: dict = {}  # id of a z3 pointer term -> (frame index, local name, byte)
         self.global_structs: dict = {}  # id of a z3 pointer term -> (path, global name)
         self.funcs: dict = {}
+        self.transparent = contexts().transparent_calls  # likely(x) is x
 
     # --- z3 helpers ------------------------------------------------------
     def bv(self, value: int):
@@ -305,7 +306,7 @@ class _Translator:
             a, b = self.term(ir[2], frame, at), self.term(ir[3], frame, at)
             return {"==": lambda: a == b, "!=": lambda: a != b, "<": lambda: a < b, ">": lambda: a > b,
                     "<=": lambda: a <= b, ">=": lambda: a >= b}[ir[1]]()
-        if kind == "call" and ir[1] in _TRANSPARENT and len(ir[2]) == 1:
+        if kind == "call" and ir[1] in self.transparent and len(ir[2]) == 1:
             return self.boolean(ir[2][0], frame, at)
         return self.truth(self.term(ir, frame, at))
 
@@ -346,7 +347,7 @@ class _Translator:
                         self.term(ir[3], frame, at, depth + 1))
         if kind == "call":
             name = ir[1]
-            if name in _TRANSPARENT and len(ir[2]) == 1:
+            if name in self.transparent and len(ir[2]) == 1:
                 return self.term(ir[2][0], frame, at, depth + 1)
             if name and name[:1].isupper():
                 value = self.v.oracle.value(ir, {}, self.frames[frame].path)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from ..exprs import IDENT_RE, squash
 from ..facts import EXIT_ERROR, EXIT_NONE, EXIT_OTHER, Guard, names_blocking_test
+from ..kernel.tables import contexts
 from .file import FileExtraction
 from .nodes import leaves, node_text
 
@@ -123,8 +124,8 @@ def _exits_with_error(body) -> bool:
     if not values:
         return False
     text = node_text(values[0]).strip("() ")
-    return text.startswith("-") or text in ("NULL", "false") or text.startswith(("ERR_PTR", "ERR_CAST")) or \
-        text in _ERROR_RETURN_NAMES or text.startswith("PTR_ERR")
+    return text.startswith("-") or text in ("NULL", "false") or text in _ERROR_RETURN_NAMES or \
+        text.split("(", 1)[0].strip() in contexts().error_returns
 
 
 def _branch_on_parameter(fx: FileExtraction, m) -> None:
@@ -204,7 +205,6 @@ def _case_leaves(case) -> bool:
 
 
 
-_TRANSPARENT_CALLS = ("likely", "unlikely", "READ_ONCE", "data_race")
 # state tests: name -> index of the tested argument (`atomic_inc_not_zero(&huge_zero_refcount)`)
 _STATE_READERS = {"atomic_read": 0, "atomic_long_read": 0, "atomic_inc_not_zero": 0, "refcount_inc_not_zero": 0,
                   "kref_get_unless_zero": 0, "test_bit": 1}
@@ -222,7 +222,8 @@ def _state_test(cond, fn):
         if node.type == "unary_expression" and node_text(node.child_by_field_name("operator") or node)[:1] == "!":
             unset = not unset
             node = node.child_by_field_name("argument")
-        elif node.type == "call_expression" and node_text(node.child_by_field_name("function")) in _TRANSPARENT_CALLS:
+        elif node.type == "call_expression" and \
+                node_text(node.child_by_field_name("function")) in contexts().transparent_calls:
             args = node.child_by_field_name("arguments")
             named = [a for a in args.named_children if a.type != "comment"] if args else []
             if len(named) != 1:

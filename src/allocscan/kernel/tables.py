@@ -97,6 +97,11 @@ class ArmedKind:
     binders: dict[str, tuple[int, int]]  # call -> (object argument, function argument)
     fields: tuple[tuple[str, str], ...]  # (struct, field) whose assignment binds a function
     arms: dict[str, int]  # call -> object argument
+    # an arming call's mode argument (call -> index) that may ask for another context: when
+    # its value has the bits of the constant `soft_mode`, the callback runs in `soft_context`
+    modes: dict[str, int] = field(default_factory=dict)
+    soft_mode: str = ""
+    soft_context: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,6 +126,10 @@ class ContextTables:
     # disables: "preempt", "irq", "bh", "rcu"
     effects: dict[str, tuple[str, ...]] = field(default_factory=dict)
     armed: tuple[ArmedKind, ...] = ()
+    # calls a condition reads through (likely(x) is x), and the returns that mean an
+    # error (`return ERR_PTR(-ENOMEM);`): for branch conditions and exits
+    transparent_calls: frozenset[str] = frozenset()
+    error_returns: frozenset[str] = frozenset()
 
     @property
     def lock_calls(self) -> frozenset[str]:
@@ -183,8 +192,11 @@ def contexts() -> ContextTables:
         effects={k: tuple(v) for k, v in raw.get("effects", {}).items()},
         armed=tuple(ArmedKind(a["kind"], a["context"], {k: (v[0], v[1]) for k, v in a.get("binders", {}).items()},
                               tuple(tuple(f.split(".", 1)) for f in a.get("fields", ())),
-                              dict(a.get("arms", {})))
+                              dict(a.get("arms", {})), dict(a.get("modes", {})), a.get("soft_mode", ""),
+                              a.get("soft_context", ""))
                     for a in raw.get("armed", ())),
+        transparent_calls=frozenset(raw.get("conditions", {}).get("transparent_calls", ())),
+        error_returns=frozenset(raw.get("conditions", {}).get("error_returns", ())),
     )
 
 
