@@ -392,18 +392,21 @@ class _Translator:
         return self.sym(f"g:{name}")
 
     def _last_assignment(self, frame: int, name: str, byte: int):
-        """The assignment that gives local `name` its value at `byte`: the last one before
-        it, when no call is handed its address (`f(&len)` may set it) and none comes after
-        it (a loop may bring that one round). None: unknown."""
+        """The assignment that gives local `name` its value at `byte`: its only one, when it
+        comes before, names an object or a call's result rather than a constant (counters
+        and flags change by `i++`, unseen), and no call is handed the local's address
+        (`f(&len)` may set it). None: unknown."""
         fn = self.frames[frame].fn
         best = None
         for a in fn.assignments:
             if a.kind == "local" and a.target == name:
-                if a.byte >= byte:
-                    return None
-                if best is None or a.byte > best.byte:
-                    best = a
+                if a.byte >= byte or best is not None:
+                    return None  # assigned more than once: a loop or a branch may bring another
+                best = a
         if best is None or best.op != "=":
+            return None
+        if best.value[0] in ("num", "un", "bin") or best.value_text.strip() in ("NULL", "false", "true"):
+            # a counter or a flag starting at a constant: `i++` and the like are not seen
             return None
         addressed = "&" + name
         if any(addressed in site.args_text and _takes_address(site.args_text, name) for site in fn.calls):
