@@ -223,3 +223,26 @@ void demo_play_%d(struct demo_dev *d)
     assert [(f.path, f.level) for f in findings(*few)] == [("drivers/hid/drv0.c", "note"), ("drivers/hid/drv1.c", "note")]
     many = [("drivers/hid/core.c", core)] + [(f"drivers/hid/drv{i}.c", driver % i) for i in range(5)]
     assert findings(*many) == []
+
+
+def test_callers_facts_only_for_a_function_nothing_calls_through_a_pointer():
+    """rose_route_frame()'s shape: the loopback calls it with NULL, the protocol table with
+    a real neighbour; what the direct caller passes decides nothing."""
+    src = """
+struct demo { spinlock_t lock; void *route; };
+static DEFINE_SPINLOCK(demo_lock);
+static int demo_route_frame(struct demo *d, void *ax25)
+{
+	if (!ax25)
+		return demo_loopback(d);
+	spin_lock_bh(&demo_lock);
+	d->route = kmalloc(32, GFP_KERNEL);
+	spin_unlock_bh(&demo_lock);
+	return 0;
+}
+void demo_loop_timer(struct demo *d) { demo_route_frame(d, NULL); }
+%s
+"""
+    assert lines(("net/demo/a.c", src % "")) == []
+    table = "static struct demo_proto demo_pid = { .func = demo_route_frame };"
+    assert lines(("net/demo/a.c", src % table)) == [(9, "error")]

@@ -41,7 +41,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..exprs import ir_from_text
+from ..exprs import IDENT_RE, ir_from_text
 from ..facts import EXIT_ERROR, CallSite
 from ..kernel.tables import contexts
 from ..link import Program
@@ -561,6 +561,8 @@ class _Translator:
         """A value every caller of the origin function passes for its parameter `index`:
         a constant argument, or the fields they store into a local struct they pass."""
         origin = self.frames[0]
+        if not _only_called_directly(self.program, origin.node):
+            return  # a pointer to it may call it with anything
         callers = []
         for caller, site in self.program.callers(origin.node):
             callers.append((caller, site))
@@ -627,3 +629,25 @@ def _takes_address(args_text: str, name: str) -> bool:
         if a == "&" + name or a.startswith("&" + name + "[") or a == "(void*)&" + name:
             return True
     return False
+
+
+def _only_called_directly(program: Program, node: str) -> bool:
+    """Is every call of this function a direct call the graph holds: a static function
+    whose address its file never takes (no ops-struct binding, no argument naming it)?
+    rose_route_frame() is called with ax25 == NULL by the loopback, and through the
+    protocol table with a real one."""
+    ref = program.functions[node]
+    if not ref.fn.is_static:
+        return False
+    name = ref.fn.name
+    ff = ref.file
+    if any(b.function == name for b in ff.bindings):
+        return False
+    for site in ff.top_calls:
+        if name in IDENT_RE.findall(site.args_text):
+            return False
+    for fn in ff.functions:
+        for site in fn.calls:
+            if name in site.args_text and name in IDENT_RE.findall(site.args_text):
+                return False
+    return True
