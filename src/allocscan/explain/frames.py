@@ -15,7 +15,6 @@ report's frames, contexts), read through `kernel.tables`.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from functools import lru_cache
 
 from ..kernel.tables import TraceContext, allocator_frames, allocators, families, traces
 
@@ -37,8 +36,17 @@ class _Index:
     slab: frozenset[str]
 
 
-@lru_cache(maxsize=1)
+_INDEX: list = [None, None]  # (the tables it was built from, the index): rebuilt after reload_tables()
+
+
 def _index() -> _Index:
+    tables = (families(), allocators(), allocator_frames(), traces())
+    if _INDEX[0] is None or any(a is not b for a, b in zip(_INDEX[0], tables)):
+        _INDEX[:] = [tables, _build_index()]
+    return _INDEX[1]
+
+
+def _build_index() -> _Index:
     fams = families()
     internals = allocator_frames()
     entries: dict[str, tuple[str, str]] = {}
