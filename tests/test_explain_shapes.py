@@ -143,6 +143,7 @@ def test_log_without_version_says_which_bits_and_why():
 
 def test_version_choice_by_fit():
     assert choose_table(0x820, "GFP_ATOMIC", None, None).series == "6.12"  # the default fits
+    assert choose_table(0, "none", None, None).consistent  # %pGg prints "none" for an empty mask
     old = choose_table(0x1080020, "GFP_ATOMIC", None, None)
     assert old.series == "4.14" and old.fits == ["4.14"]
     given = choose_table(0x2084020, "GFP_ATOMIC|__GFP_COMP", "6.1.0", None)  # a 4.9 mode on a "6.1" kernel
