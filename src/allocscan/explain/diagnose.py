@@ -60,6 +60,7 @@ class Diagnosis:
     zones: list[ZoneDiagnosis] = field(default_factory=list)
     frames: list[str] = field(default_factory=list)
     reliable_frames: list[str] = field(default_factory=list)  # without the "? " ones
+    frame_modules: dict[str, str] = field(default_factory=dict)  # frame -> the module it names ([usbnet])
     caller: str | None = None  # innermost frame outside the allocator
     source: dict | None = None  # filled by --tree mapping: the chosen call
     candidates: list[dict] = field(default_factory=list)  # filled by --tree mapping: every call weighed, ranked
@@ -89,6 +90,7 @@ def diagnose(report: Report, kernel_version: str | None = None) -> Diagnosis:
                   header_lines=list(report.header_lines), order=report.order, mode=report.mode)
     d.caller = chain.caller
     d.reliable_frames = funcs
+    d.frame_modules = {f.func: f.module for f in report.frames if f.module and not f.unreliable}
     d.chain = _chain_dict(chain)
     d.context = _context_dict(evidence)
     if report.header_lines:
