@@ -386,8 +386,8 @@ _MISSING_HEADER = {
     None: {
         "report": "which report this was: a page allocation failure, or a sleeping-function BUG (a mask that "
                   "may sleep used here)",
-        "order": "for a failure, the order, how many contiguous pages were asked for (the buffer's size)",
-        "mode": "for a failure, the mode, the gfp flags the caller passed (GFP_ATOMIC, or a mask that may sleep)",
+        "order": "the order, for a failure: how many contiguous pages were asked for (the buffer's size)",
+        "mode": "the mode, for a failure: the gfp flags the caller passed (GFP_ATOMIC, or a mask that may sleep)",
     },
 }
 
