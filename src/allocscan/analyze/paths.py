@@ -49,6 +49,9 @@ from .branches import BranchOracle
 from .entries import type_of
 
 MAX_LOCAL_DEPTH = 3  # locals resolved through other locals' assignments
+# z3's deterministic work limit per check (a wall-clock timeout would make results depend
+# on the machine's load); a path's few conditions need far less, an unknown counts as feasible
+SOLVER_RLIMIT = 5_000_000
 MAX_CALLERS_FOR_FACTS = 8  # callers of the origin read for the values they pass
 PROVEN, UNDECIDED, STATE = "proven", "undecided", "state"
 
@@ -251,7 +254,7 @@ class _Translator:
     def solve(self, reqs: list[_Requirement]) -> Verdict:
         z = self.z
         solver = z.Solver()
-        solver.set("timeout", 200)
+        solver.set("rlimit", SOLVER_RLIMIT)
         solver.add(*self.facts)
         for r in reqs:
             solver.add(r.term)
@@ -266,7 +269,7 @@ class _Translator:
                 continue  # the origin function's own branches; an error exit not taken
             # decided: what the path knows (its facts and its other conditions) implies it
             check = z.Solver()
-            check.set("timeout", 200)
+            check.set("rlimit", SOLVER_RLIMIT)
             check.add(*self.facts)
             check.add(*[o.term for j, o in enumerate(reqs) if j != k])
             check.add(z.Not(r.term))
@@ -285,7 +288,7 @@ class _Translator:
         z = self.z
         for k in range(len(reqs) - 1, -1, -1):
             solver = z.Solver()
-            solver.set("timeout", 200)
+            solver.set("rlimit", SOLVER_RLIMIT)
             solver.add(*self.facts)
             solver.add(*[r.term for j, r in enumerate(reqs) if j != k])
             if solver.check() != z.unsat:
