@@ -322,8 +322,10 @@ class FileFacts:
     typedefs: dict[str, str] = field(default_factory=dict)  # alias -> type text
     bindings: list[Binding] = field(default_factory=list)
     globals: dict[str, tuple] = field(default_factory=dict)  # file-scope variable -> IR of initializer
-    # file-scope variables with a brace initializer: name -> ((field path, value text), ...)
-    global_inits: dict[str, tuple[tuple[str, str], ...]] = field(default_factory=dict)
+    # file-scope variables with a brace initializer: name -> ((field path, value text), ...);
+    # pickled until first looked up (see `global_inits`): device-id tables make them large
+    packed_global_inits: object = None
+    init_names: tuple[str, ...] = ()  # the names in global_inits, kept unpacked for look-ups
     global_types: dict[str, str] = field(default_factory=dict)  # file-scope variable -> type
     module_params: list[ModuleParam] = field(default_factory=list)
     top_calls: list[CallSite] = field(default_factory=list)  # macro invocations at file scope (DEFINE_TIMER, ...)
@@ -342,6 +344,15 @@ class FileFacts:
             table = self.packed_defines = _unpacked(table, self.store)
         return table
 
+    @property
+    def global_inits(self) -> dict[str, tuple[tuple[str, str], ...]]:
+        table = self.packed_global_inits
+        if table is None:
+            table = self.packed_global_inits = {}
+        elif type(table) is not dict:
+            table = self.packed_global_inits = _unpacked(table, self.store)
+        return table
+
     def pack(self) -> None:
         """Pickle the bulky parts that most scans never read (end of extraction), and
         share equal summary values: a warm whole-tree scan holds every file's summary
@@ -356,6 +367,9 @@ class FileFacts:
                 m.name, m.type_text = same(m.name), same(m.type_text)
         if self.defines:
             self.packed_defines = pickle.dumps(self.defines, protocol=pickle.HIGHEST_PROTOCOL)
+        if self.global_inits:
+            self.init_names = tuple(same(n) for n in self.global_inits)
+            self.packed_global_inits = pickle.dumps(self.global_inits, protocol=pickle.HIGHEST_PROTOCOL)
 
 
 def _unpacked(packed, store):

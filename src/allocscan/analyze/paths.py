@@ -100,7 +100,7 @@ class PathValidator:
         if self._global_inits is None:
             index: dict[str, list[str]] = {}
             for ff in self.program.files:
-                for name in ff.global_inits:
+                for name in ff.init_names:
                     index.setdefault(name, []).append(ff.path)
             self._global_inits = index
         return self._global_inits
@@ -447,7 +447,7 @@ class _Translator:
         one file that defines it (`key_type_rxrpc_s` is defined in server_key.c and
         passed by security.c)."""
         ff = self.program.file(path)
-        if ff is not None and name in ff.global_inits:
+        if ff is not None and name in ff.init_names:
             return path, name
         found = self.v.global_init_files().get(name, ())
         return (found[0], name) if len(found) == 1 else None
@@ -503,7 +503,7 @@ class _Translator:
             t = self.sym(f"&g:{name}")
             self.facts.append(t != self.bv(0))
             ff = self.program.file(path)
-            if ff is not None and name in ff.global_inits:
+            if ff is not None and name in ff.init_names:
                 self.global_structs[t.get_id()] = (path, name)
             return t
         return None
