@@ -87,6 +87,8 @@ def build_parser() -> argparse.ArgumentParser:
     explain.add_argument("--jobs", "-j", type=int, default=None)
     explain.add_argument("--cache-dir", metavar="DIR")
 
+    sub.add_parser("cache-key", help="print the facts cache's analyzer key (for CI caches such as actions/cache)")
+
     rules = sub.add_parser("rules", help="list the rules with their documentation")
     rules.add_argument("rule", nargs="?", help="show one rule's full documentation")
     return parser
@@ -111,6 +113,8 @@ def _run_command(parser, args) -> int:
         return cmd_explain(args)
     if args.command == "diff":
         return cmd_diff(args)
+    if args.command == "cache-key":
+        return cmd_cache_key(args)
     parser.print_help(sys.stderr)
     return EXIT_ERROR
 
@@ -204,6 +208,16 @@ def cmd_diff(args) -> int:
         return EXIT_OK
     threshold = LEVEL_RANK[args.fail_on]
     return EXIT_FINDINGS if any(LEVEL_RANK[f.level] >= threshold for f in result.new) else EXIT_OK
+
+
+def cmd_cache_key(args) -> int:
+    """The analyzer key: the name of the cache's subdirectory that this version of
+    allocscan reads and writes. A CI cache keyed by it is never restored into a
+    version whose facts would differ (and so never carries entries it cannot use)."""
+    from .cache import analyzer_key
+
+    print(analyzer_key())
+    return EXIT_OK
 
 
 def cmd_rules(args) -> int:
