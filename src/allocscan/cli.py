@@ -18,6 +18,8 @@ from . import __version__
 from .cache import CacheChangedError, default_cache_dir
 from .config import ConfigError, load_config
 from .discover import DiscoverError
+from .kernel.kconfig import KconfigError, load_kconfig
+from .scope import ScopeError
 from .kernel.gfp import BUILTIN_VERSIONS
 from .extract.driver import default_jobs
 from .rules import RULES, by_id
@@ -60,6 +62,10 @@ def build_parser() -> argparse.ArgumentParser:
     scan.add_argument("--category", default="allocscan/", help="SARIF automationDetails.id (code-scanning category)")
     scan.add_argument("--baseline", metavar="OLD.sarif", help="mark findings new/unchanged/updated/absent against an earlier SARIF log")
     scan.add_argument("--new-only", action="store_true", help="with --baseline: report only new findings")
+    scan.add_argument("--kconfig", metavar="FILE",
+                      help="a kernel .config: scan only the files Kbuild builds with it and the #if branches it compiles")
+    scan.add_argument("--compile-commands", metavar="FILE",
+                      help="compile_commands.json: scan the C files it lists (and the headers beside them)")
 
     diff = sub.add_parser("diff", help="findings a change introduces (git revisions or a patch)")
     diff.add_argument("paths", nargs="*", metavar="PATH", help="limit the scan to these paths (default: the whole checkout)")
@@ -284,8 +290,12 @@ def cmd_scan(args) -> int:
     fail_on = args.fail_on or settings.get("fail-on", "warning")
     start = time.perf_counter()
     try:
+        if args.kconfig:
+            options.kconfig = load_kconfig(args.kconfig)
+        if args.compile_commands:
+            options.compile_commands = Path(args.compile_commands)
         result = run_scan(args.paths, options, _progress_factory(sys.stderr.isatty()))
-    except DiscoverError as err:
+    except (DiscoverError, KconfigError, ScopeError) as err:
         print(f"allocscan: {err}", file=sys.stderr)
         return EXIT_ERROR
     for warning in result.warnings:
@@ -313,6 +323,8 @@ def cmd_scan(args) -> int:
             absent = []
     if args.format == "json":
         stats = dict(vars(result.stats), timings=result.timings, suppressed=len(result.suppressed))
+        if result.scope is not None:
+            stats["scope"] = result.scope.stats
         text = render_json(findings, kernel.release, str(result.discovery.root), result.warnings, stats)
     elif args.format == "sarif":
         text = render_sarif(findings, result.warnings, args.category, absent)
@@ -347,6 +359,10 @@ def _emit(args, text, findings, fail_on, result, start, kernel) -> int:
               f"{s.files_with_errors} files and {s.functions_with_errors} of {s.functions} functions hold parse errors; "
               f"{s.calls} calls; kernel {kernel.release} ({'tree' if kernel.from_tree else 'built-in tables'}); "
               + ", ".join(f"{k} {v:.1f}s" for k, v in result.timings.items()), file=sys.stderr)
+        if result.scope is not None:
+            from .scope import scope_summary
+
+            print(f"allocscan: scope: {scope_summary(result.scope.stats)}", file=sys.stderr)
     if fail_on == "none":
         return EXIT_OK
     threshold = LEVEL_RANK[fail_on]
