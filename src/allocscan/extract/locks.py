@@ -29,7 +29,7 @@ def lock_states(fx: FileExtraction) -> None:
         if not (fn.entry_locks or (scoped_starts and _any_in(scoped_starts, fn.start_byte, fn.end_byte))
                 or any(c.callee in lock_names or c.callee == "guard" for c in fn.calls)):
             continue
-        entry = [(_annotation_token(a), a) for a in fn.entry_locks]
+        entry = [(_annotation_token(a), a, a.partition("(")[0]) for a in fn.entry_locks]
         result = analyze_function(fx.fn_nodes[i], entry, {}, scoped)
         _apply_states(fx, fn, result, call_by_byte)
         fn.lock_releases = result.summary.releases
@@ -42,7 +42,7 @@ def lock_states(fx: FileExtraction) -> None:
     # (`foo_lock(dev)`, `unlock_and_free(x)`) see the wrapper's effect.
     for i, fn in enumerate(fx.facts.functions):
         if any(c.callee in summaries for c in fn.calls):
-            entry = [(_annotation_token(a), a) for a in fn.entry_locks]
+            entry = [(_annotation_token(a), a, a.partition("(")[0]) for a in fn.entry_locks]
             result = analyze_function(fx.fn_nodes[i], entry, summaries, scoped)
             _apply_states(fx, fn, result, call_by_byte)
             # tg3_restart_hw() calls tg3_full_unlock() ... tg3_full_lock(): it drops its
