@@ -42,8 +42,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     scan = sub.add_parser("scan", help="scan a kernel tree, a subdirectory or files")
     scan.add_argument("paths", nargs="+", metavar="PATH")
-    scan.add_argument("--format", choices=("text", "json", "sarif"), default="text")
-    scan.add_argument("-o", "--output", metavar="FILE", help="write the report here instead of stdout")
+    scan.add_argument("--format", choices=("text", "json", "sarif", "html"), default="text")
+    scan.add_argument("-o", "--output", metavar="FILE",
+                      help="write the report here instead of stdout (--format html: a directory)")
     scan.add_argument("--jobs", "-j", type=int, default=None, help="parallel extraction processes (default: all cores)")
     scan.add_argument("--min-order", type=int, default=None,
                       help="lowest page order AS001 reports (default 4: above PAGE_ALLOC_COSTLY_ORDER)")
@@ -75,8 +76,8 @@ def build_parser() -> argparse.ArgumentParser:
     diff.add_argument("--patch", metavar="FILE", help="a patch or mbox to apply to --tree's HEAD in a temporary worktree")
     diff.add_argument("--tree", metavar="PATH", default=".", help="the git checkout (default: .)")
     diff.add_argument("--show-fixed", action="store_true", help="also list the findings the change fixes")
-    diff.add_argument("--format", choices=("text", "json", "sarif", "github"), default="text")
-    diff.add_argument("-o", "--output", metavar="FILE")
+    diff.add_argument("--format", choices=("text", "json", "sarif", "github", "html"), default="text")
+    diff.add_argument("-o", "--output", metavar="FILE", help="--format html: the report's directory")
     diff.add_argument("--fail-on", choices=("error", "warning", "note", "none"), default="warning")
     diff.add_argument("--min-order", type=int, default=4)
     diff.add_argument("--jobs", "-j", type=int, default=None)
@@ -204,9 +205,25 @@ def cmd_diff(args) -> int:
         text = render_sarif(result.new + result.unchanged, result.head.warnings, args.category, absent)
     elif args.format == "github":
         text = render_github(result.new)
+    elif args.format == "html":
+        if not args.output:
+            print("allocscan: --format html writes a directory: give it with -o DIR", file=sys.stderr)
+            return EXIT_ERROR
+        from .report.html import HtmlReportError, diff_info, revision_reader, write_report
+
+        shown = result.new + (result.fixed if args.show_fixed else [])
+        for f in result.fixed:
+            f.baseline_state = "fixed"
+        reader = revision_reader(Path(args.tree), result.head.discovery.root, args.head)
+        try:
+            write_report(Path(args.output), shown, diff_info(result, args.base or "HEAD", args.head), reader)
+        except HtmlReportError as err:
+            print(f"allocscan: {err}", file=sys.stderr)
+            return EXIT_ERROR
+        text = None
     else:
         text = render_review(result.new, result.fixed, args.show_fixed)
-    if not _write_report(args.output, text):
+    if text is not None and not _write_report(args.output, text):
         return EXIT_ERROR
     print(f"allocscan: {len(result.new)} new, {len(result.fixed)} fixed, {len(result.unchanged)} unchanged "
           f"finding(s) in {time.perf_counter() - start:.1f}s", file=sys.stderr)
@@ -288,6 +305,9 @@ def cmd_scan(args) -> int:
         ignore=args.ignore or settings.get("ignore"),
     )
     fail_on = args.fail_on or settings.get("fail-on", "warning")
+    if args.format == "html" and not args.output:
+        print("allocscan: --format html writes a directory: give it with -o DIR", file=sys.stderr)
+        return EXIT_ERROR
     start = time.perf_counter()
     try:
         if args.kconfig:
@@ -328,6 +348,17 @@ def cmd_scan(args) -> int:
         text = render_json(findings, kernel.release, str(result.discovery.root), result.warnings, stats)
     elif args.format == "sarif":
         text = render_sarif(findings, result.warnings, args.category, absent)
+    elif args.format == "html":
+        from .report.html import HtmlReportError, scan_info, source_reader, write_report
+
+        info = scan_info(findings, str(result.discovery.root), kernel.release, result.stats.files,
+                         len(result.warnings), result.scope.stats if result.scope is not None else None)
+        try:
+            write_report(Path(args.output), findings, info, source_reader(result.discovery.root))
+        except HtmlReportError as err:
+            print(f"allocscan: {err}", file=sys.stderr)
+            return EXIT_ERROR
+        text = None
     else:
         text = render_text(findings, show_signature=not args.no_signature)
     return _emit(args, text, findings, fail_on, result, start, kernel)
@@ -349,7 +380,7 @@ def _write_report(output: str | None, text: str) -> bool:
 def _emit(args, text, findings, fail_on, result, start, kernel) -> int:
     from .report.text import summary_line
 
-    if not _write_report(args.output, text):
+    if text is not None and not _write_report(args.output, text):
         return EXIT_ERROR
     seconds = time.perf_counter() - start
     print(summary_line(findings, result.stats.files, seconds), file=sys.stderr)
