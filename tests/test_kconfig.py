@@ -166,8 +166,10 @@ def _write(root: Path, files: dict[str, str]) -> None:
 
 KBUILD_TREE = {
     "Kbuild": "obj-y += core/\nobj-$(CONFIG_DEMO_DRIVERS) += drivers/\nobj-$(CONFIG_OFF) += unused/\n",
-    "core/Makefile": "obj-y := main.o\nobj-$(CONFIG_DEMO_DEBUG) += debug.o\n",
-    "core/main.c": "", "core/debug.c": "",
+    "core/Makefile": ("obj-y := main.o\nobj-$(CONFIG_DEMO_DEBUG) += debug.o\n"
+                      "ifdef CONFIG_DEMO_DEBUG\n\tobj-y += tabbed.o\nendif\n"  # a tab indents, under ifdef
+                      "$(obj)/table.c: $(src)/gen.sh FORCE\n\tobj-y += recipe.o\n"),  # a tab starts a recipe
+    "core/main.c": "", "core/debug.c": "", "core/tabbed.c": "", "core/recipe.c": "",
     "unused/Makefile": "obj-y += never.o\n", "unused/never.c": "",
     "drivers/Makefile": ("# composite objects and subdirectories\n"
                          "obj-$(CONFIG_DEMO_NET) += net/\n"
@@ -204,7 +206,8 @@ def test_kbuild_walk_follows_directories_composites_and_conditionals(tmp_path):
     assert built.sources["drivers/usb_trace.c"] == ("CONFIG_DEMO_DRIVERS", "CONFIG_DEMO_USB", "CONFIG_DEMO_USB_TRACE")
     assert built.sources["drivers/net/netdemo.c"] == ("CONFIG_DEMO_DRIVERS", "CONFIG_DEMO_NET")
     other = built_files(tmp_path, _config(DEMO_DRIVERS="y", DEMO_NET="y", DEMO_DEBUG="y"))
-    assert set(other.sources) == {"core/main.c", "core/debug.c", "drivers/net/netdemo.c", "drivers/builtin_only.c"}
+    assert set(other.sources) == {"core/main.c", "core/debug.c", "core/tabbed.c", "drivers/net/netdemo.c",
+                                  "drivers/builtin_only.c"}
 
 
 def test_compile_commands(tmp_path):

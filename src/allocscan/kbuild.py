@@ -40,6 +40,7 @@ _ARCH_SYMBOLS = (
 )
 _BUILT_LISTS = ("obj-y", "obj-m", "lib-y", "lib-m")
 _ASSIGN = re.compile(r"^(?:override\s+|export\s+)*([^\s:+?=#]+)\s*(\+=|:=|::=|\?=|=)\s*(.*)$")
+_RULE = re.compile(r"^[^\s#=][^=]*?:(?!=)")  # target: prerequisites (not an assignment's :=)
 _CONDITIONAL = re.compile(r"^(ifeq|ifneq|ifdef|ifndef)\b\s*(.*)$")
 
 
@@ -191,10 +192,16 @@ class _Walk:
         # One frame per open if: [value of the current branch, CONFIG_ symbols read,
         # whether an earlier branch was taken] - three-valued (None: unknown).
         conditions: list[list] = []
+        in_rule = False  # after a rule's line, tab-indented lines are its recipe
         for line in _logical_lines(text):
             stripped = line.strip()
-            if not stripped or line.startswith("\t"):
-                continue  # a recipe line
+            if not stripped:
+                continue
+            if line.startswith("\t") and in_rule:
+                continue  # a recipe line (elsewhere a tab only indents, as under ifdef)
+            in_rule = bool(_RULE.match(line)) and not _ASSIGN.match(stripped)
+            if in_rule:
+                continue
             m = _CONDITIONAL.match(stripped)
             if m:
                 value, symbols = self.condition(m.group(1), m.group(2), scalars)
@@ -399,8 +406,8 @@ def _matching(text: str, open_at: int) -> int:
 
 
 def _logical_lines(text: str):
-    """Lines with backslash continuations joined and comments removed (recipes kept
-    as they start, with a tab, so they can be skipped)."""
+    """Lines with backslash continuations joined and comments removed (a recipe line
+    keeps its leading tab, so that it can be told apart)."""
     pending = ""
     for raw in text.split("\n"):
         if raw.endswith("\\"):
