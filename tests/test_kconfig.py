@@ -307,6 +307,8 @@ def test_scan_with_kconfig_keeps_what_the_config_builds(run_cli, scan_tree, tmp_
     assert _sites(doc) == {("AS002", "drivers/demo_b.c", 8)}  # the GFP_ATOMIC branch is compiled
     assert doc["findings"][0]["properties"]["kconfig"] == {"conditionals": [], "builds": ["CONFIG_DEMO_B"]}
 
+    text = run_cli("scan", str(scan_tree), "--fail-on", "none", "--kconfig", big).stdout
+    assert "depends on the config: #if CONFIG_DEMO_A_BIGBUF; built with CONFIG_DEMO_A" in text
     sarif = json.loads(run_cli("scan", str(scan_tree), "--format", "sarif", "--fail-on", "none",
                                "--kconfig", big).stdout)
     assert sarif["runs"][0]["results"][0]["properties"]["kconfig"]["conditionals"] == ["CONFIG_DEMO_A_BIGBUF"]
