@@ -201,3 +201,62 @@ def test_finding_page_in_chromium(browser, corpora_report, tmp_path):
     shot = tmp_path / "finding.png"
     browser.save_screenshot(str(shot))
     _not_blank(shot)
+
+
+# --- explain --format html ------------------------------------------------------------
+
+LOGS = Path(__file__).parent / "data" / "logs"
+
+
+def test_explain_chart_marks_the_request_and_the_blocks_it_may_not_use(run_cli, tmp_path):
+    """fragmented_cma_arm_4_9.log: order 9 requested, the 66 free blocks of order >= 9 all CMA."""
+    from allocscan.explain import explain_text
+    from allocscan.explain.logparse import parse_log
+
+    log = LOGS / "fragmented_cma_arm_4_9.log"
+    out = tmp_path / "explain"
+    proc = run_cli("explain", str(log), "--format", "html", "-o", str(out))
+    assert proc.returncode == 0, proc.stderr
+    page = (out / "index.html").read_text()
+    assert "default-src 'none'" in page
+    (d,) = explain_text(log.read_text(), "x")
+    (report,) = parse_log(log.read_text())
+    zone = report.zones[0]
+    order = d.request["order"]
+    for o, count, types in zone.buddy:
+        bar = re.search(rf'<g class="order o{o} (\w+)">', page)
+        assert bar, o
+        if o < order:
+            assert bar.group(1) == "small"
+        elif count:
+            assert bar.group(1) == "unusable", (o, types)  # all CMA, and the request is unmovable
+    assert f"requested: order {order} (2 MiB)" in page
+    assert "66 free block(s) of order 9 or above, all CMA: none may serve an unmovable request." in page
+
+
+def test_explain_chart_shows_usable_blocks_as_usable():
+    """A movable-capable or an unmovable request with non-CMA blocks big enough: green, not red."""
+    from allocscan.report.explain_html import order_bars, zone_caption
+
+    bars = order_bars([(8, 3, "UM"), (9, 2, "C"), (10, 1, "M")], 9, {9: False, 10: True})
+    assert [b.state for b in bars] == ["small", "unusable", "usable"]
+    assert zone_caption(bars, 9, "unmovable") == "3 free block(s) of order 9 or above (CMA, movable); 1 may serve it."
+
+
+def test_explain_html_needs_an_output_directory(run_cli):
+    proc = run_cli("explain", str(LOGS / "oom_x86_6_1.log"), "--format", "html")
+    assert proc.returncode == 2 and "-o DIR" in proc.stderr
+
+
+def test_explain_page_in_chromium(browser, run_cli, tmp_path):
+    out = tmp_path / "explain"
+    assert run_cli("explain", str(LOGS / "fragmented_cma_arm_4_9.log"), str(LOGS / "oom_x86_6_1.log"),
+                   "--format", "html", "-o", str(out)).returncode == 0
+    browser.get((out / "index.html").as_uri())
+    assert _console_errors(browser) == []
+    from selenium.webdriver.common.by import By
+
+    assert len(browser.find_elements(By.CSS_SELECTOR, ".zone svg")) >= 2
+    shot = tmp_path / "explain.png"
+    browser.save_screenshot(str(shot))
+    _not_blank(shot)

@@ -89,7 +89,8 @@ def build_parser() -> argparse.ArgumentParser:
     explain = sub.add_parser("explain", help="explain a dmesg allocation failure or atomic-sleep report")
     explain.add_argument("logs", nargs="+", metavar="LOG", help="log files, or - for standard input")
     explain.add_argument("--tree", metavar="PATH", help="kernel tree: map the call trace to the source line")
-    explain.add_argument("--format", choices=("text", "json"), default="text")
+    explain.add_argument("--format", choices=("text", "json", "html"), default="text")
+    explain.add_argument("-o", "--output", metavar="DIR", help="--format html: the report's directory")
     explain.add_argument("--kernel-version", metavar="V", help="decode the mode for this version (default: the report's)")
     explain.add_argument("--jobs", "-j", type=int, default=None)
     explain.add_argument("--cache-dir", metavar="DIR")
@@ -130,7 +131,11 @@ def cmd_explain(args) -> int:
     from .explain import LogError, explain_text, render_json, render_text
     from .explain.source import map_to_source
 
+    if args.format == "html" and not args.output:
+        print("allocscan: --format html writes a directory: give it with -o DIR", file=sys.stderr)
+        return EXIT_ERROR
     diagnoses = []
+    texts: list[str] = []  # the logs read, for the HTML charts' buddy lines
     for name in args.logs:
         try:
             if name == "-":
@@ -143,6 +148,7 @@ def cmd_explain(args) -> int:
                 text = data.decode("utf-8", errors="replace")
                 label = name
             diagnoses.extend(explain_text(text, label, args.kernel_version))
+            texts.append(text)
         except FileNotFoundError:
             print(f"allocscan: {name}: no such file", file=sys.stderr)
             return EXIT_ERROR
@@ -160,6 +166,18 @@ def cmd_explain(args) -> int:
         cache = Path(args.cache_dir) if args.cache_dir else default_cache_dir()
         for d in diagnoses:
             map_to_source(d, tree, args.jobs or default_jobs(), cache)
+    if args.format == "html":
+        from .explain.logparse import parse_log
+        from .report.explain_html import write_explain_report
+        from .report.html import HtmlReportError
+
+        reports = [r for text in texts for r in parse_log(text)]
+        try:
+            write_explain_report(Path(args.output), diagnoses, reports, list(args.logs))
+        except HtmlReportError as err:
+            print(f"allocscan: {err}", file=sys.stderr)
+            return EXIT_ERROR
+        return EXIT_OK
     sys.stdout.write(render_json(diagnoses) if args.format == "json" else render_text(diagnoses))
     return EXIT_OK
 
