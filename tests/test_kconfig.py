@@ -345,3 +345,15 @@ def test_a_tree_without_kbuild_files_is_one_error_line(run_cli, tmp_path):
     cfg = _dot_config(tmp_path, "c.config", DEMO_A="y")
     proc = run_cli("scan", str(tmp_path / "loose"), "--kconfig", cfg)
     assert proc.returncode == 2 and "no Kbuild or Makefile" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_headers_in_scope(tmp_path):
+    """Headers under include/, under the build's architecture, and beside a built file stay."""
+    from allocscan.scope import _header_kept
+
+    root = tmp_path
+    built_dirs = {root / "drivers" / "demo"}
+    kept = lambda rel, arches={"x86"}: _header_kept(root / rel, root, arches, built_dirs)  # noqa: E731
+    assert kept("include/linux/slab.h") and kept("arch/x86/include/asm/io.h")
+    assert kept("drivers/demo/demo.h") and not kept("drivers/other/other.h")
+    assert not kept("arch/arm/include/asm/io.h") and not kept("arch/x86/include/asm/io.h", set())

@@ -60,7 +60,10 @@ def restrict(disc: Discovery, config: KernelConfig | None, compile_commands: Pat
         scope.gates = {disc.rel(root / rel): gates for rel, gates in walk.sources.items()}
         scope.stats.update(source="kbuild", directories=len(walk.directories),
                            unresolvedObjects=len(walk.unresolved), unknownReferences=walk.unknown_references)
-    arch = arch_of(config) if config is not None else ""
+    arches = {arch_of(config)} - {""} if config is not None else set()
+    if not arches:  # a compilation database alone: the architectures its files are under
+        arches = {p.relative_to(root).parts[1] for p in built
+                  if _is_under(p, root) and p.relative_to(root).parts[:1] == ("arch",) and len(p.relative_to(root).parts) > 2}
     built_dirs = {p.parent for p in built}
     kept, dropped_c, dropped_h = [], 0, 0
     for f in disc.files:
@@ -71,19 +74,28 @@ def restrict(disc: Discovery, config: KernelConfig | None, compile_commands: Pat
                 kept.append(f)
             else:
                 dropped_c += 1
-        elif _header_kept(f, root, arch, built_dirs):
+        elif _header_kept(f, root, arches, built_dirs):
             kept.append(f)
         else:
             dropped_h += 1
     scope.stats.update(cFiles=sum(1 for f in kept if f.suffix == ".c"), headers=sum(1 for f in kept if f.suffix != ".c"),
                        droppedCFiles=dropped_c, droppedHeaders=dropped_h)
     if config is not None:
-        scope.stats.update(kconfig=config.path, arch=arch or None)
+        scope.stats.update(kconfig=config.path)
+    scope.stats["arch"] = sorted(arches)
     disc.files[:] = kept
     return scope
 
 
-def _header_kept(header: Path, root: Path, arch: str, built_dirs: set[Path]) -> bool:
+def _is_under(path: Path, root: Path) -> bool:
+    try:
+        path.relative_to(root)
+        return True
+    except ValueError:
+        return False
+
+
+def _header_kept(header: Path, root: Path, arches: set[str], built_dirs: set[Path]) -> bool:
     if header.parent in built_dirs:
         return True
     try:
@@ -93,7 +105,7 @@ def _header_kept(header: Path, root: Path, arch: str, built_dirs: set[Path]) -> 
     if rel[:1] == ("include",):
         return True
     if rel[:1] == ("arch",):
-        return bool(arch) and rel[1:2] == (arch,)
+        return len(rel) > 1 and rel[1] in arches
     return False
 
 
