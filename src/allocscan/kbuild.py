@@ -28,17 +28,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .kernel.kconfig import KernelConfig
+from .kernel.tables import kbuild
 
-# .config symbol -> SRCARCH (the first set one wins; x86 before its 64-bit flag's others)
-_ARCH_SYMBOLS = (
-    ("CONFIG_X86", "x86"), ("CONFIG_ARM64", "arm64"), ("CONFIG_ARM", "arm"), ("CONFIG_RISCV", "riscv"),
-    ("CONFIG_PPC", "powerpc"), ("CONFIG_S390", "s390"), ("CONFIG_MIPS", "mips"), ("CONFIG_LOONGARCH", "loongarch"),
-    ("CONFIG_SPARC", "sparc"), ("CONFIG_PARISC", "parisc"), ("CONFIG_SUPERH", "sh"), ("CONFIG_M68K", "m68k"),
-    ("CONFIG_ALPHA", "alpha"), ("CONFIG_XTENSA", "xtensa"), ("CONFIG_MICROBLAZE", "microblaze"),
-    ("CONFIG_OPENRISC", "openrisc"), ("CONFIG_NIOS2", "nios2"), ("CONFIG_CSKY", "csky"), ("CONFIG_HEXAGON", "hexagon"),
-    ("CONFIG_ARC", "arc"), ("CONFIG_UML", "um"),
-)
-_BUILT_LISTS = ("obj-y", "obj-m", "lib-y", "lib-m")
 _ASSIGN = re.compile(r"^(?:override\s+|export\s+)*([^\s:+?=#]+)\s*(\+=|:=|::=|\?=|=)\s*(.*)$")
 _RULE = re.compile(r"^[^\s#=][^=]*?:(?!=)")  # target: prerequisites (not an assignment's :=)
 _CONDITIONAL = re.compile(r"^(ifeq|ifneq|ifdef|ifndef)\b\s*(.*)$")
@@ -58,7 +49,8 @@ class BuiltFiles:
 
 
 def arch_of(config: KernelConfig) -> str:
-    for symbol, arch in _ARCH_SYMBOLS:
+    """SRCARCH: the directory under arch/ the config builds (data/kbuild.toml)."""
+    for symbol, arch in kbuild().arches:
         if config.tristate(symbol) == "y":
             return arch
     return ""
@@ -70,17 +62,17 @@ def built_files(root: Path, config: KernelConfig) -> BuiltFiles:
     top = _makefile(root)
     if top is None:
         raise KbuildError(f"{root}: no Kbuild or Makefile to follow for --kconfig")
-    arch_dirs: dict[str, list[str]] = {"ARCH_CORE": [], "ARCH_LIB": [], "ARCH_DRIVERS": []}
+    tables = kbuild()
+    arch_dirs: dict[str, list[str]] = {name: [] for name in tables.arch_lists}
     if walk.arch:
         arch_make = root / "arch" / walk.arch / "Makefile"
         if arch_make.is_file():
             variables = walk.evaluate(arch_make, "", {})
-            arch_dirs["ARCH_CORE"] = variables.get("core-y", [])
-            arch_dirs["ARCH_LIB"] = [w for w in variables.get("libs-y", []) if w.endswith("/")]
-            arch_dirs["ARCH_DRIVERS"] = variables.get("drivers-y", []) + variables.get("drivers-m", [])
-        top_make = root / "Makefile"
-        if top.name == "Kbuild" and top_make.is_file():  # the top Makefile's libs-y := lib/
-            arch_dirs["ARCH_LIB"] = ["lib/"] + arch_dirs["ARCH_LIB"]
+            for name, lists in tables.arch_lists.items():
+                arch_dirs[name] = [w for lst in lists for w in variables.get(lst, [])]
+            arch_dirs["ARCH_LIB"] = [w for w in arch_dirs.get("ARCH_LIB", []) if w.endswith("/")]
+        if top.name == "Kbuild" and (root / "Makefile").is_file():  # the top Makefile's libs-y := lib/
+            arch_dirs["ARCH_LIB"] = list(tables.top_libs) + arch_dirs.get("ARCH_LIB", [])
     walk.directory("", (), {k: " ".join(v) for k, v in arch_dirs.items()})
     walk.result.arch = walk.arch
     return walk.result
@@ -135,7 +127,7 @@ class _Walk:
             return
         lists: dict[str, list[tuple[str, tuple[str, ...]]]] = {}
         variables = self.evaluate(makefile, rel, dict(preset or {}), lists)
-        for name in _BUILT_LISTS:
+        for name in kbuild().built_lists:
             for word, line_gates in lists.get(name, []):
                 self.object(rel, word, gates + line_gates, variables, lists, set())
 
@@ -156,7 +148,7 @@ class _Walk:
             return  # .a archives, targets of other kinds
         base = word[:-2]
         parts: list[tuple[str, tuple[str, ...]]] = []
-        for suffix in ("-y", "-objs", "-m"):
+        for suffix in kbuild().composite_suffixes:
             parts += lists.get(base + suffix, [])
         parts = [(w, g) for w, g in parts if w]
         if parts and not (len(parts) == 1 and parts[0][0] == word):
@@ -173,7 +165,7 @@ class _Walk:
         if (self.root / name).is_file():
             known = self.result.sources.get(name, ())
             self.result.sources[name] = _unique(known + gates)
-        elif not any((self.root / (name[:-2] + ext)).is_file() for ext in (".S", ".rs")):
+        elif not any((self.root / (name[:-2] + ext)).is_file() for ext in kbuild().other_sources):
             self.result.unresolved.append(name[:-2] + ".o")
 
     # --- the subset of make -------------------------------------------------------
@@ -227,7 +219,7 @@ class _Walk:
                 continue
             name = self.expand(m.group(1), scalars).strip()
             operator, value = m.group(2), m.group(3)
-            self.counting = name in _BUILT_LISTS or name.endswith(("-y", "-m", "-objs"))
+            self.counting = name in kbuild().built_lists or name.endswith(kbuild().composite_suffixes)
             words = self.expand(value, scalars)
             self.counting = False
             line_gates = tuple(sym for frame in conditions for sym in frame[1])
@@ -298,7 +290,7 @@ class _Walk:
             return "" if value in (None, "n") else value
         if name in scalars:
             return scalars[name]
-        if self.counting and not name.endswith(("-y", "-m", "-objs")):
+        if self.counting and not name.endswith(kbuild().composite_suffixes):
             self.result.unknown_references += 1  # in a list of objects or a condition: worth knowing
         return ""
 

@@ -21,21 +21,29 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from ..kernel.kconfig import KernelConfig
+from ..kernel.tables import kbuild
 
 T, F, U = True, False, None  # a condition's value under the config: true, false, unknown
 
 _DIRECTIVE = re.compile(r"^[ \t]*#[ \t]*(ifdef|ifndef|if|elif|else|endif)\b((?:[^\n\\]|\\.)*)", re.M | re.S)
 # Comments and literals, so a directive inside a block comment is not taken for one.
 _COMMENT_OR_LITERAL = re.compile(r"/\*.*?\*/|//[^\n]*|\"(?:\\.|[^\"\\\n])*\"|'(?:\\.|[^'\\\n])*'", re.S)
-_TOKEN = re.compile(
-    r"\s*(?:(?P<defined>defined)\s*(?:\(\s*(?P<dsym>\w+)\s*\)|(?P<dsym2>\w+))"
-    r"|(?P<macro>IS_ENABLED|IS_BUILTIN|IS_MODULE|IS_REACHABLE)\s*\(\s*(?P<msym>\w+)\s*\)"
-    r"|(?P<op>\|\||&&|!(?!=)|\(|\))"
-    r"|(?P<num>(?:0[xX][0-9a-fA-F]+|\d+)[uUlL]*)"
-    r"|(?P<ident>[A-Za-z_]\w*)"
-    r"|(?P<other>\S))")
+
+
+@lru_cache(maxsize=1)
+def _token_re() -> re.Pattern:
+    """The tokens of an #if expression; the config macros (IS_ENABLED() ...) from kbuild.toml."""
+    macros = "|".join(sorted(map(re.escape, kbuild().macros), key=len, reverse=True))
+    return re.compile(
+        r"\s*(?:(?P<defined>defined)\s*(?:\(\s*(?P<dsym>\w+)\s*\)|(?P<dsym2>\w+))"
+        rf"|(?P<macro>{macros})\s*\(\s*(?P<msym>\w+)\s*\)"
+        r"|(?P<op>\|\||&&|!(?!=)|\(|\))"
+        r"|(?P<num>(?:0[xX][0-9a-fA-F]+|\d+)[uUlL]*)"
+        r"|(?P<ident>[A-Za-z_]\w*)"
+        r"|(?P<other>\S))")
 _LOCAL_DEFINE = re.compile(r"^[ \t]*#[ \t]*(?:define|undef)[ \t]+(CONFIG_\w+)", re.M)
 
 
@@ -185,7 +193,7 @@ class _Condition:
     def __init__(self, body: str, walker: _Walker):
         self.walker = walker
         self.tokens = []
-        for m in _TOKEN.finditer(body):
+        for m in _token_re().finditer(body):
             if m.group("other") is not None and m.group("other").strip():
                 self.tokens = None
                 break
@@ -261,7 +269,7 @@ class _Condition:
             self.note((_base_symbol(name),))
             raw = self.walker.config.value(name)
             if raw is None or raw in ("n", "m"):
-                return self.walker.config.defines(name) if name.endswith("_MODULE") else F
+                return self.walker.config.defines(name) if name != _base_symbol(name) else F
             if raw == "y":
                 return T
             try:
@@ -274,14 +282,7 @@ class _Condition:
         if not name.startswith("CONFIG_") or name in self.walker.local:
             return U
         self.note((name,))
-        state = self.walker.config.tristate(name)
-        if macro == "IS_ENABLED":
-            return state != "n"
-        if macro == "IS_BUILTIN":
-            return state == "y"
-        if macro == "IS_MODULE":
-            return state == "m"
-        return T if state == "y" else (F if state == "n" else U)  # IS_REACHABLE: =m depends on the caller
+        return kbuild().macros[macro].get(self.walker.config.tristate(name), F)
 
     def note(self, symbols) -> None:
         self.symbols.extend(s for s in symbols if s not in self.symbols)
@@ -292,7 +293,8 @@ class _Unknown(Exception):
 
 
 def _base_symbol(name: str) -> str:
-    return name[: -len("_MODULE")] if name.endswith("_MODULE") else name
+    suffix = kbuild().module_suffix
+    return name[: -len(suffix)] if name.endswith(suffix) else name
 
 
 def _comment_spans(text: str) -> list[tuple[int, int]]:

@@ -15,6 +15,8 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .tables import kbuild
+
 _SET = re.compile(r"(CONFIG_[A-Za-z0-9_]+)=(.*)$")
 _NOT_SET = re.compile(r"# (CONFIG_[A-Za-z0-9_]+) is not set$")
 
@@ -44,9 +46,15 @@ class KernelConfig:
         v = self.values.get(symbol)
         if v is not None and v not in ("m", "n"):
             return True
-        if symbol.endswith("_MODULE"):
-            return self.values.get(symbol[: -len("_MODULE")]) == "m"
+        suffix = kbuild().module_suffix
+        if symbol.endswith(suffix):
+            return self.values.get(symbol[: -len(suffix)]) == "m"
         return False
+
+    def base_symbol(self, symbol: str) -> str:
+        """CONFIG_FOO for CONFIG_FOO_MODULE (the symbol the .config sets)."""
+        suffix = kbuild().module_suffix
+        return symbol[: -len(suffix)] if symbol.endswith(suffix) else symbol
 
 
 def load_kconfig(path: str) -> KernelConfig:
