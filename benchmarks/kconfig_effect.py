@@ -50,8 +50,11 @@ def main(argv: list[str]) -> int:
             reason = "file not built"
         elif f["path"].endswith(".h"):
             reason = "in a header: its callers are not built, or an #if branch"
+        elif any(s["path"].endswith(".c") and s["path"] not in built.sources
+                 for s in f["witness"] + f["valueFlow"]):
+            reason = "a file on its witness or size flow is not built"
         else:
-            reason = "file built: an #if branch, or a caller/witness file not built"
+            reason = "its files are built: an #if branch the config does not compile, or a resolution"
         reasons[reason] += 1
         print(f"  removed [{reason}] {f['ruleId']} {f['level']} {f['path']}:{f['line']} {f['function']}")
     for k, f in sorted(after.items(), key=lambda kv: (kv[1]["path"], kv[1]["line"])):
