@@ -175,7 +175,7 @@ def _sleeping(finding: Finding, site, kernel: KernelInfo) -> list[str]:
 
 def attach_signatures(findings: list[Finding], sites_by_fp: dict[str, object], kernel: KernelInfo) -> None:
     for f in findings:
-        site = sites_by_fp.get(f.fingerprint)
+        site = f.site if f.site is not None else sites_by_fp.get(f.fingerprint)
         if site is not None:
             f.signature = signature_for(f, site, kernel)
             f.properties["runtimeSignature"] = "\n".join(f.signature)
