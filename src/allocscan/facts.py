@@ -336,6 +336,12 @@ class FileFacts:
     # that depend on the config (extract.kconfig), and how many lines it blanked
     kconfig_lines: list[tuple[int, int, tuple[str, ...]]] = field(default_factory=list)
     kconfig_blanked: int = 0
+    # #if branches a macro outside Kconfig (or a literal) may rule out: (start byte, end
+    # byte, the #if condition they are compiled under), and the CRC-32s of every macro
+    # name the file #defines (packed uint32s): analyze.preproc decides the branches
+    # against the macros the whole scan defines
+    macro_branches: tuple[tuple[int, int, str], ...] = ()
+    macro_hashes: bytes = b""
     warnings: list[str] = field(default_factory=list)
     store: object = None  # where the packed parts lie when they are on disk (see FunctionFacts.store)
 

@@ -73,13 +73,21 @@ class Entries:
     process: dict[str, str]  # node -> "workqueue (INIT_WORK)", ...
 
 
-def find_entries(program: Program, tables: ContextTables, oracle=None) -> Entries:
-    """`oracle` (a BranchOracle) evaluates an arming call's mode argument."""
+def find_entries(program: Program, tables: ContextTables, oracle=None, compiled=None) -> Entries:
+    """`oracle` (a BranchOracle) evaluates an arming call's mode argument; `compiled`
+    (a preproc.CompiledCode) says which #if branches no build compiles: a
+    registration or arming call there, or a callback defined there, is none."""
     found = Entries({}, {})
     sites = _callback_sites(program)
+    if compiled is not None:
+        sites = [(ff, fn, s) for ff, fn, s in sites if not compiled.dead(ff.path, s.byte)]
     _registrations(program, found, tables, sites)
     _ops_fields(program, found, tables)
     _armed(program, found, tables, sites, oracle)
+    if compiled is not None:
+        for node in [n for n in found.atomic if compiled.dead(program.functions[n].path,
+                                                              program.functions[n].fn.start_byte)]:
+            del found.atomic[node]
     return found
 
 
