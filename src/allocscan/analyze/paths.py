@@ -41,12 +41,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..exprs import IDENT_RE, ir_from_text
+from ..exprs import ir_from_text
 from ..facts import EXIT_ERROR, CallSite
 from ..kernel.tables import contexts
 from ..link import Program
 from .branches import BranchOracle
-from .entries import type_of
+from .entries import only_called_directly, type_of
 
 MAX_LOCAL_DEPTH = 3  # locals resolved through other locals' assignments
 # z3's deterministic work limit per check (a wall-clock timeout would make results depend
@@ -635,22 +635,6 @@ def _takes_address(args_text: str, name: str) -> bool:
 
 
 def _only_called_directly(program: Program, node: str) -> bool:
-    """Is every call of this function a direct call the graph holds: a static function
-    whose address its file never takes (no ops-struct binding, no argument naming it)?
-    rose_route_frame() is called with ax25 == NULL by the loopback, and through the
-    protocol table with a real one."""
-    ref = program.functions[node]
-    if not ref.fn.is_static:
-        return False
-    name = ref.fn.name
-    ff = ref.file
-    if any(b.function == name for b in ff.bindings):
-        return False
-    for site in ff.top_calls:
-        if name in IDENT_RE.findall(site.args_text):
-            return False
-    for fn in ff.functions:
-        for site in fn.calls:
-            if name in site.args_text and name in IDENT_RE.findall(site.args_text):
-                return False
-    return True
+    """rose_route_frame() is called with ax25 == NULL by the loopback, and through the
+    protocol table with a real one: what its direct callers pass is not all it gets."""
+    return only_called_directly(program, node)
