@@ -1,0 +1,201 @@
+"""Compare allocscan's runtime signatures with what a kernel really printed.
+
+A console log captured by the oracle holds one block per case, between
+`ORACLE-CASE-BEGIN <case>` and `ORACLE-CASE-END <case>` lines. In a block the
+first report (`BUG: sleeping function ...`, `WARNING: ...`, `... page
+allocation failure: ...`) is compared with the prediction:
+
+* header lines (the report's first line up to `Call Trace:`) one for one, in
+  order, verbatim after the placeholders below;
+* the call trace's frames from its first line, in order, as many as the
+  prediction names (the prediction stops at the witness's entry function;
+  what called that is the kernel's business), `<TASK>`/`<IRQ>` markers
+  included; unreliable `? ` frames are not part of the trace.
+
+Placeholders, documented here because they are the only freedom a prediction
+has:
+
+| in a prediction | stands for |
+| --- | --- |
+| `<pid>`, `<cpu>` | a number |
+| `<comm>` | the task's name (`insmod`, `swapper/0`, `ksoftirqd/0` ...) |
+| `<taint>` | `Not tainted` or `Tainted: <flags>` (the oracle's modules are out of tree: `O`; after the first report `W`) |
+| `<hardware>` | the DMI machine name and BIOS |
+| `<modules>` | the `Modules linked in:` list |
+| `+0x.../0x...` | a frame's offset and size |
+| `<registers>` | the register dump of a WARNING (`Code:`, `RSP:`, `RAX:` ... lines) |
+
+Frame names are compared without the compiler's clone suffixes (`.cold`,
+`.constprop.N`, `.isra.N`, `.part.N`): they follow the compiler, not the
+kernel. A prediction line `(...)` is a note to the reader, not a log line; a
+prediction made only of such notes and starting `(no log line` says the
+failure is silent: the block must then hold no report.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+BEGIN = "ORACLE-CASE-BEGIN "
+END = "ORACLE-CASE-END "
+
+_TIMESTAMP = re.compile(r"^\[\s*\d+\.\d+\]\s?")
+_HEADER = re.compile(r"(BUG: sleeping function called from invalid context at \S+"
+                     r"|WARNING: CPU: \d+ PID: \d+ at \S+ \S+"
+                     r"|\S.*?: page allocation failure: order:\d+)")
+_TAINT = re.compile(r"(Not tainted|Tainted: [A-Z ]*?[A-Z])(?= \d)")
+_REGISTER_LINE = re.compile(r"^(Code: |RSP: |RAX: |RDX: |RBP: |R10: |R13: |FS: |CS: |CR2: |DR0: |DR3: |PKRU: )")
+_FRAME = re.compile(r"^\s*(?P<unreliable>\? )?(?P<func>[A-Za-z_][\w.]*)\+0x[0-9a-f]+/0x[0-9a-f]+(?: \[[\w-]+\])?$")
+_MARKER = re.compile(r"^\s*(?P<marker></?(?:TASK|IRQ|SOFTIRQ|NMI)>)\s*$")
+_CLONE = re.compile(r"(\.(?:cold|constprop|isra|part|lto_priv)(?:\.\d+)?)+$")
+_PLACEHOLDERS = {
+    "<pid>": r"\d+",
+    "<cpu>": r"\d+",
+    "<comm>": r".+?",
+    "<hardware>": r".+",
+    "<modules>": r".*",
+    "+0x.../0x...": r"\+0x[0-9a-f]+/0x[0-9a-f]+",
+}
+
+
+@dataclass
+class RealReport:
+    header: list[str]
+    frames: list[str]
+
+
+@dataclass
+class Prediction:
+    header: list[str]
+    frames: list[str]
+    silent: bool
+    notes: list[str] = field(default_factory=list)
+
+
+@dataclass
+class CaseResult:
+    case: str
+    match: bool
+    real: RealReport | None
+    predicted: Prediction | None
+    problems: list[str] = field(default_factory=list)
+
+
+def clean(line: str) -> str:
+    return _TIMESTAMP.sub("", line.rstrip("\r\n")).rstrip()
+
+
+def case_blocks(console: str) -> dict[str, list[str]]:
+    """The cleaned log lines of each case, between its BEGIN and END markers."""
+    blocks: dict[str, list[str]] = {}
+    current: str | None = None
+    for raw in console.splitlines():
+        line = clean(raw)
+        if line.startswith(BEGIN):
+            current = line[len(BEGIN):].split()[0]
+            blocks[current] = []
+        elif line.startswith(END):
+            current = None
+        elif current is not None:
+            blocks[current].append(line)
+    return blocks
+
+
+def frame_name(name: str) -> str:
+    return _CLONE.sub("", name)
+
+
+def real_report(lines: list[str]) -> RealReport | None:
+    """The first report in a case's block: its header lines and its trace."""
+    start = next((i for i, line in enumerate(lines) if _HEADER.search(line)), None)
+    if start is None:
+        return None
+    header, frames = [], []
+    i = start
+    while i < len(lines) and lines[i].strip() != "Call Trace:":
+        line = lines[i]
+        if i == start:
+            line = line[_HEADER.search(line).start():]
+        if not _REGISTER_LINE.match(line.strip()):
+            header.append(line)
+        i += 1
+    for line in lines[i + 1:]:
+        m = _MARKER.match(line)
+        if m:
+            frames.append(m.group("marker"))
+            continue
+        m = _FRAME.match(line)
+        if not m:
+            break
+        if not m.group("unreliable"):
+            frames.append(frame_name(m.group("func")))
+    return RealReport(header, frames)
+
+
+def parse_prediction(signature: list[str]) -> Prediction:
+    """Split a runtime signature into header lines, frames and notes."""
+    notes = [line for line in signature if line.startswith("(")]
+    lines = [line for line in signature if not line.startswith("(")]
+    silent = not lines and any(n.startswith("(no log line") for n in notes)
+    if "Call Trace:" in lines:
+        cut = lines.index("Call Trace:")
+        header, trace = lines[:cut], lines[cut + 1:]
+    else:
+        header, trace = lines, []
+    frames = []
+    for line in trace:
+        if not line.startswith(" "):
+            break
+        name = line.strip()
+        frames.append(name if _MARKER.match(name) else frame_name(name))
+    return Prediction(header, frames, silent, notes)
+
+
+def _line_regex(predicted: str) -> re.Pattern:
+    text = _TAINT.sub("<taint>", predicted)
+    pattern = ""
+    i = 0
+    while i < len(text):
+        for key, rx in _PLACEHOLDERS.items():
+            if text.startswith(key, i):
+                pattern += rx
+                i += len(key)
+                break
+        else:
+            if text.startswith("<taint>", i):
+                pattern += "<taint>"
+                i += len("<taint>")
+            else:
+                pattern += re.escape(text[i])
+                i += 1
+    return re.compile(pattern + r"$")
+
+
+def line_matches(predicted: str, real: str) -> bool:
+    return bool(_line_regex(predicted).match(_TAINT.sub("<taint>", real)))
+
+
+def compare_case(case: str, lines: list[str], signature: list[str] | None) -> CaseResult:
+    real = real_report(lines)
+    if signature is None:
+        problems = [] if real is None else ["the kernel printed a report; allocscan predicted nothing"]
+        return CaseResult(case, real is None, real, None, problems)
+    pred = parse_prediction(signature)
+    if pred.silent or real is None:
+        problems = []
+        if pred.silent and real is not None:
+            problems.append("predicted silent, the kernel printed a report")
+        if real is None and not pred.silent:
+            problems.append("the kernel printed no report")
+        return CaseResult(case, not problems, real, pred, problems)
+    problems = []
+    for n in range(max(len(pred.header), len(real.header))):
+        p = pred.header[n] if n < len(pred.header) else None
+        r = real.header[n] if n < len(real.header) else None
+        if p is None or r is None or not line_matches(p, r):
+            problems.append(f"header line {n + 1}: predicted {p!r}, real {r!r}")
+    got = real.frames[:len(pred.frames)]
+    if got != pred.frames:
+        problems.append(f"frames: predicted {pred.frames}, real {real.frames[:len(pred.frames) + 2]}")
+    return CaseResult(case, not problems, real, pred, problems)
