@@ -12,9 +12,9 @@ import pytest
 from allocscan.cache import CacheChangedError, FactsCache
 from allocscan.discover import discover
 from allocscan.extract import extract_file
-from allocscan.pipeline import extract_all
+from allocscan.extract.driver import extract_all
 from allocscan.report.jsonout import render_json
-from allocscan.scan import ScanOptions, run_scan
+from allocscan.pipeline import ScanOptions, run_scan
 
 from .conftest import CORPORA
 
@@ -99,3 +99,74 @@ def test_a_cache_that_cannot_be_written_only_costs_speed(tmp_path):
     assert expected
     assert _findings(tree, jobs=2, cache_dir=blocked) == expected
     assert _findings(tree, jobs=1, cache_dir=blocked) == expected
+
+
+def _tables_changed(monkeypatch, directory: Path) -> None:
+    from allocscan.cache import analyzer_key
+    from allocscan.kernel.tables import DATA_DIR_ENV, reload_tables
+
+    monkeypatch.setenv(DATA_DIR_ENV, str(directory))
+    reload_tables()
+    analyzer_key.cache_clear()
+
+
+@pytest.fixture
+def table_override(monkeypatch, tmp_path):
+    """A directory of replacement tables; the built-in ones are restored afterwards."""
+    from allocscan.cache import analyzer_key
+    from allocscan.kernel.tables import reload_tables
+
+    directory = tmp_path / "tables"
+    directory.mkdir()
+    yield directory
+    monkeypatch.undo()
+    reload_tables()
+    analyzer_key.cache_clear()
+
+
+def test_every_table_is_part_of_the_cache_key(monkeypatch, table_override):
+    """Editing any table must give another cache key: extraction reads them (which calls to
+    keep, which register a callback), so facts made with the old table are stale."""
+    from allocscan.cache import analyzer_key
+    from allocscan.kernel.tables import table_paths
+
+    before = analyzer_key()
+    names = list(table_paths())
+    assert {"allocators.toml", "contexts.toml", "entries.toml", "inert.toml"} <= set(names)
+    for name in names:
+        edited = table_override / name
+        edited.write_text(table_paths()[name].read_text() + "\n# edited\n")
+        _tables_changed(monkeypatch, table_override)
+        assert analyzer_key() != before, name
+        edited.unlink()
+        _tables_changed(monkeypatch, table_override)
+        assert analyzer_key() == before, name
+
+
+def test_a_registrar_added_to_the_entry_table_is_seen_by_a_warm_scan(monkeypatch, table_override, tmp_path):
+    """A driver registers its handler through its own wrapper; once the wrapper is in
+    entries.toml, the sleeping allocation in the handler is reported, from the cache too."""
+    from allocscan.kernel.tables import table_paths
+
+    tree = tmp_path / "drv"
+    tree.mkdir()
+    (tree / "demo_wrap.c").write_text(
+        "#include <linux/slab.h>\n"
+        "static void demo_irq_fn(int irq, void *data)\n"
+        "{\n"
+        "\tvoid *p = kmalloc(64, GFP_KERNEL);\n"
+        "\tkfree(p);\n"
+        "}\n"
+        "static int demo_probe(void *dev)\n"
+        "{\n"
+        "\treturn demo_hook_irq(dev, demo_irq_fn);\n"
+        "}\n")
+    cache = tmp_path / "cache"
+    assert _findings(tree, cache_dir=cache) == []
+    entries = table_paths()["entries.toml"].read_text()
+    entries = entries.replace("[registrations]\n", "[registrations]\ndemo_hook_irq = [[1, \"hardirq\"]]\n", 1)
+    (table_override / "entries.toml").write_text(entries)
+    _tables_changed(monkeypatch, table_override)
+    warm = _findings(tree, cache_dir=cache)
+    assert [(f["ruleId"], f["line"]) for f in warm] == [("AS002", 4)]
+    assert warm == _findings(tree)

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from allocscan.scan import ScanOptions, run_scan
+from allocscan.pipeline import ScanOptions, run_scan
 
 from .conftest import CORPORA
 
@@ -42,6 +42,7 @@ def test_corpus_exact_findings(tree: Path):
     assert expected, f"{tree.name}: a corpus needs at least one expected finding"
     assert ok, f"{tree.name}: a corpus needs at least one deliberate negative"
     result = run_scan([str(tree)], ScanOptions(jobs=1))
+    assert not [w for w in result.warnings if "internal error" in w]
     actual = {(f.path, f.line, f.rule_id) for f in result.findings}
     missing = expected - actual
     extra = actual - expected

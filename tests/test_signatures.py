@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from allocscan.scan import ScanOptions, run_scan
+from allocscan.pipeline import ScanOptions, run_scan
 
 from .conftest import CORPORA
 

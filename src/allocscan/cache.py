@@ -20,9 +20,11 @@ from functools import lru_cache
 from pathlib import Path
 
 from . import __version__
-from .treesitter import QUERY_FILES, queries_dir
+from .extract.treesitter import QUERY_FILES, queries_dir
+from .kernel.tables import table_paths
 
-_EXTRACTION_MODULES = ("extract.py", "exprs.py", "lockflow.py", "masking.py", "facts.py", "treesitter.py")
+# What the facts depend on besides the source: the extract package, and the modules it builds facts with.
+_EXTRACTION_MODULES = ("exprs.py", "facts.py")
 
 
 def default_cache_dir() -> Path:
@@ -36,8 +38,14 @@ def analyzer_key() -> str:
     here = Path(__file__).parent
     for name in _EXTRACTION_MODULES:
         h.update((here / name).read_bytes())
-    for name in ("allocators.toml", "contexts.toml", "inert.toml"):
-        h.update((here / "data" / name).read_bytes())
+    for module in sorted((here / "extract").glob("*.py")):
+        h.update(module.name.encode())
+        h.update(module.read_bytes())
+    # Every table: extraction reads the allocator, context, entry and inert tables, and
+    # a table added later is covered without anyone having to remember this line.
+    for name, path in table_paths().items():
+        h.update(name.encode())
+        h.update(path.read_bytes())
     for name in QUERY_FILES:
         h.update((queries_dir() / f"{name}.scm").read_bytes())
     return f"{__version__}-{h.hexdigest()[:12]}"

@@ -19,7 +19,7 @@ from .cache import CacheChangedError, default_cache_dir
 from .config import ConfigError, load_config
 from .discover import DiscoverError
 from .kernel.gfp import BUILTIN_VERSIONS
-from .pipeline import default_jobs
+from .extract.driver import default_jobs
 from .rules import RULES, by_id
 from .rules.base import LEVEL_RANK, doc_sections
 
@@ -158,7 +158,7 @@ def cmd_diff(args) -> int:
     from .report.jsonout import finding_dict
     from .report.review import render_github, render_review
     from .report.sarif import render_sarif
-    from .scan import ScanOptions
+    from .pipeline import ScanOptions
 
     options = ScanOptions(
         min_order=args.min_order, jobs=args.jobs or default_jobs(),
@@ -247,7 +247,7 @@ def cmd_scan(args) -> int:
     from .report.jsonout import render_json
     from .report.sarif import render_sarif
     from .report.text import render_text
-    from .scan import ScanOptions, run_scan
+    from .pipeline import ScanOptions, run_scan
 
     try:
         settings, _ = load_config(args.config, args.paths)

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .rules.base import Finding
-from .scan import ScanOptions, ScanResult, run_scan
+from .pipeline import ScanOptions, ScanResult, run_scan
 
 
 class DiffError(Exception):

@@ -177,7 +177,7 @@ def ir_from_text(text: str) -> tuple:
         return ("num", value)
     if re.fullmatch(r"[A-Za-z_]\w*", text):
         return ("id", text)
-    from .treesitter import parser  # local import: keeps the IR module light for workers
+    from .extract.treesitter import parser  # local import: keeps the IR module light for workers
 
     src = f"int __allocscan_x = ({text});".encode("utf-8", "replace")
     tree = parser().parse(src)

@@ -31,7 +31,9 @@ class CallSite:
     receiver_type: str = ""  # struct type of the receiver when it is known
     args: tuple | None = None  # argument IR, filled for calls the analyses need
     locks: LockState = NO_LOCKS  # lock/atomic regions around the call
-    lock_sites: tuple[tuple[str, int, int], ...] = ()  # (description, line, col) of acquisitions in `locks`
+    # (description, line, col, primitive) of the acquisitions in `locks`; the primitive is the
+    # API that opened the region (`spin_lock_irqsave`, a guard class, `__must_hold`)
+    lock_sites: tuple[tuple[str, int, int, str], ...] = ()
     byte: int = 0  # start offset, to place the call after or before guards
     lock_conds: tuple[str, ...] = ()  # conditions true whenever its some-path regions are open
 

@@ -63,7 +63,6 @@ class Program:
     _resolved: dict[str, dict[str, list[str]]] = field(default_factory=dict)  # path -> name -> nodes (resolve())
     # (path, name) -> [(line, node)] for a static defined more than once in a file (#ifdef branches)
     static_variants: dict[tuple[str, str], list[tuple[int, str]]] = field(default_factory=dict)
-    allocating_gfp: set = field(default_factory=set)  # (node, param index) whose gfp_t reaches an allocator
     # (struct type, field) -> [(path, function)] of the functions that assign it, in file order
     field_writers: dict[tuple[str, str], list] = field(default_factory=dict)
     nodes_flagged: dict[int, list[str]] = field(default_factory=dict)  # see functions_with()

@@ -1,162 +1,126 @@
-"""Run the extract stage over many files: cache look-ups, then parallel parsing.
+"""The scan job end to end: discover -> extract -> link -> analyze -> rules.
 
-The main process reads and hashes each file and asks the cache; the misses go
-to a process pool (`--jobs`), whose workers parse, write the cache and return
-the facts. Unreadable, binary, non-UTF-8 and unparsable files become warnings
-(`path: problem`) and the scan goes on.
+`run_scan()` returns plain results (findings, warnings, stats) that the CLI
+renders; tests and the benchmark call it directly.
 """
 
 from __future__ import annotations
 
-import hashlib
-import os
-import pickle
-import sys
-from concurrent.futures import ProcessPoolExecutor
+import gc
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .analyze import analyze
 from .cache import FactsCache
-from .extract import InputError, extract_file
-from .facts import FileFacts
-
-
-SKIPPED = "allocscan:skipped"  # cache entry of a file rejected for its content: (SKIPPED, warning)
-
-
-@dataclass
-class ExtractStats:
-    files: int = 0
-    parsed: int = 0
-    cached: int = 0
-    skipped: int = 0
-    files_with_errors: int = 0
-    functions: int = 0
-    functions_with_errors: int = 0
-    calls: int = 0
+from .discover import Discovery, discover
+from .link import link
+from .extract.driver import ExtractStats, extract_all
+from .report.signature import attach_signatures
+from .rules import select
+from .rules.base import Finding
+from .kernel.version import PAGE_ALLOC_COSTLY_ORDER
 
 
 @dataclass
-class ExtractResult:
-    facts: list[FileFacts]
-    warnings: list[str] = field(default_factory=list)
-    stats: ExtractStats = field(default_factory=ExtractStats)
+class ScanOptions:
+    min_order: int = PAGE_ALLOC_COSTLY_ORDER + 1
+    jobs: int = 1
+    cache_dir: Path | None = None
+    excludes: tuple[str, ...] = ()
+    kernel_version: str | None = None
+    select: list[str] | None = None
+    ignore: list[str] | None = None
 
 
-def _work(item: tuple[str, str, str, str | None]) -> tuple[str, bytes | None, str | None, bool]:
-    """Worker: extract one file, store it in the cache, and return it pickled.
+@dataclass
+class ScanResult:
+    discovery: Discovery
+    findings: list[Finding]
+    suppressed: list[Finding]
+    warnings: list[str]
+    stats: ExtractStats
+    timings: dict[str, float] = field(default_factory=dict)
+    analysis: object = None  # the Analysis, for callers that map back to sites (explain --tree)
 
-    With a cache, only the header of the entry goes back to the main process
-    (its bodies stay in the entry, read when needed); without one, the whole
-    facts. A file rejected for what it holds (binary, not UTF-8, unparsable)
-    is cached as rejected too: a warm re-scan warns again without parsing it
-    again. The last item says whether the facts are in the cache."""
-    abs_path, rel, sha, cache_dir = item
+
+def run_scan(paths: list[str], options: ScanOptions, progress_factory=None) -> ScanResult:
+    # The stages build millions of small objects that never form cycles; the
+    # cyclic collector re-walking them all costs half a warm whole-tree scan.
+    collecting = gc.isenabled()
+    gc.disable()
     try:
-        data = Path(abs_path).read_bytes()
-        facts = extract_file(rel, data)
-    except InputError as err:
-        FactsCache.at(cache_dir).put(sha, rel, (SKIPPED, str(err)))
-        return rel, None, str(err), False
-    except OSError as err:
-        return rel, None, f"{rel}: cannot read ({err.strerror})", False
-    except RecursionError:
-        return rel, None, f"{rel}: nesting too deep to parse; file skipped", False
-    if cache_dir is not None:
-        header = FactsCache.at(cache_dir).put(facts.sha, rel, facts)
-        if header is not None:
-            return rel, header, None, True
-    return rel, pickle.dumps(facts, protocol=pickle.HIGHEST_PROTOCOL), None, False
+        return _run_scan(paths, options, progress_factory)
+    finally:
+        if collecting:
+            gc.freeze()  # what the scan built stays alive until exit: never re-walk it
+            gc.enable()
 
 
-def extract_all(files: list[Path], rel_of, cache: FactsCache, jobs: int, progress=None) -> ExtractResult:
-    result = ExtractResult(facts=[])
-    stats = result.stats
-    todo: list[tuple[str, str, str, str | None]] = []
-    cache_dir = str(cache.directory) if cache.directory is not None else None
-    by_rel: dict[str, FileFacts] = {}
-    keyed = _content_keys(files, rel_of, cache, result)
-    for path, rel, sha in keyed:
-        facts = cache.get(sha, rel, path)
-        if isinstance(facts, tuple) and facts[:1] == (SKIPPED,):
-            result.warnings.append(facts[1])
-            stats.skipped += 1
-            if progress:
-                progress(1)
-        elif facts is not None:
-            by_rel[rel] = facts
-            stats.cached += 1
-            if progress:
-                progress(1)
-        else:
-            todo.append((path, rel, sha, cache_dir))
+def _run_scan(paths: list[str], options: ScanOptions, progress_factory=None) -> ScanResult:
+    timings: dict[str, float] = {}
+    t0 = time.perf_counter()
+    disc = discover(paths, options.excludes, options.kernel_version)
+    timings["discover"] = time.perf_counter() - t0
 
-    sources = {rel: path for path, rel, _, _ in todo}
-
-    def take(rel: str, blob: bytes | None, warning: str | None, cached: bool) -> None:
-        if progress:
-            progress(1)
-        if blob is None:
-            result.warnings.append(warning or f"{rel}: skipped")
-            stats.skipped += 1
-            return
-        stats.parsed += 1
-        facts = by_rel[rel] = pickle.loads(blob)
-        if cached and facts.store is not None:  # the header of the entry the worker wrote
-            cache.attach(facts, facts.sha, rel, sources[rel], len(blob))
-
-    if jobs <= 1 or len(todo) < 8:
-        for item in todo:
-            take(*_work(item))
+    cache = FactsCache(options.cache_dir)
+    t = time.perf_counter()
+    if progress_factory is not None:
+        with progress_factory(len(disc.files)) as advance:
+            extracted = extract_all(disc.files, disc.rel, cache, options.jobs, advance)
     else:
-        chunk = max(1, min(64, len(todo) // (jobs * 8)))
-        with ProcessPoolExecutor(max_workers=jobs) as pool:
-            for out in pool.map(_work, todo, chunksize=chunk):
-                take(*out)
+        extracted = extract_all(disc.files, disc.rel, cache, options.jobs)
+    timings["extract"] = time.perf_counter() - t
 
-    cache.save_index()
-    for rel in sorted(by_rel):
-        facts = by_rel[rel]
-        result.facts.append(facts)
-        result.warnings.extend(facts.warnings)
-        if facts.error_nodes:
-            stats.files_with_errors += 1
-        stats.functions += len(facts.functions)
-        stats.functions_with_errors += sum(1 for f in facts.functions if f.has_error)
-        stats.calls += sum(f.call_count for f in facts.functions)
-    return result
+    t = time.perf_counter()
+    program = link(extracted.facts)
+    timings["link"] = time.perf_counter() - t
 
+    t = time.perf_counter()
+    analysis = analyze(program, disc.kernel)
+    timings["analyze"] = time.perf_counter() - t
 
-def _content_keys(files: list[Path], rel_of, cache: FactsCache, result: ExtractResult) -> list[tuple[str, str, str]]:
-    """(path, relative path, content hash) of each readable file. The hash is the
-    one recorded for the same size, mtime and inode when there is one: a warm scan
-    reads no source file."""
-    keyed = []
-    for path in files:
-        rel = rel_of(path)
-        result.stats.files += 1
-        name = str(path)
-        try:
-            st = os.stat(name)
-            sha = cache.known_sha(name, st)
-            if sha is None:
-                with open(name, "rb") as fh:
-                    sha = hashlib.sha1(fh.read()).hexdigest()
-                cache.remember_sha(name, st, sha)
-        except OSError as err:
-            result.warnings.append(f"{rel}: cannot read ({err.strerror or err})")
-            result.stats.skipped += 1
-            continue
-        keyed.append((name, rel, sha))
-    return keyed
+    t = time.perf_counter()
+    findings: list[Finding] = []
+    for rule in select(options.select, options.ignore):
+        findings.extend(rule.check(analysis, options))
+    findings = _one_per_line(findings)
+    # Fingerprints of the sites in files with findings only: a tree has 50,000 sites.
+    paths = {f.path for f in findings}
+    rule_ids = {f.rule_id for f in findings}
+    sites_by_fp = {s.fingerprint(rule_id): s for s in analysis.sites if s.path in paths for rule_id in rule_ids}
+    attach_signatures(findings, sites_by_fp, disc.kernel)
+    kept, suppressed = _apply_suppressions(findings, extracted.facts)
+    kept.sort(key=lambda f: f.sort_key)
+    timings["rules"] = time.perf_counter() - t
+    timings["total"] = time.perf_counter() - t0
+    warnings = disc.warnings + extracted.warnings + analysis.warnings
+    return ScanResult(disc, kept, suppressed, warnings, extracted.stats, timings, analysis)
 
 
-def default_jobs() -> int:
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # pragma: no cover
-        return os.cpu_count() or 1
+def _one_per_line(findings: list[Finding]) -> list[Finding]:
+    """At most one finding per (rule, file, line): the most severe (smatch's warn_line)."""
+    rank = {"error": 3, "warning": 2, "note": 1}
+    best: dict[tuple, Finding] = {}
+    for f in findings:
+        key = (f.rule_id, f.path, f.line)
+        if key not in best or rank[f.level] > rank[best[key].level]:
+            best[key] = f
+    return list(best.values())
 
 
-def stderr_is_terminal() -> bool:
-    return sys.stderr.isatty()
+def _apply_suppressions(findings: list[Finding], facts) -> tuple[list[Finding], list[Finding]]:
+    by_path = {ff.path: ff.suppressions for ff in facts if ff.suppressions}
+    kept, suppressed = [], []
+    for f in findings:
+        reason = None
+        for s in by_path.get(f.path, ()):
+            if s.line in (f.line, f.line - 1) and (not s.rules or f.rule_id in s.rules):
+                reason = s.reason or "suppressed"
+                break
+        if reason is None:
+            kept.append(f)
+        else:
+            f.suppressed = reason
+            suppressed.append(f)
+    return kept, suppressed

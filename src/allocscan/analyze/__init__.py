@@ -18,7 +18,7 @@ from ..kernel.tables import Allocator, Family, allocators, families
 from ..kernel.version import KernelInfo
 from ..link import ALLOCATES, Program
 from .context import ContextAnalysis, Witness, analyze_contexts
-from .gfp import GfpAlt, GfpAnalysis
+from .gfpflow import GfpAlt, GfpAnalysis
 from .values import TOP, Scope, Value, ValueAnalysis, _arith, const
 
 
@@ -62,7 +62,7 @@ class Analysis:
 
 def analyze(program: Program, kernel: KernelInfo) -> Analysis:
     contexts = analyze_contexts(program)
-    program.allocating_gfp = allocating_gfp_params(program)
+    allocating_gfp = allocating_gfp_params(program)
     values = ValueAnalysis(program, kernel)
     gfp = GfpAnalysis(program, kernel.gfp)
     result = Analysis(program, kernel, contexts, values, gfp)
@@ -76,7 +76,7 @@ def analyze(program: Program, kernel: KernelInfo) -> Analysis:
             key = site.callee or "->" + site.field
             ordinals[key] = ordinals.get(key, -1) + 1
             alloc = table.get(site.callee)
-            if alloc is None and not _passes_gfp(site, ff.path, kernel, program):
+            if alloc is None and not _passes_gfp(site, ff.path, kernel, program, allocating_gfp):
                 continue
             try:
                 result.sites.append(_describe(result, ff, fn, node, site, alloc, fams, ordinals[key]))
@@ -159,7 +159,8 @@ def _param_allocates(program: Program, path: str, fn: FunctionFacts, name: str, 
     return False
 
 
-def _passes_gfp(site: CallSite, path: str, kernel: KernelInfo, program: Program) -> bool:
+def _passes_gfp(site: CallSite, path: str, kernel: KernelInfo, program: Program,
+                allocating_gfp: set[tuple[str, int]]) -> bool:
     """A call with an argument written as a gfp mask (`usb_submit_urb(urb, GFP_KERNEL)`)."""
     if site.args is None or "GFP" not in site.args_text:
         return False
@@ -171,7 +172,7 @@ def _passes_gfp(site: CallSite, path: str, kernel: KernelInfo, program: Program)
         return False
     targets = program.targets(site, path)
     if targets:  # the callee is in the scan: that parameter must be a gfp_t that reaches an allocation
-        return any((t, index) in program.allocating_gfp for t in targets)
+        return any((t, index) in allocating_gfp for t in targets)
     return True
 
 

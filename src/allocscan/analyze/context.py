@@ -26,47 +26,42 @@ from ..facts import CALLS_REGISTRAR, HAS_INDIRECT_CALL, HAS_LOCKED_CALL, CallSit
 from ..kernel.tables import allocators, contexts
 from ..link import ALLOCATES, Program
 from .branches import BranchOracle, Signature
+from .witness import ACQUIRE, CALL, ENTRY, Step
 
 MAX_HOPS = 3  # calls followed from a lock or entry point; longer chains do not convince a maintainer
 MAX_VARIANTS = 4  # signatures (constant arguments) kept apart per function; more merge into "unknown"
 
 
 @dataclass(frozen=True)
-class Step:
-    kind: str  # "entry" | "acquire" | "call"
-    text: str
-    path: str
-    line: int
-    col: int = 1
-
-
-@dataclass(frozen=True)
 class Witness:
     grade: str  # "must" | "may"
     reason: str  # the atomicContext text, e.g. "hardirq: foo_irq (request_irq)"
-    steps: tuple[Step, ...]
+    steps: tuple[Step, ...]  # an ENTRY or the ACQUIREs held, then CALLs
     hops: int = 0
-    # For a lock: the atomic entries of the function that takes it ("softirq: isotp_rcv
-    # (can_rx_register)"): the lock is taken in that context too.
-    holder_entries: tuple[str, ...] = ()
+    # For a lock: the contexts of the atomic entries of the function that takes it
+    # ("softirq" for isotp_rcv, registered with can_rx_register): the lock is taken there too.
+    holder_contexts: tuple[str, ...] = ()
+
+    @property
+    def entry(self) -> Step | None:
+        """The entry point the witness starts from, when it is one (not a lock)."""
+        return self.steps[0] if self.steps and self.steps[0].kind == ENTRY else None
 
 
 def context_kinds(w: Witness) -> set[str]:
     """What kind of atomic context a witness proves: "hardirq", "softirq", or per lock
     held "bh" (spin_lock_bh, local_bh_disable), "irq" (spin_lock_irqsave, local_irq_*)
     or "preempt" (spin_lock, preempt_disable, rcu_read_lock)."""
-    if w.reason.startswith(("hardirq", "nmi")):
-        return {"hardirq"}
-    if w.reason.startswith("softirq"):
-        return {"softirq"}
-    kinds = {r.split(":")[0] for r in w.holder_entries if r.startswith(("hardirq", "softirq"))}
-    for text in [s.text for s in w.steps if s.kind == "acquire"] or [w.reason]:
-        if "_bh" in text:
-            kinds.add("bh")
-        elif "_irq" in text:
-            kinds.add("irq")
-        else:
-            kinds.add("preempt")
+    entry = w.entry
+    if entry is not None:
+        cls = entry.context_class
+        return {"hardirq"} if cls in ("hardirq", "nmi") else {"softirq"} if cls == "softirq" else set()
+    kinds = {c.partition(":")[0] for c in w.holder_contexts if c.startswith(("hardirq", "softirq"))}
+    acquired = [s for s in w.steps if s.kind == ACQUIRE]
+    for st in acquired:
+        kinds.add("bh" if "bh" in st.effects else "irq" if "irq" in st.effects else "preempt")
+    if not acquired:
+        kinds.add("preempt")
     return kinds
 
 
@@ -88,11 +83,13 @@ class ContextAnalysis:
         if must or may:
             grade = "must" if must else "may"
             held = must or may
-            steps = tuple(Step("acquire", f"{ref.fn.name}: {desc} - atomic from here", ref.path, line, col)
-                          for desc, line, col in site.lock_sites if desc in held)
-            holder = tuple(e.reason for e in self.entries.get(fn_node, ()))
+            effects = contexts().effects
+            steps = tuple(Step(ACQUIRE, f"{ref.fn.name}: {desc} - atomic from here", ref.path, line, col,
+                               function=ref.fn.name, callee=primitive, effects=effects.get(primitive, ("preempt",)))
+                          for desc, line, col, primitive in site.lock_sites if desc in held)
+            holder = tuple(e.steps[0].context for e in self.entries.get(fn_node, ()))
             return Witness(grade, f"{held[0]} held in {ref.fn.name}()" + ("" if must else " on some paths"), steps,
-                           holder_entries=holder)
+                           holder_contexts=holder)
         return self.caller_context(fn_node, site)
 
     def caller_context(self, fn_node: str, site: CallSite) -> Witness | None:
@@ -235,7 +232,7 @@ def _calls_near_allocation(program: Program, ref, distance: dict[str, int]) -> b
 
 def _push_callees(program: Program, oracle: BranchOracle, node: str, sig: Signature, ref, site: CallSite,
                   w: Witness, hops: int, push, distance: dict[str, int]) -> None:
-    held_by_lock = w.steps and w.steps[0].kind == "acquire"
+    held_by_lock = w.steps and w.steps[0].kind == ACQUIRE
     if hops > 1 and ref.fn.once and in_one_time_setup(program, node, site):
         return  # one-time set-up: an atomic caller finds it done (see in_one_time_setup)
     quiet = contexts().quiet_functions
@@ -258,13 +255,10 @@ def _push_callees(program: Program, oracle: BranchOracle, node: str, sig: Signat
         if not program.functions[target].fn.call_count:
             continue  # it calls nothing: no allocation runs in it
         grade = "may" if uncertain else w.grade
-        step = Step("call", f"{ref.fn.name}() calls {_name(program, target)}()", ref.path, site.line, site.col)
-        push(target, Witness(grade, w.reason, w.steps + (step,), hops, w.holder_entries),
+        step = Step(CALL, f"{ref.fn.name}() calls {callee}()", ref.path, site.line, site.col,
+                    function=ref.fn.name, callee=callee)
+        push(target, Witness(grade, w.reason, w.steps + (step,), hops, w.holder_contexts),
              oracle.signature(node, sig, site, target))
-
-
-def _name(program: Program, node: str) -> str:
-    return program.functions[node].fn.name
 
 
 def _function_arg(program: Program, path: str, ir) -> str | None:
@@ -308,8 +302,8 @@ def _registrations(program: Program, result: ContextAnalysis, tables) -> None:
                     result.process_entries[target] = f"{kind} ({site.callee})"
                     continue
                 reason = f"{reg.context}: {handler} ({site.callee})"
-                step = Step("entry", f"{handler}() registered with {site.callee}(): runs in {reg.context}",
-                            ff.path, site.line, site.col)
+                step = Step(ENTRY, f"{handler}() registered with {site.callee}(): runs in {reg.context}",
+                            ff.path, site.line, site.col, function=handler, callee=site.callee, context=reg.context)
                 result.entries.setdefault(target, []).append(Witness("must", reason, (step,), 0))
 
 
@@ -333,7 +327,8 @@ def _field_bindings(program: Program, result: ContextAnalysis, tables) -> None:
             handler = program.functions[target].fn.name
             how = f".{b.field} = {b.function}" if not b.in_function else f"->{b.field} = {b.function} in {b.in_function}()"
             reason = f"{spec.context}: {handler} ({spec.struct or 'ops'}.{b.field})"
-            step = Step("entry", f"{handler}() bound as {spec.struct}.{b.field} ({how}): runs in {spec.context}",
-                        ff.path, b.line)
+            step = Step(ENTRY, f"{handler}() bound as {spec.struct}.{b.field} ({how}): runs in {spec.context}",
+                        ff.path, b.line, function=handler, callee=f"{spec.struct or 'ops'}.{b.field}",
+                        context=spec.context)
             result.entries.setdefault(target, []).append(Witness("must", reason, (step,), 0))
 

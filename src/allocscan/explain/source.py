@@ -54,7 +54,7 @@ def _family_of(frames: list[str]) -> str | None:
 
 
 def map_to_source(d: Diagnosis, tree: Path, jobs: int, cache_dir: Path | None) -> None:
-    from ..scan import ScanOptions, run_scan
+    from ..pipeline import ScanOptions, run_scan
 
     candidates = [f for f in d.frames if not is_allocator_frame(f)]
     family = _family_of(d.frames)

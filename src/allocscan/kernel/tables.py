@@ -2,18 +2,24 @@
 
 The allocator table says, for each allocation entry point, which argument is
 the size, count, order and gfp, and what the call adds on its way down. The
-context table (contexts.toml, read by extraction) lists lock/atomic-region
-APIs, guard classes and functions that never return; the entry table
-(entries.toml, read only by the analyses, so editing it keeps cached facts)
-lists callback registrations and atomic function-pointer fields.
+context table (contexts.toml) lists lock/atomic-region APIs, guard classes,
+what each region disables, and functions that never return; the entry table
+(entries.toml) lists callback registrations and atomic function-pointer
+fields. Extraction reads these tables too (which calls to keep, which call
+registers a callback), so every table is part of the facts cache's key.
+
+`ALLOCSCAN_DATA_DIR` names a directory whose tables replace the built-in ones
+of the same file name.
 """
 
 from __future__ import annotations
 
+import os
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
+from pathlib import Path
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -21,9 +27,30 @@ else:  # pragma: no cover
     import tomli as tomllib
 
 
+# A directory of tables that replace the built-in ones of the same name (a site's own
+# registrars or allocators); the built-in table is used for every name it lacks.
+DATA_DIR_ENV = "ALLOCSCAN_DATA_DIR"
+
+
+def table_paths() -> dict[str, Path]:
+    """Every table, by file name, from where it is read (the override or the package)."""
+    builtin = Path(str(resources.files("allocscan") / "data"))
+    paths = {p.name: p for p in builtin.glob("*.toml")}
+    override = os.environ.get(DATA_DIR_ENV)
+    if override:
+        paths.update({p.name: p for p in Path(override).glob("*.toml")})
+    return dict(sorted(paths.items()))
+
+
 def _load(name: str) -> dict:
-    with (resources.files("allocscan") / "data" / name).open("rb") as fh:
+    with table_paths()[name].open("rb") as fh:
         return tomllib.load(fh)
+
+
+def reload_tables() -> None:
+    """Forget the tables read so far (after the override directory or a table changed)."""
+    for loader in _LOADERS:
+        loader.cache_clear()
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,6 +105,9 @@ class ContextTables:
     fields: tuple[FieldContext, ...]
     quiet_functions: frozenset[str]
     noreturn: frozenset[str] = frozenset()
+    # primitive (acquire/trylock call, guard class, lock annotation) -> what its region
+    # disables: "preempt", "irq", "bh", "rcu"
+    effects: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
     @property
     def lock_calls(self) -> frozenset[str]:
@@ -128,6 +158,7 @@ def contexts() -> ContextTables:
         fields=tuple(FieldContext(f["field"], f["struct"], f["context"]) for f in raw["fields"]),
         quiet_functions=frozenset(raw.get("quiet_regions", {}).get("functions", ())),
         noreturn=frozenset(raw.get("noreturn", {}).get("functions", ())),
+        effects={k: tuple(v) for k, v in raw.get("effects", {}).items()},
     )
 
 
@@ -135,3 +166,6 @@ def contexts() -> ContextTables:
 def inert_calls() -> frozenset[str]:
     """Calls not recorded in the facts (data/inert.toml)."""
     return frozenset(_load("inert.toml")["names"])
+
+
+_LOADERS = (allocators, families, contexts, inert_calls)

@@ -9,7 +9,8 @@
          "function": "alloc_ep_req", "fingerprint": "hex",
          "properties": {"allocator", "gfp", "sizeRange", "maxOrder", "userControlled",
                         "atomicContext", "runtimeSignature", "kernelVersion"},
-         "witness": [{"text", "path", "line", "column", "kind"}],
+         "witness": [{"text", "path", "line", "column", "kind", "function", "callee",
+                      "context" (entry steps), "effects" (acquire steps)}],
          "valueFlow": [...same shape...], "fix": "...", "suppressed": null | "reason"}
       ],
       "warnings": ["path: problem", ...],
@@ -26,7 +27,19 @@ from ..rules.base import Finding
 
 
 def _steps(steps) -> list[dict]:
-    return [{"text": s.text, "path": s.path, "line": s.line, "column": s.col, "kind": s.kind} for s in steps]
+    return [_step(s) for s in steps]
+
+
+def _step(s) -> dict:
+    """A typed witness step (analyze.witness.Step): its kind and the functions, primitive
+    and context it names, beside the text for people."""
+    out = {"text": s.text, "path": s.path, "line": s.line, "column": s.col, "kind": s.kind,
+           "function": s.function, "callee": s.callee}
+    if s.context:
+        out["context"] = s.context
+    if s.effects:
+        out["effects"] = list(s.effects)
+    return out
 
 
 def finding_dict(f: Finding) -> dict:

@@ -22,6 +22,7 @@ from sarif_om import (
 )
 
 from .. import __version__
+from ..analyze.witness import ACQUIRE, CALL, ENTRY, call_depths
 from ..rules import RULES
 from ..rules.base import Finding, doc_sections
 
@@ -60,10 +61,10 @@ def rule_descriptor(rule) -> ReportingDescriptor:
 
 def _thread_flow(steps) -> ThreadFlow:
     locs = []
-    for st in steps:
-        tfl = ThreadFlowLocation(location=_location(st.path, st.line, st.col, text=st.text), nesting_level=st.depth)
-        if st.kind in ("call", "acquire", "entry"):
-            tfl.kinds = [st.kind if st.kind != "entry" else "enter"]
+    for st, depth in zip(steps, call_depths(steps)):
+        tfl = ThreadFlowLocation(location=_location(st.path, st.line, st.col, text=st.text), nesting_level=depth)
+        if st.kind in (CALL, ACQUIRE, ENTRY):
+            tfl.kinds = [st.kind if st.kind != ENTRY else "enter"]
         locs.append(tfl)
     return ThreadFlow(locations=locs)
 
@@ -71,11 +72,11 @@ def _thread_flow(steps) -> ThreadFlow:
 def _result(f: Finding, rule_index: int) -> Result:
     related = []
     message = f.message
-    anchor = next((s for s in f.witness if s.kind in ("acquire", "entry")), None)
+    anchor = next((s for s in f.witness if s.kind in (ACQUIRE, ENTRY)), None)
     if anchor is not None:
         related.append(_location(anchor.path, anchor.line, anchor.col, text=anchor.text))
         related[0].id = 1
-        message += f" ([{'lock' if anchor.kind == 'acquire' else 'entry point'}](1))"
+        message += f" ([{'lock' if anchor.kind == ACQUIRE else 'entry point'}](1))"
     source = f.value_flow[0] if f.value_flow else None
     if source is not None:
         loc = _location(source.path, source.line, source.col, text=source.text)

@@ -11,6 +11,7 @@ A `__GFP_NOWARN` request fails silently: the signature says so.
 
 from __future__ import annotations
 
+from ..analyze.witness import ACQUIRE, ALLOCATION, CALL, ENTRY
 from ..kernel.version import KernelInfo
 from ..rules.base import Finding
 
@@ -50,12 +51,11 @@ def _frames(finding: Finding, site, kernel: KernelInfo) -> list[str]:
     lines = [" " + f for f in head + frames]
     trail = [finding.function] if not finding.witness else []
     for step in reversed(finding.witness):
-        if step.kind == "allocation":
+        if step.kind == ALLOCATION:
             trail.append(finding.function)
-        elif step.kind == "call":
-            caller = step.text.split("()", 1)[0]
-            trail.append(caller)
-        elif step.kind == "entry":
+        elif step.kind == CALL:
+            trail.append(step.function)
+        elif step.kind == ENTRY:
             break
     seen = []
     for name in trail:
@@ -89,8 +89,14 @@ def _page_failure(finding: Finding, site, kernel: KernelInfo, order: int | None)
 
 
 def _in_irq(finding: Finding) -> bool:
-    ctx = finding.properties.get("atomicContext") or ""
-    return ctx.startswith("hardirq") or ctx.startswith("softirq")
+    """Does the finding's context come from an entry point the kernel runs in an interrupt?"""
+    entry = _origin(finding)
+    return entry is not None and entry.kind == ENTRY and entry.context_class in ("hardirq", "softirq")
+
+
+def _origin(finding: Finding):
+    """The step the atomic context comes from: the entry point, or the first lock taken."""
+    return next((s for s in finding.witness if s.kind in (ENTRY, ACQUIRE)), None)
 
 
 def _order_warn(finding: Finding, site, kernel: KernelInfo) -> list[str]:
@@ -113,15 +119,17 @@ def _order_warn(finding: Finding, site, kernel: KernelInfo) -> list[str]:
 
 
 def _sleeping(finding: Finding, site, kernel: KernelInfo) -> list[str]:
-    ctx = finding.properties.get("atomicContext") or ""
-    irqs_off = any(w in ctx for w in ("irqsave", "_irq(", "spin_lock_irq", "local_irq", "hardirq"))
-    if ctx.startswith("hardirq"):
+    origin = _origin(finding)
+    entry_class = origin.context_class if origin is not None and origin.kind == ENTRY else ""
+    effects = origin.effects if origin is not None and origin.kind == ACQUIRE else ()
+    irqs_off = entry_class == "hardirq" or "irq" in effects
+    if entry_class == "hardirq":
         preempt = "0x10000"
-    elif ctx.startswith("softirq"):
+    elif entry_class == "softirq":
         preempt = "0x100"
-    elif "_bh" in ctx or "local_bh" in ctx:
+    elif "bh" in effects:
         preempt = "0x200"
-    elif "rcu_read_lock" in ctx:
+    elif "rcu" in effects:
         preempt = "0x0"
     else:
         preempt = "0x1"
@@ -154,11 +162,11 @@ def _sleeping(finding: Finding, site, kernel: KernelInfo) -> list[str]:
     lines += [f" {head}", f" {resched}"] + [f" {f}" for f in alloc_frames]
     trail = []
     for step in reversed(finding.witness):
-        if step.kind == "allocation":
+        if step.kind == ALLOCATION:
             trail.append(finding.function)
-        elif step.kind == "call":
-            trail.append(step.text.split("()", 1)[0])
-        elif step.kind in ("entry", "acquire"):
+        elif step.kind == CALL:
+            trail.append(step.function)
+        elif step.kind in (ENTRY, ACQUIRE):
             break
     for name in dict.fromkeys(trail):
         lines.append(f" {name}")

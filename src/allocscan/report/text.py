@@ -10,6 +10,7 @@ The summary goes to stderr so stdout stays greppable.
 
 from __future__ import annotations
 
+from ..analyze.witness import call_depths
 from ..rules.base import Finding
 
 
@@ -21,8 +22,8 @@ def format_finding(f: Finding, show_signature: bool = True) -> list[str]:
             lines.append(f"    {st.path}:{st.line}: {st.text}")
     if len(f.witness) > 1:
         lines.append("  atomic path:")
-        for st in f.witness:
-            lines.append(f"    {st.path}:{st.line}: {'  ' * st.depth}{st.text}")
+        for st, depth in zip(f.witness, call_depths(f.witness)):
+            lines.append(f"    {st.path}:{st.line}: {'  ' * depth}{st.text}")
     if show_signature and f.signature:
         lines.append(f"  runtime signature ({f.properties.get('kernelVersion')}):")
         lines.extend(f"    {s}" for s in f.signature)

@@ -92,7 +92,5 @@ def check(analysis: Analysis, options) -> list[Finding]:
             msg += f"; {s.context.reason}"
         props = base_properties(s, kernel.release)
         props["maxOrder"] = top
-        out.append(Finding(ID, NAME, level, msg, s.path, s.site.line, s.site.col, s.site.end_col,
-                           s.function.name, s.fingerprint(ID), props, context_witness(s), value_witness(s, size),
-                           fix=FIX))
+        out.append(Finding.at_site(ID, s, level, msg, props, context_witness(s), value_witness(s, size)))
     return out

@@ -58,8 +58,9 @@ from __future__ import annotations
 
 from ..analyze import Analysis
 from ..analyze.context import context_kinds, in_one_time_setup
-from ..analyze.gfp import context_decides, region_skipped_for
+from ..analyze.gfpflow import context_decides, region_skipped_for
 from ..exprs import ir_from_text
+from ..analyze.witness import FLOW, Step
 from .base import Finding, base_properties, context_witness
 
 ID = "AS002"
@@ -136,7 +137,6 @@ def check(analysis: Analysis, options) -> list[Finding]:
         witness = context_witness(s)
         for g in blocking[:1]:
             for hop in g.via:
-                witness.insert(0, witness[0].__class__(hop, g.origin[0], g.origin[1], 1, "flow"))
-        out.append(Finding(ID, NAME, level, msg, s.path, s.site.line, s.site.col, s.site.end_col,
-                           s.function.name, s.fingerprint(ID), props, witness, fix=FIX))
+                witness.insert(0, Step(FLOW, hop, g.origin[0], g.origin[1]))
+        out.append(Finding.at_site(ID, s, level, msg, props, witness))
     return out

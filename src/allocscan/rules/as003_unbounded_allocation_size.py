@@ -94,7 +94,5 @@ def check(analysis: Analysis, options) -> list[Finding]:
         props["maxOrder"] = None
         # A netlink policy (NLA_POLICY_RANGE/MAX) may bound the attribute; we do not read policies.
         level = "note" if all(src.startswith("netlink:") for src in size.sources) else LEVEL
-        out.append(Finding(ID, NAME, level, msg, s.path, s.site.line, s.site.col, s.site.end_col,
-                           s.function.name, s.fingerprint(ID), props, context_witness(s), value_witness(s, size),
-                           fix=FIX))
+        out.append(Finding.at_site(ID, s, level, msg, props, context_witness(s), value_witness(s, size)))
     return out

@@ -59,7 +59,5 @@ def check(analysis: Analysis, options) -> list[Finding]:
         msg = (f"'{s.site.callee}' always asks for at least {human_bytes(size.lo)}, above the "
                f"{human_bytes(limit)} it can ever return: it always fails")
         props = base_properties(s, analysis.kernel.release)
-        out.append(Finding(ID, NAME, LEVEL, msg, s.path, s.site.line, s.site.col, s.site.end_col,
-                           s.function.name, s.fingerprint(ID), props, context_witness(s), value_witness(s, size),
-                           fix=FIX))
+        out.append(Finding.at_site(ID, s, LEVEL, msg, props, context_witness(s), value_witness(s, size)))
     return out

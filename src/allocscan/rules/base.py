@@ -10,18 +10,9 @@ from dataclasses import dataclass, field
 
 from ..analyze import AllocationSite
 from ..analyze.values import Value
+from ..analyze.witness import ALLOCATION, FLOW, SOURCE, Step
 
 LEVEL_RANK = {"note": 1, "warning": 2, "error": 3}
-
-
-@dataclass
-class WitnessStep:
-    text: str
-    path: str
-    line: int
-    col: int = 1
-    kind: str = "step"  # "entry" | "acquire" | "call" | "source" | "flow" | "allocation"
-    depth: int = 0
 
 
 @dataclass
@@ -37,9 +28,9 @@ class Finding:
     function: str
     fingerprint: str
     properties: dict = field(default_factory=dict)
-    witness: list[WitnessStep] = field(default_factory=list)  # lock/entry -> calls -> allocation
-    value_flow: list[WitnessStep] = field(default_factory=list)  # source -> assignments -> size
-    related: list[WitnessStep] = field(default_factory=list)
+    witness: list[Step] = field(default_factory=list)  # lock/entry -> calls -> allocation
+    value_flow: list[Step] = field(default_factory=list)  # source -> assignments -> size
+    related: list[Step] = field(default_factory=list)
     fix: str = ""
     signature: list[str] = field(default_factory=list)  # dmesg lines, filled by report.signature
     suppressed: str | None = None  # reason, when a suppression comment applies
@@ -48,6 +39,17 @@ class Finding:
     @property
     def sort_key(self):
         return (self.path, self.line, self.col, self.rule_id)
+
+    @classmethod
+    def at_site(cls, rule_id: str, site: AllocationSite, level: str, message: str, properties: dict,
+                witness: list[Step], value_flow: list[Step] | None = None) -> "Finding":
+        """The one way rules make a finding: at `site`, with the rule's level, message
+        and proof; its name and fix text come from the rule's module."""
+        from . import by_id  # the rule modules import this one
+
+        rule = by_id()[rule_id]
+        return cls(rule_id, rule.NAME, level, message, site.path, site.site.line, site.site.col, site.site.end_col,
+                   site.function.name, site.fingerprint(rule_id), properties, witness, value_flow or [], fix=rule.FIX)
 
 
 def base_properties(s: AllocationSite, kernel_release: str) -> dict:
@@ -73,27 +75,22 @@ def gfp_names(s: AllocationSite) -> list[str]:
     return out
 
 
-def context_witness(s: AllocationSite) -> list[WitnessStep]:
+def context_witness(s: AllocationSite) -> list[Step]:
     """Entry or lock -> calls -> the allocation, for codeFlows and text output."""
-    steps: list[WitnessStep] = []
-    if s.context is not None:
-        depth = 0
-        for st in s.context.steps:
-            steps.append(WitnessStep(st.text, st.path, st.line, st.col, st.kind, depth))
-            if st.kind == "call":
-                depth += 1
-    steps.append(WitnessStep(f"{s.function.name}: {s.call_text}", s.path, s.site.line, s.site.col, "allocation",
-                             steps[-1].depth if steps else 0))
+    steps = list(s.context.steps) if s.context is not None else []
+    steps.append(Step(ALLOCATION, f"{s.function.name}: {s.call_text}", s.path, s.site.line, s.site.col,
+                      function=s.function.name, callee=s.site.callee or s.site.field))
     return steps
 
 
-def value_witness(s: AllocationSite, value: Value) -> list[WitnessStep]:
+def value_witness(s: AllocationSite, value: Value) -> list[Step]:
     """Source -> assignments and calls -> the size argument."""
     steps = []
     for text, path, line in reversed(value.steps):
-        steps.append(WitnessStep(text, path, max(line, 1), 1, "source" if not steps else "flow"))
+        steps.append(Step(SOURCE if not steps else FLOW, text, path, max(line, 1)))
     if steps:
-        steps.append(WitnessStep(f"{s.function.name}: size of {s.call_text}", s.path, s.site.line, s.site.col, "allocation"))
+        steps.append(Step(ALLOCATION, f"{s.function.name}: size of {s.call_text}", s.path, s.site.line, s.site.col,
+                          function=s.function.name, callee=s.site.callee or s.site.field))
     return steps
 
 

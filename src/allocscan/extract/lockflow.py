@@ -23,8 +23,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from .exprs import squash
-from .kernel.tables import contexts
+from ..exprs import squash
+from ..kernel.tables import contexts
 
 _WAIT_CMD_RE = re.compile(r"wait_event\w*_cmd$")
 Token = tuple[str, str]  # (class, lock expression squashed; "" for per-CPU state)
@@ -35,7 +35,7 @@ State = tuple[frozenset, frozenset] | None  # (must, may); None = unreachable
 class Summary:
     """Net effect of a function on its caller's lock state."""
 
-    acquires: tuple[tuple[Token, str], ...] = ()  # tokens held at every exit, with descriptions
+    acquires: tuple[tuple[Token, str, str], ...] = ()  # tokens held at every exit: (token, description, primitive)
     releases: tuple[str, ...] = ()  # classes released without a matching acquisition
 
 
@@ -45,7 +45,9 @@ class LockResult:
     # call start byte -> conditions that hold whenever a region open only on some paths
     # is open there (`if (typeReq == GetPortStatus && ...) local_irq_save(f);`)
     conds_at_call: dict[int, tuple[str, ...]] = field(default_factory=dict)
-    info: dict[Token, tuple[str, int, int]] = field(default_factory=dict)  # token -> (description, line, col)
+    # token -> (description, line, col, primitive): the primitive is the API that opened the
+    # region (`spin_lock_bh`, a guard class such as `spinlock_irqsave`, `__must_hold`)
+    info: dict[Token, tuple[str, int, int, str]] = field(default_factory=dict)
     summary: Summary = field(default_factory=Summary)
 
 
@@ -77,10 +79,10 @@ class _Walker:
         self.acquired_under: dict[Token, str] = {}  # token -> condition of the `if` that took it
 
     # --- state changes -------------------------------------------------
-    def _acquire(self, state: State, token: Token, desc: str, node, may_only: bool = False) -> State:
+    def _acquire(self, state: State, token: Token, desc: str, node, primitive: str, may_only: bool = False) -> State:
         if state is None:
             return None
-        self.result.info.setdefault(token, (desc, node.start_point[0] + 1, node.start_point[1] + 1))
+        self.result.info.setdefault(token, (desc, node.start_point[0] + 1, node.start_point[1] + 1, primitive))
         must, may = state
         return (must if may_only else must | {token}, may | {token})
 
@@ -146,7 +148,7 @@ class _Walker:
         if name in t.acquire:
             cls, idx = t.acquire[name]
             lock = self._lock_arg(call, idx)
-            return self._acquire(state, (cls, lock), f"{name}({lock})" if lock else f"{name}()", call)
+            return self._acquire(state, (cls, lock), f"{name}({lock})" if lock else f"{name}()", call, name)
         if name in t.release:
             cls, idx = t.release[name]
             key = self._lock_arg(call, idx) if idx >= 0 else None
@@ -158,13 +160,13 @@ class _Walker:
         if name in t.trylock:
             cls, idx = t.trylock[name]
             lock = self._lock_arg(call, idx)
-            return self._acquire(state, (cls, lock), f"{name}({lock})", call, may_only=True)
+            return self._acquire(state, (cls, lock), f"{name}({lock})", call, name, may_only=True)
         summary = self.summaries.get(name)
         if summary is not None:
             for cls in summary.releases:
                 state = self._release(state, cls, None)
-            for token, desc in summary.acquires:
-                state = self._acquire(state, token, f"{desc} in {name}()", call)
+            for token, desc, primitive in summary.acquires:
+                state = self._acquire(state, token, f"{desc} in {name}()", call, primitive)
         return state
 
     # --- expressions -----------------------------------------------------
@@ -293,7 +295,8 @@ class _Walker:
                 call, cls, lock = guard
                 state = self.apply_call(call, state)
                 token = (cls, lock)
-                state = self._acquire(state, token, f"guard({_text(call.child_by_field_name('function').child_by_field_name('arguments'))[1:-1]})({lock})", call)
+                guard_class = _text(call.child_by_field_name('function').child_by_field_name('arguments'))[1:-1]
+                state = self._acquire(state, token, f"guard({guard_class})({lock})", call, guard_class.strip())
                 guards.append(token)
                 continue
             state = self.walk(child, state)
@@ -332,7 +335,7 @@ class _Walker:
         if cls is None or body is None:
             return self.walk(body, state) if body is not None else state
         token = (cls, squash(scoped[1]) if cls == "spin" else "")
-        inner = self._acquire(state, token, f"scoped_guard({scoped[0]}, {scoped[1]})", node)
+        inner = self._acquire(state, token, f"scoped_guard({scoped[0]}, {scoped[1]})", node, scoped[0])
         out = self.walk(body, inner)
         if out is None:
             return None
@@ -357,7 +360,7 @@ class _Walker:
             desc = f"{_text(call.child_by_field_name('function'))}({lock})"
             # The condition pass recorded a may-acquire; undo it for the failure branch.
             base = (state[0] - {token}, state[1] - {token})
-            taken = self._acquire(base, token, desc, call)
+            taken = self._acquire(base, token, desc, call, _text(call.child_by_field_name("function")))
             then_in, else_in = (base, taken) if negated else (taken, base)
         then_out = self.walk(then, then_in) if then is not None else then_in
         if alt is not None:
@@ -489,22 +492,22 @@ def _pure_condition(cond) -> str | None:
     return squash(_text(cond))
 
 
-def analyze_function(body, entry_tokens: list[tuple[Token, str]], summaries: dict[str, Summary],
+def analyze_function(body, entry_tokens: list[tuple[Token, str, str]], summaries: dict[str, Summary],
                      scoped_guards: dict[int, tuple[str, str]]) -> LockResult:
     """Run the lock walk over one function body (a compound_statement node)."""
     walker = _Walker(summaries, scoped_guards)
-    walker.entry_tokens = {t for t, _ in entry_tokens}
+    walker.entry_tokens = {t for t, _, _ in entry_tokens}
     state: State = (frozenset(), frozenset())
-    for token, desc in entry_tokens:
-        state = walker._acquire(state, token, desc, body)
+    for token, desc, primitive in entry_tokens:
+        state = walker._acquire(state, token, desc, body, primitive)
     out = walker.walk(body, state)
     walker.exits.append(out)
     exits = [s for s in walker.exits if s is not None]
-    entry_set = {t for t, _ in entry_tokens}
+    entry_set = {t for t, _, _ in entry_tokens}
     if exits:
         must_all = frozenset.intersection(*(s[0] for s in exits)) - entry_set
         walker.result.summary = Summary(
-            acquires=tuple((t, walker.result.info[t][0]) for t in sorted(must_all)),
+            acquires=tuple((t, walker.result.info[t][0], walker.result.info[t][3]) for t in sorted(must_all)),
             releases=tuple(sorted(walker.unmatched)),
         )
     return walker.result

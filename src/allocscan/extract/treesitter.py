@@ -31,7 +31,7 @@ def queries_dir() -> Path:
     packaged = resources.files("allocscan") / "queries"
     if packaged.is_dir():
         return Path(str(packaged))
-    checkout = Path(__file__).resolve().parents[2] / "queries"
+    checkout = Path(__file__).resolve().parents[3] / "queries"
     if checkout.is_dir():
         return checkout
     raise FileNotFoundError("allocscan: the queries/ directory is missing from this installation")

@@ -1,0 +1,55 @@
+"""The proof a finding carries, as typed steps.
+
+A witness is a list of `Step`s: the atomic context's origin (an entry point
+the kernel runs atomically, or a lock taken), the calls that lead from it,
+and the allocation; a value flow is its own list (the source, the stores and
+calls that carry it, the size). Each step says what kind of step it is and
+names the functions, primitive and context involved as fields, so that
+signatures, SARIF code flows, text output and `explain` read fields and
+nothing parses the step's text, which is for people.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+# Step kinds
+ENTRY = "entry"  # the kernel calls `function` in an atomic context (`context`), armed by `callee`
+ACQUIRE = "acquire"  # `function` opens an atomic region with the primitive `callee` (`effects`)
+CALL = "call"  # `function` calls `callee`
+ALLOCATION = "allocation"  # `function` calls the allocator (or gfp-taking function) `callee`
+SOURCE = "source"  # where a value comes from (a module parameter, a user buffer, a device field)
+FLOW = "flow"  # a store or call that carries a value (or a gfp mask) on towards the allocation
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    kind: str
+    text: str  # for people: "foo_irq() registered with request_irq(): runs in hardirq"
+    path: str
+    line: int
+    col: int = 1
+    function: str = ""  # the function the step happens in
+    callee: str = ""  # CALL: the callee; ALLOCATION: the allocator; ACQUIRE: the primitive; ENTRY: the registrar or ops field
+    context: str = ""  # ENTRY: the context the kernel runs it in, e.g. "hardirq", "softirq:timer"
+    effects: tuple[str, ...] = ()  # ACQUIRE: what the region disables: "preempt", "irq", "bh", "rcu"
+
+    @property
+    def context_class(self) -> str:
+        """ENTRY: "hardirq", "softirq", "nmi" (the part of `context` before its ':')."""
+        return self.context.partition(":")[0]
+
+
+def call_depths(steps: list[Step]) -> list[int]:
+    """The nesting level of each step (SARIF's nestingLevel, the indent of text output):
+    one deeper after each call; the allocation sits at the level of the step before it."""
+    depths: list[int] = []
+    depth = 0
+    for st in steps:
+        if st.kind == ALLOCATION and depths:
+            depths.append(depths[-1])
+            continue
+        depths.append(depth)
+        if st.kind == CALL:
+            depth += 1
+    return depths

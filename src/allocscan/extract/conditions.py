@@ -1,0 +1,272 @@
+"""Conditions: guards that leave before later statements (and clamps), branches
+and switch cases on parameters, and one-time set-up regions."""
+
+from __future__ import annotations
+
+from ..exprs import IDENT_RE, squash
+from ..facts import Guard, names_blocking_test
+from .file import FileExtraction
+from .nodes import leaves, node_text
+
+def guards(fx: FileExtraction) -> None:
+    for m in fx.m["guard"]:
+        node = m["guard"][0]
+        _branch_on_parameter(fx, m)
+        _one_time_setup(fx, m)
+        cond = node_text(m["guard.cond"][0])[1:-1]
+        alternative = node.child_by_field_name("alternative")
+        if alternative is not None:
+            # `if (n > MAX) { pr_err(...); n = MAX; } else if (!n) { n = 1; }`: a clamp
+            # when the other branches store nothing but literals into n (vhost-scsi)
+            clamp = _clamp_condition(m["guard.cond"][0], m["guard.body"][0])
+            if clamp is None or not _stores_only_literals(alternative, clamp.partition(" > ")[0]):
+                continue
+            cond = clamp
+        elif not leaves(m["guard.body"][0]):
+            # `if (len > MAX) len = MAX;` clamps: after it, len <= MAX as after a guard.
+            clamp = _clamp_condition(m["guard.cond"][0], m["guard.body"][0])
+            if clamp is None:
+                continue
+            cond = clamp
+        if not any(op in cond.replace("->", ".") for op in ("<", ">", "==", "!")) and \
+                not names_blocking_test(cond):
+            # `if (ret) return ret;` bounds nothing; `if (gfp & __GFP_DIRECT_RECLAIM)
+            # return ...;` keeps the masks that may block from what follows
+            continue
+        idx = fx.enclosing(node.start_byte)
+        parent = node.parent
+        if idx < 0 or parent is None:
+            continue
+        fx.facts.functions[idx].guards.append(Guard(
+            cond, node.start_point[0] + 1, node.end_byte, parent.start_byte, parent.end_byte))
+
+
+def _one_time_setup(fx: FileExtraction, m) -> None:
+    """Record code that runs only while a field or global is unset: the body of
+    `if (!vdev->stats) {...}` (no else), or what follows an early success return
+    `if (mhba->fw_flag & FW_ALLOC) return 0;`. The context analysis decides
+    whether the function sets that state there (then it is one-time set-up)."""
+    node = m["guard"][0]
+    idx = fx.enclosing(node.start_byte)
+    if idx < 0:
+        return
+    fn = fx.facts.functions[idx]
+    found = _state_test(m["guard.cond"][0], fn)
+    if found is None:
+        return
+    state, unset = found
+    body = m["guard.body"][0]
+    if node.child_by_field_name("alternative") is not None:
+        return
+    if leaves(body) and _returns_success(body):
+        region = (node.end_byte, fn.end_byte)  # `if (done) return 0;` (or `if (!new) return inode;`)
+    elif unset:
+        region = (body.start_byte, body.end_byte)  # `if (!dev->stats) { ... }`
+    else:
+        return
+    fn.once = fn.once + (region + (state,),)
+
+
+def _branch_on_parameter(fx: FileExtraction, m) -> None:
+    """Record an `if` whose condition reads a parameter: a caller passing a constant
+    (`fasync_helper(fd, filp, 0, ...)`, `set_rx_mode(dev, false)`) may make one
+    of its branches dead, and the calls in it unreachable from that caller."""
+    node = m["guard"][0]
+    idx = fx.enclosing(node.start_byte)
+    if idx < 0:
+        return
+    fn = fx.facts.functions[idx]
+    cond = node_text(m["guard.cond"][0])[1:-1]
+    names = set(IDENT_RE.findall(cond))
+    if not any(p in names for p, _ in fn.params):
+        return
+    body = m["guard.body"][0]
+    alternative = node.child_by_field_name("alternative")
+    parent = node.parent
+    if alternative is not None:
+        else_range = (alternative.start_byte, alternative.end_byte)
+    elif leaves(body) and parent is not None:
+        else_range = (node.end_byte, parent.end_byte)  # after `if (!on) return ...;`
+    else:
+        else_range = (0, 0)
+    fn.branches.append((cond, body.start_byte, body.end_byte) + else_range)
+
+
+def switches(fx: FileExtraction) -> None:
+    """Record each case of a `switch` on a parameter as a branch: its statements run
+    only when the parameter equals one of the labels that reach them (its own, and
+    those of the cases above that fall through into it)."""
+    for m in fx.m["switch"]:
+        node = m["switch"][0]
+        idx = fx.enclosing(node.start_byte)
+        if idx < 0:
+            continue
+        fn = fx.facts.functions[idx]
+        value = node_text(m["switch.cond"][0])[1:-1].strip()
+        if not any(p in set(IDENT_RE.findall(value)) for p, _ in fn.params):
+            continue
+        cases = [c for c in m["switch.body"][0].named_children if c.type == "case_statement"]
+        labels = [c.child_by_field_name("value") for c in cases]
+        if any(lbl is None for lbl in labels[:-1]) and labels[-1] is not None:
+            continue  # `default:` in the middle: leave the switch alone
+        reaching: list[str] = []
+        for case, label in zip(cases, labels):
+            if label is None:  # default: none of the labels matched (unless fallen into)
+                if reaching:
+                    break
+                others = " || ".join(f"({value}) == ({node_text(x)})" for x in labels if x is not None)
+                if others:
+                    fn.branches.append((f"!({others})", case.start_byte, case.end_byte, 0, 0))
+                break
+            reaching.append(f"({value}) == ({node_text(label)})")
+            fn.branches.append((" || ".join(reaching), case.start_byte, case.end_byte, 0, 0))
+            if _case_leaves(case):
+                reaching = []
+
+# --- lock states -----------------------------------------------------
+
+
+def _case_leaves(case) -> bool:
+    """Does a `case X: ...` end in break/return/goto/continue (no fall-through)?"""
+    stmts = [c for c in case.named_children if c.type not in ("comment",)][1:]  # [0] is the label
+    if not stmts:
+        return False
+    last = stmts[-1]
+    if last.type == "compound_statement":
+        inner = [c for c in last.named_children if c.type != "comment"]
+        last = inner[-1] if inner else last
+    return last.type in ("break_statement", "return_statement", "goto_statement", "continue_statement")
+
+
+
+
+
+_TRANSPARENT_CALLS = ("likely", "unlikely", "READ_ONCE", "data_race")
+# state tests: name -> index of the tested argument (`atomic_inc_not_zero(&huge_zero_refcount)`)
+_STATE_READERS = {"atomic_read": 0, "atomic_long_read": 0, "atomic_inc_not_zero": 0, "refcount_inc_not_zero": 0,
+                  "kref_get_unless_zero": 0, "test_bit": 1}
+
+
+def _state_test(cond, fn):
+    """(state, tests_unset) for a condition that tests one field or global for being
+    set: `!dev->stats`, `unlikely(!READ_ONCE(pool_populated))`, `x->flag & F`,
+    `p == NULL`; None for anything else. State is (("field"|"global", name),)."""
+    unset = False
+    node = cond
+    while True:
+        while node.type == "parenthesized_expression" and node.named_child_count == 1:
+            node = node.named_children[0]
+        if node.type == "unary_expression" and node_text(node.child_by_field_name("operator") or node)[:1] == "!":
+            unset = not unset
+            node = node.child_by_field_name("argument")
+        elif node.type == "call_expression" and node_text(node.child_by_field_name("function")) in _TRANSPARENT_CALLS:
+            args = node.child_by_field_name("arguments")
+            named = [a for a in args.named_children if a.type != "comment"] if args else []
+            if len(named) != 1:
+                return None
+            node = named[0]
+        elif node.type == "call_expression" and node_text(node.child_by_field_name("function")) in _STATE_READERS:
+            args = node.child_by_field_name("arguments")
+            named = [a for a in args.named_children if a.type != "comment"] if args else []
+            index = _STATE_READERS[node_text(node.child_by_field_name("function"))]
+            if len(named) <= index:
+                return None
+            node = named[index]
+            if node.type == "pointer_expression" and node_text(node)[:1] == "&":
+                node = node.child_by_field_name("argument")
+            break
+        elif node.type == "binary_expression":
+            op = node_text(node.child_by_field_name("operator"))
+            left, right = node.child_by_field_name("left"), node.child_by_field_name("right")
+            if op == "&" and right is not None and right.type in ("identifier", "number_literal", "call_expression"):
+                node = left  # `x->flags & FLAG`: the state is x->flags
+            elif op in ("==", "!=") and right is not None and node_text(right) in ("NULL", "0", "false"):
+                unset = unset != (op == "==")
+                node = left
+            else:
+                return None
+        else:
+            break
+        if node is None:
+            return None
+    if node.type == "field_expression":
+        field = node.child_by_field_name("field")
+        return ((("field", node_text(field)),), unset) if field is not None else None
+    if node.type == "identifier":
+        name = node_text(node)
+        if name in fn.locals or any(p == name for p, _ in fn.params) or name.isupper():
+            return None
+        return ((("global", name),), unset)
+    return None
+
+
+def _returns_success(body) -> bool:
+    """Does this `if` body end in a return that says "already done" (`return 0;`,
+    `return true;`, `return inode;`, `return dr->table;`) rather than an error?"""
+    stmt = body
+    if body.type == "compound_statement":
+        stmts = [c for c in body.named_children if c.type != "comment"]
+        stmt = stmts[-1] if stmts else None
+    if stmt is None or stmt.type != "return_statement":
+        return False
+    values = [c for c in stmt.named_children if c.type != "comment"]
+    if not values:
+        return True
+    value = values[0]
+    text = node_text(value)
+    if value.type == "number_literal":
+        return not text.startswith("-")
+    return value.type in ("true", "identifier", "field_expression") and not text.startswith("-E") and \
+        not text.isupper()
+
+
+
+
+
+
+
+def _clamp_condition(cond_node, body) -> str | None:
+    """For `if (x > C) { ...; x = ...; }` the condition `x > C` (as text), else None."""
+    inner = cond_node.named_children[0] if cond_node.named_child_count == 1 else None
+    if inner is None or inner.type != "binary_expression":
+        return None
+    op = inner.child_by_field_name("operator")
+    left, right = inner.child_by_field_name("left"), inner.child_by_field_name("right")
+    if op is None or left is None or right is None:
+        return None
+    op_text = node_text(op)
+    if op_text in (">", ">="):
+        var, bound = left, right
+    elif op_text in ("<", "<="):
+        var, bound = right, left
+    else:
+        return None
+    if var.type not in ("identifier", "field_expression"):
+        return None
+    target = squash(node_text(var))
+    stmts = [body] if body.type == "expression_statement" else (
+        [c for c in body.named_children if c.type == "expression_statement"] if body.type == "compound_statement" else [])
+    for stmt in stmts:
+        expr = stmt.named_children[0] if stmt.named_children else None
+        if expr is not None and expr.type == "assignment_expression":
+            lhs = expr.child_by_field_name("left")
+            operator = expr.child_by_field_name("operator")
+            if lhs is not None and squash(node_text(lhs)) == target and operator is not None and node_text(operator) == "=":
+                return f"{node_text(var)} > {node_text(bound)}"
+    return None
+
+
+def _stores_only_literals(node, target_text: str) -> bool:
+    """Does every assignment to `target_text` under node store a number literal?"""
+    target = squash(target_text)
+    stack = [node]
+    while stack:
+        n = stack.pop()
+        if n.type == "assignment_expression":
+            lhs, rhs = n.child_by_field_name("left"), n.child_by_field_name("right")
+            operator = n.child_by_field_name("operator")
+            if lhs is not None and squash(node_text(lhs)) == target:
+                if operator is None or node_text(operator) != "=" or rhs is None or rhs.type != "number_literal":
+                    return False
+        stack.extend(n.named_children)
+    return True

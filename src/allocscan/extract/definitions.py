@@ -1,0 +1,181 @@
+"""Definitions: object-like and function-like macros, enumerators, function
+definitions (with their lock annotations), declarations, structs and typedefs."""
+
+from __future__ import annotations
+
+import re
+
+from ..exprs import ir_from_node, parse_int_literal, squash, squash_type
+from ..facts import FunctionFacts, StructDef, StructMember
+from .file import FileExtraction
+from .nodes import declarator_name, function_declarator, function_params, node_text
+
+# A #define worth keeping for value and gfp evaluation: an expression, not a
+# string, statement, attribute or empty include guard.
+_VALUE_DEFINE_RE = re.compile(r"^[\w\s()+\-*/%<>|&~^?:,.\[\]]+$")
+
+
+def toplevel(fx: FileExtraction) -> None:
+    f = fx.facts
+    f.error_nodes = len(fx.m["error"])
+    for m in fx.m["define"] + fx.m["macro"] + fx.m["enum.list"]:
+        if "define.name" in m:
+            name = node_text(m["define.name"][0])
+            value = m.get("define.value")
+            body = node_text(value[0]).strip() if value else ""
+            body = body.replace("\\\n", " ")
+            if body and _VALUE_DEFINE_RE.match(body):
+                f.defines.setdefault(name, body)
+        elif "macro.name" in m:
+            name = node_text(m["macro.name"][0])
+            params = tuple(p.strip() for p in node_text(m["macro.params"][0])[1:-1].split(",") if p.strip())
+            value = m.get("macro.value")
+            body = node_text(value[0]).replace("\\\n", " ").strip() if value else ""
+            f.func_macros.setdefault(name, (params, body))
+        elif "enum.list" in m:
+            enum_list(fx, m["enum.list"][0])
+
+
+def enum_list(fx: FileExtraction, node) -> None:
+    prev: tuple | None = None
+    for child in node.named_children:
+        if child.type != "enumerator":
+            continue
+        name = child.child_by_field_name("name")
+        value = child.child_by_field_name("value")
+        if name is None:
+            continue
+        if value is not None:
+            ir = ir_from_node(value)
+        elif prev is None:
+            ir = ("num", 0)
+        else:
+            ir = ("bin", "+", prev, ("num", 1))
+            if prev[0] == "num":
+                ir = ("num", prev[1] + 1)
+        fx.facts.enums.setdefault(node_text(name), ir)
+        prev = ir
+
+# --- functions -------------------------------------------------------
+
+
+def functions(fx: FileExtraction) -> None:
+    found = []
+    for m in fx.m["function"]:
+        fn = m["function"][0]
+        decl = m["function.declarator"][0]
+        body = m["function.body"][0]
+        fdecl = function_declarator(decl)
+        if fdecl is None:
+            continue
+        name_node = fdecl.child_by_field_name("declarator")
+        if name_node is None or name_node.type != "identifier":
+            continue
+        params = function_params(fdecl.child_by_field_name("parameters"))
+        is_static = any(c.type == "storage_class_specifier" and node_text(c) == "static" for c in fn.children)
+        facts = FunctionFacts(
+            name=node_text(name_node), is_static=is_static,
+            line=fn.start_point[0] + 1, end_line=fn.end_point[0] + 1,
+            params=params, has_error=fn.has_error,
+            start_byte=body.start_byte, end_byte=body.end_byte,
+        )
+        found.append((body.start_byte, facts, body, fn.start_byte))
+    found.sort(key=lambda x: x[0])
+    # Lock annotations sit between the function's start and its body.
+    annotations = sorted(fx.masked.lock_annotations)
+    for _, facts, body, fn_start in found:
+        # Held at entry: __must_hold(x) and __releases(x). __acquires(x) means
+        # the function takes x itself, so its body starts unlocked; with both,
+        # the order tells: `__acquires(x) __releases(x)` takes and drops x inside
+        # (unlocked at entry), `__releases(x) __acquires(x)` drops and retakes it.
+        mine = [(a, arg) for off, a, arg in annotations if fn_start <= off < body.start_byte]
+        first = {}
+        for a, arg in mine:
+            first.setdefault(squash(arg), a)
+        entry = [f"{a}({arg})" for a, arg in mine
+                 if a == "__must_hold" or (a == "__releases" and first[squash(arg)] == "__releases")]
+        facts.entry_locks = tuple(entry)
+        fx.facts.functions.append(facts)
+        fx.fn_nodes.append(body)
+        fx.fn_starts.append(body.start_byte)
+
+# --- declarations, structs, typedefs ---------------------------------
+
+
+def declarations(fx: FileExtraction) -> None:
+    f = fx.facts
+    for m in fx.m["decl"] + fx.m["struct"] + fx.m["union"] + fx.m["typedef"]:
+        if "decl" in m:
+            decl_node = m["decl"][0]
+            type_text = squash_type(node_text(m["decl.type"][0]))
+            declarator = m["decl.declarator"][0]
+            name, pointer, _dims = declarator_name(declarator)
+            if not name:
+                continue
+            full_type = type_text + "*" * pointer
+            idx = fx.enclosing(decl_node.start_byte)
+            if idx >= 0:
+                f.functions[idx].locals.setdefault(name, full_type)
+            elif decl_node.parent is not None and decl_node.parent.type in ("translation_unit", "preproc_ifdef", "preproc_if", "preproc_else", "preproc_elif"):
+                f.global_types.setdefault(name, full_type)
+                if declarator.type == "init_declarator":
+                    value = declarator.child_by_field_name("value")
+                    if value is not None and value.type != "initializer_list":
+                        f.globals.setdefault(name, ir_from_node(value))
+        elif "struct" in m or "union" in m:
+            node = (m.get("struct") or m.get("union"))[0]
+            struct(fx, node, node_text(m["struct.name"][0]), m["struct.body"][0], "union" in m)
+        elif "typedef" in m:
+            type_node = m["typedef.type"][0]
+            declarator = m["typedef.declarator"][0]
+            name, pointer, _ = declarator_name(declarator)
+            if name:
+                base = squash_type(node_text(type_node)) if type_node.type != "struct_specifier" or type_node.child_by_field_name("name") else ""
+                if type_node.type in ("struct_specifier", "union_specifier"):
+                    tag = type_node.child_by_field_name("name")
+                    kind = "struct" if type_node.type == "struct_specifier" else "union"
+                    if tag is not None:
+                        base = f"{kind} {node_text(tag)}"
+                    else:
+                        # typedef struct { ... } name_t; : record the body under the alias.
+                        body = type_node.child_by_field_name("body")
+                        if body is not None:
+                            struct(fx, type_node, name, body, kind == "union")
+                        base = f"{kind} {name}"
+                f.typedefs.setdefault(name, base + "*" * pointer)
+
+
+def struct(fx: FileExtraction, node, name: str, body, is_union: bool) -> None:
+    members: list[StructMember] = []
+    for fd in body.named_children:
+        if fd.type != "field_declaration":
+            continue
+        type_node = fd.child_by_field_name("type")
+        if type_node is None:
+            continue
+        if type_node.type in ("struct_specifier", "union_specifier") and type_node.child_by_field_name("body") is not None:
+            # Anonymous or nested inline definition: lay it out under a synthetic name.
+            tag = type_node.child_by_field_name("name")
+            inner_union = type_node.type == "union_specifier"
+            inner_name = node_text(tag) if tag is not None else f"{name}::anon@{type_node.start_byte}"
+            struct(fx, type_node, inner_name, type_node.child_by_field_name("body"), inner_union)
+            base = ("union " if inner_union else "struct ") + inner_name
+        else:
+            base = squash_type(node_text(type_node))
+        declarators = [c for c in fd.children_by_field_name("declarator")]
+        bits = None
+        for c in fd.named_children:
+            if c.type == "bitfield_clause":
+                lit = c.named_children[0] if c.named_children else None
+                bits = parse_int_literal(node_text(lit)) if lit is not None else None
+        if not declarators:
+            members.append(StructMember("", base, False, (), bits))
+            continue
+        for d in declarators:
+            mname, pointer, dims = declarator_name(d)
+            members.append(StructMember(mname, base + "*" * max(pointer - 1, 0), pointer > 0, dims, bits))
+    packed = "__packed" in fx.original[body.end_byte:body.end_byte + 40].split(";")[0] or \
+        "packed" in fx.original[body.end_byte:body.end_byte + 60].split(";")[0]
+    fx.facts.structs.append(StructDef(name, is_union, tuple(members), node.start_point[0] + 1, packed))
+
+# --- calls -------------------------------------------------------------

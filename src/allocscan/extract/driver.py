@@ -1,0 +1,163 @@
+"""Run the extract stage over many files: cache look-ups, then parallel parsing.
+
+The main process reads and hashes each file and asks the cache; the misses go
+to a process pool (`--jobs`), whose workers parse, write the cache and return
+the facts. Unreadable, binary, non-UTF-8 and unparsable files become warnings
+(`path: problem`) and the scan goes on.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import pickle
+import sys
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..cache import FactsCache
+from ..facts import FileFacts
+from .file import extract_file
+from .source import InputError
+
+
+SKIPPED = "allocscan:skipped"  # cache entry of a file rejected for its content: (SKIPPED, warning)
+
+
+@dataclass
+class ExtractStats:
+    files: int = 0
+    parsed: int = 0
+    cached: int = 0
+    skipped: int = 0
+    files_with_errors: int = 0
+    functions: int = 0
+    functions_with_errors: int = 0
+    calls: int = 0
+
+
+@dataclass
+class ExtractResult:
+    facts: list[FileFacts]
+    warnings: list[str] = field(default_factory=list)
+    stats: ExtractStats = field(default_factory=ExtractStats)
+
+
+def _work(item: tuple[str, str, str, str | None]) -> tuple[str, bytes | None, str | None, bool]:
+    """Worker: extract one file, store it in the cache, and return it pickled.
+
+    With a cache, only the header of the entry goes back to the main process
+    (its bodies stay in the entry, read when needed); without one, the whole
+    facts. A file rejected for what it holds (binary, not UTF-8, unparsable)
+    is cached as rejected too: a warm re-scan warns again without parsing it
+    again. The last item says whether the facts are in the cache."""
+    abs_path, rel, sha, cache_dir = item
+    try:
+        data = Path(abs_path).read_bytes()
+        facts = extract_file(rel, data)
+    except InputError as err:
+        FactsCache.at(cache_dir).put(sha, rel, (SKIPPED, str(err)))
+        return rel, None, str(err), False
+    except OSError as err:
+        return rel, None, f"{rel}: cannot read ({err.strerror})", False
+    except RecursionError:
+        return rel, None, f"{rel}: nesting too deep to parse; file skipped", False
+    if cache_dir is not None:
+        header = FactsCache.at(cache_dir).put(facts.sha, rel, facts)
+        if header is not None:
+            return rel, header, None, True
+    return rel, pickle.dumps(facts, protocol=pickle.HIGHEST_PROTOCOL), None, False
+
+
+def extract_all(files: list[Path], rel_of, cache: FactsCache, jobs: int, progress=None) -> ExtractResult:
+    result = ExtractResult(facts=[])
+    stats = result.stats
+    todo: list[tuple[str, str, str, str | None]] = []
+    cache_dir = str(cache.directory) if cache.directory is not None else None
+    by_rel: dict[str, FileFacts] = {}
+    keyed = _content_keys(files, rel_of, cache, result)
+    for path, rel, sha in keyed:
+        facts = cache.get(sha, rel, path)
+        if isinstance(facts, tuple) and facts[:1] == (SKIPPED,):
+            result.warnings.append(facts[1])
+            stats.skipped += 1
+            if progress:
+                progress(1)
+        elif facts is not None:
+            by_rel[rel] = facts
+            stats.cached += 1
+            if progress:
+                progress(1)
+        else:
+            todo.append((path, rel, sha, cache_dir))
+
+    sources = {rel: path for path, rel, _, _ in todo}
+
+    def take(rel: str, blob: bytes | None, warning: str | None, cached: bool) -> None:
+        if progress:
+            progress(1)
+        if blob is None:
+            result.warnings.append(warning or f"{rel}: skipped")
+            stats.skipped += 1
+            return
+        stats.parsed += 1
+        facts = by_rel[rel] = pickle.loads(blob)
+        if cached and facts.store is not None:  # the header of the entry the worker wrote
+            cache.attach(facts, facts.sha, rel, sources[rel], len(blob))
+
+    if jobs <= 1 or len(todo) < 8:
+        for item in todo:
+            take(*_work(item))
+    else:
+        chunk = max(1, min(64, len(todo) // (jobs * 8)))
+        with ProcessPoolExecutor(max_workers=jobs) as pool:
+            for out in pool.map(_work, todo, chunksize=chunk):
+                take(*out)
+
+    cache.save_index()
+    for rel in sorted(by_rel):
+        facts = by_rel[rel]
+        result.facts.append(facts)
+        result.warnings.extend(facts.warnings)
+        if facts.error_nodes:
+            stats.files_with_errors += 1
+        stats.functions += len(facts.functions)
+        stats.functions_with_errors += sum(1 for f in facts.functions if f.has_error)
+        stats.calls += sum(f.call_count for f in facts.functions)
+    return result
+
+
+def _content_keys(files: list[Path], rel_of, cache: FactsCache, result: ExtractResult) -> list[tuple[str, str, str]]:
+    """(path, relative path, content hash) of each readable file. The hash is the
+    one recorded for the same size, mtime and inode when there is one: a warm scan
+    reads no source file."""
+    keyed = []
+    for path in files:
+        rel = rel_of(path)
+        result.stats.files += 1
+        name = str(path)
+        try:
+            st = os.stat(name)
+            sha = cache.known_sha(name, st)
+            if sha is None:
+                with open(name, "rb") as fh:
+                    sha = hashlib.sha1(fh.read()).hexdigest()
+                cache.remember_sha(name, st, sha)
+        except OSError as err:
+            result.warnings.append(f"{rel}: cannot read ({err.strerror or err})")
+            result.stats.skipped += 1
+            continue
+        keyed.append((name, rel, sha))
+    return keyed
+
+
+def default_jobs() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover
+        return os.cpu_count() or 1
+
+
+def stderr_is_terminal() -> bool:
+    return sys.stderr.isatty()

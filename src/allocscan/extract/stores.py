@@ -1,0 +1,131 @@
+"""Stores: assignments to locals, struct fields and globals (and the store
+macros WRITE_ONCE()/atomic_set()...), and function pointers bound to fields
+(`.ndo_start_xmit = foo_xmit`, `urb->complete = foo`)."""
+
+from __future__ import annotations
+
+from ..facts import Assignment, Binding, FunctionFacts
+from .file import FileExtraction
+from .nodes import declarator_name, initializer_struct, param_type, statement_block, struct_of, node_text
+from ..exprs import squash
+
+# store helpers: name -> (index of the stored-to argument, index of the value)
+_STORE_MACROS = {"WRITE_ONCE": (0, 1), "smp_store_release": (0, 1), "atomic_set": (0, 1),
+                 "atomic_long_set": (0, 1), "refcount_set": (0, 1), "set_bit": (1, 0), "__set_bit": (1, 0)}
+
+
+def assignments(fx: FileExtraction) -> None:
+    f = fx.facts
+    for m in fx.m["call"]:
+        # WRITE_ONCE(x->f, v), smp_store_release(&x->f, v), atomic_set(&x->f, v),
+        # set_bit(N, &x->f) are stores to x->f
+        positions = _STORE_MACROS.get(node_text(m["call.name"][0]))
+        if positions is None:
+            continue
+        node = m["call"][0]
+        idx = fx.enclosing(node.start_byte)
+        args = [a for a in m["call.args"][0].named_children if a.type != "comment"]
+        if idx < 0 or len(args) != 2:
+            continue
+        target, value = args[positions[0]], args[positions[1]]
+        if target.type == "pointer_expression" and node_text(target.child_by_field_name("operator") or target) == "&":
+            target = target.child_by_field_name("argument")
+        if target is not None and target.type in ("identifier", "field_expression"):
+            _assignment(fx, f.functions[idx], target, value, "=", node)
+    for m in fx.m["assign"] + fx.m["init"] + fx.m["bind"]:
+        if "assign" in m:
+            node = m["assign"][0]
+            idx = fx.enclosing(node.start_byte)
+            if idx < 0:
+                continue
+            fn = f.functions[idx]
+            left = m["assign.left"][0]
+            right = m["assign.right"][0]
+            op = node_text(m["assign.op"][0])
+            _assignment(fx, fn, left, right, op, node)
+        elif "init" in m:
+            node = m["init"][0]
+            idx = fx.enclosing(node.start_byte)
+            if idx < 0:
+                continue
+            name, _, _ = declarator_name(m["init.declarator"][0])
+            value = m["init.value"][0]
+            if name and value.type != "initializer_list":
+                f.functions[idx].assignments.append(
+                    Assignment("local", name, "", node_text(value), node.start_point[0] + 1, "=", node.start_byte))
+        elif "bind" in m:
+            node = m["bind"][0]
+            value = m["bind.value"][0]
+            if value.type == "pointer_expression":
+                arg = value.child_by_field_name("argument")
+                if arg is None or arg.type != "identifier":
+                    continue
+                value = arg
+            fname = node_text(value)
+            struct_type = initializer_struct(node)
+            idx = fx.enclosing(node.start_byte)
+            f.bindings.append(Binding(struct_type, node_text(m["bind.field"][0]), fname,
+                                      node.start_point[0] + 1, f.functions[idx].name if idx >= 0 else ""))
+
+
+def _assignment(fx: FileExtraction, fn: FunctionFacts, left, right, op: str, node) -> None:
+    line = node.start_point[0] + 1
+    if left.type == "identifier":
+        name = node_text(left)
+        kind = "local" if (name in fn.locals or any(p == name for p, _ in fn.params)) else "global"
+        fn.assignments.append(Assignment(kind, name, "", node_text(right), line, op, node.start_byte))
+    elif left.type == "field_expression":
+        fld = left.child_by_field_name("field")
+        base = left.child_by_field_name("argument")
+        if fld is None:
+            return
+        struct_type = ""
+        if base is not None and base.type == "identifier":
+            struct_type = struct_of(fn.locals.get(node_text(base)) or param_type(fn, node_text(base)))
+        block = statement_block(node)
+        fn.assignments.append(Assignment("field", node_text(fld), struct_type, node_text(right), line, op, node.start_byte,
+                                         op == "=" and _lowers(node, left, right),
+                                         squash(node_text(base)) if base is not None else "",
+                                         block.start_byte if block is not None else 0,
+                                         block.end_byte if block is not None else 0))
+        target = right
+        if target.type == "pointer_expression":
+            target = target.child_by_field_name("argument")
+        if target is not None and target.type == "identifier" and op == "=":
+            name = node_text(target)
+            if name not in fn.locals and all(p != name for p, _ in fn.params):
+                fx.facts.bindings.append(Binding(struct_type, node_text(fld), name, line, fn.name))
+
+# --- guards ----------------------------------------------------------------
+
+
+def _lowers(node, left, right) -> bool:
+    """Is `left = right` inside `if (... && left > right)` (or `right < left`): a clamp
+    that only ever lowers `left` (`if (max && p->size > max) p->size = max;`)?"""
+    stmt = node.parent
+    holder = stmt.parent if stmt is not None else None
+    if holder is not None and holder.type == "compound_statement":
+        holder = holder.parent
+    if holder is None or holder.type != "if_statement":
+        return False
+    cond = holder.child_by_field_name("condition")
+    if cond is None:
+        return False
+    target, value = squash(node_text(left)), squash(node_text(right))
+    stack = [cond]
+    while stack:
+        n = stack.pop()
+        if n.type == "parenthesized_expression":
+            stack.extend(n.named_children)
+        elif n.type == "binary_expression":
+            op = n.child_by_field_name("operator")
+            a, b = n.child_by_field_name("left"), n.child_by_field_name("right")
+            if op is None or a is None or b is None:
+                continue
+            o = node_text(op)
+            if o == "&&":
+                stack.extend((a, b))
+            elif (o in (">", ">=") and squash(node_text(a)) == target and squash(node_text(b)) == value) or \
+                    (o in ("<", "<=") and squash(node_text(a)) == value and squash(node_text(b)) == target):
+                return True
+    return False
