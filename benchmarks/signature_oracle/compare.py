@@ -17,7 +17,7 @@ has:
 
 | in a prediction | stands for |
 | --- | --- |
-| `<pid>`, `<cpu>` | a number |
+| `<pid>`, `<cpu>`, `<uid>` | a number |
 | `<comm>` | the task's name (`insmod`, `swapper/0`, `ksoftirqd/0` ...) |
 | `<taint>` | `Not tainted` or `Tainted: <flags>` (the oracle's modules are out of tree: `O`; after the first report `W`) |
 | `<hardware>` | the DMI machine name and BIOS |
@@ -44,14 +44,15 @@ _TIMESTAMP = re.compile(r"^\[\s*\d+\.\d+\]\s?")
 _HEADER = re.compile(r"(BUG: sleeping function called from invalid context at \S+"
                      r"|WARNING: CPU: \d+ PID: \d+ at \S+ \S+"
                      r"|\S.*?: page allocation failure: order:\d+)")
-_TAINT = re.compile(r"(Not tainted|Tainted: [A-Z ]*?[A-Z])(?= \d)")
+_TAINT = re.compile(r"(Not tainted|Tainted: [A-Z ]*?[A-Z])\s+(?=\d)")
 _REGISTER_LINE = re.compile(r"^(Code: |RSP: |RAX: |RDX: |RBP: |R10: |R13: |FS: |CS: |CR2: |DR0: |DR3: |PKRU: )")
-_FRAME = re.compile(r"^\s*(?P<unreliable>\? )?(?P<func>[A-Za-z_][\w.]*)\+0x[0-9a-f]+/0x[0-9a-f]+(?: \[[\w-]+\])?$")
+_FRAME = re.compile(r"^\s*(?P<func>[A-Za-z_][\w.]*)\+0x[0-9a-f]+/0x[0-9a-f]+(?: \[[\w-]+\])?$")
 _MARKER = re.compile(r"^\s*(?P<marker></?(?:TASK|IRQ|SOFTIRQ|NMI)>)\s*$")
 _CLONE = re.compile(r"(\.(?:cold|constprop|isra|part|lto_priv)(?:\.\d+)?)+$")
 _PLACEHOLDERS = {
     "<pid>": r"\d+",
     "<cpu>": r"\d+",
+    "<uid>": r"\d+",
     "<comm>": r".+?",
     "<hardware>": r".+",
     "<modules>": r".*",
@@ -121,6 +122,8 @@ def real_report(lines: list[str]) -> RealReport | None:
             header.append(line)
         i += 1
     for line in lines[i + 1:]:
+        if line.strip().startswith("? "):  # unreliable: a stale return address on the stack
+            continue
         m = _MARKER.match(line)
         if m:
             frames.append(m.group("marker"))
@@ -128,8 +131,7 @@ def real_report(lines: list[str]) -> RealReport | None:
         m = _FRAME.match(line)
         if not m:
             break
-        if not m.group("unreliable"):
-            frames.append(frame_name(m.group("func")))
+        frames.append(frame_name(m.group("func")))
     return RealReport(header, frames)
 
 
@@ -153,7 +155,7 @@ def parse_prediction(signature: list[str]) -> Prediction:
 
 
 def _line_regex(predicted: str) -> re.Pattern:
-    text = _TAINT.sub("<taint>", predicted)
+    text = _TAINT.sub("<taint> ", predicted)
     pattern = ""
     i = 0
     while i < len(text):
@@ -173,10 +175,19 @@ def _line_regex(predicted: str) -> re.Pattern:
 
 
 def line_matches(predicted: str, real: str) -> bool:
-    return bool(_line_regex(predicted).match(_TAINT.sub("<taint>", real)))
+    return bool(_line_regex(predicted).match(_TAINT.sub("<taint> ", real)))
 
 
-def compare_case(case: str, lines: list[str], signature: list[str] | None) -> CaseResult:
+def compare_case(case: str, lines: list[str], signatures: list[list[str]] | None) -> CaseResult:
+    """Compare a case's block with each predicted text: a match with any of them is a match
+    (a prediction may hold several texts, one per run-time case of its context)."""
+    if not signatures:
+        return _compare_one(case, lines, None)
+    results = [_compare_one(case, lines, s) for s in signatures]
+    return next((r for r in results if r.match), results[0])
+
+
+def _compare_one(case: str, lines: list[str], signature: list[str] | None) -> CaseResult:
     real = real_report(lines)
     if signature is None:
         problems = [] if real is None else ["the kernel printed a report; allocscan predicted nothing"]

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -49,6 +50,10 @@ def read_release(tree: Path) -> str:
 
 
 def allocscan_argv() -> list[str]:
+    """This checkout's allocscan; ORACLE_ALLOCSCAN_SRC=DIR runs another one's src/ (a before/after)."""
+    other = os.environ.get("ORACLE_ALLOCSCAN_SRC")
+    if other:
+        return ["env", f"PYTHONPATH={other}", sys.executable, "-m", "allocscan"]
     venv = REPO / ".venv/bin/allocscan"
     return [str(venv)] if venv.exists() else [sys.executable, "-m", "allocscan"]
 
@@ -98,22 +103,39 @@ def predict(tree: Path | None, release: str, kernel_config: Path, work: Path, ti
     return json.loads(out.read_text())
 
 
-def signatures_by_case(report: dict) -> dict[str, list[str]]:
-    """The runtime signature of each case's finding (the one in oracle_<case>.c's init or callback)."""
-    out: dict[str, list[str]] = {}
+def config_names(config_text: str) -> set[str]:
+    """The names of allocscan's signature configs (traces.toml) that hold for this .config."""
+    sys.path.insert(0, str(REPO / "src"))
+    from allocscan.kernel.tables import signature_tables
+
+    preempt_rcu = config_options(config_text).get("PREEMPT_RCU") == "y"
+    return {c.name for c in signature_tables().configs if c.preempt_rcu == preempt_rcu}
+
+
+def signatures_by_case(report: dict, configs: set[str]) -> dict[str, list[list[str]]]:
+    """Each case's predicted texts under the kernel's config (the finding in oracle_<case>.c).
+
+    A finding carries one text per config and run-time case in runtimeSignatureVariants;
+    an allocscan without them (before this harness) has one runtimeSignature."""
+    out: dict[str, list[list[str]]] = {}
     for finding in report.get("findings", []):
         name = Path(finding["path"]).stem
         if not name.startswith("oracle_") or finding["path"].endswith(".h"):
             continue
         case = name[len("oracle_"):]
-        signature = finding.get("signature") or finding.get("properties", {}).get("runtimeSignature", "").split("\n")
+        props = finding.get("properties", {})
+        variants = props.get("runtimeSignatureVariants")
+        if variants:
+            texts = [v["lines"] for v in variants if v["config"] in configs]
+        else:
+            texts = [props.get("runtimeSignature", "").split("\n")]
         if case in out:
             raise SystemExit(f"signature_oracle: two findings for case {case}: {finding['path']}:{finding['line']}")
-        out[case] = signature
+        out[case] = texts
     return out
 
 
-def compare_all(console: str, predicted: dict[str, list[str]]) -> list[compare.CaseResult]:
+def compare_all(console: str, predicted: dict[str, list[list[str]]]) -> list[compare.CaseResult]:
     blocks = compare.case_blocks(console)
     results = []
     for case in kbuild.case_names():
@@ -200,7 +222,7 @@ def cmd_run(args) -> int:
     kbuild.boot(image, initramfs, console_log, timings)
     console = console_log.read_text(errors="replace")
     report = predict(tree, release, outdir / ".config", work, timings)
-    results = compare_all(console, signatures_by_case(report))
+    results = compare_all(console, signatures_by_case(report, config_names((outdir / ".config").read_text())))
     md = write_results(results, label, timings, work)
     if args.fixture_dir:
         save_fixture(Path(args.fixture_dir), label, console, release, args.variant,
@@ -217,7 +239,8 @@ def cmd_check(args) -> int:
     tree = Path(args.tree).resolve() if args.tree else None
     report = predict(tree, facts["release"], fixture / "kernel.config", work, timings)
     console = (fixture / "console.log").read_text()
-    results = compare_all(console, signatures_by_case(report))
+    configs = config_names((fixture / "kernel.config").read_text())
+    results = compare_all(console, signatures_by_case(report, configs))
     label = fixture.name
     md = write_results(results, f"check-{label}", timings, work)
     print(f"{label}: {sum(r.match for r in results)} of {len(results)} cases match; {md}")

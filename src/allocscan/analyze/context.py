@@ -27,6 +27,7 @@ from ..kernel.tables import allocators, contexts
 from ..link import ALLOCATES, Program
 from .branches import BranchOracle, Signature
 from .witness import ACQUIRE, CALL, ENTRY, Step
+from ..exprs import split_args
 
 MAX_HOPS = 3  # calls followed from a lock or entry point; longer chains do not convince a maintainer
 MAX_VARIANTS = 4  # signatures (constant arguments) kept apart per function; more merge into "unknown"
@@ -129,6 +130,7 @@ def analyze_contexts(program: Program) -> ContextAnalysis:
     tables = contexts()
     _registrations(program, result, tables)
     _field_bindings(program, result, tables)
+    _armed_fields(program, result, tables)
     distance = allocation_distance(program)
 
     # Seeds: entry points, and the callees of call sites inside a lock region.
@@ -305,6 +307,58 @@ def _registrations(program: Program, result: ContextAnalysis, tables) -> None:
                 step = Step(ENTRY, f"{handler}() registered with {site.callee}(): runs in {reg.context}",
                             ff.path, site.line, site.col, function=handler, callee=site.callee, context=reg.context)
                 result.entries.setdefault(target, []).append(Witness("must", reason, (step,), 0))
+
+
+def _armed_fields(program: Program, result: ContextAnalysis, tables) -> None:
+    """`hrtimer_init(&t, clock, mode); t.function = fn;` with `hrtimer_start(&t, ...)` in the
+    file: `fn` runs where the mode says, although `t`'s type is not known at the store."""
+    specs = {a.field: a for a in tables.armed_fields}
+    for ff in program.files:
+        for b in ff.bindings:
+            spec = specs.get(b.field)
+            if spec is None or b.struct_type or not b.in_function:
+                continue
+            armed = _armed_by(ff, b, spec)
+            if armed is None:
+                continue
+            init, context = armed
+            target = _function_arg(program, ff.path, ("id", b.function))
+            if target is None:
+                continue
+            handler = program.functions[target].fn.name
+            reason = f"{context}: {handler} ({init.callee} + .{b.field})"
+            step = Step(ENTRY, f"{handler}() bound as .{b.field} of a timer set up by {init.callee}() in "
+                        f"{b.in_function}() and started: runs in {context}", ff.path, b.line,
+                        function=handler, callee=init.callee, context=context)
+            result.entries.setdefault(target, []).append(Witness("must", reason, (step,), 0))
+
+
+def _object(text: str) -> str:
+    """The object an argument or a store's receiver names: `&priv->timer` -> `priv->timer`."""
+    return text.replace(" ", "").lstrip("&").strip("()")
+
+
+def _armed_by(ff, b, spec):
+    """The init call that set up the object whose field `b` stores, and the context its mode gives,
+    when the file also starts that object; else None."""
+    fn = next((f for f in ff.functions if f.name == b.in_function), None)
+    if fn is None:
+        return None
+    stores = {_object(a.base) for a in fn.assignments
+              if a.kind == "field" and a.target == b.field and _object(a.value_text) == b.function and a.base}
+    for call in fn.calls:
+        where = spec.init.get(call.callee)
+        if where is None:
+            continue
+        args = split_args(call.args_text)
+        if len(args) <= max(where) or _object(args[where[0]]) not in stores:
+            continue
+        obj = _object(args[where[0]])
+        started = any(c.callee in spec.start and split_args(c.args_text)[:1] and _object(split_args(c.args_text)[0]) == obj
+                      for f in ff.functions for c in f.calls)
+        if started:
+            return call, spec.soft_context if spec.soft_mode in args[where[1]] else spec.context
+    return None
 
 
 def _field_bindings(program: Program, result: ContextAnalysis, tables) -> None:

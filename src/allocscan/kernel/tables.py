@@ -66,6 +66,7 @@ class Allocator:
     header: int = 0
     pages: int | None = None
     sleeps: bool = False
+    trace: str | None = None  # allocation path in traces.toml ("kmalloc": chosen by size)
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +80,7 @@ class Family:
     overhead: str | None
     kmalloc_attempt_add: tuple[str, ...]
     frames: dict[str, tuple[str, ...]]
+    sleep_frames: dict[str, tuple[str, ...]] = None  # era -> frames of a might_sleep BUG, innermost first
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,6 +97,18 @@ class FieldContext:
 
 
 @dataclass(frozen=True, slots=True)
+class ArmedField:
+    """A callback field set by assignment after an init call on the same object, run
+    once a start call arms it (entries.toml [[armed_fields]]: hrtimers)."""
+    field: str
+    init: dict[str, tuple[int, int]]  # init call -> (object argument, mode argument)
+    start: frozenset[str]
+    context: str
+    soft_context: str
+    soft_mode: str  # a mode naming this (HRTIMER_MODE_REL_SOFT) expires in soft_context
+
+
+@dataclass(frozen=True, slots=True)
 class ContextTables:
     acquire: dict[str, tuple[str, int]]
     release: dict[str, tuple[str, int]]
@@ -108,6 +122,7 @@ class ContextTables:
     # primitive (acquire/trylock call, guard class, lock annotation) -> what its region
     # disables: "preempt", "irq", "bh", "rcu"
     effects: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    armed_fields: tuple[ArmedField, ...] = ()
 
     @property
     def lock_calls(self) -> frozenset[str]:
@@ -131,6 +146,7 @@ def families() -> dict[str, Family]:
     out = {}
     for name, spec in table.items():
         frames = {k[len("frames_"):]: tuple(v) for k, v in spec.items() if k.startswith("frames_")}
+        sleep_frames = {k[len("sleep_frames_"):]: tuple(v) for k, v in spec.items() if k.startswith("sleep_frames_")}
         out[name] = Family(
             name=name,
             page_alloc_above=str(spec.get("page_alloc_above", "never")),
@@ -141,6 +157,7 @@ def families() -> dict[str, Family]:
             overhead=spec.get("overhead"),
             kmalloc_attempt_add=tuple(spec.get("kmalloc_attempt_add", ())),
             frames=frames,
+            sleep_frames=sleep_frames,
         )
     return out
 
@@ -159,6 +176,9 @@ def contexts() -> ContextTables:
         quiet_functions=frozenset(raw.get("quiet_regions", {}).get("functions", ())),
         noreturn=frozenset(raw.get("noreturn", {}).get("functions", ())),
         effects={k: tuple(v) for k, v in raw.get("effects", {}).items()},
+        armed_fields=tuple(ArmedField(a["field"], {k: (v[0], v[1]) for k, v in a["init"].items()},
+                                      frozenset(a["start"]), a["context"], a["soft_context"], a["soft_mode"])
+                           for a in raw.get("armed_fields", ())),
     )
 
 
@@ -169,3 +189,76 @@ def inert_calls() -> frozenset[str]:
 
 
 _LOADERS = (allocators, families, contexts, inert_calls)
+
+
+@dataclass(frozen=True, slots=True)
+class SignatureConfig:
+    """A kernel config a runtime signature is predicted for (traces.toml [[configs]])."""
+    name: str
+    preempt_rcu: bool
+    describe: str
+
+
+@dataclass(frozen=True, slots=True)
+class IrqVariant:
+    base: int  # the preempt count of what the interrupt context interrupted
+    marker: str  # the trace's first marker, <IRQ> or <TASK>
+    when: str
+
+
+@dataclass(frozen=True, slots=True)
+class IrqContext:
+    offset: int  # HARDIRQ_OFFSET, SOFTIRQ_OFFSET
+    irqs_disabled: bool
+    variants: tuple[IrqVariant, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class TraceSeries:
+    """What the traces of one kernel series look like (traces.toml [[series]])."""
+    since: tuple[int, ...]
+    verified: str  # the release the frames were observed on, "" if read from source
+    dump_stack: str
+    might_sleep: tuple[str, ...]
+    warn_alloc: tuple[str, ...]
+    markers: bool
+    cpu_uid: bool
+    paths: dict[str, tuple[str, ...]]
+
+
+@dataclass(frozen=True, slots=True)
+class SignatureTables:
+    configs: tuple[SignatureConfig, ...]
+    effects: dict[str, int]  # region effect -> what it adds to preempt_count()
+    irq_contexts: dict[str, IrqContext]
+    series: tuple[TraceSeries, ...]  # oldest first
+
+    def for_series(self, version: tuple[int, ...]) -> TraceSeries:
+        """The newest series table not newer than `version` (the newest one for an unknown version)."""
+        if not version:
+            return self.series[-1]
+        fitting = [s for s in self.series if s.since <= version]
+        return fitting[-1] if fitting else self.series[0]
+
+
+def _version(text: str) -> tuple[int, ...]:
+    return tuple(int(x) for x in text.split("."))
+
+
+@lru_cache(maxsize=1)
+def signature_tables() -> SignatureTables:
+    """traces.toml: configs, preempt-count effects, interrupt contexts and frames per series."""
+    raw = _load("traces.toml")
+    series = [TraceSeries(since=_version(s["since"]), verified=s.get("verified", ""), dump_stack=s["dump_stack"],
+                          might_sleep=tuple(s["might_sleep"]), warn_alloc=tuple(s["warn_alloc"]),
+                          markers=bool(s["markers"]), cpu_uid=bool(s["cpu_uid"]),
+                          paths={k: tuple(v) for k, v in s["paths"].items()})
+              for s in raw["series"]]
+    return SignatureTables(
+        configs=tuple(SignatureConfig(c["name"], bool(c["preempt_rcu"]), c["describe"]) for c in raw["configs"]),
+        effects=dict(raw["effects"]),
+        irq_contexts={name: IrqContext(c["offset"], bool(c["irqs_disabled"]),
+                                       tuple(IrqVariant(v["base"], v["marker"], v["when"]) for v in c["variants"]))
+                      for name, c in raw["irq_contexts"].items()},
+        series=tuple(sorted(series, key=lambda s: s.since)),
+    )
