@@ -232,6 +232,7 @@ class SignatureTables:
     effects: dict[str, int]  # region effect -> what it adds to preempt_count()
     irq_contexts: dict[str, IrqContext]
     series: tuple[TraceSeries, ...]  # oldest first
+    implicit_nowarn: frozenset[str] = frozenset()  # composites whose definition may add __GFP_NOWARN
 
     def for_series(self, version: tuple[int, ...]) -> TraceSeries:
         """The newest series table not newer than `version` (the newest one for an unknown version)."""
@@ -261,4 +262,5 @@ def signature_tables() -> SignatureTables:
                                        tuple(IrqVariant(v["base"], v["marker"], v["when"]) for v in c["variants"]))
                       for name, c in raw["irq_contexts"].items()},
         series=tuple(sorted(series, key=lambda s: s.since)),
+        implicit_nowarn=frozenset(raw.get("implicit_nowarn", ())),
     )
