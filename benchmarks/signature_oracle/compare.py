@@ -20,6 +20,7 @@ has:
 | `<pid>`, `<cpu>`, `<uid>` | a number |
 | `<comm>` | the task's name (`insmod`, `swapper/0`, `ksoftirqd/0` ...) |
 | `<taint>` | `Not tainted` or `Tainted: <flags>` (the oracle's modules are out of tree: `O`; after the first report `W`) |
+| `#1` after the release | the build number (`#N`: how often the build directory was linked; distributions print `#1`) |
 | `<hardware>` | the DMI machine name and BIOS |
 | `<modules>` | the `Modules linked in:` list |
 | `+0x.../0x...` | a frame's offset and size |
@@ -45,6 +46,7 @@ _HEADER = re.compile(r"(BUG: sleeping function called from invalid context at \S
                      r"|WARNING: CPU: \d+ PID: \d+ at \S+ \S+"
                      r"|\S.*?: page allocation failure: order:\d+)")
 _TAINT = re.compile(r"(Not tainted|Tainted: [A-Z ]*?[A-Z])\s+(?=\d)")
+_BUILD = re.compile(r"(?<=\d) #\d+$")
 _REGISTER_LINE = re.compile(r"^(Code: |RSP: |RAX: |RDX: |RBP: |R10: |R13: |FS: |CS: |CR2: |DR0: |DR3: |PKRU: )")
 _FRAME = re.compile(r"^\s*(?P<func>[A-Za-z_][\w.]*)\+0x[0-9a-f]+/0x[0-9a-f]+(?: \[[\w-]+\])?$")
 _MARKER = re.compile(r"^\s*(?P<marker></?(?:TASK|IRQ|SOFTIRQ|NMI)>)\s*$")
@@ -155,7 +157,7 @@ def parse_prediction(signature: list[str]) -> Prediction:
 
 
 def _line_regex(predicted: str) -> re.Pattern:
-    text = _TAINT.sub("<taint> ", predicted)
+    text = _BUILD.sub(" #<build>", _TAINT.sub("<taint> ", predicted))
     pattern = ""
     i = 0
     while i < len(text):
@@ -165,9 +167,9 @@ def _line_regex(predicted: str) -> re.Pattern:
                 i += len(key)
                 break
         else:
-            if text.startswith("<taint>", i):
-                pattern += "<taint>"
-                i += len("<taint>")
+            if text.startswith("<taint>", i) or text.startswith("<build>", i):
+                pattern += text[i:i + 7]
+                i += 7
             else:
                 pattern += re.escape(text[i])
                 i += 1
@@ -175,7 +177,7 @@ def _line_regex(predicted: str) -> re.Pattern:
 
 
 def line_matches(predicted: str, real: str) -> bool:
-    return bool(_line_regex(predicted).match(_TAINT.sub("<taint> ", real)))
+    return bool(_line_regex(predicted).match(_BUILD.sub(" #<build>", _TAINT.sub("<taint> ", real))))
 
 
 def compare_case(case: str, lines: list[str], signatures: list[list[str]] | None) -> CaseResult:

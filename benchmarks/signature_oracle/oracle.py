@@ -2,7 +2,8 @@
 """Signature oracle: prove allocscan's runtime signatures against a real kernel.
 
     oracle.py run --tree /path/to/linux --variant voluntary [--fixture-dir tests/data/oracle]
-    oracle.py check --fixture tests/data/oracle/6.1.176-voluntary [--tree /path/to/linux]
+    oracle.py check --fixture tests/data/oracle/6.1.176-voluntary [--tree /path/to/linux] [--label L]
+    oracle.py summary LABEL...
 
 `run` builds a small kernel from TREE (tinyconfig + config/base.config +
 config/VARIANT.config, with `make O=` under --work: the tree is never written),
@@ -242,9 +243,26 @@ def cmd_check(args) -> int:
     configs = config_names((fixture / "kernel.config").read_text())
     results = compare_all(console, signatures_by_case(report, configs))
     label = fixture.name
-    md = write_results(results, f"check-{label}", timings, work)
+    md = write_results(results, args.label or f"check-{label}", timings, work)
     print(f"{label}: {sum(r.match for r in results)} of {len(results)} cases match; {md}")
     return 0 if all(r.match for r in results) else 1
+
+
+def cmd_summary(args) -> int:
+    """One table over several results (WORK/results/<label>.json): match or not per case."""
+    results = {}
+    for label in args.labels:
+        data = json.loads((Path(args.work) / "results" / f"{label}.json").read_text())
+        results[label] = {row["case"]: row["match"] for row in data["results"]}
+    cases = sorted({c for r in results.values() for c in r})
+    print("| case | " + " | ".join(args.labels) + " |")
+    print("| --- |" + " --- |" * len(args.labels))
+    for case in cases:
+        cells = ["match" if results[label].get(case) else "**no**" for label in args.labels]
+        print(f"| {case} | " + " | ".join(cells) + " |")
+    totals = [f"{sum(results[label].values())}/{len(results[label])}" for label in args.labels]
+    print("| **matching** | " + " | ".join(totals) + " |")
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -260,8 +278,12 @@ def main(argv: list[str] | None = None) -> int:
     check.add_argument("--fixture", required=True)
     check.add_argument("--tree", help="scan inside a copy of this tree instead of with built-in tables")
     check.add_argument("--work", default="/var/tmp/as-runs/oracle")
+    check.add_argument("--label", help="name of the results (default check-<fixture>)")
+    summary = sub.add_parser("summary", help="a match table over several results")
+    summary.add_argument("labels", nargs="+", help="result labels, e.g. 6.1.176-voluntary check-6.1.176-voluntary")
+    summary.add_argument("--work", default="/var/tmp/as-runs/oracle")
     args = parser.parse_args(argv)
-    return cmd_run(args) if args.command == "run" else cmd_check(args)
+    return {"run": cmd_run, "check": cmd_check, "summary": cmd_summary}[args.command](args)
 
 
 if __name__ == "__main__":
