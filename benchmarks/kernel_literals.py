@@ -3,8 +3,10 @@
 
 Kernel knowledge belongs in `src/allocscan/data/*.toml`. This script lists the
 string constants of `src/allocscan/**/*.py` that are C identifiers used in a
-kernel tree (`kmalloc`, `GFP_KERNEL`, `spin_lock_bh`, `wMaxPacketSize`, ...),
-split into those inside function bodies and those in module-level tables.
+kernel tree and shaped like one: an underscore, a capital or a digit in them
+(`GFP_KERNEL`, `spin_lock_bh`, `wMaxPacketSize`, `__init`; plain words such as
+`size` or `order` do not count, nor, by the same rule, `kmalloc`), split into
+those inside function bodies and those in module-level tables.
 
     python benchmarks/kernel_literals.py TREE [SRC]   # SRC defaults to this checkout's src/allocscan
 """
@@ -38,7 +40,7 @@ def literals(src: Path) -> dict[str, set[str]]:
                     inside.add(id(sub))
         for node in ast.walk(tree):
             if isinstance(node, ast.Constant) and isinstance(node.value, str) and IDENT.fullmatch(node.value):
-                if node.value in GENERIC or len(node.value) < 3:
+                if node.value in GENERIC or len(node.value) < 3 or node.value.isalpha() and node.value.islower():
                     continue
                 if isinstance(getattr(node, "parent", None), ast.Expr):
                     continue
