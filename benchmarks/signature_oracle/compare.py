@@ -24,6 +24,7 @@ has:
 | `<hardware>` | the DMI machine name and BIOS |
 | `<modules>` | the `Modules linked in:` list |
 | `+0x.../0x...` | a frame's offset and size |
+| `Tainted: <taint flags, when tainted>` | a line of its own (6.12): the taint spelt out (`Tainted: [W]=WARN, [O]=OOT_MODULE`); printed only by a tainted kernel, so it may be absent |
 | `<registers>` | the register dump of a WARNING (`Code:`, `RSP:`, `RAX:` ... lines) |
 
 Frame names are compared without the compiler's clone suffixes (`.cold`,
@@ -189,6 +190,27 @@ def compare_case(case: str, lines: list[str], signatures: list[list[str]] | None
     return next((r for r in results if r.match), results[0])
 
 
+OPTIONAL_TAINT = "Tainted: <taint flags, when tainted>"
+_TAINT_FLAGS = re.compile(r"^Tainted: (\[[A-Z]\]=\w+(, )?)+$")
+
+
+def _header_problems(predicted: list[str], real: list[str]) -> list[str]:
+    """Header lines one for one; the optional taint line matches a real taint line or nothing."""
+    problems = []
+    r = 0
+    for n, p in enumerate(predicted):
+        line = real[r] if r < len(real) else None
+        if p == OPTIONAL_TAINT:
+            if line is not None and _TAINT_FLAGS.match(line):
+                r += 1
+            continue
+        if line is None or not line_matches(p, line):
+            problems.append(f"header line {n + 1}: predicted {p!r}, real {line!r}")
+        r += 1
+    problems += [f"header line not predicted: {x!r}" for x in real[r:]]
+    return problems
+
+
 def _compare_one(case: str, lines: list[str], signature: list[str] | None) -> CaseResult:
     real = real_report(lines)
     if signature is None:
@@ -202,12 +224,7 @@ def _compare_one(case: str, lines: list[str], signature: list[str] | None) -> Ca
         if real is None and not pred.silent:
             problems.append("the kernel printed no report")
         return CaseResult(case, not problems, real, pred, problems)
-    problems = []
-    for n in range(max(len(pred.header), len(real.header))):
-        p = pred.header[n] if n < len(pred.header) else None
-        r = real.header[n] if n < len(real.header) else None
-        if p is None or r is None or not line_matches(p, r):
-            problems.append(f"header line {n + 1}: predicted {p!r}, real {r!r}")
+    problems = _header_problems(pred.header, real.header)
     got = real.frames[:len(pred.frames)]
     if got != pred.frames:
         problems.append(f"frames: predicted {pred.frames}, real {real.frames[:len(pred.frames) + 2]}")

@@ -223,6 +223,7 @@ class TraceSeries:
     warn_alloc: tuple[str, ...]
     markers: bool
     cpu_uid: bool
+    taint_line: bool
     paths: dict[str, tuple[str, ...]]
 
 
@@ -252,7 +253,7 @@ def signature_tables() -> SignatureTables:
     raw = _load("traces.toml")
     series = [TraceSeries(since=_version(s["since"]), verified=s.get("verified", ""), dump_stack=s["dump_stack"],
                           might_sleep=tuple(s["might_sleep"]), warn_alloc=tuple(s["warn_alloc"]),
-                          markers=bool(s["markers"]), cpu_uid=bool(s["cpu_uid"]),
+                          markers=bool(s["markers"]), cpu_uid=bool(s["cpu_uid"]), taint_line=bool(s["taint_line"]),
                           paths={k: tuple(v) for k, v in s["paths"].items()})
               for s in raw["series"]]
     return SignatureTables(

@@ -30,6 +30,7 @@ from ..kernel.version import KernelInfo
 from ..rules.base import Finding
 
 COMM = "<comm>"
+TAINT_LINE = "Tainted: <taint flags, when tainted>"  # printed only by a tainted kernel
 PROCESS = IrqVariant(0, "<TASK>", "")  # a task in process context, preemption enabled
 
 
@@ -204,8 +205,9 @@ def _order_warn(finding: Finding, site, kernel: KernelInfo, series: TraceSeries)
 def _task_lines(kernel: KernelInfo, series: TraceSeries) -> list[str]:
     """dump_stack_print_info(): the CPU: line and the DMI machine name."""
     uid = kernel.dump_uid if kernel.dump_uid is not None else series.cpu_uid
+    taint = kernel.dump_taint_line if kernel.dump_taint_line is not None else series.taint_line
     return [f"CPU: <cpu> {'UID: <uid> ' if uid else ''}PID: <pid> Comm: {COMM} Not tainted {kernel.release} #1",
-            "Hardware name: <hardware>"]
+            *([TAINT_LINE] if taint else []), "Hardware name: <hardware>"]
 
 
 def _markers(finding: Finding) -> list[tuple[str, str]]:
