@@ -25,13 +25,12 @@ import difflib
 from dataclasses import dataclass
 
 from ..analyze.witness import ACQUIRE, ALLOCATION, CALL, ENTRY
-from ..kernel.tables import IrqVariant, SignatureConfig, TraceSeries, signature_tables
+from ..kernel.tables import IrqContext, SignatureConfig, TraceSeries, signature_tables
 from ..kernel.version import KernelInfo
 from ..rules.base import Finding
 
 COMM = "<comm>"
 TAINT_LINE = "Tainted: <taint flags, when tainted>"  # printed only by a tainted kernel
-PROCESS = IrqVariant(0, "<TASK>", "")  # a task in process context, preemption enabled
 
 
 @dataclass(frozen=True)
@@ -119,12 +118,12 @@ def _sleeping(finding: Finding, site, kernel: KernelInfo, series: TraceSeries,
             else:
                 count += tables.effects.get(effect, 0)
     irqs_off = any("irq" in s.effects for s in held)
-    context = tables.irq_contexts.get(entry.context_class) if entry is not None else None
+    context = _context(finding)
     version = kernel.series or (6, 12)
     texts = []
-    for run in (context.variants if context is not None else (PROCESS,)):
-        preempt = count + (context.offset + run.base if context is not None else 0)
-        irqs = int(irqs_off or (context is not None and context.irqs_disabled))
+    for run in context.variants:
+        preempt = count + context.offset + run.base
+        irqs = int(irqs_off or context.irqs_disabled)
         lines = [f"BUG: sleeping function called from invalid context at {kernel.might_sleep_at}"]
         non_block = "non_block: 0, " if version >= (5, 4) else ""
         lines.append(f"in_atomic(): {int(preempt != 0)}, irqs_disabled(): {irqs}, {non_block}pid: <pid>, name: {COMM}")
@@ -210,14 +209,17 @@ def _task_lines(kernel: KernelInfo, series: TraceSeries) -> list[str]:
             *([TAINT_LINE] if taint else []), "Hardware name: <hardware>"]
 
 
+def _context(finding: Finding) -> IrqContext:
+    """The context the witness's entry point runs in (traces.toml irq_contexts), else process context."""
+    contexts = signature_tables().irq_contexts
+    entry = next((s for s in finding.witness if s.kind == ENTRY), None)
+    return contexts.get(entry.context_class if entry is not None else "process", contexts["process"])
+
+
 def _markers(finding: Finding) -> list[tuple[str, str]]:
     """The first trace marker, and when it is printed, for the finding's context."""
-    entry = next((s for s in finding.witness if s.kind == ENTRY), None)
-    context = signature_tables().irq_contexts.get(entry.context_class) if entry is not None else None
-    if context is None:
-        return [(PROCESS.marker, "")]
     out: dict[str, str] = {}
-    for run in context.variants:
+    for run in _context(finding).variants:
         out.setdefault(run.marker, run.when)
     return list(out.items())
 
