@@ -105,7 +105,7 @@ def predict(tree: Path | None, release: str, kernel_config: Path, work: Path, ti
 
 
 def config_names(config_text: str) -> set[str]:
-    """The names of allocscan's signature configs (traces.toml) that hold for this .config."""
+    """The names of allocscan's signature configs (signatures.toml) that hold for this .config."""
     sys.path.insert(0, str(REPO / "src"))
     from allocscan.kernel.tables import signature_tables
 

@@ -6,7 +6,10 @@ context table (contexts.toml) lists lock/atomic-region APIs, guard classes,
 what each region disables, and functions that never return; the entry table
 (entries.toml) lists callback registrations and atomic function-pointer
 fields. Extraction reads these tables too (which calls to keep, which call
-registers a callback), so every table is part of the facts cache's key.
+registers a callback), so every table is part of the facts cache's key. The
+trace table (traces.toml, read by `explain`) says what the frames of a call
+trace mean: the report's own frames, execution contexts, and the gfp bits a
+logged mode is compared on; the allocators' frames are in allocators.toml.
 
 `ALLOCSCAN_DATA_DIR` names a directory whose tables replace the built-in ones
 of the same file name.
@@ -66,7 +69,7 @@ class Allocator:
     header: int = 0
     pages: int | None = None
     sleeps: bool = False
-    trace: str | None = None  # allocation path in traces.toml ("kmalloc": chosen by size)
+    trace: str | None = None  # allocation path in signatures.toml ("kmalloc": chosen by size)
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,6 +84,38 @@ class Family:
     kmalloc_attempt_add: tuple[str, ...]
     frames: dict[str, tuple[str, ...]]
     sleep_frames: dict[str, tuple[str, ...]] = None  # era -> frames of a might_sleep BUG, innermost first
+    label: str = ""  # what the family is, in words
+    # frame -> path ("slab", "page", "any"): how a call of the family shows in a call trace
+    trace_entries: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class AllocatorFrames:
+    """Allocator internals a call trace shows between an entry point and the warning."""
+
+    page: frozenset[str]
+    slab: frozenset[str]
+    slab_refill: frozenset[str]  # a slab cache refilling from the page allocator
+    prefixes: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class TraceContext:
+    kind: str  # hardirq, softirq, bh, nmi, atomic, process
+    description: str
+
+
+@dataclass(frozen=True, slots=True)
+class TraceTables:
+    strip_suffixes: tuple[str, ...]
+    report_frames: frozenset[str]
+    report_implies: dict[str, str]  # report frame -> the report kind it proves
+    entry_prefixes: tuple[str, ...]
+    contexts: dict[str, TraceContext]
+    markers: dict[str, TraceContext]
+    atomic_kinds: frozenset[str]
+    gfp_compare: tuple[str, ...]
+    gfp_silent: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,8 +193,33 @@ def families() -> dict[str, Family]:
             kmalloc_attempt_add=tuple(spec.get("kmalloc_attempt_add", ())),
             frames=frames,
             sleep_frames=sleep_frames,
+            label=spec.get("label", name),
+            trace_entries=dict(spec.get("trace_entries", {})),
         )
     return out
+
+
+@lru_cache(maxsize=1)
+def allocator_frames() -> AllocatorFrames:
+    raw = _load("allocators.toml")["allocator_frames"]
+    return AllocatorFrames(page=frozenset(raw["page"]), slab=frozenset(raw["slab"]),
+                           slab_refill=frozenset(raw["slab_refill"]), prefixes=tuple(raw["prefixes"]))
+
+
+@lru_cache(maxsize=1)
+def traces() -> TraceTables:
+    raw = _load("traces.toml")
+    return TraceTables(
+        strip_suffixes=tuple(raw["names"]["strip_suffixes"]),
+        report_frames=frozenset(raw["report"]["frames"]),
+        report_implies=dict(raw["report"]["implies"]),
+        entry_prefixes=tuple(raw["report"]["entry"]["prefixes"]),
+        contexts={k: TraceContext(*v) for k, v in raw["contexts"].items()},
+        markers={k: TraceContext(*v) for k, v in raw["markers"].items()},
+        atomic_kinds=frozenset(raw["kinds"]["atomic"]),
+        gfp_compare=tuple(raw["gfp"]["compare"]),
+        gfp_silent=raw["gfp"]["silent"],
+    )
 
 
 @lru_cache(maxsize=1)
@@ -193,7 +253,7 @@ _LOADERS = (allocators, families, contexts, inert_calls)
 
 @dataclass(frozen=True, slots=True)
 class SignatureConfig:
-    """A kernel config a runtime signature is predicted for (traces.toml [[configs]])."""
+    """A kernel config a runtime signature is predicted for (signatures.toml [[configs]])."""
     name: str
     preempt_rcu: bool
     describe: str
@@ -215,7 +275,7 @@ class IrqContext:
 
 @dataclass(frozen=True, slots=True)
 class TraceSeries:
-    """What the traces of one kernel series look like (traces.toml [[series]])."""
+    """What the traces of one kernel series look like (signatures.toml [[series]])."""
     since: tuple[int, ...]
     verified: str  # the release the frames were observed on, "" if read from source
     dump_stack: str
@@ -249,8 +309,8 @@ def _version(text: str) -> tuple[int, ...]:
 
 @lru_cache(maxsize=1)
 def signature_tables() -> SignatureTables:
-    """traces.toml: configs, preempt-count effects, interrupt contexts and frames per series."""
-    raw = _load("traces.toml")
+    """signatures.toml: configs, preempt-count effects, interrupt contexts and frames per series."""
+    raw = _load("signatures.toml")
     series = [TraceSeries(since=_version(s["since"]), verified=s.get("verified", ""), dump_stack=s["dump_stack"],
                           might_sleep=tuple(s["might_sleep"]), warn_alloc=tuple(s["warn_alloc"]),
                           markers=bool(s["markers"]), cpu_uid=bool(s["cpu_uid"]), taint_line=bool(s["taint_line"]),
@@ -265,3 +325,4 @@ def signature_tables() -> SignatureTables:
         series=tuple(sorted(series, key=lambda s: s.since)),
         implicit_nowarn=frozenset(raw.get("implicit_nowarn", ())),
     )
+_LOADERS = (allocators, families, allocator_frames, traces, contexts, inert_calls, signature_tables)

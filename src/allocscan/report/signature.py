@@ -11,10 +11,10 @@ the signature says so instead of printing a report.
 
 What the kernel prints depends on its config and, for a callback the kernel
 runs in an interrupt, on what the interrupt interrupted. A finding therefore
-gets one `Variant` per config in traces.toml's [[configs]] and per run-time
+gets one `Variant` per config in signatures.toml's [[configs]] and per run-time
 case of its context; the text shows the first, states the config it assumes
 and notes how the others differ; JSON and SARIF carry them all
-(`runtimeSignatureVariants`). The frames come from traces.toml's per-series
+(`runtimeSignatureVariants`). The frames come from signatures.toml's per-series
 paths (observed on real kernels where marked verified), chosen by allocator
 and, for kmalloc, by size: constant or not, above KMALLOC_MAX_CACHE_SIZE or not.
 """
@@ -210,7 +210,7 @@ def _task_lines(kernel: KernelInfo, series: TraceSeries) -> list[str]:
 
 
 def _context(finding: Finding) -> IrqContext:
-    """The context the witness's entry point runs in (traces.toml irq_contexts), else process context."""
+    """The context the witness's entry point runs in (signatures.toml irq_contexts), else process context."""
     contexts = signature_tables().irq_contexts
     entry = next((s for s in finding.witness if s.kind == ENTRY), None)
     return contexts.get(entry.context_class if entry is not None else "process", contexts["process"])
@@ -225,7 +225,7 @@ def _markers(finding: Finding) -> list[tuple[str, str]]:
 
 
 def _path(site, series: TraceSeries, large: bool) -> tuple[str, ...] | None:
-    """The allocator's frames for this call, innermost first, from traces.toml."""
+    """The allocator's frames for this call, innermost first, from signatures.toml."""
     alloc = site.allocator
     name = alloc.trace if alloc is not None else None
     if name == "kmalloc":
