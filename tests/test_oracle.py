@@ -57,9 +57,9 @@ def _predictions(release: str, configs: set[str]) -> dict[str, list[list[str]]]:
 
 
 def test_fixtures_cover_both_versions_and_both_configs():
-    labels = {p.name for p in FIXTURE_DIRS}
-    releases = {label.rsplit("-", 1)[0] for label in labels}
-    assert {r.rsplit(".", 1)[0] for r in releases} >= {"6.1", "6.12"}, labels
+    # 6.1 and 6.12, each with PREEMPT_VOLUNTARY (no PREEMPT_RCU) and PREEMPT_DYNAMIC (PREEMPT_RCU)
+    covered = {(p.name.rsplit("-", 1)[0].rsplit(".", 1)[0], _configs(p) == {"PREEMPT_DYNAMIC"}) for p in FIXTURE_DIRS}
+    assert covered >= {("6.1", False), ("6.1", True), ("6.12", False), ("6.12", True)}, covered
 
 
 @pytest.mark.parametrize("fixture", FIXTURE_DIRS, ids=lambda p: p.name)
