@@ -89,6 +89,21 @@ MUTANTS = (
     Mutant("explain: inlined helpers not weighed", "src/allocscan/explain/source.py",
            "        if not candidates or all(c.ruled_out for c in candidates):", "        if not candidates:",
            ("tests/test_explain_source.py",)),
+    Mutant("SARIF rank flat", "src/allocscan/rules/base.py",
+           'SARIF_RANK = {"error": 90.0,', 'SARIF_RANK = {"error": 60.0,', ("tests/test_sarif.py",)),
+    Mutant("--kconfig blanks nothing", "src/allocscan/extract/file.py",
+           "        text = configured.text", "        pass", ("tests/test_kconfig.py",)),
+    Mutant("cache key blind to the kernel config", "src/allocscan/cache.py",
+           'text = f"{sha}\\0{rel}" if self.config is None else', 'text = f"{sha}\\0{rel}" if True else',
+           ("tests/test_kconfig.py",)),
+    Mutant("Kbuild composite objects ignored", "src/allocscan/kbuild.py",
+           "        if parts and not (len(parts) == 1 and parts[0][0] == word):", "        if False:",
+           ("tests/test_kconfig.py",)),
+    Mutant("HTML filters ignored", "src/allocscan/report/templates/index.js",
+           "if (want && row.dataset", "if (false && want && row.dataset", ("tests/test_html.py",)),
+    Mutant("explain chart blind to migrate types", "src/allocscan/report/explain_html.py",
+           'state = "usable" if usable_orders.get(order, True) else "unusable"', 'state = "usable"',
+           ("tests/test_html.py",)),
 )
 
 

@@ -159,3 +159,20 @@ static void ring_fill(void)
         traces = [" ".join(x.strip() for x in f.signature[f.signature.index("Call Trace:") + 4:] if x.startswith(" "))
                   for f in found]
         assert [t.rsplit(" ring_fill", 1)[0] for t in traces] == [small_const, small, large_const, small_const], traces
+
+
+def test_kconfig_picks_the_signature_variants(tmp_path):
+    from allocscan.kernel.kconfig import load_kconfig
+
+    config = tmp_path / ".config"
+    config.write_text("CONFIG_PREEMPT_VOLUNTARY=y\n# CONFIG_PREEMPT_RCU is not set\n")
+    tree = tmp_path / "mod"
+    tree.mkdir()
+    (tree / "rcu.c").write_text((MODULES / "oracle_rcu_read_lock.c").read_text())
+    (tree / "Makefile").write_text("obj-m += rcu.o\n")
+    plain = run_scan([str(tree)], ScanOptions(jobs=1, kernel_version="6.12")).findings[0]
+    assert "RCU nest depth: 1, expected: 0" in plain.signature  # PREEMPT_DYNAMIC assumed
+    (found,) = run_scan([str(tree)], ScanOptions(jobs=1, kernel_version="6.12", kconfig=load_kconfig(str(config)))).findings
+    assert "preempt_count: 1, expected: 0" in found.signature
+    assert not any(line.startswith("RCU nest depth") for line in found.signature)
+    assert {v["config"] for v in found.properties["runtimeSignatureVariants"]} == {"PREEMPT_VOLUNTARY"}

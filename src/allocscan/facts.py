@@ -302,6 +302,10 @@ class FileFacts:
     suppressions: list[Suppression] = field(default_factory=list)
     nla_limits: dict[str, str] = field(default_factory=dict)  # netlink attribute -> policy upper bound (text)
     error_nodes: int = 0  # ERROR/MISSING nodes left after masking
+    # With --kconfig: (first line, last line, CONFIG_ symbols) of the kept #if branches
+    # that depend on the config (extract.kconfig), and how many lines it blanked
+    kconfig_lines: list[tuple[int, int, tuple[str, ...]]] = field(default_factory=list)
+    kconfig_blanked: int = 0
     warnings: list[str] = field(default_factory=list)
     store: object = None  # where the packed parts lie when they are on disk (see FunctionFacts.store)
 

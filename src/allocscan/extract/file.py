@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from ..facts import CALLS_ALLOCATOR, CALLS_REGISTRAR, HAS_GFP_PARAM, CallSite, FileFacts
 from ..kernel.tables import ContextTables, allocators, contexts
 from . import treesitter as ts
+from ..kernel.kconfig import KernelConfig
+from .kconfig import apply_config
 from .masking import Masked, mask_source
 from .source import InputError, decode_source
 
@@ -42,16 +44,25 @@ class FileExtraction:
         return -1
 
 
-def extract_file(path: str, data: bytes) -> FileFacts:
-    """Parse `data` (the content of `path`) and return its facts."""
+def extract_file(path: str, data: bytes, config: KernelConfig | None = None) -> FileFacts:
+    """Parse `data` (the content of `path`) and return its facts. With a kernel
+    `config`, the #if branches it does not compile are blanked first (`kconfig`)."""
     from . import calls, conditions, definitions, locks, stores, suppressions
 
     text = decode_source(path, data)
+    configured = apply_config(text, config) if config is not None else None
+    if configured is not None:
+        text = configured.text
     masked = mask_source(text)
     src = masked.text.encode("utf-8")
     tree = ts.parser().parse(src)
     root = tree.root_node
     facts = FileFacts(path=path, sha=hashlib.sha1(data).hexdigest())
+    if configured is not None:
+        facts.kconfig_lines = configured.depends
+        facts.kconfig_blanked = configured.blanked_lines
+        if configured.unbalanced:
+            facts.warnings.append(f"{path}: #if/#endif do not balance; --kconfig not applied to this file")
     if root.type != "translation_unit":
         raise InputError(f"{path}: tree-sitter could not parse this file")
 

@@ -5,7 +5,8 @@ the size, count, order and gfp, and what the call adds on its way down. The
 context table (contexts.toml) lists lock/atomic-region APIs, guard classes,
 what each region disables, and functions that never return; the entry table
 (entries.toml) lists callback registrations and atomic function-pointer
-fields. Extraction reads these tables too (which calls to keep, which call
+fields; the Kbuild table (kbuild.toml) what --kconfig reads of Kbuild and
+Kconfig. Extraction reads these tables too (which calls to keep, which call
 registers a callback), so every table is part of the facts cache's key. The
 trace table (traces.toml, read by `explain`) says what the frames of a call
 trace mean: the report's own frames, execution contexts, and the gfp bits a
@@ -248,9 +249,6 @@ def inert_calls() -> frozenset[str]:
     return frozenset(_load("inert.toml")["names"])
 
 
-_LOADERS = (allocators, families, contexts, inert_calls)
-
-
 @dataclass(frozen=True, slots=True)
 class SignatureConfig:
     """A kernel config a runtime signature is predicted for (signatures.toml [[configs]])."""
@@ -325,4 +323,35 @@ def signature_tables() -> SignatureTables:
         series=tuple(sorted(series, key=lambda s: s.since)),
         implicit_nowarn=frozenset(raw.get("implicit_nowarn", ())),
     )
-_LOADERS = (allocators, families, allocator_frames, traces, contexts, inert_calls, signature_tables)
+
+
+@dataclass(frozen=True, slots=True)
+class KbuildTables:
+    built_lists: tuple[str, ...]
+    composite_suffixes: tuple[str, ...]
+    other_sources: tuple[str, ...]
+    arch_lists: dict[str, tuple[str, ...]]  # $(ARCH_CORE) ... -> the arch Makefile's lists
+    top_libs: tuple[str, ...]
+    arches: tuple[tuple[str, str], ...]  # (CONFIG_ symbol, SRCARCH), the first set wins
+    module_suffix: str
+    # IS_ENABLED() ... -> {"y"|"m"|"n": True | False | None (unknown)}
+    macros: dict[str, dict[str, bool | None]]
+
+
+@lru_cache(maxsize=1)
+def kbuild() -> KbuildTables:
+    """What --kconfig knows of Kbuild and Kconfig (data/kbuild.toml)."""
+    raw = _load("kbuild.toml")
+    kb, kc = raw["kbuild"], raw["kconfig"]
+    return KbuildTables(
+        built_lists=tuple(kb["built_lists"]), composite_suffixes=tuple(kb["composite_suffixes"]),
+        other_sources=tuple(kb["other_sources"]),
+        arch_lists={k: tuple(v) for k, v in kb["arch_lists"].items()}, top_libs=tuple(kb["top_libs"]),
+        arches=tuple((a["symbol"], a["srcarch"]) for a in kb["arch"]),
+        module_suffix=kc["module_suffix"],
+        macros={name: {state: (None if v == "unknown" else bool(v)) for state, v in spec.items()}
+                for name, spec in kc["macros"].items()},
+    )
+
+
+_LOADERS = (allocators, families, allocator_frames, traces, contexts, inert_calls, kbuild, signature_tables)

@@ -281,13 +281,23 @@ def _mode(site, kernel: KernelInfo, large: bool) -> tuple[int, bool] | None:
     return mask, silent
 
 
-def attach_signatures(findings: list[Finding], sites_by_fp: dict[str, object], kernel: KernelInfo) -> None:
+def attach_signatures(findings: list[Finding], sites_by_fp: dict[str, object], kernel: KernelInfo,
+                      kconfig=None) -> None:
+    """Signatures for every finding; with `--kconfig`, only the variants of that config."""
+    holds = None
+    if kconfig is not None:
+        preempt_rcu = kconfig.tristate("CONFIG_PREEMPT_RCU") == "y"
+        holds = {c.name for c in signature_tables().configs if c.preempt_rcu == preempt_rcu}
     for f in findings:
         site = sites_by_fp.get(f.fingerprint)
         if site is None:
             continue
         variants = signature_variants(f, site, kernel)
+        if holds is not None:
+            variants = [v for v in variants if v.config in holds]
         f.signature = _with_notes(variants)
+        if holds is not None and f.signature:
+            f.signature.append(f"(for {kconfig.path}: CONFIG_PREEMPT_RCU={'y' if preempt_rcu else 'n'})")
         f.properties["runtimeSignature"] = "\n".join(f.signature)
         if variants:
             f.properties["runtimeSignatureConfig"] = variants[0].config

@@ -50,6 +50,7 @@ ID = "AS001"
 NAME = "high-order-atomic-allocation"
 LEVEL = "warning"
 PRECISION = "high"
+SEVERITY = "warning"  # GitHub's problem.severity: error | warning | recommendation
 TAGS = ("reliability", "kernel", "memory-allocation", "atomic-context")
 SHORT = "High-order allocation that may not sleep"
 FIX = ("allocate the buffer once in process context (probe/open) with GFP_KERNEL and reuse it; "

@@ -67,6 +67,7 @@ ID = "AS002"
 NAME = "sleeping-allocation-in-atomic-context"
 LEVEL = "error"
 PRECISION = "high"
+SEVERITY = "error"  # GitHub's problem.severity: error | warning | recommendation
 TAGS = ("correctness", "kernel", "memory-allocation", "atomic-context", "locking")
 SHORT = "Sleeping allocation in atomic context"
 FIX = ("move the allocation before the lock is taken (or out of the callback into a work item), "

@@ -13,6 +13,9 @@ from ..analyze.values import Value
 from ..analyze.witness import ALLOCATION, FLOW, SOURCE, Step
 
 LEVEL_RANK = {"note": 1, "warning": 2, "error": 3}
+# SARIF result.rank (0-100, higher = more confident) from a finding's evidence
+# level: error = proven on every path, warning = on some path, note = plausible.
+SARIF_RANK = {"error": 90.0, "warning": 60.0, "note": 30.0}
 
 
 @dataclass
