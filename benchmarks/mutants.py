@@ -59,8 +59,6 @@ MUTANTS = (
     Mutant("a softirq never interrupts the idle task", "src/allocscan/data/signatures.toml",
            '  { base = 1, marker = "<IRQ>", when = "it runs on interrupt exit',
            '  { base = 0, marker = "<IRQ>", when = "it runs on interrupt exit', ("tests/test_oracle.py",)),
-    Mutant("hrtimers never armed", "src/allocscan/analyze/context.py",
-           "    _armed_fields(program, result, tables)", "    pass", ("tests/test_oracle.py",)),
     Mutant("kmalloc sizes never constant", "src/allocscan/analyze/__init__.py",
            "    return value.known and value.lo == value.hi", "    return False", ("tests/test_oracle.py",)),
     Mutant("PREEMPT_RCU variants ignored", "src/allocscan/report/signature.py",

@@ -119,7 +119,10 @@ def test_placeholders_stand_for_what_varies_and_nothing_else():
 def test_hrtimer_callback_runs_where_its_mode_says(tmp_path):
     source = (MODULES / "oracle_hrtimer_hard.c").read_text()
     (tmp_path / "hard.c").write_text(source)
-    (tmp_path / "soft.c").write_text(source.replace("sample_", "soft_sample_").replace("_REL_HARD", "_REL_SOFT"))
+    # loose files: the mode's bits come from hrtimer.h's enum, written here as the kernel has it
+    modes = "enum hrtimer_mode { HRTIMER_MODE_REL = 0x01, HRTIMER_MODE_SOFT = 0x04,\n" \
+            "\tHRTIMER_MODE_REL_SOFT = HRTIMER_MODE_REL | HRTIMER_MODE_SOFT };\n"
+    (tmp_path / "soft.c").write_text(modes + source.replace("sample_", "soft_sample_").replace("_REL_HARD", "_REL_SOFT"))
     (tmp_path / "unarmed.c").write_text(source.replace("sample_", "idle_sample_").replace(
         "hrtimer_start(&idle_sample_clock, ms_to_ktime(20), HRTIMER_MODE_REL_HARD);", ""))
     found = {Path(f.path).stem: f for f in run_scan([str(tmp_path)], ScanOptions(jobs=1, kernel_version="6.12")).findings

@@ -200,10 +200,11 @@ def make_entry(facts) -> tuple[bytes, bytes]:
         size += len(packed)
         return ref
 
-    kept = [(fn.packed, fn.packed_calls) for fn in functions], facts.packed_defines
+    kept = [(fn.packed, fn.packed_calls) for fn in functions], facts.packed_defines, facts.packed_global_inits
     for fn in functions:
         fn.packed, fn.packed_calls = move(fn.packed), move(fn.packed_calls)
     facts.packed_defines = move(facts.packed_defines)
+    facts.packed_global_inits = move(facts.packed_global_inits)
     region = b"".join(blobs)
     token = hashlib.sha1(region).digest()[:TOKEN_SIZE]
     store = BlobStore(token) if blobs else None
@@ -215,7 +216,7 @@ def make_entry(facts) -> tuple[bytes, bytes]:
     finally:
         for fn, (packed, packed_calls) in zip(functions, kept[0]):
             fn.packed, fn.packed_calls, fn.store = packed, packed_calls, None
-        facts.packed_defines, facts.store = kept[1], None
+        facts.packed_defines, facts.packed_global_inits, facts.store = kept[1], kept[2], None
     return _entry(header, token, region), header
 
 

@@ -363,7 +363,8 @@ def cmd_scan(args) -> int:
             findings = [f for f in findings if f.baseline_state == "new"]
             absent = []
     if args.format == "json":
-        stats = dict(vars(result.stats), timings=result.timings, suppressed=len(result.suppressed))
+        stats = dict(vars(result.stats), timings=result.timings, suppressed=len(result.suppressed),
+                     analysis=dict(result.analysis.stats) if result.analysis is not None else {})
         if result.scope is not None:
             stats["scope"] = result.scope.stats
         text = render_json(findings, kernel.release, str(result.discovery.root), result.warnings, stats)
@@ -410,7 +411,9 @@ def _emit(args, text, findings, fail_on, result, start, kernel) -> int:
         print(f"allocscan: stats: {s.files} files ({s.parsed} parsed, {s.cached} from cache, {s.skipped} skipped); "
               f"{s.files_with_errors} files and {s.functions_with_errors} of {s.functions} functions hold parse errors; "
               f"{s.calls} calls; kernel {kernel.release} ({'tree' if kernel.from_tree else 'built-in tables'}); "
-              + ", ".join(f"{k} {v:.1f}s" for k, v in result.timings.items()), file=sys.stderr)
+              + ", ".join(f"{k} {v:.1f}s" for k, v in result.timings.items())
+              + "".join(f"; {k} {v}" for k, v in (result.analysis.stats if result.analysis is not None else {}).items()),
+              file=sys.stderr)
         if result.scope is not None:
             from .scope import scope_summary
 

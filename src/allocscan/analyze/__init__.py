@@ -17,7 +17,8 @@ from ..facts import HAS_GFP_PARAM, CallSite, FileFacts, FunctionFacts
 from ..kernel.tables import Allocator, Family, allocators, families
 from ..kernel.version import KernelInfo
 from ..link import ALLOCATES, Program
-from .context import ContextAnalysis, Witness, analyze_contexts
+from .context import ContextAnalysis, analyze_contexts
+from .witness import Witness
 from .gfpflow import GfpAlt, GfpAnalysis
 from .values import TOP, Scope, Value, ValueAnalysis, _arith, const
 
@@ -59,6 +60,7 @@ class Analysis:
     gfp: GfpAnalysis
     sites: list[AllocationSite] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    stats: dict = field(default_factory=dict)  # counters the rules report (paths checked, dropped)
 
 
 def analyze(program: Program, kernel: KernelInfo) -> Analysis:

@@ -79,7 +79,7 @@ def extract_file(path: str, data: bytes, config: KernelConfig | None = None) -> 
     suppressions.suppressions(fx)
     # After extraction, file-scope calls are read only as callback registrations
     # (DEFINE_TIMER, ...): EXPORT_SYMBOL(), MODULE_*() and the like are not kept.
-    facts.top_calls = [s for s in facts.top_calls if s.callee in fx.ctx.registrations]
+    facts.top_calls = [s for s in facts.top_calls if s.callee in fx.ctx.callback_calls]
     facts.pack()
     mark_table_calls(facts)
     return facts
@@ -89,7 +89,7 @@ def mark_table_calls(facts: FileFacts) -> None:
     """Flag the functions the analyses look for by name, so that a whole-tree scan
     finds them without comparing every function's callees with the tables."""
     allocating = allocators().keys()
-    registering = contexts().registrations.keys()
+    registering = contexts().callback_calls
     for fn in facts.functions:
         if not allocating.isdisjoint(fn.callees):
             fn.flags |= CALLS_ALLOCATOR

@@ -71,6 +71,7 @@ class Allocator:
     pages: int | None = None
     sleeps: bool = False
     trace: str | None = None  # allocation path in signatures.toml ("kmalloc": chosen by size)
+    no_alloc_if_literal: int | None = None  # this argument a string literal: no allocation
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,22 +127,26 @@ class Registration:
 
 
 @dataclass(frozen=True, slots=True)
+class ArmedKind:
+    """A callback that runs only once its object is armed (see entries.toml [[armed]])."""
+
+    kind: str  # "timer", "hrtimer", "tasklet", ...
+    context: str  # where the kernel runs it once armed, e.g. "softirq:timer"
+    binders: dict[str, tuple[int, int]]  # call -> (object argument, function argument)
+    fields: tuple[tuple[str, str], ...]  # (struct, field) whose assignment binds a function
+    arms: dict[str, int]  # call -> object argument
+    # an arming call's mode argument (call -> index) that may ask for another context: when
+    # its value has the bits of the constant `soft_mode`, the callback runs in `soft_context`
+    modes: dict[str, int] = field(default_factory=dict)
+    soft_mode: str = ""
+    soft_context: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class FieldContext:
     field: str
     struct: str
     context: str
-
-
-@dataclass(frozen=True, slots=True)
-class ArmedField:
-    """A callback field set by assignment after an init call on the same object, run
-    once a start call arms it (entries.toml [[armed_fields]]: hrtimers)."""
-    field: str
-    init: dict[str, tuple[int, int]]  # init call -> (object argument, mode argument)
-    start: frozenset[str]
-    context: str
-    soft_context: str
-    soft_mode: str  # a mode naming this (HRTIMER_MODE_REL_SOFT) expires in soft_context
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,11 +163,24 @@ class ContextTables:
     # primitive (acquire/trylock call, guard class, lock annotation) -> what its region
     # disables: "preempt", "irq", "bh", "rcu"
     effects: dict[str, tuple[str, ...]] = field(default_factory=dict)
-    armed_fields: tuple[ArmedField, ...] = ()
+    armed: tuple[ArmedKind, ...] = ()
+    # calls a condition reads through (likely(x) is x), and the returns that mean an
+    # error (`return ERR_PTR(-ENOMEM);`): for branch conditions and exits
+    transparent_calls: frozenset[str] = frozenset()
+    error_returns: frozenset[str] = frozenset()
 
     @property
     def lock_calls(self) -> frozenset[str]:
         return frozenset(self.acquire) | frozenset(self.release) | frozenset(self.trylock)
+
+    @property
+    def callback_calls(self) -> frozenset[str]:
+        """Calls that register, bind or arm a callback: extraction flags the functions
+        making them and keeps them at file scope (DEFINE_TIMER, DECLARE_TASKLET)."""
+        names = set(self.registrations)
+        for kind in self.armed:
+            names |= kind.binders.keys() | kind.arms.keys()
+        return frozenset(names)
 
 
 @lru_cache(maxsize=1)
@@ -237,9 +255,13 @@ def contexts() -> ContextTables:
         quiet_functions=frozenset(raw.get("quiet_regions", {}).get("functions", ())),
         noreturn=frozenset(raw.get("noreturn", {}).get("functions", ())),
         effects={k: tuple(v) for k, v in raw.get("effects", {}).items()},
-        armed_fields=tuple(ArmedField(a["field"], {k: (v[0], v[1]) for k, v in a["init"].items()},
-                                      frozenset(a["start"]), a["context"], a["soft_context"], a["soft_mode"])
-                           for a in raw.get("armed_fields", ())),
+        armed=tuple(ArmedKind(a["kind"], a["context"], {k: (v[0], v[1]) for k, v in a.get("binders", {}).items()},
+                              tuple(tuple(f.split(".", 1)) for f in a.get("fields", ())),
+                              dict(a.get("arms", {})), dict(a.get("modes", {})), a.get("soft_mode", ""),
+                              a.get("soft_context", ""))
+                    for a in raw.get("armed", ())),
+        transparent_calls=frozenset(raw.get("conditions", {}).get("transparent_calls", ())),
+        error_returns=frozenset(raw.get("conditions", {}).get("error_returns", ())),
     )
 
 

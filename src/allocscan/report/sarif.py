@@ -84,6 +84,11 @@ def _result(f: Finding, rule_index: int) -> Result:
         loc = _location(source.path, source.line, source.col, text=source.text)
         loc.id = len(related) + 1
         related.append(loc)
+    for step in f.related:  # the allocation a call site leads to, reported at the call
+        loc = _location(step.path, step.line, step.col, text=step.text)
+        loc.id = len(related) + 1
+        related.append(loc)
+        message += f" ([allocation]({loc.id}))"
     flows = []
     if len(f.witness) > 1:
         flows.append(CodeFlow(thread_flows=[_thread_flow(f.witness)], message=Message(text="atomic context")))

@@ -289,7 +289,7 @@ def attach_signatures(findings: list[Finding], sites_by_fp: dict[str, object], k
         preempt_rcu = kconfig.tristate("CONFIG_PREEMPT_RCU") == "y"
         holds = {c.name for c in signature_tables().configs if c.preempt_rcu == preempt_rcu}
     for f in findings:
-        site = sites_by_fp.get(f.fingerprint)
+        site = f.site if f.site is not None else sites_by_fp.get(f.fingerprint)
         if site is None:
             continue
         variants = signature_variants(f, site, kernel)
