@@ -99,7 +99,7 @@ def _run_scan(paths: list[str], options: ScanOptions, progress_factory=None) -> 
     paths = {f.path for f in findings}
     rule_ids = {f.rule_id for f in findings}
     sites_by_fp = {s.fingerprint(rule_id): s for s in analysis.sites if s.path in paths for rule_id in rule_ids}
-    attach_signatures(findings, sites_by_fp, disc.kernel)
+    attach_signatures(findings, sites_by_fp, disc.kernel, options.kconfig)
     kept, suppressed = _apply_suppressions(findings, extracted.facts)
     kept.sort(key=lambda f: f.sort_key)
     if scope is not None:

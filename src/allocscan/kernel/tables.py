@@ -70,6 +70,7 @@ class Allocator:
     header: int = 0
     pages: int | None = None
     sleeps: bool = False
+    trace: str | None = None  # allocation path in signatures.toml ("kmalloc": chosen by size)
     no_alloc_if_literal: int | None = None  # this argument a string literal: no allocation
 
 
@@ -84,6 +85,7 @@ class Family:
     overhead: str | None
     kmalloc_attempt_add: tuple[str, ...]
     frames: dict[str, tuple[str, ...]]
+    sleep_frames: dict[str, tuple[str, ...]] = None  # era -> frames of a might_sleep BUG, innermost first
     label: str = ""  # what the family is, in words
     # frame -> path ("slab", "page", "any"): how a call of the family shows in a call trace
     trace_entries: dict[str, str] = field(default_factory=dict)
@@ -198,6 +200,7 @@ def families() -> dict[str, Family]:
     out = {}
     for name, spec in table.items():
         frames = {k[len("frames_"):]: tuple(v) for k, v in spec.items() if k.startswith("frames_")}
+        sleep_frames = {k[len("sleep_frames_"):]: tuple(v) for k, v in spec.items() if k.startswith("sleep_frames_")}
         out[name] = Family(
             name=name,
             page_alloc_above=str(spec.get("page_alloc_above", "never")),
@@ -208,6 +211,7 @@ def families() -> dict[str, Family]:
             overhead=spec.get("overhead"),
             kmalloc_attempt_add=tuple(spec.get("kmalloc_attempt_add", ())),
             frames=frames,
+            sleep_frames=sleep_frames,
             label=spec.get("label", name),
             trace_entries=dict(spec.get("trace_entries", {})),
         )
@@ -268,6 +272,82 @@ def inert_calls() -> frozenset[str]:
 
 
 @dataclass(frozen=True, slots=True)
+class SignatureConfig:
+    """A kernel config a runtime signature is predicted for (signatures.toml [[configs]])."""
+    name: str
+    preempt_rcu: bool
+    describe: str
+
+
+@dataclass(frozen=True, slots=True)
+class IrqVariant:
+    base: int  # the preempt count of what the interrupt context interrupted
+    marker: str  # the trace's first marker, <IRQ> or <TASK>
+    when: str
+
+
+@dataclass(frozen=True, slots=True)
+class IrqContext:
+    offset: int  # HARDIRQ_OFFSET, SOFTIRQ_OFFSET
+    irqs_disabled: bool
+    variants: tuple[IrqVariant, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class TraceSeries:
+    """What the traces of one kernel series look like (signatures.toml [[series]])."""
+    since: tuple[int, ...]
+    verified: str  # the release the frames were observed on, "" if read from source
+    dump_stack: str
+    might_sleep: tuple[str, ...]
+    warn_alloc: tuple[str, ...]
+    markers: bool
+    cpu_uid: bool
+    taint_line: bool
+    paths: dict[str, tuple[str, ...]]
+
+
+@dataclass(frozen=True, slots=True)
+class SignatureTables:
+    configs: tuple[SignatureConfig, ...]
+    effects: dict[str, int]  # region effect -> what it adds to preempt_count()
+    irq_contexts: dict[str, IrqContext]
+    series: tuple[TraceSeries, ...]  # oldest first
+    implicit_nowarn: frozenset[str] = frozenset()  # composites whose definition may add __GFP_NOWARN
+
+    def for_series(self, version: tuple[int, ...]) -> TraceSeries:
+        """The newest series table not newer than `version` (the newest one for an unknown version)."""
+        if not version:
+            return self.series[-1]
+        fitting = [s for s in self.series if s.since <= version]
+        return fitting[-1] if fitting else self.series[0]
+
+
+def _version(text: str) -> tuple[int, ...]:
+    return tuple(int(x) for x in text.split("."))
+
+
+@lru_cache(maxsize=1)
+def signature_tables() -> SignatureTables:
+    """signatures.toml: configs, preempt-count effects, interrupt contexts and frames per series."""
+    raw = _load("signatures.toml")
+    series = [TraceSeries(since=_version(s["since"]), verified=s.get("verified", ""), dump_stack=s["dump_stack"],
+                          might_sleep=tuple(s["might_sleep"]), warn_alloc=tuple(s["warn_alloc"]),
+                          markers=bool(s["markers"]), cpu_uid=bool(s["cpu_uid"]), taint_line=bool(s["taint_line"]),
+                          paths={k: tuple(v) for k, v in s["paths"].items()})
+              for s in raw["series"]]
+    return SignatureTables(
+        configs=tuple(SignatureConfig(c["name"], bool(c["preempt_rcu"]), c["describe"]) for c in raw["configs"]),
+        effects=dict(raw["effects"]),
+        irq_contexts={name: IrqContext(c["offset"], bool(c["irqs_disabled"]),
+                                       tuple(IrqVariant(v["base"], v["marker"], v["when"]) for v in c["variants"]))
+                      for name, c in raw["irq_contexts"].items()},
+        series=tuple(sorted(series, key=lambda s: s.since)),
+        implicit_nowarn=frozenset(raw.get("implicit_nowarn", ())),
+    )
+
+
+@dataclass(frozen=True, slots=True)
 class KbuildTables:
     built_lists: tuple[str, ...]
     composite_suffixes: tuple[str, ...]
@@ -299,4 +379,4 @@ def kbuild() -> KbuildTables:
     )
 
 
-_LOADERS = (allocators, families, allocator_frames, traces, contexts, inert_calls, kbuild)
+_LOADERS = (allocators, families, allocator_frames, traces, contexts, inert_calls, kbuild, signature_tables)

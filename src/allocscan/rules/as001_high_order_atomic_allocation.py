@@ -40,7 +40,10 @@ Documentation/core-api/memory-allocation.rst; mm/page_alloc.c `warn_alloc()`.
 
 from __future__ import annotations
 
+import re
+
 from ..analyze import Analysis
+from ..kernel.tables import signature_tables
 from .base import Finding, base_properties, context_witness, human_bytes, value_witness
 
 ID = "AS001"
@@ -74,10 +77,11 @@ def check(analysis: Analysis, options) -> list[Finding]:
             continue
         if s.order_hi is not None and s.order_hi > kernel.max_order and s.order_lo is not None and s.order_lo > kernel.max_order:
             continue  # always beyond the maximum: AS004's
-        if all(gfp.has(g.mask, "__GFP_NOWARN") for g in nonblocking) and not s.family.silent:
+        if all(gfp.has(g.mask, "__GFP_NOWARN") and not _silenced_by_kernel(g) for g in nonblocking) \
+                and not s.family.silent:
             continue  # the author wrote __GFP_NOWARN: an opportunistic attempt with a fallback
         silent = s.family.silent or any(gfp.has(g.mask, "__GFP_NOWARN") for g in nonblocking)
-        if silent and not s.size.sources:
+        if silent and not s.size.sources and not any(_silenced_by_kernel(g) for g in nonblocking):
             continue  # skb heads fail silently and drop the packet: only a user-set size is worth a look
         always = s.order_lo is not None and s.order_lo >= options.min_order
         level = "error" if always and len(nonblocking) == len(s.gfp) else "warning"
@@ -87,7 +91,10 @@ def check(analysis: Analysis, options) -> list[Finding]:
         rng = human_bytes(size.hi) if size.hi is not None else "unbounded (user-controlled)"
         msg = (f"'{s.site.callee}' may request order {top} ({human_bytes(kernel.page_size << top)}) "
                f"with {nonblocking[0].text}, which cannot sleep: size up to {rng}")
-        if silent:
+        implicit = next((g for g in nonblocking if _silenced_by_kernel(g)), None)
+        if implicit is not None:
+            msg += f"; it fails silently ({implicit.text} includes __GFP_NOWARN on {kernel.release})"
+        elif silent:
             msg += "; it fails silently (__GFP_NOWARN)"
         if s.context is not None:
             msg += f"; {s.context.reason}"
@@ -95,3 +102,10 @@ def check(analysis: Analysis, options) -> list[Finding]:
         props["maxOrder"] = top
         out.append(Finding.at_site(ID, s, level, msg, props, context_witness(s), value_witness(s, size)))
     return out
+
+
+def _silenced_by_kernel(alt) -> bool:
+    """The mask is silent only because the kernel's definition of what the author wrote
+    (6.12's GFP_NOWAIT) includes __GFP_NOWARN: the author asked for no silence."""
+    words = set(re.findall(r"\w+", alt.text))
+    return "__GFP_NOWARN" not in words and bool(words & signature_tables().implicit_nowarn)
