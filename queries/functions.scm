@@ -15,3 +15,12 @@
 (switch_statement
   condition: (parenthesized_expression) @switch.cond
   body: (compound_statement) @switch.body) @switch
+
+; Labels (`err:`), for where a `goto` lands; loops, whose body may run any number
+; of times; `return` statements, for what a function may return.
+(labeled_statement
+  label: (statement_identifier) @label.name) @label
+
+[(for_statement) (while_statement) (do_statement)] @loop
+
+(return_statement) @return

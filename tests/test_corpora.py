@@ -71,3 +71,15 @@ def test_gadget_chain_reaches_configfs_source():
     texts = [s.text for s in as001.value_flow]
     assert any("kstrtouint" in t for t in texts) and any("demo_alloc_ep_req" in t for t in texts)
     assert "page allocation failure: order:10" in as001.properties["runtimeSignature"]
+
+
+def test_the_witness_names_the_opening_of_the_region_in_force_at_the_call():
+    """vpe_module_init()'s shape: local_irq_save, restore, then save again in the loop;
+    the acquire step is the second save, the one that reaches the call."""
+    tree = CORPORA / "regions"
+    result = run_scan([str(tree)], ScanOptions(jobs=1))
+    (finding,) = [f for f in result.findings if f.rule_id == "AS002"]
+    text = (tree / "demo_irq_regions.c").read_text().split("\n")
+    acquire = [s for s in finding.witness if s.kind == "acquire"]
+    assert [text[s.line - 1].strip() for s in acquire] == ["local_irq_save(flags);"]
+    assert acquire[0].line == finding.line - 2

@@ -104,3 +104,23 @@ static irqreturn_t demo_serr_irq(int irq, void *dev_id)
 }
 """))
     assert "demo_worker" not in found
+
+
+def test_a_helper_arming_a_field_of_its_parameter_runs_its_callers_binding():
+    """bcm's shape: op->timer is bound to one function on rx ops and another on tx ops;
+    a static helper arms `&op->timer` for the one caller that has just bound tx."""
+    source = """
+struct demo_op { struct hrtimer timer; };
+static enum hrtimer_restart demo_rx_fn(struct hrtimer *h) { kmalloc(8, GFP_KERNEL); return 0; }
+static enum hrtimer_restart demo_tx_fn(struct hrtimer *h) { kmalloc(8, GFP_KERNEL); return 0; }
+static void demo_tx_start(struct demo_op *op) { hrtimer_start(&op->timer, 1, 0); }
+void demo_rx_setup(struct demo_op *op) { op->timer.function = demo_rx_fn; }
+void demo_tx_setup(struct demo_op *op) { op->timer.function = demo_tx_fn; demo_tx_start(op); }
+"""
+    found = entries(("net/demo/bcm.c", source))
+    assert "demo_tx_fn" in found and "demo_rx_fn" not in found
+    (w,) = found["demo_tx_fn"]
+    assert "demo_tx_start" in w.reason
+    # a helper whose address is taken may be called with any op: every binding may run
+    found = entries(("net/demo/bcm.c", source + "void *demo_hook = demo_tx_start;\n"))
+    assert "demo_tx_fn" in found and "demo_rx_fn" in found

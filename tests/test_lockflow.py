@@ -231,3 +231,39 @@ void f(struct ring *r)
 }""")
     assert s["alloc_a"] == ((), ())  # the command runs right before the task sleeps
     assert s["alloc_b"] == (("spin_lock_irq(&r->lock)",), ())
+
+
+def sites(src: str) -> dict[str, tuple]:
+    facts = extract_file("t.c", src.encode())
+    return {c.callee: c.lock_sites for fn in facts.functions for c in fn.calls if c.callee.startswith("alloc_")}
+
+
+def test_a_region_opened_again_is_named_by_the_opening_that_reaches_the_call():
+    s = sites("""
+int f(struct d *d)
+{
+	unsigned long flags;
+	int n;
+
+	local_irq_save(flags);
+	setup(d);
+	for (n = 0; n < d->count; n++) {
+		local_irq_restore(flags);
+		alloc_a(n);
+		local_irq_save(flags);
+		if (n > 2)
+			spin_lock_irqsave(&d->lock, flags);
+		else
+			spin_lock_bh(&d->lock);
+		alloc_b(n);
+		spin_unlock(&d->lock);
+	}
+	local_irq_restore(flags);
+	return 0;
+}""")
+    assert s["alloc_a"] == ()
+    # the save inside the loop (line 12) is in force, not the one before it (line 7)
+    opened = {(desc, line) for desc, line, _, _ in s["alloc_b"]}
+    assert ("local_irq_save(flags)", 12) in opened and ("local_irq_save(flags)", 7) not in opened
+    # the lock is taken on two branches: the later opening written before the call
+    assert ("spin_lock_bh(&d->lock)", 16) in opened

@@ -246,3 +246,147 @@ void demo_loop_timer(struct demo *d) { demo_route_frame(d, NULL); }
     assert lines(("net/demo/a.c", src % "")) == []
     table = "static struct demo_proto demo_pid = { .func = demo_route_frame };"
     assert lines(("net/demo/a.c", src % table)) == [(9, "error")]
+
+
+PREALLOC = """
+struct demo_fs { unsigned int nodesize; };
+struct demo_sub { int refs; };
+struct demo_buf { struct demo_fs *fs; void *priv; };
+struct demo_map { spinlock_t lock; int count; };
+static struct demo_sub *demo_alloc_sub(struct demo_fs *fs)
+{
+	struct demo_sub *sub = kzalloc(sizeof(*sub), GFP_NOFS);
+	if (!sub)
+		return ERR_PTR(-ENOMEM);
+	return sub;
+}
+static struct demo_buf *demo_new_buf(struct demo_fs *fs)
+{
+	struct demo_buf *buf = kmem_cache_zalloc(demo_cache, GFP_NOFS);
+	buf->fs = fs;
+	return buf;
+}
+static void demo_attach(struct demo_buf *buf, struct demo_sub *prealloc)
+{
+	struct demo_fs *fs = buf->fs;
+	if (fs->nodesize >= PAGE_SIZE)
+		return;
+	if (prealloc)
+		buf->priv = prealloc;
+	else
+		buf->priv = demo_alloc_sub(fs);
+}
+"""
+
+
+def test_a_local_allocated_under_the_callees_condition_is_known_at_the_call():
+    """btrfs alloc_extent_buffer()'s shape: the subpage is preallocated exactly when the
+    helper would allocate it (the helper's fs is the one the constructor stored), and
+    the preallocation never returns NULL."""
+    caller = """
+struct demo_buf *demo_get(struct demo_fs *fs, struct demo_map *map)
+{
+	struct demo_buf *buf;
+	int i;
+
+	buf = demo_find(fs);
+	if (buf)
+		return buf;
+	buf = demo_new_buf(fs);
+	if (!buf)
+		return ERR_PTR(-ENOMEM);
+	for (i = 0; i < map->count; i++) {
+		struct demo_sub *prealloc = NULL;
+
+		if (fs->nodesize < PAGE_SIZE) {
+			prealloc = demo_alloc_sub(fs);
+			if (IS_ERR(prealloc))
+				goto fail;
+		}
+		spin_lock(&map->lock);
+		demo_attach(buf, prealloc);
+		spin_unlock(&map->lock);
+	}
+	return buf;
+fail:
+	return ERR_PTR(-ENOMEM);
+}
+"""
+    assert lines(("fs/demo/a.c", PREALLOC + caller)) == []
+    # the same, preallocating for large nodes instead: the small-node path passes NULL
+    assert lines(("fs/demo/a.c", PREALLOC + caller.replace("nodesize < PAGE_SIZE", "nodesize > PAGE_SIZE"))) != []
+
+
+def test_a_local_checked_before_the_lock_is_not_null_in_the_callee():
+    caller = """
+int demo_map_one(struct demo_buf *buf, struct demo_map *map)
+{
+	struct demo_sub *sub;
+
+	sub = kzalloc(sizeof(*sub), GFP_KERNEL);
+	if (!sub)
+		return -ENOMEM;
+	spin_lock(&map->lock);
+	demo_attach(buf, sub);
+	spin_unlock(&map->lock);
+	return 0;
+}
+"""
+    assert lines(("fs/demo/a.c", PREALLOC + caller)) == []
+    assert lines(("fs/demo/a.c", PREALLOC + caller.replace("if (!sub)\n\t\treturn -ENOMEM;\n", ""))) != []
+
+
+def test_a_goto_to_a_label_before_the_call_does_not_rule_it_out():
+    """p2pdma's `if (!acs) goto done; ... done: rcu_read_lock(); ...`: the call after the
+    label runs whether the exit was taken or not."""
+    src = """
+struct demo_map { spinlock_t lock; int count; void *buf; };
+static void demo_fill(struct demo_map *map, int mode)
+{
+	if (mode == 0)
+		map->buf = kzalloc(64, GFP_KERNEL);
+}
+void demo_refill(struct demo_map *map, int mode)
+{
+	if (mode == 0) {
+		map->count = 0;
+		goto relock;
+	}
+	map->count = 1;
+relock:
+	spin_lock(&map->lock);
+	demo_fill(map, mode);
+	spin_unlock(&map->lock);
+}
+"""
+    assert [line for line, _ in lines(("drivers/demo/a.c", src))] == [17]
+
+
+def test_a_local_tested_before_and_after_it_is_assigned_again_is_two_values():
+    """`buf = find(); if (buf) return buf; buf = alloc(); if (!buf) return -ENOMEM;`
+    tests two values of one local: together they do not rule the path out."""
+    src = """
+struct demo_map { spinlock_t lock; void *buf; };
+static void demo_fill(struct demo_map *map) { map->buf = kzalloc(64, GFP_KERNEL); }
+int demo_get(struct demo_map *map)
+{
+	unsigned long flags;
+	void *buf;
+
+	local_irq_save(flags);
+	buf = demo_lookup(map);
+	if (buf)
+		goto out;
+	spin_lock(&map->lock);
+	demo_set(map, &buf);
+	if (!buf)
+		goto unlock;
+	demo_fill(map);
+unlock:
+	spin_unlock(&map->lock);
+out:
+	local_irq_restore(flags);
+	return 0;
+}
+"""
+    assert [line for line, _ in lines(("drivers/demo/a.c", src))] == [17]

@@ -172,3 +172,47 @@ static void demo_heartbeat_start(void)
 {
 	mod_timer(&demo_heartbeat_timer, jiffies + HZ);
 }
+
+/* One field, two bindings on different objects: the rx ops' timer runs
+ * demo_op_rx_fn (armed only in soft mode), the tx ops' timer runs demo_op_tx_fn
+ * (armed in hard mode by a helper the tx set-up calls right after binding it).
+ * The helper's arm runs the tx binding only. */
+struct demo_op {
+	struct hrtimer timer;
+	void *frame;
+};
+
+static enum hrtimer_restart demo_op_rx_fn(struct hrtimer *h)
+{
+	struct demo_op *op = container_of(h, struct demo_op, timer);
+
+	op->frame = kmalloc(16, gfp_any()); /* ok: AS002 (only armed soft; the hard arm is the tx binding's) */
+	return HRTIMER_NORESTART;
+}
+
+static enum hrtimer_restart demo_op_tx_fn(struct hrtimer *h)
+{
+	struct demo_op *op = container_of(h, struct demo_op, timer);
+
+	op->frame = kmalloc(16, gfp_any()); /* expect: AS002 */
+	return HRTIMER_NORESTART;
+}
+
+static void demo_op_tx_start(struct demo_op *op)
+{
+	hrtimer_start(&op->timer, ms_to_ktime(1), HRTIMER_MODE_REL);
+}
+
+static void demo_op_rx_setup(struct demo_op *op)
+{
+	hrtimer_init(&op->timer, CLOCK_MONOTONIC, HRTIMER_MODE_REL_SOFT);
+	op->timer.function = demo_op_rx_fn;
+	hrtimer_start(&op->timer, ms_to_ktime(5), HRTIMER_MODE_REL_SOFT);
+}
+
+static void demo_op_tx_setup(struct demo_op *op)
+{
+	hrtimer_init(&op->timer, CLOCK_MONOTONIC, HRTIMER_MODE_REL);
+	op->timer.function = demo_op_tx_fn;
+	demo_op_tx_start(op);
+}

@@ -31,6 +31,10 @@ class Discovery:
     kernel: KernelInfo
     kernel_root: Path | None
     warnings: list[str] = field(default_factory=list)
+    # The whole kernel tree is scanned (its root was given): every header and Makefile
+    # that defines a macro is in view. Then `makefiles` lists the tree's Makefiles.
+    whole_tree: bool = False
+    makefiles: list[Path] = field(default_factory=list)
 
     def rel(self, path: Path) -> str:
         # string prefix, not Path.relative_to(): this runs once per file of the tree
@@ -66,7 +70,9 @@ def discover(paths: list[str], excludes: tuple[str, ...] = (), kernel_version: s
         root = Path(os.path.commonpath([str(p if p.is_dir() else p.parent) for p in resolved]))
 
     all_excludes = tuple(excludes) + (DEFAULT_KERNEL_EXCLUDES if kernel_root is not None else ())
+    whole_tree = kernel_root is not None and kernel_root in resolved
     files: set[Path] = set()
+    makefiles: list[Path] = []
     warnings: list[str] = []
     for p in resolved:
         if p.is_file():
@@ -78,6 +84,8 @@ def discover(paths: list[str], excludes: tuple[str, ...] = (), kernel_version: s
             dirnames[:] = sorted(d for d in dirnames if not d.startswith(".")
                                  and not _excluded(_join(rel_dir, d), all_excludes))
             for name in filenames:
+                if whole_tree and (name.startswith("Makefile") or name == "Kbuild" or name.endswith(".mk")):
+                    makefiles.append(here / name)
                 if not name.endswith(SOURCE_SUFFIXES if include_headers else (".c",)):
                     continue
                 rel_file = _join(rel_dir, name)
@@ -94,7 +102,8 @@ def discover(paths: list[str], excludes: tuple[str, ...] = (), kernel_version: s
     # Sorted as Path sorts (part by part), with a key: Path.__lt__ is Python code, and
     # a kernel tree has 52,000 files to sort.
     ordered = sorted(files, key=lambda f: f.parts)
-    return Discovery(root=root, files=ordered, kernel=kernel, kernel_root=kernel_root, warnings=warnings)
+    return Discovery(root=root, files=ordered, kernel=kernel, kernel_root=kernel_root, warnings=warnings,
+                     whole_tree=whole_tree, makefiles=sorted(makefiles))
 
 
 def _is_within(path: Path, root: Path) -> bool:

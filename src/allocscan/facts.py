@@ -104,15 +104,22 @@ class FunctionBody:
     assignments: list[Assignment] = field(default_factory=list)
     guards: list[Guard] = field(default_factory=list)
     locals: dict[str, str] = field(default_factory=dict)  # local variable -> type text
-    returns: list[tuple] = field(default_factory=list)  # IR of returned expressions
+    # A function returning a pointer: (byte, value text) of each `return` with a value
+    returns: list[tuple[int, str]] = field(default_factory=list)
     # `if`s whose condition reads a parameter: (condition, then start, then end,
     # else start, else end) in bytes; else is (0, 0) when there is none.
     branches: list[tuple[str, int, int, int, int]] = field(default_factory=list)
     # Every `if` and `switch` case, for path validation: (condition, then start, then end,
-    # else start, else end, exit kind). An early exit (`if (c) return ...;`) has the rest
-    # of its block as its else; its kind is EXIT_ERROR when it leaves with an error
+    # else start, else end, exit kind, where the exit goes). An early exit (`if (c)
+    # return ...;`) has the rest of its block as its else (up to the label a `goto`
+    # lands on, when that label follows in the block: from there on the code is
+    # reached either way); its kind is EXIT_ERROR when it leaves with an error
     # (`return -EINVAL;`, `goto err;`, `return NULL;`), EXIT_OTHER for any other exit.
-    conditions: list[tuple[str, int, int, int, int, int]] = field(default_factory=list)
+    # Where it goes: LEAVES_FUNCTION for a return, the label's byte for a goto, 0 for
+    # a break/continue (or no exit).
+    conditions: list[tuple[str, int, int, int, int, int, int]] = field(default_factory=list)
+    # (start, end) bytes of each loop statement: its body may run any number of times
+    loops: list[tuple[int, int]] = field(default_factory=list)
     # Locals declared with a brace initializer: name -> ((field path, value text), ...),
     # `struct fib6_config cfg = { .fc_table = t, ... }` (fields not named are zero).
     inits: dict[str, tuple[tuple[str, str], ...]] = field(default_factory=dict)
@@ -122,6 +129,7 @@ class FunctionBody:
 EXIT_NONE = 0  # an if/else or a switch case
 EXIT_ERROR = 1  # an early exit that leaves with an error
 EXIT_OTHER = 2  # any other early exit (success, `return;`, break/continue)
+LEAVES_FUNCTION = -1  # FunctionBody.conditions: the exit is a `return`
 
 # FunctionFacts.flags
 HAS_LOCKED_CALL = 1  # a call inside a lock or atomic region
@@ -218,6 +226,10 @@ class FunctionFacts:
     def inits(self) -> dict[str, tuple[tuple[str, str], ...]]:
         return self.body().inits
 
+    @property
+    def loops(self) -> list[tuple[int, int]]:
+        return self.body().loops
+
     def pack(self) -> None:
         """Summarise the body into the light fields, then pickle it (end of extraction)."""
         body = self.body()
@@ -245,7 +257,7 @@ class FunctionFacts:
         self.global_writes = tuple(dict.fromkeys(a.target for a in body.assignments if a.kind == "global"))
         self.packed_calls = pickle.dumps(calls, protocol=pickle.HIGHEST_PROTOCOL) if calls else None
         empty = not (body.assignments or body.guards or body.locals or body.returns or body.branches
-                     or body.conditions or body.inits)
+                     or body.conditions or body.inits or body.loops)
         self.packed = None if empty else pickle.dumps(body, protocol=pickle.HIGHEST_PROTOCOL)
 
     def share(self, same) -> None:
@@ -336,6 +348,12 @@ class FileFacts:
     # that depend on the config (extract.kconfig), and how many lines it blanked
     kconfig_lines: list[tuple[int, int, tuple[str, ...]]] = field(default_factory=list)
     kconfig_blanked: int = 0
+    # #if branches a macro outside Kconfig (or a literal) may rule out: (start byte, end
+    # byte, the #if condition they are compiled under), and the CRC-32s of every macro
+    # name the file #defines (packed uint32s): analyze.preproc decides the branches
+    # against the macros the whole scan defines
+    macro_branches: tuple[tuple[int, int, str], ...] = ()
+    macro_hashes: bytes = b""
     warnings: list[str] = field(default_factory=list)
     store: object = None  # where the packed parts lie when they are on disk (see FunctionFacts.store)
 

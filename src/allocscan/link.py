@@ -65,6 +65,10 @@ class Program:
     static_variants: dict[tuple[str, str], list[tuple[int, str]]] = field(default_factory=dict)
     # (struct type, field) -> [(path, function)] of the functions that assign it, in file order
     field_writers: dict[tuple[str, str], list] = field(default_factory=dict)
+    # The -D macros of the kernel tree's Makefiles when the scan reads the whole tree (then
+    # a macro no file defines is defined nowhere), else None: the scan does not see every
+    # definition, and no #if branch is decided by a macro (see analyze.preproc)
+    command_line_defines: frozenset[str] | None = None
     nodes_flagged: dict[int, list[str]] = field(default_factory=dict)  # see functions_with()
     flagged_in_files: dict[int, list[tuple[FileFacts, FunctionFacts]]] = field(default_factory=dict)
 

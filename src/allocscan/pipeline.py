@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .analyze import analyze
+from .analyze.preproc import makefile_defines
 from .cache import FactsCache
 from .discover import Discovery, discover
 from .link import link
@@ -81,6 +82,8 @@ def _run_scan(paths: list[str], options: ScanOptions, progress_factory=None) -> 
 
     t = time.perf_counter()
     program = link(extracted.facts)
+    if disc.whole_tree:
+        program.command_line_defines = makefile_defines(_read_makefiles(disc))
     timings["link"] = time.perf_counter() - t
 
     t = time.perf_counter()
@@ -108,6 +111,14 @@ def _run_scan(paths: list[str], options: ScanOptions, progress_factory=None) -> 
     timings["total"] = time.perf_counter() - t0
     warnings = disc.warnings + extracted.warnings + analysis.warnings
     return ScanResult(disc, kept, suppressed, warnings, extracted.stats, timings, analysis, scope)
+
+
+def _read_makefiles(disc: Discovery):
+    for path in disc.makefiles:
+        try:
+            yield path.read_text(errors="replace")
+        except OSError as err:
+            disc.warnings.append(f"{disc.rel(path)}: cannot read ({err.strerror}); its -D macros are not known")
 
 
 def _one_per_line(findings: list[Finding]) -> list[Finding]:

@@ -28,6 +28,7 @@ from ..kernel.tables import allocators, contexts
 from ..link import ALLOCATES, Program
 from .branches import BranchOracle, Signature
 from .entries import find_entries
+from .preproc import CompiledCode
 from .witness import ACQUIRE, CALL, Step, Witness
 
 MAX_HOPS = 3  # calls followed from a lock or entry point; longer chains do not convince a maintainer
@@ -61,6 +62,7 @@ class ContextAnalysis:
     # passed, which may make some of the function's calls unreachable on that path.
     variants: dict[str, list[tuple[Signature, Witness]]] = field(default_factory=dict)
     oracle: BranchOracle | None = None
+    compiled: CompiledCode | None = None  # which #if branches no build compiles
 
     def site_context(self, fn_node: str, site: CallSite) -> Witness | None:
         """Why this call site may run in atomic context, or None."""
@@ -112,8 +114,9 @@ def allocation_distance(program: Program) -> dict[str, int]:
 def analyze_contexts(program: Program) -> ContextAnalysis:
     result = ContextAnalysis(program)
     oracle = result.oracle = BranchOracle(program)
+    compiled = result.compiled = CompiledCode(program)
     tables = contexts()
-    found = find_entries(program, tables, oracle)
+    found = find_entries(program, tables, oracle, compiled)
     result.entries, result.process_entries = found.atomic, found.process
     distance = allocation_distance(program)
 
@@ -139,7 +142,7 @@ def analyze_contexts(program: Program) -> ContextAnalysis:
         if not ref.fn.flags & HAS_INDIRECT_CALL and not _calls_near_allocation(program, ref, distance):
             continue  # nothing it calls leads to an allocation: do not unpack its body
         for site in ref.fn.calls:
-            if site.locks[0] or site.locks[1]:
+            if (site.locks[0] or site.locks[1]) and not compiled.dead(ref.path, site.byte):
                 w = result.site_context(node, site)
                 _push_callees(program, oracle, node, (), ref, site, w, 1, push, distance)
 
@@ -163,6 +166,8 @@ def analyze_contexts(program: Program) -> ContextAnalysis:
                 continue  # locked sites were seeded with their own reason
             if sig and oracle.dead(node, sig, site):
                 continue  # a branch the caller's constants rule out
+            if compiled.dead(ref.path, site.byte):
+                continue  # an #if branch no build compiles
             _push_callees(program, oracle, node, sig, ref, site, w, w.hops + 1, push, distance)
     return result
 
@@ -258,10 +263,12 @@ def witness_chains(result: ContextAnalysis, node: str, site: CallSite) -> list[W
     and each chain of at most MAX_HOPS calls from a lock held at a caller's call site
     or from an entry point. Each chain is a separate proof with its own origin; path
     validation decides which of them hold."""
+    program = result.program
+    if result.compiled is not None and result.compiled.dead(program.functions[node].path, site.byte):
+        return []  # not compiled: no witness runs through it
     if site.locks[0] or site.locks[1]:
         w = result.site_context(node, site)
         return [w] if w is not None else []
-    program = result.program
     if program.functions[node].fn.name in allocators():
         return []  # an allocator's insides: its callers' calls are the reports
     out = list(result.entries.get(node, ()))
@@ -293,12 +300,13 @@ def _atomic_callers(result: ContextAnalysis, target: str):
         return
     preds = [p for p in program.graph.predecessors(target)
              if p in result.variants or p in result.entries or program.functions[p].fn.flags & HAS_LOCKED_CALL]
+    compiled = result.compiled
     for pred in preds[:MAX_PREDECESSORS]:
         ref = program.functions[pred]
         for site in ref.fn.calls:
             if site.callee and site.callee != tref.fn.name:
                 continue
-            if target in program.targets(site, ref.path):
+            if target in program.targets(site, ref.path) and not (compiled and compiled.dead(ref.path, site.byte)):
                 yield pred, site
 
 

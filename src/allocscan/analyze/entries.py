@@ -27,7 +27,7 @@ from __future__ import annotations
 import posixpath
 from dataclasses import dataclass
 
-from ..exprs import render
+from ..exprs import IDENT_RE, render
 from ..facts import CALLS_REGISTRAR, CallSite, FileFacts, FunctionFacts
 from ..kernel.tables import ArmedKind, ContextTables
 from ..link import Program
@@ -73,13 +73,21 @@ class Entries:
     process: dict[str, str]  # node -> "workqueue (INIT_WORK)", ...
 
 
-def find_entries(program: Program, tables: ContextTables, oracle=None) -> Entries:
-    """`oracle` (a BranchOracle) evaluates an arming call's mode argument."""
+def find_entries(program: Program, tables: ContextTables, oracle=None, compiled=None) -> Entries:
+    """`oracle` (a BranchOracle) evaluates an arming call's mode argument; `compiled`
+    (a preproc.CompiledCode) says which #if branches no build compiles: a
+    registration or arming call there, or a callback defined there, is none."""
     found = Entries({}, {})
     sites = _callback_sites(program)
+    if compiled is not None:
+        sites = [(ff, fn, s) for ff, fn, s in sites if not compiled.dead(ff.path, s.byte)]
     _registrations(program, found, tables, sites)
     _ops_fields(program, found, tables)
     _armed(program, found, tables, sites, oracle)
+    if compiled is not None:
+        for node in [n for n in found.atomic if compiled.dead(program.functions[n].path,
+                                                              program.functions[n].fn.start_byte)]:
+            del found.atomic[node]
     return found
 
 
@@ -296,6 +304,8 @@ def _arm_keys(program: Program, path: str, fn: FunctionFacts, node: str, ir, byt
     key = object_key(program, path, fn, node, ir)
     if key is None:
         return [(("any", posixpath.dirname(path)), (node, byte))]
+    if key[0] == "field":
+        return [(key, ctx) for ctx in _binding_contexts(program, fn, node, ir, byte, depth)]
     if key[0] != "param":
         return [(key, (node, byte))]
     if depth >= MAX_ARM_CALLER_DEPTH:
@@ -307,6 +317,57 @@ def _arm_keys(program: Program, path: str, fn: FunctionFacts, node: str, ir, byt
         if key[1] < len(args):
             out.extend(_arm_keys(program, ref.path, ref.fn, caller, args[key[1]], site.byte, depth + 1))
     return out or [(("any", posixpath.dirname(path)), (node, byte))]
+
+
+def _binding_contexts(program: Program, fn: FunctionFacts, node: str, ir, byte: int,
+                      depth: int) -> list[tuple[str, int]]:
+    """Where to look for the binding an arm of a field path runs. `hrtimer_start(&op->timer)`
+    in a helper whose `op` is a parameter arms the object its caller hands it: the
+    binding that reaches the arm is the caller's last one before the call (bcm's
+    bcm_tx_start_timer(op) is called by bcm_tx_setup() right after it sets
+    `op->timer.function = bcm_tx_timeout_handler`; bcm_rx_setup() binds the same field
+    of other ops to bcm_rx_timeout_handler). Only when every call of the helper is in
+    view (a static function whose address is never taken); otherwise, or with no
+    binding before the call, every binding of the field may run, as before."""
+    base = _strip(ir)
+    while base[0] == "field":
+        base = _strip(base[1])
+    index = next((i for i, (p, _) in enumerate(fn.params) if base[0] == "id" and p == base[1]), None)
+    if index is None or depth >= MAX_ARM_CALLER_DEPTH or not only_called_directly(program, node):
+        return [(node, byte)]
+    out = []
+    for caller, site in program.callers(node):
+        ref = program.functions[caller]
+        args = site.arguments()
+        if index >= len(args):
+            return [(node, byte)]
+        out.extend(_binding_contexts(program, ref.fn, caller, args[index], site.byte, depth + 1))
+    return out or [(node, byte)]
+
+
+def only_called_directly(program: Program, node: str) -> bool:
+    """Is every call of this function a direct call the graph holds: a static function
+    whose address its file never takes (no ops-struct binding, no argument naming it)?"""
+    ref = program.functions[node]
+    if not ref.fn.is_static:
+        return False
+    name = ref.fn.name
+    ff = ref.file
+    if any(b.function == name for b in ff.bindings):
+        return False
+    for site in ff.top_calls:
+        if name in IDENT_RE.findall(site.args_text):
+            return False
+    if any(ir in (("id", name), ("addr", ("id", name))) for ir in ff.globals.values()):
+        return False  # `void *hook = fn;`
+    if ff.init_names and any(text.strip().lstrip("&").strip() == name
+                             for init in ff.global_inits.values() for _, text in init):
+        return False  # a table of pointers, members set by position
+    for fn in ff.functions:
+        for site in fn.calls:
+            if name in site.args_text and name in IDENT_RE.findall(site.args_text):
+                return False
+    return True
 
 
 def object_key(program: Program, path: str, fn: FunctionFacts | None, node: str, ir, depth: int = 0) -> Key | None:

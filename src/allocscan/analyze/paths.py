@@ -9,9 +9,23 @@ asks an SMT solver (z3) whether they can hold together, as DSAC does:
 - a callee's parameters are the caller's argument expressions (substituted, so
   `sk->sk_state` in the callee and in the caller are one term);
 - a local is the value last assigned to it before its use (`pmlmepriv =
-  &padapter->mlmepriv`); a local struct with a brace initializer has the
-  initialised fields and zero elsewhere (`struct fib6_config cfg = {...}`), and
-  the field stores made to it before the call;
+  &padapter->mlmepriv`); one assigned on several paths is a choice over its
+  assignments, each holding when the path ran it (the `if` arms around it were
+  taken): btrfs's `prealloc = NULL; if (nodesize < PAGE_SIZE) prealloc =
+  btrfs_alloc_subpage(...);` is the subpage exactly when nodesize < PAGE_SIZE;
+  an unknown value is one term only between two changes of the local; a local
+  struct with a brace initializer has the initialised fields and zero elsewhere
+  (`struct fib6_config cfg = {...}`), and the field stores made to it before
+  the call;
+- the early exits of every function on the path, the origin's too: the rest
+  of the block after `if (!p) goto err;` has p != NULL (up to the label a goto
+  lands on, when it follows: p2pdma's `goto done;` lands before its call), and
+  an exit the path passes inside an arm (`if (IS_ERR(p)) goto free;`) was not
+  taken whenever that arm was;
+- a callee that never returns NULL (every return is an address, an
+  ERR_PTR(), or a local its own tests show non-NULL) gives a non-NULL result;
+  a constructor that stores its parameter into the object it returns
+  (`eb->fs_info = fs_info`) makes that field the caller's argument;
 - a global struct with a brace initializer that no code writes is a template
   (`&key_type_rxrpc_s` has no `.match_preparse`, so it is NULL);
 - a pointer field that the code in scope (the files of the path's functions)
@@ -39,14 +53,15 @@ set (a field, a global, a helper's result).
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
-from ..exprs import IDENT_RE, ir_from_text
-from ..facts import EXIT_ERROR, CallSite
+from ..exprs import ir_from_text, render
+from ..facts import EXIT_ERROR, EXIT_NONE, LEAVES_FUNCTION, CallSite
 from ..kernel.tables import contexts
 from ..link import Program
 from .branches import BranchOracle
-from .entries import type_of
+from .entries import only_called_directly, type_of
 
 MAX_LOCAL_DEPTH = 3  # locals resolved through other locals' assignments
 # z3's deterministic work limit per check (a wall-clock timeout would make results depend
@@ -54,6 +69,7 @@ MAX_LOCAL_DEPTH = 3  # locals resolved through other locals' assignments
 SOLVER_RLIMIT = 5_000_000
 MAX_CALLERS_FOR_FACTS = 8  # callers of the origin read for the values they pass
 PROVEN, UNDECIDED, STATE = "proven", "undecided", "state"
+_PASSED = -1  # _Requirement.kind of an early exit the path passes (see _passed_exit)
 
 
 
@@ -94,6 +110,8 @@ class PathValidator:
         self.checked = 0
         self.dropped = 0
         self._global_inits: dict[str, list[str]] | None = None
+        self._never_null: dict[str, bool] = {}
+        self._stored: dict[tuple[str, str], int | None] = {}
 
     def global_init_files(self) -> dict[str, list[str]]:
         """global name -> the files that define it with a brace initializer (built once)."""
@@ -104,6 +122,80 @@ class PathValidator:
                     index.setdefault(name, []).append(ff.path)
             self._global_inits = index
         return self._global_inits
+
+    def never_null(self, node: str) -> bool:
+        """Does this function return a pointer that is never NULL: every return gives an
+        address, an ERR_PTR(), or a local that its own tests have shown non-NULL
+        there (`ret = kzalloc(...); if (!ret) return ERR_PTR(-ENOMEM); ... return
+        ret;`)?"""
+        known = self._never_null.get(node)
+        if known is not None:
+            return known
+        self._never_null[node] = False  # while in progress (recursion)
+        ref = self.program.functions[node]
+        returns = ref.fn.returns
+        errors = contexts().error_returns
+        ok = bool(returns)
+        for byte, text in returns:
+            ir = ir_from_text(text)
+            while ir[0] == "cast":
+                ir = ir[2]
+            if ir[0] == "addr" or ir[0] == "str" or (ir[0] == "call" and ir[1] in errors):
+                continue
+            if ir[0] != "id" or ir[1] not in ref.fn.locals:
+                ok = False
+                break
+            translator = _Translator(self, [_Frame(node, ref.path, ref.fn, byte)], caller_facts=False)
+            reqs = translator.requirements()
+            value = translator.term(ir, 0, byte)
+            solver = translator.z.Solver()
+            solver.set("rlimit", SOLVER_RLIMIT)
+            solver.add(*translator.facts)
+            solver.add(*[r.term for r in reqs])
+            solver.add(value == translator.bv(0))
+            if solver.check() != translator.z.unsat:
+                ok = False
+                break
+        self._never_null[node] = ok
+        return ok
+
+    def stored_parameter(self, node: str, fname: str) -> int | None:
+        """The parameter a constructor stores into field `fname` of what it returns: it
+        returns one local (or NULL / an ERR_PTR), and sets `local->fname = param` once,
+        outside any `if` arm or loop, after the local's last assignment."""
+        key = (node, fname)
+        if key in self._stored:
+            return self._stored[key]
+        self._stored[key] = None
+        fn = self.program.functions[node].fn
+        names = set()
+        errors = contexts().error_returns
+        for _, text in fn.returns:
+            ir = ir_from_text(text)
+            if ir[0] == "id" and ir[1] != "NULL":
+                names.add(ir[1])
+            elif not (ir == ("id", "NULL") or ir == ("num", 0) or (ir[0] == "call" and ir[1] in errors)):
+                return None
+        if len(names) != 1:
+            return None
+        (local,) = names
+        if local not in fn.locals:
+            return None
+        stores = [a for a in fn.assignments if a.kind == "field" and a.target == fname and a.base == local]
+        if len(stores) != 1 or stores[0].op != "=":
+            return None
+        store = stores[0]
+        if any(a.kind == "local" and a.target == local and a.byte > store.byte for a in fn.assignments):
+            return None
+        if any(ls <= store.byte < le for ls, le in fn.loops):
+            return None
+        for _, ts, te, es, ee, kind, _ in fn.conditions:
+            if ts <= store.byte < te or (kind == EXIT_NONE and es <= store.byte < ee):
+                return None
+        value = ir_from_text(store.value_text)
+        index = next((i for i, (p, _) in enumerate(fn.params) if value == ("id", p)), None)
+        self._stored[key] = index
+        return index
 
     def check(self, chain: list[tuple[str, CallSite]], alloc_node: str, alloc_site: CallSite,
               alloc_condition: tuple | None = None, extra: tuple[str, ...] = ()) -> Verdict:
@@ -138,7 +230,7 @@ class _Translator:
     """C condition IR -> z3 terms, with the parameters of each frame bound to the
     argument expressions of the frame before."""
 
-    def __init__(self, validator: PathValidator, frames: list[_Frame]):
+    def __init__(self, validator: PathValidator, frames: list[_Frame], caller_facts: bool = True):
         if validator.z3 is None:
             import z3
 
@@ -154,6 +246,7 @@ class _Translator:
         self.global_structs: dict = {}  # id of a z3 pointer term -> (path, global name)
         self.funcs: dict = {}
         self.transparent = contexts().transparent_calls  # likely(x) is x
+        self.caller_facts = caller_facts  # read what the origin's callers pass
 
     # --- z3 helpers ------------------------------------------------------
     def bv(self, value: int):
@@ -180,16 +273,18 @@ class _Translator:
     def requirements(self) -> list[_Requirement]:
         out = []
         for i, frame in enumerate(self.frames):
-            for cond, ts, te, es, ee, kind in frame.fn.conditions:
+            for cond, ts, te, es, ee, kind, goes_to in frame.fn.conditions:
                 if ts <= frame.byte < te:
                     positive = True
                 elif es <= frame.byte < ee:
-                    if kind == EXIT_ERROR and i == 0:
-                        # the origin's own error exits: one may be a `goto done;` to a label
-                        # before the call (p2pdma takes the RCU lock after `done:`)
-                        continue
+                    # (an exit's else ends at the label its goto lands on when that label
+                    # follows in the block: p2pdma takes the RCU lock after `done:`)
                     positive = False
                 else:
+                    if kind != EXIT_NONE:
+                        passed = self._passed_exit(i, cond, ts, es, kind, goes_to)
+                        if passed is not None:
+                            out.append(passed)
                     continue
                 ir = ir_from_text(cond)
                 term = self.boolean(ir, i, at=ts if positive else es)
@@ -197,6 +292,43 @@ class _Translator:
                 out.append(_Requirement(term if positive else self.z.Not(term), i, kind,
                                         cond if positive else f"!({cond})", free))
         return out
+
+    def _passed_exit(self, i: int, cond: str, ts: int, es: int, kind: int, goes_to: int) -> _Requirement | None:
+        """An early exit the path passes on its way to the frame's call without the call
+        being in the rest of its block: `if (nodesize < PAGE_SIZE) { p = alloc(); if
+        (IS_ERR(p)) goto free; } ... call(p);`. Wherever the path runs through it, it
+        did not leave there: the arms that hold the exit imply its condition is false.
+        A break/continue (the loop's end may lead to the call), a goto to a label before
+        the call, and an exit inside a loop the call is not in (the loop may not run)
+        tell nothing."""
+        frame = self.frames[i]
+        at = ts - 1  # the `if` itself, outside its arm
+        if at >= frame.byte or goes_to == 0 or at < goes_to <= frame.byte:
+            return None
+        if any(ls <= at < le and not ls <= frame.byte < le for ls, le in frame.fn.loops):
+            return None
+        arms = self._arms_around(i, at, frame.byte)
+        if arms is None:
+            return None
+        z = self.z
+        left = self.boolean(ir_from_text(cond), i, at=es)
+        term = z.Implies(z.And(*arms), z.Not(left)) if arms else z.Not(left)
+        return _Requirement(term, i, _PASSED, f"not leaving at !({cond})")
+
+    def _arms_around(self, i: int, at: int, use: int):
+        """The conditions of the `if` arms and switch cases that hold `at` but not `use`
+        (taking them is what brings the path to `at`), or None when `at` is in a loop
+        `use` is not in (it runs there any number of times, maybe none)."""
+        fn = self.frames[i].fn
+        if any(ls <= at < le and not ls <= use < le for ls, le in fn.loops):
+            return None
+        arms = []
+        for cond, ts, te, es, ee, kind, _ in fn.conditions:
+            if ts <= at < te and not ts <= use < te:
+                arms.append(self.boolean(ir_from_text(cond), i, at=ts))
+            elif es <= at < ee and not es <= use < ee:
+                arms.append(self.z.Not(self.boolean(ir_from_text(cond), i, at=es)))
+        return arms
 
     def _reads_origin_value(self, term) -> bool:
         """Does the condition, once the callee's parameters are the caller's arguments,
@@ -265,8 +397,8 @@ class _Translator:
         evidence = PROVEN
         reason = ""
         for k, r in enumerate(reqs):
-            if r.frame == 0 or r.kind == EXIT_ERROR:
-                continue  # the origin function's own branches; an error exit not taken
+            if r.frame == 0 or r.kind in (EXIT_ERROR, _PASSED):
+                continue  # the origin function's own branches; an exit not taken
             # decided: what the path knows (its facts and its other conditions) implies it
             check = z.Solver()
             check.set("rlimit", SOLVER_RLIMIT)
@@ -359,12 +491,18 @@ class _Translator:
             if not name:
                 return self.fresh_sym("icall")
             args = [self.term(a, frame, at, depth + 1) for a in ir[2]]
-            return self.func(f"call:{name}", len(args))(*args) if args else self.sym(f"call:{name}()")
+            t = self.func(f"call:{name}", len(args))(*args) if args else self.sym(f"call:{name}()")
+            callee = self._callee(name, frame)
+            if callee is not None and self.v.never_null(callee):
+                self.facts.append(t != self.bv(0))  # btrfs_alloc_subpage(): a subpage or ERR_PTR
+            return t
         if kind == "deref":
             return self.func("deref", 1)(self.term(ir[1], frame, at, depth + 1))
         if kind == "idx":
             return self.func("idx", 2)(self.term(ir[1], frame, at, depth + 1), self.term(ir[2], frame, at, depth + 1))
-        return self.fresh_sym()
+        # (sizeof, a statement expression ...): the same text in a frame is one value, so that
+        # `kzalloc(sizeof(*p), ...)` in a test and in the assignment it tests are one call
+        return self.sym(f"x{frame}:{render(ir)[:80]}")
 
     def identifier(self, name: str, frame: int, at: int | None, depth: int):
         f = self.frames[frame]
@@ -376,7 +514,7 @@ class _Translator:
                 if frame > 0 and i < len(f.args):
                     return self.term(f.args[i], frame - 1, self.frames[frame - 1].byte, depth + 1)
                 sym = self.sym(f"p{frame}:{name}")
-                if frame == 0:
+                if frame == 0 and self.caller_facts:
                     self._caller_facts(i, sym)
                 return sym
         if name in fn.locals or name in fn.inits:
@@ -384,9 +522,13 @@ class _Translator:
             if name in fn.inits:
                 return self._local_struct_pointer(frame, name, use, addressed=False)
             value = self._last_assignment(frame, name, use)
-            if value is not None and depth < MAX_LOCAL_DEPTH * 4 and name not in value.value_text:
+            if value is not None and depth < MAX_LOCAL_DEPTH * 4 and not _reads(value.value_text, name):
                 return self.term(value.value, frame, value.byte, depth + 1)
-            return self.sym(f"l{frame}:{name}@{value.byte if value is not None else 0}")
+            if value is None and depth < MAX_LOCAL_DEPTH * 4:
+                folded = self._local_value(frame, name, use, depth)
+                if folded is not None:
+                    return folded
+            return self.sym(f"l{frame}:{name}@{value.byte if value is not None else self._epoch(frame, name, use)}")
         if name[:1].isupper():
             value = self.v.oracle.value(("id", name), {}, f.path)
             if isinstance(value, int):
@@ -415,6 +557,128 @@ class _Translator:
         if any(addressed in site.args_text and _takes_address(site.args_text, name) for site in fn.calls):
             return None
         return best
+
+    def _epoch(self, frame: int, name: str, use: int) -> str:
+        """Which changes of a local may give it its unknown value at `use`: its
+        assignments (any operator) and calls handed its address before `use`, less
+        those a later one surely overwrites on the way (one outside any `if` arm or
+        loop that `use` is not in). Two points with the same changes see one value;
+        `buf = find(); if (buf) return buf; buf = alloc(); if (!buf) return -ENOMEM;`
+        tests two, and `p = NULL; if (c) { p = f(); if (!p) goto err; } g(p);` tests
+        f()'s result inside the arm and NULL-or-f() at the call."""
+        fn = self.frames[frame].fn
+        changes = [a.byte for a in fn.assignments if a.kind == "local" and a.target == name and a.byte < use]
+        addressed = "&" + name
+        changes += [c.byte for c in fn.calls
+                    if c.byte < use and addressed in c.args_text and _takes_address(c.args_text, name)]
+        changes.sort()
+        reaching = []
+        for k, byte in enumerate(changes):
+            if not any(_surely_runs(fn, later, use) for later in changes[k + 1:]):
+                reaching.append(byte)
+        return "+".join(map(str, reaching)) or "0"
+
+    def _assignments_to(self, frame: int, name: str, use: int):
+        """The assignments of local `name` that may give it its value at `use`, in order,
+        or None when they cannot say: one after `use` (a loop may bring it back), a
+        compound one (`n += x`), its address handed to a call, or a non-pointer local
+        set to a constant (a counter or flag: `i++` is not seen)."""
+        fn = self.frames[frame].fn
+        defs = sorted((a for a in fn.assignments if a.kind == "local" and a.target == name), key=lambda a: a.byte)
+        if not defs or any(a.byte >= use or a.op != "=" for a in defs):
+            return None
+        if "*" not in fn.locals.get(name, "") and \
+                any(a.value[0] in ("num", "un", "bin") or a.value_text.strip() in ("NULL", "false", "true") for a in defs):
+            return None
+        addressed = "&" + name
+        if any(addressed in site.args_text and _takes_address(site.args_text, name) for site in fn.calls):
+            return None
+        return defs
+
+    def _local_value(self, frame: int, name: str, use: int, depth: int):
+        """The value of a local assigned on several paths, as a choice over its
+        assignments: each one holds when the path ran it, that is when the `if` arms
+        around it (and not around `use`) were taken; the last one the path runs
+        whatever it takes is the default. btrfs's `prealloc = NULL; if (nodesize <
+        PAGE_SIZE) { prealloc = btrfs_alloc_subpage(...); ... }` is the subpage when
+        nodesize < PAGE_SIZE, NULL otherwise. None when the assignments cannot say."""
+        key = (frame, name, use)
+        if key in self.memo:
+            return self.memo[key]
+        self.memo[key] = None  # (a guard reading this very value sees it unknown)
+        defs = self._assignments_to(frame, name, use)
+        if defs is None or len(defs) < 2:
+            return None
+        z = self.z
+        guards = [self._arms_around(frame, a.byte, use) for a in defs]
+        sure = [k for k, g in enumerate(guards) if g is not None and not g]
+        start = sure[-1] if sure else None
+        loops = self.frames[frame].fn.loops
+        for ls, le in loops:
+            # a loop around `use` whose body assigns the local: the value may come from
+            # the round before, unless an assignment in the body always runs first
+            if ls <= use < le and any(ls <= a.byte < le for a in defs[start or 0:]) and \
+                    (start is None or not ls <= defs[start].byte < le):
+                start = None
+        if start is None:
+            value = self.sym(f"l{frame}:{name}@entry")
+        else:
+            value = self.term(defs[start].value, frame, defs[start].byte, depth + 1)
+        for a, g in list(zip(defs, guards))[(start + 1 if start is not None else 0):]:
+            taken = z.Bool(f"ran!{self._next()}") if g is None else z.And(*g) if g else z.BoolVal(True)
+            value = z.If(taken, self.term(a.value, frame, a.byte, depth + 1), value)
+        self.memo[key] = value
+        return value
+
+    def _callee(self, name: str, frame: int) -> str | None:
+        """The one function node a direct call of `name` in this frame's file reaches."""
+        nodes = self.program.resolve(self.frames[frame].path, name)
+        return nodes[0] if len(nodes) == 1 else None
+
+    def _next(self) -> int:
+        self.fresh += 1
+        return self.fresh
+
+    def _sure_value(self, frame: int, name: str, use: int):
+        """The assignment that surely gives local `name` its value at `use`: its last one,
+        when the path runs it whatever it takes (no `if` arm around it but not around
+        `use`, no loop), or None."""
+        value = self._last_assignment(frame, name, use)
+        if value is not None:
+            return value
+        defs = self._assignments_to(frame, name, use)
+        if not defs:
+            return None
+        last = defs[-1]
+        return last if self._arms_around(frame, last.byte, use) == [] else None
+
+    def _call_behind(self, ir, frame: int, at: int | None, depth: int = 0):
+        """(call IR, frame, byte) of the call whose result an expression is: the call
+        itself, a local surely set from it, or a parameter the caller passed such a
+        value for."""
+        while depth < 6:
+            depth += 1
+            if ir[0] == "call":
+                return ir, frame, at
+            if ir[0] == "cast":
+                ir = ir[2]
+                continue
+            if ir[0] != "id":
+                return None
+            f = self.frames[frame]
+            index = next((i for i, (p, _) in enumerate(f.fn.params) if p == ir[1]), None)
+            if index is not None:
+                if frame == 0 or index >= len(f.args):
+                    return None
+                ir, frame, at = f.args[index], frame - 1, self.frames[frame - 1].byte
+                continue
+            if ir[1] not in f.fn.locals:
+                return None
+            a = self._sure_value(frame, ir[1], at if at is not None else f.byte)
+            if a is None:
+                return None
+            ir, at = a.value, a.byte
+        return None
 
     def address(self, ir, frame: int, at: int | None, depth: int):
         """`&x`: a non-NULL pointer; `&local_struct` and `&global_template` remember what
@@ -469,7 +733,26 @@ class _Translator:
             value = self._written(base_ir, fname, frame)
             if value is not None:
                 return value
+            value = self._constructed(base_ir, fname, frame, at, depth)
+            if value is not None:
+                return value
         return self.func(f"fld:{fname}", 1)(base)
+
+    def _constructed(self, base_ir, fname: str, frame: int, at: int | None, depth: int):
+        """`eb->fs_info` of an `eb` a constructor returned: the argument it stores there
+        (__alloc_extent_buffer(fs_info, ...) sets `eb->fs_info = fs_info` on its one
+        path), as the same term the caller's own `fs_info` is."""
+        found = self._call_behind(base_ir, frame, at)
+        if found is None:
+            return None
+        call, cframe, cat = found
+        callee = self._callee(call[1], cframe) if call[1] else None
+        if callee is None:
+            return None
+        index = self.v.stored_parameter(callee, fname)
+        if index is None or index >= len(call[2]):
+            return None
+        return self.term(call[2][index], cframe, cat, depth + 1)
 
     def _written(self, base_ir, fname: str, frame: int):
         """The one template the code in scope points this field to: the writers in the
@@ -625,6 +908,26 @@ def _positional_values(init) -> bool:
                for p, text in init)
 
 
+_SIZEOF = re.compile(r"\bsizeof\s*(?:\((?:[^()]|\([^()]*\))*\)|\**\s*\w+)")
+
+
+def _reads(text: str, name: str) -> bool:
+    """Does an expression read the variable `name` (not a member of that name, not
+    inside sizeof)? `buf->fs` does not read a local `fs`; `p->next` reads `p`."""
+    return re.search(rf"(?<![\w.>]){re.escape(name)}\b", _SIZEOF.sub(" ", text)) is not None
+
+
+def _surely_runs(fn, at: int, use: int) -> bool:
+    """Does every path to `use` run the statement at `at`, as far as the `if` arms,
+    switch cases and loops say (no arm or loop holds `at` without holding `use`)?"""
+    if any(ls <= at < le and not ls <= use < le for ls, le in fn.loops):
+        return False
+    for _, ts, te, es, ee, _, _ in fn.conditions:
+        if (ts <= at < te and not ts <= use < te) or (es <= at < ee and not es <= use < ee):
+            return False
+    return True
+
+
 def _takes_address(args_text: str, name: str) -> bool:
     """Does an argument list hand over `&name` (not `&name->f`/`&name.f`)?"""
     for arg in args_text.split(","):
@@ -635,22 +938,6 @@ def _takes_address(args_text: str, name: str) -> bool:
 
 
 def _only_called_directly(program: Program, node: str) -> bool:
-    """Is every call of this function a direct call the graph holds: a static function
-    whose address its file never takes (no ops-struct binding, no argument naming it)?
-    rose_route_frame() is called with ax25 == NULL by the loopback, and through the
-    protocol table with a real one."""
-    ref = program.functions[node]
-    if not ref.fn.is_static:
-        return False
-    name = ref.fn.name
-    ff = ref.file
-    if any(b.function == name for b in ff.bindings):
-        return False
-    for site in ff.top_calls:
-        if name in IDENT_RE.findall(site.args_text):
-            return False
-    for fn in ff.functions:
-        for site in fn.calls:
-            if name in site.args_text and name in IDENT_RE.findall(site.args_text):
-                return False
-    return True
+    """rose_route_frame() is called with ax25 == NULL by the loopback, and through the
+    protocol table with a real one: what its direct callers pass is not all it gets."""
+    return only_called_directly(program, node)

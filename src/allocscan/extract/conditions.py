@@ -4,16 +4,17 @@ and switch cases on parameters, and one-time set-up regions."""
 from __future__ import annotations
 
 from ..exprs import IDENT_RE, squash
-from ..facts import EXIT_ERROR, EXIT_NONE, EXIT_OTHER, Guard, names_blocking_test
+from ..facts import EXIT_ERROR, EXIT_NONE, EXIT_OTHER, LEAVES_FUNCTION, Guard, names_blocking_test
 from ..kernel.tables import contexts
 from .file import FileExtraction
 from .nodes import leaves, node_text
 
 def guards(fx: FileExtraction) -> None:
+    labels = _labels(fx)
     for m in fx.m["guard"]:
         node = m["guard"][0]
         _branch_on_parameter(fx, m)
-        _condition(fx, m)
+        _condition(fx, m, labels)
         _one_time_setup(fx, m)
         cond = node_text(m["guard.cond"][0])[1:-1]
         alternative = node.child_by_field_name("alternative")
@@ -69,7 +70,18 @@ def _one_time_setup(fx: FileExtraction, m) -> None:
     fn.once = fn.once + (region + (state,),)
 
 
-def _condition(fx: FileExtraction, m) -> None:
+def _labels(fx: FileExtraction) -> dict[tuple[int, str], int]:
+    """(function index, label) -> the byte where the labelled statement starts."""
+    out = {}
+    for m in fx.m["label"]:
+        node = m["label"][0]
+        idx = fx.enclosing(node.start_byte)
+        if idx >= 0:
+            out.setdefault((idx, node_text(m["label.name"][0])), node.start_byte)
+    return out
+
+
+def _condition(fx: FileExtraction, m, labels: dict[tuple[int, str], int]) -> None:
     """Record every `if` for path validation: its condition, the range of each arm and,
     for an early exit, the rest of its block as the else and how it leaves."""
     node = m["guard"][0]
@@ -82,14 +94,47 @@ def _condition(fx: FileExtraction, m) -> None:
     alternative = node.child_by_field_name("alternative")
     parent = node.parent
     kind = EXIT_NONE
+    goes_to = 0
     if alternative is not None:
         else_range = (alternative.start_byte, alternative.end_byte)
     elif _exits(body) and parent is not None:
         else_range = (node.end_byte, parent.end_byte)
         kind = EXIT_ERROR if _exits_with_error(body) else EXIT_OTHER
+        last = _last_statement(body)
+        if last.type == "return_statement":
+            goes_to = LEAVES_FUNCTION
+        elif last.type == "goto_statement":
+            label = last.child_by_field_name("label")
+            goes_to = labels.get((idx, node_text(label)), LEAVES_FUNCTION) if label is not None else LEAVES_FUNCTION
+            if node.end_byte <= goes_to < parent.end_byte:
+                # `if (!acs) goto done; ... done: rcu_read_lock(); ...`: from the label on,
+                # the rest of the block is reached whether the exit is taken or not
+                else_range = (node.end_byte, goes_to)
     else:
         else_range = (0, 0)
-    fn.conditions.append((cond, body.start_byte, body.end_byte) + else_range + (kind,))
+    fn.conditions.append((cond, body.start_byte, body.end_byte) + else_range + (kind, goes_to))
+
+
+def loops_and_returns(fx: FileExtraction) -> None:
+    """The loops of each function, and the returned values of those returning a pointer."""
+    for m in fx.m["loop"]:
+        node = m["loop"][0]
+        idx = fx.enclosing(node.start_byte)
+        if idx >= 0:
+            fx.facts.functions[idx].loops.append((node.start_byte, node.end_byte))
+    pointer: dict[int, bool] = {}
+    for m in fx.m["return"]:
+        node = m["return"][0]
+        idx = fx.enclosing(node.start_byte)
+        if idx < 0:
+            continue
+        if idx not in pointer:
+            definition = fx.fn_nodes[idx].parent
+            declarator = definition.child_by_field_name("declarator") if definition is not None else None
+            pointer[idx] = declarator is not None and declarator.type == "pointer_declarator"
+        values = [c for c in node.named_children if c.type != "comment"]
+        if pointer[idx] and values:
+            fx.facts.functions[idx].returns.append((node.start_byte, node_text(values[0])))
 
 
 _LEAVING = ("return_statement", "goto_statement", "break_statement", "continue_statement")
@@ -178,12 +223,12 @@ def switches(fx: FileExtraction) -> None:
                 if others:
                     if on_parameter:
                         fn.branches.append((f"!({others})", case.start_byte, case.end_byte, 0, 0))
-                    fn.conditions.append((f"!({others})", case.start_byte, case.end_byte, 0, 0, EXIT_NONE))
+                    fn.conditions.append((f"!({others})", case.start_byte, case.end_byte, 0, 0, EXIT_NONE, 0))
                 break
             reaching.append(f"({value}) == ({node_text(label)})")
             if on_parameter:
                 fn.branches.append((" || ".join(reaching), case.start_byte, case.end_byte, 0, 0))
-            fn.conditions.append((" || ".join(reaching), case.start_byte, case.end_byte, 0, 0, EXIT_NONE))
+            fn.conditions.append((" || ".join(reaching), case.start_byte, case.end_byte, 0, 0, EXIT_NONE, 0))
             if _case_leaves(case):
                 reaching = []
 

@@ -10,13 +10,15 @@ from __future__ import annotations
 
 import bisect
 import hashlib
+import zlib
+from array import array
 from dataclasses import dataclass, field
 
 from ..facts import CALLS_ALLOCATOR, CALLS_REGISTRAR, HAS_GFP_PARAM, CallSite, FileFacts
 from ..kernel.tables import ContextTables, allocators, contexts
 from . import treesitter as ts
 from ..kernel.kconfig import KernelConfig
-from .kconfig import apply_config
+from .kconfig import apply_config, macro_branches
 from .masking import Masked, mask_source
 from .source import InputError, decode_source
 
@@ -68,12 +70,14 @@ def extract_file(path: str, data: bytes, config: KernelConfig | None = None) -> 
 
     fx = FileExtraction(facts, root, masked, text, ts.bucketed_matches(root), contexts())
     definitions.toplevel(fx)
+    _macro_facts(fx, text)
     definitions.functions(fx)
     definitions.declarations(fx)
     calls.calls(fx)
     stores.assignments(fx)
     conditions.guards(fx)
     conditions.switches(fx)
+    conditions.loops_and_returns(fx)
     locks.lock_states(fx)
     calls.module_params(fx)
     suppressions.suppressions(fx)
@@ -83,6 +87,36 @@ def extract_file(path: str, data: bytes, config: KernelConfig | None = None) -> 
     facts.pack()
     mark_table_calls(facts)
     return facts
+
+
+def _macro_facts(fx: FileExtraction, text: str) -> None:
+    """The names the file #defines (as CRC-32s: a whole tree defines five million, and
+    the analysis only asks whether one is defined anywhere), and the #if branches such
+    a name or a literal may rule out, in bytes of the parsed text."""
+    names = {node_text_of(m.get("define.name") or m.get("macro.name")) for m in fx.m["define"] + fx.m["macro"]}
+    names.discard("")
+    if names:
+        fx.facts.macro_hashes = array("I", sorted({zlib.crc32(n.encode()) for n in names})).tobytes()
+    branches = macro_branches(text, frozenset(names))
+    if branches:
+        to_byte = _byte_offsets(text, sorted({x for s, e, _ in branches for x in (s, e)}))
+        fx.facts.macro_branches = tuple((to_byte[s], to_byte[e], c) for s, e, c in branches)
+
+
+def node_text_of(captures) -> str:
+    return captures[0].text.decode("utf-8", "replace") if captures else ""
+
+
+def _byte_offsets(text: str, offsets: list[int]) -> dict[int, int]:
+    """Character offsets -> UTF-8 byte offsets (tree-sitter's), for sorted offsets."""
+    if text.isascii():
+        return {o: o for o in offsets}
+    out, byte, prev = {}, 0, 0
+    for o in offsets:
+        byte += len(text[prev:o].encode("utf-8"))
+        out[o] = byte
+        prev = o
+    return out
 
 
 def mark_table_calls(facts: FileFacts) -> None:

@@ -15,6 +15,14 @@ parser sees the compiled code as the compiler does (the two halves of an
 It also returns which lines depend on the config: the kept branches whose
 chain read CONFIG_ symbols, with those symbols, so a finding whose path runs
 through them can say so.
+
+Without a config, `macro_branches(text)` records the branches whose
+compilation turns on a macro that is neither a CONFIG_ symbol nor reserved to
+the compiler (`#if defined(BENCH_FORK)`, `#ifdef DEBUG`) or on a literal (`#if
+0`), with the condition under which each is compiled. Whether that macro is
+defined is a question for the whole scan (a header or a Makefile's `-D` may
+define it): `analyze.preproc` decides it with `MacroResolver`, through the
+same evaluator.
 """
 
 from __future__ import annotations
@@ -152,6 +160,27 @@ class _Walker:
             return U, ()
         return self.config.defines(name), (_base_symbol(name),)
 
+    def bare_value(self, name: str):
+        """A bare name in #if: a CONFIG_ symbol's value; anything else is not evaluated."""
+        if name and name.startswith("CONFIG_") and name not in self.local:
+            # In #if a name that is not a macro reads as 0; =y defines it as 1.
+            symbols = (_base_symbol(name),)
+            raw = self.config.value(name)
+            if raw is None or raw in ("n", "m"):
+                return (self.config.defines(name) if name != _base_symbol(name) else F), symbols
+            if raw == "y":
+                return T, symbols
+            try:
+                return int(raw, 0) != 0, symbols
+            except ValueError:
+                return U, symbols
+        raise _Unknown
+
+    def macro_value(self, macro: str, name: str):
+        if not name.startswith("CONFIG_") or name in self.local:
+            return U, ()
+        return kbuild().macros[macro].get(self.config.tristate(name), F), (name,)
+
     def open_branch(self, frame: _Frame, value, symbols, start: int, end: int) -> None:
         frame.directive_spans.append((start, end))
         frame.symbols += tuple(s for s in symbols if s not in frame.symbols)
@@ -260,29 +289,14 @@ class _Condition:
             self.note(symbols)
             return v
         if tok.group("macro"):
-            return self.macro(tok.group("macro"), tok.group("msym"))
+            v, symbols = self.walker.macro_value(tok.group("macro"), tok.group("msym"))
+            self.note(symbols)
+            return v
         if tok.group("num"):
             return int(tok.group("num").rstrip("uUlL"), 0) != 0
-        name = tok.group("ident")
-        if name and name.startswith("CONFIG_") and name not in self.walker.local:
-            # In #if a name that is not a macro reads as 0; =y defines it as 1.
-            self.note((_base_symbol(name),))
-            raw = self.walker.config.value(name)
-            if raw is None or raw in ("n", "m"):
-                return self.walker.config.defines(name) if name != _base_symbol(name) else F
-            if raw == "y":
-                return T
-            try:
-                return int(raw, 0) != 0
-            except ValueError:
-                return U
-        raise _Unknown
-
-    def macro(self, macro: str, name: str):
-        if not name.startswith("CONFIG_") or name in self.walker.local:
-            return U
-        self.note((name,))
-        return kbuild().macros[macro].get(self.walker.config.tristate(name), F)
+        v, symbols = self.walker.bare_value(tok.group("ident"))
+        self.note(symbols)
+        return v
 
     def note(self, symbols) -> None:
         self.symbols.extend(s for s in symbols if s not in self.symbols)
@@ -290,6 +304,109 @@ class _Condition:
 
 class _Unknown(Exception):
     pass
+
+
+# --- branches that turn on a macro (decided by the analysis) ------------------
+
+_IDENT = re.compile(r"[A-Za-z_]\w*")
+
+
+def macro_branches(text: str, local_defines: frozenset = frozenset()) -> list[tuple[int, int, str]]:
+    """(start, end, condition) of each #if/#elif/#else branch whose code is compiled
+    only under a condition a macro outside Kconfig may decide: `start`..`end` are
+    the character offsets of the branch's code, `condition` is an #if expression
+    (`!defined(A) && (B)` for an `#elif B` after an `#ifdef A`). A branch whose
+    condition reads only CONFIG_ symbols, reserved names (`__KERNEL__`) and
+    macros this file defines itself (header guards) is left out, unless its
+    literals decide it (`#if 0`). Unbalanced conditionals: nothing."""
+    if "#" not in text:
+        return []
+    comments = _comment_spans(text)
+    chains: list[list] = []  # [conditions so far, current branch start, its condition]
+    out: list[tuple[int, int, str]] = []
+    for m in _DIRECTIVE.finditer(text):
+        if _inside(comments, m.start()):
+            continue
+        kind = m.group(1)
+        body = " ".join(_strip_comments(m.group(2)).split())
+        if kind in ("if", "ifdef", "ifndef"):
+            cond = _directive_condition(kind, body)
+            chains.append([[cond], m.end(), cond])
+            continue
+        if not chains:
+            return []
+        chain = chains[-1]
+        _close_macro_branch(chain, m.start(), local_defines, out)
+        if kind == "elif":
+            cond = _directive_condition("if", body)
+            chain[2] = " && ".join([f"!{c}" for c in chain[0]] + [cond])
+            chain[0].append(cond)
+            chain[1] = m.end()
+        elif kind == "else":
+            chain[2] = " && ".join(f"!{c}" for c in chain[0])
+            chain[1] = m.end()
+        else:
+            chains.pop()
+    return [] if chains else out
+
+
+def _directive_condition(kind: str, body: str) -> str:
+    if kind in ("ifdef", "ifndef"):
+        name = body.split()[0] if body else "?"
+        return f"defined({name})" if kind == "ifdef" else f"!defined({name})"
+    return f"({body})"
+
+
+def _close_macro_branch(chain: list, at: int, local_defines: frozenset, out: list) -> None:
+    start, cond = chain[1], chain[2]
+    if at > start and _macro_decidable(cond, local_defines):
+        out.append((start, at, cond))
+
+
+def _macro_decidable(cond: str, local_defines: frozenset) -> bool:
+    """Could a macro outside Kconfig (or a literal) make this condition false?"""
+    macros = kbuild().macros
+    for name in _IDENT.findall(cond):
+        if name != "defined" and name not in macros and name not in local_defines and not reserved_macro(name):
+            return True
+    value, _ = _Condition(cond, MacroResolver(lambda name: True)).value()
+    return value is F
+
+
+def reserved_macro(name: str) -> bool:
+    """A name whose definition no scanned file holds: a Kconfig symbol (autoconf.h is
+    generated), one reserved to the compiler and the C library (`__KERNEL__`,
+    `__x86_64__`, `_LP64`), or one the build defines (kbuild.toml)."""
+    return name.startswith(("CONFIG_", "_")) or name in kbuild().build_defines
+
+
+class MacroResolver:
+    """Evaluates #if conditions for `macro_branches`: a macro some file of the scan
+    (or a Makefile's -D) defines may be visible, so tests of it are unknown; one that
+    nothing defines is not (`defined(X)` is false, a bare `X` reads as 0). Kconfig
+    symbols and reserved names are unknown either way."""
+
+    local: frozenset = frozenset()
+
+    def __init__(self, defined_somewhere):
+        self.defined_somewhere = defined_somewhere  # name -> bool
+
+    def _undefined(self, name: str) -> bool:
+        return not reserved_macro(name) and not self.defined_somewhere(name)
+
+    def symbol_defined(self, name: str):
+        return (F, (name,)) if self._undefined(name) else (U, ())
+
+    def bare_value(self, name: str):
+        return (F, (name,)) if self._undefined(name) else (U, ())
+
+    def macro_value(self, macro: str, name: str):
+        return U, ()
+
+
+def evaluate_macro_condition(cond: str, resolver: MacroResolver):
+    """(value, names that decided it) of a `macro_branches` condition."""
+    return _Condition(cond, resolver).value()
 
 
 def _base_symbol(name: str) -> str:

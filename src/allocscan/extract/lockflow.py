@@ -28,7 +28,13 @@ from ..kernel.tables import contexts
 
 _WAIT_CMD_RE = re.compile(r"wait_event\w*_cmd$")
 Token = tuple[str, str]  # (class, lock expression squashed; "" for per-CPU state)
-State = tuple[frozenset, frozenset] | None  # (must, may); None = unreachable
+Acquisition = tuple[str, int, int, str]  # (description, line, col, primitive) of one acquiring call
+# (must, may, reaching); None = unreachable. `reaching` pairs each held token with the
+# acquisitions that may have opened it on the way here: a region opened, closed and
+# opened again (local_irq_save ... local_irq_restore ... local_irq_save) is in force
+# from its last opening, which is the one a witness must name.
+State = tuple[frozenset, frozenset, frozenset] | None
+EMPTY: State = (frozenset(), frozenset(), frozenset())
 
 
 @dataclass
@@ -45,9 +51,10 @@ class LockResult:
     # call start byte -> conditions that hold whenever a region open only on some paths
     # is open there (`if (typeReq == GetPortStatus && ...) local_irq_save(f);`)
     conds_at_call: dict[int, tuple[str, ...]] = field(default_factory=dict)
-    # token -> (description, line, col, primitive): the primitive is the API that opened the
-    # region (`spin_lock_bh`, a guard class such as `spinlock_irqsave`, `__must_hold`)
-    info: dict[Token, tuple[str, int, int, str]] = field(default_factory=dict)
+    # token -> (description, line, col, primitive) of its first acquisition: the primitive is
+    # the API that opened the region (`spin_lock_bh`, a guard class such as
+    # `spinlock_irqsave`, `__must_hold`); the state's `reaching` says which one is in force
+    info: dict[Token, Acquisition] = field(default_factory=dict)
     summary: Summary = field(default_factory=Summary)
 
 
@@ -56,7 +63,28 @@ def _join(a: State, b: State) -> State:
         return b
     if b is None:
         return a
-    return (a[0] & b[0], a[1] | b[1])
+    return (a[0] & b[0], a[1] | b[1], a[2] | b[2])
+
+
+def _without(state: State, tokens) -> State:
+    """The state with the regions `tokens` closed."""
+    if state is None:
+        return None
+    tokens = frozenset(tokens)
+    if not tokens:
+        return state
+    return (state[0] - tokens, state[1] - tokens, frozenset(r for r in state[2] if r[0] not in tokens))
+
+
+def reaching_acquisition(state: State, token: Token, before: int, line_of) -> Acquisition | None:
+    """The acquisition of `token` in force at a point: of those that reach it, the last
+    one written before it (`before` is the point's line); with none before it (a loop
+    whose end takes the lock for the next round), the last one."""
+    found = sorted((acq for t, acq in state[2] if t == token), key=line_of) if state is not None else []
+    if not found:
+        return None
+    earlier = [a for a in found if line_of(a) <= before]
+    return (earlier or found)[-1]
 
 
 def _text(node) -> str:
@@ -82,14 +110,16 @@ class _Walker:
     def _acquire(self, state: State, token: Token, desc: str, node, primitive: str, may_only: bool = False) -> State:
         if state is None:
             return None
-        self.result.info.setdefault(token, (desc, node.start_point[0] + 1, node.start_point[1] + 1, primitive))
-        must, may = state
-        return (must if may_only else must | {token}, may | {token})
+        acquisition = (desc, node.start_point[0] + 1, node.start_point[1] + 1, primitive)
+        self.result.info.setdefault(token, acquisition)
+        must, may, reaching = state
+        reaching = frozenset(r for r in reaching if r[0] != token) | {(token, acquisition)}
+        return (must if may_only else must | {token}, may | {token}, reaching)
 
     def _release(self, state: State, cls: str, key: str | None) -> State:
         if state is None:
             return None
-        must, may = state
+        may = state[1]
         hit = {t for t in may if t[0] == cls and (key is None or t[1] == key)}
         if hit & self.entry_tokens:
             self.unmatched.add(cls)  # drops a lock its caller holds (__releases/__must_hold)
@@ -98,7 +128,7 @@ class _Walker:
             # every region of the class errs on the side of fewer reports.
             hit = {t for t in may if t[0] == cls}
             self.unmatched.add(cls)
-        return (must - hit, may - hit)
+        return _without(state, hit)
 
     def _restore_irqs(self, state: State, call, flags_index: int, lock_matched: bool) -> State:
         """`spin_unlock_irqrestore(lock, flags)` also ends a `local_irq_save(flags)`
@@ -112,7 +142,7 @@ class _Walker:
             flags = self._lock_arg(call, flags_index)
             irq_tokens = {tok for tok in irq_tokens if tok[1] and squash(tok[1].lstrip("*&")) == squash(flags.lstrip("*&"))}
         if irq_tokens:
-            return (state[0] - irq_tokens, state[1] - irq_tokens)
+            return _without(state, irq_tokens)
         if not lock_matched:
             self.unmatched.add("irq")
         return state
@@ -187,7 +217,7 @@ class _Walker:
         sleeping = self._wait_commands(node)
         for call in self.calls_in(node):
             if sleeping and any(a.start_byte <= call.start_byte and call.end_byte <= a.end_byte for a in sleeping):
-                self.apply_call(call, (frozenset(), frozenset()) if state is not None else None)
+                self.apply_call(call, EMPTY if state is not None else None)
                 continue
             state = self.apply_call(call, state)
         return state
@@ -301,8 +331,7 @@ class _Walker:
                 continue
             state = self.walk(child, state)
         if guards and state is not None:
-            must, may = state
-            state = (must - set(guards), may - set(guards))
+            state = _without(state, guards)
         return state
 
     def _guard_call(self, stmt):
@@ -337,9 +366,7 @@ class _Walker:
         token = (cls, squash(scoped[1]) if cls == "spin" else "")
         inner = self._acquire(state, token, f"scoped_guard({scoped[0]}, {scoped[1]})", node, scoped[0])
         out = self.walk(body, inner)
-        if out is None:
-            return None
-        return (out[0] - {token}, out[1] - {token})
+        return _without(out, {token})
 
     def walk_if(self, node, state: State) -> State:
         cond = node.child_by_field_name("condition")
@@ -359,7 +386,7 @@ class _Walker:
             token = (cls, lock)
             desc = f"{_text(call.child_by_field_name('function'))}({lock})"
             # The condition pass recorded a may-acquire; undo it for the failure branch.
-            base = (state[0] - {token}, state[1] - {token})
+            base = _without(state, {token})
             taken = self._acquire(base, token, desc, call, _text(call.child_by_field_name("function")))
             then_in, else_in = (base, taken) if negated else (taken, base)
         then_out = self.walk(then, then_in) if then is not None else then_in
@@ -384,7 +411,7 @@ class _Walker:
     # after it is unlocked on every path (the condition's variables are assumed
     # unchanged in between, as they are in this idiom).
     def _split_on(self, key: str, state: State) -> tuple[State, State]:
-        must, may = state
+        must, may, reaching = state
         then_must, then_may, else_must, else_may = set(must), set(may), set(must), set(may)
         for token, (cond, when) in self.correlated.items():
             if cond != key or token not in may:
@@ -393,7 +420,10 @@ class _Walker:
             held.add(token)
             free.discard(token)
             (else_must if when else then_must).discard(token)
-        return (frozenset(then_must), frozenset(then_may)), (frozenset(else_must), frozenset(else_may))
+        then_reach = frozenset(r for r in reaching if r[0] in then_may)
+        else_reach = frozenset(r for r in reaching if r[0] in else_may)
+        return (frozenset(then_must), frozenset(then_may), then_reach), \
+            (frozenset(else_must), frozenset(else_may), else_reach)
 
     def _remember_correlated(self, key: str, before: State, then_out: State, else_out: State) -> None:
         if then_out is None or else_out is None:
@@ -497,7 +527,7 @@ def analyze_function(body, entry_tokens: list[tuple[Token, str, str]], summaries
     """Run the lock walk over one function body (a compound_statement node)."""
     walker = _Walker(summaries, scoped_guards)
     walker.entry_tokens = {t for t, _, _ in entry_tokens}
-    state: State = (frozenset(), frozenset())
+    state: State = EMPTY
     for token, desc, primitive in entry_tokens:
         state = walker._acquire(state, token, desc, body, primitive)
     out = walker.walk(body, state)

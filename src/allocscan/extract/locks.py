@@ -8,7 +8,7 @@ import bisect
 from ..exprs import squash
 from ..facts import CallSite, FunctionFacts
 from .file import FileExtraction
-from .lockflow import Summary, analyze_function
+from .lockflow import Summary, analyze_function, reaching_acquisition
 from .nodes import first_arg
 
 def lock_states(fx: FileExtraction) -> None:
@@ -56,10 +56,17 @@ def _apply_states(fx: FileExtraction, fn: FunctionFacts, result, call_by_byte: d
         site = call_by_byte.get(byte)
         if site is None or state is None:
             continue
-        must, may = state
-        site.locks = (tuple(sorted(info[t][0] for t in must)), tuple(sorted(info[t][0] for t in may - must)))
-        site.lock_sites = tuple(sorted(info[t] for t in may))
+        must, may, _ = state
+        # the acquisition in force at the call: a region opened again after it was
+        # closed is named by its latest opening that reaches the call
+        opened = {t: reaching_acquisition(state, t, site.line, _line) or info[t] for t in may}
+        site.locks = (tuple(sorted(opened[t][0] for t in must)), tuple(sorted(opened[t][0] for t in may - must)))
+        site.lock_sites = tuple(sorted(opened[t] for t in may))
         site.lock_conds = result.conds_at_call.get(byte, ())
+
+
+def _line(acquisition) -> int:
+    return acquisition[1]
 
 # --- module parameters -------------------------------------------------
 

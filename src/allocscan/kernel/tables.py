@@ -358,6 +358,8 @@ class KbuildTables:
     module_suffix: str
     # IS_ENABLED() ... -> {"y"|"m"|"n": True | False | None (unknown)}
     macros: dict[str, dict[str, bool | None]]
+    # macros the build or its generated headers define, which no source file does
+    build_defines: frozenset[str] = frozenset()
 
 
 @lru_cache(maxsize=1)
@@ -373,6 +375,7 @@ def kbuild() -> KbuildTables:
         module_suffix=kc["module_suffix"],
         macros={name: {state: (None if v == "unknown" else bool(v)) for state, v in spec.items()}
                 for name, spec in kc["macros"].items()},
+        build_defines=frozenset(raw.get("preprocessor", {}).get("build_defines", ())),
     )
 
 

@@ -21,9 +21,13 @@ one finding per call.
 Every witness is a path, checked whole: the branch conditions of each
 function on it (the `if` arms, the early exits before each call, the `switch`
 case), with each callee's parameters bound to its caller's arguments, locals
-to their last assignment, local structs to their initializer, templates
+to the assignments that reach the call (a buffer preallocated before the
+lock under the very condition the callee would allocate under, or checked
+non-NULL, is known there), local structs to their initializer, templates
 passed by pointer to theirs, and the origin's parameters to what all its
-callers pass, must be able to hold together (an SMT solver decides). A timer
+callers pass, must be able to hold together (an SMT solver decides). Code in
+an `#if` branch no build compiles (a macro that no file of a whole-tree scan
+defines and no Makefile passes with `-D`, or `#if 0`) carries no witness. A timer
 or tasklet runs only the function bound to it when it is armed
 (`timer_setup(&p->t, f)` ... `mod_timer(&p->t, ...)`): one bound and re-bound
 before arming, or never armed, is no entry point.
