@@ -124,9 +124,13 @@ HAS_BLOCKING_TEST = 64
 
 
 def names_blocking_test(cond_text: str) -> bool:
-    """Could this condition test whether a gfp mask may block? It names a reclaim bit
-    (__GFP_DIRECT_RECLAIM, __GFP_RECLAIM) or gfpflags_allow_blocking()."""
-    return "RECLAIM" in cond_text or "gfpflags_allow_blocking" in cond_text
+    """Could this condition test whether a gfp mask may block? It names a blocking bit
+    (__GFP_DIRECT_RECLAIM, __GFP_RECLAIM) or a blocking test (gfpflags_allow_blocking())
+    of the gfp table."""
+    from .kernel.tables import gfp_tables
+
+    tables = gfp_tables()
+    return any(b in cond_text for b in tables.blocking_bits) or any(t in cond_text for t in tables.blocking_tests)
 
 
 @dataclass(slots=True)

@@ -14,16 +14,13 @@ from dataclasses import dataclass, field, replace
 
 from ..exprs import render
 from ..facts import HAS_GFP_PARAM, CallSite, FileFacts, FunctionFacts
-from ..kernel.tables import Allocator, Family, allocators, families
+from ..kernel.tables import Allocator, Family, allocators, families, gfp_tables
 from ..kernel.version import KernelInfo
 from ..link import ALLOCATES, Program
 from .context import ContextAnalysis, Witness, analyze_contexts
 from .gfpflow import GfpAlt, GfpAnalysis
 from .values import TOP, Scope, Value, ValueAnalysis, _arith, const
 
-
-SKB_SHARED_INFO = 320  # SKB_DATA_ALIGN(sizeof(struct skb_shared_info)), x86_64, 6.1
-NET_SKB_PAD = 64
 
 
 @dataclass
@@ -89,16 +86,6 @@ def analyze(program: Program, kernel: KernelInfo) -> Analysis:
     return result
 
 
-# Calls that take a gfp mask without allocating with it now: they compute a mask
-# or store it for later allocations made elsewhere.
-GFP_NOT_ALLOCATING = frozenset({
-    "mapping_gfp_constraint", "mapping_gfp_mask", "mapping_set_gfp_mask", "gfp_zone", "gfpflags_allow_blocking",
-    "gfp_migratetype", "current_gfp_context", "memalloc_noio_save", "memalloc_nofs_save", "xa_init_flags",
-    "mempool_init", "kmem_cache_create", "idr_init_base", "radix_tree_init", "fs_reclaim_acquire",
-    "fs_reclaim_release", "might_alloc", "gfp_pfmemalloc_allowed", "gfp_has_io_fs", "sk_set_memalloc",
-})
-
-
 def allocating_gfp_params(program: Program) -> set[tuple[str, int]]:
     """(function node, parameter index) pairs whose gfp_t parameter reaches an allocation.
 
@@ -131,9 +118,10 @@ def allocating_gfp_params(program: Program) -> set[tuple[str, int]]:
 
 def _masked_non_blocking(fn: FunctionFacts, name: str) -> bool:
     """`flags &= ~(__GFP_DIRECT_RECLAIM | ...)`: the function never blocks with what it is given."""
+    bits = gfp_tables().blocking_bits
     for a in fn.assignments:
         if a.kind == "local" and a.target == name and "~" in a.value_text and \
-                ("__GFP_DIRECT_RECLAIM" in a.value_text or "__GFP_RECLAIM" in a.value_text):
+                any(b in a.value_text for b in bits):
             if a.op == "&=" or (a.op == "=" and name in a.value_text):
                 return True
     return False
@@ -151,7 +139,7 @@ def _param_allocates(program: Program, path: str, fn: FunctionFacts, name: str, 
                 return True
             targets = program.targets(site, path)
             if not targets:
-                if site.callee and not site.callee.isupper() and site.callee not in GFP_NOT_ALLOCATING:
+                if site.callee and not site.callee.isupper() and site.callee not in gfp_tables().not_allocating:
                     return True  # outside the scan: assume it allocates
                 continue
             if any((t, k) in result for t in targets):
@@ -165,7 +153,7 @@ def _passes_gfp(site: CallSite, path: str, kernel: KernelInfo, program: Program,
     if site.args is None or "GFP" not in site.args_text:
         return False
     name = site.callee
-    if not name or name.isupper() or name in GFP_NOT_ALLOCATING:
+    if not name or name.isupper() or name in gfp_tables().not_allocating:
         return False  # an indirect call, a macro (INIT_RADIX_TREE stores the mask), a mask helper
     index = _gfp_arg_index(site, kernel)
     if index is None:
@@ -270,10 +258,8 @@ def _size_and_order(a: Analysis, scope: Scope, args: tuple, alloc: Allocator, fa
         size = _arith("*", a.values.eval(args[alloc.count], scope), size)
     if alloc.header:
         size = _arith("+", size, const(alloc.header))
-    if family.overhead == "skb":  # SKB_HEAD_ALIGN(): + aligned struct skb_shared_info (x86_64)
-        size = _arith("+", size, const(SKB_SHARED_INFO))
-    elif family.overhead == "netdev_skb":  # + NET_SKB_PAD, then as __alloc_skb
-        size = _arith("+", size, const(NET_SKB_PAD + SKB_SHARED_INFO))
+    if family.overhead:  # skb heads: + NET_SKB_PAD, + aligned struct skb_shared_info (allocators.toml)
+        size = _arith("+", size, const(family.overhead))
     if not size.known:
         return size, None, None, False
     threshold = _family_threshold(family, kernel)

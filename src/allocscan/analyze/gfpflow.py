@@ -15,6 +15,7 @@ from dataclasses import dataclass, field, replace
 from ..exprs import IDENT_RE, conjuncts, disjuncts, ir_from_text, render
 from ..facts import HAS_BLOCKING_TEST
 from ..kernel.gfp import GfpTable
+from ..kernel.tables import gfp_tables
 from ..link import Program
 from .values import Scope
 
@@ -31,13 +32,6 @@ class GfpAlt:
     via: tuple[str, ...] = ()  # parameter hops, for the witness
     by_context: str = ""  # the context test that chose it at run time: "in_interrupt", "in_softirq" (gfp_any) ...
 
-
-_GFP_HELPERS = {
-    # helpers that return a gfp chosen at run time: both arms, conditional,
-    # with the context test they use
-    "gfp_any": (("GFP_ATOMIC", "GFP_KERNEL"), "in_softirq"),
-    "current_gfp_context": (("GFP_KERNEL",), ""),
-}
 
 
 @dataclass
@@ -76,12 +70,14 @@ class GfpAnalysis:
             b = self.alternatives(ir[3], scope, depth)
             if a is None or b is None:
                 return None
-            by_context = ",".join(sorted(_CONTEXT_TESTS & _callees(ir[1])))
+            by_context = ",".join(sorted(gfp_tables().context_tests & _callees(ir[1])))
             return _dedupe([GfpAlt(x.mask, x.text, x.origin, True, x.via, by_context or x.by_context) for x in a + b])
-        if kind == "call" and ir[1] in _GFP_HELPERS:
-            names, test = _GFP_HELPERS[ir[1]]
-            return [GfpAlt(self.table.masks[n], n, None, len(names) > 1, (), test)
-                    for n in names if n in self.table.masks]
+        if kind == "call" and ir[1] in gfp_tables().helpers:
+            # a helper returning a mask chosen at run time: each mask, conditional when
+            # there are several, with the context test that picks one
+            helper = gfp_tables().helpers[ir[1]]
+            return [GfpAlt(self.table.masks[n], n, None, len(helper.masks) > 1, (), helper.test)
+                    for n in helper.masks if n in self.table.masks]
         if kind == "unk" and ir[1]:
             reparsed = ir_from_text(ir[1])
             if reparsed[0] != "unk":
@@ -188,9 +184,6 @@ class GfpAnalysis:
         return result
 
 
-_BLOCKING_BITS = ("__GFP_DIRECT_RECLAIM", "__GFP_RECLAIM")
-
-
 def _exits_when_blocking(fn, name: str, byte: int) -> bool:
     """Does `fn` leave, before `byte`, whenever the mask `name` allows blocking (a guard
     with a disjunct `name & __GFP_DIRECT_RECLAIM` or `gfpflags_allow_blocking(name)`),
@@ -214,11 +207,12 @@ def _exits_when_blocking(fn, name: str, byte: int) -> bool:
 def _tests_blocking(cond: tuple, name: str) -> bool:
     if cond[0] == "bin" and cond[1] == "!=" and cond[3] == ("num", 0):
         cond = cond[2]
-    if cond[0] == "call" and cond[1] == "gfpflags_allow_blocking":
+    tables = gfp_tables()
+    if cond[0] == "call" and cond[1] in tables.blocking_tests:
         return len(cond[2]) == 1 and cond[2][0] == ("id", name)
     if cond[0] == "bin" and cond[1] == "&":
         for var, mask in ((cond[2], cond[3]), (cond[3], cond[2])):
-            if var == ("id", name) and any(b in render(mask) for b in _BLOCKING_BITS):
+            if var == ("id", name) and any(b in render(mask) for b in tables.blocking_bits):
                 return True
     return False
 
@@ -259,12 +253,6 @@ def _mask_of(ir: tuple, table: GfpTable) -> int | None:
     return None
 
 
-# Context tests a gfp choice may use, and the atomic contexts that decide each
-# one (so that the author's choice picks the non-blocking arm there).
-_CONTEXT_TESTS = {"in_interrupt", "in_softirq", "in_irq", "in_hardirq", "in_atomic", "irqs_disabled",
-                  "in_task", "preemptible", "in_serving_softirq", "softirq_count"}
-
-
 def _callees(ir: tuple) -> set[str]:
     out = set()
     stack = [ir]
@@ -285,19 +273,9 @@ def _dedupe(alts: list[GfpAlt]) -> list[GfpAlt]:
     return list(seen.values())[:MAX_ALTERNATIVES]
 
 
-_DECIDED_BY = {
-    "hardirq": {"in_interrupt", "in_irq", "in_hardirq", "in_atomic", "irqs_disabled", "in_task", "preemptible"},
-    "softirq": {"in_interrupt", "in_softirq", "in_serving_softirq", "softirq_count", "in_atomic", "in_task",
-                "preemptible"},
-    "bh": {"in_interrupt", "in_softirq", "softirq_count", "in_atomic", "in_task", "preemptible"},
-    "irq": {"irqs_disabled", "in_atomic", "preemptible"},
-    "preempt": {"in_atomic", "preemptible"},
-}
-
-
 def context_decides(tests: str, context_kind: str) -> bool:
     """Does a context of this kind ("hardirq", "softirq", "bh", "irq", "preempt") make
     any of the run-time tests in `tests` answer "atomic"? gfp_any() (in_softirq())
     under spin_lock_bh() picks GFP_ATOMIC; under spin_lock_irqsave() it picks GFP_KERNEL."""
-    decided = _DECIDED_BY.get(context_kind, set())
+    decided = gfp_tables().decided_by.get(context_kind, frozenset())
     return any(t in decided for t in tests.split(",") if t)

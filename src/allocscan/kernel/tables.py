@@ -5,8 +5,10 @@ the size, count, order and gfp, and what the call adds on its way down. The
 context table (contexts.toml) lists lock/atomic-region APIs, guard classes,
 what each region disables, and functions that never return; the entry table
 (entries.toml) lists callback registrations and atomic function-pointer
-fields. Extraction reads these tables too (which calls to keep, which call
-registers a callback), so every table is part of the facts cache's key.
+fields; the gfp table (gfp.toml) says what helpers do with a mask (return one
+chosen at run time, test it, store it) and which context tests choose one.
+Extraction reads these tables too (which calls to keep, which call registers a
+callback), so every table is part of the facts cache's key.
 
 `ALLOCSCAN_DATA_DIR` names a directory whose tables replace the built-in ones
 of the same file name.
@@ -76,7 +78,7 @@ class Family:
     add: tuple[str, ...]
     silent: bool
     page_align: bool
-    overhead: str | None
+    overhead: int  # bytes the family adds to the caller's size ([overheads] of allocators.toml)
     kmalloc_attempt_add: tuple[str, ...]
     frames: dict[str, tuple[str, ...]]
 
@@ -127,7 +129,9 @@ def allocators() -> dict[str, Allocator]:
 
 @lru_cache(maxsize=1)
 def families() -> dict[str, Family]:
-    table = _load("allocators.toml")["families"]
+    raw = _load("allocators.toml")
+    table = raw["families"]
+    overheads = raw.get("overheads", {})
     out = {}
     for name, spec in table.items():
         frames = {k[len("frames_"):]: tuple(v) for k, v in spec.items() if k.startswith("frames_")}
@@ -138,7 +142,7 @@ def families() -> dict[str, Family]:
             add=tuple(spec.get("add", ())),
             silent=bool(spec.get("silent", False)),
             page_align=bool(spec.get("page_align", False)),
-            overhead=spec.get("overhead"),
+            overhead=sum(overheads[n] for n in spec.get("overhead", ())),
             kmalloc_attempt_add=tuple(spec.get("kmalloc_attempt_add", ())),
             frames=frames,
         )
@@ -168,4 +172,33 @@ def inert_calls() -> frozenset[str]:
     return frozenset(_load("inert.toml")["names"])
 
 
-_LOADERS = (allocators, families, contexts, inert_calls)
+@dataclass(frozen=True, slots=True)
+class GfpHelper:
+    masks: tuple[str, ...]  # the masks it may return
+    test: str  # the context test that picks one ("" when it returns one mask)
+
+
+@dataclass(frozen=True, slots=True)
+class GfpTables:
+    helpers: dict[str, GfpHelper]  # helpers returning a mask chosen at run time (gfp_any)
+    not_allocating: frozenset[str]  # calls taking a mask without allocating with it
+    blocking_bits: tuple[str, ...]  # bits that let a mask block (__GFP_DIRECT_RECLAIM)
+    blocking_tests: frozenset[str]  # helpers testing whether a mask may block
+    context_tests: frozenset[str]  # run-time context tests a mask may be chosen by
+    decided_by: dict[str, frozenset[str]]  # context kind -> tests that answer "atomic" there
+
+
+@lru_cache(maxsize=1)
+def gfp_tables() -> GfpTables:
+    raw = _load("gfp.toml")
+    return GfpTables(
+        helpers={k: GfpHelper(tuple(v["masks"]), v.get("test", "")) for k, v in raw["helpers"].items()},
+        not_allocating=frozenset(raw["not_allocating"]["names"]),
+        blocking_bits=tuple(raw["blocking"]["bits"]),
+        blocking_tests=frozenset(raw["blocking"]["tests"]),
+        context_tests=frozenset(raw["context_tests"]["names"]),
+        decided_by={k: frozenset(v) for k, v in raw["decided_by"].items()},
+    )
+
+
+_LOADERS = (allocators, families, contexts, inert_calls, gfp_tables)
