@@ -72,14 +72,16 @@ def test_a_rejected_file_is_remembered_and_warned_again(run_cli, tmp_path):
     assert "(0 parsed, 1 from cache, 1 skipped)" in second.stderr
 
 
-def test_non_utf8_file(run_cli, tmp_path):
+def test_non_utf8_file_is_read_as_latin1_with_a_warning(run_cli, tmp_path):
     d = tmp_path / "drv"
     d.mkdir()
-    (d / "latin.c").write_bytes(b"/* caf\xe9 */\nint x;\n")
+    (d / "latin.c").write_bytes(b"/* caf\xe9 */\n"
+                                b"static void f(void) { spin_lock(&l); p = vmalloc(16); spin_unlock(&l); }\n")
     (d / "ok.c").write_text("int y;\n")
     proc = run_cli("scan", str(d))
-    assert proc.returncode == 0
-    assert "latin.c:1: invalid UTF-8" in proc.stderr
+    assert proc.returncode == 1
+    assert "latin.c:1: invalid UTF-8 (byte 0xe9); read as Latin-1" in proc.stderr
+    assert "latin.c:2:" in proc.stdout
     _no_traceback(proc)
 
 

@@ -306,6 +306,8 @@ class FileFacts:
     suppressions: list[Suppression] = field(default_factory=list)
     nla_limits: dict[str, str] = field(default_factory=dict)  # netlink attribute -> policy upper bound (text)
     error_nodes: int = 0  # ERROR/MISSING nodes left after masking
+    pieces: int = 0  # parsed in this many top-level pieces (0: whole; extract.treesitter.parse)
+    bodies_unparsed: int = 0  # function bodies no extracted definition holds (extract.file.unparsed_bodies)
     warnings: list[str] = field(default_factory=list)
     store: object = None  # where the packed parts lie when they are on disk (see FunctionFacts.store)
 

@@ -16,7 +16,7 @@ from ..facts import CALLS_ALLOCATOR, CALLS_REGISTRAR, HAS_GFP_PARAM, CallSite, F
 from ..kernel.tables import ContextTables, allocators, contexts
 from . import treesitter as ts
 from .masking import Masked, mask_source
-from .source import InputError, decode_source
+from .source import decode_source
 
 
 @dataclass
@@ -25,7 +25,7 @@ class FileExtraction:
     matches by kind, and where each function's body lies."""
 
     facts: FileFacts
-    root: object  # the tree-sitter root node
+    trees: list  # the tree-sitter trees: the file's, or one per piece (treesitter.parse)
     masked: Masked
     original: str  # the text before masking
     m: dict  # query matches by kind (treesitter.bucketed_matches)
@@ -46,18 +46,21 @@ def extract_file(path: str, data: bytes) -> FileFacts:
     """Parse `data` (the content of `path`) and return its facts."""
     from . import calls, conditions, definitions, locks, stores, suppressions
 
-    text = decode_source(path, data)
+    decoded = decode_source(path, data)
+    text = decoded.text
     masked = mask_source(text)
-    src = masked.text.encode("utf-8")
-    tree = ts.parser().parse(src)
-    root = tree.root_node
+    src = masked.text.encode(decoded.encoding)  # the file's own bytes where nothing was masked
+    trees, whole = ts.parse(src)
     facts = FileFacts(path=path, sha=hashlib.sha1(data).hexdigest())
-    if root.type != "translation_unit":
-        raise InputError(f"{path}: tree-sitter could not parse this file")
+    if decoded.warning:
+        facts.warnings.append(decoded.warning)
+    if not whole:
+        facts.pieces = len(trees)
 
-    fx = FileExtraction(facts, root, masked, text, ts.bucketed_matches(root), contexts())
+    fx = FileExtraction(facts, trees, masked, text, ts.bucketed_matches(*(t.root_node for t in trees)), contexts())
     definitions.toplevel(fx)
     definitions.functions(fx)
+    facts.bodies_unparsed = unparsed_bodies(src, fx.fn_starts, facts.functions)
     definitions.declarations(fx)
     calls.calls(fx)
     stores.assignments(fx)
@@ -72,6 +75,18 @@ def extract_file(path: str, data: bytes) -> FileFacts:
     facts.pack()
     mark_table_calls(facts)
     return facts
+
+
+def unparsed_bodies(src: bytes, starts: list[int], functions) -> int:
+    """Function bodies in the text that no extracted function definition holds: what
+    the parse lost (`SYSCALL_DEFINE3(...) {`, a head tree-sitter could not read)."""
+    lost = 0
+    for m in ts.BODY_OPEN_RE.finditer(src):
+        brace = m.end() - 1
+        i = bisect.bisect_right(starts, brace) - 1
+        if i < 0 or not (starts[i] <= brace < functions[i].end_byte):
+            lost += 1
+    return lost
 
 
 def mark_table_calls(facts: FileFacts) -> None:
