@@ -12,7 +12,7 @@ import hashlib
 import os
 from dataclasses import dataclass, field, replace
 
-from ..exprs import render
+from ..exprs import IDENT_RE, render
 from ..facts import HAS_GFP_PARAM, CallSite, FileFacts, FunctionFacts
 from ..kernel.tables import Allocator, Family, allocators, families, gfp_tables
 from ..kernel.version import KernelInfo
@@ -65,15 +65,15 @@ def analyze(program: Program, kernel: KernelInfo) -> Analysis:
     result = Analysis(program, kernel, contexts, values, gfp)
     table = allocators()
     fams = families()
-    # Only functions that allocate or pass a gfp mask: no other body is unpacked.
-    for ff, fn in program.definitions_with(ALLOCATES):
+    # Only functions that allocate or pass a gfp mask on: no other body is unpacked.
+    for ff, fn in _allocating_functions(program, allocating_gfp):
         node = program.node_for(fn)
         ordinals: dict[str, int] = {}
         for site in fn.calls:
             key = site.callee or "->" + site.field
             ordinals[key] = ordinals.get(key, -1) + 1
             alloc = table.get(site.callee)
-            if alloc is None and not _passes_gfp(site, ff.path, kernel, program, allocating_gfp):
+            if alloc is None and not _passes_gfp(site, ff.path, fn, kernel, program, allocating_gfp):
                 continue
             try:
                 result.sites.append(_describe(result, ff, fn, node, site, alloc, fams, ordinals[key]))
@@ -84,6 +84,18 @@ def analyze(program: Program, kernel: KernelInfo) -> Analysis:
                 result.warnings.append(f"{ff.path}:{site.line}: internal error analysing '{site.callee}' "
                                        f"({type(err).__name__}: {err}); site skipped")
     return result
+
+
+def _allocating_functions(program: Program, allocating_gfp: set[tuple[str, int]]):
+    """The functions whose calls may be allocation sites: those that call an allocator or
+    write a gfp mask in a call, then those that hand a gfp_t parameter of theirs on to
+    an allocating parameter (`f(gfp_t gfp) { spin_lock(); g(gfp); }`), in definition order."""
+    yield from program.definitions_with(ALLOCATES)
+    forwarders = {node for node, _ in allocating_gfp}
+    for node in program.functions_with(HAS_GFP_PARAM):
+        ref = program.functions[node]
+        if node in forwarders and not ref.fn.flags & ALLOCATES:
+            yield ref.file, ref.fn
 
 
 def allocating_gfp_params(program: Program) -> set[tuple[str, int]]:
@@ -147,15 +159,20 @@ def _param_allocates(program: Program, path: str, fn: FunctionFacts, name: str, 
     return False
 
 
-def _passes_gfp(site: CallSite, path: str, kernel: KernelInfo, program: Program,
+def _passes_gfp(site: CallSite, path: str, fn: FunctionFacts, kernel: KernelInfo, program: Program,
                 allocating_gfp: set[tuple[str, int]]) -> bool:
-    """A call with an argument written as a gfp mask (`usb_submit_urb(urb, GFP_KERNEL)`)."""
-    if site.args is None or "GFP" not in site.args_text:
+    """A call that passes a gfp mask: written out (`usb_submit_urb(urb, GFP_KERNEL)`), or
+    a gfp_t parameter of the caller handed on (`g(dev, gfp)`), whose masks the gfp
+    analysis follows up the callers."""
+    if site.args is None:
+        return False
+    if "GFP" not in site.args_text and not (fn.flags & HAS_GFP_PARAM and _gfp_variables(fn) &
+                                            set(IDENT_RE.findall(site.args_text))):
         return False
     name = site.callee
     if not name or name.isupper() or name in gfp_tables().not_allocating:
         return False  # an indirect call, a macro (INIT_RADIX_TREE stores the mask), a mask helper
-    index = _gfp_arg_index(site, kernel)
+    index = _gfp_arg_index(site, fn, kernel)
     if index is None:
         return False
     targets = program.targets(site, path)
@@ -164,13 +181,22 @@ def _passes_gfp(site: CallSite, path: str, kernel: KernelInfo, program: Program,
     return True
 
 
-def _gfp_arg_index(site: CallSite, kernel: KernelInfo) -> int | None:
+def _gfp_arg_index(site: CallSite, fn: FunctionFacts, kernel: KernelInfo) -> int | None:
+    """The argument that is a gfp mask: made of mask names and of the caller's own gfp_t
+    parameters (`gfp | __GFP_ZERO`)."""
     masks = kernel.gfp.masks
+    variables = _gfp_variables(fn) if fn.flags & HAS_GFP_PARAM else frozenset()
     for i, arg in enumerate(site.args or ()):
         names = _names_in(arg)
-        if names and all(n in masks or n.startswith("__GFP_") or n.startswith("GFP_") for n in names):
+        if names and all(n in masks or n.startswith("__GFP_") or n.startswith("GFP_") or n in variables
+                         for n in names):
             return i
     return None
+
+
+def _gfp_variables(fn: FunctionFacts) -> frozenset[str]:
+    """The function's gfp_t parameters (its summary has them: no body is unpacked)."""
+    return frozenset(name for name, typ in fn.params if name and "gfp_t" in typ)
 
 
 def _names_in(ir: tuple) -> set[str]:
@@ -207,7 +233,7 @@ def _describe(a: Analysis, ff: FileFacts, fn: FunctionFacts, node: str, site: Ca
         gfp_alts = [GfpAlt(value, alloc.gfp_fixed)] if value is not None else None
         gfp_text = alloc.gfp_fixed
     elif alloc is None:
-        index = _gfp_arg_index(site, kernel)
+        index = _gfp_arg_index(site, fn, kernel)
         gfp_ir = args[index]
         gfp_alts = a.gfp.at_call(gfp_ir, scope)
         gfp_text = render(gfp_ir)

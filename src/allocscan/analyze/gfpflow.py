@@ -17,9 +17,13 @@ from ..facts import HAS_BLOCKING_TEST
 from ..kernel.gfp import GfpTable
 from ..kernel.tables import gfp_tables
 from ..link import Program
+from .context import MAX_HOPS
 from .values import Scope
+from .witness import FLOW, Step
 
-MAX_DEPTH = 3
+# Calls a parameter's mask is followed up through: as many as the context analysis
+# follows down from a lock or entry point (a longer chain does not convince).
+MAX_DEPTH = MAX_HOPS
 MAX_ALTERNATIVES = 8
 
 
@@ -29,7 +33,7 @@ class GfpAlt:
     text: str  # as written at the origin, e.g. "GFP_KERNEL | __GFP_ZERO"
     origin: tuple[str, int, str] | None = None  # (path, line, function) of the call that passed it
     conditional: bool = False  # one arm of a ternary or of several assignments
-    via: tuple[str, ...] = ()  # parameter hops, for the witness
+    via: tuple[Step, ...] = ()  # the calls that pass it on as a parameter, from the origin down (FLOW steps)
     by_context: str = ""  # the context test that chose it at run time: "in_interrupt", "in_softirq" (gfp_any) ...
 
 
@@ -71,7 +75,7 @@ class GfpAnalysis:
             if a is None or b is None:
                 return None
             by_context = ",".join(sorted(gfp_tables().context_tests & _callees(ir[1])))
-            return _dedupe([GfpAlt(x.mask, x.text, x.origin, True, x.via, by_context or x.by_context) for x in a + b])
+            return _dedupe([replace(x, conditional=True, by_context=by_context or x.by_context) for x in a + b])
         if kind == "call" and ir[1] in gfp_tables().helpers:
             # a helper returning a mask chosen at run time: each mask, conditional when
             # there are several, with the context test that picks one
@@ -157,7 +161,10 @@ class GfpAnalysis:
         node = self.program.node_of.get(id(scope.fn))
         if node is None:
             return None
-        key = (node, index)
+        # By depth too: a parameter reached at depth 2 has one caller level left, one
+        # reached from its own function's call has all of them (a memo by parameter alone
+        # made what a site sees depend on which site asked first).
+        key = (node, index, depth)
         if key in self.memo:
             return self.memo[key]
         self.memo[key] = None  # recursion guard
@@ -174,11 +181,10 @@ class GfpAnalysis:
             if alts is None:
                 continue  # an unknown caller adds nothing we can show
             pname = scope.fn.params[index][0]
+            hop = Step(FLOW, f"{ref.fn.name}() passes {render(args[index])} as '{pname}' of {scope.fn.name}()",
+                       ref.path, site.line, site.col, function=ref.fn.name, callee=scope.fn.name)
             for a in alts:
-                origin = a.origin or (ref.path, site.line, ref.fn.name)
-                out.append(GfpAlt(a.mask, a.text, origin, a.conditional,
-                                  a.via + (f"{ref.fn.name}() passes {render(args[index])} as '{pname}' of {scope.fn.name}()",),
-                                  a.by_context))
+                out.append(replace(a, origin=a.origin or (ref.path, site.line, ref.fn.name), via=a.via + (hop,)))
         result = _dedupe(out) if out else None
         self.memo[key] = result
         return result

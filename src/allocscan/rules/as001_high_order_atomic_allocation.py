@@ -92,5 +92,7 @@ def check(analysis: Analysis, options) -> list[Finding]:
             msg += f"; {s.context.reason}"
         props = base_properties(s, kernel.release)
         props["maxOrder"] = top
-        out.append(Finding.at_site(ID, s, level, msg, props, context_witness(s), value_witness(s, size)))
+        witness = context_witness(s)
+        witness[0:0] = nonblocking[0].via  # the callers that pass the mask down, when it is passed
+        out.append(Finding.at_site(ID, s, level, msg, props, witness, value_witness(s, size)))
     return out

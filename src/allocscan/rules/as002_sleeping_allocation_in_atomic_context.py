@@ -60,7 +60,6 @@ from ..analyze import Analysis
 from ..analyze.context import context_kinds, in_one_time_setup
 from ..analyze.gfpflow import context_decides, region_skipped_for
 from ..exprs import ir_from_text
-from ..analyze.witness import FLOW, Step
 from .base import Finding, base_properties, context_witness
 
 ID = "AS002"
@@ -136,7 +135,6 @@ def check(analysis: Analysis, options) -> list[Finding]:
         props = base_properties(s, kernel.release)
         witness = context_witness(s)
         for g in blocking[:1]:
-            for hop in g.via:
-                witness.insert(0, Step(FLOW, hop, g.origin[0], g.origin[1]))
+            witness[0:0] = g.via  # the calls that pass the mask down, each where it is made
         out.append(Finding.at_site(ID, s, level, msg, props, witness))
     return out

@@ -1,0 +1,121 @@
+"""gfp masks that flow through parameters: followed up through several callers (as far
+as the context analysis follows calls down), whichever site asks first, and a function
+that takes a lock and hands its caller's mask on is reported at its own call."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+from allocscan.analyze import analyze
+from allocscan.analyze.witness import FLOW
+from allocscan.extract import extract_file
+from allocscan.kernel.version import builtin_kernel
+from allocscan.link import link
+from allocscan.rules import select
+
+OPTIONS = SimpleNamespace(min_order=4)
+
+
+def _findings(source: str, rules=("AS001", "AS002"), version="6.1"):
+    analysis = analyze(link([extract_file("drivers/demo/demo.c", source.encode())]), builtin_kernel(version))
+    out = []
+    for rule in select(list(rules), None):
+        out.extend(rule.check(analysis, OPTIONS))
+    return sorted(out, key=lambda f: (f.line, f.rule_id))
+
+
+TWO_DEEP = """
+static DEFINE_SPINLOCK(demo_lock);
+
+static void *demo_g(struct demo *d, gfp_t gfp)
+{
+	return kmalloc(16, gfp);
+}
+
+static void *demo_f(struct demo *d, gfp_t gfp)
+{
+	void *p;
+
+	spin_lock(&demo_lock);
+	p = demo_g(d, gfp);
+	spin_unlock(&demo_lock);
+	return p;
+}
+
+void demo_h(struct demo *d)
+{
+	d->buf = demo_f(d, GFP_KERNEL);
+}
+"""
+
+
+def test_a_mask_handed_on_under_a_lock_is_reported_where_the_lock_is_held():
+    """h() passes GFP_KERNEL to f(), which takes a spinlock and hands it on to g(),
+    which allocates: the finding is f()'s call, proven by h()'s call and f()'s lock."""
+    (finding,) = _findings(TWO_DEEP)
+    assert (finding.rule_id, finding.function, finding.line) == ("AS002", "demo_f", 14)
+    assert "passed by demo_h() at line 21" in finding.message
+    assert [(s.kind, s.line) for s in finding.witness] == [(FLOW, 21), ("acquire", 13), ("allocation", 14)]
+
+
+def test_a_mask_that_cannot_sleep_handed_on_under_a_lock_is_not_reported():
+    assert _findings(TWO_DEEP.replace("GFP_KERNEL", "GFP_ATOMIC")) == []
+
+
+FOUR_LEVELS = """
+static void *demo_buf(struct demo *d, gfp_t flags)
+{
+	return kmalloc(65536, flags);
+}
+
+static void *demo_ring(struct demo *d, gfp_t flags)
+{
+	d->ring = kmalloc(65536, flags);
+	return demo_buf(d, flags);
+}
+
+static void *demo_setup(struct demo *d, gfp_t flags)
+{
+	return demo_ring(d, flags);
+}
+
+static void *demo_start(struct demo *d, gfp_t flags)
+{
+	return demo_setup(d, flags);
+}
+
+void demo_rx(struct demo *d)
+{
+	d->buf = demo_start(d, GFP_ATOMIC);
+}
+"""
+
+
+def test_a_parameter_is_followed_as_far_from_each_site_whichever_asks_first():
+    """demo_buf's kmalloc, four calls below the GFP_ATOMIC, is out of reach; asking for it
+    first must not cut demo_ring's own kmalloc, three calls below, short."""
+    findings = _findings(FOUR_LEVELS, ("AS001",))
+    assert [(f.function, f.line) for f in findings] == [("demo_ring", 9)]
+    hops = [(s.kind, s.function, s.line) for s in findings[0].witness]
+    assert hops == [(FLOW, "demo_rx", 25), (FLOW, "demo_start", 20), (FLOW, "demo_setup", 15),
+                    ("allocation", "demo_ring", 9)]
+
+
+def test_each_call_that_hands_the_mask_on_is_a_step_of_the_proof():
+    """The mask comes from two calls above the lock: each call is a step, in order, at
+    its own line."""
+    source = TWO_DEEP.replace("""void demo_h(struct demo *d)
+{
+	d->buf = demo_f(d, GFP_KERNEL);
+}""", """static void *demo_m(struct demo *d, gfp_t mask)
+{
+	return demo_f(d, mask);
+}
+
+void demo_h(struct demo *d)
+{
+	d->buf = demo_m(d, GFP_KERNEL);
+}""")
+    (finding,) = _findings(source)
+    assert (finding.function, finding.line) == ("demo_f", 14)
+    assert [(s.kind, s.function, s.line) for s in finding.witness[:2]] == [(FLOW, "demo_h", 26), (FLOW, "demo_m", 21)]
