@@ -39,12 +39,12 @@ static void demo_rx_complete(struct urb *urb)
 	/* A 60 KiB head is an order-4 kmalloc that __alloc_skb() tries with
 	 * __GFP_NOWARN: under fragmentation it fails without a word and the
 	 * frames are dropped. */
-	skb = netdev_alloc_skb(dev->net, DEMO_RX_URB_SIZE); /* ok: AS001 (fails silently: not reported yet) */
+	skb = netdev_alloc_skb(dev->net, DEMO_RX_URB_SIZE); /* expect: AS001:note */
 	small = netdev_alloc_skb(dev->net, DEMO_RX_SMALL); /* ok: AS001 (order 0) */
 	if (!skb || !small)
 		return;
 	/* The author wrote __GFP_NOWARN and keeps the old buffer when this fails. */
-	dev->stats = kmalloc(DEMO_STATS_LEN, GFP_ATOMIC | __GFP_NOWARN); /* ok: AS001 (fails silently: not reported yet) */
+	dev->stats = kmalloc(DEMO_STATS_LEN, GFP_ATOMIC | __GFP_NOWARN); /* expect: AS001:note */
 }
 
 static int demo_start_rx(struct demo_dev *dev)
@@ -59,7 +59,7 @@ static int demo_start_rx(struct demo_dev *dev)
  * but the author asked for no silence: it keeps its level. */
 static int demo_grow_rings(struct demo_dev *dev)
 {
-	dev->rings = kzalloc(sizeof(struct demo_ring) * 8, GFP_NOWAIT); /* ok: AS001 (fails silently on 6.12: not reported yet) */
+	dev->rings = kzalloc(sizeof(struct demo_ring) * 8, GFP_NOWAIT); /* expect: AS001:error */
 	return dev->rings ? 0 : -ENOMEM;
 }
 

@@ -243,7 +243,8 @@ def _describe(a: Analysis, ff: FileFacts, fn: FunctionFacts, node: str, site: Ca
         extra = 0
         for name in alloc.add:
             extra |= kernel.gfp.masks.get(name, 0)
-        gfp_alts = [replace(g, mask=g.mask | extra) for g in gfp_alts]
+        quiet = "__GFP_NOWARN" in alloc.add  # the wrapper asks for silence (dev_alloc_pages, memdup_user)
+        gfp_alts = [replace(g, mask=g.mask | extra, quiet=g.quiet or quiet) for g in gfp_alts]
 
     # size and order
     size = TOP

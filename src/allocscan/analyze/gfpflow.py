@@ -35,6 +35,9 @@ class GfpAlt:
     conditional: bool = False  # one arm of a ternary or of several assignments
     via: tuple[Step, ...] = ()  # the calls that pass it on as a parameter, from the origin down (FLOW steps)
     by_context: str = ""  # the context test that chose it at run time: "in_interrupt", "in_softirq" (gfp_any) ...
+    # __GFP_NOWARN chosen for this call: written by the author (or in a #define of theirs)
+    # or added by the allocator; not the bit a kernel's own GFP_NOWAIT carries (6.12)
+    quiet: bool = False
 
 
 
@@ -62,7 +65,7 @@ class GfpAnalysis:
                 for b in right:
                     mask = a.mask | b.mask if ir[1] == "|" else (a.mask & b.mask if ir[1] == "&" else a.mask ^ b.mask)
                     out.append(GfpAlt(mask, render(ir), a.origin or b.origin, a.conditional or b.conditional,
-                                      a.via or b.via, a.by_context or b.by_context))
+                                      a.via or b.via, a.by_context or b.by_context, a.quiet or b.quiet))
             return _dedupe(out)
         if kind == "un" and ir[1] == "~":
             inner = self.alternatives(ir[2], scope, depth)
@@ -104,7 +107,7 @@ class GfpAnalysis:
     def _ident(self, name: str, scope: Scope, depth: int) -> list[GfpAlt] | None:
         value = self.table.masks.get(name)
         if value is not None:
-            return [GfpAlt(value, name)]
+            return [GfpAlt(value, name, quiet=name == "__GFP_NOWARN")]
         fn = scope.fn
         if fn is not None:
             for index, (pname, _) in enumerate(fn.params):
