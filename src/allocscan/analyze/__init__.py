@@ -22,7 +22,6 @@ from .gfpflow import GfpAlt, GfpAnalysis
 from .values import TOP, Scope, Value, ValueAnalysis, _arith, const
 
 
-
 @dataclass
 class AllocationSite:
     path: str
