@@ -119,3 +119,29 @@ void demo_h(struct demo *d)
     (finding,) = _findings(source)
     assert (finding.function, finding.line) == ("demo_f", 14)
     assert [(s.kind, s.function, s.line) for s in finding.witness[:2]] == [(FLOW, "demo_h", 26), (FLOW, "demo_m", 21)]
+
+
+def test_a_callee_that_drops_the_callers_lock_is_not_called_under_it():
+    """ttm_device_swapout() calls ttm_bo_swapout(bo, ctx, gfp) under its lru_lock, and
+    ttm_bo_swapout() unlocks it before it allocates: as the context analysis does, the
+    call does not count as made under the lock."""
+    source = TWO_DEEP.replace("""static void *demo_g(struct demo *d, gfp_t gfp)
+{
+	return kmalloc(16, gfp);
+}""", """static void *demo_g(struct demo *d, gfp_t gfp)
+{
+	spin_unlock(&demo_lock);
+	return kmalloc(16, gfp);
+}""")
+    assert _findings(source) == []
+
+
+def test_calls_the_context_chain_shows_are_not_repeated_as_mask_steps():
+    """r8152's rx_bottom() passes GFP_ATOMIC down the same calls that bring NAPI's
+    softirq to the allocation: the proof shows each call once."""
+    source = FOUR_LEVELS.replace("void demo_rx(struct demo *d)", "static int demo_poll(struct napi_struct *napi, int budget)").replace(
+        "\td->buf = demo_start(d, GFP_ATOMIC);\n}", "\tstruct demo *d = napi->dev;\n\n\td->buf = demo_start(d, GFP_ATOMIC);\n\treturn 0;\n}\n"
+        "void demo_up(struct demo *d) { netif_napi_add(d->net, &d->napi, demo_poll); }\n")
+    (finding,) = _findings(source, ("AS001",))
+    kinds = [(s.kind, s.line) for s in finding.witness]
+    assert kinds == [("entry", 30), ("call", 27), ("call", 20), ("call", 15), ("allocation", 9)]

@@ -176,6 +176,11 @@ def _passes_gfp(site: CallSite, path: str, fn: FunctionFacts, kernel: KernelInfo
         return False
     targets = program.targets(site, path)
     if targets:  # the callee is in the scan: that parameter must be a gfp_t that reaches an allocation
+        if (site.locks[0] or site.locks[1]) and all(program.functions[t].fn.lock_releases for t in targets):
+            # The callee drops the caller's lock before it goes on (ttm_bo_swapout() under
+            # ttm_device_swapout()'s lru_lock): as for the context analysis, what it does
+            # then does not run under the lock.
+            return False
         return any((t, index) in allocating_gfp for t in targets)
     return True
 

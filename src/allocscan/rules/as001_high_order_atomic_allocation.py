@@ -45,7 +45,7 @@ Documentation/core-api/memory-allocation.rst; mm/page_alloc.c `warn_alloc()`.
 from __future__ import annotations
 
 from ..analyze import Analysis
-from .base import Finding, base_properties, context_witness, human_bytes, value_witness
+from .base import Finding, base_properties, context_witness, human_bytes, value_witness, with_gfp_flow
 
 ID = "AS001"
 NAME = "high-order-atomic-allocation"
@@ -98,8 +98,7 @@ def check(analysis: Analysis, options) -> list[Finding]:
             msg += f"; {s.context.reason}"
         props = base_properties(s, kernel.release)
         props["maxOrder"] = top
-        witness = context_witness(s)
-        witness[0:0] = nonblocking[0].via  # the callers that pass the mask down, when it is passed
+        witness = with_gfp_flow(context_witness(s), nonblocking[0])
         out.append(Finding.at_site(ID, s, level, msg, props, witness, value_witness(s, size)))
     return out
 

@@ -60,7 +60,7 @@ from ..analyze import Analysis
 from ..analyze.context import context_kinds, in_one_time_setup
 from ..analyze.gfpflow import context_decides, region_skipped_for
 from ..exprs import ir_from_text
-from .base import Finding, base_properties, context_witness
+from .base import Finding, base_properties, context_witness, with_gfp_flow
 
 ID = "AS002"
 NAME = "sleeping-allocation-in-atomic-context"
@@ -134,7 +134,7 @@ def check(analysis: Analysis, options) -> list[Finding]:
         msg = f"{culprit}, but {ctx.reason}"
         props = base_properties(s, kernel.release)
         witness = context_witness(s)
-        for g in blocking[:1]:
-            witness[0:0] = g.via  # the calls that pass the mask down, each where it is made
+        if blocking:
+            witness = with_gfp_flow(witness, blocking[0])
         out.append(Finding.at_site(ID, s, level, msg, props, witness))
     return out
