@@ -41,8 +41,7 @@ def _call(facts, callee: str):
 
 def test_the_table_shape_does_not_parse_whole():
     """The premise of the tests below (and of corpora/usb_net/demo_quirks.c)."""
-    trees, whole = ts.parse(mask_source(TABLE + AFTER).text.encode())
-    assert not whole
+    assert not ts.parse(mask_source(TABLE + AFTER).text.encode()).whole
     assert ts.parser().parse((TABLE + AFTER).encode()).root_node.type == "ERROR"
 
 

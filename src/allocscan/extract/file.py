@@ -50,14 +50,14 @@ def extract_file(path: str, data: bytes) -> FileFacts:
     text = decoded.text
     masked = mask_source(text)
     src = masked.text.encode(decoded.encoding)  # the file's own bytes where nothing was masked
-    trees, whole = ts.parse(src)
+    parsed = ts.parse(src)
     facts = FileFacts(path=path, sha=hashlib.sha1(data).hexdigest())
     if decoded.warning:
         facts.warnings.append(decoded.warning)
-    if not whole:
-        facts.pieces = len(trees)
+    if not parsed.whole:
+        facts.pieces = len(parsed.trees)
 
-    fx = FileExtraction(facts, trees, masked, text, ts.bucketed_matches(*(t.root_node for t in trees)), contexts())
+    fx = FileExtraction(facts, parsed.trees, masked, text, parsed.matches, contexts())
     definitions.toplevel(fx)
     definitions.functions(fx)
     facts.bodies_unparsed = unparsed_bodies(src, fx.fn_starts, facts.functions)

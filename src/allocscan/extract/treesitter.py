@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import bisect
 import re
+from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
@@ -108,20 +109,36 @@ def _parse_pieces(src: bytes, openings: list[int]) -> list[tuple[int, tree_sitte
     return parsed
 
 
-def parse(src: bytes) -> tuple[list[tree_sitter.Tree], bool]:
-    """The file's syntax trees, and whether it parsed whole: the whole file's tree when
-    it parses as a translation unit and holds every function body, else one per
-    top-level piece, when they hold more bodies (see the module docstring)."""
+@dataclass(slots=True)
+class Parsed:
+    trees: list[tree_sitter.Tree]  # the file's, or one per piece, in file order
+    matches: dict[str, list[dict[str, list]]]  # the combined query's matches by kind (bucketed_matches)
+    whole: bool  # the file parsed as one translation unit
+
+
+def _missed_by_matches(matches: dict, openings: list[int]) -> int:
+    """How many body openings no matched function definition has its body at."""
+    bodies = {m["function.body"][0].start_byte for m in matches["function"]}
+    return sum(1 for b in openings if b not in bodies)
+
+
+def parse(src: bytes) -> Parsed:
+    """The file's syntax trees and query matches: the whole file's when it parses as a
+    translation unit and holds every function body, else one tree per top-level piece,
+    when they hold more bodies (see the module docstring)."""
     tree = parser().parse(src)
-    whole = tree.root_node.type == "translation_unit"
     openings = [m.end() - 1 for m in BODY_OPEN_RE.finditer(src)]
-    missed = _bodies_missed([(0, tree)], openings) if whole else len(openings)
-    if whole and not missed:
-        return [tree], True
-    parsed = _parse_pieces(src, openings)
-    if not whole or _bodies_missed(parsed, openings) < missed:
-        return [t for _, t in parsed], False
-    return [tree], True
+    whole = None
+    if tree.root_node.type == "translation_unit":
+        whole = Parsed([tree], bucketed_matches(tree.root_node), True)
+        missed = _missed_by_matches(whole.matches, openings)
+        if not missed:
+            return whole
+    trees = [t for _, t in _parse_pieces(src, openings)]
+    in_pieces = Parsed(trees, bucketed_matches(*(t.root_node for t in trees)), False)
+    if whole is None or _missed_by_matches(in_pieces.matches, openings) < missed:
+        return in_pieces
+    return whole
 
 
 def queries_dir() -> Path:
