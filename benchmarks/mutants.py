@@ -6,7 +6,7 @@ killed, i.e. the named tests must fail with it applied. A test suite that stays 
 with signatures emptied or with --ignore disabled tests nothing there.
 
 Each mutant is applied to a throw-away copy of the checkout (src/, tests/, corpora/,
-queries/), never to the working tree. A mutant whose text no longer appears in its
+queries/, benchmarks/ for the signature oracle's modules), never to the working tree. A mutant whose text no longer appears in its
 file is reported as stale: update it with the code it guards.
 
     python benchmarks/mutants.py            # all mutants
@@ -36,8 +36,8 @@ class Mutant:
 
 MUTANTS = (
     Mutant("signatures emptied", "src/allocscan/report/signature.py",
-           "            f.signature = signature_for(f, site, kernel)",
-           "            f.signature = []", ("tests/test_signatures.py",)),
+           "        f.signature = _with_notes(variants)",
+           "        f.signature = []", ("tests/test_signatures.py",)),
     Mutant("one finding per line dropped", "src/allocscan/pipeline.py",
            "    findings = _one_per_line(findings)", "    findings = list(findings)",
            ("tests/test_rules_selection.py",)),
@@ -54,6 +54,16 @@ MUTANTS = (
            "        site.locks = ((), ())", ("tests/test_extract.py", "tests/test_corpora.py")),
     Mutant("AS001 ignores --min-order", "src/allocscan/rules/as001_high_order_atomic_allocation.py",
            "        if top < options.min_order:", "        if False:", ("tests/test_corpora.py",)),
+    Mutant("spin_lock_bh counts SOFTIRQ_DISABLE_OFFSET alone", "src/allocscan/data/signatures.toml",
+           "bh = 0x200", "bh = 0x1ff", ("tests/test_oracle.py",)),
+    Mutant("a softirq never interrupts the idle task", "src/allocscan/data/signatures.toml",
+           '  { base = 1, marker = "<IRQ>", when = "it runs on interrupt exit',
+           '  { base = 0, marker = "<IRQ>", when = "it runs on interrupt exit', ("tests/test_oracle.py",)),
+    Mutant("kmalloc sizes never constant", "src/allocscan/analyze/__init__.py",
+           "    return value.known and value.lo == value.hi", "    return False", ("tests/test_oracle.py",)),
+    Mutant("PREEMPT_RCU variants ignored", "src/allocscan/report/signature.py",
+           '            if config.preempt_rcu:\n                lines.append(f"RCU nest depth',
+           '            if False:\n                lines.append(f"RCU nest depth', ("tests/test_oracle.py",)),
     Mutant("explain: split headers not rebuilt", "src/allocscan/explain/logparse.py",
            "        reports.extend(_StreamReader(stitch_headers(stream)).read())",
            "        reports.extend(_StreamReader(stream).read())", ("tests/test_explain_shapes.py",)),
@@ -77,13 +87,28 @@ MUTANTS = (
     Mutant("explain: inlined helpers not weighed", "src/allocscan/explain/source.py",
            "        if not candidates or all(c.ruled_out for c in candidates):", "        if not candidates:",
            ("tests/test_explain_source.py",)),
+    Mutant("SARIF rank flat", "src/allocscan/rules/base.py",
+           'SARIF_RANK = {"error": 90.0,', 'SARIF_RANK = {"error": 60.0,', ("tests/test_sarif.py",)),
+    Mutant("--kconfig blanks nothing", "src/allocscan/extract/file.py",
+           "        text = configured.text", "        pass", ("tests/test_kconfig.py",)),
+    Mutant("cache key blind to the kernel config", "src/allocscan/cache.py",
+           'text = f"{sha}\\0{rel}" if self.config is None else', 'text = f"{sha}\\0{rel}" if True else',
+           ("tests/test_kconfig.py",)),
+    Mutant("Kbuild composite objects ignored", "src/allocscan/kbuild.py",
+           "        if parts and not (len(parts) == 1 and parts[0][0] == word):", "        if False:",
+           ("tests/test_kconfig.py",)),
+    Mutant("HTML filters ignored", "src/allocscan/report/templates/index.js",
+           "if (want && row.dataset", "if (false && want && row.dataset", ("tests/test_html.py",)),
+    Mutant("explain chart blind to migrate types", "src/allocscan/report/explain_html.py",
+           'state = "usable" if usable_orders.get(order, True) else "unusable"', 'state = "usable"',
+           ("tests/test_html.py",)),
 )
 
 
 def run(mutant: Mutant) -> str:
     with tempfile.TemporaryDirectory(prefix="allocscan-mutant-") as tmp:
         copy = Path(tmp)
-        for part in ("src", "tests", "corpora", "queries", "pyproject.toml"):
+        for part in ("src", "tests", "corpora", "queries", "benchmarks", "pyproject.toml"):
             src = ROOT / part
             (shutil.copytree if src.is_dir() else shutil.copy2)(src, copy / part)
         target = copy / mutant.path

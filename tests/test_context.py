@@ -156,7 +156,8 @@ void demo_close(struct demo_hba *hba)
 	demo_start(hba);
 	spin_unlock_bh(&demo_lock);
 }
-""")) == [("AS002", "net/demo/pool.c", 62)]  # demo_start: an error return is not set-up
+""")) == [("AS002", "net/demo/pool.c", 75)]  # demo_start: an error return is not set-up
+    # (reported at the locked call demo_start(hba), where the fix goes; the kzalloc is line 62)
 
 
 _REFILL = """

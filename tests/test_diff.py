@@ -136,6 +136,38 @@ def test_staged_change_for_pre_commit(repo, run_cli):
     assert proc.returncode == 0
 
 
+CORE = """// core code the driver calls
+void *core_register(struct demo *d)
+{
+	return kmalloc(64, GFP_KERNEL);
+}
+"""
+
+
+def test_a_driver_patch_calling_sleeping_core_code_under_its_lock_is_new_in_the_driver(repo, run_cli):
+    """The allocation is in core code the patch does not touch: the new finding sits at
+    the driver's locked call, in the patch's own file, with the core line related."""
+    (repo / "core.c").write_text(CORE)
+    git(repo, "add", "core.c")
+    git(repo, "commit", "-q", "-m", "core")
+    head = BASE_DRIVER.replace("\td->tbl = kzalloc(128, GFP_KERNEL);",
+                               "\tspin_lock(&d->lock);\n\td->tbl = core_register(d);\n\tspin_unlock(&d->lock);")
+    commit(repo, head, "demo: register under the lock")
+    proc = run_cli("diff", "--tree", str(repo), "--base", "HEAD~1", "--head", "HEAD", "--format", "sarif")
+    assert proc.returncode == 1, proc.stderr
+    results = [r for r in json.loads(proc.stdout)["runs"][0]["results"] if r.get("baselineState") == "new"]
+    assert len(results) == 1
+    (res,) = results
+    loc = res["locations"][0]["physicalLocation"]
+    assert (loc["artifactLocation"]["uri"], loc["region"]["startLine"]) == ("demo.c", 18)
+    related = [(r["physicalLocation"]["artifactLocation"]["uri"], r["physicalLocation"]["region"]["startLine"])
+               for r in res["relatedLocations"]]
+    assert ("core.c", 4) in related
+    flow = res["codeFlows"][0]["threadFlows"][0]["locations"]
+    last = flow[-1]["location"]["physicalLocation"]
+    assert (last["artifactLocation"]["uri"], last["region"]["startLine"]) == ("core.c", 4)
+
+
 def test_a_finding_whose_level_or_message_changed_is_updated(repo, run_cli, tmp_path):
     """Same site (same fingerprint), other evidence: the lock is now taken on some paths only."""
     old = tmp_path / "old.sarif"

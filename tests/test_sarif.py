@@ -58,3 +58,28 @@ def test_fingerprints_survive_line_moves(tmp_path, run_cli):
     fb = {(r["ruleId"], r["partialFingerprints"]["allocscan/v1"]) for r in
           json.loads(run_cli("scan", str(b), "--format", "sarif").stdout)["runs"][0]["results"]}
     assert fa == fb and fa
+
+
+def test_code_scanning_ranking_fields(run_cli, schema):
+    """GitHub reads each rule's precision and problem.severity; rank orders the
+    results by evidence: error (every path) > warning (some path) > note."""
+    from allocscan.rules import PRECISIONS, RULES, SEVERITIES
+
+    doc = json.loads(run_cli("scan", str(CORPORA), "--format", "sarif", "--fail-on", "none").stdout)
+    jsonschema.Draft4Validator(schema).validate(doc)
+    run = doc["runs"][0]
+    modules = {r.ID: r for r in RULES}
+    for desc in run["tool"]["driver"]["rules"]:
+        props = desc["properties"]
+        assert props["precision"] in PRECISIONS
+        assert props["problem.severity"] in SEVERITIES
+        assert props["problem.severity"] == modules[desc["id"]].SEVERITY
+        assert props["precision"] == modules[desc["id"]].PRECISION
+    ranks = {}
+    for res in run["results"]:
+        assert 0.0 <= res["rank"] <= 100.0
+        ranks.setdefault(res["level"], set()).add(res["rank"])
+    assert all(len(v) == 1 for v in ranks.values()), ranks  # the rank is the level's
+    assert {"error", "warning"} <= set(ranks)
+    order = [ranks[level].pop() for level in ("error", "warning", "note") if level in ranks]
+    assert order == sorted(order, reverse=True) and len(set(order)) == len(order)

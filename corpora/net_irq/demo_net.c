@@ -159,7 +159,7 @@ static int demo_sync_filter(struct demo_priv *priv, bool may_sleep)
 {
 	if (!may_sleep)
 		return 0;
-	priv->filter = kzalloc(RX_BUF_LEN, GFP_KERNEL); /* expect: AS002 */
+	priv->filter = kzalloc(RX_BUF_LEN, GFP_KERNEL); /* ok: AS002 (reported at the locked call below) */
 	return priv->filter ? 0 : -ENOMEM;
 }
 
@@ -182,7 +182,7 @@ static void demo_tx_timeout_locked(struct demo_priv *priv)
 static void demo_resync(struct demo_priv *priv)
 {
 	spin_lock_irq(&priv->lock);
-	demo_sync_filter(priv, true);	/* but it is from here */
+	demo_sync_filter(priv, true);	/* expect: AS002 (it is from here: the fix goes here) */
 	spin_unlock_irq(&priv->lock);
 }
 
@@ -435,6 +435,7 @@ static void demo_load_timer(struct timer_list *t)
 static void demo_load_start(struct demo_priv *priv)
 {
 	timer_setup(&priv->load_timer, demo_load_timer, 0);
+	mod_timer(&priv->load_timer, jiffies + HZ);
 }
 
 /* One-time set-up: the statistics block is allocated on the first dump, which

@@ -24,7 +24,7 @@ from .extract.treesitter import QUERY_FILES, queries_dir
 from .kernel.tables import table_paths
 
 # What the facts depend on besides the source: the extract package, and the modules it builds facts with.
-_EXTRACTION_MODULES = ("exprs.py", "facts.py")
+_EXTRACTION_MODULES = ("exprs.py", "facts.py", "kernel/kconfig.py")
 
 
 def default_cache_dir() -> Path:
@@ -52,8 +52,13 @@ def analyzer_key() -> str:
 
 
 class FactsCache:
-    def __init__(self, directory: Path | None):
+    """`config`: the kernel config the facts are extracted under (--kconfig), or None.
+    Its digest is part of every entry's key: the same file gives other facts under
+    another config, and entries of plain scans are never mixed with them."""
+
+    def __init__(self, directory: Path | None, config=None):
         self.directory = directory / analyzer_key() if directory is not None else None
+        self.config = config
         self.hits = 0
         self.misses = 0
         self._stat_index: dict[str, tuple[int, int, int, str]] | None = None
@@ -99,16 +104,17 @@ class FactsCache:
             pass
 
     @classmethod
-    def at(cls, keyed_directory: str | None) -> "FactsCache":
+    def at(cls, keyed_directory: str | None, config=None) -> "FactsCache":
         """A cache whose directory already includes the analyzer key (for workers)."""
-        cache = cls(None)
+        cache = cls(None, config)
         cache.directory = Path(keyed_directory) if keyed_directory else None
         return cache
 
     def _path(self, sha: str, rel: str) -> str:
         # The relative path is part of the key: facts record it, and static
         # functions are scoped by it. A string, not a Path: this runs per file.
-        key = hashlib.sha1(f"{sha}\0{rel}".encode()).hexdigest()
+        text = f"{sha}\0{rel}" if self.config is None else f"{sha}\0{rel}\0kconfig={self.config.digest}"
+        key = hashlib.sha1(text.encode()).hexdigest()
         return f"{self.directory}{os.sep}{key[:2]}{os.sep}{key}.pkl"
 
     def get(self, sha: str, rel: str, source: str | None = None):
@@ -119,7 +125,7 @@ class FactsCache:
             return None
         path = self._path(sha, rel)
         try:
-            facts = read_entry(path, source)
+            facts = read_entry(path, source, self.config)
         except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ValueError, ImportError, IndexError):
             self.misses += 1
             return None
@@ -128,7 +134,7 @@ class FactsCache:
 
     def attach(self, facts, sha: str, rel: str, source: str, header_length: int) -> None:
         """Point facts unpickled from an entry's header (`header_length` bytes) at the entry."""
-        facts.store.attach(self._path(sha, rel), _region_start(header_length), source, rel, sha)
+        facts.store.attach(self._path(sha, rel), _region_start(header_length), source, rel, sha, self.config)
 
     def put(self, sha: str, rel: str, facts) -> bytes | None:
         """Store facts (see make_entry); the entry's header, to hand on to the main
@@ -194,10 +200,11 @@ def make_entry(facts) -> tuple[bytes, bytes]:
         size += len(packed)
         return ref
 
-    kept = [(fn.packed, fn.packed_calls) for fn in functions], facts.packed_defines
+    kept = [(fn.packed, fn.packed_calls) for fn in functions], facts.packed_defines, facts.packed_global_inits
     for fn in functions:
         fn.packed, fn.packed_calls = move(fn.packed), move(fn.packed_calls)
     facts.packed_defines = move(facts.packed_defines)
+    facts.packed_global_inits = move(facts.packed_global_inits)
     region = b"".join(blobs)
     token = hashlib.sha1(region).digest()[:TOKEN_SIZE]
     store = BlobStore(token) if blobs else None
@@ -209,11 +216,11 @@ def make_entry(facts) -> tuple[bytes, bytes]:
     finally:
         for fn, (packed, packed_calls) in zip(functions, kept[0]):
             fn.packed, fn.packed_calls, fn.store = packed, packed_calls, None
-        facts.packed_defines, facts.store = kept[1], None
+        facts.packed_defines, facts.packed_global_inits, facts.store = kept[1], kept[2], None
     return _entry(header, token, region), header
 
 
-def read_entry(path: str, source: str | None = None):
+def read_entry(path: str, source: str | None = None, config=None):
     """The header of the entry at `path`, unpickled, its blob store attached."""
     fd = os.open(path, os.O_RDONLY)
     try:
@@ -232,7 +239,7 @@ def read_entry(path: str, source: str | None = None):
     facts = pickle.loads(header)
     store = getattr(facts, "store", None)
     if store is not None:
-        store.attach(path, _region_start(length), source, facts.path, facts.sha)
+        store.attach(path, _region_start(length), source, facts.path, facts.sha, config)
     return facts
 
 
@@ -245,7 +252,7 @@ class BlobStore:
     region. Shared by the file's facts; pickled as its token alone (the entry's
     location is attached when the entry is read)."""
 
-    __slots__ = ("token", "path", "base", "source", "rel", "sha", "recovered")
+    __slots__ = ("token", "path", "base", "source", "rel", "sha", "config", "recovered")
 
     def __init__(self, token: bytes):
         self.token = token
@@ -253,13 +260,15 @@ class BlobStore:
         self.base = 0
         self.source: str | None = None
         self.rel = self.sha = ""
+        self.config = None  # the kernel config the facts were extracted under
         self.recovered: bytes | None = None  # the region rebuilt from the source
 
     def __reduce__(self):
         return BlobStore, (self.token,)
 
-    def attach(self, path: str, base: int, source: str | None, rel: str, sha: str) -> None:
+    def attach(self, path: str, base: int, source: str | None, rel: str, sha: str, config=None) -> None:
         self.path, self.base, self.source, self.rel, self.sha = path, base, source, rel, sha
+        self.config = config
 
     def load(self, ref: int):
         offset, length = ref >> 32, ref & 0xFFFFFFFF
@@ -283,7 +292,7 @@ class BlobStore:
         if data is None or hashlib.sha1(data).hexdigest() != self.sha:
             raise CacheChangedError(f"{problem}, and the file changed too; scan again")
         try:
-            facts = extract_file(self.rel, data)
+            facts = extract_file(self.rel, data, self.config)
         except InputError as err:
             raise CacheChangedError(f"{problem}: {err}") from None
         entry, header = make_entry(facts)

@@ -18,6 +18,8 @@ from . import __version__
 from .cache import CacheChangedError, default_cache_dir
 from .config import ConfigError, load_config
 from .discover import DiscoverError
+from .kernel.kconfig import KconfigError, load_kconfig
+from .scope import ScopeError
 from .kernel.gfp import BUILTIN_VERSIONS
 from .extract.driver import default_jobs
 from .rules import RULES, by_id
@@ -40,8 +42,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     scan = sub.add_parser("scan", help="scan a kernel tree, a subdirectory or files")
     scan.add_argument("paths", nargs="+", metavar="PATH")
-    scan.add_argument("--format", choices=("text", "json", "sarif"), default="text")
-    scan.add_argument("-o", "--output", metavar="FILE", help="write the report here instead of stdout")
+    scan.add_argument("--format", choices=("text", "json", "sarif", "html"), default="text")
+    scan.add_argument("-o", "--output", metavar="FILE",
+                      help="write the report here instead of stdout (--format html: a directory)")
     scan.add_argument("--jobs", "-j", type=int, default=None, help="parallel extraction processes (default: all cores)")
     scan.add_argument("--min-order", type=int, default=None,
                       help="lowest page order AS001 reports (default 4: above PAGE_ALLOC_COSTLY_ORDER)")
@@ -60,6 +63,10 @@ def build_parser() -> argparse.ArgumentParser:
     scan.add_argument("--category", default="allocscan/", help="SARIF automationDetails.id (code-scanning category)")
     scan.add_argument("--baseline", metavar="OLD.sarif", help="mark findings new/unchanged/updated/absent against an earlier SARIF log")
     scan.add_argument("--new-only", action="store_true", help="with --baseline: report only new findings")
+    scan.add_argument("--kconfig", metavar="FILE",
+                      help="a kernel .config: scan only the files Kbuild builds with it and the #if branches it compiles")
+    scan.add_argument("--compile-commands", metavar="FILE",
+                      help="compile_commands.json: scan the C files it lists (and the headers beside them)")
 
     diff = sub.add_parser("diff", help="findings a change introduces (git revisions or a patch)")
     diff.add_argument("paths", nargs="*", metavar="PATH", help="limit the scan to these paths (default: the whole checkout)")
@@ -69,8 +76,8 @@ def build_parser() -> argparse.ArgumentParser:
     diff.add_argument("--patch", metavar="FILE", help="a patch or mbox to apply to --tree's HEAD in a temporary worktree")
     diff.add_argument("--tree", metavar="PATH", default=".", help="the git checkout (default: .)")
     diff.add_argument("--show-fixed", action="store_true", help="also list the findings the change fixes")
-    diff.add_argument("--format", choices=("text", "json", "sarif", "github"), default="text")
-    diff.add_argument("-o", "--output", metavar="FILE")
+    diff.add_argument("--format", choices=("text", "json", "sarif", "github", "html"), default="text")
+    diff.add_argument("-o", "--output", metavar="FILE", help="--format html: the report's directory")
     diff.add_argument("--fail-on", choices=("error", "warning", "note", "none"), default="warning")
     diff.add_argument("--min-order", type=int, default=4)
     diff.add_argument("--jobs", "-j", type=int, default=None)
@@ -82,12 +89,15 @@ def build_parser() -> argparse.ArgumentParser:
     explain = sub.add_parser("explain", help="explain a dmesg allocation failure or atomic-sleep report")
     explain.add_argument("logs", nargs="+", metavar="LOG", help="log files, or - for standard input")
     explain.add_argument("--tree", metavar="PATH", help="kernel tree: map the call trace to the source line")
-    explain.add_argument("--format", choices=("text", "json"), default="text")
+    explain.add_argument("--format", choices=("text", "json", "html"), default="text")
+    explain.add_argument("-o", "--output", metavar="DIR", help="--format html: the report's directory")
     explain.add_argument("--kernel-version", metavar="V",
                          help="decode the mode with this version's GFP bits (default: the report's kernel; "
                               "without one, the built-in version whose bits give the printed names)")
     explain.add_argument("--jobs", "-j", type=int, default=None)
     explain.add_argument("--cache-dir", metavar="DIR")
+
+    sub.add_parser("cache-key", help="print the facts cache's analyzer key (for CI caches such as actions/cache)")
 
     rules = sub.add_parser("rules", help="list the rules with their documentation")
     rules.add_argument("rule", nargs="?", help="show one rule's full documentation")
@@ -113,6 +123,8 @@ def _run_command(parser, args) -> int:
         return cmd_explain(args)
     if args.command == "diff":
         return cmd_diff(args)
+    if args.command == "cache-key":
+        return cmd_cache_key(args)
     parser.print_help(sys.stderr)
     return EXIT_ERROR
 
@@ -121,7 +133,11 @@ def cmd_explain(args) -> int:
     from .explain import LogError, explain_text, number_reports, render_json, render_text
     from .explain.source import map_to_source
 
+    if args.format == "html" and not args.output:
+        print("allocscan: --format html writes a directory: give it with -o DIR", file=sys.stderr)
+        return EXIT_ERROR
     diagnoses = []
+    texts: list[str] = []  # the logs read, for the HTML charts' buddy lines
     for name in args.logs:
         try:
             if name == "-":
@@ -134,6 +150,7 @@ def cmd_explain(args) -> int:
                 text = data.decode("utf-8", errors="replace")
                 label = name
             diagnoses.extend(explain_text(text, label, args.kernel_version))
+            texts.append(text)
         except FileNotFoundError:
             print(f"allocscan: {name}: no such file", file=sys.stderr)
             return EXIT_ERROR
@@ -152,6 +169,18 @@ def cmd_explain(args) -> int:
         cache = Path(args.cache_dir) if args.cache_dir else default_cache_dir()
         for d in diagnoses:
             map_to_source(d, tree, args.jobs or default_jobs(), cache)
+    if args.format == "html":
+        from .explain.logparse import parse_log
+        from .report.explain_html import write_explain_report
+        from .report.html import HtmlReportError
+
+        reports = [r for text in texts for r in parse_log(text)]
+        try:
+            write_explain_report(Path(args.output), diagnoses, reports, list(args.logs))
+        except HtmlReportError as err:
+            print(f"allocscan: {err}", file=sys.stderr)
+            return EXIT_ERROR
+        return EXIT_OK
     sys.stdout.write(render_json(diagnoses) if args.format == "json" else render_text(diagnoses))
     return EXIT_OK
 
@@ -197,9 +226,25 @@ def cmd_diff(args) -> int:
         text = render_sarif(result.new + result.unchanged, result.head.warnings, args.category, absent)
     elif args.format == "github":
         text = render_github(result.new)
+    elif args.format == "html":
+        if not args.output:
+            print("allocscan: --format html writes a directory: give it with -o DIR", file=sys.stderr)
+            return EXIT_ERROR
+        from .report.html import HtmlReportError, diff_info, revision_reader, write_report
+
+        shown = result.new + (result.fixed if args.show_fixed else [])
+        for f in result.fixed:
+            f.baseline_state = "fixed"
+        reader = revision_reader(Path(args.tree), result.head.discovery.root, args.head)
+        try:
+            write_report(Path(args.output), shown, diff_info(result, args.base or "HEAD", args.head), reader)
+        except HtmlReportError as err:
+            print(f"allocscan: {err}", file=sys.stderr)
+            return EXIT_ERROR
+        text = None
     else:
         text = render_review(result.new, result.fixed, args.show_fixed)
-    if not _write_report(args.output, text):
+    if text is not None and not _write_report(args.output, text):
         return EXIT_ERROR
     print(f"allocscan: {len(result.new)} new, {len(result.fixed)} fixed, {len(result.unchanged)} unchanged "
           f"finding(s) in {time.perf_counter() - start:.1f}s", file=sys.stderr)
@@ -207,6 +252,16 @@ def cmd_diff(args) -> int:
         return EXIT_OK
     threshold = LEVEL_RANK[args.fail_on]
     return EXIT_FINDINGS if any(LEVEL_RANK[f.level] >= threshold for f in result.new) else EXIT_OK
+
+
+def cmd_cache_key(args) -> int:
+    """The analyzer key: the name of the cache's subdirectory that this version of
+    allocscan reads and writes. A CI cache keyed by it is never restored into a
+    version whose facts would differ (and so never carries entries it cannot use)."""
+    from .cache import analyzer_key
+
+    print(analyzer_key())
+    return EXIT_OK
 
 
 def cmd_rules(args) -> int:
@@ -271,10 +326,17 @@ def cmd_scan(args) -> int:
         ignore=args.ignore or settings.get("ignore"),
     )
     fail_on = args.fail_on or settings.get("fail-on", "warning")
+    if args.format == "html" and not args.output:
+        print("allocscan: --format html writes a directory: give it with -o DIR", file=sys.stderr)
+        return EXIT_ERROR
     start = time.perf_counter()
     try:
+        if args.kconfig:
+            options.kconfig = load_kconfig(args.kconfig)
+        if args.compile_commands:
+            options.compile_commands = Path(args.compile_commands)
         result = run_scan(args.paths, options, _progress_factory(sys.stderr.isatty()))
-    except DiscoverError as err:
+    except (DiscoverError, KconfigError, ScopeError) as err:
         print(f"allocscan: {err}", file=sys.stderr)
         return EXIT_ERROR
     for warning in result.warnings:
@@ -301,10 +363,24 @@ def cmd_scan(args) -> int:
             findings = [f for f in findings if f.baseline_state == "new"]
             absent = []
     if args.format == "json":
-        stats = dict(vars(result.stats), timings=result.timings, suppressed=len(result.suppressed))
+        stats = dict(vars(result.stats), timings=result.timings, suppressed=len(result.suppressed),
+                     analysis=dict(result.analysis.stats) if result.analysis is not None else {})
+        if result.scope is not None:
+            stats["scope"] = result.scope.stats
         text = render_json(findings, kernel.release, str(result.discovery.root), result.warnings, stats)
     elif args.format == "sarif":
         text = render_sarif(findings, result.warnings, args.category, absent)
+    elif args.format == "html":
+        from .report.html import HtmlReportError, scan_info, source_reader, write_report
+
+        info = scan_info(findings, str(result.discovery.root), kernel.release, result.stats.files,
+                         len(result.warnings), result.scope.stats if result.scope is not None else None)
+        try:
+            write_report(Path(args.output), findings, info, source_reader(result.discovery.root))
+        except HtmlReportError as err:
+            print(f"allocscan: {err}", file=sys.stderr)
+            return EXIT_ERROR
+        text = None
     else:
         text = render_text(findings, show_signature=not args.no_signature)
     return _emit(args, text, findings, fail_on, result, start, kernel)
@@ -326,7 +402,7 @@ def _write_report(output: str | None, text: str) -> bool:
 def _emit(args, text, findings, fail_on, result, start, kernel) -> int:
     from .report.text import summary_line
 
-    if not _write_report(args.output, text):
+    if text is not None and not _write_report(args.output, text):
         return EXIT_ERROR
     seconds = time.perf_counter() - start
     print(summary_line(findings, result.stats.files, seconds), file=sys.stderr)
@@ -336,7 +412,13 @@ def _emit(args, text, findings, fail_on, result, start, kernel) -> int:
               f"{s.files_with_errors} files and {s.functions_with_errors} of {s.functions} functions hold parse errors; "
               f"{s.files_in_pieces} files parsed in pieces, {s.bodies_unparsed} function bodies not parsed; "
               f"{s.calls} calls; kernel {kernel.release} ({'tree' if kernel.from_tree else 'built-in tables'}); "
-              + ", ".join(f"{k} {v:.1f}s" for k, v in result.timings.items()), file=sys.stderr)
+              + ", ".join(f"{k} {v:.1f}s" for k, v in result.timings.items())
+              + "".join(f"; {k} {v}" for k, v in (result.analysis.stats if result.analysis is not None else {}).items()),
+              file=sys.stderr)
+        if result.scope is not None:
+            from .scope import scope_summary
+
+            print(f"allocscan: scope: {scope_summary(result.scope.stats)}", file=sys.stderr)
     if fail_on == "none":
         return EXIT_OK
     threshold = LEVEL_RANK[fail_on]

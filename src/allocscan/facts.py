@@ -108,7 +108,20 @@ class FunctionBody:
     # `if`s whose condition reads a parameter: (condition, then start, then end,
     # else start, else end) in bytes; else is (0, 0) when there is none.
     branches: list[tuple[str, int, int, int, int]] = field(default_factory=list)
+    # Every `if` and `switch` case, for path validation: (condition, then start, then end,
+    # else start, else end, exit kind). An early exit (`if (c) return ...;`) has the rest
+    # of its block as its else; its kind is EXIT_ERROR when it leaves with an error
+    # (`return -EINVAL;`, `goto err;`, `return NULL;`), EXIT_OTHER for any other exit.
+    conditions: list[tuple[str, int, int, int, int, int]] = field(default_factory=list)
+    # Locals declared with a brace initializer: name -> ((field path, value text), ...),
+    # `struct fib6_config cfg = { .fc_table = t, ... }` (fields not named are zero).
+    inits: dict[str, tuple[tuple[str, str], ...]] = field(default_factory=dict)
 
+
+# FunctionBody.conditions exit kinds
+EXIT_NONE = 0  # an if/else or a switch case
+EXIT_ERROR = 1  # an early exit that leaves with an error
+EXIT_OTHER = 2  # any other early exit (success, `return;`, break/continue)
 
 # FunctionFacts.flags
 HAS_LOCKED_CALL = 1  # a call inside a lock or atomic region
@@ -116,7 +129,7 @@ HAS_INDIRECT_CALL = 2  # a call through `x->field(...)`
 HAS_GFP_ARGUMENT = 4  # a call with a gfp mask written in its arguments
 # set by extraction from the allocator and context tables (see extract.mark_table_calls)
 CALLS_ALLOCATOR = 8  # a direct call of an allocator
-CALLS_REGISTRAR = 16  # a direct call that registers a callback (request_irq, timer_setup, ...)
+CALLS_REGISTRAR = 16  # a direct call that registers, binds or arms a callback (request_irq, timer_setup, mod_timer, ...)
 HAS_GFP_PARAM = 32  # a gfp_t parameter
 # an early exit whose condition may test whether a gfp mask can block (see
 # names_blocking_test and gfp._exits_when_blocking)
@@ -201,6 +214,14 @@ class FunctionFacts:
     def branches(self) -> list[tuple[str, int, int, int, int]]:
         return self.body().branches
 
+    @property
+    def conditions(self) -> list[tuple[str, int, int, int, int, int]]:
+        return self.body().conditions
+
+    @property
+    def inits(self) -> dict[str, tuple[tuple[str, str], ...]]:
+        return self.body().inits
+
     def pack(self) -> None:
         """Summarise the body into the light fields, then pickle it (end of extraction)."""
         body = self.body()
@@ -227,7 +248,8 @@ class FunctionFacts:
                                                 if a.kind == "field" and a.struct_type))
         self.global_writes = tuple(dict.fromkeys(a.target for a in body.assignments if a.kind == "global"))
         self.packed_calls = pickle.dumps(calls, protocol=pickle.HIGHEST_PROTOCOL) if calls else None
-        empty = not (body.assignments or body.guards or body.locals or body.returns or body.branches)
+        empty = not (body.assignments or body.guards or body.locals or body.returns or body.branches
+                     or body.conditions or body.inits)
         self.packed = None if empty else pickle.dumps(body, protocol=pickle.HIGHEST_PROTOCOL)
 
     def share(self, same) -> None:
@@ -267,6 +289,10 @@ class Binding:
     function: str
     line: int
     in_function: str = ""  # enclosing function of an assignment binding
+    # an assignment binding: the object whose field is set (`priv->timer` in
+    # `priv->timer.function = foo`), and where the statement starts
+    target: str = ""
+    byte: int = 0
 
 
 @dataclass(slots=True)
@@ -300,6 +326,10 @@ class FileFacts:
     typedefs: dict[str, str] = field(default_factory=dict)  # alias -> type text
     bindings: list[Binding] = field(default_factory=list)
     globals: dict[str, tuple] = field(default_factory=dict)  # file-scope variable -> IR of initializer
+    # file-scope variables with a brace initializer: name -> ((field path, value text), ...);
+    # pickled until first looked up (see `global_inits`): device-id tables make them large
+    packed_global_inits: object = None
+    init_names: tuple[str, ...] = ()  # the names in global_inits, kept unpacked for look-ups
     global_types: dict[str, str] = field(default_factory=dict)  # file-scope variable -> type
     module_params: list[ModuleParam] = field(default_factory=list)
     top_calls: list[CallSite] = field(default_factory=list)  # macro invocations at file scope (DEFINE_TIMER, ...)
@@ -308,6 +338,10 @@ class FileFacts:
     error_nodes: int = 0  # ERROR/MISSING nodes left after masking
     pieces: int = 0  # parsed in this many top-level pieces (0: whole; extract.treesitter.parse)
     bodies_unparsed: int = 0  # function bodies no extracted definition holds (extract.file.unparsed_bodies)
+    # With --kconfig: (first line, last line, CONFIG_ symbols) of the kept #if branches
+    # that depend on the config (extract.kconfig), and how many lines it blanked
+    kconfig_lines: list[tuple[int, int, tuple[str, ...]]] = field(default_factory=list)
+    kconfig_blanked: int = 0
     warnings: list[str] = field(default_factory=list)
     store: object = None  # where the packed parts lie when they are on disk (see FunctionFacts.store)
 
@@ -318,6 +352,15 @@ class FileFacts:
             table = self.packed_defines = {}
         elif type(table) is not dict:
             table = self.packed_defines = _unpacked(table, self.store)
+        return table
+
+    @property
+    def global_inits(self) -> dict[str, tuple[tuple[str, str], ...]]:
+        table = self.packed_global_inits
+        if table is None:
+            table = self.packed_global_inits = {}
+        elif type(table) is not dict:
+            table = self.packed_global_inits = _unpacked(table, self.store)
         return table
 
     def pack(self) -> None:
@@ -334,6 +377,9 @@ class FileFacts:
                 m.name, m.type_text = same(m.name), same(m.type_text)
         if self.defines:
             self.packed_defines = pickle.dumps(self.defines, protocol=pickle.HIGHEST_PROTOCOL)
+        if self.global_inits:
+            self.init_names = tuple(same(n) for n in self.global_inits)
+            self.packed_global_inits = pickle.dumps(self.global_inits, protocol=pickle.HIGHEST_PROTOCOL)
 
 
 def _unpacked(packed, store):

@@ -19,6 +19,7 @@ from .extract.driver import ExtractStats, extract_all
 from .report.signature import attach_signatures
 from .rules import select
 from .rules.base import Finding
+from .scope import annotate, restrict
 from .kernel.version import PAGE_ALLOC_COSTLY_ORDER
 
 
@@ -31,6 +32,8 @@ class ScanOptions:
     kernel_version: str | None = None
     select: list[str] | None = None
     ignore: list[str] | None = None
+    kconfig: object = None  # a kernel.kconfig.KernelConfig: scan what it builds (--kconfig)
+    compile_commands: Path | None = None  # scan the C files this compilation database lists
 
 
 @dataclass
@@ -42,6 +45,7 @@ class ScanResult:
     stats: ExtractStats
     timings: dict[str, float] = field(default_factory=dict)
     analysis: object = None  # the Analysis, for callers that map back to sites (explain --tree)
+    scope: object = None  # the scope.Scope with --kconfig/--compile-commands, else None
 
 
 def run_scan(paths: list[str], options: ScanOptions, progress_factory=None) -> ScanResult:
@@ -61,9 +65,12 @@ def _run_scan(paths: list[str], options: ScanOptions, progress_factory=None) -> 
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
     disc = discover(paths, options.excludes, options.kernel_version)
+    scope = None
+    if options.kconfig is not None or options.compile_commands is not None:
+        scope = restrict(disc, options.kconfig, options.compile_commands, paths)
     timings["discover"] = time.perf_counter() - t0
 
-    cache = FactsCache(options.cache_dir)
+    cache = FactsCache(options.cache_dir, options.kconfig)
     t = time.perf_counter()
     if progress_factory is not None:
         with progress_factory(len(disc.files)) as advance:
@@ -89,13 +96,18 @@ def _run_scan(paths: list[str], options: ScanOptions, progress_factory=None) -> 
     paths = {f.path for f in findings}
     rule_ids = {f.rule_id for f in findings}
     sites_by_fp = {s.fingerprint(rule_id): s for s in analysis.sites if s.path in paths for rule_id in rule_ids}
-    attach_signatures(findings, sites_by_fp, disc.kernel)
+    attach_signatures(findings, sites_by_fp, disc.kernel, options.kconfig)
     kept, suppressed = _apply_suppressions(findings, extracted.facts)
     kept.sort(key=lambda f: f.sort_key)
+    if scope is not None:
+        by_path = {ff.path: ff for ff in extracted.facts}
+        scope.stats["findingsDependingOnConfig"] = annotate(kept, by_path, scope)
+        if options.kconfig is not None:
+            scope.stats["linesBlanked"] = sum(ff.kconfig_blanked for ff in extracted.facts)
     timings["rules"] = time.perf_counter() - t
     timings["total"] = time.perf_counter() - t0
     warnings = disc.warnings + extracted.warnings + analysis.warnings
-    return ScanResult(disc, kept, suppressed, warnings, extracted.stats, timings, analysis)
+    return ScanResult(disc, kept, suppressed, warnings, extracted.stats, timings, analysis, scope)
 
 
 def _one_per_line(findings: list[Finding]) -> list[Finding]:

@@ -12,12 +12,13 @@ import hashlib
 import os
 from dataclasses import dataclass, field, replace
 
-from ..exprs import IDENT_RE, render
+from ..exprs import IDENT_RE, ir_from_text, render
 from ..facts import HAS_GFP_PARAM, CallSite, FileFacts, FunctionFacts
 from ..kernel.tables import Allocator, Family, allocators, families, gfp_tables
 from ..kernel.version import KernelInfo
 from ..link import ALLOCATES, Program
-from .context import ContextAnalysis, Witness, analyze_contexts
+from .context import ContextAnalysis, analyze_contexts
+from .witness import Witness
 from .gfpflow import GfpAlt, GfpAnalysis
 from .values import TOP, Scope, Value, ValueAnalysis, _arith, const
 
@@ -39,6 +40,7 @@ class AllocationSite:
     gfp_text: str
     context: Witness | None
     ordinal: int  # index among calls to the same callee in the function (for fingerprints)
+    size_constant: bool = False  # the size argument is a compile-time constant (kmalloc's inline paths)
 
     def fingerprint(self, rule: str) -> str:
         key = f"{rule}\0{self.path}\0{self.function.name}\0{self.site.callee or self.site.field}\0{self.ordinal}"
@@ -54,6 +56,7 @@ class Analysis:
     gfp: GfpAnalysis
     sites: list[AllocationSite] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    stats: dict = field(default_factory=dict)  # counters the rules report (paths checked, dropped)
 
 
 def analyze(program: Program, kernel: KernelInfo) -> Analysis:
@@ -256,8 +259,44 @@ def _describe(a: Analysis, ff: FileFacts, fn: FunctionFacts, node: str, site: Ca
     page_backed = False
     if alloc is not None and family is not None:
         size, order_lo, order_hi, page_backed = _size_and_order(a, scope, args, alloc, family)
+    size_constant = alloc is not None and all(
+        _compile_time_constant(a, args[i], scope) for i in (alloc.size, alloc.count) if i is not None and i < len(args))
     return AllocationSite(ff.path, fn, node, site, alloc, family, call_text, size, order_lo, order_hi,
-                          page_backed, gfp_alts, gfp_text, a.contexts.site_context(node, site), ordinal)
+                          page_backed, gfp_alts, gfp_text, a.contexts.site_context(node, site), ordinal,
+                          size_constant and alloc.size is not None)
+
+
+_CONSTANT_NODES = ("num", "sizeof_t", "sizeof_e")
+_COMPOSITE_NODES = ("bin", "un", "cast", "cond")
+
+
+def _compile_time_constant(a: Analysis, ir: tuple, scope: Scope, depth: int = 0) -> bool:
+    """Would `__builtin_constant_p()` hold for this size? Literals, sizeof, enums and
+    macros of constants, and arithmetic of those: the kmalloc() inline then picks its
+    cache (or the large path) at compile time, which shows in the call trace."""
+    kind = ir[0]
+    if kind in _CONSTANT_NODES:
+        return True
+    if depth > 6:
+        return False
+    if kind in _COMPOSITE_NODES:
+        return all(_compile_time_constant(a, x, scope, depth + 1) for x in ir[1:] if isinstance(x, tuple))
+    if kind == "call":  # a function-like macro of constants: min(), ALIGN(), struct_size() ...
+        return a.program.lookup("defines", ir[1], scope.file.path) is not None and all(
+            _compile_time_constant(a, x, scope, depth + 1) for x in ir[2])
+    if kind != "id":
+        return False
+    name = ir[1]
+    fn = scope.fn
+    if fn is not None and (name in fn.locals or any(p == name for p, _ in fn.params)):
+        return False
+    if name in scope.file.globals:
+        return False
+    found = a.program.lookup("defines", name, scope.file.path)
+    if found is not None:
+        return _compile_time_constant(a, ir_from_text(found[1]), scope, depth + 1)
+    value = a.values.ident(name, Scope(scope.file, None, scope.depth, scope.at_byte))
+    return value.known and value.lo == value.hi
 
 
 def _family_threshold(family: Family, kernel: KernelInfo) -> int | None:

@@ -1,9 +1,9 @@
 """Context: where a call may run in atomic context, and why (with a witness).
 
-Sources of atomicity are callback registrations from the context table
-(`request_irq` handlers, timers, tasklets, NAPI poll, URB completions,
-`call_rcu`, `irq_work`, atomic ops fields such as `ndo_start_xmit`) and call
-sites inside a lock/atomic region (from `lockflow`). A fixed point over the
+Sources of atomicity are the entry points (`entries`: irq handlers, NAPI
+poll, RCU callbacks, atomic ops fields such as `ndo_start_xmit`, and timers,
+tasklets, irq_work, URB completions where they are armed) and call sites
+inside a lock/atomic region (from `lockflow`). A fixed point over the
 networkx call graph then marks every function reachable from them, keeping
 one shortest witness per function. Work items, kthreads and threaded irq
 handlers are process context: nothing flows into them from registration.
@@ -22,30 +22,16 @@ from __future__ import annotations
 import heapq
 from dataclasses import dataclass, field
 
-from ..facts import CALLS_REGISTRAR, HAS_INDIRECT_CALL, HAS_LOCKED_CALL, CallSite, FunctionFacts
+from ..exprs import split_args
+from ..facts import HAS_INDIRECT_CALL, HAS_LOCKED_CALL, CallSite
 from ..kernel.tables import allocators, contexts
 from ..link import ALLOCATES, Program
 from .branches import BranchOracle, Signature
-from .witness import ACQUIRE, CALL, ENTRY, Step
+from .entries import find_entries
+from .witness import ACQUIRE, CALL, Step, Witness
 
 MAX_HOPS = 3  # calls followed from a lock or entry point; longer chains do not convince a maintainer
 MAX_VARIANTS = 4  # signatures (constant arguments) kept apart per function; more merge into "unknown"
-
-
-@dataclass(frozen=True)
-class Witness:
-    grade: str  # "must" | "may"
-    reason: str  # the atomicContext text, e.g. "hardirq: foo_irq (request_irq)"
-    steps: tuple[Step, ...]  # an ENTRY or the ACQUIREs held, then CALLs
-    hops: int = 0
-    # For a lock: the contexts of the atomic entries of the function that takes it
-    # ("softirq" for isotp_rcv, registered with can_rx_register): the lock is taken there too.
-    holder_contexts: tuple[str, ...] = ()
-
-    @property
-    def entry(self) -> Step | None:
-        """The entry point the witness starts from, when it is one (not a lock)."""
-        return self.steps[0] if self.steps and self.steps[0].kind == ENTRY else None
 
 
 def context_kinds(w: Witness) -> set[str]:
@@ -87,9 +73,9 @@ class ContextAnalysis:
             steps = tuple(Step(ACQUIRE, f"{ref.fn.name}: {desc} - atomic from here", ref.path, line, col,
                                function=ref.fn.name, callee=primitive, effects=effects.get(primitive, ("preempt",)))
                           for desc, line, col, primitive in site.lock_sites if desc in held)
-            holder = tuple(e.steps[0].context for e in self.entries.get(fn_node, ()))
+            holder = tuple(e.entry.context for e in self.entries.get(fn_node, ()))
             return Witness(grade, f"{held[0]} held in {ref.fn.name}()" + ("" if must else " on some paths"), steps,
-                           holder_contexts=holder)
+                           holder_contexts=holder, origin=fn_node)
         return self.caller_context(fn_node, site)
 
     def caller_context(self, fn_node: str, site: CallSite) -> Witness | None:
@@ -127,8 +113,8 @@ def analyze_contexts(program: Program) -> ContextAnalysis:
     result = ContextAnalysis(program)
     oracle = result.oracle = BranchOracle(program)
     tables = contexts()
-    _registrations(program, result, tables)
-    _field_bindings(program, result, tables)
+    found = find_entries(program, tables, oracle)
+    result.entries, result.process_entries = found.atomic, found.process
     distance = allocation_distance(program)
 
     # Seeds: entry points, and the callees of call sites inside a lock region.
@@ -257,78 +243,134 @@ def _push_callees(program: Program, oracle: BranchOracle, node: str, sig: Signat
         grade = "may" if uncertain else w.grade
         step = Step(CALL, f"{ref.fn.name}() calls {callee}()", ref.path, site.line, site.col,
                     function=ref.fn.name, callee=callee)
-        push(target, Witness(grade, w.reason, w.steps + (step,), hops, w.holder_contexts),
+        push(target, Witness(grade, w.reason, w.steps + (step,), hops, w.holder_contexts, w.calls + ((node, site),),
+                             w.origin),
              oracle.signature(node, sig, site, target))
 
 
-def _function_arg(program: Program, path: str, ir) -> str | None:
-    if ir is None:
-        return None
-    if ir[0] == "addr":
-        ir = ir[1]
-    if ir[0] != "id":
-        return None
-    name = ir[1]
-    candidates = program.by_name.get(name, ())
-    local = [n for n in candidates if n.startswith(f"{path}::")]
-    if local:
-        return local[0]
-    glob = [n for n in candidates if "::" not in n]
-    return glob[0] if len(glob) == 1 else None
+MAX_CHAINS = 32  # witnesses enumerated per allocation site (shortest first)
+MAX_PREDECESSORS = 400  # callers looked at per function when walking up from an allocation
 
 
-def _registrations(program: Program, result: ContextAnalysis, tables) -> None:
-    registrars: dict[int, list[FunctionFacts]] = {}  # id(file) -> its functions that call a registrar
-    for ff, fn in program.definitions_with(CALLS_REGISTRAR):
-        registrars.setdefault(id(ff), []).append(fn)
-    for ff in program.files:
-        sites = [(None, s) for s in ff.top_calls] + [
-            (fn, s) for fn in registrars.get(id(ff), ()) for s in fn.calls]
-        for fn, site in sites:
-            regs = tables.registrations.get(site.callee)
-            if not regs:
+def witness_chains(result: ContextAnalysis, node: str, site: CallSite) -> list[Witness]:
+    """Every witness for `site` in `node` that the fixed point's atomic functions allow,
+    shortest first: the function's own lock at the site; else the entry point it is,
+    and each chain of at most MAX_HOPS calls from a lock held at a caller's call site
+    or from an entry point. Each chain is a separate proof with its own origin; path
+    validation decides which of them hold."""
+    if site.locks[0] or site.locks[1]:
+        w = result.site_context(node, site)
+        return [w] if w is not None else []
+    program = result.program
+    if program.functions[node].fn.name in allocators():
+        return []  # an allocator's insides: its callers' calls are the reports
+    out = list(result.entries.get(node, ()))
+    frontier: list[tuple[str, tuple]] = [(node, ())]  # (function, calls from it to the allocation)
+    for depth in range(1, MAX_HOPS + 1):
+        nxt = []
+        for target, suffix in frontier:
+            for pred, call in _atomic_callers(result, target):
+                if pred == node or any(c[0] == pred for c in suffix):
+                    continue  # recursion
+                chain = ((pred, call),) + suffix
+                out.extend(_origins(result, pred, call, chain, node))
+                if len(out) >= MAX_CHAINS:
+                    return out
+                # one-time set-up in a function on the way: an atomic caller finds it done
+                if depth < MAX_HOPS and pred in result.variants and not (
+                        program.functions[pred].fn.once and in_one_time_setup(program, pred, call)):
+                    nxt.append((pred, chain))
+        frontier = nxt
+    return out
+
+
+def _atomic_callers(result: ContextAnalysis, target: str):
+    """(caller, call site) pairs of `target` whose caller is an entry point, atomic, or
+    makes calls under a lock."""
+    program = result.program
+    tref = program.functions[target]
+    if tref.fn.name in contexts().quiet_functions:
+        return
+    preds = [p for p in program.graph.predecessors(target)
+             if p in result.variants or p in result.entries or program.functions[p].fn.flags & HAS_LOCKED_CALL]
+    for pred in preds[:MAX_PREDECESSORS]:
+        ref = program.functions[pred]
+        for site in ref.fn.calls:
+            if site.callee and site.callee != tref.fn.name:
                 continue
-            args = site.arguments()
-            for reg in regs:
-                if reg.arg >= len(args):
-                    continue
-                target = _function_arg(program, ff.path, args[reg.arg])
-                if target is None:
-                    continue
-                handler = program.functions[target].fn.name
-                if reg.context == "process":
-                    kind = "threaded irq handler" if "irq" in site.callee else (
-                        "kthread" if "kthread" in site.callee else "workqueue")
-                    result.process_entries[target] = f"{kind} ({site.callee})"
-                    continue
-                reason = f"{reg.context}: {handler} ({site.callee})"
-                step = Step(ENTRY, f"{handler}() registered with {site.callee}(): runs in {reg.context}",
-                            ff.path, site.line, site.col, function=handler, callee=site.callee, context=reg.context)
-                result.entries.setdefault(target, []).append(Witness("must", reason, (step,), 0))
+            if target in program.targets(site, ref.path):
+                yield pred, site
 
 
-def _field_bindings(program: Program, result: ContextAnalysis, tables) -> None:
-    by_field: dict[str, list] = {}
-    for fc in tables.fields:
-        by_field.setdefault(fc.field, []).append(fc)
-    for ff in program.files:
-        for b in ff.bindings:
-            specs = by_field.get(b.field)
-            if not specs:
-                continue
-            spec = next((s for s in specs if s.struct == b.struct_type), None)
-            if spec is None and not b.struct_type and b.field.startswith("ndo_"):
-                spec = specs[0]  # ndo_* names are distinctive enough without the type
-            if spec is None:
-                continue
-            target = _function_arg(program, ff.path, ("id", b.function))
-            if target is None:
-                continue
-            handler = program.functions[target].fn.name
-            how = f".{b.field} = {b.function}" if not b.in_function else f"->{b.field} = {b.function} in {b.in_function}()"
-            reason = f"{spec.context}: {handler} ({spec.struct or 'ops'}.{b.field})"
-            step = Step(ENTRY, f"{handler}() bound as {spec.struct}.{b.field} ({how}): runs in {spec.context}",
-                        ff.path, b.line, function=handler, callee=f"{spec.struct or 'ops'}.{b.field}",
-                        context=spec.context)
-            result.entries.setdefault(target, []).append(Witness("must", reason, (step,), 0))
+def _origins(result: ContextAnalysis, pred: str, call: CallSite, chain: tuple, alloc_node: str) -> list[Witness]:
+    """The witness a chain gets from its first function: the lock held at its call, or
+    the entry point that function is."""
+    program = result.program
+    ref = program.functions[pred]
+    if call.locks[0] or call.locks[1]:
+        if ref.fn.name in contexts().quiet_functions:
+            return []
+        # a callee that drops the caller's lock itself: what follows does not run under it
+        callees = [c[0] for c in chain[1:]] + [alloc_node]
+        if any(program.functions[n].fn.lock_releases for n in callees):
+            return []
+        if _callee_retakes_lock(program, chain, alloc_node):
+            return []
+        w = result.site_context(pred, call)
+        return [_extend(program, w, chain)] if w is not None else []
+    return [_extend(program, e, chain) for e in result.entries.get(pred, ())[:1]]
 
+
+def _lock_argument(desc: str) -> str:
+    """`spin_lock(&gl->gl_lockref.lock)` -> `&gl->gl_lockref.lock` (squashed)."""
+    return "".join(desc.partition("(")[2].rpartition(")")[0].split())
+
+
+def _split_base(expr: str) -> tuple[str, str]:
+    """`&gl->gl_lockref.lock` -> ("gl", "->gl_lockref.lock")."""
+    e = expr.lstrip("&(")
+    i = 0
+    while i < len(e) and (e[i].isalnum() or e[i] == "_"):
+        i += 1
+    return e[:i], e[i:]
+
+
+def _callee_retakes_lock(program: Program, chain: tuple, alloc_node: str) -> bool:
+    """Does the first callee take the very lock its caller holds at the call (the same
+    field of the object the caller passes it)? Then the caller does not hold it there on
+    any real path (that would deadlock): gfs2's do_xmote() calls finish_xmote(gl, ...),
+    which takes gl->gl_lockref.lock itself."""
+    pred, call = chain[0]
+    callee = chain[1][0] if len(chain) > 1 else alloc_node
+    held = [_split_base(_lock_argument(desc)) for desc, _, _, _ in call.lock_sites]
+    if not held:
+        return False
+    fn = program.functions[callee].fn
+    args = [a.strip() for a in split_args(call.args_text)]
+    acquire = contexts().acquire
+    for site in fn.calls:
+        if site.callee not in acquire:
+            continue
+        base, path = _split_base("".join(site.args_text.split(",")[0].split()))
+        index = next((i for i, (p, _) in enumerate(fn.params) if p == base), None)
+        if index is None or index >= len(args) or not path:
+            continue
+        passed = "".join(args[index].split())
+        if any(passed == hb and path == hp for hb, hp in held):
+            return True
+    return False
+
+
+def _extend(program: Program, origin: Witness, chain: tuple) -> Witness:
+    """The origin's witness followed by the chain's calls."""
+    steps = list(origin.steps)
+    grade = origin.grade
+    for node, site in chain:
+        ref = program.functions[node]
+        if len(program.targets(site, ref.path)) > 1 or not site.callee:
+            grade = "may"  # an ambiguous name or a call through a pointer may go elsewhere
+        callee = site.callee or site.field
+        steps.append(Step(CALL, f"{ref.fn.name}() calls {callee}()", ref.path, site.line, site.col,
+                          function=ref.fn.name, callee=callee))
+    return Witness(grade, origin.reason, tuple(steps), len(chain), origin.holder_contexts, tuple(chain),
+                   origin.origin or chain[0][0])

@@ -13,7 +13,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ..facts import CallSite
+
 # Step kinds
+BIND = "bind"  # `function` is bound to an object by `callee` (timer_setup, `t->function = f`): armed later
 ENTRY = "entry"  # the kernel calls `function` in an atomic context (`context`), armed by `callee`
 ACQUIRE = "acquire"  # `function` opens an atomic region with the primitive `callee` (`effects`)
 CALL = "call"  # `function` calls `callee`
@@ -53,3 +56,26 @@ def call_depths(steps: list[Step]) -> list[int]:
         if st.kind == CALL:
             depth += 1
     return depths
+
+
+@dataclass(frozen=True)
+class Witness:
+    """Why a function may run atomically: the origin (entry point or locks held),
+    then the calls from it; a finding adds the allocation as its last step."""
+
+    grade: str  # "must" | "may"
+    reason: str  # the atomicContext text, e.g. "hardirq: foo_irq (request_irq)"
+    steps: tuple[Step, ...]  # a BIND and ENTRY, or the ACQUIREs held, then CALLs
+    hops: int = 0
+    # For a lock: the contexts of the atomic entries of the function that takes it
+    # ("softirq" for isotp_rcv, registered with can_rx_register): the lock is taken there too.
+    holder_contexts: tuple[str, ...] = ()
+    # The calls the CALL steps stand for: (calling function's node, call site), from the
+    # origin on; path validation reads their conditions and arguments.
+    calls: tuple[tuple[str, CallSite], ...] = ()
+    origin: str = ""  # node of the function the atomic context starts in (holds the lock / is the entry)
+
+    @property
+    def entry(self) -> Step | None:
+        """The entry point the witness starts from, when it is one (not a lock)."""
+        return next((s for s in self.steps if s.kind == ENTRY), None)

@@ -137,7 +137,8 @@ def _inlinable_sites(analysis, ff, name: str) -> list:
 
 def _candidate_dict(c: Candidate, findings) -> dict:
     s = c.site
-    finding = next((f for f in findings if f.path == s.path and f.line == s.site.line), None)
+    # at the site, or at the call (in a lock holder or entry point) that leads to it
+    finding = next((f for f in findings if (f.path == s.path and f.line == s.site.line) or f.site is s), None)
     order = None
     if s.page_backed or s.order_lo is not None or s.order_hi is not None:
         order = [s.order_lo, s.order_hi]

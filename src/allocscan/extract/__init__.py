@@ -5,6 +5,8 @@ The stage, in the order data flows:
 - `driver`: over many files: content hashes, cache look-ups, a process pool
   for the misses (`extract_all`).
 - `source`: bytes to text, or one line saying why the file is not C.
+- `kconfig`: with `--kconfig`, the `#if` branches the kernel config does not
+  compile blanked with same-length whitespace, and which lines depend on it.
 - `masking`: known macro shapes (`list_for_each_entry(...) {`, `__acquires(x)`,
   `__must_check` ...) replaced with same-length text, so offsets stay exact.
 - `treesitter`: the C parser and the queries of the top-level `queries/`

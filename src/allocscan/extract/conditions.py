@@ -4,7 +4,8 @@ and switch cases on parameters, and one-time set-up regions."""
 from __future__ import annotations
 
 from ..exprs import IDENT_RE, squash
-from ..facts import Guard, names_blocking_test
+from ..facts import EXIT_ERROR, EXIT_NONE, EXIT_OTHER, Guard, names_blocking_test
+from ..kernel.tables import contexts
 from .file import FileExtraction
 from .nodes import leaves, node_text
 
@@ -12,6 +13,7 @@ def guards(fx: FileExtraction) -> None:
     for m in fx.m["guard"]:
         node = m["guard"][0]
         _branch_on_parameter(fx, m)
+        _condition(fx, m)
         _one_time_setup(fx, m)
         cond = node_text(m["guard.cond"][0])[1:-1]
         alternative = node.child_by_field_name("alternative")
@@ -67,6 +69,65 @@ def _one_time_setup(fx: FileExtraction, m) -> None:
     fn.once = fn.once + (region + (state,),)
 
 
+def _condition(fx: FileExtraction, m) -> None:
+    """Record every `if` for path validation: its condition, the range of each arm and,
+    for an early exit, the rest of its block as the else and how it leaves."""
+    node = m["guard"][0]
+    idx = fx.enclosing(node.start_byte)
+    if idx < 0:
+        return
+    fn = fx.facts.functions[idx]
+    cond = node_text(m["guard.cond"][0])[1:-1].strip()
+    body = m["guard.body"][0]
+    alternative = node.child_by_field_name("alternative")
+    parent = node.parent
+    kind = EXIT_NONE
+    if alternative is not None:
+        else_range = (alternative.start_byte, alternative.end_byte)
+    elif _exits(body) and parent is not None:
+        else_range = (node.end_byte, parent.end_byte)
+        kind = EXIT_ERROR if _exits_with_error(body) else EXIT_OTHER
+    else:
+        else_range = (0, 0)
+    fn.conditions.append((cond, body.start_byte, body.end_byte) + else_range + (kind,))
+
+
+_LEAVING = ("return_statement", "goto_statement", "break_statement", "continue_statement")
+
+
+def _last_statement(body):
+    if body.type == "compound_statement":
+        stmts = [c for c in body.named_children if c.type != "comment"]
+        return stmts[-1] if stmts else None
+    return body
+
+
+def _exits(body) -> bool:
+    last = _last_statement(body)
+    return last is not None and last.type in _LEAVING
+
+
+_ERROR_RETURN_NAMES = frozenset({"ret", "err", "rc", "error", "status", "retval", "result", "res", "rv"})
+
+
+def _exits_with_error(body) -> bool:
+    """Does this early exit leave with an error: `return -EINVAL;`, `return NULL;`,
+    `return ERR_PTR(...);`, `return false;`, `return ret;`, `goto err;`?"""
+    last = _last_statement(body)
+    if last is None:
+        return False
+    if last.type == "goto_statement":
+        return True
+    if last.type != "return_statement":
+        return False
+    values = [c for c in last.named_children if c.type != "comment"]
+    if not values:
+        return False
+    text = node_text(values[0]).strip("() ")
+    return text.startswith("-") or text in ("NULL", "false") or text in _ERROR_RETURN_NAMES or \
+        text.split("(", 1)[0].strip() in contexts().error_returns
+
+
 def _branch_on_parameter(fx: FileExtraction, m) -> None:
     """Record an `if` whose condition reads a parameter: a caller passing a constant
     (`fasync_helper(fd, filp, 0, ...)`, `set_rx_mode(dev, false)`) may make one
@@ -103,8 +164,7 @@ def switches(fx: FileExtraction) -> None:
             continue
         fn = fx.facts.functions[idx]
         value = node_text(m["switch.cond"][0])[1:-1].strip()
-        if not any(p in set(IDENT_RE.findall(value)) for p, _ in fn.params):
-            continue
+        on_parameter = any(p in set(IDENT_RE.findall(value)) for p, _ in fn.params)
         cases = [c for c in m["switch.body"][0].named_children if c.type == "case_statement"]
         labels = [c.child_by_field_name("value") for c in cases]
         if any(lbl is None for lbl in labels[:-1]) and labels[-1] is not None:
@@ -116,10 +176,14 @@ def switches(fx: FileExtraction) -> None:
                     break
                 others = " || ".join(f"({value}) == ({node_text(x)})" for x in labels if x is not None)
                 if others:
-                    fn.branches.append((f"!({others})", case.start_byte, case.end_byte, 0, 0))
+                    if on_parameter:
+                        fn.branches.append((f"!({others})", case.start_byte, case.end_byte, 0, 0))
+                    fn.conditions.append((f"!({others})", case.start_byte, case.end_byte, 0, 0, EXIT_NONE))
                 break
             reaching.append(f"({value}) == ({node_text(label)})")
-            fn.branches.append((" || ".join(reaching), case.start_byte, case.end_byte, 0, 0))
+            if on_parameter:
+                fn.branches.append((" || ".join(reaching), case.start_byte, case.end_byte, 0, 0))
+            fn.conditions.append((" || ".join(reaching), case.start_byte, case.end_byte, 0, 0, EXIT_NONE))
             if _case_leaves(case):
                 reaching = []
 
@@ -141,7 +205,6 @@ def _case_leaves(case) -> bool:
 
 
 
-_TRANSPARENT_CALLS = ("likely", "unlikely", "READ_ONCE", "data_race")
 # state tests: name -> index of the tested argument (`atomic_inc_not_zero(&huge_zero_refcount)`)
 _STATE_READERS = {"atomic_read": 0, "atomic_long_read": 0, "atomic_inc_not_zero": 0, "refcount_inc_not_zero": 0,
                   "kref_get_unless_zero": 0, "test_bit": 1}
@@ -159,7 +222,8 @@ def _state_test(cond, fn):
         if node.type == "unary_expression" and node_text(node.child_by_field_name("operator") or node)[:1] == "!":
             unset = not unset
             node = node.child_by_field_name("argument")
-        elif node.type == "call_expression" and node_text(node.child_by_field_name("function")) in _TRANSPARENT_CALLS:
+        elif node.type == "call_expression" and \
+                node_text(node.child_by_field_name("function")) in contexts().transparent_calls:
             args = node.child_by_field_name("arguments")
             named = [a for a in args.named_children if a.type != "comment"] if args else []
             if len(named) != 1:

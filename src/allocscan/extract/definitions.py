@@ -122,6 +122,10 @@ def declarations(fx: FileExtraction) -> None:
                     value = declarator.child_by_field_name("value")
                     if value is not None and value.type != "initializer_list":
                         f.globals.setdefault(name, ir_from_node(value))
+                    elif value is not None and not pointer:
+                        from .stores import initializer_fields
+
+                        f.global_inits.setdefault(name, initializer_fields(value))
         elif "struct" in m or "union" in m:
             node = (m.get("struct") or m.get("union"))[0]
             struct(fx, node, node_text(m["struct.name"][0]), m["struct.body"][0], "union" in m)

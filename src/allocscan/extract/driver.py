@@ -47,6 +47,14 @@ class ExtractResult:
     stats: ExtractStats = field(default_factory=ExtractStats)
 
 
+_config = None  # the kernel config of this scan (--kconfig), set in each worker by _set_config
+
+
+def _set_config(config) -> None:
+    global _config
+    _config = config
+
+
 def _work(item: tuple[str, str, str, str | None]) -> tuple[str, bytes | None, str | None, bool]:
     """Worker: extract one file, store it in the cache, and return it pickled.
 
@@ -58,16 +66,16 @@ def _work(item: tuple[str, str, str, str | None]) -> tuple[str, bytes | None, st
     abs_path, rel, sha, cache_dir = item
     try:
         data = Path(abs_path).read_bytes()
-        facts = extract_file(rel, data)
+        facts = extract_file(rel, data, _config)
     except InputError as err:
-        FactsCache.at(cache_dir).put(sha, rel, (SKIPPED, str(err)))
+        FactsCache.at(cache_dir, _config).put(sha, rel, (SKIPPED, str(err)))
         return rel, None, str(err), False
     except OSError as err:
         return rel, None, f"{rel}: cannot read ({err.strerror})", False
     except RecursionError:
         return rel, None, f"{rel}: nesting too deep to parse; file skipped", False
     if cache_dir is not None:
-        header = FactsCache.at(cache_dir).put(facts.sha, rel, facts)
+        header = FactsCache.at(cache_dir, _config).put(facts.sha, rel, facts)
         if header is not None:
             return rel, header, None, True
     return rel, pickle.dumps(facts, protocol=pickle.HIGHEST_PROTOCOL), None, False
@@ -110,11 +118,15 @@ def extract_all(files: list[Path], rel_of, cache: FactsCache, jobs: int, progres
             cache.attach(facts, facts.sha, rel, sources[rel], len(blob))
 
     if jobs <= 1 or len(todo) < 8:
-        for item in todo:
-            take(*_work(item))
+        _set_config(cache.config)
+        try:
+            for item in todo:
+                take(*_work(item))
+        finally:
+            _set_config(None)
     else:
         chunk = max(1, min(64, len(todo) // (jobs * 8)))
-        with ProcessPoolExecutor(max_workers=jobs) as pool:
+        with ProcessPoolExecutor(max_workers=jobs, initializer=_set_config, initargs=(cache.config,)) as pool:
             for out in pool.map(_work, todo, chunksize=chunk):
                 take(*out)
 

@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from ..facts import CALLS_ALLOCATOR, CALLS_REGISTRAR, HAS_GFP_PARAM, CallSite, FileFacts
 from ..kernel.tables import ContextTables, allocators, contexts
 from . import treesitter as ts
+from ..kernel.kconfig import KernelConfig
+from .kconfig import apply_config
 from .masking import Masked, mask_source
 from .source import decode_source
 
@@ -42,12 +44,16 @@ class FileExtraction:
         return -1
 
 
-def extract_file(path: str, data: bytes) -> FileFacts:
-    """Parse `data` (the content of `path`) and return its facts."""
+def extract_file(path: str, data: bytes, config: KernelConfig | None = None) -> FileFacts:
+    """Parse `data` (the content of `path`) and return its facts. With a kernel
+    `config`, the #if branches it does not compile are blanked first (`kconfig`)."""
     from . import calls, conditions, definitions, locks, stores, suppressions
 
     decoded = decode_source(path, data)
     text = decoded.text
+    configured = apply_config(text, config) if config is not None else None
+    if configured is not None:
+        text = configured.text
     masked = mask_source(text)
     src = masked.text.encode(decoded.encoding)  # the file's own bytes where nothing was masked
     parsed = ts.parse(src)
@@ -56,6 +62,11 @@ def extract_file(path: str, data: bytes) -> FileFacts:
         facts.warnings.append(decoded.warning)
     if not parsed.whole:
         facts.pieces = len(parsed.trees)
+    if configured is not None:
+        facts.kconfig_lines = configured.depends
+        facts.kconfig_blanked = configured.blanked_lines
+        if configured.unbalanced:
+            facts.warnings.append(f"{path}: #if/#endif do not balance; --kconfig not applied to this file")
 
     fx = FileExtraction(facts, parsed.trees, masked, text, parsed.matches, contexts())
     definitions.toplevel(fx)
@@ -71,7 +82,7 @@ def extract_file(path: str, data: bytes) -> FileFacts:
     suppressions.suppressions(fx)
     # After extraction, file-scope calls are read only as callback registrations
     # (DEFINE_TIMER, ...): EXPORT_SYMBOL(), MODULE_*() and the like are not kept.
-    facts.top_calls = [s for s in facts.top_calls if s.callee in fx.ctx.registrations]
+    facts.top_calls = [s for s in facts.top_calls if s.callee in fx.ctx.callback_calls]
     facts.pack()
     mark_table_calls(facts)
     return facts
@@ -93,7 +104,7 @@ def mark_table_calls(facts: FileFacts) -> None:
     """Flag the functions the analyses look for by name, so that a whole-tree scan
     finds them without comparing every function's callees with the tables."""
     allocating = allocators().keys()
-    registering = contexts().registrations.keys()
+    registering = contexts().callback_calls
     for fn in facts.functions:
         if not allocating.isdisjoint(fn.callees):
             fn.flags |= CALLS_ALLOCATOR

@@ -7,13 +7,12 @@ the original file. What is masked:
 * annotations with arguments: ``__acquires(x)``, ``__must_hold(x)``, ``__printf(1, 2)`` ...
   (the lock annotations are recorded first, they seed the lock analysis);
 * bare annotations and section markers: ``__init``, ``__must_check``, ``__user`` ...;
-* `static` before a file-scope registration macro: ``static DEFINE_TIMER(t, fn);`` is
-  not a declaration tree-sitter can read, ``       DEFINE_TIMER(t, fn);`` is a call
-  (the registrars are those of data/entries.toml);
 * iterator macros followed by a statement: ``list_for_each_entry(pos, head, member) {``
   becomes ``while              (pos, head, member) {`` - a comma expression, so the
   calls in the arguments stay visible. ``scoped_guard(spinlock, &l) {`` is masked the
-  same way and recorded, so the lock analysis knows the block is atomic.
+  same way and recorded, so the lock analysis knows the block is atomic;
+* the `static` of a file-scope ``static DEFINE_TIMER(name, fn);`` (the entry
+  table's DEFINE_/DECLARE_ definers), which then parses as the call that binds `fn`.
 """
 
 from __future__ import annotations
@@ -127,16 +126,18 @@ def _blanked(segment: str) -> str:
 
 
 _STATEMENT_BEFORE = frozenset(";{}):")
-_WHILE_TAIL_RE = re.compile(r"\}\s*(while_each_\w+)\s*\(")
 
 
 @lru_cache(maxsize=1)
-def _static_registration_re() -> re.Pattern:
-    """`static` (and `const`) at the start of a line, before an ALL_CAPS registration macro."""
+def _static_definer_re() -> re.Pattern:
+    """`static DEFINE_TIMER(name, fn);` parses as a declaration of a macro type; without
+    the storage class it is a call at file scope, which binds the callback. Only the
+    definers of the entry table (a DEFINE_PER_CPU(type, name) must stay a declaration)."""
     from ..kernel.tables import contexts
 
-    names = sorted(n for n in contexts().registrations if n.isupper())
-    return re.compile(r"^((?:static\s+)(?:const\s+)?)(?=(?:" + "|".join(names) + r")\s*\()", re.M)
+    names = sorted(n for n in contexts().callback_calls if n.startswith(("DEFINE_", "DECLARE_")))
+    return re.compile(r"^static\s+(?=(?:" + "|".join(map(re.escape, names)) + r")\s*\()", re.M)
+_WHILE_TAIL_RE = re.compile(r"\}\s*(while_each_\w+)\s*\(")
 
 
 def _statement_position(text: str, start: int) -> bool:
@@ -205,8 +206,9 @@ def mask_source(text: str) -> Masked:
             continue
         edits.append((start, end, "while" + " " * (len(name) - 5)))
 
-    for m in _static_registration_re().finditer(text):
-        edits.append((m.start(1), m.end(1), _blanked(m.group(1))))
+    if "static DEFINE_" in text or "static DECLARE_" in text:
+        for m in _static_definer_re().finditer(text):
+            edits.append((m.start(), m.start() + 6, " " * 6))
 
     # `do { ... } while_each_thread(g, t);` is a do-while loop once the name reads `while`.
     for m in _WHILE_TAIL_RE.finditer(text):

@@ -53,6 +53,8 @@ def assignments(fx: FileExtraction) -> None:
             if name and value.type != "initializer_list":
                 f.functions[idx].assignments.append(
                     Assignment("local", name, "", node_text(value), node.start_point[0] + 1, "=", node.start_byte))
+            elif name:
+                f.functions[idx].inits[name] = initializer_fields(value)
         elif "bind" in m:
             node = m["bind"][0]
             value = m["bind.value"][0]
@@ -66,6 +68,32 @@ def assignments(fx: FileExtraction) -> None:
             idx = fx.enclosing(node.start_byte)
             f.bindings.append(Binding(struct_type, node_text(m["bind.field"][0]), fname,
                                       node.start_point[0] + 1, f.functions[idx].name if idx >= 0 else ""))
+
+
+def initializer_fields(node, prefix: str = "", depth: int = 0) -> tuple[tuple[str, str], ...]:
+    """`{ .a = 1, .b = { .c = x } }` -> (("a", "1"), ("b.c", "x")); positional elements
+    are named by their index (`{ 0 }` -> (("#0", "0"),))."""
+    out: list[tuple[str, str]] = []
+    position = 0
+    for child in node.named_children:
+        if child.type == "comment":
+            continue
+        if child.type == "initializer_pair":
+            designators = [c for c in child.children_by_field_name("designator")]
+            value = child.child_by_field_name("value")
+            names = [node_text(d).lstrip(".") for d in designators]
+            if value is None or not names:
+                continue
+            path = prefix + ".".join(names)
+        else:
+            value = child
+            path = f"{prefix}#{position}"
+            position += 1
+        if value.type == "initializer_list" and depth < 3:
+            out.extend(initializer_fields(value, path + ".", depth + 1))
+        else:
+            out.append((path, node_text(value)))
+    return tuple(out)
 
 
 def _assignment(fx: FileExtraction, fn: FunctionFacts, left, right, op: str, node) -> None:
@@ -94,7 +122,8 @@ def _assignment(fx: FileExtraction, fn: FunctionFacts, left, right, op: str, nod
         if target is not None and target.type == "identifier" and op == "=":
             name = node_text(target)
             if name not in fn.locals and all(p != name for p, _ in fn.params):
-                fx.facts.bindings.append(Binding(struct_type, node_text(fld), name, line, fn.name))
+                fx.facts.bindings.append(Binding(struct_type, node_text(fld), name, line, fn.name,
+                                                 node_text(base) if base is not None else "", node.start_byte))
 
 # --- guards ----------------------------------------------------------------
 

@@ -5,7 +5,8 @@ the size, count, order and gfp, and what the call adds on its way down. The
 context table (contexts.toml) lists lock/atomic-region APIs, guard classes,
 what each region disables, and functions that never return; the entry table
 (entries.toml) lists callback registrations and atomic function-pointer
-fields; the gfp table (gfp.toml) says what helpers do with a mask (return one
+fields; the Kbuild table (kbuild.toml) what --kconfig reads of Kbuild and
+Kconfig; the gfp table (gfp.toml) what helpers do with a mask (return one
 chosen at run time, test it, store it) and which context tests choose one.
 Extraction reads these tables too (which calls to keep, which call registers a
 callback), so every table is part of the facts cache's key. The trace table
@@ -71,6 +72,8 @@ class Allocator:
     header: int = 0
     pages: int | None = None
     sleeps: bool = False
+    trace: str | None = None  # allocation path in signatures.toml ("kmalloc": chosen by size)
+    no_alloc_if_literal: int | None = None  # this argument a string literal: no allocation
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,6 +87,7 @@ class Family:
     overhead: int  # bytes the family adds to the caller's size ([overheads] of allocators.toml)
     kmalloc_attempt_add: tuple[str, ...]
     frames: dict[str, tuple[str, ...]]
+    sleep_frames: dict[str, tuple[str, ...]] = None  # era -> frames of a might_sleep BUG, innermost first
     label: str = ""  # what the family is, in words
     # frame -> path ("slab", "page", "any"): how a call of the family shows in a call trace
     trace_entries: dict[str, str] = field(default_factory=dict)
@@ -125,6 +129,22 @@ class Registration:
 
 
 @dataclass(frozen=True, slots=True)
+class ArmedKind:
+    """A callback that runs only once its object is armed (see entries.toml [[armed]])."""
+
+    kind: str  # "timer", "hrtimer", "tasklet", ...
+    context: str  # where the kernel runs it once armed, e.g. "softirq:timer"
+    binders: dict[str, tuple[int, int]]  # call -> (object argument, function argument)
+    fields: tuple[tuple[str, str], ...]  # (struct, field) whose assignment binds a function
+    arms: dict[str, int]  # call -> object argument
+    # an arming call's mode argument (call -> index) that may ask for another context: when
+    # its value has the bits of the constant `soft_mode`, the callback runs in `soft_context`
+    modes: dict[str, int] = field(default_factory=dict)
+    soft_mode: str = ""
+    soft_context: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class FieldContext:
     field: str
     struct: str
@@ -145,10 +165,24 @@ class ContextTables:
     # primitive (acquire/trylock call, guard class, lock annotation) -> what its region
     # disables: "preempt", "irq", "bh", "rcu"
     effects: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    armed: tuple[ArmedKind, ...] = ()
+    # calls a condition reads through (likely(x) is x), and the returns that mean an
+    # error (`return ERR_PTR(-ENOMEM);`): for branch conditions and exits
+    transparent_calls: frozenset[str] = frozenset()
+    error_returns: frozenset[str] = frozenset()
 
     @property
     def lock_calls(self) -> frozenset[str]:
         return frozenset(self.acquire) | frozenset(self.release) | frozenset(self.trylock)
+
+    @property
+    def callback_calls(self) -> frozenset[str]:
+        """Calls that register, bind or arm a callback: extraction flags the functions
+        making them and keeps them at file scope (DEFINE_TIMER, DECLARE_TASKLET)."""
+        names = set(self.registrations)
+        for kind in self.armed:
+            names |= kind.binders.keys() | kind.arms.keys()
+        return frozenset(names)
 
 
 @lru_cache(maxsize=1)
@@ -170,6 +204,7 @@ def families() -> dict[str, Family]:
     out = {}
     for name, spec in table.items():
         frames = {k[len("frames_"):]: tuple(v) for k, v in spec.items() if k.startswith("frames_")}
+        sleep_frames = {k[len("sleep_frames_"):]: tuple(v) for k, v in spec.items() if k.startswith("sleep_frames_")}
         out[name] = Family(
             name=name,
             page_alloc_above=str(spec.get("page_alloc_above", "never")),
@@ -180,6 +215,7 @@ def families() -> dict[str, Family]:
             overhead=sum(overheads[n] for n in spec.get("overhead", ())),
             kmalloc_attempt_add=tuple(spec.get("kmalloc_attempt_add", ())),
             frames=frames,
+            sleep_frames=sleep_frames,
             label=spec.get("label", name),
             trace_entries=dict(spec.get("trace_entries", {})),
         )
@@ -223,6 +259,13 @@ def contexts() -> ContextTables:
         quiet_functions=frozenset(raw.get("quiet_regions", {}).get("functions", ())),
         noreturn=frozenset(raw.get("noreturn", {}).get("functions", ())),
         effects={k: tuple(v) for k, v in raw.get("effects", {}).items()},
+        armed=tuple(ArmedKind(a["kind"], a["context"], {k: (v[0], v[1]) for k, v in a.get("binders", {}).items()},
+                              tuple(tuple(f.split(".", 1)) for f in a.get("fields", ())),
+                              dict(a.get("arms", {})), dict(a.get("modes", {})), a.get("soft_mode", ""),
+                              a.get("soft_context", ""))
+                    for a in raw.get("armed", ())),
+        transparent_calls=frozenset(raw.get("conditions", {}).get("transparent_calls", ())),
+        error_returns=frozenset(raw.get("conditions", {}).get("error_returns", ())),
     )
 
 
@@ -261,4 +304,108 @@ def gfp_tables() -> GfpTables:
     )
 
 
-_LOADERS = (allocators, families, allocator_frames, traces, contexts, inert_calls, gfp_tables)
+@dataclass(frozen=True, slots=True)
+class SignatureConfig:
+    """A kernel config a runtime signature is predicted for (signatures.toml [[configs]])."""
+    name: str
+    preempt_rcu: bool
+    describe: str
+
+
+@dataclass(frozen=True, slots=True)
+class IrqVariant:
+    base: int  # the preempt count of what the interrupt context interrupted
+    marker: str  # the trace's first marker, <IRQ> or <TASK>
+    when: str
+
+
+@dataclass(frozen=True, slots=True)
+class IrqContext:
+    offset: int  # HARDIRQ_OFFSET, SOFTIRQ_OFFSET
+    irqs_disabled: bool
+    variants: tuple[IrqVariant, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class TraceSeries:
+    """What the traces of one kernel series look like (signatures.toml [[series]])."""
+    since: tuple[int, ...]
+    verified: str  # the release the frames were observed on, "" if read from source
+    dump_stack: str
+    might_sleep: tuple[str, ...]
+    warn_alloc: tuple[str, ...]
+    markers: bool
+    cpu_uid: bool
+    taint_line: bool
+    paths: dict[str, tuple[str, ...]]
+
+
+@dataclass(frozen=True, slots=True)
+class SignatureTables:
+    configs: tuple[SignatureConfig, ...]
+    effects: dict[str, int]  # region effect -> what it adds to preempt_count()
+    irq_contexts: dict[str, IrqContext]
+    series: tuple[TraceSeries, ...]  # oldest first
+
+    def for_series(self, version: tuple[int, ...]) -> TraceSeries:
+        """The newest series table not newer than `version` (the newest one for an unknown version)."""
+        if not version:
+            return self.series[-1]
+        fitting = [s for s in self.series if s.since <= version]
+        return fitting[-1] if fitting else self.series[0]
+
+
+def _version(text: str) -> tuple[int, ...]:
+    return tuple(int(x) for x in text.split("."))
+
+
+@lru_cache(maxsize=1)
+def signature_tables() -> SignatureTables:
+    """signatures.toml: configs, preempt-count effects, interrupt contexts and frames per series."""
+    raw = _load("signatures.toml")
+    series = [TraceSeries(since=_version(s["since"]), verified=s.get("verified", ""), dump_stack=s["dump_stack"],
+                          might_sleep=tuple(s["might_sleep"]), warn_alloc=tuple(s["warn_alloc"]),
+                          markers=bool(s["markers"]), cpu_uid=bool(s["cpu_uid"]), taint_line=bool(s["taint_line"]),
+                          paths={k: tuple(v) for k, v in s["paths"].items()})
+              for s in raw["series"]]
+    return SignatureTables(
+        configs=tuple(SignatureConfig(c["name"], bool(c["preempt_rcu"]), c["describe"]) for c in raw["configs"]),
+        effects=dict(raw["effects"]),
+        irq_contexts={name: IrqContext(c["offset"], bool(c["irqs_disabled"]),
+                                       tuple(IrqVariant(v["base"], v["marker"], v["when"]) for v in c["variants"]))
+                      for name, c in raw["irq_contexts"].items()},
+        series=tuple(sorted(series, key=lambda s: s.since)),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class KbuildTables:
+    built_lists: tuple[str, ...]
+    composite_suffixes: tuple[str, ...]
+    other_sources: tuple[str, ...]
+    arch_lists: dict[str, tuple[str, ...]]  # $(ARCH_CORE) ... -> the arch Makefile's lists
+    top_libs: tuple[str, ...]
+    arches: tuple[tuple[str, str], ...]  # (CONFIG_ symbol, SRCARCH), the first set wins
+    module_suffix: str
+    # IS_ENABLED() ... -> {"y"|"m"|"n": True | False | None (unknown)}
+    macros: dict[str, dict[str, bool | None]]
+
+
+@lru_cache(maxsize=1)
+def kbuild() -> KbuildTables:
+    """What --kconfig knows of Kbuild and Kconfig (data/kbuild.toml)."""
+    raw = _load("kbuild.toml")
+    kb, kc = raw["kbuild"], raw["kconfig"]
+    return KbuildTables(
+        built_lists=tuple(kb["built_lists"]), composite_suffixes=tuple(kb["composite_suffixes"]),
+        other_sources=tuple(kb["other_sources"]),
+        arch_lists={k: tuple(v) for k, v in kb["arch_lists"].items()}, top_libs=tuple(kb["top_libs"]),
+        arches=tuple((a["symbol"], a["srcarch"]) for a in kb["arch"]),
+        module_suffix=kc["module_suffix"],
+        macros={name: {state: (None if v == "unknown" else bool(v)) for state, v in spec.items()}
+                for name, spec in kc["macros"].items()},
+    )
+
+
+_LOADERS = (allocators, families, allocator_frames, traces, contexts, inert_calls, kbuild, signature_tables,
+            gfp_tables)

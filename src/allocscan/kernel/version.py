@@ -33,6 +33,8 @@ class KernelInfo:
     might_sleep_at: str = ""  # FILE:LINE a sleeping-in-atomic BUG names for allocations
     order_warn_at: str = ""  # FILE:LINE of the WARN for orders above max_order
     order_warn_function: str = "__alloc_pages"
+    dump_uid: bool | None = None  # the CPU: line of a trace shows UID: (lib/dump_stack.c); None: unknown
+    dump_taint_line: bool | None = None  # a tainted kernel spells out its taint on the next line; None: unknown
     notes: list[str] = field(default_factory=list)
 
     @property
@@ -138,7 +140,17 @@ def kernel_from_tree(root: Path) -> KernelInfo:
     info.might_sleep_at = _might_sleep_line(root) or base.might_sleep_at
     info.order_warn_at, info.order_warn_function = _order_warn_line(root) or (base.order_warn_at, base.order_warn_function)
     info.max_order = _max_order(root, release)
+    info.dump_uid, info.dump_taint_line = _dump_stack_lines(root)
     return info
+
+
+def _dump_stack_lines(root: Path) -> tuple[bool | None, bool | None]:
+    """What dump_stack_print_info() prints: UID: on the CPU: line? the taint spelt out after it?"""
+    try:
+        text = (root / "lib/dump_stack.c").read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return None, None
+    return bool(re.search(r'"%sCPU: %d UID: %u PID:', text)), "print_tainted_verbose()" in text
 
 
 def _max_order(root: Path, release: str) -> int:

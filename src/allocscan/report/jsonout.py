@@ -11,7 +11,9 @@
                         "atomicContext", "runtimeSignature", "kernelVersion"},
          "witness": [{"text", "path", "line", "column", "kind", "function", "callee",
                       "context" (entry steps), "effects" (acquire steps)}],
-         "valueFlow": [...same shape...], "fix": "...", "suppressed": null | "reason"}
+         "valueFlow": [...same shape...], "related": [...same shape: the allocation a call
+         site leads to, when the finding is reported at the call...], "fix": "...",
+         "suppressed": null | "reason"}
       ],
       "warnings": ["path: problem", ...],
       "stats": {...}
@@ -47,7 +49,7 @@ def finding_dict(f: Finding) -> dict:
         "ruleId": f.rule_id, "ruleName": f.rule_name, "level": f.level, "message": f.message,
         "path": f.path, "line": f.line, "column": f.col, "endColumn": f.end_col, "function": f.function,
         "fingerprint": f.fingerprint, "properties": f.properties, "witness": _steps(f.witness),
-        "valueFlow": _steps(f.value_flow), "fix": f.fix, "suppressed": f.suppressed,
+        "valueFlow": _steps(f.value_flow), "related": _steps(f.related), "fix": f.fix, "suppressed": f.suppressed,
         "baselineState": f.baseline_state,
     }
 

@@ -5,7 +5,9 @@ One rule descriptor per rule (help from the rule's docstring), results with
 code flows for the atomic witness and the size's source chain, related
 locations for the lock or entry point, and our own line-independent key in
 `partialFingerprints["allocscan/v1"]` (GitHub computes
-`primaryLocationLineHash` itself). Skipped files become tool configuration
+`primaryLocationLineHash` itself). Each rule carries GitHub's
+`precision` and `problem.severity`; each result a `rank` from its evidence
+level (rules.base.SARIF_RANK), so code scanning can sort by confidence. Skipped files become tool configuration
 notifications. jschema_to_python drops values equal to their defaults, so
 result levels are written back explicitly after serialisation.
 """
@@ -24,7 +26,7 @@ from sarif_om import (
 from .. import __version__
 from ..analyze.witness import ACQUIRE, CALL, ENTRY, call_depths
 from ..rules import RULES
-from ..rules.base import Finding, doc_sections
+from ..rules.base import SARIF_RANK, Finding, doc_sections
 
 SCHEMA_URI = "https://json.schemastore.org/sarif-2.1.0.json"
 INFO_URI = "https://github.com/allocscan/allocscan"
@@ -55,7 +57,7 @@ def rule_descriptor(rule) -> ReportingDescriptor:
         help_uri=f"{INFO_URI}/blob/main/docs/rules.md#{rule.ID.lower()}",
         default_configuration=ReportingConfiguration(level=rule.LEVEL),
         properties={"tags": list(rule.TAGS), "precision": rule.PRECISION,
-                    "problem.severity": "error" if rule.LEVEL == "error" else "warning"},
+                    "problem.severity": rule.SEVERITY},
     )
 
 
@@ -82,13 +84,18 @@ def _result(f: Finding, rule_index: int) -> Result:
         loc = _location(source.path, source.line, source.col, text=source.text)
         loc.id = len(related) + 1
         related.append(loc)
+    for step in f.related:  # the allocation a call site leads to, reported at the call
+        loc = _location(step.path, step.line, step.col, text=step.text)
+        loc.id = len(related) + 1
+        related.append(loc)
+        message += f" ([allocation]({loc.id}))"
     flows = []
     if len(f.witness) > 1:
         flows.append(CodeFlow(thread_flows=[_thread_flow(f.witness)], message=Message(text="atomic context")))
     if f.value_flow:
         flows.append(CodeFlow(thread_flows=[_thread_flow(f.value_flow)], message=Message(text="size source")))
     result = Result(
-        rule_id=f.rule_id, rule_index=rule_index, level=f.level, message=Message(text=message),
+        rule_id=f.rule_id, rule_index=rule_index, level=f.level, rank=SARIF_RANK[f.level], message=Message(text=message),
         locations=[_location(f.path, f.line, f.col, f.end_col)],
         partial_fingerprints={"allocscan/v1": f.fingerprint},
         properties=dict(f.properties),
@@ -123,6 +130,7 @@ def build_sarif(findings: list[Finding], warnings: list[str], category: str = "a
     # Write back what jschema_to_python dropped for equalling a default.
     for res, f in zip(doc["runs"][0]["results"], findings):
         res["level"] = f.level
+        res["rank"] = SARIF_RANK[f.level]
     if absent:
         doc["runs"][0]["results"].extend(absent)
     for desc, r in zip(doc["runs"][0]["tool"]["driver"]["rules"], rules):

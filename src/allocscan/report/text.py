@@ -24,6 +24,11 @@ def format_finding(f: Finding, show_signature: bool = True) -> list[str]:
         lines.append("  atomic path:")
         for st, depth in zip(f.witness, call_depths(f.witness)):
             lines.append(f"    {st.path}:{st.line}: {'  ' * depth}{st.text}")
+    kconfig = f.properties.get("kconfig")
+    if kconfig:
+        parts = ([f"#if {', '.join(kconfig['conditionals'])}"] if kconfig.get("conditionals") else []) + \
+                ([f"built with {', '.join(kconfig['builds'])}"] if kconfig.get("builds") else [])
+        lines.append(f"  depends on the config: {'; '.join(parts)}")
     if show_signature and f.signature:
         lines.append(f"  runtime signature ({f.properties.get('kernelVersion')}):")
         lines.extend(f"    {s}" for s in f.signature)

@@ -1,6 +1,6 @@
 """Rules: one module per rule, registered here in ID order.
 
-Each module holds ID, NAME, LEVEL, PRECISION, TAGS, SHORT, FIX, a docstring
+Each module holds ID, NAME, LEVEL, PRECISION, SEVERITY, TAGS, SHORT, FIX, a docstring
 in fixed sections (What it does / Why is this bad? / Example / Known problems
 / Options / References) that is the rule's documentation everywhere (SARIF
 help, `allocscan rules`), and `check(analysis, options) -> list[Finding]`.
@@ -23,6 +23,12 @@ RULES: tuple[ModuleType, ...] = (
     as003_unbounded_allocation_size,
     as004_allocation_exceeds_maximum,
 )
+
+# What GitHub code scanning reads from a rule's properties (docs: "SARIF support"):
+# precision ranks alerts and sets their default visibility, problem.severity
+# grades a non-security rule.
+PRECISIONS = ("very-high", "high", "medium", "low")
+SEVERITIES = ("error", "warning", "recommendation")
 
 REQUIRED_SECTIONS = ("What it does", "Why is this bad?", "Example", "Known problems", "Options", "References")
 

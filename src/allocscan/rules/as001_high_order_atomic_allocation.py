@@ -51,6 +51,7 @@ ID = "AS001"
 NAME = "high-order-atomic-allocation"
 LEVEL = "warning"
 PRECISION = "high"
+SEVERITY = "warning"  # GitHub's problem.severity: error | warning | recommendation
 TAGS = ("reliability", "kernel", "memory-allocation", "atomic-context")
 SHORT = "High-order allocation that may not sleep"
 FIX = ("allocate the buffer once in process context (probe/open) with GFP_KERNEL and reuse it; "
@@ -93,7 +94,7 @@ def check(analysis: Analysis, options) -> list[Finding]:
         msg = (f"'{s.site.callee}' may request order {top} ({human_bytes(kernel.page_size << top)}) "
                f"with {nonblocking[0].text}, which cannot sleep: size up to {rng}")
         if silent:
-            msg += "; it fails silently" + _why_silent(s, nonblocking, gfp)
+            msg += "; it fails silently" + _why_silent(s, nonblocking, kernel)
         if s.context is not None:
             msg += f"; {s.context.reason}"
         props = base_properties(s, kernel.release)
@@ -103,9 +104,9 @@ def check(analysis: Analysis, options) -> list[Finding]:
     return out
 
 
-def _why_silent(s, nonblocking, gfp) -> str:
+def _why_silent(s, nonblocking, kernel) -> str:
     if s.family.silent:
         return f" ('{s.site.callee}' makes its first attempt with __GFP_NOWARN: NULL, no log line)"
     if any(g.quiet for g in nonblocking):
         return " (__GFP_NOWARN)"
-    return f" ({nonblocking[0].text} includes __GFP_NOWARN on this kernel)"
+    return f" ({nonblocking[0].text} includes __GFP_NOWARN on {kernel.release})"

@@ -7,9 +7,41 @@ and friends), and any call that passes a blocking gfp to a function taking a
 `gfp_t` (`usb_submit_urb(urb, GFP_KERNEL)`), when the call may run in atomic
 context: a spinlock held, interrupts or bottom halves disabled, preemption
 off, an RCU read-side section, or a callback the kernel runs in hardirq or
-softirq context (irq handler, timer, tasklet, NAPI poll, URB completion,
-`ndo_start_xmit`, RCU callback). The witness names the lock or entry point
-and the calls that lead to the allocation.
+softirq context (irq handler, NAPI poll, `ndo_start_xmit`, RCU callback, and
+a timer, hrtimer, tasklet, irq_work or URB completion once it is armed with
+that function). The witness names the lock or entry point and the calls that
+lead to the allocation.
+
+The finding sits where the fix goes: at the call, in the function that holds
+the lock or is the entry point, that leads to the sleeping allocation. The
+allocation (often in core code) is a related location and the last step of
+the code flow. One core allocation reached from several drivers' calls gives
+one finding per call.
+
+Every witness is a path, checked whole: the branch conditions of each
+function on it (the `if` arms, the early exits before each call, the `switch`
+case), with each callee's parameters bound to its caller's arguments, locals
+to their last assignment, local structs to their initializer, templates
+passed by pointer to theirs, and the origin's parameters to what all its
+callers pass, must be able to hold together (an SMT solver decides). A timer
+or tasklet runs only the function bound to it when it is armed
+(`timer_setup(&p->t, f)` ... `mod_timer(&p->t, ...)`): one bound and re-bound
+before arming, or never armed, is no entry point.
+
+## Levels
+- `error`: every step is proven: the lock is held on every path (or the entry
+  point is armed), every call is direct, and every branch condition on the
+  path inside the callees is implied by what the path itself shows (constant
+  arguments, the caller's own tests, initialisers), or is an early error exit
+  not taken.
+- `warning`: the path crosses a branch on a value it passes (an argument or a
+  local) that the analysis could not decide, or the lock is held on some paths
+  only, or a call goes through a pointer or an ambiguous name, or the
+  blocking gfp comes from a caller.
+- `note`: the allocation happens only in a state the path does not set (a
+  cache being empty, an optional hook missing, a device mode bit), or the gfp
+  is one of several chosen at run time. `pathEvidence` (proven, undecided,
+  state) and `pathCondition` (the condition that decides it) say which.
 
 ## Why is this bad?
 A blocking allocation may enter direct reclaim and schedule. In atomic
@@ -31,110 +63,235 @@ spin_lock_irqsave(&priv->lock, flags);
 or `GFP_ATOMIC` when the allocation must happen under the lock.
 
 ## Known problems
-A lock held on only some paths gives a warning, not an error. A gfp chosen
-at run time between an atomic and a blocking mask (`atomic ? GFP_ATOMIC :
-GFP_KERNEL`) is taken as the author's choice per path and not reported;
-one chosen by `in_interrupt()`/`gfp_any()` is reported only where that test
-picks the blocking mask (gfp_any() under spin_lock_irqsave()). Calls behind
-a branch that the caller's constant arguments rule out (`if (!may_sleep)
-return;` reached as `f(dev, false)`) are not followed, nor is a lock taken only
-for other masks (`if (gfp == GFP_ATOMIC) spin_lock(...)` with a GFP_KERNEL
-caller). One-time set-up (`if (!dev->stats) dev->stats = dma_alloc_coherent(...)`,
-or code after `if (priv->flags & INIT_DONE) return 0;` that sets the flag) is
-not followed from an atomic caller: the first call, on the driver's set-up
-path, does the work. Under the function's own lock it is still reported.
-Lock wrappers in other files are not followed.
+State changed between two tests on a path (a store made by a function called
+in between) is not modelled: the same expression is taken to keep its value
+along the path, so a path whose callee re-tests a field the caller tested is
+judged by the caller's test. Fields written by other code are unknown (a
+template passed by pointer counts only while no code writes the field). A gfp
+chosen at run time between an atomic and a blocking mask (`atomic ?
+GFP_ATOMIC : GFP_KERNEL`) is taken as the author's choice per path and not
+reported; one chosen by `in_interrupt()`/`gfp_any()` is reported only where
+that test picks the blocking mask (gfp_any() under spin_lock_irqsave()). A
+lock taken only for other masks (`if (gfp == GFP_ATOMIC) spin_lock(...)` with
+a GFP_KERNEL caller) is not followed, nor is a callee that takes the very lock
+its caller would hold (that caller cannot hold it there). One-time set-up
+(`if (!dev->stats) dev->stats = dma_alloc_coherent(...)`, or code after `if
+(priv->flags & INIT_DONE) return 0;` that sets the flag) is not followed from
+an atomic caller: the first call, on the driver's set-up path, does the work.
+Under the function's own lock it is still reported. Lock wrappers in other
+files are not followed. Sleeping calls that are not allocations (a mutex,
+`msleep`) are not this rule's.
 
 ## Options
 The chain from the lock or entry point to the call is at most 3 calls long: a
 longer one does not convince a maintainer, and its conditions are rarely all
-met together.
+met together. At most 32 chains are checked per allocation.
 
 ## References
-Documentation/core-api/memory-allocation.rst; kernel/sched/core.c `__might_resched()`.
+Documentation/core-api/memory-allocation.rst; kernel/sched/core.c `__might_resched()`;
+DSAC (Bai et al., USENIX ATC 2018) for path validation with an SMT solver.
 """
 
 from __future__ import annotations
 
-from ..analyze import Analysis
-from ..analyze.context import context_kinds, in_one_time_setup
+import hashlib
+
+from ..analyze import Analysis, AllocationSite
+from ..analyze.context import context_kinds, in_one_time_setup, witness_chains
 from ..analyze.gfpflow import context_decides, region_skipped_for
+from ..analyze.paths import STATE, UNDECIDED, PathValidator, Verdict
+from ..analyze.witness import Witness
 from ..exprs import ir_from_text
-from .base import Finding, base_properties, context_witness, with_gfp_flow
+from .base import LEVEL_RANK, Finding, base_properties, context_witness, with_gfp_flow
 
 ID = "AS002"
 NAME = "sleeping-allocation-in-atomic-context"
 LEVEL = "error"
 PRECISION = "high"
+SEVERITY = "error"  # GitHub's problem.severity: error | warning | recommendation
 TAGS = ("correctness", "kernel", "memory-allocation", "atomic-context", "locking")
 SHORT = "Sleeping allocation in atomic context"
 FIX = ("move the allocation before the lock is taken (or out of the callback into a work item), "
        "or use GFP_ATOMIC/GFP_NOWAIT and handle failure")
+MAX_CHAINS_PER_LOCATION = 4  # witnesses checked per reported call (shortest first)
+
+
+def _fix_location(w: Witness, s: AllocationSite) -> tuple:
+    """Where a finding with this witness is reported: the origin's call, or the allocation."""
+    if w.calls:
+        node, call = w.calls[0]
+        return (node, call.byte)
+    return (s.node, s.site.byte)
 
 
 def check(analysis: Analysis, options) -> list[Finding]:
-    kernel = analysis.kernel
-    gfp = kernel.gfp
-    out = []
+    validator = PathValidator(analysis.program, analysis.contexts.oracle)
+    best: dict[tuple, tuple] = {}  # fix location -> (sort key, finding)
+    tried: dict[tuple, int] = {}  # fix location -> chains checked for it
     for s in analysis.sites:
-        ctx = s.context
-        if ctx is None:
+        if s.context is None:
             continue
-        locked_here = bool(s.site.locks[0] or s.site.locks[1])
-        if not locked_here and ctx.hops > 0 and s.function.once and \
-                in_one_time_setup(analysis.program, s.node, s.site):
-            continue  # one-time set-up reached from an atomic caller: done on the set-up path
-        sleeps_always = s.allocator is not None and s.allocator.sleeps
-        if sleeps_always:
-            blocking = s.gfp or []
-            culprit = f"'{s.site.callee}' always sleeps"
-            conditional = False
-            via_caller = False
-        else:
-            if not s.gfp:
+        judged = _blocking(analysis, s)
+        if judged is None:
+            continue
+        for w in witness_chains(analysis.contexts, s.node, s.site):
+            at = _fix_location(w, s)
+            if tried.get(at, 0) >= MAX_CHAINS_PER_LOCATION or (at in best and best[at][1].level == "error"):
+                continue  # a proven witness (or enough tries) for this call already
+            tried[at] = tried.get(at, 0) + 1
+            finding = _finding(analysis, validator, s, judged, w)
+            if finding is None:
                 continue
-            blocking = [g for g in s.gfp if gfp.allows_blocking(g.mask)]
-            if locked_here and not s.site.locks[0] and len(s.site.locks[1]) == 1 and s.site.lock_conds:
-                # the one lock is taken only under a condition on the mask itself
-                mask_var = ir_from_text(s.gfp_text)
-                if mask_var[0] == "id":
-                    blocking = [g for g in blocking
-                                if not region_skipped_for(g.mask, s.site.lock_conds, mask_var[1], gfp)]
-            if not blocking:
-                continue
-            # A gfp passed in by a caller only matters here when this function
-            # itself holds the lock; otherwise the caller's own call is reported.
-            local = [g for g in blocking if g.origin is None]
-            if not locked_here and not local:
-                continue
-            if not locked_here:
-                blocking = local
-            kinds = context_kinds(ctx)
-            outer = analysis.contexts.caller_context(s.node, s.site)
-            if outer is not None:  # a handler in softirq that also takes a lock: both count
-                kinds |= context_kinds(outer)
-            if all(g.by_context and any(context_decides(g.by_context, k) for k in kinds) for g in blocking):
-                continue  # gfp_any()/in_interrupt() picks GFP_ATOMIC in this context: correct here
-            if any(not gfp.allows_blocking(g.mask) for g in s.gfp) and \
-                    all(g.conditional and not g.by_context and g.origin is None for g in blocking):
-                continue  # `atomic ? GFP_ATOMIC : GFP_KERNEL`: the author chose per path
-            conditional = any(g.conditional for g in blocking) or len(blocking) < len(s.gfp)
-            via_caller = all(g.origin is not None for g in blocking)
-            names = " or ".join(dict.fromkeys(g.text for g in blocking))
-            what = f"'{s.site.callee or s.site.field}'" + ("" if s.allocator else " (takes a gfp_t)")
-            culprit = f"{what} called with {names}, which may sleep"
-            if via_caller:
-                origin = blocking[0].origin
-                culprit += f" (passed by {origin[2]}() at line {origin[1]})"
-        level = "error" if ctx.grade == "must" else "warning"
-        if conditional:
-            level = "note"
-        if via_caller and level == "error":
-            level = "warning"
-        msg = f"{culprit}, but {ctx.reason}"
-        props = base_properties(s, kernel.release)
-        witness = context_witness(s)
-        if blocking:
-            witness = with_gfp_flow(witness, blocking[0])
-        out.append(Finding.at_site(ID, s, level, msg, props, witness))
-    return out
+            rank = (-LEVEL_RANK[finding.level], w.hops, finding.sort_key)
+            if at not in best or rank < best[at][0]:
+                best[at] = (rank, finding)
+    analysis.stats["paths_checked"] = validator.checked
+    analysis.stats["paths_dropped"] = validator.dropped
+    return [f for _, f in best.values()]
+
+
+class _Blocking:
+    """What makes the site's call sleep, independent of the witness."""
+
+    def __init__(self, blocking, culprit: str, conditional: bool, via_caller: bool, sleeps_always: bool):
+        self.blocking = blocking
+        self.culprit = culprit
+        self.conditional = conditional
+        self.via_caller = via_caller
+        self.sleeps_always = sleeps_always
+
+
+def _blocking(analysis: Analysis, s: AllocationSite) -> _Blocking | None:
+    gfp = analysis.kernel.gfp
+    locked_here = bool(s.site.locks[0] or s.site.locks[1])
+    if s.allocator is not None and s.allocator.sleeps:
+        return _Blocking(s.gfp or [], f"'{s.site.callee}' always sleeps", False, False, True)
+    if not s.gfp:
+        return None
+    blocking = [g for g in s.gfp if gfp.allows_blocking(g.mask)]
+    if locked_here and not s.site.locks[0] and len(s.site.locks[1]) == 1 and s.site.lock_conds:
+        # the one lock is taken only under a condition on the mask itself
+        mask_var = ir_from_text(s.gfp_text)
+        if mask_var[0] == "id":
+            blocking = [g for g in blocking if not region_skipped_for(g.mask, s.site.lock_conds, mask_var[1], gfp)]
+    if not blocking:
+        return None
+    # A gfp passed in by a caller only matters here when this function itself holds
+    # the lock; otherwise the caller's own call is reported.
+    local = [g for g in blocking if g.origin is None]
+    if not locked_here and not local:
+        return None
+    if not locked_here:
+        blocking = local
+    if any(not gfp.allows_blocking(g.mask) for g in s.gfp) and \
+            all(g.conditional and not g.by_context and g.origin is None for g in blocking):
+        return None  # `atomic ? GFP_ATOMIC : GFP_KERNEL`: the author chose per path
+    conditional = any(g.conditional for g in blocking) or len(blocking) < len(s.gfp)
+    via_caller = all(g.origin is not None for g in blocking)
+    names = " or ".join(dict.fromkeys(g.text for g in blocking))
+    what = f"'{s.site.callee or s.site.field}'" + ("" if s.allocator else " (takes a gfp_t)")
+    culprit = f"{what} called with {names}, which may sleep"
+    if via_caller:
+        origin = blocking[0].origin
+        culprit += f" (passed by {origin[2]}() at line {origin[1]})"
+    return _Blocking(blocking, culprit, conditional, via_caller, False)
+
+
+def _finding(analysis: Analysis, validator: PathValidator, s: AllocationSite, b: _Blocking,
+             w: Witness) -> Finding | None:
+    locked_here = bool(s.site.locks[0] or s.site.locks[1])
+    if not locked_here and w.hops > 0 and s.function.once and in_one_time_setup(analysis.program, s.node, s.site):
+        return None  # one-time set-up reached from an atomic caller: done on the set-up path
+    if not b.sleeps_always:
+        kinds = context_kinds(w)
+        outer = analysis.contexts.caller_context(s.node, s.site) if locked_here else None
+        if outer is not None:  # a handler in softirq that also takes a lock: both count
+            kinds |= context_kinds(outer)
+        if all(g.by_context and any(context_decides(g.by_context, k) for k in kinds) for g in b.blocking):
+            return None  # gfp_any()/in_interrupt() picks GFP_ATOMIC in this context: correct here
+    verdict = _validate(validator, s, w)
+    if not verdict.feasible:
+        return None
+    if verdict.evidence == STATE and _state_inside_hub(analysis, s, w, verdict.state_frame):
+        analysis.stats["paths_state_in_hub"] = analysis.stats.get("paths_state_in_hub", 0) + 1
+        return None
+    level = "error" if w.grade == "must" else "warning"
+    if verdict.evidence == UNDECIDED and level == "error":
+        level = "warning"
+    if verdict.evidence == STATE or b.conditional:
+        level = "note"
+    if b.via_caller and level == "error":
+        level = "warning"
+    props = base_properties(s, analysis.kernel.release)
+    props["atomicContext"] = w.reason
+    props["pathEvidence"] = verdict.evidence
+    if verdict.reason:
+        props["pathCondition"] = verdict.reason
+    witness = context_witness(s, w)
+    if b.blocking:
+        witness = with_gfp_flow(witness, b.blocking[0])
+    msg = f"{b.culprit}, but {w.reason}"
+    if not w.calls:
+        return Finding.at_site(ID, s, level, msg, props, witness)
+    # Report where the fix goes: the call, in the function that holds the lock or is the
+    # entry point, that leads to the allocation; the allocation is a related location.
+    origin_node, call = w.calls[0]
+    ref = analysis.program.functions[origin_node]
+    callee = call.callee or call.field
+    msg = (f"{ref.fn.name}() calls {callee}(), which reaches {b.culprit} "
+           f"({s.path}:{s.site.line} in {s.function.name}()), but {w.reason}")
+    finding = Finding.at_site(ID, s, level, msg, props, witness)
+    finding.path, finding.line, finding.col, finding.end_col = ref.path, call.line, call.col, call.end_col
+    finding.function = ref.fn.name
+    finding.fingerprint = _call_fingerprint(ref, call)
+    finding.related = [witness[-1]]
+    return finding
+
+
+HUB_CALLER_FILES = 3  # an API called from more files than this is a hub: its state is not the caller's
+
+
+def _state_inside_hub(analysis: Analysis, s: AllocationSite, w: Witness, frame: int) -> bool:
+    """Does the state the allocation depends on sit inside an API that many files call
+    (hid_hw_request(), spi_async(), pcim_iomap_table())? Its callers neither set nor see
+    that state (the device's transport, a mode bit, a resource found or not): such a
+    path does not convince a caller's maintainer, and a hub would turn it into one
+    report per caller."""
+    program = analysis.program
+    nodes = [node for node, _ in w.calls] + [s.node]
+    origin_path = program.functions[nodes[0]].path
+    for i, node in enumerate(nodes[1:], 1):
+        if i > frame:
+            return False
+        if program.functions[node].path == origin_path:
+            continue
+        files = {program.functions[p].path for p in program.graph.predecessors(node)}
+        if len(files) > HUB_CALLER_FILES:
+            return True
+    return False
+
+
+def _validate(validator: PathValidator, s: AllocationSite, w: Witness) -> Verdict:
+    literal = s.allocator.no_alloc_if_literal if s.allocator is not None else None
+    cond = ("literal", literal) if literal is not None else None
+    calls = list(w.calls)
+    extra = ()
+    if not calls and (s.site.locks[1] and not s.site.locks[0]):
+        extra = s.site.lock_conds
+    elif calls and (calls[0][1].locks[1] and not calls[0][1].locks[0]):
+        extra = calls[0][1].lock_conds
+    return validator.check(calls, s.node, s.site, cond, extra)
+
+
+def _call_fingerprint(ref, call) -> str:
+    """Line-independent: the file, the calling function, the callee and which of the
+    function's calls to that callee it is."""
+    name = call.callee or "->" + call.field
+    ordinal = 0
+    for c in ref.fn.calls:
+        if c is call:
+            break
+        if (c.callee or "->" + c.field) == name:
+            ordinal += 1
+    key = f"{ID}\0{ref.path}\0{ref.fn.name}\0{name}\0{ordinal}\0via"
+    return hashlib.sha1(key.encode()).hexdigest()[:20]

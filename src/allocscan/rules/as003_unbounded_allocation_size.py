@@ -50,6 +50,7 @@ ID = "AS003"
 NAME = "unbounded-allocation-size"
 LEVEL = "warning"
 PRECISION = "medium"
+SEVERITY = "warning"  # GitHub's problem.severity: error | warning | recommendation
 TAGS = ("reliability", "kernel", "memory-allocation", "user-input")
 SHORT = "User-controlled allocation size without an upper bound"
 FIX = "validate the user-supplied value against a sane maximum before allocating (return -EINVAL), or clamp it"

@@ -42,6 +42,7 @@ ID = "AS004"
 NAME = "allocation-exceeds-maximum"
 LEVEL = "error"
 PRECISION = "very-high"
+SEVERITY = "error"  # GitHub's problem.severity: error | warning | recommendation
 TAGS = ("correctness", "kernel", "memory-allocation")
 SHORT = "Allocation always larger than the allocator's maximum"
 FIX = "use vmalloc()/kvmalloc() for buffers this large, or split the buffer into chunks"

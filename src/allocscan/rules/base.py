@@ -13,6 +13,9 @@ from ..analyze.values import Value
 from ..analyze.witness import ALLOCATION, CALL, FLOW, SOURCE, Step
 
 LEVEL_RANK = {"note": 1, "warning": 2, "error": 3}
+# SARIF result.rank (0-100, higher = more confident) from a finding's evidence
+# level: error = proven on every path, warning = on some path, note = plausible.
+SARIF_RANK = {"error": 90.0, "warning": 60.0, "note": 30.0}
 
 
 @dataclass
@@ -35,6 +38,7 @@ class Finding:
     signature: list[str] = field(default_factory=list)  # dmesg lines, filled by report.signature
     suppressed: str | None = None  # reason, when a suppression comment applies
     baseline_state: str | None = None  # new | unchanged | updated, against a baseline
+    site: object = field(default=None, repr=False, compare=False)  # the AllocationSite (not serialised)
 
     @property
     def sort_key(self):
@@ -49,7 +53,8 @@ class Finding:
 
         rule = by_id()[rule_id]
         return cls(rule_id, rule.NAME, level, message, site.path, site.site.line, site.site.col, site.site.end_col,
-                   site.function.name, site.fingerprint(rule_id), properties, witness, value_flow or [], fix=rule.FIX)
+                   site.function.name, site.fingerprint(rule_id), properties, witness, value_flow or [], fix=rule.FIX,
+                   site=site)
 
 
 def base_properties(s: AllocationSite, kernel_release: str) -> dict:
@@ -75,9 +80,11 @@ def gfp_names(s: AllocationSite) -> list[str]:
     return out
 
 
-def context_witness(s: AllocationSite) -> list[Step]:
-    """Entry or lock -> calls -> the allocation, for codeFlows and text output."""
-    steps = list(s.context.steps) if s.context is not None else []
+def context_witness(s: AllocationSite, w=None) -> list[Step]:
+    """Entry or lock -> calls -> the allocation, for codeFlows and text output (the
+    site's best witness, or `w`)."""
+    w = w if w is not None else s.context
+    steps = list(w.steps) if w is not None else []
     steps.append(Step(ALLOCATION, f"{s.function.name}: {s.call_text}", s.path, s.site.line, s.site.col,
                       function=s.function.name, callee=s.site.callee or s.site.field))
     return steps

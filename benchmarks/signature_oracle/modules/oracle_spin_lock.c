@@ -1,0 +1,29 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * allocscan signature oracle, case "spin_lock": a sleeping allocation while a spinlock is held (preemption off).
+ * The module's init does the whole case; the harness removes it afterwards.
+ */
+#include <linux/module.h>
+#include <linux/slab.h>
+#include <linux/spinlock.h>
+
+static DEFINE_SPINLOCK(spin_lock_guard);
+static void *spin_lock_buf;
+
+static int __init spin_lock_case_init(void)
+{
+	spin_lock(&spin_lock_guard);
+	spin_lock_buf = kmalloc(64, GFP_KERNEL);
+	spin_unlock(&spin_lock_guard);
+	kfree(spin_lock_buf);
+	return 0;
+}
+
+static void __exit spin_lock_case_exit(void)
+{
+}
+
+module_init(spin_lock_case_init);
+module_exit(spin_lock_case_exit);
+MODULE_LICENSE("GPL");
+MODULE_DESCRIPTION("allocscan signature oracle: GFP_KERNEL kmalloc under spin_lock");

@@ -1,0 +1,412 @@
+"""Entry points: the driver functions the kernel calls in atomic context, and why.
+
+Three ways a function becomes one (all from `data/entries.toml`):
+
+- a registration that arms the callback itself (`request_irq`, `netif_napi_add`,
+  `call_rcu`): the kernel may run it from then on;
+- an ops field the kernel calls atomically, bound by a designated initializer or
+  an assignment (`.ndo_start_xmit = foo_xmit`);
+- an armed callback: a timer, hrtimer, tasklet, irq_work, URB or usb_request runs
+  the function bound to its object *when it is armed*. A binder
+  (`timer_setup(&p->t, fn)`, `t->function = fn`) binds a function to an object,
+  an arming call (`add_timer(&p->t)`, `tasklet_schedule`) arms it. Objects are
+  keyed by their field path (struct type and field, `&priv->timer`), a global,
+  or a local. An arming call runs the binding made last before it in the same
+  function (or in the caller that passes the object to an arming helper); with
+  none there, every binding of that object may. A function bound but reached by
+  no arming call is no entry point: cpqphp binds `slot->task_event` to
+  cpqhp_pushbutton_thread at init, but re-binds it to pushbutton_helper_thread
+  right before its only add_timer().
+
+Registrations of process context (work items, kthreads, threaded handlers) are
+kept apart: nothing atomic flows into them.
+"""
+
+from __future__ import annotations
+
+import posixpath
+from dataclasses import dataclass
+
+from ..exprs import render
+from ..facts import CALLS_REGISTRAR, CallSite, FileFacts, FunctionFacts
+from ..kernel.tables import ArmedKind, ContextTables
+from ..link import Program
+from .witness import BIND, ENTRY, Step, Witness
+
+MAX_ARM_CALLER_DEPTH = 2  # helpers an object is passed through to its arming call
+
+# An object key: ("field", struct type or "", field), ("var", directory, name), or
+# ("any", directory) for an object the analysis cannot name (a local from an
+# allocator, a pointer it cannot follow): it matches any binding or arm there.
+Key = tuple
+
+
+@dataclass(frozen=True)
+class Binder:
+    kind: ArmedKind
+    function: str  # node of the bound callback
+    key: Key
+    path: str
+    line: int
+    col: int
+    holder: str  # node of the function making the binding ("" at file scope)
+    byte: int
+    text: str  # `timer_setup(&slot->task_event, fn)`
+
+
+@dataclass(frozen=True)
+class Arm:
+    kind: ArmedKind
+    key: Key
+    path: str
+    line: int
+    col: int
+    holder: str  # node of the function that makes the arming call
+    context: tuple[str, int]  # (node, byte) where the binding that reaches it is looked for
+    callee: str
+    mode: tuple | None = None  # IR of the call's mode argument, when its kind has one
+
+
+@dataclass
+class Entries:
+    atomic: dict[str, list[Witness]]  # node -> witnesses of its atomic entry
+    process: dict[str, str]  # node -> "workqueue (INIT_WORK)", ...
+
+
+def find_entries(program: Program, tables: ContextTables, oracle=None) -> Entries:
+    """`oracle` (a BranchOracle) evaluates an arming call's mode argument."""
+    found = Entries({}, {})
+    sites = _callback_sites(program)
+    _registrations(program, found, tables, sites)
+    _ops_fields(program, found, tables)
+    _armed(program, found, tables, sites, oracle)
+    return found
+
+
+def _callback_sites(program: Program) -> list[tuple[FileFacts, FunctionFacts | None, CallSite]]:
+    """Every call that registers, binds or arms a callback, with its file and function."""
+    by_file: dict[int, list[FunctionFacts]] = {}
+    for ff, fn in program.definitions_with(CALLS_REGISTRAR):
+        by_file.setdefault(id(ff), []).append(fn)
+    out = []
+    for ff in program.files:
+        out.extend((ff, None, s) for s in ff.top_calls)
+        out.extend((ff, fn, s) for fn in by_file.get(id(ff), ()) for s in fn.calls)
+    return out
+
+
+def function_arg(program: Program, path: str, ir) -> str | None:
+    """The function node an argument names (`foo` or `&foo`), or None."""
+    if ir is None:
+        return None
+    if ir[0] == "addr":
+        ir = ir[1]
+    if ir[0] != "id":
+        return None
+    name = ir[1]
+    candidates = program.by_name.get(name, ())
+    local = [n for n in candidates if n.startswith(f"{path}::")]
+    if local:
+        return local[0]
+    glob = [n for n in candidates if "::" not in n]
+    return glob[0] if len(glob) == 1 else None
+
+
+def _registrations(program: Program, found: Entries, tables: ContextTables, sites) -> None:
+    for ff, fn, site in sites:
+        regs = tables.registrations.get(site.callee)
+        if not regs:
+            continue
+        args = site.arguments()
+        for reg in regs:
+            if reg.arg >= len(args):
+                continue
+            target = function_arg(program, ff.path, args[reg.arg])
+            if target is None:
+                continue
+            handler = program.functions[target].fn.name
+            cls, _, kind = reg.context.partition(":")
+            if cls == "process":
+                found.process[target] = f"{kind or 'process'} ({site.callee})"
+                continue
+            reason = f"{reg.context}: {handler} ({site.callee})"
+            step = Step(ENTRY, f"{handler}() registered with {site.callee}(): runs in {reg.context}",
+                        ff.path, site.line, site.col, function=handler, callee=site.callee, context=reg.context)
+            found.atomic.setdefault(target, []).append(Witness("must", reason, (step,), 0, origin=target))
+
+
+def _ops_fields(program: Program, found: Entries, tables: ContextTables) -> None:
+    by_field: dict[str, list] = {}
+    for fc in tables.fields:
+        by_field.setdefault(fc.field, []).append(fc)
+    for ff in program.files:
+        for b in ff.bindings:
+            specs = by_field.get(b.field)
+            if not specs:
+                continue
+            spec = next((s for s in specs if s.struct == b.struct_type), None)
+            if spec is None and not b.struct_type and b.field.startswith("ndo_"):
+                spec = specs[0]  # ndo_* names are distinctive enough without the type
+            if spec is None:
+                continue
+            target = function_arg(program, ff.path, ("id", b.function))
+            if target is None:
+                continue
+            handler = program.functions[target].fn.name
+            how = f".{b.field} = {b.function}" if not b.in_function else f"->{b.field} = {b.function} in {b.in_function}()"
+            reason = f"{spec.context}: {handler} ({spec.struct or 'ops'}.{b.field})"
+            step = Step(ENTRY, f"{handler}() bound as {spec.struct}.{b.field} ({how}): runs in {spec.context}",
+                        ff.path, b.line, function=handler, callee=f"{spec.struct or 'ops'}.{b.field}",
+                        context=spec.context)
+            found.atomic.setdefault(target, []).append(Witness("must", reason, (step,), 0, origin=target))
+
+
+# --- armed callbacks ---------------------------------------------------------
+
+def _armed(program: Program, found: Entries, tables: ContextTables, sites, oracle) -> None:
+    if not tables.armed:
+        return
+    binder_kind = {name: kind for kind in tables.armed for name in kind.binders}
+    arm_kind = {name: kind for kind in tables.armed for name in kind.arms}
+    binders: list[Binder] = []
+    arms: list[Arm] = []
+    for ff, fn, site in sites:
+        kind = binder_kind.get(site.callee)
+        if kind is not None:
+            b = _binder_from_call(program, ff, fn, site, kind)
+            if b is not None:
+                binders.append(b)
+        kind = arm_kind.get(site.callee)
+        if kind is not None and fn is not None and fn.name not in arm_kind:
+            # (the arming call inside an arming wrapper's own definition, hrtimer_start()'s
+            # hrtimer_start_range_ns(), arms whatever its callers pass: their calls count)
+            arms.extend(_arms_from_call(program, ff, fn, site, kind))
+    binders.extend(_field_binders(program, tables))
+    if not binders or not arms:
+        return
+    by_kind: dict[str, list[Binder]] = {}
+    for b in binders:
+        by_kind.setdefault(b.kind.kind, []).append(b)
+    for arm in sorted(arms, key=lambda a: (a.path, a.line, a.col)):
+        for b in _reaching(arm, by_kind.get(arm.kind.kind, ())):
+            _add_armed_entry(program, found, b, arm, _context(arm, oracle))
+
+
+def _context(arm: Arm, oracle) -> str:
+    """The context the arming call asks for: an hrtimer started with a *_SOFT mode runs
+    in softirq (net/can/bcm.c's HRTIMER_MODE_REL_SOFT), otherwise in hardirq."""
+    kind = arm.kind
+    if arm.mode is None or not kind.soft_mode or oracle is None:
+        return kind.context
+    mode = oracle.value(arm.mode, {}, arm.path)
+    soft = oracle.value(("id", kind.soft_mode), {}, arm.path)
+    if isinstance(mode, int) and isinstance(soft, int) and soft and mode & soft == soft:
+        return kind.soft_context
+    return kind.context
+
+
+def _add_armed_entry(program: Program, found: Entries, b: Binder, arm: Arm, context: str) -> None:
+    witnesses = found.atomic.setdefault(b.function, [])
+    if any(w.steps and w.steps[0].path == b.path and w.steps[0].line == b.line for w in witnesses):
+        return  # this binding is already known to be armed: one witness is enough
+    handler = program.functions[b.function].fn.name
+    holder = program.functions[arm.holder].fn.name
+    bind = Step(BIND, f"{b.text} binds {handler}()", b.path, b.line, b.col,
+                function=program.functions[b.holder].fn.name if b.holder else "", callee=b.text.partition("(")[0])
+    entry = Step(ENTRY, f"{handler}() runs in {context} once {holder}() arms it with {arm.callee}()",
+                 arm.path, arm.line, arm.col, function=handler, callee=arm.callee, context=context)
+    reason = f"{context}: {handler} (armed by {arm.callee} in {holder})"
+    witnesses.append(Witness("must", reason, (bind, entry), 0, origin=b.function))
+
+
+def _binder_from_call(program: Program, ff: FileFacts, fn: FunctionFacts | None, site: CallSite,
+                      kind: ArmedKind) -> Binder | None:
+    obj_index, fn_index = kind.binders[site.callee]
+    args = site.arguments()
+    if max(obj_index, fn_index) >= len(args):
+        return None
+    target = function_arg(program, ff.path, args[fn_index])
+    if target is None:
+        return None
+    holder = program.node_for(fn) if fn is not None else ""
+    key = object_key(program, ff.path, fn, holder, args[obj_index])
+    if key is None:
+        return None
+    text = f"{site.callee}({render(args[obj_index])}, {render(args[fn_index])})"
+    return Binder(kind, target, key, ff.path, site.line, site.col, holder, site.byte, text)
+
+
+def _field_binders(program: Program, tables: ContextTables) -> list[Binder]:
+    """`obj.function = fn` / `obj->func = fn` assignments for the armed kinds' fields."""
+    kinds = {}
+    for kind in tables.armed:
+        for struct, fld in kind.fields:
+            kinds.setdefault(fld, []).append((struct, kind))
+    out = []
+    for ff in program.files:
+        for b in ff.bindings:
+            candidates = kinds.get(b.field)
+            if not candidates or not b.target:
+                continue
+            fn = next((f for f in ff.functions if f.name == b.in_function), None)
+            if fn is None:
+                continue
+            holder = program.node_for(fn)
+            target = function_arg(program, ff.path, ("id", b.function))
+            if target is None:
+                continue
+            from ..exprs import ir_from_text
+
+            obj = ir_from_text(b.target.removeprefix("&") if b.target.startswith("&") else b.target)
+            # the object must be of the kind's type: `t->function = fn` with `struct hrtimer *t`,
+            # or `priv->timer.function = fn` whose member `timer` is a struct hrtimer; a
+            # `.callback` or `.complete` of anything else is not a tasklet or an URB
+            struct = b.struct_type or type_of(program, ff.path, fn, obj)
+            matching = [k for s, k in candidates if s == struct]
+            if not matching:
+                continue
+            key = object_key(program, ff.path, fn, holder, obj)
+            if key is None:
+                continue
+            for kind in matching:
+                out.append(Binder(kind, target, key, ff.path, b.line, 1, holder, b.byte,
+                                  f"{b.target}.{b.field} = {b.function}"))
+    return out
+
+
+def _arms_from_call(program: Program, ff: FileFacts, fn: FunctionFacts, site: CallSite,
+                    kind: ArmedKind) -> list[Arm]:
+    index = kind.arms[site.callee]
+    args = site.arguments()
+    if index >= len(args):
+        return []
+    holder = program.node_for(fn)
+    mode_index = kind.modes.get(site.callee)
+    mode = args[mode_index] if mode_index is not None and mode_index < len(args) else None
+    out = []
+    for key, ctx in _arm_keys(program, ff.path, fn, holder, args[index], site.byte, 0):
+        out.append(Arm(kind, key, ff.path, site.line, site.col, holder, ctx, site.callee, mode))
+    return out
+
+
+def _arm_keys(program: Program, path: str, fn: FunctionFacts, node: str, ir, byte: int,
+              depth: int) -> list[tuple[Key, tuple[str, int]]]:
+    """The keys of the object an arming call arms, with where to look for the binding that
+    reaches it. An object passed in as a parameter (an arming helper) is the callers'."""
+    key = object_key(program, path, fn, node, ir)
+    if key is None:
+        return [(("any", posixpath.dirname(path)), (node, byte))]
+    if key[0] != "param":
+        return [(key, (node, byte))]
+    if depth >= MAX_ARM_CALLER_DEPTH:
+        return [(("any", posixpath.dirname(path)), (node, byte))]
+    out = []
+    for caller, site in program.callers(node):
+        ref = program.functions[caller]
+        args = site.arguments()
+        if key[1] < len(args):
+            out.extend(_arm_keys(program, ref.path, ref.fn, caller, args[key[1]], site.byte, depth + 1))
+    return out or [(("any", posixpath.dirname(path)), (node, byte))]
+
+
+def object_key(program: Program, path: str, fn: FunctionFacts | None, node: str, ir, depth: int = 0) -> Key | None:
+    """The key of the object an expression names: `&priv->timer` -> ("field", <type of
+    priv>, "timer"); a global -> ("var", directory, name); a parameter -> ("param", index);
+    a local pointer -> the key of what it was set to (`urb = dev->rx_urb`), else ("any",
+    directory): an object the analysis cannot name, matched by any of the driver's."""
+    ir = _strip(ir)
+    if ir[0] == "idx":
+        ir = _strip(ir[1])
+    if ir[0] == "id":
+        name = ir[1]
+        if fn is not None:
+            for i, (pname, _) in enumerate(fn.params):
+                if pname == name:
+                    return ("param", i)
+            if name in fn.locals:
+                assigned = [a for a in fn.assignments if a.kind == "local" and a.target == name]
+                if len(assigned) == 1 and assigned[0].op == "=" and depth < 2:
+                    key = object_key(program, path, fn, node, assigned[0].value, depth + 1)
+                    if key is not None and key[0] in ("field", "var"):
+                        return key
+                return ("any", posixpath.dirname(path))
+        return ("var", posixpath.dirname(path), name)
+    if ir[0] == "field":
+        return ("field", type_of(program, path, fn, ir[1]), ir[2])
+    return None
+
+
+def _strip(ir):
+    while ir[0] in ("addr", "cast", "deref"):
+        ir = ir[2] if ir[0] == "cast" else ir[1]
+    return ir
+
+
+def type_of(program: Program, path: str, fn: FunctionFacts | None, ir, depth: int = 0) -> str:
+    """The struct type an expression points to or is (`priv` of `struct foo *priv` -> "foo",
+    `priv->a` -> the type of member a), or "" when unknown."""
+    if depth > 4:
+        return ""
+    ir = _strip(ir)
+    if ir[0] == "idx":
+        return type_of(program, path, fn, ir[1], depth + 1)
+    if ir[0] == "id":
+        text = ""
+        if fn is not None:
+            text = next((t for p, t in fn.params if p == ir[1]), "") or fn.locals.get(ir[1], "")
+        if not text:
+            ff = program.file(path)
+            text = ff.global_types.get(ir[1], "") if ff is not None else ""
+        return _struct_name(program, text)
+    if ir[0] == "field":
+        outer = type_of(program, path, fn, ir[1], depth + 1)
+        if not outer:
+            return ""
+        for _, sd in program.structs.get(outer, ()):
+            for m in sd.members:
+                if m.name == ir[2]:
+                    return _struct_name(program, m.type_text)
+        return ""
+    return ""
+
+
+def _struct_name(program: Program, text: str) -> str:
+    t = " ".join(text.replace("*", " ").replace("const ", " ").split())
+    for _ in range(3):
+        if t.startswith(("struct ", "union ")):
+            return t.split(" ", 1)[1].strip()
+        alias = program.typedefs.get(t)
+        if not alias:
+            return ""
+        t = " ".join(alias.replace("*", " ").replace("const ", " ").split())
+    return ""
+
+
+def _matches(a: Key, b: Key) -> bool:
+    if a[0] == "any" or b[0] == "any":
+        return True  # within the driver's directory (see _reaching)
+    if a[0] != b[0]:
+        return False
+    if a[0] == "field":
+        return a[2] == b[2] and (a[1] == b[1] or not a[1] or not b[1])
+    return a == b
+
+
+def _reaching(arm: Arm, binders) -> list[Binder]:
+    """The bindings an arming call may run: the last one made before it in the function
+    that arms it (or in the caller that hands the object to the arming helper), else
+    every binding of the object."""
+    here = posixpath.dirname(arm.path)
+    # an object the analysis cannot name, or an untyped field path, on either side:
+    # only the bindings of the arming call's own driver directory
+    matching = [b for b in binders if _matches(b.key, arm.key) and
+                (posixpath.dirname(b.path) == here or not _vague(b.key) and not _vague(arm.key))]
+    node, byte = arm.context
+    local = [b for b in matching if b.holder == node and b.byte < byte and b.key == arm.key]
+    if local:
+        return [max(local, key=lambda b: b.byte)]
+    return matching
+
+
+def _vague(key: Key) -> bool:
+    return key[0] == "any" or (key[0] == "field" and not key[1])

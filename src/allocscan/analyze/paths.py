@@ -1,0 +1,656 @@
+"""Path validation: does a witness's whole interprocedural path hold together?
+
+A witness is a chain of calls from an atomic origin (a lock held, an entry
+point) to an allocation. Each call and the allocation sit inside branches of
+their function: the `if` arms they are in, the early exits before them, the
+`switch` case. This module collects those conditions along the whole chain and
+asks an SMT solver (z3) whether they can hold together, as DSAC does:
+
+- a callee's parameters are the caller's argument expressions (substituted, so
+  `sk->sk_state` in the callee and in the caller are one term);
+- a local is the value last assigned to it before its use (`pmlmepriv =
+  &padapter->mlmepriv`); a local struct with a brace initializer has the
+  initialised fields and zero elsewhere (`struct fib6_config cfg = {...}`), and
+  the field stores made to it before the call;
+- a global struct with a brace initializer that no code writes is a template
+  (`&key_type_rxrpc_s` has no `.match_preparse`, so it is NULL);
+- a pointer field that the code in scope (the files of the path's functions)
+  sets to one template only points to it
+  (`shost->transportt = &blank_transport_template` in scsi_host_alloc());
+- what every caller of the origin function stores into an object it passes
+  (bnx2x_cnic_cfc_comp sets `ctl.cmd = CNIC_CTL_COMPLETION_CMD` before its one
+  call of the lock holder);
+- constants, enumerators and macros are their values; a string literal is a
+  non-NULL constant; a call in a condition is an uninterpreted function of its
+  arguments (the same call with the same arguments has the same value);
+- a callee's allocation under a table condition (`kstrdup_const` of a string
+  literal does not allocate) is one more condition.
+
+State changed by code between two conditions (a store in a function called in
+between) is not modelled: the same term is assumed to keep its value along the
+path, as in DSAC. A witness whose conditions cannot hold together is dropped.
+
+The evidence of a feasible witness is graded: "proven" when every condition in
+the callees is implied by what the path knows (or is an early error exit not
+taken), "undecided" when one depends on a value the path passes but the
+analysis could not decide, "state" when one depends on state the path does not
+set (a field, a global, a helper's result).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..exprs import IDENT_RE, ir_from_text
+from ..facts import EXIT_ERROR, CallSite
+from ..kernel.tables import contexts
+from ..link import Program
+from .branches import BranchOracle
+from .entries import type_of
+
+MAX_LOCAL_DEPTH = 3  # locals resolved through other locals' assignments
+# z3's deterministic work limit per check (a wall-clock timeout would make results depend
+# on the machine's load); a path's few conditions need far less, an unknown counts as feasible
+SOLVER_RLIMIT = 5_000_000
+MAX_CALLERS_FOR_FACTS = 8  # callers of the origin read for the values they pass
+PROVEN, UNDECIDED, STATE = "proven", "undecided", "state"
+
+
+
+@dataclass
+class Verdict:
+    feasible: bool
+    evidence: str = PROVEN  # PROVEN | UNDECIDED | STATE
+    reason: str = ""  # for an infeasible path or an undecided one: the condition that decides it
+    conditions: int = 0  # branch conditions on the path
+    state_frame: int = -1  # STATE: the function on the path (0 = origin) whose condition reads that state
+
+
+@dataclass
+class _Frame:
+    node: str
+    path: str
+    fn: object  # FunctionFacts
+    byte: int  # the call (or allocation) this frame's function makes on the path
+    args: tuple = ()  # argument IR of the call into this frame (from the frame before)
+
+
+@dataclass
+class _Requirement:
+    term: object  # z3 Bool
+    frame: int
+    kind: int
+    text: str
+    free: bool = False  # reads a bare parameter/local value (an argument flow), not state
+
+
+class PathValidator:
+    """Checks witnesses; one z3 context for the whole scan, imported on first use."""
+
+    def __init__(self, program: Program, oracle: BranchOracle):
+        self.program = program
+        self.oracle = oracle
+        self.z3 = None
+        self.checked = 0
+        self.dropped = 0
+        self._global_inits: dict[str, list[str]] | None = None
+
+    def global_init_files(self) -> dict[str, list[str]]:
+        """global name -> the files that define it with a brace initializer (built once)."""
+        if self._global_inits is None:
+            index: dict[str, list[str]] = {}
+            for ff in self.program.files:
+                for name in ff.init_names:
+                    index.setdefault(name, []).append(ff.path)
+            self._global_inits = index
+        return self._global_inits
+
+    def check(self, chain: list[tuple[str, CallSite]], alloc_node: str, alloc_site: CallSite,
+              alloc_condition: tuple | None = None, extra: tuple[str, ...] = ()) -> Verdict:
+        """Validate the path: `chain` is [(function node, call site)] from the origin
+        function to the allocating function, then the allocation `alloc_site` in
+        `alloc_node`. `alloc_condition` is a table condition under which the allocator
+        does not allocate (("literal", arg index)); `extra` are conditions (source text,
+        in the origin frame) known to hold at the origin (a lock taken only under them)."""
+        frames = []
+        prev_args: tuple = ()
+        for node, site in chain:
+            ref = self.program.functions[node]
+            frames.append(_Frame(node, ref.path, ref.fn, site.byte, prev_args))
+            prev_args = site.arguments()
+        ref = self.program.functions[alloc_node]
+        frames.append(_Frame(alloc_node, ref.path, ref.fn, alloc_site.byte, prev_args))
+        translator = _Translator(self, frames)
+        reqs = translator.requirements()
+        for text in extra:
+            reqs.append(_Requirement(translator.boolean(ir_from_text(text), 0), 0, 0, text))
+        if alloc_condition is not None:
+            req = translator.allocator_condition(alloc_condition, alloc_site)
+            if req is not None:
+                reqs.append(req)
+        if not reqs:
+            return Verdict(True, PROVEN, "", 0)
+        self.checked += 1
+        return translator.solve(reqs)
+
+
+class _Translator:
+    """C condition IR -> z3 terms, with the parameters of each frame bound to the
+    argument expressions of the frame before."""
+
+    def __init__(self, validator: PathValidator, frames: list[_Frame]):
+        if validator.z3 is None:
+            import z3
+
+            validator.z3 = z3
+        self.z = validator.z3
+        self.v = validator
+        self.program = validator.program
+        self.frames = frames
+        self.facts: list = []
+        self.fresh = 0
+        self.memo: dict = {}
+        self.local_structs: dict = {}  # id of a z3 pointer term -> (frame index, local name, byte)
+        self.global_structs: dict = {}  # id of a z3 pointer term -> (path, global name)
+        self.funcs: dict = {}
+        self.transparent = contexts().transparent_calls  # likely(x) is x
+
+    # --- z3 helpers ------------------------------------------------------
+    def bv(self, value: int):
+        return self.z.BitVecVal(value & ((1 << 64) - 1), 64)
+
+    def sym(self, name: str):
+        return self.z.BitVec(name, 64)
+
+    def fresh_sym(self, hint: str = "unk"):
+        self.fresh += 1
+        return self.z.BitVec(f"{hint}!{self.fresh}", 64)
+
+    def func(self, name: str, arity: int):
+        key = (name, arity)
+        f = self.funcs.get(key)
+        if f is None:
+            f = self.funcs[key] = self.z.Function(f"{name}/{arity}", *([self.z.BitVecSort(64)] * (arity + 1)))
+        return f
+
+    def truth(self, term):
+        return term != self.bv(0)
+
+    # --- requirements ----------------------------------------------------
+    def requirements(self) -> list[_Requirement]:
+        out = []
+        for i, frame in enumerate(self.frames):
+            for cond, ts, te, es, ee, kind in frame.fn.conditions:
+                if ts <= frame.byte < te:
+                    positive = True
+                elif es <= frame.byte < ee:
+                    if kind == EXIT_ERROR and i == 0:
+                        # the origin's own error exits: one may be a `goto done;` to a label
+                        # before the call (p2pdma takes the RCU lock after `done:`)
+                        continue
+                    positive = False
+                else:
+                    continue
+                ir = ir_from_text(cond)
+                term = self.boolean(ir, i, at=ts if positive else es)
+                free = self._reads_origin_value(term)
+                out.append(_Requirement(term if positive else self.z.Not(term), i, kind,
+                                        cond if positive else f"!({cond})", free))
+        return out
+
+    def _reads_origin_value(self, term) -> bool:
+        """Does the condition, once the callee's parameters are the caller's arguments,
+        read a value the origin function holds (its parameter or local, `p0:`/`l0:`)
+        other than through a field, a call or a dereference? Such a branch is decided by
+        what the caller passes: undecided. Any other unknown is state the path does not
+        set (a field, a helper's result, a callee's own local)."""
+        z = self.z
+        stack = [term]
+        seen = 0
+        while stack and seen < 2000:
+            t = stack.pop()
+            seen += 1
+            if z.is_const(t) and t.decl().kind() == z.Z3_OP_UNINTERPRETED:
+                if t.decl().name().startswith(("p0:", "l0:")):
+                    return True
+                continue
+            if t.decl().kind() == z.Z3_OP_UNINTERPRETED:
+                continue  # a field, a call, a dereference: state
+            stack.extend(t.children())
+        return False
+
+    def allocator_condition(self, cond: tuple, site: CallSite) -> _Requirement | None:
+        kind, index = cond
+        args = site.arguments()
+        if kind != "literal" or index >= len(args):
+            return None
+        last = len(self.frames) - 1
+        arg = self._resolve_literal(args[index], last)
+        if arg == "literal":
+            return _Requirement(self.z.BoolVal(False), last, 0, f"{site.callee}() of a string literal does not allocate")
+        return None
+
+    def _resolve_literal(self, ir, frame: int, depth: int = 0):
+        """Is this expression (through parameters and single assignments) a string literal?"""
+        if depth > 6:
+            return None
+        if ir[0] == "str":
+            return "literal"
+        if ir[0] == "cast":
+            return self._resolve_literal(ir[2], frame, depth + 1)
+        if ir[0] != "id":
+            return None
+        fn = self.frames[frame].fn
+        for i, (p, _) in enumerate(fn.params):
+            if p == ir[1]:
+                if frame == 0 or i >= len(self.frames[frame].args):
+                    return None
+                return self._resolve_literal(self.frames[frame].args[i], frame - 1, depth + 1)
+        value = self._last_assignment(frame, ir[1], self.frames[frame].byte)
+        if value is not None:
+            return self._resolve_literal(value.value, frame, depth + 1)
+        return None
+
+    def solve(self, reqs: list[_Requirement]) -> Verdict:
+        z = self.z
+        solver = z.Solver()
+        solver.set("rlimit", SOLVER_RLIMIT)
+        solver.add(*self.facts)
+        for r in reqs:
+            solver.add(r.term)
+        result = solver.check()
+        if result == z.unsat:
+            self.v.dropped += 1
+            return Verdict(False, "", self._culprit(reqs), len(reqs))
+        evidence = PROVEN
+        reason = ""
+        for k, r in enumerate(reqs):
+            if r.frame == 0 or r.kind == EXIT_ERROR:
+                continue  # the origin function's own branches; an error exit not taken
+            # decided: what the path knows (its facts and its other conditions) implies it
+            check = z.Solver()
+            check.set("rlimit", SOLVER_RLIMIT)
+            check.add(*self.facts)
+            check.add(*[o.term for j, o in enumerate(reqs) if j != k])
+            check.add(z.Not(r.term))
+            implied = check.check() == z.unsat
+            if implied:
+                continue
+            if r.free:
+                if evidence == PROVEN:
+                    evidence, reason = UNDECIDED, r.text
+            else:
+                return Verdict(True, STATE, r.text, len(reqs), r.frame)
+        return Verdict(True, evidence, reason, len(reqs))
+
+    def _culprit(self, reqs: list[_Requirement]) -> str:
+        """The last requirement without which the path is feasible: the branch to blame."""
+        z = self.z
+        for k in range(len(reqs) - 1, -1, -1):
+            solver = z.Solver()
+            solver.set("rlimit", SOLVER_RLIMIT)
+            solver.add(*self.facts)
+            solver.add(*[r.term for j, r in enumerate(reqs) if j != k])
+            if solver.check() != z.unsat:
+                f = self.frames[reqs[k].frame]
+                return f"{self.program.functions[f.node].fn.name}(): {reqs[k].text}"
+        return ""
+
+    # --- translation -----------------------------------------------------
+    def boolean(self, ir, frame: int, at: int | None = None):
+        z = self.z
+        kind = ir[0]
+        if kind == "un" and ir[1] == "!":
+            return z.Not(self.boolean(ir[2], frame, at))
+        if kind == "bin" and ir[1] in ("&&", "||"):
+            a, b = self.boolean(ir[2], frame, at), self.boolean(ir[3], frame, at)
+            return z.And(a, b) if ir[1] == "&&" else z.Or(a, b)
+        if kind == "bin" and ir[1] in ("==", "!=", "<", ">", "<=", ">="):
+            a, b = self.term(ir[2], frame, at), self.term(ir[3], frame, at)
+            return {"==": lambda: a == b, "!=": lambda: a != b, "<": lambda: a < b, ">": lambda: a > b,
+                    "<=": lambda: a <= b, ">=": lambda: a >= b}[ir[1]]()
+        if kind == "call" and ir[1] in self.transparent and len(ir[2]) == 1:
+            return self.boolean(ir[2][0], frame, at)
+        return self.truth(self.term(ir, frame, at))
+
+    def term(self, ir, frame: int, at: int | None = None, depth: int = 0):
+        z = self.z
+        kind = ir[0]
+        if depth > 12:
+            return self.fresh_sym()
+        if kind == "num":
+            return self.bv(ir[1])
+        if kind == "str":
+            t = self.sym(f"str:{ir[1][:40]}")
+            self.facts.append(t != self.bv(0))
+            return t
+        if kind == "id":
+            return self.identifier(ir[1], frame, at, depth)
+        if kind == "cast":
+            return self.term(ir[2], frame, at, depth + 1)
+        if kind == "field":
+            return self.field(ir, frame, at, depth)
+        if kind == "addr":
+            return self.address(ir[1], frame, at, depth)
+        if kind == "bin":
+            op = ir[1]
+            if op in ("&&", "||", "==", "!=", "<", ">", "<=", ">="):
+                return z.If(self.boolean(ir, frame, at), self.bv(1), self.bv(0))
+            a, b = self.term(ir[2], frame, at, depth + 1), self.term(ir[3], frame, at, depth + 1)
+            ops = {"+": lambda: a + b, "-": lambda: a - b, "*": lambda: a * b, "&": lambda: a & b,
+                   "|": lambda: a | b, "^": lambda: a ^ b, "<<": lambda: a << b, ">>": lambda: z.LShR(a, b)}
+            return ops[op]() if op in ops else self.fresh_sym("op")
+        if kind == "un":
+            if ir[1] == "!":
+                return z.If(self.boolean(ir[2], frame, at), self.bv(0), self.bv(1))
+            inner = self.term(ir[2], frame, at, depth + 1)
+            return {"-": lambda: -inner, "~": lambda: ~inner, "+": lambda: inner}.get(ir[1], lambda: inner)()
+        if kind == "cond":
+            return z.If(self.boolean(ir[1], frame, at), self.term(ir[2], frame, at, depth + 1),
+                        self.term(ir[3], frame, at, depth + 1))
+        if kind == "call":
+            name = ir[1]
+            if name in self.transparent and len(ir[2]) == 1:
+                return self.term(ir[2][0], frame, at, depth + 1)
+            if name and name[:1].isupper():
+                value = self.v.oracle.value(ir, {}, self.frames[frame].path)
+                if isinstance(value, int):
+                    return self.bv(value)
+            if not name:
+                return self.fresh_sym("icall")
+            args = [self.term(a, frame, at, depth + 1) for a in ir[2]]
+            return self.func(f"call:{name}", len(args))(*args) if args else self.sym(f"call:{name}()")
+        if kind == "deref":
+            return self.func("deref", 1)(self.term(ir[1], frame, at, depth + 1))
+        if kind == "idx":
+            return self.func("idx", 2)(self.term(ir[1], frame, at, depth + 1), self.term(ir[2], frame, at, depth + 1))
+        return self.fresh_sym()
+
+    def identifier(self, name: str, frame: int, at: int | None, depth: int):
+        f = self.frames[frame]
+        fn = f.fn
+        if name in ("true", "false", "NULL"):
+            return self.bv(1 if name == "true" else 0)
+        for i, (p, _) in enumerate(fn.params):
+            if p == name:
+                if frame > 0 and i < len(f.args):
+                    return self.term(f.args[i], frame - 1, self.frames[frame - 1].byte, depth + 1)
+                sym = self.sym(f"p{frame}:{name}")
+                if frame == 0:
+                    self._caller_facts(i, sym)
+                return sym
+        if name in fn.locals or name in fn.inits:
+            use = at if at is not None else f.byte
+            if name in fn.inits:
+                return self._local_struct_pointer(frame, name, use, addressed=False)
+            value = self._last_assignment(frame, name, use)
+            if value is not None and depth < MAX_LOCAL_DEPTH * 4 and name not in value.value_text:
+                return self.term(value.value, frame, value.byte, depth + 1)
+            return self.sym(f"l{frame}:{name}@{value.byte if value is not None else 0}")
+        if name[:1].isupper():
+            value = self.v.oracle.value(("id", name), {}, f.path)
+            if isinstance(value, int):
+                return self.bv(value)
+            return self.sym(f"c:{name}")
+        return self.sym(f"g:{name}")
+
+    def _last_assignment(self, frame: int, name: str, byte: int):
+        """The assignment that gives local `name` its value at `byte`: its only one, when it
+        comes before, names an object or a call's result rather than a constant (counters
+        and flags change by `i++`, unseen), and no call is handed the local's address
+        (`f(&len)` may set it). None: unknown."""
+        fn = self.frames[frame].fn
+        best = None
+        for a in fn.assignments:
+            if a.kind == "local" and a.target == name:
+                if a.byte >= byte or best is not None:
+                    return None  # assigned more than once: a loop or a branch may bring another
+                best = a
+        if best is None or best.op != "=":
+            return None
+        if best.value[0] in ("num", "un", "bin") or best.value_text.strip() in ("NULL", "false", "true"):
+            # a counter or a flag starting at a constant: `i++` and the like are not seen
+            return None
+        addressed = "&" + name
+        if any(addressed in site.args_text and _takes_address(site.args_text, name) for site in fn.calls):
+            return None
+        return best
+
+    def address(self, ir, frame: int, at: int | None, depth: int):
+        """`&x`: a non-NULL pointer; `&local_struct` and `&global_template` remember what
+        they point to, so that a field read through them finds its initializer."""
+        f = self.frames[frame]
+        if ir[0] == "id":
+            name = ir[1]
+            if name in f.fn.inits or (name in f.fn.locals and not any(p == name for p, _ in f.fn.params)):
+                return self._local_struct_pointer(frame, name, at if at is not None else f.byte, addressed=True)
+            if name not in f.fn.locals and not any(p == name for p, _ in f.fn.params):
+                found = self._global_init(name, f.path)
+                t = self.sym(f"&g:{name}")
+                self.facts.append(t != self.bv(0))
+                if found is not None:
+                    self.global_structs[t.get_id()] = found
+                return t
+        inner = self.term(ir, frame, at, depth + 1)
+        t = self.func("addr", 1)(inner)
+        self.facts.append(t != self.bv(0))
+        return t
+
+    def _local_struct_pointer(self, frame: int, name: str, byte: int, addressed: bool):
+        t = self.sym(f"&l{frame}:{name}")
+        self.facts.append(t != self.bv(0))
+        self.local_structs[t.get_id()] = (frame, name, byte)
+        return t
+
+    def _global_init(self, name: str, path: str):
+        """Where the brace initializer of global `name` is: in the file itself, else the
+        one file that defines it (`key_type_rxrpc_s` is defined in server_key.c and
+        passed by security.c)."""
+        ff = self.program.file(path)
+        if ff is not None and name in ff.init_names:
+            return path, name
+        found = self.v.global_init_files().get(name, ())
+        return (found[0], name) if len(found) == 1 else None
+
+    def field(self, ir, frame: int, at: int | None, depth: int):
+        base_ir, fname = ir[1], ir[2]
+        base = self.term(base_ir, frame, at, depth + 1) if ir[3] else self._dot_base(base_ir, frame, at, depth)
+        local = self.local_structs.get(base.get_id())
+        if local is not None:
+            value = self._local_field(local, fname)
+            if value is not None:
+                return value
+        glob = self.global_structs.get(base.get_id())
+        if glob is not None:
+            value = self._global_field(glob, fname)
+            if value is not None:
+                return value
+        if ir[3]:
+            value = self._written(base_ir, fname, frame)
+            if value is not None:
+                return value
+        return self.func(f"fld:{fname}", 1)(base)
+
+    def _written(self, base_ir, fname: str, frame: int):
+        """The one template the code in scope points this field to: the writers in the
+        files of the path's functions (another file's stores are into its own objects,
+        a transport of its own: uhid sets `hid->ll_driver` for its devices, not for a
+        USB driver's). scsi_host_alloc() sets
+        `shost->transportt = &blank_transport_template` and no fas216 driver sets it."""
+        f = self.frames[frame]
+        stype = type_of(self.program, f.path, f.fn, base_ir)
+        writers = self.program.field_writers.get((stype, fname)) if stype else None
+        if not writers:
+            return None
+        files = {fr.path for fr in self.frames}
+        values = set()
+        for path, wfn in writers:
+            if path not in files:
+                continue
+            for a in wfn.assignments:
+                if a.kind == "field" and a.target == fname and a.struct_type == stype:
+                    if a.op != "=":
+                        return None
+                    values.add((path, a.value_text.strip()))
+        if len(values) != 1:
+            return None
+        path, text = values.pop()
+        value_ir = ir_from_text(text)
+        # only a template pointer: scalar fields are as often set by initializers and
+        # copies, which are not stores this index sees
+        if value_ir[0] == "addr" and value_ir[1][0] == "id":
+            name = value_ir[1][1]
+            t = self.sym(f"&g:{name}")
+            self.facts.append(t != self.bv(0))
+            ff = self.program.file(path)
+            if ff is not None and name in ff.init_names:
+                self.global_structs[t.get_id()] = (path, name)
+            return t
+        return None
+
+    def _dot_base(self, base_ir, frame: int, at: int | None, depth: int):
+        """`x.f`: the base object is x itself; give it the pointer term `&x` has."""
+        if base_ir[0] == "id":
+            return self.address(base_ir, frame, at, depth + 1)
+        if base_ir[0] == "field":  # a.b.c: the pointer to the inner struct
+            return self.func("addr", 1)(self.field(base_ir, frame, at, depth + 1))
+        return self.term(base_ir, frame, at, depth + 1)
+
+    def _local_field(self, local, fname: str):
+        frame, name, byte = local
+        fn = self.frames[frame].fn
+        best = None
+        for a in fn.assignments:
+            if a.kind == "field" and a.target == fname and a.base in (name, f"&{name}") and a.byte < byte and \
+                    (best is None or a.byte > best.byte):
+                best = a
+        if best is not None:
+            return self.term(best.value, frame, best.byte, 1) if best.op == "=" else self.fresh_sym()
+        init = fn.inits.get(name)
+        if init is None:
+            return None
+        for path, text in init:
+            if path == fname:
+                return self.term(ir_from_text(text), frame, byte, 1)
+        if any(p == fname or p.startswith(fname + ".") for p, _ in init) or _positional_values(init):
+            return None  # a nested struct (not a scalar), or members set by position
+        if any(self._escapes(frame, name, byte)):
+            return None
+        return self.bv(0)  # not named in the initializer: zero
+
+    def _escapes(self, frame: int, name: str, byte: int):
+        """Calls before `byte` that are handed the local's address (they may fill it)."""
+        for site in self.frames[frame].fn.calls:
+            if site.byte < byte and f"&{name}" in site.args_text.replace(" ", ""):
+                yield site
+
+    def _global_field(self, glob, fname: str):
+        path, name = glob
+        ff = self.program.file(path)
+        init = ff.global_inits.get(name, ()) if ff is not None else ()
+        struct = ff.global_types.get(name, "").replace("const ", "").replace("struct ", "").strip() if ff else ""
+        if struct and self.program.field_writers.get((struct, fname)):
+            return None  # some code writes the field: not a template
+        for p, text in init:
+            if p == fname:
+                return self.term(ir_from_text(text), 0, None, 1) if not _is_function_name(self.program, text) \
+                    else self.sym(f"&fn:{text}")
+        if any(p.startswith(fname + ".") for p, _ in init) or _positional_values(init):
+            return None  # a nested struct, or members set by position
+        return self.bv(0)
+
+    # --- what the callers of the origin pass ------------------------------
+    def _caller_facts(self, index: int, sym) -> None:
+        """A value every caller of the origin function passes for its parameter `index`:
+        a constant argument, or the fields they store into a local struct they pass."""
+        origin = self.frames[0]
+        if not _only_called_directly(self.program, origin.node):
+            return  # a pointer to it may call it with anything
+        callers = []
+        for caller, site in self.program.callers(origin.node):
+            callers.append((caller, site))
+            if len(callers) > MAX_CALLERS_FOR_FACTS:
+                return
+        if not callers:
+            return
+        values = []
+        for caller, site in callers:
+            args = site.arguments()
+            if index >= len(args):
+                return
+            values.append((caller, site, args[index]))
+        consts = [self.v.oracle.value(a, {}, self.program.functions[c].path) for c, _, a in values]
+        if all(isinstance(x, int) for x in consts) and len(set(consts)) == 1:
+            self.facts.append(sym == self.bv(consts[0]))
+            return
+        # &local struct in every caller: the fields they all set alike
+        per_caller = []
+        for caller, site, arg in values:
+            if arg[0] != "addr" or arg[1][0] != "id":
+                return
+            per_caller.append(self._struct_fields(caller, arg[1][1], site.byte))
+        common = set(per_caller[0].items())
+        for fields in per_caller[1:]:
+            common &= set(fields.items())
+        for fname, value in common:
+            self.facts.append(self.func(f"fld:{fname}", 1)(sym) == self.bv(value))
+
+    def _struct_fields(self, node: str, name: str, byte: int) -> dict[str, int]:
+        """Constant fields of a local struct at `byte` in `node`: its initializer, then the
+        stores made to it before the call."""
+        ref = self.program.functions[node]
+        out: dict[str, int] = {}
+        for p, text in ref.fn.inits.get(name, ()):
+            value = self.v.oracle.value(ir_from_text(text), {}, ref.path)
+            if isinstance(value, int) and "." not in p and "#" not in p:
+                out[p] = value
+        for a in sorted(ref.fn.assignments, key=lambda a: a.byte):
+            if a.kind == "field" and a.base == name and a.byte < byte:
+                value = self.v.oracle.value(a.value, {}, ref.path) if a.op == "=" else None
+                if isinstance(value, int):
+                    out[a.target] = value
+                else:
+                    out.pop(a.target, None)
+        return out
+
+
+def _is_function_name(program: Program, text: str) -> bool:
+    text = text.strip().lstrip("&")
+    return text in program.by_name
+
+
+def _positional_values(init) -> bool:
+    """Does a brace initializer set members by position to anything but zero/NULL?"""
+    return any("#" in p.split(".")[0] and text.strip() not in ("0", "NULL", "false", "{}", "{ }")
+               for p, text in init)
+
+
+def _takes_address(args_text: str, name: str) -> bool:
+    """Does an argument list hand over `&name` (not `&name->f`/`&name.f`)?"""
+    for arg in args_text.split(","):
+        a = "".join(arg.split())
+        if a == "&" + name or a.startswith("&" + name + "[") or a == "(void*)&" + name:
+            return True
+    return False
+
+
+def _only_called_directly(program: Program, node: str) -> bool:
+    """Is every call of this function a direct call the graph holds: a static function
+    whose address its file never takes (no ops-struct binding, no argument naming it)?
+    rose_route_frame() is called with ax25 == NULL by the loopback, and through the
+    protocol table with a real one."""
+    ref = program.functions[node]
+    if not ref.fn.is_static:
+        return False
+    name = ref.fn.name
+    ff = ref.file
+    if any(b.function == name for b in ff.bindings):
+        return False
+    for site in ff.top_calls:
+        if name in IDENT_RE.findall(site.args_text):
+            return False
+    for fn in ff.functions:
+        for site in fn.calls:
+            if name in site.args_text and name in IDENT_RE.findall(site.args_text):
+                return False
+    return True

@@ -1,0 +1,314 @@
+"""Apply a kernel config to one file's preprocessor conditionals, before parsing.
+
+`apply_config(text, config)` evaluates each `#if`/`#ifdef`/`#ifndef`/`#elif`/
+`#else` chain whose conditions read CONFIG_ symbols (`defined(CONFIG_X)`,
+`IS_ENABLED()`, `IS_BUILTIN()`, `IS_MODULE()`, a bare `CONFIG_X`, joined by
+`&&`, `||`, `!` and parentheses) with the config, and blanks the branches
+that config does not compile with same-length whitespace (newlines kept), so
+lines, columns and byte offsets stay those of the file. A condition that
+reads anything else (a header guard, `MODULE`, a comparison, a symbol the
+file defines itself) is unknown: its branches all stay, as without a config.
+A chain whose every branch is decided loses its directive lines too, so the
+parser sees the compiled code as the compiler does (the two halves of an
+`#ifdef`/`#else` that each open a brace no longer confuse it).
+
+It also returns which lines depend on the config: the kept branches whose
+chain read CONFIG_ symbols, with those symbols, so a finding whose path runs
+through them can say so.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+from ..kernel.kconfig import KernelConfig
+from ..kernel.tables import kbuild
+
+T, F, U = True, False, None  # a condition's value under the config: true, false, unknown
+
+_DIRECTIVE = re.compile(r"^[ \t]*#[ \t]*(ifdef|ifndef|if|elif|else|endif)\b((?:[^\n\\]|\\.)*)", re.M | re.S)
+# Comments and literals, so a directive inside a block comment is not taken for one.
+_COMMENT_OR_LITERAL = re.compile(r"/\*.*?\*/|//[^\n]*|\"(?:\\.|[^\"\\\n])*\"|'(?:\\.|[^'\\\n])*'", re.S)
+
+
+@lru_cache(maxsize=1)
+def _token_re() -> re.Pattern:
+    """The tokens of an #if expression; the config macros (IS_ENABLED() ...) from kbuild.toml."""
+    macros = "|".join(sorted(map(re.escape, kbuild().macros), key=len, reverse=True))
+    return re.compile(
+        r"\s*(?:(?P<defined>defined)\s*(?:\(\s*(?P<dsym>\w+)\s*\)|(?P<dsym2>\w+))"
+        rf"|(?P<macro>{macros})\s*\(\s*(?P<msym>\w+)\s*\)"
+        r"|(?P<op>\|\||&&|!(?!=)|\(|\))"
+        r"|(?P<num>(?:0[xX][0-9a-fA-F]+|\d+)[uUlL]*)"
+        r"|(?P<ident>[A-Za-z_]\w*)"
+        r"|(?P<other>\S))")
+_LOCAL_DEFINE = re.compile(r"^[ \t]*#[ \t]*(?:define|undef)[ \t]+(CONFIG_\w+)", re.M)
+
+
+@dataclass
+class ConfiguredText:
+    text: str  # same length as the input, disabled branches blanked
+    blanked_lines: int = 0  # lines of code the config removed (directives not counted)
+    depends: list[tuple[int, int, tuple[str, ...]]] = field(default_factory=list)  # (first, last line, symbols)
+    unbalanced: bool = False  # the conditionals did not nest; nothing was blanked
+
+
+def apply_config(text: str, config: KernelConfig) -> ConfiguredText:
+    if "#" not in text or "CONFIG_" not in text:
+        return ConfiguredText(text)
+    comments = _comment_spans(text)
+    local = frozenset(_LOCAL_DEFINE.findall(text))
+    directives = [m for m in _DIRECTIVE.finditer(text) if not _inside(comments, m.start())]
+    if not directives:
+        return ConfiguredText(text)
+    walker = _Walker(text, config, local, comments)
+    for m in directives:
+        if not walker.directive(m):
+            return ConfiguredText(text, unbalanced=True)
+    if walker.stack:
+        return ConfiguredText(text, unbalanced=True)
+    return walker.result()
+
+
+class _Frame:
+    """One #if chain: whether it sits in dead code, what its branches were so far."""
+
+    __slots__ = ("outer_dead", "taken", "undecided", "symbols", "directive_spans", "branch_start", "branch_live",
+                 "branch_symbols")
+
+    def __init__(self, outer_dead: bool):
+        self.outer_dead = outer_dead
+        self.taken = False  # a branch so far is true under the config
+        self.undecided = False  # a branch so far is unknown
+        self.symbols: tuple[str, ...] = ()  # CONFIG_ symbols the chain's conditions read so far
+        self.directive_spans: list[tuple[int, int]] = []
+        self.branch_start = 0  # offset where the current branch's code starts
+        self.branch_live = True
+        self.branch_symbols: tuple[str, ...] = ()
+
+
+class _Walker:
+    def __init__(self, text: str, config: KernelConfig, local: frozenset, comments):
+        self.text = text
+        self.config = config
+        self.local = local
+        self.comments = comments
+        self.stack: list[_Frame] = []
+        self.blank: list[tuple[int, int]] = []  # spans to blank
+        self.depends: list[tuple[int, int, tuple[str, ...]]] = []
+        self.blanked_lines = 0
+
+    def dead(self) -> bool:
+        return bool(self.stack) and (self.stack[-1].outer_dead or not self.stack[-1].branch_live)
+
+    def enclosing_symbols(self) -> tuple[str, ...]:
+        out: list[str] = []
+        for frame in self.stack:
+            out.extend(s for s in frame.branch_symbols if s not in out)
+        return tuple(out)
+
+    def directive(self, m: re.Match) -> bool:
+        kind = m.group(1)
+        body = _strip_comments(m.group(2))
+        start, end = m.start(), m.end()
+        if kind in ("if", "ifdef", "ifndef"):
+            frame = _Frame(self.dead())
+            self.stack.append(frame)
+            value, symbols = self.condition(kind, body)
+            self.open_branch(frame, value, symbols, start, end)
+            return True
+        if not self.stack:
+            return False
+        frame = self.stack[-1]
+        self.close_branch(frame, start)
+        if kind == "elif":
+            value, symbols = self.condition("if", body)
+            self.open_branch(frame, value, symbols, start, end)
+        elif kind == "else":
+            self.open_branch(frame, T, (), start, end)
+        else:  # endif
+            frame.directive_spans.append((start, end))
+            self.stack.pop()
+            if not frame.outer_dead and not frame.undecided and frame.symbols:
+                self.blank.extend(frame.directive_spans)  # decided: the code reads as compiled
+        return True
+
+    def condition(self, kind: str, body: str):
+        """(value, CONFIG_ symbols read). A condition that reads no CONFIG_ symbol
+        (`#if 0`, a header guard) is unknown: only the config is applied."""
+        if kind == "ifdef" or kind == "ifndef":
+            name = body.strip().split()[0] if body.strip() else ""
+            value, symbols = self.symbol_defined(name)
+            if kind == "ifndef" and value is not U:
+                value = not value
+        else:
+            value, symbols = _Condition(body, self).value()
+        return (value, symbols) if symbols else (U, ())
+
+    def symbol_defined(self, name: str):
+        if not name.startswith("CONFIG_") or name in self.local:
+            return U, ()
+        return self.config.defines(name), (_base_symbol(name),)
+
+    def open_branch(self, frame: _Frame, value, symbols, start: int, end: int) -> None:
+        frame.directive_spans.append((start, end))
+        frame.symbols += tuple(s for s in symbols if s not in frame.symbols)
+        live = not frame.taken and value is not F
+        if live and value is U:
+            frame.undecided = True  # this branch or a later one may be the compiled one
+        if live and value is T:
+            frame.taken = True  # every later branch is dead (even after an unknown one)
+        frame.branch_live = live
+        frame.branch_symbols = frame.symbols
+        frame.branch_start = end
+
+    def close_branch(self, frame: _Frame, at: int) -> None:
+        if frame.outer_dead:
+            return
+        if not frame.branch_live:
+            self.blank.append((frame.branch_start, at))
+            self.blanked_lines += self.text.count("\n", frame.branch_start, at) - 1 if at > frame.branch_start else 0
+        elif frame.symbols:
+            first = self.text.count("\n", 0, frame.branch_start) + 2  # the line after the directive
+            last = self.text.count("\n", 0, at)  # the line before the next directive
+            if last >= first:
+                self.depends.append((first, last, self.enclosing_symbols()))
+
+    def result(self) -> ConfiguredText:
+        chars = list(self.text)
+        for start, end in self.blank:
+            for i in range(start, end):
+                if chars[i] not in "\n":
+                    chars[i] = " "
+        return ConfiguredText("".join(chars), max(self.blanked_lines, 0), sorted(self.depends))
+
+
+class _Condition:
+    """Three-valued evaluation of an #if expression over the config (recursive descent).
+    Anything outside ! && || ( ) defined() IS_*() numbers and CONFIG_ names makes the
+    whole condition unknown: comparisons and arithmetic are not evaluated."""
+
+    def __init__(self, body: str, walker: _Walker):
+        self.walker = walker
+        self.tokens = []
+        for m in _token_re().finditer(body):
+            if m.group("other") is not None and m.group("other").strip():
+                self.tokens = None
+                break
+            self.tokens.append(m)
+        self.pos = 0
+        self.symbols: list[str] = []
+        self.body = body
+
+    def value(self):
+        if not self.tokens:  # not evaluated (a comparison, arithmetic), but still config-dependent
+            named = dict.fromkeys(_base_symbol(n) for n in re.findall(r"\bCONFIG_\w+", self.body)
+                                  if n not in self.walker.local)
+            return U, tuple(named)
+        try:
+            v = self.parse_or()
+        except _Unknown:
+            return U, tuple(self.symbols)
+        if self.pos != len(self.tokens):
+            return U, tuple(self.symbols)
+        return v, tuple(self.symbols)
+
+    def peek_op(self) -> str | None:
+        if self.pos < len(self.tokens):
+            return self.tokens[self.pos].group("op")
+        return None
+
+    def parse_or(self):
+        v = self.parse_and()
+        while self.peek_op() == "||":
+            self.pos += 1
+            w = self.parse_and()
+            v = T if (v is T or w is T) else (F if (v is F and w is F) else U)
+        return v
+
+    def parse_and(self):
+        v = self.parse_unary()
+        while self.peek_op() == "&&":
+            self.pos += 1
+            w = self.parse_unary()
+            v = F if (v is F or w is F) else (T if (v is T and w is T) else U)
+        return v
+
+    def parse_unary(self):
+        if self.peek_op() == "!":
+            self.pos += 1
+            v = self.parse_unary()
+            return U if v is U else not v
+        return self.parse_primary()
+
+    def parse_primary(self):
+        if self.pos >= len(self.tokens):
+            raise _Unknown
+        tok = self.tokens[self.pos]
+        self.pos += 1
+        if tok.group("op") == "(":
+            v = self.parse_or()
+            if self.peek_op() != ")":
+                raise _Unknown
+            self.pos += 1
+            return v
+        if tok.group("defined"):
+            name = tok.group("dsym") or tok.group("dsym2")
+            v, symbols = self.walker.symbol_defined(name)
+            self.note(symbols)
+            return v
+        if tok.group("macro"):
+            return self.macro(tok.group("macro"), tok.group("msym"))
+        if tok.group("num"):
+            return int(tok.group("num").rstrip("uUlL"), 0) != 0
+        name = tok.group("ident")
+        if name and name.startswith("CONFIG_") and name not in self.walker.local:
+            # In #if a name that is not a macro reads as 0; =y defines it as 1.
+            self.note((_base_symbol(name),))
+            raw = self.walker.config.value(name)
+            if raw is None or raw in ("n", "m"):
+                return self.walker.config.defines(name) if name != _base_symbol(name) else F
+            if raw == "y":
+                return T
+            try:
+                return int(raw, 0) != 0
+            except ValueError:
+                return U
+        raise _Unknown
+
+    def macro(self, macro: str, name: str):
+        if not name.startswith("CONFIG_") or name in self.walker.local:
+            return U
+        self.note((name,))
+        return kbuild().macros[macro].get(self.walker.config.tristate(name), F)
+
+    def note(self, symbols) -> None:
+        self.symbols.extend(s for s in symbols if s not in self.symbols)
+
+
+class _Unknown(Exception):
+    pass
+
+
+def _base_symbol(name: str) -> str:
+    suffix = kbuild().module_suffix
+    return name[: -len(suffix)] if name.endswith(suffix) else name
+
+
+def _comment_spans(text: str) -> list[tuple[int, int]]:
+    return [(m.start(), m.end()) for m in _COMMENT_OR_LITERAL.finditer(text) if m.group(0).startswith("/*")
+            and "\n" in m.group(0)]
+
+
+def _inside(spans: list[tuple[int, int]], offset: int) -> bool:
+    import bisect
+
+    i = bisect.bisect_right(spans, (offset, float("inf"))) - 1
+    return i >= 0 and spans[i][0] < offset < spans[i][1]
+
+
+def _strip_comments(body: str) -> str:
+    body = body.replace("\\\n", " ")
+    return re.sub(r"/\*.*?\*/|//.*", " ", body, flags=re.S)

@@ -1,0 +1,106 @@
+"""Entry points: callbacks run where they are armed, with the function bound then."""
+
+from __future__ import annotations
+
+from allocscan.analyze import analyze
+from allocscan.extract import extract_file
+from allocscan.kernel.version import builtin_kernel
+from allocscan.link import link
+
+
+def entries(*files: tuple[str, str]) -> dict[str, list]:
+    analysis = analyze(link([extract_file(p, t.encode()) for p, t in files]), builtin_kernel("6.1"))
+    names = {}
+    for node, ws in analysis.contexts.entries.items():
+        names[analysis.program.functions[node].fn.name] = ws
+    return names
+
+
+SLOT = """
+struct demo_slot { struct timer_list ev; void *buf; };
+static void demo_worker(struct timer_list *t) { kmalloc(8, GFP_KERNEL); }
+static void demo_kick(struct timer_list *t) { kmalloc(8, GFP_KERNEL); }
+"""
+
+
+def test_rebound_before_arming_runs_the_second_function_only():
+    found = entries(("drivers/demo/core.c", SLOT + """
+void demo_init(struct demo_slot *slot) { timer_setup(&slot->ev, demo_worker, 0); }
+void demo_button(struct demo_slot *slot)
+{
+	timer_setup(&slot->ev, demo_kick, 0);
+	add_timer(&slot->ev);
+}
+"""))
+    assert "demo_kick" in found and "demo_worker" not in found
+    (w,) = found["demo_kick"]
+    assert [s.kind for s in w.steps] == ["bind", "entry"]
+    assert w.entry.callee == "add_timer" and w.entry.context == "softirq:timer"
+
+
+def test_armed_in_another_file_by_the_field_path():
+    found = entries(("drivers/demo/core.c", SLOT + "void demo_init(struct demo_slot *slot) { timer_setup(&slot->ev, demo_worker, 0); }\n"),
+                    ("drivers/demo/ctrl.c", "struct demo_slot;\nvoid demo_go(struct demo_slot *s) { mod_timer(&s->ev, 5); }\n"))
+    assert "demo_worker" in found
+
+
+def test_armed_through_a_helper_and_never_armed():
+    found = entries(("drivers/demo/core.c", """
+struct demo_port { struct tasklet_struct rx; struct tasklet_struct tx; };
+static void demo_rx(struct tasklet_struct *t) { kmalloc(8, GFP_KERNEL); }
+static void demo_tx(struct tasklet_struct *t) { kmalloc(8, GFP_KERNEL); }
+static void demo_kick(struct tasklet_struct *t) { tasklet_schedule(t); }
+void demo_probe(struct demo_port *p) { tasklet_setup(&p->rx, demo_rx); tasklet_setup(&p->tx, demo_tx); }
+void demo_irq(struct demo_port *p) { demo_kick(&p->rx); }
+"""))
+    assert "demo_rx" in found and "demo_tx" not in found
+
+
+def test_registration_arms_irq_handlers_and_process_contexts_stay_apart():
+    analysis = analyze(link([extract_file("drivers/demo/irq.c", b"""
+static irqreturn_t demo_irq(int irq, void *d) { return IRQ_HANDLED; }
+static irqreturn_t demo_thread(int irq, void *d) { return IRQ_HANDLED; }
+static void demo_work(struct work_struct *w) { }
+int demo_probe(struct demo *d) {
+	INIT_WORK(&d->w, demo_work);
+	return request_threaded_irq(d->irq, demo_irq, demo_thread, 0, "demo", d);
+}
+""")]), builtin_kernel("6.1"))
+    fns = {analysis.program.functions[n].fn.name: v for n, v in analysis.contexts.process_entries.items()}
+    assert fns == {"demo_work": "workqueue (INIT_WORK)", "demo_thread": "threaded irq handler (request_threaded_irq)"}
+    assert [analysis.program.functions[n].fn.name for n in analysis.contexts.entries] == ["demo_irq"]
+
+
+def test_urbs_filled_and_submitted_through_locals():
+    found = entries(("drivers/usb/demo/a.c", """
+struct demo { struct urb *rx_urb; struct urb *tx_urb; };
+static void demo_rx_done(struct urb *urb) { kmalloc(8, GFP_KERNEL); }
+static void demo_ctrl_done(struct urb *urb) { kmalloc(8, GFP_KERNEL); }
+void demo_fill(struct demo *d, struct usb_device *udev)
+{
+	struct urb *urb = d->rx_urb;
+	usb_fill_bulk_urb(urb, udev, 1, NULL, 0, demo_rx_done, d);
+}
+void demo_start(struct demo *d) { usb_submit_urb(d->rx_urb, GFP_KERNEL); }
+int demo_ctrl(struct usb_device *udev)
+{
+	struct urb *urb = usb_alloc_urb(0, GFP_KERNEL);
+	usb_fill_control_urb(urb, udev, 0, NULL, NULL, 0, demo_ctrl_done, NULL);
+	return usb_submit_urb(urb, GFP_KERNEL);
+}
+"""))
+    assert {"demo_rx_done", "demo_ctrl_done"} <= set(found)
+
+
+def test_an_arm_of_an_unnamed_object_reaches_only_its_own_drivers_bindings():
+    """dc21285_serr_irq() arms `timer = dev_id`: that arms no other driver's timer."""
+    found = entries(("drivers/demo/a.c", SLOT + "void demo_init(struct demo_slot *slot) { timer_setup(&slot->ev, demo_worker, 0); }\n"),
+                    ("arch/arm/mach-demo/irq.c", """
+static irqreturn_t demo_serr_irq(int irq, void *dev_id)
+{
+	struct timer_list *timer = dev_id;
+	mod_timer(timer, jiffies + HZ);
+	return IRQ_HANDLED;
+}
+"""))
+    assert "demo_worker" not in found

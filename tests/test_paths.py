@@ -1,0 +1,248 @@
+"""Path validation: a witness holds only if its conditions can hold together, and
+its evidence grades the finding; findings sit at the call where the fix goes."""
+
+from __future__ import annotations
+
+from allocscan.analyze import analyze
+from allocscan.extract import extract_file
+from allocscan.kernel.version import builtin_kernel
+from allocscan.link import link
+from allocscan.rules import select
+
+
+def findings(*files: tuple[str, str]):
+    analysis = analyze(link([extract_file(p, t.encode()) for p, t in files]), builtin_kernel("6.1"))
+    out = []
+    for rule in select(["AS002"], None):
+        out.extend(rule.check(analysis, None))
+    return sorted(out, key=lambda f: (f.path, f.line))
+
+
+def lines(*files):
+    return [(f.line, f.level) for f in findings(*files)]
+
+
+HELPER = """
+struct demo { spinlock_t lock; void *buf; int state; };
+static void demo_sync(struct demo *d, bool may_sleep)
+{
+	if (!may_sleep)
+		return;
+	d->buf = kzalloc(64, GFP_KERNEL);
+}
+"""
+
+
+def test_a_callers_constant_rules_out_the_branch():
+    assert lines(("drivers/demo/a.c", HELPER + """
+void demo_timeout(struct demo *d)
+{
+	spin_lock(&d->lock);
+	demo_sync(d, false);
+	spin_unlock(&d->lock);
+}
+""")) == []
+    assert lines(("drivers/demo/a.c", HELPER + """
+void demo_resync(struct demo *d)
+{
+	spin_lock(&d->lock);
+	demo_sync(d, true);
+	spin_unlock(&d->lock);
+}
+""")) == [(13, "error")]
+
+
+def test_the_callers_branch_and_the_callees_contradict():
+    src = """
+struct demo { spinlock_t lock; void *buf; int state; };
+static void demo_reset(struct demo *d)
+{
+	if (d->state != 3)
+		return;
+	d->buf = kzalloc(64, GFP_KERNEL);
+}
+void demo_close(struct demo *d)
+{
+	spin_lock_bh(&d->lock);
+	if (d->state == %s)
+		demo_reset(d);
+	spin_unlock_bh(&d->lock);
+}
+"""
+    assert lines(("drivers/demo/a.c", src % "5")) == []
+    # state 3 is the callee's own test: the path is proven
+    assert lines(("drivers/demo/a.c", src % "3")) == [(13, "error")]
+
+
+def test_every_caller_of_the_lock_holder_sets_the_command():
+    src = """
+struct demo_ctl { int cmd; };
+struct demo { spinlock_t lock; void *tbl; };
+static int demo_handler(struct demo *d, struct demo_ctl *info)
+{
+	switch (info->cmd) {
+	case 1:
+		d->tbl = kcalloc(4, 8, GFP_KERNEL);
+		break;
+	}
+	return 0;
+}
+static void demo_send(struct demo *d, struct demo_ctl *ctl)
+{
+	spin_lock(&d->lock);
+	demo_handler(d, ctl);
+	spin_unlock(&d->lock);
+}
+void demo_done(struct demo *d) { struct demo_ctl c = {0}; c.cmd = 3; demo_send(d, &c); }
+"""
+    assert lines(("drivers/demo/a.c", src)) == []
+    other = src + "void demo_start(struct demo *d) { struct demo_ctl c = { .cmd = 1 }; demo_send(d, &c); }\n"
+    assert [ln for ln, _ in lines(("drivers/demo/a.c", other))] == [16]
+
+
+def test_a_template_without_the_hook_and_kstrdup_const_of_a_literal():
+    src = """
+struct demo_type { const char *name; int (*prep)(struct demo *d); };
+struct demo { spinlock_t lock; void *c; const char *label; };
+static int demo_prep(struct demo *d) { d->c = kmalloc(8, GFP_KERNEL); return 0; }
+static struct demo_type demo_full = { .name = "full", .prep = demo_prep };
+static struct demo_type demo_plain = { .name = "plain" };
+static int demo_search(struct demo *d, struct demo_type *t)
+{
+	if (t->prep)
+		return t->prep(d);
+	return 0;
+}
+static void demo_label(struct demo *d, const char *l) { d->label = kstrdup_const(l, GFP_KERNEL); }
+void demo_lookup(struct demo *d, const char *name)
+{
+	rcu_read_lock();
+	demo_search(d, &%s);
+	demo_label(d, "fixed");
+	rcu_read_unlock();
+}
+"""
+    assert lines(("drivers/demo/a.c", src % "demo_plain")) == []
+    assert [ln for ln, _ in lines(("drivers/demo/a.c", src % "demo_full"))] == [17]
+
+
+def test_evidence_levels():
+    src = """
+struct demo { spinlock_t lock; void *c; };
+static void *demo_get(struct demo *d, int len)
+{
+	if (d->c)
+		return d->c;
+	if (len > 64)
+		return kmalloc(len, GFP_KERNEL);
+	return NULL;
+}
+void demo_refill(struct demo *d, int len)
+{
+	spin_lock(&d->lock);
+	demo_get(d, len);
+	spin_unlock(&d->lock);
+}
+"""
+    (f,) = findings(("drivers/demo/a.c", src))
+    assert (f.line, f.level) == (14, "note")  # the cache being empty is state the path does not set
+    assert f.properties["pathEvidence"] == "state"
+    (f,) = findings(("drivers/demo/a.c", src.replace("\tif (d->c)\n\t\treturn d->c;\n", "")))
+    assert (f.level, f.properties["pathEvidence"]) == ("warning", "undecided")  # len: the caller's, unknown
+
+
+def test_the_finding_sits_at_the_call_and_points_at_the_allocation():
+    (f,) = findings(("drivers/demo/drv.c", """
+struct demo { spinlock_t lock; };
+void demo_op(struct demo *d)
+{
+	spin_lock(&d->lock);
+	core_register(d);
+	spin_unlock(&d->lock);
+}
+"""), ("lib/core.c", "void core_register(struct demo *d) { kmalloc(32, GFP_KERNEL); }\n"))
+    assert (f.path, f.line, f.function) == ("drivers/demo/drv.c", 6, "demo_op")
+    assert [(r.path, r.line) for r in f.related] == [("lib/core.c", 1)]
+    assert f.witness[-1].kind == "allocation" and f.witness[-1].path == "lib/core.c"
+    assert "core_register()" in f.message and "lib/core.c:1" in f.message
+
+
+def test_a_template_defined_in_another_file():
+    """key_type_rxrpc_s is defined in server_key.c and passed by security.c."""
+    types = """
+struct demo;
+struct demo_type { const char *name; int (*prep)(struct demo *d); };
+static int demo_prep(struct demo *d) { d->c = kmalloc(8, GFP_KERNEL); return 0; }
+struct demo_type demo_full = { .name = "full", .prep = demo_prep };
+struct demo_type demo_plain = { .name = "plain" };
+"""
+    user = """
+struct demo { spinlock_t lock; void *c; };
+static int demo_search(struct demo *d, struct demo_type *t)
+{
+	if (t->prep)
+		return t->prep(d);
+	return 0;
+}
+void demo_lookup(struct demo *d)
+{
+	rcu_read_lock();
+	demo_search(d, &%s);
+	rcu_read_unlock();
+}
+"""
+    assert lines(("net/demo/types.c", types), ("net/demo/user.c", user % "demo_plain")) == []
+    assert [ln for ln, _ in lines(("net/demo/types.c", types), ("net/demo/user.c", user % "demo_full"))] == [12]
+
+
+def test_state_inside_an_api_many_files_call_is_not_the_callers():
+    """hid_hw_request()'s shape: the allocation runs only for a device whose transport lacks
+    a hook. From a driver's locked call that state is not the driver's to see: with the API
+    called from more than three files no report; from a few files, a note."""
+    core = """
+struct demo_ll { int (*request)(struct demo_dev *d); };
+struct demo_dev { spinlock_t lock; struct demo_ll *ll; void *buf; };
+void demo_hw_request(struct demo_dev *d)
+{
+	if (d->ll->request) {
+		d->ll->request(d);
+		return;
+	}
+	d->buf = kmalloc(64, GFP_KERNEL);
+}
+"""
+    driver = """
+void demo_play_%d(struct demo_dev *d)
+{
+	spin_lock(&d->lock);
+	demo_hw_request(d);
+	spin_unlock(&d->lock);
+}
+"""
+    few = [("drivers/hid/core.c", core)] + [(f"drivers/hid/drv{i}.c", driver % i) for i in range(2)]
+    assert [(f.path, f.level) for f in findings(*few)] == [("drivers/hid/drv0.c", "note"), ("drivers/hid/drv1.c", "note")]
+    many = [("drivers/hid/core.c", core)] + [(f"drivers/hid/drv{i}.c", driver % i) for i in range(5)]
+    assert findings(*many) == []
+
+
+def test_callers_facts_only_for_a_function_nothing_calls_through_a_pointer():
+    """rose_route_frame()'s shape: the loopback calls it with NULL, the protocol table with
+    a real neighbour; what the direct caller passes decides nothing."""
+    src = """
+struct demo { spinlock_t lock; void *route; };
+static DEFINE_SPINLOCK(demo_lock);
+static int demo_route_frame(struct demo *d, void *ax25)
+{
+	if (!ax25)
+		return demo_loopback(d);
+	spin_lock_bh(&demo_lock);
+	d->route = kmalloc(32, GFP_KERNEL);
+	spin_unlock_bh(&demo_lock);
+	return 0;
+}
+void demo_loop_timer(struct demo *d) { demo_route_frame(d, NULL); }
+%s
+"""
+    assert lines(("net/demo/a.c", src % "")) == []
+    table = "static struct demo_proto demo_pid = { .func = demo_route_frame };"
+    assert lines(("net/demo/a.c", src % table)) == [(9, "error")]
