@@ -23,3 +23,27 @@ def run_cli(tmp_path):
                               cwd=cwd or tmp_path, env=env, input=stdin, timeout=300)
 
     return run
+
+
+def tables_changed(monkeypatch, directory: Path) -> None:
+    """Read the tables again, with those in `directory` replacing the built-in ones."""
+    from allocscan.cache import analyzer_key
+    from allocscan.kernel.tables import DATA_DIR_ENV, reload_tables
+
+    monkeypatch.setenv(DATA_DIR_ENV, str(directory))
+    reload_tables()
+    analyzer_key.cache_clear()
+
+
+@pytest.fixture
+def table_override(monkeypatch, tmp_path):
+    """A directory of replacement tables; the built-in ones are restored afterwards."""
+    from allocscan.cache import analyzer_key
+    from allocscan.kernel.tables import reload_tables
+
+    directory = tmp_path / "tables"
+    directory.mkdir()
+    yield directory
+    monkeypatch.undo()
+    reload_tables()
+    analyzer_key.cache_clear()

@@ -16,7 +16,7 @@ from allocscan.extract.driver import extract_all
 from allocscan.report.jsonout import render_json
 from allocscan.pipeline import ScanOptions, run_scan
 
-from .conftest import CORPORA
+from .conftest import CORPORA, tables_changed as _tables_changed
 
 
 def _findings(tree: Path, **options) -> list[dict]:
@@ -102,29 +102,6 @@ def test_a_cache_that_cannot_be_written_only_costs_speed(tmp_path):
     assert _findings(tree, jobs=1, cache_dir=blocked) == expected
 
 
-def _tables_changed(monkeypatch, directory: Path) -> None:
-    from allocscan.cache import analyzer_key
-    from allocscan.kernel.tables import DATA_DIR_ENV, reload_tables
-
-    monkeypatch.setenv(DATA_DIR_ENV, str(directory))
-    reload_tables()
-    analyzer_key.cache_clear()
-
-
-@pytest.fixture
-def table_override(monkeypatch, tmp_path):
-    """A directory of replacement tables; the built-in ones are restored afterwards."""
-    from allocscan.cache import analyzer_key
-    from allocscan.kernel.tables import reload_tables
-
-    directory = tmp_path / "tables"
-    directory.mkdir()
-    yield directory
-    monkeypatch.undo()
-    reload_tables()
-    analyzer_key.cache_clear()
-
-
 def test_every_table_is_part_of_the_cache_key(monkeypatch, table_override):
     """Editing any table must give another cache key: extraction reads them (which calls to
     keep, which register a callback), so facts made with the old table are stale."""
@@ -133,7 +110,7 @@ def test_every_table_is_part_of_the_cache_key(monkeypatch, table_override):
 
     before = analyzer_key()
     names = list(table_paths())
-    assert {"allocators.toml", "contexts.toml", "entries.toml", "inert.toml"} <= set(names)
+    assert {"allocators.toml", "contexts.toml", "entries.toml", "inert.toml", "gfp.toml"} <= set(names)
     for name in names:
         edited = table_override / name
         edited.write_text(table_paths()[name].read_text() + "\n# edited\n")

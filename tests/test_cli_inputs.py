@@ -72,14 +72,16 @@ def test_a_rejected_file_is_remembered_and_warned_again(run_cli, tmp_path):
     assert "(0 parsed, 1 from cache, 1 skipped)" in second.stderr
 
 
-def test_non_utf8_file(run_cli, tmp_path):
+def test_non_utf8_file_is_read_as_latin1_with_a_warning(run_cli, tmp_path):
     d = tmp_path / "drv"
     d.mkdir()
-    (d / "latin.c").write_bytes(b"/* caf\xe9 */\nint x;\n")
+    (d / "latin.c").write_bytes(b"/* caf\xe9 */\n"
+                                b"static void f(void) { spin_lock(&l); p = vmalloc(16); spin_unlock(&l); }\n")
     (d / "ok.c").write_text("int y;\n")
     proc = run_cli("scan", str(d))
-    assert proc.returncode == 0
-    assert "latin.c:1: invalid UTF-8" in proc.stderr
+    assert proc.returncode == 1
+    assert "latin.c:1: invalid UTF-8 (byte 0xe9); read as Latin-1" in proc.stderr
+    assert "latin.c:2:" in proc.stdout
     _no_traceback(proc)
 
 
@@ -153,10 +155,14 @@ def test_config_file_sets_options(run_cli, tmp_path):
 
 
 def test_min_order_option(run_cli):
-    proc = run_cli("scan", str(CORPORA / "chardev_params"), "--min-order", "5", "--select", "AS001", "--format", "json")
-    assert json.loads(proc.stdout)["findings"] == []
-    proc = run_cli("scan", str(CORPORA / "chardev_params"), "--min-order", "2", "--select", "AS001", "--format", "json")
-    assert len(json.loads(proc.stdout)["findings"]) == 2
+    def orders(minimum: str) -> list[int]:
+        proc = run_cli("scan", str(CORPORA / "chardev_params"), "--min-order", minimum, "--select", "AS001",
+                       "--format", "json")
+        return sorted(f["properties"]["maxOrder"] for f in json.loads(proc.stdout)["findings"])
+
+    assert orders("6") == []
+    assert orders("5") == [5]
+    assert orders("2") == [2, 4, 5]
 
 
 def test_rules_command(run_cli):

@@ -1,8 +1,9 @@
 """Each corpus tree yields exactly the findings annotated in its sources.
 
 Annotations, clang -verify style: `/* expect: AS001 AS003 */` on the line that
-must be reported; `/* ok: AS002 */` marks a deliberate negative (checked: not
-reported). Every other line must stay silent too.
+must be reported (`AS001:note` also checks the level); `/* ok: AS002 */` marks a
+deliberate negative (checked: not reported). Every other line must stay silent
+too. A corpus file need not be UTF-8 (one holds a Latin-1 byte, as old drivers do).
 """
 
 from __future__ import annotations
@@ -16,18 +17,25 @@ from allocscan.pipeline import ScanOptions, run_scan
 
 from .conftest import CORPORA
 
-EXPECT_RE = re.compile(r"/\*\s*expect(?:@([+-]\d+))?:\s*((?:AS\d{3}\s*)+)")
+EXPECT_RE = re.compile(r"/\*\s*expect(?:@([+-]\d+))?:\s*((?:AS\d{3}(?::(?:error|warning|note))?\s*)+)")
 OK_RE = re.compile(r"/\*\s*ok:\s*((?:AS\d{3}\s*)+)")
 
 
-def annotations(tree: Path) -> tuple[set, set]:
+def annotations(tree: Path, levels: dict | None = None) -> tuple[set, set]:
+    """The expected (path, line, rule) and the deliberate negatives; `levels` collects
+    the level an annotation names, by (path, line, rule)."""
     expected, ok = set(), set()
     for path in sorted(tree.rglob("*.[ch]")):
         rel = path.relative_to(tree).as_posix()
-        for number, line in enumerate(path.read_text().split("\n"), 1):
+        text = path.read_bytes().decode("utf-8", errors="replace")
+        for number, line in enumerate(text.split("\n"), 1):
             for m in EXPECT_RE.finditer(line):
                 target = number + int(m.group(1) or 0)
-                expected |= {(rel, target, rule) for rule in m.group(2).split()}
+                for word in m.group(2).split():
+                    rule, _, level = word.partition(":")
+                    expected.add((rel, target, rule))
+                    if level and levels is not None:
+                        levels[(rel, target, rule)] = level
             for m in OK_RE.finditer(line):
                 ok |= {(rel, number, rule) for rule in m.group(1).split()}
     return expected, ok
@@ -38,7 +46,8 @@ TREES = sorted(p for p in CORPORA.iterdir() if p.is_dir())
 
 @pytest.mark.parametrize("tree", TREES, ids=[t.name for t in TREES])
 def test_corpus_exact_findings(tree: Path):
-    expected, ok = annotations(tree)
+    levels: dict = {}
+    expected, ok = annotations(tree, levels)
     assert expected, f"{tree.name}: a corpus needs at least one expected finding"
     assert ok, f"{tree.name}: a corpus needs at least one deliberate negative"
     result = run_scan([str(tree)], ScanOptions(jobs=1))
@@ -48,6 +57,9 @@ def test_corpus_exact_findings(tree: Path):
     extra = actual - expected
     assert not missing and not extra, f"missing: {sorted(missing)}\nunexpected: {sorted(extra)}"
     assert not (actual & ok)
+    found = {(f.path, f.line, f.rule_id): f.level for f in result.findings}
+    wrong = {key: (level, found[key]) for key, level in levels.items() if found[key] != level}
+    assert not wrong, f"(expected level, reported level): {wrong}"
 
 
 def test_every_rule_has_positive_and_negative_corpus_cases():

@@ -85,9 +85,13 @@ def test_file_scope_calls_kept_only_when_they_register(facts):
 
 @pytest.mark.parametrize("data, message", [
     (b"\x7fELF\x00\x01", "binary file"),
-    (b"int x; /* caf\xe9 */\n", "invalid UTF-8"),
 ])
 def test_input_that_is_not_c_is_refused_in_one_line(data, message):
     with pytest.raises(InputError) as err:
         extract_file("bad.c", data)
     assert message in str(err.value) and "\n" not in str(err.value)
+
+
+def test_input_that_is_not_utf8_is_read_as_latin1_with_one_warning():
+    facts = extract_file("bad.c", b"int x; /* caf\xe9 */\n")
+    assert facts.warnings == ["bad.c:1: invalid UTF-8 (byte 0xe9); read as Latin-1"]

@@ -62,7 +62,7 @@ static void demo_timer_fn(struct timer_list *t)
 	spin_unlock_irqrestore(&state.lock, flags);
 	state.scratch = kmalloc(PAGE_SIZE * 16, GFP_ATOMIC); /* expect: AS001 */
 	state.scratch = kmalloc(PAGE_SIZE * 4, GFP_ATOMIC); /* ok: AS001 (order 2) */
-	state.scratch = kmalloc(PAGE_SIZE * 32, GFP_ATOMIC | __GFP_NOWARN); /* ok: AS001 (a try with a fallback) */
+	state.scratch = kmalloc(PAGE_SIZE * 32, GFP_ATOMIC | __GFP_NOWARN); /* expect: AS001:note (a try with a fallback, silent) */
 	if (!state.scratch)
 		state.scratch = kmalloc(PAGE_SIZE, GFP_ATOMIC);
 }

@@ -410,6 +410,7 @@ def _emit(args, text, findings, fail_on, result, start, kernel) -> int:
         s = result.stats
         print(f"allocscan: stats: {s.files} files ({s.parsed} parsed, {s.cached} from cache, {s.skipped} skipped); "
               f"{s.files_with_errors} files and {s.functions_with_errors} of {s.functions} functions hold parse errors; "
+              f"{s.files_in_pieces} files parsed in pieces, {s.bodies_unparsed} function bodies not parsed; "
               f"{s.calls} calls; kernel {kernel.release} ({'tree' if kernel.from_tree else 'built-in tables'}); "
               + ", ".join(f"{k} {v:.1f}s" for k, v in result.timings.items())
               + "".join(f"; {k} {v}" for k, v in (result.analysis.stats if result.analysis is not None else {}).items()),

@@ -97,6 +97,8 @@ def discover(paths: list[str], excludes: tuple[str, ...] = (), kernel_version: s
         kernel = builtin_kernel(kernel_version)
     elif kernel_root is not None:
         kernel = kernel_from_tree(kernel_root)
+        if not kernel.from_tree:
+            warnings.extend(kernel.notes)
     else:
         kernel = builtin_kernel(None)
     # Sorted as Path sorts (part by part), with a key: Path.__lt__ is Python code, and

@@ -145,9 +145,13 @@ HAS_BLOCKING_TEST = 64
 
 
 def names_blocking_test(cond_text: str) -> bool:
-    """Could this condition test whether a gfp mask may block? It names a reclaim bit
-    (__GFP_DIRECT_RECLAIM, __GFP_RECLAIM) or gfpflags_allow_blocking()."""
-    return "RECLAIM" in cond_text or "gfpflags_allow_blocking" in cond_text
+    """Could this condition test whether a gfp mask may block? It names a blocking bit
+    (__GFP_DIRECT_RECLAIM, __GFP_RECLAIM) or a blocking test (gfpflags_allow_blocking())
+    of the gfp table."""
+    from .kernel.tables import gfp_tables
+
+    tables = gfp_tables()
+    return any(b in cond_text for b in tables.blocking_bits) or any(t in cond_text for t in tables.blocking_tests)
 
 
 @dataclass(slots=True)
@@ -344,6 +348,8 @@ class FileFacts:
     suppressions: list[Suppression] = field(default_factory=list)
     nla_limits: dict[str, str] = field(default_factory=dict)  # netlink attribute -> policy upper bound (text)
     error_nodes: int = 0  # ERROR/MISSING nodes left after masking
+    pieces: int = 0  # parsed in this many top-level pieces (0: whole; extract.treesitter.parse)
+    bodies_unparsed: int = 0  # function bodies no extracted definition holds (extract.file.unparsed_bodies)
     # With --kconfig: (first line, last line, CONFIG_ symbols) of the kept #if branches
     # that depend on the config (extract.kconfig), and how many lines it blanked
     kconfig_lines: list[tuple[int, int, tuple[str, ...]]] = field(default_factory=list)

@@ -12,19 +12,15 @@ import hashlib
 import os
 from dataclasses import dataclass, field, replace
 
-from ..exprs import ir_from_text, render
+from ..exprs import IDENT_RE, ir_from_text, render
 from ..facts import HAS_GFP_PARAM, CallSite, FileFacts, FunctionFacts
-from ..kernel.tables import Allocator, Family, allocators, families
+from ..kernel.tables import Allocator, Family, allocators, families, gfp_tables
 from ..kernel.version import KernelInfo
 from ..link import ALLOCATES, Program
 from .context import ContextAnalysis, analyze_contexts
 from .witness import Witness
 from .gfpflow import GfpAlt, GfpAnalysis
 from .values import TOP, Scope, Value, ValueAnalysis, _arith, const
-
-
-SKB_SHARED_INFO = 320  # SKB_DATA_ALIGN(sizeof(struct skb_shared_info)), x86_64, 6.1
-NET_SKB_PAD = 64
 
 
 @dataclass
@@ -71,15 +67,15 @@ def analyze(program: Program, kernel: KernelInfo) -> Analysis:
     result = Analysis(program, kernel, contexts, values, gfp)
     table = allocators()
     fams = families()
-    # Only functions that allocate or pass a gfp mask: no other body is unpacked.
-    for ff, fn in program.definitions_with(ALLOCATES):
+    # Only functions that allocate or pass a gfp mask on: no other body is unpacked.
+    for ff, fn in _allocating_functions(program, allocating_gfp):
         node = program.node_for(fn)
         ordinals: dict[str, int] = {}
         for site in fn.calls:
             key = site.callee or "->" + site.field
             ordinals[key] = ordinals.get(key, -1) + 1
             alloc = table.get(site.callee)
-            if alloc is None and not _passes_gfp(site, ff.path, kernel, program, allocating_gfp):
+            if alloc is None and not _passes_gfp(site, ff.path, fn, kernel, program, allocating_gfp):
                 continue
             try:
                 result.sites.append(_describe(result, ff, fn, node, site, alloc, fams, ordinals[key]))
@@ -92,14 +88,16 @@ def analyze(program: Program, kernel: KernelInfo) -> Analysis:
     return result
 
 
-# Calls that take a gfp mask without allocating with it now: they compute a mask
-# or store it for later allocations made elsewhere.
-GFP_NOT_ALLOCATING = frozenset({
-    "mapping_gfp_constraint", "mapping_gfp_mask", "mapping_set_gfp_mask", "gfp_zone", "gfpflags_allow_blocking",
-    "gfp_migratetype", "current_gfp_context", "memalloc_noio_save", "memalloc_nofs_save", "xa_init_flags",
-    "mempool_init", "kmem_cache_create", "idr_init_base", "radix_tree_init", "fs_reclaim_acquire",
-    "fs_reclaim_release", "might_alloc", "gfp_pfmemalloc_allowed", "gfp_has_io_fs", "sk_set_memalloc",
-})
+def _allocating_functions(program: Program, allocating_gfp: set[tuple[str, int]]):
+    """The functions whose calls may be allocation sites: those that call an allocator or
+    write a gfp mask in a call, then those that hand a gfp_t parameter of theirs on to
+    an allocating parameter (`f(gfp_t gfp) { spin_lock(); g(gfp); }`), in definition order."""
+    yield from program.definitions_with(ALLOCATES)
+    forwarders = {node for node, _ in allocating_gfp}
+    for node in program.functions_with(HAS_GFP_PARAM):
+        ref = program.functions[node]
+        if node in forwarders and not ref.fn.flags & ALLOCATES:
+            yield ref.file, ref.fn
 
 
 def allocating_gfp_params(program: Program) -> set[tuple[str, int]]:
@@ -134,9 +132,10 @@ def allocating_gfp_params(program: Program) -> set[tuple[str, int]]:
 
 def _masked_non_blocking(fn: FunctionFacts, name: str) -> bool:
     """`flags &= ~(__GFP_DIRECT_RECLAIM | ...)`: the function never blocks with what it is given."""
+    bits = gfp_tables().blocking_bits
     for a in fn.assignments:
         if a.kind == "local" and a.target == name and "~" in a.value_text and \
-                ("__GFP_DIRECT_RECLAIM" in a.value_text or "__GFP_RECLAIM" in a.value_text):
+                any(b in a.value_text for b in bits):
             if a.op == "&=" or (a.op == "=" and name in a.value_text):
                 return True
     return False
@@ -154,7 +153,7 @@ def _param_allocates(program: Program, path: str, fn: FunctionFacts, name: str, 
                 return True
             targets = program.targets(site, path)
             if not targets:
-                if site.callee and not site.callee.isupper() and site.callee not in GFP_NOT_ALLOCATING:
+                if site.callee and not site.callee.isupper() and site.callee not in gfp_tables().not_allocating:
                     return True  # outside the scan: assume it allocates
                 continue
             if any((t, k) in result for t in targets):
@@ -162,30 +161,49 @@ def _param_allocates(program: Program, path: str, fn: FunctionFacts, name: str, 
     return False
 
 
-def _passes_gfp(site: CallSite, path: str, kernel: KernelInfo, program: Program,
+def _passes_gfp(site: CallSite, path: str, fn: FunctionFacts, kernel: KernelInfo, program: Program,
                 allocating_gfp: set[tuple[str, int]]) -> bool:
-    """A call with an argument written as a gfp mask (`usb_submit_urb(urb, GFP_KERNEL)`)."""
-    if site.args is None or "GFP" not in site.args_text:
+    """A call that passes a gfp mask: written out (`usb_submit_urb(urb, GFP_KERNEL)`), or
+    a gfp_t parameter of the caller handed on (`g(dev, gfp)`), whose masks the gfp
+    analysis follows up the callers."""
+    if site.args is None:
+        return False
+    if "GFP" not in site.args_text and not (fn.flags & HAS_GFP_PARAM and _gfp_variables(fn) &
+                                            set(IDENT_RE.findall(site.args_text))):
         return False
     name = site.callee
-    if not name or name.isupper() or name in GFP_NOT_ALLOCATING:
+    if not name or name.isupper() or name in gfp_tables().not_allocating:
         return False  # an indirect call, a macro (INIT_RADIX_TREE stores the mask), a mask helper
-    index = _gfp_arg_index(site, kernel)
+    index = _gfp_arg_index(site, fn, kernel)
     if index is None:
         return False
     targets = program.targets(site, path)
     if targets:  # the callee is in the scan: that parameter must be a gfp_t that reaches an allocation
+        if (site.locks[0] or site.locks[1]) and all(program.functions[t].fn.lock_releases for t in targets):
+            # The callee drops the caller's lock before it goes on (ttm_bo_swapout() under
+            # ttm_device_swapout()'s lru_lock): as for the context analysis, what it does
+            # then does not run under the lock.
+            return False
         return any((t, index) in allocating_gfp for t in targets)
     return True
 
 
-def _gfp_arg_index(site: CallSite, kernel: KernelInfo) -> int | None:
+def _gfp_arg_index(site: CallSite, fn: FunctionFacts, kernel: KernelInfo) -> int | None:
+    """The argument that is a gfp mask: made of mask names and of the caller's own gfp_t
+    parameters (`gfp | __GFP_ZERO`)."""
     masks = kernel.gfp.masks
+    variables = _gfp_variables(fn) if fn.flags & HAS_GFP_PARAM else frozenset()
     for i, arg in enumerate(site.args or ()):
         names = _names_in(arg)
-        if names and all(n in masks or n.startswith("__GFP_") or n.startswith("GFP_") for n in names):
+        if names and all(n in masks or n.startswith("__GFP_") or n.startswith("GFP_") or n in variables
+                         for n in names):
             return i
     return None
+
+
+def _gfp_variables(fn: FunctionFacts) -> frozenset[str]:
+    """The function's gfp_t parameters (its summary has them: no body is unpacked)."""
+    return frozenset(name for name, typ in fn.params if name and "gfp_t" in typ)
 
 
 def _names_in(ir: tuple) -> set[str]:
@@ -222,7 +240,7 @@ def _describe(a: Analysis, ff: FileFacts, fn: FunctionFacts, node: str, site: Ca
         gfp_alts = [GfpAlt(value, alloc.gfp_fixed)] if value is not None else None
         gfp_text = alloc.gfp_fixed
     elif alloc is None:
-        index = _gfp_arg_index(site, kernel)
+        index = _gfp_arg_index(site, fn, kernel)
         gfp_ir = args[index]
         gfp_alts = a.gfp.at_call(gfp_ir, scope)
         gfp_text = render(gfp_ir)
@@ -232,7 +250,8 @@ def _describe(a: Analysis, ff: FileFacts, fn: FunctionFacts, node: str, site: Ca
         extra = 0
         for name in alloc.add:
             extra |= kernel.gfp.masks.get(name, 0)
-        gfp_alts = [replace(g, mask=g.mask | extra) for g in gfp_alts]
+        quiet = "__GFP_NOWARN" in alloc.add  # the wrapper asks for silence (dev_alloc_pages, memdup_user)
+        gfp_alts = [replace(g, mask=g.mask | extra, quiet=g.quiet or quiet) for g in gfp_alts]
 
     # size and order
     size = TOP
@@ -309,10 +328,8 @@ def _size_and_order(a: Analysis, scope: Scope, args: tuple, alloc: Allocator, fa
         size = _arith("*", a.values.eval(args[alloc.count], scope), size)
     if alloc.header:
         size = _arith("+", size, const(alloc.header))
-    if family.overhead == "skb":  # SKB_HEAD_ALIGN(): + aligned struct skb_shared_info (x86_64)
-        size = _arith("+", size, const(SKB_SHARED_INFO))
-    elif family.overhead == "netdev_skb":  # + NET_SKB_PAD, then as __alloc_skb
-        size = _arith("+", size, const(NET_SKB_PAD + SKB_SHARED_INFO))
+    if family.overhead:  # skb heads: + NET_SKB_PAD, + aligned struct skb_shared_info (allocators.toml)
+        size = _arith("+", size, const(family.overhead))
     if not size.known:
         return size, None, None, False
     threshold = _family_threshold(family, kernel)

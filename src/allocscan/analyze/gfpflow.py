@@ -15,10 +15,15 @@ from dataclasses import dataclass, field, replace
 from ..exprs import IDENT_RE, conjuncts, disjuncts, ir_from_text, render
 from ..facts import HAS_BLOCKING_TEST
 from ..kernel.gfp import GfpTable
+from ..kernel.tables import gfp_tables
 from ..link import Program
+from .context import MAX_HOPS
 from .values import Scope
+from .witness import FLOW, Step
 
-MAX_DEPTH = 3
+# Calls a parameter's mask is followed up through: as many as the context analysis
+# follows down from a lock or entry point (a longer chain does not convince).
+MAX_DEPTH = MAX_HOPS
 MAX_ALTERNATIVES = 8
 
 
@@ -28,16 +33,12 @@ class GfpAlt:
     text: str  # as written at the origin, e.g. "GFP_KERNEL | __GFP_ZERO"
     origin: tuple[str, int, str] | None = None  # (path, line, function) of the call that passed it
     conditional: bool = False  # one arm of a ternary or of several assignments
-    via: tuple[str, ...] = ()  # parameter hops, for the witness
+    via: tuple[Step, ...] = ()  # the calls that pass it on as a parameter, from the origin down (FLOW steps)
     by_context: str = ""  # the context test that chose it at run time: "in_interrupt", "in_softirq" (gfp_any) ...
+    # __GFP_NOWARN chosen for this call: written by the author (or in a #define of theirs)
+    # or added by the allocator; not the bit a kernel's own GFP_NOWAIT carries (6.12)
+    quiet: bool = False
 
-
-_GFP_HELPERS = {
-    # helpers that return a gfp chosen at run time: both arms, conditional,
-    # with the context test they use
-    "gfp_any": (("GFP_ATOMIC", "GFP_KERNEL"), "in_softirq"),
-    "current_gfp_context": (("GFP_KERNEL",), ""),
-}
 
 
 @dataclass
@@ -64,7 +65,7 @@ class GfpAnalysis:
                 for b in right:
                     mask = a.mask | b.mask if ir[1] == "|" else (a.mask & b.mask if ir[1] == "&" else a.mask ^ b.mask)
                     out.append(GfpAlt(mask, render(ir), a.origin or b.origin, a.conditional or b.conditional,
-                                      a.via or b.via, a.by_context or b.by_context))
+                                      a.via or b.via, a.by_context or b.by_context, a.quiet or b.quiet))
             return _dedupe(out)
         if kind == "un" and ir[1] == "~":
             inner = self.alternatives(ir[2], scope, depth)
@@ -76,12 +77,14 @@ class GfpAnalysis:
             b = self.alternatives(ir[3], scope, depth)
             if a is None or b is None:
                 return None
-            by_context = ",".join(sorted(_CONTEXT_TESTS & _callees(ir[1])))
-            return _dedupe([GfpAlt(x.mask, x.text, x.origin, True, x.via, by_context or x.by_context) for x in a + b])
-        if kind == "call" and ir[1] in _GFP_HELPERS:
-            names, test = _GFP_HELPERS[ir[1]]
-            return [GfpAlt(self.table.masks[n], n, None, len(names) > 1, (), test)
-                    for n in names if n in self.table.masks]
+            by_context = ",".join(sorted(gfp_tables().context_tests & _callees(ir[1])))
+            return _dedupe([replace(x, conditional=True, by_context=by_context or x.by_context) for x in a + b])
+        if kind == "call" and ir[1] in gfp_tables().helpers:
+            # a helper returning a mask chosen at run time: each mask, conditional when
+            # there are several, with the context test that picks one
+            helper = gfp_tables().helpers[ir[1]]
+            return [GfpAlt(self.table.masks[n], n, None, len(helper.masks) > 1, (), helper.test)
+                    for n in helper.masks if n in self.table.masks]
         if kind == "unk" and ir[1]:
             reparsed = ir_from_text(ir[1])
             if reparsed[0] != "unk":
@@ -104,7 +107,7 @@ class GfpAnalysis:
     def _ident(self, name: str, scope: Scope, depth: int) -> list[GfpAlt] | None:
         value = self.table.masks.get(name)
         if value is not None:
-            return [GfpAlt(value, name)]
+            return [GfpAlt(value, name, quiet=name == "__GFP_NOWARN")]
         fn = scope.fn
         if fn is not None:
             for index, (pname, _) in enumerate(fn.params):
@@ -161,7 +164,10 @@ class GfpAnalysis:
         node = self.program.node_of.get(id(scope.fn))
         if node is None:
             return None
-        key = (node, index)
+        # By depth too: a parameter reached at depth 2 has one caller level left, one
+        # reached from its own function's call has all of them (a memo by parameter alone
+        # made what a site sees depend on which site asked first).
+        key = (node, index, depth)
         if key in self.memo:
             return self.memo[key]
         self.memo[key] = None  # recursion guard
@@ -178,17 +184,13 @@ class GfpAnalysis:
             if alts is None:
                 continue  # an unknown caller adds nothing we can show
             pname = scope.fn.params[index][0]
+            hop = Step(FLOW, f"{ref.fn.name}() passes {render(args[index])} as '{pname}' of {scope.fn.name}()",
+                       ref.path, site.line, site.col, function=ref.fn.name, callee=scope.fn.name)
             for a in alts:
-                origin = a.origin or (ref.path, site.line, ref.fn.name)
-                out.append(GfpAlt(a.mask, a.text, origin, a.conditional,
-                                  a.via + (f"{ref.fn.name}() passes {render(args[index])} as '{pname}' of {scope.fn.name}()",),
-                                  a.by_context))
+                out.append(replace(a, origin=a.origin or (ref.path, site.line, ref.fn.name), via=a.via + (hop,)))
         result = _dedupe(out) if out else None
         self.memo[key] = result
         return result
-
-
-_BLOCKING_BITS = ("__GFP_DIRECT_RECLAIM", "__GFP_RECLAIM")
 
 
 def _exits_when_blocking(fn, name: str, byte: int) -> bool:
@@ -214,11 +216,12 @@ def _exits_when_blocking(fn, name: str, byte: int) -> bool:
 def _tests_blocking(cond: tuple, name: str) -> bool:
     if cond[0] == "bin" and cond[1] == "!=" and cond[3] == ("num", 0):
         cond = cond[2]
-    if cond[0] == "call" and cond[1] == "gfpflags_allow_blocking":
+    tables = gfp_tables()
+    if cond[0] == "call" and cond[1] in tables.blocking_tests:
         return len(cond[2]) == 1 and cond[2][0] == ("id", name)
     if cond[0] == "bin" and cond[1] == "&":
         for var, mask in ((cond[2], cond[3]), (cond[3], cond[2])):
-            if var == ("id", name) and any(b in render(mask) for b in _BLOCKING_BITS):
+            if var == ("id", name) and any(b in render(mask) for b in tables.blocking_bits):
                 return True
     return False
 
@@ -259,12 +262,6 @@ def _mask_of(ir: tuple, table: GfpTable) -> int | None:
     return None
 
 
-# Context tests a gfp choice may use, and the atomic contexts that decide each
-# one (so that the author's choice picks the non-blocking arm there).
-_CONTEXT_TESTS = {"in_interrupt", "in_softirq", "in_irq", "in_hardirq", "in_atomic", "irqs_disabled",
-                  "in_task", "preemptible", "in_serving_softirq", "softirq_count"}
-
-
 def _callees(ir: tuple) -> set[str]:
     out = set()
     stack = [ir]
@@ -285,19 +282,9 @@ def _dedupe(alts: list[GfpAlt]) -> list[GfpAlt]:
     return list(seen.values())[:MAX_ALTERNATIVES]
 
 
-_DECIDED_BY = {
-    "hardirq": {"in_interrupt", "in_irq", "in_hardirq", "in_atomic", "irqs_disabled", "in_task", "preemptible"},
-    "softirq": {"in_interrupt", "in_softirq", "in_serving_softirq", "softirq_count", "in_atomic", "in_task",
-                "preemptible"},
-    "bh": {"in_interrupt", "in_softirq", "softirq_count", "in_atomic", "in_task", "preemptible"},
-    "irq": {"irqs_disabled", "in_atomic", "preemptible"},
-    "preempt": {"in_atomic", "preemptible"},
-}
-
-
 def context_decides(tests: str, context_kind: str) -> bool:
     """Does a context of this kind ("hardirq", "softirq", "bh", "irq", "preempt") make
     any of the run-time tests in `tests` answer "atomic"? gfp_any() (in_softirq())
     under spin_lock_bh() picks GFP_ATOMIC; under spin_lock_irqsave() it picks GFP_KERNEL."""
-    decided = _DECIDED_BY.get(context_kind, set())
+    decided = gfp_tables().decided_by.get(context_kind, frozenset())
     return any(t in decided for t in tests.split(",") if t)

@@ -2,8 +2,9 @@
 
 The main process reads and hashes each file and asks the cache; the misses go
 to a process pool (`--jobs`), whose workers parse, write the cache and return
-the facts. Unreadable, binary, non-UTF-8 and unparsable files become warnings
-(`path: problem`) and the scan goes on.
+the facts. Unreadable and binary files become warnings (`path: problem`) and the
+scan goes on; a file that is not UTF-8 is read as Latin-1 with a warning, and
+one that does not parse whole is read piece by piece (extract.treesitter).
 """
 
 from __future__ import annotations
@@ -32,8 +33,10 @@ class ExtractStats:
     cached: int = 0
     skipped: int = 0
     files_with_errors: int = 0
+    files_in_pieces: int = 0  # the whole file did not parse: read piece by piece (extract.treesitter.parse)
     functions: int = 0
     functions_with_errors: int = 0
+    bodies_unparsed: int = 0  # function bodies no extracted definition holds (extract.file.unparsed_bodies)
     calls: int = 0
 
 
@@ -57,8 +60,8 @@ def _work(item: tuple[str, str, str, str | None]) -> tuple[str, bytes | None, st
 
     With a cache, only the header of the entry goes back to the main process
     (its bodies stay in the entry, read when needed); without one, the whole
-    facts. A file rejected for what it holds (binary, not UTF-8, unparsable)
-    is cached as rejected too: a warm re-scan warns again without parsing it
+    facts. A file rejected for what it holds (binary)
+    is cached as rejected too: a warm re-scan warns again without reading it
     again. The last item says whether the facts are in the cache."""
     abs_path, rel, sha, cache_dir = item
     try:
@@ -134,6 +137,9 @@ def extract_all(files: list[Path], rel_of, cache: FactsCache, jobs: int, progres
         result.warnings.extend(facts.warnings)
         if facts.error_nodes:
             stats.files_with_errors += 1
+        if facts.pieces:
+            stats.files_in_pieces += 1
+        stats.bodies_unparsed += facts.bodies_unparsed
         stats.functions += len(facts.functions)
         stats.functions_with_errors += sum(1 for f in facts.functions if f.has_error)
         stats.calls += sum(f.call_count for f in facts.functions)

@@ -20,7 +20,7 @@ from . import treesitter as ts
 from ..kernel.kconfig import KernelConfig
 from .kconfig import apply_config, macro_branches
 from .masking import Masked, mask_source
-from .source import InputError, decode_source
+from .source import decode_source
 
 
 @dataclass
@@ -29,7 +29,7 @@ class FileExtraction:
     matches by kind, and where each function's body lies."""
 
     facts: FileFacts
-    root: object  # the tree-sitter root node
+    trees: list  # the tree-sitter trees: the file's, or one per piece (treesitter.parse)
     masked: Masked
     original: str  # the text before masking
     m: dict  # query matches by kind (treesitter.bucketed_matches)
@@ -51,27 +51,30 @@ def extract_file(path: str, data: bytes, config: KernelConfig | None = None) -> 
     `config`, the #if branches it does not compile are blanked first (`kconfig`)."""
     from . import calls, conditions, definitions, locks, stores, suppressions
 
-    text = decode_source(path, data)
+    decoded = decode_source(path, data)
+    text = decoded.text
     configured = apply_config(text, config) if config is not None else None
     if configured is not None:
         text = configured.text
     masked = mask_source(text)
-    src = masked.text.encode("utf-8")
-    tree = ts.parser().parse(src)
-    root = tree.root_node
+    src = masked.text.encode(decoded.encoding)  # the file's own bytes where nothing was masked
+    parsed = ts.parse(src)
     facts = FileFacts(path=path, sha=hashlib.sha1(data).hexdigest())
+    if decoded.warning:
+        facts.warnings.append(decoded.warning)
+    if not parsed.whole:
+        facts.pieces = len(parsed.trees)
     if configured is not None:
         facts.kconfig_lines = configured.depends
         facts.kconfig_blanked = configured.blanked_lines
         if configured.unbalanced:
             facts.warnings.append(f"{path}: #if/#endif do not balance; --kconfig not applied to this file")
-    if root.type != "translation_unit":
-        raise InputError(f"{path}: tree-sitter could not parse this file")
 
-    fx = FileExtraction(facts, root, masked, text, ts.bucketed_matches(root), contexts())
+    fx = FileExtraction(facts, parsed.trees, masked, text, parsed.matches, contexts())
     definitions.toplevel(fx)
-    _macro_facts(fx, text)
+    _macro_facts(fx, text, decoded.encoding)
     definitions.functions(fx)
+    facts.bodies_unparsed = unparsed_bodies(src, fx.fn_starts, facts.functions)
     definitions.declarations(fx)
     calls.calls(fx)
     stores.assignments(fx)
@@ -89,7 +92,7 @@ def extract_file(path: str, data: bytes, config: KernelConfig | None = None) -> 
     return facts
 
 
-def _macro_facts(fx: FileExtraction, text: str) -> None:
+def _macro_facts(fx: FileExtraction, text: str, encoding: str) -> None:
     """The names the file #defines (as CRC-32s: a whole tree defines five million, and
     the analysis only asks whether one is defined anywhere), and the #if branches such
     a name or a literal may rule out, in bytes of the parsed text."""
@@ -99,7 +102,7 @@ def _macro_facts(fx: FileExtraction, text: str) -> None:
         fx.facts.macro_hashes = array("I", sorted({zlib.crc32(n.encode()) for n in names})).tobytes()
     branches = macro_branches(text, frozenset(names))
     if branches:
-        to_byte = _byte_offsets(text, sorted({x for s, e, _ in branches for x in (s, e)}))
+        to_byte = _byte_offsets(text, encoding, sorted({x for s, e, _ in branches for x in (s, e)}))
         fx.facts.macro_branches = tuple((to_byte[s], to_byte[e], c) for s, e, c in branches)
 
 
@@ -107,16 +110,29 @@ def node_text_of(captures) -> str:
     return captures[0].text.decode("utf-8", "replace") if captures else ""
 
 
-def _byte_offsets(text: str, offsets: list[int]) -> dict[int, int]:
-    """Character offsets -> UTF-8 byte offsets (tree-sitter's), for sorted offsets."""
-    if text.isascii():
+def _byte_offsets(text: str, encoding: str, offsets: list[int]) -> dict[int, int]:
+    """Character offsets -> byte offsets in the parsed bytes (tree-sitter's), for sorted
+    offsets. Latin-1 is one byte per character."""
+    if encoding == "latin-1" or text.isascii():
         return {o: o for o in offsets}
     out, byte, prev = {}, 0, 0
     for o in offsets:
-        byte += len(text[prev:o].encode("utf-8"))
+        byte += len(text[prev:o].encode(encoding))
         out[o] = byte
         prev = o
     return out
+
+
+def unparsed_bodies(src: bytes, starts: list[int], functions) -> int:
+    """Function bodies in the text that no extracted function definition holds: what
+    the parse lost (`SYSCALL_DEFINE3(...) {`, a head tree-sitter could not read)."""
+    lost = 0
+    for m in ts.BODY_OPEN_RE.finditer(src):
+        brace = m.end() - 1
+        i = bisect.bisect_right(starts, brace) - 1
+        if i < 0 or not (starts[i] <= brace < functions[i].end_byte):
+            lost += 1
+    return lost
 
 
 def mark_table_calls(facts: FileFacts) -> None:

@@ -1,18 +1,34 @@
-"""Source text: decode a file's bytes as C, or say in one line why it is not C."""
+"""Source text: decode a file's bytes as C, or say in one line why it is not C.
+
+A file that is not valid UTF-8 (a Latin-1 byte in an author's name or a comment,
+common in old drivers) is read as Latin-1, with a warning: every byte is one
+character, so the text encodes back (`Decoded.encoding`) to the file's own bytes
+and tree-sitter's byte offsets, lines and columns stay those of the file.
+"""
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 
 class InputError(Exception):
     """A file that cannot be read as C source (binary, bad encoding...)."""
 
 
-def decode_source(path: str, data: bytes) -> str:
-    """Decode a C file, refusing binaries and invalid UTF-8 (one clear reason)."""
+@dataclass(frozen=True, slots=True)
+class Decoded:
+    text: str
+    encoding: str  # what `text` encodes back with to the file's bytes: "utf-8" or "latin-1"
+    warning: str | None = None  # why it is not read as UTF-8
+
+
+def decode_source(path: str, data: bytes) -> Decoded:
+    """Decode a C file: UTF-8, else Latin-1 with a warning; refuse binaries."""
     if b"\0" in data[:8192]:
         raise InputError(f"{path}: binary file, not C source")
     try:
-        return data.decode("utf-8")
+        return Decoded(data.decode("utf-8"), "utf-8")
     except UnicodeDecodeError as err:
         line = data[: err.start].count(b"\n") + 1
-        raise InputError(f"{path}:{line}: invalid UTF-8 (byte 0x{data[err.start]:02x}); file skipped") from None
+        return Decoded(data.decode("latin-1"), "latin-1",
+                       f"{path}:{line}: invalid UTF-8 (byte 0x{data[err.start]:02x}); read as Latin-1")

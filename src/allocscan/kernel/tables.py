@@ -6,11 +6,13 @@ context table (contexts.toml) lists lock/atomic-region APIs, guard classes,
 what each region disables, and functions that never return; the entry table
 (entries.toml) lists callback registrations and atomic function-pointer
 fields; the Kbuild table (kbuild.toml) what --kconfig reads of Kbuild and
-Kconfig. Extraction reads these tables too (which calls to keep, which call
-registers a callback), so every table is part of the facts cache's key. The
-trace table (traces.toml, read by `explain`) says what the frames of a call
-trace mean: the report's own frames, execution contexts, and the gfp bits a
-logged mode is compared on; the allocators' frames are in allocators.toml.
+Kconfig; the gfp table (gfp.toml) what helpers do with a mask (return one
+chosen at run time, test it, store it) and which context tests choose one.
+Extraction reads these tables too (which calls to keep, which call registers a
+callback), so every table is part of the facts cache's key. The trace table
+(traces.toml, read by `explain`) says what the frames of a call trace mean: the
+report's own frames, execution contexts, and the gfp bits a logged mode is
+compared on; the allocators' frames are in allocators.toml.
 
 `ALLOCSCAN_DATA_DIR` names a directory whose tables replace the built-in ones
 of the same file name.
@@ -82,7 +84,7 @@ class Family:
     add: tuple[str, ...]
     silent: bool
     page_align: bool
-    overhead: str | None
+    overhead: int  # bytes the family adds to the caller's size ([overheads] of allocators.toml)
     kmalloc_attempt_add: tuple[str, ...]
     frames: dict[str, tuple[str, ...]]
     sleep_frames: dict[str, tuple[str, ...]] = None  # era -> frames of a might_sleep BUG, innermost first
@@ -196,7 +198,9 @@ def allocators() -> dict[str, Allocator]:
 
 @lru_cache(maxsize=1)
 def families() -> dict[str, Family]:
-    table = _load("allocators.toml")["families"]
+    raw = _load("allocators.toml")
+    table = raw["families"]
+    overheads = raw.get("overheads", {})
     out = {}
     for name, spec in table.items():
         frames = {k[len("frames_"):]: tuple(v) for k, v in spec.items() if k.startswith("frames_")}
@@ -208,7 +212,7 @@ def families() -> dict[str, Family]:
             add=tuple(spec.get("add", ())),
             silent=bool(spec.get("silent", False)),
             page_align=bool(spec.get("page_align", False)),
-            overhead=spec.get("overhead"),
+            overhead=sum(overheads[n] for n in spec.get("overhead", ())),
             kmalloc_attempt_add=tuple(spec.get("kmalloc_attempt_add", ())),
             frames=frames,
             sleep_frames=sleep_frames,
@@ -272,6 +276,35 @@ def inert_calls() -> frozenset[str]:
 
 
 @dataclass(frozen=True, slots=True)
+class GfpHelper:
+    masks: tuple[str, ...]  # the masks it may return
+    test: str  # the context test that picks one ("" when it returns one mask)
+
+
+@dataclass(frozen=True, slots=True)
+class GfpTables:
+    helpers: dict[str, GfpHelper]  # helpers returning a mask chosen at run time (gfp_any)
+    not_allocating: frozenset[str]  # calls taking a mask without allocating with it
+    blocking_bits: tuple[str, ...]  # bits that let a mask block (__GFP_DIRECT_RECLAIM)
+    blocking_tests: frozenset[str]  # helpers testing whether a mask may block
+    context_tests: frozenset[str]  # run-time context tests a mask may be chosen by
+    decided_by: dict[str, frozenset[str]]  # context kind -> tests that answer "atomic" there
+
+
+@lru_cache(maxsize=1)
+def gfp_tables() -> GfpTables:
+    raw = _load("gfp.toml")
+    return GfpTables(
+        helpers={k: GfpHelper(tuple(v["masks"]), v.get("test", "")) for k, v in raw["helpers"].items()},
+        not_allocating=frozenset(raw["not_allocating"]["names"]),
+        blocking_bits=tuple(raw["blocking"]["bits"]),
+        blocking_tests=frozenset(raw["blocking"]["tests"]),
+        context_tests=frozenset(raw["context_tests"]["names"]),
+        decided_by={k: frozenset(v) for k, v in raw["decided_by"].items()},
+    )
+
+
+@dataclass(frozen=True, slots=True)
 class SignatureConfig:
     """A kernel config a runtime signature is predicted for (signatures.toml [[configs]])."""
     name: str
@@ -313,7 +346,6 @@ class SignatureTables:
     effects: dict[str, int]  # region effect -> what it adds to preempt_count()
     irq_contexts: dict[str, IrqContext]
     series: tuple[TraceSeries, ...]  # oldest first
-    implicit_nowarn: frozenset[str] = frozenset()  # composites whose definition may add __GFP_NOWARN
 
     def for_series(self, version: tuple[int, ...]) -> TraceSeries:
         """The newest series table not newer than `version` (the newest one for an unknown version)."""
@@ -343,7 +375,6 @@ def signature_tables() -> SignatureTables:
                                        tuple(IrqVariant(v["base"], v["marker"], v["when"]) for v in c["variants"]))
                       for name, c in raw["irq_contexts"].items()},
         series=tuple(sorted(series, key=lambda s: s.since)),
-        implicit_nowarn=frozenset(raw.get("implicit_nowarn", ())),
     )
 
 
@@ -379,4 +410,5 @@ def kbuild() -> KbuildTables:
     )
 
 
-_LOADERS = (allocators, families, allocator_frames, traces, contexts, inert_calls, kbuild, signature_tables)
+_LOADERS = (allocators, families, allocator_frames, traces, contexts, inert_calls, kbuild, signature_tables,
+            gfp_tables)

@@ -3,8 +3,11 @@
 With a kernel tree, everything is read from it: the release from the top
 Makefile, the largest buddy order from `include/linux/mmzone.h`, the GFP bits
 from `gfp_types.h`/`gfp.h`, and the file:line that `might_sleep` and the
-order WARN report (`include/linux/sched/mm.h`, `mm/page_alloc.c`). Without a
-tree (loose files, a patch) the built-in tables of the nearest version apply.
+order WARN report (`include/linux/sched/mm.h`, `mm/page_alloc.c`). A tree is
+known by its top Makefile (numeric VERSION and PATCHLEVEL); what a partial
+copy lacks (no `include/linux/gfp*.h`) comes from the built-in tables of the
+Makefile's version. Without a tree (loose files, a patch) the built-in tables
+of `--kernel-version`, else the newest, apply.
 """
 
 from __future__ import annotations
@@ -98,8 +101,11 @@ def read_release(root: Path) -> str | None:
     for key in ("VERSION", "PATCHLEVEL", "SUBLEVEL", "EXTRAVERSION"):
         m = re.search(rf"^{key}\s*=\s*(\S*)\s*$", head, re.M)
         parts[key] = m.group(1) if m else ""
-    if not parts["VERSION"] or not parts["PATCHLEVEL"]:
+    # Numbers only: tools/lib/perf's Makefile sets `VERSION = $(LIBPERF_VERSION)...`.
+    if not parts["VERSION"].isdigit() or not parts["PATCHLEVEL"].isdigit():
         return None
+    if not parts["SUBLEVEL"].isdigit():
+        parts["SUBLEVEL"] = ""
     release = f"{parts['VERSION']}.{parts['PATCHLEVEL']}"
     if parts["SUBLEVEL"]:
         release += f".{parts['SUBLEVEL']}"
@@ -107,7 +113,9 @@ def read_release(root: Path) -> str | None:
 
 
 def is_kernel_root(path: Path) -> bool:
-    return (path / "Makefile").is_file() and (path / "include" / "linux").is_dir() and read_release(path) is not None
+    """The top of a kernel tree: its Makefile gives the release. The headers may be
+    missing (a partial copy): then the release picks the built-in tables."""
+    return (path / "Makefile").is_file() and read_release(path) is not None
 
 
 def find_kernel_root(path: Path) -> Path | None:
@@ -120,11 +128,14 @@ def find_kernel_root(path: Path) -> Path | None:
 
 
 def kernel_from_tree(root: Path) -> KernelInfo:
+    """The tree's kernel: its release, and what its headers say; the built-in tables of
+    that release for what the tree lacks (a copy without include/linux/gfp*.h)."""
     release = read_release(root) or ""
     gfp = GfpTable.from_tree(root, release)
-    info = KernelInfo(release=release, from_tree=True, gfp=gfp or builtin_table(release))
+    info = KernelInfo(release=release, from_tree=gfp is not None, gfp=gfp or builtin_table(release))
     if gfp is None:
-        info.notes.append("gfp.h not readable: built-in GFP table used")
+        info.notes.append(f"Makefile: release {release}, but include/linux/gfp_types.h and gfp.h are missing: "
+                          f"GFP bits from the built-in {nearest_builtin(release)} tables")
     base = builtin_kernel(release)
     info.might_sleep_at = _might_sleep_line(root) or base.might_sleep_at
     info.order_warn_at, info.order_warn_function = _order_warn_line(root) or (base.order_warn_at, base.order_warn_function)

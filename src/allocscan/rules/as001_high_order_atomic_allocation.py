@@ -28,8 +28,12 @@ dev->buf = kmalloc(64 * 1024, GFP_KERNEL);   /* or kvmalloc(), or a ring of page
 ```
 
 ## Known problems
-Sites marked `__GFP_NOWARN` usually have a fallback; they are reported as
-notes (silent NULL). Sizes the analysis cannot bound are not reported.
+A failure that logs nothing is still a failure. Sites the author marked
+`__GFP_NOWARN` usually have a fallback, and skb heads are first tried with
+`__GFP_NOWARN` by `__alloc_skb()` (the packet is dropped): both are reported
+as notes. Where the kernel's own `GFP_NOWAIT` carries `__GFP_NOWARN` (6.12),
+the author chose no silence: the level stands and the message says it fails
+silently. Sizes the analysis cannot bound are not reported.
 
 ## Options
 `--min-order N`: the lowest order reported (default 4).
@@ -40,11 +44,8 @@ Documentation/core-api/memory-allocation.rst; mm/page_alloc.c `warn_alloc()`.
 
 from __future__ import annotations
 
-import re
-
 from ..analyze import Analysis
-from ..kernel.tables import signature_tables
-from .base import Finding, base_properties, context_witness, human_bytes, value_witness
+from .base import Finding, base_properties, context_witness, human_bytes, value_witness, with_gfp_flow
 
 ID = "AS001"
 NAME = "high-order-atomic-allocation"
@@ -77,35 +78,35 @@ def check(analysis: Analysis, options) -> list[Finding]:
             continue
         if s.order_hi is not None and s.order_hi > kernel.max_order and s.order_lo is not None and s.order_lo > kernel.max_order:
             continue  # always beyond the maximum: AS004's
-        if all(gfp.has(g.mask, "__GFP_NOWARN") and not _silenced_by_kernel(g) for g in nonblocking) \
-                and not s.family.silent:
-            continue  # the author wrote __GFP_NOWARN: an opportunistic attempt with a fallback
+        # A failure that logs nothing is still a failure: a NULL the caller must handle,
+        # a dropped packet. When the author wrote __GFP_NOWARN (a try with a fallback) or
+        # the allocator adds it (an skb head's first kmalloc in __alloc_skb()), it is a
+        # note; when it is only the bit the tree's own GFP_NOWAIT carries (6.12), the
+        # author asked for nothing: the level stands.
         silent = s.family.silent or any(gfp.has(g.mask, "__GFP_NOWARN") for g in nonblocking)
-        if silent and not s.size.sources and not any(_silenced_by_kernel(g) for g in nonblocking):
-            continue  # skb heads fail silently and drop the packet: only a user-set size is worth a look
+        chosen = s.family.silent or all(g.quiet and gfp.has(g.mask, "__GFP_NOWARN") for g in nonblocking)
         always = s.order_lo is not None and s.order_lo >= options.min_order
         level = "error" if always and len(nonblocking) == len(s.gfp) else "warning"
-        if silent or any(g.conditional for g in nonblocking):
+        if chosen or any(g.conditional for g in nonblocking):
             level = "note"
         size = s.size
         rng = human_bytes(size.hi) if size.hi is not None else "unbounded (user-controlled)"
         msg = (f"'{s.site.callee}' may request order {top} ({human_bytes(kernel.page_size << top)}) "
                f"with {nonblocking[0].text}, which cannot sleep: size up to {rng}")
-        implicit = next((g for g in nonblocking if _silenced_by_kernel(g)), None)
-        if implicit is not None:
-            msg += f"; it fails silently ({implicit.text} includes __GFP_NOWARN on {kernel.release})"
-        elif silent:
-            msg += "; it fails silently (__GFP_NOWARN)"
+        if silent:
+            msg += "; it fails silently" + _why_silent(s, nonblocking, kernel)
         if s.context is not None:
             msg += f"; {s.context.reason}"
         props = base_properties(s, kernel.release)
         props["maxOrder"] = top
-        out.append(Finding.at_site(ID, s, level, msg, props, context_witness(s), value_witness(s, size)))
+        witness = with_gfp_flow(context_witness(s), nonblocking[0])
+        out.append(Finding.at_site(ID, s, level, msg, props, witness, value_witness(s, size)))
     return out
 
 
-def _silenced_by_kernel(alt) -> bool:
-    """The mask is silent only because the kernel's definition of what the author wrote
-    (6.12's GFP_NOWAIT) includes __GFP_NOWARN: the author asked for no silence."""
-    words = set(re.findall(r"\w+", alt.text))
-    return "__GFP_NOWARN" not in words and bool(words & signature_tables().implicit_nowarn)
+def _why_silent(s, nonblocking, kernel) -> str:
+    if s.family.silent:
+        return f" ('{s.site.callee}' makes its first attempt with __GFP_NOWARN: NULL, no log line)"
+    if any(g.quiet for g in nonblocking):
+        return " (__GFP_NOWARN)"
+    return f" ({nonblocking[0].text} includes __GFP_NOWARN on {kernel.release})"

@@ -104,9 +104,9 @@ from ..analyze import Analysis, AllocationSite
 from ..analyze.context import context_kinds, in_one_time_setup, witness_chains
 from ..analyze.gfpflow import context_decides, region_skipped_for
 from ..analyze.paths import STATE, UNDECIDED, PathValidator, Verdict
-from ..analyze.witness import FLOW, Step, Witness
+from ..analyze.witness import Witness
 from ..exprs import ir_from_text
-from .base import LEVEL_RANK, Finding, base_properties, context_witness
+from .base import LEVEL_RANK, Finding, base_properties, context_witness, with_gfp_flow
 
 ID = "AS002"
 NAME = "sleeping-allocation-in-atomic-context"
@@ -232,9 +232,8 @@ def _finding(analysis: Analysis, validator: PathValidator, s: AllocationSite, b:
     if verdict.reason:
         props["pathCondition"] = verdict.reason
     witness = context_witness(s, w)
-    for g in b.blocking[:1]:
-        for hop in g.via:
-            witness.insert(0, Step(FLOW, hop, g.origin[0], g.origin[1]))
+    if b.blocking:
+        witness = with_gfp_flow(witness, b.blocking[0])
     msg = f"{b.culprit}, but {w.reason}"
     if not w.calls:
         return Finding.at_site(ID, s, level, msg, props, witness)

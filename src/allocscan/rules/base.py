@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 from ..analyze import AllocationSite
 from ..analyze.values import Value
-from ..analyze.witness import ALLOCATION, FLOW, SOURCE, Step
+from ..analyze.witness import ALLOCATION, CALL, FLOW, SOURCE, Step
 
 LEVEL_RANK = {"note": 1, "warning": 2, "error": 3}
 # SARIF result.rank (0-100, higher = more confident) from a finding's evidence
@@ -88,6 +88,14 @@ def context_witness(s: AllocationSite, w=None) -> list[Step]:
     steps.append(Step(ALLOCATION, f"{s.function.name}: {s.call_text}", s.path, s.site.line, s.site.col,
                       function=s.function.name, callee=s.site.callee or s.site.field))
     return steps
+
+
+def with_gfp_flow(witness: list[Step], alt) -> list[Step]:
+    """The calls that pass the gfp mask down to the site (`GfpAlt.via`, from the call that
+    chose it), then the witness; a call the witness already shows is not repeated (an
+    atomic context reached through the same calls that pass the mask)."""
+    shown = {(st.path, st.line) for st in witness if st.kind == CALL}
+    return [hop for hop in alt.via if (hop.path, hop.line) not in shown] + witness
 
 
 def value_witness(s: AllocationSite, value: Value) -> list[Step]:

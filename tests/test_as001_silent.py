@@ -1,0 +1,106 @@
+"""AS001 on requests that fail without a log line: a silent failure is still a failure.
+A note when the author wrote __GFP_NOWARN or the allocator adds it (an skb head);
+the full level when the silence is only the bit the tree's own GFP_NOWAIT carries."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+from allocscan.analyze import analyze
+from allocscan.extract import extract_file
+from allocscan.kernel.version import builtin_kernel
+from allocscan.link import link
+from allocscan.rules import by_id
+
+OPTIONS = SimpleNamespace(min_order=4)
+
+
+def _as001(source: str, version: str = "6.1"):
+    analysis = analyze(link([extract_file("drivers/demo/demo.c", source.encode())]), builtin_kernel(version))
+    return sorted(by_id()["AS001"].check(analysis, OPTIONS), key=lambda f: f.line)
+
+
+URB_RX = """
+#define DEMO_AGG_LEN	(18 * 1024)
+
+static void demo_rx_complete(struct urb *urb)
+{
+	struct demo *d = urb->context;
+
+	d->skb = netdev_alloc_skb(d->net, DEMO_AGG_LEN);
+	d->big = netdev_alloc_skb(d->net, 40 * 1024);
+	d->small = netdev_alloc_skb(d->net, 1536);
+}
+
+static void demo_start(struct demo *d)
+{
+	usb_fill_bulk_urb(d->urb, d->udev, d->pipe, d->buf, 4096, demo_rx_complete, d);
+	usb_submit_urb(d->urb, GFP_KERNEL);
+}
+"""
+
+
+def test_a_large_skb_head_in_a_urb_completion_is_a_note_with_size_and_order():
+    """__alloc_skb() tries the head with __GFP_NOWARN: a 40 KiB skb (order 4 with the
+    pad and skb_shared_info) fails silently and the frame is dropped. 18 KiB is order 3,
+    and 1536 bytes is no page-allocator request at all."""
+    findings = _as001(URB_RX)
+    assert [(f.line, f.level) for f in findings] == [(9, "note")]
+    (f,) = findings
+    assert f.properties["sizeRange"] == [40 * 1024 + 64 + 320] * 2
+    assert f.properties["maxOrder"] == 4
+    assert "fails silently" in f.message and "urb-complete" in f.message
+
+
+NOWARN = """
+#define DEMO_TRY_GFP	(GFP_ATOMIC | __GFP_NOWARN)
+
+static void demo_timer(struct timer_list *t)
+{
+	struct demo *d = from_timer(d, t, timer);
+
+	d->a = kmalloc(65536, GFP_ATOMIC | __GFP_NOWARN);
+	d->b = kmalloc(65536, DEMO_TRY_GFP);
+	d->c = dev_alloc_pages(4);
+	d->d = kmalloc(65536, GFP_ATOMIC);
+}
+
+static void demo_arm(struct demo *d)
+{
+	timer_setup(&d->timer, demo_timer, 0);
+}
+"""
+
+
+def test_a_request_the_author_or_the_allocator_made_silent_is_a_note():
+    """Written out, through the driver's own #define, or added by dev_alloc_pages():
+    a note, not dropped; the plain GFP_ATOMIC beside them keeps its level."""
+    levels = [(f.line, f.level) for f in _as001(NOWARN)]
+    assert levels == [(8, "note"), (9, "note"), (10, "note"), (11, "error")]
+
+
+NOWAIT = """
+struct demo_ring {
+	char slots[8192];
+};
+
+int demo_grow(struct demo *d)
+{
+	d->rings = kzalloc(sizeof(struct demo_ring) * 8, GFP_NOWAIT);
+	d->quiet = kzalloc(sizeof(struct demo_ring) * 8, GFP_NOWAIT | __GFP_NOWARN);
+	return 0;
+}
+"""
+
+
+def test_gfp_nowait_keeps_its_level_where_the_kernel_makes_it_silent():
+    """6.12's GFP_NOWAIT is __GFP_KSWAPD_RECLAIM | __GFP_NOWARN: that bit is not the
+    author's fallback. The 64 KiB kzalloc is reported as on 6.1, saying it is silent;
+    the one the author wrote __GFP_NOWARN on is a note on both."""
+    on_61 = _as001(NOWAIT, "6.1")
+    on_612 = _as001(NOWAIT, "6.12")
+    assert [(f.line, f.level) for f in on_61] == [(8, "error"), (9, "note")]
+    assert [(f.line, f.level) for f in on_612] == [(8, "error"), (9, "note")]
+    assert "silent" not in on_61[0].message
+    assert "GFP_NOWAIT includes __GFP_NOWARN on 6.12" in on_612[0].message
+    assert on_612[0].properties["maxOrder"] == 4 and on_612[0].properties["sizeRange"] == [65536, 65536]
