@@ -19,7 +19,7 @@ from ..kernel.version import KernelInfo
 from ..link import ALLOCATES, Program
 from .context import ContextAnalysis, Witness, analyze_contexts
 from .gfpflow import GfpAlt, GfpAnalysis
-from .values import TOP, Scope, Value, ValueAnalysis, _arith, const
+from .values import TOP, Scope, Value, ValueAnalysis, arith, const
 
 
 SKB_SHARED_INFO = 320  # SKB_DATA_ALIGN(sizeof(struct skb_shared_info)), x86_64, 6.1
@@ -267,13 +267,13 @@ def _size_and_order(a: Analysis, scope: Scope, args: tuple, alloc: Allocator, fa
         return TOP, None, None, False
     size = a.values.eval(args[alloc.size], scope)
     if alloc.count is not None and alloc.count < len(args):
-        size = _arith("*", a.values.eval(args[alloc.count], scope), size)
+        size = arith("*", a.values.eval(args[alloc.count], scope), size)
     if alloc.header:
-        size = _arith("+", size, const(alloc.header))
+        size = arith("+", size, const(alloc.header))
     if family.overhead == "skb":  # SKB_HEAD_ALIGN(): + aligned struct skb_shared_info (x86_64)
-        size = _arith("+", size, const(SKB_SHARED_INFO))
+        size = arith("+", size, const(SKB_SHARED_INFO))
     elif family.overhead == "netdev_skb":  # + NET_SKB_PAD, then as __alloc_skb
-        size = _arith("+", size, const(NET_SKB_PAD + SKB_SHARED_INFO))
+        size = arith("+", size, const(NET_SKB_PAD + SKB_SHARED_INFO))
     if not size.known:
         return size, None, None, False
     threshold = _family_threshold(family, kernel)

@@ -1,0 +1,240 @@
+"""The evaluator: one `ValueAnalysis` walks an expression's IR and asks its parts.
+
+`eval()` dispatches on the IR node; identifiers resolve to locals (their
+assignments), parameters (the join of their callers' arguments), builtin kernel
+constants, module parameters, enums, `#define`s and file-scope variables. The
+parts it delegates to:
+
+- `builtins.Builtins`: kernel macros (`min`, `ALIGN`, `struct_size` ...), builtin
+  constants and `sizeof`;
+- `sources.Sources`: module parameters, user buffers, netlink attributes and
+  device descriptors, the values someone outside the kernel chooses;
+- `narrowing.Narrowing`: what guards and branches prove at a program point;
+- `fields.Fields`: struct fields, one cell per (struct, field) across the tree,
+  and the hubs that break chains.
+
+Every recursive lookup (a local, a parameter, a field, a file-level name) goes
+through one memo and cycle guard, `guarded()`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable
+
+from ...exprs import expand_macro, ir_from_text, render
+from ...kernel.version import KernelInfo
+from ...link import Program
+from .builtins import Builtins
+from .fields import Fields, same_driver
+from .lattice import TOP, Value, arith, cast, const, join
+from .narrowing import SHRINKING_OPS, Narrowing
+from .scope import MAX_DEPTH, Scope
+from .sources import Sources
+
+MAX_CALLERS = 24  # a parameter with more call sites than this stays unknown
+
+
+@dataclass
+class ValueAnalysis:
+    program: Program
+    kernel: KernelInfo
+    memo: dict = field(default_factory=dict)
+    active: set = field(default_factory=set)
+    cuts: int = 0  # cycles cut so far: a result computed across a cut is not memoised
+    budget: int = 20000  # evaluation steps left for the current allocation site (start_site resets it)
+
+    STEPS_PER_SITE = 20000  # unmemoised re-evaluation is bounded: past this, unknown
+
+    def __post_init__(self):
+        self.file_by_path = {ff.path: ff for ff in self.program.files}
+        self.builtins = Builtins(self)
+        self.sources = Sources(self)
+        self.narrowing = Narrowing(self)
+        self.fields = Fields(self)
+        self._dispatch: dict[str, Callable[[tuple, Scope], Value]] = {
+            "num": lambda ir, scope: const(ir[1]),
+            "id": lambda ir, scope: self.ident(ir[1], scope),
+            "bin": lambda ir, scope: arith(ir[1], self.eval(ir[2], scope), self.eval(ir[3], scope)),
+            "un": self._unary,
+            "cast": lambda ir, scope: cast(self.eval(ir[2], scope), self.builtins.type_max(ir[1])),
+            "sizeof_t": lambda ir, scope: self.builtins.sizeof_type(ir[1]),
+            "sizeof_e": lambda ir, scope: self.builtins.sizeof_expr(ir[1], scope),
+            "cond": lambda ir, scope: join(self.eval(ir[2], scope), self.eval(ir[3], scope)),
+            "call": lambda ir, scope: self.call(ir[1], ir[2], scope),
+            "field": lambda ir, scope: self.fields.read(ir, scope),
+            "unk": self._reparsed,
+        }
+
+    # --- public ------------------------------------------------------------
+    def start_site(self) -> None:
+        """Give the next allocation site a fresh evaluation budget."""
+        self.budget = self.STEPS_PER_SITE
+
+    def eval(self, ir: tuple, scope: Scope) -> Value:
+        self.budget -= 1
+        if self.budget < 0:
+            self.cuts += 1
+            return TOP
+        handler = self._dispatch.get(ir[0])
+        return handler(ir, scope) if handler is not None else TOP
+
+    def guarded(self, key: tuple, compute: Callable[[], Value], on_cycle: Value = TOP, memoise: bool = True) -> Value:
+        """`compute()`, memoised under `key`, with cycles cut: a key met again while it is
+        being computed yields `on_cycle`, and whatever was computed across a cut is not
+        memoised (it may be less than the truth)."""
+        if memoise and key in self.memo:
+            return self.memo[key]
+        if key in self.active:
+            self.cuts += 1
+            return on_cycle
+        cuts = self.cuts
+        self.active.add(key)
+        try:
+            value = compute()
+        finally:
+            self.active.discard(key)
+        if memoise and self.cuts == cuts:
+            self.memo[key] = value
+        return value
+
+    def truncated(self) -> Value:
+        """The hop limit is reached: unknown, and whatever builds on it is not memoised."""
+        self.cuts += 1
+        return TOP
+
+    # --- expressions ------------------------------------------------------
+    def _unary(self, ir: tuple, scope: Scope) -> Value:
+        inner = self.eval(ir[2], scope)
+        if ir[1] == "+":
+            return inner
+        if ir[1] == "!":
+            return Value(0, 1, inner.sources, inner.steps, True) if inner.known else TOP
+        if ir[1] == "~" and inner.known and inner.lo == inner.hi:
+            return const((~inner.lo) & 0xFFFFFFFFFFFFFFFF)
+        return TOP
+
+    def _reparsed(self, ir: tuple, scope: Scope) -> Value:
+        """An expression extraction kept as text: parsed again, it may be one we know."""
+        if ir[1] and scope.depth < MAX_DEPTH:
+            reparsed = ir_from_text(ir[1])
+            if reparsed[0] != "unk":
+                return self.eval(reparsed, scope)
+        return TOP
+
+    def call(self, name: str, args: tuple, scope: Scope) -> Value:
+        """A call or function-like macro: a kernel macro or source the builtins know,
+        else the tree's own macro of that name, expanded."""
+        value = self.builtins.call(name, args, scope)
+        if value is not None:
+            return value
+        found = self.program.lookup("func_macros", name, scope.file.path) if scope.depth < MAX_DEPTH else None
+        expanded = expand_macro(*found[1], args) if found is not None else None
+        if expanded is not None:
+            return self.eval(expanded, Scope(scope.file, scope.fn, scope.depth + 1))
+        return TOP
+
+    # --- identifiers ------------------------------------------------------
+    def ident(self, name: str, scope: Scope) -> Value:
+        fn = scope.fn
+        narrow = self.narrowing.narrow
+        if fn is not None:
+            if name in fn.locals or any(a.kind == "local" and a.target == name for a in fn.assignments):
+                if any(p == name for p, _ in fn.params):
+                    return narrow(name, join(self.param(name, scope), self.local(name, scope)), scope)
+                return narrow(name, self.local(name, scope), scope)
+            if any(p == name for p, _ in fn.params):
+                return narrow(name, self.param(name, scope), scope)
+        builtin = self.builtins.constant(name)
+        if builtin is not None:
+            return builtin
+        module_param = self.sources.module_param_read(name, scope)
+        if module_param is not None:
+            return module_param
+        return self.guarded(("ident", scope.file.path, name), lambda: self._file_level(name, scope))
+
+    def _file_level(self, name: str, scope: Scope) -> Value:
+        """An enumerator, an object-like `#define`, or a file-scope variable (its
+        initializer joined with what the file's functions store into it)."""
+        path = scope.file.path
+        found = self.program.lookup("enums", name, path)
+        if found is not None:
+            def_path, ir = found
+            return self.eval(ir, Scope(self.program.file(def_path) or scope.file, None, scope.depth + 1))
+        found = self.program.lookup("defines", name, path)
+        if found is not None:
+            def_path, body = found
+            return self.eval(ir_from_text(body), Scope(self.program.file(def_path) or scope.file, None, scope.depth + 1))
+        if name in scope.file.globals:
+            value = self.eval(scope.file.globals[name], Scope(scope.file, None, scope.depth + 1))
+            for fn in scope.file.functions:  # a static global written by the file's functions
+                if name not in fn.global_writes:
+                    continue
+                for a in fn.assignments:
+                    if a.kind == "global" and a.target == name:
+                        value = join(value, self.assigned(a, Scope(scope.file, fn, scope.depth + 1, a.byte)))
+            return value
+        return TOP
+
+    def local(self, name: str, scope: Scope) -> Value:
+        """A local variable: the join of its assignments and of what the user writes into it."""
+        return self.guarded(("local", id(scope.fn), name), lambda: self._local(name, scope))
+
+    def _local(self, name: str, scope: Scope) -> Value:
+        value: Value | None = None
+        for a in scope.fn.assignments:
+            if a.kind == "local" and a.target == name and a.op not in SHRINKING_OPS:
+                v = self.assigned(a, Scope(scope.file, scope.fn, scope.depth, a.byte))
+                value = v if value is None else join(value, v)
+        user = self.sources.user_filled(name, scope)
+        if user is not None:
+            value = user if value is None else join(value, user)
+        return TOP if value is None else value
+
+    def assigned(self, a, scope: Scope) -> Value:
+        """The value an assignment stores (`x += n` grows without a bound)."""
+        if a.op not in ("=",):
+            base = TOP if a.op not in ("+=", "*=", "<<=", "|=") else self.eval(a.value, scope)
+            if a.op in ("+=", "*=", "<<="):
+                return Value(0, None, base.sources, base.steps, True) if base.sources else TOP
+            return base
+        v = self.eval(a.value, scope)
+        return v.with_step((f"{a.target} = {render(a.value)}", scope.file.path, a.line)) if v.sources else v
+
+    def param(self, name: str, scope: Scope) -> Value:
+        """A parameter: the join of the arguments its callers pass."""
+        fn = scope.fn
+        index = next(i for i, (p, _) in enumerate(fn.params) if p == name)
+        if scope.depth >= MAX_DEPTH:
+            return self.truncated()
+        node = self.program.node_of.get(id(fn))
+        if node is None:
+            return TOP
+        return self.guarded(("param", node, index), lambda: self._from_callers(node, index, name, scope))
+
+    def _from_callers(self, node: str, index: int, name: str, scope: Scope) -> Value:
+        # Each caller calls at least once: more callers than the limit is enough
+        # to know, without unpacking their bodies to list the call sites.
+        many = self.program.graph.in_degree(node) > MAX_CALLERS
+        callers = [] if many else list(self.program.callers(node))
+        if not callers or len(callers) > MAX_CALLERS:
+            return TOP
+        value = None
+        here = self.program.functions[node].path
+        for caller, site in callers:
+            ref = self.program.functions[caller]
+            if not same_driver(ref.path, here):
+                # A caller in another subsystem: its value does not travel as proof
+                # (hubs break chains); it only stops the interval from being bounded.
+                value = TOP if value is None else join(value, TOP)
+                continue
+            args = site.arguments()
+            if index >= len(args):
+                v = TOP
+            else:
+                v = self.eval(args[index], Scope(ref.file, ref.fn, scope.depth + 1, site.byte))
+                if v.sources:
+                    v = v.with_step((f"{ref.fn.name}() passes {render(args[index])} as '{name}' of {scope.fn.name}()",
+                                     ref.path, site.line))
+            value = v if value is None else join(value, v)
+        return value
