@@ -61,9 +61,9 @@ class Analysis:
 
 
 def analyze(program: Program, kernel: KernelInfo) -> Analysis:
-    contexts = analyze_contexts(program)
-    allocating_gfp = allocating_gfp_params(program)
     values = ValueAnalysis(program, kernel)
+    contexts = analyze_contexts(program, values.constant)
+    allocating_gfp = allocating_gfp_params(program)
     gfp = GfpAnalysis(program, kernel.gfp)
     result = Analysis(program, kernel, contexts, values, gfp)
     table = allocators()

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from ..facts import CALLS_REGISTRAR, HAS_INDIRECT_CALL, HAS_LOCKED_CALL, CallSite, FunctionFacts
 from ..kernel.tables import allocators, contexts
 from ..link import ALLOCATES, Program
-from .branches import BranchOracle, Signature
+from .branches import BranchOracle, ConstantLookup, Signature
 from .witness import ACQUIRE, CALL, ENTRY, Step
 
 MAX_HOPS = 3  # calls followed from a lock or entry point; longer chains do not convince a maintainer
@@ -123,9 +123,9 @@ def allocation_distance(program: Program) -> dict[str, int]:
     return dist
 
 
-def analyze_contexts(program: Program) -> ContextAnalysis:
+def analyze_contexts(program: Program, constant: ConstantLookup) -> ContextAnalysis:
     result = ContextAnalysis(program)
-    oracle = result.oracle = BranchOracle(program)
+    oracle = result.oracle = BranchOracle(program, constant)
     tables = contexts()
     _registrations(program, result, tables)
     _field_bindings(program, result, tables)

@@ -48,6 +48,7 @@ class ValueAnalysis:
 
     def __post_init__(self):
         self.file_by_path = {ff.path: ff for ff in self.program.files}
+        self._constants: dict[tuple[str, str], int | None] = {}  # (path, name) -> constant()
         self.builtins = Builtins(self)
         self.sources = Sources(self)
         self.narrowing = Narrowing(self)
@@ -78,6 +79,26 @@ class ValueAnalysis:
             return TOP
         handler = self._dispatch.get(ir[0])
         return handler(ir, scope) if handler is not None else TOP
+
+    def constant(self, name: str, path: str) -> int | None:
+        """The exact value of the named constant `name` as file `path` sees it: a builtin
+        kernel constant, an enumerator or an object-like `#define` (through the macros its
+        body calls); None when it is not one value. The one constant evaluator of the
+        analyses: the branch oracle asks it too."""
+        key = (path, name)
+        if key in self._constants:
+            return self._constants[key]
+        file = self.program.file(path)
+        result = None
+        if file is not None:
+            site_budget, self.budget = self.budget, self.STEPS_PER_SITE  # not the current site's evaluation
+            try:
+                v = self.eval(("id", name), Scope(file, None))
+            finally:
+                self.budget = site_budget
+            result = v.lo if v.known and v.lo == v.hi and not v.sources else None
+        self._constants[key] = result
+        return result
 
     def guarded(self, key: tuple, compute: Callable[[], Value], on_cycle: Value = TOP, memoise: bool = True) -> Value:
         """`compute()`, memoised under `key`, with cycles cut: a key met again while it is
