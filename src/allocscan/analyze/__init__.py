@@ -14,16 +14,12 @@ from dataclasses import dataclass, field, replace
 
 from ..exprs import render
 from ..facts import HAS_GFP_PARAM, CallSite, FileFacts, FunctionFacts
-from ..kernel.tables import Allocator, Family, allocators, families
+from ..kernel.tables import Allocator, Family, allocators, families, value_tables
 from ..kernel.version import KernelInfo
 from ..link import ALLOCATES, Program
 from .context import ContextAnalysis, Witness, analyze_contexts
 from .gfpflow import GfpAlt, GfpAnalysis
 from .values import TOP, Scope, Value, ValueAnalysis, arith, const
-
-
-SKB_SHARED_INFO = 320  # SKB_DATA_ALIGN(sizeof(struct skb_shared_info)), x86_64, 6.1
-NET_SKB_PAD = 64
 
 
 @dataclass
@@ -270,10 +266,12 @@ def _size_and_order(a: Analysis, scope: Scope, args: tuple, alloc: Allocator, fa
         size = arith("*", a.values.eval(args[alloc.count], scope), size)
     if alloc.header:
         size = arith("+", size, const(alloc.header))
+    tables = value_tables()
+    shared_info = tables.sizes["skb_shared_info"]
     if family.overhead == "skb":  # SKB_HEAD_ALIGN(): + aligned struct skb_shared_info (x86_64)
-        size = arith("+", size, const(SKB_SHARED_INFO))
+        size = arith("+", size, const(shared_info))
     elif family.overhead == "netdev_skb":  # + NET_SKB_PAD, then as __alloc_skb
-        size = arith("+", size, const(NET_SKB_PAD + SKB_SHARED_INFO))
+        size = arith("+", size, const(tables.constants["NET_SKB_PAD"] + shared_info))
     if not size.known:
         return size, None, None, False
     threshold = _family_threshold(family, kernel)

@@ -147,6 +147,8 @@ class ValueAnalysis:
         """A call or function-like macro: a kernel macro or source the builtins know,
         else the tree's own macro of that name, expanded."""
         value = self.builtins.call(name, args, scope)
+        if value is None:
+            value = self.sources.call(name, args, scope)
         if value is not None:
             return value
         found = self.program.lookup("func_macros", name, scope.file.path) if scope.depth < MAX_DEPTH else None

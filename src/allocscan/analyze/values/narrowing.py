@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 from ...exprs import conjuncts, disjuncts, expand_macro, ir_from_text, render
 from ...facts import FunctionFacts
+from ...kernel.tables import value_tables
 from .lattice import TOP, Value
 from .scope import MAX_DEPTH, Scope
 
@@ -23,7 +24,6 @@ if TYPE_CHECKING:
 # Compound assignments that never make the target larger than it was.
 SHRINKING_OPS = frozenset({"-=", "&=", ">>=", "/=", "%="})
 
-_CHECKED_ARITHMETIC = {"size_add": "+", "size_mul": "*", "array_size": "*"}  # saturating helpers of overflow.h
 _NEGATED = {">": "<=", ">=": "<", "<": ">=", "<=": ">", "!=": "=="}
 _MIRRORED = {">": "<", ">=": "<=", "<": ">", "<=": ">=", "==": "==", "!=": "!="}
 _MACRO_DEPTH = 3  # function-like macros expanded when spelling out a check's arithmetic
@@ -33,6 +33,10 @@ class Narrowing:
     def __init__(self, analysis: "ValueAnalysis"):
         self.analysis = analysis
         self.program = analysis.program
+        # The saturating helpers of overflow.h, by the operator they compute: size_add(a, b)
+        # is a + b, size_mul()/array_size() a product (macros.toml's two-argument sums and products).
+        self._checked = {name: "+" if spec.eval == "sum" else "*" for name, spec in value_tables().macros.items()
+                         if spec.eval in ("sum", "product") and spec.args == 2}
 
     def narrow(self, text: str, value: Value, scope: Scope) -> Value:
         """Apply what the control flow proves at the program point: `if (x > MAX) return ...;`
@@ -99,8 +103,8 @@ class Narrowing:
         (TEE_IOCTL_PARAM_SIZE(n) is sizeof(struct tee_param) * (n))."""
         if ir[0] == "call" and depth < _MACRO_DEPTH:
             args = ir[2]
-            if ir[1] in _CHECKED_ARITHMETIC and len(args) == 2:
-                op = _CHECKED_ARITHMETIC[ir[1]]
+            if ir[1] in self._checked and len(args) == 2:
+                op = self._checked[ir[1]]
                 return ("bin", op, self._arithmetic(args[0], scope, depth + 1), self._arithmetic(args[1], scope, depth + 1))
             if ir[1].isupper():
                 found = self.program.lookup("func_macros", ir[1], scope.file.path)

@@ -5,7 +5,8 @@ from user buffers (`kstrto*`, `sscanf`, `copy_from_user`, `get_user`) in
 configfs/sysfs/debugfs/ioctl handlers, netlink attributes (bounded by their
 policy when it says so), and the fields of descriptors a USB device supplies.
 Each yields a `Value` with the source named in `sources` (`module_param:buflen`,
-`configfs:f_demo_opts_buflen_store`) and the step that proves it.
+`configfs:f_demo_opts_buflen_store`) and the step that proves it. Which calls,
+fields and handlers these are is data (data/sources.toml), read by extraction too.
 """
 
 from __future__ import annotations
@@ -14,30 +15,18 @@ from typing import TYPE_CHECKING
 
 from ...exprs import ir_from_text, render
 from ...facts import FileFacts, FunctionFacts
+from ...kernel.tables import SourceTables, source_tables
 from .lattice import TOP, Value
 from .scope import Scope
 
 if TYPE_CHECKING:
     from .evaluator import ValueAnalysis
 
-_KSTRTO_MAX = {"kstrtou8": 0xFF, "kstrtos8": 0x7F, "kstrtou16": 0xFFFF, "kstrtos16": 0x7FFF,
-               "kstrtouint": 0xFFFFFFFF, "kstrtou32": 0xFFFFFFFF, "kstrtoint": 0x7FFFFFFF,
-               "kstrtos32": 0x7FFFFFFF, "kstrtoul": None, "kstrtoull": None, "kstrtou64": None,
-               "kstrtol": None, "kstrtoll": None, "kstrtos64": None, "kstrtobool": 1,
-               "kstrtouint_from_user": 0xFFFFFFFF, "kstrtoul_from_user": None, "kstrtoint_from_user": 0x7FFFFFFF,
-               "kstrtou8_from_user": 0xFF, "kstrtou16_from_user": 0xFFFF, "kstrtou32_from_user": 0xFFFFFFFF}
-_USER_COPY = {"copy_from_user", "__copy_from_user", "get_user", "__get_user", "sscanf"}
-_NLA_GET = {"nla_get_u8": 0xFF, "nla_get_u16": 0xFFFF, "nla_get_u32": 0xFFFFFFFF, "nla_get_u64": None,
-            "nla_get_be16": 0xFFFF, "nla_get_be32": 0xFFFFFFFF, "nla_get_le16": 0xFFFF, "nla_get_le32": 0xFFFFFFFF}
-_DESCRIPTOR_FIELDS = {"wMaxPacketSize", "wTotalLength", "wLength", "bLength", "wBytesPerInterval"}
-_MODULE_PARAM_MAX = {"byte": 0xFF, "short": 0x7FFF, "ushort": 0xFFFF, "int": 0x7FFFFFFF, "uint": 0xFFFFFFFF,
-                     "bool": 1, "invbool": 1}
-
-
 class Sources:
     def __init__(self, analysis: "ValueAnalysis"):
         self.analysis = analysis
         self.program = analysis.program
+        self.tables = source_tables()
         self._module_params: dict[tuple[str, str], object] = {}
         for ff in self.program.files:
             for mp in ff.module_params:
@@ -59,10 +48,10 @@ class Sources:
         default = TOP
         if mp.name in scope.file.globals:
             default = self.analysis.eval(scope.file.globals[mp.name], Scope(scope.file, None, scope.depth + 1))
-        settable = "settable at load" + (", writable in sysfs" if _writable(mp.perm) else "")
+        settable = "settable at load" + (", writable in sysfs" if _writable(mp.perm, self.tables) else "")
         lo = default.lo if default.known else 0
         step = (f"module parameter '{mp.param_name}' ({settable}; default {default.describe()})", scope.file.path, mp.line)
-        type_max = _MODULE_PARAM_MAX.get(mp.type_name)
+        type_max = self.tables.module_param_types.get(mp.type_name)
         if type_max is not None and type_max <= 0xFFFF:
             value = Value(0, type_max, frozenset({src}), (step,), True)
         else:
@@ -91,30 +80,45 @@ class Sources:
     def user_filled(self, name: str, scope: Scope) -> Value | None:
         """`kstrtouint(buf, 0, &name)`, `copy_from_user(&name, ...)`: the user writes `name`."""
         fn = scope.fn
+        parsers, copies = self.tables.parsers, self.tables.user_copies
         for site in fn.calls:
             callee = site.callee
-            if (callee not in _KSTRTO_MAX and callee not in _USER_COPY) or name not in site.args_text:
+            if (callee not in parsers and callee not in copies) or name not in site.args_text:
                 continue
             args = site.arguments()
-            if callee in _KSTRTO_MAX and args and args[-1] == ("addr", ("id", name)):
-                kind = handler_kind(fn)
-                return Value(0, _KSTRTO_MAX[callee], frozenset({f"{kind}:{fn.name}"}),
+            if callee in parsers and args and args[-1] == ("addr", ("id", name)):
+                kind = handler_kind(fn, self.tables)
+                return Value(0, parsers[callee], frozenset({f"{kind}:{fn.name}"}),
                              ((f"{callee}() parses user input into '{name}' in {fn.name}()", scope.file.path, site.line),), True)
             filled = any(a == ("addr", ("id", name)) for a in args) or (
-                callee in ("get_user", "__get_user") and args and args[0] == ("id", name))
-            if callee in _USER_COPY and filled:
-                kind = "ioctl" if "ioctl" in fn.name else handler_kind(fn)
+                copies.get(callee) == "first" and args and args[0] == ("id", name))
+            if callee in copies and filled:
+                ioctl = any(word in fn.name for word in self.tables.ioctl_names)
+                kind = "ioctl" if ioctl else handler_kind(fn, self.tables)
                 # The destination's type bounds what the user can put there (`u16 len`).
                 limit = self.analysis.builtins.type_max(" ".join(fn.locals.get(name, "").split()))
                 return Value(0, limit, frozenset({f"{kind}:{fn.name}"}),
                              ((f"{callee}() copies user data into '{name}' in {fn.name}()", scope.file.path, site.line),), True)
         return None
 
+    # --- calls ----------------------------------------------------------------------
+    def call(self, name: str, args: tuple, scope: Scope) -> Value | None:
+        """A call that reads a source (a netlink getter, a device descriptor accessor) or
+        passes a value through (a byte-order helper); None for any other."""
+        tables = self.tables
+        if name in tables.netlink_getters:
+            return self.netlink_attribute(name, args, scope)
+        if name in tables.endian or name in tables.device_readers:
+            inner = self.analysis.eval(args[0], scope) if args else TOP
+            reader = tables.device_readers.get(name)
+            return inner if reader is None else self.device_read(reader, inner, scope)
+        return None
+
     # --- netlink --------------------------------------------------------------------
     def netlink_attribute(self, name: str, args: tuple, scope: Scope) -> Value:
         """`nla_get_u32(tb[ATTR])`: what the sender put there, as wide as the getter, unless
         the attribute's policy bounds it."""
-        limit = _NLA_GET[name]
+        limit = self.tables.netlink_getters[name]
         policy = self._netlink_policy_limit(args[0] if args else None, scope)
         if policy is not None:
             return policy  # validated by the policy before the handler runs
@@ -136,35 +140,31 @@ class Sources:
     def descriptor_field(self, struct: str, fname: str, scope: Scope) -> Value | None:
         """A field of a USB descriptor the device supplied (host side only), as wide as its
         USB name says; None for any other field."""
-        if fname not in _DESCRIPTOR_FIELDS or _gadget_side(scope.file.path):
+        fields = self.tables.descriptor_fields
+        if fname not in fields or self._own_descriptors(scope.file.path):
             return None
         src = f"usb-descriptor:{struct or '?'}.{fname}"
-        # USB naming: a `b` field is one byte, a `w` field a 16-bit word (hid_descriptor.bLength <= 255)
-        top = 0xFF if fname.startswith("b") else 0xFFFF
-        return Value(0, top, frozenset({src}), ((f"device descriptor field {fname}", scope.file.path, 0),), True)
+        return Value(0, fields[fname], frozenset({src}), ((f"device descriptor field {fname}", scope.file.path, 0),), True)
 
-    def endpoint_max_packet(self, inner: Value, scope: Scope) -> Value:
+    def device_read(self, reader, inner: Value, scope: Scope) -> Value:
         """usb_endpoint_maxp(): the endpoint descriptor's 11-bit packet size."""
-        if _gadget_side(scope.file.path):
-            return Value(0, 0x7FF, frozenset(), (), True)
+        if self._own_descriptors(scope.file.path):
+            return Value(0, reader.max, frozenset(), (), True)
         if inner.known:
             return inner
-        return Value(0, 0x7FF, frozenset({"usb-descriptor:wMaxPacketSize"}),
-                     (("usb_endpoint_maxp() reads the endpoint descriptor", scope.file.path, 0),), True)
+        return Value(0, reader.max, frozenset({f"usb-descriptor:{reader.field}"}),
+                     ((f"{reader.name}() {reader.text}", scope.file.path, 0),), True)
+
+    def _own_descriptors(self, path: str) -> bool:
+        """A USB gadget driver: its descriptors are its own. Only the host side reads
+        descriptors a device chose, so only there are their fields user input."""
+        return path.startswith(self.tables.own_descriptors)
 
 
-def handler_kind(fn: FunctionFacts) -> str:
+def handler_kind(fn: FunctionFacts, tables: SourceTables) -> str:
     """Which interface a handler serves, from its parameter types: configfs, sysfs, ..."""
     types = " ".join(t for _, t in fn.params)
-    if "struct config_item" in types:
-        return "configfs"
-    if "struct device_attribute" in types or "struct kobj_attribute" in types or "struct kobject" in types:
-        return "sysfs"
-    if "struct file" in types and ("char*" in types or "char" in types):
-        return "debugfs" if "debugfs" in fn.name or "dbg" in fn.name else "write"
-    if "struct genl_info" in types or "struct nlattr" in types:
-        return "netlink"
-    return "user"
+    return next((h.kind for h in tables.handlers if h.matches(types, fn.name)), "user")
 
 
 def _written_in_file(name: str, file: FileFacts) -> bool:
@@ -172,13 +172,7 @@ def _written_in_file(name: str, file: FileFacts) -> bool:
     return any(name in fn.global_writes for fn in file.functions)
 
 
-def _gadget_side(path: str) -> bool:
-    """A USB gadget driver: its descriptors are its own. Only the host side reads
-    descriptors a device chose, so only there are their fields user input."""
-    return path.startswith("drivers/usb/gadget/")
-
-
-def _writable(perm: str) -> bool:
+def _writable(perm: str, tables: SourceTables) -> bool:
     perm = perm.strip()
     try:
         value = int(perm, 0) if perm[:1].isdigit() else None
@@ -186,4 +180,4 @@ def _writable(perm: str) -> bool:
         value = None
     if value is not None:
         return bool(value & 0o222)
-    return any(w in perm for w in ("S_IWUSR", "S_IWGRP", "S_IWOTH", "0644", "0600", "0664", "0666", "S_IRWXU"))
+    return any(w in perm for w in tables.writable_perms)
