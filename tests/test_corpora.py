@@ -70,3 +70,20 @@ def test_gadget_chain_reaches_configfs_source():
     texts = [s.text for s in as001.value_flow]
     assert any("kstrtouint" in t for t in texts) and any("demo_alloc_ep_req" in t for t in texts)
     assert "page allocation failure: order:10" in as001.properties["runtimeSignature"]
+
+
+def test_value_flow_steps_are_typed():
+    """The size's proof names its source, the functions, the fields and the calls as fields
+    of each step: a report reads them, it never parses the text."""
+    from allocscan.analyze.witness import ALLOCATION, FLOW, SOURCE
+
+    result = run_scan([str(CORPORA / "usb_gadget")], ScanOptions(jobs=1))
+    flow = next(f for f in result.findings if f.rule_id == "AS001").value_flow
+    assert [s.kind for s in flow] == [SOURCE, FLOW, FLOW, FLOW, FLOW, ALLOCATION]
+    source = flow[0]
+    assert (source.source, source.function, source.callee) == (
+        "configfs:demo_opts_buflen_store", "demo_opts_buflen_store", "kstrtouint")
+    assert [s.field for s in flow[1:3]] == ["demo_opts.buflen", "demo_dev.buflen"]
+    passed = flow[3]
+    assert (passed.function, passed.callee) == ("demo_start_io", "demo_alloc_ep_req")
+    assert flow[4].field == "usb_request.length" and flow[4].function == "demo_alloc_ep_req"

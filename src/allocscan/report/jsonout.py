@@ -10,7 +10,8 @@
          "properties": {"allocator", "gfp", "sizeRange", "maxOrder", "userControlled",
                         "atomicContext", "runtimeSignature", "kernelVersion"},
          "witness": [{"text", "path", "line", "column", "kind", "function", "callee",
-                      "context" (entry steps), "effects" (acquire steps)}],
+                      "context" (entry steps), "effects" (acquire steps),
+                      "field" (a struct field a value flows through), "source" (source steps)}],
          "valueFlow": [...same shape...], "fix": "...", "suppressed": null | "reason"}
       ],
       "warnings": ["path: problem", ...],
@@ -39,6 +40,10 @@ def _step(s) -> dict:
         out["context"] = s.context
     if s.effects:
         out["effects"] = list(s.effects)
+    if s.field:
+        out["field"] = s.field
+    if s.source:
+        out["source"] = s.source
     return out
 
 

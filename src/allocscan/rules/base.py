@@ -6,11 +6,11 @@ Helpers here build the witness steps shared by several rules.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from ..analyze import AllocationSite
 from ..analyze.values import Value
-from ..analyze.witness import ALLOCATION, FLOW, SOURCE, Step
+from ..analyze.witness import ALLOCATION, Step
 
 LEVEL_RANK = {"note": 1, "warning": 2, "error": 3}
 
@@ -85,9 +85,7 @@ def context_witness(s: AllocationSite) -> list[Step]:
 
 def value_witness(s: AllocationSite, value: Value) -> list[Step]:
     """Source -> assignments and calls -> the size argument."""
-    steps = []
-    for text, path, line in reversed(value.steps):
-        steps.append(Step(SOURCE if not steps else FLOW, text, path, max(line, 1)))
+    steps = [st if st.line >= 1 else replace(st, line=1) for st in reversed(value.steps)]
     if steps:
         steps.append(Step(ALLOCATION, f"{s.function.name}: size of {s.call_text}", s.path, s.site.line, s.site.col,
                           function=s.function.name, callee=s.site.callee or s.site.field))

@@ -25,6 +25,7 @@ from typing import Callable
 from ...exprs import expand_macro, ir_from_text, render
 from ...kernel.version import KernelInfo
 from ...link import Program
+from ..witness import FLOW, Step
 from .builtins import Builtins
 from .fields import Fields, same_driver
 from .lattice import TOP, Value, arith, cast, const, join
@@ -222,7 +223,10 @@ class ValueAnalysis:
                 return Value(0, None, base.sources, base.steps, True) if base.sources else TOP
             return base
         v = self.eval(a.value, scope)
-        return v.with_step((f"{a.target} = {render(a.value)}", scope.file.path, a.line)) if v.sources else v
+        if not v.sources:
+            return v
+        return v.with_step(Step(FLOW, f"{a.target} = {render(a.value)}", scope.file.path, a.line,
+                                function=scope.fn.name if scope.fn is not None else ""))
 
     def param(self, name: str, scope: Scope) -> Value:
         """A parameter: the join of the arguments its callers pass."""
@@ -257,7 +261,8 @@ class ValueAnalysis:
             else:
                 v = self.eval(args[index], Scope(ref.file, ref.fn, scope.depth + 1, site.byte))
                 if v.sources:
-                    v = v.with_step((f"{ref.fn.name}() passes {render(args[index])} as '{name}' of {scope.fn.name}()",
-                                     ref.path, site.line))
+                    v = v.with_step(Step(FLOW, f"{ref.fn.name}() passes {render(args[index])} as '{name}' of "
+                                         f"{scope.fn.name}()", ref.path, site.line, function=ref.fn.name,
+                                         callee=scope.fn.name))
             value = v if value is None else join(value, v)
         return value

@@ -13,6 +13,7 @@ import posixpath
 from typing import TYPE_CHECKING
 
 from ...exprs import render, squash
+from ..witness import FLOW, Step
 from .lattice import TOP, Value, join
 from .narrowing import SHRINKING_OPS
 from .scope import MAX_DEPTH, Scope
@@ -56,8 +57,10 @@ class Fields:
             return None
         v = self.analysis.eval(last.value, Scope(scope.file, fn, scope.depth + 1, last.byte))
         if v.sources:
-            v = v.with_step((f"{fn.name}() stores {render(last.value)} into {render(ir)} just before", scope.file.path,
-                             last.line))
+            struct = self.struct_of_expr(ir[1], scope)
+            v = v.with_step(Step(FLOW, f"{fn.name}() stores {render(last.value)} into {render(ir)} just before",
+                                 scope.file.path, last.line, function=fn.name,
+                                 field=f"{struct}.{ir[2]}" if struct else ir[2]))
         return v
 
     def _cell(self, ir: tuple, scope: Scope) -> Value:
@@ -93,7 +96,8 @@ class Fields:
             else:
                 v = analysis.narrowing.checked_after_store(fname, v, fn, a, path)
             if v.sources:
-                v = v.with_step((f"{fn.name}() stores {render(a.value)} into {struct}.{fname}", path, a.line))
+                v = v.with_step(Step(FLOW, f"{fn.name}() stores {render(a.value)} into {struct}.{fname}", path, a.line,
+                                     function=fn.name, field=f"{struct}.{fname}"))
             value = v if value is None else join(value, v)
         return value or TOP
 

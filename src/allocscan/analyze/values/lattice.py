@@ -19,7 +19,7 @@ class Value:
     lo: int
     hi: int | None
     sources: frozenset = frozenset()
-    steps: tuple = ()
+    steps: tuple = ()  # analyze.witness.Step, newest first: the allocation's end, back to the source
     known: bool = True
 
     @property

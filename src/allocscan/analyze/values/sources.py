@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 from ...exprs import ir_from_text, render
 from ...facts import FileFacts, FunctionFacts
 from ...kernel.tables import SourceTables, source_tables
+from ..witness import SOURCE, Step
 from .lattice import TOP, Value
 from .scope import Scope
 
@@ -50,7 +51,8 @@ class Sources:
             default = self.analysis.eval(scope.file.globals[mp.name], Scope(scope.file, None, scope.depth + 1))
         settable = "settable at load" + (", writable in sysfs" if _writable(mp.perm, self.tables) else "")
         lo = default.lo if default.known else 0
-        step = (f"module parameter '{mp.param_name}' ({settable}; default {default.describe()})", scope.file.path, mp.line)
+        step = Step(SOURCE, f"module parameter '{mp.param_name}' ({settable}; default {default.describe()})",
+                    scope.file.path, mp.line, source=src)
         type_max = self.tables.module_param_types.get(mp.type_name)
         if type_max is not None and type_max <= 0xFFFF:
             value = Value(0, type_max, frozenset({src}), (step,), True)
@@ -87,18 +89,20 @@ class Sources:
                 continue
             args = site.arguments()
             if callee in parsers and args and args[-1] == ("addr", ("id", name)):
-                kind = handler_kind(fn, self.tables)
-                return Value(0, parsers[callee], frozenset({f"{kind}:{fn.name}"}),
-                             ((f"{callee}() parses user input into '{name}' in {fn.name}()", scope.file.path, site.line),), True)
+                src = f"{handler_kind(fn, self.tables)}:{fn.name}"
+                step = Step(SOURCE, f"{callee}() parses user input into '{name}' in {fn.name}()", scope.file.path,
+                            site.line, function=fn.name, callee=callee, source=src)
+                return Value(0, parsers[callee], frozenset({src}), (step,), True)
             filled = any(a == ("addr", ("id", name)) for a in args) or (
                 copies.get(callee) == "first" and args and args[0] == ("id", name))
             if callee in copies and filled:
                 ioctl = any(word in fn.name for word in self.tables.ioctl_names)
-                kind = "ioctl" if ioctl else handler_kind(fn, self.tables)
+                src = f"{'ioctl' if ioctl else handler_kind(fn, self.tables)}:{fn.name}"
                 # The destination's type bounds what the user can put there (`u16 len`).
                 limit = self.analysis.builtins.type_max(" ".join(fn.locals.get(name, "").split()))
-                return Value(0, limit, frozenset({f"{kind}:{fn.name}"}),
-                             ((f"{callee}() copies user data into '{name}' in {fn.name}()", scope.file.path, site.line),), True)
+                step = Step(SOURCE, f"{callee}() copies user data into '{name}' in {fn.name}()", scope.file.path,
+                            site.line, function=fn.name, callee=callee, source=src)
+                return Value(0, limit, frozenset({src}), (step,), True)
         return None
 
     # --- calls ----------------------------------------------------------------------
@@ -122,8 +126,10 @@ class Sources:
         policy = self._netlink_policy_limit(args[0] if args else None, scope)
         if policy is not None:
             return policy  # validated by the policy before the handler runs
-        return Value(0, limit, frozenset({f"netlink:{render(args[0]) if args else '?'}"}),
-                     ((f"{name}() reads a netlink attribute", scope.file.path, 0),), True)
+        src = f"netlink:{render(args[0]) if args else '?'}"
+        step = Step(SOURCE, f"{name}() reads a netlink attribute", scope.file.path, 0,
+                    function=scope.fn.name if scope.fn is not None else "", callee=name, source=src)
+        return Value(0, limit, frozenset({src}), (step,), True)
 
     def _netlink_policy_limit(self, attr_ir: tuple | None, scope: Scope) -> Value | None:
         """`tb[ATTR]` whose policy entry is `NLA_POLICY_RANGE(.., min, MAX)`: at most MAX."""
@@ -144,7 +150,9 @@ class Sources:
         if fname not in fields or self._own_descriptors(scope.file.path):
             return None
         src = f"usb-descriptor:{struct or '?'}.{fname}"
-        return Value(0, fields[fname], frozenset({src}), ((f"device descriptor field {fname}", scope.file.path, 0),), True)
+        step = Step(SOURCE, f"device descriptor field {fname}", scope.file.path, 0,
+                    function=scope.fn.name if scope.fn is not None else "", field=f"{struct or '?'}.{fname}", source=src)
+        return Value(0, fields[fname], frozenset({src}), (step,), True)
 
     def device_read(self, reader, inner: Value, scope: Scope) -> Value:
         """usb_endpoint_maxp(): the endpoint descriptor's 11-bit packet size."""
@@ -152,8 +160,10 @@ class Sources:
             return Value(0, reader.max, frozenset(), (), True)
         if inner.known:
             return inner
-        return Value(0, reader.max, frozenset({f"usb-descriptor:{reader.field}"}),
-                     ((f"{reader.name}() {reader.text}", scope.file.path, 0),), True)
+        src = f"usb-descriptor:{reader.field}"
+        step = Step(SOURCE, f"{reader.name}() {reader.text}", scope.file.path, 0,
+                    function=scope.fn.name if scope.fn is not None else "", callee=reader.name, source=src)
+        return Value(0, reader.max, frozenset({src}), (step,), True)
 
     def _own_descriptors(self, path: str) -> bool:
         """A USB gadget driver: its descriptors are its own. Only the host side reads
