@@ -496,3 +496,30 @@ long demo_recv_unchecked(struct demo_arg __user *uarg, u32 buf_len)
 """))
     assert v["demo_recv"].hi is not None and v["demo_recv"].hi <= 1024 * 32  # num_params <= buf_len <= 1024
     assert v["demo_recv_unchecked"].hi == 0xFFFFFFFF * 32 and v["demo_recv_unchecked"].sources
+
+
+def test_an_unknown_size_says_why():
+    """Unknown is not big, but it is counted: each unknown value names where its
+    evaluation stopped, the outer cause first (a field, a parameter) and what hid it."""
+    v = sizes(("drivers/demo/why.c", """
+struct demo { u32 len; u32 fw_len; u32 depth; };
+void *a(struct demo *d) { return kmalloc(d->len, GFP_ATOMIC); }
+void demo_set(struct demo *d) { d->fw_len = demo_read_fw(d); }
+void *b(struct demo *d) { return kmalloc(d->fw_len, GFP_ATOMIC); }
+static void *c(size_t n) { return kmalloc(n, GFP_ATOMIC); }
+static const struct demo_ops ops = { .alloc = c };
+void *e(void) { return kmalloc(DEMO_UNDEFINED_LEN(4), GFP_ATOMIC); }
+void *f(void) { return kmalloc(demo_len(), GFP_ATOMIC); }
+void *g(void *p) { return kmalloc(sizeof(struct nowhere), GFP_ATOMIC); }
+void *h(unsigned long order) { return (void *)__get_free_pages(GFP_ATOMIC, order); }
+void *k(void) { return kmalloc(undefined_name, GFP_ATOMIC); }
+"""))
+    assert v["a"].why == "field-unwritten"
+    assert v["b"].why == "field-unknown-writer/call-result"
+    assert v["c"].why == "param-no-caller"
+    assert v["e"].why == "macro-not-found"
+    assert v["f"].why == "call-result"
+    assert v["g"].why == "sizeof"
+    assert v["h"].why == "computed-order/param-no-caller"
+    assert v["k"].why == "name-unresolved"
+    assert all(not value.known for value in v.values())

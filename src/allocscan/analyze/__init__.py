@@ -19,7 +19,8 @@ from ..kernel.version import KernelInfo
 from ..link import ALLOCATES, Program
 from .context import ContextAnalysis, Witness, analyze_contexts
 from .gfpflow import GfpAlt, GfpAnalysis
-from .values import TOP, Scope, Value, ValueAnalysis, arith, const
+from .values import TOP, Scope, Value, ValueAnalysis, arith, const, unknown
+from .values.lattice import WHY_COMPUTED_ORDER, WHY_PARSE, WHY_UNSIZED
 
 
 @dataclass
@@ -252,15 +253,17 @@ def _size_and_order(a: Analysis, scope: Scope, args: tuple, alloc: Allocator, fa
         return const(kernel.page_size * alloc.pages), 0, 0, True
     if alloc.order is not None:
         if alloc.order >= len(args):
-            return TOP, None, None, False
+            return unknown(WHY_PARSE), None, None, False
         order = a.values.eval(args[alloc.order], scope)
         if not order.known:
-            return TOP, None, None, False
+            return unknown(WHY_COMPUTED_ORDER, order), None, None, False
         size = Value(kernel.page_size << min(order.lo, 40), None if order.hi is None else kernel.page_size << min(order.hi, 40),
                      order.sources, order.steps, True)
         return size, order.lo, order.hi, True
-    if alloc.size is None or alloc.size >= len(args):
-        return TOP, None, None, False
+    if alloc.size is None:
+        return unknown(WHY_UNSIZED), None, None, False
+    if alloc.size >= len(args):
+        return unknown(WHY_PARSE), None, None, False
     size = a.values.eval(args[alloc.size], scope)
     if alloc.count is not None and alloc.count < len(args):
         size = arith("*", a.values.eval(args[alloc.count], scope), size)

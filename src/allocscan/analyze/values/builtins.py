@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Callable
 from ...exprs import render
 from ...kernel.tables import MacroSpec, value_tables
 from ..layout import BASIC_TYPES_LP64, Layouts
-from .lattice import TOP, Value, arith, combine, const, max2, min_all
+from .lattice import TOP, WHY_ARITHMETIC, WHY_SIZEOF, Value, arith, combine, const, max2, min_all, unknown
 from .scope import MAX_DEPTH, Scope
 
 if TYPE_CHECKING:
@@ -88,9 +88,9 @@ class Builtins:
     def _clamp(self, spec: MacroSpec, args: tuple, scope: Scope) -> Value:
         off = spec.skip
         if len(args) < 3 + off:
-            return TOP
+            return unknown(WHY_ARITHMETIC)
         v, lo, hi = (self.analysis.eval(args[off + i], scope) for i in range(3))
-        return min_all([max2(v, lo), hi]) if hi.known else TOP
+        return min_all([max2(v, lo), hi]) if hi.known else hi
 
     def _shift_one(self, spec: MacroSpec, args: tuple, scope: Scope) -> Value:
         return arith("<<", const(1), self._arg(args, 0, scope))
@@ -106,7 +106,10 @@ class Builtins:
             args = (args[0], ("num", self.named_size(spec.step)))
         v, a = self._arg(args, 0, scope), self._arg(args, 1, scope)
         if not (v.known and a.known) or a.lo != a.hi or a.lo == 0:
-            out = combine(v, a, v.lo, None) if v.sources else TOP  # at least v.lo, no upper bound
+            if v.sources:
+                out = combine(v, a, v.lo, None)  # at least v.lo, no upper bound
+            else:
+                out = next((x for x in (v, a) if not x.known), unknown(WHY_ARITHMETIC))
         else:
             step = a.lo
             rnd = (lambda x: (x + step - 1) // step * step) if up else (lambda x: x // step * step)
@@ -171,7 +174,7 @@ class Builtins:
     def sizeof_type(self, type_text: str) -> Value:
         t = type_text.replace(" *", "*").strip()
         size = self.layouts.size_of(t)
-        return const(size) if size is not None else TOP
+        return const(size) if size is not None else unknown(WHY_SIZEOF)
 
     def sizeof_expr(self, ir: tuple, scope: Scope) -> Value:
         fn = scope.fn
@@ -184,7 +187,7 @@ class Builtins:
             # `sizeof(u32)` parsed as an expression: a type name after all
             if name in BASIC_TYPES_LP64 or name in self.program.typedefs:
                 return self.sizeof_type(name)
-            return TOP
+            return unknown(WHY_SIZEOF)
         if ir[0] == "deref" and ir[1][0] == "id" and fn is not None:
             t = fn.locals.get(ir[1][1]) or next((pt for pn, pt in fn.params if pn == ir[1][1]), None)
             if t and t.endswith("*"):
@@ -198,8 +201,8 @@ class Builtins:
                 for dim in member.array_dims:
                     n = self._const_of(dim)
                     size = None if n is None or size is None else size * n
-                return const(size) if size is not None else TOP
-        return TOP
+                return const(size) if size is not None else unknown(WHY_SIZEOF)
+        return unknown(WHY_SIZEOF)
 
     def _member(self, ir: tuple, scope: Scope):
         """The struct member `ir` (a field expression) reads, when its struct is known."""
@@ -231,19 +234,19 @@ class Builtins:
                 for m in sd.members:
                     if m.name == ir[2] and m.array_dims and m.array_dims[0] != ("flex",):
                         n = self._const_of(m.array_dims[0])
-                        return const(n) if n is not None else TOP
-        return TOP
+                        return const(n) if n is not None else unknown(WHY_SIZEOF)
+        return unknown(WHY_SIZEOF)
 
     def _flex_member_size(self, ptr: tuple, member: str, scope: Scope) -> Value:
         struct = self.analysis.fields.struct_of_expr(ptr, scope)
         sd = self.struct(struct) if struct else None
         if sd is None:
-            return TOP
+            return unknown(WHY_SIZEOF)
         for m in sd.members:
             if m.name == member:
                 size = 8 if m.pointer else self.layouts.size_of(m.type_text)
-                return const(size) if size is not None else TOP
-        return TOP
+                return const(size) if size is not None else unknown(WHY_SIZEOF)
+        return unknown(WHY_SIZEOF)
 
 
 # macros.toml's `eval` names -> the method that evaluates them

@@ -28,7 +28,9 @@ from ...link import Program
 from ..witness import FLOW, Step
 from .builtins import Builtins
 from .fields import Fields, same_driver
-from .lattice import TOP, Value, arith, cast, const, join
+from .lattice import (WHY_ARITHMETIC, WHY_BUDGET, WHY_CALL, WHY_CYCLE, WHY_DEPTH, WHY_DEREF, WHY_ELEMENT,
+                      WHY_LOCAL, WHY_MACRO, WHY_NAME, WHY_PARAM_ARG, WHY_PARAM_FOREIGN, WHY_PARAM_MANY,
+                      WHY_PARAM_NO_CALLER, WHY_PARSE, WHY_POINTER, Value, arith, cast, const, join, unknown)
 from .narrowing import SHRINKING_OPS, Narrowing
 from .scope import MAX_DEPTH, Scope
 from .sources import Sources
@@ -66,6 +68,10 @@ class ValueAnalysis:
             "call": lambda ir, scope: self.call(ir[1], ir[2], scope),
             "field": lambda ir, scope: self.fields.read(ir, scope),
             "unk": self._reparsed,
+            "idx": lambda ir, scope: unknown(WHY_ELEMENT),
+            "deref": lambda ir, scope: unknown(WHY_DEREF),
+            "addr": lambda ir, scope: unknown(WHY_POINTER),
+            "str": lambda ir, scope: unknown(WHY_POINTER),
         }
 
     # --- public ------------------------------------------------------------
@@ -77,9 +83,9 @@ class ValueAnalysis:
         self.budget -= 1
         if self.budget < 0:
             self.cuts += 1
-            return TOP
+            return unknown(WHY_BUDGET)
         handler = self._dispatch.get(ir[0])
-        return handler(ir, scope) if handler is not None else TOP
+        return handler(ir, scope) if handler is not None else unknown(WHY_PARSE)
 
     def constant(self, name: str, path: str) -> int | None:
         """The exact value of the named constant `name` as file `path` sees it: a builtin
@@ -101,7 +107,8 @@ class ValueAnalysis:
         self._constants[key] = result
         return result
 
-    def guarded(self, key: tuple, compute: Callable[[], Value], on_cycle: Value = TOP, memoise: bool = True) -> Value:
+    def guarded(self, key: tuple, compute: Callable[[], Value], on_cycle: Value = unknown(WHY_CYCLE),
+                memoise: bool = True) -> Value:
         """`compute()`, memoised under `key`, with cycles cut: a key met again while it is
         being computed yields `on_cycle`, and whatever was computed across a cut is not
         memoised (it may be less than the truth)."""
@@ -123,18 +130,20 @@ class ValueAnalysis:
     def truncated(self) -> Value:
         """The hop limit is reached: unknown, and whatever builds on it is not memoised."""
         self.cuts += 1
-        return TOP
+        return unknown(WHY_DEPTH)
 
     # --- expressions ------------------------------------------------------
     def _unary(self, ir: tuple, scope: Scope) -> Value:
         inner = self.eval(ir[2], scope)
         if ir[1] == "+":
             return inner
+        if not inner.known:
+            return inner
         if ir[1] == "!":
-            return Value(0, 1, inner.sources, inner.steps, True) if inner.known else TOP
-        if ir[1] == "~" and inner.known and inner.lo == inner.hi:
+            return Value(0, 1, inner.sources, inner.steps, True)
+        if ir[1] == "~" and inner.lo == inner.hi:
             return const((~inner.lo) & 0xFFFFFFFFFFFFFFFF)
-        return TOP
+        return unknown(WHY_ARITHMETIC)
 
     def _reparsed(self, ir: tuple, scope: Scope) -> Value:
         """An expression extraction kept as text: parsed again, it may be one we know."""
@@ -142,7 +151,7 @@ class ValueAnalysis:
             reparsed = ir_from_text(ir[1])
             if reparsed[0] != "unk":
                 return self.eval(reparsed, scope)
-        return TOP
+        return unknown(WHY_PARSE)
 
     def call(self, name: str, args: tuple, scope: Scope) -> Value:
         """A call or function-like macro: a kernel macro or source the builtins know,
@@ -156,7 +165,13 @@ class ValueAnalysis:
         expanded = expand_macro(*found[1], args) if found is not None else None
         if expanded is not None:
             return self.eval(expanded, Scope(scope.file, scope.fn, scope.depth + 1))
-        return TOP
+        if scope.depth >= MAX_DEPTH:
+            return unknown(WHY_DEPTH)
+        if found is not None:
+            return unknown(WHY_PARSE)  # a macro whose body we cannot expand
+        if name.isupper() and not self.program.by_name.get(name):
+            return unknown(WHY_MACRO)
+        return unknown(WHY_CALL)
 
     # --- identifiers ------------------------------------------------------
     def ident(self, name: str, scope: Scope) -> Value:
@@ -198,7 +213,7 @@ class ValueAnalysis:
                     if a.kind == "global" and a.target == name:
                         value = join(value, self.assigned(a, Scope(scope.file, fn, scope.depth + 1, a.byte)))
             return value
-        return TOP
+        return unknown(WHY_NAME)
 
     def local(self, name: str, scope: Scope) -> Value:
         """A local variable: the join of its assignments and of what the user writes into it."""
@@ -213,14 +228,16 @@ class ValueAnalysis:
         user = self.sources.user_filled(name, scope)
         if user is not None:
             value = user if value is None else join(value, user)
-        return TOP if value is None else value
+        return unknown(WHY_LOCAL) if value is None else value
 
     def assigned(self, a, scope: Scope) -> Value:
         """The value an assignment stores (`x += n` grows without a bound)."""
         if a.op not in ("=",):
-            base = TOP if a.op not in ("+=", "*=", "<<=", "|=") else self.eval(a.value, scope)
+            if a.op not in ("+=", "*=", "<<=", "|="):
+                return unknown(WHY_ARITHMETIC)
+            base = self.eval(a.value, scope)
             if a.op in ("+=", "*=", "<<="):
-                return Value(0, None, base.sources, base.steps, True) if base.sources else TOP
+                return Value(0, None, base.sources, base.steps, True) if base.sources else unknown(WHY_ARITHMETIC)
             return base
         v = self.eval(a.value, scope)
         if not v.sources:
@@ -236,7 +253,7 @@ class ValueAnalysis:
             return self.truncated()
         node = self.program.node_of.get(id(fn))
         if node is None:
-            return TOP
+            return unknown(WHY_PARAM_NO_CALLER)
         return self.guarded(("param", node, index), lambda: self._from_callers(node, index, name, scope))
 
     def _from_callers(self, node: str, index: int, name: str, scope: Scope) -> Value:
@@ -244,8 +261,10 @@ class ValueAnalysis:
         # to know, without unpacking their bodies to list the call sites.
         many = self.program.graph.in_degree(node) > MAX_CALLERS
         callers = [] if many else list(self.program.callers(node))
-        if not callers or len(callers) > MAX_CALLERS:
-            return TOP
+        if many or len(callers) > MAX_CALLERS:
+            return unknown(WHY_PARAM_MANY)
+        if not callers:
+            return unknown(WHY_PARAM_NO_CALLER)
         value = None
         here = self.program.functions[node].path
         for caller, site in callers:
@@ -253,11 +272,12 @@ class ValueAnalysis:
             if not same_driver(ref.path, here):
                 # A caller in another subsystem: its value does not travel as proof
                 # (hubs break chains); it only stops the interval from being bounded.
-                value = TOP if value is None else join(value, TOP)
+                foreign = unknown(WHY_PARAM_FOREIGN)
+                value = foreign if value is None else join(value, foreign)
                 continue
             args = site.arguments()
             if index >= len(args):
-                v = TOP
+                v = unknown(WHY_PARAM_ARG)
             else:
                 v = self.eval(args[index], Scope(ref.file, ref.fn, scope.depth + 1, site.byte))
                 if v.sources:
@@ -265,4 +285,6 @@ class ValueAnalysis:
                                          f"{scope.fn.name}()", ref.path, site.line, function=ref.fn.name,
                                          callee=scope.fn.name))
             value = v if value is None else join(value, v)
+        if not value.known and not value.why.startswith(WHY_PARAM_FOREIGN):
+            return unknown(WHY_PARAM_ARG, value)
         return value

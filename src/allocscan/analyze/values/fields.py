@@ -14,7 +14,8 @@ from typing import TYPE_CHECKING
 
 from ...exprs import render, squash
 from ..witness import FLOW, Step
-from .lattice import TOP, Value, join
+from .lattice import (WHY_ARITHMETIC, WHY_FIELD_HUB, WHY_FIELD_UNTYPED, WHY_FIELD_UNWRITTEN, WHY_FIELD_WRITER, Value,
+                      join, unknown)
 from .narrowing import SHRINKING_OPS
 from .scope import MAX_DEPTH, Scope
 
@@ -71,9 +72,11 @@ class Fields:
             return device
         if scope.depth >= MAX_DEPTH:
             return self.analysis.truncated()
-        cells, hub = self._cells_seen_from(struct, fname, scope.file.path) if struct else (None, False)
+        if not struct:
+            return unknown(WHY_FIELD_UNTYPED)
+        cells, hub = self._cells_seen_from(struct, fname, scope.file.path)
         if not cells:
-            return TOP
+            return unknown(WHY_FIELD_HUB if hub else WHY_FIELD_UNWRITTEN)
         key = ("field", struct, fname, scope.file.path if hub else "")
         return self.analysis.guarded(key, lambda: self._join_stores(struct, fname, cells, scope))
 
@@ -90,16 +93,18 @@ class Fields:
                 # the missing bound is the user's doing only when n itself is unbounded,
                 # as in join(): raid5's `conf->raid_disks += mddev->delta_disks` adds a
                 # delta that dm-raid and md both check
-                grown = Value(0, None, v.sources, v.steps, True) if v.sources else TOP
+                grown = Value(0, None, v.sources, v.steps, True) if v.sources else unknown(WHY_ARITHMETIC, v)
                 grown = analysis.narrowing.checked_after_store(fname, grown, fn, a, path)
-                v = TOP if grown.hi is None and v.hi is not None else grown
+                v = unknown(WHY_ARITHMETIC) if grown.hi is None and v.hi is not None else grown
             else:
                 v = analysis.narrowing.checked_after_store(fname, v, fn, a, path)
             if v.sources:
                 v = v.with_step(Step(FLOW, f"{fn.name}() stores {render(a.value)} into {struct}.{fname}", path, a.line,
                                      function=fn.name, field=f"{struct}.{fname}"))
             value = v if value is None else join(value, v)
-        return value or TOP
+        if value is None:
+            return unknown(WHY_FIELD_UNWRITTEN)  # only stores that lower it
+        return value if value.known else unknown(WHY_FIELD_WRITER, value)
 
     def field_cells(self, key: tuple[str, str]) -> list:
         """Every assignment to (struct type, field) in the tree, as (path, directory,

@@ -2,13 +2,44 @@
 the arithmetic on such values.
 
 A `Value` is [lo, hi] (hi None = unbounded), the set of sources that make it
-user-controlled, and a short witness (`steps`) of where it came from. `TOP`
-is "unknown": nothing provable, which no rule reports (unknown is not big).
+user-controlled, and a short witness (`steps`) of where it came from. An
+unknown value (`TOP`, or `unknown(why)`) proves nothing, and no rule reports it
+(unknown is not big); it says why it is unknown (`Value.why`, one of the WHY_*
+reasons below, or "outer/inner" when a field or parameter hides the cause), so
+that a census can say where recall is lost.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+
+# Why a value is unknown: where its evaluation stopped.
+WHY_ARITHMETIC = "arithmetic"  # a possible division by zero, a negative shift, an operator not modelled
+WHY_WRAPAROUND = "wraparound"  # a subtraction that may go below zero
+WHY_BUDGET = "budget"  # the evaluation budget of the allocation site ran out
+WHY_DEPTH = "depth"  # the hop limit (callers, fields, macros) was reached
+WHY_CYCLE = "cycle"  # the value depends on itself
+WHY_PARSE = "parse-error"  # an expression the parser left as text
+WHY_NAME = "name-unresolved"  # an identifier with no local, parameter, enum, #define or global
+WHY_MACRO = "macro-not-found"  # an ALL_CAPS call with no macro definition in the scan
+WHY_CALL = "call-result"  # what a function returns
+WHY_LOCAL = "local-unassigned"  # a local with no assignment seen (written through a pointer)
+WHY_PARAM_NO_CALLER = "param-no-caller"  # a parameter of a function no direct call reaches
+WHY_PARAM_MANY = "param-many-callers"  # more callers than the analysis follows
+WHY_PARAM_FOREIGN = "param-other-subsystem"  # a caller in another subsystem (hubs break chains)
+WHY_PARAM_ARG = "param-unknown-arg"  # a caller passes an unknown argument
+WHY_FIELD_WRITER = "field-unknown-writer"  # a store into the field is unknown
+WHY_FIELD_UNWRITTEN = "field-unwritten"  # no store into the field in the scan
+WHY_FIELD_HUB = "field-hub"  # written by several drivers, none of them the reader's file
+WHY_FIELD_UNTYPED = "field-untyped"  # the receiver's struct type is unknown
+WHY_DEVICE = "device"  # data a device supplies (a descriptor field, a register)
+WHY_GUARD = "guard-unseen"  # checked against a bound the analysis cannot evaluate
+WHY_SIZEOF = "sizeof"  # sizeof of a type whose layout is unknown
+WHY_POINTER = "pointer"  # the address of an object, a string
+WHY_COMPUTED_ORDER = "computed-order"  # an allocation's page order, computed from something unknown
+WHY_UNSIZED = "no-size-argument"  # kstrdup(), kasprintf(): the size is a string's
+WHY_ELEMENT = "array-element"  # an element of an array (a table indexed at run time)
+WHY_DEREF = "dereference"  # what a pointer points to
 
 WITNESS_STEPS = 8  # steps kept per value: a witness a maintainer checks in a minute
 HUGE = 1 << 48  # a bound at or above this is a mask or a wrap-around, not an allocatable size
@@ -21,6 +52,7 @@ class Value:
     sources: frozenset = frozenset()
     steps: tuple = ()  # analyze.witness.Step, newest first: the allocation's end, back to the source
     known: bool = True
+    why: str = ""  # an unknown value: why (WHY_*)
 
     @property
     def unbounded(self) -> bool:
@@ -43,6 +75,18 @@ class Value:
 
 
 TOP = Value(0, None, frozenset(), (), False)
+_UNKNOWN: dict[str, Value] = {"": TOP}
+
+
+def unknown(why: str, inner: Value | None = None) -> Value:
+    """An unknown value, and why: `inner` is the unknown value behind it, whose reason is
+    kept after the outer one ("field-unknown-writer/call-result"). One object per reason."""
+    if inner is not None and inner.why:
+        why = f"{why}/{inner.why.partition('/')[0]}"
+    value = _UNKNOWN.get(why)
+    if value is None:
+        value = _UNKNOWN[why] = Value(0, None, frozenset(), (), False, why)
+    return value
 
 
 def const(n: int) -> Value:
@@ -57,7 +101,9 @@ def join(a: Value, b: Value) -> Value:
         # [0, 100], not "user-controlled without a bound"; the unknown alternative
         # proves nothing either way ("unknown is not big").
         user = [v for v in (a, b) if v.known and v.sources]
-        return user[0] if user else TOP
+        if user:
+            return user[0]
+        return a if not a.known else b
     hi = None if a.hi is None or b.hi is None else max(a.hi, b.hi)
     steps = a.steps if _witness_rank(a) >= _witness_rank(b) else b.steps
     return _unbounded_by_user_only(Value(min(a.lo, b.lo), hi, a.sources | b.sources, steps, True), (a, b))
@@ -90,9 +136,9 @@ def _witness_rank(v: Value) -> tuple:
 def combine(a: Value, b: Value, lo: int, hi: int | None) -> Value:
     """The result of an operation on `a` and `b` whose interval is [lo, hi]."""
     if not a.known and not a.sources:
-        return TOP
+        return a
     if not b.known and not b.sources:
-        return TOP
+        return b
     steps = a.steps if a.sources or len(a.steps) >= len(b.steps) else b.steps
     known = a.known and b.known
     if not known:
@@ -103,7 +149,7 @@ def combine(a: Value, b: Value, lo: int, hi: int | None) -> Value:
     if hi is not None and hi < lo:
         # Unsigned wrap-around (a subtraction that may go negative): nothing provable,
         # and not the user's doing either.
-        return TOP
+        return unknown(WHY_WRAPAROUND)
     return _unbounded_by_user_only(Value(lo, hi, a.sources | b.sources, steps, True), (a, b))
 
 
@@ -122,10 +168,10 @@ def arith(op: str, a: Value, b: Value) -> Value:
         return combine(a, b, a.lo * b.lo, _mul(a.hi, b.hi) if not (a.hi == 0 or b.hi == 0) else 0)
     if op == "/":
         if b.lo == 0 and (b.hi is None or b.hi == 0):
-            return TOP
+            return b if not b.known else unknown(WHY_ARITHMETIC)
         return combine(a, b, a.lo // (b.hi or max(b.lo, 1)) if b.hi else 0, None if a.hi is None else a.hi // max(b.lo, 1))
     if op in ("<<", ">>") and (b.lo < 0 or (b.hi is not None and b.hi < 0)):
-        return TOP
+        return unknown(WHY_ARITHMETIC)
     if op == "<<":
         if b.hi is None or b.hi > 64:
             return combine(a, b, a.lo << min(b.lo, 64), None)
@@ -147,7 +193,7 @@ def arith(op: str, a: Value, b: Value) -> Value:
         return combine(a, b, 0, None if b.hi is None else max(b.hi - 1, 0))
     if op in ("==", "!=", "<", ">", "<=", ">=", "&&", "||"):
         return combine(a, b, 0, 1)
-    return TOP
+    return unknown(WHY_ARITHMETIC)
 
 
 def min_all(vals: list[Value]) -> Value:
@@ -158,7 +204,7 @@ def min_all(vals: list[Value]) -> Value:
     if not known:
         if all(v.known for v in vals):
             return Value(min(v.lo for v in vals), None, frozenset().union(*(v.sources for v in vals)), vals[0].steps, True)
-        return TOP
+        return next(v for v in vals if not v.known)
     hi = min(v.hi for v in known)
     lo = min(min(v.lo for v in vals if v.known), hi) if all(v.known for v in vals) else 0
     # A bound clamps user-controlled values: the sources stay, the interval is bounded.
@@ -168,7 +214,7 @@ def min_all(vals: list[Value]) -> Value:
 def max2(a: Value, b: Value) -> Value:
     """max(a, b)."""
     if not a.known or not b.known:
-        return join(a, b) if (a.sources or b.sources) else TOP
+        return join(a, b)
     hi = None if a.hi is None or b.hi is None else max(a.hi, b.hi)
     return Value(max(a.lo, b.lo), hi, a.sources | b.sources, a.steps or b.steps, True)
 

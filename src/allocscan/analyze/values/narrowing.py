@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 from ...exprs import conjuncts, disjuncts, expand_macro, ir_from_text, render
 from ...facts import FunctionFacts
 from ...kernel.tables import value_tables
-from .lattice import TOP, Value
+from .lattice import WHY_GUARD, Value, unknown
 from .scope import MAX_DEPTH, Scope
 
 if TYPE_CHECKING:
@@ -61,7 +61,7 @@ class Narrowing:
         if capped_unseen and (hi is None or hi == value.hi):
             # validated against a bound we cannot evaluate (`val > max_mpdu_len(phy)`): unknown,
             # neither unbounded nor as large as its type (a u32 netlink attribute)
-            return TOP
+            return unknown(WHY_GUARD)
         if (lo, hi) == (value.lo, value.hi):
             return value
         if hi is not None and hi < lo:
@@ -134,7 +134,7 @@ class Narrowing:
                 bound = self.leaving_bound(cmp, target, scope)
                 if bound is not None and bound[0] == "hi":
                     if bound[1] is None:
-                        return TOP
+                        return unknown(WHY_GUARD)
                     if value.hi is None or bound[1] < value.hi:
                         value = Value(value.lo, bound[1], value.sources, value.steps, True)
         return value

@@ -17,7 +17,7 @@ from ...exprs import ir_from_text, render
 from ...facts import FileFacts, FunctionFacts
 from ...kernel.tables import SourceTables, source_tables
 from ..witness import SOURCE, Step
-from .lattice import TOP, Value
+from .lattice import TOP, WHY_GUARD, Value, unknown
 from .scope import Scope
 
 if TYPE_CHECKING:
@@ -44,7 +44,7 @@ class Sources:
 
     def module_param(self, mp, scope: Scope) -> Value:
         if mp.type_name == "cb":
-            return TOP  # module_param_cb(): its set() callback validates what the user writes
+            return unknown(WHY_GUARD)  # module_param_cb(): its set() callback validates what the user writes
         src = f"module_param:{mp.param_name}"
         default = TOP
         if mp.name in scope.file.globals:
