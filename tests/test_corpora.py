@@ -1,8 +1,9 @@
 """Each corpus tree yields exactly the findings annotated in its sources.
 
 Annotations, clang -verify style: `/* expect: AS001 AS003 */` on the line that
-must be reported; `/* ok: AS002 */` marks a deliberate negative (checked: not
-reported). Every other line must stay silent too.
+must be reported; `/* expect: AS001 order>=5 */` also asks that the finding's
+`maxOrder` be at least 5; `/* ok: AS002 */` marks a deliberate negative (checked:
+not reported). Every other line must stay silent too.
 """
 
 from __future__ import annotations
@@ -16,21 +17,29 @@ from allocscan.pipeline import ScanOptions, run_scan
 
 from .conftest import CORPORA
 
-EXPECT_RE = re.compile(r"/\*\s*expect(?:@([+-]\d+))?:\s*((?:AS\d{3}\s*)+)")
+EXPECT_RE = re.compile(r"/\*\s*expect(?:@([+-]\d+))?:\s*((?:AS\d{3}\s*)+)(?:order>=(\d+))?")
 OK_RE = re.compile(r"/\*\s*ok:\s*((?:AS\d{3}\s*)+)")
 
 
 def annotations(tree: Path) -> tuple[set, set]:
-    expected, ok = set(), set()
+    expected, ok, _ = _annotations(tree)
+    return expected, ok
+
+
+def _annotations(tree: Path) -> tuple[set, set, dict]:
+    """(expected findings, deliberate negatives, {expected AS001 finding: lowest maxOrder})."""
+    expected, ok, orders = set(), set(), {}
     for path in sorted(tree.rglob("*.[ch]")):
         rel = path.relative_to(tree).as_posix()
         for number, line in enumerate(path.read_text().split("\n"), 1):
             for m in EXPECT_RE.finditer(line):
                 target = number + int(m.group(1) or 0)
                 expected |= {(rel, target, rule) for rule in m.group(2).split()}
+                if m.group(3):
+                    orders[(rel, target, "AS001")] = int(m.group(3))
             for m in OK_RE.finditer(line):
                 ok |= {(rel, number, rule) for rule in m.group(1).split()}
-    return expected, ok
+    return expected, ok, orders
 
 
 TREES = sorted(p for p in CORPORA.iterdir() if p.is_dir())
@@ -38,7 +47,7 @@ TREES = sorted(p for p in CORPORA.iterdir() if p.is_dir())
 
 @pytest.mark.parametrize("tree", TREES, ids=[t.name for t in TREES])
 def test_corpus_exact_findings(tree: Path):
-    expected, ok = annotations(tree)
+    expected, ok, orders = _annotations(tree)
     assert expected, f"{tree.name}: a corpus needs at least one expected finding"
     assert ok, f"{tree.name}: a corpus needs at least one deliberate negative"
     result = run_scan([str(tree)], ScanOptions(jobs=1))
@@ -47,6 +56,9 @@ def test_corpus_exact_findings(tree: Path):
     extra = actual - expected
     assert not missing and not extra, f"missing: {sorted(missing)}\nunexpected: {sorted(extra)}"
     assert not (actual & ok)
+    low = {(f.path, f.line): f.properties["maxOrder"] for f in result.findings if f.rule_id == "AS001"
+           and f.properties["maxOrder"] < orders.get((f.path, f.line, "AS001"), 0)}
+    assert not low, f"maxOrder below the annotation: {low}"
 
 
 def test_every_rule_has_positive_and_negative_corpus_cases():

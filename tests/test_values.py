@@ -523,3 +523,28 @@ void *k(void) { return kmalloc(undefined_name, GFP_ATOMIC); }
     assert v["h"].why == "computed-order/param-no-caller"
     assert v["k"].why == "name-unresolved"
     assert all(not value.known for value in v.values())
+
+
+def test_partial_knowledge_keeps_what_the_known_writers_prove():
+    """A field or parameter with a writer we cannot see keeps what the known ones prove: the
+    largest of them is reached, though it is no upper bound (`partial`)."""
+    v = sizes(("drivers/demo/part.c", """
+struct demo { u32 len; u32 cap; u32 cut; u32 small; };
+void demo_big(struct demo *d) { d->len = SZ_64K; d->cut = SZ_64K; d->small = 16; }
+void demo_fw(struct demo *d) { d->len = demo_read_fw(d); d->cut = demo_read_fw(d); d->small = demo_read_fw(d); }
+void *a(struct demo *d) { return kmalloc(d->len, GFP_ATOMIC); }
+void *b(struct demo *d) { if (d->cut > 512) return NULL; return kmalloc(d->cut, GFP_ATOMIC); }
+void *c(struct demo *d) { return kmalloc(d->len & 0xfff, GFP_ATOMIC); }
+void *e(struct demo *d) { return kmalloc(SZ_1M - d->len, GFP_ATOMIC); }
+void *f(struct demo *d) { return kmalloc(max(demo_read_fw(d), 8192) * 2, GFP_ATOMIC); }
+void *g(struct demo *d) { return kmalloc(d->small, GFP_ATOMIC); }
+void *h(struct demo *d) { return kmalloc(d->len * 2 + 64, GFP_ATOMIC); }
+"""))
+    assert v["a"].partial and (v["a"].lo, v["a"].hi) == (0, 65536)
+    assert v["a"].steps and v["a"].steps[0].field == "demo.len" and v["a"].steps[0].function == "demo_big"
+    assert not v["b"].known  # the store that proves 64 KiB does not pass the check
+    assert not v["c"].known  # a mask of what one writer proves proves nothing
+    assert not v["e"].known  # nor does subtracting it
+    assert (v["f"].lo, v["f"].hi, v["f"].partial) == (16384, 16384, True)  # at least 8192, on every path
+    assert v["g"].partial and v["g"].hi == 16
+    assert v["h"].partial and v["h"].hi == 65536 * 2 + 64

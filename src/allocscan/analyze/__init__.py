@@ -257,8 +257,8 @@ def _size_and_order(a: Analysis, scope: Scope, args: tuple, alloc: Allocator, fa
         order = a.values.eval(args[alloc.order], scope)
         if not order.known:
             return unknown(WHY_COMPUTED_ORDER, order), None, None, False
-        size = Value(kernel.page_size << min(order.lo, 40), None if order.hi is None else kernel.page_size << min(order.hi, 40),
-                     order.sources, order.steps, True)
+        size = order.bounded(kernel.page_size << min(order.lo, 40),
+                             None if order.hi is None else kernel.page_size << min(order.hi, 40))
         return size, order.lo, order.hi, True
     if alloc.size is None:
         return unknown(WHY_UNSIZED), None, None, False

@@ -84,6 +84,8 @@ def check(analysis: Analysis, options) -> list[Finding]:
             level = "note"
         size = s.size
         rng = human_bytes(size.hi) if size.hi is not None else "unbounded (user-controlled)"
+        if size.partial:
+            rng = f"at least {rng} (proven by one writer or caller; the others are unknown)"
         msg = (f"'{s.site.callee}' may request order {top} ({human_bytes(kernel.page_size << top)}) "
                f"with {nonblocking[0].text}, which cannot sleep: size up to {rng}")
         if silent:

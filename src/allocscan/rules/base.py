@@ -54,7 +54,7 @@ class Finding:
 
 def base_properties(s: AllocationSite, kernel_release: str) -> dict:
     size = s.size
-    return {
+    props = {
         "allocator": s.site.callee or s.site.field,
         "gfp": gfp_names(s),
         "sizeRange": [size.lo, size.hi] if size.known else None,
@@ -63,6 +63,10 @@ def base_properties(s: AllocationSite, kernel_release: str) -> dict:
         "atomicContext": s.context.reason if s.context else None,
         "kernelVersion": kernel_release,
     }
+    if size.partial:
+        # other writers or callers are unknown: the maximum is proven reachable, not a bound
+        props["maxIsLowerBound"] = True
+    return props
 
 
 def gfp_names(s: AllocationSite) -> list[str]:

@@ -113,7 +113,7 @@ class Builtins:
         else:
             step = a.lo
             rnd = (lambda x: (x + step - 1) // step * step) if up else (lambda x: x // step * step)
-            out = Value(rnd(v.lo), None if v.hi is None else rnd(v.hi), v.sources, v.steps, True)
+            out = v.bounded(rnd(v.lo), None if v.hi is None else rnd(v.hi))
         if spec.plus is not None:
             out = arith("+", out, const(self.named_size(spec.plus)))
         return out
@@ -127,14 +127,14 @@ class Builtins:
         if not v.known:
             return v
         p2 = lambda x: 1 << max(x - 1, 0).bit_length()  # noqa: E731
-        return Value(p2(v.lo), None if v.hi is None else p2(v.hi), v.sources, v.steps, True)
+        return v.bounded(p2(v.lo), None if v.hi is None else p2(v.hi))
 
     def _get_order(self, spec: MacroSpec, args: tuple, scope: Scope) -> Value:
         v = self._arg(args, 0, scope)
         if not v.known:
             return v
         order = self.kernel.get_order
-        return Value(order(v.lo), None if v.hi is None else order(v.hi), v.sources, v.steps, True)
+        return v.bounded(order(v.lo), None if v.hi is None else order(v.hi))
 
     def _product(self, spec: MacroSpec, args: tuple, scope: Scope) -> Value:
         out = arith("*", self._arg(args, 0, scope), self._arg(args, 1, scope))

@@ -280,7 +280,7 @@ class ValueAnalysis:
                 v = unknown(WHY_PARAM_ARG)
             else:
                 v = self.eval(args[index], Scope(ref.file, ref.fn, scope.depth + 1, site.byte))
-                if v.sources:
+                if v.known:
                     v = v.with_step(Step(FLOW, f"{ref.fn.name}() passes {render(args[index])} as '{name}' of "
                                          f"{scope.fn.name}()", ref.path, site.line, function=ref.fn.name,
                                          callee=scope.fn.name))

@@ -57,7 +57,7 @@ class Fields:
         if last.op != "=":
             return None
         v = self.analysis.eval(last.value, Scope(scope.file, fn, scope.depth + 1, last.byte))
-        if v.sources:
+        if v.known:
             struct = self.struct_of_expr(ir[1], scope)
             v = v.with_step(Step(FLOW, f"{fn.name}() stores {render(last.value)} into {render(ir)} just before",
                                  scope.file.path, last.line, function=fn.name,
@@ -98,7 +98,7 @@ class Fields:
                 v = unknown(WHY_ARITHMETIC) if grown.hi is None and v.hi is not None else grown
             else:
                 v = analysis.narrowing.checked_after_store(fname, v, fn, a, path)
-            if v.sources:
+            if v.known:
                 v = v.with_step(Step(FLOW, f"{fn.name}() stores {render(a.value)} into {struct}.{fname}", path, a.line,
                                      function=fn.name, field=f"{struct}.{fname}"))
             value = v if value is None else join(value, v)

@@ -7,6 +7,12 @@ unknown value (`TOP`, or `unknown(why)`) proves nothing, and no rule reports it
 (unknown is not big); it says why it is unknown (`Value.why`, one of the WHY_*
 reasons below, or "outer/inner" when a field or parameter hides the cause), so
 that a census can say where recall is lost.
+
+Partial knowledge: a value joined from alternatives some of which are unknown
+(a field with a writer we cannot see, a parameter with an unknown caller) keeps
+what the known ones prove, marked `partial`: its `hi` is then a value one
+alternative provably reaches (its witness is in `steps`), a lower bound of the
+maximum, not an upper bound. Unknown is not big, but proven is.
 """
 
 from __future__ import annotations
@@ -53,6 +59,9 @@ class Value:
     steps: tuple = ()  # analyze.witness.Step, newest first: the allocation's end, back to the source
     known: bool = True
     why: str = ""  # an unknown value: why (WHY_*)
+    # some alternatives are unknown: `hi` is what a known one provably reaches, not an upper
+    # bound (`lo` stays a lower bound of every value)
+    partial: bool = False
 
     @property
     def unbounded(self) -> bool:
@@ -61,11 +70,11 @@ class Value:
     def with_step(self, step) -> "Value":
         if not self.known:
             return self
-        return Value(self.lo, self.hi, self.sources, (step,) + self.steps[:WITNESS_STEPS - 1], True)
+        return Value(self.lo, self.hi, self.sources, (step,) + self.steps[:WITNESS_STEPS - 1], True, "", self.partial)
 
     def bounded(self, lo: int, hi: int | None) -> "Value":
-        """The same sources and witness, another interval."""
-        return Value(lo, hi, self.sources, self.steps, True)
+        """The same sources, witness and partiality, another interval."""
+        return Value(lo, hi, self.sources, self.steps, True, "", self.partial)
 
     def describe(self) -> str:
         if not self.known:
@@ -103,10 +112,21 @@ def join(a: Value, b: Value) -> Value:
         user = [v for v in (a, b) if v.known and v.sources]
         if user:
             return user[0]
-        return a if not a.known else b
+        return _proven_part(a, b)
     hi = None if a.hi is None or b.hi is None else max(a.hi, b.hi)
-    steps = a.steps if _witness_rank(a) >= _witness_rank(b) else b.steps
-    return _unbounded_by_user_only(Value(min(a.lo, b.lo), hi, a.sources | b.sources, steps, True), (a, b))
+    steps = a.steps if _witness_rank(a, hi) >= _witness_rank(b, hi) else b.steps
+    return _unbounded_by_user_only(Value(min(a.lo, b.lo), hi, a.sources | b.sources, steps, True, "",
+                                         a.partial or b.partial), (a, b))
+
+
+def _proven_part(a: Value, b: Value) -> Value:
+    """One alternative known, the other not: the known one's maximum is proven reachable
+    (partial knowledge), nothing else; both unknown, or the known one without a bound:
+    unknown."""
+    known = a if a.known else b if b.known else None
+    if known is None or known.hi is None:
+        return a if not a.known else b
+    return Value(0, known.hi, known.sources, known.steps, True, "", True)
 
 
 def _unbounded_by_user_only(v: Value, operands: tuple[Value, ...]) -> Value:
@@ -116,21 +136,21 @@ def _unbounded_by_user_only(v: Value, operands: tuple[Value, ...]) -> Value:
         return v
     if any(o.sources and o.hi is None for o in operands):
         return v
-    return Value(v.lo, None, frozenset(), (), True)
+    return Value(v.lo, None, frozenset(), (), True, "", v.partial)
 
 
 # Source kinds a user sets (as opposed to data a device supplies): see sources.py.
 SETTABLE_KINDS = ("configfs:", "sysfs:", "module_param:", "ioctl:", "debugfs:", "write:", "user:", "netlink:")
 
 
-def _witness_rank(v: Value) -> tuple:
-    """Which side's chain to show after a join: the one that makes the value big,
-    preferring a source a user sets (configfs, module parameter, ioctl) over device data,
-    then the shorter chain (md's raid_disks_store() -> mddev.raid_disks, not dm-raid's
-    validated delta_disks through three more stores)."""
+def _witness_rank(v: Value, joined_hi: int | None) -> tuple:
+    """Which side's chain to show after a join: the one that makes the value big (the
+    joined maximum is its), preferring a source a user sets (configfs, module parameter,
+    ioctl) over device data, then the shorter chain (md's raid_disks_store() ->
+    mddev.raid_disks, not dm-raid's validated delta_disks through three more stores)."""
     settable = any(src.startswith(SETTABLE_KINDS) for src in v.sources)
-    return (bool(v.steps), v.hi is None and bool(v.sources), settable, v.hi if v.hi is not None else 1 << 62,
-            -len(v.steps))
+    return (bool(v.steps), v.hi is None and bool(v.sources), v.hi == joined_hi, settable,
+            v.hi if v.hi is not None else 1 << 62, -len(v.steps))
 
 
 def combine(a: Value, b: Value, lo: int, hi: int | None) -> Value:
@@ -140,9 +160,6 @@ def combine(a: Value, b: Value, lo: int, hi: int | None) -> Value:
     if not b.known and not b.sources:
         return b
     steps = a.steps if a.sources or len(a.steps) >= len(b.steps) else b.steps
-    known = a.known and b.known
-    if not known:
-        return Value(0, None, a.sources | b.sources, steps, True)
     lo = max(lo, 0)
     if hi is not None and hi >= HUGE:
         hi = None  # a mask or wrap-around, not a size anyone could allocate
@@ -150,15 +167,24 @@ def combine(a: Value, b: Value, lo: int, hi: int | None) -> Value:
         # Unsigned wrap-around (a subtraction that may go negative): nothing provable,
         # and not the user's doing either.
         return unknown(WHY_WRAPAROUND)
-    return _unbounded_by_user_only(Value(lo, hi, a.sources | b.sources, steps, True), (a, b))
+    return _unbounded_by_user_only(Value(lo, hi, a.sources | b.sources, steps, True, "", a.partial or b.partial),
+                                   (a, b))
 
 
 def _mul(x, y):
     return None if x is None or y is None else x * y
 
 
+# Operators a partial operand may go through with its proven maximum still proven: those
+# that never make the result smaller as the left operand grows (and, but for - and /, the
+# right one too).
+_MONOTONE = frozenset({"+", "*", "<<", "-", "/", "==", "!=", "<", ">", "<=", ">=", "&&", "||"})
+
+
 def arith(op: str, a: Value, b: Value) -> Value:
     """`a op b` for a C binary operator."""
+    if (a.partial or b.partial) and (op not in _MONOTONE or (b.partial and op in ("-", "/"))):
+        return unknown(WHY_ARITHMETIC)  # what the known alternative reaches says nothing here
     if op == "+":
         return combine(a, b, a.lo + b.lo, None if a.hi is None or b.hi is None else a.hi + b.hi)
     if op == "-":
@@ -203,24 +229,29 @@ def min_all(vals: list[Value]) -> Value:
         return TOP
     if not known:
         if all(v.known for v in vals):
-            return Value(min(v.lo for v in vals), None, frozenset().union(*(v.sources for v in vals)), vals[0].steps, True)
+            return Value(min(v.lo for v in vals), None, frozenset().union(*(v.sources for v in vals)), vals[0].steps,
+                         True, "", any(v.partial for v in vals))
         return next(v for v in vals if not v.known)
     hi = min(v.hi for v in known)
     lo = min(min(v.lo for v in vals if v.known), hi) if all(v.known for v in vals) else 0
     # A bound clamps user-controlled values: the sources stay, the interval is bounded.
-    return Value(lo, hi, frozenset().union(*(v.sources for v in vals)), vals[0].steps, True)
+    return Value(lo, hi, frozenset().union(*(v.sources for v in vals)), vals[0].steps, True, "",
+                 any(v.partial for v in vals))
 
 
 def max2(a: Value, b: Value) -> Value:
     """max(a, b)."""
     if not a.known or not b.known:
-        return join(a, b)
+        # max(x, K) is at least K whatever x is: K's bounds are proven, its maximum no longer a bound
+        joined = join(a, b)
+        known = a if a.known else b
+        return joined.bounded(known.lo, joined.hi) if joined.known and not joined.sources else joined
     hi = None if a.hi is None or b.hi is None else max(a.hi, b.hi)
-    return Value(max(a.lo, b.lo), hi, a.sources | b.sources, a.steps or b.steps, True)
+    return Value(max(a.lo, b.lo), hi, a.sources | b.sources, a.steps or b.steps, True, "", a.partial or b.partial)
 
 
 def cast(v: Value, limit: int | None) -> Value:
     """`(type)v` for a type whose largest value is `limit` (None: no narrowing known)."""
     if limit is not None and v.known and (v.hi is None or v.hi > limit):
-        return Value(0 if v.hi is None or v.lo > limit else v.lo, limit, v.sources, v.steps, True)
+        return v.bounded(0 if v.hi is None or v.lo > limit else v.lo, limit)
     return v

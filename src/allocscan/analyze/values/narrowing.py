@@ -66,7 +66,10 @@ class Narrowing:
             return value
         if hi is not None and hi < lo:
             return value  # contradictory guards: keep what we had
-        return Value(lo, hi, value.sources, value.steps, True)
+        if value.partial and hi != value.hi:
+            # the alternative that proved the maximum does not pass this check: nothing is proven
+            return unknown(WHY_GUARD)
+        return value.bounded(lo, hi)
 
     def leaving_bound(self, cmp: tuple, text: str, scope: Scope):
         """What `cmp` being false says about the expression `text`: ("hi", n), ("lo", n),
@@ -136,7 +139,9 @@ class Narrowing:
                     if bound[1] is None:
                         return unknown(WHY_GUARD)
                     if value.hi is None or bound[1] < value.hi:
-                        value = Value(value.lo, bound[1], value.sources, value.steps, True)
+                        if value.partial:
+                            return unknown(WHY_GUARD)  # the proving store does not pass the check
+                        value = value.bounded(value.lo, bound[1])
         return value
 
 
