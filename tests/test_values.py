@@ -548,3 +548,78 @@ void *h(struct demo *d) { return kmalloc(d->len * 2 + 64, GFP_ATOMIC); }
     assert (v["f"].lo, v["f"].hi, v["f"].partial) == (16384, 16384, True)  # at least 8192, on every path
     assert v["g"].partial and v["g"].hi == 16
     assert v["h"].partial and v["h"].hi == 65536 * 2 + 64
+
+
+def test_ethtool_ring_sizes_are_the_users_up_to_the_drivers_maximum():
+    """`ring->rx_pending` in set_ringparam is what the user asked for; the ethtool core lets
+    through at most what the driver's get_ringparam reports. A driver whose maximum cannot
+    be read gives an unknown, not a 4 GiB ring."""
+    v = sizes(("drivers/net/demo/eth.c", """
+struct demo_priv { u32 rx_count; u32 tx_count; };
+static void demo_get(struct net_device *dev, struct ethtool_ringparam *ring)
+{
+	ring->rx_max_pending = 8192;
+	ring->tx_max_pending = demo_hw_max(dev);
+}
+static int demo_set(struct net_device *dev, struct ethtool_ringparam *ring)
+{
+	struct demo_priv *priv = netdev_priv(dev);
+	priv->rx_count = ring->rx_pending;
+	priv->tx_count = ring->tx_pending;
+	return 0;
+}
+void *demo_rx(struct demo_priv *priv) { return kcalloc(priv->rx_count, 16, GFP_ATOMIC); }
+void *demo_tx(struct demo_priv *priv) { return kcalloc(priv->tx_count, 16, GFP_ATOMIC); }
+"""))
+    assert (v["demo_rx"].hi, v["demo_rx"].sources) == (8192 * 16, frozenset({"ethtool:demo_set"}))
+    assert not v["demo_tx"].known
+
+
+def test_device_data_is_a_source_of_its_own():
+    """Fields a device writes (declared with a byte-order type, stored into by nothing in the
+    scan), register reads and raw reads of wire bytes are device sources, as wide as the
+    read; a field of the same type that the driver writes itself is not."""
+    from allocscan.rules.base import device_sources, user_sources
+
+    v = sizes(("drivers/net/demo/rx.c", """
+struct demo_desc { __le16 len; __le16 own_len; __le32 big; };
+void demo_fill(struct demo_desc *d, u16 n) { d->own_len = cpu_to_le16(n); }
+void *a(struct demo_desc *d) { return kmalloc(le16_to_cpu(d->len), GFP_ATOMIC); }
+void *b(struct demo_desc *d) { return kmalloc(le16_to_cpu(d->own_len), GFP_ATOMIC); }
+void *c(void __iomem *regs) { return kmalloc(readw(regs + 4), GFP_ATOMIC); }
+void *e(const u8 *cdb) { return kmalloc(get_unaligned_be32(&cdb[6]), GFP_ATOMIC); }
+"""))
+    assert (v["a"].hi, v["a"].sources) == (0xFFFF, frozenset({"device:demo_desc.len"}))
+    assert device_sources(v["a"]) == ["device:demo_desc.len"] and user_sources(v["a"]) == []
+    assert not v["b"].sources
+    assert v["c"].hi == 0xFFFF and device_sources(v["c"]) == ["device:readw(regs + 4)"]
+    assert v["e"].hi == 0xFFFFFFFF and v["e"].sources
+
+
+def test_a_struct_copied_from_the_user_has_user_fields():
+    v = sizes(("drivers/misc/demo.c", """
+struct demo_req { u16 len; u32 count; struct demo_req *next; };
+long demo_ioctl(struct file *f, unsigned int cmd, unsigned long arg)
+{
+	struct demo_req req;
+	if (copy_from_user(&req, (void __user *)arg, sizeof(req)))
+		return -EFAULT;
+	return (long)kmalloc(req.len, GFP_KERNEL);
+}
+long demo_ioctl_dup(struct file *f, unsigned int cmd, unsigned long arg)
+{
+	struct demo_req *r = memdup_user((void __user *)arg, sizeof(*r));
+	return (long)kcalloc(r->count, 8, GFP_KERNEL);
+}
+long demo_ioctl_before(struct file *f, unsigned int cmd, unsigned long arg)
+{
+	struct demo_req req;
+	void *p = kmalloc(req.len, GFP_KERNEL);
+	if (copy_from_user(&req, (void __user *)arg, sizeof(req)))
+		return -EFAULT;
+	return (long)p;
+}
+"""))
+    assert (v["demo_ioctl"].hi, v["demo_ioctl"].sources) == (0xFFFF, frozenset({"ioctl:demo_ioctl"}))
+    assert v["demo_ioctl_dup"].hi == 0xFFFFFFFF * 8 and v["demo_ioctl_dup"].sources
+    assert not v["demo_ioctl_before"].sources  # read before the copy

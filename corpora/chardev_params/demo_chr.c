@@ -140,3 +140,27 @@ static int demo_fill_from_user(u32 __user *up)
 	kfree(p);
 	return 0;
 }
+
+/* A request struct copied whole from the user: each of its fields is the user's. */
+static long demo_ioctl_req(struct file *file, unsigned int cmd, unsigned long arg)
+{
+	struct demo_cmd req;
+	struct demo_cmd *dup;
+	void *p;
+
+	if (copy_from_user(&req, (void __user *)arg, sizeof(req)))
+		return -EFAULT;
+	p = kmalloc(req.len, GFP_KERNEL); /* expect: AS003 */
+	kfree(p);
+	if (req.len > SZ_64K)
+		return -EINVAL;
+	p = kmalloc(req.len, GFP_KERNEL); /* ok: AS003 (checked) */
+	kfree(p);
+	dup = memdup_user((void __user *)arg, sizeof(*dup));
+	if (IS_ERR(dup))
+		return PTR_ERR(dup);
+	p = kmalloc(dup->len, GFP_KERNEL); /* expect: AS003 */
+	kfree(p);
+	kfree(dup);
+	return 0;
+}

@@ -28,7 +28,17 @@ struct demo_ring_priv {
 	unsigned int frag_size;
 	void *scratch;
 	void *bufs[4];
+	unsigned int rx_count;
+	unsigned int tx_count;
+	struct demo_rx_desc *rx_ring;
+	struct demo_rx_desc *tx_ring;
+	unsigned int rx_head;
 };
+
+#define DEMO_MAX_RX		4096
+#define DEMO_MAX_TX		256
+#define DEMO_MAX_FRAME		2048
+#define DEMO_REG_FW_LEN		0x40
 
 unsigned int demo_fw_buf_size(struct demo_ring_priv *priv);
 

@@ -250,6 +250,15 @@ class DeviceReader:
 
 
 @dataclass(frozen=True, slots=True)
+class UserField:
+    """A struct field the kernel fills from a user's request before calling the driver."""
+
+    max: int | None  # as wide as its type
+    kind: str  # the source kind: "ethtool"
+    bound_field: str = ""  # the field of the same struct holding the largest value let through
+
+
+@dataclass(frozen=True, slots=True)
 class SourceTables:
     """sources.toml: where values someone outside the kernel chooses enter a driver.
     Widths are resolved to maxima (None: unbounded) with macros.toml's integer types."""
@@ -267,12 +276,26 @@ class SourceTables:
     descriptor_fields: dict[str, int | None]
     device_readers: dict[str, DeviceReader]
     own_descriptors: tuple[str, ...]  # path prefixes whose descriptors are the driver's own
+    user_fields: dict[str, UserField]  # "struct.field" -> what the user may put there
+    user_kinds: tuple[str, ...]  # source kinds a user sets
+    device_kinds: tuple[str, ...]  # source kinds a device (host, wire, firmware) sets
+    host_fields: dict[str, int | None]  # "struct.field" a USB host sends a gadget -> its maximum
+    registers: dict[str, int | None]  # register reads -> their maximum
+    raw_reads: dict[str, int | None]  # reads of raw device bytes -> their maximum
+    wire_types: dict[str, int]  # byte-order types -> their maximum
 
     @property
     def calls(self) -> frozenset[str]:
         """Every call this table names (extraction parses their arguments eagerly)."""
         return frozenset().union(self.parsers, self.user_copies, self.netlink_getters, self.endian,
-                                 self.module_param_forms, self.device_readers)
+                                 self.module_param_forms, self.device_readers, self.registers, self.raw_reads)
+
+    def is_user(self, source: str) -> bool:
+        """Does the source (`kind:name`) name something a user sets?"""
+        return source.partition(":")[0] in self.user_kinds
+
+    def is_device(self, source: str) -> bool:
+        return source.partition(":")[0] in self.device_kinds
 
 
 def _width(spec: dict, integer_types: dict[str, int]) -> int | None:
@@ -304,6 +327,14 @@ def source_tables() -> SourceTables:
         descriptor_fields=widths(device["descriptor_fields"]),
         device_readers={name: DeviceReader(name, **spec) for name, spec in device["readers"].items()},
         own_descriptors=tuple(device["own_descriptors"]["under"]),
+        user_fields={name: UserField(_width(spec, types), spec["kind"], spec.get("bound_field", ""))
+                     for name, spec in raw["user_fields"].items()},
+        user_kinds=tuple(raw["kinds"]["user"]),
+        device_kinds=tuple(raw["kinds"]["device"]),
+        host_fields=widths(device["host_fields"]),
+        registers=widths(device["registers"]),
+        raw_reads=widths(device["raw_reads"]),
+        wire_types=dict(device["wire_types"]["types"]),
     )
 
 

@@ -41,7 +41,7 @@ Documentation/core-api/memory-allocation.rst; mm/page_alloc.c `warn_alloc()`.
 from __future__ import annotations
 
 from ..analyze import Analysis
-from .base import Finding, base_properties, context_witness, human_bytes, value_witness
+from .base import Finding, base_properties, context_witness, human_bytes, user_sources, value_witness
 
 ID = "AS001"
 NAME = "high-order-atomic-allocation"
@@ -83,7 +83,8 @@ def check(analysis: Analysis, options) -> list[Finding]:
         if silent or any(g.conditional for g in nonblocking):
             level = "note"
         size = s.size
-        rng = human_bytes(size.hi) if size.hi is not None else "unbounded (user-controlled)"
+        who = "user" if user_sources(size) else "device"
+        rng = human_bytes(size.hi) if size.hi is not None else f"unbounded ({who}-controlled)"
         if size.partial:
             rng = f"at least {rng} (proven by one writer or caller; the others are unknown)"
         msg = (f"'{s.site.callee}' may request order {top} ({human_bytes(kernel.page_size << top)}) "

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field, replace
 from ..analyze import AllocationSite
 from ..analyze.values import Value
 from ..analyze.witness import ALLOCATION, Step
+from ..kernel.tables import source_tables
 
 LEVEL_RANK = {"note": 1, "warning": 2, "error": 3}
 
@@ -59,7 +60,8 @@ def base_properties(s: AllocationSite, kernel_release: str) -> dict:
         "gfp": gfp_names(s),
         "sizeRange": [size.lo, size.hi] if size.known else None,
         "maxOrder": s.order_hi,
-        "userControlled": sorted(size.sources),
+        "userControlled": user_sources(size),
+        "deviceControlled": device_sources(size),
         "atomicContext": s.context.reason if s.context else None,
         "kernelVersion": kernel_release,
     }
@@ -67,6 +69,18 @@ def base_properties(s: AllocationSite, kernel_release: str) -> dict:
         # other writers or callers are unknown: the maximum is proven reachable, not a bound
         props["maxIsLowerBound"] = True
     return props
+
+
+def user_sources(size: Value) -> list[str]:
+    """The sources of a size that a user sets (module parameters, sysfs, ioctl, ethtool ...)."""
+    tables = source_tables()
+    return sorted(src for src in size.sources if tables.is_user(src))
+
+
+def device_sources(size: Value) -> list[str]:
+    """The sources of a size that a device, a USB host or the wire supplies."""
+    tables = source_tables()
+    return sorted(src for src in size.sources if not tables.is_user(src))
 
 
 def gfp_names(s: AllocationSite) -> list[str]:

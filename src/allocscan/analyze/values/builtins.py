@@ -193,7 +193,7 @@ class Builtins:
             if t and t.endswith("*"):
                 return self.sizeof_type(t[:-1].strip())
         if ir[0] == "field":
-            member = self._member(ir, scope)
+            member = self.member(ir, scope)
             if member is not None:
                 if member.pointer:
                     return const(8)
@@ -204,7 +204,7 @@ class Builtins:
                 return const(size) if size is not None else unknown(WHY_SIZEOF)
         return unknown(WHY_SIZEOF)
 
-    def _member(self, ir: tuple, scope: Scope):
+    def member(self, ir: tuple, scope: Scope):
         """The struct member `ir` (a field expression) reads, when its struct is known."""
         base = self.analysis.fields.struct_of_expr(ir[1], scope)
         sd = self.struct(base) if base else None
@@ -213,6 +213,11 @@ class Builtins:
                 if m.name == ir[2]:
                     return m
         return None
+
+    def struct_location(self, name: str) -> tuple[str, int] | None:
+        """(path, line) of the struct's definition."""
+        defs = self.program.structs.get(name)
+        return (defs[0][0], defs[0][1].line) if defs else None
 
     def struct(self, name: str):
         defs = self.program.structs.get(name)

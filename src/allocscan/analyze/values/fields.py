@@ -66,17 +66,20 @@ class Fields:
 
     def _cell(self, ir: tuple, scope: Scope) -> Value:
         fname = ir[2]
+        sources = self.analysis.sources
         struct = self.struct_of_expr(ir[1], scope)
-        device = self.analysis.sources.descriptor_field(struct, fname, scope)
-        if device is not None:
-            return device
+        source = (sources.user_copied_field(ir, scope) or sources.descriptor_field(struct, fname, scope)
+                  or sources.user_field(struct, fname, ir[1], scope))
+        if source is not None:
+            return source
         if scope.depth >= MAX_DEPTH:
             return self.analysis.truncated()
         if not struct:
             return unknown(WHY_FIELD_UNTYPED)
         cells, hub = self._cells_seen_from(struct, fname, scope.file.path)
         if not cells:
-            return unknown(WHY_FIELD_HUB if hub else WHY_FIELD_UNWRITTEN)
+            device = sources.wire_field(struct, fname, ir, scope)
+            return device or unknown(WHY_FIELD_HUB if hub else WHY_FIELD_UNWRITTEN)
         key = ("field", struct, fname, scope.file.path if hub else "")
         return self.analysis.guarded(key, lambda: self._join_stores(struct, fname, cells, scope))
 

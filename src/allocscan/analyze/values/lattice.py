@@ -19,6 +19,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ...kernel.tables import source_tables
+
 # Why a value is unknown: where its evaluation stopped.
 WHY_ARITHMETIC = "arithmetic"  # a possible division by zero, a negative shift, an operator not modelled
 WHY_WRAPAROUND = "wraparound"  # a subtraction that may go below zero
@@ -139,16 +141,12 @@ def _unbounded_by_user_only(v: Value, operands: tuple[Value, ...]) -> Value:
     return Value(v.lo, None, frozenset(), (), True, "", v.partial)
 
 
-# Source kinds a user sets (as opposed to data a device supplies): see sources.py.
-SETTABLE_KINDS = ("configfs:", "sysfs:", "module_param:", "ioctl:", "debugfs:", "write:", "user:", "netlink:")
-
-
 def _witness_rank(v: Value, joined_hi: int | None) -> tuple:
     """Which side's chain to show after a join: the one that makes the value big (the
     joined maximum is its), preferring a source a user sets (configfs, module parameter,
     ioctl) over device data, then the shorter chain (md's raid_disks_store() ->
     mddev.raid_disks, not dm-raid's validated delta_disks through three more stores)."""
-    settable = any(src.startswith(SETTABLE_KINDS) for src in v.sources)
+    settable = any(map(source_tables().is_user, v.sources))
     return (bool(v.steps), v.hi is None and bool(v.sources), v.hi == joined_hi, settable,
             v.hi if v.hi is not None else 1 << 62, -len(v.steps))
 

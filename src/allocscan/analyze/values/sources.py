@@ -116,6 +116,13 @@ class Sources:
             inner = self.analysis.eval(args[0], scope) if args else TOP
             reader = tables.device_readers.get(name)
             return inner if reader is None else self.device_read(reader, inner, scope)
+        if name in tables.registers or name in tables.raw_reads:
+            what = "reads a device register" if name in tables.registers else "reads raw bytes a device or host supplied"
+            limit = tables.registers[name] if name in tables.registers else tables.raw_reads[name]
+            src = f"device:{name}({render(args[0]) if args else ''})"
+            step = Step(SOURCE, f"{name}() {what}", *_where(scope),
+                        function=scope.fn.name if scope.fn is not None else "", callee=name, source=src)
+            return Value(0, limit, frozenset({src}), (step,), True)
         return None
 
     # --- netlink --------------------------------------------------------------------
@@ -127,7 +134,7 @@ class Sources:
         if policy is not None:
             return policy  # validated by the policy before the handler runs
         src = f"netlink:{render(args[0]) if args else '?'}"
-        step = Step(SOURCE, f"{name}() reads a netlink attribute", scope.file.path, 0,
+        step = Step(SOURCE, f"{name}() reads a netlink attribute", *_where(scope),
                     function=scope.fn.name if scope.fn is not None else "", callee=name, source=src)
         return Value(0, limit, frozenset({src}), (step,), True)
 
@@ -142,15 +149,101 @@ class Sources:
         bound = self.analysis.eval(ir_from_text(text), Scope(self.program.file(def_path) or scope.file, None, scope.depth + 1))
         return Value(0, bound.hi, frozenset(), (), True) if bound.known and bound.hi is not None else None
 
-    # --- device descriptors ---------------------------------------------------------
+    # --- user structs -----------------------------------------------------------------
+    def user_copied_field(self, ir: tuple, scope: Scope) -> Value | None:
+        """`copy_from_user(&req, ...)` (or `p = memdup_user(...)`) earlier in the function:
+        `req.len` (`p->len`) is the user's, as wide as the field's type."""
+        fn, base = scope.fn, ir[1]
+        if fn is None or base[0] != "id":
+            return None
+        name = base[1]
+        copy = self._user_copy_into(name, ir[3], fn, scope.at_byte)
+        if copy is None:
+            return None
+        callee, line = copy
+        member = self.analysis.builtins.member(ir, scope)
+        if member is None or member.pointer or member.array_dims:
+            return None
+        ioctl = any(word in fn.name for word in self.tables.ioctl_names)
+        src = f"{'ioctl' if ioctl else handler_kind(fn, self.tables)}:{fn.name}"
+        step = Step(SOURCE, f"{callee}() copies user data into '{name}' in {fn.name}(): {render(ir)} is the user's",
+                    scope.file.path, line, function=fn.name, callee=callee, source=src)
+        return Value(0, self.analysis.builtins.type_max(member.type_text), frozenset({src}), (step,), True)
+
+    def _user_copy_into(self, name: str, pointer: bool, fn: FunctionFacts, before: int) -> tuple[str, int] | None:
+        """(call, line) of a user copy into the struct `name` (a pointer to it when `pointer`)."""
+        copies = self.tables.user_copies
+        want = ("id", name) if pointer else ("addr", ("id", name))
+        for site in fn.calls:
+            if copies.get(site.callee) != "address" or name not in site.args_text or (before and site.byte > before):
+                continue
+            args = site.arguments()
+            if args and args[0] == want:
+                return site.callee, site.line
+        if pointer:
+            for a in fn.assignments:
+                if a.kind == "local" and a.target == name and a.op == "=" and (not before or a.byte < before):
+                    value = a.value
+                    if value[0] == "call" and copies.get(value[1]) == "result":
+                        return value[1], a.line
+        return None
+
+    def user_field(self, struct: str, fname: str, base: tuple, scope: Scope) -> Value | None:
+        """A field the kernel fills from the user's request before it calls the driver
+        (`ring->rx_pending` in set_ringparam): the user's, up to what the driver's own
+        get callback says is the largest (`ring->rx_max_pending = DEMO_MAX_RX`)."""
+        spec = self.tables.user_fields.get(f"{struct}.{fname}")
+        if spec is None:
+            return None
+        limit = spec.max
+        if spec.bound_field:
+            bound = self.analysis.fields.read(("field", base, spec.bound_field, True),
+                                              Scope(scope.file, scope.fn, scope.depth + 1))
+            if not bound.known or bound.hi is None or bound.partial:
+                return unknown(WHY_GUARD)  # the core checks it against a maximum we cannot read
+            limit = bound.hi if limit is None else min(limit, bound.hi)
+        function = scope.fn.name if scope.fn is not None else ""
+        src = f"{spec.kind}:{function or struct}"
+        bound_text = f", at most {limit} ({struct}.{spec.bound_field})" if spec.bound_field else ""
+        step = Step(SOURCE, f"{struct}.{fname} is what the user asked for ({spec.kind}){bound_text}",
+                    scope.file.path, scope.fn.line if scope.fn is not None else 0, function=function,
+                    field=f"{struct}.{fname}", source=src)
+        return Value(0, limit, frozenset({src}), (step,), True)
+
+    # --- device data ---------------------------------------------------------------
+    def wire_field(self, struct: str, fname: str, ir: tuple, scope: Scope) -> Value | None:
+        """A field declared with a byte-order type (`__le16 len`) that nothing in the scan
+        stores into: the device (or the wire, or the disk) wrote it, as wide as the type."""
+        member = self.analysis.builtins.member(ir, scope)
+        if member is None or member.pointer or member.array_dims:
+            return None
+        limit = self.tables.wire_types.get(member.type_text)
+        if limit is None:
+            return None
+        src = f"device:{struct}.{fname}"
+        path, line = self.analysis.builtins.struct_location(struct) or _where(scope)
+        step = Step(SOURCE, f"{struct}.{fname} ({member.type_text}) is written by the device: nothing in the "
+                    f"driver stores into it", path, line, function=scope.fn.name if scope.fn is not None else "",
+                    field=f"{struct}.{fname}", source=src)
+        return Value(0, limit, frozenset({src}), (step,), True)
+
     def descriptor_field(self, struct: str, fname: str, scope: Scope) -> Value | None:
         """A field of a USB descriptor the device supplied (host side only), as wide as its
-        USB name says; None for any other field."""
+        USB name says, or of a request a USB host sent (gadget side only); None for any
+        other field."""
+        if self._own_descriptors(scope.file.path):
+            host = self.tables.host_fields.get(f"{struct}.{fname}")
+            if host is None:
+                return None
+            src = f"device:{struct}.{fname}"
+            step = Step(SOURCE, f"{struct}.{fname} is what the USB host asked for", *_where(scope),
+                        function=scope.fn.name if scope.fn is not None else "", field=f"{struct}.{fname}", source=src)
+            return Value(0, host, frozenset({src}), (step,), True)
         fields = self.tables.descriptor_fields
-        if fname not in fields or self._own_descriptors(scope.file.path):
+        if fname not in fields:
             return None
         src = f"usb-descriptor:{struct or '?'}.{fname}"
-        step = Step(SOURCE, f"device descriptor field {fname}", scope.file.path, 0,
+        step = Step(SOURCE, f"device descriptor field {fname}", *_where(scope),
                     function=scope.fn.name if scope.fn is not None else "", field=f"{struct or '?'}.{fname}", source=src)
         return Value(0, fields[fname], frozenset({src}), (step,), True)
 
@@ -161,7 +254,7 @@ class Sources:
         if inner.known:
             return inner
         src = f"usb-descriptor:{reader.field}"
-        step = Step(SOURCE, f"{reader.name}() {reader.text}", scope.file.path, 0,
+        step = Step(SOURCE, f"{reader.name}() {reader.text}", *_where(scope),
                     function=scope.fn.name if scope.fn is not None else "", callee=reader.name, source=src)
         return Value(0, reader.max, frozenset({src}), (step,), True)
 
@@ -169,6 +262,12 @@ class Sources:
         """A USB gadget driver: its descriptors are its own. Only the host side reads
         descriptors a device chose, so only there are their fields user input."""
         return path.startswith(self.tables.own_descriptors)
+
+
+def _where(scope: Scope) -> tuple[str, int]:
+    """Where a source read inside an expression is shown: the function reading it (the
+    expression's own line is not kept)."""
+    return scope.file.path, scope.fn.line if scope.fn is not None else 0
 
 
 def handler_kind(fn: FunctionFacts, tables: SourceTables) -> str:
