@@ -153,10 +153,12 @@ def test_config_file_sets_options(run_cli, tmp_path):
 
 
 def test_min_order_option(run_cli):
-    proc = run_cli("scan", str(CORPORA / "chardev_params"), "--min-order", "5", "--select", "AS001", "--format", "json")
+    proc = run_cli("scan", str(CORPORA / "chardev_params"), "--min-order", "6", "--select", "AS001", "--format", "json")
     assert json.loads(proc.stdout)["findings"] == []
+    proc = run_cli("scan", str(CORPORA / "chardev_params"), "--min-order", "5", "--select", "AS001", "--format", "json")
+    assert [f["properties"]["maxOrder"] for f in json.loads(proc.stdout)["findings"]] == [5]
     proc = run_cli("scan", str(CORPORA / "chardev_params"), "--min-order", "2", "--select", "AS001", "--format", "json")
-    assert len(json.loads(proc.stdout)["findings"]) == 2
+    assert len(json.loads(proc.stdout)["findings"]) == 3
 
 
 def test_rules_command(run_cli):

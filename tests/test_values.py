@@ -623,3 +623,121 @@ long demo_ioctl_before(struct file *f, unsigned int cmd, unsigned long arg)
     assert (v["demo_ioctl"].hi, v["demo_ioctl"].sources) == (0xFFFF, frozenset({"ioctl:demo_ioctl"}))
     assert v["demo_ioctl_dup"].hi == 0xFFFFFFFF * 8 and v["demo_ioctl_dup"].sources
     assert not v["demo_ioctl_before"].sources  # read before the copy
+
+
+def test_a_user_value_capped_by_a_bound_we_cannot_see_is_unknown():
+    """min(len, DEMO_LIMIT) with DEMO_LIMIT not found: the cap is real, only unseen; the user's
+    value is neither unbounded nor as large as its type. A cap we can read bounds it."""
+    v = sizes(("drivers/misc/cap.c", """
+long a(u32 __user *up) { u32 len; if (get_user(len, up)) return -EFAULT; return (long)kmalloc(min_t(u32, len, DEMO_LIMIT), GFP_KERNEL); }
+long b(u32 __user *up) { u32 len; if (get_user(len, up)) return -EFAULT; return (long)kmalloc(min_t(u32, len, SZ_64K), GFP_KERNEL); }
+long c(struct demo *d) { return (long)kmalloc(min(d->len, SZ_64K), GFP_ATOMIC); }
+"""))
+    assert not v["a"].known
+    assert v["b"].hi == 65536 and v["b"].sources
+    assert v["c"].hi == 65536 and not v["c"].sources  # a bound the code states
+
+
+def test_a_check_that_leaves_its_case_with_break_bounds_what_follows():
+    v = sizes(("drivers/net/demo/link.c", """
+struct demo_link { int mru; };
+static long demo_ioctl(struct demo_link *l, unsigned int cmd, int __user *p)
+{
+	int val, err = -EFAULT;
+	switch (cmd) {
+	case 1:
+		if (get_user(val, p))
+			break;
+		if (val > U16_MAX) {
+			err = -EINVAL;
+			break;
+		}
+		l->mru = val;
+		break;
+	}
+	return err;
+}
+void *demo_rx(struct demo_link *l) { return kmalloc(l->mru + 4, GFP_ATOMIC); }
+"""))
+    assert v["demo_rx"].hi == 0xFFFF + 4 and v["demo_rx"].sources
+
+
+def test_init_code_does_not_see_values_users_set_later():
+    """__init runs once, before any ioctl or sysfs store: a bound that comes from one is not
+    what the allocation sees; a module parameter, set at load, still is."""
+    facts_text = """
+struct demo { u32 len; };
+static struct demo demo;
+static unsigned int depth = 64;
+module_param(depth, uint, 0444);
+long demo_ioctl(struct file *f, unsigned int cmd, unsigned long arg)
+{
+	u32 n;
+	if (get_user(n, (u32 __user *)arg)) return -EFAULT;
+	demo.len = n;
+	return 0;
+}
+static int __init demo_init(void) { void *a = kmalloc(demo.len, GFP_KERNEL); void *b = kmalloc(depth, GFP_KERNEL); return 0; }
+void *demo_later(void) { return kmalloc(demo.len, GFP_KERNEL); }
+"""
+    from allocscan.analyze import analyze
+    from allocscan.extract import extract_file
+    from allocscan.kernel.version import builtin_kernel
+    from allocscan.link import link
+
+    analysis = analyze(link([extract_file("drivers/misc/demo.c", facts_text.encode())]), builtin_kernel("6.1"))
+    size = {(s.function.name, s.call_text): s.size for s in analysis.sites if s.allocator}
+    at_init = size[("demo_init", "kmalloc(demo.len, GFP_KERNEL)")]
+    assert not at_init.known and at_init.why == "init-before-user"
+    assert size[("demo_init", "kmalloc(depth, GFP_KERNEL)")].sources == frozenset({"module_param:depth"})
+    assert size[("demo_later", "kmalloc(demo.len, GFP_KERNEL)")].sources == frozenset({"ioctl:demo_ioctl"})
+
+
+def test_structs_of_one_name_in_two_modules_keep_their_fields_apart():
+    """sfc and sfc-siena both define struct efx_nic; siena's module parameter does not reach
+    sfc's reader."""
+    header = "struct efx_nic { unsigned int vf_count; unsigned int rxq_entries; };\\n"
+    v = sizes(("drivers/net/ethernet/demo/net_driver.h", header),
+              ("drivers/net/ethernet/demo/siena/net_driver.h", header),
+              ("drivers/net/ethernet/demo/siena/sriov.c", """
+#include "net_driver.h"
+static unsigned int max_vfs;
+module_param(max_vfs, uint, 0444);
+void siena_init(struct efx_nic *efx) { efx->vf_count = max_vfs; efx->rxq_entries = 4096; }
+void *siena_alloc(struct efx_nic *efx) { return kcalloc(efx->vf_count, 64, GFP_KERNEL); }
+"""), ("drivers/net/ethernet/demo/ef10_sriov.c", """
+#include "net_driver.h"
+void ef10_init(struct efx_nic *efx) { efx->rxq_entries = 512; }
+void *ef10_alloc(struct efx_nic *efx) { return kcalloc(efx->vf_count, 64, GFP_KERNEL); }
+void *ef10_rxq(struct efx_nic *efx) { return kcalloc(efx->rxq_entries, 16, GFP_ATOMIC); }
+"""))
+    assert v["siena_alloc"].sources == frozenset({"module_param:max_vfs"})
+    assert not v["ef10_alloc"].known
+    assert v["ef10_rxq"].hi == 512 * 16
+
+
+def test_tables_and_module_parameters_bound_to_members_are_stores():
+    v = sizes(("drivers/net/demo/chips.c", """
+struct demo_info { u32 rx_ring; u32 desc; };
+struct demo_priv { const struct demo_info *info; };
+static const struct demo_info demo_tbl[] = { [0] = { .rx_ring = 256, .desc = 16 }, [1] = { .rx_ring = 4096, .desc = 16 } };
+struct demo_opts { u32 buflen; };
+static struct demo_opts opts = { .buflen = 4096 };
+module_param_named(buflen, opts.buflen, ushort, 0444);
+void *ring(struct demo_priv *p) { return kcalloc(p->info->rx_ring, p->info->desc, GFP_ATOMIC); }
+void *buf(void) { return kmalloc(opts.buflen, GFP_ATOMIC); }
+"""))
+    assert (v["ring"].lo, v["ring"].hi) == (256 * 16, 4096 * 16)
+    assert v["ring"].steps[0].text == "the initializer of demo_tbl sets .rx_ring = 4096"
+    assert v["buf"].hi == 0xFFFF and v["buf"].sources == frozenset({"module_param:buflen"})
+    assert "default 4096" in v["buf"].steps[-1].text
+
+
+def test_increments_are_growth_not_the_first_value():
+    """`order = 0; while (...) order++;`: order is not 0 where the loop leaves."""
+    v = sizes(("drivers/misc/inc.c", """
+void *f(size_t goal) { unsigned int order = 0; while ((PAGE_SIZE << order) < goal) order++; return (void *)__get_free_pages(GFP_ATOMIC, order); }
+void *g(void) { unsigned int n = 64; n--; return kmalloc(n * 1024, GFP_ATOMIC); }
+"""))
+    assert v["f"].partial or not v["f"].known
+    assert v["g"].hi == 64 * 1024 and not v["g"].partial

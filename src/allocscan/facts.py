@@ -121,6 +121,7 @@ HAS_GFP_PARAM = 32  # a gfp_t parameter
 # an early exit whose condition may test whether a gfp mask can block (see
 # names_blocking_test and gfp._exits_when_blocking)
 HAS_BLOCKING_TEST = 64
+IS_INIT = 128  # defined __init: runs once, at boot or module load, before any user can act
 
 
 def names_blocking_test(cond_text: str) -> bool:
@@ -203,7 +204,7 @@ class FunctionFacts:
         calls = self.calls
         self.callees = tuple(dict.fromkeys(c.callee for c in calls if c.callee))
         self.call_count = len(calls)
-        flags = 0
+        flags = self.flags & IS_INIT  # set by extraction from the definition's annotations
         for c in calls:
             if c.locks[0] or c.locks[1]:
                 flags |= HAS_LOCKED_CALL
@@ -301,6 +302,11 @@ class FileFacts:
     top_calls: list[CallSite] = field(default_factory=list)  # macro invocations at file scope (DEFINE_TIMER, ...)
     suppressions: list[Suppression] = field(default_factory=list)
     nla_limits: dict[str, str] = field(default_factory=dict)  # netlink attribute -> policy upper bound (text)
+    # Fields set by the designated initializers of file-scope variables (`.ring_size = 1024`
+    # in a table of chip parameters): the Assignments, pickled until first used (see
+    # `field_inits`), and the (struct type, field) pairs they set, for linking.
+    packed_field_inits: object = None
+    init_writes: tuple[tuple[str, str], ...] = ()
     error_nodes: int = 0  # ERROR/MISSING nodes left after masking
     warnings: list[str] = field(default_factory=list)
     store: object = None  # where the packed parts lie when they are on disk (see FunctionFacts.store)
@@ -313,6 +319,15 @@ class FileFacts:
         elif type(table) is not dict:
             table = self.packed_defines = _unpacked(table, self.store)
         return table
+
+    @property
+    def field_inits(self) -> list[Assignment]:
+        inits = self.packed_field_inits
+        if inits is None:
+            inits = self.packed_field_inits = []
+        elif type(inits) is not list:
+            inits = self.packed_field_inits = _unpacked(inits, self.store)
+        return inits
 
     def pack(self) -> None:
         """Pickle the bulky parts that most scans never read (end of extraction), and
@@ -328,6 +343,9 @@ class FileFacts:
                 m.name, m.type_text = same(m.name), same(m.type_text)
         if self.defines:
             self.packed_defines = pickle.dumps(self.defines, protocol=pickle.HIGHEST_PROTOCOL)
+        inits = self.field_inits
+        self.init_writes = tuple(dict.fromkeys(same((same(a.struct_type), same(a.target))) for a in inits))
+        self.packed_field_inits = pickle.dumps(inits, protocol=pickle.HIGHEST_PROTOCOL) if inits else None
 
 
 def _unpacked(packed, store):

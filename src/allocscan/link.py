@@ -64,6 +64,7 @@ class Program:
     # (path, name) -> [(line, node)] for a static defined more than once in a file (#ifdef branches)
     static_variants: dict[tuple[str, str], list[tuple[int, str]]] = field(default_factory=dict)
     # (struct type, field) -> [(path, function)] of the functions that assign it, in file order
+    # (function None: a file-scope initializer, FileFacts.field_inits)
     field_writers: dict[tuple[str, str], list] = field(default_factory=dict)
     nodes_flagged: dict[int, list[str]] = field(default_factory=dict)  # see functions_with()
     flagged_in_files: dict[int, list[tuple[FileFacts, FunctionFacts]]] = field(default_factory=dict)
@@ -367,6 +368,8 @@ def _define(files: list[FileFacts]) -> _Definitions:
     for ff in files:
         path = ff.path
         in_header = path.endswith(".h")
+        for written in ff.init_writes:  # a file-scope initializer sets it (function None)
+            field_writers.setdefault(written, []).append((path, None))
         for fn in ff.functions:
             if fn.flags:
                 for mask, found in flagged_in_files:

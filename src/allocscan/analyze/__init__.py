@@ -13,14 +13,14 @@ import os
 from dataclasses import dataclass, field, replace
 
 from ..exprs import render
-from ..facts import HAS_GFP_PARAM, CallSite, FileFacts, FunctionFacts
-from ..kernel.tables import Allocator, Family, allocators, families, value_tables
+from ..facts import HAS_GFP_PARAM, IS_INIT, CallSite, FileFacts, FunctionFacts
+from ..kernel.tables import Allocator, Family, allocators, families, source_tables, value_tables
 from ..kernel.version import KernelInfo
 from ..link import ALLOCATES, Program
 from .context import ContextAnalysis, Witness, analyze_contexts
 from .gfpflow import GfpAlt, GfpAnalysis
 from .values import TOP, Scope, Value, ValueAnalysis, arith, const, unknown
-from .values.lattice import WHY_COMPUTED_ORDER, WHY_PARSE, WHY_UNSIZED
+from .values.lattice import WHY_COMPUTED_ORDER, WHY_INIT, WHY_PARSE, WHY_UNSIZED
 
 
 @dataclass
@@ -234,6 +234,10 @@ def _describe(a: Analysis, ff: FileFacts, fn: FunctionFacts, node: str, site: Ca
     page_backed = False
     if alloc is not None and family is not None:
         size, order_lo, order_hi, page_backed = _size_and_order(a, scope, args, alloc, family)
+        if fn.flags & IS_INIT and size.known and any(map(source_tables().is_run_time, size.sources)):
+            # __init code runs once, at boot or load, before any ioctl or sysfs store: the
+            # bound such a source gives is not what this call sees (vt's con_init)
+            size, order_lo, order_hi, page_backed = unknown(WHY_INIT), None, None, False
     return AllocationSite(ff.path, fn, node, site, alloc, family, call_text, size, order_lo, order_hi,
                           page_backed, gfp_alts, gfp_text, a.contexts.site_context(node, site), ordinal)
 

@@ -8,6 +8,20 @@ from ..facts import Guard, names_blocking_test
 from .file import FileExtraction
 from .nodes import leaves, node_text
 
+# A guard's body may leave the rest of its block with `break` or `continue` too (a
+# `case` that rejects a value with `break`, a loop that skips it with `continue`).
+_LEAVES_BLOCK = ("break_statement", "continue_statement")
+
+
+def _leaves_block(body) -> bool:
+    if leaves(body) or body.type in _LEAVES_BLOCK:
+        return True
+    if body.type == "compound_statement":
+        stmts = [c for c in body.named_children if c.type != "comment"]
+        return bool(stmts) and stmts[-1].type in _LEAVES_BLOCK
+    return False
+
+
 def guards(fx: FileExtraction) -> None:
     for m in fx.m["guard"]:
         node = m["guard"][0]
@@ -22,7 +36,7 @@ def guards(fx: FileExtraction) -> None:
             if clamp is None or not _stores_only_literals(alternative, clamp.partition(" > ")[0]):
                 continue
             cond = clamp
-        elif not leaves(m["guard.body"][0]):
+        elif not _leaves_block(m["guard.body"][0]):
             # `if (len > MAX) len = MAX;` clamps: after it, len <= MAX as after a guard.
             clamp = _clamp_condition(m["guard.cond"][0], m["guard.body"][0])
             if clamp is None:

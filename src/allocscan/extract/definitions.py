@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 
 from ..exprs import ir_from_node, parse_int_literal, squash, squash_type
-from ..facts import FunctionFacts, StructDef, StructMember
+from ..facts import IS_INIT, FunctionFacts, StructDef, StructMember
 from .file import FileExtraction
 from .nodes import declarator_name, function_declarator, function_params, node_text
 
@@ -59,8 +59,12 @@ def enum_list(fx: FileExtraction, node) -> None:
 # --- functions -------------------------------------------------------
 
 
+_INIT_RE = re.compile(rb"\b__init\b")
+
+
 def functions(fx: FileExtraction) -> None:
     found = []
+    original = None  # the text before masking (masking blanks __init), as the parser's bytes
     for m in fx.m["function"]:
         fn = m["function"][0]
         decl = m["function.declarator"][0]
@@ -79,6 +83,10 @@ def functions(fx: FileExtraction) -> None:
             params=params, has_error=fn.has_error,
             start_byte=body.start_byte, end_byte=body.end_byte,
         )
+        if original is None:
+            original = fx.original.encode("utf-8", "replace")
+        if _INIT_RE.search(original, fn.start_byte, name_node.start_byte):
+            facts.flags |= IS_INIT  # kept by pack(), which sets the other flags
         found.append((body.start_byte, facts, body, fn.start_byte))
     found.sort(key=lambda x: x[0])
     # Lock annotations sit between the function's start and its body.

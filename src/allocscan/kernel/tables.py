@@ -279,6 +279,7 @@ class SourceTables:
     user_fields: dict[str, UserField]  # "struct.field" -> what the user may put there
     user_kinds: tuple[str, ...]  # source kinds a user sets
     device_kinds: tuple[str, ...]  # source kinds a device (host, wire, firmware) sets
+    load_time_kinds: tuple[str, ...]  # user kinds set before any code of the module runs
     host_fields: dict[str, int | None]  # "struct.field" a USB host sends a gadget -> its maximum
     registers: dict[str, int | None]  # register reads -> their maximum
     raw_reads: dict[str, int | None]  # reads of raw device bytes -> their maximum
@@ -296,6 +297,11 @@ class SourceTables:
 
     def is_device(self, source: str) -> bool:
         return source.partition(":")[0] in self.device_kinds
+
+    def is_run_time(self, source: str) -> bool:
+        """A user source set through an interface that exists only after init (ioctl, sysfs ...)."""
+        kind = source.partition(":")[0]
+        return kind in self.user_kinds and kind not in self.load_time_kinds
 
 
 def _width(spec: dict, integer_types: dict[str, int]) -> int | None:
@@ -331,6 +337,7 @@ def source_tables() -> SourceTables:
                      for name, spec in raw["user_fields"].items()},
         user_kinds=tuple(raw["kinds"]["user"]),
         device_kinds=tuple(raw["kinds"]["device"]),
+        load_time_kinds=tuple(raw["kinds"]["load_time"]),
         host_fields=widths(device["host_fields"]),
         registers=widths(device["registers"]),
         raw_reads=widths(device["raw_reads"]),

@@ -5,6 +5,11 @@ counts for the reader: all of them when the field's writers are one driver,
 only the reader's own file's when the field is a hub written by several
 drivers (`net_device.mtu`, `usb_request.length` are not one variable). A read
 right after a plain store to the same object in the same block sees that store.
+Stores include the designated initializers of tables (`.ring_size = 1024`) and
+module parameters bound to a member (`module_param_named(buflen,
+opts.bulk_buflen, uint, 0)`). Two modules that each define a struct of the same
+name (sfc's and sfc-siena's `struct efx_nic`) keep their fields apart: a reader
+sees the stores made under the same definition (the nearest one up its tree).
 """
 
 from __future__ import annotations
@@ -31,6 +36,9 @@ class Fields:
         self.program = analysis.program
         self._field_cells: dict[tuple[str, str], list] = {}  # (struct, field) -> its writes
         self._cells_by_reader: dict[tuple[str, str, str], tuple[list, bool]] = {}
+        self._params_by_field: dict[tuple[str, str], list] | None = None
+        self._def_dirs: dict[str, tuple[str, ...]] = {}
+        self._def_dir_of: dict[tuple[str, str], str] = {}
 
     def read(self, ir: tuple, scope: Scope) -> Value:
         """The value of the field expression `ir` at the scope's program point."""
@@ -76,19 +84,29 @@ class Fields:
             return self.analysis.truncated()
         if not struct:
             return unknown(WHY_FIELD_UNTYPED)
-        cells, hub = self._cells_seen_from(struct, fname, scope.file.path)
-        if not cells:
+        cells, params, view, hub = self._writers_seen_from(struct, fname, scope.file.path)
+        if not cells and not params:
             device = sources.wire_field(struct, fname, ir, scope)
             return device or unknown(WHY_FIELD_HUB if hub else WHY_FIELD_UNWRITTEN)
-        key = ("field", struct, fname, scope.file.path if hub else "")
-        return self.analysis.guarded(key, lambda: self._join_stores(struct, fname, cells, scope))
+        key = ("field", struct, fname, view)
+        return self.analysis.guarded(key, lambda: self._join_stores(struct, fname, cells, params, scope))
 
-    def _join_stores(self, struct: str, fname: str, cells: list, scope: Scope) -> Value:
+    def _join_stores(self, struct: str, fname: str, cells: list, params: list, scope: Scope) -> Value:
         analysis = self.analysis
         value = None
+        for ff, mp in params:  # module_param_named(buflen, opts.bulk_buflen, ...)
+            v = analysis.sources.module_param(mp, Scope(ff, None, scope.depth + 1))
+            value = v if value is None else join(value, v)
         for path, _, fn, a in cells:
             if a.op in SHRINKING_OPS or a.lowers:
                 continue  # `x -= n`, `if (x > max) x = max;`: never larger than what was stored before
+            if fn is None:  # `.ring_size = 1024` in the initializer of a file-scope table
+                v = analysis.eval(a.value, Scope(analysis.file_by_path[path], None, scope.depth + 1))
+                if v.known:
+                    v = v.with_step(Step(FLOW, f"the initializer of {a.base} sets .{fname} = {a.value_text}", path,
+                                         a.line, field=f"{struct}.{fname}"))
+                value = v if value is None else join(value, v)
+                continue
             v = analysis.eval(a.value, Scope(analysis.file_by_path[path], fn, scope.depth + 1, a.byte))
             if a.op != "=":
                 # `x += n` accumulates without a bound, unless checked right after
@@ -114,10 +132,63 @@ class Fields:
         function, assignment). Only the functions that write it are unpacked, on first use."""
         cells = self._field_cells.get(key)
         if cells is None:
+            file = self.analysis.file_by_path
             cells = self._field_cells[key] = [
                 (path, posixpath.dirname(path), fn, a) for path, fn in self.program.field_writers.get(key, ())
-                for a in fn.assignments if a.kind == "field" and (a.struct_type, a.target) == key]
+                for a in (fn.assignments if fn is not None else file[path].field_inits)
+                if a.kind == "field" and (a.struct_type, a.target) == key]
         return cells
+
+    def _param_writers(self, key: tuple[str, str]) -> list:
+        """Module parameters bound to a member of a file-scope struct, as (file, parameter)."""
+        if self._params_by_field is None:
+            index: dict[tuple[str, str], list] = {}
+            for ff in self.program.files:
+                for mp in ff.module_params:
+                    variable, dot, member = mp.name.partition(".")
+                    if dot and variable in ff.global_types:
+                        struct = struct_name(ff.global_types[variable], self.program.typedefs)
+                        if struct:
+                            index.setdefault((struct, member), []).append((ff, mp))
+            self._params_by_field = index
+        return self._params_by_field.get(key, [])
+
+    def _writers_seen_from(self, struct: str, fname: str, here: str) -> tuple[list, list, str, bool]:
+        """The stores and module parameters that write `struct.fname` as a reader in file
+        `here` sees them, the name of that view (for the memo), and whether the field is a hub."""
+        cells, hub = self._cells_seen_from(struct, fname, here)
+        params = [(ff, mp) for ff, mp in self._param_writers((struct, fname)) if same_driver(ff.path, here)]
+        view = here if hub else ""
+        if len(self._definition_dirs(struct)) > 1:
+            mine = self._definition_dir(struct, here)
+            cells = [c for c in cells if self._definition_dir(struct, c[0]) == mine]
+            params = [(ff, mp) for ff, mp in params if self._definition_dir(struct, ff.path) == mine]
+            view = view or mine
+        return cells, params, view, hub
+
+    def _definition_dirs(self, struct: str) -> tuple[str, ...]:
+        dirs = self._def_dirs.get(struct)
+        if dirs is None:
+            dirs = self._def_dirs[struct] = tuple(sorted({posixpath.dirname(p) for p, _ in
+                                                          self.program.structs.get(struct, ())}))
+        return dirs
+
+    def _definition_dir(self, struct: str, path: str) -> str:
+        """The directory of the definition of `struct` a file sees: the nearest one up its
+        tree (sfc/siena/x.c sees sfc/siena/net_driver.h, sfc/x.c sees sfc/net_driver.h),
+        else the one sharing the longest path with it."""
+        here = posixpath.dirname(path)
+        key = (struct, here)
+        found = self._def_dir_of.get(key)
+        if found is None:
+            dirs = self._definition_dirs(struct)
+            up = [d for d in dirs if here == d or here.startswith(d + "/")]
+            if up:
+                found = max(up, key=len)
+            else:
+                found = max(dirs, key=lambda d: len(posixpath.commonpath([d, here])) if d and here else 0)
+            self._def_dir_of[key] = found
+        return found
 
     def _cells_seen_from(self, struct: str, fname: str, here: str) -> tuple[list, bool]:
         """The writes of `struct.fname` that count for a reader in file `here`, and whether
@@ -141,9 +212,10 @@ class Fields:
     def struct_of_expr(self, ir: tuple, scope: Scope) -> str:
         """Struct type of an expression (the receiver of `->`/`.`), or ''."""
         typedefs = self.program.typedefs
-        if ir[0] == "id" and scope.fn is not None:
-            t = scope.fn.locals.get(ir[1]) or next((pt for pn, pt in scope.fn.params if pn == ir[1]), "")
-            return struct_name(t, typedefs)
+        if ir[0] == "id":
+            fn = scope.fn
+            t = (fn.locals.get(ir[1]) or next((pt for pn, pt in fn.params if pn == ir[1]), "")) if fn is not None else ""
+            return struct_name(t or scope.file.global_types.get(ir[1], ""), typedefs)
         if ir[0] == "field":
             base = self.struct_of_expr(ir[1], scope)
             sd = self.analysis.builtins.struct(base) if base else None

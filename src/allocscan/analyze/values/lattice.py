@@ -44,6 +44,7 @@ WHY_DEVICE = "device"  # data a device supplies (a descriptor field, a register)
 WHY_GUARD = "guard-unseen"  # checked against a bound the analysis cannot evaluate
 WHY_SIZEOF = "sizeof"  # sizeof of a type whose layout is unknown
 WHY_POINTER = "pointer"  # the address of an object, a string
+WHY_INIT = "init-before-user"  # __init code: a value users set later cannot reach it
 WHY_COMPUTED_ORDER = "computed-order"  # an allocation's page order, computed from something unknown
 WHY_UNSIZED = "no-size-argument"  # kstrdup(), kasprintf(): the size is a string's
 WHY_ELEMENT = "array-element"  # an element of an array (a table indexed at run time)
@@ -230,6 +231,10 @@ def min_all(vals: list[Value]) -> Value:
             return Value(min(v.lo for v in vals), None, frozenset().union(*(v.sources for v in vals)), vals[0].steps,
                          True, "", any(v.partial for v in vals))
         return next(v for v in vals if not v.known)
+    if not all(v.known for v in vals) and any(v.sources for v in vals):
+        # min(len, SOME_MAX) with SOME_MAX unknown: the user's value is capped by something we
+        # cannot see, neither as large as the user can make it nor bounded by what we know
+        return unknown(WHY_GUARD)
     hi = min(v.hi for v in known)
     lo = min(min(v.lo for v in vals if v.known), hi) if all(v.known for v in vals) else 0
     # A bound clamps user-controlled values: the sources stay, the interval is bounded.

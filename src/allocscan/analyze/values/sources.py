@@ -47,8 +47,9 @@ class Sources:
             return unknown(WHY_GUARD)  # module_param_cb(): its set() callback validates what the user writes
         src = f"module_param:{mp.param_name}"
         default = TOP
-        if mp.name in scope.file.globals:
-            default = self.analysis.eval(scope.file.globals[mp.name], Scope(scope.file, None, scope.depth + 1))
+        initial = _initializer_of(mp.name, scope.file)
+        if initial is not None:
+            default = self.analysis.eval(initial, Scope(scope.file, None, scope.depth + 1))
         settable = "settable at load" + (", writable in sysfs" if _writable(mp.perm, self.tables) else "")
         lo = default.lo if default.known else 0
         step = Step(SOURCE, f"module parameter '{mp.param_name}' ({settable}; default {default.describe()})",
@@ -262,6 +263,19 @@ class Sources:
         """A USB gadget driver: its descriptors are its own. Only the host side reads
         descriptors a device chose, so only there are their fields user input."""
         return path.startswith(self.tables.own_descriptors)
+
+
+def _initializer_of(variable: str, file: FileFacts) -> tuple | None:
+    """The initial value of a file-scope variable (`buflen`), or of a member of one
+    (`opts.buflen` set by `static struct demo_opts opts = { .buflen = 4096 };`)."""
+    if variable in file.globals:
+        return file.globals[variable]
+    base, dot, member = variable.partition(".")
+    if dot:
+        for a in file.field_inits:
+            if a.base == base and a.target == member:
+                return a.value
+    return None
 
 
 def _where(scope: Scope) -> tuple[str, int]:
