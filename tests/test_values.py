@@ -741,3 +741,29 @@ void *g(void) { unsigned int n = 64; n--; return kmalloc(n * 1024, GFP_ATOMIC); 
 """))
     assert v["f"].partial or not v["f"].known
     assert v["g"].hi == 64 * 1024 and not v["g"].partial
+
+
+def test_struct_layouts_read_their_dimensions_where_the_struct_is_defined():
+    """An array member sized by the driver's own macro: evaluated in the struct's file, not
+    wherever the scan happened to start; members declared by a kernel macro are laid out."""
+    v = sizes(("arch/demo/first.c", "int demo_first;"),
+              ("drivers/demo/big.c", """
+#define DEMO_MAX_LEVELS 4096
+struct hlist_head { struct hlist_node *first; };
+struct demo_big { u32 levels[DEMO_MAX_LEVELS]; DECLARE_BITMAP(flags, 130); DECLARE_HASHTABLE(tbl, 4); };
+void *f(void) { return kzalloc(sizeof(struct demo_big), GFP_ATOMIC); }
+"""))
+    assert v["f"].hi == 4096 * 4 + 3 * 8 + 16 * 8
+
+
+def test_computed_orders():
+    """get_order(), order_base_2(), ilog2(), fls() of a known length: the order it gives."""
+    v = sizes(("drivers/demo/order.c", """
+struct demo { u32 len; };
+void demo_set(struct demo *d) { d->len = 300000; }
+void *a(struct demo *d) { return alloc_pages(GFP_ATOMIC, get_order(d->len)); }
+void *b(struct demo *d) { return alloc_pages(GFP_ATOMIC, order_base_2(d->len >> PAGE_SHIFT)); }
+void *c(struct demo *d) { return alloc_pages(GFP_ATOMIC, ilog2(d->len) - PAGE_SHIFT); }
+void *e(struct demo *d) { return alloc_pages(GFP_ATOMIC, fls(d->len - 1) - PAGE_SHIFT); }
+"""))
+    assert [v[k].hi for k in "abce"] == [4096 << 7, 4096 << 7, 4096 << 6, 4096 << 7]

@@ -181,7 +181,8 @@ class MacroSpec:
     skip: int = 0  # leading arguments that are a type
     step: str | int | None = None  # the alignment, when it is not an argument
     plus: str | int | None = None  # added to the result
-    minus: str | int | None = None  # taken from the argument
+    minus: str | int | None = None  # taken from the argument (or the result: bits)
+    less: int = 0  # taken from the argument before the evaluation (bits)
 
 
 @dataclass(frozen=True, slots=True)
@@ -195,6 +196,7 @@ class ValueTables:
     size_units: dict[str, int]  # unit suffix -> shift
     sizes: dict[str, int]  # sizes the allocation paths add ("skb_shared_info")
     integer_types: dict[str, int]  # type -> largest value, for types narrower than 64 bits
+    member_macros: dict[str, tuple[str, str]]  # DECLARE_BITMAP -> (element type, count with {0}, {1} ...)
 
 
 @lru_cache(maxsize=1)
@@ -208,6 +210,7 @@ def value_tables() -> ValueTables:
         size_units=dict(raw["size_constants"]["units"]),
         sizes=dict(raw["sizes"]),
         integer_types=dict(raw["integer_types"]),
+        member_macros={name: (spec["type"], spec.get("count", "")) for name, spec in raw["member_macros"].items()},
     )
 
 

@@ -35,7 +35,8 @@ class Builtins:
         self._size_constant = re.compile(re.escape(self.tables.size_prefix) + r"(\d+)("
                                          + "|".join(sorted(map(re.escape, self.tables.size_units), key=len, reverse=True))
                                          + ")")
-        self.layouts = Layouts(self.struct, self.program.typedefs, self._const_of)
+        self.layouts = Layouts(self._struct_and_path, self.program.typedefs, self._const_of,
+                               self.tables.member_macros)
 
     # --- constants ------------------------------------------------------------
     def constant(self, name: str) -> Value | None:
@@ -136,6 +137,15 @@ class Builtins:
         order = self.kernel.get_order
         return v.bounded(order(v.lo), None if v.hi is None else order(v.hi))
 
+    def _bits(self, spec: MacroSpec, args: tuple, scope: Scope) -> Value:
+        """fls(x), ilog2(x), order_base_2(x): a bit length, monotone in x."""
+        v = self._arg(args, 0, scope)
+        if not v.known or v.hi is None:
+            return v if not v.known else unknown(WHY_ARITHMETIC)
+        minus = self.named_size(spec.minus) if spec.minus is not None else 0
+        bits = lambda x: max(max(x - spec.less, 0).bit_length() - minus, 0)  # noqa: E731
+        return v.bounded(bits(v.lo), bits(v.hi))
+
     def _product(self, spec: MacroSpec, args: tuple, scope: Scope) -> Value:
         out = arith("*", self._arg(args, 0, scope), self._arg(args, 1, scope))
         for i in range(2, len(args)):
@@ -193,31 +203,39 @@ class Builtins:
             if t and t.endswith("*"):
                 return self.sizeof_type(t[:-1].strip())
         if ir[0] == "field":
-            member = self.member(ir, scope)
+            member, path = self._member_where(ir, scope)
             if member is not None:
                 if member.pointer:
                     return const(8)
                 size = self.layouts.size_of(member.type_text)
                 for dim in member.array_dims:
-                    n = self._const_of(dim)
+                    n = self._const_of(dim, path)
                     size = None if n is None or size is None else size * n
                 return const(size) if size is not None else unknown(WHY_SIZEOF)
         return unknown(WHY_SIZEOF)
 
     def member(self, ir: tuple, scope: Scope):
         """The struct member `ir` (a field expression) reads, when its struct is known."""
+        return self._member_where(ir, scope)[0]
+
+    def _member_where(self, ir: tuple, scope: Scope):
+        """(member, path of its struct's definition), or (None, "")."""
         base = self.analysis.fields.struct_of_expr(ir[1], scope)
-        sd = self.struct(base) if base else None
-        if sd is not None:
-            for m in sd.members:
+        found = self._struct_and_path(base) if base else None
+        if found is not None:
+            for m in found[1].members:
                 if m.name == ir[2]:
-                    return m
-        return None
+                    return m, found[0]
+        return None, ""
 
     def struct_location(self, name: str) -> tuple[str, int] | None:
         """(path, line) of the struct's definition."""
         defs = self.program.structs.get(name)
         return (defs[0][0], defs[0][1].line) if defs else None
+
+    def _struct_and_path(self, name: str):
+        defs = self.program.structs.get(name)
+        return defs[0] if defs else None
 
     def struct(self, name: str):
         defs = self.program.structs.get(name)
@@ -225,21 +243,21 @@ class Builtins:
             return None
         return defs[0][1]
 
-    def _const_of(self, ir: tuple) -> int | None:
+    def _const_of(self, ir: tuple, path: str = "") -> int | None:
+        """The constant value of an array dimension, read where its struct is defined."""
         program = self.program
-        v = self.analysis.eval(ir, Scope(program.files[0] if program.files else None, None,
-                                         MAX_DEPTH - MAX_CONST_DEPTH_FROM_TOP)) if program.files else TOP
+        file = program.file(path) if path else None
+        if file is None:
+            file = program.files[0] if program.files else None
+        v = self.analysis.eval(ir, Scope(file, None, MAX_DEPTH - MAX_CONST_DEPTH_FROM_TOP)) if file else TOP
         return v.lo if v.known and v.lo == v.hi else None
 
     def _array_size(self, ir: tuple, scope: Scope) -> Value:
         if ir[0] == "field":
-            base = self.analysis.fields.struct_of_expr(ir[1], scope)
-            sd = self.struct(base) if base else None
-            if sd is not None:
-                for m in sd.members:
-                    if m.name == ir[2] and m.array_dims and m.array_dims[0] != ("flex",):
-                        n = self._const_of(m.array_dims[0])
-                        return const(n) if n is not None else unknown(WHY_SIZEOF)
+            m, path = self._member_where(ir, scope)
+            if m is not None and m.array_dims and m.array_dims[0] != ("flex",):
+                n = self._const_of(m.array_dims[0], path)
+                return const(n) if n is not None else unknown(WHY_SIZEOF)
         return unknown(WHY_SIZEOF)
 
     def _flex_member_size(self, ptr: tuple, member: str, scope: Scope) -> Value:
@@ -265,6 +283,7 @@ _EVALUATIONS: dict[str, Callable[[Builtins, MacroSpec, tuple, Scope], Value]] = 
     "div_round_up": Builtins._div_round_up,
     "pow2_up": Builtins._pow2_up,
     "get_order": Builtins._get_order,
+    "bits": Builtins._bits,
     "product": Builtins._product,
     "sum": Builtins._sum,
     "minus": Builtins._minus,
