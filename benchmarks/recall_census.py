@@ -8,7 +8,9 @@ more, and those whose size is unknown, with the unknown ones broken down by
 why (`Value.why`: a field with an unknown writer, a parameter from an unknown
 caller, device input, a computed order, a macro not found, a parse error ...).
 A size known but unbounded without a user source counts as unknown
-("unbounded-not-user"): AS001 does not report it either.
+("unbounded-not-user"): AS001 does not report it either. A partly known size
+(some writers or callers unknown) proven to reach order 4 counts as proven; one
+that reaches less proves no upper bound, and counts as unknown ("partial").
 
     usage: python benchmarks/recall_census.py TREE --cache-dir DIR [--json OUT] [--examples N]
 
@@ -44,11 +46,14 @@ def classify(site, kernel) -> tuple[str, str] | None:
         return "unknown", size.why or "unknown"
     if size.hi is None:
         if size.sources:
-            return "order>=4", "user-unbounded"
+            return "order>=4", "source-unbounded"
         return "unknown", "unbounded-not-user"
-    if not site.page_backed or site.order_hi is None:
-        return "order<=3", "slab"
-    return ("order>=4", "proven") if site.order_hi >= MIN_ORDER else ("order<=3", "proven")
+    big = site.page_backed and site.order_hi is not None and site.order_hi >= MIN_ORDER
+    if big:
+        return "order>=4", "partial" if getattr(size, "partial", False) else "proven"
+    if getattr(size, "partial", False):  # (the attribute is newer than the census's first run)
+        return "unknown", "partial"
+    return "order<=3", "proven" if site.page_backed else "slab"
 
 
 def census(analysis) -> dict:

@@ -12,8 +12,6 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 CORPORA = ROOT / "corpora"
 
-os.environ.setdefault("ALLOCSCAN_STRICT", "1")
-
 
 @pytest.fixture
 def run_cli(tmp_path):

@@ -51,6 +51,7 @@ def test_corpus_exact_findings(tree: Path):
     assert expected, f"{tree.name}: a corpus needs at least one expected finding"
     assert ok, f"{tree.name}: a corpus needs at least one deliberate negative"
     result = run_scan([str(tree)], ScanOptions(jobs=1))
+    assert not [w for w in result.warnings if "internal error" in w]
     actual = {(f.path, f.line, f.rule_id) for f in result.findings}
     missing = expected - actual
     extra = actual - expected

@@ -134,3 +134,19 @@ def test_staged_change_for_pre_commit(repo, run_cli):
     assert proc.returncode == 1 and "AS004" in proc.stdout
     proc = run_cli("diff", "--tree", str(repo), str(repo / "demo.c"))
     assert proc.returncode == 0
+
+
+def test_a_finding_whose_level_or_message_changed_is_updated(repo, run_cli, tmp_path):
+    """Same site (same fingerprint), other evidence: the lock is now taken on some paths only."""
+    old = tmp_path / "old.sarif"
+    run_cli("scan", str(repo), "--format", "sarif", "-o", str(old))
+    (repo / "demo.c").write_text(BASE_DRIVER.replace(
+        "\tspin_lock_irqsave(&d->lock, flags);\n\td->buf = vmalloc(4096);\n\tspin_unlock_irqrestore(&d->lock, flags);",
+        "\tif (d->tbl)\n\t\tspin_lock_irqsave(&d->lock, flags);\n\td->buf = vmalloc(4096);\n"
+        "\tif (d->tbl)\n\t\tspin_unlock_irqrestore(&d->lock, flags);"))
+    proc = run_cli("scan", str(repo), "--format", "sarif", "--baseline", str(old))
+    (result,) = json.loads(proc.stdout)["runs"][0]["results"]
+    before = json.loads(old.read_text())["runs"][0]["results"][0]
+    assert result["partialFingerprints"] == before["partialFingerprints"]
+    assert (result["level"], result["message"]["text"]) != (before["level"], before["message"]["text"])
+    assert result["baselineState"] == "updated"

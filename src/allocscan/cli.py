@@ -83,7 +83,9 @@ def build_parser() -> argparse.ArgumentParser:
     explain.add_argument("logs", nargs="+", metavar="LOG", help="log files, or - for standard input")
     explain.add_argument("--tree", metavar="PATH", help="kernel tree: map the call trace to the source line")
     explain.add_argument("--format", choices=("text", "json"), default="text")
-    explain.add_argument("--kernel-version", metavar="V", help="decode the mode for this version (default: the report's)")
+    explain.add_argument("--kernel-version", metavar="V",
+                         help="decode the mode with this version's GFP bits (default: the report's kernel; "
+                              "without one, the built-in version whose bits give the printed names)")
     explain.add_argument("--jobs", "-j", type=int, default=None)
     explain.add_argument("--cache-dir", metavar="DIR")
 
@@ -116,7 +118,7 @@ def _run_command(parser, args) -> int:
 
 
 def cmd_explain(args) -> int:
-    from .explain import LogError, explain_text, render_json, render_text
+    from .explain import LogError, explain_text, number_reports, render_json, render_text
     from .explain.source import map_to_source
 
     diagnoses = []
@@ -141,6 +143,7 @@ def cmd_explain(args) -> int:
         except LogError as err:
             print(f"allocscan: {err}", file=sys.stderr)
             return EXIT_ERROR
+    number_reports(diagnoses)
     if args.tree:
         tree = Path(args.tree)
         if not tree.is_dir():

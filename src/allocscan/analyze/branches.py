@@ -43,8 +43,15 @@ ConstantLookup = Callable[[str, str], "int | None"]
 
 
 class BranchOracle:
-    def __init__(self, program: Program, constant: ConstantLookup):
+    def __init__(self, program: Program, constant: ConstantLookup | None = None):
+        """`constant`: the value analysis' constant lookup (analyze() passes the one it runs);
+        without one, the oracle makes its own value analysis of `program`."""
         self.program = program
+        if constant is None:
+            from ..kernel.version import builtin_kernel
+            from .values import ValueAnalysis
+
+            constant = ValueAnalysis(program, builtin_kernel(None)).constant
         self.constant = constant
         self._info: dict[str, _BranchInfo] = {}
 

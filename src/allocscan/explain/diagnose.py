@@ -13,26 +13,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ..kernel.gfp import GfpTable, builtin_table, nearest_builtin
-from .logparse import Report, ZoneInfo
+from ..kernel.gfp import GfpTable
+from ..kernel.tables import families
+from ..kernel.version import builtin_kernel
+from .decode import choose_table
+from .frames import AllocatorChain, ContextEvidence, allocator_chain, context_of, is_allocator_frame
+from .logparse import Report, ZoneInfo, reliable_funcs
+
+__all__ = ["Diagnosis", "ZoneDiagnosis", "diagnose", "is_allocator_frame"]
 
 MIGRATE_NAMES = {"U": "unmovable", "M": "movable", "E": "reclaimable", "H": "highatomic reserve",
                  "C": "CMA", "I": "isolated", "R": "reserve"}
-
-# Frames that belong to the allocator or to the report itself, not to the caller.
-ALLOCATOR_FRAMES = frozenset((
-    "dump_stack", "dump_stack_lvl", "show_stack", "dump_backtrace", "warn_alloc", "__warn", "warn_slowpath", "report_bug",
-    "__might_sleep", "___might_sleep", "__might_resched", "__schedule_bug", "__schedule", "schedule",
-    "might_alloc", "__alloc_pages", "alloc_pages", "__get_free_pages", "get_zeroed_page", "kmalloc",
-    "__kmalloc", "kmalloc_order", "kmalloc_large", "___kmalloc_large", "__kmalloc_large", "kzalloc",
-    "kmem_cache_alloc", "slab_alloc", "___slab_alloc", "__slab_alloc", "new_slab", "allocate_slab",
-    "kvmalloc", "__kvmalloc", "vmalloc", "__vmalloc", "dma_alloc", "__dma_direct_alloc", "dma_direct_alloc",
-    "dma_alloc_attrs", "hcd_buffer_alloc", "usb_alloc_coherent", "__alloc_skb", "kmalloc_reserve",
-    "__kmalloc_reserve", "__netdev_alloc_skb", "__napi_alloc_skb", "page_frag_alloc", "krealloc",
-    "__do_krealloc", "kmemdup", "kstrdup", "devm_kmalloc", "alloc_dr", "prepare_alloc_pages",
-    "get_page_from_freelist", "rmqueue", "__rmqueue", "show_mem", "__show_mem", "ret_from_fork",
-    "kernel_init", "csky_systemcall", "kmalloc_order_trace",
-))
 
 
 @dataclass
@@ -57,7 +48,10 @@ class Diagnosis:
     header: str
     kernel_version: str | None
     facts: list[str] = field(default_factory=list)  # short sentences with the key numbers
-    verdict: str = ""  # out-of-memory | fragmented | watermark | exceeds-max-order | transient | atomic-context
+    # out-of-memory | fragmented | watermark | exceeds-max-order | transient | atomic-context, and for a
+    # fragment without its header: allocation-in-atomic-context | allocation-in-process-context |
+    # allocation-context-unknown
+    verdict: str = ""
     summary: str = ""
     fixes_code: list[str] = field(default_factory=list)
     fixes_system: list[str] = field(default_factory=list)
@@ -65,23 +59,21 @@ class Diagnosis:
     flags: dict = field(default_factory=dict)
     zones: list[ZoneDiagnosis] = field(default_factory=list)
     frames: list[str] = field(default_factory=list)
+    reliable_frames: list[str] = field(default_factory=list)  # without the "? " ones
+    frame_modules: dict[str, str] = field(default_factory=dict)  # frame -> the module it names ([usbnet])
     caller: str | None = None  # innermost frame outside the allocator
-    source: dict | None = None  # filled by --tree mapping
-
-
-_ALLOCATOR_PREFIXES = ("__alloc_pages", "__kmalloc", "kmalloc_", "kmem_cache_alloc", "__vmalloc", "vmalloc_",
-                       "__x64_sys", "__arm64_sys", "SyS_", "sys_", "entry_", "do_syscall", "el0_")
-
-
-def is_allocator_frame(func: str) -> bool:
-    """Allocator internals, the report machinery and syscall entry: not the caller."""
-    base = func.split(".")[0]
-    return base in ALLOCATOR_FRAMES or base.endswith("_noprof") or base.startswith(_ALLOCATOR_PREFIXES)
-
-
-def table_for(report: Report, override: str | None) -> tuple[GfpTable, str]:
-    version = override or report.release or "6.12"
-    return builtin_table(nearest_builtin(version)), version
+    source: dict | None = None  # filled by --tree mapping: the chosen call
+    candidates: list[dict] = field(default_factory=list)  # filled by --tree mapping: every call weighed, ranked
+    log: str = ""  # the log it came from
+    line: int = 0  # the header's line in that log
+    number: int = 0  # 1-based among all reports explained in one run
+    header_lines: list[int] = field(default_factory=list)  # the lines a split header was rebuilt from
+    decoding: dict | None = None  # which version's GFP bits decoded the mode, and why
+    chain: dict | None = None  # the allocator part of the trace: entry, family, path
+    context: dict | None = None  # the context the frames prove
+    missing: dict = field(default_factory=dict)  # a fragment: what its missing header would have told
+    order: int | None = None  # the logged order (also for the chooser)
+    mode: int | None = None  # the logged mode
 
 
 def max_order_for(version: str) -> int:
@@ -89,17 +81,80 @@ def max_order_for(version: str) -> int:
 
 
 def diagnose(report: Report, kernel_version: str | None = None) -> Diagnosis:
-    table, version = table_for(report, kernel_version)
-    d = Diagnosis(report.kind, report.header, version, frames=[f.func for f in report.frames])
-    d.caller = next((f.func for f in report.frames if not f.unreliable and not is_allocator_frame(f.func)), None)
+    funcs = reliable_funcs(report)
+    chain = allocator_chain(funcs)
+    evidence = context_of(funcs, report.first_marker)
+    decoding = choose_table(report.mode, report.mode_names, report.release, kernel_version)
+    d = Diagnosis(report.kind, report.header, decoding.version if report.kind != "stack-fragment" or report.release
+                  or kernel_version else None, frames=[f.func for f in report.frames], line=report.line_no,
+                  header_lines=list(report.header_lines), order=report.order, mode=report.mode)
+    d.caller = chain.caller
+    d.reliable_frames = funcs
+    d.frame_modules = {f.func: f.module for f in report.frames if f.module and not f.unreliable}
+    d.chain = _chain_dict(chain)
+    d.context = _context_dict(evidence)
+    if report.header_lines:
+        d.facts.append(f"header rebuilt from log lines {', '.join(map(str, report.header_lines))}: other lines "
+                       "were printed between its parts")
+    if report.kind == "stack-fragment":
+        _fragment(report, d, chain, evidence)
+        return d
+    if report.mode is not None or report.kind == "page-allocation-failure":
+        d.decoding = decoding.as_dict()
     if report.kind in ("page-allocation-failure", "order-warning"):
-        _allocation(report, d, table, version)
+        _allocation(report, d, decoding.table, decoding.version, decoding.reason)
+        _trace_facts(d, chain, evidence)
     else:
         _atomic(report, d)
+        if evidence.summary:
+            d.facts.append(f"the call trace shows {evidence.summary}")
     return d
 
 
-def _flags(mode: int, table: GfpTable) -> dict:
+def _chain_dict(chain: AllocatorChain) -> dict | None:
+    if not chain.frames:
+        return None
+    fam = families().get(chain.family or "")
+    return {"entry": chain.entry, "family": chain.family, "label": fam.label if fam else None, "path": chain.path,
+            "slabRefill": chain.slab_refill, "innerEntry": chain.inner_entry, "innerFamily": chain.inner_family,
+            "frames": chain.frames, "impliedReport": chain.implies}
+
+
+def _context_dict(evidence: ContextEvidence) -> dict | None:
+    if evidence.atomic is None:
+        return None
+    return {"atomic": evidence.atomic, "where": evidence.where, "inside": evidence.inside or None,
+            "frames": [{"frame": f, "kind": k, "meaning": m} for f, k, m in evidence.frames]}
+
+
+def _trace_facts(d: Diagnosis, chain: AllocatorChain, evidence: ContextEvidence) -> None:
+    if chain.entry and chain.caller:
+        d.facts.append(f"{chain.caller}() called {_chain_words(chain)}")
+    if evidence.summary:
+        kind = "atomic context" if evidence.atomic else "no atomic context (a lock its callers hold would not show)"
+        d.facts.append(f"the call trace shows {evidence.summary}: {kind}")
+
+
+def _chain_words(chain: AllocatorChain) -> str:
+    fam = families().get(chain.family or "")
+    words = f"{fam.label if fam else chain.family}: the trace enters it through {chain.entry}()"
+    inner = families().get(chain.inner_family or "")
+    if inner is not None and chain.inner_entry != chain.entry and inner.name != chain.family:
+        words += f", then {inner.label} through {chain.inner_entry}()"
+    if chain.slab_refill:
+        words += ", and a slab cache was taking a new slab from the page allocator"
+    elif chain.path == "page" and (inner is None or inner.name == chain.family):
+        words += ", straight to the page allocator"
+    elif chain.path == "slab":
+        words += ", for an object from a slab cache"
+    return words
+
+
+def _flags(mode: int | None, table: GfpTable) -> dict:
+    if mode is None:  # the header's mode part is missing: nothing is known, nothing is assumed allowed
+        return {"names": None, "may_sleep": None, "nowarn": False, "high": False, "atomic_reserve": False,
+                "movable": False, "may_use_cma": False, "comp": False, "migratetype": "unknown"}
+
     def has(name: str) -> bool:
         return table.has(mode, name)
 
@@ -126,8 +181,19 @@ def _usable_types(flags: dict, order: int) -> set[str]:
     return usable
 
 
-def _allocation(report: Report, d: Diagnosis, table: GfpTable, version: str) -> None:
-    order = report.order if report.order is not None else None
+def _mode_fact(mode: int | None, flags: dict, version: str, why: str) -> str:
+    if mode is None:
+        return "the header's mode part is missing from the log: the gfp flags are unknown"
+    sleep = ("may sleep (reclaim and compaction allowed)" if flags["may_sleep"]
+             else "may not sleep: no reclaim, no compaction")
+    return (f"mode {mode:#x} = {flags['names'] or '0'} on {version}: {sleep}, {flags['migratetype']} request, "
+            f"{'may' if flags['may_use_cma'] else 'may not'} use CMA pageblocks"
+            + (", may dip into the atomic reserves" if flags["atomic_reserve"] else "")
+            + (", __GFP_NOWARN (normally silent)" if flags["nowarn"] else ""))
+
+
+def _allocation(report: Report, d: Diagnosis, table: GfpTable, version: str, why: str) -> None:
+    order = report.order
     if order is None:
         d.verdict = "exceeds-max-order"
         d.summary = ("The page allocator refused an order above its maximum before looking at free memory: "
@@ -136,16 +202,12 @@ def _allocation(report: Report, d: Diagnosis, table: GfpTable, version: str) -> 
         return
     size_kb = 4 << order
     d.request = {"order": order, "bytes": 4096 << order, "kB": size_kb}
-    mode = report.mode or 0
-    flags = _flags(mode, table)
+    flags = _flags(report.mode, table)
     d.flags = flags
     d.facts.append(f"order {order} is {size_kb} kB ({_human_kb(size_kb)}) of physically contiguous memory")
-    d.facts.append(f"mode {mode:#x} = {flags['names'] or '0'} on {version}: "
-                   f"{'may sleep (reclaim and compaction allowed)' if flags['may_sleep'] else 'may not sleep: no reclaim, no compaction'}, "
-                   f"{flags['migratetype']} request, "
-                   f"{'may' if flags['may_use_cma'] else 'may not'} use CMA pageblocks"
-                   + (", may dip into the atomic reserves" if flags["atomic_reserve"] else "")
-                   + (", __GFP_NOWARN (normally silent)" if flags["nowarn"] else ""))
+    d.facts.append(_mode_fact(report.mode, flags, version, why))
+    if report.mode is not None:
+        d.facts.append(f"GFP bits: {why}")
     if order > max_order_for(version):
         d.verdict = "exceeds-max-order"
         d.summary = f"Order {order} is above the largest buddy order ({max_order_for(version)}): it can never succeed."
@@ -156,26 +218,36 @@ def _allocation(report: Report, d: Diagnosis, table: GfpTable, version: str) -> 
         d.zones.append(_zone(z, order, flags, usable))
     zones = [z for z in d.zones if z.free_kb is not None]
     if not zones:
-        d.verdict = "fragmented" if not flags["may_sleep"] else "transient"
+        d.verdict = "transient" if flags["may_sleep"] else "fragmented"
         d.summary = "The log has no zone lines; the request's size and mode are all there is to go on."
-        d.fixes_code = _fixes(d.verdict)
+        d.fixes_code = _fixes(d.verdict, flags)
         return
     for z in zones:
-        blocks = ", ".join(f"{b['count']}x{_human_kb(b['kb'])} ({b['types'] or '?'})" for b in z.blocks_at_or_above) or "none"
-        d.facts.append(f"zone {z.zone}: free {z.free_kb} kB, of which CMA {z.free_cma_kb} kB; "
-                       f"free blocks of order >= {order}: {blocks}")
-        if z.blocks_at_or_above and z.all_cma:
-            total = sum(b["count"] for b in z.blocks_at_or_above)
-            d.facts.append(f"zone {z.zone}: all {total} free block(s) of order >= {order} are CMA pageblocks, "
-                           f"which only movable allocations may use")
-        if z.largest_non_cma_order is not None:
-            d.facts.append(f"zone {z.zone}: the largest free block outside CMA is {_human_kb(4 << z.largest_non_cma_order)} "
-                           f"({4 << z.largest_non_cma_order} kB, order {z.largest_non_cma_order})")
-        if z.usable_free_kb is not None and z.min_kb is not None:
-            rel = "above" if z.watermark_ok else "not above"
-            what = "without CMA" if not flags["may_use_cma"] else "including CMA"
-            d.facts.append(f"zone {z.zone}: free memory {what} is {z.usable_free_kb} kB, {rel} the min watermark of "
-                           f"{z.min_kb} kB (effective {z.effective_min_kb} kB for this request)")
+        d.facts.extend(_zone_facts(z, order, flags))
+    _zone_verdict(d, zones, order, flags)
+    d.fixes_code = _fixes(d.verdict, flags)
+    d.fixes_system = _system_fixes(d.verdict, flags, zones)
+
+
+def _zone_facts(z: ZoneDiagnosis, order: int, flags: dict) -> list[str]:
+    blocks = ", ".join(f"{b['count']}x{_human_kb(b['kb'])} ({b['types'] or '?'})" for b in z.blocks_at_or_above) or "none"
+    out = [f"zone {z.zone}: free {z.free_kb} kB, of which CMA {z.free_cma_kb} kB; free blocks of order >= {order}: {blocks}"]
+    if z.blocks_at_or_above and z.all_cma:
+        total = sum(b["count"] for b in z.blocks_at_or_above)
+        out.append(f"zone {z.zone}: all {total} free block(s) of order >= {order} are CMA pageblocks, "
+                   f"which only movable allocations may use")
+    if z.largest_non_cma_order is not None:
+        out.append(f"zone {z.zone}: the largest free block outside CMA is {_human_kb(4 << z.largest_non_cma_order)} "
+                   f"({4 << z.largest_non_cma_order} kB, order {z.largest_non_cma_order})")
+    if z.usable_free_kb is not None and z.min_kb is not None:
+        rel = "above" if z.watermark_ok else "not above"
+        what = "without CMA" if not flags["may_use_cma"] else "including CMA"
+        out.append(f"zone {z.zone}: free memory {what} is {z.usable_free_kb} kB, {rel} the min watermark of "
+                   f"{z.min_kb} kB (effective {z.effective_min_kb} kB for this request)")
+    return out
+
+
+def _zone_verdict(d: Diagnosis, zones: list[ZoneDiagnosis], order: int, flags: dict) -> None:
     any_block = any(z.usable_block for z in zones)
     any_watermark = any(z.watermark_ok for z in zones if z.watermark_ok is not None)
     total_free = sum(z.free_kb or 0 for z in zones)
@@ -194,15 +266,14 @@ def _allocation(report: Report, d: Diagnosis, table: GfpTable, version: str) -> 
         cma_only = any(z.all_cma and z.blocks_at_or_above for z in zones)
         why = (f"every free block of order >= {order} is a CMA pageblock, which an {flags['migratetype']} request may not use"
                if cma_only else f"no free block of order >= {order} of a usable type exists")
-        sleep = ("it may not sleep, so it cannot compact memory to make one" if not flags["may_sleep"]
-                 else "compaction did not produce one in time")
-        d.summary = (f"Failed on contiguity and type, not on free memory: {why}, and {sleep}.")
+        sleep = {False: "it may not sleep, so it cannot compact memory to make one",
+                 True: "compaction did not produce one in time",
+                 None: "the mode is missing, so whether it could compact is unknown"}[flags["may_sleep"]]
+        d.summary = f"Failed on contiguity and type, not on free memory: {why}, and {sleep}."
     else:
         d.verdict = "transient"
         d.summary = ("A usable block and enough free memory are listed now: the failure came from a moment "
                      "when they were not (per-CPU lists, another CPU's allocation, cpuset or nodemask limits).")
-    d.fixes_code = _fixes(d.verdict, flags)
-    d.fixes_system = _system_fixes(d.verdict, flags, zones)
 
 
 def _zone(z: ZoneInfo, order: int, flags: dict, usable: set[str]) -> ZoneDiagnosis:
@@ -233,7 +304,7 @@ def _zone(z: ZoneInfo, order: int, flags: dict, usable: set[str]) -> ZoneDiagnos
 
 
 def _fixes(verdict: str, flags: dict | None = None) -> list[str]:
-    atomic = flags is not None and not flags.get("may_sleep")
+    atomic = flags is not None and flags.get("may_sleep") is False
     out = []
     if verdict in ("fragmented", "transient", "watermark", "exceeds-max-order"):
         out.append("use a smaller buffer, or split it into page-sized chunks / a scatter-gather list")
@@ -287,8 +358,85 @@ def _atomic(report: Report, d: Diagnosis) -> None:
     d.verdict = "atomic-context"
     d.summary = (f"A blocking allocation (or another sleeping call) ran {where}. "
                  f"{'It is in ' + d.caller + '(), or a caller of it.' if d.caller else ''}").strip()
-    d.fixes_code = ["move the allocation out of the locked region or the callback (allocate before taking the lock, "
-                    "or defer to a work item)", "use GFP_ATOMIC/GFP_NOWAIT there and handle failure"]
+    d.fixes_code = list(_ATOMIC_FIXES)
+
+
+_ATOMIC_FIXES = ["move the allocation out of the locked region or the callback (allocate before taking the lock, "
+                 "or defer to a work item)", "use GFP_ATOMIC/GFP_NOWAIT there and handle failure"]
+
+# What a fragment's missing header would have told, by the report its frames prove (None: not proven).
+_MISSING_HEADER = {
+    "page-allocation-failure": {
+        "report": "`<comm>: page allocation failure: order:N, mode:0x...` (warn_alloc in the trace says so)",
+        "order": "the order: how many contiguous pages were asked for (the buffer's size), and so whether only "
+                 "a high-order block could serve it",
+        "mode": "the mode: the gfp flags the caller passed, whether it could sleep (reclaim, compact) and use "
+                "the atomic reserves or CMA",
+        "zones": "with the Mem-Info lines after it, whether memory was short (watermark) or only fragmented",
+    },
+    "sleeping-in-atomic": {
+        "report": "`BUG: sleeping function called from invalid context at FILE:LINE` (might_sleep in the trace "
+                  "says so)",
+        "preempt_count": "the preempt count and irq state: which lock, softirq or interrupt made the context atomic",
+    },
+    "scheduling-while-atomic": {
+        "report": "`BUG: scheduling while atomic: comm/pid/0xCOUNT` (__schedule_bug in the trace says so)",
+        "preempt_count": "the preempt count the task scheduled with",
+    },
+    None: {
+        "report": "which report this was: a page allocation failure, or a sleeping-function BUG (a mask that "
+                  "may sleep used here)",
+        "order": "the order, for a failure: how many contiguous pages were asked for (the buffer's size)",
+        "mode": "the mode, for a failure: the gfp flags the caller passed (GFP_ATOMIC, or a mask that may sleep)",
+    },
+}
+
+
+def _fragment(report: Report, d: Diagnosis, chain: AllocatorChain, evidence: ContextEvidence) -> None:
+    """A trace without its header: the verdict its frames support, and what the header would have told."""
+    first, last = report.line_no, report.end_line or report.line_no
+    d.facts.append(f"no report header: lines {first}-{last} are a call trace that starts in the allocator")
+    d.facts.append(f"{chain.caller}() called {_chain_words(chain)}")
+    bound = _slab_bound(chain, report.release)
+    if bound:
+        d.facts.append(bound)
+    d.missing = dict(_MISSING_HEADER[chain.implies if chain.implies in _MISSING_HEADER else None])
+    for key, text in d.missing.items():
+        proven = key == "report" and chain.implies is not None
+        d.facts.append(f"the missing header was {text}" if proven else f"the missing header would have told {text}")
+    if evidence.atomic:
+        d.facts.append(f"the call trace shows {evidence.summary}: atomic context, code there may not sleep")
+        if chain.implies in ("sleeping-in-atomic", "scheduling-while-atomic"):
+            d.verdict = "atomic-context"
+            d.summary = (f"A blocking allocation ran in {evidence.summary}: {chain.caller}() called "
+                         f"{chain.entry}() with a mask that may sleep.")
+        else:
+            d.verdict = "allocation-in-atomic-context"
+            d.summary = (f"An allocation in {evidence.summary}: {chain.caller}() allocates through {chain.entry}() "
+                         "there. It may not sleep: it must use GFP_ATOMIC (or GFP_NOWAIT) and survive failure, and "
+                         "a mask that may sleep there is a sleeping-in-atomic bug.")
+        d.fixes_code = list(_ATOMIC_FIXES)
+        return
+    if evidence.atomic is False:
+        d.facts.append(f"the call trace shows {evidence.summary}, and no atomic context (a lock a caller "
+                       "holds would not show)")
+        d.verdict = "allocation-in-process-context"
+        d.summary = (f"An allocation in {evidence.summary}: {chain.caller}() allocates through {chain.entry}(). "
+                     "Without the header, whether it failed or slept is not in the log.")
+        return
+    d.verdict = "allocation-context-unknown"
+    d.summary = (f"{chain.caller}() allocates through {chain.entry}(); the excerpt shows no frame that tells "
+                 "the context, and without the header whether it failed or slept is not in the log.")
+
+
+def _slab_bound(chain: AllocatorChain, release: str | None) -> str:
+    """What a slab path says about the size: at most KMALLOC_MAX_CACHE_SIZE, a slab page's order."""
+    if chain.path != "slab":
+        return ""
+    kernel = builtin_kernel(release)
+    limit = kernel.kmalloc_max_cache_size
+    return (f"an object from a slab cache is at most {limit} bytes (KMALLOC_MAX_CACHE_SIZE), so a failed page "
+            f"request under it is a slab refill of order 0 to {kernel.get_order(limit)}, not a large buffer")
 
 
 def _human_kb(kb: int) -> str:

@@ -7,6 +7,9 @@ the original file. What is masked:
 * annotations with arguments: ``__acquires(x)``, ``__must_hold(x)``, ``__printf(1, 2)`` ...
   (the lock annotations are recorded first, they seed the lock analysis);
 * bare annotations and section markers: ``__init``, ``__must_check``, ``__user`` ...;
+* `static` before a file-scope registration macro: ``static DEFINE_TIMER(t, fn);`` is
+  not a declaration tree-sitter can read, ``       DEFINE_TIMER(t, fn);`` is a call
+  (the registrars are those of data/entries.toml);
 * iterator macros followed by a statement: ``list_for_each_entry(pos, head, member) {``
   becomes ``while              (pos, head, member) {`` - a comma expression, so the
   calls in the arguments stay visible. ``scoped_guard(spinlock, &l) {`` is masked the
@@ -127,6 +130,15 @@ _STATEMENT_BEFORE = frozenset(";{}):")
 _WHILE_TAIL_RE = re.compile(r"\}\s*(while_each_\w+)\s*\(")
 
 
+@lru_cache(maxsize=1)
+def _static_registration_re() -> re.Pattern:
+    """`static` (and `const`) at the start of a line, before an ALL_CAPS registration macro."""
+    from ..kernel.tables import contexts
+
+    names = sorted(n for n in contexts().registrations if n.isupper())
+    return re.compile(r"^((?:static\s+)(?:const\s+)?)(?=(?:" + "|".join(names) + r")\s*\()", re.M)
+
+
 def _statement_position(text: str, start: int) -> bool:
     """Is `start` where a statement begins (after `;`, `{`, `}`, `)`, a label, `else` or `do`)?"""
     i = start - 1
@@ -192,6 +204,9 @@ def mask_source(text: str) -> Masked:
         elif len(name) < 5:
             continue
         edits.append((start, end, "while" + " " * (len(name) - 5)))
+
+    for m in _static_registration_re().finditer(text):
+        edits.append((m.start(1), m.end(1), _blanked(m.group(1))))
 
     # `do { ... } while_each_thread(g, t);` is a do-while loop once the name reads `while`.
     for m in _WHILE_TAIL_RE.finditer(text):

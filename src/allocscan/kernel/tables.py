@@ -9,7 +9,10 @@ fields. The value analysis reads the kernel macros and constants it evaluates
 itself (macros.toml) and the places where values from outside the kernel enter
 (sources.toml). Extraction reads these tables too (which calls to keep, whose
 arguments to parse, which call registers a callback), so every table is part
-of the facts cache's key.
+of the facts cache's key. The trace table (traces.toml, read by `explain`)
+says what the frames of a call trace mean: the report's own frames, execution
+contexts, and the gfp bits a logged mode is compared on; the allocators'
+frames are in allocators.toml.
 
 `ALLOCSCAN_DATA_DIR` names a directory whose tables replace the built-in ones
 of the same file name.
@@ -82,6 +85,38 @@ class Family:
     overhead: str | None
     kmalloc_attempt_add: tuple[str, ...]
     frames: dict[str, tuple[str, ...]]
+    label: str = ""  # what the family is, in words
+    # frame -> path ("slab", "page", "any"): how a call of the family shows in a call trace
+    trace_entries: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class AllocatorFrames:
+    """Allocator internals a call trace shows between an entry point and the warning."""
+
+    page: frozenset[str]
+    slab: frozenset[str]
+    slab_refill: frozenset[str]  # a slab cache refilling from the page allocator
+    prefixes: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class TraceContext:
+    kind: str  # hardirq, softirq, bh, nmi, atomic, process
+    description: str
+
+
+@dataclass(frozen=True, slots=True)
+class TraceTables:
+    strip_suffixes: tuple[str, ...]
+    report_frames: frozenset[str]
+    report_implies: dict[str, str]  # report frame -> the report kind it proves
+    entry_prefixes: tuple[str, ...]
+    contexts: dict[str, TraceContext]
+    markers: dict[str, TraceContext]
+    atomic_kinds: frozenset[str]
+    gfp_compare: tuple[str, ...]
+    gfp_silent: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,8 +179,33 @@ def families() -> dict[str, Family]:
             overhead=spec.get("overhead"),
             kmalloc_attempt_add=tuple(spec.get("kmalloc_attempt_add", ())),
             frames=frames,
+            label=spec.get("label", name),
+            trace_entries=dict(spec.get("trace_entries", {})),
         )
     return out
+
+
+@lru_cache(maxsize=1)
+def allocator_frames() -> AllocatorFrames:
+    raw = _load("allocators.toml")["allocator_frames"]
+    return AllocatorFrames(page=frozenset(raw["page"]), slab=frozenset(raw["slab"]),
+                           slab_refill=frozenset(raw["slab_refill"]), prefixes=tuple(raw["prefixes"]))
+
+
+@lru_cache(maxsize=1)
+def traces() -> TraceTables:
+    raw = _load("traces.toml")
+    return TraceTables(
+        strip_suffixes=tuple(raw["names"]["strip_suffixes"]),
+        report_frames=frozenset(raw["report"]["frames"]),
+        report_implies=dict(raw["report"]["implies"]),
+        entry_prefixes=tuple(raw["report"]["entry"]["prefixes"]),
+        contexts={k: TraceContext(*v) for k, v in raw["contexts"].items()},
+        markers={k: TraceContext(*v) for k, v in raw["markers"].items()},
+        atomic_kinds=frozenset(raw["kinds"]["atomic"]),
+        gfp_compare=tuple(raw["gfp"]["compare"]),
+        gfp_silent=raw["gfp"]["silent"],
+    )
 
 
 @lru_cache(maxsize=1)
@@ -348,4 +408,4 @@ def source_tables() -> SourceTables:
     )
 
 
-_LOADERS = (allocators, families, contexts, inert_calls, value_tables, source_tables)
+_LOADERS = (allocators, families, allocator_frames, traces, contexts, inert_calls, value_tables, source_tables)

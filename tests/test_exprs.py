@@ -1,0 +1,61 @@
+"""The expression IR: parsing source text, splitting arguments, macro expansion, rendering."""
+
+from __future__ import annotations
+
+import pytest
+
+from allocscan.exprs import (conjuncts, disjuncts, expand_macro, identifiers, ir_from_text, ir_of_args,
+                             parse_int_literal, render, split_args, squash)
+
+
+@pytest.mark.parametrize("text, value", [
+    ("4096", 4096), ("0x1000", 4096), ("0X10", 16), ("010", 8), ("0", 0), ("0b101", 5),
+    ("4096UL", 4096), ("16u", 16), ("1'000", 1000), ("1.5", None), ("abc", None),
+])
+def test_integer_literals(text, value):
+    assert parse_int_literal(text) == value
+
+
+def test_arithmetic_keeps_precedence():
+    assert ir_from_text("a + b * 4") == ("bin", "+", ("id", "a"), ("bin", "*", ("id", "b"), ("num", 4)))
+    assert ir_from_text("(a + b) * 4") == ("bin", "*", ("bin", "+", ("id", "a"), ("id", "b")), ("num", 4))
+
+
+def test_fields_casts_sizeof_and_calls():
+    assert ir_from_text("priv->rx.len") == ("field", ("field", ("id", "priv"), "rx", True), "len", False)
+    assert ir_from_text("(u16)len") == ("cast", "u16", ("id", "len"))
+    assert ir_from_text("sizeof(struct demo_desc)") == ("sizeof_t", "struct demo_desc")
+    assert ir_from_text("sizeof(*d)") == ("sizeof_e", ("deref", ("id", "d")))
+    assert ir_from_text("min_t(u32, len, SZ_4K)") == ("call", "min_t", (("id", "u32"), ("id", "len"), ("id", "SZ_4K")))
+    assert ir_from_text("x ? 1 : 2") == ("cond", ("id", "x"), ("num", 1), ("num", 2))
+    assert ir_from_text("&d->lock")[0] == "addr"
+    assert ir_from_text("")[0] == "unk"
+
+
+def test_split_args_respects_nesting_and_strings():
+    assert split_args("a, f(b, c), \"x,y\", d[1, 2]") == ["a", "f(b, c)", "\"x,y\"", "d[1, 2]"]
+    assert [render(a) for a in ir_of_args("len, GFP_KERNEL | __GFP_ZERO")] == ["len", "GFP_KERNEL | __GFP_ZERO"]
+
+
+def test_conjuncts_disjuncts_identifiers():
+    cond = ir_from_text("a && (b || c) && !d")
+    assert [render(c) for c in conjuncts(cond)] == ["a", "b || c", "!d"]
+    assert [render(c) for c in disjuncts(ir_from_text("a || b || c > 1"))] == ["a", "b", "c > 1"]
+    assert identifiers(ir_from_text("x->len + MAX(y, 3)")) >= {"x", "y", "MAX"}
+
+
+def test_function_like_macro_expansion_substitutes_whole_identifiers():
+    body = "((n) * sizeof(struct demo_desc) + HDR_LEN)"
+    expanded = expand_macro(("n",), body, (ir_from_text("count"),))
+    assert render(expanded) == "count * sizeof(struct demo_desc) + HDR_LEN"
+    # `n` inside another identifier (`nr`) is not a parameter
+    assert render(expand_macro(("n",), "(nr + n)", (("num", 2),))) == "nr + 2"
+
+
+def test_render_round_trips_what_it_parsed():
+    for text in ("len + 4", "dev->cfg.buflen * 2", "min(a, b)", "x << 3", "!ready"):
+        assert render(ir_from_text(text)) == text
+
+
+def test_squash_drops_whitespace():
+    assert squash("  & priv -> lock ") == "&priv->lock"
