@@ -15,3 +15,8 @@
 (switch_statement
   condition: (parenthesized_expression) @switch.cond
   body: (compound_statement) @switch.body) @switch
+
+; `return expr;`: what a function returns (kept for functions returning an integer, whose
+; result may be a size: `static u32 demo_buf_len(struct demo *d) { return d->mtu + 32; }`).
+(return_statement
+  (_) @return.value) @return

@@ -767,3 +767,21 @@ void *c(struct demo *d) { return alloc_pages(GFP_ATOMIC, ilog2(d->len) - PAGE_SH
 void *e(struct demo *d) { return alloc_pages(GFP_ATOMIC, fls(d->len - 1) - PAGE_SHIFT); }
 """))
     assert [v[k].hi for k in "abce"] == [4096 << 7, 4096 << 7, 4096 << 6, 4096 << 7]
+
+
+def test_what_a_function_returns():
+    """A call to a function of the scan that returns an integer is what it returns, error
+    codes left out; a recursion is unknown."""
+    v = sizes(("drivers/demo/ret.c", """
+struct demo { u32 mtu; };
+void demo_setup(struct demo *d) { d->mtu = 9000; }
+static u32 demo_buf_len(struct demo *d) { if (!d) return -EINVAL; return d->mtu + 32; }
+void *a(struct demo *d) { return kmalloc(demo_buf_len(d), GFP_ATOMIC); }
+static int demo_rec(int n) { return demo_rec(n - 1) + 1; }
+void *b(void) { return kmalloc(demo_rec(4), GFP_ATOMIC); }
+static char *demo_name(void) { return "x"; }
+"""))
+    assert v["a"].hi == 9032
+    assert [s.text for s in v["a"].steps] == ["demo_buf_len() returns d->mtu + 32", "demo_setup() stores 9000 into demo.mtu"]
+    assert v["a"].steps[0].line == 4
+    assert not v["b"].known and v["b"].why.startswith("call-result")

@@ -104,7 +104,8 @@ class FunctionBody:
     assignments: list[Assignment] = field(default_factory=list)
     guards: list[Guard] = field(default_factory=list)
     locals: dict[str, str] = field(default_factory=dict)  # local variable -> type text
-    returns: list[tuple] = field(default_factory=list)  # IR of returned expressions
+    # `return expr;` of a function returning an integer: (expression text, byte offset, line)
+    returns: list[tuple[str, int, int]] = field(default_factory=list)
     # `if`s whose condition reads a parameter: (condition, then start, then end,
     # else start, else end) in bytes; else is (0, 0) when there is none.
     branches: list[tuple[str, int, int, int, int]] = field(default_factory=list)
@@ -191,7 +192,7 @@ class FunctionFacts:
         return self.body().locals
 
     @property
-    def returns(self) -> list[tuple]:
+    def returns(self) -> list[tuple[str, int, int]]:
         return self.body().returns
 
     @property

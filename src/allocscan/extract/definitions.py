@@ -60,6 +60,30 @@ def enum_list(fx: FileExtraction, node) -> None:
 
 
 _INIT_RE = re.compile(rb"\b__init\b")
+_NOT_INTEGER = ("void", "bool", "_Bool")
+
+
+def _returns_integer(fn, decl, fdecl) -> bool:
+    """Does the definition return an integer (not void, bool, a pointer or a struct)?"""
+    if decl is not fdecl:
+        return False  # `char *f(...)`: a pointer_declarator wraps the function declarator
+    type_node = fn.child_by_field_name("type")
+    if type_node is None or type_node.type in ("struct_specifier", "union_specifier"):
+        return False
+    return node_text(type_node).split()[-1] not in _NOT_INTEGER
+
+
+def returns(fx: FileExtraction) -> None:
+    """`return expr;` in a function returning an integer: what the function returns."""
+    for m in fx.m["return"]:
+        node = m["return"][0]
+        idx = fx.enclosing(node.start_byte)
+        if idx < 0:
+            continue
+        fn = fx.facts.functions[idx]
+        value = m["return.value"][0]
+        if fn.start_byte in fx.integer_functions and value.type not in ("string_literal", "pointer_expression"):
+            fn.body().returns.append((node_text(value), node.start_byte, node.start_point[0] + 1))
 
 
 def functions(fx: FileExtraction) -> None:
@@ -83,6 +107,8 @@ def functions(fx: FileExtraction) -> None:
             params=params, has_error=fn.has_error,
             start_byte=body.start_byte, end_byte=body.end_byte,
         )
+        if _returns_integer(fn, decl, fdecl):
+            fx.integer_functions.add(body.start_byte)
         if original is None:
             original = fx.original.encode("utf-8", "replace")
         if _INIT_RE.search(original, fn.start_byte, name_node.start_byte):

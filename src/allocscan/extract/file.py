@@ -33,6 +33,7 @@ class FileExtraction:
     fn_nodes: list = field(default_factory=list)  # body nodes, parallel to facts.functions
     fn_starts: list[int] = field(default_factory=list)
     call_bytes: list[tuple[int, CallSite]] = field(default_factory=list)  # (start byte, site) for the lock walk
+    integer_functions: set[int] = field(default_factory=set)  # body start bytes of functions returning integers
 
     def enclosing(self, byte: int) -> int:
         """Index of the function whose body contains `byte`, or -1."""
@@ -59,6 +60,7 @@ def extract_file(path: str, data: bytes) -> FileFacts:
     definitions.toplevel(fx)
     definitions.functions(fx)
     definitions.declarations(fx)
+    definitions.returns(fx)
     calls.calls(fx)
     stores.assignments(fx)
     conditions.guards(fx)

@@ -38,6 +38,11 @@ from .sources import Sources
 MAX_CALLERS = 24  # a parameter with more call sites than this stays unknown
 
 
+def _is_error_code(ir: tuple) -> bool:
+    """`-EINVAL`, `-1`, `ERR_PTR(...)`: a failure the caller checks, not a size."""
+    return (ir[0] == "un" and ir[1] == "-") or (ir[0] == "call" and ir[1] in ("ERR_PTR", "ERR_CAST"))
+
+
 @dataclass
 class ValueAnalysis:
     program: Program
@@ -167,11 +172,43 @@ class ValueAnalysis:
             return self.eval(expanded, Scope(scope.file, scope.fn, scope.depth + 1))
         if scope.depth >= MAX_DEPTH:
             return unknown(WHY_DEPTH)
+        if found is None:
+            returned = self.returned(name, scope)
+            if returned is not None:
+                return returned
         if found is not None:
             return unknown(WHY_PARSE)  # a macro whose body we cannot expand
         if name.isupper() and not self.program.by_name.get(name):
             return unknown(WHY_MACRO)
         return unknown(WHY_CALL)
+
+    def returned(self, name: str, scope: Scope) -> Value | None:
+        """What the function `name` (one definition in the scan) returns: the join of its
+        `return` expressions, error codes left out (a caller checks them before using the
+        value as a size). None when it is not one function of the scan that returns an integer."""
+        targets = self.program.resolve(scope.file.path, name)
+        if len(targets) != 1:
+            return None
+        node = targets[0]
+        ref = self.program.functions[node]
+        if not ref.fn.returns:
+            return None
+        return self.guarded(("return", node), lambda: self._join_returns(ref, scope))
+
+    def _join_returns(self, ref, scope: Scope) -> Value:
+        value = None
+        for text, byte, line in ref.fn.returns:
+            ir = ir_from_text(text)
+            if _is_error_code(ir):
+                continue
+            v = self.eval(ir, Scope(ref.file, ref.fn, scope.depth + 1, byte))
+            if v.known:
+                v = v.with_step(Step(FLOW, f"{ref.fn.name}() returns {text}", ref.path, line,
+                                     function=ref.fn.name))
+            value = v if value is None else join(value, v)
+        if value is None:
+            return unknown(WHY_CALL)
+        return value if value.known else unknown(WHY_CALL, value)
 
     # --- identifiers ------------------------------------------------------
     def ident(self, name: str, scope: Scope) -> Value:
