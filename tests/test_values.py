@@ -785,3 +785,36 @@ static char *demo_name(void) { return "x"; }
     assert [s.text for s in v["a"].steps] == ["demo_buf_len() returns d->mtu + 32", "demo_setup() stores 9000 into demo.mtu"]
     assert v["a"].steps[0].line == 4
     assert not v["b"].known and v["b"].why.startswith("call-result")
+
+
+def test_a_local_read_after_its_assignment_in_the_same_block_is_that_value():
+    """ioctl handlers reuse one `val` in every case: the case that sets the MRU stores the
+    16-bit value it just read, not the 32-bit one another case reads."""
+    v = sizes(("drivers/net/demo/lcp.c", """
+struct demo_link { u32 mru; u32 accm; };
+static void demo_peek(struct demo_link *l, const u8 *data, int opt)
+{
+	u32 val;
+	switch (opt) {
+	case 1:
+		val = get_unaligned_be16(data + 2);
+		l->mru = val;
+		break;
+	case 2:
+		val = get_unaligned_be32(data + 2);
+		l->accm = val;
+		break;
+	}
+}
+void *demo_rx(struct demo_link *l) { return kmalloc(l->mru, GFP_ATOMIC); }
+static void *demo_param(size_t len, int big)
+{
+	if (big) {
+		len = SZ_64K;
+		return kmalloc(len, GFP_ATOMIC);
+	}
+	return kmalloc(len, GFP_ATOMIC);
+}
+void demo_caller(void) { demo_param(16, 0); }
+"""))
+    assert v["demo_rx"].hi == 0xFFFF and v["demo_rx"].sources

@@ -61,8 +61,9 @@ class Assignment:
     byte: int = 0
     # a clamp: inside `if (... && target > value)`, it only ever lowers the target
     lowers: bool = False
-    # for fields: the object written (`ptp` in `ptp->max_vclocks = n;`, squashed), and
-    # the block holding the statement: a read later in that block sees this store
+    # for fields: the object written (`ptp` in `ptp->max_vclocks = n;`, squashed); for
+    # fields and locals, the block holding the statement: a read later in that block sees
+    # this store
     base: str = ""
     block_start: int = 0
     block_end: int = 0

@@ -148,13 +148,13 @@ def leaves(body) -> bool:
 
 
 def statement_block(node):
-    """The `{ ... }` block whose statement is this assignment (`x->f = v;`), or None
-    when the assignment sits inside a larger expression or condition."""
+    """The `{ ... }` block (or `case X:` statement list) whose statement is this assignment
+    (`x->f = v;`), or None when the assignment sits inside a larger expression or condition."""
     stmt = node.parent
     if stmt is None or stmt.type != "expression_statement":
         return None
     block = stmt.parent
-    return block if block is not None and block.type == "compound_statement" else None
+    return block if block is not None and block.type in ("compound_statement", "case_statement") else None
 
 
 def first_arg(args_text: str) -> str:

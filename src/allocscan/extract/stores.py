@@ -62,8 +62,13 @@ def assignments(fx: FileExtraction) -> None:
             name, _, _ = declarator_name(m["init.declarator"][0])
             value = m["init.value"][0]
             if name and value.type != "initializer_list":
+                decl = node.parent
+                block = decl.parent if decl is not None and decl.type == "declaration" else None
+                span = (block.start_byte, block.end_byte) if block is not None and block.type == "compound_statement" \
+                    else (0, 0)
                 f.functions[idx].assignments.append(
-                    Assignment("local", name, "", node_text(value), node.start_point[0] + 1, "=", node.start_byte))
+                    Assignment("local", name, "", node_text(value), node.start_point[0] + 1, "=", node.start_byte,
+                               False, "", *span))
         elif "bind" in m:
             node = m["bind"][0]
             value = m["bind.value"][0]
@@ -117,7 +122,10 @@ def _assignment(fx: FileExtraction, fn: FunctionFacts, left, right, op: str, nod
     if left.type == "identifier":
         name = node_text(left)
         kind = "local" if (name in fn.locals or any(p == name for p, _ in fn.params)) else "global"
-        fn.assignments.append(Assignment(kind, name, "", value, line, op, node.start_byte))
+        block = statement_block(node)
+        fn.assignments.append(Assignment(kind, name, "", value, line, op, node.start_byte, False, "",
+                                         block.start_byte if block is not None else 0,
+                                         block.end_byte if block is not None else 0))
     elif left.type == "field_expression":
         fld = left.child_by_field_name("field")
         base = left.child_by_field_name("argument")

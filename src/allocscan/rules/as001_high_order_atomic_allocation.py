@@ -76,7 +76,7 @@ def check(analysis: Analysis, options) -> list[Finding]:
         if all(gfp.has(g.mask, "__GFP_NOWARN") for g in nonblocking) and not s.family.silent:
             continue  # the author wrote __GFP_NOWARN: an opportunistic attempt with a fallback
         silent = s.family.silent or any(gfp.has(g.mask, "__GFP_NOWARN") for g in nonblocking)
-        if silent and not s.size.sources:
+        if silent and not user_sources(s.size):
             continue  # skb heads fail silently and drop the packet: only a user-set size is worth a look
         always = s.order_lo is not None and s.order_lo >= options.min_order
         level = "error" if always and len(nonblocking) == len(s.gfp) else "warning"

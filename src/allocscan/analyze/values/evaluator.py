@@ -38,6 +38,23 @@ from .sources import Sources
 MAX_CALLERS = 24  # a parameter with more call sites than this stays unknown
 
 
+def _reaching_assignment(fn, name: str, at: int):
+    """The plain `name = ...` before byte `at` in the block holding `at`, when no other
+    assignment to `name` and no call naming it lie between the two; else None."""
+    if not at:
+        return None
+    last = None
+    for a in fn.assignments:
+        if a.target == name and a.kind == "local" and a.byte < at:
+            if last is None or a.byte > last.byte:
+                last = a
+    if last is None or last.op != "=" or not (last.block_start <= at < last.block_end):
+        return None
+    if any(last.byte < site.byte < at and name in site.args_text for site in fn.calls):
+        return None  # kstrtouint(buf, 0, &name) in between: the user writes it there
+    return last
+
+
 def _is_error_code(ir: tuple) -> bool:
     """`-EINVAL`, `-1`, `ERR_PTR(...)`: a failure the caller checks, not a size."""
     return (ir[0] == "un" and ir[1] == "-") or (ir[0] == "call" and ir[1] in ("ERR_PTR", "ERR_CAST"))
@@ -216,18 +233,24 @@ class ValueAnalysis:
         narrow = self.narrowing.narrow
         if fn is not None:
             if name in fn.locals or any(a.kind == "local" and a.target == name for a in fn.assignments):
-                if any(p == name for p, _ in fn.params):
+                if any(p == name for p, _ in fn.params) and _reaching_assignment(fn, name, scope.at_byte) is None:
                     return narrow(name, join(self.param(name, scope), self.local(name, scope)), scope)
                 return narrow(name, self.local(name, scope), scope)
             if any(p == name for p, _ in fn.params):
                 return narrow(name, self.param(name, scope), scope)
         builtin = self.builtins.constant(name)
-        if builtin is not None:
+        if builtin is not None and not self._defined_locally(name, scope.file.path):
             return builtin
         module_param = self.sources.module_param_read(name, scope)
         if module_param is not None:
             return module_param
         return self.guarded(("ident", scope.file.path, name), lambda: self._file_level(name, scope))
+
+    def _defined_locally(self, name: str, path: str) -> bool:
+        """Does the driver define `name` itself (trace_events_user.c's own MAX_PAGE_ORDER 0)?
+        Its definition then wins over the kernel's builtin of that name."""
+        found = self.program.lookup("defines", name, path)
+        return found is not None and not found[0].startswith(("include/", "arch/"))
 
     def _file_level(self, name: str, scope: Scope) -> Value:
         """An enumerator, an object-like `#define`, or a file-scope variable (its
@@ -253,7 +276,13 @@ class ValueAnalysis:
         return unknown(WHY_NAME)
 
     def local(self, name: str, scope: Scope) -> Value:
-        """A local variable: the join of its assignments and of what the user writes into it."""
+        """A local variable: the join of its assignments and of what the user writes into it;
+        read after a plain assignment in the same block with nothing else writing it in
+        between, that assignment's value (`val` reused by each case of an ioctl's switch)."""
+        last = _reaching_assignment(scope.fn, name, scope.at_byte)
+        if last is not None:
+            return self.guarded(("local@", id(scope.fn), name, last.byte),
+                                lambda: self.assigned(last, Scope(scope.file, scope.fn, scope.depth, last.byte)))
         return self.guarded(("local", id(scope.fn), name), lambda: self._local(name, scope))
 
     def _local(self, name: str, scope: Scope) -> Value:

@@ -63,7 +63,8 @@ class Value:
     known: bool = True
     why: str = ""  # an unknown value: why (WHY_*)
     # some alternatives are unknown: `hi` is what a known one provably reaches, not an upper
-    # bound (`lo` stays a lower bound of every value)
+    # bound (`lo` stays a lower bound of every value); never set with sources, whose own
+    # range proves how far they reach
     partial: bool = False
 
     @property
@@ -118,8 +119,15 @@ def join(a: Value, b: Value) -> Value:
         return _proven_part(a, b)
     hi = None if a.hi is None or b.hi is None else max(a.hi, b.hi)
     steps = a.steps if _witness_rank(a, hi) >= _witness_rank(b, hi) else b.steps
-    return _unbounded_by_user_only(Value(min(a.lo, b.lo), hi, a.sources | b.sources, steps, True, "",
-                                         a.partial or b.partial), (a, b))
+    sources = a.sources | b.sources
+    return _unbounded_by_user_only(Value(min(a.lo, b.lo), hi, sources, steps, True, "",
+                                         _partial(a, b, sources)), (a, b))
+
+
+def _partial(a: Value, b: Value, sources: frozenset) -> bool:
+    """Is a result of `a` and `b` partly known? Not when a user or device source reaches it:
+    how far the source pushes it is proven by the source, whatever the other alternatives."""
+    return (a.partial or b.partial) and not sources
 
 
 def _proven_part(a: Value, b: Value) -> Value:
@@ -166,8 +174,8 @@ def combine(a: Value, b: Value, lo: int, hi: int | None) -> Value:
         # Unsigned wrap-around (a subtraction that may go negative): nothing provable,
         # and not the user's doing either.
         return unknown(WHY_WRAPAROUND)
-    return _unbounded_by_user_only(Value(lo, hi, a.sources | b.sources, steps, True, "", a.partial or b.partial),
-                                   (a, b))
+    sources = a.sources | b.sources
+    return _unbounded_by_user_only(Value(lo, hi, sources, steps, True, "", _partial(a, b, sources)), (a, b))
 
 
 def _mul(x, y):
@@ -223,13 +231,20 @@ def arith(op: str, a: Value, b: Value) -> Value:
 
 def min_all(vals: list[Value]) -> Value:
     """min(a, b, ...): bounded by the smallest known bound; user sources stay."""
-    known = [v for v in vals if v.known and v.hi is not None]
+    # a partial operand's maximum is what it reaches, not a bound: only the others bound min()
+    known = [v for v in vals if v.known and v.hi is not None and not v.partial]
     if not vals:
         return TOP
+    if not known and any(v.partial for v in vals) and all(v.known for v in vals):
+        partial = [v for v in vals if v.partial]
+        sources = frozenset().union(*(v.sources for v in vals))
+        return Value(min(v.lo for v in vals), min(v.hi for v in partial), sources, partial[0].steps, True, "",
+                     not sources)
     if not known:
         if all(v.known for v in vals):
-            return Value(min(v.lo for v in vals), None, frozenset().union(*(v.sources for v in vals)), vals[0].steps,
-                         True, "", any(v.partial for v in vals))
+            sources = frozenset().union(*(v.sources for v in vals))
+            return Value(min(v.lo for v in vals), None, sources, vals[0].steps, True, "",
+                         any(v.partial for v in vals) and not sources)
         return next(v for v in vals if not v.known)
     if not all(v.known for v in vals) and any(v.sources for v in vals):
         # min(len, SOME_MAX) with SOME_MAX unknown: the user's value is capped by something we
@@ -238,8 +253,7 @@ def min_all(vals: list[Value]) -> Value:
     hi = min(v.hi for v in known)
     lo = min(min(v.lo for v in vals if v.known), hi) if all(v.known for v in vals) else 0
     # A bound clamps user-controlled values: the sources stay, the interval is bounded.
-    return Value(lo, hi, frozenset().union(*(v.sources for v in vals)), vals[0].steps, True, "",
-                 any(v.partial for v in vals))
+    return Value(lo, hi, frozenset().union(*(v.sources for v in vals)), vals[0].steps, True)
 
 
 def max2(a: Value, b: Value) -> Value:
@@ -250,7 +264,8 @@ def max2(a: Value, b: Value) -> Value:
         known = a if a.known else b
         return joined.bounded(known.lo, joined.hi) if joined.known and not joined.sources else joined
     hi = None if a.hi is None or b.hi is None else max(a.hi, b.hi)
-    return Value(max(a.lo, b.lo), hi, a.sources | b.sources, a.steps or b.steps, True, "", a.partial or b.partial)
+    sources = a.sources | b.sources
+    return Value(max(a.lo, b.lo), hi, sources, a.steps or b.steps, True, "", _partial(a, b, sources))
 
 
 def cast(v: Value, limit: int | None) -> Value:
