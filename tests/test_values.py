@@ -818,3 +818,19 @@ static void *demo_param(size_t len, int big)
 void demo_caller(void) { demo_param(16, 0); }
 """))
     assert v["demo_rx"].hi == 0xFFFF and v["demo_rx"].sources
+
+
+def test_a_copied_struct_handed_to_a_checker_is_unknown():
+    v = sizes(("net/demo/tun.c", """
+struct demo_tuna { u32 id; u32 len; };
+long demo_get(void __user *useraddr)
+{
+	struct demo_tuna tuna;
+	if (copy_from_user(&tuna, useraddr, sizeof(tuna)))
+		return -EFAULT;
+	if (demo_tunable_valid(&tuna))
+		return -EINVAL;
+	return (long)kzalloc(tuna.len, GFP_USER);
+}
+"""))
+    assert not v["demo_get"].known and v["demo_get"].why == "guard-unseen"

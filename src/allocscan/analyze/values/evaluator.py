@@ -22,7 +22,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Callable
 
-from ...exprs import expand_macro, ir_from_text, render
+from ...exprs import IDENT_RE, expand_macro, ir_from_text, render
 from ...kernel.version import KernelInfo
 from ...link import Program
 from ..witness import FLOW, Step
@@ -50,7 +50,8 @@ def _reaching_assignment(fn, name: str, at: int):
                 last = a
     if last is None or last.op != "=" or not (last.block_start <= at < last.block_end):
         return None
-    if any(last.byte < site.byte < at and name in site.args_text for site in fn.calls):
+    if any(last.byte < site.byte < at and name in site.args_text and name in IDENT_RE.findall(site.args_text)
+           for site in fn.calls):
         return None  # kstrtouint(buf, 0, &name) in between: the user writes it there
     return last
 

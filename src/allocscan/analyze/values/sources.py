@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from ...exprs import ir_from_text, render
+from ...exprs import IDENT_RE, ir_from_text, render
 from ...facts import FileFacts, FunctionFacts
 from ...kernel.tables import SourceTables, source_tables
 from ..witness import SOURCE, Step
@@ -161,7 +161,13 @@ class Sources:
         copy = self._user_copy_into(name, ir[3], fn, scope.at_byte)
         if copy is None:
             return None
-        callee, line = copy
+        callee, line, byte = copy
+        copies = self.tables.user_copies
+        if any(byte < site.byte < scope.at_byte and site.callee not in copies and name in site.args_text
+               and name in IDENT_RE.findall(site.args_text) for site in fn.calls):
+            # handed to a function after the copy (ethtool_tunable_valid(&tuna)): checked
+            # there, by something we do not follow
+            return unknown(WHY_GUARD)
         member = self.analysis.builtins.member(ir, scope)
         if member is None or member.pointer or member.array_dims:
             return None
@@ -171,8 +177,8 @@ class Sources:
                     scope.file.path, line, function=fn.name, callee=callee, source=src)
         return Value(0, self.analysis.builtins.type_max(member.type_text), frozenset({src}), (step,), True)
 
-    def _user_copy_into(self, name: str, pointer: bool, fn: FunctionFacts, before: int) -> tuple[str, int] | None:
-        """(call, line) of a user copy into the struct `name` (a pointer to it when `pointer`)."""
+    def _user_copy_into(self, name: str, pointer: bool, fn: FunctionFacts, before: int) -> tuple[str, int, int] | None:
+        """(call, line, byte) of a user copy into the struct `name` (a pointer to it when `pointer`)."""
         copies = self.tables.user_copies
         want = ("id", name) if pointer else ("addr", ("id", name))
         for site in fn.calls:
@@ -180,13 +186,13 @@ class Sources:
                 continue
             args = site.arguments()
             if args and args[0] == want:
-                return site.callee, site.line
+                return site.callee, site.line, site.byte
         if pointer:
             for a in fn.assignments:
                 if a.kind == "local" and a.target == name and a.op == "=" and (not before or a.byte < before):
                     value = a.value
                     if value[0] == "call" and copies.get(value[1]) == "result":
-                        return value[1], a.line
+                        return value[1], a.line, a.byte
         return None
 
     def user_field(self, struct: str, fname: str, base: tuple, scope: Scope) -> Value | None:
