@@ -5,7 +5,11 @@ Flags allocation calls made with a gfp mask that cannot sleep (no
 `__GFP_DIRECT_RECLAIM`: `GFP_ATOMIC`, `GFP_NOWAIT`) whose size can reach a
 page order above `PAGE_ALLOC_COSTLY_ORDER` (order 4 and up by default,
 `--min-order`), proved from constants, macros, struct layouts, and values
-flowing from callers, fields or users.
+flowing from callers, fields, tables, function returns, users (module
+parameters, sysfs/configfs, ioctl, ethtool ring sizes) or devices (a
+descriptor's length field, a register, the host's setup wLength). When some
+writers or callers of a size are unknown, the one that proves it large is
+enough: the message says "at least" and `maxIsLowerBound` is set.
 
 ## Why is this bad?
 A request that may not sleep cannot reclaim or compact memory. It is served

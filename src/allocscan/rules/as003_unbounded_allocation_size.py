@@ -2,8 +2,9 @@
 
 ## What it does
 Flags allocations whose size comes from a user-controlled source - a module
-parameter, a configfs/sysfs/debugfs store handler, an ioctl payload, a
-netlink attribute, a device descriptor field - with no clamp or guard that
+parameter, a configfs/sysfs/debugfs store handler, an ioctl payload (a value
+or a struct copied from the user), a netlink attribute, an ethtool ring or
+channel count - with no clamp or guard that
 keeps it below the largest size the allocator can ever return
 (`KMALLOC_MAX_SIZE`, `PAGE_SIZE << MAX_ORDER`). The source chain is shown.
 
@@ -32,7 +33,10 @@ or `kvmalloc()` when large buffers are legitimate.
 
 ## Known problems
 Struct fields written in many directories (hubs such as `sk_buff.len`) are
-not followed across drivers, so some user-controlled sizes stay unknown.
+not followed across drivers, so some user-controlled sizes stay unknown. A
+size a device supplies (a descriptor field, a register) is AS001's evidence,
+not this rule's: a user did not choose it. Code in `__init` functions runs
+before any ioctl or sysfs store, so their values do not count there.
 
 ## Options
 None.
