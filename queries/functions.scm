@@ -20,3 +20,11 @@
 ; result may be a size: `static u32 demo_buf_len(struct demo *d) { return d->mtu + 32; }`).
 (return_statement
   (_) @return.value) @return
+
+; Loops, for a counter's bound where the loop leaves: `for (order = 0; (PAGE_SIZE <<
+; order) < goal; order++)` ends with order no larger than goal's page order.
+(for_statement
+  condition: (_) @loop.cond) @loop
+
+(while_statement
+  condition: (parenthesized_expression) @loop.cond) @loop

@@ -834,3 +834,16 @@ long demo_get(void __user *useraddr)
 }
 """))
     assert not v["demo_get"].known and v["demo_get"].why == "guard-unseen"
+
+
+def test_a_loop_that_counts_an_order_up_to_a_goal_stops_at_the_goals_order():
+    v = sizes(("drivers/demo/loop.c", """
+struct demo { u32 len; };
+void demo_set(struct demo *d) { d->len = 300000; }
+void *a(struct demo *d) { unsigned int order; for (order = 0; (PAGE_SIZE << order) < d->len; order++) ; return (void *)__get_free_pages(GFP_ATOMIC, order); }
+void *b(void) { int i = 0; while (i < 3) i++; return kmalloc(i * SZ_64K, GFP_ATOMIC); }
+void *c(struct demo *d) { unsigned int order = 0; while ((PAGE_SIZE << order) < d->len && order < 3) order++; return (void *)__get_free_pages(GFP_ATOMIC, order); }
+"""))
+    assert v["a"].hi == 4096 << 7 and v["a"].steps[0].text == "order counts up to 7 in the loop (order++)"
+    assert v["b"].hi == 3 * 65536
+    assert v["c"].hi == 4096 << 3  # the smaller of the two bounds

@@ -107,6 +107,8 @@ class FunctionBody:
     locals: dict[str, str] = field(default_factory=dict)  # local variable -> type text
     # `return expr;` of a function returning an integer: (expression text, byte offset, line)
     returns: list[tuple[str, int, int]] = field(default_factory=list)
+    # `for`/`while` loops: (condition text, loop start byte, loop end byte)
+    loops: list[tuple[str, int, int]] = field(default_factory=list)
     # `if`s whose condition reads a parameter: (condition, then start, then end,
     # else start, else end) in bytes; else is (0, 0) when there is none.
     branches: list[tuple[str, int, int, int, int]] = field(default_factory=list)
@@ -197,6 +199,10 @@ class FunctionFacts:
         return self.body().returns
 
     @property
+    def loops(self) -> list[tuple[str, int, int]]:
+        return self.body().loops
+
+    @property
     def branches(self) -> list[tuple[str, int, int, int, int]]:
         return self.body().branches
 
@@ -226,7 +232,7 @@ class FunctionFacts:
                                                 if a.kind == "field" and a.struct_type))
         self.global_writes = tuple(dict.fromkeys(a.target for a in body.assignments if a.kind == "global"))
         self.packed_calls = pickle.dumps(calls, protocol=pickle.HIGHEST_PROTOCOL) if calls else None
-        empty = not (body.assignments or body.guards or body.locals or body.returns or body.branches)
+        empty = not (body.assignments or body.guards or body.locals or body.returns or body.branches or body.loops)
         self.packed = None if empty else pickle.dumps(body, protocol=pickle.HIGHEST_PROTOCOL)
 
     def share(self, same) -> None:

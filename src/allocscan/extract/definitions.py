@@ -73,6 +73,19 @@ def _returns_integer(fn, decl, fdecl) -> bool:
     return node_text(type_node).split()[-1] not in _NOT_INTEGER
 
 
+def loops(fx: FileExtraction) -> None:
+    """Each `for`/`while` loop whose condition compares (a counter's bound where it leaves)."""
+    for m in fx.m["loop"]:
+        node = m["loop"][0]
+        idx = fx.enclosing(node.start_byte)
+        cond_node = m["loop.cond"][0]
+        cond = node_text(cond_node)
+        if idx >= 0 and any(op in cond for op in ("<", ">")):
+            if cond_node.type == "parenthesized_expression":
+                cond = cond[1:-1]
+            fx.facts.functions[idx].body().loops.append((cond, node.start_byte, node.end_byte))
+
+
 def returns(fx: FileExtraction) -> None:
     """`return expr;` in a function returning an integer: what the function returns."""
     for m in fx.m["return"]:

@@ -61,6 +61,7 @@ def extract_file(path: str, data: bytes) -> FileFacts:
     definitions.functions(fx)
     definitions.declarations(fx)
     definitions.returns(fx)
+    definitions.loops(fx)
     calls.calls(fx)
     stores.assignments(fx)
     conditions.guards(fx)

@@ -54,7 +54,7 @@ def combined_query() -> tree_sitter.Query:
 
 # The capture that names each pattern's kind, in the order they are checked.
 KIND_CAPTURES = ("function", "guard", "switch", "call", "call.indirect", "assign", "init", "bind", "update", "fieldinit",
-                 "return", "decl", "struct", "union", "typedef", "define", "macro", "enum.list", "error")
+                 "return", "loop", "decl", "struct", "union", "typedef", "define", "macro", "enum.list", "error")
 
 
 def bucketed_matches(node) -> dict[str, list[dict[str, list]]]:

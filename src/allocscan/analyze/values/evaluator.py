@@ -22,7 +22,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Callable
 
-from ...exprs import IDENT_RE, expand_macro, ir_from_text, render
+from ...exprs import IDENT_RE, conjuncts, expand_macro, ir_from_text, render
 from ...kernel.version import KernelInfo
 from ...link import Program
 from ..witness import FLOW, Step
@@ -302,6 +302,9 @@ class ValueAnalysis:
         if a.op not in ("=",):
             if a.op not in ("+=", "*=", "<<=", "|="):
                 return unknown(WHY_ARITHMETIC)
+            counted = self._counted_up_to(a, scope) if a.op == "+=" and a.value_text == "1" else None
+            if counted is not None:
+                return counted
             base = self.eval(a.value, scope)
             if a.op in ("+=", "*=", "<<="):
                 return Value(0, None, base.sources, base.steps, True) if base.sources else unknown(WHY_ARITHMETIC)
@@ -311,6 +314,44 @@ class ValueAnalysis:
             return v
         return v.with_step(Step(FLOW, f"{a.target} = {render(a.value)}", scope.file.path, a.line,
                                 function=scope.fn.name if scope.fn is not None else ""))
+
+    def _counted_up_to(self, a, scope: Scope) -> Value | None:
+        """`for (order = 0; (PAGE_SIZE << order) < goal; order++)`: a counter stepped by one
+        in a loop whose condition bounds it goes no further than where the loop leaves: goal's
+        page order, or N for `order < N`. None when no loop around it says."""
+        fn, name = scope.fn, a.target
+        best: Value | None = None
+        for cond_text, start, end in fn.loops:
+            if not start <= a.byte < end:
+                continue
+            for c in conjuncts(ir_from_text(cond_text)):
+                bound = self._leaves_at(c, name, Scope(scope.file, fn, scope.depth + 1, start))
+                if bound is not None and (best is None or bound.hi < best.hi):
+                    best = bound
+        if best is None:
+            return None
+        return best.with_step(Step(FLOW, f"{name} counts up to {best.hi} in the loop ({a.target}++)", scope.file.path,
+                                   a.line, function=fn.name))
+
+    def _leaves_at(self, cmp: tuple, name: str, scope: Scope) -> Value | None:
+        """The largest value of `name` once `cmp` (`name < N`, `(X << name) < G`) is false."""
+        if cmp[0] != "bin" or cmp[1] not in ("<", "<=", ">", ">="):
+            return None
+        op, counter, limit = cmp[1], cmp[2], cmp[3]
+        if op in (">", ">="):
+            op, counter, limit = {">": "<", ">=": "<="}[op], limit, counter
+        g = self.eval(limit, scope)
+        if not g.known or g.hi is None:
+            return None
+        if counter == ("id", name):
+            return g.bounded(0, g.hi + (1 if op == "<=" else 0))
+        if counter[0] == "bin" and counter[1] == "<<" and counter[3] == ("id", name):
+            x = self.eval(counter[2], scope)
+            if not x.known or x.lo < 1:
+                return None
+            steps = max(g.hi - 1, 0) // x.lo
+            return g.bounded(0, steps.bit_length() + (1 if op == "<=" else 0))
+        return None
 
     def param(self, name: str, scope: Scope) -> Value:
         """A parameter: the join of the arguments its callers pass."""
