@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from ...exprs import IDENT_RE, ir_from_text, render
+from ...exprs import ir_from_text, render
 from ...facts import FileFacts, FunctionFacts
 from ...kernel.tables import SourceTables, source_tables
 from ..witness import SOURCE, Step
@@ -163,8 +163,9 @@ class Sources:
             return None
         callee, line, byte = copy
         copies = self.tables.user_copies
+        whole = (("id", name), ("addr", ("id", name)))  # the struct itself, not one of its fields
         if any(byte < site.byte < scope.at_byte and site.callee not in copies and name in site.args_text
-               and name in IDENT_RE.findall(site.args_text) for site in fn.calls):
+               and any(arg in whole for arg in site.arguments()) for site in fn.calls):
             # handed to a function after the copy (ethtool_tunable_valid(&tuna)): checked
             # there, by something we do not follow
             return unknown(WHY_GUARD)
