@@ -16,11 +16,18 @@
   condition: (parenthesized_expression) @switch.cond
   body: (compound_statement) @switch.body) @switch
 
-; Labels (`err:`), for where a `goto` lands; loops, whose body may run any number
-; of times; `return` statements, for what a function may return.
+; Labels (`err:`), for where a `goto` lands.
 (labeled_statement
   label: (statement_identifier) @label.name) @label
 
+; Loops, whose body may run any number of times (path validation), and for a
+; counter's bound where the loop leaves: `for (order = 0; (PAGE_SIZE << order) < goal;
+; order++)` ends with order no larger than goal's page order (the extractor reads
+; the condition field).
 [(for_statement) (while_statement) (do_statement)] @loop
 
-(return_statement) @return
+; `return expr;`: what a function returns (a function returning an integer, whose
+; result may be a size: `static u32 demo_buf_len(struct demo *d) { return d->mtu + 32; }`;
+; a function returning a pointer, whether it can return NULL).
+(return_statement
+  (_) @return.value) @return

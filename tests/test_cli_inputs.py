@@ -161,8 +161,8 @@ def test_min_order_option(run_cli):
         return sorted(f["properties"]["maxOrder"] for f in json.loads(proc.stdout)["findings"])
 
     assert orders("6") == []
-    assert orders("5") == [5]
-    assert orders("2") == [2, 4, 5]
+    assert orders("5") == [5, 5]
+    assert orders("2") == [2, 4, 5, 5]
 
 
 def test_rules_command(run_cli):

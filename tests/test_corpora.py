@@ -1,7 +1,8 @@
 """Each corpus tree yields exactly the findings annotated in its sources.
 
 Annotations, clang -verify style: `/* expect: AS001 AS003 */` on the line that
-must be reported (`AS001:note` also checks the level); `/* ok: AS002 */` marks a
+must be reported (`AS001:note` also checks the level); `/* expect: AS001 order>=5 */`
+also asks that the finding's `maxOrder` be at least 5; `/* ok: AS002 */` marks a
 deliberate negative (checked: not reported). Every other line must stay silent
 too. A corpus file need not be UTF-8 (one holds a Latin-1 byte, as old drivers do).
 """
@@ -17,14 +18,19 @@ from allocscan.pipeline import ScanOptions, run_scan
 
 from .conftest import CORPORA
 
-EXPECT_RE = re.compile(r"/\*\s*expect(?:@([+-]\d+))?:\s*((?:AS\d{3}(?::(?:error|warning|note))?\s*)+)")
+EXPECT_RE = re.compile(r"/\*\s*expect(?:@([+-]\d+))?:\s*((?:AS\d{3}(?::(?:error|warning|note))?\s*)+)(?:order>=(\d+))?")
 OK_RE = re.compile(r"/\*\s*ok:\s*((?:AS\d{3}\s*)+)")
 
 
-def annotations(tree: Path, levels: dict | None = None) -> tuple[set, set]:
-    """The expected (path, line, rule) and the deliberate negatives; `levels` collects
-    the level an annotation names, by (path, line, rule)."""
-    expected, ok = set(), set()
+def annotations(tree: Path) -> tuple[set, set]:
+    expected, ok, _, _ = _annotations(tree)
+    return expected, ok
+
+
+def _annotations(tree: Path) -> tuple[set, set, dict, dict]:
+    """(expected (path, line, rule), deliberate negatives, {expected AS001 finding: lowest
+    maxOrder}, {expected finding: the level its annotation names})."""
+    expected, ok, orders, levels = set(), set(), {}, {}
     for path in sorted(tree.rglob("*.[ch]")):
         rel = path.relative_to(tree).as_posix()
         text = path.read_bytes().decode("utf-8", errors="replace")
@@ -34,11 +40,13 @@ def annotations(tree: Path, levels: dict | None = None) -> tuple[set, set]:
                 for word in m.group(2).split():
                     rule, _, level = word.partition(":")
                     expected.add((rel, target, rule))
-                    if level and levels is not None:
+                    if level:
                         levels[(rel, target, rule)] = level
+                if m.group(3):
+                    orders[(rel, target, "AS001")] = int(m.group(3))
             for m in OK_RE.finditer(line):
                 ok |= {(rel, number, rule) for rule in m.group(1).split()}
-    return expected, ok
+    return expected, ok, orders, levels
 
 
 TREES = sorted(p for p in CORPORA.iterdir() if p.is_dir())
@@ -46,8 +54,7 @@ TREES = sorted(p for p in CORPORA.iterdir() if p.is_dir())
 
 @pytest.mark.parametrize("tree", TREES, ids=[t.name for t in TREES])
 def test_corpus_exact_findings(tree: Path):
-    levels: dict = {}
-    expected, ok = annotations(tree, levels)
+    expected, ok, orders, levels = _annotations(tree)
     assert expected, f"{tree.name}: a corpus needs at least one expected finding"
     assert ok, f"{tree.name}: a corpus needs at least one deliberate negative"
     result = run_scan([str(tree)], ScanOptions(jobs=1))
@@ -60,6 +67,9 @@ def test_corpus_exact_findings(tree: Path):
     found = {(f.path, f.line, f.rule_id): f.level for f in result.findings}
     wrong = {key: (level, found[key]) for key, level in levels.items() if found[key] != level}
     assert not wrong, f"(expected level, reported level): {wrong}"
+    low = {(f.path, f.line): f.properties["maxOrder"] for f in result.findings if f.rule_id == "AS001"
+           and f.properties["maxOrder"] < orders.get((f.path, f.line, "AS001"), 0)}
+    assert not low, f"maxOrder below the annotation: {low}"
 
 
 def test_every_rule_has_positive_and_negative_corpus_cases():
@@ -95,3 +105,20 @@ def test_the_witness_names_the_opening_of_the_region_in_force_at_the_call():
     acquire = [s for s in finding.witness if s.kind == "acquire"]
     assert [text[s.line - 1].strip() for s in acquire] == ["local_irq_save(flags);"]
     assert acquire[0].line == finding.line - 2
+
+
+def test_value_flow_steps_are_typed():
+    """The size's proof names its source, the functions, the fields and the calls as fields
+    of each step: a report reads them, it never parses the text."""
+    from allocscan.analyze.witness import ALLOCATION, FLOW, SOURCE
+
+    result = run_scan([str(CORPORA / "usb_gadget")], ScanOptions(jobs=1))
+    flow = next(f for f in result.findings if f.rule_id == "AS001").value_flow
+    assert [s.kind for s in flow] == [SOURCE, FLOW, FLOW, FLOW, FLOW, ALLOCATION]
+    source = flow[0]
+    assert (source.source, source.function, source.callee) == (
+        "configfs:demo_opts_buflen_store", "demo_opts_buflen_store", "kstrtouint")
+    assert [s.field for s in flow[1:3]] == ["demo_opts.buflen", "demo_dev.buflen"]
+    passed = flow[3]
+    assert (passed.function, passed.callee) == ("demo_start_io", "demo_alloc_ep_req")
+    assert flow[4].field == "usb_request.length" and flow[4].function == "demo_alloc_ep_req"

@@ -10,7 +10,7 @@ import pytest
 
 from .conftest import CORPORA
 
-REQUIRED_PROPERTIES = ("allocator", "gfp", "sizeRange", "maxOrder", "userControlled", "atomicContext",
+REQUIRED_PROPERTIES = ("allocator", "gfp", "sizeRange", "maxOrder", "userControlled", "deviceControlled", "atomicContext",
                        "runtimeSignature", "kernelVersion")
 
 

@@ -496,3 +496,354 @@ long demo_recv_unchecked(struct demo_arg __user *uarg, u32 buf_len)
 """))
     assert v["demo_recv"].hi is not None and v["demo_recv"].hi <= 1024 * 32  # num_params <= buf_len <= 1024
     assert v["demo_recv_unchecked"].hi == 0xFFFFFFFF * 32 and v["demo_recv_unchecked"].sources
+
+
+def test_an_unknown_size_says_why():
+    """Unknown is not big, but it is counted: each unknown value names where its
+    evaluation stopped, the outer cause first (a field, a parameter) and what hid it."""
+    v = sizes(("drivers/demo/why.c", """
+struct demo { u32 len; u32 fw_len; u32 depth; };
+void *a(struct demo *d) { return kmalloc(d->len, GFP_ATOMIC); }
+void demo_set(struct demo *d) { d->fw_len = demo_read_fw(d); }
+void *b(struct demo *d) { return kmalloc(d->fw_len, GFP_ATOMIC); }
+static void *c(size_t n) { return kmalloc(n, GFP_ATOMIC); }
+static const struct demo_ops ops = { .alloc = c };
+void *e(void) { return kmalloc(DEMO_UNDEFINED_LEN(4), GFP_ATOMIC); }
+void *f(void) { return kmalloc(demo_len(), GFP_ATOMIC); }
+void *g(void *p) { return kmalloc(sizeof(struct nowhere), GFP_ATOMIC); }
+void *h(unsigned long order) { return (void *)__get_free_pages(GFP_ATOMIC, order); }
+void *k(void) { return kmalloc(undefined_name, GFP_ATOMIC); }
+"""))
+    assert v["a"].why == "field-unwritten"
+    assert v["b"].why == "field-unknown-writer/call-result"
+    assert v["c"].why == "param-no-caller"
+    assert v["e"].why == "macro-not-found"
+    assert v["f"].why == "call-result"
+    assert v["g"].why == "sizeof"
+    assert v["h"].why == "computed-order/param-no-caller"
+    assert v["k"].why == "name-unresolved"
+    assert all(not value.known for value in v.values())
+
+
+def test_partial_knowledge_keeps_what_the_known_writers_prove():
+    """A field or parameter with a writer we cannot see keeps what the known ones prove: the
+    largest of them is reached, though it is no upper bound (`partial`)."""
+    v = sizes(("drivers/demo/part.c", """
+struct demo { u32 len; u32 cap; u32 cut; u32 small; };
+void demo_big(struct demo *d) { d->len = SZ_64K; d->cut = SZ_64K; d->small = 16; }
+void demo_fw(struct demo *d) { d->len = demo_read_fw(d); d->cut = demo_read_fw(d); d->small = demo_read_fw(d); }
+void *a(struct demo *d) { return kmalloc(d->len, GFP_ATOMIC); }
+void *b(struct demo *d) { if (d->cut > 512) return NULL; return kmalloc(d->cut, GFP_ATOMIC); }
+void *c(struct demo *d) { return kmalloc(d->len & 0xfff, GFP_ATOMIC); }
+void *e(struct demo *d) { return kmalloc(SZ_1M - d->len, GFP_ATOMIC); }
+void *f(struct demo *d) { return kmalloc(max(demo_read_fw(d), 8192) * 2, GFP_ATOMIC); }
+void *g(struct demo *d) { return kmalloc(d->small, GFP_ATOMIC); }
+void *h(struct demo *d) { return kmalloc(d->len * 2 + 64, GFP_ATOMIC); }
+"""))
+    assert v["a"].partial and (v["a"].lo, v["a"].hi) == (0, 65536)
+    assert v["a"].steps and v["a"].steps[0].field == "demo.len" and v["a"].steps[0].function == "demo_big"
+    assert not v["b"].known  # the store that proves 64 KiB does not pass the check
+    assert not v["c"].known  # a mask of what one writer proves proves nothing
+    assert not v["e"].known  # nor does subtracting it
+    assert (v["f"].lo, v["f"].hi, v["f"].partial) == (16384, 16384, True)  # at least 8192, on every path
+    assert v["g"].partial and v["g"].hi == 16
+    assert v["h"].partial and v["h"].hi == 65536 * 2 + 64
+
+
+def test_ethtool_ring_sizes_are_the_users_up_to_the_drivers_maximum():
+    """`ring->rx_pending` in set_ringparam is what the user asked for; the ethtool core lets
+    through at most what the driver's get_ringparam reports. A driver whose maximum cannot
+    be read gives an unknown, not a 4 GiB ring."""
+    v = sizes(("drivers/net/demo/eth.c", """
+struct demo_priv { u32 rx_count; u32 tx_count; };
+static void demo_get(struct net_device *dev, struct ethtool_ringparam *ring)
+{
+	ring->rx_max_pending = 8192;
+	ring->tx_max_pending = demo_hw_max(dev);
+}
+static int demo_set(struct net_device *dev, struct ethtool_ringparam *ring)
+{
+	struct demo_priv *priv = netdev_priv(dev);
+	priv->rx_count = ring->rx_pending;
+	priv->tx_count = ring->tx_pending;
+	return 0;
+}
+void *demo_rx(struct demo_priv *priv) { return kcalloc(priv->rx_count, 16, GFP_ATOMIC); }
+void *demo_tx(struct demo_priv *priv) { return kcalloc(priv->tx_count, 16, GFP_ATOMIC); }
+"""))
+    assert (v["demo_rx"].hi, v["demo_rx"].sources) == (8192 * 16, frozenset({"ethtool:demo_set"}))
+    assert not v["demo_tx"].known
+
+
+def test_device_data_is_a_source_of_its_own():
+    """Fields a device writes (declared with a byte-order type, stored into by nothing in the
+    scan), register reads and raw reads of wire bytes are device sources, as wide as the
+    read; a field of the same type that the driver writes itself is not."""
+    from allocscan.rules.base import device_sources, user_sources
+
+    v = sizes(("drivers/net/demo/rx.c", """
+struct demo_desc { __le16 len; __le16 own_len; __le32 big; };
+void demo_fill(struct demo_desc *d, u16 n) { d->own_len = cpu_to_le16(n); }
+void *a(struct demo_desc *d) { return kmalloc(le16_to_cpu(d->len), GFP_ATOMIC); }
+void *b(struct demo_desc *d) { return kmalloc(le16_to_cpu(d->own_len), GFP_ATOMIC); }
+void *c(void __iomem *regs) { return kmalloc(readw(regs + 4), GFP_ATOMIC); }
+void *e(const u8 *cdb) { return kmalloc(get_unaligned_be32(&cdb[6]), GFP_ATOMIC); }
+"""))
+    assert (v["a"].hi, v["a"].sources) == (0xFFFF, frozenset({"device:demo_desc.len"}))
+    assert device_sources(v["a"]) == ["device:demo_desc.len"] and user_sources(v["a"]) == []
+    assert not v["b"].sources
+    assert v["c"].hi == 0xFFFF and device_sources(v["c"]) == ["device:readw(regs + 4)"]
+    assert v["e"].hi == 0xFFFFFFFF and v["e"].sources
+
+
+def test_a_struct_copied_from_the_user_has_user_fields():
+    v = sizes(("drivers/misc/demo.c", """
+struct demo_req { u16 len; u32 count; struct demo_req *next; };
+long demo_ioctl(struct file *f, unsigned int cmd, unsigned long arg)
+{
+	struct demo_req req;
+	if (copy_from_user(&req, (void __user *)arg, sizeof(req)))
+		return -EFAULT;
+	return (long)kmalloc(req.len, GFP_KERNEL);
+}
+long demo_ioctl_dup(struct file *f, unsigned int cmd, unsigned long arg)
+{
+	struct demo_req *r = memdup_user((void __user *)arg, sizeof(*r));
+	return (long)kcalloc(r->count, 8, GFP_KERNEL);
+}
+long demo_ioctl_before(struct file *f, unsigned int cmd, unsigned long arg)
+{
+	struct demo_req req;
+	void *p = kmalloc(req.len, GFP_KERNEL);
+	if (copy_from_user(&req, (void __user *)arg, sizeof(req)))
+		return -EFAULT;
+	return (long)p;
+}
+"""))
+    assert (v["demo_ioctl"].hi, v["demo_ioctl"].sources) == (0xFFFF, frozenset({"ioctl:demo_ioctl"}))
+    assert v["demo_ioctl_dup"].hi == 0xFFFFFFFF * 8 and v["demo_ioctl_dup"].sources
+    assert not v["demo_ioctl_before"].sources  # read before the copy
+
+
+def test_a_user_value_capped_by_a_bound_we_cannot_see_is_unknown():
+    """min(len, DEMO_LIMIT) with DEMO_LIMIT not found: the cap is real, only unseen; the user's
+    value is neither unbounded nor as large as its type. A cap we can read bounds it."""
+    v = sizes(("drivers/misc/cap.c", """
+long a(u32 __user *up) { u32 len; if (get_user(len, up)) return -EFAULT; return (long)kmalloc(min_t(u32, len, DEMO_LIMIT), GFP_KERNEL); }
+long b(u32 __user *up) { u32 len; if (get_user(len, up)) return -EFAULT; return (long)kmalloc(min_t(u32, len, SZ_64K), GFP_KERNEL); }
+long c(struct demo *d) { return (long)kmalloc(min(d->len, SZ_64K), GFP_ATOMIC); }
+"""))
+    assert not v["a"].known
+    assert v["b"].hi == 65536 and v["b"].sources
+    assert v["c"].hi == 65536 and not v["c"].sources  # a bound the code states
+
+
+def test_a_check_that_leaves_its_case_with_break_bounds_what_follows():
+    v = sizes(("drivers/net/demo/link.c", """
+struct demo_link { int mru; };
+static long demo_ioctl(struct demo_link *l, unsigned int cmd, int __user *p)
+{
+	int val, err = -EFAULT;
+	switch (cmd) {
+	case 1:
+		if (get_user(val, p))
+			break;
+		if (val > U16_MAX) {
+			err = -EINVAL;
+			break;
+		}
+		l->mru = val;
+		break;
+	}
+	return err;
+}
+void *demo_rx(struct demo_link *l) { return kmalloc(l->mru + 4, GFP_ATOMIC); }
+"""))
+    assert v["demo_rx"].hi == 0xFFFF + 4 and v["demo_rx"].sources
+
+
+def test_init_code_does_not_see_values_users_set_later():
+    """__init runs once, before any ioctl or sysfs store: a bound that comes from one is not
+    what the allocation sees; a module parameter, set at load, still is."""
+    facts_text = """
+struct demo { u32 len; };
+static struct demo demo;
+static unsigned int depth = 64;
+module_param(depth, uint, 0444);
+long demo_ioctl(struct file *f, unsigned int cmd, unsigned long arg)
+{
+	u32 n;
+	if (get_user(n, (u32 __user *)arg)) return -EFAULT;
+	demo.len = n;
+	return 0;
+}
+static int __init demo_init(void) { void *a = kmalloc(demo.len, GFP_KERNEL); void *b = kmalloc(depth, GFP_KERNEL); return 0; }
+void *demo_later(void) { return kmalloc(demo.len, GFP_KERNEL); }
+"""
+    from allocscan.analyze import analyze
+    from allocscan.extract import extract_file
+    from allocscan.kernel.version import builtin_kernel
+    from allocscan.link import link
+
+    analysis = analyze(link([extract_file("drivers/misc/demo.c", facts_text.encode())]), builtin_kernel("6.1"))
+    size = {(s.function.name, s.call_text): s.size for s in analysis.sites if s.allocator}
+    at_init = size[("demo_init", "kmalloc(demo.len, GFP_KERNEL)")]
+    assert not at_init.known and at_init.why == "init-before-user"
+    assert size[("demo_init", "kmalloc(depth, GFP_KERNEL)")].sources == frozenset({"module_param:depth"})
+    assert size[("demo_later", "kmalloc(demo.len, GFP_KERNEL)")].sources == frozenset({"ioctl:demo_ioctl"})
+
+
+def test_structs_of_one_name_in_two_modules_keep_their_fields_apart():
+    """sfc and sfc-siena both define struct efx_nic; siena's module parameter does not reach
+    sfc's reader."""
+    header = "struct efx_nic { unsigned int vf_count; unsigned int rxq_entries; };\\n"
+    v = sizes(("drivers/net/ethernet/demo/net_driver.h", header),
+              ("drivers/net/ethernet/demo/siena/net_driver.h", header),
+              ("drivers/net/ethernet/demo/siena/sriov.c", """
+#include "net_driver.h"
+static unsigned int max_vfs;
+module_param(max_vfs, uint, 0444);
+void siena_init(struct efx_nic *efx) { efx->vf_count = max_vfs; efx->rxq_entries = 4096; }
+void *siena_alloc(struct efx_nic *efx) { return kcalloc(efx->vf_count, 64, GFP_KERNEL); }
+"""), ("drivers/net/ethernet/demo/ef10_sriov.c", """
+#include "net_driver.h"
+void ef10_init(struct efx_nic *efx) { efx->rxq_entries = 512; }
+void *ef10_alloc(struct efx_nic *efx) { return kcalloc(efx->vf_count, 64, GFP_KERNEL); }
+void *ef10_rxq(struct efx_nic *efx) { return kcalloc(efx->rxq_entries, 16, GFP_ATOMIC); }
+"""))
+    assert v["siena_alloc"].sources == frozenset({"module_param:max_vfs"})
+    assert not v["ef10_alloc"].known
+    assert v["ef10_rxq"].hi == 512 * 16
+
+
+def test_tables_and_module_parameters_bound_to_members_are_stores():
+    v = sizes(("drivers/net/demo/chips.c", """
+struct demo_info { u32 rx_ring; u32 desc; };
+struct demo_priv { const struct demo_info *info; };
+static const struct demo_info demo_tbl[] = { [0] = { .rx_ring = 256, .desc = 16 }, [1] = { .rx_ring = 4096, .desc = 16 } };
+struct demo_opts { u32 buflen; };
+static struct demo_opts opts = { .buflen = 4096 };
+module_param_named(buflen, opts.buflen, ushort, 0444);
+void *ring(struct demo_priv *p) { return kcalloc(p->info->rx_ring, p->info->desc, GFP_ATOMIC); }
+void *buf(void) { return kmalloc(opts.buflen, GFP_ATOMIC); }
+"""))
+    assert (v["ring"].lo, v["ring"].hi) == (256 * 16, 4096 * 16)
+    assert v["ring"].steps[0].text == "the initializer of demo_tbl sets .rx_ring = 4096"
+    assert v["buf"].hi == 0xFFFF and v["buf"].sources == frozenset({"module_param:buflen"})
+    assert "default 4096" in v["buf"].steps[-1].text
+
+
+def test_increments_are_growth_not_the_first_value():
+    """`order = 0; while (...) order++;`: order is not 0 where the loop leaves."""
+    v = sizes(("drivers/misc/inc.c", """
+void *f(size_t goal) { unsigned int order = 0; while ((PAGE_SIZE << order) < goal) order++; return (void *)__get_free_pages(GFP_ATOMIC, order); }
+void *g(void) { unsigned int n = 64; n--; return kmalloc(n * 1024, GFP_ATOMIC); }
+"""))
+    assert v["f"].partial or not v["f"].known
+    assert v["g"].hi == 64 * 1024 and not v["g"].partial
+
+
+def test_struct_layouts_read_their_dimensions_where_the_struct_is_defined():
+    """An array member sized by the driver's own macro: evaluated in the struct's file, not
+    wherever the scan happened to start; members declared by a kernel macro are laid out."""
+    v = sizes(("arch/demo/first.c", "int demo_first;"),
+              ("drivers/demo/big.c", """
+#define DEMO_MAX_LEVELS 4096
+struct hlist_head { struct hlist_node *first; };
+struct demo_big { u32 levels[DEMO_MAX_LEVELS]; DECLARE_BITMAP(flags, 130); DECLARE_HASHTABLE(tbl, 4); };
+void *f(void) { return kzalloc(sizeof(struct demo_big), GFP_ATOMIC); }
+"""))
+    assert v["f"].hi == 4096 * 4 + 3 * 8 + 16 * 8
+
+
+def test_computed_orders():
+    """get_order(), order_base_2(), ilog2(), fls() of a known length: the order it gives."""
+    v = sizes(("drivers/demo/order.c", """
+struct demo { u32 len; };
+void demo_set(struct demo *d) { d->len = 300000; }
+void *a(struct demo *d) { return alloc_pages(GFP_ATOMIC, get_order(d->len)); }
+void *b(struct demo *d) { return alloc_pages(GFP_ATOMIC, order_base_2(d->len >> PAGE_SHIFT)); }
+void *c(struct demo *d) { return alloc_pages(GFP_ATOMIC, ilog2(d->len) - PAGE_SHIFT); }
+void *e(struct demo *d) { return alloc_pages(GFP_ATOMIC, fls(d->len - 1) - PAGE_SHIFT); }
+"""))
+    assert [v[k].hi for k in "abce"] == [4096 << 7, 4096 << 7, 4096 << 6, 4096 << 7]
+
+
+def test_what_a_function_returns():
+    """A call to a function of the scan that returns an integer is what it returns, error
+    codes left out; a recursion is unknown."""
+    v = sizes(("drivers/demo/ret.c", """
+struct demo { u32 mtu; };
+void demo_setup(struct demo *d) { d->mtu = 9000; }
+static u32 demo_buf_len(struct demo *d) { if (!d) return -EINVAL; return d->mtu + 32; }
+void *a(struct demo *d) { return kmalloc(demo_buf_len(d), GFP_ATOMIC); }
+static int demo_rec(int n) { return demo_rec(n - 1) + 1; }
+void *b(void) { return kmalloc(demo_rec(4), GFP_ATOMIC); }
+static char *demo_name(void) { return "x"; }
+"""))
+    assert v["a"].hi == 9032
+    assert [s.text for s in v["a"].steps] == ["demo_buf_len() returns d->mtu + 32", "demo_setup() stores 9000 into demo.mtu"]
+    assert v["a"].steps[0].line == 4
+    assert not v["b"].known and v["b"].why.startswith("call-result")
+
+
+def test_a_local_read_after_its_assignment_in_the_same_block_is_that_value():
+    """ioctl handlers reuse one `val` in every case: the case that sets the MRU stores the
+    16-bit value it just read, not the 32-bit one another case reads."""
+    v = sizes(("drivers/net/demo/lcp.c", """
+struct demo_link { u32 mru; u32 accm; };
+static void demo_peek(struct demo_link *l, const u8 *data, int opt)
+{
+	u32 val;
+	switch (opt) {
+	case 1:
+		val = get_unaligned_be16(data + 2);
+		l->mru = val;
+		break;
+	case 2:
+		val = get_unaligned_be32(data + 2);
+		l->accm = val;
+		break;
+	}
+}
+void *demo_rx(struct demo_link *l) { return kmalloc(l->mru, GFP_ATOMIC); }
+static void *demo_param(size_t len, int big)
+{
+	if (big) {
+		len = SZ_64K;
+		return kmalloc(len, GFP_ATOMIC);
+	}
+	return kmalloc(len, GFP_ATOMIC);
+}
+void demo_caller(void) { demo_param(16, 0); }
+"""))
+    assert v["demo_rx"].hi == 0xFFFF and v["demo_rx"].sources
+
+
+def test_a_copied_struct_handed_to_a_checker_is_unknown():
+    v = sizes(("net/demo/tun.c", """
+struct demo_tuna { u32 id; u32 len; };
+long demo_get(void __user *useraddr)
+{
+	struct demo_tuna tuna;
+	if (copy_from_user(&tuna, useraddr, sizeof(tuna)))
+		return -EFAULT;
+	if (demo_tunable_valid(&tuna))
+		return -EINVAL;
+	return (long)kzalloc(tuna.len, GFP_USER);
+}
+"""))
+    assert not v["demo_get"].known and v["demo_get"].why == "guard-unseen"
+
+
+def test_a_loop_that_counts_an_order_up_to_a_goal_stops_at_the_goals_order():
+    v = sizes(("drivers/demo/loop.c", """
+struct demo { u32 len; };
+void demo_set(struct demo *d) { d->len = 300000; }
+void *a(struct demo *d) { unsigned int order; for (order = 0; (PAGE_SIZE << order) < d->len; order++) ; return (void *)__get_free_pages(GFP_ATOMIC, order); }
+void *b(void) { int i = 0; while (i < 3) i++; return kmalloc(i * SZ_64K, GFP_ATOMIC); }
+void *c(struct demo *d) { unsigned int order = 0; while ((PAGE_SIZE << order) < d->len && order < 3) order++; return (void *)__get_free_pages(GFP_ATOMIC, order); }
+"""))
+    assert v["a"].hi == 4096 << 7 and v["a"].steps[0].text == "order counts up to 7 in the loop (order++)"
+    assert v["b"].hi == 3 * 65536
+    assert v["c"].hi == 4096 << 3  # the smaller of the two bounds

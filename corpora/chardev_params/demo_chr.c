@@ -140,3 +140,84 @@ static int demo_fill_from_user(u32 __user *up)
 	kfree(p);
 	return 0;
 }
+
+/* A request struct copied whole from the user: each of its fields is the user's. */
+static long demo_ioctl_req(struct file *file, unsigned int cmd, unsigned long arg)
+{
+	struct demo_cmd req;
+	struct demo_cmd *dup;
+	void *p;
+
+	if (copy_from_user(&req, (void __user *)arg, sizeof(req)))
+		return -EFAULT;
+	p = kmalloc(req.len, GFP_KERNEL); /* expect: AS003 */
+	kfree(p);
+	if (req.len > SZ_64K)
+		return -EINVAL;
+	p = kmalloc(req.len, GFP_KERNEL); /* ok: AS003 (checked) */
+	kfree(p);
+	dup = memdup_user((void __user *)arg, sizeof(*dup));
+	if (IS_ERR(dup))
+		return PTR_ERR(dup);
+	p = kmalloc(dup->len, GFP_KERNEL); /* expect: AS003 */
+	kfree(p);
+	kfree(dup);
+	return 0;
+}
+
+/* A setting rejected with `break` in its ioctl case: bounded after the check. */
+#define DEMO_SET_MRU	0x4004
+#define DEMO_MIN_MRU	1500
+
+static struct demo_link {
+	int mru;
+	unsigned int rx_len;
+	void *rx;
+} link;
+
+static long demo_link_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
+{
+	int __user *p = (int __user *)arg;
+	int val, err = -EFAULT;
+
+	switch (cmd) {
+	case DEMO_SET_MRU:
+		if (get_user(val, p))
+			break;
+		if (val > U16_MAX) {
+			err = -EINVAL;
+			break;
+		}
+		if (val < DEMO_MIN_MRU)
+			val = DEMO_MIN_MRU;
+		link.mru = val;
+		err = 0;
+		break;
+	default:
+		if (get_user(val, p))
+			break;
+		link.rx_len = val;
+		err = 0;
+		break;
+	}
+	return err;
+}
+
+static void demo_link_rx(struct timer_list *t)
+{
+	link.rx = kmalloc(link.mru + 4, GFP_ATOMIC); /* expect: AS001 order>=5 */
+}
+
+static int demo_link_open(struct inode *inode, struct file *file)
+{
+	link.rx = kmalloc(link.rx_len, GFP_KERNEL); /* expect: AS003 */
+	return link.rx ? 0 : -ENOMEM;
+}
+
+/* __init runs once at load, before any ioctl: the ioctl's value cannot reach it. */
+static int __init demo_link_init(void)
+{
+	link.rx = kmalloc(link.rx_len, GFP_KERNEL); /* ok: AS003 (before any user can set it) */
+	timer_setup(&state.timer, demo_link_rx, 0);
+	return link.rx ? 0 : -ENOMEM;
+}

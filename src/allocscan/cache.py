@@ -160,8 +160,8 @@ class FactsCache:
 # --- cache entries ------------------------------------------------------------
 # An entry is MAGIC, the header's length (4 bytes, little-endian), the header (the
 # pickled FileFacts, or a (SKIPPED, warning) tuple), then the blob region: a token
-# (the first 8 bytes of the region's SHA-1) and the pickled function bodies, calls
-# and defines one after another. A load reads the header only: a warm whole-tree
+# (the first 8 bytes of the region's SHA-1) and the pickled function bodies, calls,
+# defines and field initializers one after another. A load reads the header only: a warm whole-tree
 # scan needs a tenth of the bodies, and holding the other gigabyte in memory cost
 # more in page faults than reading a few on demand.
 
@@ -200,11 +200,13 @@ def make_entry(facts) -> tuple[bytes, bytes]:
         size += len(packed)
         return ref
 
-    kept = [(fn.packed, fn.packed_calls) for fn in functions], facts.packed_defines, facts.packed_global_inits
+    kept = ([(fn.packed, fn.packed_calls) for fn in functions], facts.packed_defines,
+            facts.packed_global_inits, facts.packed_field_inits)
     for fn in functions:
         fn.packed, fn.packed_calls = move(fn.packed), move(fn.packed_calls)
     facts.packed_defines = move(facts.packed_defines)
     facts.packed_global_inits = move(facts.packed_global_inits)
+    facts.packed_field_inits = move(facts.packed_field_inits)
     region = b"".join(blobs)
     token = hashlib.sha1(region).digest()[:TOKEN_SIZE]
     store = BlobStore(token) if blobs else None
@@ -216,7 +218,8 @@ def make_entry(facts) -> tuple[bytes, bytes]:
     finally:
         for fn, (packed, packed_calls) in zip(functions, kept[0]):
             fn.packed, fn.packed_calls, fn.store = packed, packed_calls, None
-        facts.packed_defines, facts.packed_global_inits, facts.store = kept[1], kept[2], None
+        facts.packed_defines, facts.packed_global_inits, facts.packed_field_inits = kept[1:]
+        facts.store = None
     return _entry(header, token, region), header
 
 

@@ -61,8 +61,9 @@ class Assignment:
     byte: int = 0
     # a clamp: inside `if (... && target > value)`, it only ever lowers the target
     lowers: bool = False
-    # for fields: the object written (`ptp` in `ptp->max_vclocks = n;`, squashed), and
-    # the block holding the statement: a read later in that block sees this store
+    # for fields: the object written (`ptp` in `ptp->max_vclocks = n;`, squashed); for
+    # fields and locals, the block holding the statement: a read later in that block sees
+    # this store
     base: str = ""
     block_start: int = 0
     block_end: int = 0
@@ -104,8 +105,12 @@ class FunctionBody:
     assignments: list[Assignment] = field(default_factory=list)
     guards: list[Guard] = field(default_factory=list)
     locals: dict[str, str] = field(default_factory=dict)  # local variable -> type text
+    # `return expr;` of a function returning an integer: (expression text, byte offset, line)
+    returns: list[tuple[str, int, int]] = field(default_factory=list)
     # A function returning a pointer: (byte, value text) of each `return` with a value
-    returns: list[tuple[int, str]] = field(default_factory=list)
+    pointer_returns: list[tuple[int, str]] = field(default_factory=list)
+    # `for`/`while` loops whose condition compares: (condition text, loop start byte, loop end byte)
+    loops: list[tuple[str, int, int]] = field(default_factory=list)
     # `if`s whose condition reads a parameter: (condition, then start, then end,
     # else start, else end) in bytes; else is (0, 0) when there is none.
     branches: list[tuple[str, int, int, int, int]] = field(default_factory=list)
@@ -119,7 +124,7 @@ class FunctionBody:
     # a break/continue (or no exit).
     conditions: list[tuple[str, int, int, int, int, int, int]] = field(default_factory=list)
     # (start, end) bytes of each loop statement: its body may run any number of times
-    loops: list[tuple[int, int]] = field(default_factory=list)
+    loop_spans: list[tuple[int, int]] = field(default_factory=list)
     # Locals declared with a brace initializer: name -> ((field path, value text), ...),
     # `struct fib6_config cfg = { .fc_table = t, ... }` (fields not named are zero).
     inits: dict[str, tuple[tuple[str, str], ...]] = field(default_factory=dict)
@@ -142,6 +147,7 @@ HAS_GFP_PARAM = 32  # a gfp_t parameter
 # an early exit whose condition may test whether a gfp mask can block (see
 # names_blocking_test and gfp._exits_when_blocking)
 HAS_BLOCKING_TEST = 64
+IS_INIT = 128  # defined __init: runs once, at boot or module load, before any user can act
 
 
 def names_blocking_test(cond_text: str) -> bool:
@@ -215,8 +221,12 @@ class FunctionFacts:
         return self.body().locals
 
     @property
-    def returns(self) -> list[tuple]:
+    def returns(self) -> list[tuple[str, int, int]]:
         return self.body().returns
+
+    @property
+    def loops(self) -> list[tuple[str, int, int]]:
+        return self.body().loops
 
     @property
     def branches(self) -> list[tuple[str, int, int, int, int]]:
@@ -231,8 +241,12 @@ class FunctionFacts:
         return self.body().inits
 
     @property
-    def loops(self) -> list[tuple[int, int]]:
-        return self.body().loops
+    def pointer_returns(self) -> list[tuple[int, str]]:
+        return self.body().pointer_returns
+
+    @property
+    def loop_spans(self) -> list[tuple[int, int]]:
+        return self.body().loop_spans
 
     def pack(self) -> None:
         """Summarise the body into the light fields, then pickle it (end of extraction)."""
@@ -240,7 +254,7 @@ class FunctionFacts:
         calls = self.calls
         self.callees = tuple(dict.fromkeys(c.callee for c in calls if c.callee))
         self.call_count = len(calls)
-        flags = 0
+        flags = self.flags & IS_INIT  # set by extraction from the definition's annotations
         for c in calls:
             if c.locks[0] or c.locks[1]:
                 flags |= HAS_LOCKED_CALL
@@ -261,7 +275,7 @@ class FunctionFacts:
         self.global_writes = tuple(dict.fromkeys(a.target for a in body.assignments if a.kind == "global"))
         self.packed_calls = pickle.dumps(calls, protocol=pickle.HIGHEST_PROTOCOL) if calls else None
         empty = not (body.assignments or body.guards or body.locals or body.returns or body.branches
-                     or body.conditions or body.inits or body.loops)
+                     or body.loops or body.pointer_returns or body.conditions or body.inits or body.loop_spans)
         self.packed = None if empty else pickle.dumps(body, protocol=pickle.HIGHEST_PROTOCOL)
 
     def share(self, same) -> None:
@@ -347,6 +361,11 @@ class FileFacts:
     top_calls: list[CallSite] = field(default_factory=list)  # macro invocations at file scope (DEFINE_TIMER, ...)
     suppressions: list[Suppression] = field(default_factory=list)
     nla_limits: dict[str, str] = field(default_factory=dict)  # netlink attribute -> policy upper bound (text)
+    # Fields set by the designated initializers of file-scope variables (`.ring_size = 1024`
+    # in a table of chip parameters): the Assignments, pickled until first used (see
+    # `field_inits`), and the (struct type, field) pairs they set, for linking.
+    packed_field_inits: object = None
+    init_writes: tuple[tuple[str, str], ...] = ()
     error_nodes: int = 0  # ERROR/MISSING nodes left after masking
     pieces: int = 0  # parsed in this many top-level pieces (0: whole; extract.treesitter.parse)
     bodies_unparsed: int = 0  # function bodies no extracted definition holds (extract.file.unparsed_bodies)
@@ -381,6 +400,15 @@ class FileFacts:
             table = self.packed_global_inits = _unpacked(table, self.store)
         return table
 
+    @property
+    def field_inits(self) -> list[Assignment]:
+        inits = self.packed_field_inits
+        if inits is None:
+            inits = self.packed_field_inits = []
+        elif type(inits) is not list:
+            inits = self.packed_field_inits = _unpacked(inits, self.store)
+        return inits
+
     def pack(self) -> None:
         """Pickle the bulky parts that most scans never read (end of extraction), and
         share equal summary values: a warm whole-tree scan holds every file's summary
@@ -398,6 +426,9 @@ class FileFacts:
         if self.global_inits:
             self.init_names = tuple(same(n) for n in self.global_inits)
             self.packed_global_inits = pickle.dumps(self.global_inits, protocol=pickle.HIGHEST_PROTOCOL)
+        inits = self.field_inits
+        self.init_writes = tuple(dict.fromkeys(same((same(a.struct_type), same(a.target))) for a in inits))
+        self.packed_field_inits = pickle.dumps(inits, protocol=pickle.HIGHEST_PROTOCOL) if inits else None
 
 
 def _unpacked(packed, store):

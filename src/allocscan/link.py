@@ -64,6 +64,7 @@ class Program:
     # (path, name) -> [(line, node)] for a static defined more than once in a file (#ifdef branches)
     static_variants: dict[tuple[str, str], list[tuple[int, str]]] = field(default_factory=dict)
     # (struct type, field) -> [(path, function)] of the functions that assign it, in file order
+    # (function None: a file-scope initializer, FileFacts.field_inits)
     field_writers: dict[tuple[str, str], list] = field(default_factory=dict)
     # The -D macros of the kernel tree's Makefiles when the scan reads the whole tree (then
     # a macro no file defines is defined nowhere), else None: the scan does not see every
@@ -371,6 +372,8 @@ def _define(files: list[FileFacts]) -> _Definitions:
     for ff in files:
         path = ff.path
         in_header = path.endswith(".h")
+        for written in ff.init_writes:  # a file-scope initializer sets it (function None)
+            field_writers.setdefault(written, []).append((path, None))
         for fn in ff.functions:
             if fn.flags:
                 for mask, found in flagged_in_files:

@@ -13,14 +13,15 @@ import os
 from dataclasses import dataclass, field, replace
 
 from ..exprs import IDENT_RE, ir_from_text, render
-from ..facts import HAS_GFP_PARAM, CallSite, FileFacts, FunctionFacts
-from ..kernel.tables import Allocator, Family, allocators, families, gfp_tables
+from ..facts import HAS_GFP_PARAM, IS_INIT, CallSite, FileFacts, FunctionFacts
+from ..kernel.tables import Allocator, Family, allocators, families, gfp_tables, source_tables
 from ..kernel.version import KernelInfo
 from ..link import ALLOCATES, Program
 from .context import ContextAnalysis, analyze_contexts
 from .witness import Witness
 from .gfpflow import GfpAlt, GfpAnalysis
-from .values import TOP, Scope, Value, ValueAnalysis, _arith, const
+from .values import TOP, Scope, Value, ValueAnalysis, arith, const, unknown
+from .values.lattice import WHY_COMPUTED_ORDER, WHY_INIT, WHY_PARSE, WHY_UNSIZED
 
 
 @dataclass
@@ -60,9 +61,9 @@ class Analysis:
 
 
 def analyze(program: Program, kernel: KernelInfo) -> Analysis:
-    contexts = analyze_contexts(program)
-    allocating_gfp = allocating_gfp_params(program)
     values = ValueAnalysis(program, kernel)
+    contexts = analyze_contexts(program, values.constant)
+    allocating_gfp = allocating_gfp_params(program)
     gfp = GfpAnalysis(program, kernel.gfp)
     result = Analysis(program, kernel, contexts, values, gfp)
     table = allocators()
@@ -259,6 +260,10 @@ def _describe(a: Analysis, ff: FileFacts, fn: FunctionFacts, node: str, site: Ca
     page_backed = False
     if alloc is not None and family is not None:
         size, order_lo, order_hi, page_backed = _size_and_order(a, scope, args, alloc, family)
+        if fn.flags & IS_INIT and size.known and any(map(source_tables().is_run_time, size.sources)):
+            # __init code runs once, at boot or load, before any ioctl or sysfs store: the
+            # bound such a source gives is not what this call sees (vt's con_init)
+            size, order_lo, order_hi, page_backed = unknown(WHY_INIT), None, None, False
     size_constant = alloc is not None and all(
         _compile_time_constant(a, args[i], scope) for i in (alloc.size, alloc.count) if i is not None and i < len(args))
     return AllocationSite(ff.path, fn, node, site, alloc, family, call_text, size, order_lo, order_hi,
@@ -314,22 +319,24 @@ def _size_and_order(a: Analysis, scope: Scope, args: tuple, alloc: Allocator, fa
         return const(kernel.page_size * alloc.pages), 0, 0, True
     if alloc.order is not None:
         if alloc.order >= len(args):
-            return TOP, None, None, False
+            return unknown(WHY_PARSE), None, None, False
         order = a.values.eval(args[alloc.order], scope)
         if not order.known:
-            return TOP, None, None, False
-        size = Value(kernel.page_size << min(order.lo, 40), None if order.hi is None else kernel.page_size << min(order.hi, 40),
-                     order.sources, order.steps, True)
+            return unknown(WHY_COMPUTED_ORDER, order), None, None, False
+        size = order.bounded(kernel.page_size << min(order.lo, 40),
+                             None if order.hi is None else kernel.page_size << min(order.hi, 40))
         return size, order.lo, order.hi, True
-    if alloc.size is None or alloc.size >= len(args):
-        return TOP, None, None, False
+    if alloc.size is None:
+        return unknown(WHY_UNSIZED), None, None, False
+    if alloc.size >= len(args):
+        return unknown(WHY_PARSE), None, None, False
     size = a.values.eval(args[alloc.size], scope)
     if alloc.count is not None and alloc.count < len(args):
-        size = _arith("*", a.values.eval(args[alloc.count], scope), size)
+        size = arith("*", a.values.eval(args[alloc.count], scope), size)
     if alloc.header:
-        size = _arith("+", size, const(alloc.header))
+        size = arith("+", size, const(alloc.header))
     if family.overhead:  # skb heads: + NET_SKB_PAD, + aligned struct skb_shared_info (allocators.toml)
-        size = _arith("+", size, const(family.overhead))
+        size = arith("+", size, const(family.overhead))
     if not size.known:
         return size, None, None, False
     threshold = _family_threshold(family, kernel)

@@ -10,18 +10,22 @@ under them and says which of its calls are dead on that path.
 
 Three-valued throughout: a condition that reads anything not known is
 "unknown" and its branches stay live. Only a proven-false branch is pruned.
+Named constants (enumerators, `#define`s, builtin kernel constants) are the
+value analysis' to evaluate (`ValueAnalysis.constant`): one constant
+evaluator, one depth limit.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Callable
 
 from ..exprs import conjuncts, disjuncts, expand_macro, identifiers, ir_from_text, split_args
 from ..facts import CallSite
 from ..link import Program
+from .values.scope import MAX_DEPTH
 
 NONZERO = "nonzero"  # known to be non-zero, value unknown: `&list`, a string literal
-MAX_CONST_DEPTH = 4
 MAX_FORWARD_DEPTH = 2  # calls through which a constant argument is followed to its branch
 MAX_WRAPPER_CALLS = 3  # ... when they are thin wrappers: larger functions are not searched
 
@@ -34,11 +38,22 @@ class _BranchInfo:
     params: frozenset[str]  # parameters some condition reads
 
 
+# (name, path of the file reading it) -> the constant's value, or None (ValueAnalysis.constant)
+ConstantLookup = Callable[[str, str], "int | None"]
+
+
 class BranchOracle:
-    def __init__(self, program: Program):
+    def __init__(self, program: Program, constant: ConstantLookup | None = None):
+        """`constant`: the value analysis' constant lookup (analyze() passes the one it runs);
+        without one, the oracle makes its own value analysis of `program`."""
         self.program = program
+        if constant is None:
+            from ..kernel.version import builtin_kernel
+            from .values import ValueAnalysis
+
+            constant = ValueAnalysis(program, builtin_kernel(None)).constant
+        self.constant = constant
         self._info: dict[str, _BranchInfo] = {}
-        self._constants: dict[tuple[str, str], object] = {}
 
     def info(self, node: str, depth: int = 0) -> _BranchInfo:
         """The branches of `node` on its parameters, and the parameters whose value
@@ -187,14 +202,14 @@ class BranchOracle:
                 return 1 if name == "true" else 0
             if not name[:1].isupper():
                 return None  # a variable: constants start with a capital (GFP_KERNEL, GetPortStatus)
-            return self._constant(name, path, depth)
+            return self.constant(name, path)
         if kind in ("addr", "str"):
             return NONZERO
         if kind == "cast":
             return self.value(ir[2], env, path, depth)
         if kind == "call" and ir[1] in ("likely", "unlikely", "!!") and len(ir[2]) == 1:
             return self.value(ir[2][0], env, path, depth)
-        if kind == "call" and ir[1][:1].isupper() and depth < MAX_CONST_DEPTH:
+        if kind == "call" and ir[1][:1].isupper() and depth < MAX_DEPTH:
             return self._macro(ir, env, path, depth)  # HUB_CLASS_REQ(USB_DIR_IN, ...)
         if kind == "un" and ir[1] == "!":
             truth = self.truth(ir[2], env, path)
@@ -236,27 +251,6 @@ class BranchOracle:
         def_path, (params, body) = found
         expanded = expand_macro(params, body, ir[2])
         return None if expanded is None else self.value(expanded, env, def_path, depth + 1)
-
-    def _constant(self, name: str, path: str, depth: int):
-        """An enumerator or object-like #define with a constant value (memoised per directory)."""
-        if depth >= MAX_CONST_DEPTH:
-            return None
-        key = (name, path.rpartition("/")[0])
-        if key in self._constants:
-            return self._constants[key]
-        value = self._constants[key] = self._lookup_constant(name, path, depth)
-        return value
-
-    def _lookup_constant(self, name: str, path: str, depth: int):
-        for table in ("enums", "defines"):
-            found = self.program.lookup(table, name, path)
-            if found is not None:
-                ir = found[1] if table == "enums" else ir_from_text(found[1])
-                if not isinstance(ir, tuple):
-                    return None
-                value = self.value(ir, {}, found[0], depth + 1)
-                return value if isinstance(value, int) else None
-        return None
 
 
 def _may_read(names: set[str], params: set[str]) -> bool:

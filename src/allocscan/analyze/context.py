@@ -26,7 +26,7 @@ from ..exprs import split_args
 from ..facts import HAS_INDIRECT_CALL, HAS_LOCKED_CALL, CallSite
 from ..kernel.tables import allocators, contexts
 from ..link import ALLOCATES, Program
-from .branches import BranchOracle, Signature
+from .branches import BranchOracle, ConstantLookup, Signature
 from .entries import find_entries
 from .preproc import CompiledCode
 from .witness import ACQUIRE, CALL, Step, Witness
@@ -111,9 +111,9 @@ def allocation_distance(program: Program) -> dict[str, int]:
     return dist
 
 
-def analyze_contexts(program: Program) -> ContextAnalysis:
+def analyze_contexts(program: Program, constant: ConstantLookup) -> ContextAnalysis:
     result = ContextAnalysis(program)
-    oracle = result.oracle = BranchOracle(program)
+    oracle = result.oracle = BranchOracle(program, constant)
     compiled = result.compiled = CompiledCode(program)
     tables = contexts()
     found = find_entries(program, tables, oracle, compiled)

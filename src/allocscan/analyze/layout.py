@@ -1,11 +1,18 @@
 """Struct layouts for `sizeof`: the target's basic types (LP64 by default),
 padding and alignment, arrays, unions, nested structs, flexible array members
-and bit-fields, computed from the struct definitions the scan found.
+and bit-fields, computed from the struct definitions the scan found. An array
+dimension is evaluated where its struct is defined (a driver's own
+`#define DEMO_MAX_LEVELS 16` in its header); a member declared by a kernel
+macro (`DECLARE_BITMAP(flags, N)`, `DECLARE_HASHTABLE(tbl, bits)`) is laid out
+as the array it declares (data/macros.toml [member_macros]).
 """
 
 from __future__ import annotations
 
+import re
 from typing import Callable
+
+from ..exprs import ir_from_text, split_args
 
 # (size, alignment) of the kernel's basic types on LP64 (x86_64, arm64).
 BASIC_TYPES_LP64: dict[str, tuple[int, int]] = {
@@ -36,13 +43,15 @@ POINTER = (8, 8)
 class Layouts:
     """Computes (size, align) of types, memoised, with a recursion guard."""
 
-    def __init__(self, struct_lookup: Callable[[str], object | None], typedefs: dict[str, str],
-                 eval_const: Callable[[tuple], int | None]):
-        self.struct_lookup = struct_lookup
+    def __init__(self, struct_lookup: Callable[[str], "tuple[str, object] | None"], typedefs: dict[str, str],
+                 eval_const: Callable[[tuple, str], int | None], member_macros: dict | None = None):
+        self.struct_lookup = struct_lookup  # name -> (path of its definition, StructDef)
         self.typedefs = typedefs
-        self.eval_const = eval_const
+        self.eval_const = eval_const  # (IR, path it is read in) -> its constant value
+        self.member_macros = member_macros or {}  # DECLARE_BITMAP -> (element type, count text)
         self.memo: dict[str, tuple[int, int] | None] = {}
         self.active: set[str] = set()
+        self._path = ""  # where the struct being laid out is defined (its members' macros)
 
     def size_of(self, type_text: str) -> int | None:
         sa = self.layout(type_text)
@@ -75,12 +84,40 @@ class Layouts:
         alias = self.typedefs.get(t)
         if alias is not None and alias != t:
             return self.layout(alias)
-        return None
+        return self._macro_member(t)
+
+    def _macro_member(self, t: str) -> tuple[int, int] | None:
+        """`DECLARE_BITMAP(flags,N)` as a member's type: the array it declares."""
+        m = _MACRO_MEMBER_RE.match(t)
+        spec = self.member_macros.get(m.group(1)) if m else None
+        if spec is None:
+            return None
+        element, count_text = spec
+        sa = self.layout(element)
+        if sa is None:
+            return None
+        if not count_text:
+            return sa
+        args = [a.strip() for a in split_args(m.group(2))]
+        try:
+            text = count_text.format(*args)
+        except IndexError:
+            return None
+        n = self.eval_const(ir_from_text(text), self._path)
+        return None if n is None else (sa[0] * n, sa[1])
 
     def _struct(self, name: str) -> tuple[int, int] | None:
-        sd = self.struct_lookup(name)
-        if sd is None:
+        found = self.struct_lookup(name)
+        if found is None:
             return None
+        path, sd = found
+        outer, self._path = self._path, path
+        try:
+            return self._members(sd, path)
+        finally:
+            self._path = outer
+
+    def _members(self, sd, path: str) -> tuple[int, int] | None:
         offset = 0
         max_align = 1
         size = 0
@@ -116,7 +153,7 @@ class Layouts:
                     flexible = True
                     count = 0
                     continue
-                n = self.eval_const(dim)
+                n = self.eval_const(dim, path)
                 if n is None:
                     return None
                 count *= n
@@ -134,6 +171,9 @@ class Layouts:
             offset += (bit_used + 7) // 8
         end = size if sd.is_union else offset
         return (_align(end, max_align), max_align)
+
+
+_MACRO_MEMBER_RE = re.compile(r"^(\w+)\s*\((.*)\)$", re.S)
 
 
 def _align(value: int, alignment: int) -> int:

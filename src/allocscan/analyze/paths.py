@@ -133,7 +133,7 @@ class PathValidator:
             return known
         self._never_null[node] = False  # while in progress (recursion)
         ref = self.program.functions[node]
-        returns = ref.fn.returns
+        returns = ref.fn.pointer_returns
         errors = contexts().error_returns
         ok = bool(returns)
         for byte, text in returns:
@@ -170,7 +170,7 @@ class PathValidator:
         fn = self.program.functions[node].fn
         names = set()
         errors = contexts().error_returns
-        for _, text in fn.returns:
+        for _, text in fn.pointer_returns:
             ir = ir_from_text(text)
             if ir[0] == "id" and ir[1] != "NULL":
                 names.add(ir[1])
@@ -187,7 +187,7 @@ class PathValidator:
         store = stores[0]
         if any(a.kind == "local" and a.target == local and a.byte > store.byte for a in fn.assignments):
             return None
-        if any(ls <= store.byte < le for ls, le in fn.loops):
+        if any(ls <= store.byte < le for ls, le in fn.loop_spans):
             return None
         for _, ts, te, es, ee, kind, _ in fn.conditions:
             if ts <= store.byte < te or (kind == EXIT_NONE and es <= store.byte < ee):
@@ -305,7 +305,7 @@ class _Translator:
         at = ts - 1  # the `if` itself, outside its arm
         if at >= frame.byte or goes_to == 0 or at < goes_to <= frame.byte:
             return None
-        if any(ls <= at < le and not ls <= frame.byte < le for ls, le in frame.fn.loops):
+        if any(ls <= at < le and not ls <= frame.byte < le for ls, le in frame.fn.loop_spans):
             return None
         arms = self._arms_around(i, at, frame.byte)
         if arms is None:
@@ -320,7 +320,7 @@ class _Translator:
         (taking them is what brings the path to `at`), or None when `at` is in a loop
         `use` is not in (it runs there any number of times, maybe none)."""
         fn = self.frames[i].fn
-        if any(ls <= at < le and not ls <= use < le for ls, le in fn.loops):
+        if any(ls <= at < le and not ls <= use < le for ls, le in fn.loop_spans):
             return None
         arms = []
         for cond, ts, te, es, ee, kind, _ in fn.conditions:
@@ -613,7 +613,7 @@ class _Translator:
         guards = [self._arms_around(frame, a.byte, use) for a in defs]
         sure = [k for k, g in enumerate(guards) if g is not None and not g]
         start = sure[-1] if sure else None
-        loops = self.frames[frame].fn.loops
+        loops = self.frames[frame].fn.loop_spans
         for ls, le in loops:
             # a loop around `use` whose body assigns the local: the value may come from
             # the round before, unless an assignment in the body always runs first
@@ -920,7 +920,7 @@ def _reads(text: str, name: str) -> bool:
 def _surely_runs(fn, at: int, use: int) -> bool:
     """Does every path to `use` run the statement at `at`, as far as the `if` arms,
     switch cases and loops say (no arm or loop holds `at` without holding `use`)?"""
-    if any(ls <= at < le and not ls <= use < le for ls, le in fn.loops):
+    if any(ls <= at < le and not ls <= use < le for ls, le in fn.loop_spans):
         return False
     for _, ts, te, es, ee, _, _ in fn.conditions:
         if (ts <= at < te and not ts <= use < te) or (es <= at < ee and not es <= use < ee):

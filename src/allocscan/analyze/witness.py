@@ -21,8 +21,10 @@ ENTRY = "entry"  # the kernel calls `function` in an atomic context (`context`),
 ACQUIRE = "acquire"  # `function` opens an atomic region with the primitive `callee` (`effects`)
 CALL = "call"  # `function` calls `callee`
 ALLOCATION = "allocation"  # `function` calls the allocator (or gfp-taking function) `callee`
-SOURCE = "source"  # where a value comes from (a module parameter, a user buffer, a device field)
-FLOW = "flow"  # a store or call that carries a value (or a gfp mask) on towards the allocation
+SOURCE = "source"  # where a value comes from (a module parameter, a user buffer, a device field):
+# `source` names it; `callee` is the call that reads it (kstrtouint, nla_get_u32), `field` the field
+FLOW = "flow"  # a store or call that carries a value (or a gfp mask) on towards the allocation:
+# an assignment in `function`; a store into `field`; `function` passing it to `callee`
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,6 +38,8 @@ class Step:
     callee: str = ""  # CALL: the callee; ALLOCATION: the allocator; ACQUIRE: the primitive; ENTRY: the registrar or ops field
     context: str = ""  # ENTRY: the context the kernel runs it in, e.g. "hardirq", "softirq:timer"
     effects: tuple[str, ...] = ()  # ACQUIRE: what the region disables: "preempt", "irq", "bh", "rcu"
+    field: str = ""  # SOURCE/FLOW through a struct field: "struct.field" (a device field, a store)
+    source: str = ""  # SOURCE: the source it names, e.g. "module_param:buflen", "sysfs:len_store"
 
     @property
     def context_class(self) -> str:

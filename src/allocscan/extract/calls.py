@@ -6,30 +6,17 @@ from __future__ import annotations
 
 from ..exprs import ir_from_node, split_args
 from ..facts import CallSite, FunctionFacts, ModuleParam
-from functools import lru_cache
-
-from ..kernel.tables import allocators, inert_calls
+from ..kernel.tables import allocators, inert_calls, source_tables
 from .file import FileExtraction
 from .nodes import param_type, struct_of, node_text
 
-@lru_cache(maxsize=1)
+
 def _interesting_calls() -> frozenset[str]:
-    """Calls whose arguments the analyses read often: IR computed eagerly. Only a
-    speed-up: the analyses parse any other call's arguments from its text
-    (CallSite.arguments()), so the entry-point and source tables may name more."""
-    names = set(allocators())
-    names |= {"module_param", "module_param_named", "module_param_array", "module_param_array_named",
-              "module_param_cb", "kstrtoul", "kstrtouint", "kstrtoint", "kstrtol", "kstrtou32",
-              "kstrtou16", "kstrtou8", "kstrtoull", "kstrtou64", "kstrtos32", "kstrtoint_from_user",
-              "kstrtouint_from_user", "kstrtoul_from_user", "sscanf", "copy_from_user", "get_user",
-              "__get_user", "nla_get_u8", "nla_get_u16", "nla_get_u32", "nla_get_u64", "nla_get_be16",
-              "nla_get_be32", "le16_to_cpu", "le32_to_cpu", "be16_to_cpu", "be32_to_cpu",
-              "usb_endpoint_maxp", "get_order", "memdup_user", "simple_write_to_buffer"}
-    return frozenset(names)
-
-
-# netlink policy macros that bound an attribute: name -> index of the upper-bound argument
-_NLA_POLICY_LIMIT = {"NLA_POLICY_RANGE": 2, "NLA_POLICY_MAX": 1}
+    """Calls whose arguments the analyses read often: IR computed eagerly. The
+    allocators, and every call sources.toml names (the value analysis reads the
+    same table). Only a speed-up: the analyses parse any other call's arguments
+    from its text (CallSite.arguments())."""
+    return source_tables().calls.union(allocators())
 
 
 def calls(fx: FileExtraction) -> None:
@@ -72,7 +59,7 @@ def calls(fx: FileExtraction) -> None:
         site.byte = site_key
         if fn is None:
             f.top_calls.append(site)
-            if callee in _NLA_POLICY_LIMIT:
+            if callee in source_tables().netlink_policies:
                 _netlink_limit(fx, node, callee, args_text)
         else:
             fn.calls.append(site)
@@ -90,7 +77,7 @@ def _netlink_limit(fx: FileExtraction, node, callee: str, args_text: str) -> Non
         return
     attr = node_text(designator)[1:-1].strip()
     args = split_args(args_text)
-    index = _NLA_POLICY_LIMIT[callee]
+    index = source_tables().netlink_policies[callee]
     if attr and index < len(args):
         fx.facts.nla_limits.setdefault(attr, args[index].strip())
 
@@ -98,22 +85,24 @@ def _netlink_limit(fx: FileExtraction, node, callee: str, args_text: str) -> Non
 
 
 def module_params(fx: FileExtraction) -> None:
+    """`module_param(buflen, uint, 0644)` and the other forms sources.toml lists."""
+    forms = source_tables().module_param_forms
     for site in fx.facts.top_calls:
-        if not site.callee.startswith("module_param") or site.args is None:
+        form = forms.get(site.callee)
+        if form is None or site.args is None:
             continue
-        args = site.args
         texts = split_args(site.args_text)
-        name = texts[0] if texts else ""
-        if site.callee in ("module_param", "module_param_array") and len(texts) >= 3:
-            fx.facts.module_params.append(ModuleParam(name, name, texts[1], texts[-1], site.line,
-                                                        site.callee.endswith("array")))
-        elif site.callee in ("module_param_named", "module_param_array_named") and len(texts) >= 4:
-            fx.facts.module_params.append(ModuleParam(texts[1], name, texts[2], texts[-1], site.line,
-                                                        site.callee.endswith("array_named")))
-        elif site.callee == "module_param_cb" and len(texts) >= 4:
-            var = args[2][1][1] if args[2][0] == "addr" and args[2][1][0] == "id" else ""
-            if var:
-                fx.facts.module_params.append(ModuleParam(var, name, "cb", texts[-1], site.line))
+        if len(texts) < form.min_args:
+            continue
+        if form.variable_address is not None:
+            arg = site.args[form.variable_address]
+            var = arg[1][1] if arg[0] == "addr" and arg[1][0] == "id" else ""
+        else:
+            var = texts[form.variable]
+        type_name = texts[form.type] if isinstance(form.type, int) else form.type
+        if var:
+            fx.facts.module_params.append(ModuleParam(var, texts[form.name], type_name, texts[form.perm], site.line,
+                                                        form.array))
 
 # --- suppression comments ---------------------------------------------
 

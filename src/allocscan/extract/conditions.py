@@ -9,6 +9,20 @@ from ..kernel.tables import contexts
 from .file import FileExtraction
 from .nodes import leaves, node_text
 
+# A guard's body may leave the rest of its block with `break` or `continue` too (a
+# `case` that rejects a value with `break`, a loop that skips it with `continue`).
+_LEAVES_BLOCK = ("break_statement", "continue_statement")
+
+
+def _leaves_block(body) -> bool:
+    if leaves(body) or body.type in _LEAVES_BLOCK:
+        return True
+    if body.type == "compound_statement":
+        stmts = [c for c in body.named_children if c.type != "comment"]
+        return bool(stmts) and stmts[-1].type in _LEAVES_BLOCK
+    return False
+
+
 def guards(fx: FileExtraction) -> None:
     labels = _labels(fx)
     for m in fx.m["guard"]:
@@ -25,7 +39,7 @@ def guards(fx: FileExtraction) -> None:
             if clamp is None or not _stores_only_literals(alternative, clamp.partition(" > ")[0]):
                 continue
             cond = clamp
-        elif not leaves(m["guard.body"][0]):
+        elif not _leaves_block(m["guard.body"][0]):
             # `if (len > MAX) len = MAX;` clamps: after it, len <= MAX as after a guard.
             clamp = _clamp_condition(m["guard.cond"][0], m["guard.body"][0])
             if clamp is None:
@@ -121,7 +135,7 @@ def loops_and_returns(fx: FileExtraction) -> None:
         node = m["loop"][0]
         idx = fx.enclosing(node.start_byte)
         if idx >= 0:
-            fx.facts.functions[idx].loops.append((node.start_byte, node.end_byte))
+            fx.facts.functions[idx].loop_spans.append((node.start_byte, node.end_byte))
     pointer: dict[int, bool] = {}
     for m in fx.m["return"]:
         node = m["return"][0]
@@ -132,9 +146,9 @@ def loops_and_returns(fx: FileExtraction) -> None:
             definition = fx.fn_nodes[idx].parent
             declarator = definition.child_by_field_name("declarator") if definition is not None else None
             pointer[idx] = declarator is not None and declarator.type == "pointer_declarator"
-        values = [c for c in node.named_children if c.type != "comment"]
-        if pointer[idx] and values:
-            fx.facts.functions[idx].returns.append((node.start_byte, node_text(values[0])))
+        value = m["return.value"][0]
+        if pointer[idx] and value.type != "comment":
+            fx.facts.functions[idx].pointer_returns.append((node.start_byte, node_text(value)))
 
 
 _LEAVING = ("return_statement", "goto_statement", "break_statement", "continue_statement")

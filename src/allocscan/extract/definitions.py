@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 
 from ..exprs import ir_from_node, parse_int_literal, squash, squash_type
-from ..facts import FunctionFacts, StructDef, StructMember
+from ..facts import IS_INIT, FunctionFacts, StructDef, StructMember
 from .file import FileExtraction
 from .nodes import declarator_name, function_declarator, function_params, node_text
 
@@ -59,8 +59,54 @@ def enum_list(fx: FileExtraction, node) -> None:
 # --- functions -------------------------------------------------------
 
 
+_INIT_RE = re.compile(rb"\b__init\b")
+_NOT_INTEGER = ("void", "bool", "_Bool")
+
+
+def _returns_integer(fn, decl, fdecl) -> bool:
+    """Does the definition return an integer (not void, bool, a pointer or a struct)?"""
+    if decl is not fdecl:
+        return False  # `char *f(...)`: a pointer_declarator wraps the function declarator
+    type_node = fn.child_by_field_name("type")
+    if type_node is None or type_node.type in ("struct_specifier", "union_specifier"):
+        return False
+    return node_text(type_node).split()[-1] not in _NOT_INTEGER
+
+
+def loops(fx: FileExtraction) -> None:
+    """Each `for`/`while` loop whose condition compares (a counter's bound where it leaves)."""
+    for m in fx.m["loop"]:
+        node = m["loop"][0]
+        if node.type not in ("for_statement", "while_statement"):
+            continue
+        cond_node = node.child_by_field_name("condition")
+        if cond_node is None:  # for (;;)
+            continue
+        idx = fx.enclosing(node.start_byte)
+        cond = node_text(cond_node)
+        if idx >= 0 and any(op in cond for op in ("<", ">")):
+            if cond_node.type == "parenthesized_expression":
+                cond = cond[1:-1]
+            fx.facts.functions[idx].body().loops.append((cond, node.start_byte, node.end_byte))
+
+
+def returns(fx: FileExtraction) -> None:
+    """`return expr;` in a function returning an integer: what the function returns."""
+    for m in fx.m["return"]:
+        node = m["return"][0]
+        idx = fx.enclosing(node.start_byte)
+        if idx < 0:
+            continue
+        fn = fx.facts.functions[idx]
+        value = m["return.value"][0]
+        if fn.start_byte in fx.integer_functions and value.type not in ("string_literal", "pointer_expression",
+                                                                         "comment"):
+            fn.body().returns.append((node_text(value), node.start_byte, node.start_point[0] + 1))
+
+
 def functions(fx: FileExtraction) -> None:
     found = []
+    original = None  # the text before masking (masking blanks __init), as the parser's bytes
     for m in fx.m["function"]:
         fn = m["function"][0]
         decl = m["function.declarator"][0]
@@ -79,6 +125,12 @@ def functions(fx: FileExtraction) -> None:
             params=params, has_error=fn.has_error,
             start_byte=body.start_byte, end_byte=body.end_byte,
         )
+        if _returns_integer(fn, decl, fdecl):
+            fx.integer_functions.add(body.start_byte)
+        if original is None:
+            original = fx.original.encode("utf-8", "replace")
+        if _INIT_RE.search(original, fn.start_byte, name_node.start_byte):
+            facts.flags |= IS_INIT  # kept by pack(), which sets the other flags
         found.append((body.start_byte, facts, body, fn.start_byte))
     found.sort(key=lambda x: x[0])
     # Lock annotations sit between the function's start and its body.

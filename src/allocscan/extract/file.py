@@ -37,6 +37,7 @@ class FileExtraction:
     fn_nodes: list = field(default_factory=list)  # body nodes, parallel to facts.functions
     fn_starts: list[int] = field(default_factory=list)
     call_bytes: list[tuple[int, CallSite]] = field(default_factory=list)  # (start byte, site) for the lock walk
+    integer_functions: set[int] = field(default_factory=set)  # body start bytes of functions returning integers
 
     def enclosing(self, byte: int) -> int:
         """Index of the function whose body contains `byte`, or -1."""
@@ -76,6 +77,8 @@ def extract_file(path: str, data: bytes, config: KernelConfig | None = None) -> 
     definitions.functions(fx)
     facts.bodies_unparsed = unparsed_bodies(src, fx.fn_starts, facts.functions)
     definitions.declarations(fx)
+    definitions.returns(fx)
+    definitions.loops(fx)
     calls.calls(fx)
     stores.assignments(fx)
     conditions.guards(fx)

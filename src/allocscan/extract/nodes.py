@@ -110,6 +110,33 @@ def initializer_struct(pair) -> str:
     return ""
 
 
+def initializer_owner(pair) -> tuple[str, str]:
+    """(struct type, variable) whose initializer holds this `.field = value` pair directly,
+    or as an element of an array of them (`static const struct chip_info chips[] = {
+    [CHIP_A] = { .rx = 512 }, ... }`); ("", "") when the pair belongs to a nested member's
+    initializer (another struct type) or the type is not a named struct."""
+    node = pair.parent
+    for _ in range(4):
+        if node is None or node.type != "initializer_list":
+            return "", ""
+        node = node.parent
+        if node is not None and node.type == "initializer_pair":
+            designator = node.named_children[0] if node.named_children else None
+            if designator is None or designator.type != "subscript_designator":
+                return "", ""  # `.params = { .len = 5 }`: a member of another struct type
+            node = node.parent  # `[CHIP_A] = { ... }`: an element of an array
+            continue
+        if node is not None and node.type == "init_declarator":
+            decl = node.parent
+            type_node = decl.child_by_field_name("type") if decl is not None else None
+            if type_node is None or type_node.type != "struct_specifier":
+                return "", ""
+            name = type_node.child_by_field_name("name")
+            variable, _, _ = declarator_name(node)
+            return (node_text(name), variable) if name is not None else ("", "")
+    return "", ""
+
+
 def leaves(body) -> bool:
     """Does this `if` body always leave (return or goto), so code after it is guarded?"""
     if body.type in ("return_statement", "goto_statement"):
@@ -121,13 +148,13 @@ def leaves(body) -> bool:
 
 
 def statement_block(node):
-    """The `{ ... }` block whose statement is this assignment (`x->f = v;`), or None
-    when the assignment sits inside a larger expression or condition."""
+    """The `{ ... }` block (or `case X:` statement list) whose statement is this assignment
+    (`x->f = v;`), or None when the assignment sits inside a larger expression or condition."""
     stmt = node.parent
     if stmt is None or stmt.type != "expression_statement":
         return None
     block = stmt.parent
-    return block if block is not None and block.type == "compound_statement" else None
+    return block if block is not None and block.type in ("compound_statement", "case_statement") else None
 
 
 def first_arg(args_text: str) -> str:

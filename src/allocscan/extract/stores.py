@@ -6,7 +6,8 @@ from __future__ import annotations
 
 from ..facts import Assignment, Binding, FunctionFacts
 from .file import FileExtraction
-from .nodes import declarator_name, initializer_struct, param_type, statement_block, struct_of, node_text
+from .nodes import (declarator_name, initializer_owner, initializer_struct, param_type, statement_block, struct_of,
+                    node_text)
 from ..exprs import squash
 
 # store helpers: name -> (index of the stored-to argument, index of the value)
@@ -32,6 +33,16 @@ def assignments(fx: FileExtraction) -> None:
             target = target.child_by_field_name("argument")
         if target is not None and target.type in ("identifier", "field_expression"):
             _assignment(fx, f.functions[idx], target, value, "=", node)
+    for m in fx.m["update"]:
+        # `n++` grows n as `n += 1` does; `n--` shrinks it
+        node = m["update"][0]
+        idx = fx.enclosing(node.start_byte)
+        target = m["update.arg"][0]
+        if idx >= 0 and target.type in ("identifier", "field_expression"):
+            op = "-=" if "--" in node_text(node) else "+="
+            _assignment(fx, f.functions[idx], target, None, op, node)
+    for m in fx.m["fieldinit"]:
+        _field_initializer(fx, m)
     for m in fx.m["assign"] + fx.m["init"] + fx.m["bind"]:
         if "assign" in m:
             node = m["assign"][0]
@@ -51,8 +62,13 @@ def assignments(fx: FileExtraction) -> None:
             name, _, _ = declarator_name(m["init.declarator"][0])
             value = m["init.value"][0]
             if name and value.type != "initializer_list":
+                decl = node.parent
+                block = decl.parent if decl is not None and decl.type == "declaration" else None
+                span = (block.start_byte, block.end_byte) if block is not None and block.type == "compound_statement" \
+                    else (0, 0)
                 f.functions[idx].assignments.append(
-                    Assignment("local", name, "", node_text(value), node.start_point[0] + 1, "=", node.start_byte))
+                    Assignment("local", name, "", node_text(value), node.start_point[0] + 1, "=", node.start_byte,
+                               False, "", *span))
             elif name:
                 f.functions[idx].inits[name] = initializer_fields(value)
         elif "bind" in m:
@@ -96,12 +112,48 @@ def initializer_fields(node, prefix: str = "", depth: int = 0) -> tuple[tuple[st
     return tuple(out)
 
 
+# Initializer values that set nothing a size could come from: strings, nested
+# initializers (their struct is another), addresses, functions.
+_NOT_A_SIZE = frozenset({"string_literal", "concatenated_string", "initializer_list", "pointer_expression",
+                         "compound_literal_expression", "char_literal"})
+
+
+def _field_initializer(fx: FileExtraction, m) -> None:
+    """`.ring_size = DEMO_RING` in the initializer of a struct (a file-scope table of chip
+    parameters, or a local): a store into (struct type, ring_size). Function bindings and
+    values that cannot be a size are left out."""
+    value = m["fieldinit.value"][0]
+    if value.type in _NOT_A_SIZE:
+        return
+    text = node_text(value)
+    if value.type == "identifier" and text[:1].islower() and text not in fx.facts.enums:
+        return  # a function bound to an ops field, or a variable: not a constant size
+    if value.type in ("null", "true", "false"):
+        return
+    node = m["fieldinit"][0]
+    owner, variable = initializer_owner(node)
+    if not owner:
+        return
+    a = Assignment("field", node_text(m["fieldinit.field"][0]), owner, text, node.start_point[0] + 1, "=",
+                   node.start_byte, base=variable)
+    idx = fx.enclosing(node.start_byte)
+    if idx >= 0:
+        fx.facts.functions[idx].assignments.append(a)
+    else:
+        fx.facts.field_inits.append(a)
+
+
 def _assignment(fx: FileExtraction, fn: FunctionFacts, left, right, op: str, node) -> None:
+    """`left op right`; `right` None for `left++`/`left--` (by one)."""
     line = node.start_point[0] + 1
+    value = node_text(right) if right is not None else "1"
     if left.type == "identifier":
         name = node_text(left)
         kind = "local" if (name in fn.locals or any(p == name for p, _ in fn.params)) else "global"
-        fn.assignments.append(Assignment(kind, name, "", node_text(right), line, op, node.start_byte))
+        block = statement_block(node)
+        fn.assignments.append(Assignment(kind, name, "", value, line, op, node.start_byte, False, "",
+                                         block.start_byte if block is not None else 0,
+                                         block.end_byte if block is not None else 0))
     elif left.type == "field_expression":
         fld = left.child_by_field_name("field")
         base = left.child_by_field_name("argument")
@@ -109,13 +161,16 @@ def _assignment(fx: FileExtraction, fn: FunctionFacts, left, right, op: str, nod
             return
         struct_type = ""
         if base is not None and base.type == "identifier":
-            struct_type = struct_of(fn.locals.get(node_text(base)) or param_type(fn, node_text(base)))
+            name = node_text(base)
+            struct_type = struct_of(fn.locals.get(name) or param_type(fn, name) or fx.facts.global_types.get(name))
         block = statement_block(node)
-        fn.assignments.append(Assignment("field", node_text(fld), struct_type, node_text(right), line, op, node.start_byte,
+        fn.assignments.append(Assignment("field", node_text(fld), struct_type, value, line, op, node.start_byte,
                                          op == "=" and _lowers(node, left, right),
                                          squash(node_text(base)) if base is not None else "",
                                          block.start_byte if block is not None else 0,
                                          block.end_byte if block is not None else 0))
+        if right is None:
+            return
         target = right
         if target.type == "pointer_expression":
             target = target.child_by_field_name("argument")

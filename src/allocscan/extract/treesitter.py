@@ -168,8 +168,9 @@ def combined_query() -> tree_sitter.Query:
 
 
 # The capture that names each pattern's kind, in the order they are checked.
-KIND_CAPTURES = ("function", "guard", "switch", "call", "call.indirect", "assign", "init", "bind", "decl", "struct",
-                 "union", "typedef", "define", "macro", "enum.list", "error", "label", "loop", "return")
+KIND_CAPTURES = ("function", "guard", "switch", "call", "call.indirect", "assign", "init", "bind", "update", "fieldinit",
+                 "return", "loop", "label", "decl", "struct", "union", "typedef", "define", "macro", "enum.list",
+                 "error")
 
 
 def bucketed_matches(*nodes) -> dict[str, list[dict[str, list]]]:

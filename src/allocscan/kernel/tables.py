@@ -8,11 +8,14 @@ what each region disables, and functions that never return; the entry table
 fields; the Kbuild table (kbuild.toml) what --kconfig reads of Kbuild and
 Kconfig; the gfp table (gfp.toml) what helpers do with a mask (return one
 chosen at run time, test it, store it) and which context tests choose one.
-Extraction reads these tables too (which calls to keep, which call registers a
-callback), so every table is part of the facts cache's key. The trace table
-(traces.toml, read by `explain`) says what the frames of a call trace mean: the
-report's own frames, execution contexts, and the gfp bits a logged mode is
-compared on; the allocators' frames are in allocators.toml.
+The value analysis reads the kernel macros and constants it evaluates itself
+(macros.toml) and the places where values from outside the kernel enter
+(sources.toml). Extraction reads these tables too (which calls to keep, whose
+arguments to parse, which call registers a callback), so every table is part
+of the facts cache's key. The trace table (traces.toml, read by `explain`)
+says what the frames of a call trace mean: the report's own frames, execution
+contexts, and the gfp bits a logged mode is compared on; the allocators'
+frames are in allocators.toml.
 
 `ALLOCSCAN_DATA_DIR` names a directory whose tables replace the built-in ones
 of the same file name.
@@ -379,6 +382,49 @@ def signature_tables() -> SignatureTables:
 
 
 @dataclass(frozen=True, slots=True)
+class MacroSpec:
+    """How the value analysis evaluates one kernel macro (macros.toml [macros])."""
+
+    name: str
+    eval: str  # the evaluation: "min", "align_up", "product" ...
+    args: int | None = None  # the argument count it takes (None: any)
+    skip: int = 0  # leading arguments that are a type
+    step: str | int | None = None  # the alignment, when it is not an argument
+    plus: str | int | None = None  # added to the result
+    minus: str | int | None = None  # taken from the argument (or the result: bits)
+    less: int = 0  # taken from the argument before the evaluation (bits)
+
+
+@dataclass(frozen=True, slots=True)
+class ValueTables:
+    """macros.toml: kernel macros and constants the value analysis evaluates itself."""
+
+    macros: dict[str, MacroSpec]
+    constants: dict[str, int]  # one value on the target
+    kernel_constants: dict[str, str]  # name -> KernelInfo attribute
+    size_prefix: str  # "SZ_"
+    size_units: dict[str, int]  # unit suffix -> shift
+    sizes: dict[str, int]  # sizes the allocation paths add ("skb_shared_info")
+    integer_types: dict[str, int]  # type -> largest value, for types narrower than 64 bits
+    member_macros: dict[str, tuple[str, str]]  # DECLARE_BITMAP -> (element type, count with {0}, {1} ...)
+
+
+@lru_cache(maxsize=1)
+def value_tables() -> ValueTables:
+    raw = _load("macros.toml")
+    return ValueTables(
+        macros={name: MacroSpec(name=name, **spec) for name, spec in raw["macros"].items()},
+        constants=dict(raw["constants"]),
+        kernel_constants=dict(raw["kernel_constants"]),
+        size_prefix=raw["size_constants"]["prefix"],
+        size_units=dict(raw["size_constants"]["units"]),
+        sizes=dict(raw["sizes"]),
+        integer_types=dict(raw["integer_types"]),
+        member_macros={name: (spec["type"], spec.get("count", "")) for name, spec in raw["member_macros"].items()},
+    )
+
+
+@dataclass(frozen=True, slots=True)
 class KbuildTables:
     built_lists: tuple[str, ...]
     composite_suffixes: tuple[str, ...]
@@ -410,5 +456,139 @@ def kbuild() -> KbuildTables:
     )
 
 
+@dataclass(frozen=True, slots=True)
+class ModuleParamForm:
+    """Where a module_param*() form names the parameter, its variable, type and permissions."""
+
+    macro: str
+    name: int
+    type: int | str  # an argument index, or the type itself ("cb": module_param_cb)
+    perm: int
+    min_args: int
+    variable: int | None = None  # argument naming the variable ...
+    variable_address: int | None = None  # ... or passing its address
+    array: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class HandlerKind:
+    """Which interface a function serves, from its parameter types (sources.toml [[handlers]])."""
+
+    kind: str
+    params: tuple[str, ...]
+    with_word: str = ""
+    names: tuple[str, ...] = ()
+
+    def matches(self, types: str, function: str) -> bool:
+        return (any(p in types for p in self.params) and self.with_word in types
+                and (not self.names or any(n in function for n in self.names)))
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceReader:
+    """An accessor of a device's descriptor (usb_endpoint_maxp): its maximum and the field it reads."""
+
+    name: str
+    max: int
+    field: str
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class UserField:
+    """A struct field the kernel fills from a user's request before calling the driver."""
+
+    max: int | None  # as wide as its type
+    kind: str  # the source kind: "ethtool"
+    bound_field: str = ""  # the field of the same struct holding the largest value let through
+
+
+@dataclass(frozen=True, slots=True)
+class SourceTables:
+    """sources.toml: where values someone outside the kernel chooses enter a driver.
+    Widths are resolved to maxima (None: unbounded) with macros.toml's integer types."""
+
+    parsers: dict[str, int | None]
+    user_copies: dict[str, str]  # call -> "address" | "first"
+    netlink_getters: dict[str, int | None]
+    netlink_policies: dict[str, int]  # policy macro -> index of its upper bound
+    endian: dict[str, int | None]
+    module_param_forms: dict[str, ModuleParamForm]
+    module_param_types: dict[str, int | None]
+    writable_perms: tuple[str, ...]
+    handlers: tuple[HandlerKind, ...]
+    ioctl_names: tuple[str, ...]
+    descriptor_fields: dict[str, int | None]
+    device_readers: dict[str, DeviceReader]
+    own_descriptors: tuple[str, ...]  # path prefixes whose descriptors are the driver's own
+    user_fields: dict[str, UserField]  # "struct.field" -> what the user may put there
+    user_kinds: tuple[str, ...]  # source kinds a user sets
+    device_kinds: tuple[str, ...]  # source kinds a device (host, wire, firmware) sets
+    load_time_kinds: tuple[str, ...]  # user kinds set before any code of the module runs
+    host_fields: dict[str, int | None]  # "struct.field" a USB host sends a gadget -> its maximum
+    registers: dict[str, int | None]  # register reads -> their maximum
+    raw_reads: dict[str, int | None]  # reads of raw device bytes -> their maximum
+    wire_types: dict[str, int]  # byte-order types -> their maximum
+
+    @property
+    def calls(self) -> frozenset[str]:
+        """Every call this table names (extraction parses their arguments eagerly)."""
+        return frozenset().union(self.parsers, self.user_copies, self.netlink_getters, self.endian,
+                                 self.module_param_forms, self.device_readers, self.registers, self.raw_reads)
+
+    def is_user(self, source: str) -> bool:
+        """Does the source (`kind:name`) name something a user sets?"""
+        return source.partition(":")[0] in self.user_kinds
+
+    def is_device(self, source: str) -> bool:
+        return source.partition(":")[0] in self.device_kinds
+
+    def is_run_time(self, source: str) -> bool:
+        """A user source set through an interface that exists only after init (ioctl, sysfs ...)."""
+        kind = source.partition(":")[0]
+        return kind in self.user_kinds and kind not in self.load_time_kinds
+
+
+def _width(spec: dict, integer_types: dict[str, int]) -> int | None:
+    """A `{ type = "u16" }` or `{ max = N }` entry's largest value (None: unbounded)."""
+    if "max" in spec:
+        return spec["max"]
+    return integer_types.get(spec["type"])
+
+
+@lru_cache(maxsize=1)
+def source_tables() -> SourceTables:
+    raw = _load("sources.toml")
+    types = value_tables().integer_types
+    widths = lambda table: {name: _width(spec, types) for name, spec in table.items()}  # noqa: E731
+    params = raw["module_param"]
+    device = raw["device"]
+    return SourceTables(
+        parsers=widths(raw["parsers"]),
+        user_copies={name: spec["fills"] for name, spec in raw["user_copies"].items()},
+        netlink_getters=widths(raw["netlink_getters"]),
+        netlink_policies=dict(raw["netlink_policies"]),
+        endian=widths(raw["endian"]),
+        module_param_forms={name: ModuleParamForm(macro=name, **spec) for name, spec in params["forms"].items()},
+        module_param_types=widths(params["types"]),
+        writable_perms=tuple(params["writable"]["names"]),
+        handlers=tuple(HandlerKind(h["kind"], tuple(h["params"]), h.get("with", ""), tuple(h.get("names", ())))
+                       for h in raw["handlers"]),
+        ioctl_names=tuple(raw["ioctl"]["names"]),
+        descriptor_fields=widths(device["descriptor_fields"]),
+        device_readers={name: DeviceReader(name, **spec) for name, spec in device["readers"].items()},
+        own_descriptors=tuple(device["own_descriptors"]["under"]),
+        user_fields={name: UserField(_width(spec, types), spec["kind"], spec.get("bound_field", ""))
+                     for name, spec in raw["user_fields"].items()},
+        user_kinds=tuple(raw["kinds"]["user"]),
+        device_kinds=tuple(raw["kinds"]["device"]),
+        load_time_kinds=tuple(raw["kinds"]["load_time"]),
+        host_fields=widths(device["host_fields"]),
+        registers=widths(device["registers"]),
+        raw_reads=widths(device["raw_reads"]),
+        wire_types=dict(device["wire_types"]["types"]),
+    )
+
+
 _LOADERS = (allocators, families, allocator_frames, traces, contexts, inert_calls, kbuild, signature_tables,
-            gfp_tables)
+            gfp_tables, value_tables, source_tables)

@@ -46,6 +46,11 @@ class KernelInfo:
         return self.page_size << self.max_order
 
     @property
+    def max_order_macro(self) -> int:
+        """MAX_ORDER as the tree defines it: one past the largest order before 6.4."""
+        return self.max_order + (0 if self.series >= (6, 4) else 1)
+
+    @property
     def era(self) -> str:
         """Which allocator frame set applies: '4', '6' (5.x-6.9) or '6_10'."""
         v = self.series or (6, 12)

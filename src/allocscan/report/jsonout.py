@@ -8,9 +8,11 @@
          "message": "...", "path": "drivers/...", "line": 22, "column": 8, "endColumn": 35,
          "function": "alloc_ep_req", "fingerprint": "hex",
          "properties": {"allocator", "gfp", "sizeRange", "maxOrder", "userControlled",
-                        "atomicContext", "runtimeSignature", "kernelVersion"},
+                        "deviceControlled", "atomicContext", "runtimeSignature", "kernelVersion",
+                        "maxIsLowerBound" (only when true)},
          "witness": [{"text", "path", "line", "column", "kind", "function", "callee",
-                      "context" (entry steps), "effects" (acquire steps)}],
+                      "context" (entry steps), "effects" (acquire steps),
+                      "field" (a struct field a value flows through), "source" (source steps)}],
          "valueFlow": [...same shape...], "related": [...same shape: the allocation a call
          site leads to, when the finding is reported at the call...], "fix": "...",
          "suppressed": null | "reason"}
@@ -41,6 +43,10 @@ def _step(s) -> dict:
         out["context"] = s.context
     if s.effects:
         out["effects"] = list(s.effects)
+    if s.field:
+        out["field"] = s.field
+    if s.source:
+        out["source"] = s.source
     return out
 
 

@@ -24,7 +24,7 @@ from sarif_om import (
 )
 
 from .. import __version__
-from ..analyze.witness import ACQUIRE, CALL, ENTRY, call_depths
+from ..analyze.witness import ACQUIRE, CALL, ENTRY, SOURCE, call_depths
 from ..rules import RULES
 from ..rules.base import SARIF_RANK, Finding, doc_sections
 
@@ -79,7 +79,7 @@ def _result(f: Finding, rule_index: int) -> Result:
         related.append(_location(anchor.path, anchor.line, anchor.col, text=anchor.text))
         related[0].id = 1
         message += f" ([{'lock' if anchor.kind == ACQUIRE else 'entry point'}](1))"
-    source = f.value_flow[0] if f.value_flow else None
+    source = next((s for s in f.value_flow if s.kind == SOURCE), None)
     if source is not None:
         loc = _location(source.path, source.line, source.col, text=source.text)
         loc.id = len(related) + 1

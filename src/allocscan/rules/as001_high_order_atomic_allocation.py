@@ -5,7 +5,11 @@ Flags allocation calls made with a gfp mask that cannot sleep (no
 `__GFP_DIRECT_RECLAIM`: `GFP_ATOMIC`, `GFP_NOWAIT`) whose size can reach a
 page order above `PAGE_ALLOC_COSTLY_ORDER` (order 4 and up by default,
 `--min-order`), proved from constants, macros, struct layouts, and values
-flowing from callers, fields or users.
+flowing from callers, fields, tables, function returns, users (module
+parameters, sysfs/configfs, ioctl, ethtool ring sizes) or devices (a
+descriptor's length field, a register, the host's setup wLength). When some
+writers or callers of a size are unknown, the one that proves it large is
+enough: the message says "at least" and `maxIsLowerBound` is set.
 
 ## Why is this bad?
 A request that may not sleep cannot reclaim or compact memory. It is served
@@ -45,7 +49,7 @@ Documentation/core-api/memory-allocation.rst; mm/page_alloc.c `warn_alloc()`.
 from __future__ import annotations
 
 from ..analyze import Analysis
-from .base import Finding, base_properties, context_witness, human_bytes, value_witness, with_gfp_flow
+from .base import Finding, base_properties, context_witness, human_bytes, user_sources, value_witness, with_gfp_flow
 
 ID = "AS001"
 NAME = "high-order-atomic-allocation"
@@ -90,7 +94,10 @@ def check(analysis: Analysis, options) -> list[Finding]:
         if chosen or any(g.conditional for g in nonblocking):
             level = "note"
         size = s.size
-        rng = human_bytes(size.hi) if size.hi is not None else "unbounded (user-controlled)"
+        who = "user" if user_sources(size) else "device"
+        rng = human_bytes(size.hi) if size.hi is not None else f"unbounded ({who}-controlled)"
+        if size.partial:
+            rng = f"at least {rng} (proven by one writer or caller; the others are unknown)"
         msg = (f"'{s.site.callee}' may request order {top} ({human_bytes(kernel.page_size << top)}) "
                f"with {nonblocking[0].text}, which cannot sleep: size up to {rng}")
         if silent:

@@ -2,8 +2,9 @@
 
 ## What it does
 Flags allocations whose size comes from a user-controlled source - a module
-parameter, a configfs/sysfs/debugfs store handler, an ioctl payload, a
-netlink attribute, a device descriptor field - with no clamp or guard that
+parameter, a configfs/sysfs/debugfs store handler, an ioctl payload (a value
+or a struct copied from the user), a netlink attribute, an ethtool ring or
+channel count - with no clamp or guard that
 keeps it below the largest size the allocator can ever return
 (`KMALLOC_MAX_SIZE`, `PAGE_SIZE << MAX_ORDER`). The source chain is shown.
 
@@ -32,7 +33,10 @@ or `kvmalloc()` when large buffers are legitimate.
 
 ## Known problems
 Struct fields written in many directories (hubs such as `sk_buff.len`) are
-not followed across drivers, so some user-controlled sizes stay unknown.
+not followed across drivers, so some user-controlled sizes stay unknown. A
+size a device supplies (a descriptor field, a register) is AS001's evidence,
+not this rule's: a user did not choose it. Code in `__init` functions runs
+before any ioctl or sysfs store, so their values do not count there.
 
 ## Options
 None.
@@ -44,7 +48,7 @@ mm/page_alloc.c `__alloc_pages()` (`WARN_ON_ONCE_GFP(order > MAX_ORDER)`).
 from __future__ import annotations
 
 from ..analyze import Analysis
-from .base import Finding, base_properties, context_witness, human_bytes, value_witness
+from .base import Finding, base_properties, context_witness, human_bytes, user_sources, value_witness
 
 ID = "AS003"
 NAME = "unbounded-allocation-size"
@@ -76,8 +80,9 @@ def check(analysis: Analysis, options) -> list[Finding]:
     out = []
     for s in analysis.sites:
         size = s.size
-        if s.allocator is None or not size.known or not size.sources:
-            continue
+        users = user_sources(size) if size.known else []
+        if s.allocator is None or not users:
+            continue  # a size a device supplies is AS001's evidence, not a user's choice
         limit = max_bytes(analysis, s)
         if limit is None:
             continue
@@ -87,13 +92,13 @@ def check(analysis: Analysis, options) -> list[Finding]:
             continue
         if size.lo > limit:
             continue  # always too big: AS004's
-        sources = ", ".join(sorted(size.sources))
+        sources = ", ".join(users)
         bound = "no upper bound" if size.hi is None else f"a bound of {human_bytes(size.hi)}"
         msg = (f"'{s.site.callee}' size is user-controlled ({sources}) with {bound}, above the "
                f"{human_bytes(limit)} '{s.site.callee}' can ever return")
         props = base_properties(s, analysis.kernel.release)
         props["maxOrder"] = None
         # A netlink policy (NLA_POLICY_RANGE/MAX) may bound the attribute; we do not read policies.
-        level = "note" if all(src.startswith("netlink:") for src in size.sources) else LEVEL
+        level = "note" if all(src.startswith("netlink:") for src in users) else LEVEL
         out.append(Finding.at_site(ID, s, level, msg, props, context_witness(s), value_witness(s, size)))
     return out

@@ -6,11 +6,12 @@ Helpers here build the witness steps shared by several rules.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from ..analyze import AllocationSite
 from ..analyze.values import Value
 from ..analyze.witness import ALLOCATION, CALL, FLOW, SOURCE, Step
+from ..kernel.tables import source_tables
 
 LEVEL_RANK = {"note": 1, "warning": 2, "error": 3}
 # SARIF result.rank (0-100, higher = more confident) from a finding's evidence
@@ -59,15 +60,32 @@ class Finding:
 
 def base_properties(s: AllocationSite, kernel_release: str) -> dict:
     size = s.size
-    return {
+    props = {
         "allocator": s.site.callee or s.site.field,
         "gfp": gfp_names(s),
         "sizeRange": [size.lo, size.hi] if size.known else None,
         "maxOrder": s.order_hi,
-        "userControlled": sorted(size.sources),
+        "userControlled": user_sources(size),
+        "deviceControlled": device_sources(size),
         "atomicContext": s.context.reason if s.context else None,
         "kernelVersion": kernel_release,
     }
+    if size.partial:
+        # other writers or callers are unknown: the maximum is proven reachable, not a bound
+        props["maxIsLowerBound"] = True
+    return props
+
+
+def user_sources(size: Value) -> list[str]:
+    """The sources of a size that a user sets (module parameters, sysfs, ioctl, ethtool ...)."""
+    tables = source_tables()
+    return sorted(src for src in size.sources if tables.is_user(src))
+
+
+def device_sources(size: Value) -> list[str]:
+    """The sources of a size that a device, a USB host or the wire supplies."""
+    tables = source_tables()
+    return sorted(src for src in size.sources if not tables.is_user(src))
 
 
 def gfp_names(s: AllocationSite) -> list[str]:
@@ -100,9 +118,7 @@ def with_gfp_flow(witness: list[Step], alt) -> list[Step]:
 
 def value_witness(s: AllocationSite, value: Value) -> list[Step]:
     """Source -> assignments and calls -> the size argument."""
-    steps = []
-    for text, path, line in reversed(value.steps):
-        steps.append(Step(SOURCE if not steps else FLOW, text, path, max(line, 1)))
+    steps = [st if st.line >= 1 else replace(st, line=1) for st in reversed(value.steps)]
     if steps:
         steps.append(Step(ALLOCATION, f"{s.function.name}: size of {s.call_text}", s.path, s.site.line, s.site.col,
                           function=s.function.name, callee=s.site.callee or s.site.field))

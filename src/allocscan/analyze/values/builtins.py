@@ -1,0 +1,295 @@
+"""Builtins: the kernel's own macros and constants, and `sizeof`.
+
+`min`/`max`/`clamp*`, `BIT`, `ALIGN`, `PAGE_ALIGN`, `round_up`, `DIV_ROUND_UP`,
+`roundup_pow_of_two`, `get_order`, `array_size`, `struct_size`, `ARRAY_SIZE`,
+`READ_ONCE`, the skb head arithmetic; builtin constants such as `PAGE_SHIFT`,
+`U16_MAX`, `SZ_64K` and the tree's `PAGE_SIZE`/`KMALLOC_MAX_SIZE`; `sizeof` of
+types and expressions through the struct layouts. Which macro is evaluated how
+is data (data/macros.toml): each names one of the evaluations of `_EVALUATIONS`,
+a `{name: handler}` table. A name not in it is left to the tree's own macro.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING, Callable
+
+from ...exprs import render
+from ...kernel.tables import MacroSpec, value_tables
+from ..layout import BASIC_TYPES_LP64, Layouts
+from .lattice import TOP, WHY_ARITHMETIC, WHY_SIZEOF, Value, arith, combine, const, max2, min_all, unknown
+from .scope import MAX_DEPTH, Scope
+
+if TYPE_CHECKING:
+    from .evaluator import ValueAnalysis
+
+MAX_CONST_DEPTH_FROM_TOP = 1  # an array dimension is evaluated this many hops below the limit
+
+
+class Builtins:
+    def __init__(self, analysis: "ValueAnalysis"):
+        self.analysis = analysis
+        self.kernel = analysis.kernel
+        self.program = analysis.program
+        self.tables = value_tables()
+        self._size_constant = re.compile(re.escape(self.tables.size_prefix) + r"(\d+)("
+                                         + "|".join(sorted(map(re.escape, self.tables.size_units), key=len, reverse=True))
+                                         + ")")
+        self.layouts = Layouts(self._struct_and_path, self.program.typedefs, self._const_of,
+                               self.tables.member_macros)
+
+    # --- constants ------------------------------------------------------------
+    def constant(self, name: str) -> Value | None:
+        """A builtin kernel constant, or None when `name` is not one."""
+        tables = self.tables
+        if name in tables.constants:
+            return const(tables.constants[name])
+        attribute = tables.kernel_constants.get(name)
+        if attribute is not None:
+            return const(getattr(self.kernel, attribute))
+        m = self._size_constant.fullmatch(name)
+        if m:
+            return const(int(m.group(1)) << tables.size_units[m.group(2)])
+        return None
+
+    def named_size(self, name: str | int) -> int:
+        """A size a macro table entry names: a number, a builtin constant, or one of [sizes]."""
+        if isinstance(name, int):
+            return name
+        if name in self.tables.sizes:
+            return self.tables.sizes[name]
+        return self.constant(name).lo
+
+    def type_max(self, type_text: str) -> int | None:
+        """The largest value of an integer type narrower than 64 bits (None: unbounded or unknown)."""
+        return self.tables.integer_types.get(type_text)
+
+    # --- calls ------------------------------------------------------------------
+    def call(self, name: str, args: tuple, scope: Scope) -> Value | None:
+        """A kernel macro by name; None when `name` is not one (or is called with
+        another number of arguments than the macro takes)."""
+        spec = self.tables.macros.get(name)
+        if spec is None or (spec.args is not None and len(args) != spec.args):
+            return None
+        return _EVALUATIONS[spec.eval](self, spec, args, scope)
+
+    def _arg(self, args: tuple, i: int, scope: Scope) -> Value:
+        return self.analysis.eval(args[i], scope) if i < len(args) else TOP
+
+    def _min(self, spec: MacroSpec, args: tuple, scope: Scope) -> Value:
+        return min_all([self.analysis.eval(a, scope) for a in args[spec.skip:]])
+
+    def _max(self, spec: MacroSpec, args: tuple, scope: Scope) -> Value:
+        vals = [self.analysis.eval(a, scope) for a in args[spec.skip:]]
+        out = vals[0] if vals else TOP
+        for v in vals[1:]:
+            out = max2(out, v)
+        return out
+
+    def _clamp(self, spec: MacroSpec, args: tuple, scope: Scope) -> Value:
+        off = spec.skip
+        if len(args) < 3 + off:
+            return unknown(WHY_ARITHMETIC)
+        v, lo, hi = (self.analysis.eval(args[off + i], scope) for i in range(3))
+        return min_all([max2(v, lo), hi]) if hi.known else hi
+
+    def _shift_one(self, spec: MacroSpec, args: tuple, scope: Scope) -> Value:
+        return arith("<<", const(1), self._arg(args, 0, scope))
+
+    def _align_up(self, spec: MacroSpec, args: tuple, scope: Scope) -> Value:
+        return self._aligned(spec, args, scope, up=True)
+
+    def _align_down(self, spec: MacroSpec, args: tuple, scope: Scope) -> Value:
+        return self._aligned(spec, args, scope, up=False)
+
+    def _aligned(self, spec: MacroSpec, args: tuple, scope: Scope, up: bool) -> Value:
+        if spec.step is not None:
+            args = (args[0], ("num", self.named_size(spec.step)))
+        v, a = self._arg(args, 0, scope), self._arg(args, 1, scope)
+        if not (v.known and a.known) or a.lo != a.hi or a.lo == 0:
+            if v.sources:
+                out = combine(v, a, v.lo, None)  # at least v.lo, no upper bound
+            else:
+                out = next((x for x in (v, a) if not x.known), unknown(WHY_ARITHMETIC))
+        else:
+            step = a.lo
+            rnd = (lambda x: (x + step - 1) // step * step) if up else (lambda x: x // step * step)
+            out = v.bounded(rnd(v.lo), None if v.hi is None else rnd(v.hi))
+        if spec.plus is not None:
+            out = arith("+", out, const(self.named_size(spec.plus)))
+        return out
+
+    def _div_round_up(self, spec: MacroSpec, args: tuple, scope: Scope) -> Value:
+        v, d = self._arg(args, 0, scope), self._arg(args, 1, scope)
+        return arith("/", arith("+", v, arith("-", d, const(1))), d)
+
+    def _pow2_up(self, spec: MacroSpec, args: tuple, scope: Scope) -> Value:
+        v = self._arg(args, 0, scope)
+        if not v.known:
+            return v
+        p2 = lambda x: 1 << max(x - 1, 0).bit_length()  # noqa: E731
+        return v.bounded(p2(v.lo), None if v.hi is None else p2(v.hi))
+
+    def _get_order(self, spec: MacroSpec, args: tuple, scope: Scope) -> Value:
+        v = self._arg(args, 0, scope)
+        if not v.known:
+            return v
+        order = self.kernel.get_order
+        return v.bounded(order(v.lo), None if v.hi is None else order(v.hi))
+
+    def _bits(self, spec: MacroSpec, args: tuple, scope: Scope) -> Value:
+        """fls(x), ilog2(x), order_base_2(x): a bit length, monotone in x."""
+        v = self._arg(args, 0, scope)
+        if not v.known or v.hi is None:
+            return v if not v.known else unknown(WHY_ARITHMETIC)
+        minus = self.named_size(spec.minus) if spec.minus is not None else 0
+        bits = lambda x: max(max(x - spec.less, 0).bit_length() - minus, 0)  # noqa: E731
+        return v.bounded(bits(v.lo), bits(v.hi))
+
+    def _product(self, spec: MacroSpec, args: tuple, scope: Scope) -> Value:
+        out = arith("*", self._arg(args, 0, scope), self._arg(args, 1, scope))
+        for i in range(2, len(args)):
+            out = arith("*", out, self._arg(args, i, scope))
+        return out
+
+    def _sum(self, spec: MacroSpec, args: tuple, scope: Scope) -> Value:
+        return arith("+", self._arg(args, 0, scope), self._arg(args, 1, scope))
+
+    def _minus(self, spec: MacroSpec, args: tuple, scope: Scope) -> Value:
+        return arith("-", self._arg(args, 0, scope), const(self.named_size(spec.minus)))
+
+    def _struct_size(self, spec: MacroSpec, args: tuple, scope: Scope) -> Value:
+        """struct_size(p, member, n): sizeof(*p) + n * sizeof(p->member[0])."""
+        return self._flexible(self.sizeof_expr(("deref", args[0]), scope), args, scope)
+
+    def _struct_size_t(self, spec: MacroSpec, args: tuple, scope: Scope) -> Value:
+        """struct_size_t(type, member, n)."""
+        return self._flexible(self.sizeof_type(render(args[0])), args, scope)
+
+    def _flexible(self, base: Value, args: tuple, scope: Scope) -> Value:
+        member = self.sizeof_expr(("idx", ("field", ("deref", args[0]), render(args[1]), False), ("num", 0)), scope)
+        elem = self._flex_member_size(args[0], render(args[1]), scope)
+        return arith("+", base, arith("*", elem if elem.known else member, self._arg(args, 2, scope)))
+
+    def _array_length(self, spec: MacroSpec, args: tuple, scope: Scope) -> Value:
+        return self._array_size(args[0], scope)
+
+    def _identity(self, spec: MacroSpec, args: tuple, scope: Scope) -> Value:
+        return self._arg(args, 0, scope)
+
+    def _sizeof(self, spec: MacroSpec, args: tuple, scope: Scope) -> Value:
+        return self.sizeof_expr(args[0], scope)
+
+    # --- sizeof -------------------------------------------------------------------
+    def sizeof_type(self, type_text: str) -> Value:
+        t = type_text.replace(" *", "*").strip()
+        size = self.layouts.size_of(t)
+        return const(size) if size is not None else unknown(WHY_SIZEOF)
+
+    def sizeof_expr(self, ir: tuple, scope: Scope) -> Value:
+        fn = scope.fn
+        if ir[0] == "id":
+            name = ir[1]
+            if fn is not None:
+                t = fn.locals.get(name) or next((pt for pn, pt in fn.params if pn == name), None)
+                if t is not None:
+                    return self.sizeof_type(t)
+            # `sizeof(u32)` parsed as an expression: a type name after all
+            if name in BASIC_TYPES_LP64 or name in self.program.typedefs:
+                return self.sizeof_type(name)
+            return unknown(WHY_SIZEOF)
+        if ir[0] == "deref" and ir[1][0] == "id" and fn is not None:
+            t = fn.locals.get(ir[1][1]) or next((pt for pn, pt in fn.params if pn == ir[1][1]), None)
+            if t and t.endswith("*"):
+                return self.sizeof_type(t[:-1].strip())
+        if ir[0] == "field":
+            member, path = self._member_where(ir, scope)
+            if member is not None:
+                if member.pointer:
+                    return const(8)
+                size = self.layouts.size_of(member.type_text)
+                for dim in member.array_dims:
+                    n = self._const_of(dim, path)
+                    size = None if n is None or size is None else size * n
+                return const(size) if size is not None else unknown(WHY_SIZEOF)
+        return unknown(WHY_SIZEOF)
+
+    def member(self, ir: tuple, scope: Scope):
+        """The struct member `ir` (a field expression) reads, when its struct is known."""
+        return self._member_where(ir, scope)[0]
+
+    def _member_where(self, ir: tuple, scope: Scope):
+        """(member, path of its struct's definition), or (None, "")."""
+        base = self.analysis.fields.struct_of_expr(ir[1], scope)
+        found = self._struct_and_path(base) if base else None
+        if found is not None:
+            for m in found[1].members:
+                if m.name == ir[2]:
+                    return m, found[0]
+        return None, ""
+
+    def struct_location(self, name: str) -> tuple[str, int] | None:
+        """(path, line) of the struct's definition."""
+        defs = self.program.structs.get(name)
+        return (defs[0][0], defs[0][1].line) if defs else None
+
+    def _struct_and_path(self, name: str):
+        defs = self.program.structs.get(name)
+        return defs[0] if defs else None
+
+    def struct(self, name: str):
+        defs = self.program.structs.get(name)
+        if not defs:
+            return None
+        return defs[0][1]
+
+    def _const_of(self, ir: tuple, path: str = "") -> int | None:
+        """The constant value of an array dimension, read where its struct is defined."""
+        program = self.program
+        file = program.file(path) if path else None
+        if file is None:
+            file = program.files[0] if program.files else None
+        v = self.analysis.eval(ir, Scope(file, None, MAX_DEPTH - MAX_CONST_DEPTH_FROM_TOP)) if file else TOP
+        return v.lo if v.known and v.lo == v.hi else None
+
+    def _array_size(self, ir: tuple, scope: Scope) -> Value:
+        if ir[0] == "field":
+            m, path = self._member_where(ir, scope)
+            if m is not None and m.array_dims and m.array_dims[0] != ("flex",):
+                n = self._const_of(m.array_dims[0], path)
+                return const(n) if n is not None else unknown(WHY_SIZEOF)
+        return unknown(WHY_SIZEOF)
+
+    def _flex_member_size(self, ptr: tuple, member: str, scope: Scope) -> Value:
+        struct = self.analysis.fields.struct_of_expr(ptr, scope)
+        sd = self.struct(struct) if struct else None
+        if sd is None:
+            return unknown(WHY_SIZEOF)
+        for m in sd.members:
+            if m.name == member:
+                size = 8 if m.pointer else self.layouts.size_of(m.type_text)
+                return const(size) if size is not None else unknown(WHY_SIZEOF)
+        return unknown(WHY_SIZEOF)
+
+
+# macros.toml's `eval` names -> the method that evaluates them
+_EVALUATIONS: dict[str, Callable[[Builtins, MacroSpec, tuple, Scope], Value]] = {
+    "min": Builtins._min,
+    "max": Builtins._max,
+    "clamp": Builtins._clamp,
+    "shift_one": Builtins._shift_one,
+    "up_to_multiple": Builtins._align_up,
+    "down_to_multiple": Builtins._align_down,
+    "div_round_up": Builtins._div_round_up,
+    "pow2_up": Builtins._pow2_up,
+    "page_order": Builtins._get_order,
+    "bits": Builtins._bits,
+    "product": Builtins._product,
+    "sum": Builtins._sum,
+    "minus": Builtins._minus,
+    "flexible_struct": Builtins._struct_size,
+    "flexible_type": Builtins._struct_size_t,
+    "element_count": Builtins._array_length,
+    "identity": Builtins._identity,
+    "sizeof": Builtins._sizeof,
+}

@@ -1,0 +1,398 @@
+"""The evaluator: one `ValueAnalysis` walks an expression's IR and asks its parts.
+
+`eval()` dispatches on the IR node; identifiers resolve to locals (their
+assignments), parameters (the join of their callers' arguments), builtin kernel
+constants, module parameters, enums, `#define`s and file-scope variables. The
+parts it delegates to:
+
+- `builtins.Builtins`: kernel macros (`min`, `ALIGN`, `struct_size` ...), builtin
+  constants and `sizeof`;
+- `sources.Sources`: module parameters, user buffers, netlink attributes and
+  device descriptors, the values someone outside the kernel chooses;
+- `narrowing.Narrowing`: what guards and branches prove at a program point;
+- `fields.Fields`: struct fields, one cell per (struct, field) across the tree,
+  and the hubs that break chains.
+
+Every recursive lookup (a local, a parameter, a field, a file-level name) goes
+through one memo and cycle guard, `guarded()`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable
+
+from ...exprs import IDENT_RE, conjuncts, expand_macro, ir_from_text, render
+from ...kernel.version import KernelInfo
+from ...link import Program
+from ..witness import FLOW, Step
+from .builtins import Builtins
+from .fields import Fields, same_driver
+from .lattice import (WHY_ARITHMETIC, WHY_BUDGET, WHY_CALL, WHY_CYCLE, WHY_DEPTH, WHY_DEREF, WHY_ELEMENT,
+                      WHY_LOCAL, WHY_MACRO, WHY_NAME, WHY_PARAM_ARG, WHY_PARAM_FOREIGN, WHY_PARAM_MANY,
+                      WHY_PARAM_NO_CALLER, WHY_PARSE, WHY_POINTER, Value, arith, cast, const, join, unknown)
+from .narrowing import SHRINKING_OPS, Narrowing
+from .scope import MAX_DEPTH, Scope
+from .sources import Sources
+
+MAX_CALLERS = 24  # a parameter with more call sites than this stays unknown
+
+
+def _reaching_assignment(fn, name: str, at: int):
+    """The plain `name = ...` before byte `at` in the block holding `at`, when no other
+    assignment to `name` and no call naming it lie between the two; else None."""
+    if not at:
+        return None
+    last = None
+    for a in fn.assignments:
+        if a.target == name and a.kind == "local" and a.byte < at:
+            if last is None or a.byte > last.byte:
+                last = a
+    if last is None or last.op != "=" or not (last.block_start <= at < last.block_end):
+        return None
+    if any(last.byte < site.byte < at and name in site.args_text and name in IDENT_RE.findall(site.args_text)
+           for site in fn.calls):
+        return None  # kstrtouint(buf, 0, &name) in between: the user writes it there
+    return last
+
+
+def _is_error_code(ir: tuple) -> bool:
+    """`-EINVAL`, `-1`, `ERR_PTR(...)`: a failure the caller checks, not a size."""
+    return (ir[0] == "un" and ir[1] == "-") or (ir[0] == "call" and ir[1] in ("ERR_PTR", "ERR_CAST"))
+
+
+@dataclass
+class ValueAnalysis:
+    program: Program
+    kernel: KernelInfo
+    memo: dict = field(default_factory=dict)
+    active: set = field(default_factory=set)
+    cuts: int = 0  # cycles cut so far: a result computed across a cut is not memoised
+    budget: int = 20000  # evaluation steps left for the current allocation site (start_site resets it)
+
+    STEPS_PER_SITE = 20000  # unmemoised re-evaluation is bounded: past this, unknown
+
+    def __post_init__(self):
+        self.file_by_path = {ff.path: ff for ff in self.program.files}
+        self._constants: dict[tuple[str, str], int | None] = {}  # (path, name) -> constant()
+        self.builtins = Builtins(self)
+        self.sources = Sources(self)
+        self.narrowing = Narrowing(self)
+        self.fields = Fields(self)
+        self._dispatch: dict[str, Callable[[tuple, Scope], Value]] = {
+            "num": lambda ir, scope: const(ir[1]),
+            "id": lambda ir, scope: self.ident(ir[1], scope),
+            "bin": lambda ir, scope: arith(ir[1], self.eval(ir[2], scope), self.eval(ir[3], scope)),
+            "un": self._unary,
+            "cast": lambda ir, scope: cast(self.eval(ir[2], scope), self.builtins.type_max(ir[1])),
+            "sizeof_t": lambda ir, scope: self.builtins.sizeof_type(ir[1]),
+            "sizeof_e": lambda ir, scope: self.builtins.sizeof_expr(ir[1], scope),
+            "cond": lambda ir, scope: join(self.eval(ir[2], scope), self.eval(ir[3], scope)),
+            "call": lambda ir, scope: self.call(ir[1], ir[2], scope),
+            "field": lambda ir, scope: self.fields.read(ir, scope),
+            "unk": self._reparsed,
+            "idx": lambda ir, scope: unknown(WHY_ELEMENT),
+            "deref": lambda ir, scope: unknown(WHY_DEREF),
+            "addr": lambda ir, scope: unknown(WHY_POINTER),
+            "str": lambda ir, scope: unknown(WHY_POINTER),
+        }
+
+    # --- public ------------------------------------------------------------
+    def start_site(self) -> None:
+        """Give the next allocation site a fresh evaluation budget."""
+        self.budget = self.STEPS_PER_SITE
+
+    def eval(self, ir: tuple, scope: Scope) -> Value:
+        self.budget -= 1
+        if self.budget < 0:
+            self.cuts += 1
+            return unknown(WHY_BUDGET)
+        handler = self._dispatch.get(ir[0])
+        return handler(ir, scope) if handler is not None else unknown(WHY_PARSE)
+
+    def constant(self, name: str, path: str) -> int | None:
+        """The exact value of the named constant `name` as file `path` sees it: a builtin
+        kernel constant, an enumerator or an object-like `#define` (through the macros its
+        body calls); None when it is not one value. The one constant evaluator of the
+        analyses: the branch oracle asks it too."""
+        key = (path, name)
+        if key in self._constants:
+            return self._constants[key]
+        file = self.program.file(path)
+        result = None
+        if file is not None:
+            site_budget, self.budget = self.budget, self.STEPS_PER_SITE  # not the current site's evaluation
+            try:
+                v = self.eval(("id", name), Scope(file, None))
+            finally:
+                self.budget = site_budget
+            result = v.lo if v.known and v.lo == v.hi and not v.sources else None
+        self._constants[key] = result
+        return result
+
+    def guarded(self, key: tuple, compute: Callable[[], Value], on_cycle: Value = unknown(WHY_CYCLE),
+                memoise: bool = True) -> Value:
+        """`compute()`, memoised under `key`, with cycles cut: a key met again while it is
+        being computed yields `on_cycle`, and whatever was computed across a cut is not
+        memoised (it may be less than the truth)."""
+        if memoise and key in self.memo:
+            return self.memo[key]
+        if key in self.active:
+            self.cuts += 1
+            return on_cycle
+        cuts = self.cuts
+        self.active.add(key)
+        try:
+            value = compute()
+        finally:
+            self.active.discard(key)
+        if memoise and self.cuts == cuts:
+            self.memo[key] = value
+        return value
+
+    def truncated(self) -> Value:
+        """The hop limit is reached: unknown, and whatever builds on it is not memoised."""
+        self.cuts += 1
+        return unknown(WHY_DEPTH)
+
+    # --- expressions ------------------------------------------------------
+    def _unary(self, ir: tuple, scope: Scope) -> Value:
+        inner = self.eval(ir[2], scope)
+        if ir[1] == "+":
+            return inner
+        if not inner.known:
+            return inner
+        if ir[1] == "!":
+            return Value(0, 1, inner.sources, inner.steps, True)
+        if ir[1] == "~" and inner.lo == inner.hi:
+            return const((~inner.lo) & 0xFFFFFFFFFFFFFFFF)
+        return unknown(WHY_ARITHMETIC)
+
+    def _reparsed(self, ir: tuple, scope: Scope) -> Value:
+        """An expression extraction kept as text: parsed again, it may be one we know."""
+        if ir[1] and scope.depth < MAX_DEPTH:
+            reparsed = ir_from_text(ir[1])
+            if reparsed[0] != "unk":
+                return self.eval(reparsed, scope)
+        return unknown(WHY_PARSE)
+
+    def call(self, name: str, args: tuple, scope: Scope) -> Value:
+        """A call or function-like macro: a kernel macro or source the builtins know,
+        else the tree's own macro of that name, expanded."""
+        value = self.builtins.call(name, args, scope)
+        if value is None:
+            value = self.sources.call(name, args, scope)
+        if value is not None:
+            return value
+        found = self.program.lookup("func_macros", name, scope.file.path) if scope.depth < MAX_DEPTH else None
+        expanded = expand_macro(*found[1], args) if found is not None else None
+        if expanded is not None:
+            return self.eval(expanded, Scope(scope.file, scope.fn, scope.depth + 1))
+        if scope.depth >= MAX_DEPTH:
+            return unknown(WHY_DEPTH)
+        if found is None:
+            returned = self.returned(name, scope)
+            if returned is not None:
+                return returned
+        if found is not None:
+            return unknown(WHY_PARSE)  # a macro whose body we cannot expand
+        if name.isupper() and not self.program.by_name.get(name):
+            return unknown(WHY_MACRO)
+        return unknown(WHY_CALL)
+
+    def returned(self, name: str, scope: Scope) -> Value | None:
+        """What the function `name` (one definition in the scan) returns: the join of its
+        `return` expressions, error codes left out (a caller checks them before using the
+        value as a size). None when it is not one function of the scan that returns an integer."""
+        targets = self.program.resolve(scope.file.path, name)
+        if len(targets) != 1:
+            return None
+        node = targets[0]
+        ref = self.program.functions[node]
+        if not ref.fn.returns:
+            return None
+        return self.guarded(("return", node), lambda: self._join_returns(ref, scope))
+
+    def _join_returns(self, ref, scope: Scope) -> Value:
+        value = None
+        for text, byte, line in ref.fn.returns:
+            ir = ir_from_text(text)
+            if _is_error_code(ir):
+                continue
+            v = self.eval(ir, Scope(ref.file, ref.fn, scope.depth + 1, byte))
+            if v.known:
+                v = v.with_step(Step(FLOW, f"{ref.fn.name}() returns {text}", ref.path, line,
+                                     function=ref.fn.name))
+            value = v if value is None else join(value, v)
+        if value is None:
+            return unknown(WHY_CALL)
+        return value if value.known else unknown(WHY_CALL, value)
+
+    # --- identifiers ------------------------------------------------------
+    def ident(self, name: str, scope: Scope) -> Value:
+        fn = scope.fn
+        narrow = self.narrowing.narrow
+        if fn is not None:
+            if name in fn.locals or any(a.kind == "local" and a.target == name for a in fn.assignments):
+                if any(p == name for p, _ in fn.params) and _reaching_assignment(fn, name, scope.at_byte) is None:
+                    return narrow(name, join(self.param(name, scope), self.local(name, scope)), scope)
+                return narrow(name, self.local(name, scope), scope)
+            if any(p == name for p, _ in fn.params):
+                return narrow(name, self.param(name, scope), scope)
+        builtin = self.builtins.constant(name)
+        if builtin is not None and not self._defined_locally(name, scope.file.path):
+            return builtin
+        module_param = self.sources.module_param_read(name, scope)
+        if module_param is not None:
+            return module_param
+        return self.guarded(("ident", scope.file.path, name), lambda: self._file_level(name, scope))
+
+    def _defined_locally(self, name: str, path: str) -> bool:
+        """Does the driver define `name` itself (trace_events_user.c's own MAX_PAGE_ORDER 0)?
+        Its definition then wins over the kernel's builtin of that name."""
+        found = self.program.lookup("defines", name, path)
+        return found is not None and not found[0].startswith(("include/", "arch/"))
+
+    def _file_level(self, name: str, scope: Scope) -> Value:
+        """An enumerator, an object-like `#define`, or a file-scope variable (its
+        initializer joined with what the file's functions store into it)."""
+        path = scope.file.path
+        found = self.program.lookup("enums", name, path)
+        if found is not None:
+            def_path, ir = found
+            return self.eval(ir, Scope(self.program.file(def_path) or scope.file, None, scope.depth + 1))
+        found = self.program.lookup("defines", name, path)
+        if found is not None:
+            def_path, body = found
+            return self.eval(ir_from_text(body), Scope(self.program.file(def_path) or scope.file, None, scope.depth + 1))
+        if name in scope.file.globals:
+            value = self.eval(scope.file.globals[name], Scope(scope.file, None, scope.depth + 1))
+            for fn in scope.file.functions:  # a static global written by the file's functions
+                if name not in fn.global_writes:
+                    continue
+                for a in fn.assignments:
+                    if a.kind == "global" and a.target == name:
+                        value = join(value, self.assigned(a, Scope(scope.file, fn, scope.depth + 1, a.byte)))
+            return value
+        return unknown(WHY_NAME)
+
+    def local(self, name: str, scope: Scope) -> Value:
+        """A local variable: the join of its assignments and of what the user writes into it;
+        read after a plain assignment in the same block with nothing else writing it in
+        between, that assignment's value (`val` reused by each case of an ioctl's switch)."""
+        last = _reaching_assignment(scope.fn, name, scope.at_byte)
+        if last is not None:
+            return self.guarded(("local@", id(scope.fn), name, last.byte),
+                                lambda: self.assigned(last, Scope(scope.file, scope.fn, scope.depth, last.byte)))
+        return self.guarded(("local", id(scope.fn), name), lambda: self._local(name, scope))
+
+    def _local(self, name: str, scope: Scope) -> Value:
+        value: Value | None = None
+        for a in scope.fn.assignments:
+            if a.kind == "local" and a.target == name and a.op not in SHRINKING_OPS:
+                v = self.assigned(a, Scope(scope.file, scope.fn, scope.depth, a.byte))
+                value = v if value is None else join(value, v)
+        user = self.sources.user_filled(name, scope)
+        if user is not None:
+            value = user if value is None else join(value, user)
+        return unknown(WHY_LOCAL) if value is None else value
+
+    def assigned(self, a, scope: Scope) -> Value:
+        """The value an assignment stores (`x += n` grows without a bound)."""
+        if a.op not in ("=",):
+            if a.op not in ("+=", "*=", "<<=", "|="):
+                return unknown(WHY_ARITHMETIC)
+            counted = self._counted_up_to(a, scope) if a.op == "+=" and a.value_text == "1" else None
+            if counted is not None:
+                return counted
+            base = self.eval(a.value, scope)
+            if a.op in ("+=", "*=", "<<="):
+                return Value(0, None, base.sources, base.steps, True) if base.sources else unknown(WHY_ARITHMETIC)
+            return base
+        v = self.eval(a.value, scope)
+        if not v.sources:
+            return v
+        return v.with_step(Step(FLOW, f"{a.target} = {render(a.value)}", scope.file.path, a.line,
+                                function=scope.fn.name if scope.fn is not None else ""))
+
+    def _counted_up_to(self, a, scope: Scope) -> Value | None:
+        """`for (order = 0; (PAGE_SIZE << order) < goal; order++)`: a counter stepped by one
+        in a loop whose condition bounds it goes no further than where the loop leaves: goal's
+        page order, or N for `order < N`. None when no loop around it says."""
+        fn, name = scope.fn, a.target
+        best: Value | None = None
+        for cond_text, start, end in fn.loops:
+            if not start <= a.byte < end:
+                continue
+            for c in conjuncts(ir_from_text(cond_text)):
+                bound = self._leaves_at(c, name, Scope(scope.file, fn, scope.depth + 1, start))
+                if bound is not None and (best is None or bound.hi < best.hi):
+                    best = bound
+        if best is None:
+            return None
+        return best.with_step(Step(FLOW, f"{name} counts up to {best.hi} in the loop ({a.target}++)", scope.file.path,
+                                   a.line, function=fn.name))
+
+    def _leaves_at(self, cmp: tuple, name: str, scope: Scope) -> Value | None:
+        """The largest value of `name` once `cmp` (`name < N`, `(X << name) < G`) is false."""
+        if cmp[0] != "bin" or cmp[1] not in ("<", "<=", ">", ">="):
+            return None
+        op, counter, limit = cmp[1], cmp[2], cmp[3]
+        if op in (">", ">="):
+            op, counter, limit = {">": "<", ">=": "<="}[op], limit, counter
+        g = self.eval(limit, scope)
+        if not g.known or g.hi is None:
+            return None
+        if counter == ("id", name):
+            return g.bounded(0, g.hi + (1 if op == "<=" else 0))
+        if counter[0] == "bin" and counter[1] == "<<" and counter[3] == ("id", name):
+            x = self.eval(counter[2], scope)
+            if not x.known or x.lo < 1:
+                return None
+            steps = max(g.hi - 1, 0) // x.lo
+            return g.bounded(0, steps.bit_length() + (1 if op == "<=" else 0))
+        return None
+
+    def param(self, name: str, scope: Scope) -> Value:
+        """A parameter: the join of the arguments its callers pass."""
+        fn = scope.fn
+        index = next(i for i, (p, _) in enumerate(fn.params) if p == name)
+        if scope.depth >= MAX_DEPTH:
+            return self.truncated()
+        node = self.program.node_of.get(id(fn))
+        if node is None:
+            return unknown(WHY_PARAM_NO_CALLER)
+        return self.guarded(("param", node, index), lambda: self._from_callers(node, index, name, scope))
+
+    def _from_callers(self, node: str, index: int, name: str, scope: Scope) -> Value:
+        # Each caller calls at least once: more callers than the limit is enough
+        # to know, without unpacking their bodies to list the call sites.
+        many = self.program.graph.in_degree(node) > MAX_CALLERS
+        callers = [] if many else list(self.program.callers(node))
+        if many or len(callers) > MAX_CALLERS:
+            return unknown(WHY_PARAM_MANY)
+        if not callers:
+            return unknown(WHY_PARAM_NO_CALLER)
+        value = None
+        here = self.program.functions[node].path
+        for caller, site in callers:
+            ref = self.program.functions[caller]
+            if not same_driver(ref.path, here):
+                # A caller in another subsystem: its value does not travel as proof
+                # (hubs break chains); it only stops the interval from being bounded.
+                foreign = unknown(WHY_PARAM_FOREIGN)
+                value = foreign if value is None else join(value, foreign)
+                continue
+            args = site.arguments()
+            if index >= len(args):
+                v = unknown(WHY_PARAM_ARG)
+            else:
+                v = self.eval(args[index], Scope(ref.file, ref.fn, scope.depth + 1, site.byte))
+                if v.known:
+                    v = v.with_step(Step(FLOW, f"{ref.fn.name}() passes {render(args[index])} as '{name}' of "
+                                         f"{scope.fn.name}()", ref.path, site.line, function=ref.fn.name,
+                                         callee=scope.fn.name))
+            value = v if value is None else join(value, v)
+        if not value.known and not value.why.startswith(WHY_PARAM_FOREIGN):
+            return unknown(WHY_PARAM_ARG, value)
+        return value

@@ -1,0 +1,252 @@
+"""Fields: struct fields as tree-wide cells, and the hubs that break chains.
+
+A read of `p->len` takes the join of every store to `(struct type, len)` that
+counts for the reader: all of them when the field's writers are one driver,
+only the reader's own file's when the field is a hub written by several
+drivers (`net_device.mtu`, `usb_request.length` are not one variable). A read
+right after a plain store to the same object in the same block sees that store.
+Stores include the designated initializers of tables (`.ring_size = 1024`) and
+module parameters bound to a member (`module_param_named(buflen,
+opts.bulk_buflen, uint, 0)`). Two modules that each define a struct of the same
+name (sfc's and sfc-siena's `struct efx_nic`) keep their fields apart: a reader
+sees the stores made under the same definition (the nearest one up its tree).
+"""
+
+from __future__ import annotations
+
+import posixpath
+from typing import TYPE_CHECKING
+
+from ...exprs import render, squash
+from ..witness import FLOW, Step
+from .lattice import (WHY_ARITHMETIC, WHY_FIELD_HUB, WHY_FIELD_UNTYPED, WHY_FIELD_UNWRITTEN, WHY_FIELD_WRITER, Value,
+                      join, unknown)
+from .narrowing import SHRINKING_OPS
+from .scope import MAX_DEPTH, Scope
+
+if TYPE_CHECKING:
+    from .evaluator import ValueAnalysis
+
+HUB_DIRECTORIES = 3  # a field written in more directories than this is a hub
+
+
+class Fields:
+    def __init__(self, analysis: "ValueAnalysis"):
+        self.analysis = analysis
+        self.program = analysis.program
+        self._field_cells: dict[tuple[str, str], list] = {}  # (struct, field) -> its writes
+        self._cells_by_reader: dict[tuple[str, str, str], tuple[list, bool]] = {}
+        self._params_by_field: dict[tuple[str, str], list] | None = None
+        self._def_dirs: dict[str, tuple[str, ...]] = {}
+        self._def_dir_of: dict[tuple[str, str], str] = {}
+
+    def read(self, ir: tuple, scope: Scope) -> Value:
+        """The value of the field expression `ir` at the scope's program point."""
+        narrow = self.analysis.narrowing.narrow
+        stored = self._stored_before_in_block(ir, scope)
+        if stored is not None:
+            return narrow(render(ir), stored, scope)
+        return narrow(render(ir), self._cell(ir, scope), scope)
+
+    def _stored_before_in_block(self, ir: tuple, scope: Scope) -> Value | None:
+        """`ptp->max_vclocks = PTP_DEFAULT_MAX_VCLOCKS; size = sizeof(int) * ptp->max_vclocks;`:
+        a read that follows a plain store to the same object's field in the same block
+        sees that store, not every store to the field anywhere in the tree."""
+        fn, at = scope.fn, scope.at_byte
+        if fn is None or not at or not fn.field_writes:
+            return None
+        base = squash(render(ir[1]))
+        stores = [a for a in fn.assignments
+                  if a.kind == "field" and a.target == ir[2] and a.base == base and a.byte < at
+                  and a.block_start <= at < a.block_end]
+        if not stores:
+            return None
+        last = max(stores, key=lambda a: a.byte)
+        if last.op != "=":
+            return None
+        v = self.analysis.eval(last.value, Scope(scope.file, fn, scope.depth + 1, last.byte))
+        if v.known:
+            struct = self.struct_of_expr(ir[1], scope)
+            v = v.with_step(Step(FLOW, f"{fn.name}() stores {render(last.value)} into {render(ir)} just before",
+                                 scope.file.path, last.line, function=fn.name,
+                                 field=f"{struct}.{ir[2]}" if struct else ir[2]))
+        return v
+
+    def _cell(self, ir: tuple, scope: Scope) -> Value:
+        fname = ir[2]
+        sources = self.analysis.sources
+        struct = self.struct_of_expr(ir[1], scope)
+        source = (sources.user_copied_field(ir, scope) or sources.descriptor_field(struct, fname, scope)
+                  or sources.user_field(struct, fname, ir[1], scope))
+        if source is not None:
+            return source
+        if scope.depth >= MAX_DEPTH:
+            return self.analysis.truncated()
+        if not struct:
+            return unknown(WHY_FIELD_UNTYPED)
+        cells, params, view, hub = self._writers_seen_from(struct, fname, scope.file.path)
+        if not cells and not params:
+            device = sources.wire_field(struct, fname, ir, scope)
+            return device or unknown(WHY_FIELD_HUB if hub else WHY_FIELD_UNWRITTEN)
+        key = ("field", struct, fname, view)
+        return self.analysis.guarded(key, lambda: self._join_stores(struct, fname, cells, params, scope))
+
+    def _join_stores(self, struct: str, fname: str, cells: list, params: list, scope: Scope) -> Value:
+        analysis = self.analysis
+        value = None
+        for ff, mp in params:  # module_param_named(buflen, opts.bulk_buflen, ...)
+            v = analysis.sources.module_param(mp, Scope(ff, None, scope.depth + 1))
+            value = v if value is None else join(value, v)
+        for path, _, fn, a in cells:
+            if a.op in SHRINKING_OPS or a.lowers:
+                continue  # `x -= n`, `if (x > max) x = max;`: never larger than what was stored before
+            if fn is None:  # `.ring_size = 1024` in the initializer of a file-scope table
+                v = analysis.eval(a.value, Scope(analysis.file_by_path[path], None, scope.depth + 1))
+                if v.known:
+                    v = v.with_step(Step(FLOW, f"the initializer of {a.base} sets .{fname} = {a.value_text}", path,
+                                         a.line, field=f"{struct}.{fname}"))
+                value = v if value is None else join(value, v)
+                continue
+            v = analysis.eval(a.value, Scope(analysis.file_by_path[path], fn, scope.depth + 1, a.byte))
+            if a.op != "=":
+                # `x += n` accumulates without a bound, unless checked right after
+                # (`hist_data->key_size += key_size; if (hist_data->key_size > MAX) ...`);
+                # the missing bound is the user's doing only when n itself is unbounded,
+                # as in join(): raid5's `conf->raid_disks += mddev->delta_disks` adds a
+                # delta that dm-raid and md both check
+                grown = Value(0, None, v.sources, v.steps, True) if v.sources else unknown(WHY_ARITHMETIC, v)
+                grown = analysis.narrowing.checked_after_store(fname, grown, fn, a, path)
+                v = unknown(WHY_ARITHMETIC) if grown.hi is None and v.hi is not None else grown
+            else:
+                v = analysis.narrowing.checked_after_store(fname, v, fn, a, path)
+            if v.known:
+                v = v.with_step(Step(FLOW, f"{fn.name}() stores {render(a.value)} into {struct}.{fname}", path, a.line,
+                                     function=fn.name, field=f"{struct}.{fname}"))
+            value = v if value is None else join(value, v)
+        if value is None:
+            return unknown(WHY_FIELD_UNWRITTEN)  # only stores that lower it
+        return value if value.known else unknown(WHY_FIELD_WRITER, value)
+
+    def field_cells(self, key: tuple[str, str]) -> list:
+        """Every assignment to (struct type, field) in the tree, as (path, directory,
+        function, assignment). Only the functions that write it are unpacked, on first use."""
+        cells = self._field_cells.get(key)
+        if cells is None:
+            file = self.analysis.file_by_path
+            cells = self._field_cells[key] = [
+                (path, posixpath.dirname(path), fn, a) for path, fn in self.program.field_writers.get(key, ())
+                for a in (fn.assignments if fn is not None else file[path].field_inits)
+                if a.kind == "field" and (a.struct_type, a.target) == key]
+        return cells
+
+    def _param_writers(self, key: tuple[str, str]) -> list:
+        """Module parameters bound to a member of a file-scope struct, as (file, parameter)."""
+        if self._params_by_field is None:
+            index: dict[tuple[str, str], list] = {}
+            for ff in self.program.files:
+                for mp in ff.module_params:
+                    variable, dot, member = mp.name.partition(".")
+                    if dot and variable in ff.global_types:
+                        struct = struct_name(ff.global_types[variable], self.program.typedefs)
+                        if struct:
+                            index.setdefault((struct, member), []).append((ff, mp))
+            self._params_by_field = index
+        return self._params_by_field.get(key, [])
+
+    def _writers_seen_from(self, struct: str, fname: str, here: str) -> tuple[list, list, str, bool]:
+        """The stores and module parameters that write `struct.fname` as a reader in file
+        `here` sees them, the name of that view (for the memo), and whether the field is a hub."""
+        cells, hub = self._cells_seen_from(struct, fname, here)
+        params = [(ff, mp) for ff, mp in self._param_writers((struct, fname)) if same_driver(ff.path, here)]
+        view = here if hub else ""
+        if len(self._definition_dirs(struct)) > 1:
+            mine = self._definition_dir(struct, here)
+            cells = [c for c in cells if self._definition_dir(struct, c[0]) == mine]
+            params = [(ff, mp) for ff, mp in params if self._definition_dir(struct, ff.path) == mine]
+            view = view or mine
+        return cells, params, view, hub
+
+    def _definition_dirs(self, struct: str) -> tuple[str, ...]:
+        dirs = self._def_dirs.get(struct)
+        if dirs is None:
+            dirs = self._def_dirs[struct] = tuple(sorted({posixpath.dirname(p) for p, _ in
+                                                          self.program.structs.get(struct, ())}))
+        return dirs
+
+    def _definition_dir(self, struct: str, path: str) -> str:
+        """The directory of the definition of `struct` a file sees: the nearest one up its
+        tree (sfc/siena/x.c sees sfc/siena/net_driver.h, sfc/x.c sees sfc/net_driver.h),
+        else the one sharing the longest path with it."""
+        here = posixpath.dirname(path)
+        key = (struct, here)
+        found = self._def_dir_of.get(key)
+        if found is None:
+            dirs = self._definition_dirs(struct)
+            up = [d for d in dirs if here == d or here.startswith(d + "/")]
+            if up:
+                found = max(up, key=len)
+            else:
+                found = max(dirs, key=lambda d: len(posixpath.commonpath([d, here])) if d and here else 0)
+            self._def_dir_of[key] = found
+        return found
+
+    def _cells_seen_from(self, struct: str, fname: str, here: str) -> tuple[list, bool]:
+        """The writes of `struct.fname` that count for a reader in file `here`, and whether
+        the field is a hub. A field written by several drivers (net_device.mtu,
+        usb_request.length) is not one variable: only the writes in the reader's own
+        file count (drivers/net/ holds dozens of drivers in one directory). Cached per
+        reader: hub fields are read thousands of times."""
+        here_dir = posixpath.dirname(here)
+        key = (struct, fname, here)
+        seen = self._cells_by_reader.get(key)
+        if seen is None:
+            cells = self.field_cells((struct, fname))
+            dirs = {d for _, d, _, _ in cells}
+            hub = dirs != {here_dir} and (len(dirs) > HUB_DIRECTORIES
+                                          or not all(same_driver(p, here) for p, _, _, _ in cells))
+            if hub:
+                cells = [c for c in cells if c[0] == here]
+            seen = self._cells_by_reader[key] = (cells, hub)
+        return seen
+
+    def struct_of_expr(self, ir: tuple, scope: Scope) -> str:
+        """Struct type of an expression (the receiver of `->`/`.`), or ''."""
+        typedefs = self.program.typedefs
+        if ir[0] == "id":
+            fn = scope.fn
+            t = (fn.locals.get(ir[1]) or next((pt for pn, pt in fn.params if pn == ir[1]), "")) if fn is not None else ""
+            return struct_name(t or scope.file.global_types.get(ir[1], ""), typedefs)
+        if ir[0] == "field":
+            base = self.struct_of_expr(ir[1], scope)
+            sd = self.analysis.builtins.struct(base) if base else None
+            if sd is not None:
+                for m in sd.members:
+                    if m.name == ir[2]:
+                        return struct_name(m.type_text, typedefs)
+        if ir[0] in ("addr", "deref"):
+            return self.struct_of_expr(ir[1], scope)
+        return ""
+
+
+def same_driver(a: str, b: str) -> bool:
+    """Do two files belong to one driver: the same directory, or one directly inside the other
+    (drivers/usb/gadget and drivers/usb/gadget/function). Siblings such as two vendors under
+    drivers/net/ethernet are different drivers; so are net/core and net/ethtool."""
+    da, db = posixpath.dirname(a), posixpath.dirname(b)
+    if da == db:
+        return True
+    outer, inner = (da, db) if len(da) < len(db) else (db, da)
+    return outer.count("/") >= 2 and inner.startswith(outer + "/") and inner.count("/") == outer.count("/") + 1
+
+
+def struct_name(type_text: str, typedefs: dict[str, str]) -> str:
+    """The struct (or union) a type names, through typedefs; '' when it is none."""
+    t = type_text.replace("*", "").strip()
+    for _ in range(4):
+        if t.startswith("struct ") or t.startswith("union "):
+            return t.split(" ", 1)[1].strip()
+        alias = typedefs.get(t)
+        if alias is None:
+            return ""
+        t = alias.replace("*", "").strip()
+    return ""

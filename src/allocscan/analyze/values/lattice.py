@@ -1,0 +1,275 @@
+"""The value lattice: an interval of bytes, the user sources that reach it, and
+the arithmetic on such values.
+
+A `Value` is [lo, hi] (hi None = unbounded), the set of sources that make it
+user-controlled, and a short witness (`steps`) of where it came from. An
+unknown value (`TOP`, or `unknown(why)`) proves nothing, and no rule reports it
+(unknown is not big); it says why it is unknown (`Value.why`, one of the WHY_*
+reasons below, or "outer/inner" when a field or parameter hides the cause), so
+that a census can say where recall is lost.
+
+Partial knowledge: a value joined from alternatives some of which are unknown
+(a field with a writer we cannot see, a parameter with an unknown caller) keeps
+what the known ones prove, marked `partial`: its `hi` is then a value one
+alternative provably reaches (its witness is in `steps`), a lower bound of the
+maximum, not an upper bound. Unknown is not big, but proven is.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ...kernel.tables import source_tables
+
+# Why a value is unknown: where its evaluation stopped.
+WHY_ARITHMETIC = "arithmetic"  # a possible division by zero, a negative shift, an operator not modelled
+WHY_WRAPAROUND = "wraparound"  # a subtraction that may go below zero
+WHY_BUDGET = "budget"  # the evaluation budget of the allocation site ran out
+WHY_DEPTH = "depth"  # the hop limit (callers, fields, macros) was reached
+WHY_CYCLE = "cycle"  # the value depends on itself
+WHY_PARSE = "parse-error"  # an expression the parser left as text
+WHY_NAME = "name-unresolved"  # an identifier with no local, parameter, enum, #define or global
+WHY_MACRO = "macro-not-found"  # an ALL_CAPS call with no macro definition in the scan
+WHY_CALL = "call-result"  # what a function returns
+WHY_LOCAL = "local-unassigned"  # a local with no assignment seen (written through a pointer)
+WHY_PARAM_NO_CALLER = "param-no-caller"  # a parameter of a function no direct call reaches
+WHY_PARAM_MANY = "param-many-callers"  # more callers than the analysis follows
+WHY_PARAM_FOREIGN = "param-other-subsystem"  # a caller in another subsystem (hubs break chains)
+WHY_PARAM_ARG = "param-unknown-arg"  # a caller passes an unknown argument
+WHY_FIELD_WRITER = "field-unknown-writer"  # a store into the field is unknown
+WHY_FIELD_UNWRITTEN = "field-unwritten"  # no store into the field in the scan
+WHY_FIELD_HUB = "field-hub"  # written by several drivers, none of them the reader's file
+WHY_FIELD_UNTYPED = "field-untyped"  # the receiver's struct type is unknown
+WHY_DEVICE = "device"  # data a device supplies (a descriptor field, a register)
+WHY_GUARD = "guard-unseen"  # checked against a bound the analysis cannot evaluate
+WHY_SIZEOF = "sizeof"  # sizeof of a type whose layout is unknown
+WHY_POINTER = "pointer"  # the address of an object, a string
+WHY_INIT = "init-before-user"  # __init code: a value users set later cannot reach it
+WHY_COMPUTED_ORDER = "computed-order"  # an allocation's page order, computed from something unknown
+WHY_UNSIZED = "no-size-argument"  # kstrdup(), kasprintf(): the size is a string's
+WHY_ELEMENT = "array-element"  # an element of an array (a table indexed at run time)
+WHY_DEREF = "dereference"  # what a pointer points to
+
+WITNESS_STEPS = 8  # steps kept per value: a witness a maintainer checks in a minute
+HUGE = 1 << 48  # a bound at or above this is a mask or a wrap-around, not an allocatable size
+
+
+@dataclass(frozen=True, slots=True)
+class Value:
+    lo: int
+    hi: int | None
+    sources: frozenset = frozenset()
+    steps: tuple = ()  # analyze.witness.Step, newest first: the allocation's end, back to the source
+    known: bool = True
+    why: str = ""  # an unknown value: why (WHY_*)
+    # some alternatives are unknown: `hi` is what a known one provably reaches, not an upper
+    # bound (`lo` stays a lower bound of every value); never set with sources, whose own
+    # range proves how far they reach
+    partial: bool = False
+
+    @property
+    def unbounded(self) -> bool:
+        return self.hi is None
+
+    def with_step(self, step) -> "Value":
+        if not self.known:
+            return self
+        return Value(self.lo, self.hi, self.sources, (step,) + self.steps[:WITNESS_STEPS - 1], True, "", self.partial)
+
+    def bounded(self, lo: int, hi: int | None) -> "Value":
+        """The same sources, witness and partiality, another interval."""
+        return Value(lo, hi, self.sources, self.steps, True, "", self.partial)
+
+    def describe(self) -> str:
+        if not self.known:
+            return "unknown"
+        hi = "unbounded" if self.hi is None else str(self.hi)
+        return str(self.lo) if self.hi == self.lo else f"[{self.lo}, {hi}]"
+
+
+TOP = Value(0, None, frozenset(), (), False)
+_UNKNOWN: dict[str, Value] = {"": TOP}
+
+
+def unknown(why: str, inner: Value | None = None) -> Value:
+    """An unknown value, and why: `inner` is the unknown value behind it, whose reason is
+    kept after the outer one ("field-unknown-writer/call-result"). One object per reason."""
+    if inner is not None and inner.why:
+        why = f"{why}/{inner.why.partition('/')[0]}"
+    value = _UNKNOWN.get(why)
+    if value is None:
+        value = _UNKNOWN[why] = Value(0, None, frozenset(), (), False, why)
+    return value
+
+
+def const(n: int) -> Value:
+    return Value(max(n, 0), max(n, 0))
+
+
+def join(a: Value, b: Value) -> Value:
+    """Either value (two writers, two callers, two arms of a ternary)."""
+    if not a.known or not b.known:
+        # A user source still reaches the result, as far as the user can push it:
+        # [0, 100] from the user joined with something unknown is the user's
+        # [0, 100], not "user-controlled without a bound"; the unknown alternative
+        # proves nothing either way ("unknown is not big").
+        user = [v for v in (a, b) if v.known and v.sources]
+        if user:
+            return user[0]
+        return _proven_part(a, b)
+    hi = None if a.hi is None or b.hi is None else max(a.hi, b.hi)
+    steps = a.steps if _witness_rank(a, hi) >= _witness_rank(b, hi) else b.steps
+    sources = a.sources | b.sources
+    return _unbounded_by_user_only(Value(min(a.lo, b.lo), hi, sources, steps, True, "",
+                                         _partial(a, b, sources)), (a, b))
+
+
+def _partial(a: Value, b: Value, sources: frozenset) -> bool:
+    """Is a result of `a` and `b` partly known? Not when a user or device source reaches it:
+    how far the source pushes it is proven by the source, whatever the other alternatives."""
+    return (a.partial or b.partial) and not sources
+
+
+def _proven_part(a: Value, b: Value) -> Value:
+    """One alternative known, the other not: the known one's maximum is proven reachable
+    (partial knowledge), nothing else; both unknown, or the known one without a bound:
+    unknown."""
+    known = a if a.known else b if b.known else None
+    if known is None or known.hi is None:
+        return a if not a.known else b
+    return Value(0, known.hi, known.sources, known.steps, True, "", True)
+
+
+def _unbounded_by_user_only(v: Value, operands: tuple[Value, ...]) -> Value:
+    """An unbounded result keeps its user sources only when a user-controlled operand
+    is unbounded itself; otherwise the missing bound is not the user's doing."""
+    if v.hi is not None or not v.sources:
+        return v
+    if any(o.sources and o.hi is None for o in operands):
+        return v
+    return Value(v.lo, None, frozenset(), (), True, "", v.partial)
+
+
+def _witness_rank(v: Value, joined_hi: int | None) -> tuple:
+    """Which side's chain to show after a join: the one that makes the value big (the
+    joined maximum is its), preferring a source a user sets (configfs, module parameter,
+    ioctl) over device data, then the shorter chain (md's raid_disks_store() ->
+    mddev.raid_disks, not dm-raid's validated delta_disks through three more stores)."""
+    settable = any(map(source_tables().is_user, v.sources))
+    return (bool(v.steps), v.hi is None and bool(v.sources), v.hi == joined_hi, settable,
+            v.hi if v.hi is not None else 1 << 62, -len(v.steps))
+
+
+def combine(a: Value, b: Value, lo: int, hi: int | None) -> Value:
+    """The result of an operation on `a` and `b` whose interval is [lo, hi]."""
+    if not a.known and not a.sources:
+        return a
+    if not b.known and not b.sources:
+        return b
+    steps = a.steps if a.sources or len(a.steps) >= len(b.steps) else b.steps
+    lo = max(lo, 0)
+    if hi is not None and hi >= HUGE:
+        hi = None  # a mask or wrap-around, not a size anyone could allocate
+    if hi is not None and hi < lo:
+        # Unsigned wrap-around (a subtraction that may go negative): nothing provable,
+        # and not the user's doing either.
+        return unknown(WHY_WRAPAROUND)
+    sources = a.sources | b.sources
+    return _unbounded_by_user_only(Value(lo, hi, sources, steps, True, "", _partial(a, b, sources)), (a, b))
+
+
+def _mul(x, y):
+    return None if x is None or y is None else x * y
+
+
+# Operators a partial operand may go through with its proven maximum still proven: those
+# that never make the result smaller as the left operand grows (and, but for - and /, the
+# right one too).
+_MONOTONE = frozenset({"+", "*", "<<", "-", "/", "==", "!=", "<", ">", "<=", ">=", "&&", "||"})
+
+
+def arith(op: str, a: Value, b: Value) -> Value:
+    """`a op b` for a C binary operator."""
+    if (a.partial or b.partial) and (op not in _MONOTONE or (b.partial and op in ("-", "/"))):
+        return unknown(WHY_ARITHMETIC)  # what the known alternative reaches says nothing here
+    if op == "+":
+        return combine(a, b, a.lo + b.lo, None if a.hi is None or b.hi is None else a.hi + b.hi)
+    if op == "-":
+        lo = a.lo - (b.hi if b.hi is not None else a.lo)
+        return combine(a, b, lo, None if a.hi is None else a.hi - b.lo)
+    if op == "*":
+        return combine(a, b, a.lo * b.lo, _mul(a.hi, b.hi) if not (a.hi == 0 or b.hi == 0) else 0)
+    if op == "/":
+        if b.lo == 0 and (b.hi is None or b.hi == 0):
+            return b if not b.known else unknown(WHY_ARITHMETIC)
+        return combine(a, b, a.lo // (b.hi or max(b.lo, 1)) if b.hi else 0, None if a.hi is None else a.hi // max(b.lo, 1))
+    if op in ("<<", ">>") and (b.lo < 0 or (b.hi is not None and b.hi < 0)):
+        return unknown(WHY_ARITHMETIC)
+    if op == "<<":
+        if b.hi is None or b.hi > 64:
+            return combine(a, b, a.lo << min(b.lo, 64), None)
+        return combine(a, b, a.lo << b.lo, None if a.hi is None else a.hi << b.hi)
+    if op == ">>":
+        return combine(a, b, a.lo >> min(b.hi if b.hi is not None else 64, 64), None if a.hi is None else a.hi >> min(b.lo, 64))
+    if op == "&":
+        hi = b.hi if a.hi is None else (a.hi if b.hi is None else min(a.hi, b.hi))
+        if a.lo == a.hi and b.lo == b.hi and a.hi is not None and b.hi is not None:
+            return combine(a, b, a.lo & b.lo, a.lo & b.lo)
+        return combine(a, b, 0, hi)
+    if op == "|" or op == "^":
+        if a.lo == a.hi and b.lo == b.hi and a.hi is not None and b.hi is not None:
+            v = a.lo | b.lo if op == "|" else a.lo ^ b.lo
+            return combine(a, b, v, v)
+        hi = None if a.hi is None or b.hi is None else (1 << max(a.hi.bit_length(), b.hi.bit_length())) - 1
+        return combine(a, b, 0, hi)
+    if op == "%":
+        return combine(a, b, 0, None if b.hi is None else max(b.hi - 1, 0))
+    if op in ("==", "!=", "<", ">", "<=", ">=", "&&", "||"):
+        return combine(a, b, 0, 1)
+    return unknown(WHY_ARITHMETIC)
+
+
+def min_all(vals: list[Value]) -> Value:
+    """min(a, b, ...): bounded by the smallest known bound; user sources stay."""
+    # a partial operand's maximum is what it reaches, not a bound: only the others bound min()
+    known = [v for v in vals if v.known and v.hi is not None and not v.partial]
+    if not vals:
+        return TOP
+    if not known and any(v.partial for v in vals) and all(v.known for v in vals):
+        partial = [v for v in vals if v.partial]
+        sources = frozenset().union(*(v.sources for v in vals))
+        return Value(min(v.lo for v in vals), min(v.hi for v in partial), sources, partial[0].steps, True, "",
+                     not sources)
+    if not known:
+        if all(v.known for v in vals):
+            sources = frozenset().union(*(v.sources for v in vals))
+            return Value(min(v.lo for v in vals), None, sources, vals[0].steps, True, "",
+                         any(v.partial for v in vals) and not sources)
+        return next(v for v in vals if not v.known)
+    if not all(v.known for v in vals) and any(v.sources for v in vals):
+        # min(len, SOME_MAX) with SOME_MAX unknown: the user's value is capped by something we
+        # cannot see, neither as large as the user can make it nor bounded by what we know
+        return unknown(WHY_GUARD)
+    hi = min(v.hi for v in known)
+    lo = min(min(v.lo for v in vals if v.known), hi) if all(v.known for v in vals) else 0
+    # A bound clamps user-controlled values: the sources stay, the interval is bounded.
+    return Value(lo, hi, frozenset().union(*(v.sources for v in vals)), vals[0].steps, True)
+
+
+def max2(a: Value, b: Value) -> Value:
+    """max(a, b)."""
+    if not a.known or not b.known:
+        # max(x, K) is at least K whatever x is: K's bounds are proven, its maximum no longer a bound
+        joined = join(a, b)
+        known = a if a.known else b
+        return joined.bounded(known.lo, joined.hi) if joined.known and not joined.sources else joined
+    hi = None if a.hi is None or b.hi is None else max(a.hi, b.hi)
+    sources = a.sources | b.sources
+    return Value(max(a.lo, b.lo), hi, sources, a.steps or b.steps, True, "", _partial(a, b, sources))
+
+
+def cast(v: Value, limit: int | None) -> Value:
+    """`(type)v` for a type whose largest value is `limit` (None: no narrowing known)."""
+    if limit is not None and v.known and (v.hi is None or v.hi > limit):
+        return v.bounded(0 if v.hi is None or v.lo > limit else v.lo, limit)
+    return v

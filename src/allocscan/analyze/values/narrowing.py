@@ -1,0 +1,193 @@
+"""Narrowing: what the control flow proves about a value at a program point.
+
+A guard that leaves before the point (`if (len > MAX) return -EINVAL;`) and the
+conditions of the `if` branches around it bound the expression they compare; a
+store checked right after it (`q->flows = nla_get_u32(...); if (q->flows >
+65536) return -EINVAL;`) holds only what passed the check. A check against a
+bound the analysis cannot evaluate makes the value unknown, neither unbounded
+nor as large as its type.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from ...exprs import conjuncts, disjuncts, expand_macro, ir_from_text, render
+from ...facts import FunctionFacts
+from ...kernel.tables import value_tables
+from .lattice import WHY_GUARD, Value, unknown
+from .scope import MAX_DEPTH, Scope
+
+if TYPE_CHECKING:
+    from .evaluator import ValueAnalysis
+
+# Compound assignments that never make the target larger than it was.
+SHRINKING_OPS = frozenset({"-=", "&=", ">>=", "/=", "%="})
+
+_NEGATED = {">": "<=", ">=": "<", "<": ">=", "<=": ">", "!=": "=="}
+_MIRRORED = {">": "<", ">=": "<=", "<": ">", "<=": ">=", "==": "==", "!=": "!="}
+_MACRO_DEPTH = 3  # function-like macros expanded when spelling out a check's arithmetic
+
+
+class Narrowing:
+    def __init__(self, analysis: "ValueAnalysis"):
+        self.analysis = analysis
+        self.program = analysis.program
+        # The saturating helpers of overflow.h, by the operator they compute: size_add(a, b)
+        # is a + b, size_mul()/array_size() a product (macros.toml's two-argument sums and products).
+        self._checked = {name: "+" if spec.eval == "sum" else "*" for name, spec in value_tables().macros.items()
+                         if spec.eval in ("sum", "product") and spec.args == 2}
+
+    def narrow(self, text: str, value: Value, scope: Scope) -> Value:
+        """Apply what the control flow proves at the program point: `if (x > MAX) return ...;`
+        guards before it, and the conditions of the `if` branches around it."""
+        fn = scope.fn
+        if fn is None or not scope.at_byte or not value.known or not (fn.guards or fn.branches):
+            return value
+        lo, hi, capped_unseen = value.lo, value.hi, False
+        for cmp, where in _false_at(fn, scope.at_byte):
+            if cmp is None:
+                continue
+            bound = self.leaving_bound(cmp, text, Scope(scope.file, fn, scope.depth + 1, where))
+            if bound is None:
+                continue
+            kind, n = bound
+            if kind == "hi" and n is None:
+                capped_unseen = True  # `if (len > fw_size) return`: bounded, by something we cannot see
+            elif kind == "hi":
+                hi = n if hi is None else min(hi, n)
+            else:
+                lo = max(lo, n)
+        if capped_unseen and (hi is None or hi == value.hi):
+            # validated against a bound we cannot evaluate (`val > max_mpdu_len(phy)`): unknown,
+            # neither unbounded nor as large as its type (a u32 netlink attribute)
+            return unknown(WHY_GUARD)
+        if (lo, hi) == (value.lo, value.hi):
+            return value
+        if hi is not None and hi < lo:
+            return value  # contradictory guards: keep what we had
+        if value.partial and hi != value.hi:
+            # the alternative that proved the maximum does not pass this check: nothing is proven
+            return unknown(WHY_GUARD)
+        return value.bounded(lo, hi)
+
+    def leaving_bound(self, cmp: tuple, text: str, scope: Scope):
+        """What `cmp` being false says about the expression `text`: ("hi", n), ("lo", n),
+        ("hi", None) for an upper bound we cannot evaluate, or None."""
+        if cmp[0] == "un" and cmp[1] == "!" and render(cmp[2]) == text:
+            return ("lo", 1)
+        if cmp[0] != "bin" or cmp[1] not in (">", ">=", "<", "<=", "==", "!="):
+            return None
+        op, left, right = cmp[1], self._arithmetic(cmp[2], scope), self._arithmetic(cmp[3], scope)
+        if text in _summands(right) and text not in _summands(left):
+            op = _MIRRORED[op]
+            left, right = right, left
+        if op == "!=":
+            op = ">"  # `hdr + n * sz != buf_len` leaving: the sum equals buf_len, so it is no larger
+        terms = _summands(left)
+        if text not in terms:
+            return None
+        alone = len(terms) == 1
+        c = self.analysis.eval(right, scope)
+        if op == "==":
+            return ("lo", 1) if alone and c.known and c.hi == 0 else None
+        if op in (">", ">="):
+            # `off + len > limit` leaving: len <= limit (sizes are not negative)
+            if not c.known or c.hi is None:
+                return ("hi", None)
+            return ("hi", c.hi if op == ">" else max(c.hi - 1, 0))
+        if not alone or not c.known or c.lo != c.hi:
+            return None
+        return ("lo", c.lo) if op == "<" else ("lo", c.lo + 1)  # x <= C leaves: after it x > C
+
+    def _arithmetic(self, ir: tuple, scope: Scope, depth: int = 0) -> tuple:
+        """A checked expression with its arithmetic spelled out: size_add(a, b) is a + b,
+        size_mul()/array_size() a product, and a function-like macro of it is expanded
+        (TEE_IOCTL_PARAM_SIZE(n) is sizeof(struct tee_param) * (n))."""
+        if ir[0] == "call" and depth < _MACRO_DEPTH:
+            args = ir[2]
+            if ir[1] in self._checked and len(args) == 2:
+                op = self._checked[ir[1]]
+                return ("bin", op, self._arithmetic(args[0], scope, depth + 1), self._arithmetic(args[1], scope, depth + 1))
+            if ir[1].isupper():
+                found = self.program.lookup("func_macros", ir[1], scope.file.path)
+                expanded = expand_macro(*found[1], args) if found is not None else None
+                if expanded is not None and expanded[0] != "unk":
+                    return self._arithmetic(expanded, scope, depth + 1)
+            return ir
+        if ir[0] == "bin" and ir[1] in ("+", "*"):
+            return ("bin", ir[1], self._arithmetic(ir[2], scope, depth), self._arithmetic(ir[3], scope, depth))
+        if ir[0] == "cast":
+            return self._arithmetic(ir[2], scope, depth)
+        return ir
+
+    def checked_after_store(self, fname: str, value: Value, fn: FunctionFacts, a, path: str) -> Value:
+        """`q->flows = nla_get_u32(...); if (q->flows > 65536) return -EINVAL;`: a store
+        checked right after, in the same block, holds only what passed the check."""
+        if not value.sources or not fn.guards:
+            return value
+        for g in fn.guards:
+            if g.end_byte <= a.byte or not (g.block_start <= a.byte < g.block_end):
+                continue
+            for cmp in disjuncts(g.cond):
+                target = _field_operand(cmp, fname)
+                if target is None:
+                    continue
+                scope = Scope(self.analysis.file_by_path[path], fn, MAX_DEPTH - 1, 0)
+                bound = self.leaving_bound(cmp, target, scope)
+                if bound is not None and bound[0] == "hi":
+                    if bound[1] is None:
+                        return unknown(WHY_GUARD)
+                    if value.hi is None or bound[1] < value.hi:
+                        if value.partial:
+                            return unknown(WHY_GUARD)  # the proving store does not pass the check
+                        value = value.bounded(value.lo, bound[1])
+        return value
+
+
+def _false_at(fn: FunctionFacts, at: int) -> list[tuple[tuple | None, int]]:
+    """Comparisons known to be false at byte `at` of `fn`, with where to evaluate their
+    other side: a guard's bound is read where the guard stands (earlier guards bound it
+    in turn: `if (buf.len > MAX) return; ... if (size_add(hdr, n * sz) > buf.len) return;`)."""
+    false_here: list[tuple[tuple | None, int]] = []
+    for g in fn.guards:
+        if g.end_byte <= at and g.block_start <= at < g.block_end:
+            false_here.extend((c, g.end_byte - 1) for c in disjuncts(g.cond))
+    for cond_text, ts, te, es, ee in fn.branches:
+        if ts <= at < te:  # inside `if (cond) { ... }`: each conjunct is true
+            false_here.extend((_negated(c), 0) for c in conjuncts(ir_from_text(cond_text)))
+        elif es <= at < ee:  # in its else (or after it, when its body leaves)
+            false_here.extend((c, 0) for c in disjuncts(ir_from_text(cond_text)))
+    return false_here
+
+
+def _field_operand(cmp: tuple, fname: str) -> str | None:
+    """The rendered `x->fname` compared in `cmp`, if any."""
+    if cmp[0] != "bin":
+        return None
+    for side in cmp[2:4]:
+        if isinstance(side, tuple) and side[0] == "field" and side[2] == fname:
+            return render(side)
+    return None
+
+
+def _negated(cmp: tuple) -> tuple | None:
+    """The comparison that is false when `cmp` is true (None when there is no such form)."""
+    if cmp[0] == "bin" and cmp[1] in _NEGATED:
+        return ("bin", _NEGATED[cmp[1]], cmp[2], cmp[3])
+    return None
+
+
+def _summands(ir: tuple) -> list[str]:
+    """The expression, then the terms of its sum or factors of its product:
+    `off + len` -> ["off + len", "off", "len"]. A check `off + len > MAX` (or
+    `n * width > MAX`, widths being at least 1) that leaves bounds each term."""
+    out = [render(ir)]
+    stack = [ir]
+    while stack:
+        n = stack.pop()
+        if n[0] == "bin" and n[1] in ("+", "*"):
+            stack.extend((n[2], n[3]))
+        elif n is not ir:
+            out.append(render(n))
+    return out

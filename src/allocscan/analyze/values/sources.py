@@ -1,0 +1,313 @@
+"""Sources: values someone outside the kernel chooses.
+
+Module parameters (settable at load, some writable in sysfs), values parsed
+from user buffers (`kstrto*`, `sscanf`, `copy_from_user`, `get_user`) in
+configfs/sysfs/debugfs/ioctl handlers, netlink attributes (bounded by their
+policy when it says so), and the fields of descriptors a USB device supplies.
+Each yields a `Value` with the source named in `sources` (`module_param:buflen`,
+`configfs:f_demo_opts_buflen_store`) and the step that proves it. Which calls,
+fields and handlers these are is data (data/sources.toml), read by extraction too.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from ...exprs import ir_from_text, render
+from ...facts import FileFacts, FunctionFacts
+from ...kernel.tables import SourceTables, source_tables
+from ..witness import SOURCE, Step
+from .lattice import TOP, WHY_GUARD, Value, unknown
+from .scope import Scope
+
+if TYPE_CHECKING:
+    from .evaluator import ValueAnalysis
+
+class Sources:
+    def __init__(self, analysis: "ValueAnalysis"):
+        self.analysis = analysis
+        self.program = analysis.program
+        self.tables = source_tables()
+        self._module_params: dict[tuple[str, str], object] = {}
+        for ff in self.program.files:
+            for mp in ff.module_params:
+                self._module_params[(ff.path, mp.name)] = mp
+
+    # --- module parameters --------------------------------------------------------
+    def module_param_read(self, name: str, scope: Scope) -> Value | None:
+        """`name` read in a file that declares it a module parameter and never assigns it
+        (a parameter the driver clamps itself at init is not taken raw); None otherwise."""
+        mp = self._module_params.get((scope.file.path, name))
+        if mp is None or _written_in_file(mp.name, scope.file):
+            return None
+        return self.module_param(mp, scope)
+
+    def module_param(self, mp, scope: Scope) -> Value:
+        if mp.type_name == "cb":
+            return unknown(WHY_GUARD)  # module_param_cb(): its set() callback validates what the user writes
+        src = f"module_param:{mp.param_name}"
+        default = TOP
+        initial = _initializer_of(mp.name, scope.file)
+        if initial is not None:
+            default = self.analysis.eval(initial, Scope(scope.file, None, scope.depth + 1))
+        settable = "settable at load" + (", writable in sysfs" if _writable(mp.perm, self.tables) else "")
+        lo = default.lo if default.known else 0
+        step = Step(SOURCE, f"module parameter '{mp.param_name}' ({settable}; default {default.describe()})",
+                    scope.file.path, mp.line, source=src)
+        type_max = self.tables.module_param_types.get(mp.type_name)
+        if type_max is not None and type_max <= 0xFFFF:
+            value = Value(0, type_max, frozenset({src}), (step,), True)
+        else:
+            value = Value(min(lo, 0) if lo else 0, None, frozenset({src}), (step,), True)
+        return self._validated_in_file(mp.name, value, scope)
+
+    def _validated_in_file(self, name: str, value: Value, scope: Scope) -> Value:
+        """A module parameter checked where the module starts (`if (max_data_size > 0x10000)
+        return -EINVAL;` in its init function) is bounded by that check everywhere.
+
+        The check may read the parameter again (`max_data_size & (max_data_size - 1)`):
+        evaluated from inside its own validation, the parameter is taken unvalidated."""
+        def validated() -> Value:
+            for fn in scope.file.functions:
+                for g in fn.guards:
+                    if name not in g.cond_text:
+                        continue
+                    narrowed = self.analysis.narrowing.narrow(name, value, Scope(scope.file, fn, scope.depth + 1, g.end_byte))
+                    if narrowed is not value:
+                        return narrowed
+            return value
+
+        return self.analysis.guarded(("validated", scope.file.path, name), validated, on_cycle=value, memoise=False)
+
+    # --- user buffers -------------------------------------------------------------
+    def user_filled(self, name: str, scope: Scope) -> Value | None:
+        """`kstrtouint(buf, 0, &name)`, `copy_from_user(&name, ...)`: the user writes `name`."""
+        fn = scope.fn
+        parsers, copies = self.tables.parsers, self.tables.user_copies
+        for site in fn.calls:
+            callee = site.callee
+            if (callee not in parsers and callee not in copies) or name not in site.args_text:
+                continue
+            args = site.arguments()
+            if callee in parsers and args and args[-1] == ("addr", ("id", name)):
+                src = f"{handler_kind(fn, self.tables)}:{fn.name}"
+                step = Step(SOURCE, f"{callee}() parses user input into '{name}' in {fn.name}()", scope.file.path,
+                            site.line, function=fn.name, callee=callee, source=src)
+                return Value(0, parsers[callee], frozenset({src}), (step,), True)
+            filled = any(a == ("addr", ("id", name)) for a in args) or (
+                copies.get(callee) == "first" and args and args[0] == ("id", name))
+            if callee in copies and filled:
+                ioctl = any(word in fn.name for word in self.tables.ioctl_names)
+                src = f"{'ioctl' if ioctl else handler_kind(fn, self.tables)}:{fn.name}"
+                # The destination's type bounds what the user can put there (`u16 len`).
+                limit = self.analysis.builtins.type_max(" ".join(fn.locals.get(name, "").split()))
+                step = Step(SOURCE, f"{callee}() copies user data into '{name}' in {fn.name}()", scope.file.path,
+                            site.line, function=fn.name, callee=callee, source=src)
+                return Value(0, limit, frozenset({src}), (step,), True)
+        return None
+
+    # --- calls ----------------------------------------------------------------------
+    def call(self, name: str, args: tuple, scope: Scope) -> Value | None:
+        """A call that reads a source (a netlink getter, a device descriptor accessor) or
+        passes a value through (a byte-order helper); None for any other."""
+        tables = self.tables
+        if name in tables.netlink_getters:
+            return self.netlink_attribute(name, args, scope)
+        if name in tables.endian or name in tables.device_readers:
+            inner = self.analysis.eval(args[0], scope) if args else TOP
+            reader = tables.device_readers.get(name)
+            return inner if reader is None else self.device_read(reader, inner, scope)
+        if name in tables.registers or name in tables.raw_reads:
+            what = "reads a device register" if name in tables.registers else "reads raw bytes a device or host supplied"
+            limit = tables.registers[name] if name in tables.registers else tables.raw_reads[name]
+            src = f"device:{name}({render(args[0]) if args else ''})"
+            step = Step(SOURCE, f"{name}() {what}", *_where(scope),
+                        function=scope.fn.name if scope.fn is not None else "", callee=name, source=src)
+            return Value(0, limit, frozenset({src}), (step,), True)
+        return None
+
+    # --- netlink --------------------------------------------------------------------
+    def netlink_attribute(self, name: str, args: tuple, scope: Scope) -> Value:
+        """`nla_get_u32(tb[ATTR])`: what the sender put there, as wide as the getter, unless
+        the attribute's policy bounds it."""
+        limit = self.tables.netlink_getters[name]
+        policy = self._netlink_policy_limit(args[0] if args else None, scope)
+        if policy is not None:
+            return policy  # validated by the policy before the handler runs
+        src = f"netlink:{render(args[0]) if args else '?'}"
+        step = Step(SOURCE, f"{name}() reads a netlink attribute", *_where(scope),
+                    function=scope.fn.name if scope.fn is not None else "", callee=name, source=src)
+        return Value(0, limit, frozenset({src}), (step,), True)
+
+    def _netlink_policy_limit(self, attr_ir: tuple | None, scope: Scope) -> Value | None:
+        """`tb[ATTR]` whose policy entry is `NLA_POLICY_RANGE(.., min, MAX)`: at most MAX."""
+        if attr_ir is None or attr_ir[0] != "idx" or attr_ir[2][0] != "id":
+            return None
+        found = self.program.lookup("nla_limits", attr_ir[2][1], scope.file.path)
+        if found is None:
+            return None
+        def_path, text = found
+        bound = self.analysis.eval(ir_from_text(text), Scope(self.program.file(def_path) or scope.file, None, scope.depth + 1))
+        return Value(0, bound.hi, frozenset(), (), True) if bound.known and bound.hi is not None else None
+
+    # --- user structs -----------------------------------------------------------------
+    def user_copied_field(self, ir: tuple, scope: Scope) -> Value | None:
+        """`copy_from_user(&req, ...)` (or `p = memdup_user(...)`) earlier in the function:
+        `req.len` (`p->len`) is the user's, as wide as the field's type."""
+        fn, base = scope.fn, ir[1]
+        if fn is None or base[0] != "id":
+            return None
+        name = base[1]
+        copy = self._user_copy_into(name, ir[3], fn, scope.at_byte)
+        if copy is None:
+            return None
+        callee, line, byte = copy
+        copies = self.tables.user_copies
+        whole = (("id", name), ("addr", ("id", name)))  # the struct itself, not one of its fields
+        if any(byte < site.byte < scope.at_byte and site.callee not in copies and name in site.args_text
+               and any(arg in whole for arg in site.arguments()) for site in fn.calls):
+            # handed to a function after the copy (ethtool_tunable_valid(&tuna)): checked
+            # there, by something we do not follow
+            return unknown(WHY_GUARD)
+        member = self.analysis.builtins.member(ir, scope)
+        if member is None or member.pointer or member.array_dims:
+            return None
+        ioctl = any(word in fn.name for word in self.tables.ioctl_names)
+        src = f"{'ioctl' if ioctl else handler_kind(fn, self.tables)}:{fn.name}"
+        step = Step(SOURCE, f"{callee}() copies user data into '{name}' in {fn.name}(): {render(ir)} is the user's",
+                    scope.file.path, line, function=fn.name, callee=callee, source=src)
+        return Value(0, self.analysis.builtins.type_max(member.type_text), frozenset({src}), (step,), True)
+
+    def _user_copy_into(self, name: str, pointer: bool, fn: FunctionFacts, before: int) -> tuple[str, int, int] | None:
+        """(call, line, byte) of a user copy into the struct `name` (a pointer to it when `pointer`)."""
+        copies = self.tables.user_copies
+        want = ("id", name) if pointer else ("addr", ("id", name))
+        for site in fn.calls:
+            if copies.get(site.callee) != "address" or name not in site.args_text or (before and site.byte > before):
+                continue
+            args = site.arguments()
+            if args and args[0] == want:
+                return site.callee, site.line, site.byte
+        if pointer:
+            for a in fn.assignments:
+                if a.kind == "local" and a.target == name and a.op == "=" and (not before or a.byte < before):
+                    value = a.value
+                    if value[0] == "call" and copies.get(value[1]) == "result":
+                        return value[1], a.line, a.byte
+        return None
+
+    def user_field(self, struct: str, fname: str, base: tuple, scope: Scope) -> Value | None:
+        """A field the kernel fills from the user's request before it calls the driver
+        (`ring->rx_pending` in set_ringparam): the user's, up to what the driver's own
+        get callback says is the largest (`ring->rx_max_pending = DEMO_MAX_RX`)."""
+        spec = self.tables.user_fields.get(f"{struct}.{fname}")
+        if spec is None:
+            return None
+        limit = spec.max
+        if spec.bound_field:
+            bound = self.analysis.fields.read(("field", base, spec.bound_field, True),
+                                              Scope(scope.file, scope.fn, scope.depth + 1))
+            if not bound.known or bound.hi is None or bound.partial:
+                return unknown(WHY_GUARD)  # the core checks it against a maximum we cannot read
+            limit = bound.hi if limit is None else min(limit, bound.hi)
+        function = scope.fn.name if scope.fn is not None else ""
+        src = f"{spec.kind}:{function or struct}"
+        bound_text = f", at most {limit} ({struct}.{spec.bound_field})" if spec.bound_field else ""
+        step = Step(SOURCE, f"{struct}.{fname} is what the user asked for ({spec.kind}){bound_text}",
+                    scope.file.path, scope.fn.line if scope.fn is not None else 0, function=function,
+                    field=f"{struct}.{fname}", source=src)
+        return Value(0, limit, frozenset({src}), (step,), True)
+
+    # --- device data ---------------------------------------------------------------
+    def wire_field(self, struct: str, fname: str, ir: tuple, scope: Scope) -> Value | None:
+        """A field declared with a byte-order type (`__le16 len`) that nothing in the scan
+        stores into: the device (or the wire, or the disk) wrote it, as wide as the type."""
+        member = self.analysis.builtins.member(ir, scope)
+        if member is None or member.pointer or member.array_dims:
+            return None
+        limit = self.tables.wire_types.get(member.type_text)
+        if limit is None:
+            return None
+        src = f"device:{struct}.{fname}"
+        path, line = self.analysis.builtins.struct_location(struct) or _where(scope)
+        step = Step(SOURCE, f"{struct}.{fname} ({member.type_text}) is written by the device: nothing in the "
+                    f"driver stores into it", path, line, function=scope.fn.name if scope.fn is not None else "",
+                    field=f"{struct}.{fname}", source=src)
+        return Value(0, limit, frozenset({src}), (step,), True)
+
+    def descriptor_field(self, struct: str, fname: str, scope: Scope) -> Value | None:
+        """A field of a USB descriptor the device supplied (host side only), as wide as its
+        USB name says, or of a request a USB host sent (gadget side only); None for any
+        other field."""
+        if self._own_descriptors(scope.file.path):
+            host = self.tables.host_fields.get(f"{struct}.{fname}")
+            if host is None:
+                return None
+            src = f"device:{struct}.{fname}"
+            step = Step(SOURCE, f"{struct}.{fname} is what the USB host asked for", *_where(scope),
+                        function=scope.fn.name if scope.fn is not None else "", field=f"{struct}.{fname}", source=src)
+            return Value(0, host, frozenset({src}), (step,), True)
+        fields = self.tables.descriptor_fields
+        if fname not in fields:
+            return None
+        src = f"usb-descriptor:{struct or '?'}.{fname}"
+        step = Step(SOURCE, f"device descriptor field {fname}", *_where(scope),
+                    function=scope.fn.name if scope.fn is not None else "", field=f"{struct or '?'}.{fname}", source=src)
+        return Value(0, fields[fname], frozenset({src}), (step,), True)
+
+    def device_read(self, reader, inner: Value, scope: Scope) -> Value:
+        """usb_endpoint_maxp(): the endpoint descriptor's 11-bit packet size."""
+        if self._own_descriptors(scope.file.path):
+            return Value(0, reader.max, frozenset(), (), True)
+        if inner.known:
+            return inner
+        src = f"usb-descriptor:{reader.field}"
+        step = Step(SOURCE, f"{reader.name}() {reader.text}", *_where(scope),
+                    function=scope.fn.name if scope.fn is not None else "", callee=reader.name, source=src)
+        return Value(0, reader.max, frozenset({src}), (step,), True)
+
+    def _own_descriptors(self, path: str) -> bool:
+        """A USB gadget driver: its descriptors are its own. Only the host side reads
+        descriptors a device chose, so only there are their fields user input."""
+        return path.startswith(self.tables.own_descriptors)
+
+
+def _initializer_of(variable: str, file: FileFacts) -> tuple | None:
+    """The initial value of a file-scope variable (`buflen`), or of a member of one
+    (`opts.buflen` set by `static struct demo_opts opts = { .buflen = 4096 };`)."""
+    if variable in file.globals:
+        return file.globals[variable]
+    base, dot, member = variable.partition(".")
+    if dot:
+        for a in file.field_inits:
+            if a.base == base and a.target == member:
+                return a.value
+    return None
+
+
+def _where(scope: Scope) -> tuple[str, int]:
+    """Where a source read inside an expression is shown: the function reading it (the
+    expression's own line is not kept)."""
+    return scope.file.path, scope.fn.line if scope.fn is not None else 0
+
+
+def handler_kind(fn: FunctionFacts, tables: SourceTables) -> str:
+    """Which interface a handler serves, from its parameter types: configfs, sysfs, ..."""
+    types = " ".join(t for _, t in fn.params)
+    return next((h.kind for h in tables.handlers if h.matches(types, fn.name)), "user")
+
+
+def _written_in_file(name: str, file: FileFacts) -> bool:
+    """A module parameter the driver assigns itself (usually a clamp at init) is not taken raw."""
+    return any(name in fn.global_writes for fn in file.functions)
+
+
+def _writable(perm: str, tables: SourceTables) -> bool:
+    perm = perm.strip()
+    try:
+        value = int(perm, 0) if perm[:1].isdigit() else None
+    except ValueError:
+        value = None
+    if value is not None:
+        return bool(value & 0o222)
+    return any(w in perm for w in tables.writable_perms)
