@@ -129,28 +129,6 @@ def _condition(fx: FileExtraction, m, labels: dict[tuple[int, str], int]) -> Non
     fn.conditions.append((cond, body.start_byte, body.end_byte) + else_range + (kind, goes_to))
 
 
-def loops_and_returns(fx: FileExtraction) -> None:
-    """The loops of each function, and the returned values of those returning a pointer."""
-    for m in fx.m["loop"]:
-        node = m["loop"][0]
-        idx = fx.enclosing(node.start_byte)
-        if idx >= 0:
-            fx.facts.functions[idx].loop_spans.append((node.start_byte, node.end_byte))
-    pointer: dict[int, bool] = {}
-    for m in fx.m["return"]:
-        node = m["return"][0]
-        idx = fx.enclosing(node.start_byte)
-        if idx < 0:
-            continue
-        if idx not in pointer:
-            definition = fx.fn_nodes[idx].parent
-            declarator = definition.child_by_field_name("declarator") if definition is not None else None
-            pointer[idx] = declarator is not None and declarator.type == "pointer_declarator"
-        value = m["return.value"][0]
-        if pointer[idx] and value.type != "comment":
-            fx.facts.functions[idx].pointer_returns.append((node.start_byte, node_text(value)))
-
-
 _LEAVING = ("return_statement", "goto_statement", "break_statement", "continue_statement")
 
 

@@ -74,34 +74,46 @@ def _returns_integer(fn, decl, fdecl) -> bool:
 
 
 def loops(fx: FileExtraction) -> None:
-    """Each `for`/`while` loop whose condition compares (a counter's bound where it leaves)."""
+    """Every loop's span (its body may run any number of times: path validation), and
+    each `for`/`while` whose condition compares (a counter's bound where it leaves)."""
     for m in fx.m["loop"]:
         node = m["loop"][0]
-        if node.type not in ("for_statement", "while_statement"):
-            continue
-        cond_node = node.child_by_field_name("condition")
-        if cond_node is None:  # for (;;)
-            continue
-        idx = fx.enclosing(node.start_byte)
-        cond = node_text(cond_node)
-        if idx >= 0 and any(op in cond for op in ("<", ">")):
-            if cond_node.type == "parenthesized_expression":
-                cond = cond[1:-1]
-            fx.facts.functions[idx].body().loops.append((cond, node.start_byte, node.end_byte))
-
-
-def returns(fx: FileExtraction) -> None:
-    """`return expr;` in a function returning an integer: what the function returns."""
-    for m in fx.m["return"]:
-        node = m["return"][0]
         idx = fx.enclosing(node.start_byte)
         if idx < 0:
             continue
-        fn = fx.facts.functions[idx]
+        body = fx.facts.functions[idx].body()
+        body.loop_spans.append((node.start_byte, node.end_byte))
+        cond_node = node.child_by_field_name("condition") if node.type != "do_statement" else None
+        if cond_node is None:  # for (;;), do ... while
+            continue
+        cond = node_text(cond_node)
+        if any(op in cond for op in ("<", ">")):
+            if cond_node.type == "parenthesized_expression":
+                cond = cond[1:-1]
+            body.loops.append((cond, node.start_byte, node.end_byte))
+
+
+def returns(fx: FileExtraction) -> None:
+    """`return expr;`: in a function returning an integer, what it returns (a size may be
+    a call's result); in one returning a pointer, the pointer (can it be NULL?)."""
+    pointer: dict[int, bool] = {}
+    for m in fx.m["return"]:
+        node = m["return"][0]
         value = m["return.value"][0]
-        if fn.start_byte in fx.integer_functions and value.type not in ("string_literal", "pointer_expression",
-                                                                         "comment"):
-            fn.body().returns.append((node_text(value), node.start_byte, node.start_point[0] + 1))
+        idx = fx.enclosing(node.start_byte)
+        if idx < 0 or value.type == "comment":
+            continue
+        fn = fx.facts.functions[idx]
+        if fn.start_byte in fx.integer_functions:
+            if value.type not in ("string_literal", "pointer_expression"):
+                fn.body().returns.append((node_text(value), node.start_byte, node.start_point[0] + 1))
+            continue
+        if idx not in pointer:
+            definition = fx.fn_nodes[idx].parent
+            declarator = definition.child_by_field_name("declarator") if definition is not None else None
+            pointer[idx] = declarator is not None and declarator.type == "pointer_declarator"
+        if pointer[idx]:
+            fn.body().pointer_returns.append((node.start_byte, node_text(value)))
 
 
 def functions(fx: FileExtraction) -> None:

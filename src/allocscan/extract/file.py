@@ -83,7 +83,6 @@ def extract_file(path: str, data: bytes, config: KernelConfig | None = None) -> 
     stores.assignments(fx)
     conditions.guards(fx)
     conditions.switches(fx)
-    conditions.loops_and_returns(fx)
     locks.lock_states(fx)
     calls.module_params(fx)
     suppressions.suppressions(fx)
