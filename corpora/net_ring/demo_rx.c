@@ -17,6 +17,27 @@ static int demo_refill(struct demo_ring_priv *priv)
 	return priv->rx_ring && priv->tx_ring ? 0 : -ENOMEM;
 }
 
+#define DEMO_COPY_THRESH 256
+
+/* Copy-break: small frames are copied, inside an `if` that bounds the length. */
+static void demo_rx_copybreak(struct demo_ring_priv *priv, struct demo_rx_desc *desc)
+{
+	unsigned int len = le16_to_cpu(desc->len);
+	unsigned int head = priv->rx_head;
+	void *copy;
+
+	if (head < 8 && len <= DEMO_COPY_THRESH)
+		copy = kmalloc(len, GFP_ATOMIC); /* ok: AS001 (inside the copy-break arm) */
+	else
+		copy = kmalloc(len, GFP_ATOMIC); /* expect: AS001 order>=4 */
+	kfree(copy);
+	if (len < DEMO_COPY_THRESH) {
+		len = le16_to_cpu(desc->status);
+		copy = kmalloc(len, GFP_ATOMIC); /* expect: AS001 (len written again after the test) */
+		kfree(copy);
+	}
+}
+
 static int demo_rx_poll(struct napi_struct *napi, int budget)
 {
 	struct demo_ring_priv *priv = container_of(napi, struct demo_ring_priv, napi);
@@ -30,6 +51,7 @@ static int demo_rx_poll(struct napi_struct *napi, int budget)
 		return 0;
 	copy = kmalloc(len, GFP_ATOMIC); /* ok: AS001 (checked against the largest frame) */
 	kfree(copy);
+	demo_rx_copybreak(priv, desc);
 	return demo_refill(priv);
 }
 

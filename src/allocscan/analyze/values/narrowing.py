@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from ...exprs import conjuncts, disjuncts, expand_macro, ir_from_text, render
-from ...facts import FunctionFacts
+from ...exprs import IDENT_RE, conjuncts, disjuncts, expand_macro, ir_from_text, render
+from ...facts import EXIT_NONE, FunctionFacts
 from ...kernel.tables import value_tables
 from .lattice import WHY_GUARD, Value, unknown
 from .scope import MAX_DEPTH, Scope
@@ -42,7 +42,7 @@ class Narrowing:
         """Apply what the control flow proves at the program point: `if (x > MAX) return ...;`
         guards before it, and the conditions of the `if` branches around it."""
         fn = scope.fn
-        if fn is None or not scope.at_byte or not value.known or not (fn.guards or fn.branches):
+        if fn is None or not scope.at_byte or not value.known or not (fn.guards or fn.branches or fn.conditions):
             return value
         lo, hi, capped_unseen = value.lo, value.hi, False
         for cmp, where in _false_at(fn, scope.at_byte):
@@ -158,7 +158,25 @@ def _false_at(fn: FunctionFacts, at: int) -> list[tuple[tuple | None, int]]:
             false_here.extend((_negated(c), 0) for c in conjuncts(ir_from_text(cond_text)))
         elif es <= at < ee:  # in its else (or after it, when its body leaves)
             false_here.extend((c, 0) for c in disjuncts(ir_from_text(cond_text)))
+    for cond_text, ts, te, es, ee, kind, _ in fn.conditions:
+        # Every other `if` and `case` around the point (on locals and fields too: bnx2x's
+        # `if (mtu > ETH_MAX_PACKET_SIZE && len <= RX_COPY_THRESH) skb = napi_alloc_skb(.., len)`),
+        # unless what it compares is written between the test and the point. The else of an
+        # early exit is the rest of its block: the guards above already hold it. The bound
+        # is read just before the arm (inside it, the arm's own test would apply again).
+        if ts <= at < te:
+            if not _written_between(fn, cond_text, ts, at):
+                false_here.extend((_negated(c), ts - 1) for c in conjuncts(ir_from_text(cond_text)))
+        elif kind == EXIT_NONE and es <= at < ee and not _written_between(fn, cond_text, es, at):
+            false_here.extend((c, es - 1) for c in disjuncts(ir_from_text(cond_text)))
     return false_here
+
+
+def _written_between(fn: FunctionFacts, cond_text: str, start: int, at: int) -> bool:
+    """Is a name the condition reads assigned between `start` and `at` (`if (len < 64) {
+    len = hdr_len(skb); buf = kmalloc(len, ...)`: the test says nothing of the new len)?"""
+    names = set(IDENT_RE.findall(cond_text))
+    return any(start <= a.byte < at and a.target in names for a in fn.assignments)
 
 
 def _field_operand(cmp: tuple, fname: str) -> str | None:
