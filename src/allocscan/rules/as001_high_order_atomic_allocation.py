@@ -39,6 +39,13 @@ as notes. Where the kernel's own `GFP_NOWAIT` carries `__GFP_NOWARN` (6.12),
 the author chose no silence: the level stands and the message says it fails
 silently. Sizes the analysis cannot bound are not reported.
 
+A size that is large only because a device register or DMA descriptor field
+is that wide (a NIC's 16-bit frame length) is a note: hardware that keeps to
+its frame size never reports it. What a USB host asks a gadget for, and USB
+descriptors a device supplies, keep their level. A function that receives its
+size and its mask from callers is reported only when one caller passes both a
+size proven large and a mask that cannot sleep.
+
 ## Options
 `--min-order N`: the lowest order reported (default 4).
 
@@ -49,7 +56,10 @@ Documentation/core-api/memory-allocation.rst; mm/page_alloc.c `warn_alloc()`.
 from __future__ import annotations
 
 from ..analyze import Analysis
-from .base import Finding, base_properties, context_witness, human_bytes, user_sources, value_witness, with_gfp_flow
+from ..analyze.witness import FLOW
+from ..kernel.tables import source_tables
+from .base import (Finding, base_properties, context_witness, device_sources, human_bytes, user_sources,
+                   value_witness, with_gfp_flow)
 
 ID = "AS001"
 NAME = "high-order-atomic-allocation"
@@ -72,7 +82,7 @@ def check(analysis: Analysis, options) -> list[Finding]:
             continue
         if not s.size.known or not s.gfp:
             continue
-        nonblocking = [g for g in s.gfp if not gfp.allows_blocking(g.mask)]
+        nonblocking = _entering_with_the_size(s, [g for g in s.gfp if not gfp.allows_blocking(g.mask)])
         if not nonblocking:
             continue
         top = kernel.max_order if s.size.unbounded else min(s.order_hi, kernel.max_order)
@@ -91,9 +101,9 @@ def check(analysis: Analysis, options) -> list[Finding]:
         chosen = s.family.silent or all(g.quiet and gfp.has(g.mask, "__GFP_NOWARN") for g in nonblocking)
         always = s.order_lo is not None and s.order_lo >= options.min_order
         level = "error" if always and len(nonblocking) == len(s.gfp) else "warning"
-        if chosen or any(g.conditional for g in nonblocking):
-            level = "note"
         size = s.size
+        if chosen or any(g.conditional for g in nonblocking) or _hardware_only(size):
+            level = "note"
         who = "user" if user_sources(size) else "device"
         rng = human_bytes(size.hi) if size.hi is not None else f"unbounded ({who}-controlled)"
         if size.partial:
@@ -109,6 +119,31 @@ def check(analysis: Analysis, options) -> list[Finding]:
         witness = with_gfp_flow(context_witness(s), nonblocking[0])
         out.append(Finding.at_site(ID, s, level, msg, props, witness, value_witness(s, size)))
     return out
+
+
+def _entering_with_the_size(s, nonblocking: list) -> list:
+    """The non-blocking masks that reach the allocation through the call that brings the
+    proven size. A function given its size and its mask by its callers (tipc_buf_acquire(size,
+    gfp)) is proven to make a large non-blocking request only by a caller passing both: a large
+    size from one caller and GFP_ATOMIC from another prove nothing. A mask the function
+    chooses itself goes with any caller's size."""
+    entry = next(((st.path, st.line) for st in s.size.steps
+                  if st.kind == FLOW and st.callee == s.function.name and st.function != s.function.name), None)
+    if entry is None:
+        return nonblocking
+    return [g for g in nonblocking
+            if not g.via or g.via[-1].callee != s.function.name or (g.via[-1].path, g.via[-1].line) == entry]
+
+
+def _hardware_only(size) -> bool:
+    """Is the size large only because a device register or DMA descriptor field is that wide
+    (no user source, no USB host or USB descriptor)? The driver's own hardware reporting a
+    64 KiB frame to a driver whose frames are 1.5 KiB is possible, not proven: a note."""
+    devices = device_sources(size)
+    if not devices or user_sources(size):
+        return False
+    tables = source_tables()
+    return all(src.startswith("device:") and src.partition(":")[2] not in tables.host_fields for src in devices)
 
 
 def _why_silent(s, nonblocking, kernel) -> str:

@@ -1,0 +1,103 @@
+"""AS001's evidence: a size and a mask that reach a function from two different callers
+prove nothing together, and a size only a device's own field width makes large is a note."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+from allocscan.analyze import analyze
+from allocscan.extract import extract_file
+from allocscan.kernel.version import builtin_kernel
+from allocscan.link import link
+from allocscan.rules import by_id
+
+OPTIONS = SimpleNamespace(min_order=4)
+
+
+def _as001(path: str, source: str):
+    analysis = analyze(link([extract_file(path, source.encode())]), builtin_kernel("6.1"))
+    return sorted(by_id()["AS001"].check(analysis, OPTIONS), key=lambda f: f.line)
+
+
+TWO_CALLERS = """
+static unsigned int demo_mtu;
+module_param(demo_mtu, uint, 0644);
+
+static void *demo_buf_acquire(unsigned int size, gfp_t gfp)
+{
+	return kmalloc(size, gfp);
+}
+
+static void *demo_build(void)
+{
+	return demo_buf_acquire(demo_mtu, GFP_KERNEL);
+}
+
+static void *demo_key_xmit(void)
+{
+	return demo_buf_acquire(112, GFP_ATOMIC);
+}
+
+static void *demo_buf_acquire2(unsigned int size, gfp_t gfp)
+{
+	return kmalloc(size, gfp);
+}
+
+static void *demo_build2(void)
+{
+	return demo_buf_acquire2(demo_mtu, GFP_ATOMIC);
+}
+"""
+
+
+def test_a_large_size_and_a_non_blocking_mask_from_different_callers_prove_nothing():
+    """demo_buf_acquire() gets the user's MTU only with GFP_KERNEL, and GFP_ATOMIC only
+    with 112 bytes: no caller makes it request a high order without sleeping. The same
+    function called once with both (demo_buf_acquire2) is reported."""
+    findings = _as001("drivers/demo/two.c", TWO_CALLERS)
+    assert [f.function for f in findings] == ["demo_buf_acquire2"]
+
+
+NIC_RX = """
+struct demo_desc { __le32 addr; __le16 len; __le16 status; };
+
+static int demo_poll(struct napi_struct *napi, int budget)
+{
+	struct demo_priv *priv = container_of(napi, struct demo_priv, napi);
+	struct demo_desc *desc = priv->ring + priv->head;
+	unsigned int len = le16_to_cpu(desc->len);
+
+	priv->copy = kmalloc(len, GFP_ATOMIC);
+	return 0;
+}
+
+static void demo_open(struct net_device *dev, struct demo_priv *priv)
+{
+	netif_napi_add(dev, &priv->napi, demo_poll);
+}
+"""
+
+GADGET_SETUP = """
+static int demo_setup(struct usb_gadget *gadget, const struct usb_ctrlrequest *ctrl)
+{
+	struct demo_dev *dev = get_gadget_data(gadget);
+	u16 w_length = le16_to_cpu(ctrl->wLength);
+
+	dev->buf = kmalloc(w_length, GFP_ATOMIC);
+	return 0;
+}
+
+static struct usb_gadget_driver demo_driver = {
+	.setup = demo_setup,
+};
+"""
+
+
+def test_a_size_only_the_devices_field_width_makes_large_is_a_note():
+    """A NIC's 16-bit descriptor length allows 64 KiB; a NIC with 1.5 KiB frames never
+    reports it: possible, not proven. What a USB host asks a gadget for is the host's to
+    choose: the level stands."""
+    (nic,) = _as001("drivers/net/ethernet/demo/demo.c", NIC_RX)
+    assert nic.level == "note" and nic.properties["deviceControlled"]
+    (gadget,) = _as001("drivers/usb/gadget/function/f_demo.c", GADGET_SETUP)
+    assert gadget.level != "note" and gadget.properties["deviceControlled"]
