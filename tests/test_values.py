@@ -348,8 +348,8 @@ static void *demo_total(struct demo_hist *h) { return kzalloc(h->total, GFP_KERN
     assert v["demo_key"].hi == 256 and v["demo_key"].sources
     # adding a bounded user value over and over: unbounded, but not by the user's choice of value
     assert not v["demo_val"].sources
-    # adding an unbounded user value: the user's
-    assert v["demo_total"].hi is None and v["demo_total"].sources
+    # adding an unbounded user value: the user's, as far as the u32 field holds
+    assert v["demo_total"].hi == 0xFFFFFFFF and v["demo_total"].sources
 
 
 def test_a_parameter_with_a_set_callback_is_not_taken_raw():
@@ -847,3 +847,50 @@ void *c(struct demo *d) { unsigned int order = 0; while ((PAGE_SIZE << order) < 
     assert v["a"].hi == 4096 << 7 and v["a"].steps[0].text == "order counts up to 7 in the loop (order++)"
     assert v["b"].hi == 3 * 65536
     assert v["c"].hi == 4096 << 3  # the smaller of the two bounds
+
+
+def test_a_field_holds_no_more_than_its_type():
+    """A store truncates: a user's copybreak stored into a u16 field is at most 65535 when
+    read back, into a 3-bit field at most 7; into an unsigned long, all of it."""
+    v = sizes(("drivers/net/demo/d.c", """
+struct demo_priv { u16 rx_data_size; unsigned long big; u8 small:3; };
+static unsigned int copybreak = 128;
+module_param(copybreak, uint, 0644);
+void demo_set(struct demo_priv *p) { p->rx_data_size = copybreak; p->big = copybreak; p->small = copybreak; }
+void *demo_a(struct demo_priv *p) { return kmalloc(p->rx_data_size, GFP_ATOMIC); }
+void *demo_b(struct demo_priv *p) { return kmalloc(p->big, GFP_ATOMIC); }
+void *demo_c(struct demo_priv *p) { return kmalloc(p->small, GFP_ATOMIC); }
+"""))
+    assert (v["demo_a"].hi, v["demo_c"].hi) == (0xFFFF, 7)
+    assert v["demo_b"].hi is None or v["demo_b"].hi >= 0xFFFFFFFF
+    assert v["demo_a"].sources == {"module_param:copybreak"}
+
+
+def test_a_guard_on_a_range_bounds_the_value():
+    """`if (qs > 0 && (qs < 32 || qs > 1024)) return -EINVAL;`: after it, qs is 0 or
+    between 32 and 1024. A guard one of whose conjuncts bounds nothing bounds nothing."""
+    v = sizes(("sound/core/demo.c", """
+struct demo_params { unsigned int queue_size; unsigned int flags; };
+long demo_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
+{
+    struct demo_params params;
+    if (copy_from_user(&params, (void __user *)arg, sizeof(params)))
+        return -EFAULT;
+    if (params.queue_size > 0 && (params.queue_size < 32 || params.queue_size > 1024))
+        return -EINVAL;
+    if (params.flags & 1 && params.queue_size > 64)
+        return -EINVAL;
+    return (long)kmalloc_array(params.queue_size, 32, GFP_KERNEL);
+}
+long demo_ioctl2(struct file *file, unsigned int cmd, unsigned long arg)
+{
+    struct demo_params params;
+    if (copy_from_user(&params, (void __user *)arg, sizeof(params)))
+        return -EFAULT;
+    if (params.flags & 1 && params.queue_size > 64)
+        return -EINVAL;
+    return (long)kmalloc_array(params.queue_size, 32, GFP_KERNEL);
+}
+"""))
+    assert v["demo_ioctl"].hi == 1024 * 32
+    assert v["demo_ioctl2"].hi is None or v["demo_ioctl2"].hi > 1 << 30

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 
 from ...exprs import render, squash
 from ..witness import FLOW, Step
-from .lattice import (WHY_ARITHMETIC, WHY_FIELD_HUB, WHY_FIELD_UNTYPED, WHY_FIELD_UNWRITTEN, WHY_FIELD_WRITER, Value,
+from .lattice import (held_in, WHY_ARITHMETIC, WHY_FIELD_HUB, WHY_FIELD_UNTYPED, WHY_FIELD_UNWRITTEN, WHY_FIELD_WRITER, Value,
                       join, unknown)
 from .narrowing import SHRINKING_OPS
 from .scope import MAX_DEPTH, Scope
@@ -89,7 +89,19 @@ class Fields:
             device = sources.wire_field(struct, fname, ir, scope)
             return device or unknown(WHY_FIELD_HUB if hub else WHY_FIELD_UNWRITTEN)
         key = ("field", struct, fname, view)
-        return self.analysis.guarded(key, lambda: self._join_stores(struct, fname, cells, params, scope))
+        value = self.analysis.guarded(key, lambda: self._join_stores(struct, fname, cells, params, scope))
+        return held_in(value, self._member_max(struct, fname))
+
+    def _member_max(self, struct: str, fname: str) -> int | None:
+        """The largest value the member can hold: its integer type's, or its bit-field's."""
+        builtins = self.analysis.builtins
+        sd = builtins.struct(struct)
+        member = next((m for m in sd.members if m.name == fname), None) if sd is not None else None
+        if member is None or member.pointer or member.array_dims:
+            return None
+        if member.bits:
+            return (1 << member.bits) - 1
+        return builtins.type_max(member.type_text)
 
     def _join_stores(self, struct: str, fname: str, cells: list, params: list, scope: Scope) -> Value:
         analysis = self.analysis

@@ -87,6 +87,18 @@ class Value:
         return str(self.lo) if self.hi == self.lo else f"[{self.lo}, {hi}]"
 
 
+def held_in(value: "Value", type_max: int | None) -> "Value":
+    """What a variable of an integer type whose largest value is `type_max` holds once
+    `value` is stored into it: the store truncates (sky2's u16 rx_data_size holds at most
+    65535 of a copybreak the user may set to anything). A maximum only one writer proves
+    that the type cannot hold proves nothing."""
+    if type_max is None or not value.known or (value.hi is not None and value.hi <= type_max):
+        return value
+    if value.partial:
+        return unknown(WHY_WRAPAROUND)
+    return value.bounded(value.lo if 0 <= value.lo <= type_max else 0, type_max)
+
+
 TOP = Value(0, None, frozenset(), (), False)
 _UNKNOWN: dict[str, Value] = {"": TOP}
 

@@ -76,6 +76,8 @@ class Narrowing:
         ("hi", None) for an upper bound we cannot evaluate, or None."""
         if cmp[0] == "un" and cmp[1] == "!" and render(cmp[2]) == text:
             return ("lo", 1)
+        if cmp[0] == "bin" and cmp[1] in ("&&", "||"):
+            return self._compound_leaving_bound(cmp, text, scope)
         if cmp[0] != "bin" or cmp[1] not in (">", ">=", "<", "<=", "==", "!="):
             return None
         op, left, right = cmp[1], self._arithmetic(cmp[2], scope), self._arithmetic(cmp[3], scope)
@@ -99,6 +101,21 @@ class Narrowing:
         if not alone or not c.known or c.lo != c.hi:
             return None
         return ("lo", c.lo) if op == "<" else ("lo", c.lo + 1)  # x <= C leaves: after it x > C
+
+    def _compound_leaving_bound(self, cmp: tuple, text: str, scope: Scope):
+        """The upper bound a false `a && b` or `a || b` puts on `text`. `a && b` false: one
+        of them is, so the weakest of their bounds holds (each must give one); `a || b`
+        false: both are, so the strongest. `if (qs > 0 && (qs < 32 || qs > 1024)) return
+        -EINVAL;` leaves qs <= 0 or 32 <= qs <= 1024: at most 1024."""
+        if cmp[1] == "&&":
+            bounds = [self.leaving_bound(c, text, scope) for c in conjuncts(cmp)]
+            his = [b[1] for b in bounds if b is not None and b[0] == "hi"]
+            if len(his) != len(bounds) or any(h is None for h in his):
+                return None
+            return ("hi", max(his))
+        his = [b[1] for b in (self.leaving_bound(c, text, scope) for c in disjuncts(cmp))
+               if b is not None and b[0] == "hi" and b[1] is not None]
+        return ("hi", min(his)) if his else None
 
     def _arithmetic(self, ir: tuple, scope: Scope, depth: int = 0) -> tuple:
         """A checked expression with its arithmetic spelled out: size_add(a, b) is a + b,
