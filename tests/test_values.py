@@ -894,3 +894,38 @@ long demo_ioctl2(struct file *file, unsigned int cmd, unsigned long arg)
 """))
     assert v["demo_ioctl"].hi == 1024 * 32
     assert v["demo_ioctl2"].hi is None or v["demo_ioctl2"].hi > 1 << 30
+
+
+def test_a_check_whose_body_clamps_or_leaves_bounds_what_follows():
+    """gadgetfs' shape: a length above the buffer is clamped on one arm and refused on the
+    other, so after the `if` it is at most the buffer's size. One arm that neither clamps
+    nor leaves bounds nothing."""
+    v = sizes(("drivers/usb/gadget/legacy/demo.c", """
+#define DEMO_RBUF 256
+static int demo_setup(struct usb_gadget *gadget, const struct usb_ctrlrequest *ctrl)
+{
+    u16 w_length = le16_to_cpu(ctrl->wLength);
+    if (w_length > DEMO_RBUF) {
+        if (ctrl->bRequestType & USB_DIR_IN) {
+            pr_debug("clamped\\n");
+            w_length = DEMO_RBUF;
+        } else {
+            return -EINVAL;
+        }
+    }
+    return (long)kmalloc(w_length, GFP_ATOMIC);
+}
+static int demo_setup2(struct usb_gadget *gadget, const struct usb_ctrlrequest *ctrl)
+{
+    u16 w_length = le16_to_cpu(ctrl->wLength);
+    if (w_length > DEMO_RBUF) {
+        if (ctrl->bRequestType & USB_DIR_IN)
+            w_length = DEMO_RBUF;
+        else
+            pr_debug("long\\n");
+    }
+    return (long)kmalloc(w_length, GFP_ATOMIC);
+}
+"""))
+    assert v["demo_setup"].hi == 256
+    assert v["demo_setup2"].hi == 0xFFFF

@@ -42,9 +42,10 @@ def guards(fx: FileExtraction) -> None:
         elif not _leaves_block(m["guard.body"][0]):
             # `if (len > MAX) len = MAX;` clamps: after it, len <= MAX as after a guard.
             clamp = _clamp_condition(m["guard.cond"][0], m["guard.body"][0])
-            if clamp is None:
+            if clamp is not None:
+                cond = clamp
+            elif not _clamped_or_left(m["guard.cond"][0], m["guard.body"][0]):
                 continue
-            cond = clamp
         if not any(op in cond.replace("->", ".") for op in ("<", ">", "==", "!")) and \
                 not names_blocking_test(cond):
             # `if (ret) return ret;` bounds nothing; `if (gfp & __GFP_DIRECT_RECLAIM)
@@ -355,6 +356,49 @@ def _clamp_condition(cond_node, body) -> str | None:
             if lhs is not None and squash(node_text(lhs)) == target and operator is not None and node_text(operator) == "=":
                 return f"{node_text(var)} > {node_text(bound)}"
     return None
+
+
+def _clamped_or_left(cond_node, body) -> bool:
+    """`if (w_length > RBUF_SIZE) { if (in) w_length = RBUF_SIZE; else return value; }`:
+    every path through the body stores into what the condition compares or leaves, so
+    after the `if` the comparison is false, as after a guard (gadgetfs' setup, hostap's
+    frame length set to 0 in monitor mode and dropped otherwise)."""
+    inner = cond_node.named_children[0] if cond_node.named_child_count == 1 else None
+    if inner is None or inner.type != "binary_expression":
+        return False
+    op = inner.child_by_field_name("operator")
+    if op is None or node_text(op) not in (">", ">=", "<", "<="):
+        return False
+    var = inner.child_by_field_name("left" if node_text(op) in (">", ">=") else "right")
+    if var is None or var.type not in ("identifier", "field_expression"):
+        return False
+    return _stores_or_leaves(body, squash(node_text(var)))
+
+
+def _stores_or_leaves(node, target: str, depth: int = 0) -> bool:
+    """Does every path through this statement store into `target` (plain `=`) or leave?"""
+    if node is None or depth > 4:
+        return False
+    if _leaves_block(node):
+        return True
+    if node.type == "expression_statement":
+        expr = node.named_children[0] if node.named_children else None
+        if expr is not None and expr.type == "assignment_expression":
+            lhs, operator = expr.child_by_field_name("left"), expr.child_by_field_name("operator")
+            return lhs is not None and operator is not None and node_text(operator) == "=" \
+                and squash(node_text(lhs)) == target
+        return False
+    if node.type == "compound_statement":
+        stmts = [c for c in node.named_children if c.type != "comment"]
+        return bool(stmts) and _stores_or_leaves(stmts[-1], target, depth + 1)
+    if node.type == "if_statement":
+        alternative = node.child_by_field_name("alternative")
+        if alternative is not None and alternative.type == "else_clause":
+            alternative = next((c for c in alternative.named_children if c.type != "comment"), None)
+        return alternative is not None and _stores_or_leaves(node.child_by_field_name("consequence"), target,
+                                                             depth + 1) \
+            and _stores_or_leaves(alternative, target, depth + 1)
+    return False
 
 
 def _stores_only_literals(node, target_text: str) -> bool:
