@@ -905,7 +905,7 @@ def test_a_check_whose_body_clamps_or_leaves_bounds_what_follows():
 static int demo_setup(struct usb_gadget *gadget, const struct usb_ctrlrequest *ctrl)
 {
     u16 w_length = le16_to_cpu(ctrl->wLength);
-    if (w_length > DEMO_RBUF) {
+    if (w_length > DEMO_RBUF /* one buffer */) {
         if (ctrl->bRequestType & USB_DIR_IN) {
             pr_debug("clamped\\n");
             w_length = DEMO_RBUF;

@@ -363,7 +363,8 @@ def _clamped_or_left(cond_node, body) -> bool:
     every path through the body stores into what the condition compares or leaves, so
     after the `if` the comparison is false, as after a guard (gadgetfs' setup, hostap's
     frame length set to 0 in monitor mode and dropped otherwise)."""
-    inner = cond_node.named_children[0] if cond_node.named_child_count == 1 else None
+    parts = [c for c in cond_node.named_children if c.type != "comment"]  # `(len > MAX + 8 /* WEP */)`
+    inner = parts[0] if len(parts) == 1 else None
     if inner is None or inner.type != "binary_expression":
         return False
     op = inner.child_by_field_name("operator")
