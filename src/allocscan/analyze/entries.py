@@ -192,11 +192,12 @@ def _armed(program: Program, found: Entries, tables: ContextTables, sites, oracl
     binders.extend(_field_binders(program, tables))
     if not binders or not arms:
         return
-    by_kind: dict[str, list[Binder]] = {}
-    for b in binders:
-        by_kind.setdefault(b.kind.kind, []).append(b)
+    by_kind: dict[str, _BinderIndex] = {}
+    for i, b in enumerate(binders):
+        by_kind.setdefault(b.kind.kind, _BinderIndex()).add(i, b)
+    empty = _BinderIndex()
     for arm in sorted(arms, key=lambda a: (a.path, a.line, a.col)):
-        for b in _reaching(arm, by_kind.get(arm.kind.kind, ())):
+        for b in _reaching(arm, by_kind.get(arm.kind.kind, empty)):
             _add_armed_entry(program, found, b, arm, _context(arm, oracle))
 
 
@@ -453,15 +454,46 @@ def _matches(a: Key, b: Key) -> bool:
     return a == b
 
 
-def _reaching(arm: Arm, binders) -> list[Binder]:
+class _BinderIndex:
+    """One kind's bindings, indexed by what an arm's key can match (see _matches): by
+    directory (an "any" key matches everything there), "any" keys by directory, field
+    keys by field name, other keys whole. A whole tree has thousands of bindings and
+    arms: comparing every pair cost seconds."""
+
+    def __init__(self):
+        self.by_dir: dict[str, list] = {}
+        self.any_by_dir: dict[str, list] = {}
+        self.by_field: dict[str, list] = {}
+        self.by_key: dict = {}
+
+    def add(self, i: int, b: Binder) -> None:
+        item = (i, b, posixpath.dirname(b.path))
+        self.by_dir.setdefault(item[2], []).append(item)
+        if b.key[0] == "any":
+            self.any_by_dir.setdefault(item[2], []).append(item)
+        elif b.key[0] == "field":
+            self.by_field.setdefault(b.key[2], []).append(item)
+        else:
+            self.by_key.setdefault(b.key, []).append(item)
+
+    def candidates(self, key: Key, here: str) -> list:
+        """(index, binder, directory) of the bindings `key` may match, in binding order."""
+        if key[0] == "any":
+            return self.by_dir.get(here, [])
+        found = self.by_field.get(key[2], []) if key[0] == "field" else self.by_key.get(key, [])
+        near = self.any_by_dir.get(here)
+        return sorted(found + near) if near else found
+
+
+def _reaching(arm: Arm, binders: _BinderIndex) -> list[Binder]:
     """The bindings an arming call may run: the last one made before it in the function
     that arms it (or in the caller that hands the object to the arming helper), else
     every binding of the object."""
     here = posixpath.dirname(arm.path)
     # an object the analysis cannot name, or an untyped field path, on either side:
     # only the bindings of the arming call's own driver directory
-    matching = [b for b in binders if _matches(b.key, arm.key) and
-                (posixpath.dirname(b.path) == here or not _vague(b.key) and not _vague(arm.key))]
+    matching = [b for _, b, where in binders.candidates(arm.key, here) if _matches(b.key, arm.key) and
+                (where == here or not _vague(b.key) and not _vague(arm.key))]
     node, byte = arm.context
     local = [b for b in matching if b.holder == node and b.byte < byte and b.key == arm.key]
     if local:
