@@ -327,9 +327,11 @@ def _returns_success(body) -> bool:
 
 
 
-def _clamp_condition(cond_node, body) -> str | None:
-    """For `if (x > C) { ...; x = ...; }` the condition `x > C` (as text), else None."""
-    inner = cond_node.named_children[0] if cond_node.named_child_count == 1 else None
+def _upper_check(cond_node):
+    """(variable, bound) of a condition `(x > C)`, `(x >= C)`, `(C < x)` or `(C <= x)` on
+    a variable or field, comments inside it aside (`(len > MAX + 8 /* WEP */)`); else None."""
+    parts = [c for c in cond_node.named_children if c.type != "comment"]
+    inner = parts[0] if len(parts) == 1 else None
     if inner is None or inner.type != "binary_expression":
         return None
     op = inner.child_by_field_name("operator")
@@ -345,16 +347,31 @@ def _clamp_condition(cond_node, body) -> str | None:
         return None
     if var.type not in ("identifier", "field_expression"):
         return None
+    return var, bound
+
+
+def _stores_into(stmt, target: str) -> bool:
+    """Is the statement `target = ...;` (a plain store; `target` squashed)?"""
+    if stmt.type != "expression_statement" or not stmt.named_children:
+        return False
+    expr = stmt.named_children[0]
+    if expr.type != "assignment_expression":
+        return False
+    lhs, operator = expr.child_by_field_name("left"), expr.child_by_field_name("operator")
+    return lhs is not None and operator is not None and node_text(operator) == "=" and squash(node_text(lhs)) == target
+
+
+def _clamp_condition(cond_node, body) -> str | None:
+    """For `if (x > C) { ...; x = ...; }` the condition `x > C` (as text), else None."""
+    check = _upper_check(cond_node)
+    if check is None:
+        return None
+    var, bound = check
     target = squash(node_text(var))
     stmts = [body] if body.type == "expression_statement" else (
         [c for c in body.named_children if c.type == "expression_statement"] if body.type == "compound_statement" else [])
-    for stmt in stmts:
-        expr = stmt.named_children[0] if stmt.named_children else None
-        if expr is not None and expr.type == "assignment_expression":
-            lhs = expr.child_by_field_name("left")
-            operator = expr.child_by_field_name("operator")
-            if lhs is not None and squash(node_text(lhs)) == target and operator is not None and node_text(operator) == "=":
-                return f"{node_text(var)} > {node_text(bound)}"
+    if any(_stores_into(stmt, target) for stmt in stmts):
+        return f"{node_text(var)} > {node_text(bound)}"
     return None
 
 
@@ -363,17 +380,8 @@ def _clamped_or_left(cond_node, body) -> bool:
     every path through the body stores into what the condition compares or leaves, so
     after the `if` the comparison is false, as after a guard (gadgetfs' setup, hostap's
     frame length set to 0 in monitor mode and dropped otherwise)."""
-    parts = [c for c in cond_node.named_children if c.type != "comment"]  # `(len > MAX + 8 /* WEP */)`
-    inner = parts[0] if len(parts) == 1 else None
-    if inner is None or inner.type != "binary_expression":
-        return False
-    op = inner.child_by_field_name("operator")
-    if op is None or node_text(op) not in (">", ">=", "<", "<="):
-        return False
-    var = inner.child_by_field_name("left" if node_text(op) in (">", ">=") else "right")
-    if var is None or var.type not in ("identifier", "field_expression"):
-        return False
-    return _stores_or_leaves(body, squash(node_text(var)))
+    check = _upper_check(cond_node)
+    return check is not None and _stores_or_leaves(body, squash(node_text(check[0])))
 
 
 def _stores_or_leaves(node, target: str, depth: int = 0) -> bool:
@@ -383,12 +391,7 @@ def _stores_or_leaves(node, target: str, depth: int = 0) -> bool:
     if _leaves_block(node):
         return True
     if node.type == "expression_statement":
-        expr = node.named_children[0] if node.named_children else None
-        if expr is not None and expr.type == "assignment_expression":
-            lhs, operator = expr.child_by_field_name("left"), expr.child_by_field_name("operator")
-            return lhs is not None and operator is not None and node_text(operator) == "=" \
-                and squash(node_text(lhs)) == target
-        return False
+        return _stores_into(node, target)
     if node.type == "compound_statement":
         stmts = [c for c in node.named_children if c.type != "comment"]
         return bool(stmts) and _stores_or_leaves(stmts[-1], target, depth + 1)
