@@ -122,12 +122,13 @@ def _read_makefiles(disc: Discovery):
 
 
 def _one_per_line(findings: list[Finding]) -> list[Finding]:
-    """At most one finding per (rule, file, line): the most severe (smatch's warn_line)."""
+    """At most one finding per (rule, file, line): the most severe (smatch's warn_line),
+    then the one its rule ranks first (`Finding.choice`), then the first found."""
     rank = {"error": 3, "warning": 2, "note": 1}
     best: dict[tuple, Finding] = {}
     for f in findings:
         key = (f.rule_id, f.path, f.line)
-        if key not in best or rank[f.level] > rank[best[key].level]:
+        if key not in best or (-rank[f.level], f.choice) < (-rank[best[key].level], best[key].choice):
             best[key] = f
     return list(best.values())
 

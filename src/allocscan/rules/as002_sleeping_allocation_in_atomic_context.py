@@ -131,30 +131,31 @@ def _fix_location(w: Witness, s: AllocationSite) -> tuple:
 def check(analysis: Analysis, options) -> list[Finding]:
     validator = PathValidator(analysis.program, analysis.contexts.oracle)
     best: list[Finding] = []
-    for at, candidates in sorted(_candidates_by_location(analysis).items()):
-        chosen: tuple | None = None  # (rank, finding)
+    for _, candidates in sorted(_candidates_by_location(analysis).items()):
+        chosen: Finding | None = None
         for tried, (_, s, judged, w) in enumerate(sorted(candidates, key=lambda c: c[0])):
-            if tried >= MAX_CHAINS_PER_LOCATION or (chosen is not None and chosen[1].level == "error"):
+            if tried >= MAX_CHAINS_PER_LOCATION or (chosen is not None and chosen.level == "error"):
                 break  # a proven witness (or enough tries) for this call already
             finding = _finding(analysis, validator, s, judged, w)
             if finding is None:
                 continue
-            rank = (-LEVEL_RANK[finding.level], w.hops, s.path, s.site.line, s.site.col)
-            if chosen is None or rank < chosen[0]:
-                chosen = (rank, finding)
+            finding.choice = (w.hops, s.path, s.site.line, s.site.col)
+            if chosen is None or (-LEVEL_RANK[finding.level], finding.choice) < (-LEVEL_RANK[chosen.level], chosen.choice):
+                chosen = finding
         if chosen is not None:
-            best.append(chosen[1])
+            best.append(chosen)  # one per call and allocating file; pipeline keeps one per line
     analysis.stats["paths_checked"] = validator.checked
     analysis.stats["paths_dropped"] = validator.dropped
     return best
 
 
 def _candidates_by_location(analysis: Analysis) -> dict[tuple, list]:
-    """Every (site, witness) pair, grouped by where its finding would be reported, each
-    with a key that orders them shortest first, then by the allocation's place and the
-    calls on the way: which MAX_CHAINS_PER_LOCATION are tried, and which of equal
-    witnesses is shown, depends on the code alone, not on the order the sites and the
-    call graph's edges were built in."""
+    """Every (site, witness) pair, grouped by where its finding would be reported and the
+    file of the allocation, each with a key that orders them shortest first, then by the
+    allocation's place and the calls on the way: which MAX_CHAINS_PER_LOCATION are tried,
+    and which of equal witnesses is shown, depends on the code alone, not on the order
+    the sites and the call graph's edges were built in, nor on whether the files are
+    analysed together or one by one (an incremental scan)."""
     groups: dict[tuple, list] = {}
     for s in analysis.sites:
         if s.context is None:
@@ -164,7 +165,7 @@ def _candidates_by_location(analysis: Analysis) -> dict[tuple, list]:
             continue
         for w in witness_chains(analysis.contexts, s.node, s.site):
             key = (w.hops, s.path, s.site.byte, tuple((node, call.byte) for node, call in w.calls), w.reason)
-            groups.setdefault(_fix_location(w, s), []).append((key, s, judged, w))
+            groups.setdefault((_fix_location(w, s), s.path), []).append((key, s, judged, w))
     return groups
 
 

@@ -40,6 +40,9 @@ class Finding:
     suppressed: str | None = None  # reason, when a suppression comment applies
     baseline_state: str | None = None  # new | unchanged | updated, against a baseline
     site: object = field(default=None, repr=False, compare=False)  # the AllocationSite (not serialised)
+    # Of two findings of a rule at one line and level, the lower is reported (AS002: the
+    # shorter witness, then the allocation's place); not serialised
+    choice: tuple = field(default=(), repr=False, compare=False)
 
     @property
     def sort_key(self):

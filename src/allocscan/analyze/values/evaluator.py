@@ -72,7 +72,7 @@ class ValueAnalysis:
     # key -> (value, the keys whose cycle it was cut on): valid while those keys are being
     # computed, within the current allocation site (start_site clears it)
     cycle_memo: dict = field(default_factory=dict)
-    frames: list = field(default_factory=list)  # per guarded() computation: [cycle keys cut on, budget cut?]
+    frames: list = field(default_factory=list)  # per guarded() computation: [cycle keys cut on, budget cut?, on a cycle?]
     sites_over_budget: int = 0  # sites whose evaluation the budget cut short
     _site_over: bool = False
 
@@ -169,14 +169,18 @@ class ValueAnalysis:
             self.cuts += 1
             if self.frames:
                 self.frames[-1][0].add(key)
+                self.frames[-1][2] = True
             return on_cycle
         if memoise:
             kept = self.cycle_memo.get(slot)
             if kept is not None and kept[1] <= self.active:
                 if self.frames:
                     self.frames[-1][0].update(kept[1])
+                    self.frames[-1][2] = True  # built on a cycle's value: the site's only
                 return kept[0]
-        frame: list = [set(), False]  # the cycle keys it was cut on, a budget cut
+        # the cycle keys it was cut on, a budget cut, whether any cycle (its own included)
+        # cut it or a value it reused
+        frame: list = [set(), False, False]
         self.frames.append(frame)
         self.active.add(key)
         try:
@@ -184,15 +188,15 @@ class ValueAnalysis:
         finally:
             self.active.discard(key)
             self.frames.pop()
-        deps, budget_cut = frame
-        own_cycle = key in deps
+        deps, budget_cut, on_a_cycle = frame
         deps.discard(key)
         if self.frames:
             outer = self.frames[-1]
             outer[0].update(deps)
             outer[1] = outer[1] or budget_cut
+            outer[2] = outer[2] or on_a_cycle
         if memoise and not budget_cut:
-            if deps or own_cycle:
+            if on_a_cycle:
                 self.cycle_memo[slot] = (value, frozenset(deps))
             else:
                 self.memo[slot] = value
