@@ -48,7 +48,7 @@ void demo_probe(struct demo *d) { d->link = demo_link_create(d->priv_size + 8); 
         [("demo_link_create_mqs", "d->priv_size + 8, 1, 1", ["demo_link_create_mqs"])]
     site = caller.calls[0]
     assert isinstance(site, ForwardedCall) and site.written == "demo_link_create(d->priv_size + 8)"
-    assert [len(a) for a in [site.args]] == [3] and site.args[1] == ("num", 1)
+    assert len(site.arguments()) == 3 and site.arguments()[1] == ("num", 1)
     assert caller.callees == ("demo_link_create_mqs",)
     assert list(prog.graph.successors("demo_probe")) == ["demo_link_create_mqs"]
     # the site extraction made (the one the cache holds) is left as it was

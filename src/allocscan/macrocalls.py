@@ -31,15 +31,19 @@ file the way other header names are found. What is not rewritten:
 Chains are followed up to MAX_FORWARDS macros; a name already expanded in the chain
 is not expanded again (cpp's rule), so it names the function.
 
-The cache is never changed: it is written during extraction, before link. The
-rewrite makes new CallSite objects (`ForwardedCall`) in a new call list of the
-calling function and updates that function's in-memory summary (its callee names
-and the table flags the analyses start from); the sites the cache loaded are left
-as they were.
+The cache is never changed: it is written during extraction, before link, and the
+rewrite touches only objects in memory. It updates the calling function's summary
+(its callee names, the table flags the analyses start from) and gives it a new call
+list of new CallSite objects (`ForwardedCall`, which remembers the call as written
+for witnesses) in place of the rewritten sites; the sites extraction made are left
+as they were. Calls still in their cache entry are rewritten when first read
+(`_RewritingStore`): a whole-tree scan has some 30,000 such functions and reads
+the calls of few of them.
 """
 
 from __future__ import annotations
 
+import posixpath
 import re
 from dataclasses import dataclass
 from functools import lru_cache
@@ -91,62 +95,96 @@ def table_names() -> frozenset[str]:
 def forward_macro_calls(program: "Program", resolver: "Resolver") -> bool:
     """Rewrite every call site of the scan that names a lowercase forwarding macro
     (see the module docstring). True when some function's table flags changed."""
-    candidates = _forwarding_names(program.files)
-    if not candidates:
+    macros = _Macros(program)
+    if not macros.candidates:
         return False
     flags_changed = False
+    in_directory: dict[tuple[str, str], tuple] = {}  # (directory, name) -> (chain, names it looked at)
     for ff in program.files:
-        chains: dict[str, tuple[tuple[Forward, ...], str] | None] = {}
+        chains: dict[str, tuple[tuple[Forward, ...], str] | None] = {}  # name -> (macros, the name at the end)
+        local: set[str] | None = None  # the names the file defines itself, when needed
+        here = posixpath.dirname(ff.path)
         for fn in ff.functions:
-            if candidates.isdisjoint(fn.callees):
+            if macros.candidates.isdisjoint(fn.callees):
                 continue
             for name in fn.callees:
-                if name in candidates and name not in chains:
-                    chains[name] = _chain(program, resolver, ff, fn.line, name)
-            if any(chains.get(name) for name in fn.callees):
-                flags_changed |= _rewrite_function(fn, chains)
+                if name not in macros.candidates or name in chains:
+                    continue
+                if local is None:
+                    local = resolver.local_names(ff)
+                # A chain through no name the file defines itself is the same from the whole directory.
+                known = in_directory.get((here, name))
+                if known is None or not known[1].isdisjoint(local):
+                    known = _chain(macros, resolver, ff, fn.line, name)
+                    if known[1].isdisjoint(local):
+                        in_directory[(here, name)] = known
+                chains[name] = known[0]
+            flags_changed |= _rewrite_function(fn, chains)
     return flags_changed
 
 
-def _forwarding_names(files: list[FileFacts]) -> frozenset[str]:
-    """Names of lowercase function-like macros, anywhere in the scan, whose body is a
-    single call: the only names worth a look-up."""
-    names = set()
-    for ff in files:
-        for name, (params, body) in ff.func_macros.items():
-            if name not in names and not name.isupper() and parse_forward(params, body):
-                names.add(name)
-    return frozenset(names)
+class _Macros:
+    """The scan's lowercase function-like macros: which names may forward, and the
+    definition visible from a file (Program.lookup, with a short cut for a name with
+    one definition tree-wide that a shared header holds: every file sees that one)."""
+
+    def __init__(self, program: "Program"):
+        from .link import _is_shared_header
+
+        values: dict[str, set] = {}
+        shared: set[str] = set()
+        for ff in program.files:
+            in_shared = _is_shared_header(ff.path)
+            for name, value in ff.func_macros.items():
+                if not name.isupper():  # ALL_CAPS macros are never calls (link.Resolver): not followed
+                    values.setdefault(name, set()).add(value)
+                    if in_shared:
+                        shared.add(name)
+        self.program = program
+        self.defined = values.keys()
+        self.candidates = frozenset(name for name, vs in values.items() if any(parse_forward(*v) for v in vs))
+        self.everywhere = {name: next(iter(vs)) for name, vs in values.items() if len(vs) == 1 and name in shared}
+
+    def visible(self, name: str, path: str) -> tuple[tuple[str, ...], str] | None:
+        """(params, body) of the definition of `name` a call in `path` expands; None if none."""
+        if name not in self.defined:
+            return None
+        value = self.everywhere.get(name)
+        if value is not None:
+            return value
+        found = self.program.lookup("func_macros", name, path)
+        return found[1] if found is not None else None
 
 
-def _chain(program: "Program", resolver: "Resolver", ff: FileFacts, line: int,
-           name: str) -> tuple[tuple[Forward, ...], str] | None:
-    """(the macros a call of `name` in `ff` goes through, the name it ends calling), or
-    None when it is not rewritten."""
+def _chain(macros: _Macros, resolver: "Resolver", ff: FileFacts, line: int, name: str) -> tuple:
+    """((the macros a call of `name` in `ff` goes through, the name it ends calling), or
+    None when it is not rewritten; the names looked at on the way)."""
+    touched = {name}
     if resolver.resolve(ff.path, name, line, ff.func_macros):
-        return None  # a function of that name: the resolver's choice stands
+        return None, touched  # a function of that name: the resolver's choice stands
     tables = table_names()
     forwards: list[Forward] = []
     expanded: set[str] = set()
     current = name
     while True:
+        touched.add(current)
         if current in expanded or current in tables or (forwards and resolver.resolve(
                 ff.path, current, line, ff.func_macros)):
             break  # cpp does not expand a name twice; a table name or a function ends the chain
-        found = program.lookup("func_macros", current, ff.path)
+        found = macros.visible(current, ff.path)
         if found is None:
             break
-        forward = parse_forward(*found[1])
-        if forward is None or current.isupper() or len(forwards) >= MAX_FORWARDS:
-            return None  # it ends in another kind of macro
+        forward = parse_forward(*found)
+        if forward is None or len(forwards) >= MAX_FORWARDS:
+            return None, touched  # it ends in another kind of macro
         forwards.append(forward)
         expanded.add(current)
         current = forward.inner
-    if not forwards:
-        return None
+    if not forwards or current in inert_calls():
+        return None, touched  # not a macro call; one that ends in container_of() and the like calls nothing
     if current not in tables and not resolver.resolve(ff.path, current, line, ff.func_macros):
-        return None  # it ends in a name the scan does not define
-    return tuple(forwards), current
+        return None, touched  # it ends in a name the scan does not define
+    return (tuple(forwards), current), touched
 
 
 def parse_forward(params: tuple[str, ...], body: str) -> Forward | None:
@@ -224,30 +262,53 @@ def substitute(forward: Forward, args_text: str) -> str | None:
 
 
 def _rewrite_function(fn: FunctionFacts, chains: dict) -> bool:
-    """Give `fn` a new call list with its forwarded calls rewritten, and its summary to
-    match. True when its table flags changed."""
-    calls = []
-    rewritten = False
-    for site in fn.calls:
-        chain = chains.get(site.callee) if site.callee else None
-        new = _forwarded(site, *chain) if chain else None
-        if new is not None:
-            rewritten = True
-        calls.append(new or site)
-    if not rewritten:
+    """Point `fn`'s summary (callee names, table flags) at what its forwarded calls
+    reach, and have its calls rewritten: now when they are in memory, when first read
+    when they are still in the cache entry (most never are). True when its table
+    flags changed."""
+    mine = {name: chains[name] for name in fn.callees if chains.get(name)}
+    if not mine:
         return False
-    fn.packed_calls = calls
-    fn.callees = tuple(dict.fromkeys(c.callee for c in calls if c.callee))
+    fn.callees = tuple(dict.fromkeys(mine[name][1] if name in mine else name for name in fn.callees))
     flags = fn.flags
     if not allocators().keys().isdisjoint(fn.callees):
         flags |= CALLS_ALLOCATOR
     if not contexts().callback_calls.isdisjoint(fn.callees):
         flags |= CALLS_REGISTRAR
-    if any(type(c) is ForwardedCall and "GFP" in c.args_text for c in calls):
-        flags |= HAS_GFP_ARGUMENT
+    if any("GFP" in forward.inner_args for forwards, _ in mine.values() for forward in forwards):
+        flags |= HAS_GFP_ARGUMENT  # the macro writes a mask: the rewritten call passes one
     changed = flags != fn.flags
     fn.flags = flags
+    if type(fn.packed_calls) is int and fn.store is not None:
+        fn.store = _RewritingStore(fn.store, fn.packed_calls, mine)
+    else:
+        fn.packed_calls = rewrite_calls(fn.calls, mine)
     return changed
+
+
+class _RewritingStore:
+    """A function's store (cache.BlobStore) that hands out the function's calls
+    rewritten (FunctionFacts.calls loads them once, on first use); any other part it
+    loads as the store does."""
+
+    __slots__ = ("store", "calls_ref", "chains")
+
+    def __init__(self, store, calls_ref: int, chains: dict):
+        self.store, self.calls_ref, self.chains = store, calls_ref, chains
+
+    def load(self, ref: int):
+        found = self.store.load(ref)
+        return rewrite_calls(found, self.chains) if ref == self.calls_ref else found
+
+
+def rewrite_calls(calls: list[CallSite], chains: dict) -> list[CallSite]:
+    """A new call list: the calls of names in `chains` rewritten (those whose arguments
+    fit every macro of the chain), the others the same objects."""
+    out = []
+    for site in calls:
+        chain = chains.get(site.callee) if site.callee else None
+        out.append((_forwarded(site, *chain) if chain else None) or site)
+    return out
 
 
 def _forwarded(site: CallSite, forwards: tuple[Forward, ...], final: str) -> ForwardedCall | None:
@@ -256,9 +317,12 @@ def _forwarded(site: CallSite, forwards: tuple[Forward, ...], final: str) -> For
         args_text = substitute(forward, args_text)
         if args_text is None:
             return None
+    # Argument IR up front for the calls extraction gives it to (CallSite.arguments()
+    # parses the others' text when asked): the tables' names and mask-passing calls.
+    eager = site.args is not None or "GFP" in args_text or final in table_names()
     return ForwardedCall(
         callee=final, line=site.line, col=site.col, end_col=site.end_col, args_text=args_text,
-        args=ir_of_args(args_text), locks=site.locks, lock_sites=site.lock_sites, byte=site.byte,
+        args=ir_of_args(args_text) if eager else None, locks=site.locks, lock_sites=site.lock_sites, byte=site.byte,
         lock_conds=site.lock_conds, written=f"{site.callee}({site.args_text})")
 
 
