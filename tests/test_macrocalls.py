@@ -139,6 +139,16 @@ def test_the_witness_runs_through_the_macro_to_the_allocation():
     assert finding.properties["gfp"] == ["GFP_KERNEL"]
 
 
+def test_of_equal_witnesses_the_one_ending_at_an_allocator_is_reported():
+    """demo_bringup() reaches kvzalloc() through the port constructor's macros and, one
+    call nearer, a function that takes a gfp_t (its allocation lies beyond the scan)."""
+    result = run_scan([str(CORPORA / "macro_calls")], ScanOptions(jobs=1))
+    finding = next(f for f in result.findings if f.function == "demo_bringup_locked")
+    assert finding.level == "error"
+    assert finding.properties["allocator"] == "kvzalloc"
+    assert [s.callee for s in finding.witness][1:] == ["demo_bringup", "demo_port_create_mqs", "kvzalloc"]
+
+
 def test_a_warm_scan_rewrites_alike_and_leaves_the_cache_as_it_was(tmp_path: Path):
     tree = tmp_path / "tree"
     shutil.copytree(CORPORA / "macro_calls", tree)

@@ -140,18 +140,27 @@ def check(analysis: Analysis, options) -> list[Finding]:
             continue
         for w in witness_chains(analysis.contexts, s.node, s.site):
             at = _fix_location(w, s)
-            if tried.get(at, 0) >= MAX_CHAINS_PER_LOCATION or (at in best and best[at][1].level == "error"):
+            if tried.get(at, 0) >= MAX_CHAINS_PER_LOCATION or (at in best and _settled(best[at][0], s)):
                 continue  # a proven witness (or enough tries) for this call already
             tried[at] = tried.get(at, 0) + 1
             finding = _finding(analysis, validator, s, judged, w)
             if finding is None:
                 continue
-            rank = (-LEVEL_RANK[finding.level], w.hops, finding.sort_key)
+            # The strongest proof first; of equal ones, a witness that ends at an allocator's
+            # call before one that ends at a call taking a gfp_t (whose allocation lies further
+            # on, maybe only in some configs: netdev_hold()), then the shortest.
+            rank = (-LEVEL_RANK[finding.level], s.allocator is None, w.hops, finding.sort_key)
             if at not in best or rank < best[at][0]:
                 best[at] = (rank, finding)
     analysis.stats["paths_checked"] = validator.checked
     analysis.stats["paths_dropped"] = validator.dropped
     return [f for _, f in best.values()]
+
+
+def _settled(rank: tuple, s: AllocationSite) -> bool:
+    """Can no witness ending at `s` be ranked before a finding of this rank? It is proven
+    (an error) and ends at an allocator's call, or `s` is no allocator's call either."""
+    return rank[0] == -LEVEL_RANK["error"] and (not rank[1] or s.allocator is None)
 
 
 class _Blocking:

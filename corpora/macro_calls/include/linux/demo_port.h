@@ -11,6 +11,7 @@ struct demo_port;
 struct demo_port *demo_port_create_mqs(int priv_size, unsigned int txq, unsigned int rxq);
 void *demo_pool_get_node(size_t len, gfp_t buf_gfp, gfp_t refill_gfp);
 void *demo_raw_get(size_t len);
+void demo_port_hold(struct demo_port *port, gfp_t gfp);
 
 /* two levels: demo_port_create() -> demo_port_create_mq() -> demo_port_create_mqs() */
 #define demo_port_create(priv_size) demo_port_create_mq(priv_size, 1)

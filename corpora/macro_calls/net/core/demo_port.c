@@ -36,3 +36,10 @@ void *demo_raw_get(size_t len)
 {
 	return vmalloc(len);
 }
+
+/* a reference that is tracked (and the tracker allocated) only in debugging builds */
+void demo_port_hold(struct demo_port *port, gfp_t gfp)
+{
+	port->txq++;
+	demo_port_track(port, gfp);
+}

@@ -86,3 +86,16 @@ static void demo_raw(struct demo_transport *t)
 	t->raw = demo_raw_get_padded(64); /* ok: AS002 */
 	spin_unlock(&demo_transport_lock);
 }
+
+static void demo_bringup(struct demo_transport *t)
+{
+	t->port = demo_port_create(t->priv_size);
+	demo_port_hold(t->port, GFP_KERNEL);
+}
+
+static void demo_bringup_locked(struct demo_transport *t)
+{
+	spin_lock(&demo_transport_lock);
+	demo_bringup(t); /* expect: AS002 */
+	spin_unlock(&demo_transport_lock);
+}
