@@ -299,8 +299,9 @@ def link(files: list[FileFacts]) -> Program:
                       flagged_in_files=defs.flagged_in_files)
     _tables(program)
     resolver = program.resolver = Resolver(defs, program.macro_names)
-    if forward_macro_calls(program, resolver):  # calls through `#define f(x) g(x, 1)` call g
-        _reindex_flags(program)
+    gained = forward_macro_calls(program, resolver)  # calls through `#define f(x) g(x, 1)` call g
+    if gained:
+        _reindex_flags(program, gained)
     _bindings(program, defs.static_in_file)
     # Edges go in in a fixed order (files sorted, calls in source order): it makes the
     # graph's adjacency order, and so every walk over callers, the same from run to
@@ -312,14 +313,16 @@ def link(files: list[FileFacts]) -> Program:
     return program
 
 
-def _reindex_flags(program: Program) -> None:
-    """Redo _define()'s flag indexes after forwarded calls gave some functions new flags
-    (a macro that calls an allocator): same order, definition order and file order."""
+def _reindex_flags(program: Program, gained: int) -> None:
+    """Redo _define()'s flag indexes that forwarded calls gave some functions new flags
+    of (a macro that calls an allocator): same order, definition order and file order."""
     for mask in program.nodes_flagged:
-        program.nodes_flagged[mask] = [node for node, ref in program.functions.items() if ref.fn.flags & mask]
+        if mask & gained:
+            program.nodes_flagged[mask] = [node for node, ref in program.functions.items() if ref.fn.flags & mask]
     for mask in program.flagged_in_files:
-        program.flagged_in_files[mask] = [(ff, fn) for ff in program.files for fn in ff.functions
-                                          if fn.flags & mask]
+        if mask & gained:
+            program.flagged_in_files[mask] = [(ff, fn) for ff in program.files for fn in ff.functions
+                                              if fn.flags & mask]
 
 
 @dataclass

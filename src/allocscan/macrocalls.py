@@ -92,13 +92,13 @@ def table_names() -> frozenset[str]:
         source_tables().calls, values.macros, inert_calls())
 
 
-def forward_macro_calls(program: "Program", resolver: "Resolver") -> bool:
+def forward_macro_calls(program: "Program", resolver: "Resolver") -> int:
     """Rewrite every call site of the scan that names a lowercase forwarding macro
-    (see the module docstring). True when some function's table flags changed."""
+    (see the module docstring). Returns the table flags some function gained."""
     macros = _Macros(program)
     if not macros.candidates:
-        return False
-    flags_changed = False
+        return 0
+    gained = 0
     in_directory: dict[tuple[str, str], tuple] = {}  # (directory, name) -> (chain, names it looked at)
     for ff in program.files:
         chains: dict[str, tuple[tuple[Forward, ...], str] | None] = {}  # name -> (macros, the name at the end)
@@ -119,8 +119,8 @@ def forward_macro_calls(program: "Program", resolver: "Resolver") -> bool:
                     if known[1].isdisjoint(local):
                         in_directory[(here, name)] = known
                 chains[name] = known[0]
-            flags_changed |= _rewrite_function(fn, chains)
-    return flags_changed
+            gained |= _rewrite_function(fn, chains)
+    return gained
 
 
 class _Macros:
@@ -261,14 +261,14 @@ def substitute(forward: Forward, args_text: str) -> str | None:
     return _TOKEN_RE.sub(lambda m: values.get(m.group(0), m.group(0)), text)
 
 
-def _rewrite_function(fn: FunctionFacts, chains: dict) -> bool:
+def _rewrite_function(fn: FunctionFacts, chains: dict) -> int:
     """Point `fn`'s summary (callee names, table flags) at what its forwarded calls
     reach, and have its calls rewritten: now when they are in memory, when first read
-    when they are still in the cache entry (most never are). True when its table
-    flags changed."""
+    when they are still in the cache entry (most never are). Returns the table flags
+    it gained."""
     mine = {name: chains[name] for name in fn.callees if chains.get(name)}
     if not mine:
-        return False
+        return 0
     fn.callees = tuple(dict.fromkeys(mine[name][1] if name in mine else name for name in fn.callees))
     flags = fn.flags
     if not allocators().keys().isdisjoint(fn.callees):
@@ -277,13 +277,13 @@ def _rewrite_function(fn: FunctionFacts, chains: dict) -> bool:
         flags |= CALLS_REGISTRAR
     if any("GFP" in forward.inner_args for forwards, _ in mine.values() for forward in forwards):
         flags |= HAS_GFP_ARGUMENT  # the macro writes a mask: the rewritten call passes one
-    changed = flags != fn.flags
+    gained = flags & ~fn.flags
     fn.flags = flags
     if type(fn.packed_calls) is int and fn.store is not None:
         fn.store = _RewritingStore(fn.store, fn.packed_calls, mine)
     else:
         fn.packed_calls = rewrite_calls(fn.calls, mine)
-    return changed
+    return gained
 
 
 class _RewritingStore:

@@ -99,3 +99,15 @@ static void demo_bringup_locked(struct demo_transport *t)
 	demo_bringup(t); /* expect: AS002 */
 	spin_unlock(&demo_transport_lock);
 }
+
+static void demo_scratch_fill(struct demo_transport *t)
+{
+	t->scratch = demo_scratch_zalloc(128);
+}
+
+static void demo_scratch_locked(struct demo_transport *t)
+{
+	spin_lock(&demo_transport_lock);
+	demo_scratch_fill(t); /* expect: AS002 */
+	spin_unlock(&demo_transport_lock);
+}
