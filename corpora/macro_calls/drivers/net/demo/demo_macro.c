@@ -111,3 +111,18 @@ static void demo_scratch_locked(struct demo_transport *t)
 	demo_scratch_fill(t); /* expect: AS002 */
 	spin_unlock(&demo_transport_lock);
 }
+
+struct demo_transport_ops {
+	void (*bringup)(struct demo_transport *t);
+};
+
+static const struct demo_transport_ops demo_ops = {
+	.bringup = demo_bringup,
+};
+
+static void demo_bringup_through_ops(struct demo_transport *t, const struct demo_transport_ops *ops)
+{
+	spin_lock(&demo_transport_lock);
+	ops->bringup(t); /* expect: AS002 */
+	spin_unlock(&demo_transport_lock);
+}
