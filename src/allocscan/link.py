@@ -23,6 +23,7 @@ import networkx as nx
 
 from .facts import (CALLS_ALLOCATOR, CALLS_REGISTRAR, HAS_GFP_ARGUMENT, HAS_GFP_PARAM, HAS_INDIRECT_CALL,
                     HAS_LOCKED_CALL, CallSite, FileFacts, FunctionFacts)
+from .macrocalls import forward_macro_calls
 
 MAX_FIELD_CANDIDATES = 4
 _KEYWORDS = frozenset({"while", "for", "if", "switch", "return", "sizeof", "do", "case", "else"})
@@ -298,6 +299,9 @@ def link(files: list[FileFacts]) -> Program:
                       flagged_in_files=defs.flagged_in_files)
     _tables(program)
     resolver = program.resolver = Resolver(defs, program.macro_names)
+    gained = forward_macro_calls(program, resolver)  # calls through `#define f(x) g(x, 1)` call g
+    if gained:
+        _reindex_flags(program, gained)
     _bindings(program, defs.static_in_file)
     # Edges go in in a fixed order (files sorted, calls in source order): it makes the
     # graph's adjacency order, and so every walk over callers, the same from run to
@@ -307,6 +311,18 @@ def link(files: list[FileFacts]) -> Program:
     for (u, v), data in uncertain.items():
         graph.edges[u, v].update(data)
     return program
+
+
+def _reindex_flags(program: Program, gained: int) -> None:
+    """Redo _define()'s flag indexes that forwarded calls gave some functions new flags
+    of (a macro that calls an allocator): same order, definition order and file order."""
+    for mask in program.nodes_flagged:
+        if mask & gained:
+            program.nodes_flagged[mask] = [node for node, ref in program.functions.items() if ref.fn.flags & mask]
+    for mask in program.flagged_in_files:
+        if mask & gained:
+            program.flagged_in_files[mask] = [(ff, fn) for ff in program.files for fn in ff.functions
+                                              if fn.flags & mask]
 
 
 @dataclass

@@ -17,6 +17,7 @@ from ..facts import HAS_GFP_PARAM, IS_INIT, CallSite, FileFacts, FunctionFacts
 from ..kernel.tables import Allocator, Family, allocators, families, gfp_tables, source_tables
 from ..kernel.version import KernelInfo
 from ..link import ALLOCATES, Program
+from ..macrocalls import call_text as written_call
 from .context import ContextAnalysis, analyze_contexts
 from .witness import Witness
 from .gfpflow import GfpAlt, GfpAnalysis
@@ -228,7 +229,7 @@ def _describe(a: Analysis, ff: FileFacts, fn: FunctionFacts, node: str, site: Ca
     args = site.arguments()
     scope = Scope(ff, fn, 0, site.byte)
     a.values.start_site()
-    call_text = f"{site.callee or site.field}({site.args_text})"
+    call_text = written_call(site)
     family = fams.get(alloc.family) if alloc else None
 
     # gfp

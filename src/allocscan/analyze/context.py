@@ -26,6 +26,7 @@ from ..exprs import split_args
 from ..facts import HAS_INDIRECT_CALL, HAS_LOCKED_CALL, CallSite
 from ..kernel.tables import allocators, contexts
 from ..link import ALLOCATES, Program
+from ..macrocalls import through
 from .branches import BranchOracle, ConstantLookup, Signature
 from .entries import find_entries
 from .preproc import CompiledCode
@@ -246,7 +247,7 @@ def _push_callees(program: Program, oracle: BranchOracle, node: str, sig: Signat
         if not program.functions[target].fn.call_count:
             continue  # it calls nothing: no allocation runs in it
         grade = "may" if uncertain else w.grade
-        step = Step(CALL, f"{ref.fn.name}() calls {callee}()", ref.path, site.line, site.col,
+        step = Step(CALL, f"{ref.fn.name}() calls {callee}(){through(site)}", ref.path, site.line, site.col,
                     function=ref.fn.name, callee=callee)
         push(target, Witness(grade, w.reason, w.steps + (step,), hops, w.holder_contexts, w.calls + ((node, site),),
                              w.origin),
@@ -378,7 +379,7 @@ def _extend(program: Program, origin: Witness, chain: tuple) -> Witness:
         if len(program.targets(site, ref.path)) > 1 or not site.callee:
             grade = "may"  # an ambiguous name or a call through a pointer may go elsewhere
         callee = site.callee or site.field
-        steps.append(Step(CALL, f"{ref.fn.name}() calls {callee}()", ref.path, site.line, site.col,
+        steps.append(Step(CALL, f"{ref.fn.name}() calls {callee}(){through(site)}", ref.path, site.line, site.col,
                           function=ref.fn.name, callee=callee))
     return Witness(grade, origin.reason, tuple(steps), len(chain), origin.holder_contexts, tuple(chain),
                    origin.origin or chain[0][0])

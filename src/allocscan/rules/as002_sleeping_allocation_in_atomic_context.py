@@ -139,7 +139,7 @@ def check(analysis: Analysis, options) -> list[Finding]:
             finding = _finding(analysis, validator, s, judged, w)
             if finding is None:
                 continue
-            finding.choice = (w.hops, s.path, s.site.line, s.site.col)
+            finding.choice = (s.allocator is None, w.hops, s.path, s.site.line, s.site.col)
             if chosen is None or (-LEVEL_RANK[finding.level], finding.choice) < (-LEVEL_RANK[chosen.level], chosen.choice):
                 chosen = finding
         if chosen is not None:
@@ -151,11 +151,12 @@ def check(analysis: Analysis, options) -> list[Finding]:
 
 def _candidates_by_location(analysis: Analysis) -> dict[tuple, list]:
     """Every (site, witness) pair, grouped by where its finding would be reported and the
-    file of the allocation, each with a key that orders them shortest first, then by the
-    allocation's place and the calls on the way: which MAX_CHAINS_PER_LOCATION are tried,
-    and which of equal witnesses is shown, depends on the code alone, not on the order
-    the sites and the call graph's edges were built in, nor on whether the files are
-    analysed together or one by one (an incremental scan)."""
+    file of the allocation, each with a key that orders them: those ending at an
+    allocator's call first, then shortest first, then by the allocation's place and the
+    calls on the way. Which MAX_CHAINS_PER_LOCATION are tried, and which of equal
+    witnesses is shown, depends on the code alone, not on the order the sites and the
+    call graph's edges were built in, nor on whether the files are analysed together or
+    one by one (an incremental scan)."""
     groups: dict[tuple, list] = {}
     for s in analysis.sites:
         if s.context is None:
@@ -164,7 +165,11 @@ def _candidates_by_location(analysis: Analysis) -> dict[tuple, list]:
         if judged is None:
             continue
         for w in witness_chains(analysis.contexts, s.node, s.site):
-            key = (w.hops, s.path, s.site.byte, tuple((node, call.byte) for node, call in w.calls), w.reason)
+            # A witness that ends at an allocator's call before one that ends at a call taking
+            # a gfp_t (whose allocation lies further on, maybe only in some configs:
+            # netdev_hold()); then the shortest.
+            key = (s.allocator is None, w.hops, s.path, s.site.byte, tuple((node, call.byte) for node, call in w.calls),
+                   w.reason)
             groups.setdefault((_fix_location(w, s), s.path), []).append((key, s, judged, w))
     return groups
 
