@@ -982,3 +982,27 @@ static void *ctl_buf_b(struct ctl *c) {{ return kmalloc(c->b, GFP_ATOMIC); }}
     # the hop limit still bounds how far a parameter is followed
     assert forward[("lvl0", 0)][:3] == (True, 64 * 1024, 64 * 1024)
     assert not forward[(f"lvl{levels}", 0)][0]
+
+
+def test_a_define_hundreds_of_operators_long_is_evaluated_without_recursing_down_it(tmp_path):
+    from allocscan.pipeline import ScanOptions, run_scan
+
+    flags = " | ".join(f"(1 << {i % 30})" for i in range(700))
+    (tmp_path / "flags.c").write_text(f"""
+#define DEMO_ALL_FLAGS ({flags})
+static DEFINE_SPINLOCK(demo_lock);
+static void *demo_table(unsigned int mode)
+{{
+	void *p = NULL;
+
+	spin_lock(&demo_lock);
+	if (mode & DEMO_ALL_FLAGS)
+		p = kmalloc((DEMO_ALL_FLAGS & 0xff) * 1024, GFP_KERNEL);
+	spin_unlock(&demo_lock);
+	return p;
+}}
+""")
+    result = run_scan([str(tmp_path)], ScanOptions(jobs=1, kernel_version="6.1"))
+    assert not result.warnings
+    (finding,) = [f for f in result.findings if f.rule_id == "AS002"]
+    assert finding.properties["sizeRange"] == [255 * 1024, 255 * 1024]

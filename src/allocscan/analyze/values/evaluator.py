@@ -88,7 +88,7 @@ class ValueAnalysis:
         self._dispatch: dict[str, Callable[[tuple, Scope], Value]] = {
             "num": lambda ir, scope: const(ir[1]),
             "id": lambda ir, scope: self.ident(ir[1], scope),
-            "bin": lambda ir, scope: arith(ir[1], self.eval(ir[2], scope), self.eval(ir[3], scope)),
+            "bin": self._binary,
             "un": self._unary,
             "cast": lambda ir, scope: cast(self.eval(ir[2], scope), self.builtins.type_max(ir[1])),
             "sizeof_t": lambda ir, scope: self.builtins.sizeof_type(ir[1]),
@@ -163,14 +163,14 @@ class ValueAnalysis:
         budget: `sites_over_budget` counts those). Reuse is what keeps a driver's value
         flow that fans out to the hop limit linear: each key is walked once per depth."""
         slot = (key, depth)
-        if memoise and slot in self.memo:
-            return self.memo[slot]
-        if key in self.active:
+        if key in self.active:  # before the memo: from another depth the key may be kept
             self.cuts += 1
             if self.frames:
                 self.frames[-1][0].add(key)
                 self.frames[-1][2] = True
             return on_cycle
+        if memoise and slot in self.memo:
+            return self.memo[slot]
         if memoise:
             kept = self.cycle_memo.get(slot)
             if kept is not None and kept[1] <= self.active:
@@ -217,6 +217,19 @@ class ValueAnalysis:
         return unknown(WHY_DEPTH)
 
     # --- expressions ------------------------------------------------------
+    def _binary(self, ir: tuple, scope: Scope) -> Value:
+        """`a op b`, a chain of them folded from the left without recursing down it: a
+        `#define` of hundreds of OR-ed flags is as deep as it is long."""
+        spine = []
+        while ir[0] == "bin":
+            spine.append(ir)
+            ir = ir[2]
+        self.budget -= len(spine) - 1  # one step per node, as eval() counts them
+        value = self.eval(ir, scope)
+        for node in reversed(spine):
+            value = arith(node[1], value, self.eval(node[3], scope))
+        return value
+
     def _unary(self, ir: tuple, scope: Scope) -> Value:
         inner = self.eval(ir[2], scope)
         if ir[1] == "+":
