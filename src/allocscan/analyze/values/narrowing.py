@@ -37,6 +37,10 @@ class Narrowing:
         # is a + b, size_mul()/array_size() a product (macros.toml's two-argument sums and products).
         self._checked = {name: "+" if spec.eval == "sum" else "*" for name, spec in value_tables().macros.items()
                          if spec.eval in ("sum", "product") and spec.args == 2}
+        # struct_size(p, member, n) is sizeof(*p) + n * sizeof(p->member[0]): a check of it
+        # bounds n as a factor of a summand (macros.toml's flexible_struct/_type)
+        self._flexible = {name for name, spec in value_tables().macros.items()
+                          if spec.eval in ("flexible_struct", "flexible_type") and spec.args == 3}
 
     def narrow(self, text: str, value: Value, scope: Scope) -> Value:
         """Apply what the control flow proves at the program point: `if (x > MAX) return ...;`
@@ -90,7 +94,7 @@ class Narrowing:
         if text not in terms:
             return None
         alone = len(terms) == 1
-        c = self.analysis.eval(right, scope)
+        c = self._bound(right, scope)
         if op == "==":
             return ("lo", 1) if alone and c.known and c.hi == 0 else None
         if op in (">", ">="):
@@ -101,6 +105,17 @@ class Narrowing:
         if not alone or not c.known or c.lo != c.hi:
             return None
         return ("lo", c.lo) if op == "<" else ("lo", c.lo + 1)  # x <= C leaves: after it x > C
+
+    def _bound(self, ir: tuple, scope: Scope) -> Value:
+        """The value of a check's other side: a module parameter there is a threshold,
+        read at its default (`Sources.module_param_threshold`)."""
+        while ir[0] == "cast":
+            ir = ir[2]
+        if ir[0] == "id":
+            threshold = self.analysis.sources.module_param_threshold(ir[1], scope)
+            if threshold is not None:
+                return threshold
+        return self.analysis.eval(ir, scope)
 
     def _compound_leaving_bound(self, cmp: tuple, text: str, scope: Scope):
         """The upper bound a false `a && b` or `a || b` puts on `text`. `a && b` false: one
@@ -126,6 +141,10 @@ class Narrowing:
             if ir[1] in self._checked and len(args) == 2:
                 op = self._checked[ir[1]]
                 return ("bin", op, self._arithmetic(args[0], scope, depth + 1), self._arithmetic(args[1], scope, depth + 1))
+            if ir[1] in self._flexible and len(args) == 3:
+                # the header and the element size stand as themselves: only n is read
+                header, element = ("call", "sizeof_header", args[:2]), ("call", "sizeof_element", args[:2])
+                return ("bin", "+", header, ("bin", "*", self._arithmetic(args[2], scope, depth + 1), element))
             if ir[1].isupper():
                 found = self.program.lookup("func_macros", ir[1], scope.file.path)
                 expanded = expand_macro(*found[1], args) if found is not None else None

@@ -1,0 +1,136 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Demo corpus: lengths a device reports, bounded by checks the allocation sits
+ * behind in ways a plain `if (len > MAX) return;` does not show: an earlier
+ * operand of the condition holding the allocation, a threshold a module
+ * parameter sets, and a check in each arm of an if/else.
+ * Written for allocscan's tests.
+ */
+#include <linux/interrupt.h>
+#include <linux/io.h>
+#include <linux/module.h>
+#include <linux/netdevice.h>
+#include <linux/skbuff.h>
+#include <linux/slab.h>
+#include "demo_ring.h"
+
+#define DEMO_REG_RX_LEN		0x40
+#define DEMO_REG_RX_LEN_V2	0x44
+#define DEMO_REG_BLOB_LEN	0x48
+#define DEMO_MTU_V1		318
+#define DEMO_MTU_V2		250
+
+static int copy_thresh = 256;
+module_param(copy_thresh, int, 0);
+MODULE_PARM_DESC(copy_thresh, "Frames shorter than this are copied");
+
+static unsigned int big_thresh = 1 << 20;
+module_param(big_thresh, uint, 0444);
+
+static unsigned int ring_bytes = 4096;
+module_param(ring_bytes, uint, 0444);
+
+struct demo_blob_hdr {
+	__le32 flags;
+	__le32 count;
+	u8 data[];
+};
+
+static void demo_thresh_rx(struct net_device *dev, struct demo_ring_priv *priv)
+{
+	u32 len = readl(priv->regs + DEMO_REG_RX_LEN);
+	struct sk_buff *skb;
+	void *buf;
+
+	/* copy-break in the condition holding the allocation */
+	if (len < copy_thresh && (skb = netdev_alloc_skb(dev, len + 2)) != NULL) /* ok: AS001 (below the copy-break, 256 by default) */
+		dev_kfree_skb_any(skb);
+	if (len > 16 && (buf = kmalloc(len, GFP_ATOMIC)) != NULL) /* expect: AS001 order>=10 */
+		kfree(buf);
+	/* a threshold whose shipped setting is large bounds nothing small */
+	if (len < big_thresh && (buf = kmalloc(len, GFP_ATOMIC)) != NULL) /* expect: AS001 order>=8 */
+		kfree(buf);
+}
+
+static void demo_thresh_copy(struct demo_ring_priv *priv)
+{
+	u32 len = readl(priv->regs + DEMO_REG_RX_LEN);
+	void *buf;
+
+	if (len >= copy_thresh || !(buf = kmalloc(len, GFP_ATOMIC))) /* ok: AS001 (reached only below the copy-break) */
+		return;
+	kfree(buf);
+}
+
+/* the size is the parameter itself: its whole range, not its default */
+static void demo_ring_refill(struct demo_ring_priv *priv)
+{
+	priv->scratch = kmalloc(ring_bytes, GFP_ATOMIC); /* expect: AS001 AS003 */
+}
+
+static unsigned int demo_mtu_rx(struct demo_ring_priv *priv)
+{
+	unsigned int rx_len;
+	void *buf;
+
+	/* each register layout refuses a length above its own MTU */
+	if (priv->rx_head & 1) {
+		rx_len = readw(priv->regs + DEMO_REG_RX_LEN);
+		if (rx_len > DEMO_MTU_V1)
+			return 0;
+	} else {
+		rx_len = readw(priv->regs + DEMO_REG_RX_LEN_V2);
+		if (rx_len > DEMO_MTU_V2)
+			return 0;
+	}
+	buf = kmalloc(rx_len * 64, GFP_ATOMIC); /* ok: AS001 (at most 318 * 64 bytes) */
+	kfree(buf);
+	return rx_len;
+}
+
+/* only one arm checks: the other path reaches the allocation unbounded */
+static unsigned int demo_one_arm(struct demo_ring_priv *priv)
+{
+	unsigned int rx_len;
+	void *buf;
+
+	if (priv->rx_head & 2) {
+		rx_len = readw(priv->regs + DEMO_REG_RX_LEN);
+		if (rx_len > DEMO_MTU_V1)
+			return 0;
+	} else {
+		rx_len = readw(priv->regs + DEMO_REG_RX_LEN_V2);
+	}
+	buf = kmalloc(rx_len * 64, GFP_ATOMIC); /* expect: AS001 order>=8 */
+	kfree(buf);
+	return rx_len;
+}
+
+static irqreturn_t demo_thresh_irq(int irq, void *data)
+{
+	struct net_device *dev = data;
+	struct demo_ring_priv *priv = netdev_priv(dev);
+	struct demo_blob_hdr *hdr = priv->scratch;
+	unsigned int blob_len = readl(priv->regs + DEMO_REG_BLOB_LEN);
+	u32 count = le32_to_cpu(hdr->count);
+	void *buf;
+
+	demo_mtu_rx(priv);
+	demo_one_arm(priv);
+	demo_thresh_copy(priv);
+	/* a flexible struct checked against the blob it came in */
+	if (blob_len > 8192)
+		return IRQ_HANDLED;
+	if (blob_len < struct_size(hdr, data, count))
+		return IRQ_HANDLED;
+	buf = kmalloc(count, GFP_ATOMIC); /* ok: AS001 (count fits in the 8 KiB blob) */
+	kfree(buf);
+	demo_ring_refill(priv);
+	demo_thresh_rx(dev, priv);
+	return IRQ_HANDLED;
+}
+
+int demo_thresh_open(struct net_device *dev)
+{
+	return request_irq(dev->irq, demo_thresh_irq, 0, "demo_thresh", dev);
+}
