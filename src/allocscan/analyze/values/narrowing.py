@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 from ...exprs import IDENT_RE, conjuncts, disjuncts, expand_macro, ir_from_text, render
 from ...facts import EXIT_NONE, FunctionFacts
-from ...kernel.tables import value_tables
+from ...kernel.tables import source_tables, value_tables
 from .lattice import WHY_GUARD, Value, unknown
 from .scope import MAX_DEPTH, Scope
 
@@ -26,6 +26,7 @@ SHRINKING_OPS = frozenset({"-=", "&=", ">>=", "/=", "%="})
 
 _NEGATED = {">": "<=", ">=": "<", "<": ">=", "<=": ">", "!=": "=="}
 _MIRRORED = {">": "<", ">=": "<=", "<": ">", "<=": ">=", "==": "==", "!=": "!="}
+_MAX_CHECKING_CALLERS = 8  # a field checked by every caller: the callers looked at
 _MACRO_DEPTH = 3  # function-like macros expanded when spelling out a check's arithmetic
 
 
@@ -39,6 +40,8 @@ class Narrowing:
                          if spec.eval in ("sum", "product") and spec.args == 2}
         # struct_size(p, member, n) is sizeof(*p) + n * sizeof(p->member[0]): a check of it
         # bounds n as a factor of a summand (macros.toml's flexible_struct/_type)
+        # le16_to_cpu(x), ntohs(x): the check reads x (sources.toml's [endian])
+        self._endian = frozenset(source_tables().endian)
         self._flexible = {name for name, spec in value_tables().macros.items()
                           if spec.eval in ("flexible_struct", "flexible_type") and spec.args == 3}
 
@@ -141,6 +144,8 @@ class Narrowing:
             if ir[1] in self._checked and len(args) == 2:
                 op = self._checked[ir[1]]
                 return ("bin", op, self._arithmetic(args[0], scope, depth + 1), self._arithmetic(args[1], scope, depth + 1))
+            if ir[1] in self._endian and len(args) == 1:
+                return self._arithmetic(args[0], scope, depth + 1)
             if ir[1] in self._flexible and len(args) == 3:
                 # the header and the element size stand as themselves: only n is read
                 header, element = ("call", "sizeof_header", args[:2]), ("call", "sizeof_element", args[:2])
@@ -156,6 +161,58 @@ class Narrowing:
         if ir[0] == "cast":
             return self._arithmetic(ir[2], scope, depth)
         return ir
+
+    def checked_by_callers(self, ir: tuple, struct: str, value: Value, scope: Scope) -> Value:
+        """A field of a received header that every caller checks before the call bounds
+        the read in the callee: a receive dispatcher validates the header, then hands
+        the frame to a handler that reads the field again (`if (ntohs(fiph->fip_dl_len) *
+        FIP_BPW + sizeof(*fiph) > skb->len) goto drop; ... recv_clr_vlink(fip, skb);`,
+        where the handler allocates by `ntohs(fh->fip_dl_len)`). A caller's check is a
+        guard before its call on the same field of the same struct type; every caller of
+        the function, all in its driver, must have one. The weakest of their bounds
+        holds; a bound we cannot evaluate makes the value unknown."""
+        fn = scope.fn
+        if fn is None or not struct or not value.known or scope.depth >= MAX_DEPTH - 1:
+            return value
+        node = self.program.node_of.get(id(fn))
+        if node is None or self.program.graph.in_degree(node) > _MAX_CHECKING_CALLERS:
+            return value
+        callers = list(self.program.callers(node))
+        if not callers or len(callers) > _MAX_CHECKING_CALLERS:
+            return value
+        from .fields import same_driver  # fields imports this module
+
+        fields = self.analysis.fields
+        worst: int | None = -1
+        for caller, site in callers:
+            ref = self.program.functions[caller]
+            if not same_driver(ref.path, self.program.functions[node].path):
+                return value
+            best = None  # the caller's tightest check: ("hi", n) or ("hi", None)
+            for g in ref.fn.guards:
+                if not (g.end_byte <= site.byte and g.block_start <= site.byte < g.block_end):
+                    continue
+                where = Scope(ref.file, ref.fn, scope.depth + 1, g.end_byte - 1)
+                for cmp in disjuncts(g.cond):
+                    for field_ir in _fields_named(cmp, ir[2]):
+                        if fields.struct_of_expr(field_ir[1], where) != struct:
+                            continue
+                        bound = self.leaving_bound(cmp, render(field_ir), where)
+                        if bound is None or bound[0] != "hi":
+                            continue
+                        if best is None or (best[1] is None and bound[1] is not None) or \
+                                (bound[1] is not None and bound[1] < best[1]):
+                            best = bound
+            if best is None:
+                return value  # this caller does not check: nothing is proven
+            worst = None if best[1] is None or worst is None else max(worst, best[1])
+        if worst is None:
+            return unknown(WHY_GUARD)
+        if value.hi is not None and worst >= value.hi:
+            return value
+        if value.partial:
+            return unknown(WHY_GUARD)
+        return value.bounded(min(value.lo, worst), worst)
 
     def checked_after_store(self, fname: str, value: Value, fn: FunctionFacts, a, path: str) -> Value:
         """`q->flows = nla_get_u32(...); if (q->flows > 65536) return -EINVAL;`: a store
@@ -206,6 +263,20 @@ def _false_at(fn: FunctionFacts, at: int) -> list[tuple[tuple | None, int]]:
         elif kind == EXIT_NONE and es <= at < ee and not _written_between(fn, cond_text, es, at):
             false_here.extend((c, es - 1) for c in disjuncts(ir_from_text(cond_text)))
     return false_here
+
+
+def _fields_named(ir: tuple, fname: str) -> list[tuple]:
+    """The field expressions `x->fname`/`x.fname` inside `ir`."""
+    out, stack = [], [ir]
+    while stack:
+        n = stack.pop()
+        if not isinstance(n, (tuple, list)) or not n:
+            continue
+        if n[0] == "field" and len(n) > 2 and n[2] == fname:
+            out.append(n)
+        # an IR node is (kind, ...); a call's arguments are a tuple of nodes
+        stack.extend(c for c in (n[1:] if isinstance(n[0], str) else n) if isinstance(c, (tuple, list)))
+    return out
 
 
 def _written_between(fn: FunctionFacts, cond_text: str, start: int, at: int) -> bool:
