@@ -48,6 +48,16 @@ static void demo_ctl_stats(struct demo_ctl_priv *priv, struct sk_buff *skb)
 	kfree(buf);
 }
 
+/* called only inside the arm that checked the word */
+static void demo_ctl_short(struct demo_ctl_priv *priv, struct sk_buff *skb)
+{
+	struct demo_ctl_hdr *hdr = (struct demo_ctl_hdr *)skb->data;
+	void *buf;
+
+	buf = kmalloc(ntohs(hdr->words) * 256, GFP_ATOMIC); /* ok: AS001 (at most 64 words) */
+	kfree(buf);
+}
+
 static int demo_ctl_recv(struct demo_ctl_priv *priv, struct sk_buff *skb)
 {
 	struct demo_ctl_hdr *ch = (struct demo_ctl_hdr *)skb->data;
@@ -68,6 +78,10 @@ drop:
 
 static int demo_ctl_peek(struct demo_ctl_priv *priv, struct sk_buff *skb)
 {
+	struct demo_ctl_hdr *ph = (struct demo_ctl_hdr *)skb->data;
+
+	if (ph->flags && ntohs(ph->words) <= 64)
+		demo_ctl_short(priv, skb);
 	demo_ctl_stats(priv, skb);
 	return 0;
 }

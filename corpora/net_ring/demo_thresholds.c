@@ -17,6 +17,10 @@
 #define DEMO_REG_RX_LEN		0x40
 #define DEMO_REG_RX_LEN_V2	0x44
 #define DEMO_REG_BLOB_LEN	0x48
+#define DEMO_REG_HEAD		0x4c
+#define DEMO_REG_TAIL		0x50
+#define DEMO_RING_SIZE		0x8000
+#define DEMO_RING_MASK		(DEMO_RING_SIZE - 1)
 #define DEMO_MTU_V1		318
 #define DEMO_MTU_V2		250
 
@@ -106,6 +110,21 @@ static unsigned int demo_one_arm(struct demo_ring_priv *priv)
 	return rx_len;
 }
 
+/* a ring's fill level is less than the ring */
+static void demo_ring_drain(struct demo_ring_priv *priv)
+{
+	u16 head = readw(priv->regs + DEMO_REG_HEAD) & DEMO_RING_MASK;
+	u16 tail = readw(priv->regs + DEMO_REG_TAIL) & DEMO_RING_MASK;
+	unsigned int count = (tail >= head) ? (tail - head) : (tail - head + DEMO_RING_SIZE);
+	unsigned int twice = (tail >= head) ? (tail - head) * 2 : (head - tail + DEMO_RING_SIZE);
+	void *buf;
+
+	buf = kmalloc(count, GFP_ATOMIC); /* ok: AS001 (at most DEMO_RING_SIZE - 1) */
+	kfree(buf);
+	buf = kmalloc(twice, GFP_ATOMIC); /* expect: AS001 order>=4 */
+	kfree(buf);
+}
+
 static irqreturn_t demo_thresh_irq(int irq, void *data)
 {
 	struct net_device *dev = data;
@@ -115,6 +134,7 @@ static irqreturn_t demo_thresh_irq(int irq, void *data)
 	u32 count = le32_to_cpu(hdr->count);
 	void *buf;
 
+	demo_ring_drain(priv);
 	demo_mtu_rx(priv);
 	demo_one_arm(priv);
 	demo_thresh_copy(priv);

@@ -164,11 +164,12 @@ class Narrowing:
 
     def checked_by_callers(self, ir: tuple, struct: str, value: Value, scope: Scope) -> Value:
         """A field of a received header that every caller checks before the call bounds
-        the read in the callee: a receive dispatcher validates the header, then hands
-        the frame to a handler that reads the field again (`if (ntohs(fiph->fip_dl_len) *
+        the read in the callee: a receive dispatcher validates the header (a guard
+        before the call, or the `if` the call is in), then hands the frame to a
+        handler that reads the field again (`if (ntohs(fiph->fip_dl_len) *
         FIP_BPW + sizeof(*fiph) > skb->len) goto drop; ... recv_clr_vlink(fip, skb);`,
         where the handler allocates by `ntohs(fh->fip_dl_len)`). A caller's check is a
-        guard before its call on the same field of the same struct type; every caller of
+        comparison false at its call on the same field of the same struct type; every caller of
         the function, all in its driver, must have one. The weakest of their bounds
         holds; a bound we cannot evaluate makes the value unknown."""
         fn = scope.fn
@@ -189,20 +190,19 @@ class Narrowing:
             if not same_driver(ref.path, self.program.functions[node].path):
                 return value
             best = None  # the caller's tightest check: ("hi", n) or ("hi", None)
-            for g in ref.fn.guards:
-                if not (g.end_byte <= site.byte and g.block_start <= site.byte < g.block_end):
+            for cmp, at in _false_at(ref.fn, site.byte):
+                if cmp is None:
                     continue
-                where = Scope(ref.file, ref.fn, scope.depth + 1, g.end_byte - 1)
-                for cmp in disjuncts(g.cond):
-                    for field_ir in _fields_named(cmp, ir[2]):
-                        if fields.struct_of_expr(field_ir[1], where) != struct:
-                            continue
-                        bound = self.leaving_bound(cmp, render(field_ir), where)
-                        if bound is None or bound[0] != "hi":
-                            continue
-                        if best is None or (best[1] is None and bound[1] is not None) or \
-                                (bound[1] is not None and bound[1] < best[1]):
-                            best = bound
+                where = Scope(ref.file, ref.fn, scope.depth + 1, at)
+                for field_ir in _fields_named(cmp, ir[2]):
+                    if fields.struct_of_expr(field_ir[1], where) != struct:
+                        continue
+                    bound = self.leaving_bound(cmp, render(field_ir), where)
+                    if bound is None or bound[0] != "hi":
+                        continue
+                    if best is None or (best[1] is None and bound[1] is not None) or \
+                            (bound[1] is not None and bound[1] < best[1]):
+                        best = bound
             if best is None:
                 return value  # this caller does not check: nothing is proven
             worst = None if best[1] is None or worst is None else max(worst, best[1])
