@@ -34,6 +34,14 @@ module_param(big_thresh, uint, 0444);
 static unsigned int ring_bytes = 4096;
 module_param(ring_bytes, uint, 0444);
 
+#define DEMO_DESC_OWN		0x80000000
+
+/* the driver hands a descriptor to the device; the device writes the status back */
+struct demo_status_desc {
+	__le32 status;
+	__le32 addr;
+};
+
 struct demo_blob_hdr {
 	__le32 flags;
 	__le32 count;
@@ -64,6 +72,27 @@ static void demo_thresh_copy(struct demo_ring_priv *priv)
 	if (len >= copy_thresh || !(buf = kmalloc(len, GFP_ATOMIC))) /* ok: AS001 (reached only below the copy-break) */
 		return;
 	kfree(buf);
+}
+
+static void demo_status_give(struct demo_status_desc *desc)
+{
+	desc->status = cpu_to_le32(DEMO_DESC_OWN);
+}
+
+/* as far as the driver's stores go, the status is DEMO_DESC_OWN: a length of 32764,
+ * which the copy-break arm never lets through; the device's lengths are not seen */
+static void demo_status_rx(struct net_device *dev, struct demo_status_desc *desc)
+{
+	u32 status = le32_to_cpu(desc->status);
+	int len = (status >> 16) - 4;
+	struct sk_buff *skb;
+
+	if (len < copy_thresh) {
+		skb = netdev_alloc_skb(dev, len); /* ok: AS001 (no proven length reaches the arm) */
+		if (skb)
+			dev_kfree_skb_any(skb);
+	}
+	demo_status_give(desc);
 }
 
 /* the size is the parameter itself: its whole range, not its default */
@@ -134,6 +163,7 @@ static irqreturn_t demo_thresh_irq(int irq, void *data)
 	u32 count = le32_to_cpu(hdr->count);
 	void *buf;
 
+	demo_status_rx(dev, priv->scratch);
 	demo_ring_drain(priv);
 	demo_mtu_rx(priv);
 	demo_one_arm(priv);

@@ -72,7 +72,11 @@ class Narrowing:
         if (lo, hi) == (value.lo, value.hi):
             return value
         if hi is not None and hi < lo:
-            return value  # contradictory guards: keep what we had
+            # No value we proved passes the checks before this point: what we proved does
+            # not reach it (via-rhine's rx_status, written by the device, is only the
+            # DescOwn the driver stores as far as the stores go: its copy-break arm
+            # `if (pkt_len < rx_copybreak)` would see 32764 < 1518). Nothing is proven here.
+            return unknown(WHY_GUARD)
         if value.partial and hi != value.hi:
             # the alternative that proved the maximum does not pass this check: nothing is proven
             return unknown(WHY_GUARD)
@@ -102,12 +106,25 @@ class Narrowing:
             return ("lo", 1) if alone and c.known and c.hi == 0 else None
         if op in (">", ">="):
             # `off + len > limit` leaving: len <= limit (sizes are not negative)
+            if self._zero_factor(left, text, scope):
+                return None
             if not c.known or c.hi is None:
                 return ("hi", None)
             return ("hi", c.hi if op == ">" else max(c.hi - 1, 0))
         if not alone or not c.known or c.lo != c.hi:
             return None
         return ("lo", c.lo) if op == "<" else ("lo", c.lo + 1)  # x <= C leaves: after it x > C
+
+    def _zero_factor(self, ir: tuple, text: str, scope: Scope) -> bool:
+        """Is `text` a factor of a product whose other factor someone outside the kernel
+        chooses and may choose 0? `total != size * count` leaving bounds count only when
+        size is at least 1: a user passing size 0 passes any count (orangefs' bufmap).
+        Other factors are taken as widths, at least 1."""
+        for factor in _cofactors(ir, text):
+            v = self.analysis.eval(factor, scope)
+            if v.known and v.sources and v.lo <= 0:
+                return True
+        return False
 
     def _bound(self, ir: tuple, scope: Scope) -> Value:
         """The value of a check's other side: a module parameter there is a threshold,
@@ -301,6 +318,19 @@ def _negated(cmp: tuple) -> tuple | None:
     if cmp[0] == "bin" and cmp[1] in _NEGATED:
         return ("bin", _NEGATED[cmp[1]], cmp[2], cmp[3])
     return None
+
+
+def _cofactors(ir: tuple, text: str) -> list[tuple]:
+    """The factors multiplied with the term `text` on its way up to `ir` (a sum of
+    products): in `hdr + n * sz`, sz for n."""
+    if render(ir) == text:
+        return []
+    if ir[0] == "bin" and ir[1] in ("+", "*"):
+        for side, other in ((ir[2], ir[3]), (ir[3], ir[2])):
+            if text in _summands(side):
+                inner = _cofactors(side, text)
+                return inner + [other] if ir[1] == "*" else inner
+    return []
 
 
 def _summands(ir: tuple) -> list[str]:
