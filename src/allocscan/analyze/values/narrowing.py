@@ -145,9 +145,10 @@ class Narrowing:
         if cmp[1] == "&&":
             bounds = [self.leaving_bound(c, text, scope) for c in conjuncts(cmp)]
             his = [b[1] for b in bounds if b is not None and b[0] == "hi"]
-            if len(his) != len(bounds) or any(h is None for h in his):
+            if len(his) != len(bounds):
                 return None
-            return ("hi", max(his))
+            # one bound we cannot evaluate: bounded, by something we cannot see
+            return ("hi", None if any(h is None for h in his) else max(his))
         his = [b[1] for b in (self.leaving_bound(c, text, scope) for c in disjuncts(cmp))
                if b is not None and b[0] == "hi" and b[1] is not None]
         return ("hi", min(his)) if his else None
