@@ -173,6 +173,11 @@ static void demo_ring_drain(struct demo_ring_priv *priv)
 	kfree(buf);
 	buf = kmalloc(twice, GFP_ATOMIC); /* expect: AS001 order>=4 */
 	kfree(buf);
+	count = readl(priv->regs + DEMO_REG_BLOB_LEN);
+	buf = kmalloc((count > SZ_4K) ? SZ_4K : count, GFP_ATOMIC); /* ok: AS001 (clamped to 4 KiB) */
+	kfree(buf);
+	buf = kmalloc((count < SZ_4K) ? SZ_4K : count, GFP_ATOMIC); /* expect: AS001 order>=10 */
+	kfree(buf);
 }
 
 static irqreturn_t demo_thresh_irq(int irq, void *data)

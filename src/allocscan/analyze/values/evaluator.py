@@ -62,12 +62,13 @@ _NEGATED_ORDER = {"<": ">=", "<=": ">", ">": "<=", ">=": "<"}
 
 def _ordering(cond: tuple, holds: bool) -> tuple | None:
     """What a comparison (true when `holds`, false otherwise) says of the order of its two
-    sides: (the smaller, the larger, strictly?) as rendered text, or None."""
+    sides: (the smaller, the larger, strictly?) as rendered text, and the larger side's
+    expression; or None."""
     if cond[0] != "bin" or cond[1] not in _ORDERINGS:
         return None
     op = cond[1] if holds else _NEGATED_ORDER[cond[1]]
     small, large, strict = _ORDERINGS[op]
-    return render(cond[small]), render(cond[large]), strict
+    return render(cond[small]), render(cond[large]), strict, cond[large]
 
 
 def _is_error_code(ir: tuple) -> bool:
@@ -252,13 +253,18 @@ class ValueAnalysis:
         return join(then, other)
 
     def _ordered(self, ir: tuple, order: tuple | None, scope: Scope) -> Value:
-        """`ir`, where `order` = (small, large, strict) says small < large (or <=): the
-        difference `large - small` is not negative, and `small - large` is, so that a sum
-        adding it to n (`tail - head + size`) is below n. Sums and differences are walked
-        down to such a difference; anything else is evaluated as is."""
-        if order is None or ir[0] != "bin" or ir[1] not in ("+", "-"):
+        """`ir`, where `order` = (small, large, strict, the large side's IR) says small <
+        large (or <=): the smaller side itself is at most the larger (a clamp, `(len > MAX)
+        ? MAX : len`); the difference `large - small` is not negative, and `small - large`
+        is, so that a sum adding it to n (`tail - head + size`) is below n. Sums and
+        differences are walked down to such a difference; anything else is evaluated as is."""
+        if order is None:
             return self.eval(ir, scope)
-        small, large, strict = order
+        small, large, strict, _ = order
+        if render(ir) == small:
+            return self._at_most(ir, order, scope)
+        if ir[0] != "bin" or ir[1] not in ("+", "-"):
+            return self.eval(ir, scope)
         if ir[1] == "+":
             for diff, other in ((ir[2], ir[3]), (ir[3], ir[2])):
                 if diff[0] == "bin" and diff[1] == "-" and (render(diff[2]), render(diff[3])) == (small, large):
@@ -268,6 +274,18 @@ class ValueAnalysis:
             return value.bounded(max(value.lo, 1 if strict else 0), value.hi) \
                 if value.hi is None or value.hi >= max(value.lo, 1 if strict else 0) else value
         return value
+
+    def _at_most(self, ir: tuple, order: tuple, scope: Scope) -> Value:
+        """The smaller side of the comparison, read in an arm where it is the smaller: no
+        more than the larger side (`(totlen > USB_SG_SIZE) ? USB_SG_SIZE : totlen`)."""
+        value = self.eval(ir, scope)
+        limit = self.eval(order[3], scope)
+        if not (value.known and limit.known) or value.partial or limit.hi is None:
+            return value
+        hi = limit.hi - (1 if order[2] else 0)
+        if hi < value.lo or (value.hi is not None and value.hi <= hi):
+            return value
+        return value.bounded(value.lo, hi)
 
     def _below(self, other_ir: tuple, diff: tuple, strict: bool, order: tuple, scope: Scope) -> Value:
         """`other + (small - large)` with small < large (or <=): at most other - 1 (or other)."""
