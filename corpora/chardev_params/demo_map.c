@@ -23,12 +23,10 @@ struct demo_map_slot {
 
 static struct demo_map_slot *slots;
 static struct demo_map_slot *small_slots;
-static void **pages;
 
 static int demo_map_alloc(struct demo_map_desc *desc)
 {
 	slots = kcalloc(desc->count, sizeof(struct demo_map_slot), GFP_KERNEL); /* expect: AS003 */
-	pages = kcalloc(desc->total, sizeof(void *), GFP_KERNEL); /* expect: AS003 (checked against the user's own numbers) */
 	return slots ? 0 : -ENOMEM;
 }
 
@@ -41,8 +39,6 @@ static int demo_map_small(struct demo_map_desc *desc)
 static int demo_map_init(struct demo_map_desc *desc)
 {
 	if (desc->count < 0 || desc->size < 0)
-		return -EINVAL;
-	if (PAGE_ALIGN(desc->total) != desc->total)
 		return -EINVAL;
 	/* a size of 0 passes this with any count */
 	if (desc->total != desc->size * desc->count)

@@ -108,8 +108,6 @@ class Narrowing:
             # `off + len > limit` leaving: len <= limit (sizes are not negative)
             if self._zero_factor(left, text, scope):
                 return None
-            if c.known and c.hi is None and c.sources:
-                return None  # a limit the user sets as large as they like bounds nothing
             if not c.known or c.hi is None:
                 return ("hi", None)
             return ("hi", c.hi if op == ">" else max(c.hi - 1, 0))
