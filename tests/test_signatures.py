@@ -57,3 +57,25 @@ static void demo_alloc(void) { alloc_pages(alloc_gfp, alloc_order); }
     for corpus in ("net_irq", "usb_gadget", "chardev_params"):
         for f in run_scan([str(CORPORA / corpus)], ScanOptions(jobs=1)).findings:
             assert f.signature, (corpus, f.rule_id, f.line)
+
+
+def test_sleeping_trace_lists_every_function_of_the_witness_innermost_first(tmp_path):
+    # Reported at the lock holder's call, the trace still runs from the allocating
+    # function out through each caller, as the kernel prints it.
+    (tmp_path / "chain.c").write_text("""
+static DEFINE_SPINLOCK(cfg_lock);
+static void *cfg_buf;
+static void cfg_store(void) { cfg_buf = kmalloc(64, GFP_KERNEL); }
+static void cfg_apply(void) { cfg_store(); }
+static void cfg_update(void)
+{
+	spin_lock(&cfg_lock);
+	cfg_apply();
+	spin_unlock(&cfg_lock);
+}
+""")
+    result = run_scan([str(tmp_path)], ScanOptions(jobs=1, kernel_version="6.1"))
+    (finding,) = [f for f in result.findings if f.rule_id == "AS002"]
+    assert finding.function == "cfg_update"
+    frames = [line.strip() for line in finding.signature if line.startswith(" ")]
+    assert frames[-3:] == ["cfg_store", "cfg_apply", "cfg_update"], frames

@@ -929,3 +929,45 @@ static int demo_setup2(struct usb_gadget *gadget, const struct usb_ctrlrequest *
 """))
     assert v["demo_setup"].hi == 256
     assert v["demo_setup2"].hi == 0xFFFF
+
+
+def test_sizes_do_not_depend_on_the_order_sites_are_evaluated_in():
+    # A parameter handed down a chain longer than the hop limit, read by an allocation
+    # at every level, and a field that feeds itself: what one site's evaluation keeps
+    # (a value from one depth, a value cut on a cycle) must not change another's.
+    from allocscan.analyze.values import ValueAnalysis
+    from allocscan.analyze.values.scope import MAX_DEPTH, Scope
+
+    levels = MAX_DEPTH + 3
+    chain = "\n".join(
+        f"static void *lvl{i}(unsigned int n) {{ void *p = kmalloc(n * 64, GFP_ATOMIC); lvl{i + 1}(n); return p; }}"
+        for i in range(levels))
+    text = f"""
+struct ring {{ unsigned int len; }};
+static void *lvl{levels}(unsigned int n) {{ return kmalloc(n, GFP_ATOMIC); }}
+{chain}
+static void ring_start(void) {{ lvl0(1024); }}
+static void ring_grow(struct ring *r) {{ unsigned int next = r->len * 2; if (next < 4096) r->len = next; }}
+static void ring_init(struct ring *r) {{ r->len = 512; }}
+static void *ring_buf(struct ring *r) {{ return kmalloc(r->len * 16, GFP_ATOMIC); }}
+"""
+    program = link([extract_file("drv/chain.c", text.encode())])
+    kernel = builtin_kernel("6.1")
+    sites = [(ff, fn, site) for ff in program.files for fn in ff.functions for site in fn.calls
+             if site.callee == "kmalloc"]
+    assert len(sites) == levels + 2
+
+    def evaluate(order):
+        values = ValueAnalysis(program, kernel)
+        out = {}
+        for ff, fn, site in order:
+            values.start_site()
+            v = values.eval(site.arguments()[0], Scope(ff, fn, 0, site.byte))
+            out[(fn.name, site.byte)] = (v.known, v.lo, v.hi, v.why)
+        return out
+
+    forward, backward = evaluate(sites), evaluate(sites[::-1])
+    assert forward == backward
+    # the hop limit still bounds how far a parameter is followed
+    assert forward[next(k for k in forward if k[0] == "lvl0")][:3] == (True, 64 * 1024, 64 * 1024)
+    assert not forward[next(k for k in forward if k[0] == f"lvl{levels}")][0]

@@ -86,6 +86,7 @@ def analyze(program: Program, kernel: KernelInfo) -> Analysis:
                     raise
                 result.warnings.append(f"{ff.path}:{site.line}: internal error analysing '{site.callee}' "
                                        f"({type(err).__name__}: {err}); site skipped")
+    result.stats["sites_over_budget"] = values.sites_over_budget
     return result
 
 

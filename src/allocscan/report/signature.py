@@ -251,11 +251,14 @@ def _family_frames(site, kernel: KernelInfo) -> list[str]:
 
 
 def _trail(finding: Finding) -> list[str]:
-    """The witness's functions from the allocating one back to the entry point or lock holder."""
+    """The witness's functions from the allocating one back to the entry point or lock
+    holder, innermost first as the Call Trace prints them. A finding reported at the
+    lock holder's call names that function, not the allocating one: each frame comes
+    from its own step."""
     trail = [finding.function] if not finding.witness else []
     for step in reversed(finding.witness):
         if step.kind == ALLOCATION:
-            trail.append(finding.function)
+            trail.append(step.function or finding.function)
         elif step.kind == CALL:
             trail.append(step.function)
         elif step.kind == ENTRY:

@@ -35,7 +35,11 @@ or `kvmalloc()` when large buffers are legitimate.
 Struct fields written in many directories (hubs such as `sk_buff.len`) are
 not followed across drivers, so some user-controlled sizes stay unknown. A
 size a device supplies (a descriptor field, a register) is AS001's evidence,
-not this rule's: a user did not choose it. Code in `__init` functions runs
+not this rule's: a user did not choose it. That holds too where a user's
+value and a device's meet (`rx_urb_size` set from a sysfs store that clamps
+it to 64 KiB, and from the device's `dwNtbInMaxSize`): when the chain that
+reaches the maximum starts at the device, the user's part is bounded below it
+and nothing is reported here. Code in `__init` functions runs
 before any ioctl or sysfs store, so their values do not count there.
 
 ## Options
@@ -48,6 +52,8 @@ mm/page_alloc.c `__alloc_pages()` (`WARN_ON_ONCE_GFP(order > MAX_ORDER)`).
 from __future__ import annotations
 
 from ..analyze import Analysis
+from ..analyze.witness import SOURCE
+from ..kernel.tables import source_tables
 from .base import Finding, base_properties, context_witness, human_bytes, user_sources, value_witness
 
 ID = "AS003"
@@ -92,6 +98,8 @@ def check(analysis: Analysis, options) -> list[Finding]:
             continue
         if size.lo > limit:
             continue  # always too big: AS004's
+        if _maximum_from_device(size):
+            continue
         sources = ", ".join(users)
         bound = "no upper bound" if size.hi is None else f"a bound of {human_bytes(size.hi)}"
         msg = (f"'{s.site.callee}' size is user-controlled ({sources}) with {bound}, above the "
@@ -102,3 +110,12 @@ def check(analysis: Analysis, options) -> list[Finding]:
         level = "note" if all(src.startswith("netlink:") for src in users) else LEVEL
         out.append(Finding.at_site(ID, s, level, msg, props, context_witness(s), value_witness(s, size)))
     return out
+
+
+def _maximum_from_device(size) -> bool:
+    """Does the chain that reaches the size's maximum start at a device's value? A join
+    keeps the chain of the alternative that makes the value big (a user's one when both
+    reach it), so the user's alternatives stay below that maximum."""
+    origin = size.steps[-1] if size.steps else None
+    return origin is not None and origin.kind == SOURCE and bool(origin.source) and \
+        source_tables().is_device(origin.source)

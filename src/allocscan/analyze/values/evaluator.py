@@ -80,10 +80,16 @@ def _is_error_code(ir: tuple) -> bool:
 class ValueAnalysis:
     program: Program
     kernel: KernelInfo
-    memo: dict = field(default_factory=dict)
+    memo: dict = field(default_factory=dict)  # key -> value computed without a cut: true everywhere
     active: set = field(default_factory=set)
-    cuts: int = 0  # cycles cut so far: a result computed across a cut is not memoised
+    cuts: int = 0  # cycles cut so far (a statistic)
     budget: int = 20000  # evaluation steps left for the current allocation site (start_site resets it)
+    # key -> (value, the keys whose cycle it was cut on): valid while those keys are being
+    # computed, within the current allocation site (start_site clears it)
+    cycle_memo: dict = field(default_factory=dict)
+    frames: list = field(default_factory=list)  # per guarded() computation: [cycle keys cut on, budget cut?]
+    sites_over_budget: int = 0  # sites whose evaluation the budget cut short
+    _site_over: bool = False
 
     STEPS_PER_SITE = 20000  # unmemoised re-evaluation is bounded: past this, unknown
 
@@ -116,11 +122,13 @@ class ValueAnalysis:
     def start_site(self) -> None:
         """Give the next allocation site a fresh evaluation budget."""
         self.budget = self.STEPS_PER_SITE
+        self.cycle_memo.clear()
+        self._site_over = False
 
     def eval(self, ir: tuple, scope: Scope) -> Value:
         self.budget -= 1
         if self.budget < 0:
-            self.cuts += 1
+            self._budget_cut()
             return unknown(WHY_BUDGET)
         handler = self._dispatch.get(ir[0])
         return handler(ir, scope) if handler is not None else unknown(WHY_PARSE)
@@ -146,27 +154,69 @@ class ValueAnalysis:
         return result
 
     def guarded(self, key: tuple, compute: Callable[[], Value], on_cycle: Value = unknown(WHY_CYCLE),
-                memoise: bool = True) -> Value:
+                memoise: bool = True, depth: int = 0) -> Value:
         """`compute()`, memoised under `key`, with cycles cut: a key met again while it is
-        being computed yields `on_cycle`, and whatever was computed across a cut is not
-        memoised (it may be less than the truth)."""
-        if memoise and key in self.memo:
-            return self.memo[key]
+        being computed yields `on_cycle`. `depth` is the hop depth `compute()` starts at.
+
+        A value is kept under (key, depth): from another depth the hop limit falls
+        elsewhere, so the same key may have another value there. What it depends on
+        decides how long it is kept:
+        - computed with no cut, or cut only on its own cycle, or by the hop limit, it is
+          the key's value from that depth, for the whole scan (`memo`);
+        - cut on the cycle of a key being computed around it (a field whose writer reads
+          a parameter whose caller reads the field), it holds only while that key is
+          being computed: kept for the current site (`cycle_memo`) and reused only then;
+        - cut by the site's budget, it is never kept.
+        So every value reused is the one computing it again would give, and the results
+        do not depend on the order the sites are evaluated in (while no site runs out of
+        budget: `sites_over_budget` counts those). Reuse is what keeps a driver's value
+        flow that fans out to the hop limit linear: each key is walked once per depth."""
+        slot = (key, depth)
+        if memoise and slot in self.memo:
+            return self.memo[slot]
         if key in self.active:
             self.cuts += 1
+            if self.frames:
+                self.frames[-1][0].add(key)
             return on_cycle
-        cuts = self.cuts
+        if memoise:
+            kept = self.cycle_memo.get(slot)
+            if kept is not None and kept[1] <= self.active:
+                if self.frames:
+                    self.frames[-1][0].update(kept[1])
+                return kept[0]
+        frame: list = [set(), False]  # the cycle keys it was cut on, a budget cut
+        self.frames.append(frame)
         self.active.add(key)
         try:
             value = compute()
         finally:
             self.active.discard(key)
-        if memoise and self.cuts == cuts:
-            self.memo[key] = value
+            self.frames.pop()
+        deps, budget_cut = frame
+        deps.discard(key)
+        if self.frames:
+            outer = self.frames[-1]
+            outer[0].update(deps)
+            outer[1] = outer[1] or budget_cut
+        if memoise and not budget_cut:
+            if deps:
+                self.cycle_memo[slot] = (value, frozenset(deps))
+            else:
+                self.memo[slot] = value
         return value
 
+    def _budget_cut(self) -> None:
+        """The site's budget ran out: what builds on it is not kept."""
+        self.cuts += 1
+        if not self._site_over:
+            self._site_over = True
+            self.sites_over_budget += 1
+        if self.frames:
+            self.frames[-1][1] = True
+
     def truncated(self) -> Value:
-        """The hop limit is reached: unknown, and whatever builds on it is not memoised."""
+        """The hop limit is reached: unknown (what builds on it is kept per depth, as all is)."""
         self.cuts += 1
         return unknown(WHY_DEPTH)
 
@@ -226,7 +276,7 @@ class ValueAnalysis:
         ref = self.program.functions[node]
         if not ref.fn.returns:
             return None
-        return self.guarded(("return", node), lambda: self._join_returns(ref, scope))
+        return self.guarded(("return", node), lambda: self._join_returns(ref, scope), depth=scope.depth)
 
     def _join_returns(self, ref, scope: Scope) -> Value:
         value = None
@@ -315,7 +365,8 @@ class ValueAnalysis:
         module_param = self.sources.module_param_read(name, scope)
         if module_param is not None:
             return module_param
-        return self.guarded(("ident", scope.file.path, name), lambda: self._file_level(name, scope))
+        return self.guarded(("ident", scope.file.path, name), lambda: self._file_level(name, scope),
+                            depth=scope.depth)
 
     def _defined_locally(self, name: str, path: str) -> bool:
         """Does the driver define `name` itself (trace_events_user.c's own MAX_PAGE_ORDER 0)?
@@ -353,8 +404,9 @@ class ValueAnalysis:
         last = _reaching_assignment(scope.fn, name, scope.at_byte)
         if last is not None:
             return self.guarded(("local@", id(scope.fn), name, last.byte),
-                                lambda: self.assigned(last, Scope(scope.file, scope.fn, scope.depth, last.byte)))
-        return self.guarded(("local", id(scope.fn), name), lambda: self._local(name, scope))
+                                lambda: self.assigned(last, Scope(scope.file, scope.fn, scope.depth, last.byte)),
+                                depth=scope.depth)
+        return self.guarded(("local", id(scope.fn), name), lambda: self._local(name, scope), depth=scope.depth)
 
     def _local(self, name: str, scope: Scope) -> Value:
         value: Value | None = None
@@ -432,7 +484,8 @@ class ValueAnalysis:
         node = self.program.node_of.get(id(fn))
         if node is None:
             return unknown(WHY_PARAM_NO_CALLER)
-        return self.guarded(("param", node, index), lambda: self._from_callers(node, index, name, scope))
+        return self.guarded(("param", node, index), lambda: self._from_callers(node, index, name, scope),
+                            depth=scope.depth)
 
     def _from_callers(self, node: str, index: int, name: str, scope: Scope) -> Value:
         # Each caller calls at least once: more callers than the limit is enough

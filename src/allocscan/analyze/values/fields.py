@@ -93,7 +93,8 @@ class Fields:
             device = sources.wire_field(struct, fname, ir, scope)
             return device or unknown(WHY_FIELD_HUB if hub else WHY_FIELD_UNWRITTEN)
         key = ("field", struct, fname, view)
-        value = self.analysis.guarded(key, lambda: self._join_stores(struct, fname, cells, params, scope))
+        value = self.analysis.guarded(key, lambda: self._join_stores(struct, fname, cells, params, scope),
+                                      depth=scope.depth)
         return held_in(value, self._member_max(struct, fname))
 
     def _member_max(self, struct: str, fname: str) -> int | None:

@@ -1,0 +1,52 @@
+"""AS003 reports what a user decides: where a user's value and a device's meet, the
+chain that reaches the maximum says whose it is."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+from allocscan.analyze import analyze
+from allocscan.extract import extract_file
+from allocscan.kernel.version import builtin_kernel
+from allocscan.link import link
+from allocscan.rules import by_id
+
+OPTIONS = SimpleNamespace(min_order=4)
+
+RING = """
+struct demo_desc { __le32 max_in; };
+struct demo_priv { u32 urb_size; };
+static unsigned int rx_max = 2048;
+module_param(rx_max, uint, 0644);
+
+static void demo_set_user(struct demo_priv *priv)
+{
+	priv->urb_size = USER_PART;
+}
+
+static void demo_set_device(struct demo_priv *priv, struct demo_desc *desc)
+{
+	priv->urb_size = le32_to_cpu(desc->max_in);
+}
+
+static void *demo_rx_buf(struct demo_priv *priv)
+{
+	return kmalloc(priv->urb_size, GFP_KERNEL);
+}
+"""
+
+
+def _as003(user_part: str):
+    source = RING.replace("USER_PART", user_part)
+    analysis = analyze(link([extract_file("drivers/net/demo/ring.c", source.encode())]), builtin_kernel("6.1"))
+    return by_id()["AS003"].check(analysis, OPTIONS)
+
+
+def test_a_bounded_user_value_beside_a_larger_device_value_is_not_the_users():
+    # The user's part stops at 64 KiB; only the device's 32-bit field makes it large.
+    assert _as003("min_t(u32, rx_max, 65536)") == []
+
+
+def test_an_unbounded_user_value_beside_a_device_value_is_reported():
+    (finding,) = _as003("rx_max * 1024")
+    assert finding.properties["userControlled"] == ["module_param:rx_max"]
