@@ -950,24 +950,35 @@ static void ring_start(void) {{ lvl0(1024); }}
 static void ring_grow(struct ring *r) {{ unsigned int next = r->len * 2; if (next < 4096) r->len = next; }}
 static void ring_init(struct ring *r) {{ r->len = 512; }}
 static void *ring_buf(struct ring *r) {{ return kmalloc(r->len * 16, GFP_ATOMIC); }}
+struct ctl {{ unsigned int a; unsigned int b; }};
+static unsigned int user_len = 64;
+module_param(user_len, uint, 0644);
+static void ctl_copy(struct ctl *c) {{ c->a = c->b; }}
+static void ctl_grow(struct ctl *c) {{ c->b = c->a + user_len; }}
+static void ctl_init(struct ctl *c) {{ c->b = 16; c->a = 32; }}
+static void *ctl_buf_a(struct ctl *c) {{ return kmalloc(c->a, GFP_ATOMIC); }}
+static void *ctl_buf_b(struct ctl *c) {{ return kmalloc(c->b, GFP_ATOMIC); }}
 """
     program = link([extract_file("drv/chain.c", text.encode())])
     kernel = builtin_kernel("6.1")
     sites = [(ff, fn, site) for ff in program.files for fn in ff.functions for site in fn.calls
              if site.callee == "kmalloc"]
-    assert len(sites) == levels + 2
+    assert len(sites) == levels + 4
+
+    # each size read as the site reads it (depth 0) and as a callee's would be (depth 1)
+    reads = [(ff, fn, site, depth) for ff, fn, site in sites for depth in (0, 1)]
 
     def evaluate(order):
         values = ValueAnalysis(program, kernel)
         out = {}
-        for ff, fn, site in order:
+        for ff, fn, site, depth in order:
             values.start_site()
-            v = values.eval(site.arguments()[0], Scope(ff, fn, 0, site.byte))
-            out[(fn.name, site.byte)] = (v.known, v.lo, v.hi, v.why)
+            v = values.eval(site.arguments()[0], Scope(ff, fn, depth, site.byte))
+            out[(fn.name, depth)] = (v.known, v.lo, v.hi, v.why, sorted(v.sources))
         return out
 
-    forward, backward = evaluate(sites), evaluate(sites[::-1])
+    forward, backward = evaluate(reads), evaluate(reads[::-1])
     assert forward == backward
     # the hop limit still bounds how far a parameter is followed
-    assert forward[next(k for k in forward if k[0] == "lvl0")][:3] == (True, 64 * 1024, 64 * 1024)
-    assert not forward[next(k for k in forward if k[0] == f"lvl{levels}")][0]
+    assert forward[("lvl0", 0)][:3] == (True, 64 * 1024, 64 * 1024)
+    assert not forward[(f"lvl{levels}", 0)][0]

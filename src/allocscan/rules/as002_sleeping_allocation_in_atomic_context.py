@@ -130,8 +130,32 @@ def _fix_location(w: Witness, s: AllocationSite) -> tuple:
 
 def check(analysis: Analysis, options) -> list[Finding]:
     validator = PathValidator(analysis.program, analysis.contexts.oracle)
-    best: dict[tuple, tuple] = {}  # fix location -> (sort key, finding)
-    tried: dict[tuple, int] = {}  # fix location -> chains checked for it
+    best: list[Finding] = []
+    for at, candidates in sorted(_candidates_by_location(analysis).items()):
+        chosen: tuple | None = None  # (rank, finding)
+        for tried, (_, s, judged, w) in enumerate(sorted(candidates, key=lambda c: c[0])):
+            if tried >= MAX_CHAINS_PER_LOCATION or (chosen is not None and chosen[1].level == "error"):
+                break  # a proven witness (or enough tries) for this call already
+            finding = _finding(analysis, validator, s, judged, w)
+            if finding is None:
+                continue
+            rank = (-LEVEL_RANK[finding.level], w.hops, s.path, s.site.line, s.site.col)
+            if chosen is None or rank < chosen[0]:
+                chosen = (rank, finding)
+        if chosen is not None:
+            best.append(chosen[1])
+    analysis.stats["paths_checked"] = validator.checked
+    analysis.stats["paths_dropped"] = validator.dropped
+    return best
+
+
+def _candidates_by_location(analysis: Analysis) -> dict[tuple, list]:
+    """Every (site, witness) pair, grouped by where its finding would be reported, each
+    with a key that orders them shortest first, then by the allocation's place and the
+    calls on the way: which MAX_CHAINS_PER_LOCATION are tried, and which of equal
+    witnesses is shown, depends on the code alone, not on the order the sites and the
+    call graph's edges were built in."""
+    groups: dict[tuple, list] = {}
     for s in analysis.sites:
         if s.context is None:
             continue
@@ -139,19 +163,9 @@ def check(analysis: Analysis, options) -> list[Finding]:
         if judged is None:
             continue
         for w in witness_chains(analysis.contexts, s.node, s.site):
-            at = _fix_location(w, s)
-            if tried.get(at, 0) >= MAX_CHAINS_PER_LOCATION or (at in best and best[at][1].level == "error"):
-                continue  # a proven witness (or enough tries) for this call already
-            tried[at] = tried.get(at, 0) + 1
-            finding = _finding(analysis, validator, s, judged, w)
-            if finding is None:
-                continue
-            rank = (-LEVEL_RANK[finding.level], w.hops, finding.sort_key)
-            if at not in best or rank < best[at][0]:
-                best[at] = (rank, finding)
-    analysis.stats["paths_checked"] = validator.checked
-    analysis.stats["paths_dropped"] = validator.dropped
-    return [f for _, f in best.values()]
+            key = (w.hops, s.path, s.site.byte, tuple((node, call.byte) for node, call in w.calls), w.reason)
+            groups.setdefault(_fix_location(w, s), []).append((key, s, judged, w))
+    return groups
 
 
 class _Blocking:

@@ -144,11 +144,15 @@ class ValueAnalysis:
         file = self.program.file(path)
         result = None
         if file is not None:
-            site_budget, self.budget = self.budget, self.STEPS_PER_SITE  # not the current site's evaluation
+            # Evaluated apart from whatever site asks (its own budget, no keys being computed
+            # around it, nothing it is cut on leaking into theirs): the answer is kept for
+            # the whole scan, so it must be the same whoever asks first.
+            saved = self.budget, self.active, self.frames, self.cycle_memo
+            self.budget, self.active, self.frames, self.cycle_memo = self.STEPS_PER_SITE, set(), [], {}
             try:
                 v = self.eval(("id", name), Scope(file, None))
             finally:
-                self.budget = site_budget
+                self.budget, self.active, self.frames, self.cycle_memo = saved
             result = v.lo if v.known and v.lo == v.hi and not v.sources else None
         self._constants[key] = result
         return result
@@ -161,11 +165,13 @@ class ValueAnalysis:
         A value is kept under (key, depth): from another depth the hop limit falls
         elsewhere, so the same key may have another value there. What it depends on
         decides how long it is kept:
-        - computed with no cut, or cut only on its own cycle, or by the hop limit, it is
-          the key's value from that depth, for the whole scan (`memo`);
-        - cut on the cycle of a key being computed around it (a field whose writer reads
-          a parameter whose caller reads the field), it holds only while that key is
-          being computed: kept for the current site (`cycle_memo`) and reused only then;
+        - computed with no cycle cut (the hop limit may have cut it), it is the key's
+          value from that depth, for the whole scan (`memo`);
+        - cut on a cycle, it depends on where the cycle was entered (a field whose writer
+          reads a parameter whose caller reads the field: entered at the field, the
+          parameter's value lacks what flows through the field, and the other way round),
+          so it is kept for the current site only (`cycle_memo`), and when cut on a key
+          being computed around it, reused only while that key is;
         - cut by the site's budget, it is never kept.
         So every value reused is the one computing it again would give, and the results
         do not depend on the order the sites are evaluated in (while no site runs out of
@@ -194,13 +200,14 @@ class ValueAnalysis:
             self.active.discard(key)
             self.frames.pop()
         deps, budget_cut = frame
+        own_cycle = key in deps
         deps.discard(key)
         if self.frames:
             outer = self.frames[-1]
             outer[0].update(deps)
             outer[1] = outer[1] or budget_cut
         if memoise and not budget_cut:
-            if deps:
+            if deps or own_cycle:
                 self.cycle_memo[slot] = (value, frozenset(deps))
             else:
                 self.memo[slot] = value
