@@ -130,6 +130,31 @@ MUTANTS = (
            '    return (path / "Makefile").is_file() and read_release(path) is not None',
            '    return (path / "Makefile").is_file() and (path / "include" / "linux").is_dir() and read_release(path) is not None',
            ("tests/test_version.py",)),
+    # AS001 precision (branch as001p): checks the value analysis used to miss
+    Mutant("values: an && operand knows nothing of the earlier ones", "src/allocscan/extract/conditions.py",
+           '    _short_circuit_operands(fn, m["guard.cond"][0])', "    pass", ("tests/test_corpora.py",)),
+    Mutant("values: a module parameter threshold read at its whole range", "src/allocscan/analyze/values/narrowing.py",
+           "            if threshold is not None:", "            if False:", ("tests/test_corpora.py",)),
+    Mutant("values: a check in every arm of an if/else forgotten", "src/allocscan/extract/conditions.py",
+           "        _guarded_in_every_arm(fx, m)", "        pass", ("tests/test_corpora.py",)),
+    Mutant("values: struct_size() in a check bounds nothing", "src/allocscan/analyze/values/narrowing.py",
+           "            if ir[1] in self._flexible and len(args) == 3:", "            if False:", ("tests/test_corpora.py",)),
+    Mutant("values: callers' checks of a header field ignored", "src/allocscan/analyze/values/fields.py",
+           "        if value.known and value.sources:", "        if False:", ("tests/test_corpora.py",)),
+    Mutant("values: a factor the user may zero taken as a width", "src/allocscan/analyze/values/narrowing.py",
+           "            if self._zero_factor(left, text, scope):", "            if False:", ("tests/test_corpora.py",)),
+    Mutant("values: contradictory checks keep the value", "src/allocscan/analyze/values/narrowing.py",
+           "            # `if (pkt_len < rx_copybreak)` would see 32764 < 1518). Nothing is proven here.\n"
+           "            return unknown(WHY_GUARD)", "            return value", ("tests/test_corpora.py",)),
+    Mutant("values: a false && with an unseen bound bounds nothing", "src/allocscan/analyze/values/narrowing.py",
+           '            return ("hi", None if any(h is None for h in his) else max(his))',
+           '            return None if any(h is None for h in his) else ("hi", max(his))', ("tests/test_corpora.py",)),
+    Mutant("values: a ring's negative difference not seen", "src/allocscan/analyze/values/evaluator.py",
+           "                    return self._below(other, diff, strict, order, scope)", "                    pass",
+           ("tests/test_corpora.py",)),
+    Mutant("values: a conditional's clamp arm unbounded", "src/allocscan/analyze/values/evaluator.py",
+           "            return self._at_most(ir, order, scope)", "            return self.eval(ir, scope)",
+           ("tests/test_corpora.py",)),
 )
 
 

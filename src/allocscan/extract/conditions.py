@@ -30,6 +30,7 @@ def guards(fx: FileExtraction) -> None:
         _branch_on_parameter(fx, m)
         _condition(fx, m, labels)
         _one_time_setup(fx, m)
+        _guarded_in_every_arm(fx, m)
         cond = node_text(m["guard.cond"][0])[1:-1]
         alternative = node.child_by_field_name("alternative")
         if alternative is not None:
@@ -57,6 +58,46 @@ def guards(fx: FileExtraction) -> None:
             continue
         fx.facts.functions[idx].guards.append(Guard(
             cond, node.start_point[0] + 1, node.end_byte, parent.start_byte, parent.end_byte))
+
+
+def _guarded_in_every_arm(fx: FileExtraction, m) -> None:
+    """An `if`/`else` each of whose arms leaves on a check of its own is a guard for what
+    follows it: past it, the checks of one arm or the other were false. iwlwifi's stored
+    beacon checks the length against each firmware version's struct in its own arm
+    (`if (ver <= 2) { if (pkt_len < struct_size(v2, data, size)) return; ... } else { if
+    (pkt_len < struct_size(v3, data, size)) return; ... }`); a card's two register layouts
+    each refuse a length above the MTU. Recorded as one guard, `(G1 || G2) && (H1 || H2)`:
+    its being false is one arm's checks all being false."""
+    node = m["guard"][0]
+    alternative = node.child_by_field_name("alternative")
+    parent = node.parent
+    if alternative is None or parent is None or parent.type != "compound_statement":
+        return
+    other = alternative if alternative.type != "else_clause" else \
+        next((c for c in alternative.named_children if c.type != "comment"), None)
+    arms = [m["guard.body"][0], other]
+    checks = [_leaving_checks(arm) for arm in arms if arm is not None and arm.type == "compound_statement"]
+    if len(checks) != 2 or not all(checks):
+        return
+    idx = fx.enclosing(node.start_byte)
+    if idx < 0:
+        return
+    cond = " && ".join("(" + " || ".join(f"({c})" for c in arm) + ")" for arm in checks)
+    fx.facts.functions[idx].guards.append(Guard(
+        cond, node.start_point[0] + 1, node.end_byte, parent.start_byte, parent.end_byte))
+
+
+def _leaving_checks(arm) -> list[str]:
+    """The conditions of the `if (cond) <leave>;` statements (no else) at the top level
+    of a compound statement."""
+    out = []
+    for stmt in arm.named_children:
+        if stmt.type != "if_statement" or stmt.child_by_field_name("alternative") is not None:
+            continue
+        body, cond = stmt.child_by_field_name("consequence"), stmt.child_by_field_name("condition")
+        if body is not None and cond is not None and _leaves_block(body):
+            out.append(node_text(cond)[1:-1].strip())
+    return out
 
 
 def _one_time_setup(fx: FileExtraction, m) -> None:
@@ -128,6 +169,44 @@ def _condition(fx: FileExtraction, m, labels: dict[tuple[int, str], int]) -> Non
     else:
         else_range = (0, 0)
     fn.conditions.append((cond, body.start_byte, body.end_byte) + else_range + (kind, goes_to))
+    _short_circuit_operands(fn, m["guard.cond"][0])
+
+
+def _short_circuit_operands(fn, cond_node) -> None:
+    """Record what holds inside each later operand of a condition's `&&` (or `||`) chain:
+    C evaluates it only when the operands before it are true (false). `if (len <
+    copybreak && (skb = netdev_alloc_skb(dev, len + 2)))` allocates only below the
+    copy-break; `if (!pool || !(buf = kmalloc(n, ...)))` only with a pool. Each later
+    operand is recorded as an arm of the earlier ones (an `&&` operand as the then-arm of
+    their conjunction, an `||` operand as the else-arm of their disjunction)."""
+    expr = cond_node
+    while expr.type == "parenthesized_expression" and expr.named_child_count == 1:
+        expr = expr.named_children[0]
+    op = _logical_operator(expr)
+    if op is None:
+        return
+    operands = _chain(expr, op)
+    for k in range(1, len(operands)):
+        earlier = f" {op} ".join(f"({node_text(o)})" for o in operands[:k])
+        here = operands[k]
+        if op == "&&":
+            fn.conditions.append((earlier, here.start_byte, here.end_byte, 0, 0, EXIT_NONE, 0))
+        else:
+            fn.conditions.append((earlier, 0, 0, here.start_byte, here.end_byte, EXIT_NONE, 0))
+
+
+def _logical_operator(node) -> str | None:
+    if node.type != "binary_expression":
+        return None
+    operator = node.child_by_field_name("operator")
+    return operator.type if operator is not None and operator.type in ("&&", "||") else None
+
+
+def _chain(node, op: str) -> list:
+    """The operands of a left-nested `a op b op c` chain, in order."""
+    if _logical_operator(node) != op:
+        return [node]
+    return _chain(node.child_by_field_name("left"), op) + [node.child_by_field_name("right")]
 
 
 _LEAVING = ("return_statement", "goto_statement", "break_statement", "continue_statement")

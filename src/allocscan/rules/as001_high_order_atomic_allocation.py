@@ -46,6 +46,18 @@ descriptors a device supplies, keep their level. A function that receives its
 size and its mask from callers is reported only when one caller passes both a
 size proven large and a mask that cannot sleep.
 
+A module parameter is read two ways. Where the size is the parameter (a
+buffer length the user loads the module with, the seed's `buflen`), it
+reaches as far as its type: that is a finding at any level. Where it is
+the bound of a check the size passes (`if (len < rx_copybreak && (skb =
+netdev_alloc_skb(dev, len + 2)))`), it is a threshold and stands at its
+default, the initializer: a copy-break root loads at 64 KiB is a setting
+outside its meaning, not a size the driver asks for (a threshold whose
+default is large bounds nothing small, and the site is reported). A check
+counts where it is made: an earlier operand of the condition holding the
+allocation, a check in every arm of an if/else, and a check every caller
+makes on the same header field before the call.
+
 ## Options
 `--min-order N`: the lowest order reported (default 4).
 

@@ -56,6 +56,21 @@ def _reaching_assignment(fn, name: str, at: int):
     return last
 
 
+_ORDERINGS = {"<": (2, 3, True), "<=": (2, 3, False), ">": (3, 2, True), ">=": (3, 2, False)}
+_NEGATED_ORDER = {"<": ">=", "<=": ">", ">": "<=", ">=": "<"}
+
+
+def _ordering(cond: tuple, holds: bool) -> tuple | None:
+    """What a comparison (true when `holds`, false otherwise) says of the order of its two
+    sides: (the smaller, the larger, strictly?) as rendered text, and the larger side's
+    expression; or None."""
+    if cond[0] != "bin" or cond[1] not in _ORDERINGS:
+        return None
+    op = cond[1] if holds else _NEGATED_ORDER[cond[1]]
+    small, large, strict = _ORDERINGS[op]
+    return render(cond[small]), render(cond[large]), strict, cond[large]
+
+
 def _is_error_code(ir: tuple) -> bool:
     """`-EINVAL`, `-1`, `ERR_PTR(...)`: a failure the caller checks, not a size."""
     return (ir[0] == "un" and ir[1] == "-") or (ir[0] == "call" and ir[1] in ("ERR_PTR", "ERR_CAST"))
@@ -93,7 +108,7 @@ class ValueAnalysis:
             "cast": lambda ir, scope: cast(self.eval(ir[2], scope), self.builtins.type_max(ir[1])),
             "sizeof_t": lambda ir, scope: self.builtins.sizeof_type(ir[1]),
             "sizeof_e": lambda ir, scope: self.builtins.sizeof_expr(ir[1], scope),
-            "cond": lambda ir, scope: join(self.eval(ir[2], scope), self.eval(ir[3], scope)),
+            "cond": self._ternary,
             "call": lambda ir, scope: self.call(ir[1], ir[2], scope),
             "field": lambda ir, scope: self.fields.read(ir, scope),
             "unk": self._reparsed,
@@ -301,6 +316,61 @@ class ValueAnalysis:
         if value is None:
             return unknown(WHY_CALL)
         return value if value.known else unknown(WHY_CALL, value)
+
+    # --- conditional expressions --------------------------------------------
+    def _ternary(self, ir: tuple, scope: Scope) -> Value:
+        """`c ? x : y`: the join of its arms, each read knowing whether `c` holds. A ring's
+        fill level `(tail >= head) ? (tail - head) : (tail - head + size)` is less than
+        `size`: in the second arm, tail - head is negative."""
+        then = self._ordered(ir[2], _ordering(ir[1], True), scope)
+        other = self._ordered(ir[3], _ordering(ir[1], False), scope)
+        return join(then, other)
+
+    def _ordered(self, ir: tuple, order: tuple | None, scope: Scope) -> Value:
+        """`ir`, where `order` = (small, large, strict, the large side's IR) says small <
+        large (or <=): the smaller side itself is at most the larger (a clamp, `(len > MAX)
+        ? MAX : len`); the difference `large - small` is not negative, and `small - large`
+        is, so that a sum adding it to n (`tail - head + size`) is below n. Sums and
+        differences are walked down to such a difference; anything else is evaluated as is."""
+        if order is None:
+            return self.eval(ir, scope)
+        small, large, strict, _ = order
+        if render(ir) == small:
+            return self._at_most(ir, order, scope)
+        if ir[0] != "bin" or ir[1] not in ("+", "-"):
+            return self.eval(ir, scope)
+        if ir[1] == "+":
+            for diff, other in ((ir[2], ir[3]), (ir[3], ir[2])):
+                if diff[0] == "bin" and diff[1] == "-" and (render(diff[2]), render(diff[3])) == (small, large):
+                    return self._below(other, diff, strict, order, scope)
+        value = arith(ir[1], self._ordered(ir[2], order, scope), self._ordered(ir[3], order, scope))
+        if ir[1] == "-" and value.known and not value.partial and (render(ir[2]), render(ir[3])) == (large, small):
+            return value.bounded(max(value.lo, 1 if strict else 0), value.hi) \
+                if value.hi is None or value.hi >= max(value.lo, 1 if strict else 0) else value
+        return value
+
+    def _at_most(self, ir: tuple, order: tuple, scope: Scope) -> Value:
+        """The smaller side of the comparison, read in an arm where it is the smaller: no
+        more than the larger side (`(totlen > USB_SG_SIZE) ? USB_SG_SIZE : totlen`)."""
+        value = self.eval(ir, scope)
+        limit = self.eval(order[3], scope)
+        if not (value.known and limit.known) or value.partial or limit.hi is None:
+            return value
+        hi = limit.hi - (1 if order[2] else 0)
+        if hi < value.lo or (value.hi is not None and value.hi <= hi):
+            return value
+        return value.bounded(value.lo, hi)
+
+    def _below(self, other_ir: tuple, diff: tuple, strict: bool, order: tuple, scope: Scope) -> Value:
+        """`other + (small - large)` with small < large (or <=): at most other - 1 (or other)."""
+        other = self._ordered(other_ir, order, scope)
+        lesser, greater = self.eval(diff[2], scope), self.eval(diff[3], scope)
+        value = arith("+", other, arith("-", lesser, greater))
+        if not (value.known and other.known and lesser.known and greater.known) or value.partial:
+            return value
+        hi = None if other.hi is None else other.hi - (1 if strict else 0)
+        lo = 0 if greater.hi is None else max(0, other.lo + lesser.lo - greater.hi)
+        return value if hi is not None and hi < lo else value.bounded(lo, hi)
 
     # --- identifiers ------------------------------------------------------
     def ident(self, name: str, scope: Scope) -> Value:

@@ -46,7 +46,11 @@ class Fields:
         stored = self._stored_before_in_block(ir, scope)
         if stored is not None:
             return narrow(render(ir), stored, scope)
-        return narrow(render(ir), self._cell(ir, scope), scope)
+        value = narrow(render(ir), self._cell(ir, scope), scope)
+        if value.known and value.sources:
+            # a received header's field its callers validated before the call
+            value = self.analysis.narrowing.checked_by_callers(ir, self.struct_of_expr(ir[1], scope), value, scope)
+        return value
 
     def _stored_before_in_block(self, ir: tuple, scope: Scope) -> Value | None:
         """`ptp->max_vclocks = PTP_DEFAULT_MAX_VCLOCKS; size = sizeof(int) * ptp->max_vclocks;`:

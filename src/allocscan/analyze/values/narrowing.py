@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 from ...exprs import IDENT_RE, conjuncts, disjuncts, expand_macro, ir_from_text, render
 from ...facts import EXIT_NONE, FunctionFacts
-from ...kernel.tables import value_tables
+from ...kernel.tables import source_tables, value_tables
 from .lattice import WHY_GUARD, Value, unknown
 from .scope import MAX_DEPTH, Scope
 
@@ -26,6 +26,7 @@ SHRINKING_OPS = frozenset({"-=", "&=", ">>=", "/=", "%="})
 
 _NEGATED = {">": "<=", ">=": "<", "<": ">=", "<=": ">", "!=": "=="}
 _MIRRORED = {">": "<", ">=": "<=", "<": ">", "<=": ">=", "==": "==", "!=": "!="}
+_MAX_CHECKING_CALLERS = 8  # a field checked by every caller: the callers looked at
 _MACRO_DEPTH = 3  # function-like macros expanded when spelling out a check's arithmetic
 
 
@@ -37,6 +38,12 @@ class Narrowing:
         # is a + b, size_mul()/array_size() a product (macros.toml's two-argument sums and products).
         self._checked = {name: "+" if spec.eval == "sum" else "*" for name, spec in value_tables().macros.items()
                          if spec.eval in ("sum", "product") and spec.args == 2}
+        # struct_size(p, member, n) is sizeof(*p) + n * sizeof(p->member[0]): a check of it
+        # bounds n as a factor of a summand (macros.toml's flexible_struct/_type)
+        # le16_to_cpu(x), ntohs(x): the check reads x (sources.toml's [endian])
+        self._endian = frozenset(source_tables().endian)
+        self._flexible = {name for name, spec in value_tables().macros.items()
+                          if spec.eval in ("flexible_struct", "flexible_type") and spec.args == 3}
 
     def narrow(self, text: str, value: Value, scope: Scope) -> Value:
         """Apply what the control flow proves at the program point: `if (x > MAX) return ...;`
@@ -65,7 +72,11 @@ class Narrowing:
         if (lo, hi) == (value.lo, value.hi):
             return value
         if hi is not None and hi < lo:
-            return value  # contradictory guards: keep what we had
+            # No value we proved passes the checks before this point: what we proved does
+            # not reach it (via-rhine's rx_status, written by the device, is only the
+            # DescOwn the driver stores as far as the stores go: its copy-break arm
+            # `if (pkt_len < rx_copybreak)` would see 32764 < 1518). Nothing is proven here.
+            return unknown(WHY_GUARD)
         if value.partial and hi != value.hi:
             # the alternative that proved the maximum does not pass this check: nothing is proven
             return unknown(WHY_GUARD)
@@ -90,17 +101,41 @@ class Narrowing:
         if text not in terms:
             return None
         alone = len(terms) == 1
-        c = self.analysis.eval(right, scope)
+        c = self._bound(right, scope)
         if op == "==":
             return ("lo", 1) if alone and c.known and c.hi == 0 else None
         if op in (">", ">="):
             # `off + len > limit` leaving: len <= limit (sizes are not negative)
+            if self._zero_factor(left, text, scope):
+                return None
             if not c.known or c.hi is None:
                 return ("hi", None)
             return ("hi", c.hi if op == ">" else max(c.hi - 1, 0))
         if not alone or not c.known or c.lo != c.hi:
             return None
         return ("lo", c.lo) if op == "<" else ("lo", c.lo + 1)  # x <= C leaves: after it x > C
+
+    def _zero_factor(self, ir: tuple, text: str, scope: Scope) -> bool:
+        """Is `text` a factor of a product whose other factor someone outside the kernel
+        chooses and may choose 0? `total != size * count` leaving bounds count only when
+        size is at least 1: a user passing size 0 passes any count (orangefs' bufmap).
+        Other factors are taken as widths, at least 1."""
+        for factor in _cofactors(ir, text):
+            v = self.analysis.eval(factor, scope)
+            if v.known and v.sources and v.lo <= 0:
+                return True
+        return False
+
+    def _bound(self, ir: tuple, scope: Scope) -> Value:
+        """The value of a check's other side: a module parameter there is a threshold,
+        read at its default (`Sources.module_param_threshold`)."""
+        while ir[0] == "cast":
+            ir = ir[2]
+        if ir[0] == "id":
+            threshold = self.analysis.sources.module_param_threshold(ir[1], scope)
+            if threshold is not None:
+                return threshold
+        return self.analysis.eval(ir, scope)
 
     def _compound_leaving_bound(self, cmp: tuple, text: str, scope: Scope):
         """The upper bound a false `a && b` or `a || b` puts on `text`. `a && b` false: one
@@ -110,9 +145,10 @@ class Narrowing:
         if cmp[1] == "&&":
             bounds = [self.leaving_bound(c, text, scope) for c in conjuncts(cmp)]
             his = [b[1] for b in bounds if b is not None and b[0] == "hi"]
-            if len(his) != len(bounds) or any(h is None for h in his):
+            if len(his) != len(bounds):
                 return None
-            return ("hi", max(his))
+            # one bound we cannot evaluate: bounded, by something we cannot see
+            return ("hi", None if any(h is None for h in his) else max(his))
         his = [b[1] for b in (self.leaving_bound(c, text, scope) for c in disjuncts(cmp))
                if b is not None and b[0] == "hi" and b[1] is not None]
         return ("hi", min(his)) if his else None
@@ -126,6 +162,12 @@ class Narrowing:
             if ir[1] in self._checked and len(args) == 2:
                 op = self._checked[ir[1]]
                 return ("bin", op, self._arithmetic(args[0], scope, depth + 1), self._arithmetic(args[1], scope, depth + 1))
+            if ir[1] in self._endian and len(args) == 1:
+                return self._arithmetic(args[0], scope, depth + 1)
+            if ir[1] in self._flexible and len(args) == 3:
+                # the header and the element size stand as themselves: only n is read
+                header, element = ("call", "sizeof_header", args[:2]), ("call", "sizeof_element", args[:2])
+                return ("bin", "+", header, ("bin", "*", self._arithmetic(args[2], scope, depth + 1), element))
             if ir[1].isupper():
                 found = self.program.lookup("func_macros", ir[1], scope.file.path)
                 expanded = expand_macro(*found[1], args) if found is not None else None
@@ -137,6 +179,58 @@ class Narrowing:
         if ir[0] == "cast":
             return self._arithmetic(ir[2], scope, depth)
         return ir
+
+    def checked_by_callers(self, ir: tuple, struct: str, value: Value, scope: Scope) -> Value:
+        """A field of a received header that every caller checks before the call bounds
+        the read in the callee: a receive dispatcher validates the header (a guard
+        before the call, or the `if` the call is in), then hands the frame to a
+        handler that reads the field again (`if (ntohs(fiph->fip_dl_len) *
+        FIP_BPW + sizeof(*fiph) > skb->len) goto drop; ... recv_clr_vlink(fip, skb);`,
+        where the handler allocates by `ntohs(fh->fip_dl_len)`). A caller's check is a
+        comparison false at its call on the same field of the same struct type; every caller of
+        the function, all in its driver, must have one. The weakest of their bounds
+        holds; a bound we cannot evaluate makes the value unknown."""
+        fn = scope.fn
+        if fn is None or not struct or not value.known or scope.depth >= MAX_DEPTH - 1:
+            return value
+        node = self.program.node_of.get(id(fn))
+        if node is None or self.program.graph.in_degree(node) > _MAX_CHECKING_CALLERS:
+            return value
+        callers = list(self.program.callers(node))
+        if not callers or len(callers) > _MAX_CHECKING_CALLERS:
+            return value
+        from .fields import same_driver  # fields imports this module
+
+        fields = self.analysis.fields
+        worst: int | None = -1
+        for caller, site in callers:
+            ref = self.program.functions[caller]
+            if not same_driver(ref.path, self.program.functions[node].path):
+                return value
+            best = None  # the caller's tightest check: ("hi", n) or ("hi", None)
+            for cmp, at in _false_at(ref.fn, site.byte):
+                if cmp is None:
+                    continue
+                where = Scope(ref.file, ref.fn, scope.depth + 1, at)
+                for field_ir in _fields_named(cmp, ir[2]):
+                    if fields.struct_of_expr(field_ir[1], where) != struct:
+                        continue
+                    bound = self.leaving_bound(cmp, render(field_ir), where)
+                    if bound is None or bound[0] != "hi":
+                        continue
+                    if best is None or (best[1] is None and bound[1] is not None) or \
+                            (bound[1] is not None and bound[1] < best[1]):
+                        best = bound
+            if best is None:
+                return value  # this caller does not check: nothing is proven
+            worst = None if best[1] is None or worst is None else max(worst, best[1])
+        if worst is None:
+            return unknown(WHY_GUARD)
+        if value.hi is not None and worst >= value.hi:
+            return value
+        if value.partial:
+            return unknown(WHY_GUARD)
+        return value.bounded(min(value.lo, worst), worst)
 
     def checked_after_store(self, fname: str, value: Value, fn: FunctionFacts, a, path: str) -> Value:
         """`q->flows = nla_get_u32(...); if (q->flows > 65536) return -EINVAL;`: a store
@@ -189,6 +283,20 @@ def _false_at(fn: FunctionFacts, at: int) -> list[tuple[tuple | None, int]]:
     return false_here
 
 
+def _fields_named(ir: tuple, fname: str) -> list[tuple]:
+    """The field expressions `x->fname`/`x.fname` inside `ir`."""
+    out, stack = [], [ir]
+    while stack:
+        n = stack.pop()
+        if not isinstance(n, (tuple, list)) or not n:
+            continue
+        if n[0] == "field" and len(n) > 2 and n[2] == fname:
+            out.append(n)
+        # an IR node is (kind, ...); a call's arguments are a tuple of nodes
+        stack.extend(c for c in (n[1:] if isinstance(n[0], str) else n) if isinstance(c, (tuple, list)))
+    return out
+
+
 def _written_between(fn: FunctionFacts, cond_text: str, start: int, at: int) -> bool:
     """Is a name the condition reads assigned between `start` and `at` (`if (len < 64) {
     len = hdr_len(skb); buf = kmalloc(len, ...)`: the test says nothing of the new len)?"""
@@ -211,6 +319,19 @@ def _negated(cmp: tuple) -> tuple | None:
     if cmp[0] == "bin" and cmp[1] in _NEGATED:
         return ("bin", _NEGATED[cmp[1]], cmp[2], cmp[3])
     return None
+
+
+def _cofactors(ir: tuple, text: str) -> list[tuple]:
+    """The factors multiplied with the term `text` on its way up to `ir` (a sum of
+    products): in `hdr + n * sz`, sz for n."""
+    if render(ir) == text:
+        return []
+    if ir[0] == "bin" and ir[1] in ("+", "*"):
+        for side, other in ((ir[2], ir[3]), (ir[3], ir[2])):
+            if text in _summands(side):
+                inner = _cofactors(side, text)
+                return inner + [other] if ir[1] == "*" else inner
+    return []
 
 
 def _summands(ir: tuple) -> list[str]:

@@ -42,6 +42,27 @@ class Sources:
             return None
         return self.module_param(mp, scope)
 
+    def module_param_threshold(self, name: str, scope: Scope) -> Value | None:
+        """A module parameter read as the bound of a check (`if (len < rx_copybreak &&
+        (skb = netdev_alloc_skb(dev, len + 2)))`) is its default, the initializer: a
+        threshold is a tuning knob, and a size the driver bounds by it is as large as the
+        knob's shipped setting makes it, not as large as any number root may load the module
+        with. Where the size is the parameter itself (the seed's buflen), `module_param()`
+        keeps its whole range. None when `name` is no plain module parameter of this file
+        with an initializer (a `module_param_cb` one, or one the driver assigns)."""
+        mp = self._module_params.get((scope.file.path, name))
+        if mp is None or mp.type_name == "cb" or _written_in_file(mp.name, scope.file):
+            return None
+        initial = _initializer_of(mp.name, scope.file)
+        if initial is None:
+            return None
+        default = self.analysis.eval(initial, Scope(scope.file, None, scope.depth + 1))
+        if not default.known or default.hi is None:
+            return None
+        step = Step(SOURCE, f"module parameter '{mp.param_name}' bounds the check at its default "
+                    f"{default.describe()}", scope.file.path, mp.line, source=f"module_param:{mp.param_name}")
+        return Value(default.lo, default.hi, frozenset(), (step,), True)
+
     def module_param(self, mp, scope: Scope) -> Value:
         if mp.type_name == "cb":
             return unknown(WHY_GUARD)  # module_param_cb(): its set() callback validates what the user writes
