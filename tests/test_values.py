@@ -1006,3 +1006,22 @@ static void *demo_table(unsigned int mode)
     assert not result.warnings
     (finding,) = [f for f in result.findings if f.rule_id == "AS002"]
     assert finding.properties["sizeRange"] == [255 * 1024, 255 * 1024]
+
+
+def test_a_struct_name_defined_twice_is_laid_out_as_the_reader_sees_it():
+    # Two drivers each define their own `struct demo_buf_desc`; each one's ring entry
+    # embeds its own, and sizeof in each driver is its own.
+    v = sizes(("drivers/atm/demo/regs.h", """
+struct demo_buf_desc { u32 a, b, c, d, e, f, g, h; };
+"""), ("drivers/net/demo/hw.h", """
+struct demo_buf_desc { __le64 addr; __le32 len; } __packed;
+struct demo_iocb { u8 opcode; u8 flags[3]; struct demo_buf_desc tbd[8]; } __packed;
+"""), ("drivers/net/demo/ring.c", """
+void *ring_alloc(void) { return kcalloc(256, sizeof(struct demo_iocb), GFP_ATOMIC); }
+void *desc_alloc(void) { return kcalloc(256, sizeof(struct demo_buf_desc), GFP_ATOMIC); }
+"""), ("drivers/atm/demo/rx.c", """
+void *atm_desc_alloc(void) { return kcalloc(256, sizeof(struct demo_buf_desc), GFP_ATOMIC); }
+"""))
+    assert (v["ring_alloc"].lo, v["ring_alloc"].hi) == (256 * (4 + 8 * 12),) * 2
+    assert v["desc_alloc"].hi == 256 * 12
+    assert v["atm_desc_alloc"].hi == 256 * 32

@@ -9,6 +9,8 @@ as the array it declares (data/macros.toml [member_macros]).
 
 from __future__ import annotations
 
+import posixpath
+
 import re
 from typing import Callable
 
@@ -43,9 +45,13 @@ POINTER = (8, 8)
 class Layouts:
     """Computes (size, align) of types, memoised, with a recursion guard."""
 
-    def __init__(self, struct_lookup: Callable[[str], "tuple[str, object] | None"], typedefs: dict[str, str],
-                 eval_const: Callable[[tuple, str], int | None], member_macros: dict | None = None):
-        self.struct_lookup = struct_lookup  # name -> (path of its definition, StructDef)
+    def __init__(self, struct_lookup: Callable[[str, str], "tuple[str, object] | None"], typedefs: dict[str, str],
+                 eval_const: Callable[[tuple, str], int | None], member_macros: dict | None = None,
+                 defined_more_than_once: Callable[[str], bool] = lambda name: False):
+        # (name, the path it is read from) -> (path of its definition, StructDef): of two
+        # structs of one name (iphase's and qlge's tx_buf_desc) the one the reader sees
+        self.struct_lookup = struct_lookup
+        self.defined_more_than_once = defined_more_than_once
         self.typedefs = typedefs
         self.eval_const = eval_const  # (IR, path it is read in) -> its constant value
         self.member_macros = member_macros or {}  # DECLARE_BITMAP -> (element type, count text)
@@ -53,23 +59,45 @@ class Layouts:
         self.active: set[str] = set()
         self._path = ""  # where the struct being laid out is defined (its members' macros)
 
-    def size_of(self, type_text: str) -> int | None:
-        sa = self.layout(type_text)
+    def size_of(self, type_text: str, near: str = "") -> int | None:
+        """The size of a type as file `near` sees it (a member's type: as its struct's
+        definition sees it)."""
+        if near:
+            outer, self._path = self._path, near
+            try:
+                sa = self.layout(type_text)
+            finally:
+                self._path = outer
+        else:
+            sa = self.layout(type_text)
         return sa[0] if sa else None
 
     def layout(self, type_text: str) -> tuple[int, int] | None:
         type_text = type_text.strip()
-        if type_text in self.memo:
-            return self.memo[type_text]
-        if type_text in self.active:
+        # A struct name defined in several places is laid out as the reading file sees it.
+        key = (type_text, posixpath.dirname(self._path)) if self._ambiguous(type_text) else type_text
+        if key in self.memo:
+            return self.memo[key]
+        if key in self.active:
             return None
-        self.active.add(type_text)
+        self.active.add(key)
         try:
             result = self._compute(type_text)
         finally:
-            self.active.discard(type_text)
-        self.memo[type_text] = result
+            self.active.discard(key)
+        self.memo[key] = result
         return result
+
+    def _ambiguous(self, t: str) -> bool:
+        for _ in range(4):
+            for prefix in ("struct ", "union "):
+                if t.startswith(prefix):
+                    return self.defined_more_than_once(t[len(prefix):].strip())
+            alias = self.typedefs.get(t)
+            if alias is None or alias == t:
+                return False
+            t = alias.strip()
+        return False
 
     def _compute(self, t: str) -> tuple[int, int] | None:
         if t.endswith("*"):
@@ -107,7 +135,7 @@ class Layouts:
         return None if n is None else (sa[0] * n, sa[1])
 
     def _struct(self, name: str) -> tuple[int, int] | None:
-        found = self.struct_lookup(name)
+        found = self.struct_lookup(name, self._path)
         if found is None:
             return None
         path, sd = found

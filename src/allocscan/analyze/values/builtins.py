@@ -11,6 +11,8 @@ a `{name: handler}` table. A name not in it is left to the tree's own macro.
 
 from __future__ import annotations
 
+import posixpath
+
 import re
 from typing import TYPE_CHECKING, Callable
 
@@ -36,7 +38,8 @@ class Builtins:
                                          + "|".join(sorted(map(re.escape, self.tables.size_units), key=len, reverse=True))
                                          + ")")
         self.layouts = Layouts(self._struct_and_path, self.program.typedefs, self._const_of,
-                               self.tables.member_macros)
+                               self.tables.member_macros,
+                               lambda name: len(self.program.structs.get(name, ())) > 1)
 
     # --- constants ------------------------------------------------------------
     def constant(self, name: str) -> Value | None:
@@ -164,7 +167,7 @@ class Builtins:
 
     def _struct_size_t(self, spec: MacroSpec, args: tuple, scope: Scope) -> Value:
         """struct_size_t(type, member, n)."""
-        return self._flexible(self.sizeof_type(render(args[0])), args, scope)
+        return self._flexible(self.sizeof_type(render(args[0]), scope.file.path), args, scope)
 
     def _flexible(self, base: Value, args: tuple, scope: Scope) -> Value:
         member = self.sizeof_expr(("idx", ("field", ("deref", args[0]), render(args[1]), False), ("num", 0)), scope)
@@ -181,9 +184,10 @@ class Builtins:
         return self.sizeof_expr(args[0], scope)
 
     # --- sizeof -------------------------------------------------------------------
-    def sizeof_type(self, type_text: str) -> Value:
+    def sizeof_type(self, type_text: str, near: str = "") -> Value:
+        """sizeof of a type as file `near` sees it."""
         t = type_text.replace(" *", "*").strip()
-        size = self.layouts.size_of(t)
+        size = self.layouts.size_of(t, near)
         return const(size) if size is not None else unknown(WHY_SIZEOF)
 
     def sizeof_expr(self, ir: tuple, scope: Scope) -> Value:
@@ -193,21 +197,21 @@ class Builtins:
             if fn is not None:
                 t = fn.locals.get(name) or next((pt for pn, pt in fn.params if pn == name), None)
                 if t is not None:
-                    return self.sizeof_type(t)
+                    return self.sizeof_type(t, scope.file.path)
             # `sizeof(u32)` parsed as an expression: a type name after all
             if name in BASIC_TYPES_LP64 or name in self.program.typedefs:
-                return self.sizeof_type(name)
+                return self.sizeof_type(name, scope.file.path)
             return unknown(WHY_SIZEOF)
         if ir[0] == "deref" and ir[1][0] == "id" and fn is not None:
             t = fn.locals.get(ir[1][1]) or next((pt for pn, pt in fn.params if pn == ir[1][1]), None)
             if t and t.endswith("*"):
-                return self.sizeof_type(t[:-1].strip())
+                return self.sizeof_type(t[:-1].strip(), scope.file.path)
         if ir[0] == "field":
             member, path = self._member_where(ir, scope)
             if member is not None:
                 if member.pointer:
                     return const(8)
-                size = self.layouts.size_of(member.type_text)
+                size = self.layouts.size_of(member.type_text, path)
                 for dim in member.array_dims:
                     n = self._const_of(dim, path)
                     size = None if n is None or size is None else size * n
@@ -221,27 +225,32 @@ class Builtins:
     def _member_where(self, ir: tuple, scope: Scope):
         """(member, path of its struct's definition), or (None, "")."""
         base = self.analysis.fields.struct_of_expr(ir[1], scope)
-        found = self._struct_and_path(base) if base else None
+        found = self._struct_and_path(base, scope.file.path) if base else None
         if found is not None:
             for m in found[1].members:
                 if m.name == ir[2]:
                     return m, found[0]
         return None, ""
 
-    def struct_location(self, name: str) -> tuple[str, int] | None:
-        """(path, line) of the struct's definition."""
-        defs = self.program.structs.get(name)
-        return (defs[0][0], defs[0][1].line) if defs else None
+    def struct_location(self, name: str, near: str = "") -> tuple[str, int] | None:
+        """(path, line) of the struct's definition as file `near` sees it."""
+        found = self._struct_and_path(name, near)
+        return (found[0], found[1].line) if found else None
 
-    def _struct_and_path(self, name: str):
-        defs = self.program.structs.get(name)
-        return defs[0] if defs else None
-
-    def struct(self, name: str):
+    def _struct_and_path(self, name: str, near: str = ""):
+        """(path, StructDef) of the struct `name` as file `near` sees it: of several
+        definitions, the nearest up its tree, else the one sharing the longest path."""
         defs = self.program.structs.get(name)
         if not defs:
             return None
-        return defs[0][1]
+        if len(defs) == 1 or not near:
+            return defs[0]
+        return max(defs, key=lambda d: _shared_path(d[0], near))
+
+    def struct(self, name: str, near: str = ""):
+        """The StructDef of `name` as file `near` sees it."""
+        found = self._struct_and_path(name, near)
+        return found[1] if found else None
 
     def _const_of(self, ir: tuple, path: str = "") -> int | None:
         """The constant value of an array dimension, read where its struct is defined."""
@@ -262,12 +271,13 @@ class Builtins:
 
     def _flex_member_size(self, ptr: tuple, member: str, scope: Scope) -> Value:
         struct = self.analysis.fields.struct_of_expr(ptr, scope)
-        sd = self.struct(struct) if struct else None
-        if sd is None:
+        found = self._struct_and_path(struct, scope.file.path) if struct else None
+        if found is None:
             return unknown(WHY_SIZEOF)
+        path, sd = found
         for m in sd.members:
             if m.name == member:
-                size = 8 if m.pointer else self.layouts.size_of(m.type_text)
+                size = 8 if m.pointer else self.layouts.size_of(m.type_text, path)
                 return const(size) if size is not None else unknown(WHY_SIZEOF)
         return unknown(WHY_SIZEOF)
 
@@ -293,3 +303,12 @@ _EVALUATIONS: dict[str, Callable[[Builtins, MacroSpec, tuple, Scope], Value]] = 
     "identity": Builtins._identity,
     "sizeof": Builtins._sizeof,
 }
+
+
+def _shared_path(definition: str, reader: str) -> tuple[bool, int]:
+    """How near a struct's definition is to a reader: up the reader's tree first
+    (sfc/siena/x.c sees sfc/siena/net_driver.h), then by the path they share."""
+    d, r = posixpath.dirname(definition), posixpath.dirname(reader)
+    up = r == d or r.startswith(d + "/")
+    shared = len(posixpath.commonpath([d, r])) if d and r else 0
+    return (up, len(d) if up else shared)

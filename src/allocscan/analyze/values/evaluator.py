@@ -106,7 +106,7 @@ class ValueAnalysis:
             "bin": self._binary,
             "un": self._unary,
             "cast": lambda ir, scope: cast(self.eval(ir[2], scope), self.builtins.type_max(ir[1])),
-            "sizeof_t": lambda ir, scope: self.builtins.sizeof_type(ir[1]),
+            "sizeof_t": lambda ir, scope: self.builtins.sizeof_type(ir[1], scope.file.path),
             "sizeof_e": lambda ir, scope: self.builtins.sizeof_expr(ir[1], scope),
             "cond": self._ternary,
             "call": lambda ir, scope: self.call(ir[1], ir[2], scope),

@@ -95,12 +95,12 @@ class Fields:
         key = ("field", struct, fname, view)
         value = self.analysis.guarded(key, lambda: self._join_stores(struct, fname, cells, params, scope),
                                       depth=scope.depth)
-        return held_in(value, self._member_max(struct, fname))
+        return held_in(value, self._member_max(struct, fname, scope.file.path))
 
-    def _member_max(self, struct: str, fname: str) -> int | None:
+    def _member_max(self, struct: str, fname: str, near: str) -> int | None:
         """The largest value the member can hold: its integer type's, or its bit-field's."""
         builtins = self.analysis.builtins
-        sd = builtins.struct(struct)
+        sd = builtins.struct(struct, near)
         member = next((m for m in sd.members if m.name == fname), None) if sd is not None else None
         if member is None or member.pointer or member.array_dims:
             return None
@@ -235,7 +235,7 @@ class Fields:
             return struct_name(t or scope.file.global_types.get(ir[1], ""), typedefs)
         if ir[0] == "field":
             base = self.struct_of_expr(ir[1], scope)
-            sd = self.analysis.builtins.struct(base) if base else None
+            sd = self.analysis.builtins.struct(base, scope.file.path) if base else None
             if sd is not None:
                 for m in sd.members:
                     if m.name == ir[2]:

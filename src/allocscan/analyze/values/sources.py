@@ -250,7 +250,7 @@ class Sources:
         if limit is None:
             return None
         src = f"device:{struct}.{fname}"
-        path, line = self.analysis.builtins.struct_location(struct) or _where(scope)
+        path, line = self.analysis.builtins.struct_location(struct, scope.file.path) or _where(scope)
         step = Step(SOURCE, f"{struct}.{fname} ({member.type_text}) is written by the device: nothing in the "
                     f"driver stores into it", path, line, function=scope.fn.name if scope.fn is not None else "",
                     field=f"{struct}.{fname}", source=src)
