@@ -390,3 +390,31 @@ out:
 }
 """
     assert [line for line, _ in lines(("drivers/demo/a.c", src))] == [17]
+
+
+def test_a_field_only_a_file_scope_initializer_writes_is_read_on_the_path(tmp_path):
+    # The field's one writer is a designated initializer of a file-scope table, which
+    # has no function: path validation reads the initializer (it raised here).
+    from allocscan.pipeline import ScanOptions, run_scan
+
+    (tmp_path / "table.c").write_text("""
+struct demo_dev { int mode; spinlock_t lock; void *buf; };
+static struct demo_dev demo_table[] = { { .mode = 3 }, { .mode = 4 } };
+
+static void demo_fill(struct demo_dev *d)
+{
+	if (d->mode == 3)
+		d->buf = kmalloc(64, GFP_KERNEL);
+}
+
+static void demo_update(struct demo_dev *d)
+{
+	spin_lock(&d->lock);
+	demo_fill(d);
+	spin_unlock(&d->lock);
+}
+""")
+    result = run_scan([str(tmp_path)], ScanOptions(jobs=1, kernel_version="6.1"))
+    assert not result.warnings
+    (finding,) = [f for f in result.findings if f.rule_id == "AS002"]
+    assert finding.function == "demo_update"

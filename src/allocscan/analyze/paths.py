@@ -770,7 +770,12 @@ class _Translator:
         for path, wfn in writers:
             if path not in files:
                 continue
-            for a in wfn.assignments:
+            if wfn is not None:
+                stores = wfn.assignments
+            else:  # a file-scope table's designated initializer (`.ops = &demo_ops`)
+                ff = self.program.file(path)
+                stores = ff.field_inits if ff is not None else ()
+            for a in stores:
                 if a.kind == "field" and a.target == fname and a.struct_type == stype:
                     if a.op != "=":
                         return None

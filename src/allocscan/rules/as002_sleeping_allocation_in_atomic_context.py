@@ -99,6 +99,7 @@ DSAC (Bai et al., USENIX ATC 2018) for path validation with an SMT solver.
 from __future__ import annotations
 
 import hashlib
+import os
 
 from ..analyze import Analysis, AllocationSite
 from ..analyze.context import context_kinds, in_one_time_setup, witness_chains
@@ -136,7 +137,18 @@ def check(analysis: Analysis, options) -> list[Finding]:
         for tried, (_, s, judged, w) in enumerate(sorted(candidates, key=lambda c: c[0])):
             if tried >= MAX_CHAINS_PER_LOCATION or (chosen is not None and chosen.level == "error"):
                 break  # a proven witness (or enough tries) for this call already
-            finding = _finding(analysis, validator, s, judged, w)
+            try:
+                finding = _finding(analysis, validator, s, judged, w)
+            except (ArithmeticError, ValueError, RecursionError, KeyError, IndexError, TypeError,
+                    AttributeError) as err:
+                # One witness the path validation cannot handle must not end the scan;
+                # the next witness of the call is tried, and the warning says what was lost.
+                if os.environ.get("ALLOCSCAN_STRICT") == "1":
+                    raise
+                analysis.warnings.append(f"{s.path}:{s.site.line}: internal error validating a witness of "
+                                         f"'{s.site.callee or s.site.field}' ({type(err).__name__}: {err}); "
+                                         f"witness skipped")
+                continue
             if finding is None:
                 continue
             finding.choice = (s.allocator is None, w.hops, s.path, s.site.line, s.site.col)
