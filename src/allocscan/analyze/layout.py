@@ -10,7 +10,6 @@ as the array it declares (data/macros.toml [member_macros]).
 from __future__ import annotations
 
 import posixpath
-
 import re
 from typing import Callable
 
@@ -52,6 +51,7 @@ class Layouts:
         # structs of one name (iphase's and qlge's tx_buf_desc) the one the reader sees
         self.struct_lookup = struct_lookup
         self.defined_more_than_once = defined_more_than_once
+        self._ambiguity: dict[str, bool] = {}  # type text -> names a struct defined twice?
         self.typedefs = typedefs
         self.eval_const = eval_const  # (IR, path it is read in) -> its constant value
         self.member_macros = member_macros or {}  # DECLARE_BITMAP -> (element type, count text)
@@ -88,8 +88,14 @@ class Layouts:
         self.memo[key] = result
         return result
 
-    def _ambiguous(self, t: str) -> bool:
-        for _ in range(4):
+    def _ambiguous(self, type_text: str) -> bool:
+        found = self._ambiguity.get(type_text)
+        if found is None:
+            found = self._ambiguity[type_text] = self._names_a_struct_defined_twice(type_text)
+        return found
+
+    def _names_a_struct_defined_twice(self, t: str) -> bool:
+        for _ in range(4):  # through typedefs
             for prefix in ("struct ", "union "):
                 if t.startswith(prefix):
                     return self.defined_more_than_once(t[len(prefix):].strip())

@@ -12,7 +12,6 @@ a `{name: handler}` table. A name not in it is left to the tree's own macro.
 from __future__ import annotations
 
 import posixpath
-
 import re
 from typing import TYPE_CHECKING, Callable
 

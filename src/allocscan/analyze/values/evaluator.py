@@ -82,7 +82,6 @@ class ValueAnalysis:
     kernel: KernelInfo
     memo: dict = field(default_factory=dict)  # key -> value computed without a cut: true everywhere
     active: set = field(default_factory=set)
-    cuts: int = 0  # cycles cut so far (a statistic)
     budget: int = 20000  # evaluation steps left for the current allocation site (start_site resets it)
     # key -> (value, the keys whose cycle it was cut on): valid while those keys are being
     # computed, within the current allocation site (start_site clears it)
@@ -179,7 +178,6 @@ class ValueAnalysis:
         flow that fans out to the hop limit linear: each key is walked once per depth."""
         slot = (key, depth)
         if key in self.active:  # before the memo: from another depth the key may be kept
-            self.cuts += 1
             if self.frames:
                 self.frames[-1][0].add(key)
                 self.frames[-1][2] = True
@@ -219,7 +217,6 @@ class ValueAnalysis:
 
     def _budget_cut(self) -> None:
         """The site's budget ran out: what builds on it is not kept."""
-        self.cuts += 1
         if not self._site_over:
             self._site_over = True
             self.sites_over_budget += 1
@@ -228,7 +225,6 @@ class ValueAnalysis:
 
     def truncated(self) -> Value:
         """The hop limit is reached: unknown (what builds on it is kept per depth, as all is)."""
-        self.cuts += 1
         return unknown(WHY_DEPTH)
 
     # --- expressions ------------------------------------------------------
