@@ -101,7 +101,7 @@ from __future__ import annotations
 import hashlib
 import os
 
-from ..analyze import Analysis, AllocationSite
+from ..analyze import INTERNAL_ERRORS, Analysis, AllocationSite
 from ..analyze.context import context_kinds, in_one_time_setup, witness_chains
 from ..analyze.gfpflow import context_decides, region_skipped_for
 from ..analyze.paths import STATE, UNDECIDED, PathValidator, Verdict
@@ -139,8 +139,7 @@ def check(analysis: Analysis, options) -> list[Finding]:
                 break  # a proven witness (or enough tries) for this call already
             try:
                 finding = _finding(analysis, validator, s, judged, w)
-            except (ArithmeticError, ValueError, RecursionError, KeyError, IndexError, TypeError,
-                    AttributeError) as err:
+            except INTERNAL_ERRORS as err:
                 # One witness the path validation cannot handle must not end the scan;
                 # the next witness of the call is tried, and the warning says what was lost.
                 if os.environ.get("ALLOCSCAN_STRICT") == "1":
