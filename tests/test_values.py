@@ -596,6 +596,29 @@ void *e(const u8 *cdb) { return kmalloc(get_unaligned_be32(&cdb[6]), GFP_ATOMIC)
     assert v["e"].hi == 0xFFFFFFFF and v["e"].sources
 
 
+def test_a_header_copied_out_of_a_received_buffer_is_the_devices():
+    """The driver stores into the same wire struct when it builds frames to send; a local
+    copy of a received frame's header still holds what the device sent."""
+    v = sizes(("drivers/net/demo/agg.c", """
+struct demo_dpe { __le16 index; __le16 length; };
+void demo_tx_fill(struct demo_dpe *dpe, struct sk_buff *skb) { dpe->length = cpu_to_le16(skb->len); dpe->index = 0; }
+void *demo_rx(struct sk_buff *skb, int off)
+{
+	struct demo_dpe dpe;
+	u16 len;
+
+	if (skb_copy_bits(skb, off, &dpe, sizeof(dpe)))
+		return NULL;
+	len = le16_to_cpu(dpe.length);
+	return kmalloc(len, GFP_ATOMIC);
+}
+void *demo_own(struct demo_dpe *dpe) { return kmalloc(le16_to_cpu(dpe->length), GFP_ATOMIC); }
+"""))
+    assert (v["demo_rx"].hi, v["demo_rx"].sources) == (0xFFFF, frozenset({"device:demo_dpe.length"}))
+    assert "skb_copy_bits() copies received data into 'dpe'" in v["demo_rx"].steps[-1].text
+    assert not v["demo_own"].sources  # the driver's own frame: its stores, not the device's
+
+
 def test_a_struct_copied_from_the_user_has_user_fields():
     v = sizes(("drivers/misc/demo.c", """
 struct demo_req { u16 len; u32 count; struct demo_req *next; };
@@ -1025,3 +1048,35 @@ void *atm_desc_alloc(void) { return kcalloc(256, sizeof(struct demo_buf_desc), G
     assert (v["ring_alloc"].lo, v["ring_alloc"].hi) == (256 * (4 + 8 * 12),) * 2
     assert v["desc_alloc"].hi == 256 * 12
     assert v["atm_desc_alloc"].hi == 256 * 32
+
+
+def test_stores_through_nested_members_subscripts_and_typedefs_reach_their_readers():
+    """A field stored through an embedded struct (`priv->rx.buf_sz = n`), an array element
+    (`priv->ring[i].len = n`) or a typedef'd pointer is the same cell its readers read:
+    the struct definitions in the header name the receiver's type."""
+    header = ("drivers/net/ethernet/demo/nested.h", """
+struct demo_rx { int buf_sz; int used; };
+struct demo_slot { u32 len; };
+struct demo_port { u32 fixed_len; };
+struct demo_fn { struct demo_port port; };
+typedef struct demo_cfg { u32 chunk; } demo_cfg_t;
+struct demo_priv { int mtu; struct demo_rx rx; struct demo_slot ring[8]; };
+""")
+    v = sizes(header, ("drivers/net/ethernet/demo/setup.c", """
+#include "nested.h"
+void demo_set_rx(struct demo_priv *vp, int mtu) { vp->rx.buf_sz = (mtu <= 1500) ? 1536 : 65536 + 32; }
+void demo_set_ring(struct demo_priv *vp, int i) { vp->ring[i].len = 16384 * 4; }
+void demo_set_port(struct demo_fn *fn) { fn->port.fixed_len = 32768; }
+void demo_set_cfg(demo_cfg_t *cfg) { cfg->chunk = 131072; }
+"""), ("drivers/net/ethernet/demo/rx.c", """
+#include "nested.h"
+void *demo_rx_refill(struct demo_priv *vp) { return kmalloc(vp->rx.buf_sz + 64, GFP_ATOMIC); }
+void *demo_slot_buf(struct demo_slot *s) { return kmalloc(s->len, GFP_ATOMIC); }
+void *demo_port_buf(struct demo_port *p) { return kmalloc(p->fixed_len, GFP_ATOMIC); }
+void *demo_cfg_buf(struct demo_cfg *c) { return kmalloc(c->chunk, GFP_ATOMIC); }
+"""))
+    assert v["demo_rx_refill"].known and v["demo_rx_refill"].hi == 65536 + 32 + 64
+    assert v["demo_slot_buf"].hi == 65536
+    assert v["demo_port_buf"].hi == 32768
+    assert v["demo_cfg_buf"].hi == 131072
+    assert any("demo_set_rx() stores" in s.text for s in v["demo_rx_refill"].steps)

@@ -48,6 +48,9 @@ class CallSite:
         return ir_of_args(self.args_text)
 
 
+RECEIVER_MARK = ">"  # in an access path (Assignment.receiver): never part of a struct's name
+
+
 @dataclass(slots=True)
 class Assignment:
     """`target = value` (or an initialised declaration) inside a function."""
@@ -67,6 +70,11 @@ class Assignment:
     base: str = ""
     block_start: int = 0
     block_end: int = 0
+    # for fields whose receiver's struct type extraction cannot name: the access path the
+    # link resolves against the struct definitions, RECEIVER_MARK between the root
+    # variable's type text and the members down to the receiver (`priv->rx.buf_sz = n`:
+    # "struct velocity_info *>rx"; a typedef'd root `ring_t *r`: "ring_t *>"), else ""
+    receiver: str = ""
 
     @property
     def value(self) -> tuple:
@@ -270,8 +278,8 @@ class FunctionFacts:
         self.indirect = tuple((c.byte, c.end_col, c.field, c.receiver_type,
                                len(split_args(c.args_text)) if c.args_text.strip() else 0)
                               for c in calls if not c.callee and c.field)
-        self.field_writes = tuple(dict.fromkeys((a.struct_type, a.target) for a in body.assignments
-                                                if a.kind == "field" and a.struct_type))
+        self.field_writes = tuple(dict.fromkeys((a.struct_type or a.receiver, a.target) for a in body.assignments
+                                                if a.kind == "field" and (a.struct_type or a.receiver)))
         self.global_writes = tuple(dict.fromkeys(a.target for a in body.assignments if a.kind == "global"))
         self.packed_calls = pickle.dumps(calls, protocol=pickle.HIGHEST_PROTOCOL) if calls else None
         empty = not (body.assignments or body.guards or body.locals or body.returns or body.branches

@@ -21,7 +21,7 @@ from typing import NamedTuple
 
 import networkx as nx
 
-from .facts import (CALLS_ALLOCATOR, CALLS_REGISTRAR, HAS_GFP_ARGUMENT, HAS_GFP_PARAM, HAS_INDIRECT_CALL,
+from .facts import (RECEIVER_MARK, CALLS_ALLOCATOR, CALLS_REGISTRAR, HAS_GFP_ARGUMENT, HAS_GFP_PARAM, HAS_INDIRECT_CALL,
                     HAS_LOCKED_CALL, CallSite, FileFacts, FunctionFacts)
 from .macrocalls import forward_macro_calls
 
@@ -73,6 +73,10 @@ class Program:
     command_line_defines: frozenset[str] | None = None
     nodes_flagged: dict[int, list[str]] = field(default_factory=dict)  # see functions_with()
     flagged_in_files: dict[int, list[tuple[FileFacts, FunctionFacts]]] = field(default_factory=dict)
+    # (struct type, field) -> writers through access paths (see field_writers_of), and
+    # (access path, directory) -> the struct it names: both built on first use
+    _writers_by_path: dict[tuple[str, str], list] | None = None
+    _receiver_memo: dict[tuple[str, str], str] = field(default_factory=dict)
 
     def targets(self, site: CallSite, path: str) -> list[str]:
         """The function nodes a call site in file `path` may reach (empty when none is in the scan)."""
@@ -122,6 +126,53 @@ class Program:
         if found is None:
             found = self.flagged_in_files[mask] = [(ff, fn) for ff in self.files for fn in ff.functions
                                                    if fn.flags & mask]
+        return found
+
+    def struct_def(self, name: str, near: str = ""):
+        """(path, StructDef) of the struct `name` as file `near` sees it: of several
+        definitions, the nearest up its tree, else the one sharing the longest path."""
+        defs = self.structs.get(name)
+        if not defs:
+            return None
+        if len(defs) == 1 or not near:
+            return defs[0]
+        return max(defs, key=lambda d: _shared_path(d[0], near))
+
+    def field_writers_of(self, key: tuple[str, str]) -> list:
+        """(path, function) of every store to (struct type, field): those whose receiver
+        extraction typed, then those through an access path (`priv->rx.buf_sz = n`)
+        that resolves to that struct. Function None: a file-scope initializer."""
+        typed = self.field_writers.get(key, [])
+        if self._writers_by_path is None:
+            self._writers_by_path = self._resolve_access_paths()
+        through = self._writers_by_path.get(key)
+        return typed + through if through else typed
+
+    def _resolve_access_paths(self) -> dict[tuple[str, str], list]:
+        resolved: dict[tuple[str, str], list] = {}
+        for (receiver, fname), writers in self.field_writers.items():
+            if RECEIVER_MARK not in receiver:
+                continue
+            for path, fn in writers:
+                struct = self.receiver_struct(receiver, path)
+                if struct:
+                    resolved.setdefault((struct, fname), []).append((path, fn))
+        return resolved
+
+    def receiver_struct(self, receiver: str, path: str) -> str:
+        """The struct type an access path (Assignment.receiver) written in file `path`
+        names: its root variable's type through typedefs, then each member's type in the
+        struct definition that file sees; '' when a step is not a struct."""
+        key = (receiver, posixpath.dirname(path))
+        found = self._receiver_memo.get(key)
+        if found is None:
+            root, _, chain = receiver.partition(RECEIVER_MARK)
+            found = struct_name(root, self.typedefs)
+            for member in chain.split(".") if chain else ():
+                sd = self.struct_def(found, path) if found else None
+                m = next((m for m in sd[1].members if m.name == member), None) if sd is not None else None
+                found = struct_name(m.type_text, self.typedefs) if m is not None else ""
+            self._receiver_memo[key] = found
         return found
 
     def node_for(self, fn: FunctionFacts) -> str:
@@ -188,6 +239,28 @@ class Program:
                         shared.setdefault(key, (f.path, value))
             self._shared[table] = shared
         return shared.get(name)
+
+
+def struct_name(type_text: str, typedefs: dict[str, str]) -> str:
+    """The struct (or union) a type names, through typedefs; '' when it is none."""
+    t = type_text.replace("*", "").strip()
+    for _ in range(4):
+        if t.startswith("struct ") or t.startswith("union "):
+            return t.split(" ", 1)[1].strip()
+        alias = typedefs.get(t)
+        if alias is None:
+            return ""
+        t = alias.replace("*", "").strip()
+    return ""
+
+
+def _shared_path(definition: str, reader: str) -> tuple[bool, int]:
+    """How near a struct's definition is to a reader: up the reader's tree first
+    (sfc/siena/x.c sees sfc/siena/net_driver.h), then by the path they share."""
+    d, r = posixpath.dirname(definition), posixpath.dirname(reader)
+    up = r == d or r.startswith(d + "/")
+    shared = len(posixpath.commonpath([d, r])) if d and r else 0
+    return (up, len(d) if up else shared)
 
 
 SUBTREE_FILES = 400  # a driver's tree: searched whole for a name its own directories lack

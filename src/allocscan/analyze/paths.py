@@ -762,7 +762,7 @@ class _Translator:
         `shost->transportt = &blank_transport_template` and no fas216 driver sets it."""
         f = self.frames[frame]
         stype = type_of(self.program, f.path, f.fn, base_ir)
-        writers = self.program.field_writers.get((stype, fname)) if stype else None
+        writers = self.program.field_writers_of((stype, fname)) if stype else None
         if not writers:
             return None
         files = {fr.path for fr in self.frames}
@@ -776,7 +776,9 @@ class _Translator:
                 ff = self.program.file(path)
                 stores = ff.field_inits if ff is not None else ()
             for a in stores:
-                if a.kind == "field" and a.target == fname and a.struct_type == stype:
+                if a.kind == "field" and a.target == fname and (
+                        a.struct_type == stype
+                        or (not a.struct_type and a.receiver and self.program.receiver_struct(a.receiver, path) == stype)):
                     if a.op != "=":
                         return None
                     values.add((path, a.value_text.strip()))
@@ -837,7 +839,7 @@ class _Translator:
         ff = self.program.file(path)
         init = ff.global_inits.get(name, ()) if ff is not None else ()
         struct = ff.global_types.get(name, "").replace("const ", "").replace("struct ", "").strip() if ff else ""
-        if struct and self.program.field_writers.get((struct, fname)):
+        if struct and self.program.field_writers_of((struct, fname)):
             return None  # some code writes the field: not a template
         for p, text in init:
             if p == fname:

@@ -4,7 +4,7 @@ macros WRITE_ONCE()/atomic_set()...), and function pointers bound to fields
 
 from __future__ import annotations
 
-from ..facts import Assignment, Binding, FunctionFacts
+from ..facts import RECEIVER_MARK, Assignment, Binding, FunctionFacts
 from .file import FileExtraction
 from .nodes import (declarator_name, initializer_owner, initializer_struct, param_type, statement_block, struct_of,
                     node_text)
@@ -163,12 +163,13 @@ def _assignment(fx: FileExtraction, fn: FunctionFacts, left, right, op: str, nod
         if base is not None and base.type == "identifier":
             name = node_text(base)
             struct_type = struct_of(fn.locals.get(name) or param_type(fn, name) or fx.facts.global_types.get(name))
+        receiver = "" if struct_type or base is None else _receiver_path(fx, fn, base)
         block = statement_block(node)
         fn.assignments.append(Assignment("field", node_text(fld), struct_type, value, line, op, node.start_byte,
                                          op == "=" and _lowers(node, left, right),
                                          squash(node_text(base)) if base is not None else "",
                                          block.start_byte if block is not None else 0,
-                                         block.end_byte if block is not None else 0))
+                                         block.end_byte if block is not None else 0, receiver))
         if right is None:
             return
         target = right
@@ -179,6 +180,36 @@ def _assignment(fx: FileExtraction, fn: FunctionFacts, left, right, op: str, nod
             if name not in fn.locals and all(p != name for p, _ in fn.params):
                 fx.facts.bindings.append(Binding(struct_type, node_text(fld), name, line, fn.name,
                                                  node_text(base) if base is not None else "", node.start_byte))
+
+def _receiver_path(fx: FileExtraction, fn: FunctionFacts, base) -> str:
+    """The access path of a field store's receiver that is not a plain struct variable
+    (Assignment.receiver): `priv->rx.buf_sz`, `hw->dch.dev.nrbchan`, `priv->ring[i].size`,
+    `rings[i].size`, or a variable of a typedef'd type. The struct definitions that name
+    the members' types are in headers, so the link resolves it; "" when the root is not
+    a typed variable (a call's result, a cast)."""
+    members: list[str] = []
+    node = base
+    while node is not None:
+        if node.type == "field_expression":
+            fld = node.child_by_field_name("field")
+            if fld is None:
+                return ""
+            members.append(node_text(fld))
+            node = node.child_by_field_name("argument")
+        elif node.type == "subscript_expression":
+            node = node.child_by_field_name("argument")
+        elif node.type == "parenthesized_expression" and node.named_child_count == 1:
+            node = node.named_children[0]
+        else:
+            break
+    if node is None or node.type != "identifier":
+        return ""
+    name = node_text(node)
+    root = fn.locals.get(name) or param_type(fn, name) or fx.facts.global_types.get(name)
+    if not root:
+        return ""
+    return root.strip() + RECEIVER_MARK + ".".join(reversed(members))
+
 
 # --- guards ----------------------------------------------------------------
 

@@ -11,7 +11,6 @@ a `{name: handler}` table. A name not in it is left to the tree's own macro.
 
 from __future__ import annotations
 
-import posixpath
 import re
 from typing import TYPE_CHECKING, Callable
 
@@ -237,14 +236,8 @@ class Builtins:
         return (found[0], found[1].line) if found else None
 
     def _struct_and_path(self, name: str, near: str = ""):
-        """(path, StructDef) of the struct `name` as file `near` sees it: of several
-        definitions, the nearest up its tree, else the one sharing the longest path."""
-        defs = self.program.structs.get(name)
-        if not defs:
-            return None
-        if len(defs) == 1 or not near:
-            return defs[0]
-        return max(defs, key=lambda d: _shared_path(d[0], near))
+        """(path, StructDef) of the struct `name` as file `near` sees it (Program.struct_def)."""
+        return self.program.struct_def(name, near)
 
     def struct(self, name: str, near: str = ""):
         """The StructDef of `name` as file `near` sees it."""
@@ -302,12 +295,3 @@ _EVALUATIONS: dict[str, Callable[[Builtins, MacroSpec, tuple, Scope], Value]] = 
     "identity": Builtins._identity,
     "sizeof": Builtins._sizeof,
 }
-
-
-def _shared_path(definition: str, reader: str) -> tuple[bool, int]:
-    """How near a struct's definition is to a reader: up the reader's tree first
-    (sfc/siena/x.c sees sfc/siena/net_driver.h), then by the path they share."""
-    d, r = posixpath.dirname(definition), posixpath.dirname(reader)
-    up = r == d or r.startswith(d + "/")
-    shared = len(posixpath.commonpath([d, r])) if d and r else 0
-    return (up, len(d) if up else shared)

@@ -18,6 +18,7 @@ import posixpath
 from typing import TYPE_CHECKING
 
 from ...exprs import render, squash
+from ...link import struct_name
 from ..witness import FLOW, Step
 from .lattice import (held_in, WHY_ARITHMETIC, WHY_FIELD_HUB, WHY_FIELD_UNTYPED, WHY_FIELD_UNWRITTEN, WHY_FIELD_WRITER, Value,
                       join, unknown)
@@ -81,7 +82,7 @@ class Fields:
         sources = self.analysis.sources
         struct = self.struct_of_expr(ir[1], scope)
         source = (sources.user_copied_field(ir, scope) or sources.descriptor_field(struct, fname, scope)
-                  or sources.user_field(struct, fname, ir[1], scope))
+                  or sources.user_field(struct, fname, ir[1], scope) or sources.wire_copied_field(struct, ir, scope))
         if source is not None:
             return source
         if scope.depth >= MAX_DEPTH:
@@ -151,10 +152,16 @@ class Fields:
         if cells is None:
             file = self.analysis.file_by_path
             cells = self._field_cells[key] = [
-                (path, posixpath.dirname(path), fn, a) for path, fn in self.program.field_writers.get(key, ())
+                (path, posixpath.dirname(path), fn, a) for path, fn in self.program.field_writers_of(key)
                 for a in (fn.assignments if fn is not None else file[path].field_inits)
-                if a.kind == "field" and (a.struct_type, a.target) == key]
+                if a.kind == "field" and a.target == key[1] and self._writes_struct(a, path, key[0])]
         return cells
+
+    def _writes_struct(self, a, path: str, struct: str) -> bool:
+        """Does the field store `a` in file `path` write a `struct`?"""
+        if a.struct_type:
+            return a.struct_type == struct
+        return bool(a.receiver) and self.program.receiver_struct(a.receiver, path) == struct
 
     def _param_writers(self, key: tuple[str, str]) -> list:
         """Module parameters bound to a member of a file-scope struct, as (file, parameter)."""
@@ -254,16 +261,3 @@ def same_driver(a: str, b: str) -> bool:
         return True
     outer, inner = (da, db) if len(da) < len(db) else (db, da)
     return outer.count("/") >= 2 and inner.startswith(outer + "/") and inner.count("/") == outer.count("/") + 1
-
-
-def struct_name(type_text: str, typedefs: dict[str, str]) -> str:
-    """The struct (or union) a type names, through typedefs; '' when it is none."""
-    t = type_text.replace("*", "").strip()
-    for _ in range(4):
-        if t.startswith("struct ") or t.startswith("union "):
-            return t.split(" ", 1)[1].strip()
-        alias = typedefs.get(t)
-        if alias is None:
-            return ""
-        t = alias.replace("*", "").strip()
-    return ""
