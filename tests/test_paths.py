@@ -418,3 +418,46 @@ static void demo_update(struct demo_dev *d)
     assert not result.warnings
     (finding,) = [f for f in result.findings if f.rule_id == "AS002"]
     assert finding.function == "demo_update"
+
+
+def test_a_call_reaching_sleeping_allocations_in_two_files_names_both():
+    """One finding per call line: the shorter witness is shown, and the allocation the
+    call also reaches in another file is named in it (message, related location)."""
+    found = findings(("drivers/net/demo/cm.c", """
+struct demo_sock { spinlock_t lock; struct sk_buff *cache; int state; };
+void demo_send_reset(struct demo_sock *s);
+static struct sk_buff *demo_ctrl_skb(struct sk_buff *skb, int len)
+{
+	if (!skb || skb_shared(skb))
+		skb = alloc_skb(len, GFP_KERNEL);
+	return skb;
+}
+static void demo_reset_child(struct demo_sock *s)
+{
+	struct sk_buff *skb = demo_ctrl_skb(s->cache, 64);
+
+	demo_send_reset(s);
+	kfree_skb(skb);
+}
+void demo_stop(struct demo_sock *s)
+{
+	spin_lock_bh(&s->lock);
+	demo_reset_child(s);
+	spin_unlock_bh(&s->lock);
+}
+"""), ("drivers/net/demo/hw.c", """
+struct demo_sock;
+void demo_send_reset(struct demo_sock *s)
+{
+	struct sk_buff *skb = alloc_skb(128, GFP_KERNEL);
+
+	demo_queue(s, skb);
+}
+"""))
+    assert [(f.path, f.line) for f in found] == [("drivers/net/demo/cm.c", 20)]
+    f = found[0]
+    # the unconditional allocation is the stronger evidence: it is the witness
+    assert (f.witness[-1].path, f.witness[-1].line, f.level) == ("drivers/net/demo/hw.c", 5, "error")
+    assert f.properties["alsoReaches"] == ["drivers/net/demo/cm.c:7"]
+    assert [(r.path, r.line) for r in f.related] == [("drivers/net/demo/hw.c", 5), ("drivers/net/demo/cm.c", 7)]
+    assert "also reaches 'alloc_skb' with GFP_KERNEL (drivers/net/demo/cm.c:7 in demo_ctrl_skb())" in f.message

@@ -529,6 +529,7 @@ class SourceTables:
     registers: dict[str, int | None]  # register reads -> their maximum
     raw_reads: dict[str, int | None]  # reads of raw device bytes -> their maximum
     wire_types: dict[str, int]  # byte-order types -> their maximum
+    wire_copies: dict[str, int]  # call copying a received buffer -> index of its destination argument
 
     @property
     def calls(self) -> frozenset[str]:
@@ -587,6 +588,7 @@ def source_tables() -> SourceTables:
         registers=widths(device["registers"]),
         raw_reads=widths(device["raw_reads"]),
         wire_types=dict(device["wire_types"]["types"]),
+        wire_copies={name: spec["into"] for name, spec in device["wire_copies"].items()},
     )
 
 

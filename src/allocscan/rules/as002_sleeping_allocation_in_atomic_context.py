@@ -16,7 +16,9 @@ The finding sits where the fix goes: at the call, in the function that holds
 the lock or is the entry point, that leads to the sleeping allocation. The
 allocation (often in core code) is a related location and the last step of
 the code flow. One core allocation reached from several drivers' calls gives
-one finding per call.
+one finding per call. A call that reaches sleeping allocations in several
+files is one finding: the strongest witness is shown, and the other
+allocations are named in the message and as related locations.
 
 Every witness is a path, checked whole: the branch conditions of each
 function on it (the `if` arms, the early exits before each call, the `switch`
@@ -154,10 +156,37 @@ def check(analysis: Analysis, options) -> list[Finding]:
             if chosen is None or (-LEVEL_RANK[finding.level], finding.choice) < (-LEVEL_RANK[chosen.level], chosen.choice):
                 chosen = finding
         if chosen is not None:
-            best.append(chosen)  # one per call and allocating file; pipeline keeps one per line
+            best.append(chosen)  # one per call and allocating file
     analysis.stats["paths_checked"] = validator.checked
     analysis.stats["paths_dropped"] = validator.dropped
-    return best
+    return _one_per_line(best)
+
+
+def _one_per_line(findings: list[Finding]) -> list[Finding]:
+    """One finding per reported line: the most severe, then the shortest witness. The
+    sleeping allocations in other files that the same call also reaches are named in it
+    (message, related locations, `alsoReaches`): the maintainer who rules out the shown
+    witness's branch (a cached buffer that is never shared) still sees the call's other
+    way to sleep (an unconditional allocation one call further)."""
+    by_line: dict[tuple[str, int], list[Finding]] = {}
+    for f in findings:
+        by_line.setdefault((f.path, f.line), []).append(f)
+    kept = []
+    for group in by_line.values():
+        group.sort(key=lambda f: (-LEVEL_RANK[f.level], f.choice))
+        first = group[0]
+        also = []
+        for other in group[1:]:
+            alloc = other.witness[-1]
+            first.related.append(alloc)
+            s = other.site
+            also.append(f"{alloc.path}:{alloc.line}")
+            first.message += (f"; it also reaches '{s.site.callee or s.site.field}' with {s.gfp_text} "
+                              f"({alloc.path}:{alloc.line} in {s.function.name}())")
+        if also:
+            first.properties["alsoReaches"] = also
+        kept.append(first)
+    return kept
 
 
 def _candidates_by_location(analysis: Analysis) -> dict[tuple, list]:

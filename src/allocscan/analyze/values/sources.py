@@ -256,6 +256,33 @@ class Sources:
                     field=f"{struct}.{fname}", source=src)
         return Value(0, limit, frozenset({src}), (step,), True)
 
+    def wire_copied_field(self, struct: str, ir: tuple, scope: Scope) -> Value | None:
+        """`skb_copy_bits(skb, off, &hdr, sizeof(hdr))` earlier in the function: a byte-order
+        field of the local `hdr` (`hdr.wLength`) is what the received buffer held, as wide
+        as its type, whatever the driver stores into that struct type elsewhere (the frames
+        it builds to send)."""
+        fn, base = scope.fn, ir[1]
+        if fn is None or base[0] != "id" or ir[3] or fn.locals.get(base[1], "*").endswith("*"):
+            return None
+        name = base[1]
+        copy = next((site for site in fn.calls
+                     if site.callee in self.tables.wire_copies and name in site.args_text
+                     and (not scope.at_byte or site.byte < scope.at_byte)
+                     and _arg(site, self.tables.wire_copies[site.callee]) == ("addr", ("id", name))), None)
+        if copy is None:
+            return None
+        member = self.analysis.builtins.member(ir, scope)
+        if member is None or member.pointer or member.array_dims:
+            return None
+        limit = self.tables.wire_types.get(member.type_text)
+        if limit is None:
+            return None
+        src = f"device:{struct}.{ir[2]}"
+        step = Step(SOURCE, f"{copy.callee}() copies received data into '{name}' in {fn.name}(): {render(ir)} "
+                    f"({member.type_text}) is what the device sent", scope.file.path, copy.line, function=fn.name,
+                    callee=copy.callee, field=f"{struct}.{ir[2]}", source=src)
+        return Value(0, limit, frozenset({src}), (step,), True)
+
     def descriptor_field(self, struct: str, fname: str, scope: Scope) -> Value | None:
         """A field of a USB descriptor the device supplied (host side only), as wide as its
         USB name says, or of a request a USB host sent (gadget side only); None for any
@@ -332,3 +359,8 @@ def _writable(perm: str, tables: SourceTables) -> bool:
     if value is not None:
         return bool(value & 0o222)
     return any(w in perm for w in tables.writable_perms)
+
+
+def _arg(site, index: int) -> tuple | None:
+    args = site.arguments()
+    return args[index] if index < len(args) else None
