@@ -249,17 +249,62 @@ def identifiers(ir: tuple) -> set[str]:
 
 def expand_macro(params: tuple | list, body: str, args: tuple | list) -> tuple | None:
     """IR of a function-like macro's body with the argument expressions put in for its
-    parameters (not after `#`, which stringifies); None when the call does not fit it."""
-    if len(params) != len(args) or not body or "..." in params:
+    parameters; None when the call does not fit it."""
+    if "..." in params:
         return None
-    texts = {p: f"({render(a)})" for p, a in zip(params, args)}
+    text = substitute_macro(params, body, [render(a) for a in args], parenthesize=True)
+    return ir_from_text(text) if text is not None else None
+
+
+_SINGLE_TOKEN_RE = re.compile(r"[A-Za-z_]\w*|\d\w*")
+_COMMENT_RE = re.compile(r"/\*.*?\*/|//[^\n]*", re.S)
+
+
+def strip_comments(text: str) -> str:
+    return _COMMENT_RE.sub(" ", text)
+
+
+def substitute_macro(params: tuple | list, body: str, args: list[str], parenthesize: bool = False) -> str | None:
+    """The text of a function-like macro's body with the arguments' text put in for its
+    parameters, as the preprocessor does: `a ## b` pastes the arguments as written, `#a`
+    makes a string of one, a variadic parameter (`...` read as `__VA_ARGS__`, or GNU's
+    `name...`) takes the remaining arguments, commas and all. With `parenthesize`, an
+    argument put in elsewhere is wrapped in parentheses (the body is an expression).
+    None when the call does not fit the macro."""
+    names = [p.strip() for p in params]
+    args = [strip_comments(a).strip() for a in args]
+    if names and names[-1].endswith("..."):
+        variadic = names[-1][:-3].strip() or "__VA_ARGS__"
+        names = names[:-1]
+        if len(args) < len(names):
+            return None
+        args = args[:len(names)] + [", ".join(args[len(names):])]
+        names.append(variadic)
+    elif args == [""] and not names:
+        args = []
+    elif not args and len(names) == 1:
+        args = [""]  # `TAG()`: one empty argument
+    if len(names) != len(args):
+        return None
+    table = dict(zip(names, args))
+    body = strip_comments(body)
 
     def put(m: re.Match) -> str:
-        if m.start() and body[m.start() - 1] == "#":
+        arg = table.get(m.group(0))
+        if arg is None:
             return m.group(0)
-        return texts.get(m.group(0), m.group(0))
+        before, after = body[:m.start()].rstrip(), body[m.end():].lstrip()
+        if before.endswith("##") or after.startswith("##"):
+            return arg
+        if before.endswith("#"):
+            return '"' + arg.replace("\\", "\\\\").replace('"', '\\"') + '"'
+        if not parenthesize or _SINGLE_TOKEN_RE.fullmatch(arg) or (before.endswith("(") and after.startswith(")")):
+            return arg  # needs no parentheses: `sizeof(type)` stays a type
+        return f"({arg})"
 
-    return ir_from_text(IDENT_RE.sub(put, body))
+    text = IDENT_RE.sub(put, body)
+    text = re.sub(r'(?<!#)#\s*(")', r"\1", text)  # the `#` of a stringified argument
+    return re.sub(r"\s*##\s*", "", text)
 
 
 def render(ir: tuple) -> str:

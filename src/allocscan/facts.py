@@ -303,6 +303,10 @@ class StructMember:
     pointer: bool
     array_dims: tuple[tuple, ...]  # IR of each dimension; ("flex",) for `x[]`
     bits: int | None = None  # bit-field width
+    # A member macro whose arguments hold declarations (`struct_group(addrs, __be32 saddr;
+    # __be32 daddr;);`): type_text is the whole call, and the parser split its text into
+    # this many members that follow it (kept for their names; the layout expands the call)
+    covers: int = 0
 
 
 @dataclass(slots=True)

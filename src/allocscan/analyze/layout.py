@@ -2,9 +2,17 @@
 padding and alignment, arrays, unions, nested structs, flexible array members
 and bit-fields, computed from the struct definitions the scan found. An array
 dimension is evaluated where its struct is defined (a driver's own
-`#define DEMO_MAX_LEVELS 16` in its header); a member declared by a kernel
-macro (`DECLARE_BITMAP(flags, N)`, `DECLARE_HASHTABLE(tbl, bits)`) is laid out
-as the array it declares (data/macros.toml [member_macros]).
+`#define DEMO_MAX_LEVELS 16` in its header).
+
+The preprocessor's part is done here, with the macros of the scanned tree: a
+struct tag an object-like macro renames (`#define demo_head callback_head`), a
+type an object-like macro names (`#define demo_off_t unsigned long`), and a
+member a macro declares (`DEMO_STAT(rx_packets);`, `struct_group(addrs, ...);`,
+a bare `DEMO_HDR;`): the call is expanded with the macro's definition and the
+declarations it expands to are parsed and laid out in its place. Where the
+tree lacks the macro (loose files), a member macro the tables know
+(`DECLARE_BITMAP(flags, N)`, data/macros.toml [member_macros]) is laid out as
+the array it declares.
 """
 
 from __future__ import annotations
@@ -13,7 +21,7 @@ import posixpath
 import re
 from typing import Callable
 
-from ..exprs import ir_from_text, split_args
+from ..exprs import IDENT_RE, ir_from_text, split_args, strip_comments, substitute_macro
 
 # (size, alignment) of the kernel's basic types on LP64 (x86_64, arm64).
 BASIC_TYPES_LP64: dict[str, tuple[int, int]] = {
@@ -46,7 +54,8 @@ class Layouts:
 
     def __init__(self, struct_lookup: Callable[[str, str], "tuple[str, object] | None"], typedefs: dict[str, str],
                  eval_const: Callable[[tuple, str], int | None], member_macros: dict | None = None,
-                 defined_more_than_once: Callable[[str], bool] = lambda name: False):
+                 defined_more_than_once: Callable[[str], bool] = lambda name: False,
+                 macro_lookup: Callable[[str, str, str], "tuple[str, object] | None"] = lambda table, name, path: None):
         # (name, the path it is read from) -> (path of its definition, StructDef): of two
         # structs of one name (iphase's and qlge's tx_buf_desc) the one the reader sees
         self.struct_lookup = struct_lookup
@@ -55,7 +64,15 @@ class Layouts:
         self.typedefs = typedefs
         self.eval_const = eval_const  # (IR, path it is read in) -> its constant value
         self.member_macros = member_macros or {}  # DECLARE_BITMAP -> (element type, count text)
+        # (table, name, path) -> (path, value) of the nearest macro: "defines" (object-like,
+        # its replacement text) or "func_macros" ((params, body))
+        self.macro_lookup = macro_lookup
         self.memo: dict[str, tuple[int, int] | None] = {}
+        # struct name -> (path, StructDef) of the structs macro expansions made
+        self._expanded: dict[str, tuple] = {}
+        self._spliced: dict[tuple[int, str], tuple | None] = {}  # (id(StructDef), path) -> members
+        self._expansions: dict[tuple[str, str], object] = {}  # (call text, path) -> StructDef | None
+        self._expanding = 0  # nesting of member macro expansions
         self.active: set[str] = set()
         self._path = ""  # where the struct being laid out is defined (its members' macros)
 
@@ -112,13 +129,110 @@ class Layouts:
             return BASIC_TYPES_LP64[t]
         for prefix in ("struct ", "union "):
             if t.startswith(prefix):
-                return self._struct(t[len(prefix):].strip())
+                name = t[len(prefix):].strip()
+                found = self._struct(name)
+                if found is None:  # `#define demo_head callback_head`: the tag it stands for
+                    renamed = self._object_macro(name)
+                    if renamed is not None and IDENT_RE.fullmatch(renamed) and renamed != name:
+                        return self.layout(prefix + renamed)
+                return found
         if t.startswith("enum "):
             return (4, 4)
         alias = self.typedefs.get(t)
         if alias is not None and alias != t:
             return self.layout(alias)
+        named = self._macro_type(t)
+        if named is not None:
+            return named
         return self._macro_member(t)
+
+    def _object_macro(self, name: str) -> str | None:
+        """The replacement text of the object-like macro `name` as the struct being laid out
+        sees it, or None."""
+        if not IDENT_RE.fullmatch(name):
+            return None
+        found = self.macro_lookup("defines", name, self._path)
+        return " ".join(strip_comments(found[1]).split()) if found is not None else None
+
+    def _macro_type(self, t: str) -> tuple[int, int] | None:
+        """A type an object-like macro names (`#define demo_off_t unsigned long`,
+        `#define demo_u64 __u64 __attribute__((aligned(8)))`): the type it stands for, at
+        least as aligned as an `aligned(N)` attribute in it says."""
+        body = self._object_macro(t)
+        if body is None:
+            return None
+        align = 1
+        for m in _ALIGNED_RE.finditer(body):
+            n = self.eval_const(ir_from_text(m.group(1)), self._path) if m.group(1) else 16
+            align = max(align, n or 1)
+        body = _ATTRIBUTE_RE.sub(" ", body).strip()
+        if not _TYPE_NAME_RE.fullmatch(body) or body == t:
+            return None
+        sa = self.layout(" ".join(body.split()).replace(" *", "*"))
+        if sa is None:
+            return None
+        return (_align(sa[0], align), max(sa[1], align)) if align > sa[1] else sa
+
+    # --- members a macro declares -----------------------------------------------
+    def _members_of(self, sd, path: str) -> tuple | None:
+        """The struct's members with each member macro's call replaced by the members its
+        expansion declares (None when one of them cannot be expanded)."""
+        key = (id(sd), path)
+        if key in self._spliced:
+            return self._spliced[key]
+        out: list = []
+        skip = 0
+        for m in sd.members:
+            if skip:
+                skip -= 1
+                continue
+            if m.covers or _declared_by_macro(m, self.typedefs):
+                expanded = self._expand_members(m.type_text, path)
+                if expanded is not None:
+                    out.extend(expanded)
+                    skip = m.covers
+                    continue
+                if m.covers:  # the parser's pieces of the call are no members to lay out
+                    self._spliced[key] = None
+                    return None
+            out.append(m)
+        self._spliced[key] = result = tuple(out)
+        return result
+
+    def _expand_members(self, text: str, path: str) -> tuple | None:
+        """The members a member macro's call (`DEMO_STAT(rx_packets)`, or a bare object-like
+        `DEMO_HDR`) declares, expanded with the tree's definition as `path` sees it."""
+        key = (text, path)
+        if key in self._expansions:
+            sd = self._expansions[key]
+        else:
+            self._expansions[key] = None  # a macro that expands to itself stops here
+            sd = self._expansions[key] = self._expanded_struct(text, path)
+        if sd is None or self._expanding > _MAX_EXPANSIONS:
+            return None
+        self._expanding += 1
+        try:
+            return self._members_of(sd, path)
+        finally:
+            self._expanding -= 1
+
+    def _expanded_struct(self, text: str, path: str):
+        from ..extract.definitions import structs_of_members  # the extractor's member code
+
+        m = _MACRO_MEMBER_RE.match(text)
+        if m is not None:
+            found = self.macro_lookup("func_macros", m.group(1), path)
+            expansion = self._expand_calls(text, path) if found is not None else None
+        else:
+            found = self.macro_lookup("defines", text, path)
+            expansion = self._expand_calls(found[1], path) if found is not None else None
+        if expansion is None or not expansion.strip():
+            return None
+        name = f"{text}@{path}"
+        structs = structs_of_members(expansion, name)
+        for sd in structs:
+            self._expanded.setdefault(sd.name, (path, sd))
+        return structs[-1] if structs else None
 
     def _macro_member(self, t: str) -> tuple[int, int] | None:
         """`DECLARE_BITMAP(flags,N)` as a member's type: the array it declares."""
@@ -140,8 +254,37 @@ class Layouts:
         n = self.eval_const(ir_from_text(text), self._path)
         return None if n is None else (sa[0] * n, sa[1])
 
+    def _expand_calls(self, text: str, path: str, painted: frozenset = frozenset(), depth: int = 0) -> str | None:
+        """`text` with the function-like macros it calls expanded, as the preprocessor
+        rescans a replacement (a macro is not expanded again inside its own expansion);
+        None when one of them does not fit its call or the expansion grows too large."""
+        out: list[str] = []
+        pos = 0
+        for m in _CALL_RE.finditer(text):
+            name = m.group(1)
+            if m.start() < pos or name in painted:
+                continue
+            found = self.macro_lookup("func_macros", name, path)
+            if found is None:
+                continue
+            end = _closing_paren(text, m.end() - 1)
+            if end < 0 or depth >= _MAX_EXPANSIONS:
+                return None
+            params, body = found[1]
+            replaced = substitute_macro(params, body, split_args(text[m.end():end]))
+            if replaced is None:
+                return None
+            replaced = self._expand_calls(replaced, path, painted | {name}, depth + 1)
+            if replaced is None:
+                return None
+            out += [text[pos:m.start()], " ", replaced, " "]
+            pos = end + 1
+        out.append(text[pos:])
+        result = "".join(out)
+        return result if len(result) <= _MAX_EXPANSION_TEXT else None
+
     def _struct(self, name: str) -> tuple[int, int] | None:
-        found = self.struct_lookup(name, self._path)
+        found = self._expanded.get(name) or self.struct_lookup(name, self._path)
         if found is None:
             return None
         path, sd = found
@@ -152,11 +295,21 @@ class Layouts:
             self._path = outer
 
     def _members(self, sd, path: str) -> tuple[int, int] | None:
+        placed = self._placement(sd, path)
+        return placed[1] if placed is not None else None
+
+    def _placement(self, sd, path: str) -> tuple[list, tuple[int, int]] | None:
+        """([(member, its offset)] of the members that are not bit-fields, (size, align)),
+        or None when a member's layout is unknown."""
         offset = 0
         max_align = 1
         size = 0
         bit_used = 0  # bits used in the current bit-field unit
-        for m in sd.members:
+        members = self._members_of(sd, path)
+        if members is None:
+            return None
+        offsets: list = []
+        for m in members:
             if m.bits is not None and not m.pointer:
                 base = self.layout(m.type_text) or (4, 4)
                 unit_bits = base[0] * 8
@@ -181,10 +334,8 @@ class Layouts:
                     return None
                 msize, malign = sa
             count = 1
-            flexible = False
             for dim in m.array_dims:
                 if dim == ("flex",):
-                    flexible = True
                     count = 0
                     continue
                 n = self.eval_const(dim, path)
@@ -196,18 +347,105 @@ class Layouts:
                 malign = 1
             max_align = max(max_align, malign)
             if sd.is_union:
+                offsets.append((m, 0))
                 size = max(size, total)
             else:
-                offset = _align(offset, malign) + total
-            if flexible:
-                continue
+                offset = _align(offset, malign)
+                offsets.append((m, offset))
+                offset += total
         if bit_used:
             offset += (bit_used + 7) // 8
         end = size if sd.is_union else offset
-        return (_align(end, max_align), max_align)
+        return offsets, (_align(end, max_align), max_align)
+
+    def offset_of(self, type_text: str, member: str, near: str = "") -> int | None:
+        """offsetof(type, member) as file `near` sees the type; `member` may be a path
+        (`a.b`) and name a member of an anonymous struct or union inside."""
+        outer, self._path = self._path, near or self._path
+        try:
+            offset = 0
+            t = type_text.strip()
+            for name in member.replace(" ", "").split("."):
+                found = self._struct_of_type(t)
+                if found is None:
+                    return None
+                hit = self._member_offset(found[0], found[1], name)
+                if hit is None:
+                    return None
+                offset += hit[1]
+                t, self._path = hit[0].type_text, found[0]
+            return offset
+        finally:
+            self._path = outer
+
+    def _struct_of_type(self, t: str):
+        """(path, StructDef) of the struct or union a type names, through typedefs."""
+        for _ in range(4):
+            for prefix in ("struct ", "union "):
+                if t.startswith(prefix):
+                    name = t[len(prefix):].strip()
+                    found = self._expanded.get(name) or self.struct_lookup(name, self._path)
+                    if found is None:
+                        renamed = self._object_macro(name)
+                        if renamed and IDENT_RE.fullmatch(renamed):
+                            found = self._expanded.get(renamed) or self.struct_lookup(renamed, self._path)
+                    return found
+            alias = self.typedefs.get(t)
+            if alias is None or alias == t:
+                return None
+            t = alias.strip()
+        return None
+
+    def _member_offset(self, path: str, sd, name: str, depth: int = 0):
+        """(member, offset) of the member `name` of a struct, looked for in its anonymous
+        members too; None when it is not there or the layout before it is unknown."""
+        placed = self._placement(sd, path)
+        if placed is None or depth > 4:
+            return None
+        for m, offset in placed[0]:
+            if m.name == name:
+                return m, offset
+            if not m.name and not m.pointer:
+                inner = self._struct_of_type(m.type_text)
+                if inner is not None:
+                    hit = self._member_offset(inner[0], inner[1], name, depth + 1)
+                    if hit is not None:
+                        return hit[0], offset + hit[1]
+        return None
 
 
 _MACRO_MEMBER_RE = re.compile(r"^(\w+)\s*\((.*)\)$", re.S)
+_ALIGNED_RE = re.compile(r"\b(?:__aligned|aligned|__aligned__)\s*(?:\(\s*([^()]*?)\s*\))?")
+_ATTRIBUTE_RE = re.compile(r"__attribute__\s*\(\((?:[^()]|\([^()]*\))*\)\)|\b__aligned\s*\([^()]*\)|\b__packed\b")
+_TYPE_NAME_RE = re.compile(r"(?:(?:struct|union|enum)\s+)?\w+(?:\s+\w+)*\s*\**")
+_MAX_EXPANSIONS = 8  # macros expanding to macros, this deep
+_MAX_EXPANSION_TEXT = 20000  # characters of one member macro's expansion
+_CALL_RE = re.compile(r"\b([A-Za-z_]\w*)\s*\(")
+
+
+def _closing_paren(text: str, open_at: int) -> int:
+    """Where the parenthesis opening at `open_at` closes, or -1."""
+    depth = 0
+    for i in range(open_at, len(text)):
+        ch = text[i]
+        if ch == "(":
+            depth += 1
+        elif ch == ")":
+            depth -= 1
+            if depth == 0:
+                return i
+    return -1
+
+
+def _declared_by_macro(m, typedefs: dict) -> bool:
+    """Is the member a macro's call or name standing alone (`DEMO_STAT(rx_packets);`,
+    `DEMO_HDR;`), declarations the macro expands to?"""
+    if m.name or m.pointer or m.array_dims or m.bits is not None:
+        return False
+    t = m.type_text
+    if _MACRO_MEMBER_RE.match(t):
+        return True
+    return IDENT_RE.fullmatch(t) is not None and t not in BASIC_TYPES_LP64 and t not in typedefs
 
 
 def _align(value: int, alignment: int) -> int:

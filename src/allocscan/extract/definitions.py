@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from ..exprs import ir_from_node, parse_int_literal, squash, squash_type
+from ..exprs import ir_from_node, parse_int_literal, squash, squash_type, strip_comments
 from ..facts import IS_INIT, FunctionFacts, StructDef, StructMember
 from .file import FileExtraction
 from .nodes import declarator_name, function_declarator, function_params, node_text
@@ -34,15 +34,46 @@ def toplevel(fx: FileExtraction) -> None:
             f.func_macros.setdefault(name, (params, body))
         elif "enum.list" in m:
             enum_list(fx, m["enum.list"][0])
+    _unparsed_function_macros(fx)
+
+
+# `#define NAME(params) body`, continuation lines included
+_FUNCTION_MACRO_RE = re.compile(r"^[ \t]*#[ \t]*define[ \t]+(\w+)\(([^)\n]*)\)((?:[^\n\\]|\\\r?\n|\\.)*)", re.M)
+
+
+def _unparsed_function_macros(fx: FileExtraction) -> None:
+    """Function-like macros tree-sitter's grammar cannot parse, read from the text: a GNU
+    named variadic parameter (`MEMBERS...`) or a comment in the body (`__group(/* no tag
+    */, NAME, ...)`) turns the definition into an ERROR the macro query does not match."""
+    text = fx.original
+    if "define" not in text:
+        return
+    macros = fx.facts.func_macros
+    for m in _FUNCTION_MACRO_RE.finditer(text):
+        name = m.group(1)
+        if name in macros:
+            continue
+        params = tuple(p.strip() for p in m.group(2).split(",") if p.strip())
+        body = " ".join(strip_comments(m.group(3).replace("\\\n", " ").replace("\\\r\n", " ")).split())
+        macros[name] = (params, body)
+
+
+def _enumerators(node):
+    """The enumerators of an enumerator list in order, those under an `#ifdef` included
+    (its first branch: every configuration's members, as a struct's), and a bare name
+    tree-sitter left in an ERROR node after a `#define` inside the list."""
+    for child in node.named_children:
+        if child.type == "enumerator":
+            yield child, child.child_by_field_name("name"), child.child_by_field_name("value")
+        elif child.type in ("preproc_ifdef", "preproc_if"):
+            yield from _enumerators(child)
+        elif child.type == "ERROR" and [c.type for c in child.named_children] == ["identifier"]:
+            yield child, child.named_children[0], None
 
 
 def enum_list(fx: FileExtraction, node) -> None:
     prev: tuple | None = None
-    for child in node.named_children:
-        if child.type != "enumerator":
-            continue
-        name = child.child_by_field_name("name")
-        value = child.child_by_field_name("value")
+    for child, name, value in _enumerators(node):
         if name is None:
             continue
         if value is not None:
@@ -215,12 +246,22 @@ def declarations(fx: FileExtraction) -> None:
 
 def struct(fx: FileExtraction, node, name: str, body, is_union: bool) -> None:
     members: list[StructMember] = []
+    calls: list[tuple[int, int]] = []  # (index, end byte) of member macro calls spanning members
+    firsts: list[tuple[int, int]] = []  # (start byte, index of its first member) per declaration
+    call_end = -1
     for fd in body.named_children:
         if fd.type != "field_declaration":
             continue
         type_node = fd.child_by_field_name("type")
         if type_node is None:
             continue
+        firsts.append((fd.start_byte, len(members)))
+        if type_node.type == "macro_type_specifier" and fd.start_byte >= call_end:
+            spanning = _spanning_member_call(body, type_node, fd)
+            if spanning is not None:
+                text, call_end = spanning
+                calls.append((len(members), call_end))
+                members.append(StructMember("", text, False, ()))
         if type_node.type in ("struct_specifier", "union_specifier") and type_node.child_by_field_name("body") is not None:
             # Anonymous or nested inline definition: lay it out under a synthetic name.
             tag = type_node.child_by_field_name("name")
@@ -242,8 +283,55 @@ def struct(fx: FileExtraction, node, name: str, body, is_union: bool) -> None:
         for d in declarators:
             mname, pointer, dims = declarator_name(d)
             members.append(StructMember(mname, base + "*" * max(pointer - 1, 0), pointer > 0, dims, bits))
+    for index, end in calls:  # the members the parser made of the call's text
+        after = next((first for start, first in firsts if start >= end), len(members))
+        members[index].covers = after - index - 1
     packed = "__packed" in fx.original[body.end_byte:body.end_byte + 40].split(";")[0] or \
         "packed" in fx.original[body.end_byte:body.end_byte + 60].split(";")[0]
     fx.facts.structs.append(StructDef(name, is_union, tuple(members), node.start_point[0] + 1, packed))
 
+def _spanning_member_call(body, type_node, fd) -> tuple[str, int] | None:
+    """(the call's text, its end byte) when a member macro's call holds declarations the
+    parser split into several members (`struct_group(addrs, __be32 saddr; __be32 daddr;);`:
+    the call's closing parenthesis lies past the member tree-sitter made of its start)."""
+    text = body.text
+    start = type_node.start_byte - body.start_byte
+    open_paren = text.find(b"(", start)
+    if open_paren < 0:
+        return None
+    depth = 0
+    for i in range(open_paren, len(text)):
+        ch = text[i]
+        if ch in b"({[":
+            depth += 1
+        elif ch in b")}]":
+            depth -= 1
+            if depth == 0:
+                end = body.start_byte + i + 1
+                if end <= fd.end_byte:
+                    return None
+                call = " ".join(strip_comments(text[start:i + 1].decode("utf-8", "replace")).split())
+                return call, end
+    return None
+
+
 # --- calls -------------------------------------------------------------
+
+
+def structs_of_members(text: str, name: str) -> list[StructDef]:
+    """The struct that the member declarations `text` make as the body of a struct called
+    `name`, last, after the structs nested in it: what a member macro expands to (the
+    layouts lay it out in place of the call), read by the same code as a file's structs."""
+    from types import SimpleNamespace
+
+    from .treesitter import parser
+
+    src = f"struct __allocscan_members {{ {text} ; }};"
+    tree = parser().parse(src.encode("utf-8", "replace"))
+    node = next((c for c in tree.root_node.children if c.type == "struct_specifier"), None)
+    body = node.child_by_field_name("body") if node is not None else None
+    if body is None:
+        return []
+    shim = SimpleNamespace(facts=SimpleNamespace(structs=[]), original=src)
+    struct(shim, node, name, body, False)
+    return shim.facts.structs

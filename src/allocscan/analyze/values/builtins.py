@@ -23,7 +23,7 @@ from .scope import MAX_DEPTH, Scope
 if TYPE_CHECKING:
     from .evaluator import ValueAnalysis
 
-MAX_CONST_DEPTH_FROM_TOP = 1  # an array dimension is evaluated this many hops below the limit
+MAX_CONSTANT_HOPS = 16  # names and macros an array dimension is evaluated through
 
 
 class Builtins:
@@ -37,7 +37,8 @@ class Builtins:
                                          + ")")
         self.layouts = Layouts(self._struct_and_path, self.program.typedefs, self._const_of,
                                self.tables.member_macros,
-                               lambda name: len(self.program.structs.get(name, ())) > 1)
+                               lambda name: len(self.program.structs.get(name, ())) > 1,
+                               self.program.lookup)
 
     # --- constants ------------------------------------------------------------
     def constant(self, name: str) -> Value | None:
@@ -216,6 +217,11 @@ class Builtins:
                 return const(size) if size is not None else unknown(WHY_SIZEOF)
         return unknown(WHY_SIZEOF)
 
+    def offset_of(self, type_text: str, member: str, scope: Scope) -> Value:
+        """offsetof(type, member) from the type's layout."""
+        offset = self.layouts.offset_of(" ".join(type_text.split()), member, scope.file.path)
+        return const(offset) if offset is not None else unknown(WHY_SIZEOF)
+
     def member(self, ir: tuple, scope: Scope):
         """The struct member `ir` (a field expression) reads, when its struct is known."""
         return self._member_where(ir, scope)[0]
@@ -245,13 +251,14 @@ class Builtins:
         return found[1] if found else None
 
     def _const_of(self, ir: tuple, path: str = "") -> int | None:
-        """The constant value of an array dimension, read where its struct is defined."""
+        """The constant value of an array dimension, read where its struct is defined:
+        apart from the asking site (a layout is kept for the whole scan), through as many
+        names and macros as a kernel constant takes (`BITS_TO_LONGS(N)` is three macros
+        deep, an enumerator counting past an `#ifdef`ed block a chain of them)."""
         program = self.program
-        file = program.file(path) if path else None
-        if file is None:
-            file = program.files[0] if program.files else None
-        v = self.analysis.eval(ir, Scope(file, None, MAX_DEPTH - MAX_CONST_DEPTH_FROM_TOP)) if file else TOP
-        return v.lo if v.known and v.lo == v.hi else None
+        if not path or program.file(path) is None:
+            path = program.files[0].path if program.files else ""
+        return self.analysis.constant_expr(ir, path, MAX_CONSTANT_HOPS) if path else None
 
     def _array_size(self, ir: tuple, scope: Scope) -> Value:
         if ir[0] == "field":

@@ -19,6 +19,7 @@ through one memo and cycle guard, `guarded()`.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -35,6 +36,7 @@ from .narrowing import SHRINKING_OPS, Narrowing
 from .scope import MAX_DEPTH, Scope
 from .sources import Sources
 
+_OFFSETOF_RE = re.compile(r"(?:offsetof|__builtin_offsetof)\s*\(\s*((?:struct\s+|union\s+)?\w+)\s*,\s*([\w.\s]+?)\s*\)")
 MAX_CALLERS = 24  # a parameter with more call sites than this stays unknown
 
 
@@ -94,7 +96,7 @@ class ValueAnalysis:
 
     def __post_init__(self):
         self.file_by_path = {ff.path: ff for ff in self.program.files}
-        self._constants: dict[tuple[str, str], int | None] = {}  # (path, name) -> constant()
+        self._constants: dict[tuple, int | None] = {}  # (path, IR, hops) -> constant_expr()
         self.builtins = Builtins(self)
         self.sources = Sources(self)
         self.narrowing = Narrowing(self)
@@ -137,7 +139,12 @@ class ValueAnalysis:
         kernel constant, an enumerator or an object-like `#define` (through the macros its
         body calls); None when it is not one value. The one constant evaluator of the
         analyses: the branch oracle asks it too."""
-        key = (path, name)
+        return self.constant_expr(("id", name), path)
+
+    def constant_expr(self, ir: tuple, path: str, hops: int = MAX_DEPTH) -> int | None:
+        """The exact value of the constant expression `ir` as file `path` sees it, reached
+        through at most `hops` names and macros; None when it is not one value."""
+        key = (path, ir, hops)
         if key in self._constants:
             return self._constants[key]
         file = self.program.file(path)
@@ -149,7 +156,7 @@ class ValueAnalysis:
             saved = self.budget, self.active, self.frames, self.cycle_memo
             self.budget, self.active, self.frames, self.cycle_memo = self.STEPS_PER_SITE, set(), [], {}
             try:
-                v = self.eval(("id", name), Scope(file, None))
+                v = self.eval(ir, Scope(file, None, MAX_DEPTH - hops))
             finally:
                 self.budget, self.active, self.frames, self.cycle_memo = saved
             result = v.lo if v.known and v.lo == v.hi and not v.sources else None
@@ -254,7 +261,11 @@ class ValueAnalysis:
         return unknown(WHY_ARITHMETIC)
 
     def _reparsed(self, ir: tuple, scope: Scope) -> Value:
-        """An expression extraction kept as text: parsed again, it may be one we know."""
+        """An expression extraction kept as text: parsed again, it may be one we know;
+        `offsetof(type, member)` (a type as an argument) is read from the type's layout."""
+        offsetof = _OFFSETOF_RE.fullmatch(ir[1].strip()) if ir[1] else None
+        if offsetof is not None:
+            return self.builtins.offset_of(offsetof.group(1), offsetof.group(2), scope)
         if ir[1] and scope.depth < MAX_DEPTH:
             reparsed = ir_from_text(ir[1])
             if reparsed[0] != "unk":
