@@ -461,3 +461,36 @@ void demo_send_reset(struct demo_sock *s)
     assert f.properties["alsoReaches"] == ["drivers/net/demo/cm.c:7"]
     assert [(r.path, r.line) for r in f.related] == [("drivers/net/demo/hw.c", 5), ("drivers/net/demo/cm.c", 7)]
     assert "also reaches 'alloc_skb' with GFP_KERNEL (drivers/net/demo/cm.c:7 in demo_ctrl_skb())" in f.message
+
+
+def test_an_allocation_behind_a_failed_assertion_is_not_reported():
+    """`if (WARN_ON_ONCE(...))`: the arm runs only on a bug the kernel reports itself."""
+    from allocscan.rules import select as rules
+
+    files = [("mm/demo_early.c", """
+void *demo_early_alloc(size_t size, int nid)
+{
+	if (WARN_ON_ONCE(slab_is_available()))
+		return kzalloc_node(size, GFP_NOWAIT, nid);
+	return demo_boot_alloc(size);
+}
+void *demo_table(int nid) { return demo_early_alloc(SZ_2M, nid); }
+static DEFINE_SPINLOCK(demo_lock);
+void demo_locked(void)
+{
+	spin_lock(&demo_lock);
+	if (unlikely(WARN_ON(demo_lock_broken())))
+		demo_buf = kmalloc(64, GFP_KERNEL);
+	if (demo_refill_needed())
+		demo_buf = kmalloc(64, GFP_KERNEL);
+	spin_unlock(&demo_lock);
+}
+""")]
+    analysis = analyze(link([extract_file(p, t.encode()) for p, t in files]), builtin_kernel("6.1"))
+    found = [(f.rule_id, f.line) for rule in rules(None, None) for f in rule.check(analysis, _Options())]
+    assert sorted(found) == [("AS002", 16)]
+    assert {s.site.line for s in analysis.sites if s.on_bug_path} == {5, 14}
+
+
+class _Options:
+    min_order = 4

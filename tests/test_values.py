@@ -1080,3 +1080,30 @@ void *demo_cfg_buf(struct demo_cfg *c) { return kmalloc(c->chunk, GFP_ATOMIC); }
     assert v["demo_port_buf"].hi == 32768
     assert v["demo_cfg_buf"].hi == 131072
     assert any("demo_set_rx() stores" in s.text for s in v["demo_rx_refill"].steps)
+
+
+def test_a_check_that_also_updates_the_value_bounds_it_before_the_update():
+    """`if (divisor-- > 0x100) return -EINVAL;` leaves divisor at most 0xff; `++n` checks the new value."""
+    v = sizes(("net/sched/demo_cls.c", """
+struct demo_ht { u32 divisor; void *ht[]; };
+int demo_change(struct nlattr **tb)
+{
+	struct demo_ht *ht;
+	u32 divisor = nla_get_u32(tb[1]);
+
+	if (divisor-- > 0x100)
+		return -EINVAL;
+	ht = kzalloc(struct_size(ht, ht, divisor + 1), GFP_KERNEL);
+	return ht ? 0 : -ENOMEM;
+}
+int demo_pre(struct nlattr **tb)
+{
+	u32 n = nla_get_u32(tb[2]);
+
+	if (++n > 64)
+		return -EINVAL;
+	return kmalloc(n * 16, GFP_KERNEL) ? 0 : -ENOMEM;
+}
+"""))
+    assert v["demo_change"].hi == 8 + 256 * 8
+    assert v["demo_pre"].hi == 64 * 16

@@ -12,9 +12,9 @@ import hashlib
 import os
 from dataclasses import dataclass, field, replace
 
-from ..exprs import IDENT_RE, ir_from_text, render
+from ..exprs import IDENT_RE, conjuncts, ir_from_text, render
 from ..facts import HAS_GFP_PARAM, IS_INIT, CallSite, FileFacts, FunctionFacts
-from ..kernel.tables import Allocator, Family, allocators, families, gfp_tables, source_tables
+from ..kernel.tables import Allocator, Family, allocators, contexts, families, gfp_tables, source_tables
 from ..kernel.version import KernelInfo
 from ..link import ALLOCATES, Program
 from ..macrocalls import call_text as written_call
@@ -43,6 +43,9 @@ class AllocationSite:
     context: Witness | None
     ordinal: int  # index among calls to the same callee in the function (for fingerprints)
     size_constant: bool = False  # the size argument is a compile-time constant (kmalloc's inline paths)
+    # inside the arm of an `if (WARN_ON_ONCE(...))`: runs only when the author's assertion
+    # fails (the rules report nothing here; explain still finds the site)
+    on_bug_path: bool = False
 
     def fingerprint(self, rule: str) -> str:
         key = f"{rule}\0{self.path}\0{self.function.name}\0{self.site.callee or self.site.field}\0{self.ordinal}"
@@ -59,6 +62,10 @@ class Analysis:
     sites: list[AllocationSite] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     stats: dict = field(default_factory=dict)  # counters the rules report (paths checked, dropped)
+
+    def reportable_sites(self):
+        """The sites rules judge: all but those on a path the author asserts never runs."""
+        return (s for s in self.sites if not s.on_bug_path)
 
 
 # What a bug of ours on one odd site raises: the site (or witness) is skipped with a
@@ -275,7 +282,21 @@ def _describe(a: Analysis, ff: FileFacts, fn: FunctionFacts, node: str, site: Ca
         _compile_time_constant(a, args[i], scope) for i in (alloc.size, alloc.count) if i is not None and i < len(args))
     return AllocationSite(ff.path, fn, node, site, alloc, family, call_text, size, order_lo, order_hi,
                           page_backed, gfp_alts, gfp_text, a.contexts.site_context(node, site), ordinal,
-                          size_constant and alloc.size is not None)
+                          size_constant and alloc.size is not None, _on_bug_path(fn, site.byte))
+
+
+def _on_bug_path(fn: FunctionFacts, at: int) -> bool:
+    """Is byte `at` inside the arm of an `if` that one of the author's assertions opens
+    (`if (WARN_ON_ONCE(slab_is_available())) return kzalloc_node(size, GFP_NOWAIT, nid);`)?"""
+    tables = contexts()
+    for cond_text, ts, te, *_ in fn.conditions:
+        if ts <= at < te and any(name in cond_text for name in tables.bug_assertions):
+            for c in conjuncts(ir_from_text(cond_text)):
+                while c[0] == "call" and c[1] in tables.transparent_calls and len(c[2]) == 1:
+                    c = c[2][0]
+                if c[0] == "call" and c[1] in tables.bug_assertions:
+                    return True
+    return False
 
 
 _CONSTANT_NODES = ("num", "sizeof_t", "sizeof_e")

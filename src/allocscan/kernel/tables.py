@@ -173,6 +173,7 @@ class ContextTables:
     # error (`return ERR_PTR(-ENOMEM);`): for branch conditions and exits
     transparent_calls: frozenset[str] = frozenset()
     error_returns: frozenset[str] = frozenset()
+    bug_assertions: frozenset[str] = frozenset()  # `if (WARN_ON(x))`: the arm is a bug path
 
     @property
     def lock_calls(self) -> frozenset[str]:
@@ -269,6 +270,7 @@ def contexts() -> ContextTables:
                     for a in raw.get("armed", ())),
         transparent_calls=frozenset(raw.get("conditions", {}).get("transparent_calls", ())),
         error_returns=frozenset(raw.get("conditions", {}).get("error_returns", ())),
+        bug_assertions=frozenset(raw.get("conditions", {}).get("bug_assertions", ())),
     )
 
 

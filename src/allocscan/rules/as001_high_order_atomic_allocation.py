@@ -37,7 +37,9 @@ A failure that logs nothing is still a failure. Sites the author marked
 `__GFP_NOWARN` by `__alloc_skb()` (the packet is dropped): both are reported
 as notes. Where the kernel's own `GFP_NOWAIT` carries `__GFP_NOWARN` (6.12),
 the author chose no silence: the level stands and the message says it fails
-silently. Sizes the analysis cannot bound are not reported.
+silently. Sizes the analysis cannot bound are not reported. Nor is an
+allocation in the arm of an author's assertion (`if (WARN_ON_ONCE(x))`): it
+runs only on a bug the kernel already reports.
 
 A size that is large only because a device register or DMA descriptor field
 is that wide (a NIC's 16-bit frame length) is a note: hardware that keeps to
@@ -89,7 +91,7 @@ def check(analysis: Analysis, options) -> list[Finding]:
     kernel = analysis.kernel
     gfp = kernel.gfp
     out = []
-    for s in analysis.sites:
+    for s in analysis.reportable_sites():
         if s.allocator is None or not s.page_backed or (s.order_hi is None and not s.size.unbounded):
             continue
         if not s.size.known or not s.gfp:

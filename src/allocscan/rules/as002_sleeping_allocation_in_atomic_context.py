@@ -18,7 +18,9 @@ allocation (often in core code) is a related location and the last step of
 the code flow. One core allocation reached from several drivers' calls gives
 one finding per call. A call that reaches sleeping allocations in several
 files is one finding: the strongest witness is shown, and the other
-allocations are named in the message and as related locations.
+allocations are named in the message and as related locations. An
+allocation in the arm of an author's assertion (`if (WARN_ON(x))`) is not
+reported: that arm runs only on a bug the kernel already reports.
 
 Every witness is a path, checked whole: the branch conditions of each
 function on it (the `if` arms, the early exits before each call, the `switch`
@@ -198,7 +200,7 @@ def _candidates_by_location(analysis: Analysis) -> dict[tuple, list]:
     call graph's edges were built in, nor on whether the files are analysed together or
     one by one (an incremental scan)."""
     groups: dict[tuple, list] = {}
-    for s in analysis.sites:
+    for s in analysis.reportable_sites():
         if s.context is None:
             continue
         judged = _blocking(analysis, s)

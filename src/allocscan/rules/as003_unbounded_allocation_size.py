@@ -84,7 +84,7 @@ def max_bytes(analysis: Analysis, s) -> int | None:
 
 def check(analysis: Analysis, options) -> list[Finding]:
     out = []
-    for s in analysis.sites:
+    for s in analysis.reportable_sites():
         size = s.size
         users = user_sources(size) if size.known else []
         if s.allocator is None or not users:

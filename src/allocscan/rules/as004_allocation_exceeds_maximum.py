@@ -50,7 +50,7 @@ FIX = "use vmalloc()/kvmalloc() for buffers this large, or split the buffer into
 
 def check(analysis: Analysis, options) -> list[Finding]:
     out = []
-    for s in analysis.sites:
+    for s in analysis.reportable_sites():
         size = s.size
         if s.allocator is None or not size.known:
             continue

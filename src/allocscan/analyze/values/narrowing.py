@@ -84,7 +84,16 @@ class Narrowing:
 
     def leaving_bound(self, cmp: tuple, text: str, scope: Scope):
         """What `cmp` being false says about the expression `text`: ("hi", n), ("lo", n),
-        ("hi", None) for an upper bound we cannot evaluate, or None."""
+        ("hi", None) for an upper bound we cannot evaluate, or None. A check that also
+        updates `text` (`if (divisor-- > 0x100) return -EINVAL;`) bounds the value before
+        the update; what follows sees it one less (one more for `++`)."""
+        shift, cmp = _updated_in_check(cmp, text)
+        bound = self._leaving_bound(cmp, text, scope)
+        if shift and bound is not None and bound[1] is not None:
+            bound = (bound[0], max(bound[1] + shift, 0))
+        return bound
+
+    def _leaving_bound(self, cmp: tuple, text: str, scope: Scope):
         if cmp[0] == "un" and cmp[1] == "!" and render(cmp[2]) == text:
             return ("lo", 1)
         if cmp[0] == "bin" and cmp[1] in ("&&", "||"):
@@ -319,6 +328,29 @@ def _negated(cmp: tuple) -> tuple | None:
     if cmp[0] == "bin" and cmp[1] in _NEGATED:
         return ("bin", _NEGATED[cmp[1]], cmp[2], cmp[3])
     return None
+
+
+_COMPARISONS = (">", ">=", "<", "<=", "==", "!=")
+
+
+def _updated_in_check(cmp: tuple, text: str) -> tuple[int, tuple]:
+    """(shift, cmp with the update read as `text`) for a comparison with `text--`,
+    `text++`, `--text` or `++text` as a side: what the check compares is the value
+    before a postfix update, so the value after it is shifted by -1 (+1); a prefix
+    update compares the new value itself."""
+    if cmp[0] != "bin" or cmp[1] not in _COMPARISONS:
+        return 0, cmp
+    for i in (2, 3):
+        side = cmp[i]
+        if side[0] != "unk":
+            continue
+        written = side[1].replace(" ", "")
+        shifts = {f"{text}--": -1, f"{text}++": 1, f"--{text}": 0, f"++{text}": 0}
+        if written in shifts:
+            replaced = list(cmp)
+            replaced[i] = ("id", text)
+            return shifts[written], tuple(replaced)
+    return 0, cmp
 
 
 def _cofactors(ir: tuple, text: str) -> list[tuple]:
