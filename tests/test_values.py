@@ -1107,3 +1107,38 @@ int demo_pre(struct nlattr **tb)
 """))
     assert v["demo_change"].hi == 8 + 256 * 8
     assert v["demo_pre"].hi == 64 * 16
+
+
+def test_a_mask_test_that_fails_and_a_checked_running_sum_bound_their_parts():
+    """The else of `if (rx_status & 0xF000)` has a 16-bit rx_status below 0x1000; a local
+    set to a sum and checked against a limit bounds each of its terms."""
+    v = sizes(("drivers/net/demo/mace.c", """
+#define DEMO_RCVSTS 0xF000
+#define DEMO_MAX_RX 16384
+void *demo_rx(void __iomem *io)
+{
+	u16 rx_status = inw(io + 4);
+
+	if (rx_status & DEMO_RCVSTS) {
+		return NULL;
+	} else {
+		short pkt_len = (rx_status & ~DEMO_RCVSTS) - 4;
+
+		return netdev_alloc_skb(NULL, pkt_len + 2);
+	}
+}
+void *demo_stream(struct sk_buff *skb, int index)
+{
+	u16 pkt_len = get_unaligned_le16(skb->data + index);
+	int pad_len = 4 - (pkt_len & 3);
+
+	index = index + 4 + pkt_len + pad_len;
+	if (index > DEMO_MAX_RX) {
+		return NULL;
+	} else {
+		return kmalloc(pkt_len + 32, GFP_ATOMIC);
+	}
+}
+"""))
+    assert v["demo_rx"].hi is not None and v["demo_rx"].hi < 0x1000 + 2 + 400  # with the skb overhead
+    assert v["demo_stream"].hi == 16384 + 32

@@ -150,12 +150,14 @@ class Fields:
         function, assignment). Only the functions that write it are unpacked, on first use."""
         cells = self._field_cells.get(key)
         if cells is None:
-            file = self.analysis.file_by_path
-            cells = self._field_cells[key] = [
-                (path, posixpath.dirname(path), fn, a) for path, fn in self.program.field_writers_of(key)
+            cells = self._field_cells[key] = self._cells_of(key, self.program.field_writers_of(key))
+        return cells
+
+    def _cells_of(self, key: tuple[str, str], writers) -> list:
+        file = self.analysis.file_by_path
+        return [(path, posixpath.dirname(path), fn, a) for path, fn in writers
                 for a in (fn.assignments if fn is not None else file[path].field_inits)
                 if a.kind == "field" and a.target == key[1] and self._writes_struct(a, path, key[0])]
-        return cells
 
     def _writes_struct(self, a, path: str, struct: str) -> bool:
         """Does the field store `a` in file `path` write a `struct`?"""
@@ -224,12 +226,17 @@ class Fields:
         key = (struct, fname, here)
         seen = self._cells_by_reader.get(key)
         if seen is None:
-            cells = self.field_cells((struct, fname))
-            dirs = {d for _, d, _, _ in cells}
+            # Whether it is a hub follows from the writers' files alone (each writer holds
+            # a store to the field): a hub's other writers are never unpacked.
+            writers = self.program.field_writers_of((struct, fname))
+            paths = {path for path, _ in writers}
+            dirs = {posixpath.dirname(path) for path in paths}
             hub = dirs != {here_dir} and (len(dirs) > HUB_DIRECTORIES
-                                          or not all(same_driver(p, here) for p, _, _, _ in cells))
+                                          or not all(same_driver(p, here) for p in paths))
             if hub:
-                cells = [c for c in cells if c[0] == here]
+                cells = self._cells_of((struct, fname), [w for w in writers if w[0] == here])
+            else:
+                cells = self.field_cells((struct, fname))
             seen = self._cells_by_reader[key] = (cells, hub)
         return seen
 

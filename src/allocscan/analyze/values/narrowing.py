@@ -55,6 +55,10 @@ class Narrowing:
         for cmp, where in _false_at(fn, scope.at_byte):
             if cmp is None:
                 continue
+            cleared = _bits_cleared(cmp, text, hi, Scope(scope.file, fn, scope.depth + 1, where), self.analysis)
+            if cleared is not None:
+                hi = cleared
+                continue
             bound = self.leaving_bound(cmp, text, Scope(scope.file, fn, scope.depth + 1, where))
             if bound is None:
                 continue
@@ -107,6 +111,12 @@ class Narrowing:
         if op == "!=":
             op = ">"  # `hdr + n * sz != buf_len` leaving: the sum equals buf_len, so it is no larger
         terms = _summands(left)
+        if text not in terms and left[0] == "id":
+            # `index = index + 4 + pkt_len + pad_len; if (index > MAX) ...`: the local
+            # compared is a sum the check bounds each term of
+            summed = _sum_assigned(scope.fn, left[1], scope.at_byte)
+            if summed is not None and text in _summands(summed):
+                left, terms = summed, _summands(summed)
         if text not in terms:
             return None
         alone = len(terms) == 1
@@ -331,6 +341,45 @@ def _negated(cmp: tuple) -> tuple | None:
 
 
 _COMPARISONS = (">", ">=", "<", "<=", "==", "!=")
+
+
+def _bits_cleared(cmp: tuple, text: str, hi: int | None, scope: Scope, analysis) -> int | None:
+    """`x & MASK` false at the point (the else of `if (rx_status & 0xF000)`): the largest
+    value at most `hi` with none of MASK's bits set (0x0fff for a 16-bit x); None when
+    `cmp` is no such test of `text`."""
+    if hi is None or cmp[0] != "bin" or cmp[1] != "&":
+        return None
+    for x, m in ((cmp[2], cmp[3]), (cmp[3], cmp[2])):
+        if render(x) != text:
+            continue
+        mask = analysis.eval(m, scope)
+        if not mask.known or mask.lo != mask.hi or mask.lo <= 0:
+            return None
+        return _largest_clear(hi, mask.lo)
+    return None
+
+
+def _largest_clear(hi: int, mask: int) -> int:
+    """The largest n <= hi with n & mask == 0."""
+    if hi & mask == 0:
+        return hi
+    b = (hi & mask).bit_length() - 1  # the highest masked bit hi has: clear it, set all below
+    return ((hi >> (b + 1)) << (b + 1) | ((1 << b) - 1)) & ~mask
+
+
+def _sum_assigned(fn, name: str, at: int) -> tuple | None:
+    """The sum a local was last set to before byte `at`, in a block holding `at`."""
+    if fn is None or not at:
+        return None
+    last = None
+    for a in fn.assignments:
+        if a.kind == "local" and a.target == name and a.byte < at and a.block_start <= at < a.block_end:
+            if last is None or a.byte > last.byte:
+                last = a
+    if last is None or last.op != "=":
+        return None
+    value = last.value
+    return value if value[0] == "bin" and value[1] == "+" else None
 
 
 def _updated_in_check(cmp: tuple, text: str) -> tuple[int, tuple]:
