@@ -58,6 +58,40 @@ def test_a_large_size_and_a_non_blocking_mask_from_different_callers_prove_nothi
     assert [f.function for f in findings] == ["demo_buf_acquire2"]
 
 
+THREE_LEVELS = """
+static unsigned int demo_order;
+module_param(demo_order, uint, 0644);
+
+static void *demo_alloc_folio(gfp_t gfp, unsigned int order)
+{
+	return alloc_pages(gfp | __GFP_COMP, order);
+}
+
+static void *demo_cache_alloc(gfp_t gfp, unsigned int order)
+{
+	return demo_alloc_folio(gfp, order);
+}
+
+static void *demo_readahead(void)
+{
+	return demo_cache_alloc(GFP_KERNEL, demo_order);
+}
+
+static void *demo_dir_iterate(void)
+{
+	return demo_cache_alloc(0, 0);
+}
+"""
+
+
+def test_a_size_and_a_mask_that_part_two_calls_up_prove_nothing():
+    """Both come into demo_alloc_folio() through the same call, but from different callers of
+    demo_cache_alloc(): the user's order only with GFP_KERNEL, a mask of 0 only with order 0."""
+    assert _as001("mm/demo_folio.c", THREE_LEVELS) == []
+    together = THREE_LEVELS.replace("demo_cache_alloc(GFP_KERNEL, demo_order)", "demo_cache_alloc(0, demo_order)")
+    assert [f.function for f in _as001("mm/demo_folio.c", together)] == ["demo_alloc_folio"]
+
+
 NIC_RX = """
 struct demo_desc { __le32 addr; __le16 len; __le16 status; };
 

@@ -136,17 +136,37 @@ def check(analysis: Analysis, options) -> list[Finding]:
 
 
 def _entering_with_the_size(s, nonblocking: list) -> list:
-    """The non-blocking masks that reach the allocation through the call that brings the
+    """The non-blocking masks that reach the allocation through the calls that bring the
     proven size. A function given its size and its mask by its callers (tipc_buf_acquire(size,
     gfp)) is proven to make a large non-blocking request only by a caller passing both: a large
-    size from one caller and GFP_ATOMIC from another prove nothing. A mask the function
-    chooses itself goes with any caller's size."""
-    entry = next(((st.path, st.line) for st in s.size.steps
-                  if st.kind == FLOW and st.callee == s.function.name and st.function != s.function.name), None)
-    if entry is None:
+    size from one caller and GFP_ATOMIC from another prove nothing, however many calls up the
+    two part (folio_alloc() gets its order from readahead and its mask from a filesystem, both
+    through filemap_alloc_folio()). A mask a function on the way chooses itself goes with any
+    caller's size."""
+    size_calls = _size_call_chain(s.size.steps)
+    if not size_calls:
         return nonblocking
-    return [g for g in nonblocking
-            if not g.via or g.via[-1].callee != s.function.name or (g.via[-1].path, g.via[-1].line) == entry]
+    kept = []
+    for g in nonblocking:
+        if not g.via or g.via[-1].callee != s.function.name:
+            kept.append(g)
+            continue
+        mask_calls = [(v.path, v.line) for v in reversed(g.via)]
+        if all(a == b for a, b in zip(size_calls, mask_calls)):
+            kept.append(g)
+    return kept
+
+
+def _size_call_chain(steps) -> list[tuple[str, int]]:
+    """The calls the size came in through, the allocating function's first: the value
+    flow's call steps up to where it leaves the call chain (a field's store, the source)."""
+    calls = []
+    for st in steps:
+        if st.kind != FLOW or st.field:
+            break
+        if st.callee and st.function != st.callee:
+            calls.append((st.path, st.line))
+    return calls
 
 
 def _hardware_only(size) -> bool:
