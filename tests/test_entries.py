@@ -124,3 +124,25 @@ void demo_tx_setup(struct demo_op *op) { op->timer.function = demo_tx_fn; demo_t
     # a helper whose address is taken may be called with any op: every binding may run
     found = entries(("net/demo/bcm.c", source + "void *demo_hook = demo_tx_start;\n"))
     assert "demo_tx_fn" in found and "demo_rx_fn" in found
+
+
+def test_the_witness_names_the_arm_that_starts_a_self_rearming_timer():
+    """The callback re-arms itself; what starts it is the open path's mod_timer()."""
+    found = entries(("drivers/net/demo/poll.c", """
+struct demo_lp { struct timer_list timer; };
+static void demo_poll_timer(struct timer_list *t)
+{
+	struct demo_lp *lp = from_timer(lp, t, timer);
+
+	kmalloc(8, GFP_KERNEL);
+	mod_timer(&lp->timer, jiffies + 1);
+}
+static int demo_open(struct demo_lp *lp)
+{
+	timer_setup(&lp->timer, demo_poll_timer, 0);
+	mod_timer(&lp->timer, jiffies + 1);
+	return 0;
+}
+"""))
+    (w,) = found["demo_poll_timer"]
+    assert "once demo_open() arms it with mod_timer()" in w.steps[-1].text

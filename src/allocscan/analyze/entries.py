@@ -196,9 +196,12 @@ def _armed(program: Program, found: Entries, tables: ContextTables, sites, oracl
     for i, b in enumerate(binders):
         by_kind.setdefault(b.kind.kind, _BinderIndex()).add(i, b)
     empty = _BinderIndex()
-    for arm in sorted(arms, key=lambda a: (a.path, a.line, a.col)):
-        for b in _reaching(arm, by_kind.get(arm.kind.kind, empty)):
-            _add_armed_entry(program, found, b, arm, _context(arm, oracle))
+    armed = [(b, arm) for arm in sorted(arms, key=lambda a: (a.path, a.line, a.col))
+             for b in _reaching(arm, by_kind.get(arm.kind.kind, empty))]
+    # The witness shows the arm that starts the callback: one elsewhere before the
+    # callback's own re-arm (iss_net_open()'s mod_timer(), not iss_net_timer()'s).
+    for b, arm in sorted(armed, key=lambda pair: pair[1].holder == pair[0].function):
+        _add_armed_entry(program, found, b, arm, _context(arm, oracle))
 
 
 def _context(arm: Arm, oracle) -> str:
