@@ -8,6 +8,10 @@ reaches the allocation with that size, the gfp really cannot sleep) and writes a
 verdict on the sheet.
 
     usage: python benchmarks/sample_new_findings.py OLD.json NEW.json TREE [--rule AS001] [-n 20] [--seed 15]
+                                                   [--exclude SHEET.md ...]
+
+`--exclude` takes review sheets this script wrote earlier: the findings they hold
+were read already and are not drawn again (a second sample of fresh findings).
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from __future__ import annotations
 import argparse
 import json
 import random
+import re
 import sys
 from pathlib import Path
 
@@ -62,14 +67,21 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--rule", default="AS001")
     ap.add_argument("-n", type=int, default=20)
     ap.add_argument("--seed", type=int, default=15)
+    ap.add_argument("--exclude", type=Path, action="append", default=[], help="a sheet of findings already read")
     args = ap.parse_args(argv)
     key = lambda f: (f["ruleId"], f["path"], f["line"])  # noqa: E731
     old = {key(f) for f in json.loads(Path(args.old).read_text())["findings"]}
-    new = [f for f in json.loads(Path(args.new).read_text())["findings"] if f["ruleId"] == args.rule and key(f) not in old]
+    read = set()
+    for sheet_path in args.exclude:
+        for m in re.finditer(r"^## (AS\d+) \w+ (\S+):(\d+) ", sheet_path.read_text(), re.M):
+            read.add((m.group(1), m.group(2), int(m.group(3))))
+    new = [f for f in json.loads(Path(args.new).read_text())["findings"]
+           if f["ruleId"] == args.rule and key(f) not in old and key(f) not in read]
     new.sort(key=key)
     picked = random.Random(args.seed).sample(new, min(args.n, len(new)))
     picked.sort(key=key)
-    print(f"# {len(picked)} of {len(new)} new {args.rule} findings (seed {args.seed})\n")
+    print(f"# {len(picked)} of {len(new)} new {args.rule} findings (seed {args.seed})"
+          + (f", {len(read)} read before left out" if read else "") + "\n")
     cache: dict = {}
     for f in picked:
         print("\n".join(sheet(f, args.tree, cache)))
