@@ -57,7 +57,7 @@ import re
 from dataclasses import dataclass
 
 from ..exprs import ir_from_text, render
-from ..facts import EXIT_ERROR, EXIT_NONE, LEAVES_FUNCTION, CallSite
+from ..facts import EXIT_ERROR, EXIT_NONE, CallSite
 from ..kernel.tables import contexts
 from ..link import Program
 from .branches import BranchOracle

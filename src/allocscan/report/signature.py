@@ -108,7 +108,6 @@ def _difference(old: tuple[str, ...], new: tuple[str, ...]) -> str:
 def _sleeping(finding: Finding, site, kernel: KernelInfo, series: TraceSeries,
               config: SignatureConfig) -> list[tuple[str, list[str]]]:
     tables = signature_tables()
-    entry = next((s for s in finding.witness if s.kind == ENTRY), None)
     held = [s for s in finding.witness if s.kind == ACQUIRE]
     count = rcu_depth = 0
     for step in held:

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field, replace
 
 from ..analyze import AllocationSite
 from ..analyze.values import Value
-from ..analyze.witness import ALLOCATION, CALL, FLOW, SOURCE, Step
+from ..analyze.witness import ALLOCATION, CALL, Step
 from ..kernel.tables import source_tables
 
 LEVEL_RANK = {"note": 1, "warning": 2, "error": 3}

@@ -18,7 +18,7 @@ from ...exprs import render
 from ...kernel.tables import MacroSpec, value_tables
 from ..layout import BASIC_TYPES_LP64, Layouts
 from .lattice import TOP, WHY_ARITHMETIC, WHY_SIZEOF, Value, arith, combine, const, max2, min_all, unknown
-from .scope import MAX_DEPTH, Scope
+from .scope import Scope
 
 if TYPE_CHECKING:
     from .evaluator import ValueAnalysis
