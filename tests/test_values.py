@@ -1142,3 +1142,29 @@ void *demo_stream(struct sk_buff *skb, int index)
 """))
     assert v["demo_rx"].hi is not None and v["demo_rx"].hi < 0x1000 + 2 + 400  # with the skb overhead
     assert v["demo_stream"].hi == 16384 + 32
+
+
+def test_a_store_whose_local_copy_is_checked_right_after_holds_what_passed():
+    """`info->n = le32_to_cpu(ev->n); n = info->n; if (n > MAX) return -EINVAL;`: the field
+    holds at most MAX wherever it is read later; an unchecked copy bounds nothing."""
+    v = sizes(("drivers/net/wireless/demo/wmi.c", """
+#define DEMO_MAX_RULES 10
+struct demo_ev { __le32 n_rules; __le32 n_other; };
+struct demo_info { u32 n_rules; u32 n_other; };
+int demo_pull(struct demo_info *info, struct demo_ev *ev)
+{
+	u32 n_rules, n_other;
+
+	info->n_rules = le32_to_cpu(ev->n_rules);
+	info->n_other = le32_to_cpu(ev->n_other);
+	n_rules = info->n_rules;
+	n_other = info->n_other;
+	if (n_rules > DEMO_MAX_RULES)
+		return -EINVAL;
+	return 0;
+}
+void *demo_build(struct demo_info *info) { return kzalloc(info->n_rules * 64, GFP_ATOMIC); }
+void *demo_other(struct demo_info *info) { return kzalloc(info->n_other * 64, GFP_ATOMIC); }
+"""))
+    assert v["demo_build"].hi == 10 * 64
+    assert v["demo_other"].hi == 0xFFFFFFFF * 64

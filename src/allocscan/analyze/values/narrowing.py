@@ -256,11 +256,16 @@ class Narrowing:
         checked right after, in the same block, holds only what passed the check."""
         if not value.sources or not fn.guards:
             return value
+        # `reg->n = le32_to_cpu(ev->n); n = reg->n; if (n > MAX_RULES) return -EINVAL;`:
+        # a local copy of the field made after the store, checked in the same block
+        copies = {b.target: b.byte for b in fn.assignments
+                  if b.kind == "local" and b.op == "=" and b.byte > a.byte
+                  and b.block_start <= a.byte < b.block_end and _reads_field(b.value, a.base, fname)}
         for g in fn.guards:
             if g.end_byte <= a.byte or not (g.block_start <= a.byte < g.block_end):
                 continue
             for cmp in disjuncts(g.cond):
-                target = _field_operand(cmp, fname)
+                target = _field_operand(cmp, fname) or _local_operand(cmp, copies, g.end_byte)
                 if target is None:
                     continue
                 scope = Scope(self.analysis.file_by_path[path], fn, MAX_DEPTH - 1, 0)
@@ -330,6 +335,21 @@ def _field_operand(cmp: tuple, fname: str) -> str | None:
     for side in cmp[2:4]:
         if isinstance(side, tuple) and side[0] == "field" and side[2] == fname:
             return render(side)
+    return None
+
+
+def _reads_field(ir: tuple, base: str, fname: str) -> bool:
+    """Is `ir` a read of `base->fname` (or `base.fname`), `base` squashed as stores keep it?"""
+    return ir[0] == "field" and ir[2] == fname and render(ir[1]).replace(" ", "") == base.replace(" ", "")
+
+
+def _local_operand(cmp: tuple, copies: dict[str, int], at: int) -> str | None:
+    """The name of a local copy (made before byte `at`) compared in `cmp`, if any."""
+    if cmp[0] != "bin":
+        return None
+    for side in cmp[2:4]:
+        if isinstance(side, tuple) and side[0] == "id" and copies.get(side[1], at) < at:
+            return side[1]
     return None
 
 
