@@ -198,6 +198,31 @@ def ir_of_args(text: str) -> tuple:
     return tuple(ir_from_text(t) for t in split_args(text))
 
 
+def closing_paren(text: str, start: int) -> int:
+    """Index of the parenthesis closing the one at `start` (-1 when unbalanced); parentheses
+    inside string and character literals do not count."""
+    depth = 0
+    quote = ""
+    i = start
+    while i < len(text):
+        ch = text[i]
+        if quote:
+            if ch == "\\":
+                i += 1
+            elif ch == quote:
+                quote = ""
+        elif ch in "\"'":
+            quote = ch
+        elif ch == "(":
+            depth += 1
+        elif ch == ")":
+            depth -= 1
+            if depth == 0:
+                return i
+        i += 1
+    return -1
+
+
 def split_args(text: str) -> list[str]:
     """Split an argument-list text at top-level commas."""
     parts: list[str] = []

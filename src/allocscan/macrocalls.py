@@ -49,7 +49,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
-from .exprs import IDENT_RE, ir_of_args, split_args
+from .exprs import IDENT_RE, closing_paren, ir_of_args, split_args
 from .facts import CALLS_ALLOCATOR, CALLS_REGISTRAR, HAS_GFP_ARGUMENT, CallSite, FileFacts, FunctionFacts
 from .kernel.tables import allocators, contexts, gfp_tables, inert_calls, source_tables, value_tables
 
@@ -191,7 +191,7 @@ def parse_forward(params: tuple[str, ...], body: str) -> Forward | None:
     """The single call a macro body is, outer parentheses and casts aside; None otherwise."""
     text = body.strip()
     while text.startswith("("):
-        close = _matching(text, 0)
+        close = closing_paren(text, 0)
         if close < 0:
             return None
         if close == len(text) - 1:
@@ -206,36 +206,12 @@ def parse_forward(params: tuple[str, ...], body: str) -> Forward | None:
     if m is None or m.group(0) in params:
         return None
     open_at = len(text) - len(text[m.end():].lstrip())
-    if open_at >= len(text) or text[open_at] != "(" or _matching(text, open_at) != len(text) - 1:
+    if open_at >= len(text) or text[open_at] != "(" or closing_paren(text, open_at) != len(text) - 1:
         return None
     inner_args = text[open_at + 1:-1].strip()
     if ";" in inner_args or "{" in inner_args:
         return None
     return Forward(tuple(params), m.group(0), inner_args)
-
-
-def _matching(text: str, start: int) -> int:
-    """Index of the parenthesis closing the one at `start` (-1 when unbalanced)."""
-    depth = 0
-    quote = ""
-    i = start
-    while i < len(text):
-        ch = text[i]
-        if quote:
-            if ch == "\\":
-                i += 1
-            elif ch == quote:
-                quote = ""
-        elif ch in "\"'":
-            quote = ch
-        elif ch == "(":
-            depth += 1
-        elif ch == ")":
-            depth -= 1
-            if depth == 0:
-                return i
-        i += 1
-    return -1
 
 
 def substitute(forward: Forward, args_text: str) -> str | None:

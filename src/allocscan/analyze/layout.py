@@ -21,7 +21,7 @@ import posixpath
 import re
 from typing import Callable
 
-from ..exprs import IDENT_RE, ir_from_text, split_args, strip_comments, substitute_macro
+from ..exprs import IDENT_RE, closing_paren, ir_from_text, split_args, strip_comments, substitute_macro
 
 # (size, alignment) of the kernel's basic types on LP64 (x86_64, arm64).
 BASIC_TYPES_LP64: dict[str, tuple[int, int]] = {
@@ -267,7 +267,7 @@ class Layouts:
             found = self.macro_lookup("func_macros", name, path)
             if found is None:
                 continue
-            end = _closing_paren(text, m.end() - 1)
+            end = closing_paren(text, m.end() - 1)
             if end < 0 or depth >= _MAX_EXPANSIONS:
                 return None
             params, body = found[1]
@@ -421,20 +421,6 @@ _TYPE_NAME_RE = re.compile(r"(?:(?:struct|union|enum)\s+)?\w+(?:\s+\w+)*\s*\**")
 _MAX_EXPANSIONS = 8  # macros expanding to macros, this deep
 _MAX_EXPANSION_TEXT = 20000  # characters of one member macro's expansion
 _CALL_RE = re.compile(r"\b([A-Za-z_]\w*)\s*\(")
-
-
-def _closing_paren(text: str, open_at: int) -> int:
-    """Where the parenthesis opening at `open_at` closes, or -1."""
-    depth = 0
-    for i in range(open_at, len(text)):
-        ch = text[i]
-        if ch == "(":
-            depth += 1
-        elif ch == ")":
-            depth -= 1
-            if depth == 0:
-                return i
-    return -1
 
 
 def _declared_by_macro(m, typedefs: dict) -> bool:

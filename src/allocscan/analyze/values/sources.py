@@ -243,18 +243,25 @@ class Sources:
     def wire_field(self, struct: str, fname: str, ir: tuple, scope: Scope) -> Value | None:
         """A field declared with a byte-order type (`__le16 len`) that nothing in the scan
         stores into: the device (or the wire, or the disk) wrote it, as wide as the type."""
-        member = self.analysis.builtins.member(ir, scope)
-        if member is None or member.pointer or member.array_dims:
+        wire = self._wire_width(ir, scope)
+        if wire is None:
             return None
-        limit = self.tables.wire_types.get(member.type_text)
-        if limit is None:
-            return None
+        member, limit = wire
         src = f"device:{struct}.{fname}"
         path, line = self.analysis.builtins.struct_location(struct, scope.file.path) or _where(scope)
         step = Step(SOURCE, f"{struct}.{fname} ({member.type_text}) is written by the device: nothing in the "
                     f"driver stores into it", path, line, function=scope.fn.name if scope.fn is not None else "",
                     field=f"{struct}.{fname}", source=src)
         return Value(0, limit, frozenset({src}), (step,), True)
+
+    def _wire_width(self, ir: tuple, scope: Scope):
+        """(member, its type's largest value) when the field `ir` reads is declared with a
+        byte-order type (`__le16 len`), else None."""
+        member = self.analysis.builtins.member(ir, scope)
+        if member is None or member.pointer or member.array_dims:
+            return None
+        limit = self.tables.wire_types.get(member.type_text)
+        return None if limit is None else (member, limit)
 
     def wire_copied_field(self, struct: str, ir: tuple, scope: Scope) -> Value | None:
         """`skb_copy_bits(skb, off, &hdr, sizeof(hdr))` earlier in the function: a byte-order
@@ -271,12 +278,10 @@ class Sources:
                      and _arg(site, self.tables.wire_copies[site.callee]) == ("addr", ("id", name))), None)
         if copy is None:
             return None
-        member = self.analysis.builtins.member(ir, scope)
-        if member is None or member.pointer or member.array_dims:
+        wire = self._wire_width(ir, scope)
+        if wire is None:
             return None
-        limit = self.tables.wire_types.get(member.type_text)
-        if limit is None:
-            return None
+        member, limit = wire
         src = f"device:{struct}.{ir[2]}"
         step = Step(SOURCE, f"{copy.callee}() copies received data into '{name}' in {fn.name}(): {render(ir)} "
                     f"({member.type_text}) is what the device sent", scope.file.path, copy.line, function=fn.name,
