@@ -113,6 +113,8 @@ class FunctionBody:
     assignments: list[Assignment] = field(default_factory=list)
     guards: list[Guard] = field(default_factory=list)
     locals: dict[str, str] = field(default_factory=dict)  # local variable -> type text
+    # local arrays: variable -> IR of each dimension (`u8 buf[64]`: its type text is `u8`)
+    arrays: dict[str, tuple] = field(default_factory=dict)
     # `return expr;` of a function returning an integer: (expression text, byte offset, line)
     returns: list[tuple[str, int, int]] = field(default_factory=list)
     # A function returning a pointer: (byte, value text) of each `return` with a value
@@ -227,6 +229,10 @@ class FunctionFacts:
     @property
     def locals(self) -> dict[str, str]:
         return self.body().locals
+
+    @property
+    def local_arrays(self) -> dict[str, tuple]:
+        return self.body().arrays
 
     @property
     def returns(self) -> list[tuple[str, int, int]]:
@@ -369,6 +375,7 @@ class FileFacts:
     packed_global_inits: object = None
     init_names: tuple[str, ...] = ()  # the names in global_inits, kept unpacked for look-ups
     global_types: dict[str, str] = field(default_factory=dict)  # file-scope variable -> type
+    global_arrays: dict[str, tuple] = field(default_factory=dict)  # file-scope array -> IR of each dimension
     module_params: list[ModuleParam] = field(default_factory=list)
     top_calls: list[CallSite] = field(default_factory=list)  # macro invocations at file scope (DEFINE_TIMER, ...)
     suppressions: list[Suppression] = field(default_factory=list)

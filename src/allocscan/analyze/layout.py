@@ -18,6 +18,7 @@ the array it declares.
 from __future__ import annotations
 
 import posixpath
+from dataclasses import replace
 import re
 from typing import Callable
 
@@ -130,6 +131,8 @@ class Layouts:
         for prefix in ("struct ", "union "):
             if t.startswith(prefix):
                 name = t[len(prefix):].strip()
+                if name.startswith("{"):  # `struct { struct demo_hdr h; u8 data[16]; } *msg;`
+                    return self._inline(name, prefix == "union ")
                 found = self._struct(name)
                 if found is None:  # `#define demo_head callback_head`: the tag it stands for
                     renamed = self._object_macro(name)
@@ -144,7 +147,38 @@ class Layouts:
         named = self._macro_type(t)
         if named is not None:
             return named
-        return self._macro_member(t)
+        return self._macro_member(t) or self._macro_call_type(t)
+
+    def _inline(self, braces: str, is_union: bool) -> tuple[int, int] | None:
+        """A struct or union defined where it is used, laid out from its member text."""
+        from ..extract.definitions import structs_of_members  # the extractor's member code
+
+        end = closing_brace(braces)
+        if end < 0:
+            return None
+        structs = structs_of_members(braces[1:end], f"{{inline}}@{self._path}")
+        if not structs:
+            return None
+        for sd in structs[:-1]:
+            self._expanded.setdefault(sd.name, (self._path, sd))
+        sd = structs[-1]
+        if is_union:
+            sd = replace(sd, is_union=True)
+        return self._members(sd, self._path)
+
+    def _macro_call_type(self, t: str) -> tuple[int, int] | None:
+        """A type a function-like macro's call names (`DEMO_LIST_ENTRY(node) link;` whose
+        macro expands to `struct { struct node *next; }`): its expansion's type."""
+        m = _MACRO_MEMBER_RE.match(t)
+        if m is None or self.macro_lookup("func_macros", m.group(1), self._path) is None:
+            return None
+        expansion = self._expand_calls(t, self._path)
+        if expansion is None:
+            return None
+        body = " ".join(_ATTRIBUTE_RE.sub(" ", strip_comments(expansion)).split())
+        if body == t or not (body.startswith(("struct {", "union {")) or _TYPE_NAME_RE.fullmatch(body)):
+            return None
+        return self.layout(body.replace(" *", "*"))
 
     def _object_macro(self, name: str) -> str | None:
         """The replacement text of the object-like macro `name` as the struct being laid out
@@ -432,6 +466,19 @@ def _declared_by_macro(m, typedefs: dict) -> bool:
     if _MACRO_MEMBER_RE.match(t):
         return True
     return IDENT_RE.fullmatch(t) is not None and t not in BASIC_TYPES_LP64 and t not in typedefs
+
+
+def closing_brace(text: str) -> int:
+    """Index of the `}` closing the `{` that `text` starts with, or -1."""
+    depth = 0
+    for i, ch in enumerate(text):
+        if ch == "{":
+            depth += 1
+        elif ch == "}":
+            depth -= 1
+            if depth == 0:
+                return i
+    return -1
 
 
 def _align(value: int, alignment: int) -> int:

@@ -197,6 +197,23 @@ def functions(fx: FileExtraction) -> None:
 # --- declarations, structs, typedefs ---------------------------------
 
 
+def _points_to_array(declarator) -> bool:
+    """`u8 (*rows)[16]`: a pointer to arrays, not an array (its dimensions are the
+    pointee's); `u8 *rows[16]` is an array of pointers."""
+    node, seen_array = declarator, False
+    for _ in range(12):
+        if node is None:
+            return False
+        if node.type == "array_declarator":
+            seen_array = True
+        elif node.type == "pointer_declarator" and seen_array:
+            return True
+        elif node.type not in ("init_declarator", "parenthesized_declarator", "attributed_declarator"):
+            return False
+        node = node.child_by_field_name("declarator") or (node.named_children[0] if node.named_children else None)
+    return False
+
+
 def declarations(fx: FileExtraction) -> None:
     f = fx.facts
     for m in fx.m["decl"] + fx.m["struct"] + fx.m["union"] + fx.m["typedef"]:
@@ -204,14 +221,18 @@ def declarations(fx: FileExtraction) -> None:
             decl_node = m["decl"][0]
             type_text = squash_type(node_text(m["decl.type"][0]))
             declarator = m["decl.declarator"][0]
-            name, pointer, _dims = declarator_name(declarator)
+            name, pointer, dims = declarator_name(declarator)
             if not name:
                 continue
             full_type = type_text + "*" * pointer
             idx = fx.enclosing(decl_node.start_byte)
             if idx >= 0:
+                if name not in f.functions[idx].locals and dims and not _points_to_array(declarator):
+                    f.functions[idx].local_arrays[name] = dims
                 f.functions[idx].locals.setdefault(name, full_type)
             elif decl_node.parent is not None and decl_node.parent.type in ("translation_unit", "preproc_ifdef", "preproc_if", "preproc_else", "preproc_elif"):
+                if name not in f.global_types and dims and not _points_to_array(declarator):
+                    f.global_arrays[name] = dims
                 f.global_types.setdefault(name, full_type)
                 if declarator.type == "init_declarator":
                     value = declarator.child_by_field_name("value")

@@ -16,7 +16,8 @@ from typing import TYPE_CHECKING, Callable
 
 from ...exprs import render
 from ...kernel.tables import MacroSpec, value_tables
-from ..layout import BASIC_TYPES_LP64, Layouts
+from ...link import struct_name
+from ..layout import BASIC_TYPES_LP64, POINTER, Layouts
 from .lattice import TOP, WHY_ARITHMETIC, WHY_SIZEOF, Value, arith, combine, const, max2, min_all, unknown
 from .scope import Scope
 
@@ -24,6 +25,7 @@ if TYPE_CHECKING:
     from .evaluator import ValueAnalysis
 
 MAX_CONSTANT_HOPS = 16  # names and macros an array dimension is evaluated through
+POINTER_SIZE = POINTER[0]
 
 
 class Builtins:
@@ -169,7 +171,10 @@ class Builtins:
         return self._flexible(self.sizeof_type(render(args[0]), scope.file.path), args, scope)
 
     def _flexible(self, base: Value, args: tuple, scope: Scope) -> Value:
-        member = self.sizeof_expr(("idx", ("field", ("deref", args[0]), render(args[1]), False), ("num", 0)), scope)
+        chain = ("deref", args[0])
+        for name in render(args[1]).replace(" ", "").split("."):  # struct_size(p, msg.payload, n)
+            chain = ("field", chain, name, False)
+        member = self.sizeof_expr(("idx", chain, ("num", 0)), scope)
         elem = self._flex_member_size(args[0], render(args[1]), scope)
         return arith("+", base, arith("*", elem if elem.known else member, self._arg(args, 2, scope)))
 
@@ -190,32 +195,100 @@ class Builtins:
         return const(size) if size is not None else unknown(WHY_SIZEOF)
 
     def sizeof_expr(self, ir: tuple, scope: Scope) -> Value:
-        fn = scope.fn
-        if ir[0] == "id":
-            name = ir[1]
-            if fn is not None:
-                t = fn.locals.get(name) or next((pt for pn, pt in fn.params if pn == name), None)
-                if t is not None:
-                    return self.sizeof_type(t, scope.file.path)
-            # `sizeof(u32)` parsed as an expression: a type name after all
-            if name in BASIC_TYPES_LP64 or name in self.program.typedefs:
-                return self.sizeof_type(name, scope.file.path)
+        """sizeof of an expression: its type (`expr_type`) laid out, times its array
+        dimensions (`sizeof(*ring->desc)`, `sizeof(buf)` of `u8 buf[64]`, `sizeof(tbl[0])`)."""
+        typed = self.expr_type(ir, scope)
+        if typed is None:
             return unknown(WHY_SIZEOF)
-        if ir[0] == "deref" and ir[1][0] == "id" and fn is not None:
-            t = fn.locals.get(ir[1][1]) or next((pt for pn, pt in fn.params if pn == ir[1][1]), None)
-            if t and t.endswith("*"):
-                return self.sizeof_type(t[:-1].strip(), scope.file.path)
-        if ir[0] == "field":
-            member, path = self._member_where(ir, scope)
-            if member is not None:
-                if member.pointer:
-                    return const(8)
-                size = self.layouts.size_of(member.type_text, path)
-                for dim in member.array_dims:
-                    n = self._const_of(dim, path)
-                    size = None if n is None or size is None else size * n
-                return const(size) if size is not None else unknown(WHY_SIZEOF)
-        return unknown(WHY_SIZEOF)
+        text, dims, path = typed
+        size = POINTER_SIZE if text.endswith("*") else self.layouts.size_of(text, path)
+        for dim in dims:
+            n = None if dim == ("flex",) else self._const_of(dim, path)
+            size = None if n is None or size is None else size * n
+        return const(size) if size is not None else unknown(WHY_SIZEOF)
+
+    def expr_type(self, ir: tuple, scope: Scope) -> tuple[str, tuple, str] | None:
+        """(type text, array dimensions, the file whose view of the type counts) of an
+        expression, or None when it is not known. A pointer type ends in `*`; `u8 buf[64]`
+        is ('u8', (64,), its file): the dimensions are kept apart from the element type."""
+        kind = ir[0]
+        if kind == "id":
+            return self._declared_type(ir[1], scope)
+        if kind == "field":
+            return self._member_type(ir, scope)
+        if kind in ("deref", "idx"):
+            inner = self.expr_type(ir[1], scope)
+            return self._element(inner) if inner is not None else None
+        if kind == "cast":
+            return (ir[1].replace(" *", "*"), (), scope.file.path) if ir[1] else None
+        if kind == "addr":
+            inner = self.expr_type(ir[1], scope)
+            return (inner[0] + "*", (), inner[2]) if inner is not None and not inner[1] else None
+        return None
+
+    def _declared_type(self, name: str, scope: Scope) -> tuple[str, tuple, str] | None:
+        """A local's, a parameter's or the file's global's declared type; or the name itself
+        when it is a type (`sizeof(u32)` parsed as an expression)."""
+        fn, path = scope.fn, scope.file.path
+        if fn is not None:
+            t = fn.locals.get(name)
+            if t is not None:
+                return t, fn.local_arrays.get(name, ()), path
+            t = next((pt for pn, pt in fn.params if pn == name), None)
+            if t is not None:
+                return t, (), path
+        t = scope.file.global_types.get(name)
+        if t is not None:
+            return t, scope.file.global_arrays.get(name, ()), path
+        if name in BASIC_TYPES_LP64 or name in self.program.typedefs:
+            return name, (), path
+        return None
+
+    def _member_type(self, ir: tuple, scope: Scope) -> tuple[str, tuple, str] | None:
+        """The type of `base->name` / `base.name`, read from the base's struct definition."""
+        base = self.expr_type(ir[1], scope)
+        if base is None or base[1]:
+            return None
+        struct = struct_name(base[0], self.program.typedefs)
+        found = self._find_member(struct, base[2], ir[2]) if struct else None
+        if found is None:
+            return None
+        m, path = found
+        return (m.type_text + "*" if m.pointer else m.type_text), m.array_dims, path
+
+    def _find_member(self, struct: str, near: str, name: str, depth: int = 0):
+        """(member, path of its struct's definition) of `struct`'s member `name`, looked
+        for in its anonymous struct and union members too."""
+        found = self._struct_and_path(struct, near)
+        if found is None or depth > 4:
+            return None
+        path, sd = found
+        for m in sd.members:
+            if m.name == name:
+                return m, path
+        for m in sd.members:
+            if not m.name and not m.pointer and not m.covers:
+                inner = struct_name(m.type_text, self.program.typedefs)
+                hit = self._find_member(inner, path, name, depth + 1) if inner else None
+                if hit is not None:
+                    return hit
+        return None
+
+    def _element(self, typed: tuple[str, tuple, str]) -> tuple[str, tuple, str] | None:
+        """The type `*x` or `x[i]` has: an array's element, or what a pointer (through
+        typedefs) points to."""
+        text, dims, path = typed
+        if dims:
+            return text, dims[1:], path
+        t = text
+        for _ in range(4):
+            if t.endswith("*"):
+                return t[:-1].strip(), (), path
+            alias = self.program.typedefs.get(t)
+            if alias is None or alias == t:
+                return None
+            t = alias.replace(" *", "*").strip()
+        return None
 
     def offset_of(self, type_text: str, member: str, scope: Scope) -> Value:
         """offsetof(type, member) from the type's layout."""
@@ -261,11 +334,11 @@ class Builtins:
         return self.analysis.constant_expr(ir, path, MAX_CONSTANT_HOPS) if path else None
 
     def _array_size(self, ir: tuple, scope: Scope) -> Value:
-        if ir[0] == "field":
-            m, path = self._member_where(ir, scope)
-            if m is not None and m.array_dims and m.array_dims[0] != ("flex",):
-                n = self._const_of(m.array_dims[0], path)
-                return const(n) if n is not None else unknown(WHY_SIZEOF)
+        """ARRAY_SIZE(x): the first dimension of x's declared type."""
+        typed = self.expr_type(ir, scope)
+        if typed is not None and typed[1] and typed[1][0] != ("flex",):
+            n = self._const_of(typed[1][0], typed[2])
+            return const(n) if n is not None else unknown(WHY_SIZEOF)
         return unknown(WHY_SIZEOF)
 
     def _flex_member_size(self, ptr: tuple, member: str, scope: Scope) -> Value:

@@ -1,0 +1,78 @@
+"""sizeof of expressions through their declared types: a pointer member dereferenced
+(`sizeof(*ring->desc)`), arrays kept apart from their element type (`u8 buf[64]`,
+a file's table), indexing, `**pp`, members of anonymous structs, a member whose type
+a macro's call names (`DEMO_LIST_ENTRY(node) link;`), a struct defined where it is used
+(`struct { ... } *batch`), a flexible member behind a member path (`struct_size(w, msg.payload, n)`), ARRAY_SIZE of a global."""
+
+from __future__ import annotations
+
+from allocscan.analyze import analyze
+from allocscan.extract import extract_file
+from allocscan.kernel.version import builtin_kernel
+from allocscan.link import link
+
+DRIVER = ("drivers/demo/sizes.c", """
+struct demo_frame { unsigned char data[8192]; unsigned int crc; };
+struct demo_hdr { unsigned int kind; };
+struct demo_msg { struct demo_hdr h; unsigned char payload[]; };
+struct demo_wrap { int seq; struct demo_msg msg; };
+struct demo_ring {
+	struct demo_frame *desc;
+	struct demo_frame *slots[4];
+	struct { struct demo_frame *spare; };
+};
+#define DEMO_LIST_ENTRY(type) struct { struct type *next; struct type **prev; }
+struct demo_node { DEMO_LIST_ENTRY(demo_node) link; struct demo_frame frame; };
+static unsigned char demo_fw[32768];
+static struct demo_frame *demo_frames[8];
+
+void *member_deref(struct demo_ring *ring) { return kmalloc(sizeof(*ring->desc), GFP_ATOMIC); }
+void *member_array(struct demo_ring *ring) { return kmalloc(sizeof(ring->slots), GFP_ATOMIC); }
+void *member_element(struct demo_ring *ring) { return kmalloc(sizeof(*ring->slots[1]), GFP_ATOMIC); }
+void *anonymous_member(struct demo_ring *ring) { return kmalloc(sizeof(*ring->spare), GFP_ATOMIC); }
+void *global_array(void) { return kmalloc(sizeof(demo_fw), GFP_ATOMIC); }
+void *global_element(void) { return kmalloc(sizeof(*demo_frames[0]), GFP_ATOMIC); }
+void *double_pointer(struct demo_frame **pp) { return kmalloc(sizeof(**pp), GFP_ATOMIC); }
+void *local_array(void) { unsigned short words[300]; return kmemdup(words, sizeof(words), GFP_ATOMIC); }
+void *local_row(void) { unsigned int grid[4][10]; return kmemdup(grid[0], sizeof(grid[0]), GFP_ATOMIC); }
+void *flexible_path(struct demo_wrap *w, int n) { return kmalloc(struct_size(w, msg.payload, 100), GFP_ATOMIC); }
+void *array_length(void) { return kmalloc(ARRAY_SIZE(demo_fw), GFP_ATOMIC); }
+void *inline_struct(void) {
+	struct { struct demo_hdr h; struct demo_frame frames[4]; } *batch;
+	return kmalloc(sizeof(*batch), GFP_ATOMIC);
+}
+void *inline_union(void) { union { unsigned int word; struct demo_frame frame; } *u; return kmalloc(sizeof(*u), GFP_ATOMIC); }
+void *macro_type_member(struct demo_node *n) { return kmalloc(sizeof(*n) * 2, GFP_ATOMIC); }
+void *pointer_to_rows(void) { unsigned int (*rows)[16] = 0; return kmalloc(sizeof(rows), GFP_ATOMIC); }
+""")
+
+
+def sizes() -> dict[str, object]:
+    facts = [extract_file(DRIVER[0], DRIVER[1].encode())]
+    analysis = analyze(link(facts), builtin_kernel("6.1"))
+    return {s.function.name: s.size for s in analysis.sites if s.allocator}
+
+
+def exact(value) -> int | None:
+    return value.hi if value.known and value.lo == value.hi else None
+
+
+def test_sizeof_of_expressions_reads_their_declared_types():
+    got = {name: exact(v) for name, v in sizes().items()}
+    assert got == {
+        "member_deref": 8196,
+        "member_array": 32,           # four pointers
+        "member_element": 8196,
+        "anonymous_member": 8196,
+        "global_array": 32768,
+        "global_element": 8196,
+        "double_pointer": 8196,
+        "local_array": 600,
+        "local_row": 40,              # one row of ten
+        "flexible_path": 8 + 100,     # sizeof(struct demo_wrap) + 100 bytes of payload
+        "array_length": 32768,
+        "inline_struct": 4 + 4 * 8196,
+        "inline_union": 8196,
+        "macro_type_member": 2 * (16 + 8196 + 4),  # two pointers, the frame, padding to 8
+        "pointer_to_rows": 8,         # a pointer, not an array of 16
+    }
