@@ -1168,3 +1168,36 @@ void *demo_other(struct demo_info *info) { return kzalloc(info->n_other * 64, GF
 """))
     assert v["demo_build"].hi == 10 * 64
     assert v["demo_other"].hi == 0xFFFFFFFF * 64
+
+
+def test_a_module_parameter_of_another_file_of_the_driver_is_read_through_its_extern():
+    """e1000e's shape: param.c declares `copybreak` a module parameter, netdev.c reads it
+    through an `extern` in the driver's header. As a check's bound it stands at its default;
+    as a size it is the user's. A file of another directory does not see it."""
+    param_c = ("drivers/net/demo_nic/param.c", """
+unsigned int demo_copybreak = 256;
+module_param(demo_copybreak, uint, 0644);
+unsigned int demo_buflen = 4096;
+module_param(demo_buflen, uint, 0644);
+""")
+    header = ("drivers/net/demo_nic/demo_nic.h", "extern unsigned int demo_copybreak;\nextern unsigned int demo_buflen;\n")
+    netdev_c = ("drivers/net/demo_nic/netdev.c", """
+#include "demo_nic.h"
+struct demo_desc { __le16 length; };
+void demo_rx(struct demo_ring *ring, struct demo_desc *desc)
+{
+	struct sk_buff *skb;
+	unsigned int length = le16_to_cpu(desc->length);
+	if (length < demo_copybreak)
+		skb = napi_alloc_skb(&ring->napi, length);
+}
+void *demo_buf(void) { return kmalloc(demo_buflen, GFP_ATOMIC); }
+""")
+    other_c = ("drivers/net/other_nic/rx.c", """
+extern unsigned int demo_buflen;
+void *other_buf(void) { return kmalloc(demo_buflen, GFP_ATOMIC); }
+""")
+    v = sizes(param_c, header, netdev_c, other_c)
+    assert v["demo_rx"].known and v["demo_rx"].hi < 1024  # 255 bytes and the skb's headroom, not 64 KiB
+    assert v["demo_buf"].sources == {"module_param:demo_buflen"} and v["demo_buf"].hi is None
+    assert not v["other_buf"].sources

@@ -11,6 +11,8 @@ fields and handlers these are is data (data/sources.toml), read by extraction to
 
 from __future__ import annotations
 
+import posixpath
+
 from typing import TYPE_CHECKING
 
 from ...exprs import ir_from_text, render
@@ -29,18 +31,44 @@ class Sources:
         self.program = analysis.program
         self.tables = source_tables()
         self._module_params: dict[tuple[str, str], object] = {}
+        # variable -> the files of the tree that declare it a module parameter
+        self._param_files: dict[str, list] = {}
         for ff in self.program.files:
             for mp in ff.module_params:
                 self._module_params[(ff.path, mp.name)] = mp
+                self._param_files.setdefault(mp.name, []).append(ff)
 
     # --- module parameters --------------------------------------------------------
     def module_param_read(self, name: str, scope: Scope) -> Value | None:
-        """`name` read in a file that declares it a module parameter and never assigns it
-        (a parameter the driver clamps itself at init is not taken raw); None otherwise."""
-        mp = self._module_params.get((scope.file.path, name))
-        if mp is None or _written_in_file(mp.name, scope.file):
+        """`name` read where it is a module parameter (declared in this file, or in another
+        file of its directory behind an `extern`) that the driver never assigns (a parameter
+        the driver clamps itself at init is not taken raw); None otherwise."""
+        declared = self._declared_param(name, scope)
+        if declared is None:
             return None
-        return self.module_param(mp, scope)
+        mp, home = declared
+        return self.module_param(mp, Scope(home, None, scope.depth))
+
+    def _declared_param(self, name: str, scope: Scope):
+        """(ModuleParam, its file) of the module parameter `name` read in scope's file:
+        declared there, or else in one other file of the same directory (e1000e reads
+        `copybreak` in netdev.c through an `extern` of param.c's). None when there is none,
+        when the reader has a variable of that name of its own, or when a file that sees it
+        assigns it."""
+        mp = self._module_params.get((scope.file.path, name))
+        home = scope.file
+        if mp is None:
+            if name in scope.file.global_types:
+                return None
+            here = posixpath.dirname(scope.file.path)
+            homes = [ff for ff in self._param_files.get(name, ()) if posixpath.dirname(ff.path) == here]
+            if len(homes) != 1:
+                return None
+            home = homes[0]
+            mp = self._module_params[(home.path, name)]
+        if _written_in_file(mp.name, home) or _written_in_file(mp.name, scope.file):
+            return None
+        return mp, home
 
     def module_param_threshold(self, name: str, scope: Scope) -> Value | None:
         """A module parameter read as the bound of a check (`if (len < rx_copybreak &&
@@ -48,11 +76,13 @@ class Sources:
         threshold is a tuning knob, and a size the driver bounds by it is as large as the
         knob's shipped setting makes it, not as large as any number root may load the module
         with. Where the size is the parameter itself (the seed's buflen), `module_param()`
-        keeps its whole range. None when `name` is no plain module parameter of this file
+        keeps its whole range. None when `name` is no plain module parameter the file sees
         with an initializer (a `module_param_cb` one, or one the driver assigns)."""
-        mp = self._module_params.get((scope.file.path, name))
-        if mp is None or mp.type_name == "cb" or _written_in_file(mp.name, scope.file):
+        declared = self._declared_param(name, scope)
+        if declared is None or declared[0].type_name == "cb":
             return None
+        mp, home = declared
+        scope = Scope(home, None, scope.depth)
         initial = _initializer_of(mp.name, scope.file)
         if initial is None:
             return None
