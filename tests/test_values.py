@@ -1201,3 +1201,52 @@ void *other_buf(void) { return kmalloc(demo_buflen, GFP_ATOMIC); }
     assert v["demo_rx"].known and v["demo_rx"].hi < 1024  # 255 bytes and the skb's headroom, not 64 KiB
     assert v["demo_buf"].sources == {"module_param:demo_buflen"} and v["demo_buf"].hi is None
     assert not v["other_buf"].sources
+
+
+def test_an_mtu_is_what_the_admin_sets_up_to_the_drivers_max_mtu():
+    """`ip link set DEV mtu N` reaches the driver only through dev_validate_mtu(): the MTU
+    is the user's, at most the max_mtu the driver sets, joined with what the driver stores
+    itself. Where max_mtu cannot be read, the driver's own stores decide, as before."""
+    jumbo = ("drivers/net/demo_jumbo/main.c", """
+void demo_setup(struct net_device *ndev) { ndev->max_mtu = 65535; ndev->mtu = 1500; }
+void demo_refill(struct net_device *ndev) { netdev_alloc_skb(ndev, ndev->mtu + 14); }
+""")
+    plain = ("drivers/net/demo_plain/main.c", """
+void plain_setup(struct net_device *ndev) { ndev->mtu = 1500; }
+void plain_refill(struct net_device *ndev) { netdev_alloc_skb(ndev, ndev->mtu + 14); }
+""")
+    other = ("drivers/net/demo_other/main.c", "void other_setup(struct net_device *d) { d->max_mtu = 9000; d->mtu = 9000; }\n")
+    loaded = ("drivers/net/demo_loaded/main.c", """
+static int mtu;
+module_param(mtu, int, 0);
+void loaded_probe(struct net_device *dev) { dev->max_mtu = 1518; if (mtu) dev->mtu = mtu; }
+int loaded_change_mtu(struct net_device *dev, int new_mtu) { dev->mtu = new_mtu; return 0; }
+void loaded_refill(struct net_device *dev) { netdev_alloc_skb(dev, dev->mtu + 14); }
+""")
+    v = sizes(jumbo, plain, other, loaded)
+    assert v["demo_refill"].known and v["demo_refill"].hi >= 65535 + 14
+    assert v["demo_refill"].sources == {"netlink:demo_refill"}
+    assert v["plain_refill"].known and not v["plain_refill"].sources and v["plain_refill"].hi < 2048
+    # a module parameter the probe stores unchecked is beside the checked path; the
+    # ndo_change_mtu store of the core's checked value is inside the user's range
+    assert v["loaded_refill"].sources == {"netlink:loaded_refill", "module_param:mtu"}
+    assert v["loaded_refill"].hi is None
+
+
+def test_a_module_parameter_of_a_drivers_own_type_is_validated_by_its_setter():
+    """module_param_named(..., hashtbl_sz, 0644): the driver's param_ops_hashtbl_sz set()
+    validates what the user writes, as a module_param_cb() one does; a ulong is the user's."""
+    drv = ("net/demo_rpc/auth.c", """
+static unsigned int demo_hashbits = 4;
+static unsigned long demo_entries = 16;
+static int param_set_hashtbl_sz(const char *val, const struct kernel_param *kp) { return 0; }
+static const struct kernel_param_ops param_ops_hashtbl_sz = { .set = param_set_hashtbl_sz };
+module_param_named(auth_hashtable_size, demo_hashbits, hashtbl_sz, 0644);
+module_param_named(entries, demo_entries, ulong, 0644);
+void *demo_table(void) { return kcalloc(1U << demo_hashbits, 16, GFP_KERNEL); }
+void *demo_list(void) { return kcalloc(demo_entries, 16, GFP_KERNEL); }
+""")
+    v = sizes(drv)
+    assert not v["demo_table"].sources
+    assert v["demo_list"].sources == {"module_param:entries"} and v["demo_list"].hi is None
+

@@ -503,6 +503,9 @@ class UserField:
     max: int | None  # as wide as its type
     kind: str  # the source kind: "ethtool"
     bound_field: str = ""  # the field of the same struct holding the largest value let through
+    # the driver stores into the field itself too (net_device.mtu at probe): its stores
+    # join the user's range, and decide alone when the bound cannot be read
+    driver_stores: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -581,7 +584,8 @@ def source_tables() -> SourceTables:
         descriptor_fields=widths(device["descriptor_fields"]),
         device_readers={name: DeviceReader(name, **spec) for name, spec in device["readers"].items()},
         own_descriptors=tuple(device["own_descriptors"]["under"]),
-        user_fields={name: UserField(_width(spec, types), spec["kind"], spec.get("bound_field", ""))
+        user_fields={name: UserField(_width(spec, types), spec["kind"], spec.get("bound_field", ""),
+                                     spec.get("driver_stores", False))
                      for name, spec in raw["user_fields"].items()},
         user_kinds=tuple(raw["kinds"]["user"]),
         device_kinds=tuple(raw["kinds"]["device"]),

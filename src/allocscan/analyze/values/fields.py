@@ -84,6 +84,8 @@ class Fields:
         source = (sources.user_copied_field(ir, scope) or sources.descriptor_field(struct, fname, scope)
                   or sources.user_field(struct, fname, ir[1], scope) or sources.wire_copied_field(struct, ir, scope))
         if source is not None:
+            if source.known and sources.joins_driver_stores(struct, fname):
+                source = self._with_driver_stores(source, struct, fname, scope)
             return source
         if scope.depth >= MAX_DEPTH:
             return self.analysis.truncated()
@@ -97,6 +99,32 @@ class Fields:
         value = self.analysis.guarded(key, lambda: self._join_stores(struct, fname, cells, params, scope),
                                       depth=scope.depth)
         return held_in(value, self._member_max(struct, fname, scope.file.path))
+
+    def _with_driver_stores(self, user: Value, struct: str, fname: str, scope: Scope) -> Value:
+        """A field the user sets through a checked core path (net_device.mtu) that the
+        driver may also store itself (natsemi's probe stores its `mtu` module parameter,
+        unchecked): the user's range joined with each store whose value is known. A store of
+        a value that cannot be evaluated is the core's checked one handed down
+        (ndo_change_mtu's new_mtu), already in the user's range."""
+        if scope.depth >= MAX_DEPTH:
+            return user
+        cells, params, view, _ = self._writers_seen_from(struct, fname, scope.file.path)
+
+        def stores() -> Value:
+            value = user
+            for cell in cells:
+                v = self._join_stores(struct, fname, [cell], [], scope)
+                if v.known:
+                    value = join(value, v)
+            for param in params:
+                v = self._join_stores(struct, fname, [], [param], scope)
+                if v.known:
+                    value = join(value, v)
+            return value
+
+        key = ("field+user", struct, fname, view, scope.fn.name if scope.fn is not None else "")
+        value = self.analysis.guarded(key, stores, depth=scope.depth)
+        return value if value.known else user
 
     def _member_max(self, struct: str, fname: str, near: str) -> int | None:
         """The largest value the member can hold: its integer type's, or its bit-field's."""

@@ -79,8 +79,8 @@ class Sources:
         keeps its whole range. None when `name` is no plain module parameter the file sees
         with an initializer (a `module_param_cb` one, or one the driver assigns)."""
         declared = self._declared_param(name, scope)
-        if declared is None or declared[0].type_name == "cb":
-            return None
+        if declared is None or declared[0].type_name not in self.tables.module_param_types:
+            return None  # module_param_cb() or a driver's own type: its set() decides
         mp, home = declared
         scope = Scope(home, None, scope.depth)
         initial = _initializer_of(mp.name, scope.file)
@@ -94,8 +94,10 @@ class Sources:
         return Value(default.lo, default.hi, frozenset(), (step,), True)
 
     def module_param(self, mp, scope: Scope) -> Value:
-        if mp.type_name == "cb":
-            return unknown(WHY_GUARD)  # module_param_cb(): its set() callback validates what the user writes
+        if mp.type_name == "cb" or mp.type_name not in self.tables.module_param_types:
+            # module_param_cb(), or a type of the driver's own (param_ops_<type>): its
+            # set() callback validates what the user writes
+            return unknown(WHY_GUARD)
         src = f"module_param:{mp.param_name}"
         default = TOP
         initial = _initializer_of(mp.name, scope.file)
@@ -259,6 +261,8 @@ class Sources:
             bound = self.analysis.fields.read(("field", base, spec.bound_field, True),
                                               Scope(scope.file, scope.fn, scope.depth + 1))
             if not bound.known or bound.hi is None or bound.partial:
+                if spec.driver_stores:
+                    return None
                 return unknown(WHY_GUARD)  # the core checks it against a maximum we cannot read
             limit = bound.hi if limit is None else min(limit, bound.hi)
         function = scope.fn.name if scope.fn is not None else ""
@@ -268,6 +272,11 @@ class Sources:
                     scope.file.path, scope.fn.line if scope.fn is not None else 0, function=function,
                     field=f"{struct}.{fname}", source=src)
         return Value(0, limit, frozenset({src}), (step,), True)
+
+    def joins_driver_stores(self, struct: str, fname: str) -> bool:
+        """Is the user field one the driver may also store into itself (net_device.mtu)?"""
+        spec = self.tables.user_fields.get(f"{struct}.{fname}")
+        return spec is not None and spec.driver_stores
 
     # --- device data ---------------------------------------------------------------
     def wire_field(self, struct: str, fname: str, ir: tuple, scope: Scope) -> Value | None:
