@@ -1250,3 +1250,53 @@ void *demo_list(void) { return kcalloc(demo_entries, 16, GFP_KERNEL); }
     assert not v["demo_table"].sources
     assert v["demo_list"].sources == {"module_param:entries"} and v["demo_list"].hi is None
 
+
+def test_a_module_parameter_read_in_a_checked_arm_is_what_passes_the_check():
+    """hvcs' shape: `if (nr <= 0 || nr > MAX) n = DEFAULT; else n = nr;` holds at most MAX."""
+    drv = ("drivers/tty/demo_hv/hv.c", """
+#define DEMO_MAX_ADAPTERS 64
+static int demo_nr_devs = -1;
+module_param(demo_nr_devs, int, 0);
+void *demo_index(void)
+{
+	int n;
+	if (demo_nr_devs <= 0 || demo_nr_devs > DEMO_MAX_ADAPTERS)
+		n = 8;
+	else
+		n = demo_nr_devs;
+	return kmalloc_array(n, 16, GFP_KERNEL);
+}
+""")
+    v = sizes(drv)["demo_index"]
+    assert v.known and v.hi == 64 * 16 and v.sources == {"module_param:demo_nr_devs"}
+
+
+def test_additions_in_sequence_add_once_and_in_a_loop_grow():
+    """u_ether's shape: `size = 0; size += ETH_HLEN + mtu + extra; size += hdr_len;` adds
+    each term once; a `+=` in a loop accumulates without a bound."""
+    drv = ("drivers/usb/demo_eth/eth.c", """
+static unsigned int demo_extra = 32;
+module_param(demo_extra, uint, 0644);
+void *demo_rx(int hdr)
+{
+	size_t size = 0;
+	size += 14 + 1500;
+	size += 64;
+	if (hdr) {
+		size += 511;
+		size -= size % 512;
+	}
+	return kmalloc(size, GFP_ATOMIC);
+}
+void *demo_loop(int n)
+{
+	size_t size = 0;
+	int i;
+	for (i = 0; i < n; i++)
+		size += demo_extra;
+	return kmalloc(size, GFP_ATOMIC);
+}
+""")
+    v = sizes(drv)
+    assert v["demo_rx"].known and v["demo_rx"].hi == 14 + 1500 + 64 + 511
+    assert v["demo_loop"].sources == {"module_param:demo_extra"} and v["demo_loop"].hi is None

@@ -40,9 +40,10 @@ _OFFSETOF_RE = re.compile(r"(?:offsetof|__builtin_offsetof)\s*\(\s*((?:struct\s+
 MAX_CALLERS = 24  # a parameter with more call sites than this stays unknown
 
 
-def _reaching_assignment(fn, name: str, at: int):
-    """The plain `name = ...` before byte `at` in the block holding `at`, when no other
-    assignment to `name` and no call naming it lie between the two; else None."""
+def _reaching_assignment(fn, name: str, at: int, ops: tuple[str, ...] = ("=",)):
+    """The plain `name = ...` (or another of `ops`) before byte `at` in the block holding
+    `at`, when no other assignment to `name` and no call naming it lie between the two;
+    else None."""
     if not at:
         return None
     last = None
@@ -50,7 +51,7 @@ def _reaching_assignment(fn, name: str, at: int):
         if a.target == name and a.kind == "local" and a.byte < at:
             if last is None or a.byte > last.byte:
                 last = a
-    if last is None or last.op != "=" or not (last.block_start <= at < last.block_end):
+    if last is None or last.op not in ops or not (last.block_start <= at < last.block_end):
         return None
     if any(last.byte < site.byte < at and name in site.args_text and name in IDENT_RE.findall(site.args_text)
            for site in fn.calls):
@@ -393,11 +394,14 @@ class ValueAnalysis:
         builtin = self.builtins.constant(name)
         if builtin is not None and not self._defined_locally(name, scope.file.path):
             return builtin
+        # A module parameter or a file-scope variable read inside a checked arm is what passes
+        # the check there (`if (nr <= 0 || nr > MAX) n = DEFAULT; else n = nr;`).
         module_param = self.sources.module_param_read(name, scope)
         if module_param is not None:
-            return module_param
-        return self.guarded(("ident", scope.file.path, name), lambda: self._file_level(name, scope),
-                            depth=scope.depth)
+            return narrow(name, module_param, scope)
+        value = self.guarded(("ident", scope.file.path, name), lambda: self._file_level(name, scope),
+                             depth=scope.depth)
+        return narrow(name, value, scope) if name in scope.file.global_types else value
 
     def _defined_locally(self, name: str, path: str) -> bool:
         """Does the driver define `name` itself (trace_events_user.c's own MAX_PAGE_ORDER 0)?
@@ -450,6 +454,28 @@ class ValueAnalysis:
             value = user if value is None else join(value, user)
         return unknown(WHY_LOCAL) if value is None else value
 
+    def _added_in_sequence(self, a, scope: Scope) -> Value | None:
+        """`size = 0; size += ETH_HLEN + mtu; size += hdr_len;`: a `+=` outside any loop whose
+        target was last set in an enclosing block, by `=` or by such a `+=`, adds to that
+        value once. None when the chain back to a plain store does not resolve (the `+=`
+        then grows without a bound, as in a loop)."""
+        fn = scope.fn
+        if fn is None or any(start <= a.byte < end for start, end in fn.loop_spans):
+            return None
+        before = _reaching_assignment(fn, a.target, a.byte, ("=", "+="))
+        if before is None:
+            return None
+        prior = self.guarded(("local@", id(fn), a.target, before.byte),
+                             lambda: self.assigned(before, Scope(scope.file, fn, scope.depth, before.byte)),
+                             depth=scope.depth)
+        total = arith("+", prior, self.eval(a.value, scope))
+        if not total.known or (total.hi is None and prior.hi is not None and not total.sources):
+            return None
+        if not total.sources:
+            return total
+        return total.with_step(Step(FLOW, f"{a.target} += {render(a.value)}", scope.file.path, a.line,
+                                    function=fn.name))
+
     def assigned(self, a, scope: Scope) -> Value:
         """The value an assignment stores (`x += n` grows without a bound)."""
         if a.op not in ("=",):
@@ -458,6 +484,9 @@ class ValueAnalysis:
             counted = self._counted_up_to(a, scope) if a.op == "+=" and a.value_text == "1" else None
             if counted is not None:
                 return counted
+            summed = self._added_in_sequence(a, scope) if a.op == "+=" and a.kind == "local" else None
+            if summed is not None:
+                return summed
             base = self.eval(a.value, scope)
             if a.op in ("+=", "*=", "<<="):
                 return Value(0, None, base.sources, base.steps, True) if base.sources else unknown(WHY_ARITHMETIC)
