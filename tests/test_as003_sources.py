@@ -50,3 +50,50 @@ def test_a_bounded_user_value_beside_a_larger_device_value_is_not_the_users():
 def test_an_unbounded_user_value_beside_a_device_value_is_reported():
     (finding,) = _as003("rx_max * 1024")
     assert finding.properties["userControlled"] == ["module_param:rx_max"]
+
+
+TABLES = """
+static unsigned int nr_pages = 16;
+module_param(nr_pages, uint, 0644);
+
+int demo_alloc(struct demo *d)
+{
+	d->pages = kcalloc(nr_pages, sizeof(struct page *), GFP_KERNEL);
+	if (!d->pages)
+		return -ENOMEM;
+	d->addrs = kcalloc(nr_pages, sizeof(dma_addr_t), GFP_KERNEL);
+	if (!d->addrs)
+		return -ENOMEM;
+	d->stats = kcalloc(nr_pages, 64, GFP_KERNEL);
+	return d->stats ? 0 : -ENOMEM;
+}
+
+int demo_branch(struct demo *d, int fast)
+{
+	if (fast) {
+		d->pages = kcalloc(nr_pages, sizeof(struct page *), GFP_KERNEL);
+		if (!d->pages)
+			return -ENOMEM;
+	}
+	d->addrs = kmalloc(nr_pages * sizeof(dma_addr_t), GFP_KERNEL);
+	return 0;
+}
+
+int demo_together(struct demo *d)
+{
+	d->pages = kcalloc(nr_pages, sizeof(struct page *), GFP_KERNEL);
+	d->addrs = kcalloc(nr_pages, sizeof(dma_addr_t), GFP_KERNEL);
+	if (!d->pages || !d->addrs)
+		return -ENOMEM;
+	return 0;
+}
+"""
+
+
+def test_an_earlier_allocation_of_the_same_count_bounds_a_later_one():
+    """`pages` must have succeeded for `addrs` to be reached: n <= 4 MiB / 8 there, and an
+    8-byte table of n fits too. A 64-byte one does not; nor does a table after an
+    allocation made only in one branch, or one made before the first is checked."""
+    analysis = analyze(link([extract_file("drivers/misc/demo/tables.c", TABLES.encode())]), builtin_kernel("6.1"))
+    reported = sorted(f.line for f in by_id()["AS003"].check(analysis, OPTIONS))
+    assert reported == [7, 13, 20, 24, 30, 31]
