@@ -1300,3 +1300,25 @@ void *demo_loop(int n)
     v = sizes(drv)
     assert v["demo_rx"].known and v["demo_rx"].hi == 14 + 1500 + 64 + 511
     assert v["demo_loop"].sources == {"module_param:demo_extra"} and v["demo_loop"].hi is None
+
+
+def test_a_value_checked_equal_to_an_unseen_one_unless_zero_is_not_the_users():
+    """ethtool's get_rxfh shape: `if (n && n != dev_n) return -EINVAL;` leaves n either 0 or
+    the device's size, which the analysis cannot read: unknown, not the user's 2^32."""
+    drv = ("net/demo_eth/ioctl.c", """
+struct demo_req { u32 n; };
+int demo_get_size(void);
+int demo_ioctl(void __user *arg)
+{
+	struct demo_req req;
+	u32 n, dev_n = demo_get_size();
+	if (copy_from_user(&req, arg, sizeof(req)))
+		return -EFAULT;
+	n = req.n;
+	if (n && n != dev_n)
+		return -EINVAL;
+	return kzalloc(n * 4, GFP_KERNEL) != 0;
+}
+""")
+    v = sizes(drv)
+    assert not v["demo_ioctl"].known

@@ -100,6 +100,8 @@ class Narrowing:
     def _leaving_bound(self, cmp: tuple, text: str, scope: Scope):
         if cmp[0] == "un" and cmp[1] == "!" and render(cmp[2]) == text:
             return ("lo", 1)
+        if render(cmp) == text:
+            return ("hi", 0)  # `if (n && n != dev_n) return -EINVAL;` leaving with n false: n is 0
         if cmp[0] == "bin" and cmp[1] in ("&&", "||"):
             return self._compound_leaving_bound(cmp, text, scope)
         if cmp[0] != "bin" or cmp[1] not in (">", ">=", "<", "<=", "==", "!="):
