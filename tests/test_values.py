@@ -1322,3 +1322,39 @@ int demo_ioctl(void __user *arg)
 """)
     v = sizes(drv)
     assert not v["demo_ioctl"].known
+
+
+def test_a_field_typed_by_a_macro_or_typedef_is_as_wide_as_the_type_it_names():
+    """cciss' `#define WORD __u16`: a user's buf_size of that type is at most 65535."""
+    defs = ("include/uapi/linux/demo_defs.h", "#define DEMO_WORD __u16\ntypedef __u16 demo_half_t;\n")
+    ioctl_h = ("include/uapi/linux/demo_ioctl.h", """
+#include <linux/demo_defs.h>
+typedef struct { DEMO_WORD buf_size; demo_half_t other; unsigned int big; } demo_cmd_t;
+""")
+    drv = ("drivers/scsi/demo_raid/ioctl.c", """
+#include <linux/demo_ioctl.h>
+int demo_passthru_ioctl(void __user *arg)
+{
+	demo_cmd_t cmd;
+	if (copy_from_user(&cmd, arg, sizeof(cmd)))
+		return -EFAULT;
+	return kmalloc(cmd.buf_size, GFP_KERNEL) != 0;
+}
+int demo_other_ioctl(void __user *arg)
+{
+	demo_cmd_t cmd;
+	if (copy_from_user(&cmd, arg, sizeof(cmd)))
+		return -EFAULT;
+	return kmalloc(cmd.other, GFP_KERNEL) != 0;
+}
+int demo_big_ioctl(void __user *arg)
+{
+	demo_cmd_t cmd;
+	if (copy_from_user(&cmd, arg, sizeof(cmd)))
+		return -EFAULT;
+	return kmalloc(cmd.big, GFP_KERNEL) != 0;
+}
+""")
+    v = sizes(defs, ioctl_h, drv)
+    assert v["demo_passthru_ioctl"].hi == 65535 and v["demo_other_ioctl"].hi == 65535
+    assert v["demo_big_ioctl"].hi == 4294967295

@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Callable
 
-from ...exprs import render
+from ...exprs import IDENT_RE, render, strip_comments
 from ...kernel.tables import MacroSpec, value_tables
 from ...link import struct_name
 from ..layout import BASIC_TYPES_LP64, POINTER, Layouts
@@ -64,9 +64,23 @@ class Builtins:
             return self.tables.sizes[name]
         return self.constant(name).lo
 
-    def type_max(self, type_text: str) -> int | None:
-        """The largest value of an integer type narrower than 64 bits (None: unbounded or unknown)."""
-        return self.tables.integer_types.get(type_text)
+    def type_max(self, type_text: str, near: str = "") -> int | None:
+        """The largest value of an integer type narrower than 64 bits (None: unbounded or
+        unknown), through typedefs and, as file `near` sees them, object-like macros that
+        name a type (cciss' `#define WORD __u16`)."""
+        integer_types = self.tables.integer_types
+        t = " ".join(type_text.split())
+        for _ in range(4):
+            if t in integer_types:
+                return integer_types[t]
+            alias = self.program.typedefs.get(t)
+            if alias is None and near and IDENT_RE.fullmatch(t):
+                found = self.program.lookup("defines", t, near)
+                alias = " ".join(strip_comments(found[1]).split()) if found is not None else None
+            if alias is None or alias == t:
+                return None
+            t = " ".join(alias.split())
+        return None
 
     # --- calls ------------------------------------------------------------------
     def call(self, name: str, args: tuple, scope: Scope) -> Value | None:

@@ -135,7 +135,7 @@ class Fields:
             return None
         if member.bits:
             return (1 << member.bits) - 1
-        return builtins.type_max(member.type_text)
+        return builtins.type_max(member.type_text, near)
 
     def _join_stores(self, struct: str, fname: str, cells: list, params: list, scope: Scope) -> Value:
         analysis = self.analysis

@@ -153,7 +153,7 @@ class Sources:
                 ioctl = any(word in fn.name for word in self.tables.ioctl_names)
                 src = f"{'ioctl' if ioctl else handler_kind(fn, self.tables)}:{fn.name}"
                 # The destination's type bounds what the user can put there (`u16 len`).
-                limit = self.analysis.builtins.type_max(" ".join(fn.locals.get(name, "").split()))
+                limit = self.analysis.builtins.type_max(fn.locals.get(name, ""), scope.file.path)
                 step = Step(SOURCE, f"{callee}() copies user data into '{name}' in {fn.name}()", scope.file.path,
                             site.line, function=fn.name, callee=callee, source=src)
                 return Value(0, limit, frozenset({src}), (step,), True)
@@ -229,7 +229,7 @@ class Sources:
         src = f"{'ioctl' if ioctl else handler_kind(fn, self.tables)}:{fn.name}"
         step = Step(SOURCE, f"{callee}() copies user data into '{name}' in {fn.name}(): {render(ir)} is the user's",
                     scope.file.path, line, function=fn.name, callee=callee, source=src)
-        return Value(0, self.analysis.builtins.type_max(member.type_text), frozenset({src}), (step,), True)
+        return Value(0, self.analysis.builtins.type_max(member.type_text, scope.file.path), frozenset({src}), (step,), True)
 
     def _user_copy_into(self, name: str, pointer: bool, fn: FunctionFacts, before: int) -> tuple[str, int, int] | None:
         """(call, line, byte) of a user copy into the struct `name` (a pointer to it when `pointer`)."""
