@@ -17,6 +17,7 @@ import posixpath
 from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import NamedTuple
 
 import networkx as nx
@@ -24,6 +25,10 @@ import networkx as nx
 from .facts import (RECEIVER_MARK, CALLS_ALLOCATOR, CALLS_REGISTRAR, HAS_GFP_ARGUMENT, HAS_GFP_PARAM, HAS_INDIRECT_CALL,
                     HAS_LOCKED_CALL, CallSite, FileFacts, FunctionFacts)
 from .macrocalls import forward_macro_calls
+
+# posixpath.dirname, memoised: the link and the analyses ask for the directories of the
+# same 50,000 files over a million times (the cache is one entry per file and directory)
+directory_of = lru_cache(maxsize=None)(posixpath.dirname)
 
 MAX_FIELD_CANDIDATES = 4
 _KEYWORDS = frozenset({"while", "for", "if", "switch", "return", "sizeof", "do", "case", "else"})
@@ -57,6 +62,7 @@ class Program:
     _subtrees: dict[tuple[str, str], dict] = field(default_factory=dict)  # (table, top dir) -> name -> (path, value)
     _dirs_sorted: list[str] = field(default_factory=list)  # the keys of _by_dir, sorted
     _lookup_memo: dict[tuple[str, str, str], object] = field(default_factory=dict)  # (table, name, dir) -> found
+    _dir_tables: dict[tuple[str, str], list[tuple[str, dict]]] = field(default_factory=dict)  # see _tables_in()
     _field_index: dict[str, tuple] = field(default_factory=dict)  # field -> (by struct, by directory)
     resolver: "Resolver | None" = None  # direct calls: name -> nodes, per calling file
     # (path, byte, end column, field) of a call through a pointer -> nodes
@@ -163,7 +169,7 @@ class Program:
         """The struct type an access path (Assignment.receiver) written in file `path`
         names: its root variable's type through typedefs, then each member's type in the
         struct definition that file sees; '' when a step is not a struct."""
-        key = (receiver, posixpath.dirname(path))
+        key = (receiver, directory_of(path))
         found = self._receiver_memo.get(key)
         if found is None:
             root, _, chain = receiver.partition(RECEIVER_MARK)
@@ -187,7 +193,7 @@ class Program:
         """A definition elsewhere in the caller's driver (iwlwifi/mvm/x.c sees
         iwlwifi/fw/api/y.h): the grandparent directory's whole tree, when it is a
         driver-sized tree and the name has one value there."""
-        top = posixpath.dirname(posixpath.dirname(path))
+        top = directory_of(directory_of(path))
         if top.count("/") < 2:
             return None  # drivers/net, fs/ext4: too broad to be one driver
         key = (table, top)
@@ -204,11 +210,22 @@ class Program:
         ff = self.file(path)
         if ff is not None and name in getattr(ff, table):
             return path, getattr(ff, table)[name]
-        key = (table, name, posixpath.dirname(path))
+        key = (table, name, directory_of(path))
         if key in self._lookup_memo:
             return self._lookup_memo[key]
         found = self._lookup_outside(table, name, path)
         self._lookup_memo[key] = found
+        return found
+
+    def _tables_in(self, table: str, directory: str) -> list[tuple[str, dict]]:
+        """(path, table) of the files in `directory` whose table is not empty, in file
+        order. Made once per directory: a look-up missing in include/linux would
+        otherwise ask each of its thousand headers for the table anew."""
+        key = (table, directory)
+        found = self._dir_tables.get(key)
+        if found is None:
+            found = self._dir_tables[key] = [(f.path, values) for f in self._by_dir.get(directory, ())
+                                             if (values := getattr(f, table))]
         return found
 
     def _lookup_outside(self, table: str, name: str, path: str):
@@ -218,14 +235,14 @@ class Program:
             for f in self.files:
                 by_dir[posixpath.dirname(f.path)].append(f)
             self._by_dir = dict(by_dir)
-        here = posixpath.dirname(path)
+        here = directory_of(path)
         for _ in range(3):
-            for f in self._by_dir.get(here, ()):
-                if name in getattr(f, table):
-                    return f.path, getattr(f, table)[name]
+            for file_path, values in self._tables_in(table, here):
+                if name in values:
+                    return file_path, values[name]
             if not here:
                 break
-            here = posixpath.dirname(here)
+            here = directory_of(here)
         found = self._in_subtree(table, name, path)
         if found is not None:
             return found
@@ -347,7 +364,7 @@ class Resolver:
 
     def directory_memo(self, path: str) -> dict[str, list[str]]:
         """name -> targets resolved so far from the directory of `path`."""
-        here = posixpath.dirname(path)
+        here = directory_of(path)
         memo = self._in_directory.get(here)
         if memo is None:
             memo = self._in_directory[here] = {}
@@ -510,7 +527,7 @@ def _call_edges(program: Program, resolver: Resolver, leaves: set[str], uncertai
     for ff in program.files:
         path = ff.path
         local = resolver.local_names(ff)
-        here = in_directory.setdefault(posixpath.dirname(path), {})
+        here = in_directory.setdefault(directory_of(path), {})
         resolved_here = resolver.directory_memo(path)
         mine: dict[str, list[str]] = {}
         per_line = resolver.variant_names.get(path, ())  # statics defined under several #ifdef branches

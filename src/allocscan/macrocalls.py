@@ -142,8 +142,19 @@ class _Macros:
                         shared.add(name)
         self.program = program
         self.defined = values.keys()
-        self.candidates = frozenset(name for name, vs in values.items() if any(parse_forward(*v) for v in vs))
+        # (params, body) -> parse_forward() of it: one parse per distinct definition, where
+        # every call site's chain asks again (a header's macro is seen from thousands)
+        self._forwards: dict[tuple[tuple[str, ...], str], Forward | None] = {}
+        self.candidates = frozenset(name for name, vs in values.items() if any(self.forward(v) for v in vs))
         self.everywhere = {name: next(iter(vs)) for name, vs in values.items() if len(vs) == 1 and name in shared}
+
+    def forward(self, definition: tuple[tuple[str, ...], str]) -> Forward | None:
+        """parse_forward() of a (params, body) definition."""
+        try:
+            return self._forwards[definition]
+        except KeyError:
+            found = self._forwards[definition] = parse_forward(*definition)
+            return found
 
     def visible(self, name: str, path: str) -> tuple[tuple[str, ...], str] | None:
         """(params, body) of the definition of `name` a call in `path` expands; None if none."""
@@ -174,7 +185,7 @@ def _chain(macros: _Macros, resolver: "Resolver", ff: FileFacts, line: int, name
         found = macros.visible(current, ff.path)
         if found is None:
             break
-        forward = parse_forward(*found)
+        forward = macros.forward(found)
         if forward is None or len(forwards) >= MAX_FORWARDS:
             return None, touched  # it ends in another kind of macro
         forwards.append(forward)

@@ -17,12 +17,12 @@ the array it declares.
 
 from __future__ import annotations
 
-import posixpath
 from dataclasses import replace
 import re
 from typing import Callable
 
 from ..exprs import IDENT_RE, closing_paren, ir_from_text, split_args, strip_comments, substitute_macro
+from ..link import directory_of
 
 # (size, alignment) of the kernel's basic types on LP64 (x86_64, arm64).
 BASIC_TYPES_LP64: dict[str, tuple[int, int]] = {
@@ -93,7 +93,7 @@ class Layouts:
     def layout(self, type_text: str) -> tuple[int, int] | None:
         type_text = type_text.strip()
         # A struct name defined in several places is laid out as the reading file sees it.
-        key = (type_text, posixpath.dirname(self._path)) if self._ambiguous(type_text) else type_text
+        key = (type_text, directory_of(self._path)) if self._ambiguous(type_text) else type_text
         if key in self.memo:
             return self.memo[key]
         if key in self.active:

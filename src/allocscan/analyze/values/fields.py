@@ -18,7 +18,7 @@ import posixpath
 from typing import TYPE_CHECKING
 
 from ...exprs import render, squash
-from ...link import struct_name
+from ...link import directory_of, struct_name
 from ..witness import FLOW, Step
 from .lattice import (held_in, WHY_ARITHMETIC, WHY_FIELD_HUB, WHY_FIELD_UNTYPED, WHY_FIELD_UNWRITTEN, WHY_FIELD_WRITER, Value,
                       join, unknown)
@@ -183,7 +183,7 @@ class Fields:
 
     def _cells_of(self, key: tuple[str, str], writers) -> list:
         file = self.analysis.file_by_path
-        return [(path, posixpath.dirname(path), fn, a) for path, fn in writers
+        return [(path, directory_of(path), fn, a) for path, fn in writers
                 for a in (fn.assignments if fn is not None else file[path].field_inits)
                 if a.kind == "field" and a.target == key[1] and self._writes_struct(a, path, key[0])]
 
@@ -231,7 +231,7 @@ class Fields:
         """The directory of the definition of `struct` a file sees: the nearest one up its
         tree (sfc/siena/x.c sees sfc/siena/net_driver.h, sfc/x.c sees sfc/net_driver.h),
         else the one sharing the longest path with it."""
-        here = posixpath.dirname(path)
+        here = directory_of(path)
         key = (struct, here)
         found = self._def_dir_of.get(key)
         if found is None:
@@ -250,7 +250,7 @@ class Fields:
         usb_request.length) is not one variable: only the writes in the reader's own
         file count (drivers/net/ holds dozens of drivers in one directory). Cached per
         reader: hub fields are read thousands of times."""
-        here_dir = posixpath.dirname(here)
+        here_dir = directory_of(here)
         key = (struct, fname, here)
         seen = self._cells_by_reader.get(key)
         if seen is None:
@@ -258,7 +258,7 @@ class Fields:
             # a store to the field): a hub's other writers are never unpacked.
             writers = self.program.field_writers_of((struct, fname))
             paths = {path for path, _ in writers}
-            dirs = {posixpath.dirname(path) for path in paths}
+            dirs = {directory_of(path) for path in paths}
             hub = dirs != {here_dir} and (len(dirs) > HUB_DIRECTORIES
                                           or not all(same_driver(p, here) for p in paths))
             if hub:
@@ -291,7 +291,7 @@ def same_driver(a: str, b: str) -> bool:
     """Do two files belong to one driver: the same directory, or one directly inside the other
     (drivers/usb/gadget and drivers/usb/gadget/function). Siblings such as two vendors under
     drivers/net/ethernet are different drivers; so are net/core and net/ethtool."""
-    da, db = posixpath.dirname(a), posixpath.dirname(b)
+    da, db = directory_of(a), directory_of(b)
     if da == db:
         return True
     outer, inner = (da, db) if len(da) < len(db) else (db, da)
