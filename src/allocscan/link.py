@@ -83,6 +83,7 @@ class Program:
     # (access path, directory) -> the struct it names: both built on first use
     _writers_by_path: dict[tuple[str, str], list] | None = None
     _receiver_memo: dict[tuple[str, str], str] = field(default_factory=dict)
+    _callers: dict[str, list[tuple[str, CallSite]]] = field(default_factory=dict)  # node -> callers()
 
     def targets(self, site: CallSite, path: str) -> list[str]:
         """The function nodes a call site in file `path` may reach (empty when none is in the scan)."""
@@ -107,9 +108,16 @@ class Program:
         """(caller node, call site) pairs of direct and resolved calls to `node`.
 
         Edges do not store their call sites: the sites are found in the caller
-        when asked, for the few functions an analysis walks up from. A function
-        that calls nothing and stores nothing outside itself has no incoming
-        edges (see link()): no analysis walks up from it."""
+        when asked, for the few functions an analysis walks up from, once per
+        function (the analyses ask for half of them again). A function that calls
+        nothing and stores nothing outside itself has no incoming edges (see
+        link()): no analysis walks up from it."""
+        found = self._callers.get(node)
+        if found is None:
+            found = self._callers[node] = list(self._call_sites_to(node))
+        return iter(found)
+
+    def _call_sites_to(self, node: str):
         name = self.functions[node].fn.name
         for pred in self.graph.predecessors(node):
             ref = self.functions[pred]
