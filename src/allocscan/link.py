@@ -79,8 +79,8 @@ class Program:
     command_line_defines: frozenset[str] | None = None
     nodes_flagged: dict[int, list[str]] = field(default_factory=dict)  # see functions_with()
     flagged_in_files: dict[int, list[tuple[FileFacts, FunctionFacts]]] = field(default_factory=dict)
-    # (struct type, field) -> writers through access paths (see field_writers_of), and
-    # (access path, directory) -> the struct it names: both built on first use
+    # (struct type, field) -> all its writers, typed and through access paths (see
+    # field_writers_of), and (access path, directory) -> the struct it names: both built on first use
     _writers_by_path: dict[tuple[str, str], list] | None = None
     _receiver_memo: dict[tuple[str, str], str] = field(default_factory=dict)
     _callers: dict[str, list[tuple[str, CallSite]]] = field(default_factory=dict)  # node -> callers()
@@ -156,13 +156,17 @@ class Program:
         """(path, function) of every store to (struct type, field): those whose receiver
         extraction typed, then those through an access path (`priv->rx.buf_sz = n`)
         that resolves to that struct. Function None: a file-scope initializer."""
-        typed = self.field_writers.get(key, [])
         if self._writers_by_path is None:
             self._writers_by_path = self._resolve_access_paths()
-        through = self._writers_by_path.get(key)
-        return typed + through if through else typed
+        found = self._writers_by_path.get(key)
+        if found is None:
+            # a key with no store through an access path: its typed writers, kept as they are
+            found = self._writers_by_path[key] = self.field_writers.get(key, [])
+        return found
 
     def _resolve_access_paths(self) -> dict[tuple[str, str], list]:
+        """(struct type, field) -> its typed writers, then those through access paths,
+        for the keys that have any of the latter (field_writers_of() adds the others)."""
         resolved: dict[tuple[str, str], list] = {}
         for (receiver, fname), writers in self.field_writers.items():
             if RECEIVER_MARK not in receiver:
@@ -171,7 +175,7 @@ class Program:
                 struct = self.receiver_struct(receiver, path)
                 if struct:
                     resolved.setdefault((struct, fname), []).append((path, fn))
-        return resolved
+        return {key: self.field_writers.get(key, []) + through for key, through in resolved.items()}
 
     def receiver_struct(self, receiver: str, path: str) -> str:
         """The struct type an access path (Assignment.receiver) written in file `path`
