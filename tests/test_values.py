@@ -1180,7 +1180,8 @@ module_param(demo_copybreak, uint, 0644);
 unsigned int demo_buflen = 4096;
 module_param(demo_buflen, uint, 0644);
 """)
-    header = ("drivers/net/demo_nic/demo_nic.h", "extern unsigned int demo_copybreak;\nextern unsigned int demo_buflen;\n")
+    header = ("drivers/net/demo_nic/demo_nic.h",
+              "extern unsigned int demo_copybreak;\nextern unsigned int demo_buflen;\nextern unsigned int demo_jobs;\n")
     netdev_c = ("drivers/net/demo_nic/netdev.c", """
 #include "demo_nic.h"
 struct demo_desc { __le16 length; };
@@ -1193,14 +1194,28 @@ void demo_rx(struct demo_ring *ring, struct demo_desc *desc)
 }
 void *demo_buf(void) { return kmalloc(demo_buflen, GFP_ATOMIC); }
 """)
+    adjusted_c = ("drivers/net/demo_nic/main.c", """
+unsigned int demo_jobs = 32;
+module_param(demo_jobs, uint, 0444);
+""")
+    device_c = ("drivers/net/demo_nic/device.c", """
+extern unsigned int demo_jobs;
+void demo_check_arguments(void) { if (demo_jobs < 4) demo_jobs = 4; }
+""")
+    jobs_c = ("drivers/net/demo_nic/jobs.c", """
+#include "demo_nic.h"
+void *demo_jobs_buf(void) { return kcalloc(demo_jobs, 64, GFP_KERNEL); }
+""")
     other_c = ("drivers/net/other_nic/rx.c", """
 extern unsigned int demo_buflen;
 void *other_buf(void) { return kmalloc(demo_buflen, GFP_ATOMIC); }
 """)
-    v = sizes(param_c, header, netdev_c, other_c)
+    v = sizes(param_c, header, netdev_c, other_c, adjusted_c, device_c, jobs_c)
     assert v["demo_rx"].known and v["demo_rx"].hi < 1024  # 255 bytes and the skb's headroom, not 64 KiB
     assert v["demo_buf"].sources == {"module_param:demo_buflen"} and v["demo_buf"].hi is None
     assert not v["other_buf"].sources
+    # a parameter the driver adjusts in a third file is not the user's raw value
+    assert not v["demo_jobs_buf"].sources
 
 
 def test_an_mtu_is_what_the_admin_sets_up_to_the_drivers_max_mtu():

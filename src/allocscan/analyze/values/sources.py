@@ -33,6 +33,7 @@ class Sources:
         self._module_params: dict[tuple[str, str], object] = {}
         # variable -> the files of the tree that declare it a module parameter
         self._param_files: dict[str, list] = {}
+        self._directory_files: dict[str, list] | None = None
         for ff in self.program.files:
             for mp in ff.module_params:
                 self._module_params[(ff.path, mp.name)] = mp
@@ -53,8 +54,8 @@ class Sources:
         """(ModuleParam, its file) of the module parameter `name` read in scope's file:
         declared there, or else in one other file of the same directory (e1000e reads
         `copybreak` in netdev.c through an `extern` of param.c's). None when there is none,
-        when the reader has a variable of that name of its own, or when a file that sees it
-        assigns it."""
+        when the reader has a variable of that name of its own, or when the driver assigns
+        it (its own file; for an extern one, any file of its directory)."""
         mp = self._module_params.get((scope.file.path, name))
         home = scope.file
         if mp is None:
@@ -66,9 +67,22 @@ class Sources:
                 return None
             home = homes[0]
             mp = self._module_params[(home.path, name)]
-        if _written_in_file(mp.name, home) or _written_in_file(mp.name, scope.file):
-            return None
+        if home is scope.file:
+            if _written_in_file(mp.name, home):
+                return None
+        elif any(_written_in_file(mp.name, ff) for ff in self._files_of_directory(posixpath.dirname(home.path))):
+            return None  # amdgpu_device_check_arguments() adjusts amdgpu_sched_jobs
         return mp, home
+
+    def _files_of_directory(self, directory: str) -> list:
+        """The scanned files of one directory (a driver reading its parameters through an
+        extern may assign them in any of its files)."""
+        index = self._directory_files
+        if index is None:
+            index = self._directory_files = {}
+            for ff in self.program.files:
+                index.setdefault(posixpath.dirname(ff.path), []).append(ff)
+        return index.get(directory, [])
 
     def module_param_threshold(self, name: str, scope: Scope) -> Value | None:
         """A module parameter read as the bound of a check (`if (len < rx_copybreak &&
