@@ -1373,3 +1373,72 @@ int demo_big_ioctl(void __user *arg)
     v = sizes(defs, ioctl_h, drv)
     assert v["demo_passthru_ioctl"].hi == 65535 and v["demo_other_ioctl"].hi == 65535
     assert v["demo_big_ioctl"].hi == 4294967295
+
+
+def test_a_value_a_checking_function_rejects_past_a_limit_is_bounded_by_it():
+    """comedi's shape: `rc = check_len(dev, n); if (rc) break;` in an ioctl's switch, and
+    `if (check_len(dev, n)) return -EINVAL;`: the checker's early error exit on its
+    parameter bounds what the caller goes on with. A checker that checks nothing does not,
+    nor one called in an arm the allocation is not in."""
+    drv = ("drivers/demo_daq/fops.c", """
+#define DEMO_MAX_INSNS 65536
+struct demo_list { unsigned int n_insns; };
+static int check_len(struct demo_dev *dev, unsigned int n)
+{
+	if (n > DEMO_MAX_INSNS) {
+		dev_dbg(dev->dev, "too many\\n");
+		return -EINVAL;
+	}
+	return 0;
+}
+static int check_nothing(unsigned int n) { return 0; }
+long demo_ioctl(struct demo_dev *dev, unsigned int cmd, unsigned long arg)
+{
+	struct demo_list l;
+	int rc = 0;
+	switch (cmd) {
+	case 1:
+		if (copy_from_user(&l, (void __user *)arg, sizeof(l)))
+			return -EFAULT;
+		rc = check_len(dev, l.n_insns);
+		if (rc)
+			break;
+		kcalloc(l.n_insns, 40, GFP_KERNEL);
+		break;
+	}
+	return rc;
+}
+long demo_tested(struct demo_dev *dev, unsigned long arg)
+{
+	struct demo_list l;
+	if (copy_from_user(&l, (void __user *)arg, sizeof(l)))
+		return -EFAULT;
+	if (check_len(dev, l.n_insns))
+		return -EINVAL;
+	return kcalloc(l.n_insns, 40, GFP_KERNEL) != 0;
+}
+long demo_other_arm(struct demo_dev *dev, unsigned long arg, int mode)
+{
+	struct demo_list l;
+	if (copy_from_user(&l, (void __user *)arg, sizeof(l)))
+		return -EFAULT;
+	if (mode) {
+		if (check_len(dev, l.n_insns))
+			return -EINVAL;
+	}
+	return kcalloc(l.n_insns, 40, GFP_KERNEL) != 0;
+}
+long demo_unchecked(struct demo_dev *dev, unsigned long arg)
+{
+	struct demo_list l;
+	if (copy_from_user(&l, (void __user *)arg, sizeof(l)))
+		return -EFAULT;
+	if (check_nothing(l.n_insns))
+		return -EINVAL;
+	return kcalloc(l.n_insns, 40, GFP_KERNEL) != 0;
+}
+""")
+    v = sizes(drv)
+    assert v["demo_ioctl"].hi == 65536 * 40 and v["demo_tested"].hi == 65536 * 40
+    assert v["demo_unchecked"].hi == 0xFFFFFFFF * 40
+    assert v["demo_other_arm"].hi == 0xFFFFFFFF * 40  # checked in one arm only

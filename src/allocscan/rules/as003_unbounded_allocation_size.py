@@ -55,6 +55,7 @@ mm/page_alloc.c `__alloc_pages()` (`WARN_ON_ONCE_GFP(order > MAX_ORDER)`).
 from __future__ import annotations
 
 from ..analyze import Analysis
+from ..analyze.values.narrowing import on_every_path
 from ..analyze.values.scope import Scope
 from ..exprs import IDENT_RE, render, squash
 from ..facts import EXIT_ERROR
@@ -137,7 +138,7 @@ def _bounded_by_earlier_allocation(analysis: Analysis, s, limit: int, neighbours
         if other is s or other.site.byte >= s.site.byte:
             continue
         theirs = _count_and_element(analysis, other)
-        if theirs is None or theirs[0] != count or not _on_every_path_to(other, s) or not _checked_before(other, s):
+        if theirs is None or theirs[0] != count or not on_every_path(s.function, other.site.byte, s.site.byte) or not _checked_before(other, s):
             continue
         other_limit = max_bytes(analysis, other)
         if other_limit is not None and other_limit // theirs[1] * element <= limit:
@@ -185,15 +186,6 @@ def _checked_before(earlier, later) -> bool:
                 and names <= set(IDENT_RE.findall(cond[0])):
             return True
     return False
-
-
-def _on_every_path_to(earlier, later) -> bool:
-    """Is the earlier call in every if/else arm (and switch case) that holds the later one?"""
-    for cond in earlier.function.conditions:
-        for start, end in ((cond[1], cond[2]), (cond[3], cond[4])):
-            if start <= earlier.site.byte < end and not start <= later.site.byte < end:
-                return False
-    return True
 
 
 def _maximum_from_device(size) -> bool:

@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from ...exprs import IDENT_RE, conjuncts, disjuncts, expand_macro, ir_from_text, render
-from ...facts import EXIT_NONE, FunctionFacts
+from ...facts import EXIT_ERROR, EXIT_NONE, EXIT_OTHER, FunctionFacts
 from ...kernel.tables import source_tables, value_tables
 from .lattice import WHY_GUARD, Value, unknown
 from .scope import MAX_DEPTH, Scope
@@ -28,6 +28,7 @@ _NEGATED = {">": "<=", ">=": "<", "<": ">=", "<=": ">", "!=": "=="}
 _MIRRORED = {">": "<", ">=": "<=", "<": ">", "<=": ">=", "==": "==", "!=": "!="}
 _MAX_CHECKING_CALLERS = 8  # a field checked by every caller: the callers looked at
 _MACRO_DEPTH = 3  # function-like macros expanded when spelling out a check's arithmetic
+_CALLEE_CHECK_FLOOR = 1 << 16  # a value this small needs no checking function to bound it
 
 
 class Narrowing:
@@ -69,6 +70,10 @@ class Narrowing:
                 hi = n if hi is None else min(hi, n)
             else:
                 lo = max(lo, n)
+        if value.sources and (hi is None or hi > _CALLEE_CHECK_FLOOR):
+            checked = self._checked_by_callee(text, Scope(scope.file, fn, scope.depth, scope.at_byte))
+            if checked is not None:
+                hi = checked if hi is None else min(hi, checked)
         if capped_unseen and (hi is None or hi == value.hi):
             # validated against a bound we cannot evaluate (`val > max_mpdu_len(phy)`): unknown,
             # neither unbounded nor as large as its type (a u32 netlink attribute)
@@ -85,6 +90,41 @@ class Narrowing:
             # the alternative that proved the maximum does not pass this check: nothing is proven
             return unknown(WHY_GUARD)
         return value.bounded(lo, hi)
+
+    def _checked_by_callee(self, text: str, scope: Scope) -> int | None:
+        """The bound a checking function puts on `text` before the point: `rc =
+        check_insnlist_len(dev, n); if (rc) break;` or `if (check_len(n)) return -EINVAL;`
+        with the check returning an error when `n > MAX_INSNS`. The callee's early exits
+        on its parameter bound what reaches its end, and only its end (success) lets the
+        caller go on to the point."""
+        fn, at = scope.fn, scope.at_byte
+        if scope.depth >= MAX_DEPTH or not fn.conditions:
+            return None
+        best = None
+        for site in fn.calls:
+            if not site.callee or site.byte >= at or text not in site.args_text:
+                continue
+            positions = [i for i, a in enumerate(site.arguments()) if render(a) == text]
+            if not positions or not on_every_path(fn, site.byte, at) or not _error_checked(fn, site, at):
+                continue
+            for node in self.program.resolve(scope.file.path, site.callee, site.line)[:1]:
+                ref = self.program.functions[node]
+                if positions[0] >= len(ref.fn.params):
+                    continue
+                bound = self._bound_at_end(ref, ref.fn.params[positions[0]][0], scope.depth)
+                if bound is not None:
+                    best = bound if best is None else min(best, bound)
+        return best
+
+    def _bound_at_end(self, ref, param: str, depth: int) -> int | None:
+        """The largest value of parameter `param` that reaches the end of a function with
+        no bound of its own (checked by its early exits), or None when none bounds it."""
+        callee = ref.fn
+        if not callee.guards or not callee.end_byte:
+            return None
+        unbounded = Value(0, None, frozenset({"check"}), (), True)
+        narrowed = self.narrow(param, unbounded, Scope(ref.file, callee, depth + 1, callee.end_byte - 1))
+        return narrowed.hi if narrowed.known else None
 
     def leaving_bound(self, cmp: tuple, text: str, scope: Scope):
         """What `cmp` being false says about the expression `text`: ("hi", n), ("lo", n),
@@ -280,6 +320,36 @@ class Narrowing:
                             return unknown(WHY_GUARD)  # the proving store does not pass the check
                         value = value.bounded(value.lo, bound[1])
         return value
+
+
+def on_every_path(fn: FunctionFacts, earlier: int, later: int) -> bool:
+    """Is byte `earlier` in every if/else arm (and switch case) that holds byte `later`,
+    so that whatever runs `later` ran `earlier` first?"""
+    for cond in fn.conditions:
+        for start, end in ((cond[1], cond[2]), (cond[3], cond[4])):
+            if start <= earlier < end and not start <= later < end:
+                return False
+    return True
+
+
+def _error_checked(fn: FunctionFacts, site, at: int) -> bool:
+    """Is the call's result tested, leaving with an error, before byte `at` and with `at`
+    past the test: the call inside the test (`if (check(n)) return -EINVAL;`) or its
+    result stored and tested right after (`rc = check(n); if (rc) break;`)?"""
+    stored = {a.target for a in fn.assignments
+              if a.kind == "local" and a.line == site.line and a.byte <= site.byte
+              and a.value_text.lstrip("( ").startswith(site.callee)}
+    for cond_text, ts, te, es, ee, kind, goes in fn.conditions:
+        # an error exit, or a `break` out of an ioctl's switch with the error code kept
+        leaves = kind == EXIT_ERROR or (kind == EXIT_OTHER and goes == 0 and bool(stored))
+        if not leaves or not site.byte < ts <= at or ts <= at < te:
+            continue
+        names = set(IDENT_RE.findall(cond_text))
+        if kind == EXIT_ERROR and site.callee in names and ts - site.byte <= len(cond_text) + 8:
+            return True  # the call is the test
+        if stored & names and not any(a.target in stored and site.byte < a.byte < ts for a in fn.assignments):
+            return True
+    return False
 
 
 def _false_at(fn: FunctionFacts, at: int) -> list[tuple[tuple | None, int]]:
