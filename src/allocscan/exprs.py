@@ -198,9 +198,10 @@ def ir_of_args(text: str) -> tuple:
     return tuple(ir_from_text(t) for t in split_args(text))
 
 
-def closing_paren(text: str, start: int) -> int:
+def closing_paren(text: str, start: int, pair: str = "()") -> int:
     """Index of the parenthesis closing the one at `start` (-1 when unbalanced); parentheses
-    inside string and character literals do not count."""
+    inside string and character literals do not count. `pair="{}"` matches braces."""
+    opening, closing = pair
     depth = 0
     quote = ""
     i = start
@@ -213,9 +214,9 @@ def closing_paren(text: str, start: int) -> int:
                 quote = ""
         elif ch in "\"'":
             quote = ch
-        elif ch == "(":
+        elif ch == opening:
             depth += 1
-        elif ch == ")":
+        elif ch == closing:
             depth -= 1
             if depth == 0:
                 return i

@@ -153,7 +153,7 @@ class Layouts:
         """A struct or union defined where it is used, laid out from its member text."""
         from ..extract.definitions import structs_of_members  # the extractor's member code
 
-        end = closing_brace(braces)
+        end = closing_paren(braces, 0, "{}")
         if end < 0:
             return None
         structs = structs_of_members(braces[1:end], f"{{inline}}@{self._path}")
@@ -466,19 +466,6 @@ def _declared_by_macro(m, typedefs: dict) -> bool:
     if _MACRO_MEMBER_RE.match(t):
         return True
     return IDENT_RE.fullmatch(t) is not None and t not in BASIC_TYPES_LP64 and t not in typedefs
-
-
-def closing_brace(text: str) -> int:
-    """Index of the `}` closing the `{` that `text` starts with, or -1."""
-    depth = 0
-    for i, ch in enumerate(text):
-        if ch == "{":
-            depth += 1
-        elif ch == "}":
-            depth -= 1
-            if depth == 0:
-                return i
-    return -1
 
 
 def _align(value: int, alignment: int) -> int:
