@@ -240,13 +240,18 @@ class Program:
                                              if (values := getattr(f, table))]
         return found
 
-    def _lookup_outside(self, table: str, name: str, path: str):
-        """lookup() past the file itself: it depends on the file's directory only."""
+    def files_in(self, directory: str) -> list[FileFacts]:
+        """The scanned files of one directory, in file order."""
         if not self._by_dir:
             by_dir = defaultdict(list)
             for f in self.files:
                 by_dir[posixpath.dirname(f.path)].append(f)
             self._by_dir = dict(by_dir)
+        return self._by_dir.get(directory, [])
+
+    def _lookup_outside(self, table: str, name: str, path: str):
+        """lookup() past the file itself: it depends on the file's directory only."""
+        self.files_in("")  # the directory index, made on first use
         here = directory_of(path)
         for _ in range(3):
             for file_path, values in self._tables_in(table, here):

@@ -17,8 +17,8 @@ the array it declares.
 
 from __future__ import annotations
 
-from dataclasses import replace
 import re
+from dataclasses import replace
 from typing import Callable
 
 from ..exprs import IDENT_RE, closing_paren, ir_from_text, split_args, strip_comments, substitute_macro

@@ -55,11 +55,11 @@ mm/page_alloc.c `__alloc_pages()` (`WARN_ON_ONCE_GFP(order > MAX_ORDER)`).
 from __future__ import annotations
 
 from ..analyze import Analysis
-from ..analyze.values.narrowing import on_every_path
+from ..analyze.values.narrowing import on_every_path, result_names
 from ..analyze.values.scope import Scope
+from ..analyze.witness import SOURCE
 from ..exprs import IDENT_RE, render, squash
 from ..facts import EXIT_ERROR
-from ..analyze.witness import SOURCE
 from ..kernel.tables import source_tables
 from .base import Finding, base_properties, context_witness, human_bytes, user_sources, value_witness
 
@@ -175,17 +175,9 @@ def _checked_before(earlier, later) -> bool:
     together afterwards (`if (!a || !b) goto err;`) are each attempted whatever the
     others got."""
     fn = earlier.function
-    stored = [a for a in fn.assignments if a.byte <= earlier.site.byte and a.line <= earlier.site.line
-              and a.value_text.lstrip("( ").startswith(earlier.site.callee)]
-    if not stored:
-        return False
-    target = max(stored, key=lambda a: a.byte)
-    names = {target.target} | ({IDENT_RE.findall(target.base)[-1]} if target.base and IDENT_RE.findall(target.base) else set())
-    for cond in fn.conditions:
-        if cond[5] == EXIT_ERROR and earlier.site.byte < cond[1] < later.site.byte \
-                and names <= set(IDENT_RE.findall(cond[0])):
-            return True
-    return False
+    names = result_names(fn, earlier.site)
+    return bool(names) and any(cond[5] == EXIT_ERROR and earlier.site.byte < cond[1] < later.site.byte
+                               and names <= set(IDENT_RE.findall(cond[0])) for cond in fn.conditions)
 
 
 def _maximum_from_device(size) -> bool:

@@ -332,13 +332,23 @@ def on_every_path(fn: FunctionFacts, earlier: int, later: int) -> bool:
     return True
 
 
+def result_names(fn: FunctionFacts, site) -> set[str]:
+    """The names a test of the call's stored result reads: `rc` of `rc = check(n);`,
+    `pages` and `d` of `d->pages = kcalloc(...);`; empty when the result is not stored."""
+    stored = [a for a in fn.assignments if a.byte <= site.byte and a.line <= site.line
+              and a.value_text.lstrip("( ").startswith(site.callee)]
+    if not stored:
+        return set()
+    target = max(stored, key=lambda a: a.byte)
+    base = IDENT_RE.findall(target.base) if target.kind == "field" else []
+    return {target.target} | set(base[-1:])
+
+
 def _error_checked(fn: FunctionFacts, site, at: int) -> bool:
     """Is the call's result tested, leaving with an error, before byte `at` and with `at`
     past the test: the call inside the test (`if (check(n)) return -EINVAL;`) or its
     result stored and tested right after (`rc = check(n); if (rc) break;`)?"""
-    stored = {a.target for a in fn.assignments
-              if a.kind == "local" and a.line == site.line and a.byte <= site.byte
-              and a.value_text.lstrip("( ").startswith(site.callee)}
+    stored = result_names(fn, site)
     for cond_text, ts, te, es, ee, kind, goes in fn.conditions:
         # an error exit, or a `break` out of an ioctl's switch with the error code kept
         leaves = kind == EXIT_ERROR or (kind == EXIT_OTHER and goes == 0 and bool(stored))
@@ -347,7 +357,7 @@ def _error_checked(fn: FunctionFacts, site, at: int) -> bool:
         names = set(IDENT_RE.findall(cond_text))
         if kind == EXIT_ERROR and site.callee in names and ts - site.byte <= len(cond_text) + 8:
             return True  # the call is the test
-        if stored & names and not any(a.target in stored and site.byte < a.byte < ts for a in fn.assignments):
+        if stored and stored <= names and not any(a.target in stored and site.byte < a.byte < ts for a in fn.assignments):
             return True
     return False
 

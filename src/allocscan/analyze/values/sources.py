@@ -12,7 +12,6 @@ fields and handlers these are is data (data/sources.toml), read by extraction to
 from __future__ import annotations
 
 import posixpath
-
 from typing import TYPE_CHECKING
 
 from ...exprs import ir_from_text, render
@@ -33,7 +32,6 @@ class Sources:
         self._module_params: dict[tuple[str, str], object] = {}
         # variable -> the files of the tree that declare it a module parameter
         self._param_files: dict[str, list] = {}
-        self._directory_files: dict[str, list] | None = None
         for ff in self.program.files:
             for mp in ff.module_params:
                 self._module_params[(ff.path, mp.name)] = mp
@@ -70,19 +68,9 @@ class Sources:
         if home is scope.file:
             if _written_in_file(mp.name, home):
                 return None
-        elif any(_written_in_file(mp.name, ff) for ff in self._files_of_directory(posixpath.dirname(home.path))):
+        elif any(_written_in_file(mp.name, ff) for ff in self.program.files_in(posixpath.dirname(home.path))):
             return None  # amdgpu_device_check_arguments() adjusts amdgpu_sched_jobs
         return mp, home
-
-    def _files_of_directory(self, directory: str) -> list:
-        """The scanned files of one directory (a driver reading its parameters through an
-        extern may assign them in any of its files)."""
-        index = self._directory_files
-        if index is None:
-            index = self._directory_files = {}
-            for ff in self.program.files:
-                index.setdefault(posixpath.dirname(ff.path), []).append(ff)
-        return index.get(directory, [])
 
     def module_param_threshold(self, name: str, scope: Scope) -> Value | None:
         """A module parameter read as the bound of a check (`if (len < rx_copybreak &&
