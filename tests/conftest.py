@@ -25,6 +25,12 @@ def run_cli(tmp_path):
     return run
 
 
+def git(repo: Path, *args: str) -> str:
+    """Run git in `repo` (with an identity for commits); its stdout."""
+    return subprocess.run(["git", "-C", str(repo), "-c", "user.name=t", "-c", "user.email=t@t", *args],
+                          check=True, capture_output=True, text=True).stdout
+
+
 def tables_changed(monkeypatch, directory: Path) -> None:
     """Read the tables again, with those in `directory` replacing the built-in ones."""
     from allocscan.cache import analyzer_key

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import json
-import subprocess
 from pathlib import Path
 
 import pytest
+
+from .conftest import git
 
 BASE_DRIVER = """// a small driver
 #include <linux/slab.h>
@@ -28,11 +29,6 @@ static int demo_open(struct demo *d)
 	return 0;
 }
 """
-
-
-def git(repo: Path, *args: str) -> str:
-    return subprocess.run(["git", "-C", str(repo), "-c", "user.name=t", "-c", "user.email=t@t", *args],
-                          check=True, capture_output=True, text=True).stdout
 
 
 @pytest.fixture

@@ -117,6 +117,10 @@ class FactsCache:
         key = hashlib.sha1(text.encode()).hexdigest()
         return f"{self.directory}{os.sep}{key[:2]}{os.sep}{key}.pkl"
 
+    def has(self, sha: str, rel: str) -> bool:
+        """Whether an entry for this content at this path is stored (not read)."""
+        return self.directory is not None and os.path.exists(self._path(sha, rel))
+
     def get(self, sha: str, rel: str, source: str | None = None):
         """The facts cached for this content at this path, or None. Their pickled
         bodies and defines stay in the entry until first used; `source`, the file
@@ -289,13 +293,14 @@ class BlobStore:
         """The blob region made again from the source file: the entry was removed or
         replaced during the scan (a cache cleared by hand, another version's scan)."""
         from .extract import InputError, extract_file  # the parser, only in this rare case
+        from .extract.source import content_id
 
         problem = f"{self.rel}: its cache entry changed during the scan"
         try:
             data = Path(self.source).read_bytes() if self.source else None
         except OSError:
             data = None
-        if data is None or hashlib.sha1(data).hexdigest() != self.sha:
+        if data is None or content_id(data) != self.sha:
             raise CacheChangedError(f"{problem}, and the file changed too; scan again")
         try:
             facts = extract_file(self.rel, data, self.config)

@@ -73,7 +73,7 @@ def build_parser() -> argparse.ArgumentParser:
     diff.add_argument("--base", default=None, help="base revision (default: HEAD)")
     diff.add_argument("--head", default=None, help="head revision (default: the working tree)")
     diff.add_argument("--staged", action="store_true", help="head is the index: what `git commit` would record")
-    diff.add_argument("--patch", metavar="FILE", help="a patch or mbox to apply to --tree's HEAD in a temporary worktree")
+    diff.add_argument("--patch", metavar="FILE", help="a patch or mbox to apply to --tree's HEAD (in a temporary index)")
     diff.add_argument("--tree", metavar="PATH", default=".", help="the git checkout (default: .)")
     diff.add_argument("--show-fixed", action="store_true", help="also list the findings the change fixes")
     diff.add_argument("--format", choices=("text", "json", "sarif", "github", "html"), default="text")
@@ -235,7 +235,7 @@ def cmd_diff(args) -> int:
         shown = result.new + (result.fixed if args.show_fixed else [])
         for f in result.fixed:
             f.baseline_state = "fixed"
-        reader = revision_reader(Path(args.tree), result.head.discovery.root, args.head)
+        reader = revision_reader(Path(args.tree), result.head.discovery.root, result.head_revision, result.head_prefix)
         try:
             write_report(Path(args.output), shown, diff_info(result, args.base or "HEAD", args.head), reader)
         except HtmlReportError as err:

@@ -6,20 +6,23 @@ Findings are matched by rule and our line-independent fingerprint, so a
 finding that only moved is not new.
 
 Sides come from git: `--base REV` (default `HEAD`) and `--head REV` (default:
-the working tree), each checked out into a temporary worktree; or a patch or
-mbox (`--patch`) applied with git to a temporary worktree of `--tree`'s HEAD.
-The user's own tree is never modified.
+the working tree), read from git's object store without a checkout
+(`gittree`: the cache is keyed by blob id); or a patch or mbox (`--patch`)
+applied with `git apply --cached` to a temporary index of `--tree`'s HEAD.
+The user's own tree and index are never modified.
 """
 
 from __future__ import annotations
 
-import contextlib
+import os
 import shutil
 import subprocess
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .cache import FactsCache
+from .gittree import GitTreeError, revision_scan_input
 from .rules.base import Finding
 from .pipeline import ScanOptions, ScanResult, run_scan
 
@@ -36,10 +39,12 @@ class DiffResult:
     head: ScanResult
     base: ScanResult
     warnings: list[str] = field(default_factory=list)
+    head_revision: str | None = None  # the head as a git revision (None: the working tree)
+    head_prefix: str = ""  # where the head's report root is in that revision ("": its top)
 
 
-def _git(repo: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
-    proc = subprocess.run(["git", "-C", str(repo), *args], capture_output=True, text=True)
+def _git(repo: Path, *args: str, check: bool = True, env=None) -> subprocess.CompletedProcess:
+    proc = subprocess.run(["git", "-C", str(repo), *args], capture_output=True, text=True, env=env)
     if check and proc.returncode != 0:
         message = (proc.stderr or proc.stdout).strip().splitlines()
         raise DiffError(f"git {' '.join(args[:2])}: {message[-1] if message else 'failed'}")
@@ -55,56 +60,25 @@ def repo_root(path: Path) -> Path:
     return Path(proc.stdout.strip())
 
 
-# Files the kernel facts come from (version, GFP bits, orders, might_sleep line):
-# a sparse worktree always includes them.
-KERNEL_FACT_FILES = ("Makefile", "include/linux/gfp.h", "include/linux/gfp_types.h", "include/linux/mmzone.h",
-                     "include/linux/sched/mm.h", "include/trace/events/mmflags.h", "mm/page_alloc.c")
-
-
-@contextlib.contextmanager
-def worktree(repo: Path, rev: str, only: list[str] | None = None):
-    """A detached temporary worktree of `rev`, removed afterwards.
-
-    With `only`, the worktree is sparse: just those paths (and the kernel fact
-    files) are checked out, which keeps a kernel-sized checkout to seconds.
-    """
-    _git(repo, "rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}")
-    tmp = Path(tempfile.mkdtemp(prefix="allocscan-wt-"))
-    path = tmp / "tree"
-    if only:
-        _git(repo, "worktree", "add", "--detach", "--no-checkout", "--quiet", str(path), rev)
-        patterns = [f"/{p.strip('/')}/" if not p.endswith((".c", ".h")) else f"/{p}" for p in only]
-        patterns += [f"/{p}" for p in KERNEL_FACT_FILES]
-        _git(path, "sparse-checkout", "set", "--no-cone", *patterns)
-        _git(path, "checkout", "--quiet", "--detach", rev)
-    else:
-        _git(repo, "worktree", "add", "--detach", "--quiet", str(path), rev)
-    try:
-        yield path
-    finally:
-        _git(repo, "worktree", "remove", "--force", str(path), check=False)
-        shutil.rmtree(tmp, ignore_errors=True)
-        _git(repo, "worktree", "prune", check=False)
-
-
-def apply_patch(tree: Path, patch: Path) -> None:
-    """Apply a patch or an mbox series inside `tree` (a throw-away worktree)."""
+def patched_tree(repo: Path, patch: Path) -> str:
+    """The tree (a git object id) of HEAD with a patch or an mbox series applied,
+    made in a temporary index: neither the checkout nor the user's index is touched."""
     try:
         text = patch.read_text(encoding="utf-8", errors="replace")
     except OSError as err:
         raise DiffError(f"{patch}: cannot read ({err.strerror})") from None
     if "diff --git" not in text and "\n--- " not in text and not text.startswith("--- "):
         raise DiffError(f"{patch}: not a patch (no diff in it)")
-    if text.startswith("From ") and text.count("\nFrom ") >= 1:
-        proc = _git(tree, "-c", "user.name=allocscan", "-c", "user.email=allocscan@localhost",
-                    "am", "--quiet", "--keep-cr", str(patch.resolve()), check=False)
-        if proc.returncode == 0:
-            return
-        _git(tree, "am", "--abort", check=False)
-    proc = _git(tree, "apply", "--whitespace=nowarn", str(patch.resolve()), check=False)
-    if proc.returncode != 0:
-        lines = (proc.stderr or "").strip().splitlines()
-        raise DiffError(f"{patch}: does not apply ({lines[-1] if lines else 'git apply failed'})")
+    with tempfile.TemporaryDirectory(prefix="allocscan-index-") as tmp:
+        env = dict(os.environ, GIT_INDEX_FILE=str(Path(tmp) / "index"))
+        _git(repo, "read-tree", "HEAD", env=env)
+        # An mbox series applies in order: `git apply` takes the diffs of all its
+        # messages, a later one on top of an earlier one to the same file.
+        proc = _git(repo, "apply", "--cached", "--whitespace=nowarn", str(patch.resolve()), env=env, check=False)
+        if proc.returncode != 0:
+            lines = (proc.stderr or "").strip().splitlines()
+            raise DiffError(f"{patch}: does not apply ({lines[-1] if lines else 'git apply failed'})")
+        return _git(repo, "write-tree", env=env).stdout.strip()
 
 
 def _scan_side(root: Path, rel_paths: list[str], options: ScanOptions) -> ScanResult:
@@ -114,6 +88,20 @@ def _scan_side(root: Path, rel_paths: list[str], options: ScanOptions) -> ScanRe
     if not targets:
         raise DiffError(f"{', '.join(missing)}: not present on this side")
     return run_scan(targets, options)
+
+
+def _scan_revision(repo: Path, rev: str, rel_paths: list[str], options: ScanOptions) -> tuple[ScanResult, str]:
+    """Scan `rev`'s files in scope, read from git (see gittree); with where the
+    report's paths are relative to in the revision."""
+    if _git(repo, "rev-parse", "--verify", "--quiet", f"{rev}^{{tree}}", check=False).returncode != 0:
+        raise DiffError(f"{rev}: not a revision of {repo}")
+    cache = FactsCache(options.cache_dir, options.kconfig)
+    try:
+        with revision_scan_input(repo, rev, rel_paths, options.excludes, options.kernel_version, cache) as (top, targets, disc):
+            prefix = disc.root.relative_to(top).as_posix()
+            return run_scan(targets, options, discovery=disc), "" if prefix == "." else prefix
+    except GitTreeError as err:
+        raise DiffError(str(err)) from None
 
 
 def compare(base: ScanResult, head: ScanResult) -> DiffResult:
@@ -151,14 +139,15 @@ def diff_revisions(repo_dir: Path, base: str, head: str | None, paths: list[str]
     rel_paths = driver_scopes(repo, paths)
     if staged:
         head = staged_commit(repo)
-    with worktree(repo, base, rel_paths) as base_tree:
-        base_result = _scan_side(base_tree, rel_paths, options)
+    base_result, _ = _scan_revision(repo, base, rel_paths, options)
+    prefix = ""
     if head is None:
         head_result = _scan_side(repo, rel_paths, options)
     else:
-        with worktree(repo, head, rel_paths) as head_tree:
-            head_result = _scan_side(head_tree, rel_paths, options)
-    return compare(base_result, head_result)
+        head_result, prefix = _scan_revision(repo, head, rel_paths, options)
+    result = compare(base_result, head_result)
+    result.head_revision, result.head_prefix = head, prefix
+    return result
 
 
 def _repo_relative(repo: Path, path: str) -> str:
@@ -188,9 +177,9 @@ def diff_patch(tree_dir: Path, patch: Path, paths: list[str], options: ScanOptio
     if not paths:  # default scope: the directories of the files the patch touches
         paths = [str(repo / p) for p in patch_files(patch)]
     rel_paths = driver_scopes(repo, paths)
-    with worktree(repo, "HEAD", rel_paths) as base_tree:
-        base_result = _scan_side(base_tree, rel_paths, options)
-    with worktree(repo, "HEAD", rel_paths) as head_tree:
-        apply_patch(head_tree, patch)
-        head_result = _scan_side(head_tree, rel_paths, options)
-    return compare(base_result, head_result)
+    head = patched_tree(repo, patch)
+    base_result, _ = _scan_revision(repo, "HEAD", rel_paths, options)
+    head_result, prefix = _scan_revision(repo, head, rel_paths, options)
+    result = compare(base_result, head_result)
+    result.head_revision, result.head_prefix = head, prefix
+    return result

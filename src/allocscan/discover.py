@@ -5,6 +5,9 @@ report root is the kernel tree that contains the inputs when there is one
 (so `drivers/usb/gadget/u_f.c` reads the same whichever subdirectory was
 scanned), else the common directory of the inputs. In a kernel tree the
 userspace parts are skipped by default; excludes are configurable.
+
+The files are those of the filesystem, or of a git revision's listing
+(`gittree.RevisionView`): a `view` answers the few questions discovery asks.
 """
 
 from __future__ import annotations
@@ -35,6 +38,11 @@ class Discovery:
     # that defines a macro is in view. Then `makefiles` lists the tree's Makefiles.
     whole_tree: bool = False
     makefiles: list[Path] = field(default_factory=list)
+    # Content ids already known (a git revision's blob ids), by absolute path: such a
+    # file is neither read nor hashed unless its facts are missing from the cache.
+    content_ids: dict[str, str] = field(default_factory=dict)
+    # Text of files read from git and held in memory (a revision's Makefiles), by absolute path.
+    texts: dict[str, str] = field(default_factory=dict)
 
     def rel(self, path: Path) -> str:
         # string prefix, not Path.relative_to(): this runs once per file of the tree
@@ -47,27 +55,36 @@ class Discovery:
             return path.as_posix()
 
 
+class FilesystemView:
+    """The files discovery sees: the filesystem's."""
+
+    exists = staticmethod(Path.exists)
+    is_dir = staticmethod(Path.is_dir)
+    is_file = staticmethod(Path.is_file)
+    walk = staticmethod(os.walk)
+
+
 def discover(paths: list[str], excludes: tuple[str, ...] = (), kernel_version: str | None = None,
-             include_headers: bool = True) -> Discovery:
+             include_headers: bool = True, view=FilesystemView) -> Discovery:
     if not paths:
         raise DiscoverError("no path given")
     resolved: list[Path] = []
     for raw in paths:
         p = Path(raw)
-        if not p.exists():
+        if not view.exists(p):
             raise DiscoverError(f"{raw}: no such file or directory")
         resolved.append(p.resolve())
 
     kernel_root = None
     for p in resolved:
-        kernel_root = find_kernel_root(p if p.is_dir() else p.parent)
+        kernel_root = find_kernel_root(p if view.is_dir(p) else p.parent)
         if kernel_root is not None:
             break
     if kernel_root is not None and all(_is_within(p, kernel_root) for p in resolved):
         root = kernel_root
     else:
         kernel_root = None
-        root = Path(os.path.commonpath([str(p if p.is_dir() else p.parent) for p in resolved]))
+        root = Path(os.path.commonpath([str(p if view.is_dir(p) else p.parent) for p in resolved]))
 
     all_excludes = tuple(excludes) + (DEFAULT_KERNEL_EXCLUDES if kernel_root is not None else ())
     whole_tree = kernel_root is not None and kernel_root in resolved
@@ -75,10 +92,10 @@ def discover(paths: list[str], excludes: tuple[str, ...] = (), kernel_version: s
     makefiles: list[Path] = []
     warnings: list[str] = []
     for p in resolved:
-        if p.is_file():
+        if view.is_file(p):
             files.add(p)  # an explicitly named file is always read
             continue
-        for dirpath, dirnames, filenames in os.walk(p):
+        for dirpath, dirnames, filenames in view.walk(p):
             here = Path(dirpath)
             rel_dir = _rel(here, root)
             dirnames[:] = sorted(d for d in dirnames if not d.startswith(".")

@@ -16,7 +16,7 @@ from .analyze.preproc import makefile_defines
 from .cache import FactsCache
 from .discover import Discovery, discover
 from .link import link
-from .extract.driver import ExtractStats, extract_all
+from .extract.driver import ExtractStats, content_keys, extract_all
 from .report.signature import attach_signatures
 from .rules import select
 from .rules.base import Finding
@@ -49,23 +49,27 @@ class ScanResult:
     scope: object = None  # the scope.Scope with --kconfig/--compile-commands, else None
 
 
-def run_scan(paths: list[str], options: ScanOptions, progress_factory=None) -> ScanResult:
+def run_scan(paths: list[str], options: ScanOptions, progress_factory=None,
+             discovery: Discovery | None = None) -> ScanResult:
+    """Scan `paths`; `discovery`, when given, is what discovering them found (a git
+    revision's files: gittree)."""
     # The stages build millions of small objects that never form cycles; the
     # cyclic collector re-walking them all costs half a warm whole-tree scan.
     collecting = gc.isenabled()
     gc.disable()
     try:
-        return _run_scan(paths, options, progress_factory)
+        return _run_scan(paths, options, progress_factory, discovery)
     finally:
         if collecting:
             gc.freeze()  # what the scan built stays alive until exit: never re-walk it
             gc.enable()
 
 
-def _run_scan(paths: list[str], options: ScanOptions, progress_factory=None) -> ScanResult:
+def _run_scan(paths: list[str], options: ScanOptions, progress_factory=None,
+              discovery: Discovery | None = None) -> ScanResult:
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
-    disc = discover(paths, options.excludes, options.kernel_version)
+    disc = discovery or discover(paths, options.excludes, options.kernel_version)
     scope = None
     if options.kconfig is not None or options.compile_commands is not None:
         scope = restrict(disc, options.kconfig, options.compile_commands, paths)
@@ -73,17 +77,19 @@ def _run_scan(paths: list[str], options: ScanOptions, progress_factory=None) -> 
 
     cache = FactsCache(options.cache_dir, options.kconfig)
     t = time.perf_counter()
+    keys = content_keys(disc.files, disc.rel, cache, disc.content_ids)
+    makefile_texts = list(_read_makefiles(disc)) if disc.whole_tree else None
     if progress_factory is not None:
         with progress_factory(len(disc.files)) as advance:
-            extracted = extract_all(disc.files, disc.rel, cache, options.jobs, advance)
+            extracted = extract_all(disc.files, disc.rel, cache, options.jobs, advance, keys)
     else:
-        extracted = extract_all(disc.files, disc.rel, cache, options.jobs)
+        extracted = extract_all(disc.files, disc.rel, cache, options.jobs, keys=keys)
     timings["extract"] = time.perf_counter() - t
 
     t = time.perf_counter()
     program = link(extracted.facts)
-    if disc.whole_tree:
-        program.command_line_defines = makefile_defines(_read_makefiles(disc))
+    if makefile_texts is not None:
+        program.command_line_defines = makefile_defines(makefile_texts)
     timings["link"] = time.perf_counter() - t
 
     t = time.perf_counter()
@@ -115,6 +121,10 @@ def _run_scan(paths: list[str], options: ScanOptions, progress_factory=None) -> 
 
 def _read_makefiles(disc: Discovery):
     for path in disc.makefiles:
+        held = disc.texts.get(str(path))
+        if held is not None:
+            yield held
+            continue
         try:
             yield path.read_text(errors="replace")
         except OSError as err:

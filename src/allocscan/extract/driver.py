@@ -9,7 +9,6 @@ one that does not parse whole is read piece by piece (extract.treesitter).
 
 from __future__ import annotations
 
-import hashlib
 import os
 import pickle
 import sys
@@ -20,7 +19,7 @@ from pathlib import Path
 from ..cache import FactsCache
 from ..facts import FileFacts
 from .file import extract_file
-from .source import InputError
+from .source import InputError, content_id
 
 
 SKIPPED = "allocscan:skipped"  # cache entry of a file rejected for its content: (SKIPPED, warning)
@@ -81,14 +80,19 @@ def _work(item: tuple[str, str, str, str | None]) -> tuple[str, bytes | None, st
     return rel, pickle.dumps(facts, protocol=pickle.HIGHEST_PROTOCOL), None, False
 
 
-def extract_all(files: list[Path], rel_of, cache: FactsCache, jobs: int, progress=None) -> ExtractResult:
+def extract_all(files: list[Path], rel_of, cache: FactsCache, jobs: int, progress=None,
+                keys: ContentKeys | None = None) -> ExtractResult:
+    """The facts of `files`; `keys`: their content ids, when already known (content_keys)."""
     result = ExtractResult(facts=[])
     stats = result.stats
     todo: list[tuple[str, str, str, str | None]] = []
     cache_dir = str(cache.directory) if cache.directory is not None else None
     by_rel: dict[str, FileFacts] = {}
-    keyed = _content_keys(files, rel_of, cache, result)
-    for path, rel, sha in keyed:
+    keys = keys or content_keys(files, rel_of, cache)
+    stats.files = keys.files
+    stats.skipped = len(keys.warnings)
+    result.warnings.extend(keys.warnings)
+    for path, rel, sha in keys.keyed:
         facts = cache.get(sha, rel, path)
         if isinstance(facts, tuple) and facts[:1] == (SKIPPED,):
             result.warnings.append(facts[1])
@@ -146,28 +150,40 @@ def extract_all(files: list[Path], rel_of, cache: FactsCache, jobs: int, progres
     return result
 
 
-def _content_keys(files: list[Path], rel_of, cache: FactsCache, result: ExtractResult) -> list[tuple[str, str, str]]:
-    """(path, relative path, content hash) of each readable file. The hash is the
-    one recorded for the same size, mtime and inode when there is one: a warm scan
-    reads no source file."""
-    keyed = []
+@dataclass
+class ContentKeys:
+    """What identifies each file of a scan: (path, relative path, content id) of the
+    readable ones, and a warning for each file that could not be read."""
+    keyed: list[tuple[str, str, str]]
+    warnings: list[str]
+    files: int
+
+
+def content_keys(files: list[Path], rel_of, cache: FactsCache, known_ids: dict[str, str] | None = None) -> ContentKeys:
+    """The content id of each file: the one given (a git revision's blob id), or the
+    one recorded for the same size, mtime and inode when there is one (a warm scan
+    reads no source file), else the file is read and hashed."""
+    known_ids = known_ids or {}
+    keys = ContentKeys([], [], len(files))
     for path in files:
         rel = rel_of(path)
-        result.stats.files += 1
         name = str(path)
+        known = known_ids.get(name)
+        if known is not None:
+            keys.keyed.append((name, rel, known))
+            continue
         try:
             st = os.stat(name)
             sha = cache.known_sha(name, st)
             if sha is None:
                 with open(name, "rb") as fh:
-                    sha = hashlib.sha1(fh.read()).hexdigest()
+                    sha = content_id(fh.read())
                 cache.remember_sha(name, st, sha)
         except OSError as err:
-            result.warnings.append(f"{rel}: cannot read ({err.strerror or err})")
-            result.stats.skipped += 1
+            keys.warnings.append(f"{rel}: cannot read ({err.strerror or err})")
             continue
-        keyed.append((name, rel, sha))
-    return keyed
+        keys.keyed.append((name, rel, sha))
+    return keys
 
 
 def default_jobs() -> int:

@@ -9,7 +9,6 @@ one `FileFacts`; they share the state held by `FileExtraction`.
 from __future__ import annotations
 
 import bisect
-import hashlib
 import zlib
 from array import array
 from dataclasses import dataclass, field
@@ -20,7 +19,7 @@ from . import treesitter as ts
 from ..kernel.kconfig import KernelConfig
 from .kconfig import apply_config, macro_branches
 from .masking import Masked, mask_source
-from .source import decode_source
+from .source import content_id, decode_source
 
 
 @dataclass
@@ -60,7 +59,7 @@ def extract_file(path: str, data: bytes, config: KernelConfig | None = None) -> 
     masked = mask_source(text)
     src = masked.text.encode(decoded.encoding)  # the file's own bytes where nothing was masked
     parsed = ts.parse(src)
-    facts = FileFacts(path=path, sha=hashlib.sha1(data).hexdigest())
+    facts = FileFacts(path=path, sha=content_id(data))
     if decoded.warning:
         facts.warnings.append(decoded.warning)
     if not parsed.whole:

@@ -8,7 +8,17 @@ and tree-sitter's byte offsets, lines and columns stay those of the file.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
+
+
+def content_id(data: bytes) -> str:
+    """A file's content hash, as git names the same bytes (its blob id): the facts
+    cache is keyed by it, so a revision's files are found in the cache straight from
+    `git ls-tree`, without checking the revision out (see `gittree`)."""
+    h = hashlib.sha1(b"blob %d\0" % len(data))
+    h.update(data)
+    return h.hexdigest()
 
 
 class InputError(Exception):

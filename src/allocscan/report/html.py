@@ -355,9 +355,9 @@ def scan_info(findings: list[Finding], root: str, kernel: str, files: int, warni
     return ReportInfo(title="allocscan report", subtitle=subtitle, kernel=kernel, summary=summary)
 
 
-def revision_reader(repo: Path, head_root: Path, head: str | None) -> Callable[[str], str | None]:
-    """For a diff: the head's file from its scan root, or (when the head was a revision
-    checked out in a temporary worktree, now gone) from git."""
+def revision_reader(repo: Path, head_root: Path, head: str | None, prefix: str = "") -> Callable[[str], str | None]:
+    """For a diff: the head's file from its scan root, or (when the head was a revision,
+    read from git) from git; `prefix`: where the report's paths start in the revision."""
     import subprocess
 
     on_disk = source_reader(head_root)
@@ -366,7 +366,8 @@ def revision_reader(repo: Path, head_root: Path, head: str | None) -> Callable[[
         text = on_disk(path)
         if text is not None or head is None:
             return text
-        proc = subprocess.run(["git", "-C", str(repo), "show", f"{head}:{path}"], capture_output=True)
+        spec = f"{head}:{prefix}/{path}" if prefix else f"{head}:{path}"
+        proc = subprocess.run(["git", "-C", str(repo), "show", spec], capture_output=True)
         return proc.stdout.decode("utf-8", errors="replace") if proc.returncode == 0 else None
 
     return read
