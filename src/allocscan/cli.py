@@ -195,7 +195,7 @@ def cmd_diff(args) -> int:
     options = ScanOptions(
         min_order=args.min_order, jobs=args.jobs or default_jobs(),
         cache_dir=None if args.no_cache else Path(args.cache_dir) if args.cache_dir else default_cache_dir(),
-        kernel_version=args.kernel_version)
+        kernel_version=args.kernel_version, reuse_results=True)
     start = time.perf_counter()
     try:
         if args.patch:

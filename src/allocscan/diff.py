@@ -14,6 +14,7 @@ The user's own tree and index are never modified.
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import shutil
 import subprocess
@@ -22,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .cache import FactsCache
+from .discover import DiscoverError
 from .gittree import GitTreeError, revision_scan_input
 from .rules.base import Finding
 from .pipeline import ScanOptions, ScanResult, run_scan
@@ -104,6 +106,52 @@ def _scan_revision(repo: Path, rev: str, rel_paths: list[str], options: ScanOpti
         raise DiffError(str(err)) from None
 
 
+def _findings_only(result: ScanResult) -> ScanResult:
+    """Drop what ties a side's findings to its linked program (the analysis, each
+    finding's site): a diff reads only the base's findings."""
+    result.analysis = None
+    for f in result.findings + result.suppressed:
+        f.site = None
+    return result
+
+
+def _base_side(repo: Path, rev: str, rel_paths: list[str], options: ScanOptions) -> ScanResult:
+    """The base side's scan, in a forked process where the platform has fork: the
+    program a whole-tree scan links stays in memory until its process ends (the scan
+    freezes the collector), and holding the base's while the head is scanned doubled
+    peak RSS (7.5 GB on 6.1). Only the findings come back."""
+    try:
+        context = multiprocessing.get_context("fork")
+    except ValueError:
+        return _findings_only(_scan_revision(repo, rev, rel_paths, options)[0])
+    receive, send = context.Pipe(duplex=False)
+    child = context.Process(target=_base_side_child, args=(send, repo, rev, rel_paths, options))
+    child.start()
+    send.close()
+    try:
+        kind, value = receive.recv()
+    except EOFError:  # killed (out of memory?) before it could answer
+        child.join()
+        kind, value = "error", DiffError(f"the scan of {rev} ended without a result (exit code {child.exitcode})")
+    finally:
+        receive.close()
+        child.join()
+    if kind == "error":
+        raise value
+    return value
+
+
+def _base_side_child(send, repo: Path, rev: str, rel_paths: list[str], options: ScanOptions) -> None:
+    try:
+        reply = ("ok", _findings_only(_scan_revision(repo, rev, rel_paths, options)[0]))
+    except (DiffError, DiscoverError) as err:
+        reply = ("error", err)
+    except Exception as err:  # a bug of ours: the same one line the parent prints for the others
+        reply = ("error", DiffError(f"scanning {rev}: {type(err).__name__}: {err}"))
+    send.send(reply)
+    send.close()
+
+
 def compare(base: ScanResult, head: ScanResult) -> DiffResult:
     key = lambda f: (f.rule_id, f.fingerprint)  # noqa: E731
     base_keys = {key(f) for f in base.findings}
@@ -139,7 +187,7 @@ def diff_revisions(repo_dir: Path, base: str, head: str | None, paths: list[str]
     rel_paths = driver_scopes(repo, paths)
     if staged:
         head = staged_commit(repo)
-    base_result, _ = _scan_revision(repo, base, rel_paths, options)
+    base_result = _base_side(repo, base, rel_paths, options)
     prefix = ""
     if head is None:
         head_result = _scan_side(repo, rel_paths, options)
@@ -178,7 +226,7 @@ def diff_patch(tree_dir: Path, patch: Path, paths: list[str], options: ScanOptio
         paths = [str(repo / p) for p in patch_files(patch)]
     rel_paths = driver_scopes(repo, paths)
     head = patched_tree(repo, patch)
-    base_result, _ = _scan_revision(repo, "HEAD", rel_paths, options)
+    base_result = _base_side(repo, "HEAD", rel_paths, options)
     head_result, prefix = _scan_revision(repo, head, rel_paths, options)
     result = compare(base_result, head_result)
     result.head_revision, result.head_prefix = head, prefix

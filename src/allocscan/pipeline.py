@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import gc
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from .analyze import analyze
@@ -17,6 +17,7 @@ from .cache import FactsCache
 from .discover import Discovery, discover
 from .link import link
 from .extract.driver import ExtractStats, content_keys, extract_all
+from .results import ResultCache, StoredResult, scan_key
 from .report.signature import attach_signatures
 from .rules import select
 from .rules.base import Finding
@@ -35,6 +36,9 @@ class ScanOptions:
     ignore: list[str] | None = None
     kconfig: object = None  # a kernel.kconfig.KernelConfig: scan what it builds (--kconfig)
     compile_commands: Path | None = None  # scan the C files this compilation database lists
+    # Take the findings of an earlier scan of exactly the same input (results.py) when
+    # the cache has them (diff's sides); every scan with a cache stores its own.
+    reuse_results: bool = False
 
 
 @dataclass
@@ -79,6 +83,17 @@ def _run_scan(paths: list[str], options: ScanOptions, progress_factory=None,
     t = time.perf_counter()
     keys = content_keys(disc.files, disc.rel, cache, disc.content_ids)
     makefile_texts = list(_read_makefiles(disc)) if disc.whole_tree else None
+    results, result_key = None, None
+    if options.cache_dir is not None and scope is None:
+        results = ResultCache(options.cache_dir)
+        result_key = scan_key(keys, disc.kernel, makefile_texts, options.min_order, options.select, options.ignore)
+        stored = results.get(result_key) if options.reuse_results else None
+        if stored is not None:
+            cache.save_index()
+            timings["reused"] = time.perf_counter() - t
+            timings["total"] = time.perf_counter() - t0
+            return ScanResult(disc, stored.findings, stored.suppressed, disc.warnings + stored.warnings,
+                              stored.stats, timings)
     if progress_factory is not None:
         with progress_factory(len(disc.files)) as advance:
             extracted = extract_all(disc.files, disc.rel, cache, options.jobs, advance, keys)
@@ -116,6 +131,12 @@ def _run_scan(paths: list[str], options: ScanOptions, progress_factory=None,
     timings["rules"] = time.perf_counter() - t
     timings["total"] = time.perf_counter() - t0
     warnings = disc.warnings + extracted.warnings + analysis.warnings
+    if results is not None:
+        # The findings without their sites: those hold the whole linked program.
+        results.put(result_key, StoredResult([replace(f, site=None) for f in kept],
+                                             [replace(f, site=None) for f in suppressed],
+                                             extracted.warnings + analysis.warnings, extracted.stats,
+                                             dict(analysis.stats)))
     return ScanResult(disc, kept, suppressed, warnings, extracted.stats, timings, analysis, scope)
 
 

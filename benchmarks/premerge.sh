@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# Pre-merge benchmark (issue 17): `allocscan diff --base HEAD` on a git checkout
+# of a whole kernel tree, after a one-file change, with the facts cache warm.
+#   usage: benchmarks/premerge.sh TREE [OUTDIR]
+# TREE: an unpacked kernel tree (../shared/tools/get-linux-tree). OUTDIR keeps the
+# git checkout (made once, reused), the cache and the timings (default: a temp dir).
+# Three changes, each alone and undone afterwards, in one driver (DRIVER_FILE,
+# DRIVER_HEADER and HEADER_EDIT override the 6.1 defaults):
+#   comment  - a comment appended to the driver file
+#   lock     - a new function allocating GFP_KERNEL under a spinlock
+#   define   - a #define in the driver's header changed
+# Each diff's wall time, peak RSS and finding counts are printed; the logs stay in OUTDIR.
+set -euo pipefail
+tree="${1:?usage: premerge.sh TREE [OUTDIR]}"
+out="${2:-$(mktemp -d)}"
+bin="$(cd "$(dirname "$0")/.." && pwd)/.venv/bin/allocscan"
+file="${DRIVER_FILE:-drivers/net/ethernet/emulex/benet/be_main.c}"
+header="${DRIVER_HEADER:-drivers/net/ethernet/emulex/benet/be.h}"
+edit="${HEADER_EDIT:-s/^#define BE_RX_SKB_ALLOC_SIZE\t256$/#define BE_RX_SKB_ALLOC_SIZE\t(256 << 10)/}"
+repo="$out/git"
+cache="$out/cache"
+mkdir -p "$out"
+
+if [ ! -d "$repo/.git" ]; then  # the checkout, once: a copy of the tree committed as HEAD
+  echo "making the git checkout in $repo"
+  cp -a "$tree" "$repo"
+  git -C "$repo" init -q -b main
+  git -C "$repo" add -f -A .  # -f: Debian's top-level .gitignore ignores everything
+  git -C "$repo" -c user.name=bench -c user.email=bench@localhost commit -q -m base
+fi
+git -C "$repo" reset -q --hard HEAD
+
+echo "warming the cache: allocscan scan (whole tree)"
+/usr/bin/time -v "$bin" scan "$repo" --cache-dir "$cache" --format json -o "$out/warm.json" \
+    --stats --fail-on none 2> "$out/warm.err" || true
+grep -E "Elapsed|Maximum resident" "$out/warm.err" | sed 's/^\s*/  /'
+
+change_comment() { printf '\n/* allocscan pre-merge benchmark */\n' >> "$repo/$file"; }
+change_lock() {
+  cat >> "$repo/$file" <<'EOF'
+
+static void *allocscan_bench_locked(spinlock_t *lock)
+{
+	void *p;
+
+	spin_lock(lock);
+	p = kmalloc(64, GFP_KERNEL);
+	spin_unlock(lock);
+	return p;
+}
+EOF
+}
+change_define() {
+  sed -i "$edit" "$repo/$header"
+  git -C "$repo" diff --quiet -- "$header" && { echo "HEADER_EDIT changed nothing in $header" >&2; exit 2; }
+  return 0
+}
+
+for change in comment lock define; do
+  "change_$change"
+  /usr/bin/time -v "$bin" diff --tree "$repo" --base HEAD --cache-dir "$cache" --format json \
+      -o "$out/$change.json" --fail-on none 2> "$out/$change.err" || true
+  git -C "$repo" checkout -q -- .
+  wall=$(grep "Elapsed (wall clock)" "$out/$change.err" | awk '{print $NF}')
+  rss=$(grep "Maximum resident set size" "$out/$change.err" | awk '{print $NF}')
+  counts=$(grep -E "^allocscan: [0-9]+ new" "$out/$change.err" || echo "allocscan: failed, see $out/$change.err")
+  echo "$change: wall $wall, peak RSS $((rss / 1024)) MiB; ${counts#allocscan: }"
+done
+echo "logs in $out"

@@ -1,0 +1,119 @@
+"""Scan results kept by what they were computed from, so a scan of the same input is not repeated.
+
+`allocscan diff --base HEAD` scans the base revision every time, and the base
+is nearly always a tree scanned before: by the last diff, by a `scan` of the
+same checkout, by CI on the target branch. A scan's findings are a function of
+its inputs, so they are stored under a key that hashes every one of them:
+
+- the analyzer: every module, data table and query of the package, and the
+  tree-sitter versions (`code_key`: unlike the facts cache's key, which covers
+  extraction only, the analyses and rules count here too);
+- the files: each one's path and content id, and the warnings for files that
+  could not be read;
+- the kernel facts read from the tree (release, GFP table, orders), and with a
+  whole tree the Makefiles' text (their `-D` flags);
+- the options that change findings (minimum order, rule selection).
+
+Scans restricted by `--kconfig` or a compilation database are not kept: their
+findings carry scope annotations that depend on the build walk.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.metadata
+import os
+import pickle
+import tempfile
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+from .cache import analyzer_key
+
+KEEP = 8  # result sets kept per cache directory, most recently used first
+
+
+@lru_cache(maxsize=1)
+def code_key() -> str:
+    """A hash of everything in the analyzer that findings depend on: the facts' key
+    (version, extraction, tables, queries) and every other module."""
+    h = hashlib.sha1(analyzer_key().encode())
+    package = Path(__file__).parent
+    for module in sorted(package.rglob("*.py")):
+        h.update(module.relative_to(package).as_posix().encode())
+        h.update(module.read_bytes())
+    for dist in ("tree-sitter", "tree-sitter-c"):
+        try:
+            h.update(f"{dist}={importlib.metadata.version(dist)}".encode())
+        except importlib.metadata.PackageNotFoundError:
+            pass
+    return h.hexdigest()
+
+
+def scan_key(keys, kernel, makefile_texts: list[str] | None, min_order: int, select, ignore) -> str:
+    """The key of a scan's results: `keys` (extract.driver.ContentKeys), the KernelInfo,
+    the Makefiles' text (a whole tree) and the options."""
+    h = hashlib.sha1(code_key().encode())
+    h.update(repr((min_order, sorted(select or []), sorted(ignore or []))).encode())
+    h.update(pickle.dumps(kernel, protocol=pickle.HIGHEST_PROTOCOL))
+    for _, rel, sha in keys.keyed:
+        h.update(f"{rel}\0{sha}\n".encode())
+    for warning in keys.warnings:
+        h.update(f"!{warning}\n".encode())
+    if makefile_texts is not None:
+        h.update(b"makefiles")
+        for text in makefile_texts:
+            h.update(hashlib.sha1(text.encode(errors="surrogateescape")).digest())
+    return h.hexdigest()
+
+
+@dataclass
+class StoredResult:
+    findings: list
+    suppressed: list
+    warnings: list[str]
+    stats: object  # extract.driver.ExtractStats
+    analysis_stats: dict
+
+
+class ResultCache:
+    """Results under `directory`/results, at most KEEP of them (the least recently used go)."""
+
+    def __init__(self, directory: Path | None):
+        self.directory = directory / "results" if directory is not None else None
+
+    def get(self, key: str) -> StoredResult | None:
+        if self.directory is None:
+            return None
+        path = self.directory / f"{key}.pkl"
+        try:
+            with open(path, "rb") as fh:
+                stored = pickle.load(fh)
+            os.utime(path)  # recently used
+        except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError, IndexError, ValueError):
+            return None
+        return stored if isinstance(stored, StoredResult) else None
+
+    def put(self, key: str, stored: StoredResult) -> None:
+        """Keep `stored` under `key`, unless results of the same key are kept already."""
+        if self.directory is None:
+            return
+        path = self.directory / f"{key}.pkl"
+        try:
+            if path.is_file():
+                os.utime(path)
+                return
+            self.directory.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=self.directory, suffix=".tmp")
+            with os.fdopen(fd, "wb") as fh:
+                pickle.dump(stored, fh, protocol=pickle.HIGHEST_PROTOCOL)
+            os.replace(tmp, path)
+            self._trim()
+        except OSError:
+            pass  # a read-only or full cache directory only costs speed
+
+    def _trim(self) -> None:
+        entries = sorted(self.directory.glob("*.pkl"), key=lambda p: p.stat().st_mtime, reverse=True)
+        for old in entries[KEEP:]:
+            old.unlink(missing_ok=True)
