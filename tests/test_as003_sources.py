@@ -97,3 +97,54 @@ def test_an_earlier_allocation_of_the_same_count_bounds_a_later_one():
     analysis = analyze(link([extract_file("drivers/misc/demo/tables.c", TABLES.encode())]), builtin_kernel("6.1"))
     reported = sorted(f.line for f in by_id()["AS003"].check(analysis, OPTIONS))
     assert reported == [7, 13, 20, 24, 30, 31]
+
+
+CLAMPED_AFTER_STORE = """
+#define CTRL_MAX_WIDE	4096
+#define CTRL_MAX_NARROW	1024
+
+static unsigned int max_entries = 256;
+module_param(max_entries, uint, 0444);
+
+struct ctrl { int wide; int err; unsigned int max; void *tbl; };
+
+static void ctrl_init(struct ctrl *c)
+{
+	unsigned int n = max_entries;
+
+	c->max = n;
+	CLAMP
+}
+
+static int ctrl_alloc(struct ctrl *c)
+{
+	c->tbl = kcalloc(c->max, 512, GFP_KERNEL);
+	return 0;
+}
+"""
+
+
+def _clamped(clamp: str) -> list:
+    source = CLAMPED_AFTER_STORE.replace("CLAMP", clamp)
+    analysis = analyze(link([extract_file("drivers/scsi/ctrl.c", source.encode())]), builtin_kernel("6.1"))
+    return [f.line for f in by_id()["AS003"].check(analysis, OPTIONS)]
+
+
+def test_a_store_clamped_afterwards_on_every_path_holds_the_clamp():
+    # ipr's shape: the module parameter stored, then clamped to a bound in each arm
+    assert _clamped("if (c->wide) {\n\t\tif (n > CTRL_MAX_WIDE)\n\t\t\tc->max = CTRL_MAX_WIDE;\n"
+                    "\t} else {\n\t\tif (n > CTRL_MAX_NARROW)\n\t\t\tc->max = CTRL_MAX_NARROW;\n\t}") == []
+    assert _clamped("if (n >= CTRL_MAX_WIDE)\n\t\tc->max = CTRL_MAX_WIDE - 1;") == []
+    assert _clamped("if (c->max > CTRL_MAX_WIDE)\n\t\tc->max = CTRL_MAX_WIDE;") == []
+
+
+def test_a_clamp_some_path_skips_leaves_the_store_as_it_was():
+    # in one arm only
+    assert _clamped("if (c->wide) {\n\t\tif (n > CTRL_MAX_WIDE)\n\t\t\tc->max = CTRL_MAX_WIDE;\n\t}") != []
+    # after an early return
+    assert _clamped("if (c->err)\n\t\treturn;\n\tif (n > CTRL_MAX_WIDE)\n\t\tc->max = CTRL_MAX_WIDE;") != []
+    # a clamp that checks another value than the one stored
+    assert _clamped("n = c->err;\n\tif (n > CTRL_MAX_WIDE)\n\t\tc->max = CTRL_MAX_WIDE;") != []
+    assert _clamped("if (c->err > CTRL_MAX_WIDE)\n\t\tc->max = CTRL_MAX_WIDE;") != []
+    # a "clamp" that stores something unbounded
+    assert _clamped("if (n > CTRL_MAX_WIDE)\n\t\tc->max = max_entries * 2;") != []

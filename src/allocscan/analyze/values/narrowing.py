@@ -321,6 +321,53 @@ class Narrowing:
                         value = value.bounded(value.lo, bound[1])
         return value
 
+    def clamped_after_store(self, fname: str, value: Value, fn: FunctionFacts, a, path: str) -> Value:
+        """`cfg->max = n; if (n > MAX) cfg->max = MAX;` (ipr stores its module parameter,
+        then clamps it in each arm of an if/else): what the store leaves in the field is
+        what the clamp lets through, n <= MAX, or what the clamp stores. Only when a clamp
+        of the same field and base runs on every path after the store (an early exit
+        before it, or a clamp in one arm only, leaves the store's value as it was)."""
+        if not value.known or not fn.conditions or a.op != "=":
+            return value
+        stored = render(a.value)
+        scope = Scope(self.analysis.file_by_path[path], fn, MAX_DEPTH - 1, 0)
+        clamps: dict[int, int] = {}  # then-arm start of each clamping `if` -> the bound it leaves
+        for index, (cond_text, ts, te, _, _, kind, _) in enumerate(fn.conditions):
+            if kind != EXIT_NONE or ts <= a.byte or _rewritten(fn, stored, a.byte, ts):
+                continue
+            bound = self._clamp_bound(cond_text, ts, te, stored, fname, a.base, fn, scope)
+            if bound is not None:
+                clamps[index] = bound
+        bound = _clamp_on_every_path(fn, a.byte, clamps)
+        if bound is None or (value.hi is not None and value.hi <= bound and not value.partial):
+            return value
+        return Value(min(value.lo, bound), min(bound, value.hi if value.hi is not None and not value.partial else bound),
+                     value.sources, value.steps, True, "", False)
+
+    def _clamp_bound(self, cond_text: str, ts: int, te: int, stored: str, fname: str, base: str,
+                     fn: FunctionFacts, scope: Scope) -> int | None:
+        """The largest value the field holds after `if (cond) { field = K; }` when `cond`
+        being false bounds the value first stored (`stored`), or None."""
+        writes = [c for c in fn.assignments if c.kind == "field" and c.target == fname and c.base == base
+                  and ts <= c.byte < te]
+        if not writes or any(c.op != "=" for c in writes):
+            return None
+        cond = ir_from_text(cond_text)
+        # the check reads the value stored, or the field itself (`if (cfg->max > MAX)`)
+        for text in (stored, f"{base}->{fname}", f"{base}.{fname}"):
+            bound = self.leaving_bound(cond, text, scope)
+            if bound is not None:
+                break
+        if bound is None or bound[0] != "hi" or bound[1] is None:
+            return None
+        largest = bound[1]
+        for c in writes:
+            v = self.analysis.eval(c.value, Scope(scope.file, fn, MAX_DEPTH - 1, c.byte))
+            if not v.known or v.hi is None or v.partial:
+                return None
+            largest = max(largest, v.hi)
+        return largest
+
 
 def on_every_path(fn: FunctionFacts, earlier: int, later: int) -> bool:
     """Is byte `earlier` in every if/else arm (and switch case) that holds byte `later`,
@@ -530,3 +577,48 @@ def _summands(ir: tuple) -> list[str]:
         elif n is not ir:
             out.append(render(n))
     return out
+
+
+def _rewritten(fn: FunctionFacts, stored: str, after: int, before: int) -> bool:
+    """Is the variable whose value was stored (`n` of `cfg->max = n`) assigned again
+    between the two bytes (the check would then test another value)?"""
+    names = IDENT_RE.findall(stored)
+    target = names[-1] if names else stored
+    return any(b.target == target and after < b.byte < before for b in fn.assignments)
+
+
+def _clamp_on_every_path(fn: FunctionFacts, store: int, clamps: dict[int, int]) -> int | None:
+    """The largest bound the clamps (`fn.conditions` index -> bound) leave when every path
+    from byte `store` to the end of the function runs one: a clamp not nested in any arm
+    the store is not in, or an if/else after the store (itself on every path) each of
+    whose arms runs one. None when some path runs none."""
+    conditions = fn.conditions
+
+    def holding(byte: int, own: int) -> list[tuple[int, int, int]]:
+        """(condition index, arm start, arm end) of each arm holding `byte`, but not the store."""
+        out = []
+        for index, cond in enumerate(conditions):
+            if index == own:
+                continue
+            for start, end in ((cond[1], cond[2]), (cond[3], cond[4])):
+                if start <= byte < end and not start <= store < end:
+                    out.append((index, start, end))
+        return out
+
+    unconditional = [bound for index, bound in clamps.items() if not holding(conditions[index][1], index)]
+    if unconditional:
+        return min(unconditional)
+    best = None
+    for index, cond in enumerate(conditions):  # an if/else on every path, a clamp in each arm
+        _, ts, te, es, ee, kind, _ = cond
+        if kind != EXIT_NONE or es == ee or ts <= store or holding(ts, index):
+            continue
+        arms = []
+        for start, end in ((ts, te), (es, ee)):
+            # a clamp in this arm, nested in no other arm the store is not in
+            inside = [bound for c, bound in clamps.items() if start <= conditions[c][1] < end
+                      and all((i, s0, e0) == (index, start, end) for i, s0, e0 in holding(conditions[c][1], c))]
+            arms.append(min(inside) if inside else None)
+        if None not in arms:
+            best = max(arms) if best is None else min(best, max(arms))
+    return best
