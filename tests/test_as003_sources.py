@@ -148,3 +148,44 @@ def test_a_clamp_some_path_skips_leaves_the_store_as_it_was():
     assert _clamped("if (c->err > CTRL_MAX_WIDE)\n\t\tc->max = CTRL_MAX_WIDE;") != []
     # a "clamp" that stores something unbounded
     assert _clamped("if (n > CTRL_MAX_WIDE)\n\t\tc->max = max_entries * 2;") != []
+
+
+EARLIER_ALLOCATION = """
+static unsigned int nr_slots = 64;
+module_param(nr_slots, uint, 0444);
+
+struct profile { void *slots; void *table; unsigned int bits; };
+
+static int profile_init(struct profile *p)
+{
+	unsigned int n = nr_slots, table_size;
+
+	p->slots = kvcalloc(n, 56, GFP_KERNEL);
+	CHECK
+	table_size = roundup_pow_of_two(n);
+	p->table = kvmalloc_array(table_size, 8, GFP_KERNEL);
+	if (!p->table)
+		goto err;
+	return 0;
+err:
+	kvfree(p->slots);
+	return -ENOMEM;
+}
+"""
+
+
+def _after_earlier_allocation(check: str) -> list[int]:
+    source = EARLIER_ALLOCATION.replace("CHECK", check)
+    analysis = analyze(link([extract_file("block/profile.c", source.encode())]), builtin_kernel("6.1"))
+    return [f.line for f in by_id()["AS003"].check(analysis, OPTIONS)]
+
+
+def test_a_value_an_earlier_allocation_took_is_bounded_by_its_success():
+    # blk-crypto's shape: n * 56 <= INT_MAX, or kvcalloc() failed and the function left;
+    # the table of roundup_pow_of_two(n) pointers is then at most 2^26 * 8 bytes
+    first = EARLIER_ALLOCATION.splitlines().index("\tp->slots = kvcalloc(n, 56, GFP_KERNEL);") + 1
+    assert _after_earlier_allocation("if (!p->slots)\n\t\treturn -ENOMEM;") == [first]
+    # not checked: the second allocation is attempted whatever the first got
+    assert len(_after_earlier_allocation("")) == 2
+    # checked, but the function goes on either way
+    assert len(_after_earlier_allocation("if (!p->slots)\n\t\tpr_warn(\"no slots\");")) == 2

@@ -18,6 +18,8 @@ from pathlib import Path
 
 from .gfp import GfpTable, builtin_table, nearest_builtin, _version_tuple
 
+INT_MAX = 0x7FFFFFFF
+
 PAGE_SHIFT = 12
 PAGE_ALLOC_COSTLY_ORDER = 3
 
@@ -44,6 +46,19 @@ class KernelInfo:
     @property
     def kmalloc_max_size(self) -> int:
         return self.page_size << self.max_order
+
+    def largest_request(self, family, blocking: bool | None) -> int | None:
+        """The most bytes a call of `family` (a kernel.tables.Family) can ever get back, or
+        None when nothing caps it. `blocking`: whether its gfp may sleep (None: either)."""
+        if family.name == "kvmalloc" and blocking is not False:
+            return INT_MAX  # it falls back to vmalloc; kvmalloc_node() refuses more than INT_MAX
+        if family.max_bytes == "KMALLOC_MAX_SIZE":
+            return self.kmalloc_max_size
+        if family.name in ("dma", "usb_coherent") and blocking is not False:
+            return None  # a blocking request may be served from CMA, which has no buddy-order limit
+        if family.name in ("pages", "dma", "usb_coherent"):
+            return self.page_size << self.max_order
+        return None
 
     @property
     def max_order_macro(self) -> int:

@@ -74,19 +74,12 @@ FIX = "validate the user-supplied value against a sane maximum before allocating
 
 
 def max_bytes(analysis: Analysis, s) -> int | None:
-    kernel = analysis.kernel
+    """The most bytes the site's allocator can return with the gfp that reaches it."""
     if s.family is None:
         return None
+    kernel = analysis.kernel
     blocking = bool(s.gfp) and any(kernel.gfp.allows_blocking(g.mask) for g in s.gfp)
-    if s.family.name == "kvmalloc" and blocking:
-        return 0x7FFFFFFF  # it falls back to vmalloc; kvmalloc_node() refuses more than INT_MAX
-    if s.family.max_bytes == "KMALLOC_MAX_SIZE":
-        return kernel.kmalloc_max_size
-    if s.family.name in ("dma", "usb_coherent") and s.gfp and any(kernel.gfp.allows_blocking(g.mask) for g in s.gfp):
-        return None  # a blocking request may be served from CMA, which has no buddy-order limit
-    if s.family.name in ("pages", "dma", "usb_coherent"):
-        return kernel.page_size << kernel.max_order
-    return None
+    return kernel.largest_request(s.family, blocking)
 
 
 def check(analysis: Analysis, options) -> list[Finding]:

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 from ...exprs import IDENT_RE, conjuncts, disjuncts, expand_macro, ir_from_text, render
 from ...facts import EXIT_ERROR, EXIT_NONE, EXIT_OTHER, FunctionFacts
-from ...kernel.tables import source_tables, value_tables
+from ...kernel.tables import allocators, families, source_tables, value_tables
 from .lattice import WHY_GUARD, Value, unknown
 from .scope import MAX_DEPTH, Scope
 
@@ -104,8 +104,16 @@ class Narrowing:
         for site in fn.calls:
             if not site.callee or site.byte >= at or text not in site.args_text:
                 continue
-            positions = [i for i, a in enumerate(site.arguments()) if render(a) == text]
-            if not positions or not on_every_path(fn, site.byte, at) or not _error_checked(fn, site, at):
+            args = site.arguments()
+            positions = [i for i, a in enumerate(args) if render(a) == text]
+            allocator = allocators().get(site.callee)
+            if (not positions and allocator is None) or not on_every_path(fn, site.byte, at) \
+                    or not _error_checked(fn, site, at):
+                continue
+            if allocator is not None:
+                bound = self._allocation_bound(allocator, args, text, scope)
+                if bound is not None:
+                    best = bound if best is None else min(best, bound)
                 continue
             for node in self.program.resolve(scope.file.path, site.callee, site.line)[:1]:
                 ref = self.program.functions[node]
@@ -115,6 +123,32 @@ class Narrowing:
                 if bound is not None:
                     best = bound if best is None else min(best, bound)
         return best
+
+    def _allocation_bound(self, allocator, args: list, text: str, scope: Scope) -> int | None:
+        """The bound an allocation that succeeded puts on `text`, its size or its count
+        (`slots = kvcalloc(n, 56, ...); if (!slots) goto err;`: n * 56 was at most INT_MAX,
+        or the call would have failed), or None."""
+        limit = self.analysis.kernel.largest_request(families()[allocator.family], None)
+        if limit is None or allocator.size is None or allocator.size >= len(args):
+            return None
+        size = args[allocator.size]
+        factors = [size]
+        if allocator.count is not None and allocator.count < len(args):
+            factors.append(args[allocator.count])
+        elif size[0] == "bin" and size[1] == "*":
+            factors = [size[2], size[3]]  # kmalloc(n * sizeof(*e), ...)
+        mine = [f for f in factors if render(f) == text]
+        if len(mine) != 1:
+            return None
+        element = 1
+        for f in factors:
+            if f is mine[0]:
+                continue
+            v = self.analysis.eval(f, Scope(scope.file, scope.fn, MAX_DEPTH - 1, scope.at_byte))
+            if not v.known or v.lo != v.hi or v.lo <= 0:
+                return None
+            element *= v.lo
+        return limit // element
 
     def _bound_at_end(self, ref, param: str, depth: int) -> int | None:
         """The largest value of parameter `param` that reaches the end of a function with
