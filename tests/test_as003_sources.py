@@ -189,3 +189,35 @@ def test_a_value_an_earlier_allocation_took_is_bounded_by_its_success():
     assert len(_after_earlier_allocation("")) == 2
     # checked, but the function goes on either way
     assert len(_after_earlier_allocation("if (!p->slots)\n\t\tpr_warn(\"no slots\");")) == 2
+
+
+def test_a_flexible_array_allocation_bounds_its_count():
+    # dm-crypt's shape: the key lives in the context's flexible array; a later buffer of
+    # the key's size is no larger than the context that had to be allocated first
+    source = """
+static unsigned int key_len = 32;
+module_param(key_len, uint, 0444);
+
+struct ctx { unsigned int key_size; void *copy; u8 key[]; };
+
+static struct ctx *ctx_new(void)
+{
+	struct ctx *cc;
+	unsigned int n = key_len;
+
+	cc = kzalloc(struct_size(cc, key, n), GFP_KERNEL);
+	if (!cc)
+		return NULL;
+	cc->key_size = n;
+	return cc;
+}
+
+static int ctx_copy(struct ctx *cc)
+{
+	cc->copy = kmalloc(cc->key_size + 8, GFP_KERNEL);
+	return cc->copy ? 0 : -ENOMEM;
+}
+"""
+    analysis = analyze(link([extract_file("drivers/md/ctx.c", source.encode())]), builtin_kernel("6.1"))
+    reported = [f.function for f in by_id()["AS003"].check(analysis, OPTIONS)]
+    assert reported == ["ctx_new"]

@@ -132,6 +132,8 @@ class Narrowing:
         if limit is None or allocator.size is None or allocator.size >= len(args):
             return None
         size = args[allocator.size]
+        if size[0] == "call" and size[1] in self._flexible and len(size[2]) == 3:
+            return self._flexible_count_bound(size, text, limit, scope)
         factors = [size]
         if allocator.count is not None and allocator.count < len(args):
             factors.append(args[allocator.count])
@@ -149,6 +151,21 @@ class Narrowing:
                 return None
             element *= v.lo
         return limit // element
+
+    def _flexible_count_bound(self, size: tuple, text: str, limit: int, scope: Scope) -> int | None:
+        """The most elements `struct_size(p, member, n)` can have held when it was at most
+        `limit` bytes (dm-crypt's `kzalloc(struct_size(cc, key, key_size))`): with the
+        header's and one element's sizes evaluated as the calls of 0 and 1 elements."""
+        name, (pointer, member, count) = size[1], size[2]
+        if render(count) != text:
+            return None
+        at = Scope(scope.file, scope.fn, MAX_DEPTH - 1, scope.at_byte)
+        header = self.analysis.eval(("call", name, (pointer, member, ("num", 0))), at)
+        one = self.analysis.eval(("call", name, (pointer, member, ("num", 1))), at)
+        if not (header.known and one.known and header.lo == header.hi and one.lo == one.hi):
+            return None
+        element = one.lo - header.lo
+        return (limit - header.lo) // element if element > 0 and header.lo <= limit else None
 
     def _bound_at_end(self, ref, param: str, depth: int) -> int | None:
         """The largest value of parameter `param` that reaches the end of a function with
