@@ -136,6 +136,9 @@ def test_a_store_clamped_afterwards_on_every_path_holds_the_clamp():
                     "\t} else {\n\t\tif (n > CTRL_MAX_NARROW)\n\t\t\tc->max = CTRL_MAX_NARROW;\n\t}") == []
     assert _clamped("if (n >= CTRL_MAX_WIDE)\n\t\tc->max = CTRL_MAX_WIDE - 1;") == []
     assert _clamped("if (c->max > CTRL_MAX_WIDE)\n\t\tc->max = CTRL_MAX_WIDE;") == []
+    # p54's shape: a local limit, and a conjunct of constants that always holds
+    assert _clamped("unsigned int lim = CTRL_MAX_NARROW + 16;\n\tif (c->max > lim && PAGE_SIZE == 4096)\n"
+                    "\t\tc->max = lim;") == []
 
 
 def test_a_clamp_some_path_skips_leaves_the_store_as_it_was():
@@ -146,6 +149,8 @@ def test_a_clamp_some_path_skips_leaves_the_store_as_it_was():
     # a clamp that checks another value than the one stored
     assert _clamped("n = c->err;\n\tif (n > CTRL_MAX_WIDE)\n\t\tc->max = CTRL_MAX_WIDE;") != []
     assert _clamped("if (c->err > CTRL_MAX_WIDE)\n\t\tc->max = CTRL_MAX_WIDE;") != []
+    # a conjunct of constants that never holds: the clamp never runs
+    assert _clamped("if (n > CTRL_MAX_WIDE && PAGE_SIZE == 65536)\n\t\tc->max = CTRL_MAX_WIDE;") != []
     # a "clamp" that stores something unbounded
     assert _clamped("if (n > CTRL_MAX_WIDE)\n\t\tc->max = max_entries * 2;") != []
 

@@ -165,7 +165,7 @@ class Fields:
                 v = unknown(WHY_ARITHMETIC) if grown.hi is None and v.hi is not None else grown
             else:
                 v = analysis.narrowing.checked_after_store(fname, v, fn, a, path)
-                v = analysis.narrowing.clamped_after_store(fname, v, fn, a, path)
+                v = analysis.narrowing.clamped_after_store(fname, v, fn, a, path, scope.depth + 1)
             if v.known:
                 v = v.with_step(Step(FLOW, f"{fn.name}() stores {render(a.value)} into {struct}.{fname}", path, a.line,
                                      function=fn.name, field=f"{struct}.{fname}"))

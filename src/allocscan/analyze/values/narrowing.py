@@ -255,7 +255,11 @@ class Narrowing:
         false: both are, so the strongest. `if (qs > 0 && (qs < 32 || qs > 1024)) return
         -EINVAL;` leaves qs <= 0 or 32 <= qs <= 1024: at most 1024."""
         if cmp[1] == "&&":
-            bounds = [self.leaving_bound(c, text, scope) for c in conjuncts(cmp)]
+            # a conjunct that always holds (`PAGE_SIZE == 4096`) is never the false one
+            parts = [c for c in conjuncts(cmp) if self._decided(c, scope) is not True]
+            if not parts or any(self._decided(c, scope) is False for c in parts):
+                return None  # the check never holds: it bounds nothing
+            bounds = [self.leaving_bound(c, text, scope) for c in parts]
             his = [b[1] for b in bounds if b is not None and b[0] == "hi"]
             if len(his) != len(bounds):
                 return None
@@ -264,6 +268,20 @@ class Narrowing:
         his = [b[1] for b in (self.leaving_bound(c, text, scope) for c in disjuncts(cmp))
                if b is not None and b[0] == "hi" and b[1] is not None]
         return ("hi", min(his)) if his else None
+
+    def _decided(self, cond: tuple, scope: Scope) -> bool | None:
+        """Whether a condition of constants always holds (True) or never does (False):
+        `PAGE_SIZE == 4096`; None when it depends on anything else."""
+        if cond[0] == "bin" and cond[1] in _COMPARISONS:
+            left, right = self.analysis.eval(cond[2], scope), self.analysis.eval(cond[3], scope)
+            if left.known and right.known and left.lo == left.hi and right.lo == right.hi \
+                    and not (left.sources or right.sources):
+                return _COMPARE[cond[1]](left.lo, right.lo)
+            return None
+        value = self.analysis.eval(cond, scope)
+        if value.known and value.lo == value.hi and not value.sources:
+            return value.lo != 0
+        return None
 
     def _arithmetic(self, ir: tuple, scope: Scope, depth: int = 0) -> tuple:
         """A checked expression with its arithmetic spelled out: size_add(a, b) is a + b,
@@ -372,7 +390,8 @@ class Narrowing:
                         value = value.bounded(value.lo, bound[1])
         return value
 
-    def clamped_after_store(self, fname: str, value: Value, fn: FunctionFacts, a, path: str) -> Value:
+    def clamped_after_store(self, fname: str, value: Value, fn: FunctionFacts, a, path: str,
+                            depth: int = MAX_DEPTH - 1) -> Value:
         """`cfg->max = n; if (n > MAX) cfg->max = MAX;` (ipr stores its module parameter,
         then clamps it in each arm of an if/else): what the store leaves in the field is
         what the clamp lets through, n <= MAX, or what the clamp stores. Only when a clamp
@@ -380,13 +399,12 @@ class Narrowing:
         before it, or a clamp in one arm only, leaves the store's value as it was)."""
         if not value.known or not fn.conditions or a.op != "=":
             return value
-        stored = render(a.value)
-        scope = Scope(self.analysis.file_by_path[path], fn, MAX_DEPTH - 1, 0)
+        scope = Scope(self.analysis.file_by_path[path], fn, min(depth, MAX_DEPTH - 1), 0)
         clamps: dict[int, int] = {}  # then-arm start of each clamping `if` -> the bound it leaves
         for index, (cond_text, ts, te, _, _, kind, _) in enumerate(fn.conditions):
-            if kind != EXIT_NONE or ts <= a.byte or _rewritten(fn, stored, a.byte, ts):
+            if kind != EXIT_NONE or ts <= a.byte:
                 continue
-            bound = self._clamp_bound(cond_text, ts, te, stored, fname, a.base, fn, scope)
+            bound = self._clamp_bound(cond_text, ts, te, a, fname, fn, scope)
             if bound is not None:
                 clamps[index] = bound
         bound = _clamp_on_every_path(fn, a.byte, clamps)
@@ -395,25 +413,35 @@ class Narrowing:
         return Value(min(value.lo, bound), min(bound, value.hi if value.hi is not None and not value.partial else bound),
                      value.sources, value.steps, True, "", False)
 
-    def _clamp_bound(self, cond_text: str, ts: int, te: int, stored: str, fname: str, base: str,
-                     fn: FunctionFacts, scope: Scope) -> int | None:
+    def _clamp_bound(self, cond_text: str, ts: int, te: int, store, fname: str, fn: FunctionFacts,
+                     scope: Scope) -> int | None:
         """The largest value the field holds after `if (cond) { field = K; }` when `cond`
-        being false bounds the value first stored (`stored`), or None."""
+        being false bounds the value `store` stored, or the field itself, or None."""
+        base = store.base
         writes = [c for c in fn.assignments if c.kind == "field" and c.target == fname and c.base == base
                   and ts <= c.byte < te]
         if not writes or any(c.op != "=" for c in writes):
             return None
         cond = ir_from_text(cond_text)
-        # the check reads the value stored, or the field itself (`if (cfg->max > MAX)`)
-        for text in (stored, f"{base}->{fname}", f"{base}.{fname}"):
+        # the check reads the field itself (`if (cfg->max > MAX)`), or the value stored
+        # (`if (n > MAX)`), unless that value's variable was assigned again in between
+        bound = None
+        for text in (f"{base}->{fname}", f"{base}.{fname}", render(store.value)):
             bound = self.leaving_bound(cond, text, scope)
             if bound is not None:
+                if text == render(store.value) and _rewritten(fn, store.value, store.byte, ts):
+                    return None
                 break
         if bound is None or bound[0] != "hi" or bound[1] is None:
             return None
         largest = bound[1]
         for c in writes:
-            v = self.analysis.eval(c.value, Scope(scope.file, fn, MAX_DEPTH - 1, c.byte))
+            # What the clamp stores, as it stands before the `if` when nothing in the arm
+            # changes it first: inside, the check itself would narrow it by the value
+            # being clamped (`if (rx_mtu > maxlen) rx_mtu = maxlen;`: maxlen < rx_mtu),
+            # the very value whose bound is being worked out.
+            at = c.byte if _rewritten(fn, c.value, ts - 1, c.byte) else ts - 1
+            v = self.analysis.eval(c.value, Scope(scope.file, fn, scope.depth, at))
             if not v.known or v.hi is None or v.partial:
                 return None
             largest = max(largest, v.hi)
@@ -541,6 +569,7 @@ def _negated(cmp: tuple) -> tuple | None:
 
 
 _COMPARISONS = (">", ">=", "<", "<=", "==", "!=")
+_COMPARE = {">": int.__gt__, ">=": int.__ge__, "<": int.__lt__, "<=": int.__le__, "==": int.__eq__, "!=": int.__ne__}
 
 
 def _bits_cleared(cmp: tuple, text: str, hi: int | None, scope: Scope, analysis) -> int | None:
@@ -630,12 +659,26 @@ def _summands(ir: tuple) -> list[str]:
     return out
 
 
-def _rewritten(fn: FunctionFacts, stored: str, after: int, before: int) -> bool:
-    """Is the variable whose value was stored (`n` of `cfg->max = n`) assigned again
-    between the two bytes (the check would then test another value)?"""
-    names = IDENT_RE.findall(stored)
-    target = names[-1] if names else stored
-    return any(b.target == target and after < b.byte < before for b in fn.assignments)
+def _rewritten(fn: FunctionFacts, stored: tuple, after: int, before: int) -> bool:
+    """Is a variable or field the stored value reads (`n` of `cfg->max = n`) assigned
+    again between the two bytes (the check would then test another value)?"""
+    names: set[str] = set()
+    fields: set[str] = set()
+
+    def reads(ir: tuple) -> None:
+        if ir[0] == "id":
+            names.add(ir[1])
+        elif ir[0] == "field":
+            fields.add(ir[2])
+        for part in ir[1:]:
+            if isinstance(part, tuple) and part:
+                for sub in ((part,) if isinstance(part[0], str) else part):  # an operand, or call arguments
+                    if isinstance(sub, tuple) and sub:
+                        reads(sub)
+
+    reads(stored)
+    return any(after < b.byte < before and (b.target in fields if b.kind == "field" else b.target in names)
+               for b in fn.assignments)
 
 
 def _clamp_on_every_path(fn: FunctionFacts, store: int, clamps: dict[int, int]) -> int | None:
