@@ -146,3 +146,75 @@ static int demo_open(struct demo_lp *lp)
 """))
     (w,) = found["demo_poll_timer"]
     assert "once demo_open() arms it with mod_timer()" in w.steps[-1].text
+
+
+TWO_USB_DRIVERS = (("drivers/net/usbx/ra.c", """
+static void ra_rx_done(struct urb *urb)
+{
+	kmalloc(8, GFP_KERNEL);
+	usb_submit_urb(urb, GFP_ATOMIC);
+}
+int ra_start(struct usb_device *udev)
+{
+	struct urb *urb = usb_alloc_urb(0, GFP_KERNEL);
+	usb_fill_bulk_urb(urb, udev, 1, NULL, 0, ra_rx_done, NULL);
+	return usb_submit_urb(urb, GFP_KERNEL);
+}
+"""), ("drivers/net/usbx/rb.c", """
+static void rb_rx_done(struct urb *urb) { kmalloc(8, GFP_KERNEL); }
+void rb_prepare(struct usb_device *udev)
+{
+	struct urb *urb = usb_alloc_urb(0, GFP_KERNEL);
+	usb_fill_bulk_urb(urb, udev, 1, NULL, 0, rb_rx_done, NULL);
+}
+"""))
+
+
+def _entries_with_modules(files, makefile: str | None) -> dict[str, list]:
+    from allocscan.kbuild import composite_modules
+
+    program = link([extract_file(p, t.encode()) for p, t in files])
+    if makefile is not None:
+        program.modules = composite_modules({"drivers/net/usbx": [makefile]})
+    analysis = analyze(program, builtin_kernel("6.1"))
+    return {analysis.program.functions[n].fn.name: ws for n, ws in analysis.contexts.entries.items()}
+
+
+def test_a_callback_resubmitting_its_own_urb_arms_itself_only():
+    """catc's completion resubmits its own URB: that arms no other callback of the directory."""
+    found = _entries_with_modules(TWO_USB_DRIVERS, None)
+    assert "ra_rx_done" in found and "rb_rx_done" not in found
+    assert all("ra_start" in w.reason or "ra_rx_done" in w.reason for w in found["ra_rx_done"])
+
+
+def test_an_unnamed_object_is_matched_within_its_module_by_the_makefile():
+    kick = ("drivers/net/usbx/rc.c", """
+int rc_kick(void)
+{
+	struct urb *urb = usb_alloc_urb(0, GFP_KERNEL);
+	return usb_submit_urb(urb, GFP_KERNEL);
+}
+""")
+    files = TWO_USB_DRIVERS + (kick,)
+    # without the Makefiles, one directory is one driver: rc's submit may arm rb's URB
+    assert "rb_rx_done" in _entries_with_modules(files, None)
+    # three modules: it cannot
+    separate = "obj-$(CONFIG_RA) += ra.o\nobj-$(CONFIG_RB) += rb.o\nobj-$(CONFIG_RC) += rc.o\n"
+    assert "rb_rx_done" not in _entries_with_modules(files, separate)
+    # rb and rc linked into one module: it can
+    linked = "obj-$(CONFIG_RA) += ra.o\nobj-$(CONFIG_RBC) += rbc.o\nrbc-y := rb.o rc.o\n"
+    assert "rb_rx_done" in _entries_with_modules(files, linked)
+
+
+def test_modules_read_from_makefiles():
+    from allocscan.kbuild import composite_modules
+
+    modules = composite_modules({
+        "drivers/x": ["obj-m += foo.o bar.o\nfoo-y := a.o \\\n\tsub/b.o\nfoo-$(CONFIG_FOO_DBG) += dbg.o\n"
+                      "hostprogs := gen\ngen-objs := g.o\n"],
+        "drivers/v": ["obj-m := $(MOD).o\n$(MOD)-y := a.o b.o\n"]})
+    assert modules.same("drivers/x/a.c", "drivers/x/dbg.c") and modules.same("drivers/x/a.c", "drivers/x/sub/b.c")
+    assert not modules.same("drivers/x/a.c", "drivers/x/bar.c")
+    assert not modules.same("drivers/x/g.c", "drivers/x/a.c")  # a host program is no part of foo
+    assert modules.same("drivers/v/a.c", "drivers/v/c.c")  # named through a variable: by directory
+    assert modules.same("drivers/x/foo.h", "drivers/x/bar.c")  # a header: by directory

@@ -418,3 +418,63 @@ def _logical_lines(text: str):
 
 def _unique(items) -> tuple[str, ...]:
     return tuple(dict.fromkeys(items))
+
+
+# --- modules: which C files Kbuild links together --------------------------------
+_COMPOSITE = re.compile(r"^([A-Za-z0-9_]+)-(y|m|objs|\$\(CONFIG_[A-Za-z0-9_]+\))$")
+_OBJECT_LIST = re.compile(r"^(obj|lib)-(y|m|\$\(CONFIG_[A-Za-z0-9_]+\))$")
+
+
+@dataclass
+class Modules:
+    """Which C files Kbuild links into one module (see composite_modules)."""
+
+    composites: dict[str, frozenset[str]]  # path without `.c` -> the composite objects it is in
+    unread: frozenset[str]  # directories whose composites this reading may have missed
+
+    def same(self, a: str, b: str) -> bool:
+        """Are two C files linked into one module? Headers, and files of a directory whose
+        Makefile names its composites through variables, by directory."""
+        da, db = os.path.dirname(a), os.path.dirname(b)
+        if not (a.endswith(".c") and b.endswith(".c")) or da in self.unread or db in self.unread:
+            return da == db
+        ka, kb = a[:-2], b[:-2]
+        return ka == kb or bool(self.composites.get(ka, frozenset({ka})) & self.composites.get(kb, frozenset({kb})))
+
+
+def composite_modules(makefiles: dict[str, list[str]]) -> Modules:
+    """The composite objects each C file is linked into, by its path without `.c`: for
+    `foo-y := a.o sub/b.o` in dir's Makefile, with `foo.o` in one of its obj- lists,
+    `dir/a` and `dir/sub/b` map to {"dir/foo"}. `makefiles`: the text of each
+    directory's Makefile and Kbuild files, by directory. A file in no composite is its
+    own module; a directory whose composites are named through variables
+    (`$(MODULE)-y`) is marked unread."""
+    modules: dict[str, set[str]] = {}
+    unread: set[str] = set()
+    for directory, texts in makefiles.items():
+        objects: set[str] = set()
+        parts: dict[str, list[str]] = {}
+        for text in texts:
+            for line in _logical_lines(text):
+                m = _ASSIGN.match(line.strip())
+                if m is None:
+                    continue
+                name, words = m.group(1), m.group(3).split()
+                if _OBJECT_LIST.match(name):
+                    objects.update(w[:-2] for w in words if w.endswith(".o"))
+                    if any("$" in w for w in words):
+                        unread.add(directory)
+                    continue
+                composite = _COMPOSITE.match(name)
+                if composite is not None:
+                    parts.setdefault(composite.group(1), []).extend(w[:-2] for w in words if w.endswith(".o")
+                                                                   and "$" not in w)
+                elif "$" in name.partition("-")[0]:
+                    unread.add(directory)
+        prefix = f"{directory}/" if directory else ""
+        for name, members in parts.items():
+            if name not in objects:
+                continue  # not an object Kbuild builds (a host program, a list of flags)
+            for member in members:
+                modules.setdefault(prefix + member, set()).add(prefix + name)
+    return Modules({path: frozenset(names) for path, names in modules.items()}, frozenset(unread))

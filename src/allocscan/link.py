@@ -77,6 +77,9 @@ class Program:
     # a macro no file defines is defined nowhere), else None: the scan does not see every
     # definition, and no #if branch is decided by a macro (see analyze.preproc)
     command_line_defines: frozenset[str] | None = None
+    # Which C files Kbuild links into one module (kbuild.Modules), when the scan reads the
+    # whole tree's Makefiles; else None: files of one directory count as one driver
+    modules: object = None
     nodes_flagged: dict[int, list[str]] = field(default_factory=dict)  # see functions_with()
     flagged_in_files: dict[int, list[tuple[FileFacts, FunctionFacts]]] = field(default_factory=dict)
     # (struct type, field) -> all its writers, typed and through access paths (see
@@ -192,6 +195,13 @@ class Program:
                 found = struct_name(m.type_text, self.typedefs) if m is not None else ""
             self._receiver_memo[key] = found
         return found
+
+    def same_module(self, a: str, b: str) -> bool:
+        """Are two files parts of one driver: linked into one module, by the Makefiles, or
+        (without them) in one directory?"""
+        if self.modules is None:
+            return directory_of(a) == directory_of(b)
+        return self.modules.same(a, b)
 
     def node_for(self, fn: FunctionFacts) -> str:
         return self.node_of[id(fn)]

@@ -7,6 +7,7 @@ renders; tests and the benchmark call it directly.
 from __future__ import annotations
 
 import gc
+import posixpath
 import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -15,6 +16,7 @@ from .analyze import analyze
 from .analyze.preproc import makefile_defines
 from .cache import FactsCache
 from .discover import Discovery, discover
+from .kbuild import composite_modules
 from .link import link
 from .extract.driver import ExtractStats, content_keys, extract_all
 from .results import ResultCache, StoredResult, scan_key
@@ -82,11 +84,12 @@ def _run_scan(paths: list[str], options: ScanOptions, progress_factory=None,
     cache = FactsCache(options.cache_dir, options.kconfig)
     t = time.perf_counter()
     keys = content_keys(disc.files, disc.rel, cache, disc.content_ids)
-    makefile_texts = list(_read_makefiles(disc)) if disc.whole_tree else None
+    makefiles = list(_read_makefiles(disc)) if disc.whole_tree else None
+    makefile_texts = [text for _, text in makefiles] if makefiles is not None else None
     results, result_key = None, None
     if options.cache_dir is not None and scope is None:
         results = ResultCache(options.cache_dir)
-        result_key = scan_key(keys, disc.kernel, makefile_texts, options.min_order, options.select, options.ignore)
+        result_key = scan_key(keys, disc.kernel, makefiles, options.min_order, options.select, options.ignore)
         stored = results.get(result_key) if options.reuse_results else None
         if stored is not None:
             cache.save_index()
@@ -103,8 +106,12 @@ def _run_scan(paths: list[str], options: ScanOptions, progress_factory=None,
 
     t = time.perf_counter()
     program = link(extracted.facts)
-    if makefile_texts is not None:
+    if makefiles is not None:
         program.command_line_defines = makefile_defines(makefile_texts)
+        by_directory: dict[str, list[str]] = {}
+        for directory, text in makefiles:
+            by_directory.setdefault(directory, []).append(text)
+        program.modules = composite_modules(by_directory)
     timings["link"] = time.perf_counter() - t
 
     t = time.perf_counter()
@@ -141,13 +148,15 @@ def _run_scan(paths: list[str], options: ScanOptions, progress_factory=None,
 
 
 def _read_makefiles(disc: Discovery):
+    """(directory, text) of each of the tree's Makefiles and Kbuild files."""
     for path in disc.makefiles:
+        directory = posixpath.dirname(disc.rel(path))
         held = disc.texts.get(str(path))
         if held is not None:
-            yield held
+            yield directory, held
             continue
         try:
-            yield path.read_text(errors="replace")
+            yield directory, path.read_text(errors="replace")
         except OSError as err:
             disc.warnings.append(f"{disc.rel(path)}: cannot read ({err.strerror}); its -D macros are not known")
 

@@ -11,7 +11,7 @@ its inputs, so they are stored under a key that hashes every one of them:
 - the files: each one's path and content id, and the warnings for files that
   could not be read;
 - the kernel facts read from the tree (release, GFP table, orders), and with a
-  whole tree the Makefiles' text (their `-D` flags);
+  whole tree the Makefiles' places and text (their `-D` flags, the modules);
 - the options that change findings (minimum order, rule selection).
 
 Scans restricted by `--kconfig` or a compilation database are not kept: their
@@ -51,9 +51,9 @@ def code_key() -> str:
     return h.hexdigest()
 
 
-def scan_key(keys, kernel, makefile_texts: list[str] | None, min_order: int, select, ignore) -> str:
+def scan_key(keys, kernel, makefiles: list[tuple[str, str]] | None, min_order: int, select, ignore) -> str:
     """The key of a scan's results: `keys` (extract.driver.ContentKeys), the KernelInfo,
-    the Makefiles' text (a whole tree) and the options."""
+    the Makefiles' directory and text (a whole tree) and the options."""
     h = hashlib.sha1(code_key().encode())
     h.update(repr((min_order, sorted(select or []), sorted(ignore or []))).encode())
     h.update(pickle.dumps(kernel, protocol=pickle.HIGHEST_PROTOCOL))
@@ -61,9 +61,10 @@ def scan_key(keys, kernel, makefile_texts: list[str] | None, min_order: int, sel
         h.update(f"{rel}\0{sha}\n".encode())
     for warning in keys.warnings:
         h.update(f"!{warning}\n".encode())
-    if makefile_texts is not None:
+    if makefiles is not None:
         h.update(b"makefiles")
-        for text in makefile_texts:
+        for directory, text in makefiles:
+            h.update(f"{directory}\0".encode(errors="surrogateescape"))
             h.update(hashlib.sha1(text.encode(errors="surrogateescape")).digest())
     return h.hexdigest()
 

@@ -25,7 +25,7 @@ kept apart: nothing atomic flows into them.
 from __future__ import annotations
 
 import posixpath
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from ..exprs import IDENT_RE, render
 from ..facts import CALLS_REGISTRAR, CallSite, FileFacts, FunctionFacts
@@ -197,7 +197,7 @@ def _armed(program: Program, found: Entries, tables: ContextTables, sites, oracl
         by_kind.setdefault(b.kind.kind, _BinderIndex()).add(i, b)
     empty = _BinderIndex()
     armed = [(b, arm) for arm in sorted(arms, key=lambda a: (a.path, a.line, a.col))
-             for b in _reaching(arm, by_kind.get(arm.kind.kind, empty))]
+             for b in _reaching(arm, by_kind.get(arm.kind.kind, empty), program.same_module)]
     # The witness shows the arm that starts the callback: one elsewhere before the
     # callback's own re-arm (iss_net_open()'s mod_timer(), not iss_net_timer()'s).
     for b, arm in sorted(armed, key=lambda pair: pair[1].holder == pair[0].function):
@@ -314,6 +314,11 @@ def _arm_keys(program: Program, path: str, fn: FunctionFacts, node: str, ir, byt
         return [(key, (node, byte))]
     if depth >= MAX_ARM_CALLER_DEPTH:
         return [(("any", posixpath.dirname(path)), (node, byte))]
+    if key[1] == 0 and next(program.callers(node), None) is None:
+        # A function only called through a pointer arming its first parameter: a
+        # callback re-arming the object it runs for (a URB completion resubmitting its
+        # URB, a timer function re-adding its timer), see _reaching.
+        return [(("self", node, posixpath.dirname(path)), (node, byte))]
     out = []
     for caller, site in program.callers(node):
         ref = program.functions[caller]
@@ -488,15 +493,24 @@ class _BinderIndex:
         return sorted(found + near) if near else found
 
 
-def _reaching(arm: Arm, binders: _BinderIndex) -> list[Binder]:
+def _reaching(arm: Arm, binders: _BinderIndex, same_module) -> list[Binder]:
     """The bindings an arming call may run: the last one made before it in the function
     that arms it (or in the caller that hands the object to the arming helper), else
     every binding of the object."""
     here = posixpath.dirname(arm.path)
-    # an object the analysis cannot name, or an untyped field path, on either side:
-    # only the bindings of the arming call's own driver directory
+    if arm.key[0] == "self":
+        # the callback's own object: its own binding, when it is bound as this kind
+        # (catc_rx_done() resubmitting its URB arms catc_rx_done, not usbnet's rx_complete)
+        own = [b for _, b, _ in binders.candidates(("any", here), here) if b.function == arm.key[1]]
+        if own:
+            return own
+        arm = replace(arm, key=("any", here))
+    # an object the analysis cannot name, or an untyped field path, on either side: only
+    # the bindings of the arming call's own driver (`same_module`: its module, by the
+    # Makefiles; drivers/net/usb holds catc.c and usbnet.c, two modules, each with an
+    # rx URB of its own)
     matching = [b for _, b, where in binders.candidates(arm.key, here) if _matches(b.key, arm.key) and
-                (where == here or not _vague(b.key) and not _vague(arm.key))]
+                (not _vague(b.key) and not _vague(arm.key) or where == here and same_module(b.path, arm.path))]
     node, byte = arm.context
     local = [b for b in matching if b.holder == node and b.byte < byte and b.key == arm.key]
     if local:
