@@ -1442,3 +1442,33 @@ long demo_unchecked(struct demo_dev *dev, unsigned long arg)
     assert v["demo_ioctl"].hi == 65536 * 40 and v["demo_tested"].hi == 65536 * 40
     assert v["demo_unchecked"].hi == 0xFFFFFFFF * 40
     assert v["demo_other_arm"].hi == 0xFFFFFFFF * 40  # checked in one arm only
+
+
+def test_a_local_clamped_by_an_if_before_the_read():
+    """tehuti counts its FIFO size type up to 4, then clamps 4 to 3: the read after the
+    `if` holds at most 3. An `if` inside an arm or a loop the read is not in, or one that
+    stores something unbounded, clamps nothing."""
+    body = """
+static int pkts(int n) { return 64 << n; }
+int demo_set(int pending)
+{
+	int sz = 0;
+
+	for (; sz < 4; sz++) {
+		if (pkts(sz) >= pending)
+			break;
+	}
+	CLAMP
+	return kmalloc(4096 << sz, GFP_ATOMIC) != NULL;
+}
+"""
+
+    def hi(clamp: str):
+        (size,) = [v for k, v in sizes(("drivers/net/demo/fifo.c", body.replace("CLAMP", clamp))).items()]
+        return size.hi
+
+    assert hi("if (sz == 4)\n\t\tsz = 3;") == 4096 << 3
+    assert hi("if (sz > 2)\n\t\tsz = 2;") == 4096 << 2
+    assert hi("") == 4096 << 4
+    assert hi("if (pending)\n\t\tif (sz == 4)\n\t\t\tsz = 3;") == 4096 << 4  # only on some paths
+    assert hi("if (sz == 4)\n\t\tsz = pending;") is None or hi("if (sz == 4)\n\t\tsz = pending;") > 4096 << 3

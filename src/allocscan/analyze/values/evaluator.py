@@ -388,7 +388,7 @@ class ValueAnalysis:
             if name in fn.locals or any(a.kind == "local" and a.target == name for a in fn.assignments):
                 if any(p == name for p, _ in fn.params) and _reaching_assignment(fn, name, scope.at_byte) is None:
                     return narrow(name, join(self.param(name, scope), self.local(name, scope)), scope)
-                return narrow(name, self.local(name, scope), scope)
+                return narrow(name, self.narrowing.clamped_local(name, self.local(name, scope), scope), scope)
             if any(p == name for p, _ in fn.params):
                 return narrow(name, self.param(name, scope), scope)
         builtin = self.builtins.constant(name)

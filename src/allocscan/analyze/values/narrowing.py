@@ -12,9 +12,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from ...exprs import IDENT_RE, conjuncts, disjuncts, expand_macro, ir_from_text, render
+from ...exprs import IDENT_RE, conjuncts, disjuncts, expand_macro, identifiers, ir_from_text, render
 from ...facts import EXIT_ERROR, EXIT_NONE, EXIT_OTHER, FunctionFacts
 from ...kernel.tables import allocators, families, source_tables, value_tables
+from ..witness import FLOW, Step
 from .lattice import WHY_GUARD, Value, unknown
 from .scope import MAX_DEPTH, Scope
 
@@ -271,17 +272,18 @@ class Narrowing:
 
     def _decided(self, cond: tuple, scope: Scope) -> bool | None:
         """Whether a condition of constants always holds (True) or never does (False):
-        `PAGE_SIZE == 4096`; None when it depends on anything else."""
-        if cond[0] == "bin" and cond[1] in _COMPARISONS:
-            left, right = self.analysis.eval(cond[2], scope), self.analysis.eval(cond[3], scope)
-            if left.known and right.known and left.lo == left.hi and right.lo == right.hi \
-                    and not (left.sources or right.sources):
-                return _COMPARE[cond[1]](left.lo, right.lo)
+        `PAGE_SIZE == 4096`; None when it depends on anything else. Only conditions of
+        numbers and upper-case names (macros, enumerators) are evaluated: a variable
+        decides nothing, and evaluating every conjunct of every check costs."""
+        if any(not name.isupper() for name in identifiers(cond)):
             return None
-        value = self.analysis.eval(cond, scope)
-        if value.known and value.lo == value.hi and not value.sources:
-            return value.lo != 0
-        return None
+        path = scope.file.path
+        if cond[0] == "bin" and cond[1] in _COMPARISONS:
+            left = self.analysis.constant_expr(cond[2], path)
+            right = self.analysis.constant_expr(cond[3], path)
+            return None if left is None or right is None else _COMPARE[cond[1]](left, right)
+        value = self.analysis.constant_expr(cond, path)
+        return None if value is None else value != 0
 
     def _arithmetic(self, ir: tuple, scope: Scope, depth: int = 0) -> tuple:
         """A checked expression with its arithmetic spelled out: size_add(a, b) is a + b,
@@ -412,6 +414,60 @@ class Narrowing:
             return value
         return Value(min(value.lo, bound), min(bound, value.hi if value.hi is not None and not value.partial else bound),
                      value.sources, value.steps, True, "", False)
+
+    def clamped_local(self, name: str, value: Value, scope: Scope) -> Value:
+        """A local read after `if (x == 4) x = 3;` (tehuti counts its ring size up to 4,
+        then clamps it): what passes the `if` is x != 4, or what the arm stores. Only for
+        an `if` without else, on every path to the point (not in an arm or loop the point
+        is not in), storing constants into x and nothing else writing x after it."""
+        fn, at = scope.fn, scope.at_byte
+        if fn is None or not at or not value.known or value.partial or not fn.conditions:
+            return value
+        stores = [a for a in fn.assignments if a.kind == "local" and a.target == name and a.byte < at]
+        if len(stores) < 2:
+            return value  # a clamp is a second store
+        for index, (cond_text, ts, te, es, ee, kind, _) in enumerate(fn.conditions):
+            if kind != EXIT_NONE or es != ee or te > at or name not in cond_text:
+                continue
+            writes = [a for a in stores if ts <= a.byte]
+            inside = [a for a in writes if a.byte < te]
+            if not inside or len(inside) != len(writes) or any(a.op != "=" for a in inside) \
+                    or not any(_unconditional_in_arm(fn, index, a.byte) for a in inside) \
+                    or not _unconditional_before(fn, index, at):
+                continue  # the arm may also leave x as it was
+            stored = [self.analysis.eval(a.value, Scope(scope.file, fn, scope.depth + 1, a.byte)) for a in inside]
+            if any(not v.known or v.hi is None or v.sources for v in stored):
+                continue
+            passed = self._not_taken(ir_from_text(cond_text), name, value, Scope(scope.file, fn, scope.depth + 1, ts))
+            if passed is None:
+                continue
+            lo = min([passed[0]] + [v.lo for v in stored])
+            hi = max([passed[1]] + [v.hi for v in stored]) if passed[1] is not None else None
+            if hi is not None and (value.hi is None or hi < value.hi):
+                value = value.bounded(min(value.lo, lo), hi).with_step(
+                    Step(FLOW, f"{fn.name}() clamps {name}: if ({cond_text}) {name} = {inside[-1].value_text}",
+                         scope.file.path, inside[-1].line, function=fn.name))
+        return value
+
+    def _not_taken(self, cond: tuple, name: str, value: Value, scope: Scope) -> tuple[int, int | None] | None:
+        """The interval of `name` (now `value`) on the path where `cond` is false, or None."""
+        if cond[0] == "bin" and cond[1] == "==":
+            for var, other in ((cond[2], cond[3]), (cond[3], cond[2])):
+                if var == ("id", name):
+                    k = self.analysis.eval(other, scope)
+                    if not (k.known and k.lo == k.hi) or k.sources:
+                        return None
+                    lo, hi = value.lo, value.hi
+                    if hi is not None and k.lo == hi:
+                        hi -= 1
+                    if k.lo == lo:
+                        lo += 1
+                    return (lo, hi) if hi is None or lo <= hi else None
+            return None
+        bound = self.leaving_bound(cond, name, scope)
+        if bound is None or bound[0] != "hi" or bound[1] is None:
+            return None
+        return value.lo, bound[1] if value.hi is None else min(value.hi, bound[1])
 
     def _clamp_bound(self, cond_text: str, ts: int, te: int, store, fname: str, fn: FunctionFacts,
                      scope: Scope) -> int | None:
@@ -716,3 +772,29 @@ def _clamp_on_every_path(fn: FunctionFacts, store: int, clamps: dict[int, int]) 
         if None not in arms:
             best = max(arms) if best is None else min(best, max(arms))
     return best
+
+
+def _unconditional_before(fn: FunctionFacts, index: int, at: int) -> bool:
+    """Does every path to byte `at` run the `if` of `fn.conditions[index]` first: it is in
+    no other arm and no loop that does not also hold `at`?"""
+    ts = fn.conditions[index][1]
+    for other, cond in enumerate(fn.conditions):
+        if other == index:
+            continue
+        for start, end in ((cond[1], cond[2]), (cond[3], cond[4])):
+            if start <= ts < end and not start <= at < end:
+                return False
+    return not any(start <= ts < end and not start <= at < end for start, end in fn.loop_spans)
+
+
+def _unconditional_in_arm(fn: FunctionFacts, index: int, byte: int) -> bool:
+    """Does every path through the then-arm of `fn.conditions[index]` run byte `byte`:
+    no arm or loop inside it holds the byte?"""
+    ts, te = fn.conditions[index][1], fn.conditions[index][2]
+    for other, cond in enumerate(fn.conditions):
+        if other == index:
+            continue
+        for start, end in ((cond[1], cond[2]), (cond[3], cond[4])):
+            if start <= byte < end and ts <= start < te:
+                return False
+    return not any(start <= byte < end and ts <= start < te for start, end in fn.loop_spans)
