@@ -401,10 +401,14 @@ class Narrowing:
         before it, or a clamp in one arm only, leaves the store's value as it was)."""
         if not value.known or not fn.conditions or a.op != "=":
             return value
+        later = [c.byte for c in fn.assignments if c.kind == "field" and c.target == fname and c.base == a.base
+                 and c.byte > a.byte]
+        if not later:
+            return value  # nothing stores the field again: no clamp
         scope = Scope(self.analysis.file_by_path[path], fn, min(depth, MAX_DEPTH - 1), 0)
         clamps: dict[int, int] = {}  # then-arm start of each clamping `if` -> the bound it leaves
         for index, (cond_text, ts, te, _, _, kind, _) in enumerate(fn.conditions):
-            if kind != EXIT_NONE or ts <= a.byte:
+            if kind != EXIT_NONE or ts <= a.byte or not any(ts <= b < te for b in later):
                 continue
             bound = self._clamp_bound(cond_text, ts, te, a, fname, fn, scope)
             if bound is not None:
