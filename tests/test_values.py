@@ -1472,3 +1472,35 @@ int demo_set(int pending)
     assert hi("") == 4096 << 4
     assert hi("if (pending)\n\t\tif (sz == 4)\n\t\t\tsz = 3;") == 4096 << 4  # only on some paths
     assert hi("if (sz == 4)\n\t\tsz = pending;") is None or hi("if (sz == 4)\n\t\tsz = pending;") > 4096 << 3
+
+
+def test_a_parameter_read_in_a_branch_joins_only_the_callers_that_take_it():
+    """gve_rx_copy()'s shape: the else of `if (ctx)` allocates `len`; the caller passing
+    its context (`ctx = &rx->ctx`, never NULL) never gets there, the NULL caller does."""
+    source = """
+struct demo_ctx { int n; };
+struct demo_rx { struct demo_ctx ctx; };
+static void *demo_copy(struct demo_ctx *ctx, unsigned int len)
+{
+	if (ctx)
+		return NULL;
+	return kmalloc(len, GFP_ATOMIC);
+}
+void demo_big(struct demo_rx *rx)
+{
+	struct demo_ctx *ctx = &rx->ctx;
+
+	demo_copy(ctx, 1 << 20);
+}
+void demo_small(void)
+{
+	demo_copy(NULL, 256);
+}
+CALLER
+"""
+    size = sizes(("drivers/net/demo/copy.c", source.replace("CALLER", "")))["demo_copy"]
+    assert (size.lo, size.hi) == (256, 256)
+    # a caller whose context may be NULL may bring its length there
+    other = "void demo_any(struct demo_ctx *c) { demo_copy(c, 1 << 16); }"
+    size = sizes(("drivers/net/demo/copy.c", source.replace("CALLER", other)))["demo_copy"]
+    assert size.hi == 1 << 16

@@ -121,9 +121,22 @@ class BranchOracle:
         out = []
         for pname, arg in args:
             value = self.value(arg, env, path) if arg is not None else None
+            if value is None and arg is not None and arg[0] == "id" and arg[1] not in params:
+                value = self._address_local(caller, arg[1])
             if value is not None:
                 out.append((pname, value))
         return tuple(sorted(out, key=lambda kv: kv[0]))
+
+    def _address_local(self, node: str, name: str):
+        """NONZERO for a local of `node` set once, to an address (`struct ctx *ctx =
+        &rx->ctx;`), else None: the pointer passed on is never NULL."""
+        fn = self.program.functions[node].fn
+        if name not in fn.locals:
+            return None
+        stores = [a for a in fn.assignments if a.kind == "local" and a.target == name]
+        if len(stores) == 1 and stores[0].op == "=" and stores[0].value[0] == "addr":
+            return NONZERO
+        return None
 
     def _known_at(self, node: str, site: CallSite, path: str) -> dict:
         """Parameter values the branches around `site` prove: inside

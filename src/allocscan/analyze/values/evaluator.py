@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import Callable, NamedTuple
 
 from ...exprs import IDENT_RE, conjuncts, expand_macro, ir_from_text, render
 from ...kernel.version import KernelInfo
@@ -97,6 +97,7 @@ class ValueAnalysis:
 
     def __post_init__(self):
         self.file_by_path = {ff.path: ff for ff in self.program.files}
+        self._oracle = None  # a BranchOracle, made on first use (_branch_arms)
         self._constants: dict[tuple, int | None] = {}  # (path, IR, hops) -> constant_expr()
         self.builtins = Builtins(self)
         self.sources = Sources(self)
@@ -544,10 +545,26 @@ class ValueAnalysis:
         node = self.program.node_of.get(id(fn))
         if node is None:
             return unknown(WHY_PARAM_NO_CALLER)
-        return self.guarded(("param", node, index), lambda: self._from_callers(node, index, name, scope),
-                            depth=scope.depth)
+        arms = self._branch_arms(node, scope.at_byte)
+        key = ("param", node, index, arms) if arms else ("param", node, index)
+        return self.guarded(key, lambda: self._from_callers(node, index, name, scope, arms), depth=scope.depth)
 
-    def _from_callers(self, node: str, index: int, name: str, scope: Scope) -> Value:
+    def _branch_arms(self, node: str, at: int) -> tuple:
+        """The arms of the function's branches on its parameters that hold byte `at`, as
+        (branch index, then?) pairs: a parameter read there takes only the callers whose
+        constants let control in (gve_rx_copy()'s `if (ctx) ... else napi_alloc_skb(napi,
+        len)`: the callers passing `&rx->ctx` never reach the else)."""
+        if not at:
+            return ()
+        if self._oracle is None:
+            from ..branches import BranchOracle  # the analyses' one evaluator of branches on constants
+
+            self._oracle = BranchOracle(self.program, self.constant)
+        branches = self._oracle.info(node).branches
+        return tuple((i, ts <= at < te) for i, (_, ts, te, es, ee) in enumerate(branches)
+                     if ts <= at < te or es <= at < ee)
+
+    def _from_callers(self, node: str, index: int, name: str, scope: Scope, arms: tuple = ()) -> Value:
         # Each caller calls at least once: more callers than the limit is enough
         # to know, without unpacking their bodies to list the call sites.
         many = self.program.graph.in_degree(node) > MAX_CALLERS
@@ -558,8 +575,11 @@ class ValueAnalysis:
             return unknown(WHY_PARAM_NO_CALLER)
         value = None
         here = self.program.functions[node].path
+        point = _Point(scope.at_byte)
         for caller, site in callers:
             ref = self.program.functions[caller]
+            if arms and self._oracle.dead(node, self._oracle.signature(caller, (), site, node), point):
+                continue  # this caller's constants keep control out of the arm the read is in
             if not same_driver(ref.path, here):
                 # A caller in another subsystem: its value does not travel as proof
                 # (hubs break chains); it only stops the interval from being bounded.
@@ -576,6 +596,14 @@ class ValueAnalysis:
                                          f"{scope.fn.name}()", ref.path, site.line, function=ref.fn.name,
                                          callee=scope.fn.name))
             value = v if value is None else join(value, v)
+        if value is None:
+            return unknown(WHY_PARAM_NO_CALLER)  # no caller gets here
         if not value.known and not value.why.startswith(WHY_PARAM_FOREIGN):
             return unknown(WHY_PARAM_ARG, value)
         return value
+
+
+class _Point(NamedTuple):
+    """A byte of a function, as BranchOracle.dead() asks for a call site's."""
+
+    byte: int
