@@ -41,9 +41,9 @@ it to 64 KiB, and from the device's `dwNtbInMaxSize`): when the chain that
 reaches the maximum starts at the device, the user's part is bounded below it
 and nothing is reported here. Code in `__init` functions runs
 before any ioctl or sysfs store, so their values do not count there. An
-allocation of the same count earlier in the function bounds this one: it must
-have succeeded (`pages = kcalloc(n, 8)` checked for NULL, then `addrs =
-kcalloc(n, 8)`), so the second table is at most as large as the first allows.
+allocation that must have succeeded earlier on the path bounds the values it
+took (`pages = kcalloc(n, 8)` checked for NULL: n is at most 4 MiB / 8 after
+it), so a later table of n, or of anything computed from n, is bounded too.
 
 ## Options
 None.
@@ -55,11 +55,7 @@ mm/page_alloc.c `__alloc_pages()` (`WARN_ON_ONCE_GFP(order > MAX_ORDER)`).
 from __future__ import annotations
 
 from ..analyze import Analysis
-from ..analyze.values.narrowing import on_every_path, result_names
-from ..analyze.values.scope import Scope
 from ..analyze.witness import SOURCE
-from ..exprs import IDENT_RE, render, squash
-from ..facts import EXIT_ERROR
 from ..kernel.tables import source_tables
 from .base import Finding, base_properties, context_witness, human_bytes, user_sources, value_witness
 
@@ -84,9 +80,6 @@ def max_bytes(analysis: Analysis, s) -> int | None:
 
 def check(analysis: Analysis, options) -> list[Finding]:
     out = []
-    by_function: dict[int, list] = {}
-    for site in analysis.sites:
-        by_function.setdefault(id(site.function), []).append(site)
     for s in analysis.reportable_sites():
         size = s.size
         users = user_sources(size) if size.known else []
@@ -103,8 +96,6 @@ def check(analysis: Analysis, options) -> list[Finding]:
             continue  # always too big: AS004's
         if _maximum_from_device(size):
             continue
-        if _bounded_by_earlier_allocation(analysis, s, limit, by_function[id(s.function)]):
-            continue
         sources = ", ".join(users)
         bound = "no upper bound" if size.hi is None else f"a bound of {human_bytes(size.hi)}"
         msg = (f"'{s.site.callee}' size is user-controlled ({sources}) with {bound}, above the "
@@ -115,62 +106,6 @@ def check(analysis: Analysis, options) -> list[Finding]:
         level = "note" if all(src.startswith("netlink:") for src in users) else LEVEL
         out.append(Finding.at_site(ID, s, level, msg, props, context_witness(s), value_witness(s, size)))
     return out
-
-
-def _bounded_by_earlier_allocation(analysis: Analysis, s, limit: int, neighbours: list) -> bool:
-    """Does an allocation of the same count earlier in the function keep this one within
-    its limit? `pages = kcalloc(n, 8, ...)` must have succeeded for the function to reach
-    `addrs = kcalloc(n, 8, ...)` after it: n is at most 4 MiB / 8 there, and the second
-    table is no larger than the first. The earlier one must be on every path to this one,
-    not in a branch of its own, and its result checked with an error exit in between."""
-    mine = _count_and_element(analysis, s)
-    if mine is None:
-        return False
-    count, element = mine
-    for other in neighbours:  # the function's allocation sites
-        if other is s or other.site.byte >= s.site.byte:
-            continue
-        theirs = _count_and_element(analysis, other)
-        if theirs is None or theirs[0] != count or not on_every_path(s.function, other.site.byte, s.site.byte) or not _checked_before(other, s):
-            continue
-        other_limit = max_bytes(analysis, other)
-        if other_limit is not None and other_limit // theirs[1] * element <= limit:
-            return True
-    return False
-
-
-def _count_and_element(analysis: Analysis, s) -> tuple[str, int] | None:
-    """(count as written, element size in bytes) of an array allocation: kcalloc(n, size)
-    and friends, or a size written `n * sizeof(x)`."""
-    if s.allocator is None:
-        return None
-    args = s.site.arguments()
-    if s.allocator.count is not None:
-        if max(s.allocator.count, s.allocator.size or 0) >= len(args):
-            return None
-        count_ir, element_ir = args[s.allocator.count], args[s.allocator.size]
-    elif s.allocator.size is not None and s.allocator.size < len(args) and args[s.allocator.size][0] == "bin" \
-            and args[s.allocator.size][1] == "*":
-        a, b = args[s.allocator.size][2], args[s.allocator.size][3]
-        count_ir, element_ir = (a, b) if b[0] in ("sizeof_e", "sizeof_t") else (b, a)
-    else:
-        return None
-    scope = Scope(analysis.values.file_by_path[s.path], s.function, 0, s.site.byte)
-    element = analysis.values.eval(element_ir, scope)
-    if not element.known or element.sources or element.lo != element.hi or element.lo <= 0:
-        return None
-    return squash(render(count_ir)), element.lo
-
-
-def _checked_before(earlier, later) -> bool:
-    """Is the earlier allocation's result checked, with an error exit, before the later
-    call (`if (!d->pages) return -ENOMEM;`)? Allocations made back to back and checked
-    together afterwards (`if (!a || !b) goto err;`) are each attempted whatever the
-    others got."""
-    fn = earlier.function
-    names = result_names(fn, earlier.site)
-    return bool(names) and any(cond[5] == EXIT_ERROR and earlier.site.byte < cond[1] < later.site.byte
-                               and names <= set(IDENT_RE.findall(cond[0])) for cond in fn.conditions)
 
 
 def _maximum_from_device(size) -> bool:

@@ -112,7 +112,7 @@ class Narrowing:
                     or not _error_checked(fn, site, at):
                 continue
             if allocator is not None:
-                bound = self._allocation_bound(allocator, args, text, scope)
+                bound = self._allocation_bound(allocator, args, text, Scope(scope.file, fn, scope.depth, site.byte))
                 if bound is not None:
                     best = bound if best is None else min(best, bound)
                 continue
@@ -128,7 +128,8 @@ class Narrowing:
     def _allocation_bound(self, allocator, args: list, text: str, scope: Scope) -> int | None:
         """The bound an allocation that succeeded puts on `text`, its size or its count
         (`slots = kvcalloc(n, 56, ...); if (!slots) goto err;`: n * 56 was at most INT_MAX,
-        or the call would have failed), or None."""
+        or the call would have failed), or None. `scope`: at the allocation call, where
+        its other factors are read (at least their smallest value: n times it fitted)."""
         limit = self.analysis.kernel.largest_request(families()[allocator.family], None)
         if limit is None or allocator.size is None or allocator.size >= len(args):
             return None
@@ -148,7 +149,7 @@ class Narrowing:
             if f is mine[0]:
                 continue
             v = self.analysis.eval(f, Scope(scope.file, scope.fn, MAX_DEPTH - 1, scope.at_byte))
-            if not v.known or v.lo != v.hi or v.lo <= 0:
+            if not v.known or v.lo <= 0:
                 return None
             element *= v.lo
         return limit // element
