@@ -75,7 +75,7 @@ INTERNAL_ERRORS = (ArithmeticError, ValueError, RecursionError, KeyError, IndexE
 
 def analyze(program: Program, kernel: KernelInfo) -> Analysis:
     values = ValueAnalysis(program, kernel)
-    contexts = analyze_contexts(program, values.constant)
+    contexts = analyze_contexts(program, values.oracle)
     allocating_gfp = allocating_gfp_params(program)
     gfp = GfpAnalysis(program, kernel.gfp)
     result = Analysis(program, kernel, contexts, values, gfp)

@@ -27,7 +27,7 @@ from ..facts import HAS_INDIRECT_CALL, HAS_LOCKED_CALL, CallSite
 from ..kernel.tables import allocators, contexts
 from ..link import ALLOCATES, Program
 from ..macrocalls import through
-from .branches import BranchOracle, ConstantLookup, Signature
+from .branches import BranchOracle, Signature
 from .entries import find_entries
 from .preproc import CompiledCode
 from .witness import ACQUIRE, CALL, Step, Witness
@@ -112,9 +112,10 @@ def allocation_distance(program: Program) -> dict[str, int]:
     return dist
 
 
-def analyze_contexts(program: Program, constant: ConstantLookup) -> ContextAnalysis:
+def analyze_contexts(program: Program, oracle: BranchOracle) -> ContextAnalysis:
+    """`oracle`: the value analysis' branch oracle (ValueAnalysis.oracle)."""
     result = ContextAnalysis(program)
-    oracle = result.oracle = BranchOracle(program, constant)
+    result.oracle = oracle
     compiled = result.compiled = CompiledCode(program)
     tables = contexts()
     found = find_entries(program, tables, oracle, compiled)

@@ -97,7 +97,7 @@ class ValueAnalysis:
 
     def __post_init__(self):
         self.file_by_path = {ff.path: ff for ff in self.program.files}
-        self._oracle = None  # a BranchOracle, made on first use (_branch_arms)
+        self._oracle = None  # see oracle
         self._constants: dict[tuple, int | None] = {}  # (path, IR, hops) -> constant_expr()
         self.builtins = Builtins(self)
         self.sources = Sources(self)
@@ -549,6 +549,16 @@ class ValueAnalysis:
         key = ("param", node, index, arms) if arms else ("param", node, index)
         return self.guarded(key, lambda: self._from_callers(node, index, name, scope, arms), depth=scope.depth)
 
+    @property
+    def oracle(self):
+        """The analyses' one evaluator of branches on constants (a BranchOracle over this
+        analysis' constants): the context analysis prunes witnesses with it too."""
+        if self._oracle is None:
+            from ..branches import BranchOracle  # branches imports this package
+
+            self._oracle = BranchOracle(self.program, self.constant)
+        return self._oracle
+
     def _branch_arms(self, node: str, at: int) -> tuple:
         """The arms of the function's branches on its parameters that hold byte `at`, as
         (branch index, then?) pairs: a parameter read there takes only the callers whose
@@ -556,11 +566,7 @@ class ValueAnalysis:
         len)`: the callers passing `&rx->ctx` never reach the else)."""
         if not at:
             return ()
-        if self._oracle is None:
-            from ..branches import BranchOracle  # the analyses' one evaluator of branches on constants
-
-            self._oracle = BranchOracle(self.program, self.constant)
-        branches = self._oracle.info(node).branches
+        branches = self.oracle.info(node).branches
         return tuple((i, ts <= at < te) for i, (_, ts, te, es, ee) in enumerate(branches)
                      if ts <= at < te or es <= at < ee)
 
@@ -578,7 +584,7 @@ class ValueAnalysis:
         point = _Point(scope.at_byte)
         for caller, site in callers:
             ref = self.program.functions[caller]
-            if arms and self._oracle.dead(node, self._oracle.signature(caller, (), site, node), point):
+            if arms and self.oracle.dead(node, self.oracle.signature(caller, (), site, node), point):
                 continue  # this caller's constants keep control out of the arm the read is in
             if not same_driver(ref.path, here):
                 # A caller in another subsystem: its value does not travel as proof

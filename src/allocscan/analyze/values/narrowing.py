@@ -10,6 +10,7 @@ nor as large as its type.
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING
 
 from ...exprs import IDENT_RE, conjuncts, disjuncts, expand_macro, identifiers, ir_from_text, render
@@ -258,8 +259,9 @@ class Narrowing:
         -EINVAL;` leaves qs <= 0 or 32 <= qs <= 1024: at most 1024."""
         if cmp[1] == "&&":
             # a conjunct that always holds (`PAGE_SIZE == 4096`) is never the false one
-            parts = [c for c in conjuncts(cmp) if self._decided(c, scope) is not True]
-            if not parts or any(self._decided(c, scope) is False for c in parts):
+            decided = [(c, self._decided(c, scope)) for c in conjuncts(cmp)]
+            parts = [c for c, truth in decided if truth is not True]
+            if not parts or any(truth is False for _, truth in decided):
                 return None  # the check never holds: it bounds nothing
             bounds = [self.leaving_bound(c, text, scope) for c in parts]
             his = [b[1] for b in bounds if b is not None and b[0] == "hi"]
@@ -723,23 +725,23 @@ def _summands(ir: tuple) -> list[str]:
 def _rewritten(fn: FunctionFacts, stored: tuple, after: int, before: int) -> bool:
     """Is a variable or field the stored value reads (`n` of `cfg->max = n`) assigned
     again between the two bytes (the check would then test another value)?"""
-    names: set[str] = set()
-    fields: set[str] = set()
-
-    def reads(ir: tuple) -> None:
-        if ir[0] == "id":
-            names.add(ir[1])
-        elif ir[0] == "field":
-            fields.add(ir[2])
-        for part in ir[1:]:
-            if isinstance(part, tuple) and part:
-                for sub in ((part,) if isinstance(part[0], str) else part):  # an operand, or call arguments
-                    if isinstance(sub, tuple) and sub:
-                        reads(sub)
-
-    reads(stored)
-    return any(after < b.byte < before and (b.target in fields if b.kind == "field" else b.target in names)
+    names = identifiers(stored)
+    members = set(_MEMBER_RE.findall(render(stored)))
+    return any(after < b.byte < before and b.target in (members if b.kind == "field" else names)
                for b in fn.assignments)
+
+
+_MEMBER_RE = re.compile(r"(?:->|\.)\s*([A-Za-z_]\w*)")
+
+
+def _apart(fn: FunctionFacts, byte: int, other: int, skip: int) -> list[tuple[int, int, int]]:
+    """(condition index, start, end) of each if/else arm or switch case that holds `byte`
+    but not `other`, besides condition `skip`'s; a loop doing so as (-1, start, end): what
+    may keep `byte` from running on a path through `other`, or the other way round."""
+    out = [(index, start, end) for index, cond in enumerate(fn.conditions) if index != skip
+           for start, end in ((cond[1], cond[2]), (cond[3], cond[4])) if start <= byte < end and not start <= other < end]
+    out.extend((-1, start, end) for start, end in fn.loop_spans if start <= byte < end and not start <= other < end)
+    return out
 
 
 def _clamp_on_every_path(fn: FunctionFacts, store: int, clamps: dict[int, int]) -> int | None:
@@ -748,31 +750,19 @@ def _clamp_on_every_path(fn: FunctionFacts, store: int, clamps: dict[int, int]) 
     the store is not in, or an if/else after the store (itself on every path) each of
     whose arms runs one. None when some path runs none."""
     conditions = fn.conditions
-
-    def holding(byte: int, own: int) -> list[tuple[int, int, int]]:
-        """(condition index, arm start, arm end) of each arm holding `byte`, but not the store."""
-        out = []
-        for index, cond in enumerate(conditions):
-            if index == own:
-                continue
-            for start, end in ((cond[1], cond[2]), (cond[3], cond[4])):
-                if start <= byte < end and not start <= store < end:
-                    out.append((index, start, end))
-        return out
-
-    unconditional = [bound for index, bound in clamps.items() if not holding(conditions[index][1], index)]
+    unconditional = [bound for index, bound in clamps.items() if not _apart(fn, conditions[index][1], store, index)]
     if unconditional:
         return min(unconditional)
     best = None
     for index, cond in enumerate(conditions):  # an if/else on every path, a clamp in each arm
         _, ts, te, es, ee, kind, _ = cond
-        if kind != EXIT_NONE or es == ee or ts <= store or holding(ts, index):
+        if kind != EXIT_NONE or es == ee or ts <= store or _apart(fn, ts, store, index):
             continue
         arms = []
         for start, end in ((ts, te), (es, ee)):
             # a clamp in this arm, nested in no other arm the store is not in
             inside = [bound for c, bound in clamps.items() if start <= conditions[c][1] < end
-                      and all((i, s0, e0) == (index, start, end) for i, s0, e0 in holding(conditions[c][1], c))]
+                      and all(arm == (index, start, end) for arm in _apart(fn, conditions[c][1], store, c))]
             arms.append(min(inside) if inside else None)
         if None not in arms:
             best = max(arms) if best is None else min(best, max(arms))
@@ -782,24 +772,10 @@ def _clamp_on_every_path(fn: FunctionFacts, store: int, clamps: dict[int, int]) 
 def _unconditional_before(fn: FunctionFacts, index: int, at: int) -> bool:
     """Does every path to byte `at` run the `if` of `fn.conditions[index]` first: it is in
     no other arm and no loop that does not also hold `at`?"""
-    ts = fn.conditions[index][1]
-    for other, cond in enumerate(fn.conditions):
-        if other == index:
-            continue
-        for start, end in ((cond[1], cond[2]), (cond[3], cond[4])):
-            if start <= ts < end and not start <= at < end:
-                return False
-    return not any(start <= ts < end and not start <= at < end for start, end in fn.loop_spans)
+    return not _apart(fn, fn.conditions[index][1], at, index)
 
 
 def _unconditional_in_arm(fn: FunctionFacts, index: int, byte: int) -> bool:
     """Does every path through the then-arm of `fn.conditions[index]` run byte `byte`:
     no arm or loop inside it holds the byte?"""
-    ts, te = fn.conditions[index][1], fn.conditions[index][2]
-    for other, cond in enumerate(fn.conditions):
-        if other == index:
-            continue
-        for start, end in ((cond[1], cond[2]), (cond[3], cond[4])):
-            if start <= byte < end and ts <= start < te:
-                return False
-    return not any(start <= byte < end and ts <= start < te for start, end in fn.loop_spans)
+    return not _apart(fn, byte, fn.conditions[index][1], index)
