@@ -226,3 +226,31 @@ static int ctx_copy(struct ctx *cc)
     analysis = analyze(link([extract_file("drivers/md/ctx.c", source.encode())]), builtin_kernel("6.1"))
     reported = [f.function for f in by_id()["AS003"].check(analysis, OPTIONS)]
     assert reported == ["ctx_new"]
+
+
+def test_a_small_count_an_earlier_allocation_took_is_bounded_by_its_success():
+    """ibmvfc's shape: a u16 depth (at most 65535, needing no checking function to be
+    bounded) times an 800-byte event is above 4 MiB; but the events table had to be
+    allocated for the function to reach the DMA area, so depth <= 4 MiB / 800 there,
+    and 600-byte units of it fit (3 MiB)."""
+    source = """
+static u16 qdepth = 128;
+module_param(qdepth, ushort, 0444);
+
+struct evt { char body[800]; };
+struct unit { char body[600]; };
+struct pool { u32 size; struct evt *events; struct unit *units; };
+
+static int pool_init(struct device *dev, struct pool *pool)
+{
+	pool->size = qdepth;
+	pool->events = kcalloc(pool->size, sizeof(*pool->events), GFP_KERNEL);
+	if (!pool->events)
+		return -ENOMEM;
+	pool->units = kmalloc_array(pool->size, sizeof(*pool->units), GFP_KERNEL);
+	return pool->units ? 0 : -ENOMEM;
+}
+"""
+    analysis = analyze(link([extract_file("drivers/scsi/pool.c", source.encode())]), builtin_kernel("6.1"))
+    reported = [f.line for f in by_id()["AS003"].check(analysis, OPTIONS)]
+    assert reported == [12]  # the events table only

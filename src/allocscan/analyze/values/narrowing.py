@@ -30,7 +30,7 @@ _NEGATED = {">": "<=", ">=": "<", "<": ">=", "<=": ">", "!=": "=="}
 _MIRRORED = {">": "<", ">=": "<=", "<": ">", "<=": ">=", "==": "==", "!=": "!="}
 _MAX_CHECKING_CALLERS = 8  # a field checked by every caller: the callers looked at
 _MACRO_DEPTH = 3  # function-like macros expanded when spelling out a check's arithmetic
-_CALLEE_CHECK_FLOOR = 1 << 16  # a value this small needs no checking function to bound it
+_CALLEE_CHECK_FLOOR = 1 << 16  # a value this small needs no checking function to bound it (an allocation may)
 
 
 class Narrowing:
@@ -72,8 +72,10 @@ class Narrowing:
                 hi = n if hi is None else min(hi, n)
             else:
                 lo = max(lo, n)
-        if value.sources and (hi is None or hi > _CALLEE_CHECK_FLOOR):
-            checked = self._checked_by_callee(text, Scope(scope.file, fn, scope.depth, scope.at_byte))
+        if value.sources:
+            # (a small count still makes a big table: an allocation that took it bounds it)
+            checked = self._checked_by_callee(text, Scope(scope.file, fn, scope.depth, scope.at_byte),
+                                              allocations_only=hi is not None and hi <= _CALLEE_CHECK_FLOOR)
             if checked is not None:
                 hi = checked if hi is None else min(hi, checked)
         if capped_unseen and (hi is None or hi == value.hi):
@@ -93,7 +95,7 @@ class Narrowing:
             return unknown(WHY_GUARD)
         return value.bounded(lo, hi)
 
-    def _checked_by_callee(self, text: str, scope: Scope) -> int | None:
+    def _checked_by_callee(self, text: str, scope: Scope, allocations_only: bool = False) -> int | None:
         """The bound a checking function puts on `text` before the point: `rc =
         check_insnlist_len(dev, n); if (rc) break;` or `if (check_len(n)) return -EINVAL;`
         with the check returning an error when `n > MAX_INSNS`. The callee's early exits
@@ -106,9 +108,11 @@ class Narrowing:
         for site in fn.calls:
             if not site.callee or site.byte >= at or text not in site.args_text:
                 continue
+            allocator = allocators().get(site.callee)
+            if allocator is None and allocations_only:
+                continue
             args = site.arguments()
             positions = [i for i, a in enumerate(args) if render(a) == text]
-            allocator = allocators().get(site.callee)
             if (not positions and allocator is None) or not on_every_path(fn, site.byte, at) \
                     or not _error_checked(fn, site, at):
                 continue
