@@ -10,7 +10,8 @@ caller, device input, a computed order, a macro not found, a parse error ...).
 A size known but unbounded without a user source counts as unknown
 ("unbounded-not-user"): AS001 does not report it either. A partly known size
 (some writers or callers unknown) proven to reach order 4 counts as proven; one
-that reaches less proves no upper bound, and counts as unknown ("partial").
+that reaches less proves no upper bound, and counts as unknown ("partial", then
+what hid the unknown alternatives).
 
     usage: python benchmarks/recall_census.py TREE --cache-dir DIR [--json OUT] [--examples N]
 
@@ -52,7 +53,8 @@ def classify(site, kernel) -> tuple[str, str] | None:
     if big:
         return "order>=4", "partial" if getattr(size, "partial", False) else "proven"
     if getattr(size, "partial", False):  # (the attribute is newer than the census's first run)
-        return "unknown", "partial"
+        hidden = size.why.partition("/")[0]  # what hid the unknown alternatives
+        return "unknown", f"partial/{hidden}" if hidden else "partial"
     return "order<=3", "proven" if site.page_backed else "slab"
 
 

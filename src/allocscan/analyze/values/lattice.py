@@ -64,7 +64,7 @@ class Value:
     why: str = ""  # an unknown value: why (WHY_*)
     # some alternatives are unknown: `hi` is what a known one provably reaches, not an upper
     # bound (`lo` stays a lower bound of every value); never set with sources, whose own
-    # range proves how far they reach
+    # range proves how far they reach. A partial value's `why` says what hid the rest.
     partial: bool = False
 
     @property
@@ -74,11 +74,12 @@ class Value:
     def with_step(self, step) -> "Value":
         if not self.known:
             return self
-        return Value(self.lo, self.hi, self.sources, (step,) + self.steps[:WITNESS_STEPS - 1], True, "", self.partial)
+        return Value(self.lo, self.hi, self.sources, (step,) + self.steps[:WITNESS_STEPS - 1], True, self.why,
+                     self.partial)
 
     def bounded(self, lo: int, hi: int | None) -> "Value":
         """The same sources, witness and partiality, another interval."""
-        return Value(lo, hi, self.sources, self.steps, True, "", self.partial)
+        return Value(lo, hi, self.sources, self.steps, True, self.why, self.partial)
 
     def describe(self) -> str:
         if not self.known:
@@ -132,14 +133,20 @@ def join(a: Value, b: Value) -> Value:
     hi = None if a.hi is None or b.hi is None else max(a.hi, b.hi)
     steps = a.steps if _witness_rank(a, hi) >= _witness_rank(b, hi) else b.steps
     sources = a.sources | b.sources
-    return _unbounded_by_user_only(Value(min(a.lo, b.lo), hi, sources, steps, True, "",
-                                         _partial(a, b, sources)), (a, b))
+    partial = _partial(a, b, sources)
+    return _unbounded_by_user_only(Value(min(a.lo, b.lo), hi, sources, steps, True, _hidden(a, b) if partial else "",
+                                         partial), (a, b))
 
 
 def _partial(a: Value, b: Value, sources: frozenset) -> bool:
     """Is a result of `a` and `b` partly known? Not when a user or device source reaches it:
     how far the source pushes it is proven by the source, whatever the other alternatives."""
     return (a.partial or b.partial) and not sources
+
+
+def _hidden(*values: Value) -> str:
+    """What hid the unknown alternatives of partial operands (the first one's reason)."""
+    return next((v.why for v in values if v.partial and v.why), "")
 
 
 def _proven_part(a: Value, b: Value) -> Value:
@@ -149,7 +156,8 @@ def _proven_part(a: Value, b: Value) -> Value:
     known = a if a.known else b if b.known else None
     if known is None or known.hi is None:
         return a if not a.known else b
-    return Value(0, known.hi, known.sources, known.steps, True, "", True)
+    hidden = b.why if a.known else a.why
+    return Value(0, known.hi, known.sources, known.steps, True, known.why or hidden, True)
 
 
 def _unbounded_by_user_only(v: Value, operands: tuple[Value, ...]) -> Value:
@@ -159,7 +167,7 @@ def _unbounded_by_user_only(v: Value, operands: tuple[Value, ...]) -> Value:
         return v
     if any(o.sources and o.hi is None for o in operands):
         return v
-    return Value(v.lo, None, frozenset(), (), True, "", v.partial)
+    return Value(v.lo, None, frozenset(), (), True, v.why if v.partial else "", v.partial)
 
 
 def _witness_rank(v: Value, joined_hi: int | None) -> tuple:
@@ -187,7 +195,9 @@ def combine(a: Value, b: Value, lo: int, hi: int | None) -> Value:
         # and not the user's doing either.
         return unknown(WHY_WRAPAROUND)
     sources = a.sources | b.sources
-    return _unbounded_by_user_only(Value(lo, hi, sources, steps, True, "", _partial(a, b, sources)), (a, b))
+    partial = _partial(a, b, sources)
+    return _unbounded_by_user_only(Value(lo, hi, sources, steps, True, _hidden(a, b) if partial else "", partial),
+                                   (a, b))
 
 
 def _mul(x, y):
@@ -250,13 +260,14 @@ def min_all(vals: list[Value]) -> Value:
     if not known and any(v.partial for v in vals) and all(v.known for v in vals):
         partial = [v for v in vals if v.partial]
         sources = frozenset().union(*(v.sources for v in vals))
-        return Value(min(v.lo for v in vals), min(v.hi for v in partial), sources, partial[0].steps, True, "",
-                     not sources)
+        return Value(min(v.lo for v in vals), min(v.hi for v in partial), sources, partial[0].steps, True,
+                     "" if sources else _hidden(*partial), not sources)
     if not known:
         if all(v.known for v in vals):
             sources = frozenset().union(*(v.sources for v in vals))
-            return Value(min(v.lo for v in vals), None, sources, vals[0].steps, True, "",
-                         any(v.partial for v in vals) and not sources)
+            partial = any(v.partial for v in vals) and not sources
+            return Value(min(v.lo for v in vals), None, sources, vals[0].steps, True,
+                         _hidden(*vals) if partial else "", partial)
         return next(v for v in vals if not v.known)
     if not all(v.known for v in vals) and any(v.sources for v in vals):
         # min(len, SOME_MAX) with SOME_MAX unknown: the user's value is capped by something we
@@ -277,7 +288,8 @@ def max2(a: Value, b: Value) -> Value:
         return joined.bounded(known.lo, joined.hi) if joined.known and not joined.sources else joined
     hi = None if a.hi is None or b.hi is None else max(a.hi, b.hi)
     sources = a.sources | b.sources
-    return Value(max(a.lo, b.lo), hi, sources, a.steps or b.steps, True, "", _partial(a, b, sources))
+    partial = _partial(a, b, sources)
+    return Value(max(a.lo, b.lo), hi, sources, a.steps or b.steps, True, _hidden(a, b) if partial else "", partial)
 
 
 def cast(v: Value, limit: int | None) -> Value:
