@@ -267,3 +267,65 @@ int f(struct d *d)
     assert ("local_irq_save(flags)", 12) in opened and ("local_irq_save(flags)", 7) not in opened
     # the lock is taken on two branches: the later opening written before the call
     assert ("spin_lock_bh(&d->lock)", 16) in opened
+
+
+def test_a_guard_closes_on_every_way_out_of_its_scope():
+    """A guard's cleanup runs when control leaves its scope by any route: a helper that
+    returns from inside `guard(rcu)()` leaves its caller outside the read side (ftrace's
+    ftrace_find_rec_direct(), sched's check_same_owner()); `break`, `continue` and a
+    `goto` to a label outside the scope close it too."""
+    s = states("""
+static bool same_owner(struct d *d)
+{
+	guard(rcu)();
+	return d->uid == 0;
+}
+static void *find(struct d *d)
+{
+	guard(preempt_notrace)();
+	if (!d->hash)
+		return NULL;
+	return d->hash;
+}
+void f(struct d *d, int n)
+{
+	if (!same_owner(d)) {
+		guard(rcu)();
+		if (!d->cap)
+			return;
+	}
+	find(d);
+	alloc_a();
+	for (int i = 0; i < n; i++) {
+		guard(spinlock)(&d->lock);
+		if (d->stop)
+			break;
+		if (d->skip)
+			continue;
+		alloc_b();
+	}
+	alloc_c();
+	scoped_guard(spinlock, &d->lock) {
+		if (d->quit)
+			break;
+		alloc_d();
+	}
+	alloc_e();
+	{
+		guard(spinlock)(&d->lock);
+		if (d->bad)
+			goto out;
+		alloc_f();
+	}
+	return;
+out:
+	alloc_g();
+}""")
+    assert s["alloc_a"] == ((), ())
+    assert s["alloc_b"][0]
+    assert s["alloc_c"] == ((), ())
+    assert s["alloc_d"][0]
+    assert s["alloc_e"] == ((), ())
+    assert s["alloc_f"][0]
+    assert s["alloc_g"] == ((), ())
+

@@ -101,6 +101,14 @@ class _Walker:
         self.exits: list[State] = []
         self.loop_breaks: list[list[State]] = []
         self.loop_continues: list[list[State]] = []
+        # Guards in force (guard(x)(&l), scoped_guard): (token, start, end byte of their
+        # scope). Their cleanup runs on every way out of the scope, so a `return`, a
+        # `break`/`continue` out of it, or a `goto` to a label outside it closes them.
+        self.scope_guards: list[tuple[Token, int, int]] = []
+        self.break_depths: list[int] = []  # len(scope_guards) where each break target began
+        self.continue_depths: list[int] = []
+        self.label_bytes: dict[str, int] | None = None
+        self.body = None
         self.unmatched: set[str] = set()  # classes released that this function did not take
         self.entry_tokens: set[Token] = set()
         self.correlated: dict[Token, tuple[str, bool]] = {}  # token -> (condition, held when it is true)
@@ -279,13 +287,13 @@ class _Walker:
             return self.walk_switch(node, state)
         if t == "return_statement":
             state = self.expr(node, state)
-            self.exits.append(state)
+            self.exits.append(self._leaving_guards(state, 0))
             return None
         if t == "goto_statement":
             label = node.child_by_field_name("label")
             if label is not None:
                 name = _text(label)
-                self.labels[name] = _join(self.labels.get(name), state)
+                self.labels[name] = _join(self.labels.get(name), self._going_to(name, state))
             return None
         if t == "labeled_statement":
             label = node.child_by_field_name("label")
@@ -297,11 +305,11 @@ class _Walker:
             return state
         if t == "break_statement":
             if self.loop_breaks:
-                self.loop_breaks[-1].append(state)
+                self.loop_breaks[-1].append(self._leaving_guards(state, self.break_depths[-1]))
             return None
         if t == "continue_statement":
             if self.loop_continues:
-                self.loop_continues[-1].append(state)
+                self.loop_continues[-1].append(self._leaving_guards(state, self.continue_depths[-1]))
             return None
         if t in ("preproc_if", "preproc_ifdef", "preproc_elif", "preproc_else", "preproc_elifdef"):
             return self.walk_preproc(node, state)
@@ -311,8 +319,27 @@ class _Walker:
             return self.walk_block(node, state)
         return self.expr(node, state)
 
+    def _leaving_guards(self, state: State, depth: int) -> State:
+        """The state once the guards opened since `depth` (of `scope_guards`) ran their cleanup."""
+        if state is None or len(self.scope_guards) <= depth:
+            return state
+        return _without(state, [token for token, _, _ in self.scope_guards[depth:]])
+
+    def _going_to(self, label: str, state: State) -> State:
+        """The state a `goto label` takes there: the guards whose scope the label lies
+        outside are closed on the way."""
+        if state is None or not self.scope_guards:
+            return state
+        if self.label_bytes is None:
+            self.label_bytes = _label_bytes(self.body) if self.body is not None else {}
+        at = self.label_bytes.get(label)
+        if at is None:
+            return state
+        return _without(state, [token for token, start, end in self.scope_guards if not start <= at < end])
+
     def walk_block(self, node, state: State) -> State:
         guards: list[Token] = []
+        mark = len(self.scope_guards)
         for child in node.named_children:
             if child.type == "comment":
                 continue
@@ -328,8 +355,10 @@ class _Walker:
                 guard_class = _text(call.child_by_field_name('function').child_by_field_name('arguments'))[1:-1]
                 state = self._acquire(state, token, f"guard({guard_class})({lock})", call, guard_class.strip())
                 guards.append(token)
+                self.scope_guards.append((token, node.start_byte, node.end_byte))
                 continue
             state = self.walk(child, state)
+        del self.scope_guards[mark:]
         if guards and state is not None:
             state = _without(state, guards)
         return state
@@ -365,7 +394,15 @@ class _Walker:
             return self.walk(body, state) if body is not None else state
         token = (cls, squash(scoped[1]) if cls == "spin" else "")
         inner = self._acquire(state, token, f"scoped_guard({scoped[0]}, {scoped[1]})", node, scoped[0])
+        self.scope_guards.append((token, node.start_byte, node.end_byte))
+        # (scoped_guard is a for loop: a `break` inside leaves it, closing the guard)
+        self.loop_breaks.append([])
+        self.break_depths.append(len(self.scope_guards) - 1)
         out = self.walk(body, inner)
+        for s in self.loop_breaks.pop():
+            out = _join(out, s)
+        self.break_depths.pop()
+        self.scope_guards.pop()
         return _without(out, {token})
 
     def walk_if(self, node, state: State) -> State:
@@ -449,9 +486,13 @@ class _Walker:
                 exit_state = _join(exit_state, head)
             self.loop_breaks.append([])
             self.loop_continues.append([])
+            self.break_depths.append(len(self.scope_guards))
+            self.continue_depths.append(len(self.scope_guards))
             out = self.walk(body, head) if body is not None else head
             breaks = self.loop_breaks.pop()
             continues = self.loop_continues.pop()
+            self.break_depths.pop()
+            self.continue_depths.pop()
             for s in continues:
                 out = _join(out, s)
             if node.type == "do_statement" and cond is not None:
@@ -476,6 +517,7 @@ class _Walker:
         if body is None:
             return state
         self.loop_breaks.append([])
+        self.break_depths.append(len(self.scope_guards))
         current: State = None
         has_default = False
         for child in body.named_children:
@@ -492,6 +534,7 @@ class _Walker:
         out = current
         for s in self.loop_breaks.pop():
             out = _join(out, s)
+        self.break_depths.pop()
         if not has_default:
             out = _join(out, state)
         return out
@@ -522,10 +565,25 @@ def _pure_condition(cond) -> str | None:
     return squash(_text(cond))
 
 
+def _label_bytes(body) -> dict[str, int]:
+    """Where each label of a function body stands (its start byte)."""
+    found: dict[str, int] = {}
+    stack = [body]
+    while stack:
+        n = stack.pop()
+        if n.type == "labeled_statement":
+            label = n.child_by_field_name("label")
+            if label is not None:
+                found.setdefault(_text(label), n.start_byte)
+        stack.extend(n.named_children)
+    return found
+
+
 def analyze_function(body, entry_tokens: list[tuple[Token, str, str]], summaries: dict[str, Summary],
                      scoped_guards: dict[int, tuple[str, str]]) -> LockResult:
     """Run the lock walk over one function body (a compound_statement node)."""
     walker = _Walker(summaries, scoped_guards)
+    walker.body = body
     walker.entry_tokens = {t for t, _, _ in entry_tokens}
     state: State = EMPTY
     for token, desc, primitive in entry_tokens:
