@@ -329,3 +329,38 @@ out:
     assert s["alloc_f"][0]
     assert s["alloc_g"] == ((), ())
 
+
+def test_an_acquisition_that_returned_null_took_nothing():
+    """pte_offset_map_lock() returns NULL without the lock when the page table is gone
+    (6.5+): the `!pte` exit and its label run unlocked."""
+    s = states("""
+struct folio *f(struct vm_fault *vmf)
+{
+	spinlock_t *ptl;
+	pte_t *pte = pte_offset_map_lock(vmf->mm, vmf->pmd, vmf->address, &ptl);
+
+	if (unlikely(!pte))
+		goto fallback;
+	alloc_a();
+	pte_unmap_unlock(pte, ptl);
+	return NULL;
+fallback:
+	alloc_b();
+	return NULL;
+}
+void g(struct vm_fault *vmf)
+{
+	spinlock_t *ptl;
+	pte_t *pte;
+
+	pte = pte_offset_map_lock(vmf->mm, vmf->pmd, vmf->address, &ptl);
+	if (pte != NULL) {
+		alloc_c();
+		pte_unmap_unlock(pte, ptl);
+	}
+	alloc_d();
+}""")
+    assert s["alloc_a"][0]
+    assert s["alloc_b"] == ((), ())
+    assert s["alloc_c"][0]
+    assert s["alloc_d"] == ((), ())

@@ -109,6 +109,9 @@ class _Walker:
         self.continue_depths: list[int] = []
         self.label_bytes: dict[str, int] | None = None
         self.body = None
+        # `pte = pte_offset_map_lock(...)`: the variable -> the lock, held only when it is
+        # not NULL (an acquisition in contexts.toml's [acquire_or_null])
+        self.held_if_set: dict[str, Token] = {}
         self.unmatched: set[str] = set()  # classes released that this function did not take
         self.entry_tokens: set[Token] = set()
         self.correlated: dict[Token, tuple[str, bool]] = {}  # token -> (condition, held when it is true)
@@ -186,6 +189,10 @@ class _Walker:
         if name in t.acquire:
             cls, idx = t.acquire[name]
             lock = self._lock_arg(call, idx)
+            if name in t.null_when_not_taken:
+                stored = _stored_into(call)
+                if stored:
+                    self.held_if_set[stored] = (cls, lock)
             return self._acquire(state, (cls, lock), f"{name}({lock})" if lock else f"{name}()", call, name)
         if name in t.release:
             cls, idx = t.release[name]
@@ -414,6 +421,14 @@ class _Walker:
         key = _pure_condition(cond)
         if key is not None and state is not None:
             then_in, else_in = self._split_on(key, state)
+        null_test = _null_test(cond, self.tables.transparent_calls) if self.held_if_set and cond is not None else None
+        if null_test is not None and null_test[0] in self.held_if_set:
+            # `if (!pte) goto out;`: the acquisition that returned NULL took nothing
+            token = self.held_if_set[null_test[0]]
+            if null_test[1]:
+                then_in = _without(then_in, {token})
+            else:
+                else_in = _without(else_in, {token})
         cond_text = squash(_text(cond)) if cond is not None else ""
         trylock = self._trylock_in(cond) if cond is not None else None
         if trylock is not None and state is not None:
@@ -563,6 +578,50 @@ def _pure_condition(cond) -> str | None:
             return None
         stack.extend(n.children)
     return squash(_text(cond))
+
+
+def _stored_into(call) -> str:
+    """The variable a call's result is stored into (`v = f(..)`, `T *v = f(..)`), or ""."""
+    parent = call.parent
+    if parent is None:
+        return ""
+    if parent.type == "assignment_expression" and parent.child_by_field_name("right") == call:
+        left = parent.child_by_field_name("left")
+        return _text(left) if left is not None and left.type == "identifier" else ""
+    if parent.type == "init_declarator" and parent.child_by_field_name("value") == call:
+        declarator = parent.child_by_field_name("declarator")
+        while declarator is not None and declarator.type == "pointer_declarator":
+            declarator = declarator.child_by_field_name("declarator")
+        return _text(declarator) if declarator is not None and declarator.type == "identifier" else ""
+    return ""
+
+
+def _null_test(cond, transparent: frozenset[str]) -> tuple[str, bool] | None:
+    """(variable, whether the condition is true when it is NULL) for `!v`, `v`,
+    `v == NULL`, `v != NULL`, through parentheses and likely()/unlikely()."""
+    node, negated = cond, False
+    while node is not None:
+        if node.type == "parenthesized_expression" and node.named_child_count == 1:
+            node = node.named_children[0]
+        elif node.type == "call_expression" and _text(node.child_by_field_name("function")) in transparent:
+            args = [a for a in node.child_by_field_name("arguments").named_children if a.type != "comment"]
+            node = args[0] if len(args) == 1 else None
+        elif node.type == "unary_expression" and _text(node.child_by_field_name("operator")) == "!":
+            negated = not negated
+            node = node.child_by_field_name("argument")
+        else:
+            break
+    if node is None:
+        return None
+    if node.type == "identifier":
+        return _text(node), negated
+    if node.type == "binary_expression" and _text(node.child_by_field_name("operator")) in ("==", "!="):
+        left, right = node.child_by_field_name("left"), node.child_by_field_name("right")
+        var = left if _text(right) == "NULL" else right if _text(left) == "NULL" else None
+        if var is not None and var.type == "identifier":
+            is_null = _text(node.child_by_field_name("operator")) == "=="
+            return _text(var), is_null != negated
+    return None
 
 
 def _label_bytes(body) -> dict[str, int]:

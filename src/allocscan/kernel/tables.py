@@ -174,6 +174,7 @@ class ContextTables:
     transparent_calls: frozenset[str] = frozenset()
     error_returns: frozenset[str] = frozenset()
     bug_assertions: frozenset[str] = frozenset()  # `if (WARN_ON(x))`: the arm is a bug path
+    null_when_not_taken: frozenset[str] = frozenset()  # acquisitions returning NULL when they took nothing
 
     @property
     def lock_calls(self) -> frozenset[str]:
@@ -271,6 +272,7 @@ def contexts() -> ContextTables:
         transparent_calls=frozenset(raw.get("conditions", {}).get("transparent_calls", ())),
         error_returns=frozenset(raw.get("conditions", {}).get("error_returns", ())),
         bug_assertions=frozenset(raw.get("conditions", {}).get("bug_assertions", ())),
+        null_when_not_taken=frozenset(raw.get("acquire_or_null", {}).get("functions", ())),
     )
 
 
