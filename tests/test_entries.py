@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 from allocscan.analyze import analyze
 from allocscan.extract import extract_file
 from allocscan.kernel.version import builtin_kernel
@@ -218,3 +220,55 @@ def test_modules_read_from_makefiles():
     assert not modules.same("drivers/x/g.c", "drivers/x/a.c")  # a host program is no part of foo
     assert modules.same("drivers/v/a.c", "drivers/v/c.c")  # named through a variable: by directory
     assert modules.same("drivers/x/foo.h", "drivers/x/bar.c")  # a header: by directory
+
+
+RING_SETUP = ("drivers/net/wlx/ring.c", """
+static int ring_fill(struct ring *r, gfp_t gfp)
+{
+	void *buf;
+
+	spin_lock_bh(&r->lock);
+	buf = kzalloc(r->size, gfp);
+	spin_unlock_bh(&r->lock);
+	return buf ? 0 : -ENOMEM;
+}
+
+int ring_setup(struct ring *r)
+{
+	return ring_fill(r, GFP_KERNEL);
+}
+
+void ring_refill(struct ring *r)
+{
+	ring_fill(r, GFP_ATOMIC);
+}
+EXPORT_SYMBOL(ring_refill);
+""")
+
+
+def _as002_lines(files, makefile: str | None) -> list[int]:
+    from allocscan.kbuild import composite_modules
+    from allocscan.rules import by_id
+
+    program = link([extract_file(p, t.encode()) for p, t in files])
+    if makefile is not None:
+        program.modules = composite_modules({"drivers/net/wlx": [makefile]})
+    analysis = analyze(program, builtin_kernel("6.1"))
+    return [f.line for f in by_id()["AS002"].check(analysis, SimpleNamespace(min_order=4))]
+
+
+def test_a_gfp_passed_only_by_a_function_nothing_runs_is_not_reported():
+    """ath12k's shape: the one caller passing GFP_KERNEL to the spinlocked refill is
+    neither called, exported nor bound anywhere in its module. On a whole-tree scan
+    (Makefiles read) that GFP_KERNEL never arrives; a call, an export or an ops binding
+    anywhere in the module brings it back, and without the Makefiles nothing is decided."""
+    makefile = "obj-$(CONFIG_WLX) += wlx.o\nwlx-y := ring.o main.o\n"
+    main = ("drivers/net/wlx/main.c", "int wlx_probe(struct ring *r) { return 0; }\n")
+    assert _as002_lines([RING_SETUP, main], makefile) == []
+    assert _as002_lines([RING_SETUP, main], None) == [7]
+    for user in ("int wlx_probe(struct ring *r) { return ring_setup(r); }\n",
+                 "static const struct wlx_ops ops = { .setup = ring_setup };\n",
+                 "void wlx_hook(struct wlx *w) { w->setup = ring_setup; }\n"):
+        assert _as002_lines([RING_SETUP, ("drivers/net/wlx/main.c", user)], makefile) == [7], user
+    exported = (RING_SETUP[0], RING_SETUP[1] + "EXPORT_SYMBOL(ring_setup);\n")
+    assert _as002_lines([exported, main], makefile) == [7]

@@ -378,6 +378,7 @@ class FileFacts:
     global_arrays: dict[str, tuple] = field(default_factory=dict)  # file-scope array -> IR of each dimension
     module_params: list[ModuleParam] = field(default_factory=list)
     top_calls: list[CallSite] = field(default_factory=list)  # macro invocations at file scope (DEFINE_TIMER, ...)
+    exports: tuple[str, ...] = ()  # the names of EXPORT_SYMBOL*(name) at file scope
     suppressions: list[Suppression] = field(default_factory=list)
     nla_limits: dict[str, str] = field(default_factory=dict)  # netlink attribute -> policy upper bound (text)
     # Fields set by the designated initializers of file-scope variables (`.ring_size = 1024`

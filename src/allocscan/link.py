@@ -87,6 +87,7 @@ class Program:
     _writers_by_path: dict[tuple[str, str], list] | None = None
     _receiver_memo: dict[tuple[str, str], str] = field(default_factory=dict)
     _callers: dict[str, list[tuple[str, CallSite]]] = field(default_factory=dict)  # node -> callers()
+    never_run_memo: dict[str, bool] = field(default_factory=dict)  # node -> entries.never_run()
 
     def targets(self, site: CallSite, path: str) -> list[str]:
         """The function nodes a call site in file `path` may reach (empty when none is in the scan)."""

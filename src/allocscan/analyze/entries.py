@@ -379,6 +379,44 @@ def only_called_directly(program: Program, node: str) -> bool:
     return True
 
 
+def never_run(program: Program, node: str) -> bool:
+    """Does nothing in the tree run this function? Only decided on a whole-tree scan
+    (Kbuild's modules known): no call reaches it, and it is neither exported nor named
+    (an ops-table binding, an argument, a pointer stored) anywhere in its module, which
+    is the only code that could reach a function its module does not export.
+    ath12k_dbring_buf_setup() of 6.12 is such a function: the GFP_KERNEL it passes to a
+    spinlocked refill path never arrives there."""
+    if program.modules is None or any(True for _ in program.graph.predecessors(node)):
+        return False
+    found = program.never_run_memo.get(node)
+    if found is None:
+        found = program.never_run_memo[node] = _unreferenced(program, node)
+    return found
+
+
+def _unreferenced(program: Program, node: str) -> bool:
+    ref = program.functions[node]
+    if ref.fn.is_static:
+        return only_called_directly(program, node)
+    name, path = ref.fn.name, ref.file.path
+    for ff in program.files:
+        if ff.path != path and not program.same_module(path, ff.path):
+            continue
+        if name in ff.exports or any(b.function == name for b in ff.bindings) or any(
+                name in IDENT_RE.findall(site.args_text) for site in ff.top_calls):
+            return False  # exported, bound in a table, armed at file scope (DEFINE_TIMER)
+        if ff.init_names and any(name in text for init in ff.global_inits.values() for _, text in init):
+            return False
+        if any(name in IDENT_RE.findall(str(ir)) for ir in ff.globals.values()):
+            return False
+        for fn in ff.functions:
+            if any(name in site.args_text and name in IDENT_RE.findall(site.args_text) for site in fn.calls):
+                return False
+            if any(name in a.value_text and name in IDENT_RE.findall(a.value_text) for a in fn.assignments):
+                return False  # `ops->setup = name;`
+    return True
+
+
 def object_key(program: Program, path: str, fn: FunctionFacts | None, node: str, ir, depth: int = 0) -> Key | None:
     """The key of the object an expression names: `&priv->timer` -> ("field", <type of
     priv>, "timer"); a global -> ("var", directory, name); a parameter -> ("param", index);

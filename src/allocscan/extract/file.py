@@ -9,6 +9,7 @@ one `FileFacts`; they share the state held by `FileExtraction`.
 from __future__ import annotations
 
 import bisect
+import re
 import zlib
 from array import array
 from dataclasses import dataclass, field
@@ -86,11 +87,17 @@ def extract_file(path: str, data: bytes, config: KernelConfig | None = None) -> 
     calls.module_params(fx)
     suppressions.suppressions(fx)
     # After extraction, file-scope calls are read only as callback registrations
-    # (DEFINE_TIMER, ...): EXPORT_SYMBOL(), MODULE_*() and the like are not kept.
+    # (DEFINE_TIMER, ...); the names EXPORT_SYMBOL*() makes reachable from other modules
+    # are read from the text (the parser takes some of those lines for declarations).
+    # MODULE_*() and the like are not kept.
+    facts.exports = tuple(dict.fromkeys(_EXPORT_RE.findall(text)))
     facts.top_calls = [s for s in facts.top_calls if s.callee in fx.ctx.callback_calls]
     facts.pack()
     mark_table_calls(facts)
     return facts
+
+
+_EXPORT_RE = re.compile(r"^\s*EXPORT_SYMBOL\w*\(\s*(\w+)", re.MULTILINE)
 
 
 def _macro_facts(fx: FileExtraction, text: str, encoding: str) -> None:

@@ -107,6 +107,7 @@ import os
 
 from ..analyze import INTERNAL_ERRORS, Analysis, AllocationSite
 from ..analyze.context import context_kinds, in_one_time_setup, witness_chains
+from ..analyze.entries import never_run
 from ..analyze.gfpflow import context_decides, region_skipped_for
 from ..analyze.paths import STATE, UNDECIDED, PathValidator, Verdict
 from ..analyze.witness import Witness
@@ -234,7 +235,7 @@ def _blocking(analysis: Analysis, s: AllocationSite) -> _Blocking | None:
         return _Blocking(s.gfp or [], f"'{s.site.callee}' always sleeps", False, False, True)
     if not s.gfp:
         return None
-    blocking = [g for g in s.gfp if gfp.allows_blocking(g.mask)]
+    blocking = [g for g in s.gfp if gfp.allows_blocking(g.mask) and not _from_dead_code(analysis, g)]
     if locked_here and not s.site.locks[0] and len(s.site.locks[1]) == 1 and s.site.lock_conds:
         # the one lock is taken only under a condition on the mask itself
         mask_var = ir_from_text(s.gfp_text)
@@ -261,6 +262,16 @@ def _blocking(analysis: Analysis, s: AllocationSite) -> _Blocking | None:
         origin = blocking[0].origin
         culprit += f" (passed by {origin[2]}() at line {origin[1]})"
     return _Blocking(blocking, culprit, conditional, via_caller, False)
+
+
+def _from_dead_code(analysis: Analysis, g) -> bool:
+    """Is a gfp passed in by a function nothing in the tree runs (see never_run)?"""
+    if g.origin is None:
+        return False
+    path, line, name = g.origin
+    program = analysis.program
+    return any(program.functions[n].file.path == path and never_run(program, n)
+               for n in program.resolve(path, name, line))
 
 
 def _finding(analysis: Analysis, validator: PathValidator, s: AllocationSite, b: _Blocking,
