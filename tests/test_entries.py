@@ -272,3 +272,64 @@ def test_a_gfp_passed_only_by_a_function_nothing_runs_is_not_reported():
         assert _as002_lines([RING_SETUP, ("drivers/net/wlx/main.c", user)], makefile) == [7], user
     exported = (RING_SETUP[0], RING_SETUP[1] + "EXPORT_SYMBOL(ring_setup);\n")
     assert _as002_lines([exported, main], makefile) == [7]
+
+
+BOOT_IRQ = ("arch/sh/kernel/irq.c", """
+void __init init_IRQ(void)
+{
+	intc_finalize();
+}
+""")
+BOOT_X86 = ("arch/x86/kernel/irqinit.c", """
+void __init init_IRQ(void)
+{
+	x86_init_irqs();
+}
+""")
+BOOT_MAIN = ("init/main.c", """
+static void rest_init(void)
+{
+	late_setup();
+}
+void start_kernel(void)
+{
+	local_irq_disable();
+	init_IRQ();
+	rest_init();
+}
+""")
+INTC = ("drivers/sh/intc/virq.c", """
+static void __init subgroup_map(struct intc_desc *d)
+{
+	unsigned long flags;
+
+	raw_spin_lock_irqsave(&d->lock, flags);
+	d->map = kzalloc(64, GFP_KERNEL);
+	raw_spin_unlock_irqrestore(&d->lock, flags);
+}
+void __init intc_finalize(void)
+{
+	subgroup_map(&intc_desc);
+}
+""")
+
+
+def test_code_only_early_boot_runs_is_not_reported():
+    """sh's intc: start_kernel() -> init_IRQ() -> intc_finalize(), __init all the way,
+    before rest_init(): nothing sleeps yet (GFP_BOOT_MASK, SYSTEM_BOOTING). The same code
+    run after rest_init(), from an initcall or from a function not __init, is reported."""
+    def lines(*files):
+        analysis = analyze(link([extract_file(p, t.encode()) for p, t in files]), builtin_kernel("6.1"))
+        from allocscan.rules import by_id
+        return [f.line for f in by_id()["AS002"].check(analysis, SimpleNamespace(min_order=4))]
+
+    # (generic code links to x86's init_IRQ(); in an sh build it calls sh's)
+    assert lines(BOOT_MAIN, BOOT_X86, BOOT_IRQ, INTC) == []
+    late = (BOOT_MAIN[0], BOOT_MAIN[1].replace("late_setup();", "intc_finalize();"))
+    assert lines(late, BOOT_X86, BOOT_IRQ, INTC) == [7]
+    assert lines(BOOT_MAIN, BOOT_X86, BOOT_IRQ, (INTC[0], INTC[1] + "device_initcall(intc_finalize);\n"
+                                        "int __init other(void) { intc_finalize(); return 0; }\n"
+                                        "late_initcall(other);\n")) == [7]
+    run_time = (INTC[0], INTC[1].replace("void __init intc_finalize", "void intc_finalize"))
+    assert lines(BOOT_MAIN, BOOT_X86, BOOT_IRQ, run_time) == [7]
+    assert lines(BOOT_IRQ, INTC) == [7]  # start_kernel() not in the scan: nothing is decided

@@ -28,9 +28,9 @@ import posixpath
 from dataclasses import dataclass, replace
 
 from ..exprs import IDENT_RE, render
-from ..facts import CALLS_REGISTRAR, CallSite, FileFacts, FunctionFacts
+from ..facts import CALLS_REGISTRAR, IS_INIT, CallSite, FileFacts, FunctionFacts
 from ..kernel.tables import ArmedKind, ContextTables
-from ..link import Program
+from ..link import TARGET_ARCH, Program
 from .witness import BIND, ENTRY, Step, Witness
 
 MAX_ARM_CALLER_DEPTH = 2  # helpers an object is passed through to its arming call
@@ -415,6 +415,54 @@ def _unreferenced(program: Program, node: str) -> bool:
             if any(name in a.value_text and name in IDENT_RE.findall(a.value_text) for a in fn.assignments):
                 return False  # `ops->setup = name;`
     return True
+
+
+EARLY_BOOT_SEARCH = 400  # callers looked at before giving up (answering no)
+
+
+def early_boot_only(program: Program, tables: ContextTables, node: str) -> bool:
+    """Does this function run only in early boot, from start_kernel() before rest_init()?
+    Every caller chain must end there and pass through __init functions alone (an __init
+    function cannot be bound in a run-time table), none of them rest_init() itself nor
+    a static one whose file takes its address. sh's intc_subgroup_map() is: init_IRQ() calls it with interrupts
+    off, where nothing can sleep yet. An initcall is not: it runs after the scheduler."""
+    if not tables.boot_root:
+        return False
+    seen = {node}
+    todo = [node]
+    while todo:
+        current = todo.pop()
+        ref = program.functions[current]
+        if ref.fn.name == tables.boot_root:
+            continue
+        if not ref.fn.flags & IS_INIT or ref.fn.name in tables.boot_after or (
+                ref.fn.is_static and not only_called_directly(program, current)):
+            return False
+        callers = list(program.graph.predecessors(current)) or _callers_of_counterpart(program, current)
+        if not callers:
+            return False  # a root other than start_kernel(): an initcall, a pointer we missed
+        for caller in callers:
+            if caller not in seen:
+                seen.add(caller)
+                if len(seen) > EARLY_BOOT_SEARCH:
+                    return False
+                todo.append(caller)
+    return True
+
+
+def _callers_of_counterpart(program: Program, node: str) -> list[str]:
+    """The callers of the target architecture's function of the same name, for another
+    architecture's non-static one: generic code links to x86's init_IRQ(), and would call
+    sh's the same way in an sh build."""
+    ref = program.functions[node]
+    if ref.fn.is_static or not ref.path.startswith("arch/") or ref.path.startswith(f"arch/{TARGET_ARCH}/"):
+        return []
+    found: list[str] = []
+    for other in program.by_name.get(ref.fn.name, ()):
+        other_path = program.functions[other].path
+        if other != node and other_path.startswith(f"arch/{TARGET_ARCH}/"):
+            found.extend(c for c in program.graph.predecessors(other) if not program.functions[c].path.startswith("arch/"))
+    return found
 
 
 def object_key(program: Program, path: str, fn: FunctionFacts | None, node: str, ir, depth: int = 0) -> Key | None:

@@ -175,6 +175,8 @@ class ContextTables:
     error_returns: frozenset[str] = frozenset()
     bug_assertions: frozenset[str] = frozenset()  # `if (WARN_ON(x))`: the arm is a bug path
     null_when_not_taken: frozenset[str] = frozenset()  # acquisitions returning NULL when they took nothing
+    boot_root: str = ""  # the function early boot runs in (start_kernel), see contexts.toml [early_boot]
+    boot_after: frozenset[str] = frozenset()  # the calls that end early boot (rest_init)
 
     @property
     def lock_calls(self) -> frozenset[str]:
@@ -273,6 +275,8 @@ def contexts() -> ContextTables:
         error_returns=frozenset(raw.get("conditions", {}).get("error_returns", ())),
         bug_assertions=frozenset(raw.get("conditions", {}).get("bug_assertions", ())),
         null_when_not_taken=frozenset(raw.get("acquire_or_null", {}).get("functions", ())),
+        boot_root=raw.get("early_boot", {}).get("root", ""),
+        boot_after=frozenset(raw.get("early_boot", {}).get("after", ())),
     )
 
 

@@ -107,11 +107,12 @@ import os
 
 from ..analyze import INTERNAL_ERRORS, Analysis, AllocationSite
 from ..analyze.context import context_kinds, in_one_time_setup, witness_chains
-from ..analyze.entries import never_run
+from ..analyze.entries import early_boot_only, never_run
 from ..analyze.gfpflow import context_decides, region_skipped_for
 from ..analyze.paths import STATE, UNDECIDED, PathValidator, Verdict
 from ..analyze.witness import Witness
 from ..exprs import ir_from_text
+from ..kernel.tables import contexts
 from .base import LEVEL_RANK, Finding, base_properties, context_witness, with_gfp_flow
 
 ID = "AS002"
@@ -286,6 +287,8 @@ def _finding(analysis: Analysis, validator: PathValidator, s: AllocationSite, b:
             kinds |= context_kinds(outer)
         if all(g.by_context and any(context_decides(g.by_context, k) for k in kinds) for g in b.blocking):
             return None  # gfp_any()/in_interrupt() picks GFP_ATOMIC in this context: correct here
+    if w.origin and early_boot_only(analysis.program, contexts(), w.origin):
+        return None  # start_kernel() before rest_init(): nothing sleeps there yet
     verdict = _validate(validator, s, w)
     if not verdict.feasible:
         return None
