@@ -1506,3 +1506,38 @@ CALLER
     other = "void demo_any(struct demo_ctx *c) { demo_copy(c, 1 << 16); }"
     size = sizes(("drivers/net/demo/copy.c", source.replace("CALLER", other)))["demo_copy"]
     assert size.hi == 1 << 16
+
+
+def test_a_compound_store_adds_to_what_the_function_stored_first():
+    """qla3xxx's shape: `lrg_buffer_len = NORMAL/JUMBO; lrg_buffer_len += hdr;` in one
+    function. The += adds to the function's own store, not to every value the field
+    ever had: bounded, not an accumulation. A += whose base another function stored
+    stays unknown."""
+    v = sizes(("drivers/net/q/q.c", """
+struct q { unsigned int len; unsigned int blen; unsigned int clen; unsigned int dlen; int mtu; };
+static int q_setup(struct q *q)
+{
+	if (q->mtu == 1500)
+		q->len = 1500;
+	else
+		q->len = 9000;
+	q->len += 32;
+	q->blen = 65536;
+	q->blen += 64;
+	q->clen = 1500;
+	if (q->mtu > 9000)
+		q->clen = 16;
+	q->clen += 32;
+	return 0;
+}
+static void q_grow(struct q *q) { q->dlen = 64; q_more(q); }
+static void q_more(struct q *q) { q->dlen += 4096; }
+void *q_rx(struct q *q) { return kmalloc(q->len, GFP_ATOMIC); }
+void *q_rx2(struct q *q) { return kmalloc(q->blen, GFP_ATOMIC); }
+void *q_rx3(struct q *q) { return kmalloc(q->clen, GFP_ATOMIC); }
+void *q_rx4(struct q *q) { return kmalloc(q->dlen, GFP_ATOMIC); }
+"""))
+    assert (v["q_rx"].lo, v["q_rx"].hi, v["q_rx"].partial) == (1500, 9032, False)
+    assert (v["q_rx2"].hi, v["q_rx2"].partial) == (65600, False)
+    assert (v["q_rx3"].lo, v["q_rx3"].hi, v["q_rx3"].partial) == (16, 1532, False)
+    assert v["q_rx4"].partial and v["q_rx4"].why == "arithmetic"

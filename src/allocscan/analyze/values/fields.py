@@ -21,12 +21,14 @@ from ...exprs import render, squash
 from ...link import directory_of, struct_name
 from ..witness import FLOW, Step
 from .lattice import (held_in, WHY_ARITHMETIC, WHY_FIELD_HUB, WHY_FIELD_UNTYPED, WHY_FIELD_UNWRITTEN, WHY_FIELD_WRITER, Value,
-                      join, unknown)
-from .narrowing import SHRINKING_OPS
+                      arith, join, unknown)
+from .narrowing import SHRINKING_OPS, on_every_path
 from .scope import MAX_DEPTH, Scope
 
 if TYPE_CHECKING:
     from .evaluator import ValueAnalysis
+
+_GROWING_OPS = frozenset({"+=", "*=", "<<=", "|="})  # compound stores that may make a field larger
 
 HUB_DIRECTORIES = 3  # a field written in more directories than this is a hub
 
@@ -154,7 +156,12 @@ class Fields:
                 value = v if value is None else join(value, v)
                 continue
             v = analysis.eval(a.value, Scope(analysis.file_by_path[path], fn, scope.depth + 1, a.byte))
-            if a.op != "=":
+            reset = self._reset_before(fn, a, path, scope) if a.op in _GROWING_OPS else None
+            if reset is not None:
+                # `len = base; len += VLAN_HLEN;`: the compound store adds to what the
+                # function itself stored first, not to every earlier value of the field
+                v = arith(a.op[:-1], reset, v)
+            elif a.op != "=":
                 # `x += n` accumulates without a bound, unless checked right after
                 # (`hist_data->key_size += key_size; if (hist_data->key_size > MAX) ...`);
                 # the missing bound is the user's doing only when n itself is unbounded,
@@ -173,6 +180,45 @@ class Fields:
         if value is None:
             return unknown(WHY_FIELD_UNWRITTEN)  # only stores that lower it
         return value if value.known else unknown(WHY_FIELD_WRITER, value)
+
+    def _reset_before(self, fn, a, path: str, scope: Scope) -> Value | None:
+        """The value the same object's field holds just before the compound store `a` when
+        the function stored it plainly first on every path there: a store before it in
+        every if/else arm around it (`f = x; f += n;`), or one in each arm of an if/else
+        before it (`if (jumbo) f = 9000; else f = 1500; f += hdr;`); later stores on some
+        paths only are alternatives (`f = 1500; if (small) f = 16; f += hdr;`). None when
+        a path may reach `a` with no store of the function's own."""
+        stores = [b for b in fn.assignments if b.kind == "field" and b.target == a.target and b.base == a.base
+                  and b.op == "=" and b.byte < a.byte]
+        if not stores:
+            return None
+        first = self._first_reset(fn, stores, a.byte)
+        if first is None:
+            return None
+        file = self.analysis.file_by_path[path]
+        value = None
+        for b in stores:
+            if b.byte >= first:
+                v = self.analysis.eval(b.value, Scope(file, fn, scope.depth + 1, b.byte))
+                value = v if value is None else join(value, v)
+        return value
+
+    @staticmethod
+    def _first_reset(fn, stores: list, at: int) -> int | None:
+        """The byte from which every path to `at` has run one of `stores`: the last store
+        on every path, or the start of the last if/else whose arms each store on every
+        path through them; None when there is none."""
+        dominating = [b.byte for b in stores if on_every_path(fn, b.byte, at)]
+        best = max(dominating) if dominating else None
+        for cond in fn.conditions:
+            ts, te, es, ee = cond[1], cond[2], cond[3], cond[4]
+            if not (es < ee <= at and (best is None or ts > best) and on_every_path(fn, ts - 1, at)):
+                continue
+            then = [b.byte for b in stores if ts <= b.byte < te and on_every_path(fn, b.byte, te - 1)]
+            other = [b.byte for b in stores if es <= b.byte < ee and on_every_path(fn, b.byte, ee - 1)]
+            if then and other:
+                best = min(then + other)
+        return best
 
     def field_cells(self, key: tuple[str, str]) -> list:
         """Every assignment to (struct type, field) in the tree, as (path, directory,
