@@ -424,8 +424,9 @@ def early_boot_only(program: Program, tables: ContextTables, node: str) -> bool:
     """Does this function run only in early boot, from start_kernel() before rest_init()?
     Every caller chain must end there and pass through __init functions alone (an __init
     function cannot be bound in a run-time table), none of them rest_init() itself nor
-    a static one whose file takes its address. sh's intc_subgroup_map() is: init_IRQ() calls it with interrupts
-    off, where nothing can sleep yet. An initcall is not: it runs after the scheduler."""
+    a static one whose file takes its address. sh's intc_subgroup_map() is: init_IRQ()
+    calls it with interrupts off, where nothing can sleep yet. An initcall is not: it
+    runs after the scheduler has started."""
     if not tables.boot_root:
         return False
     seen = {node}
@@ -461,7 +462,8 @@ def _callers_of_counterpart(program: Program, node: str) -> list[str]:
     for other in program.by_name.get(ref.fn.name, ()):
         other_path = program.functions[other].path
         if other != node and other_path.startswith(f"arch/{TARGET_ARCH}/"):
-            found.extend(c for c in program.graph.predecessors(other) if not program.functions[c].path.startswith("arch/"))
+            found.extend(c for c in program.graph.predecessors(other)
+                         if not program.functions[c].path.startswith("arch/"))
     return found
 
 
