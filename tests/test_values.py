@@ -1514,7 +1514,7 @@ def test_a_compound_store_adds_to_what_the_function_stored_first():
     ever had: bounded, not an accumulation. A += whose base another function stored
     stays unknown."""
     v = sizes(("drivers/net/q/q.c", """
-struct q { unsigned int len; unsigned int blen; unsigned int clen; unsigned int dlen; int mtu; };
+struct q { unsigned int len, blen, clen, dlen, elen, flen; int mtu; };
 static int q_setup(struct q *q)
 {
 	if (q->mtu == 1500)
@@ -1530,14 +1530,42 @@ static int q_setup(struct q *q)
 	q->clen += 32;
 	return 0;
 }
+static int q_open(struct q *q)
+{
+	if (q->mtu == 1500) {
+		q->elen = 1500;
+	} else if (q->mtu == 9000) {
+		q->elen = 9000;
+	} else {
+		pr_err("bad mtu\n");
+		return -EINVAL;
+	}
+	q->elen += 64;
+	return 0;
+}
+static int q_open2(struct q *q)
+{
+	if (q->mtu == 1500)
+		q->flen = 1500;
+	else if (q->mtu == 9000)
+		q->flen = 9000;
+	q->flen += 64;
+	return 0;
+}
 static void q_grow(struct q *q) { q->dlen = 64; q_more(q); }
 static void q_more(struct q *q) { q->dlen += 4096; }
 void *q_rx(struct q *q) { return kmalloc(q->len, GFP_ATOMIC); }
 void *q_rx2(struct q *q) { return kmalloc(q->blen, GFP_ATOMIC); }
 void *q_rx3(struct q *q) { return kmalloc(q->clen, GFP_ATOMIC); }
 void *q_rx4(struct q *q) { return kmalloc(q->dlen, GFP_ATOMIC); }
+void *q_rx5(struct q *q) { return kmalloc(q->elen, GFP_ATOMIC); }
+void *q_rx6(struct q *q) { return kmalloc(q->flen, GFP_ATOMIC); }
 """))
     assert (v["q_rx"].lo, v["q_rx"].hi, v["q_rx"].partial) == (1500, 9032, False)
     assert (v["q_rx2"].hi, v["q_rx2"].partial) == (65600, False)
     assert (v["q_rx3"].lo, v["q_rx3"].hi, v["q_rx3"].partial) == (16, 1532, False)
     assert v["q_rx4"].partial and v["q_rx4"].why == "arithmetic"
+    # an else-if chain whose last arm leaves the function covers every path (qla3xxx) ...
+    assert (v["q_rx5"].lo, v["q_rx5"].hi, v["q_rx5"].partial) == (1500, 9064, False)
+    # ... one that falls through without a store does not
+    assert v["q_rx6"].partial and v["q_rx6"].why == "arithmetic"

@@ -206,18 +206,19 @@ class Fields:
     @staticmethod
     def _first_reset(fn, stores: list, at: int) -> int | None:
         """The byte from which every path to `at` has run one of `stores`: the last store
-        on every path, or the start of the last if/else whose arms each store on every
-        path through them; None when there is none."""
+        on every path, or the start of the last if/else chain whose arms each store on
+        every path through them or leave the function (qla3xxx's `if (mtu == 1500) f =
+        1500; else if (mtu == 9000) f = 9000; else return -EINVAL;`); None when there is none."""
         dominating = [b.byte for b in stores if on_every_path(fn, b.byte, at)]
         best = max(dominating) if dominating else None
+        exits = [byte for _, byte, _ in fn.returns] + [byte for byte, _ in fn.pointer_returns]
         for cond in fn.conditions:
             ts, te, es, ee = cond[1], cond[2], cond[3], cond[4]
             if not (es < ee <= at and (best is None or ts > best) and on_every_path(fn, ts - 1, at)):
                 continue
-            then = [b.byte for b in stores if ts <= b.byte < te and on_every_path(fn, b.byte, te - 1)]
-            other = [b.byte for b in stores if es <= b.byte < ee and on_every_path(fn, b.byte, ee - 1)]
-            if then and other:
-                best = min(then + other)
+            inside = [b.byte for b in stores if ts <= b.byte < ee]
+            if inside and _arm_covered(fn, stores, exits, ts, te, 0) and _arm_covered(fn, stores, exits, es, ee, 0):
+                best = min(inside)
         return best
 
     def field_cells(self, key: tuple[str, str]) -> list:
@@ -343,3 +344,31 @@ def same_driver(a: str, b: str) -> bool:
         return True
     outer, inner = (da, db) if len(da) < len(db) else (db, da)
     return outer.count("/") >= 2 and inner.startswith(outer + "/") and inner.count("/") == outer.count("/") + 1
+
+
+def _arm_covered(fn, stores: list, exits: list[int], start: int, end: int, depth: int) -> bool:
+    """Does every path through the arm [start, end) store the field or leave the function:
+    a store or a `return` on every path through it, or an if/else filling the arm (an
+    `else if`) whose own arms are covered?"""
+    if any(start <= b.byte < end and _on_every_path_within(fn, b.byte, start, end) for b in stores):
+        return True
+    if any(start <= r < end and _on_every_path_within(fn, r, start, end) for r in exits):
+        return True
+    if depth >= 4:
+        return False
+    for cond in fn.conditions:
+        ts, te, es, ee = cond[1], cond[2], cond[3], cond[4]
+        if start < ts < end and es < ee == end:  # `else if (...) { } else { }`: the arm is that if
+            return _arm_covered(fn, stores, exits, ts, te, depth + 1) and \
+                _arm_covered(fn, stores, exits, es, ee, depth + 1)
+    return False
+
+
+def _on_every_path_within(fn, byte: int, start: int, end: int) -> bool:
+    """Is `byte` outside every if/else arm nested in the arm [start, end), so that every
+    path through the arm runs it?"""
+    for cond in fn.conditions:
+        for s, e in ((cond[1], cond[2]), (cond[3], cond[4])):
+            if start <= s and e <= end and (s, e) != (start, end) and s <= byte < e:
+                return False
+    return True
