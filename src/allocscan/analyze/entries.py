@@ -358,25 +358,27 @@ def only_called_directly(program: Program, node: str) -> bool:
     """Is every call of this function a direct call the graph holds: a static function
     whose address its file never takes (no ops-struct binding, no argument naming it)?"""
     ref = program.functions[node]
-    if not ref.fn.is_static:
-        return False
-    name = ref.fn.name
-    ff = ref.file
+    return ref.fn.is_static and not _named_in(ref.file, ref.fn.name)
+
+
+def _named_in(ff: FileFacts, name: str) -> bool:
+    """Does the file take the address of function `name`: bind it in an ops table, pass
+    it as an argument, store it in a file-scope pointer or a table of pointers?"""
     if any(b.function == name for b in ff.bindings):
-        return False
+        return True
     for site in ff.top_calls:
         if name in IDENT_RE.findall(site.args_text):
-            return False
+            return True
     if any(ir in (("id", name), ("addr", ("id", name))) for ir in ff.globals.values()):
-        return False  # `void *hook = fn;`
+        return True  # `void *hook = fn;`
     if ff.init_names and any(text.strip().lstrip("&").strip() == name
                              for init in ff.global_inits.values() for _, text in init):
-        return False  # a table of pointers, members set by position
+        return True  # a table of pointers, members set by position
     for fn in ff.functions:
         for site in fn.calls:
             if name in site.args_text and name in IDENT_RE.findall(site.args_text):
-                return False
-    return True
+                return True
+    return False
 
 
 def never_run(program: Program, node: str) -> bool:
@@ -402,18 +404,11 @@ def _unreferenced(program: Program, node: str) -> bool:
     for ff in program.files:
         if ff.path != path and not program.same_module(path, ff.path):
             continue
-        if name in ff.exports or any(b.function == name for b in ff.bindings) or any(
-                name in IDENT_RE.findall(site.args_text) for site in ff.top_calls):
-            return False  # exported, bound in a table, armed at file scope (DEFINE_TIMER)
-        if ff.init_names and any(name in text for init in ff.global_inits.values() for _, text in init):
+        if name in ff.exports or _named_in(ff, name):
             return False
-        if any(name in IDENT_RE.findall(str(ir)) for ir in ff.globals.values()):
-            return False
-        for fn in ff.functions:
-            if any(name in site.args_text and name in IDENT_RE.findall(site.args_text) for site in fn.calls):
-                return False
-            if any(name in a.value_text and name in IDENT_RE.findall(a.value_text) for a in fn.assignments):
-                return False  # `ops->setup = name;`
+        if any(name in a.value_text and name in IDENT_RE.findall(a.value_text)
+               for fn in ff.functions for a in fn.assignments):
+            return False  # `hook = name;` into a local pointer
     return True
 
 

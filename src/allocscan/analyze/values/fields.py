@@ -192,7 +192,7 @@ class Fields:
                   and b.op == "=" and b.byte < a.byte]
         if not stores:
             return None
-        first = self._first_reset(fn, stores, a.byte)
+        first = _first_reset(fn, stores, a.byte)
         if first is None:
             return None
         file = self.analysis.file_by_path[path]
@@ -202,24 +202,6 @@ class Fields:
                 v = self.analysis.eval(b.value, Scope(file, fn, scope.depth + 1, b.byte))
                 value = v if value is None else join(value, v)
         return value
-
-    @staticmethod
-    def _first_reset(fn, stores: list, at: int) -> int | None:
-        """The byte from which every path to `at` has run one of `stores`: the last store
-        on every path, or the start of the last if/else chain whose arms each store on
-        every path through them or leave the function (qla3xxx's `if (mtu == 1500) f =
-        1500; else if (mtu == 9000) f = 9000; else return -EINVAL;`); None when there is none."""
-        dominating = [b.byte for b in stores if on_every_path(fn, b.byte, at)]
-        best = max(dominating) if dominating else None
-        exits = [byte for _, byte, _ in fn.returns] + [byte for byte, _ in fn.pointer_returns]
-        for cond in fn.conditions:
-            ts, te, es, ee = cond[1], cond[2], cond[3], cond[4]
-            if not (es < ee <= at and (best is None or ts > best) and on_every_path(fn, ts - 1, at)):
-                continue
-            inside = [b.byte for b in stores if ts <= b.byte < ee]
-            if inside and _arm_covered(fn, stores, exits, ts, te, 0) and _arm_covered(fn, stores, exits, es, ee, 0):
-                best = min(inside)
-        return best
 
     def field_cells(self, key: tuple[str, str]) -> list:
         """Every assignment to (struct type, field) in the tree, as (path, directory,
@@ -344,6 +326,24 @@ def same_driver(a: str, b: str) -> bool:
         return True
     outer, inner = (da, db) if len(da) < len(db) else (db, da)
     return outer.count("/") >= 2 and inner.startswith(outer + "/") and inner.count("/") == outer.count("/") + 1
+
+
+def _first_reset(fn, stores: list, at: int) -> int | None:
+    """The byte from which every path to `at` has run one of `stores`: the last store
+    on every path, or the start of the last if/else chain whose arms each store on
+    every path through them or leave the function (qla3xxx's `if (mtu == 1500) f =
+    1500; else if (mtu == 9000) f = 9000; else return -EINVAL;`); None when there is none."""
+    dominating = [b.byte for b in stores if on_every_path(fn, b.byte, at)]
+    best = max(dominating) if dominating else None
+    exits = [byte for _, byte, _ in fn.returns] + [byte for byte, _ in fn.pointer_returns]
+    for cond in fn.conditions:
+        ts, te, es, ee = cond[1], cond[2], cond[3], cond[4]
+        if not (es < ee <= at and (best is None or ts > best) and on_every_path(fn, ts - 1, at)):
+            continue
+        inside = [b.byte for b in stores if ts <= b.byte < ee]
+        if inside and _arm_covered(fn, stores, exits, ts, te, 0) and _arm_covered(fn, stores, exits, es, ee, 0):
+            best = min(inside)
+    return best
 
 
 def _arm_covered(fn, stores: list, exits: list[int], start: int, end: int, depth: int) -> bool:
