@@ -24,7 +24,7 @@ def _leaves_block(body) -> bool:
 
 
 def guards(fx: FileExtraction) -> None:
-    labels = _labels(fx)
+    labels = label_positions(fx)
     for m in fx.m["guard"]:
         node = m["guard"][0]
         _branch_on_parameter(fx, m)
@@ -126,7 +126,7 @@ def _one_time_setup(fx: FileExtraction, m) -> None:
     fn.once = fn.once + (region + (state,),)
 
 
-def _labels(fx: FileExtraction) -> dict[tuple[int, str], int]:
+def label_positions(fx: FileExtraction) -> dict[tuple[int, str], int]:
     """(function index, label) -> the byte where the labelled statement starts."""
     out = {}
     for m in fx.m["label"]:

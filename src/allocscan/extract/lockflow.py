@@ -107,8 +107,7 @@ class _Walker:
         self.scope_guards: list[tuple[Token, int, int]] = []
         self.break_depths: list[int] = []  # len(scope_guards) where each break target began
         self.continue_depths: list[int] = []
-        self.label_bytes: dict[str, int] | None = None
-        self.body = None
+        self.label_bytes: dict[str, int] = {}  # label -> where its statement starts
         # `pte = pte_offset_map_lock(...)`: the variable -> the lock, held only when it is
         # not NULL (an acquisition in contexts.toml's [acquire_or_null])
         self.held_if_set: dict[str, Token] = {}
@@ -337,8 +336,6 @@ class _Walker:
         outside are closed on the way."""
         if state is None or not self.scope_guards:
             return state
-        if self.label_bytes is None:
-            self.label_bytes = _label_bytes(self.body) if self.body is not None else {}
         at = self.label_bytes.get(label)
         if at is None:
             return state
@@ -624,25 +621,12 @@ def _null_test(cond, transparent: frozenset[str]) -> tuple[str, bool] | None:
     return None
 
 
-def _label_bytes(body) -> dict[str, int]:
-    """Where each label of a function body stands (its start byte)."""
-    found: dict[str, int] = {}
-    stack = [body]
-    while stack:
-        n = stack.pop()
-        if n.type == "labeled_statement":
-            label = n.child_by_field_name("label")
-            if label is not None:
-                found.setdefault(_text(label), n.start_byte)
-        stack.extend(n.named_children)
-    return found
-
-
 def analyze_function(body, entry_tokens: list[tuple[Token, str, str]], summaries: dict[str, Summary],
-                     scoped_guards: dict[int, tuple[str, str]]) -> LockResult:
-    """Run the lock walk over one function body (a compound_statement node)."""
+                     scoped_guards: dict[int, tuple[str, str]], labels: dict[str, int] | None = None) -> LockResult:
+    """Run the lock walk over one function body (a compound_statement node); `labels`:
+    where each of its labels stands (conditions.label_positions)."""
     walker = _Walker(summaries, scoped_guards)
-    walker.body = body
+    walker.label_bytes = labels or {}
     walker.entry_tokens = {t for t, _, _ in entry_tokens}
     state: State = EMPTY
     for token, desc, primitive in entry_tokens:

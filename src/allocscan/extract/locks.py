@@ -7,6 +7,7 @@ import bisect
 
 from ..exprs import squash
 from ..facts import CallSite, FunctionFacts
+from .conditions import label_positions
 from .file import FileExtraction
 from .lockflow import Summary, analyze_function, reaching_acquisition
 from .nodes import first_arg
@@ -19,6 +20,9 @@ def lock_states(fx: FileExtraction) -> None:
     call_by_byte = dict(fx.call_bytes)
     summaries: dict[str, Summary] = {}
     walked: set[int] = set()
+    labels: dict[int, dict[str, int]] = {}  # function index -> label -> byte (for gotos out of guards)
+    for (i, name), byte in label_positions(fx).items():
+        labels.setdefault(i, {})[name] = byte
     # `__must_hold(x)` also annotates mutexes and refcounts: trust it only for
     # a lock expression this file passes to a spinlock-family call.
     spin_keys = {squash(first_arg(c.args_text)) for f in fx.facts.functions for c in f.calls
@@ -30,7 +34,7 @@ def lock_states(fx: FileExtraction) -> None:
                 or any(c.callee in lock_names or c.callee == "guard" for c in fn.calls)):
             continue
         entry = [(_annotation_token(a), a, a.partition("(")[0]) for a in fn.entry_locks]
-        result = analyze_function(fx.fn_nodes[i], entry, {}, scoped)
+        result = analyze_function(fx.fn_nodes[i], entry, {}, scoped, labels.get(i))
         _apply_states(fx, fn, result, call_by_byte)
         fn.lock_releases = result.summary.releases
         walked.add(i)
@@ -43,7 +47,7 @@ def lock_states(fx: FileExtraction) -> None:
     for i, fn in enumerate(fx.facts.functions):
         if any(c.callee in summaries for c in fn.calls):
             entry = [(_annotation_token(a), a, a.partition("(")[0]) for a in fn.entry_locks]
-            result = analyze_function(fx.fn_nodes[i], entry, summaries, scoped)
+            result = analyze_function(fx.fn_nodes[i], entry, summaries, scoped, labels.get(i))
             _apply_states(fx, fn, result, call_by_byte)
             # tg3_restart_hw() calls tg3_full_unlock() ... tg3_full_lock(): it drops its
             # caller's lock through the wrappers, and what it calls meanwhile is unlocked.
