@@ -1569,3 +1569,31 @@ void *q_rx6(struct q *q) { return kmalloc(q->flen, GFP_ATOMIC); }
     assert (v["q_rx5"].lo, v["q_rx5"].hi, v["q_rx5"].partial) == (1500, 9064, False)
     # ... one that falls through without a store does not
     assert v["q_rx6"].partial and v["q_rx6"].why == "arithmetic"
+
+
+def test_a_hub_field_takes_the_stores_of_the_readers_module():
+    """A field several drivers write (here `demo_netdev.max_len`) is a hub: a reader sees
+    only its own driver's stores, and its driver is its module (Kbuild), not only its
+    file: the store in the module's setup file bounds the read in its rx file, the other
+    drivers' stores do not. Without the Makefile the two directories are two drivers."""
+    from allocscan.kbuild import composite_modules
+
+    files = [
+        ("include/linux/demo_netdev.h", "struct demo_netdev { unsigned int max_len; };\n"),
+        ("drivers/net/foo/foo_main.c", "void foo_setup(struct demo_netdev *nd) { nd->max_len = 9000; }\n"),
+        ("drivers/net/foo/rx/foo_rx.c",
+         "void *foo_rx(struct demo_netdev *nd) { return kmalloc(nd->max_len, GFP_ATOMIC); }\n"),
+    ] + [(f"drivers/net/bar{i}/bar.c", f"void bar{i}(struct demo_netdev *nd) {{ nd->max_len = {1 << (20 + i)}; }}\n")
+         for i in range(4)]
+    facts = [extract_file(path, text.encode()) for path, text in files]
+
+    def read(makefile):
+        program = link(facts)
+        if makefile:
+            program.modules = composite_modules({"drivers/net/foo": [makefile]})
+        analysis = analyze(program, builtin_kernel("6.1"))
+        return next(s.size for s in analysis.sites if s.allocator and s.function.name == "foo_rx")
+
+    size = read("obj-m += foo.o\nfoo-y := foo_main.o rx/foo_rx.o\n")
+    assert (size.lo, size.hi) == (9000, 9000)
+    assert not read("").known

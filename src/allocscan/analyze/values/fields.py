@@ -2,7 +2,7 @@
 
 A read of `p->len` takes the join of every store to `(struct type, len)` that
 counts for the reader: all of them when the field's writers are one driver,
-only the reader's own file's when the field is a hub written by several
+only the reader's own module's when the field is a hub written by several
 drivers (`net_device.mtu`, `usb_request.length` are not one variable). A read
 right after a plain store to the same object in the same block sees that store.
 Stores include the designated initializers of tables (`.ring_size = 1024`) and
@@ -278,7 +278,8 @@ class Fields:
         """The writes of `struct.fname` that count for a reader in file `here`, and whether
         the field is a hub. A field written by several drivers (net_device.mtu,
         usb_request.length) is not one variable: only the writes in the reader's own
-        file count (drivers/net/ holds dozens of drivers in one directory). Cached per
+        module count (drivers/net/ holds dozens of drivers in one directory, each its own
+        module). Cached per
         reader: hub fields are read thousands of times."""
         here_dir = directory_of(here)
         key = (struct, fname, here)
@@ -292,7 +293,11 @@ class Fields:
             hub = dirs != {here_dir} and (len(dirs) > HUB_DIRECTORIES
                                           or not all(same_driver(p, here) for p in paths))
             if hub:
-                cells = self._cells_of((struct, fname), [w for w in writers if w[0] == here])
+                # The reader's own driver: its module (Kbuild), not only its file (sparx5
+                # stores max_mtu in sparx5_netdev.c and reads mtu in sparx5_packet.c).
+                same_module = self.program.same_module
+                cells = self._cells_of((struct, fname),
+                                       [w for w in writers if w[0] == here or same_module(w[0], here)])
             else:
                 cells = self.field_cells((struct, fname))
             seen = self._cells_by_reader[key] = (cells, hub)
