@@ -1571,6 +1571,52 @@ void *q_rx6(struct q *q) { return kmalloc(q->flen, GFP_ATOMIC); }
     assert v["q_rx6"].partial and v["q_rx6"].why == "arithmetic"
 
 
+def test_a_callee_that_leaves_on_a_field_its_caller_tested_takes_no_value_from_it():
+    """usbcore's shape: the mapper calls the coherent helper only `if (hcd->localmem_pool)`,
+    and the buffer allocator returns from the pool `if (hcd->localmem_pool)` before its
+    kmalloc(): the mapper's length never reaches the kmalloc, two calls down. A caller
+    that does not test the field still brings its length."""
+    source = """
+struct demo_hcd { void *localmem_pool; int flags; };
+struct demo_urb { struct demo_hcd *hcd; unsigned int len; };
+static void *demo_buffer_alloc(struct demo_hcd *hcd, size_t size, gfp_t gfp)
+{
+	if (hcd->localmem_pool)
+		return demo_pool_alloc(hcd->localmem_pool, size);
+	return kmalloc(size, gfp);
+}
+static int demo_coherent(struct demo_hcd *hcd, size_t size, gfp_t gfp)
+{
+	void *p = demo_buffer_alloc(hcd, size + sizeof(long), gfp);
+	return p ? 0 : -ENOMEM;
+}
+int demo_map(struct demo_hcd *hcd, struct demo_urb *urb)
+{
+	if (hcd->localmem_pool)
+		return demo_coherent(hcd, 1 << 22, GFP_ATOMIC);
+	return 0;
+}
+int demo_small(struct demo_hcd *hcd)
+{
+	return demo_coherent(hcd, 64, GFP_ATOMIC);
+}
+OTHER
+"""
+    size = sizes(("drivers/usb/demo/hcd.c", source.replace("OTHER", "")))["demo_buffer_alloc"]
+    assert (size.lo, size.hi) == (64 + 8, 64 + 8)
+    # a caller testing another field, or the same one the same way, still reaches it
+    other = """
+int demo_pio(struct demo_hcd *hcd)
+{
+	if (!hcd->localmem_pool && hcd->flags)
+		return demo_coherent(hcd, 1 << 16, GFP_ATOMIC);
+	return 0;
+}
+"""
+    size = sizes(("drivers/usb/demo/hcd.c", source.replace("OTHER", other)))["demo_buffer_alloc"]
+    assert size.hi == (1 << 16) + 8
+
+
 def test_a_hub_field_takes_the_stores_of_the_readers_module():
     """A field several drivers write (here `demo_netdev.max_len`) is a hub: a reader sees
     only its own driver's stores, and its driver is its module (Kbuild), not only its

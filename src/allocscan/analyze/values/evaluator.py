@@ -546,8 +546,14 @@ class ValueAnalysis:
         if node is None:
             return unknown(WHY_PARAM_NO_CALLER)
         arms = self._branch_arms(node, scope.at_byte)
-        key = ("param", node, index, arms) if arms else ("param", node, index)
-        return self.guarded(key, lambda: self._from_callers(node, index, name, scope, arms), depth=scope.depth)
+        # the tests on the way to the read here, then those the callees below need
+        needed = dict(self.narrowing.field_tests_at(scope))
+        for test, nonzero in scope.field_tests:
+            needed.setdefault(test, nonzero)
+        tests = tuple(sorted(needed.items()))
+        key = ("param", node, index, arms, tests) if arms or tests else ("param", node, index)
+        return self.guarded(key, lambda: self._from_callers(node, index, name, scope, arms, dict(tests)),
+                            depth=scope.depth)
 
     @property
     def oracle(self):
@@ -570,7 +576,8 @@ class ValueAnalysis:
         return tuple((i, ts <= at < te) for i, (_, ts, te, es, ee) in enumerate(branches)
                      if ts <= at < te or es <= at < ee)
 
-    def _from_callers(self, node: str, index: int, name: str, scope: Scope, arms: tuple = ()) -> Value:
+    def _from_callers(self, node: str, index: int, name: str, scope: Scope, arms: tuple = (),
+                      tests: dict | None = None) -> Value:
         # Each caller calls at least once: more callers than the limit is enough
         # to know, without unpacking their bodies to list the call sites.
         many = self.program.graph.in_degree(node) > MAX_CALLERS
@@ -586,6 +593,12 @@ class ValueAnalysis:
             ref = self.program.functions[caller]
             if arms and self.oracle.dead(node, self.oracle.signature(caller, (), site, node), point):
                 continue  # this caller's constants keep control out of the arm the read is in
+            pending: tuple = ()
+            if tests:
+                known = self.narrowing.field_tests_at(Scope(ref.file, ref.fn, scope.depth + 1, site.byte))
+                if _contradicts(tests, known):
+                    continue  # the caller tested a field the callee tests the other way first
+                pending = tuple((test, nonzero) for test, nonzero in sorted(tests.items()) if test not in known)
             if not same_driver(ref.path, here):
                 # A caller in another subsystem: its value does not travel as proof
                 # (hubs break chains); it only stops the interval from being bounded.
@@ -596,7 +609,7 @@ class ValueAnalysis:
             if index >= len(args):
                 v = unknown(WHY_PARAM_ARG)
             else:
-                v = self.eval(args[index], Scope(ref.file, ref.fn, scope.depth + 1, site.byte))
+                v = self.eval(args[index], Scope(ref.file, ref.fn, scope.depth + 1, site.byte, pending))
                 if v.known:
                     v = v.with_step(Step(FLOW, f"{ref.fn.name}() passes {render(args[index])} as '{name}' of "
                                          f"{scope.fn.name}()", ref.path, site.line, function=ref.fn.name,
@@ -607,6 +620,14 @@ class ValueAnalysis:
         if not value.known and not value.why.startswith(WHY_PARAM_FOREIGN):
             return unknown(WHY_PARAM_ARG, value)
         return value
+
+
+def _contradicts(needed: dict, known: dict) -> bool:
+    """Does a caller's field test at its call site (`if (hcd->localmem_pool)
+    hcd_alloc_coherent(...)`) rule out the callee's path to the read (past `if
+    (hcd->localmem_pool) return ...;`)? Two tests of one field of one struct type, in a
+    caller and its callee, are taken to test one object: the object the driver passes down."""
+    return any(known.get(key, truth) != truth for key, truth in needed.items())
 
 
 class _Point(NamedTuple):

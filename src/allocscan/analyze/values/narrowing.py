@@ -47,6 +47,7 @@ class Narrowing:
         self._endian = frozenset(source_tables().endian)
         self._flexible = {name for name, spec in value_tables().macros.items()
                           if spec.eval in ("flexible_struct", "flexible_type") and spec.args == 3}
+        self._field_tests: dict[tuple[int, int], dict] = {}  # (id(fn), byte) -> field_tests_at()
 
     def narrow(self, text: str, value: Value, scope: Scope) -> Value:
         """Apply what the control flow proves at the program point: `if (x > MAX) return ...;`
@@ -183,6 +184,41 @@ class Narrowing:
         unbounded = Value(0, None, frozenset({"check"}), (), True)
         narrowed = self.narrow(param, unbounded, Scope(ref.file, callee, depth + 1, callee.end_byte - 1))
         return narrowed.hi if narrowed.known else None
+
+    def field_tests_at(self, scope: Scope) -> dict[tuple[str, str], bool]:
+        """Struct fields the `if`s around byte `scope.at_byte` test for zero, and whether each
+        is non-zero there, keyed by (struct type, field): inside `if (hcd->localmem_pool)`
+        (usb_hcd, localmem_pool) is non-zero; past `if (hcd->localmem_pool) return ...;` it
+        is zero. A test of a field some store in between may change says nothing."""
+        fn, at = scope.fn, scope.at_byte
+        if fn is None or not at or not fn.conditions:
+            return {}
+        key = (id(fn), at)
+        found = self._field_tests.get(key)
+        if found is not None:
+            return found
+        found = {}
+        for cond_text, ts, te, es, ee, _, _ in fn.conditions:
+            if "->" not in cond_text and "." not in cond_text:
+                continue
+            if ts <= at < te:
+                holds, parts, start = True, conjuncts(ir_from_text(cond_text)), ts
+            elif es <= at < ee:
+                holds, parts, start = False, disjuncts(ir_from_text(cond_text)), es
+            else:
+                continue
+            if _written_between(fn, cond_text, start, at):
+                continue
+            for part in parts:
+                test = _field_truth(part)
+                if test is None:
+                    continue
+                field_ir, nonzero = test
+                struct = self.analysis.fields.struct_of_expr(field_ir[1], scope)
+                if struct:
+                    found.setdefault((struct, field_ir[2]), nonzero == holds)
+        self._field_tests[key] = found
+        return found
 
     def leaving_bound(self, cmp: tuple, text: str, scope: Scope):
         """What `cmp` being false says about the expression `text`: ("hi", n), ("lo", n),
@@ -594,6 +630,20 @@ def _fields_named(ir: tuple, fname: str) -> list[tuple]:
         # an IR node is (kind, ...); a call's arguments are a tuple of nodes
         stack.extend(c for c in (n[1:] if isinstance(n[0], str) else n) if isinstance(c, (tuple, list)))
     return out
+
+
+def _field_truth(ir: tuple) -> tuple[tuple, bool] | None:
+    """`p->f`, `!p->f`, `p->f == NULL`, `p->f != 0` as (the field read, is it tested for
+    non-zero?); None for any other test."""
+    if ir[0] == "field":
+        return ir, True
+    if ir[0] == "un" and ir[1] == "!" and ir[2][0] == "field":
+        return ir[2], False
+    if ir[0] == "bin" and ir[1] in ("==", "!="):
+        for side, other in ((ir[2], ir[3]), (ir[3], ir[2])):
+            if side[0] == "field" and (other == ("num", 0) or other == ("id", "NULL")):
+                return side, ir[1] == "!="
+    return None
 
 
 def _written_between(fn: FunctionFacts, cond_text: str, start: int, at: int) -> bool:

@@ -16,3 +16,6 @@ class Scope:
     fn: FunctionFacts | None
     depth: int = 0
     at_byte: int = 0  # the program point being evaluated (guards before it narrow values)
+    # Field tests the path below needs, when this is a caller's argument: ((struct, field),
+    # non-zero?) pairs a callee tests on its way to the read (see Narrowing.field_tests_at)
+    field_tests: tuple = ()
