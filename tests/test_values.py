@@ -1643,3 +1643,24 @@ def test_a_hub_field_takes_the_stores_of_the_readers_module():
     size = read("obj-m += foo.o\nfoo-y := foo_main.o rx/foo_rx.o\n")
     assert (size.lo, size.hi) == (9000, 9000)
     assert not read("").known
+
+
+def test_a_hub_the_reader_never_writes_is_bounded_by_small_stores_tree_wide():
+    """mac80211's shape: the core reads `hw->extra_tx_headroom`, which each driver sets.
+    With every store in the tree known and small, the read is within their join, whichever
+    driver's object it is; a store too large (or unknown) leaves it unknown, and no other
+    driver's store is taken as proof of a large size."""
+    def read(big: str):
+        files = [("include/net/demo_hw.h", "struct demo_hw { unsigned int headroom; };\n"),
+                 ("net/democore/tx.c",
+                  "void *demo_tx(struct demo_hw *hw) { return kmalloc(hw->headroom + 100, GFP_ATOMIC); }\n")]
+        stores = ["32", "64", "sizeof(u64) * 4", big]
+        files += [(f"drivers/net/wireless/v{i}/main.c", f"void v{i}_probe(struct demo_hw *hw) {{ hw->headroom = {n}; }}\n")
+                  for i, n in enumerate(stores)]
+        return sizes(*files)["demo_tx"]
+
+    size = read("128")
+    assert (size.lo, size.hi) == (132, 228)
+    assert not read("1 << 20").known
+    assert read("1 << 20").why == "field-hub"
+    assert not read("v3_headroom()").known

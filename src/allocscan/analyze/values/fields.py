@@ -31,6 +31,8 @@ if TYPE_CHECKING:
 _GROWING_OPS = frozenset({"+=", "*=", "<<=", "|="})  # compound stores that may make a field larger
 
 HUB_DIRECTORIES = 3  # a field written in more directories than this is a hub
+HUB_JOIN_WRITERS = 48  # a hub with more stores than this is not joined tree-wide (see _small_hub)
+HUB_SMALL = 4096  # a hub's tree-wide join bounds a reader only when no store exceeds this
 
 
 class Fields:
@@ -96,11 +98,34 @@ class Fields:
         cells, params, view, hub = self._writers_seen_from(struct, fname, scope.file.path)
         if not cells and not params:
             device = sources.wire_field(struct, fname, ir, scope)
-            return device or unknown(WHY_FIELD_HUB if hub else WHY_FIELD_UNWRITTEN)
+            if device is None and hub:
+                return self._small_hub(struct, fname, scope)
+            return device or unknown(WHY_FIELD_UNWRITTEN)
         key = ("field", struct, fname, view)
         value = self.analysis.guarded(key, lambda: self._join_stores(struct, fname, cells, params, scope),
                                       depth=scope.depth)
         return held_in(value, self._member_max(struct, fname, scope.file.path))
+
+    def _small_hub(self, struct: str, fname: str, scope: Scope) -> Value:
+        """A hub field the reader's driver never writes: the core reading what each driver
+        set (mac80211's `local->hw.extra_tx_headroom`, DC's `res_pool->pipe_count`). When
+        every store in the tree is known and at most HUB_SMALL, whichever driver's object
+        the reader holds, the field is within their join: a bound, and no store of another
+        driver is large enough to make a high-order allocation by itself. Otherwise unknown."""
+        writers = self.program.field_writers_of((struct, fname))
+        if not writers or len(writers) > HUB_JOIN_WRITERS:
+            return unknown(WHY_FIELD_HUB)
+        cells = self.field_cells((struct, fname))
+        if len(self._definition_dirs(struct)) > 1:
+            mine = self._definition_dir(struct, scope.file.path)
+            cells = [c for c in cells if self._definition_dir(struct, c[0]) == mine]
+        if not cells:
+            return unknown(WHY_FIELD_HUB)
+        value = self.analysis.guarded(("field", struct, fname, "*"),
+                                      lambda: self._join_stores(struct, fname, cells, [], scope), depth=scope.depth)
+        if not value.known or value.partial or value.sources or value.hi is None or value.hi > HUB_SMALL:
+            return unknown(WHY_FIELD_HUB)
+        return value
 
     def _with_driver_stores(self, user: Value, struct: str, fname: str, scope: Scope) -> Value:
         """A field the user sets through a checked core path (net_device.mtu) that the
