@@ -188,3 +188,14 @@ void *h(void) { return kzalloc(offsetof(struct demo_alg, base) + 100, GFP_ATOMIC
     assert exact(v["f"]) == 8 + 12 + 68
     assert exact(v["g"]) == 32 * 4
     assert exact(v["h"]) == 112
+
+
+def test_integer_types_with_their_words_in_another_order():
+    """C lets an integer type's words come in any order: `long unsigned int` is an
+    unsigned long, `short unsigned int` an unsigned short (the spellings of generated
+    and older headers)."""
+    got = sizes(("drivers/demo/words.c", """
+struct demo_words { long unsigned int a; short unsigned int b; signed long long c; char unsigned d; };
+void *words(void) { return kmalloc(sizeof(struct demo_words) * 512, GFP_ATOMIC); }
+"""))
+    assert exact(got["words"]) == 32 * 512

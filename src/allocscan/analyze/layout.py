@@ -50,6 +50,25 @@ BASIC_TYPES_LP64: dict[str, tuple[int, int]] = {
 POINTER = (8, 8)
 
 
+_INTEGER_WORDS = frozenset({"signed", "unsigned", "short", "long", "int", "char"})
+
+
+def _integer_words(t: str) -> str | None:
+    """An integer type spelled with its words in another order (`long unsigned int`,
+    `short unsigned int`, `signed long long`, as C allows): its entry in BASIC_TYPES_LP64."""
+    words = t.split()
+    if len(words) < 2 or not set(words) <= _INTEGER_WORDS:
+        return None
+    sign = "unsigned " if "unsigned" in words else ""
+    longs = words.count("long")
+    base = "char" if "char" in words else "short" if "short" in words else "long long" if longs >= 2 \
+        else "long" if longs else "int"
+    if base == "char" and "signed" in words and not sign:
+        sign = "signed "
+    name = sign + base
+    return name if name in BASIC_TYPES_LP64 else None
+
+
 class Layouts:
     """Computes (size, align) of types, memoised, with a recursion guard."""
 
@@ -128,6 +147,9 @@ class Layouts:
             return POINTER
         if t in BASIC_TYPES_LP64:
             return BASIC_TYPES_LP64[t]
+        basic = _integer_words(t)
+        if basic is not None:
+            return BASIC_TYPES_LP64[basic]
         for prefix in ("struct ", "union "):
             if t.startswith(prefix):
                 name = t[len(prefix):].strip()
