@@ -59,3 +59,20 @@ def test_render_round_trips_what_it_parsed():
 
 def test_squash_drops_whitespace():
     assert squash("  & priv -> lock ") == "&priv->lock"
+
+
+def test_a_type_of_several_words_as_a_macro_argument():
+    """`min_t(unsigned int, a, b)` is no C expression (1,400 such calls in 6.1): its type
+    argument is kept whole, as a one-word type would parse, in source and in text."""
+    from allocscan.extract.treesitter import parser
+    from allocscan.exprs import ir_from_node
+
+    assert ir_from_text("min_t(unsigned long, a,\n\t\t b - 1)") == (
+        "call", "min_t", (("id", "unsigned long"), ("id", "a"), ("bin", "-", ("id", "b"), ("num", 1))))
+    assert ir_from_text("max_t(struct demo *, p, q)")[2][0] == ("id", "struct demo*")
+    assert ir_from_text("f(a, b")[0] == "unk"  # unbalanced: still not a call
+    source = b"int x = clamp_t(unsigned long long, n, 1, 64);"
+    tree = parser().parse(source)
+    init = tree.root_node.named_children[0].named_children[1].child_by_field_name("value")
+    assert ir_from_node(init) == ("call", "clamp_t", (("id", "unsigned long long"), ("id", "n"), ("num", 1),
+                                                      ("num", 64)))

@@ -1664,3 +1664,15 @@ def test_a_hub_the_reader_never_writes_is_bounded_by_small_stores_tree_wide():
     assert not read("1 << 20").known
     assert read("1 << 20").why == "field-hub"
     assert not read("v3_headroom()").known
+
+
+def test_a_typed_min_with_a_type_of_several_words_bounds_the_size():
+    """`min_t(unsigned int, len, MAX)` clamps like `min_t(u32, len, MAX)`, in the
+    allocation's argument and through a local."""
+    v = sizes(("drivers/demo/typed.c", """
+static unsigned int big = 1 << 20;
+module_param(big, uint, 0644);
+void *direct(void) { return kmalloc(min_t(unsigned int, big, 4096), GFP_ATOMIC); }
+void *local(void) { unsigned long n = min_t(unsigned long, big,\n\t\t\t8192); return kmalloc(n, GFP_ATOMIC); }
+"""))
+    assert v["direct"].hi == 4096 and v["local"].hi == 8192

@@ -124,8 +124,12 @@ def ir_from_node(node) -> tuple:
     if t == "call_expression":
         fn = node.child_by_field_name("function")
         args = node.child_by_field_name("arguments")
-        arg_irs = tuple(ir_from_node(a) for a in args.named_children if a.type != "comment") if args else ()
         name = _text(fn) if fn is not None and fn.type == "identifier" else ""
+        if args is not None and args.has_error:
+            # `min_t(unsigned int, a, b)`: a type of several words as a macro's argument is
+            # no C expression; split the arguments by their commas instead
+            return ("call", name, _args_from_text(_text(args)[1:-1]))
+        arg_irs = tuple(ir_from_node(a) for a in args.named_children if a.type != "comment") if args else ()
         return ("call", name, arg_irs)
     if t == "conditional_expression":
         c = node.child_by_field_name("condition")
@@ -188,8 +192,33 @@ def ir_from_text(text: str) -> tuple:
             if child.type == "init_declarator":
                 init = child.child_by_field_name("value")
     if init is None or init.has_error:
-        return ("unk", text)
+        return _call_from_text(text) or ("unk", text)
     return ir_from_node(init)
+
+
+_CALL_START_RE = re.compile(r"([A-Za-z_]\w*)\s*\(")
+# A macro argument that is a type: integer keywords, or a struct/union/enum or a name with `*`s.
+_TYPE_ARG_RE = re.compile(r"(?:(?:const|volatile|signed|unsigned|short|long|int|char)\s*)+\**"
+                          r"|(?:const\s+)?(?:struct|union|enum)\s+\w+\s*\**|[A-Za-z_]\w*\s*\*+")
+
+
+def _call_from_text(text: str) -> tuple | None:
+    """A whole call whose arguments are no C expressions together (`clamp_t(unsigned int,
+    w,\n min, max)`), as a call of its arguments split by their commas; None otherwise."""
+    m = _CALL_START_RE.match(text)
+    if m is None or closing_paren(text, m.end() - 1) != len(text) - 1:
+        return None
+    return ("call", m.group(1), _args_from_text(text[m.end():-1]))
+
+
+def _args_from_text(text: str) -> tuple:
+    """IR of each argument of an argument-list text; a type (the `unsigned int` of
+    `min_t(unsigned int, a, b)`) is kept as a name, as a one-word type would parse."""
+    out = []
+    for arg in split_args(text):
+        arg = " ".join(arg.split())
+        out.append(("id", squash_type(arg)) if _TYPE_ARG_RE.fullmatch(arg) else ir_from_text(arg))
+    return tuple(out)
 
 
 @lru_cache(maxsize=1 << 18)
