@@ -333,3 +333,35 @@ def test_code_only_early_boot_runs_is_not_reported():
     run_time = (INTC[0], INTC[1].replace("void __init intc_finalize", "void intc_finalize"))
     assert lines(BOOT_MAIN, BOOT_X86, BOOT_IRQ, run_time) == [7]
     assert lines(BOOT_IRQ, INTC) == [7]  # start_kernel() not in the scan: nothing is decided
+
+
+VMALLOC = ("mm/vmalloc.c", """
+struct demo_vmap_node { unsigned long pool[1024]; };
+static struct demo_vmap_node *demo_nodes;
+static void demo_init_nodes(unsigned int n)
+{
+	demo_nodes = kmalloc_array(n, sizeof(*demo_nodes), GFP_NOWAIT | __GFP_NOWARN);
+}
+void __init demo_vmalloc_init(void)
+{
+	demo_init_nodes(128);
+}
+""")
+
+
+def test_a_high_order_allocation_only_early_boot_makes_is_not_reported():
+    """vmalloc_init()'s shape: an __init function of start_kernel() calls a static helper
+    (not __init itself, only called directly) that asks for 1 MiB with GFP_NOWAIT. Memory
+    is not fragmented yet, and a failure would show on every boot: no AS001. The same
+    helper run from an initcall, after rest_init(), is reported."""
+    def lines(*files):
+        analysis = analyze(link([extract_file(p, t.encode()) for p, t in files]), builtin_kernel("6.1"))
+        from allocscan.rules import by_id
+        return [f.line for f in by_id()["AS001"].check(analysis, SimpleNamespace(min_order=4))]
+
+    boot = (BOOT_MAIN[0], BOOT_MAIN[1].replace("init_IRQ();", "demo_vmalloc_init();"))
+    assert lines(boot, VMALLOC) == []
+    assert lines(BOOT_MAIN, (VMALLOC[0], VMALLOC[1] + "device_initcall(demo_vmalloc_init);\n")) == [6]
+    # a helper whose address its file takes may run from anywhere
+    taken = (VMALLOC[0], VMALLOC[1] + "void (*demo_hook)(unsigned int) = demo_init_nodes;\n")
+    assert lines(boot, taken) == [6]

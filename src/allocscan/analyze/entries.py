@@ -418,10 +418,11 @@ EARLY_BOOT_SEARCH = 400  # callers looked at before giving up (answering no)
 def early_boot_only(program: Program, tables: ContextTables, node: str) -> bool:
     """Does this function run only in early boot, from start_kernel() before rest_init()?
     Every caller chain must end there and pass through __init functions alone (an __init
-    function cannot be bound in a run-time table), none of them rest_init() itself nor
-    a static one whose file takes its address. sh's intc_subgroup_map() is: init_IRQ()
-    calls it with interrupts off, where nothing can sleep yet. An initcall is not: it
-    runs after the scheduler has started."""
+    function cannot be bound in a run-time table) or static ones only called directly
+    (vmalloc_init()'s vmap_init_nodes()), none of them rest_init() itself nor a static
+    one whose file takes its address. sh's intc_subgroup_map() is: init_IRQ() calls it
+    with interrupts off, where nothing can sleep yet. An initcall is not: it runs after
+    the scheduler has started."""
     if not tables.boot_root:
         return False
     seen = {node}
@@ -431,8 +432,9 @@ def early_boot_only(program: Program, tables: ContextTables, node: str) -> bool:
         ref = program.functions[current]
         if ref.fn.name == tables.boot_root:
             continue
-        if not ref.fn.flags & IS_INIT or ref.fn.name in tables.boot_after or (
-                ref.fn.is_static and not only_called_directly(program, current)):
+        direct = ref.fn.is_static and only_called_directly(program, current)
+        if ref.fn.name in tables.boot_after or not (ref.fn.flags & IS_INIT or direct) or (
+                ref.fn.is_static and not direct):
             return False
         callers = list(program.graph.predecessors(current)) or _callers_of_counterpart(program, current)
         if not callers:

@@ -39,7 +39,9 @@ as notes. Where the kernel's own `GFP_NOWAIT` carries `__GFP_NOWARN` (6.12),
 the author chose no silence: the level stands and the message says it fails
 silently. Sizes the analysis cannot bound are not reported. Nor is an
 allocation in the arm of an author's assertion (`if (WARN_ON_ONCE(x))`): it
-runs only on a bug the kernel already reports.
+runs only on a bug the kernel already reports. Nor is one only early boot
+makes (start_kernel() before rest_init(), e.g. vmalloc_init()'s node array):
+memory is not fragmented yet, and a failure there shows on every boot.
 
 A size that is large only because a device register or DMA descriptor field
 is that wide (a NIC's 16-bit frame length) is a note: hardware that keeps to
@@ -70,8 +72,9 @@ Documentation/core-api/memory-allocation.rst; mm/page_alloc.c `warn_alloc()`.
 from __future__ import annotations
 
 from ..analyze import Analysis
+from ..analyze.entries import early_boot_only
 from ..analyze.witness import FLOW
-from ..kernel.tables import source_tables
+from ..kernel.tables import contexts, source_tables
 from .base import (Finding, base_properties, context_witness, device_sources, human_bytes, user_sources,
                    value_witness, with_gfp_flow)
 
@@ -106,6 +109,8 @@ def check(analysis: Analysis, options) -> list[Finding]:
             continue
         if s.order_hi is not None and s.order_hi > kernel.max_order and s.order_lo is not None and s.order_lo > kernel.max_order:
             continue  # always beyond the maximum: AS004's
+        if early_boot_only(analysis.program, contexts(), s.node):
+            continue  # start_kernel() before rest_init(): no fragmentation yet, and it fails on every boot
         # A failure that logs nothing is still a failure: a NULL the caller must handle,
         # a dropped packet. When the author wrote __GFP_NOWARN (a try with a fallback) or
         # the allocator adds it (an skb head's first kmalloc in __alloc_skb()), it is a
