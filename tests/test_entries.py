@@ -365,3 +365,41 @@ def test_a_high_order_allocation_only_early_boot_makes_is_not_reported():
     # a helper whose address its file takes may run from anywhere
     taken = (VMALLOC[0], VMALLOC[1] + "void (*demo_hook)(unsigned int) = demo_init_nodes;\n")
     assert lines(boot, taken) == [6]
+
+
+def test_a_struct_two_drivers_define_binds_its_timer_only_within_its_module():
+    """natsemi.c and winbond-840.c each define their own `struct netdev_private` with a
+    `timer`: winbond's add_timer(&np->timer) arms winbond's callback, not natsemi's. A
+    callback bound to a field of such a struct is armed only by its own module's calls."""
+    quiet = ("drivers/net/ethernet/ns/quiet.c", """
+struct netdev_private { struct timer_list timer; void *buf; };
+static void quiet_timer(struct timer_list *t)
+{
+	struct netdev_private *np = from_timer(np, t, timer);
+
+	np->buf = kmalloc(64, GFP_KERNEL);
+}
+void quiet_open(struct netdev_private *np)
+{
+	timer_setup(&np->timer, quiet_timer, 0);
+}
+""")
+    other = ("drivers/net/ethernet/wb/other.c", """
+struct netdev_private { struct timer_list timer; int n; };
+static void other_timer(struct timer_list *t)
+{
+	struct netdev_private *np = from_timer(np, t, timer);
+
+	np->timer.expires = jiffies + HZ;
+	add_timer(&np->timer);
+}
+void other_open(struct netdev_private *np)
+{
+	timer_setup(&np->timer, other_timer, 0);
+	add_timer(&np->timer);
+}
+""")
+    assert _as002_lines([quiet, other], None) == []
+    armed = (quiet[0], quiet[1].replace("timer_setup(&np->timer, quiet_timer, 0);",
+                                        "timer_setup(&np->timer, quiet_timer, 0);\n\tadd_timer(&np->timer);"))
+    assert _as002_lines([armed, other], None) == [7]

@@ -197,7 +197,8 @@ def _armed(program: Program, found: Entries, tables: ContextTables, sites, oracl
         by_kind.setdefault(b.kind.kind, _BinderIndex()).add(i, b)
     empty = _BinderIndex()
     armed = [(b, arm) for arm in sorted(arms, key=lambda a: (a.path, a.line, a.col))
-             for b in _reaching(arm, by_kind.get(arm.kind.kind, empty), program.same_module)]
+             for b in _reaching(arm, by_kind.get(arm.kind.kind, empty), program.same_module,
+                                lambda struct: len(program.structs.get(struct, ())) > 1)]
     # The witness shows the arm that starts the callback: one elsewhere before the
     # callback's own re-arm (iss_net_open()'s mod_timer(), not iss_net_timer()'s).
     for b, arm in sorted(armed, key=lambda pair: pair[1].holder == pair[0].function):
@@ -578,10 +579,12 @@ class _BinderIndex:
         return sorted(found + near) if near else found
 
 
-def _reaching(arm: Arm, binders: _BinderIndex, same_module) -> list[Binder]:
+def _reaching(arm: Arm, binders: _BinderIndex, same_module, defined_twice=lambda struct: False) -> list[Binder]:
     """The bindings an arming call may run: the last one made before it in the function
     that arms it (or in the caller that hands the object to the arming helper), else
-    every binding of the object."""
+    every binding of the object. A struct several files define (natsemi.c's and
+    winbond-840.c's own `struct netdev_private`) is one type per module: its field binds
+    only within the arming call's module."""
     here = posixpath.dirname(arm.path)
     if arm.key[0] == "self":
         # the callback's own object: its own binding, when it is bound as this kind
@@ -595,12 +598,17 @@ def _reaching(arm: Arm, binders: _BinderIndex, same_module) -> list[Binder]:
     # Makefiles; drivers/net/usb holds catc.c and usbnet.c, two modules, each with an
     # rx URB of its own)
     matching = [b for _, b, where in binders.candidates(arm.key, here) if _matches(b.key, arm.key) and
-                (not _vague(b.key) and not _vague(arm.key) or where == here and same_module(b.path, arm.path))]
+                (not _vague(b.key) and not _vague(arm.key) or where == here and same_module(b.path, arm.path))
+                and (not _of_struct_defined_twice(b.key, defined_twice) or same_module(b.path, arm.path))]
     node, byte = arm.context
     local = [b for b in matching if b.holder == node and b.byte < byte and b.key == arm.key]
     if local:
         return [max(local, key=lambda b: b.byte)]
     return matching
+
+
+def _of_struct_defined_twice(key: Key, defined_twice) -> bool:
+    return key[0] == "field" and bool(key[1]) and defined_twice(key[1])
 
 
 def _vague(key: Key) -> bool:
