@@ -31,7 +31,7 @@ if TYPE_CHECKING:
 _GROWING_OPS = frozenset({"+=", "*=", "<<=", "|="})  # compound stores that may make a field larger
 
 HUB_DIRECTORIES = 3  # a field written in more directories than this is a hub
-HUB_JOIN_WRITERS = 48  # a hub with more stores than this is not joined tree-wide (see _small_hub)
+HUB_JOIN_WRITERS = 24  # a hub with more stores than this is not joined tree-wide (see _small_hub)
 HUB_SMALL = 4096  # a hub's tree-wide join bounds a reader only when no store exceeds this
 
 
@@ -121,11 +121,19 @@ class Fields:
             cells = [c for c in cells if self._definition_dir(struct, c[0]) == mine]
         if not cells:
             return unknown(WHY_FIELD_HUB)
-        value = self.analysis.guarded(("field", struct, fname, "*"),
-                                      lambda: self._join_stores(struct, fname, cells, [], scope), depth=scope.depth)
-        if not value.known or value.partial or value.sources or value.hi is None or value.hi > HUB_SMALL:
-            return unknown(WHY_FIELD_HUB)
-        return value
+        return self.analysis.guarded(("field", struct, fname, "*"),
+                                     lambda: self._join_small(struct, fname, cells, scope), depth=scope.depth)
+
+    def _join_small(self, struct: str, fname: str, cells: list, scope: Scope) -> Value:
+        """The join of the stores, each known and at most HUB_SMALL; else unknown at the
+        first that is not (most hubs have one early: the rest are never evaluated)."""
+        value = None
+        for cell in cells:
+            v = self._join_stores(struct, fname, [cell], [], scope)
+            if not v.known or v.partial or v.sources or v.hi is None or v.hi > HUB_SMALL:
+                return unknown(WHY_FIELD_HUB)
+            value = v if value is None else join(value, v)
+        return value if value is not None else unknown(WHY_FIELD_HUB)
 
     def _with_driver_stores(self, user: Value, struct: str, fname: str, scope: Scope) -> Value:
         """A field the user sets through a checked core path (net_device.mtu) that the
