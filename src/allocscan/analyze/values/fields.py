@@ -2,7 +2,7 @@
 
 A read of `p->len` takes the join of every store to `(struct type, len)` that
 counts for the reader: all of them when the field's writers are one driver,
-only the reader's own module's when the field is a hub written by several
+only the reader's own file's (else its module's) when the field is a hub written by several
 drivers (`net_device.mtu`, `usb_request.length` are not one variable). A read
 right after a plain store to the same object in the same block sees that store.
 Stores include the designated initializers of tables (`.ring_size = 1024`) and
@@ -31,6 +31,7 @@ if TYPE_CHECKING:
 _GROWING_OPS = frozenset({"+=", "*=", "<<=", "|="})  # compound stores that may make a field larger
 
 HUB_DIRECTORIES = 3  # a field written in more directories than this is a hub
+HUB_MODULE_WRITERS = 8  # a hub's stores in the reader's module joined when its file has none
 HUB_JOIN_WRITERS = 24  # a hub with more stores than this is not joined tree-wide (see _small_hub)
 HUB_SMALL = 4096  # a hub's tree-wide join bounds a reader only when no store exceeds this
 
@@ -311,8 +312,8 @@ class Fields:
         """The writes of `struct.fname` that count for a reader in file `here`, and whether
         the field is a hub. A field written by several drivers (net_device.mtu,
         usb_request.length) is not one variable: only the writes in the reader's own
-        module count (drivers/net/ holds dozens of drivers in one directory, each its own
-        module). Cached per
+        file count, or in its module when the file has none (drivers/net/ holds dozens
+        of drivers in one directory, each its own module). Cached per
         reader: hub fields are read thousands of times."""
         here_dir = directory_of(here)
         key = (struct, fname, here)
@@ -326,11 +327,16 @@ class Fields:
             hub = dirs != {here_dir} and (len(dirs) > HUB_DIRECTORIES
                                           or not all(same_driver(p, here) for p in paths))
             if hub:
-                # The reader's own driver: its module (Kbuild), not only its file (sparx5
-                # stores max_mtu in sparx5_netdev.c and reads mtu in sparx5_packet.c).
-                same_module = self.program.same_module
-                cells = self._cells_of((struct, fname),
-                                       [w for w in writers if w[0] == here or same_module(w[0], here)])
+                # The reader's own file's stores; when it has none, its module's (Kbuild):
+                # hostap stores dev->mtu in hostap_main.c and reads it in hostap_80211_rx.c.
+                # A module with many stores of its own is not joined (sk_buff.len in a
+                # wifi driver: dozens, each a chain, for nothing a reader's file lacks).
+                mine = [w for w in writers if w[0] == here]
+                if not mine:
+                    same_module = self.program.same_module
+                    mine = [w for w in writers if same_module(w[0], here)]
+                    mine = mine if len(mine) <= HUB_MODULE_WRITERS else []
+                cells = self._cells_of((struct, fname), mine)
             else:
                 cells = self.field_cells((struct, fname))
             seen = self._cells_by_reader[key] = (cells, hub)
