@@ -1676,3 +1676,60 @@ void *direct(void) { return kmalloc(min_t(unsigned int, big, 4096), GFP_ATOMIC);
 void *local(void) { unsigned long n = min_t(unsigned long, big,\n\t\t\t8192); return kmalloc(n, GFP_ATOMIC); }
 """))
     assert v["direct"].hi == 4096 and v["local"].hi == 8192
+
+
+ISOTP = """
+#define DEMO_DEFAULT_PDU 8300
+#define DEMO_MIN_PDU 4095
+#define DEMO_MAX_PDU (1025 * 1024U)
+static unsigned int max_pdu __read_mostly = DEMO_DEFAULT_PDU;
+module_param(max_pdu, uint, PERM);
+static void *demo_rcv(void)
+{
+	return kmalloc(max_pdu, GFP_ATOMIC);
+}
+static __init int demo_init(void)
+{
+	int err = demo_register();
+
+	if (err)
+		return err;
+	max_pdu = max_t(unsigned int, max_pdu, DEMO_MIN_PDU);
+	max_pdu = min_t(unsigned int, max_pdu, DEMO_MAX_PDU);
+	return 0;
+}
+"""
+
+
+def test_a_load_time_parameter_the_init_normalises_is_the_users_up_to_the_clamp():
+    """isotp's shape: `max_pdu = min_t(unsigned int, max_pdu, MAX)` in the init function of
+    a 0444 parameter: at run time it is what the user loaded the module with, up to MAX,
+    and the value flow says so. Writable in sysfs, the clamp is bypassed later: not bounded
+    by it; a clamp only on some path of the init function proves nothing either."""
+    v = sizes(("net/demo/isotp.c", ISOTP.replace("PERM", "0444")))["demo_rcv"]
+    assert v.hi == 1025 * 1024 and v.sources == {"module_param:max_pdu"} and not v.partial
+    assert any("when the module loads" in step.text for step in v.steps)
+    def clamped_at_load(source):
+        return any("when the module loads" in step.text for step in sizes(("net/demo/isotp.c", source))["demo_rcv"].steps)
+
+    assert not clamped_at_load(ISOTP.replace("PERM", "0644"))
+    assert not clamped_at_load(ISOTP.replace("PERM", "0444").replace("	max_pdu = min_t", "	if (err > 1)\n		max_pdu = min_t"))
+
+
+def test_init_stores_of_a_parameter_apply_in_order():
+    """ipoib's shape: `n = roundup_pow_of_two(n); n = min(n, MAX); n = max(n, MIN);` in the
+    init function: each store reads what the one before left, so the last one's max()
+    does not undo the min()."""
+    v = sizes(("drivers/demo/ipo.c", """
+static int recvq = 256;
+module_param_named(recv_queue_size, recvq, int, 0444);
+void *demo_ring(void) { return kcalloc(recvq, 64, GFP_ATOMIC); }
+static int __init demo_init(void)
+{
+	recvq = roundup_pow_of_two(recvq);
+	recvq = min(recvq, 8192);
+	recvq = max(recvq, 2);
+	return 0;
+}
+"""))["demo_ring"]
+    assert v.hi == 8192 * 64 and v.sources == {"module_param:recv_queue_size"}

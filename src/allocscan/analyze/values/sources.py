@@ -14,10 +14,10 @@ from __future__ import annotations
 import posixpath
 from typing import TYPE_CHECKING
 
-from ...exprs import ir_from_text, render
-from ...facts import FileFacts, FunctionFacts
+from ...exprs import identifiers, ir_from_text, render
+from ...facts import EXIT_ERROR, IS_INIT, FileFacts, FunctionFacts
 from ...kernel.tables import SourceTables, source_tables
-from ..witness import SOURCE, Step
+from ..witness import FLOW, SOURCE, Step
 from .lattice import TOP, WHY_GUARD, Value, unknown
 from .scope import Scope
 
@@ -30,6 +30,8 @@ class Sources:
         self.program = analysis.program
         self.tables = source_tables()
         self._module_params: dict[tuple[str, str], object] = {}
+        # (file, parameter) -> its value so far, while its init function's stores are evaluated
+        self._init_value: dict[tuple[str, str], Value] = {}
         # variable -> the files of the tree that declare it a module parameter
         self._param_files: dict[str, list] = {}
         for ff in self.program.files:
@@ -44,9 +46,48 @@ class Sources:
         the driver clamps itself at init is not taken raw); None otherwise."""
         declared = self._declared_param(name, scope)
         if declared is None:
-            return None
+            return self._clamped_at_init(name, scope)
         mp, home = declared
         return self.module_param(mp, Scope(home, None, scope.depth))
+
+    def _clamped_at_init(self, name: str, scope: Scope) -> Value | None:
+        """A load-time module parameter (not writable in sysfs) that the module's init
+        function normalises in place, unconditionally (isotp's `max_pdu_size =
+        min_t(unsigned int, max_pdu_size, MAX_PDU_SIZE);`): at run time it is that store's
+        value, of what the user loaded the module with. None when it is not one."""
+        mp = self._module_params.get((scope.file.path, name))
+        if mp is None or _writable(mp.perm, self.tables):
+            return None
+        stores = []
+        for fn in scope.file.functions:
+            if name not in fn.global_writes:
+                continue
+            own = [a for a in fn.assignments if a.kind == "global" and a.target == name]
+            if not (fn.flags & IS_INIT) or any(a.op != "=" or name not in identifiers(a.value) for a in own):
+                return None  # a store outside init, or one that does not start from the user's value
+            if any(not _unconditional(fn, a.byte) for a in own):
+                return None
+            stores.extend((fn, a) for a in own)
+        if not stores:
+            return None
+        fn = stores[0][0]
+        if any(f is not fn for f, _ in stores):
+            return None  # stores in two init functions: which runs last is not known here
+        key = (scope.file.path, name)
+        if key in self._init_value:  # read by one of those stores: the value so far
+            return self._init_value[key]
+        # Each store, in order, reads what the one before left (`roundup_pow_of_two()`, then
+        # `min()`, then `max()` of ipoib's queue sizes); the first reads the user's value.
+        self._init_value[key] = self.module_param(mp, Scope(scope.file, None, scope.depth))
+        try:
+            for _, a in sorted(stores, key=lambda pair: pair[1].byte):
+                value = self.analysis.eval(a.value, Scope(scope.file, fn, scope.depth + 1, a.byte))
+                self._init_value[key] = value.with_step(Step(
+                    FLOW, f"{fn.name}() stores {render(a.value)} into '{name}' when the module loads",
+                    scope.file.path, a.line, function=fn.name))
+            return self._init_value[key]
+        finally:
+            del self._init_value[key]
 
     def _declared_param(self, name: str, scope: Scope):
         """(ModuleParam, its file) of the module parameter `name` read in scope's file:
@@ -389,6 +430,13 @@ def handler_kind(fn: FunctionFacts, tables: SourceTables) -> str:
     """Which interface a handler serves, from its parameter types: configfs, sysfs, ..."""
     types = " ".join(t for _, t in fn.params)
     return next((h.kind for h in tables.handlers if h.matches(types, fn.name)), "user")
+
+
+def _unconditional(fn: FunctionFacts, byte: int) -> bool:
+    """Is byte `byte` of `fn` in no if/else arm or switch case (run whenever the function
+    gets there)? An error exit before it is a failed load, not another path."""
+    return not any(ts <= byte < te or (es <= byte < ee and kind != EXIT_ERROR)
+                   for _, ts, te, es, ee, kind, _ in fn.conditions)
 
 
 def _written_in_file(name: str, file: FileFacts) -> bool:
