@@ -254,3 +254,21 @@ static int pool_init(struct device *dev, struct pool *pool)
     analysis = analyze(link([extract_file("drivers/scsi/pool.c", source.encode())]), builtin_kernel("6.1"))
     reported = [f.line for f in by_id()["AS003"].check(analysis, OPTIONS)]
     assert reported == [12]  # the events table only
+
+
+def test_an_skb_allocator_fails_silently_and_is_a_note():
+    """hostap's shape: an unchecked `mtu` module parameter sizes an rx skb. Above the
+    4 MiB kmalloc maximum the skb head's first attempt (__GFP_NOWARN) gives a silent
+    NULL, a dropped packet: a note that says so. The same size in a kmalloc() WARNs."""
+    source = """
+static int mtu = 1500;
+module_param(mtu, int, 0444);
+void *demo_rx(struct net_device *dev) { return ALLOC; }
+"""
+    def findings(alloc):
+        facts = [extract_file("drivers/net/demo/rx.c", source.replace("ALLOC", alloc).encode())]
+        return by_id()["AS003"].check(analyze(link(facts), builtin_kernel("6.1")), SimpleNamespace(min_order=4))
+
+    skb = findings("dev_alloc_skb(mtu + 64)")
+    assert [f.level for f in skb] == ["note"] and "fails silently" in skb[0].message
+    assert [f.level for f in findings("kmalloc(mtu + 64, GFP_ATOMIC)")] == ["warning"]

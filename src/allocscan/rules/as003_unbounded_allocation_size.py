@@ -13,7 +13,9 @@ Whoever sets the value decides the page order. Above the allocator's
 maximum the request always fails: the page allocator WARNs
 (`WARNING: ... at mm/page_alloc.c ... __alloc_pages`) or, with
 `__GFP_NOWARN`, the driver silently gets NULL. Below it, large values turn
-into high-order requests that fail under fragmentation (AS001).
+into high-order requests that fail under fragmentation (AS001). The skb
+allocators make their first attempt with `__GFP_NOWARN`: there the failure is
+a dropped packet and no log line, and the finding is a note.
 
 ## Example
 ```c
@@ -104,6 +106,10 @@ def check(analysis: Analysis, options) -> list[Finding]:
         props["maxOrder"] = None
         # A netlink policy (NLA_POLICY_RANGE/MAX) may bound the attribute; we do not read policies.
         level = "note" if all(src.startswith("netlink:") for src in users) else LEVEL
+        if s.family is not None and s.family.silent:
+            # an skb head's first kmalloc carries __GFP_NOWARN: the packet is dropped, no line
+            msg += f"; it fails silently ('{s.site.callee}' makes its first attempt with __GFP_NOWARN)"
+            level = "note"
         out.append(Finding.at_site(ID, s, level, msg, props, context_witness(s), value_witness(s, size)))
     return out
 
