@@ -146,6 +146,11 @@ class Program:
                                                    if fn.flags & mask]
         return found
 
+    def defined_more_than_once(self, name: str) -> bool:
+        """Do several files define a struct of this name (sfc's and siena's efx_nic,
+        natsemi's and winbond-840's netdev_private)?"""
+        return len(self.structs.get(name, ())) > 1
+
     def struct_def(self, name: str, near: str = ""):
         """(path, StructDef) of the struct `name` as file `near` sees it: of several
         definitions, the nearest up its tree, else the one sharing the longest path."""

@@ -198,7 +198,7 @@ def _armed(program: Program, found: Entries, tables: ContextTables, sites, oracl
     empty = _BinderIndex()
     armed = [(b, arm) for arm in sorted(arms, key=lambda a: (a.path, a.line, a.col))
              for b in _reaching(arm, by_kind.get(arm.kind.kind, empty), program.same_module,
-                                lambda struct: len(program.structs.get(struct, ())) > 1)]
+                                program.defined_more_than_once)]
     # The witness shows the arm that starts the callback: one elsewhere before the
     # callback's own re-arm (iss_net_open()'s mod_timer(), not iss_net_timer()'s).
     for b, arm in sorted(armed, key=lambda pair: pair[1].holder == pair[0].function):
@@ -434,8 +434,7 @@ def early_boot_only(program: Program, tables: ContextTables, node: str) -> bool:
         if ref.fn.name == tables.boot_root:
             continue
         direct = ref.fn.is_static and only_called_directly(program, current)
-        if ref.fn.name in tables.boot_after or not (ref.fn.flags & IS_INIT or direct) or (
-                ref.fn.is_static and not direct):
+        if ref.fn.name in tables.boot_after or not (direct or (ref.fn.flags & IS_INIT and not ref.fn.is_static)):
             return False
         callers = list(program.graph.predecessors(current)) or _callers_of_counterpart(program, current)
         if not callers:

@@ -39,7 +39,7 @@ class Builtins:
                                          + ")")
         self.layouts = Layouts(self._struct_and_path, self.program.typedefs, self._const_of,
                                self.tables.member_macros,
-                               lambda name: len(self.program.structs.get(name, ())) > 1,
+                               self.program.defined_more_than_once,
                                self.program.lookup)
 
     # --- constants ------------------------------------------------------------

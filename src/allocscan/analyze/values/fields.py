@@ -116,10 +116,7 @@ class Fields:
         writers = self.program.field_writers_of((struct, fname))
         if not writers or len(writers) > HUB_JOIN_WRITERS:
             return unknown(WHY_FIELD_HUB)
-        cells = self.field_cells((struct, fname))
-        if len(self._definition_dirs(struct)) > 1:
-            mine = self._definition_dir(struct, scope.file.path)
-            cells = [c for c in cells if self._definition_dir(struct, c[0]) == mine]
+        cells = self._same_definition(struct, self.field_cells((struct, fname)), scope.file.path)
         if not cells:
             return unknown(WHY_FIELD_HUB)
         return self.analysis.guarded(("field", struct, fname, "*"),
@@ -278,11 +275,19 @@ class Fields:
         params = [(ff, mp) for ff, mp in self._param_writers((struct, fname)) if same_driver(ff.path, here)]
         view = here if hub else ""
         if len(self._definition_dirs(struct)) > 1:
+            cells = self._same_definition(struct, cells, here)
             mine = self._definition_dir(struct, here)
-            cells = [c for c in cells if self._definition_dir(struct, c[0]) == mine]
             params = [(ff, mp) for ff, mp in params if self._definition_dir(struct, ff.path) == mine]
             view = view or mine
         return cells, params, view, hub
+
+    def _same_definition(self, struct: str, cells: list, here: str) -> list:
+        """The stores into the struct of that name file `here` sees, when several modules
+        define one (sfc's and siena's efx_nic): two structs, not one."""
+        if len(self._definition_dirs(struct)) <= 1:
+            return cells
+        mine = self._definition_dir(struct, here)
+        return [c for c in cells if self._definition_dir(struct, c[0]) == mine]
 
     def _definition_dirs(self, struct: str) -> tuple[str, ...]:
         dirs = self._def_dirs.get(struct)
