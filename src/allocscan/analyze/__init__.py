@@ -73,7 +73,9 @@ class Analysis:
 INTERNAL_ERRORS = (ArithmeticError, ValueError, RecursionError, KeyError, IndexError, TypeError, AttributeError)
 
 
-def analyze(program: Program, kernel: KernelInfo) -> Analysis:
+def analyze(program: Program, kernel: KernelInfo, restrict=None) -> Analysis:
+    """`restrict`, when given, is asked with the nodes of every allocating function which
+    of them to describe (None: all): an incremental scan's cone (see incremental.py)."""
     values = ValueAnalysis(program, kernel)
     contexts = analyze_contexts(program, values.oracle)
     allocating_gfp = allocating_gfp_params(program)
@@ -82,8 +84,12 @@ def analyze(program: Program, kernel: KernelInfo) -> Analysis:
     table = allocators()
     fams = families()
     # Only functions that allocate or pass a gfp mask on: no other body is unpacked.
-    for ff, fn in _allocating_functions(program, allocating_gfp):
-        node = program.node_for(fn)
+    described = [(ff, fn, program.node_for(fn)) for ff, fn in _allocating_functions(program, allocating_gfp)]
+    if restrict is not None:
+        only = restrict({node for _, _, node in described})
+        if only is not None:
+            described = [item for item in described if item[2] in only]
+    for ff, fn, node in described:
         ordinals: dict[str, int] = {}
         for site in fn.calls:
             key = site.callee or "->" + site.field
