@@ -248,6 +248,9 @@ def cmd_diff(args) -> int:
         return EXIT_ERROR
     print(f"allocscan: {len(result.new)} new, {len(result.fixed)} fixed, {len(result.unchanged)} unchanged "
           f"finding(s) in {time.perf_counter() - start:.1f}s", file=sys.stderr)
+    analysed = result.head.analysis.stats.get("incremental") if result.head.analysis is not None else None
+    if analysed:  # what the head side analysed again (incremental.py)
+        print(f"allocscan: head side: {analysed}", file=sys.stderr)
     if args.fail_on == "none":
         return EXIT_OK
     threshold = LEVEL_RANK[args.fail_on]

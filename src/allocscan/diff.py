@@ -24,7 +24,8 @@ from pathlib import Path
 
 from .cache import FactsCache
 from .discover import DiscoverError
-from .gittree import GitTreeError, revision_scan_input
+from .gittree import GitTreeError, read_blobs, revision_scan_input
+from .incremental import Previous
 from .rules.base import Finding
 from .pipeline import ScanOptions, ScanResult, run_scan
 
@@ -83,16 +84,53 @@ def patched_tree(repo: Path, patch: Path) -> str:
         return _git(repo, "write-tree", env=env).stdout.strip()
 
 
-def _scan_side(root: Path, rel_paths: list[str], options: ScanOptions) -> ScanResult:
+def _scan_side(root: Path, rel_paths: list[str], options: ScanOptions,
+               previous: Previous | None = None) -> ScanResult:
     targets = [str(root / p) for p in rel_paths] if rel_paths else [str(root)]
     missing = [t for t in targets if not Path(t).exists()]
     targets = [t for t in targets if Path(t).exists()]
     if not targets:
         raise DiffError(f"{', '.join(missing)}: not present on this side")
-    return run_scan(targets, options)
+    return run_scan(targets, options, previous=previous)
 
 
-def _scan_revision(repo: Path, rev: str, rel_paths: list[str], options: ScanOptions) -> tuple[ScanResult, str]:
+def _previous(repo: Path, head: str | None, base: ScanResult, rel_paths: list[str]) -> Previous | None:
+    """The base side as the head side's previous scan: the head then analyses only
+    the sites the change can reach (incremental.py). For a diff of the whole checkout,
+    whose report paths are the repository's."""
+    if rel_paths or not base.file_keys:
+        return None
+
+    def blobs(ids: list[str]) -> list[bytes | None]:
+        try:
+            return [data for _, data in read_blobs(repo, ids)]
+        except (GitTreeError, OSError):
+            return [None] * len(ids)
+
+    def files_naming(words: set[str]) -> dict[str, set[str]] | None:
+        args = ["grep", "-o", "-w", "-F", "-I"]
+        for word in sorted(words):
+            args += ["-e", word]
+        # The working tree's tracked files (its untracked ones are all new: changed files,
+        # analysed whole). Not --untracked: that walk skips what .gitignore names even
+        # when it is tracked (Debian's kernel tree ignores everything).
+        args += [head] if head else []
+        proc = _git(repo, *args, "--", "*.c", "*.h", check=False)
+        if proc.returncode not in (0, 1):
+            return None
+        found: dict[str, set[str]] = {}
+        for line in proc.stdout.splitlines():
+            if head:
+                line = line.partition(":")[2]
+            path, _, word = line.rpartition(":")
+            found.setdefault(word, set()).add(path)
+        return found
+
+    return Previous(base.findings, base.suppressed, base.file_keys, base.context_key, blobs, files_naming)
+
+
+def _scan_revision(repo: Path, rev: str, rel_paths: list[str], options: ScanOptions,
+                   previous: Previous | None = None) -> tuple[ScanResult, str]:
     """Scan `rev`'s files in scope, read from git (see gittree); with where the
     report's paths are relative to in the revision."""
     if _git(repo, "rev-parse", "--verify", "--quiet", f"{rev}^{{tree}}", check=False).returncode != 0:
@@ -101,7 +139,7 @@ def _scan_revision(repo: Path, rev: str, rel_paths: list[str], options: ScanOpti
     try:
         with revision_scan_input(repo, rev, rel_paths, options.excludes, options.kernel_version, cache) as (top, targets, disc):
             prefix = disc.root.relative_to(top).as_posix()
-            return run_scan(targets, options, discovery=disc), "" if prefix == "." else prefix
+            return run_scan(targets, options, discovery=disc, previous=previous), "" if prefix == "." else prefix
     except GitTreeError as err:
         raise DiffError(str(err)) from None
 
@@ -188,11 +226,12 @@ def diff_revisions(repo_dir: Path, base: str, head: str | None, paths: list[str]
     if staged:
         head = staged_commit(repo)
     base_result = _base_side(repo, base, rel_paths, options)
+    previous = _previous(repo, head, base_result, rel_paths)
     prefix = ""
     if head is None:
-        head_result = _scan_side(repo, rel_paths, options)
+        head_result = _scan_side(repo, rel_paths, options, previous)
     else:
-        head_result, prefix = _scan_revision(repo, head, rel_paths, options)
+        head_result, prefix = _scan_revision(repo, head, rel_paths, options, previous)
     result = compare(base_result, head_result)
     result.head_revision, result.head_prefix = head, prefix
     return result
@@ -227,7 +266,7 @@ def diff_patch(tree_dir: Path, patch: Path, paths: list[str], options: ScanOptio
     rel_paths = driver_scopes(repo, paths)
     head = patched_tree(repo, patch)
     base_result = _base_side(repo, "HEAD", rel_paths, options)
-    head_result, prefix = _scan_revision(repo, head, rel_paths, options)
+    head_result, prefix = _scan_revision(repo, head, rel_paths, options, _previous(repo, head, base_result, rel_paths))
     result = compare(base_result, head_result)
     result.head_revision, result.head_prefix = head, prefix
     return result

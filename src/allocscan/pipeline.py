@@ -18,7 +18,8 @@ from .cache import FactsCache
 from .discover import Discovery, discover
 from .kbuild import composite_modules
 from .link import link
-from .extract.driver import ExtractStats, content_keys, extract_all
+from .extract.driver import ContentKeys, ExtractStats, content_keys, extract_all
+from .incremental import Previous, merge, plan as incremental_plan
 from .results import ResultCache, StoredResult, scan_key
 from .report.signature import attach_signatures
 from .rules import select
@@ -53,26 +54,35 @@ class ScanResult:
     timings: dict[str, float] = field(default_factory=dict)
     analysis: object = None  # the Analysis, for callers that map back to sites (explain --tree)
     scope: object = None  # the scope.Scope with --kconfig/--compile-commands, else None
+    file_keys: dict[str, str] = field(default_factory=dict)  # relative path -> content id
+    context_key: str = ""  # what besides the files the findings depend on (context_key())
 
 
 def run_scan(paths: list[str], options: ScanOptions, progress_factory=None,
-             discovery: Discovery | None = None) -> ScanResult:
+             discovery: Discovery | None = None, previous: Previous | None = None) -> ScanResult:
     """Scan `paths`; `discovery`, when given, is what discovering them found (a git
-    revision's files: gittree)."""
+    revision's files: gittree). With `previous`, a scan of the same tree before a
+    change, only the sites the change can reach are analysed (incremental.py)."""
     # The stages build millions of small objects that never form cycles; the
     # cyclic collector re-walking them all costs half a warm whole-tree scan.
     collecting = gc.isenabled()
     gc.disable()
     try:
-        return _run_scan(paths, options, progress_factory, discovery)
+        return _run_scan(paths, options, progress_factory, discovery, previous)
     finally:
         if collecting:
             gc.freeze()  # what the scan built stays alive until exit: never re-walk it
             gc.enable()
 
 
+def context_key(kernel, makefiles, options: ScanOptions) -> str:
+    """The key of everything but the files that findings depend on: the analyzer, the
+    kernel facts, the Makefiles and the options (two scans of one tree compare it)."""
+    return scan_key(ContentKeys([], [], 0), kernel, makefiles, options.min_order, options.select, options.ignore)
+
+
 def _run_scan(paths: list[str], options: ScanOptions, progress_factory=None,
-              discovery: Discovery | None = None) -> ScanResult:
+              discovery: Discovery | None = None, previous: Previous | None = None) -> ScanResult:
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
     disc = discovery or discover(paths, options.excludes, options.kernel_version)
@@ -86,6 +96,8 @@ def _run_scan(paths: list[str], options: ScanOptions, progress_factory=None,
     keys = content_keys(disc.files, disc.rel, cache, disc.content_ids)
     makefiles = list(_read_makefiles(disc)) if disc.whole_tree else None
     makefile_texts = [text for _, text in makefiles] if makefiles is not None else None
+    file_keys = {rel: sha for _, rel, sha in keys.keyed}
+    this_context = context_key(disc.kernel, makefiles, options)
     results, result_key = None, None
     if options.cache_dir is not None and scope is None:
         results = ResultCache(options.cache_dir)
@@ -96,7 +108,7 @@ def _run_scan(paths: list[str], options: ScanOptions, progress_factory=None,
             timings["reused"] = time.perf_counter() - t
             timings["total"] = time.perf_counter() - t0
             return ScanResult(disc, stored.findings, stored.suppressed, disc.warnings + stored.warnings,
-                              stored.stats, timings)
+                              stored.stats, timings, file_keys=file_keys, context_key=this_context)
     if progress_factory is not None:
         with progress_factory(len(disc.files)) as advance:
             extracted = extract_all(disc.files, disc.rel, cache, options.jobs, advance, keys)
@@ -115,7 +127,10 @@ def _run_scan(paths: list[str], options: ScanOptions, progress_factory=None,
     timings["link"] = time.perf_counter() - t
 
     t = time.perf_counter()
-    analysis = analyze(program, disc.kernel)
+    incremental = None
+    if previous is not None and scope is None:
+        incremental = _Incremental(previous, program, keys, file_keys, this_context, cache)
+    analysis = analyze(program, disc.kernel, incremental.restrict if incremental else None)
     timings["analyze"] = time.perf_counter() - t
 
     t = time.perf_counter()
@@ -129,6 +144,10 @@ def _run_scan(paths: list[str], options: ScanOptions, progress_factory=None,
     sites_by_fp = {s.fingerprint(rule_id): s for s in analysis.sites if s.path in paths for rule_id in rule_ids}
     attach_signatures(findings, sites_by_fp, disc.kernel, options.kconfig)
     kept, suppressed = _apply_suppressions(findings, extracted.facts)
+    if incremental is not None:
+        analysis.stats.update(incremental.plan.stats(incremental.allocating))
+        if incremental.plan.cone is not None:
+            kept, suppressed = merge(previous, program, incremental.plan, kept, suppressed)
     kept.sort(key=lambda f: f.sort_key)
     if scope is not None:
         by_path = {ff.path: ff for ff in extracted.facts}
@@ -144,7 +163,38 @@ def _run_scan(paths: list[str], options: ScanOptions, progress_factory=None,
                                              [replace(f, site=None) for f in suppressed],
                                              extracted.warnings + analysis.warnings, extracted.stats,
                                              dict(analysis.stats)))
-    return ScanResult(disc, kept, suppressed, warnings, extracted.stats, timings, analysis, scope)
+    return ScanResult(disc, kept, suppressed, warnings, extracted.stats, timings, analysis, scope,
+                      file_keys, this_context)
+
+
+class _Incremental:
+    """The cone of a change (incremental.plan), asked for by analyze() once it knows the
+    allocating functions."""
+
+    def __init__(self, previous: Previous, program, keys: ContentKeys, file_keys: dict[str, str],
+                 context: str, cache: FactsCache):
+        self.previous, self.program, self.file_keys, self.context, self.cache = \
+            previous, program, file_keys, context, cache
+        self.path_of = {rel: name for name, rel, _ in keys.keyed}
+        self.plan = None
+        self.allocating = 0
+
+    def restrict(self, allocating: set[str]) -> set[str] | None:
+        self.plan = incremental_plan(self.previous, self.program, self.file_keys, self.context,
+                                     self._head_text, self._base_facts, allocating)
+        cone = self.plan.cone
+        self.allocating = len(cone & allocating) if cone is not None else len(allocating)
+        return cone
+
+    def _head_text(self, rel: str) -> bytes | None:
+        try:
+            with open(self.path_of[rel], "rb") as fh:
+                return fh.read()
+        except (OSError, KeyError):
+            return self.previous.read_blobs([self.file_keys[rel]])[0]
+
+    def _base_facts(self, rel: str, sha: str):
+        return self.cache.get(sha, rel)
 
 
 def _read_makefiles(disc: Discovery):

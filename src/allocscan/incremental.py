@@ -1,0 +1,541 @@
+"""Incremental analysis: after a small change, describe again only the allocation
+sites the change can affect (its cone) and take every other finding from the scan
+before it.
+
+Extraction is already incremental (the facts cache is keyed by content); link and
+the global passes (contexts, gfp forwarding) still run over the whole program. What
+this module saves is the per-site work — values, witnesses, path checks — which is
+most of a warm scan. `plan()` compares the two sides' files and returns the cone, or
+why a full analysis must run instead; `merge()` joins the findings.
+
+What depends on what. A site is described again when its function is in the cone:
+
+1. Every function of a changed file: its lines may have moved.
+2. Changed functions: one whose text changed, was added or removed (then: the
+   functions calling that name, whose calls now resolve elsewhere), or whose text
+   names a file-scope definition that changed (a macro, enum, struct, typedef,
+   global, module parameter, designated initializer) or a definition naming one,
+   transitively (`#define RING (BE_SIZE * 2)`, a struct holding the changed
+   struct). A changed header's definitions are looked up in every file that names
+   them (word match, up to MAX_NAME_ROUNDS definitions deep).
+3. Value flow: within `MAX_DEPTH` calls of a changed function, down to callees
+   with at most `MAX_CALLERS` callers (the parameters the evaluator follows), and
+   up to the direct callers of a function that hands a value up: one that returns
+   a value, or takes a gfp mask (whether it allocates with it decides its
+   callers' sites). Up only from a changed function or one reached upwards: a
+   callee's changed return value reaches only the caller that passed the changed
+   arguments.
+4. Fields: a (struct, field) that a function of 3 stores, or a changed file-scope
+   initializer sets, is read by the functions naming the field (or a definition of
+   their file naming it) in every file naming the struct. A hub field (written in
+   more than HUB_DIRECTORIES directories, by more than HUB_JOIN_WRITERS stores) is
+   read only in the store's module, or its file when the module has more than
+   HUB_MODULE_WRITERS stores to it (fields.Fields._cells_seen_from). Readers start
+   3 again, one hop further from the change (the evaluator's MAX_DEPTH counts
+   field reads as it counts calls). Not seen: a reader whose file never
+   names the struct (`priv->ring->size`, struct ring named only in a header), or
+   that reads the field through a macro of another file.
+5. Contexts: within `MAX_HOPS` calls below a changed function or a function that a
+   changed function or binding names (a callback armed, bound or registered).
+6. A previous finding whose witness, value flow or related steps pass through a
+   changed file is described again.
+
+A full analysis runs instead when the Makefiles, the kernel facts or the options
+changed, when a changed file's facts of the previous side are not in the cache, or
+when the cone holds more than FULL_SHARE of the allocating functions.
+
+Known gap: `entries.early_boot_only()` walks callers without a hop limit, so a new
+run-time caller of an early-boot-only function far above a site can change that
+site's AS001 finding without this cone reaching it.
+"""
+
+from __future__ import annotations
+
+import bisect
+import re
+from collections import deque
+from dataclasses import dataclass, field, fields, is_dataclass
+from typing import Callable, Iterable
+
+from .analyze.context import MAX_HOPS
+from .analyze.values.evaluator import MAX_CALLERS
+from .analyze.values.fields import HUB_DIRECTORIES, HUB_JOIN_WRITERS, HUB_MODULE_WRITERS
+from .analyze.values.scope import MAX_DEPTH
+from .facts import HAS_GFP_PARAM, FileFacts
+from .link import Program, directory_of
+
+FULL_SHARE = 0.25  # a cone with more of the allocating functions than this: analyse everything
+MAX_STRUCTS = 200  # structs whose readers are looked up tree-wide; more: analyse everything
+MAX_NAME_ROUNDS = 4  # header definition -> definitions naming it elsewhere, this many times
+WORD_RE = re.compile(r"[A-Za-z_]\w*")
+ANON_RE = re.compile(r"anon@(\d+)")  # an anonymous struct's name: its byte offset
+# fields of the facts' dataclasses that only place things: not a change of meaning
+_PLACES = frozenset({"line", "end_line", "col", "end_col", "byte", "start_byte", "end_byte", "block_start",
+                     "block_end", "store", "packed", "packed_calls"})
+# FileFacts tables compared name by name; a changed entry is a changed definition
+_NAMED_TABLES = ("defines", "func_macros", "enums", "typedefs", "globals", "global_types", "global_arrays",
+                 "global_inits", "nla_limits")
+
+
+@dataclass
+class Previous:
+    """The scan of the same tree before the change, and how to read what it read."""
+
+    findings: list
+    suppressed: list
+    file_keys: dict[str, str]  # relative path -> content id
+    context_key: str  # pipeline.context_key(): kernel facts, Makefiles, options
+    read_blobs: Callable[[list[str]], list[bytes | None]]  # content ids -> contents (None: unreadable)
+    # words -> {word: relative paths of the files of the new side naming it}, or None: cannot tell
+    files_naming: Callable[[set[str]], dict[str, set[str]] | None]
+
+
+@dataclass
+class Plan:
+    changed_files: set[str] = field(default_factory=set)
+    cone: set[str] | None = None  # function nodes to describe again; None: analyse everything
+    full_reason: str = ""  # why everything is analysed
+    changed_functions: int = 0
+
+    def stats(self, allocating: int) -> dict:
+        if self.cone is None:
+            return {"incremental": f"full analysis: {self.full_reason}"}
+        return {"incremental": f"{len(self.changed_files)} changed file(s), {self.changed_functions} changed "
+                               f"function(s), {len(self.cone)} function(s) in the cone, "
+                               f"{allocating} of them allocating"}
+
+
+def changed_files(before: dict[str, str], after: dict[str, str]) -> set[str]:
+    return {rel for rel in before.keys() | after.keys() if before.get(rel) != after.get(rel)}
+
+
+def plan(previous: Previous, program: Program, file_keys: dict[str, str], context_key: str,
+         head_text: Callable[[str], bytes | None], base_facts: Callable[[str, str], FileFacts | None],
+         allocating: set[str]) -> Plan:
+    """The cone of the change from `previous` to `program` (see the module docstring)."""
+    result = Plan(changed_files(previous.file_keys, file_keys))
+    if context_key != previous.context_key:
+        result.full_reason = "the kernel facts, the Makefiles or the options changed"
+        return result
+    changes = _Changes()
+    base_shas = [previous.file_keys[rel] for rel in sorted(result.changed_files) if rel in previous.file_keys]
+    base_texts = dict(zip(base_shas, previous.read_blobs(base_shas)))
+    for rel in sorted(result.changed_files):
+        before = after = None
+        before_text = after_text = b""
+        if rel in previous.file_keys:
+            before = base_facts(rel, previous.file_keys[rel])
+            before_text = base_texts.get(previous.file_keys[rel])
+            if before is None or before_text is None:
+                result.full_reason = f"{rel}: the facts or text of its previous version are not at hand"
+                return result
+        if rel in file_keys:
+            after = program.file(rel)
+            after_text = head_text(rel)
+            if after is None or after_text is None:
+                result.full_reason = f"{rel}: its facts or text are not at hand"
+                return result
+        changes.compare(rel, before, before_text, after, after_text)
+    cone = _Cone(program, previous.files_naming, allocating, head_text)
+    try:
+        reason = cone.grow(changes, previous)
+    except _Unbounded as err:
+        reason = str(err)
+    if reason:
+        result.full_reason = reason
+        return result
+    result.changed_functions = len(cone.changed)
+    if allocating and len(cone.nodes & allocating) > FULL_SHARE * len(allocating):
+        result.full_reason = (f"the change reaches {len(cone.nodes & allocating)} of {len(allocating)} "
+                              f"allocating functions")
+        return result
+    result.cone = cone.nodes
+    return result
+
+
+def merge(previous: Previous, program: Program, plan: Plan, kept: list, suppressed: list) -> tuple[list, list]:
+    """The previous findings outside the cone, with the cone's new ones."""
+    redone = {(ref.path, ref.fn.name) for node in plan.cone for ref in (program.functions[node],)}
+
+    def outside(f) -> bool:
+        return f.path not in plan.changed_files and (f.path, f.function) not in redone
+
+    return ([f for f in previous.findings if outside(f)] + kept,
+            [f for f in previous.suppressed if outside(f)] + suppressed)
+
+
+def _normal(value):
+    """A fact without what only places it (lines, bytes): equal when its meaning is."""
+    if is_dataclass(value):
+        return (type(value).__name__,) + tuple(_normal(getattr(value, f.name)) for f in fields(value)
+                                               if f.name not in _PLACES)
+    if isinstance(value, dict):
+        return tuple(sorted((k, repr(_normal(v))) for k, v in value.items()))
+    if isinstance(value, (list, tuple)):
+        return tuple(_normal(v) for v in value)
+    return value
+
+
+def _function_texts(ff: FileFacts | None, text: bytes) -> dict[tuple[str, int], bytes]:
+    """(name, n-th definition of it) -> its text, for each function of a file."""
+    out: dict[tuple[str, int], bytes] = {}
+    for fn in ff.functions if ff is not None else ():
+        n = 0
+        while (fn.name, n) in out:
+            n += 1
+        out[fn.name, n] = text[fn.start_byte:fn.end_byte]
+    return out
+
+
+def _file_tables(ff: FileFacts | None) -> dict[tuple[str, str], str]:
+    """(table, name) -> the normalised definition, for each file-scope definition.
+    An anonymous struct is named by its byte offset (`be_adapter::anon@16844`): here
+    by its rank in the file, so that text moving above it does not change it."""
+    out: dict[tuple[str, str], object] = {}
+    if ff is None:
+        return out
+    for table in _NAMED_TABLES:
+        for name, value in getattr(ff, table).items():
+            out[table, name] = value
+    for struct in ff.structs:
+        out["struct", struct.name] = struct
+    for param in ff.module_params:
+        out["module_param", param.name] = param
+    offsets = sorted({int(m.group(1)) for struct in ff.structs for m in ANON_RE.finditer(struct.name)})
+    rank = {str(offset): f"anon#{i}" for i, offset in enumerate(offsets)}
+
+    def renamed(text: str) -> str:
+        return ANON_RE.sub(lambda m: rank.get(m.group(1), "anon"), text)
+
+    def normal_text(value) -> str:
+        try:
+            return renamed(repr(_normal(value)))
+        except RecursionError:  # an expression nested too deep to compare: take it as changed
+            return f"<unreadable {id(value)}>"
+
+    return {(table, renamed(name)): normal_text(value) for (table, name), value in out.items()}
+
+
+class _Changes:
+    """What differs between the two versions of the changed files."""
+
+    def __init__(self):
+        self.functions: dict[str, set[str]] = {}  # path -> names of changed functions
+        self.names: set[str] = set()  # file-scope definitions that changed
+        self.header_names: set[str] = set()  # ... of them in headers: looked up tree-wide
+        self.fields: set[tuple[str, str, str]] = set()  # (struct, field, file) of stores that changed
+        self.named: set[str] = set()  # identifiers a changed function or binding names
+        self.removed: set[str] = set()  # function names a changed file no longer defines here
+
+    def compare(self, rel: str, before: FileFacts | None, before_text: bytes, after: FileFacts | None,
+                after_text: bytes) -> None:
+        old, new = _function_texts(before, before_text), _function_texts(after, after_text)
+        changed = {key for key in old.keys() | new.keys() if old.get(key) != new.get(key)}
+        tables_old, tables_new = _file_tables(before), _file_tables(after)
+        names = {key[1] for key in tables_old.keys() | tables_new.keys() if tables_old.get(key) != tables_new.get(key)}
+        # a definition naming a changed one (`#define RING (BE_SIZE * 2)`) changed with it
+        names |= _naming(tables_old, names) | _naming(tables_new, names)
+        names = {name.partition("::")[0] for name in names}  # an anonymous struct: its parent
+        self.names |= names
+        if rel.endswith(".h"):
+            self.header_names |= names
+        if names:  # a function naming a changed definition changed with it
+            pattern = _words_pattern(names)
+            changed |= {key for key, text in new.items() if pattern.search(text)}
+        for key in changed:
+            for text in (old.get(key), new.get(key)):
+                if text:
+                    self.named |= set(WORD_RE.findall(text.decode("utf-8", "replace")))
+        self.functions[rel] = {name for name, _ in changed}
+        self.removed |= {name for name, _ in old.keys() - new.keys()}
+        for ff in (before, after):
+            for fn in ff.functions if ff is not None else ():
+                if fn.name in self.functions[rel]:
+                    self.fields |= {(struct, fname, rel) for struct, fname in fn.field_writes}
+        self._compare_sets(rel, before, after)
+
+    def _compare_sets(self, rel: str, before: FileFacts | None, after: FileFacts | None) -> None:
+        """Bindings, file-scope calls (DEFINE_TIMER) and designated initializers: what
+        a changed one names, and the fields a changed initializer sets."""
+        def of(ff, attr):
+            return {_normal(item): item for item in getattr(ff, attr)} if ff is not None else {}
+
+        for attr in ("bindings", "top_calls", "field_inits"):
+            old, new = of(before, attr), of(after, attr)
+            for key in old.keys() ^ new.keys():
+                item = old.get(key) or new.get(key)
+                self.named |= set(WORD_RE.findall(repr(key)))
+                if attr == "field_inits":
+                    self.fields.add((item.struct_type or item.receiver, item.target, rel))
+
+
+def _words_pattern(words: Iterable[str]) -> re.Pattern:
+    return re.compile(rb"\b(?:" + b"|".join(re.escape(w.encode()) for w in sorted(words)) + rb")\b")
+
+
+def _naming(tables: dict[tuple[str, str], str], names: set[str]) -> set[str]:
+    """The definitions of `tables` (see _file_tables) naming any of `names`, directly
+    or through one another (a macro over a macro, a struct holding a struct)."""
+    texts: dict[str, str] = {}
+    for (_, name), value in tables.items():
+        texts[name] = texts.get(name, "") + value
+    found, pending = set(names), set(names)
+    while pending:
+        pattern = re.compile(r"\b(?:" + "|".join(re.escape(w) for w in sorted(pending)) + r")\b")
+        pending = {name for name, text in texts.items() if name not in found and pattern.search(text)}
+        found |= pending
+    return found - names
+
+
+class _Unbounded(Exception):
+    """The cone outgrew what is worth analysing apart: analyse everything."""
+
+
+class _Cone:
+    def __init__(self, program: Program, files_naming, allocating: set[str], head_text):
+        self.program = program
+        self.head_text = head_text
+        self.files_naming = files_naming
+        self.allocating = allocating
+        self.limit = int(FULL_SHARE * len(allocating))
+        self.changed: set[str] = set()
+        self.nodes: set[str] = set()
+        self.modules_seen: dict[str, list[str]] = {}
+        self.sorted_paths: list[str] | None = None
+
+    def grow(self, changes: _Changes, previous: Previous) -> str:
+        """Fill `nodes`; a reason when the cone cannot be bounded."""
+        program = self.program
+        for rel, names in changes.functions.items():
+            ff = program.file(rel)
+            for fn in ff.functions if ff is not None else ():
+                node = program.node_for(fn)
+                self.nodes.add(node)
+                if fn.name in names:
+                    self.changed.add(node)
+        callers_of = changes.removed | {name for names in changes.functions.values() for name in names}
+        self.changed |= self._calling(callers_of)
+        if changes.header_names:
+            users = self._header_users(changes.header_names)
+            if users is None:
+                return "cannot tell which files name the changed header's definitions"
+            self.changed |= users
+        self._check(self.changed)
+        # node -> the fewest evaluator hops (calls, field reads) between it and a change
+        value = self._value_flow(dict.fromkeys(self.changed, 0))
+        stores: dict[tuple[str, str, str], int] = dict.fromkeys(changes.fields, 0)
+        done: dict[tuple[str, str, str], int] = {}
+        while True:  # ends: each field hop costs one of the MAX_DEPTH hops
+            for node, depth in value.items():
+                ref = program.functions[node]
+                for struct, fname in ref.fn.field_writes if depth < MAX_DEPTH else ():
+                    key = (struct, fname, ref.path)
+                    stores[key] = min(depth, stores.get(key, depth))
+            stores = {key: depth for key, depth in stores.items() if depth < done.get(key, MAX_DEPTH)}
+            if not stores:
+                break
+            readers = self._field_readers(stores)
+            if readers is None:
+                return "cannot tell which files read the changed fields"
+            done.update(stores)
+            stores = {}
+            for node, depth in self._value_flow(readers).items():
+                if depth < value.get(node, MAX_DEPTH + 1):
+                    value[node] = depth
+            self._check(value.keys())
+        value = set(value)
+        named = {n for name in changes.named for n in program.by_name.get(name, ())}
+        self.nodes |= value | self._below(value | named, MAX_HOPS)
+        changed_paths = set(changes.functions)
+        for f in previous.findings + previous.suppressed:
+            if any(step.path in changed_paths for step in (*f.witness, *f.value_flow, *f.related)):
+                self.nodes |= {n for n in program.by_name.get(f.function, ())
+                               if program.functions[n].path == f.path}
+        return ""
+
+    def _header_users(self, names: set[str]) -> set[str] | None:
+        """The functions, in any file, whose text names a changed header definition or
+        a definition naming one (rule 2); None: cannot tell."""
+        program = self.program
+        names, pending, files = set(names), set(names), set()
+        for _ in range(MAX_NAME_ROUNDS):
+            if len(names) > MAX_STRUCTS:
+                raise _Unbounded(f"the changed header definitions are named by more than {MAX_STRUCTS} others")
+            naming = self.files_naming(pending)
+            if naming is None:
+                return None
+            found = set().union(*naming.values()) if naming else set()
+            files |= found
+            pending = set()
+            for rel in found:
+                pending |= {name.partition("::")[0] for name in _naming(_file_tables(program.file(rel)), names)}
+            pending -= names
+            names |= pending
+            if not pending:
+                break
+        else:
+            raise _Unbounded(f"the changed header definitions are named through more than {MAX_NAME_ROUNDS} others")
+        pattern = _words_pattern(names)
+        users = set()
+        for rel in files:
+            ff = program.file(rel)
+            if ff is None or not ff.functions:  # not part of the scan, or nothing to analyse
+                continue
+            text = self.head_text(rel)
+            if text is None:
+                return None
+            users |= {program.node_for(fn) for fn in ff.functions if pattern.search(text[fn.start_byte:fn.end_byte])}
+        return users
+
+    def _calling(self, names: set[str]) -> set[str]:
+        """Functions that call any of `names` directly (by name: leaves have no edges)."""
+        if not names:
+            return set()
+        return {node for node, ref in self.program.functions.items() if not names.isdisjoint(ref.fn.callees)}
+
+    def _functions_of(self, paths: Iterable[str]) -> set[str]:
+        program = self.program
+        return {program.node_for(fn) for path in paths for ff in (program.file(path),) if ff is not None
+                for fn in ff.functions}
+
+    def _value_flow(self, start: dict[str, int]) -> dict[str, int]:
+        """Functions within MAX_DEPTH calls of `start` (node -> hops already spent) that
+        values flow to, with their hops: the callees of a function whose values
+        changed, when few enough call them (their parameters are followed), and the
+        direct callers of a function whose returned value (or forwarded gfp mask) may
+        have changed. A callee's return value changes only for the caller that passed
+        the changed arguments, already here: from a function reached downwards, the
+        flow goes on only downwards."""
+        graph = self.program.graph
+        nearest: dict[str, int] = {}  # node -> fewest hops, either way
+        nearest_up: dict[str, int] = {}  # node -> fewest hops, reached upwards (or a start)
+        queue = deque((node, depth, True) for node, depth in start.items())
+        next_check = 0
+        while queue:
+            node, depth, up = queue.popleft()
+            if depth >= (nearest_up if up else nearest).get(node, MAX_DEPTH + 1):
+                continue
+            nearest[node] = min(depth, nearest.get(node, depth))
+            if up:
+                nearest_up[node] = depth
+            if len(nearest) >= next_check:
+                self._check(nearest.keys())
+                next_check = len(nearest) + 1024
+            if depth == MAX_DEPTH:
+                continue
+            queue.extend((c, depth + 1, False) for c in graph.successors(node) if graph.in_degree(c) <= MAX_CALLERS)
+            if up and self._hands_values_up(node):
+                queue.extend((caller, depth + 1, True) for caller, site in self.program.callers(node) if site.callee)
+        return nearest
+
+    def _hands_values_up(self, node: str) -> bool:
+        fn = self.program.functions[node].fn
+        return bool(fn.flags & HAS_GFP_PARAM or fn.returns or fn.pointer_returns)
+
+    def _check(self, nodes: set[str]) -> None:
+        """Stop as soon as the cone is too large to be worth it (see FULL_SHARE)."""
+        if len(nodes) > self.limit and len(nodes & self.allocating) > self.limit:
+            raise _Unbounded(f"the change reaches more than {self.limit} of {len(self.allocating)} "
+                             f"allocating functions")
+
+    def _below(self, start: set[str], hops: int) -> set[str]:
+        graph = self.program.graph
+        seen, frontier = set(start), set(start)
+        for _ in range(hops):
+            frontier = {c for node in frontier for c in graph.successors(node)} - seen
+            seen |= frontier
+        return seen
+
+    def _field_readers(self, stores: dict[tuple[str, str, str], int]) -> dict[str, int] | None:
+        """The functions that may read what `stores` ((struct, field, file of the store)
+        -> its hops from the change) wrote, with their hops (rule 4): those naming the
+        field, in every file naming the struct, or for a hub field
+        (fields.Fields._cells_seen_from) in the store's module only."""
+        program = self.program
+        tree_wide: dict[str, dict[str, int]] = {}  # struct word -> its fields -> hops
+        local: dict[str, dict[str, int]] = {}  # file -> the fields its functions may read -> hops
+
+        def add(table: dict, where: str, fname: str, depth: int) -> None:
+            fields_there = table.setdefault(where, {})
+            fields_there[fname] = min(depth, fields_there.get(fname, depth))
+
+        hubs = []
+        for (struct, fname, path), depth in stores.items():
+            writers = program.field_writers_of((struct, fname))
+            directories = {directory_of(where) for where, _ in writers}
+            root = _struct_word(struct)
+            if root and (len(directories) <= HUB_DIRECTORIES or len(writers) <= HUB_JOIN_WRITERS):
+                add(tree_wide, root, fname, depth)
+            else:
+                hubs.append((fname, path, depth, writers))
+        if len(tree_wide) > MAX_STRUCTS:
+            raise _Unbounded(f"the change's stores reach fields of {len(tree_wide)} structs")
+        for fname, path, depth, writers in hubs:
+            # A hub: a reader sees the stores of its own file, else of its module when
+            # there are at most HUB_MODULE_WRITERS of them.
+            in_module = sum(1 for where, _ in writers if program.same_module(where, path))
+            for rel in self._module_files(path) if in_module <= HUB_MODULE_WRITERS else (path,):
+                add(local, rel, fname, depth)
+        if tree_wide:
+            naming = self.files_naming(set(tree_wide))
+            if naming is None:
+                return None
+            for word, paths in naming.items():
+                for rel in paths:
+                    for fname, depth in tree_wide[word].items():
+                        add(local, rel, fname, depth)
+        readers: dict[str, int] = {}
+        for rel, fields_there in local.items():
+            for depth in sorted(set(fields_there.values())):
+                found = self._naming_in_file(rel, {f for f, d in fields_there.items() if d == depth})
+                if found is None:
+                    return None
+                for node in found:  # the read is one more hop
+                    readers[node] = min(depth + 1, readers.get(node, depth + 1))
+        return readers
+
+    def _module_files(self, path: str) -> list[str]:
+        """The scanned files linked into one module with `path` (link.Program.same_module):
+        among the files of its directory and of its composites' directories (a
+        composite's parts lie at or below the directory of its Makefile)."""
+        found = self.modules_seen.get(path)
+        if found is None:
+            program = self.program
+            modules = program.modules
+            directories = {directory_of(path)}
+            if modules is not None and path.endswith(".c"):
+                directories |= {directory_of(c) for c in modules.composites.get(path[:-2], ())}
+            candidates = {ff.path for d in directories for ff in self._files_under(d, d != directory_of(path))}
+            found = self.modules_seen[path] = sorted(rel for rel in candidates if program.same_module(rel, path))
+        return found
+
+    def _files_under(self, directory: str, deep: bool) -> list:
+        """The scanned files of `directory`, and when `deep` of its subdirectories too."""
+        if not deep:
+            return self.program.files_in(directory)
+        if self.sorted_paths is None:
+            self.sorted_paths = sorted(ff.path for ff in self.program.files)
+        prefix = f"{directory}/" if directory else ""
+        start = bisect.bisect_left(self.sorted_paths, prefix)
+        end = bisect.bisect_left(self.sorted_paths, prefix + "\U0010ffff")
+        return [self.program.file(rel) for rel in self.sorted_paths[start:end]]
+
+    def _naming_in_file(self, rel: str, words: set[str]) -> set[str] | None:
+        """The functions of file `rel` whose text names any of `words`, or a macro or
+        other definition of the file naming one; None: its text is not at hand."""
+        ff = self.program.file(rel)
+        if ff is None or not ff.functions:
+            return set()
+        text = self.head_text(rel)
+        if text is None:
+            return None
+        pattern = _words_pattern(words | _naming(_file_tables(ff), words))
+        return {self.program.node_for(fn) for fn in ff.functions
+                if pattern.search(text, fn.start_byte, fn.end_byte)}
+
+
+def _struct_word(struct: str) -> str:
+    """The struct's name in a field key: `be_adapter`, or the root of an access path
+    (`struct velocity_info *>rx`: velocity_info)."""
+    words = [w for w in WORD_RE.findall(struct.partition(">")[0]) if w not in ("struct", "union", "const")]
+    return words[0] if words else ""

@@ -1,0 +1,407 @@
+"""Incremental analysis equals a full one: random small edits to a tree of all the
+corpora, each diffed against the committed tree (the head side then analyses only
+the change's cone, incremental.py), and its findings compared, witnesses included,
+with a scan of the edited tree from scratch."""
+
+from __future__ import annotations
+
+import dataclasses
+import random
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+
+from allocscan import incremental
+from allocscan.diff import diff_revisions
+from allocscan.pipeline import ScanOptions, run_scan
+
+from .conftest import CORPORA, git
+
+LOCK_DECL = "\nstatic DEFINE_SPINLOCK(edit_lock);\n"
+ALLOCATION_LINE = re.compile(r"^\t+[^\n]*\b(?:kmalloc|kzalloc|kcalloc|vmalloc|alloc_skb|netdev_alloc_skb)\([^\n]*;$", re.M)
+NUMBER_DEFINE = re.compile(r"^#define\s+\w+\s+\(?(\d+)\)?\s*$", re.M)
+FUNCTION_START = re.compile(r"^(?:static\s+)?[a-z][\w \*]*\b(\w+)\([^;{]*\)\n\{\n", re.M)
+
+
+def _sources(repo: Path) -> list[Path]:
+    return sorted(p for p in repo.rglob("*") if p.suffix in (".c", ".h") and ".git" not in p.parts)
+
+
+def flip_gfp(repo: Path, rng: random.Random) -> str:
+    spots = [(p, m) for p in _sources(repo) for m in re.finditer(r"GFP_(ATOMIC|KERNEL)", p.read_text("latin-1"))]
+    path, m = rng.choice(spots)
+    text = path.read_text("latin-1")
+    other = "GFP_KERNEL" if m.group(1) == "ATOMIC" else "GFP_ATOMIC"
+    path.write_text(text[:m.start()] + other + text[m.end():], "latin-1")
+    return f"{path.name}: {m.group(0)} -> {other}"
+
+
+def add_lock(repo: Path, rng: random.Random) -> str:
+    spots = [(p, m) for p in _sources(repo) if p.suffix == ".c" for m in ALLOCATION_LINE.finditer(p.read_text("latin-1"))]
+    path, m = rng.choice(spots)
+    text = path.read_text("latin-1")
+    indent = m.group(0)[:len(m.group(0)) - len(m.group(0).lstrip("\t"))]
+    locked = f"{indent}spin_lock(&edit_lock);\n{m.group(0)}\n{indent}spin_unlock(&edit_lock);"
+    include_end = text.rfind("#include")
+    at = text.find("\n", include_end) + 1 if include_end >= 0 else 0
+    text = text[:m.start()] + locked + text[m.end():]
+    path.write_text(text[:at] + LOCK_DECL + text[at:], "latin-1")
+    return f"{path.name}: lock around {m.group(0).strip()}"
+
+
+def lock_call(repo: Path, rng: random.Random) -> str:
+    """A lock around a call of a function the tree defines: what it allocates below is
+    then under the lock (the cone's context rule)."""
+    sources = _sources(repo)
+    defined = {m.group(1) for p in sources for m in FUNCTION_START.finditer(p.read_text("latin-1"))}
+    spots = [(p, m) for p in sources if p.suffix == ".c"
+             for m in re.finditer(r"^\t+(?:\w+ = )?(\w+)\([^\n]*\);$", p.read_text("latin-1"), re.M)
+             if m.group(1) in defined]
+    path, m = rng.choice(spots)
+    text = path.read_text("latin-1")
+    indent = m.group(0)[:len(m.group(0)) - len(m.group(0).lstrip("\t"))]
+    locked = f"{indent}spin_lock(&edit_lock);\n{m.group(0)}\n{indent}spin_unlock(&edit_lock);"
+    include_end = text.rfind("#include")
+    at = text.find("\n", include_end) + 1 if include_end >= 0 else 0
+    text = text[:m.start()] + locked + text[m.end():]
+    path.write_text(text[:at] + LOCK_DECL + text[at:], "latin-1")
+    return f"{path.name}: lock around {m.group(0).strip()}"
+
+
+def grow_constant(repo: Path, rng: random.Random) -> str:
+    """A stored or returned number made large: its readers and callers see it."""
+    spots = [(p, m) for p in _sources(repo) if p.suffix == ".c"
+             for m in re.finditer(r"(?:->\w+ = |\breturn )(\d+);", p.read_text("latin-1"))]
+    path, m = rng.choice(spots)
+    text = path.read_text("latin-1")
+    path.write_text(text[:m.start(1)] + str(int(m.group(1)) * 4096 + 3) + text[m.end(1):], "latin-1")
+    return f"{path.name}: {m.group(0)} x4096"
+
+
+def remove_unlock(repo: Path, rng: random.Random) -> str:
+    spots = [(p, m) for p in _sources(repo) if p.suffix == ".c"
+             for m in re.finditer(r"^\t+spin_unlock\w*\([^\n]*\);\n", p.read_text("latin-1"), re.M)]
+    path, m = rng.choice(spots)
+    text = path.read_text("latin-1")
+    path.write_text(text[:m.start()] + text[m.end():], "latin-1")
+    return f"{path.name}: dropped {m.group(0).strip()}"
+
+
+def grow_define(repo: Path, rng: random.Random) -> str:
+    spots = [(p, m) for p in _sources(repo) for m in NUMBER_DEFINE.finditer(p.read_text("latin-1"))]
+    path, m = rng.choice(spots)
+    text = path.read_text("latin-1")
+    path.write_text(text[:m.start(1)] + str(int(m.group(1)) * 1024 + 7) + text[m.end(1):], "latin-1")
+    return f"{path.name}: {m.group(0).strip()} x1024"
+
+
+def move_function(repo: Path, rng: random.Random) -> str:
+    """A function moved to a new file of the same directory, with the first file's
+    includes (a static one then is not seen by its old callers: still a change)."""
+    spots = []
+    for p in _sources(repo):
+        if p.suffix != ".c":
+            continue
+        text = p.read_text("latin-1")
+        for m in FUNCTION_START.finditer(text):
+            end = text.find("\n}\n", m.end())
+            if end > 0:
+                spots.append((p, m.start(), end + 3))
+    path, start, end = rng.choice(spots)
+    text = path.read_text("latin-1")
+    includes = "".join(line + "\n" for line in text.splitlines() if line.startswith("#include"))
+    (path.parent / f"moved_{path.stem}.c").write_text(includes + "\n" + text[start:end], "latin-1")
+    path.write_text(text[:start] + text[end:], "latin-1")
+    return f"{path.name}: moved {text[start:text.find('(', start)].split()[-1]}()"
+
+
+def delete_file(repo: Path, rng: random.Random) -> str:
+    path = rng.choice(_sources(repo))
+    path.unlink()
+    return f"deleted {path.name}"
+
+
+EDITS = [flip_gfp, add_lock, lock_call, remove_unlock, grow_define, grow_constant, move_function, delete_file]
+
+
+def comparable(findings) -> list:
+    out = []
+    for f in findings:
+        record = {k.name: getattr(f, k.name) for k in dataclasses.fields(f) if k.name not in ("site", "choice")}
+        for steps in ("witness", "value_flow", "related"):
+            record[steps] = [dataclasses.asdict(s) for s in record[steps]]
+        out.append(record)
+    return sorted(out, key=lambda r: (r["path"], r["line"], r["rule_id"], r["fingerprint"]))
+
+
+@pytest.fixture
+def tree(tmp_path):
+    repo = tmp_path / "tree"
+    shutil.copytree(CORPORA, repo)
+    # a whole kernel tree: its Makefiles are read (modules, -D flags), and count as context
+    shutil.copy(CORPORA / "whole_tree" / "Makefile", repo / "Makefile")
+    git(repo, "init", "-q", "-b", "main")
+    git(repo, "add", "-A", ".")
+    git(repo, "commit", "-q", "-m", "base")
+    return repo
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_incremental_equals_full(tree, tmp_path, monkeypatch, seed):
+    # The corpora are small: any cone is a large share of them. Never fall back here.
+    monkeypatch.setattr(incremental, "FULL_SHARE", 1.0)
+    rng = random.Random(seed)
+    cache = tmp_path / "cache"
+    ran_incrementally = 0
+    for edit in rng.sample(EDITS, len(EDITS)):
+        git(tree, "reset", "-q", "--hard", "HEAD")
+        git(tree, "clean", "-q", "-fd")
+        what = edit(tree, rng)
+        options = ScanOptions(cache_dir=cache)
+        result = diff_revisions(tree, "HEAD", None, [], options)
+        note = result.head.analysis.stats.get("incremental", "")
+        ran_incrementally += "in the cone" in note
+        full = run_scan([str(tree)], ScanOptions(cache_dir=cache))
+        missing = [f for f in comparable(full.findings) if f not in comparable(result.head.findings)]
+        extra = [f for f in comparable(result.head.findings) if f not in comparable(full.findings)]
+        assert (missing, extra) == ([], []), f"{what} ({note})"
+        assert comparable(result.head.suppressed) == comparable(full.suppressed), what
+    assert ran_incrementally >= len(EDITS) - 1  # only a change of the tree's context falls back
+
+
+def test_a_comment_reanalyses_only_its_file(tree, tmp_path):
+    path = tree / "net_ring" / "demo_rx.c"
+    path.write_text(path.read_text("latin-1") + "\n/* a comment */\n", "latin-1")
+    result = diff_revisions(tree, "HEAD", None, [], ScanOptions(cache_dir=tmp_path / "cache"))
+    note = result.head.analysis.stats["incremental"]
+    assert note.startswith("1 changed file(s), 0 changed function(s)"), note
+    assert not result.new and not result.fixed
+
+
+def test_a_changed_makefile_analyses_everything(tree, tmp_path):
+    makefile = tree / "whole_tree" / "drivers" / "demo" / "Makefile"
+    makefile.write_text(makefile.read_text("latin-1") + "\nccflags-y += -DDEMO_EDIT\n", "latin-1")
+    result = diff_revisions(tree, "HEAD", None, [], ScanOptions(cache_dir=tmp_path / "cache"))
+    assert result.head.analysis.stats["incremental"].startswith("full analysis"), result.head.analysis.stats
+
+
+TICK = """#include <linux/slab.h>
+#include <linux/timer.h>
+void demo_tick(struct timer_list *t)
+{
+	void *p = kmalloc(64, GFP_KERNEL);
+
+	kfree(p);
+}
+"""
+ARMER = """#include <linux/timer.h>
+extern void demo_tick(struct timer_list *t);
+static struct timer_list demo_timer;
+void demo_start(void)
+{
+}
+"""
+PROBE = """#include "demo.h"
+int demo_probe(struct demo_priv *priv)
+{
+	priv->ring = 64;
+	return 0;
+}
+"""
+READER = """#include <linux/interrupt.h>
+#include <linux/slab.h>
+#include "demo.h"
+static irqreturn_t demo_irq(int irq, void *data)
+{
+	struct demo_priv *priv = data;
+
+	priv->buf = kmalloc(priv->ring * DEMO_UNIT, GFP_ATOMIC);
+	return IRQ_HANDLED;
+}
+int demo_open(struct demo_priv *priv)
+{
+	return request_irq(7, demo_irq, 0, "demo", priv);
+}
+"""
+HEADER = """struct demo_priv { unsigned int ring; void *buf; };
+#define DEMO_UNIT 16
+"""
+
+
+def _one_change(tmp_path, before: dict[str, str], after: dict[str, str]):
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    for name, text in before.items():
+        (repo / name).write_text(text)
+    (repo / ".gitignore").write_text("*\n")  # as Debian's kernel tree: everything tracked is ignored
+    git(repo, "init", "-q", "-b", "main")
+    git(repo, "add", "-f", "-A", ".")
+    git(repo, "commit", "-q", "-m", "base")
+    for name, text in after.items():
+        (repo / name).write_text(text)
+    result = diff_revisions(repo, "HEAD", None, [], ScanOptions(cache_dir=tmp_path / "cache"))
+    assert "in the cone" in result.head.analysis.stats["incremental"]
+    full = run_scan([str(repo)], ScanOptions(cache_dir=tmp_path / "cache"))
+    assert comparable(result.head.findings) == comparable(full.findings)
+    return result
+
+
+def test_an_armed_callback_in_another_file(tmp_path, monkeypatch):
+    """No call edge joins the arming function and the callback: the context rule
+    (a function a changed line names) is what reaches it."""
+    monkeypatch.setattr(incremental, "FULL_SHARE", 1.0)
+    armed = ARMER.replace("{\n}", "{\n\ttimer_setup(&demo_timer, demo_tick, 0);\n"
+                                  "\tmod_timer(&demo_timer, jiffies + HZ);\n}")
+    result = _one_change(tmp_path, {"tick.c": TICK, "armer.c": ARMER}, {"armer.c": armed})
+    assert [(f.rule_id, f.path) for f in result.new] == [("AS002", "tick.c")]
+
+
+def test_a_store_reaches_a_reader_in_another_file(tmp_path, monkeypatch):
+    monkeypatch.setattr(incremental, "FULL_SHARE", 1.0)
+    result = _one_change(tmp_path, {"probe.c": PROBE, "reader.c": READER, "demo.h": HEADER},
+                         {"probe.c": PROBE.replace("= 64;", "= 65536;")})
+    assert [(f.rule_id, f.path) for f in result.new] == [("AS001", "reader.c")]
+
+
+def test_a_header_define_reaches_its_users(tmp_path, monkeypatch):
+    monkeypatch.setattr(incremental, "FULL_SHARE", 1.0)
+    result = _one_change(tmp_path, {"probe.c": PROBE, "reader.c": READER, "demo.h": HEADER},
+                         {"demo.h": HEADER.replace("DEMO_UNIT 16", "DEMO_UNIT 16384")})
+    assert [(f.rule_id, f.path) for f in result.new] == [("AS001", "reader.c")]
+
+
+def test_a_timer_defined_at_file_scope(tmp_path, monkeypatch):
+    """DEFINE_TIMER() binds the callback outside any function: the changed file-scope
+    call names it."""
+    monkeypatch.setattr(incremental, "FULL_SHARE", 1.0)
+    armed = ARMER.replace("static struct timer_list demo_timer;", "static DEFINE_TIMER(demo_timer, demo_tick);")
+    armed = armed.replace("{\n}", "{\n\tmod_timer(&demo_timer, jiffies + HZ);\n}")
+    before = ARMER.replace("{\n}", "{\n\tmod_timer(&demo_timer, jiffies + HZ);\n}")
+    result = _one_change(tmp_path, {"tick.c": TICK, "armer.c": before}, {"armer.c": armed})
+    assert [(f.rule_id, f.path) for f in result.new] == [("AS002", "tick.c")]
+
+
+XMIT = """#include <linux/netdevice.h>
+#include <linux/slab.h>
+netdev_tx_t demo_xmit(struct sk_buff *skb, struct net_device *dev)
+{
+	void *p = kmalloc(64, GFP_KERNEL);
+
+	kfree(p);
+	return NETDEV_TX_OK;
+}
+"""
+OPS = """#include <linux/netdevice.h>
+extern netdev_tx_t demo_xmit(struct sk_buff *skb, struct net_device *dev);
+static const struct net_device_ops demo_ops = {
+	.ndo_open = NULL,
+};
+"""
+
+
+def test_an_ops_binding_in_another_file(tmp_path, monkeypatch):
+    """`.ndo_start_xmit = demo_xmit` binds it outside any function, and no call reaches
+    it: the changed binding names it (the cone's context rule)."""
+    monkeypatch.setattr(incremental, "FULL_SHARE", 1.0)
+    result = _one_change(tmp_path, {"xmit.c": XMIT, "ops.c": OPS},
+                         {"ops.c": OPS.replace(".ndo_open = NULL,", ".ndo_start_xmit = demo_xmit,")})
+    assert [(f.rule_id, f.path) for f in result.new] == [("AS002", "xmit.c")]
+
+
+SIZER = """#define DEMO_LOCAL 16
+unsigned int demo_ring_size(void)
+{
+	return DEMO_LOCAL * 1024;
+}
+"""
+USER = """#include <linux/interrupt.h>
+#include <linux/slab.h>
+extern unsigned int demo_ring_size(void);
+static void *demo_buf;
+static irqreturn_t demo_irq(int irq, void *data)
+{
+	demo_buf = kmalloc(demo_ring_size(), GFP_ATOMIC);
+	return IRQ_HANDLED;
+}
+int demo_open(void)
+{
+	return request_irq(7, demo_irq, 0, "demo", NULL);
+}
+"""
+
+
+def test_a_macro_of_the_file_changes_the_functions_naming_it(tmp_path, monkeypatch):
+    monkeypatch.setattr(incremental, "FULL_SHARE", 1.0)
+    result = _one_change(tmp_path, {"sizer.c": SIZER, "user.c": USER},
+                         {"sizer.c": SIZER.replace("DEMO_LOCAL 16", "DEMO_LOCAL 1024")})
+    assert [(f.rule_id, f.path) for f in result.new] == [("AS001", "user.c")]
+
+
+MIDDLE = """extern unsigned int demo_ring_size(void);
+unsigned int demo_middle(void)
+{
+	return demo_ring_size() + 64;
+}
+"""
+
+
+def test_a_return_value_two_calls_up(tmp_path, monkeypatch):
+    """The size comes back through demo_middle(), a file that does not change: the
+    value-flow rule's callers of a function returning a value."""
+    monkeypatch.setattr(incremental, "FULL_SHARE", 1.0)
+    user = USER.replace("demo_ring_size", "demo_middle")
+    result = _one_change(tmp_path, {"sizer.c": SIZER, "middle.c": MIDDLE, "user.c": user},
+                         {"sizer.c": SIZER.replace("DEMO_LOCAL * 1024", "DEMO_LOCAL * 65536")})
+    assert [(f.rule_id, f.path) for f in result.new] == [("AS001", "user.c")]
+
+
+UNIT = """#define DEMO_BASE 16
+"""
+
+
+def test_a_header_define_through_a_define_in_another_header(tmp_path, monkeypatch):
+    """demo.h's DEMO_UNIT is unit.h's DEMO_BASE: the reader never names the changed macro."""
+    monkeypatch.setattr(incremental, "FULL_SHARE", 1.0)
+    header = '#include "unit.h"\n' + HEADER.replace("DEMO_UNIT 16", "DEMO_UNIT (DEMO_BASE * 1)")
+    result = _one_change(tmp_path, {"probe.c": PROBE, "reader.c": READER, "demo.h": header, "unit.h": UNIT},
+                         {"unit.h": UNIT.replace("16", "16384")})
+    assert [(f.rule_id, f.path) for f in result.new] == [("AS001", "reader.c")]
+
+
+def test_a_macro_over_a_macro_of_the_file(tmp_path, monkeypatch):
+    monkeypatch.setattr(incremental, "FULL_SHARE", 1.0)
+    sizer = SIZER.replace("#define DEMO_LOCAL 16\n", "#define DEMO_LOCAL 16\n#define DEMO_SIZE (DEMO_LOCAL * 1024)\n")
+    sizer = sizer.replace("return DEMO_LOCAL * 1024;", "return DEMO_SIZE;")
+    result = _one_change(tmp_path, {"sizer.c": sizer, "user.c": USER},
+                         {"sizer.c": sizer.replace("DEMO_LOCAL 16", "DEMO_LOCAL 1024")})
+    assert [(f.rule_id, f.path) for f in result.new] == [("AS001", "user.c")]
+
+
+DESC_HEADER = """struct demo_desc { unsigned char data[16]; };
+struct demo_ring { struct demo_desc *desc; unsigned int count; };
+"""
+DESC_READER = """#include <linux/interrupt.h>
+#include <linux/slab.h>
+#include "desc.h"
+static irqreturn_t demo_irq(int irq, void *data)
+{
+	struct demo_ring *ring = data;
+
+	ring->desc = kmalloc(sizeof(*ring->desc) * 64, GFP_ATOMIC);
+	return IRQ_HANDLED;
+}
+int demo_open(struct demo_ring *ring)
+{
+	return request_irq(7, demo_irq, 0, "demo", ring);
+}
+"""
+
+
+def test_a_struct_layout_through_a_struct_holding_it(tmp_path, monkeypatch):
+    """The reader names struct demo_ring, whose member is the changed struct demo_desc."""
+    monkeypatch.setattr(incremental, "FULL_SHARE", 1.0)
+    result = _one_change(tmp_path, {"reader.c": DESC_READER, "desc.h": DESC_HEADER},
+                         {"desc.h": DESC_HEADER.replace("data[16]", "data[4096]")})
+    assert [(f.rule_id, f.path) for f in result.new] == [("AS001", "reader.c")]
