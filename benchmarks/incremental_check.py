@@ -28,7 +28,7 @@ sys.path.insert(0, str(ROOT))
 
 def _reset(repo: Path) -> None:
     subprocess.run(["git", "-C", str(repo), "reset", "-q", "--hard", "HEAD"], check=True)
-    subprocess.run(["git", "-C", str(repo), "clean", "-q", "-fd", "--", "drivers"], check=True)
+    subprocess.run(["git", "-C", str(repo), "clean", "-q", "-fdx", "--", "drivers"], check=True)
 
 
 def _round(repo: Path, cache: Path, seed: int, queue) -> None:

@@ -405,3 +405,23 @@ def test_a_struct_layout_through_a_struct_holding_it(tmp_path, monkeypatch):
     result = _one_change(tmp_path, {"reader.c": DESC_READER, "desc.h": DESC_HEADER},
                          {"desc.h": DESC_HEADER.replace("data[16]", "data[4096]")})
     assert [(f.rule_id, f.path) for f in result.new] == [("AS001", "reader.c")]
+
+
+def test_a_header_named_in_too_many_files_analyses_everything(tmp_path, monkeypatch):
+    """Past MAX_READER_FILES files naming the change, the cone is not worth its cost:
+    the head side runs the full analysis, and still finds the new finding."""
+    monkeypatch.setattr(incremental, "FULL_SHARE", 1.0)
+    monkeypatch.setattr(incremental, "MAX_READER_FILES", 1)
+    files = {"probe.c": PROBE, "reader.c": READER, "demo.h": HEADER}
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    for name, text in files.items():
+        (repo / name).write_text(text)
+    git(repo, "init", "-q", "-b", "main")
+    git(repo, "add", "-A", ".")
+    git(repo, "commit", "-q", "-m", "base")
+    (repo / "demo.h").write_text(HEADER.replace("DEMO_UNIT 16", "DEMO_UNIT 16384"))
+    result = diff_revisions(repo, "HEAD", None, [], ScanOptions(cache_dir=tmp_path / "cache"))
+    assert result.head.analysis.stats["incremental"] == ("full analysis: the changed header definitions "
+                                                         "are named in 2 files")
+    assert [(f.rule_id, f.path) for f in result.new] == [("AS001", "reader.c")]

@@ -107,7 +107,12 @@ def _previous(repo: Path, head: str | None, base: ScanResult, rel_paths: list[st
         except (GitTreeError, OSError):
             return [None] * len(ids)
 
-    def files_naming(words: set[str]) -> dict[str, set[str]] | None:
+    def files_naming(words: set[str], most: int | None = None) -> dict[str, set[str]] | None:
+        # -l first when bounded: -o prints every occurrence, millions for common words
+        if most is not None:
+            listed = files_naming_any(words)
+            if listed is None or len(listed) > most:
+                return listed and {"": listed}
         args = ["grep", "-o", "-w", "-F", "-I"]
         for word in sorted(words):
             args += ["-e", word]
@@ -125,6 +130,16 @@ def _previous(repo: Path, head: str | None, base: ScanResult, rel_paths: list[st
             path, _, word = line.rpartition(":")
             found.setdefault(word, set()).add(path)
         return found
+
+    def files_naming_any(words: set[str]) -> set[str] | None:
+        args = ["grep", "-l", "-w", "-F", "-I"]
+        for word in sorted(words):
+            args += ["-e", word]
+        args += [head] if head else []
+        proc = _git(repo, *args, "--", "*.c", "*.h", check=False)
+        if proc.returncode not in (0, 1):
+            return None
+        return {line.partition(":")[2] if head else line for line in proc.stdout.splitlines()}
 
     return Previous(base.findings, base.suppressed, base.file_keys, base.context_key, blobs, files_naming)
 

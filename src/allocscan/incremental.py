@@ -26,7 +26,7 @@ What depends on what. A site is described again when its function is in the cone
    callee's changed return value reaches only the caller that passed the changed
    arguments.
 4. Fields: a (struct, field) that a function of 3 stores, or a changed file-scope
-   initializer sets, is read by the functions naming the field (or a definition of
+   initializer sets, is read by the functions naming the field (or a macro of
    their file naming it) in every file naming the struct. A hub field (written in
    more than HUB_DIRECTORIES directories, by more than HUB_JOIN_WRITERS stores) is
    read only in the store's module, or its file when the module has more than
@@ -42,7 +42,12 @@ What depends on what. A site is described again when its function is in the cone
 
 A full analysis runs instead when the Makefiles, the kernel facts or the options
 changed, when a changed file's facts of the previous side are not in the cache, or
-when the cone holds more than FULL_SHARE of the allocating functions.
+when the cone outgrows its bounds: more than FULL_SHARE of the allocating
+functions, MAX_STRUCTS structs whose readers are looked up tree-wide, or
+MAX_READER_FILES files naming the changed header definitions or the structs the
+change stores to. Each is checked as the
+cone grows, so that a change reaching everything costs little before the full
+analysis.
 
 Known gap: `entries.early_boot_only()` walks callers without a hop limit, so a new
 run-time caller of an early-boot-only function far above a site can change that
@@ -66,6 +71,7 @@ from .link import Program, directory_of
 
 FULL_SHARE = 0.25  # a cone with more of the allocating functions than this: analyse everything
 MAX_STRUCTS = 200  # structs whose readers are looked up tree-wide; more: analyse everything
+MAX_READER_FILES = 1000  # files naming the change's headers or stores' structs; more: analyse everything
 MAX_NAME_ROUNDS = 4  # header definition -> definitions naming it elsewhere, this many times
 WORD_RE = re.compile(r"[A-Za-z_]\w*")
 ANON_RE = re.compile(r"anon@(\d+)")  # an anonymous struct's name: its byte offset
@@ -86,8 +92,9 @@ class Previous:
     file_keys: dict[str, str]  # relative path -> content id
     context_key: str  # pipeline.context_key(): kernel facts, Makefiles, options
     read_blobs: Callable[[list[str]], list[bytes | None]]  # content ids -> contents (None: unreadable)
-    # words -> {word: relative paths of the files of the new side naming it}, or None: cannot tell
-    files_naming: Callable[[set[str]], dict[str, set[str]] | None]
+    # (words, most) -> {word: relative paths of the files of the new side naming it}, or
+    # None: cannot tell; with `most`, when more files name any of them: {"": those files}
+    files_naming: Callable[[set[str], int | None], dict[str, set[str]] | None]
 
 
 @dataclass
@@ -361,9 +368,11 @@ class _Cone:
         for _ in range(MAX_NAME_ROUNDS):
             if len(names) > MAX_STRUCTS:
                 raise _Unbounded(f"the changed header definitions are named by more than {MAX_STRUCTS} others")
-            naming = self.files_naming(pending)
+            naming = self.files_naming(pending, MAX_READER_FILES)
             if naming is None:
                 return None
+            if "" in naming:
+                raise _Unbounded(f"the changed header definitions are named in {len(naming[''])} files")
             found = set().union(*naming.values()) if naming else set()
             files |= found
             pending = set()
@@ -477,13 +486,17 @@ class _Cone:
             for rel in self._module_files(path) if in_module <= HUB_MODULE_WRITERS else (path,):
                 add(local, rel, fname, depth)
         if tree_wide:
-            naming = self.files_naming(set(tree_wide))
+            naming = self.files_naming(set(tree_wide), MAX_READER_FILES)
             if naming is None:
                 return None
+            if "" in naming:
+                raise _Unbounded(f"the change's stores may be read in {len(naming[''])} files")
             for word, paths in naming.items():
                 for rel in paths:
                     for fname, depth in tree_wide[word].items():
                         add(local, rel, fname, depth)
+        if len(local) > MAX_READER_FILES:
+            raise _Unbounded(f"the change's stores may be read in {len(local)} files")
         readers: dict[str, int] = {}
         for rel, fields_there in local.items():
             for depth in sorted(set(fields_there.values())):
@@ -521,15 +534,17 @@ class _Cone:
         return [self.program.file(rel) for rel in self.sorted_paths[start:end]]
 
     def _naming_in_file(self, rel: str, words: set[str]) -> set[str] | None:
-        """The functions of file `rel` whose text names any of `words`, or a macro or
-        other definition of the file naming one; None: its text is not at hand."""
+        """The functions of file `rel` whose text names any of `words`, or a macro of
+        the file naming one; None: its text is not at hand."""
         ff = self.program.file(rel)
         if ff is None or not ff.functions:
             return set()
         text = self.head_text(rel)
         if text is None:
             return None
-        pattern = _words_pattern(words | _naming(_file_tables(ff), words))
+        macros = {("define", name): text for name, text in ff.defines.items()}
+        macros.update((("func_macro", name), repr(value)) for name, value in ff.func_macros.items())
+        pattern = _words_pattern(words | _naming(macros, words))
         return {self.program.node_for(fn) for fn in ff.functions
                 if pattern.search(text, fn.start_byte, fn.end_byte)}
 
