@@ -38,9 +38,8 @@ def flip_gfp(repo: Path, rng: random.Random) -> str:
     return f"{path.name}: {m.group(0)} -> {other}"
 
 
-def add_lock(repo: Path, rng: random.Random) -> str:
-    spots = [(p, m) for p in _sources(repo) if p.suffix == ".c" for m in ALLOCATION_LINE.finditer(p.read_text("latin-1"))]
-    path, m = rng.choice(spots)
+def _lock_around(path: Path, m: re.Match) -> str:
+    """Put the line `m` matched in `path` under a spinlock the file declares."""
     text = path.read_text("latin-1")
     indent = m.group(0)[:len(m.group(0)) - len(m.group(0).lstrip("\t"))]
     locked = f"{indent}spin_lock(&edit_lock);\n{m.group(0)}\n{indent}spin_unlock(&edit_lock);"
@@ -49,6 +48,11 @@ def add_lock(repo: Path, rng: random.Random) -> str:
     text = text[:m.start()] + locked + text[m.end():]
     path.write_text(text[:at] + LOCK_DECL + text[at:], "latin-1")
     return f"{path.name}: lock around {m.group(0).strip()}"
+
+
+def add_lock(repo: Path, rng: random.Random) -> str:
+    spots = [(p, m) for p in _sources(repo) if p.suffix == ".c" for m in ALLOCATION_LINE.finditer(p.read_text("latin-1"))]
+    return _lock_around(*rng.choice(spots))
 
 
 def lock_call(repo: Path, rng: random.Random) -> str:
@@ -59,15 +63,7 @@ def lock_call(repo: Path, rng: random.Random) -> str:
     spots = [(p, m) for p in sources if p.suffix == ".c"
              for m in re.finditer(r"^\t+(?:\w+ = )?(\w+)\([^\n]*\);$", p.read_text("latin-1"), re.M)
              if m.group(1) in defined]
-    path, m = rng.choice(spots)
-    text = path.read_text("latin-1")
-    indent = m.group(0)[:len(m.group(0)) - len(m.group(0).lstrip("\t"))]
-    locked = f"{indent}spin_lock(&edit_lock);\n{m.group(0)}\n{indent}spin_unlock(&edit_lock);"
-    include_end = text.rfind("#include")
-    at = text.find("\n", include_end) + 1 if include_end >= 0 else 0
-    text = text[:m.start()] + locked + text[m.end():]
-    path.write_text(text[:at] + LOCK_DECL + text[at:], "latin-1")
-    return f"{path.name}: lock around {m.group(0).strip()}"
+    return _lock_around(*rng.choice(spots))
 
 
 def grow_constant(repo: Path, rng: random.Random) -> str:

@@ -107,39 +107,35 @@ def _previous(repo: Path, head: str | None, base: ScanResult, rel_paths: list[st
         except (GitTreeError, OSError):
             return [None] * len(ids)
 
+    def grep(mode: str, words: set[str]) -> list[str] | None:
+        """`git grep -w -F` of `words` over the head side's C files, output lines without
+        the revision; None: git failed. The working tree's tracked files (its untracked
+        ones are all new: changed files, analysed whole). Not --untracked: that walk
+        skips what .gitignore names even when it is tracked (Debian's kernel tree
+        ignores everything)."""
+        args = ["grep", mode, "-w", "-F", "-I"]
+        for word in sorted(words):
+            args += ["-e", word]
+        args += [head] if head else []
+        proc = _git(repo, *args, "--", "*.c", "*.h", check=False)
+        if proc.returncode not in (0, 1):
+            return None
+        return [line.partition(":")[2] if head else line for line in proc.stdout.splitlines()]
+
     def files_naming(words: set[str], most: int | None = None) -> dict[str, set[str]] | None:
         # -l first when bounded: -o prints every occurrence, millions for common words
         if most is not None:
-            listed = files_naming_any(words)
+            listed = grep("-l", words)
             if listed is None or len(listed) > most:
-                return listed and {"": listed}
-        args = ["grep", "-o", "-w", "-F", "-I"]
-        for word in sorted(words):
-            args += ["-e", word]
-        # The working tree's tracked files (its untracked ones are all new: changed files,
-        # analysed whole). Not --untracked: that walk skips what .gitignore names even
-        # when it is tracked (Debian's kernel tree ignores everything).
-        args += [head] if head else []
-        proc = _git(repo, *args, "--", "*.c", "*.h", check=False)
-        if proc.returncode not in (0, 1):
+                return listed and {"": set(listed)}
+        lines = grep("-o", words)
+        if lines is None:
             return None
         found: dict[str, set[str]] = {}
-        for line in proc.stdout.splitlines():
-            if head:
-                line = line.partition(":")[2]
+        for line in lines:
             path, _, word = line.rpartition(":")
             found.setdefault(word, set()).add(path)
         return found
-
-    def files_naming_any(words: set[str]) -> set[str] | None:
-        args = ["grep", "-l", "-w", "-F", "-I"]
-        for word in sorted(words):
-            args += ["-e", word]
-        args += [head] if head else []
-        proc = _git(repo, *args, "--", "*.c", "*.h", check=False)
-        if proc.returncode not in (0, 1):
-            return None
-        return {line.partition(":")[2] if head else line for line in proc.stdout.splitlines()}
 
     return Previous(base.findings, base.suppressed, base.file_keys, base.context_key, blobs, files_naming)
 

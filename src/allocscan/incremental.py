@@ -384,16 +384,12 @@ class _Cone:
                 break
         else:
             raise _Unbounded(f"the changed header definitions are named through more than {MAX_NAME_ROUNDS} others")
-        pattern = _words_pattern(names)
         users = set()
         for rel in files:
-            ff = program.file(rel)
-            if ff is None or not ff.functions:  # not part of the scan, or nothing to analyse
-                continue
-            text = self.head_text(rel)
-            if text is None:
+            found = self._naming_in_file(rel, names)
+            if found is None:
                 return None
-            users |= {program.node_for(fn) for fn in ff.functions if pattern.search(text[fn.start_byte:fn.end_byte])}
+            users |= found
         return users
 
     def _calling(self, names: set[str]) -> set[str]:
@@ -401,11 +397,6 @@ class _Cone:
         if not names:
             return set()
         return {node for node, ref in self.program.functions.items() if not names.isdisjoint(ref.fn.callees)}
-
-    def _functions_of(self, paths: Iterable[str]) -> set[str]:
-        program = self.program
-        return {program.node_for(fn) for path in paths for ff in (program.file(path),) if ff is not None
-                for fn in ff.functions}
 
     def _value_flow(self, start: dict[str, int]) -> dict[str, int]:
         """Functions within MAX_DEPTH calls of `start` (node -> hops already spent) that
