@@ -199,3 +199,21 @@ struct demo_words { long unsigned int a; short unsigned int b; signed long long 
 void *words(void) { return kmalloc(sizeof(struct demo_words) * 512, GFP_ATOMIC); }
 """))
     assert exact(got["words"]) == 32 * 512
+
+
+def test_an_inline_struct_with_a_tag_an_enum_typedef_and_a_type_a_macro_call_defines():
+    """`struct demo_sol { ... } *sol;` declared in the function (a tag before the brace),
+    `typedef enum { ... } demo_prio_t;` (an int), and seqcount_spinlock_t, which a
+    file-scope macro call defines (SEQCOUNT_LOCKNAME): laid out as without lockdep."""
+    got = sizes(("drivers/demo/inline.c", """
+typedef enum { DEMO_LOW = 1, DEMO_HIGH } demo_prio_t;
+struct demo_session { demo_prio_t prio; seqcount_spinlock_t seq; unsigned char data[1000]; };
+void *tagged_inline(void)
+{
+	struct demo_sol { unsigned int kind; struct { unsigned short a; unsigned short b; } desc; } *sol;
+	return kmalloc(sizeof(*sol) * 1024, GFP_ATOMIC);
+}
+void *session(void) { return kzalloc(sizeof(struct demo_session) * 40, GFP_ATOMIC); }
+"""))
+    assert exact(got["tagged_inline"]) == 8 * 1024
+    assert exact(got["session"]) == 1008 * 40

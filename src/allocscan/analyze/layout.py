@@ -18,6 +18,7 @@ the array it declares.
 from __future__ import annotations
 
 import re
+import zlib
 from dataclasses import replace
 from typing import Callable
 
@@ -75,7 +76,8 @@ class Layouts:
     def __init__(self, struct_lookup: Callable[[str, str], "tuple[str, object] | None"], typedefs: dict[str, str],
                  eval_const: Callable[[tuple, str], int | None], member_macros: dict | None = None,
                  defined_more_than_once: Callable[[str], bool] = lambda name: False,
-                 macro_lookup: Callable[[str, str, str], "tuple[str, object] | None"] = lambda table, name, path: None):
+                 macro_lookup: Callable[[str, str, str], "tuple[str, object] | None"] = lambda table, name, path: None,
+                 macro_defined_types: dict[str, str] | None = None):
         # (name, the path it is read from) -> (path of its definition, StructDef): of two
         # structs of one name (iphase's and qlge's tx_buf_desc) the one the reader sees
         self.struct_lookup = struct_lookup
@@ -87,6 +89,8 @@ class Layouts:
         # (table, name, path) -> (path, value) of the nearest macro: "defines" (object-like,
         # its replacement text) or "func_macros" ((params, body))
         self.macro_lookup = macro_lookup
+        # types a file-scope macro call defines (seqcount_spinlock_t): what each lays out as
+        self.macro_defined_types = macro_defined_types or {}
         self.memo: dict[str, tuple[int, int] | None] = {}
         # struct name -> (path, StructDef) of the structs macro expansions made
         self._expanded: dict[str, tuple] = {}
@@ -153,17 +157,17 @@ class Layouts:
         for prefix in ("struct ", "union "):
             if t.startswith(prefix):
                 name = t[len(prefix):].strip()
-                if name.startswith("{"):  # `struct { struct demo_hdr h; u8 data[16]; } *msg;`
-                    return self._inline(name, prefix == "union ")
+                if "{" in name:  # `struct { struct demo_hdr h; u8 data[16]; } *msg;`, or a tag before the brace
+                    return self._inline(name[name.index("{"):], prefix == "union ")
                 found = self._struct(name)
                 if found is None:  # `#define demo_head callback_head`: the tag it stands for
                     renamed = self._object_macro(name)
                     if renamed is not None and IDENT_RE.fullmatch(renamed) and renamed != name:
                         return self.layout(prefix + renamed)
                 return found
-        if t.startswith("enum "):
+        if t.startswith(("enum ", "enum{")):  # `typedef enum { ... } demo_prio_t;` too
             return (4, 4)
-        alias = self.typedefs.get(t)
+        alias = self.typedefs.get(t) or self.macro_defined_types.get(t)
         if alias is not None and alias != t:
             return self.layout(alias)
         named = self._macro_type(t)
@@ -178,7 +182,8 @@ class Layouts:
         end = closing_paren(braces, 0, "{}")
         if end < 0:
             return None
-        structs = structs_of_members(braces[1:end], f"{{inline}}@{self._path}")
+        # named by its text: the nested structs of two inline definitions must not meet
+        structs = structs_of_members(braces[1:end], f"<inline {zlib.crc32(braces[:end].encode()):08x}>@{self._path}")
         if not structs:
             return None
         for sd in structs[:-1]:

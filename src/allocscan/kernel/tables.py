@@ -415,6 +415,7 @@ class ValueTables:
     sizes: dict[str, int]  # sizes the allocation paths add ("skb_shared_info")
     integer_types: dict[str, int]  # type -> largest value, for types narrower than 64 bits
     member_macros: dict[str, tuple[str, str]]  # DECLARE_BITMAP -> (element type, count with {0}, {1} ...)
+    macro_defined_types: dict[str, str]  # seqcount_spinlock_t -> the type it lays out as
 
 
 @lru_cache(maxsize=1)
@@ -429,6 +430,7 @@ def value_tables() -> ValueTables:
         sizes=dict(raw["sizes"]),
         integer_types=dict(raw["integer_types"]),
         member_macros={name: (spec["type"], spec.get("count", "")) for name, spec in raw["member_macros"].items()},
+        macro_defined_types=dict(raw["macro_defined_types"]),
     )
 
 

@@ -40,7 +40,7 @@ class Builtins:
         self.layouts = Layouts(self._struct_and_path, self.program.typedefs, self._const_of,
                                self.tables.member_macros,
                                self.program.defined_more_than_once,
-                               self.program.lookup)
+                               self.program.lookup, self.tables.macro_defined_types)
 
     # --- constants ------------------------------------------------------------
     def constant(self, name: str) -> Value | None:
