@@ -28,6 +28,7 @@ import sys
 from collections import Counter, defaultdict
 from pathlib import Path
 
+from allocscan.analyze import bounded_order
 from allocscan.pipeline import ScanOptions, run_scan
 
 MIN_ORDER = 4  # PAGE_ALLOC_COSTLY_ORDER + 1
@@ -41,9 +42,13 @@ def classify(site, kernel) -> tuple[str, str] | None:
     if all(kernel.gfp.allows_blocking(g.mask) for g in site.gfp):
         return None
     size = site.size
+    bound = bounded_order(site, kernel)  # bounds only: proven small, never reported big
+    small = bound is not None and bound < MIN_ORDER
     if not size.known:
         if size.why == "no-size-argument":
             return None  # kstrdup(), kasprintf(): a string's length
+        if small:
+            return "order<=3", "bounded"
         return "unknown", size.why or "unknown"
     if size.hi is None:
         if size.sources:
@@ -53,6 +58,8 @@ def classify(site, kernel) -> tuple[str, str] | None:
     if big:
         return "order>=4", "partial" if getattr(size, "partial", False) else "proven"
     if getattr(size, "partial", False):  # (the attribute is newer than the census's first run)
+        if small:
+            return "order<=3", "bounded"
         hidden = size.why.partition("/")[0]  # what hid the unknown alternatives
         return "unknown", f"partial/{hidden}" if hidden else "partial"
     return "order<=3", "proven" if site.page_backed else "slab"
@@ -64,6 +71,8 @@ def census(analysis) -> dict:
     outer: Counter = Counter()
     examples: dict[str, list] = defaultdict(list)
     unknown_gfp = 0
+    unknown_sites: list[dict] = []
+    how: Counter = Counter()  # (verdict, how it is proven) of the known ones
     for site in analysis.sites:
         if site.allocator is not None and site.family is not None and not site.gfp:
             unknown_gfp += 1
@@ -71,14 +80,19 @@ def census(analysis) -> dict:
         if verdict is None:
             continue
         verdicts[verdict[0]] += 1
+        if verdict[0] != "unknown":
+            how[verdict] += 1
         if verdict[0] == "unknown":
             reasons[verdict[1]] += 1
             outer[verdict[1].partition("/")[0]] += 1
             examples[verdict[1].partition("/")[0]].append(f"{site.path}:{site.site.line}: {site.call_text[:100]}")
+            unknown_sites.append({"path": site.path, "line": site.site.line, "function": site.function.name,
+                                  "reason": verdict[1], "call": site.call_text[:200]})
     total = sum(verdicts.values())
     return {"sites": total, "verdicts": dict(verdicts), "unknownShare": verdicts["unknown"] / total if total else 0.0,
             "unknownByReason": dict(outer.most_common()), "unknownByDetailedReason": dict(reasons.most_common()),
-            "sitesWithUnknownGfp": unknown_gfp, "examples": examples}
+            "sitesWithUnknownGfp": unknown_gfp,
+            "provenBy": {f"{v}/{h}": n for (v, h), n in sorted(how.items())}, "examples": examples, "unknownSites": unknown_sites}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -88,14 +102,19 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--json", type=Path, help="write the census here")
     ap.add_argument("--examples", type=int, default=0, help="print this many sites per unknown reason")
     ap.add_argument("--seed", type=int, default=15)
+    ap.add_argument("--sites", type=Path, help="write every unknown site (path, line, function, reason) here")
     args = ap.parse_args(argv)
     result = run_scan([args.tree], ScanOptions(jobs=2, cache_dir=args.cache_dir))
     c = census(result.analysis)
     examples = c.pop("examples")
+    unknown_sites = c.pop("unknownSites")
+    if args.sites:
+        args.sites.write_text(json.dumps(unknown_sites, indent=1) + "\n")
     print(f"non-blocking sized allocation sites: {c['sites']}")
     for verdict in ("order<=3", "order>=4", "unknown"):
         n = c["verdicts"].get(verdict, 0)
         print(f"  {verdict:9} {n:6}  {n / c['sites']:6.1%}" if c["sites"] else f"  {verdict:9} {n:6}")
+    print("proven, by how:", ", ".join(f"{k} {n}" for k, n in c["provenBy"].items()))
     print("unknown, by reason:")
     for reason, n in c["unknownByReason"].items():
         print(f"  {reason:24} {n:6}")

@@ -22,7 +22,7 @@ from .context import ContextAnalysis, analyze_contexts
 from .witness import Witness
 from .gfpflow import GfpAlt, GfpAnalysis
 from .values import TOP, Scope, Value, ValueAnalysis, arith, const, unknown
-from .values.lattice import WHY_COMPUTED_ORDER, WHY_INIT, WHY_PARSE, WHY_UNSIZED
+from .values.lattice import WHY_COMPUTED_ORDER, WHY_INIT, WHY_PARSE, WHY_UNSIZED, interval, with_bounds
 
 
 @dataclass
@@ -291,6 +291,21 @@ def _describe(a: Analysis, ff: FileFacts, fn: FunctionFacts, node: str, site: Ca
                           size_constant and alloc.size is not None, _on_bug_path(fn, site.byte))
 
 
+def bounded_order(site: AllocationSite, kernel: KernelInfo) -> int | None:
+    """The largest page order a site whose size is not proven can request, by its size's
+    bounds (lattice: bounds without a witness): -1 when they keep it below the family's
+    page allocator threshold (a slab cache serves it), None when nothing bounds it."""
+    if site.family is None or (site.size.known and not site.size.partial):
+        return None
+    hi = interval(site.size)[1]
+    if hi is None:
+        return None
+    threshold = _family_threshold(site.family, kernel)
+    if threshold is None or hi <= threshold:
+        return -1
+    return kernel.get_order(hi)
+
+
 def _on_bug_path(fn: FunctionFacts, at: int) -> bool:
     """Is byte `at` inside the arm of an `if` that one of the author's assertions opens
     (`if (WARN_ON_ONCE(slab_is_available())) return kzalloc_node(size, GFP_NOWAIT, nid);`)?"""
@@ -356,7 +371,11 @@ def _size_and_order(a: Analysis, scope: Scope, args: tuple, alloc: Allocator, fa
             return unknown(WHY_PARSE), None, None, False
         order = a.values.eval(args[alloc.order], scope)
         if not order.known:
-            return unknown(WHY_COMPUTED_ORDER, order), None, None, False
+            size = unknown(WHY_COMPUTED_ORDER, order)
+            lo, hi = interval(order)
+            if hi is not None and hi <= 40:
+                size = with_bounds(size, kernel.page_size << lo, kernel.page_size << hi)
+            return size, None, None, False
         size = order.bounded(kernel.page_size << min(order.lo, 40),
                              None if order.hi is None else kernel.page_size << min(order.hi, 40))
         return size, order.lo, order.hi, True

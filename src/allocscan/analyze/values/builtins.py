@@ -18,7 +18,7 @@ from ...exprs import IDENT_RE, render, strip_comments
 from ...kernel.tables import MacroSpec, value_tables
 from ...link import struct_name
 from ..layout import BASIC_TYPES_LP64, POINTER, Layouts
-from .lattice import TOP, WHY_ARITHMETIC, WHY_SIZEOF, Value, arith, combine, const, max2, min_all, unknown
+from .lattice import TOP, WHY_ARITHMETIC, WHY_SIZEOF, Value, arith, combine, const, mapped, max2, min_all, unbounded, unknown
 from .scope import Scope
 
 if TYPE_CHECKING:
@@ -127,8 +127,11 @@ class Builtins:
         if not (v.known and a.known) or a.lo != a.hi or a.lo == 0:
             if v.sources:
                 out = combine(v, a, v.lo, None)  # at least v.lo, no upper bound
+            elif not v.known and a.known and a.lo == a.hi and a.lo > 0:
+                step = a.lo
+                out = mapped(v, (lambda x: (x + step - 1) // step * step) if up else (lambda x: x // step * step))
             else:
-                out = next((x for x in (v, a) if not x.known), unknown(WHY_ARITHMETIC))
+                out = next((unbounded(x) for x in (v, a) if not x.known), unknown(WHY_ARITHMETIC))
         else:
             step = a.lo
             rnd = (lambda x: (x + step - 1) // step * step) if up else (lambda x: x // step * step)
@@ -143,25 +146,25 @@ class Builtins:
 
     def _pow2_up(self, spec: MacroSpec, args: tuple, scope: Scope) -> Value:
         v = self._arg(args, 0, scope)
-        if not v.known:
-            return v
         p2 = lambda x: 1 << max(x - 1, 0).bit_length()  # noqa: E731
+        if not v.known:
+            return mapped(v, p2)
         return v.bounded(p2(v.lo), None if v.hi is None else p2(v.hi))
 
     def _get_order(self, spec: MacroSpec, args: tuple, scope: Scope) -> Value:
         v = self._arg(args, 0, scope)
-        if not v.known:
-            return v
         order = self.kernel.get_order
+        if not v.known:
+            return mapped(v, order)
         return v.bounded(order(v.lo), None if v.hi is None else order(v.hi))
 
     def _bits(self, spec: MacroSpec, args: tuple, scope: Scope) -> Value:
         """fls(x), ilog2(x), order_base_2(x): a bit length, monotone in x."""
         v = self._arg(args, 0, scope)
-        if not v.known or v.hi is None:
-            return v if not v.known else unknown(WHY_ARITHMETIC)
         minus = self.named_size(spec.minus) if spec.minus is not None else 0
         bits = lambda x: max(max(x - spec.less, 0).bit_length() - minus, 0)  # noqa: E731
+        if not v.known or v.hi is None:
+            return mapped(v, bits) if not v.known else unknown(WHY_ARITHMETIC)
         return v.bounded(bits(v.lo), bits(v.hi))
 
     def _product(self, spec: MacroSpec, args: tuple, scope: Scope) -> Value:

@@ -20,6 +20,7 @@ through one memo and cycle guard, `guarded()`.
 from __future__ import annotations
 
 import re
+from collections import ChainMap
 from dataclasses import dataclass, field
 from typing import Callable, NamedTuple
 
@@ -31,7 +32,8 @@ from .builtins import Builtins
 from .fields import Fields, same_driver
 from .lattice import (WHY_ARITHMETIC, WHY_BUDGET, WHY_CALL, WHY_CYCLE, WHY_DEPTH, WHY_DEREF, WHY_ELEMENT,
                       WHY_LOCAL, WHY_MACRO, WHY_NAME, WHY_PARAM_ARG, WHY_PARAM_FOREIGN, WHY_PARAM_MANY,
-                      WHY_PARAM_NO_CALLER, WHY_PARSE, WHY_POINTER, Value, arith, cast, const, join, unknown)
+                      WHY_PARAM_NO_CALLER, WHY_PARSE, WHY_POINTER, Value, arith, cast, const, interval, join, unbounded,
+                      unknown, unsigned_max, with_bounds)
 from .narrowing import SHRINKING_OPS, Narrowing
 from .scope import MAX_DEPTH, Scope
 from .sources import Sources
@@ -99,6 +101,7 @@ class ValueAnalysis:
         self.file_by_path = {ff.path: ff for ff in self.program.files}
         self._oracle = None  # see oracle
         self._constants: dict[tuple, int | None] = {}  # (path, IR, hops) -> constant_expr()
+        self._apart = False  # inside apart()
         self.builtins = Builtins(self)
         self.sources = Sources(self)
         self.narrowing = Narrowing(self)
@@ -164,6 +167,28 @@ class ValueAnalysis:
             result = v.lo if v.known and v.lo == v.hi and not v.sources else None
         self._constants[key] = result
         return result
+
+    def apart(self, compute: Callable[[], object]):
+        """`compute()` apart from the current site's evaluation, as constant_expr() is: its
+        own budget, no keys being computed around it, its cycles' values not kept for the
+        site. For what only bounds say (lattice: bounds without a witness), so that it never
+        changes what the site's evaluation proves. None when asked from inside another
+        such computation: one level is enough, and nesting them would multiply budgets."""
+        if self._apart:
+            return None
+        saved = (self.budget, self.active, self.frames, self.cycle_memo, self.memo, self._site_over,
+                 self.sites_over_budget)
+        # The memo is read through, never written: a value kept from here would reach the
+        # site's evaluation by another way than computing it there would.
+        self.memo = ChainMap({}, self.memo)
+        self.budget, self.active, self.frames, self.cycle_memo = self.STEPS_PER_SITE // 4, set(), [], {}
+        self._apart = True
+        try:
+            return compute()
+        finally:
+            self._apart = False
+            (self.budget, self.active, self.frames, self.cycle_memo, self.memo, self._site_over,
+             self.sites_over_budget) = saved
 
     def guarded(self, key: tuple, compute: Callable[[], Value], on_cycle: Value = unknown(WHY_CYCLE),
                 memoise: bool = True, depth: int = 0) -> Value:
@@ -255,7 +280,7 @@ class ValueAnalysis:
         if ir[1] == "+":
             return inner
         if not inner.known:
-            return inner
+            return with_bounds(unbounded(inner), 0, 1) if ir[1] == "!" else unbounded(inner)
         if ir[1] == "!":
             return Value(0, 1, inner.sources, inner.steps, True)
         if ir[1] == "~" and inner.lo == inner.hi:
@@ -363,6 +388,8 @@ class ValueAnalysis:
         more than the larger side (`(totlen > USB_SG_SIZE) ? USB_SG_SIZE : totlen`)."""
         value = self.eval(ir, scope)
         limit = self.eval(order[3], scope)
+        if (not value.known or value.partial) and interval(limit)[1] is not None:
+            return with_bounds(value, 0, interval(limit)[1] - (1 if order[2] else 0))  # bounds only: lattice
         if not (value.known and limit.known) or value.partial or limit.hi is None:
             return value
         hi = limit.hi - (1 if order[2] else 0)
@@ -388,10 +415,12 @@ class ValueAnalysis:
         if fn is not None:
             if name in fn.locals or any(a.kind == "local" and a.target == name for a in fn.assignments):
                 if any(p == name for p, _ in fn.params) and _reaching_assignment(fn, name, scope.at_byte) is None:
-                    return narrow(name, join(self.param(name, scope), self.local(name, scope)), scope)
-                return narrow(name, self.narrowing.clamped_local(name, self.local(name, scope), scope), scope)
+                    return narrow(name, self._typed(name, join(self.param(name, scope), self.local(name, scope)), scope),
+                                  scope)
+                return narrow(name, self._typed(name, self.narrowing.clamped_local(name, self.local(name, scope), scope),
+                                                scope), scope)
             if any(p == name for p, _ in fn.params):
-                return narrow(name, self.param(name, scope), scope)
+                return narrow(name, self._typed(name, self.param(name, scope), scope), scope)
         builtin = self.builtins.constant(name)
         if builtin is not None and not self._defined_locally(name, scope.file.path):
             return builtin
@@ -403,6 +432,25 @@ class ValueAnalysis:
         value = self.guarded(("ident", scope.file.path, name), lambda: self._file_level(name, scope),
                              depth=scope.depth)
         return narrow(name, value, scope) if name in scope.file.global_types else value
+
+    def _typed(self, name: str, value: Value, scope: Scope) -> Value:
+        """A local or parameter whose value is not proven, bounded by its unsigned type (a
+        `u8 count` is at most 255) and by a mask applied in place just before the read
+        (`totlen &= RBD_MASK;`): bounds only (lattice)."""
+        if value.known and not value.partial:
+            return value
+        fn = scope.fn
+        declared = fn.locals.get(name) or next((t for p, t in fn.params if p == name), None)
+        if declared is not None and not declared.endswith("*"):
+            type_max = unsigned_max(self.builtins.type_max(declared, scope.file.path))
+            if type_max is not None:
+                value = with_bounds(value, 0, type_max)
+        masked = _reaching_assignment(fn, name, scope.at_byte, ("&=", "%="))
+        if masked is not None and masked.op in ("&=", "%="):
+            m = self.constant_expr(masked.value, scope.file.path)
+            if m is not None and m >= 0:
+                value = with_bounds(value, 0, m if masked.op == "&=" else max(m - 1, 0))
+        return value
 
     def _defined_locally(self, name: str, path: str) -> bool:
         """Does the driver define `name` itself (trace_events_user.c's own MAX_PAGE_ORDER 0)?

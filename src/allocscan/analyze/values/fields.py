@@ -21,7 +21,7 @@ from ...exprs import render, squash
 from ...link import directory_of, struct_name
 from ..witness import FLOW, Step
 from .lattice import (held_in, WHY_ARITHMETIC, WHY_FIELD_HUB, WHY_FIELD_UNTYPED, WHY_FIELD_UNWRITTEN, WHY_FIELD_WRITER, Value,
-                      arith, join, unknown)
+                      arith, join, unknown, unsigned_max, with_bounds)
 from .narrowing import SHRINKING_OPS, on_every_path
 from .scope import MAX_DEPTH, Scope
 
@@ -99,9 +99,14 @@ class Fields:
         cells, params, view, hub = self._writers_seen_from(struct, fname, scope.file.path)
         if not cells and not params:
             device = sources.wire_field(struct, fname, ir, scope)
-            if device is None and hub:
-                return self._small_hub(struct, fname, scope)
-            return device or unknown(WHY_FIELD_UNWRITTEN)
+            if device is not None:
+                return device
+            value = self._small_hub(struct, fname, scope) if hub else unknown(WHY_FIELD_UNWRITTEN)
+            if value.known and not value.partial:
+                return value
+            # what the member's unsigned type bounds it to (bounds only: lattice)
+            type_max = unsigned_max(self._member_max(struct, fname, scope.file.path))
+            return with_bounds(value, 0, type_max) if type_max is not None else value
         key = ("field", struct, fname, view)
         value = self.analysis.guarded(key, lambda: self._join_stores(struct, fname, cells, params, scope),
                                       depth=scope.depth)

@@ -13,11 +13,19 @@ Partial knowledge: a value joined from alternatives some of which are unknown
 what the known ones prove, marked `partial`: its `hi` is then a value one
 alternative provably reaches (its witness is in `steps`), a lower bound of the
 maximum, not an upper bound. Unknown is not big, but proven is.
+
+Bounds without a witness: a value whose maximum is not proven (unknown, or
+partial) may still be proven to lie in an interval, its `bounds`: a guard
+before the read (`if (sg_len > MAX_SG) return NULL;` on a length from a caller
+we cannot see), a mask (`status & 0x1fff`), an unsigned type narrower than
+the size (a `u8` count). Nothing says the bound is reached, so no rule reports
+it, and it never changes what a rule sees (`known`, `lo`, `hi`); the census
+counts a site whose bound stays small as proven small.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from ...kernel.tables import source_tables
 
@@ -66,6 +74,9 @@ class Value:
     # bound (`lo` stays a lower bound of every value); never set with sources, whose own
     # range proves how far they reach. A partial value's `why` says what hid the rest.
     partial: bool = False
+    # (lo, hi) every value lies in, when `hi` is no bound (unknown or partial values): a
+    # bound only, never reported (see the module's docstring); None: nothing known
+    bounds: tuple | None = None
 
     @property
     def unbounded(self) -> bool:
@@ -75,11 +86,11 @@ class Value:
         if not self.known:
             return self
         return Value(self.lo, self.hi, self.sources, (step,) + self.steps[:WITNESS_STEPS - 1], True, self.why,
-                     self.partial)
+                     self.partial, self.bounds)
 
     def bounded(self, lo: int, hi: int | None) -> "Value":
         """The same sources, witness and partiality, another interval."""
-        return Value(lo, hi, self.sources, self.steps, True, self.why, self.partial)
+        return Value(lo, hi, self.sources, self.steps, True, self.why, self.partial, self.bounds)
 
     def describe(self) -> str:
         if not self.known:
@@ -88,15 +99,65 @@ class Value:
         return str(self.lo) if self.hi == self.lo else f"[{self.lo}, {hi}]"
 
 
+def interval(v: "Value") -> tuple[int, int | None]:
+    """The interval every value `v` may take lies in: its own when its maximum is proven,
+    else its bounds (a partial value's `lo` is a lower bound of all its values)."""
+    if v.known and not v.partial:
+        return v.lo, v.hi
+    if v.bounds is not None:
+        return v.bounds
+    return (v.lo if v.known else 0), None
+
+
+def with_bounds(v: "Value", lo: int, hi: int | None, hull: bool = False) -> "Value":
+    """`v`, unknown or partial, known to lie in [lo, hi] besides what it had (`hull`: in
+    place of what it had: a join's bounds are its operands' hull)."""
+    if v.known and not v.partial:
+        return v
+    if not hull:
+        had_lo, had_hi = interval(v)
+        lo = max(lo, had_lo)
+        hi = had_hi if hi is None else (hi if had_hi is None else min(hi, had_hi))
+    if hi is not None and hi < lo:
+        return v  # no value passes both: a path the bounds do not reach, nothing to add
+    bounds = (max(lo, 0), hi) if (hi is not None or lo > 0) else None
+    return v if bounds == v.bounds else replace(v, bounds=bounds)
+
+
+def unbounded(v: "Value") -> "Value":
+    """`v` without its bounds: the result of an operation on it they say nothing of."""
+    return v if v.bounds is None else replace(v, bounds=None)
+
+
+def mapped(v: "Value", f) -> "Value":
+    """`v`, unknown or partial, put through the non-decreasing function `f` (ALIGN,
+    roundup_pow_of_two, get_order): its bounds mapped, or none when it had no upper one."""
+    if v.known and not v.partial:
+        return v
+    lo, hi = interval(v)
+    if hi is None:
+        return unbounded(v)
+    return with_bounds(v, f(lo), f(hi), hull=True)
+
+
+def unsigned_max(type_max: int | None) -> int | None:
+    """`type_max` when it is an unsigned type's (0xFF, 0xFFFF, 0xFFFFFFFF), else None: a
+    signed value may be negative, and a negative size is a huge one."""
+    return type_max if type_max is not None and type_max.bit_length() % 8 == 0 else None
+
+
 def held_in(value: "Value", type_max: int | None) -> "Value":
     """What a variable of an integer type whose largest value is `type_max` holds once
     `value` is stored into it: the store truncates (sky2's u16 rx_data_size holds at most
     65535 of a copybreak the user may set to anything). A maximum only one writer proves
-    that the type cannot hold proves nothing."""
+    that the type cannot hold proves nothing, but an unsigned type bounds it."""
+    if type_max is not None and (not value.known or value.partial) and unsigned_max(type_max) is not None:
+        value = with_bounds(value, 0, type_max)
     if type_max is None or not value.known or (value.hi is not None and value.hi <= type_max):
         return value
     if value.partial:
-        return unknown(WHY_WRAPAROUND)
+        wrapped = unknown(WHY_WRAPAROUND)
+        return with_bounds(wrapped, 0, type_max) if unsigned_max(type_max) is not None else wrapped
     return value.bounded(value.lo if 0 <= value.lo <= type_max else 0, type_max)
 
 
@@ -121,6 +182,16 @@ def const(n: int) -> Value:
 
 def join(a: Value, b: Value) -> Value:
     """Either value (two writers, two callers, two arms of a ternary)."""
+    result = _join(a, b)
+    if result.known and not result.partial:
+        return result
+    (alo, ahi), (blo, bhi) = interval(a), interval(b)
+    if ahi is None or bhi is None:
+        return unbounded(result)
+    return with_bounds(result, min(alo, blo), max(ahi, bhi), hull=True)
+
+
+def _join(a: Value, b: Value) -> Value:
     if not a.known or not b.known:
         # A user source still reaches the result, as far as the user can push it:
         # [0, 100] from the user joined with something unknown is the user's
@@ -212,6 +283,24 @@ _MONOTONE = frozenset({"+", "*", "<<", "-", "/", "==", "!=", "<", ">", "<=", ">=
 
 def arith(op: str, a: Value, b: Value) -> Value:
     """`a op b` for a C binary operator."""
+    result = _arith(op, a, b)
+    if (result.known and not result.partial) or (a.bounds is None and b.bounds is None and op not in _BOUNDING):
+        return result
+    (alo, ahi), (blo, bhi) = interval(a), interval(b)
+    if op == "-" and (bhi is None or alo - bhi < 0):
+        # a difference that may go below zero wraps to a huge size: no bound
+        return unbounded(result)
+    bound = _arith(op, Value(alo, ahi), Value(blo, bhi))
+    if not bound.known or bound.partial or (bound.hi is None and bound.lo == 0):
+        return unbounded(result)
+    return with_bounds(result, bound.lo, bound.hi, hull=True)
+
+
+# Operators that bound their result whatever one operand is: `x & 0xfff`, `x % n`, a comparison.
+_BOUNDING = frozenset({"&", "%", "==", "!=", "<", ">", "<=", ">=", "&&", "||"})
+
+
+def _arith(op: str, a: Value, b: Value) -> Value:
     if (a.partial or b.partial) and (op not in _MONOTONE or (b.partial and op in ("-", "/"))):
         return unknown(WHY_ARITHMETIC)  # what the known alternative reaches says nothing here
     if op == "+":
@@ -253,6 +342,16 @@ def arith(op: str, a: Value, b: Value) -> Value:
 
 def min_all(vals: list[Value]) -> Value:
     """min(a, b, ...): bounded by the smallest known bound; user sources stay."""
+    result = _min_all(vals)
+    if not vals or (result.known and not result.partial):
+        return result
+    his = [hi for _, hi in map(interval, vals) if hi is not None]
+    if not his:
+        return result
+    return with_bounds(result, min(lo for lo, _ in map(interval, vals)), min(his), hull=True)
+
+
+def _min_all(vals: list[Value]) -> Value:
     # a partial operand's maximum is what it reaches, not a bound: only the others bound min()
     known = [v for v in vals if v.known and v.hi is not None and not v.partial]
     if not vals:
@@ -281,6 +380,16 @@ def min_all(vals: list[Value]) -> Value:
 
 def max2(a: Value, b: Value) -> Value:
     """max(a, b)."""
+    result = _max2(a, b)
+    if result.known and not result.partial:
+        return result
+    (alo, ahi), (blo, bhi) = interval(a), interval(b)
+    if ahi is None or bhi is None:
+        return unbounded(result)
+    return with_bounds(result, max(alo, blo), max(ahi, bhi), hull=True)
+
+
+def _max2(a: Value, b: Value) -> Value:
     if not a.known or not b.known:
         # max(x, K) is at least K whatever x is: K's bounds are proven, its maximum no longer a bound
         joined = join(a, b)
@@ -294,6 +403,8 @@ def max2(a: Value, b: Value) -> Value:
 
 def cast(v: Value, limit: int | None) -> Value:
     """`(type)v` for a type whose largest value is `limit` (None: no narrowing known)."""
+    if (not v.known or v.partial) and unsigned_max(limit) is not None:
+        return with_bounds(v, 0, limit)
     if limit is not None and v.known and (v.hi is None or v.hi > limit):
         return v.bounded(0 if v.hi is None or v.lo > limit else v.lo, limit)
     return v

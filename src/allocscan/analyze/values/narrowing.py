@@ -17,7 +17,7 @@ from ...exprs import IDENT_RE, conjuncts, disjuncts, expand_macro, identifiers, 
 from ...facts import EXIT_ERROR, EXIT_NONE, EXIT_OTHER, FunctionFacts
 from ...kernel.tables import allocators, families, source_tables, value_tables
 from ..witness import FLOW, Step
-from .lattice import WHY_GUARD, Value, unknown
+from .lattice import WHY_GUARD, Value, interval, unknown, with_bounds
 from .scope import MAX_DEPTH, Scope
 
 if TYPE_CHECKING:
@@ -53,26 +53,11 @@ class Narrowing:
         """Apply what the control flow proves at the program point: `if (x > MAX) return ...;`
         guards before it, and the conditions of the `if` branches around it."""
         fn = scope.fn
-        if fn is None or not scope.at_byte or not value.known or not (fn.guards or fn.branches or fn.conditions):
+        if fn is None or not scope.at_byte or not (fn.guards or fn.branches or fn.conditions):
             return value
-        lo, hi, capped_unseen = value.lo, value.hi, False
-        for cmp, where in _false_at(fn, scope.at_byte):
-            if cmp is None:
-                continue
-            cleared = _bits_cleared(cmp, text, hi, Scope(scope.file, fn, scope.depth + 1, where), self.analysis)
-            if cleared is not None:
-                hi = cleared
-                continue
-            bound = self.leaving_bound(cmp, text, Scope(scope.file, fn, scope.depth + 1, where))
-            if bound is None:
-                continue
-            kind, n = bound
-            if kind == "hi" and n is None:
-                capped_unseen = True  # `if (len > fw_size) return`: bounded, by something we cannot see
-            elif kind == "hi":
-                hi = n if hi is None else min(hi, n)
-            else:
-                lo = max(lo, n)
+        if not value.known:
+            return self._bounds_of_unknown(text, value, scope)
+        lo, hi, capped_unseen = self._checked_interval(text, value.lo, value.hi, scope)
         if value.sources:
             # (a small count still makes a big table: an allocation that took it bounds it)
             checked = self._checked_by_callee(text, Scope(scope.file, fn, scope.depth, scope.at_byte),
@@ -95,6 +80,40 @@ class Narrowing:
             # the alternative that proved the maximum does not pass this check: nothing is proven
             return unknown(WHY_GUARD)
         return value.bounded(lo, hi)
+
+    def _checked_interval(self, text: str, lo: int, hi: int | None, scope: Scope) -> tuple[int, int | None, bool]:
+        """[lo, hi] narrowed by the comparisons false at the point, and whether one of them
+        bounds `text` by something the analysis cannot evaluate."""
+        fn, capped_unseen = scope.fn, False
+        for cmp, where in _false_at(fn, scope.at_byte):
+            if cmp is None:
+                continue
+            cleared = _bits_cleared(cmp, text, hi, Scope(scope.file, fn, scope.depth + 1, where), self.analysis)
+            if cleared is not None:
+                hi = cleared
+                continue
+            bound = self.leaving_bound(cmp, text, Scope(scope.file, fn, scope.depth + 1, where))
+            if bound is None:
+                continue
+            kind, n = bound
+            if kind == "hi" and n is None:
+                capped_unseen = True  # `if (len > fw_size) return`: bounded, by something we cannot see
+            elif kind == "hi":
+                hi = n if hi is None else min(hi, n)
+            else:
+                lo = max(lo, n)
+        return lo, hi, capped_unseen
+
+    def _bounds_of_unknown(self, text: str, value: Value, scope: Scope) -> Value:
+        """An unknown value read past checks (`if (sg_len > MAX_SG) return NULL;` on a length
+        whose callers we cannot see): the interval the checks leave it, as bounds only. The
+        checks are read apart from the site's evaluation (its budget and memo of cycles),
+        so that bounds never change what is proven."""
+        lo, hi = interval(value)
+        checked = self.analysis.apart(lambda: self._checked_interval(text, lo, hi, scope))
+        if checked is None:
+            return value
+        return with_bounds(value, checked[0], checked[1])
 
     def _checked_by_callee(self, text: str, scope: Scope, allocations_only: bool = False) -> int | None:
         """The bound a checking function puts on `text` before the point: `rc =

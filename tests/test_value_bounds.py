@@ -1,0 +1,142 @@
+"""Bounds without a witness (lattice): a size the analysis cannot prove is still proven
+to lie below a check, a mask or an unsigned type. The bound never becomes a finding (no
+rule sees it), and it is dropped wherever it could be wrong: a difference that may wrap,
+an operation it says nothing of."""
+
+from __future__ import annotations
+
+from allocscan.analyze import analyze, bounded_order
+from allocscan.analyze.values.lattice import interval
+from allocscan.extract import extract_file
+from allocscan.kernel.version import builtin_kernel
+from allocscan.link import link
+from allocscan.pipeline import ScanOptions, run_scan
+
+DRIVER = ("drivers/demo/rx.c", """
+#define DEMO_MAX_SG 32
+#define DEMO_LEN_MASK 0x1fff
+struct demo_desc { unsigned int status; unsigned short len; unsigned char count; };
+
+void *checked_length(size_t sg_len)
+{
+	if (sg_len > DEMO_MAX_SG)
+		return NULL;
+	return kmalloc_array(sg_len, 40, GFP_NOWAIT);
+}
+
+void *checked_but_large(size_t len)
+{
+	if (len > 65532)
+		return NULL;
+	return kmalloc(len, GFP_ATOMIC);
+}
+
+void *masked_status(void __iomem *base)
+{
+	unsigned int pkt_len = demo_hw_status(base) & DEMO_LEN_MASK;
+	return kmalloc(pkt_len + 2, GFP_ATOMIC);
+}
+
+void *masked_in_place(struct demo_desc *d)
+{
+	unsigned int totlen;
+	totlen = read_status(d);
+	totlen &= 0x3fff;
+	return kmalloc(totlen + 2, GFP_ATOMIC);
+}
+
+void *narrow_count(struct demo_desc *d)
+{
+	u8 count = read_count(d);
+	return kcalloc(count, 16, GFP_ATOMIC);
+}
+
+void *narrow_field(struct demo_desc *d)
+{
+	return kcalloc(d->count, 64, GFP_ATOMIC);
+}
+
+void *may_wrap(void __iomem *base)
+{
+	int len = (demo_hw_status(base) & 0xfff) - 4;
+	return kmalloc(len + 2, GFP_ATOMIC);
+}
+
+void *negated(size_t n)
+{
+	if (n > 8)
+		return NULL;
+	return kmalloc(-n, GFP_ATOMIC);
+}
+
+void *rounded_up(u8 n)
+{
+	return kmalloc(roundup_pow_of_two(n) * 64, GFP_ATOMIC);
+}
+
+void *signed_count(short n)
+{
+	return kmalloc(n, GFP_ATOMIC);
+}
+""")
+
+
+def analysed():
+    facts = [extract_file(DRIVER[0], DRIVER[1].encode())]
+    kernel = builtin_kernel("6.1")
+    analysis = analyze(link(facts), kernel)
+    return analysis, kernel, {s.function.name: s for s in analysis.sites if s.allocator}
+
+
+def test_checks_masks_and_unsigned_types_bound_an_unknown_size():
+    analysis, kernel, sites = analysed()
+    expected = {
+        "checked_length": 32 * 40,
+        "masked_status": 0x1fff + 2,
+        "masked_in_place": 0x3fff + 2,
+        "narrow_count": 255 * 16,
+        "narrow_field": 255 * 64,
+        "rounded_up": 256 * 64,
+        "checked_but_large": 65532,
+    }
+    for name, hi in expected.items():
+        size = sites[name].size
+        assert not size.known, name  # the bound proves no value is reached
+        assert interval(size)[1] == hi, (name, size)
+    assert bounded_order(sites["checked_length"], kernel) == -1  # a slab cache serves it
+    assert bounded_order(sites["masked_in_place"], kernel) == 3
+    assert bounded_order(sites["checked_but_large"], kernel) == 4
+
+
+def test_no_bound_where_it_could_be_wrong():
+    _, kernel, sites = analysed()
+    # (x & 0xfff) - 4 may go below zero: a negative size is a huge one
+    # -n of a small n is huge; a signed count may be negative
+    for name in ("may_wrap", "negated", "signed_count"):
+        assert interval(sites[name].size)[1] is None, (name, sites[name].size)
+        assert bounded_order(sites[name], kernel) is None
+
+
+def test_a_bound_is_never_reported(tmp_path):
+    path = tmp_path / DRIVER[0]
+    path.parent.mkdir(parents=True)
+    path.write_text(DRIVER[1])
+    result = run_scan([str(tmp_path)], ScanOptions(jobs=1))
+    assert result.analysis.sites  # the file was scanned
+    # checked_but_large may request 64 KiB, but nothing proves a value reaches it
+    assert not [f for f in result.findings if f.rule_id == "AS001"]
+
+
+def test_a_clamp_of_an_unknown_length_bounds_it():
+    facts = [extract_file("drivers/demo/clamp.c", b"""
+#define DEMO_MAX_XFER 4096
+void *clamped(size_t len)
+{
+	return kmalloc((len > DEMO_MAX_XFER) ? DEMO_MAX_XFER : len, GFP_ATOMIC);
+}
+""")]
+    kernel = builtin_kernel("6.1")
+    site = next(s for s in analyze(link(facts), kernel).sites if s.allocator)
+    assert site.size.partial and site.size.hi == 4096  # the clamp's arm is reached
+    assert interval(site.size) == (0, 4096)  # and the other arm is below it
+    assert bounded_order(site, kernel) == -1
