@@ -140,3 +140,22 @@ void *clamped(size_t len)
     assert site.size.partial and site.size.hi == 4096  # the clamp's arm is reached
     assert interval(site.size) == (0, 4096)  # and the other arm is below it
     assert bounded_order(site, kernel) == -1
+
+
+def test_a_parameter_incremented_in_place_is_what_was_passed_plus_one():
+    """`if (!(len % 512)) len++;`: a USB driver adding a byte so that no transfer ends on a
+    packet boundary turns a 32 KiB buffer into a 32 KiB + 1 kmalloc, order 4."""
+    facts = [extract_file("drivers/demo/usb_tx.c", b"""
+#define DEMO_TX_BUF_SIZE (32 * 1024)
+static void *demo_alloc_tx(int len)
+{
+	if (!(len % 512))
+		len++;
+	return kmalloc(len, GFP_ATOMIC);
+}
+void *demo_start_tx(void) { return demo_alloc_tx(DEMO_TX_BUF_SIZE); }
+""")]
+    kernel = builtin_kernel("6.1")
+    site = next(s for s in analyze(link(facts), kernel).sites if s.allocator)
+    assert site.size.known and (site.size.lo, site.size.hi) == (32768, 32769)
+    assert site.order_hi == 4

@@ -512,11 +512,15 @@ class ValueAnalysis:
         if fn is None or any(start <= a.byte < end for start, end in fn.loop_spans):
             return None
         before = _reaching_assignment(fn, a.target, a.byte, ("=", "+="))
-        if before is None:
+        if before is not None:
+            prior = self.guarded(("local@", id(fn), a.target, before.byte),
+                                 lambda: self.assigned(before, Scope(scope.file, fn, scope.depth, before.byte)),
+                                 depth=scope.depth)
+        elif self._untouched_param(fn, a.target, a.byte):
+            # `if (!(len % 512)) len++;` on a parameter nothing wrote before: what was passed, plus one
+            prior = self.param(a.target, Scope(scope.file, fn, scope.depth, a.byte))
+        else:
             return None
-        prior = self.guarded(("local@", id(fn), a.target, before.byte),
-                             lambda: self.assigned(before, Scope(scope.file, fn, scope.depth, before.byte)),
-                             depth=scope.depth)
         total = arith("+", prior, self.eval(a.value, scope))
         if not total.known or (total.hi is None and prior.hi is not None and not total.sources):
             return None
@@ -524,6 +528,16 @@ class ValueAnalysis:
             return total
         return total.with_step(Step(FLOW, f"{a.target} += {render(a.value)}", scope.file.path, a.line,
                                     function=fn.name))
+
+    @staticmethod
+    def _untouched_param(fn, name: str, at: int) -> bool:
+        """Is `name` a parameter that no assignment before byte `at` writes, and no call
+        before it names (`&len` handed to a function that may write it)?"""
+        if not any(p == name for p, _ in fn.params):
+            return False
+        if any(a.target == name and a.kind == "local" and a.byte < at for a in fn.assignments):
+            return False
+        return not any(site.byte < at and name in IDENT_RE.findall(site.args_text) for site in fn.calls)
 
     def assigned(self, a, scope: Scope) -> Value:
         """The value an assignment stores (`x += n` grows without a bound)."""
