@@ -159,3 +159,32 @@ void *demo_start_tx(void) { return demo_alloc_tx(DEMO_TX_BUF_SIZE); }
     site = next(s for s in analyze(link(facts), kernel).sites if s.allocator)
     assert site.size.known and (site.size.lo, site.size.hi) == (32768, 32769)
     assert site.order_hi == 4
+
+
+def test_a_helper_computing_a_size_from_its_parameters_is_read_for_each_call():
+    """`demo_arr_size(capacity)` returns a sum of its parameter: what it returns for this
+    call is what this caller passes (6 handles), not the join over every caller (one of
+    which grows the array without a bound)."""
+    facts = [extract_file("drivers/demo/handles.c", b"""
+#define DEMO_HDR 16
+#define DEMO_DEFAULT 6
+struct demo_handle { unsigned int context; unsigned int resource; };
+static size_t demo_arr_size(u32 capacity)
+{
+	return DEMO_HDR + capacity * sizeof(struct demo_handle);
+}
+void *demo_arr_create(u32 capacity)
+{
+	if (capacity == 0)
+		capacity = DEMO_DEFAULT;
+	return kmalloc(demo_arr_size(capacity), GFP_ATOMIC);
+}
+void *demo_arr_grow(void *old, u32 n)
+{
+	return krealloc(old, demo_arr_size(n * 2), GFP_ATOMIC);
+}
+void *demo_default(void) { return demo_arr_create(0); }
+""")]
+    site = next(s for s in analyze(link(facts), builtin_kernel("6.1")).sites if s.function.name == "demo_arr_create")
+    assert site.size.known and not site.size.partial and site.size.hi == 16 + 6 * 8
+    assert any("demo_arr_size() returns" in step.text for step in site.size.steps)

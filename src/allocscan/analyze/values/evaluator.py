@@ -314,7 +314,9 @@ class ValueAnalysis:
         if scope.depth >= MAX_DEPTH:
             return unknown(WHY_DEPTH)
         if found is None:
-            returned = self.returned(name, scope)
+            returned = self.returned_for_call(name, args, scope)
+            if returned is None or not returned.known:
+                returned = self.returned(name, scope) or returned
             if returned is not None:
                 return returned
         if found is not None:
@@ -335,6 +337,35 @@ class ValueAnalysis:
         if not ref.fn.returns:
             return None
         return self.guarded(("return", node), lambda: self._join_returns(ref, scope), depth=scope.depth)
+
+    def returned_for_call(self, name: str, args: tuple, scope: Scope) -> Value | None:
+        """What a helper that only computes an expression of its parameters returns for this
+        call's arguments (`handle_arr_calc_size(capacity)` returning `HEADER + capacity *
+        sizeof(struct handle)`): its one `return`, with the arguments put in for the
+        parameters, read here, as a macro's expansion is. None when it is not such a
+        helper: one function of the scan with one `return`, no test or loop, parameters
+        never assigned, and no local in the returned expression."""
+        if not args or scope.depth >= MAX_DEPTH:
+            return None
+        targets = self.program.resolve(scope.file.path, name)
+        if len(targets) != 1:
+            return None
+        ref = self.program.functions[targets[0]]
+        fn = ref.fn
+        if len(fn.params) != len(args) or len(fn.returns) != 1 or fn.guards or fn.branches or fn.conditions \
+                or fn.loops or fn.assignments:
+            return None
+        text, _, line = fn.returns[0]
+        params = tuple(p for p, _ in fn.params)
+        if any(n in fn.locals for n in IDENT_RE.findall(text)):
+            return None
+        expanded = expand_macro(params, text, args)
+        if expanded is None or expanded[0] == "unk":
+            return None
+        v = self.eval(expanded, Scope(scope.file, scope.fn, scope.depth + 1, scope.at_byte))
+        if v.known:
+            v = v.with_step(Step(FLOW, f"{fn.name}() returns {text}", ref.path, line, function=fn.name))
+        return v
 
     def _join_returns(self, ref, scope: Scope) -> Value:
         value = None
