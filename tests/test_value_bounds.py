@@ -188,3 +188,20 @@ void *demo_default(void) { return demo_arr_create(0); }
     site = next(s for s in analyze(link(facts), builtin_kernel("6.1")).sites if s.function.name == "demo_arr_create")
     assert site.size.known and not site.size.partial and site.size.hi == 16 + 6 * 8
     assert any("demo_arr_size() returns" in step.text for step in site.size.steps)
+
+
+def test_a_user_length_rounded_up_to_a_packet_stays_the_users():
+    """round_up(len, maxpacket) with maxpacket read from a descriptor: at most one packet
+    more than the user's len, and still the user's to push (alloc_ep_req's OUT arm)."""
+    facts = [extract_file("drivers/usb/gadget/demo_ep.c", b"""
+static unsigned short demo_buflen = 4096;
+module_param(demo_buflen, ushort, 0644);
+static size_t demo_align(struct demo_ep *ep, size_t len)
+{
+	int max_packet_size = ep->maxpacket & 0x7ff;
+	return round_up(len, max_packet_size);
+}
+void *demo_alloc_req(struct demo_ep *ep) { return kmalloc(demo_align(ep, demo_buflen), GFP_ATOMIC); }
+""")]
+    site = next(s for s in analyze(link(facts), builtin_kernel("6.1")).sites if s.allocator)
+    assert site.size.sources and site.size.hi == 0xFFFF + 0x7ff - 1

@@ -18,7 +18,7 @@ from ...exprs import IDENT_RE, render, strip_comments
 from ...kernel.tables import MacroSpec, value_tables
 from ...link import struct_name
 from ..layout import BASIC_TYPES_LP64, POINTER, Layouts
-from .lattice import TOP, WHY_ARITHMETIC, WHY_SIZEOF, Value, arith, combine, const, mapped, max2, min_all, unbounded, unknown
+from .lattice import TOP, WHY_ARITHMETIC, WHY_SIZEOF, Value, arith, combine, const, interval, mapped, max2, min_all, unbounded, unknown
 from .scope import Scope
 
 if TYPE_CHECKING:
@@ -126,7 +126,14 @@ class Builtins:
         v, a = self._arg(args, 0, scope), self._arg(args, 1, scope)
         if not (v.known and a.known) or a.lo != a.hi or a.lo == 0:
             if v.sources:
-                out = combine(v, a, v.lo, None)  # at least v.lo, no upper bound
+                # at least v.lo; a multiple of a is less than v + a above v (round_up(len,
+                # maxpacket) of a user's len stays the user's, within one packet more)
+                bound = interval(a)[1]
+                hi = None if v.hi is None or bound is None else (v.hi + max(bound - 1, 0) if up else v.hi)
+                if hi is None:
+                    out = combine(v, a, v.lo, None)  # no upper bound: the user's only if v has none
+                else:
+                    out = v.bounded(v.lo, hi) if not a.known else combine(v, a, v.lo, hi)
             elif not v.known and a.known and a.lo == a.hi and a.lo > 0:
                 step = a.lo
                 out = mapped(v, (lambda x: (x + step - 1) // step * step) if up else (lambda x: x // step * step))
