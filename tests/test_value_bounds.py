@@ -190,6 +190,69 @@ void *demo_default(void) { return demo_arr_create(0); }
     assert any("demo_arr_size() returns" in step.text for step in site.size.steps)
 
 
+def test_a_helper_with_tests_returns_what_this_call_passes_and_a_u16_local_holds_16_bits():
+    """demo_align_size() has its own tests: what it returns to this call is read with this
+    call's argument, not with the 256 KiB another driver passes; and whatever it returns,
+    a u16 local holds at most 65535."""
+    facts = [extract_file("drivers/demo/sdio.c", b"""
+unsigned int demo_align_size(unsigned int sz)
+{
+	if (sz <= 512)
+		return sz;
+	return (sz / 512) * 512 + 4;
+}
+void *demo_other_driver(void) { return vmalloc(demo_align_size(256 * 1024)); }
+void *demo_small_tx(void)
+{
+	return kzalloc(demo_align_size(1500) + 16, GFP_ATOMIC);
+}
+void *demo_u16_tx(unsigned int nb)
+{
+	u16 size = demo_align_size(nb + 4);
+	return kzalloc(size + 16, GFP_ATOMIC);
+}
+void *demo_u16_caller(void) { return demo_u16_tx(1 << 20); }
+""")]
+    sites = {s.function.name: s for s in analyze(link(facts), builtin_kernel("6.1")).sites if s.allocator}
+    small = sites["demo_small_tx"].size
+    assert small.known and not small.partial and small.hi == 1024 + 4 + 16
+    assert sites["demo_u16_tx"].size.hi == 65535 + 16
+
+
+def test_what_an_assembly_primitive_returns_is_not_read_from_its_body():
+    """x86's variable__ffs() returns the variable its asm() wrote: read from the `return`,
+    __ffs(block_size) would be block_size itself, and a page order of a million."""
+    facts = [extract_file("arch/x86/include/asm/demo_bitops.h", b"""
+unsigned long demo_ffs(unsigned long word)
+{
+	asm("rep; bsf %1,%0" : "=r" (word) : "rm" (word));
+	return word;
+}
+"""), extract_file("drivers/md/demo_bufio.c", b"""
+#include <asm/demo_bitops.h>
+void *demo_alloc_block(void) { return (void *)__get_free_pages(GFP_NOWAIT, demo_ffs(4096) - 9); }
+""")]
+    site = next(s for s in analyze(link(facts), builtin_kernel("6.1")).sites if s.allocator)
+    assert site.order_hi is None or site.order_hi <= 3
+
+
+def test_a_helper_calling_a_helper_is_read_for_the_call_down_the_chain():
+    """demo_total_size(8) returns demo_attr_size(8) aligned: each helper is read for the
+    argument the one above passes, though other callers pass sizes we cannot read."""
+    facts = [extract_file("drivers/demo/nl.c", b"""
+#define DEMO_HDRLEN 4
+static int demo_attr_size(int payload) { return DEMO_HDRLEN + payload; }
+static int demo_total_size(int payload) { return ALIGN(demo_attr_size(payload), 4); }
+int demo_other(struct demo_msg *m) { return demo_total_size(m->len) + demo_attr_size(m->extra); }
+void *demo_stats(void)
+{
+	return kmalloc(demo_total_size(8) + demo_total_size(2) * 40, GFP_ATOMIC);
+}
+""")]
+    site = next(s for s in analyze(link(facts), builtin_kernel("6.1")).sites if s.function.name == "demo_stats")
+    assert site.size.known and not site.size.partial and site.size.hi == 12 + 8 * 40
+
+
 def test_a_user_length_rounded_up_to_a_packet_stays_the_users():
     """round_up(len, maxpacket) with maxpacket read from a descriptor: at most one packet
     more than the user's len, and still the user's to push (alloc_ep_req's OUT arm)."""

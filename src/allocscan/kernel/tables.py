@@ -416,6 +416,7 @@ class ValueTables:
     integer_types: dict[str, int]  # type -> largest value, for types narrower than 64 bits
     member_macros: dict[str, tuple[str, str]]  # DECLARE_BITMAP -> (element type, count with {0}, {1} ...)
     macro_defined_types: dict[str, str]  # seqcount_spinlock_t -> the type it lays out as
+    asm_headers: tuple[str, ...]  # globs of the headers whose functions are inline assembly
 
 
 @lru_cache(maxsize=1)
@@ -431,6 +432,7 @@ def value_tables() -> ValueTables:
         integer_types=dict(raw["integer_types"]),
         member_macros={name: (spec["type"], spec.get("count", "")) for name, spec in raw["member_macros"].items()},
         macro_defined_types=dict(raw["macro_defined_types"]),
+        asm_headers=tuple(raw["asm_headers"]["paths"]),
     )
 
 

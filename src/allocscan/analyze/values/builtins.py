@@ -11,6 +11,7 @@ a `{name: handler}` table. A name not in it is left to the tree's own macro.
 
 from __future__ import annotations
 
+import fnmatch
 import re
 from typing import TYPE_CHECKING, Callable
 
@@ -41,6 +42,11 @@ class Builtins:
                                self.tables.member_macros,
                                self.program.defined_more_than_once,
                                self.program.lookup, self.tables.macro_defined_types)
+
+    def in_asm_header(self, path: str) -> bool:
+        """Is `path` a header of architecture primitives, whose bodies are inline assembly
+        (macros.toml [asm_headers])?"""
+        return any(fnmatch.fnmatchcase(path, glob) for glob in self.tables.asm_headers)
 
     # --- constants ------------------------------------------------------------
     def constant(self, name: str) -> Value | None:

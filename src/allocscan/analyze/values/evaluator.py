@@ -32,7 +32,7 @@ from .builtins import Builtins
 from .fields import Fields, same_driver
 from .lattice import (WHY_ARITHMETIC, WHY_BUDGET, WHY_CALL, WHY_CYCLE, WHY_DEPTH, WHY_DEREF, WHY_ELEMENT,
                       WHY_LOCAL, WHY_MACRO, WHY_NAME, WHY_PARAM_ARG, WHY_PARAM_FOREIGN, WHY_PARAM_MANY,
-                      WHY_PARAM_NO_CALLER, WHY_PARSE, WHY_POINTER, Value, arith, cast, const, interval, join, unbounded,
+                      WHY_PARAM_NO_CALLER, WHY_PARSE, WHY_POINTER, WHY_UNREACHED, Value, arith, cast, const, held_in, interval, join, unbounded,
                       unknown, unsigned_max, with_bounds)
 from .narrowing import SHRINKING_OPS, Narrowing
 from .scope import MAX_DEPTH, Scope
@@ -102,6 +102,9 @@ class ValueAnalysis:
         self._oracle = None  # see oracle
         self._constants: dict[tuple, int | None] = {}  # (path, IR, hops) -> constant_expr()
         self._apart = False  # inside apart()
+        # (id of the callee, args, caller's Scope) of the calls whose returns are being read,
+        # innermost last (a helper calling a helper: nla_total_size() -> nla_attr_size())
+        self._calls: list[tuple] = []
         self.builtins = Builtins(self)
         self.sources = Sources(self)
         self.narrowing = Narrowing(self)
@@ -314,9 +317,7 @@ class ValueAnalysis:
         if scope.depth >= MAX_DEPTH:
             return unknown(WHY_DEPTH)
         if found is None:
-            returned = self.returned_for_call(name, args, scope)
-            if returned is None or not returned.known:
-                returned = self.returned(name, scope) or returned
+            returned = self.returned(name, scope, args)
             if returned is not None:
                 return returned
         if found is not None:
@@ -325,10 +326,12 @@ class ValueAnalysis:
             return unknown(WHY_MACRO)
         return unknown(WHY_CALL)
 
-    def returned(self, name: str, scope: Scope) -> Value | None:
+    def returned(self, name: str, scope: Scope, args: tuple | None = None) -> Value | None:
         """What the function `name` (one definition in the scan) returns: the join of its
         `return` expressions, error codes left out (a caller checks them before using the
-        value as a size). None when it is not one function of the scan that returns an integer."""
+        value as a size). Called with `args`, what it returns for this call: its parameters
+        are these arguments, read at the call (see `_returned_for_call`). None when it is
+        not one function of the scan that returns an integer."""
         targets = self.program.resolve(scope.file.path, name)
         if len(targets) != 1:
             return None
@@ -336,36 +339,36 @@ class ValueAnalysis:
         ref = self.program.functions[node]
         if not ref.fn.returns:
             return None
-        return self.guarded(("return", node), lambda: self._join_returns(ref, scope), depth=scope.depth)
+        for_call = None
+        if args is not None and all(c[0] != id(ref.fn) for c in self._calls) and ref.fn.params and len(args) == len(ref.fn.params) \
+                and ref.fn is not scope.fn and scope.depth < MAX_DEPTH and not self.builtins.in_asm_header(ref.path):
+            for_call = self._returned_for_call(node, ref, args, scope)
+            if for_call.known:
+                return for_call
+        every = self.guarded(("return", node), lambda: self._join_returns(ref, scope), depth=scope.depth)
+        # read for every caller, a maximum is this call's bound too; a partial one proves
+        # nothing here (another caller's argument may be what reaches it)
+        return every if for_call is None or (every.known and not every.partial) else for_call
 
-    def returned_for_call(self, name: str, args: tuple, scope: Scope) -> Value | None:
-        """What a helper that only computes an expression of its parameters returns for this
-        call's arguments (`handle_arr_calc_size(capacity)` returning `HEADER + capacity *
-        sizeof(struct handle)`): its one `return`, with the arguments put in for the
-        parameters, read here, as a macro's expansion is. None when it is not such a
-        helper: one function of the scan with one `return`, no test or loop, parameters
-        never assigned, and no local in the returned expression."""
-        if not args or scope.depth >= MAX_DEPTH:
-            return None
-        targets = self.program.resolve(scope.file.path, name)
-        if len(targets) != 1:
-            return None
-        ref = self.program.functions[targets[0]]
-        fn = ref.fn
-        if len(fn.params) != len(args) or len(fn.returns) != 1 or fn.guards or fn.branches or fn.conditions \
-                or fn.loops or fn.assignments:
-            return None
-        text, _, line = fn.returns[0]
-        params = tuple(p for p, _ in fn.params)
-        if any(n in fn.locals for n in IDENT_RE.findall(text)):
-            return None
-        expanded = expand_macro(params, text, args)
-        if expanded is None or expanded[0] == "unk":
-            return None
-        v = self.eval(expanded, Scope(scope.file, scope.fn, scope.depth + 1, scope.at_byte))
-        if v.known:
-            v = v.with_step(Step(FLOW, f"{fn.name}() returns {text}", ref.path, line, function=fn.name))
-        return v
+    def _returned_for_call(self, node: str, ref, args: tuple, scope: Scope) -> Value:
+        """What `ref` returns to this call: its returns joined, each read with the callee's
+        parameters bound to this call's arguments (read in the caller, at the call), its own
+        tests and assignments applied as for any read. `fifo_sz(NR_QENTRY)` is 416 here
+        even where another caller passes an unbounded count; `sdio_align_size(func, nb + 4)`
+        proves nothing from what other drivers pass. The callee's locals and returns were
+        kept (memo) for no call in particular: they are read anew, and what is computed
+        here is kept for this call only. A helper's own helpers are read for its call in
+        turn (nla_total_size(8) -> nla_attr_size(8)), down to the hop limit; a function
+        already being read for a call (recursion) is read for every caller."""
+        saved = self.memo, self.cycle_memo
+        self._calls.append((id(ref.fn), args, scope))
+        self.memo, self.cycle_memo = _CallMemo(self.memo, id(ref.fn), node), {}
+        try:
+            return self.guarded(("return", node), lambda: self._join_returns(ref, scope), memoise=False,
+                                depth=scope.depth)
+        finally:
+            self._calls.pop()
+            self.memo, self.cycle_memo = saved
 
     def _join_returns(self, ref, scope: Scope) -> Value:
         value = None
@@ -374,6 +377,8 @@ class ValueAnalysis:
             if _is_error_code(ir):
                 continue
             v = self.eval(ir, Scope(ref.file, ref.fn, scope.depth + 1, byte))
+            if not v.known and v.why.partition("/")[0] == WHY_UNREACHED:
+                continue  # no value proven to get this far passes the tests before it
             if v.known:
                 v = v.with_step(Step(FLOW, f"{ref.fn.name}() returns {text}", ref.path, line,
                                      function=ref.fn.name))
@@ -467,15 +472,19 @@ class ValueAnalysis:
     def _typed(self, name: str, value: Value, scope: Scope) -> Value:
         """A local or parameter whose value is not proven, bounded by its unsigned type (a
         `u8 count` is at most 255) and by a mask applied in place just before the read
-        (`totlen &= RBD_MASK;`): bounds only (lattice)."""
-        if value.known and not value.partial:
-            return value
+        (`totlen &= RBD_MASK;`): bounds only (lattice). A proven value wider than its unsigned
+        type of 8 or 16 bits is what the type holds (`u16 size = sdio_align_size(...)` is at
+        most 65535)."""
         fn = scope.fn
         declared = fn.locals.get(name) or next((t for p, t in fn.params if p == name), None)
+        type_max = None
         if declared is not None and not declared.endswith("*"):
             type_max = unsigned_max(self.builtins.type_max(declared, scope.file.path))
-            if type_max is not None:
-                value = with_bounds(value, 0, type_max)
+        if value.known and not value.partial:
+            # (a 32-bit local keeps what it was given: a user's u32 stays "without a bound")
+            return held_in(value, type_max) if type_max is not None and type_max <= 0xFFFF else value
+        if type_max is not None:
+            value = with_bounds(value, 0, type_max)
         masked = _reaching_assignment(fn, name, scope.at_byte, ("&=", "%="))
         if masked is not None and masked.op in ("&=", "%="):
             m = self.constant_expr(masked.value, scope.file.path)
@@ -630,11 +639,15 @@ class ValueAnalysis:
         return None
 
     def param(self, name: str, scope: Scope) -> Value:
-        """A parameter: the join of the arguments its callers pass."""
+        """A parameter: the join of the arguments its callers pass (or, while one call's
+        returned value is read, the argument that call passes)."""
         fn = scope.fn
         index = next(i for i, (p, _) in enumerate(fn.params) if p == name)
         if scope.depth >= MAX_DEPTH:
             return self.truncated()
+        call = next((c for c in reversed(self._calls) if c[0] == id(fn)), None)
+        if call is not None:
+            return self._argument(call, fn, name, index)
         node = self.program.node_of.get(id(fn))
         if node is None:
             return unknown(WHY_PARAM_NO_CALLER)
@@ -647,6 +660,15 @@ class ValueAnalysis:
         key = ("param", node, index, arms, tests) if arms or tests else ("param", node, index)
         return self.guarded(key, lambda: self._from_callers(node, index, name, scope, arms, dict(tests)),
                             depth=scope.depth)
+
+    def _argument(self, call: tuple, fn, name: str, index: int) -> Value:
+        """The argument the call whose returned value is being read passes as `name`."""
+        _, args, caller = call
+        v = self.eval(args[index], Scope(caller.file, caller.fn, caller.depth + 1, caller.at_byte, caller.field_tests))
+        if v.known and caller.fn is not None:
+            v = v.with_step(Step(FLOW, f"{caller.fn.name}() passes {render(args[index])} as '{name}' of {fn.name}()",
+                                 caller.file.path, _line_of(caller, fn.name), function=caller.fn.name, callee=fn.name))
+        return v
 
     @property
     def oracle(self):
@@ -713,6 +735,35 @@ class ValueAnalysis:
         if not value.known and not value.why.startswith(WHY_PARAM_FOREIGN):
             return unknown(WHY_PARAM_ARG, value)
         return value
+
+
+class _CallMemo(dict):
+    """The memo as one call's returned value is read: the scan's memo, but for the callee's
+    locals and returns, which were kept for no call in particular; what is written stays
+    here, for this call."""
+
+    def __init__(self, base: dict, callee: int, node: str):
+        super().__init__()
+        self.base, self.callee, self.node = base, callee, node
+
+    def _hidden(self, slot) -> bool:
+        key = slot[0]
+        return (key[0] in ("local", "local@") and key[1] == self.callee) or key == ("return", self.node)
+
+    def __contains__(self, slot) -> bool:
+        return dict.__contains__(self, slot) or (slot in self.base and not self._hidden(slot))
+
+    def __getitem__(self, slot):
+        return dict.__getitem__(self, slot) if dict.__contains__(self, slot) else self.base[slot]
+
+
+def _line_of(scope: Scope, callee: str) -> int:
+    """The line of the call to `callee` nearest `scope`'s point, for a witness step."""
+    fn = scope.fn
+    calls = [c for c in fn.calls if c.callee == callee]
+    if not calls:
+        return fn.line
+    return min(calls, key=lambda c: abs(c.byte - scope.at_byte)).line
 
 
 def _contradicts(needed: dict, known: dict) -> bool:

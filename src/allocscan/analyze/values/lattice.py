@@ -50,6 +50,7 @@ WHY_FIELD_HUB = "field-hub"  # written by several drivers, none of them the read
 WHY_FIELD_UNTYPED = "field-untyped"  # the receiver's struct type is unknown
 WHY_DEVICE = "device"  # data a device supplies (a descriptor field, a register)
 WHY_GUARD = "guard-unseen"  # checked against a bound the analysis cannot evaluate
+WHY_UNREACHED = "unreached"  # no value proven passes the checks before the point
 WHY_SIZEOF = "sizeof"  # sizeof of a type whose layout is unknown
 WHY_POINTER = "pointer"  # the address of an object, a string
 WHY_INIT = "init-before-user"  # __init code: a value users set later cannot reach it

@@ -17,7 +17,7 @@ from ...exprs import IDENT_RE, conjuncts, disjuncts, expand_macro, identifiers, 
 from ...facts import EXIT_ERROR, EXIT_NONE, EXIT_OTHER, FunctionFacts
 from ...kernel.tables import allocators, families, source_tables, value_tables
 from ..witness import FLOW, Step
-from .lattice import WHY_GUARD, Value, interval, unknown, with_bounds
+from .lattice import WHY_GUARD, WHY_UNREACHED, Value, interval, unknown, with_bounds
 from .scope import MAX_DEPTH, Scope
 
 if TYPE_CHECKING:
@@ -75,7 +75,7 @@ class Narrowing:
             # not reach it (via-rhine's rx_status, written by the device, is only the
             # DescOwn the driver stores as far as the stores go: its copy-break arm
             # `if (pkt_len < rx_copybreak)` would see 32764 < 1518). Nothing is proven here.
-            return unknown(WHY_GUARD)
+            return unknown(WHY_UNREACHED)
         if value.partial and hi != value.hi:
             # the alternative that proved the maximum does not pass this check: nothing is proven
             return unknown(WHY_GUARD)
