@@ -236,6 +236,24 @@ void *demo_alloc_block(void) { return (void *)__get_free_pages(GFP_NOWAIT, demo_
     assert site.order_hi is None or site.order_hi <= 3
 
 
+def test_min_of_an_unknown_and_a_range_is_a_bound_not_a_reached_value():
+    """min(len, SZ_4K) states a bound the author expects len to reach; min(hdr, len), a
+    header offset at most 65535 and a length we cannot read, proves only an upper bound."""
+    facts = [extract_file("drivers/net/demo/headlen.c", b"""
+static u16 demo_offset(int deep) { return deep ? 65535 : 14; }
+void *demo_copy_head(unsigned int len, int deep)
+{
+	unsigned int hlen = min_t(u32, demo_offset(deep), len);
+	return kmalloc(hlen, GFP_ATOMIC);
+}
+void *demo_clamped(struct demo_pkt *p) { return kmalloc(min(p->len, SZ_4K), GFP_ATOMIC); }
+""")]
+    sites = {s.function.name: s for s in analyze(link(facts), builtin_kernel("6.1")).sites if s.allocator}
+    head = sites["demo_copy_head"].size
+    assert not head.known and interval(head)[1] == 65535
+    assert sites["demo_clamped"].size.known and sites["demo_clamped"].size.hi == 4096
+
+
 def test_a_helper_calling_a_helper_is_read_for_the_call_down_the_chain():
     """demo_total_size(8) returns demo_attr_size(8) aligned: each helper is read for the
     argument the one above passes, though other callers pass sizes we cannot read."""

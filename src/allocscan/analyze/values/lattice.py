@@ -373,6 +373,11 @@ def _min_all(vals: list[Value]) -> Value:
         # min(len, SOME_MAX) with SOME_MAX unknown: the user's value is capped by something we
         # cannot see, neither as large as the user can make it nor bounded by what we know
         return unknown(WHY_GUARD)
+    if not all(v.known for v in vals) and not any(v.lo == v.hi and not v.sources for v in known):
+        # min(x, y) with x unknown and y a range, not a bound the code states (an skb's header
+        # length is min(the dissector's offset, len)): at most y's maximum, but nothing says
+        # it is reached: bounds only (min_all adds them)
+        return unbounded(next(v for v in vals if not v.known))
     hi = min(v.hi for v in known)
     lo = min(min(v.lo for v in vals if v.known), hi) if all(v.known for v in vals) else 0
     # A bound clamps user-controlled values: the sources stay, the interval is bounded.
