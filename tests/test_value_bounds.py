@@ -286,3 +286,20 @@ void *demo_alloc_req(struct demo_ep *ep) { return kmalloc(demo_align(ep, demo_bu
 """)]
     site = next(s for s in analyze(link(facts), builtin_kernel("6.1")).sites if s.allocator)
     assert site.size.sources and site.size.hi == 0xFFFF + 0x7ff - 1
+
+
+def test_a_field_stored_just_before_the_read_holds_what_its_type_holds():
+    """`req->length = len; kmalloc(req->length)`: a 16-bit member keeps 16 bits of what a
+    module parameter of 32 bits sets."""
+    facts = [extract_file("drivers/demo/req.c", b"""
+static unsigned int demo_len = 512;
+module_param(demo_len, uint, 0644);
+struct demo_req { unsigned short length; void *buf; };
+void demo_fill(struct demo_req *req)
+{
+	req->length = demo_len + 64;
+	req->buf = kmalloc(req->length, GFP_ATOMIC);
+}
+""")]
+    site = next(s for s in analyze(link(facts), builtin_kernel("6.1")).sites if s.allocator)
+    assert site.size.sources and site.size.hi == 0xFFFF

@@ -75,8 +75,10 @@ class Fields:
         if last.op != "=":
             return None
         v = self.analysis.eval(last.value, Scope(scope.file, fn, scope.depth + 1, last.byte))
+        struct = self.struct_of_expr(ir[1], scope)
+        if struct:  # the member holds what its type holds (usb_request.length is an unsigned)
+            v = held_in(v, self._member_max(struct, ir[2], scope.file.path))
         if v.known:
-            struct = self.struct_of_expr(ir[1], scope)
             v = v.with_step(Step(FLOW, f"{fn.name}() stores {render(last.value)} into {render(ir)} just before",
                                  scope.file.path, last.line, function=fn.name,
                                  field=f"{struct}.{ir[2]}" if struct else ir[2]))
