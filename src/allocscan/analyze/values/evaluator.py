@@ -102,6 +102,8 @@ class ValueAnalysis:
         self._oracle = None  # see oracle
         self._constants: dict[tuple, int | None] = {}  # (path, IR, hops) -> constant_expr()
         self._apart = False  # inside apart()
+        self._apart_memo: dict = {}  # what apart() computations keep for each other (see apart)
+        self._masked: dict[int, frozenset] = {}  # id(fn) -> the locals it masks in place (_masked_in)
         # (id of the callee, args, caller's Scope) of the calls whose returns are being read,
         # innermost last (a helper calling a helper: nla_total_size() -> nla_attr_size())
         self._calls: list[tuple] = []
@@ -171,6 +173,10 @@ class ValueAnalysis:
         self._constants[key] = result
         return result
 
+    def calls_read(self) -> bool:
+        """Is a call's returned value being read (its callee's parameters bound)?"""
+        return bool(self._calls)
+
     def apart(self, compute: Callable[[], object]):
         """`compute()` apart from the current site's evaluation, as constant_expr() is: its
         own budget, no keys being computed around it, its cycles' values not kept for the
@@ -182,8 +188,10 @@ class ValueAnalysis:
         saved = (self.budget, self.active, self.frames, self.cycle_memo, self.memo, self._site_over,
                  self.sites_over_budget)
         # The memo is read through, never written: a value kept from here would reach the
-        # site's evaluation by another way than computing it there would.
-        self.memo = ChainMap({}, self.memo)
+        # site's evaluation by another way than computing it there would. What is computed
+        # here is kept for the next such computation (values with no cut are true wherever
+        # read), but for one made while a call's returns are read: its values are that call's.
+        self.memo = ChainMap({} if self._calls else self._apart_memo, self.memo)
         self.budget, self.active, self.frames, self.cycle_memo = self.STEPS_PER_SITE // 4, set(), [], {}
         self._apart = True
         try:
@@ -341,7 +349,8 @@ class ValueAnalysis:
             return None
         for_call = None
         if args is not None and all(c[0] != id(ref.fn) for c in self._calls) and ref.fn.params and len(args) == len(ref.fn.params) \
-                and ref.fn is not scope.fn and scope.depth < MAX_DEPTH and not self.builtins.in_asm_header(ref.path):
+                and ref.fn is not scope.fn and scope.depth < MAX_DEPTH and _helper_sized(ref.fn) \
+                and not self.builtins.in_asm_header(ref.path):
             for_call = self._returned_for_call(node, ref, args, scope)
             if for_call.known:
                 return for_call
@@ -360,6 +369,12 @@ class ValueAnalysis:
         here is kept for this call only. A helper's own helpers are read for its call in
         turn (nla_total_size(8) -> nla_attr_size(8)), down to the hop limit; a function
         already being read for a call (recursion) is read for every caller."""
+        # the same call read again (a helper's result used twice, a site read from two
+        # sites' evaluations) is the same value: kept like any other, under the call's key
+        key = ("call-return", node, args, id(scope.fn), scope.at_byte, scope.field_tests)
+        return self.guarded(key, lambda: self._read_for_call(node, ref, args, scope), depth=scope.depth)
+
+    def _read_for_call(self, node: str, ref, args: tuple, scope: Scope) -> Value:
         saved = self.memo, self.cycle_memo
         self._calls.append((id(ref.fn), args, scope))
         self.memo, self.cycle_memo = _CallMemo(self.memo, id(ref.fn), node), {}
@@ -485,12 +500,20 @@ class ValueAnalysis:
             return held_in(value, type_max) if type_max is not None and type_max <= 0xFFFF else value
         if type_max is not None:
             value = with_bounds(value, 0, type_max)
-        masked = _reaching_assignment(fn, name, scope.at_byte, ("&=", "%="))
-        if masked is not None and masked.op in ("&=", "%="):
+        masked = _reaching_assignment(fn, name, scope.at_byte, ("&=", "%=")) if name in self._masked_in(fn) else None
+        if masked is not None:
             m = self.constant_expr(masked.value, scope.file.path)
             if m is not None and m >= 0:
                 value = with_bounds(value, 0, m if masked.op == "&=" else max(m - 1, 0))
         return value
+
+    def _masked_in(self, fn) -> frozenset:
+        """The locals `fn` masks in place (`x &= M`, `x %= N`), found once per function."""
+        found = self._masked.get(id(fn))
+        if found is None:
+            found = self._masked[id(fn)] = frozenset(a.target for a in fn.assignments
+                                                     if a.kind == "local" and a.op in ("&=", "%="))
+        return found
 
     def _defined_locally(self, name: str, path: str) -> bool:
         """Does the driver define `name` itself (trace_events_user.c's own MAX_PAGE_ORDER 0)?
@@ -735,6 +758,16 @@ class ValueAnalysis:
         if not value.known and not value.why.startswith(WHY_PARAM_FOREIGN):
             return unknown(WHY_PARAM_ARG, value)
         return value
+
+
+HELPER_RETURNS = 6  # a function read per call returns at most this many expressions ...
+HELPER_ASSIGNMENTS = 12  # ... and assigns at most this many times: a helper, not a subsystem
+
+
+def _helper_sized(fn) -> bool:
+    """Is `fn` small enough to be read for each call (a size helper, not a driver's whole
+    receive path, which reading per call would walk again for every caller)?"""
+    return len(fn.returns) <= HELPER_RETURNS and len(fn.assignments) <= HELPER_ASSIGNMENTS
 
 
 class _CallMemo(dict):

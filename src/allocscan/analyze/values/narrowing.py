@@ -25,6 +25,11 @@ if TYPE_CHECKING:
 
 # Compound assignments that never make the target larger than it was.
 SHRINKING_OPS = frozenset({"-=", "&=", ">>=", "/=", "%="})
+# Checks bound an unknown value (bounds only: lattice) where it is read this many hops from
+# the allocation at most: the allocating function and the ones it reads directly (a check
+# deeper down seldom bounds a size still unknown at the site, and reading every check of
+# every function the evaluation visits cost a fifth of the analysis)
+BOUNDS_DEPTH = 1
 
 _NEGATED = {">": "<=", ">=": "<", "<": ">=", "<=": ">", "!=": "=="}
 _MIRRORED = {">": "<", ">=": "<=", "<": ">", "<=": ">=", "==": "==", "!=": "!="}
@@ -37,6 +42,7 @@ class Narrowing:
     def __init__(self, analysis: "ValueAnalysis"):
         self.analysis = analysis
         self.program = analysis.program
+        self._bounds_memo: dict[tuple, tuple] = {}  # (fn, text, point, interval, depth) -> checked interval
         # The saturating helpers of overflow.h, by the operator they compute: size_add(a, b)
         # is a + b, size_mul()/array_size() a product (macros.toml's two-argument sums and products).
         self._checked = {name: "+" if spec.eval == "sum" else "*" for name, spec in value_tables().macros.items()
@@ -109,10 +115,19 @@ class Narrowing:
         whose callers we cannot see): the interval the checks leave it, as bounds only. The
         checks are read apart from the site's evaluation (its budget and memo of cycles),
         so that bounds never change what is proven."""
-        lo, hi = interval(value)
-        checked = self.analysis.apart(lambda: self._checked_interval(text, lo, hi, scope))
-        if checked is None:
+        if scope.depth > BOUNDS_DEPTH:
             return value
+        lo, hi = interval(value)
+        # the same read again gives the same bounds, but while a call's returns are read
+        # (its parameters are that call's)
+        key = None if self.analysis.calls_read() else (id(scope.fn), text, scope.at_byte, lo, hi, scope.depth)
+        checked = self._bounds_memo.get(key) if key is not None else None
+        if checked is None:
+            checked = self.analysis.apart(lambda: self._checked_interval(text, lo, hi, scope))
+            if checked is None:
+                return value
+            if key is not None:
+                self._bounds_memo[key] = checked
         return with_bounds(value, checked[0], checked[1])
 
     def _checked_by_callee(self, text: str, scope: Scope, allocations_only: bool = False) -> int | None:
