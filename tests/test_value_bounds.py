@@ -303,3 +303,59 @@ void demo_fill(struct demo_req *req)
 """)]
     site = next(s for s in analyze(link(facts), builtin_kernel("6.1")).sites if s.allocator)
     assert site.size.sources and site.size.hi == 0xFFFF
+
+
+def test_what_reaches_a_point_no_proven_value_reaches_is_still_within_its_checks():
+    """The driver's stores say the length is 32764, but the copy-break arm needs less than
+    1518: what the stores prove does not get there (nothing is proven), yet whatever the
+    device wrote and got there passed the check."""
+    facts = [extract_file("drivers/net/demo/rhine.c", b"""
+struct demo_rx { unsigned int status; };
+void demo_init(struct demo_rx *d) { d->status = 0x7ffc0000; }
+void *demo_rx(struct demo_rx *d)
+{
+	unsigned int pkt_len = d->status >> 16;
+	if (pkt_len < 1518)
+		return netdev_alloc_skb(NULL, pkt_len);
+	return NULL;
+}
+""")]
+    kernel = builtin_kernel("6.1")
+    site = next(s for s in analyze(link(facts), kernel).sites if s.allocator)
+    assert not site.size.known and site.size.why.startswith("unreached")
+    assert interval(site.size)[1] is not None and interval(site.size)[1] < 1518 + 1024
+
+
+def test_no_bound_from_a_check_a_negative_or_an_admin_setting_passes():
+    """`int periods = buf_len / period_len; if (periods > 16) return NULL;` lets a negative
+    count through (a huge size); `if (len <= copybreak)` with copybreak a module parameter
+    the admin may raise bounds nothing at its default."""
+    facts = [extract_file("drivers/dma/demo_cyclic.c", b"""
+static int demo_copybreak = 256;
+module_param(demo_copybreak, int, 0644);
+void *demo_prep(size_t buf_len, size_t period_len)
+{
+	int periods = buf_len / period_len;
+	if (periods > 16)
+		return NULL;
+	return kzalloc(periods * 48, GFP_NOWAIT);
+}
+void *demo_prep_checked(size_t buf_len, size_t period_len)
+{
+	int periods = buf_len / period_len;
+	if (periods < 1 || periods > 16)
+		return NULL;
+	return kzalloc(periods * 48, GFP_NOWAIT);
+}
+void *demo_copy(unsigned int rx_bytes)
+{
+	if (rx_bytes <= demo_copybreak)
+		return kmalloc(rx_bytes, GFP_ATOMIC);
+	return NULL;
+}
+""")]
+    sites = {s.function.name: s for s in analyze(link(facts), builtin_kernel("6.1")).sites if s.allocator}
+    assert interval(sites["demo_prep"].size)[1] is None
+    assert interval(sites["demo_prep_checked"].size) == (48, 16 * 48)
+    copy = sites["demo_copy"].size
+    assert not copy.known and (interval(copy)[1] is None or interval(copy)[1] > 256)

@@ -417,6 +417,7 @@ class ValueTables:
     member_macros: dict[str, tuple[str, str]]  # DECLARE_BITMAP -> (element type, count with {0}, {1} ...)
     macro_defined_types: dict[str, str]  # seqcount_spinlock_t -> the type it lays out as
     asm_headers: tuple[str, ...]  # globs of the headers whose functions are inline assembly
+    signed_wide_types: frozenset[str]  # signed integer types of 64 bits
 
 
 @lru_cache(maxsize=1)
@@ -433,6 +434,7 @@ def value_tables() -> ValueTables:
         member_macros={name: (spec["type"], spec.get("count", "")) for name, spec in raw["member_macros"].items()},
         macro_defined_types=dict(raw["macro_defined_types"]),
         asm_headers=tuple(raw["asm_headers"]["paths"]),
+        signed_wide_types=frozenset(raw["signed_wide_types"]["names"]),
     )
 
 

@@ -17,7 +17,7 @@ from ...exprs import IDENT_RE, conjuncts, disjuncts, expand_macro, identifiers, 
 from ...facts import EXIT_ERROR, EXIT_NONE, EXIT_OTHER, FunctionFacts
 from ...kernel.tables import allocators, families, source_tables, value_tables
 from ..witness import FLOW, Step
-from .lattice import WHY_GUARD, WHY_UNREACHED, Value, interval, unknown, with_bounds
+from .lattice import WHY_GUARD, WHY_UNREACHED, Value, interval, unknown, unsigned_max, with_bounds
 from .scope import MAX_DEPTH, Scope
 
 if TYPE_CHECKING:
@@ -43,6 +43,7 @@ class Narrowing:
         self.analysis = analysis
         self.program = analysis.program
         self._bounds_memo: dict[tuple, tuple] = {}  # (fn, text, point, interval, depth) -> checked interval
+        self._no_thresholds = False  # read module parameters in checks as the admin may set them
         # The saturating helpers of overflow.h, by the operator they compute: size_add(a, b)
         # is a + b, size_mul()/array_size() a product (macros.toml's two-argument sums and products).
         self._checked = {name: "+" if spec.eval == "sum" else "*" for name, spec in value_tables().macros.items()
@@ -80,8 +81,9 @@ class Narrowing:
             # No value we proved passes the checks before this point: what we proved does
             # not reach it (via-rhine's rx_status, written by the device, is only the
             # DescOwn the driver stores as far as the stores go: its copy-break arm
-            # `if (pkt_len < rx_copybreak)` would see 32764 < 1518). Nothing is proven here.
-            return unknown(WHY_UNREACHED)
+            # `if (pkt_len < rx_copybreak)` would see 32764 < 1518). Nothing is proven here,
+            # but whatever does reach the point passed the checks: bounds only (lattice).
+            return self._bounds_of_unknown(text, unknown(WHY_UNREACHED), scope)
         if value.partial and hi != value.hi:
             # the alternative that proved the maximum does not pass this check: nothing is proven
             return unknown(WHY_GUARD)
@@ -123,12 +125,37 @@ class Narrowing:
         key = None if self.analysis.calls_read() else (id(scope.fn), text, scope.at_byte, lo, hi, scope.depth)
         checked = self._bounds_memo.get(key) if key is not None else None
         if checked is None:
-            checked = self.analysis.apart(lambda: self._checked_interval(text, lo, hi, scope))
+            checked = self.analysis.apart(lambda: self._strictly_checked(text, lo, hi, scope))
             if checked is None:
                 return value
             if key is not None:
                 self._bounds_memo[key] = checked
+        if checked[0] <= 0 and self._signed(text, scope):
+            # `int periods = buf_len / period_len; if (periods > MAX) return;` lets a negative
+            # count through, and a negative size is a huge one: no bound without a lower check
+            return value
         return with_bounds(value, checked[0], checked[1])
+
+    def _strictly_checked(self, text: str, lo: int, hi: int | None, scope: Scope):
+        """_checked_interval() with every check's other side read as it is: a module
+        parameter there is whatever the admin writes, not its default (mvneta's
+        rx_copybreak is writable in sysfs)."""
+        self._no_thresholds = True
+        try:
+            return self._checked_interval(text, lo, hi, scope)
+        finally:
+            self._no_thresholds = False
+
+    def _signed(self, text: str, scope: Scope) -> bool:
+        """Is `text` a local or parameter of a signed integer type?"""
+        fn = scope.fn
+        declared = fn.locals.get(text) or next((t for p, t in fn.params if p == text), None)
+        if declared is None or declared.endswith("*"):
+            return False
+        if " ".join(declared.split()) in value_tables().signed_wide_types:
+            return True
+        type_max = self.analysis.builtins.type_max(declared, scope.file.path)
+        return type_max is not None and unsigned_max(type_max) is None
 
     def _checked_by_callee(self, text: str, scope: Scope, allocations_only: bool = False) -> int | None:
         """The bound a checking function puts on `text` before the point: `rc =
@@ -320,7 +347,7 @@ class Narrowing:
         read at its default (`Sources.module_param_threshold`)."""
         while ir[0] == "cast":
             ir = ir[2]
-        if ir[0] == "id":
+        if ir[0] == "id" and not self._no_thresholds:
             threshold = self.analysis.sources.module_param_threshold(ir[1], scope)
             if threshold is not None:
                 return threshold
