@@ -189,13 +189,18 @@ def const(n: int) -> Value:
 
 def join(a: Value, b: Value) -> Value:
     """Either value (two writers, two callers, two arms of a ternary)."""
-    result = _join(a, b)
+    return _bounded_by_both(_join(a, b), a, b, min)
+
+
+def _bounded_by_both(result: Value, a: Value, b: Value, low) -> Value:
+    """`result`, of `a` and `b`, unknown or partial: within both operands' intervals (up to
+    the larger maximum; `low` picks the lower end: min for a join, max for max())."""
     if result.known and not result.partial:
         return result
     (alo, ahi), (blo, bhi) = interval(a), interval(b)
     if ahi is None or bhi is None:
         return unbounded(result)
-    return with_bounds(result, min(alo, blo), max(ahi, bhi), hull=True)
+    return with_bounds(result, low(alo, blo), max(ahi, bhi), hull=True)
 
 
 def _join(a: Value, b: Value) -> Value:
@@ -392,13 +397,7 @@ def _min_all(vals: list[Value]) -> Value:
 
 def max2(a: Value, b: Value) -> Value:
     """max(a, b)."""
-    result = _max2(a, b)
-    if result.known and not result.partial:
-        return result
-    (alo, ahi), (blo, bhi) = interval(a), interval(b)
-    if ahi is None or bhi is None:
-        return unbounded(result)
-    return with_bounds(result, max(alo, blo), max(ahi, bhi), hull=True)
+    return _bounded_by_both(_max2(a, b), a, b, max)
 
 
 def _max2(a: Value, b: Value) -> Value:
