@@ -82,7 +82,7 @@ def census(analysis) -> dict:
         verdicts[verdict[0]] += 1
         if verdict[0] != "unknown":
             how[verdict] += 1
-        if verdict[0] == "unknown":
+        else:
             reasons[verdict[1]] += 1
             outer[verdict[1].partition("/")[0]] += 1
             examples[verdict[1].partition("/")[0]].append(f"{site.path}:{site.site.line}: {site.call_text[:100]}")
@@ -91,8 +91,8 @@ def census(analysis) -> dict:
     total = sum(verdicts.values())
     return {"sites": total, "verdicts": dict(verdicts), "unknownShare": verdicts["unknown"] / total if total else 0.0,
             "unknownByReason": dict(outer.most_common()), "unknownByDetailedReason": dict(reasons.most_common()),
-            "sitesWithUnknownGfp": unknown_gfp,
-            "provenBy": {f"{v}/{h}": n for (v, h), n in sorted(how.items())}, "examples": examples, "unknownSites": unknown_sites}
+            "sitesWithUnknownGfp": unknown_gfp, "provenBy": {f"{v}/{h}": n for (v, h), n in sorted(how.items())},
+            "examples": examples, "unknownSites": unknown_sites}
 
 
 def main(argv: list[str] | None = None) -> int:

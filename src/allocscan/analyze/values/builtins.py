@@ -19,7 +19,8 @@ from ...exprs import IDENT_RE, render, strip_comments
 from ...kernel.tables import MacroSpec, value_tables
 from ...link import struct_name
 from ..layout import BASIC_TYPES_LP64, POINTER, Layouts
-from .lattice import TOP, WHY_ARITHMETIC, WHY_SIZEOF, Value, arith, combine, const, interval, mapped, max2, min_all, unbounded, unknown
+from .lattice import (TOP, WHY_ARITHMETIC, WHY_SIZEOF, Value, arith, combine, const, interval, mapped, max2, min_all,
+                      unbounded, unknown)
 from .scope import Scope
 
 if TYPE_CHECKING:
@@ -136,10 +137,8 @@ class Builtins:
                 # maxpacket) of a user's len stays the user's, within one packet more)
                 bound = interval(a)[1]
                 hi = None if v.hi is None or bound is None else (v.hi + max(bound - 1, 0) if up else v.hi)
-                if hi is None:
-                    out = combine(v, a, v.lo, None)  # no upper bound: the user's only if v has none
-                else:
-                    out = v.bounded(v.lo, hi) if not a.known else combine(v, a, v.lo, hi)
+                # (no upper bound: combine() keeps it the user's only when v has none)
+                out = v.bounded(v.lo, hi) if hi is not None and not a.known else combine(v, a, v.lo, hi)
             elif not v.known and a.known and a.lo == a.hi and a.lo > 0:
                 step = a.lo
                 out = mapped(v, (lambda x: (x + step - 1) // step * step) if up else (lambda x: x // step * step))
@@ -256,17 +255,22 @@ class Builtins:
             return (inner[0] + "*", (), inner[2]) if inner is not None and not inner[1] else None
         return None
 
+    @staticmethod
+    def local_type(name: str, scope: Scope) -> str | None:
+        """The declared type of a local or a parameter of the scope's function, or None."""
+        fn = scope.fn
+        if fn is None:
+            return None
+        t = fn.locals.get(name)
+        return t if t is not None else next((pt for pn, pt in fn.params if pn == name), None)
+
     def _declared_type(self, name: str, scope: Scope) -> tuple[str, tuple, str] | None:
         """A local's, a parameter's or the file's global's declared type; or the name itself
         when it is a type (`sizeof(u32)` parsed as an expression)."""
         fn, path = scope.fn, scope.file.path
-        if fn is not None:
-            t = fn.locals.get(name)
-            if t is not None:
-                return t, fn.local_arrays.get(name, ()), path
-            t = next((pt for pn, pt in fn.params if pn == name), None)
-            if t is not None:
-                return t, (), path
+        t = self.local_type(name, scope)
+        if t is not None:
+            return t, fn.local_arrays.get(name, ()), path
         t = scope.file.global_types.get(name)
         if t is not None:
             return t, scope.file.global_arrays.get(name, ()), path

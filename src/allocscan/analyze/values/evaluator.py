@@ -32,8 +32,8 @@ from .builtins import Builtins
 from .fields import Fields, same_driver
 from .lattice import (WHY_ARITHMETIC, WHY_BUDGET, WHY_CALL, WHY_CYCLE, WHY_DEPTH, WHY_DEREF, WHY_ELEMENT,
                       WHY_LOCAL, WHY_MACRO, WHY_NAME, WHY_PARAM_ARG, WHY_PARAM_FOREIGN, WHY_PARAM_MANY,
-                      WHY_PARAM_NO_CALLER, WHY_PARSE, WHY_POINTER, WHY_UNREACHED, Value, arith, cast, const, held_in, interval, join, unbounded,
-                      unknown, unsigned_max, with_bounds)
+                      WHY_PARAM_NO_CALLER, WHY_PARSE, WHY_POINTER, WHY_UNREACHED, Value, arith, cast, const, held_in,
+                      interval, join, unbounded, unknown, unsigned_max, with_bounds)
 from .narrowing import SHRINKING_OPS, Narrowing
 from .scope import MAX_DEPTH, Scope
 from .sources import Sources
@@ -348,9 +348,9 @@ class ValueAnalysis:
         if not ref.fn.returns:
             return None
         for_call = None
-        if args is not None and all(c[0] != id(ref.fn) for c in self._calls) and ref.fn.params and len(args) == len(ref.fn.params) \
-                and ref.fn is not scope.fn and scope.depth < MAX_DEPTH and _helper_sized(ref.fn) \
-                and not self.builtins.in_asm_header(ref.path):
+        if args is not None and ref.fn.params and len(args) == len(ref.fn.params) and ref.fn is not scope.fn \
+                and all(c[0] != id(ref.fn) for c in self._calls) and scope.depth < MAX_DEPTH \
+                and _helper_sized(ref.fn) and not self.builtins.in_asm_header(ref.path):
             for_call = self._returned_for_call(node, ref, args, scope)
             if for_call.known:
                 return for_call
@@ -466,10 +466,10 @@ class ValueAnalysis:
         if fn is not None:
             if name in fn.locals or any(a.kind == "local" and a.target == name for a in fn.assignments):
                 if any(p == name for p, _ in fn.params) and _reaching_assignment(fn, name, scope.at_byte) is None:
-                    return narrow(name, self._typed(name, join(self.param(name, scope), self.local(name, scope)), scope),
-                                  scope)
-                return narrow(name, self._typed(name, self.narrowing.clamped_local(name, self.local(name, scope), scope),
-                                                scope), scope)
+                    value = join(self.param(name, scope), self.local(name, scope))
+                else:
+                    value = self.narrowing.clamped_local(name, self.local(name, scope), scope)
+                return narrow(name, self._typed(name, value, scope), scope)
             if any(p == name for p, _ in fn.params):
                 return narrow(name, self._typed(name, self.param(name, scope), scope), scope)
         builtin = self.builtins.constant(name)
@@ -491,7 +491,7 @@ class ValueAnalysis:
         type of 8 or 16 bits is what the type holds (`u16 size = sdio_align_size(...)` is at
         most 65535)."""
         fn = scope.fn
-        declared = fn.locals.get(name) or next((t for p, t in fn.params if p == name), None)
+        declared = self.builtins.local_type(name, scope)
         type_max = None
         if declared is not None and not declared.endswith("*"):
             type_max = unsigned_max(self.builtins.type_max(declared, scope.file.path))
@@ -500,7 +500,8 @@ class ValueAnalysis:
             return held_in(value, type_max) if type_max is not None and type_max <= 0xFFFF else value
         if type_max is not None:
             value = with_bounds(value, 0, type_max)
-        masked = _reaching_assignment(fn, name, scope.at_byte, ("&=", "%=")) if name in self._masked_in(fn) else None
+        masked = _reaching_assignment(fn, name, scope.at_byte, ("&=", "%=")) if name in self._masked_in(fn) \
+            else None
         if masked is not None:
             m = self.constant_expr(masked.value, scope.file.path)
             if m is not None and m >= 0:

@@ -148,8 +148,7 @@ class Narrowing:
 
     def _signed(self, text: str, scope: Scope) -> bool:
         """Is `text` a local or parameter of a signed integer type?"""
-        fn = scope.fn
-        declared = fn.locals.get(text) or next((t for p, t in fn.params if p == text), None)
+        declared = self.analysis.builtins.local_type(text, scope)
         if declared is None or declared.endswith("*"):
             return False
         if " ".join(declared.split()) in value_tables().signed_wide_types:
