@@ -64,6 +64,23 @@ def test_bodies_stay_in_the_entry_until_used(tmp_path):
     assert fn.assignments == same.assignments
 
 
+def test_only_the_bodies_unpacked_last_stay_unpacked(tmp_path, monkeypatch):
+    from allocscan import facts as facts_module
+
+    window = facts_module._RecentlyUnpacked(2)
+    monkeypatch.setattr(facts_module, "_UNPACKED", window)
+    loaded = _load(CORPORA / "net_irq", tmp_path / "c")
+    fns = [fn for ff in loaded for fn in ff.functions if fn.call_count][:3]
+    fresh = {fn.name: fn.calls for fn in fns}  # three unpacked in turn: the first went back
+    assert type(fns[0].packed_calls) is int and type(fns[2].packed_calls) is list
+    assert all(fn.calls == fresh[fn.name] for fn in fns)  # unpacked again, the same calls
+    # a list another stage put in place of the unpacked one (macrocalls' rewrite) stays
+    fns[0].packed_calls = rewritten = list(fns[0].calls)
+    for fn in fns[1:]:
+        fn.body(), fn.calls
+    assert fns[0].packed_calls is rewritten
+
+
 def test_an_entry_removed_during_a_scan_is_rebuilt_from_the_source(tmp_path):
     _load(CORPORA / "usb_gadget", tmp_path / "c")
     loaded = _load(CORPORA / "usb_gadget", tmp_path / "c")

@@ -9,6 +9,7 @@ Expressions are kept in a small IR (see `exprs`): nested tuples such as
 from __future__ import annotations
 
 import pickle
+from collections import deque
 from dataclasses import dataclass, field, fields
 from operator import attrgetter
 
@@ -206,7 +207,7 @@ class FunctionFacts:
         if body is None:
             body = self.packed = FunctionBody()
         elif type(body) is not FunctionBody:
-            body = self.packed = _unpacked(body, self.store)
+            body = _UNPACKED.keep(self, "packed", body, _unpacked(body, self.store))
         return body
 
     @property
@@ -215,7 +216,7 @@ class FunctionFacts:
         if calls is None:
             calls = self.packed_calls = []
         elif type(calls) is not list:
-            calls = self.packed_calls = _unpacked(calls, self.store)
+            calls = _UNPACKED.keep(self, "packed_calls", calls, _unpacked(calls, self.store))
         return calls
 
     @property
@@ -449,6 +450,35 @@ class FileFacts:
         inits = self.field_inits
         self.init_writes = tuple(dict.fromkeys(same((same(a.struct_type), same(a.target))) for a in inits))
         self.packed_field_inits = pickle.dumps(inits, protocol=pickle.HIGHEST_PROTOCOL) if inits else None
+
+
+class _RecentlyUnpacked:
+    """The bodies and call lists unpacked last, at most `size` of them; an older one
+    goes back to its pickle (or cache reference) and is unpacked again when asked for.
+
+    A whole-tree scan looks inside 170,000 functions, 2.4 million times, mostly a few
+    times in a row for the site it is describing. Kept unpacked, they held 0.8 GB
+    to the end of the scan; keeping the last 16,384 costs 40% more unpickling
+    (measured on 6.1: 240,000 loads in place of 169,000). First in, first out, so
+    that a hit stays one attribute read. Only what this class set is put back: a
+    list some stage put in its place (macrocalls' rewritten calls) stays."""
+
+    def __init__(self, size: int):
+        self.size = size
+        self._order: deque = deque()
+
+    def keep(self, owner, attribute: str, packed, unpacked):
+        setattr(owner, attribute, unpacked)
+        order = self._order
+        order.append((owner, attribute, packed, unpacked))
+        if len(order) > self.size:
+            old_owner, old_attribute, old_packed, old_unpacked = order.popleft()
+            if getattr(old_owner, old_attribute) is old_unpacked:
+                setattr(old_owner, old_attribute, old_packed)
+        return unpacked
+
+
+_UNPACKED = _RecentlyUnpacked(16384)
 
 
 def _unpacked(packed, store):
