@@ -81,6 +81,20 @@ def test_only_the_bodies_unpacked_last_stay_unpacked(tmp_path, monkeypatch):
     assert fns[0].packed_calls is rewritten
 
 
+def test_equal_values_of_different_files_are_one_object(tmp_path):
+    loaded = _load(CORPORA, tmp_path / "c")
+    first_of: dict = {}  # value -> (the first instance, its file)
+    across_files = 0
+    for ff in loaded:
+        values = [b.field for b in ff.bindings] + [fn.params for fn in ff.functions if fn.params]
+        values += [pair for fn in ff.functions for pair in fn.field_writes]
+        for value in values:
+            first, path = first_of.setdefault(value, (value, ff.path))
+            assert first is value, (ff.path, value)
+            across_files += path != ff.path
+    assert across_files > 20  # the corpora's files do bind, take and write the same
+
+
 def test_an_entry_removed_during_a_scan_is_rebuilt_from_the_source(tmp_path):
     _load(CORPORA / "usb_gadget", tmp_path / "c")
     loaded = _load(CORPORA / "usb_gadget", tmp_path / "c")

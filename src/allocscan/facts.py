@@ -430,6 +430,21 @@ class FileFacts:
             inits = self.packed_field_inits = _unpacked(inits, self.store)
         return inits
 
+    def share_across(self, same) -> None:
+        """Make the summary's values that equal those of files shared before one object
+        (`same` maps each to its first instance in the scan). pack() did this within the
+        file; across files, equal names are most of what a warm whole-tree scan holds
+        twice. This runs over every function of the tree, so it takes the parts that
+        give most for their time (6.1: 1.3 s for 0.2 GB): whole parameter lists, field
+        write pairs, and the names of each binding."""
+        for fn in self.functions:
+            if fn.params:
+                fn.params = same(fn.params)
+            if fn.field_writes:
+                fn.field_writes = tuple(map(same, fn.field_writes))
+        for b in self.bindings:
+            b.struct_type, b.field, b.function = same(b.struct_type), same(b.field), same(b.function)
+
     def pack(self) -> None:
         """Pickle the bulky parts that most scans never read (end of extraction), and
         share equal summary values: a warm whole-tree scan holds every file's summary

@@ -135,8 +135,11 @@ def extract_all(files: list[Path], rel_of, cache: FactsCache, jobs: int, progres
                 take(*out)
 
     cache.save_index()
+    first: dict = {}  # dropped when done: it would cost a third of what sharing saves
+    same = lambda value: first.setdefault(value, value)  # noqa: E731
     for rel in sorted(by_rel):
         facts = by_rel[rel]
+        facts.share_across(same)
         result.facts.append(facts)
         result.warnings.extend(facts.warnings)
         if facts.error_nodes:
