@@ -135,7 +135,7 @@ def extract_all(files: list[Path], rel_of, cache: FactsCache, jobs: int, progres
                 take(*out)
 
     cache.save_index()
-    first: dict = {}  # dropped when done: it would cost a third of what sharing saves
+    first: dict = {}  # the first instance of each value; dropped once every file is shared
     same = lambda value: first.setdefault(value, value)  # noqa: E731
     for rel in sorted(by_rel):
         facts = by_rel[rel]

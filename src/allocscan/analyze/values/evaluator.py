@@ -788,7 +788,11 @@ class _CallMemo(dict):
         return dict.__contains__(self, slot) or (slot in self.base and not self._hidden(slot))
 
     def __getitem__(self, slot):
-        return dict.__getitem__(self, slot) if dict.__contains__(self, slot) else self.base[slot]
+        if dict.__contains__(self, slot):
+            return dict.__getitem__(self, slot)
+        if self._hidden(slot):
+            raise KeyError(slot)  # as `in` says: a ChainMap over this one looks no further
+        return self.base[slot]
 
 
 def _line_of(scope: Scope, callee: str) -> int:

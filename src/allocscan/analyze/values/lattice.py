@@ -357,10 +357,11 @@ def min_all(vals: list[Value]) -> Value:
     result = _min_all(vals)
     if not vals or (result.known and not result.partial):
         return result
-    his = [hi for _, hi in map(interval, vals) if hi is not None]
+    intervals = [interval(v) for v in vals]
+    his = [hi for _, hi in intervals if hi is not None]
     if not his:
         return result
-    return with_bounds(result, min(lo for lo, _ in map(interval, vals)), min(his), hull=True)
+    return with_bounds(result, min(lo for lo, _ in intervals), min(his), hull=True)
 
 
 def _min_all(vals: list[Value]) -> Value:
