@@ -32,6 +32,18 @@ def test_fields_casts_sizeof_and_calls():
     assert ir_from_text("")[0] == "unk"
 
 
+def test_a_cast_to_a_typedef_name_in_parentheses_is_a_cast_not_a_call():
+    """tree-sitter reads `(u16)(x & 0x7ff)` as a call through `(u16)`: it does not know the
+    typedef. A kernel integer type or a `_t` name with one operand is a cast; a
+    parenthesized callee of another name stays an indirect call."""
+    masked = ("bin", "&", ("field", ("id", "rx"), "header", True), ("num", 0x7FF))
+    assert ir_from_text("(u16)(rx->header & 0x7ff)") == ("cast", "u16", masked)
+    assert ir_from_text("(__le32)(n)") == ("cast", "__le32", ("id", "n"))
+    assert ir_from_text("(demo_len_t)(n)") == ("cast", "demo_len_t", ("id", "n"))
+    assert ir_from_text("(handler)(n)") == ("call", "", (("id", "n"),))
+    assert ir_from_text("(u16)(a, b)")[0] == "call"
+
+
 def test_split_args_respects_nesting_and_strings():
     assert split_args("a, f(b, c), \"x,y\", d[1, 2]") == ["a", "f(b, c)", "\"x,y\"", "d[1, 2]"]
     assert [render(a) for a in ir_of_args("len, GFP_KERNEL | __GFP_ZERO")] == ["len", "GFP_KERNEL | __GFP_ZERO"]

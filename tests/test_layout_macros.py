@@ -190,6 +190,38 @@ void *h(void) { return kzalloc(offsetof(struct demo_alg, base) + 100, GFP_ATOMIC
     assert exact(v["h"]) == 112
 
 
+def test_offsetof_offsetofend_and_sizeof_field_of_a_member_path():
+    """`offsetofend(struct demo_mgmt, u.action.u.mesh)`: a member path through a union and
+    nested structs (a management frame's header up to one action's body), and the size of
+    one member, arrays included. tree-sitter's own `offsetof` takes one member name only:
+    a path in a macro's body is read from the text."""
+    v = sizes(("include/demo/frame.h", """
+struct demo_mgmt {
+	u16 frame_control;
+	u8 da[6];
+	union {
+		struct { u16 reason; } deauth;
+		struct {
+			u8 category;
+			union {
+				struct { u8 action; u8 ttl; u8 flags[3]; } mesh;
+				struct { u8 action; u32 token; } plink;
+			} u;
+		} action;
+	} u;
+};
+"""), ("drivers/demo/mesh.c", """
+void *end_of_mesh(void) { return kmalloc(offsetofend(struct demo_mgmt, u.action.u.mesh) + 37, GFP_ATOMIC); }
+#define DEMO_PLINK_HDR (offsetof(struct demo_mgmt, u.action.u.plink.token) + 4)
+void *start_of_plink(void) { return kmalloc(DEMO_PLINK_HDR, GFP_ATOMIC); }
+void *flags_size(void) { return kmalloc(sizeof_field(struct demo_mgmt, u.action.u.mesh.flags) * 1000, GFP_ATOMIC); }
+"""))
+    # u starts at 8 (u16 + u8[6]); action.u at 8 + 4 (the plink struct's u32 aligns it to 4)
+    assert exact(v["end_of_mesh"]) == 12 + 5 + 37
+    assert exact(v["start_of_plink"]) == 12 + 4 + 4
+    assert exact(v["flags_size"]) == 3000
+
+
 def test_integer_types_with_their_words_in_another_order():
     """C lets an integer type's words come in any order: `long unsigned int` is an
     unsigned long, `short unsigned int` an unsigned short (the spellings of generated

@@ -37,6 +37,14 @@ void *masked_status(void __iomem *base)
 	return kmalloc(pkt_len + 2, GFP_ATOMIC);
 }
 
+void *masked_in_a_typedef_cast(struct demo_desc *d)
+{
+	u16 size;
+
+	size = (u16)((read_status(d) & 0x3fff0000) >> 16);
+	return kmalloc(size + 2, GFP_ATOMIC);
+}
+
 void *masked_in_place(struct demo_desc *d)
 {
 	unsigned int totlen;
@@ -94,6 +102,7 @@ def test_checks_masks_and_unsigned_types_bound_an_unknown_size():
         "checked_length": 32 * 40,
         "masked_status": 0x1fff + 2,
         "masked_in_place": 0x3fff + 2,
+        "masked_in_a_typedef_cast": 0x3fff + 2,
         "narrow_count": 255 * 16,
         "narrow_field": 255 * 64,
         "rounded_up": 256 * 64,

@@ -124,13 +124,11 @@ def ir_from_node(node) -> tuple:
     if t == "call_expression":
         fn = node.child_by_field_name("function")
         args = node.child_by_field_name("arguments")
+        cast = _cast_written_as_call(fn, args)
+        if cast is not None:
+            return cast
         name = _text(fn) if fn is not None and fn.type == "identifier" else ""
-        if args is not None and args.has_error:
-            # `min_t(unsigned int, a, b)`: a type of several words as a macro's argument is
-            # no C expression; split the arguments by their commas instead
-            return ("call", name, _args_from_text(_text(args)[1:-1]))
-        arg_irs = tuple(ir_from_node(a) for a in args.named_children if a.type != "comment") if args else ()
-        return ("call", name, arg_irs)
+        return ("call", name, args_ir(args) if args is not None else ())
     if t == "conditional_expression":
         c = node.child_by_field_name("condition")
         a = node.child_by_field_name("consequence")
@@ -159,6 +157,39 @@ def ir_from_node(node) -> tuple:
         right = node.child_by_field_name("right")
         return ir_from_node(right) if right is not None else ("unk", _text(node))
     return ("unk", _text(node))
+
+
+def args_ir(args) -> tuple:
+    """IR of each argument of a call's argument-list node. `min_t(unsigned int, a, b)`,
+    `offsetof(struct demo_mgmt, u.action)`: a type as a macro's argument is no C expression,
+    and tree-sitter's recovery from it leaves a tree of other shapes (a field access on half
+    the call); split the arguments by their commas instead."""
+    if args.has_error:
+        return _args_from_text(_text(args)[1:-1])
+    return tuple(ir_from_node(a) for a in args.named_children if a.type != "comment")
+
+
+def _cast_written_as_call(fn, args) -> tuple | None:
+    """`(u16)(rx->header & 0x7ff)`: a cast to a typedef name, which tree-sitter parses as a
+    call through the parenthesized name (it does not know `u16` for a type). A cast when the
+    name is a type (macros.toml [cast_types], or a `_t` name) and there is one argument."""
+    if fn is None or args is None or fn.type != "parenthesized_expression":
+        return None
+    inner = [c for c in fn.named_children if c.type != "comment"]
+    operands = [a for a in args.named_children if a.type != "comment"]
+    if len(inner) != 1 or inner[0].type != "identifier" or len(operands) != 1:
+        return None
+    name = _text(inner[0])
+    if not (name.endswith("_t") or name in _cast_types()):
+        return None
+    return ("cast", name, ir_from_node(operands[0]))
+
+
+@lru_cache(maxsize=1)
+def _cast_types() -> frozenset[str]:
+    from .kernel.tables import value_tables  # local import: tables are loaded once, on first use
+
+    return value_tables().cast_types
 
 
 def squash_type(text: str) -> str:
@@ -192,8 +223,46 @@ def ir_from_text(text: str) -> tuple:
             if child.type == "init_declarator":
                 init = child.child_by_field_name("value")
     if init is None or init.has_error:
-        return _call_from_text(text) or ("unk", text)
+        return _call_from_text(text) or _with_type_calls_set_apart(text) or ("unk", text)
     return ir_from_node(init)
+
+
+_SET_APART = "__allocscan_call_"
+
+
+def _with_type_calls_set_apart(text: str) -> tuple | None:
+    """`offsetof(struct demo_mgmt, u.action) + 37`: an expression holding calls that take a
+    type as an argument, which do not parse. Each such call is replaced by a placeholder
+    name, the rest parsed, and the calls (split by their commas) put back in the IR. None
+    when there is no such call, or the rest does not parse either."""
+    calls: dict[str, tuple] = {}
+    out, i = [], 0
+    for m in _CALL_START_RE.finditer(text):
+        if m.start() < i:
+            continue  # inside a call already set apart
+        end = closing_paren(text, m.end() - 1)
+        if end < 0:
+            return None
+        inner = text[m.end():end]
+        if not any(_TYPE_ARG_RE.fullmatch(" ".join(a.split())) for a in split_args(inner)):
+            continue
+        placeholder = f"{_SET_APART}{len(calls)}"
+        calls[placeholder] = ("call", m.group(1), _args_from_text(inner))
+        out.append(text[i:m.start()] + placeholder)
+        i = end + 1
+    if not calls:
+        return None
+    ir = ir_from_text("".join(out) + text[i:])
+    return None if ir[0] == "unk" else _put_back(ir, calls)
+
+
+def _put_back(ir, calls: dict[str, tuple]):
+    """`ir` with each placeholder identifier replaced by the call it stands for."""
+    if isinstance(ir, tuple):
+        if len(ir) == 2 and ir[0] == "id" and ir[1] in calls:
+            return calls[ir[1]]
+        return tuple(_put_back(part, calls) for part in ir)
+    return ir
 
 
 _CALL_START_RE = re.compile(r"([A-Za-z_]\w*)\s*\(")

@@ -422,10 +422,34 @@ class Layouts:
     def offset_of(self, type_text: str, member: str, near: str = "") -> int | None:
         """offsetof(type, member) as file `near` sees the type; `member` may be a path
         (`a.b`) and name a member of an anonymous struct or union inside."""
+        found = self._member_at(type_text, member, near)
+        return found[1] if found is not None else None
+
+    def member_size(self, type_text: str, member: str, near: str = "") -> int | None:
+        """sizeof_field(type, member): the size of the member `member` (a path, as for
+        offset_of) of the type, its array dimensions included."""
+        found = self._member_at(type_text, member, near)
+        if found is None:
+            return None
+        m, _, path = found
+        outer, self._path = self._path, path
+        try:
+            size = POINTER[0] if m.pointer else (self.layout(m.type_text) or (None,))[0]
+            for dim in m.array_dims:
+                n = 0 if dim == ("flex",) else self.eval_const(dim, path)
+                size = None if n is None or size is None else size * n
+            return size
+        finally:
+            self._path = outer
+
+    def _member_at(self, type_text: str, member: str, near: str = ""):
+        """(member, its offset in the type, the path of the struct declaring it) of the
+        member path `member` (`u.action.u.mesh_action`), or None."""
         outer, self._path = self._path, near or self._path
         try:
             offset = 0
             t = type_text.strip()
+            hit = None
             for name in member.replace(" ", "").split("."):
                 found = self._struct_of_type(t)
                 if found is None:
@@ -435,7 +459,7 @@ class Layouts:
                     return None
                 offset += hit[1]
                 t, self._path = hit[0].type_text, found[0]
-            return offset
+            return (hit[0], offset, self._path) if hit is not None else None
         finally:
             self._path = outer
 

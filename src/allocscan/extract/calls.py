@@ -4,7 +4,7 @@ register callbacks, netlink policy limits and module parameters."""
 
 from __future__ import annotations
 
-from ..exprs import ir_from_node, split_args
+from ..exprs import args_ir, split_args
 from ..facts import CallSite, FunctionFacts, ModuleParam
 from ..kernel.tables import allocators, inert_calls, source_tables
 from .file import FileExtraction
@@ -54,7 +54,7 @@ def calls(fx: FileExtraction) -> None:
         wants_ir = (callee in interesting or callee in lock_names or "GFP" in args_text
                     or (fn is not None and _passes_gfp_param(fn, args_text)))
         if wants_ir:
-            site.args = tuple(ir_from_node(a) for a in args_node.named_children if a.type != "comment")
+            site.args = args_ir(args_node)
         site_key = node.start_byte
         site.byte = site_key
         if fn is None:

@@ -401,6 +401,8 @@ class MacroSpec:
     plus: str | int | None = None  # added to the result
     minus: str | int | None = None  # taken from the argument (or the result: bits)
     less: int = 0  # taken from the argument before the evaluation (bits)
+    end: bool = False  # member_offset: the offset past the member (offsetofend)
+    field: bool = False  # member_offset: the member's size (sizeof_field)
 
 
 @dataclass(frozen=True, slots=True)
@@ -418,6 +420,7 @@ class ValueTables:
     macro_defined_types: dict[str, str]  # seqcount_spinlock_t -> the type it lays out as
     asm_headers: tuple[str, ...]  # globs of the headers whose functions are inline assembly
     signed_wide_types: frozenset[str]  # signed integer types of 64 bits
+    cast_types: frozenset[str]  # names `(name)(x)` casts to, though it parses as a call
 
 
 @lru_cache(maxsize=1)
@@ -435,6 +438,8 @@ def value_tables() -> ValueTables:
         macro_defined_types=dict(raw["macro_defined_types"]),
         asm_headers=tuple(raw["asm_headers"]["paths"]),
         signed_wide_types=frozenset(raw["signed_wide_types"]["names"]),
+        cast_types=frozenset(raw["cast_types"]["names"]) | frozenset(raw["integer_types"])
+        | frozenset(raw["signed_wide_types"]["names"]),
     )
 
 

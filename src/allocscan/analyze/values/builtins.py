@@ -216,6 +216,17 @@ class Builtins:
     def _sizeof(self, spec: MacroSpec, args: tuple, scope: Scope) -> Value:
         return self.sizeof_expr(args[0], scope)
 
+    def _offsetof(self, spec: MacroSpec, args: tuple, scope: Scope) -> Value:
+        """offsetof(type, a.b), offsetofend(type, a.b) (`end`: the offset past the member),
+        sizeof_field(type, a.b) (`field`: the member's size), from the type's layout."""
+        type_text, member = _type_argument(args[0]), _member_path(args[1])
+        if type_text is None or member is None:
+            return unknown(WHY_SIZEOF)
+        near = scope.file.path
+        offset = 0 if spec.field else self.layouts.offset_of(type_text, member, near)
+        size = self.layouts.member_size(type_text, member, near) if spec.field or spec.end else 0
+        return const(offset + size) if offset is not None and size is not None else unknown(WHY_SIZEOF)
+
     # --- sizeof -------------------------------------------------------------------
     def sizeof_type(self, type_text: str, near: str = "") -> Value:
         """sizeof of a type as file `near` sees it."""
@@ -408,4 +419,23 @@ _EVALUATIONS: dict[str, Callable[[Builtins, MacroSpec, tuple, Scope], Value]] = 
     "element_count": Builtins._array_length,
     "identity": Builtins._identity,
     "sizeof": Builtins._sizeof,
+    "member_offset": Builtins._offsetof,
 }
+
+
+def _type_argument(ir: tuple) -> str | None:
+    """The type a macro's argument names (`struct foo`, a typedef name), as text."""
+    if ir[0] in ("id", "unk") and ir[1]:
+        return " ".join(ir[1].split())
+    return None
+
+
+def _member_path(ir: tuple) -> str | None:
+    """`u.action.u.mesh_action` of a member designator parsed as field expressions, or
+    None when it is not a plain path (an array element, an arrow)."""
+    if ir[0] == "id":
+        return ir[1]
+    if ir[0] == "field" and not ir[3]:
+        base = _member_path(ir[1])
+        return f"{base}.{ir[2]}" if base is not None else None
+    return None
