@@ -193,3 +193,28 @@ static int second(void) { return helper(); }
     assert targets_of(prog, "drv/two.c", "first", "helper") == ["drv/two.c::helper"]
     assert targets_of(prog, "drv/two.c", "second", "helper") == ["drv/two.c::helper@6"]
     assert list(prog.graph.predecessors("drv/two.c::helper@6")) == ["drv/two.c::second"]
+
+
+def test_a_name_nothing_nearer_defines_is_found_through_the_includes():
+    """um's irq.c includes <irq_user.h>, which arch/um/include/shared provides; a display
+    header reaches its array bound two includes down (`"../inc/hw/shared.h"`). Another
+    driver's header of the same name, or one the file does not include, is not read."""
+    prog = program(
+        ("arch/um/include/shared/irq_user.h", "enum um_irq_type { IRQ_READ, IRQ_WRITE, NUM_IRQ_TYPES };\n"),
+        ("arch/um/kernel/irq.c", "#include <irq_user.h>\nint n = NUM_IRQ_TYPES;\n"),
+        ("drivers/gpu/demo/display/dc/inc/hw/shared.h", "#define DEMO_MAX_DWB_PIPES 1\n"),
+        ("drivers/gpu/demo/display/dc/inc/core.h", '#include "hw/shared.h"\n'),
+        ("drivers/gpu/demo/display/dc/stream.h", '#include "inc/core.h"\n'),
+        ("drivers/gpu/demo/display/dc/stream.c", '#include "stream.h"\n'),
+        ("drivers/net/other/shared.h", "#define DEMO_ONLY_THERE 7\n"),
+        ("drivers/net/mine/a.c", '#include "shared.h"\n#include <linux/demo.h>\n'),
+        ("drivers/net/mine/b.c", "int x;\n"),
+        ("drivers/net/mine/elsewhere/unrelated.h", "#define DEMO_UNINCLUDED 3\n"),
+    )
+    assert prog.lookup("enums", "NUM_IRQ_TYPES", "arch/um/kernel/irq.c")[0] == "arch/um/include/shared/irq_user.h"
+    assert prog.lookup("defines", "DEMO_MAX_DWB_PIPES", "drivers/gpu/demo/display/dc/stream.c") == \
+        ("drivers/gpu/demo/display/dc/inc/hw/shared.h", "1")
+    # (a tree this small shares every header by name: ask the include resolution itself)
+    assert prog._included_file('"shared.h', "drivers/net/mine/a.c") is None
+    assert prog._included_file("<linux/demo.h", "drivers/net/mine/a.c") is None
+    assert prog._through_includes("defines", "DEMO_UNINCLUDED", prog.file("drivers/net/mine/a.c")) is None

@@ -380,6 +380,9 @@ class FileFacts:
     module_params: list[ModuleParam] = field(default_factory=list)
     top_calls: list[CallSite] = field(default_factory=list)  # macro invocations at file scope (DEFINE_TIMER, ...)
     exports: tuple[str, ...] = ()  # the names of EXPORT_SYMBOL*(name) at file scope
+    # the file's #include targets as written, with their opening delimiter: '"ring.h"',
+    # '<linux/skbuff.h>' (Program.lookup reads a name they define when nothing nearer does)
+    includes: tuple[str, ...] = ()
     suppressions: list[Suppression] = field(default_factory=list)
     nla_limits: dict[str, str] = field(default_factory=dict)  # netlink attribute -> policy upper bound (text)
     # Fields set by the designated initializers of file-scope variables (`.ring_size = 1024`

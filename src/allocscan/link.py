@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import bisect
 import posixpath
+import re
+import zlib
 from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -62,6 +64,10 @@ class Program:
     _subtrees: dict[tuple[str, str], dict] = field(default_factory=dict)  # (table, top dir) -> name -> (path, value)
     _dirs_sorted: list[str] = field(default_factory=list)  # the keys of _by_dir, sorted
     _lookup_memo: dict[tuple[str, str, str], object] = field(default_factory=dict)  # (table, name, dir) -> found
+    _included_memo: dict[tuple[str, str, str], object] = field(default_factory=dict)  # (table, name, path) -> found
+    _headers_by_name: dict[str, list[str]] = field(default_factory=dict)  # header base name -> paths
+    _include_targets: dict[tuple[str, str], object] = field(default_factory=dict)  # (#include, dir) -> file
+    _hash_sets: dict[str, frozenset] = field(default_factory=dict)  # header -> CRC-32s of its #defines
     _dir_tables: dict[tuple[str, str], list[tuple[str, dict]]] = field(default_factory=dict)  # see _tables_in()
     _field_index: dict[str, tuple] = field(default_factory=dict)  # field -> (by struct, by directory)
     resolver: "Resolver | None" = None  # direct calls: name -> nodes, per calling file
@@ -240,10 +246,92 @@ class Program:
             return path, getattr(ff, table)[name]
         key = (table, name, directory_of(path))
         if key in self._lookup_memo:
-            return self._lookup_memo[key]
-        found = self._lookup_outside(table, name, path)
-        self._lookup_memo[key] = found
+            found = self._lookup_memo[key]
+        else:
+            found = self._lookup_memo[key] = self._lookup_outside(table, name, path)
+        if found is None and ff is not None and ff.includes and _CONSTANT_NAME.fullmatch(name):
+            found = self._through_includes(table, name, ff)
         return found
+
+    def _through_includes(self, table: str, name: str, ff: FileFacts):
+        """A name no nearer file defines, looked up in the headers the file includes,
+        and the headers they include, breadth first (`NUM_IRQ_TYPES` of um's irq.c is in
+        <irq_user.h>, which arch/um/include/shared provides; dc_stream.h's MAX_DWB_PIPES
+        two includes down, in ../inc/hw/hw_shared.h)."""
+        key = (table, name, ff.path)
+        if key in self._included_memo:
+            return self._included_memo[key]
+        found = None
+        seen = {ff.path}
+        frontier = [ff]
+        crc = zlib.crc32(name.encode())
+        for _ in range(INCLUDE_DEPTH):
+            following = []
+            for including in frontier:
+                for target in including.includes:
+                    header = self._included_file(target, including.path)
+                    if header is None or header.path in seen:
+                        continue
+                    seen.add(header.path)
+                    # (a header's #defines stay packed unless it defines the name at all)
+                    if table != "defines" or crc in self._defined_hashes(header):
+                        values = getattr(header, table)
+                        if name in values:
+                            found = (header.path, values[name])
+                            break
+                    following.append(header)
+                if found is not None or len(seen) > INCLUDE_FILES:
+                    break
+            if found is not None or not following or len(seen) > INCLUDE_FILES:
+                break
+            frontier = following
+        self._included_memo[key] = found
+        return found
+
+    def _defined_hashes(self, header: FileFacts) -> frozenset:
+        """The CRC-32s of the names the header #defines (FileFacts.macro_hashes), as a set."""
+        hashes = self._hash_sets.get(header.path)
+        if hashes is None:
+            hashes = self._hash_sets[header.path] = frozenset(memoryview(header.macro_hashes).cast("I")) \
+                if header.macro_hashes else frozenset()
+        return hashes
+
+    def _included_file(self, target: str, includer: str) -> FileFacts | None:
+        """The scanned header an `#include` names (resolved once per including directory)."""
+        key = (target, posixpath.dirname(includer))
+        if key not in self._include_targets:
+            self._include_targets[key] = self._resolve_include(target, includer)
+        return self._include_targets[key]
+
+    def _resolve_include(self, target: str, includer: str) -> FileFacts | None:
+        """`"x.h"` beside the including file first; else (and for `<x.h>`) a header whose
+        path ends in the name under an include directory, the including file's
+        architecture's before the top include/, x86's (the target) before any other."""
+        quoted, name = target[0] == '"', target[1:]
+        if quoted:
+            near = self.file(posixpath.normpath(posixpath.join(posixpath.dirname(includer), name)))
+            if near is not None:
+                return near
+        if not self._headers_by_name:
+            for f in self.files:
+                if f.path.endswith(".h"):
+                    self._headers_by_name.setdefault(posixpath.basename(f.path), []).append(f.path)
+        candidates = [p for p in self._headers_by_name.get(posixpath.basename(name), ())
+                      if p.endswith("/" + name) and (quoted or "include/" in p[:len(p) - len(name)])]
+        if not candidates:
+            return None
+        arch = includer.split("/", 2)[1] if includer.startswith("arch/") else "x86"
+
+        def rank(p: str) -> tuple:
+            # a quoted name the Makefile's -I finds: in the includer's own driver tree, nearest first
+            shared = len(posixpath.commonpath([p, includer]).split("/")) if quoted else 0
+            return (-shared, not p.startswith(f"arch/{arch}/"), not p.startswith("include/"),
+                    not p.startswith("arch/x86/"), p)
+
+        best = min(candidates, key=rank)
+        if quoted and not best.startswith(("include/", "arch/")) and posixpath.commonpath([best, includer]).count("/") < 2:
+            return None  # another driver's header of the same name
+        return self.file(best)
 
     def _tables_in(self, table: str, directory: str) -> list[tuple[str, dict]]:
         """(path, table) of the files in `directory` whose table is not empty, in file
@@ -711,6 +799,11 @@ def _tables(program: Program) -> None:
             program.typedefs.setdefault(alias, target)
     program.structs = dict(structs)
     program.macro_names = {name for ff in program.files for name in ff.func_macros if name.isupper()}
+
+
+_CONSTANT_NAME = re.compile(r"[A-Z][A-Z0-9_]*")  # what an #include is searched for: a macro or enum constant
+INCLUDE_DEPTH = 3  # #include levels a name is looked for through
+INCLUDE_FILES = 400  # headers read at most, for one name and file
 
 
 def _is_shared_header(path: str) -> bool:

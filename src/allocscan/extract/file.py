@@ -91,6 +91,7 @@ def extract_file(path: str, data: bytes, config: KernelConfig | None = None) -> 
     # are read from the text (the parser takes some of those lines for declarations).
     # MODULE_*() and the like are not kept.
     facts.exports = tuple(dict.fromkeys(_EXPORT_RE.findall(text)))
+    facts.includes = tuple(dict.fromkeys(a + b for a, b in _INCLUDE_RE.findall(text)))
     facts.top_calls = [s for s in facts.top_calls if s.callee in fx.ctx.callback_calls]
     facts.pack()
     mark_table_calls(facts)
@@ -98,6 +99,7 @@ def extract_file(path: str, data: bytes, config: KernelConfig | None = None) -> 
 
 
 _EXPORT_RE = re.compile(r"^\s*EXPORT_SYMBOL\w*\(\s*(\w+)", re.MULTILINE)
+_INCLUDE_RE = re.compile(r'^[ \t]*#[ \t]*include[ \t]*([<"])([^>"\n]+)[>"]', re.MULTILINE)
 
 
 def _macro_facts(fx: FileExtraction, text: str, encoding: str) -> None:
