@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from allocscan.analyze import analyze
+from allocscan.analyze.values.lattice import interval
 from allocscan.extract import extract_file
 from allocscan.kernel.version import builtin_kernel
 from allocscan.link import link
@@ -1666,6 +1667,30 @@ def test_a_hub_the_reader_never_writes_is_bounded_by_small_stores_tree_wide():
     assert not read("v3_headroom()").known
 
 
+def test_a_hub_join_adds_what_drivers_add_to_their_own_store_and_skips_what_lowers_it():
+    """`hw->headroom += DEMO_USB_HDR` after a driver's own store (mt76's USB variant), and
+    `hw->headroom -= ...` (mwl8k): the join's maximum grows by every such addition outside
+    a loop, and a store that only lowers the field adds nothing. An addition in a loop, or
+    of an unknown, leaves the field unknown."""
+    def read(extra: str):
+        files = [("include/net/demo_hw.h", "struct demo_hw { unsigned int headroom; };\n"),
+                 ("net/democore/tx.c",
+                  "void *demo_tx(struct demo_hw *hw) { return kmalloc(hw->headroom + 100, GFP_ATOMIC); }\n"),
+                 ("drivers/net/wireless/v0/main.c", "void v0_probe(struct demo_hw *hw) { hw->headroom = 32; }\n"),
+                 ("drivers/net/wireless/v1/main.c",
+                  "#define DEMO_USB_HDR 8\nvoid v1_probe(struct demo_hw *hw, int usb)\n"
+                  "{ hw->headroom = 64; if (usb) hw->headroom += DEMO_USB_HDR; }\n"),
+                 ("drivers/net/wireless/v2/main.c",
+                  "void v2_probe(struct demo_hw *hw, int ap) { hw->headroom = 40; hw->headroom -= ap ? 4 : 0; }\n"),
+                 ("drivers/net/wireless/v3/main.c", f"void v3_probe(struct demo_hw *hw, int n) {{ {extra} }}\n")]
+        return sizes(*files)["demo_tx"]
+
+    size = read("hw->headroom = 16; hw->headroom += 4;")
+    assert (size.lo, size.hi) == (116, 64 + 8 + 4 + 100)
+    assert not read("for (int i = 0; i < n; i++) hw->headroom += 4;").known
+    assert not read("hw->headroom = 16; hw->headroom += demo_read(n);").known
+
+
 def test_a_typed_min_with_a_type_of_several_words_bounds_the_size():
     """`min_t(unsigned int, len, MAX)` clamps like `min_t(u32, len, MAX)`, in the
     allocation's argument and through a local."""
@@ -1733,3 +1758,34 @@ static int __init demo_init(void)
 }
 """))["demo_ring"]
     assert v.hi == 8192 * 64 and v.sources == {"module_param:recv_queue_size"}
+
+
+def test_a_field_of_an_array_element_is_bounded_by_every_elements_stores_and_proves_nothing():
+    """`dev->tx[0].winfo_size`: the element of `struct demo_queue *tx` is a demo_queue, whose
+    `winfo_size` its setup stores: a bound. Cells are not per element, so another element's
+    store proves nothing of this one (mthca's profile table: the UDAV entry's count is a
+    module parameter, the CQ entry's is not)."""
+    v = sizes(("drivers/net/demo/queue.c", """
+struct demo_queue { unsigned int winfo_size; };
+struct demo_dev { struct demo_queue *tx; };
+void demo_queue_init(struct demo_queue *q) { q->winfo_size = 20; }
+void *demo_tx(struct demo_dev *dev) { return kmalloc(dev->tx[0].winfo_size * 100, GFP_ATOMIC); }
+struct demo_res { u64 num; };
+struct demo_limits { u64 num_cqs; };
+static unsigned int num_udav = 1 << 20;
+module_param(num_udav, uint, 0444);
+void demo_profile(struct demo_limits *limits)
+{
+	struct demo_res profile[2];
+	int i;
+
+	profile[0].num = num_udav;
+	profile[1].num = 64;
+	for (i = 0; i < 2; i++)
+		if (i == 1)
+			limits->num_cqs = profile[i].num;
+}
+void *demo_cq_table(struct demo_limits *limits) { return kmalloc_array(limits->num_cqs, 4096, GFP_KERNEL); }
+"""))
+    assert not v["demo_tx"].known and interval(v["demo_tx"])[1] == 2000
+    assert not v["demo_cq_table"].sources

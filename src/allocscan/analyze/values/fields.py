@@ -20,8 +20,8 @@ from typing import TYPE_CHECKING
 from ...exprs import render, squash
 from ...link import directory_of, struct_name
 from ..witness import FLOW, Step
-from .lattice import (held_in, WHY_ARITHMETIC, WHY_FIELD_HUB, WHY_FIELD_UNTYPED, WHY_FIELD_UNWRITTEN, WHY_FIELD_WRITER, Value,
-                      arith, join, unknown, unsigned_max, with_bounds)
+from .lattice import (held_in, WHY_ARITHMETIC, WHY_ELEMENT, WHY_FIELD_HUB, WHY_FIELD_UNTYPED, WHY_FIELD_UNWRITTEN,
+                      WHY_FIELD_WRITER, Value, arith, interval, join, unknown, unsigned_max, with_bounds)
 from .narrowing import SHRINKING_OPS, on_every_path
 from .scope import MAX_DEPTH, Scope
 
@@ -112,7 +112,8 @@ class Fields:
         key = ("field", struct, fname, view)
         value = self.analysis.guarded(key, lambda: self._join_stores(struct, fname, cells, params, scope),
                                       depth=scope.depth)
-        return held_in(value, self._member_max(struct, fname, scope.file.path))
+        value = held_in(value, self._member_max(struct, fname, scope.file.path))
+        return _of_one_element(value) if _indexed(ir[1]) else value
 
     def _small_hub(self, struct: str, fname: str, scope: Scope) -> Value:
         """A hub field the reader's driver never writes: the core reading what each driver
@@ -131,14 +132,29 @@ class Fields:
 
     def _join_small(self, struct: str, fname: str, cells: list, scope: Scope) -> Value:
         """The join of the stores, each known and at most HUB_SMALL; else unknown at the
-        first that is not (most hubs have one early: the rest are never evaluated)."""
+        first that is not (most hubs have one early: the rest are never evaluated). A
+        driver's `hw->extra_tx_headroom += MT_USB_TXD_SIZE` outside any loop adds to what
+        its own setup stored: the join's maximum grows by every such addition in the tree,
+        which bounds whatever one object's setup adds (each runs once per object)."""
         value = None
+        grown = 0
         for cell in cells:
+            path, _, fn, a = cell
+            if a.op in SHRINKING_OPS or a.lowers:
+                continue  # never larger than what was stored before
+            if fn is not None and a.op == "+=" and not any(start <= a.byte < end for start, end in fn.loop_spans):
+                v = self.analysis.eval(a.value, Scope(self.analysis.file_by_path[path], fn, scope.depth + 1, a.byte))
+                if not v.known or v.partial or v.sources or v.hi is None:
+                    return unknown(WHY_FIELD_HUB)
+                grown += v.hi
+                continue
             v = self._join_stores(struct, fname, [cell], [], scope)
             if not v.known or v.partial or v.sources or v.hi is None or v.hi > HUB_SMALL:
                 return unknown(WHY_FIELD_HUB)
             value = v if value is None else join(value, v)
-        return value if value is not None else unknown(WHY_FIELD_HUB)
+        if value is None or value.hi + grown > HUB_SMALL:
+            return unknown(WHY_FIELD_HUB)
+        return value.bounded(value.lo, value.hi + grown) if grown else value
 
     def _with_driver_stores(self, user: Value, struct: str, fname: str, scope: Scope) -> Value:
         """A field the user sets through a checked core path (net_device.mtu) that the
@@ -368,9 +384,28 @@ class Fields:
                 for m in sd.members:
                     if m.name == ir[2]:
                         return struct_name(m.type_text, typedefs)
-        if ir[0] in ("addr", "deref"):
+        if ir[0] in ("addr", "deref", "idx"):
+            # `&q`, `*q`, `dev->tx[0]`: an element of a pointer or array member is of the
+            # struct the member's type names (struct_name drops the `*`)
             return self.struct_of_expr(ir[1], scope)
         return ""
+
+
+def _indexed(ir: tuple) -> bool:
+    """Is the object an element of an array (`profile[i].num`, `dev->tx[0].winfo_size`)?"""
+    while ir[0] in ("field", "addr", "deref"):
+        ir = ir[1]
+    return ir[0] == "idx"
+
+
+def _of_one_element(value: Value) -> Value:
+    """A field of one array element, read from the stores to every element's field (cells
+    are not per element): their join bounds it, but another element's maximum is not this
+    one's (mthca's `profile[MTHCA_RES_UDAV].num = num_udav` is not the CQ entry's count).
+    Bounds only (lattice)."""
+    lo, hi = interval(value)
+    element = unknown(WHY_ELEMENT)
+    return with_bounds(element, lo, hi) if hi is not None else element
 
 
 def same_driver(a: str, b: str) -> bool:
