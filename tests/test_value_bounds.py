@@ -368,3 +368,71 @@ void *demo_copy(unsigned int rx_bytes)
     assert interval(sites["demo_prep_checked"].size) == (48, 16 * 48)
     copy = sites["demo_copy"].size
     assert not copy.known and (interval(copy)[1] is None or interval(copy)[1] > 256)
+
+
+def test_a_local_filled_through_its_address_and_a_pointer_read_after_its_store():
+    """`get_sizes(dev, &txwi, &rxwi)` stores a constant through each pointer in every case:
+    the locals hold those constants; `*len = 128; kmalloc(*len, ...)` reads what was just
+    stored. A callee storing what it was not given a bound for keeps the local unknown; what a
+    callee stores is read with its parameters bound to that call's arguments."""
+    facts = [extract_file("drivers/demo/ring.c", b"""
+#define TXWI_4WORDS 16
+#define TXWI_5WORDS 20
+void demo_get_sizes(int rt, unsigned short *txwi, unsigned short *rxwi)
+{
+	switch (rt) {
+	case 5592:
+		*txwi = TXWI_5WORDS;
+		*rxwi = 24;
+		break;
+	default:
+		*txwi = TXWI_4WORDS;
+		*rxwi = 16;
+	}
+}
+void demo_get_unknown(int rt, unsigned int *n) { *n = demo_read_reg(rt); }
+void *filled(int rt)
+{
+	unsigned short txwi, rxwi;
+
+	demo_get_sizes(rt, &txwi, &rxwi);
+	return kmalloc_array(1024, txwi + rxwi, GFP_ATOMIC);
+}
+void *not_readable(int rt)
+{
+	unsigned int n;
+
+	demo_get_unknown(rt, &n);
+	return kmalloc(n, GFP_ATOMIC);
+}
+void demo_pages(unsigned long len, unsigned int *nr) { *nr = len / 4096; }
+static unsigned long huge_len;
+module_param(huge_len, ulong, 0644);
+void *for_this_call(void)
+{
+	unsigned int nr;
+
+	demo_pages(8192 * 4, &nr);
+	return kmalloc_array(nr, 64, GFP_ATOMIC);
+}
+void *another_caller(void)
+{
+	unsigned int nr;
+
+	demo_pages(huge_len, &nr);
+	return kmalloc_array(nr, 8, GFP_KERNEL);
+}
+void *stored_then_read(int *len)
+{
+	*len = 128;
+	return kmalloc(*len, GFP_ATOMIC);
+}
+""")]
+    analysis = analyze(link(facts), builtin_kernel("6.1"))
+    sites = {s.function.name: s.size for s in analysis.sites if s.allocator}
+    assert (sites["filled"].lo, sites["filled"].hi) == (1024 * 32, 1024 * 44)
+    assert not sites["not_readable"].known
+    assert (sites["stored_then_read"].lo, sites["stored_then_read"].hi) == (128, 128)
+    # what a filler stores is read for each call: another caller's module parameter is not ours
+    assert (sites["for_this_call"].lo, sites["for_this_call"].hi) == (8 * 64, 8 * 64)
+    assert sites["another_caller"].sources == frozenset({"module_param:huge_len"})

@@ -50,13 +50,14 @@ class CallSite:
 
 
 RECEIVER_MARK = ">"  # in an access path (Assignment.receiver): never part of a struct's name
+DEREF_MARK = "*"  # before the pointer's name in a store through it (Assignment kind "deref")
 
 
 @dataclass(slots=True)
 class Assignment:
     """`target = value` (or an initialised declaration) inside a function."""
 
-    kind: str  # "local" | "field" | "global"
+    kind: str  # "local" | "field" | "global" | "deref" (`*p = v`: target "*p", base "p")
     target: str  # local name, or field name
     struct_type: str  # for fields: the receiver's struct type when known, else ""
     value_text: str  # the assigned expression as written; parsed to IR on demand

@@ -4,7 +4,7 @@ macros WRITE_ONCE()/atomic_set()...), and function pointers bound to fields
 
 from __future__ import annotations
 
-from ..facts import RECEIVER_MARK, Assignment, Binding, FunctionFacts
+from ..facts import DEREF_MARK, RECEIVER_MARK, Assignment, Binding, FunctionFacts
 from .file import FileExtraction
 from .nodes import (declarator_name, initializer_owner, initializer_struct, param_type, statement_block, struct_of,
                     node_text)
@@ -154,6 +154,15 @@ def _assignment(fx: FileExtraction, fn: FunctionFacts, left, right, op: str, nod
         fn.assignments.append(Assignment(kind, name, "", value, line, op, node.start_byte, False, "",
                                          block.start_byte if block is not None else 0,
                                          block.end_byte if block is not None else 0))
+    elif left.type == "pointer_expression" and _is_deref(left):
+        # `*txwi_size = TXWI_DESC_SIZE;` through a pointer parameter or local: kept under
+        # the target "*txwi_size" (DEREF_MARK), which no read of the name itself matches
+        name = node_text(left.child_by_field_name("argument"))
+        if name in fn.locals or any(p == name for p, _ in fn.params):
+            block = statement_block(node)
+            fn.assignments.append(Assignment("deref", DEREF_MARK + name, "", value, line, op, node.start_byte, False,
+                                             name, block.start_byte if block is not None else 0,
+                                             block.end_byte if block is not None else 0))
     elif left.type == "field_expression":
         fld = left.child_by_field_name("field")
         base = left.child_by_field_name("argument")
@@ -180,6 +189,13 @@ def _assignment(fx: FileExtraction, fn: FunctionFacts, left, right, op: str, nod
             if name not in fn.locals and all(p != name for p, _ in fn.params):
                 fx.facts.bindings.append(Binding(struct_type, node_text(fld), name, line, fn.name,
                                                  node_text(base) if base is not None else "", node.start_byte))
+
+def _is_deref(node) -> bool:
+    """`*name` (not `&name`): a store through the pointer a plain identifier holds."""
+    op = node.child_by_field_name("operator")
+    arg = node.child_by_field_name("argument")
+    return op is not None and node_text(op) == "*" and arg is not None and arg.type == "identifier"
+
 
 def _receiver_path(fx: FileExtraction, fn: FunctionFacts, base) -> str:
     """The access path of a field store's receiver that is not a plain struct variable

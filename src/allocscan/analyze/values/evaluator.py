@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from typing import Callable, NamedTuple
 
 from ...exprs import IDENT_RE, conjuncts, expand_macro, ir_from_text, render
+from ...facts import DEREF_MARK
 from ...kernel.version import KernelInfo
 from ...link import Program
 from ..witness import FLOW, Step
@@ -42,15 +43,16 @@ _OFFSETOF_RE = re.compile(r"(?:offsetof|__builtin_offsetof)\s*\(\s*((?:struct\s+
 MAX_CALLERS = 24  # a parameter with more call sites than this stays unknown
 
 
-def _reaching_assignment(fn, name: str, at: int, ops: tuple[str, ...] = ("=",)):
+def _reaching_assignment(fn, name: str, at: int, ops: tuple[str, ...] = ("=",), kind: str = "local"):
     """The plain `name = ...` (or another of `ops`) before byte `at` in the block holding
     `at`, when no other assignment to `name` and no call naming it lie between the two;
-    else None."""
+    else None. `kind` "deref": a store `*name = ...` (target DEREF_MARK + name)."""
     if not at:
         return None
     last = None
+    target = DEREF_MARK + name if kind == "deref" else name
     for a in fn.assignments:
-        if a.target == name and a.kind == "local" and a.byte < at:
+        if a.target == target and a.kind == kind and a.byte < at:
             if last is None or a.byte > last.byte:
                 last = a
     if last is None or last.op not in ops or not (last.block_start <= at < last.block_end):
@@ -124,7 +126,7 @@ class ValueAnalysis:
             "field": lambda ir, scope: self.fields.read(ir, scope),
             "unk": self._reparsed,
             "idx": lambda ir, scope: unknown(WHY_ELEMENT),
-            "deref": lambda ir, scope: unknown(WHY_DEREF),
+            "deref": self._dereference,
             "addr": lambda ir, scope: unknown(WHY_POINTER),
             "str": lambda ir, scope: unknown(WHY_POINTER),
         }
@@ -374,13 +376,15 @@ class ValueAnalysis:
         key = ("call-return", node, args, id(scope.fn), scope.at_byte, scope.field_tests)
         return self.guarded(key, lambda: self._read_for_call(node, ref, args, scope), depth=scope.depth)
 
-    def _read_for_call(self, node: str, ref, args: tuple, scope: Scope) -> Value:
+    def _read_for_call(self, node: str, ref, args: tuple, scope: Scope, read=None, key=None) -> Value:
+        """`read()` (the callee's returns joined, by default) with the callee's parameters
+        bound to this call's arguments and its memo kept apart (see _returned_for_call)."""
         saved = self.memo, self.cycle_memo
         self._calls.append((id(ref.fn), args, scope))
         self.memo, self.cycle_memo = _CallMemo(self.memo, id(ref.fn), node), {}
         try:
-            return self.guarded(("return", node), lambda: self._join_returns(ref, scope), memoise=False,
-                                depth=scope.depth)
+            return self.guarded(key or ("return", node), read or (lambda: self._join_returns(ref, scope)),
+                                memoise=False, depth=scope.depth)
         finally:
             self._calls.pop()
             self.memo, self.cycle_memo = saved
@@ -565,7 +569,66 @@ class ValueAnalysis:
         user = self.sources.user_filled(name, scope)
         if user is not None:
             value = user if value is None else join(value, user)
+        if value is None:
+            value = self._filled_by_callees(name, scope)
         return unknown(WHY_LOCAL) if value is None else value
+
+    def _filled_by_callees(self, name: str, scope: Scope) -> Value | None:
+        """A local the function never assigns, handed by address to functions that store
+        through that parameter (`rt2800_get_txwi_rxwi_size(dev, &txwi_size, &rxwi_size)`,
+        whose switch stores `*txwi_size = TXWI_DESC_SIZE_4WORDS` in every case): the join
+        of what they store. None when a call taking its address is not one we can read
+        (no single definition, or no store through that parameter)."""
+        fn, want = scope.fn, ("addr", ("id", name))
+        if scope.depth >= MAX_DEPTH:
+            return None
+        value = None
+        for site in fn.calls:
+            if "&" not in site.args_text or name not in IDENT_RE.findall(site.args_text):
+                continue
+            args = site.arguments()
+            index = next((i for i, arg in enumerate(args) if arg == want), None)
+            nodes = self.program.targets(site, scope.file.path) if index is not None else []
+            if len(nodes) != 1:
+                return None
+            node, ref = nodes[0], self.program.functions[nodes[0]]
+            if len(args) != len(ref.fn.params) or any(c[0] == id(ref.fn) for c in self._calls) or \
+                    not _helper_sized(ref.fn) or self.builtins.in_asm_header(ref.path):
+                return None  # read for this call only, as a helper's return is (or not at all)
+            target = DEREF_MARK + ref.fn.params[index][0]
+            stores = [a for a in ref.fn.assignments if a.kind == "deref" and a.target == target]
+            if not stores or any(a.op != "=" for a in stores):
+                return None
+            at = Scope(scope.file, fn, scope.depth, site.byte, scope.field_tests)
+            v = self.guarded(("call-store", node, index, args, id(fn), site.byte),
+                             lambda: self._read_for_call(node, ref, args, at, lambda: self._join_stored(ref, stores, at),
+                                                         ("stored", node, index)),
+                             depth=scope.depth)
+            if v.known:
+                v = v.with_step(Step(FLOW, f"{ref.fn.name}() stores through '&{name}' of {fn.name}()",
+                                     scope.file.path, site.line, function=fn.name, callee=ref.fn.name))
+            value = v if value is None else join(value, v)
+        return value
+
+    def _join_stored(self, ref, stores: list, scope: Scope) -> Value:
+        """The join of the values a callee stores through one of its pointer parameters."""
+        value = None
+        for a in stores:
+            v = self.eval(a.value, Scope(ref.file, ref.fn, scope.depth + 1, a.byte))
+            value = v if value is None else join(value, v)
+        return value
+
+    def _dereference(self, ir: tuple, scope: Scope) -> Value:
+        """`*len` read after a plain `*len = 128;` in the same block, with nothing in
+        between that could write it: what was stored. Anything else a pointer points to is
+        unknown."""
+        if ir[1][0] == "id" and scope.fn is not None:
+            last = _reaching_assignment(scope.fn, ir[1][1], scope.at_byte, kind="deref")
+            if last is not None:
+                return self.guarded(("deref@", id(scope.fn), ir[1][1], last.byte),
+                                    lambda: self.eval(last.value, Scope(scope.file, scope.fn, scope.depth + 1, last.byte)),
+                                    depth=scope.depth)
+        return unknown(WHY_DEREF)
 
     def _added_in_sequence(self, a, scope: Scope) -> Value | None:
         """`size = 0; size += ETH_HLEN + mtu; size += hdr_len;`: a `+=` outside any loop whose
