@@ -135,3 +135,24 @@ def test_a_size_only_the_devices_field_width_makes_large_is_a_note():
     assert nic.level == "note" and nic.properties["deviceControlled"]
     (gadget,) = _as001("drivers/usb/gadget/function/f_demo.c", GADGET_SETUP)
     assert gadget.level != "note" and gadget.properties["deviceControlled"]
+
+
+PER_CPU_HANDLERS = """
+static unsigned long demo_handlers[8192];
+
+void demo_setup_cpu(int cpu)
+{
+	struct page *page = alloc_pages_node(cpu_to_node(cpu), GFP_ATOMIC, get_order(sizeof(demo_handlers)));
+
+	demo_install(page);
+}
+"""
+
+
+def test_an_architecture_with_larger_pages_is_not_given_x86_orders():
+    """64 KiB is order 4 with 4 KiB pages, order 2 with loongarch's default 16 KiB: in
+    loongarch's own files the order computed here is not the one the kernel asks for."""
+    (finding,) = _as001("drivers/demo/percpu.c", PER_CPU_HANDLERS)
+    assert finding.properties["maxOrder"] == 4
+    assert _as001("arch/loongarch/mm/demo.c", PER_CPU_HANDLERS) == []
+    assert len(_as001("arch/arm64/mm/demo.c", PER_CPU_HANDLERS)) == 1  # 4 KiB pages by default

@@ -272,3 +272,62 @@ void *demo_rx(struct net_device *dev) { return ALLOC; }
     skb = findings("dev_alloc_skb(mtu + 64)")
     assert [f.level for f in skb] == ["note"] and "fails silently" in skb[0].message
     assert [f.level for f in findings("kmalloc(mtu + 64, GFP_ATOMIC)")] == ["warning"]
+
+
+BROKER = """
+#define DEMO_QP_LOCAL 0x2
+
+struct demo_alloc_info { u64 produce_size; u32 flags; };
+
+static int demo_broker_create(u32 flags, u64 produce_size)
+{
+	bool is_local = flags & DEMO_QP_LOCAL;
+	void *pages;
+
+	if (is_local) {
+		pages = kcalloc(produce_size, PAGE_SIZE, GFP_KERNEL);
+		if (!pages)
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+static int demo_broker_alloc(u32 flags, u64 produce_size)
+{
+	bool is_local = flags & DEMO_QP_LOCAL;
+
+	if (REJECT || !produce_size)
+		return -EINVAL;
+	return demo_broker_create(flags, produce_size);
+}
+
+static long demo_ioctl(struct file *filp, unsigned int cmd, unsigned long arg)
+{
+	struct demo_alloc_info info;
+
+	if (copy_from_user(&info, (void __user *)arg, sizeof(info)))
+		return -EFAULT;
+	return demo_broker_alloc(info.flags, info.produce_size);
+}
+"""
+
+
+def _broker(reject: str):
+    source = BROKER.replace("REJECT", reject)
+    analysis = analyze(link([extract_file("drivers/misc/demo/broker.c", source.encode())]), builtin_kernel("6.1"))
+    return by_id()["AS003"].check(analysis, OPTIONS), analysis.stats
+
+
+def test_an_arm_the_callers_rule_out_is_not_reached_by_the_users_value():
+    """The broker refuses a local queue pair before it creates one, and only a local pair's
+    pages are allocated: the user's size never reaches that kcalloc()."""
+    found, stats = _broker("is_local")
+    assert found == []
+    assert stats["value_paths_dropped"] == 1
+
+
+def test_an_arm_the_callers_let_through_is_reported():
+    found, stats = _broker("(flags & 0x80)")
+    (finding,) = found
+    assert finding.properties["userControlled"] == ["ioctl:demo_ioctl"]
+    assert stats["value_paths_checked"] == 1 and stats.get("value_paths_dropped", 0) == 0

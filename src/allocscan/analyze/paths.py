@@ -550,7 +550,8 @@ class _Translator:
                 best = a
         if best is None or best.op != "=":
             return None
-        if best.value[0] in ("num", "un", "bin") or best.value_text.strip() in ("NULL", "false", "true"):
+        if (best.value[0] in ("num", "un", "bin") and not _flag_test(best.value)) or \
+                best.value_text.strip() in ("NULL", "false", "true"):
             # a counter or a flag starting at a constant: `i++` and the like are not seen
             return None
         addressed = "&" + name
@@ -933,6 +934,17 @@ def _surely_runs(fn, at: int, use: int) -> bool:
         if (ts <= at < te and not ts <= use < te) or (es <= at < ee and not es <= use < ee):
             return False
     return True
+
+
+_TESTS = frozenset({"&", "==", "!=", "<", ">", "<=", ">=", "&&", "||"})
+
+
+def _flag_test(ir: tuple) -> bool:
+    """Is `ir` a test of other values, not a count (`is_local = flags & QP_LOCAL`,
+    `same = a == b`, `!p`)? A local set once to one is that test wherever it is read."""
+    if ir[0] == "un":
+        return ir[1] == "!"
+    return ir[0] == "bin" and ir[1] in _TESTS and not (ir[2][0] == "num" and ir[3][0] == "num")
 
 
 def _takes_address(args_text: str, name: str) -> bool:

@@ -204,6 +204,12 @@ def allocators() -> dict[str, Allocator]:
 
 
 @lru_cache(maxsize=1)
+def page_size_by_arch() -> dict[str, int]:
+    """allocators.toml [page_size_by_arch]: architectures whose default page is not 4 KiB."""
+    return dict(_load("allocators.toml")["page_size_by_arch"])
+
+
+@lru_cache(maxsize=1)
 def families() -> dict[str, Family]:
     raw = _load("allocators.toml")
     table = raw["families"]

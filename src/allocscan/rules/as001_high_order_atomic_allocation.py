@@ -43,6 +43,12 @@ runs only on a bug the kernel already reports. Nor is one only early boot
 makes (start_kernel() before rest_init(), e.g. vmalloc_init()'s node array):
 memory is not fragmented yet, and a failure there shows on every boot.
 
+Orders are those of 4 KiB pages (x86_64). An architecture's own files
+(arch/<name>/) whose default page is larger are not reported: 64 KiB is order 2
+with loongarch's 16 KiB pages. A size that comes down calls whose conditions
+cannot hold together is not reported either (a callee allocating only for a
+flag its caller refuses: the path validation of AS002, on the size's calls).
+
 A size that is large only because a device register or DMA descriptor field
 is that wide (a NIC's 16-bit frame length) is a note: hardware that keeps to
 its frame size never reports it. What a USB host asks a gadget for, and USB
@@ -73,10 +79,11 @@ from __future__ import annotations
 
 from ..analyze import Analysis
 from ..analyze.entries import early_boot_only
+from ..analyze.valuepaths import ValuePaths
 from ..analyze.witness import FLOW
 from ..kernel.tables import contexts, source_tables
-from .base import (Finding, base_properties, context_witness, device_sources, human_bytes, user_sources,
-                   value_witness, with_gfp_flow)
+from .base import (Finding, base_properties, context_witness, device_sources, feasible, human_bytes,
+                   other_page_size, user_sources, value_witness, with_gfp_flow)
 
 ID = "AS001"
 NAME = "high-order-atomic-allocation"
@@ -94,6 +101,7 @@ def check(analysis: Analysis, options) -> list[Finding]:
     kernel = analysis.kernel
     gfp = kernel.gfp
     out = []
+    paths = ValuePaths(analysis)
     for s in analysis.reportable_sites():
         if s.allocator is None or not s.page_backed or (s.order_hi is None and not s.size.unbounded):
             continue
@@ -111,6 +119,10 @@ def check(analysis: Analysis, options) -> list[Finding]:
             continue  # always beyond the maximum: AS004's
         if early_boot_only(analysis.program, contexts(), s.node):
             continue  # start_kernel() before rest_init(): no fragmentation yet, and it fails on every boot
+        if other_page_size(s, kernel):
+            continue  # loongarch's 16 KiB pages: 64 KiB is order 2 there
+        if not feasible(paths, s):
+            continue  # the calls that bring the size cannot all be taken: it never reaches here
         # A failure that logs nothing is still a failure: a NULL the caller must handle,
         # a dropped packet. When the author wrote __GFP_NOWARN (a try with a fallback) or
         # the allocator adds it (an skb head's first kmalloc in __alloc_skb()), it is a

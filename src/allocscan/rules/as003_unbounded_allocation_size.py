@@ -46,6 +46,9 @@ before any ioctl or sysfs store, so their values do not count there. An
 allocation that must have succeeded earlier on the path bounds the values it
 took (`pages = kcalloc(n, 8)` checked for NULL: n is at most 4 MiB / 8 after
 it), so a later table of n, or of anything computed from n, is bounded too.
+The calls that bring the user's value down are checked as AS002 checks its
+witnesses: a callee allocating only under a flag (`if (is_local)`) that its
+caller refuses (`if (is_local) return -EINVAL;`) is not reached by the value.
 
 ## Options
 None.
@@ -57,9 +60,10 @@ mm/page_alloc.c `__alloc_pages()` (`WARN_ON_ONCE_GFP(order > MAX_ORDER)`).
 from __future__ import annotations
 
 from ..analyze import Analysis
+from ..analyze.valuepaths import ValuePaths
 from ..analyze.witness import SOURCE
 from ..kernel.tables import source_tables
-from .base import Finding, base_properties, context_witness, human_bytes, user_sources, value_witness
+from .base import Finding, base_properties, context_witness, feasible, human_bytes, user_sources, value_witness
 
 ID = "AS003"
 NAME = "unbounded-allocation-size"
@@ -82,6 +86,7 @@ def max_bytes(analysis: Analysis, s) -> int | None:
 
 def check(analysis: Analysis, options) -> list[Finding]:
     out = []
+    paths = ValuePaths(analysis)
     for s in analysis.reportable_sites():
         size = s.size
         users = user_sources(size) if size.known else []
@@ -98,6 +103,8 @@ def check(analysis: Analysis, options) -> list[Finding]:
             continue  # always too big: AS004's
         if _maximum_from_device(size):
             continue
+        if not feasible(paths, s):
+            continue  # the user's value never reaches this arm of the callee
         sources = ", ".join(users)
         bound = "no upper bound" if size.hi is None else f"a bound of {human_bytes(size.hi)}"
         msg = (f"'{s.site.callee}' size is user-controlled ({sources}) with {bound}, above the "

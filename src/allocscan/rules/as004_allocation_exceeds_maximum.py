@@ -23,7 +23,9 @@ ring = kvzalloc(8 * 1024 * 1024, GFP_KERNEL);   /* or vzalloc(), or smaller chun
 
 ## Known problems
 Architectures with larger pages or `CONFIG_ARCH_FORCE_MAX_ORDER` raise the
-maximum; the analysis uses the scanned tree's mmzone.h and 4 KiB pages.
+maximum; the analysis uses the scanned tree's mmzone.h and 4 KiB pages. An
+architecture's own files (arch/<name>/) whose default page is larger (sparc64's
+8 KiB, ia64's and loongarch's 16 KiB) are not reported.
 
 ## Options
 None.
@@ -36,7 +38,7 @@ from __future__ import annotations
 
 from ..analyze import Analysis
 from .as003_unbounded_allocation_size import max_bytes
-from .base import Finding, base_properties, context_witness, human_bytes, value_witness
+from .base import Finding, base_properties, context_witness, human_bytes, other_page_size, value_witness
 
 ID = "AS004"
 NAME = "allocation-exceeds-maximum"
@@ -57,6 +59,8 @@ def check(analysis: Analysis, options) -> list[Finding]:
         limit = max_bytes(analysis, s)
         if limit is None or size.lo <= limit:
             continue
+        if other_page_size(s, analysis.kernel):
+            continue  # sparc64's 8 KiB pages: another largest request
         msg = (f"'{s.site.callee}' always asks for at least {human_bytes(size.lo)}, above the "
                f"{human_bytes(limit)} it can ever return: it always fails")
         props = base_properties(s, analysis.kernel.release)

@@ -10,8 +10,9 @@ from dataclasses import dataclass, field, replace
 
 from ..analyze import AllocationSite
 from ..analyze.values import Value
+from ..analyze.valuepaths import ValuePaths
 from ..analyze.witness import ALLOCATION, CALL, Step
-from ..kernel.tables import source_tables
+from ..kernel.tables import page_size_by_arch, source_tables
 
 LEVEL_RANK = {"note": 1, "warning": 2, "error": 3}
 # SARIF result.rank (0-100, higher = more confident) from a finding's evidence
@@ -126,6 +127,28 @@ def value_witness(s: AllocationSite, value: Value) -> list[Step]:
         steps.append(Step(ALLOCATION, f"{s.function.name}: size of {s.call_text}", s.path, s.site.line, s.site.col,
                           function=s.function.name, callee=s.site.callee or s.site.field))
     return steps
+
+
+def other_page_size(s: AllocationSite, kernel) -> bool:
+    """Is the site in an architecture's own files whose default page size is not the one
+    the orders are computed with (ia64's and loongarch's 16 KiB)? Its order is another."""
+    if not s.path.startswith("arch/"):
+        return False
+    size = page_size_by_arch().get(s.path.split("/", 2)[1])
+    return size is not None and size != kernel.page_size
+
+
+def feasible(paths: ValuePaths, s: AllocationSite) -> bool:
+    """Can the calls that bring the site's size to it all be taken together (analyze.
+    valuepaths)? Counted in the scan's stats: value_paths_checked, value_paths_dropped."""
+    verdict = paths.verdict(s)
+    if verdict is None:
+        return True
+    stats = paths.analysis.stats
+    stats["value_paths_checked"] = stats.get("value_paths_checked", 0) + 1
+    if not verdict.feasible:
+        stats["value_paths_dropped"] = stats.get("value_paths_dropped", 0) + 1
+    return verdict.feasible
 
 
 def human_bytes(n: int | None) -> str:
