@@ -29,6 +29,7 @@ from collections import Counter, defaultdict
 from pathlib import Path
 
 from allocscan.analyze import bounded_order
+from allocscan.analyze.values.lattice import interval
 from allocscan.pipeline import ScanOptions, run_scan
 
 MIN_ORDER = 4  # PAGE_ALLOC_COSTLY_ORDER + 1
@@ -86,8 +87,10 @@ def census(analysis) -> dict:
             reasons[verdict[1]] += 1
             outer[verdict[1].partition("/")[0]] += 1
             examples[verdict[1].partition("/")[0]].append(f"{site.path}:{site.site.line}: {site.call_text[:100]}")
+            bound = interval(site.size)[1]
             unknown_sites.append({"path": site.path, "line": site.site.line, "function": site.function.name,
-                                  "reason": verdict[1], "call": site.call_text[:200]})
+                                  "reason": verdict[1], "call": site.call_text[:200], "bound": bound,
+                                  "boundOrder": bounded_order(site, analysis.kernel)})
     total = sum(verdicts.values())
     return {"sites": total, "verdicts": dict(verdicts), "unknownShare": verdicts["unknown"] / total if total else 0.0,
             "unknownByReason": dict(outer.most_common()), "unknownByDetailedReason": dict(reasons.most_common()),
