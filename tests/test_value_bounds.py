@@ -436,3 +436,47 @@ void *stored_then_read(int *len)
     # what a filler stores is read for each call: another caller's module parameter is not ours
     assert (sites["for_this_call"].lo, sites["for_this_call"].hi) == (8 * 64, 8 * 64)
     assert sites["another_caller"].sources == frozenset({"module_param:huge_len"})
+
+
+def test_a_local_set_once_then_added_to_at_most_once_each():
+    """synproxy's options size: `size = 0;` then `size += K` under each option's test, no
+    loop. At most the sum of every addition; an addition in a loop, or of something
+    unknown, bounds nothing."""
+    facts = [extract_file("net/demo/proxy.c", b"""
+struct demo_opts { unsigned int options; };
+static unsigned int demo_options_size(const struct demo_opts *opts)
+{
+	unsigned int size = 0;
+
+	if (opts->options & 1)
+		size += 4;
+	if (opts->options & 2)
+		size += 12;
+	else if (opts->options & 4)
+		size += 4;
+	if (opts->options & 8)
+		size += 4;
+	return size;
+}
+void *demo_send(const struct demo_opts *opts)
+{
+	return kmalloc(20 + demo_options_size(opts), GFP_ATOMIC);
+}
+static unsigned int demo_looped(int n)
+{
+	unsigned int size = 0;
+	int i;
+
+	for (i = 0; i < n; i++)
+		size += 4;
+	return size;
+}
+void *demo_loop(int n)
+{
+	return kmalloc(demo_looped(n), GFP_ATOMIC);
+}
+""")]
+    analysis = analyze(link(facts), builtin_kernel("6.1"))
+    sites = {s.function.name: s.size for s in analysis.sites if s.allocator}
+    assert (sites["demo_send"].lo, sites["demo_send"].hi) == (20, 20 + 24)
+    assert not sites["demo_loop"].known or sites["demo_loop"].partial  # no maximum proven

@@ -656,6 +656,32 @@ class ValueAnalysis:
         return total.with_step(Step(FLOW, f"{a.target} += {render(a.value)}", scope.file.path, a.line,
                                     function=fn.name))
 
+    def _added_at_most_once(self, a, scope: Scope) -> Value | None:
+        """`size = 0; if (mss) size += 4; if (ts) size += 12; else if (sack) size += 4;`: a
+        local set once, then only added to, outside any loop, with its address handed to no
+        call: after the addition `a`, it holds at least what was set and at most that plus
+        every addition up to `a` (each runs once or not at all). None when the local is
+        written otherwise, or an addition is unknown or unbounded."""
+        fn, name = scope.fn, a.target
+        writes = sorted((b for b in fn.assignments if b.kind == "local" and b.target == name), key=lambda b: b.byte)
+        if not writes or writes[0].op != "=" or any(b.op != "+=" for b in writes[1:]) or \
+                any(start <= b.byte < end for b in writes[1:] for start, end in fn.loop_spans):
+            return None
+        if any("&" in site.args_text and name in IDENT_RE.findall(site.args_text) for site in fn.calls):
+            return None  # `f(&size)` may write it
+        total = self.eval(writes[0].value, Scope(scope.file, fn, scope.depth, writes[0].byte))
+        if not total.known or total.partial or total.sources or total.hi is None:
+            return None
+        lo, hi = total.lo, total.hi
+        for b in writes[1:]:
+            if b.byte > a.byte:
+                break
+            v = self.eval(b.value, Scope(scope.file, fn, scope.depth, b.byte))
+            if not v.known or v.partial or v.sources or v.hi is None:
+                return None
+            hi += v.hi
+        return Value(lo, hi)
+
     @staticmethod
     def _untouched_param(fn, name: str, at: int) -> bool:
         """Is `name` a parameter that no assignment before byte `at` writes, and no call
@@ -675,6 +701,8 @@ class ValueAnalysis:
             if counted is not None:
                 return counted
             summed = self._added_in_sequence(a, scope) if a.op == "+=" and a.kind == "local" else None
+            if summed is None and a.op == "+=" and a.kind == "local":
+                summed = self._added_at_most_once(a, scope)
             if summed is not None:
                 return summed
             base = self.eval(a.value, scope)

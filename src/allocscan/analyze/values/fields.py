@@ -32,7 +32,7 @@ _GROWING_OPS = frozenset({"+=", "*=", "<<=", "|="})  # compound stores that may 
 
 HUB_DIRECTORIES = 3  # a field written in more directories than this is a hub
 HUB_MODULE_WRITERS = 8  # a hub's stores in the reader's module joined when its file has none
-HUB_JOIN_WRITERS = 24  # a hub with more stores than this is not joined tree-wide (see _small_hub)
+HUB_JOIN_WRITERS = 64  # a hub with more stores than this is not joined tree-wide (see _small_hub)
 HUB_SMALL = 4096  # a hub's tree-wide join bounds a reader only when no store exceeds this
 
 
@@ -132,12 +132,14 @@ class Fields:
 
     def _join_small(self, struct: str, fname: str, cells: list, scope: Scope) -> Value:
         """The join of the stores, each known and at most HUB_SMALL; else unknown at the
-        first that is not (most hubs have one early: the rest are never evaluated). A
+        first that is not (most hubs have one early: the rest are never evaluated); where
+        one is only bounded (at most HUB_SMALL, no maximum proven), a bound only. A
         driver's `hw->extra_tx_headroom += MT_USB_TXD_SIZE` outside any loop adds to what
         its own setup stored: the join's maximum grows by every such addition in the tree,
         which bounds whatever one object's setup adds (each runs once per object)."""
         value = None
         grown = 0
+        lo, hi = None, 0  # every store's interval: a bound where some store proves no maximum
         for cell in cells:
             path, _, fn, a = cell
             if a.op in SHRINKING_OPS or a.lowers:
@@ -149,11 +151,17 @@ class Fields:
                 grown += v.hi
                 continue
             v = self._join_stores(struct, fname, [cell], [], scope)
-            if not v.known or v.partial or v.sources or v.hi is None or v.hi > HUB_SMALL:
+            v_lo, v_hi = interval(v)
+            if v.sources or v_hi is None or v_hi > HUB_SMALL:
                 return unknown(WHY_FIELD_HUB)
+            lo, hi = v_lo if lo is None else min(lo, v_lo), max(hi, v_hi)
             value = v if value is None else join(value, v)
-        if value is None or value.hi + grown > HUB_SMALL:
+        if value is None or hi + grown > HUB_SMALL:
             return unknown(WHY_FIELD_HUB)
+        if not value.known or value.partial:
+            # a store bounded but not proven (rt2x00's `max_t(u32, 16, dev->tx[0].winfo_size)`):
+            # the field is within the stores' bounds, no value of it is proven
+            return with_bounds(unknown(WHY_FIELD_HUB), lo, hi + grown)
         return value.bounded(value.lo, value.hi + grown) if grown else value
 
     def _with_driver_stores(self, user: Value, struct: str, fname: str, scope: Scope) -> Value:
