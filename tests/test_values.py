@@ -1689,6 +1689,7 @@ def test_a_hub_join_adds_what_drivers_add_to_their_own_store_and_skips_what_lowe
     assert (size.lo, size.hi) == (116, 64 + 8 + 4 + 100)
     assert not read("for (int i = 0; i < n; i++) hw->headroom += 4;").known
     assert not read("hw->headroom = 16; hw->headroom += demo_read(n);").known
+    assert not read("hw->headroom = 16; hw->headroom++;").known  # a counter: once per event, not per object
 
 
 def test_a_typed_min_with_a_type_of_several_words_bounds_the_size():

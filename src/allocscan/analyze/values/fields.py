@@ -136,7 +136,9 @@ class Fields:
         one is only bounded (at most HUB_SMALL, no maximum proven), a bound only. A
         driver's `hw->extra_tx_headroom += MT_USB_TXD_SIZE` outside any loop adds to what
         its own setup stored: the join's maximum grows by every such addition in the tree,
-        which bounds whatever one object's setup adds (each runs once per object)."""
+        which bounds whatever one object's setup adds (a header's size, added once per
+        object). A counter stepped by one (`list->count++`, once per address added) or an
+        addition of a variable amount may run any number of times: no bound."""
         value = None
         grown = 0
         lo, hi = None, 0  # every store's interval: a bound where some store proves no maximum
@@ -146,7 +148,9 @@ class Fields:
                 continue  # never larger than what was stored before
             if fn is not None and a.op == "+=" and not any(start <= a.byte < end for start, end in fn.loop_spans):
                 v = self.analysis.eval(a.value, Scope(self.analysis.file_by_path[path], fn, scope.depth + 1, a.byte))
-                if not v.known or v.partial or v.sources or v.hi is None:
+                if not v.known or v.partial or v.sources or v.hi is None or v.lo != v.hi or v.hi <= 1:
+                    # a counter (`list->count++` per address added) or a variable amount
+                    # runs any number of times on one object: no bound
                     return unknown(WHY_FIELD_HUB)
                 grown += v.hi
                 continue
