@@ -422,6 +422,21 @@ void *another_caller(void)
 	demo_pages(huge_len, &nr);
 	return kmalloc_array(nr, 8, GFP_KERNEL);
 }
+static void demo_count(struct demo_res *res, unsigned int *n_devices)
+{
+	struct demo_dev *dev;
+
+	*n_devices = 0;
+	demo_for_each_dev(res, dev)
+		(*n_devices)++;
+}
+void *counted(struct demo_res *res)
+{
+	unsigned int n;
+
+	demo_count(res, &n);
+	return kmalloc_array(n, 48, GFP_ATOMIC);
+}
 void *stored_then_read(int *len)
 {
 	*len = 128;
@@ -433,6 +448,8 @@ void *stored_then_read(int *len)
     assert (sites["filled"].lo, sites["filled"].hi) == (1024 * 32, 1024 * 44)
     assert not sites["not_readable"].known
     assert (sites["stored_then_read"].lo, sites["stored_then_read"].hi) == (128, 128)
+    # drbd's count_objects(): `*n = 0;` then `(*n)++` per object: not only what was stored
+    assert not sites["counted"].known
     # what a filler stores is read for each call: another caller's module parameter is not ours
     assert (sites["for_this_call"].lo, sites["for_this_call"].hi) == (8 * 64, 8 * 64)
     assert sites["another_caller"].sources == frozenset({"module_param:huge_len"})

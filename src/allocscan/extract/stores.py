@@ -4,6 +4,8 @@ macros WRITE_ONCE()/atomic_set()...), and function pointers bound to fields
 
 from __future__ import annotations
 
+import re
+
 from ..facts import DEREF_MARK, RECEIVER_MARK, Assignment, Binding, FunctionFacts
 from .file import FileExtraction
 from .nodes import (declarator_name, initializer_owner, initializer_struct, param_type, statement_block, struct_of,
@@ -84,6 +86,26 @@ def assignments(fx: FileExtraction) -> None:
             idx = fx.enclosing(node.start_byte)
             f.bindings.append(Binding(struct_type, node_text(m["bind.field"][0]), fname,
                                       node.start_point[0] + 1, f.functions[idx].name if idx >= 0 else ""))
+    for fn, body in zip(f.functions, fx.fn_nodes):
+        if body is not None:
+            _deref_stores_complete(fn, body)
+
+
+def _deref_stores_complete(fn: FunctionFacts, body) -> None:
+    """The stores through a pointer kept above are all that the function does with that
+    pointer, or a store of unknown value (op "?") says they are not: `(*n)++` in a loop,
+    `n[0] = x`, the pointer handed on to another function. Counted by the name's
+    occurrences in the body, one per kept store (a read through it counts too: it only
+    makes the answer unknown)."""
+    stores = [a for a in fn.assignments if a.kind == "deref"]
+    if not stores:
+        return
+    text = node_text(body)
+    for name in {a.base for a in stores}:
+        kept = sum(1 for a in stores if a.base == name)
+        if len(re.findall(rf"\b{re.escape(name)}\b", text)) != kept:
+            fn.assignments.append(Assignment("deref", DEREF_MARK + name, "", "", fn.line, "?", body.start_byte,
+                                             False, name))
 
 
 def initializer_fields(node, prefix: str = "", depth: int = 0) -> tuple[tuple[str, str], ...]:
