@@ -88,6 +88,7 @@ def test_equal_values_of_different_files_are_one_object(tmp_path):
     for ff in loaded:
         values = [b.field for b in ff.bindings] + [fn.params for fn in ff.functions if fn.params]
         values += [pair for fn in ff.functions for pair in fn.field_writes]
+        values += list(ff.includes)
         for value in values:
             first, path = first_of.setdefault(value, (value, ff.path))
             assert first is value, (ff.path, value)

@@ -67,7 +67,6 @@ class Program:
     _included_memo: dict[tuple[str, str, str], object] = field(default_factory=dict)  # (table, name, path) -> found
     _headers_by_name: dict[str, list[str]] = field(default_factory=dict)  # header base name -> paths
     _include_targets: dict[tuple[str, str], object] = field(default_factory=dict)  # (#include, dir) -> file
-    _hash_sets: dict[str, frozenset] = field(default_factory=dict)  # header -> CRC-32s of its #defines
     _dir_tables: dict[tuple[str, str], list[tuple[str, dict]]] = field(default_factory=dict)  # see _tables_in()
     _field_index: dict[str, tuple] = field(default_factory=dict)  # field -> (by struct, by directory)
     resolver: "Resolver | None" = None  # direct calls: name -> nodes, per calling file
@@ -274,7 +273,7 @@ class Program:
                         continue
                     seen.add(header.path)
                     # (a header's #defines stay packed unless it defines the name at all)
-                    if table != "defines" or crc in self._defined_hashes(header):
+                    if table != "defines" or _defines_hash(header, crc):
                         values = getattr(header, table)
                         if name in values:
                             found = (header.path, values[name])
@@ -287,14 +286,6 @@ class Program:
             frontier = following
         self._included_memo[key] = found
         return found
-
-    def _defined_hashes(self, header: FileFacts) -> frozenset:
-        """The CRC-32s of the names the header #defines (FileFacts.macro_hashes), as a set."""
-        hashes = self._hash_sets.get(header.path)
-        if hashes is None:
-            hashes = self._hash_sets[header.path] = frozenset(memoryview(header.macro_hashes).cast("I")) \
-                if header.macro_hashes else frozenset()
-        return hashes
 
     def _included_file(self, target: str, includer: str) -> FileFacts | None:
         """The scanned header an `#include` names (resolved once per including directory)."""
@@ -799,6 +790,15 @@ def _tables(program: Program) -> None:
             program.typedefs.setdefault(alias, target)
     program.structs = dict(structs)
     program.macro_names = {name for ff in program.files for name in ff.func_macros if name.isupper()}
+
+
+def _defines_hash(header: FileFacts, crc: int) -> bool:
+    """Does the header #define a name of this CRC-32 (FileFacts.macro_hashes, sorted)?"""
+    if not header.macro_hashes:
+        return False
+    hashes = memoryview(header.macro_hashes).cast("I")
+    i = bisect.bisect_left(hashes, crc)
+    return i < len(hashes) and hashes[i] == crc
 
 
 _CONSTANT_NAME = re.compile(r"[A-Z][A-Z0-9_]*")  # what an #include is searched for: a macro or enum constant
