@@ -20,8 +20,8 @@ from typing import TYPE_CHECKING
 from ...exprs import render, squash
 from ...link import directory_of, struct_name
 from ..witness import FLOW, Step
-from .lattice import (held_in, WHY_ARITHMETIC, WHY_ELEMENT, WHY_FIELD_HUB, WHY_FIELD_UNTYPED, WHY_FIELD_UNWRITTEN,
-                      WHY_FIELD_WRITER, Value, arith, interval, join, unknown, unsigned_max, with_bounds)
+from .lattice import (held_in, WHY_ARITHMETIC, WHY_FIELD_HUB, WHY_FIELD_UNTYPED, WHY_FIELD_UNWRITTEN, WHY_FIELD_WRITER,
+                      Value, arith, interval, join, unknown, unsigned_max, with_bounds)
 from .narrowing import SHRINKING_OPS, on_every_path
 from .scope import MAX_DEPTH, Scope
 
@@ -112,8 +112,7 @@ class Fields:
         key = ("field", struct, fname, view)
         value = self.analysis.guarded(key, lambda: self._join_stores(struct, fname, cells, params, scope),
                                       depth=scope.depth)
-        value = held_in(value, self._member_max(struct, fname, scope.file.path))
-        return _of_one_element(value) if _indexed(ir[1]) else value
+        return held_in(value, self._member_max(struct, fname, scope.file.path))
 
     def _small_hub(self, struct: str, fname: str, scope: Scope) -> Value:
         """A hub field the reader's driver never writes: the core reading what each driver
@@ -396,28 +395,12 @@ class Fields:
                 for m in sd.members:
                     if m.name == ir[2]:
                         return struct_name(m.type_text, typedefs)
-        if ir[0] in ("addr", "deref", "idx"):
-            # `&q`, `*q`, `dev->tx[0]`: an element of a pointer or array member is of the
-            # struct the member's type names (struct_name drops the `*`)
+        if ir[0] in ("addr", "deref"):
+            # (an array element, `ring[i].len`, stays untyped: cells are not per element, and
+            # the stores the driver makes to a DMA ring's entries, ariadne's `RMD3 = 0`, are
+            # not what the device writes there)
             return self.struct_of_expr(ir[1], scope)
         return ""
-
-
-def _indexed(ir: tuple) -> bool:
-    """Is the object an element of an array (`profile[i].num`, `dev->tx[0].winfo_size`)?"""
-    while ir[0] in ("field", "addr", "deref"):
-        ir = ir[1]
-    return ir[0] == "idx"
-
-
-def _of_one_element(value: Value) -> Value:
-    """A field of one array element, read from the stores to every element's field (cells
-    are not per element): their join bounds it, but another element's maximum is not this
-    one's (mthca's `profile[MTHCA_RES_UDAV].num = num_udav` is not the CQ entry's count).
-    Bounds only (lattice)."""
-    lo, hi = interval(value)
-    element = unknown(WHY_ELEMENT)
-    return with_bounds(element, lo, hi) if hi is not None else element
 
 
 def same_driver(a: str, b: str) -> bool:
