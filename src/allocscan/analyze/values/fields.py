@@ -162,7 +162,7 @@ class Fields:
         if value is None or hi + grown > HUB_SMALL:
             return unknown(WHY_FIELD_HUB)
         if not value.known or value.partial:
-            # a store bounded but not proven (rt2x00's `max_t(u32, 16, dev->tx[0].winfo_size)`):
+            # a store bounded but not proven (`max_t(u32, 16, hdr_len)` of a masked length):
             # the field is within the stores' bounds, no value of it is proven
             return with_bounds(unknown(WHY_FIELD_HUB), lo, hi + grown)
         return value.bounded(value.lo, value.hi + grown) if grown else value
