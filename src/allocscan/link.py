@@ -236,10 +236,11 @@ class Program:
         found = index.get(name)
         return None if found is None or found is _AMBIGUOUS else found
 
-    def lookup(self, table: str, name: str, path: str):
+    def lookup(self, table: str, name: str, path: str, includes: bool = True):
         """(path, value) of the nearest definition of `name` in a per-file table
         ("defines", "func_macros", "enums"): the same file, the same directory,
-        up to two parent directories, then the shared headers; None if none."""
+        up to two parent directories, then the shared headers, then (`includes`) the
+        headers the file includes; None if none."""
         ff = self.file(path)
         if ff is not None and name in getattr(ff, table):
             return path, getattr(ff, table)[name]
@@ -248,7 +249,7 @@ class Program:
             found = self._lookup_memo[key]
         else:
             found = self._lookup_memo[key] = self._lookup_outside(table, name, path)
-        if found is None and ff is not None and ff.includes and _CONSTANT_NAME.fullmatch(name):
+        if found is None and includes and ff is not None and ff.includes and _CONSTANT_NAME.fullmatch(name):
             found = self._through_includes(table, name, ff)
         return found
 

@@ -530,14 +530,18 @@ class ValueAnalysis:
         """An enumerator, an object-like `#define`, or a file-scope variable (its
         initializer joined with what the file's functions store into it)."""
         path = scope.file.path
-        found = self.program.lookup("enums", name, path)
-        if found is not None:
-            def_path, ir = found
-            return self.eval(ir, Scope(self.program.file(def_path) or scope.file, None, scope.depth + 1))
-        found = self.program.lookup("defines", name, path)
-        if found is not None:
-            def_path, body = found
-            return self.eval(ir_from_text(body), Scope(self.program.file(def_path) or scope.file, None, scope.depth + 1))
+        # either kind defined nearer (the file, its directories, the shared headers) first;
+        # only then what the file's #includes define
+        for includes in (False, True):
+            found = self.program.lookup("enums", name, path, includes)
+            if found is not None:
+                def_path, ir = found
+                return self.eval(ir, Scope(self.program.file(def_path) or scope.file, None, scope.depth + 1))
+            found = self.program.lookup("defines", name, path, includes)
+            if found is not None:
+                def_path, body = found
+                return self.eval(ir_from_text(body), Scope(self.program.file(def_path) or scope.file, None,
+                                                           scope.depth + 1))
         if name in scope.file.globals:
             value = self.eval(scope.file.globals[name], Scope(scope.file, None, scope.depth + 1))
             for fn in scope.file.functions:  # a static global written by the file's functions
