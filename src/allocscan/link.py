@@ -259,12 +259,24 @@ class Program:
         <irq_user.h>, which arch/um/include/shared provides; dc_stream.h's MAX_DWB_PIPES
         two includes down, in ../inc/hw/hw_shared.h)."""
         key = (table, name, ff.path)
-        if key in self._included_memo:
-            return self._included_memo[key]
-        found = None
+        if key not in self._included_memo:
+            crc = zlib.crc32(name.encode())
+            found = None
+            for header in self._included_headers(ff):
+                # (a header's #defines stay packed unless it defines the name at all)
+                if table != "defines" or _defines_hash(header, crc):
+                    values = getattr(header, table)
+                    if name in values:
+                        found = (header.path, values[name])
+                        break
+            self._included_memo[key] = found
+        return self._included_memo[key]
+
+    def _included_headers(self, ff: FileFacts) -> Iterator[FileFacts]:
+        """The scanned headers `ff` includes, then those they include, breadth first, at
+        most INCLUDE_DEPTH levels and INCLUDE_FILES headers."""
         seen = {ff.path}
         frontier = [ff]
-        crc = zlib.crc32(name.encode())
         for _ in range(INCLUDE_DEPTH):
             following = []
             for including in frontier:
@@ -272,21 +284,12 @@ class Program:
                     header = self._included_file(target, including.path)
                     if header is None or header.path in seen:
                         continue
+                    if len(seen) > INCLUDE_FILES:
+                        return
                     seen.add(header.path)
-                    # (a header's #defines stay packed unless it defines the name at all)
-                    if table != "defines" or _defines_hash(header, crc):
-                        values = getattr(header, table)
-                        if name in values:
-                            found = (header.path, values[name])
-                            break
+                    yield header
                     following.append(header)
-                if found is not None or len(seen) > INCLUDE_FILES:
-                    break
-            if found is not None or not following or len(seen) > INCLUDE_FILES:
-                break
             frontier = following
-        self._included_memo[key] = found
-        return found
 
     def _included_file(self, target: str, includer: str) -> FileFacts | None:
         """The scanned header an `#include` names (resolved once per including directory)."""

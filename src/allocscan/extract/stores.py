@@ -212,6 +212,7 @@ def _assignment(fx: FileExtraction, fn: FunctionFacts, left, right, op: str, nod
                 fx.facts.bindings.append(Binding(struct_type, node_text(fld), name, line, fn.name,
                                                  node_text(base) if base is not None else "", node.start_byte))
 
+
 def _is_deref(node) -> bool:
     """`*name` (not `&name`): a store through the pointer a plain identifier holds."""
     op = node.child_by_field_name("operator")

@@ -32,7 +32,7 @@ _GROWING_OPS = frozenset({"+=", "*=", "<<=", "|="})  # compound stores that may 
 
 HUB_DIRECTORIES = 3  # a field written in more directories than this is a hub
 HUB_MODULE_WRITERS = 8  # a hub's stores in the reader's module joined when its file has none
-HUB_JOIN_WRITERS = 64  # a hub with more stores than this is not joined tree-wide (see _small_hub)
+HUB_JOIN_WRITERS = 24  # a hub with more stores than this is not joined tree-wide (see _small_hub)
 HUB_SMALL = 4096  # a hub's tree-wide join bounds a reader only when no store exceeds this
 
 
