@@ -86,6 +86,28 @@ void *signed_count(short n)
 {
 	return kmalloc(n, GFP_ATOMIC);
 }
+
+static void *past_an_unseen_check(struct demo_priv *p, unsigned int len)
+{
+	if (len > demo_limit(p))
+		return NULL;
+	return kmalloc(len, GFP_ATOMIC);
+}
+
+static void *negative_past_an_unseen_check(struct demo_priv *p, int len)
+{
+	if (len > demo_limit(p))
+		return NULL;
+	return kmalloc(len + 8, GFP_ATOMIC);
+}
+
+void demo_callers(struct demo_priv *p)
+{
+	past_an_unseen_check(p, 512);
+	past_an_unseen_check(p, 2048);
+	negative_past_an_unseen_check(p, -4);
+	negative_past_an_unseen_check(p, 100);
+}
 """)
 
 
@@ -107,6 +129,9 @@ def test_checks_masks_and_unsigned_types_bound_an_unknown_size():
         "narrow_field": 255 * 64,
         "rounded_up": 256 * 64,
         "checked_but_large": 65532,
+        # checked against what the analysis cannot evaluate: what the callers pass still
+        # bounds whatever passes the check, but no value is proven to get there
+        "past_an_unseen_check": 2048,
     }
     for name, hi in expected.items():
         size = sites[name].size
@@ -121,7 +146,8 @@ def test_no_bound_where_it_could_be_wrong():
     _, kernel, sites = analysed()
     # (x & 0xfff) - 4 may go below zero: a negative size is a huge one
     # -n of a small n is huge; a signed count may be negative
-    for name in ("may_wrap", "negated", "signed_count"):
+    # (and past a check we cannot read, a value that may be negative)
+    for name in ("may_wrap", "negated", "signed_count", "negative_past_an_unseen_check"):
         assert interval(sites[name].size)[1] is None, (name, sites[name].size)
         assert bounded_order(sites[name], kernel) is None
 

@@ -73,8 +73,14 @@ class Narrowing:
                 hi = checked if hi is None else min(hi, checked)
         if capped_unseen and (hi is None or hi == value.hi):
             # validated against a bound we cannot evaluate (`val > max_mpdu_len(phy)`): unknown,
-            # neither unbounded nor as large as its type (a u32 netlink attribute)
-            return unknown(WHY_GUARD)
+            # neither unbounded nor as large as its type (a u32 netlink attribute). What was
+            # proven before the check still holds of whatever passes it: bounds only
+            # (`pkt_len = (status >> 16) & 0x7ff; if (pkt_len < rx_copybreak ...)`), unless
+            # the value may be negative, which a size reads as huge.
+            guarded = unknown(WHY_GUARD)
+            if hi is not None and not value.partial and lo >= 0:
+                return with_bounds(guarded, lo, hi)
+            return guarded
         if (lo, hi) == (value.lo, value.hi):
             return value
         if hi is not None and hi < lo:
