@@ -1790,3 +1790,41 @@ void *demo_cq_table(struct demo_limits *limits) { return kmalloc_array(limits->n
 """))
     assert not v["demo_rx"].known and interval(v["demo_rx"])[1] is None
     assert not v["demo_cq_table"].sources
+
+
+def test_a_method_of_an_ops_table_takes_what_its_seen_calls_pass_as_a_lower_bound_only():
+    """mt76's queue_ops->alloc: the one call through the member we resolve passes 0; the
+    others hide in a macro (mt76_queue_alloc()) or go through receivers of no known type.
+    A method bound into an ops table has callers we may not see: what the seen ones pass
+    proves a maximum at least that large, never a bound. A plain static helper keeps the
+    join of its callers."""
+    v = sizes(
+        ("drivers/net/demo/demo.h", """
+struct demo_queue { unsigned int buf_size; };
+struct demo_queue_ops { int (*alloc)(struct demo_dev *dev, struct demo_queue *q, int bufsize); };
+struct demo_dev { const struct demo_queue_ops *queue_ops; };
+"""),
+        ("drivers/net/demo/dma.c", """
+static int demo_dma_alloc_queue(struct demo_dev *dev, struct demo_queue *q, int bufsize)
+{
+	void *p = kmalloc(bufsize, GFP_ATOMIC);
+	return p != NULL;
+}
+static const struct demo_queue_ops demo_dma_ops = { .alloc = demo_dma_alloc_queue };
+int demo_helper(struct demo_queue *q, int bufsize)
+{
+	void *p = kmalloc(bufsize, GFP_ATOMIC);
+	return p != NULL;
+}
+"""),
+        ("drivers/net/demo/main.c", """
+int demo_init_queue(struct demo_dev *dev, struct demo_queue *q)
+{
+	demo_helper(q, 512);
+	return dev->queue_ops->alloc(dev, q, 2048);
+}
+"""))
+    method, helper = v["demo_dma_alloc_queue"], v["demo_helper"]
+    assert method.known and method.partial and method.hi == 2048
+    assert "param-through-pointer" in method.why
+    assert helper.known and not helper.partial and (helper.lo, helper.hi) == (512, 512)

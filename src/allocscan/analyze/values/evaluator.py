@@ -33,6 +33,7 @@ from .builtins import Builtins
 from .fields import Fields, same_driver
 from .lattice import (WHY_ARITHMETIC, WHY_BUDGET, WHY_CALL, WHY_CYCLE, WHY_DEPTH, WHY_DEREF, WHY_ELEMENT,
                       WHY_LOCAL, WHY_MACRO, WHY_NAME, WHY_PARAM_ARG, WHY_PARAM_FOREIGN, WHY_PARAM_MANY,
+                      WHY_PARAM_POINTER,
                       WHY_PARAM_NO_CALLER, WHY_PARSE, WHY_POINTER, WHY_UNREACHED, Value, arith, cast, const, held_in,
                       interval, join, unbounded, unknown, unsigned_max, with_bounds)
 from .narrowing import SHRINKING_OPS, Narrowing
@@ -102,6 +103,7 @@ class ValueAnalysis:
     def __post_init__(self):
         self.file_by_path = {ff.path: ff for ff in self.program.files}
         self._oracle = None  # see oracle
+        self._bound: set[str] | None = None  # functions bound into structs of function pointers
         self._constants: dict[tuple, int | None] = {}  # (path, IR, hops) -> constant_expr()
         self._apart = False  # inside apart()
         self._apart_memo: dict = {}  # what apart() computations keep for each other (see apart)
@@ -851,9 +853,23 @@ class ValueAnalysis:
             value = v if value is None else join(value, v)
         if value is None:
             return unknown(WHY_PARAM_NO_CALLER)  # no caller gets here
+        if self._called_through_pointers(node, callers):
+            # An ops table's method (mt76's queue_ops->alloc): the calls through pointers
+            # we resolved are not all there are (a receiver of no known type, a macro
+            # hiding the call: mt76_queue_alloc()). What they pass proves a maximum at
+            # least that large, no bound.
+            value = join(value, unknown(WHY_PARAM_POINTER))
         if not value.known and not value.why.startswith(WHY_PARAM_FOREIGN):
             return unknown(WHY_PARAM_ARG, value)
         return value
+
+
+    def _called_through_pointers(self, node: str, callers: list) -> bool:
+        """Is the function bound into a struct of function pointers, or reached here by
+        a call through one?"""
+        if self._bound is None:
+            self._bound = {bound for entries in self.program.bindings.values() for _, bound, _, _ in entries}
+        return node in self._bound or any(not site.callee for _, site in callers)
 
 
 HELPER_RETURNS = 6  # a function read per call returns at most this many expressions ...

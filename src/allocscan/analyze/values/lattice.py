@@ -44,6 +44,7 @@ WHY_PARAM_NO_CALLER = "param-no-caller"  # a parameter of a function no direct c
 WHY_PARAM_MANY = "param-many-callers"  # more callers than the analysis follows
 WHY_PARAM_FOREIGN = "param-other-subsystem"  # a caller in another subsystem (hubs break chains)
 WHY_PARAM_ARG = "param-unknown-arg"  # a caller passes an unknown argument
+WHY_PARAM_POINTER = "param-through-pointer"  # a function called through pointers: not every call is seen
 WHY_FIELD_WRITER = "field-unknown-writer"  # a store into the field is unknown
 WHY_FIELD_UNWRITTEN = "field-unwritten"  # no store into the field in the scan
 WHY_FIELD_HUB = "field-hub"  # written by several drivers, none of them the reader's file
