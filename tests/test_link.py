@@ -218,3 +218,60 @@ def test_a_name_nothing_nearer_defines_is_found_through_the_includes():
     assert prog._included_file('"shared.h', "drivers/net/mine/a.c") is None
     assert prog._included_file("<linux/demo.h", "drivers/net/mine/a.c") is None
     assert prog._through_includes("defines", "DEMO_UNINCLUDED", prog.file("drivers/net/mine/a.c")) is None
+
+
+def test_an_indirect_call_through_a_member_resolves_by_the_members_struct_type():
+    """`dev->queue_ops->alloc(...)`: the receiver's type is that of struct demo_dev's member
+    (defined in a header), so the call reaches the file binding demo_queue_ops.alloc,
+    and not another ops struct's `.alloc` of the same arity."""
+    prog = program(
+        ("drivers/net/demo/demo.h", """
+struct demo_queue_ops { int (*alloc)(struct demo_dev *dev, int n); };
+struct demo_pool_ops { int (*alloc)(struct demo_dev *dev, int n); };
+struct demo_dev { const struct demo_queue_ops *queue_ops; struct demo_hw hw; };
+struct demo_hw { struct demo_pool_ops *pool; };
+"""),
+        ("drivers/net/demo/dma.c", """
+static int demo_dma_alloc_queue(struct demo_dev *dev, int n) { dev->size = n; return 0; }
+static const struct demo_queue_ops demo_dma_ops = { .alloc = demo_dma_alloc_queue };
+"""),
+        ("drivers/net/demo/pool.c", """
+static int demo_pool_alloc(struct demo_dev *dev, int n) { dev->pool_size = n; return 0; }
+static const struct demo_pool_ops demo_pool_ops = { .alloc = demo_pool_alloc };
+"""),
+        ("drivers/net/demo/main.c", """
+static int demo_init_queue(struct demo_dev *dev) { return dev->queue_ops->alloc(dev, 2048); }
+static int demo_init_pool(struct demo_dev *dev) { return dev->hw.pool->alloc(dev, 16); }
+static int demo_unknown(struct demo_dev *dev) { return demo_lookup(dev)->alloc(dev, 1); }
+"""))
+    ff = prog.file("drivers/net/demo/main.c")
+    by_name = {f.name: f for f in ff.functions}
+    assert prog.targets(by_name["demo_init_queue"].calls[0], ff.path) == \
+        ["drivers/net/demo/dma.c::demo_dma_alloc_queue"]
+    assert prog.targets(by_name["demo_init_pool"].calls[0], ff.path) == ["drivers/net/demo/pool.c::demo_pool_alloc"]
+    unknown = next(c for c in by_name["demo_unknown"].calls if c.field == "alloc")
+    assert prog.targets(unknown, ff.path) == []  # a call's result: no type, no guess
+
+
+def test_another_subsystems_ops_through_a_member_are_not_guessed():
+    """A line discipline's `tty->ops->write()` writes to whatever tty it is attached to:
+    the nearest driver binding tty_operations.write (a NIC's GNSS tty) is not its target."""
+    prog = program(
+        ("include/linux/tty.h", """
+struct tty_operations { int (*write)(struct tty_struct *tty, const unsigned char *buf, int count); };
+struct tty_struct { const struct tty_operations *ops; };
+"""),
+        ("drivers/net/ethernet/demo/gnss.c", """
+static int demo_gnss_write(struct tty_struct *tty, const unsigned char *buf, int count) { return count; }
+static const struct tty_operations demo_gnss_ops = { .write = demo_gnss_write };
+"""),
+        ("drivers/tty/demo_serial.c", """
+static int demo_uart_write(struct tty_struct *tty, const unsigned char *buf, int count) { return count; }
+static const struct tty_operations demo_uart_ops = { .write = demo_uart_write };
+"""),
+        ("drivers/net/slip/demo_slip.c", """
+static void demo_transmit(struct tty_struct *tty) { tty->ops->write(tty, NULL, 0); }
+"""))
+    ff = prog.file("drivers/net/slip/demo_slip.c")
+    call = next(c for c in ff.functions[0].calls if c.field == "write")
+    assert prog.targets(call, ff.path) == []

@@ -32,6 +32,18 @@ from .macrocalls import forward_macro_calls
 # same 50,000 files over a million times (the cache is one entry per file and directory)
 directory_of = lru_cache(maxsize=None)(posixpath.dirname)
 
+
+def same_driver(a: str, b: str) -> bool:
+    """Do two files belong to one driver: the same directory, or one directly inside the other
+    (drivers/usb/gadget and drivers/usb/gadget/function). Siblings such as two vendors under
+    drivers/net/ethernet are different drivers; so are net/core and net/ethtool."""
+    da, db = directory_of(a), directory_of(b)
+    if da == db:
+        return True
+    outer, inner = (da, db) if len(da) < len(db) else (db, da)
+    return outer.count("/") >= 2 and inner.startswith(outer + "/") and inner.count("/") == outer.count("/") + 1
+
+
 MAX_FIELD_CANDIDATES = 4
 _KEYWORDS = frozenset({"while", "for", "if", "switch", "return", "sizeof", "do", "case", "else"})
 
@@ -686,12 +698,29 @@ def _indirect_edges(program: Program, path: str, fn: FunctionFacts, caller: str,
     resolved by binding; a target it also calls directly keeps the direct edge."""
     for byte, end_col, field_name, receiver_type, arity in fn.indirect:
         targets = _resolve_field(program, field_name, receiver_type, arity, path, caller)
+        if not targets and RECEIVER_MARK in receiver_type:
+            targets = _resolve_through_members(program, field_name, receiver_type, arity, path, caller)
         if targets:
             program.indirect_targets[(path, byte, end_col, field_name)] = targets
             for t in targets:
                 if t not in leaves and t not in edges:
                     edges[t] = None
                     uncertain[(caller, t)] = {"indirect": True, "ambiguous": len(targets) > 1}
+
+
+def _resolve_through_members(program: Program, field_name: str, receiver: str, arity: int, path: str,
+                             caller: str) -> list[str]:
+    """Targets of `priv->hw_ops->reset(priv)` (an access path, Assignment.receiver's form):
+    the struct the members' definitions give, and only the functions bound to it within
+    the caller's driver (its module, or one directory directly inside the other): a
+    driver's own ops table (mt76's queue_ops). Another subsystem's ops reached through a
+    member (`tty->ops->write()` in a line discipline) could be any driver's: no edge, as
+    for a receiver of no known type."""
+    struct = program.receiver_struct(receiver, path)
+    if not struct:
+        return []
+    return [t for t in _resolve_field(program, field_name, struct, arity, path, caller)
+            if program.same_module(path, program.functions[t].path) or same_driver(path, program.functions[t].path)]
 
 
 def _resolve_direct(name, path, globals_by_name, header_statics, locations) -> list[str]:

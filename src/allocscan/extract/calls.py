@@ -9,6 +9,7 @@ from ..facts import CallSite, FunctionFacts, ModuleParam
 from ..kernel.tables import allocators, inert_calls, source_tables
 from .file import FileExtraction
 from .nodes import param_type, struct_of, node_text
+from .stores import receiver_path
 
 
 def _interesting_calls() -> frozenset[str]:
@@ -49,8 +50,8 @@ def calls(fx: FileExtraction) -> None:
         )
         idx = fx.enclosing(node.start_byte)
         fn = f.functions[idx] if idx >= 0 else None
-        if receiver is not None and receiver.type == "identifier" and fn is not None:
-            site.receiver_type = struct_of(fn.locals.get(node_text(receiver)) or param_type(fn, node_text(receiver)))
+        if receiver is not None and fn is not None:
+            site.receiver_type = _receiver_type(fx, fn, receiver)
         wants_ir = (callee in interesting or callee in lock_names or "GFP" in args_text
                     or (fn is not None and _passes_gfp_param(fn, args_text)))
         if wants_ir:
@@ -64,6 +65,19 @@ def calls(fx: FileExtraction) -> None:
         else:
             fn.calls.append(site)
         fx.call_bytes.append((site_key, site))
+
+
+def _receiver_type(fx: FileExtraction, fn: FunctionFacts, receiver) -> str:
+    """The struct type of an indirect call's receiver (`ops` in `ops->start(dev)`), or,
+    when the struct definitions in headers decide it, its access path for the link to
+    resolve (`priv->hw_ops` in `priv->hw_ops->reset(priv)`, `hw->mac.ops`, a variable
+    of a typedef'd type): stores.receiver_path()'s form, RECEIVER_MARK between the root's
+    type and the members. '' when the root is not a typed variable (a call's result)."""
+    if receiver.type == "identifier":
+        typed = struct_of(fn.locals.get(node_text(receiver)) or param_type(fn, node_text(receiver)))
+        if typed:
+            return typed
+    return receiver_path(fx, fn, receiver)
 
 
 def _netlink_limit(fx: FileExtraction, node, callee: str, args_text: str) -> None:

@@ -194,7 +194,7 @@ def _assignment(fx: FileExtraction, fn: FunctionFacts, left, right, op: str, nod
         if base is not None and base.type == "identifier":
             name = node_text(base)
             struct_type = struct_of(fn.locals.get(name) or param_type(fn, name) or fx.facts.global_types.get(name))
-        receiver = "" if struct_type or base is None else _receiver_path(fx, fn, base)
+        receiver = "" if struct_type or base is None else receiver_path(fx, fn, base)
         block = statement_block(node)
         fn.assignments.append(Assignment("field", node_text(fld), struct_type, value, line, op, node.start_byte,
                                          op == "=" and _lowers(node, left, right),
@@ -220,7 +220,7 @@ def _is_deref(node) -> bool:
     return op is not None and node_text(op) == "*" and arg is not None and arg.type == "identifier"
 
 
-def _receiver_path(fx: FileExtraction, fn: FunctionFacts, base) -> str:
+def receiver_path(fx: FileExtraction, fn: FunctionFacts, base) -> str:
     """The access path of a field store's receiver that is not a plain struct variable
     (Assignment.receiver): `priv->rx.buf_sz`, `hw->dch.dev.nrbchan`, `priv->ring[i].size`,
     `rings[i].size`, or a variable of a typedef'd type. The struct definitions that name

@@ -18,7 +18,7 @@ import posixpath
 from typing import TYPE_CHECKING
 
 from ...exprs import render, squash
-from ...link import directory_of, struct_name
+from ...link import directory_of, same_driver, struct_name  # noqa: F401 (same_driver: re-exported)
 from ..witness import FLOW, Step
 from .lattice import (held_in, WHY_ARITHMETIC, WHY_FIELD_HUB, WHY_FIELD_UNTYPED, WHY_FIELD_UNWRITTEN, WHY_FIELD_WRITER,
                       Value, arith, interval, join, unknown, unsigned_max, with_bounds)
@@ -401,17 +401,6 @@ class Fields:
             # not what the device writes there)
             return self.struct_of_expr(ir[1], scope)
         return ""
-
-
-def same_driver(a: str, b: str) -> bool:
-    """Do two files belong to one driver: the same directory, or one directly inside the other
-    (drivers/usb/gadget and drivers/usb/gadget/function). Siblings such as two vendors under
-    drivers/net/ethernet are different drivers; so are net/core and net/ethtool."""
-    da, db = directory_of(a), directory_of(b)
-    if da == db:
-        return True
-    outer, inner = (da, db) if len(da) < len(db) else (db, da)
-    return outer.count("/") >= 2 and inner.startswith(outer + "/") and inner.count("/") == outer.count("/") + 1
 
 
 def _first_reset(fn, stores: list, at: int) -> int | None:
