@@ -523,3 +523,46 @@ void *demo_loop(int n)
     sites = {s.function.name: s.size for s in analysis.sites if s.allocator}
     assert (sites["demo_send"].lo, sites["demo_send"].hi) == (20, 20 + 24)
     assert not sites["demo_loop"].known or sites["demo_loop"].partial  # no maximum proven
+
+
+def test_a_difference_that_may_go_below_zero_proves_its_maximum_and_no_bound():
+    """`(status & 0x7ff) - 4` of a length that may be 2 is -2: a negative size is a huge
+    one, and a u16 holding it wraps to 65534 (hamachi's pkt_len). The maximum is still
+    proven (AS001 reads it as "at least"); nothing bounds it."""
+    facts = [extract_file("drivers/net/demo/rx.c", b"""
+static void *demo_rx_int(unsigned int status)
+{
+	int pkt_len = ((status >> 16) & 0x7ff) - 4;
+	return kmalloc(pkt_len + 2, GFP_ATOMIC);
+}
+static void *demo_rx_u16(unsigned int status)
+{
+	u16 pkt_len = ((status >> 16) & 0x7ff) - 4;
+	return kmalloc(pkt_len + 2, GFP_ATOMIC);
+}
+static void *demo_rx_checked(unsigned int status)
+{
+	int pkt_len = ((status >> 16) & 0x7ff);
+	if (pkt_len < 4)
+		return NULL;
+	return kmalloc(pkt_len - 4 + 2, GFP_ATOMIC);
+}
+void demo_poll(void)
+{
+	demo_rx_int(0x00020000);
+	demo_rx_int(0x01000000);
+	demo_rx_u16(0x00020000);
+	demo_rx_u16(0x01000000);
+	demo_rx_checked(0x00020000);
+	demo_rx_checked(0x01000000);
+}
+""")]
+    kernel = builtin_kernel("6.1")
+    analysis = analyze(link(facts), kernel)
+    sites = {s.function.name: s for s in analysis.sites if s.allocator}
+    signed = sites["demo_rx_int"].size
+    assert signed.known and signed.partial and signed.hi == 0x100 - 4 + 2
+    assert interval(signed)[1] is None and bounded_order(sites["demo_rx_int"], kernel) is None
+    assert interval(sites["demo_rx_u16"].size)[1] == 0xFFFF + 2  # the u16 wraps: a bound, no longer 254
+    checked = sites["demo_rx_checked"].size
+    assert checked.known and not checked.partial and checked.hi == 0x100 - 4 + 2  # the check keeps it >= 0

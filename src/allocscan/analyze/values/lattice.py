@@ -284,6 +284,19 @@ def combine(a: Value, b: Value, lo: int, hi: int | None) -> Value:
                                    (a, b))
 
 
+def _may_go_negative(result: Value, lo: int) -> Value:
+    """A difference whose smallest value is below zero (`(status & 0x7ff) - 4` of a
+    descriptor length the device may report as 2): its maximum is proven, but a negative
+    size is a huge one, and a u16 it is stored into wraps (hamachi's pkt_len): no bound.
+    Partial, as a maximum one alternative proves. Not when a user or device source
+    reaches it, as in a join: how far the source pushes it is proven by the source, and
+    the checks that keep a user's difference above zero are often between two values
+    (`if (start > size) return; len = size - start;`), which the analysis does not relate."""
+    if lo >= 0 or not result.known or result.partial or result.sources:
+        return result
+    return Value(result.lo, result.hi, result.sources, result.steps, True, WHY_WRAPAROUND, True)
+
+
 def _mul(x, y):
     return None if x is None or y is None else x * y
 
@@ -320,7 +333,7 @@ def _arith(op: str, a: Value, b: Value) -> Value:
         return combine(a, b, a.lo + b.lo, None if a.hi is None or b.hi is None else a.hi + b.hi)
     if op == "-":
         lo = a.lo - (b.hi if b.hi is not None else a.lo)
-        return combine(a, b, lo, None if a.hi is None else a.hi - b.lo)
+        return _may_go_negative(combine(a, b, lo, None if a.hi is None else a.hi - b.lo), lo)
     if op == "*":
         return combine(a, b, a.lo * b.lo, _mul(a.hi, b.hi) if not (a.hi == 0 or b.hi == 0) else 0)
     if op == "/":
