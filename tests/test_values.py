@@ -1828,3 +1828,18 @@ int demo_init_queue(struct demo_dev *dev, struct demo_queue *q)
     assert method.known and method.partial and method.hi == 2048
     assert "param-through-pointer" in method.why
     assert helper.known and not helper.partial and (helper.lo, helper.hi) == (512, 512)
+
+
+def test_a_volatile_member_is_what_a_device_writes_not_the_drivers_stores():
+    """ariadne's DMA ring: `volatile u_short RMD3` holds the received frame's length, which
+    the chip writes; the driver only clears it. Its stores bound nothing but the type;
+    a plain member beside it is still what the driver stores."""
+    v = sizes(("drivers/net/demo/ring.c", """
+struct demo_rdre { volatile unsigned short len; unsigned short buf_len; };
+void demo_init_ring(struct demo_rdre *rd) { rd->len = 0; rd->buf_len = 1536; }
+void *demo_rx(struct demo_rdre *rd) { return kmalloc(rd->len + 2, GFP_ATOMIC); }
+void *demo_refill(struct demo_rdre *rd) { return kmalloc(rd->buf_len, GFP_ATOMIC); }
+"""))
+    assert not v["demo_rx"].known and v["demo_rx"].why == "device"
+    assert interval(v["demo_rx"]) == (2, 0xFFFF + 2)  # bounds only: the u16 still holds
+    assert v["demo_refill"].known and v["demo_refill"].hi == 1536

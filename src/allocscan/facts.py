@@ -315,6 +315,9 @@ class StructMember:
     # __be32 daddr;);`): type_text is the whole call, and the parser split its text into
     # this many members that follow it (kept for their names; the layout expands the call)
     covers: int = 0
+    # declared `volatile` (not a pointer to volatile data): memory something besides the
+    # code writes, a device's DMA descriptor (ariadne's `volatile u_short RMD3`)
+    volatile: bool = False
 
 
 @dataclass(slots=True)

@@ -301,9 +301,11 @@ def struct(fx: FileExtraction, node, name: str, body, is_union: bool) -> None:
         if not declarators:
             members.append(StructMember("", base, False, (), bits))
             continue
+        volatile = any(c.type == "type_qualifier" and node_text(c) == "volatile" for c in fd.children)
         for d in declarators:
             mname, pointer, dims = declarator_name(d)
-            members.append(StructMember(mname, base + "*" * max(pointer - 1, 0), pointer > 0, dims, bits))
+            members.append(StructMember(mname, base + "*" * max(pointer - 1, 0), pointer > 0, dims, bits,
+                                        volatile=volatile and not pointer))
     for index, end in calls:  # the members the parser made of the call's text
         after = next((first for start, first in firsts if start >= end), len(members))
         members[index].covers = after - index - 1

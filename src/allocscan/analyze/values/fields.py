@@ -20,8 +20,8 @@ from typing import TYPE_CHECKING
 from ...exprs import render, squash
 from ...link import directory_of, same_driver, struct_name  # noqa: F401 (same_driver: re-exported)
 from ..witness import FLOW, Step
-from .lattice import (held_in, WHY_ARITHMETIC, WHY_FIELD_HUB, WHY_FIELD_UNTYPED, WHY_FIELD_UNWRITTEN, WHY_FIELD_WRITER,
-                      Value, arith, interval, join, unknown, unsigned_max, with_bounds)
+from .lattice import (held_in, WHY_ARITHMETIC, WHY_DEVICE, WHY_FIELD_HUB, WHY_FIELD_UNTYPED, WHY_FIELD_UNWRITTEN,
+                      WHY_FIELD_WRITER, Value, arith, interval, join, unknown, unsigned_max, with_bounds)
 from .narrowing import SHRINKING_OPS, on_every_path
 from .scope import MAX_DEPTH, Scope
 
@@ -98,6 +98,9 @@ class Fields:
             return self.analysis.truncated()
         if not struct:
             return unknown(WHY_FIELD_UNTYPED)
+        device_written = self._device_written(struct, fname, ir, scope)
+        if device_written is not None:
+            return device_written
         cells, params, view, hub = self._writers_seen_from(struct, fname, scope.file.path)
         if not cells and not params:
             device = sources.wire_field(struct, fname, ir, scope)
@@ -113,6 +116,18 @@ class Fields:
         value = self.analysis.guarded(key, lambda: self._join_stores(struct, fname, cells, params, scope),
                                       depth=scope.depth)
         return held_in(value, self._member_max(struct, fname, scope.file.path))
+
+    def _device_written(self, struct: str, fname: str, ir: tuple, scope: Scope) -> Value | None:
+        """A member declared `volatile`: memory a device writes, which the driver's stores
+        do not bound (ariadne's `volatile u_short RMD3` in its DMA ring, where the driver
+        stores 0 and the chip the frame's length). Unknown, within its unsigned type
+        (bounds only); None for any other member."""
+        member = self.analysis.builtins.member(ir, scope)
+        if member is None or not member.volatile or member.array_dims:
+            return None
+        type_max = unsigned_max(self._member_max(struct, fname, scope.file.path))
+        device = unknown(WHY_DEVICE)
+        return with_bounds(device, 0, type_max) if type_max is not None else device
 
     def _small_hub(self, struct: str, fname: str, scope: Scope) -> Value:
         """A hub field the reader's driver never writes: the core reading what each driver
