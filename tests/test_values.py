@@ -1765,12 +1765,17 @@ def test_a_field_of_an_array_element_proves_nothing():
     """`ring[i].len`, `profile[i].num`: cells are not per element, so another element's store
     proves nothing of this one (mthca's profile table: the UDAV entry's count is a module
     parameter, the CQ entry's is not), and the driver's stores to a DMA ring's entries
-    (`rx_ring[i]->len = 0` at init) are not what the device writes there."""
+    (`rx_ring[i]->len = 0` at init) are not what the device writes there. At a constant
+    index, the element's stores bound it (bounds only)."""
     v = sizes(("drivers/net/demo/queue.c", """
 struct demo_rd { unsigned short len; };
 struct demo_priv { struct demo_rd *rx_ring[16]; };
 void demo_init_ring(struct demo_priv *priv, int i) { priv->rx_ring[i]->len = 0; }
 void *demo_rx(struct demo_priv *priv, int entry) { return netdev_alloc_skb(NULL, priv->rx_ring[entry]->len + 2); }
+struct demo_queue { unsigned int winfo_size; };
+struct demo_dev { struct demo_queue *tx; };
+void demo_queue_init(struct demo_queue *q) { q->winfo_size = 20; }
+void *demo_tx(struct demo_dev *dev) { return kmalloc(dev->tx[0].winfo_size * 100, GFP_ATOMIC); }
 struct demo_res { u64 num; };
 struct demo_limits { u64 num_cqs; };
 static unsigned int num_udav = 1 << 20;
@@ -1789,6 +1794,8 @@ void demo_profile(struct demo_limits *limits)
 void *demo_cq_table(struct demo_limits *limits) { return kmalloc_array(limits->num_cqs, 4096, GFP_KERNEL); }
 """))
     assert not v["demo_rx"].known and interval(v["demo_rx"])[1] is None
+    # at a constant index, every element's stores bound it (rt2x00's tx[0].winfo_size)
+    assert not v["demo_tx"].known and interval(v["demo_tx"])[1] == 2000
     assert not v["demo_cq_table"].sources
 
 

@@ -20,8 +20,9 @@ from typing import TYPE_CHECKING
 from ...exprs import render, squash
 from ...link import directory_of, same_driver, struct_name  # noqa: F401 (same_driver: re-exported)
 from ..witness import FLOW, Step
-from .lattice import (held_in, WHY_ARITHMETIC, WHY_DEVICE, WHY_FIELD_HUB, WHY_FIELD_UNTYPED, WHY_FIELD_UNWRITTEN,
-                      WHY_FIELD_WRITER, Value, arith, interval, join, unknown, unsigned_max, with_bounds)
+from .lattice import (held_in, WHY_ARITHMETIC, WHY_DEVICE, WHY_ELEMENT, WHY_FIELD_HUB, WHY_FIELD_UNTYPED,
+                      WHY_FIELD_UNWRITTEN, WHY_FIELD_WRITER, Value, arith, interval, join, unknown, unsigned_max,
+                      with_bounds)
 from .narrowing import SHRINKING_OPS, on_every_path
 from .scope import MAX_DEPTH, Scope
 
@@ -32,7 +33,7 @@ _GROWING_OPS = frozenset({"+=", "*=", "<<=", "|="})  # compound stores that may 
 
 HUB_DIRECTORIES = 3  # a field written in more directories than this is a hub
 HUB_MODULE_WRITERS = 8  # a hub's stores in the reader's module joined when its file has none
-HUB_JOIN_WRITERS = 24  # a hub with more stores than this is not joined tree-wide (see _small_hub)
+HUB_JOIN_WRITERS = 32  # a hub with more stores than this is not joined tree-wide (see _small_hub)
 HUB_SMALL = 4096  # a hub's tree-wide join bounds a reader only when no store exceeds this
 
 
@@ -115,7 +116,8 @@ class Fields:
         key = ("field", struct, fname, view)
         value = self.analysis.guarded(key, lambda: self._join_stores(struct, fname, cells, params, scope),
                                       depth=scope.depth)
-        return held_in(value, self._member_max(struct, fname, scope.file.path))
+        value = held_in(value, self._member_max(struct, fname, scope.file.path))
+        return _of_one_element(value) if _indexed(ir[1]) else value
 
     def _device_written(self, struct: str, fname: str, ir: tuple, scope: Scope) -> Value | None:
         """A member declared `volatile`: memory a device writes, which the driver's stores
@@ -410,12 +412,37 @@ class Fields:
                 for m in sd.members:
                     if m.name == ir[2]:
                         return struct_name(m.type_text, typedefs)
-        if ir[0] in ("addr", "deref"):
-            # (an array element, `ring[i].len`, stays untyped: cells are not per element, and
-            # the stores the driver makes to a DMA ring's entries, ariadne's `RMD3 = 0`, are
-            # not what the device writes there)
+        if ir[0] in ("addr", "deref") or (ir[0] == "idx" and _constant_index(ir[2])):
+            # `&q`, `*q`, `dev->tx[0]`: an element of a pointer or array member is of the
+            # struct the member's type names (struct_name drops the `*`). Only an element
+            # at a constant index: a ring indexed at run time (`rx_ring[entry]->len`) is
+            # where a device writes, and the driver's stores there (ariadne's `RMD3 = 0`)
+            # are not what it holds
             return self.struct_of_expr(ir[1], scope)
         return ""
+
+
+def _constant_index(index: tuple) -> bool:
+    """Is an array index a constant: a number, or an upper-case macro or enumerator
+    (`tx[0]`, `profile[MTHCA_RES_CQ]`)?"""
+    return index[0] == "num" or (index[0] == "id" and index[1].isupper())
+
+
+def _indexed(ir: tuple) -> bool:
+    """Is the object an element of an array (`profile[i].num`, `dev->tx[0].winfo_size`)?"""
+    while ir[0] in ("field", "addr", "deref"):
+        ir = ir[1]
+    return ir[0] == "idx"
+
+
+def _of_one_element(value: Value) -> Value:
+    """A field of one array element, read from the stores to every element's field (cells
+    are not per element): their join bounds it, but another element's maximum is not this
+    one's (mthca's `profile[MTHCA_RES_UDAV].num = num_udav` is not the CQ entry's count).
+    Bounds only (lattice)."""
+    lo, hi = interval(value)
+    element = unknown(WHY_ELEMENT)
+    return with_bounds(element, lo, hi) if hi is not None else element
 
 
 def _first_reset(fn, stores: list, at: int) -> int | None:
