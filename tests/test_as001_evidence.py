@@ -137,6 +137,31 @@ def test_a_size_only_the_devices_field_width_makes_large_is_a_note():
     assert gadget.level != "note" and gadget.properties["deviceControlled"]
 
 
+GADGET_TARGET = """
+static int demo_prepare_bounce(struct demo_cmd *cmd)
+{
+	struct se_cmd *se_cmd = &cmd->se_cmd;
+
+	cmd->data_buf = kmalloc(se_cmd->data_length, GFP_ATOMIC);
+	return cmd->data_buf ? 0 : -ENOMEM;
+}
+
+static void demo_target_init(struct se_cmd *se_cmd, u32 data_length)
+{
+	se_cmd->data_length = data_length;
+}
+"""
+
+
+def test_a_gadgets_scsi_transfer_length_is_what_the_host_asked_for():
+    """A USB target gadget (f_tcm) bounces a command's data through a GFP_ATOMIC buffer of
+    se_cmd->data_length: the host's CBW or CDB sets it, whatever target core stores. On
+    the host side of the bus, the same field is the initiator's own: no source."""
+    (gadget,) = _as001("drivers/usb/gadget/function/f_demo_tcm.c", GADGET_TARGET)
+    assert gadget.level != "note" and gadget.properties["deviceControlled"]
+    assert not _as001("drivers/target/demo/demo_fabric.c", GADGET_TARGET)
+
+
 PER_CPU_HANDLERS = """
 static unsigned long demo_handlers[8192];
 
@@ -156,3 +181,4 @@ def test_an_architecture_with_larger_pages_is_not_given_x86_orders():
     assert finding.properties["maxOrder"] == 4
     assert _as001("arch/loongarch/mm/demo.c", PER_CPU_HANDLERS) == []
     assert len(_as001("arch/arm64/mm/demo.c", PER_CPU_HANDLERS)) == 1  # 4 KiB pages by default
+
