@@ -182,3 +182,40 @@ def test_an_architecture_with_larger_pages_is_not_given_x86_orders():
     assert _as001("arch/loongarch/mm/demo.c", PER_CPU_HANDLERS) == []
     assert len(_as001("arch/arm64/mm/demo.c", PER_CPU_HANDLERS)) == 1  # 4 KiB pages by default
 
+
+CONTEXT_OF_ANOTHER_CALLER = """
+static unsigned int demo_big;
+module_param(demo_big, uint, 0644);
+
+static void *demo_buf_alloc(unsigned int size)
+{
+	return kmalloc(size + 32, GFP_ATOMIC);
+}
+
+void demo_poll_locked(struct demo *d)
+{
+	spin_lock(&d->lock);
+	demo_buf_alloc(16);
+	spin_unlock(&d->lock);
+}
+
+void *demo_read(void)
+{
+	return demo_buf_alloc(demo_big);
+}
+"""
+
+
+def test_no_context_is_shown_from_another_caller_than_the_sizes():
+    """tty_buffer_alloc(): hvc's poll holds a lock and asks for 16 bytes; the large size
+    comes from another driver's read path. The finding stands on the size and its own
+    GFP_ATOMIC; the lock of the small caller is not shown as its context. When the
+    caller bringing the size is the one holding a lock, it is."""
+    (f,) = _as001("drivers/tty/demo/buf.c", CONTEXT_OF_ANOTHER_CALLER)
+    assert "spin_lock" not in f.message and not any(st.kind == "acquire" for st in f.witness)
+    same = CONTEXT_OF_ANOTHER_CALLER.replace("return demo_buf_alloc(demo_big);",
+                                             "void *p;\n\tspin_lock(&demo_lock);\n\tp = demo_buf_alloc(demo_big);\n"
+                                             "\tspin_unlock(&demo_lock);\n\treturn p;")
+    same = same.replace("\tspin_lock(&d->lock);\n\tdemo_buf_alloc(16);\n\tspin_unlock(&d->lock);", "\tdemo_buf_alloc(16);")
+    (g,) = _as001("drivers/tty/demo/buf.c", same)
+    assert "spin_lock" in g.message and any(st.kind == "acquire" for st in g.witness)

@@ -80,7 +80,7 @@ from __future__ import annotations
 from ..analyze import Analysis
 from ..analyze.entries import early_boot_only
 from ..analyze.valuepaths import ValuePaths
-from ..analyze.witness import FLOW
+from ..analyze.witness import CALL, FLOW
 from ..kernel.tables import contexts, source_tables
 from .base import (Finding, base_properties, context_witness, device_sources, feasible, human_bytes,
                    other_page_size, user_sources, value_witness, with_gfp_flow)
@@ -143,11 +143,12 @@ def check(analysis: Analysis, options) -> list[Finding]:
                f"with {nonblocking[0].text}, which cannot sleep: size up to {rng}")
         if silent:
             msg += "; it fails silently" + _why_silent(s, nonblocking, kernel)
-        if s.context is not None:
-            msg += f"; {s.context.reason}"
+        context = _context_of_the_size(analysis, s)
+        if context is not None:
+            msg += f"; {context.reason}"
         props = base_properties(s, kernel.release)
         props["maxOrder"] = top
-        witness = with_gfp_flow(context_witness(s), nonblocking[0])
+        witness = with_gfp_flow(context_witness(s, context, contextless=context is None), nonblocking[0])
         out.append(Finding.at_site(ID, s, level, msg, props, witness, value_witness(s, size)))
     return out
 
@@ -172,6 +173,32 @@ def _entering_with_the_size(s, nonblocking: list) -> list:
         if all(a == b for a, b in zip(size_calls, mask_calls)):
             kept.append(g)
     return kept
+
+
+def _context_of_the_size(analysis: Analysis, s):
+    """The atomic context to show: one that comes down the calls bringing the size. A
+    context entering by other calls than the size's (tty_buffer_alloc(): hvc's console
+    poll under its lock asks for 16 bytes through tty_buffer_request_room(), moxa's
+    receive path for the large size through tty_prepare_flip_string()) is not this
+    size's; of the function's contexts the one along the size's calls is shown, else
+    none (the finding stands on the size and the mask)."""
+    if s.context is None:
+        return None
+    size_calls = _size_call_chain(s.size.steps)
+    if _along(s.context, size_calls):
+        return s.context
+    contexts = analysis.contexts
+    for sig, w in contexts.variants.get(s.node, ()):
+        if _along(w, size_calls) and (contexts.oracle is None or not contexts.oracle.dead(s.node, sig, s.site)):
+            return w
+    return None
+
+
+def _along(w, size_calls: list[tuple[str, int]]) -> bool:
+    """Do a context witness's calls, from the allocation outwards, take the same call
+    sites as the size's for as far as both go?"""
+    context_calls = [(st.path, st.line) for st in reversed(w.steps) if st.kind == CALL]
+    return all(a == b for a, b in zip(context_calls, size_calls))
 
 
 def _size_call_chain(steps) -> list[tuple[str, int]]:

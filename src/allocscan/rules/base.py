@@ -102,10 +102,10 @@ def gfp_names(s: AllocationSite) -> list[str]:
     return out
 
 
-def context_witness(s: AllocationSite, w=None) -> list[Step]:
+def context_witness(s: AllocationSite, w=None, contextless: bool = False) -> list[Step]:
     """Entry or lock -> calls -> the allocation, for codeFlows and text output (the
-    site's best witness, or `w`)."""
-    w = w if w is not None else s.context
+    site's best witness, or `w`; only the allocation when `contextless`)."""
+    w = None if contextless else (w if w is not None else s.context)
     steps = list(w.steps) if w is not None else []
     steps.append(Step(ALLOCATION, f"{s.function.name}: {s.call_text}", s.path, s.site.line, s.site.col,
                       function=s.function.name, callee=s.site.callee or s.site.field))
