@@ -403,3 +403,41 @@ void other_open(struct netdev_private *np)
     armed = (quiet[0], quiet[1].replace("timer_setup(&np->timer, quiet_timer, 0);",
                                         "timer_setup(&np->timer, quiet_timer, 0);\n\tadd_timer(&np->timer);"))
     assert _as002_lines([armed, other], None) == [7]
+
+
+GADGET_REQUESTS = ("drivers/usb/gadget/function/f_demo.c", """
+struct demo_stream { struct usb_request *req_in; struct usb_request *req_status; };
+static void demo_err_compl(struct usb_ep *ep, struct usb_request *req)
+{
+	if (req->length)
+		usb_ep_queue(ep, req, GFP_ATOMIC);
+}
+static void demo_status_cmpl(struct usb_ep *ep, struct usb_request *req)
+{
+	kmalloc(8, GFP_KERNEL);
+}
+static void demo_send_bad_status(struct usb_ep *ep, struct usb_request *req)
+{
+	req->complete = demo_err_compl;
+	usb_ep_queue(ep, req, GFP_KERNEL);
+}
+static void demo_prepare(struct demo_stream *stream)
+{
+	stream->req_in->complete = demo_status_cmpl;
+}
+static void demo_send_response(struct usb_ep *ep, struct demo_stream *stream)
+{
+	stream->req_status->complete = demo_status_cmpl;
+	usb_ep_queue(ep, stream->req_status, GFP_ATOMIC);
+}
+""")
+
+
+def test_a_usb_request_completion_requeueing_its_request_arms_itself_and_witnesses_name_the_queued_object():
+    """f_tcm: bot_err_compl() queues again the request it completes (its second parameter):
+    that arms bot_err_compl only. uasp_status_data_cmpl's witness is the queue of the
+    req_status it was bound to, not a queue of an unnamed request."""
+    found = entries(GADGET_REQUESTS)
+    assert all("demo_err_compl" not in w.reason for w in found["demo_status_cmpl"])
+    first = found["demo_status_cmpl"][0]
+    assert "demo_send_response" in first.reason and (first.steps[0].line, first.steps[1].line) == (23, 24)

@@ -199,9 +199,12 @@ def _armed(program: Program, found: Entries, tables: ContextTables, sites, oracl
     armed = [(b, arm) for arm in sorted(arms, key=lambda a: (a.path, a.line, a.col))
              for b in _reaching(arm, by_kind.get(arm.kind.kind, empty), program.same_module,
                                 program.defined_more_than_once)]
-    # The witness shows the arm that starts the callback: one elsewhere before the
-    # callback's own re-arm (iss_net_open()'s mod_timer(), not iss_net_timer()'s).
-    for b, arm in sorted(armed, key=lambda pair: pair[1].holder == pair[0].function):
+    # The witness shows the arm that starts the callback: one that names the bound object
+    # before one that names none (f_tcm's uasp_send_read_response() queueing the
+    # req_status it bound, not a queue of an unknown request), and one elsewhere before
+    # the callback's own re-arm (iss_net_open()'s mod_timer(), not iss_net_timer()'s).
+    for b, arm in sorted(armed, key=lambda pair: (_vague(pair[1].key) or pair[1].key[0] == "self" or _vague(pair[0].key),
+                                                  pair[1].holder == pair[0].function)):
         _add_armed_entry(program, found, b, arm, _context(arm, oracle))
 
 
@@ -315,10 +318,11 @@ def _arm_keys(program: Program, path: str, fn: FunctionFacts, node: str, ir, byt
         return [(key, (node, byte))]
     if depth >= MAX_ARM_CALLER_DEPTH:
         return [(("any", posixpath.dirname(path)), (node, byte))]
-    if key[1] == 0 and next(program.callers(node), None) is None:
-        # A function only called through a pointer arming its first parameter: a
-        # callback re-arming the object it runs for (a URB completion resubmitting its
-        # URB, a timer function re-adding its timer), see _reaching.
+    if next(program.callers(node), None) is None:
+        # A function only called through a pointer arming its parameter: a callback
+        # re-arming the object it runs for (a URB completion resubmitting its URB, a
+        # timer function re-adding its timer, a usb_request completion `(ep, req)`
+        # queueing `req` again), see _reaching.
         return [(("self", node, posixpath.dirname(path)), (node, byte))]
     out = []
     for caller, site in program.callers(node):
