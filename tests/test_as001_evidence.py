@@ -216,6 +216,7 @@ def test_no_context_is_shown_from_another_caller_than_the_sizes():
     same = CONTEXT_OF_ANOTHER_CALLER.replace("return demo_buf_alloc(demo_big);",
                                              "void *p;\n\tspin_lock(&demo_lock);\n\tp = demo_buf_alloc(demo_big);\n"
                                              "\tspin_unlock(&demo_lock);\n\treturn p;")
-    same = same.replace("\tspin_lock(&d->lock);\n\tdemo_buf_alloc(16);\n\tspin_unlock(&d->lock);", "\tdemo_buf_alloc(16);")
+    same = same.replace("\tspin_lock(&d->lock);\n\tdemo_buf_alloc(16);\n\tspin_unlock(&d->lock);",
+                        "\tdemo_buf_alloc(16);")
     (g,) = _as001("drivers/tty/demo/buf.c", same)
     assert "spin_lock" in g.message and any(st.kind == "acquire" for st in g.witness)

@@ -697,6 +697,7 @@ def _indirect_edges(program: Program, path: str, fn: FunctionFacts, caller: str,
     """Targets (into `edges`) of the function's calls through a pointer (`x->field(...)`),
     resolved by binding; a target it also calls directly keeps the direct edge."""
     for byte, end_col, field_name, receiver_type, arity in fn.indirect:
+        # (an access path is no struct name: by the field name within the file, as for an untyped receiver)
         targets = _resolve_field(program, field_name, receiver_type, arity, path, caller)
         if not targets and RECEIVER_MARK in receiver_type:
             targets = _resolve_through_members(program, field_name, receiver_type, arity, path, caller)
@@ -712,15 +713,15 @@ def _resolve_through_members(program: Program, field_name: str, receiver: str, a
                              caller: str) -> list[str]:
     """Targets of `priv->hw_ops->reset(priv)` (an access path, Assignment.receiver's form):
     the struct the members' definitions give, and only the functions bound to it within
-    the caller's driver (its module, or one directory directly inside the other): a
-    driver's own ops table (mt76's queue_ops). Another subsystem's ops reached through a
+    the caller's driver (same_driver: one directory, or one directly inside the other):
+    a driver's own ops table (mt76's queue_ops). Another subsystem's ops reached through a
     member (`tty->ops->write()` in a line discipline) could be any driver's: no edge, as
     for a receiver of no known type."""
     struct = program.receiver_struct(receiver, path)
     if not struct:
         return []
     return [t for t in _resolve_field(program, field_name, struct, arity, path, caller)
-            if program.same_module(path, program.functions[t].path) or same_driver(path, program.functions[t].path)]
+            if same_driver(path, program.functions[t].path)]
 
 
 def _resolve_direct(name, path, globals_by_name, header_statics, locations) -> list[str]:

@@ -203,9 +203,15 @@ def _armed(program: Program, found: Entries, tables: ContextTables, sites, oracl
     # before one that names none (f_tcm's uasp_send_read_response() queueing the
     # req_status it bound, not a queue of an unknown request), and one elsewhere before
     # the callback's own re-arm (iss_net_open()'s mod_timer(), not iss_net_timer()'s).
-    for b, arm in sorted(armed, key=lambda pair: (_vague(pair[1].key) or pair[1].key[0] == "self" or _vague(pair[0].key),
-                                                  pair[1].holder == pair[0].function)):
+    for b, arm in sorted(armed, key=_witness_rank):
         _add_armed_entry(program, found, b, arm, _context(arm, oracle))
+
+
+def _witness_rank(pair: tuple[Binder, Arm]) -> tuple[bool, bool]:
+    """A (binding, arm) pair's place among a callback's witnesses (_armed): one whose arm
+    names the bound object first, a callback's own re-arm last."""
+    b, arm = pair
+    return _vague(arm.key) or arm.key[0] == "self" or _vague(b.key), arm.holder == b.function
 
 
 def _context(arm: Arm, oracle) -> str:

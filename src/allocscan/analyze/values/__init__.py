@@ -22,7 +22,7 @@ cells and hubs).
 """
 
 from .evaluator import MAX_CALLERS, MAX_DEPTH, Scope, ValueAnalysis
-from .fields import same_driver
+from ...link import same_driver
 from .lattice import TOP, Value, arith, const, join, unknown
 
 __all__ = ["MAX_CALLERS", "MAX_DEPTH", "TOP", "Scope", "Value", "ValueAnalysis", "arith", "const", "join",

@@ -30,12 +30,12 @@ from ...kernel.version import KernelInfo
 from ...link import Program
 from ..witness import FLOW, Step
 from .builtins import Builtins
-from .fields import Fields, same_driver
+from ...link import same_driver
+from .fields import Fields
 from .lattice import (WHY_ARITHMETIC, WHY_BUDGET, WHY_CALL, WHY_CYCLE, WHY_DEPTH, WHY_DEREF, WHY_ELEMENT,
                       WHY_LOCAL, WHY_MACRO, WHY_NAME, WHY_PARAM_ARG, WHY_PARAM_FOREIGN, WHY_PARAM_MANY,
-                      WHY_PARAM_POINTER,
-                      WHY_PARAM_NO_CALLER, WHY_PARSE, WHY_POINTER, WHY_UNREACHED, Value, arith, cast, const, held_in,
-                      interval, join, unbounded, unknown, unsigned_max, with_bounds)
+                      WHY_PARAM_NO_CALLER, WHY_PARAM_POINTER, WHY_PARSE, WHY_POINTER, WHY_UNREACHED, Value, arith,
+                      cast, const, held_in, interval, join, unbounded, unknown, unsigned_max, with_bounds)
 from .narrowing import SHRINKING_OPS, Narrowing
 from .scope import MAX_DEPTH, Scope
 from .sources import Sources
@@ -862,7 +862,6 @@ class ValueAnalysis:
         if not value.known and not value.why.startswith(WHY_PARAM_FOREIGN):
             return unknown(WHY_PARAM_ARG, value)
         return value
-
 
     def _called_through_pointers(self, node: str, callers: list) -> bool:
         """Is the function bound into a struct of function pointers, or reached here by

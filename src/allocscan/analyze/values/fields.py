@@ -18,7 +18,7 @@ import posixpath
 from typing import TYPE_CHECKING
 
 from ...exprs import render, squash
-from ...link import directory_of, same_driver, struct_name  # noqa: F401 (same_driver: re-exported)
+from ...link import directory_of, same_driver, struct_name
 from ..witness import FLOW, Step
 from .lattice import (held_in, WHY_ARITHMETIC, WHY_DEVICE, WHY_ELEMENT, WHY_FIELD_HUB, WHY_FIELD_UNTYPED,
                       WHY_FIELD_UNWRITTEN, WHY_FIELD_WRITER, Value, arith, interval, join, unknown, unsigned_max,

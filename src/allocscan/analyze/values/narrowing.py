@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 from ...exprs import IDENT_RE, conjuncts, disjuncts, expand_macro, identifiers, ir_from_text, render
 from ...facts import EXIT_ERROR, EXIT_NONE, EXIT_OTHER, FunctionFacts
 from ...kernel.tables import allocators, families, source_tables, value_tables
+from ...link import same_driver
 from ..witness import FLOW, Step
 from .lattice import WHY_GUARD, WHY_UNREACHED, Value, interval, unknown, unsigned_max, with_bounds
 from .scope import MAX_DEPTH, Scope
@@ -440,8 +441,6 @@ class Narrowing:
         callers = list(self.program.callers(node))
         if not callers or len(callers) > _MAX_CHECKING_CALLERS:
             return value
-        from .fields import same_driver  # fields imports this module
-
         fields = self.analysis.fields
         worst: int | None = -1
         for caller, site in callers:
