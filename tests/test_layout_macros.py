@@ -138,6 +138,23 @@ void *f(void) { return kmalloc(sizeof(struct demo_hdmi_info), GFP_ATOMIC); }
     assert exact(v["f"]) == 4 * 8 + 3 * 8 + 8
 
 
+def test_a_named_constant_passed_to_a_macro_that_parenthesizes_it_is_a_value():
+    """`DEMO_BITS_TO_LONGS(DEMO_NUM_TIDS)` expands to `(((DEMO_NUM_TIDS) + (...) - 1) / ...)`,
+    which a parser reads as a cast of `+(...)` to a type named DEMO_NUM_TIDS unless the
+    argument keeps parentheses of its own; a size written with the tree's own rounding
+    macro around a named constant is the rounded constant, not the rounding alone."""
+    v = sizes(BITS_H, ("drivers/net/demo/tid.c", """
+#define DEMO_NUM_TIDS 16
+#define DEMO_RING_BYTES (64 * 1024 + 64)
+#define DEMO_ROUND_UP(n, d) ((((n) + (d) - 1) / (d)) * (d))
+struct demo_tid_state { unsigned long expired[DEMO_BITS_TO_LONGS(DEMO_NUM_TIDS)]; u32 n; };
+void *f(void) { return kmalloc(sizeof(struct demo_tid_state), GFP_ATOMIC); }
+void *g(void) { return kmalloc(DEMO_ROUND_UP(DEMO_RING_BYTES, 4096), GFP_ATOMIC); }
+"""))
+    assert exact(v["f"]) == 16
+    assert exact(v["g"]) == 69632
+
+
 def test_an_enumerator_past_an_ifdef_and_a_define_in_its_list():
     """An enum counting resources across an `#ifdef` block and a `#define` inside the
     list (every configuration's enumerators, as a struct's members)."""

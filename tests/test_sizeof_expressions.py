@@ -76,3 +76,48 @@ def test_sizeof_of_expressions_reads_their_declared_types():
         "macro_type_member": 2 * (16 + 8196 + 4),  # two pointers, the frame, padding to 8
         "pointer_to_rows": 8,         # a pointer, not an array of 16
     }
+
+
+CONSTANTS = ("drivers/demo/cmd.c", """
+#define DEMO_MAX_ADDRS 32
+#define DEMO_SPARE_HDR 8 // reserved by the firmware
+struct demo_cmd { unsigned short size; unsigned short action; unsigned char addrs[6 * DEMO_MAX_ADDRS]; };
+struct demo_ext { unsigned long long cookie; unsigned char len; };
+
+static int demo_mtu_of(int mode)
+{
+	switch (mode) {
+	case 1: return 256;
+	case 2: return 1024;
+	default: return -1;
+	}
+}
+
+static void *element_offset(unsigned int nr)
+{
+	unsigned int size = offsetof(struct demo_cmd,
+				     addrs[6 * nr]);
+	return kmalloc(size, GFP_ATOMIC);
+}
+void *three(void) { return element_offset(3); }
+void *all(void) { return element_offset(DEMO_MAX_ADDRS); }
+static void *aligned(unsigned int len) { return kmalloc(ALIGN(len, __alignof__(struct demo_ext)), GFP_ATOMIC); }
+void *aligned_100(void) { return aligned(100); }
+void *commented_define(void) { return kmalloc(DEMO_SPARE_HDR + 64, GFP_ATOMIC); }
+void *minus_one_is_an_error(int mode) { return kmalloc(demo_mtu_of(mode), GFP_ATOMIC); }
+""")
+
+
+def test_constants_tree_sitter_reads_oddly():
+    """offsetof() of an array element (tree-sitter's offsetof takes a member name only and
+    cuts the call short), __alignof__(type), a `#define` whose value ends in a `//`
+    comment, and `return -1;` (one literal to tree-sitter: an error code like -EINVAL)."""
+    facts = [extract_file(CONSTANTS[0], CONSTANTS[1].encode())]
+    analysis = analyze(link(facts), builtin_kernel("6.1"))
+    got = {s.function.name: s.size for s in analysis.sites if s.allocator}
+    assert (got["element_offset"].known, got["element_offset"].lo, got["element_offset"].hi) == (
+        True, 4 + 6 * 3, 4 + 6 * 32)
+    assert exact(got["aligned"]) == 104
+    assert exact(got["commented_define"]) == 72
+    assert (got["minus_one_is_an_error"].known, got["minus_one_is_an_error"].lo,
+            got["minus_one_is_an_error"].hi) == (True, 256, 1024)

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import re
 from functools import lru_cache
+from typing import Callable
 
 _INT_RE = re.compile(r"^(0[xX][0-9a-fA-F]+|0[bB][01]+|0[0-7]*|[1-9][0-9]*)([uUlL]*)$")
 IDENT_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")  # a C identifier, in source text
@@ -73,8 +74,12 @@ def ir_from_node(node) -> tuple:
     """Convert an expression node to IR. Unknown shapes become ("unk", text)."""
     t = node.type
     if t == "number_literal":
-        value = parse_int_literal(_text(node))
-        return ("num", value) if value is not None else ("unk", _text(node))
+        text = _text(node)
+        negative = text.startswith("-")  # tree-sitter reads `(-1)` as one literal
+        value = parse_int_literal(text[1:] if negative else text)
+        if value is None:
+            return ("unk", text)
+        return ("un", "-", ("num", value)) if negative else ("num", value)
     if t == "identifier":
         return ("id", _text(node))
     if t in ("true", "false"):
@@ -121,6 +126,11 @@ def ir_from_node(node) -> tuple:
             # may also parse that way when u32 is not known to be a type.
             return ("sizeof_e", ir_from_node(val))
         return ("unk", _text(node))
+    if t == "alignof_expression":
+        typ = node.child_by_field_name("type")
+        if typ is None or node.has_error:
+            return ("unk", _text(node))
+        return ("call", "__alignof__", (("id", squash_type(_text(typ))),))  # kin of offsetof()
     if t == "call_expression":
         fn = node.child_by_field_name("function")
         args = node.child_by_field_name("arguments")
@@ -204,7 +214,7 @@ _QUALIFIERS = {"const", "volatile", "__user", "__iomem", "__rcu", "__force", "re
 @lru_cache(maxsize=1 << 20)
 def ir_from_text(text: str) -> tuple:
     """Parse a C expression given as text (macro body, stored argument) into IR."""
-    text = text.strip()
+    text = strip_comments(text).strip()  # `#define DEMO_SPARE 0 // not used`
     if not text:
         return ("unk", "")
     value = parse_int_literal(text)
@@ -223,8 +233,25 @@ def ir_from_text(text: str) -> tuple:
             if child.type == "init_declarator":
                 init = child.child_by_field_name("value")
     if init is None or init.has_error:
+        unclosed = _unclosed(text)
+        if unclosed:
+            # tree-sitter's offsetof() takes a member name only: `offsetof(struct demo_cmd,
+            # addrs[n])` is recovered as an element of `offsetof(struct demo_cmd, addrs`,
+            # and the expression's text stops before the call's `)`
+            return ir_from_text(text + ")" * unclosed)
         return _call_from_text(text) or _with_type_calls_set_apart(text) or ("unk", text)
     return ir_from_node(init)
+
+
+def _unclosed(text: str) -> int:
+    """How many parentheses an offsetof() call with an element for its member left open
+    (0 for any other text: one cut short elsewhere is not completed)."""
+    if not _OFFSETOF_ELEMENT_RE.search(text) or '"' in text or "'" in text:
+        return 0
+    return max(text.count("(") - text.count(")"), 0)
+
+
+_OFFSETOF_ELEMENT_RE = re.compile(r"\boffsetof\s*\([^()\[\]]*,[^()\[\]]*\[")
 
 
 _SET_APART = "__allocscan_call_"
@@ -371,12 +398,14 @@ def identifiers(ir: tuple) -> set[str]:
     return out
 
 
-def expand_macro(params: tuple | list, body: str, args: tuple | list) -> tuple | None:
+def expand_macro(params: tuple | list, body: str, args: tuple | list,
+                 is_type: Callable[[str], bool] | None = None) -> tuple | None:
     """IR of a function-like macro's body with the argument expressions put in for its
-    parameters; None when the call does not fit it."""
+    parameters; None when the call does not fit it. `is_type(text)` tells an argument
+    that names a type (see substitute_macro)."""
     if "..." in params:
         return None
-    text = substitute_macro(params, body, [render(a) for a in args], parenthesize=True)
+    text = substitute_macro(params, body, [render(a) for a in args], parenthesize=True, is_type=is_type)
     return ir_from_text(text) if text is not None else None
 
 
@@ -388,13 +417,20 @@ def strip_comments(text: str) -> str:
     return _COMMENT_RE.sub(" ", text)
 
 
-def substitute_macro(params: tuple | list, body: str, args: list[str], parenthesize: bool = False) -> str | None:
+def substitute_macro(params: tuple | list, body: str, args: list[str], parenthesize: bool = False,
+                     is_type: Callable[[str], bool] | None = None) -> str | None:
     """The text of a function-like macro's body with the arguments' text put in for its
     parameters, as the preprocessor does: `a ## b` pastes the arguments as written, `#a`
     makes a string of one, a variadic parameter (`...` read as `__VA_ARGS__`, or GNU's
     `name...`) takes the remaining arguments, commas and all. With `parenthesize`, an
     argument put in elsewhere is wrapped in parentheses (the body is an expression).
-    None when the call does not fit the macro."""
+    None when the call does not fit the macro.
+
+    A parameter the body already parenthesizes, `(((n) + (d) - 1) / (d))`, is put in as
+    written when the argument is a type (`sizeof(t)`, `(t)(x)`), and with its own
+    parentheses too when `is_type` says it is not one: `(NR_TIDS) + (d)` is read as a cast
+    of `+(d)` to the type `NR_TIDS` by a parser that cannot tell (tree-sitter reads an
+    ALL_CAPS name so), `((NR_TIDS)) + (d)` as the sum."""
     names = [p.strip() for p in params]
     args = [strip_comments(a).strip() for a in args]
     if names and names[-1].endswith("..."):
@@ -422,9 +458,12 @@ def substitute_macro(params: tuple | list, body: str, args: list[str], parenthes
             return arg
         if before.endswith("#"):
             return '"' + arg.replace("\\", "\\\\").replace('"', '\\"') + '"'
-        if not parenthesize or _SINGLE_TOKEN_RE.fullmatch(arg) or (before.endswith("(") and after.startswith(")")):
-            return arg  # needs no parentheses: `sizeof(type)` stays a type
-        return f"({arg})"
+        if not parenthesize:
+            return arg
+        if before.endswith("(") and after.startswith(")"):
+            # `sizeof(type)` stays a type; a value there is kept from being read as a cast
+            return f"({arg})" if is_type is not None and not is_type(arg) else arg
+        return arg if _SINGLE_TOKEN_RE.fullmatch(arg) else f"({arg})"
 
     text = IDENT_RE.sub(put, body)
     text = re.sub(r'(?<!#)#\s*(")', r"\1", text)  # the `#` of a stringified argument

@@ -23,6 +23,7 @@ from typing import Callable
 from ..exprs import conjuncts, disjuncts, expand_macro, identifiers, ir_from_text, split_args
 from ..facts import CallSite
 from ..link import Program
+from .values.builtins import names_a_type
 from .values.scope import MAX_DEPTH
 
 NONZERO = "nonzero"  # known to be non-zero, value unknown: `&list`, a string literal
@@ -262,7 +263,7 @@ class BranchOracle:
         if found is None:
             return None
         def_path, (params, body) = found
-        expanded = expand_macro(params, body, ir[2])
+        expanded = expand_macro(params, body, ir[2], lambda text: names_a_type(text, self.program.typedefs))
         return None if expanded is None else self.value(expanded, env, def_path, depth + 1)
 
 

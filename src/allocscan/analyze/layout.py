@@ -94,7 +94,9 @@ class Layouts:
         self.memo: dict[str, tuple[int, int] | None] = {}
         # struct name -> (path, StructDef) of the structs macro expansions made
         self._expanded: dict[str, tuple] = {}
-        self._spliced: dict[tuple[int, str], tuple | None] = {}  # (id(StructDef), path) -> members
+        # (id(StructDef), path) -> (the StructDef, its members): the struct is kept with them, so
+        # that its id is not reused by a later one (an inline struct laid out and let go)
+        self._spliced: dict[tuple[int, str], tuple[object, tuple | None]] = {}
         self._expansions: dict[tuple[str, str], object] = {}  # (call text, path) -> StructDef | None
         self._expanding = 0  # nesting of member macro expansions
         self.active: set[str] = set()
@@ -103,15 +105,23 @@ class Layouts:
     def size_of(self, type_text: str, near: str = "") -> int | None:
         """The size of a type as file `near` sees it (a member's type: as its struct's
         definition sees it)."""
-        if near:
-            outer, self._path = self._path, near
-            try:
-                sa = self.layout(type_text)
-            finally:
-                self._path = outer
-        else:
-            sa = self.layout(type_text)
+        sa = self.layout_near(type_text, near)
         return sa[0] if sa else None
+
+    def align_of(self, type_text: str, near: str = "") -> int | None:
+        """The alignment of a type as file `near` sees it."""
+        sa = self.layout_near(type_text, near)
+        return sa[1] if sa else None
+
+    def layout_near(self, type_text: str, near: str = "") -> tuple[int, int] | None:
+        """(size, alignment) of a type as file `near` sees it."""
+        if not near:
+            return self.layout(type_text)
+        outer, self._path = self._path, near
+        try:
+            return self.layout(type_text)
+        finally:
+            self._path = outer
 
     def layout(self, type_text: str) -> tuple[int, int] | None:
         type_text = type_text.strip()
@@ -257,7 +267,8 @@ class Layouts:
                     self._spliced[key] = None
                     return None
             out.append(m)
-        self._spliced[key] = result = tuple(out)
+        result = tuple(out)
+        self._spliced[key] = result
         return result
 
     def _expand_members(self, text: str, path: str) -> tuple | None:
@@ -428,14 +439,22 @@ class Layouts:
     def member_size(self, type_text: str, member: str, near: str = "") -> int | None:
         """sizeof_field(type, member): the size of the member `member` (a path, as for
         offset_of) of the type, its array dimensions included."""
+        return self._member_size(type_text, member, near, 0)
+
+    def element_size(self, type_text: str, member: str, near: str = "") -> int | None:
+        """The size of one element of the array member `member` (`ring[i]` steps by it:
+        a row, for an array of arrays); None when the member is no array."""
+        return self._member_size(type_text, member, near, 1)
+
+    def _member_size(self, type_text: str, member: str, near: str, skip_dims: int) -> int | None:
         found = self._member_at(type_text, member, near)
-        if found is None:
+        if found is None or len(found[0].array_dims) < skip_dims:
             return None
         m, _, path = found
         outer, self._path = self._path, path
         try:
             size = POINTER[0] if m.pointer else (self.layout(m.type_text) or (None,))[0]
-            for dim in m.array_dims:
+            for dim in m.array_dims[skip_dims:]:
                 n = 0 if dim == ("flex",) else self.eval_const(dim, path)
                 size = None if n is None or size is None else size * n
             return size

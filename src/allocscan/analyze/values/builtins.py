@@ -28,6 +28,24 @@ if TYPE_CHECKING:
 
 MAX_CONSTANT_HOPS = 16  # names and macros an array dimension is evaluated through
 POINTER_SIZE = POINTER[0]
+# the words a type's text may begin with
+_TYPE_WORDS = frozenset({"struct", "union", "enum", "const", "volatile", "unsigned", "signed", "short", "long",
+                         "char", "int", "void", "bool", "_Bool", "float", "double"})
+
+
+def names_a_type(text: str, typedefs: dict[str, str]) -> bool:
+    """Does the text (a macro's argument) name a type (`u32`, `struct demo_desc`, `u8 *`)
+    rather than a value? A name is one when the tree typedefs it or the tables know it."""
+    t = " ".join(text.split())
+    if not t:
+        return False
+    if t.endswith("*") or t.split()[0] in _TYPE_WORDS:
+        return True
+    if not IDENT_RE.fullmatch(t):
+        return False
+    tables = value_tables()
+    return (t in BASIC_TYPES_LP64 or t in typedefs or t.endswith("_t") or t in tables.cast_types
+            or t in tables.macro_defined_types)
 
 
 class Builtins:
@@ -70,6 +88,10 @@ class Builtins:
         if name in self.tables.sizes:
             return self.tables.sizes[name]
         return self.constant(name).lo
+
+    def is_type(self, text: str) -> bool:
+        """Does a macro argument's text name a type rather than a value?"""
+        return names_a_type(text, self.program.typedefs)
 
     def type_max(self, type_text: str, near: str = "") -> int | None:
         """The largest value of an integer type narrower than 64 bits (None: unbounded or
@@ -218,7 +240,10 @@ class Builtins:
 
     def _offsetof(self, spec: MacroSpec, args: tuple, scope: Scope) -> Value:
         """offsetof(type, a.b), offsetofend(type, a.b) (`end`: the offset past the member),
-        sizeof_field(type, a.b) (`field`: the member's size), from the type's layout."""
+        sizeof_field(type, a.b) (`field`: the member's size), from the type's layout. The
+        member may end in an array element: `offsetof(struct demo_cmd, addrs[6 * n])`."""
+        if args[1][0] == "idx":
+            return self._offset_of_element(spec, args, scope)
         type_text, member = _type_argument(args[0]), _member_path(args[1])
         if type_text is None or member is None:
             return unknown(WHY_SIZEOF)
@@ -226,6 +251,30 @@ class Builtins:
         offset = 0 if spec.field else self.layouts.offset_of(type_text, member, near)
         size = self.layouts.member_size(type_text, member, near) if spec.field or spec.end else 0
         return const(offset + size) if offset is not None and size is not None else unknown(WHY_SIZEOF)
+
+    def _alignment(self, spec: MacroSpec, args: tuple, scope: Scope) -> Value:
+        """__alignof__(type): the alignment of the type's layout."""
+        type_text = _type_argument(args[0])
+        align = self.layouts.align_of(type_text.replace(" *", "*"), scope.file.path) if type_text else None
+        return const(align) if align is not None else unknown(WHY_SIZEOF)
+
+    def _offset_of_element(self, spec: MacroSpec, args: tuple, scope: Scope) -> Value:
+        """offsetof(type, a[i]): the array's offset and i of its elements (offsetofend: one
+        more; sizeof_field: one element), i read as any value is."""
+        type_text, member = _type_argument(args[0]), _member_path(args[1][1])
+        if type_text is None or member is None:
+            return unknown(WHY_SIZEOF)
+        near = scope.file.path
+        offset = self.layouts.offset_of(type_text, member, near)
+        element = self.layouts.element_size(type_text, member, near)
+        if offset is None or element is None:
+            return unknown(WHY_SIZEOF)
+        if spec.field:
+            return const(element)
+        index = self.analysis.eval(args[1][2], scope)
+        if spec.end:
+            index = arith("+", index, const(1))
+        return arith("+", const(offset), arith("*", index, const(element)))
 
     # --- sizeof -------------------------------------------------------------------
     def sizeof_type(self, type_text: str, near: str = "") -> Value:
@@ -420,6 +469,7 @@ _EVALUATIONS: dict[str, Callable[[Builtins, MacroSpec, tuple, Scope], Value]] = 
     "identity": Builtins._identity,
     "sizeof": Builtins._sizeof,
     "member_offset": Builtins._offsetof,
+    "alignment": Builtins._alignment,
 }
 
 

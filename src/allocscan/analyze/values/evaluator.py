@@ -323,7 +323,7 @@ class ValueAnalysis:
         if value is not None:
             return value
         found = self.program.lookup("func_macros", name, scope.file.path) if scope.depth < MAX_DEPTH else None
-        expanded = expand_macro(*found[1], args) if found is not None else None
+        expanded = expand_macro(*found[1], args, self.builtins.is_type) if found is not None else None
         if expanded is not None:
             return self.eval(expanded, Scope(scope.file, scope.fn, scope.depth + 1))
         if scope.depth >= MAX_DEPTH:

@@ -412,7 +412,7 @@ class Narrowing:
                 return ("bin", "+", header, ("bin", "*", self._arithmetic(args[2], scope, depth + 1), element))
             if ir[1].isupper():
                 found = self.program.lookup("func_macros", ir[1], scope.file.path)
-                expanded = expand_macro(*found[1], args) if found is not None else None
+                expanded = expand_macro(*found[1], args, self.analysis.builtins.is_type) if found is not None else None
                 if expanded is not None and expanded[0] != "unk":
                     return self._arithmetic(expanded, scope, depth + 1)
             return ir
