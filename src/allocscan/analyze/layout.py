@@ -250,7 +250,7 @@ class Layouts:
         expansion declares (None when one of them cannot be expanded)."""
         key = (id(sd), path)
         if key in self._spliced:
-            return self._spliced[key]
+            return self._spliced[key][1]
         out: list = []
         skip = 0
         for m in sd.members:
@@ -264,11 +264,11 @@ class Layouts:
                     skip = m.covers
                     continue
                 if m.covers:  # the parser's pieces of the call are no members to lay out
-                    self._spliced[key] = None
+                    self._spliced[key] = (sd, None)
                     return None
             out.append(m)
         result = tuple(out)
-        self._spliced[key] = result
+        self._spliced[key] = (sd, result)
         return result
 
     def _expand_members(self, text: str, path: str) -> tuple | None:
