@@ -1850,3 +1850,23 @@ void *demo_refill(struct demo_rdre *rd) { return kmalloc(rd->buf_len, GFP_ATOMIC
     assert not v["demo_rx"].known and v["demo_rx"].why == "device"
     assert interval(v["demo_rx"]) == (2, 0xFFFF + 2)  # bounds only: the u16 still holds
     assert v["demo_refill"].known and v["demo_refill"].hi == 1536
+
+
+def test_a_field_a_constant_mask_selects():
+    """FIELD_GET(mask, reg) and the *_get_bits(reg, mask) helpers: a descriptor's length
+    field is at most its mask shifted down, the device still its source; a big-endian
+    register's bytes are not the field's, so only the mask bounds it."""
+    v = sizes(("drivers/net/demo/rx.c", """
+#define DEMO_RX_LEN GENMASK(13, 0)
+#define DEMO_RX_SEG GENMASK(27, 16)
+struct demo_rxd { __le32 dw0; __le32 dw1; };
+void *by_helper(struct demo_rxd *rxd) { return kmalloc(le32_get_bits(rxd->dw0, DEMO_RX_LEN), GFP_ATOMIC); }
+void *by_field(struct demo_rxd *rxd) { return kmalloc(FIELD_GET(DEMO_RX_SEG, le32_to_cpu(rxd->dw1)) * 4, GFP_ATOMIC); }
+void *exact(void) { return kmalloc(FIELD_GET(GENMASK(7, 4), 0xf5), GFP_ATOMIC); }
+void *swapped(void) { return kmalloc(be16_get_bits(0x1234, GENMASK(11, 0)), GFP_ATOMIC); }
+"""))
+    assert (v["by_helper"].known, interval(v["by_helper"])) == (True, (0, 0x3fff))
+    assert v["by_helper"].sources == {"device:demo_rxd.dw0"}
+    assert (v["by_field"].known, interval(v["by_field"])) == (True, (0, 0xfff * 4))
+    assert (v["exact"].lo, v["exact"].hi) == (0xf, 0xf)
+    assert interval(v["swapped"]) == (0, 0xfff) and not (v["swapped"].known and v["swapped"].lo == v["swapped"].hi)

@@ -409,6 +409,8 @@ class MacroSpec:
     less: int = 0  # taken from the argument before the evaluation (bits)
     end: bool = False  # member_offset: the offset past the member (offsetofend)
     field: bool = False  # member_offset: the member's size (sizeof_field)
+    mask: int = 0  # field_get: the argument that is the mask (the other is the register)
+    swapped: bool = False  # field_get: the register is of the other byte order (be32_get_bits)
 
 
 @dataclass(frozen=True, slots=True)

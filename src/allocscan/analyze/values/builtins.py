@@ -143,6 +143,28 @@ class Builtins:
     def _shift_one(self, spec: MacroSpec, args: tuple, scope: Scope) -> Value:
         return arith("<<", const(1), self._arg(args, 0, scope))
 
+    def _bit_range(self, spec: MacroSpec, args: tuple, scope: Scope) -> Value:
+        """GENMASK(h, l): bits l..h set; unknown unless both are constants."""
+        high, low = self._arg(args, 0, scope), self._arg(args, 1, scope)
+        if not (high.known and low.known and high.lo == high.hi and low.lo == low.hi and 0 <= low.lo <= high.lo < 64):
+            return unknown(WHY_ARITHMETIC)
+        return const((1 << (high.lo + 1)) - (1 << low.lo))
+
+    def _field_get(self, spec: MacroSpec, args: tuple, scope: Scope) -> Value:
+        """FIELD_GET(mask, reg), le32_get_bits(reg, mask): `(reg & mask) >> shift`, the
+        shift the mask's lowest set bit; at most the mask shifted down whatever reg is
+        (a descriptor's length field). A value of the other byte order (`swapped`) is
+        read for its sources only: its bytes are not the field's."""
+        mask = self._arg(args, spec.mask, scope)
+        reg = self._arg(args, 1 - spec.mask, scope)
+        if spec.swapped and reg.known:
+            reg = Value(0, None, reg.sources, reg.steps, True) if reg.sources else unknown(WHY_ARITHMETIC)
+        if not mask.known or mask.hi is None or mask.hi == 0:
+            return unknown(WHY_ARITHMETIC)
+        exact = mask.lo == mask.hi
+        shift = (mask.hi & -mask.hi).bit_length() - 1 if exact else 0
+        return arith(">>", arith("&", reg, mask), const(shift))
+
     def _align_up(self, spec: MacroSpec, args: tuple, scope: Scope) -> Value:
         return self._aligned(spec, args, scope, up=True)
 
@@ -454,6 +476,8 @@ _EVALUATIONS: dict[str, Callable[[Builtins, MacroSpec, tuple, Scope], Value]] = 
     "max": Builtins._max,
     "clamp": Builtins._clamp,
     "shift_one": Builtins._shift_one,
+    "bit_range": Builtins._bit_range,
+    "field_get": Builtins._field_get,
     "up_to_multiple": Builtins._align_up,
     "down_to_multiple": Builtins._align_down,
     "div_round_up": Builtins._div_round_up,
