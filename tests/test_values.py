@@ -1870,3 +1870,15 @@ void *swapped(void) { return kmalloc(be16_get_bits(0x1234, GENMASK(11, 0)), GFP_
     assert (v["by_field"].known, interval(v["by_field"])) == (True, (0, 0xfff * 4))
     assert (v["exact"].lo, v["exact"].hi) == (0xf, 0xf)
     assert interval(v["swapped"]) == (0, 0xfff) and not (v["swapped"].known and v["swapped"].lo == v["swapped"].hi)
+
+
+def test_byte_order_helpers_pass_a_device_value_through():
+    """`__le32_to_cpu()` is the value itself on the target, whatever definition the tree
+    has (a big-endian architecture's header spells it with __builtin_bswap32())."""
+    v = sizes(("arch/demo_be/include/uapi/asm/byteorder.h", """
+#define __le32_to_cpu(x) __builtin_bswap32((__u32)(x))
+"""), ("drivers/net/demo/rxd.c", """
+struct demo_rxd { __le32 len; };
+void *rx(struct demo_rxd *rxd) { return kmalloc(__le32_to_cpu(rxd->len), GFP_ATOMIC); }
+"""))
+    assert v["rx"].known and v["rx"].sources == {"device:demo_rxd.len"}
