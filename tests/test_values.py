@@ -1882,3 +1882,51 @@ struct demo_rxd { __le32 len; };
 void *rx(struct demo_rxd *rxd) { return kmalloc(__le32_to_cpu(rxd->len), GFP_ATOMIC); }
 """))
     assert v["rx"].known and v["rx"].sources == {"device:demo_rxd.len"}
+
+
+def test_a_byte_order_field_read_through_a_cast_of_a_received_buffer():
+    """`hdr = (void *)msg->params; size = be16_to_cpu(hdr->size);`: what the firmware sent,
+    though the driver stores `size` into that struct type when it builds messages; not
+    when the function fills the field in itself, nor through a fresh allocation."""
+    v = sizes(("drivers/misc/demo_prd.c", """
+struct demo_msg_hdr { u8 type; __be16 size; };
+struct demo_msg { struct demo_msg_hdr hdr; u64 token; };
+struct demo_fw_msg { u64 params[8]; };
+int demo_send(void) { struct demo_msg msg; msg.hdr.size = cpu_to_be16(sizeof(msg)); return demo_write(&msg); }
+void *demo_notify(struct demo_fw_msg *msg)
+{
+	struct demo_msg_hdr *hdr = (void *)msg->params;
+	return kzalloc(be16_to_cpu(hdr->size) + 16, GFP_ATOMIC);
+}
+void *demo_build(struct sk_buff *skb, u16 len)
+{
+	struct demo_msg_hdr *hdr = (struct demo_msg_hdr *)skb->data;
+	hdr->size = cpu_to_be16(24);
+	return kzalloc(be16_to_cpu(hdr->size), GFP_ATOMIC);
+}
+"""))
+    assert v["demo_notify"].known and v["demo_notify"].sources == {"device:demo_msg_hdr.size"}
+    assert interval(v["demo_notify"]) == (16, 0xFFFF + 16)
+    assert not v["demo_build"].sources
+
+
+def test_a_check_inside_unlikely_bounds_as_the_bare_check_does():
+    """`if (unlikely(len > 0x700)) goto drop;`: the branch hint changes nothing of the truth."""
+    v = sizes(("drivers/net/demo/pio.c", """
+struct demo_rxhdr { __le16 frame_len; };
+struct demo_wl { u8 *scratch; };
+void *demo_rx(struct demo_wl *wl)
+{
+	struct demo_rxhdr *rxhdr = (struct demo_rxhdr *)wl->scratch;
+	u16 len = le16_to_cpu(rxhdr->frame_len);
+
+	if (unlikely(len > 0x700))
+		goto drop;
+	if (likely(len != 0) && unlikely(!len))
+		goto drop;
+	return kmalloc(len + 2, GFP_ATOMIC);
+drop:
+	return NULL;
+}
+"""))
+    assert interval(v["demo_rx"]) == (2, 0x702)

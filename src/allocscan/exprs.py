@@ -33,6 +33,7 @@ IDENT_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")  # a C identifier, in source te
 
 def conjuncts(cond: tuple) -> list[tuple]:
     """`a && b && c` -> [a, b, c]: inside `if (cond)` each one holds."""
+    cond = without_hints(cond)
     if cond[0] == "bin" and cond[1] == "&&":
         return conjuncts(cond[2]) + conjuncts(cond[3])
     return [cond]
@@ -40,9 +41,21 @@ def conjuncts(cond: tuple) -> list[tuple]:
 
 def disjuncts(cond: tuple) -> list[tuple]:
     """`a || b || c` -> [a, b, c]: when `cond` is false, each one is."""
+    cond = without_hints(cond)
     if cond[0] == "bin" and cond[1] == "||":
         return disjuncts(cond[2]) + disjuncts(cond[3])
     return [cond]
+
+
+_BRANCH_HINTS = frozenset({"likely", "unlikely", "likely_notrace", "unlikely_notrace"})
+
+
+def without_hints(cond: tuple) -> tuple:
+    """The condition inside `unlikely(...)` / `likely(...)`: a hint to the compiler, the
+    same truth (`if (unlikely(len > 0x700)) goto drop;` bounds len as the bare test does)."""
+    while cond[0] == "call" and cond[1] in _BRANCH_HINTS and len(cond[2]) == 1:
+        cond = cond[2][0]
+    return cond
 
 
 def parse_int_literal(text: str) -> int | None:

@@ -90,7 +90,8 @@ class Fields:
         sources = self.analysis.sources
         struct = self.struct_of_expr(ir[1], scope)
         source = (sources.user_copied_field(ir, scope) or sources.descriptor_field(struct, fname, scope)
-                  or sources.user_field(struct, fname, ir[1], scope) or sources.wire_copied_field(struct, ir, scope))
+                  or sources.user_field(struct, fname, ir[1], scope) or sources.wire_copied_field(struct, ir, scope)
+                  or sources.wire_cast_field(struct, ir, scope))
         if source is not None:
             if source.known and sources.joins_driver_stores(struct, fname):
                 source = self._with_driver_stores(source, struct, fname, scope)

@@ -370,6 +370,33 @@ class Sources:
                     callee=copy.callee, field=f"{struct}.{ir[2]}", source=src)
         return Value(0, limit, frozenset({src}), (step,), True)
 
+    def wire_cast_field(self, struct: str, ir: tuple, scope: Scope) -> Value | None:
+        """`hdr = (void *)msg->params;` earlier in the function: a byte-order field read
+        through that pointer (`hdr->size`) is what the buffer held, as wide as its type,
+        whatever the driver stores into that struct type elsewhere (the messages it builds
+        to send). Not when the function stores into the field itself before the read (a
+        header it fills in), nor when the pointer's value comes from an allocation."""
+        fn, base = scope.fn, ir[1]
+        if fn is None or base[0] != "id" or not ir[3] or not fn.locals.get(base[1], "").endswith("*"):
+            return None
+        name, at = base[1], scope.at_byte
+        before = [a for a in fn.assignments if not at or a.byte < at]
+        cast = next((a for a in reversed(before) if a.kind == "local" and a.target == name), None)
+        if cast is None or cast.op != "=" or not _cast_of_a_buffer(ir_from_text(cast.value_text)):
+            return None
+        if any(a.kind == "field" and a.target == ir[2] and a.base == name and a.byte > cast.byte for a in before):
+            return None  # filled in here: the driver's own header
+        wire = self._wire_width(ir, scope)
+        if wire is None:
+            return None
+        member, limit = wire
+        src = f"device:{struct}.{ir[2]}"
+        step = Step(SOURCE, f"'{name}' points into a received buffer in {fn.name}() "
+                    f"({name} = {cast.value_text.strip()}): {render(ir)} ({member.type_text}) is what the "
+                    f"device sent", scope.file.path, cast.line, function=fn.name, field=f"{struct}.{ir[2]}",
+                    source=src)
+        return Value(0, limit, frozenset({src}), (step,), True)
+
     def descriptor_field(self, struct: str, fname: str, scope: Scope) -> Value | None:
         """A field of a USB descriptor the device supplied (host side only), as wide as its
         USB name says, or of a request a USB host sent (gadget side only); None for any
@@ -458,3 +485,16 @@ def _writable(perm: str, tables: SourceTables) -> bool:
 def _arg(site, index: int) -> tuple | None:
     args = site.arguments()
     return args[index] if index < len(args) else None
+
+
+def _cast_of_a_buffer(ir: tuple) -> bool:
+    """Is the IR a pointer cast of a buffer a received object holds (`(void *)msg->params`,
+    `(struct demo_hdr *)skb->data`, `(void *)&rx->data[0]`, `(void *)(skb->data + off)`)?
+    Not of what a call returns (an allocation, a lookup), nor of a plain pointer variable
+    (a netlink attribute's data, a buffer copied from user space: not the device's)."""
+    if ir[0] != "cast" or not ir[1].endswith("*"):
+        return False
+    inner = ir[2]
+    while inner[0] == "bin" and inner[1] in ("+", "-") or inner[0] in ("addr", "idx"):
+        inner = inner[2] if inner[0] == "bin" else inner[1]
+    return inner[0] == "field"
