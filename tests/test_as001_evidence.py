@@ -220,3 +220,49 @@ def test_no_context_is_shown_from_another_caller_than_the_sizes():
                         "\tdemo_buf_alloc(16);")
     (g,) = _as001("drivers/tty/demo/buf.c", same)
     assert "spin_lock" in g.message and any(st.kind == "acquire" for st in g.witness)
+
+
+MASK_BY_CONTEXT = """
+struct demo_hdr { __le32 data_length; };
+struct demo_port { spinlock_t lock; };
+
+static void *demo_append_event(u32 length)
+{
+	return kmalloc(64 + length, in_interrupt() ? GFP_ATOMIC : GFP_KERNEL);
+}
+
+static int demo_rx_thread(void *arg)
+{
+	struct sk_buff *skb = demo_dequeue(arg);
+	struct demo_hdr *hdr = (struct demo_hdr *)skb->data;
+
+	demo_append_event(le32_to_cpu(hdr->data_length));
+	return 0;
+}
+
+static irqreturn_t demo_irq(int irq, void *data)
+{
+	struct sk_buff *skb = demo_dequeue(data);
+	struct demo_hdr *hdr = (struct demo_hdr *)skb->data;
+
+	demo_append_event(le32_to_cpu(hdr->data_length));
+	return IRQ_HANDLED;
+}
+
+int demo_probe(struct demo_port *port, int irq)
+{
+	kthread_run(demo_rx_thread, port, "demo_rx");
+	return request_irq(irq, demo_irq, 0, "demo", port);
+}
+"""
+
+
+def test_a_mask_chosen_by_a_context_test_needs_an_atomic_context():
+    """`in_interrupt() ? GFP_ATOMIC : GFP_KERNEL` is GFP_ATOMIC only where the function
+    runs atomically: with a device's length from a kthread only, nothing; with an
+    interrupt handler calling it too, the finding."""
+    without_irq = MASK_BY_CONTEXT.replace('return request_irq(irq, demo_irq, 0, "demo", port);', "return 0;")
+    assert without_irq != MASK_BY_CONTEXT
+    assert _as001("drivers/net/wwan/demo/fsm.c", without_irq) == []
+    found = _as001("drivers/net/wwan/demo/fsm.c", MASK_BY_CONTEXT)
+    assert [f.line for f in found] == [7]

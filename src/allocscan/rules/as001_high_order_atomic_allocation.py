@@ -123,6 +123,11 @@ def check(analysis: Analysis, options) -> list[Finding]:
             continue  # loongarch's 16 KiB pages: 64 KiB is order 2 there
         if not feasible(paths, s):
             continue  # the calls that bring the size cannot all be taken: it never reaches here
+        if s.context is None and all(g.by_context for g in nonblocking):
+            # `in_interrupt() ? GFP_ATOMIC : GFP_KERNEL` picks the atomic mask only where the
+            # function runs atomically, and no atomic context of it is known (t7xx's
+            # t7xx_fsm_append_event(), given the device's length by a kthread): GFP_KERNEL
+            continue
         # A failure that logs nothing is still a failure: a NULL the caller must handle,
         # a dropped packet. When the author wrote __GFP_NOWARN (a try with a fallback) or
         # the allocator adds it (an skb head's first kmalloc in __alloc_skb()), it is a
