@@ -360,15 +360,8 @@ class Sources:
                      and _arg(site, self.tables.wire_copies[site.callee]) == ("addr", ("id", name))), None)
         if copy is None:
             return None
-        wire = self._wire_width(ir, scope)
-        if wire is None:
-            return None
-        member, limit = wire
-        src = f"device:{struct}.{ir[2]}"
-        step = Step(SOURCE, f"{copy.callee}() copies received data into '{name}' in {fn.name}(): {render(ir)} "
-                    f"({member.type_text}) is what the device sent", scope.file.path, copy.line, function=fn.name,
-                    callee=copy.callee, field=f"{struct}.{ir[2]}", source=src)
-        return Value(0, limit, frozenset({src}), (step,), True)
+        return self._received(struct, ir, scope, f"{copy.callee}() copies received data into '{name}' in "
+                              f"{fn.name}()", copy.line, copy.callee)
 
     def wire_cast_field(self, struct: str, ir: tuple, scope: Scope) -> Value | None:
         """`hdr = (void *)msg->params;` earlier in the function: a byte-order field read
@@ -380,21 +373,28 @@ class Sources:
         if fn is None or base[0] != "id" or not ir[3] or not fn.locals.get(base[1], "").endswith("*"):
             return None
         name, at = base[1], scope.at_byte
-        before = [a for a in fn.assignments if not at or a.byte < at]
-        cast = next((a for a in reversed(before) if a.kind == "local" and a.target == name), None)
-        if cast is None or cast.op != "=" or not _cast_of_a_buffer(ir_from_text(cast.value_text)):
-            return None
-        if any(a.kind == "field" and a.target == ir[2] and a.base == name and a.byte > cast.byte for a in before):
-            return None  # filled in here: the driver's own header
+        filled = False  # the field stored through the pointer between its assignment and the read
+        for a in reversed(fn.assignments):
+            if at and a.byte >= at:
+                continue
+            if a.kind == "local" and a.target == name:
+                if filled or a.op != "=" or not _cast_of_a_buffer(ir_from_text(a.value_text)):
+                    return None
+                return self._received(struct, ir, scope, f"'{name}' points into a received buffer in "
+                                      f"{fn.name}() ({name} = {a.value_text.strip()})", a.line)
+            filled = filled or (a.kind == "field" and a.target == ir[2] and a.base == name)
+        return None
+
+    def _received(self, struct: str, ir: tuple, scope: Scope, how: str, line: int, callee: str = "") -> Value | None:
+        """The byte-order field `ir` of a received buffer (`how` it is one, at `line`): a
+        device source as wide as its type; None when the field has no byte-order type."""
         wire = self._wire_width(ir, scope)
         if wire is None:
             return None
         member, limit = wire
         src = f"device:{struct}.{ir[2]}"
-        step = Step(SOURCE, f"'{name}' points into a received buffer in {fn.name}() "
-                    f"({name} = {cast.value_text.strip()}): {render(ir)} ({member.type_text}) is what the "
-                    f"device sent", scope.file.path, cast.line, function=fn.name, field=f"{struct}.{ir[2]}",
-                    source=src)
+        step = Step(SOURCE, f"{how}: {render(ir)} ({member.type_text}) is what the device sent", scope.file.path,
+                    line, function=scope.fn.name, callee=callee, field=f"{struct}.{ir[2]}", source=src)
         return Value(0, limit, frozenset({src}), (step,), True)
 
     def descriptor_field(self, struct: str, fname: str, scope: Scope) -> Value | None:
