@@ -1930,3 +1930,75 @@ drop:
 }
 """))
     assert interval(v["demo_rx"]) == (2, 0x702)
+
+
+USB_H = ("include/linux/usb.h", """
+struct urb {
+	void *transfer_buffer;
+	u32 transfer_buffer_length;
+	u32 actual_length;
+	usb_complete_t complete;
+};
+
+static inline void usb_fill_bulk_urb(struct urb *urb, struct usb_device *dev, unsigned int pipe,
+				     void *transfer_buffer, int buffer_length,
+				     usb_complete_t complete_fn, void *context)
+{
+	urb->transfer_buffer = transfer_buffer;
+	urb->transfer_buffer_length = buffer_length;
+	urb->complete = complete_fn;
+}
+""")
+
+USB_DRIVER = ("drivers/net/usb/demo.c", """
+#include <linux/usb.h>
+#define DEMO_RX_SIZE 65536
+#define DEMO_INT_SIZE 16
+
+struct demo_dev { struct urb *rx_urb, *int_urb; void *rx_buf, *int_buf; };
+
+static void demo_rx_done(struct urb *urb)
+{
+	struct sk_buff *skb = alloc_skb(urb->actual_length, GFP_ATOMIC);
+
+	if (skb)
+		skb_put_data(skb, urb->transfer_buffer, urb->actual_length);
+}
+
+static void demo_int_done(struct urb *urb)
+{
+	kfree(kmalloc(urb->actual_length, GFP_ATOMIC));
+}
+
+static void demo_log_done(struct urb *urb)
+{
+	kfree(kmalloc(urb->actual_length, GFP_ATOMIC));
+}
+
+int demo_start(struct demo_dev *dev, struct usb_device *udev)
+{
+	usb_fill_bulk_urb(dev->rx_urb, udev, 1, dev->rx_buf, DEMO_RX_SIZE, demo_rx_done, dev);
+	usb_fill_bulk_urb(dev->int_urb, udev, 2, dev->int_buf, DEMO_INT_SIZE, demo_int_done, dev);
+	return 0;
+}
+""")
+
+
+def test_a_transfer_completes_with_at_most_the_buffer_the_driver_gave_it():
+    """A completion handler's `urb->actual_length` is what the device sent, up to the
+    transfer_buffer_length the driver set: through usb_fill_bulk_urb(), a setter defined
+    in a header, whose call is the driver's store. The handler the call arms sees that
+    call's length only; a handler no call names sees every length the file sets."""
+    from allocscan.rules.base import device_sources
+
+    v = sizes(USB_H, USB_DRIVER)
+    rx, small, unnamed = v["demo_rx_done"], v["demo_int_done"], v["demo_log_done"]
+    assert rx.hi > 65536 and device_sources(rx) == ["device:urb.actual_length"]
+    assert "usb_fill_bulk_urb() in demo_start() stores DEMO_RX_SIZE into urb.transfer_buffer_length" in \
+        [st.text for st in rx.steps]
+    assert (small.lo, small.hi) == (0, 16)
+    assert unnamed.hi == 65536
+    # without a length the driver sets, the field's stores decide, as before: nothing
+    no_fill = USB_DRIVER[1].replace("usb_fill_bulk_urb(", "demo_fill_later(")
+    assert not sizes(USB_H, (USB_DRIVER[0], no_fill))["demo_rx_done"].known
+

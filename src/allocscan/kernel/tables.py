@@ -522,6 +522,15 @@ class DeviceReader:
 
 
 @dataclass(frozen=True, slots=True)
+class FilledField:
+    """A struct field a device fills in when a transfer completes, within a bound the
+    driver set on the same object (an URB's actual_length within its transfer_buffer_length)."""
+
+    max: int | None  # as wide as its type
+    within: str  # the field of the same struct holding the transfer's length
+
+
+@dataclass(frozen=True, slots=True)
 class UserField:
     """A struct field the kernel fills from a user's request before calling the driver."""
 
@@ -556,6 +565,7 @@ class SourceTables:
     device_kinds: tuple[str, ...]  # source kinds a device (host, wire, firmware) sets
     load_time_kinds: tuple[str, ...]  # user kinds set before any code of the module runs
     host_fields: dict[str, int | None]  # "struct.field" a USB host sends a gadget -> its maximum
+    filled_fields: dict[str, FilledField]  # "struct.field" a device fills in, within another field
     registers: dict[str, int | None]  # register reads -> their maximum
     raw_reads: dict[str, int | None]  # reads of raw device bytes -> their maximum
     wire_types: dict[str, int]  # byte-order types -> their maximum
@@ -616,6 +626,8 @@ def source_tables() -> SourceTables:
         device_kinds=tuple(raw["kinds"]["device"]),
         load_time_kinds=tuple(raw["kinds"]["load_time"]),
         host_fields=widths(device["host_fields"]),
+        filled_fields={name: FilledField(_width(spec, types), spec["within"])
+                       for name, spec in device["filled_fields"].items()},
         registers=widths(device["registers"]),
         raw_reads=widths(device["raw_reads"]),
         wire_types=dict(device["wire_types"]["types"]),

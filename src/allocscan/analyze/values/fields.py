@@ -15,9 +15,11 @@ sees the stores made under the same definition (the nearest one up its tree).
 from __future__ import annotations
 
 import posixpath
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Callable
 
 from ...exprs import render, squash
+from ...facts import Assignment
 from ...link import directory_of, same_driver, struct_name
 from ..witness import FLOW, Step
 from .lattice import (held_in, WHY_ARITHMETIC, WHY_DEVICE, WHY_ELEMENT, WHY_FIELD_HUB, WHY_FIELD_UNTYPED,
@@ -37,6 +39,17 @@ HUB_JOIN_WRITERS = 32  # a hub with more stores than this is not joined tree-wid
 HUB_SMALL = 4096  # a hub's tree-wide join bounds a reader only when no store exceeds this
 
 
+@dataclass(slots=True)
+class CallStore(Assignment):
+    """A store a call makes: a setter defined elsewhere storing its argument into the
+    caller's object (`usb_fill_bulk_urb(urb, ..., RX_SIZE, rx_done, dev)`), placed at the
+    call. `callbacks`: the plain names among the call's arguments (the completion
+    handler it arms with the same call)."""
+
+    setter: str = ""
+    callbacks: tuple[str, ...] = ()
+
+
 class Fields:
     def __init__(self, analysis: "ValueAnalysis"):
         self.analysis = analysis
@@ -46,6 +59,7 @@ class Fields:
         self._params_by_field: dict[tuple[str, str], list] | None = None
         self._def_dirs: dict[str, tuple[str, ...]] = {}
         self._def_dir_of: dict[tuple[str, str], str] = {}
+        self._setters_of: dict[tuple[str, str], list] = {}
 
     def read(self, ir: tuple, scope: Scope) -> Value:
         """The value of the field expression `ir` at the scope's program point."""
@@ -91,7 +105,7 @@ class Fields:
         struct = self.struct_of_expr(ir[1], scope)
         source = (sources.user_copied_field(ir, scope) or sources.descriptor_field(struct, fname, scope)
                   or sources.user_field(struct, fname, ir[1], scope) or sources.wire_copied_field(struct, ir, scope)
-                  or sources.wire_cast_field(struct, ir, scope))
+                  or sources.wire_cast_field(struct, ir, scope) or sources.filled_field(struct, fname, ir, scope))
         if source is not None:
             if source.known and sources.joins_driver_stores(struct, fname):
                 source = self._with_driver_stores(source, struct, fname, scope)
@@ -103,7 +117,7 @@ class Fields:
         device_written = self._device_written(struct, fname, ir, scope)
         if device_written is not None:
             return device_written
-        cells, params, view, hub = self._writers_seen_from(struct, fname, scope.file.path)
+        cells, params, view, hub = self._writers_seen_from(struct, fname, scope.file.path, _handled(ir, scope))
         if not cells and not params:
             device = sources.wire_field(struct, fname, ir, scope)
             if device is not None:
@@ -257,7 +271,8 @@ class Fields:
                 v = analysis.narrowing.checked_after_store(fname, v, fn, a, path)
                 v = analysis.narrowing.clamped_after_store(fname, v, fn, a, path, scope.depth + 1)
             if v.known:
-                v = v.with_step(Step(FLOW, f"{fn.name}() stores {render(a.value)} into {struct}.{fname}", path, a.line,
+                who = f"{a.setter}() in {fn.name}()" if isinstance(a, CallStore) else f"{fn.name}()"
+                v = v.with_step(Step(FLOW, f"{who} stores {render(a.value)} into {struct}.{fname}", path, a.line,
                                      function=fn.name, field=f"{struct}.{fname}"))
             value = v if value is None else join(value, v)
         if value is None:
@@ -320,12 +335,20 @@ class Fields:
             self._params_by_field = index
         return self._params_by_field.get(key, [])
 
-    def _writers_seen_from(self, struct: str, fname: str, here: str) -> tuple[list, list, str, bool]:
+    def _writers_seen_from(self, struct: str, fname: str, here: str,
+                           handler: str = "") -> tuple[list, list, str, bool]:
         """The stores and module parameters that write `struct.fname` as a reader in file
-        `here` sees them, the name of that view (for the memo), and whether the field is a hub."""
+        `here` sees them, the name of that view (for the memo), and whether the field is a hub.
+        `handler`: the reading function, when the object read is its parameter. Where
+        setter calls arm it with the object (`usb_fill_bulk_urb(urb, ..., RX_SIZE,
+        rx_done, dev)` for `rx_done(struct urb *urb)`), it sees only those calls' stores of
+        the setter's, not the file's other transfers'."""
         cells, hub = self._cells_seen_from(struct, fname, here)
         params = [(ff, mp) for ff, mp in self._param_writers((struct, fname)) if same_driver(ff.path, here)]
         view = here if hub else ""
+        if handler and any(isinstance(c[3], CallStore) and handler in c[3].callbacks for c in cells):
+            cells = [c for c in cells if not isinstance(c[3], CallStore) or handler in c[3].callbacks]
+            view = f"{view}@{handler}"
         if len(self._definition_dirs(struct)) > 1:
             cells = self._same_definition(struct, cells, here)
             mine = self._definition_dir(struct, here)
@@ -388,16 +411,63 @@ class Fields:
                 # hostap stores dev->mtu in hostap_main.c and reads it in hostap_80211_rx.c.
                 # A module with many stores of its own is not joined (sk_buff.len in a
                 # wifi driver: dozens, each a chain, for nothing a reader's file lacks).
+                # A call of a helper elsewhere that stores its argument into the object
+                # (usb_fill_bulk_urb()'s buffer_length) is a store the file makes.
                 mine = [w for w in writers if w[0] == here]
-                if not mine:
+                calls = self._setter_calls(struct, fname, lambda path: path == here)
+                if not mine and not calls:
                     same_module = self.program.same_module
                     mine = [w for w in writers if same_module(w[0], here)]
-                    mine = mine if len(mine) <= HUB_MODULE_WRITERS else []
-                cells = self._cells_of((struct, fname), mine)
+                    calls = self._setter_calls(struct, fname, lambda path: same_module(path, here))
+                    if len(mine) + len(calls) > HUB_MODULE_WRITERS:
+                        mine, calls = [], []
+                cells = self._cells_of((struct, fname), mine) + calls
             else:
                 cells = self.field_cells((struct, fname))
             seen = self._cells_by_reader[key] = (cells, hub)
         return seen
+
+    def _setter_calls(self, struct: str, fname: str, in_view: Callable[[str], bool]) -> list:
+        """Cells for the calls, in the files `in_view` accepts, of a setter of the field
+        defined outside them: `usb_fill_bulk_urb(urb, udev, pipe, buf, RX_SIZE, rx_done,
+        dev)` stores RX_SIZE into the caller's `urb->transfer_buffer_length`, as a plain
+        store there would. Each is (path, directory, calling function, CallStore)."""
+        cells = []
+        for node, obj, value in self._setters(struct, fname):
+            if in_view(self.program.functions[node].path):
+                continue  # the reader's own helper: its store is followed to its callers
+            for caller, site in self.program.callers(node):
+                ref = self.program.functions[caller]
+                path = ref.path
+                if not in_view(path):
+                    continue
+                args = site.arguments()
+                if len(args) <= max(obj, value):
+                    continue
+                store = CallStore("field", fname, struct, render(args[value]), site.line, "=", site.byte,
+                                  base=squash(render(args[obj])), setter=self.program.functions[node].fn.name,
+                                  callbacks=tuple(a[1] for a in args if a[0] == "id"))
+                cells.append((path, directory_of(path), ref.fn, store))
+        return cells
+
+    def _setters(self, struct: str, fname: str) -> list[tuple[str, int, int]]:
+        """The functions storing one of their parameters into the field of an object
+        another parameter points to (`urb->transfer_buffer_length = buffer_length;`), as
+        (node, index of the object, index of the value)."""
+        found = self._setters_of.get((struct, fname))
+        if found is None:
+            found = []
+            for path, fn in self.program.field_writers_of((struct, fname)):
+                if fn is None:
+                    continue
+                names = [name for name, _ in fn.params]
+                for a in fn.assignments:
+                    if (a.kind == "field" and a.target == fname and a.op == "=" and a.base in names
+                            and a.value_text.strip() in names and self._writes_struct(a, path, struct)):
+                        found.append((self.program.node_for(fn), names.index(a.base),
+                                      names.index(a.value_text.strip())))
+            self._setters_of[(struct, fname)] = found
+        return found
 
     def struct_of_expr(self, ir: tuple, scope: Scope) -> str:
         """Struct type of an expression (the receiver of `->`/`.`), or ''."""
@@ -421,6 +491,15 @@ class Fields:
             # are not what it holds
             return self.struct_of_expr(ir[1], scope)
         return ""
+
+
+def _handled(ir: tuple, scope: Scope) -> str:
+    """The reading function's name when the object of the field read `ir` is one of its
+    parameters (a completion handler's `urb`), else ''."""
+    fn, base = scope.fn, ir[1]
+    if fn is None or base[0] != "id" or not any(name == base[1] for name, _ in fn.params):
+        return ""
+    return fn.name
 
 
 def _constant_index(index: tuple) -> bool:

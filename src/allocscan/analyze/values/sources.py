@@ -316,6 +316,30 @@ class Sources:
                     field=f"{struct}.{fname}", source=src)
         return Value(0, limit, frozenset({src}), (step,), True)
 
+    def filled_field(self, struct: str, fname: str, ir: tuple, scope: Scope) -> Value | None:
+        """How much a device sent when its transfer completed (`urb->actual_length`): its
+        choice, up to the length of the buffer the driver gave that transfer, which the
+        same object's `within` field holds (`urb->transfer_buffer_length`, as the driver's
+        stores and usb_fill_*_urb() calls set it). None when that length cannot be read:
+        the field's own stores decide, as for any field."""
+        spec = self.tables.filled_fields.get(f"{struct}.{fname}")
+        if spec is None:
+            return None
+        bound = self.analysis.fields.read(("field", ir[1], spec.within, ir[3]),
+                                          Scope(scope.file, scope.fn, scope.depth + 1))
+        if not bound.known or bound.hi is None or bound.partial:
+            return None
+        limit = bound.hi if spec.max is None else min(spec.max, bound.hi)
+        src = f"device:{struct}.{fname}"
+        step = Step(SOURCE, f"{struct}.{fname} is how much the device sent, at most the buffer's length "
+                    f"({struct}.{spec.within}, at most {limit})", *_where(scope),
+                    function=scope.fn.name if scope.fn is not None else "", field=f"{struct}.{fname}", source=src)
+        # the device chooses within the driver's bound: the bound's own device sources (a
+        # buffer sized by a descriptor) stay, a user's choice of the bound does not make
+        # the transfer the user's
+        devices = frozenset(s for s in bound.sources if self.tables.is_device(s))
+        return Value(0, limit, devices | {src}, (step,) + bound.steps, True)
+
     def joins_driver_stores(self, struct: str, fname: str) -> bool:
         """Is the user field one the driver may also store into itself (net_device.mtu)?"""
         spec = self.tables.user_fields.get(f"{struct}.{fname}")
