@@ -2002,3 +2002,55 @@ def test_a_transfer_completes_with_at_most_the_buffer_the_driver_gave_it():
     no_fill = USB_DRIVER[1].replace("usb_fill_bulk_urb(", "demo_fill_later(")
     assert not sizes(USB_H, (USB_DRIVER[0], no_fill))["demo_rx_done"].known
 
+
+NETDEV = [("include/linux/netdevice.h", """
+struct net_device { unsigned int mtu; unsigned int min_mtu; unsigned int max_mtu; };
+"""), ("net/ethernet/eth.c", """
+#include <linux/netdevice.h>
+void ether_setup(struct net_device *dev)
+{
+	dev->mtu = ETH_DATA_LEN;
+	dev->max_mtu = ETH_DATA_LEN;
+}
+"""), ("net/802/hippi.c", """
+#include <linux/netdevice.h>
+static void hippi_setup(struct net_device *dev)
+{
+	dev->mtu = 65280;
+	dev->max_mtu = 65280;
+}
+"""), ("drivers/net/other/other.c", """
+#include <linux/netdevice.h>
+static int other_change_mtu(struct net_device *dev, int new_mtu)
+{
+	dev->mtu = new_mtu;
+	return 0;
+}
+static void other_setup(struct net_device *dev) { dev->max_mtu = 0; }
+""")]
+
+MTU_DRIVER = """
+#include <linux/netdevice.h>
+void *demo_rx(struct net_device *dev) { return kmalloc(dev->mtu + 64, GFP_ATOMIC); }
+int demo_probe(void)
+{
+	struct net_device *dev = ALLOCATE;
+	return register_netdev(dev);
+}
+static void demo_setup(struct net_device *dev) { dev->flags = 0; }
+"""
+
+
+def test_a_field_the_driver_never_stores_holds_what_its_allocators_setup_stored():
+    """An alloc_etherdev() driver's max_mtu is ether_setup()'s ETH_DATA_LEN, so the user's
+    MTU reaches 1500; alloc_netdev() with the driver's own setup, which leaves max_mtu 0
+    (no limit), proves nothing; alloc_hippi_dev()'s setup allows 65280."""
+    def mtu_size(path, allocate):
+        return sizes(*NETDEV, (path, MTU_DRIVER.replace("ALLOCATE", allocate)))["demo_rx"]
+
+    eth = mtu_size("drivers/net/ethernet/demo/demo.c", "alloc_etherdev(64)")
+    assert (eth.hi, eth.sources) == (1500 + 64, frozenset({"netlink:demo_rx"}))
+    assert "ether_setup() stores ETH_DATA_LEN into net_device.max_mtu" in [st.text for st in eth.steps]
+    assert not mtu_size("drivers/net/demo2/demo.c", 'alloc_netdev(64, "d%d", 0, demo_setup)').known
+    assert mtu_size("drivers/net/hippi/demo.c", "alloc_hippi_dev(64)").hi == 65280 + 64
+

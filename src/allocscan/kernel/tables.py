@@ -531,6 +531,17 @@ class FilledField:
 
 
 @dataclass(frozen=True, slots=True)
+class ObjectSetup:
+    """An allocator that runs a setup function on the object it returns before the
+    driver sees it: `runs` names the function, or `setup_argument` is the index of the
+    argument naming it (alloc_netdev()'s `setup`)."""
+
+    struct: str
+    runs: str = ""
+    setup_argument: int = -1
+
+
+@dataclass(frozen=True, slots=True)
 class UserField:
     """A struct field the kernel fills from a user's request before calling the driver."""
 
@@ -566,6 +577,7 @@ class SourceTables:
     load_time_kinds: tuple[str, ...]  # user kinds set before any code of the module runs
     host_fields: dict[str, int | None]  # "struct.field" a USB host sends a gadget -> its maximum
     filled_fields: dict[str, FilledField]  # "struct.field" a device fills in, within another field
+    setups: dict[str, ObjectSetup]  # allocator -> the setup function it runs on the new object
     registers: dict[str, int | None]  # register reads -> their maximum
     raw_reads: dict[str, int | None]  # reads of raw device bytes -> their maximum
     wire_types: dict[str, int]  # byte-order types -> their maximum
@@ -628,6 +640,7 @@ def source_tables() -> SourceTables:
         host_fields=widths(device["host_fields"]),
         filled_fields={name: FilledField(_width(spec, types), spec["within"])
                        for name, spec in device["filled_fields"].items()},
+        setups={name: ObjectSetup(**spec) for name, spec in raw["setups"].items()},
         registers=widths(device["registers"]),
         raw_reads=widths(device["raw_reads"]),
         wire_types=dict(device["wire_types"]["types"]),

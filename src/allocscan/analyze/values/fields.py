@@ -419,7 +419,9 @@ class Fields:
                     same_module = self.program.same_module
                     mine = [w for w in writers if same_module(w[0], here)]
                     calls = self._setter_calls(struct, fname, lambda path: same_module(path, here))
-                    if len(mine) + len(calls) > HUB_MODULE_WRITERS:
+                    if not mine and not calls:
+                        calls = self._setup_cells(struct, fname, here)
+                    elif len(mine) + len(calls) > HUB_MODULE_WRITERS:
                         mine, calls = [], []
                 cells = self._cells_of((struct, fname), mine) + calls
             else:
@@ -449,6 +451,49 @@ class Fields:
                                   callbacks=tuple(a[1] for a in args if a[0] == "id"))
                 cells.append((path, directory_of(path), ref.fn, store))
         return cells
+
+    def _setup_cells(self, struct: str, fname: str, here: str) -> list:
+        """The stores of the setup functions the allocators called in the module of file
+        `here` run on a new object of `struct` ([setups]: alloc_etherdev() runs
+        ether_setup(), which stores ETH_DATA_LEN into max_mtu), for a field the module
+        never stores itself: what the object holds. Empty unless every such call's setup
+        is known and stores the field (a setup leaving it zero says nothing: max_mtu 0
+        means no limit)."""
+        setups = self.analysis.sources.tables.setups
+        program = self.program
+        nodes: set[str] = set()
+        for ff in program.files_in(directory_of(here)):
+            if not program.same_module(ff.path, here):
+                continue
+            for fn in ff.functions:
+                for site in fn.calls:
+                    spec = setups.get(site.callee)
+                    if spec is None or spec.struct != struct:
+                        continue
+                    found = self._setup_of(spec, site, ff.path)
+                    if not found:
+                        return []
+                    nodes.update(found)
+        cells = []
+        for node in sorted(nodes):
+            ref = program.functions[node]
+            stores = [(ref.path, directory_of(ref.path), ref.fn, a) for a in ref.fn.assignments
+                      if a.kind == "field" and a.target == fname and self._writes_struct(a, ref.path, struct)]
+            if not stores:
+                return []
+            cells += stores
+        return cells
+
+    def _setup_of(self, spec, site, path: str) -> list[str]:
+        """The nodes of the setup function an allocator call runs: the one [setups] names,
+        or the function the call's argument names (alloc_netdev(..., demo_setup))."""
+        if spec.runs:
+            return self.program.by_name.get(spec.runs, [])
+        args = site.arguments()
+        arg = args[spec.setup_argument] if 0 <= spec.setup_argument < len(args) else None
+        if arg is None or arg[0] != "id":
+            return []
+        return self.program.resolve(path, arg[1], site.line)
 
     def _setters(self, struct: str, fname: str) -> list[tuple[str, int, int]]:
         """The functions storing one of their parameters into the field of an object

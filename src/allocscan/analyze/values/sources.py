@@ -299,7 +299,7 @@ class Sources:
         spec = self.tables.user_fields.get(f"{struct}.{fname}")
         if spec is None:
             return None
-        limit = spec.max
+        limit, bound_steps = spec.max, ()
         if spec.bound_field:
             bound = self.analysis.fields.read(("field", base, spec.bound_field, True),
                                               Scope(scope.file, scope.fn, scope.depth + 1))
@@ -308,13 +308,14 @@ class Sources:
                     return None
                 return unknown(WHY_GUARD)  # the core checks it against a maximum we cannot read
             limit = bound.hi if limit is None else min(limit, bound.hi)
+            bound_steps = bound.steps  # where the driver's maximum comes from
         function = scope.fn.name if scope.fn is not None else ""
         src = f"{spec.kind}:{function or struct}"
         bound_text = f", at most {limit} ({struct}.{spec.bound_field})" if spec.bound_field else ""
         step = Step(SOURCE, f"{struct}.{fname} is what the user asked for ({spec.kind}){bound_text}",
                     scope.file.path, scope.fn.line if scope.fn is not None else 0, function=function,
                     field=f"{struct}.{fname}", source=src)
-        return Value(0, limit, frozenset({src}), (step,), True)
+        return Value(0, limit, frozenset({src}), (step,) + bound_steps, True)
 
     def filled_field(self, struct: str, fname: str, ir: tuple, scope: Scope) -> Value | None:
         """How much a device sent when its transfer completed (`urb->actual_length`): its
