@@ -167,6 +167,18 @@ def test_incremental_equals_full(tree, tmp_path, monkeypatch, seed):
     assert ran_incrementally >= len(EDITS) - 1  # only a change of the tree's context falls back
 
 
+def test_removing_a_function_reaches_the_callers_of_a_macro_forwarding_to_it(tree, tmp_path, monkeypatch):
+    """macro_calls' driver calls demo_pool_get(), a macro over the port core's
+    demo_pool_get_node(). With the core's file gone the call resolves to nothing, and the
+    driver's function is in the cone although it never names the removed function."""
+    monkeypatch.setattr(incremental, "FULL_SHARE", 1.0)
+    (tree / "macro_calls" / "net" / "core" / "demo_port.c").unlink()
+    result = diff_revisions(tree, "HEAD", None, [], ScanOptions(cache_dir=tmp_path / "cache"))
+    assert "in the cone" in result.head.analysis.stats["incremental"]
+    full = run_scan([str(tree)], ScanOptions(cache_dir=tmp_path / "cache"))
+    assert comparable(result.head.findings) == comparable(full.findings)
+
+
 def test_a_comment_reanalyses_only_its_file(tree, tmp_path):
     path = tree / "net_ring" / "demo_rx.c"
     path.write_text(path.read_text("latin-1") + "\n/* a comment */\n", "latin-1")

@@ -12,7 +12,8 @@ What depends on what. A site is described again when its function is in the cone
 
 1. Every function of a changed file: its lines may have moved.
 2. Changed functions: one whose text changed, was added or removed (then: the
-   functions calling that name, whose calls now resolve elsewhere), or whose text
+   functions calling that name, or a function-like macro forwarding to it, whose
+   calls now resolve elsewhere), or whose text
    names a file-scope definition that changed (a macro, enum, struct, typedef,
    global, module parameter, designated initializer) or a definition naming one,
    transitively (`#define RING (BE_SIZE * 2)`, a struct holding the changed
@@ -393,10 +394,31 @@ class _Cone:
         return users
 
     def _calling(self, names: set[str]) -> set[str]:
-        """Functions that call any of `names` directly (by name: leaves have no edges)."""
+        """Functions that call any of `names` directly (by name: leaves have no edges), or
+        through a function-like macro forwarding to one (`demo_pool_get(...)` expanding to
+        a removed `demo_pool_get_node(...)`: the call no longer resolves)."""
         if not names:
             return set()
+        names = names | self._forwarding_to(names)
         return {node for node, ref in self.program.functions.items() if not names.isdisjoint(ref.fn.callees)}
+
+    def _forwarding_to(self, names: set[str]) -> set[str]:
+        """The lowercase function-like macros whose body names any of `names`, directly or
+        through one another (ALL_CAPS macros are never calls: link.Resolver)."""
+        bodies: dict[str, str] = {}
+        for ff in self.program.files:
+            for name, (_, body) in ff.func_macros.items():
+                if not name.isupper():
+                    bodies[name] = bodies.get(name, "") + "\n" + body
+        found, pending = set(), set(names)
+        for _ in range(MAX_NAME_ROUNDS):
+            pattern = re.compile(r"\b(?:" + "|".join(re.escape(w) for w in sorted(pending)) + r")\b")
+            pending = {name for name, body in bodies.items()
+                       if name not in found and name not in names and pattern.search(body)}
+            if not pending:
+                break
+            found |= pending
+        return found
 
     def _value_flow(self, start: dict[str, int]) -> dict[str, int]:
         """Functions within MAX_DEPTH calls of `start` (node -> hops already spent) that
