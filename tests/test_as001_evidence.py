@@ -133,7 +133,7 @@ def test_a_size_only_the_devices_field_width_makes_large_is_a_note():
     choose: the level stands."""
     (nic,) = _as001("drivers/net/ethernet/demo/demo.c", NIC_RX)
     assert nic.level == "note" and nic.properties["deviceControlled"]
-    (gadget,) = _as001("drivers/usb/gadget/function/f_demo.c", GADGET_SETUP)
+    (gadget,) = _as001("drivers/usb/gadget/legacy/demo.c", GADGET_SETUP)
     assert gadget.level != "note" and gadget.properties["deviceControlled"]
 
 

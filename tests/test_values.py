@@ -2054,3 +2054,32 @@ def test_a_field_the_driver_never_stores_holds_what_its_allocators_setup_stored(
     assert not mtu_size("drivers/net/demo2/demo.c", 'alloc_netdev(64, "d%d", 0, demo_setup)').known
     assert mtu_size("drivers/net/hippi/demo.c", "alloc_hippi_dev(64)").hi == 65280 + 64
 
+
+GADGET_REPORT = """
+static void demo_report_complete(struct usb_ep *ep, struct usb_request *req)
+{
+	struct demo *d = req->context;
+
+	d->report = krealloc(d->report, req->actual, GFP_ATOMIC);
+}
+
+static int demo_setup(struct usb_function *f, const struct usb_ctrlrequest *ctrl)
+{
+	struct usb_request *req = f->config->cdev->req;
+	u16 length = __le16_to_cpu(ctrl->wLength);
+
+	req->complete = demo_report_complete;
+	req->length = length;
+	return usb_ep_queue(f->config->cdev->gadget->ep0, req, GFP_ATOMIC);
+}
+"""
+
+
+def test_a_hosts_control_request_is_as_long_as_the_gadget_framework_lets_it_be():
+    """What the host sends on ep0 (`req->actual`) is at most the request's length, here the
+    host's wLength. composite_setup() refuses one longer than its 4 KiB ep0 buffer, so a
+    usb_function sees at most 4096; a gadget outside the composite framework sees 16 bits."""
+    composite = sizes(("drivers/usb/gadget/function/f_demo.c", GADGET_REPORT))["demo_report_complete"]
+    legacy = sizes(("drivers/usb/gadget/legacy/demo.c", GADGET_REPORT))["demo_report_complete"]
+    assert (composite.hi, legacy.hi) == (4096, 0xFFFF)
+    assert "device:usb_ctrlrequest.wLength" in composite.sources

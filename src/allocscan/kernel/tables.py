@@ -576,6 +576,8 @@ class SourceTables:
     device_kinds: tuple[str, ...]  # source kinds a device (host, wire, firmware) sets
     load_time_kinds: tuple[str, ...]  # user kinds set before any code of the module runs
     host_fields: dict[str, int | None]  # "struct.field" a USB host sends a gadget -> its maximum
+    # "struct.field" a USB host sends -> (its maximum, path prefixes where the framework caps it there)
+    host_field_caps: dict[str, tuple[int, tuple[str, ...]]]
     filled_fields: dict[str, FilledField]  # "struct.field" a device fills in, within another field
     setups: dict[str, ObjectSetup]  # allocator -> the setup function it runs on the new object
     registers: dict[str, int | None]  # register reads -> their maximum
@@ -638,6 +640,7 @@ def source_tables() -> SourceTables:
         device_kinds=tuple(raw["kinds"]["device"]),
         load_time_kinds=tuple(raw["kinds"]["load_time"]),
         host_fields=widths(device["host_fields"]),
+        host_field_caps={name: (spec["max"], tuple(spec["under"])) for name, spec in device["host_field_caps"].items()},
         filled_fields={name: FilledField(_width(spec, types), spec["within"])
                        for name, spec in device["filled_fields"].items()},
         setups={name: ObjectSetup(**spec) for name, spec in raw["setups"].items()},

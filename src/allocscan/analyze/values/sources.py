@@ -430,8 +430,12 @@ class Sources:
             host = self.tables.host_fields.get(f"{struct}.{fname}")
             if host is None:
                 return None
+            capped = ""
+            cap = self.tables.host_field_caps.get(f"{struct}.{fname}")
+            if cap is not None and scope.file.path.startswith(cap[1]) and (host is None or cap[0] < host):
+                host, capped = cap[0], f", at most {cap[0]}: the gadget framework refuses longer ones"
             src = f"device:{struct}.{fname}"
-            step = Step(SOURCE, f"{struct}.{fname} is what the USB host asked for", *_where(scope),
+            step = Step(SOURCE, f"{struct}.{fname} is what the USB host asked for{capped}", *_where(scope),
                         function=scope.fn.name if scope.fn is not None else "", field=f"{struct}.{fname}", source=src)
             return Value(0, host, frozenset({src}), (step,), True)
         fields = self.tables.descriptor_fields
