@@ -2083,3 +2083,45 @@ def test_a_hosts_control_request_is_as_long_as_the_gadget_framework_lets_it_be()
     legacy = sizes(("drivers/usb/gadget/legacy/demo.c", GADGET_REPORT))["demo_report_complete"]
     assert (composite.hi, legacy.hi) == (4096, 0xFFFF)
     assert "device:usb_ctrlrequest.wLength" in composite.sources
+
+
+CHANGE_MTU = """
+#include <linux/netdevice.h>
+struct demo_priv { unsigned int rx_buf_len; };
+
+static int demo_change_mtu(struct net_device *dev, int new_mtu)
+{
+	struct demo_priv *priv = netdev_priv(dev);
+
+	priv->rx_buf_len = new_mtu + 32;
+	return 0;
+}
+
+void *demo_refill(struct demo_priv *priv) { return kmalloc(priv->rx_buf_len, GFP_ATOMIC); }
+
+static const struct net_device_ops demo_netdev_ops = {
+	.ndo_change_mtu = demo_change_mtu,
+};
+
+int demo_probe(struct net_device *dev)
+{
+	dev->netdev_ops = &demo_netdev_ops;
+	dev->max_mtu = 9000;
+	return 0;
+}
+"""
+
+
+def test_ndo_change_mtu_gets_what_the_user_asked_for_up_to_the_devices_max_mtu():
+    """dev_set_mtu() calls ndo_change_mtu() only with an MTU dev_validate_mtu() accepted:
+    the user's, at most the max_mtu the driver set. Where that cannot be read, unknown;
+    a call of the driver's own joins what it passes."""
+    v = sizes(*NETDEV, ("drivers/net/ethernet/demo/demo.c", CHANGE_MTU))["demo_refill"]
+    assert (v.hi, v.sources) == (9000 + 32, frozenset({"netlink:demo_change_mtu"}))
+    assert any("ndo_change_mtu callback" in st.text for st in v.steps)
+    unseen = CHANGE_MTU.replace("dev->max_mtu = 9000;", "demo_limits(dev);")
+    assert not sizes(*NETDEV, ("drivers/net/ethernet/demo/demo.c", unseen))["demo_refill"].known
+    own_call = CHANGE_MTU + """
+void demo_reset(struct net_device *dev) { demo_change_mtu(dev, 16000); }
+"""
+    assert sizes(*NETDEV, ("drivers/net/ethernet/demo/demo.c", own_call))["demo_refill"].hi == 16000 + 32

@@ -542,6 +542,18 @@ class ObjectSetup:
 
 
 @dataclass(frozen=True, slots=True)
+class CallbackParam:
+    """A parameter of a driver callback the core calls with what a user asked for, after
+    checking it against a field of the object another parameter points to."""
+
+    index: int  # the parameter's position
+    max: int | None  # as wide as its type
+    kind: str  # the source kind: "netlink"
+    bound_field: str = ""  # the field holding the largest value the core lets through ...
+    of: int = 0  # ... of the object this parameter points to
+
+
+@dataclass(frozen=True, slots=True)
 class UserField:
     """A struct field the kernel fills from a user's request before calling the driver."""
 
@@ -572,6 +584,7 @@ class SourceTables:
     device_readers: dict[str, DeviceReader]
     own_descriptors: tuple[str, ...]  # path prefixes whose descriptors are the driver's own
     user_fields: dict[str, UserField]  # "struct.field" -> what the user may put there
+    callback_params: dict[str, CallbackParam]  # "ops struct.member" -> the parameter a user chooses
     user_kinds: tuple[str, ...]  # source kinds a user sets
     device_kinds: tuple[str, ...]  # source kinds a device (host, wire, firmware) sets
     load_time_kinds: tuple[str, ...]  # user kinds set before any code of the module runs
@@ -636,6 +649,9 @@ def source_tables() -> SourceTables:
         user_fields={name: UserField(_width(spec, types), spec["kind"], spec.get("bound_field", ""),
                                      spec.get("driver_stores", False))
                      for name, spec in raw["user_fields"].items()},
+        callback_params={name: CallbackParam(spec["param"], _width(spec, types), spec["kind"],
+                                             spec.get("bound_field", ""), spec.get("of", 0))
+                         for name, spec in raw["callback_params"].items()},
         user_kinds=tuple(raw["kinds"]["user"]),
         device_kinds=tuple(raw["kinds"]["device"]),
         load_time_kinds=tuple(raw["kinds"]["load_time"]),

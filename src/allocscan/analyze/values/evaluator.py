@@ -779,7 +779,8 @@ class ValueAnalysis:
             needed.setdefault(test, nonzero)
         tests = tuple(sorted(needed.items()))
         key = ("param", node, index, arms, tests) if arms or tests else ("param", node, index)
-        return self.guarded(key, lambda: self._from_callers(node, index, name, scope, arms, dict(tests)),
+        return self.guarded(key, lambda: self._from_callers(node, index, name, scope, arms, dict(tests),
+                                                            self.sources.callback_param(node, index, scope)),
                             depth=scope.depth)
 
     def _argument(self, call: tuple, fn, name: str, index: int) -> Value:
@@ -813,16 +814,23 @@ class ValueAnalysis:
                      if ts <= at < te or es <= at < ee)
 
     def _from_callers(self, node: str, index: int, name: str, scope: Scope, arms: tuple = (),
-                      tests: dict | None = None) -> Value:
+                      tests: dict | None = None, callback: Value | None = None) -> Value:
+        """The join of what the callers pass; `callback`: what the core passes when it
+        calls the function through the ops table it is bound in (Sources.callback_param),
+        which then stands for every call through a pointer."""
         # Each caller calls at least once: more callers than the limit is enough
         # to know, without unpacking their bodies to list the call sites.
         many = self.program.graph.in_degree(node) > MAX_CALLERS
         callers = [] if many else list(self.program.callers(node))
         if many or len(callers) > MAX_CALLERS:
             return unknown(WHY_PARAM_MANY)
+        if callback is not None:
+            callers = [(caller, site) for caller, site in callers if site.callee]
+            if not callers:
+                return callback
         if not callers:
             return unknown(WHY_PARAM_NO_CALLER)
-        value = None
+        value = callback
         here = self.program.functions[node].path
         point = _Point(scope.at_byte)
         for caller, site in callers:
@@ -853,7 +861,7 @@ class ValueAnalysis:
             value = v if value is None else join(value, v)
         if value is None:
             return unknown(WHY_PARAM_NO_CALLER)  # no caller gets here
-        if self._called_through_pointers(node, callers):
+        if callback is None and self._called_through_pointers(node, callers):
             # An ops table's method (mt76's queue_ops->alloc): the calls through pointers
             # we resolved are not all there are (a receiver of no known type, a macro
             # hiding the call: mt76_queue_alloc()). What they pass proves a maximum at

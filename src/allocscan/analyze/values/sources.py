@@ -32,6 +32,7 @@ class Sources:
         self._module_params: dict[tuple[str, str], object] = {}
         # (file, parameter) -> its value so far, while its init function's stores are evaluated
         self._init_value: dict[tuple[str, str], Value] = {}
+        self._callbacks: dict[str, list] | None = None  # function node -> its [callback_params] bindings
         # variable -> the files of the tree that declare it a module parameter
         self._param_files: dict[str, list] = {}
         for ff in self.program.files:
@@ -315,6 +316,40 @@ class Sources:
         step = Step(SOURCE, f"{struct}.{fname} is what the user asked for ({spec.kind}){bound_text}",
                     scope.file.path, scope.fn.line if scope.fn is not None else 0, function=function,
                     field=f"{struct}.{fname}", source=src)
+        return Value(0, limit, frozenset({src}), (step,) + bound_steps, True)
+
+    def callback_param(self, node: str, index: int, scope: Scope) -> Value | None:
+        """Parameter `index` of a function bound as a callback the core calls with what a
+        user asked for (`.ndo_change_mtu = demo_change_mtu`: its new_mtu): the user's, up
+        to the bound the core checked it against (the device's max_mtu), or unknown when
+        that bound cannot be read. None for any other parameter."""
+        if self._callbacks is None:
+            self._callbacks = {}
+            for member, entries in self.program.bindings.items():
+                for struct, bound, _, _ in entries:
+                    spec = self.tables.callback_params.get(f"{struct}.{member}")
+                    if spec is not None:
+                        self._callbacks.setdefault(bound, []).append((f"{struct}.{member}", spec))
+        found = next(((name, spec) for name, spec in self._callbacks.get(node, ()) if spec.index == index), None)
+        if found is None:
+            return None
+        name, spec = found
+        fn = scope.fn
+        limit, bound_steps, bound_text = spec.max, (), ""
+        if spec.bound_field:
+            if spec.of >= len(fn.params):
+                return unknown(WHY_GUARD)
+            obj = fn.params[spec.of][0]
+            bound = self.analysis.fields.read(("field", ("id", obj), spec.bound_field, True),
+                                              Scope(scope.file, fn, scope.depth + 1))
+            if not bound.known or bound.hi is None or bound.partial:
+                return unknown(WHY_GUARD)  # the core checks it against a maximum we cannot read
+            limit = bound.hi if limit is None else min(limit, bound.hi)
+            bound_steps = bound.steps
+            bound_text = f", at most {limit} ({obj}->{spec.bound_field})"
+        src = f"{spec.kind}:{fn.name}"
+        step = Step(SOURCE, f"{fn.name}() is a {name} callback: its '{fn.params[index][0]}' is what the user "
+                    f"asked for ({spec.kind}){bound_text}", scope.file.path, fn.line, function=fn.name, source=src)
         return Value(0, limit, frozenset({src}), (step,) + bound_steps, True)
 
     def filled_field(self, struct: str, fname: str, ir: tuple, scope: Scope) -> Value | None:
