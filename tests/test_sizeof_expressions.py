@@ -121,3 +121,24 @@ def test_constants_tree_sitter_reads_oddly():
     assert exact(got["commented_define"]) == 72
     assert (got["minus_one_is_an_error"].known, got["minus_one_is_an_error"].lo,
             got["minus_one_is_an_error"].hi) == (True, 256, 1024)
+
+
+def test_an_array_sized_by_its_initializer_has_as_many_elements():
+    """`static const struct demo_stat demo_stats[] = { DEMO_STAT(a), ... };`: ARRAY_SIZE
+    and sizeof count the elements, each macro call one. Designated elements (`[5] = x`)
+    are not counted: their largest index decides, which this does not read."""
+    source = """
+struct demo_stat { char name[32]; int offset; };
+#define DEMO_STAT(x) { #x, 0 }
+static const struct demo_stat demo_stats[] = { DEMO_STAT(a), DEMO_STAT(b), /* one more */ DEMO_STAT(c) };
+static const u8 demo_hdr[] = { 0xaa, 0xaa, 0x03, 0x00, 0x00, 0x00 };
+static int demo_idx[] = { [3] = 1, [5] = 2 };
+void *stats(void) { return kmalloc(ARRAY_SIZE(demo_stats) * 4096, GFP_ATOMIC); }
+void *header(void) { return kmalloc(sizeof(demo_hdr), GFP_ATOMIC); }
+void *designated(void) { return kmalloc(sizeof(demo_idx), GFP_ATOMIC); }
+void *local(void) { static const char tbl[] = { 1, 2, 3, 4 }; return kmalloc(sizeof(tbl) * 100, GFP_ATOMIC); }
+"""
+    analysis = analyze(link([extract_file("drivers/demo/tables.c", source.encode())]), builtin_kernel("6.1"))
+    got = {s.function.name: s.size for s in analysis.sites}
+    assert (got["stats"].hi, got["header"].hi, got["local"].hi) == (3 * 4096, 6, 400)
+    assert not got["designated"].known

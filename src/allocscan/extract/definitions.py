@@ -8,7 +8,7 @@ import re
 from ..exprs import ir_from_node, parse_int_literal, squash, squash_type, strip_comments
 from ..facts import IS_INIT, FunctionFacts, StructDef, StructMember
 from .file import FileExtraction
-from .nodes import declarator_name, function_declarator, function_params, node_text
+from .nodes import declarator_name, function_declarator, function_params, initialized_dims, node_text
 
 # A #define worth keeping for value and gfp evaluation: an expression, not a
 # string, statement, attribute or empty include guard.
@@ -224,6 +224,7 @@ def declarations(fx: FileExtraction) -> None:
             name, pointer, dims = declarator_name(declarator)
             if not name:
                 continue
+            dims = initialized_dims(dims, declarator)
             full_type = type_text + "*" * pointer
             idx = fx.enclosing(decl_node.start_byte)
             if idx >= 0:

@@ -45,6 +45,22 @@ def function_params(plist) -> tuple[tuple[str, str], ...]:
     return tuple(out)
 
 
+def initialized_dims(dims: tuple, declarator) -> tuple:
+    """An array's dimensions with a first one left to its initializer (`u8 hdr[] = {0xaa,
+    0xaa, 3}`, `struct stat stats[] = { STAT(a), STAT(b) }`) counted from the elements;
+    as they were when the elements cannot be counted: designated (`[3] = x`), under
+    #if, or not parsed."""
+    if not dims or dims[0] != ("flex",) or declarator.type != "init_declarator":
+        return dims
+    value = declarator.child_by_field_name("value")
+    if value is None or value.type != "initializer_list":
+        return dims
+    elements = [c for c in value.named_children if c.type != "comment"]
+    if any(c.type in ("initializer_pair", "ERROR") or c.type.startswith("preproc") for c in elements):
+        return dims
+    return (("num", len(elements)),) + dims[1:]
+
+
 def declarator_name(node) -> tuple[str, int, tuple]:
     """(name, pointer depth, array dimensions IR) of a declarator (`**p` has depth 2)."""
     pointer = 0
