@@ -2053,6 +2053,23 @@ def test_a_field_the_driver_never_stores_holds_what_its_allocators_setup_stored(
     assert "ether_setup() stores ETH_DATA_LEN into net_device.max_mtu" in [st.text for st in eth.steps]
     assert not mtu_size("drivers/net/demo2/demo.c", 'alloc_netdev(64, "d%d", 0, demo_setup)').known
     assert mtu_size("drivers/net/hippi/demo.c", "alloc_hippi_dev(64)").hi == 65280 + 64
+    # a library's allocator hands the device to drivers of other modules, which raise
+    # max_mtu themselves (libipw and ipw2200's 2304): ether_setup() says nothing there
+    library = MTU_DRIVER.replace("ALLOCATE", "alloc_etherdev(64)").replace("int demo_probe(void)",
+                                                                          "struct net_device *demo_lib_alloc(void)")
+    library = library.replace("return register_netdev(dev);", "return dev;")
+    user = """
+struct net_device *demo_lib_alloc(void);
+int demo_user_probe(void)
+{
+	struct net_device *dev = demo_lib_alloc();
+
+	dev->max_mtu = 2304;
+	return register_netdev(dev);
+}
+"""
+    v = sizes(*NETDEV, ("drivers/net/wireless/demolib/lib.c", library), ("drivers/net/wireless/demodrv/drv.c", user))
+    assert not v["demo_rx"].known
 
 
 GADGET_REPORT = """

@@ -458,7 +458,9 @@ class Fields:
         ether_setup(), which stores ETH_DATA_LEN into max_mtu), for a field the module
         never stores itself: what the object holds. Empty unless every such call's setup
         is known and stores the field (a setup leaving it zero says nothing: max_mtu 0
-        means no limit)."""
+        means no limit), and unless every allocating function is called from the module
+        only: a library's (alloc_libipw()) hands the object to drivers of other modules,
+        which store their own max_mtu into it."""
         setups = self.analysis.sources.tables.setups
         program = self.program
         nodes: set[str] = set()
@@ -471,7 +473,7 @@ class Fields:
                     if spec is None or spec.struct != struct:
                         continue
                     found = self._setup_of(spec, site, ff.path)
-                    if not found:
+                    if not found or self._called_elsewhere(program.node_for(fn), here):
                         return []
                     nodes.update(found)
         cells = []
@@ -483,6 +485,13 @@ class Fields:
                 return []
             cells += stores
         return cells
+
+    def _called_elsewhere(self, node: str, here: str) -> bool:
+        """Is the function called from a file outside the module of file `here` (directly,
+        or through a pointer the link resolved)?"""
+        program = self.program
+        return any(not program.same_module(program.functions[caller].path, here)
+                   for caller, _ in program.callers(node))
 
     def _setup_of(self, spec, site, path: str) -> list[str]:
         """The nodes of the setup function an allocator call runs: the one [setups] names,
