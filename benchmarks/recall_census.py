@@ -11,7 +11,10 @@ A size known but unbounded without a user source counts as unknown
 ("unbounded-not-user"): AS001 does not report it either. A partly known size
 (some writers or callers unknown) proven to reach order 4 counts as proven; one
 that reaches less proves no upper bound, and counts as unknown ("partial", then
-what hid the unknown alternatives).
+what hid the unknown alternatives). The same holds where a user's or a device's
+value is joined with an unknown alternative (lattice.UPPER_BOUNDS_ONLY): the
+reports take the source's range as what it reaches, but it bounds nothing.
+`--reach` counts such a join as proven, as the census did up to stop 36.
 
     usage: python benchmarks/recall_census.py TREE --cache-dir DIR [--json OUT] [--examples N]
 
@@ -29,6 +32,7 @@ from collections import Counter, defaultdict
 from pathlib import Path
 
 from allocscan.analyze import bounded_order
+from allocscan.analyze.values import lattice
 from allocscan.analyze.values.lattice import interval
 from allocscan.pipeline import ScanOptions, run_scan
 
@@ -106,7 +110,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--examples", type=int, default=0, help="print this many sites per unknown reason")
     ap.add_argument("--seed", type=int, default=15)
     ap.add_argument("--sites", type=Path, help="write every unknown site (path, line, function, reason) here")
+    ap.add_argument("--reach", action="store_true",
+                    help="count a source's range joined with an unknown alternative as proven (before stop 36)")
     args = ap.parse_args(argv)
+    lattice.UPPER_BOUNDS_ONLY = not args.reach
     result = run_scan([args.tree], ScanOptions(jobs=2, cache_dir=args.cache_dir))
     c = census(result.analysis)
     examples = c.pop("examples")

@@ -94,7 +94,21 @@ void *g(struct demo *d, unsigned int a, unsigned int b)
 }
 """))
     assert (v["f"].hi, v["f"].sources) == (0xFFFF, frozenset({"sysfs:store"}))
+    assert not v["f"].partial
     assert not v["g"].sources  # an unsigned wrap-around is not the user's doing
+
+
+def test_the_census_does_not_take_a_users_reach_for_a_bound(monkeypatch):
+    """The recall census asks for an upper bound: the user's 65535 joined with an unknown
+    alternative is what the user reaches, not a maximum (lattice.UPPER_BOUNDS_ONLY)."""
+    from allocscan.analyze.values import lattice
+    from allocscan.analyze.values.lattice import Value, join, unknown
+
+    user = Value(0, 0xFFFF, frozenset({"sysfs:store"}), (), True)
+    assert join(user, unknown("field-hub")) == user
+    monkeypatch.setattr(lattice, "UPPER_BOUNDS_ONLY", True)
+    joined = join(user, unknown("field-hub"))
+    assert joined.partial and joined.hi == 0xFFFF and joined.sources == user.sources
 
 
 def test_checks_against_bounds_we_cannot_see_make_the_value_unknown():

@@ -204,6 +204,13 @@ def _bounded_by_both(result: Value, a: Value, b: Value, low) -> Value:
     return with_bounds(result, low(alo, blo), max(ahi, bhi), hull=True)
 
 
+# The reports ask how far a source can push a value: a source's range joined with an
+# unknown alternative is the source's (what the user reaches is proven, "unknown is not
+# big"). The recall census asks for an upper bound: with this set, such a join is partial
+# (its maximum reachable, no bound). Only benchmarks/recall_census.py sets it.
+UPPER_BOUNDS_ONLY = False
+
+
 def _join(a: Value, b: Value) -> Value:
     if not a.known or not b.known:
         # A user source still reaches the result, as far as the user can push it:
@@ -211,7 +218,7 @@ def _join(a: Value, b: Value) -> Value:
         # [0, 100], not "user-controlled without a bound"; the unknown alternative
         # proves nothing either way ("unknown is not big").
         user = [v for v in (a, b) if v.known and v.sources]
-        if user:
+        if user and not UPPER_BOUNDS_ONLY:
             return user[0]
         return _proven_part(a, b)
     hi = None if a.hi is None or b.hi is None else max(a.hi, b.hi)
@@ -225,7 +232,7 @@ def _join(a: Value, b: Value) -> Value:
 def _partial(a: Value, b: Value, sources: frozenset) -> bool:
     """Is a result of `a` and `b` partly known? Not when a user or device source reaches it:
     how far the source pushes it is proven by the source, whatever the other alternatives."""
-    return (a.partial or b.partial) and not sources
+    return (a.partial or b.partial) and (not sources or UPPER_BOUNDS_ONLY)
 
 
 def _hidden(*values: Value) -> str:
