@@ -60,6 +60,8 @@ class Fields:
         self._def_dirs: dict[str, tuple[str, ...]] = {}
         self._def_dir_of: dict[tuple[str, str], str] = {}
         self._setters_of: dict[tuple[str, str], list] = {}
+        # (struct, field) -> calling file -> [(setter's file, cell)] (see _setter_calls)
+        self._setter_calls_of: dict[tuple[str, str], dict[str, list]] = {}
 
     def read(self, ir: tuple, scope: Scope) -> Value:
         """The value of the field expression `ir` at the scope's program point."""
@@ -433,24 +435,30 @@ class Fields:
         """Cells for the calls, in the files `in_view` accepts, of a setter of the field
         defined outside them: `usb_fill_bulk_urb(urb, udev, pipe, buf, RX_SIZE, rx_done,
         dev)` stores RX_SIZE into the caller's `urb->transfer_buffer_length`, as a plain
-        store there would. Each is (path, directory, calling function, CallStore)."""
-        cells = []
+        store there would. Each is (path, directory, calling function, CallStore). A
+        setter in those files is the reader's own helper: its store is followed to its
+        callers instead."""
+        calls = self._setter_calls_of.get((struct, fname))
+        if calls is None:
+            calls = self._setter_calls_of[(struct, fname)] = self._index_setter_calls(struct, fname)
+        return [cell for path, entries in calls.items() if in_view(path)
+                for setter_path, cell in entries if not in_view(setter_path)]
+
+    def _index_setter_calls(self, struct: str, fname: str) -> dict[str, list]:
+        """Every call of a setter of the field, by calling file: [(setter's file, cell)]."""
+        calls: dict[str, list] = {}
         for node, obj, value in self._setters(struct, fname):
-            if in_view(self.program.functions[node].path):
-                continue  # the reader's own helper: its store is followed to its callers
+            setter = self.program.functions[node]
             for caller, site in self.program.callers(node):
                 ref = self.program.functions[caller]
-                path = ref.path
-                if not in_view(path):
-                    continue
                 args = site.arguments()
                 if len(args) <= max(obj, value):
                     continue
                 store = CallStore("field", fname, struct, render(args[value]), site.line, "=", site.byte,
-                                  base=squash(render(args[obj])), setter=self.program.functions[node].fn.name,
+                                  base=squash(render(args[obj])), setter=setter.fn.name,
                                   callbacks=tuple(a[1] for a in args if a[0] == "id"))
-                cells.append((path, directory_of(path), ref.fn, store))
-        return cells
+                calls.setdefault(ref.path, []).append((setter.path, (ref.path, directory_of(ref.path), ref.fn, store)))
+        return calls
 
     def _setup_cells(self, struct: str, fname: str, here: str) -> list:
         """The stores of the setup functions the allocators called in the module of file
@@ -462,6 +470,8 @@ class Fields:
         only: a library's (alloc_libipw()) hands the object to drivers of other modules,
         which store their own max_mtu into it."""
         setups = self.analysis.sources.tables.setups
+        if not any(spec.struct == struct for spec in setups.values()):
+            return []  # most hubs (sk_buff.len): no allocator's setup stores into that struct
         program = self.program
         nodes: set[str] = set()
         for ff in program.files_in(directory_of(here)):

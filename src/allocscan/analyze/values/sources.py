@@ -302,9 +302,8 @@ class Sources:
             return None
         limit, bound_steps = spec.max, ()
         if spec.bound_field:
-            bound = self.analysis.fields.read(("field", base, spec.bound_field, True),
-                                              Scope(scope.file, scope.fn, scope.depth + 1))
-            if not bound.known or bound.hi is None or bound.partial:
+            bound = self._bound_in(base, spec.bound_field, True, scope)
+            if bound is None:
                 if spec.driver_stores:
                     return None
                 return unknown(WHY_GUARD)  # the core checks it against a maximum we cannot read
@@ -340,9 +339,8 @@ class Sources:
             if spec.of >= len(fn.params):
                 return unknown(WHY_GUARD)
             obj = fn.params[spec.of][0]
-            bound = self.analysis.fields.read(("field", ("id", obj), spec.bound_field, True),
-                                              Scope(scope.file, fn, scope.depth + 1))
-            if not bound.known or bound.hi is None or bound.partial:
+            bound = self._bound_in(("id", obj), spec.bound_field, True, scope)
+            if bound is None:
                 return unknown(WHY_GUARD)  # the core checks it against a maximum we cannot read
             limit = bound.hi if limit is None else min(limit, bound.hi)
             bound_steps = bound.steps
@@ -361,9 +359,8 @@ class Sources:
         spec = self.tables.filled_fields.get(f"{struct}.{fname}")
         if spec is None:
             return None
-        bound = self.analysis.fields.read(("field", ir[1], spec.within, ir[3]),
-                                          Scope(scope.file, scope.fn, scope.depth + 1))
-        if not bound.known or bound.hi is None or bound.partial:
+        bound = self._bound_in(ir[1], spec.within, ir[3], scope)
+        if bound is None:
             return None
         limit = bound.hi if spec.max is None else min(spec.max, bound.hi)
         src = f"device:{struct}.{fname}"
@@ -375,6 +372,12 @@ class Sources:
         # the transfer the user's
         devices = frozenset(s for s in bound.sources if self.tables.is_device(s))
         return Value(0, limit, devices | {src}, (step,) + bound.steps, True)
+
+    def _bound_in(self, base: tuple, fname: str, arrow: bool, scope: Scope) -> Value | None:
+        """The field `fname` of the object `base` (`dev->max_mtu`) as a proven maximum the
+        core or the hardware holds a value to; None when no maximum of it is proven."""
+        bound = self.analysis.fields.read(("field", base, fname, arrow), Scope(scope.file, scope.fn, scope.depth + 1))
+        return bound if bound.known and bound.hi is not None and not bound.partial else None
 
     def joins_driver_stores(self, struct: str, fname: str) -> bool:
         """Is the user field one the driver may also store into itself (net_device.mtu)?"""
