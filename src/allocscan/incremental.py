@@ -50,9 +50,15 @@ change stores to. Each is checked as the
 cone grows, so that a change reaching everything costs little before the full
 analysis.
 
-Known gap: `entries.early_boot_only()` walks callers without a hop limit, so a new
+Known gaps: `entries.early_boot_only()` walks callers without a hop limit, so a new
 run-time caller of an early-boot-only function far above a site can change that
-site's AS001 finding without this cone reaching it.
+site's AS001 finding without this cone reaching it. A hub field's reader also sees
+stores that rule 4 does not follow from their writer: a setter's calls in its module
+(usb_fill_bulk_urb()'s length, read by a completion handler in another file of the
+module) and what the setup of the module's allocator stores (ether_setup()'s
+max_mtu, read in every alloc_etherdev() driver); a change to the setter's call in
+another file, to the setup function, or to which allocator a module calls, reaches
+those readers only when they are in the changed file.
 """
 
 from __future__ import annotations
@@ -405,20 +411,9 @@ class _Cone:
     def _forwarding_to(self, names: set[str]) -> set[str]:
         """The lowercase function-like macros whose body names any of `names`, directly or
         through one another (ALL_CAPS macros are never calls: link.Resolver)."""
-        bodies: dict[str, str] = {}
-        for ff in self.program.files:
-            for name, (_, body) in ff.func_macros.items():
-                if not name.isupper():
-                    bodies[name] = bodies.get(name, "") + "\n" + body
-        found, pending = set(), set(names)
-        for _ in range(MAX_NAME_ROUNDS):
-            pattern = re.compile(r"\b(?:" + "|".join(re.escape(w) for w in sorted(pending)) + r")\b")
-            pending = {name for name, body in bodies.items()
-                       if name not in found and name not in names and pattern.search(body)}
-            if not pending:
-                break
-            found |= pending
-        return found
+        bodies = {(ff.path, name): body for ff in self.program.files  # _naming joins a name's definitions
+                  for name, (_, body) in ff.func_macros.items() if not name.isupper()}
+        return _naming(bodies, names)
 
     def _value_flow(self, start: dict[str, int]) -> dict[str, int]:
         """Functions within MAX_DEPTH calls of `start` (node -> hops already spent) that
