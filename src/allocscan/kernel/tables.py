@@ -94,6 +94,7 @@ class Family:
     label: str = ""  # what the family is, in words
     # frame -> path ("slab", "page", "any"): how a call of the family shows in a call trace
     trace_entries: dict[str, str] = field(default_factory=dict)
+    holds_frames: bool = False  # allocates packet buffers: a received frame's length sizes them
 
 
 @dataclass(frozen=True, slots=True)
@@ -231,6 +232,7 @@ def families() -> dict[str, Family]:
             sleep_frames=sleep_frames,
             label=spec.get("label", name),
             trace_entries=dict(spec.get("trace_entries", {})),
+            holds_frames=bool(spec.get("holds_frames", False)),
         )
     return out
 
@@ -610,6 +612,19 @@ class SourceTables:
 
     def is_device(self, source: str) -> bool:
         return source.partition(":")[0] in self.device_kinds
+
+    def is_received_length(self, source: str) -> bool:
+        """Is the device source a length the hardware reports of data it wrote into a
+        buffer the driver gave it: a register read, raw bytes or a byte-order field of a
+        descriptor or received header? Not a USB host's request, a USB descriptor's field,
+        nor a transfer's fill (`urb->actual_length`), whose buffer a device may have sized."""
+        kind, _, name = source.partition(":")
+        if kind != "device":
+            return False
+        call = name.partition("(")[0]
+        if call != name:
+            return call in self.registers or call in self.raw_reads
+        return name not in self.host_fields and name not in self.filled_fields
 
     def is_run_time(self, source: str) -> bool:
         """A user source set through an interface that exists only after init (ioctl, sysfs ...)."""
