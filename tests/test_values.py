@@ -2156,3 +2156,34 @@ def test_ndo_change_mtu_gets_what_the_user_asked_for_up_to_the_devices_max_mtu()
 void demo_reset(struct net_device *dev) { demo_change_mtu(dev, 16000); }
 """
     assert sizes(*NETDEV, ("drivers/net/ethernet/demo/demo.c", own_call))["demo_refill"].hi == 16000 + 32
+
+
+def test_a_source_read_by_a_call_is_shown_at_that_calls_line():
+    """The witness of a netlink attribute or a register shows the line of the getter's
+    call with that argument, not the function's first line: a reviewer checks the read."""
+    v = sizes(("net/demo/cfg.c", """
+static int demo_config(struct demo *d, const struct nlattr * const tb[])
+{
+	u32 qthresh = 0, bufsiz = 0;
+
+	if (tb[DEMO_QTHRESH])
+		qthresh = nla_get_be32(tb[DEMO_QTHRESH]);
+	if (tb[DEMO_BUFSIZ])
+		bufsiz = nla_get_be32(tb[DEMO_BUFSIZ]);
+	d->q = qthresh;
+	return (long)kmalloc(ntohl(bufsiz), GFP_KERNEL);
+}
+static irqreturn_t demo_irq(int irq, void *data)
+{
+	struct demo *d = data;
+	u32 ctl = readl(d->regs + 4);
+	u32 len = readl(d->regs + 8);
+
+	d->ctl = ctl;
+	return (long)kmalloc(len, GFP_ATOMIC) ? IRQ_HANDLED : IRQ_NONE;
+}
+"""))
+    (netlink,) = [st for st in v["demo_config"].steps if st.source.startswith("netlink:")]
+    assert netlink.line == 9
+    (register,) = [st for st in v["demo_irq"].steps if st.source.startswith("device:")]
+    assert register.line == 17

@@ -218,7 +218,7 @@ class Sources:
             what = "reads a device register" if name in tables.registers else "reads raw bytes a device or host supplied"
             limit = tables.registers[name] if name in tables.registers else tables.raw_reads[name]
             src = f"device:{name}({render(args[0]) if args else ''})"
-            step = Step(SOURCE, f"{name}() {what}", *_where(scope),
+            step = Step(SOURCE, f"{name}() {what}", *_call_where(scope, name, args),
                         function=scope.fn.name if scope.fn is not None else "", callee=name, source=src)
             return Value(0, limit, frozenset({src}), (step,), True)
         return None
@@ -232,7 +232,7 @@ class Sources:
         if policy is not None:
             return policy  # validated by the policy before the handler runs
         src = f"netlink:{render(args[0]) if args else '?'}"
-        step = Step(SOURCE, f"{name}() reads a netlink attribute", *_where(scope),
+        step = Step(SOURCE, f"{name}() reads a netlink attribute", *_call_where(scope, name, args),
                     function=scope.fn.name if scope.fn is not None else "", callee=name, source=src)
         return Value(0, limit, frozenset({src}), (step,), True)
 
@@ -491,7 +491,7 @@ class Sources:
         if inner.known:
             return inner
         src = f"usb-descriptor:{reader.field}"
-        step = Step(SOURCE, f"{reader.name}() {reader.text}", *_where(scope),
+        step = Step(SOURCE, f"{reader.name}() {reader.text}", *_call_where(scope, reader.name),
                     function=scope.fn.name if scope.fn is not None else "", callee=reader.name, source=src)
         return Value(0, reader.max, frozenset({src}), (step,), True)
 
@@ -518,6 +518,39 @@ def _where(scope: Scope) -> tuple[str, int]:
     """Where a source read inside an expression is shown: the function reading it (the
     expression's own line is not kept)."""
     return scope.file.path, scope.fn.line if scope.fn is not None else 0
+
+
+def _call_where(scope: Scope, callee: str, args: tuple = ()) -> tuple[str, int]:
+    """Where a source read by a call (`nla_get_u32(tb[ATTR])`, `readl(base + REG)`) is
+    shown: that call's line in the function (with the same first argument when one
+    does, the one nearest the point evaluated when several do). Calls extraction does
+    not keep (register reads) are found in the assignments whose value makes the call;
+    the function's own line is the last resort (a call inside a macro's text)."""
+    fn = scope.fn
+    if fn is None:
+        return _where(scope)
+    calls = [(c.byte, c.line, c.arguments()[:1]) for c in fn.calls if c.callee == callee]
+    if not calls:
+        calls = [(a.byte, a.line, ir[2][:1]) for a in fn.assignments
+                 if f"{callee}(" in a.value_text and (ir := _call_in(ir_from_text(a.value_text), callee))]
+    if args:
+        calls = [c for c in calls if c[2] == args[:1]] or calls
+    if not calls:
+        return _where(scope)
+    return scope.file.path, min(calls, key=lambda c: abs(c[0] - scope.at_byte))[1]
+
+
+def _call_in(ir: tuple, callee: str) -> tuple | None:
+    """The first call of `callee` inside the expression `ir`, or None."""
+    if not isinstance(ir, tuple) or not ir:
+        return None
+    if ir[0] == "call" and ir[1] == callee:
+        return ir
+    for part in ir[1:]:
+        found = _call_in(part, callee) if isinstance(part, tuple) else None
+        if found is not None:
+            return found
+    return None
 
 
 def handler_kind(fn: FunctionFacts, tables: SourceTables) -> str:
