@@ -112,7 +112,43 @@ def test_which_device_sources_are_lengths_the_receiver_reports():
     assert tables.is_received_length("device:get_unaligned_le16(hdr)")
     assert tables.is_received_length("device:demo_rx_desc.len")
     assert not tables.is_received_length("device:urb.actual_length")
+    assert not tables.is_received_length("device:usb_cdc_ncm_ntb_parameters.dwNtbInMaxSize")
     assert not tables.is_received_length("device:usb_ctrlrequest.wLength")
     assert not tables.is_received_length("usb-descriptor:wMaxPacketSize")
     assert not tables.is_received_length("module_param:rx_len")
     assert not tables.is_received_length("device:demo_helper(x)")
+
+
+NCM = ("drivers/net/usb/demo_ncm.c", """
+#include <linux/usb.h>
+
+struct usb_cdc_ncm_ntb_parameters { __le16 wLength; __le32 dwNtbInMaxSize; };
+struct demo_ncm { struct net_device *net; struct urb *urb; u32 rx_urb_size;
+		  struct usb_cdc_ncm_ntb_parameters parm; };
+
+static void demo_ncm_rx_done(struct urb *urb)
+{
+	struct demo_ncm *dev = urb->context;
+	struct sk_buff *skb = __netdev_alloc_skb(dev->net, dev->rx_urb_size, GFP_ATOMIC);
+
+	kfree_skb(skb);
+}
+
+int demo_ncm_bind(struct demo_ncm *dev)
+{
+	dev->rx_urb_size = le32_to_cpu(dev->parm.dwNtbInMaxSize);
+	dev->urb->complete = demo_ncm_rx_done;
+	return 0;
+}
+""")
+
+
+def test_an_skb_as_large_as_a_device_declares_its_transfers_is_reported():
+    """NCM's dwNtbInMaxSize is the size the device declares for the transfers it takes,
+    which the driver posts as its receive buffers: not a received frame's length. The
+    same field under a struct name no table knows is taken for one."""
+    findings = _as001(USB_H, NCM)
+    assert [f.line for f in findings] == [11]
+    assert findings[0].properties["deviceControlled"] == ["device:usb_cdc_ncm_ntb_parameters.dwNtbInMaxSize"]
+    renamed = (NCM[0], NCM[1].replace("usb_cdc_ncm_ntb_parameters", "demo_ntb_parameters"))
+    assert _as001(USB_H, renamed) == []

@@ -594,6 +594,7 @@ class SourceTables:
     # "struct.field" a USB host sends -> (its maximum, path prefixes where the framework caps it there)
     host_field_caps: dict[str, tuple[int, tuple[str, ...]]]
     filled_fields: dict[str, FilledField]  # "struct.field" a device fills in, within another field
+    declared_sizes: frozenset[str]  # "struct.field" in which a device declares its buffers' size
     setups: dict[str, ObjectSetup]  # allocator -> the setup function it runs on the new object
     registers: dict[str, int | None]  # register reads -> their maximum
     raw_reads: dict[str, int | None]  # reads of raw device bytes -> their maximum
@@ -617,14 +618,15 @@ class SourceTables:
         """Is the device source a length the hardware reports of data it wrote into a
         buffer the driver gave it: a register read, raw bytes or a byte-order field of a
         descriptor or received header? Not a USB host's request, a USB descriptor's field,
-        nor a transfer's fill (`urb->actual_length`), whose buffer a device may have sized."""
+        a size a device declares for its buffers (NCM's dwNtbInMaxSize), nor a transfer's
+        fill (`urb->actual_length`), whose buffer a device may have sized."""
         kind, _, name = source.partition(":")
         if kind != "device":
             return False
         call = name.partition("(")[0]
         if call != name:
             return call in self.registers or call in self.raw_reads
-        return name not in self.host_fields and name not in self.filled_fields
+        return name not in self.host_fields and name not in self.filled_fields and name not in self.declared_sizes
 
     def is_run_time(self, source: str) -> bool:
         """A user source set through an interface that exists only after init (ioctl, sysfs ...)."""
@@ -674,6 +676,7 @@ def source_tables() -> SourceTables:
         host_field_caps={name: (spec["max"], tuple(spec["under"])) for name, spec in device["host_field_caps"].items()},
         filled_fields={name: FilledField(_width(spec, types), spec["within"])
                        for name, spec in device["filled_fields"].items()},
+        declared_sizes=frozenset(device["declared_sizes"]["fields"]),
         setups={name: ObjectSetup(**spec) for name, spec in raw["setups"].items()},
         registers=widths(device["registers"]),
         raw_reads=widths(device["raw_reads"]),
