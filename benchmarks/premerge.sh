@@ -59,11 +59,12 @@ change_define() {
 for change in comment lock define; do
   "change_$change"
   /usr/bin/time -v "$bin" diff --tree "$repo" --base HEAD --cache-dir "$cache" --format json \
-      -o "$out/$change.json" --fail-on none 2> "$out/$change.err" || true
+      -o "$out/$change.json" --fail-on none --stats 2> "$out/$change.err" || true
   git -C "$repo" checkout -q -- .
   wall=$(grep "Elapsed (wall clock)" "$out/$change.err" | awk '{print $NF}')
   rss=$(grep "Maximum resident set size" "$out/$change.err" | awk '{print $NF}')
   counts=$(grep -E "^allocscan: [0-9]+ new" "$out/$change.err" || echo "allocscan: failed, see $out/$change.err")
   echo "$change: wall $wall, peak RSS $((rss / 1024)) MiB; ${counts#allocscan: }"
+  grep -E "^allocscan: (stats|head side)" "$out/$change.err" | sed 's/^allocscan: /  /' 
 done
 echo "logs in $out"

@@ -58,6 +58,15 @@ def test_new_as002_under_spinlock_exits_1(repo, run_cli):
     assert "1 new, 0 fixed, 1 unchanged" in proc.stderr
 
 
+def test_stats_give_each_sides_stage_times(repo, run_cli):
+    commit(repo, "/* a comment */\n" + BASE_DRIVER, "comment")
+    proc = run_cli("diff", "--tree", str(repo), "--base", "HEAD~1", "--head", "HEAD", "--stats")
+    assert proc.returncode == 0, proc.stderr
+    base, head = [line for line in proc.stderr.splitlines() if line.startswith("allocscan: stats: ")]
+    assert base.startswith("allocscan: stats: base side: 1 files") and " total " in base
+    assert head.startswith("allocscan: stats: head side: 1 files") and " analyze " in head
+
+
 def test_pure_line_shift_is_not_new(repo, run_cli):
     commit(repo, "/* license\n * header\n */\n\n" + BASE_DRIVER, "move lines")
     proc = run_cli("diff", "--tree", str(repo), "--base", "HEAD~1", "--head", "HEAD")
