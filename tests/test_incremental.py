@@ -242,6 +242,7 @@ def _one_change(tmp_path, before: dict[str, str], after: dict[str, str]):
     repo = tmp_path / "repo"
     repo.mkdir()
     for name, text in before.items():
+        (repo / name).parent.mkdir(parents=True, exist_ok=True)
         (repo / name).write_text(text)
     (repo / ".gitignore").write_text("*\n")  # as Debian's kernel tree: everything tracked is ignored
     git(repo, "init", "-q", "-b", "main")
@@ -271,6 +272,116 @@ def test_a_store_reaches_a_reader_in_another_file(tmp_path, monkeypatch):
     result = _one_change(tmp_path, {"probe.c": PROBE, "reader.c": READER, "demo.h": HEADER},
                          {"probe.c": PROBE.replace("= 64;", "= 65536;")})
     assert [(f.rule_id, f.path) for f in result.new] == [("AS001", "reader.c")]
+
+
+URB_H = """struct demo_urb { void *buf; u32 len; };
+static inline void demo_urb_fill(struct demo_urb *urb, void *buf, u32 len)
+{
+	urb->buf = buf;
+	urb->len = len;
+}
+"""
+URB_START = """#include <linux/demo_urb.h>
+int demo_start(struct demo_urb *urb, void *buf)
+{
+	demo_urb_fill(urb, buf, 4096);
+	return 0;
+}
+"""
+URB_RX = """#include <linux/demo_urb.h>
+#include <linux/spinlock.h>
+static DEFINE_SPINLOCK(demo_lock);
+void *demo_rx(struct demo_urb *urb)
+{
+	void *p;
+
+	spin_lock(&demo_lock);
+	p = kmalloc(urb->len, GFP_ATOMIC);
+	spin_unlock(&demo_lock);
+	return p;
+}
+"""
+
+
+def test_a_setter_call_reaches_a_reader_in_another_file_of_the_module(tmp_path, monkeypatch):
+    """demo_urb_fill(), a header's setter, stores its length into the urb: its call in
+    demo_start.c is that file's store, which demo_rx.c (same module, no store of its own)
+    reads. The changed length reaches the reader although the changed function writes
+    no field itself, and although the cone does not descend into the setter: as for
+    usb_fill_bulk_urb(), called from hundreds of places, storing into a field written in
+    hundreds of drivers (a hub, read in the store's module only)."""
+    monkeypatch.setattr(incremental, "FULL_SHARE", 1.0)
+    monkeypatch.setattr(incremental, "MAX_CALLERS", 0)
+    monkeypatch.setattr(incremental, "HUB_DIRECTORIES", 0)
+    monkeypatch.setattr(incremental, "HUB_JOIN_WRITERS", 0)
+    files = {"include/linux/demo_urb.h": URB_H, "drivers/net/usb/demo_start.c": URB_START,
+             "drivers/net/usb/demo_rx.c": URB_RX}
+    result = _one_change(tmp_path, files, {"drivers/net/usb/demo_start.c": URB_START.replace("4096", "65536")})
+    assert [(f.rule_id, f.path) for f in result.new] == [("AS001", "drivers/net/usb/demo_rx.c")]
+
+
+NET_CORE = {"include/linux/netdevice.h": "struct net_device { unsigned int mtu; unsigned int max_mtu; };\n",
+            "net/ethernet/eth.c": """#include <linux/netdevice.h>
+void ether_setup(struct net_device *dev)
+{
+	dev->max_mtu = 1500;
+}
+""", "net/802/hippi.c": """#include <linux/netdevice.h>
+void hippi_setup(struct net_device *dev)
+{
+	dev->max_mtu = 65280;
+}
+"""}
+NET_PROBE = """#include <linux/netdevice.h>
+int demo_probe(void)
+{
+	return register_netdev(alloc_etherdev(64));
+}
+"""
+NET_RX = """#include <linux/netdevice.h>
+#include <linux/spinlock.h>
+static DEFINE_SPINLOCK(demo_lock);
+void *demo_rx(struct net_device *dev)
+{
+	void *p;
+
+	spin_lock(&demo_lock);
+	p = kmalloc(dev->max_mtu, GFP_ATOMIC);
+	spin_unlock(&demo_lock);
+	return p;
+}
+"""
+
+
+def test_a_changed_allocator_reaches_the_readers_of_what_its_setup_stores(tmp_path, monkeypatch):
+    """A driver that never stores max_mtu reads what its allocator's setup stored:
+    ether_setup()'s 1500 under alloc_etherdev(), hippi_setup()'s 65280 under
+    alloc_hippi_dev(). Switching the allocator in one file reaches the module's reader
+    in another."""
+    monkeypatch.setattr(incremental, "FULL_SHARE", 1.0)
+    monkeypatch.setattr(incremental, "HUB_DIRECTORIES", 0)
+    monkeypatch.setattr(incremental, "HUB_JOIN_WRITERS", 0)
+    files = {**NET_CORE, "drivers/net/demo/probe.c": NET_PROBE, "drivers/net/demo/rx.c": NET_RX}
+    result = _one_change(tmp_path, files, {"drivers/net/demo/probe.c": NET_PROBE.replace("alloc_etherdev",
+                                                                                         "alloc_hippi_dev")})
+    assert [(f.rule_id, f.path) for f in result.new] == [("AS001", "drivers/net/demo/rx.c")]
+
+
+def test_a_changed_setup_function_analyses_everything(tmp_path, monkeypatch):
+    """ether_setup() runs inside every alloc_etherdev(): what it stores, every such
+    driver reads, far beyond its own module."""
+    files = {**NET_CORE, "drivers/net/demo/probe.c": NET_PROBE, "drivers/net/demo/rx.c": NET_RX}
+    repo = tmp_path / "repo"
+    for name, text in files.items():
+        (repo / name).parent.mkdir(parents=True, exist_ok=True)
+        (repo / name).write_text(text)
+    git(repo, "init", "-q", "-b", "main")
+    git(repo, "add", "-f", "-A", ".")
+    git(repo, "commit", "-q", "-m", "base")
+    (repo / "net/ethernet/eth.c").write_text(NET_CORE["net/ethernet/eth.c"].replace("1500", "65535"))
+    result = diff_revisions(repo, "HEAD", None, [], ScanOptions(cache_dir=tmp_path / "cache"))
+    assert result.head.analysis.stats["incremental"].startswith("full analysis: ether_setup() changed")
+    assert [(f.rule_id, f.path) for f in result.new] == [("AS001", "drivers/net/demo/rx.c")]
 
 
 def test_a_header_define_reaches_its_users(tmp_path, monkeypatch):

@@ -33,7 +33,12 @@ What depends on what. A site is described again when its function is in the cone
    read only in the store's module, or its file when the module has more than
    HUB_MODULE_WRITERS stores to it (fields.Fields._cells_seen_from). Readers start
    3 again, one hop further from the change (the evaluator's MAX_DEPTH counts
-   field reads as it counts calls). Not seen: a reader whose file never
+   field reads as it counts calls). A function's calls store too, in its own file:
+   a setter's (usb_fill_bulk_urb(urb, ..., len, ...) stores len into
+   urb->transfer_buffer_length) and an allocator's setup (alloc_etherdev() runs
+   ether_setup(), whose stores a driver never storing max_mtu reads). A changed
+   setup function [setups] runs is read by every module allocating with it: a full
+   analysis. Not seen: a reader whose file never
    names the struct (`priv->ring->size`, struct ring named only in a header), or
    that reads the field through a macro of another file.
 5. Contexts: within `MAX_HOPS` calls below a changed function or a function that a
@@ -52,13 +57,7 @@ analysis.
 
 Known gaps: `entries.early_boot_only()` walks callers without a hop limit, so a new
 run-time caller of an early-boot-only function far above a site can change that
-site's AS001 finding without this cone reaching it. A hub field's reader also sees
-stores that rule 4 does not follow from their writer: a setter's calls in its module
-(usb_fill_bulk_urb()'s length, read by a completion handler in another file of the
-module) and what the setup of the module's allocator stores (ether_setup()'s
-max_mtu, read in every alloc_etherdev() driver); a change to the setter's call in
-another file, to the setup function, or to which allocator a module calls, reaches
-those readers only when they are in the changed file.
+site's AS001 finding without this cone reaching it.
 """
 
 from __future__ import annotations
@@ -74,6 +73,7 @@ from .analyze.values.evaluator import MAX_CALLERS
 from .analyze.values.fields import HUB_DIRECTORIES, HUB_JOIN_WRITERS, HUB_MODULE_WRITERS
 from .analyze.values.scope import MAX_DEPTH
 from .facts import HAS_GFP_PARAM, FileFacts
+from .kernel.tables import source_tables
 from .link import Program, directory_of
 
 FULL_SHARE = 0.25  # a cone with more of the allocating functions than this: analyse everything
@@ -335,6 +335,11 @@ class _Cone:
                 return "cannot tell which files name the changed header's definitions"
             self.changed |= users
         self._check(self.changed)
+        setups = {spec.runs for spec in source_tables().setups.values() if spec.runs}
+        changed_setups = sorted({program.functions[n].fn.name for n in self.changed} & setups)
+        if changed_setups:
+            return (f"{changed_setups[0]}() changed: every module allocating its objects with it "
+                    "reads what it stores")
         # node -> the fewest evaluator hops (calls, field reads) between it and a change
         value = self._value_flow(dict.fromkeys(self.changed, 0))
         stores: dict[tuple[str, str, str], int] = dict.fromkeys(changes.fields, 0)
@@ -342,7 +347,7 @@ class _Cone:
         while True:  # ends: each field hop costs one of the MAX_DEPTH hops
             for node, depth in value.items():
                 ref = program.functions[node]
-                for struct, fname in ref.fn.field_writes if depth < MAX_DEPTH else ():
+                for struct, fname in (*ref.fn.field_writes, *self._call_stores(node)) if depth < MAX_DEPTH else ():
                     key = (struct, fname, ref.path)
                     stores[key] = min(depth, stores.get(key, depth))
             stores = {key: depth for key, depth in stores.items() if depth < done.get(key, MAX_DEPTH)}
@@ -366,6 +371,29 @@ class _Cone:
                 self.nodes |= {n for n in program.by_name.get(f.function, ())
                                if program.functions[n].path == f.path}
         return ""
+
+    def _call_stores(self, node: str) -> list[tuple[str, str]]:
+        """The fields the function's calls store into, as stores of its own file
+        (fields.Fields._setter_calls, _setup_cells): those a setter it calls stores one
+        of its parameters into (usb_fill_bulk_urb(): urb.transfer_buffer_length), and
+        those the setup of an allocator it calls stores (alloc_etherdev(): what
+        ether_setup() stores; alloc_netdev(..., demo_setup): what demo_setup() stores)."""
+        program = self.program
+        found = [w for callee in program.graph.successors(node) for w in _setter_fields(program.functions[callee].fn)]
+        setups = source_tables().setups
+        ref = program.functions[node]
+        for site in ref.fn.calls:
+            spec = setups.get(site.callee)
+            if spec is None:
+                continue
+            if spec.runs:
+                runs = program.by_name.get(spec.runs, [])
+            else:
+                args = site.arguments()
+                arg = args[spec.setup_argument] if 0 <= spec.setup_argument < len(args) else None
+                runs = program.resolve(ref.path, arg[1], site.line) if arg is not None and arg[0] == "id" else []
+            found += [w for setup in runs for w in program.functions[setup].fn.field_writes]
+        return found
 
     def _header_users(self, names: set[str]) -> set[str] | None:
         """The functions, in any file, whose text names a changed header definition or
@@ -555,6 +583,17 @@ class _Cone:
         pattern = _words_pattern(words | _naming(macros, words))
         return {self.program.node_for(fn) for fn in ff.functions
                 if pattern.search(text, fn.start_byte, fn.end_byte)}
+
+
+def _setter_fields(fn) -> list[tuple[str, str]]:
+    """The fields a setter stores its parameters into (fields.Fields._setters: a
+    parameter stored into a field of an object another parameter points to)."""
+    if not fn.field_writes or not fn.params:
+        return []
+    names = {name for name, _ in fn.params}
+    stored = {a.target for a in fn.assignments
+              if a.kind == "field" and a.op == "=" and a.base in names and a.value_text.strip() in names}
+    return [(struct, fname) for struct, fname in fn.field_writes if fname in stored]
 
 
 def _struct_word(struct: str) -> str:
