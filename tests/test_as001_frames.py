@@ -14,6 +14,8 @@ from allocscan.kernel.version import builtin_kernel
 from allocscan.link import link
 from allocscan.rules import by_id
 
+from .test_values import USB_H
+
 OPTIONS = SimpleNamespace(min_order=4)
 
 
@@ -61,18 +63,6 @@ def test_an_skb_of_a_received_frames_length_is_not_reported_a_kmalloc_of_it_is_a
     assert findings[0].properties["deviceControlled"] == ["device:demo_rx_desc.len"]
 
 
-USB_H = ("include/linux/usb.h", """
-struct urb { void *transfer_buffer; u32 transfer_buffer_length; u32 actual_length; usb_complete_t complete; };
-
-static inline void usb_fill_bulk_urb(struct urb *urb, struct usb_device *dev, unsigned int pipe,
-				     void *transfer_buffer, int buffer_length,
-				     usb_complete_t complete_fn, void *context)
-{
-	urb->transfer_buffer = transfer_buffer;
-	urb->transfer_buffer_length = buffer_length;
-	urb->complete = complete_fn;
-}
-""")
 
 USB = ("drivers/usb/class/demo_acm.c", """
 #include <linux/usb.h>

@@ -238,7 +238,8 @@ HEADER = """struct demo_priv { unsigned int ring; void *buf; };
 """
 
 
-def _one_change(tmp_path, before: dict[str, str], after: dict[str, str]):
+def _changed_repo(tmp_path, before: dict[str, str], after: dict[str, str]) -> Path:
+    """A git checkout of `before`, committed, with `after` written over it."""
     repo = tmp_path / "repo"
     repo.mkdir()
     for name, text in before.items():
@@ -250,6 +251,11 @@ def _one_change(tmp_path, before: dict[str, str], after: dict[str, str]):
     git(repo, "commit", "-q", "-m", "base")
     for name, text in after.items():
         (repo / name).write_text(text)
+    return repo
+
+
+def _one_change(tmp_path, before: dict[str, str], after: dict[str, str]):
+    repo = _changed_repo(tmp_path, before, after)
     result = diff_revisions(repo, "HEAD", None, [], ScanOptions(cache_dir=tmp_path / "cache"))
     assert "in the cone" in result.head.analysis.stats["incremental"]
     full = run_scan([str(repo)], ScanOptions(cache_dir=tmp_path / "cache"))
@@ -371,14 +377,7 @@ def test_a_changed_setup_function_analyses_everything(tmp_path, monkeypatch):
     """ether_setup() runs inside every alloc_etherdev(): what it stores, every such
     driver reads, far beyond its own module."""
     files = {**NET_CORE, "drivers/net/demo/probe.c": NET_PROBE, "drivers/net/demo/rx.c": NET_RX}
-    repo = tmp_path / "repo"
-    for name, text in files.items():
-        (repo / name).parent.mkdir(parents=True, exist_ok=True)
-        (repo / name).write_text(text)
-    git(repo, "init", "-q", "-b", "main")
-    git(repo, "add", "-f", "-A", ".")
-    git(repo, "commit", "-q", "-m", "base")
-    (repo / "net/ethernet/eth.c").write_text(NET_CORE["net/ethernet/eth.c"].replace("1500", "65535"))
+    repo = _changed_repo(tmp_path, files, {"net/ethernet/eth.c": NET_CORE["net/ethernet/eth.c"].replace("1500", "65535")})
     result = diff_revisions(repo, "HEAD", None, [], ScanOptions(cache_dir=tmp_path / "cache"))
     assert result.head.analysis.stats["incremental"].startswith("full analysis: ether_setup() changed")
     assert [(f.rule_id, f.path) for f in result.new] == [("AS001", "drivers/net/demo/rx.c")]
