@@ -294,19 +294,26 @@ int demo_start(struct demo_urb *urb, void *buf)
 	return 0;
 }
 """
-URB_RX = """#include <linux/demo_urb.h>
+
+
+def _locked_reader(header: str, param: str, size: str) -> str:
+    """A driver file allocating `size`, read from its `param`, under a spinlock."""
+    return f"""#include <linux/{header}>
 #include <linux/spinlock.h>
 static DEFINE_SPINLOCK(demo_lock);
-void *demo_rx(struct demo_urb *urb)
-{
+void *demo_rx({param})
+{{
 	void *p;
 
 	spin_lock(&demo_lock);
-	p = kmalloc(urb->len, GFP_ATOMIC);
+	p = kmalloc({size}, GFP_ATOMIC);
 	spin_unlock(&demo_lock);
 	return p;
-}
+}}
 """
+
+
+URB_RX = _locked_reader("demo_urb.h", "struct demo_urb *urb", "urb->len")
 
 
 def test_a_setter_call_reaches_a_reader_in_another_file_of_the_module(tmp_path, monkeypatch):
@@ -344,19 +351,7 @@ int demo_probe(void)
 	return register_netdev(alloc_etherdev(64));
 }
 """
-NET_RX = """#include <linux/netdevice.h>
-#include <linux/spinlock.h>
-static DEFINE_SPINLOCK(demo_lock);
-void *demo_rx(struct net_device *dev)
-{
-	void *p;
-
-	spin_lock(&demo_lock);
-	p = kmalloc(dev->max_mtu, GFP_ATOMIC);
-	spin_unlock(&demo_lock);
-	return p;
-}
-"""
+NET_RX = _locked_reader("netdevice.h", "struct net_device *dev", "dev->max_mtu")
 
 
 def test_a_changed_allocator_reaches_the_readers_of_what_its_setup_stores(tmp_path, monkeypatch):

@@ -252,7 +252,7 @@ def cmd_diff(args) -> int:
     analysed = result.head.analysis.stats.get("incremental") if result.head.analysis is not None else None
     if analysed:  # what the head side analysed again (incremental.py)
         print(f"allocscan: head side: {analysed}", file=sys.stderr)
-    if getattr(args, "stats", False):
+    if args.stats:
         for side, scanned in (("base", result.base), ("head", result.head)):
             print(f"allocscan: stats: {side} side: {_timings_text(scanned)}", file=sys.stderr)
     if args.fail_on == "none":

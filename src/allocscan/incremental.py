@@ -70,7 +70,8 @@ from typing import Callable, Iterable
 
 from .analyze.context import MAX_HOPS
 from .analyze.values.evaluator import MAX_CALLERS
-from .analyze.values.fields import HUB_DIRECTORIES, HUB_JOIN_WRITERS, HUB_MODULE_WRITERS
+from .analyze.values.fields import (HUB_DIRECTORIES, HUB_JOIN_WRITERS, HUB_MODULE_WRITERS, parameter_stores,
+                                    setup_functions)
 from .analyze.values.scope import MAX_DEPTH
 from .facts import HAS_GFP_PARAM, FileFacts
 from .kernel.tables import source_tables
@@ -384,15 +385,9 @@ class _Cone:
         ref = program.functions[node]
         for site in ref.fn.calls:
             spec = setups.get(site.callee)
-            if spec is None:
-                continue
-            if spec.runs:
-                runs = program.by_name.get(spec.runs, [])
-            else:
-                args = site.arguments()
-                arg = args[spec.setup_argument] if 0 <= spec.setup_argument < len(args) else None
-                runs = program.resolve(ref.path, arg[1], site.line) if arg is not None and arg[0] == "id" else []
-            found += [w for setup in runs for w in program.functions[setup].fn.field_writes]
+            if spec is not None:
+                found += [w for setup in setup_functions(program, spec, site, ref.path)
+                          for w in program.functions[setup].fn.field_writes]
         return found
 
     def _header_users(self, names: set[str]) -> set[str] | None:
@@ -586,13 +581,10 @@ class _Cone:
 
 
 def _setter_fields(fn) -> list[tuple[str, str]]:
-    """The fields a setter stores its parameters into (fields.Fields._setters: a
-    parameter stored into a field of an object another parameter points to)."""
+    """The fields a setter stores its parameters into (fields.parameter_stores)."""
     if not fn.field_writes or not fn.params:
         return []
-    names = {name for name, _ in fn.params}
-    stored = {a.target for a in fn.assignments
-              if a.kind == "field" and a.op == "=" and a.base in names and a.value_text.strip() in names}
+    stored = {a.target for a, _, _ in parameter_stores(fn)}
     return [(struct, fname) for struct, fname in fn.field_writes if fname in stored]
 
 

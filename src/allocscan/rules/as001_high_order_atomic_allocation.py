@@ -229,22 +229,21 @@ def _hardware_only(size) -> bool:
     """Is the size large only because a device register or DMA descriptor field is that wide
     (no user source, no USB host or USB descriptor)? The driver's own hardware reporting a
     64 KiB frame to a driver whose frames are 1.5 KiB is possible, not proven: a note."""
-    devices = device_sources(size)
-    if not devices or user_sources(size):
-        return False
     tables = source_tables()
-    return all(src.startswith("device:") and src.partition(":")[2] not in tables.host_fields for src in devices)
+    return _device_only(size, lambda src: src.startswith("device:") and src.partition(":")[2] not in tables.host_fields)
 
 
 def _received_frame_only(size) -> bool:
     """Is the size large only because of a length the hardware reports of what it received
     (a register's byte count, an RX descriptor's length field, a header in the received
     buffer)? The frame fits the buffer the driver posted, which the analysis does not read."""
+    return _device_only(size, source_tables().is_received_length)
+
+
+def _device_only(size, kind) -> bool:
+    """Has the size device sources, all of the `kind` asked, and no user source?"""
     devices = device_sources(size)
-    if not devices or user_sources(size):
-        return False
-    tables = source_tables()
-    return all(tables.is_received_length(src) for src in devices)
+    return bool(devices) and not user_sources(size) and all(kind(src) for src in devices)
 
 
 def _why_silent(s, nonblocking, kernel) -> str:

@@ -482,7 +482,7 @@ class Fields:
                     spec = setups.get(site.callee)
                     if spec is None or spec.struct != struct:
                         continue
-                    found = self._setup_of(spec, site, ff.path)
+                    found = setup_functions(program, spec, site, ff.path)
                     if not found or self._called_elsewhere(program.node_for(fn), here):
                         return []
                     nodes.update(found)
@@ -503,17 +503,6 @@ class Fields:
         return any(not program.same_module(program.functions[caller].path, here)
                    for caller, _ in program.callers(node))
 
-    def _setup_of(self, spec, site, path: str) -> list[str]:
-        """The nodes of the setup function an allocator call runs: the one [setups] names,
-        or the function the call's argument names (alloc_netdev(..., demo_setup))."""
-        if spec.runs:
-            return self.program.by_name.get(spec.runs, [])
-        args = site.arguments()
-        arg = args[spec.setup_argument] if 0 <= spec.setup_argument < len(args) else None
-        if arg is None or arg[0] != "id":
-            return []
-        return self.program.resolve(path, arg[1], site.line)
-
     def _setters(self, struct: str, fname: str) -> list[tuple[str, int, int]]:
         """The functions storing one of their parameters into the field of an object
         another parameter points to (`urb->transfer_buffer_length = buffer_length;`), as
@@ -524,12 +513,8 @@ class Fields:
             for path, fn in self.program.field_writers_of((struct, fname)):
                 if fn is None:
                     continue
-                names = [name for name, _ in fn.params]
-                for a in fn.assignments:
-                    if (a.kind == "field" and a.target == fname and a.op == "=" and a.base in names
-                            and a.value_text.strip() in names and self._writes_struct(a, path, struct)):
-                        found.append((self.program.node_for(fn), names.index(a.base),
-                                      names.index(a.value_text.strip())))
+                found += [(self.program.node_for(fn), obj, value) for a, obj, value in parameter_stores(fn)
+                          if a.target == fname and self._writes_struct(a, path, struct)]
             self._setters_of[(struct, fname)] = found
         return found
 
@@ -633,3 +618,25 @@ def _on_every_path_within(fn, byte: int, start: int, end: int) -> bool:
             if start <= s and e <= end and (s, e) != (start, end) and s <= byte < e:
                 return False
     return True
+
+
+def parameter_stores(fn) -> list[tuple[Assignment, int, int]]:
+    """A setter's stores: each assignment of one of the function's parameters into a
+    field of an object another parameter points to (`urb->transfer_buffer_length =
+    buffer_length;`), as (assignment, index of the object, index of the value)."""
+    names = [name for name, _ in fn.params]
+    return [(a, names.index(a.base), names.index(a.value_text.strip())) for a in fn.assignments
+            if a.kind == "field" and a.op == "=" and a.base in names and a.value_text.strip() in names]
+
+
+def setup_functions(program, spec, site, path: str) -> list[str]:
+    """The nodes of the setup function an allocator call at `site` of file `path` runs:
+    the one [setups] names (alloc_etherdev(): ether_setup()), or the function the call's
+    argument names (alloc_netdev(..., demo_setup))."""
+    if spec.runs:
+        return program.by_name.get(spec.runs, [])
+    args = site.arguments()
+    arg = args[spec.setup_argument] if 0 <= spec.setup_argument < len(args) else None
+    if arg is None or arg[0] != "id":
+        return []
+    return program.resolve(path, arg[1], site.line)
