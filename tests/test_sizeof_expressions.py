@@ -142,3 +142,56 @@ void *local(void) { static const char tbl[] = { 1, 2, 3, 4 }; return kmalloc(siz
     got = {s.function.name: s.size for s in analysis.sites}
     assert (got["stats"].hi, got["header"].hi, got["local"].hi) == (3 * 4096, 6, 400)
     assert not got["designated"].known
+
+
+CONDITIONAL_MEMBERS = ("drivers/demo/station.c", """
+enum demo_queue { DEMO_Q_BE, DEMO_Q_VI, __DEMO_Q_MAX
+#define DEMO_Q_MAX __DEMO_Q_MAX
+};
+/* a value kept for reference, not a definition:
+#define DEMO_OLD_SLOTS 4096 */
+#define DEMO_OLD_SLOTS 2
+typedef void (DEMO_CALLCONV *demo_cb_t)(void *ctx);
+struct demo_mesh { unsigned char path[1024]; };
+struct demo_sta {
+	int aid;
+#ifdef CONFIG_DEMO_MESH
+	struct demo_mesh *mesh;
+	unsigned char plink[2048];
+#else
+	unsigned char no_mesh[16];
+#endif
+#if 0
+	unsigned char never[65536];
+#endif
+	unsigned long long queued[DEMO_Q_MAX];
+	demo_cb_t done;
+	int slots[DEMO_OLD_SLOTS];
+#ifdef CONFIG_LOCKDEP
+	unsigned char dep_map[4096];
+#endif
+#ifndef CONFIG_64BIT
+	unsigned int word;
+#else
+	unsigned long word;
+#endif
+};
+void *new_sta(void) { return kzalloc(sizeof(struct demo_sta), GFP_ATOMIC); }
+void *new_mesh(struct demo_sta *sta) { return kzalloc(sizeof(*sta->mesh), GFP_ATOMIC); }
+""")
+
+
+def test_members_under_a_conditional_and_macros_the_grammar_loses():
+    """A struct's members under `#ifdef CONFIG_...` are laid out, those of every branch
+    (the size is a bound over configurations) but `#if 0`'s, and found by name, except
+    where a distribution's kernel decides the option (lockdep off, 64-bit); a
+    `#define` inside an enum's body (an ERROR to tree-sitter) is read from the text,
+    a `#define` inside a comment is not; a function pointer typedef with a
+    calling-convention macro is a pointer."""
+    facts = [extract_file(CONDITIONAL_MEMBERS[0], CONDITIONAL_MEMBERS[1].encode())]
+    assert facts[0].defines["DEMO_Q_MAX"] == "__DEMO_Q_MAX"
+    assert facts[0].defines["DEMO_OLD_SLOTS"] == "2"
+    assert facts[0].typedefs["demo_cb_t"].endswith("*")
+    got = {s.function.name: exact(s.size) for s in analyze(link(facts), builtin_kernel("6.1")).sites}
+    # aid 4, pad 4, mesh 8, plink 2048, no_mesh 16, queued 2 * 8, done 8, slots 2 * 4, word 8
+    assert got == {"new_sta": 4 + 4 + 8 + 2048 + 16 + 16 + 8 + 8 + 8, "new_mesh": 1024}

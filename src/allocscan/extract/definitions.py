@@ -8,6 +8,7 @@ import re
 from ..exprs import ir_from_node, parse_int_literal, squash, squash_type, strip_comments
 from ..facts import IS_INIT, FunctionFacts, StructDef, StructMember
 from .file import FileExtraction
+from .kconfig import layout_condition
 from .nodes import declarator_name, function_declarator, function_params, initialized_dims, node_text
 
 # A #define worth keeping for value and gfp evaluation: an expression, not a
@@ -34,33 +35,60 @@ def toplevel(fx: FileExtraction) -> None:
             f.func_macros.setdefault(name, (params, body))
         elif "enum.list" in m:
             enum_list(fx, m["enum.list"][0])
-    _unparsed_function_macros(fx)
+    _unparsed_macros(fx)
 
 
-# `#define NAME(params) body`, continuation lines included
+# `#define NAME(params) body` and `#define NAME body`, continuation lines included
 _FUNCTION_MACRO_RE = re.compile(r"^[ \t]*#[ \t]*define[ \t]+(\w+)\(([^)\n]*)\)((?:[^\n\\]|\\\r?\n|\\.)*)", re.M)
+_OBJECT_MACRO_RE = re.compile(r"^[ \t]*#[ \t]*define[ \t]+(\w+)(?![\w(])((?:[^\n\\]|\\\r?\n|\\.)*)", re.M)
+_COMMENT_RE = re.compile(r"/\*.*?\*/|//[^\n]*", re.S)
+_NOT_NEWLINE_RE = re.compile(r"[^\n]")
 
 
-def _unparsed_function_macros(fx: FileExtraction) -> None:
-    """Function-like macros tree-sitter's grammar cannot parse, read from the text: a GNU
-    named variadic parameter (`MEMBERS...`) or a comment in the body (`__group(/* no tag
-    */, NAME, ...)`) turns the definition into an ERROR the macro query does not match."""
+def _missed_names(fx: FileExtraction, text: str) -> bool:
+    """Does the text #define a macro the queries did not see (most files: no)?"""
+    functions = {node_text(m["macro.name"][0]) for m in fx.m["macro"]}
+    if any(m.group(1) not in functions for m in _FUNCTION_MACRO_RE.finditer(text)):
+        return True
+    objects = {node_text(m["define.name"][0]) for m in fx.m["define"]}
+    return any(m.group(1) not in objects for m in _OBJECT_MACRO_RE.finditer(text))
+
+
+def _unparsed_macros(fx: FileExtraction) -> None:
+    """Macros tree-sitter's grammar cannot parse, read from the text (outside comments):
+
+    * a function-like macro with a GNU named variadic parameter (`MEMBERS...`) or a
+      comment in the body (`__group(/* no tag */, NAME, ...)`) is an ERROR the macro
+      query does not match;
+    * an object-like macro inside an enum's body (`__DEMO_MAX` then `#define DEMO_MAX
+      __DEMO_MAX` before the closing brace) or an initializer's is no `preproc_def`.
+    """
     text = fx.original
-    if "define" not in text:
+    if "define" not in text or not _missed_names(fx, text):
         return
+    # a `#define` inside a comment (an old value kept for reference) defines nothing
+    text = _COMMENT_RE.sub(lambda m: _NOT_NEWLINE_RE.sub(" ", m.group(0)), text)
     macros = fx.facts.func_macros
     for m in _FUNCTION_MACRO_RE.finditer(text):
         name = m.group(1)
         if name in macros:
             continue
         params = tuple(p.strip() for p in m.group(2).split(",") if p.strip())
-        body = " ".join(strip_comments(m.group(3).replace("\\\n", " ").replace("\\\r\n", " ")).split())
+        body = " ".join(m.group(3).replace("\\\n", " ").replace("\\\r\n", " ").split())
         macros[name] = (params, body)
+    defines = fx.facts.defines
+    for m in _OBJECT_MACRO_RE.finditer(text):
+        name = m.group(1)
+        if name in defines:
+            continue
+        body = " ".join(m.group(2).replace("\\\n", " ").replace("\\\r\n", " ").split())
+        if body and _VALUE_DEFINE_RE.match(body):
+            defines[name] = body
 
 
 def _enumerators(node):
     """The enumerators of an enumerator list in order, those under an `#ifdef` included
-    (its first branch: every configuration's members, as a struct's), and a bare name
+    (its first branch: one configuration's numbering), and a bare name
     tree-sitter left in an ERROR node after a `#define` inside the list."""
     for child in node.named_children:
         if child.type == "enumerator":
@@ -271,9 +299,7 @@ def struct(fx: FileExtraction, node, name: str, body, is_union: bool) -> None:
     calls: list[tuple[int, int]] = []  # (index, end byte) of member macro calls spanning members
     firsts: list[tuple[int, int]] = []  # (start byte, index of its first member) per declaration
     call_end = -1
-    for fd in body.named_children:
-        if fd.type != "field_declaration":
-            continue
+    for fd in _field_declarations(body):
         type_node = fd.child_by_field_name("type")
         if type_node is None:
             continue
@@ -313,6 +339,54 @@ def struct(fx: FileExtraction, node, name: str, body, is_union: bool) -> None:
     packed = "__packed" in fx.original[body.end_byte:body.end_byte + 40].split(";")[0] or \
         "packed" in fx.original[body.end_byte:body.end_byte + 60].split(";")[0]
     fx.facts.structs.append(StructDef(name, is_union, tuple(members), node.start_point[0] + 1, packed))
+
+_CONDITIONALS = frozenset({"preproc_if", "preproc_ifdef", "preproc_elif", "preproc_elifdef", "preproc_else"})
+
+
+def _field_declarations(body):
+    """The member declarations of a struct body, those under a preprocessor conditional
+    too, in source order. A branch is laid out as a distribution's kernel compiles it
+    (`#ifdef CONFIG_LOCKDEP`: not; `#ifdef CONFIG_64BIT`: only it, not its `#else`;
+    kbuild.toml [layout]); a branch no configuration takes (`#if 0`) is not. Of a
+    condition on any other option every branch is laid out, `#if`, `#elif` and `#else`
+    alike: the layout is then at least as large as such a configuration makes it, the
+    bound a size needs, and a member of either branch is found by name. With --kconfig
+    the config has already blanked the branches it does not compile."""
+    for child in body.named_children:
+        if child.type == "field_declaration":
+            yield child
+        elif child.type in _CONDITIONALS:
+            yield from _branch_declarations(child)
+
+
+def _branch_declarations(conditional):
+    value = _branch_condition(conditional)
+    condition = conditional.child_by_field_name("condition")
+    alternative = conditional.child_by_field_name("alternative")
+    if value is not False:
+        for child in conditional.named_children:
+            if child == alternative or child == condition:
+                continue
+            if child.type == "field_declaration":
+                yield child
+            elif child.type in _CONDITIONALS:
+                yield from _branch_declarations(child)
+    if alternative is not None and value is not True:
+        yield from _branch_declarations(alternative)
+
+
+def _branch_condition(conditional):
+    """Is the branch compiled as the layouts configure a kernel: True, False or None."""
+    if conditional.type == "preproc_else":
+        return None
+    if conditional.type in ("preproc_ifdef", "preproc_elifdef"):
+        directive = node_text(conditional.children[0]).lstrip("#").strip()
+        name = conditional.child_by_field_name("name")
+        kind = "ifndef" if directive.endswith("ndef") else "ifdef"
+        return layout_condition(kind, node_text(name)) if name is not None else None
+    condition = conditional.child_by_field_name("condition")
+    return layout_condition("if", node_text(condition)) if condition is not None else None
+
 
 def _spanning_member_call(body, type_node, fd) -> tuple[str, int] | None:
     """(the call's text, its end byte) when a member macro's call holds declarations the

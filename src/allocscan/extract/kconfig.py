@@ -409,6 +409,50 @@ def evaluate_macro_condition(cond: str, resolver: MacroResolver):
     return _Condition(cond, resolver).value()
 
 
+class _LayoutDefaults:
+    """Evaluates a struct member's #if condition for its layout without a config: the
+    options kbuild.toml's [layout] sets or leaves off are decided, the rest unknown."""
+
+    local: frozenset = frozenset()
+
+    def __init__(self):
+        tables = kbuild()
+        self.on, self.off = tables.layout_on, tables.layout_off
+
+    def _value(self, name: str):
+        base = _base_symbol(name)
+        if base in self.off:
+            return F, (base,)
+        if base in self.on and base == name:
+            return T, (base,)
+        return U, ()
+
+    def symbol_defined(self, name: str):
+        return self._value(name)
+
+    def bare_value(self, name: str):
+        return self._value(name)
+
+    def macro_value(self, macro: str, name: str):
+        value, symbols = self._value(name)
+        return (value, symbols) if value is F or macro == "IS_ENABLED" else (U, ())
+
+
+def layout_condition(kind: str, body: str):
+    """True, False or None (unknown): is a struct member under `#if`/`#ifdef`/`#ifndef`
+    `body` compiled, as the layouts assume a kernel is configured (kbuild.toml [layout])?
+    `#if 0` is false, `#if 1` true."""
+    body = _strip_comments(body).strip()
+    if kind in ("ifdef", "ifndef"):
+        name = body.split()[0] if body else ""
+        value, _ = _LayoutDefaults().symbol_defined(name)
+        return value if kind == "ifdef" or value is U else not value
+    value, _ = _Condition(body, _LayoutDefaults()).value()
+    if value is U and re.fullmatch(r"\d+", body):
+        return int(body) != 0
+    return value
+
+
 def _base_symbol(name: str) -> str:
     suffix = kbuild().module_suffix
     return name[: -len(suffix)] if name.endswith(suffix) else name

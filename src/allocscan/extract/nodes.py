@@ -83,7 +83,10 @@ def declarator_name(node) -> tuple[str, int, tuple]:
         elif t in ("function_declarator", "parenthesized_declarator", "attributed_declarator"):
             if t == "function_declarator":
                 pointer = max(pointer, 1)  # a function pointer member/variable
-            node = node.child_by_field_name("declarator") or (node.named_children[0] if node.named_children else None)
+            # `(ACPI_SYSTEM_XFACE *handler)`: a calling-convention macro tree-sitter
+            # leaves as an ERROR before the declarator it belongs to
+            node = node.child_by_field_name("declarator") or \
+                next((c for c in node.named_children if c.type not in ("ERROR", "comment")), None)
         else:
             return "", pointer, tuple(dims)
     return "", pointer, tuple(dims)

@@ -466,6 +466,9 @@ class KbuildTables:
     macros: dict[str, dict[str, bool | None]]
     # macros the build or its generated headers define, which no source file does
     build_defines: frozenset[str] = frozenset()
+    # options a struct's layout takes as set (on) or not (off) without --kconfig
+    layout_on: frozenset[str] = frozenset()
+    layout_off: frozenset[str] = frozenset()
 
 
 @lru_cache(maxsize=1)
@@ -482,6 +485,8 @@ def kbuild() -> KbuildTables:
         macros={name: {state: (None if v == "unknown" else bool(v)) for state, v in spec.items()}
                 for name, spec in kc["macros"].items()},
         build_defines=frozenset(raw.get("preprocessor", {}).get("build_defines", ())),
+        layout_on=frozenset(raw.get("layout", {}).get("on", ())),
+        layout_off=frozenset(raw.get("layout", {}).get("off", ())),
     )
 
 
