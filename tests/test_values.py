@@ -2187,3 +2187,34 @@ static irqreturn_t demo_irq(int irq, void *data)
     assert netlink.line == 9
     (register,) = [st for st in v["demo_irq"].steps if st.source.startswith("device:")]
     assert register.line == 17
+
+
+def test_a_receiver_typed_through_a_member_macro_or_a_global_declared_elsewhere():
+    """`sk->sk_prot->max_header`: struct sock's `sk_prot` is a macro for a member of its
+    embedded common part (`#define sk_prot __sk_common.skc_prot`), followed through that
+    path to the struct it points to; `demo_dl->header_length` of a global the file only
+    declares (`extern` in a header, defined in another file of the directory). Both read
+    the writers of the field they name."""
+    header = ("net/demo/demo.h", """
+struct demo_proto { unsigned int max_header; };
+struct demo_common { struct demo_proto *skc_prot; };
+struct demo_sock { struct demo_common __sk_common; int sk_rcvbuf; };
+#define sk_prot __sk_common.skc_prot
+struct demo_link { unsigned int header_length; };
+extern struct demo_link *demo_dl;
+""")
+    protocols = ("net/demo/proto.c", """
+#include "demo.h"
+static struct demo_proto demo_v4 = { .max_header = 128 };
+static struct demo_proto demo_v6 = { .max_header = 192 };
+struct demo_link *demo_dl;
+void demo_link_init(struct demo_link *l) { l->header_length = 14; }
+""")
+    sender = ("net/demo/send.c", """
+#include "demo.h"
+void *reply(struct demo_sock *sk) { return kmalloc(sk->sk_prot->max_header, GFP_ATOMIC); }
+void *probe(void) { return kmalloc(demo_dl->header_length + 64, GFP_ATOMIC); }
+""")
+    v = sizes(header, protocols, sender)
+    assert (v["reply"].known, v["reply"].hi) == (True, 192)
+    assert (v["probe"].known, v["probe"].hi) == (True, 14 + 64)

@@ -32,6 +32,9 @@ POINTER_SIZE = POINTER[0]
 _TYPE_WORDS = frozenset({"struct", "union", "enum", "const", "volatile", "unsigned", "signed", "short", "long",
                          "char", "int", "void", "bool", "_Bool", "float", "double"})
 
+# a member path a macro may stand for: `__sk_common.skc_prot`
+_MEMBER_PATH_RE = re.compile(r"[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)+")
+
 
 def names_a_type(text: str, typedefs: dict[str, str]) -> bool:
     """Does the text (a macro's argument) name a type (`u32`, `struct demo_desc`, `u8 *`)
@@ -366,11 +369,30 @@ class Builtins:
         if base is None or base[1]:
             return None
         struct = struct_name(base[0], self.program.typedefs)
-        found = self._find_member(struct, base[2], ir[2]) if struct else None
+        found = self.find_member(struct, base[2], ir[2]) if struct else None
         if found is None:
             return None
         m, path = found
         return (m.type_text + "*" if m.pointer else m.type_text), m.array_dims, path
+
+    def find_member(self, struct: str, near: str, name: str):
+        """(member, path of its struct's definition) of `struct`'s member `name`: one of
+        its own, one of its anonymous struct and union members, or one a macro beside the
+        struct names (`#define sk_prot __sk_common.skc_prot`: struct sock's members that
+        are its embedded common part's), followed through that member path."""
+        found = self._find_member(struct, near, name)
+        if found is not None:
+            return found
+        where = self._struct_and_path(struct, near)
+        alias = self.program.lookup("defines", name, where[0]) if where is not None else None
+        if alias is None or not _MEMBER_PATH_RE.fullmatch(alias[1].strip()) or alias[1].strip() == name:
+            return None
+        for part in alias[1].strip().split("."):
+            found = self._find_member(struct, near, part) if struct else None
+            if found is None:
+                return None
+            struct, near = struct_name(found[0].type_text, self.program.typedefs), found[1]
+        return found
 
     def _find_member(self, struct: str, near: str, name: str, depth: int = 0):
         """(member, path of its struct's definition) of `struct`'s member `name`, looked

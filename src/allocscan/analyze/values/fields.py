@@ -524,14 +524,12 @@ class Fields:
         if ir[0] == "id":
             fn = scope.fn
             t = (fn.locals.get(ir[1]) or next((pt for pn, pt in fn.params if pn == ir[1]), "")) if fn is not None else ""
-            return struct_name(t or scope.file.global_types.get(ir[1], ""), typedefs)
+            return struct_name(t or scope.file.global_types.get(ir[1], "") or self._global_type(ir[1], scope), typedefs)
         if ir[0] == "field":
             base = self.struct_of_expr(ir[1], scope)
-            sd = self.analysis.builtins.struct(base, scope.file.path) if base else None
-            if sd is not None:
-                for m in sd.members:
-                    if m.name == ir[2]:
-                        return struct_name(m.type_text, typedefs)
+            found = self.analysis.builtins.find_member(base, scope.file.path, ir[2]) if base else None
+            if found is not None:
+                return struct_name(found[0].type_text, typedefs)
         if ir[0] in ("addr", "deref") or (ir[0] == "idx" and _constant_index(ir[2])):
             # `&q`, `*q`, `dev->tx[0]`: an element of a pointer or array member is of the
             # struct the member's type names (struct_name drops the `*`). Only an element
@@ -540,6 +538,12 @@ class Fields:
             # are not what it holds
             return self.struct_of_expr(ir[1], scope)
         return ""
+
+    def _global_type(self, name: str, scope: Scope) -> str:
+        """The type of a global the file declares in a header it includes, or another file
+        of its directory defines (`extern struct datalink_proto *aarp_dl;`)."""
+        found = self.program.lookup("global_types", name, scope.file.path)
+        return found[1] if found is not None else ""
 
 
 def _handled(ir: tuple, scope: Scope) -> str:
