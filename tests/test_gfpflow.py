@@ -145,3 +145,29 @@ def test_calls_the_context_chain_shows_are_not_repeated_as_mask_steps():
     (finding,) = _findings(source, ("AS001",))
     kinds = [(s.kind, s.line) for s in finding.witness]
     assert kinds == [("entry", 30), ("call", 27), ("call", 20), ("call", 15), ("allocation", 9)]
+
+
+FLAG_CHOSEN = """
+enum demo_buf_flags { DEMO_BUF_DIRECT = BIT(0), DEMO_BUF_NOSLEEP = BIT(1) };
+
+void *demo_buf_alloc(struct demo *d, u32 size, u32 flags)
+{
+	gfp_t gfp = (flags & DEMO_BUF_NOSLEEP) ? GFP_ATOMIC : GFP_KERNEL;
+
+	return kmalloc(size, gfp);
+}
+
+void demo_table(struct demo *d) { d->table = demo_buf_alloc(d, 65536, 0); }
+void demo_ring(struct demo *d, bool direct) { d->ring = demo_buf_alloc(d, 131072, direct ? DEMO_BUF_DIRECT : 0); }
+"""
+
+
+def test_a_mask_chosen_by_a_flag_no_caller_sets_is_the_other_arm():
+    """`(flags & DEMO_BUF_NOSLEEP) ? GFP_ATOMIC : GFP_KERNEL` where every caller passes a
+    constant without that bit: the allocation is GFP_KERNEL, not reported. A caller that
+    sets the bit, or an export (callers the scan cannot see), makes both arms possible."""
+    assert _findings(FLAG_CHOSEN, rules=("AS001",)) == []
+    nosleep = FLAG_CHOSEN + "void demo_irq(struct demo *d) { d->spare = demo_buf_alloc(d, 64, DEMO_BUF_NOSLEEP); }\n"
+    assert [f.function for f in _findings(nosleep, rules=("AS001",))] == ["demo_buf_alloc"]
+    exported = FLAG_CHOSEN + "EXPORT_SYMBOL(demo_buf_alloc);\n"
+    assert [f.function for f in _findings(exported, rules=("AS001",))] == ["demo_buf_alloc"]

@@ -25,6 +25,8 @@ from .witness import FLOW, Step
 # follows down from a lock or entry point (a longer chain does not convince).
 MAX_DEPTH = MAX_HOPS
 MAX_ALTERNATIVES = 8
+_INTEGER_OPS = {"&": lambda a, b: a & b, "|": lambda a, b: a | b, "==": lambda a, b: int(a == b),
+                "!=": lambda a, b: int(a != b)}
 
 
 @dataclass(frozen=True)
@@ -48,6 +50,7 @@ class GfpAnalysis:
     memo: dict = field(default_factory=dict)
     _active: set = field(default_factory=set)  # locals being evaluated (cycle guard)
     _bound: dict = field(default_factory=dict)  # local -> masks it stands for inside its own update
+    _bound_set: set | None = None  # functions bound to a function pointer (lazily)
 
     def alternatives(self, ir: tuple, scope: Scope, depth: int = 0) -> list[GfpAlt] | None:
         kind = ir[0]
@@ -73,6 +76,9 @@ class GfpAnalysis:
         if kind == "cast":
             return self.alternatives(ir[2], scope, depth)
         if kind == "cond":
+            taken = self._decided(ir[1], scope)
+            if taken is not None:  # every caller takes the same arm
+                return self.alternatives(ir[2] if taken else ir[3], scope, depth)
             a = self.alternatives(ir[2], scope, depth)
             b = self.alternatives(ir[3], scope, depth)
             if a is None or b is None:
@@ -90,6 +96,85 @@ class GfpAnalysis:
             if reparsed[0] != "unk":
                 return self.alternatives(reparsed, scope, depth)
         return None
+
+    def _decided(self, cond: tuple, scope: Scope) -> bool | None:
+        """The truth of a ternary's condition when every caller decides it alike: a flags
+        parameter tested against a bit (`(flags & DEMO_NOSLEEP) ? GFP_ATOMIC : GFP_KERNEL`)
+        that every call passes as a constant, none with that bit. None when a caller
+        passes something else, or the function may be called from where the scan cannot
+        see (exported, or bound to a function pointer)."""
+        values = self._constants(cond, scope, 0)
+        if not values:
+            return None
+        truths = {value != 0 for value in values}
+        return truths.pop() if len(truths) == 1 else None
+
+    def _constants(self, ir: tuple, scope: Scope, depth: int) -> set[int] | None:
+        """Every value an integer expression takes over the callers of its function's
+        parameters, or None."""
+        kind = ir[0]
+        if kind == "num":
+            return {ir[1]}
+        if kind == "un" and ir[1] == "!":
+            inner = self._constants(ir[2], scope, depth)
+            return None if inner is None else {int(not v) for v in inner}
+        if kind == "bin" and ir[1] in _INTEGER_OPS:
+            left, right = self._constants(ir[2], scope, depth), self._constants(ir[3], scope, depth)
+            if left is None or right is None:
+                return None
+            out = {_INTEGER_OPS[ir[1]](a, b) for a in left for b in right}
+            return out if len(out) <= MAX_ALTERNATIVES else None
+        if kind == "cond":  # `is_direct ? DEMO_BUF_DIRECT : 0`: either arm
+            then, otherwise = self._constants(ir[2], scope, depth), self._constants(ir[3], scope, depth)
+            return None if then is None or otherwise is None else then | otherwise
+        if kind == "cast":
+            return self._constants(ir[2], scope, depth)
+        if kind == "call" and ir[1] == "BIT" and len(ir[2]) == 1:
+            inner = self._constants(ir[2][0], scope, depth)
+            return None if inner is None or any(not 0 <= v < 64 for v in inner) else {1 << v for v in inner}
+        if kind == "id":
+            return self._constant_name(ir[1], scope, depth)
+        return None
+
+    def _constant_name(self, name: str, scope: Scope, depth: int) -> set[int] | None:
+        fn = scope.fn
+        if fn is not None:
+            if name in fn.locals:
+                return None
+            for index, (pname, _) in enumerate(fn.params):
+                if pname == name:
+                    return self._constant_param(scope, index, depth)
+        for table in ("enums", "defines"):
+            found = self.program.lookup(table, name, scope.file.path)
+            if found is not None and depth < MAX_DEPTH + 2:
+                value = found[1] if table == "enums" else ir_from_text(found[1])
+                return self._constants(value, scope, depth + 1)
+        return None
+
+    def _constant_param(self, scope: Scope, index: int, depth: int) -> set[int] | None:
+        node = self.program.node_of.get(id(scope.fn))
+        if node is None or depth >= MAX_DEPTH or scope.fn.name in scope.file.exports or node in self._bound_nodes():
+            return None
+        callers = list(self.program.callers(node))
+        if not callers:
+            return None
+        out: set[int] = set()
+        for caller, site in callers:
+            ref = self.program.functions[caller]
+            args = site.arguments()
+            values = self._constants(args[index], Scope(ref.file, ref.fn, depth + 1), depth + 1) \
+                if index < len(args) else None
+            if values is None:
+                return None
+            out |= values
+        return out if len(out) <= MAX_ALTERNATIVES else None
+
+    def _bound_nodes(self) -> set[str]:
+        """Functions bound to a function pointer (`.alloc = demo_alloc`): callers the
+        scan cannot list may call them."""
+        if self._bound_set is None:
+            self._bound_set = {node for found in self.program.bindings.values() for _, node, _, _ in found}
+        return self._bound_set
 
     def at_call(self, ir: tuple, scope: Scope) -> list[GfpAlt] | None:
         """The alternatives of a call's gfp argument, less the blocking ones an earlier
