@@ -266,3 +266,17 @@ void *session(void) { return kzalloc(sizeof(struct demo_session) * 40, GFP_ATOMI
 """))
     assert exact(got["tagged_inline"]) == 8 * 1024
     assert exact(got["session"]) == 1008 * 40
+
+
+def test_struct_tags_a_macro_defines_lay_out_as_the_tables_say():
+    """`struct ewma_signal` (a file-scope DECLARE_EWMA(signal, ...)) and `struct kfifo`
+    (declared with a macro for its body): no struct definition names them, so the tables
+    say what they lay out as: an unsigned long, a struct __kfifo."""
+    source = """
+struct __kfifo { unsigned int in; unsigned int out; unsigned int mask; unsigned int esize; void *data; };
+struct demo_link { struct ewma_signal avg_signal; struct kfifo fifo; unsigned char addr[6]; };
+void *new_link(void) { return kzalloc(sizeof(struct demo_link), GFP_ATOMIC); }
+"""
+    analysis = analyze(link([extract_file("drivers/demo/link.c", source.encode())]), builtin_kernel("6.1"))
+    (site,) = [s for s in analysis.sites if s.allocator]
+    assert (site.size.known, site.size.hi) == (True, 8 + 24 + 6 + 2)

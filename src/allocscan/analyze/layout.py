@@ -174,6 +174,9 @@ class Layouts:
                     renamed = self._object_macro(name)
                     if renamed is not None and IDENT_RE.fullmatch(renamed) and renamed != name:
                         return self.layout(prefix + renamed)
+                    defined = self._macro_defined(t)  # `DECLARE_EWMA(signal, 10, 8)` at file scope
+                    if defined is not None:
+                        return self.layout(defined)
                 return found
         if t.startswith(("enum ", "enum{")):  # `typedef enum { ... } demo_prio_t;` too
             return (4, 4)
@@ -184,6 +187,15 @@ class Layouts:
         if named is not None:
             return named
         return self._macro_member(t) or self._macro_call_type(t)
+
+    def _macro_defined(self, t: str) -> str | None:
+        """The type a macro-defined struct tag lays out as (data/macros.toml
+        [macro_defined_types], whose keys may end in a `*` wildcard: `struct ewma_*`)."""
+        found = self.macro_defined_types.get(t)
+        if found is None:
+            found = next((v for k, v in self.macro_defined_types.items()
+                          if k.endswith("*") and t.startswith(k[:-1]) and len(t) > len(k) - 1), None)
+        return found if found != t else None
 
     def _inline(self, braces: str, is_union: bool) -> tuple[int, int] | None:
         """A struct or union defined where it is used, laid out from its member text."""
