@@ -2218,3 +2218,39 @@ void *probe(void) { return kmalloc(demo_dl->header_length + 64, GFP_ATOMIC); }
     v = sizes(header, protocols, sender)
     assert (v["reply"].known, v["reply"].hi) == (True, 192)
     assert (v["probe"].known, v["probe"].hi) == (True, 14 + 64)
+
+
+def test_a_field_of_a_table_element_at_a_run_time_index_is_read_from_its_initializers():
+    """`tbl = demo_cmd_tbl; ... tbl[i].in_args`: the element of a file-scope table at a
+    run-time index is of the table's struct, and its member is one of the values the
+    table's initializer gives it, by position or by name; a ring a device fills
+    (`ring->desc[i].len`) stays untyped."""
+    v = sizes(("drivers/demo/mbox.c", """
+struct demo_cmd_meta { u32 cmd; u32 in_args; u32 out_args; };
+#define DEMO_CMD_CREATE_RX 2
+static const struct demo_cmd_meta demo_cmd_tbl[] = {
+	{1, 2, 3},
+	{DEMO_CMD_CREATE_RX, 30, 4},
+	{ .cmd = 3, .in_args = 9 },
+};
+struct demo_desc { u16 len; };
+struct demo_ring { struct demo_desc *desc; };
+struct demo_args { struct { u32 num; u32 *arg; } req; };
+int demo_alloc_args(struct demo_args *mbx, u32 type)
+{
+	const struct demo_cmd_meta *tbl = demo_cmd_tbl;
+	int i;
+
+	for (i = 0; i < ARRAY_SIZE(demo_cmd_tbl); i++) {
+		if (type == tbl[i].cmd) {
+			mbx->req.num = tbl[i].in_args;
+			mbx->req.arg = kcalloc(mbx->req.num, sizeof(u32), GFP_ATOMIC);
+			return 0;
+		}
+	}
+	return -EINVAL;
+}
+void *demo_rx(struct demo_ring *ring, int i) { return kmalloc(ring->desc[i].len, GFP_ATOMIC); }
+"""))
+    assert interval(v["demo_alloc_args"]) == (2 * 4, 30 * 4)
+    assert not v["demo_rx"].known and v["demo_rx"].why == "field-untyped"

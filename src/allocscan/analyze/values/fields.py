@@ -18,12 +18,12 @@ import posixpath
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Callable
 
-from ...exprs import render, squash
+from ...exprs import ir_from_text, render, squash
 from ...facts import Assignment
 from ...link import directory_of, same_driver, struct_name
 from ..witness import FLOW, Step
 from .lattice import (held_in, WHY_ARITHMETIC, WHY_DEVICE, WHY_ELEMENT, WHY_FIELD_HUB, WHY_FIELD_UNTYPED,
-                      WHY_FIELD_UNWRITTEN, WHY_FIELD_WRITER, Value, arith, interval, join, unknown, unsigned_max,
+                      WHY_FIELD_UNWRITTEN, WHY_FIELD_WRITER, Value, arith, const, interval, join, unknown, unsigned_max,
                       with_bounds)
 from .narrowing import SHRINKING_OPS, on_every_path
 from .scope import MAX_DEPTH, Scope
@@ -105,6 +105,10 @@ class Fields:
         fname = ir[2]
         sources = self.analysis.sources
         struct = self.struct_of_expr(ir[1], scope)
+        if struct and ir[1][0] == "idx":
+            held = self._table_member(struct, fname, ir[1], scope)
+            if held is not None:
+                return held
         source = (sources.user_copied_field(ir, scope) or sources.descriptor_field(struct, fname, scope)
                   or sources.user_field(struct, fname, ir[1], scope) or sources.wire_copied_field(struct, ir, scope)
                   or sources.wire_cast_field(struct, ir, scope) or sources.filled_field(struct, fname, ir, scope))
@@ -530,14 +534,69 @@ class Fields:
             found = self.analysis.builtins.find_member(base, scope.file.path, ir[2]) if base else None
             if found is not None:
                 return struct_name(found[0].type_text, typedefs)
-        if ir[0] in ("addr", "deref") or (ir[0] == "idx" and _constant_index(ir[2])):
+        if ir[0] in ("addr", "deref") or (ir[0] == "idx" and (_constant_index(ir[2]) or self._table(ir[1], scope))):
             # `&q`, `*q`, `dev->tx[0]`: an element of a pointer or array member is of the
             # struct the member's type names (struct_name drops the `*`). Only an element
-            # at a constant index: a ring indexed at run time (`rx_ring[entry]->len`) is
-            # where a device writes, and the driver's stores there (ariadne's `RMD3 = 0`)
-            # are not what it holds
+            # at a constant index, or of a table the kernel initializes: a ring indexed at
+            # run time (`rx_ring[entry]->len`) is where a device writes, and the driver's
+            # stores there (ariadne's `RMD3 = 0`) are not what it holds
             return self.struct_of_expr(ir[1], scope)
         return ""
+
+    def _table(self, base: tuple, scope: Scope) -> str:
+        """The file-scope array an indexed object is (`demo_cmd_tbl[i].in_args`), or that a
+        local only ever points at (`tbl = demo_cmd_tbl; ... tbl[i].in_args`): a table whose
+        elements the kernel's initializers and stores fill, not a device's ring; or ''."""
+        if base[0] != "id":
+            return ""
+        fn, name = scope.fn, base[1]
+        if fn is None or name not in fn.locals:
+            if fn is not None and any(pname == name for pname, _ in fn.params):
+                return ""
+            return name if name in scope.file.global_arrays else ""
+        tables = {a.value_text.strip() if a.op == "=" else "" for a in fn.assignments
+                  if a.kind == "local" and a.target == name}
+        table = tables.pop() if len(tables) == 1 else ""
+        return table if table in scope.file.global_arrays else ""
+
+    def _table_member(self, struct: str, fname: str, element: tuple, scope: Scope) -> Value | None:
+        """A member of a file-scope table's element at any index: the join of what the
+        table's initializer sets it to in every element, written by name (`.in_args = 6`)
+        or by position (`{ QLCNIC_CMD_CREATE_RX_CTX, 136, 27 }`, the member's place in
+        its struct), 0 where an element leaves it out. None when something else may store
+        there (a function's store into the member), or the position is not clear."""
+        table = self._table(element[1], scope)
+        init = scope.file.global_inits.get(table) if table else None
+        if not init or any(fn is not None for _, fn in self.program.field_writers_of((struct, fname))):
+            return None
+        found = self.analysis.builtins.find_member(struct, scope.file.path, fname)
+        sd = self.analysis.builtins.struct(struct, scope.file.path)
+        if found is None or sd is None or found[0] not in sd.members:
+            return None
+        position = sd.members.index(found[0])
+        if any(not m.name or m.bits is not None for m in sd.members[:position + 1]):
+            return None  # an anonymous member or a bit-field before it: positions are not plain
+        texts: dict[str, str] = {}
+        for path, text in init:
+            element_key, _, member = path.partition(".")
+            if member in (fname, f"#{position}") and element_key.startswith("#"):
+                texts[element_key] = text
+        elements = {path.partition(".")[0] for path, _ in init if path.startswith("#")}
+        if not texts or not elements:
+            return None
+        value = None
+        for key in sorted(elements):
+            text = texts.get(key)
+            v = self.analysis.eval(ir_from_text(text), Scope(scope.file, None, scope.depth + 1)) if text is not None else const(0)
+            value = v if value is None else join(value, v)
+        if not value.known:
+            return None
+        fn = scope.fn
+        pointed = [a for a in fn.assignments if a.kind == "local" and a.target == render(element[1])] if fn else []
+        line = pointed[0].line if pointed else (fn.line if fn else 1)
+        return value.with_step(Step(FLOW, f"{render(element[1])}[] is the file-scope table {table}, whose initializer "
+                                          f"sets .{fname} in its {len(elements)} elements", scope.file.path, line,
+                                    function=fn.name if fn else ""))
 
     def _global_type(self, name: str, scope: Scope) -> str:
         """The type of a global the file declares in a header it includes, or another file
