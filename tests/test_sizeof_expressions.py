@@ -176,7 +176,19 @@ struct demo_sta {
 	unsigned long word;
 #endif
 };
+struct demo_iph {
+#if defined(__LITTLE_ENDIAN_BITFIELD)
+	u8 ihl:4, version:4;
+#elif defined(__BIG_ENDIAN_BITFIELD)
+	u8 version:4, ihl:4;
+#else
+#error "endianness"
+#endif
+	u8 tos;
+	__be16 tot_len;
+};
 void *new_sta(void) { return kzalloc(sizeof(struct demo_sta), GFP_ATOMIC); }
+void *new_headers(void) { return kmalloc(sizeof(struct demo_iph) * 1024, GFP_ATOMIC); }
 void *new_mesh(struct demo_sta *sta) { return kzalloc(sizeof(*sta->mesh), GFP_ATOMIC); }
 """)
 
@@ -184,7 +196,8 @@ void *new_mesh(struct demo_sta *sta) { return kzalloc(sizeof(*sta->mesh), GFP_AT
 def test_members_under_a_conditional_and_macros_the_grammar_loses():
     """A struct's members under `#ifdef CONFIG_...` are laid out, those of every branch
     (the size is a bound over configurations) but `#if 0`'s, and found by name, except
-    where a distribution's kernel decides the option (lockdep off, 64-bit); a
+    where a distribution's kernel decides the option (lockdep off, 64-bit, little-endian
+    bit-fields: one arm of the pair, or struct iphdr would be 24 bytes); a
     `#define` inside an enum's body (an ERROR to tree-sitter) is read from the text,
     a `#define` inside a comment is not; a function pointer typedef with a
     calling-convention macro is a pointer."""
@@ -194,4 +207,4 @@ def test_members_under_a_conditional_and_macros_the_grammar_loses():
     assert facts[0].typedefs["demo_cb_t"].endswith("*")
     got = {s.function.name: exact(s.size) for s in analyze(link(facts), builtin_kernel("6.1")).sites}
     # aid 4, pad 4, mesh 8, plink 2048, no_mesh 16, queued 2 * 8, done 8, slots 2 * 4, word 8
-    assert got == {"new_sta": 4 + 4 + 8 + 2048 + 16 + 16 + 8 + 8 + 8, "new_mesh": 1024}
+    assert got == {"new_sta": 4 + 4 + 8 + 2048 + 16 + 16 + 8 + 8 + 8, "new_mesh": 1024, "new_headers": 4 * 1024}
