@@ -208,3 +208,29 @@ def test_members_under_a_conditional_and_macros_the_grammar_loses():
     got = {s.function.name: exact(s.size) for s in analyze(link(facts), builtin_kernel("6.1")).sites}
     # aid 4, pad 4, mesh 8, plink 2048, no_mesh 16, queued 2 * 8, done 8, slots 2 * 4, word 8
     assert got == {"new_sta": 4 + 4 + 8 + 2048 + 16 + 16 + 8 + 8 + 8, "new_mesh": 1024, "new_headers": 4 * 1024}
+
+
+def test_sizeof_a_global_array_declared_in_a_header():
+    """`sizeof(demo_llc_header)` of an array the file only sees as `extern const u8
+    demo_llc_header[6];` in a header: its dimensions there."""
+    header = ("include/net/demo80211.h", "extern const unsigned char demo_llc_header[6];\n")
+    driver = ("drivers/net/wireless/demo/cmd.c", """
+#include <net/demo80211.h>
+struct demo_tmpl { unsigned char llc[sizeof(demo_llc_header)]; unsigned short type; };
+void *build(void) { return kmalloc(sizeof(demo_llc_header) + sizeof(struct demo_tmpl), GFP_ATOMIC); }
+""")
+    facts = [extract_file(p, t.encode()) for p, t in (header, driver)]
+    (site,) = [s for s in analyze(link(facts), builtin_kernel("6.1")).sites if s.allocator]
+    assert exact(site.size) == 6 + 8
+
+
+def test_a_constant_the_build_generates_is_the_expression_it_stands_for():
+    """MAX_NR_ZONES comes from include/generated/bounds.h, which a source tree lacks:
+    the tables say it is __MAX_NR_ZONES, the enumerator that counts the zones."""
+    source = ("mm/demo_walk.c", """
+enum zone_type { ZONE_DMA, ZONE_DMA32, ZONE_NORMAL, ZONE_MOVABLE, __MAX_NR_ZONES };
+struct demo_walk { int nr_pages[4][2][MAX_NR_ZONES]; unsigned long seq; };
+void *new_walk(void) { return kzalloc(sizeof(struct demo_walk), GFP_ATOMIC); }
+""")
+    (site,) = analyze(link([extract_file(source[0], source[1].encode())]), builtin_kernel("6.1")).sites
+    assert exact(site.size) == 4 * 4 * 2 * 4 + 8

@@ -431,6 +431,7 @@ class ValueTables:
     asm_headers: tuple[str, ...]  # globs of the headers whose functions are inline assembly
     signed_wide_types: frozenset[str]  # signed integer types of 64 bits
     cast_types: frozenset[str]  # names `(name)(x)` casts to, though it parses as a call
+    generated_defines: dict[str, str]  # MAX_NR_ZONES -> what include/generated defines it as
 
 
 @lru_cache(maxsize=1)
@@ -450,6 +451,7 @@ def value_tables() -> ValueTables:
         signed_wide_types=frozenset(raw["signed_wide_types"]["names"]),
         cast_types=frozenset(raw["cast_types"]["names"]) | frozenset(raw["integer_types"])
         | frozenset(raw["signed_wide_types"]["names"]),
+        generated_defines=dict(raw.get("generated_defines", {})),
     )
 
 

@@ -351,7 +351,8 @@ class Builtins:
 
     def _declared_type(self, name: str, scope: Scope) -> tuple[str, tuple, str] | None:
         """A local's, a parameter's or the file's global's declared type; or the name itself
-        when it is a type (`sizeof(u32)` parsed as an expression)."""
+        when it is a type (`sizeof(u32)` parsed as an expression); or the type a header or
+        another file of the directory declares the global with."""
         fn, path = scope.fn, scope.file.path
         t = self.local_type(name, scope)
         if t is not None:
@@ -361,6 +362,12 @@ class Builtins:
             return t, scope.file.global_arrays.get(name, ()), path
         if name in BASIC_TYPES_LP64 or name in self.program.typedefs:
             return name, (), path
+        # a global declared in a header (`extern const unsigned char rfc1042_header[6];`)
+        # or defined in another file of the directory
+        found = self.program.lookup("global_types", name, path)
+        if found is not None:
+            declared = self.program.file(found[0])
+            return found[1], declared.global_arrays.get(name, ()) if declared else (), found[0]
         return None
 
     def _member_type(self, ir: tuple, scope: Scope) -> tuple[str, tuple, str] | None:

@@ -26,6 +26,7 @@ from typing import Callable, NamedTuple
 
 from ...exprs import IDENT_RE, conjuncts, expand_macro, ir_from_text, render
 from ...facts import DEREF_MARK
+from ...kernel.tables import value_tables
 from ...kernel.version import KernelInfo
 from ...link import Program
 from ..witness import FLOW, Step
@@ -553,6 +554,9 @@ class ValueAnalysis:
                     if a.kind == "global" and a.target == name:
                         value = join(value, self.assigned(a, Scope(scope.file, fn, scope.depth + 1, a.byte)))
             return value
+        generated = value_tables().generated_defines.get(name)
+        if generated is not None:  # include/generated/bounds.h: not in the source tree
+            return self.eval(ir_from_text(generated), Scope(scope.file, None, scope.depth + 1))
         return unknown(WHY_NAME)
 
     def local(self, name: str, scope: Scope) -> Value:
