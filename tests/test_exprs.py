@@ -88,3 +88,22 @@ def test_a_type_of_several_words_as_a_macro_argument():
     init = tree.root_node.named_children[0].named_children[1].child_by_field_name("value")
     assert ir_from_node(init) == ("call", "clamp_t", (("id", "unsigned long long"), ("id", "n"), ("num", 1),
                                                       ("num", 64)))
+
+
+def test_render_keeps_the_parentheses_precedence_needs():
+    """A witness shows `((mtu + 26 + 7) & ~7) + 16` as the driver wrote it, not a text
+    that reads as another value; arithmetic inside a bitwise operator and `&&` inside
+    `||` keep theirs as gcc's -Wparentheses asks, a plain sum or product adds none."""
+    cases = {
+        "((mtu + 26 + 7) & ~7) + 16": "((mtu + 26 + 7) & ~7) + 16",
+        "a - (b - c)": "a - (b - c)",
+        "(a + b) * c": "(a + b) * c",
+        "a + b * c - d": "a + b * c - d",
+        "(*ring)->desc[i + 1].len": "(*ring)->desc[i + 1].len",
+        "-(len + 1)": "-(len + 1)",
+        "(u32)(a + b)": "(u32)(a + b)",
+        "(flags ? 64 : 32) << 10": "(flags ? 64 : 32) << 10",
+        "a && b || c": "(a && b) || c",
+        "x < y && y < z": "x < y && y < z",
+    }
+    assert {text: render(ir_from_text(text)) for text in cases} == cases

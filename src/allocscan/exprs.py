@@ -483,21 +483,54 @@ def substitute_macro(params: tuple | list, body: str, args: list[str], parenthes
     return re.sub(r"\s*##\s*", "", text)
 
 
+# C's binding strength of each IR form (higher binds tighter): render() puts parentheses
+# where the tree had them, `((mtu + 26 + 7) & ~7) + 16`, and only there.
+_BINARY_PRECEDENCE = {"*": 13, "/": 13, "%": 13, "+": 12, "-": 12, "<<": 11, ">>": 11, "<": 10, "<=": 10,
+                      ">": 10, ">=": 10, "==": 9, "!=": 9, "&": 8, "^": 7, "|": 6, "&&": 5, "||": 4}
+_POSTFIX, _UNARY, _CONDITIONAL = 16, 15, 3
+
+
+def _precedence(ir: tuple) -> int:
+    kind = ir[0]
+    if kind == "bin":
+        return _BINARY_PRECEDENCE.get(ir[1], 2)
+    if kind == "cond":
+        return _CONDITIONAL
+    if kind in ("un", "cast", "addr", "deref"):
+        return _UNARY
+    return _POSTFIX
+
+
+# Operators whose operands read better parenthesized when they are other operators, as
+# gcc's -Wparentheses asks: `(mtu + 33) & ~7`, `(a << 3) | b`, `a || (b && c)`.
+_CLARIFIED = frozenset({"&", "^", "|", "<<", ">>"})
+
+
+def _operand(ir: tuple, weakest: int, parent: str = "") -> str:
+    """`ir` rendered as an operand that must bind at least as tightly as `weakest` (of the
+    binary operator `parent`, if any)."""
+    text = render(ir)
+    clarify = ir[0] == "bin" and ir[1] != parent and (parent in _CLARIFIED or (parent, ir[1]) == ("||", "&&"))
+    return f"({text})" if _precedence(ir) < weakest or clarify else text
+
+
 def render(ir: tuple) -> str:
-    """Source-like text of an IR expression (for messages and witness steps)."""
+    """Source-like text of an IR expression (for messages and witness steps), with the
+    parentheses C's precedence needs."""
     kind = ir[0]
     if kind == "num":
         return str(ir[1])
     if kind in ("id", "str", "unk"):
         return ir[1]
     if kind == "field":
-        return f"{render(ir[1])}{'->' if ir[3] else '.'}{ir[2]}"
+        return f"{_operand(ir[1], _POSTFIX)}{'->' if ir[3] else '.'}{ir[2]}"
     if kind == "bin":
-        return f"{render(ir[2])} {ir[1]} {render(ir[3])}"
+        own = _precedence(ir)  # left-associative: an equal right operand keeps its parentheses
+        return f"{_operand(ir[2], own, ir[1])} {ir[1]} {_operand(ir[3], own + 1, ir[1])}"
     if kind == "un":
-        return f"{ir[1]}{render(ir[2])}"
+        return f"{ir[1]}{_operand(ir[2], _UNARY)}"
     if kind == "cast":
-        return f"({ir[1]}){render(ir[2])}"
+        return f"({ir[1]}){_operand(ir[2], _UNARY)}"
     if kind == "sizeof_t":
         return f"sizeof({ir[1]})"
     if kind == "sizeof_e":
@@ -505,11 +538,11 @@ def render(ir: tuple) -> str:
     if kind == "call":
         return f"{ir[1]}({', '.join(render(a) for a in ir[2])})"
     if kind == "cond":
-        return f"{render(ir[1])} ? {render(ir[2])} : {render(ir[3])}"
+        return f"{_operand(ir[1], _CONDITIONAL + 1)} ? {render(ir[2])} : {_operand(ir[3], _CONDITIONAL)}"
     if kind == "idx":
-        return f"{render(ir[1])}[{render(ir[2])}]"
+        return f"{_operand(ir[1], _POSTFIX)}[{render(ir[2])}]"
     if kind == "addr":
-        return f"&{render(ir[1])}"
+        return f"&{_operand(ir[1], _UNARY)}"
     if kind == "deref":
-        return f"*{render(ir[1])}"
+        return f"*{_operand(ir[1], _UNARY)}"
     return str(ir)
