@@ -2251,6 +2251,10 @@ int demo_alloc_args(struct demo_args *mbx, u32 type)
 	return -EINVAL;
 }
 void *demo_rx(struct demo_ring *ring, int i) { return kmalloc(ring->desc[i].len, GFP_ATOMIC); }
+static const struct demo_cmd_meta demo_by_index[] = { {1, 2, 3}, [7] = {7, 40000, 1} };
+void *demo_indexed(int i) { return kmalloc(demo_by_index[i].in_args, GFP_ATOMIC); }
 """))
     assert interval(v["demo_alloc_args"]) == (2 * 4, 30 * 4)
+    # an element placed by index (`[7] = ...`) is not read here: no bound from the others
+    assert interval(v["demo_indexed"])[1] != 2
     assert not v["demo_rx"].known and v["demo_rx"].why == "field-untyped"

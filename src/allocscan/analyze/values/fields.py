@@ -579,15 +579,16 @@ class Fields:
         texts: dict[str, str] = {}
         for path, text in init:
             element_key, _, member = path.partition(".")
-            if member in (fname, f"#{position}") and element_key.startswith("#"):
+            if member in (fname, f"#{position}"):
                 texts[element_key] = text
-        elements = {path.partition(".")[0] for path, _ in init if path.startswith("#")}
-        if not texts or not elements:
-            return None
+        elements = {path.partition(".")[0] for path, _ in init}
+        if not texts or any(not key.startswith("#") for key in elements):
+            return None  # `[DEMO_CMD_RX] = { ... }`: elements by index are not read here
         value = None
+        at_file = Scope(scope.file, None, scope.depth + 1)
         for key in sorted(elements):
             text = texts.get(key)
-            v = self.analysis.eval(ir_from_text(text), Scope(scope.file, None, scope.depth + 1)) if text is not None else const(0)
+            v = self.analysis.eval(ir_from_text(text), at_file) if text is not None else const(0)
             value = v if value is None else join(value, v)
         if not value.known:
             return None
