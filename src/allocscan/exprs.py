@@ -430,6 +430,11 @@ def strip_comments(text: str) -> str:
     return _COMMENT_RE.sub(" ", text)
 
 
+def blank_comments(text: str) -> str:
+    """The text with its comments made spaces, newlines kept: offsets and lines stay."""
+    return _COMMENT_RE.sub(lambda m: re.sub(r"[^\n]", " ", m.group(0)), text)
+
+
 def substitute_macro(params: tuple | list, body: str, args: list[str], parenthesize: bool = False,
                      is_type: Callable[[str], bool] | None = None) -> str | None:
     """The text of a function-like macro's body with the arguments' text put in for its

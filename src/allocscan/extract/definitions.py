@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from ..exprs import ir_from_node, parse_int_literal, squash, squash_type, strip_comments
+from ..exprs import blank_comments, ir_from_node, parse_int_literal, squash, squash_type, strip_comments
 from ..facts import IS_INIT, FunctionFacts, StructDef, StructMember
 from .file import FileExtraction
 from .kconfig import layout_condition
@@ -41,8 +41,6 @@ def toplevel(fx: FileExtraction) -> None:
 # `#define NAME(params) body` and `#define NAME body`, continuation lines included
 _FUNCTION_MACRO_RE = re.compile(r"^[ \t]*#[ \t]*define[ \t]+(\w+)\(([^)\n]*)\)((?:[^\n\\]|\\\r?\n|\\.)*)", re.M)
 _OBJECT_MACRO_RE = re.compile(r"^[ \t]*#[ \t]*define[ \t]+(\w+)(?![\w(])((?:[^\n\\]|\\\r?\n|\\.)*)", re.M)
-_COMMENT_RE = re.compile(r"/\*.*?\*/|//[^\n]*", re.S)
-_NOT_NEWLINE_RE = re.compile(r"[^\n]")
 
 
 def _missed_names(fx: FileExtraction, text: str) -> bool:
@@ -67,7 +65,7 @@ def _unparsed_macros(fx: FileExtraction) -> None:
     if "define" not in text or not _missed_names(fx, text):
         return
     # a `#define` inside a comment (an old value kept for reference) defines nothing
-    text = _COMMENT_RE.sub(lambda m: _NOT_NEWLINE_RE.sub(" ", m.group(0)), text)
+    text = blank_comments(text)
     macros = fx.facts.func_macros
     for m in _FUNCTION_MACRO_RE.finditer(text):
         name = m.group(1)

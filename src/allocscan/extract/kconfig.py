@@ -438,6 +438,11 @@ class _LayoutDefaults:
         return (value, symbols) if value is F or macro == "IS_ENABLED" else (U, ())
 
 
+@lru_cache(maxsize=1)
+def _layout_defaults() -> _LayoutDefaults:
+    return _LayoutDefaults()
+
+
 def layout_condition(kind: str, body: str):
     """True, False or None (unknown): is a struct member under `#if`/`#ifdef`/`#ifndef`
     `body` compiled, as the layouts assume a kernel is configured (kbuild.toml [layout])?
@@ -445,9 +450,9 @@ def layout_condition(kind: str, body: str):
     body = _strip_comments(body).strip()
     if kind in ("ifdef", "ifndef"):
         name = body.split()[0] if body else ""
-        value, _ = _LayoutDefaults().symbol_defined(name)
+        value, _ = _layout_defaults().symbol_defined(name)
         return value if kind == "ifdef" or value is U else not value
-    value, _ = _Condition(body, _LayoutDefaults()).value()
+    value, _ = _Condition(body, _layout_defaults()).value()
     if value is U and re.fullmatch(r"\d+", body):
         return int(body) != 0
     return value
