@@ -290,3 +290,27 @@ def test_the_call_graph_carries_no_attributes():
     with pytest.raises(TypeError):
         prog.graph.nodes["top"]["seen"] = True
 
+
+def test_a_files_defines_are_unpacked_only_when_it_may_define_the_name(monkeypatch):
+    """A look-up reads the #define tables of the files whose name hashes say they define
+    the name, not every table of the directories it walks; a table read goes back to
+    its packed form once newer ones push it out of the window, and reads the same."""
+    from allocscan import facts as facts_module
+
+    monkeypatch.setattr(facts_module, "_DEFINES_UNPACKED", facts_module._RecentlyUnpacked(2), raising=False)
+    headers = [(f"drivers/net/demo/regs{i}.h", f"#define DEMO_REG{i} {i * 4}\n#define DEMO_MASK{i} 0xff\n")
+               for i in range(8)]
+    prog = program(*headers, ("drivers/net/demo/main.c", "int f(void) { return DEMO_REG5; }\n"),
+                   ("include/linux/demo_shared.h", "#define DEMO_SHARED_LEN 64\n"),
+                   ("drivers/net/demo/enum.h", "enum demo_q {\n\tDEMO_Q_A,\n\t__DEMO_Q_MAX\n"
+                                               "#define DEMO_Q_MAX __DEMO_Q_MAX\n};\n"))
+    unpacked = lambda: sorted(ff.path for ff in prog.files if type(ff.packed_defines) is dict and ff.packed_defines)  # noqa: E731
+    assert prog.lookup("defines", "DEMO_REG5", "drivers/net/demo/main.c") == ("drivers/net/demo/regs5.h", "20")
+    assert unpacked() == ["drivers/net/demo/regs5.h"]
+    # a #define the grammar leaves in an enum's body is hashed too: found, from its directory
+    assert prog.lookup("defines", "DEMO_Q_MAX", "drivers/net/demo/main.c") == ("drivers/net/demo/enum.h",
+                                                                              "__DEMO_Q_MAX")
+    assert prog.lookup("defines", "DEMO_SHARED_LEN", "drivers/net/demo/main.c")[1] == "64"
+    assert "drivers/net/demo/regs5.h" not in unpacked()  # out of the window of two
+    assert prog.lookup("defines", "DEMO_MASK5", "drivers/net/demo/main.c") == ("drivers/net/demo/regs5.h", "0xff")
+    assert prog.lookup("defines", "DEMO_NOWHERE", "drivers/net/demo/main.c") is None

@@ -416,7 +416,9 @@ class FileFacts:
         if table is None:
             table = self.packed_defines = {}
         elif type(table) is not dict:
-            table = self.packed_defines = _unpacked(table, self.store)
+            # Windowed as bodies are: look-ups unpack a header's table for one name; kept,
+            # those of a whole 6.1 tree held a million entries to the end of the scan.
+            table = _DEFINES_UNPACKED.keep(self, "packed_defines", table, _unpacked(table, self.store))
         return table
 
     @property
@@ -504,6 +506,7 @@ class _RecentlyUnpacked:
 
 
 _UNPACKED = _RecentlyUnpacked(16384)
+_DEFINES_UNPACKED = _RecentlyUnpacked(1024)  # files' #define tables (FileFacts.defines)
 
 
 def _unpacked(packed, store):

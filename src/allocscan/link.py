@@ -98,6 +98,7 @@ class Program:
     _by_path: dict[str, FileFacts] = field(default_factory=dict)
     _by_dir: dict[str, list[FileFacts]] = field(default_factory=dict)
     _shared: dict[str, dict] = field(default_factory=dict)  # table -> name -> (path, value)
+    _shared_files: list[FileFacts] | None = None  # see _shared_headers()
     _subtrees: dict[tuple[str, str], dict] = field(default_factory=dict)  # (table, top dir) -> name -> (path, value)
     _dirs_sorted: list[str] = field(default_factory=list)  # the keys of _by_dir, sorted
     _lookup_memo: dict[tuple[str, str, str], object] = field(default_factory=dict)  # (table, name, dir) -> found
@@ -279,7 +280,7 @@ class Program:
         up to two parent directories, then the shared headers, then (`includes`) the
         headers the file includes; None if none."""
         ff = self.file(path)
-        if ff is not None and name in getattr(ff, table):
+        if ff is not None and _defines(ff, table, name):
             return path, getattr(ff, table)[name]
         key = (table, name, directory_of(path))
         if key in self._lookup_memo:
@@ -297,15 +298,11 @@ class Program:
         two includes down, in ../inc/hw/hw_shared.h)."""
         key = (table, name, ff.path)
         if key not in self._included_memo:
-            crc = zlib.crc32(name.encode())
             found = None
             for header in self._included_headers(ff):
-                # (a header's #defines stay packed unless it defines the name at all)
-                if table != "defines" or _defines_hash(header, crc):
-                    values = getattr(header, table)
-                    if name in values:
-                        found = (header.path, values[name])
-                        break
+                if _defines(header, table, name):
+                    found = (header.path, getattr(header, table)[name])
+                    break
             self._included_memo[key] = found
         return self._included_memo[key]
 
@@ -368,7 +365,8 @@ class Program:
     def _tables_in(self, table: str, directory: str) -> list[tuple[str, dict]]:
         """(path, table) of the files in `directory` whose table is not empty, in file
         order. Made once per directory: a look-up missing in include/linux would
-        otherwise ask each of its thousand headers for the table anew."""
+        otherwise ask each of its thousand headers for the table anew. Not for
+        "defines" (_defining()): that would unpack every file's #defines."""
         key = (table, directory)
         found = self._dir_tables.get(key)
         if found is None:
@@ -390,9 +388,14 @@ class Program:
         self.files_in("")  # the directory index, made on first use
         here = directory_of(path)
         for _ in range(3):
-            for file_path, values in self._tables_in(table, here):
-                if name in values:
-                    return file_path, values[name]
+            if table == "defines":
+                found = _first_defining(self._by_dir.get(here, ()), name)
+                if found is not None:
+                    return found
+            else:
+                for file_path, values in self._tables_in(table, here):
+                    if name in values:
+                        return file_path, values[name]
             if not here:
                 break
             here = directory_of(here)
@@ -402,13 +405,20 @@ class Program:
         shared = self._shared.get(table)
         if shared is None:
             shared = {}
-            small = len(self.files) < 2000  # loose files and small trees: every header is shared
-            for f in self.files:
-                if _is_shared_header(f.path) or (small and f.path.endswith(".h")):
-                    for key, value in getattr(f, table).items():
-                        shared.setdefault(key, (f.path, value))
+            for f in self._shared_headers():
+                for key, value in getattr(f, table).items():
+                    shared.setdefault(key, (f.path, value))
             self._shared[table] = shared
         return shared.get(name)
+
+    def _shared_headers(self) -> list[FileFacts]:
+        """The headers whose definitions any file sees (_is_shared_header), in file order;
+        in loose files and small trees, every header."""
+        if self._shared_files is None:
+            small = len(self.files) < 2000
+            self._shared_files = [f for f in self.files
+                                  if _is_shared_header(f.path) or (small and f.path.endswith(".h"))]
+        return self._shared_files
 
 
 def struct_name(type_text: str, typedefs: dict[str, str]) -> str:
@@ -847,6 +857,26 @@ def _defines_hash(header: FileFacts, crc: int) -> bool:
     hashes = memoryview(header.macro_hashes).cast("I")
     i = bisect.bisect_left(hashes, crc)
     return i < len(hashes) and hashes[i] == crc
+
+
+def _defines(ff: FileFacts, table: str, name: str) -> bool:
+    """Does the file's `table` hold `name`? A file's #defines are not unpacked unless
+    the CRC-32s of the names it defines (every one, see extract.file._macro_facts) say
+    it may define this one."""
+    if table != "defines":
+        return name in getattr(ff, table)
+    return ff.packed_defines is not None and _defines_hash(ff, zlib.crc32(name.encode())) and name in ff.defines
+
+
+def _first_defining(files, name: str):
+    """(path, body) of the first of `files` that #defines `name`, or None."""
+    crc = zlib.crc32(name.encode())
+    for f in files:
+        if f.packed_defines is not None and _defines_hash(f, crc):
+            body = f.defines.get(name)
+            if body is not None:
+                return f.path, body
+    return None
 
 
 _CONSTANT_NAME = re.compile(r"[A-Z][A-Z0-9_]*")  # what an #include is searched for: a macro or enum constant

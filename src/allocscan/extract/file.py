@@ -107,6 +107,7 @@ def _macro_facts(fx: FileExtraction, text: str, encoding: str) -> None:
     the analysis only asks whether one is defined anywhere), and the #if branches such
     a name or a literal may rule out, in bytes of the parsed text."""
     names = {node_text_of(m.get("define.name") or m.get("macro.name")) for m in fx.m["define"] + fx.m["macro"]}
+    names.update(fx.facts.defines, fx.facts.func_macros)  # and those read from the text (definitions._unparsed_macros)
     names.discard("")
     if names:
         fx.facts.macro_hashes = array("I", sorted({zlib.crc32(n.encode()) for n in names})).tobytes()
