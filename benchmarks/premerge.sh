@@ -9,6 +9,9 @@
 #   comment  - a comment appended to the driver file
 #   lock     - a new function allocating GFP_KERNEL under a spinlock
 #   define   - a #define in the driver's header changed
+#   base     - the base moved: a commit adding a locked GFP_KERNEL function to the driver
+#              file, which no kept scan has seen, then the comment on top of it (the
+#              base side starts from the nearest kept scan, results.ResultCache.nearest)
 # Each diff's wall time, peak RSS and finding counts are printed; the logs stay in OUTDIR.
 set -euo pipefail
 tree="${1:?usage: premerge.sh TREE [OUTDIR]}"
@@ -37,9 +40,9 @@ grep -E "Elapsed|Maximum resident" "$out/warm.err" | sed 's/^\s*/  /'
 
 change_comment() { printf '\n/* allocscan pre-merge benchmark */\n' >> "$repo/$file"; }
 change_lock() {
-  cat >> "$repo/$file" <<'EOF'
+  cat >> "$repo/$file" <<EOF
 
-static void *allocscan_bench_locked(spinlock_t *lock)
+static void *allocscan_bench_${1:-locked}(spinlock_t *lock)
 {
 	void *p;
 
@@ -56,15 +59,22 @@ change_define() {
   return 0
 }
 
-for change in comment lock define; do
+change_base() {
+  change_lock "base_moved"
+  git -C "$repo" -c user.name=bench -c user.email=bench@localhost commit -q -a -m "base moved"
+  change_comment
+}
+
+for change in comment lock define base; do
   "change_$change"
   /usr/bin/time -v "$bin" diff --tree "$repo" --base HEAD --cache-dir "$cache" --format json \
       -o "$out/$change.json" --fail-on none --stats 2> "$out/$change.err" || true
   git -C "$repo" checkout -q -- .
+  [ "$change" = base ] && git -C "$repo" reset -q --hard HEAD~1  # the checkout's one commit again
   wall=$(grep "Elapsed (wall clock)" "$out/$change.err" | awk '{print $NF}')
   rss=$(grep "Maximum resident set size" "$out/$change.err" | awk '{print $NF}')
   counts=$(grep -E "^allocscan: [0-9]+ new" "$out/$change.err" || echo "allocscan: failed, see $out/$change.err")
   echo "$change: wall $wall, peak RSS $((rss / 1024)) MiB; ${counts#allocscan: }"
-  grep -E "^allocscan: (stats|head side)" "$out/$change.err" | sed 's/^allocscan: /  /' 
+  grep -E "^allocscan: (stats|head side|base side)" "$out/$change.err" | sed 's/^allocscan: /  /'
 done
 echo "logs in $out"

@@ -14,8 +14,9 @@ from pathlib import Path
 import pytest
 
 from allocscan import incremental
-from allocscan.diff import diff_revisions
+from allocscan.diff import _from_stored, diff_revisions
 from allocscan.pipeline import ScanOptions, run_scan
+from allocscan.results import ResultCache
 
 from .conftest import CORPORA, git
 
@@ -186,6 +187,32 @@ def test_a_comment_reanalyses_only_its_file(tree, tmp_path):
     note = result.head.analysis.stats["incremental"]
     assert note.startswith("1 changed file(s), 0 changed function(s)"), note
     assert not result.new and not result.fixed
+
+
+def test_a_base_near_a_scanned_one_is_analysed_incrementally(tree, tmp_path, monkeypatch):
+    """A diff whose base the results cache does not hold starts from the nearest scan it
+    does hold (the target branch a commit ago): the base side analyses only the cone of
+    what changed since, and finds what a scan from scratch finds."""
+    monkeypatch.setattr(incremental, "FULL_SHARE", 1.0)
+    options = ScanOptions(cache_dir=tmp_path / "cache", reuse_results=True)
+    first = diff_revisions(tree, "HEAD", None, [], options)
+    assert first.base.incremental == ""  # nothing kept yet: the whole base is analysed
+    what = add_lock(tree, random.Random(3))
+    git(tree, "commit", "-q", "-a", "-m", "a lock")
+    result = diff_revisions(tree, "HEAD", None, [], options)
+    assert result.base.incremental.startswith("1 changed file(s)"), (what, result.base.incremental)
+    full = run_scan([str(tree)], ScanOptions(cache_dir=tmp_path / "cache"))
+    assert comparable(result.base.findings) == comparable(full.findings), what
+    assert comparable(result.base.suppressed) == comparable(full.suppressed), what
+    # a kept scan of exactly the base is taken whole, not started from
+    again = diff_revisions(tree, "HEAD", None, [], options)
+    assert again.base.incremental == "" and comparable(again.base.findings) == comparable(full.findings)
+    # a kept scan of a working tree whose change git does not hold is no starting point
+    flip_gfp(tree, random.Random(5))
+    dirty = diff_revisions(tree, "HEAD", None, [], options)
+    kept = ResultCache(tmp_path / "cache").nearest(dirty.base.context_key, dirty.base.file_keys)
+    usable = [_from_stored(tree, "HEAD", [])(k, dirty.base.file_keys) is not None for k in kept]
+    assert sorted(usable) == [False, True], usable  # the working tree's, and the first commit's
 
 
 def test_a_changed_makefile_analyses_everything(tree, tmp_path):

@@ -85,7 +85,7 @@ def build_parser() -> argparse.ArgumentParser:
     diff.add_argument("--no-cache", action="store_true")
     diff.add_argument("--kernel-version", metavar="V")
     diff.add_argument("--category", default="allocscan/")
-    diff.add_argument("--stats", action="store_true", help="print each side's timings and what the head side analysed again to stderr")
+    diff.add_argument("--stats", action="store_true", help="print each side's timings to stderr")
 
     explain = sub.add_parser("explain", help="explain a dmesg allocation failure or atomic-sleep report")
     explain.add_argument("logs", nargs="+", metavar="LOG", help="log files, or - for standard input")
@@ -249,9 +249,9 @@ def cmd_diff(args) -> int:
         return EXIT_ERROR
     print(f"allocscan: {len(result.new)} new, {len(result.fixed)} fixed, {len(result.unchanged)} unchanged "
           f"finding(s) in {time.perf_counter() - start:.1f}s", file=sys.stderr)
-    analysed = result.head.analysis.stats.get("incremental") if result.head.analysis is not None else None
-    if analysed:  # what the head side analysed again (incremental.py)
-        print(f"allocscan: head side: {analysed}", file=sys.stderr)
+    for side, scanned in (("base", result.base), ("head", result.head)):
+        if scanned.incremental:  # what the side analysed again (incremental.py)
+            print(f"allocscan: {side} side: {scanned.incremental}", file=sys.stderr)
     if args.stats:
         for side, scanned in (("base", result.base), ("head", result.head)):
             print(f"allocscan: stats: {side} side: {_timings_text(scanned)}", file=sys.stderr)

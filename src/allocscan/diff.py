@@ -26,6 +26,7 @@ from .cache import FactsCache
 from .discover import DiscoverError
 from .gittree import GitTreeError, read_blobs, revision_scan_input
 from .incremental import Previous
+from .results import StoredResult
 from .rules.base import Finding
 from .pipeline import ScanOptions, ScanResult, run_scan
 
@@ -94,9 +95,10 @@ def _scan_side(root: Path, rel_paths: list[str], options: ScanOptions,
     return run_scan(targets, options, previous=previous)
 
 
-def _previous(repo: Path, head: str | None, base: ScanResult, rel_paths: list[str]) -> Previous | None:
-    """The base side as the head side's previous scan: the head then analyses only
-    the sites the change can reach (incremental.py). For a diff of the whole checkout,
+def _previous(repo: Path, head: str | None, base: ScanResult | StoredResult, rel_paths: list[str]) -> Previous | None:
+    """`base` (a side's scan, or one the results cache kept) as the previous scan of
+    the side at `head` (None: the working tree): that side then analyses only the
+    sites the change can reach (incremental.py). For a diff of the whole checkout,
     whose report paths are the repository's."""
     if rel_paths or not base.file_keys:
         return None
@@ -147,12 +149,35 @@ def _scan_revision(repo: Path, rev: str, rel_paths: list[str], options: ScanOpti
     if _git(repo, "rev-parse", "--verify", "--quiet", f"{rev}^{{tree}}", check=False).returncode != 0:
         raise DiffError(f"{rev}: not a revision of {repo}")
     cache = FactsCache(options.cache_dir, options.kconfig)
+    # Without a previous side (the base), the nearest scan the results cache kept is one:
+    # a base a few commits from one scanned before is analysed incrementally too.
+    from_stored = _from_stored(repo, rev, rel_paths) if previous is None else None
     try:
         with revision_scan_input(repo, rev, rel_paths, options.excludes, options.kernel_version, cache) as (top, targets, disc):
             prefix = disc.root.relative_to(top).as_posix()
-            return run_scan(targets, options, discovery=disc, previous=previous), "" if prefix == "." else prefix
+            scanned = run_scan(targets, options, discovery=disc, previous=previous, from_stored=from_stored)
+            return scanned, "" if prefix == "." else prefix
     except GitTreeError as err:
         raise DiffError(str(err)) from None
+
+
+def _from_stored(repo: Path, rev: str, rel_paths: list[str]):
+    """A kept scan as the previous scan of `rev` (see _previous), when git holds the
+    previous version of every file that differs: an incremental scan compares their
+    texts, and a kept scan of a working tree may have read files never committed."""
+    def make(stored: StoredResult, file_keys: dict[str, str]) -> Previous | None:
+        if rel_paths:
+            return None
+        before = [sha for rel, sha in stored.file_keys.items() if file_keys.get(rel) != sha]
+        return _previous(repo, rev, stored, rel_paths) if _has_objects(repo, before) else None
+    return make
+
+
+def _has_objects(repo: Path, ids: list[str]) -> bool:
+    """Does the repository hold every one of these objects?"""
+    proc = subprocess.run(["git", "-C", str(repo), "cat-file", "--batch-check"], input="".join(f"{i}\n" for i in ids),
+                          capture_output=True, text=True)
+    return proc.returncode == 0 and not any(line.endswith(" missing") for line in proc.stdout.splitlines())
 
 
 def _findings_only(result: ScanResult) -> ScanResult:

@@ -11,6 +11,7 @@ import posixpath
 import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Callable
 
 from .analyze import analyze
 from .analyze.preproc import makefile_defines
@@ -56,19 +57,24 @@ class ScanResult:
     scope: object = None  # the scope.Scope with --kconfig/--compile-commands, else None
     file_keys: dict[str, str] = field(default_factory=dict)  # relative path -> content id
     context_key: str = ""  # what besides the files the findings depend on (context_key())
+    incremental: str = ""  # what an incremental scan analysed again (incremental.Plan.stats)
 
 
 def run_scan(paths: list[str], options: ScanOptions, progress_factory=None,
-             discovery: Discovery | None = None, previous: Previous | None = None) -> ScanResult:
+             discovery: Discovery | None = None, previous: Previous | None = None,
+             from_stored: Callable[[StoredResult, dict], Previous | None] | None = None) -> ScanResult:
     """Scan `paths`; `discovery`, when given, is what discovering them found (a git
     revision's files: gittree). With `previous`, a scan of the same tree before a
-    change, only the sites the change can reach are analysed (incremental.py)."""
+    change, only the sites the change can reach are analysed (incremental.py).
+    Without it, `from_stored` makes one (or None: not usable) of a scan the results
+    cache keeps, given this scan's file keys: the nearest it can (ResultCache.nearest),
+    when the cache does not hold this very scan's results."""
     # The stages build millions of small objects that never form cycles; the
     # cyclic collector re-walking them all costs half a warm whole-tree scan.
     collecting = gc.isenabled()
     gc.disable()
     try:
-        return _run_scan(paths, options, progress_factory, discovery, previous)
+        return _run_scan(paths, options, progress_factory, discovery, previous, from_stored)
     finally:
         if collecting:
             gc.freeze()  # what the scan built stays alive until exit: never re-walk it
@@ -82,7 +88,8 @@ def context_key(kernel, makefiles, options: ScanOptions) -> str:
 
 
 def _run_scan(paths: list[str], options: ScanOptions, progress_factory=None,
-              discovery: Discovery | None = None, previous: Previous | None = None) -> ScanResult:
+              discovery: Discovery | None = None, previous: Previous | None = None,
+              from_stored: Callable[[StoredResult, dict], Previous | None] | None = None) -> ScanResult:
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
     disc = discovery or discover(paths, options.excludes, options.kernel_version)
@@ -109,6 +116,11 @@ def _run_scan(paths: list[str], options: ScanOptions, progress_factory=None,
             timings["total"] = time.perf_counter() - t0
             return ScanResult(disc, stored.findings, stored.suppressed, disc.warnings + stored.warnings,
                               stored.stats, timings, file_keys=file_keys, context_key=this_context)
+        if previous is None and from_stored is not None and options.reuse_results:
+            for nearest in results.nearest(this_context, file_keys):
+                previous = from_stored(nearest, file_keys)
+                if previous is not None:
+                    break
     if progress_factory is not None:
         with progress_factory(len(disc.files)) as advance:
             extracted = extract_all(disc.files, disc.rel, cache, options.jobs, advance, keys)
@@ -162,9 +174,9 @@ def _run_scan(paths: list[str], options: ScanOptions, progress_factory=None,
         results.put(result_key, StoredResult([replace(f, site=None) for f in kept],
                                              [replace(f, site=None) for f in suppressed],
                                              extracted.warnings + analysis.warnings, extracted.stats,
-                                             dict(analysis.stats)))
+                                             dict(analysis.stats), file_keys, this_context))
     return ScanResult(disc, kept, suppressed, warnings, extracted.stats, timings, analysis, scope,
-                      file_keys, this_context)
+                      file_keys, this_context, analysis.stats.get("incremental", ""))
 
 
 class _Incremental:

@@ -25,13 +25,14 @@ import importlib.metadata
 import os
 import pickle
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
 from .cache import analyzer_key
 
 KEEP = 8  # result sets kept per cache directory, most recently used first
+MAX_CHANGED_FILES = 200  # nearest(): a stored scan more files away than this is no starting point
 
 
 @lru_cache(maxsize=1)
@@ -76,6 +77,10 @@ class StoredResult:
     warnings: list[str]
     stats: object  # extract.driver.ExtractStats
     analysis_stats: dict
+    # What the scan read (relative path -> content id) and its pipeline.context_key():
+    # a later scan of the same tree after a change starts from the nearest (nearest()).
+    file_keys: dict[str, str] = field(default_factory=dict)
+    context_key: str = ""
 
 
 class ResultCache:
@@ -87,14 +92,33 @@ class ResultCache:
     def get(self, key: str) -> StoredResult | None:
         if self.directory is None:
             return None
-        path = self.directory / f"{key}.pkl"
-        try:
-            with open(path, "rb") as fh:
-                stored = pickle.load(fh)
-            os.utime(path)  # recently used
-        except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError, IndexError, ValueError):
-            return None
-        return stored if isinstance(stored, StoredResult) else None
+        stored = _load(self.directory / f"{key}.pkl")
+        if stored is not None:
+            try:
+                os.utime(self.directory / f"{key}.pkl")  # recently used
+            except OSError:
+                pass
+        return stored
+
+    def nearest(self, context_key: str, file_keys: dict[str, str]) -> list[StoredResult]:
+        """The kept scans made with the same analyzer, kernel facts, Makefiles and
+        options (`context_key`) of other files than `file_keys` (at least one, at most
+        MAX_CHANGED_FILES), the nearest first: the previous scans an incremental one may
+        start from (incremental.py). The base of a diff is often a commit near one
+        scanned before: CI's last run on the target branch, the last diff's base."""
+        if self.directory is None or not context_key:
+            return []
+        found: list[tuple[int, str, StoredResult]] = []
+        for path in sorted(self.directory.glob("*.pkl")):
+            stored = _load(path)
+            if stored is None or stored.context_key != context_key or not stored.file_keys:
+                continue
+            before = stored.file_keys
+            changed = sum(1 for rel, sha in file_keys.items() if before.get(rel) != sha)
+            changed += sum(1 for rel in before if rel not in file_keys)
+            if 0 < changed <= MAX_CHANGED_FILES:
+                found.append((changed, path.name, stored))
+        return [stored for _, _, stored in sorted(found, key=lambda item: item[:2])]
 
     def put(self, key: str, stored: StoredResult) -> None:
         """Keep `stored` under `key`, unless results of the same key are kept already."""
@@ -118,3 +142,16 @@ class ResultCache:
         entries = sorted(self.directory.glob("*.pkl"), key=lambda p: p.stat().st_mtime, reverse=True)
         for old in entries[KEEP:]:
             old.unlink(missing_ok=True)
+
+
+def _load(path: Path) -> StoredResult | None:
+    try:
+        with open(path, "rb") as fh:
+            stored = pickle.load(fh)
+    except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError, IndexError, ValueError):
+        return None
+    if not isinstance(stored, StoredResult):
+        return None
+    if not hasattr(stored, "file_keys"):  # kept by a version before incremental starts (no key)
+        stored.file_keys, stored.context_key = {}, ""
+    return stored
