@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from allocscan import incremental
-from allocscan.diff import _from_stored, diff_revisions
+from allocscan.diff import _from_stored, checkout_scan_previous, diff_revisions
 from allocscan.pipeline import ScanOptions, run_scan
 from allocscan.results import ResultCache
 
@@ -210,9 +210,29 @@ def test_a_base_near_a_scanned_one_is_analysed_incrementally(tree, tmp_path, mon
     # a kept scan of a working tree whose change git does not hold is no starting point
     flip_gfp(tree, random.Random(5))
     dirty = diff_revisions(tree, "HEAD", None, [], options)
-    kept = ResultCache(tmp_path / "cache").nearest(dirty.base.context_key, dirty.base.file_keys)
-    usable = [_from_stored(tree, "HEAD", [])(k, dirty.base.file_keys) is not None for k in kept]
-    assert sorted(usable) == [False, True], usable  # the working tree's, and the first commit's
+    assert ResultCache(tmp_path / "cache").nearest(dirty.base.context_key, dirty.base.file_keys) == []  # kept whole
+    wanted = dict(dirty.base.file_keys, **{"drivers/new.c": "0" * 40})  # kept by no scan
+    kept = ResultCache(tmp_path / "cache").nearest(dirty.base.context_key, wanted)
+    usable = [_from_stored(tree, "HEAD", [])(k, wanted) is not None for k in kept]
+    assert sorted(usable) == [False, True, True], usable  # the working tree's; HEAD's and the first commit's
+
+
+def test_a_rescan_of_a_checkout_after_a_change_analyses_its_cone(tree, tmp_path, monkeypatch):
+    """`allocscan scan` of a whole git checkout starts from the kept scan of its
+    committed files: after a change, only the change's cone is analysed again, and
+    the findings are a scan from scratch's. An unchanged tree is analysed whole."""
+    monkeypatch.setattr(incremental, "FULL_SHARE", 1.0)
+    options = ScanOptions(cache_dir=tmp_path / "cache")
+    assert checkout_scan_previous([str(tree / "net_ring")]) is None  # not the checkout's top
+    first = run_scan([str(tree)], options, from_stored=checkout_scan_previous([str(tree)]))
+    again = run_scan([str(tree)], options, from_stored=checkout_scan_previous([str(tree)]))
+    assert (first.incremental, again.incremental) == ("", "")
+    what = lock_call(tree, random.Random(11))
+    result = run_scan([str(tree)], options, from_stored=checkout_scan_previous([str(tree)]))
+    assert "in the cone" in result.incremental, (what, result.incremental)
+    full = run_scan([str(tree)], options)
+    assert comparable(result.findings) == comparable(full.findings), what
+    assert comparable(result.suppressed) == comparable(full.suppressed), what
 
 
 def test_a_changed_makefile_analyses_everything(tree, tmp_path):

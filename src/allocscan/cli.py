@@ -350,12 +350,20 @@ def cmd_scan(args) -> int:
             options.kconfig = load_kconfig(args.kconfig)
         if args.compile_commands:
             options.compile_commands = Path(args.compile_commands)
-        result = run_scan(args.paths, options, _progress_factory(sys.stderr.isatty()))
+        # A whole git checkout scanned before (with the cache): only the change's cone
+        from .diff import DiffError, checkout_scan_previous
+        try:
+            from_stored = checkout_scan_previous(args.paths) if options.cache_dir is not None else None
+        except (DiffError, OSError):
+            from_stored = None
+        result = run_scan(args.paths, options, _progress_factory(sys.stderr.isatty()), from_stored=from_stored)
     except (DiscoverError, KconfigError, ScopeError) as err:
         print(f"allocscan: {err}", file=sys.stderr)
         return EXIT_ERROR
     for warning in result.warnings:
         print(f"allocscan: warning: {warning}", file=sys.stderr)
+    if result.incremental:  # started from a kept scan of the checkout (incremental.py)
+        print(f"allocscan: analysed again: {result.incremental}", file=sys.stderr)
     if not result.discovery.files:
         print(f"allocscan: {', '.join(args.paths)}: no C source files to scan", file=sys.stderr)
         return EXIT_ERROR

@@ -151,7 +151,7 @@ def _scan_revision(repo: Path, rev: str, rel_paths: list[str], options: ScanOpti
     cache = FactsCache(options.cache_dir, options.kconfig)
     # Without a previous side (the base), the nearest scan the results cache kept is one:
     # a base a few commits from one scanned before is analysed incrementally too.
-    from_stored = _from_stored(repo, rev, rel_paths) if previous is None else None
+    from_stored = _from_stored(repo, rev, rel_paths) if previous is None and options.reuse_results else None
     try:
         with revision_scan_input(repo, rev, rel_paths, options.excludes, options.kernel_version, cache) as (top, targets, disc):
             prefix = disc.root.relative_to(top).as_posix()
@@ -161,8 +161,9 @@ def _scan_revision(repo: Path, rev: str, rel_paths: list[str], options: ScanOpti
         raise DiffError(str(err)) from None
 
 
-def _from_stored(repo: Path, rev: str, rel_paths: list[str]):
-    """A kept scan as the previous scan of `rev` (see _previous), when git holds the
+def _from_stored(repo: Path, rev: str | None, rel_paths: list[str]):
+    """A kept scan as the previous scan of `rev` (None: the working tree; see
+    _previous), when git holds the
     previous version of every file that differs: an incremental scan compares their
     texts, and a kept scan of a working tree may have read files never committed."""
     def make(stored: StoredResult, file_keys: dict[str, str]) -> Previous | None:
@@ -178,6 +179,19 @@ def _has_objects(repo: Path, ids: list[str]) -> bool:
     proc = subprocess.run(["git", "-C", str(repo), "cat-file", "--batch-check"], input="".join(f"{i}\n" for i in ids),
                           capture_output=True, text=True)
     return proc.returncode == 0 and not any(line.endswith(" missing") for line in proc.stdout.splitlines())
+
+
+def checkout_scan_previous(paths: list[str]):
+    """For `allocscan scan` of a whole git checkout (one path, its top): what makes a
+    kept scan of it the previous scan (pipeline.run_scan's `from_stored`), so that a
+    re-scan after a change analyses only the change's cone; None for other scans."""
+    if len(paths) != 1 or shutil.which("git") is None:
+        return None
+    path = Path(paths[0])
+    proc = _git(path, "rev-parse", "--show-toplevel", check=False) if path.is_dir() else None
+    if proc is None or proc.returncode != 0 or Path(proc.stdout.strip()).resolve() != path.resolve():
+        return None
+    return _from_stored(path.resolve(), None, [])
 
 
 def _findings_only(result: ScanResult) -> ScanResult:

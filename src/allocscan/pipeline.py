@@ -116,7 +116,7 @@ def _run_scan(paths: list[str], options: ScanOptions, progress_factory=None,
             timings["total"] = time.perf_counter() - t0
             return ScanResult(disc, stored.findings, stored.suppressed, disc.warnings + stored.warnings,
                               stored.stats, timings, file_keys=file_keys, context_key=this_context)
-        if previous is None and from_stored is not None and options.reuse_results:
+        if previous is None and from_stored is not None:
             for nearest in results.nearest(this_context, file_keys):
                 previous = from_stored(nearest, file_keys)
                 if previous is not None:

@@ -105,7 +105,9 @@ class ResultCache:
         options (`context_key`) of other files than `file_keys` (at least one, at most
         MAX_CHANGED_FILES), the nearest first: the previous scans an incremental one may
         start from (incremental.py). The base of a diff is often a commit near one
-        scanned before: CI's last run on the target branch, the last diff's base."""
+        scanned before: CI's last run on the target branch, the last diff's base.
+        Empty when a scan of exactly these files is kept: that one is the answer
+        (`allocscan scan`, which does not take it, analyses everything again)."""
         if self.directory is None or not context_key:
             return []
         found: list[tuple[int, str, StoredResult]] = []
@@ -116,7 +118,9 @@ class ResultCache:
             before = stored.file_keys
             changed = sum(1 for rel, sha in file_keys.items() if before.get(rel) != sha)
             changed += sum(1 for rel in before if rel not in file_keys)
-            if 0 < changed <= MAX_CHANGED_FILES:
+            if changed == 0:
+                return []
+            if changed <= MAX_CHANGED_FILES:
                 found.append((changed, path.name, stored))
         return [stored for _, _, stored in sorted(found, key=lambda item: item[:2])]
 
