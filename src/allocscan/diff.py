@@ -151,7 +151,8 @@ def _scan_revision(repo: Path, rev: str, rel_paths: list[str], options: ScanOpti
     cache = FactsCache(options.cache_dir, options.kconfig)
     # Without a previous side (the base), the nearest scan the results cache kept is one:
     # a base a few commits from one scanned before is analysed incrementally too.
-    from_stored = _from_stored(repo, rev, rel_paths) if previous is None and options.reuse_results else None
+    whole = previous is None and options.reuse_results and not rel_paths  # report paths: the repository's
+    from_stored = _from_stored(repo, rev, rel_paths) if whole else None
     try:
         with revision_scan_input(repo, rev, rel_paths, options.excludes, options.kernel_version, cache) as (top, targets, disc):
             prefix = disc.root.relative_to(top).as_posix()
@@ -162,13 +163,11 @@ def _scan_revision(repo: Path, rev: str, rel_paths: list[str], options: ScanOpti
 
 
 def _from_stored(repo: Path, rev: str | None, rel_paths: list[str]):
-    """A kept scan as the previous scan of `rev` (None: the working tree; see
-    _previous), when git holds the
-    previous version of every file that differs: an incremental scan compares their
-    texts, and a kept scan of a working tree may have read files never committed."""
+    """What makes a kept scan the previous scan of `rev` (None: the working tree; see
+    _previous), given `rev`'s file keys: a Previous when git holds the kept version of
+    every file that differs, else None. An incremental scan compares those texts, and
+    a kept scan of a working tree may have read files never committed."""
     def make(stored: StoredResult, file_keys: dict[str, str]) -> Previous | None:
-        if rel_paths:
-            return None
         before = [sha for rel, sha in stored.file_keys.items() if file_keys.get(rel) != sha]
         return _previous(repo, rev, stored, rel_paths) if _has_objects(repo, before) else None
     return make
