@@ -366,7 +366,7 @@ class Program:
         """(path, table) of the files in `directory` whose table is not empty, in file
         order. Made once per directory: a look-up missing in include/linux would
         otherwise ask each of its thousand headers for the table anew. Not for
-        "defines" (_defining()): that would unpack every file's #defines."""
+        "defines" (_first_defining()): that would unpack every file's #defines."""
         key = (table, directory)
         found = self._dir_tables.get(key)
         if found is None:
@@ -870,13 +870,7 @@ def _defines(ff: FileFacts, table: str, name: str) -> bool:
 
 def _first_defining(files, name: str):
     """(path, body) of the first of `files` that #defines `name`, or None."""
-    crc = zlib.crc32(name.encode())
-    for f in files:
-        if f.packed_defines is not None and _defines_hash(f, crc):
-            body = f.defines.get(name)
-            if body is not None:
-                return f.path, body
-    return None
+    return next(((f.path, f.defines[name]) for f in files if _defines(f, "defines", name)), None)
 
 
 _CONSTANT_NAME = re.compile(r"[A-Z][A-Z0-9_]*")  # what an #include is searched for: a macro or enum constant
