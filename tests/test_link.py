@@ -314,3 +314,57 @@ def test_a_files_defines_are_unpacked_only_when_it_may_define_the_name(monkeypat
     assert "drivers/net/demo/regs5.h" not in unpacked()  # out of the window of two
     assert prog.lookup("defines", "DEMO_MASK5", "drivers/net/demo/main.c") == ("drivers/net/demo/regs5.h", "0xff")
     assert prog.lookup("defines", "DEMO_NOWHERE", "drivers/net/demo/main.c") is None
+
+
+def test_the_call_graph_is_built_as_networkx_would_build_it():
+    """CallGraph.add_functions()/add_calls() fill the adjacency directly: the same nodes,
+    edges and adjacency order (which fixes the order of every walk over callers) as
+    networkx's add_nodes_from()/add_edges_from(), repeated edges included."""
+    import networkx as nx
+
+    from allocscan.link import CallGraph
+
+    nodes = ["a", "b", "c", "d"]
+    edges = [("c", "a"), ("a", "b"), ("c", "b"), ("a", "b"), ("b", "c"), ("d", "d")]
+    fast = CallGraph()
+    fast.add_functions(nodes)
+    fast.add_calls(edges)
+    slow = nx.DiGraph()
+    slow.add_nodes_from(nodes)
+    slow.add_edges_from(edges)
+    assert list(fast.nodes) == list(slow.nodes)
+    assert list(fast.edges) == list(slow.edges)
+    for n in nodes:
+        assert list(fast.predecessors(n)) == list(slow.predecessors(n))
+        assert list(fast.successors(n)) == list(slow.successors(n))
+
+
+def test_an_ops_field_bound_by_many_drivers_resolves_to_the_nearest_few():
+    """`x->op()` on a typed receiver reaches the functions bound to that struct's field
+    nearest to the caller (the longest shared directory), as _nearest_definitions()
+    ranks them, and none when the nearest are more than MAX_FIELD_CANDIDATES."""
+    from allocscan.link import _nearest_definitions
+
+    def driver(path: str, fn: str) -> tuple[str, str]:
+        return (path, f"static int {fn}(struct demo_dev *d) {{ return 0; }}\n"
+                      f"static const struct demo_ops {fn}_ops = {{ .start = {fn} }};\n")
+
+    bound = [driver(f"drivers/demo/vendor{i}/dev.c", f"v{i}_start") for i in range(6)]
+    bound += [driver("drivers/demo/vendor0/extra.c", "v0_extra_start"),
+              driver("drivers/other/far/dev.c", "far_start")]
+    callers = {"drivers/demo/vendor0/core.c": None, "drivers/demo/vendor3/sub/core.c": None,
+               "drivers/demo/core.c": None, "net/core/x.c": None}
+    caller_files = [(p, "int demo_run(struct demo_ops *ops, struct demo_dev *d) { return ops->start(d); }\n"
+                        .replace("demo_run", "run_" + p.replace("/", "_").replace(".", "_")))
+                    for p in callers]
+    prog = program(*bound, *caller_files)
+    typed = {n for n in prog.functions if n.endswith("_start")}
+    for path in callers:
+        ff = prog.file(path)
+        site = ff.functions[0].calls[0]
+        locations = {n: prog.functions[n].path for n in typed}
+        expected = _nearest_definitions(sorted(typed), path, locations)
+        expected = expected if len(expected) <= 4 else []
+        assert prog.targets(site, path) == expected, path
+    # the nearest group of each: vendor0's two, vendor3's one, none (8 equally near) twice
+    assert [len(prog.targets(prog.file(p).functions[0].calls[0], p)) for p in callers] == [2, 1, 0, 0]
