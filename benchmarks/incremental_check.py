@@ -3,9 +3,10 @@ random driver directory of a git checkout, diffed against HEAD (the head side th
 analyses only the change's cone), and the head side's findings compared, witnesses
 included, with a scan of the edited tree that analyses everything.
 
-    usage: benchmarks/incremental_check.py GIT_CHECKOUT --cache-dir DIR [-n 6] [--seed 1]
+    usage: benchmarks/incremental_check.py GIT_CHECKOUT --cache-dir DIR [-n 6] [--seed 1] [--edit NAME]
 
-The edits are the property test's (tests/test_incremental.py). Each round runs in a
+The edits are the property test's (tests/test_incremental.py); --edit keeps one kind
+(grow_define, flip_gfp, ...). Each round runs in a
 child process (a whole-tree scan holds its program until exit). Prints, per edit,
 the diff's wall time, what the head side analysed again, and whether the findings
 agree; the checkout is reset afterwards (`git reset --hard`, `git clean -fd`).
@@ -31,7 +32,7 @@ def _reset(repo: Path) -> None:
     subprocess.run(["git", "-C", str(repo), "clean", "-q", "-fdx", "--", "drivers"], check=True)
 
 
-def _round(repo: Path, cache: Path, seed: int, queue) -> None:
+def _round(repo: Path, cache: Path, seed: int, queue, only: str | None = None) -> None:
     from allocscan.diff import diff_revisions
     from allocscan.pipeline import ScanOptions, run_scan
     from tests.test_incremental import EDITS, comparable
@@ -40,7 +41,7 @@ def _round(repo: Path, cache: Path, seed: int, queue) -> None:
     directories = sorted({p.parent for p in (repo / "drivers").rglob("*.c")})
     while True:
         directory = rng.choice(directories)
-        edit = rng.choice(EDITS)
+        edit = rng.choice([e for e in EDITS if only in (None, e.__name__)])
         try:
             what = f"{directory.relative_to(repo)}: {edit(directory, rng)}"
             break
@@ -65,13 +66,15 @@ def main() -> int:
     parser.add_argument("--cache-dir", type=Path, required=True)
     parser.add_argument("-n", type=int, default=6)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--edit", help="only this kind of edit (a function name of tests/test_incremental.EDITS)")
     args = parser.parse_args()
     context = multiprocessing.get_context("fork")
     agreed = 0
     for i in range(args.n):
         _reset(args.repo)
         queue = context.Queue()
-        child = context.Process(target=_round, args=(args.repo, args.cache_dir, args.seed * 1000 + i, queue))
+        child = context.Process(target=_round, args=(args.repo, args.cache_dir, args.seed * 1000 + i, queue,
+                                                                args.edit))
         child.start()
         record = queue.get()
         child.join()

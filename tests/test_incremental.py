@@ -585,3 +585,125 @@ def test_a_header_named_in_too_many_files_analyses_everything(tmp_path, monkeypa
     assert result.head.analysis.stats["incremental"] == ("full analysis: the changed header definitions "
                                                          "are named in 2 files")
     assert [(f.rule_id, f.path) for f in result.new] == [("AS001", "reader.c")]
+
+
+def _stores_followed(monkeypatch) -> list:
+    """Spy on the cone: the (struct, field) pairs of the stores whose readers it looks up."""
+    seen = []
+    original = incremental._Cone._field_readers
+
+    def spy(self, stores):
+        seen.extend((struct, fname) for struct, fname, _ in stores)
+        return original(self, stores)
+
+    monkeypatch.setattr(incremental._Cone, "_field_readers", spy)
+    return seen
+
+
+DEPENDENT_PROBE = """#include "demo.h"
+int demo_probe(struct demo_priv *priv, int fast)
+{
+	unsigned int n = DEMO_RING * 4;
+
+	if (fast)
+		n = n / 2;
+	priv->ring = n;
+	return 0;
+}
+"""
+HEADER_RING = HEADER + "#define DEMO_RING 16\n"
+
+
+def test_a_header_define_reaches_a_reader_through_a_store_of_a_value_computed_from_it(tmp_path, monkeypatch):
+    """The probe names DEMO_RING only in a local's value; the local is stored into the
+    field the reader sizes its allocation with: the store changed, its reader is
+    described again."""
+    monkeypatch.setattr(incremental, "FULL_SHARE", 1.0)
+    seen = _stores_followed(monkeypatch)
+    result = _one_change(tmp_path, {"probe.c": DEPENDENT_PROBE, "reader.c": READER, "demo.h": HEADER_RING},
+                         {"demo.h": HEADER_RING.replace("DEMO_RING 16", "DEMO_RING 65536")})
+    assert [(f.rule_id, f.path) for f in result.new] == [("AS001", "reader.c")]
+    assert ("demo_priv", "ring") in seen
+
+
+SETTER_PROBE = """#include "demo.h"
+static void demo_set_ring(struct demo_priv *priv, unsigned int n)
+{
+	priv->ring = n;
+}
+static void demo_clear(struct demo_priv *priv, void *buf)
+{
+	priv->buf = buf;
+}
+int demo_probe(struct demo_priv *priv)
+{
+	demo_clear(priv, 0);
+	demo_set_ring(priv, DEMO_RING);
+	return 0;
+}
+"""
+
+
+def test_a_header_define_passed_to_a_callee_reaches_what_the_callee_stores(tmp_path, monkeypatch):
+    """The probe passes DEMO_RING to a function that stores its parameter: the callee's
+    store changed; the other callee's store of another parameter did not."""
+    monkeypatch.setattr(incremental, "FULL_SHARE", 1.0)
+    seen = _stores_followed(monkeypatch)
+    result = _one_change(tmp_path, {"probe.c": SETTER_PROBE, "reader.c": READER, "demo.h": HEADER_RING},
+                         {"demo.h": HEADER_RING.replace("DEMO_RING 16", "DEMO_RING 65536")})
+    assert [(f.rule_id, f.path) for f in result.new] == [("AS001", "reader.c")]
+    assert ("demo_priv", "ring") in seen and ("demo_priv", "buf") not in seen
+
+
+SIZING_PROBE = """#include <linux/slab.h>
+#include "demo.h"
+int demo_probe(struct demo_priv *priv)
+{
+	priv->buf = kmalloc(DEMO_RING, GFP_ATOMIC);
+	if (!priv->buf)
+		return -ENOMEM;
+	priv->ring = 64;
+	return 0;
+}
+"""
+
+
+def test_a_header_define_sizing_an_allocation_changes_no_store(tmp_path, monkeypatch):
+    """DEMO_RING sizes an allocation only: what the function stores is the same (an
+    allocator's result does not depend on the size asked for, and the NULL check decides
+    nothing with it), so the readers of those fields are not looked for. The
+    allocation's own finding is described again."""
+    monkeypatch.setattr(incremental, "FULL_SHARE", 1.0)
+    seen = _stores_followed(monkeypatch)
+    result = _one_change(tmp_path, {"probe.c": SIZING_PROBE, "reader.c": READER, "demo.h": HEADER_RING},
+                         {"demo.h": HEADER_RING.replace("DEMO_RING 16", "DEMO_RING 65536")})
+    assert ("AS001", "probe.c") in [(f.rule_id, f.path) for f in result.new]
+    assert seen == []
+
+
+GUARDED_PROBE = """#include <linux/module.h>
+#include "demo.h"
+static unsigned int demo_len = 64;
+module_param(demo_len, uint, 0644);
+int demo_probe(struct demo_priv *priv)
+{
+	unsigned int len = demo_len;
+
+	if (len > DEMO_MAX)
+		return -EINVAL;
+	priv->ring = len;
+	return 0;
+}
+"""
+
+
+def test_a_header_define_in_a_guard_reaches_what_is_stored_after_it(tmp_path, monkeypatch):
+    """`if (len > DEMO_MAX) return` bounds the module parameter the function stores
+    after it: the guard's bound changed, so did the store."""
+    monkeypatch.setattr(incremental, "FULL_SHARE", 1.0)
+    seen = _stores_followed(monkeypatch)
+    header = HEADER + "#define DEMO_MAX 64\n"
+    result = _one_change(tmp_path, {"probe.c": GUARDED_PROBE, "reader.c": READER, "demo.h": header},
+                         {"demo.h": header.replace("DEMO_MAX 64", "DEMO_MAX 65536")})
+    assert [(f.rule_id, f.path) for f in result.new] == [("AS001", "reader.c")]
+    assert ("demo_priv", "ring") in seen

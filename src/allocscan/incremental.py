@@ -19,28 +19,35 @@ What depends on what. A site is described again when its function is in the cone
    transitively (`#define RING (BE_SIZE * 2)`, a struct holding the changed
    struct). A changed header's definitions are looked up in every file that names
    them (word match, up to MAX_NAME_ROUNDS definitions deep).
-3. Value flow: within `MAX_DEPTH` calls of a changed function, down to callees
-   with at most `MAX_CALLERS` callers (the parameters the evaluator follows), and
-   up to the direct callers of a function that hands a value up: one that returns
-   a value, or takes a gfp mask (whether it allocates with it decides its
-   callers' sites). Up only from a changed function or one reached upwards: a
-   callee's changed return value reaches only the caller that passed the changed
-   arguments.
-4. Fields: a (struct, field) that a function of 3 stores, or a changed file-scope
-   initializer sets, is read by the functions naming the field (or a macro of
-   their file naming it) in every file naming the struct. A hub field (written in
-   more than HUB_DIRECTORIES directories, by more than HUB_JOIN_WRITERS stores) is
-   read only in the store's module, or its file when the module has more than
-   HUB_MODULE_WRITERS stores to it (fields.Fields._cells_seen_from). Readers start
-   3 again, one hop further from the change (the evaluator's MAX_DEPTH counts
-   field reads as it counts calls). A function's calls store too, in its own file:
-   a setter's (usb_fill_bulk_urb(urb, ..., len, ...) stores len into
-   urb->transfer_buffer_length) and an allocator's setup (alloc_etherdev() runs
-   ether_setup(), whose stores a driver never storing max_mtu reads). A changed
-   setup function [setups] runs is read by every module allocating with it: a full
-   analysis. Not seen: a reader whose file never
-   names the struct (`priv->ring->size`, struct ring named only in a header), or
-   that reads the field through a macro of another file.
+   Each function of the value flow (3) carries the names whose values changed for
+   it: all of them for one whose text changed, that calls a changed name, or that
+   names a changed function-like macro (its calls may go elsewhere); else the
+   changed definitions it names, the parameters a changed value is passed in, the
+   callees whose returned value changed, the changed fields it reads. What follows
+   from those names in it (`_Dependence`, a slice over words) decides which of its
+   stores (4) and which of the arguments it passes (3) may have changed.
+3. Value flow: within `MAX_DEPTH` calls of a changed function, down to the callees
+   it passes a changed value with at most `MAX_CALLERS` callers (the parameters
+   the evaluator follows), and up to the direct callers of a function that hands
+   a value up: one that returns a value, or takes a gfp mask (whether it
+   allocates with it decides its callers' sites). Up only from a changed function
+   or one reached upwards: a callee's changed return value reaches only the
+   caller that passed the changed arguments.
+4. Fields: a (struct, field) that a function of 3 stores a changed value into, or a
+   changed file-scope initializer sets, is read by the functions naming the field
+   (or a macro of their file naming it) in every file naming the struct. A hub
+   field (written in more than HUB_DIRECTORIES directories, by more than
+   HUB_JOIN_WRITERS stores) is read only in the store's module, or its file when
+   the module has more than HUB_MODULE_WRITERS stores to it
+   (fields.Fields._cells_seen_from). Readers start 3 again, one hop further from
+   the change (the evaluator's MAX_DEPTH counts field reads as it counts calls). A
+   function's calls store too, in its own file: a setter's (usb_fill_bulk_urb(urb,
+   ..., len, ...) stores len into urb->transfer_buffer_length) and an allocator's
+   setup (alloc_etherdev() runs ether_setup(), whose stores a driver never storing
+   max_mtu reads). A changed setup function [setups] runs is read by every module
+   allocating with it: a full analysis. Not seen: a reader whose file never names
+   the struct (`priv->ring->size`, struct ring named only in a header), or that
+   reads the field through a macro of another file.
 5. Contexts: within `MAX_HOPS` calls below a changed function or a function that a
    changed function or binding names (a callback armed, bound or registered).
 6. A previous finding whose witness, value flow or related steps pass through a
@@ -73,8 +80,9 @@ from .analyze.values.evaluator import MAX_CALLERS
 from .analyze.values.fields import (HUB_DIRECTORIES, HUB_JOIN_WRITERS, HUB_MODULE_WRITERS, parameter_stores,
                                     setup_functions)
 from .analyze.values.scope import MAX_DEPTH
+from .exprs import closing_paren, split_args
 from .facts import HAS_GFP_PARAM, FileFacts
-from .kernel.tables import source_tables
+from .kernel.tables import allocators, source_tables
 from .link import Program, directory_of
 
 FULL_SHARE = 0.25  # a cone with more of the allocating functions than this: analyse everything
@@ -236,6 +244,10 @@ class _Changes:
 
     def __init__(self):
         self.functions: dict[str, set[str]] = {}  # path -> names of changed functions
+        # path -> names of the changed functions whose own text changed (the others changed
+        # only with a definition they name: rule 2)
+        self.edited: dict[str, set[str]] = {}
+        self.macros: set[str] = set()  # changed function-like macros: calls through them may go elsewhere
         self.names: set[str] = set()  # file-scope definitions that changed
         self.header_names: set[str] = set()  # ... of them in headers: looked up tree-wide
         self.fields: set[tuple[str, str, str]] = set()  # (struct, field, file) of stores that changed
@@ -246,12 +258,15 @@ class _Changes:
                 after_text: bytes) -> None:
         old, new = _function_texts(before, before_text), _function_texts(after, after_text)
         changed = {key for key in old.keys() | new.keys() if old.get(key) != new.get(key)}
+        self.edited[rel] = {name for name, _ in changed}
         tables_old, tables_new = _file_tables(before), _file_tables(after)
         names = {key[1] for key in tables_old.keys() | tables_new.keys() if tables_old.get(key) != tables_new.get(key)}
         # a definition naming a changed one (`#define RING (BE_SIZE * 2)`) changed with it
         names |= _naming(tables_old, names) | _naming(tables_new, names)
         names = {name.partition("::")[0] for name in names}  # an anonymous struct: its parent
         self.names |= names
+        self.macros |= {name for table, name in tables_old.keys() | tables_new.keys()
+                        if table == "func_macros" and name in names}
         if rel.endswith(".h"):
             self.header_names |= names
         if names:  # a function naming a changed definition changed with it
@@ -263,9 +278,9 @@ class _Changes:
                     self.named |= set(WORD_RE.findall(text.decode("utf-8", "replace")))
         self.functions[rel] = {name for name, _ in changed}
         self.removed |= {name for name, _ in old.keys() - new.keys()}
-        for ff in (before, after):
-            for fn in ff.functions if ff is not None else ():
-                if fn.name in self.functions[rel]:
+        for ff in (before, after):  # what an edited function stored, before or after (a changed
+            for fn in ff.functions if ff is not None else ():  # definition's namers: _Cone.stores)
+                if fn.name in self.edited[rel]:
                     self.fields |= {(struct, fname, rel) for struct, fname in fn.field_writes}
         self._compare_sets(rel, before, after)
 
@@ -317,10 +332,18 @@ class _Cone:
         self.nodes: set[str] = set()
         self.modules_seen: dict[str, list[str]] = {}
         self.sorted_paths: list[str] | None = None
+        # node -> the names whose values changed for it (see _Dependence), or None: anything
+        # in it may have changed (its text did, or a call through a changed macro)
+        self.changed_names: dict[str, set[str] | None] = {}
+        self._dependence: dict[str, _Dependence] = {}
+        self._grown: set[str] = set()  # nodes whose changed names grew since the value flow looked
 
     def grow(self, changes: _Changes, previous: Previous) -> str:
         """Fill `nodes`; a reason when the cone cannot be bounded."""
         program = self.program
+        # what a function changed only with a definition reads; anything, when a changed
+        # function-like macro may make its calls go elsewhere
+        anything = None if changes.macros else changes.names
         for rel, names in changes.functions.items():
             ff = program.file(rel)
             for fn in ff.functions if ff is not None else ():
@@ -328,13 +351,18 @@ class _Cone:
                 self.nodes.add(node)
                 if fn.name in names:
                     self.changed.add(node)
+                    self._taint(node, None if fn.name in changes.edited[rel] else anything)
         callers_of = changes.removed | {name for names in changes.functions.values() for name in names}
-        self.changed |= self._calling(callers_of)
+        for node in self._calling(callers_of):  # their calls may now resolve elsewhere
+            self.changed.add(node)
+            self._taint(node, None)
         if changes.header_names:
-            users = self._header_users(changes.header_names)
+            users = self._header_users(changes.header_names, bool(changes.macros))
             if users is None:
                 return "cannot tell which files name the changed header's definitions"
-            self.changed |= users
+            for node, read in users.items():
+                self.changed.add(node)
+                self._taint(node, read)
         self._check(self.changed)
         setups = {spec.runs for spec in source_tables().setups.values() if spec.runs}
         changed_setups = sorted({program.functions[n].fn.name for n in self.changed} & setups)
@@ -347,9 +375,9 @@ class _Cone:
         done: dict[tuple[str, str, str], int] = {}
         while True:  # ends: each field hop costs one of the MAX_DEPTH hops
             for node, depth in value.items():
-                ref = program.functions[node]
-                for struct, fname in (*ref.fn.field_writes, *self._call_stores(node)) if depth < MAX_DEPTH else ():
-                    key = (struct, fname, ref.path)
+                path = program.functions[node].path
+                for struct, fname in self._stores(node) if depth < MAX_DEPTH else ():
+                    key = (struct, fname, path)
                     stores[key] = min(depth, stores.get(key, depth))
             stores = {key: depth for key, depth in stores.items() if depth < done.get(key, MAX_DEPTH)}
             if not stores:
@@ -373,26 +401,77 @@ class _Cone:
                                if program.functions[n].path == f.path}
         return ""
 
-    def _call_stores(self, node: str) -> list[tuple[str, str]]:
+    def _taint(self, node: str, names: set[str] | None) -> bool:
+        """Record that the values of `names` (None: of anything) changed for `node`;
+        whether that is news."""
+        known = self.changed_names.get(node, set())
+        if known is None or (names is not None and names <= known and node in self.changed_names):
+            return False
+        self.changed_names[node] = None if names is None else known | names
+        self._dependence.pop(node, None)
+        self._grown.add(node)
+        return True
+
+    def _depends(self, node: str) -> "_Dependence | None":
+        """What in the function may follow from the names whose values changed for it;
+        None: anything."""
+        names = self.changed_names.get(node)
+        if names is None:
+            return None
+        found = self._dependence.get(node)
+        if found is None:
+            ref = self.program.functions[node]
+            found = self._dependence[node] = _Dependence(ref.fn, names, ref.file.macro_branches)
+        return found
+
+    def _stores(self, node: str) -> list[tuple[str, str]]:
+        """The (struct, field) pairs the function stores into whose stored value may
+        have changed: every one when anything in it may have, else those _Dependence
+        finds; with those its calls store (_call_stores)."""
+        ref = self.program.functions[node]
+        dependence = self._depends(node)
+        if dependence is None:
+            return [*ref.fn.field_writes, *self._call_stores(node)]
+        written = [(a.struct_type or a.receiver, a.target) for a in ref.fn.assignments
+                   if a.kind == "field" and (a.struct_type or a.receiver) and dependence.stores(a)]
+        return written + self._call_stores(node, dependence)
+
+    def _call_stores(self, node: str, dependence: "_Dependence | None" = None) -> list[tuple[str, str]]:
         """The fields the function's calls store into, as stores of its own file
         (fields.Fields._setter_calls, _setup_cells): those a setter it calls stores one
         of its parameters into (usb_fill_bulk_urb(): urb.transfer_buffer_length), and
         those the setup of an allocator it calls stores (alloc_etherdev(): what
-        ether_setup() stores; alloc_netdev(..., demo_setup): what demo_setup() stores)."""
+        ether_setup() stores; alloc_netdev(..., demo_setup): what demo_setup() stores).
+        With a `dependence`, only those that may store a changed value: a setter's
+        store of an argument carrying one, a setup run by a call that may now run or
+        not, or is handed a changed value."""
         program = self.program
-        found = [w for callee in program.graph.successors(node) for w in _setter_fields(program.functions[callee].fn)]
-        setups = source_tables().setups
         ref = program.functions[node]
-        for site in ref.fn.calls:
+        setups = source_tables().setups
+        if dependence is None:
+            found = [w for callee in program.graph.successors(node) for w in _setter_fields(program.functions[callee].fn)]
+            sites = [(site, ALL_ARGUMENTS) for site in ref.fn.calls]
+        else:
+            found, sites, edges = [], [], program.graph.succ[node]
+            for site in ref.fn.calls:
+                passed = dependence.passes(site)
+                if not passed:
+                    continue
+                sites.append((site, passed))
+                for target in program.targets(site, ref.path):
+                    if target in edges:
+                        found += _setter_fields(program.functions[target].fn, passed)
+        for site, _ in sites:
             spec = setups.get(site.callee)
             if spec is not None:
                 found += [w for setup in setup_functions(program, spec, site, ref.path)
                           for w in program.functions[setup].fn.field_writes]
         return found
 
-    def _header_users(self, names: set[str]) -> set[str] | None:
+    def _header_users(self, names: set[str], macros_changed: bool) -> dict[str, set[str] | None] | None:
         """The functions, in any file, whose text names a changed header definition or
-        a definition naming one (rule 2); None: cannot tell."""
+        a definition naming one (rule 2), each with the definitions it may read (None:
+        anything, when a function-like macro is among them); None: cannot tell."""
         program = self.program
         names, pending, files = set(names), set(names), set()
         for _ in range(MAX_NAME_ROUNDS):
@@ -407,19 +486,26 @@ class _Cone:
             files |= found
             pending = set()
             for rel in found:
-                pending |= {name.partition("::")[0] for name in _naming(_file_tables(program.file(rel)), names)}
+                tables = _file_tables(program.file(rel))
+                named = _naming(tables, names)
+                macros_changed |= any(("func_macros", name) in tables for name in named)
+                pending |= {name.partition("::")[0] for name in named}
             pending -= names
             names |= pending
             if not pending:
                 break
         else:
             raise _Unbounded(f"the changed header definitions are named through more than {MAX_NAME_ROUNDS} others")
-        users = set()
+        users: dict[str, set[str] | None] = {}
         for rel in files:
-            found = self._naming_in_file(rel, names)
+            read: set[str] = set()
+            found = self._naming_in_file(rel, names, read)
             if found is None:
                 return None
-            users |= found
+            func_macros = program.file(rel).func_macros
+            through_macro = macros_changed or any(name in func_macros for name in read)
+            for node in found:
+                users[node] = None if through_macro else read
         return users
 
     def _calling(self, names: set[str]) -> set[str]:
@@ -440,12 +526,14 @@ class _Cone:
 
     def _value_flow(self, start: dict[str, int]) -> dict[str, int]:
         """Functions within MAX_DEPTH calls of `start` (node -> hops already spent) that
-        values flow to, with their hops: the callees of a function whose values
-        changed, when few enough call them (their parameters are followed), and the
+        changed values flow to, with their hops: the callees a function passes a
+        changed value (_Dependence.passes; every callee when anything in it may have
+        changed), when few enough call them (their parameters are followed), and the
         direct callers of a function whose returned value (or forwarded gfp mask) may
-        have changed. A callee's return value changes only for the caller that passed
-        the changed arguments, already here: from a function reached downwards, the
-        flow goes on only downwards."""
+        have changed. A callee's changed return value reaches only the caller that
+        passed the changed arguments, already here: from a function reached
+        downwards, the flow goes on only downwards, and the caller learns that the
+        callee's value changed (its name joins the caller's changed names)."""
         graph = self.program.graph
         nearest: dict[str, int] = {}  # node -> fewest hops, either way
         nearest_up: dict[str, int] = {}  # node -> fewest hops, reached upwards (or a start)
@@ -453,24 +541,63 @@ class _Cone:
         next_check = 0
         while queue:
             node, depth, up = queue.popleft()
-            if depth >= (nearest_up if up else nearest).get(node, MAX_DEPTH + 1):
+            news = node in self._grown and node in nearest  # seen, but its changed names grew since
+            if depth >= (nearest_up if up else nearest).get(node, MAX_DEPTH + 1) and not news:
                 continue
+            self._grown.discard(node)
+            if news:  # look again from where it was nearest
+                depth, up = min(depth, nearest[node]), up or node in nearest_up
             nearest[node] = min(depth, nearest.get(node, depth))
             if up:
-                nearest_up[node] = depth
+                nearest_up[node] = min(depth, nearest_up.get(node, depth))
             if len(nearest) >= next_check:
                 self._check(nearest.keys())
                 next_check = len(nearest) + 1024
             if depth == MAX_DEPTH:
                 continue
-            queue.extend((c, depth + 1, False) for c in graph.successors(node) if graph.in_degree(c) <= MAX_CALLERS)
+            for callee, params in self._passed_to(node):
+                if graph.in_degree(callee) > MAX_CALLERS:
+                    continue
+                self._taint(callee, params)
+                queue.append((callee, depth + 1, False))
+                if self._hands_values_up(callee) and self._taint(node, {self.program.functions[callee].fn.name}):
+                    queue.append((node, nearest[node], up))  # look again at what its value changes
             if up and self._hands_values_up(node):
-                queue.extend((caller, depth + 1, True) for caller, site in self.program.callers(node) if site.callee)
+                name = self.program.functions[node].fn.name
+                for caller, site in self.program.callers(node):
+                    if site.callee:
+                        self._taint(caller, {name})
+                        queue.append((caller, depth + 1, True))
         return nearest
 
+    def _passed_to(self, node: str) -> list[tuple[str, set[str] | None]]:
+        """(callee, its parameters that may receive a changed value, None: all) of each
+        callee the function may pass a changed value."""
+        graph = self.program.graph
+        dependence = self._depends(node)
+        if dependence is None:
+            return [(c, None) for c in graph.successors(node)]
+        ref = self.program.functions[node]
+        edges = graph.succ[node]
+        found: dict[str, set[str]] = {}
+        for site in ref.fn.calls:
+            positions = dependence.passes(site)
+            if not positions:
+                continue
+            for target in self.program.targets(site, ref.path):
+                if target in edges:
+                    params = [name for name, _ in self.program.functions[target].fn.params]
+                    chosen = params if positions is ALL_ARGUMENTS or len(params) != len(positions) else \
+                        [name for name, passed in zip(params, positions) if passed]
+                    found.setdefault(target, set()).update(chosen)
+        return list(found.items())
+
     def _hands_values_up(self, node: str) -> bool:
+        """Does the function return a value, take a gfp mask, or store through a pointer
+        parameter (`*len = n`: its caller's `&len` reads it)?"""
         fn = self.program.functions[node].fn
-        return bool(fn.flags & HAS_GFP_PARAM or fn.returns or fn.pointer_returns)
+        return bool(fn.flags & HAS_GFP_PARAM or fn.returns or fn.pointer_returns
+                    or any(a.kind == "deref" for a in fn.assignments))
 
     def _check(self, nodes: set[str]) -> None:
         """Stop as soon as the cone is too large to be worth it (see FULL_SHARE)."""
@@ -531,11 +658,13 @@ class _Cone:
         readers: dict[str, int] = {}
         for rel, fields_there in local.items():
             for depth in sorted(set(fields_there.values())):
-                found = self._naming_in_file(rel, {f for f, d in fields_there.items() if d == depth})
+                read: set[str] = set()
+                found = self._naming_in_file(rel, {f for f, d in fields_there.items() if d == depth}, read)
                 if found is None:
                     return None
                 for node in found:  # the read is one more hop
                     readers[node] = min(depth + 1, readers.get(node, depth + 1))
+                    self._taint(node, read)
         return readers
 
     def _module_files(self, path: str) -> list[str]:
@@ -564,9 +693,10 @@ class _Cone:
         end = bisect.bisect_left(self.sorted_paths, prefix + "\U0010ffff")
         return [self.program.file(rel) for rel in self.sorted_paths[start:end]]
 
-    def _naming_in_file(self, rel: str, words: set[str]) -> set[str] | None:
+    def _naming_in_file(self, rel: str, words: set[str], named: set[str] | None = None) -> set[str] | None:
         """The functions of file `rel` whose text names any of `words`, or a macro of
-        the file naming one; None: its text is not at hand."""
+        the file naming one; None: its text is not at hand. `named` receives the words
+        and those macros."""
         ff = self.program.file(rel)
         if ff is None or not ff.functions:
             return set()
@@ -575,16 +705,130 @@ class _Cone:
             return None
         macros = {("define", name): text for name, text in ff.defines.items()}
         macros.update((("func_macro", name), repr(value)) for name, value in ff.func_macros.items())
-        pattern = _words_pattern(words | _naming(macros, words))
+        words = words | _naming(macros, words)
+        if named is not None:
+            named |= words
+        pattern = _words_pattern(words)
         return {self.program.node_for(fn) for fn in ff.functions
                 if pattern.search(text, fn.start_byte, fn.end_byte)}
 
 
-def _setter_fields(fn) -> list[tuple[str, str]]:
-    """The fields a setter stores its parameters into (fields.parameter_stores)."""
+ALL_ARGUMENTS = "all"  # _Dependence.passes(): the call may pass a changed value in any argument
+
+
+def _words(text: str) -> set[str]:
+    return set(WORD_RE.findall(text))
+
+
+def _value_words(text: str) -> set[str]:
+    """The words a value reads, but for an allocator's arguments: an allocator's result
+    is a new object (or NULL), the same whatever size it was asked for; no value the
+    evaluator computes reads the size back (`skb = netdev_alloc_skb_ip_align(netdev,
+    BE_RX_SKB_ALLOC_SIZE); if (!skb) return;` decides nothing with the size)."""
+    table = allocators()
+    kept, at = [], 0
+    for m in _CALL_RE.finditer(text):
+        if m.start() < at or m.group(1) not in table:
+            continue
+        end = closing_paren(text, m.end() - 1)
+        if end < 0:
+            break  # unbalanced: keep every word
+        kept.append(text[at:m.end()])
+        at = end
+    return _words("".join(kept) + text[at:]) if kept else _words(text)
+
+
+_CALL_RE = re.compile(r"\b([A-Za-z_]\w*)\s*\(")
+
+
+class _Dependence:
+    """What in one function may follow from names whose values changed for it: a
+    slice over words, as coarse as the text and no finer than the evaluator.
+
+    The changed names are those of definitions the function names, of its parameters a
+    caller passes changed values in, of callees whose returned value changed, or of
+    fields it reads that a change stores. A word follows from them when a statement
+    computing it reads one: an assignment writes its target (and the object it stores
+    through); a condition, loop bound or guard reading one narrows every word it
+    compares; a call's arguments reading one may write what it is handed the address
+    of (`get_len(dev, &len)`); a local whose type, array bounds or brace initializer reads one changes
+    with it, and so does a parameter whose type does (`sizeof(*adapter)`). Code inside
+    a branch, loop or #if whose condition reads one, or after a guard reading one, may
+    now run or not.
+
+    The evaluator reaches a value only through these (a store's value text, the
+    locals' assignments and declarations, the guards and branches over them, calls'
+    arguments and results, fields and definitions by name). So a store whose value
+    reads no changed word, outside such code, stores what it stored before; a call
+    passing no changed word, outside such code, hands its callee the same values.
+    (What a call writes back is read only through an argument that takes an address,
+    `&len`: evaluator.ValueAnalysis._filled_by_callees.)"""
+
+    def __init__(self, fn, names: set[str], macro_branches):
+        words = set(names)
+        flows: list[tuple[set[str], set[str]]] = []  # (words read, words written)
+        decisions: list[tuple[set[str], tuple[tuple[int, int], ...]]] = []  # (words read, code decided)
+        for a in fn.assignments:
+            # A field's store is read back by its field's name (a read of it later in the
+            # block, or its readers: _Cone.stores): the object it is stored in is not changed
+            written = {a.target} if a.kind == "field" else _words(a.target) | _words(a.base)
+            flows.append((_value_words(a.value_text), written))
+        for name, inits in fn.inits.items():
+            flows.append((_words(" ".join(value for _, value in inits)), {name}))
+        for name, type_text in (*fn.params, *fn.locals.items()):
+            flows.append((_words(type_text), {name}))
+        for name, dims in fn.local_arrays.items():
+            flows.append((_words(repr(dims)), {name}))
+        table = allocators()
+        for site in fn.calls:
+            if site.callee not in table and "&" in site.args_text:  # an allocator writes no value back
+                args = split_args(site.args_text)
+                written = set().union(*(_words(arg) for arg in args if arg.lstrip().startswith("&")))
+                if written:
+                    flows.append((_words(site.args_text), written))
+        for g in fn.guards:
+            decisions.append((_words(g.cond_text), ((g.end_byte, g.block_end),)))
+        for cond, then_start, then_end, else_start, else_end, *_ in (*fn.conditions, *fn.branches):
+            decisions.append((_words(cond), ((then_start, then_end), (else_start, else_end))))
+        for cond, start, end in fn.loops:
+            decisions.append((_words(cond), ((start, end),)))
+        flows += [(read, read) for read, _ in decisions]
+        grew = True
+        while grew:
+            grew = False
+            for read, written in flows:
+                if not written <= words and not read.isdisjoint(words):
+                    words |= written
+                    grew = True
+        self.words = words
+        decided = [span for read, spans in decisions if not read.isdisjoint(words) for span in spans]
+        decided += [(start, end) for start, end, cond in macro_branches if not _words(cond).isdisjoint(words)]
+        self.decided = sorted((start, end) for start, end in decided if end > start)
+
+    def _decided(self, byte: int) -> bool:
+        return any(start <= byte < end for start, end in self.decided)
+
+    def stores(self, a) -> bool:
+        """May the assignment store another value than before (or now run, or not)?"""
+        return not _value_words(a.value_text).isdisjoint(self.words) or self._decided(a.byte)
+
+    def passes(self, site):
+        """Which arguments of the call may carry a changed value: a list of booleans by
+        position, ALL_ARGUMENTS when the call itself may now run or not, or [] if none."""
+        if self._decided(site.byte):
+            return ALL_ARGUMENTS
+        args = split_args(site.args_text) if site.args_text.strip() else []
+        passed = [not _words(arg).isdisjoint(self.words) for arg in args]
+        return passed if any(passed) else []
+
+
+def _setter_fields(fn, passed=ALL_ARGUMENTS) -> list[tuple[str, str]]:
+    """The fields a setter stores its parameters into (fields.parameter_stores); with
+    `passed` (_Dependence.passes()), those of the arguments it marks."""
     if not fn.field_writes or not fn.params:
         return []
-    stored = {a.target for a, _, _ in parameter_stores(fn)}
+    stored = {a.target for a, _, value in parameter_stores(fn)
+              if passed is ALL_ARGUMENTS or len(passed) != len(fn.params) or passed[value]}
     return [(struct, fname) for struct, fname in fn.field_writes if fname in stored]
 
 
