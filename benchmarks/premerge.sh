@@ -6,7 +6,9 @@
 # git checkout (made once, reused), the cache and the timings (default: a temp dir).
 # Three changes, each alone and undone afterwards, in one driver (DRIVER_FILE,
 # DRIVER_HEADER and HEADER_EDIT override the 6.1 defaults):
-#   comment  - a comment appended to the driver file
+#   comment  - a comment appended to the driver file (its facts stay as they were:
+#              pipeline._same_facts_as_before)
+#   moved    - a comment inserted above the driver file's code: every line below moves
 #   lock     - a new function allocating GFP_KERNEL under a spinlock
 #   define   - a #define in the driver's header changed
 #   base     - the base moved: a commit adding a locked GFP_KERNEL function to the driver
@@ -39,6 +41,7 @@ echo "warming the cache: allocscan scan (whole tree)"
 grep -E "Elapsed|Maximum resident" "$out/warm.err" | sed 's/^\s*/  /'
 
 change_comment() { printf '\n/* allocscan pre-merge benchmark */\n' >> "$repo/$file"; }
+change_moved() { sed -i '1i /* allocscan pre-merge benchmark */' "$repo/$file"; }
 change_lock() {
   cat >> "$repo/$file" <<EOF
 
@@ -65,7 +68,7 @@ change_base() {
   change_comment
 }
 
-for change in comment lock define base; do
+for change in comment moved lock define base; do
   "change_$change"
   /usr/bin/time -v "$bin" diff --tree "$repo" --base HEAD --cache-dir "$cache" --format json \
       -o "$out/$change.json" --fail-on none --stats 2> "$out/$change.err" || true

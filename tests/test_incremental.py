@@ -181,12 +181,37 @@ def test_removing_a_function_reaches_the_callers_of_a_macro_forwarding_to_it(tre
 
 
 def test_a_comment_reanalyses_only_its_file(tree, tmp_path):
+    """A comment above the code moves every line of the file: its functions are
+    described again (their places changed), nothing else."""
     path = tree / "net_ring" / "demo_rx.c"
-    path.write_text(path.read_text("latin-1") + "\n/* a comment */\n", "latin-1")
+    path.write_text("/* a comment */\n" + path.read_text("latin-1"), "latin-1")
     result = diff_revisions(tree, "HEAD", None, [], ScanOptions(cache_dir=tmp_path / "cache"))
     note = result.head.analysis.stats["incremental"]
     assert note.startswith("1 changed file(s), 0 changed function(s)"), note
     assert not result.new and not result.fixed
+    full = run_scan([str(tree)], ScanOptions())
+    assert comparable(result.head.findings) == comparable(full.findings)
+
+
+def test_a_change_leaving_the_facts_as_they_were_analyses_nothing(tree, tmp_path):
+    """A comment at the end of a file, a word of a comment changed for one as long:
+    the file's facts, places included, are those of before, so are the findings;
+    nothing is linked. (A comment of another length moves the bytes after it: then
+    the file's functions are described again, as above.)"""
+    ending = tree / "net_ring" / "demo_rx.c"
+    ending.write_text(ending.read_text("latin-1") + "\n/* a comment */\n", "latin-1")
+    reworded = next(p for p in sorted(tree.rglob("*.c")) if re.search(r"/\*.*\bthe\b", p.read_text("latin-1"))
+                    and p != ending)
+    text = reworded.read_text("latin-1")
+    m = re.search(r"/\*.*?\b(the)\b", text)
+    reworded.write_text(text[:m.start(1)] + "its" + text[m.end(1):], "latin-1")
+    result = diff_revisions(tree, "HEAD", None, [], ScanOptions(cache_dir=tmp_path / "cache"))
+    assert result.head.incremental == ("2 changed file(s), each with the facts it had before (comments, blank "
+                                       "space): nothing analysed again"), result.head.incremental
+    assert result.head.analysis is None and not result.new and not result.fixed
+    full = run_scan([str(tree)], ScanOptions())
+    assert comparable(result.head.findings) == comparable(full.findings)
+    assert result.head.stats == full.stats and result.head.warnings == full.warnings
 
 
 def test_a_base_near_a_scanned_one_is_analysed_incrementally(tree, tmp_path, monkeypatch):

@@ -139,7 +139,13 @@ def _previous(repo: Path, head: str | None, base: ScanResult | StoredResult, rel
             found.setdefault(word, set()).add(path)
         return found
 
-    return Previous(base.findings, base.suppressed, base.file_keys, base.context_key, blobs, files_naming)
+    if isinstance(base, StoredResult):
+        warnings = base.warnings
+    else:  # a side's scan: its warnings begin with those of discovering its files
+        found = set(base.discovery.warnings)
+        warnings = [w for w in base.warnings if w not in found]
+    return Previous(base.findings, base.suppressed, base.file_keys, base.context_key, blobs, files_naming,
+                    warnings, base.stats)
 
 
 def _scan_revision(repo: Path, rev: str, rel_paths: list[str], options: ScanOptions,

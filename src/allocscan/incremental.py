@@ -81,7 +81,7 @@ from .analyze.values.fields import (HUB_DIRECTORIES, HUB_JOIN_WRITERS, HUB_MODUL
                                     setup_functions)
 from .analyze.values.scope import MAX_DEPTH
 from .exprs import closing_paren, split_args
-from .facts import HAS_GFP_PARAM, FileFacts
+from .facts import HAS_GFP_PARAM, FileFacts, FunctionFacts
 from .kernel.tables import allocators, source_tables
 from .link import Program, directory_of
 
@@ -111,6 +111,8 @@ class Previous:
     # (words, most) -> {word: relative paths of the files of the new side naming it}, or
     # None: cannot tell; with `most`, when more files name any of them: {"": those files}
     files_naming: Callable[[set[str], int | None], dict[str, set[str]] | None]
+    warnings: list[str] = field(default_factory=list)  # what extraction and analysis warned of
+    stats: object = None  # its extract.ExtractStats
 
 
 @dataclass
@@ -130,6 +132,37 @@ class Plan:
 
 def changed_files(before: dict[str, str], after: dict[str, str]) -> set[str]:
     return {rel for rel in before.keys() | after.keys() if before.get(rel) != after.get(rel)}
+
+
+MAX_SAME_FACTS_FILES = 20  # changed files compared fact by fact before anything is linked
+
+
+def same_facts(before: FileFacts, after: FileFacts) -> bool:
+    """Do two versions of a file hold the same facts, places included: only their
+    content differs (a comment reworded, blank space at the end of a line, the end
+    of the file)? Every analysis reads facts, never the text: the scan of the one
+    is the scan of the other."""
+    for f in fields(FileFacts):
+        if f.name not in _NOT_COMPARED and getattr(before, f.name) != getattr(after, f.name):
+            return False
+    if (before.defines, before.global_inits, before.field_inits) != \
+            (after.defines, after.global_inits, after.field_inits):
+        return False
+    if len(before.functions) != len(after.functions):
+        return False
+    for old, new in zip(before.functions, after.functions):
+        for f in fields(FunctionFacts):
+            if f.name not in _NOT_COMPARED and getattr(old, f.name) != getattr(new, f.name):
+                return False
+        if old.body() != new.body() or old.calls != new.calls:
+            return False
+    return True
+
+
+# what same_facts() compares unpacked (or not at all: the content id, where the packed
+# parts lie)
+_NOT_COMPARED = frozenset({"sha", "store", "functions", "packed", "packed_calls", "packed_defines",
+                           "packed_global_inits", "packed_field_inits"})
 
 
 def plan(previous: Previous, program: Program, file_keys: dict[str, str], context_key: str,

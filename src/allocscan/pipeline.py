@@ -20,7 +20,7 @@ from .discover import Discovery, discover
 from .kbuild import composite_modules
 from .link import link
 from .extract.driver import ContentKeys, ExtractStats, content_keys, extract_all
-from .incremental import Previous, merge, plan as incremental_plan
+from .incremental import MAX_SAME_FACTS_FILES, Previous, changed_files, merge, plan as incremental_plan, same_facts
 from .results import ResultCache, StoredResult, scan_key
 from .report.signature import attach_signatures
 from .rules import select
@@ -121,6 +121,18 @@ def _run_scan(paths: list[str], options: ScanOptions, progress_factory=None,
                 previous = from_stored(nearest, file_keys)
                 if previous is not None:
                     break
+    if previous is not None and scope is None:
+        same = _same_facts_as_before(previous, keys, file_keys, this_context, cache)
+        if same:
+            timings["total"] = time.perf_counter() - t0
+            note = (f"{len(same)} changed file(s), each with the facts it had before (comments, blank space): "
+                    "nothing analysed again")
+            if results is not None:
+                results.put(result_key, StoredResult(previous.findings, previous.suppressed, previous.warnings,
+                                                     previous.stats, {"incremental": note}, file_keys, this_context))
+            return ScanResult(disc, list(previous.findings), list(previous.suppressed),
+                              disc.warnings + previous.warnings, previous.stats, timings, file_keys=file_keys,
+                              context_key=this_context, incremental=note)
     if progress_factory is not None:
         with progress_factory(len(disc.files)) as advance:
             extracted = extract_all(disc.files, disc.rel, cache, options.jobs, advance, keys)
@@ -177,6 +189,25 @@ def _run_scan(paths: list[str], options: ScanOptions, progress_factory=None,
                                              dict(analysis.stats), file_keys, this_context))
     return ScanResult(disc, kept, suppressed, warnings, extracted.stats, timings, analysis, scope,
                       file_keys, this_context, analysis.stats.get("incremental", ""))
+
+
+def _same_facts_as_before(previous: Previous, keys: ContentKeys, file_keys: dict[str, str], context: str,
+                          cache: FactsCache) -> set[str]:
+    """The changed files, when every one holds the facts it held in `previous`
+    (incremental.same_facts): then the previous findings stand, and nothing needs to
+    be linked or analysed. Empty otherwise."""
+    changed = changed_files(previous.file_keys, file_keys)
+    if context != previous.context_key or previous.stats is None or not changed or \
+            len(changed) > MAX_SAME_FACTS_FILES or not changed <= previous.file_keys.keys() & file_keys.keys():
+        return set()
+    head = extract_all([], None, cache, 1, keys=ContentKeys([k for k in keys.keyed if k[1] in changed], [],
+                                                             len(changed)))
+    after = {ff.path: ff for ff in head.facts}
+    for rel in changed:
+        before = cache.get(previous.file_keys[rel], rel)
+        if before is None or rel not in after or isinstance(before, tuple) or not same_facts(before, after[rel]):
+            return set()
+    return changed
 
 
 class _Incremental:
