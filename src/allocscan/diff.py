@@ -26,7 +26,7 @@ from .cache import FactsCache
 from .discover import DiscoverError
 from .gittree import GitTreeError, read_blobs, revision_scan_input
 from .incremental import Previous
-from .results import StoredResult
+from .results import StoredResult, code_key
 from .rules.base import Finding
 from .pipeline import ScanOptions, ScanResult, run_scan
 
@@ -217,6 +217,7 @@ def _base_side(repo: Path, rev: str, rel_paths: list[str], options: ScanOptions)
         context = multiprocessing.get_context("fork")
     except ValueError:
         return _findings_only(_scan_revision(repo, rev, rel_paths, options)[0])
+    code_key()  # read the analyzer's sources once, for both sides: they must agree on it
     receive, send = context.Pipe(duplex=False)
     child = context.Process(target=_base_side_child, args=(send, repo, rev, rel_paths, options))
     child.start()
