@@ -732,3 +732,62 @@ def test_a_header_define_in_a_guard_reaches_what_is_stored_after_it(tmp_path, mo
                          {"demo.h": header.replace("DEMO_MAX 64", "DEMO_MAX 65536")})
     assert [(f.rule_id, f.path) for f in result.new] == [("AS001", "reader.c")]
     assert ("demo_priv", "ring") in seen
+
+
+LENGTH_GETTER = """#include "demo.h"
+void demo_get_len(struct demo_priv *priv, unsigned int *len)
+{
+	*len = DEMO_LEN;
+}
+"""
+LENGTH_READER = """#include <linux/interrupt.h>
+#include <linux/slab.h>
+#include "demo.h"
+extern void demo_get_len(struct demo_priv *priv, unsigned int *len);
+static irqreturn_t demo_irq(int irq, void *data)
+{
+	struct demo_priv *priv = data;
+	unsigned int len;
+
+	demo_get_len(priv, &len);
+	priv->buf = kmalloc(len * DEMO_UNIT, GFP_ATOMIC);
+	return IRQ_HANDLED;
+}
+int demo_open(struct demo_priv *priv)
+{
+	return request_irq(7, demo_irq, 0, "demo", priv);
+}
+"""
+
+
+def test_a_value_stored_through_a_pointer_parameter_reaches_the_caller(tmp_path, monkeypatch):
+    """demo_get_len() returns nothing but stores DEMO_LEN through `len`: its caller in
+    another file reads that store (`&len`), so the changed definition reaches the
+    caller's site."""
+    monkeypatch.setattr(incremental, "FULL_SHARE", 1.0)
+    header = HEADER + "#define DEMO_LEN 64\n"
+    result = _one_change(tmp_path, {"getter.c": LENGTH_GETTER, "reader.c": LENGTH_READER, "demo.h": header},
+                         {"demo.h": header.replace("DEMO_LEN 64", "DEMO_LEN 65536")})
+    assert [(f.rule_id, f.path) for f in result.new] == [("AS001", "reader.c")]
+
+
+RETURNING_GETTER = """#include "demo.h"
+unsigned int demo_len(void)
+{
+	return DEMO_LEN;
+}
+"""
+
+
+def test_a_value_a_function_calling_nothing_returns_reaches_its_callers(tmp_path, monkeypatch):
+    """demo_len() calls nothing and stores nothing, so no call edge comes into it; its
+    caller in another file reads what it returns, and the changed definition reaches
+    the caller's site all the same."""
+    monkeypatch.setattr(incremental, "FULL_SHARE", 1.0)
+    header = HEADER + "#define DEMO_LEN 64\n"
+    reader = LENGTH_READER.replace("extern void demo_get_len(struct demo_priv *priv, unsigned int *len);",
+                                   "extern unsigned int demo_len(void);")
+    reader = reader.replace("\tunsigned int len;\n\n\tdemo_get_len(priv, &len);\n", "\tunsigned int len = demo_len();\n\n")
+    result = _one_change(tmp_path, {"getter.c": RETURNING_GETTER, "reader.c": reader, "demo.h": header},
+                         {"demo.h": header.replace("DEMO_LEN 64", "DEMO_LEN 65536")})
+    assert [(f.rule_id, f.path) for f in result.new] == [("AS001", "reader.c")]

@@ -29,8 +29,10 @@ What depends on what. A site is described again when its function is in the cone
 3. Value flow: within `MAX_DEPTH` calls of a changed function, down to the callees
    it passes a changed value with at most `MAX_CALLERS` callers (the parameters
    the evaluator follows), and up to the direct callers of a function that hands
-   a value up: one that returns a value, or takes a gfp mask (whether it
-   allocates with it decides its callers' sites). Up only from a changed function
+   a value up: one that returns a value, stores through a pointer parameter
+   (`*len = n`, read by the caller's `&len`), or takes a gfp mask (whether it
+   allocates with it decides its callers' sites); callers found by name when the
+   function calls nothing and so has no incoming edges. Up only from a changed function
    or one reached upwards: a callee's changed return value reaches only the
    caller that passed the changed arguments.
 4. Fields: a (struct, field) that a function of 3 stores a changed value into, or a
@@ -83,7 +85,7 @@ from .analyze.values.scope import MAX_DEPTH
 from .exprs import closing_paren, split_args
 from .facts import HAS_GFP_PARAM, FileFacts, FunctionFacts
 from .kernel.tables import allocators, source_tables
-from .link import Program, directory_of
+from .link import Program, directory_of, is_leaf
 
 FULL_SHARE = 0.25  # a cone with more of the allocating functions than this: analyse everything
 MAX_STRUCTS = 200  # structs whose readers are looked up tree-wide; more: analyse everything
@@ -597,11 +599,26 @@ class _Cone:
                     queue.append((node, nearest[node], up))  # look again at what its value changes
             if up and self._hands_values_up(node):
                 name = self.program.functions[node].fn.name
-                for caller, site in self.program.callers(node):
-                    if site.callee:
-                        self._taint(caller, {name})
-                        queue.append((caller, depth + 1, True))
+                for caller in self._direct_callers(node):
+                    self._taint(caller, {name})
+                    queue.append((caller, depth + 1, True))
         return nearest
+
+    def _direct_callers(self, node: str) -> list[str]:
+        """The functions calling `node` by name. A function that calls nothing and
+        stores no field or global has no incoming edges (link._Definitions.leaves):
+        its callers are found by the names they call (`demo_len()` returning
+        DEMO_LEN, `demo_get_len(priv, &len)` storing it through `len`)."""
+        program = self.program
+        if program.graph.in_degree(node) or not is_leaf(program.functions[node].fn):
+            return list(dict.fromkeys(caller for caller, site in program.callers(node) if site.callee))
+        name = program.functions[node].fn.name
+        found = []
+        for caller in sorted(self._calling({name})):
+            ref = program.functions[caller]
+            if any(site.callee == name and node in program.targets(site, ref.path) for site in ref.fn.calls):
+                found.append(caller)
+        return found
 
     def _passed_to(self, node: str) -> list[tuple[str, set[str] | None]]:
         """(callee, its parameters that may receive a changed value, None: all) of each

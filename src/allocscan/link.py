@@ -655,7 +655,7 @@ def _define(files: list[FileFacts]) -> _Definitions:
         functions[node] = FunctionRef(ff, fn)
         by_name[fn.name].append(node)
         node_of[id(fn)] = node
-        if fn.call_count == 0 and not fn.field_writes and not fn.global_writes:
+        if is_leaf(fn):
             leaves.add(node)
         if fn.flags:
             for mask, nodes in nodes_flagged:
@@ -698,6 +698,12 @@ def _define(files: list[FileFacts]) -> _Definitions:
     defs.by_name = dict(by_name)
     defs.header_statics = dict(header_statics)
     return defs
+
+
+def is_leaf(fn: FunctionFacts) -> bool:
+    """A function that calls nothing and stores no field or global: it gets no incoming
+    edges (_Definitions.leaves)."""
+    return fn.call_count == 0 and not fn.field_writes and not fn.global_writes
 
 
 def _call_edges(program: Program, resolver: Resolver, leaves: set[str]) -> Iterator[tuple[str, str]]:
