@@ -372,6 +372,7 @@ class _Cone:
         self.changed_names: dict[str, set[str] | None] = {}
         self._dependence: dict[str, _Dependence] = {}
         self._grown: set[str] = set()  # nodes whose changed names grew since the value flow looked
+        self._macro_bodies: dict[tuple[str, str], str] | None = None  # see _forwarding_to()
 
     def grow(self, changes: _Changes, previous: Previous) -> str:
         """Fill `nodes`; a reason when the cone cannot be bounded."""
@@ -484,19 +485,20 @@ class _Cone:
         ref = program.functions[node]
         setups = source_tables().setups
         if dependence is None:
-            found = [w for callee in program.graph.successors(node) for w in _setter_fields(program.functions[callee].fn)]
-            sites = [(site, ALL_ARGUMENTS) for site in ref.fn.calls]
+            found = [w for callee in program.graph.successors(node)
+                     for w in _setter_fields(program.functions[callee].fn)]
+            sites = ref.fn.calls
         else:
             found, sites, edges = [], [], program.graph.succ[node]
             for site in ref.fn.calls:
                 passed = dependence.passes(site)
                 if not passed:
                     continue
-                sites.append((site, passed))
+                sites.append(site)
                 for target in program.targets(site, ref.path):
                     if target in edges:
                         found += _setter_fields(program.functions[target].fn, passed)
-        for site, _ in sites:
+        for site in sites:
             spec = setups.get(site.callee)
             if spec is not None:
                 found += [w for setup in setup_functions(program, spec, site, ref.path)
@@ -555,9 +557,10 @@ class _Cone:
     def _forwarding_to(self, names: set[str]) -> set[str]:
         """The lowercase function-like macros whose body names any of `names`, directly or
         through one another (ALL_CAPS macros are never calls: link.Resolver)."""
-        bodies = {(ff.path, name): body for ff in self.program.files  # _naming joins a name's definitions
-                  for name, (_, body) in ff.func_macros.items() if not name.isupper()}
-        return _naming(bodies, names)
+        if self._macro_bodies is None:  # asked again for each leaf the value flow walks up from
+            self._macro_bodies = {(ff.path, name): body for ff in self.program.files  # _naming joins a name's
+                                  for name, (_, body) in ff.func_macros.items() if not name.isupper()}  # definitions
+        return _naming(self._macro_bodies, names)
 
     def _value_flow(self, start: dict[str, int]) -> dict[str, int]:
         """Functions within MAX_DEPTH calls of `start` (node -> hops already spent) that
