@@ -59,7 +59,9 @@ LEAVING = ("return_statement", "goto_statement", "break_statement", "continue_st
 
 
 def load_findings(path: Path) -> list[dict]:
-    return json.loads(path.read_text())["findings"]
+    """A scan's JSON report, or a bare JSON list of its findings (a sample kept apart)."""
+    data = json.loads(path.read_text())
+    return data if isinstance(data, list) else data["findings"]
 
 
 def excluded(spec: str | None) -> set[str]:

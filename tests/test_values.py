@@ -323,6 +323,42 @@ int demo_raw(struct sk_buff *skb, struct genl_info *info)
     assert v["demo_raw"].hi == 0xFFFFFFFF and v["demo_raw"].sources
 
 
+def test_an_attribute_read_through_a_local_is_named_and_bounded_by_its_policy():
+    """`a = attrs[ATTR]; if (a) len = nla_get_u16(a);`: the getter's argument is a local
+    holding the attribute. The source names the attribute it last took (not `netlink:a`),
+    and that attribute's policy bounds the value as it would written inline."""
+    v = sizes(("net/demo/nl.c", """
+static const struct nla_policy demo_policy[] = {
+    [DEMO_A_LEN] = NLA_POLICY_RANGE(NLA_U16, 1, 512),
+    [DEMO_A_RAW] = { .type = NLA_U16 },
+};
+int demo_set(struct sk_buff *skb, struct genl_info *info)
+{
+    struct nlattr *a;
+    u16 len = 64;
+
+    a = info->attrs[DEMO_A_LEN];
+    if (a)
+        len = nla_get_u16(a);
+    return (long)kmalloc(len, GFP_KERNEL);
+}
+int demo_raw(struct sk_buff *skb, struct nlattr **attrs)
+{
+    struct nlattr *a;
+    u16 len = 64;
+
+    a = attrs[DEMO_A_LEN];
+    a = attrs[DEMO_A_RAW];
+    if (a)
+        len = nla_get_u16(a);
+    return (long)kmalloc(len, GFP_KERNEL);
+}
+"""))
+    assert v["demo_set"].hi == 512 and not v["demo_set"].sources
+    assert v["demo_raw"].hi == 0xFFFF
+    assert v["demo_raw"].sources == {"netlink:attrs[DEMO_A_RAW]"}
+
+
 def test_a_store_checked_right_after_and_shrinking_updates():
     v = sizes(("net/demo/sch.c", """
 struct demo_q { u32 flows; u32 len; };

@@ -228,10 +228,11 @@ class Sources:
         """`nla_get_u32(tb[ATTR])`: what the sender put there, as wide as the getter, unless
         the attribute's policy bounds it."""
         limit = self.tables.netlink_getters[name]
-        policy = self._netlink_policy_limit(args[0] if args else None, scope)
+        attribute = _attribute_of(args[0], scope) if args else None
+        policy = self._netlink_policy_limit(attribute, scope)
         if policy is not None:
             return policy  # validated by the policy before the handler runs
-        src = f"netlink:{render(args[0]) if args else '?'}"
+        src = f"netlink:{render(attribute) if attribute is not None else '?'}"
         step = Step(SOURCE, f"{name}() reads a netlink attribute", *_call_where(scope, name, args),
                     function=scope.fn.name if scope.fn is not None else "", callee=name, source=src)
         return Value(0, limit, frozenset({src}), (step,), True)
@@ -512,6 +513,21 @@ def _initializer_of(variable: str, file: FileFacts) -> tuple | None:
             if a.base == base and a.target == member:
                 return a.value
     return None
+
+
+def _attribute_of(arg: tuple, scope: Scope) -> tuple:
+    """The attribute a getter reads: `tb[ATTR]` as written, or the one a local last took
+    before the read (`a = attrs[IPVS_DAEMON_ATTR_SYNC_MAXLEN]; if (a) ... nla_get_u16(a)`),
+    so that the source names the attribute and its policy entry is found."""
+    fn = scope.fn
+    if arg[0] != "id" or fn is None:
+        return arg
+    taken = None
+    for a in fn.assignments:
+        if a.kind == "local" and a.target == arg[1] and a.op == "=" and (not scope.at_byte or a.byte < scope.at_byte):
+            if taken is None or a.byte > taken.byte:
+                taken = a
+    return taken.value if taken is not None and taken.value[0] == "idx" else arg
 
 
 def _where(scope: Scope) -> tuple[str, int]:
