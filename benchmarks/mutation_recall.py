@@ -1,14 +1,26 @@
 """AS002 recall on real code: plant sleeping allocations where the code is atomic.
 
     usage: python benchmarks/mutation_recall.py TREE WORKDIR [--seed 1] [-n 40]
-               [--cache-dir DIR] [--sites-only]
+               [--cache-dir DIR] [--sites-only] [--kinds lock,irq|all]
 
 1. Candidates, found without allocscan's analysis: allocation calls written with
    GFP_ATOMIC that sit (a) between a `spin_lock*(x)`/`spin_lock_irqsave(x, f)`/
    `spin_lock_bh(x)` and the first unlock of the same lock later in the same
    function, with no unlock of it in between, or (b) in a function the same file
-   passes to `request_irq()`/`devm_request_irq()` as its handler.
-2. A seeded random draw of N of them (sorted first, so the draw does not depend on
+   passes to `request_irq()`/`devm_request_irq()` as its handler. Those are the
+   kinds `lock` and `irq`, the default. `--kinds` adds harder ones, where the
+   context is not in the allocating function:
+   - `callee`: in a function with no gfp_t parameter that another function of the
+     same file calls inside such a lock region (the lock is the caller's);
+   - `timer`: in a function the file binds with timer_setup()/setup_timer() and arms
+     (mod_timer()/add_timer() appear in the file), or one it calls (two calls down,
+     within the file, not taking a gfp_t: the same for the kinds below and irq);
+   - `tasklet`: bound with tasklet_setup()/tasklet_init() and scheduled
+     (tasklet_schedule()/tasklet_hi_schedule() appear in the file);
+   - `napi`: passed to netif_napi_add*() as the poll function;
+   - `xmit`: bound as `.ndo_start_xmit`.
+   Recall is printed per kind.
+2. A seeded random draw of N of each kind (sorted first, so the draw does not depend on
    the walk order); the list is written to WORKDIR/sites.txt for a reviewer to
    check that each is really atomic (`--sites-only` stops here).
 3. A copy of the tree made of hard links (`cp -al`), in which each drawn file is
@@ -63,8 +75,90 @@ def _norm(lock: str) -> str:
     return "".join(lock.split()).lstrip("&")
 
 
-def candidates(tree: Path) -> list[tuple[str, int, str]]:
-    """(relative path, line, why) of GFP_ATOMIC allocation calls under a lock or in an irq handler."""
+KINDS = ("lock", "irq", "callee", "timer", "tasklet", "napi", "xmit")
+GFP_PARAM_RE = re.compile(r"\bgfp_t\b")
+CALL_RE = re.compile(r"\b(\w+)\s*\(")
+# (kind, what binds a function, which argument is the function, what must also appear: the arming)
+BINDERS = (
+    ("timer", re.compile(r"\b(?:timer_setup|setup_timer)\s*\(([^;]*)\)\s*;", re.S), 1,
+     re.compile(r"\b(?:mod_timer|add_timer)\s*\(")),
+    ("tasklet", re.compile(r"\b(?:tasklet_setup|tasklet_init)\s*\(([^;]*)\)\s*;", re.S), 1,
+     re.compile(r"\btasklet_(?:hi_)?schedule\s*\(")),
+    ("napi", re.compile(r"\bnetif_napi_add\w*\s*\(([^;]*)\)\s*;", re.S), 2, None),
+    ("xmit", re.compile(r"\.ndo_start_xmit\s*=\s*(\w+)"), 0, None),
+)
+
+
+def _bound(text: str) -> dict[str, str]:
+    """function name -> the kind of context the file binds it to (timer, tasklet, ...)."""
+    found = {}
+    for kind, binder, index, arming in BINDERS:
+        if arming is not None and not arming.search(text):
+            continue  # bound but never armed: it never runs
+        for m in binder.finditer(text):
+            args = [a.strip() for a in m.group(1).split(",")]
+            if len(args) > index:
+                found.setdefault(args[index].lstrip("&").split(")")[-1].strip(), kind)
+    return found
+
+
+def _held(before: str) -> dict[str, str]:
+    """lock -> how it was taken, for the locks taken and not released in `before`."""
+    held = {}
+    for lm in sorted(list(LOCK_RE.finditer(before)) + list(UNLOCK_RE.finditer(before)), key=lambda m: m.start()):
+        lock = _norm(lm.group(2))
+        if "unlock" in lm.group(1):
+            held.pop(lock, None)
+        else:
+            held[lock] = lm.group(1)
+    return held
+
+
+def _called_under_lock(text: str, funcs: list[tuple[str, int, int]]) -> dict[str, str]:
+    """function name -> where a function of the file calls it with a lock held."""
+    names = {name for name, _, _ in funcs}
+    found = {}
+    for caller, start, end in funcs:
+        body = text[start:end]
+        for m in CALL_RE.finditer(body):
+            callee = m.group(1)
+            if callee in names and callee != caller and callee not in found:
+                held = _held(body[:m.start()])
+                if held:
+                    lock, how = next(iter(held.items()))
+                    found[callee] = f"{how}({lock}) held in caller {caller}()"
+    return found
+
+
+def _called_from(text: str, funcs: list[tuple[str, int, int]], roots: dict[str, tuple[str, str]],
+                 hops: int = 2) -> dict[str, tuple[str, str]]:
+    """The roots (function name -> (kind, why)) and the functions of the file they call,
+    up to `hops` calls down, with the root's kind: a timer callback's helper runs in the
+    timer's softirq too. A function taking a gfp_t is left out: its caller picks the mask."""
+    bodies = {name: (start, end) for name, start, end in funcs}
+    found = dict(roots)
+    frontier = list(roots)
+    for _ in range(hops):
+        following = []
+        for caller in frontier:
+            start, end = bodies.get(caller, (0, 0))
+            for m in CALL_RE.finditer(text, start, end):
+                callee = m.group(1)
+                if callee in bodies and callee not in found and not GFP_PARAM_RE.search(_signature(text, *bodies[callee])):
+                    kind, why = found[caller]
+                    found[callee] = (kind, f"called from {caller}(), {why}")
+                    following.append(callee)
+        frontier = following
+    return found
+
+
+def _signature(text: str, start: int, end: int = 0) -> str:  # end: to take a (start, end) pair
+    """The text of the declaration line(s) before a function body starting at `start`."""
+    return text[text.rfind("\n", 0, text.rfind("(", 0, start)) + 1:start]
+
+
+def candidates(tree: Path, kinds: tuple[str, ...] = ("lock", "irq")) -> list[tuple[str, int, str, str]]:
+    """(relative path, line, why, kind) of GFP_ATOMIC allocation calls in atomic context."""
     out = []
     for path in sorted(tree.rglob("*.c")):
         rel = path.relative_to(tree).as_posix()
@@ -82,30 +176,36 @@ def candidates(tree: Path) -> list[tuple[str, int, str]]:
             index = 2 if m.group(0).lstrip().startswith("devm_") else 1
             if len(args) > index:
                 handlers.add(args[index].lstrip("&"))
-        for name, start, end in functions(text):
+        funcs = list(functions(text))
+        roots = {name: (kind, f"bound as a {kind} callback") for name, kind in _bound(text).items()}
+        roots.update((name, ("irq", "an irq handler")) for name in handlers)
+        atomic = _called_from(text, funcs, roots)
+        under_lock = _called_under_lock(text, funcs) if "callee" in kinds else {}
+        for name, start, end in funcs:
             body = text[start:end]
             if "GFP_ATOMIC" not in body:
                 continue
+            signature = _signature(text, start)
             for am in ALLOC_RE.finditer(body):
                 close = body.find(";", am.end())
                 if close < 0 or "GFP_ATOMIC" not in body[am.end():close]:
                     continue
                 line = text.count("\n", 0, start + am.start()) + 1
+                held = _held(body[:am.start()])
                 if name in handlers:
-                    out.append((rel, line, f"in irq handler {name}()"))
-                    continue
-                before = body[:am.start()]
-                held = {}
-                for lm in sorted(list(LOCK_RE.finditer(before)) + list(UNLOCK_RE.finditer(before)),
-                                 key=lambda m: m.start()):
-                    lock = _norm(lm.group(2))
-                    if "unlock" in lm.group(1):
-                        held.pop(lock, None)
-                    else:
-                        held[lock] = lm.group(1)
-                if held:
+                    site = (f"in irq handler {name}()", "irq")
+                elif held:
                     lock, fn = next(iter(held.items()))
-                    out.append((rel, line, f"{fn}({lock}) held in {name}()"))
+                    site = (f"{fn}({lock}) held in {name}()", "lock")
+                elif name in atomic:
+                    kind, why = atomic[name]
+                    site = (f"in {name}(), {why}", kind)
+                elif name in under_lock and not GFP_PARAM_RE.search(signature):
+                    site = (f"in {name}(), {under_lock[name]}", "callee")
+                else:
+                    continue
+                if site[1] in kinds:
+                    out.append((rel, line) + site)
     return out
 
 
@@ -115,7 +215,7 @@ def mutate(tree: Path, work: Path, sites: list[tuple[str, int, str]]) -> Path:
         shutil.rmtree(copy)
     subprocess.run(["cp", "-al", str(tree), str(copy)], check=True)
     by_file: dict[str, list[int]] = {}
-    for rel, line, _ in sites:
+    for rel, line, *_ in sites:
         by_file.setdefault(rel, []).append(line)
     for rel, lines in by_file.items():
         target = copy / rel
@@ -137,7 +237,7 @@ def reported(scan: Path, sites: list[tuple[str, int, str]]) -> dict[tuple[str, i
     for f in findings:
         steps = f.get("witness") or []
         last = steps[-1] if steps else {"path": f["path"], "line": f["line"]}
-        for rel, line, _ in sites:
+        for rel, line, *_ in sites:
             if last["path"] == rel and line <= last["line"] <= line + 5:
                 hits[(rel, line)] = f
     return hits
@@ -151,14 +251,24 @@ def main(argv=None) -> int:
     ap.add_argument("-n", type=int, default=40)
     ap.add_argument("--cache-dir", type=Path)
     ap.add_argument("--sites-only", action="store_true")
+    ap.add_argument("--kinds", default="lock,irq", help=f"comma-separated, of {', '.join(KINDS)} (or all)")
     ap.add_argument("--allocscan", default=str(Path(__file__).resolve().parents[1] / ".venv/bin/allocscan"))
     args = ap.parse_args(argv)
     args.work.mkdir(parents=True, exist_ok=True)
-    pool = candidates(args.tree)
+    kinds = KINDS if args.kinds == "all" else tuple(k.strip() for k in args.kinds.split(","))
+    unknown = set(kinds) - set(KINDS)
+    if unknown:
+        ap.error(f"unknown kind(s): {', '.join(sorted(unknown))}")
+    pool = candidates(args.tree, kinds)
     rng = random.Random(args.seed)
-    drawn = sorted(rng.sample(pool, min(args.n, len(pool))))
-    (args.work / "sites.txt").write_text("".join(f"{r}:{ln}: {why}\n" for r, ln, why in drawn))
-    print(f"{len(pool)} candidates, {len(drawn)} drawn (seed {args.seed}) -> {args.work / 'sites.txt'}")
+    drawn = []
+    for kind in kinds:  # N of each kind: the common ones would crowd out the rest
+        of_kind = [site for site in pool if site[3] == kind]
+        drawn += rng.sample(of_kind, min(args.n, len(of_kind)))
+    drawn.sort()
+    (args.work / "sites.txt").write_text("".join(f"{r}:{ln}: {why}\n" for r, ln, why, _ in drawn))
+    print(f"{len(pool)} candidates, {len(drawn)} drawn (seed {args.seed}, {args.n} of each kind) -> "
+          f"{args.work / 'sites.txt'}")
     if args.sites_only:
         return 0
     copy = mutate(args.tree, args.work, drawn)
@@ -168,10 +278,16 @@ def main(argv=None) -> int:
         cmd += ["--cache-dir", str(args.cache_dir)]
     subprocess.run(cmd, check=False)
     hits = reported(out, drawn)
-    for rel, line, why in drawn:
+    per_kind: dict[str, list[int]] = {}
+    for rel, line, why, kind in drawn:
         f = hits.get((rel, line))
         mark = f"{f['level']} at {f['path']}:{f['line']}" if f else "MISSED"
         print(f"{rel}:{line}: {why}: {mark}")
+        counts = per_kind.setdefault(kind, [0, 0])
+        counts[0] += f is not None
+        counts[1] += 1
+    for kind, (found, total) in sorted(per_kind.items()):
+        print(f"recall {kind}: {found}/{total}")
     print(f"recall: {len(hits)}/{len(drawn)} = {len(hits) / max(len(drawn), 1):.0%}")
     return 0
 

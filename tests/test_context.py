@@ -156,8 +156,88 @@ void demo_close(struct demo_hba *hba)
 	demo_start(hba);
 	spin_unlock_bh(&demo_lock);
 }
+int demo_probe(struct demo_hba *hba)
+{
+	demo_get_pool();
+	demo_init_data(hba);
+	demo_config_irq(hba);
+	demo_iget(hba->sb, 1);
+	demo_get_zero_page();
+	return demo_start(hba);
+}
 """)) == [("AS002", "net/demo/pool.c", 75)]  # demo_start: an error return is not set-up
     # (reported at the locked call demo_start(hba), where the fix goes; the kzalloc is line 62)
+
+
+def test_set_up_that_every_caller_enters_atomically_makes_its_first_call_there():
+    """One-time set-up is skipped for its atomic callers only where it may also run where
+    it can sleep (a probe, an ops callback, an exported function). A busy flag tested in
+    what only the irq handler calls under its lock, a lazy per-buffer cache that only
+    the transmit path fills, and a name that the locked caller frees and takes again
+    all allocate there: the first call is atomic."""
+    assert findings(("drivers/demo/port.c", """
+static int demo_tx_dma(struct demo_port *p)
+{
+	if (p->tx_busy)
+		return 0;
+	p->tx_busy = 1;
+	p->sg = kmalloc_array(p->n, 16, GFP_KERNEL);
+	return 1;
+}
+static irqreturn_t demo_irq(int irq, void *data)
+{
+	struct demo_port *p = data;
+
+	spin_lock(&p->lock);
+	demo_tx_dma(p);
+	spin_unlock(&p->lock);
+	return IRQ_HANDLED;
+}
+static void demo_flush(struct demo_queue *q, struct demo_buf *buf)
+{
+	if (!buf->aob)
+		buf->aob = kmem_cache_zalloc(demo_aob_cache, GFP_KERNEL);
+	demo_ring(q, buf);
+}
+static void demo_queue_xmit(struct demo_queue *q, struct demo_buf *buf)
+{
+	spin_lock(&q->lock);
+	demo_flush(q, buf);
+	spin_unlock(&q->lock);
+}
+static netdev_tx_t demo_xmit(struct sk_buff *skb, struct net_device *dev)
+{
+	demo_queue_xmit(netdev_priv(dev), skb_buf(skb));
+	return NETDEV_TX_OK;
+}
+static const struct net_device_ops demo_ops = {
+	.ndo_start_xmit = demo_xmit,
+};
+static int demo_alloc_name(struct demo_image *image)
+{
+	if (!image->name) {
+		image->name = kmalloc(32, GFP_KERNEL);
+		if (!image->name)
+			return -ENOMEM;
+	}
+	return 0;
+}
+int demo_master_set(struct demo_image *image)
+{
+	int ret;
+
+	spin_lock(&image->lock);
+	ret = demo_alloc_name(image);
+	spin_unlock(&image->lock);
+	return ret;
+}
+int demo_port_start(struct demo_port *p, struct demo_queue *q)
+{
+	return request_irq(p->irq, demo_irq, 0, "demo", p);
+}
+""")) == [("AS002", "drivers/demo/port.c", 15), ("AS002", "drivers/demo/port.c", 28),
+          ("AS002", "drivers/demo/port.c", 33), ("AS002", "drivers/demo/port.c", 53)]
+    # demo_queue_xmit's lock (28) and the transmit entry calling it (33) are two calls to fix
 
 
 _REFILL = """

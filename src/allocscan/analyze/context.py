@@ -64,6 +64,8 @@ class ContextAnalysis:
     variants: dict[str, list[tuple[Signature, Witness]]] = field(default_factory=dict)
     oracle: BranchOracle | None = None
     compiled: CompiledCode | None = None  # which #if branches no build compiles
+    # node -> may it be reached without a lock held or an atomic entry (see reached_sleepable)
+    sleepable: dict[str, bool] = field(default_factory=dict)
 
     def site_context(self, fn_node: str, site: CallSite) -> Witness | None:
         """Why this call site may run in atomic context, or None."""
@@ -146,7 +148,7 @@ def analyze_contexts(program: Program, oracle: BranchOracle) -> ContextAnalysis:
         for site in ref.fn.calls:
             if (site.locks[0] or site.locks[1]) and not compiled.dead(ref.path, site.byte):
                 w = result.site_context(node, site)
-                _push_callees(program, oracle, node, (), ref, site, w, 1, push, distance)
+                _push_callees(result, oracle, node, (), ref, site, w, 1, push, distance)
 
     # Best-first fixed point: "must" before "may", fewer hops first; the first
     # witness a function receives is its best one. A function entered with
@@ -170,21 +172,61 @@ def analyze_contexts(program: Program, oracle: BranchOracle) -> ContextAnalysis:
                 continue  # a branch the caller's constants rule out
             if compiled.dead(ref.path, site.byte):
                 continue  # an #if branch no build compiles
-            _push_callees(program, oracle, node, sig, ref, site, w, w.hops + 1, push, distance)
+            _push_callees(result, oracle, node, sig, ref, site, w, w.hops + 1, push, distance)
     return result
 
 
-def in_one_time_setup(program: Program, node: str, site: CallSite) -> bool:
+def in_one_time_setup(result: ContextAnalysis, node: str, site: CallSite) -> bool:
     """Is `site` inside one-time set-up of `node`: code that runs only while some field
-    or global is unset, where the function (or what it calls there) then sets it?
+    or global is unset, where the function (or what it calls there) then sets it, and
+    which may run where it can sleep?
 
     fnic's vnic_dev_stats_dump() allocates `if (!vdev->stats)` and stores the result
     there; tcp_alloc_md5sig_pool() runs its allocator while tcp_md5sig_pool_populated
     is false, and the allocator sets it. The first call makes the state; the driver
-    makes that call on its set-up path, and an atomic caller finds the work done."""
+    makes that call on its set-up path, and an atomic caller finds the work done.
+    That holds only where such a path exists: a function every caller enters under a
+    lock or from an atomic entry point makes its first call there (qeth's lazy
+    `if (!buf->aob) buf->aob = kmem_cache_zalloc(...)` in the transmit path, vme_tsi148's
+    bus resource name under the image lock, pch_uart's `if (priv->tx_dma_use) return;`
+    busy flag in the irq handler): see reached_sleepable()."""
+    program = result.program
     ref = program.functions[node]
     for start, end, state in ref.fn.once:
         if start <= site.byte < end and _sets_state(program, ref, start, end, state):
+            return reached_sleepable(result, node)
+    return False
+
+
+def reached_sleepable(result: ContextAnalysis, node: str, hops: int = MAX_HOPS + 1) -> bool:
+    """May `node` run where it can sleep: is it a process-context entry point (a work
+    item, a kthread), or called, up to `hops` calls up, by a function that is not an
+    atomic entry point with no lock held at the call? A function nothing in the scan
+    calls (an ops callback, an exported function) counts as such a caller, and so does
+    a chain longer than `hops`: only a function proven to be entered atomically every
+    way is not."""
+    known = result.sleepable.get(node)
+    if known is not None:
+        return known
+    result.sleepable[node] = True  # recursion: a cycle adds no atomic-only evidence
+    found = _reached_sleepable(result, node, hops)
+    result.sleepable[node] = found
+    return found
+
+
+def _reached_sleepable(result: ContextAnalysis, node: str, hops: int) -> bool:
+    if node in result.process_entries:
+        return True
+    atomic_entry = node in result.entries
+    callers = list(result.program.callers(node))
+    if not callers:
+        return not atomic_entry
+    if hops <= 0:
+        return True
+    for pred, call in callers:
+        if call.locks[0] or call.locks[1]:
+            continue
+        if reached_sleepable(result, pred, hops - 1):
             return True
     return False
 
@@ -223,10 +265,11 @@ def _calls_near_allocation(program: Program, ref, distance: dict[str, int]) -> b
     return False
 
 
-def _push_callees(program: Program, oracle: BranchOracle, node: str, sig: Signature, ref, site: CallSite,
+def _push_callees(result: ContextAnalysis, oracle: BranchOracle, node: str, sig: Signature, ref, site: CallSite,
                   w: Witness, hops: int, push, distance: dict[str, int]) -> None:
+    program = result.program
     held_by_lock = w.steps and w.steps[0].kind == ACQUIRE
-    if hops > 1 and ref.fn.once and in_one_time_setup(program, node, site):
+    if hops > 1 and ref.fn.once and in_one_time_setup(result, node, site):
         return  # one-time set-up: an atomic caller finds it done (see in_one_time_setup)
     quiet = contexts().quiet_functions
     table = allocators()
@@ -287,7 +330,7 @@ def witness_chains(result: ContextAnalysis, node: str, site: CallSite) -> list[W
                     return out
                 # one-time set-up in a function on the way: an atomic caller finds it done
                 if depth < MAX_HOPS and pred in result.variants and not (
-                        program.functions[pred].fn.once and in_one_time_setup(program, pred, call)):
+                        program.functions[pred].fn.once and in_one_time_setup(result, pred, call)):
                     nxt.append((pred, chain))
         frontier = nxt
     return out

@@ -278,7 +278,7 @@ def _from_dead_code(analysis: Analysis, g) -> bool:
 def _finding(analysis: Analysis, validator: PathValidator, s: AllocationSite, b: _Blocking,
              w: Witness) -> Finding | None:
     locked_here = bool(s.site.locks[0] or s.site.locks[1])
-    if not locked_here and w.hops > 0 and s.function.once and in_one_time_setup(analysis.program, s.node, s.site):
+    if not locked_here and w.hops > 0 and s.function.once and in_one_time_setup(analysis.contexts, s.node, s.site):
         return None  # one-time set-up reached from an atomic caller: done on the set-up path
     if not b.sleeps_always:
         kinds = context_kinds(w)
