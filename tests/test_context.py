@@ -240,6 +240,36 @@ int demo_port_start(struct demo_port *p, struct demo_queue *q)
     # demo_queue_xmit's lock (28) and the transmit entry calling it (33) are two calls to fix
 
 
+def test_set_up_reached_only_from_deep_below_the_transmit_entry_is_atomic():
+    """The transmit path is often five calls deep below ndo_start_xmit before it reaches
+    the buffer flush that fills a lazy cache (qeth): the walk up to find a sleeping
+    caller goes that far before it takes the chain for process context."""
+    assert findings(("drivers/demo/q.c", """
+static void demo_flush(struct demo_buf *buf)
+{
+	if (!buf->aob)
+		buf->aob = kmem_cache_zalloc(demo_aob_cache, GFP_KERNEL);
+}
+static void demo_flush_queue(struct demo_buf *buf) { demo_flush(buf); }
+static int demo_send(struct demo_buf *buf) { demo_flush_queue(buf); return 0; }
+static int demo_core_xmit(struct demo_buf *buf) { return demo_send(buf); }
+static int demo_l3_xmit(struct demo_buf *buf) { return demo_core_xmit(buf); }
+static netdev_tx_t demo_xmit(struct sk_buff *skb, struct net_device *dev)
+{
+	return demo_l3_xmit(skb_buf(skb));
+}
+static const struct net_device_ops demo_ops = {
+	.ndo_start_xmit = demo_xmit,
+};
+void demo_check_queue(struct demo_queue *q)
+{
+	spin_lock(&q->lock);
+	demo_flush(q->buf);
+	spin_unlock(&q->lock);
+}
+""")) == [("AS002", "drivers/demo/q.c", 21)]
+
+
 _REFILL = """
 static DEFINE_SPINLOCK(demo_lock);
 static int demo_refill(struct demo_ring *r, gfp_t gfp)

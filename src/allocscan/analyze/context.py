@@ -34,6 +34,10 @@ from .witness import ACQUIRE, CALL, Step, Witness
 
 MAX_HOPS = 3  # calls followed from a lock or entry point; longer chains do not convince a maintainer
 MAX_VARIANTS = 4  # signatures (constant arguments) kept apart per function; more merge into "unknown"
+# Callers followed up from one-time set-up to find where it may sleep (reached_sleepable):
+# a transmit path is often five calls deep below ndo_start_xmit (qeth's flush under
+# __qeth_xmit), and a chain longer than this counts as reaching process context.
+SLEEPABLE_HOPS = 8
 
 
 def context_kinds(w: Witness) -> set[str]:
@@ -198,7 +202,7 @@ def in_one_time_setup(result: ContextAnalysis, node: str, site: CallSite) -> boo
     return False
 
 
-def reached_sleepable(result: ContextAnalysis, node: str, hops: int = MAX_HOPS + 1) -> bool:
+def reached_sleepable(result: ContextAnalysis, node: str, hops: int = SLEEPABLE_HOPS) -> bool:
     """May `node` run where it can sleep: is it a process-context entry point (a work
     item, a kthread), or called, up to `hops` calls up, by a function that is not an
     atomic entry point with no lock held at the call? A function nothing in the scan
