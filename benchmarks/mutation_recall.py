@@ -8,10 +8,12 @@
    `spin_lock_bh(x)` and the first unlock of the same lock later in the same
    function, with no unlock of it in between, or (b) in a function the same file
    passes to `request_irq()`/`devm_request_irq()` as its handler. Those are the
-   kinds `lock` and `irq`, the default. `--kinds` adds harder ones, where the
+   kinds `lock` and `irq`, the default. `--kinds` adds a region with no lock object
+   (`region`: rcu_read_lock(), local_bh_disable(), preempt_disable(),
+   local_irq_save()/local_irq_disable() up to the matching end), and kinds where the
    context is not in the allocating function:
    - `callee`: in a function with no gfp_t parameter that another function of the
-     same file calls inside such a lock region (the lock is the caller's);
+     same file calls inside such a lock or region (the lock is the caller's);
    - `timer`: in a function the file binds with timer_setup()/setup_timer() and arms
      (mod_timer()/add_timer() appear in the file), or one it calls (two calls down,
      within the file, not taking a gfp_t: the same for the kinds below and irq);
@@ -50,6 +52,12 @@ LOCK_RE = re.compile(r"\b(spin_lock|spin_lock_irqsave|spin_lock_bh|spin_lock_irq
                      r"raw_spin_lock_irqsave|write_lock_bh|write_lock_irqsave)\s*\(\s*([^,;)]+)")
 UNLOCK_RE = re.compile(r"\b(spin_unlock|spin_unlock_irqrestore|spin_unlock_bh|spin_unlock_irq|raw_spin_unlock|"
                        r"raw_spin_unlock_irqrestore|write_unlock_bh|write_unlock_irqrestore)\s*\(\s*([^,;)]+)")
+# Regions with no lock object: what opens one -> what closes it
+REGIONS = {"rcu_read_lock": "rcu_read_unlock", "rcu_read_lock_bh": "rcu_read_unlock_bh",
+           "local_bh_disable": "local_bh_enable", "preempt_disable": "preempt_enable",
+           "local_irq_disable": "local_irq_enable", "local_irq_save": "local_irq_restore"}
+REGION_RE = re.compile(r"\b(" + "|".join(sorted(set(REGIONS) | set(REGIONS.values()), key=len, reverse=True))
+                       + r")\s*\(")
 IRQ_REG_RE = re.compile(r"\b(?:devm_)?request_irq\s*\(([^;]*)\)\s*;", re.S)
 FUNC_RE = re.compile(r"^[A-Za-z_][\w \t\*]*?\b(\w+)\s*\(([^;{}]*)\)\s*\n?\{", re.M)
 SKIP_DIRS = ("tools/", "scripts/", "Documentation/", "usr/", "samples/")
@@ -75,7 +83,7 @@ def _norm(lock: str) -> str:
     return "".join(lock.split()).lstrip("&")
 
 
-KINDS = ("lock", "irq", "callee", "timer", "tasklet", "napi", "xmit")
+KINDS = ("lock", "irq", "region", "callee", "timer", "tasklet", "napi", "xmit")
 GFP_PARAM_RE = re.compile(r"\bgfp_t\b")
 CALL_RE = re.compile(r"\b(\w+)\s*\(")
 # (kind, what binds a function, which argument is the function, what must also appear: the arming)
@@ -103,14 +111,24 @@ def _bound(text: str) -> dict[str, str]:
 
 
 def _held(before: str) -> dict[str, str]:
-    """lock -> how it was taken, for the locks taken and not released in `before`."""
+    """lock -> how it was taken, for the locks taken and not released in `before` (a
+    region without a lock object, rcu_read_lock() or local_bh_disable(), is its own key)."""
     held = {}
-    for lm in sorted(list(LOCK_RE.finditer(before)) + list(UNLOCK_RE.finditer(before)), key=lambda m: m.start()):
+    closes = {close: open_ for open_, close in REGIONS.items()}
+    found = list(LOCK_RE.finditer(before)) + list(UNLOCK_RE.finditer(before)) + list(REGION_RE.finditer(before))
+    for lm in sorted(found, key=lambda m: m.start()):
+        what = lm.group(1)
+        if lm.re is REGION_RE:
+            if what in closes:
+                held.pop(closes[what], None)
+            else:
+                held[what] = what
+            continue
         lock = _norm(lm.group(2))
-        if "unlock" in lm.group(1):
+        if "unlock" in what:
             held.pop(lock, None)
         else:
-            held[lock] = lm.group(1)
+            held[lock] = what
     return held
 
 
@@ -126,7 +144,8 @@ def _called_under_lock(text: str, funcs: list[tuple[str, int, int]]) -> dict[str
                 held = _held(body[:m.start()])
                 if held:
                     lock, how = next(iter(held.items()))
-                    found[callee] = f"{how}({lock}) held in caller {caller}()"
+                    found[callee] = (f"in {how}() region of caller {caller}()" if how in REGIONS else
+                                     f"{how}({lock}) held in caller {caller}()")
     return found
 
 
@@ -196,7 +215,8 @@ def candidates(tree: Path, kinds: tuple[str, ...] = ("lock", "irq")) -> list[tup
                     site = (f"in irq handler {name}()", "irq")
                 elif held:
                     lock, fn = next(iter(held.items()))
-                    site = (f"{fn}({lock}) held in {name}()", "lock")
+                    site = ((f"{fn}() region in {name}()", "region") if fn in REGIONS else
+                            (f"{fn}({lock}) held in {name}()", "lock"))
                 elif name in atomic:
                     kind, why = atomic[name]
                     site = (f"in {name}(), {why}", kind)

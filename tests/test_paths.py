@@ -52,6 +52,33 @@ void demo_resync(struct demo *d)
 """)) == [(13, "error")]
 
 
+def test_each_read_through_an_incremented_pointer_is_a_new_value():
+    """`*buff++ == 0x42 && *buff++ == 0x42 && *buff++ == 0x03` compares three bytes of a
+    frame (an LLC header): the same text read three times is three values, not one that
+    would have to be 0x42 and 0x03 at once."""
+    assert lines(("net/demo/bridge.c", """
+static void demo_handle_bridge(struct sk_buff *skb, struct net_device *dev)
+{
+	char *buff = skb->data + skb->dev->hard_header_len;
+
+	if (*buff++ == 0x42 && *buff++ == 0x42 && *buff++ == 0x03) {
+		struct sk_buff *skb2 = alloc_skb(64, GFP_KERNEL);
+
+		if (skb2)
+			demo_send(dev, skb2);
+	}
+}
+static netdev_tx_t demo_start_xmit(struct sk_buff *skb, struct net_device *dev)
+{
+	demo_handle_bridge(skb, dev);
+	return NETDEV_TX_OK;
+}
+static const struct net_device_ops demo_ops = {
+	.ndo_start_xmit = demo_start_xmit,
+};
+""")) == [(15, "note")]  # at the call in the transmit entry
+
+
 def test_the_callers_branch_and_the_callees_contradict():
     src = """
 struct demo { spinlock_t lock; void *buf; int state; };

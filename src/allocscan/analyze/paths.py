@@ -500,6 +500,10 @@ class _Translator:
             return self.func("deref", 1)(self.term(ir[1], frame, at, depth + 1))
         if kind == "idx":
             return self.func("idx", 2)(self.term(ir[1], frame, at, depth + 1), self.term(ir[2], frame, at, depth + 1))
+        if kind == "unk" and _updates(ir[1]):
+            # `*buff++ == 0x42 && *buff++ == 0x42 && *buff++ == 0x03` reads three bytes: an
+            # increment or an assignment gives a new value at each occurrence
+            return self.fresh_sym("update")
         # (sizeof, a statement expression ...): the same text in a frame is one value, so that
         # `kzalloc(sizeof(*p), ...)` in a test and in the assignment it tests are one call
         return self.sym(f"x{frame}:{render(ir)[:80]}")
@@ -903,6 +907,14 @@ class _Translator:
                 else:
                     out.pop(a.target, None)
         return out
+
+
+_UPDATE = re.compile(r"\+\+|--|(?<![=!<>])=(?!=)")
+
+
+def _updates(text: str) -> bool:
+    """Does an expression change what it reads (`p++`, `--n`, `x = f()`, `n += 4`)?"""
+    return _UPDATE.search(text) is not None
 
 
 def _is_function_name(program: Program, text: str) -> bool:
