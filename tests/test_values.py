@@ -359,6 +359,49 @@ int demo_raw(struct sk_buff *skb, struct nlattr **attrs)
     assert v["demo_raw"].sources == {"netlink:attrs[DEMO_A_RAW]"}
 
 
+def test_a_users_size_plus_a_bounded_unknown_header_room_reaches_the_users_maximum():
+    """`cur_pkt_size + 64 + LL_RESERVED_SPACE(dev)`: the device's header room is unknown
+    (fields drivers set), but two u16 fields rounded up are small and never negative.
+    The user's size still reaches its maximum plus the room's least value; an addend
+    with no bound, or one that may be negative, still hides it."""
+    v = sizes(("include/linux/netdevice.h", """
+struct net_device { unsigned short hard_header_len; unsigned short needed_headroom; int delta; long room; };
+#define HH_DATA_MOD 16
+#define LL_RESERVED_SPACE(dev) ((((dev)->hard_header_len + (dev)->needed_headroom) & ~(HH_DATA_MOD - 1)) + HH_DATA_MOD)
+"""), ("net/core/gen.c", """
+struct gen_dev { int cur_pkt_size; };
+static ssize_t gen_write(struct file *file, const char __user *buf, size_t count, loff_t *off)
+{
+	struct gen_dev *g = file->private_data;
+	unsigned long value;
+
+	if (kstrtoul_from_user(buf, count, 10, &value))
+		return -EINVAL;
+	g->cur_pkt_size = value;
+	return count;
+}
+static const struct proc_ops gen_ops = { .proc_write = gen_write };
+static void *gen_alloc(struct net_device *dev, struct gen_dev *g)
+{
+	unsigned int extralen = LL_RESERVED_SPACE(dev);
+	unsigned int size = g->cur_pkt_size + 64 + extralen;
+
+	return kmalloc(size, GFP_NOWAIT);
+}
+static void *gen_signed(struct net_device *dev, struct gen_dev *g)
+{
+	return kmalloc(g->cur_pkt_size + dev->delta, GFP_ATOMIC);
+}
+static void *gen_wide(struct net_device *dev, struct gen_dev *g)
+{
+	return kmalloc(g->cur_pkt_size + dev->room, GFP_ATOMIC);
+}
+"""))
+    assert v["gen_alloc"].known and v["gen_alloc"].sources == {"write:gen_write"}
+    assert v["gen_alloc"].hi == 0x7FFFFFFF + 64 + 16  # the room is at least HH_DATA_MOD
+    assert not v["gen_signed"].known and not v["gen_wide"].known
+
+
 def test_a_store_checked_right_after_and_shrinking_updates():
     v = sizes(("net/demo/sch.c", """
 struct demo_q { u32 flows; u32 len; };

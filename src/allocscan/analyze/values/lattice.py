@@ -291,6 +291,25 @@ def combine(a: Value, b: Value, lo: int, hi: int | None) -> Value:
                                    (a, b))
 
 
+SMALL_ADDEND = 1 << 20  # an unknown addend bounded this low is a header's room, not a size
+
+
+def _plus_bounded_unknown(source: Value, other: Value) -> Value | None:
+    """`source + other` where a user's or a device's value meets an unknown one that is
+    bounded, non-negative and small: pktgen's `cur_pkt_size + 64 + LL_RESERVED_SPACE(dev)`,
+    a size the user writes to /proc plus a device's header room that drivers set. The
+    source still reaches its maximum plus the addend's least value, which is what a
+    source's range claims (the true maximum may be up to the addend's bound higher):
+    the rules report that, where an unknown addend used to hide the source entirely.
+    None when that does not apply."""
+    if not source.known or source.partial or not source.sources or other.known or other.sources:
+        return None
+    lo, hi = interval(other)
+    if lo < 0 or hi is None or hi > SMALL_ADDEND:
+        return None
+    return Value(source.lo + lo, None if source.hi is None else source.hi + lo, source.sources, source.steps)
+
+
 def _may_go_negative(result: Value, lo: int) -> Value:
     """A difference whose smallest value is below zero (`(status & 0x7ff) - 4` of a
     descriptor length the device may report as 2): its maximum is proven, but a negative
@@ -337,6 +356,9 @@ def _arith(op: str, a: Value, b: Value) -> Value:
     if (a.partial or b.partial) and (op not in _MONOTONE or (b.partial and op in ("-", "/"))):
         return unknown(WHY_ARITHMETIC)  # what the known alternative reaches says nothing here
     if op == "+":
+        added = _plus_bounded_unknown(a, b) or _plus_bounded_unknown(b, a)
+        if added is not None:
+            return added
         return combine(a, b, a.lo + b.lo, None if a.hi is None or b.hi is None else a.hi + b.hi)
     if op == "-":
         lo = a.lo - (b.hi if b.hi is not None else a.lo)
