@@ -345,6 +345,49 @@ def test_an_armed_callback_in_another_file(tmp_path, monkeypatch):
     assert [(f.rule_id, f.path) for f in result.new] == [("AS002", "tick.c")]
 
 
+SET_UP = """struct demo_buf { void *aob; };
+struct demo_q { spinlock_t lock; struct demo_buf *buf; };
+void demo_flush(struct demo_buf *buf)
+{
+	if (!buf->aob)
+		buf->aob = kmem_cache_zalloc(demo_cache, GFP_KERNEL);
+}
+void demo_check(struct demo_q *q)
+{
+	spin_lock(&q->lock);
+	demo_flush(q->buf);
+	spin_unlock(&q->lock);
+}
+"""
+CALLS_DOWN = """static struct demo_buf demo_spare;
+void demo_e(void) { demo_flush(&demo_spare); }
+void demo_d(void) { demo_e(); }
+void demo_c(void) { demo_d(); }
+void demo_b(void) { demo_c(); }
+static DEFINE_SPINLOCK(demo_users_lock);
+""" + "".join(f"void demo_user{i}(void)\n{{\n\tspin_lock(&demo_users_lock);\n\tdemo_b();\n"
+              "\tspin_unlock(&demo_users_lock);\n}\n" for i in range(25))  # more than MAX_CALLERS
+CHAIN = """static DEFINE_SPINLOCK(demo_lock);
+void demo_a(void)
+{
+	demo_b();
+}
+"""
+
+
+def test_a_lock_far_above_one_time_set_up(tmp_path, monkeypatch):
+    """demo_flush()'s set-up is skipped for demo_check()'s lock while demo_a() reaches it
+    unlocked, five calls up in another file. A lock taken there makes that way in
+    atomic, and demo_b()'s other callers take the same lock: demo_check() is then
+    reported, though its file did not change and the change reaches it neither by
+    value flow (demo_b() has more than MAX_CALLERS callers) nor within MAX_HOPS calls
+    (rule 5, one-time set-up)."""
+    monkeypatch.setattr(incremental, "FULL_SHARE", 1.0)
+    locked = CHAIN.replace("\tdemo_b();", "\tspin_lock(&demo_lock);\n\tdemo_b();\n\tspin_unlock(&demo_lock);")
+    result = _one_change(tmp_path, {"setup.c": SET_UP, "middle.c": CALLS_DOWN, "chain.c": CHAIN}, {"chain.c": locked})
+    assert [(f.rule_id, f.path, f.line) for f in result.new] == [("AS002", "setup.c", 11)]
+
+
 def test_a_store_reaches_a_reader_in_another_file(tmp_path, monkeypatch):
     monkeypatch.setattr(incremental, "FULL_SHARE", 1.0)
     result = _one_change(tmp_path, {"probe.c": PROBE, "reader.c": READER, "demo.h": HEADER},

@@ -51,7 +51,11 @@ What depends on what. A site is described again when its function is in the cone
    the struct (`priv->ring->size`, struct ring named only in a header), or that
    reads the field through a macro of another file.
 5. Contexts: within `MAX_HOPS` calls below a changed function or a function that a
-   changed function or binding names (a callback armed, bound or registered).
+   changed function or binding names (a callback armed, bound or registered); and
+   within `MAX_HOPS` calls below a function with one-time set-up (`FunctionFacts.once`)
+   that lies within `SLEEPABLE_HOPS` calls below one of those: whether its atomic
+   callers skip the set-up depends on every caller that far up
+   (`context.reached_sleepable`).
 6. A previous finding whose witness, value flow or related steps pass through a
    changed file is described again.
 
@@ -77,7 +81,7 @@ from collections import deque
 from dataclasses import dataclass, field, fields, is_dataclass
 from typing import Callable, Iterable
 
-from .analyze.context import MAX_HOPS
+from .analyze.context import MAX_HOPS, SLEEPABLE_HOPS
 from .analyze.values.evaluator import MAX_CALLERS
 from .analyze.values.fields import (HUB_DIRECTORIES, HUB_JOIN_WRITERS, HUB_MODULE_WRITERS, parameter_stores,
                                     setup_functions)
@@ -430,6 +434,8 @@ class _Cone:
         value = set(value)
         named = {n for name in changes.named for n in program.by_name.get(name, ())}
         self.nodes |= value | self._below(value | named, MAX_HOPS)
+        self.nodes |= self._below(self._set_up_below(value | named), MAX_HOPS)
+        self._check(self.nodes)
         changed_paths = set(changes.functions)
         for f in previous.findings + previous.suppressed:
             if any(step.path in changed_paths for step in (*f.witness, *f.value_flow, *f.related)):
@@ -657,6 +663,13 @@ class _Cone:
         if len(nodes) > self.limit and len(nodes & self.allocating) > self.limit:
             raise _Unbounded(f"the change reaches more than {self.limit} of {len(self.allocating)} "
                              f"allocating functions")
+
+    def _set_up_below(self, start: set[str]) -> set[str]:
+        """The functions with one-time set-up within SLEEPABLE_HOPS calls below `start`
+        (rule 5): whether an atomic caller skips their set-up depends on every caller
+        that far up (context.reached_sleepable)."""
+        functions = self.program.functions
+        return {node for node in self._below(start, SLEEPABLE_HOPS) if functions[node].fn.once}
 
     def _below(self, start: set[str], hops: int) -> set[str]:
         graph = self.program.graph
