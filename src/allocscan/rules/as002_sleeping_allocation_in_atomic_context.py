@@ -86,7 +86,11 @@ its caller would hold (that caller cannot hold it there). One-time set-up
 (`if (!dev->stats) dev->stats = dma_alloc_coherent(...)`, or code after `if
 (priv->flags & INIT_DONE) return 0;` that sets the flag) is not followed from
 an atomic caller: the first call, on the driver's set-up path, does the work.
-Under the function's own lock it is still reported. Lock wrappers in other
+That holds only where such a path exists: set-up that every caller, up to 8
+calls up, enters under a lock or from an atomic entry point (a busy flag tested
+in what only the irq handler calls, a cache that only the transmit path fills)
+makes its first call atomically, and is reported. Under the function's own lock
+it is still reported. Lock wrappers in other
 files are not followed. Sleeping calls that are not allocations (a mutex,
 `msleep`) are not this rule's.
 
