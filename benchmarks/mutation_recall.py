@@ -79,6 +79,14 @@ def functions(text: str):
                     break
 
 
+COMMENT_RE = re.compile(r"/\*.*?\*/|//[^\n]*", re.S)
+
+
+def _blank_comments(text: str) -> str:
+    """`text` with its comments turned to spaces, lines and offsets kept."""
+    return COMMENT_RE.sub(lambda m: re.sub(r"[^\n]", " ", m.group(0)), text)
+
+
 def _norm(lock: str) -> str:
     return "".join(lock.split()).lstrip("&")
 
@@ -189,6 +197,7 @@ def candidates(tree: Path, kinds: tuple[str, ...] = ("lock", "irq")) -> list[tup
             continue
         if "GFP_ATOMIC" not in text:
             continue
+        text = _blank_comments(text)  # a kmalloc(GFP_ATOMIC) written in a comment is no site
         handlers = set()
         for m in IRQ_REG_RE.finditer(text):
             args = [a.strip() for a in m.group(1).split(",")]
