@@ -68,8 +68,8 @@ class ContextAnalysis:
     variants: dict[str, list[tuple[Signature, Witness]]] = field(default_factory=dict)
     oracle: BranchOracle | None = None
     compiled: CompiledCode | None = None  # which #if branches no build compiles
-    # node -> may it be reached without a lock held or an atomic entry (see reached_sleepable)
-    sleepable: dict[str, bool] = field(default_factory=dict)
+    # (node, hops) -> may it be reached without a lock held or an atomic entry (reached_sleepable)
+    sleepable: dict[tuple[str, int], bool] = field(default_factory=dict)
 
     def site_context(self, fn_node: str, site: CallSite) -> Witness | None:
         """Why this call site may run in atomic context, or None."""
@@ -209,13 +209,14 @@ def reached_sleepable(result: ContextAnalysis, node: str, hops: int = SLEEPABLE_
     calls (an ops callback, an exported function) counts as such a caller, and so does
     a chain longer than `hops`: only a function proven to be entered atomically every
     way is not."""
-    known = result.sleepable.get(node)
-    if known is not None:
-        return known
-    result.sleepable[node] = True  # recursion: a cycle adds no atomic-only evidence
-    found = _reached_sleepable(result, node, hops)
-    result.sleepable[node] = found
-    return found
+    # Keyed by the hops left too: the answer depends on them, and must not depend on
+    # which site asked first (an incremental scan asks for fewer). Each recursion has
+    # one hop less, so a cycle of calls ends.
+    key = (node, hops)
+    known = result.sleepable.get(key)
+    if known is None:
+        known = result.sleepable[key] = _reached_sleepable(result, node, hops)
+    return known
 
 
 def _reached_sleepable(result: ContextAnalysis, node: str, hops: int) -> bool:
