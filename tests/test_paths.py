@@ -79,6 +79,33 @@ static const struct net_device_ops demo_ops = {
 """)) == [(15, "note")]  # at the call in the transmit entry
 
 
+def test_a_call_reaching_two_allocations_of_one_file_names_both():
+    """The finding sits at the locked call; the first allocation is its witness, and the
+    second one, on a path of its own, is named in the message and as a related
+    location (a fix that only turns the first into GFP_ATOMIC leaves the second)."""
+    (f,) = findings(("drivers/demo/rx.c", """
+static void demo_dequeue(struct demo *d, unsigned int len)
+{
+	struct sk_buff *skb = dev_alloc_skb(len);
+
+	if (skb)
+		demo_push(d, skb);
+	d->copy = kmalloc(len, GFP_KERNEL);
+	d->desc = kzalloc(64, GFP_KERNEL);
+}
+static void demo_poll(struct demo *d)
+{
+	spin_lock(&d->lock);
+	demo_dequeue(d, 128);
+	spin_unlock(&d->lock);
+}
+"""))
+    assert (f.path, f.line) == ("drivers/demo/rx.c", 14)
+    assert f.witness[-1].line == 8
+    assert f.properties["alsoReaches"] == ["drivers/demo/rx.c:9"]
+    assert "it also reaches 'kzalloc' with GFP_KERNEL (drivers/demo/rx.c:9" in f.message
+
+
 def test_the_callers_branch_and_the_callees_contradict():
     src = """
 struct demo { spinlock_t lock; void *buf; int state; };

@@ -16,9 +16,10 @@ The finding sits where the fix goes: at the call, in the function that holds
 the lock or is the entry point, that leads to the sleeping allocation. The
 allocation (often in core code) is a related location and the last step of
 the code flow. One core allocation reached from several drivers' calls gives
-one finding per call. A call that reaches sleeping allocations in several
-files is one finding: the strongest witness is shown, and the other
-allocations are named in the message and as related locations. An
+one finding per call. A call that reaches several sleeping allocations (in
+several files, or up to three in one) is one finding: the strongest witness
+is shown, and the other allocations, each on a path of its own that holds,
+are named in the message and as related locations. An
 allocation in the arm of an author's assertion (`if (WARN_ON(x))`) is not
 reported: that arm runs only on a bug the kernel already reports.
 
@@ -129,6 +130,7 @@ SHORT = "Sleeping allocation in atomic context"
 FIX = ("move the allocation before the lock is taken (or out of the callback into a work item), "
        "or use GFP_ATOMIC/GFP_NOWAIT and handle failure")
 MAX_CHAINS_PER_LOCATION = 4  # witnesses checked per reported call (shortest first)
+MAX_OTHER_SITES = 2  # other allocations of the same file named in a call's finding
 
 
 def _fix_location(w: Witness, s: AllocationSite) -> tuple:
@@ -165,9 +167,37 @@ def check(analysis: Analysis, options) -> list[Finding]:
                 chosen = finding
         if chosen is not None:
             best.append(chosen)  # one per call and allocating file
+            best.extend(_other_allocations(analysis, validator, candidates, chosen))
     analysis.stats["paths_checked"] = validator.checked
     analysis.stats["paths_dropped"] = validator.dropped
     return _one_per_line(best)
+
+
+def _other_allocations(analysis: Analysis, validator: PathValidator, candidates: list,
+                       chosen: Finding) -> list[Finding]:
+    """Other sleeping allocations of the chosen one's file that the same call reaches
+    (nicstar's timer reaching two allocations of dequeue_rx()), each by its first
+    witness that holds, up to MAX_OTHER_SITES: _one_per_line names them in the finding,
+    as it names those of other files, so that the fix of the call covers them all."""
+    shown = {(chosen.site.path, chosen.site.site.byte)}
+    out: list[Finding] = []
+    tries = 0
+    for _, s, judged, w in sorted(candidates, key=lambda c: c[0]):
+        if (s.path, s.site.byte) in shown:
+            continue
+        if tries >= MAX_CHAINS_PER_LOCATION * MAX_OTHER_SITES or len(out) >= MAX_OTHER_SITES:
+            break
+        tries += 1
+        try:
+            finding = _finding(analysis, validator, s, judged, w)
+        except INTERNAL_ERRORS:
+            continue  # the shown finding stands; this one is only named in it
+        if finding is None:
+            continue
+        finding.choice = (s.allocator is None, w.hops, s.path, s.site.line, s.site.col)
+        shown.add((s.path, s.site.byte))
+        out.append(finding)
+    return out
 
 
 def _one_per_line(findings: list[Finding]) -> list[Finding]:
