@@ -29,8 +29,9 @@
    replaced by a real copy and GFP_ATOMIC becomes GFP_KERNEL at each drawn call.
 4. A whole-tree scan of the copy (with `--cache-dir`, only the edited files are
    parsed again), then: a drawn site is reported when an AS002 finding's witness
-   ends at it (the finding may sit at a caller's call: the allocation is then its
-   related location).
+   ends at it or the finding names it among the other allocations its call reaches
+   (`alsoReaches`; the finding may sit at a caller's call: the allocation is then
+   its related location).
 """
 
 from __future__ import annotations
@@ -266,8 +267,13 @@ def reported(scan: Path, sites: list[tuple[str, int, str]]) -> dict[tuple[str, i
     for f in findings:
         steps = f.get("witness") or []
         last = steps[-1] if steps else {"path": f["path"], "line": f["line"]}
+        # the witness's allocation, and the others the finding names (alsoReaches)
+        ends = [(last["path"], last["line"])]
+        for where in f.get("properties", {}).get("alsoReaches", ()):
+            path, _, at = where.rpartition(":")
+            ends.append((path, int(at)))
         for rel, line, *_ in sites:
-            if last["path"] == rel and line <= last["line"] <= line + 5:
+            if any(path == rel and line <= at <= line + 5 for path, at in ends):
                 hits[(rel, line)] = f
     return hits
 
