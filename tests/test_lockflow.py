@@ -364,3 +364,37 @@ void g(struct vm_fault *vmf)
     assert s["alloc_b"] == ((), ())
     assert s["alloc_c"][0]
     assert s["alloc_d"] == ((), ())
+
+
+def test_a_case_inside_an_if_directive_is_entered_from_the_switch():
+    """`#if IS_ENABLED(CONFIG_IPV6)` around a case: the case is entered from the switch,
+    with the lock held, not from the `break` before the directive (netlabel's
+    netlbl_unlhsh_add() under rcu_read_lock())."""
+    s = states("""
+int f(struct d *d, int len) {
+	int ret;
+
+	rcu_read_lock();
+	switch (len) {
+	case 4:
+		ret = alloc_v4(d);
+		break;
+#if IS_ENABLED(CONFIG_IPV6)
+	case 16:
+		ret = alloc_v6(d);
+		break;
+#else
+	case 8:
+		ret = alloc_other(d);
+		break;
+#endif
+	default:
+		ret = -EINVAL;
+	}
+	rcu_read_unlock();
+	alloc_after(d);
+	return ret;
+}""")
+    held = (("rcu_read_lock()",), ())
+    assert s["alloc_v4"] == held and s["alloc_v6"] == held and s["alloc_other"] == held
+    assert s["alloc_after"] == ((), ())

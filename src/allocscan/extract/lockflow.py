@@ -532,7 +532,7 @@ class _Walker:
         self.break_depths.append(len(self.scope_guards))
         current: State = None
         has_default = False
-        for child in body.named_children:
+        for child in _switch_items(body):
             if child.type == "case_statement":
                 if child.child_by_field_name("value") is None:
                     has_default = True
@@ -562,6 +562,31 @@ class _Walker:
             main = self.walk(child, main)
         other = self.walk(alt, state) if alt is not None else state
         return _join(main, other)
+
+
+_PREPROC_BRANCHES = ("preproc_if", "preproc_ifdef", "preproc_elif", "preproc_else", "preproc_elifdef")
+
+
+def _switch_items(body):
+    """The statements of a switch body, with the cases an `#if` wraps (`#if
+    IS_ENABLED(CONFIG_IPV6)` around `case sizeof(struct in6_addr):`) taken out of it:
+    each is entered from the switch, holding what the switch holds, not from the
+    statement before the `#if` (often a `break`)."""
+    for child in body.named_children:
+        if child.type in _PREPROC_BRANCHES and any(c.type == "case_statement" for c in child.named_children):
+            cond = child.child_by_field_name("condition") or child.child_by_field_name("name")
+            inner = [c for c in child.named_children if c != cond and c.type not in ("comment", "identifier")]
+            yield from _switch_items_of(inner)
+        else:
+            yield child
+
+
+def _switch_items_of(nodes):
+    for node in nodes:
+        if node.type in _PREPROC_BRANCHES:
+            yield from _switch_items(node)
+        else:
+            yield node
 
 
 def _pure_condition(cond) -> str | None:
