@@ -240,6 +240,40 @@ int demo_port_start(struct demo_port *p, struct demo_queue *q)
     # demo_queue_xmit's lock (28) and the transmit entry calling it (33) are two calls to fix
 
 
+def test_a_caller_whose_constants_rule_the_set_up_out_does_not_do_it():
+    """sidtab's lookup allocates its tree nodes lazily, and only `if (alloc)`: the
+    callers that may sleep pass 0 and never do the set-up, so the locked insert makes
+    the first call."""
+    assert findings(("security/demo/tab.c", """
+static struct demo_entry *demo_do_lookup(struct demo_tab *s, u32 index, int alloc)
+{
+	struct demo_entry *entry = &s->roots[index];
+
+	if (!entry->leaf) {
+		if (alloc)
+			entry->leaf = kzalloc(4096, GFP_KERNEL);
+		if (!entry->leaf)
+			return NULL;
+	}
+	return entry->leaf;
+}
+struct demo_entry *demo_lookup(struct demo_tab *s, u32 index)
+{
+	return demo_do_lookup(s, index, 0);
+}
+int demo_insert(struct demo_tab *s, u32 count)
+{
+	unsigned long flags;
+	struct demo_entry *dst;
+
+	spin_lock_irqsave(&s->lock, flags);
+	dst = demo_do_lookup(s, count, 1);
+	spin_unlock_irqrestore(&s->lock, flags);
+	return dst ? 0 : -ENOMEM;
+}
+""")) == [("AS002", "security/demo/tab.c", 24)]
+
+
 def test_set_up_reached_only_from_deep_below_the_transmit_entry_is_atomic():
     """The transmit path is often five calls deep below ndo_start_xmit before it reaches
     the buffer flush that fills a lazy cache (qeth): the walk up to find a sleeping

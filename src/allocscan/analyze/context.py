@@ -68,7 +68,8 @@ class ContextAnalysis:
     variants: dict[str, list[tuple[Signature, Witness]]] = field(default_factory=dict)
     oracle: BranchOracle | None = None
     compiled: CompiledCode | None = None  # which #if branches no build compiles
-    # (node, hops) -> may it be reached without a lock held or an atomic entry (reached_sleepable)
+    # (node, hops) -> may it be reached without a lock held or an atomic entry (reached_sleepable);
+    # (node, -1 - byte): the same for the callers that can reach the call at that byte
     sleepable: dict[tuple[str, int], bool] = field(default_factory=dict)
 
     def site_context(self, fn_node: str, site: CallSite) -> Witness | None:
@@ -198,7 +199,35 @@ def in_one_time_setup(result: ContextAnalysis, node: str, site: CallSite) -> boo
     ref = program.functions[node]
     for start, end, state in ref.fn.once:
         if start <= site.byte < end and _sets_state(program, ref, start, end, state):
-            return reached_sleepable(result, node)
+            return _set_up_may_sleep(result, node, site)
+    return False
+
+
+def _set_up_may_sleep(result: ContextAnalysis, node: str, site: CallSite) -> bool:
+    """reached_sleepable() of `node`, counting only the callers that can reach `site`: one
+    whose constant arguments rule the set-up's call out (selinux's sidtab_do_lookup(s, i,
+    0) allocates its tree nodes only `if (alloc)`) does no set-up, wherever it runs."""
+    key = (node, -1 - site.byte)  # apart from reached_sleepable()'s (node, hops >= 0) entries
+    known = result.sleepable.get(key)
+    if known is None:
+        known = result.sleepable[key] = _callers_may_sleep(result, node, site)
+    return known
+
+
+def _callers_may_sleep(result: ContextAnalysis, node: str, site: CallSite) -> bool:
+    if node in result.process_entries:
+        return True
+    callers = list(result.program.callers(node))
+    if not callers:
+        return node not in result.entries
+    oracle = result.oracle
+    for pred, call in callers:
+        if call.locks[0] or call.locks[1]:
+            continue
+        if oracle is not None and oracle.dead(node, oracle.signature(pred, (), call, node), site):
+            continue  # its constants rule the set-up out
+        if reached_sleepable(result, pred, SLEEPABLE_HOPS - 1):
+            return True
     return False
 
 
