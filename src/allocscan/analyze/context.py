@@ -210,25 +210,8 @@ def _set_up_may_sleep(result: ContextAnalysis, node: str, site: CallSite) -> boo
     key = (node, -1 - site.byte)  # apart from reached_sleepable()'s (node, hops >= 0) entries
     known = result.sleepable.get(key)
     if known is None:
-        known = result.sleepable[key] = _callers_may_sleep(result, node, site)
+        known = result.sleepable[key] = _reached_sleepable(result, node, SLEEPABLE_HOPS, site)
     return known
-
-
-def _callers_may_sleep(result: ContextAnalysis, node: str, site: CallSite) -> bool:
-    if node in result.process_entries:
-        return True
-    callers = list(result.program.callers(node))
-    if not callers:
-        return node not in result.entries
-    oracle = result.oracle
-    for pred, call in callers:
-        if call.locks[0] or call.locks[1]:
-            continue
-        if oracle is not None and oracle.dead(node, oracle.signature(pred, (), call, node), site):
-            continue  # its constants rule the set-up out
-        if reached_sleepable(result, pred, SLEEPABLE_HOPS - 1):
-            return True
-    return False
 
 
 def reached_sleepable(result: ContextAnalysis, node: str, hops: int = SLEEPABLE_HOPS) -> bool:
@@ -248,18 +231,22 @@ def reached_sleepable(result: ContextAnalysis, node: str, hops: int = SLEEPABLE_
     return known
 
 
-def _reached_sleepable(result: ContextAnalysis, node: str, hops: int) -> bool:
+def _reached_sleepable(result: ContextAnalysis, node: str, hops: int, site: CallSite | None = None) -> bool:
+    """reached_sleepable() uncached; with `site`, only the callers whose constant
+    arguments do not rule that call of `node` out count."""
     if node in result.process_entries:
         return True
-    atomic_entry = node in result.entries
     callers = list(result.program.callers(node))
     if not callers:
-        return not atomic_entry
+        return node not in result.entries
     if hops <= 0:
         return True
+    oracle = result.oracle if site is not None else None
     for pred, call in callers:
         if call.locks[0] or call.locks[1]:
             continue
+        if oracle is not None and oracle.dead(node, oracle.signature(pred, (), call, node), site):
+            continue  # its constants rule the set-up out
         if reached_sleepable(result, pred, hops - 1):
             return True
     return False

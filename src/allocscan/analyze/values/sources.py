@@ -519,14 +519,11 @@ def _attribute_of(arg: tuple, scope: Scope) -> tuple:
     """The attribute a getter reads: `tb[ATTR]` as written, or the one a local last took
     before the read (`a = attrs[IPVS_DAEMON_ATTR_SYNC_MAXLEN]; if (a) ... nla_get_u16(a)`),
     so that the source names the attribute and its policy entry is found."""
-    fn = scope.fn
-    if arg[0] != "id" or fn is None:
+    from .evaluator import _reaching_assignment  # the evaluator imports this module
+
+    if arg[0] != "id" or scope.fn is None:
         return arg
-    taken = None
-    for a in fn.assignments:
-        if a.kind == "local" and a.target == arg[1] and a.op == "=" and (not scope.at_byte or a.byte < scope.at_byte):
-            if taken is None or a.byte > taken.byte:
-                taken = a
+    taken = _reaching_assignment(scope.fn, arg[1], scope.at_byte)
     return taken.value if taken is not None and taken.value[0] == "idx" else arg
 
 
