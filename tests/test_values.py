@@ -2337,3 +2337,65 @@ void *demo_indexed(int i) { return kmalloc(demo_by_index[i].in_args, GFP_ATOMIC)
     # an element placed by index (`[7] = ...`) is not read here: no bound from the others
     assert interval(v["demo_indexed"])[1] != 2
     assert not v["demo_rx"].known and v["demo_rx"].why == "field-untyped"
+
+
+def test_locals_of_one_name_in_sibling_and_nested_blocks_are_different_variables():
+    # pktgen's `__u32 t;` in two sibling blocks: the second block's `t` never holds
+    # what the first block stored in its own `t`.
+    v = sizes(("drivers/net/demo.c", """
+struct demo_gen { u32 saddr; u32 cur; u32 limit; };
+static unsigned int demo_pkt_size = 64;
+module_param(demo_pkt_size, uint, 0644);
+static void demo_next(struct demo_gen *g, u32 flags)
+{
+    if (flags & 1) {
+        u32 t;
+        if (flags & 4)
+            t = demo_pkt_size;
+        else
+            t = 0;
+        g->saddr = t;
+    }
+    {
+        u32 t;
+        if (flags & 2)
+            t = 64;
+        else
+            t = 128;
+        g->cur = t;
+    }
+}
+void *demo_sibling(struct demo_gen *g) { return kmalloc(g->cur, GFP_ATOMIC); }
+void *demo_other(struct demo_gen *g) { return kmalloc(g->saddr, GFP_ATOMIC); }
+int demo_nested(const char __user *ubuf, u32 flags)
+{
+    u8 len = 16;
+    if (flags) {
+        u32 len;
+        if (copy_from_user(&len, ubuf, sizeof(len)))
+            return -EFAULT;
+        if (flags & 8)
+            len = 0;
+        flags = len;
+    }
+    return kmalloc(len, GFP_KERNEL) != NULL;
+}
+int demo_inner(const char __user *ubuf, u32 flags)
+{
+    u8 len = 16;
+    if (flags) {
+        u16 len;
+        if (copy_from_user(&len, ubuf, sizeof(len)))
+            return -EFAULT;
+        if (flags & 8)
+            len = 0;
+        return kmalloc(len, GFP_KERNEL) != NULL;
+    }
+    return 0;
+}
+"""))
+    assert v["demo_sibling"].hi == 128 and not v["demo_sibling"].sources
+    assert v["demo_other"].sources  # the first block's `t` still carries the parameter
+    assert v["demo_nested"].hi == 16 and not v["demo_nested"].sources  # the outer `len` is not the copy's
+    # the inner `u16 len` is what the user fills, bounded by its own type, not the outer u8's
+    assert v["demo_inner"].sources and v["demo_inner"].hi == 65535

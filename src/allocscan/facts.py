@@ -140,7 +140,14 @@ class FunctionBody:
     # Locals declared with a brace initializer: name -> ((field path, value text), ...),
     # `struct fib6_config cfg = { .fc_table = t, ... }` (fields not named are zero).
     inits: dict[str, tuple[tuple[str, str], ...]] = field(default_factory=dict)
+    # A local name declared more than once in the function (`__u32 t;` in two sibling
+    # blocks, or an inner block's shadowing one): name -> ((from byte, to byte, type
+    # text), ...), each declaration in force from its start to the end of its block.
+    # Stores and reads of that name belong to the innermost one in force where they are.
+    scopes: dict[str, tuple[tuple[int, int, str], ...]] = field(default_factory=dict)
 
+
+NOT_DECLARED = (0, 0, "")  # FunctionFacts.declaration_at: no declaration of the name is in force there
 
 # FunctionBody.conditions exit kinds
 EXIT_NONE = 0  # an if/else or a switch case
@@ -255,6 +262,23 @@ class FunctionFacts:
     @property
     def inits(self) -> dict[str, tuple[tuple[str, str], ...]]:
         return self.body().inits
+
+    @property
+    def local_scopes(self) -> dict[str, tuple[tuple[int, int, str], ...]]:
+        return self.body().scopes
+
+    def declaration_at(self, name: str, byte: int) -> tuple[int, int, str] | None:
+        """The declaration of local `name` in force at `byte` (NOT_DECLARED where none
+        is), when the function declares the name more than once (FunctionBody.scopes);
+        else None: the one name is one variable throughout."""
+        declared = self.body().scopes.get(name) if byte else None
+        if not declared:
+            return None
+        inner = NOT_DECLARED
+        for d in declared:
+            if d[0] <= byte < d[1] and d[0] > inner[0]:
+                inner = d
+        return inner
 
     @property
     def pointer_returns(self) -> list[tuple[int, str]]:

@@ -242,6 +242,7 @@ def _points_to_array(declarator) -> bool:
 
 def declarations(fx: FileExtraction) -> None:
     f = fx.facts
+    declared: dict[tuple[int, str], list[tuple[int, int, str]]] = {}  # (function, local) -> declarations
     for m in fx.m["decl"] + fx.m["struct"] + fx.m["union"] + fx.m["typedef"]:
         if "decl" in m:
             decl_node = m["decl"][0]
@@ -257,6 +258,7 @@ def declarations(fx: FileExtraction) -> None:
                 if name not in f.functions[idx].locals and dims and not _points_to_array(declarator):
                     f.functions[idx].local_arrays[name] = dims
                 f.functions[idx].locals.setdefault(name, full_type)
+                declared.setdefault((idx, name), []).append((decl_node.start_byte, _scope_end(decl_node), full_type))
             elif decl_node.parent is not None and decl_node.parent.type in ("translation_unit", "preproc_ifdef", "preproc_if", "preproc_else", "preproc_elif"):
                 if name not in f.global_types and dims and not _points_to_array(declarator):
                     f.global_arrays[name] = dims
@@ -290,6 +292,19 @@ def declarations(fx: FileExtraction) -> None:
                             struct(fx, type_node, name, body, kind == "union")
                         base = f"{kind} {name}"
                 f.typedefs.setdefault(name, base + "*" * pointer)
+    for (idx, name), scopes in declared.items():
+        if len(scopes) > 1:  # one name, several variables (FunctionBody.scopes)
+            f.functions[idx].local_scopes[name] = tuple(sorted(set(scopes)))
+
+
+def _scope_end(decl) -> int:
+    """Where a local's declaration stops being in force: the end of the block holding it
+    (`for (int i = ...)`: of the loop; after a `case X:` label: of the switch's body)."""
+    node = decl.parent
+    while node is not None and node.type not in ("compound_statement", "for_statement", "function_definition"):
+        node = node.parent
+    return node.end_byte if node is not None else decl.end_byte
+
 
 
 def struct(fx: FileExtraction, node, name: str, body, is_union: bool) -> None:

@@ -346,6 +346,9 @@ class Builtins:
         fn = scope.fn
         if fn is None:
             return None
+        declared = fn.declaration_at(name, scope.at_byte)  # of a name declared more than once, the one in force
+        if declared and declared[1]:
+            return declared[2]
         t = fn.locals.get(name)
         return t if t is not None else next((pt for pn, pt in fn.params if pn == name), None)
 

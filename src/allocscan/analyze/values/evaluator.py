@@ -53,8 +53,9 @@ def _reaching_assignment(fn, name: str, at: int, ops: tuple[str, ...] = ("=",), 
         return None
     last = None
     target = DEREF_MARK + name if kind == "deref" else name
+    same = same_variable(fn, name, at)
     for a in fn.assignments:
-        if a.target == target and a.kind == kind and a.byte < at:
+        if a.target == target and a.kind == kind and a.byte < at and same(a.byte):
             if last is None or a.byte > last.byte:
                 last = a
     if last is None or last.op not in ops or not (last.block_start <= at < last.block_end):
@@ -63,6 +64,20 @@ def _reaching_assignment(fn, name: str, at: int, ops: tuple[str, ...] = ("=",), 
            for site in fn.calls):
         return None  # kstrtouint(buf, 0, &name) in between: the user writes it there
     return last
+
+
+def _everywhere(byte: int) -> bool:
+    return True
+
+
+def same_variable(fn, name: str, at: int):
+    """A test of whether a store or call at a byte of `fn` touches the very variable
+    `name` read at byte `at`: where the function declares the name more than once
+    (`__u32 t;` in sibling blocks), only what lies under the same declaration does."""
+    declared = fn.declaration_at(name, at)
+    if declared is None:
+        return _everywhere
+    return lambda byte: fn.declaration_at(name, byte) == declared
 
 
 _ORDERINGS = {"<": (2, 3, True), "<=": (2, 3, False), ">": (3, 2, True), ">=": (3, 2, False)}
@@ -568,12 +583,15 @@ class ValueAnalysis:
             return self.guarded(("local@", id(scope.fn), name, last.byte),
                                 lambda: self.assigned(last, Scope(scope.file, scope.fn, scope.depth, last.byte)),
                                 depth=scope.depth)
-        return self.guarded(("local", id(scope.fn), name), lambda: self._local(name, scope), depth=scope.depth)
+        declared = scope.fn.declaration_at(name, scope.at_byte)  # a name declared more than once: which
+        return self.guarded(("local", id(scope.fn), name, declared), lambda: self._local(name, scope),
+                            depth=scope.depth)
 
     def _local(self, name: str, scope: Scope) -> Value:
         value: Value | None = None
+        same = same_variable(scope.fn, name, scope.at_byte)
         for a in scope.fn.assignments:
-            if a.kind == "local" and a.target == name and a.op not in SHRINKING_OPS:
+            if a.kind == "local" and a.target == name and a.op not in SHRINKING_OPS and same(a.byte):
                 v = self.assigned(a, Scope(scope.file, scope.fn, scope.depth, a.byte))
                 value = v if value is None else join(value, v)
         user = self.sources.user_filled(name, scope)
@@ -593,8 +611,9 @@ class ValueAnalysis:
         if scope.depth >= MAX_DEPTH:
             return None
         value = None
+        same = same_variable(fn, name, scope.at_byte)
         for site in fn.calls:
-            if "&" not in site.args_text or name not in IDENT_RE.findall(site.args_text):
+            if "&" not in site.args_text or name not in IDENT_RE.findall(site.args_text) or not same(site.byte):
                 continue
             args = site.arguments()
             index = next((i for i, arg in enumerate(args) if arg == want), None)

@@ -179,11 +179,14 @@ class Sources:
     # --- user buffers -------------------------------------------------------------
     def user_filled(self, name: str, scope: Scope) -> Value | None:
         """`kstrtouint(buf, 0, &name)`, `copy_from_user(&name, ...)`: the user writes `name`."""
+        from .evaluator import same_variable  # the evaluator imports this module
+
         fn = scope.fn
         parsers, copies = self.tables.parsers, self.tables.user_copies
+        same = same_variable(fn, name, scope.at_byte)
         for site in fn.calls:
             callee = site.callee
-            if (callee not in parsers and callee not in copies) or name not in site.args_text:
+            if (callee not in parsers and callee not in copies) or name not in site.args_text or not same(site.byte):
                 continue
             args = site.arguments()
             if callee in parsers and args and args[-1] == ("addr", ("id", name)):
@@ -197,7 +200,8 @@ class Sources:
                 ioctl = any(word in fn.name for word in self.tables.ioctl_names)
                 src = f"{'ioctl' if ioctl else handler_kind(fn, self.tables)}:{fn.name}"
                 # The destination's type bounds what the user can put there (`u16 len`).
-                limit = self.analysis.builtins.type_max(fn.locals.get(name, ""), scope.file.path)
+                limit = self.analysis.builtins.type_max(self.analysis.builtins.local_type(name, scope) or "",
+                                                        scope.file.path)
                 step = Step(SOURCE, f"{callee}() copies user data into '{name}' in {fn.name}()", scope.file.path,
                             site.line, function=fn.name, callee=callee, source=src)
                 return Value(0, limit, frozenset({src}), (step,), True)
