@@ -398,3 +398,33 @@ int f(struct d *d, int len) {
     held = (("rcu_read_lock()",), ())
     assert s["alloc_v4"] == held and s["alloc_v6"] == held and s["alloc_other"] == held
     assert s["alloc_after"] == ((), ())
+
+
+def test_a_local_lock_is_a_region_as_a_spinlock_is():
+    """local_lock() of a per-CPU local_lock_t turns preemption (or, with _irq/_irqsave,
+    interrupts) off on a kernel without PREEMPT_RT; so do its guard classes, and
+    raw_spinlock_bh's guard."""
+    s = states("""
+void f(struct d *d) {
+	unsigned long flags;
+	local_lock(&d->llock);
+	alloc_a();
+	local_unlock(&d->llock);
+	alloc_b();
+	local_lock_irqsave(&d->llock, flags);
+	alloc_c();
+	local_unlock_irqrestore(&d->llock, flags);
+	alloc_d();
+}
+void g(struct d *d) {
+	scoped_guard(local_lock_irq, &d->llock)
+		alloc_e();
+	guard(raw_spinlock_bh)(&d->raw);
+	alloc_f();
+}""")
+    assert s["alloc_a"][0] == ("local_lock(&d->llock)",)
+    assert s["alloc_b"] == ((), ())
+    assert s["alloc_c"][0] == ("local_lock_irqsave(&d->llock)",)
+    assert s["alloc_d"] == ((), ())
+    assert s["alloc_e"][0] and "local_lock_irq" in s["alloc_e"][0][0]
+    assert s["alloc_f"][0] and "raw_spinlock_bh" in s["alloc_f"][0][0]
