@@ -441,3 +441,25 @@ def test_a_usb_request_completion_requeueing_its_request_arms_itself_and_witness
     assert all("demo_err_compl" not in w.reason for w in found["demo_status_cmpl"])
     first = found["demo_status_cmpl"][0]
     assert "demo_send_response" in first.reason and (first.steps[0].line, first.steps[1].line) == (23, 24)
+
+
+def test_cross_cpu_calls_run_their_function_at_once_with_interrupts_off():
+    found = entries(("arch/x86/kernel/demo.c", """
+static void demo_percpu_init(void *info) { kmalloc(64, GFP_KERNEL); }
+static bool demo_wants(int cpu, void *info) { return kzalloc(8, GFP_KERNEL) != NULL; }
+static void demo_flush(void *info) { kfree(info); }
+static void demo_remote(void *info) { vzalloc(4096); }
+static int demo_on_cpu(void *arg) { return 0; }
+void demo_setup(void *p)
+{
+	on_each_cpu(demo_percpu_init, NULL, 1);
+	on_each_cpu_cond(demo_wants, demo_flush, p, true);
+	smp_call_function_single(1, demo_remote, p, 1);
+	smp_call_on_cpu(1, demo_on_cpu, p, false);
+}
+"""))
+    for name, call in (("demo_percpu_init", "on_each_cpu"), ("demo_wants", "on_each_cpu_cond"),
+                       ("demo_remote", "smp_call_function_single")):
+        (w,) = found[name]
+        assert w.entry.callee == call and w.entry.context == "hardirq:smp_call_function"
+    assert "demo_on_cpu" not in found  # smp_call_on_cpu() runs it in a work item
