@@ -51,6 +51,52 @@ static void demo_set_ring(struct demo *tp)
 """)) == []
 
 
+def test_the_xarrays_stores_drop_its_lock_around_a_blocking_allocation():
+    """__xa_store() and the other __xa_*() called under xa_lock() unlock it while a
+    blocking gfp allocates (__xas_nomem()); a kmalloc() of the driver's own under the
+    same lock sleeps with it held. Whether lib/xarray.c is in the scan or not."""
+    driver = ("drivers/demo/ids.c", """
+struct demo { struct xarray ids; };
+int demo_store(struct demo *d, void *e)
+{
+	int err;
+	xa_lock_irq(&d->ids);
+	err = xa_err(__xa_store(&d->ids, 1, e, GFP_KERNEL));
+	xa_unlock_irq(&d->ids);
+	return err;
+}
+void *demo_copy(struct demo *d)
+{
+	void *p;
+	xa_lock(&d->ids);
+	p = kmalloc(64, GFP_KERNEL);
+	xa_unlock(&d->ids);
+	return p;
+}
+""")
+    xarray = ("lib/xarray.c", """
+static bool __xas_nomem(struct xa_state *xas, gfp_t gfp)
+{
+	if (gfpflags_allow_blocking(gfp)) {
+		xas_unlock_type(xas, xa_lock_type(xas->xa));
+		xas->xa_alloc = kmem_cache_alloc_lru(radix_tree_node_cachep, xas->xa_lru, gfp);
+		xas_lock_type(xas, xa_lock_type(xas->xa));
+	}
+	return true;
+}
+void *__xa_store(struct xarray *xa, unsigned long index, void *entry, gfp_t gfp)
+{
+	XA_STATE(xas, xa, index);
+	do {
+		xas_store(&xas, entry);
+	} while (__xas_nomem(&xas, gfp));
+	return xas_result(&xas, NULL);
+}
+""")
+    assert findings(driver) == [("AS002", "drivers/demo/ids.c", 15)]
+    assert findings(driver, xarray) == [("AS002", "drivers/demo/ids.c", 15)]
+
+
 def test_a_gfp_local_updated_from_itself():
     """`g = (g | __GFP_NOMEMALLOC) & ~__GFP_RECLAIM` reads the earlier g: both masks, no endless recursion."""
     files = [("mm/demo.c", """

@@ -428,3 +428,34 @@ void g(struct d *d) {
     assert s["alloc_d"] == ((), ())
     assert s["alloc_e"][0] and "local_lock_irq" in s["alloc_e"][0][0]
     assert s["alloc_f"][0] and "raw_spinlock_bh" in s["alloc_f"][0][0]
+
+
+def test_header_wrappers_of_a_spinlock_open_a_region():
+    """netif_addr_lock_bh(), bh_lock_sock(), sch_tree_lock(), hlist_bl_lock() and the
+    xarray's xa_lock*()/xas_lock*() are inlines and macros over a spinlock."""
+    s = states("""
+void f(struct d *d, struct xa_state *xas) {
+	unsigned long flags;
+	netif_addr_lock_bh(d->netdev);
+	alloc_a();
+	netif_addr_unlock_bh(d->netdev);
+	bh_lock_sock(d->sk);
+	alloc_b();
+	bh_unlock_sock(d->sk);
+	sch_tree_lock(d->q);
+	alloc_c();
+	sch_tree_unlock(d->q);
+	hlist_bl_lock(&d->head);
+	alloc_d();
+	hlist_bl_unlock(&d->head);
+	xa_lock_irqsave(&d->xa, flags);
+	alloc_e();
+	xa_unlock_irqrestore(&d->xa, flags);
+	xas_lock(xas);
+	alloc_f();
+	xas_unlock(xas);
+	alloc_g();
+}""")
+    for name in "abcdef":
+        assert s[f"alloc_{name}"][0], name
+    assert s["alloc_g"] == ((), ())

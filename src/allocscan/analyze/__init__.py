@@ -18,7 +18,7 @@ from ..kernel.tables import Allocator, Family, allocators, contexts, families, g
 from ..kernel.version import KernelInfo
 from ..link import ALLOCATES, Program
 from ..macrocalls import call_text as written_call
-from .context import ContextAnalysis, analyze_contexts
+from .context import ContextAnalysis, analyze_contexts, drops_held_lock
 from .witness import Witness
 from .gfpflow import GfpAlt, GfpAnalysis
 from .values import TOP, Scope, Value, ValueAnalysis, arith, const, unknown
@@ -198,9 +198,11 @@ def _passes_gfp(site: CallSite, path: str, fn: FunctionFacts, kernel: KernelInfo
     index = _gfp_arg_index(site, fn, kernel)
     if index is None:
         return False
+    if (site.locks[0] or site.locks[1]) and name in contexts().drops_held_lock:
+        return False  # it drops the caller's lock around the allocation (__xa_store under xa_lock)
     targets = program.targets(site, path)
     if targets:  # the callee is in the scan: that parameter must be a gfp_t that reaches an allocation
-        if (site.locks[0] or site.locks[1]) and all(program.functions[t].fn.lock_releases for t in targets):
+        if (site.locks[0] or site.locks[1]) and all(drops_held_lock(program.functions[t].fn) for t in targets):
             # The callee drops the caller's lock before it goes on (ttm_bo_swapout() under
             # ttm_device_swapout()'s lru_lock): as for the context analysis, what it does
             # then does not run under the lock.

@@ -305,7 +305,7 @@ def _push_callees(result: ContextAnalysis, oracle: BranchOracle, node: str, sig:
             continue  # boot/halt paths: not atomic in the sense that matters to the allocator
         if callee in table:
             continue  # an allocator's insides: the call to it is the report
-        if held_by_lock and program.functions[target].fn.lock_releases:
+        if held_by_lock and drops_held_lock(program.functions[target].fn):
             # The callee drops the caller's lock itself (unlock; allocate; relock):
             # what it does after that does not run under the lock.
             continue
@@ -317,6 +317,13 @@ def _push_callees(result: ContextAnalysis, oracle: BranchOracle, node: str, sig:
         push(target, Witness(grade, w.reason, w.steps + (step,), hops, w.holder_contexts, w.calls + ((node, site),),
                              w.origin),
              oracle.signature(node, sig, site, target))
+
+
+def drops_held_lock(fn) -> bool:
+    """Does the function drop the lock its caller holds before it goes on: its lock walk
+    releases a lock it never took (an unlock; allocate; relock helper), or it is one of
+    contexts.toml's [drops_held_lock] (__xa_store() around a blocking allocation)?"""
+    return bool(fn.lock_releases) or fn.name in contexts().drops_held_lock
 
 
 MAX_CHAINS = 32  # witnesses enumerated per allocation site (shortest first)
@@ -386,7 +393,7 @@ def _origins(result: ContextAnalysis, pred: str, call: CallSite, chain: tuple, a
             return []
         # a callee that drops the caller's lock itself: what follows does not run under it
         callees = [c[0] for c in chain[1:]] + [alloc_node]
-        if any(program.functions[n].fn.lock_releases for n in callees):
+        if any(drops_held_lock(program.functions[n].fn) for n in callees):
             return []
         if _callee_retakes_lock(program, chain, alloc_node):
             return []

@@ -176,6 +176,8 @@ class ContextTables:
     error_returns: frozenset[str] = frozenset()
     bug_assertions: frozenset[str] = frozenset()  # `if (WARN_ON(x))`: the arm is a bug path
     null_when_not_taken: frozenset[str] = frozenset()  # acquisitions returning NULL when they took nothing
+    # calls that drop the lock their caller holds around a blocking allocation (__xa_store)
+    drops_held_lock: frozenset[str] = frozenset()
     boot_root: str = ""  # the function early boot runs in (start_kernel), see contexts.toml [early_boot]
     boot_after: frozenset[str] = frozenset()  # the calls that end early boot (rest_init)
 
@@ -283,6 +285,7 @@ def contexts() -> ContextTables:
         error_returns=frozenset(raw.get("conditions", {}).get("error_returns", ())),
         bug_assertions=frozenset(raw.get("conditions", {}).get("bug_assertions", ())),
         null_when_not_taken=frozenset(raw.get("acquire_or_null", {}).get("functions", ())),
+        drops_held_lock=frozenset(raw.get("drops_held_lock", {}).get("functions", ())),
         boot_root=raw.get("early_boot", {}).get("root", ""),
         boot_after=frozenset(raw.get("early_boot", {}).get("after", ())),
     )
