@@ -375,3 +375,77 @@ def test_a_mask_that_may_block_leaves_before_the_locked_allocation():
         assert findings(("drivers/demo/ring.c", _REFILL % test)) == [], test
     for test in ("r->len > 4096", "gfp & __GFP_NOWARN"):
         assert findings(("drivers/demo/ring.c", _REFILL % test)) == [("AS002", "drivers/demo/ring.c", 10)], test
+
+
+def test_a_callee_allocating_only_for_one_mask_is_not_reached_with_another():
+    """bpf_mem_cache_alloc_flags() allocates afresh only `if (flags == GFP_KERNEL)`: a
+    caller under a lock passing GFP_ATOMIC never gets there. Mask names are their bits
+    on the kernel version (kernel.gfp)."""
+    source = """
+struct demo_cache { void *pool; };
+struct demo { spinlock_t lock; struct demo_cache *cache; };
+void *demo_take(struct demo_cache *c);
+static void *demo_alloc_flags(struct demo_cache *c, gfp_t flags)
+{
+	void *r = demo_take(c);
+	if (!r && flags == GFP_KERNEL)
+		r = kmalloc(64, GFP_KERNEL);
+	return r;
+}
+void *demo_atomic(struct demo *d)
+{
+	void *p;
+	spin_lock(&d->lock);
+	p = demo_alloc_flags(d->cache, GFP_ATOMIC);
+	spin_unlock(&d->lock);
+	return p;
+}
+void *demo_blocking(struct demo *d)
+{
+	void *p;
+	spin_lock(&d->lock);
+	p = demo_alloc_flags(d->cache, GFP_KERNEL);
+	spin_unlock(&d->lock);
+	return p;
+}
+"""
+    assert findings(("kernel/bpf/demo.c", source)) == [("AS002", "kernel/bpf/demo.c", 24)]
+
+
+def test_the_xarrays_stores_drop_a_callers_xa_lock_too():
+    """tcp_xa_pool_refill() takes xa_lock_bh() and calls a helper that does
+    __xa_cmpxchg(..., GFP_KERNEL): the lock is dropped around that allocation too."""
+    assert findings(("net/ipv4/demo.c", """
+struct demo { struct xarray frags; };
+static int demo_commit_locked(struct demo *d, unsigned long id, void *e)
+{
+	return xa_err(__xa_cmpxchg(&d->frags, id, XA_ZERO_ENTRY, e, GFP_KERNEL));
+}
+int demo_refill(struct demo *d, void *e)
+{
+	int err;
+	xa_lock_bh(&d->frags);
+	err = demo_commit_locked(d, 1, e);
+	xa_unlock_bh(&d->frags);
+	return err;
+}
+""")) == []
+
+
+def test_xas_nomem_under_the_lock_frees_and_does_not_allocate():
+    """xas_nomem() allocates only after an -ENOMEM the caller retries with the lock
+    dropped; list_lru calls it under xas_lock_irqsave() to free a preallocation."""
+    assert findings(("mm/demo_lru.c", """
+int demo_lru_alloc(struct xarray *xa, void *e, gfp_t gfp)
+{
+	unsigned long flags;
+	XA_STATE(xas, xa, 0);
+	xas_lock_irqsave(&xas, flags);
+	xas_store(&xas, e);
+	if (xas.xa_alloc)
+		xas_nomem(&xas, gfp);
+	xas_unlock_irqrestore(&xas, flags);
+	return xas_error(&xas);
+}
+int demo_lru_init(struct xarray *xa, void *e) { return demo_lru_alloc(xa, e, GFP_KERNEL); }
+""")) == []

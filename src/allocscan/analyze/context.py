@@ -339,9 +339,12 @@ def witness_chains(result: ContextAnalysis, node: str, site: CallSite) -> list[W
     program = result.program
     if result.compiled is not None and result.compiled.dead(program.functions[node].path, site.byte):
         return []  # not compiled: no witness runs through it
+    # __xa_store() and the like drop the lock they are called under around a blocking
+    # allocation: no lock, the site's own or a caller's, makes what they allocate atomic
+    drops = site.callee in contexts().drops_held_lock
     if site.locks[0] or site.locks[1]:
         w = result.site_context(node, site)
-        return [w] if w is not None else []
+        return [w] if w is not None and not drops else []
     if program.functions[node].fn.name in allocators():
         return []  # an allocator's insides: its callers' calls are the reports
     out = list(result.entries.get(node, ()))
@@ -353,7 +356,7 @@ def witness_chains(result: ContextAnalysis, node: str, site: CallSite) -> list[W
                 if pred == node or any(c[0] == pred for c in suffix):
                     continue  # recursion
                 chain = ((pred, call),) + suffix
-                out.extend(_origins(result, pred, call, chain, node))
+                out.extend(_origins(result, pred, call, chain, node, drops))
                 if len(out) >= MAX_CHAINS:
                     return out
                 # one-time set-up in a function on the way: an atomic caller finds it done
@@ -383,13 +386,15 @@ def _atomic_callers(result: ContextAnalysis, target: str):
                 yield pred, site
 
 
-def _origins(result: ContextAnalysis, pred: str, call: CallSite, chain: tuple, alloc_node: str) -> list[Witness]:
+def _origins(result: ContextAnalysis, pred: str, call: CallSite, chain: tuple, alloc_node: str,
+             site_drops: bool = False) -> list[Witness]:
     """The witness a chain gets from its first function: the lock held at its call, or
-    the entry point that function is."""
+    the entry point that function is. `site_drops`: the allocating call drops the lock
+    it runs under (contexts.toml [drops_held_lock]), so no lock is an origin."""
     program = result.program
     ref = program.functions[pred]
     if call.locks[0] or call.locks[1]:
-        if ref.fn.name in contexts().quiet_functions:
+        if ref.fn.name in contexts().quiet_functions or site_drops:
             return []
         # a callee that drops the caller's lock itself: what follows does not run under it
         callees = [c[0] for c in chain[1:]] + [alloc_node]

@@ -82,6 +82,9 @@ class Builtins:
         m = self._size_constant.fullmatch(name)
         if m:
             return const(int(m.group(1)) << tables.size_units[m.group(2)])
+        mask = self.kernel.gfp.masks.get(name) if "GFP" in name else None
+        if mask is not None:  # a gfp mask's bits on this kernel version (`flags == GFP_KERNEL`)
+            return const(mask)
         return None
 
     def named_size(self, name: str | int) -> int:
