@@ -2399,3 +2399,50 @@ int demo_inner(const char __user *ubuf, u32 flags)
     assert v["demo_nested"].hi == 16 and not v["demo_nested"].sources  # the outer `len` is not the copy's
     # the inner `u16 len` is what the user fills, bounded by its own type, not the outer u8's
     assert v["demo_inner"].sources and v["demo_inner"].hi == 65535
+
+
+def test_a_macros_arguments_are_read_where_the_macro_is_used():
+    # sgi-gru: GRU_DS_BYTES_TO_AU(req.data_segment_bytes) after the range check
+    v = sizes(("drivers/misc/demo.c", """
+#define DEMO_TO_AU(n)	DIV_ROUND_UP(n, 64)
+struct demo_req { unsigned long data_bytes; };
+struct demo_vdata { unsigned long units; };
+static long demo_ioctl(struct file *f, unsigned int cmd, unsigned long arg)
+{
+    struct demo_req req;
+    struct demo_vdata *v = f->private_data;
+    if (copy_from_user(&req, (void __user *)arg, sizeof(req)))
+        return -EFAULT;
+    if (req.data_bytes > 32768)
+        return -EINVAL;
+    v->units = DEMO_TO_AU(req.data_bytes);
+    return 0;
+}
+void *demo_alloc(struct demo_vdata *v) { return kmalloc(v->units * 64, GFP_KERNEL); }
+"""))
+    assert v["demo_alloc"].hi == 32768 and v["demo_alloc"].sources
+
+
+def test_a_static_global_without_initializer_is_zero_and_what_the_file_stores():
+    # sgi-gru's `static int max_user_cbrs, max_user_dsr_bytes;`, set at init and only
+    # ever lowered after (`x = min(x, hw)`): the bound of a user's check
+    v = sizes(("drivers/misc/demo.c", """
+static int demo_max_dsr_bytes;
+extern int demo_hw_dsr_bytes(void);
+int demo_init(void)
+{
+    demo_max_dsr_bytes = 32768;
+    demo_max_dsr_bytes = min(demo_max_dsr_bytes, demo_hw_dsr_bytes());
+    return 0;
+}
+int demo_ioctl(unsigned long __user *up)
+{
+    unsigned long n;
+    if (get_user(n, up))
+        return -EFAULT;
+    if (n > demo_max_dsr_bytes)
+        return -EINVAL;
+    return kmalloc(n, GFP_KERNEL) != NULL;
+}
+"""))
+    assert v["demo_ioctl"].hi == 32768 and v["demo_ioctl"].sources

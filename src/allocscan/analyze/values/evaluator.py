@@ -66,6 +66,21 @@ def _reaching_assignment(fn, name: str, at: int, ops: tuple[str, ...] = ("=",), 
     return last
 
 
+_MINIMUMS = ("min", "min_t", "umin")
+
+
+def _only_lowers(a) -> bool:
+    """A store that never makes its target larger: `x -= n`, `x &= m`, a clamp inside
+    `if (x > max)`, or `x = min(x, y)` (sgi-gru's `max_user_dsr_bytes =
+    min(max_user_dsr_bytes, dsrbytes)`)."""
+    if a.op in SHRINKING_OPS or a.lowers:
+        return True
+    if a.op != "=" or a.target not in a.value_text:
+        return False
+    value = a.value
+    return value[0] == "call" and value[1] in _MINIMUMS and ("id", a.target) in value[2]
+
+
 def _everywhere(byte: int) -> bool:
     return True
 
@@ -341,7 +356,9 @@ class ValueAnalysis:
         found = self.program.lookup("func_macros", name, scope.file.path) if scope.depth < MAX_DEPTH else None
         expanded = expand_macro(*found[1], args, self.builtins.is_type) if found is not None else None
         if expanded is not None:
-            return self.eval(expanded, Scope(scope.file, scope.fn, scope.depth + 1))
+            # read at the macro's use: the guards before it bound its arguments
+            # (sgi-gru's GRU_DS_BYTES_TO_AU(req.data_segment_bytes) after a range check)
+            return self.eval(expanded, Scope(scope.file, scope.fn, scope.depth + 1, scope.at_byte, scope.field_tests))
         if scope.depth >= MAX_DEPTH:
             return unknown(WHY_DEPTH)
         if found is None:
@@ -560,13 +577,18 @@ class ValueAnalysis:
                 def_path, body = found
                 return self.eval(ir_from_text(body), Scope(self.program.file(def_path) or scope.file, None,
                                                            scope.depth + 1))
-        if name in scope.file.globals:
-            value = self.eval(scope.file.globals[name], Scope(scope.file, None, scope.depth + 1))
+        # (a module parameter is the user's value too: not only what the file stores)
+        written = name in scope.file.global_types and not self.sources.is_module_param(name, scope.file.path) \
+            and any(name in fn.global_writes for fn in scope.file.functions)
+        if name in scope.file.globals or written:
+            # its initializer, or the zero of static storage (`static int max_user_cbrs;`)
+            initial = scope.file.globals.get(name)
+            value = self.eval(initial, Scope(scope.file, None, scope.depth + 1)) if initial is not None else const(0)
             for fn in scope.file.functions:  # a static global written by the file's functions
                 if name not in fn.global_writes:
                     continue
                 for a in fn.assignments:
-                    if a.kind == "global" and a.target == name:
+                    if a.kind == "global" and a.target == name and not _only_lowers(a):
                         value = join(value, self.assigned(a, Scope(scope.file, fn, scope.depth + 1, a.byte)))
             return value
         generated = value_tables().generated_defines.get(name)

@@ -663,7 +663,7 @@ def _false_at(fn: FunctionFacts, at: int) -> list[tuple[tuple | None, int]]:
     false_here: list[tuple[tuple | None, int]] = []
     for g in fn.guards:
         if g.end_byte <= at and g.block_start <= at < g.block_end:
-            false_here.extend((c, g.end_byte - 1) for c in disjuncts(g.cond))
+            false_here.extend((c, _before_guard(fn, g)) for c in disjuncts(g.cond))
     for cond_text, ts, te, es, ee in fn.branches:
         if ts <= at < te:  # inside `if (cond) { ... }`: each conjunct is true
             false_here.extend((_negated(c), 0) for c in conjuncts(ir_from_text(cond_text)))
@@ -681,6 +681,18 @@ def _false_at(fn: FunctionFacts, at: int) -> list[tuple[tuple | None, int]]:
         elif kind == EXIT_NONE and es <= at < ee and not _written_between(fn, cond_text, es, at):
             false_here.extend((c, es - 1) for c in disjuncts(ir_from_text(cond_text)))
     return false_here
+
+
+def _before_guard(fn: FunctionFacts, g) -> int:
+    """Where a guard's bound is read: just before the arm that leaves, where the guard
+    stands. Inside that arm its own test holds, and would bound the bound by what it
+    checks (`if (req.data_segment_bytes > max_user_dsr_bytes) return -EINVAL;` read
+    max_user_dsr_bytes as at least the user's value, which nothing bounds)."""
+    last = g.end_byte - 1
+    for cond_text, ts, te, *_ in fn.conditions:
+        if ts <= last < te and cond_text == g.cond_text:
+            return ts - 1
+    return last
 
 
 def _fields_named(ir: tuple, fname: str) -> list[tuple]:

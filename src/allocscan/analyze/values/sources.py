@@ -41,6 +41,10 @@ class Sources:
                 self._param_files.setdefault(mp.name, []).append(ff)
 
     # --- module parameters --------------------------------------------------------
+    def is_module_param(self, name: str, path: str) -> bool:
+        """Does the file at `path` declare `name` a module parameter?"""
+        return (path, name) in self._module_params
+
     def module_param_read(self, name: str, scope: Scope) -> Value | None:
         """`name` read where it is a module parameter (declared in this file, or in another
         file of its directory behind an `extern`) that the driver never assigns (a parameter
