@@ -449,3 +449,36 @@ int demo_lru_alloc(struct xarray *xa, void *e, gfp_t gfp)
 }
 int demo_lru_init(struct xarray *xa, void *e) { return demo_lru_alloc(xa, e, GFP_KERNEL); }
 """)) == []
+
+
+def test_an_allocation_only_a_recursive_call_reaches_is_followed_through_it():
+    """bond_verify_device_path() allocates when start == end; its caller under
+    rcu_read_lock() returns before the call when they are equal, so only the frame its
+    own recursion makes can allocate: the witness goes through that call, once."""
+    assert findings(("drivers/net/bonding/demo.c", """
+struct demo_nd { struct demo_nd *upper; };
+struct demo_tag { int proto; };
+struct demo_tag *demo_verify(struct demo_nd *start, struct demo_nd *end, int level)
+{
+	struct demo_tag *tags;
+	struct demo_nd *up;
+	if (start == end)
+		return kcalloc(level + 1, sizeof(*tags), GFP_KERNEL);
+	for (up = start->upper; up; up = up->upper) {
+		tags = demo_verify(up, end, level + 1);
+		if (tags)
+			return tags;
+	}
+	return NULL;
+}
+void demo_send_all(struct demo_nd *bond, struct demo_nd *dev)
+{
+	struct demo_tag *tags;
+	if (dev == bond)
+		return;
+	rcu_read_lock();
+	tags = demo_verify(bond, dev, 0);
+	rcu_read_unlock();
+	kfree(tags);
+}
+""")) == [("AS002", "drivers/net/bonding/demo.c", 23)]
