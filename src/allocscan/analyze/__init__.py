@@ -198,8 +198,6 @@ def _passes_gfp(site: CallSite, path: str, fn: FunctionFacts, kernel: KernelInfo
     index = _gfp_arg_index(site, fn, kernel)
     if index is None:
         return False
-    if (site.locks[0] or site.locks[1]) and name in contexts().drops_held_lock:
-        return False  # it drops the caller's lock around the allocation (__xa_store under xa_lock)
     targets = program.targets(site, path)
     if targets:  # the callee is in the scan: that parameter must be a gfp_t that reaches an allocation
         if (site.locks[0] or site.locks[1]) and all(drops_held_lock(program.functions[t].fn) for t in targets):
