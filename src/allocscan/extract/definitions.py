@@ -306,7 +306,6 @@ def _scope_end(decl) -> int:
     return node.end_byte if node is not None else decl.end_byte
 
 
-
 def struct(fx: FileExtraction, node, name: str, body, is_union: bool) -> None:
     members: list[StructMember] = []
     calls: list[tuple[int, int]] = []  # (index, end byte) of member macro calls spanning members
