@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import random
+
+import pytest
+
 from allocscan.analyze import analyze
+from allocscan.analyze.context import in_one_time_setup, witness_chains
 from allocscan.extract import extract_file
 from allocscan.kernel.version import builtin_kernel
 from allocscan.link import link
 from allocscan.rules import select
+
+from .conftest import CORPORA
 
 
 def findings(*files: tuple[str, str]) -> list[tuple[str, str, int]]:
@@ -482,3 +489,38 @@ void demo_send_all(struct demo_nd *bond, struct demo_nd *dev)
 	kfree(tags);
 }
 """)) == [("AS002", "drivers/net/bonding/demo.c", 23)]
+
+
+
+def _corpus_program(tree):
+    files = sorted(p for p in tree.rglob("*.[ch]"))
+    return link([extract_file(p.relative_to(tree).as_posix(), p.read_bytes()) for p in files])
+
+
+def _what_sites_are_told(contexts, node: str) -> list:
+    """Everything the rules ask the context analysis about a function's sites."""
+    ref = contexts.program.functions[node]
+    told = [contexts.variants.get(node), contexts.entries.get(node)]
+    for site in ref.fn.calls:
+        told.append((site.byte, contexts.site_context(node, site), witness_chains(contexts, node, site),
+                     bool(ref.fn.once) and in_one_time_setup(contexts, node, site)))
+    return told
+
+
+@pytest.mark.parametrize("corpus", sorted(p.name for p in CORPORA.iterdir() if p.is_dir()))
+def test_contexts_of_a_cone_equal_the_whole_programs(corpus):
+    """An incremental scan runs the context analysis over the callers of its cone only
+    (analyze_contexts(only=...)): for random sets of allocating functions, what each of
+    their sites is told (its witnesses, the function's variants and entries) is what
+    the whole-program analysis tells it."""
+    program = _corpus_program(CORPORA / corpus)
+    kernel = builtin_kernel("6.1")
+    whole = analyze(program, kernel).contexts
+    rng = random.Random(corpus)
+    allocating = sorted({s.node for s in analyze(program, kernel).sites})
+    assert allocating
+    for _ in range(8):
+        chosen = set(rng.sample(allocating, max(1, len(allocating) // 4)))
+        part = analyze(program, kernel, lambda _: chosen).contexts
+        for node in sorted(chosen):
+            assert _what_sites_are_told(part, node) == _what_sites_are_told(whole, node), node

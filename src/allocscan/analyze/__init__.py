@@ -77,18 +77,20 @@ def analyze(program: Program, kernel: KernelInfo, restrict=None) -> Analysis:
     """`restrict`, when given, is asked with the nodes of every allocating function which
     of them to describe (None: all): an incremental scan's cone (see incremental.py)."""
     values = ValueAnalysis(program, kernel)
-    contexts = analyze_contexts(program, values.oracle)
     allocating_gfp = allocating_gfp_params(program)
-    gfp = GfpAnalysis(program, kernel.gfp)
-    result = Analysis(program, kernel, contexts, values, gfp)
-    table = allocators()
-    fams = families()
     # Only functions that allocate or pass a gfp mask on: no other body is unpacked.
     described = [(ff, fn, program.node_for(fn)) for ff, fn in _allocating_functions(program, allocating_gfp)]
+    only = None
     if restrict is not None:
         only = restrict({node for _, _, node in described})
         if only is not None:
             described = [item for item in described if item[2] in only]
+    # the contexts of the described functions only: a cone's callers, not the whole program
+    contexts = analyze_contexts(program, values.oracle, None if only is None else {n for _, _, n in described})
+    gfp = GfpAnalysis(program, kernel.gfp)
+    result = Analysis(program, kernel, contexts, values, gfp)
+    table = allocators()
+    fams = families()
     for ff, fn, node in described:
         ordinals: dict[str, int] = {}
         for site in fn.calls:

@@ -119,8 +119,31 @@ def allocation_distance(program: Program) -> dict[str, int]:
     return dist
 
 
-def analyze_contexts(program: Program, oracle: BranchOracle) -> ContextAnalysis:
-    """`oracle`: the value analysis' branch oracle (ValueAnalysis.oracle)."""
+def callers_within(program: Program, nodes: set[str], hops: int) -> set[str]:
+    """`nodes` and every function that reaches one of them in at most `hops` calls."""
+    found = set(nodes)
+    frontier = list(nodes)
+    graph = program.graph
+    for _ in range(hops):
+        nxt = []
+        for node in frontier:
+            for pred in graph.predecessors(node):
+                if pred not in found:
+                    found.add(pred)
+                    nxt.append(pred)
+        frontier = nxt
+    return found
+
+
+def analyze_contexts(program: Program, oracle: BranchOracle, only: set[str] | None = None) -> ContextAnalysis:
+    """`oracle`: the value analysis' branch oracle (ValueAnalysis.oracle). `only`, when
+    given, are the functions whose sites will be asked about (an incremental scan's
+    cone): the fixed point then runs over the functions within MAX_HOPS calls above
+    them, and what it finds for those is what a whole-program run finds. A witness
+    reaching one of `only` passes through such functions alone (it is at most MAX_HOPS
+    calls long), and the order in which they are settled, which decides the witness
+    kept and the MAX_VARIANTS cut, is the whole run's with the other functions left out
+    (tests/test_context.py checks it against a whole-program run)."""
     result = ContextAnalysis(program)
     result.oracle = oracle
     compiled = result.compiled = CompiledCode(program)
@@ -128,6 +151,7 @@ def analyze_contexts(program: Program, oracle: BranchOracle) -> ContextAnalysis:
     found = find_entries(program, tables, oracle, compiled)
     result.entries, result.process_entries = found.atomic, found.process
     distance = allocation_distance(program)
+    within = None if only is None else callers_within(program, only, MAX_HOPS)
 
     # Seeds: entry points, and the callees of call sites inside a lock region.
     heap: list = []
@@ -135,6 +159,8 @@ def analyze_contexts(program: Program, oracle: BranchOracle) -> ContextAnalysis:
 
     def push(node: str, w: Witness, sig: Signature = ()) -> None:
         nonlocal counter
+        if within is not None and node not in within:
+            return  # no witness from here reaches a function asked about
         counter += 1
         if len(result.variants.get(node, ())) >= MAX_VARIANTS:
             sig = ()
@@ -145,6 +171,8 @@ def analyze_contexts(program: Program, oracle: BranchOracle) -> ContextAnalysis:
             for w in witnesses:
                 push(node, w)
     for node in program.functions_with(HAS_LOCKED_CALL):
+        if within is not None and node not in within:
+            continue
         ref = program.functions[node]
         if ref.fn.name in tables.quiet_functions:
             continue
