@@ -524,3 +524,32 @@ def test_contexts_of_a_cone_equal_the_whole_programs(corpus):
         part = analyze(program, kernel, lambda _: chosen).contexts
         for node in sorted(chosen):
             assert _what_sites_are_told(part, node) == _what_sites_are_told(whole, node), node
+
+
+def test_a_cone_sees_the_entry_far_above_one_time_set_up():
+    """Whether one-time set-up may run where it can sleep depends on callers up to
+    SLEEPABLE_HOPS calls above it, farther than the MAX_HOPS a witness has: here the
+    only unlocked way in starts at an interrupt handler five calls up. A cone holding
+    only the allocating function must still know that handler is an entry point."""
+    program = link([extract_file("drivers/demo/far.c", b"""
+struct demo { void *stats; spinlock_t lock; };
+static void demo_stats_get(struct demo *d)
+{
+	if (!d->stats)
+		d->stats = kzalloc(4096, GFP_KERNEL);
+}
+static void demo_refresh(struct demo *d) { spin_lock(&d->lock); demo_stats_get(d); spin_unlock(&d->lock); }
+static void demo_step4(struct demo *d) { demo_stats_get(d); }
+static void demo_step3(struct demo *d) { demo_step4(d); }
+static void demo_step2(struct demo *d) { demo_step3(d); }
+static void demo_step1(struct demo *d) { demo_step2(d); }
+static irqreturn_t demo_irq(int irq, void *data) { demo_step1(data); return IRQ_HANDLED; }
+static int demo_probe(struct demo *d) { return request_irq(7, demo_irq, 0, "demo", d); }
+""")])
+    kernel = builtin_kernel("6.1")
+    whole = analyze(program, kernel)
+    node = next(s.node for s in whole.sites)
+    site = next(s.site for s in whole.sites)
+    assert not in_one_time_setup(whole.contexts, node, site)  # every way in is atomic
+    part = analyze(program, kernel, lambda _: {node}).contexts
+    assert _what_sites_are_told(part, node) == _what_sites_are_told(whole.contexts, node)

@@ -143,15 +143,23 @@ def analyze_contexts(program: Program, oracle: BranchOracle, only: set[str] | No
     reaching one of `only` passes through such functions alone (it is at most MAX_HOPS
     calls long), and the order in which they are settled, which decides the witness
     kept and the MAX_VARIANTS cut, is the whole run's with the other functions left out
-    (tests/test_context.py checks it against a whole-program run)."""
+    (tests/test_context.py checks it against a whole-program run). Entry points are
+    found for those functions and for the callers reached_sleepable() walks up through
+    from their one-time set-up (SLEEPABLE_HOPS), not for the whole program."""
     result = ContextAnalysis(program)
     result.oracle = oracle
     compiled = result.compiled = CompiledCode(program)
     tables = contexts()
-    found = find_entries(program, tables, oracle, compiled)
+    within = entered = None
+    if only is not None:
+        within = callers_within(program, only, MAX_HOPS)
+        # whose entries are asked about: those of `within`, and those of the callers that
+        # reached_sleepable() walks up through from one-time set-up there
+        once = {node for node in within if program.functions[node].fn.once}
+        entered = within | callers_within(program, once, SLEEPABLE_HOPS)
+    found = find_entries(program, tables, oracle, compiled, entered)
     result.entries, result.process_entries = found.atomic, found.process
     distance = allocation_distance(program)
-    within = None if only is None else callers_within(program, only, MAX_HOPS)
 
     # Seeds: entry points, and the callees of call sites inside a lock region.
     heap: list = []

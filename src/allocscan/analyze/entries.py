@@ -73,17 +73,38 @@ class Entries:
     process: dict[str, str]  # node -> "workqueue (INIT_WORK)", ...
 
 
-def find_entries(program: Program, tables: ContextTables, oracle=None, compiled=None) -> Entries:
+class _Wanted:
+    """The functions whose entries are asked for (None: all), and their names, which
+    a registration's or binding's text must name to make one of them an entry."""
+
+    def __init__(self, only: set[str] | None, program: Program):
+        self.only = only
+        self.names = None if only is None else {program.functions[n].fn.name for n in only}
+
+    def __contains__(self, node: str) -> bool:
+        return self.only is None or node in self.only
+
+    def may_name(self, text: str) -> bool:
+        return self.names is None or not self.names.isdisjoint(IDENT_RE.findall(text))
+
+
+def find_entries(program: Program, tables: ContextTables, oracle=None, compiled=None,
+                 only: set[str] | None = None) -> Entries:
     """`oracle` (a BranchOracle) evaluates an arming call's mode argument; `compiled`
     (a preproc.CompiledCode) says which #if branches no build compiles: a
-    registration or arming call there, or a callback defined there, is none."""
+    registration or arming call there, or a callback defined there, is none.
+    `only`, when given, are the functions whose entries are asked for: the others
+    are left out, and so is the work that could only find theirs (an arming call
+    whose object no binding of one of `only` may be; its binding of another
+    function is still seen, as it may be the one the call runs)."""
     found = Entries({}, {})
+    wanted = _Wanted(only, program)
     sites = _callback_sites(program)
     if compiled is not None:
         sites = [(ff, fn, s) for ff, fn, s in sites if not compiled.dead(ff.path, s.byte)]
-    _registrations(program, found, tables, sites)
-    _ops_fields(program, found, tables)
-    _armed(program, found, tables, sites, oracle)
+    _registrations(program, found, tables, sites, wanted)
+    _ops_fields(program, found, tables, wanted)
+    _armed(program, found, tables, sites, oracle, wanted)
     if compiled is not None:
         for node in [n for n in found.atomic if compiled.dead(program.functions[n].path,
                                                               program.functions[n].fn.start_byte)]:
@@ -120,17 +141,17 @@ def function_arg(program: Program, path: str, ir) -> str | None:
     return glob[0] if len(glob) == 1 else None
 
 
-def _registrations(program: Program, found: Entries, tables: ContextTables, sites) -> None:
+def _registrations(program: Program, found: Entries, tables: ContextTables, sites, wanted: _Wanted) -> None:
     for ff, fn, site in sites:
         regs = tables.registrations.get(site.callee)
-        if not regs:
+        if not regs or not wanted.may_name(site.args_text):
             continue
         args = site.arguments()
         for reg in regs:
             if reg.arg >= len(args):
                 continue
             target = function_arg(program, ff.path, args[reg.arg])
-            if target is None:
+            if target is None or target not in wanted:
                 continue
             handler = program.functions[target].fn.name
             cls, _, kind = reg.context.partition(":")
@@ -143,7 +164,7 @@ def _registrations(program: Program, found: Entries, tables: ContextTables, site
             found.atomic.setdefault(target, []).append(Witness("must", reason, (step,), 0, origin=target))
 
 
-def _ops_fields(program: Program, found: Entries, tables: ContextTables) -> None:
+def _ops_fields(program: Program, found: Entries, tables: ContextTables, wanted: _Wanted) -> None:
     by_field: dict[str, list] = {}
     for fc in tables.fields:
         by_field.setdefault(fc.field, []).append(fc)
@@ -157,8 +178,10 @@ def _ops_fields(program: Program, found: Entries, tables: ContextTables) -> None
                 spec = specs[0]  # ndo_* names are distinctive enough without the type
             if spec is None:
                 continue
+            if not wanted.may_name(b.function):
+                continue
             target = function_arg(program, ff.path, ("id", b.function))
-            if target is None:
+            if target is None or target not in wanted:
                 continue
             handler = program.functions[target].fn.name
             how = f".{b.field} = {b.function}" if not b.in_function else f"->{b.field} = {b.function} in {b.in_function}()"
@@ -171,13 +194,13 @@ def _ops_fields(program: Program, found: Entries, tables: ContextTables) -> None
 
 # --- armed callbacks ---------------------------------------------------------
 
-def _armed(program: Program, found: Entries, tables: ContextTables, sites, oracle) -> None:
+def _armed(program: Program, found: Entries, tables: ContextTables, sites, oracle, wanted: _Wanted) -> None:
     if not tables.armed:
         return
     binder_kind = {name: kind for kind in tables.armed for name in kind.binders}
     arm_kind = {name: kind for kind in tables.armed for name in kind.arms}
     binders: list[Binder] = []
-    arms: list[Arm] = []
+    arming: list = []
     for ff, fn, site in sites:
         kind = binder_kind.get(site.callee)
         if kind is not None:
@@ -188,17 +211,38 @@ def _armed(program: Program, found: Entries, tables: ContextTables, sites, oracl
         if kind is not None and fn is not None and fn.name not in arm_kind:
             # (the arming call inside an arming wrapper's own definition, hrtimer_start()'s
             # hrtimer_start_range_ns(), arms whatever its callers pass: their calls count)
-            arms.extend(_arms_from_call(program, ff, fn, site, kind))
+            arming.append((ff, fn, site, kind))
     binders.extend(_field_binders(program, tables))
-    if not binders or not arms:
+    if not binders or not arming:
         return
     by_kind: dict[str, _BinderIndex] = {}
+    wanted_by_kind: dict[str, _BinderIndex] = {}
     for i, b in enumerate(binders):
         by_kind.setdefault(b.kind.kind, _BinderIndex()).add(i, b)
+        if b.function in wanted:
+            wanted_by_kind.setdefault(b.kind.kind, _BinderIndex()).add(i, b)
     empty = _BinderIndex()
+
+    def may_run_wanted(kind: ArmedKind, key: Key, path: str) -> bool:
+        """May an arm of `key` run a binding of a wanted function (_reaching's match)?"""
+        index = wanted_by_kind.get(kind.kind)
+        if index is None:
+            return False
+        if wanted.only is None:
+            return True
+        if key[0] == "self":  # its own bindings or, with none, any of its directory's (_reaching)
+            here = posixpath.dirname(path)
+            return bool(index.candidates(("any", here), here))
+        probe = Arm(kind, key, path, 0, 0, "", ("", 0), "")
+        return bool(_matching(probe, index, program.same_module, program.defined_more_than_once))
+
+    arms: list[Arm] = []
+    for ff, fn, site, kind in arming:
+        arms.extend(arm for arm in _arms_from_call(program, ff, fn, site, kind, may_run_wanted)
+                    if may_run_wanted(kind, arm.key, arm.path))
     armed = [(b, arm) for arm in sorted(arms, key=lambda a: (a.path, a.line, a.col))
              for b in _reaching(arm, by_kind.get(arm.kind.kind, empty), program.same_module,
-                                program.defined_more_than_once)]
+                                program.defined_more_than_once) if b.function in wanted]
     # The witness shows the arm that starts the callback: one that names the bound object
     # before one that names none (f_tcm's uasp_send_read_response() queueing the
     # req_status it bound, not a queue of an unknown request), and one elsewhere before
@@ -297,7 +341,7 @@ def _field_binders(program: Program, tables: ContextTables) -> list[Binder]:
 
 
 def _arms_from_call(program: Program, ff: FileFacts, fn: FunctionFacts, site: CallSite,
-                    kind: ArmedKind) -> list[Arm]:
+                    kind: ArmedKind, may_run_wanted) -> list[Arm]:
     index = kind.arms[site.callee]
     args = site.arguments()
     if index >= len(args):
@@ -306,19 +350,24 @@ def _arms_from_call(program: Program, ff: FileFacts, fn: FunctionFacts, site: Ca
     mode_index = kind.modes.get(site.callee)
     mode = args[mode_index] if mode_index is not None and mode_index < len(args) else None
     out = []
-    for key, ctx in _arm_keys(program, ff.path, fn, holder, args[index], site.byte, 0):
+    # (a key found in a caller, for an arming helper's parameter, is matched from the arm's place)
+    wanted_key = lambda key, _caller_path: may_run_wanted(kind, key, ff.path)  # noqa: E731
+    for key, ctx in _arm_keys(program, ff.path, fn, holder, args[index], site.byte, 0, wanted_key):
         out.append(Arm(kind, key, ff.path, site.line, site.col, holder, ctx, site.callee, mode))
     return out
 
 
 def _arm_keys(program: Program, path: str, fn: FunctionFacts, node: str, ir, byte: int,
-              depth: int) -> list[tuple[Key, tuple[str, int]]]:
+              depth: int, wanted_key=lambda key, path: True) -> list[tuple[Key, tuple[str, int]]]:
     """The keys of the object an arming call arms, with where to look for the binding that
-    reaches it. An object passed in as a parameter (an arming helper) is the callers'."""
+    reaches it. An object passed in as a parameter (an arming helper) is the callers'.
+    A key no wanted binding may match (`wanted_key`) needs no place: the arm is dropped."""
     key = object_key(program, path, fn, node, ir)
     if key is None:
         return [(("any", posixpath.dirname(path)), (node, byte))]
     if key[0] == "field":
+        if not wanted_key(key, path):
+            return [(key, (node, byte))]
         return [(key, ctx) for ctx in _binding_contexts(program, fn, node, ir, byte, depth)]
     if key[0] != "param":
         return [(key, (node, byte))]
@@ -335,7 +384,7 @@ def _arm_keys(program: Program, path: str, fn: FunctionFacts, node: str, ir, byt
         ref = program.functions[caller]
         args = site.arguments()
         if key[1] < len(args):
-            out.extend(_arm_keys(program, ref.path, ref.fn, caller, args[key[1]], site.byte, depth + 1))
+            out.extend(_arm_keys(program, ref.path, ref.fn, caller, args[key[1]], site.byte, depth + 1, wanted_key))
     return out or [(("any", posixpath.dirname(path)), (node, byte))]
 
 
@@ -602,18 +651,23 @@ def _reaching(arm: Arm, binders: _BinderIndex, same_module, defined_twice=lambda
         if own:
             return own
         arm = replace(arm, key=("any", here))
-    # an object the analysis cannot name, or an untyped field path, on either side: only
-    # the bindings of the arming call's own driver (`same_module`: its module, by the
-    # Makefiles; drivers/net/usb holds catc.c and usbnet.c, two modules, each with an
-    # rx URB of its own)
-    matching = [b for _, b, where in binders.candidates(arm.key, here) if _matches(b.key, arm.key) and
-                (not _vague(b.key) and not _vague(arm.key) or where == here and same_module(b.path, arm.path))
-                and (not _of_struct_defined_twice(b.key, defined_twice) or same_module(b.path, arm.path))]
+    matching = _matching(arm, binders, same_module, defined_twice)
     node, byte = arm.context
     local = [b for b in matching if b.holder == node and b.byte < byte and b.key == arm.key]
     if local:
         return [max(local, key=lambda b: b.byte)]
     return matching
+
+
+def _matching(arm: Arm, binders: _BinderIndex, same_module, defined_twice) -> list[Binder]:
+    """The bindings whose object the arm's may be. An object the analysis cannot name, or
+    an untyped field path, on either side: only the bindings of the arming call's own
+    driver (`same_module`: its module, by the Makefiles; drivers/net/usb holds catc.c and
+    usbnet.c, two modules, each with an rx URB of its own)."""
+    here = posixpath.dirname(arm.path)
+    return [b for _, b, where in binders.candidates(arm.key, here) if _matches(b.key, arm.key) and
+            (not _vague(b.key) and not _vague(arm.key) or where == here and same_module(b.path, arm.path))
+            and (not _of_struct_defined_twice(b.key, defined_twice) or same_module(b.path, arm.path))]
 
 
 def _of_struct_defined_twice(key: Key, defined_twice) -> bool:
