@@ -188,6 +188,9 @@ def test_a_comment_reanalyses_only_its_file(tree, tmp_path):
     result = diff_revisions(tree, "HEAD", None, [], ScanOptions(cache_dir=tmp_path / "cache"))
     note = result.head.analysis.stats["incremental"]
     assert note.startswith("1 changed file(s), 0 changed function(s)"), note
+    # the context analysis ran over the cone's callers, not over every function
+    within, entered = result.head.analysis.contexts.visited
+    assert f"contexts: {within} function(s) within" in note and within < len(result.head.analysis.program.functions)
     assert not result.new and not result.fixed
     full = run_scan([str(tree)], ScanOptions())
     assert comparable(result.head.findings) == comparable(full.findings)

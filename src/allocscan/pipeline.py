@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Callable
 
 from .analyze import analyze
+from .analyze.context import MAX_HOPS
 from .analyze.preproc import makefile_defines
 from .cache import FactsCache
 from .discover import Discovery, discover
@@ -170,6 +171,10 @@ def _run_scan(paths: list[str], options: ScanOptions, progress_factory=None,
     kept, suppressed = _apply_suppressions(findings, extracted.facts)
     if incremental is not None:
         analysis.stats.update(incremental.plan.stats(incremental.allocating))
+        if analysis.contexts.visited is not None:
+            within, entered = analysis.contexts.visited
+            analysis.stats["incremental"] += (f"; contexts: {within} function(s) within {MAX_HOPS} calls above "
+                                              f"them, entry points of {entered}")
         if incremental.plan.cone is not None:
             kept, suppressed = merge(previous, program, incremental.plan, kept, suppressed)
     kept.sort(key=lambda f: f.sort_key)

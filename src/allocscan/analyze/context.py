@@ -71,6 +71,9 @@ class ContextAnalysis:
     # (node, hops) -> may it be reached without a lock held or an atomic entry (reached_sleepable);
     # (node, -1 - byte): the same for the callers that can reach the call at that byte
     sleepable: dict[tuple[str, int], bool] = field(default_factory=dict)
+    # for a cone (analyze_contexts(only=...)): the functions the fixed point may visit, and
+    # those whose entry points were looked for; None after a whole-program analysis
+    visited: tuple[int, int] | None = None
 
     def site_context(self, fn_node: str, site: CallSite) -> Witness | None:
         """Why this call site may run in atomic context, or None."""
@@ -157,6 +160,7 @@ def analyze_contexts(program: Program, oracle: BranchOracle, only: set[str] | No
         # reached_sleepable() walks up through from one-time set-up there
         once = {node for node in within if program.functions[node].fn.once}
         entered = within | callers_within(program, once, SLEEPABLE_HOPS)
+        result.visited = (len(within), len(entered))
     found = find_entries(program, tables, oracle, compiled, entered)
     result.entries, result.process_entries = found.atomic, found.process
     distance = allocation_distance(program)
