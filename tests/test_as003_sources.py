@@ -95,8 +95,11 @@ def test_an_earlier_allocation_of_the_same_count_bounds_a_later_one():
     8-byte table of n fits too. A 64-byte one does not; nor does a table after an
     allocation made only in one branch, or one made before the first is checked."""
     analysis = analyze(link([extract_file("drivers/misc/demo/tables.c", TABLES.encode())]), builtin_kernel("6.1"))
-    reported = sorted(f.line for f in by_id()["AS003"].check(analysis, OPTIONS))
-    assert reported == [7, 13, 20, 24, 30, 31]
+    found = by_id()["AS003"].check(analysis, OPTIONS)
+    # each function's allocations of nr_pages are one finding, the later ones named in it
+    assert sorted(f.line for f in found) == [7, 20, 30]
+    also = [int(place.rpartition(":")[2]) for f in found for place in f.properties.get("alsoSizes", ())]
+    assert sorted(also) == [13, 24, 31]
 
 
 CLAMPED_AFTER_STORE = """
@@ -331,3 +334,82 @@ def test_an_arm_the_callers_let_through_is_reported():
     (finding,) = found
     assert finding.properties["userControlled"] == ["ioctl:demo_ioctl"]
     assert stats["value_paths_checked"] == 1 and stats.get("value_paths_dropped", 0) == 0
+
+
+GRANTS = """
+struct demo_map_op { u32 count; };
+struct demo_map { void *grants; void *ops; void *pages; };
+static unsigned int bufsiz = 4096;
+module_param(bufsiz, uint, 0444);
+
+static struct demo_map *demo_alloc_map(int count)
+{
+	struct demo_map *map = kzalloc(sizeof(*map), GFP_KERNEL);
+
+	if (!map)
+		return NULL;
+	map->grants = kvmalloc_array(count, 16, GFP_KERNEL);
+	map->ops = kvmalloc_array(count, 64, GFP_KERNEL);
+	map->pages = kvcalloc(count, 8, GFP_KERNEL);
+	return map;
+}
+
+static long demo_ioctl_map(void __user *u)
+{
+	struct demo_map_op op;
+
+	if (copy_from_user(&op, u, sizeof(op)))
+		return -EFAULT;
+	return demo_alloc_map(op.count) ? 0 : -ENOMEM;
+}
+
+static int demo_open(void **tx, void **rx)
+{
+	*tx = kmalloc(bufsiz, GFP_KERNEL);
+	if (!*tx)
+		return -ENOMEM;
+	*rx = kmalloc(bufsiz, GFP_KERNEL);
+	return *rx ? 0 : -ENOMEM;
+}
+
+static void *demo_refill(void)
+{
+	return kmalloc(bufsiz, GFP_KERNEL);
+}
+"""
+
+
+def test_allocations_a_function_sizes_with_the_same_user_value_are_one_finding():
+    """gntdev's five arrays of one user `count`, spidev's tx and rx buffers of one
+    `bufsiz`: one finding per function, the others named in it. Another function
+    sizing a buffer with the same value is a finding of its own."""
+    analysis = analyze(link([extract_file("drivers/demo/grants.c", GRANTS.encode())]), builtin_kernel("6.1"))
+    found = {f.line: f for f in by_id()["AS003"].check(analysis, OPTIONS)}
+    assert sorted(found) == [13, 30, 39]
+    assert found[13].properties["alsoSizes"] == ["drivers/demo/grants.c:14", "drivers/demo/grants.c:15"]
+    assert [(r.line, r.callee) for r in found[13].related] == [(14, "kvmalloc_array"), (15, "kvcalloc")]
+    assert "also sizes 'kvcalloc' at line 15" in found[13].message
+    assert found[30].properties["alsoSizes"] == ["drivers/demo/grants.c:33"]
+    assert "alsoSizes" not in found[39].properties
+
+
+def test_two_fields_of_one_user_copy_are_two_values():
+    """dasd_symm_io() copies one struct from the user and sizes two buffers with two of
+    its fields: two values, two findings."""
+    source = """
+struct demo_parm { u32 in_len; u32 out_len; };
+static long demo_symm_io(void __user *u, void **in, void **out)
+{
+	struct demo_parm parm;
+
+	if (copy_from_user(&parm, u, sizeof(parm)))
+		return -EFAULT;
+	*in = kzalloc(parm.in_len, GFP_KERNEL);
+	*out = kzalloc(parm.out_len, GFP_KERNEL);
+	return 0;
+}
+"""
+    analysis = analyze(link([extract_file("drivers/demo/symm.c", source.encode())]), builtin_kernel("6.1"))
+    found = by_id()["AS003"].check(analysis, OPTIONS)
+    assert sorted(f.line for f in found) == [9, 10]
+    assert not any("alsoSizes" in f.properties for f in found)

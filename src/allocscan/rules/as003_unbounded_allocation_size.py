@@ -49,6 +49,11 @@ it), so a later table of n, or of anything computed from n, is bounded too.
 The calls that bring the user's value down are checked as AS002 checks its
 witnesses: a callee allocating only under a flag (`if (is_local)`) that its
 caller refuses (`if (is_local) return -EINVAL;`) is not reached by the value.
+Allocations one function sizes with the same user value, reached the same way,
+are one finding (the first; the others are related locations, `alsoSizes`):
+the fix is at the value. Across functions they stay apart, so a refill that
+repeats a ring's set-up allocation of the same size is still reported, though
+it runs only once that set-up allocation succeeded.
 
 ## Options
 None.
@@ -118,7 +123,37 @@ def check(analysis: Analysis, options) -> list[Finding]:
             msg += f"; it fails silently ('{s.site.callee}' makes its first attempt with __GFP_NOWARN)"
             level = "note"
         out.append(Finding.at_site(ID, s, level, msg, props, context_witness(s), value_witness(s, size)))
-    return out
+    return _one_per_value(out)
+
+
+def _one_per_value(findings: list[Finding]) -> list[Finding]:
+    """One finding per user value per function: allocations a function sizes with the
+    same value, reached the same way (gntdev_alloc_map()'s five arrays of `count`
+    entries; spidev_open()'s tx and rx buffers of `bufsiz` bytes, the second reached
+    only once the first succeeded) have one fix, at the value. The first in the
+    function is reported; the others are named in its message and are related
+    locations (`alsoSizes`). Within one function only: an incremental scan describes a
+    function's sites together, and so groups them as a whole scan does."""
+    groups: dict[tuple, list[Finding]] = {}
+    for f in findings:
+        # the steps' text too: one copy_from_user() fills several fields (dasd's usrparm)
+        way = tuple((step.kind, step.path, step.line, step.text) for step in f.value_flow[:-1])
+        key = (f.path, f.function, tuple(f.properties.get("userControlled", ())), way)
+        groups.setdefault(key, []).append(f)
+    kept = []
+    for group in groups.values():
+        group.sort(key=lambda f: (f.line, f.col))
+        first = group[0]
+        also = []
+        for other in group[1:]:
+            alloc = other.value_flow[-1] if other.value_flow else other.witness[-1]
+            first.related.append(alloc)
+            also.append(f"{other.path}:{other.line}")
+            first.message += f"; the same value also sizes '{other.site.site.callee}' at line {other.line}"
+        if also:
+            first.properties["alsoSizes"] = also
+        kept.append(first)
+    return kept
 
 
 def _maximum_from_device(size) -> bool:
