@@ -837,3 +837,35 @@ def test_a_value_a_function_calling_nothing_returns_reaches_its_callers(tmp_path
     result = _one_change(tmp_path, {"getter.c": RETURNING_GETTER, "reader.c": reader, "demo.h": header},
                          {"demo.h": header.replace("DEMO_LEN 64", "DEMO_LEN 65536")})
     assert [(f.rule_id, f.path) for f in result.new] == [("AS001", "reader.c")]
+
+
+CORE = """void *demo_core_get(void)
+{
+	return kmalloc(64, GFP_KERNEL);
+}
+"""
+HOLDER = """static DEFINE_SPINLOCK(demo_a_lock);
+void demo_a_locked(void)
+{
+	spin_lock(&demo_a_lock);
+	demo_core_get();
+	spin_unlock(&demo_a_lock);
+}
+"""
+OTHER = """static DEFINE_SPINLOCK(demo_b_lock);
+void demo_b_fill(void)
+{
+	demo_core_get();
+}
+"""
+
+
+def test_a_finding_at_a_caller_outside_the_cone_is_made_once(tmp_path, monkeypatch):
+    """A lock taken around demo_core_get() in b.c puts the core's allocation in the cone;
+    its witnesses come from every caller, and a.c's finding, reported at a.c's call
+    outside the cone, is made again there: it replaces the kept one, not joins it."""
+    monkeypatch.setattr(incremental, "FULL_SHARE", 1.0)
+    locked = OTHER.replace("\tdemo_core_get();", "\tspin_lock(&demo_b_lock);\n\tdemo_core_get();\n"
+                                                   "\tspin_unlock(&demo_b_lock);")
+    result = _one_change(tmp_path, {"core.c": CORE, "a.c": HOLDER, "b.c": OTHER}, {"b.c": locked})
+    assert sorted((f.path, f.line) for f in result.head.findings) == [("a.c", 5), ("b.c", 5)]

@@ -57,7 +57,11 @@ What depends on what. A site is described again when its function is in the cone
    callers skip the set-up depends on every caller that far up
    (`context.reached_sleepable`).
 6. A previous finding whose witness, value flow or related steps pass through a
-   changed file is described again.
+   changed file is described again; so is every part of a previous finding (the
+   function it is reported in, the allocations it names) once one part is in the
+   cone: an AS002 finding sits at a caller's call above its allocation, and a core
+   allocation described again finds that caller's lock again (merge() then drops
+   the previous finding, made again whole).
 
 A full analysis runs instead when the Makefiles, the kernel facts or the options
 changed, when a changed file's facts of the previous side are not in the cache, or
@@ -86,6 +90,7 @@ from .analyze.values.evaluator import MAX_CALLERS
 from .analyze.values.fields import (HUB_DIRECTORIES, HUB_JOIN_WRITERS, HUB_MODULE_WRITERS, parameter_stores,
                                     setup_functions)
 from .analyze.values.scope import MAX_DEPTH
+from .analyze.witness import ALLOCATION
 from .exprs import closing_paren, split_args
 from .facts import HAS_GFP_PARAM, FileFacts, FunctionFacts
 from .kernel.tables import allocators, source_tables
@@ -215,12 +220,22 @@ def plan(previous: Previous, program: Program, file_keys: dict[str, str], contex
     return result
 
 
+def finding_places(f) -> set[tuple[str, str]]:
+    """(path, function) of what a finding is made of: the function it is reported in,
+    and the allocations it names (its witness's last step, its related allocations). An
+    AS002 finding sits at a lock holder's call, its allocation may lie calls below."""
+    steps = (*f.witness[-1:], *f.related)
+    return {(f.path, f.function)} | {(s.path, s.function) for s in steps if s.kind == ALLOCATION and s.function}
+
+
 def merge(previous: Previous, program: Program, plan: Plan, kept: list, suppressed: list) -> tuple[list, list]:
-    """The previous findings outside the cone, with the cone's new ones."""
+    """The previous findings outside the cone, with the cone's new ones. A previous
+    finding any part of which the cone described again is made again, whole (plan()
+    put all its parts in the cone), or is gone."""
     redone = {(ref.path, ref.fn.name) for node in plan.cone for ref in (program.functions[node],)}
 
     def outside(f) -> bool:
-        return f.path not in plan.changed_files and (f.path, f.function) not in redone
+        return f.path not in plan.changed_files and finding_places(f).isdisjoint(redone)
 
     return ([f for f in previous.findings if outside(f)] + kept,
             [f for f in previous.suppressed if outside(f)] + suppressed)
@@ -441,6 +456,20 @@ class _Cone:
             if any(step.path in changed_paths for step in (*f.witness, *f.value_flow, *f.related)):
                 self.nodes |= {n for n in program.by_name.get(f.function, ())
                                if program.functions[n].path == f.path}
+        # A finding made of several sites (the call reporting them, the allocations it
+        # reaches) is made again whole, or not at all: when one of them is described
+        # again, so are the others (see merge()).
+        places = {(program.functions[n].path, program.functions[n].fn.name) for n in self.nodes}
+        parts = [made_of for f in previous.findings + previous.suppressed if len(made_of := finding_places(f)) > 1]
+        while True:  # a part brought in may be a part of another finding
+            grown = [made_of for made_of in parts if not made_of.isdisjoint(places) and not made_of <= places]
+            if not grown:
+                break
+            for made_of in grown:
+                places |= made_of
+                self.nodes |= {n for path, name in made_of for n in program.by_name.get(name, ())
+                               if program.functions[n].path == path}
+        self._check(self.nodes)
         return ""
 
     def _taint(self, node: str, names: set[str] | None) -> bool:
