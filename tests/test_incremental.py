@@ -871,3 +871,38 @@ def test_a_finding_at_a_caller_outside_the_cone_is_made_once(tmp_path, monkeypat
                                                    "\tspin_unlock(&demo_b_lock);")
     result = _one_change(tmp_path, {"core.c": CORE, "a.c": HOLDER, "b.c": OTHER}, {"b.c": locked})
     assert sorted((f.path, f.line) for f in result.head.findings) == [("a.c", 5), ("b.c", 5)]
+
+
+SLAB_DEFS = """void *slab_alloc(size_t size, gfp_t flags)
+{
+	return alloc_pages_exact(size, flags);
+}
+void *kmalloc(size_t size, gfp_t flags)
+{
+	return slab_alloc(size, flags);
+}
+"""
+KMALLOC_USER = """static DEFINE_SPINLOCK(demo_lock);
+void *demo_get(void)
+{
+	return kmalloc(64, GFP_KERNEL);
+}
+"""
+
+
+def test_a_lock_around_an_allocator_leaves_its_insides_out_of_the_cone(tmp_path, monkeypatch):
+    """No context enters an allocator (its call is the report): a lock taken around
+    kmalloc() puts the caller in the cone, not mm's functions below kmalloc()."""
+    from allocscan.analyze.values.evaluator import MAX_CALLERS
+
+    monkeypatch.setattr(incremental, "FULL_SHARE", 1.0)
+    locked = KMALLOC_USER.replace("\treturn kmalloc(64, GFP_KERNEL);",
+                          "\tvoid *p;\n\n\tspin_lock(&demo_lock);\n\tp = kmalloc(64, GFP_KERNEL);\n"
+                          "\tspin_unlock(&demo_lock);\n\treturn p;")
+    # kmalloc()'s many callers: the evaluator does not follow a value into its parameters
+    others = "".join(f"void *demo_other{i}(void) {{ return kmalloc({i + 1}, GFP_KERNEL); }}\n"
+                     for i in range(MAX_CALLERS + 1))
+    result = _one_change(tmp_path, {"mm/slab.c": SLAB_DEFS, "drivers/demo/user.c": KMALLOC_USER, "drivers/demo/other.c": others},
+                         {"drivers/demo/user.c": locked})
+    assert [(f.rule_id, f.path) for f in result.new] == [("AS002", "drivers/demo/user.c")]
+    assert ", 1 of them allocating" in result.head.analysis.stats["incremental"], result.head.analysis.stats

@@ -51,7 +51,8 @@ What depends on what. A site is described again when its function is in the cone
    the struct (`priv->ring->size`, struct ring named only in a header), or that
    reads the field through a macro of another file.
 5. Contexts: within `MAX_HOPS` calls below a changed function or a function that a
-   changed function or binding names (a callback armed, bound or registered); and
+   changed function or binding names (a callback armed, bound or registered), not
+   into an allocator of the table or a quiet function, which no context enters; and
    within `MAX_HOPS` calls below a function with one-time set-up (`FunctionFacts.once`)
    that lies within `SLEEPABLE_HOPS` calls below one of those: whether its atomic
    callers skip the set-up depends on every caller that far up
@@ -93,7 +94,7 @@ from .analyze.values.scope import MAX_DEPTH
 from .analyze.witness import ALLOCATION
 from .exprs import closing_paren, split_args
 from .facts import HAS_GFP_PARAM, FileFacts, FunctionFacts
-from .kernel.tables import allocators, source_tables
+from .kernel.tables import allocators, contexts, source_tables
 from .link import Program, directory_of, is_leaf
 
 FULL_SHARE = 0.25  # a cone with more of the allocating functions than this: analyse everything
@@ -448,7 +449,10 @@ class _Cone:
             self._check(value.keys())
         value = set(value)
         named = {n for name in changes.named for n in program.by_name.get(name, ())}
-        self.nodes |= value | self._below(value | named, MAX_HOPS)
+        # (an allocator a changed function names, kmalloc(), is no callback: no context enters it)
+        table = allocators()
+        named_callbacks = {n for n in named if program.functions[n].fn.name not in table}
+        self.nodes |= value | self._below(value | named_callbacks, MAX_HOPS, into_allocators=False)
         self.nodes |= self._below(self._set_up_below(value | named), MAX_HOPS)
         self._check(self.nodes)
         changed_paths = set(changes.functions)
@@ -700,11 +704,18 @@ class _Cone:
         functions = self.program.functions
         return {node for node in self._below(start, SLEEPABLE_HOPS) if functions[node].fn.once}
 
-    def _below(self, start: set[str], hops: int) -> set[str]:
+    def _below(self, start: set[str], hops: int, into_allocators: bool = True) -> set[str]:
+        """`start` and the functions within `hops` calls below it. Without
+        `into_allocators`, an allocator of the table and a quiet function stop the walk,
+        as they stop an atomic context (context._push_callees, _atomic_callers): a lock
+        taken around kmalloc() puts nothing of mm/slub.c in the cone."""
         graph = self.program.graph
+        functions = self.program.functions
+        stop = set() if into_allocators else allocators().keys() | contexts().quiet_functions
         seen, frontier = set(start), set(start)
         for _ in range(hops):
-            frontier = {c for node in frontier for c in graph.successors(node)} - seen
+            frontier = {c for node in frontier for c in graph.successors(node)
+                        if c not in seen and functions[c].fn.name not in stop}
             seen |= frontier
         return seen
 
