@@ -147,21 +147,28 @@ def analyze_contexts(program: Program, oracle: BranchOracle, only: set[str] | No
     calls long), and the order in which they are settled, which decides the witness
     kept and the MAX_VARIANTS cut, is the whole run's with the other functions left out
     (tests/test_context.py checks it against a whole-program run). Entry points are
-    found for those functions and for the callers reached_sleepable() walks up through
-    from their one-time set-up (SLEEPABLE_HOPS), not for the whole program."""
+    found for those functions, not for the whole program; of the callers
+    reached_sleepable() walks up through from their one-time set-up (SLEEPABLE_HOPS),
+    only whether they are process entries, and atomic ones where nothing calls them."""
     result = ContextAnalysis(program)
     result.oracle = oracle
     compiled = result.compiled = CompiledCode(program)
     tables = contexts()
-    within = entered = None
+    within = entered = set_up_callers = None
     if only is not None:
         within = callers_within(program, only, MAX_HOPS)
-        # whose entries are asked about: those of `within`, and those of the callers that
-        # reached_sleepable() walks up through from one-time set-up there
+        # whose entries are asked about: those of `within`, and of the callers that
+        # reached_sleepable() walks up through from one-time set-up there. Of these it
+        # asks whether they are process entries, and whether one nothing calls is an
+        # atomic entry (a static defined twice may have edges but no call sites to it)
         once = {node for node in within if program.functions[node].fn.once}
-        entered = within | callers_within(program, once, SLEEPABLE_HOPS)
+        set_up_callers = callers_within(program, once, SLEEPABLE_HOPS)
+        graph = program.graph
+        variants = {node for found in program.static_variants.values() for _, node in found}
+        entered = within | {node for node in set_up_callers
+                            if node in variants or next(iter(graph.predecessors(node)), None) is None}
         result.visited = (len(within), len(entered))
-    found = find_entries(program, tables, oracle, compiled, entered)
+    found = find_entries(program, tables, oracle, compiled, entered, set_up_callers)
     result.entries, result.process_entries = found.atomic, found.process
     distance = allocation_distance(program)
 

@@ -74,31 +74,37 @@ class Entries:
 
 
 class _Wanted:
-    """The functions whose entries are asked for (None: all), and their names, which
-    a registration's or binding's text must name to make one of them an entry."""
+    """The functions whose atomic entries are asked for (None: all), those whose
+    process-context registrations are, and their names, which a registration's or
+    binding's text must name to make one of them an entry."""
 
-    def __init__(self, only: set[str] | None, program: Program):
+    def __init__(self, only: set[str] | None, program: Program, process: set[str] | None = None):
         self.only = only
-        self.names = None if only is None else {program.functions[n].fn.name for n in only}
+        self.process = only if process is None or only is None else only | process
+        self.names = None if only is None else {program.functions[n].fn.name for n in self.process}
 
     def __contains__(self, node: str) -> bool:
         return self.only is None or node in self.only
+
+    def wants_process(self, node: str) -> bool:
+        return self.process is None or node in self.process
 
     def may_name(self, text: str) -> bool:
         return self.names is None or not self.names.isdisjoint(IDENT_RE.findall(text))
 
 
 def find_entries(program: Program, tables: ContextTables, oracle=None, compiled=None,
-                 only: set[str] | None = None) -> Entries:
+                 only: set[str] | None = None, only_process: set[str] | None = None) -> Entries:
     """`oracle` (a BranchOracle) evaluates an arming call's mode argument; `compiled`
     (a preproc.CompiledCode) says which #if branches no build compiles: a
     registration or arming call there, or a callback defined there, is none.
     `only`, when given, are the functions whose entries are asked for: the others
     are left out, and so is the work that could only find theirs (an arming call
     whose object no binding of one of `only` may be; its binding of another
-    function is still seen, as it may be the one the call runs)."""
+    function is still seen, as it may be the one the call runs). `only_process` adds
+    functions whose process-context registrations (a work item's) are asked for."""
     found = Entries({}, {})
-    wanted = _Wanted(only, program)
+    wanted = _Wanted(only, program, only_process)
     sites = _callback_sites(program)
     if compiled is not None:
         sites = [(ff, fn, s) for ff, fn, s in sites if not compiled.dead(ff.path, s.byte)]
@@ -151,13 +157,16 @@ def _registrations(program: Program, found: Entries, tables: ContextTables, site
             if reg.arg >= len(args):
                 continue
             target = function_arg(program, ff.path, args[reg.arg])
-            if target is None or target not in wanted:
+            if target is None:
                 continue
-            handler = program.functions[target].fn.name
             cls, _, kind = reg.context.partition(":")
             if cls == "process":
-                found.process[target] = f"{kind or 'process'} ({site.callee})"
+                if wanted.wants_process(target):
+                    found.process[target] = f"{kind or 'process'} ({site.callee})"
                 continue
+            if target not in wanted:
+                continue
+            handler = program.functions[target].fn.name
             reason = f"{reg.context}: {handler} ({site.callee})"
             step = Step(ENTRY, f"{handler}() registered with {site.callee}(): runs in {reg.context}",
                         ff.path, site.line, site.col, function=handler, callee=site.callee, context=reg.context)
