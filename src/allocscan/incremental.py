@@ -711,11 +711,12 @@ class _Cone:
         taken around kmalloc() puts nothing of mm/slub.c in the cone."""
         graph = self.program.graph
         functions = self.program.functions
-        stop = set() if into_allocators else allocators().keys() | contexts().quiet_functions
+        stop = None if into_allocators else allocators().keys() | contexts().quiet_functions
         seen, frontier = set(start), set(start)
         for _ in range(hops):
-            frontier = {c for node in frontier for c in graph.successors(node)
-                        if c not in seen and functions[c].fn.name not in stop}
+            frontier = {c for node in frontier for c in graph.successors(node)} - seen
+            if stop is not None:
+                frontier = {c for c in frontier if functions[c].fn.name not in stop}
             seen |= frontier
         return seen
 

@@ -163,10 +163,9 @@ def analyze_contexts(program: Program, oracle: BranchOracle, only: set[str] | No
         # atomic entry (a static defined twice may have edges but no call sites to it)
         once = {node for node in within if program.functions[node].fn.once}
         set_up_callers = callers_within(program, once, SLEEPABLE_HOPS)
-        graph = program.graph
         variants = {node for found in program.static_variants.values() for _, node in found}
         entered = within | {node for node in set_up_callers
-                            if node in variants or next(iter(graph.predecessors(node)), None) is None}
+                            if node in variants or program.graph.in_degree(node) == 0}
         result.visited = (len(within), len(entered))
     found = find_entries(program, tables, oracle, compiled, entered, set_up_callers)
     result.entries, result.process_entries = found.atomic, found.process

@@ -225,11 +225,14 @@ def _armed(program: Program, found: Entries, tables: ContextTables, sites, oracl
     if not binders or not arming:
         return
     by_kind: dict[str, _BinderIndex] = {}
-    wanted_by_kind: dict[str, _BinderIndex] = {}
     for i, b in enumerate(binders):
         by_kind.setdefault(b.kind.kind, _BinderIndex()).add(i, b)
-        if b.function in wanted:
-            wanted_by_kind.setdefault(b.kind.kind, _BinderIndex()).add(i, b)
+    wanted_by_kind = by_kind  # the bindings of the functions asked about
+    if wanted.only is not None:
+        wanted_by_kind = {}
+        for i, b in enumerate(binders):
+            if b.function in wanted:
+                wanted_by_kind.setdefault(b.kind.kind, _BinderIndex()).add(i, b)
     empty = _BinderIndex()
 
     def may_run_wanted(kind: ArmedKind, key: Key, path: str) -> bool:
