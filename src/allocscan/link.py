@@ -160,6 +160,10 @@ class Program:
     _receiver_memo: dict[tuple[str, str], str] = field(default_factory=dict)
     _callers: dict[str, list[tuple[str, CallSite]]] = field(default_factory=dict)  # node -> callers()
     never_run_memo: dict[str, bool] = field(default_factory=dict)  # node -> entries.never_run()
+    # Kept from linking for a relink (relink.py): the functions that get no incoming
+    # edges (_Definitions.leaves), and the forwarding macros (macrocalls._Macros)
+    leaves: set[str] = field(default_factory=set)
+    forwarding: object = None
 
     def targets(self, site: CallSite, path: str) -> list[str]:
         """The function nodes a call site in file `path` may reach (empty when none is in the scan)."""
@@ -579,7 +583,7 @@ def link(files: list[FileFacts]) -> Program:
     program = Program(files=files, graph=graph, functions=defs.functions, by_name=defs.by_name,
                       node_of=defs.node_of, bindings=defaultdict(list), static_variants=defs.static_variants,
                       field_writers=defs.field_writers, nodes_flagged=defs.nodes_flagged,
-                      flagged_in_files=defs.flagged_in_files)
+                      flagged_in_files=defs.flagged_in_files, leaves=defs.leaves)
     _tables(program)
     resolver = program.resolver = Resolver(defs, program.macro_names)
     gained = forward_macro_calls(program, resolver)  # calls through `#define f(x) g(x, 1)` call g
@@ -649,8 +653,7 @@ def _define(files: list[FileFacts]) -> _Definitions:
     header_statics: dict[str, list[str]] = defaultdict(list)
     global_defs: dict[str, list[tuple[FileFacts, FunctionFacts]]] = defaultdict(list)
 
-    field_writers = defs.field_writers
-
+    defs.field_writers = field_writers(files)
     nodes_flagged = tuple(defs.nodes_flagged.items())
     flagged_in_files = tuple(defs.flagged_in_files.items())
 
@@ -668,15 +671,11 @@ def _define(files: list[FileFacts]) -> _Definitions:
     for ff in files:
         path = ff.path
         in_header = path.endswith(".h")
-        for written in ff.init_writes:  # a file-scope initializer sets it (function None)
-            field_writers.setdefault(written, []).append((path, None))
         for fn in ff.functions:
             if fn.flags:
                 for mask, found in flagged_in_files:
                     if fn.flags & mask:
                         found.append((ff, fn))
-            for written in fn.field_writes:
-                field_writers.setdefault(written, []).append((path, fn))
             if not fn.is_static:
                 global_defs[fn.name].append((ff, fn))
                 continue
@@ -703,6 +702,20 @@ def _define(files: list[FileFacts]) -> _Definitions:
     return defs
 
 
+def field_writers(files: list[FileFacts]) -> dict[tuple[str, str], list]:
+    """(struct type, field) -> [(path, function)] of the stores to it, in file order: a
+    file's initializers first (function None), then its functions' stores."""
+    found: dict[tuple[str, str], list] = {}
+    for ff in files:
+        path = ff.path
+        for written in ff.init_writes:
+            found.setdefault(written, []).append((path, None))
+        for fn in ff.functions:
+            for written in fn.field_writes:
+                found.setdefault(written, []).append((path, fn))
+    return found
+
+
 def is_leaf(fn: FunctionFacts) -> bool:
     """A function that calls nothing and stores no field or global: it gets no incoming
     edges (_Definitions.leaves)."""
@@ -718,39 +731,61 @@ def _call_edges(program: Program, resolver: Resolver, leaves: set[str]) -> Itera
     everywhere = {name: [t for t in nodes if t not in leaves] for name, nodes in resolver.uniform.items()}
     everywhere.update(dict.fromkeys(resolver.never, []))  # a macro's name hides a function's
     in_directory: dict[str, dict[str, list[str]]] = {}
-    node_of = program.node_of
     for ff in program.files:
-        path = ff.path
-        local = resolver.local_names(ff)
-        here = in_directory.setdefault(directory_of(path), {})
-        resolved_here = resolver.directory_memo(path)
-        mine: dict[str, list[str]] = {}
-        per_line = resolver.variant_names.get(path, ())  # statics defined under several #ifdef branches
-        for fn in ff.functions:
-            caller = node_of[id(fn)]
-            edges: dict[str, None] = {}  # what this function calls, in order
-            for name in fn.callees:
-                if name in local:
-                    kept = mine.get(name)
+        yield from file_call_edges(program, resolver, ff, leaves, everywhere, in_directory)
+
+
+class UniformTargets:
+    """_call_edges()'s `everywhere` table, asked name by name: what a relink of a few
+    files asks for (building the whole table is a tenth of a link)."""
+
+    def __init__(self, resolver: Resolver, leaves: set[str]):
+        self.resolver, self.leaves = resolver, leaves
+
+    def get(self, name: str) -> list[str] | None:
+        if name in self.resolver.never:
+            return []
+        nodes = self.resolver.uniform.get(name)
+        return None if nodes is None else [t for t in nodes if t not in self.leaves]
+
+
+def file_call_edges(program: Program, resolver: Resolver, ff: FileFacts, leaves: set[str], everywhere,
+                    in_directory: dict[str, dict[str, list[str]]]) -> Iterator[tuple[str, str]]:
+    """The call edges of one file's functions, in order (see _call_edges); `everywhere`
+    holds the targets of the names resolved alike from every file, `in_directory` the
+    targets found so far per directory."""
+    path = ff.path
+    local = resolver.local_names(ff)
+    here = in_directory.setdefault(directory_of(path), {})
+    resolved_here = resolver.directory_memo(path)
+    mine: dict[str, list[str]] = {}
+    per_line = resolver.variant_names.get(path, ())  # statics defined under several #ifdef branches
+    node_of = program.node_of
+    for fn in ff.functions:
+        caller = node_of[id(fn)]
+        edges: dict[str, None] = {}  # what this function calls, in order
+        for name in fn.callees:
+            if name in local:
+                kept = mine.get(name)
+                if kept is None:
+                    kept = [t for t in resolver.resolve(path, name, fn.line, ff.func_macros) if t not in leaves]
+                    if name not in per_line:
+                        mine[name] = kept
+            else:
+                kept = everywhere.get(name)
+                if kept is None:
+                    kept = here.get(name)
                     if kept is None:
-                        kept = [t for t in resolver.resolve(path, name, fn.line, ff.func_macros) if t not in leaves]
-                        if name not in per_line:
-                            mine[name] = kept
-                else:
-                    kept = everywhere.get(name)
-                    if kept is None:
-                        kept = here.get(name)
-                        if kept is None:
-                            targets = resolved_here.get(name)
-                            if targets is None:
-                                targets = resolved_here[name] = resolver.resolve_in_directory(path, name)
-                            kept = here[name] = [t for t in targets if t not in leaves]
-                for t in kept:
-                    edges[t] = None
-            if fn.flags & HAS_INDIRECT_CALL:
-                _indirect_edges(program, path, fn, caller, leaves, edges)
-            for target in edges:
-                yield caller, target
+                        targets = resolved_here.get(name)
+                        if targets is None:
+                            targets = resolved_here[name] = resolver.resolve_in_directory(path, name)
+                        kept = here[name] = [t for t in targets if t not in leaves]
+            for t in kept:
+                edges[t] = None
+        if fn.flags & HAS_INDIRECT_CALL:
+            _indirect_edges(program, path, fn, caller, leaves, edges)
+        for target in edges:
+            yield caller, target
 
 
 def _indirect_edges(program: Program, path: str, fn: FunctionFacts, caller: str, leaves: set[str],

@@ -94,32 +94,51 @@ def table_names() -> frozenset[str]:
 
 def forward_macro_calls(program: "Program", resolver: "Resolver") -> int:
     """Rewrite every call site of the scan that names a lowercase forwarding macro
-    (see the module docstring). Returns the table flags some function gained."""
-    macros = _Macros(program)
+    (see the module docstring). Returns the table flags some function gained. The
+    scan's macros stay with the program (`Program.forwarding`): a relink rewrites a
+    changed file's calls with them (forward_file_calls)."""
+    macros = program.forwarding = _Macros(program)
     if not macros.candidates:
         return 0
     gained = 0
     in_directory: dict[tuple[str, str], tuple] = {}  # (directory, name) -> (chain, names it looked at)
     for ff in program.files:
-        chains: dict[str, tuple[tuple[Forward, ...], str] | None] = {}  # name -> (macros, the name at the end)
-        local: set[str] | None = None  # the names the file defines itself, when needed
-        here = posixpath.dirname(ff.path)
-        for fn in ff.functions:
-            if macros.candidates.isdisjoint(fn.callees):
+        gained |= _forward_file(ff, macros, resolver, in_directory)
+    return gained
+
+
+def forward_file_calls(program: "Program", resolver: "Resolver", ff: FileFacts) -> int:
+    """forward_macro_calls() for one file of a linked program (link.relink): the same
+    rewrites, with the macros the program was linked with."""
+    macros = program.forwarding
+    if macros is None or not macros.candidates:
+        return 0
+    return _forward_file(ff, macros, resolver, {})
+
+
+def _forward_file(ff: FileFacts, macros: "_Macros", resolver: "Resolver", in_directory: dict) -> int:
+    """Rewrite the forwarded calls of one file's functions; the table flags they gained.
+    `in_directory` remembers the chains that do not depend on the file, by directory."""
+    gained = 0
+    chains: dict[str, tuple[tuple[Forward, ...], str] | None] = {}  # name -> (macros, the name at the end)
+    local: set[str] | None = None  # the names the file defines itself, when needed
+    here = posixpath.dirname(ff.path)
+    for fn in ff.functions:
+        if macros.candidates.isdisjoint(fn.callees):
+            continue
+        for name in fn.callees:
+            if name not in macros.candidates or name in chains:
                 continue
-            for name in fn.callees:
-                if name not in macros.candidates or name in chains:
-                    continue
-                if local is None:
-                    local = resolver.local_names(ff)
-                # A chain through no name the file defines itself is the same from the whole directory.
-                known = in_directory.get((here, name))
-                if known is None or not known[1].isdisjoint(local):
-                    known = _chain(macros, resolver, ff, fn.line, name)
-                    if known[1].isdisjoint(local):
-                        in_directory[(here, name)] = known
-                chains[name] = known[0]
-            gained |= _rewrite_function(fn, chains)
+            if local is None:
+                local = resolver.local_names(ff)
+            # A chain through no name the file defines itself is the same from the whole directory.
+            known = in_directory.get((here, name))
+            if known is None or not known[1].isdisjoint(local):
+                known = _chain(macros, resolver, ff, fn.line, name)
+                if known[1].isdisjoint(local):
+                    in_directory[(here, name)] = known
+            chains[name] = known[0]
+        gained |= _rewrite_function(fn, chains)
     return gained
 
 
@@ -141,7 +160,7 @@ class _Macros:
                     if in_shared:
                         shared.add(name)
         self.program = program
-        self.defined = values.keys()
+        self.defined = frozenset(values)
         # (params, body) -> parse_forward() of it: one parse per distinct definition, where
         # every call site's chain asks again (a header's macro is seen from thousands)
         self._forwards: dict[tuple[tuple[str, ...], str], Forward | None] = {}
