@@ -1,0 +1,304 @@
+"""Relink: a linked program brought up to date with a few changed files, instead of
+linking the whole tree again (issue 17; linkstore.py keeps linked programs on disk).
+
+A file's facts reach the link in two ways. What other files see of it, its *link
+interface* (`interface()`), decides node names, how names resolve everywhere, the
+forwarding macros, the struct and typedef tables and the ops bindings. The bodies
+of its functions (their calls, flags, stores and calls through pointers) decide
+only their own out-edges and entries in the indexes. A relink takes a change
+only when every changed file keeps its interface. It then redoes what the file's
+functions contribute, in the places a full link puts it, so that the program is
+the one link() builds: the same nodes in the same order, the same edges in the
+same adjacency order, the same indexes.
+
+What depends on what:
+
+- A file's interface: the names of its functions, in order, with their linkage,
+  parameter count (an indirect call elsewhere takes a bound function by its arity)
+  and whether each is a leaf (a leaf gets no incoming edges, so a change there
+  changes its callers' edges); the line of a static defined twice in the file and
+  of a global defined in several files (their nodes are named by line); its
+  function-like macros (name resolution and forwarding chains in every file), its
+  structs and typedefs (receiver types), its ops bindings without their lines, and
+  its includes (the headers a forwarding chain looks through). A `.c` file may gain
+  or lose a static function whose name it does not define twice: only the file's own
+  functions and bindings name it, and both are redone.
+- What is redone for a changed file: its entry in the file list and the file
+  indexes; its functions' definitions (`functions`, `node_of`, `leaves`, `by_name`,
+  the resolver's statics); the forwarding of its calls through macros
+  (macrocalls.forward_file_calls); its functions' out-edges, direct and through
+  pointers (`indirect_targets`), each caller kept in file order in its callees'
+  predecessor lists; the flag indexes; its field writers; its bindings' lines; its
+  structs' entries.
+- What is dropped: every table the program fills lazily when asked (`_LAZY`).
+- A relink is refused, and the caller links in full, when a file is added or
+  removed, when a changed file was or is rejected, or when a changed file's
+  interface changed (`relink()` says why).
+"""
+
+from __future__ import annotations
+
+import bisect
+from dataclasses import fields
+
+from .facts import FileFacts, FunctionFacts
+from .link import (_NO_ATTRIBUTES, FunctionRef, Program, UniformTargets, _clear_cache, field_writers, file_call_edges,
+                   is_leaf)
+from .macrocalls import forward_file_calls
+
+# Program fields filled lazily, on first use: emptied by a relink (a value may hold
+# an old file's facts or depend on its defines)
+_LAZY = {
+    "_by_path": dict, "_by_dir": dict, "_shared": dict, "_shared_files": lambda: None, "_subtrees": dict,
+    "_dirs_sorted": list, "_lookup_memo": dict, "_included_memo": dict, "_headers_by_name": dict,
+    "_include_targets": dict, "_dir_tables": dict, "_resolved": dict, "_writers_by_path": lambda: None,
+    "_writers_memo": dict, "_receiver_memo": dict, "_callers": dict, "never_run_memo": dict,
+}
+# Program fields a relink keeps as they are or updates in place (see the docstring)
+_KEPT = {"files", "graph", "functions", "by_name", "node_of", "bindings", "structs", "typedefs", "macro_names",
+         "_field_index", "_typed_index", "resolver", "indirect_targets", "static_variants", "field_writers",
+         "command_line_defines", "modules", "nodes_flagged", "flagged_in_files", "leaves", "forwarding"}
+
+
+def interface(ff: FileFacts, globals_by_name: dict[str, list[str]] | None = None) -> tuple:
+    """What of `ff` other files' part of the link depends on (the module docstring).
+    `globals_by_name` (the resolver's) tells which globals several files define, whose
+    nodes are named by line; without it, no global's line counts."""
+    statics = [fn.name for fn in ff.functions if fn.is_static]
+    twice = {name for name in statics if statics.count(name) > 1}
+    signature = []
+    for fn in ff.functions:
+        named_by_line = fn.name in twice if fn.is_static else \
+            globals_by_name is not None and len(globals_by_name.get(fn.name, ())) > 1
+        signature.append((fn.name, fn.is_static, len(fn.params), is_leaf(fn), fn.line if named_by_line else None))
+    structs = [(sd.name, sd.is_union, sd.members, sd.packed) for sd in ff.structs]
+    bindings = [(b.struct_type, b.field, b.function) for b in ff.bindings]
+    return signature, ff.func_macros, structs, ff.typedefs, bindings, ff.includes
+
+
+def relink(program: Program, changed: list[FileFacts]) -> str | None:
+    """Bring `program` up to date with `changed`, new facts of files it holds. None when
+    done; else why not (the program is then left as it was, and must be linked again)."""
+    by_path = {ff.path: ff for ff in program.files}
+    for new in changed:
+        old = by_path.get(new.path)
+        if old is None:
+            return f"{new.path}: a file the linked program does not hold"
+        reason = refusal(old, new, program.resolver.globals_by_name)
+        if reason:
+            return f"{new.path}: {reason}"
+    position = {ff.path: i for i, ff in enumerate(program.files)}
+    for new in changed:
+        _relink_file(program, by_path[new.path], new, position)
+    for name, make in _LAZY.items():
+        setattr(program, name, make())
+    _clear_cache(program.graph)
+    return None
+
+
+def refusal(old: FileFacts, new: FileFacts, globals_by_name: dict[str, list[str]] | None = None) -> str:
+    """Why a relink cannot take `new` in place of `old` ("" when it can); without
+    `globals_by_name`, what can be told before the program is at hand."""
+    before, after = interface(old, globals_by_name), interface(new, globals_by_name)
+    if before[1:] != after[1:]:
+        return "its macros, structs, typedefs, bindings or includes changed"
+    if before[0] == after[0]:
+        return ""
+    if new.path.endswith(".h"):
+        return "its functions changed"
+    names_before = [s[0] for s in before[0] if s[1]]
+    names_after = [s[0] for s in after[0] if s[1]]
+    gone = set(names_before) - set(names_after)
+    added = set(names_after) - set(names_before)
+    if any(names_before.count(n) > 1 for n in gone) or any(names_after.count(n) > 1 for n in added):
+        return "a static function it defines twice changed"
+    if any(b.function in gone | added for b in new.bindings):
+        return "a static function it binds was added or removed"
+    kept_before = [s for s in before[0] if not (s[1] and s[0] in gone)]
+    kept_after = [s for s in after[0] if not (s[1] and s[0] in added)]
+    return "" if kept_before == kept_after else "its functions changed"
+
+
+def _relink_file(program: Program, old: FileFacts, new: FileFacts, position: dict[str, int]) -> None:
+    resolver = program.resolver
+    path = new.path
+    program.files[position[path]] = new
+    old_nodes = [program.node_of.pop(id(fn)) for fn in old.functions]
+    new_nodes = [_node_name(program, path, fn, old, old_nodes) for fn in new.functions]
+    added = [n for n in new_nodes if n not in program.functions]
+    gone = set(old_nodes) - set(new_nodes)
+    for node, fn in zip(new_nodes, new.functions):
+        program.node_of[id(fn)] = node
+        program.functions[node] = FunctionRef(new, fn)
+        program.leaves.discard(node)
+        if is_leaf(fn):
+            program.leaves.add(node)
+    for node in gone:
+        program.leaves.discard(node)
+    if added or gone:
+        _restatic(program, path, new, new_nodes, added, gone)
+    forward_file_calls(program, resolver, new)  # before the flags are indexed: it may add some
+    _redo_edges(program, new, old_nodes, new_nodes, gone, position)
+    _reindex(program, old, new, new_nodes, position)
+    _rebind(program, new, path)
+    for name in {sd.name for sd in old.structs}:
+        mine = iter([sd for sd in new.structs if sd.name == name])
+        program.structs[name] = [(p, next(mine)) if p == path else (p, sd) for p, sd in program.structs[name]]
+
+
+def _node_name(program: Program, path: str, fn: FunctionFacts, old: FileFacts, old_nodes: list[str]) -> str:
+    """The node link._define() names `fn` of file `path` (the interface is unchanged, so
+    a function of the old file with its name, linkage and line has it)."""
+    for ofn, node in zip(old.functions, old_nodes):
+        if ofn.name == fn.name and ofn.is_static == fn.is_static and (
+                node.rpartition("@")[2] in ("", node) or ofn.line == fn.line):
+            return node
+    return f"{path}::{fn.name}"  # a static the file did not define before (relink() allows no other)
+
+
+def _restatic(program: Program, path: str, new: FileFacts, new_nodes: list[str], added: list[str],
+              gone: set[str]) -> None:
+    """A static function added or removed: the definition order (statics file by file,
+    then the globals) of `functions`, the graph's nodes and `by_name`; the resolver's
+    statics of the file."""
+    resolver = program.resolver
+    mine = [n for n, fn in zip(new_nodes, new.functions) if fn.is_static]
+    order: list[str] = []
+    placed = False
+    for node, ref in program.functions.items():
+        if node in gone or (ref.file.path == path and node in mine):
+            continue
+        if not placed and (not ref.fn.is_static or ref.file.path > path):
+            order.extend(mine)
+            placed = True
+        order.append(node)
+    if not placed:
+        order.extend(mine)
+    functions = program.functions
+    for node in gone:
+        name = functions[node].fn.name
+        del resolver.static_in_file[(path, name)]
+    program.functions = {node: functions[node] for node in order}
+    for node in added:
+        resolver.static_in_file[(path, program.functions[node].fn.name)] = node
+    resolver.statics_by_file[path] = {fn.name for fn in new.functions if fn.is_static}
+    by_name: dict[str, list[str]] = {}
+    for node, ref in program.functions.items():
+        by_name.setdefault(ref.fn.name, []).append(node)
+    program.by_name = by_name
+    graph = program.graph
+    for node in gone:
+        for target in graph._succ[node]:
+            del graph._pred[target][node]
+        for caller in graph._pred[node]:
+            del graph._succ[caller][node]
+    succ, pred = graph._succ, graph._pred
+    graph._succ = {node: succ.get(node, {}) for node in order}
+    graph._pred = {node: pred.get(node, {}) for node in order}
+    graph._node = dict.fromkeys(order, _NO_ATTRIBUTES)
+
+
+def _redo_edges(program: Program, new: FileFacts, old_nodes: list[str], new_nodes: list[str], gone: set[str],
+                position: dict[str, int]) -> None:
+    """The out-edges of the file's functions, as link's _call_edges() makes them; a
+    caller new to a callee goes where link() adds it: callers in file order."""
+    graph, resolver = program.graph, program.resolver
+    path = new.path
+    program.indirect_targets = {k: v for k, v in program.indirect_targets.items() if k[0] != path}
+    found: dict[str, dict[str, None]] = {node: {} for node in new_nodes}
+    for caller, target in file_call_edges(program, resolver, new, program.leaves,
+                                          UniformTargets(resolver, program.leaves), {}):
+        found[caller][target] = None
+    rank_memo: dict[int, dict[int, int]] = {}
+
+    def rank(node: str) -> tuple[int, int]:
+        ref = program.functions[node]
+        index = rank_memo.get(id(ref.file))
+        if index is None:
+            index = rank_memo[id(ref.file)] = {id(fn): i for i, fn in enumerate(ref.file.functions)}
+        return position[ref.file.path], index[id(ref.fn)]
+
+    for caller in set(old_nodes) - gone:
+        for target in list(graph._succ[caller]):
+            if target not in found.get(caller, ()):
+                del graph._pred[target][caller]
+    for caller, targets in found.items():
+        before = graph._succ[caller]
+        for target in targets:
+            if target not in before:
+                _insert_caller(graph._pred, target, caller, rank)
+        graph._succ[caller] = dict.fromkeys(targets, _NO_ATTRIBUTES)
+
+
+def _insert_caller(pred: dict, target: str, caller: str, rank) -> None:
+    """Add `caller` to `target`'s predecessors where link() puts it: in file order."""
+    callers = pred[target]
+    mine = rank(caller)
+    if not callers or rank(next(reversed(callers))) < mine:
+        callers[caller] = _NO_ATTRIBUTES
+        return
+    ordered = list(callers)
+    at = bisect.bisect_left(ordered, mine, key=rank)
+    ordered.insert(at, caller)
+    pred[target] = dict.fromkeys(ordered, _NO_ATTRIBUTES)
+
+
+def _reindex(program: Program, old: FileFacts, new: FileFacts, new_nodes: list[str],
+             position: dict[str, int]) -> None:
+    """The flag indexes and the field writers, with the file's functions in their place."""
+    order = {node: i for i, node in enumerate(program.functions)}
+    old_ids = {id(fn) for fn in old.functions}
+    mine = set(new_nodes)
+    for mask, nodes in program.nodes_flagged.items():
+        kept = [n for n in nodes if n not in mine and n in order]
+        kept.extend(n for n, fn in zip(new_nodes, new.functions) if fn.flags & mask)
+        program.nodes_flagged[mask] = sorted(kept, key=order.__getitem__)
+    for mask, pairs in program.flagged_in_files.items():
+        kept = [(ff, fn) for ff, fn in pairs if id(fn) not in old_ids]
+        at = bisect.bisect_left(kept, position[new.path], key=lambda pair: position[pair[0].path])
+        kept[at:at] = [(new, fn) for fn in new.functions if fn.flags & mask]
+        program.flagged_in_files[mask] = kept
+    _rewrite_field_writers(program, old, new, position)
+
+
+def _rewrite_field_writers(program: Program, old: FileFacts, new: FileFacts, position: dict[str, int]) -> None:
+    """`field_writers` with the new file's stores in file order; when a field gains its
+    first writer or loses its last, in the key order link() gives (the first store)."""
+    mine: dict[tuple[str, str], list] = {}
+    for written in new.init_writes:
+        mine.setdefault(written, []).append((new.path, None))
+    for fn in new.functions:
+        for written in fn.field_writes:
+            mine.setdefault(written, []).append((new.path, fn))
+    keys = set(old.init_writes).union(*(fn.field_writes for fn in old.functions)) | mine.keys()
+    writers = program.field_writers
+    for key in keys:
+        kept = [w for w in writers.get(key, ()) if w[0] != new.path]
+        at = bisect.bisect_left(kept, position[new.path], key=lambda w: position[w[0]])
+        kept[at:at] = mine.get(key, ())
+        if kept and key in writers:
+            writers[key] = kept
+        else:  # a key appears or goes: its place in the table is its first writer's
+            program.field_writers = field_writers(program.files)
+            return
+
+
+def _rebind(program: Program, new: FileFacts, path: str) -> None:
+    """The file's bindings with their new lines (the interface kept the rest)."""
+    lines = {}
+    for b in new.bindings:
+        lines.setdefault(b.field, []).append(b.line)
+    for field_name, new_lines in lines.items():
+        left = iter(new_lines)
+        program.bindings[field_name] = [(s, n, p, next(left)) if p == path else (s, n, p, line)
+                                        for s, n, p, line in program.bindings[field_name]]
+
+
+def lazy_and_kept() -> tuple[set[str], set[str]]:
+    """The Program fields a relink empties and those it keeps (tests check that every
+    field is one or the other)."""
+    return set(_LAZY), set(_KEPT)
+
+
+def program_fields() -> set[str]:
+    return {f.name for f in fields(Program)}

@@ -1,0 +1,142 @@
+"""A relink (relink.py) builds the program link() builds: random small edits to a
+tree of all the corpora, each relinked from the program of the tree before it and
+compared, part by part and in order, with a link of the edited tree."""
+
+from __future__ import annotations
+
+import random
+import shutil
+from pathlib import Path
+
+import pytest
+
+from allocscan.cache import FactsCache
+from allocscan.discover import discover
+from allocscan.extract.driver import extract_all
+from allocscan.link import Program, link
+from allocscan.relink import lazy_and_kept, program_fields, relink
+
+from .conftest import CORPORA
+from .test_incremental import EDITS, FUNCTION_START, _sources
+
+
+def shift_lines(repo: Path, rng: random.Random) -> str:
+    """A comment above a file's code: every line below it moves."""
+    path = rng.choice(_sources(repo))
+    path.write_text("/* moved down */\n\n" + path.read_text("latin-1"), "latin-1")
+    return f"{path.name}: lines moved"
+
+
+def add_static_function(repo: Path, rng: random.Random) -> str:
+    """A new static function allocating under a lock, between two of the file's
+    functions, calling one of them."""
+    spots = [(p, m) for p in _sources(repo) if p.suffix == ".c"
+             for m in FUNCTION_START.finditer(p.read_text("latin-1"))]
+    path, m = rng.choice(spots)
+    text = path.read_text("latin-1")
+    added = (f"static void *relink_added(spinlock_t *lock)\n{{\n\tvoid *p;\n\n\tspin_lock(lock);\n"
+             f"\tp = kmalloc(64, GFP_KERNEL);\n\t{m.group(1)}(NULL);\n\tspin_unlock(lock);\n\treturn p;\n}}\n\n")
+    path.write_text(text[:m.start()] + added + text[m.start():], "latin-1")
+    return f"{path.name}: relink_added() before {m.group(1)}()"
+
+
+def remove_static_function(repo: Path, rng: random.Random) -> str:
+    spots = []
+    for p in _sources(repo):
+        text = p.read_text("latin-1")
+        for m in FUNCTION_START.finditer(text):
+            end = text.find("\n}\n", m.end())
+            if p.suffix == ".c" and m.group(0).startswith("static") and end > 0:
+                spots.append((p, m, end + 3))
+    path, m, end = rng.choice(spots)
+    text = path.read_text("latin-1")
+    path.write_text(text[:m.start()] + text[end:], "latin-1")
+    return f"{path.name}: removed {m.group(1)}()"
+
+
+RELINK_EDITS = EDITS + [shift_lines, add_static_function, remove_static_function]
+
+
+def _facts(repo: Path, cache: Path):
+    disc = discover([str(repo)])
+    return extract_all(disc.files, disc.rel, FactsCache(cache), 1).facts
+
+
+def snapshot(program: Program) -> dict:
+    """Every product of the link, in its order, with facts named by place."""
+    def fn_id(ref_or_none, fn=None):
+        return None if fn is None else (fn.name, fn.line)
+
+    functions = program.functions
+    graph = program.graph
+    r = program.resolver
+    return {
+        "files": [ff.path for ff in program.files],
+        "functions": [(node, ref.file.path, ref.fn.name, ref.fn.line) for node, ref in functions.items()],
+        "node_of": sorted(program.node_of.values()) == sorted(functions),
+        "same_objects": all(program.node_of[id(ref.fn)] == node for node, ref in functions.items()),
+        "nodes": list(graph._node),
+        "succ": [(n, list(graph._succ[n])) for n in graph._succ],
+        "pred": [(n, list(graph._pred[n])) for n in graph._pred],
+        "by_name": list(program.by_name.items()),
+        "bindings": {k: list(v) for k, v in program.bindings.items() if v},
+        "structs": list(program.structs.items()),
+        "typedefs": program.typedefs, "macro_names": program.macro_names,
+        "indirect": program.indirect_targets,
+        "variants": program.static_variants,
+        "writers": [(k, [(p, fn_id(None, fn)) for p, fn in v]) for k, v in program.field_writers.items()],
+        "flagged": program.nodes_flagged,
+        "in_files": {m: [(ff.path, fn.name, fn.line) for ff, fn in v] for m, v in program.flagged_in_files.items()},
+        "leaves": program.leaves,
+        "resolver": (r.static_in_file, r.statics_by_file, r.header_statics, r.globals_by_name, r.locations,
+                     r.uniform, r.never, r.header_only, r.variant_names),
+        "summaries": [(node, ref.fn.callees, ref.fn.flags, [repr(c) for c in ref.fn.calls])
+                      for node, ref in functions.items()],
+    }
+
+
+@pytest.fixture
+def tree(tmp_path):
+    repo = tmp_path / "tree"
+    shutil.copytree(CORPORA, repo)
+    return repo
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_a_relinked_program_is_the_linked_one(tree, tmp_path, seed):
+    rng = random.Random(seed)
+    cache = tmp_path / "cache"
+    pristine = tmp_path / "pristine"
+    shutil.copytree(tree, pristine)
+    relinked = 0
+    for edit in rng.sample(RELINK_EDITS, len(RELINK_EDITS)):
+        shutil.rmtree(tree)
+        shutil.copytree(pristine, tree)
+        program = link(_facts(tree, cache))
+        what = edit(tree, rng)
+        head = _facts(tree, cache)
+        before = {ff.path: ff.sha for ff in program.files}
+        changed = [ff for ff in head if before.get(ff.path) != ff.sha]
+        refused = len(head) != len(program.files) or relink(program, changed)
+        if refused:
+            continue
+        relinked += 1
+        assert snapshot(program) == snapshot(link(_facts(tree, cache))), what
+    assert relinked >= len(RELINK_EDITS) // 2
+
+
+def test_a_relink_refuses_a_changed_interface(tree, tmp_path):
+    cache = tmp_path / "cache"
+    program = link(_facts(tree, cache))
+    header = next(p for p in _sources(tree) if p.suffix == ".h" and "#define" in p.read_text("latin-1"))
+    header.write_text(header.read_text("latin-1") + "\n#define relink_new_macro(x) kmalloc(x, GFP_KERNEL)\n")
+    rel = header.relative_to(tree).as_posix()
+    changed = [ff for ff in _facts(tree, cache) if ff.path == rel]
+    assert "macros" in relink(program, changed)
+
+
+def test_every_program_field_is_kept_or_emptied_by_a_relink():
+    # a field added to Program must be patched by relink or emptied by it
+    lazy, kept = lazy_and_kept()
+    assert lazy | kept == program_fields()
+    assert not lazy & kept
