@@ -19,8 +19,9 @@ What depends on what:
   changes its callers' edges); the line of a static defined twice in the file and
   of a global defined in several files (their nodes are named by line); its
   function-like macros (name resolution and forwarding chains in every file), its
-  structs and typedefs (receiver types), its ops bindings without their lines, and
-  its includes (the headers a forwarding chain looks through). A `.c` file may gain
+  structs' and members' names and its members' types, its typedefs (receiver types;
+  an anonymous struct's offset aside, see unnamed()), its ops bindings without their
+  lines, and its includes (the headers a forwarding chain looks through). A `.c` file may gain
   or lose a static function whose name it does not define twice: only the file's own
   functions and bindings name it, and both are redone.
 - What is redone for a changed file: its entry in the file list and the file
@@ -29,7 +30,8 @@ What depends on what:
   (macrocalls.forward_file_calls); its functions' out-edges, direct and through
   pointers (`indirect_targets`), each caller kept in file order in its callees'
   predecessor lists; the flag indexes; its field writers; its bindings' lines; its
-  structs' entries.
+  structs' entries (the struct and typedef tables whole when an anonymous struct's
+  name moved).
 - What is dropped: every table the program fills lazily when asked (`_LAZY`).
 - A relink is refused, and the caller links in full, when a file is added or
   removed, when a changed file was or is rejected, or when a changed file's
@@ -42,8 +44,9 @@ import bisect
 from dataclasses import fields
 
 from .facts import FileFacts, FunctionFacts
-from .link import (_NO_ATTRIBUTES, FunctionRef, Program, UniformTargets, _clear_cache, field_writers, file_call_edges,
-                   is_leaf)
+from .incremental import ANON_RE
+from .link import (_NO_ATTRIBUTES, FunctionRef, Program, UniformTargets, _clear_cache, _tables, field_writers,
+                   file_call_edges, is_leaf)
 from .macrocalls import forward_file_calls
 
 # Program fields filled lazily, on first use: emptied by a relink (a value may hold
@@ -71,9 +74,20 @@ def interface(ff: FileFacts, globals_by_name: dict[str, list[str]] | None = None
         named_by_line = fn.name in twice if fn.is_static else \
             globals_by_name is not None and len(globals_by_name.get(fn.name, ())) > 1
         signature.append((fn.name, fn.is_static, len(fn.params), is_leaf(fn), fn.line if named_by_line else None))
-    structs = [(sd.name, sd.is_union, sd.members, sd.packed) for sd in ff.structs]
-    bindings = [(b.struct_type, b.field, b.function) for b in ff.bindings]
-    return signature, ff.func_macros, structs, ff.typedefs, bindings, ff.includes
+    return (signature, ff.func_macros, _struct_names(ff, unnamed), {a: unnamed(t) for a, t in ff.typedefs.items()},
+            [(b.struct_type, b.field, b.function) for b in ff.bindings], ff.includes)
+
+
+def unnamed(text: str) -> str:
+    """`text` with no anonymous struct's offset: `be_adapter::anon@16844` is named by
+    its place in the file, which any edit above it moves."""
+    return ANON_RE.sub("anon@", text) if "anon@" in text else text
+
+
+def _struct_names(ff: FileFacts, name=lambda text: text) -> list:
+    """What link reads of a file's structs: their names, and their members' names and
+    types (an access path's receiver type, Program.receiver_struct)."""
+    return [(name(sd.name), tuple((m.name, name(m.type_text)) for m in sd.members)) for sd in ff.structs]
 
 
 def relink(program: Program, changed: list[FileFacts]) -> str | None:
@@ -141,6 +155,9 @@ def _relink_file(program: Program, old: FileFacts, new: FileFacts, position: dic
     _redo_edges(program, new, old_nodes, new_nodes, gone, position)
     _reindex(program, old, new, new_nodes, position)
     _rebind(program, new, path)
+    if _struct_names(old) != _struct_names(new) or old.typedefs != new.typedefs:
+        _tables(program)  # an anonymous struct moved in the file: its name did
+        return
     for name in {sd.name for sd in old.structs}:
         mine = iter([sd for sd in new.structs if sd.name == name])
         program.structs[name] = [(p, next(mine)) if p == path else (p, sd) for p, sd in program.structs[name]]
@@ -158,44 +175,37 @@ def _node_name(program: Program, path: str, fn: FunctionFacts, old: FileFacts, o
 
 def _restatic(program: Program, path: str, new: FileFacts, new_nodes: list[str], added: list[str],
               gone: set[str]) -> None:
-    """A static function added or removed: the definition order (statics file by file,
-    then the globals) of `functions`, the graph's nodes and `by_name`; the resolver's
-    statics of the file."""
-    resolver = program.resolver
+    """A static function added or removed: the definition order of `functions` (statics
+    file by file, then the globals: functions_with() lists nodes in it), `by_name`, the
+    resolver's statics of the file, the graph's nodes (no analysis walks those in order)."""
+    resolver, functions, graph = program.resolver, program.functions, program.graph
     mine = [n for n, fn in zip(new_nodes, new.functions) if fn.is_static]
-    order: list[str] = []
-    placed = False
-    for node, ref in program.functions.items():
-        if node in gone or (ref.file.path == path and node in mine):
-            continue
-        if not placed and (not ref.fn.is_static or ref.file.path > path):
-            order.extend(mine)
-            placed = True
-        order.append(node)
-    if not placed:
-        order.extend(mine)
-    functions = program.functions
+    dropped = gone | set(mine)
+    others = [n for n in functions if n not in dropped]
+    at = bisect.bisect_left(others, (False, path),
+                            key=lambda n: (not functions[n].fn.is_static, functions[n].file.path))
+    program.functions = {n: functions[n] for n in (*others[:at], *mine, *others[at:])}
     for node in gone:
         name = functions[node].fn.name
         del resolver.static_in_file[(path, name)]
-    program.functions = {node: functions[node] for node in order}
-    for node in added:
-        resolver.static_in_file[(path, program.functions[node].fn.name)] = node
-    resolver.statics_by_file[path] = {fn.name for fn in new.functions if fn.is_static}
-    by_name: dict[str, list[str]] = {}
-    for node, ref in program.functions.items():
-        by_name.setdefault(ref.fn.name, []).append(node)
-    program.by_name = by_name
-    graph = program.graph
-    for node in gone:
-        for target in graph._succ[node]:
+        program.by_name[name].remove(node)
+        if not program.by_name[name]:
+            del program.by_name[name]
+        for target in graph._succ.pop(node):
             del graph._pred[target][node]
-        for caller in graph._pred[node]:
+        for caller in graph._pred.pop(node):
             del graph._succ[caller][node]
-    succ, pred = graph._succ, graph._pred
-    graph._succ = {node: succ.get(node, {}) for node in order}
-    graph._pred = {node: pred.get(node, {}) for node in order}
-    graph._node = dict.fromkeys(order, _NO_ATTRIBUTES)
+        del graph._node[node]
+    for node in added:
+        name = functions[node].fn.name
+        resolver.static_in_file[(path, name)] = node
+        # by_name lists definitions in order: statics by file, then the globals
+        nodes = program.by_name.setdefault(name, [])
+        later = next((i for i, n in enumerate(nodes) if not functions[n].fn.is_static or functions[n].file.path > path),
+                     len(nodes))
+        nodes.insert(later, node)
+        graph._succ[node], graph._pred[node], graph._node[node] = {}, {}, _NO_ATTRIBUTES
+    resolver.statics_by_file[path] = {fn.name for fn in new.functions if fn.is_static}
 
 
 def _redo_edges(program: Program, new: FileFacts, old_nodes: list[str], new_nodes: list[str], gone: set[str],
