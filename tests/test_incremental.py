@@ -151,7 +151,7 @@ def test_incremental_equals_full(tree, tmp_path, monkeypatch, seed):
     monkeypatch.setattr(incremental, "FULL_SHARE", 1.0)
     rng = random.Random(seed)
     cache = tmp_path / "cache"
-    ran_incrementally = 0
+    ran_incrementally = relinked = 0
     for edit in rng.sample(EDITS, len(EDITS)):
         git(tree, "reset", "-q", "--hard", "HEAD")
         git(tree, "clean", "-q", "-fd")
@@ -160,6 +160,7 @@ def test_incremental_equals_full(tree, tmp_path, monkeypatch, seed):
         result = diff_revisions(tree, "HEAD", None, [], options)
         note = result.head.incremental  # (no analysis when the changed files kept their facts)
         ran_incrementally += "in the cone" in note
+        relinked += "relink" in result.head.timings  # from the base's linked program (relink.py)
         full = run_scan([str(tree)], ScanOptions(cache_dir=cache))
         missing = [f for f in comparable(full.findings) if f not in comparable(result.head.findings)]
         extra = [f for f in comparable(result.head.findings) if f not in comparable(full.findings)]
@@ -168,6 +169,7 @@ def test_incremental_equals_full(tree, tmp_path, monkeypatch, seed):
         assert comparable(result.head.findings) == comparable(full.findings), f"{what} ({note})"
         assert comparable(result.head.suppressed) == comparable(full.suppressed), what
     assert ran_incrementally >= len(EDITS) - 1  # only a change of the tree's context falls back
+    assert relinked >= len(EDITS) // 2  # a file added or removed is linked in full
 
 
 def test_removing_a_function_reaches_the_callers_of_a_macro_forwarding_to_it(tree, tmp_path, monkeypatch):

@@ -2,10 +2,12 @@
 sites the change can affect (its cone) and take every other finding from the scan
 before it.
 
-Extraction is already incremental (the facts cache is keyed by content); link and
-the global passes (contexts, gfp forwarding) still run over the whole program. What
-this module saves is the per-site work — values, witnesses, path checks — which is
-most of a warm scan. `plan()` compares the two sides' files and returns the cone, or
+Extraction is already incremental (the facts cache is keyed by content), and a
+change that keeps the changed files' link interface is relinked from the previous
+scan's program (relink.py, linkstore.py). The context analysis runs over the
+cone's callers within reach; gfp forwarding still runs over the whole program.
+What this module saves is the per-site work — values, witnesses, path checks —
+which is most of a warm scan. `plan()` compares the two sides' files and returns the cone, or
 why a full analysis must run instead; `merge()` joins the findings.
 
 What depends on what. A site is described again when its function is in the cone:

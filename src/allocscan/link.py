@@ -911,13 +911,17 @@ def _links_with(caller_arch: str | None, callee_path: str) -> bool:
 
 
 def _tables(program: Program) -> None:
+    """The structs (name -> every definition, in file order), the typedefs (the first
+    file's wins) and the ALL_CAPS function-like macros of the program's files."""
     structs = defaultdict(list)
+    typedefs: dict[str, str] = {}
     for ff in program.files:
         for sd in ff.structs:
             structs[sd.name].append((ff.path, sd))
         for alias, target in ff.typedefs.items():
-            program.typedefs.setdefault(alias, target)
+            typedefs.setdefault(alias, target)
     program.structs = dict(structs)
+    program.typedefs = typedefs
     program.macro_names = {name for ff in program.files for name in ff.func_macros if name.isupper()}
 
 

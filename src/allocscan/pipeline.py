@@ -19,13 +19,15 @@ from .analyze.preproc import makefile_defines
 from .cache import FactsCache
 from .discover import Discovery, discover
 from .kbuild import composite_modules
-from .link import link
-from .extract.driver import ContentKeys, ExtractStats, content_keys, extract_all
+from .link import Program, link
+from .linkstore import Linked, LinkStore
+from .extract.driver import ContentKeys, ExtractResult, ExtractStats, content_keys, extract_all
 from .incremental import MAX_SAME_FACTS_FILES, Previous, changed_files, merge, plan as incremental_plan, same_facts
 from .results import ResultCache, StoredResult, scan_key
 from .report.signature import attach_signatures
 from .rules import select
 from .rules.base import Finding
+from .relink import refusal, relink
 from .scope import annotate, restrict
 from .kernel.version import PAGE_ALLOC_COSTLY_ORDER
 
@@ -74,9 +76,11 @@ def run_scan(paths: list[str], options: ScanOptions, progress_factory=None,
     # cyclic collector re-walking them all costs half a warm whole-tree scan.
     collecting = gc.isenabled()
     gc.disable()
+    links = LinkStore(FactsCache(options.cache_dir, options.kconfig))
     try:
-        return _run_scan(paths, options, progress_factory, discovery, previous, from_stored)
+        return _run_scan(paths, options, links, progress_factory, discovery, previous, from_stored)
     finally:
+        links.wait()  # the program a full scan saves (linkstore.py)
         if collecting:
             gc.freeze()  # what the scan built stays alive until exit: never re-walk it
             gc.enable()
@@ -88,7 +92,7 @@ def context_key(kernel, makefiles, options: ScanOptions) -> str:
     return scan_key(ContentKeys([], [], 0), kernel, makefiles, options.min_order, options.select, options.ignore)
 
 
-def _run_scan(paths: list[str], options: ScanOptions, progress_factory=None,
+def _run_scan(paths: list[str], options: ScanOptions, links: LinkStore, progress_factory=None,
               discovery: Discovery | None = None, previous: Previous | None = None,
               from_stored: Callable[[StoredResult, dict], Previous | None] | None = None) -> ScanResult:
     timings: dict[str, float] = {}
@@ -134,24 +138,34 @@ def _run_scan(paths: list[str], options: ScanOptions, progress_factory=None,
             return ScanResult(disc, list(previous.findings), list(previous.suppressed),
                               disc.warnings + previous.warnings, previous.stats, timings, file_keys=file_keys,
                               context_key=this_context, incremental=note)
-    if progress_factory is not None:
-        with progress_factory(len(disc.files)) as advance:
-            extracted = extract_all(disc.files, disc.rel, cache, options.jobs, advance, keys)
+    relinked = None
+    if previous is not None and scope is None:
+        relinked = _relinked(previous, keys, file_keys, cache, links)
+    if relinked is not None:
+        program, extracted = relinked
+        timings["relink"] = time.perf_counter() - t
     else:
-        extracted = extract_all(disc.files, disc.rel, cache, options.jobs, keys=keys)
-    timings["extract"] = time.perf_counter() - t
+        if progress_factory is not None:
+            with progress_factory(len(disc.files)) as advance:
+                extracted = extract_all(disc.files, disc.rel, cache, options.jobs, advance, keys)
+        else:
+            extracted = extract_all(disc.files, disc.rel, cache, options.jobs, keys=keys)
+        timings["extract"] = time.perf_counter() - t
+        t = time.perf_counter()
+        program = link(extracted.facts)
+        if previous is None and scope is None and not links.has(file_keys):
+            # a full scan: the next one after a change starts from its program
+            links.save(Linked(program, extracted.rejected, extracted.stats), file_keys)
+        timings["link"] = time.perf_counter() - t
 
     t = time.perf_counter()
-    program = link(extracted.facts)
     if makefiles is not None:
         program.command_line_defines = makefile_defines(makefile_texts)
         by_directory: dict[str, list[str]] = {}
         for directory, text in makefiles:
             by_directory.setdefault(directory, []).append(text)
         program.modules = composite_modules(by_directory)
-    timings["link"] = time.perf_counter() - t
 
-    t = time.perf_counter()
     incremental = None
     if previous is not None and scope is None:
         incremental = _Incremental(previous, program, keys, file_keys, this_context, cache)
@@ -213,6 +227,37 @@ def _same_facts_as_before(previous: Previous, keys: ContentKeys, file_keys: dict
         if before is None or rel not in after or isinstance(before, tuple) or not same_facts(before, after[rel]):
             return set()
     return changed
+
+
+def _relinked(previous: Previous, keys: ContentKeys, file_keys: dict[str, str], cache: FactsCache,
+              links: LinkStore) -> tuple[Program, ExtractResult] | None:
+    """The program of the previous scan relinked for the changed files, with what
+    extracting every file would have given (relink.py; linkstore.py keeps the
+    programs); None when it has none for them or the change is not one a relink takes."""
+    changed = changed_files(previous.file_keys, file_keys)
+    if not changed or previous.file_keys.keys() != file_keys.keys() or not links.has(previous.file_keys):
+        return None
+    head = extract_all([], None, cache, 1, keys=ContentKeys([k for k in keys.keyed if k[1] in changed], [],
+                                                             len(changed)))
+    if head.rejected or len(head.facts) != len(changed):
+        return None
+    for ff in head.facts:  # what can be told before loading the program: most refusals
+        before = cache.get(previous.file_keys[ff.path], ff.path)
+        if before is None or isinstance(before, tuple) or refusal(before, ff):
+            return None
+    sources = {rel: path for path, rel, _ in keys.keyed}
+    linked = links.load(previous.file_keys, sources, cache.config)
+    if linked is None or changed & linked.rejected.keys() or relink(linked.program, head.facts):
+        return None
+    program = linked.program
+    stats = replace(linked.stats, files=keys.files, skipped=len(keys.warnings) + len(linked.rejected),
+                    parsed=head.stats.parsed, cached=len(program.files) - head.stats.parsed)
+    for ff in head.facts:
+        stats.count(cache.get(previous.file_keys[ff.path], ff.path), -1)
+        stats.count(ff)
+    warnings = list(keys.warnings) + [linked.rejected[rel] for _, rel, _ in keys.keyed if rel in linked.rejected]
+    warnings += [w for ff in program.files for w in ff.warnings]
+    return program, ExtractResult(program.files, warnings, stats, dict(linked.rejected))
 
 
 class _Incremental:

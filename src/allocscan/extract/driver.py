@@ -39,11 +39,22 @@ class ExtractStats:
     calls: int = 0
 
 
+    def count(self, facts: FileFacts, sign: int = 1) -> None:
+        """Add what one file's facts hold to the counts (sign -1: take it away)."""
+        self.files_with_errors += sign * bool(facts.error_nodes)
+        self.files_in_pieces += sign * bool(facts.pieces)
+        self.bodies_unparsed += sign * facts.bodies_unparsed
+        self.functions += sign * len(facts.functions)
+        self.functions_with_errors += sign * sum(1 for f in facts.functions if f.has_error)
+        self.calls += sign * sum(f.call_count for f in facts.functions)
+
+
 @dataclass
 class ExtractResult:
     facts: list[FileFacts]
     warnings: list[str] = field(default_factory=list)
     stats: ExtractStats = field(default_factory=ExtractStats)
+    rejected: dict[str, str] = field(default_factory=dict)  # relative path -> why the file was skipped
 
 
 _config = None  # the kernel config of this scan (--kconfig), set in each worker by _set_config
@@ -96,6 +107,7 @@ def extract_all(files: list[Path], rel_of, cache: FactsCache, jobs: int, progres
         facts = cache.get(sha, rel, path)
         if isinstance(facts, tuple) and facts[:1] == (SKIPPED,):
             result.warnings.append(facts[1])
+            result.rejected[rel] = facts[1]
             stats.skipped += 1
             if progress:
                 progress(1)
@@ -114,6 +126,7 @@ def extract_all(files: list[Path], rel_of, cache: FactsCache, jobs: int, progres
             progress(1)
         if blob is None:
             result.warnings.append(warning or f"{rel}: skipped")
+            result.rejected[rel] = warning or f"{rel}: skipped"
             stats.skipped += 1
             return
         stats.parsed += 1
@@ -142,14 +155,7 @@ def extract_all(files: list[Path], rel_of, cache: FactsCache, jobs: int, progres
         facts.share_across(same)
         result.facts.append(facts)
         result.warnings.extend(facts.warnings)
-        if facts.error_nodes:
-            stats.files_with_errors += 1
-        if facts.pieces:
-            stats.files_in_pieces += 1
-        stats.bodies_unparsed += facts.bodies_unparsed
-        stats.functions += len(facts.functions)
-        stats.functions_with_errors += sum(1 for f in facts.functions if f.has_error)
-        stats.calls += sum(f.call_count for f in facts.functions)
+        stats.count(facts)
     return result
 
 
