@@ -55,7 +55,8 @@ def _round(repo: Path, cache: Path, seed: int, queue, only: str | None = None) -
     full = comparable(run_scan([str(repo)], ScanOptions(cache_dir=cache, jobs=2)).findings)
     differ = [f"{r['rule_id']} {r['path']}:{r['line']}" for r in head if r not in full]
     missing = [f"{r['rule_id']} {r['path']}:{r['line']}" for r in full if r not in head]
-    queue.put({"edit": what, "diff_seconds": round(diff_seconds, 1), "head_side": note, "new": len(result.new),
+    queue.put({"edit": what, "diff_seconds": round(diff_seconds, 1), "head_side": note,
+               "relinked": "relink" in result.head.timings, "new": len(result.new),
                "fixed": len(result.fixed), "agree": head == full, "only_incremental": differ,
                "only_full": missing})
 

@@ -15,6 +15,7 @@ import pytest
 
 from allocscan import incremental
 from allocscan.diff import _from_stored, checkout_scan_previous, diff_revisions
+from allocscan.linkstore import LinkStore
 from allocscan.pipeline import ScanOptions, run_scan
 from allocscan.results import ResultCache
 
@@ -196,6 +197,26 @@ def test_a_comment_reanalyses_only_its_file(tree, tmp_path):
     within, entered = result.head.analysis.contexts.visited
     assert f"contexts: {within} function(s) within" in note and within < len(result.head.analysis.program.functions)
     assert not result.new and not result.fixed
+    full = run_scan([str(tree)], ScanOptions())
+    assert comparable(result.head.findings) == comparable(full.findings)
+
+
+def test_the_base_program_is_read_while_the_base_side_is_scanned(tree, tmp_path, monkeypatch):
+    """A change a relink takes: the program kept of the base is read ahead, in the
+    diff's process while its base side is scanned in another (diff._read_base_program),
+    and the head side relinks it. A comment at the end of a file needs no program."""
+    read = []
+    original = LinkStore.read_ahead
+    monkeypatch.setattr(LinkStore, "read_ahead", lambda self, of: read.append(original(self, of)) or read[-1])
+    cache = tmp_path / "cache"
+    run_scan([str(tree)], ScanOptions(cache_dir=cache))  # the base's program is kept
+    path = tree / "net_ring" / "demo_rx.c"
+    path.write_text(path.read_text("latin-1") + "\n/* a comment */\n", "latin-1")
+    diff_revisions(tree, "HEAD", None, [], ScanOptions(cache_dir=cache))
+    assert read == []
+    path.write_text("/* a comment */\n" + path.read_text("latin-1"), "latin-1")
+    result = diff_revisions(tree, "HEAD", None, [], ScanOptions(cache_dir=cache))
+    assert read == [True] and "relink" in result.head.timings
     full = run_scan([str(tree)], ScanOptions())
     assert comparable(result.head.findings) == comparable(full.findings)
 

@@ -21,11 +21,16 @@ import subprocess
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
 from .cache import FactsCache
 from .discover import DiscoverError
-from .gittree import GitTreeError, read_blobs, revision_scan_input
-from .incremental import Previous
+from .extract.driver import ContentKeys, extract_all
+from .extract.source import content_id
+from .gittree import GitTreeError, list_revision, read_blobs, revision_scan_input
+from .incremental import MAX_SAME_FACTS_FILES, Previous, same_facts
+from .linkstore import LinkStore
+from .relink import refusal
 from .results import StoredResult, code_key
 from .rules.base import Finding
 from .pipeline import ScanOptions, ScanResult, run_scan
@@ -208,11 +213,13 @@ def _findings_only(result: ScanResult) -> ScanResult:
     return result
 
 
-def _base_side(repo: Path, rev: str, rel_paths: list[str], options: ScanOptions) -> ScanResult:
+def _base_side(repo: Path, rev: str, rel_paths: list[str], options: ScanOptions,
+               meanwhile: Callable[[], None] | None = None) -> ScanResult:
     """The base side's scan, in a forked process where the platform has fork: the
     program a whole-tree scan links stays in memory until its process ends (the scan
     freezes the collector), and holding the base's while the head is scanned doubled
-    peak RSS (7.5 GB on 6.1). Only the findings come back."""
+    peak RSS (7.5 GB on 6.1). Only the findings come back; `meanwhile` runs in this
+    process as the base side is scanned."""
     try:
         context = multiprocessing.get_context("fork")
     except ValueError:
@@ -223,6 +230,8 @@ def _base_side(repo: Path, rev: str, rel_paths: list[str], options: ScanOptions)
     child.start()
     send.close()
     try:
+        if meanwhile is not None:
+            meanwhile()
         kind, value = receive.recv()
     except EOFError:  # killed (out of memory?) before it could answer
         child.join()
@@ -233,6 +242,51 @@ def _base_side(repo: Path, rev: str, rel_paths: list[str], options: ScanOptions)
     if kind == "error":
         raise value
     return value
+
+
+def _read_base_program(repo: Path, base: str, head: str | None, options: ScanOptions) -> None:
+    """Read the linked program a whole-checkout diff's head side will relink from
+    (linkstore.LinkStore.read_ahead): the one kept of `base`'s files, when the change
+    is one a relink takes, as far as the facts the cache holds of both sides of each
+    changed file tell. It is read while the base side is scanned in its own process,
+    instead of after it."""
+    if options.cache_dir is None or options.kconfig is not None or options.compile_commands is not None:
+        return
+    cache = FactsCache(options.cache_dir)
+    proc = _git(repo, "diff", "--name-only", "--no-renames", "-z", base, *([head] if head else []), "--",
+                "*.c", "*.h", check=False)
+    changed = [p for p in proc.stdout.split("\0") if p] if proc.returncode == 0 else []
+    if not changed or len(changed) > MAX_SAME_FACTS_FILES:
+        return
+    try:
+        base_files = list_revision(repo, base)
+        head_ids = list_revision(repo, head) if head else {}
+    except GitTreeError:
+        return
+    after_ids = {}
+    for rel in changed:
+        try:
+            after_ids[rel] = head_ids[rel] if head else content_id((repo / rel).read_bytes())
+        except (KeyError, OSError):
+            return  # a file removed
+    if not head:  # the working tree's changed files: extracted now, as the head side would (then cached)
+        extract_all([], None, cache, 1, keys=ContentKeys([(str(repo / rel), rel, sha) for rel, sha in after_ids.items()
+                                                          if not cache.has(sha, rel)], [], len(after_ids)))
+    relinked = False
+    for rel in changed:
+        if rel not in base_files:
+            return  # a file added: linked in full
+        before, after = cache.get(base_files[rel], rel), cache.get(after_ids[rel], rel)
+        if before is None or isinstance(before, tuple) or isinstance(after, tuple):
+            return
+        if after is None:  # not extracted yet (a revision's file): the head side will tell
+            relinked = True
+        elif not same_facts(before, after):
+            if refusal(before, after):
+                return
+            relinked = True
+    if relinked:
+        LinkStore(cache).read_ahead(lambda keys: all(base_files.get(rel) == sha for rel, sha in keys.items()))
 
 
 def _base_side_child(send, repo: Path, rev: str, rel_paths: list[str], options: ScanOptions) -> None:
@@ -281,7 +335,8 @@ def diff_revisions(repo_dir: Path, base: str, head: str | None, paths: list[str]
     rel_paths = driver_scopes(repo, paths)
     if staged:
         head = staged_commit(repo)
-    base_result = _base_side(repo, base, rel_paths, options)
+    meanwhile = None if rel_paths else lambda: _read_base_program(repo, base, head, options)
+    base_result = _base_side(repo, base, rel_paths, options, meanwhile)
     previous = _previous(repo, head, base_result, rel_paths)
     prefix = ""
     if head is None:
@@ -321,7 +376,8 @@ def diff_patch(tree_dir: Path, patch: Path, paths: list[str], options: ScanOptio
         paths = [str(repo / p) for p in patch_files(patch)]
     rel_paths = driver_scopes(repo, paths)
     head = patched_tree(repo, patch)
-    base_result = _base_side(repo, "HEAD", rel_paths, options)
+    meanwhile = None if rel_paths else lambda: _read_base_program(repo, "HEAD", head, options)
+    base_result = _base_side(repo, "HEAD", rel_paths, options, meanwhile)
     head_result, prefix = _scan_revision(repo, head, rel_paths, options, _previous(repo, head, base_result, rel_paths))
     result = compare(base_result, head_result)
     result.head_revision, result.head_prefix = head, prefix

@@ -25,6 +25,7 @@ import sys
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
 from .cache import FactsCache
 from .link import Program
@@ -54,6 +55,9 @@ def program_key(file_keys: dict[str, str]) -> str:
 
 
 class LinkStore:
+    """The programs a cache keeps: `KEY.pkl` (a Linked) and `KEY.files` (the file keys it
+    was linked from, read alone to tell which revision a program is of)."""
+
     def __init__(self, cache: FactsCache):
         self.directory = cache.directory / "programs" if cache.directory is not None else None
         self._writer: int | None = None  # the forked child writing a program
@@ -78,26 +82,21 @@ class LinkStore:
         status = 1
         try:
             linked.program.node_of = {}  # keyed by id(): made again on load
-            self._write(linked, target)
+            self._write(linked, file_keys, target)
             status = 0
         except Exception as err:  # the scan goes on; the next one links in full
             sys.stderr.write(f"allocscan: warning: the linked program was not kept ({type(err).__name__}: {err})\n")
         finally:
             os._exit(status)  # the child runs nothing of the parent's: no atexit, no finally above
 
-    def _write(self, linked: Linked, target: Path) -> None:
+    def _write(self, linked: Linked, file_keys: dict[str, str], target: Path) -> None:
         self.directory.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=self.directory, suffix=".tmp")
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                pickle.dump(linked, fh, protocol=pickle.HIGHEST_PROTOCOL)
-            os.replace(tmp, target)
-        except BaseException:
-            os.unlink(tmp)
-            raise
+        _write_atomically(target.with_suffix(".files"), file_keys, self.directory)
+        _write_atomically(target, linked, self.directory)
         kept = sorted(self.directory.glob("*.pkl"), key=lambda p: p.stat().st_mtime, reverse=True)
         for old in kept[KEPT:]:
             old.unlink(missing_ok=True)
+            old.with_suffix(".files").unlink(missing_ok=True)
 
     def wait(self) -> None:
         """Wait for the program being written, if any."""
@@ -112,7 +111,8 @@ class LinkStore:
         if self.directory is None:
             return None
         target = self._file(program_key(file_keys))
-        linked = _read(target)
+        linked = _read_ahead.pop(str(target), None) or _read(target)
+        drop_read_ahead()
         if linked is None:
             return None
         for ff in linked.program.files:
@@ -120,6 +120,47 @@ class LinkStore:
             if where is not None and ff.store is not None:
                 ff.store.attach(where[0], where[1], sources.get(ff.path), ff.path, ff.sha, config)
         return linked
+
+    def read_ahead(self, of: Callable[[dict[str, str]], bool]) -> bool:
+        """Read now the newest kept program whose file keys `of` accepts, for a load()
+        to come (a diff reads the base's while the base side is scanned in another
+        process); whether there was one."""
+        if self.directory is None or not self.directory.is_dir():
+            return False
+        for program in sorted(self.directory.glob("*.pkl"), key=lambda p: p.stat().st_mtime, reverse=True):
+            try:
+                with open(program.with_suffix(".files"), "rb") as fh:
+                    file_keys = pickle.load(fh)
+            except (OSError, pickle.UnpicklingError, EOFError, ValueError):
+                continue
+            if of(file_keys):
+                linked = _read(program)
+                if linked is not None:
+                    _read_ahead[str(program)] = linked
+                return linked is not None
+        return False
+
+
+# program file -> the Linked read from it ahead of its load(): see LinkStore.read_ahead()
+_read_ahead: dict[str, Linked] = {}
+
+
+def drop_read_ahead() -> None:
+    """Let go of what was read ahead and not loaded (a scan that links in full)."""
+    for linked in _read_ahead.values():
+        linked.program.forwarding = None  # the one cycle: freed now, not by the collector
+    _read_ahead.clear()
+
+
+def _write_atomically(target: Path, value, directory: Path) -> None:
+    fd, tmp = tempfile.mkstemp(dir=directory, suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            pickle.dump(value, fh, protocol=pickle.HIGHEST_PROTOCOL)
+        os.replace(tmp, target)
+    except BaseException:
+        os.unlink(tmp)
+        raise
 
 
 def _read(target: Path) -> Linked | None:

@@ -20,7 +20,7 @@ from .cache import FactsCache
 from .discover import Discovery, discover
 from .kbuild import composite_modules
 from .link import Program, link
-from .linkstore import Linked, LinkStore
+from .linkstore import Linked, LinkStore, drop_read_ahead
 from .extract.driver import ContentKeys, ExtractResult, ExtractStats, content_keys, extract_all
 from .incremental import MAX_SAME_FACTS_FILES, Previous, changed_files, merge, plan as incremental_plan, same_facts
 from .results import ResultCache, StoredResult, scan_key
@@ -145,6 +145,7 @@ def _run_scan(paths: list[str], options: ScanOptions, links: LinkStore, progress
         program, extracted = relinked
         timings["relink"] = time.perf_counter() - t
     else:
+        drop_read_ahead()
         if progress_factory is not None:
             with progress_factory(len(disc.files)) as advance:
                 extracted = extract_all(disc.files, disc.rel, cache, options.jobs, advance, keys)
@@ -247,7 +248,10 @@ def _relinked(previous: Previous, keys: ContentKeys, file_keys: dict[str, str], 
             return None
     sources = {rel: path for path, rel, _ in keys.keyed}
     linked = links.load(previous.file_keys, sources, cache.config)
-    if linked is None or changed & linked.rejected.keys() or relink(linked.program, head.facts):
+    if linked is None:
+        return None
+    if changed & linked.rejected.keys() or relink(linked.program, head.facts):
+        linked.program.forwarding = None  # the one cycle: freed now, not by the collector
         return None
     program = linked.program
     stats = replace(linked.stats, files=keys.files, skipped=len(keys.warnings) + len(linked.rejected),
