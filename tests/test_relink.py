@@ -54,7 +54,17 @@ def remove_static_function(repo: Path, rng: random.Random) -> str:
     return f"{path.name}: removed {m.group(1)}()"
 
 
-RELINK_EDITS = EDITS + [shift_lines, add_static_function, remove_static_function]
+def call_from_static(repo: Path, rng: random.Random) -> str:
+    """A call added at the top of a static function: a leaf no more, it gets callers."""
+    spots = [(p, m) for p in _sources(repo) if p.suffix == ".c"
+             for m in FUNCTION_START.finditer(p.read_text("latin-1")) if m.group(0).startswith("static")]
+    path, m = rng.choice(spots)
+    text = path.read_text("latin-1")
+    path.write_text(text[:m.end()] + "\tmsleep(1);\n" + text[m.end():], "latin-1")
+    return f"{path.name}: a call in {m.group(1)}()"
+
+
+RELINK_EDITS = EDITS + [shift_lines, add_static_function, remove_static_function, call_from_static]
 
 
 def _facts(repo: Path, cache: Path):
@@ -190,4 +200,22 @@ def test_a_header_edit_above_an_anonymous_struct(tmp_path):
     (tree / "ring.h").write_text("/* a comment */\n" + ANON_HEADER.replace("256", "(256 << 10)"))
     changed = [ff for ff in _facts(tree, cache) if ff.path == "ring.h"]
     assert relink(program, changed) is None
+    assert snapshot(program) == snapshot(link(_facts(tree, cache)))
+
+
+def test_a_static_leaf_that_gains_a_call(tmp_path):
+    """A static function that called nothing gets no incoming edges; once it calls
+    something it does. Only its file's functions call it: a relink takes the change."""
+    tree = tmp_path / "tree"
+    tree.mkdir()
+    user = ("#include <linux/slab.h>\n\nstatic int demo_size(void)\n{\n\treturn 64;\n}\n\n"
+            "void *demo_get(void)\n{\n\treturn kmalloc(demo_size(), GFP_ATOMIC);\n}\n")
+    (tree / "demo.c").write_text(user)
+    cache = tmp_path / "cache"
+    program = link(_facts(tree, cache))
+    assert "demo.c::demo_size" in program.leaves
+    (tree / "demo.c").write_text(user.replace("\treturn 64;", "\tmsleep(1);\n\treturn 64;"))
+    assert relink(program, [ff for ff in _facts(tree, cache) if ff.path == "demo.c"]) is None
+    assert "demo.c::demo_size" not in program.leaves
+    assert list(program.graph.predecessors("demo.c::demo_size")) == ["demo_get"]
     assert snapshot(program) == snapshot(link(_facts(tree, cache)))

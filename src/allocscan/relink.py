@@ -16,7 +16,8 @@ What depends on what:
 - A file's interface: the names of its functions, in order, with their linkage,
   parameter count (an indirect call elsewhere takes a bound function by its arity)
   and whether each is a leaf (a leaf gets no incoming edges, so a change there
-  changes its callers' edges); the line of a static defined twice in the file and
+  changes its callers' edges), the last two not for a static of a `.c` file that
+  none of its bindings names (only the file's own functions reach it); the line of a static defined twice in the file and
   of a global defined in several files (their nodes are named by line); its
   function-like macros (name resolution and forwarding chains in every file), its
   structs' and members' names and its members' types, its typedefs (receiver types;
@@ -41,6 +42,7 @@ What depends on what:
 from __future__ import annotations
 
 import bisect
+from collections import Counter
 from dataclasses import fields
 
 from .facts import FileFacts, FunctionFacts
@@ -67,13 +69,19 @@ def interface(ff: FileFacts, globals_by_name: dict[str, list[str]] | None = None
     """What of `ff` other files' part of the link depends on (the module docstring).
     `globals_by_name` (the resolver's) tells which globals several files define, whose
     nodes are named by line; without it, no global's line counts."""
-    statics = [fn.name for fn in ff.functions if fn.is_static]
-    twice = {name for name in statics if statics.count(name) > 1}
+    twice = {name for name, n in Counter(fn.name for fn in ff.functions if fn.is_static).items() if n > 1}
+    bound = {b.function for b in ff.bindings}
+    private = not ff.path.endswith(".h")
     signature = []
     for fn in ff.functions:
         named_by_line = fn.name in twice if fn.is_static else \
             globals_by_name is not None and len(globals_by_name.get(fn.name, ())) > 1
-        signature.append((fn.name, fn.is_static, len(fn.params), is_leaf(fn), fn.line if named_by_line else None))
+        line = fn.line if named_by_line else None
+        if fn.is_static and private and fn.name not in bound:
+            # only the file's own functions call it, and their edges are made again
+            signature.append((fn.name, True, None, None, line))
+        else:
+            signature.append((fn.name, fn.is_static, len(fn.params), is_leaf(fn), line))
     return (signature, ff.func_macros, _struct_names(ff, unnamed), {a: unnamed(t) for a, t in ff.typedefs.items()},
             [(b.struct_type, b.field, b.function) for b in ff.bindings], ff.includes)
 
