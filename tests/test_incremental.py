@@ -929,3 +929,18 @@ def test_a_lock_around_an_allocator_leaves_its_insides_out_of_the_cone(tmp_path,
                          {"drivers/demo/user.c": locked})
     assert [(f.rule_id, f.path) for f in result.new] == [("AS002", "drivers/demo/user.c")]
     assert ", 1 of them allocating" in result.head.analysis.stats["incremental"], result.head.analysis.stats
+
+
+def test_a_kept_program_that_cannot_be_read_is_linked_again(tree, tmp_path):
+    """A damaged program file (a disk full, a write cut short) costs a full link, not the scan."""
+    cache = tmp_path / "cache"
+    run_scan([str(tree)], ScanOptions(cache_dir=cache))
+    kept = list(cache.rglob("programs/*.pkl"))
+    assert len(kept) == 1
+    kept[0].write_bytes(kept[0].read_bytes()[:1000])
+    path = tree / "net_ring" / "demo_rx.c"
+    path.write_text("/* a comment */\n" + path.read_text("latin-1"), "latin-1")
+    result = diff_revisions(tree, "HEAD", None, [], ScanOptions(cache_dir=cache))
+    assert "link" in result.head.timings and "relink" not in result.head.timings
+    full = run_scan([str(tree)], ScanOptions())
+    assert comparable(result.head.findings) == comparable(full.findings)

@@ -24,6 +24,7 @@ import os
 import pickle
 import sys
 import tempfile
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -33,6 +34,7 @@ from .link import Program
 from .results import code_key
 
 KEPT = 2  # linked programs a cache keeps
+STALE_SECONDS = 3600  # a partial write this old is no scan's
 
 
 @dataclass
@@ -98,6 +100,9 @@ class LinkStore:
         for old in kept[KEPT:]:
             old.unlink(missing_ok=True)
             old.with_suffix(".files").unlink(missing_ok=True)
+        for left in self.directory.glob("*.tmp"):  # a write killed midway (an interrupted scan)
+            if time.time() - left.stat().st_mtime > STALE_SECONDS:
+                left.unlink(missing_ok=True)
 
     def wait(self) -> None:
         """Wait for the program being written, if any."""
