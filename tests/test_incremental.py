@@ -209,7 +209,8 @@ def test_the_base_program_is_read_while_the_base_side_is_scanned(tree, tmp_path,
     original = LinkStore.read_ahead
     monkeypatch.setattr(LinkStore, "read_ahead", lambda self, of: read.append(original(self, of)) or read[-1])
     cache = tmp_path / "cache"
-    run_scan([str(tree)], ScanOptions(cache_dir=cache))  # the base's program is kept
+    # the base's program is kept (a scan of a whole checkout, as the command line runs it)
+    run_scan([str(tree)], ScanOptions(cache_dir=cache), from_stored=checkout_scan_previous([str(tree)]))
     path = tree / "net_ring" / "demo_rx.c"
     path.write_text(path.read_text("latin-1") + "\n/* a comment */\n", "latin-1")
     diff_revisions(tree, "HEAD", None, [], ScanOptions(cache_dir=cache))
@@ -934,7 +935,7 @@ def test_a_lock_around_an_allocator_leaves_its_insides_out_of_the_cone(tmp_path,
 def test_a_kept_program_that_cannot_be_read_is_linked_again(tree, tmp_path):
     """A damaged program file (a disk full, a write cut short) costs a full link, not the scan."""
     cache = tmp_path / "cache"
-    run_scan([str(tree)], ScanOptions(cache_dir=cache))
+    run_scan([str(tree)], ScanOptions(cache_dir=cache), from_stored=checkout_scan_previous([str(tree)]))
     kept = list(cache.rglob("programs/*.pkl"))
     assert len(kept) == 1
     kept[0].write_bytes(kept[0].read_bytes()[:1000])
@@ -944,3 +945,12 @@ def test_a_kept_program_that_cannot_be_read_is_linked_again(tree, tmp_path):
     assert "link" in result.head.timings and "relink" not in result.head.timings
     full = run_scan([str(tree)], ScanOptions())
     assert comparable(result.head.findings) == comparable(full.findings)
+
+
+def test_a_tree_outside_git_keeps_no_program(tmp_path):
+    """Only a scan of a whole git checkout (or a diff's side) keeps its linked program:
+    nothing would relink another's, and writing it costs memory (pickling's memo)."""
+    tree = tmp_path / "tree"
+    shutil.copytree(CORPORA, tree)
+    run_scan([str(tree)], ScanOptions(cache_dir=tmp_path / "cache"), from_stored=checkout_scan_previous([str(tree)]))
+    assert not list((tmp_path / "cache").rglob("programs/*"))

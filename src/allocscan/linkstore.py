@@ -2,12 +2,15 @@
 the scan before it linked, relinked for the changed files (relink.py), instead of
 loading every file's facts and linking the whole tree again.
 
-A full scan with a cache saves its program right after linking, before any
-analysis fills it, keyed by the analyzer's code and the content id of every file;
+A full scan with a cache of a whole git checkout, or of a whole revision of one
+(a diff's base side), saves its program right after linking, before any analysis
+fills it, keyed by the analyzer's code and the content id of every file;
 it is written by a forked child while the parent goes on analysing, and the
 parent waits for it before returning. Saving costs a whole-tree scan no wall time
-unless its analysis is shorter than the write (about 11 s for 6.1). At most
-`KEPT` programs stay in a cache; the oldest go first.
+unless its analysis is shorter than the write (about 11 s for 6.1), but the
+child's pickling memo (an entry per object) takes about 1 GB more memory for a
+whole tree while it writes. At most `KEPT` programs stay in a cache; the oldest go
+first.
 
 What is kept besides the program: the warnings of files rejected for their
 content (they are in no file's facts) and the extraction counts. Each file's blob

@@ -154,8 +154,11 @@ def _run_scan(paths: list[str], options: ScanOptions, links: LinkStore, progress
         timings["extract"] = time.perf_counter() - t
         t = time.perf_counter()
         program = link(extracted.facts)
-        if previous is None and scope is None and not links.has(file_keys):
-            # a full scan: the next one after a change starts from its program
+        of_checkout = from_stored is not None or (discovery is not None and disc.whole_tree)
+        if previous is None and scope is None and of_checkout and not links.has(file_keys):
+            # A full scan of a whole git checkout (from_stored: see diff.checkout_scan_previous) or
+            # of a whole revision of one (a diff's base side): the next scan or diff after a
+            # change starts from its program. Other trees have no later scan to relink.
             links.save(Linked(program, extracted.rejected, extracted.stats), file_keys)
         timings["link"] = time.perf_counter() - t
 
