@@ -17,14 +17,15 @@ What depends on what:
   parameter count (an indirect call elsewhere takes a bound function by its arity)
   and whether each is a leaf (a leaf gets no incoming edges, so a change there
   changes its callers' edges), the last two not for a static of a `.c` file that
-  none of its bindings names (only the file's own functions reach it); the line of a static defined twice in the file and
-  of a global defined in several files (their nodes are named by line); its
-  function-like macros (name resolution and forwarding chains in every file), its
-  structs' and members' names and its members' types, its typedefs (receiver types;
-  an anonymous struct's offset aside, see unnamed()), its ops bindings without their
-  lines, and its includes (the headers a forwarding chain looks through). A `.c` file may gain
-  or lose a static function whose name it does not define twice: only the file's own
-  functions and bindings name it, and both are redone.
+  none of its bindings names (only the file's own functions reach it); the line of
+  a static defined twice in the file and of a global defined in several files
+  (their nodes are named by line); its function-like macros (name resolution and
+  forwarding chains in every file), its structs' and members' names and its
+  members' types, its typedefs (receiver types; an anonymous struct's offset aside,
+  see unnamed()), its ops bindings without their lines, and its includes (the
+  headers a forwarding chain looks through). A `.c` file may gain or lose a static
+  function whose name it does not define twice: only the file's own functions and
+  bindings name it, and both are redone.
 - What is redone for a changed file: its entry in the file list and the file
   indexes; its functions' definitions (`functions`, `node_of`, `leaves`, `by_name`,
   the resolver's statics); the forwarding of its calls through macros
