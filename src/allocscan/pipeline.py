@@ -169,7 +169,9 @@ def _run_scan(paths: list[str], options: ScanOptions, links: LinkStore, progress
         for directory, text in makefiles:
             by_directory.setdefault(directory, []).append(text)
         program.modules = composite_modules(by_directory)
+    timings["relink" if relinked is not None else "link"] += time.perf_counter() - t  # the build's facts too
 
+    t = time.perf_counter()
     incremental = None
     if previous is not None and scope is None:
         incremental = _Incremental(previous, program, keys, file_keys, this_context, cache)
