@@ -263,6 +263,8 @@ def _read_base_program(repo: Path, base: str, head: str | None, options: ScanOpt
         head_ids = list_revision(repo, head) if head else {}
     except GitTreeError:
         return
+    if any(rel not in base_files for rel in changed):
+        return  # a file added: linked in full
     after_ids = {}
     for rel in changed:
         try:
@@ -274,8 +276,6 @@ def _read_base_program(repo: Path, base: str, head: str | None, options: ScanOpt
                                                           if not cache.has(sha, rel)], [], len(after_ids)))
     relinked = False
     for rel in changed:
-        if rel not in base_files:
-            return  # a file added: linked in full
         before, after = cache.get(base_files[rel], rel), cache.get(after_ids[rel], rel)
         if before is None or isinstance(before, tuple) or isinstance(after, tuple):
             return

@@ -247,9 +247,10 @@ def _relinked(previous: Previous, keys: ContentKeys, file_keys: dict[str, str], 
                                                              len(changed)))
     if head.rejected or len(head.facts) != len(changed):
         return None
+    before = {ff.path: cache.get(previous.file_keys[ff.path], ff.path) for ff in head.facts}
     for ff in head.facts:  # what can be told before loading the program: most refusals
-        before = cache.get(previous.file_keys[ff.path], ff.path)
-        if before is None or isinstance(before, tuple) or refusal(before, ff):
+        old = before[ff.path]
+        if old is None or isinstance(old, tuple) or refusal(old, ff):
             return None
     sources = {rel: path for path, rel, _ in keys.keyed}
     linked = links.load(previous.file_keys, sources, cache.config)
@@ -262,7 +263,7 @@ def _relinked(previous: Previous, keys: ContentKeys, file_keys: dict[str, str], 
     stats = replace(linked.stats, files=keys.files, skipped=len(keys.warnings) + len(linked.rejected),
                     parsed=head.stats.parsed, cached=len(program.files) - head.stats.parsed)
     for ff in head.facts:
-        stats.count(cache.get(previous.file_keys[ff.path], ff.path), -1)
+        stats.count(before[ff.path], -1)
         stats.count(ff)
     warnings = list(keys.warnings) + [linked.rejected[rel] for _, rel, _ in keys.keyed if rel in linked.rejected]
     warnings += [w for ff in program.files for w in ff.warnings]
