@@ -6,6 +6,7 @@ with a scan of the edited tree from scratch."""
 from __future__ import annotations
 
 import dataclasses
+import os
 import random
 import re
 import shutil
@@ -146,7 +147,9 @@ def tree(tmp_path):
     return repo
 
 
-@pytest.mark.parametrize("seed", range(4))
+# ALLOCSCAN_INCREMENTAL_SEEDS=40 runs more rounds of random edits (a deeper check before a
+# change to the cone rules lands)
+@pytest.mark.parametrize("seed", range(int(os.environ.get("ALLOCSCAN_INCREMENTAL_SEEDS", "4"))))
 def test_incremental_equals_full(tree, tmp_path, monkeypatch, seed):
     # The corpora are small: any cone is a large share of them. Never fall back here.
     monkeypatch.setattr(incremental, "FULL_SHARE", 1.0)
@@ -954,3 +957,107 @@ def test_a_tree_outside_git_keeps_no_program(tmp_path):
     shutil.copytree(CORPORA, tree)
     run_scan([str(tree)], ScanOptions(cache_dir=tmp_path / "cache"), from_stored=checkout_scan_previous([str(tree)]))
     assert not list((tmp_path / "cache").rglob("programs/*"))
+
+
+FLIP_PROBE = """#include <linux/slab.h>
+#include "demo.h"
+int demo_probe(struct demo_priv *priv)
+{
+	priv->ring = 64;
+	priv->buf = kmalloc(32, GFP_KERNEL);
+	return 0;
+}
+"""
+
+
+def test_a_gfp_flip_follows_none_of_the_function_s_stores(tmp_path, monkeypatch):
+    """Only the allocation's call changed (funcdiff): the ring the probe stores is the
+    same, and so is the buffer (a new object whatever its gfp), so the reader of
+    either is not looked up; the flipped site itself is described again."""
+    monkeypatch.setattr(incremental, "FULL_SHARE", 1.0)
+    seen = _stores_followed(monkeypatch)
+    result = _one_change(tmp_path, {"probe.c": FLIP_PROBE, "reader.c": READER, "demo.h": HEADER},
+                         {"probe.c": FLIP_PROBE.replace("GFP_KERNEL", "GFP_ATOMIC")})
+    assert seen == []
+    assert "1 changed function(s)" in result.head.analysis.stats["incremental"]
+
+
+def test_a_grown_constant_follows_only_its_own_store(tmp_path, monkeypatch):
+    monkeypatch.setattr(incremental, "FULL_SHARE", 1.0)
+    seen = _stores_followed(monkeypatch)
+    result = _one_change(tmp_path, {"probe.c": FLIP_PROBE, "reader.c": READER, "demo.h": HEADER},
+                         {"probe.c": FLIP_PROBE.replace("= 64;", "= 65536;")})
+    assert seen == [("demo_priv", "ring")]
+    assert [(f.rule_id, f.path) for f in result.new] == [("AS001", "reader.c")]
+
+
+def test_a_timer_armed_where_it_was_set_up(tmp_path, monkeypatch):
+    """Only mod_timer() is new: the callback it arms is named by the unchanged
+    timer_setup() above it, and its context changed all the same."""
+    monkeypatch.setattr(incremental, "FULL_SHARE", 1.0)
+    set_up = ARMER.replace("{\n}", "{\n\ttimer_setup(&demo_timer, demo_tick, 0);\n}")
+    armed = set_up.replace("0);\n}", "0);\n\tmod_timer(&demo_timer, jiffies + HZ);\n}")
+    result = _one_change(tmp_path, {"tick.c": TICK, "armer.c": set_up}, {"armer.c": armed})
+    assert [(f.rule_id, f.path) for f in result.new] == [("AS002", "tick.c")]
+
+
+FLIP_CALLEE = """#include <linux/slab.h>
+#include "demo.h"
+static int demo_alloc(struct demo_priv *priv, unsigned int n)
+{
+	priv->buf = kmalloc(32, GFP_KERNEL);
+	return n > 8 ? 0 : -EINVAL;
+}
+int demo_probe(struct demo_priv *priv)
+{
+	int err = demo_alloc(priv, 16);
+
+	priv->ring = err + 64;
+	return err;
+}
+"""
+
+
+def test_a_callee_returning_what_it_returned_changes_no_caller(tmp_path, monkeypatch):
+    """demo_alloc()'s return reads nothing the flip changed: its caller's store of the
+    returned value is not followed; a changed return is."""
+    monkeypatch.setattr(incremental, "FULL_SHARE", 1.0)
+    seen = _stores_followed(monkeypatch)
+    _one_change(tmp_path, {"probe.c": FLIP_CALLEE, "reader.c": READER, "demo.h": HEADER},
+                {"probe.c": FLIP_CALLEE.replace("GFP_KERNEL", "GFP_ATOMIC")})
+    assert seen == []
+    shutil.rmtree(tmp_path / "repo")
+    result = _one_change(tmp_path, {"probe.c": FLIP_CALLEE, "reader.c": READER, "demo.h": HEADER},
+                         {"probe.c": FLIP_CALLEE.replace("? 0 :", "? 65536 :")})
+    assert seen == [("demo_priv", "ring")]
+    assert [(f.rule_id, f.path) for f in result.new] == [("AS001", "reader.c")]
+
+
+FILL_PROBE = """#include <linux/slab.h>
+#include "demo.h"
+static void demo_fill(struct demo_priv *priv, unsigned int n, gfp_t gfp)
+{
+	priv->ring = n;
+	priv->buf = kmalloc(n, gfp);
+}
+int demo_probe(struct demo_priv *priv)
+{
+	demo_fill(priv, 64, GFP_KERNEL);
+	return 0;
+}
+"""
+
+
+def test_a_flipped_gfp_argument_reaches_only_what_the_callee_does_with_its_mask(tmp_path, monkeypatch):
+    """The call is the same with another third argument: of the callee, only what
+    follows from its gfp parameter changed, not the ring it stores from its second."""
+    monkeypatch.setattr(incremental, "FULL_SHARE", 1.0)
+    seen = _stores_followed(monkeypatch)
+    _one_change(tmp_path, {"probe.c": FILL_PROBE, "reader.c": READER, "demo.h": HEADER},
+                {"probe.c": FILL_PROBE.replace("64, GFP_KERNEL", "64, GFP_ATOMIC")})
+    assert seen == []
+    shutil.rmtree(tmp_path / "repo")
+    result = _one_change(tmp_path, {"probe.c": FILL_PROBE, "reader.c": READER, "demo.h": HEADER},
+                         {"probe.c": FILL_PROBE.replace("64, GFP_KERNEL", "65536, GFP_KERNEL")})
+    assert seen == [("demo_priv", "ring")]
+    assert [(f.rule_id, f.path) for f in result.new] == [("AS001", "reader.c")]

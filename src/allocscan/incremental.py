@@ -13,27 +13,34 @@ why a full analysis must run instead; `merge()` joins the findings.
 What depends on what. A site is described again when its function is in the cone:
 
 1. Every function of a changed file: its lines may have moved.
-2. Changed functions: one whose text changed, was added or removed (then: the
-   functions calling that name, or a function-like macro forwarding to it, whose
-   calls now resolve elsewhere), or whose text
+2. Changed functions: one whose text changed, was added or removed (when it was
+   added or removed, or its parameters or linkage changed: the functions calling
+   that name, or a function-like macro forwarding to it, whose calls now resolve
+   elsewhere), or whose text
    names a file-scope definition that changed (a macro, enum, struct, typedef,
    global, module parameter, designated initializer) or a definition naming one,
    transitively (`#define RING (BE_SIZE * 2)`, a struct holding the changed
    struct). A changed header's definitions are looked up in every file that names
    them (word match, up to MAX_NAME_ROUNDS definitions deep).
    Each function of the value flow (3) carries the names whose values changed for
-   it: all of them for one whose text changed, that calls a changed name, or that
-   names a changed function-like macro (its calls may go elsewhere); else the
+   it: for one whose text changed, what its changed statements write and its
+   changed conditions read, with those statements (funcdiff: a gfp flip changes one
+   call); all of them when the edit cannot be told statement by statement (its
+   signature or the skeleton of its control flow changed), for one that calls a
+   changed name, or that names a changed function-like macro (its calls may go
+   elsewhere); else the
    changed definitions it names, the parameters a changed value is passed in, the
    callees whose returned value changed, the changed fields it reads. What follows
    from those names in it (`_Dependence`, a slice over words) decides which of its
-   stores (4) and which of the arguments it passes (3) may have changed.
+   stores (4), which of the arguments it passes (3) and whether what it hands up
+   (3) may have changed.
 3. Value flow: within `MAX_DEPTH` calls of a changed function, down to the callees
    it passes a changed value with at most `MAX_CALLERS` callers (the parameters
-   the evaluator follows), and up to the direct callers of a function that hands
-   a value up: one that returns a value, stores through a pointer parameter
-   (`*len = n`, read by the caller's `&len`), or takes a gfp mask (whether it
-   allocates with it decides its callers' sites); callers found by name when the
+   the evaluator follows), and up to the direct callers of a function that may hand
+   a changed value up: a returned value or a store through a pointer parameter
+   (`*len = n`, read by the caller's `&len`) that follows from its changed names, or
+   a gfp mask it takes (whether it allocates with it decides its callers' sites);
+   callers found by name when the
    function calls nothing and so has no incoming edges. Up only from a changed function
    or one reached upwards: a callee's changed return value reaches only the
    caller that passed the changed arguments.
@@ -53,7 +60,9 @@ What depends on what. A site is described again when its function is in the cone
    the struct (`priv->ring->size`, struct ring named only in a header), or that
    reads the field through a macro of another file.
 5. Contexts: within `MAX_HOPS` calls below a changed function or a function that a
-   changed function or binding names (a callback armed, bound or registered), not
+   changed function or binding names (a callback armed, bound or registered; of an
+   edited function, what its changed statements name, or all its text when one of
+   them registers, binds or arms a callback: the callback may be named elsewhere), not
    into an allocator of the table or a quiet function, which no context enters; and
    within `MAX_HOPS` calls below a function with one-time set-up (`FunctionFacts.once`)
    that lies within `SLEEPABLE_HOPS` calls below one of those: whether its atomic
@@ -94,8 +103,9 @@ from .analyze.values.fields import (HUB_DIRECTORIES, HUB_JOIN_WRITERS, HUB_MODUL
                                     setup_functions)
 from .analyze.values.scope import MAX_DEPTH
 from .analyze.witness import ALLOCATION
-from .exprs import closing_paren, split_args
+from .exprs import split_args
 from .facts import HAS_GFP_PARAM, FileFacts, FunctionFacts
+from .funcdiff import FunctionEdit, function_edit, signature_changed, value_read
 from .kernel.tables import allocators, contexts, source_tables
 from .link import Program, directory_of, is_leaf
 
@@ -301,9 +311,13 @@ class _Changes:
 
     def __init__(self):
         self.functions: dict[str, set[str]] = {}  # path -> names of changed functions
-        # path -> names of the changed functions whose own text changed (the others changed
-        # only with a definition they name: rule 2)
-        self.edited: dict[str, set[str]] = {}
+        # path -> the changed functions whose own text changed (the others changed only with
+        # a definition they name: rule 2), each with what its edit changed (funcdiff; None:
+        # anything)
+        self.edited: dict[str, dict[str, FunctionEdit | None]] = {}
+        # names whose calls may now resolve elsewhere or bind other parameters: functions
+        # added, or whose parameters or linkage changed (with `removed`)
+        self.rebound: set[str] = set()
         self.macros: set[str] = set()  # changed function-like macros: calls through them may go elsewhere
         self.names: set[str] = set()  # file-scope definitions that changed
         self.header_names: set[str] = set()  # ... of them in headers: looked up tree-wide
@@ -315,7 +329,7 @@ class _Changes:
                 after_text: bytes) -> None:
         old, new = _function_texts(before, before_text), _function_texts(after, after_text)
         changed = {key for key in old.keys() | new.keys() if old.get(key) != new.get(key)}
-        self.edited[rel] = {name for name, _ in changed}
+        self.edited[rel] = edits = _edits(changed, before, before_text, after, after_text)
         tables_old, tables_new = _file_tables(before), _file_tables(after)
         names = {key[1] for key in tables_old.keys() | tables_new.keys() if tables_old.get(key) != tables_new.get(key)}
         # a definition naming a changed one (`#define RING (BE_SIZE * 2)`) changed with it
@@ -330,14 +344,24 @@ class _Changes:
             pattern = _words_pattern(names)
             changed |= {key for key, text in new.items() if pattern.search(text)}
         for key in changed:
+            edit = edits.get(key[0])
+            if edit is not None and not edit.registers:  # what its changed items name
+                self.named |= edit.named
+                continue
             for text in (old.get(key), new.get(key)):
                 if text:
                     self.named |= set(WORD_RE.findall(text.decode("utf-8", "replace")))
         self.functions[rel] = {name for name, _ in changed}
         self.removed |= {name for name, _ in old.keys() - new.keys()}
+        self.rebound |= {name for name, _ in new.keys() - old.keys()}
+        self.rebound |= {name for name, edit in edits.items() if edit is None and _signature_changed(
+            name, before, after)}
+        for name, edit in edits.items():
+            if edit is not None:
+                self.fields |= {(struct, fname, rel) for struct, fname in edit.fields}
         for ff in (before, after):  # what an edited function stored, before or after (a changed
             for fn in ff.functions if ff is not None else ():  # definition's namers: _Cone.stores)
-                if fn.name in self.edited[rel]:
+                if fn.name in edits and edits[fn.name] is None:
                     self.fields |= {(struct, fname, rel) for struct, fname in fn.field_writes}
         self._compare_sets(rel, before, after)
 
@@ -354,6 +378,46 @@ class _Changes:
                 self.named |= set(WORD_RE.findall(repr(key)))
                 if attr == "field_inits":
                     self.fields.add((item.struct_type or item.receiver, item.target, rel))
+
+
+def _edits(changed: set[tuple[str, int]], before: FileFacts | None, before_text: bytes, after: FileFacts | None,
+           after_text: bytes) -> dict[str, FunctionEdit | None]:
+    """name -> what the edit of each function whose text changed changed in it
+    (funcdiff.function_edit), joined over its definitions; None: anything (also for
+    one added or removed)."""
+    def definitions(ff):
+        out: dict[tuple[str, int], FunctionFacts] = {}
+        for fn in ff.functions if ff is not None else ():
+            n = 0
+            while (fn.name, n) in out:
+                n += 1
+            out[fn.name, n] = fn
+        return out
+
+    old, new = definitions(before), definitions(after)
+    edits: dict[str, FunctionEdit | None] = {}
+    for key in sorted(changed):
+        name = key[0]
+        edit = None
+        if key in old and key in new:
+            edit = function_edit(old[key], new[key], before_text[old[key].start_byte:old[key].end_byte],
+                                 after_text[new[key].start_byte:new[key].end_byte],
+                                 before.macro_branches, after.macro_branches)
+        if name not in edits:
+            edits[name] = edit
+        elif edits[name] is not None:
+            if edit is None:
+                edits[name] = None
+            else:
+                edits[name].join(edit)
+    return edits
+
+
+def _signature_changed(name: str, before: FileFacts | None, after: FileFacts | None) -> bool:
+    """Do the definitions of `name` in the file bind their callers otherwise now?"""
+    old = [fn for fn in before.functions if fn.name == name] if before is not None else []
+    new = [fn for fn in after.functions if fn.name == name] if after is not None else []
+    return len(old) != len(new) or any(signature_changed(a, b) for a, b in zip(old, new))
 
 
 def _words_pattern(words: Iterable[str]) -> re.Pattern:
@@ -392,6 +456,7 @@ class _Cone:
         # node -> the names whose values changed for it (see _Dependence), or None: anything
         # in it may have changed (its text did, or a call through a changed macro)
         self.changed_names: dict[str, set[str] | None] = {}
+        self.edits: dict[str, FunctionEdit] = {}  # node -> what its edit changed, item by item
         self._dependence: dict[str, _Dependence] = {}
         self._grown: set[str] = set()  # nodes whose changed names grew since the value flow looked
         self._macro_bodies: dict[tuple[str, str], str] | None = None  # see _forwarding_to()
@@ -404,14 +469,21 @@ class _Cone:
         anything = None if changes.macros else changes.names
         for rel, names in changes.functions.items():
             ff = program.file(rel)
+            edits = changes.edited[rel]
             for fn in ff.functions if ff is not None else ():
                 node = program.node_for(fn)
                 self.nodes.add(node)
-                if fn.name in names:
-                    self.changed.add(node)
-                    self._taint(node, None if fn.name in changes.edited[rel] else anything)
-        callers_of = changes.removed | {name for names in changes.functions.values() for name in names}
-        for node in self._calling(callers_of):  # their calls may now resolve elsewhere
+                if fn.name not in names:
+                    continue
+                self.changed.add(node)
+                if fn.name not in edits:
+                    self._taint(node, anything)
+                elif edits[fn.name] is None or anything is None:
+                    self._taint(node, None)
+                else:  # what its changed items write, and the changed definitions it names
+                    self.edits[node] = edits[fn.name]
+                    self._taint(node, edits[fn.name].words | anything)
+        for node in self._calling(changes.removed | changes.rebound):  # their calls may now resolve elsewhere
             self.changed.add(node)
             self._taint(node, None)
         if changes.header_names:
@@ -498,7 +570,8 @@ class _Cone:
         found = self._dependence.get(node)
         if found is None:
             ref = self.program.functions[node]
-            found = self._dependence[node] = _Dependence(ref.fn, names, ref.file.macro_branches)
+            found = self._dependence[node] = _Dependence(ref.fn, names, ref.file.macro_branches,
+                                                         self.edits.get(node))
         return found
 
     def _stores(self, node: str) -> list[tuple[str, str]]:
@@ -639,12 +712,13 @@ class _Cone:
                     continue
                 self._taint(callee, params)
                 queue.append((callee, depth + 1, False))
-                if self._hands_values_up(callee) and self._taint(node, {self.program.functions[callee].fn.name}):
+                if self._returns_changed(callee) and self._taint(node, {self.program.functions[callee].fn.name}):
                     queue.append((node, nearest[node], up))  # look again at what its value changes
             if up and self._hands_values_up(node):
-                name = self.program.functions[node].fn.name
+                # its callers' sites depend on it; their values, when its own changed
+                handed = {self.program.functions[node].fn.name} if self._returns_changed(node) else set()
                 for caller in self._direct_callers(node):
-                    self._taint(caller, {name})
+                    self._taint(caller, handed)
                     queue.append((caller, depth + 1, True))
         return nearest
 
@@ -687,11 +761,22 @@ class _Cone:
         return list(found.items())
 
     def _hands_values_up(self, node: str) -> bool:
-        """Does the function return a value, take a gfp mask, or store through a pointer
-        parameter (`*len = n`: its caller's `&len` reads it)?"""
+        """Do the function's callers' sites depend on it: does it take a gfp mask
+        (whether it allocates with it decides its callers' sites), or hand them a
+        changed value (_returns_changed)?"""
+        return bool(self.program.functions[node].fn.flags & HAS_GFP_PARAM) or self._returns_changed(node)
+
+    def _returns_changed(self, node: str) -> bool:
+        """May the function return a changed value, or store one through a pointer
+        parameter (`*len = n`: its caller's `&len` reads it): one that follows from the
+        names whose values changed for it (_Dependence)?"""
         fn = self.program.functions[node].fn
-        return bool(fn.flags & HAS_GFP_PARAM or fn.returns or fn.pointer_returns
-                    or any(a.kind == "deref" for a in fn.assignments))
+        dependence = self._depends(node)
+        if dependence is None:
+            return bool(fn.returns or fn.pointer_returns or any(a.kind == "deref" for a in fn.assignments))
+        return (any(dependence.returns(text, byte) for text, byte, _ in fn.returns)
+                or any(dependence.returns(text, byte) for byte, text in fn.pointer_returns)
+                or any(a.kind == "deref" and dependence.stores(a) for a in fn.assignments))
 
     def _check(self, nodes: set[str]) -> None:
         """Stop as soon as the cone is too large to be worth it (see FULL_SHARE)."""
@@ -830,24 +915,8 @@ def _words(text: str) -> set[str]:
 
 
 def _value_words(text: str) -> set[str]:
-    """The words a value reads, but for an allocator's arguments: an allocator's result
-    is a new object (or NULL), the same whatever size it was asked for; no value the
-    evaluator computes reads the size back (`skb = netdev_alloc_skb_ip_align(netdev,
-    BE_RX_SKB_ALLOC_SIZE); if (!skb) return;` decides nothing with the size)."""
-    table = allocators()
-    kept, at = [], 0
-    for m in _CALL_RE.finditer(text):
-        if m.start() < at or m.group(1) not in table:
-            continue
-        end = closing_paren(text, m.end() - 1)
-        if end < 0:
-            break  # unbalanced: keep every word
-        kept.append(text[at:m.end()])
-        at = end
-    return _words("".join(kept) + text[at:]) if kept else _words(text)
-
-
-_CALL_RE = re.compile(r"\b([A-Za-z_]\w*)\s*\(")
+    """The words a value reads, but for an allocator's arguments (funcdiff.value_read)."""
+    return _words(value_read(text))
 
 
 class _Dependence:
@@ -873,7 +942,11 @@ class _Dependence:
     (What a call writes back is read only through an argument that takes an address,
     `&len`: evaluator.ValueAnalysis._filled_by_callees.)"""
 
-    def __init__(self, fn, names: set[str], macro_branches):
+    def __init__(self, fn, names: set[str], macro_branches, edit: FunctionEdit | None = None):
+        # the items an edit of the function changed (funcdiff): the bytes of its stores,
+        # calls and returns, and of its calls the arguments
+        self.changed_at = frozenset(edit.at) if edit is not None else frozenset()
+        self.changed_arguments = edit.arguments if edit is not None else {}
         words = set(names)
         flows: list[tuple[set[str], set[str]]] = []  # (words read, words written)
         decisions: list[tuple[set[str], tuple[tuple[int, int], ...]]] = []  # (words read, code decided)
@@ -919,15 +992,22 @@ class _Dependence:
 
     def stores(self, a) -> bool:
         """May the assignment store another value than before (or now run, or not)?"""
-        return not _value_words(a.value_text).isdisjoint(self.words) or self._decided(a.byte)
+        return (a.byte in self.changed_at or not _value_words(a.value_text).isdisjoint(self.words)
+                or self._decided(a.byte))
+
+    def returns(self, text: str, byte: int) -> bool:
+        """May a `return` of this text at this byte return another value than before
+        (or now run, or not)?"""
+        return byte in self.changed_at or not _value_words(text).isdisjoint(self.words) or self._decided(byte)
 
     def passes(self, site):
         """Which arguments of the call may carry a changed value: a list of booleans by
         position, ALL_ARGUMENTS when the call itself may now run or not, or [] if none."""
-        if self._decided(site.byte):
+        if site.byte in self.changed_at or self._decided(site.byte):
             return ALL_ARGUMENTS
         args = split_args(site.args_text) if site.args_text.strip() else []
-        passed = [not _words(arg).isdisjoint(self.words) for arg in args]
+        changed = self.changed_arguments.get(site.byte, ())
+        passed = [i in changed or not _words(arg).isdisjoint(self.words) for i, arg in enumerate(args)]
         return passed if any(passed) else []
 
 
