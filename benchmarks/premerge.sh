@@ -4,12 +4,14 @@
 #   usage: benchmarks/premerge.sh TREE [OUTDIR]
 # TREE: an unpacked kernel tree (../shared/tools/get-linux-tree). OUTDIR keeps the
 # git checkout (made once, reused), the cache and the timings (default: a temp dir).
-# Three changes, each alone and undone afterwards, in one driver (DRIVER_FILE,
+# The changes, each alone and undone afterwards, in one driver (DRIVER_FILE,
 # DRIVER_HEADER and HEADER_EDIT override the 6.1 defaults):
 #   comment  - a comment appended to the driver file (its facts stay as they were:
 #              pipeline._same_facts_as_before)
 #   moved    - a comment inserted above the driver file's code: every line below moves
 #   lock     - a new function allocating GFP_KERNEL under a spinlock
+#   flip     - one gfp mask flipped in the driver file: GFP_ATOMIC -> GFP_KERNEL in its
+#              NAPI poll's refill (FLIP_EDIT overrides the sed expression)
 #   define   - a #define in the driver's header changed
 #   base     - the base moved: a commit adding a locked GFP_KERNEL function to the driver
 #              file, which no kept scan has seen, then the comment on top of it (the
@@ -22,6 +24,7 @@ bin="$(cd "$(dirname "$0")/.." && pwd)/.venv/bin/allocscan"
 file="${DRIVER_FILE:-drivers/net/ethernet/emulex/benet/be_main.c}"
 header="${DRIVER_HEADER:-drivers/net/ethernet/emulex/benet/be.h}"
 edit="${HEADER_EDIT:-s/^#define BE_RX_SKB_ALLOC_SIZE\t256$/#define BE_RX_SKB_ALLOC_SIZE\t(256 << 10)/}"
+flip="${FLIP_EDIT:-s/be_post_rx_frags(rxo, GFP_ATOMIC,/be_post_rx_frags(rxo, GFP_KERNEL,/}"
 repo="$out/git"
 cache="$out/cache"
 mkdir -p "$out"
@@ -56,6 +59,11 @@ static void *allocscan_bench_${1:-locked}(spinlock_t *lock)
 }
 EOF
 }
+change_flip() {
+  sed -i "$flip" "$repo/$file"
+  git -C "$repo" diff --quiet -- "$file" && { echo "FLIP_EDIT changed nothing in $file" >&2; exit 2; }
+  return 0
+}
 change_define() {
   sed -i "$edit" "$repo/$header"
   git -C "$repo" diff --quiet -- "$header" && { echo "HEADER_EDIT changed nothing in $header" >&2; exit 2; }
@@ -68,7 +76,7 @@ change_base() {
   change_comment
 }
 
-for change in comment moved lock define base; do
+for change in comment moved lock flip define base; do
   "change_$change"
   /usr/bin/time -v "$bin" diff --tree "$repo" --base HEAD --cache-dir "$cache" --format json \
       -o "$out/$change.json" --fail-on none --stats 2> "$out/$change.err" || true
