@@ -100,3 +100,15 @@ def test_a_comment_changes_nothing():
     edit, _ = _edit(BEFORE, BEFORE.replace("\tpriv->mode = 2;\n", "\t/* if (x) return; { */\n\tpriv->mode = 2;\n"))
     assert edit is not None
     assert (edit.words, edit.at, edit.arguments, edit.fields) == (set(), set(), {}, set())
+
+
+def test_a_store_changed_only_in_a_call_s_arguments_is_left_to_the_callee():
+    before = BEFORE.replace("\tpriv->mode = 2;\n", "\tpriv->mode = demo_mode(priv, GFP_KERNEL) + 1;\n")
+    edit, new = _edit(before, before.replace("priv, GFP_KERNEL", "priv, GFP_ATOMIC"))
+    store = next(a.byte for a in new.assignments if a.target == "mode")
+    assert edit.through_calls == {store: ({"demo_mode"}, {"mode"})}
+    assert edit.fields == set() and edit.at == set()
+    assert edit.arguments == {_byte_of(new, "demo_mode"): {1}}
+    # another shape (`+ 2`): the store itself changed
+    edit, new = _edit(before, before.replace("GFP_KERNEL) + 1", "GFP_ATOMIC) + 2"))
+    assert edit.through_calls == {} and edit.fields == {("demo_priv", "mode")}

@@ -1061,3 +1061,44 @@ def test_a_flipped_gfp_argument_reaches_only_what_the_callee_does_with_its_mask(
                          {"probe.c": FILL_PROBE.replace("64, GFP_KERNEL", "65536, GFP_KERNEL")})
     assert seen == [("demo_priv", "ring")]
     assert [(f.rule_id, f.path) for f in result.new] == [("AS001", "reader.c")]
+
+
+WRAPPER_PROBE = """#include <linux/slab.h>
+#include "demo.h"
+static void *demo_get_buf(unsigned int n, gfp_t gfp)
+{
+	return kmalloc(n, gfp);
+}
+static unsigned int demo_double(struct demo_priv *priv, unsigned int p)
+{
+	priv->buf = NULL;
+	return p * 2;
+}
+static unsigned int demo_ring_for(struct demo_priv *priv, unsigned int p)
+{
+	return demo_double(priv, p) + 1;
+}
+int demo_probe(struct demo_priv *priv)
+{
+	priv->buf = demo_get_buf(64, GFP_KERNEL);
+	priv->ring = demo_ring_for(priv, 16);
+	return 0;
+}
+"""
+
+
+def test_what_a_followed_callee_returns_decides_its_caller_s_store(tmp_path, monkeypatch):
+    """demo_get_buf() returns a new buffer whatever its gfp: the probe's store of it is
+    not followed. demo_ring_for() returns what demo_double() returns for it, which the
+    flow learns only once it follows demo_double(): the probe's store of the ring is
+    followed all the same."""
+    monkeypatch.setattr(incremental, "FULL_SHARE", 1.0)
+    seen = _stores_followed(monkeypatch)
+    _one_change(tmp_path, {"probe.c": WRAPPER_PROBE, "reader.c": READER, "demo.h": HEADER},
+                {"probe.c": WRAPPER_PROBE.replace("64, GFP_KERNEL", "64, GFP_ATOMIC")})
+    assert seen == []
+    shutil.rmtree(tmp_path / "repo")
+    result = _one_change(tmp_path, {"probe.c": WRAPPER_PROBE, "reader.c": READER, "demo.h": HEADER},
+                         {"probe.c": WRAPPER_PROBE.replace("(priv, 16)", "(priv, 16384)")})
+    assert ("demo_priv", "ring") in seen
+    assert [(f.rule_id, f.path) for f in result.new] == [("AS001", "reader.c")]

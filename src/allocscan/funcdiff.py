@@ -45,6 +45,11 @@ class FunctionEdit:
     # the new version -> the positions of the arguments that changed (any other changed
     # call is in `at`: all of its arguments)
     arguments: dict[int, frozenset[int]] = field(default_factory=dict)
+    # a changed store or return that differs from its old version only in the arguments
+    # of calls: its byte in the new version -> (the functions those calls call, what the
+    # store writes). When every one of them is followed by the value flow, what they
+    # return for the new arguments decides whether it changed (incremental._Cone).
+    through_calls: dict[int, tuple[frozenset[str], frozenset[str]]] = field(default_factory=dict)
     fields: set[tuple[str, str]] = field(default_factory=set)  # (struct, field) a changed store writes, either version
     named: set[str] = field(default_factory=set)  # every word of the changed items, either version
     # a changed call registers, binds or arms a callback (request_irq, timer_setup,
@@ -55,6 +60,7 @@ class FunctionEdit:
         self.words |= other.words
         self.at |= other.at
         self.arguments.update(other.arguments)
+        self.through_calls.update(other.through_calls)
         self.fields |= other.fields
         self.named |= other.named
         self.registers |= other.registers
@@ -78,10 +84,11 @@ def function_edit(old: FunctionFacts, new: FunctionFacts, old_text: bytes, new_t
     count_before, count_after = Counter(key for key, _ in before), Counter(key for key, _ in after)
     gone, new_items = _unmatched(before, count_after), _unmatched(after, count_before)
     edit = FunctionEdit(arguments=_changed_arguments(gone, new_items))
-    for key, item in gone:
-        _record(edit, key, item, False)
-    for key, item in new_items:
-        _record(edit, key, item, True)
+    edit.through_calls, paired_old, paired_new = _through_calls(gone, new_items)
+    for i, (key, item) in enumerate(gone):
+        _record(edit, key, item, False, i in paired_old)
+    for i, (key, item) in enumerate(new_items):
+        _record(edit, key, item, True, i in paired_new)
     return edit
 
 
@@ -94,6 +101,58 @@ def _unmatched(items: list[tuple[tuple, object]], other: Counter) -> list[tuple[
         if seen[key] > other[key]:
             out.append((key, item))
     return out
+
+
+def _through_calls(gone: list, new_items: list) -> tuple[dict, set[int], set[int]]:
+    """The changed stores and returns that pair with one old changed one of the same
+    shape (the same text once every call's arguments are left out, in the same code):
+    new byte -> (the callees whose arguments differ, the words the store writes); and
+    the positions of the items paired so in `gone` and in `new_items`."""
+    def shaped(items):
+        out: dict[tuple, list] = {}
+        for i, (key, item) in enumerate(items):
+            if key[0] == "store":
+                shape, calls = _call_shape(key[7])
+                out.setdefault(key[:7] + (shape,) + key[8:], []).append((i, item, calls))
+            elif key[0] == "return":
+                shape, calls = _call_shape(key[1])
+                out.setdefault(("return", shape) + key[2:], []).append((i, item, calls))
+        return out
+
+    old_items, new_shaped = shaped(gone), shaped(new_items)
+    found, paired_old, paired_new = {}, set(), set()
+    for where, new in new_shaped.items():
+        old = old_items.get(where, [])
+        if len(old) != 1 or len(new) != 1 or len(old[0][2]) != len(new[0][2]):
+            continue
+        (i, _, old_calls), (j, new_item, new_calls) = old[0], new[0]
+        if any(a[0] != b[0] for a, b in zip(old_calls, new_calls)):
+            continue
+        callees = frozenset(b[0] for a, b in zip(old_calls, new_calls) if a[1].split() != b[1].split())
+        if where[0] == "store":
+            written = {new_item.target} if new_item.kind == "field" else _words(new_item.target) | _words(new_item.base)
+            found[new_item.byte] = (callees, frozenset(written))
+        else:
+            found[new_item] = (callees, frozenset())
+        paired_old.add(i)
+        paired_new.add(j)
+    return found, paired_old, paired_new
+
+
+def _call_shape(text: str) -> tuple[str, list[tuple[str, str]]]:
+    """The text with every call's arguments left out, and (callee, arguments) of each of
+    those calls in order."""
+    shape, calls, at = [], [], 0
+    for m in _CALL_RE.finditer(text):
+        if m.start() < at:
+            continue
+        end = closing_paren(text, m.end() - 1)
+        if end < 0:
+            return text, []
+        shape.append(text[at:m.end()])
+        calls.append((m.group(1), text[m.end():end]))
+        at = end
+    return "".join(shape) + text[at:], calls
 
 
 def _changed_arguments(gone: list, new_items: list) -> dict[int, frozenset[int]]:
@@ -184,10 +243,13 @@ def _decision_spans(fn: FunctionFacts, macro_branches) -> list[tuple[int, int, s
     return sorted(span for span in spans if span[1] > span[0])
 
 
-def _record(edit: FunctionEdit, key: tuple, item, in_new: bool) -> None:
-    """Add one changed item to the edit."""
+def _record(edit: FunctionEdit, key: tuple, item, in_new: bool, paired: bool) -> None:
+    """Add one changed item to the edit (of one `paired` by _through_calls, only what it
+    names: the cone decides the rest)."""
     edit.named |= {w for part in key for w in WORD_RE.findall(part if isinstance(part, str) else repr(part))}
     kind = key[0]
+    if paired:
+        return
     if kind == "store":
         edit.words |= {item.target} if item.kind == "field" else _words(item.target) | _words(item.base)
         if item.kind == "field" and (item.struct_type or item.receiver):
@@ -210,15 +272,17 @@ def _record(edit: FunctionEdit, key: tuple, item, in_new: bool) -> None:
         edit.words |= _words(item)
 
 
-def value_read(text: str) -> str:
+def value_read(text: str, followed: frozenset[str] = frozenset()) -> str:
     """A value's text without an allocator's arguments: an allocator's result is a new
     object (or NULL), the same whatever size it was asked for; no value the evaluator
     computes reads the size back (`skb = netdev_alloc_skb_ip_align(netdev,
-    BE_RX_SKB_ALLOC_SIZE); if (!skb) return;` decides nothing with the size)."""
+    BE_RX_SKB_ALLOC_SIZE); if (!skb) return;` decides nothing with the size). Nor the
+    arguments of a call of a `followed` function: what it returns for them is decided
+    by following it (incremental._Cone._value_flow)."""
     table = allocators()
     kept, at = [], 0
     for m in _CALL_RE.finditer(text):
-        if m.start() < at or m.group(1) not in table:
+        if m.start() < at or (m.group(1) not in table and m.group(1) not in followed):
             continue
         end = closing_paren(text, m.end() - 1)
         if end < 0:

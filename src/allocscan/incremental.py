@@ -43,7 +43,11 @@ What depends on what. A site is described again when its function is in the cone
    callers found by name when the
    function calls nothing and so has no incoming edges. Up only from a changed function
    or one reached upwards: a callee's changed return value reaches only the
-   caller that passed the changed arguments.
+   caller that passed the changed arguments, when following the callee shows that
+   what it returns for them may have changed (then, or later as the flow goes on
+   below it); what such a followed call returns reads the callee's name, not the
+   words of its arguments (`_Cone._followed`: `buf = demo_get_buf(n, gfp)` with a
+   flipped gfp stores a new buffer all the same).
 4. Fields: a (struct, field) that a function of 3 stores a changed value into, or a
    changed file-scope initializer sets, is read by the functions naming the field
    (or a macro of their file naming it) in every file naming the struct. A hub
@@ -94,7 +98,7 @@ from __future__ import annotations
 import bisect
 import re
 from collections import deque
-from dataclasses import dataclass, field, fields, is_dataclass
+from dataclasses import dataclass, field, fields, is_dataclass, replace
 from typing import Callable, Iterable
 
 from .analyze.context import MAX_HOPS, SLEEPABLE_HOPS
@@ -459,6 +463,9 @@ class _Cone:
         self.edits: dict[str, FunctionEdit] = {}  # node -> what its edit changed, item by item
         self._dependence: dict[str, _Dependence] = {}
         self._grown: set[str] = set()  # nodes whose changed names grew since the value flow looked
+        # node -> the callers passing it changed values, with their hops and whether they
+        # were reached upwards
+        self._passed_from: dict[str, dict[str, tuple[int, bool]]] = {}
         self._macro_bodies: dict[tuple[str, str], str] | None = None  # see _forwarding_to()
 
     def grow(self, changes: _Changes, previous: Previous) -> str:
@@ -481,8 +488,8 @@ class _Cone:
                 elif edits[fn.name] is None or anything is None:
                     self._taint(node, None)
                 else:  # what its changed items write, and the changed definitions it names
-                    self.edits[node] = edits[fn.name]
-                    self._taint(node, edits[fn.name].words | anything)
+                    edit = self.edits[node] = self._through_calls(node, edits[fn.name])
+                    self._taint(node, edit.words | anything)
         for node in self._calling(changes.removed | changes.rebound):  # their calls may now resolve elsewhere
             self.changed.add(node)
             self._taint(node, None)
@@ -571,8 +578,45 @@ class _Cone:
         if found is None:
             ref = self.program.functions[node]
             found = self._dependence[node] = _Dependence(ref.fn, names, ref.file.macro_branches,
-                                                         self.edits.get(node))
+                                                         self.edits.get(node), self._followed(node))
         return found
+
+    def _through_calls(self, node: str, edit: FunctionEdit) -> FunctionEdit:
+        """The edit, with each store or return that changed only in the arguments of
+        its calls (FunctionEdit.through_calls) counted as changed unless the value flow
+        follows every one of those callees: then what they return for the new arguments
+        decides it (`priv->buf = demo_get_buf(64, GFP_ATOMIC)`: a new buffer all the
+        same)."""
+        if not edit.through_calls:
+            return edit
+        followed = self._followed(node)
+        at, words = set(edit.at), set(edit.words)
+        for byte, (callees, written) in edit.through_calls.items():
+            if not callees <= followed:
+                at.add(byte)
+                words |= written
+        return replace(edit, at=at, words=words)
+
+    def _followed(self, node: str) -> frozenset[str]:
+        """The names the function calls whose every call resolves to callees the value
+        flow follows (an edge, at most MAX_CALLERS callers): whether what such a call
+        returns changed is learnt from the callee (_value_flow), not from the words of its
+        arguments. `pagep = be_alloc_pages(size, gfp)` with a flipped gfp returns a new
+        page all the same. A function calling nothing has no incoming edges: its calls
+        are read by their words."""
+        program = self.program
+        ref = program.functions[node]
+        edges = program.graph.succ[node]
+        followed, not_followed = set(), set()
+        for site in ref.fn.calls:
+            if not site.callee:
+                continue
+            targets = program.targets(site, ref.path)
+            if targets and all(t in edges and program.graph.in_degree(t) <= MAX_CALLERS for t in targets):
+                followed.add(site.callee)
+            else:
+                not_followed.add(site.callee)
+        return frozenset(followed - not_followed)
 
     def _stores(self, node: str) -> list[tuple[str, str]]:
         """The (struct, field) pairs the function stores into whose stored value may
@@ -705,12 +749,20 @@ class _Cone:
             if len(nearest) >= next_check:
                 self._check(nearest.keys())
                 next_check = len(nearest) + 1024
+            if self._passed_from.get(node) and self._returns_changed(node):
+                # what it returns changed since its callers passing it changed values
+                # looked (its own callees' values did): they learn it now
+                name = self.program.functions[node].fn.name
+                for caller, (at_depth, was_up) in sorted(self._passed_from[node].items()):
+                    if self._taint(caller, {name}):
+                        queue.append((caller, at_depth, was_up))
             if depth == MAX_DEPTH:
                 continue
             for callee, params in self._passed_to(node):
                 if graph.in_degree(callee) > MAX_CALLERS:
                     continue
                 self._taint(callee, params)
+                self._passed_from.setdefault(callee, {})[node] = (depth, up)
                 queue.append((callee, depth + 1, False))
                 if self._returns_changed(callee) and self._taint(node, {self.program.functions[callee].fn.name}):
                     queue.append((node, nearest[node], up))  # look again at what its value changes
@@ -914,9 +966,10 @@ def _words(text: str) -> set[str]:
     return set(WORD_RE.findall(text))
 
 
-def _value_words(text: str) -> set[str]:
-    """The words a value reads, but for an allocator's arguments (funcdiff.value_read)."""
-    return _words(value_read(text))
+def _value_words(text: str, followed: frozenset[str] = frozenset()) -> set[str]:
+    """The words a value reads, but for the arguments of an allocator or of a followed
+    function (funcdiff.value_read)."""
+    return _words(value_read(text, followed))
 
 
 class _Dependence:
@@ -940,13 +993,19 @@ class _Dependence:
     reads no changed word, outside such code, stores what it stored before; a call
     passing no changed word, outside such code, hands its callee the same values.
     (What a call writes back is read only through an argument that takes an address,
-    `&len`: evaluator.ValueAnalysis._filled_by_callees.)"""
+    `&len`: evaluator.ValueAnalysis._filled_by_callees.) What a call of a followed
+    function returns reads the function's name, not its arguments: the value flow
+    follows the changed arguments into it and names it here when what it returns for
+    them may have changed (_Cone._value_flow)."""
 
-    def __init__(self, fn, names: set[str], macro_branches, edit: FunctionEdit | None = None):
+    def __init__(self, fn, names: set[str], macro_branches, edit: FunctionEdit | None = None,
+                 followed: frozenset[str] = frozenset()):
         # the items an edit of the function changed (funcdiff): the bytes of its stores,
         # calls and returns, and of its calls the arguments
         self.changed_at = frozenset(edit.at) if edit is not None else frozenset()
         self.changed_arguments = edit.arguments if edit is not None else {}
+        # called functions whose returned value is learnt by following them (_Cone._followed)
+        self.followed = followed
         words = set(names)
         flows: list[tuple[set[str], set[str]]] = []  # (words read, words written)
         decisions: list[tuple[set[str], tuple[tuple[int, int], ...]]] = []  # (words read, code decided)
@@ -954,7 +1013,7 @@ class _Dependence:
             # A field's store is read back by its field's name (a read of it later in the
             # block, or its readers: _Cone.stores): the object it is stored in is not changed
             written = {a.target} if a.kind == "field" else _words(a.target) | _words(a.base)
-            flows.append((_value_words(a.value_text), written))
+            flows.append((_value_words(a.value_text, followed), written))
         for name, inits in fn.inits.items():
             flows.append((_words(" ".join(value for _, value in inits)), {name}))
         for name, type_text in (*fn.params, *fn.locals.items()):
@@ -992,13 +1051,14 @@ class _Dependence:
 
     def stores(self, a) -> bool:
         """May the assignment store another value than before (or now run, or not)?"""
-        return (a.byte in self.changed_at or not _value_words(a.value_text).isdisjoint(self.words)
+        return (a.byte in self.changed_at or not _value_words(a.value_text, self.followed).isdisjoint(self.words)
                 or self._decided(a.byte))
 
     def returns(self, text: str, byte: int) -> bool:
         """May a `return` of this text at this byte return another value than before
         (or now run, or not)?"""
-        return byte in self.changed_at or not _value_words(text).isdisjoint(self.words) or self._decided(byte)
+        return (byte in self.changed_at or not _value_words(text, self.followed).isdisjoint(self.words)
+                or self._decided(byte))
 
     def passes(self, site):
         """Which arguments of the call may carry a changed value: a list of booleans by
