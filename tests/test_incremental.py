@@ -1018,19 +1018,25 @@ int demo_probe(struct demo_priv *priv)
 """
 
 
+def _a_flip_then_a_growth(tmp_path, monkeypatch, probe: str, flip: tuple[str, str], grow: tuple[str, str]):
+    """The stores whose readers the cone looks up after a gfp flip in `probe`, then
+    after a size grown in it instead, and the growth's new findings."""
+    monkeypatch.setattr(incremental, "FULL_SHARE", 1.0)
+    seen = _stores_followed(monkeypatch)
+    files = {"probe.c": probe, "reader.c": READER, "demo.h": HEADER}
+    _one_change(tmp_path, files, {"probe.c": probe.replace(*flip)})
+    after_flip = list(seen)
+    seen.clear()
+    shutil.rmtree(tmp_path / "repo")
+    result = _one_change(tmp_path, files, {"probe.c": probe.replace(*grow)})
+    return after_flip, seen, [(f.rule_id, f.path) for f in result.new]
+
+
 def test_a_callee_returning_what_it_returned_changes_no_caller(tmp_path, monkeypatch):
     """demo_alloc()'s return reads nothing the flip changed: its caller's store of the
     returned value is not followed; a changed return is."""
-    monkeypatch.setattr(incremental, "FULL_SHARE", 1.0)
-    seen = _stores_followed(monkeypatch)
-    _one_change(tmp_path, {"probe.c": FLIP_CALLEE, "reader.c": READER, "demo.h": HEADER},
-                {"probe.c": FLIP_CALLEE.replace("GFP_KERNEL", "GFP_ATOMIC")})
-    assert seen == []
-    shutil.rmtree(tmp_path / "repo")
-    result = _one_change(tmp_path, {"probe.c": FLIP_CALLEE, "reader.c": READER, "demo.h": HEADER},
-                         {"probe.c": FLIP_CALLEE.replace("? 0 :", "? 65536 :")})
-    assert seen == [("demo_priv", "ring")]
-    assert [(f.rule_id, f.path) for f in result.new] == [("AS001", "reader.c")]
+    assert _a_flip_then_a_growth(tmp_path, monkeypatch, FLIP_CALLEE, ("GFP_KERNEL", "GFP_ATOMIC"),
+                                 ("? 0 :", "? 65536 :")) == ([], [("demo_priv", "ring")], [("AS001", "reader.c")])
 
 
 FILL_PROBE = """#include <linux/slab.h>
@@ -1051,16 +1057,9 @@ int demo_probe(struct demo_priv *priv)
 def test_a_flipped_gfp_argument_reaches_only_what_the_callee_does_with_its_mask(tmp_path, monkeypatch):
     """The call is the same with another third argument: of the callee, only what
     follows from its gfp parameter changed, not the ring it stores from its second."""
-    monkeypatch.setattr(incremental, "FULL_SHARE", 1.0)
-    seen = _stores_followed(monkeypatch)
-    _one_change(tmp_path, {"probe.c": FILL_PROBE, "reader.c": READER, "demo.h": HEADER},
-                {"probe.c": FILL_PROBE.replace("64, GFP_KERNEL", "64, GFP_ATOMIC")})
-    assert seen == []
-    shutil.rmtree(tmp_path / "repo")
-    result = _one_change(tmp_path, {"probe.c": FILL_PROBE, "reader.c": READER, "demo.h": HEADER},
-                         {"probe.c": FILL_PROBE.replace("64, GFP_KERNEL", "65536, GFP_KERNEL")})
-    assert seen == [("demo_priv", "ring")]
-    assert [(f.rule_id, f.path) for f in result.new] == [("AS001", "reader.c")]
+    assert _a_flip_then_a_growth(tmp_path, monkeypatch, FILL_PROBE, ("64, GFP_KERNEL", "64, GFP_ATOMIC"),
+                                 ("64, GFP_KERNEL", "65536, GFP_KERNEL")) == \
+        ([], [("demo_priv", "ring")], [("AS001", "reader.c")])
 
 
 WRAPPER_PROBE = """#include <linux/slab.h>
@@ -1092,13 +1091,8 @@ def test_what_a_followed_callee_returns_decides_its_caller_s_store(tmp_path, mon
     not followed. demo_ring_for() returns what demo_double() returns for it, which the
     flow learns only once it follows demo_double(): the probe's store of the ring is
     followed all the same."""
-    monkeypatch.setattr(incremental, "FULL_SHARE", 1.0)
-    seen = _stores_followed(monkeypatch)
-    _one_change(tmp_path, {"probe.c": WRAPPER_PROBE, "reader.c": READER, "demo.h": HEADER},
-                {"probe.c": WRAPPER_PROBE.replace("64, GFP_KERNEL", "64, GFP_ATOMIC")})
-    assert seen == []
-    shutil.rmtree(tmp_path / "repo")
-    result = _one_change(tmp_path, {"probe.c": WRAPPER_PROBE, "reader.c": READER, "demo.h": HEADER},
-                         {"probe.c": WRAPPER_PROBE.replace("(priv, 16)", "(priv, 16384)")})
-    assert ("demo_priv", "ring") in seen
-    assert [(f.rule_id, f.path) for f in result.new] == [("AS001", "reader.c")]
+    after_flip, after_growth, new = _a_flip_then_a_growth(
+        tmp_path, monkeypatch, WRAPPER_PROBE, ("64, GFP_KERNEL", "64, GFP_ATOMIC"), ("(priv, 16)", "(priv, 16384)"))
+    assert after_flip == []
+    assert ("demo_priv", "ring") in after_growth
+    assert new == [("AS001", "reader.c")]
