@@ -219,3 +219,21 @@ def test_a_static_leaf_that_gains_a_call(tmp_path):
     assert "demo.c::demo_size" not in program.leaves
     assert list(program.graph.predecessors("demo.c::demo_size")) == ["demo_get"]
     assert snapshot(program) == snapshot(link(_facts(tree, cache)))
+
+
+def test_a_static_defined_under_two_ifdef_branches(tmp_path):
+    """The second definition's node is named by its line (`demo_stats@N`), and the stub
+    is a leaf: an edit elsewhere in the file keeps both nodes, and the calls to the
+    stub out of the graph, as a full link has them."""
+    tree = tmp_path / "tree"
+    tree.mkdir()
+    source = ("#include <linux/slab.h>\n#ifdef CONFIG_DEMO_STATS\nstatic void demo_stats(int *n)\n{\n"
+              "\tkfree(n);\n}\n#else\nstatic inline void demo_stats(int *n) {}\n#endif\n\n"
+              "int demo_run(int *n)\n{\n\tdemo_stats(n);\n\treturn 0;\n}\n")
+    (tree / "demo.c").write_text(source)
+    cache = tmp_path / "cache"
+    program = link(_facts(tree, cache))
+    assert "demo.c::demo_stats@8" in program.leaves
+    (tree / "demo.c").write_text(source.replace("return 0;", "return 3;"))
+    assert relink(program, [ff for ff in _facts(tree, cache) if ff.path == "demo.c"]) is None
+    assert snapshot(program) == snapshot(link(_facts(tree, cache)))

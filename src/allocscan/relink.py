@@ -46,7 +46,7 @@ import bisect
 from collections import Counter
 from dataclasses import fields
 
-from .facts import FileFacts, FunctionFacts
+from .facts import FileFacts
 from .incremental import ANON_RE
 from .link import (_NO_ATTRIBUTES, FunctionRef, Program, UniformTargets, _clear_cache, _tables, field_writers,
                    file_call_edges, is_leaf)
@@ -147,7 +147,7 @@ def _relink_file(program: Program, old: FileFacts, new: FileFacts, position: dic
     path = new.path
     program.files[position[path]] = new
     old_nodes = [program.node_of.pop(id(fn)) for fn in old.functions]
-    new_nodes = [_node_name(program, path, fn, old, old_nodes) for fn in new.functions]
+    new_nodes = _node_names(path, old, old_nodes, new)
     added = [n for n in new_nodes if n not in program.functions]
     gone = set(old_nodes) - set(new_nodes)
     for node, fn in zip(new_nodes, new.functions):
@@ -172,14 +172,23 @@ def _relink_file(program: Program, old: FileFacts, new: FileFacts, position: dic
         program.structs[name] = [(p, next(mine)) if p == path else (p, sd) for p, sd in program.structs[name]]
 
 
-def _node_name(program: Program, path: str, fn: FunctionFacts, old: FileFacts, old_nodes: list[str]) -> str:
-    """The node link._define() names `fn` of file `path` (the interface is unchanged, so
-    a function of the old file with its name, linkage and line has it)."""
+def _node_names(path: str, old: FileFacts, old_nodes: list[str], new: FileFacts) -> list[str]:
+    """The nodes link._define() names the new file's functions: the n-th definition of
+    a name (and linkage) has the node of the n-th one of the old file. The interface is
+    unchanged, so a name the file defines twice (a static under two #ifdef branches:
+    `demo_stats@254`, named by its line) keeps its definitions and their lines."""
+    before: dict[tuple[str, bool], list[str]] = {}
     for ofn, node in zip(old.functions, old_nodes):
-        if ofn.name == fn.name and ofn.is_static == fn.is_static and (
-                node.rpartition("@")[2] in ("", node) or ofn.line == fn.line):
-            return node
-    return f"{path}::{fn.name}"  # a static the file did not define before (relink() allows no other)
+        before.setdefault((ofn.name, ofn.is_static), []).append(node)
+    seen: dict[tuple[str, bool], int] = {}
+    names = []
+    for fn in new.functions:
+        key = (fn.name, fn.is_static)
+        n = seen[key] = seen.get(key, -1) + 1
+        known = before.get(key, [])
+        # else a static the file did not define before (relink() allows no other)
+        names.append(known[n] if n < len(known) else f"{path}::{fn.name}")
+    return names
 
 
 def _restatic(program: Program, path: str, new: FileFacts, new_nodes: list[str], added: list[str],
