@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from allocscan import incremental
+from allocscan import incremental, pipeline
 from allocscan.diff import _from_stored, checkout_scan_previous, diff_revisions
 from allocscan.linkstore import LinkStore
 from allocscan.pipeline import ScanOptions, run_scan
@@ -290,6 +290,20 @@ def test_a_rescan_of_a_checkout_after_a_change_analyses_its_cone(tree, tmp_path,
     full = run_scan([str(tree)], options)
     assert comparable(result.findings) == comparable(full.findings), what
     assert comparable(result.suppressed) == comparable(full.suppressed), what
+
+
+def test_a_relink_that_fails_costs_a_full_link_not_the_scan(tree, tmp_path, monkeypatch):
+    def broken(program, changed):
+        raise KeyError("demo.c::demo_stats@8")
+
+    options = ScanOptions(cache_dir=tmp_path / "cache")
+    run_scan([str(tree)], options, from_stored=checkout_scan_previous([str(tree)]))
+    lock_call(tree, random.Random(11))
+    monkeypatch.setattr(pipeline, "relink", broken)
+    result = run_scan([str(tree)], options, from_stored=checkout_scan_previous([str(tree)]))
+    assert "relink" not in result.timings
+    assert any("relinking the kept program failed (KeyError" in w for w in result.warnings)
+    assert comparable(result.findings) == comparable(run_scan([str(tree)], options).findings)
 
 
 def test_a_changed_makefile_analyses_everything(tree, tmp_path):

@@ -140,7 +140,10 @@ def _run_scan(paths: list[str], options: ScanOptions, links: LinkStore, progress
                               context_key=this_context, incremental=note)
     relinked = None
     if previous is not None and scope is None:
-        relinked = _relinked(previous, keys, file_keys, cache, links)
+        try:
+            relinked = _relinked(previous, keys, file_keys, cache, links)
+        except Exception as err:  # a bug of ours in the relink: linking in full gives the same program
+            disc.warnings.append(f"relinking the kept program failed ({type(err).__name__}: {err}); linked in full")
     if relinked is not None:
         program, extracted = relinked
         timings["relink"] = time.perf_counter() - t
