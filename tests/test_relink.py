@@ -203,37 +203,44 @@ def test_a_header_edit_above_an_anonymous_struct(tmp_path):
     assert snapshot(program) == snapshot(link(_facts(tree, cache)))
 
 
+def _one_file_relinked(tmp_path, before: str, after: str, check_before) -> Program:
+    """demo.c linked as `before` (`check_before(program)` asserts what it has), then
+    relinked as `after`; the relinked program is the one link() makes of `after`."""
+    tree = tmp_path / "tree"
+    tree.mkdir()
+    (tree / "demo.c").write_text(before)
+    cache = tmp_path / "cache"
+    program = link(_facts(tree, cache))
+    check_before(program)
+    (tree / "demo.c").write_text(after)
+    assert relink(program, [ff for ff in _facts(tree, cache) if ff.path == "demo.c"]) is None
+    assert snapshot(program) == snapshot(link(_facts(tree, cache)))
+    return program
+
+
 def test_a_static_leaf_that_gains_a_call(tmp_path):
     """A static function that called nothing gets no incoming edges; once it calls
     something it does. Only its file's functions call it: a relink takes the change."""
-    tree = tmp_path / "tree"
-    tree.mkdir()
     user = ("#include <linux/slab.h>\n\nstatic int demo_size(void)\n{\n\treturn 64;\n}\n\n"
             "void *demo_get(void)\n{\n\treturn kmalloc(demo_size(), GFP_ATOMIC);\n}\n")
-    (tree / "demo.c").write_text(user)
-    cache = tmp_path / "cache"
-    program = link(_facts(tree, cache))
-    assert "demo.c::demo_size" in program.leaves
-    (tree / "demo.c").write_text(user.replace("\treturn 64;", "\tmsleep(1);\n\treturn 64;"))
-    assert relink(program, [ff for ff in _facts(tree, cache) if ff.path == "demo.c"]) is None
+
+    def a_leaf(program):
+        assert "demo.c::demo_size" in program.leaves
+
+    program = _one_file_relinked(tmp_path, user, user.replace("\treturn 64;", "\tmsleep(1);\n\treturn 64;"), a_leaf)
     assert "demo.c::demo_size" not in program.leaves
     assert list(program.graph.predecessors("demo.c::demo_size")) == ["demo_get"]
-    assert snapshot(program) == snapshot(link(_facts(tree, cache)))
 
 
 def test_a_static_defined_under_two_ifdef_branches(tmp_path):
     """The second definition's node is named by its line (`demo_stats@N`), and the stub
     is a leaf: an edit elsewhere in the file keeps both nodes, and the calls to the
     stub out of the graph, as a full link has them."""
-    tree = tmp_path / "tree"
-    tree.mkdir()
     source = ("#include <linux/slab.h>\n#ifdef CONFIG_DEMO_STATS\nstatic void demo_stats(int *n)\n{\n"
               "\tkfree(n);\n}\n#else\nstatic inline void demo_stats(int *n) {}\n#endif\n\n"
               "int demo_run(int *n)\n{\n\tdemo_stats(n);\n\treturn 0;\n}\n")
-    (tree / "demo.c").write_text(source)
-    cache = tmp_path / "cache"
-    program = link(_facts(tree, cache))
-    assert "demo.c::demo_stats@8" in program.leaves
-    (tree / "demo.c").write_text(source.replace("return 0;", "return 3;"))
-    assert relink(program, [ff for ff in _facts(tree, cache) if ff.path == "demo.c"]) is None
-    assert snapshot(program) == snapshot(link(_facts(tree, cache)))
+
+    def a_leaf_named_by_line(program):
+        assert "demo.c::demo_stats@8" in program.leaves
+
+    _one_file_relinked(tmp_path, source, source.replace("return 0;", "return 3;"), a_leaf_named_by_line)

@@ -92,6 +92,21 @@ def function_edit(old: FunctionFacts, new: FunctionFacts, old_text: bytes, new_t
     return edit
 
 
+def written_by(a) -> set[str]:
+    """The words an assignment writes. A field's store is read back by its field's name
+    (a read of it later in the block, or its readers: incremental._Cone._stores): the
+    object it is stored in is not changed."""
+    return {a.target} if a.kind == "field" else _words(a.target) | _words(a.base)
+
+
+def handed_addresses(site) -> set[str]:
+    """The words of the arguments a call is handed the address of (`get_len(dev,
+    &len)`): what it may write back. An allocator writes no value back."""
+    if "&" not in site.args_text or site.callee in allocators():
+        return set()
+    return {w for arg in split_args(site.args_text) if arg.lstrip().startswith("&") for w in _words(arg)}
+
+
 def _unmatched(items: list[tuple[tuple, object]], other: Counter) -> list[tuple[tuple, object]]:
     """The items beyond as many equal ones as the other version has."""
     seen: Counter = Counter()
@@ -103,35 +118,47 @@ def _unmatched(items: list[tuple[tuple, object]], other: Counter) -> list[tuple[
     return out
 
 
+def _pairs(gone: list, new_items: list, where):
+    """((position, key, item) old, (position, key, item) new) of the changed items that
+    pair one to one: alone on each side with the same `where(key)` (None: never paired)."""
+    def grouped(items):
+        out: dict[tuple, list] = {}
+        for i, (key, item) in enumerate(items):
+            at = where(key)
+            if at is not None:
+                out.setdefault(at, []).append((i, key, item))
+        return out
+
+    old_items = grouped(gone)
+    for at, new in grouped(new_items).items():
+        old = old_items.get(at, ())
+        if len(old) == 1 and len(new) == 1:
+            yield old[0], new[0]
+
+
+def _shape_key(key: tuple) -> tuple | None:
+    """A store's or return's key with every call's arguments left out of its text."""
+    if key[0] == "store":
+        return key[:7] + (_call_shape(key[7])[0],) + key[8:]
+    if key[0] == "return":
+        return ("return", _call_shape(key[1])[0]) + key[2:]
+    return None
+
+
 def _through_calls(gone: list, new_items: list) -> tuple[dict, set[int], set[int]]:
     """The changed stores and returns that pair with one old changed one of the same
     shape (the same text once every call's arguments are left out, in the same code):
     new byte -> (the callees whose arguments differ, the words the store writes); and
     the positions of the items paired so in `gone` and in `new_items`."""
-    def shaped(items):
-        out: dict[tuple, list] = {}
-        for i, (key, item) in enumerate(items):
-            if key[0] == "store":
-                shape, calls = _call_shape(key[7])
-                out.setdefault(key[:7] + (shape,) + key[8:], []).append((i, item, calls))
-            elif key[0] == "return":
-                shape, calls = _call_shape(key[1])
-                out.setdefault(("return", shape) + key[2:], []).append((i, item, calls))
-        return out
-
-    old_items, new_shaped = shaped(gone), shaped(new_items)
     found, paired_old, paired_new = {}, set(), set()
-    for where, new in new_shaped.items():
-        old = old_items.get(where, [])
-        if len(old) != 1 or len(new) != 1 or len(old[0][2]) != len(new[0][2]):
-            continue
-        (i, _, old_calls), (j, new_item, new_calls) = old[0], new[0]
-        if any(a[0] != b[0] for a, b in zip(old_calls, new_calls)):
+    for (i, old_key, _), (j, new_key, new_item) in _pairs(gone, new_items, _shape_key):
+        text = 7 if new_key[0] == "store" else 1
+        old_calls, new_calls = _call_shape(old_key[text])[1], _call_shape(new_key[text])[1]
+        if len(old_calls) != len(new_calls) or any(a[0] != b[0] for a, b in zip(old_calls, new_calls)):
             continue
         callees = frozenset(b[0] for a, b in zip(old_calls, new_calls) if a[1].split() != b[1].split())
-        if where[0] == "store":
-            written = {new_item.target} if new_item.kind == "field" else _words(new_item.target) | _words(new_item.base)
-            found[new_item.byte] = (callees, frozenset(written))
+        if new_key[0] == "store":
+            found[new_item.byte] = (callees, frozenset(written_by(new_item)))
         else:
             found[new_item] = (callees, frozenset())
         paired_old.add(i)
@@ -159,23 +186,12 @@ def _changed_arguments(gone: list, new_items: list) -> dict[int, frozenset[int]]
     """new call's byte -> the positions of its changed arguments, for each changed call
     that pairs with one changed call of the old version: the same callee, in the same
     code, as many arguments."""
-    def calls(items):
-        out: dict[tuple, list] = {}
-        for key, item in items:
-            if key[0] == "call":
-                out.setdefault(key[:4] + key[5:], []).append(item)
-        return out
-
-    old_calls, new_calls = calls(gone), calls(new_items)
     found = {}
-    for where, new in new_calls.items():
-        old = old_calls.get(where, [])
-        if len(old) != 1 or len(new) != 1:
-            continue
-        old_args, new_args = split_args(old[0].args_text), split_args(new[0].args_text)
+    same_call = lambda key: key[:4] + key[5:] if key[0] == "call" else None  # noqa: E731 (the key but the arguments)
+    for (_, _, old), (_, _, new) in _pairs(gone, new_items, same_call):
+        old_args, new_args = split_args(old.args_text), split_args(new.args_text)
         if len(old_args) == len(new_args):
-            found[new[0].byte] = frozenset(i for i, (a, b) in enumerate(zip(old_args, new_args))
-                                           if a.split() != b.split())
+            found[new.byte] = frozenset(i for i, (a, b) in enumerate(zip(old_args, new_args)) if a.split() != b.split())
     return found
 
 
@@ -251,7 +267,7 @@ def _record(edit: FunctionEdit, key: tuple, item, in_new: bool, paired: bool) ->
     if paired:
         return
     if kind == "store":
-        edit.words |= {item.target} if item.kind == "field" else _words(item.target) | _words(item.base)
+        edit.words |= written_by(item)
         if item.kind == "field" and (item.struct_type or item.receiver):
             edit.fields.add((item.struct_type or item.receiver, item.target))
         if in_new:
@@ -260,9 +276,7 @@ def _record(edit: FunctionEdit, key: tuple, item, in_new: bool, paired: bool) ->
         edit.registers |= item.callee in contexts().callback_calls
         if in_new and item.byte not in edit.arguments:
             edit.at.add(item.byte)
-        if item.callee not in allocators() and "&" in item.args_text:  # what it is handed the address of
-            edit.words |= {w for arg in split_args(item.args_text) if arg.lstrip().startswith("&")
-                           for w in _words(arg)}
+        edit.words |= handed_addresses(item)
     elif kind == "return":
         if in_new:
             edit.at.add(item)

@@ -109,7 +109,7 @@ from .analyze.values.scope import MAX_DEPTH
 from .analyze.witness import ALLOCATION
 from .exprs import split_args
 from .facts import HAS_GFP_PARAM, FileFacts, FunctionFacts
-from .funcdiff import FunctionEdit, function_edit, signature_changed, value_read
+from .funcdiff import WORD_RE, FunctionEdit, function_edit, handed_addresses, signature_changed, value_read, written_by
 from .kernel.tables import allocators, contexts, source_tables
 from .link import Program, directory_of, is_leaf
 
@@ -117,7 +117,6 @@ FULL_SHARE = 0.25  # a cone with more of the allocating functions than this: ana
 MAX_STRUCTS = 200  # structs whose readers are looked up tree-wide; more: analyse everything
 MAX_READER_FILES = 1000  # files naming the change's headers or stores' structs; more: analyse everything
 MAX_NAME_ROUNDS = 4  # header definition -> definitions naming it elsewhere, this many times
-WORD_RE = re.compile(r"[A-Za-z_]\w*")
 ANON_RE = re.compile(r"anon@(\d+)")  # an anonymous struct's name: its byte offset
 # fields of the facts' dataclasses that only place things: not a change of meaning
 _PLACES = frozenset({"line", "end_line", "col", "end_col", "byte", "start_byte", "end_byte", "block_start",
@@ -270,15 +269,20 @@ def _normal(value):
     return value
 
 
-def _function_texts(ff: FileFacts | None, text: bytes) -> dict[tuple[str, int], bytes]:
-    """(name, n-th definition of it) -> its text, for each function of a file."""
-    out: dict[tuple[str, int], bytes] = {}
+def _definitions(ff: FileFacts | None) -> dict[tuple[str, int], FunctionFacts]:
+    """(name, n-th definition of it) -> its facts, for each function of a file."""
+    out: dict[tuple[str, int], FunctionFacts] = {}
     for fn in ff.functions if ff is not None else ():
         n = 0
         while (fn.name, n) in out:
             n += 1
-        out[fn.name, n] = text[fn.start_byte:fn.end_byte]
+        out[fn.name, n] = fn
     return out
+
+
+def _function_texts(ff: FileFacts | None, text: bytes) -> dict[tuple[str, int], bytes]:
+    """(name, n-th definition of it) -> its text, for each function of a file."""
+    return {key: text[fn.start_byte:fn.end_byte] for key, fn in _definitions(ff).items()}
 
 
 def _file_tables(ff: FileFacts | None) -> dict[tuple[str, str], str]:
@@ -389,16 +393,7 @@ def _edits(changed: set[tuple[str, int]], before: FileFacts | None, before_text:
     """name -> what the edit of each function whose text changed changed in it
     (funcdiff.function_edit), joined over its definitions; None: anything (also for
     one added or removed)."""
-    def definitions(ff):
-        out: dict[tuple[str, int], FunctionFacts] = {}
-        for fn in ff.functions if ff is not None else ():
-            n = 0
-            while (fn.name, n) in out:
-                n += 1
-            out[fn.name, n] = fn
-        return out
-
-    old, new = definitions(before), definitions(after)
+    old, new = _definitions(before), _definitions(after)
     edits: dict[str, FunctionEdit | None] = {}
     for key in sorted(changed):
         name = key[0]
@@ -466,6 +461,7 @@ class _Cone:
         # node -> the callers passing it changed values, with their hops and whether they
         # were reached upwards
         self._passed_from: dict[str, dict[str, tuple[int, bool]]] = {}
+        self._followed_memo: dict[str, frozenset[str]] = {}  # see _followed()
         self._macro_bodies: dict[tuple[str, str], str] | None = None  # see _forwarding_to()
 
     def grow(self, changes: _Changes, previous: Previous) -> str:
@@ -604,6 +600,9 @@ class _Cone:
         arguments. `pagep = be_alloc_pages(size, gfp)` with a flipped gfp returns a new
         page all the same. A function calling nothing has no incoming edges: its calls
         are read by their words."""
+        found = self._followed_memo.get(node)
+        if found is not None:
+            return found
         program = self.program
         ref = program.functions[node]
         edges = program.graph.succ[node]
@@ -616,7 +615,8 @@ class _Cone:
                 followed.add(site.callee)
             else:
                 not_followed.add(site.callee)
-        return frozenset(followed - not_followed)
+        found = self._followed_memo[node] = frozenset(followed - not_followed)
+        return found
 
     def _stores(self, node: str) -> list[tuple[str, str]]:
         """The (struct, field) pairs the function stores into whose stored value may
@@ -1010,23 +1010,17 @@ class _Dependence:
         flows: list[tuple[set[str], set[str]]] = []  # (words read, words written)
         decisions: list[tuple[set[str], tuple[tuple[int, int], ...]]] = []  # (words read, code decided)
         for a in fn.assignments:
-            # A field's store is read back by its field's name (a read of it later in the
-            # block, or its readers: _Cone.stores): the object it is stored in is not changed
-            written = {a.target} if a.kind == "field" else _words(a.target) | _words(a.base)
-            flows.append((_value_words(a.value_text, followed), written))
+            flows.append((_value_words(a.value_text, followed), written_by(a)))
         for name, inits in fn.inits.items():
             flows.append((_words(" ".join(value for _, value in inits)), {name}))
         for name, type_text in (*fn.params, *fn.locals.items()):
             flows.append((_words(type_text), {name}))
         for name, dims in fn.local_arrays.items():
             flows.append((_words(repr(dims)), {name}))
-        table = allocators()
         for site in fn.calls:
-            if site.callee not in table and "&" in site.args_text:  # an allocator writes no value back
-                args = split_args(site.args_text)
-                written = set().union(*(_words(arg) for arg in args if arg.lstrip().startswith("&")))
-                if written:
-                    flows.append((_words(site.args_text), written))
+            written = handed_addresses(site)
+            if written:
+                flows.append((_words(site.args_text), written))
         for g in fn.guards:
             decisions.append((_words(g.cond_text), ((g.end_byte, g.block_end),)))
         for cond, then_start, then_end, else_start, else_end, *_ in (*fn.conditions, *fn.branches):
