@@ -14,9 +14,10 @@ from pathlib import Path
 
 import pytest
 
-from allocscan import incremental, pipeline
+from allocscan import incremental, linkstore, pipeline
 from allocscan.diff import _from_stored, checkout_scan_previous, diff_revisions
-from allocscan.linkstore import LinkStore
+from allocscan.cache import FactsCache
+from allocscan.linkstore import LinkStore, drop_read_ahead
 from allocscan.pipeline import ScanOptions, run_scan
 from allocscan.results import ResultCache
 
@@ -223,6 +224,18 @@ def test_the_base_program_is_read_while_the_base_side_is_scanned(tree, tmp_path,
     assert read == [True] and "relink" in result.head.timings
     full = run_scan([str(tree)], ScanOptions())
     assert comparable(result.head.findings) == comparable(full.findings)
+
+
+def test_no_program_another_version_kept_is_read_ahead(tree, tmp_path, monkeypatch):
+    """A program kept by other code of the analyzer (before an upgrade) has the same
+    file keys: reading it ahead would cost a read the head side cannot use."""
+    cache = tmp_path / "cache"
+    run_scan([str(tree)], ScanOptions(cache_dir=cache), from_stored=checkout_scan_previous([str(tree)]))
+    store = LinkStore(FactsCache(cache))
+    assert store.read_ahead(lambda keys: True)
+    drop_read_ahead()
+    monkeypatch.setattr(linkstore, "code_key", lambda: "another version of the analyzer")
+    assert not store.read_ahead(lambda keys: True)
 
 
 def test_a_change_leaving_the_facts_as_they_were_analyses_nothing(tree, tmp_path):

@@ -133,7 +133,10 @@ class LinkStore:
     def read_ahead(self, of: Callable[[dict[str, str]], bool]) -> bool:
         """Read now the newest kept program whose file keys `of` accepts, for a load()
         to come (a diff reads the base's while the base side is scanned in another
-        process); whether there was one."""
+        process); whether there was one. Only programs this analyzer's code kept: one
+        an older allocscan kept of the same files is in the same directory (its facts'
+        key did not change), and reading it cost the time and memory of a second read,
+        as load() could not use it."""
         if self.directory is None or not self.directory.is_dir():
             return False
         for program in sorted(self.directory.glob("*.pkl"), key=lambda p: p.stat().st_mtime, reverse=True):
@@ -142,7 +145,7 @@ class LinkStore:
                     file_keys = pickle.load(fh)
             except (OSError, pickle.UnpicklingError, EOFError, ValueError):
                 continue
-            if of(file_keys):
+            if of(file_keys) and program.stem == program_key(file_keys):
                 linked = _read(program)
                 if linked is not None:
                     _read_ahead[str(program)] = linked
