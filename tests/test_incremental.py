@@ -14,7 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from allocscan import incremental, linkstore, pipeline
+from allocscan import diff, incremental, linkstore, pipeline
+from allocscan.discover import DiscoverError
 from allocscan.diff import _from_stored, checkout_scan_previous, diff_revisions
 from allocscan.cache import FactsCache
 from allocscan.linkstore import LinkStore, drop_read_ahead
@@ -224,6 +225,38 @@ def test_the_base_program_is_read_while_the_base_side_is_scanned(tree, tmp_path,
     assert read == [True] and "relink" in result.head.timings
     full = run_scan([str(tree)], ScanOptions())
     assert comparable(result.head.findings) == comparable(full.findings)
+
+
+def test_the_head_side_is_discovered_while_the_base_program_is_read(tree, tmp_path, monkeypatch):
+    """A whole working tree's discovery and content keys are computed in another process
+    (diff._discover_checkout), as the diff reads the base's program; the head side's
+    findings are a full scan's all the same. When that process fails, the head side
+    discovers the tree itself, and says what failed as it would."""
+    discovered = []
+    original = pipeline.discover
+    monkeypatch.setattr(pipeline, "discover", lambda *a, **k: discovered.append(a) or original(*a, **k))
+    cache = tmp_path / "cache"
+    run_scan([str(tree)], ScanOptions(cache_dir=cache), from_stored=checkout_scan_previous([str(tree)]))
+    discovered.clear()
+    path = tree / "net_ring" / "demo_rx.c"
+    path.write_text("/* a comment */\n" + path.read_text("latin-1"), "latin-1")
+    result = diff_revisions(tree, "HEAD", None, [], ScanOptions(cache_dir=cache))
+    assert discovered == [] and "relink" in result.head.timings
+    assert result.head.discovery.files == sorted(result.head.discovery.files, key=lambda f: f.parts)
+    full = run_scan([str(tree)], ScanOptions())
+    assert comparable(result.head.findings) == comparable(full.findings)
+    assert result.head.discovery.files == full.discovery.files
+    assert result.head.discovery.makefiles == full.discovery.makefiles
+
+    def fails(*args, **kwargs):
+        raise DiscoverError("the tree went away")
+
+    monkeypatch.setattr(diff, "discover", fails)  # in the forked process only
+    path.write_text("/* another comment */\n" + path.read_text("latin-1"), "latin-1")
+    discovered.clear()
+    result = diff_revisions(tree, "HEAD", None, [], ScanOptions(cache_dir=cache))
+    assert len(discovered) == 1
+    assert comparable(result.head.findings) == comparable(run_scan([str(tree)], ScanOptions()).findings)
 
 
 def test_no_program_another_version_kept_is_read_ahead(tree, tmp_path, monkeypatch):

@@ -65,20 +65,23 @@ class ScanResult:
 
 def run_scan(paths: list[str], options: ScanOptions, progress_factory=None,
              discovery: Discovery | None = None, previous: Previous | None = None,
-             from_stored: Callable[[StoredResult, dict], Previous | None] | None = None) -> ScanResult:
+             from_stored: Callable[[StoredResult, dict], Previous | None] | None = None,
+             prepared: tuple[Discovery, ContentKeys] | None = None) -> ScanResult:
     """Scan `paths`; `discovery`, when given, is what discovering them found (a git
     revision's files: gittree). With `previous`, a scan of the same tree before a
     change, only the sites the change can reach are analysed (incremental.py).
     Without it, `from_stored` makes one (or None: not usable) of a scan the results
     cache keeps, given this scan's file keys: the nearest it can (ResultCache.nearest),
-    when the cache does not hold this very scan's results."""
+    when the cache does not hold this very scan's results. `prepared` is what this
+    scan would compute first, its discovery of `paths` and their content keys, when
+    another process computed them meanwhile (a diff's head side: diff.py)."""
     # The stages build millions of small objects that never form cycles; the
     # cyclic collector re-walking them all costs half a warm whole-tree scan.
     collecting = gc.isenabled()
     gc.disable()
     links = LinkStore(FactsCache(options.cache_dir, options.kconfig))
     try:
-        return _run_scan(paths, options, links, progress_factory, discovery, previous, from_stored)
+        return _run_scan(paths, options, links, progress_factory, discovery, previous, from_stored, prepared)
     finally:
         links.wait()  # the program a full scan saves (linkstore.py)
         if collecting:
@@ -94,10 +97,11 @@ def context_key(kernel, makefiles, options: ScanOptions) -> str:
 
 def _run_scan(paths: list[str], options: ScanOptions, links: LinkStore, progress_factory=None,
               discovery: Discovery | None = None, previous: Previous | None = None,
-              from_stored: Callable[[StoredResult, dict], Previous | None] | None = None) -> ScanResult:
+              from_stored: Callable[[StoredResult, dict], Previous | None] | None = None,
+              prepared: tuple[Discovery, ContentKeys] | None = None) -> ScanResult:
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
-    disc = discovery or discover(paths, options.excludes, options.kernel_version)
+    disc, keys = prepared or (discovery or discover(paths, options.excludes, options.kernel_version), None)
     scope = None
     if options.kconfig is not None or options.compile_commands is not None:
         scope = restrict(disc, options.kconfig, options.compile_commands, paths)
@@ -105,7 +109,8 @@ def _run_scan(paths: list[str], options: ScanOptions, links: LinkStore, progress
 
     cache = FactsCache(options.cache_dir, options.kconfig)
     t = time.perf_counter()
-    keys = content_keys(disc.files, disc.rel, cache, disc.content_ids)
+    if keys is None:
+        keys = content_keys(disc.files, disc.rel, cache, disc.content_ids)
     makefiles = list(_read_makefiles(disc)) if disc.whole_tree else None
     makefile_texts = [text for _, text in makefiles] if makefiles is not None else None
     file_keys = {rel: sha for _, rel, sha in keys.keyed}
