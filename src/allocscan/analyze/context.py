@@ -110,11 +110,11 @@ def allocation_distance(program: Program) -> dict[str, int]:
     for node in program.functions_with(ALLOCATES):
         dist[node] = 0
         frontier.append(node)
-    graph = program.graph
+    callers = program.graph._pred  # (the adjacency dict: predecessors() or .pred per node cost more than the walk)
     for d in range(1, MAX_HOPS + 1):
         nxt = []
         for node in frontier:
-            for pred in graph.predecessors(node):
+            for pred in callers[node]:
                 if pred not in dist:
                     dist[pred] = d
                     nxt.append(pred)
@@ -126,11 +126,11 @@ def callers_within(program: Program, nodes: set[str], hops: int) -> set[str]:
     """`nodes` and every function that reaches one of them in at most `hops` calls."""
     found = set(nodes)
     frontier = list(nodes)
-    graph = program.graph
+    callers = program.graph._pred
     for _ in range(hops):
         nxt = []
         for node in frontier:
-            for pred in graph.predecessors(node):
+            for pred in callers[node]:
                 if pred not in found:
                     found.add(pred)
                     nxt.append(pred)
@@ -164,8 +164,8 @@ def analyze_contexts(program: Program, oracle: BranchOracle, only: set[str] | No
         once = {node for node in within if program.functions[node].fn.once}
         set_up_callers = callers_within(program, once, SLEEPABLE_HOPS)
         variants = {node for found in program.static_variants.values() for _, node in found}
-        entered = within | {node for node in set_up_callers
-                            if node in variants or program.graph.in_degree(node) == 0}
+        callers = program.graph._pred
+        entered = within | {node for node in set_up_callers if node in variants or not callers[node]}
         result.visited = (len(within), len(entered))
     found = find_entries(program, tables, oracle, compiled, entered, set_up_callers)
     result.entries, result.process_entries = found.atomic, found.process
