@@ -149,35 +149,31 @@ def _previous(repo: Path, head: str | None, base: ScanResult | StoredResult, rel
         except (GitTreeError, OSError):
             return [None] * len(ids)
 
-    def grep(mode: str, words: set[str]) -> list[str] | None:
-        """`git grep -w -F` of `words` over the head side's C files, output lines without
-        the revision; None: git failed. The working tree's tracked files (its untracked
-        ones are all new: changed files, analysed whole). Not --untracked: that walk
-        skips what .gitignore names even when it is tracked (Debian's kernel tree
-        ignores everything)."""
-        args = ["grep", mode, "-w", "-F", "-I"]
+    def files_naming(words: set[str], most: int | None = None) -> dict[str, set[str]] | None:
+        """`git grep -o -w -F` of `words` over the head side's C files; None: git failed.
+        The working tree's tracked files (its untracked ones are all new: changed files,
+        analysed whole). Not --untracked: that walk skips what .gitignore names even
+        when it is tracked (Debian's kernel tree ignores everything). Read as git prints
+        it: with `most`, git is stopped as soon as more files name them, as a common
+        word prints millions of lines (one grep, where a bounding `grep -l` before it
+        cost a pre-merge diff a second)."""
+        args = ["git", "-C", str(repo), "grep", "-o", "-w", "-F", "-I"]
         for word in sorted(words):
             args += ["-e", word]
-        args += [head] if head else []
-        proc = _git(repo, *args, "--", "*.c", "*.h", check=False)
-        if proc.returncode not in (0, 1):
-            return None
-        return [line.partition(":")[2] if head else line for line in proc.stdout.splitlines()]
-
-    def files_naming(words: set[str], most: int | None = None) -> dict[str, set[str]] | None:
-        # -l first when bounded: -o prints every occurrence, millions for common words
-        if most is not None:
-            listed = grep("-l", words)
-            if listed is None or len(listed) > most:
-                return listed and {"": set(listed)}
-        lines = grep("-o", words)
-        if lines is None:
-            return None
+        args += [head, "--"] if head else ["--"]
         found: dict[str, set[str]] = {}
-        for line in lines:
-            path, _, word = line.rpartition(":")
-            found.setdefault(word, set()).add(path)
-        return found
+        files: set[str] = set()
+        with subprocess.Popen([*args, "*.c", "*.h"], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                              encoding="utf-8", errors="replace") as proc:
+            for line in proc.stdout:
+                line = line.rstrip("\n")
+                path, _, word = (line.partition(":")[2] if head else line).rpartition(":")
+                found.setdefault(word, set()).add(path)
+                files.add(path)
+                if most is not None and len(files) > most:
+                    proc.kill()
+                    return {"": files}
+        return found if proc.returncode in (0, 1) else None
 
     if isinstance(base, StoredResult):
         warnings = base.warnings

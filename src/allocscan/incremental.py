@@ -136,7 +136,8 @@ class Previous:
     context_key: str  # pipeline.context_key(): kernel facts, Makefiles, options
     read_blobs: Callable[[list[str]], list[bytes | None]]  # content ids -> contents (None: unreadable)
     # (words, most) -> {word: relative paths of the files of the new side naming it}, or
-    # None: cannot tell; with `most`, when more files name any of them: {"": those files}
+    # None: cannot tell; with `most`, when more files name any of them: {"": more than
+    # `most` of those files (not necessarily all)}
     files_naming: Callable[[set[str], int | None], dict[str, set[str]] | None]
     warnings: list[str] = field(default_factory=list)  # what extraction and analysis warned of
     stats: object = None  # its extract.ExtractStats
@@ -676,7 +677,7 @@ class _Cone:
             if naming is None:
                 return None
             if "" in naming:
-                raise _Unbounded(f"the changed header definitions are named in {len(naming[''])} files")
+                raise _Unbounded(f"the changed header definitions are named in more than {MAX_READER_FILES} files")
             found = set().union(*naming.values()) if naming else set()
             files |= found
             pending = set()
@@ -894,7 +895,7 @@ class _Cone:
             if naming is None:
                 return None
             if "" in naming:
-                raise _Unbounded(f"the change's stores may be read in {len(naming[''])} files")
+                raise _Unbounded(f"the change's stores may be read in more than {MAX_READER_FILES} files")
             for word, paths in naming.items():
                 for rel in paths:
                     for fname, depth in tree_wide[word].items():
