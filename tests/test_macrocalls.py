@@ -171,3 +171,14 @@ def test_a_warm_scan_rewrites_alike_and_leaves_the_cache_as_it_was(tmp_path: Pat
     assert scan() == cold
     assert entries() == written
     assert any("through demo_port_create(" in text for *_, steps in cold for text in steps)
+
+
+def test_a_rewritten_call_pickles_as_itself():
+    """A linked program is kept pickled (linkstore.py): a call rewritten through a
+    forwarding macro comes back with the call as written, for the witness."""
+    import pickle
+
+    site = ForwardedCall(callee="kmalloc", line=3, col=2, end_col=30, args_text="n, GFP_KERNEL",
+                         written="demo_alloc(n)")
+    again = pickle.loads(pickle.dumps(site))
+    assert type(again) is ForwardedCall and again == site and again.written == "demo_alloc(n)"

@@ -50,7 +50,7 @@ from functools import lru_cache
 from typing import TYPE_CHECKING
 
 from .exprs import IDENT_RE, closing_paren, ir_of_args, split_args
-from .facts import CALLS_ALLOCATOR, CALLS_REGISTRAR, HAS_GFP_ARGUMENT, CallSite, FileFacts, FunctionFacts
+from .facts import CALLS_ALLOCATOR, CALLS_REGISTRAR, HAS_GFP_ARGUMENT, CallSite, FileFacts, FunctionFacts, _positional_pickle
 from .kernel.tables import allocators, contexts, gfp_tables, inert_calls, source_tables, value_tables
 
 if TYPE_CHECKING:
@@ -70,6 +70,11 @@ class ForwardedCall(CallSite):
     source has it (`alloc_thing(sz)`), for witness steps."""
 
     written: str = ""
+
+
+# CallSite's pickling names CallSite and its fields: a rewritten call kept in a linked
+# program (linkstore.py) came back as a plain CallSite, without `written`
+_positional_pickle(ForwardedCall)
 
 
 @dataclass(frozen=True, slots=True)
