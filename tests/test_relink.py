@@ -4,6 +4,7 @@ compared, part by part and in order, with a link of the edited tree."""
 
 from __future__ import annotations
 
+import pickle
 import random
 import shutil
 from pathlib import Path
@@ -14,6 +15,7 @@ from allocscan.cache import FactsCache
 from allocscan.discover import discover
 from allocscan.extract.driver import extract_all
 from allocscan.link import Program, link
+from allocscan.linkstore import share_strings
 from allocscan.relink import lazy_and_kept, program_fields, relink
 
 from .conftest import CORPORA
@@ -244,3 +246,20 @@ def test_a_static_defined_under_two_ifdef_branches(tmp_path):
         assert "demo.c::demo_stats@8" in program.leaves
 
     _one_file_relinked(tmp_path, source, source.replace("return 0;", "return 3;"), a_leaf_named_by_line)
+
+
+def test_a_kept_program_shares_equal_strings_and_changes_no_value():
+    """linkstore.share_strings(), run before a program is written: equal names become one
+    object (pickle writes it once), and every value stays what it was."""
+    disc = discover([str(CORPORA)])
+    program = link(extract_all(disc.files, disc.rel, FactsCache(None), 1).facts)
+    indexes = ("by_name", "field_writers", "structs", "indirect_targets", "typedefs")
+    before = pickle.loads(pickle.dumps((program.files, [getattr(program, name) for name in indexes])))
+    callees = [c for ff in program.files for fn in ff.functions for c in fn.callees]
+    assert len({id(c) for c in callees}) > len(set(callees))  # as linked: a name per file
+    share_strings(program)
+    assert (program.files, [getattr(program, name) for name in indexes]) == before
+    callees = [c for ff in program.files for fn in ff.functions for c in fn.callees]
+    names = [n for ff in program.files for fn in ff.functions for n in (fn.name, *fn.callees)] + list(program.by_name)
+    assert len({id(c) for c in callees}) == len(set(callees))
+    assert len({id(n) for n in names}) == len(set(names))
