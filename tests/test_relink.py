@@ -14,8 +14,7 @@ import pytest
 from allocscan.cache import FactsCache
 from allocscan.discover import discover
 from allocscan.extract.driver import extract_all
-from allocscan.link import Program, link
-from allocscan.linkstore import share_strings
+from allocscan.link import Program, link, share_names
 from allocscan.relink import lazy_and_kept, program_fields, relink
 
 from .conftest import CORPORA
@@ -248,18 +247,18 @@ def test_a_static_defined_under_two_ifdef_branches(tmp_path):
     _one_file_relinked(tmp_path, source, source.replace("return 0;", "return 3;"), a_leaf_named_by_line)
 
 
-def test_a_kept_program_shares_equal_strings_and_changes_no_value():
-    """linkstore.share_strings(), run before a program is written: equal names become one
-    object (pickle writes it once), and every value stays what it was."""
+def test_link_shares_equal_names_and_changes_no_value():
+    """link.share_names(): equal names of different files become one object (pickle then
+    writes a kept program's once), and every value stays what it was."""
     disc = discover([str(CORPORA)])
-    program = link(extract_all(disc.files, disc.rel, FactsCache(None), 1).facts)
-    indexes = ("by_name", "field_writers", "structs", "indirect_targets", "typedefs")
-    before = pickle.loads(pickle.dumps((program.files, [getattr(program, name) for name in indexes])))
-    callees = [c for ff in program.files for fn in ff.functions for c in fn.callees]
-    assert len({id(c) for c in callees}) > len(set(callees))  # as linked: a name per file
-    share_strings(program)
-    assert (program.files, [getattr(program, name) for name in indexes]) == before
-    callees = [c for ff in program.files for fn in ff.functions for c in fn.callees]
-    names = [n for ff in program.files for fn in ff.functions for n in (fn.name, *fn.callees)] + list(program.by_name)
-    assert len({id(c) for c in callees}) == len(set(callees))
+    files = extract_all(disc.files, disc.rel, FactsCache(None), 1).facts
+    callees = [c for ff in files for fn in ff.functions for c in fn.callees]
+    assert len({id(c) for c in callees}) > len(set(callees))  # as extracted: a name per file
+    before = pickle.loads(pickle.dumps(files))
+    share_names(files)
+    assert files == before
+    names = [n for ff in files for fn in ff.functions for n in (fn.name, *fn.callees)]
+    assert len({id(n) for n in names}) == len(set(names))
+    program = link(files)  # its indexes are keyed by the shared names
+    names = [fn.name for ff in program.files for fn in ff.functions] + list(program.by_name)
     assert len({id(n) for n in names}) == len(set(names))
