@@ -259,6 +259,24 @@ def test_the_head_side_is_discovered_while_the_base_program_is_read(tree, tmp_pa
     assert comparable(result.head.findings) == comparable(run_scan([str(tree)], ScanOptions()).findings)
 
 
+def test_a_kept_program_finds_its_entries_from_any_directory(tree, tmp_path, monkeypatch):
+    """A scan given a relative cache directory keeps a program whose file entries are
+    named absolutely: a diff run from elsewhere reads the bodies from them."""
+    monkeypatch.chdir(tmp_path)
+    run_scan([str(tree)], ScanOptions(cache_dir=Path("cache")), from_stored=checkout_scan_previous([str(tree)]))
+    store = LinkStore(FactsCache(tmp_path / "cache"))
+    assert store.read_ahead(lambda keys: True)
+    linked = next(iter(linkstore._read_ahead.values()))
+    assert linked.stores and all(Path(path).is_absolute() for path, _ in linked.stores.values())
+    drop_read_ahead()
+    monkeypatch.chdir(tree)
+    path = tree / "net_ring" / "demo_rx.c"
+    path.write_text("/* a comment */\n" + path.read_text("latin-1"), "latin-1")
+    result = diff_revisions(tree, "HEAD", None, [], ScanOptions(cache_dir=tmp_path / "cache"))
+    assert "relink" in result.head.timings
+    assert comparable(result.head.findings) == comparable(run_scan([str(tree)], ScanOptions()).findings)
+
+
 def test_no_program_another_version_kept_is_read_ahead(tree, tmp_path, monkeypatch):
     """A program kept by other code of the analyzer (before an upgrade) has the same
     file keys: reading it ahead would cost a read the head side cannot use."""

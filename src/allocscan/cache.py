@@ -57,7 +57,9 @@ class FactsCache:
     another config, and entries of plain scans are never mixed with them."""
 
     def __init__(self, directory: Path | None, config=None):
-        self.directory = directory / analyzer_key() if directory is not None else None
+        # absolute: a kept program records where each file's entry lies (linkstore.py),
+        # and a relative --cache-dir read from another directory found none of them
+        self.directory = Path(os.path.abspath(directory)) / analyzer_key() if directory is not None else None
         self.config = config
         self.hits = 0
         self.misses = 0
