@@ -101,7 +101,7 @@ def _deref_stores_complete(fn: FunctionFacts, body) -> None:
     if not stores:
         return
     text = node_text(body)
-    for name in {a.base for a in stores}:
+    for name in dict.fromkeys(a.base for a in stores):  # in order: a set's order changes with the hash seed
         kept = sum(1 for a in stores if a.base == name)
         if len(re.findall(rf"\b{re.escape(name)}\b", text)) != kept:
             fn.assignments.append(Assignment("deref", DEREF_MARK + name, "", "", fn.line, "?", body.start_byte,
