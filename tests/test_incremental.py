@@ -212,7 +212,8 @@ def test_the_base_program_is_read_while_the_base_side_is_scanned(tree, tmp_path,
     and the head side relinks it. A comment at the end of a file needs no program."""
     read = []
     original = LinkStore.read_ahead
-    monkeypatch.setattr(LinkStore, "read_ahead", lambda self, of: read.append(original(self, of)) or read[-1])
+    monkeypatch.setattr(LinkStore, "read_ahead",
+                        lambda self, of, stop=None: read.append(original(self, of, stop)) or read[-1])
     cache = tmp_path / "cache"
     # the base's program is kept (a scan of a whole checkout, as the command line runs it)
     run_scan([str(tree)], ScanOptions(cache_dir=cache), from_stored=checkout_scan_previous([str(tree)]))
@@ -275,6 +276,29 @@ def test_a_kept_program_finds_its_entries_from_any_directory(tree, tmp_path, mon
     result = diff_revisions(tree, "HEAD", None, [], ScanOptions(cache_dir=tmp_path / "cache"))
     assert "relink" in result.head.timings
     assert comparable(result.head.findings) == comparable(run_scan([str(tree)], ScanOptions()).findings)
+
+
+def test_a_read_ahead_ends_when_the_program_is_not_needed(tree, tmp_path, monkeypatch):
+    """The same change diffed again: the working tree's discovery finds the head side's
+    results kept (diff._discover_checkout), and the read of the base's program it
+    answers during is stopped (LinkStore.read_ahead's `stop`)."""
+    cache = tmp_path / "cache"
+    options = ScanOptions(cache_dir=cache, reuse_results=True)
+    run_scan([str(tree)], ScanOptions(cache_dir=cache), from_stored=checkout_scan_previous([str(tree)]))
+    path = tree / "net_ring" / "demo_rx.c"
+    path.write_text("/* a comment */\n" + path.read_text("latin-1"), "latin-1")
+    assert not diff._discover_checkout(tree, options)[4]
+    first = diff_revisions(tree, "HEAD", None, [], options)
+    assert diff._discover_checkout(tree, options)[4]
+    again = diff_revisions(tree, "HEAD", None, [], options)
+    assert "reused" in again.head.timings
+    assert comparable(again.head.findings) == comparable(first.head.findings)
+    drop_read_ahead()  # (a tree this small is read before its discovery answers)
+    store = LinkStore(FactsCache(cache))
+    monkeypatch.setattr(linkstore._StoppableFile, "STOP_EVERY", 1)
+    assert not store.read_ahead(lambda keys: True, stop=lambda: True) and not linkstore._read_ahead
+    assert store.read_ahead(lambda keys: True, stop=lambda: False)
+    drop_read_ahead()
 
 
 def test_no_program_another_version_kept_is_read_ahead(tree, tmp_path, monkeypatch):

@@ -33,7 +33,7 @@ from .linkstore import LinkStore
 from .relink import refusal
 from .results import StoredResult, code_key
 from .rules.base import Finding
-from .pipeline import ScanOptions, ScanResult, run_scan
+from .pipeline import ScanOptions, ScanResult, results_kept, run_scan
 
 
 class DiffError(Exception):
@@ -103,12 +103,14 @@ def _scan_side(root: Path, rel_paths: list[str], options: ScanOptions,
     return run_scan(targets, options, previous=previous, prepared=ready)
 
 
-def _discover_checkout(root: Path, options: ScanOptions) -> tuple[Discovery, list[str], list[str], ContentKeys]:
+def _discover_checkout(root: Path, options: ScanOptions) -> tuple[Discovery, list[str], list[str], ContentKeys, bool]:
     """What the scan of a whole working tree computes first: its discovery, the content
-    keys of its files and the text of its Makefiles. A diff computes it in another
-    process while it reads the base's program (_read_base_program), a second before
-    the head side would. The paths come back as text: 52,000 Path objects take longer
-    to unpickle than to make again."""
+    keys of its files and the text of its Makefiles; and whether the results cache
+    holds its results already (the same change diffed again: then the base's program,
+    read meanwhile, is not needed). A diff computes it in another process while it
+    reads the base's program (_read_base_program), a second before the head side
+    would. The paths come back as text: 52,000 Path objects take longer to unpickle
+    than to make again."""
     disc = discover([str(root)], options.excludes, options.kernel_version)
     cache = FactsCache(options.cache_dir, options.kconfig)
     keys = content_keys(disc.files, disc.rel, cache, disc.content_ids)
@@ -119,7 +121,7 @@ def _discover_checkout(root: Path, options: ScanOptions) -> tuple[Discovery, lis
         except OSError:
             pass  # read again by the scan, which warns
     files, makefiles = [str(f) for f in disc.files], [str(m) for m in disc.makefiles]
-    return replace(disc, files=[], makefiles=[]), files, makefiles, keys
+    return replace(disc, files=[], makefiles=[]), files, makefiles, keys, results_kept(disc, keys, options)
 
 
 def _discovered(prepared: _Forked | None) -> tuple[Discovery, ContentKeys] | None:
@@ -128,11 +130,24 @@ def _discovered(prepared: _Forked | None) -> tuple[Discovery, ContentKeys] | Non
     if prepared is None:
         return None
     try:
-        disc, files, makefiles, keys = prepared.result()
+        disc, files, makefiles, keys, _ = prepared.result()
     except (DiffError, DiscoverError):
         return None
     disc.files, disc.makefiles = [Path(f) for f in files], [Path(m) for m in makefiles]
     return disc, keys
+
+
+def _results_kept(prepared: _Forked | None) -> Callable[[], bool]:
+    """For the read ahead (its `stop`): has the working tree's discovery found the head
+    side's results kept? Then the base's program is not needed."""
+    def kept() -> bool:
+        if prepared is None or not prepared.ready():
+            return False
+        try:
+            return prepared.result()[4]
+        except (DiffError, DiscoverError):
+            return False
+    return kept
 
 
 def _previous(repo: Path, head: str | None, base: ScanResult | StoredResult, rel_paths: list[str]) -> Previous | None:
@@ -259,26 +274,35 @@ class _Forked:
         self._child = context.Process(target=_forked_child, args=(send, what, function, args))
         self._child.start()
         send.close()
+        self._answer: tuple | None = None
+
+    def ready(self) -> bool:
+        """Has it answered (result() would not wait)?"""
+        return self._answer is not None or self._receive.poll()
 
     def result(self):
-        try:
-            kind, value = self._receive.recv()
-        except EOFError:  # killed (out of memory?) before it could answer
-            self._child.join()
-            kind, value = "error", DiffError(f"{self.what} ended without a result (exit code {self._child.exitcode})")
-        finally:
-            self._receive.close()
-            self._child.join()
+        if self._answer is None:
+            try:
+                self._answer = self._receive.recv()
+            except EOFError:  # killed (out of memory?) before it could answer
+                self._child.join()
+                self._answer = ("error", DiffError(f"{self.what} ended without a result "
+                                                   f"(exit code {self._child.exitcode})"))
+            finally:
+                self._receive.close()
+                self._child.join()
+        kind, value = self._answer
         if kind == "error":
             raise value
         return value
 
     def cancel(self) -> None:
         """End the process unread (it would block on its answer, and exit wait for it)."""
-        if self._child.is_alive():
-            self._child.terminate()
-        self._child.join()
-        self._receive.close()
+        if self._answer is None:
+            if self._child.is_alive():
+                self._child.terminate()
+            self._child.join()
+            self._receive.close()
 
 
 def _forked_child(send, what: str, function: Callable, args) -> None:
@@ -324,12 +348,14 @@ def _base_side_scan(repo: Path, rev: str, rel_paths: list[str], options: ScanOpt
     return _findings_only(_scan_revision(repo, rev, rel_paths, options)[0])
 
 
-def _read_base_program(repo: Path, base: str, head: str | None, options: ScanOptions) -> None:
+def _read_base_program(repo: Path, base: str, head: str | None, options: ScanOptions,
+                       stop: Callable[[], bool] | None = None) -> None:
     """Read the linked program a whole-checkout diff's head side will relink from
     (linkstore.LinkStore.read_ahead): the one kept of `base`'s files, when the change
     is one a relink takes, as far as the facts the cache holds of both sides of each
     changed file tell. It is read while the base side is scanned in its own process,
-    instead of after it."""
+    instead of after it; `stop` ends the read when the program turns out not to be
+    needed (the head side's results are kept)."""
     if options.cache_dir is None or options.kconfig is not None or options.compile_commands is not None:
         return
     cache = FactsCache(options.cache_dir)
@@ -366,7 +392,7 @@ def _read_base_program(repo: Path, base: str, head: str | None, options: ScanOpt
                 return
             relinked = True
     if relinked:
-        LinkStore(cache).read_ahead(lambda keys: all(base_files.get(rel) == sha for rel, sha in keys.items()))
+        LinkStore(cache).read_ahead(lambda keys: all(base_files.get(rel) == sha for rel, sha in keys.items()), stop)
 
 
 def compare(base: ScanResult, head: ScanResult) -> DiffResult:
@@ -404,10 +430,10 @@ def diff_revisions(repo_dir: Path, base: str, head: str | None, paths: list[str]
     rel_paths = driver_scopes(repo, paths)
     if staged:
         head = staged_commit(repo)
-    meanwhile = None if rel_paths else lambda: _read_base_program(repo, base, head, options)
     prepared = None
     if head is None and not rel_paths and _forking():
         prepared = _Forked("discovering the working tree", _discover_checkout, repo, options)
+    meanwhile = None if rel_paths else lambda: _read_base_program(repo, base, head, options, _results_kept(prepared))
     try:
         base_result = _base_side(repo, base, rel_paths, options, meanwhile)
     except BaseException:

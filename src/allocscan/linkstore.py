@@ -130,13 +130,14 @@ class LinkStore:
                 ff.store.attach(where[0], where[1], sources.get(ff.path), ff.path, ff.sha, config)
         return linked
 
-    def read_ahead(self, of: Callable[[dict[str, str]], bool]) -> bool:
+    def read_ahead(self, of: Callable[[dict[str, str]], bool], stop: Callable[[], bool] | None = None) -> bool:
         """Read now the newest kept program whose file keys `of` accepts, for a load()
         to come (a diff reads the base's while the base side is scanned in another
         process); whether there was one. Only programs this analyzer's code kept: one
         an older allocscan kept of the same files is in the same directory (its facts'
         key did not change), and reading it cost the time and memory of a second read,
-        as load() could not use it."""
+        as load() could not use it. `stop`, asked as the program is read, ends the read
+        when it says the program is not needed after all."""
         if self.directory is None or not self.directory.is_dir():
             return False
         for program in sorted(self.directory.glob("*.pkl"), key=lambda p: p.stat().st_mtime, reverse=True):
@@ -146,7 +147,7 @@ class LinkStore:
             except (OSError, pickle.UnpicklingError, EOFError, ValueError):
                 continue
             if of(file_keys) and program.stem == program_key(file_keys):
-                linked = _read(program)
+                linked = _read(program, stop)
                 if linked is not None:
                     _read_ahead[str(program)] = linked
                 return linked is not None
@@ -175,8 +176,39 @@ def _write_atomically(target: Path, value, directory: Path) -> None:
         raise
 
 
-def _read(target: Path) -> Linked | None:
-    """The Linked kept in `target`, its node_of made again; None if it cannot be read.
+class _Stopped(Exception):
+    """A read ahead its `stop` ended."""
+
+
+class _StoppableFile:
+    """A file pickle reads through, asking `stop` every STOP_EVERY reads (a read is a
+    pickle frame, 64 KB: a program of 6.1 is about 5,600 of them)."""
+
+    STOP_EVERY = 64
+
+    def __init__(self, fh, stop: Callable[[], bool]):
+        self.fh, self.stop, self.reads = fh, stop, 0
+
+    def _asked(self) -> None:
+        self.reads += 1
+        if self.reads % self.STOP_EVERY == 0 and self.stop():
+            raise _Stopped
+
+    def read(self, size: int = -1) -> bytes:
+        self._asked()
+        return self.fh.read(size)
+
+    def readinto(self, buffer) -> int:
+        self._asked()
+        return self.fh.readinto(buffer)
+
+    def readline(self) -> bytes:
+        return self.fh.readline()
+
+
+def _read(target: Path, stop: Callable[[], bool] | None = None) -> Linked | None:
+    """The Linked kept in `target`, its node_of made again; None if it cannot be read,
+    or `stop` said to stop reading it.
     The collector is kept off while it is read, and what was read is frozen (never
     walked again): a diff reads ahead before its scan turns the collector off
     (pipeline.run_scan), and collections walking the millions of objects as they
@@ -185,9 +217,9 @@ def _read(target: Path) -> Linked | None:
     gc.disable()
     try:
         with open(target, "rb") as fh:
-            linked = pickle.load(fh)
+            linked = pickle.load(fh if stop is None else _StoppableFile(fh, stop))
         os.utime(target)  # used: the last to go (KEPT)
-    except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError, ValueError):
+    except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError, ValueError, _Stopped):
         return None
     finally:
         if collecting:

@@ -224,6 +224,18 @@ def _run_scan(paths: list[str], options: ScanOptions, links: LinkStore, progress
                       file_keys, this_context, analysis.stats.get("incremental", ""))
 
 
+def results_kept(disc: Discovery, keys: ContentKeys, options: ScanOptions) -> bool:
+    """Whether the results cache holds this scan's results, looked up as _run_scan()
+    looks them up (a diff asks it of its head side ahead: diff.py)."""
+    if options.cache_dir is None or not options.reuse_results or options.kconfig is not None \
+            or options.compile_commands is not None:
+        return False
+    disc = replace(disc, warnings=[])  # a Makefile it cannot read: the scan warns of it
+    makefiles = list(_read_makefiles(disc)) if disc.whole_tree else None
+    key = scan_key(keys, disc.kernel, makefiles, options.min_order, options.select, options.ignore)
+    return ResultCache(options.cache_dir).has(key)
+
+
 def _same_facts_as_before(previous: Previous, keys: ContentKeys, file_keys: dict[str, str], context: str,
                           cache: FactsCache) -> set[str]:
     """The changed files, when every one holds the facts it held in `previous`

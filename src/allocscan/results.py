@@ -89,6 +89,10 @@ class ResultCache:
     def __init__(self, directory: Path | None):
         self.directory = directory / "results" if directory is not None else None
 
+    def has(self, key: str) -> bool:
+        """Whether results are kept under `key` (not read)."""
+        return self.directory is not None and (self.directory / f"{key}.pkl").is_file()
+
     def get(self, key: str) -> StoredResult | None:
         if self.directory is None:
             return None
