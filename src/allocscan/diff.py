@@ -1,9 +1,13 @@
 """Diff mode: the findings a change introduces (and, on request, those it fixes).
 
 Both sides are scanned with the same facts cache, so only the files the
-change touches are parsed again; the analyses re-run on the whole graph.
-Findings are matched by rule and our line-independent fingerprint, so a
-finding that only moved is not new.
+change touches are parsed again. For a diff of the whole checkout, the base
+side's results come from the results cache when a scan kept them, and the head
+side relinks the program kept of the base and analyses only the change's cone
+(incremental.py, relink.py). The processes: the base side is scanned in a
+forked one, the working tree is discovered in another, and this one reads the
+base's program meanwhile. Findings are matched by rule and our
+line-independent fingerprint, so a finding that only moved is not new.
 
 Sides come from git: `--base REV` (default `HEAD`) and `--head REV` (default:
 the working tree), read from git's object store without a checkout
