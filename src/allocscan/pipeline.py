@@ -118,7 +118,7 @@ def _run_scan(paths: list[str], options: ScanOptions, links: LinkStore, progress
     results, result_key = None, None
     if options.cache_dir is not None and scope is None:
         results = ResultCache(options.cache_dir)
-        result_key = scan_key(keys, disc.kernel, makefiles, options.min_order, options.select, options.ignore)
+        result_key = _result_key(disc, keys, makefiles, options)
         stored = results.get(result_key) if options.reuse_results else None
         if stored is not None:
             cache.save_index()
@@ -232,8 +232,12 @@ def results_kept(disc: Discovery, keys: ContentKeys, options: ScanOptions) -> bo
         return False
     disc = replace(disc, warnings=[])  # a Makefile it cannot read: the scan warns of it
     makefiles = list(_read_makefiles(disc)) if disc.whole_tree else None
-    key = scan_key(keys, disc.kernel, makefiles, options.min_order, options.select, options.ignore)
-    return ResultCache(options.cache_dir).has(key)
+    return ResultCache(options.cache_dir).has(_result_key(disc, keys, makefiles, options))
+
+
+def _result_key(disc: Discovery, keys: ContentKeys, makefiles, options: ScanOptions) -> str:
+    """The key a scan of these files keeps its results under (results.scan_key)."""
+    return scan_key(keys, disc.kernel, makefiles, options.min_order, options.select, options.ignore)
 
 
 def _same_facts_as_before(previous: Previous, keys: ContentKeys, file_keys: dict[str, str], context: str,
