@@ -18,6 +18,7 @@ from allocscan import diff, incremental, linkstore, pipeline
 from allocscan.discover import DiscoverError
 from allocscan.diff import _from_stored, checkout_scan_previous, diff_revisions
 from allocscan.cache import FactsCache
+from allocscan.link import MEMOS
 from allocscan.linkstore import LinkStore, drop_read_ahead
 from allocscan.pipeline import ScanOptions, run_scan
 from allocscan.results import ResultCache
@@ -299,6 +300,19 @@ def test_a_read_ahead_ends_when_the_program_is_not_needed(tree, tmp_path, monkey
     assert not store.read_ahead(lambda keys: True, stop=lambda: True) and not linkstore._read_ahead
     assert store.read_ahead(lambda keys: True, stop=lambda: False)
     drop_read_ahead()
+
+
+def test_a_program_is_kept_without_its_memos(tree, tmp_path):
+    """What the link memoised while it ran (look-ups, resolutions, field indexes) is not
+    kept with the program: it is filled again when asked (link.MEMOS)."""
+    cache = tmp_path / "cache"
+    result = run_scan([str(tree)], ScanOptions(cache_dir=cache), from_stored=checkout_scan_previous([str(tree)]))
+    assert any(getattr(result.analysis.program, name) for name in MEMOS)  # the scan filled some
+    store = LinkStore(FactsCache(cache))
+    assert store.read_ahead(lambda keys: True)
+    kept = next(iter(linkstore._read_ahead.values())).program
+    drop_read_ahead()
+    assert not any(getattr(kept, name) for name in MEMOS) and not kept.resolver._in_directory
 
 
 def test_no_program_another_version_kept_is_read_ahead(tree, tmp_path, monkeypatch):

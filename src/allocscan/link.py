@@ -501,6 +501,29 @@ def _subtree_index(program: "Program", table: str, top: str) -> dict:
     return index
 
 
+# Program fields that memoise answers computed from the rest, filled when first asked:
+# emptied, they lose nothing but the time to fill them again. A relink empties all
+# but the last two (their answers depend on the bindings, which a relink keeps), and
+# a kept program is saved without any of them (linkstore.py): on 6.1 the link had
+# filled them with 900,000 objects that a diff read back for the few it asks again.
+MEMOS = {
+    "_by_path": dict, "_by_dir": dict, "_shared": dict, "_shared_files": lambda: None, "_subtrees": dict,
+    "_dirs_sorted": list, "_lookup_memo": dict, "_included_memo": dict, "_headers_by_name": dict,
+    "_include_targets": dict, "_dir_tables": dict, "_resolved": dict, "_writers_by_path": lambda: None,
+    "_writers_memo": dict, "_receiver_memo": dict, "_callers": dict, "never_run_memo": dict,
+    "_field_index": dict, "_typed_index": dict,
+}
+MEMOS_OF_BINDINGS = ("_field_index", "_typed_index")
+
+
+def forget_memos(program: Program, names=MEMOS) -> None:
+    """Empty the program's memos (`names` of MEMOS), and the resolver's."""
+    for name in names:
+        setattr(program, name, MEMOS[name]())
+    if names is MEMOS and program.resolver is not None:
+        program.resolver.forget_memos()
+
+
 class Resolver:
     """Direct-call resolution: which definitions a name called in a file reaches.
 
@@ -530,6 +553,10 @@ class Resolver:
         self.header_only = {name: [n for n in nodes if _links_with(None, locations[n])][:1]
                             for name, nodes in header_statics.items() if name not in globals_by_name}
         self._in_directory: dict[str, dict[str, list[str]]] = {}  # directory -> name -> targets
+
+    def forget_memos(self) -> None:
+        """Empty what resolve() memoised (see link.MEMOS)."""
+        self._in_directory = {}
 
     def local_names(self, ff: FileFacts) -> set[str]:
         """Names whose resolution in `ff` depends on the file itself: its statics and macros."""

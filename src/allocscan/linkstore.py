@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import Callable
 
 from .cache import FactsCache
-from .link import Program
+from .link import Program, forget_memos
 from .results import code_key
 
 KEPT = 2  # linked programs a cache keeps
@@ -88,6 +88,7 @@ class LinkStore:
         status = 1
         try:
             linked.program.node_of = {}  # keyed by id(): made again on load
+            forget_memos(linked.program)  # filled again when asked, if a scan asks
             self._write(linked, file_keys, target)
             status = 0
         except Exception as err:  # the scan goes on; the next one links in full

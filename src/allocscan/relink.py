@@ -48,18 +48,13 @@ from dataclasses import fields
 
 from .facts import FileFacts
 from .incremental import ANON_RE
-from .link import (_NO_ATTRIBUTES, FunctionRef, Program, UniformTargets, _clear_cache, _tables, field_writers,
-                   file_call_edges, is_leaf)
+from .link import (_NO_ATTRIBUTES, MEMOS, MEMOS_OF_BINDINGS, FunctionRef, Program, UniformTargets, _clear_cache, _tables,
+                   field_writers, file_call_edges, forget_memos, is_leaf)
 from .macrocalls import forward_file_calls
 
 # Program fields filled lazily, on first use: emptied by a relink (a value may hold
 # an old file's facts or depend on its defines)
-_LAZY = {
-    "_by_path": dict, "_by_dir": dict, "_shared": dict, "_shared_files": lambda: None, "_subtrees": dict,
-    "_dirs_sorted": list, "_lookup_memo": dict, "_included_memo": dict, "_headers_by_name": dict,
-    "_include_targets": dict, "_dir_tables": dict, "_resolved": dict, "_writers_by_path": lambda: None,
-    "_writers_memo": dict, "_receiver_memo": dict, "_callers": dict, "never_run_memo": dict,
-}
+_LAZY = tuple(name for name in MEMOS if name not in MEMOS_OF_BINDINGS)
 # Program fields a relink keeps as they are or updates in place (see the docstring)
 _KEPT = {"files", "graph", "functions", "by_name", "node_of", "bindings", "structs", "typedefs", "macro_names",
          "_field_index", "_typed_index", "resolver", "indirect_targets", "static_variants", "field_writers",
@@ -113,8 +108,7 @@ def relink(program: Program, changed: list[FileFacts]) -> str | None:
     position = {ff.path: i for i, ff in enumerate(program.files)}
     for new in changed:
         _relink_file(program, by_path[new.path], new, position)
-    for name, make in _LAZY.items():
-        setattr(program, name, make())
+    forget_memos(program, _LAZY)
     _clear_cache(program.graph)
     return None
 
