@@ -210,23 +210,49 @@ def test_a_comment_reanalyses_only_its_file(tree, tmp_path):
 def test_the_base_program_is_read_while_the_base_side_is_scanned(tree, tmp_path, monkeypatch):
     """A change a relink takes: the program kept of the base is read ahead, in the
     diff's process while its base side is scanned in another (diff._read_base_program),
-    and the head side relinks it. A comment at the end of a file needs no program."""
-    read = []
-    original = LinkStore.read_ahead
-    monkeypatch.setattr(LinkStore, "read_ahead",
-                        lambda self, of, stop=None: read.append(original(self, of, stop)) or read[-1])
+    and the head side relinks it. A comment at the end of a file needs no program:
+    what was read of it (the program kept last, read before the answer came) is let go."""
+    reads = []
+    original = linkstore._read
+    monkeypatch.setattr(linkstore, "_read", lambda *args: reads.append(args[0]) or original(*args))
     cache = tmp_path / "cache"
     # the base's program is kept (a scan of a whole checkout, as the command line runs it)
     run_scan([str(tree)], ScanOptions(cache_dir=cache), from_stored=checkout_scan_previous([str(tree)]))
     path = tree / "net_ring" / "demo_rx.c"
     path.write_text(path.read_text("latin-1") + "\n/* a comment */\n", "latin-1")
-    diff_revisions(tree, "HEAD", None, [], ScanOptions(cache_dir=cache))
-    assert read == []
-    path.write_text("/* a comment */\n" + path.read_text("latin-1"), "latin-1")
     result = diff_revisions(tree, "HEAD", None, [], ScanOptions(cache_dir=cache))
-    assert read == [True] and "relink" in result.head.timings
+    assert "relink" not in result.head.timings and not linkstore._read_ahead
+    path.write_text("/* a comment */\n" + path.read_text("latin-1"), "latin-1")
+    reads.clear()
+    result = diff_revisions(tree, "HEAD", None, [], ScanOptions(cache_dir=cache))
+    assert len(reads) == 1 and "relink" in result.head.timings  # read once: ahead, and loaded
     full = run_scan([str(tree)], ScanOptions())
     assert comparable(result.head.findings) == comparable(full.findings)
+
+
+def test_a_program_read_ahead_that_is_not_the_bases_is_let_go(tree, tmp_path, monkeypatch):
+    """The program kept last is read ahead before the diff knows which it needs; when
+    it is another than the base's (here one another version of the analyzer kept), it
+    is let go, and the head side relinks the base's, with a full scan's findings."""
+    reads = []
+    original = linkstore._read
+    monkeypatch.setattr(linkstore, "_read", lambda *args: reads.append(args[0]) or original(*args))
+    cache = tmp_path / "cache"
+    run_scan([str(tree)], ScanOptions(cache_dir=cache), from_stored=checkout_scan_previous([str(tree)]))
+    store = LinkStore(FactsCache(cache))
+    base_program = store.newest()
+    other = base_program.with_name("0" * 40 + ".pkl")
+    shutil.copyfile(base_program, other)
+    shutil.copyfile(base_program.with_suffix(".files"), other.with_suffix(".files"))
+    os.utime(other, (other.stat().st_mtime + 10, other.stat().st_mtime + 10))
+    assert store.newest() == other and store.kept_for(lambda keys: True) == base_program
+    path = tree / "net_ring" / "demo_rx.c"
+    text = path.read_text("latin-1")
+    path.write_text("/* another comment */\n" + text, "latin-1")
+    reads.clear()
+    result = diff_revisions(tree, "HEAD", None, [], ScanOptions(cache_dir=cache))
+    assert reads[-1] == base_program and len(reads) == 2 and "relink" in result.head.timings
+    assert comparable(result.head.findings) == comparable(run_scan([str(tree)], ScanOptions()).findings)
 
 
 def test_the_head_side_is_discovered_while_the_base_program_is_read(tree, tmp_path, monkeypatch):

@@ -5,8 +5,8 @@ change touches are parsed again. For a diff of the whole checkout, the base
 side's results come from the results cache when a scan kept them, and the head
 side relinks the program kept of the base and analyses only the change's cone
 (incremental.py, relink.py). The processes: the base side is scanned in a
-forked one, the working tree is discovered in another, and this one reads the
-base's program meanwhile. Findings are matched by rule and our
+forked one, the working tree is discovered in another, a third tells which kept
+program the head side needs, and this one reads the program kept last meanwhile. Findings are matched by rule and our
 line-independent fingerprint, so a finding that only moved is not new.
 
 Sides come from git: `--base REV` (default `HEAD`) and `--head REV` (default:
@@ -33,7 +33,7 @@ from .extract.driver import ContentKeys, content_keys, extract_all
 from .extract.source import content_id
 from .gittree import GitTreeError, list_revision, read_blobs, revision_scan_input
 from .incremental import MAX_SAME_FACTS_FILES, Previous, same_facts
-from .linkstore import LinkStore
+from .linkstore import LinkStore, drop_read_ahead
 from .relink import refusal
 from .results import StoredResult, code_key
 from .rules.base import Finding
@@ -355,48 +355,89 @@ def _base_side_scan(repo: Path, rev: str, rel_paths: list[str], options: ScanOpt
 def _read_base_program(repo: Path, base: str, head: str | None, options: ScanOptions,
                        stop: Callable[[], bool] | None = None) -> None:
     """Read the linked program a whole-checkout diff's head side will relink from
-    (linkstore.LinkStore.read_ahead): the one kept of `base`'s files, when the change
-    is one a relink takes, as far as the facts the cache holds of both sides of each
-    changed file tell. It is read while the base side is scanned in its own process,
-    instead of after it; `stop` ends the read when the program turns out not to be
-    needed (the head side's results are kept)."""
+    (linkstore.LinkStore.load): the one kept of `base`'s files, when the change is one
+    a relink takes (_program_to_read()). It is read while the base side is scanned in
+    its own process, instead of after it; `stop` ends the read when the program turns
+    out not to be needed (the head side's results are kept).
+
+    Which program that is, if any, takes about a second of a pre-merge diff to tell
+    (git's lists of the changed files and of the base's, and the changed files
+    extracted). It is told in another process, while this one reads the program kept
+    last, which is the one most of the time; the read stops when the answer is
+    another program or none (a comment, a changed interface), and load() then reads
+    the right one itself."""
     if options.cache_dir is None or options.kconfig is not None or options.compile_commands is not None:
         return
+    store = LinkStore(FactsCache(options.cache_dir))
+    if not _forking():
+        program = _program_to_read(repo, base, head, options)
+        if program is not None:
+            store.read_file_ahead(Path(program), stop)
+        return
+    guess = store.newest()
+    telling = _Forked("comparing the changed files' facts", _program_to_read, repo, base, head, options)
+    answer = lambda: _answer_or(telling, None)  # noqa: E731
+    if guess is not None:
+        try:
+            store.read_file_ahead(guess, lambda: (stop is not None and stop())
+                                  or (telling.ready() and answer() != str(guess)))
+        except BaseException:
+            telling.cancel()
+            raise
+    if answer() != str(guess):  # (the head side reads what it put in the cache: it has answered)
+        drop_read_ahead()
+
+
+def _answer_or(forked: _Forked, otherwise):
+    """What `forked` returned, or `otherwise` when it failed (the scan reports the problem itself)."""
+    try:
+        return forked.result()
+    except (DiffError, DiscoverError):
+        return otherwise
+
+
+def _program_to_read(repo: Path, base: str, head: str | None, options: ScanOptions) -> str | None:
+    """The file of the program kept of `base`'s files, when the change to `head` (None:
+    the working tree) is one a relink takes, as far as the facts the cache holds of
+    both sides of each changed file tell; else None. The working tree's changed files
+    are extracted here, as the head side would (into the cache, where it finds them)."""
     cache = FactsCache(options.cache_dir)
     proc = _git(repo, "diff", "--name-only", "--no-renames", "-z", base, *([head] if head else []), "--",
                 "*.c", "*.h", check=False)
     changed = [p for p in proc.stdout.split("\0") if p] if proc.returncode == 0 else []
     if not changed or len(changed) > MAX_SAME_FACTS_FILES:
-        return
+        return None
     try:
         base_files = list_revision(repo, base)
         head_ids = list_revision(repo, head) if head else {}
     except GitTreeError:
-        return
+        return None
     if any(rel not in base_files for rel in changed):
-        return  # a file added: linked in full
+        return None  # a file added: linked in full
     after_ids = {}
     for rel in changed:
         try:
             after_ids[rel] = head_ids[rel] if head else content_id((repo / rel).read_bytes())
         except (KeyError, OSError):
-            return  # a file removed
-    if not head:  # the working tree's changed files: extracted now, as the head side would (then cached)
+            return None  # a file removed
+    if not head:
         extract_all([], None, cache, 1, keys=ContentKeys([(str(repo / rel), rel, sha) for rel, sha in after_ids.items()
                                                           if not cache.has(sha, rel)], [], len(after_ids)))
     relinked = False
     for rel in changed:
         before, after = cache.get(base_files[rel], rel), cache.get(after_ids[rel], rel)
         if before is None or isinstance(before, tuple) or isinstance(after, tuple):
-            return
+            return None
         if after is None:  # not extracted yet (a revision's file): the head side will tell
             relinked = True
         elif not same_facts(before, after):
             if refusal(before, after):
-                return
+                return None
             relinked = True
-    if relinked:
-        LinkStore(cache).read_ahead(lambda keys: all(base_files.get(rel) == sha for rel, sha in keys.items()), stop)
+    if not relinked:
+        return None
+    program = LinkStore(cache).kept_for(lambda keys: all(base_files.get(rel) == sha for rel, sha in keys.items()))
+    return str(program) if program is not None else None
 
 
 def compare(base: ScanResult, head: ScanResult) -> DiffResult:

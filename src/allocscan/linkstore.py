@@ -132,27 +132,43 @@ class LinkStore:
         return linked
 
     def read_ahead(self, of: Callable[[dict[str, str]], bool], stop: Callable[[], bool] | None = None) -> bool:
-        """Read now the newest kept program whose file keys `of` accepts, for a load()
-        to come (a diff reads the base's while the base side is scanned in another
-        process); whether there was one. Only programs this analyzer's code kept: one
-        an older allocscan kept of the same files is in the same directory (its facts'
-        key did not change), and reading it cost the time and memory of a second read,
-        as load() could not use it. `stop`, asked as the program is read, ends the read
-        when it says the program is not needed after all."""
-        if self.directory is None or not self.directory.is_dir():
-            return False
-        for program in sorted(self.directory.glob("*.pkl"), key=lambda p: p.stat().st_mtime, reverse=True):
+        """Read now the newest kept program whose file keys `of` accepts (kept_for()),
+        for a load() to come; whether there was one, read (read_file_ahead())."""
+        program = self.kept_for(of)
+        return program is not None and self.read_file_ahead(program, stop)
+
+    def kept_for(self, of: Callable[[dict[str, str]], bool]) -> Path | None:
+        """The newest kept program whose file keys `of` accepts, of those this analyzer's
+        code kept: one an older allocscan kept of the same files is in the same
+        directory (its facts' key did not change), and load() cannot use it."""
+        for program in self._newest_first():
             try:
                 with open(program.with_suffix(".files"), "rb") as fh:
                     file_keys = pickle.load(fh)
             except (OSError, pickle.UnpicklingError, EOFError, ValueError):
                 continue
             if of(file_keys) and program.stem == program_key(file_keys):
-                linked = _read(program, stop)
-                if linked is not None:
-                    _read_ahead[str(program)] = linked
-                return linked is not None
-        return False
+                return program
+        return None
+
+    def newest(self) -> Path | None:
+        """The program kept last (or used last), whichever files it is of."""
+        return next(iter(self._newest_first()), None)
+
+    def _newest_first(self) -> list[Path]:
+        if self.directory is None or not self.directory.is_dir():
+            return []
+        return sorted(self.directory.glob("*.pkl"), key=lambda p: p.stat().st_mtime, reverse=True)
+
+    def read_file_ahead(self, program: Path, stop: Callable[[], bool] | None = None) -> bool:
+        """Read the kept program in file `program` now, for a load() to come (a diff reads
+        the base's while the base side is scanned in another process); whether it was
+        read. `stop`, asked as it is read, ends the read when it says the program is
+        not needed after all."""
+        linked = _read(program, stop)
+        if linked is not None:
+            _read_ahead[str(program)] = linked
+        return linked is not None
 
 
 # program file -> the Linked read from it ahead of its load(): see LinkStore.read_ahead()
