@@ -101,7 +101,7 @@ def snapshot(program: Program) -> dict:
         "flagged": program.nodes_flagged,
         "in_files": {m: [(ff.path, fn.name, fn.line) for ff, fn in v] for m, v in program.flagged_in_files.items()},
         "leaves": program.leaves,
-        "resolver": (r.static_in_file, r.statics_by_file, r.header_statics, r.globals_by_name, r.locations,
+        "resolver": (r.statics_in_file, r.header_statics, r.globals_by_name, r.locations,
                      r.uniform, r.never, r.header_only, r.variant_names),
         "summaries": [(node, ref.fn.callees, ref.fn.flags, [repr(c) for c in ref.fn.calls])
                       for node, ref in functions.items()],

@@ -534,9 +534,8 @@ class Resolver:
     several definitions) and are resolved once per directory."""
 
     def __init__(self, defs: "_Definitions", macro_names: set[str]):
-        self.static_in_file = defs.static_in_file
         self.static_variants = defs.static_variants
-        self.statics_by_file = defs.statics_by_file
+        self.statics_in_file = defs.statics_in_file
         self.variant_names: dict[str, set[str]] = {}  # path -> names in static_variants
         for path, name in self.static_variants:
             self.variant_names.setdefault(path, set()).add(name)
@@ -560,7 +559,7 @@ class Resolver:
 
     def local_names(self, ff: FileFacts) -> set[str]:
         """Names whose resolution in `ff` depends on the file itself: its statics and macros."""
-        return self.statics_by_file.get(ff.path, set()) | ff.func_macros.keys()
+        return self.statics_in_file.get(ff.path, {}).keys() | ff.func_macros.keys()
 
     def resolve(self, path: str, name: str, line: int, macros) -> list[str]:
         """The nodes a call of `name` at `line` of file `path` reaches; `macros` are
@@ -570,9 +569,9 @@ class Resolver:
             return [_nearest_preceding(variants, line)]
         if name in macros or name in self.never:
             return []  # a macro invocation: it expands in place, it calls no function
-        local = self.static_in_file.get((path, name))
-        if local is not None:
-            return [local]
+        local = self.statics_in_file.get(path)
+        if local is not None and name in local:
+            return [local[name]]
         return self.resolve_outside(path, name)
 
     def resolve_outside(self, path: str, name: str) -> list[str]:
@@ -646,7 +645,7 @@ def link(files: list[FileFacts]) -> Program:
     gained = forward_macro_calls(program, resolver)  # calls through `#define f(x) g(x, 1)` call g
     if gained:
         _reindex_flags(program, gained)
-    _bindings(program, defs.static_in_file)
+    _bindings(program, defs.statics_in_file)
     # Edges go in in a fixed order (files sorted, calls in source order): it makes the
     # graph's adjacency order, and so every walk over callers, the same from run to
     # run whatever the string hash seed.
@@ -673,8 +672,9 @@ class _Definitions:
     functions: dict[str, FunctionRef] = field(default_factory=dict)  # node -> definition
     by_name: dict[str, list[str]] = field(default_factory=dict)  # function name -> nodes
     node_of: dict[int, str] = field(default_factory=dict)  # id(FunctionFacts) -> node
-    static_in_file: dict[tuple[str, str], str] = field(default_factory=dict)  # (path, name) -> first node
-    statics_by_file: dict[str, set[str]] = field(default_factory=dict)  # path -> names of its statics
+    # path -> name -> the node of its first definition, of each static function (a dict per
+    # file: keyed by (path, name) pairs, 6.1's 490,000 statics cost as many tuples)
+    statics_in_file: dict[str, dict[str, str]] = field(default_factory=dict)
     # (path, name) -> [(line, node)] for a static defined more than once in a file (#ifdef branches)
     static_variants: dict[tuple[str, str], list[tuple[int, str]]] = field(default_factory=dict)
     header_statics: dict[str, list[str]] = field(default_factory=dict)  # name -> static inlines of headers
@@ -737,10 +737,12 @@ def _define(files: list[FileFacts]) -> _Definitions:
                 global_defs[fn.name].append((ff, fn))
                 continue
             key = (path, fn.name)
-            first = defs.static_in_file.get(key)
+            statics = defs.statics_in_file.get(path)
+            if statics is None:
+                statics = defs.statics_in_file[path] = {}
+            first = statics.get(fn.name)
             if first is None:
-                node = defs.static_in_file[key] = f"{path}::{fn.name}"
-                defs.statics_by_file.setdefault(path, set()).add(fn.name)
+                node = statics[fn.name] = f"{path}::{fn.name}"
             else:
                 node = f"{first}@{fn.line}"
                 defs.static_variants.setdefault(key, [(functions[first].fn.line, first)]).append((fn.line, node))
@@ -1015,10 +1017,11 @@ def _is_shared_header(path: str) -> bool:
     return path.startswith(("include/", "arch/x86/include/"))
 
 
-def _bindings(program: Program, static_in_file) -> None:
+def _bindings(program: Program, statics_in_file: dict[str, dict[str, str]]) -> None:
     for ff in program.files:
+        statics = statics_in_file.get(ff.path, {})
         for b in ff.bindings:
-            node = static_in_file.get((ff.path, b.function))
+            node = statics.get(b.function)
             if node is None:
                 candidates = [n for n in program.by_name.get(b.function, ()) if "::" not in n]
                 if len(candidates) != 1:

@@ -199,7 +199,9 @@ def _restatic(program: Program, path: str, new: FileFacts, new_nodes: list[str],
     program.functions = {n: functions[n] for n in (*others[:at], *mine, *others[at:])}
     for node in gone:
         name = functions[node].fn.name
-        del resolver.static_in_file[(path, name)]
+        del resolver.statics_in_file[path][name]
+        if not resolver.statics_in_file[path]:
+            del resolver.statics_in_file[path]
         program.by_name[name].remove(node)
         if not program.by_name[name]:
             del program.by_name[name]
@@ -210,14 +212,13 @@ def _restatic(program: Program, path: str, new: FileFacts, new_nodes: list[str],
         del graph._node[node]
     for node in added:
         name = functions[node].fn.name
-        resolver.static_in_file[(path, name)] = node
+        resolver.statics_in_file.setdefault(path, {})[name] = node
         # by_name lists definitions in order: statics by file, then the globals
         nodes = program.by_name.setdefault(name, [])
         later = next((i for i, n in enumerate(nodes) if not functions[n].fn.is_static or functions[n].file.path > path),
                      len(nodes))
         nodes.insert(later, node)
         graph._succ[node], graph._pred[node], graph._node[node] = {}, {}, _NO_ATTRIBUTES
-    resolver.statics_by_file[path] = {fn.name for fn in new.functions if fn.is_static}
 
 
 def _redo_edges(program: Program, new: FileFacts, old_nodes: list[str], new_nodes: list[str], gone: set[str],
