@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import pickle
 from pathlib import Path
 
 import pytest
 
+from allocscan import incremental
 from allocscan.extract import InputError, extract_file
 from allocscan.facts import CALLS_ALLOCATOR, CALLS_REGISTRAR, HAS_GFP_PARAM, HAS_INDIRECT_CALL, HAS_LOCKED_CALL
 
@@ -29,6 +31,24 @@ def test_definitions_macros_enums_structs(facts):
     assert [(m.name, m.type_text) for m in desc.members] == [("addr", "u32"), ("len", "u16"), ("flags", "u8")]
     assert desc.members[2].array_dims == (("num", 2),)
     assert facts.globals["ring_len"] == ("id", "DEMO_RING")
+
+
+def test_struct_members_are_kept_pickled_until_read():
+    """A struct's members stay pickled after extraction (what a kept program reads back
+    for 100,000 structs), are read on first use, and compare and print as the members
+    they are, packed or not."""
+    facts = extract_file("drivers/demo/demo_facts.c", SOURCE)
+    packed = pickle.loads(pickle.dumps(facts, protocol=pickle.HIGHEST_PROTOCOL))
+    desc = next(s for s in packed.structs if s.name == "demo_desc")
+    assert type(desc.packed_members) is bytes
+    read = pickle.loads(pickle.dumps(desc))
+    assert desc == read and repr(desc) == repr(read)
+    assert [m.name for m in read.members] == ["addr", "len", "flags"] and type(read.packed_members) is tuple
+    assert desc == read and repr(desc) == repr(read)  # one read, the other still packed
+    assert incremental._normal(desc) == incremental._normal(read)
+    assert incremental.same_facts(packed, facts)
+    other = next(s for s in packed.structs if s.name != "demo_desc")
+    assert desc != other
 
 
 def test_functions_params_and_flags(facts):

@@ -11,6 +11,7 @@ from __future__ import annotations
 import pickle
 from collections import deque
 from dataclasses import dataclass, field, fields
+from typing import ClassVar
 from operator import attrgetter
 
 # A lock-state annotation at a program point: (held on every path, held on some path).
@@ -344,13 +345,46 @@ class StructMember:
     volatile: bool = False
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, eq=False, repr=False)
 class StructDef:
+    """A struct or union definition. Its members are kept pickled until first read
+    (`members`): a linked program of 6.1 holds 107,000 structs of 732,000 members, with
+    their names, types and dimensions 1.6 million objects, of which an analysis reads
+    a few hundred structs'. Equality and repr() are of the members read."""
+
     name: str
     is_union: bool
-    members: tuple[StructMember, ...]
+    packed_members: object  # the members (a tuple of StructMember), or their pickle until first read
     line: int
     packed: bool = False
+    # same_facts() and the incremental analysis compare the members read, not their pickle
+    UNPACKED_AS: ClassVar[dict[str, str]] = {"packed_members": "members"}
+
+    @property
+    def members(self) -> tuple[StructMember, ...]:
+        members = self.packed_members
+        if type(members) is bytes:
+            members = self.packed_members = pickle.loads(members)
+        return members
+
+    def pack(self) -> None:
+        """Pickle the members (end of extraction)."""
+        if type(self.packed_members) is tuple and self.packed_members:
+            self.packed_members = pickle.dumps(self.packed_members, protocol=pickle.HIGHEST_PROTOCOL)
+
+    def _compared(self) -> tuple:
+        return self.name, self.is_union, self.members, self.line, self.packed
+
+    def __eq__(self, other) -> bool:
+        if type(other) is not StructDef:
+            return NotImplemented
+        return self._compared() == other._compared()
+
+    __hash__ = None
+
+    def __repr__(self) -> str:
+        return (f"StructDef(name={self.name!r}, is_union={self.is_union!r}, members={self.members!r}, "
+                f"line={self.line!r}, packed={self.packed!r})")
 
 
 @dataclass(slots=True)
@@ -492,6 +526,7 @@ class FileFacts:
         for sd in self.structs:
             for m in sd.members:
                 m.name, m.type_text = same(m.name), same(m.type_text)
+            sd.pack()
         if self.defines:
             self.packed_defines = pickle.dumps(self.defines, protocol=pickle.HIGHEST_PROTOCOL)
         if self.global_inits:

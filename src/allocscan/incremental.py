@@ -261,8 +261,9 @@ def merge(previous: Previous, program: Program, plan: Plan, kept: list, suppress
 def _normal(value):
     """A fact without what only places it (lines, bytes): equal when its meaning is."""
     if is_dataclass(value):
-        return (type(value).__name__,) + tuple(_normal(getattr(value, f.name)) for f in fields(value)
-                                               if f.name not in _PLACES)
+        unpacked = getattr(value, "UNPACKED_AS", {})  # a packed field compares as what it unpacks to
+        return (type(value).__name__,) + tuple(_normal(getattr(value, unpacked.get(f.name, f.name)))
+                                               for f in fields(value) if f.name not in _PLACES)
     if isinstance(value, dict):
         return tuple(sorted((k, repr(_normal(v))) for k, v in value.items()))
     if isinstance(value, (list, tuple)):

@@ -604,7 +604,7 @@ class Resolver:
 
 def share_names(files: list[FileFacts]) -> None:
     """Make equal names one object across the files' facts, before link() keys its
-    indexes by them: function and callee names, struct, member and type names, the
+    indexes by them: function and callee names, struct names (members are kept pickled), the
     files' global variables and their types. Each file's facts come from its own cache
     entry, so a name two files share was two objects (1.9 million times in 6.1), and
     so it stayed in a kept program, which pickle writes object by object
@@ -620,10 +620,8 @@ def share_names(files: list[FileFacts]) -> None:
             if fn.callees:
                 callees = tuple(map(same, fn.callees, fn.callees))
                 fn.callees = same(callees, callees)
-        for sd in ff.structs:
+        for sd in ff.structs:  # (their members are kept pickled until read: StructDef)
             sd.name = same(sd.name, sd.name)
-            for m in sd.members:
-                m.name, m.type_text = same(m.name, m.name), same(m.type_text, m.type_text)
         types = ff.global_types
         if types:
             shared = dict(zip(map(same, types, types), map(same, types.values(), types.values())))
