@@ -339,6 +339,31 @@ def test_the_call_graph_is_built_as_networkx_would_build_it():
         assert list(fast.successors(n)) == list(slow.successors(n))
 
 
+def test_functions_without_callees_or_callers_share_one_empty_adjacency():
+    """A function that calls nothing, or that nothing calls, has the one shared NO_CALLS
+    as that adjacency (a kept program pickles it as that one object); a call added
+    gives the function a dict of its own, and networkx's add_edge() cannot add to it."""
+    import pickle
+
+    import pytest
+
+    from allocscan.link import NO_CALLS, CallGraph
+
+    graph = CallGraph()
+    graph.add_functions(["a", "b", "c"])
+    graph.add_calls([("a", "b")])
+    assert graph._succ["b"] is NO_CALLS and graph._succ["c"] is NO_CALLS and graph._pred["a"] is NO_CALLS
+    assert dict(graph._succ["a"]) == {"b": {}} and list(graph.predecessors("b")) == ["a"] and not NO_CALLS
+    graph.add_calls([("c", "a")])
+    assert list(graph.successors("c")) == ["a"] and list(graph.predecessors("a")) == ["c"]
+    assert graph._succ["b"] is NO_CALLS and not NO_CALLS
+    read = pickle.loads(pickle.dumps(graph))
+    assert read._succ["b"] is NO_CALLS and list(read.edges) == list(graph.edges)
+    with pytest.raises(TypeError):
+        graph.add_edge("b", "c")
+    assert not NO_CALLS
+
+
 def test_an_ops_field_bound_by_many_drivers_resolves_to_the_nearest_few():
     """`x->op()` on a typed receiver reaches the functions bound to that struct's field
     nearest to the caller (the longest shared directory), as _nearest_definitions()

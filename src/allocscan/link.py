@@ -63,6 +63,25 @@ class _NoAttributes(dict):
 _NO_ATTRIBUTES = _NoAttributes()
 
 
+class _NoCalls(dict):
+    """The one adjacency dict every function of a CallGraph that calls nothing, or that
+    nothing calls, shares (6.1: 186,000 and 276,000 of 627,000 functions): empty, and
+    refusing items, so that a function gains callees or callers in a dict of its own
+    (CallGraph.add_calls, relink). Pickled as this module's NO_CALLS: one object in a
+    kept program too."""
+
+    def _refuse(self, *args, **kwargs):
+        raise TypeError("a call graph's shared empty adjacency takes no call: give the function a dict of its own")
+
+    update = __setitem__ = setdefault = _refuse
+
+    def __reduce__(self):
+        return "NO_CALLS"
+
+
+NO_CALLS = _NoCalls()
+
+
 class CallGraph(nx.DiGraph):
     """The call graph: a networkx DiGraph whose nodes and edges hold no attributes, so
     all of them share one empty attribute dict (networkx's documented factory hook).
@@ -77,12 +96,16 @@ class CallGraph(nx.DiGraph):
     # 3 s of a 13 s link. These two fill the adjacency (DiGraph's documented
     # `_node`, `_succ`, `_pred` dicts) directly, with the same result and order.
 
+    # A function with no callee or no caller has NO_CALLS as that adjacency, not an
+    # empty dict of its own: networkx's add_edge() refuses to add to it, add_calls()
+    # gives the function its own dict.
+
     def add_functions(self, nodes) -> None:
         """add_nodes_from() for nodes not in the graph yet."""
         succ, pred, attrs = self._succ, self._pred, self._node
         for node in nodes:
-            succ[node] = {}
-            pred[node] = {}
+            succ[node] = NO_CALLS
+            pred[node] = NO_CALLS
             attrs[node] = _NO_ATTRIBUTES
         _clear_cache(self)
 
@@ -90,8 +113,14 @@ class CallGraph(nx.DiGraph):
         """add_edges_from() for (caller, callee) pairs of nodes already in the graph."""
         succ, pred = self._succ, self._pred
         for caller, callee in edges:
-            succ[caller][callee] = _NO_ATTRIBUTES
-            pred[callee][caller] = _NO_ATTRIBUTES
+            callees = succ[caller]
+            if callees is NO_CALLS:
+                callees = succ[caller] = {}
+            callees[callee] = _NO_ATTRIBUTES
+            callers = pred[callee]
+            if callers is NO_CALLS:
+                callers = pred[callee] = {}
+            callers[caller] = _NO_ATTRIBUTES
         _clear_cache(self)
 
 

@@ -48,8 +48,8 @@ from dataclasses import fields
 
 from .facts import FileFacts
 from .incremental import ANON_RE
-from .link import (_NO_ATTRIBUTES, MEMOS, MEMOS_OF_BINDINGS, FunctionRef, Program, UniformTargets, _clear_cache, _tables,
-                   field_writers, file_call_edges, forget_memos, is_leaf)
+from .link import (_NO_ATTRIBUTES, MEMOS, MEMOS_OF_BINDINGS, NO_CALLS, FunctionRef, Program, UniformTargets,
+                   _clear_cache, _tables, field_writers, file_call_edges, forget_memos, is_leaf)
 from .macrocalls import forward_file_calls
 
 # Program fields filled lazily, on first use: emptied by a relink (a value may hold
@@ -218,7 +218,7 @@ def _restatic(program: Program, path: str, new: FileFacts, new_nodes: list[str],
         later = next((i for i, n in enumerate(nodes) if not functions[n].fn.is_static or functions[n].file.path > path),
                      len(nodes))
         nodes.insert(later, node)
-        graph._succ[node], graph._pred[node], graph._node[node] = {}, {}, _NO_ATTRIBUTES
+        graph._succ[node], graph._pred[node], graph._node[node] = NO_CALLS, NO_CALLS, _NO_ATTRIBUTES
 
 
 def _redo_edges(program: Program, new: FileFacts, old_nodes: list[str], new_nodes: list[str], gone: set[str],
@@ -250,7 +250,7 @@ def _redo_edges(program: Program, new: FileFacts, old_nodes: list[str], new_node
         for target in targets:
             if target not in before:
                 _insert_caller(graph._pred, target, caller, rank)
-        graph._succ[caller] = dict.fromkeys(targets, _NO_ATTRIBUTES)
+        graph._succ[caller] = dict.fromkeys(targets, _NO_ATTRIBUTES) if targets else NO_CALLS
 
 
 def _insert_caller(pred: dict, target: str, caller: str, rank) -> None:
@@ -258,6 +258,8 @@ def _insert_caller(pred: dict, target: str, caller: str, rank) -> None:
     callers = pred[target]
     mine = rank(caller)
     if not callers or rank(next(reversed(callers))) < mine:
+        if callers is NO_CALLS:  # (link.CallGraph)
+            callers = pred[target] = {}
         callers[caller] = _NO_ATTRIBUTES
         return
     ordered = list(callers)
