@@ -364,6 +364,19 @@ def test_functions_without_callees_or_callers_share_one_empty_adjacency():
     assert not NO_CALLS
 
 
+def test_a_function_storing_to_several_fields_is_one_writer_pair():
+    """field_writers lists (path, function) per field stored to, in file order; a
+    function storing to several fields is the one pair in each list."""
+    prog = program(("drv/demo.c", "struct demo { int a; int b; };\n"
+                                  "static struct demo cfg = { .a = 1 };\n"
+                                  "void set(struct demo *d) { d->a = 2; d->b = 3; }\n"
+                                  "void other(struct demo *d) { d->b = 4; }\n"))
+    a, b = prog.field_writers[("demo", "a")], prog.field_writers[("demo", "b")]
+    assert [(p, fn and fn.name) for p, fn in a] == [("drv/demo.c", None), ("drv/demo.c", "set")]
+    assert [(p, fn.name) for p, fn in b] == [("drv/demo.c", "set"), ("drv/demo.c", "other")]
+    assert a[1] is b[0]
+
+
 def test_an_ops_field_bound_by_many_drivers_resolves_to_the_nearest_few():
     """`x->op()` on a typed receiver reaches the functions bound to that struct's field
     nearest to the caller (the longest shared directory), as _nearest_definitions()

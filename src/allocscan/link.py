@@ -793,13 +793,21 @@ def field_writers(files: list[FileFacts]) -> dict[tuple[str, str], list]:
     file's initializers first (function None), then its functions' stores."""
     found: dict[tuple[str, str], list] = {}
     for ff in files:
-        path = ff.path
-        for written in ff.init_writes:
-            found.setdefault(written, []).append((path, None))
-        for fn in ff.functions:
-            for written in fn.field_writes:
-                found.setdefault(written, []).append((path, fn))
+        _add_writers(found, ff)
     return found
+
+
+def _add_writers(found: dict[tuple[str, str], list], ff: FileFacts) -> None:
+    """field_writers() of one file, added to `found`. One (path, function) pair serves
+    all the fields a function stores to: 6.1's 760,000 stores are 200,000 pairs."""
+    initializer = (ff.path, None)
+    for written in ff.init_writes:
+        found.setdefault(written, []).append(initializer)
+    for fn in ff.functions:
+        if fn.field_writes:
+            writer = (ff.path, fn)
+            for written in fn.field_writes:
+                found.setdefault(written, []).append(writer)
 
 
 def is_leaf(fn: FunctionFacts) -> bool:

@@ -49,7 +49,7 @@ from dataclasses import fields
 from .facts import FileFacts
 from .incremental import ANON_RE
 from .link import (_NO_ATTRIBUTES, MEMOS, MEMOS_OF_BINDINGS, NO_CALLS, FunctionRef, Program, UniformTargets,
-                   _clear_cache, _tables, field_writers, file_call_edges, forget_memos, is_leaf)
+                   _add_writers, _clear_cache, _tables, field_writers, file_call_edges, forget_memos, is_leaf)
 from .macrocalls import forward_file_calls
 
 # Program fields filled lazily, on first use: emptied by a relink (a value may hold
@@ -290,11 +290,7 @@ def _rewrite_field_writers(program: Program, old: FileFacts, new: FileFacts, pos
     """`field_writers` with the new file's stores in file order; when a field gains its
     first writer or loses its last, in the key order link() gives (the first store)."""
     mine: dict[tuple[str, str], list] = {}
-    for written in new.init_writes:
-        mine.setdefault(written, []).append((new.path, None))
-    for fn in new.functions:
-        for written in fn.field_writes:
-            mine.setdefault(written, []).append((new.path, fn))
+    _add_writers(mine, new)
     keys = set(old.init_writes).union(*(fn.field_writes for fn in old.functions)) | mine.keys()
     writers = program.field_writers
     for key in keys:
