@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import pickle
 import random
 import re
 import shutil
@@ -252,6 +253,34 @@ def test_a_program_read_ahead_that_is_not_the_bases_is_let_go(tree, tmp_path, mo
     reads.clear()
     result = diff_revisions(tree, "HEAD", None, [], ScanOptions(cache_dir=cache))
     assert reads[-1] == base_program and len(reads) == 2 and "relink" in result.head.timings
+    assert comparable(result.head.findings) == comparable(run_scan([str(tree)], ScanOptions()).findings)
+
+
+class _OtherVersionsFacts:
+    """Unpickles as another version's class would with this version's fields: TypeError."""
+
+    def __reduce__(self):
+        return int, ("1", 2, 3)
+
+
+def test_a_program_another_version_kept_last_fails_its_read_and_is_let_go(tree, tmp_path, monkeypatch):
+    """The program kept last, read before the diff knows which it needs, may be another
+    version's whose classes had other fields: its read fails (whatever it raises), it
+    stays as old as it was, and the head side relinks the base's program."""
+    cache = tmp_path / "cache"
+    run_scan([str(tree)], ScanOptions(cache_dir=cache), from_stored=checkout_scan_previous([str(tree)]))
+    store = LinkStore(FactsCache(cache))
+    base_program = store.newest()
+    other = base_program.with_name("f" * 40 + ".pkl")
+    other.write_bytes(pickle.dumps(_OtherVersionsFacts()))
+    shutil.copyfile(base_program.with_suffix(".files"), other.with_suffix(".files"))
+    later = base_program.stat().st_mtime + 10
+    os.utime(other, (later, later))
+    assert store.newest() == other
+    path = tree / "net_ring" / "demo_rx.c"
+    path.write_text("/* a comment */\n" + path.read_text("latin-1"), "latin-1")
+    result = diff_revisions(tree, "HEAD", None, [], ScanOptions(cache_dir=cache))
+    assert "relink" in result.head.timings and other.stat().st_mtime == later
     assert comparable(result.head.findings) == comparable(run_scan([str(tree)], ScanOptions()).findings)
 
 

@@ -125,6 +125,10 @@ class LinkStore:
         drop_read_ahead()
         if linked is None:
             return None
+        try:
+            os.utime(target)  # used: the last to go (KEPT)
+        except OSError:
+            pass
         for ff in linked.program.files:
             where = linked.stores.get(ff.path)
             if where is not None and ff.store is not None:
@@ -235,13 +239,14 @@ def _read(target: Path, stop: Callable[[], bool] | None = None) -> Linked | None
     try:
         with open(target, "rb") as fh:
             linked = pickle.load(fh if stop is None else _StoppableFile(fh, stop))
-        os.utime(target)  # used: the last to go (KEPT)
-    except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError, ValueError, _Stopped):
+        program = linked.program
+        program.node_of = {id(ref.fn): node for node, ref in program.functions.items()}
+    except _Stopped:
         return None
+    except Exception:  # a partial file, or one another version of the analyzer kept (a diff's
+        return None    # first guess, diff._read_base_program): its classes took other fields
     finally:
         if collecting:
             gc.freeze()
             gc.enable()
-    program = linked.program
-    program.node_of = {id(ref.fn): node for node, ref in program.functions.items()}
     return linked
