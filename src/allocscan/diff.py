@@ -6,8 +6,9 @@ side's results come from the results cache when a scan kept them, and the head
 side relinks the program kept of the base and analyses only the change's cone
 (incremental.py, relink.py). The processes: the base side is scanned in a
 forked one, the working tree is discovered in another, a third tells which kept
-program the head side needs, and this one reads the program kept last meanwhile. Findings are matched by rule and our
-line-independent fingerprint, so a finding that only moved is not new.
+program the head side needs, and this one reads the program kept last meanwhile.
+Findings are matched by rule and our line-independent fingerprint, so a finding
+that only moved is not new.
 
 Sides come from git: `--base REV` (default `HEAD`) and `--head REV` (default:
 the working tree), read from git's object store without a checkout

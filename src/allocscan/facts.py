@@ -11,8 +11,8 @@ from __future__ import annotations
 import pickle
 from collections import deque
 from dataclasses import dataclass, field, fields
-from typing import ClassVar
 from operator import attrgetter
+from typing import ClassVar
 
 # A lock-state annotation at a program point: (held on every path, held on some path).
 # Each held item is a short human description such as "spin_lock_irqsave(&priv->lock)".

@@ -633,12 +633,12 @@ class Resolver:
 
 def share_names(files: list[FileFacts]) -> None:
     """Make equal names one object across the files' facts, before link() keys its
-    indexes by them: function and callee names, struct names (members are kept pickled), the
-    files' global variables and their types. Each file's facts come from its own cache
-    entry, so a name two files share was two objects (1.9 million times in 6.1), and
-    so it stayed in a kept program, which pickle writes object by object
-    (linkstore.py). The fields where most repeat, and only with C-level calls: the
-    rest would cost link several seconds more. (extract.driver's share_across()
+    indexes by them: function and callee names, struct names (their members are kept
+    pickled), the files' global variables and their types. Each file's facts come
+    from its own cache entry, so a name two files share was two objects (1.9 million
+    times in 6.1), and so it stayed in a kept program, which pickle writes object by
+    object (linkstore.py). The fields where most repeat, and only with C-level calls:
+    the rest would cost link several seconds more. (extract.driver's share_across()
     shares parameter lists, field-write pairs and the bindings' names already.)
     Equal values only: nothing reads a name's identity."""
     first: dict = {}

@@ -241,10 +241,8 @@ def _read(target: Path, stop: Callable[[], bool] | None = None) -> Linked | None
             linked = pickle.load(fh if stop is None else _StoppableFile(fh, stop))
         program = linked.program
         program.node_of = {id(ref.fn): node for node, ref in program.functions.items()}
-    except _Stopped:
-        return None
-    except Exception:  # a partial file, or one another version of the analyzer kept (a diff's
-        return None    # first guess, diff._read_base_program): its classes took other fields
+    except Exception:  # stopped; or a partial file, or one another version of the analyzer
+        return None    # kept (a diff's first guess, diff._read_base_program): other fields
     finally:
         if collecting:
             gc.freeze()
