@@ -17,6 +17,9 @@
 #              file, which no kept scan has seen, then the comment on top of it (the
 #              base side starts from the nearest kept scan, results.ResultCache.nearest)
 # Each diff's wall time, peak RSS and finding counts are printed; the logs stay in OUTDIR.
+# Every edit carries a stamp of the run (a comment, a function's name): a run never
+# finds the results an earlier run kept for the same edit (that is the same change
+# diffed again, a second or two), whatever ran before it with the same code.
 set -euo pipefail
 tree="${1:?usage: premerge.sh TREE [OUTDIR]}"
 out="${2:-$(mktemp -d)}"
@@ -43,12 +46,14 @@ echo "warming the cache: allocscan scan (whole tree)"
     --stats --fail-on none 2> "$out/warm.err" || true
 grep -E "Elapsed|Maximum resident" "$out/warm.err" | sed 's/^\s*/  /'
 
-change_comment() { printf '\n/* allocscan pre-merge benchmark */\n' >> "$repo/$file"; }
-change_moved() { sed -i '1i /* allocscan pre-merge benchmark */' "$repo/$file"; }
+run="$(date +%s)$$"  # this run's stamp
+stamp() { printf '\n/* allocscan pre-merge benchmark %s */\n' "$run" >> "$1"; }
+change_comment() { stamp "$repo/$file"; }
+change_moved() { sed -i "1i /* allocscan pre-merge benchmark $run */" "$repo/$file"; }
 change_lock() {
   cat >> "$repo/$file" <<EOF
 
-static void *allocscan_bench_${1:-locked}(spinlock_t *lock)
+static void *allocscan_bench_${1:-locked}_${run}(spinlock_t *lock)
 {
 	void *p;
 
@@ -62,12 +67,12 @@ EOF
 change_flip() {
   sed -i "$flip" "$repo/$file"
   git -C "$repo" diff --quiet -- "$file" && { echo "FLIP_EDIT changed nothing in $file" >&2; exit 2; }
-  return 0
+  stamp "$repo/$file"  # (a comment at the end: the facts are the flip's alone)
 }
 change_define() {
   sed -i "$edit" "$repo/$header"
   git -C "$repo" diff --quiet -- "$header" && { echo "HEADER_EDIT changed nothing in $header" >&2; exit 2; }
-  return 0
+  stamp "$repo/$header"
 }
 
 change_base() {
