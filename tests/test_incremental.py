@@ -322,7 +322,7 @@ def test_a_kept_program_finds_its_entries_from_any_directory(tree, tmp_path, mon
     monkeypatch.chdir(tmp_path)
     run_scan([str(tree)], ScanOptions(cache_dir=Path("cache")), from_stored=checkout_scan_previous([str(tree)]))
     store = LinkStore(FactsCache(tmp_path / "cache"))
-    assert store.read_ahead(lambda keys: True)
+    assert store.read_file_ahead(store.kept_for(lambda keys: True))
     linked = next(iter(linkstore._read_ahead.values()))
     assert linked.stores and all(Path(path).is_absolute() for path, _ in linked.stores.values())
     drop_read_ahead()
@@ -337,7 +337,7 @@ def test_a_kept_program_finds_its_entries_from_any_directory(tree, tmp_path, mon
 def test_a_read_ahead_ends_when_the_program_is_not_needed(tree, tmp_path, monkeypatch):
     """The same change diffed again: the working tree's discovery finds the head side's
     results kept (diff._discover_checkout), and the read of the base's program it
-    answers during is stopped (LinkStore.read_ahead's `stop`)."""
+    answers during is stopped (LinkStore.read_file_ahead's `stop`)."""
     cache = tmp_path / "cache"
     options = ScanOptions(cache_dir=cache, reuse_results=True)
     run_scan([str(tree)], ScanOptions(cache_dir=cache), from_stored=checkout_scan_previous([str(tree)]))
@@ -352,8 +352,8 @@ def test_a_read_ahead_ends_when_the_program_is_not_needed(tree, tmp_path, monkey
     drop_read_ahead()  # (a tree this small is read before its discovery answers)
     store = LinkStore(FactsCache(cache))
     monkeypatch.setattr(linkstore._StoppableFile, "STOP_EVERY", 1)
-    assert not store.read_ahead(lambda keys: True, stop=lambda: True) and not linkstore._read_ahead
-    assert store.read_ahead(lambda keys: True, stop=lambda: False)
+    assert not store.read_file_ahead(store.kept_for(lambda keys: True), stop=lambda: True) and not linkstore._read_ahead
+    assert store.read_file_ahead(store.kept_for(lambda keys: True), stop=lambda: False)
     drop_read_ahead()
 
 
@@ -364,7 +364,7 @@ def test_a_program_is_kept_without_its_memos(tree, tmp_path):
     result = run_scan([str(tree)], ScanOptions(cache_dir=cache), from_stored=checkout_scan_previous([str(tree)]))
     assert any(getattr(result.analysis.program, name) for name in MEMOS)  # the scan filled some
     store = LinkStore(FactsCache(cache))
-    assert store.read_ahead(lambda keys: True)
+    assert store.read_file_ahead(store.kept_for(lambda keys: True))
     kept = next(iter(linkstore._read_ahead.values())).program
     drop_read_ahead()
     assert not any(getattr(kept, name) for name in MEMOS) and not kept.resolver._in_directory
@@ -376,10 +376,10 @@ def test_no_program_another_version_kept_is_read_ahead(tree, tmp_path, monkeypat
     cache = tmp_path / "cache"
     run_scan([str(tree)], ScanOptions(cache_dir=cache), from_stored=checkout_scan_previous([str(tree)]))
     store = LinkStore(FactsCache(cache))
-    assert store.read_ahead(lambda keys: True)
+    assert store.read_file_ahead(store.kept_for(lambda keys: True))
     drop_read_ahead()
     monkeypatch.setattr(linkstore, "code_key", lambda: "another version of the analyzer")
-    assert not store.read_ahead(lambda keys: True)
+    assert store.kept_for(lambda keys: True) is None
 
 
 def test_a_change_leaving_the_facts_as_they_were_analyses_nothing(tree, tmp_path):

@@ -132,12 +132,10 @@ def _discover_checkout(root: Path, options: ScanOptions) -> tuple[Discovery, lis
 def _discovered(prepared: _Forked | None) -> tuple[Discovery, ContentKeys] | None:
     """What _discover_checkout() computed, or None (the scan discovers again, and reports
     any problem itself)."""
-    if prepared is None:
+    answer = _answer_or(prepared, None) if prepared is not None else None
+    if answer is None:
         return None
-    try:
-        disc, files, makefiles, keys, _ = prepared.result()
-    except (DiffError, DiscoverError):
-        return None
+    disc, files, makefiles, keys, _ = answer
     disc.files, disc.makefiles = [Path(f) for f in files], [Path(m) for m in makefiles]
     return disc, keys
 
@@ -148,10 +146,8 @@ def _results_kept(prepared: _Forked | None) -> Callable[[], bool]:
     def kept() -> bool:
         if prepared is None or not prepared.ready():
             return False
-        try:
-            return prepared.result()[4]
-        except (DiffError, DiscoverError):
-            return False
+        answer = _answer_or(prepared, None)
+        return answer is not None and answer[4]
     return kept
 
 

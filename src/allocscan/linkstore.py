@@ -135,12 +135,6 @@ class LinkStore:
                 ff.store.attach(where[0], where[1], sources.get(ff.path), ff.path, ff.sha, config)
         return linked
 
-    def read_ahead(self, of: Callable[[dict[str, str]], bool], stop: Callable[[], bool] | None = None) -> bool:
-        """Read now the newest kept program whose file keys `of` accepts (kept_for()),
-        for a load() to come; whether there was one, read (read_file_ahead())."""
-        program = self.kept_for(of)
-        return program is not None and self.read_file_ahead(program, stop)
-
     def kept_for(self, of: Callable[[dict[str, str]], bool]) -> Path | None:
         """The newest kept program whose file keys `of` accepts, of those this analyzer's
         code kept: one an older allocscan kept of the same files is in the same
@@ -175,7 +169,7 @@ class LinkStore:
         return linked is not None
 
 
-# program file -> the Linked read from it ahead of its load(): see LinkStore.read_ahead()
+# program file -> the Linked read from it ahead of its load(): see LinkStore.read_file_ahead()
 _read_ahead: dict[str, Linked] = {}
 
 
