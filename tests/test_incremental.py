@@ -370,6 +370,22 @@ def test_a_program_is_kept_without_its_memos(tree, tmp_path):
     assert not any(getattr(kept, name) for name in MEMOS) and not kept.resolver._in_directory
 
 
+def test_a_program_is_kept_with_its_parts_packed(tree, tmp_path):
+    """The call lists the link unpacked (to find the calls that register callbacks,
+    Program.registrar_calls) are kept as the cache gave them, references into its
+    entries: a kept program's read does not grow with what its link read."""
+    cache = tmp_path / "cache"
+    run_scan([str(tree)], ScanOptions(cache_dir=cache), from_stored=checkout_scan_previous([str(tree)]))
+    store = LinkStore(FactsCache(cache))
+    assert store.read_file_ahead(store.kept_for(lambda keys: True))
+    kept = next(iter(linkstore._read_ahead.values())).program
+    drop_read_ahead()
+    assert kept.registrar_calls
+    parts = [(fn.packed, fn.packed_calls) for ff in kept.files for fn in ff.functions]
+    assert parts and all(body is None or type(body) is int for body, _ in parts)
+    assert all(calls is None or type(calls) is int for _, calls in parts)
+
+
 def test_no_program_another_version_kept_is_read_ahead(tree, tmp_path, monkeypatch):
     """A program kept by other code of the analyzer (before an upgrade) has the same
     file keys: reading it ahead would cost a read the head side cannot use."""

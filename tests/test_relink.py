@@ -101,6 +101,8 @@ def snapshot(program: Program) -> dict:
         "flagged": program.nodes_flagged,
         "in_files": {m: [(ff.path, fn.name, fn.line) for ff, fn in v] for m, v in program.flagged_in_files.items()},
         "leaves": program.leaves,
+        "registrar_calls": {p: [(fn.name, fn.line, repr(site)) for fn, site in v]
+                            for p, v in program.registrar_calls.items()},
         "resolver": (r.statics_in_file, r.header_statics, r.globals_by_name, r.locations,
                      r.uniform, r.never, r.header_only, r.variant_names),
         "summaries": [(node, ref.fn.callees, ref.fn.flags, [repr(c) for c in ref.fn.calls])

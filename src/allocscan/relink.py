@@ -29,9 +29,11 @@ What depends on what:
 - What is redone for a changed file: its entry in the file list and the file
   indexes; its functions' definitions (`functions`, `node_of`, `leaves`, `by_name`,
   the resolver's statics); the forwarding of its calls through macros
-  (macrocalls.forward_file_calls); its functions' out-edges, direct and through
+  (macrocalls.forward_file_calls) and its calls that register, bind or arm a
+  callback (`registrar_calls`); its functions' out-edges, direct and through
   pointers (`indirect_targets`), each caller kept in file order in its callees'
-  predecessor lists; the flag indexes; its field writers; its bindings' lines; its
+  predecessor lists; the flag indexes; its field writers; its bindings' lines (and
+  those of the context tables' fields, `context_bindings`); its
   structs' entries (the struct and typedef tables whole when an anonymous struct's
   name moved).
 - What is dropped: every table the program fills lazily when asked (`_LAZY`).
@@ -49,7 +51,8 @@ from dataclasses import fields
 from .facts import FileFacts
 from .incremental import ANON_RE
 from .link import (_NO_ATTRIBUTES, MEMOS, MEMOS_OF_BINDINGS, NO_CALLS, FunctionRef, Program, UniformTargets,
-                   _add_writers, _clear_cache, _tables, field_writers, file_call_edges, forget_memos, is_leaf)
+                   _add_writers, _clear_cache, _tables, field_writers, file_call_edges, forget_memos, is_leaf,
+                   context_bindings_of, context_fields, registrar_calls_of)
 from .macrocalls import forward_file_calls
 
 # Program fields filled lazily, on first use: emptied by a relink (a value may hold
@@ -58,7 +61,8 @@ _LAZY = tuple(name for name in MEMOS if name not in MEMOS_OF_BINDINGS)
 # Program fields a relink keeps as they are or updates in place (see the docstring)
 _KEPT = {"files", "graph", "functions", "by_name", "node_of", "bindings", "structs", "typedefs", "macro_names",
          "_field_index", "_typed_index", "resolver", "indirect_targets", "static_variants", "field_writers",
-         "command_line_defines", "modules", "nodes_flagged", "flagged_in_files", "leaves", "forwarding"}
+         "command_line_defines", "modules", "nodes_flagged", "flagged_in_files", "leaves", "forwarding", "registrar_calls",
+         "context_bindings"}
 
 
 def interface(ff: FileFacts, globals_by_name: dict[str, list[str]] | None = None) -> tuple:
@@ -155,6 +159,14 @@ def _relink_file(program: Program, old: FileFacts, new: FileFacts, position: dic
     if added or gone:
         _restatic(program, path, new, new_nodes, added, gone)
     forward_file_calls(program, resolver, new)  # before the flags are indexed: it may add some
+    program.registrar_calls.pop(path, None)
+    registering = registrar_calls_of(new)
+    if registering:
+        program.registrar_calls[path] = registering
+    program.context_bindings.pop(path, None)
+    binding = context_bindings_of(new, context_fields())
+    if binding:
+        program.context_bindings[path] = binding
     _redo_edges(program, new, old_nodes, new_nodes, gone, position)
     _reindex(program, old, new, new_nodes, position)
     _rebind(program, new, path)

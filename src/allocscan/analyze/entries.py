@@ -27,8 +27,8 @@ from __future__ import annotations
 import posixpath
 from dataclasses import dataclass, replace
 
-from ..exprs import IDENT_RE, render
-from ..facts import CALLS_REGISTRAR, IS_INIT, CallSite, FileFacts, FunctionFacts
+from ..exprs import IDENT_RE, ir_from_text, render
+from ..facts import IS_INIT, CallSite, FileFacts, FunctionFacts
 from ..kernel.tables import ArmedKind, ContextTables
 from ..link import TARGET_ARCH, Program
 from .witness import BIND, ENTRY, Step, Witness
@@ -110,7 +110,7 @@ def find_entries(program: Program, tables: ContextTables, oracle=None, compiled=
     functions whose process-context registrations (a work item's) are asked for."""
     found = Entries({}, {})
     wanted = _Wanted(only, program, only_process)
-    sites = _callback_sites(program, tables.callback_calls)
+    sites = _callback_sites(program)
     if compiled is not None:
         sites = [(ff, fn, s) for ff, fn, s in sites if not compiled.dead(ff.path, s.byte)]
     _registrations(program, found, tables, sites, wanted)
@@ -123,17 +123,15 @@ def find_entries(program: Program, tables: ContextTables, oracle=None, compiled=
     return found
 
 
-def _callback_sites(program: Program, names: frozenset[str]) -> list[tuple[FileFacts, FunctionFacts | None, CallSite]]:
-    """Every call that registers, binds or arms a callback (its callee is one of `names`,
-    the tables' callback_calls), with its file and function. Only those: the functions
-    making one make 128,000 calls in all in 6.1, and the others were only skipped later."""
-    by_file: dict[int, list[FunctionFacts]] = {}
-    for ff, fn in program.definitions_with(CALLS_REGISTRAR):
-        by_file.setdefault(id(ff), []).append(fn)
+def _callback_sites(program: Program) -> list[tuple[FileFacts, FunctionFacts | None, CallSite]]:
+    """Every call that registers, binds or arms a callback (its callee is one of the
+    tables' callback_calls), with its file and function: the file-scope ones
+    (DEFINE_TIMER, ...) and those the link found in functions (Program.registrar_calls)."""
     out = []
+    registering = program.registrar_calls
     for ff in program.files:
         out.extend((ff, None, s) for s in ff.top_calls)
-        out.extend((ff, fn, s) for fn in by_file.get(id(ff), ()) for s in fn.calls if s.callee in names)
+        out.extend((ff, fn, s) for fn, s in registering.get(ff.path, ()))
     return out
 
 
@@ -184,8 +182,9 @@ def _ops_fields(program: Program, found: Entries, tables: ContextTables, wanted:
     by_field: dict[str, list] = {}
     for fc in tables.fields:
         by_field.setdefault(fc.field, []).append(fc)
+    binding = program.context_bindings
     for ff in program.files:
-        for b in ff.bindings:
+        for b in binding.get(ff.path, ()):
             specs = by_field.get(b.field)
             if not specs:
                 continue
@@ -215,20 +214,19 @@ def _armed(program: Program, found: Entries, tables: ContextTables, sites, oracl
         return
     binder_kind = {name: kind for kind in tables.armed for name in kind.binders}
     arm_kind = {name: kind for kind in tables.armed for name in kind.arms}
-    binders: list[Binder] = []
+    binding: list = []
     arming: list = []
     for ff, fn, site in sites:
         kind = binder_kind.get(site.callee)
         if kind is not None:
-            b = _binder_from_call(program, ff, fn, site, kind)
-            if b is not None:
-                binders.append(b)
+            binding.append((ff, fn, site, kind))
         kind = arm_kind.get(site.callee)
         if kind is not None and fn is not None and fn.name not in arm_kind:
             # (the arming call inside an arming wrapper's own definition, hrtimer_start()'s
             # hrtimer_start_range_ns(), arms whatever its callers pass: their calls count)
             arming.append((ff, fn, site, kind))
-    binders.extend(_field_binders(program, tables))
+    binders, kinds = _binders(program, tables, binding, wanted)
+    arming = [a for a in arming if kinds is None or a[3].kind in kinds]
     if not binders or not arming:
         return
     by_kind: dict[str, _BinderIndex] = {}
@@ -304,15 +302,42 @@ def _add_armed_entry(program: Program, found: Entries, b: Binder, arm: Arm, cont
     witnesses.append(Witness("must", reason, (bind, entry), 0, origin=b.function))
 
 
-def _binder_from_call(program: Program, ff: FileFacts, fn: FunctionFacts | None, site: CallSite,
-                      kind: ArmedKind) -> Binder | None:
+def _binders(program: Program, tables: ContextTables, calls: list, wanted: _Wanted) -> tuple[list[Binder], set | None]:
+    """The bindings of the armed kinds: by the binding `calls` (ff, fn, site, kind), then
+    by stores to the kinds' fields; and the kinds they were made for (None: all). With
+    functions asked for (`wanted.only`), only those of the kinds one of theirs may be
+    bound as: an arm runs bindings of its own kind alone, so another kind's make none
+    of theirs an entry. What an object's key costs (its type, a body unpacked) is then
+    spent on a few kinds, not on every binding of the tree."""
+    named = [(call, target) for call in calls if (target := _binding_call_target(program, *call)) is not None]
+    stores = [(ff, b, target, candidates) for ff, b, candidates in _field_bindings(program, tables)
+              if (target := function_arg(program, ff.path, ("id", b.function))) is not None]
+    kinds = None
+    if wanted.only is not None:
+        kinds = {call[3].kind for call, target in named if target in wanted}
+        kinds |= {kind.kind for _, b, target, candidates in stores if target in wanted for _, kind in candidates}
+    binders = [b for call, target in named if kinds is None or call[3].kind in kinds
+               if (b := _binder_from_call(program, *call, target)) is not None]
+    for ff, b, target, candidates in stores:
+        if kinds is None or any(kind.kind in kinds for _, kind in candidates):
+            binders.extend(_field_binders(program, ff, b, target, candidates))
+    return binders, kinds
+
+
+def _binding_call_target(program: Program, ff: FileFacts, fn: FunctionFacts | None, site: CallSite,
+                         kind: ArmedKind) -> str | None:
+    """The function node a binding call binds, if it names one."""
     obj_index, fn_index = kind.binders[site.callee]
     args = site.arguments()
     if max(obj_index, fn_index) >= len(args):
         return None
-    target = function_arg(program, ff.path, args[fn_index])
-    if target is None:
-        return None
+    return function_arg(program, ff.path, args[fn_index])
+
+
+def _binder_from_call(program: Program, ff: FileFacts, fn: FunctionFacts | None, site: CallSite,
+                      kind: ArmedKind, target: str) -> Binder | None:
+    obj_index, fn_index = kind.binders[site.callee]
+    args = site.arguments()
     holder = program.node_for(fn) if fn is not None else ""
     key = object_key(program, ff.path, fn, holder, args[obj_index])
     if key is None:
@@ -321,42 +346,42 @@ def _binder_from_call(program: Program, ff: FileFacts, fn: FunctionFacts | None,
     return Binder(kind, target, key, ff.path, site.line, site.col, holder, site.byte, text)
 
 
-def _field_binders(program: Program, tables: ContextTables) -> list[Binder]:
-    """`obj.function = fn` / `obj->func = fn` assignments for the armed kinds' fields."""
-    kinds = {}
+def _field_bindings(program: Program, tables: ContextTables) -> list[tuple[FileFacts, object, list]]:
+    """`obj.function = fn` / `obj->func = fn` assignments in functions, of the armed
+    kinds' fields: (file, binding, [(struct, kind)] of its field)."""
+    kinds: dict[str, list] = {}
     for kind in tables.armed:
         for struct, fld in kind.fields:
             kinds.setdefault(fld, []).append((struct, kind))
     out = []
+    binding = program.context_bindings
     for ff in program.files:
-        for b in ff.bindings:
+        for b in binding.get(ff.path, ()):
             candidates = kinds.get(b.field)
-            if not candidates or not b.target:
-                continue
-            fn = next((f for f in ff.functions if f.name == b.in_function), None)
-            if fn is None:
-                continue
-            holder = program.node_for(fn)
-            target = function_arg(program, ff.path, ("id", b.function))
-            if target is None:
-                continue
-            from ..exprs import ir_from_text
-
-            obj = ir_from_text(b.target.removeprefix("&") if b.target.startswith("&") else b.target)
-            # the object must be of the kind's type: `t->function = fn` with `struct hrtimer *t`,
-            # or `priv->timer.function = fn` whose member `timer` is a struct hrtimer; a
-            # `.callback` or `.complete` of anything else is not a tasklet or an URB
-            struct = b.struct_type or type_of(program, ff.path, fn, obj)
-            matching = [k for s, k in candidates if s == struct]
-            if not matching:
-                continue
-            key = object_key(program, ff.path, fn, holder, obj)
-            if key is None:
-                continue
-            for kind in matching:
-                out.append(Binder(kind, target, key, ff.path, b.line, 1, holder, b.byte,
-                                  f"{b.target}.{b.field} = {b.function}"))
+            if candidates and b.target and b.in_function:
+                out.append((ff, b, candidates))
     return out
+
+
+def _field_binders(program: Program, ff: FileFacts, b, target: str, candidates: list) -> list[Binder]:
+    """The bindings one assignment of an armed kind's field makes (_field_bindings)."""
+    fn = next((f for f in ff.functions if f.name == b.in_function), None)
+    if fn is None:
+        return []
+    holder = program.node_for(fn)
+    obj = ir_from_text(b.target.removeprefix("&") if b.target.startswith("&") else b.target)
+    # the object must be of the kind's type: `t->function = fn` with `struct hrtimer *t`,
+    # or `priv->timer.function = fn` whose member `timer` is a struct hrtimer; a
+    # `.callback` or `.complete` of anything else is not a tasklet or an URB
+    struct = b.struct_type or type_of(program, ff.path, fn, obj)
+    matching = [k for s, k in candidates if s == struct]
+    if not matching:
+        return []
+    key = object_key(program, ff.path, fn, holder, obj)
+    if key is None:
+        return []
+    return [Binder(kind, target, key, ff.path, b.line, 1, holder, b.byte, f"{b.target}.{b.field} = {b.function}")
+            for kind in matching]
 
 
 def _arms_from_call(program: Program, ff: FileFacts, fn: FunctionFacts, site: CallSite,
