@@ -19,7 +19,7 @@ import re
 import zlib
 from collections import defaultdict
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from typing import NamedTuple
 
@@ -704,9 +704,13 @@ def registrar_calls(program: Program) -> dict[str, tuple[tuple[FunctionFacts, Ca
 
 def registrar_calls_of(ff: FileFacts) -> tuple[tuple[FunctionFacts, CallSite], ...]:
     """(function, call) of each call in the file's functions whose callee registers,
-    binds or arms a callback (the context tables' callback_calls), in file order."""
+    binds or arms a callback (the context tables' callback_calls), in file order. Each
+    call is a copy with its argument IR (an incremental scan would parse 7,000 argument
+    lists of 6.1 again; `args` of a function's own calls tells the analyses which
+    calls extraction kept the IR of, so theirs stay as they are)."""
     names = contexts().callback_calls
-    return tuple((fn, site) for fn in ff.functions if fn.flags & CALLS_REGISTRAR
+    return tuple((fn, site if site.args is not None else replace(site, args=site.arguments()))
+                 for fn in ff.functions if fn.flags & CALLS_REGISTRAR
                  for site in _calls_left_packed(fn) if site.callee in names)
 
 

@@ -24,13 +24,12 @@ kept apart: nothing atomic flows into them.
 
 from __future__ import annotations
 
-import posixpath
 from dataclasses import dataclass, replace
 
 from ..exprs import IDENT_RE, ir_from_text, render
 from ..facts import IS_INIT, CallSite, FileFacts, FunctionFacts
 from ..kernel.tables import ArmedKind, ContextTables
-from ..link import TARGET_ARCH, Program
+from ..link import TARGET_ARCH, Program, directory_of
 from .witness import BIND, ENTRY, Step, Witness
 
 MAX_ARM_CALLER_DEPTH = 2  # helpers an object is passed through to its arming call
@@ -248,7 +247,7 @@ def _armed(program: Program, found: Entries, tables: ContextTables, sites, oracl
         if wanted.only is None:
             return True
         if key[0] == "self":  # its own bindings or, with none, any of its directory's (_reaching)
-            here = posixpath.dirname(path)
+            here = directory_of(path)
             return bool(index.candidates(("any", here), here))
         probe = Arm(kind, key, path, 0, 0, "", ("", 0), "")
         return bool(_matching(probe, index, program.same_module, program.defined_more_than_once))
@@ -408,7 +407,7 @@ def _arm_keys(program: Program, path: str, fn: FunctionFacts, node: str, ir, byt
     A key no wanted binding may match (`wanted_key`) needs no place: the arm is dropped."""
     key = object_key(program, path, fn, node, ir)
     if key is None:
-        return [(("any", posixpath.dirname(path)), (node, byte))]
+        return [(("any", directory_of(path)), (node, byte))]
     if key[0] == "field":
         if not wanted_key(key, path):
             return [(key, (node, byte))]
@@ -416,20 +415,20 @@ def _arm_keys(program: Program, path: str, fn: FunctionFacts, node: str, ir, byt
     if key[0] != "param":
         return [(key, (node, byte))]
     if depth >= MAX_ARM_CALLER_DEPTH:
-        return [(("any", posixpath.dirname(path)), (node, byte))]
+        return [(("any", directory_of(path)), (node, byte))]
     if next(program.callers(node), None) is None:
         # A function only called through a pointer arming its parameter: a callback
         # re-arming the object it runs for (a URB completion resubmitting its URB, a
         # timer function re-adding its timer, a usb_request completion `(ep, req)`
         # queueing `req` again), see _reaching.
-        return [(("self", node, posixpath.dirname(path)), (node, byte))]
+        return [(("self", node, directory_of(path)), (node, byte))]
     out = []
     for caller, site in program.callers(node):
         ref = program.functions[caller]
         args = site.arguments()
         if key[1] < len(args):
             out.extend(_arm_keys(program, ref.path, ref.fn, caller, args[key[1]], site.byte, depth + 1, wanted_key))
-    return out or [(("any", posixpath.dirname(path)), (node, byte))]
+    return out or [(("any", directory_of(path)), (node, byte))]
 
 
 def _binding_contexts(program: Program, fn: FunctionFacts, node: str, ir, byte: int,
@@ -587,8 +586,8 @@ def object_key(program: Program, path: str, fn: FunctionFacts | None, node: str,
                     key = object_key(program, path, fn, node, assigned[0].value, depth + 1)
                     if key is not None and key[0] in ("field", "var"):
                         return key
-                return ("any", posixpath.dirname(path))
-        return ("var", posixpath.dirname(path), name)
+                return ("any", directory_of(path))
+        return ("var", directory_of(path), name)
     if ir[0] == "field":
         return ("field", type_of(program, path, fn, ir[1]), ir[2])
     return None
@@ -663,7 +662,7 @@ class _BinderIndex:
         self.by_key: dict = {}
 
     def add(self, i: int, b: Binder) -> None:
-        item = (i, b, posixpath.dirname(b.path))
+        item = (i, b, directory_of(b.path))
         self.by_dir.setdefault(item[2], []).append(item)
         if b.key[0] == "any":
             self.any_by_dir.setdefault(item[2], []).append(item)
@@ -687,7 +686,7 @@ def _reaching(arm: Arm, binders: _BinderIndex, same_module, defined_twice=lambda
     every binding of the object. A struct several files define (natsemi.c's and
     winbond-840.c's own `struct netdev_private`) is one type per module: its field binds
     only within the arming call's module."""
-    here = posixpath.dirname(arm.path)
+    here = directory_of(arm.path)
     if arm.key[0] == "self":
         # the callback's own object: its own binding, when it is bound as this kind
         # (catc_rx_done() resubmitting its URB arms catc_rx_done, not usbnet's rx_complete)
@@ -708,7 +707,7 @@ def _matching(arm: Arm, binders: _BinderIndex, same_module, defined_twice) -> li
     an untyped field path, on either side: only the bindings of the arming call's own
     driver (`same_module`: its module, by the Makefiles; drivers/net/usb holds catc.c and
     usbnet.c, two modules, each with an rx URB of its own)."""
-    here = posixpath.dirname(arm.path)
+    here = directory_of(arm.path)
     return [b for _, b, where in binders.candidates(arm.key, here) if _matches(b.key, arm.key) and
             (not _vague(b.key) and not _vague(arm.key) or where == here and same_module(b.path, arm.path))
             and (not _of_struct_defined_twice(b.key, defined_twice) or same_module(b.path, arm.path))]
