@@ -187,3 +187,14 @@ def test_a_finding_whose_level_or_message_changed_is_updated(repo, run_cli, tmp_
     assert result["partialFingerprints"] == before["partialFingerprints"]
     assert (result["level"], result["message"]["text"]) != (before["level"], before["message"]["text"])
     assert result["baselineState"] == "updated"
+
+
+def test_a_path_list_reads_as_the_paths_it_holds():
+    """A diff's discovery sends its files as text (discover.PathList): read, they are
+    the Paths a discovery lists."""
+    from allocscan.discover import PathList
+
+    texts = ["/tree/drivers/a.c", "/tree/drivers/b.h", "/tree/include/c.h"]
+    files = PathList(texts)
+    assert len(files) == 3 and files[1] == Path("/tree/drivers/b.h")
+    assert list(files) == [Path(t) for t in texts] and files[1:] == [Path(t) for t in texts[1:]]

@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Callable
 
 from .cache import FactsCache
-from .discover import DiscoverError, Discovery, discover
+from .discover import DiscoverError, Discovery, PathList, discover
 from .extract.driver import ContentKeys, content_keys, extract_all
 from .extract.source import content_id
 from .gittree import GitTreeError, list_revision, read_blobs, revision_scan_input
@@ -136,7 +136,7 @@ def _discovered(prepared: _Forked | None) -> tuple[Discovery, ContentKeys] | Non
     if answer is None:
         return None
     disc, files, makefiles, keys, _ = answer
-    disc.files, disc.makefiles = [Path(f) for f in files], [Path(m) for m in makefiles]
+    disc.files, disc.makefiles = PathList(files), [Path(m) for m in makefiles]
     return disc, keys
 
 

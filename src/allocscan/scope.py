@@ -41,7 +41,7 @@ class Scope:
 
 def restrict(disc: Discovery, config: KernelConfig | None, compile_commands: Path | None,
              named: list[str]) -> Scope:
-    """Drop from `disc.files` what the build does not compile (in place)."""
+    """Drop from `disc.files` what the build does not compile."""
     scope = Scope(config)
     root = disc.kernel_root or disc.root
     explicit = {Path(p).resolve() for p in named if Path(p).is_file()}
@@ -83,7 +83,7 @@ def restrict(disc: Discovery, config: KernelConfig | None, compile_commands: Pat
     if config is not None:
         scope.stats.update(kconfig=config.path)
     scope.stats["arch"] = sorted(arches)
-    disc.files[:] = kept
+    disc.files = kept
     return scope
 
 
