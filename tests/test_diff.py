@@ -198,3 +198,4 @@ def test_a_path_list_reads_as_the_paths_it_holds():
     files = PathList(texts)
     assert len(files) == 3 and files[1] == Path("/tree/drivers/b.h")
     assert list(files) == [Path(t) for t in texts] and files[1:] == [Path(t) for t in texts[1:]]
+    assert files == [Path(t) for t in texts] and files != [Path(t) for t in reversed(texts)]

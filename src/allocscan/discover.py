@@ -50,6 +50,11 @@ class PathList(Sequence):
     def __iter__(self):
         return map(Path, self._texts)
 
+    def __eq__(self, other) -> bool:  # as a list of the same Paths
+        return isinstance(other, Sequence) and list(self) == list(other)
+
+    __hash__ = None
+
 
 @dataclass
 class Discovery:
