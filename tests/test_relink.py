@@ -14,7 +14,7 @@ import pytest
 from allocscan.cache import FactsCache
 from allocscan.discover import discover
 from allocscan.extract.driver import extract_all
-from allocscan.link import Program, link, share_names
+from allocscan.link import Program, link, macros_defined_in, share_names
 from allocscan.relink import lazy_and_kept, program_fields, relink
 
 from .conftest import CORPORA
@@ -101,6 +101,8 @@ def snapshot(program: Program) -> dict:
         "flagged": program.nodes_flagged,
         "in_files": {m: [(ff.path, fn.name, fn.line) for ff, fn in v] for m, v in program.flagged_in_files.items()},
         "leaves": program.leaves,
+        "macros_defined": program.macros_defined if program.macros_defined is not None
+        else macros_defined_in(program.files),
         "registrar_calls": {p: [(fn.name, fn.line, repr(site)) for fn, site in v]
                             for p, v in program.registrar_calls.items()},
         "resolver": (r.statics_in_file, r.header_statics, r.globals_by_name, r.locations,

@@ -27,6 +27,7 @@ import networkx as nx
 
 from .facts import (RECEIVER_MARK, CALLS_ALLOCATOR, CALLS_REGISTRAR, HAS_GFP_ARGUMENT, HAS_GFP_PARAM, HAS_INDIRECT_CALL,
                     HAS_LOCKED_CALL, CallSite, FileFacts, FunctionFacts, _unpacked)
+from .extract.kconfig import reserved_macro
 from .kernel.tables import contexts
 from .macrocalls import forward_macro_calls
 
@@ -199,6 +200,10 @@ class Program:
     # the kernel calls atomically, an armed callback's `function`), made with the link
     # and kept with it: 3,000 of the 500,000 bindings of 6.1 (context_bindings_of())
     context_bindings: dict[str, tuple] = field(default_factory=dict)
+    # Of the names the files' #if branches test, those some file #defines (see
+    # macros_defined_in()), made with the link and kept with it; None once a relink
+    # changed what a file defines or tests: made again when asked (analyze.preproc)
+    macros_defined: frozenset[str] | None = None
     # Kept from linking for a relink (relink.py): the functions that get no incoming
     # edges (_Definitions.leaves), and the forwarding macros (macrocalls._Macros)
     leaves: set[str] = field(default_factory=set)
@@ -690,7 +695,30 @@ def link(files: list[FileFacts]) -> Program:
     program.registrar_calls = registrar_calls(program)
     fields = context_fields()
     program.context_bindings = {ff.path: found for ff in files if (found := context_bindings_of(ff, fields))}
+    program.macros_defined = macros_defined_in(files)
     return program
+
+
+def macros_defined_in(files: list[FileFacts]) -> frozenset[str]:
+    """Of the names the files' #if branches test (FileFacts.macro_branches), those some
+    file #defines. Files keep the names they define as CRC-32s: the candidates are
+    hashed and looked up in every file's list once (a collision only keeps a branch
+    alive, analyze.preproc)."""
+    candidates: dict[int, list[str]] = {}
+    for ff in files:
+        for _, _, cond in ff.macro_branches:
+            for name in _MACRO_NAME_RE.findall(cond):
+                if name != "defined" and not reserved_macro(name):
+                    candidates.setdefault(zlib.crc32(name.encode()), []).append(name)
+    wanted = set(candidates)
+    found: set[int] = set()
+    for ff in files:
+        if ff.macro_hashes:
+            found |= wanted.intersection(memoryview(ff.macro_hashes).cast("I"))
+    return frozenset(name for h in found for name in candidates[h])
+
+
+_MACRO_NAME_RE = re.compile(r"[A-Za-z_]\w*")
 
 
 def registrar_calls(program: Program) -> dict[str, tuple[tuple[FunctionFacts, CallSite], ...]]:

@@ -33,7 +33,8 @@ What depends on what:
   callback (`registrar_calls`); its functions' out-edges, direct and through
   pointers (`indirect_targets`), each caller kept in file order in its callees'
   predecessor lists; the flag indexes; its field writers; its bindings' lines (and
-  those of the context tables' fields, `context_bindings`); its
+  those of the context tables' fields, `context_bindings`); the macros defined
+  somewhere (`macros_defined`) when the file's #defines or #if tests changed; its
   structs' entries (the struct and typedef tables whole when an anonymous struct's
   name moved).
 - What is dropped: every table the program fills lazily when asked (`_LAZY`).
@@ -62,7 +63,7 @@ _LAZY = tuple(name for name in MEMOS if name not in MEMOS_OF_BINDINGS)
 _KEPT = {"files", "graph", "functions", "by_name", "node_of", "bindings", "structs", "typedefs", "macro_names",
          "_field_index", "_typed_index", "resolver", "indirect_targets", "static_variants", "field_writers",
          "command_line_defines", "modules", "nodes_flagged", "flagged_in_files", "leaves", "forwarding", "registrar_calls",
-         "context_bindings"}
+         "context_bindings", "macros_defined"}
 
 
 def interface(ff: FileFacts, globals_by_name: dict[str, list[str]] | None = None) -> tuple:
@@ -163,6 +164,8 @@ def _relink_file(program: Program, old: FileFacts, new: FileFacts, position: dic
     registering = registrar_calls_of(new)
     if registering:
         program.registrar_calls[path] = registering
+    if old.macro_hashes != new.macro_hashes or [c for *_, c in old.macro_branches] != [c for *_, c in new.macro_branches]:
+        program.macros_defined = None  # what the file defines or tests changed
     program.context_bindings.pop(path, None)
     binding = context_bindings_of(new, context_fields())
     if binding:
@@ -283,9 +286,11 @@ def _insert_caller(pred: dict, target: str, caller: str, rank) -> None:
 def _reindex(program: Program, old: FileFacts, new: FileFacts, new_nodes: list[str],
              position: dict[str, int]) -> None:
     """The flag indexes and the field writers, with the file's functions in their place."""
-    order = {node: i for i, node in enumerate(program.functions)}
-    old_ids = {id(fn) for fn in old.functions}
     mine = set(new_nodes)
+    # the definition order of the nodes the indexes hold (not of all 600,000)
+    indexed = mine.union(*program.nodes_flagged.values())
+    order = {node: i for i, node in enumerate(program.functions) if node in indexed}
+    old_ids = {id(fn) for fn in old.functions}
     for mask, nodes in program.nodes_flagged.items():
         kept = [n for n in nodes if n not in mine and n in order]
         kept.extend(n for n, fn in zip(new_nodes, new.functions) if fn.flags & mask)

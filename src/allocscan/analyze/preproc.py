@@ -23,12 +23,10 @@ from __future__ import annotations
 
 import bisect
 import re
-import zlib
 
-from ..extract.kconfig import F, MacroResolver, evaluate_macro_condition, reserved_macro
-from ..link import Program
+from ..extract.kconfig import F, MacroResolver, evaluate_macro_condition
+from ..link import Program, macros_defined_in
 
-_IDENT = re.compile(r"[A-Za-z_]\w*")
 _MAKEFILE_DEFINE = re.compile(r"(?<![\w-])-D\s*([A-Za-z_]\w*)")
 MAKEFILE_NAMES = ("Makefile", "Kbuild")
 
@@ -84,24 +82,8 @@ class CompiledCode:
 
     def _defined_somewhere(self, name: str) -> bool:
         if self._defined is None:
-            self._defined = self._defined_names()
+            found = self.program.macros_defined
+            if found is None:  # a relink changed what a file defines or tests
+                found = self.program.macros_defined = macros_defined_in(self.program.files)
+            self._defined = found | set(self.command_line or ())
         return name in self._defined
-
-    def _defined_names(self) -> set[str]:
-        """Of the names the scan's #if branches test, those some file #defines or a
-        Makefile passes with -D. Files keep their names as CRC-32s: the candidates are
-        hashed and looked up in every file's list once (a collision only keeps a
-        branch alive)."""
-        candidates: dict[int, list[str]] = {}
-        for ff in self.program.files:
-            for _, _, cond in ff.macro_branches:
-                for name in _IDENT.findall(cond):
-                    if name != "defined" and not reserved_macro(name):
-                        candidates.setdefault(zlib.crc32(name.encode()), []).append(name)
-        wanted = set(candidates)
-        found: set[int] = set()
-        for ff in self.program.files:
-            if ff.macro_hashes:
-                found |= wanted.intersection(memoryview(ff.macro_hashes).cast("I"))
-        defined = {name for h in found for name in candidates[h]}
-        return defined | set(self.command_line or ())
