@@ -1283,3 +1283,21 @@ def test_what_a_followed_callee_returns_decides_its_caller_s_store(tmp_path, mon
     assert after_flip == []
     assert ("demo_priv", "ring") in after_growth
     assert new == [("AS001", "reader.c")]
+
+
+def test_a_relinked_program_has_the_build_its_makefiles_say(tree, tmp_path):
+    """What the Makefiles say (the command line's -D macros, the modules) is kept with the
+    program (pipeline._read_build): a relink keeps it when no Makefile changed, and
+    reads it again when one did (a diff whose change edits a Makefile)."""
+    options = ScanOptions(cache_dir=tmp_path / "cache")
+    source = tree / "net_ring" / "demo_rx.c"
+    source.write_text("/* a comment */\n" + source.read_text("latin-1"), "latin-1")
+    kept = diff_revisions(tree, "HEAD", None, [], options).head
+    assert "relink" in kept.timings and "DEMO_TRACE" in kept.analysis.program.command_line_defines
+    makefile = tree / "whole_tree" / "drivers" / "demo" / "Makefile"
+    makefile.write_text(makefile.read_text("latin-1") + "\nccflags-y += -DDEMO_EDIT\n", "latin-1")
+    edited = diff_revisions(tree, "HEAD", None, [], options).head
+    full = run_scan([str(tree)], ScanOptions())
+    assert "relink" in edited.timings and "DEMO_EDIT" in edited.analysis.program.command_line_defines
+    assert edited.analysis.program.command_line_defines == full.analysis.program.command_line_defines
+    assert vars(edited.analysis.program.modules) == vars(full.analysis.program.modules)

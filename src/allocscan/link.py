@@ -181,6 +181,9 @@ class Program:
     # Which C files Kbuild links into one module (kbuild.Modules), when the scan reads the
     # whole tree's Makefiles; else None: files of one directory count as one driver
     modules: object = None
+    # Which Makefiles command_line_defines and modules were read from (a digest; "" when
+    # the scan is not of a whole tree): pipeline._read_build()
+    build_key: str = ""
     nodes_flagged: dict[int, list[str]] = field(default_factory=dict)  # see functions_with()
     flagged_in_files: dict[int, list[tuple[FileFacts, FunctionFacts]]] = field(default_factory=dict)
     # field -> the stores through an access path to a field of that name, (struct type,

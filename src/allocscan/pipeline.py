@@ -7,6 +7,7 @@ renders; tests and the benchmark call it directly.
 from __future__ import annotations
 
 import gc
+import hashlib
 import posixpath
 import time
 from dataclasses import dataclass, field, replace
@@ -112,7 +113,6 @@ def _run_scan(paths: list[str], options: ScanOptions, links: LinkStore, progress
     if keys is None:
         keys = content_keys(disc.files, disc.rel, cache, disc.content_ids)
     makefiles = list(_read_makefiles(disc)) if disc.whole_tree else None
-    makefile_texts = [text for _, text in makefiles] if makefiles is not None else None
     file_keys = {rel: sha for _, rel, sha in keys.keyed}
     this_context = context_key(disc.kernel, makefiles, options)
     results, result_key = None, None
@@ -162,6 +162,7 @@ def _run_scan(paths: list[str], options: ScanOptions, links: LinkStore, progress
         timings["extract"] = time.perf_counter() - t
         t = time.perf_counter()
         program = link(extracted.facts)
+        _read_build(program, makefiles)
         of_checkout = from_stored is not None or (discovery is not None and disc.whole_tree)
         if previous is None and scope is None and of_checkout and not links.has(file_keys):
             # A full scan of a whole git checkout (from_stored: see diff.checkout_scan_previous) or
@@ -171,12 +172,8 @@ def _run_scan(paths: list[str], options: ScanOptions, links: LinkStore, progress
         timings["link"] = time.perf_counter() - t
 
     t = time.perf_counter()
-    if makefiles is not None:
-        program.command_line_defines = makefile_defines(makefile_texts)
-        by_directory: dict[str, list[str]] = {}
-        for directory, text in makefiles:
-            by_directory.setdefault(directory, []).append(text)
-        program.modules = composite_modules(by_directory)
+    if relinked is not None:
+        _read_build(program, makefiles)
     timings["relink" if relinked is not None else "link"] += time.perf_counter() - t  # the build's facts too
 
     t = time.perf_counter()
@@ -322,6 +319,35 @@ class _Incremental:
 
     def _base_facts(self, rel: str, sha: str):
         return self.cache.get(sha, rel)
+
+
+def _read_build(program: Program, makefiles: list[tuple[str, str]] | None) -> None:
+    """What the tree's Makefiles say (`makefiles`: each one's directory and text, None
+    when the scan is not of a whole tree): the macros the command line defines and
+    which files link into one module. Read with the link, before the program is kept,
+    so that a relinked program whose Makefiles are the same keeps them (`build_key`)."""
+    key = _build_key(makefiles)
+    if program.build_key == key:
+        return
+    program.build_key = key
+    if makefiles is None:
+        program.command_line_defines = program.modules = None
+        return
+    program.command_line_defines = makefile_defines(text for _, text in makefiles)
+    by_directory: dict[str, list[str]] = {}
+    for directory, text in makefiles:
+        by_directory.setdefault(directory, []).append(text)
+    program.modules = composite_modules(by_directory)
+
+
+def _build_key(makefiles: list[tuple[str, str]] | None) -> str:
+    if makefiles is None:
+        return ""
+    h = hashlib.sha1()
+    for directory, text in makefiles:
+        h.update(f"{directory}\0{len(text)}\0".encode())
+        h.update(text.encode(errors="surrogateescape"))
+    return h.hexdigest()
 
 
 def _read_makefiles(disc: Discovery):

@@ -63,7 +63,7 @@ _LAZY = tuple(name for name in MEMOS if name not in MEMOS_OF_BINDINGS)
 _KEPT = {"files", "graph", "functions", "by_name", "node_of", "bindings", "structs", "typedefs", "macro_names",
          "_field_index", "_typed_index", "resolver", "indirect_targets", "static_variants", "field_writers",
          "command_line_defines", "modules", "nodes_flagged", "flagged_in_files", "leaves", "forwarding", "registrar_calls",
-         "context_bindings", "macros_defined"}
+         "context_bindings", "macros_defined", "build_key"}
 
 
 def interface(ff: FileFacts, globals_by_name: dict[str, list[str]] | None = None) -> tuple:
