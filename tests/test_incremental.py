@@ -1301,3 +1301,40 @@ def test_a_relinked_program_has_the_build_its_makefiles_say(tree, tmp_path):
     assert "relink" in edited.timings and "DEMO_EDIT" in edited.analysis.program.command_line_defines
     assert edited.analysis.program.command_line_defines == full.analysis.program.command_line_defines
     assert vars(edited.analysis.program.modules) == vars(full.analysis.program.modules)
+
+
+def test_a_scan_whose_nearest_scan_kept_no_program_relinks_the_nearest_kept_one(tree, tmp_path):
+    """Only full links keep their program; a relinked scan's results are kept without
+    one. The scan after it (nearest to those results) relinks the kept program nearest
+    to its files, two changed files away here, rather than linking the tree in full."""
+    options = ScanOptions(cache_dir=tmp_path / "cache")
+    previous = checkout_scan_previous([str(tree)])
+    run_scan([str(tree)], options, from_stored=previous)  # a full link: its program is kept
+    first, second = tree / "net_ring" / "demo_rx.c", tree / "usb_net" / "demo_ops.c"
+    first.write_text("/* a comment */\n" + first.read_text("latin-1"), "latin-1")
+    assert "relink" in run_scan([str(tree)], options, from_stored=previous).timings
+    second.write_text("/* a comment */\n" + second.read_text("latin-1"), "latin-1")
+    result = run_scan([str(tree)], options, from_stored=previous)
+    assert "relink" in result.timings and len(list((tmp_path / "cache").rglob("programs/*.pkl"))) == 1
+    assert comparable(result.findings) == comparable(run_scan([str(tree)], ScanOptions()).findings)
+
+
+def test_a_rescan_of_a_checkout_reads_the_kept_program_as_it_discovers(tree, tmp_path, monkeypatch):
+    """`allocscan scan` of a whole checkout reads the program kept last while another
+    process discovers the tree (diff.scan_checkout): after a change, the relink takes
+    the program read ahead, read once, and the findings are a scan from scratch's."""
+    from allocscan.diff import scan_checkout
+
+    options = ScanOptions(cache_dir=tmp_path / "cache")
+    scan_checkout(tree, options, checkout_scan_previous([str(tree)]))
+    what = lock_call(tree, random.Random(5))
+    reads = []
+    original = linkstore._read
+    monkeypatch.setattr(linkstore, "_read", lambda *args: reads.append(args) or original(*args))
+    result = scan_checkout(tree, options, checkout_scan_previous([str(tree)]))
+    assert "relink" in result.timings and len(reads) == 1 and len(reads[0]) == 2, what  # read ahead, with a stop
+    full = run_scan([str(tree)], ScanOptions())
+    assert comparable(result.findings) == comparable(full.findings), what
+    again = scan_checkout(tree, options, checkout_scan_previous([str(tree)]))  # these files' results are kept:
+    assert again.incremental == "" and "link" in again.timings  # analysed whole, what was read let go
+    assert comparable(again.findings) == comparable(full.findings) and not linkstore._read_ahead

@@ -351,12 +351,16 @@ def cmd_scan(args) -> int:
         if args.compile_commands:
             options.compile_commands = Path(args.compile_commands)
         # A whole git checkout scanned before (with the cache): only the change's cone
-        from .diff import checkout_scan_previous
+        from .diff import checkout_scan_previous, scan_checkout
         try:
             from_stored = checkout_scan_previous(args.paths) if options.cache_dir is not None else None
         except OSError:  # git could not be run: the scan analyses everything
             from_stored = None
-        result = run_scan(args.paths, options, _progress_factory(sys.stderr.isatty()), from_stored=from_stored)
+        progress = _progress_factory(sys.stderr.isatty())
+        if from_stored is not None:
+            result = scan_checkout(Path(args.paths[0]), options, from_stored, progress)
+        else:
+            result = run_scan(args.paths, options, progress, from_stored=from_stored)
     except (DiscoverError, KconfigError, ScopeError) as err:
         print(f"allocscan: {err}", file=sys.stderr)
         return EXIT_ERROR

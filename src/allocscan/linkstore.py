@@ -149,6 +149,24 @@ class LinkStore:
                 return program
         return None
 
+    def nearest(self, file_keys: dict[str, str], most: int) -> dict[str, str] | None:
+        """The file keys of the kept program linked from the same files as `file_keys`
+        with the fewest of them changed, at most `most` (a relink makes it the program of
+        `file_keys`); None when there is none."""
+        best, fewest = None, most + 1
+        for program in self._newest_first():
+            try:
+                with open(program.with_suffix(".files"), "rb") as fh:
+                    kept = pickle.load(fh)
+            except (OSError, pickle.UnpicklingError, EOFError, ValueError):
+                continue
+            if program.stem != program_key(kept) or kept.keys() != file_keys.keys():
+                continue  # another version's, or another tree's
+            changed = sum(1 for rel, sha in file_keys.items() if kept[rel] != sha)
+            if changed < fewest:
+                best, fewest = kept, changed
+        return best
+
     def newest(self) -> Path | None:
         """The program kept last (or used last), whichever files it is of."""
         return next(iter(self._newest_first()), None)

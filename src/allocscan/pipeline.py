@@ -261,20 +261,24 @@ def _relinked(previous: Previous, keys: ContentKeys, file_keys: dict[str, str], 
     """The program of the previous scan relinked for the changed files, with what
     extracting every file would have given (relink.py; linkstore.py keeps the
     programs); None when it has none for them or the change is not one a relink takes."""
-    changed = changed_files(previous.file_keys, file_keys)
-    if not changed or previous.file_keys.keys() != file_keys.keys() or not links.has(previous.file_keys):
+    # The program of the previous scan, or (its program not kept: a diff's head side,
+    # the nearest stored scan of other files) the kept program nearest to these files:
+    # a relink makes either the program of `file_keys`.
+    kept_keys = previous.file_keys if links.has(previous.file_keys) else links.nearest(file_keys, MAX_SAME_FACTS_FILES)
+    if kept_keys is None or kept_keys.keys() != file_keys.keys():
         return None
+    changed = changed_files(kept_keys, file_keys)
     head = extract_all([], None, cache, 1, keys=ContentKeys([k for k in keys.keyed if k[1] in changed], [],
                                                              len(changed)))
     if head.rejected or len(head.facts) != len(changed):
         return None
-    before = {ff.path: cache.get(previous.file_keys[ff.path], ff.path) for ff in head.facts}
+    before = {ff.path: cache.get(kept_keys[ff.path], ff.path) for ff in head.facts}
     for ff in head.facts:  # what can be told before loading the program: most refusals
         old = before[ff.path]
         if old is None or isinstance(old, tuple) or refusal(old, ff):
             return None
     sources = {rel: path for path, rel, _ in keys.keyed}
-    linked = links.load(previous.file_keys, sources, cache.config)
+    linked = links.load(kept_keys, sources, cache.config)
     if linked is None:
         return None
     if changed & linked.rejected.keys() or relink(linked.program, head.facts):
