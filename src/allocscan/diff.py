@@ -254,21 +254,18 @@ def checkout_scan_previous(paths: list[str]):
 def scan_checkout(root: Path, options: ScanOptions, from_stored, progress_factory=None) -> ScanResult:
     """`allocscan scan` of a whole git checkout (`from_stored`: checkout_scan_previous()).
     As a diff's head side does, the program kept last is read while another process
-    discovers the tree and keys its files (_discover_checkout): after a one-file
-    change, the scan relinks that program, and discovering 52,000 files took 1.5 s
-    before its read could start. The read stops when the results of these very files
-    are kept: `allocscan scan`, which does not take them, then analyses the tree whole
-    (results.ResultCache.nearest). A scan that links in full lets it go
-    (pipeline.run_scan)."""
+    discovers the tree and keys its files (_discover_checkout): the scan relinks the
+    kept program nearest to its files (after a one-file change, or none), and
+    discovering 52,000 files took 1.5 s before its read could start. A scan that links
+    in full lets it go (pipeline.run_scan)."""
     if not _forking() or options.kconfig is not None or options.compile_commands is not None:
         return run_scan([str(root)], options, progress_factory, from_stored=from_stored)
-    # (asked as a diff asks: whether these files' results are kept)
-    prepared = _Forked("discovering the working tree", _discover_checkout, root, replace(options, reuse_results=True))
+    prepared = _Forked("discovering the working tree", _discover_checkout, root, options)
     store = LinkStore(FactsCache(options.cache_dir))
     guess = store.newest()
     try:
         if guess is not None:
-            store.read_file_ahead(guess, _results_kept(prepared))
+            store.read_file_ahead(guess)
     except BaseException:
         prepared.cancel()
         raise

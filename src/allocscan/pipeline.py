@@ -144,9 +144,12 @@ def _run_scan(paths: list[str], options: ScanOptions, links: LinkStore, progress
                               disc.warnings + previous.warnings, previous.stats, timings, file_keys=file_keys,
                               context_key=this_context, incremental=note)
     relinked = None
-    if previous is not None and scope is None:
+    of_checkout = from_stored is not None or (discovery is not None and disc.whole_tree)
+    if scope is None and (previous is not None or of_checkout):
+        # (with no previous scan, a program kept of these files, or of files near them,
+        # is the one link() would build: the analysis is whole, the link is not redone)
         try:
-            relinked = _relinked(previous, keys, file_keys, cache, links)
+            relinked = _relinked(previous.file_keys if previous is not None else None, keys, file_keys, cache, links)
         except Exception as err:  # a bug of ours in the relink: linking in full gives the same program
             disc.warnings.append(f"relinking the kept program failed ({type(err).__name__}: {err}); linked in full")
     if relinked is not None:
@@ -163,7 +166,6 @@ def _run_scan(paths: list[str], options: ScanOptions, links: LinkStore, progress
         t = time.perf_counter()
         program = link(extracted.facts)
         _read_build(program, makefiles)
-        of_checkout = from_stored is not None or (discovery is not None and disc.whole_tree)
         if previous is None and scope is None and of_checkout and not links.has(file_keys):
             # A full scan of a whole git checkout (from_stored: see diff.checkout_scan_previous) or
             # of a whole revision of one (a diff's base side): the next scan or diff after a
@@ -256,15 +258,19 @@ def _same_facts_as_before(previous: Previous, keys: ContentKeys, file_keys: dict
     return changed
 
 
-def _relinked(previous: Previous, keys: ContentKeys, file_keys: dict[str, str], cache: FactsCache,
-              links: LinkStore) -> tuple[Program, ExtractResult] | None:
-    """The program of the previous scan relinked for the changed files, with what
-    extracting every file would have given (relink.py; linkstore.py keeps the
-    programs); None when it has none for them or the change is not one a relink takes."""
+def _relinked(previous_keys: dict[str, str] | None, keys: ContentKeys, file_keys: dict[str, str],
+              cache: FactsCache, links: LinkStore) -> tuple[Program, ExtractResult] | None:
+    """The program of the previous scan (its file keys: `previous_keys`) relinked for
+    the changed files, with what extracting every file would have given (relink.py;
+    linkstore.py keeps the programs); None when it has none for them or the change
+    is not one a relink takes."""
     # The program of the previous scan, or (its program not kept: a diff's head side,
-    # the nearest stored scan of other files) the kept program nearest to these files:
-    # a relink makes either the program of `file_keys`.
-    kept_keys = previous.file_keys if links.has(previous.file_keys) else links.nearest(file_keys, MAX_SAME_FACTS_FILES)
+    # the nearest stored scan of other files; or no previous scan) the kept program
+    # nearest to these files: a relink makes either the program of `file_keys`.
+    if previous_keys is not None and links.has(previous_keys):
+        kept_keys = previous_keys
+    else:
+        kept_keys = links.nearest(file_keys, MAX_SAME_FACTS_FILES)
     if kept_keys is None or kept_keys.keys() != file_keys.keys():
         return None
     changed = changed_files(kept_keys, file_keys)
