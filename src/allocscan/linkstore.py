@@ -136,8 +136,25 @@ class LinkStore:
         return linked
 
     def kept_for(self, of: Callable[[dict[str, str]], bool]) -> Path | None:
-        """The newest kept program whose file keys `of` accepts, of those this analyzer's
-        code kept: one an older allocscan kept of the same files is in the same
+        """The newest kept program whose file keys `of` accepts."""
+        return next((program for program, file_keys in self._kept() if of(file_keys)), None)
+
+    def nearest(self, file_keys: dict[str, str], most: int) -> dict[str, str] | None:
+        """The file keys of the kept program linked from the same files as `file_keys`
+        with the fewest of them changed, at most `most` (a relink makes it the program of
+        `file_keys`); None when there is none."""
+        best, fewest = None, most + 1
+        for _, kept in self._kept():
+            if kept.keys() != file_keys.keys():
+                continue  # another tree's, or files added or removed since
+            changed = sum(1 for rel, sha in file_keys.items() if kept[rel] != sha)
+            if changed < fewest:
+                best, fewest = kept, changed
+        return best
+
+    def _kept(self):
+        """(program file, its file keys) of the kept programs, newest first, of those this
+        analyzer's code kept: one an older allocscan kept of the same files is in the same
         directory (its facts' key did not change), and load() cannot use it."""
         for program in self._newest_first():
             try:
@@ -145,27 +162,8 @@ class LinkStore:
                     file_keys = pickle.load(fh)
             except (OSError, pickle.UnpicklingError, EOFError, ValueError):
                 continue
-            if of(file_keys) and program.stem == program_key(file_keys):
-                return program
-        return None
-
-    def nearest(self, file_keys: dict[str, str], most: int) -> dict[str, str] | None:
-        """The file keys of the kept program linked from the same files as `file_keys`
-        with the fewest of them changed, at most `most` (a relink makes it the program of
-        `file_keys`); None when there is none."""
-        best, fewest = None, most + 1
-        for program in self._newest_first():
-            try:
-                with open(program.with_suffix(".files"), "rb") as fh:
-                    kept = pickle.load(fh)
-            except (OSError, pickle.UnpicklingError, EOFError, ValueError):
-                continue
-            if program.stem != program_key(kept) or kept.keys() != file_keys.keys():
-                continue  # another version's, or another tree's
-            changed = sum(1 for rel, sha in file_keys.items() if kept[rel] != sha)
-            if changed < fewest:
-                best, fewest = kept, changed
-        return best
+            if program.stem == program_key(file_keys):
+                yield program, file_keys
 
     def newest(self) -> Path | None:
         """The program kept last (or used last), whichever files it is of."""
