@@ -745,6 +745,17 @@ def registrar_calls_of(ff: FileFacts) -> tuple[tuple[FunctionFacts, CallSite], .
                  for site in _calls_left_packed(fn) if site.callee in names)
 
 
+def reindex_context_facts(program: Program, ff: FileFacts) -> None:
+    """Program.registrar_calls and context_bindings of one file, made again (a file a
+    relink takes)."""
+    for table, found in ((program.registrar_calls, registrar_calls_of(ff)),
+                         (program.context_bindings, context_bindings_of(ff, context_fields()))):
+        if found:
+            table[ff.path] = found
+        else:
+            table.pop(ff.path, None)
+
+
 def context_fields() -> frozenset[str]:
     """The fields whose bindings make entry points: the context tables' ops fields and
     the armed kinds' callback fields."""

@@ -53,7 +53,7 @@ from .facts import FileFacts
 from .incremental import ANON_RE
 from .link import (_NO_ATTRIBUTES, MEMOS, MEMOS_OF_BINDINGS, NO_CALLS, FunctionRef, Program, UniformTargets,
                    _add_writers, _clear_cache, _tables, field_writers, file_call_edges, forget_memos, is_leaf,
-                   context_bindings_of, context_fields, registrar_calls_of)
+                   reindex_context_facts)
 from .macrocalls import forward_file_calls
 
 # Program fields filled lazily, on first use: emptied by a relink (a value may hold
@@ -62,8 +62,8 @@ _LAZY = tuple(name for name in MEMOS if name not in MEMOS_OF_BINDINGS)
 # Program fields a relink keeps as they are or updates in place (see the docstring)
 _KEPT = {"files", "graph", "functions", "by_name", "node_of", "bindings", "structs", "typedefs", "macro_names",
          "_field_index", "_typed_index", "resolver", "indirect_targets", "static_variants", "field_writers",
-         "command_line_defines", "modules", "nodes_flagged", "flagged_in_files", "leaves", "forwarding", "registrar_calls",
-         "context_bindings", "macros_defined", "build_key"}
+         "command_line_defines", "modules", "nodes_flagged", "flagged_in_files", "leaves", "forwarding",
+         "registrar_calls", "context_bindings", "macros_defined", "build_key"}
 
 
 def interface(ff: FileFacts, globals_by_name: dict[str, list[str]] | None = None) -> tuple:
@@ -160,16 +160,9 @@ def _relink_file(program: Program, old: FileFacts, new: FileFacts, position: dic
     if added or gone:
         _restatic(program, path, new, new_nodes, added, gone)
     forward_file_calls(program, resolver, new)  # before the flags are indexed: it may add some
-    program.registrar_calls.pop(path, None)
-    registering = registrar_calls_of(new)
-    if registering:
-        program.registrar_calls[path] = registering
-    if old.macro_hashes != new.macro_hashes or [c for *_, c in old.macro_branches] != [c for *_, c in new.macro_branches]:
+    reindex_context_facts(program, new)
+    if old.macro_hashes != new.macro_hashes or _macro_tests(old) != _macro_tests(new):
         program.macros_defined = None  # what the file defines or tests changed
-    program.context_bindings.pop(path, None)
-    binding = context_bindings_of(new, context_fields())
-    if binding:
-        program.context_bindings[path] = binding
     _redo_edges(program, new, old_nodes, new_nodes, gone, position)
     _reindex(program, old, new, new_nodes, position)
     _rebind(program, new, path)
@@ -179,6 +172,11 @@ def _relink_file(program: Program, old: FileFacts, new: FileFacts, position: dic
     for name in {sd.name for sd in old.structs}:
         mine = iter([sd for sd in new.structs if sd.name == name])
         program.structs[name] = [(p, next(mine)) if p == path else (p, sd) for p, sd in program.structs[name]]
+
+
+def _macro_tests(ff: FileFacts) -> list[str]:
+    """The conditions of the file's #if branches a macro decides (without their places)."""
+    return [cond for _, _, cond in ff.macro_branches]
 
 
 def _node_names(path: str, old: FileFacts, old_nodes: list[str], new: FileFacts) -> list[str]:
