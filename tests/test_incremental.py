@@ -447,6 +447,65 @@ def test_a_base_near_a_scanned_one_is_analysed_incrementally(tree, tmp_path, mon
     assert sorted(usable) == [False, True, True], usable  # the working tree's; HEAD's and the first commit's
 
 
+def test_a_base_no_scan_kept_reads_the_kept_program_while_it_is_listed(tree, tmp_path, monkeypatch):
+    """A base side whose revision no scan kept (the branch moved a commit) is listed and
+    keyed in another process (diff._revision_input) while the program kept last is read:
+    its incremental scan relinks that program, read once, and finds what a scan from
+    scratch finds. Scanned again, its results are found by its tree alone
+    (results.KeptRevision): nothing is listed, nothing read."""
+    monkeypatch.setattr(incremental, "FULL_SHARE", 1.0)
+    options = ScanOptions(cache_dir=tmp_path / "cache", reuse_results=True)
+    diff_revisions(tree, "HEAD", None, [], options)  # HEAD's results and program kept
+    what = add_lock(tree, random.Random(3))
+    git(tree, "commit", "-q", "-a", "-m", "a lock")
+    reads, listings = [], tmp_path / "listings"  # (listed in another process: counted in a file)
+    original_read, original_input = linkstore._read, diff.revision_input
+
+    def listing(*args):
+        with open(listings, "a") as fh:
+            fh.write("listed\n")
+        return original_input(*args)
+
+    def listed() -> int:
+        return len(listings.read_text().splitlines()) if listings.exists() else 0
+
+    monkeypatch.setattr(linkstore, "_read", lambda *args: reads.append(args[0]) or original_read(*args))
+    monkeypatch.setattr(diff, "revision_input", listing)
+    result, prefix = diff._scan_revision(tree, "HEAD", [], options)
+    assert prefix == "" and len(reads) == 1 and "relink" in result.timings and listed() == 1, what
+    assert result.incremental.startswith("1 changed file(s)") and not linkstore._read_ahead, what
+    full = run_scan([str(tree)], ScanOptions())
+    assert comparable(result.findings) == comparable(full.findings), what
+    reads.clear()
+    again, _ = diff._scan_revision(tree, "HEAD", [], options)
+    assert not reads and listed() == 1 and set(again.timings) == {"reused", "total"}
+    assert comparable(again.findings) == comparable(full.findings)
+    assert (again.file_keys, again.context_key) == (result.file_keys, result.context_key)
+    assert again.discovery.kernel == result.discovery.kernel and again.warnings == result.warnings
+    # another revision, or the same one with other options, is not taken for it
+    git(tree, "commit", "-q", "--allow-empty", "-m", "nothing")  # the same tree: still kept
+    assert "reused" in diff._scan_revision(tree, "HEAD", [], options)[0].timings and listed() == 1
+    other = diff._scan_revision(tree, "HEAD", [], dataclasses.replace(options, min_order=1))[0]
+    assert listed() == 2 and set(other.timings) != {"reused", "total"}
+
+
+def test_a_base_whose_results_are_kept_stops_the_read_when_listed(tree, tmp_path, monkeypatch):
+    """A base side whose results the cache keeps but whose revision it has no record of
+    (a `scan` of the working tree kept them): the listing finds them kept, and the read
+    of the program kept last stops there (here at its first frame: the listing is asked
+    from the start) and nothing of it is kept."""
+    cache = tmp_path / "cache"
+    scanned = run_scan([str(tree)], ScanOptions(cache_dir=cache), from_stored=checkout_scan_previous([str(tree)]))
+    read = []
+    original_read = linkstore._read
+    monkeypatch.setattr(linkstore, "_read", lambda *args: read.append(original_read(*args)) or read[-1])
+    monkeypatch.setattr(linkstore._StoppableFile, "STOP_EVERY", 1)
+    monkeypatch.setattr(diff._Forked, "ready", lambda self: True)  # (result() then waits for the answer)
+    result, _ = diff._scan_revision(tree, "HEAD", [], ScanOptions(cache_dir=cache, reuse_results=True))
+    assert read == [None] and "reused" in result.timings and not linkstore._read_ahead
+    assert comparable(result.findings) == comparable(scanned.findings)
+
+
 def test_a_rescan_of_a_checkout_after_a_change_analyses_its_cone(tree, tmp_path, monkeypatch):
     """`allocscan scan` of a whole git checkout starts from the kept scan of its
     committed files: after a change, only the change's cone is analysed again, and

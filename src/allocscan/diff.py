@@ -4,9 +4,12 @@ Both sides are scanned with the same facts cache, so only the files the
 change touches are parsed again. For a diff of the whole checkout, the base
 side's results come from the results cache when a scan kept them, and the head
 side relinks the program kept of the base and analyses only the change's cone
-(incremental.py, relink.py). The processes: the base side is scanned in a
-forked one, the working tree is discovered in another, a third tells which kept
-program the head side needs, and this one reads the program kept last meanwhile.
+(incremental.py, relink.py); a base whose whole revision was scanned before is
+found by its tree alone (results.KeptRevision). The processes: the base side is
+scanned in a forked one (which lists a base it has no record of in another, while
+it reads the program kept last), the working tree is discovered in another, a
+third tells which kept program the head side needs, and this one reads the
+program kept last meanwhile.
 Findings are matched by rule and our line-independent fingerprint, so a finding
 that only moved is not new.
 
@@ -19,11 +22,13 @@ The user's own tree and index are never modified.
 
 from __future__ import annotations
 
+import hashlib
 import multiprocessing
 import os
 import shutil
 import subprocess
 import tempfile
+import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable
@@ -32,13 +37,21 @@ from .cache import FactsCache
 from .discover import DiscoverError, Discovery, PathList, discover
 from .extract.driver import ContentKeys, content_keys, extract_all
 from .extract.source import content_id
-from .gittree import GitTreeError, list_revision, read_blobs, revision_scan_input
+from .gittree import GitTreeError, list_revision, read_blobs, revision_input, revision_scan_input
 from .incremental import MAX_SAME_FACTS_FILES, Previous, same_facts
 from .linkstore import LinkStore, drop_read_ahead
 from .relink import refusal
-from .results import StoredResult, code_key
+from .results import KeptRevision, ResultCache, StoredResult, code_key
 from .rules.base import Finding
 from .pipeline import ScanOptions, ScanResult, results_kept, run_scan
+
+
+# The base side's process yields the processor to this one. A base the cache keeps no
+# record of (results.KeptRevision) is listed while the base side reads the program kept
+# last, in case its scan must start from it (the branch moved); most often the listing
+# then finds its results kept, and that read only slowed this process's read of the
+# program its head side relinks, the step such a diff waits on (_read_base_program).
+BASE_SIDE_NICENESS = 10
 
 
 class DiffError(Exception):
@@ -204,20 +217,122 @@ def _scan_revision(repo: Path, rev: str, rel_paths: list[str], options: ScanOpti
                    previous: Previous | None = None) -> tuple[ScanResult, str]:
     """Scan `rev`'s files in scope, read from git (see gittree); with where the
     report's paths are relative to in the revision."""
-    if _git(repo, "rev-parse", "--verify", "--quiet", f"{rev}^{{tree}}", check=False).returncode != 0:
+    proc = _git(repo, "rev-parse", "--verify", "--quiet", f"{rev}^{{tree}}", check=False)
+    if proc.returncode != 0:
         raise DiffError(f"{rev}: not a revision of {repo}")
     cache = FactsCache(options.cache_dir, options.kconfig)
+    record = _revision_key(proc.stdout.strip(), options) if not rel_paths and _keeps_scans(options) else None
     # Without a previous side (the base), the nearest scan the results cache kept is one:
     # a base a few commits from one scanned before is analysed incrementally too.
     whole = previous is None and options.reuse_results and not rel_paths  # report paths: the repository's
+    if whole and record is not None:
+        kept = _kept_revision_scan(record, options)
+        if kept is not None:
+            return kept, ""
     from_stored = _from_stored(repo, rev, rel_paths) if whole else None
+    if whole and _forking() and _keeps_scans(options):
+        return _scan_revision_reading_ahead(repo, rev, options, from_stored, record)
     try:
         with revision_scan_input(repo, rev, rel_paths, options.excludes, options.kernel_version, cache) as (top, targets, disc):
             prefix = disc.root.relative_to(top).as_posix()
+            found = list(disc.warnings)
             scanned = run_scan(targets, options, discovery=disc, previous=previous, from_stored=from_stored)
+            _remember_revision(record, scanned, found, options)
             return scanned, "" if prefix == "." else prefix
     except GitTreeError as err:
         raise DiffError(str(err)) from None
+
+
+def _revision_key(tree: str, options: ScanOptions) -> str:
+    """The key of a whole revision's scan by its tree (git's id of every file in it) and
+    what else its findings depend on: the analyzer and the options (results.KeptRevision)."""
+    h = hashlib.sha1(code_key().encode())
+    h.update(repr((tree, options.excludes, options.kernel_version, options.min_order,
+                   sorted(options.select or []), sorted(options.ignore or []))).encode())
+    return h.hexdigest()
+
+
+def _kept_revision_scan(record: str, options: ScanOptions) -> ScanResult | None:
+    """The scan of a whole revision as the results cache kept it, found by its record
+    (`_revision_key`) without listing the revision: what run_scan() returns when it
+    finds its results kept."""
+    start = time.perf_counter()
+    results = ResultCache(options.cache_dir)
+    kept = results.revision(record)
+    stored = results.get(kept.result_key) if kept is not None else None
+    if stored is None:
+        return None
+    disc = replace(kept.discovery, warnings=list(kept.discovery.warnings))
+    took = time.perf_counter() - start
+    return ScanResult(disc, stored.findings, stored.suppressed, disc.warnings + stored.warnings, stored.stats,
+                      {"reused": took, "total": took}, file_keys=stored.file_keys, context_key=stored.context_key,
+                      result_key=kept.result_key)
+
+
+def _remember_revision(record: str | None, scanned: ScanResult, found: list[str], options: ScanOptions) -> None:
+    """Keep the record of a whole revision's scan (`found`: the warnings its discovery gave)."""
+    if record is not None and scanned.result_key:
+        disc = replace(scanned.discovery, files=[], makefiles=[], content_ids={}, texts={}, warnings=found)
+        ResultCache(options.cache_dir).remember_revision(record, KeptRevision(scanned.result_key, disc))
+
+
+def _keeps_scans(options: ScanOptions) -> bool:
+    """Whether a whole-tree scan with these options keeps what it found in the cache (its
+    results, its program, a revision's record), and may start from a kept program."""
+    return options.cache_dir is not None and options.kconfig is None and options.compile_commands is None
+
+
+def _scan_revision_reading_ahead(repo: Path, rev: str, options: ScanOptions, from_stored,
+                                 record: str | None) -> tuple[ScanResult, str]:
+    """_scan_revision() of a whole revision with no previous side (a diff's base), its
+    files listed and discovered in another process (_revision_input) while this one
+    reads the program kept last: a base no kept scan has seen (the branch moved) is
+    analysed from the nearest kept scan and relinks a kept program, and listing and
+    keying its 52,000 files took two seconds before that program's read could start.
+    The read stops when the listing finds the base's results kept (the common case)."""
+    tmp = Path(tempfile.mkdtemp(prefix="allocscan-rev-")).resolve()
+    try:
+        listing = _Forked(f"listing {rev}", _revision_input, repo, rev, options, tmp)
+        store = LinkStore(FactsCache(options.cache_dir))
+        guess = store.newest()
+
+        def no_program_needed() -> bool:  # the listing answered: the results are kept, or it failed
+            if not listing.ready():
+                return False
+            answer = _answer_or(listing, None)
+            return answer is None or answer[-1]
+
+        try:
+            if guess is not None:
+                store.read_file_ahead(guess, no_program_needed)
+        except BaseException:
+            listing.cancel()
+            raise
+        top, targets, disc, files, makefiles, keys, _ = listing.result()
+        disc.files, disc.makefiles = PathList(files), [Path(m) for m in makefiles]
+        prefix = disc.root.relative_to(top).as_posix()
+        found = list(disc.warnings)
+        scanned = run_scan(targets, options, discovery=disc, from_stored=from_stored, prepared=(disc, keys))
+        _remember_revision(record, scanned, found, options)
+        return scanned, "" if prefix == "." else prefix
+    finally:
+        drop_read_ahead()
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _revision_input(repo: Path, rev: str, options: ScanOptions, tmp: Path):
+    """What a whole revision's scan computes first (gittree.revision_input, into `tmp`),
+    with its files' content keys and whether the results cache holds its results; the
+    paths as text, as _discover_checkout() returns them."""
+    cache = FactsCache(options.cache_dir, options.kconfig)
+    try:
+        top, targets, disc = revision_input(repo, rev, [], options.excludes, options.kernel_version, cache, tmp)
+    except GitTreeError as err:
+        raise DiffError(str(err)) from None
+    keys = content_keys(disc.files, disc.rel, cache, disc.content_ids)
+    files, makefiles = [str(f) for f in disc.files], [str(m) for m in disc.makefiles]
+    return (top, targets, replace(disc, files=[], makefiles=[]), files, makefiles, keys,
+            results_kept(disc, keys, options))
 
 
 def _from_stored(repo: Path, rev: str | None, rel_paths: list[str]):
@@ -367,6 +482,10 @@ def _base_side(repo: Path, rev: str, rel_paths: list[str], options: ScanOptions,
 
 
 def _base_side_scan(repo: Path, rev: str, rel_paths: list[str], options: ScanOptions) -> ScanResult:
+    try:
+        os.nice(BASE_SIDE_NICENESS)
+    except OSError:
+        pass
     return _findings_only(_scan_revision(repo, rev, rel_paths, options)[0])
 
 
@@ -384,7 +503,7 @@ def _read_base_program(repo: Path, base: str, head: str | None, options: ScanOpt
     last, which is the one most of the time; the read stops when the answer is
     another program or none (a comment, a changed interface), and load() then reads
     the right one itself."""
-    if options.cache_dir is None or options.kconfig is not None or options.compile_commands is not None:
+    if not _keeps_scans(options):
         return
     store = LinkStore(FactsCache(options.cache_dir))
     if not _forking():

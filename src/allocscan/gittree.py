@@ -180,27 +180,35 @@ def revision_scan_input(repo: Path, rev: str, scope: list[str], excludes: tuple[
     """(top, scan targets, Discovery) of `rev`'s files within `scope` (paths from the top of the
     repository; none: all of it), with what must be read written to a temporary directory,
     removed afterwards. `cache` says which C files' facts are already known."""
-    files = list_revision(repo, rev)
     tmp = Path(tempfile.mkdtemp(prefix="allocscan-rev-")).resolve()
     try:
-        top = tmp / "tree"
-        top.mkdir()
-        write_blobs(repo, {rel: blob for rel, blob in files.items() if rel in KERNEL_FACT_FILES}, top)
-        view = RevisionView(top, files)
-        targets = [str(top / p) for p in scope] if scope else [str(top)]
-        missing = [p for p, t in zip(scope, targets) if not view.exists(Path(t))]
-        targets = [t for t in targets if view.exists(Path(t))]
-        if not targets:
-            raise GitTreeError(f"{', '.join(missing)}: not present in {rev}")
-        disc = discover(targets, excludes, kernel_version, view=view)
-        disc.content_ids = view.content_ids(disc)
-        build_files = [view.rel(path) for path in disc.makefiles]
-        for rel, (_, data) in zip(build_files, read_blobs(repo, [files[rel] for rel in build_files])):
-            disc.texts[str(top / rel)] = data.decode("utf-8", errors="replace")
-        write_blobs(repo, _not_in_cache(disc, cache, view), top)
-        yield top, targets, disc
+        yield revision_input(repo, rev, scope, excludes, kernel_version, cache, tmp)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def revision_input(repo: Path, rev: str, scope: list[str], excludes: tuple[str, ...],
+                   kernel_version: str | None, cache: FactsCache, tmp: Path) -> tuple[Path, list[str], Discovery]:
+    """What revision_scan_input() yields, its files written under `tmp` (an empty
+    directory the caller removes): a diff's base side computes it in another process
+    while it reads a kept program (diff.py)."""
+    files = list_revision(repo, rev)
+    top = tmp / "tree"
+    top.mkdir()
+    write_blobs(repo, {rel: blob for rel, blob in files.items() if rel in KERNEL_FACT_FILES}, top)
+    view = RevisionView(top, files)
+    targets = [str(top / p) for p in scope] if scope else [str(top)]
+    missing = [p for p, t in zip(scope, targets) if not view.exists(Path(t))]
+    targets = [t for t in targets if view.exists(Path(t))]
+    if not targets:
+        raise GitTreeError(f"{', '.join(missing)}: not present in {rev}")
+    disc = discover(targets, excludes, kernel_version, view=view)
+    disc.content_ids = view.content_ids(disc)
+    build_files = [view.rel(path) for path in disc.makefiles]
+    for rel, (_, data) in zip(build_files, read_blobs(repo, [files[rel] for rel in build_files])):
+        disc.texts[str(top / rel)] = data.decode("utf-8", errors="replace")
+    write_blobs(repo, _not_in_cache(disc, cache, view), top)
+    return top, targets, disc
 
 
 def _not_in_cache(disc: Discovery, cache: FactsCache, view: RevisionView) -> dict[str, str]:

@@ -121,8 +121,10 @@ class LinkStore:
         if self.directory is None:
             return None
         target = self._file(program_key(file_keys))
-        linked = _read_ahead.pop(str(target), None) or _read(target)
-        drop_read_ahead()
+        linked = _read_ahead.pop(str(target), None)
+        drop_read_ahead()  # (before reading another: two programs would be held at once)
+        if linked is None:
+            linked = _read(target)
         if linked is None:
             return None
         try:
@@ -179,6 +181,8 @@ class LinkStore:
         the base's while the base side is scanned in another process); whether it was
         read. `stop`, asked as it is read, ends the read when it says the program is
         not needed after all."""
+        if str(program) in _read_ahead:
+            return True
         linked = _read(program, stop)
         if linked is not None:
             _read_ahead[str(program)] = linked

@@ -62,6 +62,7 @@ class ScanResult:
     file_keys: dict[str, str] = field(default_factory=dict)  # relative path -> content id
     context_key: str = ""  # what besides the files the findings depend on (context_key())
     incremental: str = ""  # what an incremental scan analysed again (incremental.Plan.stats)
+    result_key: str = ""  # where the results cache keeps these findings ("": not kept)
 
 
 def run_scan(paths: list[str], options: ScanOptions, progress_factory=None,
@@ -125,7 +126,8 @@ def _run_scan(paths: list[str], options: ScanOptions, links: LinkStore, progress
             timings["reused"] = time.perf_counter() - t
             timings["total"] = time.perf_counter() - t0
             return ScanResult(disc, stored.findings, stored.suppressed, disc.warnings + stored.warnings,
-                              stored.stats, timings, file_keys=file_keys, context_key=this_context)
+                              stored.stats, timings, file_keys=file_keys, context_key=this_context,
+                              result_key=result_key)
         if previous is None and from_stored is not None:
             for nearest in results.nearest(this_context, file_keys):
                 previous = from_stored(nearest, file_keys)
@@ -142,7 +144,7 @@ def _run_scan(paths: list[str], options: ScanOptions, links: LinkStore, progress
                                                      previous.stats, {"incremental": note}, file_keys, this_context))
             return ScanResult(disc, list(previous.findings), list(previous.suppressed),
                               disc.warnings + previous.warnings, previous.stats, timings, file_keys=file_keys,
-                              context_key=this_context, incremental=note)
+                              context_key=this_context, incremental=note, result_key=result_key or "")
     relinked = None
     of_checkout = from_stored is not None or (discovery is not None and disc.whole_tree)
     if scope is None and (previous is not None or of_checkout):
@@ -220,7 +222,7 @@ def _run_scan(paths: list[str], options: ScanOptions, links: LinkStore, progress
                                              extracted.warnings + analysis.warnings, extracted.stats,
                                              dict(analysis.stats), file_keys, this_context))
     return ScanResult(disc, kept, suppressed, warnings, extracted.stats, timings, analysis, scope,
-                      file_keys, this_context, analysis.stats.get("incremental", ""))
+                      file_keys, this_context, analysis.stats.get("incremental", ""), result_key or "")
 
 
 def results_kept(disc: Discovery, keys: ContentKeys, options: ScanOptions) -> bool:

@@ -32,6 +32,7 @@ from pathlib import Path
 from .cache import analyzer_key
 
 KEEP = 8  # result sets kept per cache directory, most recently used first
+KEEP_REVISIONS = 64  # revision records (a few hundred bytes each) kept, most recently used first
 MAX_CHANGED_FILES = 200  # nearest(): a stored scan more files away than this is no starting point
 
 
@@ -83,8 +84,20 @@ class StoredResult:
     context_key: str = ""
 
 
+@dataclass
+class KeptRevision:
+    """What a scan of a whole git revision kept, found by the revision's tree alone
+    (ResultCache.revision): the key of its results and what discovering the revision
+    found (its warnings, the kernel facts), without the lists of files. A diff whose
+    base was scanned before then neither lists nor keys the base's 52,000 files."""
+
+    result_key: str
+    discovery: object  # discover.Discovery, its lists of files left empty
+
+
 class ResultCache:
-    """Results under `directory`/results, at most KEEP of them (the least recently used go)."""
+    """Results under `directory`/results, at most KEEP of them (the least recently used go),
+    and the revision records under `directory`/results/revisions."""
 
     def __init__(self, directory: Path | None):
         self.directory = directory / "results" if directory is not None else None
@@ -146,10 +159,40 @@ class ResultCache:
         except OSError:
             pass  # a read-only or full cache directory only costs speed
 
-    def _trim(self) -> None:
-        entries = sorted(self.directory.glob("*.pkl"), key=lambda p: p.stat().st_mtime, reverse=True)
-        for old in entries[KEEP:]:
+    def _trim(self, directory: Path | None = None, keep: int = KEEP) -> None:
+        entries = sorted((directory or self.directory).glob("*.pkl"), key=lambda p: p.stat().st_mtime, reverse=True)
+        for old in entries[keep:]:
             old.unlink(missing_ok=True)
+
+    def revision(self, key: str) -> KeptRevision | None:
+        """The record a scan of a whole revision left under `key` (a hash of the
+        revision's tree and of what else its findings depend on: diff._revision_key),
+        when the results it names are still kept."""
+        if self.directory is None:
+            return None
+        path = self.directory / "revisions" / f"{key}.pkl"
+        try:
+            with open(path, "rb") as fh:
+                kept = pickle.load(fh)
+            os.utime(path)
+        except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError, IndexError, ValueError):
+            return None
+        return kept if isinstance(kept, KeptRevision) and self.has(kept.result_key) else None
+
+    def remember_revision(self, key: str, kept: KeptRevision) -> None:
+        """Record that the results under `kept.result_key` are those of the revision `key` names."""
+        if self.directory is None or not self.has(kept.result_key):
+            return
+        directory = self.directory / "revisions"
+        try:
+            directory.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=directory, suffix=".tmp")
+            with os.fdopen(fd, "wb") as fh:
+                pickle.dump(kept, fh, protocol=pickle.HIGHEST_PROTOCOL)
+            os.replace(tmp, directory / f"{key}.pkl")
+            self._trim(directory, KEEP_REVISIONS)
+        except OSError:
+            pass  # as put(): only speed is lost
 
 
 def _load(path: Path) -> StoredResult | None:
