@@ -79,3 +79,24 @@ def test_a_damaged_result_is_computed_again(tree, tmp_path):
         stored.write_bytes(b"not a pickle")
     again = scan(tree, options)
     assert "reused" not in again.timings and summary(again) == summary(first)
+
+
+def test_a_revision_record_names_results_only_while_they_are_kept(tree, tmp_path):
+    """A record ties a revision to the key of its kept results (results.KeptRevision):
+    it is read back as it was kept, is not made for results the cache does not hold,
+    and stops answering once its results are trimmed."""
+    from allocscan.results import KEEP, KeptRevision, ResultCache
+
+    cache = tmp_path / "cache"
+    first = scan(tree, ScanOptions(cache_dir=cache))
+    results = ResultCache(cache)
+    assert first.result_key and results.has(first.result_key)
+    results.remember_revision("r" * 40, KeptRevision("0" * 40, first.discovery))  # no such results
+    assert results.revision("r" * 40) is None
+    results.remember_revision("r" * 40, KeptRevision(first.result_key, replace(first.discovery, files=[])))
+    kept = results.revision("r" * 40)
+    assert kept.result_key == first.result_key and kept.discovery.kernel == first.discovery.kernel
+    for n in range(KEEP):  # other inputs: the first results are trimmed
+        (tree / "drivers/ring/ring.c").write_text(DRIVER + f"\nint ring_{n};\n")
+        scan(tree, ScanOptions(cache_dir=cache))
+    assert not results.has(first.result_key) and results.revision("r" * 40) is None
