@@ -506,6 +506,27 @@ def test_a_base_whose_results_are_kept_stops_the_read_when_listed(tree, tmp_path
     assert comparable(result.findings) == comparable(scanned.findings)
 
 
+def test_a_scan_of_an_unchanged_checkout_is_recorded_as_its_head(tree, tmp_path, monkeypatch):
+    """`allocscan scan` of a checkout with nothing changed scanned HEAD's files: it keeps
+    the record of HEAD (diff._head_scan_key), and a diff's base side at HEAD then takes
+    its results without listing HEAD. A scan of a changed checkout keeps none."""
+    from allocscan.diff import scan_checkout
+
+    options = ScanOptions(cache_dir=tmp_path / "cache")
+    what = lock_call(tree, random.Random(5))  # a change: the working tree is not HEAD
+    scan_checkout(tree, options, checkout_scan_previous([str(tree)]))
+    reuse = dataclasses.replace(options, reuse_results=True)
+    record = diff._revision_key(git(tree, "rev-parse", "HEAD^{tree}").strip(), reuse)
+    assert ResultCache(options.cache_dir).revision(record) is None, what
+    git(tree, "commit", "-q", "-a", "-m", "the change")
+    scanned = scan_checkout(tree, options, checkout_scan_previous([str(tree)]))
+    record = diff._revision_key(git(tree, "rev-parse", "HEAD^{tree}").strip(), reuse)
+    assert ResultCache(options.cache_dir).revision(record).result_key == scanned.result_key
+    monkeypatch.setattr(diff, "revision_input", lambda *args: pytest.fail("HEAD listed again"))
+    base, _ = diff._scan_revision(tree, "HEAD", [], reuse)
+    assert set(base.timings) == {"reused", "total"} and comparable(base.findings) == comparable(scanned.findings)
+
+
 def test_a_rescan_of_a_checkout_after_a_change_analyses_its_cone(tree, tmp_path, monkeypatch):
     """`allocscan scan` of a whole git checkout starts from the kept scan of its
     committed files: after a change, only the change's cone is analysed again, and

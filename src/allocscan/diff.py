@@ -43,7 +43,7 @@ from .linkstore import LinkStore, drop_read_ahead
 from .relink import refusal
 from .results import KeptRevision, ResultCache, StoredResult, code_key
 from .rules.base import Finding
-from .pipeline import ScanOptions, ScanResult, results_kept, run_scan
+from .pipeline import ScanOptions, ScanResult, result_key_of, results_kept, run_scan
 
 
 # The base side's process yields the processor to this one. A base the cache keeps no
@@ -372,19 +372,59 @@ def scan_checkout(root: Path, options: ScanOptions, from_stored, progress_factor
     discovers the tree and keys its files (_discover_checkout): the scan relinks the
     kept program nearest to its files (after a one-file change, or none), and
     discovering 52,000 files took 1.5 s before its read could start. A scan that links
-    in full lets it go (pipeline.run_scan)."""
+    in full lets it go (pipeline.run_scan). A third process lists HEAD meanwhile, to
+    record the scan as HEAD's when nothing is changed (_head_scan_key)."""
     if not _forking() or options.kconfig is not None or options.compile_commands is not None:
         return run_scan([str(root)], options, progress_factory, from_stored=from_stored)
     prepared = _Forked("discovering the working tree", _discover_checkout, root, options)
+    head = _Forked("listing HEAD", _head_scan_key, root, options) if _keeps_scans(options) else None
     store = LinkStore(FactsCache(options.cache_dir))
     guess = store.newest()
     try:
         if guess is not None:
             store.read_file_ahead(guess)
+        scanned = run_scan([str(root)], options, progress_factory, from_stored=from_stored,
+                           prepared=_discovered(prepared))
     except BaseException:
         prepared.cancel()
+        if head is not None:
+            head.cancel()
         raise
-    return run_scan([str(root)], options, progress_factory, from_stored=from_stored, prepared=_discovered(prepared))
+    _remember_head(head, scanned, options)
+    return scanned
+
+
+def _head_scan_key(root: Path, options: ScanOptions) -> tuple[str, str, Discovery]:
+    """(HEAD's tree, the key a scan of the revision HEAD keeps its results under, what
+    discovering it finds), at a lower priority: scan_checkout() computes it as it scans
+    the working tree, which is HEAD's files when nothing is changed. Then the scan's
+    results are those of HEAD, and its record (results.KeptRevision) spares the next
+    diff whose base is HEAD listing and keying HEAD's 52,000 files: a pull request's
+    check, after the scan of its target branch its cache came from."""
+    try:
+        os.nice(BASE_SIDE_NICENESS)
+    except OSError:
+        pass
+    tree = _git(root, "rev-parse", "--verify", "--quiet", "HEAD^{tree}").stdout.strip()
+    cache = FactsCache(options.cache_dir, options.kconfig)
+    try:
+        with revision_scan_input(root, "HEAD", [], options.excludes, options.kernel_version, cache) as (_, _, disc):
+            keys = content_keys(disc.files, disc.rel, cache, disc.content_ids)
+            found = replace(disc, files=[], makefiles=[], content_ids={}, texts={}, warnings=list(disc.warnings))
+            return tree, result_key_of(disc, keys, options), found
+    except GitTreeError as err:
+        raise DiffError(str(err)) from None
+
+
+def _remember_head(head: _Forked | None, scanned: ScanResult, options: ScanOptions) -> None:
+    """Record the working tree's scan as the revision HEAD's when its results are HEAD's
+    (_head_scan_key: a whole-tree scan outlasts it, but a small tree's may wait for it)."""
+    if head is None:
+        return
+    answer = _answer_or(head, None)
+    if answer is not None and answer[1] and answer[1] == scanned.result_key:
+        tree, key, found = answer
+        ResultCache(options.cache_dir).remember_revision(_revision_key(tree, options), KeptRevision(key, found))
 
 
 def _findings_only(result: ScanResult) -> ScanResult:

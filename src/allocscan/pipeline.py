@@ -228,12 +228,18 @@ def _run_scan(paths: list[str], options: ScanOptions, links: LinkStore, progress
 def results_kept(disc: Discovery, keys: ContentKeys, options: ScanOptions) -> bool:
     """Whether the results cache holds this scan's results, looked up as _run_scan()
     looks them up (a diff asks it of its head side ahead: diff.py)."""
-    if options.cache_dir is None or not options.reuse_results or options.kconfig is not None \
-            or options.compile_commands is not None:
-        return False
+    key = result_key_of(disc, keys, options) if options.reuse_results else ""
+    return bool(key) and ResultCache(options.cache_dir).has(key)
+
+
+def result_key_of(disc: Discovery, keys: ContentKeys, options: ScanOptions) -> str:
+    """The key a scan of these files keeps its results under, as _run_scan() makes it;
+    "" for a scan that keeps none (no cache, or restricted by --kconfig or a database)."""
+    if options.cache_dir is None or options.kconfig is not None or options.compile_commands is not None:
+        return ""
     disc = replace(disc, warnings=[])  # a Makefile it cannot read: the scan warns of it
     makefiles = list(_read_makefiles(disc)) if disc.whole_tree else None
-    return ResultCache(options.cache_dir).has(_result_key(disc, keys, makefiles, options))
+    return _result_key(disc, keys, makefiles, options)
 
 
 def _result_key(disc: Discovery, keys: ContentKeys, makefiles, options: ScanOptions) -> str:
