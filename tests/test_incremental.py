@@ -11,6 +11,7 @@ import pickle
 import random
 import re
 import shutil
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -525,6 +526,34 @@ def test_a_scan_of_an_unchanged_checkout_is_recorded_as_its_head(tree, tmp_path,
     monkeypatch.setattr(diff, "revision_input", lambda *args: pytest.fail("HEAD listed again"))
     base, _ = diff._scan_revision(tree, "HEAD", [], reuse)
     assert set(base.timings) == {"reused", "total"} and comparable(base.findings) == comparable(scanned.findings)
+
+
+def test_a_head_revision_is_listed_while_the_base_program_is_read(tree, tmp_path, monkeypatch):
+    """`diff --head REV` of a whole checkout (the GitHub Action's): the head revision is
+    listed in another process (diff._Listing) while the base's program is read, and
+    its scan from the base's equals a scan from scratch; its temporary files are gone."""
+    from allocscan.diff import scan_checkout
+
+    monkeypatch.setattr(incremental, "FULL_SHARE", 1.0)
+    scan_checkout(tree, ScanOptions(cache_dir=tmp_path / "cache"), checkout_scan_previous([str(tree)]))
+    what = add_lock(tree, random.Random(3))
+    git(tree, "commit", "-q", "-a", "-m", "a lock")
+    listings, original_input = tmp_path / "listings", diff.revision_input
+
+    def listing(*args):
+        with open(listings, "a") as fh:
+            fh.write(f"{args[1]}\n")
+        return original_input(*args)
+
+    monkeypatch.setattr(diff, "revision_input", listing)
+    temporary = tmp_path / "tmp"
+    temporary.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(temporary))
+    result = diff_revisions(tree, "HEAD~1", "HEAD", [], ScanOptions(cache_dir=tmp_path / "cache", reuse_results=True))
+    assert listings.read_text().split() == ["HEAD"], what  # the base's scan was HEAD~1's, recorded
+    assert result.head.incremental.startswith("1 changed file(s)") and "relink" in result.head.timings, what
+    assert comparable(result.head.findings) == comparable(run_scan([str(tree)], ScanOptions()).findings), what
+    assert not list(temporary.iterdir())
 
 
 def test_a_rescan_of_a_checkout_after_a_change_analyses_its_cone(tree, tmp_path, monkeypatch):

@@ -160,7 +160,7 @@ def _results_kept(prepared: _Forked | None) -> Callable[[], bool]:
         if prepared is None or not prepared.ready():
             return False
         answer = _answer_or(prepared, None)
-        return answer is not None and answer[4]
+        return answer is not None and answer[-1]
     return kept
 
 
@@ -214,9 +214,10 @@ def _previous(repo: Path, head: str | None, base: ScanResult | StoredResult, rel
 
 
 def _scan_revision(repo: Path, rev: str, rel_paths: list[str], options: ScanOptions,
-                   previous: Previous | None = None) -> tuple[ScanResult, str]:
+                   previous: Previous | None = None, listing: _Listing | None = None) -> tuple[ScanResult, str]:
     """Scan `rev`'s files in scope, read from git (see gittree); with where the
-    report's paths are relative to in the revision."""
+    report's paths are relative to in the revision. `listing`: the whole revision
+    being listed in another process meanwhile (a diff's head side at a revision)."""
     proc = _git(repo, "rev-parse", "--verify", "--quiet", f"{rev}^{{tree}}", check=False)
     if proc.returncode != 0:
         raise DiffError(f"{rev}: not a revision of {repo}")
@@ -230,6 +231,8 @@ def _scan_revision(repo: Path, rev: str, rel_paths: list[str], options: ScanOpti
         if kept is not None:
             return kept, ""
     from_stored = _from_stored(repo, rev, rel_paths) if whole else None
+    if listing is not None and not rel_paths:
+        return _scan_listed(listing, options, previous, from_stored, record)
     if whole and _forking() and _keeps_scans(options):
         return _scan_revision_reading_ahead(repo, rev, options, from_stored, record)
     try:
@@ -285,39 +288,74 @@ def _keeps_scans(options: ScanOptions) -> bool:
 def _scan_revision_reading_ahead(repo: Path, rev: str, options: ScanOptions, from_stored,
                                  record: str | None) -> tuple[ScanResult, str]:
     """_scan_revision() of a whole revision with no previous side (a diff's base), its
-    files listed and discovered in another process (_revision_input) while this one
-    reads the program kept last: a base no kept scan has seen (the branch moved) is
-    analysed from the nearest kept scan and relinks a kept program, and listing and
-    keying its 52,000 files took two seconds before that program's read could start.
-    The read stops when the listing finds the base's results kept (the common case)."""
-    tmp = Path(tempfile.mkdtemp(prefix="allocscan-rev-")).resolve()
+    files listed and discovered in another process (_Listing) while this one reads the
+    program kept last: a base no kept scan has seen (the branch moved) is analysed
+    from the nearest kept scan and relinks a kept program, and listing and keying its
+    52,000 files took two seconds before that program's read could start. The read
+    stops when the listing finds the base's results kept."""
+    listing = _Listing(repo, rev, options)
+    store = LinkStore(FactsCache(options.cache_dir))
+    guess = store.newest()
+
+    def no_program_needed() -> bool:  # the listing answered: the results are kept, or it failed
+        if not listing.ready():
+            return False
+        answer = _answer_or(listing, None)
+        return answer is None or answer[-1]
+
     try:
-        listing = _Forked(f"listing {rev}", _revision_input, repo, rev, options, tmp)
-        store = LinkStore(FactsCache(options.cache_dir))
-        guess = store.newest()
+        if guess is not None:
+            store.read_file_ahead(guess, no_program_needed)
+    except BaseException:
+        listing.cancel()
+        drop_read_ahead()
+        raise
+    try:
+        return _scan_listed(listing, options, None, from_stored, record)
+    finally:
+        drop_read_ahead()
 
-        def no_program_needed() -> bool:  # the listing answered: the results are kept, or it failed
-            if not listing.ready():
-                return False
-            answer = _answer_or(listing, None)
-            return answer is None or answer[-1]
 
-        try:
-            if guess is not None:
-                store.read_file_ahead(guess, no_program_needed)
-        except BaseException:
-            listing.cancel()
-            raise
+def _scan_listed(listing: _Listing, options: ScanOptions, previous: Previous | None, from_stored,
+                 record: str | None) -> tuple[ScanResult, str]:
+    """_scan_revision() of the whole revision `listing` lists (its temporary directory
+    removed afterwards)."""
+    try:
         top, targets, disc, files, makefiles, keys, _ = listing.result()
         disc.files, disc.makefiles = PathList(files), [Path(m) for m in makefiles]
         prefix = disc.root.relative_to(top).as_posix()
         found = list(disc.warnings)
-        scanned = run_scan(targets, options, discovery=disc, from_stored=from_stored, prepared=(disc, keys))
+        scanned = run_scan(targets, options, discovery=disc, previous=previous, from_stored=from_stored,
+                           prepared=(disc, keys))
         _remember_revision(record, scanned, found, options)
         return scanned, "" if prefix == "." else prefix
     finally:
-        drop_read_ahead()
-        shutil.rmtree(tmp, ignore_errors=True)
+        listing.cancel()
+
+
+class _Listing:
+    """A whole revision listed, discovered and keyed in another process (_revision_input),
+    into a temporary directory this one removes (cancel()): a diff's side lists its
+    revision while this process reads a kept program."""
+
+    def __init__(self, repo: Path, rev: str, options: ScanOptions):
+        self.tmp = Path(tempfile.mkdtemp(prefix="allocscan-rev-")).resolve()
+        try:
+            self.forked = _Forked(f"listing {rev}", _revision_input, repo, rev, options, self.tmp)
+        except BaseException:
+            shutil.rmtree(self.tmp, ignore_errors=True)
+            raise
+
+    def ready(self) -> bool:
+        return self.forked.ready()
+
+    def result(self):
+        return self.forked.result()
+
+    def cancel(self) -> None:
+        """End the listing if it has not answered, and remove what it wrote."""
+        self.forked.cancel()
+        shutil.rmtree(self.tmp, ignore_errors=True)
 
 
 def _revision_input(repo: Path, rev: str, options: ScanOptions, tmp: Path):
@@ -652,25 +690,34 @@ def diff_revisions(repo_dir: Path, base: str, head: str | None, paths: list[str]
     rel_paths = driver_scopes(repo, paths)
     if staged:
         head = staged_commit(repo)
-    prepared = None
-    if head is None and not rel_paths and _forking():
-        prepared = _Forked("discovering the working tree", _discover_checkout, repo, options)
+    prepared = _head_prepared(repo, head, rel_paths, options)
     meanwhile = None if rel_paths else lambda: _read_base_program(repo, base, head, options, _results_kept(prepared))
     try:
         base_result = _base_side(repo, base, rel_paths, options, meanwhile)
-    except BaseException:
+        previous = _previous(repo, head, base_result, rel_paths)
+        prefix = ""
+        if head is None:
+            head_result = _scan_side(repo, rel_paths, options, previous, prepared)
+        else:
+            head_result, prefix = _scan_revision(repo, head, rel_paths, options, previous, prepared)
+    finally:
         if prepared is not None:
-            prepared.cancel()
-        raise
-    previous = _previous(repo, head, base_result, rel_paths)
-    prefix = ""
-    if head is None:
-        head_result = _scan_side(repo, rel_paths, options, previous, prepared)
-    else:
-        head_result, prefix = _scan_revision(repo, head, rel_paths, options, previous)
+            prepared.cancel()  # (once answered and used: its temporary files only)
     result = compare(base_result, head_result)
     result.head_revision, result.head_prefix = head, prefix
     return result
+
+
+def _head_prepared(repo: Path, head: str | None, rel_paths: list[str], options: ScanOptions):
+    """What a whole-checkout diff's head side computes first, started in another process
+    now: the working tree's discovery (_discover_checkout), or the listing of the head
+    revision (_Listing: the GitHub Action's `--head HEAD`); None for a diff of some
+    paths, or where processes cannot fork."""
+    if rel_paths or not _forking():
+        return None
+    if head is None:
+        return _Forked("discovering the working tree", _discover_checkout, repo, options)
+    return _Listing(repo, head, options) if _keeps_scans(options) else None
 
 
 def _repo_relative(repo: Path, path: str) -> str:
@@ -701,9 +748,15 @@ def diff_patch(tree_dir: Path, patch: Path, paths: list[str], options: ScanOptio
         paths = [str(repo / p) for p in patch_files(patch)]
     rel_paths = driver_scopes(repo, paths)
     head = patched_tree(repo, patch)
-    meanwhile = None if rel_paths else lambda: _read_base_program(repo, "HEAD", head, options)
-    base_result = _base_side(repo, "HEAD", rel_paths, options, meanwhile)
-    head_result, prefix = _scan_revision(repo, head, rel_paths, options, _previous(repo, head, base_result, rel_paths))
+    prepared = _head_prepared(repo, head, rel_paths, options)
+    meanwhile = None if rel_paths else lambda: _read_base_program(repo, "HEAD", head, options, _results_kept(prepared))
+    try:
+        base_result = _base_side(repo, "HEAD", rel_paths, options, meanwhile)
+        head_result, prefix = _scan_revision(repo, head, rel_paths, options,
+                                             _previous(repo, head, base_result, rel_paths), prepared)
+    finally:
+        if prepared is not None:
+            prepared.cancel()
     result = compare(base_result, head_result)
     result.head_revision, result.head_prefix = head, prefix
     return result
