@@ -443,6 +443,8 @@ def _head_scan_key(root: Path, options: ScanOptions) -> tuple[str, str, Discover
         os.nice(BASE_SIDE_NICENESS)
     except OSError:
         pass
+    if _git(root, "diff", "--quiet", "HEAD", "--", check=False).returncode != 0:
+        raise DiffError("the working tree is not HEAD")  # (a tracked file changed: listing HEAD is no use)
     tree = _git(root, "rev-parse", "--verify", "--quiet", "HEAD^{tree}").stdout.strip()
     cache = FactsCache(options.cache_dir, options.kconfig)
     try:
