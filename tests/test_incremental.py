@@ -556,6 +556,29 @@ def test_a_head_revision_is_listed_while_the_base_program_is_read(tree, tmp_path
     assert not list(temporary.iterdir())
 
 
+def test_a_base_no_scan_kept_is_not_guessed_at_by_the_diff(tree, tmp_path, monkeypatch):
+    """The diff's process reads the program kept last while it is told which one its head
+    side needs (diff._read_base_program), unless the base has no record: its side reads
+    that program itself, and here (a comment on a commit no scan has seen) no program
+    is needed, so this process reads none. A recorded base is guessed at as before."""
+    from allocscan.diff import scan_checkout
+
+    options = ScanOptions(cache_dir=tmp_path / "cache", reuse_results=True)
+    scan_checkout(tree, ScanOptions(cache_dir=tmp_path / "cache"), checkout_scan_previous([str(tree)]))
+    reads = []
+    original_read = linkstore._read
+    monkeypatch.setattr(linkstore, "_read", lambda *args: reads.append(args[0]) or original_read(*args))
+    path = tree / "net_ring" / "demo_rx.c"
+    path.write_text(path.read_text("latin-1") + "\n/* a comment */\n", "latin-1")
+    diff._read_base_program(tree, "HEAD", None, options)  # HEAD: recorded by the scan
+    assert len(reads) == 1 and not linkstore._read_ahead  # guessed, then let go: no program needed
+    git(tree, "commit", "-q", "-a", "-m", "a commit no scan has seen")
+    path.write_text(path.read_text("latin-1") + "\n/* another */\n", "latin-1")
+    reads.clear()
+    diff._read_base_program(tree, "HEAD", None, options)
+    assert reads == [] and not linkstore._read_ahead
+
+
 def test_a_rescan_of_a_checkout_after_a_change_analyses_its_cone(tree, tmp_path, monkeypatch):
     """`allocscan scan` of a whole git checkout starts from the kept scan of its
     committed files: after a change, only the change's cone is analysed again, and

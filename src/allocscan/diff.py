@@ -582,7 +582,11 @@ def _read_base_program(repo: Path, base: str, head: str | None, options: ScanOpt
     extracted). It is told in another process, while this one reads the program kept
     last, which is the one most of the time; the read stops when the answer is
     another program or none (a comment, a changed interface), and load() then reads
-    the right one itself."""
+    the right one itself. A base the results cache has no record of is listed by its
+    side while that side reads the program kept last (_scan_revision_reading_ahead):
+    this process then does not guess, but waits for the answer, which is most often
+    none (no program is kept of a base no scan has seen), and reading the same
+    program here only slowed that side's read."""
     if not _keeps_scans(options):
         return
     store = LinkStore(FactsCache(options.cache_dir))
@@ -594,15 +598,26 @@ def _read_base_program(repo: Path, base: str, head: str | None, options: ScanOpt
     guess = store.newest()
     telling = _Forked("comparing the changed files' facts", _program_to_read, repo, base, head, options)
     answer = lambda: _answer_or(telling, None)  # noqa: E731
-    if guess is not None:
-        try:
+    try:
+        if guess is not None and options.reuse_results and not _revision_recorded(repo, base, options):
+            guess = None
+            if answer() is not None:
+                store.read_file_ahead(Path(answer()), stop)
+        elif guess is not None:
             store.read_file_ahead(guess, lambda: (stop is not None and stop())
                                   or (telling.ready() and answer() != str(guess)))
-        except BaseException:
-            telling.cancel()
-            raise
-    if answer() != str(guess):  # (the head side reads what it put in the cache: it has answered)
+    except BaseException:
+        telling.cancel()
+        raise
+    if guess is not None and answer() != str(guess):  # (the head side reads what it put in the cache: it has answered)
         drop_read_ahead()
+
+
+def _revision_recorded(repo: Path, rev: str, options: ScanOptions) -> bool:
+    """Does the results cache hold the record of the whole revision `rev` (results.KeptRevision)?"""
+    proc = _git(repo, "rev-parse", "--verify", "--quiet", f"{rev}^{{tree}}", check=False)
+    return proc.returncode == 0 and \
+        ResultCache(options.cache_dir).revision(_revision_key(proc.stdout.strip(), options)) is not None
 
 
 def _answer_or(forked: _Forked, otherwise):
