@@ -344,9 +344,9 @@ def test_a_read_ahead_ends_when_the_program_is_not_needed(tree, tmp_path, monkey
     run_scan([str(tree)], ScanOptions(cache_dir=cache), from_stored=checkout_scan_previous([str(tree)]))
     path = tree / "net_ring" / "demo_rx.c"
     path.write_text("/* a comment */\n" + path.read_text("latin-1"), "latin-1")
-    assert not diff._discover_checkout(tree, options)[4]
+    assert not diff._discover_checkout(tree, options)[-1]
     first = diff_revisions(tree, "HEAD", None, [], options)
-    assert diff._discover_checkout(tree, options)[4]
+    assert diff._discover_checkout(tree, options)[-1]
     again = diff_revisions(tree, "HEAD", None, [], options)
     assert "reused" in again.head.timings
     assert comparable(again.head.findings) == comparable(first.head.findings)
@@ -441,9 +441,9 @@ def test_a_base_near_a_scanned_one_is_analysed_incrementally(tree, tmp_path, mon
     # a kept scan of a working tree whose change git does not hold is no starting point
     flip_gfp(tree, random.Random(5))
     dirty = diff_revisions(tree, "HEAD", None, [], options)
-    assert ResultCache(tmp_path / "cache").nearest(dirty.base.context_key, dirty.base.file_keys) == []  # kept whole
+    assert list(ResultCache(tmp_path / "cache").nearest(dirty.base.context_key, dirty.base.file_keys)) == []  # kept whole
     wanted = dict(dirty.base.file_keys, **{"drivers/new.c": "0" * 40})  # kept by no scan
-    kept = ResultCache(tmp_path / "cache").nearest(dirty.base.context_key, wanted)
+    kept = list(ResultCache(tmp_path / "cache").nearest(dirty.base.context_key, wanted))
     usable = [_from_stored(tree, "HEAD", [])(k, wanted) is not None for k in kept]
     assert sorted(usable) == [False, True, True], usable  # the working tree's; HEAD's and the first commit's
 
@@ -472,8 +472,11 @@ def test_a_base_no_scan_kept_reads_the_kept_program_while_it_is_listed(tree, tmp
 
     monkeypatch.setattr(linkstore, "_read", lambda *args: reads.append(args[0]) or original_read(*args))
     monkeypatch.setattr(diff, "revision_input", listing)
+    asked, original_nearest = [], ResultCache.nearest_keys
+    monkeypatch.setattr(ResultCache, "nearest_keys", lambda *args: asked.append(args) or original_nearest(*args))
     result, prefix = diff._scan_revision(tree, "HEAD", [], options)
     assert prefix == "" and len(reads) == 1 and "relink" in result.timings and listed() == 1, what
+    assert not asked, what  # the listing's process found the nearest kept scan (pipeline.nearest_scans)
     assert result.incremental.startswith("1 changed file(s)") and not linkstore._read_ahead, what
     full = run_scan([str(tree)], ScanOptions())
     assert comparable(result.findings) == comparable(full.findings), what
@@ -1465,8 +1468,11 @@ def test_a_rescan_of_a_checkout_reads_the_kept_program_as_it_discovers(tree, tmp
     reads = []
     original = linkstore._read
     monkeypatch.setattr(linkstore, "_read", lambda *args: reads.append(args) or original(*args))
+    asked, original_nearest = [], ResultCache.nearest_keys
+    monkeypatch.setattr(ResultCache, "nearest_keys", lambda *args: asked.append(args) or original_nearest(*args))
     result = scan_checkout(tree, options, checkout_scan_previous([str(tree)]))
     assert "relink" in result.timings and len(reads) == 1, what  # read ahead, and loaded from it
+    assert not asked and result.incremental, what  # the nearest kept scan: found as the tree was discovered
     full = run_scan([str(tree)], ScanOptions())
     assert comparable(result.findings) == comparable(full.findings), what
     reads.clear()

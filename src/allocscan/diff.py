@@ -43,7 +43,7 @@ from .linkstore import LinkStore, drop_read_ahead
 from .relink import refusal
 from .results import KeptRevision, ResultCache, StoredResult, code_key
 from .rules.base import Finding
-from .pipeline import ScanOptions, ScanResult, result_key_of, results_kept, run_scan
+from .pipeline import Prepared, ScanOptions, ScanResult, nearest_scans, result_key_of, results_kept, run_scan
 
 
 # The base side's process yields the processor to this one. A base the cache keeps no
@@ -121,7 +121,8 @@ def _scan_side(root: Path, rel_paths: list[str], options: ScanOptions,
     return run_scan(targets, options, previous=previous, prepared=ready)
 
 
-def _discover_checkout(root: Path, options: ScanOptions) -> tuple[Discovery, list[str], list[str], ContentKeys, bool]:
+def _discover_checkout(root: Path, options: ScanOptions,
+                       nearest: bool = False) -> tuple[Discovery, list[str], list[str], ContentKeys, list | None, bool]:
     """What the scan of a whole working tree computes first: its discovery, the content
     keys of its files and the text of its Makefiles; and whether the results cache
     holds its results already (the same change diffed again: then the base's program,
@@ -139,18 +140,19 @@ def _discover_checkout(root: Path, options: ScanOptions) -> tuple[Discovery, lis
         except OSError:
             pass  # read again by the scan, which warns
     files, makefiles = [str(f) for f in disc.files], [str(m) for m in disc.makefiles]
-    return replace(disc, files=[], makefiles=[]), files, makefiles, keys, results_kept(disc, keys, options)
+    near = nearest_scans(disc, keys, options) if nearest else None
+    return replace(disc, files=[], makefiles=[]), files, makefiles, keys, near, results_kept(disc, keys, options)
 
 
-def _discovered(prepared: _Forked | None) -> tuple[Discovery, ContentKeys] | None:
+def _discovered(prepared: _Forked | None) -> Prepared | None:
     """What _discover_checkout() computed, or None (the scan discovers again, and reports
     any problem itself)."""
     answer = _answer_or(prepared, None) if prepared is not None else None
     if answer is None:
         return None
-    disc, files, makefiles, keys, _ = answer
+    disc, files, makefiles, keys, nearest, _ = answer
     disc.files, disc.makefiles = PathList(files), [Path(m) for m in makefiles]
-    return disc, keys
+    return Prepared(disc, keys, nearest)
 
 
 def _results_kept(prepared: _Forked | None) -> Callable[[], bool]:
@@ -293,7 +295,7 @@ def _scan_revision_reading_ahead(repo: Path, rev: str, options: ScanOptions, fro
     from the nearest kept scan and relinks a kept program, and listing and keying its
     52,000 files took two seconds before that program's read could start. The read
     stops when the listing finds the base's results kept."""
-    listing = _Listing(repo, rev, options)
+    listing = _Listing(repo, rev, options, nearest=True)
     store = LinkStore(FactsCache(options.cache_dir))
     guess = store.newest()
 
@@ -321,12 +323,12 @@ def _scan_listed(listing: _Listing, options: ScanOptions, previous: Previous | N
     """_scan_revision() of the whole revision `listing` lists (its temporary directory
     removed afterwards)."""
     try:
-        top, targets, disc, files, makefiles, keys, _ = listing.result()
+        top, targets, disc, files, makefiles, keys, nearest, _ = listing.result()
         disc.files, disc.makefiles = PathList(files), [Path(m) for m in makefiles]
         prefix = disc.root.relative_to(top).as_posix()
         found = list(disc.warnings)
         scanned = run_scan(targets, options, discovery=disc, previous=previous, from_stored=from_stored,
-                           prepared=(disc, keys))
+                           prepared=Prepared(disc, keys, nearest))
         _remember_revision(record, scanned, found, options)
         return scanned, "" if prefix == "." else prefix
     finally:
@@ -338,10 +340,10 @@ class _Listing:
     into a temporary directory this one removes (cancel()): a diff's side lists its
     revision while this process reads a kept program."""
 
-    def __init__(self, repo: Path, rev: str, options: ScanOptions):
+    def __init__(self, repo: Path, rev: str, options: ScanOptions, nearest: bool = False):
         self.tmp = Path(tempfile.mkdtemp(prefix="allocscan-rev-")).resolve()
         try:
-            self.forked = _Forked(f"listing {rev}", _revision_input, repo, rev, options, self.tmp)
+            self.forked = _Forked(f"listing {rev}", _revision_input, repo, rev, options, self.tmp, nearest)
         except BaseException:
             shutil.rmtree(self.tmp, ignore_errors=True)
             raise
@@ -358,7 +360,7 @@ class _Listing:
         shutil.rmtree(self.tmp, ignore_errors=True)
 
 
-def _revision_input(repo: Path, rev: str, options: ScanOptions, tmp: Path):
+def _revision_input(repo: Path, rev: str, options: ScanOptions, tmp: Path, nearest: bool = False):
     """What a whole revision's scan computes first (gittree.revision_input, into `tmp`),
     with its files' content keys and whether the results cache holds its results; the
     paths as text, as _discover_checkout() returns them."""
@@ -369,7 +371,8 @@ def _revision_input(repo: Path, rev: str, options: ScanOptions, tmp: Path):
         raise DiffError(str(err)) from None
     keys = content_keys(disc.files, disc.rel, cache, disc.content_ids)
     files, makefiles = [str(f) for f in disc.files], [str(m) for m in disc.makefiles]
-    return (top, targets, replace(disc, files=[], makefiles=[]), files, makefiles, keys,
+    near = nearest_scans(disc, keys, options) if nearest else None
+    return (top, targets, replace(disc, files=[], makefiles=[]), files, makefiles, keys, near,
             results_kept(disc, keys, options))
 
 
@@ -414,7 +417,7 @@ def scan_checkout(root: Path, options: ScanOptions, from_stored, progress_factor
     record the scan as HEAD's when nothing is changed (_head_scan_key)."""
     if not _forking() or options.kconfig is not None or options.compile_commands is not None:
         return run_scan([str(root)], options, progress_factory, from_stored=from_stored)
-    prepared = _Forked("discovering the working tree", _discover_checkout, root, options)
+    prepared = _Forked("discovering the working tree", _discover_checkout, root, options, True)
     head = _Forked("listing HEAD", _head_scan_key, root, options) if _keeps_scans(options) else None
     store = LinkStore(FactsCache(options.cache_dir))
     guess = store.newest()

@@ -50,6 +50,17 @@ class ScanOptions:
 
 
 @dataclass
+class Prepared:
+    """What a scan computes first, when another process computed it meanwhile (diff.py):
+    the discovery of its paths, their content keys, and the keys of the kept scans
+    nearest to them (nearest_scans(); None: not computed, the scan looks them up)."""
+
+    discovery: Discovery
+    keys: ContentKeys
+    nearest: list[str] | None = None
+
+
+@dataclass
 class ScanResult:
     discovery: Discovery
     findings: list[Finding]
@@ -68,7 +79,7 @@ class ScanResult:
 def run_scan(paths: list[str], options: ScanOptions, progress_factory=None,
              discovery: Discovery | None = None, previous: Previous | None = None,
              from_stored: Callable[[StoredResult, dict], Previous | None] | None = None,
-             prepared: tuple[Discovery, ContentKeys] | None = None) -> ScanResult:
+             prepared: Prepared | None = None) -> ScanResult:
     """Scan `paths`; `discovery`, when given, is what discovering them found (a git
     revision's files: gittree). With `previous`, a scan of the same tree before a
     change, only the sites the change can reach are analysed (incremental.py).
@@ -100,10 +111,13 @@ def context_key(kernel, makefiles, options: ScanOptions) -> str:
 def _run_scan(paths: list[str], options: ScanOptions, links: LinkStore, progress_factory=None,
               discovery: Discovery | None = None, previous: Previous | None = None,
               from_stored: Callable[[StoredResult, dict], Previous | None] | None = None,
-              prepared: tuple[Discovery, ContentKeys] | None = None) -> ScanResult:
+              prepared: Prepared | None = None) -> ScanResult:
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
-    disc, keys = prepared or (discovery or discover(paths, options.excludes, options.kernel_version), None)
+    if prepared is not None:
+        disc, keys = prepared.discovery, prepared.keys
+    else:
+        disc, keys = discovery or discover(paths, options.excludes, options.kernel_version), None
     scope = None
     if options.kconfig is not None or options.compile_commands is not None:
         scope = restrict(disc, options.kconfig, options.compile_commands, paths)
@@ -129,7 +143,7 @@ def _run_scan(paths: list[str], options: ScanOptions, links: LinkStore, progress
                               stored.stats, timings, file_keys=file_keys, context_key=this_context,
                               result_key=result_key)
         if previous is None and from_stored is not None:
-            for nearest in results.nearest(this_context, file_keys):
+            for nearest in results.nearest(this_context, file_keys, prepared.nearest if prepared else None):
                 previous = from_stored(nearest, file_keys)
                 if previous is not None:
                     break
@@ -230,6 +244,18 @@ def results_kept(disc: Discovery, keys: ContentKeys, options: ScanOptions) -> bo
     looks them up (a diff asks it of its head side ahead: diff.py)."""
     key = result_key_of(disc, keys, options) if options.reuse_results else ""
     return bool(key) and ResultCache(options.cache_dir).has(key)
+
+
+def nearest_scans(disc: Discovery, keys: ContentKeys, options: ScanOptions) -> list[str] | None:
+    """The keys of the kept scans nearest to these files (ResultCache.nearest_keys), as
+    _run_scan() looks them up when it has no previous scan; None without a cache.
+    Reading them takes a third of a second: a diff's base side and a scan of a
+    checkout ask it in the process that discovers their files."""
+    if options.cache_dir is None:
+        return None
+    makefiles = list(_read_makefiles(replace(disc, warnings=[]))) if disc.whole_tree else None
+    return ResultCache(options.cache_dir).nearest_keys(context_key(disc.kernel, makefiles, options),
+                                                       {rel: sha for _, rel, sha in keys.keyed})
 
 
 def result_key_of(disc: Discovery, keys: ContentKeys, options: ScanOptions) -> str:

@@ -117,17 +117,26 @@ class ResultCache:
                 pass
         return stored
 
-    def nearest(self, context_key: str, file_keys: dict[str, str]) -> list[StoredResult]:
+    def nearest(self, context_key: str, file_keys: dict[str, str], keys: list[str] | None = None):
         """The kept scans made with the same analyzer, kernel facts, Makefiles and
         options (`context_key`) of other files than `file_keys` (at least one, at most
         MAX_CHANGED_FILES), the nearest first: the previous scans an incremental one may
         start from (incremental.py). The base of a diff is often a commit near one
         scanned before: CI's last run on the target branch, the last diff's base.
         Empty when a scan of exactly these files is kept: that one is the answer
-        (`allocscan scan`, which does not take it, analyses everything again)."""
+        (`allocscan scan`, which does not take it, analyses everything again).
+        Read one by one, as they are asked for; `keys`: their keys as nearest_keys()
+        gave them (another process asked it, pipeline.nearest_scans)."""
+        for key in self.nearest_keys(context_key, file_keys) if keys is None else keys:
+            stored = _load(self.directory / f"{key}.pkl")
+            if stored is not None:
+                yield stored
+
+    def nearest_keys(self, context_key: str, file_keys: dict[str, str]) -> list[str]:
+        """The keys of the kept scans nearest() reads, in its order."""
         if self.directory is None or not context_key:
             return []
-        found: list[tuple[int, str, StoredResult]] = []
+        found: list[tuple[int, str]] = []
         for path in sorted(self.directory.glob("*.pkl")):
             stored = _load(path)
             if stored is None or stored.context_key != context_key or not stored.file_keys:
@@ -138,8 +147,8 @@ class ResultCache:
             if changed == 0:
                 return []
             if changed <= MAX_CHANGED_FILES:
-                found.append((changed, path.name, stored))
-        return [stored for _, _, stored in sorted(found, key=lambda item: item[:2])]
+                found.append((changed, path.stem))
+        return [key for _, key in sorted(found)]
 
     def put(self, key: str, stored: StoredResult) -> None:
         """Keep `stored` under `key`, unless results of the same key are kept already."""
