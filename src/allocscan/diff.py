@@ -46,12 +46,16 @@ from .rules.base import Finding
 from .pipeline import Prepared, ScanOptions, ScanResult, nearest_scans, result_key_of, results_kept, run_scan
 
 
-# The base side's process yields the processor to this one. A base the cache keeps no
-# record of (results.KeptRevision) is listed while the base side reads the program kept
-# last, in case its scan must start from it (the branch moved); most often the listing
-# then finds its results kept, and that read only slowed this process's read of the
-# program its head side relinks, the step such a diff waits on (_read_base_program).
+# Processor priorities (nice values) of a diff's processes. The base side's yields to
+# this one: a base the cache keeps no record of is listed while the base side reads the
+# program kept last, in case its scan must start from it (the branch moved); most often
+# its results are kept all the same, and that read only slowed this process's read of
+# the program its head side relinks, the step such a diff waits on (_read_base_program).
+# Listing or discovering a side's files yields to both: its answer is waited for only
+# after a program's read, and with a base that moved, the base side's read (nice 10)
+# had shared a processor at equal weight with the working tree's discovery.
 BASE_SIDE_NICENESS = 10
+LISTING_NICENESS = 15
 
 
 class DiffError(Exception):
@@ -343,7 +347,8 @@ class _Listing:
     def __init__(self, repo: Path, rev: str, options: ScanOptions, nearest: bool = False):
         self.tmp = Path(tempfile.mkdtemp(prefix="allocscan-rev-")).resolve()
         try:
-            self.forked = _Forked(f"listing {rev}", _revision_input, repo, rev, options, self.tmp, nearest)
+            self.forked = _Forked(f"listing {rev}", _revision_input, repo, rev, options, self.tmp, nearest,
+                                  niceness=LISTING_NICENESS)
         except BaseException:
             shutil.rmtree(self.tmp, ignore_errors=True)
             raise
@@ -417,8 +422,10 @@ def scan_checkout(root: Path, options: ScanOptions, from_stored, progress_factor
     record the scan as HEAD's when nothing is changed (_head_scan_key)."""
     if not _forking() or options.kconfig is not None or options.compile_commands is not None:
         return run_scan([str(root)], options, progress_factory, from_stored=from_stored)
-    prepared = _Forked("discovering the working tree", _discover_checkout, root, options, True)
-    head = _Forked("listing HEAD", _head_scan_key, root, options) if _keeps_scans(options) else None
+    prepared = _Forked("discovering the working tree", _discover_checkout, root, options, True,
+                       niceness=LISTING_NICENESS)
+    head = _Forked("listing HEAD", _head_scan_key, root, options, niceness=LISTING_NICENESS) \
+        if _keeps_scans(options) else None
     store = LinkStore(FactsCache(options.cache_dir))
     guess = store.newest()
     try:
@@ -442,10 +449,6 @@ def _head_scan_key(root: Path, options: ScanOptions) -> tuple[str, str, Discover
     results are those of HEAD, and its record (results.KeptRevision) spares the next
     diff whose base is HEAD listing and keying HEAD's 52,000 files: a pull request's
     check, after the scan of its target branch its cache came from."""
-    try:
-        os.nice(BASE_SIDE_NICENESS)
-    except OSError:
-        pass
     if _git(root, "diff", "--quiet", "HEAD", "--", check=False).returncode != 0:
         raise DiffError("the working tree is not HEAD")  # (a tracked file changed: listing HEAD is no use)
     tree = _git(root, "rev-parse", "--verify", "--quiet", "HEAD^{tree}").stdout.strip()
@@ -487,11 +490,11 @@ class _Forked:
     what it returned. What it raises comes back as a DiffError (DiffError and
     DiscoverError as they are) naming `what`, and so does its death."""
 
-    def __init__(self, what: str, function: Callable, *args):
+    def __init__(self, what: str, function: Callable, *args, niceness: int = 0):
         context = multiprocessing.get_context("fork")
         self.what = what
         self._receive, send = context.Pipe(duplex=False)
-        self._child = context.Process(target=_forked_child, args=(send, what, function, args))
+        self._child = context.Process(target=_forked_child, args=(send, what, function, args, niceness))
         self._child.start()
         send.close()
         self._answer: tuple | None = None
@@ -525,7 +528,8 @@ class _Forked:
             self._receive.close()
 
 
-def _forked_child(send, what: str, function: Callable, args) -> None:
+def _forked_child(send, what: str, function: Callable, args, niceness: int) -> None:
+    _lower_priority(niceness)
     try:
         reply = ("ok", function(*args))
     except (DiffError, DiscoverError) as err:
@@ -554,7 +558,7 @@ def _base_side(repo: Path, rev: str, rel_paths: list[str], options: ScanOptions,
     if not _forking():
         return _findings_only(_scan_revision(repo, rev, rel_paths, options)[0])
     code_key()  # read the analyzer's sources once, for both sides: they must agree on it
-    scan = _Forked(f"the scan of {rev}", _base_side_scan, repo, rev, rel_paths, options)
+    scan = _Forked(f"the scan of {rev}", _base_side_scan, repo, rev, rel_paths, options, niceness=BASE_SIDE_NICENESS)
     if meanwhile is not None:
         try:
             meanwhile()
@@ -564,11 +568,15 @@ def _base_side(repo: Path, rev: str, rel_paths: list[str], options: ScanOptions,
     return scan.result()
 
 
-def _base_side_scan(repo: Path, rev: str, rel_paths: list[str], options: ScanOptions) -> ScanResult:
+def _lower_priority(niceness: int) -> None:
+    """Run this process at `niceness` (a nice value), or the lowest it already runs at."""
     try:
-        os.nice(BASE_SIDE_NICENESS)
+        os.nice(max(0, niceness - os.nice(0)))
     except OSError:
         pass
+
+
+def _base_side_scan(repo: Path, rev: str, rel_paths: list[str], options: ScanOptions) -> ScanResult:
     return _findings_only(_scan_revision(repo, rev, rel_paths, options)[0])
 
 
@@ -736,7 +744,7 @@ def _head_prepared(repo: Path, head: str | None, rel_paths: list[str], options: 
     if rel_paths or not _forking():
         return None
     if head is None:
-        return _Forked("discovering the working tree", _discover_checkout, repo, options)
+        return _Forked("discovering the working tree", _discover_checkout, repo, options, niceness=LISTING_NICENESS)
     return _Listing(repo, head, options) if _keeps_scans(options) else None
 
 
