@@ -582,6 +582,35 @@ def test_a_base_no_scan_kept_is_not_guessed_at_by_the_diff(tree, tmp_path, monke
     assert reads == [] and not linkstore._read_ahead
 
 
+def test_a_head_revision_scanned_before_is_taken_whole(tree, tmp_path, monkeypatch):
+    """The GitHub Action scans the checkout, then diffs it against its base with `--head
+    HEAD`: the scan recorded HEAD (and, a commit before, the base), so neither side is
+    listed, no program is read, and the diff reports what one without a cache reports."""
+    from allocscan.diff import scan_checkout
+
+    options = ScanOptions(cache_dir=tmp_path / "cache")
+    scan_checkout(tree, options, checkout_scan_previous([str(tree)]))  # the target branch's scan
+    what = add_lock(tree, random.Random(3))
+    git(tree, "commit", "-q", "-a", "-m", "a lock")
+    scanned = scan_checkout(tree, options, checkout_scan_previous([str(tree)]))  # the Action's scan step
+    listings, original_input = tmp_path / "listings", diff.revision_input
+
+    def listing(*args):
+        with open(listings, "a") as fh:
+            fh.write(f"{args[1]}\n")
+        return original_input(*args)
+
+    reads = []
+    original_read = linkstore._read
+    monkeypatch.setattr(linkstore, "_read", lambda *args: reads.append(args[0]) or original_read(*args))
+    monkeypatch.setattr(diff, "revision_input", listing)
+    result = diff_revisions(tree, "HEAD~1", "HEAD", [], dataclasses.replace(options, reuse_results=True))
+    assert not listings.exists() and not reads and set(result.head.timings) == {"reused", "total"}, what
+    assert comparable(result.head.findings) == comparable(scanned.findings), what
+    fresh = diff_revisions(tree, "HEAD~1", "HEAD", [], ScanOptions())
+    assert comparable(result.new) == comparable(fresh.new) and comparable(result.fixed) == comparable(fresh.fixed)
+
+
 def test_a_rescan_of_a_checkout_after_a_change_analyses_its_cone(tree, tmp_path, monkeypatch):
     """`allocscan scan` of a whole git checkout starts from the kept scan of its
     committed files: after a change, only the change's cone is analysed again, and

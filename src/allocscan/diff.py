@@ -232,7 +232,8 @@ def _scan_revision(repo: Path, rev: str, rel_paths: list[str], options: ScanOpti
     # Without a previous side (the base), the nearest scan the results cache kept is one:
     # a base a few commits from one scanned before is analysed incrementally too.
     whole = previous is None and options.reuse_results and not rel_paths  # report paths: the repository's
-    if whole and record is not None:
+    if record is not None and options.reuse_results:
+        # (a head side too: the findings of a whole scan are those of one from the base's)
         kept = _kept_revision_scan(record, options)
         if kept is not None:
             return kept, ""
@@ -718,8 +719,10 @@ def diff_revisions(repo_dir: Path, base: str, head: str | None, paths: list[str]
     rel_paths = driver_scopes(repo, paths)
     if staged:
         head = staged_commit(repo)
-    prepared = _head_prepared(repo, head, rel_paths, options)
-    meanwhile = None if rel_paths else lambda: _read_base_program(repo, base, head, options, _results_kept(prepared))
+    kept = _head_recorded(repo, head, rel_paths, options)
+    prepared = None if kept else _head_prepared(repo, head, rel_paths, options)
+    meanwhile = None if rel_paths or kept else \
+        lambda: _read_base_program(repo, base, head, options, _results_kept(prepared))
     try:
         base_result = _base_side(repo, base, rel_paths, options, meanwhile)
         previous = _previous(repo, head, base_result, rel_paths)
@@ -734,6 +737,14 @@ def diff_revisions(repo_dir: Path, base: str, head: str | None, paths: list[str]
     result = compare(base_result, head_result)
     result.head_revision, result.head_prefix = head, prefix
     return result
+
+
+def _head_recorded(repo: Path, head: str | None, rel_paths: list[str], options: ScanOptions) -> bool:
+    """Is the head side a whole revision the results cache has the record of? Then it is
+    taken whole (_kept_revision_scan): nothing is listed for it, and no program read.
+    The GitHub Action diffs the HEAD its scan step has just scanned and recorded."""
+    return head is not None and not rel_paths and options.reuse_results and _keeps_scans(options) \
+        and _revision_recorded(repo, head, options)
 
 
 def _head_prepared(repo: Path, head: str | None, rel_paths: list[str], options: ScanOptions):
@@ -776,8 +787,10 @@ def diff_patch(tree_dir: Path, patch: Path, paths: list[str], options: ScanOptio
         paths = [str(repo / p) for p in patch_files(patch)]
     rel_paths = driver_scopes(repo, paths)
     head = patched_tree(repo, patch)
-    prepared = _head_prepared(repo, head, rel_paths, options)
-    meanwhile = None if rel_paths else lambda: _read_base_program(repo, "HEAD", head, options, _results_kept(prepared))
+    kept = _head_recorded(repo, head, rel_paths, options)
+    prepared = None if kept else _head_prepared(repo, head, rel_paths, options)
+    meanwhile = None if rel_paths or kept else \
+        lambda: _read_base_program(repo, "HEAD", head, options, _results_kept(prepared))
     try:
         base_result = _base_side(repo, "HEAD", rel_paths, options, meanwhile)
         head_result, prefix = _scan_revision(repo, head, rel_paths, options,
