@@ -31,7 +31,7 @@ import tempfile
 import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Callable
+from typing import Callable, NamedTuple
 
 from .cache import FactsCache
 from .discover import DiscoverError, Discovery, PathList, discover
@@ -308,7 +308,7 @@ def _scan_revision_reading_ahead(repo: Path, rev: str, options: ScanOptions, fro
         if not listing.ready():
             return False
         answer = _answer_or(listing, None)
-        return answer is None or answer[-1]
+        return answer is None or answer.kept
 
     try:
         if guess is not None:
@@ -328,12 +328,13 @@ def _scan_listed(listing: _Listing, options: ScanOptions, previous: Previous | N
     """_scan_revision() of the whole revision `listing` lists (its temporary directory
     removed afterwards)."""
     try:
-        top, targets, disc, files, makefiles, keys, nearest, _ = listing.result()
-        disc.files, disc.makefiles = PathList(files), [Path(m) for m in makefiles]
-        prefix = disc.root.relative_to(top).as_posix()
+        listed = listing.result()
+        disc = listed.discovery
+        disc.files, disc.makefiles = PathList(listed.files), [Path(m) for m in listed.makefiles]
+        prefix = disc.root.relative_to(listed.top).as_posix()
         found = list(disc.warnings)
-        scanned = run_scan(targets, options, discovery=disc, previous=previous, from_stored=from_stored,
-                           prepared=Prepared(disc, keys, nearest))
+        scanned = run_scan(listed.targets, options, discovery=disc, previous=previous, from_stored=from_stored,
+                           prepared=Prepared(disc, listed.keys, listed.nearest))
         _remember_revision(record, scanned, found, options)
         return scanned, "" if prefix == "." else prefix
     finally:
@@ -366,20 +367,33 @@ class _Listing:
         shutil.rmtree(self.tmp, ignore_errors=True)
 
 
-def _revision_input(repo: Path, rev: str, options: ScanOptions, tmp: Path, nearest: bool = False):
+class _Listed(NamedTuple):
+    """What _revision_input() computes of a whole revision in another process."""
+
+    top: Path  # where the revision's files are read from (gittree.revision_input)
+    targets: list[str]
+    discovery: Discovery  # its lists of files left empty: they come back as text
+    files: list[str]
+    makefiles: list[str]
+    keys: ContentKeys
+    nearest: list[str] | None  # the kept scans nearest to it (pipeline.nearest_scans), when asked
+    kept: bool  # whether the results cache holds its results (last: see _results_kept)
+
+
+def _revision_input(repo: Path, rev: str, options: ScanOptions, tmp: Path, nearest: bool = False) -> _Listed:
     """What a whole revision's scan computes first (gittree.revision_input, into `tmp`),
-    with its files' content keys and whether the results cache holds its results; the
-    paths as text, as _discover_checkout() returns them."""
+    with its files' content keys, the kept scans nearest to them when `nearest`, and
+    whether the results cache holds its results; the paths as text, as
+    _discover_checkout() returns them."""
     cache = FactsCache(options.cache_dir, options.kconfig)
     try:
         top, targets, disc = revision_input(repo, rev, [], options.excludes, options.kernel_version, cache, tmp)
     except GitTreeError as err:
         raise DiffError(str(err)) from None
     keys = content_keys(disc.files, disc.rel, cache, disc.content_ids)
-    files, makefiles = [str(f) for f in disc.files], [str(m) for m in disc.makefiles]
-    near = nearest_scans(disc, keys, options) if nearest else None
-    return (top, targets, replace(disc, files=[], makefiles=[]), files, makefiles, keys, near,
-            results_kept(disc, keys, options))
+    return _Listed(top, targets, replace(disc, files=[], makefiles=[]), [str(f) for f in disc.files],
+                   [str(m) for m in disc.makefiles], keys, nearest_scans(disc, keys, options) if nearest else None,
+                   results_kept(disc, keys, options))
 
 
 def _from_stored(repo: Path, rev: str | None, rel_paths: list[str]):
