@@ -282,8 +282,14 @@ def _kept_revision_scan(record: str, options: ScanOptions) -> ScanResult | None:
 def _remember_revision(record: str | None, scanned: ScanResult, found: list[str], options: ScanOptions) -> None:
     """Keep the record of a whole revision's scan (`found`: the warnings its discovery gave)."""
     if record is not None and scanned.result_key:
-        disc = replace(scanned.discovery, files=[], makefiles=[], content_ids={}, texts={}, warnings=found)
-        ResultCache(options.cache_dir).remember_revision(record, KeptRevision(scanned.result_key, disc))
+        _keep_record(record, scanned.result_key, scanned.discovery, found, options)
+
+
+def _keep_record(record: str, result_key: str, disc: Discovery, warnings: list[str], options: ScanOptions) -> None:
+    """Keep the record of a whole revision's scan: its results' key, and what discovering
+    it found (`warnings`, the kernel facts) without its lists of files."""
+    disc = replace(disc, files=[], makefiles=[], content_ids={}, texts={}, warnings=warnings)
+    ResultCache(options.cache_dir).remember_revision(record, KeptRevision(result_key, disc))
 
 
 def _keeps_scans(options: ScanOptions) -> bool:
@@ -313,13 +319,9 @@ def _scan_revision_reading_ahead(repo: Path, rev: str, options: ScanOptions, fro
     try:
         if guess is not None:
             store.read_file_ahead(guess, no_program_needed)
-    except BaseException:
-        listing.cancel()
-        drop_read_ahead()
-        raise
-    try:
         return _scan_listed(listing, options, None, from_stored, record)
     finally:
+        listing.cancel()  # (done already, unless the read was interrupted)
         drop_read_ahead()
 
 
@@ -377,6 +379,7 @@ class _Listed(NamedTuple):
     makefiles: list[str]
     keys: ContentKeys
     nearest: list[str] | None  # the kept scans nearest to it (pipeline.nearest_scans), when asked
+    result_key: str  # the key a scan of it keeps its results under (pipeline.result_key_of)
     kept: bool  # whether the results cache holds its results (last: see _results_kept)
 
 
@@ -391,9 +394,10 @@ def _revision_input(repo: Path, rev: str, options: ScanOptions, tmp: Path, neare
     except GitTreeError as err:
         raise DiffError(str(err)) from None
     keys = content_keys(disc.files, disc.rel, cache, disc.content_ids)
+    key = result_key_of(disc, keys, options)
     return _Listed(top, targets, replace(disc, files=[], makefiles=[]), [str(f) for f in disc.files],
                    [str(m) for m in disc.makefiles], keys, nearest_scans(disc, keys, options) if nearest else None,
-                   results_kept(disc, keys, options))
+                   key, results_kept(disc, keys, options, key))
 
 
 def _from_stored(repo: Path, rev: str | None, rel_paths: list[str]):
@@ -467,14 +471,9 @@ def _head_scan_key(root: Path, options: ScanOptions) -> tuple[str, str, Discover
     if _git(root, "diff", "--quiet", "HEAD", "--", check=False).returncode != 0:
         raise DiffError("the working tree is not HEAD")  # (a tracked file changed: listing HEAD is no use)
     tree = _git(root, "rev-parse", "--verify", "--quiet", "HEAD^{tree}").stdout.strip()
-    cache = FactsCache(options.cache_dir, options.kconfig)
-    try:
-        with revision_scan_input(root, "HEAD", [], options.excludes, options.kernel_version, cache) as (_, _, disc):
-            keys = content_keys(disc.files, disc.rel, cache, disc.content_ids)
-            found = replace(disc, files=[], makefiles=[], content_ids={}, texts={}, warnings=list(disc.warnings))
-            return tree, result_key_of(disc, keys, options), found
-    except GitTreeError as err:
-        raise DiffError(str(err)) from None
+    with tempfile.TemporaryDirectory(prefix="allocscan-rev-") as tmp:
+        listed = _revision_input(root, "HEAD", options, Path(tmp))
+    return tree, listed.result_key, replace(listed.discovery, content_ids={}, texts={})  # (all a record keeps)
 
 
 def _remember_head(head: _Forked | None, scanned: ScanResult, options: ScanOptions) -> None:
@@ -485,7 +484,7 @@ def _remember_head(head: _Forked | None, scanned: ScanResult, options: ScanOptio
     answer = _answer_or(head, None)
     if answer is not None and answer[1] and answer[1] == scanned.result_key:
         tree, key, found = answer
-        ResultCache(options.cache_dir).remember_revision(_revision_key(tree, options), KeptRevision(key, found))
+        _keep_record(_revision_key(tree, options), key, found, list(found.warnings), options)
 
 
 def _findings_only(result: ScanResult) -> ScanResult:

@@ -239,10 +239,13 @@ def _run_scan(paths: list[str], options: ScanOptions, links: LinkStore, progress
                       file_keys, this_context, analysis.stats.get("incremental", ""), result_key or "")
 
 
-def results_kept(disc: Discovery, keys: ContentKeys, options: ScanOptions) -> bool:
+def results_kept(disc: Discovery, keys: ContentKeys, options: ScanOptions, key: str | None = None) -> bool:
     """Whether the results cache holds this scan's results, looked up as _run_scan()
-    looks them up (a diff asks it of its head side ahead: diff.py)."""
-    key = result_key_of(disc, keys, options) if options.reuse_results else ""
+    looks them up (a diff asks it of its head side ahead: diff.py); `key`: their
+    result_key_of(), when the caller has it."""
+    if not options.reuse_results:
+        return False
+    key = result_key_of(disc, keys, options) if key is None else key
     return bool(key) and ResultCache(options.cache_dir).has(key)
 
 
