@@ -387,6 +387,32 @@ def test_a_program_is_kept_with_its_parts_packed(tree, tmp_path):
     assert all(calls is None or type(calls) is int for _, calls in parts)
 
 
+def test_a_kept_program_reads_back_its_functions_as_its_files_own(tree, tmp_path):
+    """A kept program pickles each file's functions as one flat tuple of their fields
+    (linkstore._ProgramPickler), and every other reference to a function as its file's:
+    read back, the definitions, the field writers and the registrars are the very
+    objects of the files' lists, with the fields they were kept with, and no function
+    was pickled alone, as a call of its class (whose argument tuple the read held to
+    its end, leaving holes no later object fills)."""
+    cache = tmp_path / "cache"
+    result = run_scan([str(tree)], ScanOptions(cache_dir=cache), from_stored=checkout_scan_previous([str(tree)]))
+    linked = result.analysis.program
+    store = LinkStore(FactsCache(cache))
+    kept_file = store.kept_for(lambda keys: True)
+    assert b"FunctionFacts" not in kept_file.read_bytes()
+    assert store.read_file_ahead(kept_file)
+    kept = next(iter(linkstore._read_ahead.values())).program
+    drop_read_ahead()
+    own = {id(fn) for ff in kept.files for fn in ff.functions}
+    assert kept.functions and all(id(ref.fn) in own and ref.fn in ref.file.functions for ref in kept.functions.values())
+    writers = [fn for found in kept.field_writers.values() for _, fn in found if fn is not None]  # (None: an initializer)
+    assert writers and all(id(fn) in own for fn in writers)
+    assert all(id(fn) in own for calls in kept.registrar_calls.values() for fn, _ in calls)
+    same = lambda fn: (fn.name, fn.line, fn.end_line, fn.params, fn.callees, fn.flags, fn.field_writes)  # noqa: E731
+    assert [[same(fn) for fn in ff.functions] for ff in kept.files] == \
+        [[same(fn) for fn in ff.functions] for ff in linked.files]
+
+
 def test_no_program_another_version_kept_is_read_ahead(tree, tmp_path, monkeypatch):
     """A program kept by other code of the analyzer (before an upgrade) has the same
     file keys: reading it ahead would cost a read the head side cannot use."""
