@@ -154,9 +154,9 @@ class Program:
     macro_names: set[str] = field(default_factory=set)  # ALL_CAPS function-like macros anywhere
     _by_path: dict[str, FileFacts] = field(default_factory=dict)
     _by_dir: dict[str, list[FileFacts]] = field(default_factory=dict)
-    _shared: dict[str, dict] = field(default_factory=dict)  # table -> name -> (path, value)
+    _shared: dict[str, dict] = field(default_factory=dict)  # table -> name -> the first shared header defining it
     _shared_files: list[FileFacts] | None = None  # see _shared_headers()
-    _subtrees: dict[tuple[str, str], dict] = field(default_factory=dict)  # (table, top dir) -> name -> (path, value)
+    _subtrees: dict[tuple[str, str], dict] = field(default_factory=dict)  # (table, top dir) -> name -> file
     _dirs_sorted: list[str] = field(default_factory=list)  # the keys of _by_dir, sorted
     _lookup_memo: dict[tuple[str, str, str], object] = field(default_factory=dict)  # (table, name, dir) -> found
     _included_memo: dict[tuple[str, str, str], object] = field(default_factory=dict)  # (table, name, path) -> found
@@ -353,7 +353,7 @@ class Program:
         if index is None:
             index = self._subtrees[key] = _subtree_index(self, table, top)
         found = index.get(name)
-        return None if found is None or found is _AMBIGUOUS else found
+        return None if found is None or found is _AMBIGUOUS else (found.path, getattr(found, table)[name])
 
     def lookup(self, table: str, name: str, path: str, includes: bool = True):
         """(path, value) of the nearest definition of `name` in a per-file table
@@ -487,10 +487,11 @@ class Program:
         if shared is None:
             shared = {}
             for f in self._shared_headers():
-                for key, value in getattr(f, table).items():
-                    shared.setdefault(key, (f.path, value))
+                for key in getattr(f, table):
+                    shared.setdefault(key, f)
             self._shared[table] = shared
-        return shared.get(name)
+        f = shared.get(name)
+        return None if f is None else (f.path, getattr(f, table)[name])
 
     def _shared_headers(self) -> list[FileFacts]:
         """The headers whose definitions any file sees (_is_shared_header), in file order;
@@ -529,7 +530,11 @@ _AMBIGUOUS = ("", None)  # a name with different values in one subtree
 
 
 def _subtree_index(program: "Program", table: str, top: str) -> dict:
-    index: dict = {}
+    """name -> the first file under `top` to define it (in `table`), or _AMBIGUOUS when
+    another gives it another value; {} for a tree too large to be one driver's. The
+    file, not its value: of the #defines, the values are those of tables unpacked
+    only to make the index (FileFacts.defines), 70 MB of a whole-tree scan of 6.1."""
+    first: dict = {}  # name -> (file, value) while the index is made
     if not program._dirs_sorted:
         program._dirs_sorted = sorted(program._by_dir)
     dirs = program._dirs_sorted
@@ -537,15 +542,15 @@ def _subtree_index(program: "Program", table: str, top: str) -> dict:
     below = dirs[bisect.bisect_left(dirs, top + "/"):bisect.bisect_left(dirs, top + "0")]
     files = list(program._by_dir.get(top, ())) + [f for d in below for f in program._by_dir[d]]
     if len(files) > SUBTREE_FILES:
-        return index
+        return {}
     for f in files:
         for key, value in getattr(f, table).items():
-            seen = index.get(key)
+            seen = first.get(key)
             if seen is None:
-                index[key] = (f.path, value)
+                first[key] = (f, value)
             elif seen is not _AMBIGUOUS and seen[1] != value:
-                index[key] = _AMBIGUOUS
-    return index
+                first[key] = _AMBIGUOUS
+    return {key: seen if seen is _AMBIGUOUS else seen[0] for key, seen in first.items()}
 
 
 # Program fields that memoise answers computed from the rest, filled when first asked:
