@@ -553,3 +553,24 @@ static int demo_probe(struct demo *d) { return request_irq(7, demo_irq, 0, "demo
     assert not in_one_time_setup(whole.contexts, node, site)  # every way in is atomic
     part = analyze(program, kernel, lambda _: {node}).contexts
     assert _what_sites_are_told(part, node) == _what_sites_are_told(whole.contexts, node)
+
+
+def test_a_finding_s_fingerprint_does_not_depend_on_its_call_being_the_same_object():
+    """AS002 reports a call in the function that holds the lock, fingerprinted by which
+    of the function's calls to that callee it is. The witness holds the call from the
+    function's call list as it was unpacked then; the list may since have been let go
+    and unpacked again (facts._UNPACKED), its calls equal but new objects: the
+    fingerprint must be the one the first list gives."""
+    import dataclasses
+
+    from allocscan.facts import CallSite, FileFacts, FunctionFacts
+    from allocscan.link import FunctionRef
+    from allocscan.rules.as002_sleeping_allocation_in_atomic_context import _call_fingerprint
+
+    calls = [CallSite("demo_fill", line, 2, 20, "priv", byte=byte) for line, byte in ((10, 100), (12, 140), (15, 190))]
+    fn = FunctionFacts("demo_lock_and_fill", False, 8, 20, (), packed_calls=calls)
+    ref = FunctionRef(FileFacts("drivers/demo/demo.c", "0"), fn)
+    first = [_call_fingerprint(ref, call) for call in calls]
+    assert len(set(first)) == 3  # which of the three calls
+    fn.packed_calls = [dataclasses.replace(call) for call in calls]  # unpacked again
+    assert [_call_fingerprint(ref, call) for call in calls] == first

@@ -403,11 +403,14 @@ def _validate(validator: PathValidator, s: AllocationSite, w: Witness) -> Verdic
 
 def _call_fingerprint(ref, call) -> str:
     """Line-independent: the file, the calling function, the callee and which of the
-    function's calls to that callee it is."""
+    function's calls to that callee it is. The call is found in the function's list
+    by where it is, not by identity: the list the witness took it from may have been
+    let go and unpacked again since (facts._UNPACKED), its calls new objects."""
     name = call.callee or "->" + call.field
+    where = (call.byte, call.line, call.col)
     ordinal = 0
     for c in ref.fn.calls:
-        if c is call:
+        if c is call or (c.byte, c.line, c.col) == where:
             break
         if (c.callee or "->" + c.field) == name:
             ordinal += 1
