@@ -95,7 +95,9 @@ class Layouts:
         # struct name -> (path, StructDef) of the structs macro expansions made
         self._expanded: dict[str, tuple] = {}
         # (id(StructDef), path) -> (the StructDef, its members): the struct is kept with them, so
-        # that its id is not reused by a later one (an inline struct laid out and let go)
+        # that its id is not reused by a later one (an inline struct laid out and let go).
+        # A struct no member macro changed has _AS_DEFINED: its members are read from it
+        # again, and it may let go of them (StructDef.members).
         self._spliced: dict[tuple[int, str], tuple[object, tuple | None]] = {}
         self._expansions: dict[tuple[str, str], object] = {}  # (call text, path) -> StructDef | None
         self._expanding = 0  # nesting of member macro expansions
@@ -262,8 +264,10 @@ class Layouts:
         expansion declares (None when one of them cannot be expanded)."""
         key = (id(sd), path)
         if key in self._spliced:
-            return self._spliced[key][1]
+            members = self._spliced[key][1]
+            return sd.members if members is _AS_DEFINED else members
         out: list = []
+        spliced = False
         skip = 0
         for m in sd.members:
             if skip:
@@ -274,13 +278,14 @@ class Layouts:
                 if expanded is not None:
                     out.extend(expanded)
                     skip = m.covers
+                    spliced = True
                     continue
                 if m.covers:  # the parser's pieces of the call are no members to lay out
                     self._spliced[key] = (sd, None)
                     return None
             out.append(m)
         result = tuple(out)
-        self._spliced[key] = (sd, result)
+        self._spliced[key] = (sd, result if spliced else _AS_DEFINED)
         return result
 
     def _expand_members(self, text: str, path: str) -> tuple | None:
@@ -535,6 +540,7 @@ _ALIGNED_RE = re.compile(r"\b(?:__aligned|aligned|__aligned__)\s*(?:\(\s*([^()]*
 _ATTRIBUTE_RE = re.compile(r"__attribute__\s*\(\((?:[^()]|\([^()]*\))*\)\)|\b__aligned\s*\([^()]*\)|\b__packed\b")
 _TYPE_NAME_RE = re.compile(r"(?:(?:struct|union|enum)\s+)?\w+(?:\s+\w+)*\s*\**")
 _MAX_EXPANSIONS = 8  # macros expanding to macros, this deep
+_AS_DEFINED = "as defined"  # Layouts._spliced: the struct's own members, no macro among them expanded
 _MAX_EXPANSION_TEXT = 20000  # characters of one member macro's expansion
 _CALL_RE = re.compile(r"\b([A-Za-z_]\w*)\s*\(")
 
