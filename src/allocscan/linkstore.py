@@ -39,7 +39,7 @@ import sys
 import tempfile
 import time
 from dataclasses import dataclass, field, fields
-from itertools import chain
+from itertools import chain, starmap
 from operator import attrgetter
 from pathlib import Path
 from typing import Callable
@@ -264,9 +264,10 @@ class _ProgramPickler(pickle.Pickler):
 def _file_from_fields(values: tuple) -> FileFacts:
     """The FileFacts _ProgramPickler pickled: its fields but `functions`, then each of
     its functions' fields in turn."""
-    n_file, n_function = len(_FILE_FIELDS), len(_FUNCTION_FIELDS)
-    flat = values[n_file:]
-    functions = list(map(FunctionFacts, *[flat[i::n_function] for i in range(n_function)]))
+    n_file = len(_FILE_FIELDS)
+    fields_in_turn = iter(values[n_file:])
+    # (zip over one iterator n times: each function's n fields, in a tuple zip reuses)
+    functions = list(starmap(FunctionFacts, zip(*[fields_in_turn] * len(_FUNCTION_FIELDS))))
     own = values[:n_file]
     return FileFacts(*own[:_FUNCTIONS_AT], functions, *own[_FUNCTIONS_AT:])
 
