@@ -256,7 +256,7 @@ class _ProgramPickler(pickle.Pickler):
                                                                                           obj.functions))),)
         if kind is FunctionFacts:
             place = self.places.get(id(obj))
-            if place is not None:  # pickled with its file (which the program pickles first)
+            if place is not None:  # its file is pickled whole, here or before: the function is its own
                 return _function_of, place
         return NotImplemented
 
