@@ -224,11 +224,11 @@ def _scan_revision(repo: Path, rev: str, rel_paths: list[str], options: ScanOpti
     """Scan `rev`'s files in scope, read from git (see gittree); with where the
     report's paths are relative to in the revision. `listing`: the whole revision
     being listed in another process meanwhile (a diff's head side at a revision)."""
-    proc = _git(repo, "rev-parse", "--verify", "--quiet", f"{rev}^{{tree}}", check=False)
-    if proc.returncode != 0:
+    tree = _tree_of(repo, rev)
+    if tree is None:
         raise DiffError(f"{rev}: not a revision of {repo}")
     cache = FactsCache(options.cache_dir, options.kconfig)
-    record = _revision_key(proc.stdout.strip(), options) if not rel_paths and _keeps_scans(options) else None
+    record = _revision_key(tree, options) if not rel_paths and _keeps_scans(options) else None
     # Without a previous side (the base), the nearest scan the results cache kept is one:
     # a base a few commits from one scanned before is analysed incrementally too.
     whole = previous is None and options.reuse_results and not rel_paths  # report paths: the repository's
@@ -470,7 +470,9 @@ def _head_scan_key(root: Path, options: ScanOptions) -> tuple[str, str, Discover
     check, after the scan of its target branch its cache came from."""
     if _git(root, "diff", "--quiet", "HEAD", "--", check=False).returncode != 0:
         raise DiffError("the working tree is not HEAD")  # (a tracked file changed: listing HEAD is no use)
-    tree = _git(root, "rev-parse", "--verify", "--quiet", "HEAD^{tree}").stdout.strip()
+    tree = _tree_of(root, "HEAD")
+    if tree is None:
+        raise DiffError("the checkout has no HEAD")
     with tempfile.TemporaryDirectory(prefix="allocscan-rev-") as tmp:
         listed = _revision_input(root, "HEAD", options, Path(tmp))
     return tree, listed.result_key, replace(listed.discovery, content_ids={}, texts={})  # (all a record keeps)
@@ -640,9 +642,14 @@ def _read_base_program(repo: Path, base: str, head: str | None, options: ScanOpt
 
 def _revision_recorded(repo: Path, rev: str, options: ScanOptions) -> bool:
     """Does the results cache hold the record of the whole revision `rev` (results.KeptRevision)?"""
+    tree = _tree_of(repo, rev)
+    return tree is not None and ResultCache(options.cache_dir).revision(_revision_key(tree, options)) is not None
+
+
+def _tree_of(repo: Path, rev: str) -> str | None:
+    """git's id of the tree of `rev`; None when `rev` names no revision of `repo`."""
     proc = _git(repo, "rev-parse", "--verify", "--quiet", f"{rev}^{{tree}}", check=False)
-    return proc.returncode == 0 and \
-        ResultCache(options.cache_dir).revision(_revision_key(proc.stdout.strip(), options)) is not None
+    return proc.stdout.strip() if proc.returncode == 0 else None
 
 
 def _answer_or(forked: _Forked, otherwise):

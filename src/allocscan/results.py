@@ -159,11 +159,7 @@ class ResultCache:
             if path.is_file():
                 os.utime(path)
                 return
-            self.directory.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=self.directory, suffix=".tmp")
-            with os.fdopen(fd, "wb") as fh:
-                pickle.dump(stored, fh, protocol=pickle.HIGHEST_PROTOCOL)
-            os.replace(tmp, path)
+            _write(path, stored)
             self._trim()
         except OSError:
             pass  # a read-only or full cache directory only costs speed
@@ -194,14 +190,24 @@ class ResultCache:
             return
         directory = self.directory / "revisions"
         try:
-            directory.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=directory, suffix=".tmp")
-            with os.fdopen(fd, "wb") as fh:
-                pickle.dump(kept, fh, protocol=pickle.HIGHEST_PROTOCOL)
-            os.replace(tmp, directory / f"{key}.pkl")
+            _write(directory / f"{key}.pkl", kept)
             self._trim(directory, KEEP_REVISIONS)
         except OSError:
             pass  # as put(): only speed is lost
+
+
+def _write(path: Path, value) -> None:
+    """Pickle `value` to `path` whole or not at all (a temporary file renamed), making its
+    directory; OSError when it cannot."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            pickle.dump(value, fh, protocol=pickle.HIGHEST_PROTOCOL)
+        os.replace(tmp, path)
+    except BaseException:
+        os.unlink(tmp)
+        raise
 
 
 def _load(path: Path) -> StoredResult | None:
