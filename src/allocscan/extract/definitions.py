@@ -10,6 +10,7 @@ from ..facts import IS_INIT, FunctionFacts, StructDef, StructMember
 from .file import FileExtraction
 from .kconfig import layout_condition
 from .nodes import declarator_name, function_declarator, function_params, initialized_dims, node_text
+from .source import line_matches
 
 # A #define worth keeping for value and gfp evaluation: an expression, not a
 # string, statement, attribute or empty include guard.
@@ -41,15 +42,25 @@ def toplevel(fx: FileExtraction) -> None:
 # `#define NAME(params) body` and `#define NAME body`, continuation lines included
 _FUNCTION_MACRO_RE = re.compile(r"^[ \t]*#[ \t]*define[ \t]+(\w+)\(([^)\n]*)\)((?:[^\n\\]|\\\r?\n|\\.)*)", re.M)
 _OBJECT_MACRO_RE = re.compile(r"^[ \t]*#[ \t]*define[ \t]+(\w+)(?![\w(])((?:[^\n\\]|\\\r?\n|\\.)*)", re.M)
+# what their lines hold, for `line_matches`, and the name they define
+_FUNCTION_MACRO_HINT = re.compile(r"define[ \t]+(\w+)\(")
+_OBJECT_MACRO_HINT = re.compile(r"define[ \t]+(\w+)(?![\w(])")
 
 
 def _missed_names(fx: FileExtraction, text: str) -> bool:
-    """Does the text #define a macro the queries did not see (most files: no)?"""
+    """Does the text #define a macro the queries did not see (most files: no)?
+
+    Every name the patterns read also follows a `define` the hints find, and the
+    hints' names are read in one search. Only when one of those is unknown are the
+    #define lines read one by one."""
     functions = {node_text(m["macro.name"][0]) for m in fx.m["macro"]}
-    if any(m.group(1) not in functions for m in _FUNCTION_MACRO_RE.finditer(text)):
+    if not functions.issuperset(_FUNCTION_MACRO_HINT.findall(text)) and any(
+            m.group(1) not in functions for m in line_matches(_FUNCTION_MACRO_RE, text, _FUNCTION_MACRO_HINT)):
         return True
     objects = {node_text(m["define.name"][0]) for m in fx.m["define"]}
-    return any(m.group(1) not in objects for m in _OBJECT_MACRO_RE.finditer(text))
+    if objects.issuperset(_OBJECT_MACRO_HINT.findall(text)):
+        return False
+    return any(m.group(1) not in objects for m in line_matches(_OBJECT_MACRO_RE, text, _OBJECT_MACRO_HINT))
 
 
 def _unparsed_macros(fx: FileExtraction) -> None:
@@ -67,7 +78,7 @@ def _unparsed_macros(fx: FileExtraction) -> None:
     # a `#define` inside a comment (an old value kept for reference) defines nothing
     text = blank_comments(text)
     macros = fx.facts.func_macros
-    for m in _FUNCTION_MACRO_RE.finditer(text):
+    for m in line_matches(_FUNCTION_MACRO_RE, text, _FUNCTION_MACRO_HINT):
         name = m.group(1)
         if name in macros:
             continue
@@ -75,7 +86,7 @@ def _unparsed_macros(fx: FileExtraction) -> None:
         body = " ".join(m.group(3).replace("\\\n", " ").replace("\\\r\n", " ").split())
         macros[name] = (params, body)
     defines = fx.facts.defines
-    for m in _OBJECT_MACRO_RE.finditer(text):
+    for m in line_matches(_OBJECT_MACRO_RE, text, _OBJECT_MACRO_HINT):
         name = m.group(1)
         if name in defines:
             continue

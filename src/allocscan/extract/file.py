@@ -20,7 +20,7 @@ from . import treesitter as ts
 from ..kernel.kconfig import KernelConfig
 from .kconfig import apply_config, macro_branches
 from .masking import Masked, mask_source
-from .source import content_id, decode_source
+from .source import content_id, decode_source, line_matches
 
 
 @dataclass
@@ -90,16 +90,19 @@ def extract_file(path: str, data: bytes, config: KernelConfig | None = None) -> 
     # (DEFINE_TIMER, ...); the names EXPORT_SYMBOL*() makes reachable from other modules
     # are read from the text (the parser takes some of those lines for declarations).
     # MODULE_*() and the like are not kept.
-    facts.exports = tuple(dict.fromkeys(_EXPORT_RE.findall(text)))
-    facts.includes = tuple(dict.fromkeys(a + b for a, b in _INCLUDE_RE.findall(text)))
+    facts.exports = tuple(dict.fromkeys(m.group(1) for m in line_matches(_EXPORT_RE, text, _EXPORT_HINT)))
+    facts.includes = tuple(dict.fromkeys(m.group(1) + m.group(2) for m in line_matches(_INCLUDE_RE, text, _INCLUDE_HINT)))
     facts.top_calls = [s for s in facts.top_calls if s.callee in fx.ctx.callback_calls]
     facts.pack()
     mark_table_calls(facts)
     return facts
 
 
-_EXPORT_RE = re.compile(r"^\s*EXPORT_SYMBOL\w*\(\s*(\w+)", re.MULTILINE)
+# Only blanks before it on its line: `^\s*` would also start at a blank line above,
+# and `line_matches` tries the pattern at the start of the line holding the word.
+_EXPORT_RE = re.compile(r"^[^\S\n]*EXPORT_SYMBOL\w*\(\s*(\w+)", re.MULTILINE)
 _INCLUDE_RE = re.compile(r'^[ \t]*#[ \t]*include[ \t]*([<"])([^>"\n]+)[>"]', re.MULTILINE)
+_EXPORT_HINT, _INCLUDE_HINT = re.compile("EXPORT_SYMBOL"), re.compile("include")  # for `line_matches`
 
 
 def _macro_facts(fx: FileExtraction, text: str, encoding: str) -> None:

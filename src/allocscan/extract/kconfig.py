@@ -27,12 +27,14 @@ same evaluator.
 
 from __future__ import annotations
 
+import bisect
 import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 
 from ..kernel.kconfig import KernelConfig
 from ..kernel.tables import kbuild
+from .source import line_matches
 
 T, F, U = True, False, None  # a condition's value under the config: true, false, unknown
 
@@ -53,6 +55,9 @@ def _token_re() -> re.Pattern:
         r"|(?P<ident>[A-Za-z_]\w*)"
         r"|(?P<other>\S))")
 _LOCAL_DEFINE = re.compile(r"^[ \t]*#[ \t]*(?:define|undef)[ \t]+(CONFIG_\w+)", re.M)
+# what the lines of those two hold, for `line_matches`
+_DIRECTIVE_HINT = re.compile(r"#[ \t]*(?:if|el|endif)")
+_LOCAL_DEFINE_HINT = re.compile(r"(?:define|undef)[ \t]+CONFIG_")
 
 
 @dataclass
@@ -67,8 +72,8 @@ def apply_config(text: str, config: KernelConfig) -> ConfiguredText:
     if "#" not in text or "CONFIG_" not in text:
         return ConfiguredText(text)
     comments = _comment_spans(text)
-    local = frozenset(_LOCAL_DEFINE.findall(text))
-    directives = [m for m in _DIRECTIVE.finditer(text) if not _inside(comments, m.start())]
+    local = frozenset(m.group(1) for m in line_matches(_LOCAL_DEFINE, text, _LOCAL_DEFINE_HINT))
+    directives = [m for m in line_matches(_DIRECTIVE, text, _DIRECTIVE_HINT) if not _inside(comments, m.start())]
     if not directives:
         return ConfiguredText(text)
     walker = _Walker(text, config, local, comments)
@@ -321,12 +326,9 @@ def macro_branches(text: str, local_defines: frozenset = frozenset()) -> list[tu
     literals decide it (`#if 0`). Unbalanced conditionals: nothing."""
     if "#" not in text:
         return []
-    comments = _comment_spans(text)
     chains: list[list] = []  # [conditions so far, current branch start, its condition]
     out: list[tuple[int, int, str]] = []
-    for m in _DIRECTIVE.finditer(text):
-        if _inside(comments, m.start()):
-            continue
+    for m in _directives(text):
         kind = m.group(1)
         body = " ".join(_strip_comments(m.group(2)).split())
         if kind in ("if", "ifdef", "ifndef"):
@@ -463,14 +465,39 @@ def _base_symbol(name: str) -> str:
     return name[: -len(suffix)] if name.endswith(suffix) else name
 
 
+def _directives(text: str) -> list[re.Match]:
+    """The text's preprocessor conditionals, those inside a block comment left out.
+    Finding the comments means reading every comment and literal of the file, so it
+    is done only when a directive may lie in one (`_maybe_in_comment`): rarely."""
+    found = list(line_matches(_DIRECTIVE, text, _DIRECTIVE_HINT))
+    opens = [m.start() for m in re.finditer(r"/\*", text)] if found else []
+    if opens:
+        closes = [m.start() for m in re.finditer(r"\*/", text)]
+        if any(_maybe_in_comment(opens, closes, m.start()) for m in found):
+            comments = _comment_spans(text)
+            found = [m for m in found if not _inside(comments, m.start())]
+    return found
+
+
+def _maybe_in_comment(opens: list[int], closes: list[int], offset: int) -> bool:
+    """Could `offset` (a line start) lie in a block comment, given where the text holds
+    `/*` and `*/`? If it does, that comment's `/*` comes before it, and no `*/` between
+    ends the comment (one right after the `/*`, as in `/*/`, does not). So the last
+    `*/` before it is at most one past the last `/*`. Literals are not told apart:
+    that can only answer yes."""
+    last_open = bisect.bisect_right(opens, offset - 2) - 1
+    if last_open < 0:
+        return False
+    last_close = bisect.bisect_right(closes, offset - 2) - 1
+    return last_close < 0 or closes[last_close] <= opens[last_open] + 1
+
+
 def _comment_spans(text: str) -> list[tuple[int, int]]:
     return [(m.start(), m.end()) for m in _COMMENT_OR_LITERAL.finditer(text) if m.group(0).startswith("/*")
             and "\n" in m.group(0)]
 
 
 def _inside(spans: list[tuple[int, int]], offset: int) -> bool:
-    import bisect
-
     i = bisect.bisect_right(spans, (offset, float("inf"))) - 1
     return i >= 0 and spans[i][0] < offset < spans[i][1]
 

@@ -9,6 +9,8 @@ and tree-sitter's byte offsets, lines and columns stay those of the file.
 from __future__ import annotations
 
 import hashlib
+import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 
@@ -42,3 +44,31 @@ def decode_source(path: str, data: bytes) -> Decoded:
         line = data[: err.start].count(b"\n") + 1
         return Decoded(data.decode("latin-1"), "latin-1",
                        f"{path}:{line}: invalid UTF-8 (byte 0x{data[err.start]:02x}); read as Latin-1")
+
+
+def line_matches(pattern: re.Pattern, text: str, hint: re.Pattern) -> Iterator[re.Match]:
+    """What `pattern.finditer(text)` yields, for a MULTILINE pattern that can match only
+    from the start of a line on which `hint` matches (`^[ \\t]*#[ \\t]*define...`, and
+    `define`), without trying the pattern at every character.
+
+    Python's regex engine has no fast search for a `^` pattern: it tries it at each
+    offset of the text, and the directive patterns cost extraction as much as a fact
+    extractor does. A hint that starts with a literal is searched for fast, and the
+    pattern is tried at the start of its line. The hint must match within one line.
+    Matches come in the same order and consume the same text as finditer's: a line
+    inside the previous match (a `#define` continued with backslashes) is not tried
+    again."""
+    end = 0  # where the last match ended: finditer goes on from there
+    tried = -1  # the line start tried last: the hint may match twice on a line
+    search = hint.search
+    found = search(text)
+    while found:
+        at = found.start()
+        start = text.rfind("\n", 0, at) + 1
+        if start >= end and start != tried:
+            tried = start
+            match = pattern.match(text, start)
+            if match:
+                yield match
+                end = match.end()
+        found = search(text, max(found.end(), end))
