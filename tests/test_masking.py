@@ -52,3 +52,24 @@ def test_static_registration_macros_become_file_scope_calls():
     masked = mask_source(text).text
     assert masked.startswith("       DEFINE_TIMER(") and len(masked) == len(text)
     assert masked.endswith("static const int demo_n = 3;\n")
+
+
+def test_word_patterns_match_whole_words_as_with_word_boundaries():
+    """The masking patterns start with the words' first letters (a fast search), not `\\b`:
+    they must find what `\\b(words)` found, on texts made of the edges."""
+    import random
+    import re
+
+    from allocscan.extract.masking import _BARE_WORDS, _annotation_re, _bare_re
+
+    pieces = ["__init", "x__init", "__init_x", "__initdata", "noinline", "__noinline", "notrace(", " ", "\n",
+              "(", "__printf (1, 2)", "a__printf(", "__must_hold(l)", "é__init", "__init\t(", ";", "_"]
+    rng = random.Random(2)
+    for _ in range(3000):
+        text = "".join(rng.choice(pieces) for _ in range(rng.randint(1, 12)))
+        words = tuple(rng.sample(_BARE_WORDS, 20)) + ("__init", "__initdata", "noinline", "__noinline", "notrace")
+        old_bare = re.compile(r"\b(" + "|".join(map(re.escape, words)) + r")\b(?!\s*\()")
+        assert [m.span() for m in _bare_re(words).finditer(text)] == [m.span() for m in old_bare.finditer(text)], text
+        ann = ("__printf", "__must_hold")
+        old_ann = re.compile(r"\b(" + "|".join(map(re.escape, ann)) + r")\s*\(")
+        assert [m.span(1) for m in _annotation_re(ann).finditer(text)] == [m.span(1) for m in old_ann.finditer(text)]

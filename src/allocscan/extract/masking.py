@@ -44,18 +44,29 @@ _BARE_WORDS = (
     "__devinitdata", "__devexit_p", "__initdata_or_meminfo", "__always_used",
 )
 
-_ITER_HINT_RE = re.compile(r"for_?each|scoped_(?:cond_)?guard")
+# what an iterator's or a scoped guard's name holds; two patterns, each searched for
+# by its literal start (one pattern with both is tried at every `f` and `s`)
+_ITER_HINT_RE = re.compile(r"for_?each")
+_GUARD_HINT_RE = re.compile(r"scoped_(?:cond_)?guard")
 _IDENT_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_")
 
 
 @lru_cache(maxsize=256)
 def _annotation_re(words: tuple[str, ...]) -> re.Pattern:
-    return re.compile(r"\b(" + "|".join(map(re.escape, words)) + r")\s*\(")
+    return re.compile(r"(" + _words_at_word_start(words) + r")\s*\(")
 
 
 @lru_cache(maxsize=256)
 def _bare_re(words: tuple[str, ...]) -> re.Pattern:
-    return re.compile(r"\b(" + "|".join(map(re.escape, words)) + r")\b(?!\s*\()")
+    return re.compile(r"(" + _words_at_word_start(words) + r")\b(?!\s*\()")
+
+
+def _words_at_word_start(words: tuple[str, ...]) -> str:
+    """`\\b(?:w1|w2...)` for words that start with a word character, written so that
+    the pattern starts with their first letters: `_(?<!\\w_)_init`. A pattern that
+    starts with `\\b` is tried at every offset of the text; one that starts with a
+    set of letters is searched for them first."""
+    return "|".join(re.escape(w[0]) + r"(?<!\w" + re.escape(w[0]) + ")" + re.escape(w[1:]) for w in words)
 
 
 def _present(words: tuple[str, ...], tokens: set[str]) -> tuple[str, ...]:
@@ -64,19 +75,26 @@ def _present(words: tuple[str, ...], tokens: set[str]) -> tuple[str, ...]:
     return tuple(w for w in words if w in tokens)
 
 
-_CANDIDATE_RE = re.compile(r"__\w+|" + "|".join(
-    re.escape(w) for w in dict.fromkeys(_ANNOTATIONS_WITH_ARGS + _BARE_WORDS) if not w.startswith("__")))
+_DOUBLE_UNDERSCORED_RE = re.compile(r"__\w+")
+_PLAIN_WORDS = tuple(w for w in dict.fromkeys(_ANNOTATIONS_WITH_ARGS + _BARE_WORDS) if not w.startswith("__"))
 
 
 def _candidate_tokens(text: str) -> set[str]:
-    """Every `__word` of the text, and the few annotation words without the prefix
-    (noinline, ...): one scan, where a substring test per word was 84 scans."""
-    return set(_CANDIDATE_RE.findall(text))
+    """Every `__word` of the text (one search for its literal start, where a substring
+    test per word was 84 scans), and those of the few words without the prefix
+    (noinline, ...) the text holds, if only inside a longer name: the masking
+    patterns match whole words only, so a word too many here changes nothing."""
+    tokens = set(_DOUBLE_UNDERSCORED_RE.findall(text))
+    tokens.update(w for w in _PLAIN_WORDS if w in text)
+    return tokens
 
 
 def _iterator_calls(text: str):
     """(name start, name end, open paren) of `xxx_for_each_yyy(` and `scoped_guard(` uses."""
-    for hint in _ITER_HINT_RE.finditer(text):
+    hints = list(_ITER_HINT_RE.finditer(text))
+    if "scoped_" in text:
+        hints = sorted(hints + list(_GUARD_HINT_RE.finditer(text)), key=lambda m: m.start())
+    for hint in hints:
         start = hint.start()
         while start > 0 and text[start - 1] in _IDENT_CHARS:
             start -= 1
