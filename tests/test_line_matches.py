@@ -82,9 +82,7 @@ def test_missed_macro_names_as_read_line_by_line():
     for text in _texts(4000, seed=13):
         text += rng.choice(["", "/* we define the value */\n", "#define the(x)\n"])
         functions, objects = set(rng.sample(names, 5)), set(rng.sample(names, 8))
-        fx = SimpleNamespace(m={
-            "macro": [{"macro.name": [SimpleNamespace(text=n.encode())]} for n in functions],
-            "define": [{"define.name": [SimpleNamespace(text=n.encode())]} for n in objects]})
+        fx = SimpleNamespace(macro_names=functions, define_names=objects)
         expected = _reference_missed_names(functions, objects, text)
         assert definitions._missed_names(fx, text) == expected, text
         seen.add(expected)

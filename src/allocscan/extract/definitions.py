@@ -23,6 +23,7 @@ def toplevel(fx: FileExtraction) -> None:
     for m in fx.m["define"] + fx.m["macro"] + fx.m["enum.list"]:
         if "define.name" in m:
             name = node_text(m["define.name"][0])
+            fx.define_names.add(name)
             value = m.get("define.value")
             body = node_text(value[0]).strip() if value else ""
             body = body.replace("\\\n", " ")
@@ -30,6 +31,7 @@ def toplevel(fx: FileExtraction) -> None:
                 f.defines.setdefault(name, body)
         elif "macro.name" in m:
             name = node_text(m["macro.name"][0])
+            fx.macro_names.add(name)
             params = tuple(p.strip() for p in node_text(m["macro.params"][0])[1:-1].split(",") if p.strip())
             value = m.get("macro.value")
             body = node_text(value[0]).replace("\\\n", " ").strip() if value else ""
@@ -53,11 +55,11 @@ def _missed_names(fx: FileExtraction, text: str) -> bool:
     Every name the patterns read also follows a `define` the hints find, and the
     hints' names are read in one search. Only when one of those is unknown are the
     #define lines read one by one."""
-    functions = {node_text(m["macro.name"][0]) for m in fx.m["macro"]}
+    functions = fx.macro_names
     if not functions.issuperset(_FUNCTION_MACRO_HINT.findall(text)) and any(
             m.group(1) not in functions for m in line_matches(_FUNCTION_MACRO_RE, text, _FUNCTION_MACRO_HINT)):
         return True
-    objects = {node_text(m["define.name"][0]) for m in fx.m["define"]}
+    objects = fx.define_names
     if objects.issuperset(_OBJECT_MACRO_HINT.findall(text)):
         return False
     return any(m.group(1) not in objects for m in line_matches(_OBJECT_MACRO_RE, text, _OBJECT_MACRO_HINT))

@@ -38,6 +38,8 @@ class FileExtraction:
     fn_starts: list[int] = field(default_factory=list)
     call_bytes: list[tuple[int, CallSite]] = field(default_factory=list)  # (start byte, site) for the lock walk
     integer_functions: set[int] = field(default_factory=set)  # body start bytes of functions returning integers
+    define_names: set[str] = field(default_factory=set)  # the #define names the queries saw: object-like
+    macro_names: set[str] = field(default_factory=set)  # and function-like
 
     def enclosing(self, byte: int) -> int:
         """Index of the function whose body contains `byte`, or -1."""
@@ -109,7 +111,7 @@ def _macro_facts(fx: FileExtraction, text: str, encoding: str) -> None:
     """The names the file #defines (as CRC-32s: a whole tree defines five million, and
     the analysis only asks whether one is defined anywhere), and the #if branches such
     a name or a literal may rule out, in bytes of the parsed text."""
-    names = {node_text_of(m.get("define.name") or m.get("macro.name")) for m in fx.m["define"] + fx.m["macro"]}
+    names = fx.define_names | fx.macro_names  # (definitions.toplevel)
     names.update(fx.facts.defines, fx.facts.func_macros)  # and those read from the text (definitions._unparsed_macros)
     names.discard("")
     if names:
@@ -118,10 +120,6 @@ def _macro_facts(fx: FileExtraction, text: str, encoding: str) -> None:
     if branches:
         to_byte = _byte_offsets(text, encoding, sorted({x for s, e, _ in branches for x in (s, e)}))
         fx.facts.macro_branches = tuple((to_byte[s], to_byte[e], c) for s, e, c in branches)
-
-
-def node_text_of(captures) -> str:
-    return captures[0].text.decode("utf-8", "replace") if captures else ""
 
 
 def _byte_offsets(text: str, encoding: str, offsets: list[int]) -> dict[int, int]:
