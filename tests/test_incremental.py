@@ -413,6 +413,51 @@ def test_a_kept_program_reads_back_its_functions_as_its_files_own(tree, tmp_path
         [[same(fn) for fn in ff.functions] for ff in linked.files]
 
 
+def test_a_kept_program_holds_each_equal_name_once(tree, tmp_path):
+    """The program's writer makes equal strings and tuples of different files one object
+    (linkstore.share_equal_values): read back, a name several files hold is one object,
+    and every file's facts are those the scan linked."""
+    cache = tmp_path / "cache"
+    result = run_scan([str(tree)], ScanOptions(cache_dir=cache), from_stored=checkout_scan_previous([str(tree)]))
+    linked = result.analysis.program
+    store = LinkStore(FactsCache(cache))
+    assert store.read_file_ahead(store.kept_for(lambda keys: True))
+    kept = next(iter(linkstore._read_ahead.values())).program
+    drop_read_ahead()
+    callees, files_of = {}, {}
+    for ff in kept.files:
+        for fn in ff.functions:
+            for name in fn.callees:
+                callees.setdefault(name, set()).add(id(name))
+                files_of.setdefault(name, set()).add(ff.path)
+    assert any(len(paths) > 1 for paths in files_of.values())  # names several files call
+    assert all(len(ids) == 1 for ids in callees.values())
+    assert [_summary(ff) for ff in kept.files] == [_summary(ff) for ff in linked.files]
+
+
+def _summary(ff) -> list:
+    """A file's facts, but where its packed parts lie (references or unpacked lists)."""
+    where = {"store", "packed", "packed_calls", "packed_defines", "packed_global_inits", "packed_field_inits",
+             "functions"}  # (a file's functions: each, before it)
+    own = lambda obj: [getattr(obj, f.name) for f in dataclasses.fields(obj) if f.name not in where]  # noqa: E731
+    return [own(fn) for fn in ff.functions] + [own(ff)]
+
+
+def test_equal_values_are_shared_only_when_of_the_same_types():
+    """(1,) == (True,) == (1.0,): sharing must not turn one into another."""
+    from allocscan.facts import FileFacts
+
+    files = [FileFacts("a.c", "1", globals={"x": ("num", 1), "y": ("flag", True)}, exports=("f",)),
+             FileFacts("b.c", "2", globals={"x": ("num", True), "y": ("flag", 1.0)}, exports=("f",)),
+             FileFacts("c.c", "3", globals={"x": ("num", 1)}, exports=("f",))]
+    files[1].exports = ("".join(["f"]),)  # equal, not the same object
+    linkstore.share_equal_values(files)
+    assert [type(ff.globals["x"][1]) for ff in files] == [int, bool, int]
+    assert type(files[1].globals["y"][1]) is float and type(files[0].globals["y"][1]) is bool
+    assert files[0].globals["x"] is files[2].globals["x"]
+    assert files[0].exports[0] is files[1].exports[0]
+
+
 def test_no_program_another_version_kept_is_read_ahead(tree, tmp_path, monkeypatch):
     """A program kept by other code of the analyzer (before an upgrade) has the same
     file keys: reading it ahead would cost a read the head side cannot use."""
