@@ -319,7 +319,8 @@ def _shared_fields_of(kind: type) -> tuple[str, ...]:
     """The fields of a facts dataclass share_equal_values() walks; none of other objects."""
     names = _shared_fields.get(kind)
     if names is None:
-        names = tuple(f.name for f in fields(kind) if f.name not in _NOT_SHARED) if is_dataclass(kind) else ()
+        names = tuple(f.name for f in fields(kind) if f.name not in _NOT_SHARED and f.type not in ("int", "bool")) \
+            if is_dataclass(kind) else ()
         _shared_fields[kind] = names
     return names
 
