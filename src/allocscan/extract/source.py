@@ -54,21 +54,23 @@ def line_matches(pattern: re.Pattern, text: str, hint: re.Pattern) -> Iterator[r
     Python's regex engine has no fast search for a `^` pattern: it tries it at each
     offset of the text, and the directive patterns cost extraction as much as a fact
     extractor does. A hint that starts with a literal is searched for fast, and the
-    pattern is tried at the start of its line. The hint must match within one line.
-    Matches come in the same order and consume the same text as finditer's: a line
-    inside the previous match (a `#define` continued with backslashes) is not tried
-    again."""
+    pattern is tried at the start of its line, once per line: the search for the next
+    hint goes on from the line's end (a generated line may hold thousands). The hint
+    must match within one line. Matches come in the same order and consume the same
+    text as finditer's: a line inside the previous match (a `#define` continued with
+    backslashes) is not tried again."""
     end = 0  # where the last match ended: finditer goes on from there
-    tried = -1  # the line start tried last: the hint may match twice on a line
     search = hint.search
     found = search(text)
     while found:
         at = found.start()
         start = text.rfind("\n", 0, at) + 1
-        if start >= end and start != tried:
-            tried = start
+        line_end = text.find("\n", at)
+        if line_end < 0:
+            line_end = len(text)
+        if start >= end:
             match = pattern.match(text, start)
             if match:
                 yield match
                 end = match.end()
-        found = search(text, max(found.end(), end))
+        found = search(text, max(line_end, end))
