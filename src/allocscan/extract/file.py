@@ -94,7 +94,8 @@ def extract_file(path: str, data: bytes, config: KernelConfig | None = None) -> 
     # MODULE_*() and the like are not kept.
     facts.exports = tuple(dict.fromkeys(m.group(1) for m in line_matches(_EXPORT_RE, text, _EXPORT_HINT)))
     facts.includes = tuple(dict.fromkeys(m.group(1) + m.group(2) for m in line_matches(_INCLUDE_RE, text, _INCLUDE_HINT)))
-    facts.top_calls = [s for s in facts.top_calls if s.callee in fx.ctx.callback_calls]
+    registering = fx.ctx.callback_calls  # (a property that builds the set: once, not per call)
+    facts.top_calls = [s for s in facts.top_calls if s.callee in registering]
     facts.pack()
     mark_table_calls(facts)
     return facts
