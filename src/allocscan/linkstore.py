@@ -39,7 +39,6 @@ import operator
 import os
 import pickle
 import sys
-import tempfile
 import time
 from dataclasses import dataclass, field, fields, is_dataclass
 from itertools import chain, starmap
@@ -50,7 +49,7 @@ from typing import Callable
 from .cache import FactsCache
 from .facts import FileFacts, FunctionFacts
 from .link import Program, forget_memos
-from .results import code_key
+from .results import code_key, write_pickle
 
 KEPT = 2  # linked programs a cache keeps
 STALE_SECONDS = 3600  # a partial write this old is no scan's
@@ -114,10 +113,9 @@ class LinkStore:
             os._exit(status)  # the child runs nothing of the parent's: no atexit, no finally above
 
     def _write(self, linked: Linked, file_keys: dict[str, str], target: Path) -> None:
-        self.directory.mkdir(parents=True, exist_ok=True)
-        _write_atomically(target.with_suffix(".files"), file_keys, self.directory)
+        write_pickle(target.with_suffix(".files"), file_keys)
         places = _ProgramPickler.places_in(linked.program)
-        _write_atomically(target, linked, self.directory, lambda fh: _ProgramPickler(fh, places))
+        write_pickle(target, linked, lambda fh: _ProgramPickler(fh, places))
         kept = sorted(self.directory.glob("*.pkl"), key=lambda p: p.stat().st_mtime, reverse=True)
         for old in kept[KEPT:]:
             old.unlink(missing_ok=True)
@@ -218,18 +216,6 @@ def drop_read_ahead() -> None:
     _read_ahead.clear()
 
 
-def _write_atomically(target: Path, value, directory: Path, pickler=None) -> None:
-    """`pickler(file)`: the Pickler to write with (a plain one when None)."""
-    fd, tmp = tempfile.mkstemp(dir=directory, suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            (pickler or _plain_pickler)(fh).dump(value)
-        os.replace(tmp, target)
-    except BaseException:
-        os.unlink(tmp)
-        raise
-
-
 _FILE_FIELDS = [f.name for f in fields(FileFacts) if f.name != "functions"]
 _FUNCTIONS_AT = [f.name for f in fields(FileFacts)].index("functions")
 _file_fields = attrgetter(*_FILE_FIELDS)
@@ -323,10 +309,6 @@ def _shared_fields_of(kind: type) -> tuple[str, ...]:
             if is_dataclass(kind) else ()
         _shared_fields[kind] = names
     return names
-
-
-def _plain_pickler(fh) -> pickle.Pickler:
-    return pickle.Pickler(fh, protocol=pickle.HIGHEST_PROTOCOL)
 
 
 class _ProgramPickler(pickle.Pickler):

@@ -159,7 +159,7 @@ class ResultCache:
             if path.is_file():
                 os.utime(path)
                 return
-            _write(path, stored)
+            write_pickle(path, stored)
             self._trim()
         except OSError:
             pass  # a read-only or full cache directory only costs speed
@@ -190,20 +190,24 @@ class ResultCache:
             return
         directory = self.directory / "revisions"
         try:
-            _write(directory / f"{key}.pkl", kept)
+            write_pickle(directory / f"{key}.pkl", kept)
             self._trim(directory, KEEP_REVISIONS)
         except OSError:
             pass  # as put(): only speed is lost
 
 
-def _write(path: Path, value) -> None:
+def write_pickle(path: Path, value, pickler=None) -> None:
     """Pickle `value` to `path` whole or not at all (a temporary file renamed), making its
-    directory; OSError when it cannot."""
+    directory; OSError when it cannot. `pickler(file)`: the Pickler to write with (a
+    plain one when None)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as fh:
-            pickle.dump(value, fh, protocol=pickle.HIGHEST_PROTOCOL)
+            if pickler is None:
+                pickle.dump(value, fh, protocol=pickle.HIGHEST_PROTOCOL)
+            else:
+                pickler(fh).dump(value)
         os.replace(tmp, path)
     except BaseException:
         os.unlink(tmp)
