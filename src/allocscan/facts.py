@@ -547,8 +547,9 @@ class _RecentlyUnpacked:
     242,000 times and one of 20,000 loads 227,000 times. On the same scan, a window
     of 4,096 loaded bodies, call lists and tables 298,000 times against 280,000 with
     16,384, at no measurable cost in time, and held 72 MB less at the scan's peak.
-    First in, first out, so that a hit stays one attribute read. Only what this class set is put back: a list some stage put in its place
-    (macrocalls' rewritten calls) stays."""
+    First in, first out, so that a hit stays one attribute read. Only what this class
+    set is put back: a list some stage put in its place (macrocalls' rewritten calls)
+    stays."""
 
     def __init__(self, size: int):
         self.size = size
