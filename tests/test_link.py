@@ -46,6 +46,7 @@ def test_callers_are_found_from_the_call_sites():
                                "void top(void) { mid(); mid(); }\n"))
     assert [(caller, site.line) for caller, site in prog.callers("mid")] == [("top", 3), ("top", 3)]
     assert list(prog.graph.successors("top")) == ["mid"]
+    assert type(prog.graph._succ["top"]).__name__ == "_FewCalls"  # link() compacts the graph
     # a function that calls nothing gets no edges: nothing flows on from it
     assert list(prog.graph.predecessors("leaf")) == []
     assert prog.targets(prog.file("drv/a.c").functions[1].calls[0], "drv/a.c") == ["leaf"]
@@ -362,6 +363,45 @@ def test_functions_without_callees_or_callers_share_one_empty_adjacency():
     with pytest.raises(TypeError):
         graph.add_edge("b", "c")
     assert not NO_CALLS
+
+
+def test_few_callees_or_callers_are_a_tuple_networkx_reads_as_a_dict():
+    """After compact(), a function's callees or callers, when at most MAX_FEW_CALLS, are
+    a tuple that networkx's views read as the adjacency dict; more stay a dict. An edge
+    changed gives the function a dict of its own, and compact_changed() a tuple again."""
+    import pickle
+
+    import pytest
+
+    from allocscan.link import MAX_FEW_CALLS, NO_CALLS, CallGraph
+
+    many = [f"f{i}" for i in range(MAX_FEW_CALLS + 1)]
+    graph = CallGraph()
+    graph.add_functions(["a", "b", "c", "hub", *many])
+    graph.add_calls([("a", "b"), ("a", "c"), *(("hub", f) for f in many), *((f, "c") for f in many)])
+    graph.compact()
+    assert type(graph._succ["a"]) is not dict and type(graph._succ["hub"]) is dict
+    assert type(graph._pred["c"]) is dict and type(graph._pred["b"]) is not dict
+    assert list(graph.successors("a")) == ["b", "c"] and list(reversed(graph._succ["a"])) == ["c", "b"]
+    assert graph.has_edge("a", "c") and not graph.has_edge("c", "a") and graph.in_degree("b") == 1
+    assert graph["a"]["b"] == {} and dict(graph.edges["a", "c"]) == {} and graph._succ["a"].get("x", 5) == 5
+    with pytest.raises(KeyError):
+        graph["a"]["x"]
+    assert graph._succ["a"] == {"c": {}, "b": {}} and graph._succ["a"] != {"b": {}}
+    assert sorted(graph.edges("a")) == [("a", "b"), ("a", "c")] and graph.number_of_edges() == 2 + 2 * len(many)
+    read = pickle.loads(pickle.dumps(graph))
+    assert list(read.edges) == list(graph.edges) and type(read._succ["a"]) is type(graph._succ["a"])
+    with pytest.raises(TypeError):
+        graph._succ["a"][0] = 1  # immutable
+    del graph.calls_to_change(graph._succ, "a")["b"]
+    del graph.calls_to_change(graph._pred, "b")["a"]
+    del graph.calls_to_change(graph._pred, "c")[many[0]]
+    del graph.calls_to_change(graph._pred, "c")[many[1]]
+    assert type(graph._succ["a"]) is dict and list(graph.successors("a")) == ["c"]
+    graph.compact_changed()
+    assert type(graph._succ["a"]) is not dict and list(graph.successors("a")) == ["c"]
+    assert graph._pred["b"] is NO_CALLS  # no caller left: the shared empty adjacency
+    assert type(graph._pred["c"]) is not dict and list(graph._pred["c"]) == ["a", *many[2:]]
 
 
 def test_a_function_storing_to_several_fields_is_one_writer_pair():

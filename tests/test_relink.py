@@ -91,6 +91,8 @@ def snapshot(program: Program) -> dict:
         "nodes": sorted(graph._node),
         "succ": sorted((n, list(graph._succ[n])) for n in graph._succ),
         "pred": sorted((n, list(graph._pred[n])) for n in graph._pred),
+        # and its form: a relinked function's few calls are a tuple again, as link() leaves them
+        "forms": sorted((n, type(graph._succ[n]).__name__, type(graph._pred[n]).__name__) for n in graph._node),
         "by_name": program.by_name,  # each name's nodes in order; the names' order is no one's
         "bindings": {k: list(v) for k, v in program.bindings.items() if v},
         "structs": list(program.structs.items()),

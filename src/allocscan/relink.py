@@ -51,7 +51,7 @@ from dataclasses import fields
 
 from .facts import FileFacts
 from .incremental import ANON_RE
-from .link import (_NO_ATTRIBUTES, MEMOS, MEMOS_OF_BINDINGS, NO_CALLS, FunctionRef, Program, UniformTargets,
+from .link import (_NO_ATTRIBUTES, MEMOS, MEMOS_OF_BINDINGS, NO_CALLS, CallGraph, FunctionRef, Program, UniformTargets,
                    _add_writers, _clear_cache, _tables, field_writers, file_call_edges, forget_memos, is_leaf,
                    reindex_context_facts)
 from .macrocalls import forward_file_calls
@@ -113,6 +113,7 @@ def relink(program: Program, changed: list[FileFacts]) -> str | None:
     position = {ff.path: i for i, ff in enumerate(program.files)}
     for new in changed:
         _relink_file(program, by_path[new.path], new, position)
+    program.graph.compact_changed()
     forget_memos(program, _LAZY)
     _clear_cache(program.graph)
     return None
@@ -219,9 +220,9 @@ def _restatic(program: Program, path: str, new: FileFacts, new_nodes: list[str],
         if not program.by_name[name]:
             del program.by_name[name]
         for target in graph._succ.pop(node):
-            del graph._pred[target][node]
+            del graph.calls_to_change(graph._pred, target)[node]
         for caller in graph._pred.pop(node):
-            del graph._succ[caller][node]
+            del graph.calls_to_change(graph._succ, caller)[node]
         del graph._node[node]
     for node in added:
         name = functions[node].fn.name
@@ -257,28 +258,26 @@ def _redo_edges(program: Program, new: FileFacts, old_nodes: list[str], new_node
     for caller in set(old_nodes) - gone:
         for target in list(graph._succ[caller]):
             if target not in found.get(caller, ()):
-                del graph._pred[target][caller]
+                del graph.calls_to_change(graph._pred, target)[caller]
     for caller, targets in found.items():
         before = graph._succ[caller]
         for target in targets:
             if target not in before:
-                _insert_caller(graph._pred, target, caller, rank)
-        graph._succ[caller] = dict.fromkeys(targets, _NO_ATTRIBUTES) if targets else NO_CALLS
+                _insert_caller(graph, target, caller, rank)
+        graph.set_calls(graph._succ, caller, targets)
 
 
-def _insert_caller(pred: dict, target: str, caller: str, rank) -> None:
+def _insert_caller(graph: CallGraph, target: str, caller: str, rank) -> None:
     """Add `caller` to `target`'s predecessors where link() puts it: in file order."""
-    callers = pred[target]
+    callers = graph._pred[target]
     mine = rank(caller)
     if not callers or rank(next(reversed(callers))) < mine:
-        if callers is NO_CALLS:  # (link.CallGraph)
-            callers = pred[target] = {}
-        callers[caller] = _NO_ATTRIBUTES
+        graph.calls_to_change(graph._pred, target)[caller] = _NO_ATTRIBUTES
         return
     ordered = list(callers)
     at = bisect.bisect_left(ordered, mine, key=rank)
     ordered.insert(at, caller)
-    pred[target] = dict.fromkeys(ordered, _NO_ATTRIBUTES)
+    graph.set_calls(graph._pred, target, ordered)
 
 
 def _reindex(program: Program, old: FileFacts, new: FileFacts, new_nodes: list[str],
