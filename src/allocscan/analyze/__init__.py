@@ -25,7 +25,7 @@ from .values import TOP, Scope, Value, ValueAnalysis, arith, const, unknown
 from .values.lattice import WHY_COMPUTED_ORDER, WHY_INIT, WHY_PARSE, WHY_UNSIZED, interval, with_bounds
 
 
-@dataclass
+@dataclass(slots=True)
 class AllocationSite:
     path: str
     function: FunctionFacts

@@ -29,7 +29,7 @@ _INTEGER_OPS = {"&": lambda a, b: a & b, "|": lambda a, b: a | b, "==": lambda a
                 "!=": lambda a, b: int(a != b)}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class GfpAlt:
     mask: int
     text: str  # as written at the origin, e.g. "GFP_KERNEL | __GFP_ZERO"
