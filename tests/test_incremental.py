@@ -1579,3 +1579,78 @@ def test_a_rescan_of_a_checkout_reads_the_kept_program_as_it_discovers(tree, tmp
     again = scan_checkout(tree, options, checkout_scan_previous([str(tree)]))  # the same files again:
     assert again.incremental == "" and "relink" in again.timings and len(reads) == 1  # analysed whole, not linked
     assert comparable(again.findings) == comparable(full.findings) and not linkstore._read_ahead
+
+
+def test_with_too_little_memory_to_fork_the_scan_writes_its_program_itself(tree, tmp_path, monkeypatch):
+    """A forked writer copies every page it pickles (linkstore.FORK_ROOM): where the
+    memory for that copy is not free, the scan writes the program before analysing,
+    says how long that took (`keep`), and finds what it would have found; a diff then
+    relinks the program so written, with a full scan's findings."""
+    monkeypatch.setattr(linkstore, "available_memory", lambda: 0)
+    writers = _writers_noted(tmp_path, monkeypatch)
+    cache = tmp_path / "cache"
+    result = run_scan([str(tree)], ScanOptions(cache_dir=cache), from_stored=checkout_scan_previous([str(tree)]))
+    assert writers() == [os.getpid()] and "keep" in result.timings
+    assert LinkStore(FactsCache(cache)).newest() is not None
+    assert comparable(result.findings) == comparable(run_scan([str(tree)], ScanOptions()).findings)
+    program = result.analysis.program  # its memos and node_of are its own again
+    assert program.node_of and program._by_path and all(program.node_of[id(ref.fn)] == node
+                                                        for node, ref in program.functions.items())
+    path = tree / "net_ring" / "demo_rx.c"
+    path.write_text("/* a comment */\n" + path.read_text("latin-1"), "latin-1")
+    head = diff_revisions(tree, "HEAD", None, [], ScanOptions(cache_dir=cache)).head
+    assert "relink" in head.timings
+    assert comparable(head.findings) == comparable(run_scan([str(tree)], ScanOptions()).findings)
+
+
+def test_with_the_memory_free_the_program_is_written_beside_the_analysis(tree, tmp_path, monkeypatch):
+    """Where FORK_ROOM times the scan's memory is free, a child writes the program."""
+    monkeypatch.setattr(linkstore, "available_memory", lambda: int(linkstore.FORK_ROOM * linkstore.resident_memory()) + 1)
+    writers = _writers_noted(tmp_path, monkeypatch)
+    result = run_scan([str(tree)], ScanOptions(cache_dir=tmp_path / "cache"),
+                      from_stored=checkout_scan_previous([str(tree)]))
+    assert len(writers()) == 1 and writers()[0] != os.getpid() and "keep" not in result.timings
+
+
+def _writers_noted(tmp_path: Path, monkeypatch):
+    """The pids of the processes that write a program from now on (a forked child's too)."""
+    noted = tmp_path / "writers"
+    keep = LinkStore._keep
+
+    def noting(self, *args):
+        with open(noted, "a") as fh:
+            fh.write(f"{os.getpid()}\n")
+        return keep(self, *args)
+
+    monkeypatch.setattr(LinkStore, "_keep", noting)
+    return lambda: [int(line) for line in noted.read_text().split()] if noted.exists() else []
+
+
+def _files(root: Path, files: dict[str, str]) -> Path:
+    for name, text in files.items():
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_text(text)
+    return root
+
+
+def test_available_memory_is_the_tightest_of_the_system_and_its_cgroups(tmp_path):
+    """MemAvailable, or less where the process's cgroup or one above it has a limit
+    nearer its usage (v2 memory.max, v1 memory.limit_in_bytes; "max" and v1's huge
+    number are no limit); None where nothing is known."""
+    gib = 1 << 30
+    meminfo = f"MemTotal: {16 * gib // 1024} kB\nMemAvailable: {8 * gib // 1024} kB\n"
+    v2 = _files(tmp_path / "v2", {"proc/meminfo": meminfo, "proc/self/cgroup": "0::/ci/job\n",
+                                  "sys/fs/cgroup/ci/job/memory.max": "max\n",
+                                  "sys/fs/cgroup/ci/job/memory.current": str(gib),
+                                  "sys/fs/cgroup/ci/memory.max": str(3 * gib),
+                                  "sys/fs/cgroup/ci/memory.current": str(gib // 2)})
+    assert linkstore.available_memory(str(v2)) == 3 * gib - gib // 2
+    v1 = _files(tmp_path / "v1", {"proc/meminfo": meminfo,
+                                  "proc/self/cgroup": "5:cpu:/\n4:memory:/docker/abc\n0::/\n",
+                                  "sys/fs/cgroup/memory/docker/abc/memory.limit_in_bytes": "9223372036854771712",
+                                  "sys/fs/cgroup/memory/docker/abc/memory.usage_in_bytes": str(gib)})
+    assert linkstore.available_memory(str(v1)) == 8 * gib
+    (v1 / "sys/fs/cgroup/memory/docker/memory.limit_in_bytes").write_text(str(2 * gib))
+    (v1 / "sys/fs/cgroup/memory/docker/memory.usage_in_bytes").write_text(str(gib))
+    assert linkstore.available_memory(str(v1)) == gib
+    assert linkstore.available_memory(str(tmp_path / "nothing")) is None

@@ -6,11 +6,16 @@ A full scan with a cache of a whole git checkout, or of a whole revision of one
 (a diff's base side), saves its program right after linking, before any analysis
 fills it, keyed by the analyzer's code and the content id of every file;
 it is written by a forked child while the parent goes on analysing, and the
-parent waits for it before returning. Saving costs a whole-tree scan no wall time
-unless its analysis is shorter than the write (about 11 s for 6.1), but the
-child's pickling memo (an entry per object) takes about 1 GB more memory for a
-whole tree while it writes. At most `KEPT` programs stay in a cache; the oldest go
-first.
+parent waits for it before returning. Saving then costs a whole-tree scan no wall
+time unless its analysis is shorter than the write (about 25 s for 6.1). But the
+child's memory is its own: pickling touches every object of the program, and
+CPython writes the reference count of each, so every page the child reads becomes
+a copy; its pickling memo comes on top. For 6.1 the two processes held 4.5 GB
+together (the sum of their Pss), where the parent alone peaks at 2.4 GB. So the
+child is forked only where the system (and the scan's cgroup) has room for that
+copy beside the parent's analysis (FORK_ROOM); elsewhere the parent writes the
+program itself before analysing, and the scan takes that much longer
+(`keep` in --stats). At most `KEPT` programs stay in a cache; the oldest go first.
 
 What is kept besides the program: the warnings of files rejected for their
 content (they are in no file's facts) and the extraction counts. Each file's blob
@@ -40,6 +45,7 @@ import os
 import pickle
 import sys
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field, fields, is_dataclass
 from itertools import chain, starmap
 from operator import attrgetter
@@ -48,10 +54,14 @@ from typing import Callable
 
 from .cache import FactsCache
 from .facts import FileFacts, FunctionFacts
-from .link import Program, forget_memos
+from .link import MEMOS, Program, forget_memos
 from .results import code_key, write_pickle
 
 KEPT = 2  # linked programs a cache keeps
+# The memory a forked writer needs free, per byte of the parent's RSS at the fork: its
+# copy of the pages it pickles, its memo and argument tuples (6.1: 2.2 GB beside a
+# parent of 1.9 GB), and what the parent's analysis adds meanwhile (0.55 GB).
+FORK_ROOM = 1.6
 STALE_SECONDS = 3600  # a partial write this old is no scan's
 
 
@@ -82,6 +92,7 @@ class LinkStore:
     def __init__(self, cache: FactsCache):
         self.directory = cache.directory / "programs" if cache.directory is not None else None
         self._writer: int | None = None  # the forked child writing a program
+        self.written_here = False  # the last save() wrote in this process: too little memory to fork
 
     def _file(self, key: str) -> Path:
         return self.directory / f"{key}.pkl"
@@ -96,6 +107,12 @@ class LinkStore:
         linked.stores = {ff.path: (ff.store.path, ff.store.base) for ff in linked.program.files
                          if getattr(ff.store, "path", None)}
         target = self._file(program_key(file_keys))
+        available = available_memory()
+        self.written_here = available is not None and available < FORK_ROOM * resident_memory()
+        if self.written_here:
+            with _memos_set_aside(linked.program):
+                self._keep(linked, file_keys, target)
+            return
         pid = os.fork()
         if pid:
             self._writer = pid
@@ -104,13 +121,19 @@ class LinkStore:
         try:
             linked.program.node_of = {}  # keyed by id(): made again on load
             forget_memos(linked.program)  # filled again when asked, if a scan asks
-            share_equal_values(linked.program.files)
-            self._write(linked, file_keys, target)
-            status = 0
-        except Exception as err:  # the scan goes on; the next one links in full
-            sys.stderr.write(f"allocscan: warning: the linked program was not kept ({type(err).__name__}: {err})\n")
+            status = 0 if self._keep(linked, file_keys, target) else 1
         finally:
             os._exit(status)  # the child runs nothing of the parent's: no atexit, no finally above
+
+    def _keep(self, linked: Linked, file_keys: dict[str, str], target: Path) -> bool:
+        """Share the program's equal values and write it; False (with a warning) if it failed."""
+        try:
+            share_equal_values(linked.program.files)
+            self._write(linked, file_keys, target)
+            return True
+        except Exception as err:  # the scan goes on; the next one links in full
+            sys.stderr.write(f"allocscan: warning: the linked program was not kept ({type(err).__name__}: {err})\n")
+            return False
 
     def _write(self, linked: Linked, file_keys: dict[str, str], target: Path) -> None:
         write_pickle(target.with_suffix(".files"), file_keys)
@@ -348,6 +371,79 @@ def _file_from_fields(values: tuple) -> FileFacts:
 
 def _function_of(ff: FileFacts, index: int) -> FunctionFacts:
     return ff.functions[index]
+
+
+@contextmanager
+def _memos_set_aside(program: Program):
+    """The program without its memos (and node_of, keyed by id()) while it is written
+    in this process (a kept program has none: see link.MEMOS), then with them again."""
+    kept = {name: getattr(program, name) for name in MEMOS}
+    node_of, resolved = program.node_of, program.resolver._in_directory if program.resolver else None
+    program.node_of = {}
+    forget_memos(program)
+    try:
+        yield
+    finally:
+        for name, value in kept.items():
+            setattr(program, name, value)
+        program.node_of = node_of
+        if program.resolver is not None:
+            program.resolver._in_directory = resolved
+
+
+def resident_memory() -> int:
+    """This process's resident memory now, in bytes (0 where /proc is not)."""
+    try:
+        with open("/proc/self/statm") as fh:
+            return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError):
+        return 0
+
+
+def available_memory(root: str = "/") -> int | None:
+    """Bytes this process can still take: the system's MemAvailable, or less where its
+    cgroup (v2 `memory.max`, or v1 `memory.limit_in_bytes`), or one above it, has a
+    limit closer to its usage; None where neither is known (not Linux)."""
+    roots = Path(root)
+    found = []
+    try:
+        for line in (roots / "proc/meminfo").read_text().splitlines():
+            if line.startswith("MemAvailable:"):
+                found.append(int(line.split()[1]) * 1024)
+    except (OSError, ValueError, IndexError):
+        pass
+    found.extend(_cgroup_room(roots))
+    return min(found) if found else None
+
+
+def _cgroup_room(roots: Path) -> list[int]:
+    """Limit minus usage of this process's cgroup and of each one above it that has a limit."""
+    room = []
+    try:
+        lines = (roots / "proc/self/cgroup").read_text().splitlines()
+    except OSError:
+        return room
+    for line in lines:
+        _, controllers, path = line.split(":", 2)
+        if controllers == "":  # v2: one hierarchy
+            base, limit_file, usage_file = roots / "sys/fs/cgroup", "memory.max", "memory.current"
+        elif "memory" in controllers.split(","):
+            base, limit_file, usage_file = roots / "sys/fs/cgroup/memory", "memory.limit_in_bytes", "memory.usage_in_bytes"
+        else:
+            continue
+        here = base / path.lstrip("/")
+        while True:
+            try:
+                limit = (here / limit_file).read_text().strip()
+                usage = int((here / usage_file).read_text())
+                if limit != "max" and int(limit) < 1 << 60:  # v1 writes "no limit" as a huge number
+                    room.append(max(0, int(limit) - usage))
+            except (OSError, ValueError):
+                pass
+            if here == base or base not in here.parents:
+                break
+            here = here.parent
+    return room
 
 
 def _give_back_free_memory() -> None:

@@ -182,12 +182,15 @@ def _run_scan(paths: list[str], options: ScanOptions, links: LinkStore, progress
         t = time.perf_counter()
         program = link(extracted.facts)
         _read_build(program, makefiles)
+        timings["link"] = time.perf_counter() - t
         if previous is None and scope is None and of_checkout and not links.has(file_keys):
             # A full scan of a whole git checkout (from_stored: see diff.checkout_scan_previous) or
             # of a whole revision of one (a diff's base side): the next scan or diff after a
             # change starts from its program. Other trees have no later scan to relink.
+            t = time.perf_counter()
             links.save(Linked(program, extracted.rejected, extracted.stats), file_keys)
-        timings["link"] = time.perf_counter() - t
+            if links.written_here:  # (too little memory to write it beside the analysis)
+                timings["keep"] = time.perf_counter() - t
 
     t = time.perf_counter()
     if relinked is not None:
