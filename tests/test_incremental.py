@@ -1653,4 +1653,6 @@ def test_available_memory_is_the_tightest_of_the_system_and_its_cgroups(tmp_path
     (v1 / "sys/fs/cgroup/memory/docker/memory.limit_in_bytes").write_text(str(2 * gib))
     (v1 / "sys/fs/cgroup/memory/docker/memory.usage_in_bytes").write_text(str(gib))
     assert linkstore.available_memory(str(v1)) == gib
+    (v1 / "proc/self/cgroup").write_text("a line of no cgroup\n4:memory:/docker/abc\n")
+    assert linkstore.available_memory(str(v1)) == gib
     assert linkstore.available_memory(str(tmp_path / "nothing")) is None

@@ -424,7 +424,10 @@ def _cgroup_room(roots: Path) -> list[int]:
     except OSError:
         return room
     for line in lines:
-        _, controllers, path = line.split(":", 2)
+        parts = line.split(":", 2)
+        if len(parts) != 3:
+            continue
+        _, controllers, path = parts
         if controllers == "":  # v2: one hierarchy
             base, limit_file, usage_file = roots / "sys/fs/cgroup", "memory.max", "memory.current"
         elif "memory" in controllers.split(","):
