@@ -1636,7 +1636,8 @@ def _files(root: Path, files: dict[str, str]) -> Path:
 def test_available_memory_is_the_tightest_of_the_system_and_its_cgroups(tmp_path):
     """MemAvailable, or less where the process's cgroup or one above it has a limit
     nearer its usage (v2 memory.max, v1 memory.limit_in_bytes; "max" and v1's huge
-    number are no limit); None where nothing is known."""
+    number are no limit), less the inactive page cache the kernel would reclaim;
+    None where nothing is known."""
     gib = 1 << 30
     meminfo = f"MemTotal: {16 * gib // 1024} kB\nMemAvailable: {8 * gib // 1024} kB\n"
     v2 = _files(tmp_path / "v2", {"proc/meminfo": meminfo, "proc/self/cgroup": "0::/ci/job\n",
@@ -1645,6 +1646,8 @@ def test_available_memory_is_the_tightest_of_the_system_and_its_cgroups(tmp_path
                                   "sys/fs/cgroup/ci/memory.max": str(3 * gib),
                                   "sys/fs/cgroup/ci/memory.current": str(gib // 2)})
     assert linkstore.available_memory(str(v2)) == 3 * gib - gib // 2
+    (v2 / "sys/fs/cgroup/ci/memory.stat").write_text(f"anon {gib // 4}\ninactive_file {gib // 4}\nfile {gib // 4}\n")
+    assert linkstore.available_memory(str(v2)) == 3 * gib - gib // 4
     v1 = _files(tmp_path / "v1", {"proc/meminfo": meminfo,
                                   "proc/self/cgroup": "5:cpu:/\n4:memory:/docker/abc\n0::/\n",
                                   "sys/fs/cgroup/memory/docker/abc/memory.limit_in_bytes": "9223372036854771712",
@@ -1653,6 +1656,21 @@ def test_available_memory_is_the_tightest_of_the_system_and_its_cgroups(tmp_path
     (v1 / "sys/fs/cgroup/memory/docker/memory.limit_in_bytes").write_text(str(2 * gib))
     (v1 / "sys/fs/cgroup/memory/docker/memory.usage_in_bytes").write_text(str(gib))
     assert linkstore.available_memory(str(v1)) == gib
+    (v1 / "sys/fs/cgroup/memory/docker/memory.stat").write_text(f"cache 9\ntotal_inactive_file {gib // 2}\n")
+    assert linkstore.available_memory(str(v1)) == gib + gib // 2
     (v1 / "proc/self/cgroup").write_text("a line of no cgroup\n4:memory:/docker/abc\n")
-    assert linkstore.available_memory(str(v1)) == gib
+    assert linkstore.available_memory(str(v1)) == gib + gib // 2
     assert linkstore.available_memory(str(tmp_path / "nothing")) is None
+
+
+def test_a_writer_killed_by_a_signal_is_warned_of(tree, tmp_path, monkeypatch, capsys):
+    """The kernel's OOM killer ends a forked writer with SIGKILL: the scan goes on, and
+    says that the program was not kept instead of leaving the next diff to find out."""
+    import signal
+
+    monkeypatch.setattr(linkstore, "available_memory", lambda: None)  # (fork)
+    monkeypatch.setattr(LinkStore, "_keep", lambda self, *args: os.kill(os.getpid(), signal.SIGKILL))
+    cache = tmp_path / "cache"
+    result = run_scan([str(tree)], ScanOptions(cache_dir=cache), from_stored=checkout_scan_previous([str(tree)]))
+    assert result.findings and LinkStore(FactsCache(cache)).newest() is None
+    assert "the linked program was not kept (its writer was killed by signal 9, out of memory?)" in capsys.readouterr().err

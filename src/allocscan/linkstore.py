@@ -148,10 +148,15 @@ class LinkStore:
                 left.unlink(missing_ok=True)
 
     def wait(self) -> None:
-        """Wait for the program being written, if any."""
+        """Wait for the program being written, if any; say so if a signal killed its writer
+        (the kernel's OOM killer: the child's own failures are warned of by the child)."""
         if self._writer is not None:
-            os.waitpid(self._writer, 0)
+            _, status = os.waitpid(self._writer, 0)
             self._writer = None
+            if os.WIFSIGNALED(status):
+                signal = os.WTERMSIG(status)
+                sys.stderr.write(f"allocscan: warning: the linked program was not kept (its writer was killed by "
+                                 f"signal {signal}{', out of memory?' if signal == 9 else ''})\n")
 
     def load(self, file_keys: dict[str, str], sources: dict[str, str], config=None) -> Linked | None:
         """The program linked from these files, with each file's store attached to its
@@ -417,7 +422,10 @@ def available_memory(root: str = "/") -> int | None:
 
 
 def _cgroup_room(roots: Path) -> list[int]:
-    """Limit minus usage of this process's cgroup and of each one above it that has a limit."""
+    """Limit minus usage of this process's cgroup and of each one above it that has a
+    limit. A cgroup's usage counts the page cache its reads filled (a whole-tree scan
+    reads 2 GB of facts entries), which the kernel gives back before it kills: the
+    inactive file pages are not counted, as container runtimes count a working set."""
     room = []
     try:
         lines = (roots / "proc/self/cgroup").read_text().splitlines()
@@ -429,17 +437,18 @@ def _cgroup_room(roots: Path) -> list[int]:
             continue
         _, controllers, path = parts
         if controllers == "":  # v2: one hierarchy
-            base, limit_file, usage_file = roots / "sys/fs/cgroup", "memory.max", "memory.current"
+            base, limit_file, usage_file, cache = roots / "sys/fs/cgroup", "memory.max", "memory.current", "inactive_file"
         elif "memory" in controllers.split(","):
-            base, limit_file, usage_file = roots / "sys/fs/cgroup/memory", "memory.limit_in_bytes", "memory.usage_in_bytes"
+            base, limit_file, usage_file, cache = (roots / "sys/fs/cgroup/memory", "memory.limit_in_bytes",
+                                                   "memory.usage_in_bytes", "total_inactive_file")
         else:
             continue
         here = base / path.lstrip("/")
         while True:
             try:
                 limit = (here / limit_file).read_text().strip()
-                usage = int((here / usage_file).read_text())
                 if limit != "max" and int(limit) < 1 << 60:  # v1 writes "no limit" as a huge number
+                    usage = int((here / usage_file).read_text()) - _stat(here / "memory.stat", cache)
                     room.append(max(0, int(limit) - usage))
             except (OSError, ValueError):
                 pass
@@ -447,6 +456,18 @@ def _cgroup_room(roots: Path) -> list[int]:
                 break
             here = here.parent
     return room
+
+
+def _stat(path: Path, name: str) -> int:
+    """A counter of a cgroup's memory.stat; 0 when it has none."""
+    try:
+        for line in path.read_text().splitlines():
+            key, _, value = line.partition(" ")
+            if key == name:
+                return int(value)
+    except (OSError, ValueError):
+        pass
+    return 0
 
 
 def _give_back_free_memory() -> None:
