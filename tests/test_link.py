@@ -391,6 +391,7 @@ def test_few_callees_or_callers_are_a_tuple_networkx_reads_as_a_dict():
     assert sorted(graph.edges("a")) == [("a", "b"), ("a", "c")] and graph.number_of_edges() == 2 + 2 * len(many)
     read = pickle.loads(pickle.dumps(graph))
     assert list(read.edges) == list(graph.edges) and type(read._succ["a"]) is type(graph._succ["a"])
+    assert read._succ["a"] == graph._succ["a"] and read._succ == graph._succ and read._pred == graph._pred
     with pytest.raises(TypeError):
         graph._succ["a"][0] = 1  # immutable
     del graph.calls_to_change(graph._succ, "a")["b"]

@@ -118,7 +118,8 @@ class _FewCalls(tuple):
         return iter(tuple.__getitem__(self, slice(None, None, -1)))
 
     def __eq__(self, other):
-        return isinstance(other, Mapping) and len(self) == len(other) and all(node in other for node in self)
+        return (isinstance(other, (Mapping, _FewCalls)) and len(self) == len(other)
+                and all(node in other for node in self))
 
     def __ne__(self, other):
         return not self == other
