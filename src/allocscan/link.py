@@ -19,6 +19,7 @@ import re
 import zlib
 from collections import defaultdict
 from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from typing import NamedTuple
@@ -660,6 +661,26 @@ def forget_memos(program: Program, names=MEMOS) -> None:
         setattr(program, name, MEMOS[name]())
     if names is MEMOS and program.resolver is not None:
         program.resolver.forget_memos()
+
+
+@contextmanager
+def memos_set_aside(program: Program):
+    """The program without any memo, nor node_of (keyed by id()), for the time of the
+    block, and with them again after it: a kept program is pickled without them
+    (linkstore.py), by a scan that goes on analysing with them."""
+    kept = {name: getattr(program, name) for name in MEMOS}
+    node_of = program.node_of
+    resolved = program.resolver._in_directory if program.resolver is not None else None
+    program.node_of = {}
+    forget_memos(program)
+    try:
+        yield
+    finally:
+        for name, value in kept.items():
+            setattr(program, name, value)
+        program.node_of = node_of
+        if program.resolver is not None:
+            program.resolver._in_directory = resolved
 
 
 class Resolver:

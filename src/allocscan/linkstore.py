@@ -45,7 +45,6 @@ import os
 import pickle
 import sys
 import time
-from contextlib import contextmanager
 from dataclasses import dataclass, field, fields, is_dataclass
 from itertools import chain, starmap
 from operator import attrgetter
@@ -54,7 +53,7 @@ from typing import Callable
 
 from .cache import FactsCache
 from .facts import FileFacts, FunctionFacts
-from .link import MEMOS, Program, forget_memos
+from .link import Program, memos_set_aside
 from .results import code_key, write_pickle
 
 KEPT = 2  # linked programs a cache keeps
@@ -101,7 +100,8 @@ class LinkStore:
         return self.directory is not None and self._file(program_key(file_keys)).is_file()
 
     def save(self, linked: Linked, file_keys: dict[str, str]) -> None:
-        """Write `linked` under the files' key, in a forked child (wait() reaps it)."""
+        """Write `linked` under the files' key: in a forked child (wait() reaps it), or in
+        this process where the memory for the child's copy is not free (written_here)."""
         if self.directory is None or not hasattr(os, "fork"):
             return
         linked.stores = {ff.path: (ff.store.path, ff.store.base) for ff in linked.program.files
@@ -110,7 +110,7 @@ class LinkStore:
         available = available_memory()
         self.written_here = available is not None and available < FORK_ROOM * resident_memory()
         if self.written_here:
-            with _memos_set_aside(linked.program):
+            with memos_set_aside(linked.program):
                 self._keep(linked, file_keys, target)
             return
         pid = os.fork()
@@ -119,9 +119,8 @@ class LinkStore:
             return
         status = 1
         try:
-            linked.program.node_of = {}  # keyed by id(): made again on load
-            forget_memos(linked.program)  # filled again when asked, if a scan asks
-            status = 0 if self._keep(linked, file_keys, target) else 1
+            with memos_set_aside(linked.program):  # (filled again when asked, if a scan asks)
+                status = 0 if self._keep(linked, file_keys, target) else 1
         finally:
             os._exit(status)  # the child runs nothing of the parent's: no atexit, no finally above
 
@@ -376,24 +375,6 @@ def _file_from_fields(values: tuple) -> FileFacts:
 
 def _function_of(ff: FileFacts, index: int) -> FunctionFacts:
     return ff.functions[index]
-
-
-@contextmanager
-def _memos_set_aside(program: Program):
-    """The program without its memos (and node_of, keyed by id()) while it is written
-    in this process (a kept program has none: see link.MEMOS), then with them again."""
-    kept = {name: getattr(program, name) for name in MEMOS}
-    node_of, resolved = program.node_of, program.resolver._in_directory if program.resolver else None
-    program.node_of = {}
-    forget_memos(program)
-    try:
-        yield
-    finally:
-        for name, value in kept.items():
-            setattr(program, name, value)
-        program.node_of = node_of
-        if program.resolver is not None:
-            program.resolver._in_directory = resolved
 
 
 def resident_memory() -> int:
