@@ -84,8 +84,10 @@ def snapshot(program: Program) -> dict:
     return {
         "files": [ff.path for ff in program.files],
         "functions": [(node, ref.file.path, ref.fn.name, ref.fn.line) for node, ref in functions.items()],
-        "node_of": sorted(program.node_of.values()) == sorted(functions),
-        "same_objects": all(program.node_of[id(ref.fn)] == node for node, ref in functions.items()),
+        # each definition's node is found from its facts (relinked files' too), and is the
+        # very key of `functions`: edges and indexes hold that one string
+        "same_objects": all(program.node_for(ref.fn, ref.file.path) is node is ref.node
+                            for node, ref in functions.items()),
         # each node's adjacency in order (walks follow it); the nodes' own order is no
         # analysis's (none walks all the graph's nodes)
         "nodes": sorted(graph._node),

@@ -476,7 +476,7 @@ class _Cone:
             ff = program.file(rel)
             edits = changes.edited[rel]
             for fn in ff.functions if ff is not None else ():
-                node = program.node_for(fn)
+                node = program.node_for(fn, rel)
                 self.nodes.add(node)
                 if fn.name not in names:
                     continue
@@ -957,7 +957,7 @@ class _Cone:
         if named is not None:
             named |= words
         pattern = _words_pattern(words)
-        return {self.program.node_for(fn) for fn in ff.functions
+        return {self.program.node_for(fn, ff.path) for fn in ff.functions
                 if pattern.search(text, fn.start_byte, fn.end_byte)}
 
 

@@ -218,10 +218,13 @@ _clear_cache = getattr(nx, "_clear_cache", lambda graph: None)
 
 
 class FunctionRef(NamedTuple):
-    """A function's definition: its file and its facts (a tuple: 626,000 of them in a tree)."""
+    """A function's definition: its file, its facts and its node (a tuple: 626,000 of
+    them in a tree). The node is the very key of Program.functions: the edges and
+    indexes made from a definition hold that one string, not an equal one each."""
 
     file: FileFacts
     fn: FunctionFacts
+    node: str = ""
 
     @property
     def path(self) -> str:
@@ -233,8 +236,7 @@ class Program:
     files: list[FileFacts]
     graph: CallGraph
     functions: dict[str, FunctionRef]  # node id -> definition
-    by_name: dict[str, list[str]]  # function name -> node ids
-    node_of: dict[int, str]  # id(FunctionFacts) -> node id
+    by_name: dict[str, list[str]]  # function name -> node ids (node_for() finds a definition's)
     bindings: dict[str, list[tuple[str, str, str, int]]]  # field -> [(struct, function node, path, line)]
     structs: dict[str, list[tuple[str, object]]] = field(default_factory=dict)  # name -> [(path, StructDef)]
     typedefs: dict[str, str] = field(default_factory=dict)
@@ -420,8 +422,30 @@ class Program:
             return directory_of(a) == directory_of(b)
         return self.modules.same(a, b)
 
-    def node_for(self, fn: FunctionFacts) -> str:
-        return self.node_of[id(fn)]
+    def node_for(self, fn: FunctionFacts, path: str) -> str:
+        """The node of `fn`, defined in the file at `path` (KeyError: not in the program)."""
+        node = self.find_node(fn, path)
+        if node is None:
+            raise KeyError(f"{path}: {fn.name}")
+        return node
+
+    def find_node(self, fn: FunctionFacts, path: str) -> str | None:
+        """The node of `fn`, defined in the file at `path`, or None: a function of
+        another program (an older side of a relinked file).
+
+        Nodes are named as _define() names them, so the usual name is tried first (a
+        static's `path::name`, a global's `name`); a name defined more than once is
+        looked for among its nodes. A table from each function to its node would
+        cost a whole-tree scan 41 MB (626,000 functions of 6.1, keyed by id())."""
+        name = fn.name
+        functions = self.functions
+        ref = functions.get(f"{path}::{name}" if fn.is_static else name)
+        if ref is not None and ref.fn is fn:
+            return ref.node
+        for node in self.by_name.get(name, ()):
+            if functions[node].fn is fn:
+                return node
+        return None
 
     def file(self, path: str) -> FileFacts | None:
         if not self._by_path:
@@ -665,20 +689,17 @@ def forget_memos(program: Program, names=MEMOS) -> None:
 
 @contextmanager
 def memos_set_aside(program: Program):
-    """The program without any memo, nor node_of (keyed by id()), for the time of the
-    block, and with them again after it: a kept program is pickled without them
-    (linkstore.py), by a scan that goes on analysing with them."""
+    """The program without any memo for the time of the block, and with them again
+    after it: a kept program is pickled without them (linkstore.py), by a scan that
+    goes on analysing with them."""
     kept = {name: getattr(program, name) for name in MEMOS}
-    node_of = program.node_of
     resolved = program.resolver._in_directory if program.resolver is not None else None
-    program.node_of = {}
     forget_memos(program)
     try:
         yield
     finally:
         for name, value in kept.items():
             setattr(program, name, value)
-        program.node_of = node_of
         if program.resolver is not None:
             program.resolver._in_directory = resolved
 
@@ -794,7 +815,7 @@ def link(files: list[FileFacts]) -> Program:
     graph = CallGraph()
     graph.add_functions(defs.functions)
     program = Program(files=files, graph=graph, functions=defs.functions, by_name=defs.by_name,
-                      node_of=defs.node_of, bindings=defaultdict(list), static_variants=defs.static_variants,
+                      bindings=defaultdict(list), static_variants=defs.static_variants,
                       field_writers=defs.field_writers, nodes_flagged=defs.nodes_flagged,
                       flagged_in_files=defs.flagged_in_files, leaves=defs.leaves)
     _tables(program)
@@ -908,7 +929,6 @@ class _Definitions:
 
     functions: dict[str, FunctionRef] = field(default_factory=dict)  # node -> definition
     by_name: dict[str, list[str]] = field(default_factory=dict)  # function name -> nodes
-    node_of: dict[int, str] = field(default_factory=dict)  # id(FunctionFacts) -> node
     # path -> name -> the node of its first definition, of each static function (a dict per
     # file: keyed by (path, name) pairs, 6.1's 490,000 statics cost as many tuples)
     statics_in_file: dict[str, dict[str, str]] = field(default_factory=dict)
@@ -942,7 +962,7 @@ def _define(files: list[FileFacts]) -> _Definitions:
     second definition under another #ifdef branch); a global defined once is its name,
     one defined several times (per architecture or config) is `name@path:line` each."""
     defs = _Definitions()
-    functions, node_of, leaves = defs.functions, defs.node_of, defs.leaves
+    functions, leaves = defs.functions, defs.leaves
     by_name: dict[str, list[str]] = defaultdict(list)
     header_statics: dict[str, list[str]] = defaultdict(list)
     global_defs: dict[str, list[tuple[FileFacts, FunctionFacts]]] = defaultdict(list)
@@ -952,9 +972,8 @@ def _define(files: list[FileFacts]) -> _Definitions:
     flagged_in_files = tuple(defs.flagged_in_files.items())
 
     def add(node: str, ff: FileFacts, fn: FunctionFacts) -> None:
-        functions[node] = FunctionRef(ff, fn)
+        functions[node] = FunctionRef(ff, fn, node)
         by_name[fn.name].append(node)
-        node_of[id(fn)] = node
         if is_leaf(fn):
             leaves.add(node)
         if fn.flags:
@@ -1064,9 +1083,8 @@ def file_call_edges(program: Program, resolver: Resolver, ff: FileFacts, leaves:
     resolved_here = resolver.directory_memo(path)
     mine: dict[str, list[str]] = {}
     per_line = resolver.variant_names.get(path, ())  # statics defined under several #ifdef branches
-    node_of = program.node_of
     for fn in ff.functions:
-        caller = node_of[id(fn)]
+        caller = program.node_for(fn, path)
         edges: dict[str, None] = {}  # what this function calls, in order
         for name in fn.callees:
             if name in local:

@@ -121,7 +121,6 @@ class LinkStore:
         try:
             # dropped, not set aside: the child needs them no more, and the link filled
             # them with 900,000 objects (6.1) that would stay in its memory as it writes
-            linked.program.node_of = {}  # keyed by id(): made again on load
             forget_memos(linked.program)  # filled again when asked, if a scan asks
             status = 0 if self._keep(linked, file_keys, target) else 1
         finally:
@@ -494,7 +493,7 @@ class _StoppableFile:
 
 
 def _read(target: Path, stop: Callable[[], bool] | None = None) -> Linked | None:
-    """The Linked kept in `target`, its node_of made again; None if it cannot be read,
+    """The Linked kept in `target`; None if it cannot be read,
     or `stop` said to stop reading it.
     The collector is kept off while it is read, and what was read is frozen (never
     walked again): a diff reads ahead before its scan turns the collector off
@@ -505,8 +504,6 @@ def _read(target: Path, stop: Callable[[], bool] | None = None) -> Linked | None
     try:
         with open(target, "rb") as fh:
             linked = pickle.load(fh if stop is None else _StoppableFile(fh, stop))
-        program = linked.program
-        program.node_of = {id(ref.fn): node for node, ref in program.functions.items()}
         _give_back_free_memory()
     except Exception:  # stopped; or a partial file, or one another version of the analyzer
         return None    # kept (a diff's first guess, diff._read_base_program): other fields

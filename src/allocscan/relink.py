@@ -27,7 +27,7 @@ What depends on what:
   function whose name it does not define twice: only the file's own functions and
   bindings name it, and both are redone.
 - What is redone for a changed file: its entry in the file list and the file
-  indexes; its functions' definitions (`functions`, `node_of`, `leaves`, `by_name`,
+  indexes; its functions' definitions (`functions`, `leaves`, `by_name`,
   the resolver's statics); the forwarding of its calls through macros
   (macrocalls.forward_file_calls) and its calls that register, bind or arm a
   callback (`registrar_calls`); its functions' out-edges, direct and through
@@ -60,7 +60,7 @@ from .macrocalls import forward_file_calls
 # an old file's facts or depend on its defines)
 _LAZY = tuple(name for name in MEMOS if name not in MEMOS_OF_BINDINGS)
 # Program fields a relink keeps as they are or updates in place (see the docstring)
-_KEPT = {"files", "graph", "functions", "by_name", "node_of", "bindings", "structs", "typedefs", "macro_names",
+_KEPT = {"files", "graph", "functions", "by_name", "bindings", "structs", "typedefs", "macro_names",
          "_field_index", "_typed_index", "resolver", "indirect_targets", "static_variants", "field_writers",
          "command_line_defines", "modules", "nodes_flagged", "flagged_in_files", "leaves", "forwarding",
          "registrar_calls", "context_bindings", "macros_defined", "build_key"}
@@ -146,13 +146,12 @@ def _relink_file(program: Program, old: FileFacts, new: FileFacts, position: dic
     resolver = program.resolver
     path = new.path
     program.files[position[path]] = new
-    old_nodes = [program.node_of.pop(id(fn)) for fn in old.functions]
+    old_nodes = [program.node_for(fn, path) for fn in old.functions]
     new_nodes = _node_names(path, old, old_nodes, new)
     added = [n for n in new_nodes if n not in program.functions]
     gone = set(old_nodes) - set(new_nodes)
     for node, fn in zip(new_nodes, new.functions):
-        program.node_of[id(fn)] = node
-        program.functions[node] = FunctionRef(new, fn)
+        program.functions[node] = FunctionRef(new, fn, node)
         program.leaves.discard(node)
         if is_leaf(fn):
             program.leaves.add(node)

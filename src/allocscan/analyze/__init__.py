@@ -79,7 +79,7 @@ def analyze(program: Program, kernel: KernelInfo, restrict=None) -> Analysis:
     values = ValueAnalysis(program, kernel)
     allocating_gfp = allocating_gfp_params(program)
     # Only functions that allocate or pass a gfp mask on: no other body is unpacked.
-    described = [(ff, fn, program.node_for(fn)) for ff, fn in _allocating_functions(program, allocating_gfp)]
+    described = [(ff, fn, program.node_for(fn, ff.path)) for ff, fn in _allocating_functions(program, allocating_gfp)]
     only = None
     if restrict is not None:
         only = restrict({node for _, _, node in described})

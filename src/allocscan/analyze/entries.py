@@ -337,7 +337,7 @@ def _binder_from_call(program: Program, ff: FileFacts, fn: FunctionFacts | None,
                       kind: ArmedKind, target: str) -> Binder | None:
     obj_index, fn_index = kind.binders[site.callee]
     args = site.arguments()
-    holder = program.node_for(fn) if fn is not None else ""
+    holder = program.node_for(fn, ff.path) if fn is not None else ""
     key = object_key(program, ff.path, fn, holder, args[obj_index])
     if key is None:
         return None
@@ -367,7 +367,7 @@ def _field_binders(program: Program, ff: FileFacts, b, target: str, candidates: 
     fn = next((f for f in ff.functions if f.name == b.in_function), None)
     if fn is None:
         return []
-    holder = program.node_for(fn)
+    holder = program.node_for(fn, ff.path)
     obj = ir_from_text(b.target.removeprefix("&") if b.target.startswith("&") else b.target)
     # the object must be of the kind's type: `t->function = fn` with `struct hrtimer *t`,
     # or `priv->timer.function = fn` whose member `timer` is a struct hrtimer; a
@@ -389,7 +389,7 @@ def _arms_from_call(program: Program, ff: FileFacts, fn: FunctionFacts, site: Ca
     args = site.arguments()
     if index >= len(args):
         return []
-    holder = program.node_for(fn)
+    holder = program.node_for(fn, ff.path)
     mode_index = kind.modes.get(site.callee)
     mode = args[mode_index] if mode_index is not None and mode_index < len(args) else None
     out = []

@@ -152,7 +152,7 @@ class GfpAnalysis:
         return None
 
     def _constant_param(self, scope: Scope, index: int, depth: int) -> set[int] | None:
-        node = self.program.node_of.get(id(scope.fn))
+        node = self.program.find_node(scope.fn, scope.file.path)
         if node is None or depth >= MAX_DEPTH or scope.fn.name in scope.file.exports or node in self._bound_nodes():
             return None
         callers = list(self.program.callers(node))
@@ -246,7 +246,7 @@ class GfpAnalysis:
     def _param(self, scope: Scope, index: int, depth: int) -> list[GfpAlt] | None:
         if depth >= MAX_DEPTH:
             return None
-        node = self.program.node_of.get(id(scope.fn))
+        node = self.program.find_node(scope.fn, scope.file.path)
         if node is None:
             return None
         # By depth too: a parameter reached at depth 2 has one caller level left, one

@@ -70,7 +70,7 @@ class ValuePaths:
             if fn.name != step.function or not fn.line <= step.line <= fn.end_line:
                 continue
             call = next((c for c in fn.calls if c.line == step.line and c.callee == step.callee), None)
-            node = self.program.node_of.get(id(fn))
+            node = self.program.find_node(fn, step.path)
             if call is not None and node is not None:
                 return node, call
         return None

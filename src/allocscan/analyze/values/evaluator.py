@@ -814,7 +814,7 @@ class ValueAnalysis:
         call = next((c for c in reversed(self._calls) if c[0] == id(fn)), None)
         if call is not None:
             return self._argument(call, fn, name, index)
-        node = self.program.node_of.get(id(fn))
+        node = self.program.find_node(fn, scope.file.path)
         if node is None:
             return unknown(WHY_PARAM_NO_CALLER)
         arms = self._branch_arms(node, scope.at_byte)

@@ -487,7 +487,7 @@ class Fields:
                     if spec is None or spec.struct != struct:
                         continue
                     found = setup_functions(program, spec, site, ff.path)
-                    if not found or self._called_elsewhere(program.node_for(fn), here):
+                    if not found or self._called_elsewhere(program.node_for(fn, ff.path), here):
                         return []
                     nodes.update(found)
         cells = []
@@ -517,7 +517,7 @@ class Fields:
             for path, fn in self.program.field_writers_of((struct, fname)):
                 if fn is None:
                     continue
-                found += [(self.program.node_for(fn), obj, value) for a, obj, value in parameter_stores(fn)
+                found += [(self.program.node_for(fn, path), obj, value) for a, obj, value in parameter_stores(fn)
                           if a.target == fname and self._writes_struct(a, path, struct)]
             self._setters_of[(struct, fname)] = found
         return found

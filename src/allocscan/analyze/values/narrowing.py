@@ -435,7 +435,7 @@ class Narrowing:
         fn = scope.fn
         if fn is None or not struct or not value.known or scope.depth >= MAX_DEPTH - 1:
             return value
-        node = self.program.node_of.get(id(fn))
+        node = self.program.find_node(fn, scope.file.path)
         if node is None or self.program.graph.in_degree(node) > _MAX_CHECKING_CALLERS:
             return value
         callers = list(self.program.callers(node))
