@@ -462,6 +462,7 @@ def test_each_definition_finds_its_own_node():
     assert found == set(prog.functions) == {"drv/two.c::helper", "drv/two.c::helper@4", "only",
                                            "probe@arch/x86/probe.c:1", "probe@arch/arm/probe.c:1"}
     assert all(prog.node_for(ref.fn, "another/path.c") == node for node, ref in prog.functions.items())
+    assert prog.by_name["probe"] == ("probe@arch/x86/probe.c:1", "probe@arch/arm/probe.c:1")  # tuples: see _define()
     other = program(("drv/two.c", "static int helper(void) { return 0; }\n"))
     stranger = other.file("drv/two.c").functions[0]
     assert prog.find_node(stranger, "drv/two.c") is None

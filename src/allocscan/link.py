@@ -236,7 +236,7 @@ class Program:
     files: list[FileFacts]
     graph: CallGraph
     functions: dict[str, FunctionRef]  # node id -> definition
-    by_name: dict[str, list[str]]  # function name -> node ids (node_for() finds a definition's)
+    by_name: dict[str, tuple[str, ...]]  # function name -> node ids (node_for() finds a definition's)
     bindings: dict[str, list[tuple[str, str, str, int]]]  # field -> [(struct, function node, path, line)]
     structs: dict[str, list[tuple[str, object]]] = field(default_factory=dict)  # name -> [(path, StructDef)]
     typedefs: dict[str, str] = field(default_factory=dict)
@@ -928,7 +928,7 @@ class _Definitions:
     """Every function definition of the scan, and the tables that name them."""
 
     functions: dict[str, FunctionRef] = field(default_factory=dict)  # node -> definition
-    by_name: dict[str, list[str]] = field(default_factory=dict)  # function name -> nodes
+    by_name: dict[str, tuple[str, ...]] = field(default_factory=dict)  # function name -> nodes
     # path -> name -> the node of its first definition, of each static function (a dict per
     # file: keyed by (path, name) pairs, 6.1's 490,000 statics cost as many tuples)
     statics_in_file: dict[str, dict[str, str]] = field(default_factory=dict)
@@ -1012,7 +1012,9 @@ def _define(files: list[FileFacts]) -> _Definitions:
             defs.globals_by_name.setdefault(name, []).append(node)
             defs.locations[node] = ff.path
             add(node, ff, fn)
-    defs.by_name = dict(by_name)
+    # tuples: most names have one definition, and a list read back from a kept program
+    # holds room for four (88 bytes against a tuple's 48)
+    defs.by_name = {name: tuple(nodes) for name, nodes in by_name.items()}
     defs.header_statics = dict(header_statics)
     return defs
 

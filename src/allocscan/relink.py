@@ -215,8 +215,10 @@ def _restatic(program: Program, path: str, new: FileFacts, new_nodes: list[str],
         del resolver.statics_in_file[path][name]
         if not resolver.statics_in_file[path]:
             del resolver.statics_in_file[path]
-        program.by_name[name].remove(node)
-        if not program.by_name[name]:
+        others = tuple(n for n in program.by_name[name] if n != node)
+        if others:
+            program.by_name[name] = others
+        else:
             del program.by_name[name]
         for target in graph._succ.pop(node):
             del graph.calls_to_change(graph._pred, target)[node]
@@ -227,10 +229,10 @@ def _restatic(program: Program, path: str, new: FileFacts, new_nodes: list[str],
         name = functions[node].fn.name
         resolver.statics_in_file.setdefault(path, {})[name] = node
         # by_name lists definitions in order: statics by file, then the globals
-        nodes = program.by_name.setdefault(name, [])
+        nodes = program.by_name.get(name, ())
         later = next((i for i, n in enumerate(nodes) if not functions[n].fn.is_static or functions[n].file.path > path),
                      len(nodes))
-        nodes.insert(later, node)
+        program.by_name[name] = (*nodes[:later], node, *nodes[later:])
         graph._succ[node], graph._pred[node], graph._node[node] = NO_CALLS, NO_CALLS, _NO_ATTRIBUTES
 
 

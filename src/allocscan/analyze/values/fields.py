@@ -698,7 +698,7 @@ def setup_functions(program, spec, site, path: str) -> list[str]:
     the one [setups] names (alloc_etherdev(): ether_setup()), or the function the call's
     argument names (alloc_netdev(..., demo_setup))."""
     if spec.runs:
-        return program.by_name.get(spec.runs, [])
+        return list(program.by_name.get(spec.runs, ()))
     args = site.arguments()
     arg = args[spec.setup_argument] if 0 <= spec.setup_argument < len(args) else None
     if arg is None or arg[0] != "id":
