@@ -433,6 +433,10 @@ def test_a_kept_program_holds_each_equal_name_once(tree, tmp_path):
     assert any(len(paths) > 1 for paths in files_of.values())  # names several files call
     assert all(len(ids) == 1 for ids in callees.values())
     assert [_summary(ff) for ff in kept.files] == [_summary(ff) for ff in linked.files]
+    # the tables made from the facts hold the facts' own values, not a copy each
+    keys = {id(key) for key in kept.field_writers}
+    pairs = [pair for ff in kept.files for fn in ff.functions for pair in fn.field_writes]
+    assert len({pair for pair in pairs}) < len(pairs) and all(id(pair) in keys for pair in pairs)
 
 
 def _summary(ff) -> list:

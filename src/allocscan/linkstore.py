@@ -45,6 +45,7 @@ import os
 import pickle
 import sys
 import time
+from collections import defaultdict
 from dataclasses import dataclass, field, fields, is_dataclass
 from itertools import chain, starmap
 from operator import attrgetter
@@ -52,7 +53,7 @@ from pathlib import Path
 from typing import Callable
 
 from .cache import FactsCache
-from .facts import FileFacts, FunctionFacts
+from .facts import Binding, FileFacts, FunctionFacts, StructDef
 from .link import Program, forget_memos, memos_set_aside
 from .results import code_key, write_pickle
 
@@ -129,7 +130,8 @@ class LinkStore:
     def _keep(self, linked: Linked, file_keys: dict[str, str], target: Path) -> bool:
         """Share the program's equal values and write it; False (with a warning) if it failed."""
         try:
-            share_equal_values(linked.program.files)
+            program = linked.program
+            share_equal_values(program.files, tuple(getattr(program, name) for name in _SHARED_INDEXES))
             self._write(linked, file_keys, target)
             return True
         except Exception as err:  # the scan goes on; the next one links in full
@@ -252,6 +254,12 @@ _FUNCTION_FIELDS = [f.name for f in fields(FunctionFacts)]
 _function_fields = attrgetter(*_FUNCTION_FIELDS)
 
 
+# Program fields share_equal_values() walks after the files: the tables link() makes
+# from the facts' values (see its docstring), each walked in place
+_SHARED_INDEXES = ("field_writers", "bindings", "structs", "registrar_calls", "context_bindings", "indirect_targets",
+                   "static_variants", "typedefs", "macro_names")
+# The facts objects every one of which hangs from the files (a table holds some)
+_WALKED_WITH_FILES = frozenset({FileFacts, FunctionFacts, StructDef, Binding})
 # Fields share_equal_values() leaves: where the packed parts lie, the parts themselves
 # (references, or what a stage unpacked: it is pickled as it is), and raw bytes.
 _NOT_SHARED = frozenset({"store", "packed", "packed_calls", "macro_hashes"})
@@ -259,9 +267,13 @@ _shared_fields: dict[type, tuple[str, ...]] = {}
 _PLAIN = frozenset({str, int, type(None)})  # what a shared tuple may hold (besides such tuples)
 
 
-def share_equal_values(files: list[FileFacts]) -> None:
+def share_equal_values(files: list[FileFacts], indexes: tuple = ()) -> None:
     """Make equal strings and tuples of the files' facts one object, across files: the
-    program is then pickled, and read back, with each value once.
+    program is then pickled, and read back, with each value once. Then the same in
+    `indexes`, the program's tables made from the facts (_SHARED_INDEXES): a table
+    keyed by a facts tuple (field_writers' (struct, field) pairs) holds the shared
+    one, not the one it was made with (the walk replaced that in the facts: kept
+    alive by the table alone, it was pickled a second time, with its strings).
 
     Each file's facts were unpickled from an entry of their own, so the names every
     file holds (callees, types, the tags of value IR: `"num"` in 22,000 files of 6.1)
@@ -305,7 +317,7 @@ def share_equal_values(files: list[FileFacts]) -> None:
             return got
         if kind is list:
             value[:] = map(share, value)
-        elif kind is dict:
+        elif kind is dict or kind is defaultdict:
             if value:
                 items = [(share(k), share(v)) for k, v in value.items()]
                 value.clear()
@@ -316,13 +328,17 @@ def share_equal_values(files: list[FileFacts]) -> None:
             value.update(items)
         elif kind is frozenset:
             return frozenset(map(share, value))
-        else:
+        elif kind not in skipped:
             for name in _shared_fields_of(kind):
                 setattr(value, name, share(getattr(value, name)))
         return value
 
+    skipped: frozenset = frozenset()
     for ff in files:
         share(ff)
+    skipped = _WALKED_WITH_FILES  # (the tables' facts objects are the files' own, walked)
+    for index in indexes:
+        share(index)
     first.clear()  # the tables go back to the system now, before the pickler's memo grows
     done.clear()
     held.clear()
