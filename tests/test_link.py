@@ -340,6 +340,33 @@ def test_the_call_graph_is_built_as_networkx_would_build_it():
         assert list(fast.successors(n)) == list(slow.successors(n))
 
 
+def test_the_call_graphs_nodes_are_its_adjacencys_keys():
+    """`_node` reads `_succ` (no dict of its own repeating 627,000 keys): networkx's
+    node API, its own add and remove, and a pickle round trip see the same nodes."""
+    import pickle
+
+    import networkx as nx
+    import pytest
+
+    from allocscan.link import CallGraph
+
+    graph, plain = CallGraph(), nx.DiGraph()
+    for g in graph, plain:
+        g.add_nodes_from(["a", "b"])
+        g.add_edge("b", "c")
+        g.add_node("d")
+        g.remove_node("a")
+    assert type(graph._node) is not dict and graph._node == plain._node
+    assert list(graph.nodes) == list(plain.nodes) == ["b", "c", "d"] and graph.number_of_nodes() == 3
+    assert "c" in graph and "a" not in graph and dict(graph.nodes["c"]) == {} and list(graph.nodes(data=True))
+    with pytest.raises(KeyError):
+        graph.nodes["a"]
+    copy = pickle.loads(pickle.dumps(graph))
+    copy.add_edge("d", "e")
+    assert list(copy.nodes) == ["b", "c", "d", "e"] and list(graph.nodes) == ["b", "c", "d"]
+    assert copy._node._succ is copy._succ
+
+
 def test_functions_without_callees_or_callers_share_one_empty_adjacency():
     """A function that calls nothing, or that nothing calls, has the one shared NO_CALLS
     as that adjacency (a kept program pickles it as that one object); a call added
