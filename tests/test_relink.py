@@ -109,7 +109,7 @@ def snapshot(program: Program) -> dict:
         else macros_defined_in(program.files),
         "registrar_calls": {p: [(fn.name, fn.line, repr(site)) for fn, site in v]
                             for p, v in program.registrar_calls.items()},
-        "resolver": (r.statics_in_file, r.header_statics, r.globals_by_name, r.locations,
+        "resolver": (r.functions is program.functions, r.header_statics, r.globals_by_name, r.locations,
                      r.uniform, r.never, r.header_only, r.variant_names),
         "summaries": [(node, ref.fn.callees, ref.fn.flags, [repr(c) for c in ref.fn.calls])
                       for node, ref in functions.items()],

@@ -27,8 +27,8 @@ What depends on what:
   function whose name it does not define twice: only the file's own functions and
   bindings name it, and both are redone.
 - What is redone for a changed file: its entry in the file list and the file
-  indexes; its functions' definitions (`functions`, `leaves`, `by_name`,
-  the resolver's statics); the forwarding of its calls through macros
+  indexes; its functions' definitions (`functions`, which the resolver reads too,
+  `leaves`, `by_name`); the forwarding of its calls through macros
   (macrocalls.forward_file_calls) and its calls that register, bind or arm a
   callback (`registrar_calls`); its functions' out-edges, direct and through
   pointers (`indirect_targets`), each caller kept in file order in its callees'
@@ -201,20 +201,20 @@ def _node_names(path: str, old: FileFacts, old_nodes: list[str], new: FileFacts)
 def _restatic(program: Program, path: str, new: FileFacts, new_nodes: list[str], added: list[str],
               gone: set[str]) -> None:
     """A static function added or removed: the definition order of `functions` (statics
-    file by file, then the globals: functions_with() lists nodes in it), `by_name`, the
-    resolver's statics of the file, the graph's nodes (no analysis walks those in order)."""
-    resolver, functions, graph = program.resolver, program.functions, program.graph
+    file by file, then the globals: functions_with() lists nodes in it; the resolver
+    reads it too), `by_name`, the graph's nodes (no analysis walks those in order)."""
+    functions, graph = program.functions, program.graph
     mine = [n for n, fn in zip(new_nodes, new.functions) if fn.is_static]
     dropped = gone | set(mine)
     others = [n for n in functions if n not in dropped]
     at = bisect.bisect_left(others, (False, path),
                             key=lambda n: (not functions[n].fn.is_static, functions[n].file.path))
-    program.functions = {n: functions[n] for n in (*others[:at], *mine, *others[at:])}
+    refs = [(n, functions[n]) for n in (*others[:at], *mine, *others[at:])]
+    gone_refs = {node: functions[node] for node in gone}
+    functions.clear()  # in place: the resolver reads the same dict
+    functions.update(refs)
     for node in gone:
-        name = functions[node].fn.name
-        del resolver.statics_in_file[path][name]
-        if not resolver.statics_in_file[path]:
-            del resolver.statics_in_file[path]
+        name = gone_refs[node].fn.name
         others = tuple(n for n in program.by_name[name] if n != node)
         if others:
             program.by_name[name] = others
@@ -227,7 +227,6 @@ def _restatic(program: Program, path: str, new: FileFacts, new_nodes: list[str],
         del graph._node[node]
     for node in added:
         name = functions[node].fn.name
-        resolver.statics_in_file.setdefault(path, {})[name] = node
         # by_name lists definitions in order: statics by file, then the globals
         nodes = program.by_name.get(name, ())
         later = next((i for i, n in enumerate(nodes) if not functions[n].fn.is_static or functions[n].file.path > path),
