@@ -267,6 +267,10 @@ def test_link_shares_equal_names_and_changes_no_value():
     assert files == before
     names = [n for ff in files for fn in ff.functions for n in (fn.name, *fn.callees)]
     assert len({id(n) for n in names}) == len(set(names))
+    # and the pairs of parameter lists, field writes and initializers' writes
+    pairs = [p for ff in files for p in (*ff.init_writes, *(q for fn in ff.functions for q in (*fn.params,
+                                                                                            *fn.field_writes)))]
+    assert len(pairs) > len(set(pairs)) and len({id(p) for p in pairs}) == len(set(pairs))
     program = link(files)  # its indexes are keyed by the shared names
     names = [fn.name for ff in program.files for fn in ff.functions] + list(program.by_name)
     assert len({id(n) for n in names}) == len(set(names))
