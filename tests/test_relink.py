@@ -102,6 +102,7 @@ def snapshot(program: Program) -> dict:
         "indirect": program.indirect_targets,
         "variants": program.static_variants,
         "writers": [(k, [(p, fn_id(None, fn)) for p, fn in v]) for k, v in program.field_writers.items()],
+        "writers_form": {type(v).__name__ for v in program.field_writers.values()},  # tuples, as link() makes
         "flagged": program.nodes_flagged,
         "in_files": {m: [(ff.path, fn.name, fn.line) for ff, fn in v] for m, v in program.flagged_in_files.items()},
         "leaves": program.leaves,

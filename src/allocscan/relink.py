@@ -312,7 +312,7 @@ def _rewrite_field_writers(program: Program, old: FileFacts, new: FileFacts, pos
         at = bisect.bisect_left(kept, position[new.path], key=lambda w: position[w[0]])
         kept[at:at] = mine.get(key, ())
         if kept and key in writers:
-            writers[key] = kept
+            writers[key] = tuple(kept)
         else:  # a key appears or goes: its place in the table is its first writer's
             program.field_writers = field_writers(program.files)
             return
