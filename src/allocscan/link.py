@@ -1345,9 +1345,10 @@ def _bindings(program: Program) -> None:
     functions = program.functions
     for ff in program.files:
         for b in ff.bindings:
-            static = functions.get(f"{ff.path}::{b.function}")
-            node = static.node if static is not None else None
-            if node is None:
+            static = functions.get(f"{ff.path}::{b.function}")  # the file's own, first
+            if static is not None:
+                node = static.node
+            else:
                 candidates = [n for n in program.by_name.get(b.function, ()) if "::" not in n]
                 if len(candidates) != 1:
                     continue

@@ -215,9 +215,9 @@ def _restatic(program: Program, path: str, new: FileFacts, new_nodes: list[str],
     functions.update(refs)
     for node in gone:
         name = gone_refs[node].fn.name
-        others = tuple(n for n in program.by_name[name] if n != node)
-        if others:
-            program.by_name[name] = others
+        remaining = tuple(n for n in program.by_name[name] if n != node)
+        if remaining:
+            program.by_name[name] = remaining
         else:
             del program.by_name[name]
         for target in graph._succ.pop(node):
