@@ -548,3 +548,41 @@ void demo_locked(void)
 
 class _Options:
     min_order = 4
+
+
+FACTORS = """
+struct demo { spinlock_t lock; void *buf; };
+static void demo_fill(struct demo *d, long rows, long cols)
+{
+	if (rows * cols != 4099)
+		return;
+	d->buf = kzalloc(64, GFP_KERNEL);
+}
+void demo_tick(struct demo *d, long rows, long cols)
+{
+	spin_lock(&d->lock);
+	if (rows > 1 && cols > 1 && rows < 4099 && cols < 4099)
+		demo_fill(d, rows, cols);
+	spin_unlock(&d->lock);
+}
+"""
+
+
+def _as002_with_stats(source: str):
+    analysis = analyze(link([extract_file("drivers/demo/a.c", source.encode())]), builtin_kernel("6.1"))
+    out = [f for rule in select(["AS002"], None) for f in rule.check(analysis, None)]
+    return [(f.line, f.level) for f in out], analysis.stats
+
+
+def test_a_question_the_solver_gives_up_on_keeps_the_witness_and_is_counted(monkeypatch):
+    """4099 is prime: no two factors in 2..4098 make it, and z3 proves that within its
+    work limit (about 115,000 units), so the path is dropped. Below what the proof
+    needs, z3 answers "unknown": the witness is kept, as a feasible one would be, and
+    the scan's stats count the unanswered questions."""
+    import allocscan.analyze.paths as paths
+
+    found, stats = _as002_with_stats(FACTORS)
+    assert found == [] and stats["paths_dropped"] == 1 and stats["paths_over_limit"] == 0
+    monkeypatch.setattr(paths, "SOLVER_RLIMIT", 1_000)
+    found, stats = _as002_with_stats(FACTORS)
+    assert found == [(13, "warning")] and stats["paths_dropped"] == 0 and stats["paths_over_limit"] >= 1

@@ -64,9 +64,14 @@ from .branches import BranchOracle
 from .entries import only_called_directly, type_of
 
 MAX_LOCAL_DEPTH = 3  # locals resolved through other locals' assignments
-# z3's deterministic work limit per check (a wall-clock timeout would make results depend
-# on the machine's load); a path's few conditions need far less, an unknown counts as feasible
-SOLVER_RLIMIT = 5_000_000
+# z3's deterministic work limit per check, in its resource units (a wall-clock timeout
+# would make results depend on the machine's load). An answer not found within it counts
+# as "sat" does: the limit can keep a witness, never drop one, though a condition it
+# leaves unproven grades the witness's evidence down ("undecided", "state"). On the
+# whole 6.1 and 6.12 trees every "unsat" took under 1,000 units, and a deliberately hard one
+# (x * y == 4099 over 64 bits, both factors above 1) takes 115,000; the dearest "sat"
+# answers took up to 3.7 million, 1.4 s each, and z3's memory rose to 115 MB for them.
+SOLVER_RLIMIT = 250_000
 MAX_CALLERS_FOR_FACTS = 8  # callers of the origin read for the values they pass
 PROVEN, UNDECIDED, STATE = "proven", "undecided", "state"
 _PASSED = -1  # _Requirement.kind of an early exit the path passes (see _passed_exit)
@@ -109,6 +114,7 @@ class PathValidator:
         self.z3 = None
         self.checked = 0
         self.dropped = 0
+        self.over_limit = 0  # solver questions left unanswered within SOLVER_RLIMIT
         self._global_inits: dict[str, list[str]] | None = None
         self._never_null: dict[str, bool] = {}
         self._stored: dict[tuple[str, str], int | None] = {}
@@ -148,12 +154,7 @@ class PathValidator:
             translator = _Translator(self, [_Frame(node, ref.path, ref.fn, byte)], caller_facts=False)
             reqs = translator.requirements()
             value = translator.term(ir, 0, byte)
-            solver = translator.z.Solver()
-            solver.set("rlimit", SOLVER_RLIMIT)
-            solver.add(*translator.facts)
-            solver.add(*[r.term for r in reqs])
-            solver.add(value == translator.bv(0))
-            if solver.check() != translator.z.unsat:
+            if not translator.unsatisfiable([r.term for r in reqs] + [value == translator.bv(0)]):
                 ok = False
                 break
         self._never_null[node] = ok
@@ -383,15 +384,22 @@ class _Translator:
             return self._resolve_literal(value.value, frame, depth + 1)
         return None
 
-    def solve(self, reqs: list[_Requirement]) -> Verdict:
+    def unsatisfiable(self, terms: list) -> bool:
+        """Can the path's facts and `terms` not hold together? False when z3 finds them
+        satisfiable, and when it gives up within SOLVER_RLIMIT (counted in over_limit)."""
         z = self.z
         solver = z.Solver()
         solver.set("rlimit", SOLVER_RLIMIT)
         solver.add(*self.facts)
-        for r in reqs:
-            solver.add(r.term)
+        solver.add(*terms)
         result = solver.check()
-        if result == z.unsat:
+        if result == z.unknown:
+            self.v.over_limit += 1
+        return result == z.unsat
+
+    def solve(self, reqs: list[_Requirement]) -> Verdict:
+        z = self.z
+        if self.unsatisfiable([r.term for r in reqs]):
             self.v.dropped += 1
             return Verdict(False, "", self._culprit(reqs), len(reqs))
         evidence = PROVEN
@@ -400,12 +408,7 @@ class _Translator:
             if r.frame == 0 or r.kind in (EXIT_ERROR, _PASSED):
                 continue  # the origin function's own branches; an exit not taken
             # decided: what the path knows (its facts and its other conditions) implies it
-            check = z.Solver()
-            check.set("rlimit", SOLVER_RLIMIT)
-            check.add(*self.facts)
-            check.add(*[o.term for j, o in enumerate(reqs) if j != k])
-            check.add(z.Not(r.term))
-            implied = check.check() == z.unsat
+            implied = self.unsatisfiable([o.term for j, o in enumerate(reqs) if j != k] + [z.Not(r.term)])
             if implied:
                 continue
             if r.free:
@@ -417,13 +420,8 @@ class _Translator:
 
     def _culprit(self, reqs: list[_Requirement]) -> str:
         """The last requirement without which the path is feasible: the branch to blame."""
-        z = self.z
         for k in range(len(reqs) - 1, -1, -1):
-            solver = z.Solver()
-            solver.set("rlimit", SOLVER_RLIMIT)
-            solver.add(*self.facts)
-            solver.add(*[r.term for j, r in enumerate(reqs) if j != k])
-            if solver.check() != z.unsat:
+            if not self.unsatisfiable([r.term for j, r in enumerate(reqs) if j != k]):
                 f = self.frames[reqs[k].frame]
                 return f"{self.program.functions[f.node].fn.name}(): {reqs[k].text}"
         return ""

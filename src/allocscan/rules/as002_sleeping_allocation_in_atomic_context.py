@@ -174,6 +174,7 @@ def check(analysis: Analysis, options) -> list[Finding]:
             best.extend(_other_allocations(analysis, validator, candidates, chosen))
     analysis.stats["paths_checked"] = validator.checked
     analysis.stats["paths_dropped"] = validator.dropped
+    analysis.stats["paths_over_limit"] = validator.over_limit
     return _one_per_line(best)
 
 

@@ -140,12 +140,16 @@ def other_page_size(s: AllocationSite, kernel) -> bool:
 
 def feasible(paths: ValuePaths, s: AllocationSite) -> bool:
     """Can the calls that bring the site's size to it all be taken together (analyze.
-    valuepaths)? Counted in the scan's stats: value_paths_checked, value_paths_dropped."""
+    valuepaths)? Counted in the scan's stats: value_paths_checked, value_paths_dropped,
+    value_paths_over_limit (solver questions z3 gave up on, each answered "feasible")."""
+    unanswered = paths.validator.over_limit
     verdict = paths.verdict(s)
     if verdict is None:
         return True
     stats = paths.analysis.stats
     stats["value_paths_checked"] = stats.get("value_paths_checked", 0) + 1
+    if paths.validator.over_limit > unanswered:
+        stats["value_paths_over_limit"] = stats.get("value_paths_over_limit", 0) + paths.validator.over_limit - unanswered
     if not verdict.feasible:
         stats["value_paths_dropped"] = stats.get("value_paths_dropped", 0) + 1
     return verdict.feasible
