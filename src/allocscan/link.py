@@ -323,6 +323,7 @@ class Program:
     _receiver_memo: dict[tuple[str, str], str] = field(default_factory=dict)
     _callers: dict[str, list[tuple[str, CallSite]]] = field(default_factory=dict)  # node -> callers()
     never_run_memo: dict[str, bool] = field(default_factory=dict)  # node -> entries.never_run()
+    _global_inits: dict[str, tuple[str, ...]] | None = None  # see global_init_files()
     # path -> the calls of the file's functions that register, bind or arm a callback
     # (registrar_calls_of()), made with the link and kept with it: an incremental scan's
     # entry points would otherwise unpack the calls of 10,000 functions of 6.1 for
@@ -359,6 +360,17 @@ class Program:
             if (path, name) not in self.static_variants:  # those depend on the line
                 memo[name] = found
         return found
+
+    def global_init_files(self) -> dict[str, tuple[str, ...]]:
+        """global name -> the files that define it with a brace initializer (built when
+        first asked, once for all the rules' path checks)."""
+        if self._global_inits is None:
+            index: dict[str, tuple[str, ...]] = {}
+            for ff in self.files:
+                for name in ff.init_names:
+                    index[name] = index.get(name, ()) + (ff.path,)
+            self._global_inits = index
+        return self._global_inits
 
     def callers(self, node: str):
         """(caller node, call site) pairs of direct and resolved calls to `node`.
@@ -714,7 +726,7 @@ MEMOS = {
     "_dirs_sorted": list, "_lookup_memo": dict, "_included_memo": dict, "_headers_by_name": dict,
     "_include_targets": dict, "_dir_tables": dict, "_resolved": dict, "_writers_by_path": lambda: None,
     "_writers_memo": dict, "_receiver_memo": dict, "_callers": dict, "never_run_memo": dict,
-    "_field_index": dict, "_typed_index": dict,
+    "_global_inits": lambda: None, "_field_index": dict, "_typed_index": dict,
 }
 MEMOS_OF_BINDINGS = ("_field_index", "_typed_index")
 

@@ -115,19 +115,8 @@ class PathValidator:
         self.checked = 0
         self.dropped = 0
         self.over_limit = 0  # solver questions left unanswered within SOLVER_RLIMIT
-        self._global_inits: dict[str, list[str]] | None = None
         self._never_null: dict[str, bool] = {}
         self._stored: dict[tuple[str, str], int | None] = {}
-
-    def global_init_files(self) -> dict[str, list[str]]:
-        """global name -> the files that define it with a brace initializer (built once)."""
-        if self._global_inits is None:
-            index: dict[str, list[str]] = {}
-            for ff in self.program.files:
-                for name in ff.init_names:
-                    index.setdefault(name, []).append(ff.path)
-            self._global_inits = index
-        return self._global_inits
 
     def never_null(self, node: str) -> bool:
         """Does this function return a pointer that is never NULL: every return gives an
@@ -716,7 +705,7 @@ class _Translator:
         ff = self.program.file(path)
         if ff is not None and name in ff.init_names:
             return path, name
-        found = self.v.global_init_files().get(name, ())
+        found = self.program.global_init_files().get(name, ())
         return (found[0], name) if len(found) == 1 else None
 
     def field(self, ir, frame: int, at: int | None, depth: int):
