@@ -847,7 +847,10 @@ def share_names(files: list[FileFacts]) -> None:
     shares whole parameter lists, field-write pairs and the bindings' names already.)
     Then the pairs of parameter lists and field writes, and the assignment bindings'
     names: a scan without a kept program held 6.1's facts with 165 MB of values twice
-    or more, and with these 41 MB less, for 0.9 s more (2.1 s in all).
+    or more, and with these 41 MB less, for 0.9 s more (2.1 s in all). Then the files'
+    tables of enumerators, arrays' dimensions and function-like macros, whole values:
+    6.1's 332,769 enumerators have 20,295 distinct values (`("num", 1)` 29,747 times),
+    its 95,905 arrays 4,394 dimension tuples; 45 MB less for 0.3 s.
     Equal values only: nothing reads a name's identity."""
     first: dict = {}
     same = first.setdefault  # same(name, name): the first instance of an equal name
@@ -871,11 +874,17 @@ def share_names(files: list[FileFacts]) -> None:
                 b.target, b.in_function = same(b.target, b.target), same(b.in_function, b.in_function)
         for sd in ff.structs:  # (their members are kept pickled until read: StructDef)
             sd.name = same(sd.name, sd.name)
-        types = ff.global_types
-        if types:
-            shared = dict(zip(map(same, types, types), map(same, types.values(), types.values())))
-            types.clear()
-            types.update(shared)  # the same dict: nothing else needs to learn of a new one
+        for table in (ff.global_types, ff.enums, ff.global_arrays, ff.func_macros):
+            if table:
+                _share_table(table, same)
+
+
+def _share_table(table: dict, same) -> None:
+    """Keys and values of `table` made the first equal ones `same` has seen, in place:
+    the same dict, so nothing else needs to learn of a new one."""
+    shared = dict(zip(map(same, table, table), map(same, table.values(), table.values())))
+    table.clear()
+    table.update(shared)
 
 
 def link(files: list[FileFacts]) -> Program:
