@@ -267,13 +267,16 @@ def test_link_shares_equal_names_and_changes_no_value():
     share_names(files)
     assert files == before
     names = [n for ff in files for fn in ff.functions for n in (fn.name, *fn.callees)]
+    names += [n for ff in files for b in ff.bindings for n in (b.struct_type, b.field, b.function)]
+    names += [n for ff in files for n in (*ff.init_names, *ff.exports, *ff.typedefs)]
     assert len({id(n) for n in names}) == len(set(names))
     # and the pairs of parameter lists, field writes and initializers' writes
     pairs = [p for ff in files for p in (*ff.init_writes, *(q for fn in ff.functions for q in (*fn.params,
                                                                                             *fn.field_writes)))]
     assert len(pairs) > len(set(pairs)) and len({id(p) for p in pairs}) == len(set(pairs))
     # and the values of the files' enumerator, array and function-like macro tables
-    values = [v for ff in files for table in (ff.enums, ff.global_arrays, ff.func_macros) for v in table.values()]
+    values = [v for ff in files for table in (ff.enums, ff.global_arrays, ff.func_macros, ff.globals)
+              for v in table.values()]
     assert len(values) > len(set(values)) and len({id(v) for v in values}) == len(set(values))
     program = link(files)  # its indexes are keyed by the shared names
     names = [fn.name for ff in program.files for fn in ff.functions] + list(program.by_name)
