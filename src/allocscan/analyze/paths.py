@@ -68,9 +68,10 @@ MAX_LOCAL_DEPTH = 3  # locals resolved through other locals' assignments
 # would make results depend on the machine's load). An answer not found within it counts
 # as "sat" does: the limit can keep a witness, never drop one, though a condition it
 # leaves unproven grades the witness's evidence down ("undecided", "state"). On the
-# whole 6.1 and 6.12 trees every "unsat" took under 1,000 units, and a deliberately hard one
-# (x * y == 4099 over 64 bits, both factors above 1) takes 115,000; the dearest "sat"
-# answers took up to 3.7 million, 1.4 s each, and z3's memory rose to 115 MB for them.
+# whole 6.1 and 6.12 trees every "unsat" took under 1,000 units, and a deliberately
+# hard one (x * y == 4099 over 64 bits, both factors above 1) takes 115,000; the dearest
+# "sat" answers took up to 3.7 million (6.1; 1.4 s) and 3.95 million (6.12), and z3's
+# memory rose to 115 MB for them.
 SOLVER_RLIMIT = 250_000
 MAX_CALLERS_FOR_FACTS = 8  # callers of the origin read for the values they pass
 PROVEN, UNDECIDED, STATE = "proven", "undecided", "state"
