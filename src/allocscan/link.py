@@ -1016,9 +1016,6 @@ class _Definitions:
 
     functions: dict[str, FunctionRef] = field(default_factory=dict)  # node -> definition
     by_name: dict[str, tuple[str, ...]] = field(default_factory=dict)  # function name -> nodes
-    # path -> name -> the node of its first definition, of each static function (a dict per
-    # file: keyed by (path, name) pairs, 6.1's 490,000 statics cost as many tuples)
-    statics_in_file: dict[str, dict[str, str]] = field(default_factory=dict)
     # (path, name) -> [(line, node)] for a static defined more than once in a file (#ifdef branches)
     static_variants: dict[tuple[str, str], list[tuple[int, str]]] = field(default_factory=dict)
     header_statics: dict[str, list[str]] = field(default_factory=dict)  # name -> static inlines of headers
@@ -1079,16 +1076,13 @@ def _define(files: list[FileFacts]) -> _Definitions:
             if not fn.is_static:
                 global_defs[fn.name].append((ff, fn))
                 continue
-            key = (path, fn.name)
-            statics = defs.statics_in_file.get(path)
-            if statics is None:
-                statics = defs.statics_in_file[path] = {}
-            first = statics.get(fn.name)
-            if first is None:
-                node = statics[fn.name] = f"{path}::{fn.name}"
+            first = f"{path}::{fn.name}"  # the node of the file's first definition of the name
+            if first not in functions:
+                node = first
             else:
                 node = f"{first}@{fn.line}"
-                defs.static_variants.setdefault(key, [(functions[first].fn.line, first)]).append((fn.line, node))
+                defs.static_variants.setdefault((path, fn.name), [(functions[first].fn.line, first)]).append(
+                    (fn.line, node))
             if in_header:
                 header_statics[fn.name].append(node)
                 defs.locations[node] = path
