@@ -224,7 +224,6 @@ def _restatic(program: Program, path: str, new: FileFacts, new_nodes: list[str],
             del graph.calls_to_change(graph._pred, target)[node]
         for caller in graph._pred.pop(node):
             del graph.calls_to_change(graph._succ, caller)[node]
-        del graph._node[node]
     for node in added:
         name = functions[node].fn.name
         # by_name lists definitions in order: statics by file, then the globals
@@ -232,7 +231,7 @@ def _restatic(program: Program, path: str, new: FileFacts, new_nodes: list[str],
         later = next((i for i, n in enumerate(nodes) if not functions[n].fn.is_static or functions[n].file.path > path),
                      len(nodes))
         program.by_name[name] = (*nodes[:later], node, *nodes[later:])
-        graph._succ[node], graph._pred[node], graph._node[node] = NO_CALLS, NO_CALLS, _NO_ATTRIBUTES
+        graph._succ[node], graph._pred[node] = NO_CALLS, NO_CALLS  # (the graph's _node reads _succ)
 
 
 def _redo_edges(program: Program, new: FileFacts, old_nodes: list[str], new_nodes: list[str], gone: set[str],
