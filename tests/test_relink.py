@@ -13,8 +13,9 @@ import pytest
 
 from allocscan.cache import FactsCache
 from allocscan.discover import discover
+from allocscan.extract import extract_file
 from allocscan.extract.driver import extract_all
-from allocscan.link import Program, link, macros_defined_in, share_names
+from allocscan.link import Program, link, macros_defined_in
 from allocscan.relink import lazy_and_kept, program_fields, relink
 
 from .conftest import CORPORA
@@ -256,16 +257,18 @@ def test_a_static_defined_under_two_ifdef_branches(tmp_path):
     _one_file_relinked(tmp_path, source, source.replace("return 0;", "return 3;"), a_leaf_named_by_line)
 
 
-def test_link_shares_equal_names_and_changes_no_value():
-    """link.share_names(): equal names of different files become one object (pickle then
-    writes a kept program's once), and every value stays what it was."""
+def test_loading_shares_equal_values_across_files_and_changes_none():
+    """extract_all(): equal names, positions and tables of different files become one
+    object as each file is loaded (FileFacts.share_across: pickle then writes a kept
+    program's once), and every value stays what extraction made it."""
     disc = discover([str(CORPORA)])
-    files = extract_all(disc.files, disc.rel, FactsCache(None), 1).facts
-    callees = [c for ff in files for fn in ff.functions for c in fn.callees]
+    alone = [extract_file(disc.rel(p), p.read_bytes()) for p in disc.files]
+    alone = [pickle.loads(pickle.dumps(ff)) for ff in alone]  # packed as a worker's are
+    alone.sort(key=lambda ff: ff.path)
+    callees = [c for ff in alone for fn in ff.functions for c in fn.callees]
     assert len({id(c) for c in callees}) > len(set(callees))  # as extracted: a name per file
-    before = pickle.loads(pickle.dumps(files))
-    share_names(files)
-    assert files == before
+    files = extract_all(disc.files, disc.rel, FactsCache(None), 1).facts
+    assert files == alone
     names = [n for ff in files for fn in ff.functions for n in (fn.name, *fn.callees)]
     names += [n for ff in files for b in ff.bindings for n in (b.struct_type, b.field, b.function)]
     names += [n for ff in files for n in (*ff.init_names, *ff.exports, *ff.typedefs)]
@@ -278,6 +281,11 @@ def test_link_shares_equal_names_and_changes_no_value():
     values = [v for ff in files for table in (ff.enums, ff.global_arrays, ff.func_macros, ff.globals)
               for v in table.values()]
     assert len(values) > len(set(values)) and len({id(v) for v in values}) == len(set(values))
+    # and the functions' and bindings' positions (ints past 256 are an object each)
+    positions = [n for ff in files for fn in ff.functions for n in (fn.line, fn.end_line, fn.start_byte, fn.end_byte)]
+    positions += [n for ff in files for b in ff.bindings for n in (b.line, b.byte)]
+    assert len(positions) > len(set(positions)) > 100
+    assert len({id(n) for n in positions}) == len(set(positions))
     program = link(files)  # its indexes are keyed by the shared names
     names = [fn.name for ff in program.files for fn in ff.functions] + list(program.by_name)
     assert len({id(n) for n in names}) == len(set(names))

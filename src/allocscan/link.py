@@ -836,68 +836,10 @@ class Resolver:
         return _resolve_direct(name, path, self.globals_by_name, self.header_statics, self.locations)
 
 
-def share_names(files: list[FileFacts]) -> None:
-    """Make equal names one object across the files' facts, before link() keys its
-    indexes by them: function and callee names, struct names (their members are kept
-    pickled), the files' global variables and their types. Each file's facts come
-    from its own cache entry, so a name two files share was two objects (1.9 million
-    times in 6.1), and so it stayed in a kept program, which pickle writes object by
-    object (linkstore.py). The fields where most repeat, and only with C-level calls:
-    the rest would cost link several seconds more. (extract.driver's share_across()
-    shares whole parameter lists, field-write pairs and the bindings' names already.)
-    Then the pairs of parameter lists and field writes, and the assignment bindings'
-    names: a scan without a kept program held 6.1's facts with 165 MB of values twice
-    or more, and with these 41 MB less, for 0.9 s more (2.1 s in all). Then the files'
-    tables of enumerators, arrays' dimensions and function-like macros, whole values:
-    6.1's 332,769 enumerators have 20,295 distinct values (`("num", 1)` 29,747 times),
-    its 95,905 arrays 4,394 dimension tuples; 45 MB less for 0.3 s. Last, every
-    binding's names, the names of initialised globals and of exports, typedefs and
-    globals' initializers, with this dict rather than share_across()'s (a binding's
-    function is then the function's own name): 24 MB less for 0.3 s.
-    Equal values only: nothing reads a name's identity."""
-    first: dict = {}
-    same = first.setdefault  # same(name, name): the first instance of an equal name
-    for ff in files:
-        for fn in ff.functions:
-            fn.name = same(fn.name, fn.name)
-            if fn.callees:
-                callees = tuple(map(same, fn.callees, fn.callees))
-                fn.callees = same(callees, callees)
-            if fn.params:  # (name, type) pairs: tuples of two strings, like the rest here
-                params = tuple(map(same, fn.params, fn.params))
-                fn.params = same(params, params)
-            if fn.field_writes:
-                writes = tuple(map(same, fn.field_writes, fn.field_writes))
-                fn.field_writes = same(writes, writes)
-        if ff.init_writes:
-            writes = tuple(map(same, ff.init_writes, ff.init_writes))
-            ff.init_writes = same(writes, writes)
-        for b in ff.bindings:
-            b.struct_type, b.field, b.function = same(b.struct_type, b.struct_type), same(b.field, b.field), \
-                same(b.function, b.function)
-            if b.target:
-                b.target, b.in_function = same(b.target, b.target), same(b.in_function, b.in_function)
-        if ff.init_names:
-            ff.init_names = tuple(map(same, ff.init_names, ff.init_names))
-        if ff.exports:
-            ff.exports = tuple(map(same, ff.exports, ff.exports))
-        for sd in ff.structs:  # (their members are kept pickled until read: StructDef)
-            sd.name = same(sd.name, sd.name)
-        for table in (ff.global_types, ff.enums, ff.global_arrays, ff.func_macros, ff.typedefs, ff.globals):
-            if table:
-                _share_table(table, same)
-
-
-def _share_table(table: dict, same) -> None:
-    """Keys and values of `table` made the first equal ones `same` has seen, in place:
-    the same dict, so nothing else needs to learn of a new one."""
-    shared = dict(zip(map(same, table, table), map(same, table.values(), table.values())))
-    table.clear()
-    table.update(shared)
-
-
 def link(files: list[FileFacts]) -> Program:
-    share_names(files)
+    """The files' facts linked into one program. extract_all has made equal names of
+    different files one object as it loaded them (FileFacts.share_across), so the
+    indexes made here hold each name once."""
     defs = _define(files)
     graph = CallGraph()
     graph.add_functions(defs.functions)

@@ -100,6 +100,10 @@ def extract_all(files: list[Path], rel_of, cache: FactsCache, jobs: int, progres
     cache_dir = str(cache.directory) if cache.directory is not None else None
     by_rel: dict[str, FileFacts] = {}
     keys = keys or content_keys(files, rel_of, cache)
+    # the first instance of each value of the facts (FileFacts.share_across), dropped
+    # once every file is loaded
+    first: dict = {}
+    same = first.setdefault
     stats.files = keys.files
     stats.skipped = len(keys.warnings)
     result.warnings.extend(keys.warnings)
@@ -112,6 +116,7 @@ def extract_all(files: list[Path], rel_of, cache: FactsCache, jobs: int, progres
             if progress:
                 progress(1)
         elif facts is not None:
+            facts.share_across(same)
             by_rel[rel] = facts
             stats.cached += 1
             if progress:
@@ -133,6 +138,7 @@ def extract_all(files: list[Path], rel_of, cache: FactsCache, jobs: int, progres
         facts = by_rel[rel] = pickle.loads(blob)
         if cached and facts.store is not None:  # the header of the entry the worker wrote
             cache.attach(facts, facts.sha, rel, sources[rel], len(blob))
+        facts.share_across(same)
 
     if jobs <= 1 or len(todo) < 8:
         _set_config(cache.config)
@@ -148,11 +154,8 @@ def extract_all(files: list[Path], rel_of, cache: FactsCache, jobs: int, progres
                 take(*out)
 
     cache.save_index()
-    first: dict = {}  # the first instance of each value; dropped once every file is shared
-    same = lambda value: first.setdefault(value, value)  # noqa: E731
     for rel in sorted(by_rel):
         facts = by_rel[rel]
-        facts.share_across(same)
         result.facts.append(facts)
         result.warnings.extend(facts.warnings)
         stats.count(facts)
