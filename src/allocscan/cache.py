@@ -5,7 +5,7 @@ hashes the package version together with the extractor's sources, the queries
 and the data tables, so a change to any of them invalidates old entries.
 
 An entry keeps the file's summary (its header) apart from the pickled function
-bodies and defines: a scan loads the headers and reads a body from the entry
+bodies, defines and struct members: a scan loads the headers and reads a body from the entry
 when an analysis first asks for it (see `BlobStore`).
 """
 
@@ -211,8 +211,11 @@ def make_entry(facts) -> tuple[bytes, bytes]:
 
     kept = ([(fn.packed, fn.packed_calls) for fn in functions], facts.packed_defines,
             facts.packed_global_inits, facts.packed_field_inits)
+    kept_members = [sd.packed_members for sd in facts.structs]
     for fn in functions:
         fn.packed, fn.packed_calls = move(fn.packed), move(fn.packed_calls)
+    for sd in facts.structs:
+        sd.packed_members = move(sd.packed_members)
     facts.packed_defines = move(facts.packed_defines)
     facts.packed_global_inits = move(facts.packed_global_inits)
     facts.packed_field_inits = move(facts.packed_field_inits)
@@ -222,12 +225,16 @@ def make_entry(facts) -> tuple[bytes, bytes]:
     facts.store = store
     for fn in functions:
         fn.store = store
+    for sd in facts.structs:
+        sd.store = store
     try:
         header = pickle.dumps(facts, protocol=pickle.HIGHEST_PROTOCOL)
     finally:
         for fn, (packed, packed_calls) in zip(functions, kept[0]):
             fn.packed, fn.packed_calls, fn.store = packed, packed_calls, None
         facts.packed_defines, facts.packed_global_inits, facts.packed_field_inits = kept[1:]
+        for sd, members in zip(facts.structs, kept_members):
+            sd.packed_members, sd.store = members, None
         facts.store = None
     return _entry(header, token, region), header
 
