@@ -67,6 +67,16 @@ def test_bodies_stay_in_the_entry_until_used(tmp_path):
     assert fn.assignments == same.assignments
 
 
+def test_struct_members_stay_in_the_entry_until_laid_out(tmp_path):
+    _load(CORPORA / "net_irq", tmp_path / "c")
+    loaded = _load(CORPORA / "net_irq", tmp_path / "c")
+    structs = [(ff, sd) for ff in loaded for sd in ff.structs if sd.packed_members]
+    assert structs and all(type(sd.packed_members) is int for _, sd in structs)  # references, not bytes
+    for ff, sd in structs:
+        fresh = extract_file(ff.path, (CORPORA / "net_irq" / Path(ff.path).name).read_bytes())
+        assert sd.members == next(s for s in fresh.structs if s.name == sd.name).members
+
+
 def test_only_the_bodies_unpacked_last_stay_unpacked(tmp_path, monkeypatch):
     from allocscan import facts as facts_module
 
@@ -106,6 +116,7 @@ def test_an_entry_removed_during_a_scan_is_rebuilt_from_the_source(tmp_path):
     for facts in loaded:
         fresh = extract_file(facts.path, (CORPORA / "usb_gadget" / Path(facts.path).name).read_bytes())
         assert facts.defines == fresh.defines
+        assert [sd.members for sd in facts.structs] == [sd.members for sd in fresh.structs]
         for fn, same in zip(facts.functions, fresh.functions):
             assert (fn.calls, fn.assignments, fn.guards) == (same.calls, same.assignments, same.guards)
 
