@@ -281,6 +281,14 @@ def test_loading_shares_equal_values_across_files_and_changes_none():
     values = [v for ff in files for table in (ff.enums, ff.global_arrays, ff.func_macros, ff.globals)
               for v in table.values()]
     assert len(values) > len(set(values)) and len({id(v) for v in values}) == len(set(values))
+    # and the strings inside those pairs, one-time regions, calls through pointers and macros
+    strings = names + [s for ff in files for fn in ff.functions for p in (*fn.params, *fn.field_writes) for s in p]
+    once = [s for ff in files for fn in ff.functions for _, _, state in fn.once for p in state for s in p]
+    indirect = [s for ff in files for fn in ff.functions for call in fn.indirect for s in call[2:4]]
+    macros = [p for ff in files for params, _ in ff.func_macros.values() for p in params]
+    assert once and indirect and macros
+    strings += once + indirect + macros
+    assert len({id(s) for s in strings}) == len(set(strings))
     # and the functions' and bindings' positions (ints past 256 are an object each)
     positions = [n for ff in files for fn in ff.functions for n in (fn.line, fn.end_line, fn.start_byte, fn.end_byte)]
     positions += [n for ff in files for b in ff.bindings for n in (b.line, b.byte)]

@@ -501,10 +501,9 @@ class FileFacts:
             inits = self.packed_field_inits = _unpacked(inits, self.store)
         return inits
 
-    def share_across(self, same) -> None:
+    def share_across(self, first: dict) -> None:
         """Make the file's values that equal those of files shared before one object:
-        `same(value, value)` gives the first instance seen in the scan (a dict's
-        setdefault: C-level calls only, as this runs over every function of the tree).
+        `first` maps each value seen in the scan to its first instance.
 
         Each file's facts come from a cache entry (or a worker's pickle) of their own,
         so a value two files share is two objects: 6.1's 626,000 functions named their
@@ -513,28 +512,55 @@ class FileFacts:
         extract.driver calls this as each file is loaded, so the next file's objects
         fill the blocks the copies leave (shared after every file was loaded, the ints
         alone left 70 MB of holes in the scan's peak). Shared: the functions' names,
-        callees, parameter lists, field-write pairs and positions; the bindings' names
-        and positions; initialised globals, exports, #includes and struct names; the
-        tables of enumerators, arrays' dimensions, function-like macros, typedefs and
-        globals' initializers, whole values. Strings, ints and tuples of them are never
-        equal to one another, so one dict serves them all; no value here is a bool or
-        a float (1 == True == 1.0). Equal values only: nothing reads an identity."""
+        callees, parameter lists and field-write pairs, positions, one-time regions and
+        calls through pointers; the bindings' names and positions; initialised
+        globals, exports, #includes, struct names, module parameters and #if branches;
+        the tables of enumerators, arrays' dimensions, function-like macros, typedefs
+        and globals' initializers. This runs over every function of the tree, so it
+        is mostly C-level calls (the dict's setdefault); a pair or a macro is taken
+        apart only the first time it is seen.
+
+        One dict serves strings, ints and tuples: none equals another kind. Equal
+        tuples hold the same types (an IR node's are fixed by its tag), so sharing
+        never turns (1,) into (True,). Equal values only: nothing reads an identity."""
+        same, get = first.setdefault, first.get
+
+        # Tuples are taken apart only the first time their value is seen: the shared
+        # one is made of shared parts, and is the key the next equal one finds.
+        def strings(value: tuple) -> tuple:  # a tuple of strings
+            got = get(value)
+            if got is None:
+                got = tuple(map(same, value, value))
+                first[got] = got
+            return got
+
+        def pairs(value: tuple) -> tuple:  # a tuple of (str, str) pairs
+            got = get(value)
+            if got is None:
+                got = tuple(map(strings, value))
+                first[got] = got
+            return got
+
         for fn in self.functions:
             fn.name = same(fn.name, fn.name)
             fn.line, fn.end_line = same(fn.line, fn.line), same(fn.end_line, fn.end_line)
             fn.start_byte, fn.end_byte = same(fn.start_byte, fn.start_byte), same(fn.end_byte, fn.end_byte)
             if fn.callees:
-                callees = tuple(map(same, fn.callees, fn.callees))
-                fn.callees = same(callees, callees)
-            if fn.params:  # (name, type) pairs: tuples of two strings, like the rest here
-                params = tuple(map(same, fn.params, fn.params))
-                fn.params = same(params, params)
-            if fn.field_writes:
-                writes = tuple(map(same, fn.field_writes, fn.field_writes))
-                fn.field_writes = same(writes, writes)
+                fn.callees = strings(fn.callees)
+            if fn.params:  # (name, type) pairs
+                fn.params = pairs(fn.params)
+            if fn.field_writes:  # (struct type, field) pairs
+                fn.field_writes = pairs(fn.field_writes)
+            if fn.global_writes:
+                fn.global_writes = strings(fn.global_writes)
+            if fn.once:  # (start, end, ((kind, name), ...))
+                fn.once = tuple([(same(start, start), same(end, end), pairs(state))
+                                 for start, end, state in fn.once])
+            if fn.indirect:  # (byte, end column, field, receiver's type, argument count)
+                fn.indirect = tuple([(same(byte, byte), column, same(field, field), same(receiver, receiver), count)
+                                     for byte, column, field, receiver, count in fn.indirect])
         if self.init_writes:
-            writes = tuple(map(same, self.init_writes, self.init_writes))
-            self.init_writes = same(writes, writes)
+            self.init_writes = pairs(self.init_writes)
         for b in self.bindings:
             b.struct_type, b.field, b.function = same(b.struct_type, b.struct_type), same(b.field, b.field), \
                 same(b.function, b.function)
@@ -546,16 +572,21 @@ class FileFacts:
         if self.exports:
             self.exports = tuple(map(same, self.exports, self.exports))
         if self.includes:  # <linux/module.h> in 30,000 files
-            includes = tuple(map(same, self.includes, self.includes))
-            self.includes = same(includes, includes)
+            self.includes = strings(self.includes)
         for sd in self.structs:  # (their members are kept pickled until read)
             sd.name = same(sd.name, sd.name)
-        for table in (self.global_types, self.enums, self.global_arrays, self.func_macros, self.typedefs,
-                      self.globals):
-            if table:  # the same dict, made anew in place: nothing else holds it yet
-                shared = dict(zip(map(same, table, table), map(same, table.values(), table.values())))
-                table.clear()
-                table.update(shared)
+        for mp in self.module_params:
+            mp.type_name, mp.perm, mp.param_name = same(mp.type_name, mp.type_name), same(mp.perm, mp.perm), \
+                same(mp.param_name, mp.param_name)
+        if self.macro_branches:  # (start, end, condition)
+            self.macro_branches = tuple([(same(start, start), same(end, end), same(cond, cond))
+                                         for start, end, cond in self.macro_branches])
+        if self.func_macros:  # name -> (parameters, body)
+            _share_table(self.func_macros, same, [(strings(params), same(body, body))
+                                                  for params, body in self.func_macros.values()])
+        for table in (self.global_types, self.enums, self.global_arrays, self.typedefs, self.globals):
+            if table:  # (values whole: IR may nest deep)
+                _share_table(table, same, table.values())
 
     def pack(self) -> None:
         """Pickle the bulky parts that most scans never read (end of extraction), and
@@ -578,6 +609,14 @@ class FileFacts:
         inits = self.field_inits
         self.init_writes = tuple(dict.fromkeys(same((same(a.struct_type), same(a.target))) for a in inits))
         self.packed_field_inits = pickle.dumps(inits, protocol=pickle.HIGHEST_PROTOCOL) if inits else None
+
+
+def _share_table(table: dict, same, values) -> None:
+    """`table` made anew in place (nothing else holds it yet) with its keys shared and
+    `values`, shared whole, in their order."""
+    shared = dict(zip(map(same, table, table), map(same, values, values)))
+    table.clear()
+    table.update(shared)
 
 
 class _RecentlyUnpacked:

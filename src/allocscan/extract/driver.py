@@ -103,7 +103,6 @@ def extract_all(files: list[Path], rel_of, cache: FactsCache, jobs: int, progres
     # the first instance of each value of the facts (FileFacts.share_across), dropped
     # once every file is loaded
     first: dict = {}
-    same = first.setdefault
     stats.files = keys.files
     stats.skipped = len(keys.warnings)
     result.warnings.extend(keys.warnings)
@@ -116,7 +115,7 @@ def extract_all(files: list[Path], rel_of, cache: FactsCache, jobs: int, progres
             if progress:
                 progress(1)
         elif facts is not None:
-            facts.share_across(same)
+            facts.share_across(first)
             by_rel[rel] = facts
             stats.cached += 1
             if progress:
@@ -138,7 +137,7 @@ def extract_all(files: list[Path], rel_of, cache: FactsCache, jobs: int, progres
         facts = by_rel[rel] = pickle.loads(blob)
         if cached and facts.store is not None:  # the header of the entry the worker wrote
             cache.attach(facts, facts.sha, rel, sources[rel], len(blob))
-        facts.share_across(same)
+        facts.share_across(first)
 
     if jobs <= 1 or len(todo) < 8:
         _set_config(cache.config)
