@@ -5,8 +5,8 @@ hashes the package version together with the extractor's sources, the queries
 and the data tables, so a change to any of them invalidates old entries.
 
 An entry keeps the file's summary (its header) apart from the pickled function
-bodies, defines and struct members: a scan loads the headers and reads a body from the entry
-when an analysis first asks for it (see `BlobStore`).
+bodies, defines and struct members: a scan loads the headers and reads a body
+from the entry when an analysis first asks for it (see `BlobStore`).
 """
 
 from __future__ import annotations
