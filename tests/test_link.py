@@ -505,3 +505,15 @@ def test_edges_hold_each_functions_own_node_string():
     graph = prog.graph
     held = [n for adjacency in (graph._succ, graph._pred) for node in adjacency for n in (node, *adjacency[node])]
     assert len(held) > len(prog.functions) and all(id(n) in keys for n in held)
+
+
+def test_link_keeps_the_targets_of_calls_through_pointers_and_lets_the_bindings_indexes_go():
+    """The indexes of the bindings serve the linking of `ops->start()`; the analysis
+    reads the targets (indirect_targets), so link() does not keep the indexes."""
+    source = (b"struct demo_ops { void (*start)(int n); };\n"
+              b"static void demo_start(int n) { }\n"
+              b"static const struct demo_ops demo_ops = { .start = demo_start };\n"
+              b"void demo_run(struct demo_ops *ops)\n{\n\tops->start(1);\n}\n")
+    program = link([extract_file("demo.c", source)])
+    assert list(program.indirect_targets.values()) == [["demo.c::demo_start"]]
+    assert not program._field_index and not program._typed_index
