@@ -10,8 +10,8 @@ parent waits for it before returning. Saving then costs a whole-tree scan no wal
 time unless its analysis is shorter than the write (about 25 s for 6.1). But the
 child's memory is its own: pickling touches every object of the program, and
 CPython writes the reference count of each, so every page the child reads becomes
-a copy; its pickling memo comes on top. For 6.1 the two processes held 3.9 GB
-together (the sum of their Pss), where the parent alone peaks at 2.0 GB. So the
+a copy; its pickling memo comes on top. For 6.1 the two processes held 3.8 GB
+together (the sum of their Pss), where the parent alone peaks at 1.9 GB. So the
 child is forked only where the system (and the scan's cgroup) has room for that
 copy beside the parent's analysis (FORK_ROOM); elsewhere the parent writes the
 program itself before analysing, and the scan takes that much longer
