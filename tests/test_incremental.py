@@ -1589,7 +1589,8 @@ def test_with_too_little_memory_to_fork_the_scan_writes_its_program_itself(tree,
     memory for that copy is not free, the scan writes the program before analysing,
     says how long that took (`keep`), and finds what it would have found; a diff then
     relinks the program so written, with a full scan's findings."""
-    monkeypatch.setattr(linkstore, "available_memory", lambda: 0)
+    monkeypatch.setattr(linkstore, "available_memory",  # (room to write here, not to fork)
+                        lambda: int(linkstore.WRITE_ROOM * linkstore.resident_memory()) + (1 << 20))
     writers = _writers_noted(tmp_path, monkeypatch)
     cache = tmp_path / "cache"
     result = run_scan([str(tree)], ScanOptions(cache_dir=cache), from_stored=checkout_scan_previous([str(tree)]))
@@ -1603,6 +1604,24 @@ def test_with_too_little_memory_to_fork_the_scan_writes_its_program_itself(tree,
     head = diff_revisions(tree, "HEAD", None, [], ScanOptions(cache_dir=cache)).head
     assert "relink" in head.timings
     assert comparable(head.findings) == comparable(run_scan([str(tree)], ScanOptions()).findings)
+
+
+def test_with_too_little_memory_even_to_write_it_no_program_is_kept(tree, tmp_path, monkeypatch):
+    """Writing the program in the scan's process takes memory too (linkstore.WRITE_ROOM):
+    where that is not free, nothing is written, the scan warns and finds what it would
+    have found, and the next scan links in full."""
+    monkeypatch.setattr(linkstore, "available_memory", lambda: 0)
+    writers = _writers_noted(tmp_path, monkeypatch)
+    cache = tmp_path / "cache"
+    result = run_scan([str(tree)], ScanOptions(cache_dir=cache), from_stored=checkout_scan_previous([str(tree)]))
+    assert writers() == [] and "keep" not in result.timings and LinkStore(FactsCache(cache)).newest() is None
+    assert any(w.startswith("the linked program is not kept for the next scan: 0 MiB of memory free")
+               for w in result.warnings)
+    assert comparable(result.findings) == comparable(run_scan([str(tree)], ScanOptions()).findings)
+    path = tree / "net_ring" / "demo_rx.c"
+    path.write_text("/* a comment */\n" + path.read_text("latin-1"), "latin-1")
+    again = run_scan([str(tree)], ScanOptions(cache_dir=cache), from_stored=checkout_scan_previous([str(tree)]))
+    assert "link" in again.timings and "relink" not in again.timings
 
 
 def test_with_the_memory_free_the_program_is_written_beside_the_analysis(tree, tmp_path, monkeypatch):

@@ -15,7 +15,8 @@ together (the sum of their Pss), where the parent alone peaks at 1.9 GB. So the
 child is forked only where the system (and the scan's cgroup) has room for that
 copy beside the parent's analysis (FORK_ROOM); elsewhere the parent writes the
 program itself before analysing, and the scan takes that much longer
-(`keep` in --stats). At most `KEPT` programs stay in a cache; the oldest go first.
+(`keep` in --stats), unless even that memory is not free (WRITE_ROOM): then no
+program is kept, the scan warns, and the next one links in full. At most `KEPT` programs stay in a cache; the oldest go first.
 
 What is kept besides the program: the warnings of files rejected for their
 content (they are in no file's facts) and the extraction counts. Each file's blob
@@ -62,6 +63,11 @@ KEPT = 2  # linked programs a cache keeps
 # copy of the pages it pickles, its memo and argument tuples (6.1: 2.2 GB beside a
 # parent of 1.9 GB), and what the parent's analysis adds meanwhile (0.55 GB).
 FORK_ROOM = 1.6
+# The memory writing the program in this process needs free, per byte of its RSS: the
+# pickler's memo and share_equal_values' tables (6.1: the scan peaked at 2.40 GB,
+# 0.95 GB above its 1.45 GB at the save). With less free, the program is not kept:
+# the next scan links in full, rather than this one pushing the system out of memory.
+WRITE_ROOM = 0.8
 STALE_SECONDS = 3600  # a partial write this old is no scan's
 
 
@@ -93,6 +99,8 @@ class LinkStore:
         self.directory = cache.directory / "programs" if cache.directory is not None else None
         self._writer: int | None = None  # the forked child writing a program
         self.written_here = False  # the last save() wrote in this process: too little memory to fork
+        # why the last save() kept nothing: too little memory even to write in this process
+        self.not_kept: str | None = None
 
     def _file(self, key: str) -> Path:
         return self.directory / f"{key}.pkl"
@@ -102,14 +110,21 @@ class LinkStore:
 
     def save(self, linked: Linked, file_keys: dict[str, str]) -> None:
         """Write `linked` under the files' key: in a forked child (wait() reaps it), or in
-        this process where the memory for the child's copy is not free (written_here)."""
+        this process where the memory for the child's copy is not free (written_here), or
+        not at all where not even the memory for writing here is (not_kept says why)."""
         if self.directory is None or not hasattr(os, "fork"):
             return
         linked.stores = {ff.path: (ff.store.path, ff.store.base) for ff in linked.program.files
                          if getattr(ff.store, "path", None)}
         target = self._file(program_key(file_keys))
-        available = available_memory()
-        self.written_here = available is not None and available < FORK_ROOM * resident_memory()
+        available, resident = available_memory(), resident_memory()
+        self.written_here = available is not None and available < FORK_ROOM * resident
+        self.not_kept = None
+        if self.written_here and available < WRITE_ROOM * resident:
+            self.written_here = False
+            self.not_kept = (f"the linked program is not kept for the next scan: {available >> 20} MiB of memory "
+                             f"free, writing it needs about {int(WRITE_ROOM * resident) >> 20} MiB")
+            return
         if self.written_here:
             with memos_set_aside(linked.program):
                 self._keep(linked, file_keys, target)

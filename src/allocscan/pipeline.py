@@ -191,6 +191,8 @@ def _run_scan(paths: list[str], options: ScanOptions, links: LinkStore, progress
             links.save(Linked(program, extracted.rejected, extracted.stats), file_keys)
             if links.written_here:  # (too little memory to write it beside the analysis)
                 timings["keep"] = time.perf_counter() - t
+            elif links.not_kept:
+                disc.warnings.append(links.not_kept)
 
     t = time.perf_counter()
     if relinked is not None:
