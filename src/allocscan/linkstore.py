@@ -64,8 +64,8 @@ KEPT = 2  # linked programs a cache keeps
 # parent of 1.9 GB), and what the parent's analysis adds meanwhile (0.55 GB).
 FORK_ROOM = 1.6
 # The memory writing the program in this process needs free, per byte of its RSS: the
-# pickler's memo and share_equal_values' tables (6.1: the scan peaked at 2.40 GB,
-# 0.95 GB above its 1.45 GB at the save). With less free, the program is not kept:
+# pickler's memo and share_equal_values' tables (6.1: the scan peaked at 2,399 MiB,
+# 951 MiB above its 1,448 MiB at the save, 0.66). With less free, it is not kept:
 # the next scan links in full, rather than this one pushing the system out of memory.
 WRITE_ROOM = 0.8
 STALE_SECONDS = 3600  # a partial write this old is no scan's
