@@ -16,7 +16,8 @@ child is forked only where the system (and the scan's cgroup) has room for that
 copy beside the parent's analysis (FORK_ROOM); elsewhere the parent writes the
 program itself before analysing, and the scan takes that much longer
 (`keep` in --stats), unless even that memory is not free (WRITE_ROOM): then no
-program is kept, the scan warns, and the next one links in full. At most `KEPT` programs stay in a cache; the oldest go first.
+program is kept, the scan warns, and the next one links in full. At most `KEPT`
+programs stay in a cache; the oldest go first.
 
 What is kept besides the program: the warnings of files rejected for their
 content (they are in no file's facts) and the extraction counts. Each file's blob
@@ -118,13 +119,12 @@ class LinkStore:
                          if getattr(ff.store, "path", None)}
         target = self._file(program_key(file_keys))
         available, resident = available_memory(), resident_memory()
-        self.written_here = available is not None and available < FORK_ROOM * resident
-        self.not_kept = None
-        if self.written_here and available < WRITE_ROOM * resident:
-            self.written_here = False
+        self.written_here, self.not_kept = False, None
+        if available is not None and available < WRITE_ROOM * resident:
             self.not_kept = (f"the linked program is not kept for the next scan: {available >> 20} MiB of memory "
                              f"free, writing it needs about {int(WRITE_ROOM * resident) >> 20} MiB")
             return
+        self.written_here = available is not None and available < FORK_ROOM * resident
         if self.written_here:
             with memos_set_aside(linked.program):
                 self._keep(linked, file_keys, target)
@@ -294,8 +294,8 @@ def share_equal_values(files: list[FileFacts], indexes: tuple = ()) -> None:
     file holds are an object per file. FileFacts.share_across() shares the names,
     pairs, positions and whole table values as the scan loads them, with C-level calls
     where time counts; the rest stays an object per file (the tags of value IR nested
-    in distinct values: `"num"` in 22,000 files of 6.1). The writer's child has time (the parent analyses
-    meanwhile; 15 s for 6.1, whose 3.7 million strings hold 1.8 million values, and
+    in distinct values: `"num"` in 22,000 files of 6.1). The writer's child has time
+    (the parent analyses meanwhile; 15 s for 6.1, whose 3.7 million strings hold 1.8 million values, and
     2.8 million tuples 1.8 million): a kept program of 6.1 then reads back 140 MB
     smaller (1,669 MB) and about a second faster. Lists, dicts and sets are
     changed in place and facts objects field by field, so every object the program's

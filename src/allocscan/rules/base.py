@@ -148,8 +148,9 @@ def feasible(paths: ValuePaths, s: AllocationSite) -> bool:
         return True
     stats = paths.analysis.stats
     stats["value_paths_checked"] = stats.get("value_paths_checked", 0) + 1
-    if paths.validator.over_limit > unanswered:
-        stats["value_paths_over_limit"] = stats.get("value_paths_over_limit", 0) + paths.validator.over_limit - unanswered
+    gave_up = paths.validator.over_limit - unanswered
+    if gave_up:
+        stats["value_paths_over_limit"] = stats.get("value_paths_over_limit", 0) + gave_up
     if not verdict.feasible:
         stats["value_paths_dropped"] = stats.get("value_paths_dropped", 0) + 1
     return verdict.feasible
