@@ -957,6 +957,48 @@ def test_a_header_define_reaches_its_users(tmp_path, monkeypatch):
     assert [(f.rule_id, f.path) for f in result.new] == [("AS001", "reader.c")]
 
 
+def test_the_cone_s_search_for_a_header_s_definitions_is_asked_while_the_program_is_read(tmp_path, monkeypatch):
+    """A changed header's definitions are what the cone first looks for in every file
+    (incremental.header_question()). The diff asks git for them while it reads the
+    program kept of the base (diff._read_base_program), and the cone reads that answer
+    instead of asking again. The findings are a whole scan's."""
+    from allocscan.diff import scan_checkout
+
+    monkeypatch.setattr(incremental, "FULL_SHARE", 1.0)
+    repo = _changed_repo(tmp_path, {"probe.c": PROBE, "reader.c": READER, "demo.h": HEADER}, {})
+    options = ScanOptions(cache_dir=tmp_path / "cache")
+    scan_checkout(repo, options, checkout_scan_previous([str(repo)]))  # the base's program, kept
+    (repo / "demo.h").write_text(HEADER.replace("DEMO_UNIT 16", "DEMO_UNIT 16384"))
+    started, searched = [], []
+    start, grep = diff.FilesNaming.start, diff.FilesNaming._grep
+    monkeypatch.setattr(diff.FilesNaming, "start", lambda self, words, most: started.append(words)
+                        or start(self, words, most))
+    monkeypatch.setattr(diff.FilesNaming, "_grep", lambda self, words: searched.append(set(words))
+                        or grep(self, words))
+    result = diff_revisions(repo, "HEAD", None, [], options)
+    assert "in the cone" in result.head.analysis.stats["incremental"]
+    assert set(started) == {frozenset({"DEMO_UNIT"})}
+    assert searched == [{"DEMO_UNIT"}]  # asked once, before the cone asked
+    assert [(f.rule_id, f.path) for f in result.new] == [("AS001", "reader.c")]
+    assert comparable(result.head.findings) == comparable(run_scan([str(repo)], options).findings)
+
+
+def test_incremental_header_question_is_what_the_cone_asks_first():
+    """header_question() names the changed definitions of the changed headers, with the
+    definitions naming them; a .c file's changed definitions are not looked for tree-wide."""
+    from allocscan.extract.file import extract_file
+
+    def facts(name, text):
+        return extract_file(name, text.encode())
+
+    header = HEADER + "#define DEMO_RING (DEMO_UNIT * 4)\n#define DEMO_OTHER 1\n"
+    changed = header.replace("DEMO_UNIT 16", "DEMO_UNIT 32")
+    versions = {"demo.h": (facts("demo.h", header), facts("demo.h", changed)),
+                "probe.c": (facts("probe.c", PROBE + "#define DEMO_LOCAL 1\n"), facts("probe.c", PROBE))}
+    assert incremental.header_question(versions) == {"DEMO_UNIT", "DEMO_RING"}
+    assert incremental.header_question({"demo.h": versions["demo.h"][:1] * 2}) == frozenset()
+
+
 def test_a_timer_defined_at_file_scope(tmp_path, monkeypatch):
     """DEFINE_TIMER() binds the callback outside any function: the changed file-scope
     call names it."""

@@ -9,7 +9,8 @@ found by its tree alone (results.KeptRevision). The processes: the base side is
 scanned in a forked one (which lists a base it has no record of in another, while
 it reads the program kept last), the working tree is discovered in another, a
 third tells which kept program the head side needs, and this one reads the
-program kept last meanwhile.
+program kept last meanwhile; told, it asks git for the files naming a changed
+header's definitions (FilesNaming.start()), which the head side's cone reads.
 Findings are matched by rule and our line-independent fingerprint, so a finding
 that only moved is not new.
 
@@ -38,7 +39,7 @@ from .discover import DiscoverError, Discovery, PathList, discover
 from .extract.driver import ContentKeys, content_keys, default_jobs, extract_all
 from .extract.source import content_id
 from .gittree import GitTreeError, list_revision, read_blobs, revision_input, revision_scan_input
-from .incremental import MAX_SAME_FACTS_FILES, Previous, same_facts
+from .incremental import MAX_READER_FILES, MAX_SAME_FACTS_FILES, Previous, header_question, same_facts
 from .linkstore import LinkStore, drop_read_ahead
 from .relink import refusal
 from .results import KeptRevision, ResultCache, StoredResult, code_key
@@ -170,11 +171,13 @@ def _results_kept(prepared: _Forked | None) -> Callable[[], bool]:
     return kept
 
 
-def _previous(repo: Path, head: str | None, base: ScanResult | StoredResult, rel_paths: list[str]) -> Previous | None:
+def _previous(repo: Path, head: str | None, base: ScanResult | StoredResult, rel_paths: list[str],
+              naming: FilesNaming | None = None) -> Previous | None:
     """`base` (a side's scan, or one the results cache kept) as the previous scan of
     the side at `head` (None: the working tree): that side then analyses only the
     sites the change can reach (incremental.py). For a diff of the whole checkout,
-    whose report paths are the repository's."""
+    whose report paths are the repository's. `naming`: the side's FilesNaming, when a
+    search may have been started before (_read_base_program)."""
     if rel_paths or not base.file_keys:
         return None
 
@@ -184,31 +187,60 @@ def _previous(repo: Path, head: str | None, base: ScanResult | StoredResult, rel
         except (GitTreeError, OSError):
             return [None] * len(ids)
 
-    def files_naming(words: set[str], most: int | None = None) -> dict[str, set[str]] | None:
-        """`git grep -o -w -F` of `words` over the head side's C files; None: git failed.
-        The working tree's tracked files (its untracked ones are all new: changed files,
-        analysed whole). Not --untracked: that walk skips what .gitignore names even
-        when it is tracked (Debian's kernel tree ignores everything). Read as git prints
-        it: with `most`, git is stopped as soon as more files name them, as a common
-        word prints millions of lines (one grep, where a bounding `grep -l` before it
-        cost a pre-merge diff a second)."""
-        args = ["git", "-C", str(repo), "grep", "-o", "-w", "-F", "-I"]
-        if head is None:
-            # Twice git's default of a thread per core: a working tree out of the page
-            # cache keeps more reads in flight. 6.1's 1.1 GB of sources, cold, on 2 cores:
-            # 3.4-3.7 s with 2 threads, 2.3-2.5 s with 4; in the cache 0.46-0.51 s and
-            # 0.50-0.53 s (more threads cost the cached case more: 8, 0.7 s).
-            args += ["--threads", str(2 * default_jobs())]
-        for word in sorted(words):
-            args += ["-e", word]
-        args += [head, "--"] if head else ["--"]
+    if isinstance(base, StoredResult):
+        warnings = base.warnings
+    else:  # a side's scan: its warnings begin with those of discovering its files
+        found = set(base.discovery.warnings)
+        warnings = [w for w in base.warnings if w not in found]
+    return Previous(base.findings, base.suppressed, base.file_keys, base.context_key, blobs,
+                    naming if naming is not None else FilesNaming(repo, head), warnings, base.stats)
+
+
+class FilesNaming:
+    """Previous.files_naming of the side at `head` (None: the working tree): `git grep
+    -o -w -F` of some words over its C files. A question can be asked of git before it
+    is asked (start()): a diff asks the cone's first one (incremental.header_question())
+    while it reads the program, on the processor the read leaves idle. In the define
+    case of benchmarks/premerge.sh that search took 0.4-0.6 s of the head side, and
+    2.6 s with the checkout out of the page cache; asked ahead, the diff took 8.2-8.3 s
+    instead of 8.7 s, and 8.6-8.8 s instead of 10.1 s with the checkout out of the
+    cache. At git's own priority it took the read's processor and saved nothing warm."""
+
+    def __init__(self, repo: Path, head: str | None):
+        self.repo, self.head = repo, head
+        self._started: dict[tuple[frozenset[str], int | None], subprocess.Popen] = {}
+
+    def start(self, words: frozenset[str], most: int | None) -> None:
+        """Ask git now, at a lower priority than the read it runs beside; the call
+        asking the same (words, most) reads its answer."""
+        if words and (words, most) not in self._started:
+            proc = self._started[words, most] = self._grep(words)
+            try:  # (before git starts its threads, which take the priority of its first)
+                os.setpriority(os.PRIO_PROCESS, proc.pid, LISTING_NICENESS)
+            except (AttributeError, OSError):
+                pass
+
+    def close(self) -> None:
+        """End the searches started and never read."""
+        for proc in self._started.values():
+            proc.kill()
+            proc.wait()
+            proc.stdout.close()
+        self._started.clear()
+
+    def __call__(self, words: set[str], most: int | None = None) -> dict[str, set[str]] | None:
+        """{word: relative paths of the files naming it}; None: git failed. The working
+        tree's tracked files (its untracked ones are all new: changed files, analysed
+        whole). Read as git prints it: with `most`, git is stopped as soon as more files
+        name them, as a common word prints millions of lines (one grep, where a bounding
+        `grep -l` before it cost a pre-merge diff a second)."""
+        proc = self._started.pop((frozenset(words), most), None) or self._grep(words)
         found: dict[str, set[str]] = {}
         files: set[str] = set()
-        with subprocess.Popen([*args, "*.c", "*.h"], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-                              encoding="utf-8", errors="replace") as proc:
+        with proc:
             for line in proc.stdout:
                 line = line.rstrip("\n")
-                path, _, word = (line.partition(":")[2] if head else line).rpartition(":")
+                path, _, word = (line.partition(":")[2] if self.head else line).rpartition(":")
                 found.setdefault(word, set()).add(path)
                 files.add(path)
                 if most is not None and len(files) > most:
@@ -216,13 +248,21 @@ def _previous(repo: Path, head: str | None, base: ScanResult | StoredResult, rel
                     return {"": files}
         return found if proc.returncode in (0, 1) else None
 
-    if isinstance(base, StoredResult):
-        warnings = base.warnings
-    else:  # a side's scan: its warnings begin with those of discovering its files
-        found = set(base.discovery.warnings)
-        warnings = [w for w in base.warnings if w not in found]
-    return Previous(base.findings, base.suppressed, base.file_keys, base.context_key, blobs, files_naming,
-                    warnings, base.stats)
+    def _grep(self, words) -> subprocess.Popen:
+        """Not --untracked: that walk skips what .gitignore names even when it is tracked
+        (Debian's kernel tree ignores everything)."""
+        args = ["git", "-C", str(self.repo), "grep", "-o", "-w", "-F", "-I"]
+        if self.head is None:
+            # Twice git's default of a thread per core: a working tree out of the page
+            # cache keeps more reads in flight. 6.1's 1.1 GB of sources, cold, on 2 cores:
+            # 3.4-3.7 s with 2 threads, 2.3-2.5 s with 4; in the cache 0.46-0.51 s and
+            # 0.50-0.53 s (more threads cost the cached case more: 8, 0.7 s).
+            args += ["--threads", str(2 * default_jobs())]
+        for word in sorted(words):
+            args += ["-e", word]
+        args += [self.head, "--"] if self.head else ["--"]
+        return subprocess.Popen([*args, "*.c", "*.h"], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                                encoding="utf-8", errors="replace")
 
 
 def _scan_revision(repo: Path, rev: str, rel_paths: list[str], options: ScanOptions,
@@ -603,7 +643,7 @@ def _base_side_scan(repo: Path, rev: str, rel_paths: list[str], options: ScanOpt
 
 
 def _read_base_program(repo: Path, base: str, head: str | None, options: ScanOptions,
-                       stop: Callable[[], bool] | None = None) -> None:
+                       stop: Callable[[], bool] | None = None, naming: FilesNaming | None = None) -> None:
     """Read the linked program a whole-checkout diff's head side will relink from
     (linkstore.LinkStore.load): the one kept of `base`'s files, when the change is one
     a relink takes (_program_to_read()). It is read while the base side is scanned in
@@ -619,31 +659,48 @@ def _read_base_program(repo: Path, base: str, head: str | None, options: ScanOpt
     side while that side reads the program kept last (_scan_revision_reading_ahead):
     this process then does not guess, but waits for the answer, which is most often
     none (no program is kept of a base no scan has seen), and reading the same
-    program here only slowed that side's read."""
+    program here only slowed that side's read.
+
+    The same answer tells which words the cone will first look for in the head
+    side's files (incremental.header_question()): `naming` starts that search as soon
+    as it is told, and the head side's cone reads what git found."""
     if not _keeps_scans(options):
         return
     store = LinkStore(FactsCache(options.cache_dir))
     if not _forking():
-        program = _program_to_read(repo, base, head, options)
+        program, words = _program_to_read(repo, base, head, options)
+        if naming is not None:
+            naming.start(words, MAX_READER_FILES)
         if program is not None:
             store.read_file_ahead(Path(program), stop)
         return
     guess = store.newest()
     telling = _Forked("comparing the changed files' facts", _program_to_read, repo, base, head, options)
-    answer = lambda: _answer_or(telling, None)  # noqa: E731
+    told = lambda: _answer_or(telling, (None, frozenset()))  # noqa: E731
+    answer = lambda: told()[0]  # noqa: E731
+
+    def search_ahead() -> bool:
+        """Start the cone's first search once told its words; never stops a read."""
+        if naming is not None and telling.ready():
+            naming.start(told()[1], MAX_READER_FILES)
+        return False
+
     try:
         if guess is not None and options.reuse_results and not _revision_recorded(repo, base, options):
             guess = None
-            if answer() is not None:
-                store.read_file_ahead(Path(answer()), stop)
+            program = answer()  # (waited for)
+            search_ahead()
+            if program is not None:
+                store.read_file_ahead(Path(program), stop)
         elif guess is not None:
-            store.read_file_ahead(guess, lambda: (stop is not None and stop())
+            store.read_file_ahead(guess, lambda: (stop is not None and stop()) or search_ahead()
                                   or (telling.ready() and answer() != str(guess)))
     except BaseException:
         telling.cancel()
         raise
     if guess is not None and answer() != str(guess):  # (the head side reads what it put in the cache: it has answered)
         drop_read_ahead()
+    search_ahead()
 
 
 def _revision_recorded(repo: Path, rev: str, options: ScanOptions) -> bool:
@@ -666,48 +723,55 @@ def _answer_or(forked: _Forked, otherwise):
         return otherwise
 
 
-def _program_to_read(repo: Path, base: str, head: str | None, options: ScanOptions) -> str | None:
+def _program_to_read(repo: Path, base: str, head: str | None,
+                     options: ScanOptions) -> tuple[str | None, frozenset[str]]:
     """The file of the program kept of `base`'s files, when the change to `head` (None:
     the working tree) is one a relink takes, as far as the facts the cache holds of
-    both sides of each changed file tell; else None. The working tree's changed files
-    are extracted here, as the head side would (into the cache, where it finds them)."""
+    both sides of each changed file tell, else None; with the words the cone of that
+    change will first look for in the head's files (incremental.header_question()).
+    The working tree's changed files are extracted here, as the head side would (into
+    the cache, where it finds them)."""
     cache = FactsCache(options.cache_dir)
     proc = _git(repo, "diff", "--name-only", "--no-renames", "-z", base, *([head] if head else []), "--",
                 "*.c", "*.h", check=False)
     changed = [p for p in proc.stdout.split("\0") if p] if proc.returncode == 0 else []
     if not changed or len(changed) > MAX_SAME_FACTS_FILES:
-        return None
+        return None, frozenset()
     try:
         base_files = list_revision(repo, base)
         head_ids = list_revision(repo, head) if head else {}
     except GitTreeError:
-        return None
+        return None, frozenset()
     if any(rel not in base_files for rel in changed):
-        return None  # a file added: linked in full
+        return None, frozenset()  # a file added: linked in full
     after_ids = {}
     for rel in changed:
         try:
             after_ids[rel] = head_ids[rel] if head else content_id((repo / rel).read_bytes())
         except (KeyError, OSError):
-            return None  # a file removed
+            return None, frozenset()  # a file removed
     if not head:
         extract_all([], None, cache, 1, keys=ContentKeys([(str(repo / rel), rel, sha) for rel, sha in after_ids.items()
                                                           if not cache.has(sha, rel)], [], len(after_ids)))
     relinked = False
+    versions = {}
     for rel in changed:
         before, after = cache.get(base_files[rel], rel), cache.get(after_ids[rel], rel)
         if before is None or isinstance(before, tuple) or isinstance(after, tuple):
-            return None
+            return None, frozenset()
+        versions[rel] = (before, after)
         if after is None:  # not extracted yet (a revision's file): the head side will tell
             relinked = True
         elif not same_facts(before, after):
             if refusal(before, after):
-                return None
+                return None, frozenset()
             relinked = True
     if not relinked:
-        return None
+        return None, frozenset()
+    # (a revision's file not extracted yet: the question is not known)
+    words = header_question(versions) if all(after is not None for _, after in versions.values()) else frozenset()
     program = LinkStore(cache).kept_for(lambda keys: all(base_files.get(rel) == sha for rel, sha in keys.items()))
-    return str(program) if program is not None else None
+    return str(program) if program is not None else None, words
 
 
 def compare(base: ScanResult, head: ScanResult) -> DiffResult:
@@ -747,17 +811,19 @@ def diff_revisions(repo_dir: Path, base: str, head: str | None, paths: list[str]
         head = staged_commit(repo)
     kept = _head_recorded(repo, head, rel_paths, options)
     prepared = None if kept else _head_prepared(repo, head, rel_paths, options)
+    naming = FilesNaming(repo, head)
     meanwhile = None if rel_paths or kept else \
-        lambda: _read_base_program(repo, base, head, options, _results_kept(prepared))
+        lambda: _read_base_program(repo, base, head, options, _results_kept(prepared), naming)
     try:
         base_result = _base_side(repo, base, rel_paths, options, meanwhile)
-        previous = _previous(repo, head, base_result, rel_paths)
+        previous = _previous(repo, head, base_result, rel_paths, naming)
         prefix = ""
         if head is None:
             head_result = _scan_side(repo, rel_paths, options, previous, prepared)
         else:
             head_result, prefix = _scan_revision(repo, head, rel_paths, options, previous, prepared)
     finally:
+        naming.close()
         if prepared is not None:
             prepared.cancel()  # (once answered and used: its temporary files only)
     result = compare(base_result, head_result)
@@ -815,13 +881,15 @@ def diff_patch(tree_dir: Path, patch: Path, paths: list[str], options: ScanOptio
     head = patched_tree(repo, patch)
     kept = _head_recorded(repo, head, rel_paths, options)
     prepared = None if kept else _head_prepared(repo, head, rel_paths, options)
+    naming = FilesNaming(repo, head)
     meanwhile = None if rel_paths or kept else \
-        lambda: _read_base_program(repo, "HEAD", head, options, _results_kept(prepared))
+        lambda: _read_base_program(repo, "HEAD", head, options, _results_kept(prepared), naming)
     try:
         base_result = _base_side(repo, "HEAD", rel_paths, options, meanwhile)
         head_result, prefix = _scan_revision(repo, head, rel_paths, options,
-                                             _previous(repo, head, base_result, rel_paths), prepared)
+                                             _previous(repo, head, base_result, rel_paths, naming), prepared)
     finally:
+        naming.close()
         if prepared is not None:
             prepared.cancel()
     result = compare(base_result, head_result)

@@ -316,6 +316,28 @@ def _file_tables(ff: FileFacts | None) -> dict[tuple[str, str], str]:
     return {(table, renamed(name)): normal_text(value) for (table, name), value in out.items()}
 
 
+def _changed_definitions(tables_old: dict, tables_new: dict) -> set[str]:
+    """The file-scope definitions two versions of a file's tables (_file_tables) differ
+    in, by name, with the definitions naming one of them."""
+    names = {key[1] for key in tables_old.keys() | tables_new.keys() if tables_old.get(key) != tables_new.get(key)}
+    # a definition naming a changed one (`#define RING (BE_SIZE * 2)`) changed with it
+    names |= _naming(tables_old, names) | _naming(tables_new, names)
+    return {name.partition("::")[0] for name in names}  # an anonymous struct: its parent
+
+
+def header_question(versions: dict[str, tuple[FileFacts | None, FileFacts | None]]) -> frozenset[str]:
+    """The words the cone's first search of the tree asks for (Previous.files_naming,
+    with MAX_READER_FILES), when these are the changed files' facts (relative path ->
+    (before, after)): the changed definitions of the changed headers, which
+    _Cone._header_users() looks for in every file. A diff asks it of git while it
+    reads the program the cone grows in (diff.FilesNaming.start())."""
+    words: set[str] = set()
+    for rel, (before, after) in versions.items():
+        if rel.endswith(".h"):
+            words |= _changed_definitions(_file_tables(before), _file_tables(after))
+    return frozenset(words)
+
+
 class _Changes:
     """What differs between the two versions of the changed files."""
 
@@ -341,10 +363,7 @@ class _Changes:
         changed = {key for key in old.keys() | new.keys() if old.get(key) != new.get(key)}
         self.edited[rel] = edits = _edits(changed, before, before_text, after, after_text)
         tables_old, tables_new = _file_tables(before), _file_tables(after)
-        names = {key[1] for key in tables_old.keys() | tables_new.keys() if tables_old.get(key) != tables_new.get(key)}
-        # a definition naming a changed one (`#define RING (BE_SIZE * 2)`) changed with it
-        names |= _naming(tables_old, names) | _naming(tables_new, names)
-        names = {name.partition("::")[0] for name in names}  # an anonymous struct: its parent
+        names = _changed_definitions(tables_old, tables_new)
         self.names |= names
         self.macros |= {name for table, name in tables_old.keys() | tables_new.keys()
                         if table == "func_macros" and name in names}
