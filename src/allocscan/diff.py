@@ -216,7 +216,8 @@ class FilesNaming:
         if words and (words, most) not in self._started:
             proc = self._started[words, most] = self._grep(words)
             try:  # (before git starts its threads, which take the priority of its first)
-                os.setpriority(os.PRIO_PROCESS, proc.pid, LISTING_NICENESS)
+                niceness = max(LISTING_NICENESS, os.getpriority(os.PRIO_PROCESS, 0))  # never above this one's
+                os.setpriority(os.PRIO_PROCESS, proc.pid, niceness)
             except (AttributeError, OSError):
                 pass
 
