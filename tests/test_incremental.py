@@ -983,6 +983,32 @@ def test_the_cone_s_search_for_a_header_s_definitions_is_asked_while_the_program
     assert comparable(result.head.findings) == comparable(run_scan([str(repo)], options).findings)
 
 
+def test_a_rescan_of_the_checkout_asks_the_header_search_while_the_program_is_read(tmp_path, monkeypatch):
+    """`allocscan scan` of the checkout after a header's #define changed: the discovery
+    process names the words the cone will look for (diff._rescan_question()), the
+    search starts while the kept program is read, and the cone reads that answer. The
+    findings are a whole scan's."""
+    from allocscan.diff import scan_checkout
+
+    monkeypatch.setattr(incremental, "FULL_SHARE", 1.0)
+    repo = _changed_repo(tmp_path, {"probe.c": PROBE, "reader.c": READER, "demo.h": HEADER}, {})
+    options = ScanOptions(cache_dir=tmp_path / "cache")
+    scan_checkout(repo, options, checkout_scan_previous([str(repo)]))
+    (repo / "demo.h").write_text(HEADER.replace("DEMO_UNIT 16", "DEMO_UNIT 16384"))
+    started, searched = [], []
+    start, grep = diff.FilesNaming.start, diff.FilesNaming._grep
+    monkeypatch.setattr(diff.FilesNaming, "start", lambda self, words, most: started.append(words)
+                        or start(self, words, most))
+    monkeypatch.setattr(diff.FilesNaming, "_grep", lambda self, words: searched.append(set(words))
+                        or grep(self, words))
+    result = scan_checkout(repo, options, checkout_scan_previous([str(repo)]))
+    assert "in the cone" in result.analysis.stats["incremental"]
+    assert set(started) == {frozenset({"DEMO_UNIT"})}
+    assert searched == [{"DEMO_UNIT"}]
+    assert comparable(result.findings) == comparable(run_scan([str(repo)], ScanOptions()).findings)
+    assert [(f.rule_id, f.path) for f in result.findings] == [("AS001", "reader.c")]
+
+
 def test_incremental_header_question_is_what_the_cone_asks_first():
     """header_question() names the changed definitions of the changed headers, with the
     definitions naming them; a .c file's changed definitions are not looked for tree-wide."""

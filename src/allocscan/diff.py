@@ -126,15 +126,17 @@ def _scan_side(root: Path, rel_paths: list[str], options: ScanOptions,
     return run_scan(targets, options, previous=previous, prepared=ready)
 
 
-def _discover_checkout(root: Path, options: ScanOptions,
-                       nearest: bool = False) -> tuple[Discovery, list[str], list[str], ContentKeys, list | None, bool]:
+def _discover_checkout(root: Path, options: ScanOptions, nearest: bool = False) \
+        -> tuple[Discovery, list[str], list[str], ContentKeys, list | None, frozenset[str], bool]:
     """What the scan of a whole working tree computes first: its discovery, the content
     keys of its files and the text of its Makefiles; and whether the results cache
     holds its results already (the same change diffed again: then the base's program,
     read meanwhile, is not needed). A diff computes it in another process while it
     reads the base's program (_read_base_program), a second before the head side
     would. The paths come back as text: 52,000 Path objects take longer to unpickle
-    than to make again."""
+    than to make again. With `nearest`, the kept scans nearest to the tree, and the
+    words the cone of a rescan from the nearest will first look for
+    (_rescan_question())."""
     disc = discover([str(root)], options.excludes, options.kernel_version)
     cache = FactsCache(options.cache_dir, options.kconfig)
     keys = content_keys(disc.files, disc.rel, cache, disc.content_ids)
@@ -146,7 +148,32 @@ def _discover_checkout(root: Path, options: ScanOptions,
             pass  # read again by the scan, which warns
     files, makefiles = [str(f) for f in disc.files], [str(m) for m in disc.makefiles]
     near = nearest_scans(disc, keys, options) if nearest else None
-    return replace(disc, files=[], makefiles=[]), files, makefiles, keys, near, results_kept(disc, keys, options)
+    question = _rescan_question(root, keys, near, cache, options) if near else frozenset()
+    return (replace(disc, files=[], makefiles=[]), files, makefiles, keys, near, question,
+            results_kept(disc, keys, options))
+
+
+def _rescan_question(root: Path, keys: ContentKeys, near: list[str], cache: FactsCache,
+                     options: ScanOptions) -> frozenset[str]:
+    """The words the cone of a rescan of the working tree from the nearest kept scan
+    (pipeline.run_scan takes the first of `near` git holds the files of) will first
+    look for in every file (incremental.header_question()); empty when no header's
+    definitions changed. The changed headers are extracted here, into the cache where
+    the scan finds them."""
+    stored = next(ResultCache(options.cache_dir).nearest("", {}, near[:1]), None)
+    if stored is None:
+        return frozenset()
+    file_keys = {rel: sha for _, rel, sha in keys.keyed}
+    changed = [rel for rel, sha in file_keys.items() if stored.file_keys.get(rel) != sha]
+    headers = [rel for rel in changed if rel.endswith(".h") and rel in stored.file_keys]
+    if not headers or len(changed) > MAX_SAME_FACTS_FILES:
+        return frozenset()
+    extract_all([], None, cache, 1, keys=ContentKeys([(str(root / rel), rel, file_keys[rel]) for rel in headers
+                                                      if not cache.has(file_keys[rel], rel)], [], len(headers)))
+    versions = {rel: (cache.get(stored.file_keys[rel], rel), cache.get(file_keys[rel], rel)) for rel in headers}
+    if any(ff is None or isinstance(ff, tuple) for pair in versions.values() for ff in pair):
+        return frozenset()
+    return header_question(versions)
 
 
 def _discovered(prepared: _Forked | None) -> Prepared | None:
@@ -155,7 +182,7 @@ def _discovered(prepared: _Forked | None) -> Prepared | None:
     answer = _answer_or(prepared, None) if prepared is not None else None
     if answer is None:
         return None
-    disc, files, makefiles, keys, nearest, _ = answer
+    disc, files, makefiles, keys, nearest, _, _ = answer
     disc.files, disc.makefiles = PathList(files), [Path(m) for m in makefiles]
     return Prepared(disc, keys, nearest)
 
@@ -451,10 +478,15 @@ def _from_stored(repo: Path, rev: str | None, rel_paths: list[str]):
     """What makes a kept scan the previous scan of `rev` (None: the working tree; see
     _previous), given `rev`'s file keys: a Previous when git holds the kept version of
     every file that differs, else None. An incremental scan compares those texts, and
-    a kept scan of a working tree may have read files never committed."""
+    a kept scan of a working tree may have read files never committed. Its `naming`
+    is the FilesNaming each Previous it makes searches with (scan_checkout() starts
+    a search with it)."""
+    naming = FilesNaming(repo, rev)
+
     def make(stored: StoredResult, file_keys: dict[str, str]) -> Previous | None:
         before = [sha for rel, sha in stored.file_keys.items() if file_keys.get(rel) != sha]
-        return _previous(repo, rev, stored, rel_paths) if _has_objects(repo, before) else None
+        return _previous(repo, rev, stored, rel_paths, naming) if _has_objects(repo, before) else None
+    make.naming = naming
     return make
 
 
@@ -485,7 +517,10 @@ def scan_checkout(root: Path, options: ScanOptions, from_stored, progress_factor
     kept program nearest to its files (after a one-file change, or none), and
     discovering 52,000 files took 1.5 s before its read could start. A scan that links
     in full lets it go (pipeline.run_scan). A third process lists HEAD meanwhile, to
-    record the scan as HEAD's when nothing is changed (_head_scan_key)."""
+    record the scan as HEAD's when nothing is changed (_head_scan_key). Once the
+    discovery has answered, the cone's search for a changed header's definitions is
+    started during the read (_rescan_question(), FilesNaming.start()), as a diff
+    does."""
     if not _forking() or options.kconfig is not None or options.compile_commands is not None:
         return run_scan([str(root)], options, progress_factory, from_stored=from_stored)
     prepared = _Forked("discovering the working tree", _discover_checkout, root, options, True,
@@ -494,16 +529,30 @@ def scan_checkout(root: Path, options: ScanOptions, from_stored, progress_factor
         if _keeps_scans(options) else None
     store = LinkStore(FactsCache(options.cache_dir))
     guess = store.newest()
+    naming = getattr(from_stored, "naming", None)
+
+    def search_ahead() -> bool:
+        """Start the cone's first search once the discovery told its words; never stops the read."""
+        if naming is not None and prepared.ready():
+            answer = _answer_or(prepared, None)
+            if answer is not None:
+                naming.start(answer[5], MAX_READER_FILES)
+        return False
+
     try:
         if guess is not None:
-            store.read_file_ahead(guess)
-        scanned = run_scan([str(root)], options, progress_factory, from_stored=from_stored,
-                           prepared=_discovered(prepared))
+            store.read_file_ahead(guess, search_ahead)
+        ready = _discovered(prepared)
+        search_ahead()
+        scanned = run_scan([str(root)], options, progress_factory, from_stored=from_stored, prepared=ready)
     except BaseException:
         prepared.cancel()
         if head is not None:
             head.cancel()
         raise
+    finally:
+        if naming is not None:
+            naming.close()
     _remember_head(head, scanned, options)
     return scanned
 
