@@ -957,6 +957,17 @@ def test_a_header_define_reaches_its_users(tmp_path, monkeypatch):
     assert [(f.rule_id, f.path) for f in result.new] == [("AS001", "reader.c")]
 
 
+def _record_searches(monkeypatch) -> tuple[list, list]:
+    """(the questions started ahead, every search run) of diff.FilesNaming, as they come."""
+    started, searched = [], []
+    start, grep = diff.FilesNaming.start, diff.FilesNaming._grep
+    monkeypatch.setattr(diff.FilesNaming, "start", lambda self, words, most: started.append(words)
+                        or start(self, words, most))
+    monkeypatch.setattr(diff.FilesNaming, "_grep", lambda self, words: searched.append(set(words))
+                        or grep(self, words))
+    return started, searched
+
+
 def test_the_cone_s_search_for_a_header_s_definitions_is_asked_while_the_program_is_read(tmp_path, monkeypatch):
     """A changed header's definitions are what the cone first looks for in every file
     (incremental.header_question()). The diff asks git for them while it reads the
@@ -969,12 +980,7 @@ def test_the_cone_s_search_for_a_header_s_definitions_is_asked_while_the_program
     options = ScanOptions(cache_dir=tmp_path / "cache")
     scan_checkout(repo, options, checkout_scan_previous([str(repo)]))  # the base's program, kept
     (repo / "demo.h").write_text(HEADER.replace("DEMO_UNIT 16", "DEMO_UNIT 16384"))
-    started, searched = [], []
-    start, grep = diff.FilesNaming.start, diff.FilesNaming._grep
-    monkeypatch.setattr(diff.FilesNaming, "start", lambda self, words, most: started.append(words)
-                        or start(self, words, most))
-    monkeypatch.setattr(diff.FilesNaming, "_grep", lambda self, words: searched.append(set(words))
-                        or grep(self, words))
+    started, searched = _record_searches(monkeypatch)
     result = diff_revisions(repo, "HEAD", None, [], options)
     assert "in the cone" in result.head.analysis.stats["incremental"]
     assert set(started) == {frozenset({"DEMO_UNIT"})}
@@ -995,12 +1001,7 @@ def test_a_rescan_of_the_checkout_asks_the_header_search_while_the_program_is_re
     options = ScanOptions(cache_dir=tmp_path / "cache")
     scan_checkout(repo, options, checkout_scan_previous([str(repo)]))
     (repo / "demo.h").write_text(HEADER.replace("DEMO_UNIT 16", "DEMO_UNIT 16384"))
-    started, searched = [], []
-    start, grep = diff.FilesNaming.start, diff.FilesNaming._grep
-    monkeypatch.setattr(diff.FilesNaming, "start", lambda self, words, most: started.append(words)
-                        or start(self, words, most))
-    monkeypatch.setattr(diff.FilesNaming, "_grep", lambda self, words: searched.append(set(words))
-                        or grep(self, words))
+    started, searched = _record_searches(monkeypatch)
     result = scan_checkout(repo, options, checkout_scan_previous([str(repo)]))
     assert "in the cone" in result.analysis.stats["incremental"]
     assert set(started) == {frozenset({"DEMO_UNIT"})}
