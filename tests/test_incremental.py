@@ -344,9 +344,9 @@ def test_a_read_ahead_ends_when_the_program_is_not_needed(tree, tmp_path, monkey
     run_scan([str(tree)], ScanOptions(cache_dir=cache), from_stored=checkout_scan_previous([str(tree)]))
     path = tree / "net_ring" / "demo_rx.c"
     path.write_text("/* a comment */\n" + path.read_text("latin-1"), "latin-1")
-    assert not diff._discover_checkout(tree, options)[-1]
+    assert not diff._discover_checkout(tree, options).kept
     first = diff_revisions(tree, "HEAD", None, [], options)
-    assert diff._discover_checkout(tree, options)[-1]
+    assert diff._discover_checkout(tree, options).kept
     again = diff_revisions(tree, "HEAD", None, [], options)
     assert "reused" in again.head.timings
     assert comparable(again.head.findings) == comparable(first.head.findings)

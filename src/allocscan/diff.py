@@ -126,8 +126,19 @@ def _scan_side(root: Path, rel_paths: list[str], options: ScanOptions,
     return run_scan(targets, options, previous=previous, prepared=ready)
 
 
-def _discover_checkout(root: Path, options: ScanOptions, nearest: bool = False) \
-        -> tuple[Discovery, list[str], list[str], ContentKeys, list | None, frozenset[str], bool]:
+class _CheckoutDiscovery(NamedTuple):
+    """What _discover_checkout() computes of a working tree in another process."""
+
+    disc: Discovery  # its lists of files left empty: they come back as text
+    files: list[str]
+    makefiles: list[str]
+    keys: ContentKeys
+    nearest: list[str] | None  # the kept scans nearest to it (pipeline.nearest_scans), when asked
+    question: frozenset[str]  # the words a rescan's cone will first look for (_rescan_question)
+    kept: bool  # whether the results cache holds its results (see _results_kept)
+
+
+def _discover_checkout(root: Path, options: ScanOptions, nearest: bool = False) -> _CheckoutDiscovery:
     """What the scan of a whole working tree computes first: its discovery, the content
     keys of its files and the text of its Makefiles; and whether the results cache
     holds its results already (the same change diffed again: then the base's program,
@@ -149,8 +160,8 @@ def _discover_checkout(root: Path, options: ScanOptions, nearest: bool = False) 
     files, makefiles = [str(f) for f in disc.files], [str(m) for m in disc.makefiles]
     near = nearest_scans(disc, keys, options) if nearest else None
     question = _rescan_question(root, keys, near, cache, options) if near else frozenset()
-    return (replace(disc, files=[], makefiles=[]), files, makefiles, keys, near, question,
-            results_kept(disc, keys, options))
+    return _CheckoutDiscovery(replace(disc, files=[], makefiles=[]), files, makefiles, keys, near, question,
+                              results_kept(disc, keys, options))
 
 
 def _rescan_question(root: Path, keys: ContentKeys, near: list[str], cache: FactsCache,
@@ -182,9 +193,9 @@ def _discovered(prepared: _Forked | None) -> Prepared | None:
     answer = _answer_or(prepared, None) if prepared is not None else None
     if answer is None:
         return None
-    disc, files, makefiles, keys, nearest, _, _ = answer
-    disc.files, disc.makefiles = PathList(files), [Path(m) for m in makefiles]
-    return Prepared(disc, keys, nearest)
+    disc = answer.disc
+    disc.files, disc.makefiles = PathList(answer.files), [Path(m) for m in answer.makefiles]
+    return Prepared(disc, answer.keys, answer.nearest)
 
 
 def _results_kept(prepared: _Forked | None) -> Callable[[], bool]:
@@ -194,7 +205,7 @@ def _results_kept(prepared: _Forked | None) -> Callable[[], bool]:
         if prepared is None or not prepared.ready():
             return False
         answer = _answer_or(prepared, None)
-        return answer is not None and answer[-1]
+        return answer is not None and answer.kept
     return kept
 
 
@@ -454,7 +465,7 @@ class _Listed(NamedTuple):
     keys: ContentKeys
     nearest: list[str] | None  # the kept scans nearest to it (pipeline.nearest_scans), when asked
     result_key: str  # the key a scan of it keeps its results under (pipeline.result_key_of)
-    kept: bool  # whether the results cache holds its results (last: see _results_kept)
+    kept: bool  # whether the results cache holds its results (see _results_kept)
 
 
 def _revision_input(repo: Path, rev: str, options: ScanOptions, tmp: Path, nearest: bool = False) -> _Listed:
@@ -536,7 +547,7 @@ def scan_checkout(root: Path, options: ScanOptions, from_stored, progress_factor
         if naming is not None and prepared.ready():
             answer = _answer_or(prepared, None)
             if answer is not None:
-                naming.start(answer[5], MAX_READER_FILES)
+                naming.start(answer.question, MAX_READER_FILES)
         return False
 
     try:
