@@ -413,3 +413,58 @@ static long demo_symm_io(void __user *u, void **in, void **out)
     found = by_id()["AS003"].check(analysis, OPTIONS)
     assert sorted(f.line for f in found) == [9, 10]
     assert not any("alsoSizes" in f.properties for f in found)
+
+
+PREDICATE_CHECK = """
+static unsigned int grant_limit = 65536;
+module_param(grant_limit, uint, 0644);
+
+struct map_op { unsigned int count; unsigned int flags; };
+struct grant { u64 ref; u64 addr; u64 handle; u64 flags; };
+
+PREDICATE
+
+static struct grant *grants_alloc(int count)
+{
+	return kvmalloc_array(count, sizeof(struct grant), GFP_KERNEL);
+}
+
+static long grants_ioctl(void __user *u)
+{
+	struct map_op op;
+	struct grant *g;
+
+	if (copy_from_user(&op, u, sizeof(op)) != 0)
+		return -EFAULT;
+	CHECK
+	g = grants_alloc(op.count);
+	if (!g)
+		return -ENOMEM;
+	kvfree(g);
+	return 0;
+}
+"""
+
+
+def _predicate_checked(predicate: str, check: str) -> list[str]:
+    source = PREDICATE_CHECK.replace("PREDICATE", predicate).replace("CHECK", check)
+    analysis = analyze(link([extract_file("drivers/xen/grants.c", source.encode())]), builtin_kernel("6.1"))
+    return [f.function for f in by_id()["AS003"].check(analysis, OPTIONS)]
+
+
+def test_a_predicate_the_caller_leaves_on_bounds_its_argument():
+    """gntdev's shape: `if (unlikely(too_many(op.count))) return -EINVAL;` with
+    `bool too_many(unsigned int count) { return !count || count > limit; }`. Past the
+    check the count is at most the limit (a module parameter in a check: its default),
+    2 MiB of grants, below what kvmalloc_array() can return. A predicate whose answer
+    the caller leaves on the other way (`if (!fits(n))`) bounds it too; one the caller
+    does not leave on, or one testing something else, does not."""
+    too_many = "static bool too_many(unsigned int count)\n{\n\treturn !count || count > grant_limit;\n}"
+    fits = "static bool fits(unsigned int count)\n{\n\treturn count <= grant_limit;\n}"
+    assert _predicate_checked(too_many, "if (unlikely(too_many(op.count)))\n\t\treturn -EINVAL;") == []
+    assert _predicate_checked(fits, "if (!fits(op.count))\n\t\treturn -EINVAL;") == []
+    assert _predicate_checked(too_many, "if (too_many(op.count))\n\t\tpr_warn(\"many\\n\");") == ["grants_alloc"]
+    assert _predicate_checked(fits, "if (fits(op.count))\n\t\treturn -EINVAL;") == ["grants_alloc"]
+    other = "static bool too_many(unsigned int count)\n{\n\treturn !count || op_flags > grant_limit;\n}"
+    assert _predicate_checked(other, "if (too_many(op.count))\n\t\treturn -EINVAL;") == ["grants_alloc"]
+    assert _predicate_checked(too_many, "") == ["grants_alloc"]

@@ -130,11 +130,13 @@ def enum_list(fx: FileExtraction, node) -> None:
 
 
 _INIT_RE = re.compile(rb"\b__init\b")
-_NOT_INTEGER = ("void", "bool", "_Bool")
+_NOT_INTEGER = ("void",)
 
 
 def _returns_integer(fn, decl, fdecl) -> bool:
-    """Does the definition return an integer (not void, bool, a pointer or a struct)?"""
+    """Does the definition return an integer or a truth value (not void, a pointer or a
+    struct)? A predicate's `return !n || n > limit;` bounds what its callers leave on
+    (analyze.values.narrowing: _predicate_bound)."""
     if decl is not fdecl:
         return False  # `char *f(...)`: a pointer_declarator wraps the function declarator
     type_node = fn.child_by_field_name("type")
@@ -164,8 +166,9 @@ def loops(fx: FileExtraction) -> None:
 
 
 def returns(fx: FileExtraction) -> None:
-    """`return expr;`: in a function returning an integer, what it returns (a size may be
-    a call's result); in one returning a pointer, the pointer (can it be NULL?)."""
+    """`return expr;`: in a function returning an integer or a truth value, what it
+    returns (a size may be a call's result; a predicate's test bounds what its callers
+    leave on); in one returning a pointer, the pointer (can it be NULL?)."""
     pointer: dict[int, bool] = {}
     for m in fx.m["return"]:
         node = m["return"][0]

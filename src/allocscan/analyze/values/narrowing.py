@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING
 
-from ...exprs import IDENT_RE, conjuncts, disjuncts, expand_macro, identifiers, ir_from_text, render
+from ...exprs import IDENT_RE, conjuncts, disjuncts, expand_macro, identifiers, ir_from_text, render, without_hints
 from ...facts import EXIT_ERROR, EXIT_NONE, EXIT_OTHER, FunctionFacts
 from ...kernel.tables import allocators, families, source_tables, value_tables
 from ...link import same_driver
@@ -193,7 +193,10 @@ class Narrowing:
                 ref = self.program.functions[node]
                 if positions[0] >= len(ref.fn.params):
                     continue
-                bound = self._bound_at_end(ref, ref.fn.params[positions[0]][0], scope.depth)
+                param = ref.fn.params[positions[0]][0]
+                bound = self._bound_at_end(ref, param, scope.depth)
+                if bound is None:
+                    bound = self._predicate_bound(ref, param, _answer_left_on(fn, site, at), scope.depth)
                 if bound is not None:
                     best = bound if best is None else min(best, bound)
         return best
@@ -251,6 +254,25 @@ class Narrowing:
         unbounded = Value(0, None, frozenset({"check"}), (), True)
         narrowed = self.narrow(param, unbounded, Scope(ref.file, callee, depth + 1, callee.end_byte - 1))
         return narrowed.hi if narrowed.known else None
+
+    def _predicate_bound(self, ref, param: str, left_on: bool | None, depth: int) -> int | None:
+        """The largest value of parameter `param` of a predicate whose caller leaves when it
+        answers `left_on`: a function whose body is one `return` of a test (gntdev's
+        `return !count || count > limit;`), its parameter unchanged. Leaving when it is
+        true, the caller goes on with the test false: count <= limit. None when nothing
+        bounds it, or the function is not such a predicate."""
+        callee = ref.fn
+        if left_on is None or len(callee.returns) != 1 or callee.guards or \
+                any(a.target == param for a in callee.assignments):
+            return None
+        text, byte, _ = callee.returns[0]
+        test = without_hints(ir_from_text(text))
+        if not left_on:  # (`if (!fits(n)) return -EINVAL;`: past it, the test held)
+            test = _negated(test)
+            if test is None:
+                return None
+        bound = self.leaving_bound(test, param, Scope(ref.file, callee, depth + 1, byte))
+        return bound[1] if bound is not None and bound[0] == "hi" else None
 
     def field_tests_at(self, scope: Scope) -> dict[tuple[str, str], bool]:
         """Struct fields the `if`s around byte `scope.at_byte` test for zero, and whether each
@@ -654,6 +676,23 @@ def _error_checked(fn: FunctionFacts, site, at: int) -> bool:
         if stored and stored <= names and not any(a.target in stored and site.byte < a.byte < ts for a in fn.assignments):
             return True
     return False
+
+
+def _answer_left_on(fn: FunctionFacts, site, at: int) -> bool | None:
+    """The answer of the call at `site` that the test made of it alone leaves on, before
+    byte `at`: True for `if (too_many(n)) return -EINVAL;`, False for `if (!fits(n))`;
+    None when no such test leaves with an error (a result stored, or tested in a
+    compound condition)."""
+    for cond_text, ts, te, es, ee, kind, goes in fn.conditions:
+        if kind != EXIT_ERROR or not site.byte < ts <= at or ts <= at < te or site.callee not in cond_text:
+            continue
+        cond = without_hints(ir_from_text(cond_text))
+        negated = cond[0] == "un" and cond[1] == "!"
+        call = without_hints(cond[2]) if negated else cond
+        if call[0] == "call" and call[1] == site.callee and \
+                [render(a) for a in call[2]] == [render(a) for a in site.arguments()]:
+            return not negated
+    return None
 
 
 def _false_at(fn: FunctionFacts, at: int) -> list[tuple[tuple | None, int]]:
