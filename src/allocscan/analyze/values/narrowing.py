@@ -168,7 +168,8 @@ class Narrowing:
         check_insnlist_len(dev, n); if (rc) break;` or `if (check_len(n)) return -EINVAL;`
         with the check returning an error when `n > MAX_INSNS`. The callee's early exits
         on its parameter bound what reaches its end, and only its end (success) lets the
-        caller go on to the point."""
+        caller go on to the point; a predicate's one `return` of a test bounds it as the
+        answer the caller goes on with (_predicate_bound)."""
         fn, at = scope.fn, scope.at_byte
         if scope.depth >= MAX_DEPTH or not fn.conditions:
             return None
