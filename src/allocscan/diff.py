@@ -171,7 +171,7 @@ def _rescan_question(root: Path, keys: ContentKeys, near: list[str], cache: Fact
     look for in every file (incremental.header_question()); empty when no header's
     definitions changed. The changed headers are extracted here, into the cache where
     the scan finds them."""
-    stored = next(ResultCache(options.cache_dir).nearest("", {}, near[:1]), None)
+    stored = ResultCache(options.cache_dir).get(near[0])
     if stored is None:
         return frozenset()
     file_keys = {rel: sha for _, rel, sha in keys.keyed}
@@ -179,12 +179,18 @@ def _rescan_question(root: Path, keys: ContentKeys, near: list[str], cache: Fact
     headers = [rel for rel in changed if rel.endswith(".h") and rel in stored.file_keys]
     if not headers or len(changed) > MAX_SAME_FACTS_FILES:
         return frozenset()
-    extract_all([], None, cache, 1, keys=ContentKeys([(str(root / rel), rel, file_keys[rel]) for rel in headers
-                                                      if not cache.has(file_keys[rel], rel)], [], len(headers)))
+    _extract_into(cache, root, {rel: file_keys[rel] for rel in headers})
     versions = {rel: (cache.get(stored.file_keys[rel], rel), cache.get(file_keys[rel], rel)) for rel in headers}
     if any(ff is None or isinstance(ff, tuple) for pair in versions.values() for ff in pair):
         return frozenset()
     return header_question(versions)
+
+
+def _extract_into(cache: FactsCache, root: Path, content_ids: dict[str, str]) -> None:
+    """Extract the working tree's files (relative path -> content id) the cache does not
+    hold yet, into it, where the scan that follows finds them."""
+    extract_all([], None, cache, 1, keys=ContentKeys([(str(root / rel), rel, sha) for rel, sha in content_ids.items()
+                                                      if not cache.has(sha, rel)], [], len(content_ids)))
 
 
 def _discovered(prepared: _Forked | None) -> Prepared | None:
@@ -812,8 +818,7 @@ def _program_to_read(repo: Path, base: str, head: str | None,
         except (KeyError, OSError):
             return None, frozenset()  # a file removed
     if not head:
-        extract_all([], None, cache, 1, keys=ContentKeys([(str(repo / rel), rel, sha) for rel, sha in after_ids.items()
-                                                          if not cache.has(sha, rel)], [], len(after_ids)))
+        _extract_into(cache, repo, after_ids)
     relinked = False
     versions = {}
     for rel in changed:

@@ -197,7 +197,7 @@ class Narrowing:
                 param = ref.fn.params[positions[0]][0]
                 bound = self._bound_at_end(ref, param, scope.depth)
                 if bound is None:
-                    bound = self._predicate_bound(ref, param, _answer_left_on(fn, site, at), scope.depth)
+                    bound = self._predicate_bound(ref, param, fn, site, at, scope.depth)
                 if bound is not None:
                     best = bound if best is None else min(best, bound)
         return best
@@ -256,15 +256,18 @@ class Narrowing:
         narrowed = self.narrow(param, unbounded, Scope(ref.file, callee, depth + 1, callee.end_byte - 1))
         return narrowed.hi if narrowed.known else None
 
-    def _predicate_bound(self, ref, param: str, left_on: bool | None, depth: int) -> int | None:
-        """The largest value of parameter `param` of a predicate whose caller leaves when it
-        answers `left_on`: a function whose body is one `return` of a test (gntdev's
-        `return !count || count > limit;`), its parameter unchanged. Leaving when it is
-        true, the caller goes on with the test false: count <= limit. None when nothing
-        bounds it, or the function is not such a predicate."""
+    def _predicate_bound(self, ref, param: str, fn: FunctionFacts, site, at: int, depth: int) -> int | None:
+        """The largest value of parameter `param` of a predicate called at `site` of `fn`,
+        which leaves on its answer before byte `at` (_answer_left_on): a function whose
+        body is one `return` of a test (gntdev's `return !count || count > limit;`), its
+        parameter unchanged. Leaving when it is true, the caller goes on with the test
+        false: count <= limit. None when nothing bounds it, or the function is not such
+        a predicate."""
         callee = ref.fn
-        if left_on is None or len(callee.returns) != 1 or callee.guards or \
-                any(a.target == param for a in callee.assignments):
+        if len(callee.returns) != 1 or callee.guards or any(a.target == param for a in callee.assignments):
+            return None
+        left_on = _answer_left_on(fn, site, at)
+        if left_on is None:
             return None
         text, byte, _ = callee.returns[0]
         test = without_hints(ir_from_text(text))
