@@ -50,10 +50,10 @@ def test_an_internal_error_in_one_site_is_a_warning_and_the_scan_goes_on(tmp_pat
     (tmp_path / "demo_two.c").write_text(TWO_ON_ONE_LINE)
     real = analyze_module._describe
 
-    def failing(a, ff, fn, node, site, *rest):
-        if site.callee == "kzalloc":
+    def failing(a, ff, fn, node, call_index, *rest):
+        if fn.calls[call_index].callee == "kzalloc":
             raise KeyError("demo")
-        return real(a, ff, fn, node, site, *rest)
+        return real(a, ff, fn, node, call_index, *rest)
 
     monkeypatch.setattr(analyze_module, "_describe", failing)
     result = run_scan([str(tmp_path)], ScanOptions(jobs=1))
