@@ -224,7 +224,11 @@ def squash_type(text: str) -> str:
 _QUALIFIERS = {"const", "volatile", "__user", "__iomem", "__rcu", "__force", "restrict", "__restrict", "register", "__percpu"}
 
 
-@lru_cache(maxsize=1 << 20)
+# The last texts parsed, and argument lists split: a whole-tree scan of 6.1 parses
+# 141,000 texts 967,000 times, and kept them all to its end (52 MB of its peak, and
+# 9 MB for 27,000 argument lists). The reads are near each other: keeping 16,384
+# texts parses 152,000 times; 4,096 argument lists, 28,000 times.
+@lru_cache(maxsize=1 << 14)
 def ir_from_text(text: str) -> tuple:
     """Parse a C expression given as text (macro body, stored argument) into IR."""
     text = strip_comments(text).strip()  # `#define DEMO_SPARE 0 // not used`
@@ -330,7 +334,7 @@ def _args_from_text(text: str) -> tuple:
     return tuple(out)
 
 
-@lru_cache(maxsize=1 << 18)
+@lru_cache(maxsize=1 << 12)  # (see ir_from_text)
 def ir_of_args(text: str) -> tuple:
     """IR of each argument of an argument-list text."""
     return tuple(ir_from_text(t) for t in split_args(text))
