@@ -229,3 +229,35 @@ def test_an_entry_is_the_same_bytes_whatever_the_hash_seed(tmp_path):
     body = extract_file("demo_deref.c", DEREF_STORES.encode()).functions[0]
     unknown = [a.base for a in body.assignments if a.kind == "deref" and a.op == "?"]
     assert unknown == ["a", "b", "c", "d", "e"]
+
+
+def test_callers_and_sites_find_their_calls_again_once_the_calls_are_let_go(tmp_path, monkeypatch):
+    """callers() and an analysis' sites keep where a call lies among its function's
+    calls, not the call object: after the calls went back to their pickle
+    (facts._UNPACKED) and were unpacked again, each still gives the call at its place."""
+    from allocscan import facts as facts_module
+    from allocscan.analyze import analyze
+    from allocscan.kernel.version import builtin_kernel
+    from allocscan.link import link
+
+    monkeypatch.setattr(facts_module, "_UNPACKED", facts_module._RecentlyUnpacked(2))
+    _load(CORPORA / "net_irq", tmp_path / "c")  # written; read back, every body is packed
+    loaded = _load(CORPORA / "net_irq", tmp_path / "c")
+    program = link(loaded)
+    analysis = analyze(program, builtin_kernel("6.1"))
+
+    def described(site):
+        return (site.callee, site.line, site.col, site.args_text, site.locks)
+
+    called = [node for node in program.functions if next(program.callers(node), None) is not None]
+    assert len(called) > 5 and len(analysis.sites) > 5
+    callers_before = {node: [(caller, described(site)) for caller, site in program.callers(node)] for node in called}
+    sites_before = [described(s.site) for s in analysis.sites]
+    for ff in loaded:  # every function's calls unpacked in turn: all but the last two went back
+        for fn in ff.functions:
+            fn.calls
+    assert sum(type(fn.packed_calls) is int for ff in loaded for fn in ff.functions) > 10
+    assert {node: [(caller, described(site)) for caller, site in program.callers(node)]
+            for node in called} == callers_before
+    assert [described(s.site) for s in analysis.sites] == sites_before
+    assert all(s.site.callee == s.allocator.name for s in analysis.sites if s.allocator is not None)
