@@ -315,10 +315,10 @@ class Program:
     build_key: str = ""
     nodes_flagged: dict[int, list[str]] = field(default_factory=dict)  # see functions_with()
     flagged_in_files: dict[int, list[tuple[FileFacts, FunctionFacts]]] = field(default_factory=dict)
-    # field -> the stores through an access path to a field of that name, (struct type,
+    # field -> the access paths through which a field of that name is stored to, (struct type,
     # field) -> all its writers, typed and through access paths (see field_writers_of),
     # and (access path, directory) -> the struct it names: all built on first use
-    _writers_by_path: dict[str, list[str]] | None = None  # see _access_paths_storing()
+    _access_paths_by_field: dict[str, list[str]] | None = None  # see _access_paths_storing()
     _writers_memo: dict[tuple[str, str], tuple] = field(default_factory=dict)  # see field_writers_of()
     _receiver_memo: dict[tuple[str, str], str] = field(default_factory=dict)
     _callers: dict[str, tuple[tuple[str, int], ...]] = field(default_factory=dict)  # node -> callers()
@@ -442,8 +442,8 @@ class Program:
             struct, fname = key
             # only the access paths ending in this field are resolved, when first asked:
             # an incremental scan asks for a few fields of the 185,000 stores of a tree
-            through = [(path, fn) for receiver in self._access_paths_storing().get(fname, ()) if struct
-                       for path, fn in self.field_writers[(receiver, fname)]
+            paths = self._access_paths_storing().get(fname, ()) if struct else ()
+            through = [(path, fn) for receiver in paths for path, fn in self.field_writers[(receiver, fname)]
                        if self.receiver_struct(receiver, path) == struct]
             typed = self.field_writers.get(key, ())
             found = self._writers_memo[key] = (*typed, *through) if through else typed
@@ -453,13 +453,13 @@ class Program:
         """field -> the access paths through which some function stores to a field of
         that name, in field_writers' order (their writers are field_writers'; a copy of
         each (access path, path, function) was 16 MB of a whole-tree scan of 6.1)."""
-        if self._writers_by_path is None:
+        if self._access_paths_by_field is None:
             by_field: dict[str, list[str]] = {}
             for receiver, fname in self.field_writers:
                 if RECEIVER_MARK in receiver:
                     by_field.setdefault(fname, []).append(receiver)
-            self._writers_by_path = by_field
-        return self._writers_by_path
+            self._access_paths_by_field = by_field
+        return self._access_paths_by_field
 
     def receiver_struct(self, receiver: str, path: str) -> str:
         """The struct type an access path (Assignment.receiver) written in file `path`
@@ -734,7 +734,7 @@ def _subtree_index(program: "Program", table: str, top: str) -> dict:
 MEMOS = {
     "_by_path": dict, "_by_dir": dict, "_shared": dict, "_shared_files": lambda: None, "_subtrees": dict,
     "_dirs_sorted": list, "_lookup_memo": dict, "_included_memo": dict, "_headers_by_name": dict,
-    "_include_targets": dict, "_dir_tables": dict, "_resolved": dict, "_writers_by_path": lambda: None,
+    "_include_targets": dict, "_dir_tables": dict, "_resolved": dict, "_access_paths_by_field": lambda: None,
     "_writers_memo": dict, "_receiver_memo": dict, "_callers": dict, "never_run_memo": dict,
     "_global_inits": lambda: None, "_field_index": dict, "_typed_index": dict,
 }

@@ -30,9 +30,10 @@ class AllocationSite:
     path: str
     function: FunctionFacts
     node: str
-    # The call's place among function.calls (`site` reads it there): kept in each site,
-    # the calls of the 50,000 sites of a whole-tree scan of 6.1 held 51 MB of its peak
-    # (their argument IR and lock states), unpacked again for the few a rule reports
+    # The call's place among function.calls (`site` reads it there, unpacking the calls
+    # again once facts._UNPACKED has let them go): kept in each site, the calls of the
+    # 50,000 sites of a whole-tree scan of 6.1 held 51 MB of its peak (their argument
+    # IR and lock states)
     call_index: int
     allocator: Allocator | None  # None: a non-allocator call that takes a gfp
     family: Family | None
