@@ -6,6 +6,7 @@ with a scan of the edited tree from scratch."""
 from __future__ import annotations
 
 import dataclasses
+import io
 import os
 import pickle
 import random
@@ -16,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from allocscan import diff, incremental, linkstore, pipeline
+from allocscan import diff, incremental, link, linkstore, pipeline
 from allocscan.discover import DiscoverError
 from allocscan.diff import _from_stored, checkout_scan_previous, diff_revisions
 from allocscan.cache import FactsCache
@@ -411,6 +412,39 @@ def test_a_kept_program_reads_back_its_functions_as_its_files_own(tree, tmp_path
     same = lambda fn: (fn.name, fn.line, fn.end_line, fn.params, fn.callees, fn.flags, fn.field_writes)  # noqa: E731
     assert [[same(fn) for fn in ff.functions] for ff in kept.files] == \
         [[same(fn) for fn in ff.functions] for ff in linked.files]
+
+
+def test_a_kept_program_reads_back_its_definitions_and_call_graph_as_they_were(tree, tmp_path):
+    """A kept program pickles its definitions (Program.functions) and its call graph's
+    callees and callers each as flat tuples (linkstore._ProgramPickler.definitions(),
+    _flat_adjacency()), not a definition or a _FewCalls at a time: read back, every
+    node has the same definition, the same callees and callers held the same way
+    (the shared NO_CALLS, a _FewCalls, or a dict a relink gave it), and the resolver,
+    the graph's `_adj` and its `_node` read the very dicts they read before."""
+    program = run_scan([str(tree)], ScanOptions(cache_dir=tmp_path / "cache")).analysis.program
+    graph = program.graph
+    node = next(node for node, calls in graph._succ.items() if type(calls) is link._FewCalls)
+    graph.calls_to_change(graph._succ, node)  # as a relink does before it changes an edge
+    assert type(graph._succ[node]) is dict
+    buffer = io.BytesIO()
+    with link.memos_set_aside(program):
+        linkstore._ProgramPickler(buffer, program).dump(program)
+    assert b"FunctionRef" not in buffer.getvalue() and b"_FewCalls" not in buffer.getvalue()
+    kept = pickle.loads(buffer.getvalue())
+
+    def definitions(of):
+        return [(node, of.files.index(ref.file), ref.file.functions.index(ref.fn), ref.node)
+                for node, ref in of.functions.items()]
+
+    assert definitions(kept) == definitions(program)
+    assert all(type(ref) is link.FunctionRef and ref.node is node for node, ref in kept.functions.items())
+    assert kept.resolver.functions is kept.functions
+    for kept_calls, calls in ((kept.graph._succ, graph._succ), (kept.graph._pred, graph._pred)):
+        assert list(kept_calls) == list(calls)
+        assert [(type(held), list(held), held is link.NO_CALLS) for held in kept_calls.values()] == \
+            [(type(held), list(held), held is link.NO_CALLS) for held in calls.values()]
+    assert kept.graph._adj is kept.graph._succ and list(kept.graph.nodes) == list(graph.nodes)
+    assert sorted(kept.graph.edges) == sorted(graph.edges) and kept.graph.has_edge(*next(iter(graph.edges)))
 
 
 def test_a_kept_program_holds_each_equal_name_once(tree, tmp_path):

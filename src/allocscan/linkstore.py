@@ -10,8 +10,9 @@ parent waits for it before returning. Saving then costs a whole-tree scan no wal
 time unless its analysis is shorter than the write (about 25 s for 6.1). But the
 child's memory is its own: pickling touches every object of the program, and
 CPython writes the reference count of each, so every page the child reads becomes
-a copy; its pickling memo comes on top. For 6.1 the two processes held 3.8 GB
-together (the sum of their Pss), where the parent alone peaks at 1.9 GB. So the
+a copy; its pickling memo comes on top. For 6.1 the two processes held 3.3 GB
+together (3,158 MiB, the sum of their Pss), where the parent alone peaks at 1.84
+GB. So the
 child is forked only where the system (and the scan's cgroup) has room for that
 copy beside the parent's analysis (FORK_ROOM); elsewhere the parent writes the
 program itself before analysing, and the scan takes that much longer
@@ -27,18 +28,25 @@ when first used.
 
 How a program is pickled (_ProgramPickler): each file's functions go as one flat
 tuple of their fields, in the file's own entry, and every other reference to a
-function (the call graph's definitions, field writers, registrars) as (its file,
-its index). Pickled one by one, each of the 626,000 functions of 6.1 left its
-20-field argument tuple in the unpickler's memo until the read ended, and then
-200-byte holes no later object of the scan fills: 100 MB of a whole-tree scan's
-peak. A file's flat tuple is one large block, given back to the system after the
-read (_give_back_free_memory). Before pickling, the child makes equal strings and
-tuples of different files one object (share_equal_values): each file's facts came
-from an entry of their own, with their own copy of every name.
+function (field writers, registrars) as (its file, its index). Pickled one by one,
+each of the 626,000 functions of 6.1 left its 20-field argument tuple in the
+unpickler's memo until the read ended, and then 200-byte holes no later object of
+the scan fills: 100 MB of a whole-tree scan's peak. A file's flat tuple is one
+large block, given back to the system after the read (_give_back_free_memory).
+The definitions (Program.functions) and the call graph's callees and callers go
+as a few flat tuples each, of nodes and indexes: the pickler's memo holds every
+object it wrote until the end, and one entry per definition and per _FewCalls,
+with their argument tuples, took it past 13 million entries for 6.1, where its
+table doubled to 537 MB (805 MB as it did): writing peaked 950 MiB above the
+program, now 510 MiB (9.2 million entries). Before pickling, the child makes
+equal strings and tuples of different files one object (share_equal_values):
+each file's facts came from an entry of their own, with their own copy of every
+name.
 """
 
 from __future__ import annotations
 
+import copyreg
 import ctypes
 import gc
 import hashlib
@@ -49,24 +57,27 @@ import sys
 import time
 from collections import defaultdict
 from dataclasses import dataclass, field, fields, is_dataclass
-from itertools import chain, starmap
+from functools import cached_property, partial
+from itertools import chain, islice, starmap
 from operator import attrgetter
 from pathlib import Path
 from typing import Callable
 
 from .cache import FactsCache
 from .facts import Binding, FileFacts, FunctionFacts, StructDef
-from .link import Program, forget_memos, memos_set_aside
+from .link import (_NO_ATTRIBUTES, NO_CALLS, CallGraph, FunctionRef, Program, Resolver, _FewCalls, _Functions, forget_memos,
+                   memos_set_aside)
 from .results import code_key, write_pickle
 
 KEPT = 2  # linked programs a cache keeps
 # The memory a forked writer needs free, per byte of the parent's RSS at the fork: its
-# copy of the pages it pickles, its memo and argument tuples (6.1: 2.2 GB beside a
-# parent of 1.9 GB), and what the parent's analysis adds meanwhile (0.55 GB).
+# copy of the pages it pickles, its memo and argument tuples (6.1: the two held 3,158
+# MiB together, 1,440 of it the parent's at the fork), and what the parent's analysis
+# adds meanwhile (0.3 GB). (1.4 would do for 6.1 now: the margin is kept.)
 FORK_ROOM = 1.6
 # The memory writing the program in this process needs free, per byte of its RSS: the
-# pickler's memo and share_equal_values' tables (6.1: the scan peaked at 2,399 MiB,
-# 951 MiB above its 1,448 MiB at the save, 0.66). With less free, it is not kept:
+# pickler's memo and share_equal_values' tables (6.1: the scan peaked at 1,960 MiB,
+# 520 MiB above its 1,440 MiB at the save, 0.36; 0.8 kept until the tables are cut too). With less free, it is not kept:
 # the next scan links in full, rather than this one pushing the system out of memory.
 WRITE_ROOM = 0.8
 STALE_SECONDS = 3600  # a partial write this old is no scan's
@@ -155,8 +166,7 @@ class LinkStore:
 
     def _write(self, linked: Linked, file_keys: dict[str, str], target: Path) -> None:
         write_pickle(target.with_suffix(".files"), file_keys)
-        places = _ProgramPickler.places_in(linked.program)
-        write_pickle(target, linked, lambda fh: _ProgramPickler(fh, places))
+        write_pickle(target, linked, lambda fh: _ProgramPickler(fh, linked.program))
         kept = sorted(self.directory.glob("*.pkl"), key=lambda p: p.stat().st_mtime, reverse=True)
         for old in kept[KEPT:]:
             old.unlink(missing_ok=True)
@@ -373,16 +383,20 @@ def _shared_fields_of(kind: type) -> tuple[str, ...]:
 
 
 class _ProgramPickler(pickle.Pickler):
-    """Pickles a kept program's files with their functions' fields flat (see the module's
-    docstring); `places` is id(function) -> (its file, its index) for the program's files."""
+    """Pickles a kept program's files with their functions' fields flat, and its
+    definitions (Program.functions) and its call graph's callees and callers each as
+    one flat tuple (see the module's docstring)."""
 
-    def __init__(self, fh, places: dict[int, tuple[FileFacts, int]]):
+    def __init__(self, fh, program: Program):
         super().__init__(fh, protocol=pickle.HIGHEST_PROTOCOL)
-        self.places = places
-
-    @staticmethod
-    def places_in(program: Program) -> dict[int, tuple[FileFacts, int]]:
-        return {id(fn): (ff, i) for ff in program.files for i, fn in enumerate(ff.functions)}
+        self.program = program
+        # id(function) -> (its file, its index), for the program's files
+        self.places = {id(fn): (ff, i) for ff in program.files for i, fn in enumerate(ff.functions)}
+        # Pickled in place of Program.functions (the resolver's too) and of the graph's
+        # adjacencies: made when first pickled, and held, so that every reference to
+        # one is the same in the pickle, and one object read back
+        self._definitions: _Rebuilt | None = None
+        self._adjacencies: dict[str, _Rebuilt] | None = None
 
     def reducer_override(self, obj):
         kind = type(obj)
@@ -393,7 +407,107 @@ class _ProgramPickler(pickle.Pickler):
             place = self.places.get(id(obj))
             if place is not None:  # its file is pickled whole, here or before: the function is its own
                 return _function_of, place
+        elif kind is Program or kind is Resolver:
+            if obj.functions is self.program.functions and self.definitions() is not None:
+                return copyreg.__newobj__, (kind,), {**obj.__dict__, "functions": self._definitions}
+        elif kind is CallGraph and obj is self.program.graph:
+            flat = self.adjacencies()
+            if flat is not None:
+                # (networkx's views, cached on the graph as asked, each hold an adjacency: made again when asked)
+                state = {name: value for name, value in obj.__dict__.items() if name not in _GRAPH_VIEWS}
+                return copyreg.__newobj__, (kind,), {**state, **flat, "__networkx_cache__": {}}
+        # (exact dicts, lists and tuples never come here: the C pickler saves them itself)
         return NotImplemented
+
+    def definitions(self) -> _Rebuilt | None:
+        """Program.functions as three tuples: its nodes, their files' indexes, and their
+        functions' indexes in those files. Pickled one by one, each of the 627,000
+        definitions of 6.1 put itself, its argument tuple, its function and the
+        function's (file, index) in the pickler's memo (see the module's docstring).
+        None when a definition is not of the program's files: then pickled as it is."""
+        if self._definitions is None:
+            files = self.program.files
+            file_index = {id(ff): i for i, ff in enumerate(files)}
+            file_indexes, indexes, places = [], [], self.places
+            for node, ref in self.program.functions.items():
+                place = places.get(id(ref.fn))
+                if place is None or place[0] is not ref.file or ref.node is not node:
+                    return None
+                file_indexes.append(file_index[id(ref.file)])
+                indexes.append(place[1])
+            self._definitions = _Rebuilt(_definitions_from, (files, tuple(self.program.functions), tuple(file_indexes),
+                                                             tuple(indexes)))
+        return self._definitions
+
+    def adjacencies(self) -> dict[str, _Rebuilt] | None:
+        """The call graph's attributes that hold its adjacencies, each flat
+        (_flat_adjacency; its 782,000 _FewCalls of 6.1 were 2.3 million entries of the
+        memo); None when an edge has attributes of its own (then pickled as it is)."""
+        if self._adjacencies is None:
+            graph = self.program.graph
+            succ, pred = _flat_adjacency(graph._succ), _flat_adjacency(graph._pred)
+            if succ is None or pred is None or graph._adj is not graph._succ:
+                return None
+            callees = _Rebuilt(_adjacency_from, succ)
+            self._adjacencies = {"_succ": callees, "_adj": callees, "_pred": _Rebuilt(_adjacency_from, pred),
+                                 "_node": _Rebuilt(_Functions, (callees,))}
+        return self._adjacencies
+
+
+# The views networkx caches on a graph (functools.cached_property): `in_degree` and the like
+_GRAPH_VIEWS = frozenset(name for klass in CallGraph.__mro__ for name, attribute in vars(klass).items()
+                         if isinstance(attribute, cached_property))
+
+
+class _Rebuilt:
+    """Pickled as `make(*args)`: what _ProgramPickler pickles in place of a dict of the
+    program (the C pickler saves an exact dict itself, without asking its
+    reducer_override)."""
+
+    def __init__(self, make: Callable, args: tuple):
+        self.make, self.args = make, args
+
+    def __reduce__(self):
+        return self.make, self.args
+
+
+def _flat_adjacency(adjacency: dict) -> tuple | None:
+    """A call graph's callees or callers (CallGraph._succ or _pred) as three tuples: the
+    nodes, how each holds its calls (0: the shared NO_CALLS, n: n of them in a
+    _FewCalls, -n - 1: n in a dict of its own), and all their calls in turn. None
+    when an edge has attributes of its own (none has: CallGraph): then the graph is
+    pickled as it is."""
+    counts, calls = [], []
+    count, extend = counts.append, calls.extend
+    for held in adjacency.values():
+        kind = type(held)
+        if held is NO_CALLS:
+            count(0)
+        elif kind is _FewCalls and held:
+            count(len(held))
+            extend(held)
+        elif kind is dict and all(value is _NO_ATTRIBUTES for value in held.values()):
+            count(-len(held) - 1)
+            extend(held)
+        else:
+            return None
+    return tuple(adjacency), tuple(counts), tuple(calls)
+
+
+def _adjacency_from(nodes: tuple, counts: tuple, calls: tuple) -> dict:
+    """The adjacency _flat_adjacency() flattened."""
+    taken, few, none, no_attributes = iter(calls), _FewCalls, NO_CALLS, _NO_ATTRIBUTES
+    return dict(zip(nodes, [few(islice(taken, count)) if count > 0 else
+                            none if count == 0 else dict.fromkeys(islice(taken, -count - 1), no_attributes)
+                            for count in counts]))
+
+
+def _definitions_from(files: list[FileFacts], nodes: tuple, file_indexes: tuple, indexes: tuple) -> dict:
+    """The Program.functions _ProgramPickler.definitions() flattened (C calls for each
+    of 627,000 definitions, not a function of Python's: they are read on every diff)."""
+    in_files = list(map(files.__getitem__, file_indexes))
+    functions = map(operator.getitem, map(attrgetter("functions"), in_files), indexes)
+    return dict(zip(nodes, map(partial(tuple.__new__, FunctionRef), zip(in_files, functions, nodes))))
 
 
 def _file_from_fields(values: tuple) -> FileFacts:
