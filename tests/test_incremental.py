@@ -495,6 +495,27 @@ def test_equal_values_are_shared_only_when_of_the_same_types():
     assert files[0].exports[0] is files[1].exports[0]
 
 
+def test_shared_subtrees_and_leaves_stay_one_object_each_once_shared():
+    """share_equal_values() remembers the tuples it replaced only for those holding a
+    tuple (a leaf of only names and numbers is the first equal one however often it
+    is met): an IR subtree two values share is still one object after, and so is
+    every equal leaf, in the file that held it first and in the others."""
+    from allocscan.facts import FileFacts
+
+    leaf = ("id", "".join(["count"]))  # (joined: an object of its own, as unpickled)
+    subtree = ("add", leaf, ("num", 1))
+    other_leaf = ("id", "".join(["count"]))
+    files = [FileFacts("a.c", "1", globals={"x": ("neg", subtree), "y": ("not", subtree), "z": leaf}),
+             FileFacts("b.c", "2", globals={"x": ("add", other_leaf, ("num", 1)), "z": other_leaf})]
+    linkstore.share_equal_values(files)
+    a, b = files[0].globals, files[1].globals
+    assert a["x"][1] is a["y"][1]  # the shared subtree
+    assert b["x"] is a["x"][1]  # an equal subtree of another file
+    assert a["z"] is b["z"] is a["x"][1][1] is b["x"][1]  # the leaf, wherever it is held
+    assert a["x"][1][2] is b["x"][2]
+    assert a["x"] == ("neg", ("add", ("id", "count"), ("num", 1)))
+
+
 def test_no_program_another_version_kept_is_read_ahead(tree, tmp_path, monkeypatch):
     """A program kept by other code of the analyzer (before an upgrade) has the same
     file keys: reading it ahead would cost a read the head side cannot use."""

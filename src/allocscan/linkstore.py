@@ -76,10 +76,10 @@ KEPT = 2  # linked programs a cache keeps
 # adds meanwhile (0.3 GB). (1.4 would do for 6.1 now: the margin is kept.)
 FORK_ROOM = 1.6
 # The memory writing the program in this process needs free, per byte of its RSS: the
-# pickler's memo and share_equal_values' tables (6.1: the scan peaked at 1,960 MiB,
-# 520 MiB above its 1,440 MiB at the save, 0.36; 0.8 kept until the tables are cut too). With less free, it is not kept:
+# pickler's memo and share_equal_values' tables (6.1: the scan peaked at 1,911 MiB,
+# 471 MiB above its 1,440 MiB at the save, 0.33). With less free, it is not kept:
 # the next scan links in full, rather than this one pushing the system out of memory.
-WRITE_ROOM = 0.8
+WRITE_ROOM = 0.45
 STALE_SECONDS = 3600  # a partial write this old is no scan's
 
 
@@ -332,6 +332,10 @@ def share_equal_values(files: list[FileFacts], indexes: tuple = ()) -> None:
             items = tuple(map(share, value))
             if all(map(operator.is_, items, value)):
                 items = value
+            if _PLAIN.issuperset(map(type, items)):
+                # a leaf (of the IR) is the first equal one, however often it is met: not
+                # remembered (half the tuples: done and held took 560 MB beside the program)
+                return same(items, items)
             if all(type(item) in _PLAIN or (type(item) is tuple and id(item) not in mixed) for item in items):
                 got = same(items, items)
             else:
