@@ -495,6 +495,28 @@ def test_equal_values_are_shared_only_when_of_the_same_types():
     assert files[0].exports[0] is files[1].exports[0]
 
 
+def test_a_file_of_many_functions_is_read_back_whole_from_its_items():
+    """A kept program's file is pickled as the items of a linkstore._FileBuilder,
+    which the unpickler hands over a thousand at a time: a file of 150 functions
+    (3,000 values and more) is read back a FileFacts, the same object its functions'
+    definitions name, with every function's fields as they were."""
+    from allocscan.facts import FileFacts, FunctionFacts
+
+    functions = [FunctionFacts(f"f{i}", i % 2 == 0, 10 * i, 10 * i + 5, (("dev", "struct net_device *"),),
+                               callees=(f"f{i + 1}",), call_count=1, flags=i) for i in range(150)]
+    program = link.link([FileFacts("drivers/net/many.c", "1", functions=functions, exports=("f0",)),
+                         FileFacts("drivers/net/few.c", "2", functions=[FunctionFacts("g", False, 1, 2, ())])])
+    buffer = io.BytesIO()
+    linkstore._ProgramPickler(buffer, program).dump(program)
+    kept = pickle.loads(buffer.getvalue())
+    assert not linkstore._files_being_read
+    assert [type(ff) for ff in kept.files] == [FileFacts, FileFacts]
+    assert [ff.functions for ff in kept.files] == [ff.functions for ff in program.files]
+    assert kept.files[0].exports == ("f0",) and kept.files[1].path == "drivers/net/few.c"
+    assert all(ref.file is kept.files[0] and ref.fn is kept.files[0].functions[int(ref.fn.name[1:])]
+               for ref in kept.functions.values() if ref.fn.name != "g")
+
+
 def test_shared_subtrees_and_leaves_stay_one_object_each_once_shared():
     """share_equal_values() remembers the tuples it replaced only for those holding a
     tuple (a leaf of only names and numbers is the first equal one however often it

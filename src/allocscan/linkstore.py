@@ -26,13 +26,15 @@ store (cache.BlobStore) pickles as its token only; where its entry lies is kept
 beside it and attached again on load, so bodies are still read from the entries
 when first used.
 
-How a program is pickled (_ProgramPickler): each file's functions go as one flat
-tuple of their fields, in the file's own entry, and every other reference to a
-function (field writers, registrars) as (its file, its index). Pickled one by one,
-each of the 626,000 functions of 6.1 left its 20-field argument tuple in the
-unpickler's memo until the read ended, and then 200-byte holes no later object of
-the scan fills: 100 MB of a whole-tree scan's peak. A file's flat tuple is one
-large block, given back to the system after the read (_give_back_free_memory).
+How a program is pickled (_ProgramPickler): each file goes as the items of a
+_FileBuilder, its own fields then each of its functions' fields in turn, and every
+other reference to a function (field writers, registrars) as (its file, its
+index). Pickled one by one, each of the 626,000 functions of 6.1 left its 20-field
+argument tuple in the unpickler's memo until the read ended, and then 200-byte
+holes no later object of the scan fills: 100 MB of a whole-tree scan's peak. As
+one flat tuple per file, the tuples stayed in the pickler's memo to the end of the
+write, and in the unpickler's to the end of the read (6.1: 49 MiB of the write's
+peak, 110 MiB of the read's); as items they are read a thousand at a time.
 The definitions (Program.functions) and the call graph's callees and callers go
 as a few flat tuples each, of nodes and indexes: the pickler's memo holds every
 object it wrote until the end, and one entry per definition and per _FewCalls,
@@ -273,7 +275,6 @@ def drop_read_ahead() -> None:
 
 
 _FILE_FIELDS = [f.name for f in fields(FileFacts) if f.name != "functions"]
-_FUNCTIONS_AT = [f.name for f in fields(FileFacts)].index("functions")
 _file_fields = attrgetter(*_FILE_FIELDS)
 _FUNCTION_FIELDS = [f.name for f in fields(FunctionFacts)]
 _function_fields = attrgetter(*_FUNCTION_FIELDS)
@@ -405,8 +406,11 @@ class _ProgramPickler(pickle.Pickler):
     def reducer_override(self, obj):
         kind = type(obj)
         if kind is FileFacts:
-            return _file_from_fields, (_file_fields(obj) + tuple(chain.from_iterable(map(_function_fields,
-                                                                                          obj.functions))),)
+            # its values as the items of a _FileBuilder (APPENDS, a thousand at a time):
+            # never one tuple, that the memo would hold to the end of the write
+            count = len(obj.functions)
+            return (_file_builder, (len(_FILE_FIELDS) + 1 + count * len(_FUNCTION_FIELDS),), None,
+                    chain(_file_fields(obj), (count,), chain.from_iterable(map(_function_fields, obj.functions))))
         if kind is FunctionFacts:
             place = self.places.get(id(obj))
             if place is not None:  # its file is pickled whole, here or before: the function is its own
@@ -514,15 +518,44 @@ def _definitions_from(files: list[FileFacts], nodes: tuple, file_indexes: tuple,
     return dict(zip(nodes, map(partial(tuple.__new__, FunctionRef), zip(in_files, functions, nodes))))
 
 
-def _file_from_fields(values: tuple) -> FileFacts:
-    """The FileFacts _ProgramPickler pickled: its fields but `functions`, then each of
-    its functions' fields in turn."""
-    n_file = len(_FILE_FIELDS)
-    fields_in_turn = iter(values[n_file:])
-    # (zip over one iterator n times: each function's n fields, in a tuple zip reuses)
-    functions = list(starmap(FunctionFacts, zip(*[fields_in_turn] * len(_FUNCTION_FIELDS))))
-    own = values[:n_file]
-    return FileFacts(*own[:_FUNCTIONS_AT], functions, *own[_FUNCTIONS_AT:])
+class _FileBuilder(FileFacts):
+    """A FileFacts being read back from a kept program: the unpickler extends it with
+    the values _ProgramPickler wrote for it (its fields but `functions`, how many
+    functions it has, then each function's fields in turn), a thousand at a time.
+    With the last it takes its fields and becomes a FileFacts: the same object, that
+    the unpickler's memo gives to every later reference to the file. Its layout is
+    FileFacts' own (no slot added), so that its class can be set to FileFacts."""
+
+    __slots__ = ()
+
+    def extend(self, values: list) -> None:
+        pending, expected = _files_being_read[id(self)]
+        pending.extend(values)
+        if len(pending) < expected:
+            return
+        del _files_being_read[id(self)]
+        n_file = len(_FILE_FIELDS)
+        for name, value in zip(_FILE_FIELDS, pending):
+            setattr(self, name, value)
+        in_turn = iter(pending[n_file + 1:])
+        # (zip over one iterator n times: each function's n fields, in a tuple zip reuses)
+        self.functions = list(starmap(FunctionFacts, zip(*[in_turn] * len(_FUNCTION_FIELDS))))
+        self.__class__ = FileFacts
+
+    def append(self, value) -> None:  # (APPEND, one item: the C unpickler calls extend() for it too)
+        self.extend([value])
+
+
+# id(_FileBuilder) -> (its values so far, how many it is given): emptied as each file is
+# read whole, and when a read ends (_read)
+_files_being_read: dict[int, tuple[list, int]] = {}
+
+
+def _file_builder(expected: int) -> _FileBuilder:
+    """A FileFacts to be given its `expected` values (_FileBuilder.extend)."""
+    ff = _FileBuilder.__new__(_FileBuilder)
+    _files_being_read[id(ff)] = ([], expected)
+    return ff
 
 
 def _function_of(ff: FileFacts, index: int) -> FunctionFacts:
@@ -658,6 +691,7 @@ def _read(target: Path, stop: Callable[[], bool] | None = None) -> Linked | None
     except Exception:  # stopped; or a partial file, or one another version of the analyzer
         return None    # kept (a diff's first guess, diff._read_base_program): other fields
     finally:
+        _files_being_read.clear()  # (a read ended midway leaves its files there)
         if collecting:
             gc.freeze()
             gc.enable()
