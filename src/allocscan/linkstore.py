@@ -10,8 +10,8 @@ parent waits for it before returning. Saving then costs a whole-tree scan no wal
 time unless its analysis is shorter than the write (about 25 s for 6.1). But the
 child's memory is its own: pickling touches every object of the program, and
 CPython writes the reference count of each, so every page the child reads becomes
-a copy; its pickling memo comes on top. For 6.1 the two processes held 3.3 GB
-together (3,158 MiB, the sum of their Pss), where the parent alone peaks at 1.84
+a copy; its pickling memo comes on top. For 6.1 the two processes held 3.25 GB
+together (3,102 MiB, the sum of their Pss), where the parent alone peaks at 1.84
 GB. So the
 child is forked only where the system (and the scan's cgroup) has room for that
 copy beside the parent's analysis (FORK_ROOM); elsewhere the parent writes the
@@ -40,7 +40,7 @@ as a few flat tuples each, of nodes and indexes: the pickler's memo holds every
 object it wrote until the end, and one entry per definition and per _FewCalls,
 with their argument tuples, took it past 13 million entries for 6.1, where its
 table doubled to 537 MB (805 MB as it did): writing peaked 950 MiB above the
-program, now 510 MiB (9.2 million entries). Before pickling, the child makes
+program, now 466 MiB (9.2 million entries). Before pickling, the child makes
 equal strings and tuples of different files one object (share_equal_values):
 each file's facts came from an entry of their own, with their own copy of every
 name.
@@ -73,13 +73,13 @@ from .results import code_key, write_pickle
 
 KEPT = 2  # linked programs a cache keeps
 # The memory a forked writer needs free, per byte of the parent's RSS at the fork: its
-# copy of the pages it pickles, its memo and argument tuples (6.1: the two held 3,158
+# copy of the pages it pickles, its memo and argument tuples (6.1: the two held 3,102
 # MiB together, 1,440 of it the parent's at the fork), and what the parent's analysis
 # adds meanwhile (0.3 GB). (1.4 would do for 6.1 now: the margin is kept.)
 FORK_ROOM = 1.6
 # The memory writing the program in this process needs free, per byte of its RSS: the
-# pickler's memo and share_equal_values' tables (6.1: the scan peaked at 1,911 MiB,
-# 471 MiB above its 1,440 MiB at the save, 0.33). With less free, it is not kept:
+# pickler's memo and share_equal_values' tables (6.1: the scan peaked at 1,861 MiB,
+# 421 MiB above its 1,440 MiB at the save, 0.29). With less free, it is not kept:
 # the next scan links in full, rather than this one pushing the system out of memory.
 WRITE_ROOM = 0.45
 STALE_SECONDS = 3600  # a partial write this old is no scan's
