@@ -40,7 +40,7 @@ as a few flat tuples each, of nodes and indexes: the pickler's memo holds every
 object it wrote until the end, and one entry per definition and per _FewCalls,
 with their argument tuples, took it past 13 million entries for 6.1, where its
 table doubled to 537 MB (805 MB as it did): writing peaked 950 MiB above the
-program, now 466 MiB (9.2 million entries). Before pickling, the child makes
+program, now 466 MiB (9.2 million entries). Before pickling, the writer makes
 equal strings and tuples of different files one object (share_equal_values):
 each file's facts came from an entry of their own, with their own copy of every
 name.
@@ -388,9 +388,10 @@ def _shared_fields_of(kind: type) -> tuple[str, ...]:
 
 
 class _ProgramPickler(pickle.Pickler):
-    """Pickles a kept program's files with their functions' fields flat, and its
-    definitions (Program.functions) and its call graph's callees and callers each as
-    one flat tuple (see the module's docstring)."""
+    """Pickles a kept program's files as the items of a _FileBuilder (their functions'
+    fields flat), and its definitions (Program.functions) and its call graph's
+    callees and callers as flat tuples of nodes and indexes (see the module's
+    docstring)."""
 
     def __init__(self, fh, program: Program):
         super().__init__(fh, protocol=pickle.HIGHEST_PROTOCOL)
