@@ -11,11 +11,10 @@ time unless its analysis is shorter than the write (about 25 s for 6.1). But the
 child's memory is its own: pickling touches every object of the program, and
 CPython writes the reference count of each, so every page the child reads becomes
 a copy; its pickling memo comes on top. For 6.1 the two processes held 3.25 GB
-together (3,102 MiB, the sum of their Pss), where the parent alone peaks at 1.84
-GB. So the
-child is forked only where the system (and the scan's cgroup) has room for that
-copy beside the parent's analysis (FORK_ROOM); elsewhere the parent writes the
-program itself before analysing, and the scan takes that much longer
+together (3,102 MiB, the sum of their Pss), where the parent alone peaks at
+1.84 GB. So the child is forked only where the system (and the scan's cgroup)
+has room for that copy beside the parent's analysis (FORK_ROOM); elsewhere the
+parent writes the program itself before analysing, and the scan takes that much longer
 (`keep` in --stats), unless even that memory is not free (WRITE_ROOM): then no
 program is kept, the scan warns, and the next one links in full. At most `KEPT`
 programs stay in a cache; the oldest go first.
@@ -409,9 +408,8 @@ class _ProgramPickler(pickle.Pickler):
         if kind is FileFacts:
             # its values as the items of a _FileBuilder (APPENDS, a thousand at a time):
             # never one tuple, that the memo would hold to the end of the write
-            count = len(obj.functions)
-            return (_file_builder, (len(_FILE_FIELDS) + 1 + count * len(_FUNCTION_FIELDS),), None,
-                    chain(_file_fields(obj), (count,), chain.from_iterable(map(_function_fields, obj.functions))))
+            return (_file_builder, (len(_FILE_FIELDS) + len(obj.functions) * len(_FUNCTION_FIELDS),), None,
+                    chain(_file_fields(obj), chain.from_iterable(map(_function_fields, obj.functions))))
         if kind is FunctionFacts:
             place = self.places.get(id(obj))
             if place is not None:  # its file is pickled whole, here or before: the function is its own
@@ -521,8 +519,8 @@ def _definitions_from(files: list[FileFacts], nodes: tuple, file_indexes: tuple,
 
 class _FileBuilder(FileFacts):
     """A FileFacts being read back from a kept program: the unpickler extends it with
-    the values _ProgramPickler wrote for it (its fields but `functions`, how many
-    functions it has, then each function's fields in turn), a thousand at a time.
+    the values _ProgramPickler wrote for it (its fields but `functions`, then each
+    function's fields in turn), a thousand at a time.
     With the last it takes its fields and becomes a FileFacts: the same object, that
     the unpickler's memo gives to every later reference to the file. Its layout is
     FileFacts' own (no slot added), so that its class can be set to FileFacts."""
@@ -538,7 +536,7 @@ class _FileBuilder(FileFacts):
         n_file = len(_FILE_FIELDS)
         for name, value in zip(_FILE_FIELDS, pending):
             setattr(self, name, value)
-        in_turn = iter(pending[n_file + 1:])
+        in_turn = islice(pending, n_file, None)
         # (zip over one iterator n times: each function's n fields, in a tuple zip reuses)
         self.functions = list(starmap(FunctionFacts, zip(*[in_turn] * len(_FUNCTION_FIELDS))))
         self.__class__ = FileFacts
