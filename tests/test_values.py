@@ -1413,6 +1413,89 @@ void *demo_loop(int n)
     assert v["demo_loop"].sources == {"module_param:demo_extra"} and v["demo_loop"].hi is None
 
 
+
+def test_a_small_term_added_in_a_loop_grows_with_the_count_of_passes_not_its_sources():
+    """f_uvc's shape: `bytes += xu->desc.bLength;` over a list, each term a u8 the user sets
+    through an ioctl: the sum passes a page only by how many times the loop runs, not
+    by the user's value. Unknown, not the user's unbounded size. A loop that counts up
+    to the user's number (`i < req.count`) makes the sum the user's, as large as that
+    number's type times the term, or as the check on the way lets it (with two additions
+    in the loop, that bound is not computed: unknown); a term that can pass a page on
+    its own keeps its sources, without a bound, as before."""
+    v = sizes(("drivers/usb/demo_uvc/desc.c", """
+struct demo_xu { struct list_head list; u8 len; };
+struct demo_opts { struct list_head xus; };
+struct demo_req { u8 len; u32 count; u32 big; };
+long demo_set_len(struct demo_xu *xu, unsigned long arg)
+{
+	struct demo_req req;
+	if (copy_from_user(&req, (void __user *)arg, sizeof(req)))
+		return -EFAULT;
+	xu->len = 24 + req.len;
+	return 0;
+}
+void *demo_copy_descriptors(struct demo_opts *opts)
+{
+	struct demo_xu *xu;
+	unsigned int bytes = 16;
+	list_for_each_entry(xu, &opts->xus, list)
+		bytes += xu->len;
+	return kmalloc(bytes, GFP_KERNEL);
+}
+long demo_entries(unsigned long arg)
+{
+	struct demo_req req;
+	unsigned int size = 0, i;
+	if (copy_from_user(&req, (void __user *)arg, sizeof(req)))
+		return -EFAULT;
+	for (i = 0; i < req.count; i++)
+		size += 64;
+	return (long)kmalloc(size, GFP_KERNEL);
+}
+long demo_checked(unsigned long arg)
+{
+	struct demo_req req;
+	unsigned int size = 0, i;
+	if (copy_from_user(&req, (void __user *)arg, sizeof(req)))
+		return -EFAULT;
+	if (req.count > 16)
+		return -EINVAL;
+	for (i = 0; i < req.count; i++)
+		size += 64;
+	return (long)kmalloc(size, GFP_KERNEL);
+}
+long demo_checked_twice(unsigned long arg)
+{
+	struct demo_req req;
+	unsigned int size = 0, i;
+	if (copy_from_user(&req, (void __user *)arg, sizeof(req)))
+		return -EFAULT;
+	if (req.count > 16)
+		return -EINVAL;
+	for (i = 0; i < req.count; i++) {
+		size += 64;
+		size += 32;
+	}
+	return (long)kmalloc(size, GFP_KERNEL);
+}
+long demo_big_terms(struct demo_opts *opts, unsigned long arg)
+{
+	struct demo_req req;
+	struct demo_xu *xu;
+	unsigned int size = 0;
+	if (copy_from_user(&req, (void __user *)arg, sizeof(req)))
+		return -EFAULT;
+	list_for_each_entry(xu, &opts->xus, list)
+		size += req.big;
+	return (long)kmalloc(size, GFP_KERNEL);
+}
+"""))
+    assert not v["demo_copy_descriptors"].sources and v["demo_copy_descriptors"].partial  # (16, and unknown)
+    assert v["demo_entries"].sources == {"user:demo_entries"} and v["demo_entries"].hi == 0xFFFFFFFF * 64
+    assert v["demo_checked"].hi == 16 * 64  # (what was stored before the loop, plus 16 passes)
+    assert not v["demo_checked_twice"].sources and v["demo_checked_twice"].partial  # (not 16 * 64, nor 16 * 32)
+    assert v["demo_big_terms"].sources == {"user:demo_big_terms"} and v["demo_big_terms"].hi is None
+
 def test_a_value_checked_equal_to_an_unseen_one_unless_zero_is_not_the_users():
     """ethtool's get_rxfh shape: `if (n && n != dev_n) return -EINVAL;` leaves n either 0 or
     the device's size, which the analysis cannot read: unknown, not the user's 2^32."""

@@ -757,6 +757,9 @@ class ValueAnalysis:
             if summed is not None:
                 return summed
             base = self.eval(a.value, scope)
+            if a.op == "+=" and a.kind == "local" and base.known and base.hi is not None and \
+                    base.hi <= self.builtins.constant("PAGE_SIZE").lo and _in_loop(scope.fn, a.byte):
+                return self._added_per_pass(a, base, scope)
             if a.op in ("+=", "*=", "<<="):
                 return Value(0, None, base.sources, base.steps, True) if base.sources else unknown(WHY_ARITHMETIC)
             return base
@@ -765,6 +768,39 @@ class ValueAnalysis:
             return v
         return v.with_step(Step(FLOW, f"{a.target} = {render(a.value)}", scope.file.path, a.line,
                                 function=scope.fn.name if scope.fn is not None else ""))
+
+    def _added_per_pass(self, a, term: Value, scope: Scope) -> Value:
+        """`bytes += xu->desc.bLength;` in a loop, the term within a page (a u8 field): the
+        sum reaches a costly order only by how often the loop runs, not by the term's
+        sources (a term that can pass a page on its own keeps them). So the sum is
+        someone's to choose only where a loop around it compares against a count with
+        sources (`for (i = 0; i < req.count; i++)`): at most what was stored before the
+        loop plus the count's largest value times the term's, or without a bound when the
+        count has none. Otherwise unknown: a walk over a list, a count of the driver's
+        own, or a bounded count where more than the store before the loop and this one
+        addition write the sum, or where loops nest (the bound would then be too low)."""
+        fn = scope.fn
+        for cond_text, start, end in fn.loops:
+            if not start <= a.byte < end:
+                continue
+            for test in conjuncts(ir_from_text(cond_text)):
+                limit = _loop_limit(test)
+                count = self.eval(limit, Scope(scope.file, fn, scope.depth + 1, start)) if limit is not None else None
+                if count is None or not count.known or not count.sources:
+                    continue
+                total = Value(0, None, count.sources | term.sources, count.steps)
+                if count.hi is not None:
+                    before = _reaching_assignment(fn, a.target, start)
+                    prior = self.eval(before.value, Scope(scope.file, fn, scope.depth + 1, before.byte)) \
+                        if before is not None and _only_writes(fn, a.target, (before, a)) and \
+                        sum(s <= a.byte < e for s, e in fn.loop_spans) == 1 else None
+                    if prior is None or not prior.known or prior.partial or prior.hi is None:
+                        continue
+                    total = Value(prior.lo, prior.hi + max(count.hi, 0) * term.hi,
+                                  total.sources | prior.sources, count.steps)
+                return total.with_step(Step(FLOW, f"{a.target} += {render(a.value)} on each pass of the loop while "
+                                                  f"{cond_text}", scope.file.path, a.line, function=fn.name))
+        return unknown(WHY_ARITHMETIC)
 
     def _counted_up_to(self, a, scope: Scope) -> Value | None:
         """`for (order = 0; (PAGE_SIZE << order) < goal; order++)`: a counter stepped by one
@@ -979,3 +1015,27 @@ class _Point(NamedTuple):
     """A byte of a function, as BranchOracle.dead() asks for a call site's."""
 
     byte: int
+
+
+def _in_loop(fn, byte: int) -> bool:
+    """Is `byte` of `fn` inside a loop's span (its statement may run any number of times)?"""
+    return fn is not None and any(start <= byte < end for start, end in fn.loop_spans)
+
+
+def _loop_limit(test: tuple) -> tuple | None:
+    """The count a loop's comparison runs a counter up to: N of `i < N`, `i <= N`, `N > i`,
+    `N >= i`, the counter a plain name. None for any other test (`(1 << order) < goal`
+    runs log2(goal) times, not goal)."""
+    if test[0] != "bin" or test[1] not in ("<", "<=", ">", ">="):
+        return None
+    counter, limit = (test[2], test[3]) if test[1] in ("<", "<=") else (test[3], test[2])
+    return limit if counter[0] == "id" else None
+
+
+def _only_writes(fn, name: str, writes: tuple) -> bool:
+    """Are `writes` all that writes the local `name` in `fn` (no other assignment, no
+    call handed `&name`)?"""
+    mine = [a for a in fn.assignments if a.kind == "local" and a.target == name]
+    if sorted(a.byte for a in mine) != sorted(a.byte for a in writes):
+        return False
+    return not any("&" in site.args_text and name in IDENT_RE.findall(site.args_text) for site in fn.calls)
