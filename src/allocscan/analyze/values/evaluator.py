@@ -796,7 +796,8 @@ class ValueAnalysis:
                         sum(s <= a.byte < e for s, e in fn.loop_spans) == 1 else None
                     if prior is None or not prior.known or prior.partial or prior.hi is None:
                         continue
-                    total = Value(prior.lo, prior.hi + max(count.hi, 0) * term.hi,
+                    passes = max(count.hi, 0)  # (from none to this many: a term below zero lowers the sum)
+                    total = Value(prior.lo + passes * min(term.lo, 0), prior.hi + passes * max(term.hi, 0),
                                   total.sources | prior.sources, count.steps)
                 return total.with_step(Step(FLOW, f"{a.target} += {render(a.value)} on each pass of the loop while "
                                                   f"{cond_text}", scope.file.path, a.line, function=fn.name))
