@@ -14,6 +14,12 @@ of their call sites' arguments, struct fields from one tree-wide cell per
 (struct, field), module parameters and values parsed from user buffers
 (`kstrto*`, `sscanf`, `copy_from_user`) as user-controlled sources.
 
+A `+=` in a loop: a term that can pass a page on its own makes the sum its
+sources' without a bound; a smaller term (a u8 descriptor length) grows only
+with how often the loop runs, so the sum is the count's (`i < req.count`:
+at most the count times the term, after the store before the loop) or,
+with no count to read (a walk over a list), unknown.
+
 The parts: `lattice` (Value, join, arithmetic), `evaluator` (ValueAnalysis:
 expressions, locals, parameters, the memo and cycle guard), `builtins` (kernel
 macros, constants, sizeof), `sources` (module parameters, user buffers,
