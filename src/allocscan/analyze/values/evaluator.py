@@ -687,7 +687,7 @@ class ValueAnalysis:
         value once. None when the chain back to a plain store does not resolve (the `+=`
         then grows without a bound, as in a loop)."""
         fn = scope.fn
-        if fn is None or any(start <= a.byte < end for start, end in fn.loop_spans):
+        if fn is None or _loops_around(fn, a.byte):
             return None
         before = _reaching_assignment(fn, a.target, a.byte, ("=", "+="))
         if before is not None:
@@ -716,9 +716,9 @@ class ValueAnalysis:
         fn, name = scope.fn, a.target
         writes = sorted((b for b in fn.assignments if b.kind == "local" and b.target == name), key=lambda b: b.byte)
         if not writes or writes[0].op != "=" or any(b.op != "+=" for b in writes[1:]) or \
-                any(start <= b.byte < end for b in writes[1:] for start, end in fn.loop_spans):
+                any(_loops_around(fn, b.byte) for b in writes[1:]):
             return None
-        if any("&" in site.args_text and name in IDENT_RE.findall(site.args_text) for site in fn.calls):
+        if _address_handed_on(fn, name):
             return None  # `f(&size)` may write it
         total = self.eval(writes[0].value, Scope(scope.file, fn, scope.depth, writes[0].byte))
         if not total.known or total.partial or total.sources or total.hi is None:
@@ -758,7 +758,7 @@ class ValueAnalysis:
                 return summed
             base = self.eval(a.value, scope)
             if a.op == "+=" and a.kind == "local" and base.known and base.hi is not None and \
-                    base.hi <= self.builtins.constant("PAGE_SIZE").lo and _in_loop(scope.fn, a.byte):
+                    base.hi <= self.kernel.page_size and scope.fn is not None and _loops_around(scope.fn, a.byte):
                 return self._added_per_pass(a, base, scope)
             if a.op in ("+=", "*=", "<<="):
                 return Value(0, None, base.sources, base.steps, True) if base.sources else unknown(WHY_ARITHMETIC)
@@ -790,11 +790,8 @@ class ValueAnalysis:
                     continue
                 total = Value(0, None, count.sources | term.sources, count.steps)
                 if count.hi is not None:
-                    before = _reaching_assignment(fn, a.target, start)
-                    prior = self.eval(before.value, Scope(scope.file, fn, scope.depth + 1, before.byte)) \
-                        if before is not None and _only_writes(fn, a.target, (before, a)) and \
-                        sum(s <= a.byte < e for s, e in fn.loop_spans) == 1 else None
-                    if prior is None or not prior.known or prior.partial or prior.hi is None:
+                    prior = self._stored_before_loop(a, start, scope)
+                    if prior is None:
                         continue
                     passes = max(count.hi, 0)  # (from none to this many: a term below zero lowers the sum)
                     total = Value(prior.lo + passes * min(term.lo, 0), prior.hi + passes * max(term.hi, 0),
@@ -802,6 +799,19 @@ class ValueAnalysis:
                 return total.with_step(Step(FLOW, f"{a.target} += {render(a.value)} on each pass of the loop while "
                                                   f"{cond_text}", scope.file.path, a.line, function=fn.name))
         return unknown(WHY_ARITHMETIC)
+
+    def _stored_before_loop(self, a, start: int, scope: Scope) -> Value | None:
+        """The bounded value the loop starting at byte `start` adds to with `a`: the plain
+        store before it, when that store and `a` are all that write the local and `a` is
+        in that loop alone. None otherwise."""
+        fn = scope.fn
+        before = _reaching_assignment(fn, a.target, start)
+        if before is None or len(_loops_around(fn, a.byte)) != 1 or _address_handed_on(fn, a.target) or \
+                sorted(b.byte for b in fn.assignments if b.kind == "local" and b.target == a.target) != \
+                sorted((before.byte, a.byte)):
+            return None
+        prior = self.eval(before.value, Scope(scope.file, fn, scope.depth + 1, before.byte))
+        return prior if prior.known and not prior.partial and prior.hi is not None else None
 
     def _counted_up_to(self, a, scope: Scope) -> Value | None:
         """`for (order = 0; (PAGE_SIZE << order) < goal; order++)`: a counter stepped by one
@@ -1018,9 +1028,14 @@ class _Point(NamedTuple):
     byte: int
 
 
-def _in_loop(fn, byte: int) -> bool:
-    """Is `byte` of `fn` inside a loop's span (its statement may run any number of times)?"""
-    return fn is not None and any(start <= byte < end for start, end in fn.loop_spans)
+def _loops_around(fn, byte: int) -> list[tuple[int, int]]:
+    """The spans of `fn`'s loops that hold `byte` (its statement may run any number of times)."""
+    return [(start, end) for start, end in fn.loop_spans if start <= byte < end]
+
+
+def _address_handed_on(fn, name: str) -> bool:
+    """Is `&name` handed to a call of `fn` (which may then write the local)?"""
+    return any("&" in site.args_text and name in IDENT_RE.findall(site.args_text) for site in fn.calls)
 
 
 def _loop_limit(test: tuple) -> tuple | None:
@@ -1031,12 +1046,3 @@ def _loop_limit(test: tuple) -> tuple | None:
         return None
     counter, limit = (test[2], test[3]) if test[1] in ("<", "<=") else (test[3], test[2])
     return limit if counter[0] == "id" else None
-
-
-def _only_writes(fn, name: str, writes: tuple) -> bool:
-    """Are `writes` all that writes the local `name` in `fn` (no other assignment, no
-    call handed `&name`)?"""
-    mine = [a for a in fn.assignments if a.kind == "local" and a.target == name]
-    if sorted(a.byte for a in mine) != sorted(a.byte for a in writes):
-        return False
-    return not any("&" in site.args_text and name in IDENT_RE.findall(site.args_text) for site in fn.calls)
