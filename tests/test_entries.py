@@ -463,3 +463,38 @@ void demo_setup(void *p)
         (w,) = found[name]
         assert w.entry.callee == call and w.entry.context == "hardirq:smp_call_function"
     assert "demo_on_cpu" not in found  # smp_call_on_cpu() runs it in a work item
+
+
+def test_an_async_crypto_completion_runs_once_its_request_is_submitted():
+    found = entries(("crypto/demo_pad.c", """
+struct demo_pad_ctx { struct akcipher_request child; struct akcipher_request spare; };
+static void demo_pad_done(struct crypto_async_request *areq, int err) { kzalloc(256, GFP_KERNEL); }
+static void demo_pad_unused(struct crypto_async_request *areq, int err) { kzalloc(256, GFP_KERNEL); }
+int demo_pad_encrypt(struct akcipher_request *req)
+{
+	struct demo_pad_ctx *ctx = akcipher_request_ctx(req);
+
+	akcipher_request_set_callback(&ctx->spare, 0, demo_pad_unused, req);
+	akcipher_request_set_callback(&ctx->child, req->base.flags, demo_pad_done, req);
+	return crypto_akcipher_encrypt(&ctx->child);
+}
+"""))
+    (w,) = found["demo_pad_done"]
+    assert w.entry.callee == "crypto_akcipher_encrypt" and w.entry.context == "softirq:crypto-complete"
+    assert "demo_pad_unused" not in found  # bound to a request nothing submits
+
+
+def test_ops_the_core_calls_under_its_own_locks_are_entry_points():
+    found = entries(("drivers/net/ethernet/demo/main.c", """
+static void demo_rx_mode(struct net_device *dev) { kmalloc(64, GFP_KERNEL); }
+static void demo_timeout(struct net_device *dev, unsigned int q) { kmalloc(64, GFP_KERNEL); }
+static int demo_open(struct net_device *dev) { kmalloc(64, GFP_KERNEL); return 0; }
+static const struct net_device_ops demo_ops = {
+	.ndo_open = demo_open,
+	.ndo_set_rx_mode = demo_rx_mode,
+	.ndo_tx_timeout = demo_timeout,
+};
+"""))
+    assert found["demo_rx_mode"][0].entry.context == "bh:ndo_set_rx_mode"
+    assert found["demo_timeout"][0].entry.context == "softirq:ndo_tx_timeout"
+    assert "demo_open" not in found

@@ -79,3 +79,18 @@ static void cfg_update(void)
     assert finding.function == "cfg_update"
     frames = [line.strip() for line in finding.signature if line.startswith(" ")]
     assert frames[-3:] == ["cfg_store", "cfg_apply", "cfg_update"], frames
+
+
+def test_a_callback_run_with_bottom_halves_off_under_a_lock_prints_its_task_and_count(tmp_path):
+    """ndo_set_rx_mode runs under netif_addr_lock_bh(): in the caller's task (<TASK>),
+    with the count spin_lock_bh() leaves, 0x201, and interrupts on."""
+    (tmp_path / "main.c").write_text("""
+static void demo_rx_mode(struct net_device *dev) { kfree(kmalloc(64, GFP_KERNEL)); }
+static const struct net_device_ops demo_ops = { .ndo_set_rx_mode = demo_rx_mode };
+""")
+    (finding,) = run_scan([str(tmp_path)], ScanOptions(jobs=1, kernel_version="6.1")).findings
+    assert finding.rule_id == "AS002"
+    assert finding.signature[1].startswith("in_atomic(): 1, irqs_disabled(): 0, non_block: 0")
+    assert finding.signature[2] == "preempt_count: 201, expected: 0"
+    markers = {line.strip() for line in finding.signature if line.strip().startswith("<")}
+    assert markers == {"<TASK>"}

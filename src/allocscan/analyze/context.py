@@ -47,8 +47,9 @@ def context_kinds(w: Witness) -> set[str]:
     entry = w.entry
     if entry is not None:
         cls = entry.context_class
-        return {"hardirq"} if cls in ("hardirq", "nmi") else {"softirq"} if cls == "softirq" else set()
-    kinds = {c.partition(":")[0] for c in w.holder_contexts if c.startswith(("hardirq", "softirq"))}
+        # "bh": the kernel calls it from a task with bottom halves off (ndo_set_rx_mode)
+        return {"hardirq"} if cls in ("hardirq", "nmi") else {cls} if cls in ("softirq", "bh") else set()
+    kinds = {c.partition(":")[0] for c in w.holder_contexts if c.startswith(("hardirq", "softirq", "bh:"))}
     acquired = [s for s in w.steps if s.kind == ACQUIRE]
     for st in acquired:
         kinds.add("bh" if "bh" in st.effects else "irq" if "irq" in st.effects else "preempt")

@@ -43,7 +43,7 @@ class Step:
 
     @property
     def context_class(self) -> str:
-        """ENTRY: "hardirq", "softirq", "nmi" (the part of `context` before its ':')."""
+        """ENTRY: "hardirq", "softirq", "nmi", "bh" (the part of `context` before its ':')."""
         return self.context.partition(":")[0]
 
 
