@@ -94,3 +94,17 @@ static const struct net_device_ops demo_ops = { .ndo_set_rx_mode = demo_rx_mode 
     assert finding.signature[2] == "preempt_count: 201, expected: 0"
     markers = {line.strip() for line in finding.signature if line.strip().startswith("<")}
     assert markers == {"<TASK>"}
+
+
+def test_a_callback_the_kernel_runs_with_its_own_lock_held_counts_that_lock(tmp_path):
+    """dev_watchdog() calls ndo_tx_timeout from the timer softirq with netif_tx_lock()
+    held: one more than a plain softirq's count."""
+    (tmp_path / "main.c").write_text("""
+static void demo_timeout(struct net_device *dev, unsigned int q) { kfree(kmalloc(64, GFP_KERNEL)); }
+static void demo_timer(struct timer_list *t) { kfree(kmalloc(64, GFP_KERNEL)); }
+static const struct net_device_ops demo_ops = { .ndo_tx_timeout = demo_timeout };
+void demo_init(struct timer_list *t) { timer_setup(t, demo_timer, 0); mod_timer(t, 1); }
+""")
+    findings = run_scan([str(tmp_path)], ScanOptions(jobs=1, kernel_version="6.1")).findings
+    counts = {f.function: f.signature[2] for f in findings}
+    assert counts == {"demo_timeout": "preempt_count: 102, expected: 0", "demo_timer": "preempt_count: 101, expected: 0"}

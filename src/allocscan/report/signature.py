@@ -209,10 +209,14 @@ def _task_lines(kernel: KernelInfo, series: TraceSeries) -> list[str]:
 
 
 def _context(finding: Finding) -> IrqContext:
-    """The context the witness's entry point runs in (signatures.toml irq_contexts), else process context."""
+    """The context the witness's entry point runs in (signatures.toml irq_contexts): the
+    entry's own ("softirq:ndo_tx_timeout", which the kernel calls with a lock held),
+    else its class's ("softirq"); process context without an entry point."""
     contexts = signature_tables().irq_contexts
     entry = next((s for s in finding.witness if s.kind == ENTRY), None)
-    return contexts.get(entry.context_class if entry is not None else "process", contexts["process"])
+    if entry is None:
+        return contexts["process"]
+    return contexts.get(entry.context) or contexts.get(entry.context_class, contexts["process"])
 
 
 def _markers(finding: Finding) -> list[tuple[str, str]]:

@@ -7,10 +7,11 @@ and friends), and any call that passes a blocking gfp to a function taking a
 `gfp_t` (`usb_submit_urb(urb, GFP_KERNEL)`), when the call may run in atomic
 context: a spinlock held, interrupts or bottom halves disabled, preemption
 off, an RCU read-side section, or a callback the kernel runs in hardirq or
-softirq context (irq handler, NAPI poll, `ndo_start_xmit`, RCU callback, a
-function `on_each_cpu()` or `smp_call_function*()` runs with interrupts off,
-and a timer, hrtimer, tasklet, irq_work or URB completion once it is armed
-with that function). Locks include the header wrappers of a spinlock
+softirq context (irq handler, NAPI poll, `ndo_start_xmit`, `ndo_tx_timeout`
+(the watchdog timer), `ndo_set_rx_mode` (under `netif_addr_lock_bh()`), RCU
+callback, a function `on_each_cpu()` or `smp_call_function*()` runs with
+interrupts off, and a timer, hrtimer, tasklet, irq_work, URB completion or
+async crypto completion once it is armed with that function). Locks include the header wrappers of a spinlock
 (`xa_lock()`, `netif_addr_lock_bh()`, `bh_lock_sock()`, `local_lock()`, ...);
 a call that drops the caller's lock around its allocation (`__xa_store()`
 under `xa_lock()`, an unlock/allocate/relock helper) is not under it. The witness names the lock or entry point and the calls that
