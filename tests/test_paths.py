@@ -586,3 +586,61 @@ def test_a_question_the_solver_gives_up_on_keeps_the_witness_and_is_counted(monk
     monkeypatch.setattr(paths, "SOLVER_RLIMIT", 1_000)
     found, stats = _as002_with_stats(FACTORS)
     assert found == [(13, "warning")] and stats["paths_dropped"] == 0 and stats["paths_over_limit"] >= 1
+
+
+def test_a_context_test_answers_as_the_entry_points_context_does():
+    """A completion passes in_task() down to the test that guards its allocation: in the
+    interrupt that runs it the guarded call never happens; one guarded by
+    in_interrupt() does."""
+    found = findings(("fs/demo/read.c", """
+struct demo_ctx { void *cache; };
+static void demo_cache_page(struct demo_ctx *c) { c->cache = kmalloc(4096, GFP_NOFS); }
+static void demo_finish(struct demo_ctx *c, bool in_task)
+{
+	if (in_task)
+		demo_cache_page(c);
+}
+static void demo_finish_irq(struct demo_ctx *c, bool now)
+{
+	if (now)
+		demo_cache_page(c);
+}
+static void demo_end_io(struct bio *bio)
+{
+	struct demo_ctx *c = bio->bi_private;
+	bool intask = in_task() && !irqs_disabled();
+
+	demo_finish(c, intask);
+	demo_finish(c, !bio_in_atomic());
+	demo_finish_irq(c, in_interrupt());
+}
+void demo_read(struct bio *bio)
+{
+	bio->bi_end_io = demo_end_io;
+	submit_bio(bio);
+}
+"""))
+    assert [(f.function, f.message.split("(")[0]) for f in found] == [("demo_end_io", "demo_end_io")]
+    assert "demo_finish_irq" in found[0].message
+
+
+def test_in_task_is_true_under_a_bottom_half_lock_in_a_task():
+    """in_task() asks whether a softirq is being served: spin_lock_bh() in a task leaves
+    it true, so `in_task() ? GFP_KERNEL : GFP_ATOMIC` picks GFP_KERNEL under the lock;
+    gfp_any() (in_softirq()) picks GFP_ATOMIC there."""
+    found = findings(("drivers/demo/q.c", """
+struct demo_q { spinlock_t lock; void *buf; };
+void demo_fill(struct demo_q *q)
+{
+	spin_lock_bh(&q->lock);
+	q->buf = kmalloc(64, in_task() ? GFP_KERNEL : GFP_ATOMIC);
+	spin_unlock_bh(&q->lock);
+}
+void demo_fill_any(struct demo_q *q)
+{
+	spin_lock_bh(&q->lock);
+	q->buf = kmalloc(64, gfp_any());
+	spin_unlock_bh(&q->lock);
+}
+"""))
+    assert [f.function for f in found] == ["demo_fill"]

@@ -373,3 +373,18 @@ def context_decides(tests: str, context_kind: str) -> bool:
     under spin_lock_bh() picks GFP_ATOMIC; under spin_lock_irqsave() it picks GFP_KERNEL."""
     decided = gfp_tables().decided_by.get(context_kind, frozenset())
     return any(t in decided for t in tests.split(",") if t)
+
+
+def context_test_values(kinds: set[str]) -> dict[str, bool]:
+    """What the run-time context tests return where contexts of all these kinds hold
+    (an entry point's: "hardirq", "softirq", "bh"): in_task() is false in a softirq,
+    in_interrupt() true (nonzero). A test two kinds disagree on is left out."""
+    tables = gfp_tables()
+    values: dict[str, bool] = {}
+    conflicting: set[str] = set()
+    for kind in kinds:
+        for test in tables.decided_by.get(kind, ()):
+            value = test not in tables.answers_task
+            if values.setdefault(test, value) != value:
+                conflicting.add(test)
+    return {t: v for t, v in values.items() if t not in conflicting}

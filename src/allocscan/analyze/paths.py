@@ -36,7 +36,9 @@ asks an SMT solver (z3) whether they can hold together, as DSAC does:
   call of the lock holder);
 - constants, enumerators and macros are their values; a string literal is a
   non-NULL constant; a call in a condition is an uninterpreted function of its
-  arguments (the same call with the same arguments has the same value);
+  arguments (the same call with the same arguments has the same value), but a
+  context test is what it returns in the context of the path's entry point
+  (in_task() is false in a softirq);
 - a callee's allocation under a table condition (`kstrdup_const` of a string
   literal does not allocate) is one more condition.
 
@@ -189,12 +191,16 @@ class PathValidator:
         return index
 
     def check(self, chain: list[tuple[str, CallSite]], alloc_node: str, alloc_site: CallSite,
-              alloc_condition: tuple | None = None, extra: tuple[str, ...] = ()) -> Verdict:
+              alloc_condition: tuple | None = None, extra: tuple[str, ...] = (),
+              context_values: dict[str, bool] | None = None) -> Verdict:
         """Validate the path: `chain` is [(function node, call site)] from the origin
         function to the allocating function, then the allocation `alloc_site` in
         `alloc_node`. `alloc_condition` is a table condition under which the allocator
         does not allocate (("literal", arg index)); `extra` are conditions (source text,
-        in the origin frame) known to hold at the origin (a lock taken only under them)."""
+        in the origin frame) known to hold at the origin (a lock taken only under them).
+        `context_values` are what the context tests return in the context the path
+        runs in (gfpflow.context_test_values): f2fs's end_io passes `in_task() &&
+        !irqs_disabled()` down to the test that guards its allocation."""
         frames = []
         prev_args: tuple = ()
         for node, site in chain:
@@ -203,7 +209,7 @@ class PathValidator:
             prev_args = site.arguments()
         ref = self.program.functions[alloc_node]
         frames.append(_Frame(alloc_node, ref.path, ref.fn, alloc_site.byte, prev_args))
-        translator = _Translator(self, frames)
+        translator = _Translator(self, frames, context_values=context_values or {})
         reqs = translator.requirements()
         for text in extra:
             reqs.append(_Requirement(translator.boolean(ir_from_text(text), 0), 0, 0, text))
@@ -221,7 +227,8 @@ class _Translator:
     """C condition IR -> z3 terms, with the parameters of each frame bound to the
     argument expressions of the frame before."""
 
-    def __init__(self, validator: PathValidator, frames: list[_Frame], caller_facts: bool = True):
+    def __init__(self, validator: PathValidator, frames: list[_Frame], caller_facts: bool = True,
+                 context_values: dict[str, bool] | None = None):
         if validator.z3 is None:
             import z3
 
@@ -238,6 +245,7 @@ class _Translator:
         self.funcs: dict = {}
         self.transparent = contexts().transparent_calls  # likely(x) is x
         self.caller_facts = caller_facts  # read what the origin's callers pass
+        self.context_values = context_values or {}  # in_task() -> False in a softirq ...
 
     # --- z3 helpers ------------------------------------------------------
     def bv(self, value: int):
@@ -478,6 +486,8 @@ class _Translator:
                     return self.bv(value)
             if not name:
                 return self.fresh_sym("icall")
+            if name in self.context_values and not ir[2]:
+                return self.context_test(name)
             args = [self.term(a, frame, at, depth + 1) for a in ir[2]]
             t = self.func(f"call:{name}", len(args))(*args) if args else self.sym(f"call:{name}()")
             callee = self._callee(name, frame)
@@ -495,6 +505,15 @@ class _Translator:
         # (sizeof, a statement expression ...): the same text in a frame is one value, so that
         # `kzalloc(sizeof(*p), ...)` in a test and in the assignment it tests are one call
         return self.sym(f"x{frame}:{render(ir)[:80]}")
+
+    def context_test(self, name: str):
+        """in_task() and its kind in the path's context: 0 when it answers false, a
+        nonzero value (in_interrupt() returns a count mask) when it answers true."""
+        if not self.context_values[name]:
+            return self.bv(0)
+        t = self.sym(f"ctx:{name}")
+        self.facts.append(t != self.bv(0))
+        return t
 
     def identifier(self, name: str, frame: int, at: int | None, depth: int):
         f = self.frames[frame]

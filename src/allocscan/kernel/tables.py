@@ -311,6 +311,7 @@ class GfpTables:
     blocking_tests: frozenset[str]  # helpers testing whether a mask may block
     context_tests: frozenset[str]  # run-time context tests a mask may be chosen by
     decided_by: dict[str, frozenset[str]]  # context kind -> tests that answer "atomic" there
+    answers_task: frozenset[str]  # tests whose "atomic" answer is false (in_task, preemptible)
 
 
 @lru_cache(maxsize=1)
@@ -323,6 +324,7 @@ def gfp_tables() -> GfpTables:
         blocking_tests=frozenset(raw["blocking"]["tests"]),
         context_tests=frozenset(raw["context_tests"]["names"]),
         decided_by={k: frozenset(v) for k, v in raw["decided_by"].items()},
+        answers_task=frozenset(raw["context_tests"].get("answers_task", ())),
     )
 
 

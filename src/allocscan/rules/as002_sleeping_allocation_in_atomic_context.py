@@ -118,7 +118,7 @@ import os
 from ..analyze import INTERNAL_ERRORS, Analysis, AllocationSite
 from ..analyze.context import context_kinds, in_one_time_setup, witness_chains
 from ..analyze.entries import early_boot_only, never_run
-from ..analyze.gfpflow import context_decides, region_skipped_for
+from ..analyze.gfpflow import context_decides, context_test_values, region_skipped_for
 from ..analyze.paths import STATE, UNDECIDED, PathValidator, Verdict
 from ..analyze.witness import Witness
 from ..exprs import ir_from_text
@@ -400,7 +400,10 @@ def _validate(validator: PathValidator, s: AllocationSite, w: Witness) -> Verdic
         extra = s.site.lock_conds
     elif calls and (calls[0][1].locks[1] and not calls[0][1].locks[0]):
         extra = calls[0][1].lock_conds
-    return validator.check(calls, s.node, s.site, cond, extra)
+    # An entry point's context fixes what in_task() and the like return on the path; a
+    # lock does not tell whether its holder runs in a task or in a softirq
+    values = context_test_values(context_kinds(w)) if w.entry is not None else {}
+    return validator.check(calls, s.node, s.site, cond, extra, values)
 
 
 def _call_fingerprint(ref, call) -> str:
