@@ -498,3 +498,90 @@ static const struct net_device_ops demo_ops = {
     assert found["demo_rx_mode"][0].entry.context == "bh:ndo_set_rx_mode"
     assert found["demo_timeout"][0].entry.context == "softirq:ndo_tx_timeout"
     assert "demo_open" not in found
+
+
+def test_a_function_binding_its_parameter_runs_the_binding_made_before_it_hands_it_on():
+    """demo_submit() binds the bio it is given and hands it to the submitting helper in
+    one arm; in the other it binds another completion for code that completes the bio
+    itself. The helper's submit_bio() runs the first binding only."""
+    found = entries(("fs/demo/bio.c", """
+static void demo_simple_end_io(struct bio *bio) { bio_put(bio); }
+static void demo_raid_end_io(struct bio *bio) { kfree(kmalloc(64, GFP_NOFS)); }
+static void demo_submit_dev_bio(struct bio *bio) { submit_bio(bio); }
+void demo_raid_recover(struct bio *bio);
+static void demo_submit(struct bio *bio, int raid)
+{
+	if (!raid) {
+		bio->bi_end_io = demo_simple_end_io;
+		demo_submit_dev_bio(bio);
+	} else {
+		bio->bi_end_io = demo_raid_end_io;
+		demo_raid_recover(bio);
+	}
+}
+"""))
+    assert "demo_simple_end_io" in found and "demo_raid_end_io" not in found
+    # the same when demo_submit() has callers of its own, which pass the bio in
+    found = entries(("fs/demo/bio.c", """
+static void demo_simple_end_io(struct bio *bio) { bio_put(bio); }
+static void demo_raid_end_io(struct bio *bio) { kfree(kmalloc(64, GFP_NOFS)); }
+static void demo_submit_dev_bio(struct bio *bio) { submit_bio(bio); }
+void demo_raid_recover(struct bio *bio);
+static void demo_submit(struct bio *bio, int raid)
+{
+	if (!raid) {
+		bio->bi_end_io = demo_simple_end_io;
+		demo_submit_dev_bio(bio);
+	} else {
+		bio->bi_end_io = demo_raid_end_io;
+		demo_raid_recover(bio);
+	}
+}
+void demo_chunk(struct demo_bbio *bbio, int raid) { demo_submit(&bbio->bio, raid); }
+void demo_async(struct bio *bio) { demo_submit(bio, 0); }
+"""))
+    assert "demo_simple_end_io" in found and "demo_raid_end_io" not in found
+    assert found["demo_simple_end_io"][0].entry.context == "hardirq:bio-end-io"
+
+
+def test_a_dma_descriptors_callback_runs_once_the_descriptor_is_submitted():
+    found = entries(("drivers/spi/demo.c", """
+struct demo_dev { struct dma_chan *chan; void *buf; };
+static void demo_dma_done(void *param) { ((struct demo_dev *)param)->buf = kmalloc(128, GFP_KERNEL); }
+static void demo_never_queued(void *param) { kmalloc(128, GFP_KERNEL); }
+void demo_prepare(struct demo_dev *d, struct dma_async_tx_descriptor *spare)
+{
+	spare->callback = demo_never_queued;
+}
+int demo_start(struct demo_dev *d, dma_addr_t src, size_t len)
+{
+	struct dma_async_tx_descriptor *desc;
+
+	desc = dmaengine_prep_slave_single(d->chan, src, len, DMA_MEM_TO_DEV, 0);
+	desc->callback = demo_dma_done;
+	desc->callback_param = d;
+	dmaengine_submit(desc);
+	return 0;
+}
+"""))
+    assert found["demo_dma_done"][0].entry.context == "softirq:dma-complete"
+    assert "demo_never_queued" not in found
+
+
+def test_a_callback_armed_by_either_of_two_calls_names_both():
+    """dm-crypt's convert step encrypts a write and decrypts a read with one completion:
+    which arm the allocation's path needs is not decided where it is armed."""
+    found = entries(("drivers/md/demo-crypt.c", """
+struct demo_ctx { struct aead_request *req; int write; };
+static void demo_done(struct crypto_async_request *areq, int err) { kfree(kmalloc(64, GFP_NOIO)); }
+int demo_convert(struct demo_ctx *ctx)
+{
+	aead_request_set_callback(ctx->req, 0, demo_done, ctx);
+	if (ctx->write)
+		return crypto_aead_encrypt(ctx->req);
+	return crypto_aead_decrypt(ctx->req);
+}
+"""))
+    (w,) = found["demo_done"]
+    assert w.reason == "softirq:crypto-complete: demo_done (armed by crypto_aead_encrypt or crypto_aead_decrypt in demo_convert)"
+    assert w.entry.text.endswith("arms it with crypto_aead_encrypt() or crypto_aead_decrypt()")

@@ -252,9 +252,15 @@ def _armed(program: Program, found: Entries, tables: ContextTables, sites, oracl
         probe = Arm(kind, key, path, 0, 0, "", ("", 0), "")
         return bool(_matching(probe, index, program.same_module, program.defined_more_than_once))
 
+    # where a function binds its own parameter (`bio->bi_end_io = f` with bio passed in):
+    # (function node, parameter index) -> bytes of those bindings
+    param_bindings: dict[tuple[str, int], list[int]] = {}
+    for b in binders:
+        if b.key[0] == "param":
+            param_bindings.setdefault((b.holder, b.key[1]), []).append(b.byte)
     arms: list[Arm] = []
     for ff, fn, site, kind in arming:
-        arms.extend(arm for arm in _arms_from_call(program, ff, fn, site, kind, may_run_wanted)
+        arms.extend(arm for arm in _arms_from_call(program, ff, fn, site, kind, may_run_wanted, param_bindings)
                     if may_run_wanted(kind, arm.key, arm.path))
     armed = [(b, arm) for arm in sorted(arms, key=lambda a: (a.path, a.line, a.col))
              for b in _reaching(arm, by_kind.get(arm.kind.kind, empty), program.same_module,
@@ -263,8 +269,16 @@ def _armed(program: Program, found: Entries, tables: ContextTables, sites, oracl
     # before one that names none (f_tcm's uasp_send_read_response() queueing the
     # req_status it bound, not a queue of an unknown request), and one elsewhere before
     # the callback's own re-arm (iss_net_open()'s mod_timer(), not iss_net_timer()'s).
+    # A function that arms the binding by either of two calls, on two branches (dm-crypt's
+    # crypto_aead_encrypt() for a write, crypto_aead_decrypt() for a read), names both:
+    # which one the allocation's path needs is not decided here.
+    arming_calls: dict[tuple, list[str]] = {}
+    for b, arm in armed:
+        calls = arming_calls.setdefault((b.function, b.path, b.byte, arm.holder), [])
+        if arm.callee not in calls:
+            calls.append(arm.callee)
     for b, arm in sorted(armed, key=_witness_rank):
-        _add_armed_entry(program, found, b, arm, _context(arm, oracle))
+        _add_armed_entry(program, found, b, arm, _context(arm, oracle), arming_calls[(b.function, b.path, b.byte, arm.holder)])
 
 
 def _witness_rank(pair: tuple[Binder, Arm]) -> tuple[bool, bool]:
@@ -287,7 +301,8 @@ def _context(arm: Arm, oracle) -> str:
     return kind.context
 
 
-def _add_armed_entry(program: Program, found: Entries, b: Binder, arm: Arm, context: str) -> None:
+def _add_armed_entry(program: Program, found: Entries, b: Binder, arm: Arm, context: str,
+                     calls: list[str] | None = None) -> None:
     witnesses = found.atomic.setdefault(b.function, [])
     if any(w.steps and w.steps[0].path == b.path and w.steps[0].line == b.line for w in witnesses):
         return  # this binding is already known to be armed: one witness is enough
@@ -295,9 +310,11 @@ def _add_armed_entry(program: Program, found: Entries, b: Binder, arm: Arm, cont
     holder = program.functions[arm.holder].fn.name
     bind = Step(BIND, f"{b.text} binds {handler}()", b.path, b.line, b.col,
                 function=program.functions[b.holder].fn.name if b.holder else "", callee=b.text.partition("(")[0])
-    entry = Step(ENTRY, f"{handler}() runs in {context} once {holder}() arms it with {arm.callee}()",
+    calls = calls or [arm.callee]
+    entry = Step(ENTRY, f"{handler}() runs in {context} once {holder}() arms it with "
+                 + " or ".join(f"{c}()" for c in calls),
                  arm.path, arm.line, arm.col, function=handler, callee=arm.callee, context=context)
-    reason = f"{context}: {handler} (armed by {arm.callee} in {holder})"
+    reason = f"{context}: {handler} (armed by {' or '.join(calls)} in {holder})"
     witnesses.append(Witness("must", reason, (bind, entry), 0, origin=b.function))
 
 
@@ -384,7 +401,7 @@ def _field_binders(program: Program, ff: FileFacts, b, target: str, candidates: 
 
 
 def _arms_from_call(program: Program, ff: FileFacts, fn: FunctionFacts, site: CallSite,
-                    kind: ArmedKind, may_run_wanted) -> list[Arm]:
+                    kind: ArmedKind, may_run_wanted, param_bindings=None) -> list[Arm]:
     index = kind.arms[site.callee]
     args = site.arguments()
     if index >= len(args):
@@ -395,15 +412,19 @@ def _arms_from_call(program: Program, ff: FileFacts, fn: FunctionFacts, site: Ca
     out = []
     # (a key found in a caller, for an arming helper's parameter, is matched from the arm's place)
     wanted_key = lambda key, _caller_path: may_run_wanted(kind, key, ff.path)  # noqa: E731
-    for key, ctx in _arm_keys(program, ff.path, fn, holder, args[index], site.byte, 0, wanted_key):
+    for key, ctx in _arm_keys(program, ff.path, fn, holder, args[index], site.byte, 0, wanted_key,
+                              param_bindings or {}):
         out.append(Arm(kind, key, ff.path, site.line, site.col, holder, ctx, site.callee, mode))
     return out
 
 
 def _arm_keys(program: Program, path: str, fn: FunctionFacts, node: str, ir, byte: int,
-              depth: int, wanted_key=lambda key, path: True) -> list[tuple[Key, tuple[str, int]]]:
+              depth: int, wanted_key=lambda key, path: True,
+              param_bindings: dict | None = None) -> list[tuple[Key, tuple[str, int]]]:
     """The keys of the object an arming call arms, with where to look for the binding that
-    reaches it. An object passed in as a parameter (an arming helper) is the callers'.
+    reaches it. An object passed in as a parameter (an arming helper) is the callers',
+    unless this function binds that parameter itself before the call (`param_bindings`):
+    then its own last binding there is the one (_reaching), as where nothing calls it.
     A key no wanted binding may match (`wanted_key`) needs no place: the arm is dropped."""
     key = object_key(program, path, fn, node, ir)
     if key is None:
@@ -414,20 +435,24 @@ def _arm_keys(program: Program, path: str, fn: FunctionFacts, node: str, ir, byt
         return [(key, ctx) for ctx in _binding_contexts(program, fn, node, ir, byte, depth)]
     if key[0] != "param":
         return [(key, (node, byte))]
-    if depth >= MAX_ARM_CALLER_DEPTH:
+    binds_before = any(b < byte for b in (param_bindings or {}).get((node, key[1]), ()))
+    if depth >= MAX_ARM_CALLER_DEPTH and not binds_before:
         return [(("any", directory_of(path)), (node, byte))]
-    if next(program.callers(node), None) is None:
+    if binds_before or next(program.callers(node), None) is None:
         # A function only called through a pointer arming its parameter: a callback
         # re-arming the object it runs for (a URB completion resubmitting its URB, a
         # timer function re-adding its timer, a usb_request completion `(ep, req)`
-        # queueing `req` again), see _reaching.
-        return [(("self", node, directory_of(path)), (node, byte))]
+        # queueing `req` again); or one binding that parameter itself before the call
+        # (btrfs_submit_bio() binding the bio it hands to btrfs_submit_dev_bio()), which
+        # runs its own last binding there. See _reaching.
+        return [(("self", node, directory_of(path), key[1]), (node, byte))]
     out = []
     for caller, site in program.callers(node):
         ref = program.functions[caller]
         args = site.arguments()
         if key[1] < len(args):
-            out.extend(_arm_keys(program, ref.path, ref.fn, caller, args[key[1]], site.byte, depth + 1, wanted_key))
+            out.extend(_arm_keys(program, ref.path, ref.fn, caller, args[key[1]], site.byte, depth + 1, wanted_key,
+                                 param_bindings))
     return out or [(("any", directory_of(path)), (node, byte))]
 
 
@@ -693,10 +718,16 @@ def _reaching(arm: Arm, binders: _BinderIndex, same_module, defined_twice=lambda
         own = [b for _, b, _ in binders.candidates(("any", here), here) if b.function == arm.key[1]]
         if own:
             return own
+        # a function that binds its parameter and hands it to the arming helper: the binding
+        # it made last before the call (btrfs binds a bio to btrfs_simple_end_io before
+        # submitting it, and to btrfs_raid56_end_io in the other arm, for the raid code)
+        same = ("param", arm.key[3])
         arm = replace(arm, key=("any", here))
+    else:
+        same = arm.key
     matching = _matching(arm, binders, same_module, defined_twice)
     node, byte = arm.context
-    local = [b for b in matching if b.holder == node and b.byte < byte and b.key == arm.key]
+    local = [b for b in matching if b.holder == node and b.byte < byte and b.key in (arm.key, same)]
     if local:
         return [max(local, key=lambda b: b.byte)]
     return matching
