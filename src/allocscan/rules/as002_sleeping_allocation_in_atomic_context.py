@@ -10,8 +10,10 @@ off, an RCU read-side section, or a callback the kernel runs in hardirq or
 softirq context (irq handler, NAPI poll, `ndo_start_xmit`, `ndo_tx_timeout`
 (the watchdog timer), `ndo_set_rx_mode` (under `netif_addr_lock_bh()`), RCU
 callback, a function `on_each_cpu()` or `smp_call_function*()` runs with
-interrupts off, and a timer, hrtimer, tasklet, irq_work, URB completion or
-async crypto completion once it is armed with that function). Locks include the header wrappers of a spinlock
+interrupts off, and a timer, hrtimer, tasklet, irq_work, URB completion, async
+crypto completion, DMA engine callback or bio `bi_end_io` once it is armed with
+that function). A context test on the path (`in_task()`, `in_interrupt()`,
+`bio_in_atomic()`) answers as the entry point's context does. Locks include the header wrappers of a spinlock
 (`xa_lock()`, `netif_addr_lock_bh()`, `bh_lock_sock()`, `local_lock()`, ...);
 a call that drops the caller's lock around its allocation (`__xa_store()`
 under `xa_lock()`, an unlock/allocate/relock helper) is not under it. The witness names the lock or entry point and the calls that
