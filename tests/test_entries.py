@@ -500,48 +500,35 @@ static const struct net_device_ops demo_ops = {
     assert "demo_open" not in found
 
 
+BIO_SUBMIT = """
+static void demo_simple_end_io(struct bio *bio) { bio_put(bio); }
+static void demo_raid_end_io(struct bio *bio) { kfree(kmalloc(64, GFP_NOFS)); }
+static void demo_submit_dev_bio(struct bio *bio) { submit_bio(bio); }
+void demo_raid_recover(struct bio *bio);
+static void demo_submit(struct bio *bio, int raid)
+{
+	if (!raid) {
+		bio->bi_end_io = demo_simple_end_io;
+		demo_submit_dev_bio(bio);
+	} else {
+		bio->bi_end_io = demo_raid_end_io;
+		demo_raid_recover(bio);
+	}
+}
+"""
+
+
 def test_a_function_binding_its_parameter_runs_the_binding_made_before_it_hands_it_on():
     """demo_submit() binds the bio it is given and hands it to the submitting helper in
     one arm; in the other it binds another completion for code that completes the bio
-    itself. The helper's submit_bio() runs the first binding only."""
-    found = entries(("fs/demo/bio.c", """
-static void demo_simple_end_io(struct bio *bio) { bio_put(bio); }
-static void demo_raid_end_io(struct bio *bio) { kfree(kmalloc(64, GFP_NOFS)); }
-static void demo_submit_dev_bio(struct bio *bio) { submit_bio(bio); }
-void demo_raid_recover(struct bio *bio);
-static void demo_submit(struct bio *bio, int raid)
-{
-	if (!raid) {
-		bio->bi_end_io = demo_simple_end_io;
-		demo_submit_dev_bio(bio);
-	} else {
-		bio->bi_end_io = demo_raid_end_io;
-		demo_raid_recover(bio);
-	}
-}
-"""))
-    assert "demo_simple_end_io" in found and "demo_raid_end_io" not in found
-    # the same when demo_submit() has callers of its own, which pass the bio in
-    found = entries(("fs/demo/bio.c", """
-static void demo_simple_end_io(struct bio *bio) { bio_put(bio); }
-static void demo_raid_end_io(struct bio *bio) { kfree(kmalloc(64, GFP_NOFS)); }
-static void demo_submit_dev_bio(struct bio *bio) { submit_bio(bio); }
-void demo_raid_recover(struct bio *bio);
-static void demo_submit(struct bio *bio, int raid)
-{
-	if (!raid) {
-		bio->bi_end_io = demo_simple_end_io;
-		demo_submit_dev_bio(bio);
-	} else {
-		bio->bi_end_io = demo_raid_end_io;
-		demo_raid_recover(bio);
-	}
-}
-void demo_chunk(struct demo_bbio *bbio, int raid) { demo_submit(&bbio->bio, raid); }
-void demo_async(struct bio *bio) { demo_submit(bio, 0); }
-"""))
-    assert "demo_simple_end_io" in found and "demo_raid_end_io" not in found
-    assert found["demo_simple_end_io"][0].entry.context == "hardirq:bio-end-io"
+    itself. The helper's submit_bio() runs the first binding only, whether or not
+    demo_submit() has callers of its own that pass the bio in."""
+    callers = "void demo_chunk(struct demo_bbio *b, int raid) { demo_submit(&b->bio, raid); }\n" \
+              "void demo_async(struct bio *bio) { demo_submit(bio, 0); }\n"
+    for text in (BIO_SUBMIT, BIO_SUBMIT + callers):
+        found = entries(("fs/demo/bio.c", text))
+        assert "demo_simple_end_io" in found and "demo_raid_end_io" not in found
+        assert found["demo_simple_end_io"][0].entry.context == "hardirq:bio-end-io"
 
 
 def test_a_dma_descriptors_callback_runs_once_the_descriptor_is_submitted():
