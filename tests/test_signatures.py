@@ -108,3 +108,17 @@ void demo_init(struct timer_list *t) { timer_setup(t, demo_timer, 0); mod_timer(
     findings = run_scan([str(tmp_path)], ScanOptions(jobs=1, kernel_version="6.1")).findings
     counts = {f.function: f.signature[2] for f in findings}
     assert counts == {"demo_timeout": "preempt_count: 102, expected: 0", "demo_timer": "preempt_count: 101, expected: 0"}
+
+
+def test_a_transmit_from_a_task_prints_the_bottom_half_and_tx_lock_count(tmp_path):
+    """__dev_queue_xmit() calls ndo_start_xmit under rcu_read_lock_bh() with the queue's
+    tx lock: 0x201 in the sending task, not a softirq's 0x100."""
+    (tmp_path / "main.c").write_text("""
+static netdev_tx_t demo_xmit(struct sk_buff *skb, struct net_device *dev) { kfree(kmalloc(64, GFP_KERNEL)); return 0; }
+static const struct net_device_ops demo_ops = { .ndo_start_xmit = demo_xmit };
+""")
+    (finding,) = run_scan([str(tmp_path)], ScanOptions(jobs=1, kernel_version="6.1")).findings
+    assert finding.signature[1].startswith("in_atomic(): 1, irqs_disabled(): 0")
+    assert finding.signature[2] == "preempt_count: 201, expected: 0"
+    variants = "\n".join(finding.signature)
+    assert "`preempt_count: 200, expected: 0` instead of" in variants and "`preempt_count: 101, expected: 0`" in variants
