@@ -644,3 +644,36 @@ void demo_fill_any(struct demo_q *q)
 }
 """))
     assert [f.function for f in found] == ["demo_fill"]
+
+
+def test_in_atomic_answers_by_every_effect_of_the_region():
+    """in_atomic() reads the preempt count: a spinlock raises it, interrupts off alone or
+    an RCU read side under PREEMPT_RCU do not, so `in_atomic() ? GFP_ATOMIC :
+    GFP_KERNEL` sleeps under rcu_read_lock() and local_irq_save(), not under
+    spin_lock_irqsave()."""
+    found = findings(("drivers/demo/pick.c", """
+struct demo_q { spinlock_t lock; void *buf; };
+void demo_locked(struct demo_q *q)
+{
+	unsigned long flags;
+
+	spin_lock_irqsave(&q->lock, flags);
+	q->buf = kmalloc(64, in_atomic() ? GFP_ATOMIC : GFP_KERNEL);
+	spin_unlock_irqrestore(&q->lock, flags);
+}
+void demo_rcu(struct demo_q *q)
+{
+	rcu_read_lock();
+	q->buf = kmalloc(64, in_atomic() ? GFP_ATOMIC : GFP_KERNEL);
+	rcu_read_unlock();
+}
+void demo_irq_off(struct demo_q *q)
+{
+	unsigned long flags;
+
+	local_irq_save(flags);
+	q->buf = kmalloc(64, in_atomic() ? GFP_ATOMIC : GFP_KERNEL);
+	local_irq_restore(flags);
+}
+"""))
+    assert sorted(f.function for f in found) == ["demo_irq_off", "demo_rcu"]

@@ -42,8 +42,9 @@ SLEEPABLE_HOPS = 8
 
 def context_kinds(w: Witness) -> set[str]:
     """What kind of atomic context a witness proves: "hardirq", "softirq", or per lock
-    held "bh" (spin_lock_bh, local_bh_disable), "irq" (spin_lock_irqsave, local_irq_*)
-    or "preempt" (spin_lock, preempt_disable, rcu_read_lock)."""
+    held each effect of its region: "bh" (spin_lock_bh, local_bh_disable), "irq"
+    (spin_lock_irqsave, local_irq_*), "preempt" (spin_lock, preempt_disable), "rcu"
+    (rcu_read_lock)."""
     entry = w.entry
     if entry is not None:
         cls = entry.context_class
@@ -52,10 +53,18 @@ def context_kinds(w: Witness) -> set[str]:
     kinds = {c.partition(":")[0] for c in w.holder_contexts if c.startswith(("hardirq", "softirq", "bh:"))}
     acquired = [s for s in w.steps if s.kind == ACQUIRE]
     for st in acquired:
-        kinds.add("bh" if "bh" in st.effects else "irq" if "irq" in st.effects else "preempt")
+        # every effect of the region holds at once: spin_lock_irqsave() is "preempt" and
+        # "irq"; rcu_read_lock() is "rcu" alone (under PREEMPT_RCU the preempt count
+        # stays 0, so in_atomic() answers 0 there), local_irq_save() "irq" alone
+        kinds.update(e for e in st.effects if e in _EFFECT_KINDS)
+        if not any(e in _EFFECT_KINDS for e in st.effects):
+            kinds.add("preempt")
     if not acquired:
         kinds.add("preempt")
     return kinds
+
+
+_EFFECT_KINDS = ("preempt", "irq", "bh", "rcu")
 
 
 @dataclass
