@@ -1496,6 +1496,7 @@ long demo_big_terms(struct demo_opts *opts, unsigned long arg)
     assert not v["demo_checked_twice"].sources and v["demo_checked_twice"].partial  # (not 16 * 64, nor 16 * 32)
     assert v["demo_big_terms"].sources == {"user:demo_big_terms"} and v["demo_big_terms"].hi is None
 
+
 def test_a_value_checked_equal_to_an_unseen_one_unless_zero_is_not_the_users():
     """ethtool's get_rxfh shape: `if (n && n != dev_n) return -EINVAL;` leaves n either 0 or
     the device's size, which the analysis cannot read: unknown, not the user's 2^32."""

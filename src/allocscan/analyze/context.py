@@ -38,6 +38,8 @@ MAX_VARIANTS = 4  # signatures (constant arguments) kept apart per function; mor
 # a transmit path is often five calls deep below ndo_start_xmit (qeth's flush under
 # __qeth_xmit), and a chain longer than this counts as reaching process context.
 SLEEPABLE_HOPS = 8
+# the effects of a held region that are context kinds of their own (context_kinds)
+_EFFECT_KINDS = ("preempt", "irq", "bh", "rcu")
 
 
 def context_kinds(w: Witness) -> set[str]:
@@ -62,9 +64,6 @@ def context_kinds(w: Witness) -> set[str]:
     if not acquired:
         kinds.add("preempt")
     return kinds
-
-
-_EFFECT_KINDS = ("preempt", "irq", "bh", "rcu")
 
 
 @dataclass
