@@ -572,3 +572,81 @@ int demo_convert(struct demo_ctx *ctx)
     (w,) = found["demo_done"]
     assert w.reason == "softirq:crypto-complete: demo_done (armed by crypto_aead_encrypt or crypto_aead_decrypt in demo_convert)"
     assert w.entry.text.endswith("arms it with crypto_aead_encrypt() or crypto_aead_decrypt()")
+
+
+NOTIFIERS = """
+struct demo_events { struct atomic_notifier_head nh; };
+static struct demo_events demo_ev;
+struct demo_priv { struct notifier_block events_nb; struct notifier_block reboot_nb; void *buf; };
+static BLOCKING_NOTIFIER_HEAD(demo_blocking_chain);
+
+int demo_events_register(struct notifier_block *nb)
+{
+	return atomic_notifier_chain_register(&demo_ev.nh, nb);
+}
+
+static int demo_neigh_event(struct notifier_block *nb, unsigned long event, void *ptr)
+{
+	kmalloc(64, GFP_KERNEL);
+	return NOTIFY_DONE;
+}
+static int demo_port_event(struct notifier_block *nb, unsigned long event, void *ptr)
+{
+	kmalloc(64, GFP_KERNEL);
+	return NOTIFY_OK;
+}
+static int demo_reboot_event(struct notifier_block *nb, unsigned long event, void *ptr)
+{
+	kmalloc(64, GFP_KERNEL);
+	return NOTIFY_OK;
+}
+static int demo_panic_event(struct notifier_block *nb, unsigned long event, void *ptr)
+{
+	kmalloc(64, GFP_KERNEL);
+	return NOTIFY_OK;
+}
+static int demo_unregistered_event(struct notifier_block *nb, unsigned long event, void *ptr)
+{
+	kmalloc(64, GFP_KERNEL);
+	return NOTIFY_OK;
+}
+
+static struct notifier_block demo_neigh_nb = {
+	.notifier_call = demo_neigh_event,
+};
+static struct notifier_block demo_panic_nb = {
+	.notifier_call = demo_panic_event,
+};
+static struct notifier_block demo_spare_nb = {
+	.notifier_call = demo_unregistered_event,
+};
+
+int demo_probe(struct demo_priv *priv)
+{
+	priv->events_nb.notifier_call = demo_port_event;
+	demo_events_register(&priv->events_nb);
+	priv->reboot_nb.notifier_call = demo_reboot_event;
+	blocking_notifier_chain_register(&demo_blocking_chain, &priv->reboot_nb);
+	atomic_notifier_chain_register(&panic_notifier_list, &demo_panic_nb);
+	return atomic_notifier_chain_register(&demo_ev.nh, &demo_neigh_nb);
+}
+"""
+
+
+def test_a_notifier_block_runs_under_rcu_once_registered_on_an_atomic_chain():
+    """A block registered on an atomic chain, directly (a file-scope initializer) or
+    through the subsystem's wrapper (an assignment to an embedded block), runs in the
+    chain's RCU read side; one on a blocking chain, on the panic chain, or never
+    registered does not."""
+    found = entries(("drivers/net/demo/events.c", NOTIFIERS))
+    assert {"demo_neigh_event", "demo_port_event"} <= found.keys()
+    assert not {"demo_reboot_event", "demo_panic_event", "demo_unregistered_event"} & found.keys()
+    (w,) = found["demo_neigh_event"]
+    assert w.entry.context == "rcu:atomic-notifier" and w.entry.callee == "atomic_notifier_chain_register"
+    assert w.steps[0].text.startswith("demo_neigh_nb = { .notifier_call = demo_neigh_event }")
+    (w,) = found["demo_port_event"]
+    assert w.steps[0].text.startswith("priv->events_nb.notifier_call = demo_port_event")
+    # shown where the driver hands its block to the subsystem's wrapper
+    assert (w.entry.function, w.entry.line) == ("demo_port_event", NOTIFIERS.count("\n", 0, NOTIFIERS.index(
+        "demo_events_register(&priv")) + 1)
+    assert "once demo_probe() arms it through demo_events_register()" in w.entry.text

@@ -122,3 +122,19 @@ static const struct net_device_ops demo_ops = { .ndo_start_xmit = demo_xmit };
     assert finding.signature[2] == "preempt_count: 201, expected: 0"
     variants = "\n".join(finding.signature)
     assert "`preempt_count: 200, expected: 0` instead of" in variants and "`preempt_count: 101, expected: 0`" in variants
+
+
+def test_an_atomic_notifiers_callback_prints_the_chains_rcu_read_side(tmp_path):
+    """atomic_notifier_call_chain() holds rcu_read_lock(): with PREEMPT_RCU an RCU nest
+    depth of 1 and a preempt count of 0; without it, a preempt count of 1."""
+    (tmp_path / "main.c").write_text("""
+static int demo_event(struct notifier_block *nb, unsigned long ev, void *p) { kfree(kmalloc(64, GFP_KERNEL)); return 0; }
+static struct notifier_block demo_nb = { .notifier_call = demo_event };
+int demo_init(void) { return register_demo_notifier(&demo_nb); }
+int register_demo_notifier(struct notifier_block *nb) { return atomic_notifier_chain_register(&demo_chain, nb); }
+""")
+    (finding,) = run_scan([str(tmp_path)], ScanOptions(jobs=1, kernel_version="6.1")).findings
+    assert finding.rule_id == "AS002"
+    assert finding.signature[1].startswith("in_atomic(): 0, irqs_disabled(): 0")
+    assert finding.signature[2:4] == ["preempt_count: 0, expected: 0", "RCU nest depth: 1, expected: 0"]
+    assert "`preempt_count: 1, expected: 0`" in "\n".join(finding.signature)

@@ -50,9 +50,10 @@ def context_kinds(w: Witness) -> set[str]:
     entry = w.entry
     if entry is not None:
         cls = entry.context_class
-        # "bh": the kernel calls it from a task with bottom halves off (ndo_set_rx_mode)
-        return {"hardirq"} if cls in ("hardirq", "nmi") else {cls} if cls in ("softirq", "bh") else set()
-    kinds = {c.partition(":")[0] for c in w.holder_contexts if c.startswith(("hardirq", "softirq", "bh:"))}
+        # "bh": the kernel calls it from a task with bottom halves off (ndo_set_rx_mode);
+        # "rcu": inside an RCU read-side section (an atomic notifier chain's callback)
+        return {"hardirq"} if cls in ("hardirq", "nmi") else {cls} if cls in ("softirq", "bh", "rcu") else set()
+    kinds = {c.partition(":")[0] for c in w.holder_contexts if c.startswith(("hardirq", "softirq", "bh:", "rcu:"))}
     acquired = [s for s in w.steps if s.kind == ACQUIRE]
     for st in acquired:
         # every effect of the region holds at once: spin_lock_irqsave() is "preempt" and

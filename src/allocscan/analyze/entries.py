@@ -220,7 +220,7 @@ def _armed(program: Program, found: Entries, tables: ContextTables, sites, oracl
         if kind is not None:
             binding.append((ff, fn, site, kind))
         kind = arm_kind.get(site.callee)
-        if kind is not None and fn is not None and fn.name not in arm_kind:
+        if kind is not None and fn is not None and fn.name not in arm_kind and not _quiet_arm(kind, site):
             # (the arming call inside an arming wrapper's own definition, hrtimer_start()'s
             # hrtimer_start_range_ns(), arms whatever its callers pass: their calls count)
             arming.append((ff, fn, site, kind))
@@ -281,6 +281,22 @@ def _armed(program: Program, found: Entries, tables: ContextTables, sites, oracl
         _add_armed_entry(program, found, b, arm, _context(arm, oracle), arming_calls[(b.function, b.path, b.byte, arm.holder)])
 
 
+def _quiet_arm(kind: ArmedKind, site: CallSite) -> bool:
+    """Does this arming call arm an object the kernel runs only where nothing is reported
+    (ArmedKind.quiet_objects): `atomic_notifier_chain_register(&panic_notifier_list, nb)`?
+    panic() calls that chain with oops_in_progress set, and a restart's chain runs once
+    system_state has left SYSTEM_RUNNING: __might_resched() returns before its report."""
+    quiet = kind.quiet_objects.get(site.callee)
+    if quiet is None:
+        return False
+    index, names = quiet
+    args = site.arguments()
+    if index >= len(args):
+        return False
+    ir = _strip(args[index])
+    return ir[0] == "id" and ir[1] in names
+
+
 def _witness_rank(pair: tuple[Binder, Arm]) -> tuple[bool, bool]:
     """A (binding, arm) pair's place among a callback's witnesses (_armed): one whose arm
     names the bound object first, a callback's own re-arm last."""
@@ -311,11 +327,30 @@ def _add_armed_entry(program: Program, found: Entries, b: Binder, arm: Arm, cont
     bind = Step(BIND, f"{b.text} binds {handler}()", b.path, b.line, b.col,
                 function=program.functions[b.holder].fn.name if b.holder else "", callee=b.text.partition("(")[0])
     calls = calls or [arm.callee]
-    entry = Step(ENTRY, f"{handler}() runs in {context} once {holder}() arms it with "
-                 + " or ".join(f"{c}()" for c in calls),
-                 arm.path, arm.line, arm.col, function=handler, callee=arm.callee, context=context)
+    arming = " or ".join(f"{c}()" for c in calls)
+    handing = _handing_call(program, arm)
+    if handing is None:
+        entry = Step(ENTRY, f"{handler}() runs in {context} once {holder}() arms it with {arming}",
+                     arm.path, arm.line, arm.col, function=handler, callee=arm.callee, context=context)
+    else:  # shown where the driver hands the object on: register_netevent_notifier(&nb)
+        caller, path, site = handing
+        entry = Step(ENTRY, f"{handler}() runs in {context} once {caller}() arms it through {site.callee}() "
+                     f"({holder}() calls {arming})",
+                     path, site.line, site.col, function=handler, callee=arm.callee, context=context)
     reason = f"{context}: {handler} (armed by {' or '.join(calls)} in {holder})"
     witnesses.append(Witness("must", reason, (bind, entry), 0, origin=b.function))
+
+
+def _handing_call(program: Program, arm: Arm) -> tuple[str, str, CallSite] | None:
+    """(caller's name, its path, its call) where a caller hands the object to the helper
+    that arms it (the binding looked for there, Arm.context), or None when the arming
+    call's own function is that place."""
+    node, byte = arm.context
+    if not node or node == arm.holder or node not in program.functions:
+        return None
+    ref = program.functions[node]
+    site = next((s for s in ref.fn.calls if s.byte == byte), None)
+    return None if site is None else (ref.fn.name, ref.path, site)
 
 
 def _binders(program: Program, tables: ContextTables, calls: list, wanted: _Wanted) -> tuple[list[Binder], set | None]:
@@ -363,8 +398,10 @@ def _binder_from_call(program: Program, ff: FileFacts, fn: FunctionFacts | None,
 
 
 def _field_bindings(program: Program, tables: ContextTables) -> list[tuple[FileFacts, object, list]]:
-    """`obj.function = fn` / `obj->func = fn` assignments in functions, of the armed
-    kinds' fields: (file, binding, [(struct, kind)] of its field)."""
+    """`obj.function = fn` / `obj->func = fn` assignments in functions, and designated
+    initializers of file-scope variables (`static struct notifier_block nb = {
+    .notifier_call = fn }`), of the armed kinds' fields: (file, binding, [(struct, kind)]
+    of its field)."""
     kinds: dict[str, list] = {}
     for kind in tables.armed:
         for struct, fld in kind.fields:
@@ -374,17 +411,20 @@ def _field_bindings(program: Program, tables: ContextTables) -> list[tuple[FileF
     for ff in program.files:
         for b in binding.get(ff.path, ()):
             candidates = kinds.get(b.field)
-            if candidates and b.target and b.in_function:
+            if candidates and b.target:
                 out.append((ff, b, candidates))
     return out
 
 
 def _field_binders(program: Program, ff: FileFacts, b, target: str, candidates: list) -> list[Binder]:
-    """The bindings one assignment of an armed kind's field makes (_field_bindings)."""
-    fn = next((f for f in ff.functions if f.name == b.in_function), None)
-    if fn is None:
-        return []
-    holder = program.node_for(fn, ff.path)
+    """The bindings one assignment or file-scope initializer of an armed kind's field
+    makes (_field_bindings)."""
+    fn = holder = None
+    if b.in_function:
+        fn = next((f for f in ff.functions if f.name == b.in_function), None)
+        if fn is None:
+            return []
+        holder = program.node_for(fn, ff.path)
     obj = ir_from_text(b.target.removeprefix("&") if b.target.startswith("&") else b.target)
     # the object must be of the kind's type: `t->function = fn` with `struct hrtimer *t`,
     # or `priv->timer.function = fn` whose member `timer` is a struct hrtimer; a
@@ -393,11 +433,11 @@ def _field_binders(program: Program, ff: FileFacts, b, target: str, candidates: 
     matching = [k for s, k in candidates if s == struct]
     if not matching:
         return []
-    key = object_key(program, ff.path, fn, holder, obj)
+    key = object_key(program, ff.path, fn, holder or "", obj)
     if key is None:
         return []
-    return [Binder(kind, target, key, ff.path, b.line, 1, holder, b.byte, f"{b.target}.{b.field} = {b.function}")
-            for kind in matching]
+    text = f"{b.target}.{b.field} = {b.function}" if fn is not None else f"{b.target} = {{ .{b.field} = {b.function} }}"
+    return [Binder(kind, target, key, ff.path, b.line, 1, holder or "", b.byte, text) for kind in matching]
 
 
 def _arms_from_call(program: Program, ff: FileFacts, fn: FunctionFacts, site: CallSite,

@@ -84,8 +84,13 @@ def assignments(fx: FileExtraction) -> None:
             fname = node_text(value)
             struct_type = initializer_struct(node)
             idx = fx.enclosing(node.start_byte)
+            # at file scope, the variable the initializer belongs to: a registration that
+            # arms the struct by address (`static struct notifier_block foo_nb = {
+            # .notifier_call = foo_event }` armed by a register call on `&foo_nb`) names it
+            variable = initializer_owner(node)[1] if idx < 0 else ""
             f.bindings.append(Binding(struct_type, node_text(m["bind.field"][0]), fname,
-                                      node.start_point[0] + 1, f.functions[idx].name if idx >= 0 else ""))
+                                      node.start_point[0] + 1, f.functions[idx].name if idx >= 0 else "",
+                                      variable, node.start_byte if variable else 0))
     for fn, body in zip(f.functions, fx.fn_nodes):
         if body is not None:
             _deref_stores_complete(fn, body)

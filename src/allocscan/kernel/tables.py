@@ -146,6 +146,10 @@ class ArmedKind:
     modes: dict[str, int] = field(default_factory=dict)
     soft_mode: str = ""
     soft_context: str = ""
+    # call -> (argument, names): an arming call whose argument names one of these objects
+    # arms a callback the kernel runs only where no report is printed (a panic's or a
+    # restart's notifier chain): it makes no entry point
+    quiet_objects: dict[str, tuple[int, frozenset[str]]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -279,7 +283,8 @@ def contexts() -> ContextTables:
         armed=tuple(ArmedKind(a["kind"], a["context"], {k: (v[0], v[1]) for k, v in a.get("binders", {}).items()},
                               tuple(tuple(f.split(".", 1)) for f in a.get("fields", ())),
                               dict(a.get("arms", {})), dict(a.get("modes", {})), a.get("soft_mode", ""),
-                              a.get("soft_context", ""))
+                              a.get("soft_context", ""),
+                              {k: (v[0], frozenset(v[1])) for k, v in a.get("quiet_objects", {}).items()})
                     for a in raw.get("armed", ())),
         transparent_calls=frozenset(raw.get("conditions", {}).get("transparent_calls", ())),
         error_returns=frozenset(raw.get("conditions", {}).get("error_returns", ())),
@@ -348,6 +353,9 @@ class IrqContext:
     offset: int  # HARDIRQ_OFFSET, SOFTIRQ_OFFSET
     irqs_disabled: bool
     variants: tuple[IrqVariant, ...]
+    # what the kernel holds around the call, counted as a held region's effects are
+    # ([effects]): "rcu" for an atomic notifier chain's rcu_read_lock()
+    effects: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -396,7 +404,8 @@ def signature_tables() -> SignatureTables:
         configs=tuple(SignatureConfig(c["name"], bool(c["preempt_rcu"]), c["describe"]) for c in raw["configs"]),
         effects=dict(raw["effects"]),
         irq_contexts={name: IrqContext(c["offset"], bool(c["irqs_disabled"]),
-                                       tuple(IrqVariant(v["base"], v["marker"], v["when"]) for v in c["variants"]))
+                                       tuple(IrqVariant(v["base"], v["marker"], v["when"]) for v in c["variants"]),
+                                       tuple(c.get("effects", ())))
                       for name, c in raw["irq_contexts"].items()},
         series=tuple(sorted(series, key=lambda s: s.since)),
     )

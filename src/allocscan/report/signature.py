@@ -109,15 +109,14 @@ def _sleeping(finding: Finding, site, kernel: KernelInfo, series: TraceSeries,
               config: SignatureConfig) -> list[tuple[str, list[str]]]:
     tables = signature_tables()
     held = [s for s in finding.witness if s.kind == ACQUIRE]
-    count = rcu_depth = 0
-    for step in held:
-        for effect in step.effects:
-            if effect == "rcu" and config.preempt_rcu:
-                rcu_depth += 1
-            else:
-                count += tables.effects.get(effect, 0)
-    irqs_off = any("irq" in s.effects for s in held)
     context = _context(finding)
+    count = rcu_depth = 0
+    for effect in [e for step in held for e in step.effects] + list(context.effects):
+        if effect == "rcu" and config.preempt_rcu:
+            rcu_depth += 1
+        else:
+            count += tables.effects.get(effect, 0)
+    irqs_off = any("irq" in s.effects for s in held) or "irq" in context.effects
     version = kernel.series or (6, 12)
     texts = []
     for run in context.variants:
