@@ -650,3 +650,59 @@ def test_a_notifier_block_runs_under_rcu_once_registered_on_an_atomic_chain():
     assert (w.entry.function, w.entry.line) == ("demo_port_event", NOTIFIERS.count("\n", 0, NOTIFIERS.index(
         "demo_events_register(&priv")) + 1)
     assert "once demo_probe() arms it through demo_events_register()" in w.entry.text
+
+
+def test_a_notifier_on_a_chain_run_only_where_nothing_is_reported_is_no_entry():
+    """The restart and power-off chains (a handler's `list` field chosen at run time) and
+    the die chain are quiet: __might_resched() prints nothing there, or the context is
+    the trap's."""
+    found = entries(("kernel/demo_reboot.c", """
+struct sys_off_handler { struct notifier_block nb; struct atomic_notifier_head *list; };
+static int demo_sys_off_notify(struct notifier_block *nb, unsigned long mode, void *cmd)
+{ kmalloc(8, GFP_KERNEL); return NOTIFY_DONE; }
+static int demo_die_event(struct notifier_block *nb, unsigned long val, void *data)
+{ kmalloc(8, GFP_KERNEL); return NOTIFY_DONE; }
+static struct notifier_block demo_die_nb = { .notifier_call = demo_die_event };
+static ATOMIC_NOTIFIER_HEAD(die_chain);
+int demo_register(struct sys_off_handler *handler)
+{
+	handler->nb.notifier_call = demo_sys_off_notify;
+	atomic_notifier_chain_register(&die_chain, &demo_die_nb);
+	return atomic_notifier_chain_register(handler->list, &handler->nb);
+}
+"""))
+    assert not {"demo_sys_off_notify", "demo_die_event"} & found.keys()
+
+
+def test_a_static_block_of_the_same_name_in_another_file_is_another_block():
+    """Two files of one driver each define a static `demo_sw_nb`: the one registered on an
+    atomic chain arms its own file's callback, not the other file's."""
+    found = entries(
+        ("drivers/net/demo/a.c", """
+static int demo_a_event(struct notifier_block *nb, unsigned long ev, void *p) { kmalloc(8, GFP_KERNEL); return 0; }
+static struct notifier_block demo_sw_nb = { .notifier_call = demo_a_event };
+int demo_a_init(void) { return atomic_notifier_chain_register(&demo_chain, &demo_sw_nb); }
+"""),
+        ("drivers/net/demo/b.c", """
+static int demo_b_event(struct notifier_block *nb, unsigned long ev, void *p) { kmalloc(8, GFP_KERNEL); return 0; }
+static struct notifier_block demo_sw_nb = { .notifier_call = demo_b_event };
+int demo_b_init(void) { return blocking_notifier_chain_register(&demo_bchain, &demo_sw_nb); }
+"""))
+    assert "demo_a_event" in found and "demo_b_event" not in found
+
+
+def test_a_sockets_data_ready_replaced_by_a_kernel_user_runs_in_softirq():
+    """`sock->sk->sk_data_ready = fn` (a receiver whose type the file does not spell) binds
+    a socket callback; a field of the same name in the driver's own struct, set to the
+    saved original, binds nothing."""
+    found = entries(("drivers/demo/tcp.c", """
+struct demo_queue { struct socket *sock; void (*data_ready)(struct sock *); };
+static void demo_data_ready(struct sock *sk) { kmalloc(8, GFP_KERNEL); }
+void demo_start(struct demo_queue *queue)
+{
+	queue->data_ready = queue->sock->sk->sk_data_ready;
+	queue->sock->sk->sk_data_ready = demo_data_ready;
+}
+"""))
+    (w,) = found["demo_data_ready"]
+    assert w.entry.context == "softirq:sk-callback"

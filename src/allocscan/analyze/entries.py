@@ -188,8 +188,8 @@ def _ops_fields(program: Program, found: Entries, tables: ContextTables, wanted:
             if not specs:
                 continue
             spec = next((s for s in specs if s.struct == b.struct_type), None)
-            if spec is None and not b.struct_type and b.field.startswith("ndo_"):
-                spec = specs[0]  # ndo_* names are distinctive enough without the type
+            if spec is None and not b.struct_type:
+                spec = next((s for s in specs if s.untyped), None)  # ndo_*, sk_data_ready
             if spec is None:
                 continue
             if not wanted.may_name(b.function):
@@ -220,7 +220,8 @@ def _armed(program: Program, found: Entries, tables: ContextTables, sites, oracl
         if kind is not None:
             binding.append((ff, fn, site, kind))
         kind = arm_kind.get(site.callee)
-        if kind is not None and fn is not None and fn.name not in arm_kind and not _quiet_arm(kind, site):
+        if kind is not None and fn is not None and fn.name not in arm_kind \
+                and not _quiet_arm(program, ff.path, fn, kind, site):
             # (the arming call inside an arming wrapper's own definition, hrtimer_start()'s
             # hrtimer_start_range_ns(), arms whatever its callers pass: their calls count)
             arming.append((ff, fn, site, kind))
@@ -239,6 +240,10 @@ def _armed(program: Program, found: Entries, tables: ContextTables, sites, oracl
                 wanted_by_kind.setdefault(b.kind.kind, _BinderIndex()).add(i, b)
     empty = _BinderIndex()
 
+    def defines(path: str, name: str) -> bool:
+        ff = program.file(path)
+        return ff is not None and name in ff.global_types
+
     def may_run_wanted(kind: ArmedKind, key: Key, path: str) -> bool:
         """May an arm of `key` run a binding of a wanted function (_reaching's match)?"""
         index = wanted_by_kind.get(kind.kind)
@@ -250,7 +255,7 @@ def _armed(program: Program, found: Entries, tables: ContextTables, sites, oracl
             here = directory_of(path)
             return bool(index.candidates(("any", here), here))
         probe = Arm(kind, key, path, 0, 0, "", ("", 0), "")
-        return bool(_matching(probe, index, program.same_module, program.defined_more_than_once))
+        return bool(_matching(probe, index, program.same_module, program.defined_more_than_once, defines))
 
     # where a function binds its own parameter (`bio->bi_end_io = f` with bio passed in):
     # (function node, parameter index) -> bytes of those bindings
@@ -264,7 +269,7 @@ def _armed(program: Program, found: Entries, tables: ContextTables, sites, oracl
                     if may_run_wanted(kind, arm.key, arm.path))
     armed = [(b, arm) for arm in sorted(arms, key=lambda a: (a.path, a.line, a.col))
              for b in _reaching(arm, by_kind.get(arm.kind.kind, empty), program.same_module,
-                                program.defined_more_than_once) if b.function in wanted]
+                                program.defined_more_than_once, defines) if b.function in wanted]
     # The witness shows the arm that starts the callback: one that names the bound object
     # before one that names none (f_tcm's uasp_send_read_response() queueing the
     # req_status it bound, not a queue of an unknown request), and one elsewhere before
@@ -281,11 +286,12 @@ def _armed(program: Program, found: Entries, tables: ContextTables, sites, oracl
         _add_armed_entry(program, found, b, arm, _context(arm, oracle), arming_calls[(b.function, b.path, b.byte, arm.holder)])
 
 
-def _quiet_arm(kind: ArmedKind, site: CallSite) -> bool:
+def _quiet_arm(program: Program, path: str, fn: FunctionFacts, kind: ArmedKind, site: CallSite) -> bool:
     """Does this arming call arm an object the kernel runs only where nothing is reported
-    (ArmedKind.quiet_objects): `atomic_notifier_chain_register(&panic_notifier_list, nb)`?
-    panic() calls that chain with oops_in_progress set, and a restart's chain runs once
-    system_state has left SYSTEM_RUNNING: __might_resched() returns before its report."""
+    (ArmedKind.quiet_objects, a variable's name or a "struct.field"):
+    `atomic_notifier_chain_register(&panic_notifier_list, nb)`? panic() calls that chain
+    with oops_in_progress set, and a restart's chain runs once system_state has left
+    SYSTEM_RUNNING: __might_resched() returns before its report."""
     quiet = kind.quiet_objects.get(site.callee)
     if quiet is None:
         return False
@@ -294,7 +300,11 @@ def _quiet_arm(kind: ArmedKind, site: CallSite) -> bool:
     if index >= len(args):
         return False
     ir = _strip(args[index])
-    return ir[0] == "id" and ir[1] in names
+    if ir[0] == "id":
+        return ir[1] in names
+    if ir[0] == "field":  # register_sys_off_handler()'s `handler->list`
+        return f"{type_of(program, path, fn, ir[1])}.{ir[2]}" in names
+    return False
 
 
 def _witness_rank(pair: tuple[Binder, Arm]) -> tuple[bool, bool]:
@@ -745,7 +755,8 @@ class _BinderIndex:
         return sorted(found + near) if near else found
 
 
-def _reaching(arm: Arm, binders: _BinderIndex, same_module, defined_twice=lambda struct: False) -> list[Binder]:
+def _reaching(arm: Arm, binders: _BinderIndex, same_module, defined_twice=lambda struct: False,
+              defines=lambda path, name: False) -> list[Binder]:
     """The bindings an arming call may run: the last one made before it in the function
     that arms it (or in the caller that hands the object to the arming helper), else
     every binding of the object. A struct several files define (natsemi.c's and
@@ -765,7 +776,7 @@ def _reaching(arm: Arm, binders: _BinderIndex, same_module, defined_twice=lambda
         arm = replace(arm, key=("any", here))
     else:
         same = arm.key
-    matching = _matching(arm, binders, same_module, defined_twice)
+    matching = _matching(arm, binders, same_module, defined_twice, defines)
     node, byte = arm.context
     local = [b for b in matching if b.holder == node and b.byte < byte and b.key in (arm.key, same)]
     if local:
@@ -773,15 +784,21 @@ def _reaching(arm: Arm, binders: _BinderIndex, same_module, defined_twice=lambda
     return matching
 
 
-def _matching(arm: Arm, binders: _BinderIndex, same_module, defined_twice) -> list[Binder]:
+def _matching(arm: Arm, binders: _BinderIndex, same_module, defined_twice,
+              defines=lambda path, name: False) -> list[Binder]:
     """The bindings whose object the arm's may be. An object the analysis cannot name, or
     an untyped field path, on either side: only the bindings of the arming call's own
     driver (`same_module`: its module, by the Makefiles; drivers/net/usb holds catc.c and
-    usbnet.c, two modules, each with an rx URB of its own)."""
+    usbnet.c, two modules, each with an rx URB of its own). A file-scope variable the
+    arming call's own file defines (`defines`) is that file's: a binding of the same name
+    in another file is of another variable (ti's cpsw_switchdev.c and
+    am65-cpsw-switchdev.c each have a static `cpsw_switchdev_notifier`)."""
     here = directory_of(arm.path)
+    own_variable = arm.key[0] == "var" and defines(arm.path, arm.key[2])
     return [b for _, b, where in binders.candidates(arm.key, here) if _matches(b.key, arm.key) and
             (not _vague(b.key) and not _vague(arm.key) or where == here and same_module(b.path, arm.path))
-            and (not _of_struct_defined_twice(b.key, defined_twice) or same_module(b.path, arm.path))]
+            and (not _of_struct_defined_twice(b.key, defined_twice) or same_module(b.path, arm.path))
+            and not (own_variable and b.key[0] == "var" and b.path != arm.path)]
 
 
 def _of_struct_defined_twice(key: Key, defined_twice) -> bool:

@@ -157,6 +157,9 @@ class FieldContext:
     field: str
     struct: str
     context: str
+    # the field's name is its struct's alone: a binding whose receiver's type is unknown
+    # (`sock->sk->sk_data_ready = fn`) binds it too
+    untyped: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -276,7 +279,7 @@ def contexts() -> ContextTables:
         trylock={k: (v[0], v[1]) for k, v in raw["trylock"].items()},
         guards=dict(raw["guards"]),
         registrations={k: tuple(Registration(a, c) for a, c in v) for k, v in raw["registrations"].items()},
-        fields=tuple(FieldContext(f["field"], f["struct"], f["context"]) for f in raw["fields"]),
+        fields=tuple(FieldContext(f["field"], f["struct"], f["context"], bool(f.get("untyped", False))) for f in raw["fields"]),
         quiet_functions=frozenset(raw.get("quiet_regions", {}).get("functions", ())),
         noreturn=frozenset(raw.get("noreturn", {}).get("functions", ())),
         effects={k: tuple(v) for k, v in raw.get("effects", {}).items()},
