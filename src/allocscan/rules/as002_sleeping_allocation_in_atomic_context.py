@@ -10,9 +10,15 @@ off, an RCU read-side section, or a callback the kernel runs in hardirq or
 softirq context (irq handler, NAPI poll, `ndo_start_xmit`, `ndo_tx_timeout`
 (the watchdog timer), `ndo_set_rx_mode` (under `netif_addr_lock_bh()`), RCU
 callback, a function `on_each_cpu()` or `smp_call_function*()` runs with
-interrupts off, and a timer, hrtimer, tasklet, irq_work, URB completion, async
+interrupts off, a socket's `sk_data_ready`, `sk_state_change`, `sk_write_space` or
+`sk_error_report` a kernel user replaces (the NET_RX softirq, the socket's lock
+held), and a timer, hrtimer, tasklet, irq_work, URB completion, async
 crypto completion, DMA engine callback or bio `bi_end_io` once it is armed with
-that function). A context test on the path (`in_task()`, `in_interrupt()`,
+that function, or a `notifier_block` once it is registered on an atomic
+notifier chain, directly or through the subsystem's wrapper
+(`register_netevent_notifier()`: the chain runs under `rcu_read_lock()`; the
+panic, restart, power-off and die chains are left out, where the kernel prints
+no report or the context is a trap's). A context test on the path (`in_task()`, `in_interrupt()`,
 `bio_in_atomic()`) answers as the entry point's context does. Locks include the header wrappers of a spinlock
 (`xa_lock()`, `netif_addr_lock_bh()`, `bh_lock_sock()`, `local_lock()`, ...);
 a call that drops the caller's lock around its allocation (`__xa_store()`
