@@ -64,6 +64,9 @@ class Arm:
     context: tuple[str, int]  # (node, byte) where the binding that reaches it is looked for
     callee: str
     mode: tuple | None = None  # IR of the call's mode argument, when its kind has one
+    # (node, byte) of the call that handed the object to this arming helper as an argument
+    # (a driver's register_netevent_notifier(&nb)), or None
+    handed: tuple[str, int] | None = None
 
 
 @dataclass
@@ -353,10 +356,12 @@ def _add_armed_entry(program: Program, found: Entries, b: Binder, arm: Arm, cont
 
 def _handing_call(program: Program, arm: Arm) -> tuple[str, str, CallSite] | None:
     """(caller's name, its path, its call) where a caller hands the object to the helper
-    that arms it (the binding looked for there, Arm.context), or None when the arming
-    call's own function is that place."""
-    node, byte = arm.context
-    if not node or node == arm.holder or node not in program.functions:
+    that arms it as an argument (Arm.handed), or None when the arming call's own function
+    names the object."""
+    if arm.handed is None:
+        return None
+    node, byte = arm.handed
+    if node == arm.holder or node not in program.functions:
         return None
     ref = program.functions[node]
     site = next((s for s in ref.fn.calls if s.byte == byte), None)
@@ -462,32 +467,35 @@ def _arms_from_call(program: Program, ff: FileFacts, fn: FunctionFacts, site: Ca
     out = []
     # (a key found in a caller, for an arming helper's parameter, is matched from the arm's place)
     wanted_key = lambda key, _caller_path: may_run_wanted(kind, key, ff.path)  # noqa: E731
-    for key, ctx in _arm_keys(program, ff.path, fn, holder, args[index], site.byte, 0, wanted_key,
-                              param_bindings or {}):
-        out.append(Arm(kind, key, ff.path, site.line, site.col, holder, ctx, site.callee, mode))
+    for key, ctx, handed in _arm_keys(program, ff.path, fn, holder, args[index], site.byte, 0, wanted_key,
+                                      param_bindings or {}):
+        out.append(Arm(kind, key, ff.path, site.line, site.col, holder, ctx, site.callee, mode, handed))
     return out
 
 
 def _arm_keys(program: Program, path: str, fn: FunctionFacts, node: str, ir, byte: int,
               depth: int, wanted_key=lambda key, path: True,
-              param_bindings: dict | None = None) -> list[tuple[Key, tuple[str, int]]]:
+              param_bindings: dict | None = None) -> list[tuple[Key, tuple[str, int], tuple[str, int] | None]]:
     """The keys of the object an arming call arms, with where to look for the binding that
-    reaches it. An object passed in as a parameter (an arming helper) is the callers',
-    unless this function binds that parameter itself before the call (`param_bindings`):
-    then its own last binding there is the one (_reaching), as where nothing calls it.
-    A key no wanted binding may match (`wanted_key`) needs no place: the arm is dropped."""
+    reaches it, and the call that handed the object to the arming helper (None: the
+    object is named where it is armed). An object passed in as a parameter (an arming
+    helper) is the callers', unless this function binds that parameter itself before the
+    call (`param_bindings`): then its own last binding there is the one (_reaching), as
+    where nothing calls it. A key no wanted binding may match (`wanted_key`) needs no
+    place: the arm is dropped."""
+    handed = (node, byte) if depth else None
     key = object_key(program, path, fn, node, ir)
     if key is None:
-        return [(("any", directory_of(path)), (node, byte))]
+        return [(("any", directory_of(path)), (node, byte), handed)]
     if key[0] == "field":
         if not wanted_key(key, path):
-            return [(key, (node, byte))]
-        return [(key, ctx) for ctx in _binding_contexts(program, fn, node, ir, byte, depth)]
+            return [(key, (node, byte), handed)]
+        return [(key, ctx, handed) for ctx in _binding_contexts(program, fn, node, ir, byte, depth)]
     if key[0] != "param":
-        return [(key, (node, byte))]
+        return [(key, (node, byte), handed)]
     binds_before = any(b < byte for b in (param_bindings or {}).get((node, key[1]), ()))
     if depth >= MAX_ARM_CALLER_DEPTH and not binds_before:
-        return [(("any", directory_of(path)), (node, byte))]
+        return [(("any", directory_of(path)), (node, byte), handed)]
     if binds_before or next(program.callers(node), None) is None:
         # A function only called through a pointer arming its parameter: a callback
         # re-arming the object it runs for (a URB completion resubmitting its URB, a
@@ -495,7 +503,7 @@ def _arm_keys(program: Program, path: str, fn: FunctionFacts, node: str, ir, byt
         # queueing `req` again); or one binding that parameter itself before the call
         # (btrfs_submit_bio() binding the bio it hands to btrfs_submit_dev_bio()), which
         # runs its own last binding there. See _reaching.
-        return [(("self", node, directory_of(path), key[1]), (node, byte))]
+        return [(("self", node, directory_of(path), key[1]), (node, byte), handed)]
     out = []
     for caller, site in program.callers(node):
         ref = program.functions[caller]
@@ -503,7 +511,7 @@ def _arm_keys(program: Program, path: str, fn: FunctionFacts, node: str, ir, byt
         if key[1] < len(args):
             out.extend(_arm_keys(program, ref.path, ref.fn, caller, args[key[1]], site.byte, depth + 1, wanted_key,
                                  param_bindings))
-    return out or [(("any", directory_of(path)), (node, byte))]
+    return out or [(("any", directory_of(path)), (node, byte), handed)]
 
 
 def _binding_contexts(program: Program, fn: FunctionFacts, node: str, ir, byte: int,
