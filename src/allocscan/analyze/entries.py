@@ -350,7 +350,8 @@ def _add_armed_entry(program: Program, found: Entries, b: Binder, arm: Arm, cont
         entry = Step(ENTRY, f"{handler}() runs in {context} once {caller}() arms it through {site.callee}() "
                      f"({holder}() calls {arming})",
                      path, site.line, site.col, function=handler, callee=arm.callee, context=context)
-    reason = f"{context}: {handler} (armed by {' or '.join(calls)} in {holder})"
+    reason = f"{context}: {handler} (armed by {' or '.join(calls)} in {holder}"
+    reason += f", called by {handing[0]})" if handing is not None else ")"
     witnesses.append(Witness("must", reason, (bind, entry), 0, origin=b.function))
 
 
