@@ -706,3 +706,35 @@ void demo_start(struct demo_queue *queue)
 """))
     (w,) = found["demo_data_ready"]
     assert w.entry.context == "softirq:sk-callback"
+
+
+def test_a_block_drivers_queue_rq_runs_under_rcu_unless_its_module_sets_blocking():
+    found = entries(
+        ("drivers/block/demo/fast.c", """
+static blk_status_t demo_fast_queue_rq(struct blk_mq_hw_ctx *hctx, const struct blk_mq_queue_data *bd)
+{ kmalloc(64, GFP_NOIO); return BLK_STS_OK; }
+static const struct blk_mq_ops demo_fast_mq_ops = { .queue_rq = demo_fast_queue_rq };
+"""),
+        ("drivers/block/demo2/slow.c", """
+static blk_status_t demo_slow_queue_rq(struct blk_mq_hw_ctx *hctx, const struct blk_mq_queue_data *bd)
+{ kmalloc(64, GFP_NOIO); return BLK_STS_OK; }
+static const struct blk_mq_ops demo_slow_mq_ops = { .queue_rq = demo_slow_queue_rq };
+"""),
+        ("drivers/block/demo2/setup.c", """
+int demo_slow_init(struct blk_mq_tag_set *set)
+{
+	set->flags = BLK_MQ_F_SHOULD_MERGE | BLK_MQ_F_BLOCKING;
+	return blk_mq_alloc_tag_set(set);
+}
+"""))
+    assert found["demo_fast_queue_rq"][0].entry.context == "rcu:blk-mq-dispatch"
+    assert "demo_slow_queue_rq" not in found
+    # an nvme transport asks the core for a blocking tag set in its ops' initializer
+    found = entries(("drivers/nvme/demo/tcp.c", """
+struct nvme_ctrl_ops { unsigned int flags; };
+static blk_status_t demo_tcp_queue_rq(struct blk_mq_hw_ctx *hctx, const struct blk_mq_queue_data *bd)
+{ kmalloc(64, GFP_NOIO); return BLK_STS_OK; }
+static const struct blk_mq_ops demo_tcp_mq_ops = { .queue_rq = demo_tcp_queue_rq };
+static const struct nvme_ctrl_ops demo_tcp_ctrl_ops = { .flags = NVME_F_FABRICS | NVME_F_BLOCKING };
+"""))
+    assert "demo_tcp_queue_rq" not in found

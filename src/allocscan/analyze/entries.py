@@ -185,6 +185,7 @@ def _ops_fields(program: Program, found: Entries, tables: ContextTables, wanted:
     for fc in tables.fields:
         by_field.setdefault(fc.field, []).append(fc)
     binding = program.context_bindings
+    mentions: dict[tuple[str, str], bool] = {}
     for ff in program.files:
         for b in binding.get(ff.path, ()):
             specs = by_field.get(b.field)
@@ -200,6 +201,8 @@ def _ops_fields(program: Program, found: Entries, tables: ContextTables, wanted:
             target = function_arg(program, ff.path, ("id", b.function))
             if target is None or target not in wanted:
                 continue
+            if any(_module_mentions(program, ff.path, name, mentions) for name in spec.unless_module_mentions):
+                continue
             handler = program.functions[target].fn.name
             how = f".{b.field} = {b.function}" if not b.in_function else f"->{b.field} = {b.function} in {b.in_function}()"
             reason = f"{spec.context}: {handler} ({spec.struct or 'ops'}.{b.field})"
@@ -207,6 +210,28 @@ def _ops_fields(program: Program, found: Entries, tables: ContextTables, wanted:
                         ff.path, b.line, function=handler, callee=f"{spec.struct or 'ops'}.{b.field}",
                         context=spec.context)
             found.atomic.setdefault(target, []).append(Witness("must", reason, (step,), 0, origin=target))
+
+
+def _module_mentions(program: Program, path: str, name: str, memo: dict) -> bool:
+    """Does any file of the module `path` belongs to name `name` in an assignment, a call's
+    arguments or a file-scope initializer (`set->flags = BLK_MQ_F_SHOULD_MERGE |
+    BLK_MQ_F_BLOCKING`)? The files looked at are those under the binding file's
+    directory that are of its module."""
+    key = (path, name)
+    found = memo.get(key)
+    if found is None:
+        found = memo[key] = any(_file_mentions(ff, name) for ff in program.files
+                                if ff.path.startswith(directory_of(path) + "/")
+                                and program.same_module(path, ff.path))
+    return found
+
+
+def _file_mentions(ff: FileFacts, name: str) -> bool:
+    words = lambda text: name in text and name in IDENT_RE.findall(text)  # noqa: E731
+    if ff.init_names and any(words(text) for init in ff.global_inits.values() for _, text in init):
+        return True
+    return any(words(a.value_text) for fn in ff.functions for a in fn.assignments) or \
+        any(words(site.args_text) for fn in ff.functions for site in fn.calls)
 
 
 # --- armed callbacks ---------------------------------------------------------

@@ -160,6 +160,9 @@ class FieldContext:
     # the field's name is its struct's alone: a binding whose receiver's type is unknown
     # (`sock->sk->sk_data_ready = fn`) binds it too
     untyped: bool = False
+    # names whose mention anywhere in the binding's module makes the kernel call the
+    # field in process context instead (BLK_MQ_F_BLOCKING in a tag set's flags): no entry
+    unless_module_mentions: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -279,7 +282,8 @@ def contexts() -> ContextTables:
         trylock={k: (v[0], v[1]) for k, v in raw["trylock"].items()},
         guards=dict(raw["guards"]),
         registrations={k: tuple(Registration(a, c) for a, c in v) for k, v in raw["registrations"].items()},
-        fields=tuple(FieldContext(f["field"], f["struct"], f["context"], bool(f.get("untyped", False))) for f in raw["fields"]),
+        fields=tuple(FieldContext(f["field"], f["struct"], f["context"], bool(f.get("untyped", False)),
+                                  tuple(f.get("unless_module_mentions", ()))) for f in raw["fields"]),
         quiet_functions=frozenset(raw.get("quiet_regions", {}).get("functions", ())),
         noreturn=frozenset(raw.get("noreturn", {}).get("functions", ())),
         effects={k: tuple(v) for k, v in raw.get("effects", {}).items()},

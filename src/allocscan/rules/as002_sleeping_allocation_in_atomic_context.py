@@ -12,7 +12,8 @@ softirq context (irq handler, NAPI poll, `ndo_start_xmit`, `ndo_tx_timeout`
 callback, a function `on_each_cpu()` or `smp_call_function*()` runs with
 interrupts off, a socket's `sk_data_ready`, `sk_state_change`, `sk_write_space` or
 `sk_error_report` a kernel user replaces (the NET_RX softirq, the socket's lock
-held), and a timer, hrtimer, tasklet, irq_work, URB completion, async
+held), a block driver's `queue_rq` without `BLK_MQ_F_BLOCKING` (blk-mq
+dispatches under `rcu_read_lock()`), and a timer, hrtimer, tasklet, irq_work, URB completion, async
 crypto completion, DMA engine callback or bio `bi_end_io` once it is armed with
 that function, or a `notifier_block` once it is registered on an atomic
 notifier chain, directly or through the subsystem's wrapper
