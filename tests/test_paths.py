@@ -677,3 +677,41 @@ void demo_irq_off(struct demo_q *q)
 }
 """))
     assert sorted(f.function for f in found) == ["demo_irq_off", "demo_rcu"]
+
+
+def test_a_work_item_filled_and_handled_at_once_reads_back_what_its_caller_stored():
+    """The event handler queues a work item on a master device and runs the handler at
+    once on any other; the handler allocates only for a master. container_of() of the
+    `&ew->work` the caller passed is the caller's `ew`, whose `dev` it stored just before:
+    the two tests are one test, and they disagree."""
+    src = """
+struct demo_dev { unsigned long flags; spinlock_t lock; };
+struct demo_work { struct work_struct work; struct demo_dev *dev; };
+static void demo_port_change(struct work_struct *work)
+{
+	struct demo_work *ew = container_of(work, struct demo_work, work);
+	struct demo_dev *dev = ew->dev;
+
+	if (%sdemo_is_master(dev))
+		kfree(kmalloc(64, GFP_KERNEL));
+	kfree(ew);
+}
+void demo_event(struct demo_dev *dev)
+{
+	struct demo_work *ew;
+
+	spin_lock(&dev->lock);
+	ew = kmalloc(sizeof(*ew), GFP_ATOMIC);
+	if (ew) {
+		INIT_WORK(&ew->work, demo_port_change);
+		ew->dev = dev;
+		if (demo_is_master(dev))
+			queue_work(demo_wq, &ew->work);
+		else
+			demo_port_change(&ew->work);
+	}
+	spin_unlock(&dev->lock);
+}
+"""
+    assert lines(("drivers/demo/ev.c", src % "")) == []
+    assert [line for line, _ in lines(("drivers/demo/ev.c", src % "!"))] == [25]

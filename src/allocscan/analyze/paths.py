@@ -76,6 +76,7 @@ MAX_LOCAL_DEPTH = 3  # locals resolved through other locals' assignments
 # memory rose to 115 MB for them.
 SOLVER_RLIMIT = 250_000
 MAX_CALLERS_FOR_FACTS = 8  # callers of the origin read for the values they pass
+_CONTAINER_OF = ("container_of", "container_of_const")
 PROVEN, UNDECIDED, STATE = "proven", "undecided", "state"
 _PASSED = -1  # _Requirement.kind of an early exit the path passes (see _passed_exit)
 
@@ -242,6 +243,9 @@ class _Translator:
         self.memo: dict = {}
         self.local_structs: dict = {}  # id of a z3 pointer term -> (frame index, local name, byte)
         self.global_structs: dict = {}  # id of a z3 pointer term -> (path, global name)
+        # id of a local pointer's z3 term -> (frame index, local name, byte of the assignment
+        # it holds): a callee's read through it finds the caller's stores before the call
+        self.local_pointers: dict = {}
         self.funcs: dict = {}
         self.transparent = contexts().transparent_calls  # likely(x) is x
         self.caller_facts = caller_facts  # read what the origin's callers pass
@@ -480,6 +484,10 @@ class _Translator:
             name = ir[1]
             if name in self.transparent and len(ir[2]) == 1:
                 return self.term(ir[2][0], frame, at, depth + 1)
+            if name in _CONTAINER_OF and len(ir[2]) == 3:
+                back = self._member_owner(ir, frame, at, depth)
+                if back is not None:
+                    return back
             if name and name[:1].isupper():
                 value = self.v.oracle.value(ir, {}, self.frames[frame].path)
                 if isinstance(value, int):
@@ -505,6 +513,18 @@ class _Translator:
         # (sizeof, a statement expression ...): the same text in a frame is one value, so that
         # `kzalloc(sizeof(*p), ...)` in a test and in the assignment it tests are one call
         return self.sym(f"x{frame}:{render(ir)[:80]}")
+
+    def _member_owner(self, ir, frame: int, at: int | None, depth: int):
+        """container_of(&x->member, type, member) is x: a work handler's container_of() of
+        the `&w->work` its caller passed is that caller's `w`."""
+        member = render(ir[2][2]).strip()
+        ptr = self.term(ir[2][0], frame, at, depth + 1)
+        z = self.z
+        if z.is_app(ptr) and ptr.decl() == self.func("addr", 1):
+            inner = ptr.arg(0)
+            if z.is_app(inner) and inner.decl() == self.func(f"fld:{member}", 1):
+                return inner.arg(0)
+        return None
 
     def context_test(self, name: str):
         """in_task() and its kind in the path's context: 0 when it answers false, a
@@ -534,7 +554,9 @@ class _Translator:
                 return self._local_struct_pointer(frame, name, use, addressed=False)
             value = self._last_assignment(frame, name, use)
             if value is not None and depth < MAX_LOCAL_DEPTH * 4 and not _reads(value.value_text, name):
-                return self.term(value.value, frame, value.byte, depth + 1)
+                t = self.term(value.value, frame, value.byte, depth + 1)
+                self.local_pointers.setdefault(t.get_id(), (frame, name, value.byte))
+                return t
             if value is None and depth < MAX_LOCAL_DEPTH * 4:
                 folded = self._local_value(frame, name, use, depth)
                 if folded is not None:
@@ -742,6 +764,9 @@ class _Translator:
             if value is not None:
                 return value
         if ir[3]:
+            value = self._stored_before_call(base, fname, frame)
+            if value is not None:
+                return value
             value = self._written(base_ir, fname, frame)
             if value is not None:
                 return value
@@ -749,6 +774,23 @@ class _Translator:
             if value is not None:
                 return value
         return self.func(f"fld:{fname}", 1)(base)
+
+    def _stored_before_call(self, base, fname: str, frame: int):
+        """`ew->ib_dev` read in a callee, where `ew` is a local pointer of a caller on the path
+        that stored `ew->ib_dev = ibdev` after pointing `ew` at its object and before the
+        call: the value stored (mlx4_ib_event() fills a work item and runs its handler
+        at once, which reads the device back). The caller's own reads keep their terms."""
+        found = self.local_pointers.get(base.get_id())
+        if found is None or found[0] >= frame:
+            return None
+        owner, name, assigned = found
+        call = self.frames[owner].byte
+        stores = [a for a in self.frames[owner].fn.assignments
+                  if a.kind == "field" and a.target == fname and a.base == name and assigned < a.byte < call]
+        if not stores:
+            return None
+        last = max(stores, key=lambda a: a.byte)
+        return self.term(last.value, owner, last.byte, 1) if last.op == "=" else None
 
     def _constructed(self, base_ir, fname: str, frame: int, at: int | None, depth: int):
         """`eb->fs_info` of an `eb` a constructor returned: the argument it stores there
