@@ -715,3 +715,9 @@ void demo_event(struct demo_dev *dev)
 """
     assert lines(("drivers/demo/ev.c", src % "")) == []
     assert [line for line, _ in lines(("drivers/demo/ev.c", src % "!"))] == [25]
+    # the local is assigned on another path too (an early branch that queues and leaves)
+    early = src.replace("\tspin_lock(&dev->lock);\n", "\tspin_lock(&dev->lock);\n\tif (dev->flags & 4) {\n"
+                        "\t\tew = kmalloc(sizeof(*ew), GFP_ATOMIC);\n\t\tew->dev = dev;\n"
+                        "\t\tqueue_work(demo_wq, &ew->work);\n\t\tspin_unlock(&dev->lock);\n\t\treturn;\n\t}\n")
+    assert early != src
+    assert lines(("drivers/demo/ev.c", early % "")) == []

@@ -658,9 +658,12 @@ class _Translator:
             value = self.sym(f"l{frame}:{name}@entry")
         else:
             value = self.term(defs[start].value, frame, defs[start].byte, depth + 1)
-        for a, g in list(zip(defs, guards))[(start + 1 if start is not None else 0):]:
+        later = list(zip(defs, guards))[(start + 1 if start is not None else 0):]
+        for a, g in later:
             taken = z.Bool(f"ran!{self._next()}") if g is None else z.And(*g) if g else z.BoolVal(True)
             value = z.If(taken, self.term(a.value, frame, a.byte, depth + 1), value)
+        if start is not None and not later:  # the one assignment that reaches `use`
+            self.local_pointers.setdefault(value.get_id(), (frame, name, defs[start].byte))
         self.memo[key] = value
         return value
 
