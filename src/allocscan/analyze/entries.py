@@ -295,7 +295,13 @@ def _armed(program: Program, found: Entries, tables: ContextTables, sites, oracl
     for ff, fn, site, kind in arming:
         arms.extend(arm for arm in _arms_from_call(program, ff, fn, site, kind, may_run_wanted, param_bindings)
                     if may_run_wanted(kind, arm.key, arm.path))
-    armed = [(b, arm) for arm in sorted(arms, key=lambda a: (a.path, a.line, a.col))
+    def arm_order(a: Arm) -> tuple:
+        # one arming call reached from several callers that hand it the object: in the
+        # callers' file order, not the graph's (an incremental scan relinks in another)
+        handed = ("", -1) if a.handed is None else (program.functions[a.handed[0]].path, a.handed[1])
+        return a.path, a.line, a.col, handed
+
+    armed = [(b, arm) for arm in sorted(arms, key=arm_order)
              for b in _reaching(arm, by_kind.get(arm.kind.kind, empty), program.same_module,
                                 program.defined_more_than_once, defines) if b.function in wanted]
     # The witness shows the arm that starts the callback: one that names the bound object
