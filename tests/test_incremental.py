@@ -1841,3 +1841,34 @@ def test_a_writer_killed_by_a_signal_is_warned_of(tree, tmp_path, monkeypatch, c
     result = run_scan([str(tree)], ScanOptions(cache_dir=cache), from_stored=checkout_scan_previous([str(tree)]))
     assert result.findings and LinkStore(FactsCache(cache)).newest() is None
     assert "the linked program was not kept (its writer was killed by signal 9, out of memory?)" in capsys.readouterr().err
+
+
+QUEUE = """#include <linux/blk-mq.h>
+#include <linux/slab.h>
+static blk_status_t demo_queue_rq(struct blk_mq_hw_ctx *hctx, const struct blk_mq_queue_data *bd)
+{
+	void *p = kmalloc(64, GFP_NOIO);
+
+	kfree(p);
+	return BLK_STS_OK;
+}
+const struct blk_mq_ops demo_mq_ops = { .queue_rq = demo_queue_rq };
+"""
+TAG_SET = """#include <linux/blk-mq.h>
+int demo_init_tags(struct blk_mq_tag_set *set)
+{
+	set->flags = BLK_MQ_F_SHOULD_MERGE;
+	return blk_mq_alloc_tag_set(set);
+}
+"""
+
+
+def test_a_blocking_tag_set_in_another_file_analyses_everything(tmp_path):
+    """Whether any file of the module names BLK_MQ_F_BLOCKING decides the context of its
+    queue_rq in another file, which no cone reaches: the finding goes, as in a full scan."""
+    blocking = TAG_SET.replace("BLK_MQ_F_SHOULD_MERGE;", "BLK_MQ_F_SHOULD_MERGE | BLK_MQ_F_BLOCKING;")
+    repo = _changed_repo(tmp_path, {"queue.c": QUEUE, "tags.c": TAG_SET}, {"tags.c": blocking})
+    result = diff_revisions(repo, "HEAD", None, [], ScanOptions(cache_dir=tmp_path / "cache"))
+    assert "BLK_MQ_F_BLOCKING" in result.head.analysis.stats["incremental"]
+    assert [(f.rule_id, f.path) for f in result.base.findings] == [("AS002", "queue.c")]
+    assert result.head.findings == [] and [f.path for f in result.fixed] == ["queue.c"]

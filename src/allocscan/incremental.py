@@ -88,6 +88,10 @@ change stores to. Each is checked as the
 cone grows, so that a change reaching everything costs little before the full
 analysis.
 
+A full analysis runs too when a changed file names a module-mode flag
+(`BLK_MQ_F_BLOCKING`, entries.toml `unless_module_mentions`) a different number of
+times: any file of a module naming it decides the context of the module's callbacks.
+
 Known gaps: `entries.early_boot_only()` walks callers without a hop limit, so a new
 run-time caller of an early-boot-only function far above a site can change that
 site's AS001 finding without this cone reaching it.
@@ -219,6 +223,10 @@ def plan(previous: Previous, program: Program, file_keys: dict[str, str], contex
             if after is None or after_text is None:
                 result.full_reason = f"{rel}: its facts or text are not at hand"
                 return result
+        flag = _mode_mention_changed(before_text or b"", after_text or b"")
+        if flag:
+            result.full_reason = f"{rel}: it changes how it names {flag}, which decides its module's callbacks' context"
+            return result
         changes.compare(rel, before, before_text, after, after_text)
     cone = _Cone(program, previous.files_naming, allocating, head_text)
     try:
@@ -235,6 +243,19 @@ def plan(previous: Previous, program: Program, file_keys: dict[str, str], contex
         return result
     result.cone = cone.nodes
     return result
+
+
+def _mode_mention_changed(before: bytes, after: bytes) -> str:
+    """The name among the context tables' `unless_module_mentions` (BLK_MQ_F_BLOCKING)
+    that one side of a changed file names more often than the other, or "". Whether any
+    file of a module names it decides the context of the module's callbacks in other
+    files (entries._module_mentions), beyond the cone's reach: a full analysis."""
+    for name in sorted({n for fc in contexts().fields for n in fc.unless_module_mentions}):
+        word = re.compile(rb"\b" + re.escape(name.encode()) + rb"\b")
+        if name.encode() in before or name.encode() in after:
+            if len(word.findall(before)) != len(word.findall(after)):
+                return name
+    return ""
 
 
 def finding_places(f) -> set[tuple[str, str]]:

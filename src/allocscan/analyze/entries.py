@@ -220,9 +220,9 @@ def _module_mentions(program: Program, path: str, name: str, memo: dict) -> bool
     key = (path, name)
     found = memo.get(key)
     if found is None:
+        under = directory_of(path) + "/" if directory_of(path) else ""  # a file at the scan's root: all
         found = memo[key] = any(_file_mentions(ff, name) for ff in program.files
-                                if ff.path.startswith(directory_of(path) + "/")
-                                and program.same_module(path, ff.path))
+                                if ff.path.startswith(under) and program.same_module(path, ff.path))
     return found
 
 
