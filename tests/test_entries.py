@@ -738,3 +738,18 @@ static const struct blk_mq_ops demo_tcp_mq_ops = { .queue_rq = demo_tcp_queue_rq
 static const struct nvme_ctrl_ops demo_tcp_ctrl_ops = { .flags = NVME_F_FABRICS | NVME_F_BLOCKING };
 """))
     assert "demo_tcp_queue_rq" not in found
+
+
+def test_a_block_declared_extern_in_the_arming_file_is_the_defining_files():
+    """`extern struct notifier_block demo_sw_nb;` names the other file's block: registering
+    it arms that file's callback."""
+    found = entries(
+        ("drivers/net/demo/a.c", """
+static int demo_a_event(struct notifier_block *nb, unsigned long ev, void *p) { kmalloc(8, GFP_KERNEL); return 0; }
+struct notifier_block demo_sw_nb = { .notifier_call = demo_a_event };
+"""),
+        ("drivers/net/demo/b.c", """
+extern struct notifier_block demo_sw_nb;
+int demo_b_init(void) { return atomic_notifier_chain_register(&demo_chain, &demo_sw_nb); }
+"""))
+    assert "demo_a_event" in found

@@ -269,8 +269,12 @@ def _armed(program: Program, found: Entries, tables: ContextTables, sites, oracl
     empty = _BinderIndex()
 
     def defines(path: str, name: str) -> bool:
+        """Does the file define its own variable `name`: with a brace initializer, or by
+        binding a callback to it? (Not an `extern` declaration of another file's.)"""
         ff = program.file(path)
-        return ff is not None and name in ff.global_types
+        if ff is None:
+            return False
+        return name in ff.init_names or any(b.target == name for b in program.context_bindings.get(path, ()))
 
     def may_run_wanted(kind: ArmedKind, key: Key, path: str) -> bool:
         """May an arm of `key` run a binding of a wanted function (_reaching's match)?"""
@@ -466,7 +470,7 @@ def _field_bindings(program: Program, tables: ContextTables) -> list[tuple[FileF
 def _field_binders(program: Program, ff: FileFacts, b, target: str, candidates: list) -> list[Binder]:
     """The bindings one assignment or file-scope initializer of an armed kind's field
     makes (_field_bindings)."""
-    fn = holder = None
+    fn, holder = None, ""
     if b.in_function:
         fn = next((f for f in ff.functions if f.name == b.in_function), None)
         if fn is None:
@@ -480,11 +484,11 @@ def _field_binders(program: Program, ff: FileFacts, b, target: str, candidates: 
     matching = [k for s, k in candidates if s == struct]
     if not matching:
         return []
-    key = object_key(program, ff.path, fn, holder or "", obj)
+    key = object_key(program, ff.path, fn, holder, obj)
     if key is None:
         return []
     text = f"{b.target}.{b.field} = {b.function}" if fn is not None else f"{b.target} = {{ .{b.field} = {b.function} }}"
-    return [Binder(kind, target, key, ff.path, b.line, 1, holder or "", b.byte, text) for kind in matching]
+    return [Binder(kind, target, key, ff.path, b.line, 1, holder, b.byte, text) for kind in matching]
 
 
 def _arms_from_call(program: Program, ff: FileFacts, fn: FunctionFacts, site: CallSite,
