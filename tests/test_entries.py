@@ -753,3 +753,68 @@ extern struct notifier_block demo_sw_nb;
 int demo_b_init(void) { return atomic_notifier_chain_register(&demo_chain, &demo_sw_nb); }
 """))
     assert "demo_a_event" in found
+
+
+def test_ops_documented_to_run_under_the_cores_spinlock_are_entry_points():
+    """uart_ops.start_tx, an input handler's event and clk_ops.enable run with a spinlock
+    held and interrupts off; uart_ops.set_termios and tx_empty (called with the port
+    mutex only) and a clock's prepare are not entry points."""
+    found = entries(("drivers/tty/serial/demo.c", """
+static void demo_start_tx(struct uart_port *port) { kmalloc(64, GFP_KERNEL); }
+static unsigned int demo_tx_empty(struct uart_port *port) { kfree(kmalloc(64, GFP_KERNEL)); return 1; }
+static void demo_set_termios(struct uart_port *port, struct ktermios *t, const struct ktermios *old) { kmalloc(64, GFP_KERNEL); }
+static const struct uart_ops demo_uart_ops = {
+	.start_tx = demo_start_tx,
+	.tx_empty = demo_tx_empty,
+	.set_termios = demo_set_termios,
+};
+"""), ("drivers/input/demo.c", """
+static void demo_input_event(struct input_handle *handle, unsigned int type, unsigned int code, int value) { kmalloc(64, GFP_KERNEL); }
+static struct input_handler demo_handler = { .event = demo_input_event, .name = "demo" };
+static int demo_led_event(struct input_dev *dev, unsigned int type, unsigned int code, int value) { kmalloc(64, GFP_KERNEL); return 0; }
+int demo_probe(struct input_dev *input) { input->event = demo_led_event; return input_register_device(input); }
+"""), ("drivers/clk/demo.c", """
+static int demo_clk_enable(struct clk_hw *hw) { kmalloc(64, GFP_KERNEL); return 0; }
+static int demo_clk_prepare(struct clk_hw *hw) { kmalloc(64, GFP_KERNEL); return 0; }
+static const struct clk_ops demo_clk_ops = { .enable = demo_clk_enable, .prepare = demo_clk_prepare };
+"""))
+    assert found["demo_start_tx"][0].entry.context == "lock:uart-port"
+    assert found["demo_input_event"][0].entry.context == "lock:input-handler"
+    assert found["demo_led_event"][0].entry.context == "lock:input-event"
+    assert found["demo_clk_enable"][0].entry.context == "lock:clk-enable"
+    for sleepable in ("demo_tx_empty", "demo_set_termios", "demo_clk_prepare"):
+        assert sleepable not in found
+
+
+def test_a_context_test_the_cores_lock_answers_picks_the_gfp_there():
+    """Under the uart port's spin_lock_irqsave() irqs_disabled() is true, so
+    `irqs_disabled() ? GFP_ATOMIC : GFP_KERNEL` allocates atomically; gfp_any() asks
+    in_softirq(), which the lock leaves false in a task: GFP_KERNEL, reported."""
+    lines = _as002_lines([("drivers/tty/serial/demo.c", """
+static void demo_start_tx(struct uart_port *port)
+{
+	kfree(kmalloc(64, irqs_disabled() ? GFP_ATOMIC : GFP_KERNEL));
+}
+static void demo_stop_tx(struct uart_port *port)
+{
+	kfree(kmalloc(64, gfp_any()));
+}
+static const struct uart_ops demo_uart_ops = { .start_tx = demo_start_tx, .stop_tx = demo_stop_tx };
+""")], None)
+    assert lines == [8]
+
+
+def test_mac80211_ops_it_calls_atomically_are_entry_points_and_those_it_may_call_sleeping_are_not():
+    found = entries(("drivers/net/wireless/demo/main.c", """
+static void demo_tx(struct ieee80211_hw *hw, struct ieee80211_tx_control *c, struct sk_buff *skb) { kmalloc(64, GFP_KERNEL); }
+static int demo_set_tim(struct ieee80211_hw *hw, struct ieee80211_sta *sta, bool set) { kmalloc(64, GFP_KERNEL); return 0; }
+static void demo_rc_update(struct ieee80211_hw *hw, struct ieee80211_vif *vif, struct ieee80211_sta *sta, u32 changed) { kmalloc(64, GFP_KERNEL); }
+static const struct ieee80211_ops demo_ops = {
+	.tx = demo_tx,
+	.set_tim = demo_set_tim,
+	.sta_rc_update = demo_rc_update,
+};
+"""))
+    assert found["demo_tx"][0].entry.context == "bh:mac80211-tx"
+    assert found["demo_set_tim"][0].entry.context == "bh:mac80211-rx"
+    assert "demo_rc_update" not in found

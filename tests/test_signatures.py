@@ -138,3 +138,17 @@ int register_demo_notifier(struct notifier_block *nb) { return atomic_notifier_c
     assert finding.signature[1].startswith("in_atomic(): 0, irqs_disabled(): 0")
     assert finding.signature[2:4] == ["preempt_count: 0, expected: 0", "RCU nest depth: 1, expected: 0"]
     assert "`preempt_count: 1, expected: 0`" in "\n".join(finding.signature)
+
+
+def test_an_op_the_core_calls_under_a_spinlock_with_interrupts_off_prints_that_lock(tmp_path):
+    """uart_ops.start_tx runs under the port's spin_lock_irqsave(): in_atomic() 1, interrupts
+    off, preempt count 1 from a task; the driver's interrupt handler adds the hardirq's."""
+    (tmp_path / "serial.c").write_text("""
+static void demo_start_tx(struct uart_port *port) { kfree(kmalloc(64, GFP_KERNEL)); }
+static const struct uart_ops demo_uart_ops = { .start_tx = demo_start_tx };
+""")
+    (finding,) = run_scan([str(tmp_path)], ScanOptions(jobs=1, kernel_version="6.1")).findings
+    assert finding.rule_id == "AS002"
+    assert finding.signature[1].startswith("in_atomic(): 1, irqs_disabled(): 1")
+    assert finding.signature[2] == "preempt_count: 1, expected: 0"
+    assert "`preempt_count: 10001, expected: 0`" in "\n".join(finding.signature)

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 
 from ..exprs import split_args
 from ..facts import HAS_INDIRECT_CALL, HAS_LOCKED_CALL, CallSite
-from ..kernel.tables import allocators, contexts
+from ..kernel.tables import allocators, contexts, signature_tables
 from ..link import ALLOCATES, Program
 from ..macrocalls import through
 from .branches import BranchOracle, Signature
@@ -49,11 +49,8 @@ def context_kinds(w: Witness) -> set[str]:
     (rcu_read_lock)."""
     entry = w.entry
     if entry is not None:
-        cls = entry.context_class
-        # "bh": the kernel calls it from a task with bottom halves off (ndo_set_rx_mode);
-        # "rcu": inside an RCU read-side section (an atomic notifier chain's callback)
-        return {"hardirq"} if cls in ("hardirq", "nmi") else {cls} if cls in ("softirq", "bh", "rcu") else set()
-    kinds = {c.partition(":")[0] for c in w.holder_contexts if c.startswith(("hardirq", "softirq", "bh:", "rcu:"))}
+        return entry_context_kinds(entry.context)
+    kinds = {k for c in w.holder_contexts for k in entry_context_kinds(c)}
     acquired = [s for s in w.steps if s.kind == ACQUIRE]
     for st in acquired:
         # every effect of the region holds at once: spin_lock_irqsave() is "preempt" and
@@ -64,6 +61,21 @@ def context_kinds(w: Witness) -> set[str]:
             kinds.add("preempt")
     if not acquired:
         kinds.add("preempt")
+    return kinds
+
+
+def entry_context_kinds(context: str) -> set[str]:
+    """The kinds of atomic context an entry point's context is: its class ("hardirq" for
+    nmi too; "bh", the kernel calls it from a task with bottom halves off; "rcu", inside
+    an RCU read-side section), and what the kernel holds around the call
+    (signatures.toml irq_contexts' effects: "lock:uart-port" is a task holding the
+    port's spinlock with interrupts off, "preempt" and "irq"). Process context is none."""
+    cls = context.partition(":")[0]
+    kinds = {"hardirq"} if cls in ("hardirq", "nmi") else {cls} if cls in ("softirq", "bh", "rcu") else set()
+    irq_contexts = signature_tables().irq_contexts
+    held = irq_contexts.get(context) or irq_contexts.get(cls)
+    if held is not None:
+        kinds.update(e for e in held.effects if e in _EFFECT_KINDS)
     return kinds
 
 
