@@ -279,6 +279,40 @@ void demo_play_%d(struct demo_dev *d)
     assert findings(*many) == []
 
 
+def test_state_inside_an_api_counts_behind_the_drivers_own_state():
+    """picolcd_leds_set()'s shape: the driver tests its own state, then calls the API whose
+    allocation depends on the transport's state. The API's state still is not the
+    driver's: no report once the API is a hub."""
+    core = """
+struct demo_ll { int (*request)(struct demo_dev *d); };
+struct demo_dev { spinlock_t lock; struct demo_ll *ll; void *buf; int ready; };
+void demo_hw_request(struct demo_dev *d)
+{
+	if (d->ll->request) {
+		d->ll->request(d);
+		return;
+	}
+	d->buf = kmalloc(64, GFP_KERNEL);
+}
+"""
+    driver = """
+static void demo_set_%d(struct demo_dev *d)
+{
+	if (!d->ready)
+		return;
+	demo_hw_request(d);
+}
+void demo_play_%d(struct demo_dev *d)
+{
+	spin_lock(&d->lock);
+	demo_set_%d(d);
+	spin_unlock(&d->lock);
+}
+"""
+    many = [("drivers/hid/core.c", core)] + [(f"drivers/hid/drv{i}.c", driver % (i, i, i)) for i in range(5)]
+    assert findings(*many) == []
+
+
 def test_callers_facts_only_for_a_function_nothing_calls_through_a_pointer():
     """rose_route_frame()'s shape: the loopback calls it with NULL, the protocol table with
     a real neighbour; what the direct caller passes decides nothing."""

@@ -89,6 +89,9 @@ class Verdict:
     reason: str = ""  # for an infeasible path or an undecided one: the condition that decides it
     conditions: int = 0  # branch conditions on the path
     state_frame: int = -1  # STATE: the function on the path (0 = origin) whose condition reads that state
+    # STATE: the deepest such function: a path may read the driver's state first and an
+    # API's own state further down (hid_hw_request()'s transport)
+    deepest_state_frame: int = -1
 
 
 @dataclass
@@ -406,18 +409,24 @@ class _Translator:
             return Verdict(False, "", self._culprit(reqs), len(reqs))
         evidence = PROVEN
         reason = ""
+        state: _Requirement | None = None
+        deepest = -1
         for k, r in enumerate(reqs):
             if r.frame == 0 or r.kind in (EXIT_ERROR, _PASSED):
                 continue  # the origin function's own branches; an exit not taken
+            if r.free and evidence != PROVEN or not r.free and r.frame <= deepest:
+                continue  # nothing this requirement could change in the verdict
             # decided: what the path knows (its facts and its other conditions) implies it
             implied = self.unsatisfiable([o.term for j, o in enumerate(reqs) if j != k] + [z.Not(r.term)])
             if implied:
                 continue
             if r.free:
-                if evidence == PROVEN:
-                    evidence, reason = UNDECIDED, r.text
+                evidence, reason = UNDECIDED, r.text
             else:
-                return Verdict(True, STATE, r.text, len(reqs), r.frame)
+                state = state or r
+                deepest = r.frame
+        if state is not None:
+            return Verdict(True, STATE, state.text, len(reqs), state.frame, deepest)
         return Verdict(True, evidence, reason, len(reqs))
 
     def _culprit(self, reqs: list[_Requirement]) -> str:

@@ -341,7 +341,7 @@ def _finding(analysis: Analysis, validator: PathValidator, s: AllocationSite, b:
     verdict = _validate(validator, s, w)
     if not verdict.feasible:
         return None
-    if verdict.evidence == STATE and _state_inside_hub(analysis, s, w, verdict.state_frame):
+    if verdict.evidence == STATE and _state_inside_hub(analysis, s, w, verdict.deepest_state_frame):
         analysis.stats["paths_state_in_hub"] = analysis.stats.get("paths_state_in_hub", 0) + 1
         return None
     level = "error" if w.grade == "must" else "warning"
@@ -381,8 +381,9 @@ HUB_CALLER_FILES = 3  # an API called from more files than this is a hub: its st
 
 
 def _state_inside_hub(analysis: Analysis, s: AllocationSite, w: Witness, frame: int) -> bool:
-    """Does the state the allocation depends on sit inside an API that many files call
-    (hid_hw_request(), spi_async(), pcim_iomap_table())? Its callers neither set nor see
+    """Does state the allocation depends on sit inside an API that many files call
+    (hid_hw_request(), spi_async(), pcim_iomap_table())? `frame` is the deepest function
+    on the path whose condition reads state. The API's callers neither set nor see
     that state (the device's transport, a mode bit, a resource found or not): such a
     path does not convince a caller's maintainer, and a hub would turn it into one
     report per caller."""
