@@ -818,3 +818,28 @@ static const struct ieee80211_ops demo_ops = {
     assert found["demo_tx"][0].entry.context == "bh:mac80211-tx"
     assert found["demo_set_tim"][0].entry.context == "bh:mac80211-rx"
     assert "demo_rc_update" not in found
+
+
+def test_a_pcms_trigger_runs_under_the_stream_lock_unless_its_module_asks_for_nonatomic():
+    """trigger/pointer/ack run under the PCM stream's spinlock; a driver whose module sets
+    `pcm->nonatomic = true` gets a mutex, and its trigger may sleep."""
+    ops = """
+static int demo%d_trigger(struct snd_pcm_substream *ss, int cmd) { kmalloc(64, GFP_KERNEL); return 0; }
+static const struct snd_pcm_ops demo%d_pcm_ops = { .trigger = demo%d_trigger };
+"""
+    found = entries(
+        ("sound/pci/demo1/pcm.c", ops % (1, 1, 1)),
+        ("sound/pci/demo2/pcm.c", ops % (2, 2, 2)),
+        ("sound/pci/demo2/card.c", """
+int demo2_new_pcm(struct snd_card *card)
+{
+	struct snd_pcm *pcm;
+	int err = snd_pcm_new(card, "demo2", 0, 1, 0, &pcm);
+	if (err < 0)
+		return err;
+	pcm->nonatomic = true;
+	return 0;
+}
+"""))
+    assert found["demo1_trigger"][0].entry.context == "lock:pcm-stream"
+    assert "demo2_trigger" not in found

@@ -213,10 +213,11 @@ def _ops_fields(program: Program, found: Entries, tables: ContextTables, wanted:
 
 
 def _module_mentions(program: Program, path: str, name: str, memo: dict) -> bool:
-    """Does any file of the module `path` belongs to name `name` in an assignment, a call's
-    arguments or a file-scope initializer (`set->flags = BLK_MQ_F_SHOULD_MERGE |
-    BLK_MQ_F_BLOCKING`)? The files looked at are those under the binding file's
-    directory that are of its module."""
+    """Does any file of the module `path` belongs to name `name` in an assignment (its
+    value, or the field it stores: `pcm->nonatomic = true`), a call's arguments or a
+    file-scope initializer (`set->flags = BLK_MQ_F_SHOULD_MERGE | BLK_MQ_F_BLOCKING`)?
+    The files looked at are those under the binding file's directory that are of its
+    module."""
     key = (path, name)
     found = memo.get(key)
     if found is None:
@@ -230,7 +231,8 @@ def _file_mentions(ff: FileFacts, name: str) -> bool:
     words = lambda text: name in text and name in IDENT_RE.findall(text)  # noqa: E731
     if ff.init_names and any(words(text) for init in ff.global_inits.values() for _, text in init):
         return True
-    return any(words(a.value_text) for fn in ff.functions for a in fn.assignments) or \
+    return any(words(a.value_text) or a.kind == "field" and a.target == name
+               for fn in ff.functions for a in fn.assignments) or \
         any(words(site.args_text) for fn in ff.functions for site in fn.calls)
 
 
