@@ -843,3 +843,32 @@ int demo2_new_pcm(struct snd_card *card)
 """))
     assert found["demo1_trigger"][0].entry.context == "lock:pcm-stream"
     assert "demo2_trigger" not in found
+
+
+def test_irq_chip_scsi_and_console_callbacks_the_core_calls_atomically():
+    """An irq_chip's irq_set_type runs under desc->lock, its irq_bus_sync_unlock does not;
+    an LLD's queuecommand runs inside blk-mq's RCU dispatch unless its module asks for
+    queuecommand_may_block; a console's write runs with interrupts off."""
+    found = entries(("drivers/gpio/gpio-demo.c", """
+static int demo_irq_set_type(struct irq_data *d, unsigned int type) { kmalloc(64, GFP_KERNEL); return 0; }
+static void demo_irq_sync_unlock(struct irq_data *d) { kfree(kmalloc(64, GFP_KERNEL)); }
+static const struct irq_chip demo_irq_chip = {
+	.irq_set_type = demo_irq_set_type,
+	.irq_bus_sync_unlock = demo_irq_sync_unlock,
+};
+"""), ("drivers/scsi/demo_fast.c", """
+static int demo_fast_queuecommand(struct Scsi_Host *sh, struct scsi_cmnd *cmd) { kmalloc(64, GFP_KERNEL); return 0; }
+static const struct scsi_host_template demo_fast_sht = { .queuecommand = demo_fast_queuecommand };
+"""), ("drivers/scsi/demo_slow/main.c", """
+static int demo_slow_queuecommand(struct Scsi_Host *sh, struct scsi_cmnd *cmd) { kmalloc(64, GFP_KERNEL); return 0; }
+static const struct scsi_host_template demo_slow_sht = { .queuecommand = demo_slow_queuecommand };
+int demo_slow_probe(struct Scsi_Host *host) { host->queuecommand_may_block = 1; return scsi_add_host(host, NULL); }
+"""), ("drivers/tty/demo_console.c", """
+static void demo_console_write(struct console *co, const char *s, unsigned int n) { kmalloc(n, GFP_KERNEL); }
+static struct console demo_console = { .name = "demo", .write = demo_console_write };
+"""))
+    assert found["demo_irq_set_type"][0].entry.context == "lock:irq-desc"
+    assert "demo_irq_sync_unlock" not in found
+    assert found["demo_fast_queuecommand"][0].entry.context == "rcu:blk-mq-dispatch"
+    assert "demo_slow_queuecommand" not in found
+    assert found["demo_console_write"][0].entry.context == "irq:console-write"

@@ -152,3 +152,16 @@ static const struct uart_ops demo_uart_ops = { .start_tx = demo_start_tx };
     assert finding.signature[1].startswith("in_atomic(): 1, irqs_disabled(): 1")
     assert finding.signature[2] == "preempt_count: 1, expected: 0"
     assert "`preempt_count: 10001, expected: 0`" in "\n".join(finding.signature)
+
+
+def test_a_console_write_prints_interrupts_off_without_a_preempt_count(tmp_path):
+    """printk calls a console's write with interrupts off and no lock: in_atomic() 0,
+    irqs_disabled() 1, which __might_resched() reports all the same."""
+    (tmp_path / "console.c").write_text("""
+static void demo_console_write(struct console *co, const char *s, unsigned int n) { kfree(kmalloc(64, GFP_KERNEL)); }
+static struct console demo_console = { .name = "demo", .write = demo_console_write };
+""")
+    (finding,) = run_scan([str(tmp_path)], ScanOptions(jobs=1, kernel_version="6.1")).findings
+    assert finding.rule_id == "AS002"
+    assert finding.signature[1].startswith("in_atomic(): 0, irqs_disabled(): 1")
+    assert finding.signature[2] == "preempt_count: 0, expected: 0"
