@@ -755,3 +755,31 @@ void demo_event(struct demo_dev *dev)
                         "\t\tqueue_work(demo_wq, &ew->work);\n\t\tspin_unlock(&dev->lock);\n\t\treturn;\n\t}\n")
     assert early != src
     assert lines(("drivers/demo/ev.c", early % "")) == []
+
+
+def test_an_exit_on_the_objects_mode_is_state_an_exit_on_an_error_is_not():
+    """mptscsih_is_phys_disk()'s shape: `if (ioc->bus_type != SAS) goto out;` before the
+    allocation leaves for the adapter's kind, which the path then depends on (a note);
+    `if (!d->cfg) goto out;` is an error check the path passes (an error)."""
+    src = """
+struct demo { spinlock_t lock; int bus_type; void *cfg; void *buf; };
+static int demo_check_%s(struct demo *d)
+{
+	int rc = 0;
+	if (%s)
+		goto out;
+	d->buf = kzalloc(64, GFP_KERNEL);
+out:
+	return rc;
+}
+void demo_run_%s(struct demo *d)
+{
+	spin_lock(&d->lock);
+	demo_check_%s(d);
+	spin_unlock(&d->lock);
+}
+"""
+    mode = src % ("mode", "d->bus_type != DEMO_SAS", "mode", "mode")
+    error = src % ("error", "!d->cfg", "error", "error")
+    assert [level for _, level in lines(("drivers/demo/mode.c", mode))] == ["note"]
+    assert [level for _, level in lines(("drivers/demo/error.c", error))] == ["error"]

@@ -94,6 +94,15 @@ class Verdict:
     deepest_state_frame: int = -1
 
 
+def _mode_test(ir: tuple) -> bool:
+    """Is a condition a field compared with a named constant, `ioc->bus_type != SAS`? An
+    early exit on it (`goto out;`) leaves for the object's mode: state the path depends
+    on, which the verdict names, not an error check a path normally passes."""
+    if ir[0] != "bin" or ir[1] not in ("==", "!="):
+        return False
+    return any(x[0] == "field" and y[0] == "id" and y[1].isupper() for x, y in ((ir[2], ir[3]), (ir[3], ir[2])))
+
+
 @dataclass
 class _Frame:
     node: str
@@ -293,6 +302,8 @@ class _Translator:
                             out.append(passed)
                     continue
                 ir = ir_from_text(cond)
+                if kind == EXIT_ERROR and _mode_test(ir):
+                    kind = EXIT_NONE  # the object's mode, not an error the path passes
                 term = self.boolean(ir, i, at=ts if positive else es)
                 free = self._reads_origin_value(term)
                 out.append(_Requirement(term if positive else self.z.Not(term), i, kind,
