@@ -872,3 +872,21 @@ static struct console demo_console = { .name = "demo", .write = demo_console_wri
     assert found["demo_fast_queuecommand"][0].entry.context == "rcu:blk-mq-dispatch"
     assert "demo_slow_queuecommand" not in found
     assert found["demo_console_write"][0].entry.context == "irq:console-write"
+
+
+def test_a_packet_types_handler_and_a_netfilter_hook_run_atomically():
+    """dev_add_pack()'s handler runs in the NET_RX softirq; nf_hook() runs the hooks of a
+    registered nf_hook_ops array under rcu_read_lock()."""
+    found = entries(("net/demo/proto.c", """
+static int demo_rcv(struct sk_buff *skb, struct net_device *dev, struct packet_type *pt, struct net_device *orig) { kmalloc(64, GFP_KERNEL); return 0; }
+static struct packet_type demo_packet_type = { .type = 0x88b5, .func = demo_rcv };
+static unsigned int demo_in(void *priv, struct sk_buff *skb, const struct nf_hook_state *state) { kmalloc(64, GFP_KERNEL); return 1; }
+static unsigned int demo_out(void *priv, struct sk_buff *skb, const struct nf_hook_state *state) { kmalloc(64, GFP_KERNEL); return 1; }
+static const struct nf_hook_ops demo_nf_ops[] = {
+	{ .hook = demo_in, .pf = 2, .hooknum = 0 },
+	{ .hook = demo_out, .pf = 2, .hooknum = 3 },
+};
+"""))
+    assert found["demo_rcv"][0].entry.context == "softirq:packet-type"
+    assert found["demo_in"][0].entry.context == "rcu:nf-hook"
+    assert found["demo_out"][0].entry.context == "rcu:nf-hook"
