@@ -249,41 +249,8 @@ void demo_lookup(struct demo *d)
     assert [ln for ln, _ in lines(("net/demo/types.c", types), ("net/demo/user.c", user % "demo_full"))] == [12]
 
 
-def test_state_inside_an_api_many_files_call_is_not_the_callers():
-    """hid_hw_request()'s shape: the allocation runs only for a device whose transport lacks
-    a hook. From a driver's locked call that state is not the driver's to see: with the API
-    called from more than three files no report; from a few files, a note."""
-    core = """
-struct demo_ll { int (*request)(struct demo_dev *d); };
-struct demo_dev { spinlock_t lock; struct demo_ll *ll; void *buf; };
-void demo_hw_request(struct demo_dev *d)
-{
-	if (d->ll->request) {
-		d->ll->request(d);
-		return;
-	}
-	d->buf = kmalloc(64, GFP_KERNEL);
-}
-"""
-    driver = """
-void demo_play_%d(struct demo_dev *d)
-{
-	spin_lock(&d->lock);
-	demo_hw_request(d);
-	spin_unlock(&d->lock);
-}
-"""
-    few = [("drivers/hid/core.c", core)] + [(f"drivers/hid/drv{i}.c", driver % i) for i in range(2)]
-    assert [(f.path, f.level) for f in findings(*few)] == [("drivers/hid/drv0.c", "note"), ("drivers/hid/drv1.c", "note")]
-    many = [("drivers/hid/core.c", core)] + [(f"drivers/hid/drv{i}.c", driver % i) for i in range(5)]
-    assert findings(*many) == []
-
-
-def test_state_inside_an_api_counts_behind_the_drivers_own_state():
-    """picolcd_leds_set()'s shape: the driver tests its own state, then calls the API whose
-    allocation depends on the transport's state. The API's state still is not the
-    driver's: no report once the API is a hub."""
-    core = """
+# hid_hw_request()'s shape: an API that allocates only for a transport without a hook
+HUB_CORE = """
 struct demo_ll { int (*request)(struct demo_dev *d); };
 struct demo_dev { spinlock_t lock; struct demo_ll *ll; void *buf; int ready; };
 void demo_hw_request(struct demo_dev *d)
@@ -295,6 +262,30 @@ void demo_hw_request(struct demo_dev *d)
 	d->buf = kmalloc(64, GFP_KERNEL);
 }
 """
+
+
+def test_state_inside_an_api_many_files_call_is_not_the_callers():
+    """hid_hw_request()'s shape: the allocation runs only for a device whose transport lacks
+    a hook. From a driver's locked call that state is not the driver's to see: with the API
+    called from more than three files no report; from a few files, a note."""
+    driver = """
+void demo_play_%d(struct demo_dev *d)
+{
+	spin_lock(&d->lock);
+	demo_hw_request(d);
+	spin_unlock(&d->lock);
+}
+"""
+    few = [("drivers/hid/core.c", HUB_CORE)] + [(f"drivers/hid/drv{i}.c", driver % i) for i in range(2)]
+    assert [(f.path, f.level) for f in findings(*few)] == [("drivers/hid/drv0.c", "note"), ("drivers/hid/drv1.c", "note")]
+    many = [("drivers/hid/core.c", HUB_CORE)] + [(f"drivers/hid/drv{i}.c", driver % i) for i in range(5)]
+    assert findings(*many) == []
+
+
+def test_state_inside_an_api_counts_behind_the_drivers_own_state():
+    """picolcd_leds_set()'s shape: the driver tests its own state, then calls the API whose
+    allocation depends on the transport's state. The API's state still is not the
+    driver's: no report once the API is a hub."""
     driver = """
 static void demo_set_%d(struct demo_dev *d)
 {
@@ -309,7 +300,7 @@ void demo_play_%d(struct demo_dev *d)
 	spin_unlock(&d->lock);
 }
 """
-    many = [("drivers/hid/core.c", core)] + [(f"drivers/hid/drv{i}.c", driver % (i, i, i)) for i in range(5)]
+    many = [("drivers/hid/core.c", HUB_CORE)] + [(f"drivers/hid/drv{i}.c", driver % (i, i, i)) for i in range(5)]
     assert findings(*many) == []
 
 
