@@ -104,3 +104,34 @@ def test_gfp_nowait_keeps_its_level_where_the_kernel_makes_it_silent():
     assert "silent" not in on_61[0].message
     assert "GFP_NOWAIT includes __GFP_NOWARN on 6.12" in on_612[0].message
     assert on_612[0].properties["maxOrder"] == 4 and on_612[0].properties["sizeRange"] == [65536, 65536]
+
+
+WIDE = """
+static unsigned int demo_mtu = 1500;
+module_param(demo_mtu, uint, 0444);
+
+struct demo { struct net_device *net; unsigned int buf_sz; unsigned char order; void *skb, *pages; };
+
+static void demo_set_bufsize(struct demo *d)
+{
+	d->buf_sz = demo_mtu + 22;
+	d->order = demo_mtu / 4096;
+}
+
+static void demo_refill(struct demo *d)
+{
+	d->skb = netdev_alloc_skb(d->net, d->buf_sz + 16);
+	d->pages = alloc_pages(GFP_ATOMIC, d->order);
+}
+"""
+
+
+def test_sizes_as_the_allocator_carries_them():
+    """A module parameter of 32 bits plus the driver's padding and the skb's overheads is
+    no more than the 4 GiB - 1 that `__netdev_alloc_skb(dev, unsigned int len)` adds them
+    in (it wraps), and an order held in a u8 is said as an order, not as 2^255 pages."""
+    findings = _as001(WIDE)
+    skb, pages = findings
+    assert skb.properties["sizeRange"][1] == 0xFFFFFFFF
+    assert "size up to 4294967295 bytes (about 4.0 GiB)" in skb.message
+    assert "up to order 255, past the largest order (10)" in pages.message

@@ -374,6 +374,15 @@ def _family_threshold(family: Family, kernel: KernelInfo) -> int | None:
     return int(above)
 
 
+def _carried_in(size: Value, most: int) -> Value:
+    """`size` as a family computing it in a narrower integer carries it (`__alloc_skb(unsigned
+    int size)`): past `most` the sum wraps, so no request is larger, and one that may wrap may
+    be as small as 0. Sources and steps stay: the size is still the user's or the device's."""
+    if not size.known or size.hi is None or size.hi <= most:
+        return size
+    return size.bounded(size.lo if size.lo <= most else 0, most)
+
+
 def _size_and_order(a: Analysis, scope: Scope, args: tuple, alloc: Allocator, family: Family):
     kernel = a.kernel
     if alloc.pages is not None:
@@ -402,6 +411,8 @@ def _size_and_order(a: Analysis, scope: Scope, args: tuple, alloc: Allocator, fa
         size = arith("+", size, const(alloc.header))
     if family.overhead:  # skb heads: + NET_SKB_PAD, + aligned struct skb_shared_info (allocators.toml)
         size = arith("+", size, const(family.overhead))
+    if family.size_max is not None:
+        size = _carried_in(size, family.size_max)
     if not size.known:
         return size, None, None, False
     threshold = _family_threshold(family, kernel)

@@ -95,6 +95,9 @@ class Family:
     # frame -> path ("slab", "page", "any"): how a call of the family shows in a call trace
     trace_entries: dict[str, str] = field(default_factory=dict)
     holds_frames: bool = False  # allocates packet buffers: a received frame's length sizes them
+    # largest size the family's own arithmetic can carry: __alloc_skb(unsigned int size) adds
+    # its overhead in 32 bits, so the head it asks for wraps past 4 GiB - 1 (None: size_t)
+    size_max: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -245,6 +248,7 @@ def families() -> dict[str, Family]:
             label=spec.get("label", name),
             trace_entries=dict(spec.get("trace_entries", {})),
             holds_frames=bool(spec.get("holds_frames", False)),
+            size_max=(1 << spec["size_bits"]) - 1 if "size_bits" in spec else None,
         )
     return out
 

@@ -149,10 +149,14 @@ def check(analysis: Analysis, options) -> list[Finding]:
             level = "note"
         who = "user" if user_sources(size) else "device"
         rng = human_bytes(size.hi) if size.hi is not None else f"unbounded ({who}-controlled)"
+        if s.allocator.order is not None and s.order_hi is not None and s.order_hi > kernel.max_order:
+            # a computed order past the buddy allocator's largest: its bytes mean nothing
+            # (lan966x's u8 page_order from a 32-bit register would be 2^255 pages)
+            rng = f"order {s.order_hi}, past the largest order ({kernel.max_order}) the page allocator serves"
         if size.partial:
             rng = f"at least {rng} (proven by one writer or caller; the others are unknown)"
         msg = (f"'{s.site.callee}' may request order {top} ({human_bytes(kernel.page_size << top)}) "
-               f"with {nonblocking[0].text}, which cannot sleep: size up to {rng}")
+               f"with {nonblocking[0].text}, which cannot sleep: {'' if rng.startswith('order ') else 'size '}up to {rng}")
         if silent:
             msg += "; it fails silently" + _why_silent(s, nonblocking, kernel)
         context = _context_of_the_size(analysis, s)

@@ -157,11 +157,17 @@ def feasible(paths: ValuePaths, s: AllocationSite) -> bool:
 
 
 def human_bytes(n: int | None) -> str:
+    """A size as a reader takes it in: a whole unit when it is one (`4 MiB`), else the
+    exact bytes, with their order of magnitude past a mebibyte (`4294967295 bytes
+    (about 4.0 GiB)`): a maintainer compares it with a limit, not digit by digit."""
     if n is None:
         return "unbounded"
     for unit, shift in (("GiB", 30), ("MiB", 20), ("KiB", 10)):
         if n >= (1 << shift) and n % (1 << shift) == 0:
             return f"{n >> shift} {unit}"
+    for unit, shift in (("TiB", 40), ("GiB", 30), ("MiB", 20)):
+        if n >= (1 << shift):
+            return f"{n} bytes (about {n / (1 << shift):.1f} {unit})"
     return f"{n} bytes"
 
 
