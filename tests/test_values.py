@@ -1654,6 +1654,44 @@ int demo_set(int pending)
     assert hi("if (sz == 4)\n\t\tsz = pending;") is None or hi("if (sz == 4)\n\t\tsz = pending;") > 4096 << 3
 
 
+def test_a_local_clamped_by_the_test_of_what_it_was_computed_from():
+    """comedi's instruction ioctl: `n = max(n, insn->n); if (insn->n > MAX) { insn->n =
+    MAX; n = MAX; }`. Where the `if` is not taken, insn->n <= MAX, so n is too. A store
+    that shrinks as the tested value grows, or an `if` testing something else, bounds
+    nothing."""
+    body = """
+#define DEMO_MAX_SAMPLES 65536
+struct demo_insn { unsigned int n; unsigned int chan; };
+long demo_insn_ioctl(struct demo_dev *dev, unsigned long arg)
+{
+	struct demo_insn insn;
+	unsigned int n = 16;
+
+	if (copy_from_user(&insn, (void __user *)arg, sizeof(insn)))
+		return -EFAULT;
+	n = STORE;
+	if (TEST > DEMO_MAX_SAMPLES) {
+		insn.n = DEMO_MAX_SAMPLES;
+		n = DEMO_MAX_SAMPLES;
+	}
+	return kmalloc_array(n, sizeof(unsigned int), GFP_KERNEL) != NULL;
+}
+"""
+
+    def hi(store: str, test: str):
+        text = body.replace("STORE", store).replace("TEST", test)
+        (size,) = [v for k, v in sizes(("drivers/demo/insn.c", text)).items()]
+        return size.hi
+
+    assert hi("max(n, insn.n)", "insn.n") == DEMO_MAX * 4
+    assert hi("insn.n + 1", "insn.n") == (DEMO_MAX + 1) * 4
+    assert hi("max(n, insn.n)", "insn.chan") == 0xFFFFFFFF * 4
+    assert hi("0x20000 - insn.n", "insn.n") != DEMO_MAX * 4  # shrinks as insn.n grows
+
+
+DEMO_MAX = 65536
+
+
 def test_a_parameter_read_in_a_branch_joins_only_the_callers_that_take_it():
     """gve_rx_copy()'s shape: the else of `if (ctx)` allocates `len`; the caller passing
     its context (`ctx = &rx->ctx`, never NULL) never gets there, the NULL caller does."""

@@ -565,7 +565,7 @@ class Narrowing:
         if len(stores) < 2:
             return value  # a clamp is a second store
         for index, (cond_text, ts, te, es, ee, kind, _) in enumerate(fn.conditions):
-            if kind != EXIT_NONE or es != ee or te > at or name not in cond_text:
+            if kind != EXIT_NONE or es != ee or te > at or not IDENT_RE.search(cond_text):
                 continue
             writes = [a for a in stores if ts <= a.byte]
             inside = [a for a in writes if a.byte < te]
@@ -576,7 +576,11 @@ class Narrowing:
             stored = [self.analysis.eval(a.value, Scope(scope.file, fn, scope.depth + 1, a.byte)) for a in inside]
             if any(not v.known or v.hi is None or v.sources for v in stored):
                 continue
-            passed = self._not_taken(ir_from_text(cond_text), name, value, Scope(scope.file, fn, scope.depth + 1, ts))
+            cond = ir_from_text(cond_text)
+            if _reads(cond, ("id", name)):
+                passed = self._not_taken(cond, name, value, Scope(scope.file, fn, scope.depth + 1, ts))
+            else:
+                passed = self._derived_not_taken(cond, name, stores, ts, scope)
             if passed is None:
                 continue
             lo = min([passed[0]] + [v.lo for v in stored])
@@ -586,6 +590,36 @@ class Narrowing:
                     Step(FLOW, f"{fn.name}() clamps {name}: if ({cond_text}) {name} = {inside[-1].value_text}",
                          scope.file.path, inside[-1].line, function=fn.name))
         return value
+
+    def _derived_not_taken(self, cond: tuple, name: str, stores: list, ts: int,
+                           scope: Scope) -> tuple[int, int | None] | None:
+        """The interval of `name` where `cond` is false, when `cond` tests what `name` was
+        computed from rather than `name` itself (comedi: `n_data = max(n_data, insn->n);
+        if (insn->n > MAX_SAMPLES) { insn->n = MAX_SAMPLES; n_data = MAX_SAMPLES; }`): the
+        store of `name` just before the `if`, in its block, evaluated with the tested
+        operand at the largest value the false condition leaves it. Only for a store that
+        grows with that operand (sums, products, max/min, casts) and an operand not written
+        between the store and the `if`; else None."""
+        fn = scope.fn
+        before = [a for a in stores if a.byte < ts]
+        if not before:
+            return None
+        prior = max(before, key=lambda a: a.byte)
+        if prior.op != "=" or not (prior.block_start <= ts < prior.block_end):
+            return None
+        stored = prior.value
+        for operand in _tested_operands(cond):
+            if not _grows_with(stored, operand) or _rewritten(fn, operand, prior.byte, ts):
+                continue
+            at_test = Scope(scope.file, fn, scope.depth + 1, ts)
+            passed = self._not_taken(cond, render(operand), self.analysis.eval(operand, at_test), at_test)
+            if passed is None or passed[1] is None:
+                continue
+            largest = self.analysis.eval(_substituted(stored, operand, ("num", passed[1])),
+                                         Scope(scope.file, fn, scope.depth + 1, prior.byte))
+            if largest.known and not largest.partial and largest.hi is not None:
+                return min(largest.lo, passed[0]), largest.hi
+        return None
 
     def _not_taken(self, cond: tuple, name: str, value: Value, scope: Scope) -> tuple[int, int | None] | None:
         """The interval of `name` (now `value`) on the path where `cond` is false, or None."""
@@ -894,6 +928,54 @@ def _summands(ir: tuple) -> list[str]:
         elif n is not ir:
             out.append(render(n))
     return out
+
+
+def _tested_operands(cond: tuple) -> list[tuple]:
+    """The variables and fields a comparison tests (`insn->n` of `insn->n > MAX_SAMPLES`)."""
+    if cond[0] != "bin" or cond[1] not in _NEGATED:
+        return []
+    return [side for side in (cond[2], cond[3]) if side[0] in ("id", "field")]
+
+
+# Operators and helpers whose result never decreases when an operand grows (sizes are not
+# negative): an upper bound of the operand, substituted, gives an upper bound of the whole.
+_GROWING_OPS = frozenset({"+", "*", "|"})
+_GROWING_CALLS = frozenset({"max", "min", "max_t", "min_t", "umax", "umin"})
+
+
+def _grows_with(ir: tuple, operand: tuple) -> bool:
+    """Does `ir` read `operand`, only through operations that grow with it?"""
+    if ir == operand:
+        return True
+    kind = ir[0]
+    if kind == "bin" and ir[1] in _GROWING_OPS or kind == "bin" and ir[1] == "<<":
+        sides = (ir[2], ir[3]) if ir[1] != "<<" else (ir[2],)
+        if ir[1] == "<<" and _reads(ir[3], operand):
+            return False
+        reading = [side for side in sides if _reads(side, operand)]
+        return bool(reading) and all(_grows_with(side, operand) for side in reading)
+    if kind == "call" and ir[1] in _GROWING_CALLS:
+        reading = [arg for arg in ir[2] if _reads(arg, operand)]
+        return bool(reading) and all(_grows_with(arg, operand) for arg in reading)
+    if kind == "cast":
+        return _grows_with(ir[2], operand)
+    return False
+
+
+def _reads(ir: tuple, operand: tuple) -> bool:
+    return ir == operand or any(isinstance(part, tuple) and _reads(part, operand) for part in ir[1:]) \
+        or any(isinstance(part, tuple) and any(isinstance(q, tuple) and _reads(q, operand) for q in part)
+               for part in ir[1:] if isinstance(part, tuple) and part and isinstance(part[0], tuple))
+
+
+def _substituted(ir: tuple, operand: tuple, by: tuple) -> tuple:
+    """`ir` with each occurrence of `operand` replaced by `by`."""
+    if ir == operand:
+        return by
+    return tuple(_substituted(part, operand, by) if isinstance(part, tuple) and part and isinstance(part[0], str)
+                 else tuple(_substituted(q, operand, by) for q in part) if isinstance(part, tuple) and part
+                 and isinstance(part[0], tuple) else part
+                 for part in ir)
 
 
 def _rewritten(fn: FunctionFacts, stored: tuple, after: int, before: int) -> bool:
