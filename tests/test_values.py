@@ -70,6 +70,22 @@ def test_unknown_is_not_big():
     assert not v["f"].known
 
 
+def test_a_joined_value_keeps_the_sources_that_can_make_it_large():
+    """Two sources joined: one at most a page (a user's setting the core caps at 1500)
+    and one that goes far beyond it (a descriptor field). The large value is the
+    device's: the capped user setting is not named among its sources. Two sources that
+    both go past a page are both named."""
+    from allocscan.analyze.values.lattice import Value, join
+    user = Value(0, 1500, frozenset({"netlink:demo"}), (), True)
+    wide_user = Value(0, 65535, frozenset({"sysfs:demo"}), (), True)
+    device = Value(0, None, frozenset({"device:demo.wLength"}), (), True)
+    assert join(user, device).sources == {"device:demo.wLength"}
+    assert join(device, user).sources == {"device:demo.wLength"}
+    assert join(wide_user, device).sources == {"sysfs:demo", "device:demo.wLength"}
+    constant = Value(9000, 9000, frozenset(), (), True)
+    assert join(user, constant).sources == {"netlink:demo"}  # nothing else to name
+
+
 def test_a_user_value_joined_with_an_unknown_keeps_the_users_bound():
     """`len` is the user's up to 65535, or something else we cannot see: the user reaches
     65535, and the unknown alternative is not "unbounded user input"."""
@@ -1339,8 +1355,9 @@ void loaded_refill(struct net_device *dev) { netdev_alloc_skb(dev, dev->mtu + 14
     assert v["demo_refill"].sources == {"netlink:demo_refill"}
     assert v["plain_refill"].known and not v["plain_refill"].sources and v["plain_refill"].hi < 2048
     # a module parameter the probe stores unchecked is beside the checked path; the
-    # ndo_change_mtu store of the core's checked value is inside the user's range
-    assert v["loaded_refill"].sources == {"netlink:loaded_refill", "module_param:mtu"}
+    # ndo_change_mtu store of the core's checked value is inside the user's range, at
+    # most 1518: not what makes the size unbounded, so not among its sources
+    assert v["loaded_refill"].sources == {"module_param:mtu"}
     assert v["loaded_refill"].hi is None
 
 

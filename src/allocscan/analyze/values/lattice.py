@@ -225,8 +225,25 @@ def _join(a: Value, b: Value) -> Value:
     steps = a.steps if _witness_rank(a, hi) >= _witness_rank(b, hi) else b.steps
     sources = a.sources | b.sources
     partial = _partial(a, b, sources)
+    sources = _sources_of_the_maximum(a, b, hi, sources)
     return _unbounded_by_user_only(Value(min(a.lo, b.lo), hi, sources, steps, True, _hidden(a, b) if partial else "",
                                          partial), (a, b))
+
+
+# A source whose values all fit in a page is never what makes a joined value large.
+SMALL_SOURCE = 4096
+
+
+def _sources_of_the_maximum(a: Value, b: Value, hi: int | None, sources: frozenset) -> frozenset:
+    """The sources of a join that can bring it near its maximum: an alternative at most
+    SMALL_SOURCE, below the other's maximum, does not (yellowfin's MTU: a module parameter
+    stores any int, `ip link set mtu` at most ether_setup()'s max_mtu of 1500; the size is
+    the module parameter's, not the user's netlink request)."""
+    for small, other in ((a, b), (b, a)):
+        if small.sources and small.hi is not None and small.hi <= SMALL_SOURCE \
+                and (other.hi is None or other.hi > small.hi) and other.sources - small.sources:
+            return sources - (small.sources - other.sources)
+    return sources
 
 
 def _partial(a: Value, b: Value, sources: frozenset) -> bool:
