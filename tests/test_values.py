@@ -2585,3 +2585,69 @@ int demo_ioctl(unsigned long __user *up)
 }
 """))
     assert v["demo_ioctl"].hi == 32768 and v["demo_ioctl"].sources
+
+
+def test_a_store_the_set_up_always_replaces_is_not_what_the_object_holds():
+    """cdc_ncm's bind: init stores the device's raw maximum, then setup (called on every
+    path that does not fail the bind, with the same device) stores the clamped one in
+    each arm of an if/else. The transmit path never sees the raw value. A setup called
+    on some paths only, or storing in one arm only, leaves the raw value possible."""
+    body = """
+struct demo_parm { __le32 dwOutMax; u32 tx_max; };
+struct demo_ctx { struct demo_parm parm; u32 tx_max; int running; };
+struct demo_usb { struct demo_ctx *ctx; };
+
+static void demo_update_tx(struct demo_usb *dev, u32 want)
+{
+	struct demo_ctx *ctx = dev->ctx;
+	u32 val = min_t(u32, want, 16384);
+
+	if (ctx->running && val > ctx->tx_max) {
+		ctx->tx_max = val;
+	} else {
+		ELSE_ARM
+	}
+}
+
+static int demo_init(struct demo_usb *dev)
+{
+	struct demo_ctx *ctx = dev->ctx;
+
+	ctx->tx_max = le32_to_cpu(ctx->parm.dwOutMax);
+	return 0;
+}
+
+static void demo_setup(struct demo_usb *dev)
+{
+	demo_update_tx(dev, 16384);
+}
+
+int demo_bind(struct demo_usb *dev, int quirk)
+{
+	if (demo_init(dev))
+		goto error;
+	if (quirk < 0)
+		goto error;
+	SETUP_CALL
+	return 0;
+error:
+	return -ENODEV;
+}
+
+void demo_tx(struct demo_usb *dev)
+{
+	struct demo_ctx *ctx = dev->ctx;
+
+	kfree(alloc_skb(ctx->tx_max, GFP_ATOMIC));
+}
+"""
+
+    def hi(setup_call: str, else_arm: str):
+        text = body.replace("SETUP_CALL", setup_call).replace("ELSE_ARM", else_arm)
+        return sizes(("drivers/net/usb/demo_ncm.c", text))["demo_tx"].hi
+
+    assert hi("demo_setup(dev);", "ctx->tx_max = val;") == 16384 + 320
+    assert hi("if (quirk)\n\t\tdemo_setup(dev);", "ctx->tx_max = val;") != 16384 + 320
+    assert hi("demo_setup(dev);", "ctx->running = 0;") != 16384 + 320
+    # putting back a saved copy (dm-raid's rs_config_restore()) replaces nothing
+    assert hi("demo_setup(dev);", "ctx->tx_max = ctx->parm.tx_max;") != 16384 + 320

@@ -15,11 +15,12 @@ sees the stores made under the same definition (the nearest one up its tree).
 from __future__ import annotations
 
 import posixpath
+import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Callable
 
-from ...exprs import ir_from_text, render, squash
-from ...facts import Assignment
+from ...exprs import ir_from_text, render, split_args, squash
+from ...facts import EXIT_ERROR, EXIT_NONE, Assignment
 from ...link import directory_of, same_driver, struct_name
 from ..witness import FLOW, Step
 from .lattice import (held_in, WHY_ARITHMETIC, WHY_DEVICE, WHY_ELEMENT, WHY_FIELD_HUB, WHY_FIELD_UNTYPED,
@@ -251,6 +252,8 @@ class Fields:
         for path, _, fn, a in cells:
             if a.op in SHRINKING_OPS or a.lowers:
                 continue  # `x -= n`, `if (x > max) x = max;`: never larger than what was stored before
+            if fn is not None and self._overwritten_at_setup(struct, fname, path, fn, a, scope):
+                continue  # replaced before the object is used: see the method
             if fn is None:  # `.ring_size = 1024` in the initializer of a file-scope table
                 v = analysis.eval(a.value, Scope(analysis.file_by_path[path], None, scope.depth + 1))
                 if v.known:
@@ -284,6 +287,100 @@ class Fields:
         if value is None:
             return unknown(WHY_FIELD_UNWRITTEN)  # only stores that lower it
         return value if value.known else unknown(WHY_FIELD_WRITER, value)
+
+    def _overwritten_at_setup(self, struct: str, fname: str, path: str, fn, a, scope: Scope) -> bool:
+        """Is store `a` always replaced during the set-up that makes it, before anything
+        outside that set-up reads the field? cdc_ncm's bind calls cdc_ncm_init(dev), which
+        stores the device's raw dwNtbOutMaxSize into ctx->tx_max, and then, on every path
+        that does not fail the bind, cdc_ncm_setup(dev), which stores the clamped size on
+        every path through it: the transmit path never sees the raw value. The set-up is
+        the store's own function or its only caller: a later call there, run on every
+        path that does not leave with an error, handed the same object (the argument the
+        store's object came from), to a function storing the field of that object on
+        every path through it (itself, or by a call it always makes passing the object on).
+        Not when the reading function is that set-up or something it calls."""
+        if a.op != "=" or isinstance(a, CallStore) or not a.base:
+            return False  # (a setter's call names its object by an argument: not followed)
+        program = self.program
+        try:
+            node = program.node_for(fn, path)
+        except KeyError:
+            return False
+        # (set-up node, function, path, the byte after which the overwrite must come, the
+        # object as the set-up's later calls would be handed it)
+        names = _object_names(fn, a.base)
+        setups = [(node, fn, path, a.byte, names)] if names else []
+        index = _object_param(fn, a.base)
+        callers = list(program.callers(node))
+        if index is not None and len(callers) == 1:
+            caller, site = callers[0]
+            args = split_args(site.args_text)
+            if index < len(args):
+                ref = program.functions[caller]
+                setups.append((caller, ref.fn, ref.path, site.byte, {squash(args[index])}))
+        reader = self._reader_node(scope)
+        members = _members_from_param(fn, a.base)
+        for setup_node, setup_fn, setup_path, after, names in setups:
+            for site in setup_fn.calls:
+                if site.byte <= after or not _runs_after(setup_fn, after, site.byte):
+                    continue
+                handed = [i for i, arg in enumerate(split_args(site.args_text)) if squash(arg) in names]
+                if handed and any(self._stores_on_every_path(t, struct, fname, handed, members, 0)
+                                  for t in program.targets(site, setup_path)) \
+                        and not self._reached_from(setup_node, reader):
+                    return True
+        return False
+
+    def _reader_node(self, scope: Scope) -> str | None:
+        if scope.fn is None:
+            return None
+        try:
+            return self.program.node_for(scope.fn, scope.file.path)
+        except KeyError:
+            return None
+
+    def _reached_from(self, setup: str, reader: str | None, hops: int = 3) -> bool:
+        """Is the reading function the set-up itself or one it calls (within `hops`)?
+        Unknown readers count as reached: the store is kept."""
+        if reader is None:
+            return True
+        seen, frontier = {setup}, {setup}
+        for _ in range(hops):
+            frontier = {n for f in frontier for n in self.program.graph.successors(f)} - seen
+            seen |= frontier
+        return reader in seen
+
+    def _stores_on_every_path(self, node: str, struct: str, fname: str, params: list[int], members: str | None,
+                              depth: int) -> bool:
+        """Does every path through the function at `node` store the field of the object
+        its parameters `params` point to, directly (in each arm of an if/else, or outside
+        any arm) or by a call it makes on every path handing that object on? An early
+        return before the store fails it. `members`: the members from the parameter to the
+        replaced store's object (`->info` of `h2g->info.size`), which a store written
+        straight from the parameter must name too (None: the replaced store went through
+        a local)."""
+        ref = self.program.functions[node]
+        fn = ref.fn
+        # (a store of the field's own saved copy, `mddev->new_layout = l->new_layout` of
+        # dm-raid's rs_config_restore(), puts the replaced value back: not a replacement)
+        saved = re.compile(rf"(->|\.)\s*{re.escape(fname)}\b")
+        stores = [b.byte for b in fn.assignments
+                  if b.kind == "field" and b.target == fname and b.op == "=" and not saved.search(b.value_text)
+                  and _object_param(fn, b.base) in params and self._writes_struct(b, ref.path, struct)
+                  and _same_members(_members_from_param(fn, b.base), members)]
+        if _covered(fn, stores, fn.start_byte, fn.end_byte, 0):
+            return True
+        if depth >= 2:
+            return False
+        names = {fn.params[i][0] for i in params if i < len(fn.params)}
+        for site in fn.calls:
+            handed = [i for i, arg in enumerate(split_args(site.args_text)) if squash(arg) in names]
+            if handed and _on_every_path_within(fn, site.byte, fn.start_byte, fn.end_byte) \
+                    and not _in_loop(fn, site.byte) \
+                    and any(self._stores_on_every_path(t, struct, fname, handed, members, depth + 1)
+                            for t in self.program.targets(site, ref.path)):
+                return True
+        return False
 
     def _reset_before(self, fn, a, path: str, scope: Scope) -> Value | None:
         """The value the same object's field holds just before the compound store `a` when
@@ -672,6 +769,95 @@ def _arm_covered(fn, stores: list, exits: list[int], start: int, end: int, depth
             return _arm_covered(fn, stores, exits, ts, te, depth + 1) and \
                 _arm_covered(fn, stores, exits, es, ee, depth + 1)
     return False
+
+
+def _root_name(ir: tuple) -> str | None:
+    """The variable an object expression starts from: `dev` of `(struct x *)dev->data[0]`,
+    `rs` of `&rs->md`."""
+    while ir and ir[0] in ("cast", "addr", "deref", "field", "idx"):
+        ir = ir[2] if ir[0] == "cast" else ir[1]
+    return ir[1] if ir and ir[0] == "id" else None
+
+
+def _object_param(fn, base: str) -> int | None:
+    """The index of the parameter the object `base` of a store is reached from: itself
+    (`h2g->info.size`: h2g), or through a local set once from it (`ctx = (struct
+    cdc_ncm_ctx *)dev->data[0]; ctx->tx_max = ...`: dev); None otherwise."""
+    names = [name for name, _ in fn.params]
+    root = _root_name(ir_from_text(base))
+    if root in names:
+        return names.index(root)
+    sets = [b for b in fn.assignments if b.kind == "local" and b.target == root]
+    if len(sets) == 1:
+        origin = _root_name(ir_from_text(sets[0].value_text))
+        if origin in names:
+            return names.index(origin)
+    return None
+
+
+def _members_from_param(fn, base: str) -> str | None:
+    """`->info` of the store base `h2g->info` written straight from parameter h2g; ""
+    for the parameter itself; None when the base starts from anything else (a local)."""
+    root = _root_name(ir_from_text(base))
+    text = squash(base)
+    if root is None or root not in {name for name, _ in fn.params} or not text.startswith(root):
+        return None
+    return text[len(root):]
+
+
+def _same_members(mine: str | None, replaced: str | None) -> bool:
+    """Do two stores straight from their parameters write the same member path? (Either
+    going through a local: not compared.)"""
+    return mine is None or replaced is None or mine == replaced
+
+
+def _object_names(fn, base: str) -> set[str]:
+    """What a later call in the storing function would be handed to reach the object of
+    `base`: the object as written, its root variable, and the parameter it comes from."""
+    names = {squash(base)}
+    root = _root_name(ir_from_text(base))
+    if root:
+        names.add(root)
+    index = _object_param(fn, base)
+    if index is not None:
+        names.add(fn.params[index][0])
+    return names
+
+
+def _runs_after(fn, first: int, second: int) -> bool:
+    """Does every path through `fn` that runs byte `first` and does not leave with an
+    error run byte `second` after it? `second` may follow early error exits (`if (err)
+    goto error;`), but no arm, loop or other exit that `first` is not also in."""
+    if second <= first or _in_loop(fn, second) and not _in_loop(fn, first):
+        return False
+    for cond in fn.conditions:
+        ts, te, es, ee, kind = cond[1], cond[2], cond[3], cond[4], cond[5]
+        if ts <= second < te and not ts <= first < te:
+            return False
+        if es <= second < ee and not es <= first < ee and kind != EXIT_ERROR:
+            return False  # an else arm, or what follows an exit that is no error
+    return True
+
+
+def _covered(fn, stores: list[int], start: int, end: int, depth: int) -> bool:
+    """Does every path through [start, end) run one of the bytes `stores`: one outside
+    every arm nested there, or an if/else on every path there whose two arms are covered?"""
+    if any(start <= b < end and _on_every_path_within(fn, b, start, end) for b in stores):
+        return True
+    if depth >= 3:
+        return False
+    for cond in fn.conditions:
+        ts, te, es, ee, kind = cond[1], cond[2], cond[3], cond[4], cond[5]
+        if kind != EXIT_NONE or not es < ee or not (start <= ts and ee <= end):
+            continue
+        if _on_every_path_within(fn, ts - 1, start, end) and not _in_loop(fn, ts) \
+                and _covered(fn, stores, ts, te, depth + 1) and _covered(fn, stores, es, ee, depth + 1):
+            return True
+    return False
+
+
+def _in_loop(fn, byte: int) -> bool:
+    return any(start <= byte < end for start, end in fn.loop_spans)
 
 
 def _on_every_path_within(fn, byte: int, start: int, end: int) -> bool:
