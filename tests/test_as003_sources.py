@@ -260,21 +260,53 @@ static int pool_init(struct device *dev, struct pool *pool)
 
 
 def test_an_skb_allocator_fails_silently_and_is_a_note():
-    """hostap's shape: an unchecked `mtu` module parameter sizes an rx skb. Above the
-    4 MiB kmalloc maximum the skb head's first attempt (__GFP_NOWARN) gives a silent
-    NULL, a dropped packet: a note that says so. The same size in a kmalloc() WARNs."""
+    """An unchecked length a sysfs store takes sizes an skb. Above the 4 MiB kmalloc
+    maximum the skb head's first attempt (__GFP_NOWARN) gives a silent NULL, a dropped
+    packet: a note that says so. The same size in a kmalloc() WARNs: a warning."""
     source = """
-static int mtu = 1500;
-module_param(mtu, int, 0444);
-void *demo_rx(struct net_device *dev) { return ALLOC; }
+static ssize_t demo_len_store(struct device *d, struct device_attribute *attr, const char *buf, size_t count)
+{
+	unsigned int len;
+
+	if (kstrtouint(buf, 0, &len))
+		return -EINVAL;
+	kfree(ALLOC);
+	return count;
+}
+static DEVICE_ATTR_WO(demo_len);
 """
     def findings(alloc):
         facts = [extract_file("drivers/net/demo/rx.c", source.replace("ALLOC", alloc).encode())]
         return by_id()["AS003"].check(analyze(link(facts), builtin_kernel("6.1")), SimpleNamespace(min_order=4))
 
-    skb = findings("dev_alloc_skb(mtu + 64)")
+    skb = findings("dev_alloc_skb(len + 64)")
     assert [f.level for f in skb] == ["note"] and "fails silently" in skb[0].message
-    assert [f.level for f in findings("kmalloc(mtu + 64, GFP_ATOMIC)")] == ["warning"]
+    assert [f.level for f in findings("kmalloc(len + 64, GFP_ATOMIC)")] == ["warning"]
+
+
+def test_a_size_only_a_module_parameter_sets_is_a_note():
+    """hostap's shape: an unchecked `mtu` module parameter sizes a buffer. Only the
+    administrator sets it, at load: a note (the clamp is still the fix). The same
+    parameter beside a length an ioctl copies from any caller is a warning."""
+    source = """
+static int mtu = 1500;
+module_param(mtu, int, 0444);
+struct demo_req { unsigned int len; };
+void *demo_rx(struct net_device *dev) { return kmalloc(mtu + 64, GFP_KERNEL); }
+long demo_ioctl(struct file *f, unsigned int cmd, unsigned long arg)
+{
+	struct demo_req req;
+
+	if (copy_from_user(&req, (void __user *)arg, sizeof(req)))
+		return -EFAULT;
+	kfree(kmalloc(req.len + mtu, GFP_KERNEL));
+	return 0;
+}
+"""
+    facts = [extract_file("drivers/net/demo/rx.c", source.encode())]
+    found = by_id()["AS003"].check(analyze(link(facts), builtin_kernel("6.1")), SimpleNamespace(min_order=4))
+    assert [(f.function, f.level) for f in sorted(found, key=lambda f: f.line)] == \
+        [("demo_rx", "note"), ("demo_ioctl", "warning")]
 
 
 BROKER = """

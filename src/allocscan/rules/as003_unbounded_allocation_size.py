@@ -15,7 +15,11 @@ maximum the request always fails: the page allocator WARNs
 `__GFP_NOWARN`, the driver silently gets NULL. Below it, large values turn
 into high-order requests that fail under fragmentation (AS001). The skb
 allocators make their first attempt with `__GFP_NOWARN`: there the failure is
-a dropped packet and no log line, and the finding is a note.
+a dropped packet and no log line, and the finding is a note. A size only a
+module parameter sets is a note too: only the administrator chooses it, at load
+(or as root through `/sys/module`), so the request fails for the one who asked
+for the absurd value; the clamp is still the fix. Sizes a process chooses
+(ioctl, sysfs or configfs stores, debugfs, ethtool) stay warnings.
 
 ## Example
 ```c
@@ -118,6 +122,8 @@ def check(analysis: Analysis, options) -> list[Finding]:
         props["maxOrder"] = None
         # A netlink policy (NLA_POLICY_RANGE/MAX) may bound the attribute; we do not read policies.
         level = "note" if all(src.startswith("netlink:") for src in users) else LEVEL
+        if all(src.startswith("module_param:") for src in users):
+            level = "note"  # the administrator's choice at load: see the docstring
         if s.family is not None and s.family.silent:
             # an skb head's first kmalloc carries __GFP_NOWARN: the packet is dropped, no line
             msg += f"; it fails silently ('{s.site.callee}' makes its first attempt with __GFP_NOWARN)"
