@@ -17,9 +17,12 @@ into high-order requests that fail under fragmentation (AS001). The skb
 allocators make their first attempt with `__GFP_NOWARN`: there the failure is
 a dropped packet and no log line, and the finding is a note. A size only a
 module parameter sets is a note too: only the administrator chooses it, at load
-(or as root through `/sys/module`), so the request fails for the one who asked
-for the absurd value; the clamp is still the fix. Sizes a process chooses
-(ioctl, sysfs or configfs stores, debugfs, ethtool) stay warnings.
+(or as root through `/sys/module`), and a size above the maximum fails at once,
+every time, for the one who asked for it; the clamp is still the fix. (AS001
+keeps such parameters at their level: a high order below the maximum passes
+every test and fails later, under fragmentation, as the seed's `buflen` did.)
+Sizes a process chooses (ioctl, sysfs or configfs stores, debugfs, ethtool)
+stay warnings.
 
 ## Example
 ```c
