@@ -133,5 +133,6 @@ def test_sizes_as_the_allocator_carries_them():
     findings = _as001(WIDE)
     skb, pages = findings
     assert skb.properties["sizeRange"][1] == 0xFFFFFFFF
-    assert "size up to 4294967295 bytes (about 4.0 GiB)" in skb.message
+    assert "size up to 4294967295 bytes (about 4.0 GiB); above 4 MiB 'netdev_alloc_skb' refuses every request" \
+        in skb.message
     assert "up to order 255, past the largest order (10)" in pages.message

@@ -148,15 +148,25 @@ def check(analysis: Analysis, options) -> list[Finding]:
         if chosen or any(g.conditional for g in nonblocking) or _hardware_only(size):
             level = "note"
         who = "user" if user_sources(size) else "device"
-        rng = human_bytes(size.hi) if size.hi is not None else f"unbounded ({who}-controlled)"
+        at_least = "at least " if size.partial else ""
         if s.allocator.order is not None and s.order_hi is not None and s.order_hi > kernel.max_order:
             # a computed order past the buddy allocator's largest: its bytes mean nothing
             # (lan966x's u8 page_order from a 32-bit register would be 2^255 pages)
-            rng = f"order {s.order_hi}, past the largest order ({kernel.max_order}) the page allocator serves"
+            extent = (f"up to {at_least}order {s.order_hi}, past the largest order ({kernel.max_order}) "
+                      f"the page allocator serves")
+        elif size.hi is None:
+            extent = f"size unbounded ({who}-controlled)"
+        else:
+            extent = f"size up to {at_least}{human_bytes(size.hi)}"
         if size.partial:
-            rng = f"at least {rng} (proven by one writer or caller; the others are unknown)"
+            extent += " (proven by one writer or caller; the others are unknown)"
         msg = (f"'{s.site.callee}' may request order {top} ({human_bytes(kernel.page_size << top)}) "
-               f"with {nonblocking[0].text}, which cannot sleep: {'' if rng.startswith('order ') else 'size '}up to {rng}")
+               f"with {nonblocking[0].text}, which cannot sleep: {extent}")
+        limit = kernel.largest_request(s.family, False)
+        if limit is not None and (size.hi is None or size.hi > limit) and not extent.startswith("up to"):
+            # (ppp's MRU up to 2 GiB: the sizes past the maximum fail every time, AS003's
+            # or AS004's business; this rule's are those that fail under fragmentation)
+            msg += f"; above {human_bytes(limit)} '{s.site.callee}' refuses every request"
         if silent:
             msg += "; it fails silently" + _why_silent(s, nonblocking, kernel)
         context = _context_of_the_size(analysis, s)
