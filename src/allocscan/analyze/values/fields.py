@@ -63,6 +63,8 @@ class Fields:
         self._setters_of: dict[tuple[str, str], list] = {}
         # (struct, field) -> calling file -> [(setter's file, cell)] (see _setter_calls)
         self._setter_calls_of: dict[tuple[str, str], dict[str, list]] = {}
+        self._replaced_in: dict[tuple, tuple] = {}  # (struct, field, path, byte) -> set-ups replacing it
+        self._setup_reach: dict[str, set] = {}  # set-up node -> what it calls within 3 calls
 
     def read(self, ir: tuple, scope: Scope) -> Value:
         """The value of the field expression `ir` at the scope's program point."""
@@ -249,10 +251,12 @@ class Fields:
         for ff, mp in params:  # module_param_named(buflen, opts.bulk_buflen, ...)
             v = analysis.sources.module_param(mp, Scope(ff, None, scope.depth + 1))
             value = v if value is None else join(value, v)
+        replacing = self._replacing_nodes(cells)
         for path, _, fn, a in cells:
             if a.op in SHRINKING_OPS or a.lowers:
                 continue  # `x -= n`, `if (x > max) x = max;`: never larger than what was stored before
-            if fn is not None and self._overwritten_at_setup(struct, fname, path, fn, a, scope):
+            if replacing and fn is not None and self._overwritten_at_setup(struct, fname, path, fn, a, scope,
+                                                                           replacing):
                 continue  # replaced before the object is used: see the method
             if fn is None:  # `.ring_size = 1024` in the initializer of a file-scope table
                 v = analysis.eval(a.value, Scope(analysis.file_by_path[path], None, scope.depth + 1))
@@ -288,7 +292,21 @@ class Fields:
             return unknown(WHY_FIELD_UNWRITTEN)  # only stores that lower it
         return value if value.known else unknown(WHY_FIELD_WRITER, value)
 
-    def _overwritten_at_setup(self, struct: str, fname: str, path: str, fn, a, scope: Scope) -> bool:
+    def _replacing_nodes(self, cells: list) -> frozenset:
+        """The functions holding a plain store of the field, which a replacing call
+        reaches (itself or within two calls: cdc_ncm_setup() -> cdc_ncm_update_rxtx_max()).
+        Empty when fewer than two functions store it: nothing replaces anything."""
+        program = self.program
+        nodes = set()
+        for path, _, fn, a in cells:
+            if fn is not None and a.op == "=" and not isinstance(a, CallStore):
+                node = program.find_node(fn, path)
+                if node is not None:
+                    nodes.add(node)
+        return frozenset(nodes) if len(nodes) >= 2 else frozenset()
+
+    def _overwritten_at_setup(self, struct: str, fname: str, path: str, fn, a, scope: Scope,
+                              replacing: frozenset) -> bool:
         """Is store `a` always replaced during the set-up that makes it, before anything
         outside that set-up reads the field? cdc_ncm's bind calls cdc_ncm_init(dev), which
         stores the device's raw dwNtbOutMaxSize into ctx->tx_max, and then, on every path
@@ -298,37 +316,61 @@ class Fields:
         path that does not leave with an error, handed the same object (the argument the
         store's object came from), to a function storing the field of that object on
         every path through it (itself, or by a call it always makes passing the object on).
-        Not when the reading function is that set-up or something it calls."""
+        Not when the reading function is that set-up or something it calls. `replacing`:
+        the functions a replacing call may reach (_replacing_nodes)."""
         if a.op != "=" or isinstance(a, CallStore) or not a.base:
             return False  # (a setter's call names its object by an argument: not followed)
-        program = self.program
-        try:
-            node = program.node_for(fn, path)
-        except KeyError:
+        key = (struct, fname, path, a.byte)
+        setups = self._replaced_in.get(key)
+        if setups is None:
+            setups = self._replaced_in[key] = self._replacing_setups(struct, fname, path, fn, a, replacing)
+        if not setups:
             return False
+        reader = self._reader_node(scope)
+        return any(not self._reached_from(setup, reader) for setup in setups)
+
+    def _replacing_setups(self, struct: str, fname: str, path: str, fn, a, replacing: frozenset) -> tuple:
+        """The set-up functions (nodes) in which a later call replaces store `a`, as
+        _overwritten_at_setup() describes; whoever reads the field."""
+        program = self.program
+        node = program.find_node(fn, path)
+        if node is None:
+            return ()
         # (set-up node, function, path, the byte after which the overwrite must come, the
         # object as the set-up's later calls would be handed it)
         names = _object_names(fn, a.base)
         setups = [(node, fn, path, a.byte, names)] if names else []
         index = _object_param(fn, a.base)
-        callers = list(program.callers(node))
-        if index is not None and len(callers) == 1:
-            caller, site = callers[0]
-            args = split_args(site.args_text)
-            if index < len(args):
-                ref = program.functions[caller]
-                setups.append((caller, ref.fn, ref.path, site.byte, {squash(args[index])}))
-        reader = self._reader_node(scope)
+        if index is not None:
+            callers = list(program.callers(node))
+            if len(callers) == 1:
+                caller, site = callers[0]
+                args = split_args(site.args_text)
+                if index < len(args):
+                    ref = program.functions[caller]
+                    setups.append((caller, ref.fn, ref.path, site.byte, {squash(args[index])}))
         members = _members_from_param(fn, a.base)
+        found = []
         for setup_node, setup_fn, setup_path, after, names in setups:
             for site in setup_fn.calls:
-                if site.byte <= after or not _runs_after(setup_fn, after, site.byte):
+                if site.byte <= after:
+                    continue
+                targets = [t for t in program.targets(site, setup_path) if self._reaches(t, replacing)]
+                if not targets or not _runs_after(setup_fn, after, site.byte):
                     continue
                 handed = [i for i, arg in enumerate(split_args(site.args_text)) if squash(arg) in names]
-                if handed and any(self._stores_on_every_path(t, struct, fname, handed, members, 0)
-                                  for t in program.targets(site, setup_path)) \
-                        and not self._reached_from(setup_node, reader):
-                    return True
+                if handed and any(self._stores_on_every_path(t, struct, fname, handed, members, 0) for t in targets):
+                    found.append(setup_node)
+                    break
+        return tuple(found)
+
+    def _reaches(self, node: str, storing: frozenset, hops: int = 2) -> bool:
+        """Is `node` one of the `storing` functions, or does it call one within `hops`?"""
+        frontier = {node}
+        for _ in range(hops + 1):
+            if frontier & storing:
+                return True
+            frontier = {n for f in frontier for n in self.program.graph.successors(f)}
         return False
 
     def _reader_node(self, scope: Scope) -> str | None:
@@ -344,10 +386,13 @@ class Fields:
         Unknown readers count as reached: the store is kept."""
         if reader is None:
             return True
-        seen, frontier = {setup}, {setup}
-        for _ in range(hops):
-            frontier = {n for f in frontier for n in self.program.graph.successors(f)} - seen
-            seen |= frontier
+        seen = self._setup_reach.get(setup)
+        if seen is None:
+            seen, frontier = {setup}, {setup}
+            for _ in range(hops):
+                frontier = {n for f in frontier for n in self.program.graph.successors(f)} - seen
+                seen |= frontier
+            self._setup_reach[setup] = seen
         return reader in seen
 
     def _stores_on_every_path(self, node: str, struct: str, fname: str, params: list[int], members: str | None,
