@@ -136,3 +136,19 @@ def test_sizes_as_the_allocator_carries_them():
     assert "size up to 4294967295 bytes (about 4.0 GiB); above 4 MiB 'netdev_alloc_skb' refuses every request" \
         in skb.message
     assert "up to order 255, past the largest order (10)" in pages.message
+
+
+def test_an_unbounded_module_parameter_is_named_as_one_and_keeps_its_level():
+    """tsi721's shape: a load-time parameter sizes a GFP_ATOMIC table with no bound. The
+    message says the administrator's parameter controls it; the level stays a warning
+    (a high order the administrator asks for fails later, under fragmentation)."""
+    (f,) = _as001("""
+static unsigned int demo_ring = 128;
+module_param(demo_ring, uint, 0);
+
+static void demo_refill(struct demo *d)
+{
+	d->ring = kcalloc(demo_ring, 64, GFP_ATOMIC);
+}
+""")
+    assert "size unbounded (module-parameter-controlled)" in f.message and f.level == "warning"

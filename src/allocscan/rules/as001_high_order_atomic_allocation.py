@@ -147,7 +147,10 @@ def check(analysis: Analysis, options) -> list[Finding]:
             continue  # a received frame's length, bounded by the driver's buffer: see the docstring
         if chosen or any(g.conditional for g in nonblocking) or _hardware_only(size):
             level = "note"
-        who = "user" if user_sources(size) else "device"
+        users = user_sources(size)
+        # (a module parameter's is the administrator's setting at load: said so, the level stands)
+        who = ("module-parameter" if all(u.startswith("module_param:") for u in users) else "user") if users \
+            else "device"
         at_least = "at least " if size.partial else ""
         if s.allocator.order is not None and s.order_hi is not None and s.order_hi > kernel.max_order:
             # a computed order past the buddy allocator's largest: its bytes mean nothing
