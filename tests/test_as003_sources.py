@@ -500,3 +500,21 @@ def test_a_predicate_the_caller_leaves_on_bounds_its_argument():
     other = "static bool too_many(unsigned int count)\n{\n\treturn !count || op_flags > grant_limit;\n}"
     assert _predicate_checked(other, "if (too_many(op.count))\n\t\treturn -EINVAL;") == ["grants_alloc"]
     assert _predicate_checked(too_many, "") == ["grants_alloc"]
+
+
+def test_a_maximum_reached_through_the_drivers_stores_of_a_device_value_is_not_the_users():
+    """bnxt's ring arrays: the user's ethtool count is checked against maxima the firmware
+    reports, and the chain to the largest count runs through the driver's own stores of
+    those maxima, with no user source at its start. A size a device's values feed is the
+    user's only when the chain to its maximum starts at the user's source."""
+    from allocscan.analyze.values.lattice import Value
+    from allocscan.analyze.witness import FLOW, SOURCE, Step
+    from allocscan.rules.as003_unbounded_allocation_size import _maximum_from_device
+
+    store = Step(FLOW, "demo_reserve() stores p->hw_rings into demo_priv.rings", "drivers/net/demo/rings.c", 12)
+    user = Step(SOURCE, "ethtool set_channels: ch->combined_count is the user's", "drivers/net/demo/rings.c", 20,
+                source="ethtool:demo_set_channels")
+    both = frozenset({"ethtool:demo_set_channels", "device:demo_resp.alloc_rings"})
+    assert _maximum_from_device(Value(0, 1 << 28, both, (store,), True))
+    assert not _maximum_from_device(Value(0, 1 << 28, both, (store, user), True))
+    assert not _maximum_from_device(Value(0, 1 << 28, frozenset({"ethtool:demo_set_channels"}), (store,), True))

@@ -166,9 +166,14 @@ def _one_per_value(findings: list[Finding]) -> list[Finding]:
 
 
 def _maximum_from_device(size) -> bool:
-    """Does the chain that reaches the size's maximum start at a device's value? A join
-    keeps the chain of the alternative that makes the value big (a user's one when both
-    reach it), so the user's alternatives stay below that maximum."""
+    """Does the chain that reaches the size's maximum start at a device's value, or, for
+    a size a device's values also feed, anywhere but at a user's? A join keeps the chain
+    of the alternative that makes the value big (a user's one when both reach it), so the
+    user's alternatives stay below that maximum. bnxt's ring counts: the user's ethtool
+    request is checked against maxima the firmware reports, and the largest count is the
+    firmware's, reached through the driver's own stores: not the user's choice."""
+    tables = source_tables()
     origin = size.steps[-1] if size.steps else None
-    return origin is not None and origin.kind == SOURCE and bool(origin.source) and \
-        source_tables().is_device(origin.source)
+    if origin is not None and origin.kind == SOURCE and bool(origin.source):
+        return tables.is_device(origin.source)
+    return any(tables.is_device(src) for src in size.sources)
