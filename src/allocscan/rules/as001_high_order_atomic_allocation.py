@@ -88,7 +88,7 @@ from ..analyze.valuepaths import ValuePaths
 from ..analyze.witness import CALL, FLOW
 from ..kernel.tables import contexts, source_tables
 from .base import (Finding, base_properties, context_witness, device_sources, feasible, human_bytes,
-                   other_page_size, user_sources, value_witness, with_gfp_flow)
+                   module_parameters_only, other_page_size, user_sources, value_witness, with_gfp_flow)
 
 ID = "AS001"
 NAME = "high-order-atomic-allocation"
@@ -149,8 +149,7 @@ def check(analysis: Analysis, options) -> list[Finding]:
             level = "note"
         users = user_sources(size)
         # (a module parameter's is the administrator's setting at load: said so, the level stands)
-        who = ("module-parameter" if all(u.startswith("module_param:") for u in users) else "user") if users \
-            else "device"
+        who = ("module-parameter" if module_parameters_only(users) else "user") if users else "device"
         at_least = "at least " if size.partial else ""
         if s.allocator.order is not None and s.order_hi is not None and s.order_hi > kernel.max_order:
             # a computed order past the buddy allocator's largest: its bytes mean nothing

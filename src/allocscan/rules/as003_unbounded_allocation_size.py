@@ -75,7 +75,8 @@ from ..analyze import Analysis
 from ..analyze.valuepaths import ValuePaths
 from ..analyze.witness import SOURCE
 from ..kernel.tables import source_tables
-from .base import Finding, base_properties, context_witness, feasible, human_bytes, user_sources, value_witness
+from .base import (Finding, base_properties, context_witness, feasible, human_bytes, module_parameters_only,
+                   user_sources, value_witness)
 
 ID = "AS003"
 NAME = "unbounded-allocation-size"
@@ -125,7 +126,7 @@ def check(analysis: Analysis, options) -> list[Finding]:
         props["maxOrder"] = None
         # A netlink policy (NLA_POLICY_RANGE/MAX) may bound the attribute; we do not read policies.
         level = "note" if all(src.startswith("netlink:") for src in users) else LEVEL
-        if all(src.startswith("module_param:") for src in users):
+        if module_parameters_only(users):
             level = "note"  # the administrator's choice at load: see the docstring
         if s.family is not None and s.family.silent:
             # an skb head's first kmalloc carries __GFP_NOWARN: the packet is dropped, no line

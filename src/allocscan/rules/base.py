@@ -86,6 +86,11 @@ def user_sources(size: Value) -> list[str]:
     return sorted(src for src in size.sources if tables.is_user(src))
 
 
+def module_parameters_only(users: list[str]) -> bool:
+    """Are all these user sources module parameters (the administrator's, at load)?"""
+    return all(src.startswith("module_param:") for src in users)
+
+
 def device_sources(size: Value) -> list[str]:
     """The sources of a size that a device, a USB host or the wire supplies."""
     tables = source_tables()

@@ -64,7 +64,7 @@ class Fields:
         # (struct, field) -> calling file -> [(setter's file, cell)] (see _setter_calls)
         self._setter_calls_of: dict[tuple[str, str], dict[str, list]] = {}
         self._replaced_in: dict[tuple, tuple] = {}  # (struct, field, path, byte) -> set-ups replacing it
-        self._setup_reach: dict[str, set] = {}  # set-up node -> what it calls within 3 calls
+        self._callees: dict[tuple[str, int], frozenset] = {}  # (node, hops) -> what it calls within hops
 
     def read(self, ir: tuple, scope: Scope) -> Value:
         """The value of the field expression `ir` at the scope's program point."""
@@ -364,14 +364,9 @@ class Fields:
                     break
         return tuple(found)
 
-    def _reaches(self, node: str, storing: frozenset, hops: int = 2) -> bool:
-        """Is `node` one of the `storing` functions, or does it call one within `hops`?"""
-        frontier = {node}
-        for _ in range(hops + 1):
-            if frontier & storing:
-                return True
-            frontier = {n for f in frontier for n in self.program.graph.successors(f)}
-        return False
+    def _reaches(self, node: str, storing: frozenset) -> bool:
+        """Is `node` one of the `storing` functions, or does it call one within two calls?"""
+        return not storing.isdisjoint(self._callees_within(node, 2))
 
     def _reader_node(self, scope: Scope) -> str | None:
         if scope.fn is None:
@@ -381,19 +376,22 @@ class Fields:
         except KeyError:
             return None
 
-    def _reached_from(self, setup: str, reader: str | None, hops: int = 3) -> bool:
-        """Is the reading function the set-up itself or one it calls (within `hops`)?
+    def _reached_from(self, setup: str, reader: str | None) -> bool:
+        """Is the reading function the set-up itself or one it calls (within three calls)?
         Unknown readers count as reached: the store is kept."""
-        if reader is None:
-            return True
-        seen = self._setup_reach.get(setup)
-        if seen is None:
-            seen, frontier = {setup}, {setup}
+        return reader is None or reader in self._callees_within(setup, 3)
+
+    def _callees_within(self, node: str, hops: int) -> frozenset:
+        """`node` and the functions it calls within `hops` calls (memoized)."""
+        key = (node, hops)
+        found = self._callees.get(key)
+        if found is None:
+            seen, frontier = {node}, {node}
             for _ in range(hops):
                 frontier = {n for f in frontier for n in self.program.graph.successors(f)} - seen
                 seen |= frontier
-            self._setup_reach[setup] = seen
-        return reader in seen
+            found = self._callees[key] = frozenset(seen)
+        return found
 
     def _stores_on_every_path(self, node: str, struct: str, fname: str, params: list[int], members: str | None,
                               depth: int) -> bool:

@@ -225,7 +225,7 @@ def _join(a: Value, b: Value) -> Value:
     steps = a.steps if _witness_rank(a, hi) >= _witness_rank(b, hi) else b.steps
     sources = a.sources | b.sources
     partial = _partial(a, b, sources)
-    sources = _sources_of_the_maximum(a, b, hi, sources)
+    sources = _sources_of_the_maximum(a, b, sources)
     return _unbounded_by_user_only(Value(min(a.lo, b.lo), hi, sources, steps, True, _hidden(a, b) if partial else "",
                                          partial), (a, b))
 
@@ -234,7 +234,7 @@ def _join(a: Value, b: Value) -> Value:
 SMALL_SOURCE = 4096
 
 
-def _sources_of_the_maximum(a: Value, b: Value, hi: int | None, sources: frozenset) -> frozenset:
+def _sources_of_the_maximum(a: Value, b: Value, sources: frozenset) -> frozenset:
     """The sources of a join that can bring it near its maximum: an alternative at most
     SMALL_SOURCE, below the other's maximum, does not (yellowfin's MTU: a module parameter
     stores any int, `ip link set mtu` at most ether_setup()'s max_mtu of 1500; the size is

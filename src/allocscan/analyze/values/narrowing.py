@@ -944,38 +944,41 @@ _GROWING_CALLS = frozenset({"max", "min", "max_t", "min_t", "umax", "umin"})
 
 
 def _grows_with(ir: tuple, operand: tuple) -> bool:
-    """Does `ir` read `operand`, only through operations that grow with it?"""
+    """Does `ir` read `operand`, only through operations that grow with it? (A shift grows
+    with its left operand, not with its count.)"""
     if ir == operand:
         return True
-    kind = ir[0]
-    if kind == "bin" and ir[1] in _GROWING_OPS or kind == "bin" and ir[1] == "<<":
-        sides = (ir[2], ir[3]) if ir[1] != "<<" else (ir[2],)
-        if ir[1] == "<<" and _reads(ir[3], operand):
-            return False
-        reading = [side for side in sides if _reads(side, operand)]
-        return bool(reading) and all(_grows_with(side, operand) for side in reading)
-    if kind == "call" and ir[1] in _GROWING_CALLS:
-        reading = [arg for arg in ir[2] if _reads(arg, operand)]
-        return bool(reading) and all(_grows_with(arg, operand) for arg in reading)
-    if kind == "cast":
-        return _grows_with(ir[2], operand)
-    return False
+    if ir[0] == "bin" and ir[1] in _GROWING_OPS:
+        parts = (ir[2], ir[3])
+    elif ir[0] == "bin" and ir[1] == "<<" and not _reads(ir[3], operand):
+        parts = (ir[2],)
+    elif ir[0] == "call" and ir[1] in _GROWING_CALLS:
+        parts = ir[2]
+    elif ir[0] == "cast":
+        parts = (ir[2],)
+    else:
+        return False
+    reading = [part for part in parts if _reads(part, operand)]
+    return bool(reading) and all(_grows_with(part, operand) for part in reading)
+
+
+def _operands(ir: tuple) -> tuple:
+    """The sub-expressions of `ir` (a call's: its arguments)."""
+    return ir[2] if ir[0] == "call" else tuple(x for x in ir[1:] if isinstance(x, tuple))
 
 
 def _reads(ir: tuple, operand: tuple) -> bool:
-    return ir == operand or any(isinstance(part, tuple) and _reads(part, operand) for part in ir[1:]) \
-        or any(isinstance(part, tuple) and any(isinstance(q, tuple) and _reads(q, operand) for q in part)
-               for part in ir[1:] if isinstance(part, tuple) and part and isinstance(part[0], tuple))
+    """Does `ir` contain `operand`?"""
+    return ir == operand or any(_reads(x, operand) for x in _operands(ir))
 
 
 def _substituted(ir: tuple, operand: tuple, by: tuple) -> tuple:
     """`ir` with each occurrence of `operand` replaced by `by`."""
     if ir == operand:
         return by
-    return tuple(_substituted(part, operand, by) if isinstance(part, tuple) and part and isinstance(part[0], str)
-                 else tuple(_substituted(q, operand, by) for q in part) if isinstance(part, tuple) and part
-                 and isinstance(part[0], tuple) else part
-                 for part in ir)
+    if ir[0] == "call":
+        return ir[:2] + (tuple(_substituted(arg, operand, by) for arg in ir[2]),)
+    return tuple(_substituted(x, operand, by) if isinstance(x, tuple) else x for x in ir)
 
 
 def _rewritten(fn: FunctionFacts, stored: tuple, after: int, before: int) -> bool:
