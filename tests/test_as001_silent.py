@@ -152,3 +152,95 @@ static void demo_refill(struct demo *d)
 }
 """)
     assert "size unbounded (module-parameter-controlled)" in f.message and f.level == "warning"
+
+
+FALLBACKS = """
+static void *demo_try_big(size_t *n, gfp_t gfp)
+{
+	void *res;
+
+	might_sleep();
+	res = (void *)__get_free_pages(gfp | __GFP_NOWARN | __GFP_NORETRY, 6);
+	if (res)
+		return res;
+	*n = 1;
+	res = (void *)__get_free_page(gfp);
+	return res;
+}
+
+static struct demo_buf *demo_sort_buffer(struct demo_pool *pool)
+{
+	struct demo_buf *out = (void *)__get_free_pages(__GFP_NOWARN | GFP_NOWAIT, 5);
+
+	if (!out) {
+		struct page *page = mempool_alloc(&pool->pages, GFP_NOIO);
+
+		out = page_address(page);
+	}
+	return out;
+}
+
+static struct page *demo_chunk(struct demo_pool *pool, gfp_t gfp)
+{
+	struct page *pages;
+	unsigned int order = 6;
+
+	while (order > 0) {
+		pages = alloc_pages(GFP_NOWAIT | __GFP_NOWARN | __GFP_COMP, order);
+		if (likely(pages != NULL))
+			goto have_pages;
+		order--;
+	}
+	pages = mempool_alloc(&pool->pages, gfp);
+have_pages:
+	return pages;
+}
+
+static void *demo_quiet_no_fallback(void)
+{
+	void *res = (void *)__get_free_pages(GFP_ATOMIC | __GFP_NOWARN, 5);
+
+	if (!res)
+		return ERR_PTR(-ENOMEM);
+	res = kmemdup(res, 16, GFP_ATOMIC);
+	return res;
+}
+
+static void *demo_loud_fallback(void)
+{
+	void *res = (void *)__get_free_pages(GFP_ATOMIC, 5);
+
+	if (!res)
+		res = (void *)__get_free_page(GFP_ATOMIC);
+	return res;
+}
+
+static void *demo_reset_on_failure(void)
+{
+	void *res = (void *)__get_free_pages(GFP_ATOMIC | __GFP_NOWARN, 5);
+
+	if (!res) {
+		res = ERR_PTR(-ENOMEM);
+		return res;
+	}
+	return res;
+}
+
+static void demo_caller(struct demo *d)
+{
+	size_t n;
+
+	d->xlt = demo_try_big(&n, GFP_ATOMIC);
+}
+"""
+
+
+def test_a_quiet_first_try_with_a_fallback_is_not_reported():
+    """`if (res) return res;` then a smaller order, `if (!out)` then a mempool, and a
+    loop that steps the order down and `goto`s past the mempool on success: the failure
+    of the quiet try is the design. Without a fallback (the later store is reached only
+    on success, or stores an error), or without __GFP_NOWARN (each fallback prints the
+    failure), it is reported."""
+    lines = [(f.function, f.line) for f in _as001(FALLBACKS)]
+    assert lines == [("demo_quiet_no_fallback", 45), ("demo_loud_fallback", 55),
+                     ("demo_reset_on_failure", 64)]

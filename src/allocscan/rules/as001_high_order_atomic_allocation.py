@@ -33,9 +33,14 @@ dev->buf = kmalloc(64 * 1024, GFP_KERNEL);   /* or kvmalloc(), or a ring of page
 
 ## Known problems
 A failure that logs nothing is still a failure. Sites the author marked
-`__GFP_NOWARN` usually have a fallback, and skb heads are first tried with
+`__GFP_NOWARN` may have a fallback in a caller, and skb heads are first tried with
 `__GFP_NOWARN` by `__alloc_skb()` (the packet is dropped): both are reported
-as notes. Where the kernel's own `GFP_NOWAIT` carries `__GFP_NOWARN` (6.12),
+as notes. A quiet first try that the function answers with another attempt
+(`res = __get_free_pages(gfp | __GFP_NOWARN, order); if (res) return res;`
+then a smaller order, a mempool, or a sleeping retry after unlocking) is not
+reported: its failure is the design, and the fallback is what runs. Left loud
+(no `__GFP_NOWARN`), every fallback prints the allocation failure, and it is
+reported. Where the kernel's own `GFP_NOWAIT` carries `__GFP_NOWARN` (6.12),
 the author chose no silence: the level stands and the message says it fails
 silently. Sizes the analysis cannot bound are not reported. Nor is an
 allocation in the arm of an author's assertion (`if (WARN_ON_ONCE(x))`): it
@@ -84,6 +89,7 @@ from __future__ import annotations
 
 from ..analyze import Analysis
 from ..analyze.entries import early_boot_only
+from ..analyze.fallback import falls_back
 from ..analyze.valuepaths import ValuePaths
 from ..analyze.witness import CALL, FLOW
 from ..kernel.tables import contexts, source_tables
@@ -139,7 +145,10 @@ def check(analysis: Analysis, options) -> list[Finding]:
         # note; when it is only the bit the tree's own GFP_NOWAIT carries (6.12), the
         # author asked for nothing: the level stands.
         silent = s.family.silent or any(gfp.has(g.mask, "__GFP_NOWARN") for g in nonblocking)
-        chosen = s.family.silent or all(g.quiet and gfp.has(g.mask, "__GFP_NOWARN") for g in nonblocking)
+        authored = all(g.quiet and gfp.has(g.mask, "__GFP_NOWARN") for g in nonblocking)
+        if authored and not s.family.silent and _tries_again(analysis, s):
+            continue  # a quiet first try with a fallback (mlx5's xlt buffer): failing is the design
+        chosen = s.family.silent or authored
         always = s.order_lo is not None and s.order_lo >= options.min_order
         level = "error" if always and len(nonblocking) == len(s.gfp) else "warning"
         size = s.size
@@ -260,6 +269,12 @@ def _device_only(size, kind) -> bool:
     """Has the size device sources, all of the `kind` asked, and no user source?"""
     devices = device_sources(size)
     return bool(devices) and not user_sources(size) and all(kind(src) for src in devices)
+
+
+def _tries_again(analysis: Analysis, s) -> bool:
+    """Does the function store another call's result where this one's NULL lands (fallback.py)?"""
+    oracle = analysis.contexts.oracle
+    return oracle is not None and falls_back(s.function, s.site, s.path, oracle.truth)
 
 
 def _why_silent(s, nonblocking, kernel) -> str:
