@@ -2651,3 +2651,48 @@ void demo_tx(struct demo_usb *dev)
     assert hi("demo_setup(dev);", "ctx->running = 0;") != 16384 + 320
     # putting back a saved copy (dm-raid's rs_config_restore()) replaces nothing
     assert hi("demo_setup(dev);", "ctx->tx_max = ctx->parm.tx_max;") != 16384 + 320
+
+
+def test_the_pages_a_user_range_spans_are_bounded_by_its_length_not_its_address():
+    """`end = (ubuf + len + PAGE_SIZE - 1) >> PAGE_SHIFT; start = ubuf >> PAGE_SHIFT;`:
+    `end - start` is at most (len + PAGE_SIZE - 1) / PAGE_SIZE + 1 pages, whatever the
+    user's address is; the address alone (or a shift of another value) bounds nothing."""
+    v = sizes(("drv/pin.c", """
+struct demo_reg { unsigned long addr; unsigned long len; };
+
+static struct page **demo_pin(unsigned long ubuf, unsigned long len)
+{
+	unsigned long start, end, nr_pages;
+
+	end = (ubuf + len + PAGE_SIZE - 1) >> PAGE_SHIFT;
+	start = ubuf >> PAGE_SHIFT;
+	nr_pages = end - start;
+	return kvmalloc_array(nr_pages, sizeof(struct page *), GFP_KERNEL);
+}
+
+static struct page **demo_other(unsigned long ubuf, unsigned long other, unsigned long len)
+{
+	unsigned long start, end;
+
+	end = (ubuf + len + PAGE_SIZE - 1) >> PAGE_SHIFT;
+	start = other >> PAGE_SHIFT;
+	return kvmalloc_array(end - start, sizeof(struct page *), GFP_KERNEL);
+}
+
+static long demo_ioctl(struct file *f, unsigned int cmd, unsigned long arg)
+{
+	struct demo_reg reg;
+
+	if (copy_from_user(&reg, (void __user *)arg, sizeof(reg)))
+		return -EFAULT;
+	if (reg.len > SZ_1G)
+		return -EINVAL;
+	demo_pin(reg.addr, reg.len);
+	demo_other(reg.addr, reg.addr + 8, reg.len);
+	return 0;
+}
+"""))
+    lo, hi = interval(v["demo_pin"])
+    assert hi == ((1 << 30) + 4095) // 4096 * 8 + 8
+    assert v["demo_pin"].sources, "still the user's: the length is theirs"
+    assert interval(v["demo_other"])[1] is None or interval(v["demo_other"])[1] > 1 << 40

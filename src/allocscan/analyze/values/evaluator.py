@@ -24,7 +24,7 @@ from collections import ChainMap
 from dataclasses import dataclass, field
 from typing import Callable, NamedTuple
 
-from ...exprs import IDENT_RE, conjuncts, expand_macro, ir_from_text, render
+from ...exprs import IDENT_RE, conjuncts, expand_macro, identifiers, ir_from_text, render
 from ...facts import DEREF_MARK
 from ...kernel.tables import value_tables
 from ...kernel.version import KernelInfo
@@ -311,6 +311,10 @@ class ValueAnalysis:
     def _binary(self, ir: tuple, scope: Scope) -> Value:
         """`a op b`, a chain of them folded from the left without recursing down it: a
         `#define` of hundreds of OR-ed flags is as deep as it is long."""
+        if ir[1] == "-":
+            span = self._page_span(ir, scope)
+            if span is not None:
+                return span
         spine = []
         while ir[0] == "bin":
             spine.append(ir)
@@ -320,6 +324,49 @@ class ValueAnalysis:
         for node in reversed(spine):
             value = arith(node[1], value, self.eval(node[3], scope))
         return value
+
+    def _page_span(self, ir: tuple, scope: Scope) -> Value | None:
+        """`((x + d) >> s) - (x >> s)`, the number of pages a range at address x of d bytes
+        spans (io_pin_pages()'s `end - start`, each a local assigned once): at most
+        `(d >> s) + 1` whatever x is. Read apart, the two shifts of a user's address are
+        each as large as the address, and their difference as well."""
+        (high, high_at), (low, low_at) = self._assigned_ir(ir[2], scope), self._assigned_ir(ir[3], scope)
+        if high[0] != "bin" or high[1] != ">>" or low[0] != "bin" or low[1] != ">>":
+            return None
+        if render(high[3]) != render(low[3]):
+            return None
+        terms = _signed_terms(high[2])
+        start = render(low[2])
+        at = next((i for i, (sign, term) in enumerate(terms) if sign > 0 and render(term) == start), None)
+        rest = terms[:at] + terms[at + 1:] if at is not None else []
+        if not rest or self._changed_between(low[2], scope.fn, high_at.at_byte, low_at.at_byte):
+            return None
+        extent = self.eval(rest[0][1], high_at)
+        if rest[0][0] < 0:
+            extent = arith("-", const(0), extent)
+        for sign, term in rest[1:]:
+            extent = arith("+" if sign > 0 else "-", extent, self.eval(term, high_at))
+        if not extent.known or extent.lo < 0:
+            return None
+        pages = arith("+", arith(">>", extent, self.eval(high[3], high_at)), const(1))
+        return pages.bounded(0, pages.hi) if pages.known else None
+
+    def _assigned_ir(self, ir: tuple, scope: Scope) -> tuple[tuple, Scope]:
+        """A local's expression where it is read, and the scope of its assignment, when one
+        plain assignment in its block gives it (`_reaching_assignment`); else `ir` itself."""
+        if ir[0] != "id" or scope.fn is None or ir[1] not in scope.fn.locals:
+            return ir, scope
+        last = _reaching_assignment(scope.fn, ir[1], scope.at_byte)
+        if last is None:
+            return ir, scope
+        return last.value, Scope(scope.file, scope.fn, scope.depth, last.byte)
+
+    @staticmethod
+    def _changed_between(ir: tuple, fn, one: int, other: int) -> bool:
+        """Is a name the expression reads assigned between bytes `one` and `other`?"""
+        lo, hi = min(one, other), max(one, other)
+        names = identifiers(ir)
+        return any(lo < a.byte < hi and a.target in names for a in fn.assignments)
 
     def _unary(self, ir: tuple, scope: Scope) -> Value:
         inner = self.eval(ir[2], scope)
@@ -1026,6 +1073,13 @@ class _Point(NamedTuple):
     """A byte of a function, as BranchOracle.dead() asks for a call site's."""
 
     byte: int
+
+
+def _signed_terms(ir: tuple, sign: int = 1) -> list[tuple[int, tuple]]:
+    """The terms of a sum `a + b - c` with their signs: [(1, a), (1, b), (-1, c)]."""
+    if ir[0] == "bin" and ir[1] in ("+", "-"):
+        return _signed_terms(ir[2], sign) + _signed_terms(ir[3], sign if ir[1] == "+" else -sign)
+    return [(sign, ir)]
 
 
 def _loops_around(fn, byte: int) -> list[tuple[int, int]]:
