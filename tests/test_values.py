@@ -2696,3 +2696,37 @@ static long demo_ioctl(struct file *f, unsigned int cmd, unsigned long arg)
     assert hi == ((1 << 30) + 4095) // 4096 * 8 + 8
     assert v["demo_pin"].sources, "still the user's: the length is theirs"
     assert interval(v["demo_other"])[1] is None or interval(v["demo_other"])[1] > 1 << 40
+
+
+def test_the_witness_of_a_min_is_the_way_to_its_bound():
+    """min(t->count, cmax): the count grows without bound (count++), the user's cmax bounds
+    it; the value's chain shows the user's cmax, not the store that resets the count."""
+    v = sizes(("drv/prl.c", """
+struct demo_tun { unsigned int count; };
+struct demo_req { unsigned int datalen; };
+
+static void demo_add(struct demo_tun *t)
+{
+	t->count++;
+}
+
+static void demo_flush(struct demo_tun *t)
+{
+	t->count = 0;
+}
+
+static long demo_get(struct demo_tun *t, void __user *arg)
+{
+	struct demo_req req;
+	unsigned int cmax, ca;
+
+	if (copy_from_user(&req, arg, sizeof(req)))
+		return -EFAULT;
+	cmax = req.datalen / 16;
+	ca = min(t->count, cmax);
+	return (long)kcalloc(ca, 16, GFP_ATOMIC);
+}
+"""))
+    value = v["demo_get"]
+    assert interval(value)[1] is not None
+    assert value.steps and value.steps[-1].source.startswith("user:"), value.steps

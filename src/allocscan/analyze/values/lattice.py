@@ -438,7 +438,7 @@ def _min_all(vals: list[Value]) -> Value:
         if all(v.known for v in vals):
             sources = frozenset().union(*(v.sources for v in vals))
             partial = any(v.partial for v in vals) and not sources
-            return Value(min(v.lo for v in vals), None, sources, vals[0].steps, True,
+            return Value(min(v.lo for v in vals), None, sources, _steps_of(vals), True,
                          _hidden(*vals) if partial else "", partial)
         return next(v for v in vals if not v.known)
     if not all(v.known for v in vals) and any(v.sources for v in vals):
@@ -453,7 +453,15 @@ def _min_all(vals: list[Value]) -> Value:
     hi = min(v.hi for v in known)
     lo = min(min(v.lo for v in vals if v.known), hi) if all(v.known for v in vals) else 0
     # A bound clamps user-controlled values: the sources stay, the interval is bounded.
-    return Value(lo, hi, frozenset().union(*(v.sources for v in vals)), vals[0].steps, True)
+    # The witness is the way to the bound, when it has one (sit's min(t->prl_count, cmax):
+    # the user's cmax, not a reset of the count the user grows).
+    bounding = min(known, key=lambda v: v.hi)
+    return Value(lo, hi, frozenset().union(*(v.sources for v in vals)), bounding.steps or _steps_of(vals), True)
+
+
+def _steps_of(vals: list[Value]) -> tuple:
+    """The witness of min() of `vals` with no operand shown bounding: the first with sources."""
+    return next((v.steps for v in vals if v.sources and v.steps), vals[0].steps)
 
 
 def max2(a: Value, b: Value) -> Value:
