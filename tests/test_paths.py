@@ -396,6 +396,113 @@ fail:
     assert lines(("fs/demo/a.c", PREALLOC + caller.replace("nodesize < PAGE_SIZE", "nodesize > PAGE_SIZE"))) != []
 
 
+def test_the_one_caller_of_the_lock_holder_decides_what_it_passes():
+    """6.12's btrfs: the lock is taken in a static helper (attach_eb_folio_to_filemap())
+    that alloc_extent_buffer() alone calls, handing it the preallocation. Whatever the
+    helper runs, its one caller's arms and values hold: the preallocation is there exactly
+    when the callee would allocate. A second caller passing NULL makes the path real."""
+    helper = """
+static void demo_attach_locked(struct demo_buf *buf, struct demo_map *map, struct demo_sub *prealloc)
+{
+	spin_lock(&map->lock);
+	demo_attach(buf, prealloc);
+	spin_unlock(&map->lock);
+}
+"""
+    caller = """
+struct demo_buf *demo_get(struct demo_fs *fs, struct demo_map *map)
+{
+	struct demo_buf *buf;
+	struct demo_sub *prealloc = NULL;
+
+	buf = demo_new_buf(fs);
+	if (!buf)
+		return ERR_PTR(-ENOMEM);
+	if (fs->nodesize < PAGE_SIZE) {
+		prealloc = demo_alloc_sub(fs);
+		if (IS_ERR(prealloc))
+			return ERR_PTR(-ENOMEM);
+	}
+	demo_attach_locked(buf, map, prealloc);
+	return buf;
+}
+"""
+    assert lines(("fs/demo/a.c", PREALLOC + helper + caller)) == []
+    other = """
+void demo_reattach(struct demo_buf *buf, struct demo_map *map)
+{
+	demo_attach_locked(buf, map, NULL);
+}
+"""
+    assert lines(("fs/demo/a.c", PREALLOC + helper + caller + other)) != []
+
+
+def test_the_one_callers_branches_are_not_read_against_state_the_path_changes():
+    """The one caller calls the set-up under `if (!ch->ring)`; the set-up allocates the
+    ring, leaves when that failed, and goes on to allocate under its lock. Read with the
+    caller's test, `ch->ring` would be NULL and not NULL at once: only the values the
+    caller passes are taken from it."""
+    src = """
+struct demo_ch { spinlock_t lock; void **ring; void *extra; };
+
+static int demo_alloc_bufs(struct demo_ch *ch)
+{
+	ch->ring = kcalloc(8, sizeof(void *), GFP_KERNEL);
+	if (!ch->ring)
+		return -ENOMEM;
+	spin_lock(&ch->lock);
+	ch->extra = kzalloc(64, GFP_KERNEL);
+	spin_unlock(&ch->lock);
+	return 0;
+}
+
+void demo_handler(struct demo_ch *ch)
+{
+	if (!ch->ring)
+		demo_alloc_bufs(ch);
+}
+"""
+    assert lines(("drivers/demo/a.c", src)) == [(10, "error")]
+
+
+def test_a_parameter_the_function_assigns_is_not_what_its_caller_passed():
+    """dlm's receive: the caller is in the OPTS case of its packet's command, points `p`
+    at the inner packet, and hands it on; the callee takes its lock in the FIN case of
+    the inner packet's command. The two tests read two packets, not one."""
+    src = """
+struct demo_hdr { int cmd; };
+struct demo_opts { int len; char data[]; };
+union demo_packet { struct demo_hdr header; struct demo_opts opts; };
+struct demo_node { spinlock_t lock; void *fin; };
+
+static void demo_receive_inner(union demo_packet *p, struct demo_node *node)
+{
+	switch (p->header.cmd) {
+	case DEMO_FIN:
+		spin_lock(&node->lock);
+		node->fin = kzalloc(64, GFP_KERNEL);
+		spin_unlock(&node->lock);
+		break;
+	default:
+		break;
+	}
+}
+
+void demo_receive(union demo_packet *p, struct demo_node *node)
+{
+	switch (p->header.cmd) {
+	case DEMO_OPTS:
+		p = (union demo_packet *)(p->opts.data + p->opts.len);
+		demo_receive_inner(p, node);
+		break;
+	default:
+		break;
+	}
+}
+"""
+    assert lines(("fs/demo/a.c", "enum { DEMO_FIN = 1, DEMO_OPTS = 2 };" + src)) == [(12, "error")]
+
+
 def test_a_local_checked_before_the_lock_is_not_null_in_the_callee():
     caller = """
 int demo_map_one(struct demo_buf *buf, struct demo_map *map)

@@ -34,6 +34,13 @@ asks an SMT solver (z3) whether they can hold together, as DSAC does:
 - what every caller of the origin function stores into an object it passes
   (bnx2x_cnic_cfc_comp sets `ctl.cmd = CNIC_CTL_COMPLETION_CMD` before its one
   call of the lock holder);
+- when nothing but one call can run the origin function (static, its address never
+  taken), the values that call passes: a path that holds only with other values is
+  dropped (6.12's btrfs takes its lock in attach_eb_folio_to_filemap(), which
+  alloc_extent_buffer() alone calls with the preallocation). That caller's own
+  branches are not read: state the path changes after them would read unchanged;
+- a parameter the function assigns is, past the assignment, a value of its own
+  (dlm's `p = (union dlm_packet *)(p->opts.o_opts + ...)` before the call);
 - constants, enumerators and macros are their values; a string literal is a
   non-NULL constant; a call in a condition is an uninterpreted function of its
   arguments (the same call with the same arguments has the same value), but a
@@ -214,6 +221,41 @@ class PathValidator:
         `context_values` are what the context tests return in the context the path
         runs in (gfpflow.context_test_values): f2fs's end_io passes `in_task() &&
         !irqs_disabled()` down to the test that guards its allocation."""
+        verdict = self._check(chain, alloc_node, alloc_site, alloc_condition, extra, context_values)
+        if not verdict.feasible:
+            return verdict
+        caller = self._only_caller(chain[0][0] if chain else alloc_node, chain)
+        if caller is None:
+            return verdict
+        # The origin's one caller: the values it passes are the origin's parameters
+        # whenever the origin runs (btrfs's preallocation, there exactly when the callee
+        # would allocate). Only a path that fails with them is changed (dropped); the
+        # evidence of one that holds stays the origin's own.
+        widened = self._check([caller] + list(chain), alloc_node, alloc_site, alloc_condition, extra,
+                              context_values, origin=1)
+        return widened if not widened.feasible else verdict
+
+    def _only_caller(self, origin: str, chain) -> tuple[str, CallSite] | None:
+        """(caller, call) of the one call of `origin` in the program, when nothing else can
+        call it (static, its address never taken) and the caller is not on the chain."""
+        if not _only_called_directly(self.program, origin):
+            return None
+        callers = []
+        for caller, site in self.program.callers(origin):
+            callers.append((caller, site))
+            if len(callers) > 1:
+                return None
+        if len(callers) != 1:
+            return None
+        caller = callers[0]
+        if caller[0] == origin or any(node == caller[0] for node, _ in chain):
+            return None  # recursion: the caller's frame would be the origin's own
+        return caller
+
+    def _check(self, chain, alloc_node: str, alloc_site: CallSite, alloc_condition, extra, context_values,
+               origin: int = 0) -> Verdict:
+        """check() of one chain; `origin`: the index of the frame that holds the lock or is
+        the entry point (1 when the chain starts at the origin's one caller)."""
         frames = []
         prev_args: tuple = ()
         for node, site in chain:
@@ -222,10 +264,10 @@ class PathValidator:
             prev_args = site.arguments()
         ref = self.program.functions[alloc_node]
         frames.append(_Frame(alloc_node, ref.path, ref.fn, alloc_site.byte, prev_args))
-        translator = _Translator(self, frames, context_values=context_values or {})
+        translator = _Translator(self, frames, context_values=context_values or {}, values_only=origin)
         reqs = translator.requirements()
         for text in extra:
-            reqs.append(_Requirement(translator.boolean(ir_from_text(text), 0), 0, 0, text))
+            reqs.append(_Requirement(translator.boolean(ir_from_text(text), origin), origin, 0, text))
         if alloc_condition is not None:
             req = translator.allocator_condition(alloc_condition, alloc_site)
             if req is not None:
@@ -241,7 +283,7 @@ class _Translator:
     argument expressions of the frame before."""
 
     def __init__(self, validator: PathValidator, frames: list[_Frame], caller_facts: bool = True,
-                 context_values: dict[str, bool] | None = None):
+                 context_values: dict[str, bool] | None = None, values_only: int = 0):
         if validator.z3 is None:
             import z3
 
@@ -261,6 +303,10 @@ class _Translator:
         self.funcs: dict = {}
         self.transparent = contexts().transparent_calls  # likely(x) is x
         self.caller_facts = caller_facts  # read what the origin's callers pass
+        # frames before this one (the origin's one caller, check()) give the values they
+        # pass on, not their branches: state the path changes after them (a ring the
+        # callee allocates under `if (!ch->rx_ring)`) would read as unchanged
+        self.values_only = values_only
         self.context_values = context_values or {}  # in_task() -> False in a softirq ...
 
     # --- z3 helpers ------------------------------------------------------
@@ -288,6 +334,8 @@ class _Translator:
     def requirements(self) -> list[_Requirement]:
         out = []
         for i, frame in enumerate(self.frames):
+            if i < self.values_only:
+                continue  # a caller above the origin: the values it passes, not its branches
             for cond, ts, te, es, ee, kind, goes_to in frame.fn.conditions:
                 if ts <= frame.byte < te:
                     positive = True
@@ -562,6 +610,11 @@ class _Translator:
             return self.bv(1 if name == "true" else 0)
         for i, (p, _) in enumerate(fn.params):
             if p == name:
+                use = at if at is not None else f.byte
+                if self._reassigned(frame, name, use):
+                    # `p = (union dlm_packet *)(p->opts.o_opts + ...)`: past its own
+                    # assignment a parameter is no longer what the caller passed
+                    return self.sym(f"l{frame}:{name}@{self._epoch(frame, name, use)}")
                 if frame > 0 and i < len(f.args):
                     return self.term(f.args[i], frame - 1, self.frames[frame - 1].byte, depth + 1)
                 sym = self.sym(f"p{frame}:{name}")
@@ -588,6 +641,15 @@ class _Translator:
                 return self.bv(value)
             return self.sym(f"c:{name}")
         return self.sym(f"g:{name}")
+
+    def _reassigned(self, frame: int, name: str, use: int) -> bool:
+        """Is the variable `name` changed in the frame's function before byte `use` (an
+        assignment of any operator, or its address handed to a call)?"""
+        fn = self.frames[frame].fn
+        if any(a.kind == "local" and a.target == name and a.byte < use for a in fn.assignments):
+            return True
+        addressed = "&" + name
+        return any(c.byte < use and addressed in c.args_text and _takes_address(c.args_text, name) for c in fn.calls)
 
     def _last_assignment(self, frame: int, name: str, byte: int):
         """The assignment that gives local `name` its value at `byte`: its only one, when it
