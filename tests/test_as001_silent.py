@@ -226,11 +226,50 @@ static void *demo_reset_on_failure(void)
 	return res;
 }
 
+static void demo_refill(struct demo_ring *q, int n, gfp_t gfp)
+{
+	struct page *pg;
+
+	gfp |= __GFP_NOWARN;
+	while (n) {
+		pg = alloc_pages_node(0, gfp | __GFP_COMP, 5);
+		if (unlikely(!pg)) {
+			q->large_failed++;
+			break;
+		}
+		demo_post(q, pg);
+		n--;
+	}
+	while (n--) {
+		pg = alloc_pages_node(0, gfp, 0);
+		if (unlikely(!pg))
+			break;
+		demo_post(q, pg);
+	}
+}
+
+static void demo_refill_large_only(struct demo_ring *q, int n, gfp_t gfp)
+{
+	struct page *pg;
+
+	gfp |= __GFP_NOWARN;
+	while (n--) {
+		pg = alloc_pages_node(0, gfp | __GFP_COMP, 5);
+		if (unlikely(!pg))
+			break;
+		demo_post(q, pg);
+	}
+	pg = demo_spare(q);
+	demo_post(q, pg);
+}
+
 static void demo_caller(struct demo *d)
 {
 	size_t n;
 
 	d->xlt = demo_try_big(&n, GFP_ATOMIC);
+	demo_refill(d->ring, 8, GFP_ATOMIC);
+	demo_refill_large_only(d->ring, 8, GFP_ATOMIC);
 }
 """
 
@@ -243,4 +282,31 @@ def test_a_quiet_first_try_with_a_fallback_is_not_reported():
     failure), it is reported."""
     lines = [(f.function, f.line) for f in _as001(FALLBACKS)]
     assert lines == [("demo_quiet_no_fallback", 45), ("demo_loud_fallback", 55),
-                     ("demo_reset_on_failure", 64)]
+                     ("demo_reset_on_failure", 64), ("demo_refill_large_only", 101)]
+
+
+def test_bits_a_function_sets_in_its_gfp_parameter_reach_its_calls():
+    """`gfp |= __GFP_NOWARN;` before the call: the caller's GFP_ATOMIC arrives quiet (a
+    note, and the message names the author's __GFP_NOWARN); `&= ~__GFP_DIRECT_RECLAIM`
+    turns a caller's GFP_KERNEL into a mask that cannot sleep."""
+    findings = _as001("""
+static void *demo_quiet(gfp_t gfp)
+{
+	gfp |= __GFP_NOWARN;
+	return kmalloc(65536, gfp);
+}
+
+static void *demo_no_reclaim(gfp_t gfp)
+{
+	gfp &= ~__GFP_DIRECT_RECLAIM;
+	return kmalloc(65536, gfp);
+}
+
+static void demo_caller(struct demo *d)
+{
+	d->a = demo_quiet(GFP_ATOMIC);
+	d->b = demo_no_reclaim(GFP_KERNEL);
+}
+""")
+    assert [(f.function, f.level) for f in findings] == [("demo_quiet", "note"), ("demo_no_reclaim", "error")]
+    assert "__GFP_NOWARN" in findings[0].message

@@ -197,7 +197,7 @@ class GfpAnalysis:
         if fn is not None:
             for index, (pname, _) in enumerate(fn.params):
                 if pname == name:
-                    return self._param(scope, index, depth)
+                    return self._updated(self._param(scope, index, depth), name, scope, depth)
             key = (id(fn), name)
             if key in self._bound:
                 return self._bound[key]
@@ -205,7 +205,7 @@ class GfpAnalysis:
             if assigned and key not in self._active:
                 self._active.add(key)
                 try:
-                    return self._local(key, name, assigned, scope, depth)
+                    return self._updated(self._local(key, name, assigned, scope, depth), name, scope, depth)
                 finally:
                     self._active.discard(key)
             if assigned:
@@ -214,6 +214,29 @@ class GfpAnalysis:
         if found is not None and depth < MAX_DEPTH + 2:
             return self.alternatives(ir_from_text(found[1]), scope, depth + 1)
         return None
+
+    def _updated(self, alts: list[GfpAlt] | None, name: str, scope: Scope, depth: int) -> list[GfpAlt] | None:
+        """`alts` with the bits the function sets or clears in the mask before the read:
+        cxgb4's refill_fl() takes its caller's gfp and writes `gfp |= __GFP_NOWARN;` first.
+        Only updates in the block holding the read, before it, with one mask each; an
+        update of bits not known leaves the mask unknown."""
+        fn = scope.fn
+        at = scope.at_byte
+        if not alts or fn is None or not at:
+            return alts
+        updates = sorted((a for a in fn.assignments if a.kind == "local" and a.target == name and
+                          a.op in ("|=", "&=") and a.byte < at and a.block_start <= at < a.block_end),
+                         key=lambda a: a.byte)
+        for a in updates:
+            bits = self.alternatives(a.value, Scope(scope.file, fn, scope.depth, a.byte), depth + 1)
+            if bits is None or len({b.mask for b in bits}) != 1:
+                return None
+            b = bits[0]
+            if a.op == "|=":
+                alts = [replace(x, mask=x.mask | b.mask, quiet=x.quiet or b.quiet) for x in alts]
+            else:
+                alts = [replace(x, mask=x.mask & b.mask) for x in alts]
+        return _dedupe(alts) if updates else alts
 
     def _local(self, key, name: str, assigned: list, scope: Scope, depth: int) -> list[GfpAlt] | None:
         """A local's masks: those of its plain assignments, then of the ones that update
