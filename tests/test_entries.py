@@ -367,6 +367,46 @@ def test_a_high_order_allocation_only_early_boot_makes_is_not_reported():
     assert lines(boot, taken) == [6]
 
 
+GIC = ("drivers/irqchip/irq-demo-gic.c", """
+#define DEMO_PENDBASE_SZ	ALIGN(BIT(16) / 8, SZ_64K)
+static struct page *demo_alloc_pending(gfp_t gfp)
+{
+	return alloc_pages(gfp | __GFP_ZERO, get_order(DEMO_PENDBASE_SZ));
+}
+static int __init demo_its_init(void)
+{
+	return demo_alloc_pending(GFP_NOWAIT) ? 0 : -ENOMEM;
+}
+static int __init demo_gic_of_init(struct device_node *node, struct device_node *parent)
+{
+	return demo_its_init();
+}
+IRQCHIP_DECLARE(demo_gic, "arm,demo-gic", demo_gic_of_init);
+int demo_vpe_init(struct demo_vpe *vpe)
+{
+	vpe->pend = demo_alloc_pending(GFP_KERNEL);
+	return vpe->pend ? 0 : -ENOMEM;
+}
+""")
+
+
+def test_an_irqchip_declared_for_init_irq_runs_in_early_boot():
+    """An irqchip's IRQCHIP_DECLARE() init runs from init_IRQ()'s irqchip_init(), before
+    rest_init(): a GFP_NOWAIT table there is early boot's (gic-v3-its's pending tables),
+    though the allocating helper also runs later, for a vPE, with GFP_KERNEL. The same
+    init bound by anything else at file scope, or not __init, may run later."""
+    def lines(*files):
+        analysis = analyze(link([extract_file(p, t.encode()) for p, t in files]), builtin_kernel("6.1"))
+        from allocscan.rules import by_id
+        return [f.line for f in by_id()["AS001"].check(analysis, SimpleNamespace(min_order=4))]
+
+    assert lines(BOOT_MAIN, GIC) == []
+    also = (GIC[0], GIC[1] + "static struct demo_ops demo_ops = { .probe = demo_gic_of_init };\n")
+    assert lines(BOOT_MAIN, also) == [5]
+    late = (GIC[0], GIC[1].replace("static int __init demo_gic_of_init", "static int demo_gic_of_init"))
+    assert lines(BOOT_MAIN, late) == [5]
+
+
 def test_a_struct_two_drivers_define_binds_its_timer_only_within_its_module():
     """natsemi.c and winbond-840.c each define their own `struct netdev_private` with a
     `timer`: winbond's add_timer(&np->timer) arms winbond's callback, not natsemi's. A

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from ..exprs import IDENT_RE, ir_from_text, render
+from ..exprs import IDENT_RE, ir_from_text, render, split_args
 from ..facts import IS_INIT, CallSite, FileFacts, FunctionFacts
 from ..kernel.tables import ArmedKind, ContextTables
 from ..link import TARGET_ARCH, Program, directory_of
@@ -656,11 +656,14 @@ def early_boot_only(program: Program, tables: ContextTables, node: str) -> bool:
         ref = program.functions[current]
         if ref.fn.name == tables.boot_root:
             continue
-        direct = ref.fn.is_static and only_called_directly(program, current)
+        declared = _declared_for_boot(tables, ref)
+        direct = ref.fn.is_static and (declared or only_called_directly(program, current))
         if ref.fn.name in tables.boot_after or not (direct or (ref.fn.flags & IS_INIT and not ref.fn.is_static)):
             return False
         callers = list(program.graph.predecessors(current)) or _callers_of_counterpart(program, current)
         if not callers:
+            if declared:
+                continue  # IRQCHIP_DECLARE(...): init_IRQ() runs it from the linker table
             return False  # a root other than start_kernel(): an initcall, a pointer we missed
         for caller in callers:
             if caller not in seen:
@@ -669,6 +672,26 @@ def early_boot_only(program: Program, tables: ContextTables, node: str) -> bool:
                     return False
                 todo.append(caller)
     return True
+
+
+def _declared_for_boot(tables: ContextTables, ref) -> bool:
+    """Is this __init function named by a declaration early boot runs from its linker table
+    and by nothing else of its file (contexts.toml [early_boot] declared_by):
+    `IRQCHIP_DECLARE(gic_v3, "arm,gic-v3", gic_of_init)`?"""
+    if not tables.boot_declarations or not ref.fn.flags & IS_INIT:
+        return False
+    name = ref.fn.name
+    positions = dict(tables.boot_declarations)
+    declared = False
+    for site in ref.file.top_calls:
+        if name not in IDENT_RE.findall(site.args_text):
+            continue
+        index = positions.get(site.callee)
+        args = split_args(site.args_text)
+        if index is None or index >= len(args) or args[index].strip() != name:
+            return False  # bound by something else at file scope too
+        declared = True
+    return declared and not any(b.function == name for b in ref.file.bindings)
 
 
 def _callers_of_counterpart(program: Program, node: str) -> list[str]:

@@ -193,6 +193,8 @@ class ContextTables:
     drops_held_lock: frozenset[str] = frozenset()
     boot_root: str = ""  # the function early boot runs in (start_kernel), see contexts.toml [early_boot]
     boot_after: frozenset[str] = frozenset()  # the calls that end early boot (rest_init)
+    # file-scope declarations early boot runs the function of (IRQCHIP_DECLARE -> its index)
+    boot_declarations: tuple[tuple[str, int], ...] = ()
 
     @property
     def lock_calls(self) -> frozenset[str]:
@@ -202,7 +204,7 @@ class ContextTables:
     def callback_calls(self) -> frozenset[str]:
         """Calls that register, bind or arm a callback: extraction flags the functions
         making them and keeps them at file scope (DEFINE_TIMER, DECLARE_TASKLET)."""
-        names = set(self.registrations)
+        names = set(self.registrations) | {name for name, _ in self.boot_declarations}
         for kind in self.armed:
             names |= kind.binders.keys() | kind.arms.keys()
         return frozenset(names)
@@ -304,6 +306,7 @@ def contexts() -> ContextTables:
         drops_held_lock=frozenset(raw.get("drops_held_lock", {}).get("functions", ())),
         boot_root=raw.get("early_boot", {}).get("root", ""),
         boot_after=frozenset(raw.get("early_boot", {}).get("after", ())),
+        boot_declarations=tuple(sorted(raw.get("early_boot", {}).get("declared_by", {}).items())),
     )
 
 

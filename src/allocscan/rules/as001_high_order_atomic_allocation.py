@@ -45,7 +45,8 @@ the author chose no silence: the level stands and the message says it fails
 silently. Sizes the analysis cannot bound are not reported. Nor is an
 allocation in the arm of an author's assertion (`if (WARN_ON_ONCE(x))`): it
 runs only on a bug the kernel already reports. Nor is one only early boot
-makes (start_kernel() before rest_init(), e.g. vmalloc_init()'s node array):
+makes (start_kernel() before rest_init(), e.g. vmalloc_init()'s node array,
+or an irqchip's IRQCHIP_DECLARE() init that passes its callee GFP_NOWAIT):
 memory is not fragmented yet, and a failure there shows on every boot.
 
 Orders are those of 4 KiB pages (x86_64). An architecture's own files
@@ -128,7 +129,7 @@ def check(analysis: Analysis, options) -> list[Finding]:
             continue
         if s.order_hi is not None and s.order_hi > kernel.max_order and s.order_lo is not None and s.order_lo > kernel.max_order:
             continue  # always beyond the maximum: AS004's
-        if early_boot_only(analysis.program, contexts(), s.node):
+        if early_boot_only(analysis.program, contexts(), s.node) or _masks_from_early_boot(analysis, nonblocking):
             continue  # start_kernel() before rest_init(): no fragmentation yet, and it fails on every boot
         if other_page_size(s, kernel):
             continue  # loongarch's 16 KiB pages: 64 KiB is order 2 there
@@ -269,6 +270,21 @@ def _device_only(size, kind) -> bool:
     """Has the size device sources, all of the `kind` asked, and no user source?"""
     devices = device_sources(size)
     return bool(devices) and not user_sources(size) and all(kind(src) for src in devices)
+
+
+def _masks_from_early_boot(analysis: Analysis, nonblocking) -> bool:
+    """Does every mask that cannot sleep come from a caller only early boot runs? gic-v3-its'
+    its_allocate_pending_table() gets GFP_NOWAIT from its IRQCHIP_DECLARE init and
+    GFP_KERNEL from the vPE code that runs later."""
+    program = analysis.program
+    for g in nonblocking:
+        if g.origin is None:
+            return False
+        path, _, name = g.origin
+        nodes = [n for n in program.by_name.get(name, ()) if program.functions[n].path == path]
+        if len(nodes) != 1 or not early_boot_only(program, contexts(), nodes[0]):
+            return False
+    return True
 
 
 def _tries_again(analysis: Analysis, s) -> bool:
