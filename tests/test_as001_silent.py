@@ -285,10 +285,12 @@ def test_a_quiet_first_try_with_a_fallback_is_not_reported():
                      ("demo_reset_on_failure", 64), ("demo_refill_large_only", 101)]
 
 
-def test_bits_a_function_sets_in_its_gfp_parameter_reach_its_calls():
+def test_what_a_function_does_to_its_gfp_parameter_reaches_its_calls():
     """`gfp |= __GFP_NOWARN;` before the call: the caller's GFP_ATOMIC arrives quiet (a
     note, and the message names the author's __GFP_NOWARN); `&= ~__GFP_DIRECT_RECLAIM`
-    turns a caller's GFP_KERNEL into a mask that cannot sleep."""
+    turns a caller's GFP_KERNEL into a mask that cannot sleep. A parameter assigned
+    before the call is that mask (`gfp = GFP_ATOMIC;`), or, assigned in an arm, one
+    alternative beside the caller's (a note: the mask depends on the path)."""
     findings = _as001("""
 static void *demo_quiet(gfp_t gfp)
 {
@@ -302,11 +304,28 @@ static void *demo_no_reclaim(gfp_t gfp)
 	return kmalloc(65536, gfp);
 }
 
+static void *demo_overwritten(gfp_t gfp)
+{
+	gfp |= __GFP_NOWARN;
+	gfp = GFP_ATOMIC;
+	return kmalloc(65536, gfp);
+}
+
+static void *demo_maybe(struct demo *d, gfp_t gfp)
+{
+	if (d->in_irq)
+		gfp = GFP_ATOMIC;
+	return kmalloc(65536, gfp);
+}
+
 static void demo_caller(struct demo *d)
 {
 	d->a = demo_quiet(GFP_ATOMIC);
 	d->b = demo_no_reclaim(GFP_KERNEL);
+	d->c = demo_overwritten(GFP_KERNEL);
+	d->d = demo_maybe(d, GFP_KERNEL);
 }
 """)
-    assert [(f.function, f.level) for f in findings] == [("demo_quiet", "note"), ("demo_no_reclaim", "error")]
+    assert [(f.function, f.level) for f in findings] == [("demo_quiet", "note"), ("demo_no_reclaim", "error"),
+                                                         ("demo_overwritten", "error"), ("demo_maybe", "note")]
     assert "__GFP_NOWARN" in findings[0].message

@@ -195,10 +195,10 @@ class GfpAnalysis:
             return [GfpAlt(value, name, quiet=name == "__GFP_NOWARN")]
         fn = scope.fn
         if fn is not None:
+            key = (id(fn), name)
             for index, (pname, _) in enumerate(fn.params):
                 if pname == name:
-                    return self._updated(self._param(scope, index, depth), name, scope, depth)
-            key = (id(fn), name)
+                    return self._updated(self._parameter(key, index, name, scope, depth), name, scope, depth)
             if key in self._bound:
                 return self._bound[key]
             assigned = [a for a in fn.assignments if a.kind == "local" and a.target == name and a.op == "="]
@@ -215,6 +215,30 @@ class GfpAnalysis:
             return self.alternatives(ir_from_text(found[1]), scope, depth + 1)
         return None
 
+    def _parameter(self, key, index: int, name: str, scope: Scope, depth: int) -> list[GfpAlt] | None:
+        """A gfp parameter's masks at the read: its callers' arguments, unless the function
+        assigns it before (`gfp = GFP_ATOMIC;`). An assignment in the block holding the read
+        replaces what the callers passed; one in an arm (`if (in_irq()) gfp = GFP_ATOMIC;`)
+        is one more alternative beside it."""
+        fn, at = scope.fn, scope.at_byte
+        assigned = [a for a in fn.assignments if a.kind == "local" and a.target == name and a.op == "="
+                    and a.byte < at] if at else []
+        if not any(name not in IDENT_RE.findall(a.value_text) for a in assigned):
+            return self._param(scope, index, depth)  # none, or only updates from itself: the callers'
+        if key in self._active:
+            return None  # a cycle through other locals: unknown
+        self._active.add(key)
+        try:
+            own = self._local(key, name, assigned, scope, depth)
+        finally:
+            self._active.discard(key)
+        if own is None or any(a.block_start <= at < a.block_end for a in assigned):
+            return own
+        passed = self._param(scope, index, depth)
+        if passed is None:
+            return None
+        return _dedupe([replace(x, conditional=True) for x in own + passed])
+
     def _updated(self, alts: list[GfpAlt] | None, name: str, scope: Scope, depth: int) -> list[GfpAlt] | None:
         """`alts` with the bits the function sets or clears in the mask before the read:
         cxgb4's refill_fl() takes its caller's gfp and writes `gfp |= __GFP_NOWARN;` first.
@@ -224,8 +248,11 @@ class GfpAnalysis:
         at = scope.at_byte
         if not alts or fn is None or not at:
             return alts
+        # (an update before a plain assignment that reaches the read is overwritten by it)
+        since = max((a.byte for a in fn.assignments if a.kind == "local" and a.target == name and
+                     a.op == "=" and a.byte < at), default=-1)
         updates = sorted((a for a in fn.assignments if a.kind == "local" and a.target == name and
-                          a.op in ("|=", "&=") and a.byte < at and a.block_start <= at < a.block_end),
+                          a.op in ("|=", "&=") and since < a.byte < at and a.block_start <= at < a.block_end),
                          key=lambda a: a.byte)
         for a in updates:
             bits = self.alternatives(a.value, Scope(scope.file, fn, scope.depth, a.byte), depth + 1)
