@@ -2730,3 +2730,36 @@ static long demo_get(struct demo_tun *t, void __user *arg)
     value = v["demo_get"]
     assert interval(value)[1] is not None
     assert value.steps and value.steps[-1].source.startswith("user:"), value.steps
+
+
+def test_a_field_set_in_both_arms_of_an_if_before_the_read_holds_what_they_store():
+    """cdc_ncm's fallback: the full-size try stores ctx->tx_max into tx_curr_size inside
+    its own `if`; when it fails, `if (skb) tx_curr_size = max(skb->len, 2048); else
+    tx_curr_size = 2048;` and the second alloc_skb() reads that, not the full size."""
+    v = sizes(("drv/ncm.c", """
+struct demo_ctx { u32 tx_max; u32 tx_curr_size; u32 low; };
+
+void demo_set_max(struct demo_ctx *ctx, u32 n)
+{
+	ctx->tx_max = n;
+}
+
+static struct sk_buff *demo_fill(struct demo_ctx *ctx, struct sk_buff *skb)
+{
+	struct sk_buff *skb_out = NULL;
+
+	if (ctx->low == 0) {
+		ctx->tx_curr_size = ctx->tx_max;
+		skb_out = alloc_skb(ctx->tx_curr_size, GFP_ATOMIC);
+	}
+	if (skb_out == NULL) {
+		if (skb)
+			ctx->tx_curr_size = min(skb->len, (u32)4096);
+		else
+			ctx->tx_curr_size = 2048;
+		skb_out = kmalloc(ctx->tx_curr_size, GFP_ATOMIC);
+	}
+	return skb_out;
+}
+"""))
+    assert interval(v["demo_fill"])[1] == 4096

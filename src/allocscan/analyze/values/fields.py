@@ -86,21 +86,28 @@ class Fields:
         if fn is None or not at or not fn.field_writes:
             return None
         base = squash(render(ir[1]))
-        stores = [a for a in fn.assignments
-                  if a.kind == "field" and a.target == ir[2] and a.base == base and a.byte < at
-                  and a.block_start <= at < a.block_end]
-        if not stores:
+        same = [a for a in fn.assignments
+                if a.kind == "field" and a.target == ir[2] and a.base == base and a.byte < at]
+        stores = [a for a in same if a.block_start <= at < a.block_end]
+        last = max(stores, key=lambda a: a.byte) if stores else None
+        arms = _stored_in_both_arms(fn, same, at)
+        if arms is not None and (last is None or last.byte < arms[0].byte):
+            values = [self._stored_value(ir, a, scope) for a in arms]
+            return values[0] if len(values) == 1 else join(*values)
+        if last is None or last.op != "=":
             return None
-        last = max(stores, key=lambda a: a.byte)
-        if last.op != "=":
-            return None
-        v = self.analysis.eval(last.value, Scope(scope.file, fn, scope.depth + 1, last.byte))
+        return self._stored_value(ir, last, scope)
+
+    def _stored_value(self, ir: tuple, store, scope: Scope) -> Value:
+        """What the store `store` of the field `ir` puts there, as its member's type holds it."""
+        fn = scope.fn
+        v = self.analysis.eval(store.value, Scope(scope.file, fn, scope.depth + 1, store.byte))
         struct = self.struct_of_expr(ir[1], scope)
         if struct:  # the member holds what its type holds (usb_request.length is an unsigned)
             v = held_in(v, self._member_max(struct, ir[2], scope.file.path))
         if v.known:
-            v = v.with_step(Step(FLOW, f"{fn.name}() stores {render(last.value)} into {render(ir)} just before",
-                                 scope.file.path, last.line, function=fn.name,
+            v = v.with_step(Step(FLOW, f"{fn.name}() stores {render(store.value)} into {render(ir)} just before",
+                                 scope.file.path, store.line, function=fn.name,
                                  field=f"{struct}.{ir[2]}" if struct else ir[2]))
         return v
 
@@ -933,3 +940,55 @@ def setup_functions(program, spec, site, path: str) -> list[str]:
     if arg is None or arg[0] != "id":
         return []
     return program.resolve(path, arg[1], site.line)
+
+
+def _stored_in_both_arms(fn, stores: list, at: int) -> tuple | None:
+    """The stores of an `if`/`else` before byte `at` that sets the field in both arms
+    (cdc_ncm's `if (skb) ctx->tx_curr_size = max(skb->len, MIN); else ctx->tx_curr_size =
+    MIN;` before its fallback alloc_skb()), when the read follows it in the same block:
+    the last such if/else, with each arm's last plain store outside any deeper `if`.
+    None when there is none, or a store after it may change the field on some path."""
+    spans = [(ts, te, es, ee) for _, ts, te, es, ee, kind, _ in fn.conditions if kind == EXIT_NONE and es]
+    found = None
+    for ts, te, es, ee in spans:
+        if ee > at or (found is not None and ts < found[0]):
+            continue
+        if not _holds_alike(fn, ts - 1, at):
+            continue  # inside an arm or loop the read is not in: it may not have run
+        then = _top_level_store(fn, stores, ts, te)
+        other = _top_level_store(fn, stores, es, ee)
+        if then is None or other is None:
+            continue
+        found = (ts, ee, then, other)
+    if found is None:
+        return None
+    ts, ee, then, other = found
+    if any(ee <= a.byte < at for a in stores):
+        return None  # a later store on some path (an arm of another if)
+    return then, other
+
+
+def _holds_alike(fn, byte: int, at: int) -> bool:
+    """Is every `if` arm and loop around `byte` also around `at`?"""
+    for _, ts, te, es, ee, _, _ in fn.conditions:
+        for start, end in ((ts, te), (es, ee)):
+            if start <= byte < end and not start <= at < end:
+                return False
+    return all(ls <= at < le for ls, le in fn.loop_spans if ls <= byte < le)
+
+
+def _top_level_store(fn, stores: list, start: int, end: int):
+    """The last plain store in [start, end) that no deeper `if` arm or loop holds."""
+    inner = [a for a in stores if start <= a.byte < end]
+    if not inner:
+        return None
+    last = max(inner, key=lambda a: a.byte)
+    if last.op != "=":
+        return None
+    for _, ts, te, es, ee, _, _ in fn.conditions:
+        for s, e in ((ts, te), (es, ee)):
+            if start <= s and e <= end and (s, e) != (start, end) and s <= last.byte < e:
+                return None
+    if any(start <= ls and le <= end and ls <= last.byte < le for ls, le in fn.loop_spans):
+        return None
+    return last
