@@ -202,14 +202,8 @@ class GfpAnalysis:
             if key in self._bound:
                 return self._bound[key]
             assigned = [a for a in fn.assignments if a.kind == "local" and a.target == name and a.op == "="]
-            if assigned and key not in self._active:
-                self._active.add(key)
-                try:
-                    return self._updated(self._local(key, name, assigned, scope, depth), name, scope, depth)
-                finally:
-                    self._active.discard(key)
             if assigned:
-                return None  # a cycle through other locals: unknown
+                return self._updated(self._guarded_local(key, name, assigned, scope, depth), name, scope, depth)
         found = self.program.lookup("defines", name, scope.file.path)
         if found is not None and depth < MAX_DEPTH + 2:
             return self.alternatives(ir_from_text(found[1]), scope, depth + 1)
@@ -225,13 +219,7 @@ class GfpAnalysis:
                     and a.byte < at] if at else []
         if not any(name not in IDENT_RE.findall(a.value_text) for a in assigned):
             return self._param(scope, index, depth)  # none, or only updates from itself: the callers'
-        if key in self._active:
-            return None  # a cycle through other locals: unknown
-        self._active.add(key)
-        try:
-            own = self._local(key, name, assigned, scope, depth)
-        finally:
-            self._active.discard(key)
+        own = self._guarded_local(key, name, assigned, scope, depth)
         if own is None or any(a.block_start <= at < a.block_end for a in assigned):
             return own
         passed = self._param(scope, index, depth)
@@ -264,6 +252,17 @@ class GfpAnalysis:
             else:
                 alts = [replace(x, mask=x.mask & b.mask) for x in alts]
         return _dedupe(alts) if updates else alts
+
+    def _guarded_local(self, key, name: str, assigned: list, scope: Scope, depth: int) -> list[GfpAlt] | None:
+        """_local(), or None (unknown) for a local met again while its own masks are read:
+        a cycle through other locals."""
+        if key in self._active:
+            return None
+        self._active.add(key)
+        try:
+            return self._local(key, name, assigned, scope, depth)
+        finally:
+            self._active.discard(key)
 
     def _local(self, key, name: str, assigned: list, scope: Scope, depth: int) -> list[GfpAlt] | None:
         """A local's masks: those of its plain assignments, then of the ones that update

@@ -610,11 +610,11 @@ class _Translator:
             return self.bv(1 if name == "true" else 0)
         for i, (p, _) in enumerate(fn.params):
             if p == name:
-                use = at if at is not None else f.byte
-                if self._reassigned(frame, name, use):
+                changes = self._epoch(frame, name, at if at is not None else f.byte)
+                if changes != "0":
                     # `p = (union dlm_packet *)(p->opts.o_opts + ...)`: past its own
                     # assignment a parameter is no longer what the caller passed
-                    return self.sym(f"l{frame}:{name}@{self._epoch(frame, name, use)}")
+                    return self.sym(f"l{frame}:{name}@{changes}")
                 if frame > 0 and i < len(f.args):
                     return self.term(f.args[i], frame - 1, self.frames[frame - 1].byte, depth + 1)
                 sym = self.sym(f"p{frame}:{name}")
@@ -641,15 +641,6 @@ class _Translator:
                 return self.bv(value)
             return self.sym(f"c:{name}")
         return self.sym(f"g:{name}")
-
-    def _reassigned(self, frame: int, name: str, use: int) -> bool:
-        """Is the variable `name` changed in the frame's function before byte `use` (an
-        assignment of any operator, or its address handed to a call)?"""
-        fn = self.frames[frame].fn
-        if any(a.kind == "local" and a.target == name and a.byte < use for a in fn.assignments):
-            return True
-        addressed = "&" + name
-        return any(c.byte < use and addressed in c.args_text and _takes_address(c.args_text, name) for c in fn.calls)
 
     def _last_assignment(self, frame: int, name: str, byte: int):
         """The assignment that gives local `name` its value at `byte`: its only one, when it

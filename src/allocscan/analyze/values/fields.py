@@ -953,7 +953,7 @@ def _stored_in_both_arms(fn, stores: list, at: int) -> tuple | None:
     for ts, te, es, ee in spans:
         if ee > at or (found is not None and ts < found[0]):
             continue
-        if not _holds_alike(fn, ts - 1, at):
+        if not on_every_path(fn, ts - 1, at) or any(ls < ts <= le and not ls <= at < le for ls, le in fn.loop_spans):
             continue  # inside an arm or loop the read is not in: it may not have run
         then = _top_level_store(fn, stores, ts, te)
         other = _top_level_store(fn, stores, es, ee)
@@ -968,27 +968,14 @@ def _stored_in_both_arms(fn, stores: list, at: int) -> tuple | None:
     return then, other
 
 
-def _holds_alike(fn, byte: int, at: int) -> bool:
-    """Is every `if` arm and loop around `byte` also around `at`?"""
-    for _, ts, te, es, ee, _, _ in fn.conditions:
-        for start, end in ((ts, te), (es, ee)):
-            if start <= byte < end and not start <= at < end:
-                return False
-    return all(ls <= at < le for ls, le in fn.loop_spans if ls <= byte < le)
-
-
 def _top_level_store(fn, stores: list, start: int, end: int):
     """The last plain store in [start, end) that no deeper `if` arm or loop holds."""
     inner = [a for a in stores if start <= a.byte < end]
     if not inner:
         return None
     last = max(inner, key=lambda a: a.byte)
-    if last.op != "=":
+    if last.op != "=" or not _on_every_path_within(fn, last.byte, start, end):
         return None
-    for _, ts, te, es, ee, _, _ in fn.conditions:
-        for s, e in ((ts, te), (es, ee)):
-            if start <= s and e <= end and (s, e) != (start, end) and s <= last.byte < e:
-                return None
     if any(start <= ls and le <= end and ls <= last.byte < le for ls, le in fn.loop_spans):
         return None
     return last
