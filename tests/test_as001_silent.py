@@ -285,6 +285,45 @@ def test_a_quiet_first_try_with_a_fallback_is_not_reported():
                      ("demo_reset_on_failure", 64), ("demo_refill_large_only", 101)]
 
 
+DECLARED = """
+#define DEMO_HINT_GFP	(__GFP_NORETRY | __GFP_NOWARN | __GFP_NOMEMALLOC)
+
+static int demo_hint_one(struct demo *d)
+{
+	struct page *page = alloc_pages(DEMO_HINT_GFP, 10);
+
+	if (!page)
+		return -EINTR;
+	demo_report(d, page);
+	return 0;
+}
+
+static void demo_irq_work(struct irq_work *w)
+{
+	struct demo *d = container_of(w, struct demo, work);
+
+	d->huge = alloc_pages(__GFP_HIGHMEM | __GFP_NOWARN | __GFP_NOMEMALLOC, 9);
+	d->retry = kmalloc(262144, GFP_ATOMIC | __GFP_RETRY_MAYFAIL | __GFP_NOWARN);
+	d->quiet = kmalloc(262144, GFP_ATOMIC | __GFP_NOWARN);
+	d->loud = kmalloc(262144, GFP_ATOMIC | __GFP_NORETRY);
+}
+
+static void demo_arm(struct demo *d)
+{
+	init_irq_work(&d->work, demo_irq_work);
+}
+"""
+
+
+def test_a_quiet_request_its_author_declared_failable_is_not_reported():
+    """__GFP_NOWARN together with __GFP_NORETRY, __GFP_RETRY_MAYFAIL or
+    __GFP_NOMEMALLOC: the author expects NULL (a balloon taking free blocks until
+    one is refused). __GFP_NOWARN alone stays a note; __GFP_NORETRY without
+    __GFP_NOWARN prints each failure and keeps its level."""
+    found = [(f.function, f.line, f.level) for f in _as001(DECLARED)]
+    assert found == [("demo_irq_work", 20, "note"), ("demo_irq_work", 21, "error")]
+
+
 def test_what_a_function_does_to_its_gfp_parameter_reaches_its_calls():
     """`gfp |= __GFP_NOWARN;` before the call: the caller's GFP_ATOMIC arrives quiet (a
     note, and the message names the author's __GFP_NOWARN); `&= ~__GFP_DIRECT_RECLAIM`

@@ -331,6 +331,7 @@ class GfpTables:
     context_tests: frozenset[str]  # run-time context tests a mask may be chosen by
     decided_by: dict[str, frozenset[str]]  # context kind -> tests that answer "atomic" there
     answers_task: frozenset[str]  # tests whose "atomic" answer is false (in_task, preemptible)
+    failure_allowed_bits: tuple[str, ...]  # bits that, with __GFP_NOWARN, declare NULL expected
 
 
 @lru_cache(maxsize=1)
@@ -344,6 +345,7 @@ def gfp_tables() -> GfpTables:
         context_tests=frozenset(raw["context_tests"]["names"]),
         decided_by={k: frozenset(v) for k, v in raw["decided_by"].items()},
         answers_task=frozenset(raw["context_tests"].get("answers_task", ())),
+        failure_allowed_bits=tuple(raw["failure_allowed"]["bits"]),
     )
 
 

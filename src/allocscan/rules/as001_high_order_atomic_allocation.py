@@ -38,7 +38,10 @@ A failure that logs nothing is still a failure. Sites the author marked
 as notes. A quiet first try that the function answers with another attempt
 (`res = __get_free_pages(gfp | __GFP_NOWARN, order); if (res) return res;`
 then a smaller order, a mempool, or a sleeping retry after unlocking) is not
-reported: its failure is the design, and the fallback is what runs. Left loud
+reported: its failure is the design, and the fallback is what runs. Nor is a
+quiet request whose author also wrote that it may fail (`__GFP_NORETRY`,
+`__GFP_RETRY_MAYFAIL`, `__GFP_NOMEMALLOC`: virtio_balloon taking free order-10
+blocks until one is refused, a balloon's 2 MiB pages, THP's light mask). Left loud
 (no `__GFP_NOWARN`), every fallback prints the allocation failure, and it is
 reported. Where the kernel's own `GFP_NOWAIT` carries `__GFP_NOWARN` (6.12),
 the author chose no silence: the level stands and the message says it fails
@@ -93,7 +96,7 @@ from ..analyze.entries import early_boot_only
 from ..analyze.fallback import falls_back
 from ..analyze.valuepaths import ValuePaths
 from ..analyze.witness import CALL, FLOW
-from ..kernel.tables import contexts, source_tables
+from ..kernel.tables import contexts, gfp_tables, source_tables
 from .base import (Finding, base_properties, context_witness, device_sources, feasible, human_bytes,
                    module_parameters_only, other_page_size, user_sources, value_witness, with_gfp_flow)
 
@@ -149,6 +152,8 @@ def check(analysis: Analysis, options) -> list[Finding]:
         authored = all(g.quiet and gfp.has(g.mask, "__GFP_NOWARN") for g in nonblocking)
         if authored and not s.family.silent and _tries_again(analysis, s):
             continue  # a quiet first try with a fallback (mlx5's xlt buffer): failing is the design
+        if authored and all(_failure_declared(gfp, g.mask) for g in nonblocking):
+            continue  # `__GFP_NORETRY | __GFP_NOWARN`: the author expects NULL (a balloon's free blocks)
         chosen = s.family.silent or authored
         always = s.order_lo is not None and s.order_lo >= options.min_order
         level = "error" if always and len(nonblocking) == len(s.gfp) else "warning"
@@ -189,6 +194,14 @@ def check(analysis: Analysis, options) -> list[Finding]:
         witness = with_gfp_flow(context_witness(s, context, contextless=context is None), nonblocking[0])
         out.append(Finding.at_site(ID, s, level, msg, props, witness, value_witness(s, size)))
     return out
+
+
+def _failure_declared(gfp, mask: int) -> bool:
+    """Does the mask, besides __GFP_NOWARN, carry a bit by which its author declares the
+    request allowed to fail (gfp.toml [failure_allowed]: __GFP_NORETRY, __GFP_RETRY_MAYFAIL,
+    __GFP_NOMEMALLOC)? virtio_balloon asks for order-10 blocks with no reclaim until one
+    is refused: "all free pages are taken" is what NULL means there."""
+    return any(gfp.has(mask, bit) for bit in gfp_tables().failure_allowed_bits)
 
 
 def _entering_with_the_size(s, nonblocking: list) -> list:
