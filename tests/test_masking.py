@@ -73,3 +73,50 @@ def test_word_patterns_match_whole_words_as_with_word_boundaries():
         ann = ("__printf", "__must_hold")
         old_ann = re.compile(r"\b(" + "|".join(map(re.escape, ann)) + r")\s*\(")
         assert [m.span(1) for m in _annotation_re(ann).finditer(text)] == [m.span(1) for m in old_ann.finditer(text)]
+
+
+CONDITIONAL = """\
+static int demo_grow(struct demo *d, int mtu)
+{
+\tchar *x = kmalloc(mtu * 2, GFP_ATOMIC);
+#ifdef DEMO_COMPRESS
+\tchar *c = kmalloc(mtu * 2, GFP_ATOMIC);
+#endif
+#ifdef DEMO_COMPRESS
+\tif (x == NULL || c == NULL) {
+#else
+\tif (x == NULL) {
+#endif
+\t\tgoto out;
+\t}
+\td->x = x;
+out:
+#ifdef DEMO_COMPRESS
+\tkfree(c);
+#endif
+\treturn 0;
+}
+static void demo_after(struct demo *d)
+{
+\td->buf = kmalloc(4096, GFP_KERNEL);
+#ifdef DEMO_RETRY
+\tif (!d->buf)
+#endif
+\t\td->buf = kmalloc(2048, GFP_KERNEL);
+}
+"""
+
+
+def test_a_conditional_group_that_would_break_the_parse_reads_as_its_first_arm():
+    """An `if (...) {` written once per arm, and a group right after a label, break
+    tree-sitter's parse of the rest of the function and the file. Their directive
+    lines and later arms are blanked (offsets and lines kept); a balanced group
+    elsewhere is left as it is."""
+    masked = mask_source(CONDITIONAL).text
+    assert len(masked) == len(CONDITIONAL) and masked.count("\n") == CONDITIONAL.count("\n")
+    assert ts.parser().parse(CONDITIONAL.encode()).root_node.has_error  # what masking is for
+    assert not ts.parser().parse(masked.encode()).root_node.has_error
+    assert "if (x == NULL || c == NULL) {" in masked and "if (x == NULL) {" not in masked
+    assert masked.count("#ifdef DEMO_COMPRESS") == 1  # the balanced group at the top stays
+    assert "\tkfree(c);" in masked
+    assert "#ifdef DEMO_RETRY" not in masked and "\tif (!d->buf)" in masked

@@ -12,7 +12,15 @@ the original file. What is masked:
   calls in the arguments stay visible. ``scoped_guard(spinlock, &l) {`` is masked the
   same way and recorded, so the lock analysis knows the block is atomic;
 * the `static` of a file-scope ``static DEFINE_TIMER(name, fn);`` (the entry
-  table's DEFINE_/DECLARE_ definers), which then parses as the call that binds `fn`.
+  table's DEFINE_/DECLARE_ definers), which then parses as the call that binds `fn`;
+* conditional groups tree-sitter cannot nest in the code around them: one whose
+  first arm opens or closes more braces or parentheses than it closes (an
+  ``if (a || b) {`` written twice, once per arm, as slip's buffers are) or ends in
+  a statement's head (``if (!skb)`` whose body follows ``#endif``), or one
+  right after a label (``out:`` then ``#ifdef``: a label needs a statement). Their
+  directive lines are blanked, and every arm but the first: the code reads as the
+  first arm's configuration compiles it. Without this the parser loses the rest of
+  the function, often of the file.
 """
 
 from __future__ import annotations
@@ -180,6 +188,70 @@ def _statement_position(text: str, start: int) -> bool:
     return text[i + 1:word_end] in ("else", "do")
 
 
+_DIRECTIVE_RE = re.compile(r"^[ \t]*#[ \t]*(if|ifdef|ifndef|elif|else|endif)\b", re.M)
+# what does not count in a brace balance: comments, strings, character literals
+_NOT_CODE_RE = re.compile(r"/\*.*?\*/|//[^\n]*|\"(?:\\.|[^\"\\\n])*\"|'(?:\\.|[^'\\\n])*'", re.S)
+_LABEL_BEFORE_RE = re.compile(r"(?:^|[;{}])\s*[A-Za-z_]\w*\s*:\s*$")
+
+
+def _conditional_groups(text: str):
+    """Each outermost-to-innermost `#if` group: (start of its #if line, [(directive
+    start, arm start, arm end)], end of its #endif line). Unclosed groups are left out."""
+    stack: list[tuple[int, list]] = []
+    for m in _DIRECTIVE_RE.finditer(text):
+        kind, start = m.group(1), m.start()
+        line_end = _line_end(text, start)
+        if kind.startswith("if"):
+            stack.append((start, [(start, line_end, None)]))
+        elif not stack:
+            continue
+        elif kind in ("elif", "else"):
+            arms = stack[-1][1]
+            arms[-1] = (arms[-1][0], arms[-1][1], start)
+            arms.append((start, line_end, None))
+        else:
+            group_start, arms = stack.pop()
+            arms[-1] = (arms[-1][0], arms[-1][1], start)
+            yield group_start, arms, line_end
+
+
+def _line_end(text: str, pos: int) -> int:
+    """End of the (backslash-continued) line holding `pos`, before its newline."""
+    end = text.find("\n", pos)
+    while end > 0 and text[end - 1] == "\\":
+        end = text.find("\n", end + 1)
+    return len(text) if end < 0 else end
+
+
+_DANGLING_RE = re.compile(r"(?:\b(?:if|while|for)\s*\(.*\)|\belse)\s*$")
+
+
+def _unbalanced(code: str) -> bool:
+    """Does the arm open or close more than it closes or opens, or end in a statement's
+    head (`if (!skb)`, `else`) whose body follows the group?"""
+    code = _NOT_CODE_RE.sub("", code)
+    return (code.count("{") != code.count("}") or code.count("(") != code.count(")")
+            or _DANGLING_RE.search(code.rstrip().rpartition("\n")[2]) is not None)
+
+
+def _conditional_edits(text: str) -> list[tuple[int, int, str]]:
+    """Blank the directive lines and the later arms of each group that breaks the
+    parse around it (see the module docstring)."""
+    if "#" not in text:
+        return []
+    edits = []
+    for group_start, arms, group_end in _conditional_groups(text):
+        first_start, first_code, first_end = arms[0]
+        after_label = _LABEL_BEFORE_RE.search(_NOT_CODE_RE.sub("", text[max(0, group_start - 300):group_start]))
+        if not after_label and not _unbalanced(text[first_code:first_end]):
+            continue
+        edits.append((first_start, first_code, _blanked(text[first_start:first_code])))
+        for arm_start, _, arm_end in arms[1:]:
+            edits.append((arm_start, arm_end, _blanked(text[arm_start:arm_end])))
+        edits.append((arms[-1][2], group_end, _blanked(text[arms[-1][2]:group_end])))
+    return edits
+
+
 def mask_source(text: str) -> Masked:
     edits: list[tuple[int, int, str]] = []  # (start, end, same-length replacement)
     lock_annotations: list[tuple[int, str, str]] = []
@@ -232,6 +304,8 @@ def mask_source(text: str) -> Masked:
     for m in _WHILE_TAIL_RE.finditer(text):
         name = m.group(1)
         edits.append((m.start(1), m.end(1), "while" + " " * (len(name) - 5)))
+
+    edits.extend(_conditional_edits(text))
 
     if not edits:
         return Masked(text, lock_annotations, scoped)
