@@ -541,6 +541,69 @@ int demo_resize(struct demo_clock *c)
     assert v["demo_resize"].sources  # elsewhere, every store still counts
 
 
+LOCAL_OBJECTS = ("drivers/s390/demo.c", """
+static unsigned int cachesize = 2097152;
+module_param(cachesize, uint, 0444);
+struct demo_cmd { size_t len; int id; struct demo_hdr hdr; };
+static int demo_parse(char *c, struct demo_cmd *cmd) { cmd->id = 1; return 0; }
+static int demo_grow(struct demo_cmd *cmd) { cmd->len = cachesize; return 0; }
+static void demo_cache_init(void)
+{
+    struct demo_cmd copy;
+    copy.len = cachesize;
+    demo_send(&copy);
+}
+int demo_run(char *c)
+{
+    struct demo_cmd cmd = { .len = 4096 };
+    if (demo_parse(c, &cmd))
+        return -EINVAL;
+    return !__get_free_pages(GFP_KERNEL, get_order(cmd.len));
+}
+int demo_zeroed(void)
+{
+    struct demo_cmd cmd = { .id = 2 };
+    demo_fill_hdr(&cmd.hdr);
+    return !kmalloc(cmd.len + 64, GFP_KERNEL);
+}
+int demo_grown(void)
+{
+    struct demo_cmd cmd = { .len = 4096 };
+    demo_grow(&cmd);
+    return !kmalloc(cmd.len, GFP_KERNEL);
+}
+int demo_then_grown(void)
+{
+    struct demo_cmd cmd = { .len = 4096 };
+    void *buf = kmalloc(cmd.len, GFP_KERNEL);
+
+    demo_grow(&cmd);
+    return !buf;
+}
+int demo_copied(const void *from)
+{
+    struct demo_cmd cmd = { .len = 4096 };
+    memcpy(&cmd, from, sizeof(cmd));
+    return !kmalloc(cmd.len, GFP_KERNEL);
+}
+""")
+
+
+def test_a_local_objects_member_holds_what_the_function_puts_there():
+    """`struct demo_cmd cmd = { .len = 4096 };`: its len is the initializer's (or 0 where
+    the initializer leaves it out), not the module parameter another function stores
+    into its own copy, as long as its address goes only to callees that take a
+    `struct demo_cmd *` and store no len (demo_parse()) or to another member, or
+    after the read. A callee that stores len before it, or a copy into it (memcpy() is
+    not a recorded call), leaves the member to every store of the tree."""
+    v = sizes(LOCAL_OBJECTS)
+    assert (v["demo_run"].lo, v["demo_run"].hi, v["demo_run"].sources) == (4096, 4096, frozenset())
+    assert (v["demo_zeroed"].lo, v["demo_zeroed"].hi) == (64, 64)
+    assert v["demo_grown"].sources == {"module_param:cachesize"}
+    assert (v["demo_then_grown"].hi, v["demo_then_grown"].sources) == (4096, frozenset())
+    assert v["demo_copied"].sources == {"module_param:cachesize"}
+
+
 def test_a_clamp_with_an_else_branch_that_stores_literals():
     v = sizes(("drivers/vhost/demo.c", """
 static unsigned int demo_max_vqs = 128;

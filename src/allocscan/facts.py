@@ -146,6 +146,14 @@ class FunctionBody:
     # text), ...), each declaration in force from its start to the end of its block.
     # Stores and reads of that name belong to the innermost one in force where they are.
     scopes: dict[str, tuple[tuple[int, int, str], ...]] = field(default_factory=dict)
+    # Where each brace-initialized local's declaration (`inits`) is: (line, start byte,
+    # end byte); stores.py also records its members as field stores of the local
+    init_spans: dict[str, tuple[int, int, int]] = field(default_factory=dict)
+    # Locals with a brace initializer or a member store (`cmd.len = n`) whose address the
+    # body takes (`&cmd`, `&cmd.hdr`): name -> how many times. A recorded call passing
+    # `&cmd` is one of them; the others are stores of the address or calls not recorded
+    # (memcpy(), memset(): inert.toml), which may fill the object.
+    addressed: dict[str, int] = field(default_factory=dict)
 
 
 NOT_DECLARED = (0, 0, "")  # FunctionFacts.declaration_at: no declaration of the name is in force there
@@ -263,6 +271,14 @@ class FunctionFacts:
     @property
     def inits(self) -> dict[str, tuple[tuple[str, str], ...]]:
         return self.body().inits
+
+    @property
+    def init_spans(self) -> dict[str, tuple[int, int, int]]:
+        return self.body().init_spans
+
+    @property
+    def addressed(self) -> dict[str, int]:
+        return self.body().addressed
 
     @property
     def local_scopes(self) -> dict[str, tuple[tuple[int, int, str], ...]]:

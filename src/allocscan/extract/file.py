@@ -83,6 +83,7 @@ def extract_file(path: str, data: bytes, config: KernelConfig | None = None) -> 
     definitions.loops(fx)
     calls.calls(fx)
     stores.assignments(fx)
+    stores.addressed_locals(fx)
     conditions.guards(fx)
     conditions.switches(fx)
     locks.lock_states(fx)

@@ -73,6 +73,7 @@ def assignments(fx: FileExtraction) -> None:
                                False, "", *span))
             elif name:
                 f.functions[idx].inits[name] = initializer_fields(value)
+                f.functions[idx].init_spans[name] = (node.start_point[0] + 1, node.start_byte, node.end_byte)
         elif "bind" in m:
             node = m["bind"][0]
             value = m["bind.value"][0]
@@ -111,6 +112,34 @@ def _deref_stores_complete(fn: FunctionFacts, body) -> None:
         if len(re.findall(rf"\b{re.escape(name)}\b", text)) != kept:
             fn.assignments.append(Assignment("deref", DEREF_MARK + name, "", "", fn.line, "?", body.start_byte,
                                              False, name))
+
+
+_ADDRESS_OF = re.compile(rb"&\s*(?:\(\s*)?([A-Za-z_]\w*)")
+
+
+def addressed_locals(fx: FileExtraction) -> None:
+    """FunctionBody.addressed: for the locals a function initializes with braces or
+    stores a member of (`struct demo_cmd cmd = { .len = n };`), how many times the body
+    takes their address. `&` after an operand is `a & b` or `a && b`, not an address."""
+    for idx, fn in enumerate(fx.facts.functions):
+        if fn.packed is None:
+            continue  # no stores, no initializers: nothing recorded in the body
+        names = set(fn.inits)
+        names.update(a.base for a in fn.assignments if a.kind == "field" and a.base.isidentifier())
+        if not names or idx >= len(fx.fn_nodes):
+            continue
+        text = fx.fn_nodes[idx].text or b""
+        counts: dict[str, int] = {}
+        for m in _ADDRESS_OF.finditer(text):
+            name = m.group(1).decode()
+            if name not in names:
+                continue
+            before = text[:m.start()].rstrip()[-1:]
+            if before and (before.isalnum() or before in b"_)]&"):
+                continue
+            counts[name] = counts.get(name, 0) + 1
+        if counts:
+            fn.addressed.update(counts)
 
 
 def initializer_fields(node, prefix: str = "", depth: int = 0) -> tuple[tuple[str, str], ...]:

@@ -130,6 +130,9 @@ class Fields:
             return self.analysis.truncated()
         if not struct:
             return unknown(WHY_FIELD_UNTYPED)
+        local = self._local_object(ir, struct, fname, scope)
+        if local is not None:
+            return local
         device_written = self._device_written(struct, fname, ir, scope)
         if device_written is not None:
             return device_written
@@ -149,6 +152,94 @@ class Fields:
                                       depth=scope.depth)
         value = held_in(value, self._member_max(struct, fname, scope.file.path))
         return _of_one_element(value) if _indexed(ir[1]) else value
+
+    def _local_object(self, ir: tuple, struct: str, fname: str, scope: Scope) -> Value | None:
+        """`struct demo_cmd cmd = { .len = len }; ... kmalloc(cmd.len, ...)`: a member of a
+        struct the function declares as a local object holds what the function's own
+        initializer and stores put there, not what every store to that member anywhere in
+        the tree does (hmcdrv's `ftp.len` is the caller's count, not the cache size another
+        function stores into its own copy). None where something else may fill it: its
+        address taken other than by recorded calls whose parameter points to that struct
+        and which store no such member within two calls (memcpy(), `p = &cmd`), the member's
+        own address passed on, the object assigned whole, a compound store, or no
+        initializer and no store (a copy_from_user() target is the sources' business)."""
+        fn, base = scope.fn, ir[1]
+        if fn is None or ir[3] or base[0] != "id":
+            return None
+        name = base[1]
+        type_text = fn.locals.get(name)
+        if (not type_text or "*" in type_text or "static" in type_text.split() or name in fn.local_arrays
+                or any(p == name for p, _ in fn.params) or fn.declaration_at(name, scope.at_byte) is not None):
+            return None
+        if any(a.kind == "local" and a.target == name for a in fn.assignments):
+            return None  # `cmd = *req;`: the whole object replaced
+        init = fn.inits.get(name)
+        line, start, end = fn.init_spans.get(name, (fn.line, 0, 0))
+        stores = [a for a in fn.assignments if a.kind == "field" and a.base == name and a.target == fname
+                  and not start <= a.byte < end]  # (the initializer's own members: `init`)
+        if (init is None and not stores) or any(a.op != "=" for a in stores):
+            return None
+        if not self._object_stays_local(fn, name, struct, fname, scope):
+            return None
+        values = [self._stored_into_local(ir, a, scope) for a in stores]
+        if init is not None:
+            text = next((t for path, t in init if path == fname), None)
+            at = Scope(scope.file, fn, scope.depth + 1, scope.at_byte)
+            value = self.analysis.eval(ir_from_text(text), at) if text is not None else const(0)
+            if value.known:
+                value = value.with_step(Step(
+                    FLOW, f"{fn.name}() declares {name} with {render(ir)} {'= ' + text if text else 'zero'}",
+                    scope.file.path, line, function=fn.name, field=f"{struct}.{fname}"))
+            values.append(value)
+        value = values[0] if len(values) == 1 else join(*values)
+        return held_in(value, self._member_max(struct, fname, scope.file.path))
+
+    def _stored_into_local(self, ir: tuple, store, scope: Scope) -> Value:
+        """What one of the function's stores puts into its local object's member."""
+        fn = scope.fn
+        v = self.analysis.eval(store.value, Scope(scope.file, fn, scope.depth + 1, store.byte))
+        if v.known:
+            v = v.with_step(Step(FLOW, f"{fn.name}() stores {render(store.value)} into {render(ir)}",
+                                 scope.file.path, store.line, function=fn.name, field=f"{ir[1][1]}.{ir[2]}"))
+        return v
+
+    def _object_stays_local(self, fn, name: str, struct: str, fname: str, scope: Scope) -> bool:
+        """Is every `&name` of the body an argument of a recorded call, and does each such
+        call made before the read (any, when the read is in a loop) hand out another
+        member's address (`&cmd.hdr`) or the object's to a callee that takes a pointer to
+        `struct` there and stores no `fname` of that struct within two calls?"""
+        taken = fn.addressed.get(name, 0)
+        if not taken:
+            return True
+        passed = 0
+        typedefs = self.program.typedefs
+        looped = not scope.at_byte or _in_loop(fn, scope.at_byte)
+        for site in fn.calls:
+            if name not in site.args_text:
+                continue
+            for i, arg in enumerate(site.arguments()):
+                member = _address_within(arg, name)
+                if member is None:
+                    continue
+                passed += 1
+                if site.byte > scope.at_byte and not looped:
+                    continue  # handed out after the read: what it does comes too late
+                if member == fname:
+                    return False  # `&cmd.len`: the member itself handed out
+                if member:
+                    continue  # `&cmd.hdr`: another member's storage
+                targets = self.program.targets(site, scope.file.path)
+                if not targets:
+                    return False
+                writers = {id(f) for _, f in self.program.field_writers_of((struct, fname)) if f is not None}
+                for node in targets:
+                    params = self.program.functions[node].fn.params
+                    if i >= len(params) or "*" not in params[i][1] or struct_name(params[i][1], typedefs) != struct:
+                        return False  # a `void *` (a copy) or another type: not followed
+                    if writers and any(id(self.program.functions[n].fn) in writers
+                                       for n in self._callees_within(node, 2)):
+                        return False
+        return passed == taken
 
     def _device_written(self, struct: str, fname: str, ir: tuple, scope: Scope) -> Value | None:
         """A member declared `volatile`: memory a device writes, which the driver's stores
@@ -751,6 +842,18 @@ class Fields:
         of its directory defines (`extern struct datalink_proto *aarp_dl;`)."""
         found = self.program.lookup("global_types", name, scope.file.path)
         return found[1] if found is not None else ""
+
+
+def _address_within(arg: tuple, name: str) -> str | None:
+    """`&cmd` -> "", `&cmd.hdr.len` -> "hdr" (the member of `cmd` whose storage it is), for
+    `name` cmd; None when the argument is not the address of `name` or within it."""
+    if arg[0] != "addr":
+        return None
+    node, first = arg[1], ""
+    while node[0] == "field" and not node[3]:
+        first = node[2]
+        node = node[1]
+    return first if node == ("id", name) else None
 
 
 def _handled(ir: tuple, scope: Scope) -> str:
