@@ -604,6 +604,64 @@ def test_a_local_objects_member_holds_what_the_function_puts_there():
     assert v["demo_copied"].sources == {"module_param:cachesize"}
 
 
+def test_a_parameter_reassigned_from_itself_holds_the_new_value():
+    """`count = min_t(size_t, count, PAGE_SIZE);`: the min_t() call reads count to compute
+    what is stored, and access_ok() gets a copy: neither writes it, so the read sees the
+    clamp, not the caller's value. get_user(count, p) and kstrtouint(buf, 0, &count) in
+    between do write it."""
+    v = sizes(("drivers/demo/reassign.c", """
+static void *demo_clamped(const char __user *buf, size_t count)
+{
+    count = min_t(size_t, count, PAGE_SIZE);
+    if (!access_ok(buf, count))
+        return NULL;
+    return kmalloc(count, GFP_KERNEL);
+}
+static void *demo_refilled(const size_t __user *p, size_t count)
+{
+    count = min_t(size_t, count, PAGE_SIZE);
+    get_user(count, p);
+    return kmalloc(count, GFP_KERNEL);
+}
+void demo_go(void) { demo_clamped(NULL, 1 << 30); demo_refilled(NULL, 1 << 30); }
+"""))
+    assert v["demo_clamped"].hi == 4096
+    assert v["demo_refilled"].hi is None or v["demo_refilled"].hi > 4096
+
+
+def test_a_power_of_two_the_user_rounds_to_keeps_the_users_reach():
+    """lpfc's trace size: `i = kstrtoul(...)` is overwritten by `i = 0` before the loop
+    (its error code never reaches the read), the loop counts how often the user's sz
+    halves (at most its bit width), and `1 << i` is then as large as the user wants."""
+    v = sizes(("drivers/scsi/demo_dbg.c", """
+struct demo_trc { u64 stamp; u64 data; };
+static ssize_t demo_trc_write(struct file *file, const char __user *buf, size_t nbytes, loff_t *ppos)
+{
+    struct demo_trc *trc;
+    unsigned long sz;
+    char mybuf[64];
+    int i;
+
+    if (copy_from_user(mybuf, buf, min(nbytes, sizeof(mybuf) - 1)))
+        return -EFAULT;
+    i = kstrtoul(mybuf, 0, &sz);
+    if (i)
+        return -EINVAL;
+    i = 0;
+    while (sz > 1) {
+        sz = sz >> 1;
+        i++;
+    }
+    sz = (1 << i);
+    trc = kzalloc(sizeof(struct demo_trc) * sz, GFP_KERNEL);
+    return trc ? nbytes : -ENOMEM;
+}
+static const struct file_operations demo_trc_fops = { .write = demo_trc_write };
+"""))
+    assert v["demo_trc_write"].hi is None and v["demo_trc_write"].sources
+    assert any("counts up to 64" in st.text for st in v["demo_trc_write"].steps)
+
+
 def test_a_clamp_with_an_else_branch_that_stores_literals():
     v = sizes(("drivers/vhost/demo.c", """
 static unsigned int demo_max_vqs = 128;

@@ -462,6 +462,7 @@ class ValueTables:
     signed_wide_types: frozenset[str]  # signed integer types of 64 bits
     cast_types: frozenset[str]  # names `(name)(x)` casts to, though it parses as a call
     generated_defines: dict[str, str]  # MAX_NR_ZONES -> what include/generated defines it as
+    assigning_macros: frozenset[str]  # macros that assign a plain variable argument (do_div)
 
 
 @lru_cache(maxsize=1)
@@ -482,6 +483,7 @@ def value_tables() -> ValueTables:
         cast_types=frozenset(raw["cast_types"]["names"]) | frozenset(raw["integer_types"])
         | frozenset(raw["signed_wide_types"]["names"]),
         generated_defines=dict(raw.get("generated_defines", {})),
+        assigning_macros=frozenset(raw["assigning_macros"]["names"]),
     )
 
 

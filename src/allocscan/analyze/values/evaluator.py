@@ -24,8 +24,8 @@ from collections import ChainMap
 from dataclasses import dataclass, field
 from typing import Callable, NamedTuple
 
-from ...exprs import IDENT_RE, conjuncts, expand_macro, identifiers, ir_from_text, render
-from ...facts import DEREF_MARK
+from ...exprs import IDENT_RE, conjuncts, expand_macro, identifiers, ir_from_text, render, squash
+from ...facts import DEREF_MARK, EXIT_NONE
 from ...kernel.tables import value_tables
 from ...kernel.version import KernelInfo
 from ...link import Program
@@ -60,10 +60,53 @@ def _reaching_assignment(fn, name: str, at: int, ops: tuple[str, ...] = ("=",), 
                 last = a
     if last is None or last.op not in ops or not (last.block_start <= at < last.block_end):
         return None
-    if any(last.byte < site.byte < at and name in site.args_text and name in IDENT_RE.findall(site.args_text)
-           for site in fn.calls):
+    if any(last.byte < site.byte < at and name in site.args_text and _may_write(site, name)
+           and not _within_value(last, site) for site in fn.calls):
         return None  # kstrtouint(buf, 0, &name) in between: the user writes it there
     return last
+
+
+def _overwritten_before(fn, a, stores: list, at: int) -> bool:
+    """Is store `a` overwritten on every way to the read at byte `at`: by a plain store
+    after it that runs whenever its block does, in a block that holds both it and the read
+    (`i = kstrtoul(...); if (i) return -EINVAL; i = 0; while (sz > 1) { ...; i++; }` then
+    read i: the error code never reaches the read)?"""
+    if not at:
+        return False
+    return any(c.op == "=" and a.byte < c.byte < at and c.block_start <= a.byte and at < c.block_end
+               and _runs_with_its_block(fn, c) for c in stores)
+
+
+def _runs_with_its_block(fn, c) -> bool:
+    """Does the store run whenever the block holding it does: not in a loop or in an arm
+    (a braceless `if (final) n = ...;` shares its block with the `if`) inside that block?
+    What follows an early exit runs on every way that goes on."""
+    if any(c.block_start < start <= c.byte < end for start, end in fn.loop_spans):
+        return False
+    for _, ts, te, es, ee, kind, _ in fn.conditions:
+        if c.block_start < ts <= c.byte < te:
+            return False
+        if kind == EXIT_NONE and c.block_start < es <= c.byte < ee:
+            return False
+    return True
+
+
+def _may_write(site, name: str) -> bool:
+    """Can the call change the local `name`: its address an argument (`kstrtouint(buf, 0,
+    &name)`), or the variable itself an argument of a macro that assigns it (`do_div(name,
+    512)`, `get_user(name, p)`)? A plain argument is a copy (`access_ok(buf, name)`)."""
+    if name not in IDENT_RE.findall(site.args_text):
+        return False
+    if site.callee in value_tables().assigning_macros:
+        return True
+    return re.search(r"&\s*\(?\s*" + re.escape(name) + r"\b", site.args_text) is not None
+
+
+def _within_value(a, site) -> bool:
+    """Is the call part of the assignment's own value (`count = min_t(size_t, count, PAGE_SIZE)`):
+    it names the variable only to compute what is stored?"""
+    return bool(site.callee) and site.callee in a.value_text and \
+        site.byte <= a.byte + len(a.target) + 8 + len(a.value_text)
 
 
 _MINIMUMS = ("min", "min_t", "umin")
@@ -653,16 +696,23 @@ class ValueAnalysis:
                                 lambda: self.assigned(last, Scope(scope.file, scope.fn, scope.depth, last.byte)),
                                 depth=scope.depth)
         declared = scope.fn.declaration_at(name, scope.at_byte)  # a name declared more than once: which
-        return self.guarded(("local", id(scope.fn), name, declared), lambda: self._local(name, scope),
-                            depth=scope.depth)
-
-    def _local(self, name: str, scope: Scope) -> Value:
-        value: Value | None = None
         same = same_variable(scope.fn, name, scope.at_byte)
-        for a in scope.fn.assignments:
-            if a.kind == "local" and a.target == name and a.op not in SHRINKING_OPS and same(a.byte):
-                v = self.assigned(a, Scope(scope.file, scope.fn, scope.depth, a.byte))
-                value = v if value is None else join(value, v)
+        stores = [a for a in scope.fn.assignments
+                  if a.kind == "local" and a.target == name and a.op not in SHRINKING_OPS and same(a.byte)]
+        # (a parameter's store being evaluated, `len = max_t(unsigned int, len + 8, cap)`, reads
+        # what was passed, not itself, unless a loop brings it round again)
+        own = scope.at_byte if scope.at_byte and any(p == name for p, _ in scope.fn.params) \
+            and not _loops_around(scope.fn, scope.at_byte) else None
+        live = tuple(a for a in stores if a.byte != own and not _overwritten_before(scope.fn, a, stores, scope.at_byte))
+        killed = len(live) < len(stores)  # (the stores reaching this read: part of the memo's key)
+        key = ("local", id(scope.fn), name, declared) + (tuple(a.byte for a in live) if killed else ())
+        return self.guarded(key, lambda: self._local(name, live, scope), depth=scope.depth)
+
+    def _local(self, name: str, stores: tuple, scope: Scope) -> Value:
+        value: Value | None = None
+        for a in stores:
+            v = self.assigned(a, Scope(scope.file, scope.fn, scope.depth, a.byte))
+            value = v if value is None else join(value, v)
         user = self.sources.user_filled(name, scope)
         if user is not None:
             value = user if value is None else join(value, user)
@@ -870,13 +920,51 @@ class ValueAnalysis:
             if not start <= a.byte < end:
                 continue
             for c in conjuncts(ir_from_text(cond_text)):
-                bound = self._leaves_at(c, name, Scope(scope.file, fn, scope.depth + 1, start))
+                at_start = Scope(scope.file, fn, scope.depth + 1, start)
+                bound = self._leaves_at(c, name, at_start) or self._halvings(c, name, start, end, at_start)
                 if bound is not None and (best is None or bound.hi < best.hi):
                     best = bound
         if best is None:
             return None
         return best.with_step(Step(FLOW, f"{name} counts up to {best.hi} in the loop ({a.target}++)", scope.file.path,
                                    a.line, function=fn.name))
+
+    def _halvings(self, cmp: tuple, name: str, start: int, end: int, scope: Scope) -> Value | None:
+        """`while (sz > 1) { sz >>= 1; i++; }` (lpfc's power-of-two rounding): the counter
+        counts how often the loop halves `sz`, at most the bit width of what sz held as the
+        loop began, and the counter is whoever chose sz's to choose. None for any other loop."""
+        if cmp[0] == "bin" and cmp[1] in (">", ">=", "!=") and cmp[2][0] == "id" and cmp[3][0] == "num":
+            halved = cmp[2][1]
+        elif cmp[0] == "id":
+            halved = cmp[1]
+        else:
+            return None
+        if halved == name:
+            return None
+        squashed = {f"{halved}>>1", f"{halved}/2"}
+        if not any(b.kind == "local" and b.target == halved and start <= b.byte < end
+                   and ((b.op in (">>=", "/=") and b.value_text.strip() == ("1" if b.op == ">>=" else "2"))
+                        or (b.op == "=" and squash(b.value_text) in squashed))
+                   for b in scope.fn.assignments):
+            return None
+        v = self._held_before(halved, start, scope)
+        if v is None or not v.known or v.partial or v.lo < 0:
+            return None
+        bits = v.hi.bit_length() if v.hi is not None else 64
+        return Value(0, bits, v.sources, v.steps, True)
+
+    def _held_before(self, name: str, start: int, scope: Scope) -> Value | None:
+        """What the local `name` may hold where the loop starting at `start` begins: the
+        stores before it, and what the user or the callers put there (not the loop's own)."""
+        fn = scope.fn
+        values = [self.assigned(b, Scope(scope.file, fn, scope.depth, b.byte)) for b in fn.assignments
+                  if b.kind == "local" and b.target == name and b.byte < start]
+        user = self.sources.user_filled(name, scope)
+        if user is not None:
+            values.append(user)
+        if not values and any(p == name for p, _ in fn.params):
+            values.append(self.param(name, scope))
+        return join(*values) if len(values) > 1 else (values[0] if values else None)
 
     def _leaves_at(self, cmp: tuple, name: str, scope: Scope) -> Value | None:
         """The largest value of `name` once `cmp` (`name < N`, `(X << name) < G`) is false."""

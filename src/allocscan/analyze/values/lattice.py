@@ -391,7 +391,12 @@ def _arith(op: str, a: Value, b: Value) -> Value:
     if op == "<<":
         if b.hi is None or b.hi > 64:
             return combine(a, b, a.lo << min(b.lo, 64), None)
-        return combine(a, b, a.lo << b.lo, None if a.hi is None else a.hi << b.hi)
+        shifted = combine(a, b, a.lo << b.lo, None if a.hi is None else a.hi << b.hi)
+        if shifted.known and shifted.hi is None and not shifted.sources and b.sources and a.known and a.lo > 0:
+            # `1 << order` with the order someone chose up to 63 (lpfc's power-of-two trace
+            # size): past any size, and theirs, though the order itself is bounded
+            return Value(shifted.lo, None, b.sources | a.sources, b.steps, True)
+        return shifted
     if op == ">>":
         return combine(a, b, a.lo >> min(b.hi if b.hi is not None else 64, 64), None if a.hi is None else a.hi >> min(b.lo, 64))
     if op == "&":
