@@ -518,3 +518,58 @@ def test_a_maximum_reached_through_the_drivers_stores_of_a_device_value_is_not_t
     assert _maximum_from_device(Value(0, 1 << 28, both, (store,), True))
     assert not _maximum_from_device(Value(0, 1 << 28, both, (store, user), True))
     assert not _maximum_from_device(Value(0, 1 << 28, frozenset({"ethtool:demo_set_channels"}), (store,), True))
+
+
+WRITE_HANDLERS = """
+static ssize_t demo_cmd_write(struct file *file, const char __user *ubuf, size_t count, loff_t *ppos)
+{
+	char *kbuf = kmalloc(count + 1, GFP_KERNEL);
+
+	if (!kbuf || copy_from_user(kbuf, ubuf, count))
+		return -EFAULT;
+	return demo_parse(kbuf, count);
+}
+static ssize_t demo_reg_write(struct file *file, const char __user *ubuf, size_t count, loff_t *ppos)
+{
+	char *kbuf;
+
+	if (count > PAGE_SIZE)
+		return -EINVAL;
+	kbuf = kzalloc(count + 1, GFP_KERNEL);
+	return kbuf ? demo_parse(kbuf, count) : -ENOMEM;
+}
+static ssize_t demo_dump_write(struct file *file, const char __user *ubuf, size_t count, loff_t *ppos)
+{
+	char *kbuf = memdup_user(ubuf, count);
+
+	return IS_ERR(kbuf) ? PTR_ERR(kbuf) : demo_parse(kbuf, count);
+}
+static ssize_t demo_log_read(struct file *file, char __user *ubuf, size_t count, loff_t *ppos)
+{
+	void *tmp = kvmalloc(count, GFP_KERNEL);
+
+	return tmp ? demo_copy(ubuf, tmp, count) : -ENOMEM;
+}
+static const struct file_operations demo_fops = {
+	.write = demo_cmd_write,
+	.read = demo_log_read,
+};
+static const struct file_operations demo_reg_fops = {
+	.write = demo_reg_write,
+};
+static const struct proc_ops demo_proc_ops = {
+	.proc_write = demo_dump_write,
+};
+"""
+
+
+def test_the_count_a_process_passes_to_write_sizes_what_the_handler_allocates():
+    """vfs_write() hands a file's write() the count the process passed, cut only to
+    MAX_RW_COUNT (about 2 GiB): an unchecked kmalloc(count + 1) WARNs above 4 MiB. A
+    check of the count bounds it; memdup_user() is quiet (__GFP_NOWARN) and kvmalloc()
+    serves up to INT_MAX: neither is reported."""
+    facts = [extract_file("drivers/misc/demo_dbg.c", WRITE_HANDLERS.encode())]
+    findings = by_id()["AS003"].check(analyze(link(facts), builtin_kernel("6.1")), OPTIONS)
+    assert [(f.function, f.level) for f in findings] == [("demo_cmd_write", "warning")]
+    (f,) = findings
+    assert "write:demo_cmd_write" in f.message and "2147479553" in f.message

@@ -4,7 +4,8 @@
 Flags allocations whose size comes from a user-controlled source - a module
 parameter, a configfs/sysfs/debugfs store handler, an ioctl payload (a value
 or a struct copied from the user), a netlink attribute, an ethtool ring or
-channel count - with no clamp or guard that
+channel count, the count a process passes to a file's read() or write() (up to
+MAX_RW_COUNT, about 2 GiB, after vfs_read()/vfs_write()) - with no clamp or guard that
 keeps it below the largest size the allocator can ever return
 (`KMALLOC_MAX_SIZE`, `PAGE_SIZE << MAX_ORDER`). The source chain is shown.
 
