@@ -26,7 +26,7 @@ from typing import Callable, NamedTuple
 
 from ...exprs import IDENT_RE, conjuncts, expand_macro, identifiers, ir_from_text, render, squash
 from ...facts import DEREF_MARK, EXIT_NONE
-from ...kernel.tables import value_tables
+from ...kernel.tables import allocators, value_tables
 from ...kernel.version import KernelInfo
 from ...link import Program
 from ..witness import FLOW, Step
@@ -89,6 +89,20 @@ def _runs_with_its_block(fn, c) -> bool:
         if kind == EXIT_NONE and c.block_start < es <= c.byte < ee:
             return False
     return True
+
+
+def _allocated_since(fn, a, at: int) -> bool:
+    """Between the plain store `a` (`cookie_len = (count - 1) / 2;`) and the read at `at`,
+    did an allocation take one of the names its value reads (`memdup_user(data, count)`),
+    with none of them written in between? Then the value is read at `at`, where that
+    allocation's success bounds them (count was at most 4 MiB)."""
+    names = set(IDENT_RE.findall(a.value_text))
+    if not names or not any(a.byte < site.byte < at and site.callee in allocators()
+                            and names & set(IDENT_RE.findall(site.args_text)) for site in fn.calls):
+        return False
+    return not any(b.kind == "local" and b.target in names and a.byte < b.byte < at for b in fn.assignments) \
+        and not any(a.byte < site.byte < at and _may_write(site, n) for site in fn.calls for n in names
+                    if n in site.args_text)
 
 
 def _may_write(site, name: str) -> bool:
@@ -595,7 +609,9 @@ class ValueAnalysis:
         if fn is not None:
             if name in fn.locals or any(a.kind == "local" and a.target == name for a in fn.assignments):
                 if any(p == name for p, _ in fn.params) and _reaching_assignment(fn, name, scope.at_byte) is None:
-                    value = join(self.param(name, scope), self.local(name, scope))
+                    # (what was passed is the first store: `if (count + 1 > PAGE_SIZE) count = PAGE_SIZE - 1;`)
+                    value = self.narrowing.clamped_local(name, join(self.param(name, scope), self.local(name, scope)),
+                                                         scope, passed=True)
                 else:
                     value = self.narrowing.clamped_local(name, self.local(name, scope), scope)
                 return narrow(name, self._typed(name, value, scope), scope)
@@ -692,8 +708,9 @@ class ValueAnalysis:
         between, that assignment's value (`val` reused by each case of an ioctl's switch)."""
         last = _reaching_assignment(scope.fn, name, scope.at_byte)
         if last is not None:
-            return self.guarded(("local@", id(scope.fn), name, last.byte),
-                                lambda: self.assigned(last, Scope(scope.file, scope.fn, scope.depth, last.byte)),
+            at = scope.at_byte if _allocated_since(scope.fn, last, scope.at_byte) else last.byte
+            return self.guarded(("local@", id(scope.fn), name, last.byte, at),
+                                lambda: self.assigned(last, Scope(scope.file, scope.fn, scope.depth, at)),
                                 depth=scope.depth)
         declared = scope.fn.declaration_at(name, scope.at_byte)  # a name declared more than once: which
         same = same_variable(scope.fn, name, scope.at_byte)

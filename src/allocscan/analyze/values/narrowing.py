@@ -553,16 +553,17 @@ class Narrowing:
         return Value(min(value.lo, bound), min(bound, value.hi if value.hi is not None and not value.partial else bound),
                      value.sources, value.steps, True, "", False)
 
-    def clamped_local(self, name: str, value: Value, scope: Scope) -> Value:
+    def clamped_local(self, name: str, value: Value, scope: Scope, passed: bool = False) -> Value:
         """A local read after `if (x == 4) x = 3;` (tehuti counts its ring size up to 4,
         then clamps it): what passes the `if` is x != 4, or what the arm stores. Only for
         an `if` without else, on every path to the point (not in an arm or loop the point
-        is not in), storing constants into x and nothing else writing x after it."""
+        is not in), storing constants into x and nothing else writing x after it.
+        `passed`: x is a parameter, whose first value is what the caller passed."""
         fn, at = scope.fn, scope.at_byte
         if fn is None or not at or not value.known or value.partial or not fn.conditions:
             return value
         stores = [a for a in fn.assignments if a.kind == "local" and a.target == name and a.byte < at]
-        if len(stores) < 2:
+        if len(stores) < (1 if passed else 2):
             return value  # a clamp is a second store
         for index, (cond_text, ts, te, es, ee, kind, _) in enumerate(fn.conditions):
             if kind != EXIT_NONE or es != ee or te > at or not IDENT_RE.search(cond_text):
