@@ -629,6 +629,7 @@ class SourceTables:
     user_kinds: tuple[str, ...]  # source kinds a user sets
     device_kinds: tuple[str, ...]  # source kinds a device (host, wire, firmware) sets
     load_time_kinds: tuple[str, ...]  # user kinds set before any code of the module runs
+    per_call_kinds: tuple[str, ...]  # user kinds that size only the system call they come with
     host_fields: dict[str, int | None]  # "struct.field" a USB host sends a gadget -> its maximum
     # "struct.field" a USB host sends -> (its maximum, path prefixes where the framework caps it there)
     host_field_caps: dict[str, tuple[int, tuple[str, ...]]]
@@ -666,6 +667,10 @@ class SourceTables:
         if call != name:
             return call in self.registers or call in self.raw_reads
         return name not in self.host_fields and name not in self.filled_fields and name not in self.declared_sizes
+
+    def is_per_call(self, source: str) -> bool:
+        """A read() or write() count: it sizes only the call that passed it."""
+        return source.partition(":")[0] in self.per_call_kinds
 
     def is_run_time(self, source: str) -> bool:
         """A user source set through an interface that exists only after init (ioctl, sysfs ...)."""
@@ -711,6 +716,7 @@ def source_tables() -> SourceTables:
         user_kinds=tuple(raw["kinds"]["user"]),
         device_kinds=tuple(raw["kinds"]["device"]),
         load_time_kinds=tuple(raw["kinds"]["load_time"]),
+        per_call_kinds=tuple(raw["kinds"]["per_call"]),
         host_fields=widths(device["host_fields"]),
         host_field_caps={name: (spec["max"], tuple(spec["under"])) for name, spec in device["host_field_caps"].items()},
         filled_fields={name: FilledField(_width(spec, types), spec["within"])

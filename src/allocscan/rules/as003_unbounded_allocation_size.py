@@ -23,7 +23,8 @@ every time, for the one who asked for it; the clamp is still the fix. (AS001
 keeps such parameters at their level: a high order below the maximum passes
 every test and fails later, under fragmentation, as the seed's `buflen` did.)
 Sizes a process chooses (ioctl, sysfs or configfs stores, debugfs, ethtool)
-stay warnings.
+stay warnings. A read() or write() count that sizes an skb is not reported:
+the quiet failure is the -ENOMEM of the very call that asked for it.
 
 ## Example
 ```c
@@ -130,6 +131,8 @@ def check(analysis: Analysis, options) -> list[Finding]:
         if module_parameters_only(users):
             level = "note"  # the administrator's choice at load: see the docstring
         if s.family is not None and s.family.silent:
+            if all(map(source_tables().is_per_call, users)):
+                continue  # a write() of 8 MiB into an skb: that call's quiet -ENOMEM, nothing else
             # an skb head's first kmalloc carries __GFP_NOWARN: the packet is dropped, no line
             msg += f"; it fails silently ('{s.site.callee}' makes its first attempt with __GFP_NOWARN)"
             level = "note"
