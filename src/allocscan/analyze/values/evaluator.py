@@ -703,9 +703,11 @@ class ValueAnalysis:
         return unknown(WHY_NAME)
 
     def local(self, name: str, scope: Scope) -> Value:
-        """A local variable: the join of its assignments and of what the user writes into it;
-        read after a plain assignment in the same block with nothing else writing it in
-        between, that assignment's value (`val` reused by each case of an ioctl's switch)."""
+        """A local variable: the join of its assignments that may reach the read (not those
+        a later plain store overwrites on every way to it) and of what the user writes into
+        it; read after a plain assignment in the same block with nothing else writing it in
+        between, that assignment's value (`val` reused by each case of an ioctl's switch),
+        evaluated at the read when an allocation that took its operands succeeded between."""
         last = _reaching_assignment(scope.fn, name, scope.at_byte)
         if last is not None:
             at = scope.at_byte if _allocated_since(scope.fn, last, scope.at_byte) else last.byte
