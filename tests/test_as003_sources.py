@@ -565,9 +565,18 @@ static ssize_t demo_trace_write(struct file *file, const char __user *ubuf, size
 	kbuf = kmalloc(count + 1, GFP_KERNEL);
 	return kbuf ? demo_parse(kbuf, count) : -ENOMEM;
 }
+static ssize_t demo_ctl_write(struct file *file, const char __user *ubuf, size_t count, loff_t *ppos)
+{
+	char *kbuf = memdup_user_nul(ubuf, count);
+
+	return IS_ERR(kbuf) ? PTR_ERR(kbuf) : demo_parse(kbuf, count);
+}
 static const struct file_operations demo_fops = {
 	.write = demo_cmd_write,
 	.read = demo_log_read,
+};
+static const struct file_operations demo_ctl_fops = {
+	.write = demo_ctl_write,
 };
 static const struct file_operations demo_tx_fops = {
 	.write = demo_tx_write,
@@ -587,12 +596,12 @@ static const struct proc_ops demo_proc_ops = {
 def test_the_count_a_process_passes_to_write_sizes_what_the_handler_allocates():
     """vfs_write() hands a file's write() the count the process passed, cut only to
     MAX_RW_COUNT (about 2 GiB): an unchecked kmalloc(count + 1) WARNs above 4 MiB. A
-    check of the count bounds it, and so does a clamp of the parameter (`if (count + 1 >
+    check of the count bounds it (memdup_user_nul(), a GFP_KERNEL kmalloc of count + 1, does
+    not: it WARNs as kmalloc does), and so does a clamp of the parameter (`if (count + 1 >
     PAGE_SIZE) count = PAGE_SIZE - 1;`); memdup_user() is quiet (__GFP_NOWARN) and
     kvmalloc() serves up to INT_MAX; an skb sized by the count fails quietly, that write's
     own -ENOMEM: none of these is reported."""
     facts = [extract_file("drivers/misc/demo_dbg.c", WRITE_HANDLERS.encode())]
     findings = by_id()["AS003"].check(analyze(link(facts), builtin_kernel("6.1")), OPTIONS)
-    assert [(f.function, f.level) for f in findings] == [("demo_cmd_write", "warning")]
-    (f,) = findings
-    assert "write:demo_cmd_write" in f.message and "2147479553" in f.message
+    assert [(f.function, f.level) for f in findings] == [("demo_cmd_write", "warning"), ("demo_ctl_write", "warning")]
+    assert "write:demo_cmd_write" in findings[0].message and "2147479553" in findings[0].message
