@@ -29,6 +29,9 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
+# (what does not count in a brace balance: comments, strings, character literals)
+from .kconfig import _COMMENT_OR_LITERAL as _NOT_CODE_RE, _directives
+
 _ANNOTATIONS_WITH_ARGS = (
     "__acquires", "__releases", "__must_hold", "__printf", "__scanf", "__aligned",
     "__section", "__alloc_size", "__diagnose_as", "__assume_aligned", "__counted_by",
@@ -188,9 +191,6 @@ def _statement_position(text: str, start: int) -> bool:
     return text[i + 1:word_end] in ("else", "do")
 
 
-_DIRECTIVE_RE = re.compile(r"^[ \t]*#[ \t]*(if|ifdef|ifndef|elif|else|endif)\b", re.M)
-# what does not count in a brace balance: comments, strings, character literals
-_NOT_CODE_RE = re.compile(r"/\*.*?\*/|//[^\n]*|\"(?:\\.|[^\"\\\n])*\"|'(?:\\.|[^'\\\n])*'", re.S)
 _LABEL_BEFORE_RE = re.compile(r"(?:^|[;{}])\s*[A-Za-z_]\w*\s*:\s*$")
 
 
@@ -198,9 +198,8 @@ def _conditional_groups(text: str):
     """Each outermost-to-innermost `#if` group: (start of its #if line, [(directive
     start, arm start, arm end)], end of its #endif line). Unclosed groups are left out."""
     stack: list[tuple[int, list]] = []
-    for m in _DIRECTIVE_RE.finditer(text):
-        kind, start = m.group(1), m.start()
-        line_end = _line_end(text, start)
+    for m in _directives(text):  # (kconfig's scan: fast, and none inside a block comment)
+        kind, start, line_end = m.group(1), m.start(), m.end()
         if kind.startswith("if"):
             stack.append((start, [(start, line_end, None)]))
         elif not stack:
@@ -213,14 +212,6 @@ def _conditional_groups(text: str):
             group_start, arms = stack.pop()
             arms[-1] = (arms[-1][0], arms[-1][1], start)
             yield group_start, arms, line_end
-
-
-def _line_end(text: str, pos: int) -> int:
-    """End of the (backslash-continued) line holding `pos`, before its newline."""
-    end = text.find("\n", pos)
-    while end > 0 and text[end - 1] == "\\":
-        end = text.find("\n", end + 1)
-    return len(text) if end < 0 else end
 
 
 _DANGLING_RE = re.compile(r"(?:\b(?:if|while|for)\s*\(.*\)|\belse)\s*$")

@@ -115,6 +115,8 @@ def _deref_stores_complete(fn: FunctionFacts, body) -> None:
 
 
 _ADDRESS_OF = re.compile(rb"&\s*(?:\(\s*)?([A-Za-z_]\w*)")
+# the last byte of an operand: a `&` after it is `a & b` (or the second of `a && b`)
+_OPERAND_END = frozenset(b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_)]&")
 
 
 def addressed_locals(fx: FileExtraction) -> None:
@@ -134,8 +136,10 @@ def addressed_locals(fx: FileExtraction) -> None:
             name = m.group(1).decode()
             if name not in names:
                 continue
-            before = text[:m.start()].rstrip()[-1:]
-            if before and (before.isalnum() or before in b"_)]&"):
+            i = m.start() - 1
+            while i >= 0 and text[i] in b" \t\r\n":
+                i -= 1
+            if i >= 0 and text[i] in _OPERAND_END:
                 continue
             counts[name] = counts.get(name, 0) + 1
         if counts:

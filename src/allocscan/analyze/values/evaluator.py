@@ -96,9 +96,12 @@ def _allocated_since(fn, a, at: int) -> bool:
     did an allocation take one of the names its value reads (`memdup_user(data, count)`),
     with none of them written in between? Then the value is read at `at`, where that
     allocation's success bounds them (count was at most 4 MiB)."""
+    table = allocators()
+    between = [site for site in fn.calls if a.byte < site.byte < at and site.callee in table]
+    if not between:
+        return False  # (most reads: no allocation in between, no names to read)
     names = set(IDENT_RE.findall(a.value_text))
-    if not names or not any(a.byte < site.byte < at and site.callee in allocators()
-                            and names & set(IDENT_RE.findall(site.args_text)) for site in fn.calls):
+    if not names or not any(names & set(IDENT_RE.findall(site.args_text)) for site in between):
         return False
     return not any(b.kind == "local" and b.target in names and a.byte < b.byte < at for b in fn.assignments) \
         and not any(a.byte < site.byte < at and _may_write(site, n) for site in fn.calls for n in names
@@ -119,6 +122,8 @@ def _may_write(site, name: str) -> bool:
 def _within_value(a, site) -> bool:
     """Is the call part of the assignment's own value (`count = min_t(size_t, count, PAGE_SIZE)`):
     it names the variable only to compute what is stored?"""
+    # (the statement is the target, the operator and the value as written: 8 bytes of
+    # slack for the operator and the spaces around it)
     return bool(site.callee) and site.callee in a.value_text and \
         site.byte <= a.byte + len(a.target) + 8 + len(a.value_text)
 

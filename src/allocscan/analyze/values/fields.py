@@ -98,7 +98,7 @@ class Fields:
             return None
         return self._stored_value(ir, last, scope)
 
-    def _stored_value(self, ir: tuple, store, scope: Scope) -> Value:
+    def _stored_value(self, ir: tuple, store, scope: Scope, when: str = " just before") -> Value:
         """What the store `store` of the field `ir` puts there, as its member's type holds it."""
         fn = scope.fn
         v = self.analysis.eval(store.value, Scope(scope.file, fn, scope.depth + 1, store.byte))
@@ -106,7 +106,7 @@ class Fields:
         if struct:  # the member holds what its type holds (usb_request.length is an unsigned)
             v = held_in(v, self._member_max(struct, ir[2], scope.file.path))
         if v.known:
-            v = v.with_step(Step(FLOW, f"{fn.name}() stores {render(store.value)} into {render(ir)} just before",
+            v = v.with_step(Step(FLOW, f"{fn.name}() stores {render(store.value)} into {render(ir)}{when}",
                                  scope.file.path, store.line, function=fn.name,
                                  field=f"{struct}.{ir[2]}" if struct else ir[2]))
         return v
@@ -181,7 +181,7 @@ class Fields:
             return None
         if not self._object_stays_local(fn, name, struct, fname, scope):
             return None
-        values = [self._stored_into_local(ir, a, scope) for a in stores]
+        values = [self._stored_value(ir, a, scope, when="") for a in stores]
         if init is not None:
             text = next((t for path, t in init if path == fname), None)
             at = Scope(scope.file, fn, scope.depth + 1, scope.at_byte)
@@ -194,15 +194,6 @@ class Fields:
         value = values[0] if len(values) == 1 else join(*values)
         return held_in(value, self._member_max(struct, fname, scope.file.path))
 
-    def _stored_into_local(self, ir: tuple, store, scope: Scope) -> Value:
-        """What one of the function's stores puts into its local object's member."""
-        fn = scope.fn
-        v = self.analysis.eval(store.value, Scope(scope.file, fn, scope.depth + 1, store.byte))
-        if v.known:
-            v = v.with_step(Step(FLOW, f"{fn.name}() stores {render(store.value)} into {render(ir)}",
-                                 scope.file.path, store.line, function=fn.name, field=f"{ir[1][1]}.{ir[2]}"))
-        return v
-
     def _object_stays_local(self, fn, name: str, struct: str, fname: str, scope: Scope) -> bool:
         """Is every `&name` of the body an argument of a recorded call, and does each such
         call made before the read (any, when the read is in a loop) hand out another
@@ -214,6 +205,7 @@ class Fields:
         passed = 0
         typedefs = self.program.typedefs
         looped = not scope.at_byte or _in_loop(fn, scope.at_byte)
+        writers: set | None = None  # (the functions storing that member: asked once, when needed)
         for site in fn.calls:
             if name not in site.args_text:
                 continue
@@ -231,7 +223,8 @@ class Fields:
                 targets = self.program.targets(site, scope.file.path)
                 if not targets:
                     return False
-                writers = {id(f) for _, f in self.program.field_writers_of((struct, fname)) if f is not None}
+                if writers is None:
+                    writers = {id(f) for _, f in self.program.field_writers_of((struct, fname)) if f is not None}
                 for node in targets:
                     params = self.program.functions[node].fn.params
                     if i >= len(params) or "*" not in params[i][1] or struct_name(params[i][1], typedefs) != struct:
