@@ -604,6 +604,24 @@ def test_a_local_objects_member_holds_what_the_function_puts_there():
     assert v["demo_copied"].sources == {"module_param:cachesize"}
 
 
+def test_a_local_objects_member_with_several_stores_holds_any_of_them():
+    """The initializer and two stores in arms of an `if`: three values joined (this
+    raised a TypeError and the site was skipped, six sites a tree at stop 65)."""
+    v = sizes(("drivers/demo/three.c", """
+struct demo_req { size_t len; int mode; };
+int demo_pick(int mode)
+{
+    struct demo_req req = { .len = 512 };
+    if (mode == 1)
+        req.len = 2048;
+    else if (mode == 2)
+        req.len = 8192;
+    return !kmalloc(req.len, GFP_KERNEL);
+}
+"""))
+    assert (v["demo_pick"].lo, v["demo_pick"].hi) == (512, 8192)
+
+
 def test_a_parameter_reassigned_from_itself_holds_the_new_value():
     """`count = min_t(size_t, count, PAGE_SIZE);`: the min_t() call reads count to compute
     what is stored, and access_ok() gets a copy: neither writes it, so the read sees the

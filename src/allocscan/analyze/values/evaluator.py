@@ -36,7 +36,7 @@ from .fields import Fields
 from .lattice import (WHY_ARITHMETIC, WHY_BUDGET, WHY_CALL, WHY_CYCLE, WHY_DEPTH, WHY_DEREF, WHY_ELEMENT,
                       WHY_LOCAL, WHY_MACRO, WHY_NAME, WHY_PARAM_ARG, WHY_PARAM_FOREIGN, WHY_PARAM_MANY,
                       WHY_PARAM_NO_CALLER, WHY_PARAM_POINTER, WHY_PARSE, WHY_POINTER, WHY_UNREACHED, Value, arith,
-                      cast, const, held_in, interval, join, unbounded, unknown, unsigned_max, with_bounds)
+                      cast, const, held_in, interval, join, join_all, unbounded, unknown, unsigned_max, with_bounds)
 from .narrowing import SHRINKING_OPS, Narrowing
 from .scope import MAX_DEPTH, Scope
 from .sources import Sources
@@ -988,7 +988,7 @@ class ValueAnalysis:
             values.append(user)
         if not values and any(p == name for p, _ in fn.params):
             values.append(self.param(name, scope))
-        return join(*values) if len(values) > 1 else (values[0] if values else None)
+        return join_all(values)
 
     def _leaves_at(self, cmp: tuple, name: str, scope: Scope) -> Value | None:
         """The largest value of `name` once `cmp` (`name < N`, `(X << name) < G`) is false."""

@@ -24,7 +24,7 @@ from ...facts import EXIT_ERROR, EXIT_NONE, Assignment
 from ...link import directory_of, same_driver, struct_name
 from ..witness import FLOW, Step
 from .lattice import (held_in, WHY_ARITHMETIC, WHY_DEVICE, WHY_ELEMENT, WHY_FIELD_HUB, WHY_FIELD_UNTYPED,
-                      WHY_FIELD_UNWRITTEN, WHY_FIELD_WRITER, Value, arith, const, interval, join, unknown, unsigned_max,
+                      WHY_FIELD_UNWRITTEN, WHY_FIELD_WRITER, Value, arith, const, interval, join, join_all, unknown, unsigned_max,
                       with_bounds)
 from .narrowing import SHRINKING_OPS, on_every_path
 from .scope import MAX_DEPTH, Scope
@@ -93,7 +93,7 @@ class Fields:
         arms = _stored_in_both_arms(fn, same, at)
         if arms is not None and (last is None or last.byte < arms[0].byte):
             values = [self._stored_value(ir, a, scope) for a in arms]
-            return values[0] if len(values) == 1 else join(*values)
+            return join_all(values)
         if last is None or last.op != "=":
             return None
         return self._stored_value(ir, last, scope)
@@ -191,7 +191,7 @@ class Fields:
                     FLOW, f"{fn.name}() declares {name} with {render(ir)} {'= ' + text if text else 'zero'}",
                     scope.file.path, line, function=fn.name, field=f"{struct}.{fname}"))
             values.append(value)
-        value = values[0] if len(values) == 1 else join(*values)
+        value = join_all(values)
         return held_in(value, self._member_max(struct, fname, scope.file.path))
 
     def _object_stays_local(self, fn, name: str, struct: str, fname: str, scope: Scope) -> bool:

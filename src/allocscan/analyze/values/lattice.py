@@ -193,6 +193,15 @@ def join(a: Value, b: Value) -> Value:
     return _bounded_by_both(_join(a, b), a, b, min)
 
 
+def join_all(values: list[Value]) -> Value | None:
+    """Any of `values` (a field's or a local's several stores): join() of them all, None
+    for none."""
+    result = None
+    for value in values:
+        result = value if result is None else join(result, value)
+    return result
+
+
 def _bounded_by_both(result: Value, a: Value, b: Value, low) -> Value:
     """`result`, of `a` and `b`, unknown or partial: within both operands' intervals (up to
     the larger maximum; `low` picks the lower end: min for a join, max for max())."""
