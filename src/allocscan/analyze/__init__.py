@@ -117,6 +117,8 @@ def analyze(program: Program, kernel: KernelInfo, restrict=None) -> Analysis:
                 result.warnings.append(f"{ff.path}:{site.line}: internal error analysing '{site.callee}' "
                                        f"({type(err).__name__}: {err}); site skipped")
     result.stats["sites_over_budget"] = values.sites_over_budget
+    values.forget()
+    gfp.forget()
     return result
 
 

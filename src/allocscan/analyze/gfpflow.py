@@ -52,6 +52,10 @@ class GfpAnalysis:
     _bound: dict = field(default_factory=dict)  # local -> masks it stands for inside its own update
     _bound_set: set | None = None  # functions bound to a function pointer (lazily)
 
+    def forget(self) -> None:
+        """Drop the masks kept for the whole scan (see ValueAnalysis.forget)."""
+        self.memo.clear()
+
     def alternatives(self, ir: tuple, scope: Scope, depth: int = 0) -> list[GfpAlt] | None:
         kind = ir[0]
         if kind == "num":

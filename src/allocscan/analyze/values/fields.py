@@ -66,6 +66,14 @@ class Fields:
         self._replaced_in: dict[tuple, tuple] = {}  # (struct, field, path, byte) -> set-ups replacing it
         self._callees: dict[tuple[str, int], frozenset] = {}  # (node, hops) -> what it calls within hops
 
+    def forget(self) -> None:
+        """Drop the writers, readers' cells and call cones kept for the whole scan
+        (ValueAnalysis.forget): each is computed again when asked for."""
+        self._field_cells.clear()
+        self._cells_by_reader.clear()
+        self._replaced_in.clear()
+        self._callees.clear()
+
     def read(self, ir: tuple, scope: Scope) -> Value:
         """The value of the field expression `ir` at the scope's program point."""
         narrow = self.analysis.narrowing.narrow

@@ -57,6 +57,12 @@ class Narrowing:
                           if spec.eval in ("flexible_struct", "flexible_type") and spec.args == 3}
         self._field_tests: dict[tuple[int, int], dict] = {}  # (id(fn), byte) -> field_tests_at()
 
+    def forget(self) -> None:
+        """Drop the checked bounds and field tests kept for the whole scan
+        (ValueAnalysis.forget)."""
+        self._bounds_memo.clear()
+        self._field_tests.clear()
+
     def narrow(self, text: str, value: Value, scope: Scope) -> Value:
         """Apply what the control flow proves at the program point: `if (x > MAX) return ...;`
         guards before it, and the conditions of the `if` branches around it."""
