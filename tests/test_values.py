@@ -622,6 +622,41 @@ int demo_pick(int mode)
     assert (v["demo_pick"].lo, v["demo_pick"].hi) == (512, 8192)
 
 
+def test_a_clamp_that_tests_its_own_assignment_bounds_the_local():
+    """usblp's write loop: `if ((len = count - done) > DEMO_BUF) len = DEMO_BUF;` stores
+    the user's remainder and clamps it in one test; the chunk handed on is at most
+    DEMO_BUF. Without the clamp the chunk is the user's count."""
+    v = sizes(("drivers/usb/demo_lp.c", """
+#define DEMO_BUF 8192
+static void *demo_chunk(int len) { return kmalloc(len, GFP_KERNEL); }
+static void *demo_chunk_raw(int len) { return kmalloc(len, GFP_KERNEL); }
+static ssize_t demo_write(struct file *file, const char __user *buf, size_t count, loff_t *ppos)
+{
+    size_t done = 0;
+    int len;
+    while (done < count) {
+        if ((len = count - done) > DEMO_BUF)
+            len = DEMO_BUF;
+        if (!demo_chunk(len))
+            return -ENOMEM;
+        done += len;
+    }
+    return count;
+}
+static ssize_t demo_write_raw(struct file *file, const char __user *buf, size_t count, loff_t *ppos)
+{
+    int len;
+    if ((len = count) == 0)
+        return 0;
+    return demo_chunk_raw(len) ? count : -ENOMEM;
+}
+static const struct file_operations demo_fops = { .write = demo_write };
+static const struct file_operations demo_raw_fops = { .write = demo_write_raw };
+"""))
+    assert v["demo_chunk"].hi == 8192
+    assert v["demo_chunk_raw"].sources and (v["demo_chunk_raw"].hi is None or v["demo_chunk_raw"].hi > 8192)
+
+
 def test_a_parameter_reassigned_from_itself_holds_the_new_value():
     """`count = min_t(size_t, count, PAGE_SIZE);`: the min_t() call reads count to compute
     what is stored, and access_ok() gets a copy: neither writes it, so the read sees the

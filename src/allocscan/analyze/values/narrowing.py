@@ -583,7 +583,7 @@ class Narrowing:
             stored = [self.analysis.eval(a.value, Scope(scope.file, fn, scope.depth + 1, a.byte)) for a in inside]
             if any(not v.known or v.hi is None or v.sources for v in stored):
                 continue
-            cond = ir_from_text(cond_text)
+            cond = _stored_in_test(ir_from_text(cond_text), name)
             if _reads(cond, ("id", name)):
                 passed = self._not_taken(cond, name, value, Scope(scope.file, fn, scope.depth + 1, ts))
             else:
@@ -972,6 +972,21 @@ def _grows_with(ir: tuple, operand: tuple) -> bool:
 def _operands(ir: tuple) -> tuple:
     """The sub-expressions of `ir` (a call's: its arguments)."""
     return ir[2] if ir[0] == "call" else tuple(x for x in ir[1:] if isinstance(x, tuple))
+
+
+def _stored_in_test(cond: tuple, name: str) -> tuple:
+    """`cond` with an assignment to `name` inside it read as `name`: usblp's
+    `if ((len = count - written) > BUF_SIZE) len = BUF_SIZE;` tests what it stores
+    (the assignment is one of the local's stores, before the arm's clamp)."""
+    if cond[0] == "unk" and _ASSIGNS_RE.match(cond[1]) and _ASSIGNS_RE.match(cond[1]).group(1) == name:
+        return ("id", name)
+    if cond[0] == "bin":
+        return cond[:2] + (_stored_in_test(cond[2], name), _stored_in_test(cond[3], name))
+    return cond
+
+
+# `name = value` (not `==`), as the expression parser leaves it unparsed
+_ASSIGNS_RE = re.compile(r"\s*([A-Za-z_]\w*)\s*=(?!=)")
 
 
 def _reads(ir: tuple, operand: tuple) -> bool:
