@@ -129,7 +129,7 @@ class _Requirement:
 
 
 class PathValidator:
-    """Checks witnesses; one z3 context for the whole scan, imported on first use."""
+    """Checks witnesses with z3, imported on first use (each path in a context of its own)."""
 
     def __init__(self, program: Program, oracle: BranchOracle):
         self.program = program
@@ -289,6 +289,10 @@ class _Translator:
 
             validator.z3 = z3
         self.z = validator.z3
+        # A context of its own: z3's answers within SOLVER_RLIMIT depend on the terms its
+        # context has seen before, so in a shared one a witness's verdict would depend on
+        # which questions the scan asked first (an incremental scan's fewer, a test's order).
+        self.ctx = self.z.Context()
         self.v = validator
         self.program = validator.program
         self.frames = frames
@@ -311,20 +315,20 @@ class _Translator:
 
     # --- z3 helpers ------------------------------------------------------
     def bv(self, value: int):
-        return self.z.BitVecVal(value & ((1 << 64) - 1), 64)
+        return self.z.BitVecVal(value & ((1 << 64) - 1), 64, self.ctx)
 
     def sym(self, name: str):
-        return self.z.BitVec(name, 64)
+        return self.z.BitVec(name, 64, self.ctx)
 
     def fresh_sym(self, hint: str = "unk"):
         self.fresh += 1
-        return self.z.BitVec(f"{hint}!{self.fresh}", 64)
+        return self.z.BitVec(f"{hint}!{self.fresh}", 64, self.ctx)
 
     def func(self, name: str, arity: int):
         key = (name, arity)
         f = self.funcs.get(key)
         if f is None:
-            f = self.funcs[key] = self.z.Function(f"{name}/{arity}", *([self.z.BitVecSort(64)] * (arity + 1)))
+            f = self.funcs[key] = self.z.Function(f"{name}/{arity}", *([self.z.BitVecSort(64, self.ctx)] * (arity + 1)))
         return f
 
     def truth(self, term):
@@ -424,7 +428,7 @@ class _Translator:
         last = len(self.frames) - 1
         arg = self._resolve_literal(args[index], last)
         if arg == "literal":
-            return _Requirement(self.z.BoolVal(False), last, 0, f"{site.callee}() of a string literal does not allocate")
+            return _Requirement(self.z.BoolVal(False, self.ctx), last, 0, f"{site.callee}() of a string literal does not allocate")
         return None
 
     def _resolve_literal(self, ir, frame: int, depth: int = 0):
@@ -452,7 +456,7 @@ class _Translator:
         """Can the path's facts and `terms` not hold together? False when z3 finds them
         satisfiable, and when it gives up within SOLVER_RLIMIT (counted in over_limit)."""
         z = self.z
-        solver = z.Solver()
+        solver = z.Solver(ctx=self.ctx)
         solver.set("rlimit", SOLVER_RLIMIT)
         solver.add(*self.facts)
         solver.add(*terms)
@@ -733,7 +737,7 @@ class _Translator:
             value = self.term(defs[start].value, frame, defs[start].byte, depth + 1)
         later = list(zip(defs, guards))[(start + 1 if start is not None else 0):]
         for a, g in later:
-            taken = z.Bool(f"ran!{self._next()}") if g is None else z.And(*g) if g else z.BoolVal(True)
+            taken = z.Bool(f"ran!{self._next()}", self.ctx) if g is None else z.And(*g) if g else z.BoolVal(True, self.ctx)
             value = z.If(taken, self.term(a.value, frame, a.byte, depth + 1), value)
         if start is not None and not later:  # the one assignment that reaches `use`
             self.local_pointers.setdefault(value.get_id(), (frame, name, defs[start].byte))
