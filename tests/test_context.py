@@ -58,6 +58,55 @@ static void demo_set_ring(struct demo *tp)
 """)) == []
 
 
+def test_an_interrupt_handler_stays_atomic_through_a_callee_that_drops_its_lock():
+    """An interrupt handler takes the host lock and resets the adapter; the reset
+    allocates the mailboxes with GFP_KERNEL, then drops and retakes the lock to wait.
+    Dropping the lock does not leave hard irq: the allocation sleeps in the handler.
+    The same reset called under the lock from process context is not reported."""
+    assert findings(("drivers/scsi/demo_bl.c", """
+static int demo_init_mbox(struct demo_host *h)
+{
+	h->mbox = dma_alloc_coherent(h->dev, h->mbox_size, &h->mbox_dma, GFP_KERNEL);
+	return h->mbox != NULL;
+}
+static int demo_reset(struct demo_host *h, bool hard)
+{
+	if (!demo_init_mbox(h))
+		return -ENOMEM;
+	if (hard) {
+		spin_unlock_irq(&h->lock);
+		msleep(100);
+		spin_lock_irq(&h->lock);
+	}
+	return 0;
+}
+static irqreturn_t demo_intr(int irq, void *data)
+{
+	struct demo_host *h = data;
+	unsigned long flags;
+
+	spin_lock_irqsave(&h->lock, flags);
+	if (h->ext_reset)
+		demo_reset(h, false);
+	spin_unlock_irqrestore(&h->lock, flags);
+	return IRQ_HANDLED;
+}
+int demo_eh_reset(struct demo_host *h)
+{
+	int rc;
+
+	spin_lock_irq(&h->lock);
+	rc = demo_reset(h, true);
+	spin_unlock_irq(&h->lock);
+	return rc;
+}
+int demo_probe(struct demo_host *h)
+{
+	return request_irq(h->irq, demo_intr, IRQF_SHARED, "demo", h);
+}
+""")) == [("AS002", "drivers/scsi/demo_bl.c", 25)]  # the handler's call
+
+
 def test_the_xarrays_stores_drop_its_lock_around_a_blocking_allocation():
     """__xa_store() and the other __xa_*() called under xa_lock() unlock it while a
     blocking gfp allocates (__xas_nomem()); a kmalloc() of the driver's own under the

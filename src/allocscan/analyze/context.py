@@ -239,13 +239,17 @@ def analyze_contexts(program: Program, oracle: BranchOracle, only: set[str] | No
             continue
         ref = program.functions[node]
         for site in ref.fn.calls:
-            if site.locks[0] or site.locks[1]:
-                continue  # locked sites were seeded with their own reason
+            # A locked site's callees were seeded with the lock as their reason, except
+            # a callee that drops that lock (unlock; sleep; relock): what this function
+            # itself runs in still reaches it (BusLogic's interrupt handler resets the
+            # adapter, whose reset drops the host lock after allocating: hard irq all along).
+            locked = bool(site.locks[0] or site.locks[1])
             if sig and oracle.dead(node, sig, site):
                 continue  # a branch the caller's constants rule out
             if compiled.dead(ref.path, site.byte):
                 continue  # an #if branch no build compiles
-            _push_callees(result, oracle, node, sig, ref, site, w, w.hops + 1, push, distance)
+            _push_callees(result, oracle, node, sig, ref, site, w, w.hops + 1, push, distance,
+                          lock_droppers_only=locked)
     return result
 
 
@@ -355,7 +359,10 @@ def _calls_near_allocation(program: Program, ref, distance: dict[str, int]) -> b
 
 
 def _push_callees(result: ContextAnalysis, oracle: BranchOracle, node: str, sig: Signature, ref, site: CallSite,
-                  w: Witness, hops: int, push, distance: dict[str, int]) -> None:
+                  w: Witness, hops: int, push, distance: dict[str, int], lock_droppers_only: bool = False) -> None:
+    """Carry `w` from the function `node` into the targets of its call `site`.
+    `lock_droppers_only`: into those that drop a held lock only (the site is locked,
+    and the others were seeded with the lock)."""
     program = result.program
     held_by_lock = w.steps and w.steps[0].kind == ACQUIRE
     if hops > 1 and ref.fn.once and in_one_time_setup(result, node, site):
@@ -373,6 +380,8 @@ def _push_callees(result: ContextAnalysis, oracle: BranchOracle, node: str, sig:
             continue  # boot/halt paths: not atomic in the sense that matters to the allocator
         if callee in table:
             continue  # an allocator's insides: the call to it is the report
+        if lock_droppers_only and not drops_held_lock(program.functions[target].fn):
+            continue
         if held_by_lock and drops_held_lock(program.functions[target].fn):
             # The callee drops the caller's lock itself (unlock; allocate; relock):
             # what it does after that does not run under the lock.
@@ -464,18 +473,20 @@ def _origins(result: ContextAnalysis, pred: str, call: CallSite, chain: tuple, a
     it runs under (contexts.toml [drops_held_lock]), so no lock is an origin."""
     program = result.program
     ref = program.functions[pred]
+    entry = [_extend(program, e, chain) for e in result.entries.get(pred, ())[:1]]
     if call.locks[0] or call.locks[1]:
         if ref.fn.name in contexts().quiet_functions or site_drops:
             return []
-        # a callee that drops the caller's lock itself: what follows does not run under it
+        # a callee that drops the caller's lock itself: what follows does not run under
+        # it, but still in what the caller runs in (an interrupt handler)
         callees = [c[0] for c in chain[1:]] + [alloc_node]
         if any(drops_held_lock(program.functions[n].fn) for n in callees):
-            return []
+            return entry
         if _callee_retakes_lock(program, chain, alloc_node):
             return []
         w = result.site_context(pred, call)
         return [_extend(program, w, chain)] if w is not None else []
-    return [_extend(program, e, chain) for e in result.entries.get(pred, ())[:1]]
+    return entry
 
 
 def _lock_argument(desc: str) -> str:
