@@ -930,3 +930,21 @@ static const struct nf_hook_ops demo_nf_ops[] = {
     assert found["demo_rcv"][0].entry.context == "softirq:packet-type"
     assert found["demo_in"][0].entry.context == "rcu:nf-hook"
     assert found["demo_out"][0].entry.context == "rcu:nf-hook"
+
+
+def test_an_ax25_protocol_and_an_ibmebus_interrupt_run_atomically():
+    """An AX.25 protocol's receive function (NET/ROM's router) runs from the AX.25
+    receive path in the NET_RX softirq; ibmebus_request_irq() registers a hard-irq
+    handler like request_irq(). A function of the same shape left unregistered is no
+    entry point."""
+    found = entries(("net/demo_l3/route.c", """
+static int demo_route_frame(struct sk_buff *skb, ax25_cb *ax25) { kmalloc(64, GFP_KERNEL); return 0; }
+static struct ax25_protocol demo_pid = { .pid = 0xcf, .func = demo_route_frame };
+static int demo_unused_frame(struct sk_buff *skb, ax25_cb *ax25) { kmalloc(64, GFP_KERNEL); return 0; }
+"""), ("drivers/net/ethernet/demo_ebus/main.c", """
+static irqreturn_t demo_qp_irq(int irq, void *param) { kmalloc(64, GFP_KERNEL); return IRQ_HANDLED; }
+int demo_up(struct demo_port *port) { return ibmebus_request_irq(port->ist, demo_qp_irq, 0, "demo", port); }
+"""))
+    assert found["demo_route_frame"][0].entry.context == "softirq:ax25-protocol"
+    assert "demo_unused_frame" not in found
+    assert found["demo_qp_irq"][0].entry.context == "hardirq"
