@@ -657,6 +657,17 @@ static const struct file_operations demo_raw_fops = { .write = demo_write_raw };
     assert v["demo_chunk_raw"].sources and (v["demo_chunk_raw"].hi is None or v["demo_chunk_raw"].hi > 8192)
 
 
+def test_sizeof_a_string_literal_and_a_define_of_one():
+    """sizeof("rwxatl") is 7 (the NUL counts), an escape is one byte, adjacent pieces join."""
+    v = sizes(("drivers/demo/str.c", """
+#define DEMO_NAME "demo" "_drv"
+void *demo_a(void) { return kmalloc(sizeof("rwxatl"), GFP_KERNEL); }
+void *demo_b(void) { return kmalloc(sizeof(DEMO_NAME) * 2, GFP_KERNEL); }
+void *demo_c(void) { return kmalloc(sizeof("a\\n\\x41"), GFP_KERNEL); }
+"""))
+    assert (v["demo_a"].hi, v["demo_b"].hi, v["demo_c"].hi) == (7, 18, 4)
+
+
 def test_a_parameter_reassigned_from_itself_holds_the_new_value():
     """`count = min_t(size_t, count, PAGE_SIZE);`: the min_t() call reads count to compute
     what is stored, and access_ok() gets a copy: neither writes it, so the read sees the

@@ -12,9 +12,20 @@ from .kconfig import layout_condition
 from .nodes import declarator_name, function_declarator, function_params, initialized_dims, node_text
 from .source import line_matches
 
-# A #define worth keeping for value and gfp evaluation: an expression, not a
-# string, statement, attribute or empty include guard.
+# A #define worth keeping for value and gfp evaluation: an expression (or a string
+# literal, below), not a statement, attribute or empty include guard.
 _VALUE_DEFINE_RE = re.compile(r"^[\w\s()+\-*/%<>|&~^?:,.\[\]]+$")
+# a string literal (smack's `#define SMK_ACCESS "rwxatl"`, read by `sizeof(SMK_ACCESS) - 1`),
+# or adjacent pieces of one; long ones (banners, format strings) are never sizes
+_STRING_DEFINE_RE = re.compile(r'"(?:[^"\\\n]|\\.)*"(?:\s*"(?:[^"\\\n]|\\.)*")*')
+_STRING_DEFINE_MAX = 128
+
+
+def _value_define(body: str) -> bool:
+    """Is `body` a #define's value the analysis reads: an expression, or a string literal
+    a sizeof() may measure?"""
+    return bool(_VALUE_DEFINE_RE.match(body)) or (
+        len(body) <= _STRING_DEFINE_MAX and _STRING_DEFINE_RE.fullmatch(body) is not None)
 
 
 def toplevel(fx: FileExtraction) -> None:
@@ -27,7 +38,7 @@ def toplevel(fx: FileExtraction) -> None:
             value = m.get("define.value")
             body = node_text(value[0]).strip() if value else ""
             body = body.replace("\\\n", " ")
-            if body and _VALUE_DEFINE_RE.match(body):
+            if body and _value_define(body):
                 f.defines.setdefault(name, body)
         elif "macro.name" in m:
             name = node_text(m["macro.name"][0])
@@ -93,7 +104,7 @@ def _unparsed_macros(fx: FileExtraction) -> None:
         if name in defines:
             continue
         body = " ".join(m.group(2).replace("\\\n", " ").replace("\\\r\n", " ").split())
-        if body and _VALUE_DEFINE_RE.match(body):
+        if body and _value_define(body):
             defines[name] = body
 
 

@@ -314,6 +314,9 @@ class Builtins:
     def sizeof_expr(self, ir: tuple, scope: Scope) -> Value:
         """sizeof of an expression: its type (`expr_type`) laid out, times its array
         dimensions (`sizeof(*ring->desc)`, `sizeof(buf)` of `u8 buf[64]`, `sizeof(tbl[0])`)."""
+        literal = self._string_literal(ir, scope)
+        if literal is not None:
+            return const(literal_size(literal))
         typed = self.expr_type(ir, scope)
         if typed is None:
             return unknown(WHY_SIZEOF)
@@ -323,6 +326,22 @@ class Builtins:
             n = None if dim == ("flex",) else self._const_of(dim, path)
             size = None if n is None or size is None else size * n
         return const(size) if size is not None else unknown(WHY_SIZEOF)
+
+    def _string_literal(self, ir: tuple, scope: Scope) -> str | None:
+        """The string literal `ir` is, written or through an object-like #define
+        (smack's `#define SMK_ACCESS "rwxatl"`, then `sizeof(SMK_ACCESS) - 1`), or None."""
+        if ir[0] == "str":
+            return ir[1]
+        if ir[0] != "id" or (scope.fn is not None and (ir[1] in scope.fn.locals or
+                                                      any(p == ir[1] for p, _ in scope.fn.params))):
+            return None
+        program = self.analysis.program
+        for includes in (False, True):
+            found = program.lookup("defines", ir[1], scope.file.path, includes)
+            if found is not None:
+                body = found[1].strip()
+                return body if _STRING_LITERAL_RE.fullmatch(body) else None
+        return None
 
     def expr_type(self, ir: tuple, scope: Scope) -> tuple[str, tuple, str] | None:
         """(type text, array dimensions, the file whose view of the type counts) of an
@@ -548,3 +567,15 @@ def _member_path(ir: tuple) -> str | None:
         base = _member_path(ir[1])
         return f"{base}.{ir[2]}" if base is not None else None
     return None
+
+
+# one C string literal, or several written next to each other ("ab" "cd")
+_STRING_LITERAL_RE = re.compile(r'"(?:[^"\\\n]|\\.)*"(?:\s*"(?:[^"\\\n]|\\.)*")*')
+_ESCAPE_RE = re.compile(r'\\(?:x[0-9A-Fa-f]+|[0-7]{1,3}|.)')
+
+
+def literal_size(literal: str) -> int:
+    """sizeof of a string literal as written: its characters, an escape counting one,
+    adjacent pieces concatenated, plus the terminating NUL."""
+    pieces = re.findall(r'"((?:[^"\\\n]|\\.)*)"', literal)
+    return sum(len(_ESCAPE_RE.sub("x", piece)) for piece in pieces) + 1
