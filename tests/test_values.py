@@ -657,6 +657,50 @@ static const struct file_operations demo_raw_fops = { .write = demo_write_raw };
     assert v["demo_chunk_raw"].sources and (v["demo_chunk_raw"].hi is None or v["demo_chunk_raw"].hi > 8192)
 
 
+def test_each_arm_of_an_if_else_bounds_the_count_it_leaves():
+    """smack's rule writes: the fixed format checks the count against the length of its
+    line (`sizeof(DEMO_ACCESS) - 1` of a string #define), the other clamps it to a page;
+    after the if/else the count and its NUL fill at most a page. With only one arm
+    bounding it, the user's count still reaches the allocation."""
+    v = sizes(("security/demo/fs.c", """
+#define DEMO_ACCESS "rwxatl"
+#define DEMO_LABELLEN 24
+#define DEMO_LOADLEN (DEMO_LABELLEN + DEMO_LABELLEN + sizeof(DEMO_ACCESS) - 1)
+static ssize_t demo_write_rules(const char __user *buf, size_t count, int format)
+{
+    char *data;
+    if (format == 1) {
+        if (count < DEMO_LABELLEN || count > DEMO_LOADLEN)
+            return -EINVAL;
+    } else {
+        if (count >= PAGE_SIZE)
+            count = PAGE_SIZE - 1;
+    }
+    data = memdup_user_nul(buf, count);
+    return IS_ERR(data) ? PTR_ERR(data) : count;
+}
+static ssize_t demo_write_half(const char __user *buf, size_t count, int format)
+{
+    char *data;
+    if (format == 1) {
+        if (count > DEMO_LOADLEN)
+            return -EINVAL;
+    } else {
+        format = 2;
+    }
+    data = memdup_user_nul(buf, count);
+    return IS_ERR(data) ? PTR_ERR(data) : count;
+}
+static ssize_t demo_load_write(struct file *file, const char __user *buf, size_t count, loff_t *ppos)
+{
+    return demo_write_rules(buf, count, 1) + demo_write_half(buf, count, 2);
+}
+static const struct file_operations demo_load_ops = { .write = demo_load_write };
+"""))
+    assert v["demo_write_rules"].hi == 4096  # the count and its NUL
+    assert v["demo_write_half"].sources and v["demo_write_half"].hi > 4096
+
+
 def test_sizeof_a_string_literal_and_a_define_of_one():
     """sizeof("rwxatl") is 7 (the NUL counts), an escape is one byte, adjacent pieces join."""
     v = sizes(("drivers/demo/str.c", """

@@ -72,6 +72,10 @@ class Narrowing:
         if not value.known:
             return self._bounds_of_unknown(text, value, scope)
         lo, hi, capped_unseen = self._checked_interval(text, value.lo, value.hi, scope)
+        if value.sources and (hi is None or hi == value.hi):
+            by_arms = self._bounded_in_both_arms(text, scope)
+            if by_arms is not None and (hi is None or by_arms < hi):
+                hi = by_arms
         if value.sources:
             # (a small count still makes a big table: an allocation that took it bounds it)
             checked = self._checked_by_callee(text, Scope(scope.file, fn, scope.depth, scope.at_byte),
@@ -101,6 +105,47 @@ class Narrowing:
             # the alternative that proved the maximum does not pass this check: nothing is proven
             return unknown(WHY_GUARD)
         return value.bounded(lo, hi)
+
+    def _bounded_in_both_arms(self, text: str, scope: Scope) -> int | None:
+        """The largest value the local `text` leaves an if/else with, when each arm bounds
+        it (a check that leaves, or a clamp) and the read follows the if/else on every
+        path: smack's `if (format == FIXED) { if (count > LOADLEN) return -EINVAL; } else
+        { if (count >= PAGE_SIZE) count = PAGE_SIZE - 1; }` before memdup_user_nul(buf,
+        count). None unless both arms bound it."""
+        fn, at = scope.fn, scope.at_byte
+        if not IDENT_RE.fullmatch(text) or scope.depth > BOUNDS_DEPTH:
+            return None
+        for cond_text, ts, te, es, ee, kind, _ in fn.conditions:
+            if kind != EXIT_NONE or es == ee or ee > at or te > es:
+                continue
+            if not on_every_path(fn, ts - 1, at) or any(ls < ts <= le and not ls <= at < le for ls, le in fn.loop_spans):
+                continue  # inside an arm or loop the read is not in: it may not have run
+            if any(a.kind == "local" and a.target == text and ee <= a.byte < at for a in fn.assignments):
+                continue  # stored again after it
+            bounds = [self._arm_bound(text, start, end, scope) for start, end in ((ts, te), (es, ee))]
+            if None not in bounds:
+                return max(bounds)
+        return None
+
+    def _arm_bound(self, text: str, start: int, end: int, scope: Scope) -> int | None:
+        """The largest value the local `text` can hold at the end of the arm [start, end):
+        a clamp in it (`if (x >= MAX) x = MAX - 1;`), or, when the arm stores nothing into
+        it, the checks it passes there (`if (x > MAX) return -EINVAL;`); None if neither."""
+        fn = scope.fn
+        if not self._bounds_in(fn, text, start, end):
+            return None
+        at_end = Scope(scope.file, fn, scope.depth + 1, end - 1)
+        if any(a.kind == "local" and a.target == text and start <= a.byte < end for a in fn.assignments):
+            passed = any(p == text for p, _ in fn.params)
+            return self.clamped_local(text, Value(0, None), at_end, passed=passed).hi
+        _, hi, _ = self._checked_interval(text, 0, None, at_end)
+        return hi
+
+    @staticmethod
+    def _bounds_in(fn: FunctionFacts, name: str, start: int, end: int) -> bool:
+        """Does [start, end) hold a test of `name` (a check or a clamp's `if`)?"""
+        return any(start <= g.end_byte <= end and name in IDENT_RE.findall(g.cond_text) for g in fn.guards) or \
+            any(start <= ts < end and name in IDENT_RE.findall(c) for c, ts, *_ in fn.conditions)
 
     def _checked_interval(self, text: str, lo: int, hi: int | None, scope: Scope) -> tuple[int, int | None, bool]:
         """[lo, hi] narrowed by the comparisons false at the point, and whether one of them
