@@ -881,3 +881,42 @@ void demo_run_%s(struct demo *d)
     error = src % ("error", "!d->cfg", "error", "error")
     assert [level for _, level in lines(("drivers/demo/mode.c", mode))] == ["note"]
     assert [level for _, level in lines(("drivers/demo/error.c", error))] == ["error"]
+
+
+def test_a_local_set_once_to_named_flags_decides_the_callees_flag_test():
+    """`u32 flags = DEMO_ATOMIC | DEMO_POOL;` handed to a helper that allocates GFP_KERNEL
+    only without DEMO_ATOMIC: the path under the lock cannot take that branch (tee's
+    register_shm_helper() with TEE_SHM_USER_MAPPED). Without DEMO_ATOMIC among the flags
+    it can."""
+    helper = """
+#define DEMO_ATOMIC 0x1
+#define DEMO_POOL 0x2
+#define DEMO_DYN 0x4
+struct demo { spinlock_t lock; void *buf; };
+static void demo_register(struct demo *d, u32 flags)
+{
+	if (flags & DEMO_ATOMIC)
+		return;
+	d->buf = kzalloc(64, GFP_KERNEL);
+}
+"""
+    assert lines(("drivers/demo/f.c", helper + """
+void demo_fast(struct demo *d)
+{
+	u32 flags = DEMO_ATOMIC | DEMO_POOL;
+
+	spin_lock(&d->lock);
+	demo_register(d, flags);
+	spin_unlock(&d->lock);
+}
+""")) == []
+    assert [line for line, _ in lines(("drivers/demo/f.c", helper + """
+void demo_slow(struct demo *d)
+{
+	u32 flags = DEMO_POOL | DEMO_DYN;
+
+	spin_lock(&d->lock);
+	demo_register(d, flags);
+	spin_unlock(&d->lock);
+}
+"""))] == [18]

@@ -660,7 +660,7 @@ class _Translator:
                 best = a
         if best is None or best.op != "=":
             return None
-        if (best.value[0] in ("num", "un", "bin") and not _flag_test(best.value)) or \
+        if (best.value[0] in ("num", "un", "bin") and not _flag_test(best.value) and not _flag_set(best.value)) or \
                 best.value_text.strip() in ("NULL", "false", "true"):
             # a counter or a flag starting at a constant: `i++` and the like are not seen
             return None
@@ -1086,6 +1086,14 @@ def _flag_test(ir: tuple) -> bool:
     if ir[0] == "un":
         return ir[1] == "!"
     return ir[0] == "bin" and ir[1] in _TESTS and not (ir[2][0] == "num" and ir[3][0] == "num")
+
+
+def _flag_set(ir: tuple) -> bool:
+    """Is `ir` an or of named flags (`TEE_SHM_USER_MAPPED | TEE_SHM_DYNAMIC`)? A local set
+    once to one is a set of flags, not a counter a later `i++` moves."""
+    if ir[0] != "bin" or ir[1] != "|":
+        return False
+    return all(side[0] == "id" and side[1][:1].isupper() or _flag_set(side) for side in (ir[2], ir[3]))
 
 
 def _takes_address(args_text: str, name: str) -> bool:
