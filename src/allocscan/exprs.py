@@ -29,6 +29,17 @@ from typing import Callable
 
 _INT_RE = re.compile(r"^(0[xX][0-9a-fA-F]+|0[bB][01]+|0[0-7]*|[1-9][0-9]*)([uUlL]*)$")
 IDENT_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")  # a C identifier, in source text
+# the inside of one C string literal's quotes, and a whole literal: one piece, or several
+# written next to each other ("ab" "cd"), to be matched in full
+_LITERAL_PIECE = r'"((?:[^"\\\n]|\\.)*)"'
+STRING_LITERAL_RE = re.compile(rf'{_LITERAL_PIECE}(?:\s*{_LITERAL_PIECE})*')
+_ESCAPE_RE = re.compile(r'\\(?:x[0-9A-Fa-f]+|[0-7]{1,3}|.)')
+
+
+def string_literal_size(literal: str) -> int:
+    """sizeof of a string literal as written: its characters, an escape counting one,
+    adjacent pieces concatenated, plus the terminating NUL."""
+    return sum(len(_ESCAPE_RE.sub("x", piece)) for piece in re.findall(_LITERAL_PIECE, literal)) + 1
 
 
 def conjuncts(cond: tuple) -> list[tuple]:

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import re
 
-from ..exprs import blank_comments, ir_from_node, parse_int_literal, squash, squash_type, strip_comments
+from ..exprs import (STRING_LITERAL_RE, blank_comments, ir_from_node, parse_int_literal, squash, squash_type,
+                     strip_comments)
 from ..facts import IS_INIT, FunctionFacts, StructDef, StructMember
 from .file import FileExtraction
 from .kconfig import layout_condition
@@ -15,9 +16,8 @@ from .source import line_matches
 # A #define worth keeping for value and gfp evaluation: an expression (or a string
 # literal, below), not a statement, attribute or empty include guard.
 _VALUE_DEFINE_RE = re.compile(r"^[\w\s()+\-*/%<>|&~^?:,.\[\]]+$")
-# a string literal (smack's `#define SMK_ACCESS "rwxatl"`, read by `sizeof(SMK_ACCESS) - 1`),
-# or adjacent pieces of one; long ones (banners, format strings) are never sizes
-_STRING_DEFINE_RE = re.compile(r'"(?:[^"\\\n]|\\.)*"(?:\s*"(?:[^"\\\n]|\\.)*")*')
+# a string literal (smack's `#define SMK_ACCESS "rwxatl"`, read by `sizeof(SMK_ACCESS) - 1`):
+# long ones (banners, format strings) are never sizes
 _STRING_DEFINE_MAX = 128
 
 
@@ -25,7 +25,7 @@ def _value_define(body: str) -> bool:
     """Is `body` a #define's value the analysis reads: an expression, or a string literal
     a sizeof() may measure?"""
     return bool(_VALUE_DEFINE_RE.match(body)) or (
-        len(body) <= _STRING_DEFINE_MAX and _STRING_DEFINE_RE.fullmatch(body) is not None)
+        len(body) <= _STRING_DEFINE_MAX and STRING_LITERAL_RE.fullmatch(body) is not None)
 
 
 def toplevel(fx: FileExtraction) -> None:

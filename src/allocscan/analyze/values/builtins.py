@@ -15,7 +15,7 @@ import fnmatch
 import re
 from typing import TYPE_CHECKING, Callable
 
-from ...exprs import IDENT_RE, render, strip_comments
+from ...exprs import IDENT_RE, STRING_LITERAL_RE, render, string_literal_size, strip_comments
 from ...kernel.tables import MacroSpec, value_tables
 from ...link import struct_name
 from ..layout import BASIC_TYPES_LP64, POINTER, Layouts
@@ -316,7 +316,7 @@ class Builtins:
         dimensions (`sizeof(*ring->desc)`, `sizeof(buf)` of `u8 buf[64]`, `sizeof(tbl[0])`)."""
         literal = self._string_literal(ir, scope)
         if literal is not None:
-            return const(literal_size(literal))
+            return const(string_literal_size(literal))
         typed = self.expr_type(ir, scope)
         if typed is None:
             return unknown(WHY_SIZEOF)
@@ -335,12 +335,11 @@ class Builtins:
         if ir[0] != "id" or (scope.fn is not None and (ir[1] in scope.fn.locals or
                                                       any(p == ir[1] for p, _ in scope.fn.params))):
             return None
-        program = self.analysis.program
         for includes in (False, True):
-            found = program.lookup("defines", ir[1], scope.file.path, includes)
+            found = self.program.lookup("defines", ir[1], scope.file.path, includes)
             if found is not None:
                 body = found[1].strip()
-                return body if _STRING_LITERAL_RE.fullmatch(body) else None
+                return body if STRING_LITERAL_RE.fullmatch(body) else None
         return None
 
     def expr_type(self, ir: tuple, scope: Scope) -> tuple[str, tuple, str] | None:
@@ -568,14 +567,3 @@ def _member_path(ir: tuple) -> str | None:
         return f"{base}.{ir[2]}" if base is not None else None
     return None
 
-
-# one C string literal, or several written next to each other ("ab" "cd")
-_STRING_LITERAL_RE = re.compile(r'"(?:[^"\\\n]|\\.)*"(?:\s*"(?:[^"\\\n]|\\.)*")*')
-_ESCAPE_RE = re.compile(r'\\(?:x[0-9A-Fa-f]+|[0-7]{1,3}|.)')
-
-
-def literal_size(literal: str) -> int:
-    """sizeof of a string literal as written: its characters, an escape counting one,
-    adjacent pieces concatenated, plus the terminating NUL."""
-    pieces = re.findall(r'"((?:[^"\\\n]|\\.)*)"', literal)
-    return sum(len(_ESCAPE_RE.sub("x", piece)) for piece in pieces) + 1

@@ -1023,7 +1023,8 @@ def _stored_in_test(cond: tuple, name: str) -> tuple:
     """`cond` with an assignment to `name` inside it read as `name`: usblp's
     `if ((len = count - written) > BUF_SIZE) len = BUF_SIZE;` tests what it stores
     (the assignment is one of the local's stores, before the arm's clamp)."""
-    if cond[0] == "unk" and _ASSIGNS_RE.match(cond[1]) and _ASSIGNS_RE.match(cond[1]).group(1) == name:
+    assigned = _ASSIGNS_RE.match(cond[1]) if cond[0] == "unk" else None
+    if assigned is not None and assigned.group(1) == name:
         return ("id", name)
     if cond[0] == "bin":
         return cond[:2] + (_stored_in_test(cond[2], name), _stored_in_test(cond[3], name))
