@@ -2992,3 +2992,43 @@ static struct sk_buff *demo_fill(struct demo_ctx *ctx, struct sk_buff *skb)
 }
 """))
     assert interval(v["demo_fill"])[1] == 4096
+
+
+def test_a_field_the_set_up_allocates_right_after_storing_holds_what_the_allocator_returns():
+    """rfd_ftl's shape: the set-up stores the header's size, allocates that many bytes right
+    after and fails without them. An object used later holds at most KMALLOC_MAX_SIZE there
+    (a larger size fails at the set-up's own allocation, which stays unbounded). An
+    allocation in an arm of its own, or one whose failure the set-up ignores, bounds nothing."""
+    v = sizes(("drivers/mtd/demo_ftl.c", """
+static int block_size;
+module_param(block_size, int, 0);
+struct demo_part { u_int block_size; u_int header_size; u_int map_size; u_int spare_size;
+		   u16 *header_cache; u16 *map; u16 *spare; };
+static int demo_scan(struct demo_part *part, bool want_map)
+{
+	part->header_size = (4 + part->block_size / 512) * sizeof(u16);
+	part->map_size = part->block_size / 256;
+	part->spare_size = part->block_size / 128;
+	part->header_cache = kmalloc(part->header_size, GFP_KERNEL);
+	if (!part->header_cache)
+		return -ENOMEM;
+	if (want_map) {
+		part->map = kmalloc(part->map_size, GFP_KERNEL);
+		if (!part->map)
+			return -ENOMEM;
+	}
+	part->spare = kmalloc(part->spare_size, GFP_KERNEL);
+	return 0;
+}
+static int demo_add(struct demo_part *part)
+{
+	part->block_size = block_size;
+	return demo_scan(part, block_size > 4096);
+}
+static void *demo_move(struct demo_part *part) { return kmalloc(part->header_size, GFP_KERNEL); }
+static void *demo_remap(struct demo_part *part) { return kmalloc(part->map_size, GFP_KERNEL); }
+static void *demo_respare(struct demo_part *part) { return kmalloc(part->spare_size, GFP_KERNEL); }
+"""))
+    assert v["demo_move"].hi == 4 << 20
+    assert any("allocates part->header_size right after the store" in s.text for s in v["demo_move"].steps)
+    assert v["demo_remap"].hi is None and v["demo_respare"].hi is None

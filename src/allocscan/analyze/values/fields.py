@@ -382,6 +382,7 @@ class Fields:
             else:
                 v = analysis.narrowing.checked_after_store(fname, v, fn, a, path)
                 v = analysis.narrowing.clamped_after_store(fname, v, fn, a, path, scope.depth + 1)
+                v = analysis.narrowing.allocated_after_store(fname, v, fn, a, path)
             if v.known:
                 who = f"{a.setter}() in {fn.name}()" if isinstance(a, CallStore) else f"{fn.name}()"
                 v = v.with_step(Step(FLOW, f"{who} stores {render(a.value)} into {struct}.{fname}", path, a.line,

@@ -577,6 +577,55 @@ class Narrowing:
                         value = value.bounded(value.lo, bound[1])
         return value
 
+    def allocated_after_store(self, fname: str, value: Value, fn: FunctionFacts, a, path: str) -> Value:
+        """`part->header_size = ...; part->header_cache = kmalloc(part->header_size,
+        GFP_KERNEL); if (!part->header_cache) return -ENOMEM;` (rfd_ftl's scan_header()):
+        the set-up that stores the field allocates that many bytes right after and fails
+        without them, so an object that went on to be used holds at most what the
+        allocator can return. A too-large value fails there, at the allocation that is
+        itself reported; it never reaches the object's later allocations. Only for an
+        allocation of the field itself (or of the local the store took), that runs
+        whenever the store does (in its block, not in an arm or a loop of its own, no
+        success exit between them) and whose failure leaves with an error."""
+        if not value.known or a.op != "=":
+            return value
+        table = allocators()
+        stored = render(a.value)
+        names = {f"{a.base}->{fname}", f"{a.base}.{fname}"}
+        if IDENT_RE.fullmatch(stored):
+            names.add(stored)  # `dev->len = len; dev->buf = kmalloc(len, ...)`
+        for site in fn.calls:
+            allocator = table.get(site.callee) if site.callee else None
+            if allocator is None or site.byte <= a.byte or not any(n in site.args_text for n in names):
+                continue
+            if not self._runs_after_store(fn, a, site) or not _error_checked(fn, site, fn.end_byte - 1):
+                continue
+            args = site.arguments()
+            for text in sorted(names):
+                if _written_between(fn, text, a.byte + 1, site.byte):
+                    continue  # `dev->len = n; dev->len += HDR;`: the allocation bounds another value
+                bound = self._allocation_bound(allocator, args, text,
+                                               Scope(self.analysis.file_by_path[path], fn, MAX_DEPTH - 1, site.byte))
+                if bound is None or (value.hi is not None and value.hi <= bound):
+                    continue
+                if value.partial:
+                    return unknown(WHY_GUARD)  # the proving store does not pass the allocation
+                return value.bounded(min(value.lo, bound), bound).with_step(Step(
+                    FLOW, f"{fn.name}() allocates {text} right after the store and fails without it:"
+                          f" at most {bound} on any object set up", path, site.line, function=fn.name))
+        return value
+
+    @staticmethod
+    def _runs_after_store(fn: FunctionFacts, a, site) -> bool:
+        """Does the call run whenever the store before it does: in every if/else arm and
+        loop the store is in and no other, with no exit between them that leaves with
+        success (an error exit fails the set-up the store belongs to)?"""
+        if not on_every_path(fn, site.byte, a.byte) or not on_every_path(fn, a.byte, site.byte):
+            return False
+        if any((start <= site.byte < end) != (start <= a.byte < end) for start, end in fn.loop_spans):
+            return False
+        return not any(kind == EXIT_OTHER and a.byte < ts < site.byte for _, ts, _, _, _, kind, _ in fn.conditions)
+
     def clamped_after_store(self, fname: str, value: Value, fn: FunctionFacts, a, path: str,
                             depth: int = MAX_DEPTH - 1) -> Value:
         """`cfg->max = n; if (n > MAX) cfg->max = MAX;` (ipr stores its module parameter,
