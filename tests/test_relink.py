@@ -297,3 +297,23 @@ def test_loading_shares_equal_values_across_files_and_changes_none():
     program = link(files)  # its indexes are keyed by the shared names
     names = [fn.name for ff in program.files for fn in ff.functions] + list(program.by_name)
     assert len({id(n) for n in names}) == len(set(names))
+
+
+def test_loading_shares_one_read_only_empty_table_and_pickles_it_as_a_plain_one():
+    """A table a file leaves empty (a header's functions, a driver's enums) is one object
+    shared by every such file once loaded: a write to it fails instead of reaching every
+    file, and pickling it (a kept program, a worker) writes a plain empty dict or list."""
+    disc = discover([str(CORPORA)])
+    files = extract_all(disc.files, disc.rel, FactsCache(None), 1).facts
+    empty_enums = [ff.enums for ff in files if not ff.enums]
+    empty_warnings = [ff.warnings for ff in files if not ff.warnings]
+    assert len(empty_enums) > 1 and len({id(t) for t in empty_enums}) == 1
+    assert len(empty_warnings) > 1 and len({id(t) for t in empty_warnings}) == 1
+    with pytest.raises(TypeError):
+        empty_enums[0]["DEMO"] = ("num", 1)
+    with pytest.raises(TypeError):
+        empty_warnings[0].append("demo.c: a warning")
+    assert not empty_enums[0] and not empty_warnings[0]
+    again = pickle.loads(pickle.dumps(next(ff for ff in files if not ff.enums)))
+    assert type(again.enums) is dict and type(again.warnings) is list
+    again.enums["DEMO"] = ("num", 1)  # a file of its own again

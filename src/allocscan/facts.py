@@ -604,6 +604,12 @@ class FileFacts:
         for table in (self.global_types, self.enums, self.global_arrays, self.typedefs, self.globals):
             if table:  # (values whole: IR may nest deep)
                 _share_table(table, same, table.values())
+        # Most files leave most tables empty (a header defines no function, a driver no
+        # enum): 700,000 empty dicts and lists of 6.12's were 40 MiB of its peak.
+        for name in _SHARED_WHEN_EMPTY:
+            value = getattr(self, name)
+            if not value and type(value) in _EMPTY:
+                setattr(self, name, _EMPTY[type(value)])
 
     def pack(self) -> None:
         """Pickle the bulky parts that most scans never read (end of extraction), and
@@ -626,6 +632,37 @@ class FileFacts:
         inits = self.field_inits
         self.init_writes = tuple(dict.fromkeys(same((same(a.struct_type), same(a.target))) for a in inits))
         self.packed_field_inits = pickle.dumps(inits, protocol=pickle.HIGHEST_PROTOCOL) if inits else None
+
+
+def _read_only(self, *args, **kwargs):
+    raise TypeError("a shared empty table of FileFacts is read-only: give the file a table of its own")
+
+
+class _EmptyDict(dict):
+    """The one empty table the files that have none share (FileFacts.share_across):
+    read-only, so a write fails loudly instead of reaching every file; pickled as {}."""
+    __slots__ = ()
+    __setitem__ = __delitem__ = __ior__ = setdefault = update = pop = popitem = clear = _read_only
+
+    def __reduce__(self):
+        return dict, ()
+
+
+class _EmptyList(list):
+    """The one empty list the files that have none share: read-only, pickled as []."""
+    __slots__ = ()
+    __setitem__ = __delitem__ = __iadd__ = __imul__ = append = extend = insert = pop = remove = clear = \
+        sort = reverse = _read_only
+
+    def __reduce__(self):
+        return list, ()
+
+
+_EMPTY = {dict: _EmptyDict(), list: _EmptyList()}  # a container's type -> the shared empty one
+# The FileFacts containers nothing adds to once the file is extracted
+_SHARED_WHEN_EMPTY = ("functions", "func_macros", "enums", "structs", "typedefs", "bindings", "globals",
+                      "global_types", "global_arrays", "module_params", "top_calls", "suppressions",
+                      "nla_limits", "kconfig_lines", "warnings")
 
 
 def _share_table(table: dict, same, values) -> None:
