@@ -3032,3 +3032,41 @@ static void *demo_respare(struct demo_part *part) { return kmalloc(part->spare_s
     assert v["demo_move"].hi == 4 << 20
     assert any("allocates part->header_size right after the store" in s.text for s in v["demo_move"].steps)
     assert v["demo_remap"].hi is None and v["demo_respare"].hi is None
+
+
+def test_a_devices_multicast_list_holds_as_many_addresses_as_users_add():
+    """netdev_mc_count(): users add the addresses (`ip maddr add`, each group a socket
+    joins) and the core sets no limit, so a list sized by it is the user's, up to what
+    the count's int holds; the driver's own check of the macro's use bounds it."""
+    v = sizes(("include/linux/netdevice.h", """
+struct netdev_hw_addr_list { struct list_head list; int count; };
+struct net_device { unsigned int mtu; struct netdev_hw_addr_list uc; struct netdev_hw_addr_list mc; };
+#define netdev_hw_addr_list_count(l) ((l)->count)
+#define netdev_mc_count(dev) netdev_hw_addr_list_count(&(dev)->mc)
+"""), ("net/core/dev_addr_lists.c", """
+static int demo_hw_addr_create(struct netdev_hw_addr_list *list) { list->count++; return 0; }
+void demo_hw_addr_init(struct netdev_hw_addr_list *list) { list->count = 0; }
+"""), ("drivers/net/ethernet/demo/demo_main.c", """
+#include <linux/netdevice.h>
+#define DEMO_MC_MAX 64
+static int demo_write_mc(struct net_device *netdev)
+{
+	u8 *mta_list = kcalloc(netdev_mc_count(netdev), ETH_ALEN, GFP_ATOMIC);
+	if (!mta_list)
+		return -ENOMEM;
+	kfree(mta_list);
+	return 0;
+}
+static int demo_write_mc_checked(struct net_device *netdev)
+{
+	u8 *mta_list;
+	if (netdev_mc_count(netdev) > DEMO_MC_MAX)
+		return -ENOSPC;
+	mta_list = kcalloc(netdev_mc_count(netdev), ETH_ALEN, GFP_ATOMIC);
+	kfree(mta_list);
+	return 0;
+}
+"""))
+    assert v["demo_write_mc"].hi == 0x7FFFFFFF * 6 and v["demo_write_mc"].sources == {"ioctl:SIOCADDMULTI"}
+    assert v["demo_write_mc_checked"].hi == 64 * 6
+

@@ -604,6 +604,8 @@ class UserField:
     # the driver stores into the field itself too (net_device.mtu at probe): its stores
     # join the user's range, and decide alone when the bound cannot be read
     driver_stores: bool = False
+    via: str = ""  # the interface the user sets it through, named in the source (else the reader)
+    says: str = ""  # how the user sets it, for the witness (else "what the user asked for")
 
 
 @dataclass(frozen=True, slots=True)
@@ -708,7 +710,7 @@ def source_tables() -> SourceTables:
         device_readers={name: DeviceReader(name, **spec) for name, spec in device["readers"].items()},
         own_descriptors=tuple(device["own_descriptors"]["under"]),
         user_fields={name: UserField(_width(spec, types), spec["kind"], spec.get("bound_field", ""),
-                                     spec.get("driver_stores", False))
+                                     spec.get("driver_stores", False), spec.get("via", ""), spec.get("says", ""))
                      for name, spec in raw["user_fields"].items()},
         callback_params={name: CallbackParam(spec["param"], _width(spec, types), spec["kind"],
                                              spec.get("bound_field", ""), spec.get("of", 0))

@@ -480,8 +480,10 @@ class ValueAnalysis:
         expanded = expand_macro(*found[1], args, self.builtins.is_type) if found is not None else None
         if expanded is not None:
             # read at the macro's use: the guards before it bound its arguments
-            # (sgi-gru's GRU_DS_BYTES_TO_AU(req.data_segment_bytes) after a range check)
-            return self.eval(expanded, Scope(scope.file, scope.fn, scope.depth + 1, scope.at_byte, scope.field_tests))
+            # (sgi-gru's GRU_DS_BYTES_TO_AU(req.data_segment_bytes) after a range check),
+            # and the macro's use itself (`if (netdev_mc_count(dev) > MAX) return ...;`)
+            value = self.eval(expanded, Scope(scope.file, scope.fn, scope.depth + 1, scope.at_byte, scope.field_tests))
+            return self.narrowing.narrow(render(("call", name, args)), value, scope) if scope.fn is not None else value
         if scope.depth >= MAX_DEPTH:
             return unknown(WHY_DEPTH)
         if found is None:

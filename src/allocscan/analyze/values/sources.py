@@ -319,9 +319,10 @@ class Sources:
             limit = bound.hi if limit is None else min(limit, bound.hi)
             bound_steps = bound.steps  # where the driver's maximum comes from
         function = scope.fn.name if scope.fn is not None else ""
-        src = f"{spec.kind}:{function or struct}"
+        src = f"{spec.kind}:{spec.via or function or struct}"
         bound_text = f", at most {limit} ({struct}.{spec.bound_field})" if spec.bound_field else ""
-        step = Step(SOURCE, f"{struct}.{fname} is what the user asked for ({spec.kind}){bound_text}",
+        says = spec.says or f"is what the user asked for ({spec.kind})"
+        step = Step(SOURCE, f"{struct}.{fname} {says}{bound_text}",
                     scope.file.path, scope.fn.line if scope.fn is not None else 0, function=function,
                     field=f"{struct}.{fname}", source=src)
         return Value(0, limit, frozenset({src}), (step,) + bound_steps, True)
