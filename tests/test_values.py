@@ -3070,3 +3070,38 @@ static int demo_write_mc_checked(struct net_device *netdev)
     assert v["demo_write_mc"].hi == 0x7FFFFFFF * 6 and v["demo_write_mc"].sources == {"ioctl:SIOCADDMULTI"}
     assert v["demo_write_mc_checked"].hi == 64 * 6
 
+
+def test_a_clamp_under_a_flag_set_from_a_comparison_bounds_what_passes_it():
+    """iwlwifi's multicast filter: `pass_all = count > MAX || FORCE; if (pass_all) count = 0;`
+    leaves count at most MAX; a flag that something else may set bounds nothing."""
+    v = sizes(("drivers/net/wireless/demo/mcast.c", """
+#define DEMO_MAX_ADDRS 20
+#define DEMO_FORCE 0
+struct demo_list { int count; };
+static int demo_user_count;
+module_param(demo_user_count, int, 0644);
+void *demo_prepare(struct demo_list *l)
+{
+	int count = demo_user_count;
+	bool pass_all;
+
+	pass_all = count > DEMO_MAX_ADDRS || DEMO_FORCE;
+	if (pass_all)
+		count = 0;
+	return kzalloc(8 + count * 6, GFP_ATOMIC);
+}
+void *demo_prepare_other(struct demo_list *l, bool forced)
+{
+	int count = demo_user_count;
+	bool pass_all;
+
+	pass_all = count > DEMO_MAX_ADDRS;
+	if (forced)
+		pass_all = false;
+	if (pass_all)
+		count = 0;
+	return kzalloc(8 + count * 6, GFP_ATOMIC);
+}
+"""))
+    assert v["demo_prepare"].hi == 8 + 20 * 6
+    assert v["demo_prepare_other"].hi is None or v["demo_prepare_other"].hi > 8 + 20 * 6

@@ -677,7 +677,7 @@ class Narrowing:
             stored = [self.analysis.eval(a.value, Scope(scope.file, fn, scope.depth + 1, a.byte)) for a in inside]
             if any(not v.known or v.hi is None or v.sources for v in stored):
                 continue
-            cond = _stored_in_test(ir_from_text(cond_text), name)
+            cond = _flag_inlined(fn, _stored_in_test(ir_from_text(cond_text), name), ts)
             if _reads(cond, ("id", name)):
                 passed = self._not_taken(cond, name, value, Scope(scope.file, fn, scope.depth + 1, ts))
             else:
@@ -1096,6 +1096,29 @@ def _substituted(ir: tuple, operand: tuple, by: tuple) -> tuple:
     if ir[0] == "call":
         return ir[:2] + (tuple(_substituted(arg, operand, by) for arg in ir[2]),)
     return tuple(_substituted(x, operand, by) if isinstance(x, tuple) else x for x in ir)
+
+
+_TESTS = frozenset({">", ">=", "<", "<=", "==", "!=", "||", "&&"})
+
+
+def _flag_inlined(fn: FunctionFacts, cond: tuple, at: int) -> tuple:
+    """`pass_all = addr_count > MAX || FORCE; if (pass_all) addr_count = 0;` (iwlwifi's
+    multicast filter): a test of a local flag stored once, from a comparison, before the
+    `if` and in its block, is that comparison, when nothing it reads is written between.
+    Any other condition is returned as it is."""
+    negated = cond[0] == "un" and cond[1] == "!"
+    flag = without_hints(cond[2]) if negated else cond
+    if flag[0] != "id":
+        return cond
+    stores = [a for a in fn.assignments if a.kind == "local" and a.target == flag[1] and a.byte < at]
+    if len(stores) != 1 or any(a.kind == "local" and a.target == flag[1] and a.byte >= at for a in fn.assignments):
+        return cond
+    store = stores[0]
+    test = without_hints(store.value)
+    if store.op != "=" or not (store.block_start <= at < store.block_end) or test[0] != "bin" \
+            or test[1] not in _TESTS or _rewritten(fn, test, store.byte, at):
+        return cond
+    return ("un", "!", test) if negated else test
 
 
 def _rewritten(fn: FunctionFacts, stored: tuple, after: int, before: int) -> bool:
