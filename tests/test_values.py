@@ -3105,3 +3105,44 @@ void *demo_prepare_other(struct demo_list *l, bool forced)
 """))
     assert v["demo_prepare"].hi == 8 + 20 * 6
     assert v["demo_prepare_other"].hi is None or v["demo_prepare_other"].hi > 8 + 20 * 6
+
+
+def test_a_size_checked_to_be_a_power_of_two_is_at_most_the_largest_one_below_its_bound():
+    """vhost's VHOST_SET_VRING_NUM: `if (!s.num || s.num > 0xffff || (s.num & (s.num - 1)))
+    return -EINVAL;` lets 32768 through at most, not 65535; `!is_power_of_2(n)` too."""
+    v = sizes(("drivers/vhost/demo.c", """
+struct demo_state { unsigned int index; unsigned int num; };
+long demo_set_num(void __user *argp)
+{
+	struct demo_state s;
+
+	if (copy_from_user(&s, argp, sizeof(s)))
+		return -EFAULT;
+	if (!s.num || s.num > 0xffff || (s.num & (s.num - 1)))
+		return -EINVAL;
+	return kcalloc(s.num, 128, GFP_KERNEL) != NULL;
+}
+long demo_set_count(void __user *argp)
+{
+	u32 n;
+
+	if (get_user(n, (u32 __user *)argp))
+		return -EFAULT;
+	if (n > 100000 || !is_power_of_2(n))
+		return -EINVAL;
+	return kcalloc(n, 128, GFP_KERNEL) != NULL;
+}
+long demo_set_any(void __user *argp)
+{
+	u32 n;
+
+	if (get_user(n, (u32 __user *)argp))
+		return -EFAULT;
+	if (n > 0xffff)
+		return -EINVAL;
+	return kcalloc(n, 128, GFP_KERNEL) != NULL;
+}
+"""))
+    assert v["demo_set_num"].hi == 32768 * 128
+    assert v["demo_set_count"].hi == 65536 * 128
+    assert v["demo_set_any"].hi == 65535 * 128

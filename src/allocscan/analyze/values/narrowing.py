@@ -92,6 +92,8 @@ class Narrowing:
             if hi is not None and not value.partial and lo >= 0:
                 return with_bounds(guarded, lo, hi)
             return guarded
+        if value.sources and hi is not None and hi > 1 and hi & (hi - 1) and _power_of_two_at(text, fn, scope.at_byte):
+            hi = 1 << (hi.bit_length() - 1)  # vhost's ring size: at most 0xffff and a power of two
         if (lo, hi) == (value.lo, value.hi):
             return value
         if hi is not None and hi < lo:
@@ -859,6 +861,26 @@ def _false_at(fn: FunctionFacts, at: int) -> list[tuple[tuple | None, int]]:
         elif kind == EXIT_NONE and es <= at < ee and not _written_between(fn, cond_text, es, at):
             false_here.extend((c, es - 1) for c in disjuncts(ir_from_text(cond_text)))
     return false_here
+
+
+def _power_of_two_at(text: str, fn: FunctionFacts, at: int) -> bool:
+    """Is `text` known to be a power of two (or zero) at byte `at`: a test that leaves
+    when it is not, `if (!n || n > 0xffff || (n & (n - 1))) return -EINVAL;` (vhost's
+    VHOST_SET_VRING_NUM) or `if (!is_power_of_2(n))`, false there?"""
+    for cond, _ in _false_at(fn, at):
+        if cond is None:
+            continue
+        cond = without_hints(cond)
+        if cond[0] == "bin" and cond[1] == "&":
+            x, rest = without_hints(cond[2]), without_hints(cond[3])
+            if rest[0] == "bin" and rest[1] == "-" and rest[3] == ("num", 1) and render(x) == text \
+                    and render(rest[2]) == text:
+                return True
+        if cond[0] == "un" and cond[1] == "!":
+            call = without_hints(cond[2])
+            if call[0] == "call" and call[1] == "is_power_of_2" and len(call[2]) == 1 and render(call[2][0]) == text:
+                return True
+    return False
 
 
 def _before_guard(fn: FunctionFacts, g) -> int:
