@@ -3067,7 +3067,7 @@ static int demo_write_mc_checked(struct net_device *netdev)
 	return 0;
 }
 """))
-    assert v["demo_write_mc"].hi == 0x7FFFFFFF * 6 and v["demo_write_mc"].sources == {"ioctl:SIOCADDMULTI"}
+    assert v["demo_write_mc"].hi == 0x7FFFFFFF * 6 and v["demo_write_mc"].sources == {"user:dev_mc_add/dev_uc_add"}
     assert v["demo_write_mc_checked"].hi == 64 * 6
 
 
@@ -3146,3 +3146,21 @@ long demo_set_any(void __user *argp)
     assert v["demo_set_num"].hi == 32768 * 128
     assert v["demo_set_count"].hi == 65536 * 128
     assert v["demo_set_any"].hi == 65535 * 128
+
+
+def test_a_signed_count_of_an_array_allocation_reaches_it_up_to_its_types_maximum():
+    """seq_oss' shape: an int module parameter passed down as `int maxlen` to
+    kcalloc(maxlen, 16, ...). A negative count is a huge size_t that kmalloc_array()'s
+    overflow check turns into NULL without a warning: what reaches the page allocator
+    is at most INT_MAX elements, not an unbounded size. A plain kmalloc(len) of a
+    negative int is a huge size, unbounded."""
+    v = sizes(("sound/core/demo/readq.c", """
+static int maxqlen = 1024;
+module_param(maxqlen, int, 0444);
+static void *demo_readq_new(int maxlen) { return kcalloc(maxlen, 16, GFP_KERNEL); }
+static void *demo_buf_new(int len) { return kmalloc(len, GFP_KERNEL); }
+void *demo_open(void) { demo_buf_new(maxqlen); return demo_readq_new(maxqlen); }
+"""))
+    assert v["demo_readq_new"].hi == 0x7FFFFFFF * 16
+    assert v["demo_buf_new"].hi is None
+

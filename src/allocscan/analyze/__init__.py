@@ -22,7 +22,7 @@ from .context import ContextAnalysis, analyze_contexts, drops_held_lock
 from .witness import Witness
 from .gfpflow import GfpAlt, GfpAnalysis
 from .values import TOP, Scope, Value, ValueAnalysis, arith, const, unknown
-from .values.lattice import WHY_COMPUTED_ORDER, WHY_INIT, WHY_PARSE, WHY_UNSIZED, interval, with_bounds
+from .values.lattice import WHY_COMPUTED_ORDER, WHY_INIT, WHY_PARSE, WHY_UNSIZED, interval, unsigned_max, with_bounds
 
 
 @dataclass(slots=True)
@@ -385,6 +385,27 @@ def _carried_in(size: Value, most: int) -> Value:
     return size.bounded(size.lo if size.lo <= most else 0, most)
 
 
+def _count_that_fits(a: Analysis, count_ir: tuple, element: Value, scope: Scope) -> Value:
+    """The count of an array allocator (kcalloc(), kmalloc_array()), as far as it can reach
+    the allocator: a signed local or parameter with no maximum proven (`int maxlen`, an
+    int module parameter passed down) may be negative, which makes a huge size_t count,
+    and that times an element of two bytes or more overflows, which kmalloc_array()'s
+    check_mul_overflow() answers with NULL and no warning. What reaches the page
+    allocator is at most the type's largest value (seq_oss's maxqlen: 16 GiB, not
+    unbounded)."""
+    count = a.values.eval(count_ir, scope)
+    if not count.known or count.hi is not None or count.partial or not element.known or element.lo < 2 \
+            or count_ir[0] != "id":
+        return count
+    declared = a.values.builtins.local_type(count_ir[1], scope)
+    if declared is None or declared.endswith("*"):
+        return count
+    type_max = a.values.builtins.type_max(declared, scope.file.path)
+    if type_max is None or unsigned_max(type_max) is not None:
+        return count  # unsigned, or not an integer type the tables know
+    return count.bounded(max(count.lo, 0), type_max)
+
+
 def _size_and_order(a: Analysis, scope: Scope, args: tuple, alloc: Allocator, family: Family):
     kernel = a.kernel
     if alloc.pages is not None:
@@ -408,7 +429,7 @@ def _size_and_order(a: Analysis, scope: Scope, args: tuple, alloc: Allocator, fa
         return unknown(WHY_PARSE), None, None, False
     size = a.values.eval(args[alloc.size], scope)
     if alloc.count is not None and alloc.count < len(args):
-        size = arith("*", a.values.eval(args[alloc.count], scope), size)
+        size = arith("*", _count_that_fits(a, args[alloc.count], size, scope), size)
     if alloc.header:
         size = arith("+", size, const(alloc.header))
     if family.overhead:  # skb heads: + NET_SKB_PAD, + aligned struct skb_shared_info (allocators.toml)
