@@ -3164,3 +3164,53 @@ void *demo_open(void) { demo_buf_new(maxqlen); return demo_readq_new(maxqlen); }
     assert v["demo_readq_new"].hi == 0x7FFFFFFF * 16
     assert v["demo_buf_new"].hi is None
 
+
+def test_a_users_count_within_the_devices_own_table_size_is_not_the_users_to_grow():
+    """mwl8k's shape: the count of multicast addresses users added, checked against the
+    filter table size the firmware reported (`if (allmulti || mc_count >
+    priv->num_mcaddrs) mc_count = 0;`, or a guard that leaves). Real firmware says 32;
+    the field's u16 is no bound a user can reach: bounds only, nothing proven. A check
+    against a constant bounds it as usual."""
+    v = sizes(("include/linux/netdevice.h", """
+struct netdev_hw_addr_list { struct list_head list; int count; };
+#define netdev_hw_addr_list_count(l) ((l)->count)
+"""), ("drivers/net/wireless/demo/fw.c", """
+#include <linux/netdevice.h>
+struct demo_priv { u16 num_mcaddrs; };
+struct demo_cmd_hw_spec { __le16 num_mcaddrs; };
+int demo_get_hw_spec(struct demo_priv *priv, struct demo_cmd_hw_spec *cmd)
+{
+	priv->num_mcaddrs = le16_to_cpu(cmd->num_mcaddrs);
+	return 0;
+}
+void *demo_mc_cmd(struct demo_priv *priv, int allmulti, struct netdev_hw_addr_list *mc_list)
+{
+	int mc_count = 0;
+
+	if (mc_list)
+		mc_count = netdev_hw_addr_list_count(mc_list);
+	if (allmulti || mc_count > priv->num_mcaddrs) {
+		allmulti = 1;
+		mc_count = 0;
+	}
+	return kzalloc(12 + mc_count * 6, GFP_ATOMIC);
+}
+void *demo_mc_guard(struct demo_priv *priv, struct netdev_hw_addr_list *mc_list)
+{
+	int mc_count = netdev_hw_addr_list_count(mc_list);
+
+	if (mc_count > priv->num_mcaddrs)
+		return NULL;
+	return kzalloc(12 + mc_count * 6, GFP_ATOMIC);
+}
+void *demo_mc_fixed(struct demo_priv *priv, struct netdev_hw_addr_list *mc_list)
+{
+	int mc_count = netdev_hw_addr_list_count(mc_list);
+
+	if (mc_count > 32)
+		mc_count = 0;
+	return kzalloc(12 + mc_count * 6, GFP_ATOMIC);
+}
+"""))
+    assert not v["demo_mc_cmd"].known and not v["demo_mc_guard"].known
+    assert v["demo_mc_fixed"].hi == 12 + 32 * 6 and v["demo_mc_fixed"].sources

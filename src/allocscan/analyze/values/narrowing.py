@@ -71,7 +71,7 @@ class Narrowing:
             return value
         if not value.known:
             return self._bounds_of_unknown(text, value, scope)
-        lo, hi, capped_unseen = self._checked_interval(text, value.lo, value.hi, scope)
+        lo, hi, capped_unseen = self._checked_interval(text, value.lo, value.hi, scope, self._users_only(value))
         if value.sources and (hi is None or hi == value.hi):
             by_arms = self._bounded_in_both_arms(text, scope)
             if by_arms is not None and (hi is None or by_arms < hi):
@@ -149,9 +149,13 @@ class Narrowing:
         return any(start <= g.end_byte <= end and name in IDENT_RE.findall(g.cond_text) for g in fn.guards) or \
             any(start <= ts < end and name in IDENT_RE.findall(c) for c, ts, *_ in fn.conditions)
 
-    def _checked_interval(self, text: str, lo: int, hi: int | None, scope: Scope) -> tuple[int, int | None, bool]:
+    def _checked_interval(self, text: str, lo: int, hi: int | None, scope: Scope,
+                          users_only: bool = False) -> tuple[int, int | None, bool]:
         """[lo, hi] narrowed by the comparisons false at the point, and whether one of them
-        bounds `text` by something the analysis cannot evaluate."""
+        bounds `text` by something the analysis cannot evaluate. `users_only`: `text` is
+        what users set, and no device: a check against a capacity the device reports
+        (mwl8k's `if (mc_count > priv->num_mcaddrs)`, the firmware's filter table size)
+        bounds it by what real hardware says, which the device's field type (u16) is not."""
         fn, capped_unseen = scope.fn, False
         for cmp, where in _false_at(fn, scope.at_byte):
             if cmp is None:
@@ -164,6 +168,9 @@ class Narrowing:
             if bound is None:
                 continue
             kind, n = bound
+            if kind == "hi" and n is not None and users_only and \
+                    self._device_capacity(cmp, text, Scope(scope.file, fn, scope.depth + 1, where)):
+                n = None  # a user's count against the device's own table size: bounded, not by the type
             if kind == "hi" and n is None:
                 capped_unseen = True  # `if (len > fw_size) return`: bounded, by something we cannot see
             elif kind == "hi":
@@ -171,6 +178,24 @@ class Narrowing:
             else:
                 lo = max(lo, n)
         return lo, hi, capped_unseen
+
+    def _users_only(self, value: Value) -> bool:
+        """Does the value come from what users set, and from no device?"""
+        tables = self.analysis.sources.tables
+        return bool(value.sources) and not any(tables.is_device(src) for src in value.sources)
+
+    def _device_capacity(self, cmp: tuple, text: str, scope: Scope) -> bool:
+        """Is the side of comparison `cmp` that `text` is not on a value only a device
+        sets (a field the firmware reported, a register)?"""
+        if cmp[0] != "bin" or cmp[1] not in (">", ">=", "<", "<="):
+            return False
+        left, right = without_hints(cmp[2]), without_hints(cmp[3])
+        other = right if text in _summands(left) else left if text in _summands(right) else None
+        if other is None:
+            return False
+        bound = self._bound(other, scope)
+        tables = self.analysis.sources.tables
+        return bound.known and bool(bound.sources) and all(tables.is_device(src) for src in bound.sources)
 
     def _bounds_of_unknown(self, text: str, value: Value, scope: Scope) -> Value:
         """An unknown value read past checks (`if (sg_len > MAX_SG) return NULL;` on a length
@@ -688,6 +713,12 @@ class Narrowing:
                 continue
             lo = min([passed[0]] + [v.lo for v in stored])
             hi = max([passed[1]] + [v.hi for v in stored]) if passed[1] is not None else None
+            if self._users_only(value) and any(self._device_capacity(c, name, Scope(scope.file, fn, scope.depth + 1, ts))
+                                               for c in disjuncts(cond)):
+                # mwl8k: `if (allmulti || mc_count > priv->num_mcaddrs) mc_count = 0;` keeps
+                # the users' count within the firmware's table: bounds only (see _checked_interval)
+                guarded = unknown(WHY_GUARD)
+                return with_bounds(guarded, lo, hi) if hi is not None and lo >= 0 else guarded
             if hi is not None and (value.hi is None or hi < value.hi):
                 value = value.bounded(min(value.lo, lo), hi).with_step(
                     Step(FLOW, f"{fn.name}() clamps {name}: if ({cond_text}) {name} = {inside[-1].value_text}",
