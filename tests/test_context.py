@@ -623,3 +623,46 @@ def test_a_finding_s_fingerprint_does_not_depend_on_its_call_being_the_same_obje
     assert len(set(first)) == 3  # which of the three calls
     fn.packed_calls = [dataclasses.replace(call) for call in calls]  # unpacked again
     assert [_call_fingerprint(ref, call) for call in calls] == first
+
+
+def test_a_fourth_call_is_followed_only_when_every_step_is_certain():
+    """lib82596's watchdog: the timer holds the tx lock, calls ndo_tx_timeout, which resets
+    the chip, which re-inits it, which calls request_irq(): four direct calls under a lock
+    held on every path. The same chain with a call through a pointer on the way stops at
+    three calls, and a fifth call is never followed."""
+    lib = ("drivers/demo/irqlib.c", """
+int demo_request_irq(unsigned int irq, void *handler) { return kzalloc(64, GFP_KERNEL) != NULL; }
+""")
+    driver = ("drivers/demo/chip.c", """
+struct demo_ops { int (*init)(struct demo *d); };
+static DEFINE_SPINLOCK(demo_lock);
+static int demo_init_mem(struct demo *d) { return demo_request_irq(d->irq, NULL); }
+static int demo_init_mem_deeper(struct demo *d) { return demo_init_mem(d); }
+static void demo_reset(struct demo *d) { demo_init_mem(d); }
+static void demo_reset_deeper(struct demo *d) { demo_init_mem_deeper(d); }
+static void demo_reset_through_ops(struct demo *d) { d->ops->init(d); }
+static const struct demo_ops demo_chip_ops = { .init = demo_init_mem };
+static void demo_recover(struct demo *d) { demo_reset(d); }
+static void demo_recover_deeper(struct demo *d) { demo_reset_deeper(d); }
+static void demo_recover_through_ops(struct demo *d) { demo_reset_through_ops(d); }
+void demo_watchdog(struct demo *d)
+{
+	spin_lock(&demo_lock);
+	demo_recover(d);
+	spin_unlock(&demo_lock);
+}
+void demo_watchdog_deeper(struct demo *d)
+{
+	spin_lock(&demo_lock);
+	demo_recover_deeper(d);
+	spin_unlock(&demo_lock);
+}
+void demo_watchdog_through_ops(struct demo *d)
+{
+	spin_lock(&demo_lock);
+	demo_recover_through_ops(d);
+	spin_unlock(&demo_lock);
+}
+""")
+    found = findings(lib, driver)
+    assert found == [("AS002", "drivers/demo/chip.c", 16)]  # demo_watchdog's call of demo_recover()

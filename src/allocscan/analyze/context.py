@@ -32,7 +32,12 @@ from .entries import find_entries
 from .preproc import CompiledCode
 from .witness import ACQUIRE, CALL, Step, Witness
 
-MAX_HOPS = 3  # calls followed from a lock or entry point; longer chains do not convince a maintainer
+# Calls followed from a lock or entry point: a chain of four calls is followed only when
+# every step is certain (the lock held on every path or the entry point armed, each call
+# direct to one definition); one with a call through a pointer, an ambiguous name or a
+# lock held on some paths only stops at three. Longer chains do not convince a maintainer.
+MAX_HOPS = 4
+MAY_HOPS = 3
 MAX_VARIANTS = 4  # signatures (constant arguments) kept apart per function; more merge into "unknown"
 # Callers followed up from one-time set-up to find where it may sleep (reached_sleepable):
 # a transmit path is often five calls deep below ndo_start_xmit (qeth's flush under
@@ -235,7 +240,7 @@ def analyze_contexts(program: Program, oracle: BranchOracle, only: set[str] | No
         settled.add((node, sig))
         result.atomic.setdefault(node, w)
         result.variants.setdefault(node, []).append((sig, w))
-        if w.hops >= MAX_HOPS:
+        if w.hops >= MAX_HOPS or (w.hops >= MAY_HOPS and w.grade != "must"):
             continue
         ref = program.functions[node]
         for site in ref.fn.calls:
@@ -372,8 +377,9 @@ def _push_callees(result: ContextAnalysis, oracle: BranchOracle, node: str, sig:
     targets = program.targets(site, ref.path)
     # An ambiguous name (one definition per config) or a call through a pointer may go elsewhere.
     uncertain = len(targets) > 1 or not site.callee
+    reach = MAX_HOPS if w.grade == "must" and not uncertain else MAY_HOPS
     for target in targets:
-        if distance.get(target, MAX_HOPS + 1) > MAX_HOPS - hops:
+        if distance.get(target, MAX_HOPS + 1) > reach - hops:
             continue  # no allocation within the calls left to follow
         callee = program.functions[target].fn.name
         if callee in quiet:
@@ -436,7 +442,8 @@ def witness_chains(result: ContextAnalysis, node: str, site: CallSite) -> list[W
                     # finds the device, never in the first its caller's test leaves)
                     continue
                 chain = ((pred, call),) + suffix
-                out.extend(_origins(result, pred, call, chain, node, drops))
+                found = _origins(result, pred, call, chain, node, drops)
+                out.extend(found if depth <= MAY_HOPS else [w for w in found if w.grade == "must"])
                 if len(out) >= MAX_CHAINS:
                     return out
                 # one-time set-up in a function on the way: an atomic caller finds it done

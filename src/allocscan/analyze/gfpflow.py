@@ -17,13 +17,13 @@ from ..facts import HAS_BLOCKING_TEST
 from ..kernel.gfp import GfpTable
 from ..kernel.tables import gfp_tables
 from ..link import Program
-from .context import MAX_HOPS
+from .context import MAY_HOPS
 from .values import Scope
 from .witness import FLOW, Step
 
 # Calls a parameter's mask is followed up through: as many as the context analysis
-# follows down from a lock or entry point (a longer chain does not convince).
-MAX_DEPTH = MAX_HOPS
+# follows down from a lock or entry point through any call (a longer chain does not convince).
+MAX_DEPTH = MAY_HOPS
 MAX_ALTERNATIVES = 8
 _INTEGER_OPS = {"&": lambda a, b: a & b, "|": lambda a, b: a | b, "==": lambda a, b: int(a == b),
                 "!=": lambda a, b: int(a != b)}

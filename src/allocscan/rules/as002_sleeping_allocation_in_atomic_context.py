@@ -110,9 +110,12 @@ files are not followed. Sleeping calls that are not allocations (a mutex,
 `msleep`) are not this rule's.
 
 ## Options
-The chain from the lock or entry point to the call is at most 3 calls long: a
-longer one does not convince a maintainer, and its conditions are rarely all
-met together. At most 32 chains are checked per allocation.
+The chain from the lock or entry point to the call is at most 3 calls long, or
+4 when every step is certain (the lock held on every path or the entry point
+armed, every call direct to one definition) and every branch on the path is
+proven (level `error`), for a call no shorter chain reports: a longer one does
+not convince a maintainer, and its conditions are rarely all met together. At
+most 32 chains are checked per allocation.
 
 ## References
 Documentation/core-api/memory-allocation.rst; kernel/sched/core.c `__might_resched()`;
@@ -125,7 +128,7 @@ import hashlib
 import os
 
 from ..analyze import INTERNAL_ERRORS, Analysis, AllocationSite
-from ..analyze.context import context_kinds, in_one_time_setup, witness_chains
+from ..analyze.context import MAY_HOPS, context_kinds, in_one_time_setup, witness_chains
 from ..analyze.entries import early_boot_only, never_run
 from ..analyze.gfpflow import context_decides, context_test_values, region_skipped_for
 from ..analyze.paths import STATE, UNDECIDED, PathValidator, Verdict
@@ -163,6 +166,8 @@ def check(analysis: Analysis, options) -> list[Finding]:
         for tried, (_, s, judged, w) in enumerate(sorted(candidates, key=lambda c: c[0])):
             if tried >= MAX_CHAINS_PER_LOCATION or (chosen is not None and chosen.level == "error"):
                 break  # a proven witness (or enough tries) for this call already
+            if w.hops > MAY_HOPS and chosen is not None:
+                break  # a fourth call only for a call no shorter witness reports
             try:
                 finding = _finding(analysis, validator, s, judged, w)
             except INTERNAL_ERRORS as err:
@@ -176,7 +181,7 @@ def check(analysis: Analysis, options) -> list[Finding]:
                 continue
             if finding is None:
                 continue
-            finding.choice = (s.allocator is None, w.hops, s.path, s.site.line, s.site.col)
+            finding.choice = _choice(s, w)
             if chosen is None or (-LEVEL_RANK[finding.level], finding.choice) < (-LEVEL_RANK[chosen.level], chosen.choice):
                 chosen = finding
         if chosen is not None:
@@ -186,6 +191,13 @@ def check(analysis: Analysis, options) -> list[Finding]:
     analysis.stats["paths_dropped"] = validator.dropped
     analysis.stats["paths_over_limit"] = validator.over_limit
     return _one_per_line(best)
+
+
+def _choice(s: AllocationSite, w: Witness) -> tuple:
+    """How a finding ranks among those of the same call (the one shown first): a witness
+    of at most MAY_HOPS calls, then one ending at an allocator's call, then the shortest
+    (see _candidates_by_location)."""
+    return (w.hops > MAY_HOPS, s.allocator is None, w.hops, s.path, s.site.line, s.site.col)
 
 
 def _other_allocations(analysis: Analysis, validator: PathValidator, candidates: list,
@@ -198,7 +210,7 @@ def _other_allocations(analysis: Analysis, validator: PathValidator, candidates:
     out: list[Finding] = []
     tries = 0
     for _, s, judged, w in sorted(candidates, key=lambda c: c[0]):
-        if (s.path, s.site.byte) in shown:
+        if (s.path, s.site.byte) in shown or w.hops > MAY_HOPS:
             continue
         if tries >= MAX_CHAINS_PER_LOCATION * MAX_OTHER_SITES or len(out) >= MAX_OTHER_SITES:
             break
@@ -209,7 +221,7 @@ def _other_allocations(analysis: Analysis, validator: PathValidator, candidates:
             continue  # the shown finding stands; this one is only named in it
         if finding is None:
             continue
-        finding.choice = (s.allocator is None, w.hops, s.path, s.site.line, s.site.col)
+        finding.choice = _choice(s, w)
         shown.add((s.path, s.site.byte))
         out.append(finding)
     return out
@@ -226,6 +238,8 @@ def _one_per_line(findings: list[Finding]) -> list[Finding]:
         by_line.setdefault((f.path, f.line), []).append(f)
     kept = []
     for group in by_line.values():
+        if not all(f.choice[0] for f in group):
+            group = [f for f in group if not f.choice[0]]  # a fourth call only where no shorter chain reports
         group.sort(key=lambda f: (-LEVEL_RANK[f.level], f.choice))
         first = group[0]
         also = []
@@ -258,11 +272,13 @@ def _candidates_by_location(analysis: Analysis) -> dict[tuple, list]:
         if judged is None:
             continue
         for w in witness_chains(analysis.contexts, s.node, s.site):
-            # A witness that ends at an allocator's call before one that ends at a call taking
-            # a gfp_t (whose allocation lies further on, maybe only in some configs:
-            # netdev_hold()); then the shortest.
-            key = (s.allocator is None, w.hops, s.path, s.site.byte, tuple((node, call.byte) for node, call in w.calls),
-                   w.reason)
+            # A witness of at most MAY_HOPS calls first (a fourth call convinces less than
+            # the gfp_t call three calls down: toneport's usb_control_msg_send(GFP_KERNEL),
+            # not the kmalloc() inside it); then one that ends at an allocator's call before
+            # one that ends at a call taking a gfp_t (whose allocation lies further on, maybe
+            # only in some configs: netdev_hold()); then the shortest.
+            key = (w.hops > MAY_HOPS, s.allocator is None, w.hops, s.path, s.site.byte,
+                   tuple((node, call.byte) for node, call in w.calls), w.reason)
             groups.setdefault((_fix_location(w, s), s.path), []).append((key, s, judged, w))
     return groups
 
@@ -351,6 +367,8 @@ def _finding(analysis: Analysis, validator: PathValidator, s: AllocationSite, b:
         level = "note"
     if b.via_caller and level == "error":
         level = "warning"
+    if w.hops > MAY_HOPS and level != "error":
+        return None  # a fourth call convinces only with every step and branch proven
     props = base_properties(s, analysis.kernel.release)
     props["atomicContext"] = w.reason
     props["pathEvidence"] = verdict.evidence
@@ -413,7 +431,7 @@ def _validate(validator: PathValidator, s: AllocationSite, w: Witness) -> Verdic
     # An entry point's context fixes what in_task() and the like return on the path; a
     # lock does not tell whether its holder runs in a task or in a softirq
     values = context_test_values(context_kinds(w)) if w.entry is not None else {}
-    return validator.check(calls, s.node, s.site, cond, extra, values)
+    return validator.check(calls, s.node, s.site, cond, extra, values, long_path=w.hops > MAY_HOPS)
 
 
 def _call_fingerprint(ref, call) -> str:
