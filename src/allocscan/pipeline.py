@@ -102,6 +102,30 @@ def run_scan(paths: list[str], options: ScanOptions, progress_factory=None,
             gc.enable()
 
 
+def _release_between_rules(analysis) -> None:
+    """Drop the value and gfp memos the last stage or rule built (each rule asks anew for
+    what it needs), and hand the freed heap back to the system: the next rule's peak then
+    starts from less. A warm whole 6.12 scan's peak, set by AS002 validating its witnesses,
+    is 11 MB lower (AS001 leaves 56 MB of memos that AS002 mostly does not read)."""
+    analysis.values.forget()
+    analysis.gfp.forget()
+    if _malloc_trim is not None:
+        _malloc_trim(0)
+
+
+def _libc_malloc_trim():
+    """glibc's malloc_trim(), or None where the C library has none (musl, macOS)."""
+    try:
+        import ctypes
+
+        return ctypes.CDLL("libc.so.6").malloc_trim
+    except (OSError, AttributeError):
+        return None
+
+
+_malloc_trim = _libc_malloc_trim()
+
+
 def context_key(kernel, makefiles, options: ScanOptions) -> str:
     """The key of everything but the files that findings depend on: the analyzer, the
     kernel facts, the Makefiles and the options (two scans of one tree compare it)."""
@@ -209,6 +233,7 @@ def _run_scan(paths: list[str], options: ScanOptions, links: LinkStore, progress
     t = time.perf_counter()
     findings: list[Finding] = []
     for rule in select(options.select, options.ignore):
+        _release_between_rules(analysis)
         findings.extend(rule.check(analysis, options))
     findings = _one_per_line(findings)
     # Fingerprints of the sites in files with findings only: a tree has 50,000 sites.
