@@ -920,3 +920,34 @@ void demo_slow(struct demo *d)
 	spin_unlock(&d->lock);
 }
 """))] == [18]
+
+
+def test_handing_back_the_error_pointer_a_lookup_returned_is_an_error_exit():
+    """gpiolib's gpiochip_request_own_desc(): `desc = gpiochip_get_desc(gc, hwnum); if
+    (IS_ERR(desc)) return desc;` leaves with the lookup's error; the path that goes on to
+    the allocation passes an error check, not a state of the object (an error, not a
+    note). Returning some other pointer there is no error exit."""
+    src = """
+struct demo { spinlock_t lock; void *buf; };
+struct demo_desc *demo_get_desc(struct demo *d, unsigned int n);
+static struct demo_desc *demo_request_%s(struct demo *d, unsigned int n)
+{
+	struct demo_desc *desc = demo_get_desc(d, n);
+	struct demo_desc *other = NULL;
+
+	if (IS_ERR(desc))
+		return %s;
+	d->buf = kzalloc(64, GFP_KERNEL);
+	return desc;
+}
+void demo_pwm_%s(struct demo *d)
+{
+	spin_lock(&d->lock);
+	demo_request_%s(d, 3);
+	spin_unlock(&d->lock);
+}
+"""
+    error = src % ("error", "desc", "error", "error")
+    other = src % ("other", "other", "other", "other")
+    assert [level for _, level in lines(("drivers/demo/error.c", error))] == ["error"]
+    assert [level for _, level in lines(("drivers/demo/other.c", other))] == ["note"]

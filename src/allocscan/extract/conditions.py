@@ -155,7 +155,7 @@ def _condition(fx: FileExtraction, m, labels: dict[tuple[int, str], int]) -> Non
         else_range = (alternative.start_byte, alternative.end_byte)
     elif _exits(body) and parent is not None:
         else_range = (node.end_byte, parent.end_byte)
-        kind = EXIT_ERROR if _exits_with_error(body) else EXIT_OTHER
+        kind = EXIT_ERROR if _exits_with_error(body, cond) else EXIT_OTHER
         last = _last_statement(body)
         if last.type == "return_statement":
             goes_to = LEAVES_FUNCTION
@@ -227,9 +227,10 @@ def _exits(body) -> bool:
 _ERROR_RETURN_NAMES = frozenset({"ret", "err", "rc", "error", "status", "retval", "result", "res", "rv"})
 
 
-def _exits_with_error(body) -> bool:
+def _exits_with_error(body, cond: str = "") -> bool:
     """Does this early exit leave with an error: `return -EINVAL;`, `return NULL;`,
-    `return ERR_PTR(...);`, `return false;`, `return ret;`, `goto err;`?"""
+    `return ERR_PTR(...);`, `return false;`, `return ret;`, `goto err;`, or the error
+    pointer its test found (`if (IS_ERR(desc)) return desc;`, gpiolib's lookup)?"""
     last = _last_statement(body)
     if last is None:
         return False
@@ -242,7 +243,16 @@ def _exits_with_error(body) -> bool:
         return False
     text = node_text(values[0]).strip("() ")
     return text.startswith("-") or text in ("NULL", "false") or text in _ERROR_RETURN_NAMES or \
-        text.split("(", 1)[0].strip() in contexts().error_returns
+        text.split("(", 1)[0].strip() in contexts().error_returns or _returns_tested_error(text, cond)
+
+
+def _returns_tested_error(returned: str, cond: str) -> bool:
+    """Is `returned` the pointer the exit's test found to be an error (`IS_ERR(desc)`,
+    `IS_ERR_OR_NULL(desc)`), handed back to the caller as it is?"""
+    if not IDENT_RE.fullmatch(returned):
+        return False
+    test = " ".join(cond.split())
+    return test in (f"IS_ERR({returned})", f"IS_ERR_OR_NULL({returned})", f"unlikely(IS_ERR({returned}))")
 
 
 def _branch_on_parameter(fx: FileExtraction, m) -> None:
