@@ -82,10 +82,6 @@ MAX_LOCAL_DEPTH = 3  # locals resolved through other locals' assignments
 # "sat" answers took up to 3.7 million (6.1; 1.4 s) and 3.95 million (6.12), and z3's
 # memory rose to 115 MB for them.
 SOLVER_RLIMIT = 250_000
-# A long witness (AS002's fourth call) gets a fifth of that: it is reported only when
-# the solver proves every branch, and the questions it gives up on late made most of
-# the peak memory those witnesses cost a whole-tree scan
-LONG_PATH_SHARE = 5
 MAX_CALLERS_FOR_FACTS = 8  # callers of the origin read for the values they pass
 _CONTAINER_OF = ("container_of", "container_of_const")
 PROVEN, UNDECIDED, STATE = "proven", "undecided", "state"
@@ -142,7 +138,6 @@ class PathValidator:
         self.checked = 0
         self.dropped = 0
         self.over_limit = 0  # solver questions left unanswered within SOLVER_RLIMIT
-        self.rlimit = SOLVER_RLIMIT  # the budget of each question (check()'s `long_path`)
         self._never_null: dict[str, bool] = {}
         self._stored: dict[tuple[str, str], int | None] = {}
 
@@ -217,7 +212,7 @@ class PathValidator:
 
     def check(self, chain: list[tuple[str, CallSite]], alloc_node: str, alloc_site: CallSite,
               alloc_condition: tuple | None = None, extra: tuple[str, ...] = (),
-              context_values: dict[str, bool] | None = None, long_path: bool = False) -> Verdict:
+              context_values: dict[str, bool] | None = None) -> Verdict:
         """Validate the path: `chain` is [(function node, call site)] from the origin
         function to the allocating function, then the allocation `alloc_site` in
         `alloc_node`. `alloc_condition` is a table condition under which the allocator
@@ -226,8 +221,6 @@ class PathValidator:
         `context_values` are what the context tests return in the context the path
         runs in (gfpflow.context_test_values): f2fs's end_io passes `in_task() &&
         !irqs_disabled()` down to the test that guards its allocation."""
-        # each solver question's budget: a long witness gets a share (LONG_PATH_SHARE)
-        self.rlimit = SOLVER_RLIMIT // LONG_PATH_SHARE if long_path else SOLVER_RLIMIT
         verdict = self._check(chain, alloc_node, alloc_site, alloc_condition, extra, context_values)
         if not verdict.feasible:
             return verdict
@@ -464,7 +457,7 @@ class _Translator:
         satisfiable, and when it gives up within SOLVER_RLIMIT (counted in over_limit)."""
         z = self.z
         solver = z.Solver(ctx=self.ctx)
-        solver.set("rlimit", self.v.rlimit)
+        solver.set("rlimit", SOLVER_RLIMIT)
         solver.add(*self.facts)
         solver.add(*terms)
         result = solver.check()

@@ -431,7 +431,7 @@ def _validate(validator: PathValidator, s: AllocationSite, w: Witness) -> Verdic
     # An entry point's context fixes what in_task() and the like return on the path; a
     # lock does not tell whether its holder runs in a task or in a softirq
     values = context_test_values(context_kinds(w)) if w.entry is not None else {}
-    return validator.check(calls, s.node, s.site, cond, extra, values, long_path=w.hops > MAY_HOPS)
+    return validator.check(calls, s.node, s.site, cond, extra, values)
 
 
 def _call_fingerprint(ref, call) -> str:

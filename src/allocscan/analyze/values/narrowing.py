@@ -1163,8 +1163,8 @@ def _flag_inlined(fn: FunctionFacts, cond: tuple, at: int) -> tuple:
     flag = without_hints(cond[2]) if negated else cond
     if flag[0] != "id":
         return cond
-    stores = [a for a in fn.assignments if a.kind == "local" and a.target == flag[1] and a.byte < at]
-    if len(stores) != 1 or any(a.kind == "local" and a.target == flag[1] and a.byte >= at for a in fn.assignments):
+    stores = [a for a in fn.assignments if a.kind == "local" and a.target == flag[1]]
+    if len(stores) != 1 or stores[0].byte >= at:
         return cond
     store = stores[0]
     test = without_hints(store.value)
