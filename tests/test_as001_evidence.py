@@ -266,3 +266,47 @@ def test_a_mask_chosen_by_a_context_test_needs_an_atomic_context():
     assert _as001("drivers/net/wwan/demo/fsm.c", without_irq) == []
     found = _as001("drivers/net/wwan/demo/fsm.c", MASK_BY_CONTEXT)
     assert [f.line for f in found] == [7]
+
+
+SIZES = """
+struct demo_event {
+	u32 header;
+	u8 table[35140];
+};
+
+static unsigned int demo_rx_size = 32768;
+module_param(demo_rx_size, uint, 0644);
+
+static void demo_event_irq(void)
+{
+	struct demo_event *ev = kzalloc(sizeof(*ev), GFP_ATOMIC);
+	kfree(ev);
+}
+
+static void demo_refill(void)
+{
+	unsigned int len = clamp(demo_rx_size, 32768u, 131072u);
+	void *buf = kmalloc(len, GFP_ATOMIC);
+	kfree(buf);
+}
+
+static void demo_small_to_large(void)
+{
+	unsigned int len = min(demo_rx_size, 131072u);
+	void *buf = kmalloc(len, GFP_ATOMIC);
+	kfree(buf);
+}
+"""
+
+
+def test_the_message_says_a_fixed_size_once_and_a_range_from_its_smallest():
+    """A fixed size is one number and a request, not "may request ... up to"; a range
+    whose smallest size already goes to the page allocator says where it starts; any
+    other range says how far it reaches."""
+    by_function = {f.function: f.message for f in _as001("drivers/demo/sizes.c", SIZES)}
+    assert by_function["demo_event_irq"].startswith(
+        "'kzalloc' requests order 4 (64 KiB) with GFP_ATOMIC, which cannot sleep: size 35144 bytes")
+    assert "may request order 5 (128 KiB)" in by_function["demo_refill"]
+    assert "size 32 KiB to 128 KiB" in by_function["demo_refill"]
+    assert "may request order 5 (128 KiB)" in by_function["demo_small_to_large"]
+    assert "size up to 128 KiB" in by_function["demo_small_to_large"]
