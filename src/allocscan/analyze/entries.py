@@ -24,6 +24,7 @@ kept apart: nothing atomic flows into them.
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from dataclasses import dataclass, replace
 
 from ..exprs import IDENT_RE, ir_from_text, render, split_args
@@ -185,7 +186,7 @@ def _ops_fields(program: Program, found: Entries, tables: ContextTables, wanted:
     for fc in tables.fields:
         by_field.setdefault(fc.field, []).append(fc)
     binding = program.context_bindings
-    mentions: dict[tuple[str, str], bool] = {}
+    mentions = _ModuleMentions(program)
     for ff in program.files:
         for b in binding.get(ff.path, ()):
             specs = by_field.get(b.field)
@@ -201,7 +202,7 @@ def _ops_fields(program: Program, found: Entries, tables: ContextTables, wanted:
             target = function_arg(program, ff.path, ("id", b.function))
             if target is None or target not in wanted:
                 continue
-            if any(_module_mentions(program, ff.path, name, mentions) for name in spec.unless_module_mentions):
+            if any(mentions(ff.path, name) for name in spec.unless_module_mentions):
                 continue
             handler = program.functions[target].fn.name
             how = f".{b.field} = {b.function}" if not b.in_function else f"->{b.field} = {b.function} in {b.in_function}()"
@@ -212,19 +213,37 @@ def _ops_fields(program: Program, found: Entries, tables: ContextTables, wanted:
             found.atomic.setdefault(target, []).append(Witness("must", reason, (step,), 0, origin=target))
 
 
-def _module_mentions(program: Program, path: str, name: str, memo: dict) -> bool:
+class _ModuleMentions:
     """Does any file of the module `path` belongs to name `name` in an assignment (its
     value, or the field it stores: `pcm->nonatomic = true`), a call's arguments or a
     file-scope initializer (`set->flags = BLK_MQ_F_SHOULD_MERGE | BLK_MQ_F_BLOCKING`)?
     The files looked at are those under the binding file's directory that are of its
-    module."""
-    key = (path, name)
-    found = memo.get(key)
-    if found is None:
-        under = directory_of(path) + "/" if directory_of(path) else ""  # a file at the scan's root: all
-        found = memo[key] = any(_file_mentions(ff, name) for ff in program.files
-                                if ff.path.startswith(under) and program.same_module(path, ff.path))
-    return found
+    module. Answers are memoized by (path, name); the files under a directory are found
+    by bisection in the path-sorted list (a scan of all 52,000 files per binding cost a
+    whole-tree scan about 3 s)."""
+
+    def __init__(self, program: Program):
+        self.program = program
+        self.memo: dict[tuple[str, str], bool] = {}
+        self.files = sorted(program.files, key=lambda ff: ff.path)
+        self.paths = [ff.path for ff in self.files]
+
+    def __call__(self, path: str, name: str) -> bool:
+        key = (path, name)
+        found = self.memo.get(key)
+        if found is None:
+            same_module = self.program.same_module
+            found = self.memo[key] = any(_file_mentions(ff, name) for ff in self._under(directory_of(path))
+                                         if same_module(path, ff.path))
+        return found
+
+    def _under(self, directory: str) -> list[FileFacts]:
+        if not directory:
+            return self.files  # a file at the scan's root: all
+        # every path that starts with "dir/" sorts between "dir/" and "dir0" ('0' follows '/')
+        lo = bisect_left(self.paths, directory + "/")
+        hi = bisect_left(self.paths, directory + "0", lo)
+        return self.files[lo:hi]
 
 
 def _file_mentions(ff: FileFacts, name: str) -> bool:
