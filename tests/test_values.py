@@ -2504,16 +2504,39 @@ static void demo_setup(struct net_device *dev) { dev->flags = 0; }
 
 def test_a_field_the_driver_never_stores_holds_what_its_allocators_setup_stored():
     """An alloc_etherdev() driver's max_mtu is ether_setup()'s ETH_DATA_LEN, so the user's
-    MTU reaches 1500; alloc_netdev() with the driver's own setup, which leaves max_mtu 0
-    (no limit), proves nothing; alloc_hippi_dev()'s setup allows 65280."""
-    def mtu_size(path, allocate):
-        return sizes(*NETDEV, (path, MTU_DRIVER.replace("ALLOCATE", allocate)))["demo_rx"]
+    MTU reaches 1500; alloc_netdev() with the driver's own setup, which leaves max_mtu 0,
+    lets any MTU dev_set_mtu()'s int holds through (dev_validate_mtu() checks max_mtu only
+    above 0: ppp); alloc_hippi_dev()'s setup allows 65280."""
+    def mtu_size(path, allocate, driver=MTU_DRIVER):
+        return sizes(*NETDEV, (path, driver.replace("ALLOCATE", allocate)))["demo_rx"]
 
     eth = mtu_size("drivers/net/ethernet/demo/demo.c", "alloc_etherdev(64)")
     assert (eth.hi, eth.sources) == (1500 + 64, frozenset({"netlink:demo_rx"}))
     assert "ether_setup() stores ETH_DATA_LEN into net_device.max_mtu" in [st.text for st in eth.steps]
-    assert not mtu_size("drivers/net/demo2/demo.c", 'alloc_netdev(64, "d%d", 0, demo_setup)').known
+    unset = mtu_size("drivers/net/demo2/demo.c", 'alloc_netdev(64, "d%d", 0, demo_setup)')
+    assert (unset.hi, unset.sources) == (2147483647 + 64, frozenset({"netlink:demo_rx"}))
+    assert any("net_device.max_mtu is 0, which sets no limit" in st.text for st in unset.steps)
+    # a setup that calls ether_setup(), or a store elsewhere in the module (through a
+    # receiver whose type is not known), is no proof of 0: unknown, as before
+    calling = MTU_DRIVER.replace("dev->flags = 0;", "ether_setup(dev);")
+    assert not mtu_size("drivers/net/demo3/demo.c", 'alloc_netdev(64, "d%d", 0, demo_setup)', calling).known
+    untyped = MTU_DRIVER + "void demo_tune(void *p) { struct demo_priv *priv = p; priv->ndev->max_mtu = 9000; }\n"
+    assert not mtu_size("drivers/net/demo4/demo.c", 'alloc_netdev(64, "d%d", 0, demo_setup)', untyped).known
+    # a driver that sets max_mtu to 0 itself (ip_gre) lets any MTU through too
+    zero = MTU_DRIVER.replace("dev->flags = 0;", "dev->max_mtu = 0;")
+    assert mtu_size("drivers/net/demo5/demo.c", 'alloc_netdev(64, "d%d", 0, demo_setup)', zero).hi == 2147483647 + 64
     assert mtu_size("drivers/net/hippi/demo.c", "alloc_hippi_dev(64)").hi == 65280 + 64
+    # protocol code reads a route's device, made and set up anywhere (ip6_output's
+    # rt->dst.dev->mtu): a max_mtu its own module never stores says nothing there
+    assert not mtu_size("net/demo6/output.c", 'alloc_netdev(64, "d%d", 0, demo_setup)').known
+    # the device a function has just made holds its setup's MTU: no user has reached it
+    # (6pack's sixpack_open() sizes its buffers after alloc_netdev(), before registering)
+    fresh = MTU_DRIVER.replace("return register_netdev(dev);", "demo_rx(dev);\n\treturn register_netdev(dev);")
+    fresh = fresh.replace("void *demo_rx(", "static void *demo_rx(")
+    assert not mtu_size("drivers/net/demo7/demo.c", 'alloc_netdev(64, "d%d", 0, demo_setup)', fresh).known
+    # ... unless it is also a callback, run on a registered device (ndo_open)
+    bound = fresh + "static const struct net_device_ops demo_ops = { .ndo_open = demo_rx };\n"
+    assert mtu_size("drivers/net/demo8/demo.c", 'alloc_netdev(64, "d%d", 0, demo_setup)', bound).hi == 2147483647 + 64
     # a library's allocator hands the device to drivers of other modules, which raise
     # max_mtu themselves (libipw and ipw2200's 2304): ether_setup() says nothing there
     library = MTU_DRIVER.replace("ALLOCATE", "alloc_etherdev(64)").replace("int demo_probe(void)",

@@ -592,6 +592,7 @@ class CallbackParam:
     kind: str  # the source kind: "netlink"
     bound_field: str = ""  # the field holding the largest value the core lets through ...
     of: int = 0  # ... of the object this parameter points to
+    unbounded_max: int | None = None  # what the core lets through when that field is 0 (UserField)
 
 
 @dataclass(frozen=True, slots=True)
@@ -606,6 +607,13 @@ class UserField:
     driver_stores: bool = False
     via: str = ""  # the interface the user sets it through, named in the source (else the reader)
     says: str = ""  # how the user sets it, for the witness (else "what the user asked for")
+    # the core checks the bound only when it is above 0 (dev_validate_mtu(): max_mtu 0 is
+    # no limit): the most it lets through then; None when a bound of 0 is a bound
+    unbounded_max: int | None = None
+    # where a read of the field is of an object the reader's module made and set up
+    # (drivers/: a driver reads its own devices; protocol code reads a route's or a
+    # socket's device, whatever set it up): only there is a bound never stored 0
+    unbounded_in: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -710,10 +718,12 @@ def source_tables() -> SourceTables:
         device_readers={name: DeviceReader(name, **spec) for name, spec in device["readers"].items()},
         own_descriptors=tuple(device["own_descriptors"]["under"]),
         user_fields={name: UserField(_width(spec, types), spec["kind"], spec.get("bound_field", ""),
-                                     spec.get("driver_stores", False), spec.get("via", ""), spec.get("says", ""))
+                                     spec.get("driver_stores", False), spec.get("via", ""), spec.get("says", ""),
+                                     spec.get("zero_bound_lets_through"), tuple(spec.get("zero_bound_in", ())))
                      for name, spec in raw["user_fields"].items()},
         callback_params={name: CallbackParam(spec["param"], _width(spec, types), spec["kind"],
-                                             spec.get("bound_field", ""), spec.get("of", 0))
+                                             spec.get("bound_field", ""), spec.get("of", 0),
+                                             spec.get("zero_bound_lets_through"))
                          for name, spec in raw["callback_params"].items()},
         user_kinds=tuple(raw["kinds"]["user"]),
         device_kinds=tuple(raw["kinds"]["device"]),

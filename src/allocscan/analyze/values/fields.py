@@ -36,6 +36,7 @@ _GROWING_OPS = frozenset({"+=", "*=", "<<=", "|="})  # compound stores that may 
 
 HUB_DIRECTORIES = 3  # a field written in more directories than this is a hub
 HUB_MODULE_WRITERS = 8  # a hub's stores in the reader's module joined when its file has none
+SETUP_CALLS = 3  # how deep below a setup function a store of a field left zero is looked for
 HUB_JOIN_WRITERS = 32  # a hub with more stores than this is not joined tree-wide (see _small_hub)
 HUB_SMALL = 4096  # a hub's tree-wide join bounds a reader only when no store exceeds this
 
@@ -717,6 +718,55 @@ class Fields:
         if not any(spec.struct == struct for spec in setups.values()):
             return []  # most hubs (sk_buff.len): no allocator's setup stores into that struct
         program = self.program
+        nodes = self._module_setups(struct, here)
+        if not nodes:
+            return []
+        cells = []
+        for node in sorted(nodes):
+            ref = program.functions[node]
+            stores = [(ref.path, directory_of(ref.path), ref.fn, a) for a in ref.fn.assignments
+                      if a.kind == "field" and a.target == fname and self._writes_struct(a, ref.path, struct)]
+            if not stores:
+                return []
+            cells += stores
+        return cells
+
+    def left_zero(self, struct: str, fname: str, here: str) -> bool:
+        """Does every `struct` the module of file `here` allocates hold 0 in `fname`? No
+        file of the module stores it (nor a setter it calls, nor a file-scope
+        initializer), and each allocator call of the module runs a known setup function
+        ([setups]) that stores it neither itself nor in what it calls, SETUP_CALLS deep
+        (a driver's setup calling ether_setup()): the allocator zeroes it. False when the
+        module allocates none (the object is another module's) or hands its allocating
+        function to other modules (alloc_libipw()). ppp's ppp_setup() sets no max_mtu."""
+        program = self.program
+        same_module = program.same_module
+        writers = program.field_writers_of((struct, fname))
+        if any(same_module(path, here) for path, _ in writers) or \
+                self._setter_calls(struct, fname, lambda path: same_module(path, here)):
+            return False
+        if any(a.kind == "field" and a.target == fname for ff in program.files_in(directory_of(here))
+               if same_module(ff.path, here) for fn in ff.functions for a in fn.assignments):
+            return False  # a store whose receiver's type extraction could not tell: maybe this one
+        setup_nodes = self._module_setups(struct, here)
+        if not setup_nodes:
+            return False
+        writing = {program.node_for(fn, path) for path, fn in writers if fn is not None}
+        seen = set(setup_nodes)
+        frontier = set(setup_nodes)
+        for _ in range(SETUP_CALLS):
+            if frontier & writing:
+                return False
+            frontier = {n for f in frontier for n in program.graph.successors(f)} - seen
+            seen |= frontier
+        return not frontier & writing
+
+    def _module_setups(self, struct: str, here: str) -> set[str] | None:
+        """The setup functions the allocator calls of the module of file `here` run on a
+        new `struct` ([setups]); None when one of them is not known, or an allocating
+        function is called from outside the module; empty when the module allocates none."""
+        setups = self.analysis.sources.tables.setups
+        program = self.program
         nodes: set[str] = set()
         for ff in program.files_in(directory_of(here)):
             if not program.same_module(ff.path, here):
@@ -728,17 +778,9 @@ class Fields:
                         continue
                     found = setup_functions(program, spec, site, ff.path)
                     if not found or self._called_elsewhere(program.node_for(fn, ff.path), here):
-                        return []
+                        return None
                     nodes.update(found)
-        cells = []
-        for node in sorted(nodes):
-            ref = program.functions[node]
-            stores = [(ref.path, directory_of(ref.path), ref.fn, a) for a in ref.fn.assignments
-                      if a.kind == "field" and a.target == fname and self._writes_struct(a, ref.path, struct)]
-            if not stores:
-                return []
-            cells += stores
-        return cells
+        return nodes
 
     def _called_elsewhere(self, node: str, here: str) -> bool:
         """Is the function called from a file outside the module of file `here` (directly,

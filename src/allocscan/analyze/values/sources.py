@@ -17,8 +17,9 @@ from typing import TYPE_CHECKING
 from ...exprs import identifiers, ir_from_text, render
 from ...facts import EXIT_ERROR, IS_INIT, FileFacts, FunctionFacts
 from ...kernel.tables import SourceTables, source_tables
+from ..entries import only_called_directly
 from ..witness import FLOW, SOURCE, Step
-from .lattice import TOP, WHY_GUARD, Value, unknown
+from .lattice import TOP, WHY_GUARD, WHY_INIT, Value, unknown
 from .scope import Scope
 
 if TYPE_CHECKING:
@@ -309,18 +310,19 @@ class Sources:
         spec = self.tables.user_fields.get(f"{struct}.{fname}")
         if spec is None:
             return None
+        if self._set_up_here(struct, scope):
+            return unknown(WHY_INIT)  # the object just made holds what its setup stored: no user reached it
         limit, bound_steps = spec.max, ()
+        bound_text = ""
         if spec.bound_field:
-            bound = self._bound_in(base, spec.bound_field, True, scope)
-            if bound is None:
+            checked = self._core_bound(spec, base, struct, f"{struct}.{spec.bound_field}", scope)
+            if checked is None:
                 if spec.driver_stores:
                     return None
                 return unknown(WHY_GUARD)  # the core checks it against a maximum we cannot read
-            limit = bound.hi if limit is None else min(limit, bound.hi)
-            bound_steps = bound.steps  # where the driver's maximum comes from
+            limit, bound_steps, bound_text = checked  # (the steps: where the driver's maximum comes from)
         function = scope.fn.name if scope.fn is not None else ""
         src = f"{spec.kind}:{spec.via or function or struct}"
-        bound_text = f", at most {limit} ({struct}.{spec.bound_field})" if spec.bound_field else ""
         says = spec.says or f"is what the user asked for ({spec.kind})"
         step = Step(SOURCE, f"{struct}.{fname} {says}{bound_text}",
                     scope.file.path, scope.fn.line if scope.fn is not None else 0, function=function,
@@ -349,12 +351,11 @@ class Sources:
             if spec.of >= len(fn.params):
                 return unknown(WHY_GUARD)
             obj = fn.params[spec.of][0]
-            bound = self._bound_in(("id", obj), spec.bound_field, True, scope)
-            if bound is None:
+            struct = self.analysis.fields.struct_of_expr(("id", obj), scope)
+            checked = self._core_bound(spec, ("id", obj), struct, f"{obj}->{spec.bound_field}", scope)
+            if checked is None:
                 return unknown(WHY_GUARD)  # the core checks it against a maximum we cannot read
-            limit = bound.hi if limit is None else min(limit, bound.hi)
-            bound_steps = bound.steps
-            bound_text = f", at most {limit} ({obj}->{spec.bound_field})"
+            limit, bound_steps, bound_text = checked
         src = f"{spec.kind}:{fn.name}"
         step = Step(SOURCE, f"{fn.name}() is a {name} callback: its '{fn.params[index][0]}' is what the user "
                     f"asked for ({spec.kind}){bound_text}", scope.file.path, fn.line, function=fn.name, source=src)
@@ -382,6 +383,61 @@ class Sources:
         # the transfer the user's
         devices = frozenset(s for s in bound.sources if self.tables.is_device(s))
         return Value(0, limit, devices | {src}, (step,) + bound.steps, True)
+
+    def _core_bound(self, spec, base: tuple, struct: str, label: str, scope: Scope) -> tuple | None:
+        """(limit, steps, text for the source's step) of a value the core checks against
+        the field spec.bound_field of `base` (`dev->max_mtu`), as far as it lets values
+        through; None when that field's maximum cannot be read."""
+        bound = self._bound_in(base, spec.bound_field, True, scope)
+        if self._no_limit(spec, bound, struct, scope):
+            limit = spec.unbounded_max if spec.max is None else min(spec.max, spec.unbounded_max)
+            return limit, bound.steps if bound is not None else (), f", up to {limit}: {label} is 0, which sets no limit"
+        if bound is None:
+            return None
+        limit = bound.hi if spec.max is None else min(spec.max, bound.hi)
+        return limit, bound.steps, f", at most {limit} ({label})"
+
+    def _no_limit(self, spec, bound: Value | None, struct: str, scope: Scope) -> bool:
+        """Is the core's bound 0, which it reads as no limit (spec.unbounded_max: max_mtu)?
+        Stored as 0 by the driver (ip_gre), or never stored in a module whose every new
+        object comes zeroed from an allocator whose setup leaves it alone (ppp)."""
+        if spec.unbounded_max is None:
+            return False
+        if bound is not None:
+            return bound.hi == 0
+        if not struct or scope.file is None or scope.fn is None:
+            return False
+        path = scope.file.path
+        if getattr(spec, "unbounded_in", ()) and not path.startswith(spec.unbounded_in):
+            return False  # (a callback's parameter is always the module's own device's)
+        return self.analysis.fields.left_zero(struct, spec.bound_field, path)
+
+    def _set_up_here(self, struct: str, scope: Scope) -> bool:
+        """Does the reading function, or every caller of it (a static function called only
+        directly), allocate a `struct` with an allocator that runs a setup on it ([setups])?
+        Then the object read is the one just made, holding what its setup stored, which no
+        user has reached yet: 6pack's sixpack_open() reads dev->mtu right after
+        alloc_netdev(), before register_netdev(), and 6.1's mkiss ax_open() is called only
+        by mkiss_open(), which made the device, so the MTU a user sets later (and
+        ax_changedmtu() copies back) does not size its buffers."""
+        program = self.program
+        setups = self.tables.setups
+        if scope.fn is None or scope.file is None or not any(spec.struct == struct for spec in setups.values()):
+            return False
+
+        def allocates(node: str) -> bool:
+            return any((spec := setups.get(site.callee)) is not None and spec.struct == struct
+                       for site in program.functions[node].fn.calls)
+
+        node = program.find_node(scope.fn, scope.file.path)
+        if node is None:
+            return False
+        if allocates(node):
+            return True
+        if not only_called_directly(program, node):
+            return False  # also run as a callback (ndo_open), on a device users reach
+        callers = [caller for caller, _ in program.callers(node)]
+        return bool(callers) and all(allocates(caller) for caller in callers)
 
     def _bound_in(self, base: tuple, fname: str, arrow: bool, scope: Scope) -> Value | None:
         """The field `fname` of the object `base` (`dev->max_mtu`) as a proven maximum the
