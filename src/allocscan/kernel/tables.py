@@ -593,6 +593,7 @@ class CallbackParam:
     bound_field: str = ""  # the field holding the largest value the core lets through ...
     of: int = 0  # ... of the object this parameter points to
     unbounded_max: int | None = None  # what the core lets through when that field is 0 (UserField)
+    unbounded_in: tuple[str, ...] = ()  # everywhere: the parameter is always the module's own object
 
 
 @dataclass(frozen=True, slots=True)

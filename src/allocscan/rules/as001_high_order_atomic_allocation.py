@@ -177,8 +177,7 @@ def check(analysis: Analysis, options) -> list[Finding]:
             extent = f"size {_size_range(s, size, at_least)}"
         if size.partial:
             extent += " (proven by one writer or caller; the others are unknown)"
-        exact = size.hi is not None and size.lo == size.hi and not size.partial
-        verb = "requests" if exact else "may request"  # (ath10k's fixed 35144-byte event copy)
+        verb = "requests" if _fixed(size) else "may request"  # (ath10k's fixed 35144-byte event copy)
         msg = (f"'{s.site.callee}' {verb} order {top} ({human_bytes(kernel.page_size << top)}) "
                f"with {nonblocking[0].text}, which cannot sleep: {extent}")
         limit = kernel.largest_request(s.family, False)
@@ -200,13 +199,18 @@ def check(analysis: Analysis, options) -> list[Finding]:
 
 def _size_range(s, size, at_least: str) -> str:
     """The proven size as a reader checks it: one number when it is fixed (`sizeof` of a
-    struct with arrays), "A to B" when even the smallest goes to the page allocator at a
-    high order (mhi_net's default 32 KiB receive buffer, up to its MRU), else "up to B"."""
-    if not size.partial and size.lo == size.hi:
+    struct with arrays), "A to B" when even the smallest goes to the page allocator
+    (mhi_net's default 32 KiB receive buffer, up to its MRU), else "up to B"."""
+    if _fixed(size):
         return human_bytes(size.hi)
     if s.order_lo is not None and not size.partial:
         return f"{human_bytes(size.lo)} to {human_bytes(size.hi)}"
     return f"up to {at_least}{human_bytes(size.hi)}"
+
+
+def _fixed(size) -> bool:
+    """Is the size proven one value, whoever writes it?"""
+    return size.hi is not None and size.lo == size.hi and not size.partial
 
 
 def _failure_declared(gfp, mask: int) -> bool:

@@ -66,6 +66,7 @@ class Fields:
         self._setter_calls_of: dict[tuple[str, str], dict[str, list]] = {}
         self._replaced_in: dict[tuple, tuple] = {}  # (struct, field, path, byte) -> set-ups replacing it
         self._callees: dict[tuple[str, int], frozenset] = {}  # (node, hops) -> what it calls within hops
+        self._left_zero: dict[tuple[str, str, str], bool] = {}  # (struct, field, reader's file) -> left_zero()
 
     def forget(self) -> None:
         """Drop the writers, readers' cells and call cones kept for the whole scan
@@ -74,6 +75,7 @@ class Fields:
         self._cells_by_reader.clear()
         self._replaced_in.clear()
         self._callees.clear()
+        self._left_zero.clear()
 
     def read(self, ir: tuple, scope: Scope) -> Value:
         """The value of the field expression `ir` at the scope's program point."""
@@ -739,6 +741,13 @@ class Fields:
         (a driver's setup calling ether_setup()): the allocator zeroes it. False when the
         module allocates none (the object is another module's) or hands its allocating
         function to other modules (alloc_libipw()). ppp's ppp_setup() sets no max_mtu."""
+        key = (struct, fname, here)
+        found = self._left_zero.get(key)
+        if found is None:
+            found = self._left_zero[key] = self._module_leaves_zero(struct, fname, here)
+        return found
+
+    def _module_leaves_zero(self, struct: str, fname: str, here: str) -> bool:
         program = self.program
         same_module = program.same_module
         writers = program.field_writers_of((struct, fname))
@@ -752,14 +761,7 @@ class Fields:
         if not setup_nodes:
             return False
         writing = {program.node_for(fn, path) for path, fn in writers if fn is not None}
-        seen = set(setup_nodes)
-        frontier = set(setup_nodes)
-        for _ in range(SETUP_CALLS):
-            if frontier & writing:
-                return False
-            frontier = {n for f in frontier for n in program.graph.successors(f)} - seen
-            seen |= frontier
-        return not frontier & writing
+        return all(writing.isdisjoint(self._callees_within(node, SETUP_CALLS)) for node in setup_nodes)
 
     def _module_setups(self, struct: str, here: str) -> set[str] | None:
         """The setup functions the allocator calls of the module of file `here` run on a

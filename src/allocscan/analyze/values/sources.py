@@ -408,8 +408,8 @@ class Sources:
         if not struct or scope.file is None or scope.fn is None:
             return False
         path = scope.file.path
-        if getattr(spec, "unbounded_in", ()) and not path.startswith(spec.unbounded_in):
-            return False  # (a callback's parameter is always the module's own device's)
+        if spec.unbounded_in and not path.startswith(spec.unbounded_in):
+            return False
         return self.analysis.fields.left_zero(struct, spec.bound_field, path)
 
     def _set_up_here(self, struct: str, scope: Scope) -> bool:
