@@ -118,6 +118,29 @@ def test_another_drivers_global_does_not_shadow_a_shared_inline():
     assert targets_of(prog, "drivers/staging/rtl/r.c", "rtl_rx", "ieee80211_rx") == ["ieee80211_rx"]
 
 
+def test_a_subsystems_global_is_linked_over_its_config_stub():
+    """A header's inline under `#ifdef CONFIG_...`'s other branch is what a kernel
+    without the subsystem compiles: a driver elsewhere under drivers/ calls the
+    subsystem's global, which a kernel with it links (st-asc's devm_gpiod_get())."""
+    header = """#ifdef CONFIG_GPIOLIB
+struct gpio_desc *devm_gpiod_get(struct device *dev, const char *id, int flags);
+#else
+static inline struct gpio_desc *devm_gpiod_get(struct device *dev, const char *id, int flags)
+{ return ERR_PTR(-ENOSYS); }
+#endif
+"""
+    prog = program(
+        ("include/linux/gpio/consumer.h", header),
+        ("drivers/gpio/gpiolib-devres.c", "struct gpio_desc *devm_gpiod_get(struct device *dev, const char *id, "
+                                          "int flags) { return devres_alloc(0, 8, GFP_KERNEL); }\n"),
+        ("drivers/tty/serial/ser.c", "void ser_termios(struct uart_port *p) { devm_gpiod_get(p->dev, 0, 0); }\n"),
+    )
+    assert targets_of(prog, "drivers/tty/serial/ser.c", "ser_termios", "devm_gpiod_get") == ["devm_gpiod_get"]
+    # the stub is still what a kernel without CONFIG_GPIOLIB compiles: not the
+    # unconditional inline of the test above, which shadows the other driver's global
+    assert prog.resolver.config_stubs == {"include/linux/gpio/consumer.h::devm_gpiod_get"}
+
+
 def test_an_indirect_call_reaches_only_functions_of_its_arity():
     """`ci->platdata->hub_control(8 args)` is not the file's 6-parameter hc_driver.hub_control."""
     prog = program(("drivers/usb/ci/host.c", """

@@ -176,6 +176,12 @@ HAS_GFP_PARAM = 32  # a gfp_t parameter
 # names_blocking_test and gfp._exits_when_blocking)
 HAS_BLOCKING_TEST = 64
 IS_INIT = 128  # defined __init: runs once, at boot or module load, before any user can act
+# defined inside an #if/#ifdef/#else branch whose condition names a CONFIG_ symbol: the
+# variant one kernel config compiles and another does not (include/linux/gpio/consumer.h's
+# `static inline` devm_gpiod_get() returning -ENOSYS, for !CONFIG_GPIOLIB)
+IN_CONFIG_BRANCH = 256
+# the flags extraction sets from the definition itself; pack() sets the others from the body
+DEFINITION_FLAGS = IS_INIT | IN_CONFIG_BRANCH
 
 
 def names_blocking_test(cond_text: str) -> bool:
@@ -311,7 +317,7 @@ class FunctionFacts:
         calls = self.calls
         self.callees = tuple(dict.fromkeys(c.callee for c in calls if c.callee))
         self.call_count = len(calls)
-        flags = self.flags & IS_INIT  # set by extraction from the definition's annotations
+        flags = self.flags & DEFINITION_FLAGS  # set by extraction from the definition
         for c in calls:
             if c.locks[0] or c.locks[1]:
                 flags |= HAS_LOCKED_CALL

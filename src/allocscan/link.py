@@ -27,7 +27,7 @@ from typing import NamedTuple
 import networkx as nx
 
 from .facts import (RECEIVER_MARK, CALLS_ALLOCATOR, CALLS_REGISTRAR, HAS_GFP_ARGUMENT, HAS_GFP_PARAM, HAS_INDIRECT_CALL,
-                    HAS_LOCKED_CALL, CallSite, FileFacts, FunctionFacts, _unpacked)
+                    HAS_LOCKED_CALL, IN_CONFIG_BRANCH, CallSite, FileFacts, FunctionFacts, _unpacked)
 from .extract.kconfig import reserved_macro
 from .kernel.tables import contexts
 from .macrocalls import forward_macro_calls
@@ -784,6 +784,7 @@ class Resolver:
         for path, name in self.static_variants:
             self.variant_names.setdefault(path, set()).add(name)
         self.header_statics = header_statics = defs.header_statics
+        self.config_stubs = defs.config_stubs
         self.globals_by_name = globals_by_name = defs.globals_by_name
         self.locations = locations = defs.locations
         # Expanded in place, never called: ALL_CAPS function-like macros anywhere, keywords.
@@ -843,7 +844,8 @@ class Resolver:
             return self.header_only[name]
         if name not in self.globals_by_name and name not in self.header_statics:
             return []  # defined nowhere in the scan
-        return _resolve_direct(name, path, self.globals_by_name, self.header_statics, self.locations)
+        return _resolve_direct(name, path, self.globals_by_name, self.header_statics, self.locations,
+                               self.config_stubs)
 
 
 def link(files: list[FileFacts]) -> Program:
@@ -977,6 +979,8 @@ class _Definitions:
     header_statics: dict[str, list[str]] = field(default_factory=dict)  # name -> static inlines of headers
     globals_by_name: dict[str, list[str]] = field(default_factory=dict)  # name -> global definitions
     locations: dict[str, str] = field(default_factory=dict)  # node -> path, for globals and header statics
+    # header statics defined under a CONFIG_ conditional (facts.IN_CONFIG_BRANCH): config stubs
+    config_stubs: set[str] = field(default_factory=set)
     # Functions that call nothing and store nothing outside themselves get no incoming
     # edges: no context flows on from them, and no value analysis asks for their
     # callers (see Program.callers). Most are one-line accessors.
@@ -1042,6 +1046,8 @@ def _define(files: list[FileFacts]) -> _Definitions:
             if in_header:
                 header_statics[fn.name].append(node)
                 defs.locations[node] = path
+                if fn.flags & IN_CONFIG_BRANCH:
+                    defs.config_stubs.add(node)
             add(node, ff, fn)
     for name, definitions in global_defs.items():
         for ff, fn in definitions:
@@ -1182,7 +1188,7 @@ def _resolve_through_members(program: Program, field_name: str, receiver: str, a
             if same_driver(path, program.functions[t].path)]
 
 
-def _resolve_direct(name, path, globals_by_name, header_statics, locations) -> list[str]:
+def _resolve_direct(name, path, globals_by_name, header_statics, locations, config_stubs=frozenset()) -> list[str]:
     arch = _arch_of(path)
     candidates = globals_by_name.get(name, ())
     # Inlines of shared headers (include/) are config stubs of the global definition;
@@ -1194,10 +1200,13 @@ def _resolve_direct(name, path, globals_by_name, header_statics, locations) -> l
         return statics[:1]
     private = [n for n in statics if not _is_shared_header(locations[n])]
     if len(candidates) == 1 and not private and not locations[candidates[0]].startswith("arch/"):
-        if statics and _another_drivers(locations[candidates[0]], path):
+        unconditional = [n for n in statics if n not in config_stubs]
+        if unconditional and _another_drivers(locations[candidates[0]], path):
             # ath9k's ieee80211_rx() is mac80211's inline, not the global a staging
             # driver defines under the same name: another driver's global is not linked in.
-            return statics[:1]
+            # An inline under `#ifndef CONFIG_GPIOLIB` is the stub of a subsystem's global
+            # (drivers/gpio's devm_gpiod_get()), which every config with it links instead.
+            return unconditional[:1]
         return list(candidates)  # the common case: one generic definition
     candidates = [n for n in candidates if _links_with(arch, locations[n])]
     if candidates and private:

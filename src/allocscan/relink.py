@@ -19,7 +19,8 @@ What depends on what:
   changes its callers' edges), the last two not for a static of a `.c` file that
   none of its bindings names (only the file's own functions reach it); the line of
   a static defined twice in the file and of a global defined in several files
-  (their nodes are named by line); its function-like macros (name resolution and
+  (their nodes are named by line); whether a header's function is defined under
+  a CONFIG_ conditional (a config stub: see link._resolve_direct); its function-like macros (name resolution and
   forwarding chains in every file), its structs' and members' names and its
   members' types, its typedefs (receiver types; an anonymous struct's offset aside,
   see unnamed()), its ops bindings without their lines, and its includes (the
@@ -49,7 +50,7 @@ import bisect
 from collections import Counter
 from dataclasses import fields
 
-from .facts import FileFacts
+from .facts import IN_CONFIG_BRANCH, FileFacts
 from .incremental import ANON_RE
 from .link import (_NO_ATTRIBUTES, MEMOS, MEMOS_OF_BINDINGS, NO_CALLS, CallGraph, FunctionRef, Program, UniformTargets,
                    _add_writers, _clear_cache, _tables, field_writers, file_call_edges, forget_memos, is_leaf,
@@ -82,7 +83,10 @@ def interface(ff: FileFacts, globals_by_name: dict[str, list[str]] | None = None
             # only the file's own functions call it, and their edges are made again
             signature.append((fn.name, True, None, None, line))
         else:
-            signature.append((fn.name, fn.is_static, len(fn.params), is_leaf(fn), line))
+            # (a header's inline under a CONFIG_ conditional does not shadow another
+            # directory's global of its name: link._resolve_direct)
+            signature.append((fn.name, fn.is_static, len(fn.params), is_leaf(fn), line,
+                              bool(fn.flags & IN_CONFIG_BRANCH)))
     return (signature, ff.func_macros, _struct_names(ff, unnamed), {a: unnamed(t) for a, t in ff.typedefs.items()},
             [(b.struct_type, b.field, b.function) for b in ff.bindings], ff.includes)
 

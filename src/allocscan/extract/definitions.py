@@ -7,7 +7,7 @@ import re
 
 from ..exprs import (STRING_LITERAL_RE, blank_comments, ir_from_node, parse_int_literal, squash, squash_type,
                      strip_comments)
-from ..facts import IS_INIT, FunctionFacts, StructDef, StructMember
+from ..facts import IN_CONFIG_BRANCH, IS_INIT, FunctionFacts, StructDef, StructMember
 from .file import FileExtraction
 from .kconfig import layout_condition
 from .nodes import declarator_name, function_declarator, function_params, initialized_dims, node_text
@@ -144,6 +144,19 @@ _INIT_RE = re.compile(rb"\b__init\b")
 _NOT_INTEGER = ("void",)
 
 
+def _in_config_branch(node) -> bool:
+    """Is the definition inside a preprocessor branch whose condition, or that of an
+    earlier branch of its chain (an `#else`'s `#ifdef`), names a CONFIG_ symbol?"""
+    parent = node.parent
+    while parent is not None and parent.type != "translation_unit":
+        if parent.type in _CONDITIONALS:
+            condition = parent.child_by_field_name("name") or parent.child_by_field_name("condition")
+            if condition is not None and "CONFIG_" in node_text(condition):
+                return True
+        parent = parent.parent
+    return False
+
+
 def _returns_integer(fn, decl, fdecl) -> bool:
     """Does the definition return an integer or a truth value (not void, a pointer or a
     struct)? A predicate's `return !n || n > limit;` bounds what its callers leave on
@@ -227,6 +240,8 @@ def functions(fx: FileExtraction) -> None:
             original = fx.original.encode("utf-8", "replace")
         if _INIT_RE.search(original, fn.start_byte, name_node.start_byte):
             facts.flags |= IS_INIT  # kept by pack(), which sets the other flags
+        if _in_config_branch(fn):
+            facts.flags |= IN_CONFIG_BRANCH
         found.append((body.start_byte, facts, body, fn.start_byte))
     found.sort(key=lambda x: x[0])
     # Lock annotations sit between the function's start and its body.
