@@ -124,7 +124,13 @@ def test_arguments_are_put_in_token_by_token_as_cpp_does():
     assert substitute(variadic, "\"x\"") == "0, \"x\""
     named = parse_forward(("gfp", "args..."), "demo_alloc(args, gfp)")
     assert substitute(named, "GFP_KERNEL, 4, 8") == "4, 8, GFP_KERNEL"
-    assert substitute(parse_forward(("x",), "demo_name(#x)"), "a") is None  # stringifies
+    # a stringified parameter is its argument's spelling (devres_alloc()'s `#release`)
+    stringify = parse_forward(("release", "gfp"), "demo_alloc_node(release, gfp, -1, #release)")
+    assert substitute(stringify, "demo_release,\n\t GFP_KERNEL") == \
+        "demo_release, GFP_KERNEL, -1, \"demo_release\""
+    assert substitute(parse_forward(("x",), "demo_name(#x, \"#x\")"), "a  \"q\" b") == "\"a \\\"q\\\" b\", \"#x\""
+    assert substitute(parse_forward(("x",), "demo_name(#y)"), "a") is None  # stringifies no parameter
+    assert substitute(parse_forward(("x",), "demo_name(demo_ ## x)"), "a") is None  # pastes
 
 
 def test_the_witness_runs_through_the_macro_to_the_allocation():

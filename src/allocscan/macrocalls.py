@@ -25,7 +25,8 @@ file the way other header names are found. What is not rewritten:
     gfp helpers): the tables describe those names as the API;
   - a body that is not a single call once outer parentheses and casts are
     stripped (statement expressions, `do { } while (0)`, operators), and one that
-    stringifies or pastes (`#`, `##`) other than GNU's `, ##__VA_ARGS__`;
+    pastes (`##`) other than GNU's `, ##__VA_ARGS__` (a stringified parameter,
+    devres_alloc()'s `#release`, becomes the string of its argument);
   - a chain whose end is neither a function of the scan nor a table name (it ends
     in another kind of macro: nothing would be gained).
 Chains are followed up to MAX_FORWARDS macros; a name already expanded in the chain
@@ -61,6 +62,8 @@ MAX_FORWARDS = 8  # macros followed from one call site
 # A string or character literal (cpp substitutes nothing inside), or an identifier.
 _TOKEN_RE = re.compile(r"\"(?:\\.|[^\"\\])*\"|'(?:\\.|[^'\\])*'|[A-Za-z_]\w*")
 _VA_PASTE_RE = re.compile(r",\s*##\s*([A-Za-z_]\w*)")  # GNU `, ##__VA_ARGS__`
+# `#param` (stringification), string and character literals skipped, `##` left alone
+_STRINGIFY_RE = re.compile(r"\"(?:\\.|[^\"\\])*\"|'(?:\\.|[^'\\])*'|##|#\s*([A-Za-z_]\w*)")
 _CAST_RE = re.compile(r"(?:(?:const|volatile|struct|union|enum|unsigned|signed)\s+)*[A-Za-z_]\w*(?:\s+\w+)*\s*\**")
 
 
@@ -267,9 +270,20 @@ def substitute(forward: Forward, args_text: str) -> str | None:
                                 else m.group(0), forward.inner_args)
     else:
         text = forward.inner_args
+    if "#" in text:  # `#release`: the argument's spelling as a string (devres_alloc())
+        text = _STRINGIFY_RE.sub(lambda m: _stringified(values[m.group(1)]) if m.group(1) in values else m.group(0),
+                                 text)
     if "#" in _TOKEN_RE.sub(lambda m: "" if m.group(0)[0] in "\"'" else m.group(0), text):
-        return None  # stringifies or pastes: not a plain argument list
+        return None  # pastes, or stringifies what is no parameter: not a plain argument list
     return _TOKEN_RE.sub(lambda m: values.get(m.group(0), m.group(0)), text)
+
+
+def _stringified(arg: str) -> str:
+    """cpp's `#arg`: the argument's spelling as a string literal, its white space one
+    space, the quotes and backslashes of its own literals escaped."""
+    spelled = " ".join(arg.split())
+    return '"' + _TOKEN_RE.sub(lambda m: m.group(0).replace("\\", "\\\\").replace('"', '\\"')
+                               if m.group(0)[0] in "\"'" else m.group(0), spelled) + '"'
 
 
 def _rewrite_function(fn: FunctionFacts, chains: dict) -> int:
