@@ -171,3 +171,45 @@ def test_a_mask_chosen_by_a_flag_no_caller_sets_is_the_other_arm():
     assert [f.function for f in _findings(nosleep, rules=("AS001",))] == ["demo_buf_alloc"]
     exported = FLAG_CHOSEN + "EXPORT_SYMBOL(demo_buf_alloc);\n"
     assert [f.function for f in _findings(exported, rules=("AS001",))] == ["demo_buf_alloc"]
+
+
+VIRTQUEUE_SEND = """
+static DEFINE_SPINLOCK(demo_lock);
+
+static int demo_send_one(struct demo *d, void *msg)
+{
+	struct scatterlist sg[2];
+	int err;
+
+	spin_lock(&demo_lock);
+	err = virtqueue_add_outbuf(d->vq, sg, NENTS, msg, GFP_KERNEL);
+	spin_unlock(&demo_lock);
+	return err;
+}
+
+static int demo_queue(struct demo *d, void *msg, gfp_t gfp)
+{
+	return virtqueue_add_inbuf(d->vq, d->sg, NENTS, msg, gfp);
+}
+
+static int demo_refill(struct demo *d, void *msg)
+{
+	int err;
+
+	spin_lock(&demo_lock);
+	err = demo_queue(d, msg, GFP_KERNEL);
+	spin_unlock(&demo_lock);
+	return err;
+}
+"""
+
+
+def test_a_call_whose_constant_argument_asks_for_no_allocation_takes_no_mask():
+    """virtio_ring allocates a table of indirect descriptors only for more than one
+    scatterlist entry (gfp.toml [allocates_only_when]): with one entry, the mask of
+    virtqueue_add_outbuf() is not used, whether written at the call or handed on."""
+    two = _findings(VIRTQUEUE_SEND.replace("NENTS", "2"))
+    assert [(f.rule_id, f.function) for f in two] == [("AS002", "demo_send_one"), ("AS002", "demo_refill")]
+    assert [(f.rule_id, f.function) for f in _findings(VIRTQUEUE_SEND.replace("NENTS", "n"))] == \
+        [("AS002", "demo_send_one"), ("AS002", "demo_refill")]
+    assert _findings(VIRTQUEUE_SEND.replace("NENTS", "1")) == []

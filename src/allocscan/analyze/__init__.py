@@ -179,6 +179,8 @@ def _param_allocates(program: Program, path: str, fn: FunctionFacts, name: str, 
     for site in fn.calls:
         if site.args is None or name not in site.args_text:
             continue
+        if gfp_tables().allocates_nothing(site.callee, site.args):
+            continue
         for k, arg in enumerate(site.args):
             if name not in _names_in(arg):
                 continue
@@ -206,8 +208,11 @@ def _passes_gfp(site: CallSite, path: str, fn: FunctionFacts, kernel: KernelInfo
                                             set(IDENT_RE.findall(site.args_text))):
         return False
     name = site.callee
-    if not name or name.isupper() or name in gfp_tables().not_allocating:
+    tables = gfp_tables()
+    if not name or name.isupper() or name in tables.not_allocating:
         return False  # an indirect call, a macro (INIT_RADIX_TREE stores the mask), a mask helper
+    if tables.allocates_nothing(name, site.args):
+        return False  # virtqueue_add_outbuf(vq, &sg, 1, ...): one entry takes no table
     index = _gfp_arg_index(site, fn, kernel)
     if index is None:
         return False

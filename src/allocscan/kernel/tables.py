@@ -332,6 +332,17 @@ class GfpTables:
     decided_by: dict[str, frozenset[str]]  # context kind -> tests that answer "atomic" there
     answers_task: frozenset[str]  # tests whose "atomic" answer is false (in_task, preemptible)
     failure_allowed_bits: tuple[str, ...]  # bits that, with __GFP_NOWARN, declare NULL expected
+    # calls allocating only when an argument asks for more: name -> (1-based argument, most that allocates nothing)
+    allocates_only_when: dict[str, tuple[int, int]] = field(default_factory=dict)
+
+    def allocates_nothing(self, callee: str, args) -> bool:
+        """Does a call of `callee` with these argument IRs allocate nothing, by its
+        constant argument ([allocates_only_when]: virtqueue_add_outbuf(vq, &sg, 1, ...))?"""
+        when = self.allocates_only_when.get(callee)
+        if when is None or args is None or len(args) < when[0]:
+            return False
+        arg = args[when[0] - 1]
+        return arg[0] == "num" and isinstance(arg[1], int) and arg[1] <= when[1]
 
 
 @lru_cache(maxsize=1)
@@ -346,6 +357,8 @@ def gfp_tables() -> GfpTables:
         decided_by={k: frozenset(v) for k, v in raw["decided_by"].items()},
         answers_task=frozenset(raw["context_tests"].get("answers_task", ())),
         failure_allowed_bits=tuple(raw["failure_allowed"]["bits"]),
+        allocates_only_when={name: (int(v["argument"]), int(v["above"]))
+                             for name, v in raw.get("allocates_only_when", {}).items()},
     )
 
 
