@@ -65,6 +65,35 @@ int c(u32 __user *up) {
     assert v["c"].sources  # still user-controlled, but bounded
 
 
+def test_an_assertion_that_stops_the_kernel_bounds_what_follows():
+    """`BUG_ON(idx >= ARRAY_SIZE(chips));` is a guard: after it idx < 5, as after an
+    `if` that returns (pinctrl-at91's gpio alias index); WARN_ON() goes on, and bounds
+    nothing; a BUG_ON() inside a condition is no statement of its own."""
+    v = sizes(("drv/c.c", """
+static void *chips[5];
+static int banks;
+void probe_one(const char *s)
+{
+	int idx;
+	if (kstrtoint(s, 10, &idx) || idx < 0)
+		return;
+	BUG_ON(idx >= ARRAY_SIZE(chips));
+	banks = max(banks, idx + 1);
+}
+void *probe(void) { return kcalloc(banks * 32, 24, GFP_KERNEL); }
+void *warned(const char *s)
+{
+	int n;
+	if (kstrtoint(s, 10, &n) || n < 0)
+		return NULL;
+	WARN_ON(n > 8);
+	return kcalloc(n, 24, GFP_KERNEL);
+}
+"""))
+    assert v["probe"].hi == 5 * 32 * 24
+    assert v["warned"].hi > 1 << 30
+
+
 def test_unknown_is_not_big():
     v = sizes(("drv/c.c", "void *f(struct x *p) { return kmalloc(p->len, GFP_ATOMIC); }"))
     assert not v["f"].known

@@ -60,6 +60,27 @@ def guards(fx: FileExtraction) -> None:
             cond, node.start_point[0] + 1, node.end_byte, parent.start_byte, parent.end_byte))
 
 
+def assertions(fx: FileExtraction) -> None:
+    """`BUG_ON(alias >= ARRAY_SIZE(chips));` as a statement of its own: the code after it
+    runs only where the condition is false (contexts.toml [noreturn] `when`), a guard
+    like `if (alias >= ARRAY_SIZE(chips)) return -EINVAL;`. (The assertion is no call
+    the facts keep: inert.toml.)"""
+    stops = fx.ctx.stops_when
+    for m in fx.m["call"]:
+        if "call" not in m or node_text(m["call.name"][0]) not in stops:
+            continue
+        statement = m["call"][0].parent
+        if statement is None or statement.type != "expression_statement" or statement.parent is None:
+            continue
+        cond = node_text(m["call.args"][0])[1:-1].strip()
+        idx = fx.enclosing(statement.start_byte)
+        if idx < 0 or not cond or not any(op in cond.replace("->", ".") for op in ("<", ">", "==", "!")):
+            continue
+        block = statement.parent
+        fx.facts.functions[idx].guards.append(Guard(
+            cond, statement.start_point[0] + 1, statement.end_byte, block.start_byte, block.end_byte))
+
+
 def _guarded_in_every_arm(fx: FileExtraction, m) -> None:
     """An `if`/`else` each of whose arms leaves on a check of its own is a guard for what
     follows it: past it, the checks of one arm or the other were false. iwlwifi's stored

@@ -85,6 +85,7 @@ def extract_file(path: str, data: bytes, config: KernelConfig | None = None) -> 
     stores.assignments(fx)
     stores.addressed_locals(fx)
     conditions.guards(fx)
+    conditions.assertions(fx)
     conditions.switches(fx)
     locks.lock_states(fx)
     calls.module_params(fx)

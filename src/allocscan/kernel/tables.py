@@ -179,6 +179,7 @@ class ContextTables:
     fields: tuple[FieldContext, ...]
     quiet_functions: frozenset[str]
     noreturn: frozenset[str] = frozenset()
+    stops_when: frozenset[str] = frozenset()  # assertions ending the kernel when their argument holds (BUG_ON)
     # primitive (acquire/trylock call, guard class, lock annotation) -> what its region
     # disables: "preempt", "irq", "bh", "rcu"
     effects: dict[str, tuple[str, ...]] = field(default_factory=dict)
@@ -292,6 +293,7 @@ def contexts() -> ContextTables:
                                   tuple(f.get("unless_module_mentions", ()))) for f in raw["fields"]),
         quiet_functions=frozenset(raw.get("quiet_regions", {}).get("functions", ())),
         noreturn=frozenset(raw.get("noreturn", {}).get("functions", ())),
+        stops_when=frozenset(raw.get("noreturn", {}).get("when", ())),
         effects={k: tuple(v) for k, v in raw.get("effects", {}).items()},
         armed=tuple(ArmedKind(a["kind"], a["context"], {k: (v[0], v[1]) for k, v in a.get("binders", {}).items()},
                               tuple(tuple(f.split(".", 1)) for f in a.get("fields", ())),
