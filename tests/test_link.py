@@ -540,3 +540,52 @@ def test_link_keeps_the_targets_of_calls_through_pointers_and_lets_the_bindings_
     program = link([extract_file("demo.c", source)])
     assert list(program.indirect_targets.values()) == [["demo.c::demo_start"]]
     assert not program._field_index and not program._typed_index
+
+
+def test_a_call_reaches_the_private_header_inline_it_sees_not_another_drivers():
+    """Several drivers' private headers define inlines of one name: a call reaches the
+    one of its own driver (ufs' fs32_to_cpu(), not befs'); a lowercase macro near the
+    caller hides another driver's inline of the macro's name (mt76's mt76_rr() is
+    mt76.h's macro through the bus ops, not mt7601u.h's inline); alone, a private
+    inline is still what a call elsewhere reaches (a header included through -I)."""
+    prog = program(
+        ("fs/befs/endian.h", "static inline u32 fs32_to_cpu(const struct super_block *sb, u32 n) { return n; }\n"),
+        ("fs/ufs/swab.h", "static inline u32 fs32_to_cpu(struct super_block *sbp, u32 n) { return demo_swab(n); }\n"),
+        ("fs/ufs/balloc.c", "u32 ufs_count(struct super_block *sb, u32 n) { return fs32_to_cpu(sb, n); }\n"),
+        ("drivers/net/wireless/mt7601u/mt7601u.h", "static inline u32 mt76_rr(struct mt7601u_dev *dev, u32 o) "
+                                                   "{ return mt7601u_rr(dev, o); }\n"),
+        ("drivers/net/wireless/mt76/mt76.h", "#define mt76_rr(dev, ...) (dev)->mt76.bus->rr(&((dev)->mt76), __VA_ARGS__)\n"
+                                             "#define mt76_wr(dev, ...) (dev)->mt76.bus->wr(&((dev)->mt76), __VA_ARGS__)\n"),
+        ("drivers/net/wireless/mt76/mt7603/core.c", "u32 mt7603_irq(struct mt7603_dev *dev) { return mt76_rr(dev, 4); }\n"),
+        ("drivers/net/wireless/mt7601u/phy.c", "u32 mt7601u_phy(struct mt7601u_dev *dev) { return mt76_rr(dev, 4); }\n"),
+        ("drivers/net/ethernet/chelsio/cxgb4/cxgb4_uld.h", "static inline void set_wr_txq(struct sk_buff *skb, int p, int q) "
+                                                          "{ skb_set_queue_mapping(skb, q); }\n"),
+        ("drivers/infiniband/hw/cxgb4/cm.c", "void send_flowc(struct sk_buff *skb) { set_wr_txq(skb, 0, 1); }\n"),
+    )
+    assert targets_of(prog, "fs/ufs/balloc.c", "ufs_count", "fs32_to_cpu") == ["fs/ufs/swab.h::fs32_to_cpu"]
+    assert targets_of(prog, "drivers/net/wireless/mt76/mt7603/core.c", "mt7603_irq", "mt76_rr") == []
+    assert targets_of(prog, "drivers/net/wireless/mt7601u/phy.c", "mt7601u_phy", "mt76_rr") == \
+        ["drivers/net/wireless/mt7601u/mt7601u.h::mt76_rr"]
+    assert targets_of(prog, "drivers/infiniband/hw/cxgb4/cm.c", "send_flowc", "set_wr_txq") == \
+        ["drivers/net/ethernet/chelsio/cxgb4/cxgb4_uld.h::set_wr_txq"]
+
+
+def test_a_macro_near_the_caller_is_the_call_not_another_modules_unexported_global():
+    """mt76.h's `mt76_poll()` forwards to __mt76_poll(); mt7601u defines a global
+    mt76_poll() of its own, which it does not export: no other module can call it, and
+    mt7603's call is the macro's. An exported global of another driver is still what
+    a call reaches where no macro is near."""
+    prog = program(
+        ("drivers/net/wireless/mt7601u/core.c", "bool mt76_poll(struct mt7601u_dev *dev, u32 o) "
+                                                "{ return mt7601u_rr(dev, o) != 0; }\n"),
+        ("drivers/net/wireless/mt76/mt76.h", "#define mt76_poll(dev, ...) __mt76_poll(&((dev)->mt76), __VA_ARGS__)\n"),
+        ("drivers/net/wireless/mt76/mac80211.c", "bool __mt76_poll(struct mt76_dev *dev, u32 o) { return o != 0; }\n"),
+        ("drivers/net/wireless/mt76/mt7603/mac.c", "bool mt7603_ps(struct mt7603_dev *dev) { return mt76_poll(dev, 4); }\n"),
+        ("drivers/net/wireless/mt7601u/phy.c", "bool mt7601u_phy(struct mt7601u_dev *dev) { return mt76_poll(dev, 4); }\n"),
+        ("drivers/gpio/gpiolib.c", "int gpiod_get_value(struct gpio_desc *d) { return 0; }\nEXPORT_SYMBOL(gpiod_get_value);\n"),
+        ("drivers/net/wireless/mt76/gpio.h", "#define gpiod_get_value(d) demo_value(d)\n"),
+        ("drivers/tty/ser.c", "int ser_get(struct gpio_desc *d) { return gpiod_get_value(d); }\n"),
+    )
+    assert targets_of(prog, "drivers/net/wireless/mt76/mt7603/mac.c", "mt7603_ps", "__mt76_poll") == ["__mt76_poll"]
+    assert targets_of(prog, "drivers/net/wireless/mt7601u/phy.c", "mt7601u_phy", "mt76_poll") == ["mt76_poll"]
+    assert targets_of(prog, "drivers/tty/ser.c", "ser_get", "gpiod_get_value") == ["gpiod_get_value"]

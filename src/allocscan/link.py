@@ -775,7 +775,7 @@ class Resolver:
     rest depend on the caller's directory (its architecture, the nearest of
     several definitions) and are resolved once per directory."""
 
-    def __init__(self, defs: "_Definitions", macro_names: set[str]):
+    def __init__(self, defs: "_Definitions", macro_names: set[str], macro_dirs: dict[str, frozenset[str]] | None = None):
         self.static_variants = defs.static_variants
         # node -> definition, the program's own (Program.functions): a file's static is
         # `path::name` there (a table of each file's statics cost 6.1 17 MB)
@@ -792,10 +792,16 @@ class Resolver:
         # Resolved alike from every file: one generic definition and no header inline
         # competing with it. For code built for the target, only inlines from headers
         # count too (see resolve()).
+        # name -> directories of the files outside the shared headers that #define a
+        # lowercase function-like macro of a header inline's or a global's name
+        # (header_inline(), resolve_in_directory()): such a name is resolved per directory
+        self.macro_dirs = macro_dirs or {}
         self.uniform = {name: nodes for name, nodes in globals_by_name.items()
-                        if len(nodes) == 1 and name not in header_statics and not locations[nodes[0]].startswith("arch/")}
-        self.header_only = {name: [n for n in nodes if _links_with(None, locations[n])][:1]
-                            for name, nodes in header_statics.items() if name not in globals_by_name}
+                        if len(nodes) == 1 and name not in header_statics and not locations[nodes[0]].startswith("arch/")
+                        and name not in self.macro_dirs}
+        # name -> the inlines of headers a target build links, for names no global defines
+        self.header_only = {name: found for name, nodes in header_statics.items() if name not in globals_by_name
+                            and (found := [n for n in nodes if _links_with(None, locations[n])])}
         self._in_directory: dict[str, dict[str, list[str]]] = {}  # directory -> name -> targets
 
     def forget_memos(self) -> None:
@@ -841,11 +847,72 @@ class Resolver:
     def resolve_in_directory(self, path: str, name: str) -> list[str]:
         """What a name resolves to from `path`; it depends on the directory only."""
         if _arch_of(path) in (None, TARGET_ARCH) and name in self.header_only:
-            return self.header_only[name]
+            return self.header_inline(path, name, self.header_only[name])
         if name not in self.globals_by_name and name not in self.header_statics:
             return []  # defined nowhere in the scan
+        if self._macro_near(path, name) and not any(self._may_call_global(node, path, name)
+                                                    for node in self.globals_by_name.get(name, ())):
+            # mt76's mt76_poll() is mt76.h's macro (__mt76_poll()), not mt7601u's global of
+            # that name, which no other module can call: the call is the macro's
+            return []
         return _resolve_direct(name, path, self.globals_by_name, self.header_statics, self.locations,
                                self.config_stubs)
+
+    def header_inline(self, path: str, name: str, inlines: list[str]) -> list[str]:
+        """Which header inline a call of `name` from `path` reaches, when no global
+        defines the name. A driver's private header is seen from its own directory and
+        those below it (`#include "../mt76.h"`); several drivers' headers define the same
+        name each (ufs' and befs' fs32_to_cpu()), and a call reaches the one it sees, the
+        nearest, not the first in the tree. A driver-private inline the caller does not
+        see, where a function-like macro of the name is defined in the caller's directory
+        or the two above it, is not what the call is: mt76's `mt76_rr()` is mt76.h's
+        macro calling through the bus ops, not mt7601u.h's inline of the same name."""
+        seen = [n for n in inlines if _seen_from(self.locations[n], path)]
+        if seen:
+            return _nearest_definitions(seen, path, self.locations)[:1]
+        if self._macro_near(path, name):
+            return []
+        return _nearest_definitions(inlines, path, self.locations)[:1]
+
+    def _macro_near(self, path: str, name: str) -> bool:
+        """Is a function-like macro `name` defined outside the shared headers, in the
+        file's directory or one of the two above it?"""
+        macros = self.macro_dirs.get(name)
+        return bool(macros) and not macros.isdisjoint(_directories_above(path))
+
+    def _may_call_global(self, node: str, path: str, name: str) -> bool:
+        """May a file at `path` call this global definition of `name`: one of its own
+        driver's (same_driver), or one its module exports (EXPORT_SYMBOL)?"""
+        defined_in = self.locations[node]
+        return same_driver(defined_in, path) or not defined_in.startswith(("drivers/", "sound/")) or \
+            name in self.functions[node].file.exports
+
+
+def _seen_from(header: str, path: str) -> bool:
+    """Does a file at `path` see the header by where it lies: a shared header, or one in
+    the file's directory or a directory above it?"""
+    if _is_shared_header(header):
+        return True
+    where = directory_of(header)
+    return directory_of(path) == where or path.startswith(where + "/")
+
+
+def _directories_above(path: str) -> tuple[str, ...]:
+    """The file's directory and the two above it (Program.lookup's reach)."""
+    here = directory_of(path)
+    up = directory_of(here)
+    return (here, up, directory_of(up))
+
+
+def macro_directories(files: list[FileFacts], names) -> dict[str, frozenset[str]]:
+    """name -> the directories of the files outside the shared headers that define a
+    function-like macro of that name, for the lowercase `names` (Resolver.macro_dirs)."""
+    found: dict[str, set[str]] = defaultdict(set)
+    for ff in files:
+        if ff.func_macros and not _is_shared_header(ff.path):
+            for name in names.intersection(ff.func_macros):
+                found[name].add(directory_of(ff.path))
+    return {name: frozenset(dirs) for name, dirs in found.items()}
 
 
 def link(files: list[FileFacts]) -> Program:
@@ -860,7 +927,9 @@ def link(files: list[FileFacts]) -> Program:
                       field_writers=defs.field_writers, nodes_flagged=defs.nodes_flagged,
                       flagged_in_files=defs.flagged_in_files, leaves=defs.leaves)
     _tables(program)
-    resolver = program.resolver = Resolver(defs, program.macro_names)
+    macro_dirs = macro_directories(files, {name for name in (*defs.header_statics, *defs.globals_by_name)
+                                           if not name.isupper()})
+    resolver = program.resolver = Resolver(defs, program.macro_names, macro_dirs)
     gained = forward_macro_calls(program, resolver)  # calls through `#define f(x) g(x, 1)` call g
     if gained:
         _reindex_flags(program, gained)
