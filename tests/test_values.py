@@ -254,6 +254,30 @@ void *msg_alloc(void) { return kmalloc(max_data, GFP_KERNEL); }
     assert v["msg_alloc"].hi == 0x10000 and v["msg_alloc"].sources
 
 
+def test_only_a_check_at_init_bounds_a_module_parameter_everywhere():
+    """A test of the parameter in another function bounds nothing elsewhere: scsi_debug's
+    `if (ret != (num - rest) * sdebug_sector_size)` in its I/O path is no validation
+    of the sector size, which its init function checks case by case."""
+    v = sizes(("drv/sd.c", """
+static int sector_size = 512;
+module_param_named(sector_size, sector_size, int, 0444);
+static int demo_copy(int ret, int num)
+{
+	if (ret != num * sector_size)
+		return -EIO;
+	return 0;
+}
+void *demo_scat(u8 *cmd)
+{
+	u16 blocks = get_unaligned_be16(cmd + 4);
+	u32 lb_size = sector_size;
+	return kzalloc(blocks * lb_size, GFP_ATOMIC);
+}
+"""))
+    assert v["demo_scat"].hi is None or v["demo_scat"].hi > 1 << 20
+    assert "module_param:sector_size" in v["demo_scat"].sources
+
+
 def test_a_module_parameter_whose_check_reads_itself_again_is_taken_unvalidated():
     """demo_read() clamps `len` to max_len. Validating max_len reads that check, which
     evaluates `len`, whose own checks read max_len again: this recursed until

@@ -168,11 +168,15 @@ class Sources:
         return -EINVAL;` in its init function) is bounded by that check everywhere.
 
         The check may read the parameter again (`max_data_size & (max_data_size - 1)`):
-        evaluated from inside its own validation, the parameter is taken unvalidated."""
+        evaluated from inside its own validation, the parameter is taken unvalidated.
+        Only a check that compares the parameter itself with a bound counts (`nrpacks < 0
+        || nrpacks > MAX`, in init, in a helper it calls, or in probe): a test that reads it
+        inside arithmetic (scsi_debug's `if (ret != (num - rest) * sdebug_sector_size)` in
+        its I/O path) is no validation of it."""
         def validated() -> Value:
             for fn in scope.file.functions:
                 for g in fn.guards:
-                    if name not in g.cond_text:
+                    if name not in g.cond_text or not _compares_itself(g.cond, name):
                         continue
                     narrowed = self.analysis.narrowing.narrow(name, value, Scope(scope.file, fn, scope.depth + 1, g.end_byte))
                     if narrowed is not value:
@@ -629,6 +633,21 @@ def _call_in(ir: tuple, callee: str) -> tuple | None:
         if found is not None:
             return found
     return None
+
+
+_ORDERINGS = frozenset({"<", "<=", ">", ">="})
+
+
+def _compares_itself(cond: tuple, name: str) -> bool:
+    """Does the condition, through && and ||, order the variable `name` itself against
+    something (`name > MAX`, `MIN > name`)?"""
+    if not isinstance(cond, tuple) or len(cond) < 2:
+        return False
+    if cond[0] == "bin" and cond[1] in ("&&", "||"):
+        return _compares_itself(cond[2], name) or _compares_itself(cond[3], name)
+    if cond[0] == "un" and cond[1] == "!":
+        return _compares_itself(cond[2], name)
+    return cond[0] == "bin" and cond[1] in _ORDERINGS and ("id", name) in (cond[2], cond[3])
 
 
 def handler_kind(fn: FunctionFacts, tables: SourceTables) -> str:
