@@ -278,6 +278,39 @@ void *demo_scat(u8 *cmd)
     assert "module_param:sector_size" in v["demo_scat"].sources
 
 
+def test_a_switch_whose_default_leaves_bounds_the_value_by_its_labels():
+    """scsi_debug checks its sector_size parameter at init with a switch over 512..4096
+    whose default returns -EINVAL: after it, the parameter is at most 4096 everywhere.
+    A default that goes on (break) bounds nothing."""
+    source = """
+static int sector_size = 512;
+module_param_named(sector_size, sector_size, int, 0444);
+static int __init demo_init(void)
+{
+	switch (sector_size) {
+	case  512:
+	case 1024:
+	case 4096:
+		break;
+	default:
+		pr_err("invalid sector_size %d\\n", sector_size);
+		LEAVE;
+	}
+	return 0;
+}
+void *demo_scat(u8 *cmd)
+{
+	u16 blocks = get_unaligned_be16(cmd + 4);
+	u32 lb_size = sector_size;
+	return kzalloc(blocks * lb_size, GFP_ATOMIC);
+}
+"""
+    v = sizes(("drv/sd.c", source.replace("LEAVE", "return -EINVAL")))
+    assert v["demo_scat"].hi == 65535 * 4096
+    v = sizes(("drv/sd.c", source.replace("LEAVE", "break")))
+    assert v["demo_scat"].hi is None or v["demo_scat"].hi > 1 << 32
+
+
 def test_a_module_parameter_whose_check_reads_itself_again_is_taken_unvalidated():
     """demo_read() clamps `len` to max_len. Validating max_len reads that check, which
     evaluates `len`, whose own checks read max_len again: this recursed until

@@ -3,7 +3,7 @@ and switch cases on parameters, and one-time set-up regions."""
 
 from __future__ import annotations
 
-from ..exprs import IDENT_RE, squash
+from ..exprs import IDENT_RE, parse_int_literal, squash
 from ..facts import EXIT_ERROR, EXIT_NONE, EXIT_OTHER, LEAVES_FUNCTION, Guard, names_blocking_test
 from ..kernel.tables import contexts
 from .file import FileExtraction
@@ -334,6 +334,38 @@ def switches(fx: FileExtraction) -> None:
             fn.conditions.append((" || ".join(reaching), case.start_byte, case.end_byte, 0, 0, EXIT_NONE, 0))
             if _case_leaves(case):
                 reaching = []
+        _validating_switch(fx, fn, node, value, cases, labels)
+
+
+def _validating_switch(fx: FileExtraction, fn, node, value: str, cases, labels) -> None:
+    """A switch whose `default:` leaves the function (`return -EINVAL;`, a `goto`) and whose
+    labels are all integer literals lets through only those values: after it, `value`
+    lies between the smallest and the largest label, as after `if (value < 512 || value >
+    4096) return -EINVAL;` (scsi_debug's check of its sector_size parameter at init)."""
+    if not labels or labels[-1] is not None or not IDENT_RE.fullmatch(value.replace("->", "").replace(".", "")):
+        return
+    numbers = [parse_int_literal(node_text(label)) for label in labels[:-1]]
+    if not numbers or any(n is None for n in numbers) or not _default_leaves(cases[-1]):
+        return
+    block = node.parent
+    if block is None:
+        return
+    fn.guards.append(Guard(f"{value} < {min(numbers)} || {value} > {max(numbers)}", node.start_point[0] + 1,
+                           node.end_byte, block.start_byte, block.end_byte))
+
+
+def _default_leaves(case) -> bool:
+    """Does the `default:` case leave the function (return or goto) before anything else?"""
+    stmts = [c for c in case.named_children if c.type != "comment"][1:] if case.child_by_field_name("value") \
+        else [c for c in case.named_children if c.type != "comment"]
+    for stmt in stmts:
+        if stmt.type in ("return_statement", "goto_statement"):
+            return True
+        if stmt.type == "compound_statement":
+            return _default_leaves(stmt)
+        if stmt.type not in ("expression_statement",):
+            return False
+    return False
 
 # --- lock states -----------------------------------------------------
 
