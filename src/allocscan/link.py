@@ -798,7 +798,7 @@ class Resolver:
         self.macro_dirs = macro_dirs or {}
         self.uniform = {name: nodes for name, nodes in globals_by_name.items()
                         if len(nodes) == 1 and name not in header_statics and not locations[nodes[0]].startswith("arch/")
-                        and name not in self.macro_dirs}
+                        and not (name in self.macro_dirs and self._module_private(nodes[0], name))}
         # name -> the inlines of headers a target build links, for names no global defines
         self.header_only = {name: found for name, nodes in header_statics.items() if name not in globals_by_name
                             and (found := [n for n in nodes if _links_with(None, locations[n])])}
@@ -880,12 +880,14 @@ class Resolver:
         macros = self.macro_dirs.get(name)
         return bool(macros) and not macros.isdisjoint(_directories_above(path))
 
+    def _module_private(self, node: str, name: str) -> bool:
+        """Is the global a driver's (drivers/, sound/) that its module does not export?"""
+        return self.locations[node].startswith(("drivers/", "sound/")) and name not in self.functions[node].file.exports
+
     def _may_call_global(self, node: str, path: str, name: str) -> bool:
         """May a file at `path` call this global definition of `name`: one of its own
         driver's (same_driver), or one its module exports (EXPORT_SYMBOL)?"""
-        defined_in = self.locations[node]
-        return same_driver(defined_in, path) or not defined_in.startswith(("drivers/", "sound/")) or \
-            name in self.functions[node].file.exports
+        return same_driver(self.locations[node], path) or not self._module_private(node, name)
 
 
 def _seen_from(header: str, path: str) -> bool:

@@ -24,7 +24,8 @@ What depends on what:
   forwarding chains in every file), its structs' and members' names and its
   members' types, its typedefs (receiver types; an anonymous struct's offset aside,
   see unnamed()), its ops bindings without their lines, and its includes (the
-  headers a forwarding chain looks through). A `.c` file may gain or lose a static
+  headers a forwarding chain looks through), and the names it exports (whether a
+  call elsewhere under a macro of the name may reach its global: link.Resolver). A `.c` file may gain or lose a static
   function whose name it does not define twice: only the file's own functions and
   bindings name it, and both are redone.
 - What is redone for a changed file: its entry in the file list and the file
@@ -88,7 +89,7 @@ def interface(ff: FileFacts, globals_by_name: dict[str, list[str]] | None = None
             signature.append((fn.name, fn.is_static, len(fn.params), is_leaf(fn), line,
                               bool(fn.flags & IN_CONFIG_BRANCH)))
     return (signature, ff.func_macros, _struct_names(ff, unnamed), {a: unnamed(t) for a, t in ff.typedefs.items()},
-            [(b.struct_type, b.field, b.function) for b in ff.bindings], ff.includes)
+            [(b.struct_type, b.field, b.function) for b in ff.bindings], ff.includes, ff.exports)
 
 
 def unnamed(text: str) -> str:
