@@ -789,13 +789,14 @@ class Resolver:
         self.locations = locations = defs.locations
         # Expanded in place, never called: ALL_CAPS function-like macros anywhere, keywords.
         self.never = set(macro_names) | _KEYWORDS
-        # Resolved alike from every file: one generic definition and no header inline
-        # competing with it. For code built for the target, only inlines from headers
-        # count too (see resolve()).
         # name -> directories of the files outside the shared headers that #define a
         # lowercase function-like macro of a header inline's or a global's name
-        # (header_inline(), resolve_in_directory()): such a name is resolved per directory
+        # (header_inline(), resolve_in_directory())
         self.macro_dirs = macro_dirs or {}
+        # Resolved alike from every file: one generic definition and no header inline
+        # competing with it (nor, for a driver's unexported global, a macro of its name
+        # somewhere). For code built for the target, only inlines from headers count too
+        # (see resolve()).
         self.uniform = {name: nodes for name, nodes in globals_by_name.items()
                         if len(nodes) == 1 and name not in header_statics and not locations[nodes[0]].startswith("arch/")
                         and not (name in self.macro_dirs and self._module_private(nodes[0], name))}

@@ -47,8 +47,7 @@ def guards(fx: FileExtraction) -> None:
                 cond = clamp
             elif not _clamped_or_left(m["guard.cond"][0], m["guard.body"][0]):
                 continue
-        if not any(op in cond.replace("->", ".") for op in ("<", ">", "==", "!")) and \
-                not names_blocking_test(cond):
+        if not _compares(cond) and not names_blocking_test(cond):
             # `if (ret) return ret;` bounds nothing; `if (gfp & __GFP_DIRECT_RECLAIM)
             # return ...;` keeps the masks that may block from what follows
             continue
@@ -65,7 +64,9 @@ def assertions(fx: FileExtraction) -> None:
     runs only where the condition is false (contexts.toml [noreturn] `when`), a guard
     like `if (alias >= ARRAY_SIZE(chips)) return -EINVAL;`. (The assertion is no call
     the facts keep: inert.toml.)"""
-    stops = fx.ctx.stops_when
+    stops = [name for name in fx.ctx.stops_when if name in fx.original]
+    if not stops:
+        return  # (most files assert nothing: no walk over their calls)
     for m in fx.m["call"]:
         if "call" not in m or node_text(m["call.name"][0]) not in stops:
             continue
@@ -74,11 +75,17 @@ def assertions(fx: FileExtraction) -> None:
             continue
         cond = node_text(m["call.args"][0])[1:-1].strip()
         idx = fx.enclosing(statement.start_byte)
-        if idx < 0 or not cond or not any(op in cond.replace("->", ".") for op in ("<", ">", "==", "!")):
+        if idx < 0 or not _compares(cond):
             continue
         block = statement.parent
         fx.facts.functions[idx].guards.append(Guard(
             cond, statement.start_point[0] + 1, statement.end_byte, block.start_byte, block.end_byte))
+
+
+def _compares(cond: str) -> bool:
+    """Can the condition bound a value: does it compare or negate (`if (ret) return ret;`
+    bounds nothing)?"""
+    return any(op in cond.replace("->", ".") for op in ("<", ">", "==", "!"))
 
 
 def _guarded_in_every_arm(fx: FileExtraction, m) -> None:
@@ -334,10 +341,10 @@ def switches(fx: FileExtraction) -> None:
             fn.conditions.append((" || ".join(reaching), case.start_byte, case.end_byte, 0, 0, EXIT_NONE, 0))
             if _case_leaves(case):
                 reaching = []
-        _validating_switch(fx, fn, node, value, cases, labels)
+        _validating_switch(fn, node, value, cases, labels)
 
 
-def _validating_switch(fx: FileExtraction, fn, node, value: str, cases, labels) -> None:
+def _validating_switch(fn, node, value: str, cases, labels) -> None:
     """A switch whose `default:` leaves the function (`return -EINVAL;`, a `goto`) and whose
     labels are all integer literals lets through only those values: after it, `value`
     lies between the smallest and the largest label, as after `if (value < 512 || value >
@@ -355,15 +362,16 @@ def _validating_switch(fx: FileExtraction, fn, node, value: str, cases, labels) 
 
 
 def _default_leaves(case) -> bool:
-    """Does the `default:` case leave the function (return or goto) before anything else?"""
-    stmts = [c for c in case.named_children if c.type != "comment"][1:] if case.child_by_field_name("value") \
-        else [c for c in case.named_children if c.type != "comment"]
-    for stmt in stmts:
+    """Does the `default:` case (or a block in it) leave the function, return or goto,
+    after nothing but expression statements (a pr_err())?"""
+    for stmt in case.named_children:
+        if stmt.type == "comment":
+            continue
         if stmt.type in ("return_statement", "goto_statement"):
             return True
         if stmt.type == "compound_statement":
             return _default_leaves(stmt)
-        if stmt.type not in ("expression_statement",):
+        if stmt.type != "expression_statement":
             return False
     return False
 
